@@ -1,4 +1,44 @@
-export * from "./errors.ts";
-export * from "./keys.ts";
-export type * from "./storage-provider.ts";
-export { PutModes } from "./storage-provider.ts";
+/**
+ * @skerry/storage-providers: one StorageProvider interface over memory, the
+ * local filesystem and S3, with typed errors, fault injection and caching.
+ */
+export {
+  AbortedError,
+  AlreadyExistsError,
+  ConflictError,
+  InternalError,
+  InvalidKeyError,
+  isAborted,
+  isAlreadyExists,
+  isConflict,
+  isInternal,
+  isInvalidKey,
+  isNotFound,
+  isNotImplemented,
+  isPreconditionFailed,
+  isRetryable,
+  isStorageError,
+  isUnavailable,
+  NotFoundError,
+  NotImplementedError,
+  PreconditionFailedError,
+  StorageError,
+  UnavailableError,
+  type StorageErrorCode,
+  type StorageErrorOptions,
+} from "./errors.ts";
+export { compareKeys, MAX_KEY_BYTES, validateKey, validatePrefix } from "./keys.ts";
+export { MemoryStorage, type MemoryStorageOptions } from "./memory-storage.ts";
+export {
+  PutModes,
+  type ByteRange,
+  type CallOptions,
+  type GetOptions,
+  type GetResult,
+  type ListOptions,
+  type ObjectMeta,
+  type PutMode,
+  type PutOptions,
+  type PutResult,
+  type StorageProvider,
+} from "./storage-provider.ts";
