@@ -28,6 +28,7 @@ export {
   type StorageErrorOptions,
 } from "./errors.ts";
 export { compareKeys, MAX_KEY_BYTES, validateKey, validatePrefix } from "./keys.ts";
+export { LocalFsStorage, type LocalFsStorageOptions } from "./local-fs-storage.ts";
 export { MemoryStorage, type MemoryStorageOptions } from "./memory-storage.ts";
 export {
   PutModes,
