@@ -27,7 +27,19 @@ export {
   type StorageErrorCode,
   type StorageErrorOptions,
 } from "./errors.ts";
+export { CachingStorage, type CacheStats, type CachingStorageOptions } from "./caching-storage.ts";
 export { compareKeys, MAX_KEY_BYTES, validateKey, validatePrefix } from "./keys.ts";
+export {
+  FaultInjectingStorage,
+  type CallMatcher,
+  type CallOutcome,
+  type FaultInjectingStorageOptions,
+  type FaultOptions,
+  type RandomFaultOptions,
+  type RecordedCall,
+  type StorageCall,
+  type StorageOperation,
+} from "./fault-injecting-storage.ts";
 export { LocalFsStorage, type LocalFsStorageOptions } from "./local-fs-storage.ts";
 export { MemoryStorage, type MemoryStorageOptions } from "./memory-storage.ts";
 export {
