@@ -1,0 +1,119 @@
+/**
+ * @skerry/wal-format: Skerry's on-storage formats, as pure code (no I/O).
+ *
+ * - ids: 128-bit `WalId` / `RowId` / `HandleId`, their 32-hex wire form, and
+ *   the `IdGenerator` that mints them;
+ * - schemas: zod schemas plus typed encode/decode for every JSON document
+ *   (mutation state, manifest, refcount table, compaction intent, and the
+ *   records nested in them);
+ * - codecs: the tombstone sidecar, the Arrow row batch and the framed log;
+ * - errors: the closed set of typed errors everything above throws.
+ */
+export {
+  ContentHashMismatchError,
+  CorruptDataError,
+  IdParseError,
+  InvalidInputError,
+  isContentHashMismatchError,
+  isCorruptDataError,
+  isIdParseError,
+  isInvalidInputError,
+  isSchemaError,
+  isUnsupportedVersionError,
+  isWalFormatError,
+  SchemaError,
+  UnsupportedVersionError,
+  WalFormatError,
+} from "./errors.ts";
+export type { CorruptDataReason, IdParseReason, WalFormatErrorCode } from "./errors.ts";
+
+export {
+  compareIds,
+  handleId,
+  handleIdFromHex,
+  ID_BYTES,
+  ID_HEX_LENGTH,
+  idToBytes,
+  idToHex,
+  isIdHex,
+  MAX_ID,
+  readIdBytes,
+  rowId,
+  rowIdFromHex,
+  walId,
+  walIdFromHex,
+  writeIdBytes,
+} from "./ids.ts";
+export type { AnyId, HandleId, RowId, WalId } from "./ids.ts";
+export {
+  composeId,
+  decomposeId,
+  MAX_SEQUENCE,
+  MAX_TIMESTAMP_MS,
+  MAX_WORKER_ID,
+  SEQUENCE_BITS,
+  TIMESTAMP_BITS,
+  WORKER_ID_BITS,
+} from "./id-layout.ts";
+export type { IdParts } from "./id-layout.ts";
+export { flattenIdSpans, idSpanLength, idSpansTotal } from "./id-span.ts";
+export type { IdSpan } from "./id-span.ts";
+export { IdGenerator, MAX_RESERVE } from "./id-generator.ts";
+export type { IdGeneratorOptions } from "./id-generator.ts";
+export { systemClock } from "./clock.ts";
+export type { Clock } from "./clock.ts";
+export { cryptoRandom, seededRandom } from "./random.ts";
+export type { Random } from "./random.ts";
+export { CONTENT_HASH_HEX_LENGTH, contentDigest, contentHash, verifyContentHash } from "./content-hash.ts";
+
+export { DEFAULT_MAX_DOCUMENT_BYTES } from "./schemas/json-document.ts";
+export type { DecodeDocumentOptions } from "./schemas/json-document.ts";
+export type { JsonObject, JsonValue } from "./schemas/wire.ts";
+export { idSpanWireSchema } from "./schemas/id-span.ts";
+export { leaseWireSchema } from "./schemas/lease.ts";
+export type { Lease } from "./schemas/lease.ts";
+export { TOMBSTONE_OUTCOMES, tombstoneEntryWireSchema } from "./schemas/tombstone-entry.ts";
+export type { TombstoneEntry, TombstoneOutcome } from "./schemas/tombstone-entry.ts";
+export { sealRecordWireSchema } from "./schemas/seal-record.ts";
+export type { SealRecord } from "./schemas/seal-record.ts";
+export {
+  decodeMutationState,
+  encodeMutationState,
+  MUTATION_STATE_SCHEMA_VERSION,
+  MUTATION_STATES,
+  mutationStateWireSchema,
+  OP_KINDS,
+} from "./schemas/mutation-state.ts";
+export type {
+  DeleteMutationState,
+  MutationState,
+  MutationStateName,
+  OpKind,
+  UpdateMutationState,
+} from "./schemas/mutation-state.ts";
+export {
+  CONTAINER_KINDS,
+  containerRefWireSchema,
+  decodeManifest,
+  DISTANCE_METRICS,
+  encodeManifest,
+  MANIFEST_SCHEMA_VERSION,
+  manifestWireSchema,
+  MAX_VECTOR_DIMENSION,
+} from "./schemas/manifest.ts";
+export type { ContainerKind, ContainerRef, DistanceMetric, Manifest, RecentWrite } from "./schemas/manifest.ts";
+export {
+  decodeRefcountTable,
+  encodeRefcountTable,
+  REFCOUNT_TABLE_SCHEMA_VERSION,
+  refcountTableWireSchema,
+} from "./schemas/refcount-table.ts";
+export type { RefcountTable } from "./schemas/refcount-table.ts";
+export {
+  COMPACTION_INTENT_SCHEMA_VERSION,
+  COMPACTION_STATES,
+  compactionIntentWireSchema,
+  decodeCompactionIntent,
+  encodeCompactionIntent,
+} from "./schemas/compaction-intent.ts";
+export type { CompactionIntent, CompactionState } from "./schemas/compaction-intent.ts";

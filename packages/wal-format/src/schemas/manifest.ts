@@ -1,0 +1,243 @@
+/**
+ * The namespace manifest: an immutable, numbered snapshot of a namespace.
+ *
+ * Committing version N+1 is a create-only put of a new object, so there is
+ * exactly one manifest per version and old versions stay readable (reads at a
+ * version, branches from a version). It lists the namespace's row containers
+ * in fold order: readers apply them first to last, later rows of an id win,
+ * and each container's tombstone sidecar (if any) hides positions in it.
+ *
+ * Wire fields: schema_version, namespace ("org/project/ns"), version,
+ * created_at, updated_at, parent ({namespace, version} of the branch source,
+ * or absent), vector ({dimension, metric} once the first vector is written,
+ * or absent), containers ([{id, kind, key, row_count, byte_size,
+ * content_hash, row_id_range?, tombstones_key?}]), row_id_high_water (every
+ * row id in the namespace is <= it; id generators are advanced past it so
+ * clock skew cannot mint a smaller id), recent_writes ([{idempotency_key,
+ * version, committed_at}], the most recent idempotency keys), labels.
+ *
+ * This shape is a first cut for the namespace-engine work and may gain fields
+ * there; unknown keys are kept so older readers do not lose them.
+ *
+ * Errors: `SchemaError` naming `manifest` and the field;
+ * `UnsupportedVersionError` for a newer `schema_version`.
+ */
+import { z } from "zod";
+import type { IdSpan } from "../id-span.ts";
+import type { RowId } from "../ids.ts";
+import { idToHex, rowIdFromHex } from "../ids.ts";
+import { idSpanFromWire, idSpanToWire, idSpanWireSchema, type IdSpanWire } from "./id-span.ts";
+import type { DecodeDocumentOptions, JsonDocumentSpec } from "./json-document.ts";
+import { decodeDocument, encodeDocument } from "./json-document.ts";
+import type { JsonObject } from "./wire.ts";
+import {
+  bag,
+  blake3HexSchema,
+  countSchema,
+  extrasOf,
+  idHexSchema,
+  keysOf,
+  mapFromRecord,
+  mergeExtras,
+  recordFromMap,
+  schemaVersionSchema,
+  timestampFromWire,
+  timestampSchema,
+  timestampToWire,
+  uuidSchema,
+} from "./wire.ts";
+
+export const MANIFEST_DOCUMENT = "manifest";
+export const MANIFEST_SCHEMA_VERSION = 1;
+
+export const CONTAINER_KINDS = ["LOG_BATCH", "SEGMENT"] as const;
+export type ContainerKind = (typeof CONTAINER_KINDS)[number];
+export const DISTANCE_METRICS = ["COSINE", "DOT", "EUCLIDEAN"] as const;
+export type DistanceMetric = (typeof DISTANCE_METRICS)[number];
+
+/** Largest vector dimension a manifest accepts. */
+export const MAX_VECTOR_DIMENSION = 65_536;
+
+const namespacePathSchema = z.string().regex(/^[^/]+\/[^/]+\/[^/]+$/, "expected org/project/namespace");
+
+export const containerRefWireSchema = z.looseObject({
+  id: uuidSchema,
+  kind: z.enum(CONTAINER_KINDS),
+  key: z.string().min(1),
+  row_count: countSchema,
+  byte_size: countSchema,
+  content_hash: blake3HexSchema,
+  row_id_range: idSpanWireSchema.nullish(),
+  tombstones_key: z.string().min(1).nullish(),
+});
+
+export const manifestWireSchema = z.looseObject({
+  schema_version: schemaVersionSchema(MANIFEST_SCHEMA_VERSION),
+  namespace: namespacePathSchema,
+  version: countSchema,
+  created_at: timestampSchema,
+  updated_at: timestampSchema,
+  parent: z.object({ namespace: namespacePathSchema, version: countSchema }).nullish(),
+  vector: z
+    .object({ dimension: z.number().int().min(1).max(MAX_VECTOR_DIMENSION), metric: z.enum(DISTANCE_METRICS) })
+    .nullish(),
+  containers: z.array(containerRefWireSchema),
+  row_id_high_water: idHexSchema,
+  recent_writes: z.array(
+    z.object({ idempotency_key: z.string().min(1), version: countSchema, committed_at: timestampSchema }),
+  ),
+  labels: z.record(z.string(), z.string()),
+});
+
+const KNOWN = keysOf(manifestWireSchema);
+const CONTAINER_KNOWN = keysOf(containerRefWireSchema);
+
+/** One immutable row container (write-log batch or segment). */
+export interface ContainerRef {
+  /** Container id (UUID); segments' tombstone sidecars are named after it. */
+  readonly id: string;
+  readonly kind: ContainerKind;
+  /** Object key of the container's bytes. */
+  readonly key: string;
+  readonly rowCount: number;
+  readonly byteSize: number;
+  /** BLAKE3 hex of the object's bytes. */
+  readonly contentHash: string;
+  /** Smallest and largest row id inside; absent for containers with no rows. */
+  readonly rowIdRange?: IdSpan;
+  /** Object key of the tombstone sidecar, once one exists. */
+  readonly tombstonesKey?: string;
+  readonly extra?: JsonObject;
+}
+
+export interface RecentWrite {
+  readonly idempotencyKey: string;
+  /** Manifest version the write committed as. */
+  readonly version: number;
+  /** Epoch milliseconds. */
+  readonly committedAt: number;
+}
+
+export interface Manifest {
+  readonly schemaVersion: number;
+  /** `org/project/namespace`. */
+  readonly namespace: string;
+  readonly version: number;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  /** Branch source, when this namespace was branched from another. */
+  readonly parent?: { readonly namespace: string; readonly version: number };
+  /** Vector settings, fixed by the first vector written. */
+  readonly vector?: { readonly dimension: number; readonly metric: DistanceMetric };
+  /** Row containers in fold order (oldest first). */
+  readonly containers: readonly ContainerRef[];
+  readonly rowIdHighWater: RowId;
+  readonly recentWrites: readonly RecentWrite[];
+  readonly labels: ReadonlyMap<string, string>;
+  readonly extra?: JsonObject;
+}
+
+function containerFromWire(raw: Record<string, unknown>): ContainerRef {
+  const range = raw["row_id_range"];
+  const tombstones = raw["tombstones_key"];
+  const extra = extrasOf(raw, CONTAINER_KNOWN);
+  return {
+    id: raw["id"] as string,
+    kind: raw["kind"] as ContainerKind,
+    key: raw["key"] as string,
+    rowCount: raw["row_count"] as number,
+    byteSize: raw["byte_size"] as number,
+    contentHash: raw["content_hash"] as string,
+    ...(range !== undefined && range !== null ? { rowIdRange: idSpanFromWire(range as IdSpanWire) } : {}),
+    ...(typeof tombstones === "string" ? { tombstonesKey: tombstones } : {}),
+    ...(extra === undefined ? {} : { extra }),
+  };
+}
+
+function containerToWire(ref: ContainerRef): Record<string, unknown> {
+  const wire = bag<unknown>();
+  wire["id"] = ref.id;
+  wire["kind"] = ref.kind;
+  wire["key"] = ref.key;
+  wire["row_count"] = ref.rowCount;
+  wire["byte_size"] = ref.byteSize;
+  wire["content_hash"] = ref.contentHash;
+  if (ref.rowIdRange !== undefined) wire["row_id_range"] = idSpanToWire(ref.rowIdRange);
+  if (ref.tombstonesKey !== undefined) wire["tombstones_key"] = ref.tombstonesKey;
+  mergeExtras(wire, ref.extra, CONTAINER_KNOWN);
+  return wire;
+}
+
+function check(raw: Record<string, unknown>): [string, string] | undefined {
+  const containers = raw["containers"] as Record<string, unknown>[];
+  const seen = new Set<string>();
+  for (const [index, container] of containers.entries()) {
+    const id = container["id"] as string;
+    if (seen.has(id)) return [`containers[${index}].id`, `duplicate container id ${id}`];
+    seen.add(id);
+  }
+  return undefined;
+}
+
+function fromWire(raw: Record<string, unknown>): Manifest {
+  const parent = raw["parent"] as { namespace: string; version: number } | null | undefined;
+  const vector = raw["vector"] as { dimension: number; metric: DistanceMetric } | null | undefined;
+  const extra = extrasOf(raw, KNOWN);
+  return {
+    schemaVersion: raw["schema_version"] as number,
+    namespace: raw["namespace"] as string,
+    version: raw["version"] as number,
+    createdAt: timestampFromWire(raw["created_at"] as string),
+    updatedAt: timestampFromWire(raw["updated_at"] as string),
+    ...(parent !== undefined && parent !== null ? { parent: { namespace: parent.namespace, version: parent.version } } : {}),
+    ...(vector !== undefined && vector !== null ? { vector: { dimension: vector.dimension, metric: vector.metric } } : {}),
+    containers: (raw["containers"] as Record<string, unknown>[]).map(containerFromWire),
+    rowIdHighWater: rowIdFromHex(raw["row_id_high_water"] as string),
+    recentWrites: (raw["recent_writes"] as { idempotency_key: string; version: number; committed_at: string }[]).map((w) => ({
+      idempotencyKey: w.idempotency_key,
+      version: w.version,
+      committedAt: timestampFromWire(w.committed_at),
+    })),
+    labels: mapFromRecord<string>(raw["labels"] as Record<string, unknown>),
+    ...(extra === undefined ? {} : { extra }),
+  };
+}
+
+function toWire(m: Manifest): Record<string, unknown> {
+  const d = MANIFEST_DOCUMENT;
+  const wire = bag<unknown>();
+  wire["schema_version"] = m.schemaVersion;
+  wire["namespace"] = m.namespace;
+  wire["version"] = m.version;
+  wire["created_at"] = timestampToWire(m.createdAt, d, "created_at");
+  wire["updated_at"] = timestampToWire(m.updatedAt, d, "updated_at");
+  if (m.parent !== undefined) wire["parent"] = { namespace: m.parent.namespace, version: m.parent.version };
+  if (m.vector !== undefined) wire["vector"] = { dimension: m.vector.dimension, metric: m.vector.metric };
+  wire["containers"] = m.containers.map(containerToWire);
+  wire["row_id_high_water"] = idToHex(m.rowIdHighWater);
+  wire["recent_writes"] = m.recentWrites.map((w, i) => ({
+    idempotency_key: w.idempotencyKey,
+    version: w.version,
+    committed_at: timestampToWire(w.committedAt, d, `recent_writes[${i}].committed_at`),
+  }));
+  wire["labels"] = recordFromMap(m.labels);
+  mergeExtras(wire, m.extra, KNOWN);
+  return wire;
+}
+
+export const manifestSpec: JsonDocumentSpec<Manifest> = {
+  document: MANIFEST_DOCUMENT,
+  schemaVersion: MANIFEST_SCHEMA_VERSION,
+  schema: manifestWireSchema,
+  fromWire,
+  toWire,
+  check,
+};
+
+export function encodeManifest(manifest: Manifest): Uint8Array {
+  return encodeDocument(manifestSpec, manifest);
+}
+
+export function decodeManifest(bytes: Uint8Array | string, options?: DecodeDocumentOptions): Manifest {
+  return decodeDocument(manifestSpec, bytes, options);
+}
