@@ -55,3 +55,4 @@ export {
   type PutResult,
   type StorageProvider,
 } from "./storage-provider.ts";
+export { S3Storage, type RetryPolicy, type S3RetryEvent, type S3StorageOptions } from "./s3-storage.ts";
