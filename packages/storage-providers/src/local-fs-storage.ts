@@ -67,6 +67,8 @@ export interface LocalFsStorageOptions {
 }
 
 const RESERVED = ".skerry";
+/** Files whose headers a listing reads at once. */
+const LIST_BATCH = 32;
 
 type Errno = NodeJS.ErrnoException;
 const errno = (error: unknown): string | undefined => (error as Errno | undefined)?.code;
@@ -245,6 +247,17 @@ export class LocalFsStorage implements StorageProvider {
         return { key, isDir: entry.isDirectory(), sortKey: entry.isDirectory() ? `${key}/` : key };
       })
       .sort((a, b) => compareKeys(a.sortKey, b.sortKey));
+    // Files are read in small parallel batches (each needs its header for the
+    // etag), and yielded in order; directories are descended in order.
+    const pending: string[] = [];
+    const flush = async function* (this: LocalFsStorage): AsyncGenerator<ObjectMeta> {
+      const metas = await Promise.all(pending.map((key) => this.#metaForList(key)));
+      pending.length = 0;
+      for (const meta of metas) {
+        throwIfAborted(signal);
+        if (meta !== null) yield meta;
+      }
+    }.bind(this);
     for (const item of items) {
       throwIfAborted(signal);
       if (item.isDir) {
@@ -254,20 +267,29 @@ export class LocalFsStorage implements StorageProvider {
         if (startAfter !== undefined && compareKeys(dirPrefix, startAfter) <= 0 && !startAfter.startsWith(dirPrefix)) {
           continue;
         }
+        yield* flush();
         yield* this.#walk(item.key, prefix, startAfter, signal);
         continue;
       }
       if (!item.key.startsWith(prefix)) continue;
       if (startAfter !== undefined && compareKeys(item.key, startAfter) <= 0) continue;
-      const handle = await this.#openObject(item.key);
-      if (handle === null) continue; // deleted while listing
-      try {
-        yield (await this.#readMeta(handle, item.key)).meta;
-      } catch (error) {
-        throw mapFsError(error, item.key, "list");
-      } finally {
-        await handle.close();
-      }
+      pending.push(item.key);
+      if (pending.length >= LIST_BATCH) yield* flush();
+    }
+    yield* flush();
+  }
+
+  /** Meta of one listed file, or null if it was deleted while listing. */
+  async #metaForList(key: string): Promise<ObjectMeta | null> {
+    const handle = await this.#openObject(key);
+    if (handle === null) return null;
+    try {
+      return (await this.#readMeta(handle, key)).meta;
+    } catch (error) {
+      if (error instanceof NotFoundError) return null;
+      throw mapFsError(error, key, "list");
+    } finally {
+      await handle.close();
     }
   }
 
