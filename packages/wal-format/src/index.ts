@@ -117,3 +117,61 @@ export {
   encodeCompactionIntent,
 } from "./schemas/compaction-intent.ts";
 export type { CompactionIntent, CompactionState } from "./schemas/compaction-intent.ts";
+
+export {
+  decodeTombstoneSidecar,
+  DEFAULT_MAX_TOMBSTONE_BITMAP_BYTES,
+  DEFAULT_MAX_TOMBSTONE_POSITIONS,
+  encodeTombstoneSidecar,
+  hasPosition,
+  MAX_SEAL_BYTES,
+  TOMBSTONE_SIDECAR_MAGIC,
+  TOMBSTONE_SIDECAR_VERSION,
+} from "./codecs/tombstone-sidecar.ts";
+export type { DecodeTombstoneSidecarOptions, TombstoneSidecar, TombstoneSidecarInput } from "./codecs/tombstone-sidecar.ts";
+export {
+  decodeRowBatch,
+  decodeRowBatchTable,
+  DEFAULT_MAX_ROW_BATCH_BYTES,
+  DEFAULT_MAX_ROW_BATCH_ROWS,
+  encodeRowBatch,
+  MAX_ROW_BATCH_DIMENSION,
+  ROW_BATCH_HEADER_BYTES,
+  ROW_BATCH_MAGIC,
+  ROW_BATCH_VERSION,
+  rowBatchDocuments,
+  rowBatchIpc,
+  rowBatchSchema,
+  rowBatchTableFromDocuments,
+} from "./codecs/row-batch.ts";
+export type {
+  EncodeRowBatchOptions,
+  RowBatchLimits,
+  RowBatchTable,
+  RowDocument,
+  RowDocumentInput,
+} from "./codecs/row-batch.ts";
+export {
+  decodeFramedLog,
+  DEFAULT_MAX_ENTRY_BYTES,
+  DEFAULT_MAX_HEADER_BYTES,
+  encodeFramedLog,
+  encodeFramedLogEntry,
+  encodeFramedLogHeader,
+  FRAMED_LOG_ENTRY_OVERHEAD,
+  FRAMED_LOG_HEADER_BYTES,
+  FRAMED_LOG_MAGIC,
+  FRAMED_LOG_VERSION,
+  iterateFramedLogEntries,
+  readFramedLog,
+  readFramedLogHeader,
+} from "./codecs/framed-log.ts";
+export type {
+  FramedLog,
+  FramedLogEnd,
+  FramedLogEntry,
+  FramedLogHeader,
+  FramedLogLimits,
+  FramedLogTorn,
+  FramedLogTornReason,
+} from "./codecs/framed-log.ts";
