@@ -1,0 +1,174 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  type CompactionIntent,
+  decodeCompactionIntent,
+  decodeManifest,
+  decodeRefcountTable,
+  encodeCompactionIntent,
+  encodeManifest,
+  encodeRefcountTable,
+  isSchemaError,
+  isUnsupportedVersionError,
+  type Manifest,
+  type RefcountTable,
+  rowId,
+} from "@skerry/wal-format";
+import { compactionIntentArb, manifestArb, refcountTableArb } from "./support/arbitraries.ts";
+
+const HASH = "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262";
+const json = (bytes: Uint8Array) => JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+
+function failure(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected a failure");
+}
+
+function sampleManifest(): Manifest {
+  return {
+    schemaVersion: 1,
+    namespace: "acme/search/docs",
+    version: 12,
+    createdAt: Date.parse("2026-05-01T00:00:00Z"),
+    updatedAt: Date.parse("2026-05-30T10:00:00Z"),
+    parent: { namespace: "acme/search/base", version: 7 },
+    vector: { dimension: 128, metric: "COSINE" },
+    containers: [
+      {
+        id: "0b7e4c1e-3f0a-4b8e-9a51-2b8d3f1c9e01",
+        kind: "SEGMENT",
+        key: "acme/search/docs/segments/0b7e4c1e.arrow",
+        rowCount: 1000,
+        byteSize: 600_000,
+        contentHash: HASH,
+        rowIdRange: { first: rowId(10n), last: rowId(5000n) },
+        tombstonesKey: "acme/search/docs/superfiles/0b7e4c1e-3f0a-4b8e-9a51-2b8d3f1c9e01.tombstones",
+      },
+      {
+        id: "5d1f0a2b-6c3e-4f7a-8b9c-0d1e2f3a4b5c",
+        kind: "LOG_BATCH",
+        key: "acme/search/docs/log/00000000000000000013.log",
+        rowCount: 0,
+        byteSize: 64,
+        contentHash: HASH,
+      },
+    ],
+    rowIdHighWater: rowId(5000n),
+    recentWrites: [{ idempotencyKey: "client-42", version: 12, committedAt: Date.parse("2026-05-30T10:00:00Z") }],
+    labels: new Map([["team", "search"]]),
+  };
+}
+
+describe("manifest document", () => {
+  it("round-trips with snake_case wire fields", () => {
+    const manifest = sampleManifest();
+    const bytes = encodeManifest(manifest);
+    expect(decodeManifest(bytes)).toEqual(manifest);
+    const wire = json(bytes);
+    expect(wire["row_id_high_water"]).toBe("00000000000000000000000000001388");
+    expect((wire["containers"] as Record<string, unknown>[])[0]).toMatchObject({ row_count: 1000, byte_size: 600_000, kind: "SEGMENT" });
+  });
+
+  it("rejects unknown container kinds and metrics, duplicate container ids and a newer schema_version", () => {
+    const wire = json(encodeManifest(sampleManifest()));
+    (wire["containers"] as Record<string, unknown>[])[1]!["kind"] = "PARQUET";
+    expect(failure(() => decodeManifest(JSON.stringify(wire)))).toMatchObject({ code: "Schema", field: "containers[1].kind" });
+    const metric = json(encodeManifest(sampleManifest()));
+    (metric["vector"] as Record<string, unknown>)["metric"] = "HAMMING";
+    expect(failure(() => decodeManifest(JSON.stringify(metric)))).toMatchObject({ field: "vector.metric" });
+    const dup = sampleManifest();
+    const twice = { ...dup, containers: [dup.containers[0]!, dup.containers[0]!] };
+    expect(failure(() => encodeManifest(twice))).toMatchObject({ code: "Schema", field: "containers[1].id" });
+    const newer = { ...json(encodeManifest(sampleManifest())), schema_version: 2 };
+    expect(isUnsupportedVersionError(failure(() => decodeManifest(JSON.stringify(newer))))).toBe(true);
+  });
+
+  it("keeps label and extra keys named __proto__ as data", () => {
+    const text = new TextDecoder().decode(encodeManifest(sampleManifest())).replace('"labels":{', '"labels":{"__proto__":"x",');
+    const decoded = decodeManifest(text);
+    expect(decoded.labels.get("__proto__")).toBe("x");
+    expect(new TextDecoder().decode(encodeManifest(decoded))).toContain('"__proto__":"x"');
+  });
+
+  it("round-trips any valid manifest (property)", () => {
+    fc.assert(
+      fc.property(manifestArb, (manifest) => {
+        const bytes = encodeManifest(manifest);
+        expect(decodeManifest(bytes)).toEqual(manifest);
+        expect(encodeManifest(decodeManifest(bytes))).toEqual(bytes);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe("refcount table document", () => {
+  const table: RefcountTable = {
+    schemaVersion: 1,
+    project: "acme/search",
+    generation: 3,
+    updatedAt: Date.parse("2026-05-30T10:00:00Z"),
+    counts: new Map([
+      ["acme/search/docs/segments/a.arrow", 2],
+      ["acme/search/docs/log/1.log", 0],
+    ]),
+  };
+
+  it("round-trips object keys and counts", () => {
+    expect(decodeRefcountTable(encodeRefcountTable(table))).toEqual(table);
+  });
+
+  it("rejects negative or fractional counts naming the key", () => {
+    const wire = json(encodeRefcountTable(table));
+    (wire["counts"] as Record<string, unknown>)["acme/search/docs/log/1.log"] = -1;
+    const error = failure(() => decodeRefcountTable(JSON.stringify(wire)));
+    expect(isSchemaError(error)).toBe(true);
+    expect(error).toMatchObject({ document: "refcount-table", field: "counts.acme/search/docs/log/1.log" });
+  });
+
+  it("round-trips any valid table (property)", () => {
+    fc.assert(
+      fc.property(refcountTableArb, (t) => {
+        expect(decodeRefcountTable(encodeRefcountTable(t))).toEqual(t);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe("compaction intent document", () => {
+  const intent: CompactionIntent = {
+    schemaVersion: 1,
+    compactionId: "9f1c2d3e-4a5b-4c6d-8e7f-0a1b2c3d4e5f",
+    namespace: "acme/search/docs",
+    state: "INTENT",
+    createdAt: Date.parse("2026-05-30T10:00:00Z"),
+    baseManifestVersion: 12,
+    inputContainers: [{ id: "5d1f0a2b-6c3e-4f7a-8b9c-0d1e2f3a4b5c", key: "acme/search/docs/log/00000000000000000013.log" }],
+    outputSegmentIds: ["0b7e4c1e-3f0a-4b8e-9a51-2b8d3f1c9e01"],
+  };
+
+  it("round-trips", () => {
+    expect(decodeCompactionIntent(encodeCompactionIntent(intent))).toEqual(intent);
+  });
+
+  it("rejects an unknown state and an empty input list", () => {
+    expect(failure(() => decodeCompactionIntent(JSON.stringify({ ...json(encodeCompactionIntent(intent)), state: "RUNNING" })))).toMatchObject({
+      field: "state",
+    });
+    expect(failure(() => encodeCompactionIntent({ ...intent, inputContainers: [] }))).toMatchObject({ field: "input_containers" });
+  });
+
+  it("round-trips any valid intent (property)", () => {
+    fc.assert(
+      fc.property(compactionIntentArb, (i) => {
+        expect(decodeCompactionIntent(encodeCompactionIntent(i))).toEqual(i);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
