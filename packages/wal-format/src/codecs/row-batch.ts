@@ -324,7 +324,10 @@ export function rowBatchTableFromDocuments(documents: readonly RowDocumentInput[
           type: sparseT.children[1]!.type as arrow.List<arrow.Float32>,
           length: rows,
           nullCount: 0,
-          valueOffsets: sparseOffsets,
+          // A copy, not the same array: Arrow JS's IPC writer merges
+          // consecutive buffers that share memory, which would drop this one
+          // from the stream and shift every buffer after it.
+          valueOffsets: sparseOffsets.slice(),
           child: arrow.makeData({ type: new arrow.Float32(), length: valueData.length, nullCount: 0, data: valueData }),
         }),
       ],
@@ -470,22 +473,31 @@ function checkBitmap(data: arrow.Data, name: string): void {
   }
 }
 
-/** Offsets must be non-decreasing, start >= 0 and end within `limit`. */
-function checkOffsets(offsets: Int32Array | undefined, from: number, rows: number, limit: number, name: string): void {
-  if (offsets === undefined || offsets.length < from + rows + 1) corrupt(`${name}: offsets buffer too short`);
-  let previous = offsets[from] as number;
-  if (previous < 0) corrupt(`${name}: negative offset`);
-  for (let i = from + 1; i <= from + rows; i++) {
-    const value = offsets[i] as number;
-    if (value < previous) corrupt(`${name}: offsets decrease at row ${i - from}`);
-    previous = value;
+/**
+ * Each non-null row's offset pair must satisfy 0 <= start <= end <= limit.
+ * Null rows are skipped: readers never touch their offsets, and Arrow JS
+ * does not write meaningful offsets for an all-null column.
+ */
+function checkOffsets(
+  offsets: Int32Array | undefined,
+  from: number,
+  rows: number,
+  limit: number,
+  name: string,
+  valid: (row: number) => boolean,
+): void {
+  for (let row = 0; row < rows; row++) {
+    if (!valid(row)) continue;
+    if (offsets === undefined || offsets.length < from + row + 2) corrupt(`${name}: offsets buffer too short`);
+    const start = offsets[from + row] as number;
+    const end = offsets[from + row + 1] as number;
+    if (start < 0 || end < start || end > limit) corrupt(`${name}: row ${row} has offsets ${start}..${end} outside 0..${limit}`);
   }
-  if (previous > limit) corrupt(`${name}: offset ${previous} beyond ${limit} values`);
 }
 
-function checkUtf8(data: arrow.Data, name: string): void {
+function checkUtf8(data: arrow.Data, name: string, valid: (row: number) => boolean = (row) => isValid(data, row)): void {
   checkBitmap(data, name);
-  checkOffsets(data.valueOffsets as Int32Array, data.offset, data.length, (data.values as Uint8Array).length, name);
+  checkOffsets(data.valueOffsets as Int32Array, data.offset, data.length, (data.values as Uint8Array).length, name, valid);
 }
 
 function childOf(data: arrow.Data, index: number, name: string): arrow.Data {
@@ -518,14 +530,22 @@ function checkBatch(batch: arrow.RecordBatch, dimension: number): void {
     const list = childOf(sparse, k, label);
     if (list.length < sparse.offset + rows) corrupt(`${label}: too short`);
     const items = childOf(list, 0, label);
-    checkOffsets(list.valueOffsets as Int32Array, list.offset, rows + sparse.offset, (items.values as ArrayLike<number>).length - items.offset, label);
+    checkOffsets(
+      list.valueOffsets as Int32Array,
+      list.offset + sparse.offset,
+      rows,
+      (items.values as ArrayLike<number>).length - items.offset,
+      label,
+      (row) => isValid(sparse, row),
+    );
   }
   const text = columns[c++] as arrow.Data;
   checkBitmap(text, "text");
   const entries = childOf(text, 0, "text");
-  checkOffsets(text.valueOffsets as Int32Array, text.offset, rows, entries.length, "text");
-  checkUtf8(childOf(entries, 0, "text.key"), "text.key");
-  checkUtf8(childOf(entries, 1, "text.value"), "text.value");
+  checkOffsets(text.valueOffsets as Int32Array, text.offset, rows, entries.length, "text", (row) => isValid(text, row));
+  // Entries are never null; check them all (entries referenced by null rows included).
+  checkUtf8(childOf(entries, 0, "text.key"), "text.key", () => true);
+  checkUtf8(childOf(entries, 1, "text.value"), "text.value", () => true);
   checkUtf8(columns[c++] as arrow.Data, "attrs");
 }
 
