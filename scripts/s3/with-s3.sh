@@ -9,12 +9,15 @@
 #
 # Environment: S3_TEST_DIR picks the cluster directory; by default a fresh
 # temporary one, so this never reuses (or stops) a server someone else started.
+# S3_PORT / S3_MON_PORT default to the first free ports from 7480 / 43300.
 set -euo pipefail
 
 [ $# -gt 0 ] || { echo "usage: $0 COMMAND [ARG...]" >&2; exit 2; }
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DIR=${S3_TEST_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/skerry-s3.XXXXXX")}
+export S3_PORT=${S3_PORT:-$("$HERE/free-port.sh" 7480)}
+export S3_MON_PORT=${S3_MON_PORT:-$("$HERE/free-port.sh" 43300)}
 
 cleanup() { "$HERE/stop-s3.sh" "$DIR" || true; }
 trap cleanup EXIT
