@@ -49,18 +49,18 @@ import {
 } from "@aws-sdk/client-s3";
 import {
   AlreadyExistsError,
+  ConflictError,
   InternalError,
+  isRetryable,
   NotFoundError,
   NotImplementedError,
   PreconditionFailedError,
   type StorageError,
   UnavailableError,
-  ConflictError,
-  isRetryable,
 } from "./errors.ts";
 import { throwIfAborted } from "./internal/abort.ts";
 import { md5Hex } from "./internal/md5.ts";
-import { retry, checkRetryPolicy, DEFAULT_RETRY_POLICY, type RetryPolicy } from "./internal/retry.ts";
+import { checkRetryPolicy, DEFAULT_RETRY_POLICY, retry, type RetryPolicy } from "./internal/retry.ts";
 import { unquoteEtag } from "./internal/s3-etag.ts";
 import { classifyS3Error, mapS3Error, type S3Failure, toStorageError } from "./internal/s3-errors.ts";
 import { type ConditionalMode, resolveOutcome } from "./internal/s3-outcome.ts";
