@@ -1,0 +1,13 @@
+/**
+ * `pnpm bench` for storage-providers: local-fs always, S3 when S3_ENDPOINT is
+ * configured.
+ */
+import { benchLocalFs } from "./local-fs-bench.ts";
+
+await benchLocalFs();
+if (process.env.S3_ENDPOINT) {
+  const { benchS3FromEnv } = await import("./s3-bench.ts");
+  await benchS3FromEnv();
+} else {
+  console.log("s3: skipped (S3_ENDPOINT is not set; run under scripts/s3/with-s3.sh to include it)");
+}
