@@ -1,6 +1,6 @@
 /**
  * A tour of the storage layer every Skerry process coordinates through, on
- * the embedded local-filesystem provider (or S3 when S3_ENDPOINT is set):
+ * the embedded local-filesystem provider (or S3 when S3_BUCKET is set):
  * create-only writes, compare-and-swap updates racing in parallel, listing,
  * and a lost answer injected by the fault wrapper.
  *
@@ -20,7 +20,7 @@ const encode = (value: unknown) => new TextEncoder().encode(JSON.stringify(value
 const decode = <T>(bytes: Uint8Array) => JSON.parse(new TextDecoder().decode(bytes)) as T;
 
 function openStorage(): StorageProvider {
-  if (process.env.S3_ENDPOINT) {
+  if (process.env.S3_BUCKET) {
     return S3Storage.fromEnv(process.env, { prefix: `skerry-demo/${Date.now()}/` });
   }
   // pnpm runs scripts in the package directory; INIT_CWD is where the user typed the command.
