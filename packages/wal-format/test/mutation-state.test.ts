@@ -129,7 +129,7 @@ describe("mutation state document", () => {
   });
 
   it("tolerates unknown keys on read and writes them back on rewrite", () => {
-    const json = { ...wire(sampleUpdate()), priority: "high" };
+    const json: Record<string, unknown> = { ...wire(sampleUpdate()), priority: "high" };
     (json["lease"] as Record<string, unknown>)["host"] = "worker-7";
     const decoded = decodeJson(json);
     expect(decoded.extra).toEqual({ priority: "high" });

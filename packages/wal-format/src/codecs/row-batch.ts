@@ -21,15 +21,19 @@
  *   16      8     ipc_length
  *   24      32    BLAKE3-256 of the IPC bytes
  *   56      4     CRC-32 of bytes [0, 56)
- *   60      4     reserved, zero (keeps the IPC stream 8-byte aligned)
+ *   60      4     vector_dimension (0 = no vector column)
  *   64      n     Arrow IPC stream (any Arrow reader can read this slice)
  *
  * The header CRC makes the lengths trustworthy before the body is touched;
  * BLAKE3 covers the body because it is large and BLAKE3 (native, SIMD) runs
  * faster than CRC-32 on large buffers. Decoding checks, in order: magic,
- * version, flags, header CRC, caps, exact length, body hash, then the Arrow
- * schema and every buffer's bounds against the row count, so that turning
- * columns into documents cannot read out of range or loop on a lie.
+ * version, header CRC, flags, caps, exact length, body hash, then (before
+ * Arrow parses anything) that the schema message is the canonical one for
+ * `vector_dimension` and that every record-batch message's counts and buffer
+ * ranges are sane (see internal/arrow-ipc-guard.ts: Arrow JS allocates without
+ * bound on corrupt metadata), then every buffer's bounds against the row
+ * count, so that turning columns into documents cannot read out of range or
+ * loop on a lie. 64 header bytes keep the IPC stream 8-byte aligned.
  *
  * Errors: decoders throw `CorruptDataError` or `UnsupportedVersionError`
  * (Arrow's own exceptions are wrapped); encoders throw `InvalidInputError`.
@@ -40,6 +44,7 @@ import { CorruptDataError, InvalidInputError, isWalFormatError, UnsupportedVersi
 import type { RowId } from "../ids.ts";
 import { ID_BYTES, readIdBytes, writeIdBytes } from "../ids.ts";
 import { asBytes, bytesEqual, dataView, strictTextDecoder, textEncoder } from "../internal/binary.ts";
+import { guardIpcStream, type IpcExpectations } from "../internal/arrow-ipc-guard.ts";
 import { crc32 } from "../internal/crc32.ts";
 import type { JsonObject } from "../schemas/wire.ts";
 import { bag } from "../schemas/wire.ts";
@@ -190,7 +195,7 @@ function vectorLength(vector: Float32Array | readonly number[]): number {
 /** Encode documents into a row batch object. */
 export function encodeRowBatch(documents: readonly RowDocumentInput[], options: EncodeRowBatchOptions = {}): Uint8Array {
   const table = rowBatchTableFromDocuments(documents, options);
-  return encodeRowBatchTable(table, documents.length);
+  return encodeRowBatchTable(table, documents.length, table.schema.fields.find((f) => f.name === "vector") === undefined ? 0 : (table.schema.fields.find((f) => f.name === "vector")!.type as arrow.FixedSizeList).listSize);
 }
 
 /** Build the Arrow table for documents (exposed for columnar writers and tests). */
@@ -357,7 +362,7 @@ export function rowBatchTableFromDocuments(documents: readonly RowDocumentInput[
 }
 
 /** Wrap an Arrow table (already in row-batch shape) in the envelope. */
-function encodeRowBatchTable(table: arrow.Table, rowCount: number): Uint8Array {
+function encodeRowBatchTable(table: arrow.Table, rowCount: number, dimension: number): Uint8Array {
   let ipc: Uint8Array;
   try {
     ipc = arrow.tableToIPC(table, "stream");
@@ -372,7 +377,8 @@ function encodeRowBatchTable(table: arrow.Table, rowCount: number): Uint8Array {
   view.setUint32(12, rowCount, true);
   view.setBigUint64(16, BigInt(ipc.length), true);
   out.set(contentDigest(ipc), 24);
-  view.setUint32(56, crc32(out.subarray(0, 56)), true);
+  view.setUint32(60, dimension, true);
+  view.setUint32(56, headerCrc(out), true);
   out.set(ipc, ROW_BATCH_HEADER_BYTES);
   return out;
 }
@@ -388,7 +394,52 @@ function corrupt(detail: string, offset?: number, cause?: unknown): never {
 
 interface Envelope {
   rowCount: number;
+  dimension: number;
   ipc: Uint8Array;
+}
+
+/** CRC-32 of the header without its own CRC field (bytes 0..56 and 60..64). */
+function headerCrc(bytes: Uint8Array): number {
+  return crc32(bytes.subarray(60, 64), crc32(bytes.subarray(0, 56)));
+}
+
+const expectationsByDimension = new Map<number, IpcExpectations>();
+
+/** Field nodes and buffers an Arrow record batch carries for `type`. */
+function layoutOf(type: arrow.DataType): [nodes: number, buffers: number] {
+  let own: number;
+  if (arrow.DataType.isUtf8(type)) own = 3;
+  else if (arrow.DataType.isList(type) || arrow.DataType.isMap(type)) own = 2;
+  else if (arrow.DataType.isStruct(type) || arrow.DataType.isFixedSizeList(type)) own = 1;
+  else own = 2;
+  let nodes = 1;
+  let buffers = own;
+  for (const child of type.children ?? []) {
+    const [n, b] = layoutOf(child.type);
+    nodes += n;
+    buffers += b;
+  }
+  return [nodes, buffers];
+}
+
+/** The canonical schema message and counts for a dimension, built once. */
+function expectationsFor(dimension: number, maxRows: number): IpcExpectations {
+  let cached = expectationsByDimension.get(dimension);
+  if (cached === undefined) {
+    const schema = rowBatchSchema(dimension);
+    const stream = arrow.tableToIPC(new arrow.Table(schema), "stream");
+    const schemaMessage = stream.slice(0, 8 + dataView(stream).getInt32(4, true));
+    let fieldNodes = 0;
+    let buffers = 0;
+    for (const field of schema.fields) {
+      const [n, b] = layoutOf(field.type);
+      fieldNodes += n;
+      buffers += b;
+    }
+    cached = { schemaMessage, fieldNodes, buffers, maxRows: 0 };
+    expectationsByDimension.set(dimension, cached);
+  }
+  return { ...cached, maxRows };
 }
 
 function readEnvelope(input: Uint8Array, limits: RowBatchLimits): Envelope {
@@ -406,13 +457,14 @@ function readEnvelope(input: Uint8Array, limits: RowBatchLimits): Envelope {
   if (version > ROW_BATCH_VERSION) throw new UnsupportedVersionError(F, version, ROW_BATCH_VERSION);
   if (version === 0) corrupt("format version 0", 8);
   const storedCrc = view.getUint32(56, true);
-  const actualCrc = crc32(bytes.subarray(0, 56));
+  const actualCrc = headerCrc(bytes);
   if (storedCrc !== actualCrc) {
     throw new CorruptDataError(F, "checksum-mismatch", `header CRC-32 ${storedCrc.toString(16)}, computed ${actualCrc.toString(16)}`, { offset: 56 });
   }
   const flags = view.getUint16(10, true);
   if (flags !== 0) corrupt(`unknown flags 0x${flags.toString(16)}`, 10);
-  if (view.getUint32(60, true) !== 0) corrupt("reserved header bytes are not zero", 60);
+  const dimension = view.getUint32(60, true);
+  if (dimension > MAX_ROW_BATCH_DIMENSION) corrupt(`vector_dimension ${dimension} exceeds ${MAX_ROW_BATCH_DIMENSION}`, 60);
   const rowCount = view.getUint32(12, true);
   const maxRows = limits.maxRows ?? DEFAULT_MAX_ROW_BATCH_ROWS;
   if (rowCount > maxRows) throw new CorruptDataError(F, "too-large", `row_count ${rowCount} exceeds ${maxRows}`, { offset: 12 });
@@ -429,7 +481,7 @@ function readEnvelope(input: Uint8Array, limits: RowBatchLimits): Envelope {
   if (!bytesEqual(bytes, digest, 24)) {
     throw new CorruptDataError(F, "checksum-mismatch", "BLAKE3 of the IPC stream does not match the header", { offset: 24 });
   }
-  return { rowCount, ipc };
+  return { rowCount, dimension, ipc };
 }
 
 function sameType(actual: arrow.DataType, expected: arrow.DataType): boolean {
@@ -551,7 +603,8 @@ function checkBatch(batch: arrow.RecordBatch, dimension: number): void {
 
 /** Decode and verify a row batch, keeping it columnar. */
 export function decodeRowBatchTable(input: Uint8Array, limits: RowBatchLimits = {}): RowBatchTable {
-  const { rowCount, ipc } = readEnvelope(input, limits);
+  const { rowCount, dimension: declared, ipc } = readEnvelope(input, limits);
+  guardIpcStream(ipc, expectationsFor(declared, limits.maxRows ?? DEFAULT_MAX_ROW_BATCH_ROWS), ROW_BATCH_FORMAT, ROW_BATCH_HEADER_BYTES);
   try {
     let table: arrow.Table;
     try {
@@ -560,6 +613,7 @@ export function decodeRowBatchTable(input: Uint8Array, limits: RowBatchLimits = 
       corrupt(`Arrow could not read the IPC stream: ${String(error)}`, ROW_BATCH_HEADER_BYTES, error);
     }
     const dimension = checkSchema(table);
+    if (dimension !== declared) corrupt(`schema has vector dimension ${dimension}, header says ${declared}`, 60);
     if (table.numRows !== rowCount) corrupt(`IPC stream holds ${table.numRows} rows, header says ${rowCount}`, 12);
     for (const batch of table.batches) checkBatch(batch, dimension);
     return { table, rowCount, dimension, ipc };
