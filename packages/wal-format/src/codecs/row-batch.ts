@@ -42,7 +42,7 @@ import * as arrow from "apache-arrow";
 import { contentDigest } from "../content-hash.ts";
 import { CorruptDataError, InvalidInputError, isWalFormatError, UnsupportedVersionError } from "../errors.ts";
 import type { RowId } from "../ids.ts";
-import { ID_BYTES, readIdBytes, writeIdBytes } from "../ids.ts";
+import { ID_BYTES, MAX_ID, readIdBytes } from "../ids.ts";
 import { asBytes, bytesEqual, dataView, strictTextDecoder, textEncoder } from "../internal/binary.ts";
 import { guardIpcStream, type IpcExpectations } from "../internal/arrow-ipc-guard.ts";
 import { crc32 } from "../internal/crc32.ts";
@@ -140,7 +140,23 @@ class Utf8Builder {
       grown.set(this.bytes.subarray(0, this.used));
       this.bytes = grown;
     }
-    this.used += textEncoder.encodeInto(text, this.bytes.subarray(this.used)).written;
+    // Short ASCII strings (typical ids) are copied byte by byte: cheaper than
+    // a TextEncoder call and a subarray per row.
+    let ascii = text.length <= 64;
+    if (ascii) {
+      const bytes = this.bytes;
+      const at = this.used;
+      for (let i = 0; i < text.length; i++) {
+        const code = text.charCodeAt(i);
+        if (code >= 0x80) {
+          ascii = false;
+          break;
+        }
+        bytes[at + i] = code;
+      }
+    }
+    if (ascii) this.used += text.length;
+    else this.used += textEncoder.encodeInto(text, this.bytes.subarray(this.used)).written;
     if (this.used > 0x7fff_ffff) throw new InvalidInputError("row batch: a text column exceeds 2 GiB");
     this.#close();
   }
@@ -214,6 +230,7 @@ export function rowBatchTableFromDocuments(documents: readonly RowDocumentInput[
   if (!Number.isInteger(dimension) || dimension < 0 || dimension > MAX_ROW_BATCH_DIMENSION) fail(`invalid vector dimension ${dimension}`);
 
   const ids = new Uint8Array(rows * ID_BYTES);
+  const idView = dataView(ids);
   const names = new Utf8Builder(rows, rows * 16);
   const vectors = new Float32Array(rows * dimension);
   const vectorValid = new Validity(rows);
@@ -232,12 +249,10 @@ export function rowBatchTableFromDocuments(documents: readonly RowDocumentInput[
   for (let row = 0; row < rows; row++) {
     const doc = documents[row] as RowDocumentInput;
     if (typeof doc !== "object" || doc === null) fail(`row ${row} is not a document`);
-    if (typeof doc.rowId !== "bigint") fail(`row ${row}: rowId must be a bigint`);
-    try {
-      writeIdBytes(doc.rowId, ids, row * ID_BYTES);
-    } catch (error) {
-      throw new InvalidInputError(`row batch: row ${row}: ${(error as Error).message}`, error);
-    }
+    const id = doc.rowId;
+    if (typeof id !== "bigint" || id < 0n || id > MAX_ID) fail(`row ${row}: rowId must be a bigint in [0, 2^128 - 1]`);
+    idView.setBigUint64(row * ID_BYTES, id >> 64n);
+    idView.setBigUint64(row * ID_BYTES + 8, BigInt.asUintN(64, id));
     if (typeof doc.id !== "string") fail(`row ${row}: id must be a string`);
     names.push(doc.id);
 
@@ -362,14 +377,37 @@ export function rowBatchTableFromDocuments(documents: readonly RowDocumentInput[
 }
 
 /** Wrap an Arrow table (already in row-batch shape) in the envelope. */
+/**
+ * Serialize with the envelope header already in place, so the (large) body
+ * is copied once, by Arrow's own final join. The writer exposes no public way
+ * to emit leading bytes, so the header placeholder goes into its byte sink;
+ * the stream format's padding depends only on message sizes, not on the sink
+ * position, so the IPC bytes are the same as `tableToIPC`'s. If a future
+ * Arrow release moves that sink, fall back to one extra copy.
+ */
+function serializeWithHeaderRoom(table: arrow.Table): Uint8Array {
+  const writer = new arrow.RecordBatchStreamWriter();
+  const sink = (writer as unknown as { _sink?: { write?: (chunk: Uint8Array) => void } })._sink;
+  if (typeof sink?.write === "function") {
+    sink.write(new Uint8Array(ROW_BATCH_HEADER_BYTES));
+    writer.writeAll(table);
+    const out = writer.toUint8Array(true);
+    if (out.length >= ROW_BATCH_HEADER_BYTES) return out;
+  }
+  const ipc = arrow.tableToIPC(table, "stream");
+  const out = new Uint8Array(ROW_BATCH_HEADER_BYTES + ipc.length);
+  out.set(ipc, ROW_BATCH_HEADER_BYTES);
+  return out;
+}
+
 function encodeRowBatchTable(table: arrow.Table, rowCount: number, dimension: number): Uint8Array {
-  let ipc: Uint8Array;
+  let out: Uint8Array;
   try {
-    ipc = arrow.tableToIPC(table, "stream");
+    out = serializeWithHeaderRoom(table);
   } catch (error) {
     throw new InvalidInputError(`row batch: Arrow could not serialize the table: ${String(error)}`, error);
   }
-  const out = new Uint8Array(ROW_BATCH_HEADER_BYTES + ipc.length);
+  const ipc = out.subarray(ROW_BATCH_HEADER_BYTES);
   const view = dataView(out);
   out.set(ROW_BATCH_MAGIC, 0);
   view.setUint16(8, ROW_BATCH_VERSION, true);
@@ -379,7 +417,6 @@ function encodeRowBatchTable(table: arrow.Table, rowCount: number, dimension: nu
   out.set(contentDigest(ipc), 24);
   view.setUint32(60, dimension, true);
   view.setUint32(56, headerCrc(out), true);
-  out.set(ipc, ROW_BATCH_HEADER_BYTES);
   return out;
 }
 
