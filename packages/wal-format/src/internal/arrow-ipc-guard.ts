@@ -59,7 +59,8 @@ class FlatReader {
   }
   /** Absolute position of field `index` of the table at `table`, or -1 when absent. */
   field(table: number, index: number): number {
-    const vtable = table - this.view.getInt32((this.check(table, 4), table), true);
+    this.check(table, 4);
+    const vtable = table - this.view.getInt32(table, true);
     const size = this.u16(vtable);
     if (size < 4 || size % 2 !== 0) this.fail("bad vtable size");
     const slot = 4 + index * 2;
