@@ -63,7 +63,11 @@ export class TestTable implements MutationTable {
   /** Calls made through this table, by kind (for benchmarks). */
   readonly stats = { locate: 0, segmentReads: 0, segmentWrites: 0, manifestReads: 0, manifestWrites: 0 };
 
-  constructor(storage: StorageProvider, root = "", runtime: CasRuntime = {}) {
+  constructor(
+    storage: StorageProvider,
+    root = "",
+    runtime: CasRuntime = { policy: { maxAttempts: 8, baseDelayMs: 1, maxDelayMs: 4 } },
+  ) {
     this.storage = storage;
     this.root = normalizeRoot(root);
     this.manifestKey = this.#key("table/manifest.json");
