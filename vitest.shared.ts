@@ -14,7 +14,10 @@ export function skerryVitestConfig(options: { testTimeout?: number } = {}) {
       exclude: ["**/node_modules/**", "**/dist/**"],
       testTimeout: options.testTimeout ?? 30_000,
       hookTimeout: 120_000,
-      reporters: ["default"],
+      // In CI each package also writes a JSON report, which .ci/run sums into
+      // one closing "N passed, N failed" line.
+      reporters: process.env.CI ? ["default", "json"] : ["default"],
+      outputFile: { json: "test-results/vitest.json" },
     },
   });
 }
