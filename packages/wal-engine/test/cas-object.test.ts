@@ -170,7 +170,7 @@ describe("casUpdate", () => {
       mutate: () => ({ value: 1 }),
     });
     expect(delays).toHaveLength(3);
-    delays.forEach((d, i) => expect(d).toBeLessThanOrEqual(Math.min(25, 10 * 2 ** i)));
+    for (const [i, d] of delays.entries()) expect(d).toBeLessThanOrEqual(Math.min(25, 10 * 2 ** i));
     const again = [1, 2, 3].map((r) => backoffDelay(policy, r, seededRandom(1)));
     expect(again[0]).toBe(backoffDelay(policy, 1, seededRandom(1)));
   });

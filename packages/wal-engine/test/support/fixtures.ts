@@ -20,7 +20,7 @@ import {
   rowId,
   seededRandom,
 } from "@skerry/wal-format";
-import { type RetryPolicy, type WalEngineOptions, type WalEvent, WalEngine, WalStore } from "@skerry/wal-engine";
+import { type RetryPolicy, type WalEngineOptions, type WalEvent, WalEngine, type WalStore } from "@skerry/wal-engine";
 import { expect } from "vitest";
 import { TestTable } from "./test-table.ts";
 

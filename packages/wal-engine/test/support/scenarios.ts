@@ -2,7 +2,7 @@
  * Scenarios shared by the provider-specific test files.
  */
 import type { StorageProvider } from "@skerry/storage-providers";
-import { type RowId, type WalId } from "@skerry/wal-format";
+import type { RowId, WalId } from "@skerry/wal-format";
 import { type RecoveryReport, WalStore } from "@skerry/wal-engine";
 import { expect } from "vitest";
 import { auditCompleteWal, makeEngine, ManualClock, newRowsFor, seededRowId, seedTable, T0 } from "./fixtures.ts";

@@ -95,7 +95,7 @@ export class TestTable implements MutationTable {
     const raw = await readRaw(this.storage, this.segmentKey(segmentId), { ...this.#runtime, signal });
     if (raw === null) throw new Error(`segment ${segmentId} is in the manifest but missing`);
     const map = new Map<RowId, number>();
-    decodeRowBatch(raw.bytes).forEach((row, position) => map.set(row.rowId, position));
+    for (const [position, row] of decodeRowBatch(raw.bytes).entries()) map.set(row.rowId, position);
     this.#positions.set(segmentId, map);
     return map;
   }
