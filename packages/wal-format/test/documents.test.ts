@@ -87,6 +87,23 @@ describe("manifest document", () => {
     expect(isUnsupportedVersionError(failure(() => decodeManifest(JSON.stringify(newer))))).toBe(true);
   });
 
+  it("carries deleted_at, a vector metric before its dimension is fixed, and recent-write counts", () => {
+    const manifest: Manifest = {
+      ...sampleManifest(),
+      deletedAt: Date.parse("2026-05-31T00:00:00Z"),
+      vector: { metric: "EUCLIDEAN" },
+      recentWrites: [{ idempotencyKey: "k", version: 3, committedAt: Date.parse("2026-05-30T10:00:00Z"), count: 7 }],
+    };
+    const wire = json(encodeManifest(manifest));
+    expect(wire).toMatchObject({ deleted_at: "2026-05-31T00:00:00.000Z", vector: { metric: "EUCLIDEAN" } });
+    expect((wire["recent_writes"] as Record<string, unknown>[])[0]).toMatchObject({ count: 7 });
+    expect(decodeManifest(JSON.stringify(wire))).toEqual(manifest);
+    const zero = { ...wire, vector: { dimension: 0, metric: "COSINE" } };
+    expect(failure(() => decodeManifest(JSON.stringify(zero)))).toMatchObject({ code: "Schema", field: "vector.dimension" });
+    const badCount = { ...wire, recent_writes: [{ idempotency_key: "k", version: 1, committed_at: "2026-05-30T10:00:00Z", count: -1 }] };
+    expect(failure(() => decodeManifest(JSON.stringify(badCount)))).toMatchObject({ code: "Schema", field: "recent_writes[0].count" });
+  });
+
   it("keeps label and extra keys named __proto__ as data", () => {
     const text = new TextDecoder().decode(encodeManifest(sampleManifest())).replace('"labels":{', '"labels":{"__proto__":"x",');
     const decoded = decodeManifest(text);

@@ -16,7 +16,15 @@ import {
   encodeRowBatch,
   encodeTombstoneSidecar,
 } from "@skerry/wal-format";
-import { buildFixtures, deleteState, intent, manifest, refcounts, updateState } from "./fixtures/make-fixtures.ts";
+import {
+  buildFixtures,
+  deletedManifest,
+  deleteState,
+  intent,
+  manifest,
+  refcounts,
+  updateState,
+} from "./fixtures/make-fixtures.ts";
 
 const read = (name: string) => new Uint8Array(readFileSync(new URL(`./fixtures/${name}`, import.meta.url)));
 
@@ -25,6 +33,7 @@ const roundTrips: Record<string, (bytes: Uint8Array) => Uint8Array> = {
   "mutation-state-v1-update.json": (b) => encodeMutationState(decodeMutationState(b)),
   "mutation-state-v1-delete.json": (b) => encodeMutationState(decodeMutationState(b)),
   "manifest-v1.json": (b) => encodeManifest(decodeManifest(b)),
+  "manifest-v1-deleted.json": (b) => encodeManifest(decodeManifest(b)),
   "refcount-table-v1.json": (b) => encodeRefcountTable(decodeRefcountTable(b)),
   "compaction-intent-v1.json": (b) => encodeCompactionIntent(decodeCompactionIntent(b)),
   "tombstone-sidecar-v1.bin": (b) => encodeTombstoneSidecar(decodeTombstoneSidecar(b)),
@@ -58,6 +67,7 @@ describe("golden fixtures", () => {
     expect(decodeMutationState(read("mutation-state-v1-update.json"))).toEqual(updateState);
     expect(decodeMutationState(read("mutation-state-v1-delete.json"))).toEqual(deleteState);
     expect(decodeManifest(read("manifest-v1.json"))).toEqual(manifest);
+    expect(decodeManifest(read("manifest-v1-deleted.json"))).toEqual(deletedManifest);
     expect(decodeRefcountTable(read("refcount-table-v1.json"))).toEqual(refcounts);
     expect(decodeCompactionIntent(read("compaction-intent-v1.json"))).toEqual(intent);
     expect(Array.from(decodeTombstoneSidecar(read("tombstone-sidecar-v1.bin")).positions)).toEqual([0, 7, 42, 65_536, 65_537, 1_000_000]);

@@ -8,13 +8,16 @@
  * and each container's tombstone sidecar (if any) hides positions in it.
  *
  * Wire fields: schema_version, namespace ("org/project/ns"), version,
- * created_at, updated_at, parent ({namespace, version} of the branch source,
- * or absent), vector ({dimension, metric} once the first vector is written,
- * or absent), containers ([{id, kind, key, row_count, byte_size,
+ * created_at, updated_at, deleted_at (set only on the final version of a
+ * deleted namespace: no write may commit on top of it), parent ({namespace,
+ * version} of the branch source, or absent), vector ({metric, dimension?}:
+ * the metric is chosen when the namespace is created, the dimension is fixed
+ * by the first vector written), containers ([{id, kind, key, row_count, byte_size,
  * content_hash, row_id_range?, tombstones_key?}]), row_id_high_water (every
  * row id in the namespace is <= it; id generators are advanced past it so
  * clock skew cannot mint a smaller id), recent_writes ([{idempotency_key,
- * version, committed_at}], the most recent idempotency keys), labels.
+ * version, committed_at, count?}], the most recent idempotency keys with the
+ * version they committed as and how many operations they applied), labels.
  *
  * This shape is a first cut for the namespace-engine work and may gain fields
  * there; unknown keys are kept so older readers do not lose them.
@@ -77,14 +80,20 @@ export const manifestWireSchema = z.looseObject({
   version: countSchema,
   created_at: timestampSchema,
   updated_at: timestampSchema,
+  deleted_at: timestampSchema.nullish(),
   parent: z.object({ namespace: namespacePathSchema, version: countSchema }).nullish(),
   vector: z
-    .object({ dimension: z.number().int().min(1).max(MAX_VECTOR_DIMENSION), metric: z.enum(DISTANCE_METRICS) })
+    .object({ dimension: z.number().int().min(1).max(MAX_VECTOR_DIMENSION).nullish(), metric: z.enum(DISTANCE_METRICS) })
     .nullish(),
   containers: z.array(containerRefWireSchema),
   row_id_high_water: idHexSchema,
   recent_writes: z.array(
-    z.object({ idempotency_key: z.string().min(1), version: countSchema, committed_at: timestampSchema }),
+    z.object({
+      idempotency_key: z.string().min(1),
+      version: countSchema,
+      committed_at: timestampSchema,
+      count: countSchema.nullish(),
+    }),
   ),
   labels: z.record(z.string(), z.string()),
 });
@@ -116,6 +125,8 @@ export interface RecentWrite {
   readonly version: number;
   /** Epoch milliseconds. */
   readonly committedAt: number;
+  /** Operations the write applied (absent in manifests written before this field existed). */
+  readonly count?: number;
 }
 
 export interface Manifest {
@@ -125,10 +136,12 @@ export interface Manifest {
   readonly version: number;
   readonly createdAt: number;
   readonly updatedAt: number;
+  /** Set only on the final version of a deleted namespace (epoch ms). */
+  readonly deletedAt?: number;
   /** Branch source, when this namespace was branched from another. */
   readonly parent?: { readonly namespace: string; readonly version: number };
-  /** Vector settings, fixed by the first vector written. */
-  readonly vector?: { readonly dimension: number; readonly metric: DistanceMetric };
+  /** Vector settings: the metric from creation, the dimension once the first vector is written. */
+  readonly vector?: { readonly dimension?: number; readonly metric: DistanceMetric };
   /** Row containers in fold order (oldest first). */
   readonly containers: readonly ContainerRef[];
   readonly rowIdHighWater: RowId;
@@ -181,7 +194,8 @@ function check(raw: Record<string, unknown>): [string, string] | undefined {
 
 function fromWire(raw: Record<string, unknown>): Manifest {
   const parent = raw["parent"] as { namespace: string; version: number } | null | undefined;
-  const vector = raw["vector"] as { dimension: number; metric: DistanceMetric } | null | undefined;
+  const vector = raw["vector"] as { dimension?: number | null; metric: DistanceMetric } | null | undefined;
+  const deletedAt = raw["deleted_at"];
   const extra = extrasOf(raw, KNOWN);
   return {
     schemaVersion: raw["schema_version"] as number,
@@ -189,14 +203,25 @@ function fromWire(raw: Record<string, unknown>): Manifest {
     version: raw["version"] as number,
     createdAt: timestampFromWire(raw["created_at"] as string),
     updatedAt: timestampFromWire(raw["updated_at"] as string),
+    ...(typeof deletedAt === "string" ? { deletedAt: timestampFromWire(deletedAt) } : {}),
     ...(parent !== undefined && parent !== null ? { parent: { namespace: parent.namespace, version: parent.version } } : {}),
-    ...(vector !== undefined && vector !== null ? { vector: { dimension: vector.dimension, metric: vector.metric } } : {}),
+    ...(vector !== undefined && vector !== null
+      ? {
+          vector:
+            vector.dimension === undefined || vector.dimension === null
+              ? { metric: vector.metric }
+              : { dimension: vector.dimension, metric: vector.metric },
+        }
+      : {}),
     containers: (raw["containers"] as Record<string, unknown>[]).map(containerFromWire),
     rowIdHighWater: rowIdFromHex(raw["row_id_high_water"] as string),
-    recentWrites: (raw["recent_writes"] as { idempotency_key: string; version: number; committed_at: string }[]).map((w) => ({
+    recentWrites: (
+      raw["recent_writes"] as { idempotency_key: string; version: number; committed_at: string; count?: number | null }[]
+    ).map((w) => ({
       idempotencyKey: w.idempotency_key,
       version: w.version,
       committedAt: timestampFromWire(w.committed_at),
+      ...(typeof w.count === "number" ? { count: w.count } : {}),
     })),
     labels: mapFromRecord<string>(raw["labels"] as Record<string, unknown>),
     ...(extra === undefined ? {} : { extra }),
@@ -211,14 +236,19 @@ function toWire(m: Manifest): Record<string, unknown> {
   wire["version"] = m.version;
   wire["created_at"] = timestampToWire(m.createdAt, d, "created_at");
   wire["updated_at"] = timestampToWire(m.updatedAt, d, "updated_at");
+  if (m.deletedAt !== undefined) wire["deleted_at"] = timestampToWire(m.deletedAt, d, "deleted_at");
   if (m.parent !== undefined) wire["parent"] = { namespace: m.parent.namespace, version: m.parent.version };
-  if (m.vector !== undefined) wire["vector"] = { dimension: m.vector.dimension, metric: m.vector.metric };
+  if (m.vector !== undefined) {
+    wire["vector"] =
+      m.vector.dimension === undefined ? { metric: m.vector.metric } : { dimension: m.vector.dimension, metric: m.vector.metric };
+  }
   wire["containers"] = m.containers.map(containerToWire);
   wire["row_id_high_water"] = idToHex(m.rowIdHighWater);
   wire["recent_writes"] = m.recentWrites.map((w, i) => ({
     idempotency_key: w.idempotencyKey,
     version: w.version,
     committed_at: timestampToWire(w.committedAt, d, `recent_writes[${i}].committed_at`),
+    ...(w.count === undefined ? {} : { count: w.count }),
   }));
   wire["labels"] = recordFromMap(m.labels);
   mergeExtras(wire, m.extra, KNOWN);

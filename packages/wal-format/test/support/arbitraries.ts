@@ -125,22 +125,36 @@ export const manifestArb: fc.Arbitrary<Manifest> = fc
     createdAt: timestampArb,
     updatedAt: timestampArb,
     parent: fc.option(fc.record({ namespace: namespaceArb, version: fc.nat() }), { nil: undefined }),
+    deletedAt: fc.option(timestampArb, { nil: undefined }),
     vector: fc.option(
-      fc.record({ dimension: fc.integer({ min: 1, max: 4096 }), metric: fc.constantFrom("COSINE", "DOT", "EUCLIDEAN" as const) }),
+      fc
+        .record({
+          dimension: fc.option(fc.integer({ min: 1, max: 4096 }), { nil: undefined }),
+          metric: fc.constantFrom("COSINE", "DOT", "EUCLIDEAN" as const),
+        })
+        .map(({ dimension, metric }) => (dimension === undefined ? { metric } : { dimension, metric })),
       { nil: undefined },
     ),
     containers: fc.uniqueArray(containerArb, { maxLength: 4, selector: (c) => c.id }),
     rowIdHighWater: rowIdArb,
     recentWrites: fc.array(
-      fc.record({ idempotencyKey: fc.string({ minLength: 1, maxLength: 12 }), version: fc.nat(), committedAt: timestampArb }),
+      fc
+        .record({
+          idempotencyKey: fc.string({ minLength: 1, maxLength: 12 }),
+          version: fc.nat(),
+          committedAt: timestampArb,
+          count: fc.option(fc.nat(), { nil: undefined }),
+        })
+        .map(({ count, ...w }) => (count === undefined ? w : { ...w, count })),
       { maxLength: 3 },
     ),
     labels: fc.dictionary(fc.string({ maxLength: 8 }), fc.string({ maxLength: 8 }), { maxKeys: 3 }).map((d) => new Map(Object.entries(d))),
     extra: extraArb([]),
   })
-  .map(({ parent, vector, extra, ...rest }) => ({
+  .map(({ parent, vector, extra, deletedAt, ...rest }) => ({
     schemaVersion: 1,
     ...rest,
+    ...(deletedAt === undefined ? {} : { deletedAt }),
     ...(parent === undefined ? {} : { parent }),
     ...(vector === undefined ? {} : { vector }),
     ...(extra === undefined ? {} : { extra }),
