@@ -392,7 +392,10 @@ function serializeWithHeaderRoom(table: arrow.Table): Uint8Array {
     sink.write(new Uint8Array(ROW_BATCH_HEADER_BYTES));
     writer.writeAll(table);
     const out = writer.toUint8Array(true);
-    if (out.length >= ROW_BATCH_HEADER_BYTES) return out;
+    // Keep the fast path only if the stream really starts after our room:
+    // an IPC stream opens with the continuation marker 0xFFFFFFFF.
+    const marker = out.length >= ROW_BATCH_HEADER_BYTES + 4 ? dataView(out).getUint32(ROW_BATCH_HEADER_BYTES, true) : 0;
+    if (marker === 0xffffffff) return out;
   }
   const ipc = arrow.tableToIPC(table, "stream");
   const out = new Uint8Array(ROW_BATCH_HEADER_BYTES + ipc.length);
