@@ -57,8 +57,13 @@ export class TestTable implements MutationTable {
   readonly root: string;
   readonly manifestKey: string;
   readonly #runtime: CasRuntime;
-  readonly #positions = new Map<string, Map<RowId, number>>();
-  #queue: { id: string; info: SegmentCommitInfo; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  readonly #positions = new Map<string, Promise<Map<RowId, number>>>();
+  #queue: {
+    id: string;
+    info: { rowCount: number; contentHash: string; walId?: WalId };
+    resolve: () => void;
+    reject: (e: unknown) => void;
+  }[] = [];
   #flushing = false;
   /** Calls made through this table, by kind (for benchmarks). */
   readonly stats = { locate: 0, segmentReads: 0, segmentWrites: 0, manifestReads: 0, manifestWrites: 0 };
@@ -88,16 +93,21 @@ export class TestTable implements MutationTable {
     return raw === null ? { segments: [], committed: [] } : (JSON.parse(dec.decode(raw.bytes)) as TableManifest);
   }
 
-  async #positionsOf(segmentId: string, signal: AbortSignal | undefined): Promise<Map<RowId, number>> {
+  /** Decoded `_id` -> position of a segment; concurrent callers share one read (segments are immutable). */
+  #positionsOf(segmentId: string, signal: AbortSignal | undefined): Promise<Map<RowId, number>> {
     const cached = this.#positions.get(segmentId);
     if (cached !== undefined) return cached;
-    this.stats.segmentReads++;
-    const raw = await readRaw(this.storage, this.segmentKey(segmentId), { ...this.#runtime, signal });
-    if (raw === null) throw new Error(`segment ${segmentId} is in the manifest but missing`);
-    const map = new Map<RowId, number>();
-    for (const [position, row] of decodeRowBatch(raw.bytes).entries()) map.set(row.rowId, position);
-    this.#positions.set(segmentId, map);
-    return map;
+    const loading = (async () => {
+      this.stats.segmentReads++;
+      const raw = await readRaw(this.storage, this.segmentKey(segmentId), { ...this.#runtime, signal });
+      if (raw === null) throw new Error(`segment ${segmentId} is in the manifest but missing`);
+      const map = new Map<RowId, number>();
+      for (const [position, row] of decodeRowBatch(raw.bytes).entries()) map.set(row.rowId, position);
+      return map;
+    })();
+    this.#positions.set(segmentId, loading);
+    loading.catch(() => this.#positions.delete(segmentId));
+    return loading;
   }
 
   async locateRows(
@@ -108,8 +118,9 @@ export class TestTable implements MutationTable {
     const manifest = await this.readManifest();
     const wanted = new Set(rowIds);
     const out = new Map<RowId, RowLocation>();
-    for (const segment of manifest.segments) {
-      const positions = await this.#positionsOf(segment.id, options.signal);
+    const maps = await Promise.all(manifest.segments.map((segment) => this.#positionsOf(segment.id, options.signal)));
+    for (const [index, segment] of manifest.segments.entries()) {
+      const positions = maps[index] as Map<RowId, number>;
       for (const id of wanted) {
         const position = positions.get(id);
         if (position !== undefined) out.set(id, { segmentId: segment.id, position });
@@ -124,6 +135,10 @@ export class TestTable implements MutationTable {
   }
 
   commitSegment(segmentId: string, info: SegmentCommitInfo): Promise<void> {
+    return this.#enqueue(segmentId, info);
+  }
+
+  #enqueue(segmentId: string, info: { rowCount: number; contentHash: string; walId?: WalId }): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ id: segmentId, info, resolve, reject });
       void this.#flush();
@@ -138,7 +153,7 @@ export class TestTable implements MutationTable {
         const batch = this.#queue;
         this.#queue = [];
         try {
-          await this.#commit(batch.map((b) => ({ id: b.id, rowCount: b.info.rowCount, contentHash: b.info.contentHash, walId: b.info.walId })));
+          await this.#commit(batch.map((b) => ({ id: b.id, ...b.info })));
           for (const item of batch) item.resolve();
         } catch (error) {
           for (const item of batch) item.reject(error);
@@ -179,7 +194,7 @@ export class TestTable implements MutationTable {
   async seedSegment(segmentId: string, rows: readonly RowDocumentInput[]): Promise<Uint8Array> {
     const bytes = encodeRowBatch(rows);
     await this.writeSegment(segmentId, bytes);
-    await this.#commit([{ id: segmentId, rowCount: rows.length, contentHash: contentHash(bytes) }]);
+    await this.#enqueue(segmentId, { rowCount: rows.length, contentHash: contentHash(bytes) });
     return bytes;
   }
 
