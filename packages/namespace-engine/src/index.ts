@@ -1,0 +1,65 @@
+/**
+ * @skerry/namespace-engine: Skerry's durable core. Namespaces with immutable,
+ * numbered manifests; a write log of framed-log batch objects with group
+ * commit, conditional (`ifVersion`) and idempotent writes; reads over the
+ * log at the latest or any retained version; safe for many writer processes
+ * on local-fs or S3.
+ */
+export {
+  ConflictError,
+  CorruptError,
+  DocumentNotFoundError,
+  InvalidArgumentError,
+  isConflict,
+  isCorrupt,
+  isDocumentNotFound,
+  isInvalidArgument,
+  isNamespaceEngineError,
+  isNamespaceExists,
+  isNamespaceNotFound,
+  isStorageFailure,
+  isVersionConflict,
+  isVersionNotFound,
+  NamespaceEngineError,
+  NamespaceExistsError,
+  NamespaceNotFoundError,
+  StorageFailureError,
+  VersionConflictError,
+  VersionNotFoundError,
+  type NamespaceEngineErrorCode,
+} from "./errors.ts";
+export type { DocumentInput, DocumentPatch, JsonObject, JsonValue, SparseVector, StoredDocument } from "./document.ts";
+export {
+  formatNamespacePath,
+  MAX_PATH_PART_LENGTH,
+  namespacePath,
+  parseNamespacePath,
+  validatePathPart,
+  type NamespacePath,
+} from "./namespace-path.ts";
+export type {
+  CreateNamespaceOptions,
+  DeleteNamespaceResult,
+  DistanceMetric,
+  NamespaceInfo,
+  ReadOptions,
+  ScanOptions,
+} from "./namespace-info.ts";
+export { NamespaceEngine, type NamespaceEngineOptions, type NamespaceEngineStats } from "./namespace-engine.ts";
+export { NamespaceState, type RowLocation } from "./namespace-state.ts";
+export { MAX_IDEMPOTENCY_KEY_LENGTH, type WriteOptions, type WriteResult } from "./write-options.ts";
+export { DEFAULT_WRITE_LIMITS, MAX_DIMENSION, type WriteLimits } from "./write-request.ts";
+export type { CommitPolicy, CommitterStats, GroupCommitOptions } from "./write-committer.ts";
+export { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./storage-calls.ts";
+export {
+  logBatchKey,
+  manifestKey,
+  manifestPrefix,
+  manifestVersionOf,
+  MAX_MANIFEST_VERSION,
+  namespaceRoot,
+  projectRoot,
+  registryKey,
+  tombstonesKey,
+} from "./storage-layout.ts";
+export { decodeLogEntry, encodeLogEntry, LOG_ENTRY_VERSION, type LogEntry, type LogOp } from "./log-entry.ts";

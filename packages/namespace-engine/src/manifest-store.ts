@@ -1,0 +1,205 @@
+/**
+ * ManifestStore: reading and committing a namespace's immutable, numbered
+ * manifests, with a hot in-memory cache of the latest one per namespace.
+ *
+ * - `readLatest` is one LIST with a page size of 1 over the manifest prefix
+ *   (names sort newest first), then a GET unless the cache already holds
+ *   that version. A version that vanishes between the LIST and the GET
+ *   (being purged) is retried a few times.
+ * - `latest` serves the cached manifest when it is younger than the
+ *   caller's staleness bound, else reads it.
+ * - `create` commits a version with a create-only put and says `created` or
+ *   `exists`. When the put's outcome is unknown (a retryable failure: the
+ *   write may have landed with its answer lost), it reads the version back:
+ *   the same bytes mean ours landed, other bytes mean another writer won,
+ *   absent means try the put again. Because the put is create-only, a late
+ *   landing of an earlier attempt can never overwrite anything.
+ *
+ * Decoded manifests are checked against the key they came from (namespace
+ * and version); a mismatch or an undecodable object is `CorruptError`.
+ */
+import { isNotFound, type StorageProvider } from "@skerry/storage-providers";
+import { type Clock, decodeManifest, encodeManifest, type Manifest, type Random } from "@skerry/wal-format";
+import { CorruptError, isNamespaceEngineError, StorageFailureError, VersionNotFoundError } from "./errors.ts";
+import { formatNamespacePath, type NamespacePath } from "./namespace-path.ts";
+import { backoffMs, type RetryPolicy, sleep, toEngineError, withRetry } from "./storage-calls.ts";
+import { manifestKey, manifestPrefix, manifestVersionOf, namespaceId } from "./storage-layout.ts";
+
+interface CachedManifest {
+  readonly manifest: Manifest;
+  /** Clock reading when the manifest was last confirmed as the latest. */
+  readonly confirmedAt: number;
+}
+
+export type CreateOutcome = "created" | "exists";
+
+export class ManifestStore {
+  readonly #storage: StorageProvider;
+  readonly #clock: Clock;
+  readonly #random: Random;
+  readonly #retry: RetryPolicy;
+  readonly #hot = new Map<string, CachedManifest>();
+
+  constructor(storage: StorageProvider, clock: Clock, random: Random, retry: RetryPolicy) {
+    this.#storage = storage;
+    this.#clock = clock;
+    this.#random = random;
+    this.#retry = retry;
+  }
+
+  /** The cached latest manifest, whatever its age. */
+  cached(path: NamespacePath): Manifest | undefined {
+    return this.#hot.get(namespaceId(path))?.manifest;
+  }
+
+  /** Records `manifest` as the latest known (never moves the cache backwards). */
+  remember(path: NamespacePath, manifest: Manifest): void {
+    const id = namespaceId(path);
+    const current = this.#hot.get(id);
+    if (current !== undefined && current.manifest.version > manifest.version) return;
+    this.#hot.set(id, { manifest, confirmedAt: this.#clock.now() });
+  }
+
+  /** Drops the cached manifest of `path`. */
+  forget(path: NamespacePath): void {
+    this.#hot.delete(namespaceId(path));
+  }
+
+  /** The latest manifest, from the cache when it is at most `maxStalenessMs` old. Undefined if none exists. */
+  async latest(path: NamespacePath, maxStalenessMs: number): Promise<Manifest | undefined> {
+    const cached = this.#hot.get(namespaceId(path));
+    if (cached !== undefined && this.#clock.now() - cached.confirmedAt <= maxStalenessMs) return cached.manifest;
+    return this.readLatest(path);
+  }
+
+  /** Key and version of the newest manifest object, or undefined. */
+  async #newestKey(path: NamespacePath): Promise<{ key: string; version: number } | undefined> {
+    return withRetry(`list manifests of ${formatNamespacePath(path)}`, this.#retry, this.#random, async () => {
+      for await (const meta of this.#storage.list(manifestPrefix(path), { pageSize: 1 })) {
+        const version = manifestVersionOf(path, meta.key);
+        if (version === undefined) throw new CorruptError(`unexpected object in the manifest prefix: ${meta.key}`, meta.key);
+        return { key: meta.key, version };
+      }
+      return undefined;
+    });
+  }
+
+  /** Reads the latest manifest from storage (one LIST, and a GET unless cached); undefined if none exists. */
+  async readLatest(path: NamespacePath): Promise<Manifest | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      const newest = await this.#newestKey(path);
+      if (newest === undefined) {
+        this.forget(path);
+        return undefined;
+      }
+      const cached = this.#hot.get(namespaceId(path));
+      if (cached?.manifest.version === newest.version) {
+        this.remember(path, cached.manifest);
+        return cached.manifest;
+      }
+      try {
+        const manifest = await this.readVersion(path, newest.version);
+        this.remember(path, manifest);
+        return manifest;
+      } catch (error) {
+        // Purged between the LIST and the GET: list again.
+        if (!(isNamespaceEngineError(error) && error.code === "VersionNotFound") || attempt >= 3) throw error;
+      }
+    }
+  }
+
+  /** Reads one version; `VersionNotFoundError` if it does not exist. */
+  async readVersion(path: NamespacePath, version: number): Promise<Manifest> {
+    const key = manifestKey(path, version);
+    let bytes: Uint8Array;
+    try {
+      bytes = await withRetry(`read manifest ${key}`, this.#retry, this.#random, async () => {
+        try {
+          return (await this.#storage.get(key)).bytes;
+        } catch (error) {
+          if (isNotFound(error)) throw new VersionNotFoundError(formatNamespacePath(path), version);
+          throw error;
+        }
+      });
+    } catch (error) {
+      throw toEngineError(error, `read manifest ${key}`);
+    }
+    return this.#decode(path, version, key, bytes);
+  }
+
+  #decode(path: NamespacePath, version: number, key: string, bytes: Uint8Array): Manifest {
+    let manifest: Manifest;
+    try {
+      manifest = decodeManifest(bytes);
+    } catch (cause) {
+      throw new CorruptError(`manifest ${key} does not decode: ${(cause as Error).message}`, key, { cause });
+    }
+    if (manifest.namespace !== formatNamespacePath(path) || manifest.version !== version) {
+      throw new CorruptError(
+        `manifest ${key} names ${manifest.namespace} version ${manifest.version}, expected ${formatNamespacePath(path)} version ${version}`,
+        key,
+      );
+    }
+    return manifest;
+  }
+
+  /**
+   * Commits `manifest` (its version must be the latest + 1) with a create-only
+   * put. `created`: it is now the latest; `exists`: another writer committed
+   * that version first. Throws `StorageFailureError` when the outcome stays
+   * unknown after the retries (retry the write with its idempotency key).
+   */
+  async create(path: NamespacePath, manifest: Manifest): Promise<CreateOutcome> {
+    const key = manifestKey(path, manifest.version);
+    const bytes = encodeManifest(manifest);
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= this.#retry.attempts; attempt++) {
+      try {
+        await this.#storage.put(key, bytes, { mode: { kind: "create" } });
+        this.remember(path, manifest);
+        return "created";
+      } catch (error) {
+        if ((error as { code?: string }).code === "AlreadyExists") {
+          // Ours, if an earlier attempt (ours, or the provider's own retry) landed with its answer lost.
+          if (await this.#sameBytes(key, bytes)) {
+            this.remember(path, manifest);
+            return "created";
+          }
+          return "exists";
+        }
+        if (!(error as { retryable?: boolean }).retryable) throw toEngineError(error, `commit manifest ${key}`);
+        lastError = error;
+      }
+      // Outcome unknown: look before trying again.
+      try {
+        const stored = await this.#storage.get(key);
+        if (equalBytes(stored.bytes, bytes)) {
+          this.remember(path, manifest);
+          return "created";
+        }
+        return "exists";
+      } catch (error) {
+        if (!isNotFound(error)) lastError = error;
+      }
+      await sleep(backoffMs(this.#retry, attempt, this.#random));
+    }
+    throw new StorageFailureError(
+      `commit of manifest ${key} has an unknown outcome after ${this.#retry.attempts} attempts; retry the write with its idempotency key`,
+      { cause: lastError },
+    );
+  }
+
+  async #sameBytes(key: string, bytes: Uint8Array): Promise<boolean> {
+    try {
+      return equalBytes((await this.#storage.get(key)).bytes, bytes);
+    } catch {
+      return false;
+    }
+  }
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,0 +1,478 @@
+/**
+ * NamespaceEngine: namespaces, manifests, the write log and reads over it,
+ * on any StorageProvider, safe for many writer processes on many machines.
+ *
+ * Lifecycle: `createNamespace`, `getNamespace`, `listNamespaces`,
+ * `updateLabels`, `deleteNamespace`. Writes: `upsert`, `patch`, `delete`
+ * (validated, group-committed as one log batch object plus one manifest;
+ * options `ifVersion` and `idempotencyKey`). Reads: `get`, `scan`,
+ * `documents`, `manifest`, `listVersions`, with strong or eventual
+ * consistency and `atVersion`.
+ *
+ * All coordination goes through create-only puts of numbered manifests
+ * (see write-committer.ts and docs/namespace-engine.md); this process's own
+ * manifest changes of one namespace run one at a time in its lane.
+ * Time, randomness and row ids come from the injected Clock, Random and
+ * IdGenerator, so a run with seeded ones replays.
+ *
+ * Errors: the typed errors of errors.ts only.
+ */
+import type { StorageProvider } from "@skerry/storage-providers";
+import {
+  type Clock,
+  cryptoRandom,
+  DISTANCE_METRICS,
+  IdGenerator,
+  type Manifest,
+  type DistanceMetric as ManifestMetric,
+  type Random,
+  rowId,
+  systemClock,
+} from "@skerry/wal-format";
+import type { DocumentInput, DocumentPatch, StoredDocument } from "./document.ts";
+import {
+  InvalidArgumentError,
+  NamespaceExistsError,
+  NamespaceNotFoundError,
+  VersionConflictError,
+  VersionNotFoundError,
+  ConflictError,
+} from "./errors.ts";
+import { ManifestStore } from "./manifest-store.ts";
+import type {
+  CreateNamespaceOptions,
+  DeleteNamespaceResult,
+  DistanceMetric,
+  NamespaceInfo,
+  ReadOptions,
+  ScanOptions,
+} from "./namespace-info.ts";
+import { formatNamespacePath, type NamespacePath, toNamespacePath, validatePathPart } from "./namespace-path.ts";
+import { purgeNamespace } from "./namespace-purge.ts";
+import type { NamespaceState } from "./namespace-state.ts";
+import { SerialQueue } from "./serial-queue.ts";
+import { StateCache } from "./state-cache.ts";
+import { backoffMs, DEFAULT_RETRY_POLICY, type RetryPolicy, sleep, withRetry } from "./storage-calls.ts";
+import { manifestPrefix, manifestVersionOf, namespaceId, registryKey, registryPrefix } from "./storage-layout.ts";
+import { type CommitPolicy, type CommitterStats, type GroupCommitOptions, WriteCommitter } from "./write-committer.ts";
+import { MAX_IDEMPOTENCY_KEY_LENGTH, type WriteOptions, type WriteResult } from "./write-options.ts";
+import { DEFAULT_WRITE_LIMITS, encodeDelete, encodePatch, encodeUpsert, type EncodedWrite, type WriteLimits } from "./write-request.ts";
+
+export interface NamespaceEngineOptions {
+  readonly storage: StorageProvider;
+  readonly clock?: Clock | undefined;
+  readonly random?: Random | undefined;
+  /** Mints row ids; default a generator on `clock` and `random`. */
+  readonly idGenerator?: IdGenerator | undefined;
+  /** Group commit settings, or false to commit every write alone. */
+  readonly groupCommit?: Partial<GroupCommitOptions> | boolean | undefined;
+  readonly limits?: Partial<WriteLimits> | undefined;
+  /** Retries of single storage calls that fail retryably. */
+  readonly retry?: Partial<RetryPolicy> | undefined;
+  /** Manifest races a commit may lose before ConflictError; default 64. */
+  readonly maxCommitAttempts?: number | undefined;
+  /** Backoff between lost manifest races. */
+  readonly conflictBackoff?: Partial<RetryPolicy> | undefined;
+  /** Idempotency keys remembered per namespace (in its manifest); default 1,000. */
+  readonly recentWritesLimit?: number | undefined;
+  /** Staleness bound of the cached latest manifest for eventual reads, ms; default 1,000. */
+  readonly readStalenessMs?: number | undefined;
+  /** Namespaces whose materialized state is kept in memory; default 64. */
+  readonly stateCacheEntries?: number | undefined;
+}
+
+export interface NamespaceEngineStats extends CommitterStats {
+  /** Row containers fetched and folded into materialized states. */
+  containersFolded: number;
+}
+
+const MAX_LABELS = 64;
+const LIST_CONCURRENCY = 8;
+const DEFAULT_SCAN_LIMIT = 1_000;
+
+type Path = string | NamespacePath;
+
+function metricToWire(metric: DistanceMetric | undefined): ManifestMetric {
+  const value = metric ?? "cosine";
+  const wire = value.toUpperCase();
+  if (typeof value !== "string" || !(DISTANCE_METRICS as readonly string[]).includes(wire)) {
+    throw new InvalidArgumentError(`distanceMetric must be one of cosine, dot, euclidean; got ${JSON.stringify(metric)}`);
+  }
+  return wire as ManifestMetric;
+}
+
+function validateLabels(labels: unknown): Map<string, string> {
+  if (labels === undefined) return new Map();
+  if (typeof labels !== "object" || labels === null || Array.isArray(labels)) throw new InvalidArgumentError("labels must be an object of strings");
+  const entries = Object.entries(labels);
+  if (entries.length > MAX_LABELS) throw new InvalidArgumentError(`at most ${MAX_LABELS} labels; got ${entries.length}`);
+  for (const [key, value] of entries) {
+    if (key.length < 1 || key.length > 128) throw new InvalidArgumentError(`label keys must be 1-128 characters: ${JSON.stringify(key)}`);
+    if (typeof value !== "string" || value.length > 1024) {
+      throw new InvalidArgumentError(`label ${JSON.stringify(key)} must be a string of at most 1,024 characters`);
+    }
+  }
+  return new Map(entries as [string, string][]);
+}
+
+function validateWriteOptions(options: WriteOptions): void {
+  const { ifVersion, idempotencyKey } = options;
+  if (ifVersion !== undefined && (!Number.isSafeInteger(ifVersion) || ifVersion < 1)) {
+    throw new InvalidArgumentError(`ifVersion must be a positive integer; got ${String(ifVersion)}`);
+  }
+  if (
+    idempotencyKey !== undefined &&
+    (typeof idempotencyKey !== "string" || idempotencyKey.length < 1 || idempotencyKey.length > MAX_IDEMPOTENCY_KEY_LENGTH)
+  ) {
+    throw new InvalidArgumentError(`idempotencyKey must be a string of 1-${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
+  }
+}
+
+export class NamespaceEngine {
+  readonly storage: StorageProvider;
+  readonly #clock: Clock;
+  readonly #random: Random;
+  readonly #ids: IdGenerator;
+  readonly #limits: WriteLimits;
+  readonly #retry: RetryPolicy;
+  readonly #conflictBackoff: RetryPolicy;
+  readonly #maxCommitAttempts: number;
+  readonly #readStalenessMs: number;
+  readonly #manifests: ManifestStore;
+  readonly #states: StateCache;
+  readonly #lanes = new SerialQueue();
+  readonly #committer: WriteCommitter;
+
+  constructor(options: NamespaceEngineOptions) {
+    this.storage = options.storage;
+    this.#clock = options.clock ?? systemClock;
+    this.#random = options.random ?? cryptoRandom;
+    this.#ids = options.idGenerator ?? new IdGenerator({ clock: this.#clock, random: this.#random });
+    this.#limits = { ...DEFAULT_WRITE_LIMITS, ...options.limits };
+    this.#retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+    this.#conflictBackoff = { attempts: 1, baseDelayMs: 1, maxDelayMs: 50, ...options.conflictBackoff };
+    this.#maxCommitAttempts = options.maxCommitAttempts ?? 64;
+    this.#readStalenessMs = options.readStalenessMs ?? 1_000;
+    this.#manifests = new ManifestStore(this.storage, this.#clock, this.#random, this.#retry);
+    this.#states = new StateCache(this.storage, this.#random, this.#retry, options.stateCacheEntries ?? 64);
+    const group: GroupCommitOptions =
+      options.groupCommit === false
+        ? { enabled: false, maxWaitMs: 0, maxOps: this.#limits.maxBatchOps, maxBytes: this.#limits.maxBatchBytes }
+        : {
+            enabled: true,
+            maxWaitMs: 0,
+            maxOps: this.#limits.maxBatchOps,
+            maxBytes: this.#limits.maxBatchBytes,
+            ...(typeof options.groupCommit === "object" ? options.groupCommit : {}),
+          };
+    const policy: CommitPolicy = {
+      maxCommitAttempts: this.#maxCommitAttempts,
+      conflictBackoff: this.#conflictBackoff,
+      recentWritesLimit: options.recentWritesLimit ?? 1_000,
+    };
+    this.#committer = new WriteCommitter({
+      storage: this.storage,
+      manifests: this.#manifests,
+      states: this.#states,
+      lanes: this.#lanes,
+      clock: this.#clock,
+      random: this.#random,
+      retry: this.#retry,
+      group,
+      policy,
+    });
+  }
+
+  /** Counters of this engine's work (commits, batch objects, lost races, folded containers). */
+  stats(): NamespaceEngineStats {
+    return { ...this.#committer.stats, containersFolded: this.#states.containersFolded };
+  }
+
+  // ------------------------------------------------------------- lifecycle
+
+  /** Creates a namespace (version 1, or the next version after a deleted incarnation); NamespaceExists if it is live. */
+  async createNamespace(path: Path, options: CreateNamespaceOptions = {}): Promise<NamespaceInfo> {
+    const p = toNamespacePath(path);
+    const metric = metricToWire(options.distanceMetric);
+    const labels = validateLabels(options.labels);
+    const name = formatNamespacePath(p);
+    const marker = new TextEncoder().encode(JSON.stringify({ namespace: name }));
+    // The registry marker goes first: a namespace is never live without being listable.
+    await withRetry(`register ${name}`, this.#retry, this.#random, () => this.storage.put(registryKey(p), marker));
+    return this.#lanes.run(namespaceId(p), async () => {
+      for (let attempt = 1; attempt <= this.#maxCommitAttempts; attempt++) {
+        const latest = await this.#manifests.readLatest(p);
+        if (latest !== undefined && latest.deletedAt === undefined) throw new NamespaceExistsError(name);
+        if (latest !== undefined) await purgeNamespace(this.storage, p, latest.version, this.#retry, this.#random);
+        const now = this.#clock.now();
+        const manifest: Manifest = {
+          schemaVersion: 1,
+          namespace: name,
+          version: latest === undefined ? 1 : latest.version + 1,
+          createdAt: now,
+          updatedAt: now,
+          vector: { metric },
+          containers: [],
+          rowIdHighWater: rowId(0n),
+          recentWrites: [],
+          labels,
+        };
+        if ((await this.#manifests.create(p, manifest)) === "created") {
+          this.#states.invalidate(p);
+          return this.#info(p, manifest, 0);
+        }
+        await sleep(backoffMs(this.#conflictBackoff, attempt, this.#random));
+      }
+      throw new ConflictError(`creating ${name} lost the manifest race ${this.#maxCommitAttempts} times`);
+    });
+  }
+
+  /** Info about a live namespace at its latest (or a given) version. */
+  async getNamespace(path: Path, options: ReadOptions = {}): Promise<NamespaceInfo> {
+    const p = toNamespacePath(path);
+    const manifest = await this.#readManifest(p, options);
+    const docCount = await this.#states.read(p, manifest, (state) => state.size);
+    return this.#info(p, manifest, docCount);
+  }
+
+  /** Names of the live namespaces of a project, sorted. */
+  async listNamespaces(org: string, project: string): Promise<string[]> {
+    validatePathPart(org, "organization");
+    validatePathPart(project, "project");
+    const prefix = registryPrefix(org, project);
+    const names = await withRetry(`list ${prefix}`, this.#retry, this.#random, async () => {
+      const out: string[] = [];
+      for await (const meta of this.storage.list(prefix)) out.push(meta.key.slice(prefix.length));
+      return out;
+    });
+    const live: boolean[] = new Array(names.length).fill(false);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(LIST_CONCURRENCY, names.length) }, async () => {
+        while (next < names.length) {
+          const index = next++;
+          const name = names[index] as string;
+          // Markers of deleted namespaces stay (see namespace-purge.ts); the manifest decides.
+          let p: NamespacePath;
+          try {
+            p = { org, project, namespace: validatePathPart(name, "namespace") };
+          } catch {
+            continue;
+          }
+          const latest = await this.#manifests.readLatest(p);
+          live[index] = latest !== undefined && latest.deletedAt === undefined;
+        }
+      }),
+    );
+    return names.filter((_, i) => live[i]).sort();
+  }
+
+  /** Replaces the labels of a namespace (one manifest commit). */
+  async updateLabels(path: Path, labels: Readonly<Record<string, string>>, options: { ifVersion?: number } = {}): Promise<NamespaceInfo> {
+    const p = toNamespacePath(path);
+    const next = validateLabels(labels);
+    validateWriteOptions(options);
+    const committed = await this.#commitMetadata(p, options.ifVersion, (base) => ({ ...base, labels: next }));
+    const docCount = await this.#states.read(p, committed, (state) => state.size);
+    return this.#info(p, committed, docCount);
+  }
+
+  /**
+   * Deletes a namespace: commits a final version marked deleted (concurrent
+   * writers then fail with NamespaceNotFound), then removes its objects and
+   * older manifests. On an already deleted namespace it finishes an
+   * interrupted cleanup and reports `alreadyDeleted`.
+   */
+  async deleteNamespace(path: Path): Promise<DeleteNamespaceResult> {
+    const p = toNamespacePath(path);
+    const name = formatNamespacePath(p);
+    return this.#lanes.run(namespaceId(p), async () => {
+      for (let attempt = 1; attempt <= this.#maxCommitAttempts; attempt++) {
+        const latest = await this.#manifests.readLatest(p);
+        if (latest === undefined) throw new NamespaceNotFoundError(name);
+        if (latest.deletedAt !== undefined) {
+          const objectsDeleted = await purgeNamespace(this.storage, p, latest.version, this.#retry, this.#random);
+          this.#states.invalidate(p);
+          return { version: latest.version, alreadyDeleted: true, objectsDeleted };
+        }
+        const now = this.#clock.now();
+        const final: Manifest = { ...latest, version: latest.version + 1, updatedAt: now, deletedAt: now, containers: [], recentWrites: [] };
+        if ((await this.#manifests.create(p, final)) === "created") {
+          this.#states.invalidate(p);
+          const objectsDeleted = await purgeNamespace(this.storage, p, final.version, this.#retry, this.#random);
+          return { version: final.version, alreadyDeleted: false, objectsDeleted };
+        }
+        await sleep(backoffMs(this.#conflictBackoff, attempt, this.#random));
+      }
+      throw new ConflictError(`deleting ${name} lost the manifest race ${this.#maxCommitAttempts} times`);
+    });
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  /** Inserts or replaces whole documents. */
+  upsert(path: Path, docs: readonly DocumentInput[], options: WriteOptions = {}): Promise<WriteResult> {
+    return this.#submit(path, options, () => encodeUpsert(docs, this.#ids, this.#limits));
+  }
+
+  /** Changes fields of existing documents (`null` removes a field); DocumentNotFound if one is missing. */
+  patch(path: Path, patches: readonly DocumentPatch[], options: WriteOptions = {}): Promise<WriteResult> {
+    return this.#submit(path, options, () => encodePatch(patches, this.#ids, this.#limits));
+  }
+
+  /** Deletes documents by id (ids that do not exist are no-ops, and still counted). */
+  delete(path: Path, ids: readonly string[], options: WriteOptions = {}): Promise<WriteResult> {
+    return this.#submit(path, options, () => encodeDelete(ids, this.#limits));
+  }
+
+  async #submit(path: Path, options: WriteOptions, encode: () => EncodedWrite): Promise<WriteResult> {
+    const p = toNamespacePath(path);
+    validateWriteOptions(options);
+    const write = encode();
+    return this.#committer.submit(p, write, options.ifVersion, options.idempotencyKey);
+  }
+
+  // ----------------------------------------------------------------- reads
+
+  /** Documents by id, aligned with `ids` (null where absent). */
+  async get(path: Path, ids: readonly string[], options: ReadOptions = {}): Promise<(StoredDocument | null)[]> {
+    const p = toNamespacePath(path);
+    if (!Array.isArray(ids) || ids.some((id) => typeof id !== "string")) throw new InvalidArgumentError("ids must be an array of strings");
+    if (ids.length > this.#limits.maxBatchOps) throw new InvalidArgumentError(`at most ${this.#limits.maxBatchOps} ids per get`);
+    const manifest = await this.#readManifest(p, options);
+    return this.#states.read(p, manifest, (state) => ids.map((id) => state.get(id) ?? null));
+  }
+
+  /** One page of documents in id order. */
+  async scan(path: Path, options: ScanOptions = {}): Promise<{ documents: StoredDocument[]; next: string | undefined; version: number }> {
+    const p = toNamespacePath(path);
+    const limit = options.limit ?? DEFAULT_SCAN_LIMIT;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > this.#limits.maxBatchOps) {
+      throw new InvalidArgumentError(`limit must be an integer in [1, ${this.#limits.maxBatchOps}]`);
+    }
+    const manifest = await this.#readManifest(p, options);
+    return this.#states.read(p, manifest, (state) => {
+      const ids = state.sortedIds();
+      const start = options.after === undefined ? 0 : upperBound(ids, options.after);
+      const page = ids.slice(start, start + limit);
+      const documents = page.map((id) => state.get(id) as StoredDocument);
+      const more = start + limit < ids.length;
+      return { documents, next: more ? page[page.length - 1] : undefined, version: state.version };
+    });
+  }
+
+  /** Every document in id order (use `scan` for large namespaces). */
+  async documents(path: Path, options: ReadOptions = {}): Promise<StoredDocument[]> {
+    const p = toNamespacePath(path);
+    const manifest = await this.#readManifest(p, options);
+    return this.#states.read(p, manifest, (state) => state.sortedIds().map((id) => state.get(id) as StoredDocument));
+  }
+
+  /** The manifest a read with these options would use. */
+  async manifest(path: Path, options: ReadOptions = {}): Promise<Manifest> {
+    return this.#readManifest(toNamespacePath(path), options);
+  }
+
+  /** Manifest versions stored for a namespace, ascending (deleted namespaces included). */
+  async listVersions(path: Path): Promise<number[]> {
+    const p = toNamespacePath(path);
+    const prefix = manifestPrefix(p);
+    const versions = await withRetry(`list ${prefix}`, this.#retry, this.#random, async () => {
+      const out: number[] = [];
+      for await (const meta of this.storage.list(prefix)) {
+        const version = manifestVersionOf(p, meta.key);
+        if (version !== undefined) out.push(version);
+      }
+      return out;
+    });
+    return versions.sort((a, b) => a - b);
+  }
+
+  /** Runs `fn` on the materialized state a read with these options would see (for the query layer and tests). */
+  async withState<T>(path: Path, options: ReadOptions, fn: (state: NamespaceState, manifest: Manifest) => T): Promise<T> {
+    const p = toNamespacePath(path);
+    const manifest = await this.#readManifest(p, options);
+    return this.#states.read(p, manifest, (state) => fn(state, manifest));
+  }
+
+  // --------------------------------------------------------------- helpers
+
+  async #readManifest(p: NamespacePath, options: ReadOptions): Promise<Manifest> {
+    const name = formatNamespacePath(p);
+    const consistency = options.consistency ?? "strong";
+    if (consistency !== "strong" && consistency !== "eventual") {
+      throw new InvalidArgumentError(`consistency must be "strong" or "eventual"; got ${JSON.stringify(consistency)}`);
+    }
+    let latest =
+      consistency === "strong" ? await this.#manifests.readLatest(p) : await this.#manifests.latest(p, this.#readStalenessMs);
+    if (latest === undefined || latest.deletedAt !== undefined) throw new NamespaceNotFoundError(name);
+    const at = options.atVersion;
+    if (at === undefined || at === latest.version) return latest;
+    if (!Number.isSafeInteger(at) || at < 1) throw new InvalidArgumentError(`atVersion must be a positive integer; got ${String(at)}`);
+    if (at > latest.version && consistency === "eventual") {
+      latest = await this.#manifests.readLatest(p);
+      if (latest === undefined || latest.deletedAt !== undefined) throw new NamespaceNotFoundError(name);
+      if (at === latest.version) return latest;
+    }
+    if (at > latest.version) throw new VersionNotFoundError(name, at);
+    const manifest = await this.#manifests.readVersion(p, at);
+    if (manifest.deletedAt !== undefined) throw new NamespaceNotFoundError(name);
+    return manifest;
+  }
+
+  /** Commits a metadata-only change with the same create-and-rebase rule as writes. */
+  async #commitMetadata(p: NamespacePath, ifVersion: number | undefined, change: (base: Manifest) => Manifest): Promise<Manifest> {
+    const name = formatNamespacePath(p);
+    return this.#lanes.run(namespaceId(p), async () => {
+      for (let attempt = 1; attempt <= this.#maxCommitAttempts; attempt++) {
+        const base = await this.#manifests.readLatest(p);
+        if (base === undefined || base.deletedAt !== undefined) throw new NamespaceNotFoundError(name);
+        if (ifVersion !== undefined && ifVersion !== base.version) throw new VersionConflictError(name, ifVersion, base.version);
+        const next: Manifest = { ...change(base), version: base.version + 1, updatedAt: this.#clock.now() };
+        if ((await this.#manifests.create(p, next)) === "created") return next;
+        await sleep(backoffMs(this.#conflictBackoff, attempt, this.#random));
+      }
+      throw new ConflictError(`commit to ${name} lost the manifest race ${this.#maxCommitAttempts} times`);
+    });
+  }
+
+  #info(p: NamespacePath, m: Manifest, docCount: number): NamespaceInfo {
+    let logBatches = 0;
+    let segments = 0;
+    let bytes = 0;
+    for (const c of m.containers) {
+      if (c.kind === "LOG_BATCH") logBatches++;
+      else segments++;
+      bytes += c.byteSize;
+    }
+    return {
+      path: formatNamespacePath(p),
+      org: p.org,
+      project: p.project,
+      namespace: p.namespace,
+      version: m.version,
+      docCount,
+      logBatches,
+      segments,
+      bytes,
+      distanceMetric: (m.vector?.metric ?? "COSINE").toLowerCase() as DistanceMetric,
+      vectorDimension: m.vector?.dimension,
+      parent: m.parent,
+      labels: Object.fromEntries(m.labels),
+      createdAt: m.createdAt,
+      updatedAt: m.updatedAt,
+    };
+  }
+}
+
+/** Index of the first id strictly greater than `after`. */
+function upperBound(ids: readonly string[], after: string): number {
+  let lo = 0;
+  let hi = ids.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((ids[mid] as string) <= after) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

@@ -1,0 +1,168 @@
+/**
+ * The materialized state of a namespace at one manifest version: every live
+ * document with the location of its current row version.
+ *
+ * It is built by folding the manifest's containers in order: UPSERT
+ * replaces a document, PATCH merges into it (a patch of a document that is
+ * not there is skipped: it can only happen when a deletion by filter
+ * tombstoned the row after the patch was checked, and then the delete wins),
+ * DELETE removes it. A position hidden by the container's tombstone sidecar
+ * (its deletion vector) removes the document at that point of the fold, so
+ * a tombstoned current row deletes the document, while a later write of the
+ * same id (not targeted by the tombstone) brings it back.
+ *
+ * Containers are append-only between compactions, so a state at version v
+ * advances to v' by applying only the containers v' added (`apply`). Each
+ * row keeps its row id, container id and position: the wal-engine's
+ * `MutationTable.locateRows` will answer from them.
+ */
+import type { RowId } from "@skerry/wal-format";
+import type { JsonObject, JsonValue, StoredDocument } from "./document.ts";
+import type { LogEntry } from "./log-entry.ts";
+
+/** Where the current row version of a document lives. */
+export interface RowLocation {
+  readonly rowId: RowId;
+  readonly containerId: string;
+  /** Index of the row (log entry) within its container. */
+  readonly position: number;
+}
+
+interface StateRow extends RowLocation {
+  readonly doc: StoredDocument;
+}
+
+function mergeRecord<T>(base: Readonly<Record<string, T>> | undefined, changes: Readonly<Record<string, T | null>>): Record<string, T> | undefined {
+  const out: Record<string, T> = { ...base };
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === null) delete out[key];
+    else out[key] = value;
+  }
+  return Object.keys(out).length === 0 ? undefined : out;
+}
+
+function upserted(entry: LogEntry): StoredDocument {
+  const doc: {
+    id: string;
+    vector?: Float32Array;
+    sparse?: { indices: Uint32Array; values: Float32Array };
+    text?: Record<string, string>;
+    attributes?: JsonObject;
+  } = { id: entry.id };
+  if (entry.vector !== undefined) doc.vector = entry.vector;
+  if (entry.sparse !== undefined) doc.sparse = entry.sparse;
+  if (entry.text !== undefined) doc.text = entry.text as Record<string, string>;
+  if (entry.attributes !== undefined) doc.attributes = entry.attributes as JsonObject;
+  return doc;
+}
+
+function patched(current: StoredDocument, entry: LogEntry): StoredDocument {
+  const doc: {
+    id: string;
+    vector?: Float32Array;
+    sparse?: { readonly indices: Uint32Array; readonly values: Float32Array };
+    text?: Readonly<Record<string, string>>;
+    attributes?: JsonObject;
+  } = { ...current };
+  if (entry.vectorCleared === true) delete doc.vector;
+  if (entry.vector !== undefined) doc.vector = entry.vector;
+  if (entry.sparseCleared === true) delete doc.sparse;
+  if (entry.sparse !== undefined) doc.sparse = entry.sparse;
+  if (entry.text !== undefined) {
+    const text = mergeRecord<string>(current.text, entry.text);
+    if (text === undefined) delete doc.text;
+    else doc.text = text;
+  }
+  if (entry.attributes !== undefined) {
+    const attributes = mergeRecord<JsonValue>(current.attributes, entry.attributes);
+    if (attributes === undefined) delete doc.attributes;
+    else doc.attributes = attributes;
+  }
+  return doc;
+}
+
+export class NamespaceState {
+  #version: number;
+  readonly #containerIds: string[];
+  readonly #rows: Map<string, StateRow>;
+  #sortedIds: string[] | undefined;
+
+  private constructor(version: number, containerIds: string[], rows: Map<string, StateRow>) {
+    this.#version = version;
+    this.#containerIds = containerIds;
+    this.#rows = rows;
+  }
+
+  /** The state before any container (an empty namespace). */
+  static empty(): NamespaceState {
+    return new NamespaceState(0, [], new Map());
+  }
+
+  /** Manifest version this state reflects. */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** Ids of the folded containers, in fold order. */
+  get containerIds(): readonly string[] {
+    return this.#containerIds;
+  }
+
+  /** Number of live documents. */
+  get size(): number {
+    return this.#rows.size;
+  }
+
+  has(id: string): boolean {
+    return this.#rows.has(id);
+  }
+
+  get(id: string): StoredDocument | undefined {
+    return this.#rows.get(id)?.doc;
+  }
+
+  /** Location of the current row version of `id`. */
+  locate(id: string): RowLocation | undefined {
+    const row = this.#rows.get(id);
+    return row === undefined ? undefined : { rowId: row.rowId, containerId: row.containerId, position: row.position };
+  }
+
+  /** Live document ids in ascending (UTF-16 code unit) order; cached until the next `apply`. */
+  sortedIds(): readonly string[] {
+    this.#sortedIds ??= [...this.#rows.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return this.#sortedIds;
+  }
+
+  /** Folds one container's entries; `tombstoned` holds positions hidden by its deletion vector. */
+  apply(containerId: string, entries: readonly LogEntry[], tombstoned?: ReadonlySet<number>): void {
+    const rows = this.#rows;
+    for (let position = 0; position < entries.length; position++) {
+      const entry = entries[position] as LogEntry;
+      if (tombstoned?.has(position) === true || entry.op === "DELETE") {
+        rows.delete(entry.id);
+        continue;
+      }
+      const rowId = entry.rowId as RowId;
+      if (entry.op === "UPSERT") {
+        rows.set(entry.id, { doc: upserted(entry), rowId, containerId, position });
+      } else {
+        const current = rows.get(entry.id);
+        if (current !== undefined) rows.set(entry.id, { doc: patched(current.doc, entry), rowId, containerId, position });
+      }
+    }
+    this.#containerIds.push(containerId);
+    this.#sortedIds = undefined;
+  }
+
+  /** Marks the state as reflecting `version` (after applying its new containers). */
+  advanceTo(version: number): void {
+    this.#version = version;
+  }
+
+  /** True when this state's containers are the first containers of `containerIds` (so it can catch up). */
+  isPrefixOf(containerIds: readonly string[]): boolean {
+    if (containerIds.length < this.#containerIds.length) return false;
+    for (let i = 0; i < this.#containerIds.length; i++) if (containerIds[i] !== this.#containerIds[i]) return false;
+    return true;
+  }
+}

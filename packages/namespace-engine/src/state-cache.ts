@@ -1,0 +1,150 @@
+/**
+ * StateCache: materialized namespace states, kept per namespace at the
+ * newest version read, advanced incrementally.
+ *
+ * `read(path, manifest, fn)` brings the namespace's state to `manifest` and
+ * runs `fn` on it synchronously, so the state cannot move under `fn`:
+ * - already at that version: `fn` runs at once;
+ * - behind, and its containers are a prefix of the manifest's (the normal
+ *   case: containers are append-only until compaction): only the new
+ *   containers are fetched (8 at a time) and applied in order;
+ * - otherwise (a compaction replaced containers, the namespace was
+ *   re-created, or an older version is asked for): a full fold, cached only
+ *   when it is newer than what is cached.
+ * Builds of one namespace run one at a time (no stampede); entries beyond
+ * `maxEntries` are evicted least recently used first.
+ *
+ * Tombstone sidecars: a container whose ref has `tombstones_key` has its
+ * deletion vector read and honoured while folding. Sidecars are mutable
+ * (the wal-engine sets bits by CAS without a manifest commit), so a cached
+ * state does not see bits set after it folded that container; the
+ * deleteByFilter increment must commit a manifest after tombstoning (or
+ * re-check sidecar etags) before relying on this cache. See
+ * docs/namespace-engine.md.
+ *
+ * Errors: `CorruptError` for containers that do not match their refs,
+ * `StorageFailureError` when reads fail.
+ */
+import { isNotFound, type StorageProvider } from "@skerry/storage-providers";
+import { type ContainerRef, decodeTombstoneSidecar, type Manifest, type Random } from "@skerry/wal-format";
+import { CorruptError } from "./errors.ts";
+import { decodeLogBatch } from "./log-batch.ts";
+import type { LogEntry } from "./log-entry.ts";
+import type { NamespacePath } from "./namespace-path.ts";
+import { NamespaceState } from "./namespace-state.ts";
+import { type RetryPolicy, withRetry } from "./storage-calls.ts";
+import { namespaceId } from "./storage-layout.ts";
+
+interface Entry {
+  state: NamespaceState;
+  /** Tail of the build queue of this namespace. */
+  queue: Promise<unknown>;
+}
+
+const FETCH_CONCURRENCY = 8;
+
+export class StateCache {
+  readonly #storage: StorageProvider;
+  readonly #random: Random;
+  readonly #retry: RetryPolicy;
+  readonly #maxEntries: number;
+  readonly #entries = new Map<string, Entry>();
+  /** Containers fetched and decoded, for statistics and tests. */
+  containersFolded = 0;
+
+  constructor(storage: StorageProvider, random: Random, retry: RetryPolicy, maxEntries: number) {
+    this.#storage = storage;
+    this.#random = random;
+    this.#retry = retry;
+    this.#maxEntries = maxEntries;
+  }
+
+  /** Drops the cached state of `path`. */
+  invalidate(path: NamespacePath): void {
+    this.#entries.delete(namespaceId(path));
+  }
+
+  /** Brings the state of `path` to `manifest` and returns `fn(state)`, run synchronously on it. */
+  read<T>(path: NamespacePath, manifest: Manifest, fn: (state: NamespaceState) => T): Promise<T> {
+    const id = namespaceId(path);
+    let entry = this.#entries.get(id);
+    if (entry === undefined) {
+      entry = { state: NamespaceState.empty(), queue: Promise.resolve() };
+    }
+    // Touch for LRU order.
+    this.#entries.delete(id);
+    this.#entries.set(id, entry);
+    this.#evict();
+    const owner = entry;
+    const run = owner.queue.then(async () => {
+      const state = owner.state;
+      const ids = manifest.containers.map((c) => c.id);
+      if (state.version === manifest.version && state.containerIds.length === ids.length && state.isPrefixOf(ids)) {
+        return fn(state);
+      }
+      if (state.version < manifest.version && state.isPrefixOf(ids)) {
+        await this.#foldInto(state, manifest.containers.slice(state.containerIds.length), manifest.version);
+        return fn(state);
+      }
+      const fresh = NamespaceState.empty();
+      await this.#foldInto(fresh, manifest.containers, manifest.version);
+      if (fresh.version > owner.state.version) owner.state = fresh;
+      return fn(fresh);
+    });
+    owner.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  #evict(): void {
+    while (this.#entries.size > this.#maxEntries) {
+      const oldest = this.#entries.keys().next().value as string;
+      this.#entries.delete(oldest);
+    }
+  }
+
+  /** Fetches `containers` (bounded parallelism) and applies them in order, then marks `version`. */
+  async #foldInto(state: NamespaceState, containers: readonly ContainerRef[], version: number): Promise<void> {
+    const loaded: ({ entries: LogEntry[]; tombstoned?: ReadonlySet<number> } | undefined)[] = new Array(containers.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < containers.length) {
+        const index = next++;
+        loaded[index] = await this.#load(containers[index] as ContainerRef);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(FETCH_CONCURRENCY, containers.length) }, worker));
+    // Applied synchronously, after every fetch: readers never see a half-folded state.
+    for (let i = 0; i < containers.length; i++) {
+      const item = loaded[i] as { entries: LogEntry[]; tombstoned?: ReadonlySet<number> };
+      state.apply((containers[i] as ContainerRef).id, item.entries, item.tombstoned);
+    }
+    state.advanceTo(version);
+    this.containersFolded += containers.length;
+  }
+
+  async #load(ref: ContainerRef): Promise<{ entries: LogEntry[]; tombstoned?: ReadonlySet<number> }> {
+    if (ref.kind !== "LOG_BATCH") {
+      throw new CorruptError(`container ${ref.id} is a ${ref.kind}; this version of the engine reads LOG_BATCH containers only`, ref.key);
+    }
+    const bytes = await withRetry(`read log batch ${ref.key}`, this.#retry, this.#random, async () => (await this.#storage.get(ref.key)).bytes);
+    const entries = decodeLogBatch(bytes, ref);
+    if (ref.tombstonesKey === undefined) return { entries };
+    const sidecarKey = ref.tombstonesKey;
+    const sidecar = await withRetry(`read tombstones ${sidecarKey}`, this.#retry, this.#random, async () => {
+      try {
+        return (await this.#storage.get(sidecarKey)).bytes;
+      } catch (error) {
+        if (isNotFound(error)) return undefined;
+        throw error;
+      }
+    });
+    if (sidecar === undefined) return { entries };
+    let positions: Uint32Array;
+    try {
+      positions = decodeTombstoneSidecar(sidecar).positions;
+    } catch (cause) {
+      throw new CorruptError(`tombstone sidecar ${sidecarKey} does not decode: ${(cause as Error).message}`, sidecarKey, { cause });
+    }
+    return { entries, tombstoned: new Set(positions) };
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Storage calls with the engine's retry rule, and the mapping of storage
+ * errors to the engine's typed errors.
+ *
+ * A call that fails with a retryable storage error (Unavailable, Conflict)
+ * is tried again up to `attempts` times with jittered exponential backoff;
+ * anything else, or the last failure, becomes a `StorageFailureError` whose
+ * `cause` is the storage error. Callers that must know whether a write
+ * landed (manifest creates) do not use this blindly: see manifest-store.ts.
+ */
+import { isRetryable, isStorageError } from "@skerry/storage-providers";
+import type { Random } from "@skerry/wal-format";
+import { isNamespaceEngineError, StorageFailureError } from "./errors.ts";
+
+export interface RetryPolicy {
+  /** Tries per call, including the first; default 4. */
+  readonly attempts: number;
+  /** First backoff in ms, doubled per try, jittered; default 10 (0 in deterministic tests). */
+  readonly baseDelayMs: number;
+  /** Largest backoff in ms; default 500. */
+  readonly maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { attempts: 4, baseDelayMs: 10, maxDelayMs: 500 };
+
+/** Sleeps `ms` (skipped when 0). */
+export function sleep(ms: number): Promise<void> {
+  return ms <= 0 ? Promise.resolve() : new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A backoff for try number `attempt` (1-based): uniform in [0, min(max, base * 2^(attempt-1))]. */
+export function backoffMs(policy: RetryPolicy, attempt: number, random: Random): number {
+  if (policy.baseDelayMs <= 0) return 0;
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(attempt - 1, 20));
+  return Math.floor((random.nextUint32() / 2 ** 32) * ceiling);
+}
+
+/** Wraps any failure as an engine error (engine errors pass through). */
+export function toEngineError(error: unknown, what: string): Error {
+  if (isNamespaceEngineError(error)) return error;
+  if (isStorageError(error)) {
+    return new StorageFailureError(`${what}: ${error.message}`, { cause: error, retryable: error.retryable });
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** Runs `call`, retrying retryable storage errors by `policy`. */
+export async function withRetry<T>(what: string, policy: RetryPolicy, random: Random, call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!isRetryable(error) || attempt >= policy.attempts) throw toEngineError(error, what);
+      await sleep(backoffMs(policy, attempt, random));
+    }
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * Where every object of a namespace lives (the storage layout).
+ *
+ *     <org>/<project>/ns/<namespace>/manifests/<inverted version>.json
+ *     <org>/<project>/ns/<namespace>/log/<uuid>.log                 write-log batches
+ *     <org>/<project>/ns/<namespace>/segments/<uuid>.arrow          (compaction; later)
+ *     <org>/<project>/ns/<namespace>/superfiles/<container>.tombstones  deletion vectors
+ *     <org>/<project>/ns/<namespace>/wal/mutations/<wal_id>.json    (wal-engine; later)
+ *     <org>/<project>/_project/namespaces/<namespace>               registry marker
+ *     <org>/<project>/_project/...                                  (refcounts, pins; later)
+ *
+ * Manifest names invert the version (`MAX_MANIFEST_VERSION - version`,
+ * zero-padded to 20 digits) so the newest version sorts first and one LIST
+ * with a page size of 1 finds the latest. Namespace parts never start with
+ * `_`, so `_project` cannot collide with a namespace.
+ */
+import { formatNamespacePath, type NamespacePath } from "./namespace-path.ts";
+
+/** Largest manifest version; names are `MAX_MANIFEST_VERSION - version`. */
+export const MAX_MANIFEST_VERSION = Number.MAX_SAFE_INTEGER;
+const INVERTED_DIGITS = 20;
+
+/** `<org>/<project>`. */
+export function projectRoot(org: string, project: string): string {
+  return `${org}/${project}`;
+}
+
+/** Root of one namespace's objects, without a trailing slash. */
+export function namespaceRoot(path: NamespacePath): string {
+  return `${path.org}/${path.project}/ns/${path.namespace}`;
+}
+
+/** Prefix every manifest of a namespace starts with. */
+export function manifestPrefix(path: NamespacePath): string {
+  return `${namespaceRoot(path)}/manifests/`;
+}
+
+/** Key of manifest `version`. */
+export function manifestKey(path: NamespacePath, version: number): string {
+  const inverted = (MAX_MANIFEST_VERSION - version).toString().padStart(INVERTED_DIGITS, "0");
+  return `${manifestPrefix(path)}${inverted}.json`;
+}
+
+/** The version a manifest key names, or undefined if the key is not a manifest key of `path`. */
+export function manifestVersionOf(path: NamespacePath, key: string): number | undefined {
+  const prefix = manifestPrefix(path);
+  if (!key.startsWith(prefix) || !key.endsWith(".json")) return undefined;
+  const digits = key.slice(prefix.length, -".json".length);
+  if (digits.length !== INVERTED_DIGITS || !/^[0-9]+$/.test(digits)) return undefined;
+  const inverted = Number(digits);
+  if (!Number.isSafeInteger(inverted)) return undefined;
+  return MAX_MANIFEST_VERSION - inverted;
+}
+
+/** Key of a write-log batch object. */
+export function logBatchKey(path: NamespacePath, uuid: string): string {
+  return `${namespaceRoot(path)}/log/${uuid}.log`;
+}
+
+/** Key of a container's tombstone sidecar (the wal-engine's `superfiles/<id>.tombstones`). */
+export function tombstonesKey(path: NamespacePath, containerId: string): string {
+  return `${namespaceRoot(path)}/superfiles/${containerId}.tombstones`;
+}
+
+/** Prefix of the per-project namespace registry. */
+export function registryPrefix(org: string, project: string): string {
+  return `${projectRoot(org, project)}/_project/namespaces/`;
+}
+
+/** Registry marker of one namespace (makes `listNamespaces` one LIST per project). */
+export function registryKey(path: NamespacePath): string {
+  return `${registryPrefix(path.org, path.project)}${path.namespace}`;
+}
+
+/** A stable string key for in-memory maps. */
+export function namespaceId(path: NamespacePath): string {
+  return formatNamespacePath(path);
+}

@@ -1,0 +1,372 @@
+/**
+ * WriteCommitter: the write path's commit protocol, with group commit.
+ *
+ * Each namespace has a queue of validated writes. When the namespace's
+ * lane is free, the committer takes a group from the queue (after yielding
+ * once, or waiting `maxWaitMs`, so writes issued together arrive together)
+ * and commits it:
+ *
+ *   1. base = the latest manifest known (hot cache; a conflict refreshes it).
+ *   2. Evaluate each write against base, in queue order: a deleted or
+ *      missing namespace fails all (NamespaceNotFound); an `ifVersion` that
+ *      differs from base fails (VersionConflict); an idempotency key already
+ *      in base's recent writes returns that result (deduplicated); a vector
+ *      dimension other than the namespace's (or the one the group's first
+ *      vector fixes) fails (InvalidArgument); a patch of a document absent at
+ *      base (after the group's earlier writes) fails (DocumentNotFound). Each
+ *      failure settles only its own caller.
+ *   3. Write ONE log batch object with every accepted write's entries
+ *      (create-only, random UUID key); reused as is when a rebase accepts the
+ *      same writes.
+ *   4. Commit ONE manifest, base.version + 1, appending the container, with a
+ *      create-only put. Created: every accepted write gets {version, count}.
+ *      Exists: another writer won; re-read the latest, back off (jittered),
+ *      go to 2. After `maxCommitAttempts` losses: ConflictError (retryable;
+ *      nothing applied).
+ *
+ * Group rules: a group holds at most `maxOps` operations and `maxBytes`
+ * bytes (a single write over them is refused at validation); a conditional
+ * (`ifVersion`) write commits alone, because two writes conditioned on the
+ * same version cannot both have seen it unchanged; two writes with the same
+ * idempotency key never share a group (the later one dedupes against the
+ * earlier one's commit). With group commit disabled every write commits
+ * alone, still one at a time per namespace in this process.
+ *
+ * A crash between 3 and 4 leaks an unreferenced batch object (swept by the
+ * later repair increment); a manifest never references an object that was
+ * not written first. A batch object a rebase replaces is deleted at once:
+ * every create that could have referenced it was verified as another
+ * writer's.
+ */
+import { isAlreadyExists, type StorageProvider } from "@skerry/storage-providers";
+import { type Clock, type ContainerRef, contentHash, type Manifest, type Random, type RecentWrite, type RowId, rowId } from "@skerry/wal-format";
+import {
+  ConflictError,
+  DocumentNotFoundError,
+  InvalidArgumentError,
+  NamespaceNotFoundError,
+  VersionConflictError,
+} from "./errors.ts";
+import { encodeLogBatch } from "./log-batch.ts";
+import type { ManifestStore } from "./manifest-store.ts";
+import { formatNamespacePath, type NamespacePath } from "./namespace-path.ts";
+import type { NamespaceState } from "./namespace-state.ts";
+import { randomUuid } from "./random-uuid.ts";
+import type { SerialQueue } from "./serial-queue.ts";
+import type { StateCache } from "./state-cache.ts";
+import { backoffMs, type RetryPolicy, sleep, toEngineError, withRetry } from "./storage-calls.ts";
+import { logBatchKey, namespaceId } from "./storage-layout.ts";
+import type { WriteResult } from "./write-options.ts";
+import type { EncodedWrite } from "./write-request.ts";
+
+export interface GroupCommitOptions {
+  /** Coalesce concurrent writes of one namespace; default true. */
+  readonly enabled: boolean;
+  /** Extra wait for more writes before committing a group, in ms; default 0 (one event-loop turn). */
+  readonly maxWaitMs: number;
+  /** Most operations per group; default 10,000. */
+  readonly maxOps: number;
+  /** Most encoded bytes per group; default 64 MiB. */
+  readonly maxBytes: number;
+}
+
+export interface CommitPolicy {
+  /** Manifest races a commit may lose before ConflictError; default 64. */
+  readonly maxCommitAttempts: number;
+  /** Backoff between lost races. */
+  readonly conflictBackoff: RetryPolicy;
+  /** Idempotency keys kept in the manifest; default 1,000. */
+  readonly recentWritesLimit: number;
+}
+
+export interface CommitterStats {
+  /** Manifests committed by write groups. */
+  commits: number;
+  /** Log batch objects written (more than `commits` when a rebase changed a group). */
+  batchObjects: number;
+  /** Manifest races lost (each followed by a rebase). */
+  racesLost: number;
+  /** Writes committed (not counting deduplicated or failed ones). */
+  writesCommitted: number;
+}
+
+interface PendingWrite {
+  readonly write: EncodedWrite;
+  readonly ifVersion: number | undefined;
+  readonly idempotencyKey: string | undefined;
+  readonly resolve: (result: WriteResult) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+interface NamespaceQueue {
+  readonly path: NamespacePath;
+  pending: PendingWrite[];
+  draining: boolean;
+}
+
+interface Dependencies {
+  readonly storage: StorageProvider;
+  readonly manifests: ManifestStore;
+  readonly states: StateCache;
+  readonly lanes: SerialQueue;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly retry: RetryPolicy;
+  readonly group: GroupCommitOptions;
+  readonly policy: CommitPolicy;
+}
+
+export class WriteCommitter {
+  readonly #deps: Dependencies;
+  readonly #queues = new Map<string, NamespaceQueue>();
+  readonly stats: CommitterStats = { commits: 0, batchObjects: 0, racesLost: 0, writesCommitted: 0 };
+
+  constructor(deps: Dependencies) {
+    this.#deps = deps;
+  }
+
+  /** Queues a validated write; resolves when it is committed (or deduplicated), rejects with its own error. */
+  submit(path: NamespacePath, write: EncodedWrite, ifVersion: number | undefined, idempotencyKey: string | undefined): Promise<WriteResult> {
+    const id = namespaceId(path);
+    let queue = this.#queues.get(id);
+    if (queue === undefined) {
+      queue = { path, pending: [], draining: false };
+      this.#queues.set(id, queue);
+    }
+    const owner = queue;
+    return new Promise<WriteResult>((resolve, reject) => {
+      owner.pending.push({ write, ifVersion, idempotencyKey, resolve, reject });
+      if (!owner.draining) {
+        owner.draining = true;
+        void this.#drain(id, owner);
+      }
+    });
+  }
+
+  async #drain(id: string, queue: NamespaceQueue): Promise<void> {
+    const { group } = this.#deps;
+    // Let writes issued in the same turn join the first group.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (group.enabled && group.maxWaitMs > 0) await sleep(group.maxWaitMs);
+    while (queue.pending.length > 0) {
+      const members = this.#takeGroup(queue);
+      await this.#deps.lanes.run(id, () => this.#commitGroup(queue.path, members));
+    }
+    queue.draining = false;
+    if (this.#queues.get(id) === queue && queue.pending.length === 0) this.#queues.delete(id);
+  }
+
+  #takeGroup(queue: NamespaceQueue): PendingWrite[] {
+    const { group } = this.#deps;
+    const first = queue.pending[0] as PendingWrite;
+    if (!group.enabled || first.ifVersion !== undefined) {
+      queue.pending.shift();
+      return [first];
+    }
+    const members: PendingWrite[] = [];
+    const rest: PendingWrite[] = [];
+    const keys = new Set<string>();
+    let ops = 0;
+    let bytes = 0;
+    let full = false;
+    for (const pending of queue.pending) {
+      const key = pending.idempotencyKey;
+      if (full || pending.ifVersion !== undefined || (key !== undefined && keys.has(key))) {
+        rest.push(pending);
+        continue;
+      }
+      if (members.length > 0 && (ops + pending.write.count > group.maxOps || bytes + pending.write.bytes > group.maxBytes)) {
+        full = true;
+        rest.push(pending);
+        continue;
+      }
+      members.push(pending);
+      ops += pending.write.count;
+      bytes += pending.write.bytes;
+      if (key !== undefined) keys.add(key);
+    }
+    queue.pending = rest;
+    return members;
+  }
+
+  /** Commits one group; settles every member, never throws. */
+  async #commitGroup(path: NamespacePath, group: PendingWrite[]): Promise<void> {
+    const { manifests, states, policy, random } = this.#deps;
+    const name = formatNamespacePath(path);
+    let unsettled = group;
+    let written: { members: PendingWrite[]; ref: ContainerRef } | undefined;
+    try {
+      // A conditional write checks against the store, not a possibly stale cache.
+      const conditional = group.some((p) => p.ifVersion !== undefined);
+      const cached = conditional ? undefined : manifests.cached(path);
+      let base = cached ?? (await manifests.readLatest(path));
+      let fresh = cached === undefined;
+      for (let attempt = 1; attempt <= policy.maxCommitAttempts; attempt++) {
+        if (base === undefined || base.deletedAt !== undefined) {
+          if (!fresh) {
+            // The cache may predate a re-creation by another process: ask the store before failing.
+            base = await manifests.readLatest(path);
+            fresh = true;
+            attempt--;
+            continue;
+          }
+          for (const p of unsettled) p.reject(new NamespaceNotFoundError(name));
+          return;
+        }
+        const current = base;
+        const needsState = unsettled.some((p) => p.write.kind === "patch");
+        const evaluation = needsState
+          ? await states.read(path, current, (state) => evaluate(name, current, unsettled, state))
+          : evaluate(name, current, unsettled, undefined);
+        unsettled = evaluation.accepted;
+        if (unsettled.length === 0) return;
+        if (written === undefined || !sameMembers(written.members, unsettled)) {
+          // Every earlier create of this group was verified as another writer's: the old batch is unreferenced.
+          if (written !== undefined) await this.#discard(written.ref);
+          written = { members: unsettled, ref: await this.#writeBatch(path, current, unsettled) };
+        }
+        const next = this.#nextManifest(current, written.ref, unsettled, evaluation.dimension);
+        const outcome = await manifests.create(path, next);
+        if (outcome === "created") {
+          this.stats.commits++;
+          this.stats.writesCommitted += unsettled.length;
+          for (const p of unsettled) p.resolve({ version: next.version, count: p.write.count, deduplicated: false });
+          return;
+        }
+        this.stats.racesLost++;
+        base = await manifests.readLatest(path);
+        fresh = true;
+        await sleep(backoffMs(policy.conflictBackoff, attempt, random));
+      }
+      if (written !== undefined) await this.#discard(written.ref);
+      const error = new ConflictError(`commit to ${name} lost the manifest race ${policy.maxCommitAttempts} times; nothing was applied, retry`);
+      for (const p of unsettled) p.reject(error);
+    } catch (error) {
+      const failure = toEngineError(error, `commit to ${name}`);
+      for (const p of unsettled) p.reject(failure);
+    }
+  }
+
+  /** Best-effort delete of a batch object no manifest references (a failure only leaks it). */
+  async #discard(ref: ContainerRef): Promise<void> {
+    try {
+      await this.#deps.storage.delete(ref.key);
+    } catch {
+      // Leaked; the repair sweep (later increment) reclaims it.
+    }
+  }
+
+  async #writeBatch(path: NamespacePath, base: Manifest, members: readonly PendingWrite[]): Promise<ContainerRef> {
+    const { storage, random, retry } = this.#deps;
+    const entries = members.flatMap((p) => p.write.entries);
+    const bytes = encodeLogBatch(base.version, entries);
+    const id = randomUuid(random);
+    const key = logBatchKey(path, id);
+    await withRetry(`write log batch ${key}`, retry, random, async () => {
+      try {
+        await storage.put(key, bytes, { mode: { kind: "create" } });
+      } catch (error) {
+        // The key is a fresh UUID: only an earlier attempt of ours can have created it.
+        if (!isAlreadyExists(error)) throw error;
+      }
+    });
+    this.stats.batchObjects++;
+    let first: bigint | undefined;
+    let last: bigint | undefined;
+    for (const p of members) {
+      const range = p.write.rowIds;
+      if (range === undefined) continue;
+      if (first === undefined || range.first < first) first = range.first;
+      if (last === undefined || range.last > last) last = range.last;
+    }
+    return {
+      id,
+      kind: "LOG_BATCH",
+      key,
+      rowCount: entries.length,
+      byteSize: bytes.length,
+      contentHash: contentHash(bytes),
+      ...(first === undefined || last === undefined ? {} : { rowIdRange: { first: rowId(first), last: rowId(last) } }),
+    };
+  }
+
+  #nextManifest(base: Manifest, ref: ContainerRef, members: readonly PendingWrite[], dimension: number | undefined): Manifest {
+    const { clock, policy } = this.#deps;
+    const now = clock.now();
+    const version = base.version + 1;
+    const recent: RecentWrite[] = [...base.recentWrites];
+    for (const p of members) {
+      if (p.idempotencyKey !== undefined) recent.push({ idempotencyKey: p.idempotencyKey, version, committedAt: now, count: p.write.count });
+    }
+    const high = ref.rowIdRange !== undefined && ref.rowIdRange.last > base.rowIdHighWater ? ref.rowIdRange.last : base.rowIdHighWater;
+    const metric = base.vector?.metric ?? "COSINE";
+    const vector = dimension !== undefined ? { dimension, metric } : base.vector;
+    return {
+      ...base,
+      version,
+      updatedAt: now,
+      containers: [...base.containers, ref],
+      rowIdHighWater: high as RowId,
+      recentWrites: recent.slice(Math.max(0, recent.length - policy.recentWritesLimit)),
+      ...(vector === undefined ? {} : { vector }),
+    };
+  }
+}
+
+/** Settles the writes that cannot commit on `base`; returns the rest and the dimension they fix. */
+function evaluate(
+  name: string,
+  base: Manifest,
+  writes: readonly PendingWrite[],
+  state: NamespaceState | undefined,
+): { accepted: PendingWrite[]; dimension: number | undefined } {
+  const accepted: PendingWrite[] = [];
+  let dimension = base.vector?.dimension;
+  const fixedBefore = dimension;
+  const overlay = new Map<string, boolean>();
+  for (const p of writes) {
+    if (p.ifVersion !== undefined && p.ifVersion !== base.version) {
+      p.reject(new VersionConflictError(name, p.ifVersion, base.version));
+      continue;
+    }
+    if (p.idempotencyKey !== undefined) {
+      const seen = findRecent(base, p.idempotencyKey);
+      if (seen !== undefined) {
+        p.resolve({ version: seen.version, count: seen.count ?? p.write.count, deduplicated: true });
+        continue;
+      }
+    }
+    const dim = p.write.dimension;
+    if (dim !== undefined && dimension !== undefined && dim !== dimension) {
+      p.reject(new InvalidArgumentError(`vector dimension ${dim} does not match the namespace's dimension ${dimension} (${name})`));
+      continue;
+    }
+    if (p.write.kind === "patch" && state !== undefined) {
+      const missing: string[] = [];
+      for (const { id } of p.write.ops) {
+        const exists = overlay.get(id) ?? state.has(id);
+        if (!exists && missing.length < 16) missing.push(id);
+      }
+      if (missing.length > 0) {
+        p.reject(new DocumentNotFoundError(name, missing));
+        continue;
+      }
+    }
+    if (dim !== undefined) dimension = dim;
+    for (const { op, id } of p.write.ops) overlay.set(id, op !== "DELETE");
+    accepted.push(p);
+  }
+  return { accepted, dimension: dimension !== fixedBefore ? dimension : undefined };
+}
+
+function findRecent(base: Manifest, key: string): RecentWrite | undefined {
+  for (let i = base.recentWrites.length - 1; i >= 0; i--) {
+    const w = base.recentWrites[i] as RecentWrite;
+    if (w.idempotencyKey === key) return w;
+  }
+  return undefined;
+}
+
+function sameMembers(a: readonly PendingWrite[], b: readonly PendingWrite[]): boolean {
+  return a.length === b.length && a.every((p, i) => p === b[i]);
+}

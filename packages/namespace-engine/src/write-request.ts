@@ -1,0 +1,257 @@
+/**
+ * Validating a write and turning it into encoded log entries.
+ *
+ * Everything that can be checked without the namespace's current state is
+ * checked here, before the write joins a commit group: non-empty ids of at
+ * most `maxIdBytes` UTF-8 bytes, finite numbers only (vectors must also fit
+ * float32), one vector dimension per request, well-formed sparse vectors,
+ * string text fields, JSON attributes of bounded depth, the operation cap and
+ * the byte cap. The checks that need the namespace (the dimension fixed by
+ * the first vector ever written, patched documents existing) run at commit
+ * time against the manifest the commit builds on, and again after a rebase.
+ *
+ * Row ids for upserted and patched rows are minted here from the injected
+ * IdGenerator, so a request's log entries are final bytes; a commit group
+ * only concatenates them.
+ *
+ * Errors: `InvalidArgumentError` naming the item index and the rule.
+ */
+import { flattenIdSpans, type IdGenerator, type RowId } from "@skerry/wal-format";
+import type { DocumentInput, DocumentPatch, JsonValue, SparseVector } from "./document.ts";
+import { InvalidArgumentError } from "./errors.ts";
+import { encodeLogEntry, type LogEntry, type LogOp } from "./log-entry.ts";
+
+/** Caps on one write. */
+export interface WriteLimits {
+  /** Most operations in one write (and in one commit group); default 10,000. */
+  readonly maxBatchOps: number;
+  /** Most encoded bytes in one write (and in one commit group); default 64 MiB. */
+  readonly maxBatchBytes: number;
+  /** Longest document id in UTF-8 bytes; default 512. */
+  readonly maxIdBytes: number;
+  /** Deepest nesting of attribute values; default 32. */
+  readonly maxAttributeDepth: number;
+}
+
+export const DEFAULT_WRITE_LIMITS: WriteLimits = {
+  maxBatchOps: 10_000,
+  maxBatchBytes: 64 * 1024 * 1024,
+  maxIdBytes: 512,
+  maxAttributeDepth: 32,
+};
+
+/** Largest vector dimension (the manifest's and the row batch's cap). */
+export const MAX_DIMENSION = 65_536;
+
+export type WriteKind = "upsert" | "patch" | "delete";
+
+/** A validated write, ready to join a commit group. */
+export interface EncodedWrite {
+  readonly kind: WriteKind;
+  /** Operations (documents, patches or ids) in the write. */
+  readonly count: number;
+  /** Encoded log entries, in order. */
+  readonly entries: readonly Uint8Array[];
+  readonly bytes: number;
+  /** Per entry: the op and the document id (for existence checks at commit). */
+  readonly ops: readonly { readonly op: LogOp; readonly id: string }[];
+  /** The vector dimension this write uses, if it carries any vector. */
+  readonly dimension?: number;
+  /** Smallest and largest row id minted for this write, if any. */
+  readonly rowIds?: { readonly first: RowId; readonly last: RowId };
+}
+
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+const utf8 = new TextEncoder();
+
+function fail(index: number, message: string): never {
+  throw new InvalidArgumentError(`item ${index}: ${message}`);
+}
+
+function checkId(id: unknown, index: number, limits: WriteLimits): string {
+  if (typeof id !== "string" || id.length === 0) fail(index, "id must be a non-empty string");
+  if (LONE_SURROGATE.test(id)) fail(index, "id has a lone UTF-16 surrogate");
+  const bytes = utf8.encode(id).length;
+  if (bytes > limits.maxIdBytes) fail(index, `id is ${bytes} bytes of UTF-8; the limit is ${limits.maxIdBytes}`);
+  return id;
+}
+
+function checkVector(vector: unknown, index: number, dims: { value?: number }): Float32Array {
+  if (!(Array.isArray(vector) || vector instanceof Float32Array)) fail(index, "vector must be an array of numbers");
+  const values = vector as ArrayLike<unknown>;
+  if (values.length < 1 || values.length > MAX_DIMENSION) fail(index, `vector dimension must be 1-${MAX_DIMENSION}, got ${values.length}`);
+  if (dims.value !== undefined && dims.value !== values.length) {
+    fail(index, `vector dimension ${values.length} differs from ${dims.value} used earlier in this write`);
+  }
+  dims.value = values.length;
+  const out = new Float32Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const x = values[i];
+    if (typeof x !== "number" || !Number.isFinite(x) || !Number.isFinite(Math.fround(x))) {
+      fail(index, `vector[${i}] must be a finite number that fits float32, got ${String(x)}`);
+    }
+    out[i] = x;
+  }
+  return out;
+}
+
+function checkSparse(sparse: unknown, index: number): { indices: Uint32Array; values: Float32Array } {
+  if (typeof sparse !== "object" || sparse === null) fail(index, "sparse must be {indices, values}");
+  const { indices, values } = sparse as SparseVector;
+  const isList = (v: unknown) => Array.isArray(v) || v instanceof Uint32Array || v instanceof Float32Array;
+  if (!isList(indices) || !isList(values)) fail(index, "sparse.indices and sparse.values must be arrays");
+  if (indices.length !== values.length) fail(index, `sparse has ${indices.length} indices but ${values.length} values`);
+  const outIndices = new Uint32Array(indices.length);
+  const outValues = new Float32Array(values.length);
+  let previous = -1;
+  for (let i = 0; i < indices.length; i++) {
+    const k = indices[i];
+    const v = values[i];
+    if (typeof k !== "number" || !Number.isInteger(k) || k < 0 || k > 0xffff_ffff) {
+      fail(index, `sparse.indices[${i}] must be an integer in [0, 2^32 - 1]`);
+    }
+    if (k <= previous) fail(index, "sparse.indices must be strictly increasing");
+    if (typeof v !== "number" || !Number.isFinite(v) || !Number.isFinite(Math.fround(v))) {
+      fail(index, `sparse.values[${i}] must be a finite number that fits float32`);
+    }
+    previous = k;
+    outIndices[i] = k;
+    outValues[i] = v;
+  }
+  return { indices: outIndices, values: outValues };
+}
+
+function checkText(text: unknown, index: number, allowNull: boolean): Record<string, string | null> {
+  if (typeof text !== "object" || text === null || Array.isArray(text)) fail(index, "text must be an object of strings");
+  const out: Record<string, string | null> = {};
+  for (const [name, value] of Object.entries(text)) {
+    if (name.length === 0) fail(index, "text field names must not be empty");
+    if (value === null && allowNull) {
+      out[name] = null;
+      continue;
+    }
+    if (typeof value !== "string") fail(index, `text.${name} must be a string${allowNull ? " or null" : ""}`);
+    out[name] = value;
+  }
+  return out;
+}
+
+function checkJson(value: unknown, index: number, path: string, depth: number, limits: WriteLimits): void {
+  if (depth > limits.maxAttributeDepth) fail(index, `${path} nests deeper than ${limits.maxAttributeDepth} levels`);
+  if (value === null || typeof value === "boolean" || typeof value === "string") return;
+  if (typeof value === "number") {
+    if (!Number.isFinite(value)) fail(index, `${path} must be a finite number, got ${String(value)}`);
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) checkJson(value[i], index, `${path}[${i}]`, depth + 1, limits);
+    return;
+  }
+  if (typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+    for (const [key, inner] of Object.entries(value)) checkJson(inner, index, `${path}.${key}`, depth + 1, limits);
+    return;
+  }
+  fail(index, `${path} is not a JSON value (${typeof value})`);
+}
+
+function checkAttributes(attributes: unknown, index: number, limits: WriteLimits): Record<string, JsonValue | null> {
+  if (typeof attributes !== "object" || attributes === null || Array.isArray(attributes)) {
+    fail(index, "attributes must be a JSON object");
+  }
+  checkJson(attributes, index, "attributes", 0, limits);
+  return attributes as Record<string, JsonValue | null>;
+}
+
+function checkCount(items: unknown, what: string, limits: WriteLimits): readonly unknown[] {
+  if (!Array.isArray(items)) throw new InvalidArgumentError(`${what} must be an array`);
+  if (items.length === 0) throw new InvalidArgumentError(`${what} must not be empty`);
+  if (items.length > limits.maxBatchOps) {
+    throw new InvalidArgumentError(`${what} has ${items.length} items; the batch cap is ${limits.maxBatchOps}`);
+  }
+  return items;
+}
+
+function finish(kind: WriteKind, logEntries: LogEntry[], dims: { value?: number }, ids: RowId[], limits: WriteLimits): EncodedWrite {
+  const entries = logEntries.map(encodeLogEntry);
+  let bytes = 0;
+  for (const entry of entries) bytes += entry.length + 8;
+  if (bytes > limits.maxBatchBytes) {
+    throw new InvalidArgumentError(`write encodes to ${bytes} bytes; the byte cap is ${limits.maxBatchBytes}`);
+  }
+  const first = ids[0];
+  const last = ids[ids.length - 1];
+  return {
+    kind,
+    count: logEntries.length,
+    entries,
+    bytes,
+    ops: logEntries.map((e) => ({ op: e.op, id: e.id })),
+    ...(dims.value === undefined ? {} : { dimension: dims.value }),
+    ...(first === undefined || last === undefined ? {} : { rowIds: { first, last } }),
+  };
+}
+
+function mint(ids: IdGenerator, count: number): RowId[] {
+  return count === 0 ? [] : flattenIdSpans(ids.reserveRange(count));
+}
+
+/** Validates and encodes an upsert. */
+export function encodeUpsert(docs: readonly DocumentInput[], idGenerator: IdGenerator, limits: WriteLimits): EncodedWrite {
+  const items = checkCount(docs, "upsert documents", limits);
+  const dims: { value?: number } = {};
+  const entries: Omit<LogEntry, "rowId">[] = items.map((raw, index) => {
+    if (typeof raw !== "object" || raw === null) fail(index, "document must be an object");
+    const doc = raw as DocumentInput;
+    const entry: {
+      op: LogOp;
+      id: string;
+      vector?: Float32Array;
+      sparse?: { indices: Uint32Array; values: Float32Array };
+      text?: Record<string, string | null>;
+      attributes?: Record<string, JsonValue | null>;
+    } = { op: "UPSERT", id: checkId(doc.id, index, limits) };
+    if (doc.vector !== undefined) entry.vector = checkVector(doc.vector, index, dims);
+    if (doc.sparse !== undefined) entry.sparse = checkSparse(doc.sparse, index);
+    if (doc.text !== undefined) entry.text = checkText(doc.text, index, false);
+    if (doc.attributes !== undefined) entry.attributes = checkAttributes(doc.attributes, index, limits);
+    return entry;
+  });
+  const rowIds = mint(idGenerator, entries.length);
+  return finish("upsert", entries.map((e, i) => ({ ...e, rowId: rowIds[i] as RowId })), dims, rowIds, limits);
+}
+
+/** Validates and encodes a patch. */
+export function encodePatch(patches: readonly DocumentPatch[], idGenerator: IdGenerator, limits: WriteLimits): EncodedWrite {
+  const items = checkCount(patches, "patches", limits);
+  const dims: { value?: number } = {};
+  const entries: Omit<LogEntry, "rowId">[] = items.map((raw, index) => {
+    if (typeof raw !== "object" || raw === null) fail(index, "patch must be an object");
+    const patch = raw as DocumentPatch;
+    const entry: {
+      op: LogOp;
+      id: string;
+      vector?: Float32Array;
+      vectorCleared?: boolean;
+      sparse?: { indices: Uint32Array; values: Float32Array };
+      sparseCleared?: boolean;
+      text?: Record<string, string | null>;
+      attributes?: Record<string, JsonValue | null>;
+    } = { op: "PATCH", id: checkId(patch.id, index, limits) };
+    if (patch.vector === null) entry.vectorCleared = true;
+    else if (patch.vector !== undefined) entry.vector = checkVector(patch.vector, index, dims);
+    if (patch.sparse === null) entry.sparseCleared = true;
+    else if (patch.sparse !== undefined) entry.sparse = checkSparse(patch.sparse, index);
+    if (patch.text !== undefined) entry.text = checkText(patch.text, index, true);
+    if (patch.attributes !== undefined) entry.attributes = checkAttributes(patch.attributes, index, limits);
+    return entry;
+  });
+  const rowIds = mint(idGenerator, entries.length);
+  return finish("patch", entries.map((e, i) => ({ ...e, rowId: rowIds[i] as RowId })), dims, rowIds, limits);
+}
+
+/** Validates and encodes a delete by ids. */
+export function encodeDelete(ids: readonly string[], limits: WriteLimits): EncodedWrite {
+  const items = checkCount(ids, "delete ids", limits);
+  const entries: LogEntry[] = items.map((id, index) => ({ op: "DELETE", id: checkId(id, index, limits) }));
+  return finish("delete", entries, {}, [], limits);
+}
