@@ -282,6 +282,14 @@ export class FaultInjectingStorage implements StorageProvider {
     try {
       result = await inner();
     } catch (error) {
+      if (fault?.when === "after") {
+        // The call failed by itself, but its answer is lost all the same: the
+        // caller sees the injected error, and a crash rule still crashes.
+        if (fault.crash) this.#crashed = true;
+        record.outcome = "failed-after";
+        record.errorCode = (fault.error as { code?: string }).code ?? fault.error.name;
+        throw fault.error;
+      }
       record.outcome = "error";
       record.errorCode = (error as { code?: string }).code ?? (error as Error).name;
       throw error;

@@ -44,6 +44,13 @@ describe("FaultInjectingStorage", () => {
     expect(faulty.calls[0]).toMatchObject({ op: "put", mode: "create", bytes: 3, outcome: "failed-after" });
   });
 
+  it("fires an after fault, and its crash, on a call that failed by itself", async () => {
+    const faulty = new FaultInjectingStorage(new MemoryStorage()).failCall(1, { when: "after", crash: true });
+    expect(isUnavailable(await errorOf(faulty.get("missing")))).toBe(true);
+    expect(faulty.crashed).toBe(true);
+    expect(faulty.calls[0]).toMatchObject({ outcome: "failed-after", errorCode: "Unavailable" });
+  });
+
   it("counts the nth matching call and raises the supplied error", async () => {
     const faulty = new FaultInjectingStorage(new MemoryStorage()).failNth(2, (c) => c.op === "get", {
       error: (c) => new ConflictError(`boom on ${c.key}`, { key: c.key }),
