@@ -40,7 +40,7 @@ const F_SPARSE_CLEARED = 8;
 const F_JSON = 16;
 const KNOWN_FLAGS = F_VECTOR | F_VECTOR_CLEARED | F_SPARSE | F_SPARSE_CLEARED | F_JSON;
 
-const HEADER = 24;
+const HEADER = 20;
 
 /** One decoded (or to-be-encoded) log entry. */
 export interface LogEntry {

@@ -13,7 +13,10 @@
  *   write may have landed with its answer lost), it reads the version back:
  *   the same bytes mean ours landed, other bytes mean another writer won,
  *   absent means try the put again. Because the put is create-only, a late
- *   landing of an earlier attempt can never overwrite anything.
+ *   landing of an earlier attempt can never overwrite anything. (Two writers
+ *   committing byte-identical manifests cannot be told apart this way; every
+ *   write commit holds a fresh random container id, so only identical
+ *   metadata-only commits could, and for them either answer is right.)
  *
  * Decoded manifests are checked against the key they came from (namespace
  * and version); a mismatch or an undecodable object is `CorruptError`.
@@ -153,6 +156,8 @@ export class ManifestStore {
     const key = manifestKey(path, manifest.version);
     const bytes = encodeManifest(manifest);
     let lastError: unknown;
+    // Set once an attempt's outcome was unknown; only then can an AlreadyExists be our own landing.
+    let ambiguous = false;
     for (let attempt = 1; attempt <= this.#retry.attempts; attempt++) {
       try {
         await this.#storage.put(key, bytes, { mode: { kind: "create" } });
@@ -160,8 +165,9 @@ export class ManifestStore {
         return "created";
       } catch (error) {
         if ((error as { code?: string }).code === "AlreadyExists") {
-          // Ours, if an earlier attempt (ours, or the provider's own retry) landed with its answer lost.
-          if (await this.#sameBytes(key, bytes)) {
+          // Ours, if an earlier attempt landed with its answer lost. (Providers resolve their own
+          // internal retries; S3Storage compares what it sent.)
+          if (ambiguous && (await this.#sameBytes(key, bytes))) {
             this.remember(path, manifest);
             return "created";
           }
@@ -169,6 +175,7 @@ export class ManifestStore {
         }
         if (!(error as { retryable?: boolean }).retryable) throw toEngineError(error, `commit manifest ${key}`);
         lastError = error;
+        ambiguous = true;
       }
       // Outcome unknown: look before trying again.
       try {

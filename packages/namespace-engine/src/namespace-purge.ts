@@ -2,14 +2,16 @@
  * Purging a deleted namespace: removing its objects and old manifests once
  * its final, deleted manifest version T is committed.
  *
- * 1. Every object under the namespace root except manifests whose
- *    last-modified time is strictly before the object of manifest T is
- *    deleted. Such objects were written before the deletion committed, so
- *    they belong to the deleted incarnation (referenced or leaked); objects
- *    of a re-created namespace are written after its first manifest, which
- *    comes after T, so the store's own clock keeps them out. (S3 timestamps
- *    have whole seconds: an object of the old incarnation written in T's
- *    second is left for the repair sweep.)
+ * 1. Delete the objects of the deleted incarnation: every container (and
+ *    tombstone sidecar) the newest remaining version before T references,
+ *    and every other object under the namespace root, manifests excepted,
+ *    whose last-modified time is strictly before that of manifest T (leaked
+ *    objects of crashed or lost commits). Objects of a re-created namespace
+ *    are written after its first manifest, which comes after T, so the
+ *    store's own clock keeps them out. (Coarse store timestamps, such as S3's
+ *    whole seconds or a file system's clock tick, can leave a leaked object
+ *    written in T's tick for the repair sweep; referenced ones are always
+ *    deleted.)
  * 2. Manifests older than T are deleted (in any order: T is the latest and
  *    readers of a deleted namespace never look further).
  *
@@ -24,10 +26,10 @@
  * decrements the counts of the others (docs/namespace-engine.md).
  */
 import type { StorageProvider } from "@skerry/storage-providers";
-import type { Random } from "@skerry/wal-format";
+import { decodeManifest, type Random } from "@skerry/wal-format";
 import type { NamespacePath } from "./namespace-path.ts";
 import { type RetryPolicy, withRetry } from "./storage-calls.ts";
-import { manifestKey, manifestPrefix, manifestVersionOf, namespaceRoot } from "./storage-layout.ts";
+import { manifestKey, manifestPrefix, manifestVersionOf, namespaceRoot, tombstonesKey } from "./storage-layout.ts";
 
 const DELETE_CONCURRENCY = 8;
 
@@ -55,15 +57,43 @@ export async function purgeNamespace(
     return keys;
   });
   const old = await call(`list ${manifests}`, async () => {
-    const keys: string[] = [];
+    const keys: { key: string; version: number }[] = [];
     for await (const meta of storage.list(manifests)) {
       const version = manifestVersionOf(path, meta.key);
-      if (version !== undefined && version < deletedVersion) keys.push(meta.key);
+      if (version !== undefined && version < deletedVersion) keys.push({ key: meta.key, version });
     }
     return keys;
   });
+  // Listed newest first: the newest remaining old version references every container
+  // of the incarnation (containers are append-only until compaction).
+  const newest = old[0];
+  if (newest !== undefined) {
+    const bytes = await call(`read ${newest.key}`, async () => {
+      try {
+        return (await storage.get(newest.key)).bytes;
+      } catch (error) {
+        if ((error as { code?: string }).code === "NotFound") return undefined;
+        throw error;
+      }
+    });
+    if (bytes !== undefined) {
+      const manifest = decodeManifest(bytes);
+      const listed = new Set(objects);
+      for (const container of manifest.containers) {
+        for (const key of [container.key, container.tombstonesKey ?? tombstonesKey(path, container.id)]) {
+          if (!listed.has(key)) {
+            listed.add(key);
+            objects.push(key);
+          }
+        }
+      }
+    }
+  }
   await deleteAll(objects, (key) => call(`delete ${key}`, () => storage.delete(key)));
-  await deleteAll(old, (key) => call(`delete ${key}`, () => storage.delete(key)));
+  await deleteAll(
+    old.map((m) => m.key),
+    (key) => call(`delete ${key}`, () => storage.delete(key)),
+  );
   return objects.length + old.length;
 }
 

@@ -219,7 +219,10 @@ export class WriteCommitter {
           ? await states.read(path, current, (state) => evaluate(name, current, unsettled, state))
           : evaluate(name, current, unsettled, undefined);
         unsettled = evaluation.accepted;
-        if (unsettled.length === 0) return;
+        if (unsettled.length === 0) {
+          if (written !== undefined) await this.#discard(written.ref);
+          return;
+        }
         if (written === undefined || !sameMembers(written.members, unsettled)) {
           // Every earlier create of this group was verified as another writer's: the old batch is unreferenced.
           if (written !== undefined) await this.#discard(written.ref);

@@ -1,0 +1,54 @@
+/**
+ * Test harness: engines on memory storage with deterministic clock, random
+ * and id generator, plus small helpers shared by the test files.
+ */
+import { MemoryStorage, type StorageProvider } from "@skerry/storage-providers";
+import { IdGenerator, seededRandom } from "@skerry/wal-format";
+import { NamespaceEngine, type NamespaceEngineOptions } from "@skerry/namespace-engine";
+
+/** A clock that advances 1 ms per reading, from a fixed start. */
+export function steppingClock(start = Date.parse("2026-06-01T00:00:00Z")) {
+  let now = start;
+  return { now: () => now++ };
+}
+
+let seed = 1;
+
+/** An engine with seeded randomness and no retry sleeps. */
+export function makeEngine(storage: StorageProvider, options: Partial<NamespaceEngineOptions> = {}): NamespaceEngine {
+  const random = seededRandom(seed++);
+  const clock = steppingClock();
+  return new NamespaceEngine({
+    storage,
+    clock,
+    random,
+    idGenerator: new IdGenerator({ clock, random }),
+    retry: { attempts: 3, baseDelayMs: 0 },
+    conflictBackoff: { baseDelayMs: 0 },
+    ...options,
+  });
+}
+
+export function memoryEngine(options: Partial<NamespaceEngineOptions> = {}): { storage: MemoryStorage; engine: NamespaceEngine } {
+  const storage = new MemoryStorage();
+  return { storage, engine: makeEngine(storage, options) };
+}
+
+/** The error a promise rejects with (fails the test if it resolves). */
+export async function errorOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected a failure");
+}
+
+/** Every key in a storage. */
+export async function allKeys(storage: StorageProvider, prefix = ""): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const meta of storage.list(prefix)) keys.push(meta.key);
+  return keys;
+}
+
+export const vec = (...values: number[]) => Float32Array.from(values);
