@@ -61,11 +61,19 @@ export interface LogEntry {
 }
 
 const utf8 = new TextEncoder();
+/** Typed arrays use the platform's byte order; on little-endian hosts (all Node targets in practice) vectors copy as bytes. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
 
-/** Encodes one entry; the caller has validated its contents. */
-export function encodeLogEntry(entry: LogEntry): Uint8Array {
-  const idBytes = utf8.encode(entry.id);
+interface Sized {
+  readonly entry: LogEntry;
+  readonly id: Uint8Array;
+  readonly json: Uint8Array | undefined;
+  readonly size: number;
+}
+
+function measure(entry: LogEntry): Sized {
+  const id = utf8.encode(entry.id);
   let json: Uint8Array | undefined;
   if (entry.text !== undefined || entry.attributes !== undefined) {
     const body: Record<string, unknown> = {};
@@ -73,45 +81,76 @@ export function encodeLogEntry(entry: LogEntry): Uint8Array {
     if (entry.attributes !== undefined) body["attributes"] = entry.attributes;
     json = utf8.encode(JSON.stringify(body));
   }
-  const dim = entry.vector?.length ?? 0;
-  const sparseCount = entry.sparse?.indices.length ?? 0;
-  let size = HEADER + 4 + idBytes.length;
-  if (entry.vector !== undefined) size += 4 + dim * 4;
-  if (entry.sparse !== undefined) size += 4 + sparseCount * 8;
+  let size = HEADER + 4 + id.length;
+  if (entry.vector !== undefined) size += 4 + entry.vector.length * 4;
+  if (entry.sparse !== undefined) size += 4 + entry.sparse.indices.length * 8;
   if (json !== undefined) size += 4 + json.length;
-  const out = new Uint8Array(size);
-  const view = new DataView(out.buffer);
+  return { entry, id, json, size };
+}
+
+function writeEntry(sized: Sized, out: Uint8Array, view: DataView, start: number): void {
+  const { entry, id, json } = sized;
   let flags = 0;
   if (entry.vector !== undefined) flags |= F_VECTOR;
   if (entry.vectorCleared === true) flags |= F_VECTOR_CLEARED;
   if (entry.sparse !== undefined) flags |= F_SPARSE;
   if (entry.sparseCleared === true) flags |= F_SPARSE_CLEARED;
   if (json !== undefined) flags |= F_JSON;
-  out[0] = LOG_ENTRY_VERSION;
-  out[1] = OP_CODE[entry.op];
-  out[2] = flags;
-  out[3] = 0;
-  if (entry.rowId !== undefined) writeIdBytes(entry.rowId, out, 4);
-  let at = 20;
-  view.setUint32(at, idBytes.length, true);
-  out.set(idBytes, at + 4);
-  at += 4 + idBytes.length;
+  out[start] = LOG_ENTRY_VERSION;
+  out[start + 1] = OP_CODE[entry.op];
+  out[start + 2] = flags;
+  out[start + 3] = 0;
+  if (entry.rowId !== undefined) writeIdBytes(entry.rowId, out, start + 4);
+  let at = start + 20;
+  view.setUint32(at, id.length, true);
+  out.set(id, at + 4);
+  at += 4 + id.length;
   if (entry.vector !== undefined) {
+    const vector = entry.vector;
+    const dim = vector.length;
     view.setUint32(at, dim, true);
     at += 4;
-    for (let i = 0; i < dim; i++, at += 4) view.setFloat32(at, entry.vector[i] as number, true);
+    if (LITTLE_ENDIAN) {
+      out.set(new Uint8Array(vector.buffer, vector.byteOffset, dim * 4), at);
+      at += dim * 4;
+    } else {
+      for (let i = 0; i < dim; i++, at += 4) view.setFloat32(at, vector[i] as number, true);
+    }
   }
   if (entry.sparse !== undefined) {
-    view.setUint32(at, sparseCount, true);
+    const count = entry.sparse.indices.length;
+    view.setUint32(at, count, true);
     at += 4;
-    for (let i = 0; i < sparseCount; i++, at += 4) view.setUint32(at, entry.sparse.indices[i] as number, true);
-    for (let i = 0; i < sparseCount; i++, at += 4) view.setFloat32(at, entry.sparse.values[i] as number, true);
+    for (let i = 0; i < count; i++, at += 4) view.setUint32(at, entry.sparse.indices[i] as number, true);
+    for (let i = 0; i < count; i++, at += 4) view.setFloat32(at, entry.sparse.values[i] as number, true);
   }
   if (json !== undefined) {
     view.setUint32(at, json.length, true);
     out.set(json, at + 4);
   }
-  return out;
+}
+
+/** Encodes one entry; the caller has validated its contents. */
+export function encodeLogEntry(entry: LogEntry): Uint8Array {
+  return encodeLogEntries([entry])[0] as Uint8Array;
+}
+
+/** Encodes many entries into one allocation; returns one view per entry. */
+export function encodeLogEntries(entries: readonly LogEntry[]): Uint8Array[] {
+  const sized = entries.map(measure);
+  let total = 0;
+  for (const s of sized) total += s.size;
+  const out = new Uint8Array(total);
+  const view = new DataView(out.buffer);
+  const views: Uint8Array[] = new Array(sized.length);
+  let at = 0;
+  for (let i = 0; i < sized.length; i++) {
+    const s = sized[i] as Sized;
+    writeEntry(s, out, view, at);
+    views[i] = out.subarray(at, at + s.size);
+    at += s.size;
+  }
+  return views;
 }
 
 /** Decodes one entry of the object `key` (named in errors). */
@@ -158,8 +197,14 @@ export function decodeLogEntry(payload: Uint8Array, key: string): LogEntry {
     const dim = view.getUint32(at, true);
     at += 4;
     need(at, dim * 4);
-    const vector = new Float32Array(dim);
-    for (let i = 0; i < dim; i++, at += 4) vector[i] = view.getFloat32(at, true);
+    let vector: Float32Array;
+    if (LITTLE_ENDIAN) {
+      vector = new Float32Array(payload.slice(at, at + dim * 4).buffer);
+      at += dim * 4;
+    } else {
+      vector = new Float32Array(dim);
+      for (let i = 0; i < dim; i++, at += 4) vector[i] = view.getFloat32(at, true);
+    }
     entry.vector = vector;
   }
   if ((flags & F_VECTOR_CLEARED) !== 0) entry.vectorCleared = true;

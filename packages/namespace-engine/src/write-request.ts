@@ -19,7 +19,7 @@
 import { flattenIdSpans, type IdGenerator, type RowId } from "@skerry/wal-format";
 import type { DocumentInput, DocumentPatch, JsonValue, SparseVector } from "./document.ts";
 import { InvalidArgumentError } from "./errors.ts";
-import { encodeLogEntry, type LogEntry, type LogOp } from "./log-entry.ts";
+import { encodeLogEntries, type LogEntry, type LogOp } from "./log-entry.ts";
 
 /** Caps on one write. */
 export interface WriteLimits {
@@ -84,13 +84,19 @@ function checkVector(vector: unknown, index: number, dims: { value?: number }): 
     fail(index, `vector dimension ${values.length} differs from ${dims.value} used earlier in this write`);
   }
   dims.value = values.length;
+  if (vector instanceof Float32Array) {
+    // Already float32: only NaN and infinities can be wrong. Copied, so a caller reusing its buffer cannot change the write.
+    for (let i = 0; i < vector.length; i++) {
+      if (!Number.isFinite(vector[i] as number)) fail(index, `vector[${i}] must be a finite number, got ${vector[i]}`);
+    }
+    return vector.slice();
+  }
   const out = new Float32Array(values.length);
   for (let i = 0; i < values.length; i++) {
     const x = values[i];
-    if (typeof x !== "number" || !Number.isFinite(x) || !Number.isFinite(Math.fround(x))) {
-      fail(index, `vector[${i}] must be a finite number that fits float32, got ${String(x)}`);
-    }
+    if (typeof x !== "number" || !Number.isFinite(x)) fail(index, `vector[${i}] must be a finite number, got ${String(x)}`);
     out[i] = x;
+    if (!Number.isFinite(out[i] as number)) fail(index, `vector[${i}] = ${x} does not fit float32`);
   }
   return out;
 }
@@ -172,7 +178,7 @@ function checkCount(items: unknown, what: string, limits: WriteLimits): readonly
 }
 
 function finish(kind: WriteKind, logEntries: LogEntry[], dims: { value?: number }, ids: RowId[], limits: WriteLimits): EncodedWrite {
-  const entries = logEntries.map(encodeLogEntry);
+  const entries = encodeLogEntries(logEntries);
   let bytes = 0;
   for (const entry of entries) bytes += entry.length + 8;
   if (bytes > limits.maxBatchBytes) {

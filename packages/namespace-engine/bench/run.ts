@@ -1,0 +1,172 @@
+/**
+ * Write-path benchmarks of the namespace engine, each beside the physical
+ * bound measured in the same run:
+ *
+ * 1. Single-writer commit latency (p50/p99) of upserts of 1, 100 and 1,000
+ *    documents with 128-dim vectors, beside one fsync'd file create of the
+ *    same bytes (local-fs: open, write, fsync, close, fsync of the
+ *    directory) or one PutObject of the same bytes (S3). A commit is two
+ *    durable creates (the log batch, then the manifest), so 2x is the floor;
+ *    the goal is p50 within 2.5x. Also printed: the provider's own create of
+ *    the same bytes, and the commit's p50 over twice that (the engine's
+ *    overhead above the two creates it cannot avoid).
+ * 2. 64 concurrent writers of single documents: documents/s with group
+ *    commit beside the same without it. Goal on local-fs: >= 10,000 docs/s.
+ *
+ * Runs local-fs always and S3 when S3_ENDPOINT is set (the configured
+ * bucket, under a unique prefix that is removed afterwards).
+ *
+ *     pnpm --filter @skerry/namespace-engine bench
+ *     SKERRY_BENCH_SECONDS=5 ... (length of each throughput run; default 3)
+ */
+import { randomUUID } from "node:crypto";
+import { mkdtemp, open, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { LocalFsStorage, S3Storage, type StorageProvider } from "@skerry/storage-providers";
+import { type DocumentInput, NamespaceEngine } from "@skerry/namespace-engine";
+
+const DIM = 128;
+const SECONDS = Number(process.env["SKERRY_BENCH_SECONDS"] ?? 3);
+const SIZES: { docs: number; iterations: number }[] = [
+  { docs: 1, iterations: 200 },
+  { docs: 100, iterations: 100 },
+  { docs: 1_000, iterations: 30 },
+];
+
+function percentile(samples: number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+const ms = (value: number) => `${value.toFixed(2)} ms`;
+const rate = (value: number) => Math.round(value).toLocaleString("en-US");
+
+function docs(count: number, offset: number): DocumentInput[] {
+  return Array.from({ length: count }, (_, i) => {
+    const vector = new Float32Array(DIM);
+    for (let d = 0; d < DIM; d++) vector[d] = Math.sin(offset + i + d);
+    return { id: `doc-${offset + i}`, vector, attributes: { n: offset + i, tag: "bench" } };
+  });
+}
+
+/** One durable file create of `bytes`: the floor of one local-fs object create. */
+async function fsyncedCreate(dir: string, bytes: Uint8Array): Promise<number> {
+  const path = join(dir, randomUUID());
+  const started = performance.now();
+  const file = await open(path, "wx");
+  await file.write(bytes);
+  await file.sync();
+  await file.close();
+  const directory = await open(dir, "r");
+  await directory.sync();
+  await directory.close();
+  return performance.now() - started;
+}
+
+async function latency(label: string, storage: StorageProvider, bound: (bytes: Uint8Array) => Promise<number>): Promise<void> {
+  const engine = new NamespaceEngine({ storage });
+  for (const { docs: count, iterations } of SIZES) {
+    const ns = `bench/latency/n${count}-${randomUUID().slice(0, 8)}`;
+    await engine.createNamespace(ns);
+    await engine.upsert(ns, docs(count, 0)); // warm: fixes the dimension, caches the manifest
+    const samples: number[] = [];
+    for (let i = 1; i <= iterations; i++) {
+      const batch = docs(count, i * count);
+      const started = performance.now();
+      await engine.upsert(ns, batch);
+      samples.push(performance.now() - started);
+    }
+    const manifest = await engine.manifest(ns, { consistency: "eventual" });
+    const last = manifest.containers[manifest.containers.length - 1];
+    const bytes = new Uint8Array(last?.byteSize ?? 0).fill(7);
+    const floor: number[] = [];
+    for (let i = 0; i < iterations; i++) floor.push(await bound(bytes));
+    // The same bytes through the provider's own create (what a commit pays twice).
+    const provider: number[] = [];
+    for (let i = 0; i < iterations; i++) {
+      const started = performance.now();
+      await storage.put(`bench/raw/${randomUUID()}`, bytes, { mode: { kind: "create" } });
+      provider.push(performance.now() - started);
+    }
+    const p50 = percentile(samples, 50);
+    const boundP50 = percentile(floor, 50);
+    const providerP50 = percentile(provider, 50);
+    console.log(
+      `[${label}] commit latency, ${count} doc${count === 1 ? "" : "s"} x ${DIM}-dim (batch ${rate(bytes.length)} B, ${iterations} commits, manifest grows to ${rate(
+        manifest.containers.length,
+      )} containers): p50 ${ms(p50)} p99 ${ms(percentile(samples, 99))} | one ${label === "local-fs" ? "fsync'd create" : "PutObject"} p50 ${ms(
+        boundP50,
+      )} p99 ${ms(percentile(floor, 99))} -> p50 ratio ${(p50 / boundP50).toFixed(2)}x (goal <= 2.5x) | provider create p50 ${ms(
+        providerP50,
+      )}, commit / (2 x provider create) ${(p50 / (2 * providerP50)).toFixed(2)}x`,
+    );
+  }
+}
+
+async function writers(storage: StorageProvider, groupCommit: boolean): Promise<{ docsPerSecond: number; commits: number }> {
+  const engine = new NamespaceEngine({ storage, groupCommit });
+  const ns = `bench/writers/${groupCommit ? "grouped" : "single"}-${randomUUID().slice(0, 8)}`;
+  await engine.createNamespace(ns);
+  await engine.upsert(ns, docs(1, 0));
+  const before = engine.stats().commits;
+  let written = 0;
+  let stop = false;
+  const started = performance.now();
+  const timer = setTimeout(() => {
+    stop = true;
+  }, SECONDS * 1000);
+  await Promise.all(
+    Array.from({ length: 64 }, async (_, w) => {
+      for (let n = 0; !stop; n++) {
+        await engine.upsert(ns, docs(1, w * 10_000_000 + n));
+        written++;
+      }
+    }),
+  );
+  clearTimeout(timer);
+  const seconds = (performance.now() - started) / 1000;
+  return { docsPerSecond: written / seconds, commits: engine.stats().commits - before };
+}
+
+async function throughput(label: string, storage: StorageProvider): Promise<void> {
+  const grouped = await writers(storage, true);
+  const single = await writers(storage, false);
+  console.log(
+    `[${label}] 64 concurrent writers of single ${DIM}-dim docs: group commit ${rate(grouped.docsPerSecond)} docs/s (${rate(
+      grouped.commits,
+    )} commits) | without ${rate(single.docsPerSecond)} docs/s (${rate(single.commits)} commits) -> ${(
+      grouped.docsPerSecond / single.docsPerSecond
+    ).toFixed(1)}x${label === "local-fs" ? " (goal >= 10,000 docs/s)" : ""}`,
+  );
+}
+
+const root = await mkdtemp(join(tmpdir(), "skerry-ns-bench-"));
+const rawDir = await mkdtemp(join(tmpdir(), "skerry-ns-bench-raw-"));
+try {
+  const local = new LocalFsStorage({ root });
+  await latency("local-fs", local, (bytes) => fsyncedCreate(rawDir, bytes));
+  await throughput("local-fs", local);
+} finally {
+  await rm(root, { recursive: true, force: true });
+  await rm(rawDir, { recursive: true, force: true });
+}
+
+if (process.env["S3_ENDPOINT"]) {
+  const s3 = S3Storage.fromEnv(process.env, { prefix: `skerry-bench/namespace-engine/${Date.now().toString(36)}-${randomUUID().slice(0, 8)}` });
+  try {
+    await latency("s3", s3, async (bytes) => {
+      const started = performance.now();
+      await s3.put(`raw/${randomUUID()}`, bytes);
+      return performance.now() - started;
+    });
+    await throughput("s3", s3);
+  } finally {
+    const keys: string[] = [];
+    for await (const meta of s3.list("")) keys.push(meta.key);
+    for (let i = 0; i < keys.length; i += 32) await Promise.all(keys.slice(i, i + 32).map((key) => s3.delete(key)));
+    s3.close();
+  }
+} else {
+  console.log("[s3] S3_ENDPOINT not set: S3 benchmarks skipped (run under scripts/s3/with-s3.sh)");
+}
