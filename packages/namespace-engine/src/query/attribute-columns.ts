@@ -1,0 +1,256 @@
+/**
+ * Attribute columns and the attribute index, one column per top-level
+ * attribute name, all in slot order.
+ *
+ * Per column:
+ * - `tags`: the JSON type of each slot's value (missing, null, false, true,
+ *   number, string, array, object);
+ * - numbers: the value per slot (Float64Array) plus the slots sorted by
+ *   (value, slot), so range and equality filters binary-search instead of
+ *   scanning, and attribute ordering walks it;
+ * - strings: a sorted dictionary (StringTable), a code per slot (dictionary
+ *   order = string order, so ranges become code ranges) and postings per code
+ *   (sorted slot lists, CSR);
+ * - arrays: per-slot element codes into a dictionary of typed scalar keys
+ *   ("s" + string, "n" + number, "b0"/"b1") with postings per key, which is
+ *   what ContainsAny / ContainsAll use;
+ * - arrays and objects are also kept whole as JSON text for returning them.
+ *
+ * `typeMask` records which tags occur, so a filter whose operand type the
+ * column never holds is reported as a type mismatch instead of matching
+ * nothing.
+ */
+import type { JsonValue } from "./query-document.ts";
+import { StringTable } from "./string-table.ts";
+
+export const TAG_MISSING = 0;
+export const TAG_NULL = 1;
+export const TAG_FALSE = 2;
+export const TAG_TRUE = 3;
+export const TAG_NUMBER = 4;
+export const TAG_STRING = 5;
+export const TAG_ARRAY = 6;
+export const TAG_OBJECT = 7;
+
+export interface AttributeColumn {
+  readonly name: string;
+  readonly tags: Uint8Array;
+  /** Bit (1 << tag) for every tag present. */
+  readonly typeMask: number;
+  /** For array values: bit (1 << tag) for every scalar element type present. */
+  readonly elementTypeMask: number;
+  readonly numbers: Float64Array | null;
+  readonly numberOrder: Uint32Array | null;
+  readonly strings: StringTable | null;
+  readonly codes: Int32Array | null;
+  readonly stringPostingOffsets: Uint32Array | null;
+  readonly stringPostings: Uint32Array | null;
+  readonly elemOffsets: Uint32Array | null;
+  readonly elemCodes: Int32Array | null;
+  readonly elemKeys: StringTable | null;
+  readonly elemPostingOffsets: Uint32Array | null;
+  readonly elemPostings: Uint32Array | null;
+  readonly complexSlots: Uint32Array | null;
+  readonly complexJson: StringTable | null;
+}
+
+/** The typed key of a scalar inside an array, or null for non-scalars. */
+export function elementKey(value: JsonValue): string | null {
+  if (typeof value === "string") return `s${value}`;
+  if (typeof value === "number") return `n${String(value === 0 ? 0 : value)}`;
+  if (typeof value === "boolean") return value ? "b1" : "b0";
+  return null;
+}
+
+export function tagOf(value: JsonValue | undefined): number {
+  if (value === undefined) return TAG_MISSING;
+  if (value === null) return TAG_NULL;
+  if (value === false) return TAG_FALSE;
+  if (value === true) return TAG_TRUE;
+  if (typeof value === "number") return TAG_NUMBER;
+  if (typeof value === "string") return TAG_STRING;
+  if (Array.isArray(value)) return TAG_ARRAY;
+  return TAG_OBJECT;
+}
+
+/** Postings (CSR) for per-slot codes in [0, codeCount): slots ascending within each code. */
+function postingsOf(codes: Int32Array, codeCount: number): { offsets: Uint32Array; postings: Uint32Array } {
+  const offsets = new Uint32Array(codeCount + 1);
+  for (let s = 0; s < codes.length; s++) {
+    const c = codes[s]!;
+    if (c >= 0) offsets[c + 1]!++;
+  }
+  for (let c = 0; c < codeCount; c++) offsets[c + 1]! += offsets[c]!;
+  const cursor = offsets.slice(0, codeCount);
+  const postings = new Uint32Array(offsets[codeCount]!);
+  for (let s = 0; s < codes.length; s++) {
+    const c = codes[s]!;
+    if (c >= 0) postings[cursor[c]!++] = s;
+  }
+  return { offsets, postings };
+}
+
+/** Build one column from the values of each slot. */
+export function buildAttributeColumn(name: string, values: readonly (JsonValue | undefined)[]): AttributeColumn {
+  const n = values.length;
+  const tags = new Uint8Array(n);
+  let typeMask = 0;
+  let elementTypeMask = 0;
+  let hasNumber = false;
+  let hasString = false;
+  let hasArray = false;
+  const complexSlots: number[] = [];
+  const complexJson: string[] = [];
+  for (let s = 0; s < n; s++) {
+    const tag = tagOf(values[s]);
+    tags[s] = tag;
+    typeMask |= 1 << tag;
+    if (tag === TAG_NUMBER) hasNumber = true;
+    else if (tag === TAG_STRING) hasString = true;
+    else if (tag === TAG_ARRAY || tag === TAG_OBJECT) {
+      if (tag === TAG_ARRAY) hasArray = true;
+      complexSlots.push(s);
+      complexJson.push(JSON.stringify(values[s]));
+    }
+  }
+  let numbers: Float64Array | null = null;
+  let numberOrder: Uint32Array | null = null;
+  if (hasNumber) {
+    numbers = new Float64Array(n).fill(Number.NaN);
+    const order: number[] = [];
+    for (let s = 0; s < n; s++) {
+      if (tags[s] === TAG_NUMBER) {
+        numbers[s] = values[s] as number;
+        order.push(s);
+      }
+    }
+    const nums = numbers;
+    order.sort((a, b) => nums[a]! - nums[b]! || a - b);
+    numberOrder = Uint32Array.from(order);
+  }
+  let strings: StringTable | null = null;
+  let codes: Int32Array | null = null;
+  let stringPostingOffsets: Uint32Array | null = null;
+  let stringPostings: Uint32Array | null = null;
+  if (hasString) {
+    const distinct = new Set<string>();
+    for (let s = 0; s < n; s++) if (tags[s] === TAG_STRING) distinct.add(values[s] as string);
+    const dict = [...distinct].sort(compareStrings);
+    const codeOf = new Map<string, number>();
+    for (let i = 0; i < dict.length; i++) codeOf.set(dict[i]!, i);
+    codes = new Int32Array(n).fill(-1);
+    for (let s = 0; s < n; s++) if (tags[s] === TAG_STRING) codes[s] = codeOf.get(values[s] as string)!;
+    strings = StringTable.fromStrings(dict);
+    const p = postingsOf(codes, dict.length);
+    stringPostingOffsets = p.offsets;
+    stringPostings = p.postings;
+  }
+  let elemOffsets: Uint32Array | null = null;
+  let elemCodes: Int32Array | null = null;
+  let elemKeys: StringTable | null = null;
+  let elemPostingOffsets: Uint32Array | null = null;
+  let elemPostings: Uint32Array | null = null;
+  if (hasArray) {
+    elemOffsets = new Uint32Array(n + 1);
+    const keys: (string | null)[] = [];
+    for (let s = 0; s < n; s++) {
+      if (tags[s] === TAG_ARRAY) {
+        for (const el of values[s] as JsonValue[]) {
+          keys.push(elementKey(el));
+          elementTypeMask |= 1 << tagOf(el);
+        }
+      }
+      elemOffsets[s + 1] = keys.length;
+    }
+    const dict = [...new Set(keys.filter((k): k is string => k !== null))].sort(compareStrings);
+    const codeOf = new Map<string, number>();
+    for (let i = 0; i < dict.length; i++) codeOf.set(dict[i]!, i);
+    elemCodes = new Int32Array(keys.length);
+    keys.forEach((k, i) => {
+      elemCodes![i] = k === null ? -1 : codeOf.get(k)!;
+    });
+    elemKeys = StringTable.fromStrings(dict);
+    // postings: one entry per (key, slot), deduplicated
+    const counts = new Uint32Array(dict.length + 1);
+    const seen = new Int32Array(dict.length).fill(-1);
+    for (let s = 0; s < n; s++) {
+      for (let e = elemOffsets[s]!; e < elemOffsets[s + 1]!; e++) {
+        const c = elemCodes[e]!;
+        if (c >= 0 && seen[c] !== s) {
+          seen[c] = s;
+          counts[c + 1]!++;
+        }
+      }
+    }
+    for (let c = 0; c < dict.length; c++) counts[c + 1]! += counts[c]!;
+    elemPostingOffsets = counts;
+    elemPostings = new Uint32Array(counts[dict.length]!);
+    const cursor = counts.slice(0, dict.length);
+    seen.fill(-1);
+    for (let s = 0; s < n; s++) {
+      for (let e = elemOffsets[s]!; e < elemOffsets[s + 1]!; e++) {
+        const c = elemCodes[e]!;
+        if (c >= 0 && seen[c] !== s) {
+          seen[c] = s;
+          elemPostings[cursor[c]!++] = s;
+        }
+      }
+    }
+  }
+  return {
+    name,
+    tags,
+    typeMask,
+    elementTypeMask,
+    numbers,
+    numberOrder,
+    strings,
+    codes,
+    stringPostingOffsets,
+    stringPostings,
+    elemOffsets,
+    elemCodes,
+    elemKeys,
+    elemPostingOffsets,
+    elemPostings,
+    complexSlots: complexSlots.length > 0 ? Uint32Array.from(complexSlots) : null,
+    complexJson: complexSlots.length > 0 ? StringTable.fromStrings(complexJson) : null,
+  };
+}
+
+/** JS string order (UTF-16 code units), the order used for every string comparison. */
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The value a column holds for a slot (undefined when missing). */
+export function columnValue(column: AttributeColumn, slot: number): JsonValue | undefined {
+  switch (column.tags[slot]) {
+    case TAG_NULL:
+      return null;
+    case TAG_FALSE:
+      return false;
+    case TAG_TRUE:
+      return true;
+    case TAG_NUMBER:
+      return column.numbers![slot]!;
+    case TAG_STRING:
+      return column.strings!.get(column.codes![slot]!);
+    case TAG_ARRAY:
+    case TAG_OBJECT: {
+      const slots = column.complexSlots!;
+      let lo = 0;
+      let hi = slots.length - 1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >>> 1;
+        const v = slots[mid]!;
+        if (v === slot) return JSON.parse(column.complexJson!.get(mid)) as JsonValue;
+        if (v < slot) lo = mid + 1;
+        else hi = mid - 1;
+      }
+      return undefined;
+    }
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,717 @@
+/**
+ * executeQuery: run a parsed request over the partitions of one namespace
+ * version (oldest first) and merge their answers.
+ *
+ * Per partition, every document is either live or dead; dead means shadowed
+ * by a newer partition's version of the same id (query-snapshot.ts) or
+ * excluded by the engine's `exclude` hook (positions tombstoned after the
+ * index was built). Dead documents are never returned, scored into
+ * statistics, or counted, in every rank mode, filter and aggregation.
+ *
+ * Rank modes and how partitions combine:
+ * - dense vectors: each partition returns its top-k by the kernel score
+ *   (exact scan, in parallel worker threads for large partitions; or IVF
+ *   probes when the request says ANN and the partition has an IVF index of
+ *   the same metric; a selective filter makes it an exact scan of the
+ *   matching rows instead). Rows carry `distance` (COSINE 1 - cos, DOT -dot,
+ *   EUCLIDEAN the L2 distance), smaller is better.
+ * - sparse dot product and BM25: scored through inverted postings; BM25's
+ *   corpus statistics (document count, average length, document frequency)
+ *   are summed over live documents of all partitions, so scores equal those
+ *   of one index over the same live documents. Rows carry `score`.
+ * - attribute order: values in order (asc: numbers, then strings, then
+ *   documents without a number/string value; desc: strings, then numbers,
+ *   then the rest), ties by id.
+ * - RRF: each sub-ranking's top `window` rows, fused by sum of
+ *   1 / (k + rank); rows carry the fused `score`.
+ * - no rankBy: matching rows in id order (unless only aggregating).
+ * Every ordering ends with the id (ascending) as the tie-breaker, so the
+ * result is a function of the live documents alone: the same for any split
+ * into partitions, any thread count, and a fresh process.
+ */
+import type { AttributeColumn } from "./attribute-columns.ts";
+import { TAG_NUMBER, TAG_STRING, columnValue, compareStrings } from "./attribute-columns.ts";
+import { InvalidQueryError } from "./errors.ts";
+import { checkFilterTypes, evaluateFilter, type Matches } from "./filter-plan.ts";
+import type { DistanceMetric, JsonValue } from "./query-document.ts";
+import type { QueryIndex } from "./query-index.ts";
+import type { QueryRequest, SingleRankBy } from "./query-request.ts";
+import { prepareQuerySnapshot, QuerySnapshot } from "./query-snapshot.ts";
+import { findDim, sparseInverted } from "./sparse-index.ts";
+import { Tokenizer } from "./tokenizer.ts";
+import { type Candidates, TopK } from "./top-k.ts";
+import { type ScoreMode, scanGather, scanRange } from "./vector-kernel.ts";
+import { kernelPool } from "./worker-pool.ts";
+
+export interface ExecuteQueryOptions {
+  /**
+   * Positions (input ordinals given to buildQueryIndex) of documents to treat
+   * as deleted in a partition, e.g. rows tombstoned after its index was built.
+   * Any iterable works (Set, array, Uint32Array, a roaring bitmap).
+   */
+  readonly exclude?: ((partition: QueryIndex, partitionIndex: number) => Iterable<number> | undefined) | undefined;
+  /** Use worker threads for large exact scans (default true). */
+  readonly parallel?: boolean | undefined;
+}
+
+export interface QueryRow {
+  readonly id: string;
+  /** Dense vector ranking: smaller is closer. */
+  readonly distance?: number;
+  /** Sparse, BM25 and RRF ranking: larger is better. */
+  readonly score?: number;
+  readonly attributes?: Record<string, JsonValue>;
+  readonly vector?: number[];
+}
+
+export interface AggregationGroup {
+  readonly group: Record<string, JsonValue>;
+  readonly aggregations: Record<string, number>;
+}
+
+export interface QueryResult {
+  readonly rows: QueryRow[];
+  /** Without groupBy: each aggregation's value. */
+  readonly aggregations?: Record<string, number>;
+  /** With groupBy: groups by count descending, then group key; at most topK. */
+  readonly aggregationGroups?: AggregationGroup[];
+}
+
+/** Rows scanned per partition above which exact scans use worker threads. */
+export const PARALLEL_MIN_FLOATS = 4_000_000;
+/** BM25 parameters. */
+export const BM25_K1 = 1.2;
+export const BM25_B = 0.75;
+
+// ------------------------------------------------------------ per-partition context
+
+class Partition {
+  private skipCache: Uint8Array | null | undefined;
+  private sharedSkipCache: Uint8Array | null | undefined;
+
+  constructor(
+    readonly index: QueryIndex,
+    readonly ordinal: number,
+    /** 1 = dead; null when nothing is. */
+    readonly dead: Uint8Array | null,
+    /** Dead slots, ascending, unique. */
+    readonly deadSlots: Uint32Array,
+    readonly matches: Matches,
+  ) {}
+
+  live(slot: number): boolean {
+    return this.dead === null || this.dead[slot] === 0;
+  }
+
+  matchesSlot(slot: number): boolean {
+    const m = this.matches;
+    if (m.kind === "all") return true;
+    if (m.kind === "mask") return m.mask[slot] === 1;
+    return this.listMask()[slot] === 1;
+  }
+
+  private listMaskCache: Uint8Array | undefined;
+  private listMask(): Uint8Array {
+    if (this.listMaskCache === undefined) {
+      const mask = new Uint8Array(this.index.size);
+      if (this.matches.kind === "list") for (const s of this.matches.slots) mask[s] = 1;
+      this.listMaskCache = mask;
+    }
+    return this.listMaskCache;
+  }
+
+  /** dead OR not matching, as a mask (null when no slot is skipped); optionally shared memory. */
+  skip(shared: boolean): Uint8Array | null {
+    if (!shared && this.skipCache !== undefined) return this.skipCache;
+    if (shared && this.sharedSkipCache !== undefined) return this.sharedSkipCache;
+    const n = this.index.size;
+    const m = this.matches;
+    let out: Uint8Array | null = null;
+    if (this.dead !== null || m.kind !== "all") {
+      out = shared ? new Uint8Array(new SharedArrayBuffer(n)) : new Uint8Array(n);
+      if (this.dead !== null) out.set(this.dead);
+      if (m.kind === "mask") for (let s = 0; s < n; s++) out[s]! |= m.mask[s]! ^ 1;
+      else if (m.kind === "list") {
+        const keep = this.listMask();
+        for (let s = 0; s < n; s++) out[s]! |= keep[s]! ^ 1;
+      }
+    }
+    if (shared) this.sharedSkipCache = out;
+    else this.skipCache = out;
+    return out;
+  }
+
+  /** Call fn for every live matching slot, ascending. */
+  forEachLive(fn: (slot: number) => void): void {
+    const m = this.matches;
+    const dead = this.dead;
+    if (m.kind === "list") {
+      for (const s of m.slots) if (dead === null || dead[s] === 0) fn(s);
+      return;
+    }
+    const n = this.index.size;
+    for (let s = 0; s < n; s++) {
+      if (dead !== null && dead[s] !== 0) continue;
+      if (m.kind === "mask" && m.mask[s] === 0) continue;
+      fn(s);
+    }
+  }
+
+  /** Negative when slot a's id sorts before slot b's. */
+  readonly idOrder = (a: number, b: number): number => compareStrings(this.index.ids.get(a), this.index.ids.get(b));
+}
+
+interface Hit {
+  readonly p: number;
+  readonly slot: number;
+  readonly score: number;
+  readonly id: string;
+}
+
+function hitsOf(partition: Partition, c: Candidates): Hit[] {
+  const out: Hit[] = [];
+  for (let i = 0; i < c.slots.length; i++) {
+    const slot = c.slots[i]!;
+    out.push({ p: partition.ordinal, slot, score: c.scores[i]!, id: partition.index.ids.get(slot) });
+  }
+  return out;
+}
+
+/** Best first by score, then id; at most k. */
+function topHits(hits: Hit[], k: number): Hit[] {
+  hits.sort((a, b) => (a.score !== b.score ? b.score - a.score : compareStrings(a.id, b.id)));
+  return hits.length > k ? hits.slice(0, k) : hits;
+}
+
+// ------------------------------------------------------------ dense vectors
+
+function scoreMode(metric: DistanceMetric, index: QueryIndex): ScoreMode {
+  if (metric === "DOT") return "dot";
+  if (metric === "EUCLIDEAN") return "l2";
+  return index.vectors?.layout.normalizedPtr !== -1 && index.metric === "COSINE" ? "cos" : "cosraw";
+}
+
+function prepareQueryVector(vector: Float32Array, metric: DistanceMetric, stride: number): Float32Array {
+  const q = new Float32Array(stride);
+  q.set(vector);
+  if (metric === "COSINE") {
+    let sum = 0;
+    for (let d = 0; d < vector.length; d++) sum += vector[d]! * vector[d]!;
+    const inv = 1 / Math.sqrt(sum);
+    for (let d = 0; d < vector.length; d++) q[d] = vector[d]! * inv;
+  }
+  return q;
+}
+
+async function vectorCandidates(
+  part: Partition,
+  rank: Extract<SingleRankBy, { kind: "vector" }>,
+  metric: DistanceMetric,
+  k: number,
+  probes: number | undefined,
+  parallel: boolean,
+): Promise<Candidates> {
+  const index = part.index;
+  const kernel = index.kernel();
+  if (kernel === null) return { slots: new Uint32Array(0), scores: new Float64Array(0) };
+  const mode = scoreMode(metric, index);
+  const query = prepareQueryVector(rank.vector, metric, kernel.layout.stride);
+  const m = part.matches;
+  if (m.kind === "list") {
+    const top = new TopK(k, part.idOrder);
+    scanGather(kernel, 0, mode, query, m.slots, top, part.dead);
+    return top.drain();
+  }
+  const ann = index.ann;
+  if (rank.mode === "ANN" && ann !== null && metric === index.metric) {
+    const top = new TopK(k, part.idOrder);
+    const skip = part.skip(false);
+    // rank the centroids
+    const { out } = kernel.scratch(0);
+    const centroidQuery = prepareQueryVector(rank.vector, metric, kernel.layout.stride);
+    const qPtr = kernel.scratch(0).q;
+    kernel.f32.set(centroidQuery, qPtr >> 2);
+    kernel.range(ann.rank === "l2", qPtr, kernel.layout.centroidsPtr, ann.lists, out);
+    const o = out >> 2;
+    const order = Array.from({ length: ann.lists }, (_, i) => i);
+    const cScore = Float64Array.from({ length: ann.lists }, (_, i) => (ann.rank === "l2" ? -kernel.f32[o + i]! : kernel.f32[o + i]!));
+    order.sort((a, b) => cScore[b]! - cScore[a]! || a - b);
+    const want = Math.min(ann.lists, probes ?? ann.probes);
+    for (let i = 0; i < order.length; i++) {
+      if (i >= want && top.size >= k) break;
+      const l = order[i]!;
+      scanRange(kernel, 0, mode, query, ann.listOffsets[l]!, ann.listOffsets[l + 1]!, top, skip);
+    }
+    return top.drain();
+  }
+  const n = index.size;
+  const pool = parallel && n * kernel.layout.stride >= PARALLEL_MIN_FLOATS ? kernelPool() : null;
+  if (pool !== null) {
+    const skip = part.skip(true);
+    const parts = pool.threads;
+    const step = Math.ceil(n / parts);
+    const tasks = [];
+    for (let t = 0; t < parts; t++) {
+      const start = t * step;
+      const end = Math.min(n, start + step);
+      if (start < end) tasks.push({ mode, query, start, end, k, skip });
+    }
+    try {
+      const results = await pool.run(index.uid, index, index.vectors!.memory, index.vectors!.layout, tasks);
+      let total = 0;
+      for (const r of results) total += r.slots.length;
+      const slots = new Uint32Array(total);
+      const scores = new Float64Array(total);
+      let at = 0;
+      for (const r of results) {
+        slots.set(r.slots, at);
+        scores.set(r.scores, at);
+        at += r.slots.length;
+      }
+      return { slots, scores };
+    } catch {
+      // fall through: scan on this thread (same kernel, same answer)
+    }
+  }
+  const top = new TopK(k, part.idOrder);
+  scanRange(kernel, 0, mode, query, 0, n, top, part.skip(false));
+  return top.drain();
+}
+
+function toDistance(metric: DistanceMetric, score: number): number {
+  if (metric === "COSINE") return 1 - score;
+  if (metric === "DOT") return -score;
+  return Math.sqrt(Math.max(0, -score));
+}
+
+// ------------------------------------------------------------ postings-based scoring
+
+class Accumulator {
+  readonly scores: Float64Array;
+  readonly seen: Uint8Array;
+  touched: Uint32Array;
+  count = 0;
+  constructor(n: number) {
+    this.scores = new Float64Array(n);
+    this.seen = new Uint8Array(n);
+    this.touched = new Uint32Array(Math.min(n, 1024));
+  }
+  add(slot: number, value: number): void {
+    if (this.seen[slot] === 0) {
+      this.seen[slot] = 1;
+      if (this.count === this.touched.length) {
+        const next = new Uint32Array(this.touched.length * 2);
+        next.set(this.touched);
+        this.touched = next;
+      }
+      this.touched[this.count++] = slot;
+    }
+    this.scores[slot]! += value;
+  }
+  reset(): void {
+    for (let i = 0; i < this.count; i++) {
+      const s = this.touched[i]!;
+      this.scores[s] = 0;
+      this.seen[s] = 0;
+    }
+    this.count = 0;
+  }
+}
+
+const accumulators = new WeakMap<QueryIndex, Accumulator>();
+function accumulatorFor(index: QueryIndex): Accumulator {
+  let acc = accumulators.get(index);
+  if (acc === undefined) accumulators.set(index, (acc = new Accumulator(index.size)));
+  return acc;
+}
+
+function topOfAccumulator(part: Partition, acc: Accumulator, k: number): Candidates {
+  const top = new TopK(k, part.idOrder);
+  for (let i = 0; i < acc.count; i++) {
+    const slot = acc.touched[i]!;
+    const s = acc.scores[slot]!;
+    if (!top.accepts(s)) continue;
+    if (!part.matchesSlot(slot)) continue;
+    top.push(s, slot);
+  }
+  return top.drain();
+}
+
+function sparseCandidates(part: Partition, rank: Extract<SingleRankBy, { kind: "sparse" }>, k: number): Candidates {
+  const rows = part.index.sparse;
+  if (rows === null) return { slots: new Uint32Array(0), scores: new Float64Array(0) };
+  const inv = sparseInverted(rows);
+  const acc = accumulatorFor(part.index);
+  try {
+    for (let i = 0; i < rank.indices.length; i++) {
+      const d = findDim(inv.dims, rank.indices[i]!);
+      if (d < 0) continue;
+      const w = rank.values[i]!;
+      for (let e = inv.offsets[d]!; e < inv.offsets[d + 1]!; e++) {
+        const slot = inv.slots[e]!;
+        if (!part.live(slot)) continue;
+        acc.add(slot, w * inv.values[e]!);
+      }
+    }
+    return topOfAccumulator(part, acc, k);
+  } finally {
+    acc.reset();
+  }
+}
+
+function bm25Candidates(parts: readonly Partition[], rank: Extract<SingleRankBy, { kind: "bm25" }>, k: number): Candidates[] {
+  // Tokenize with the newest partition's config for the field.
+  let tokenizer: Tokenizer | undefined;
+  for (let i = parts.length - 1; i >= 0 && tokenizer === undefined; i--) {
+    const f = parts[i]!.index.textFields.get(rank.field);
+    if (f !== undefined) tokenizer = new Tokenizer(f.config);
+  }
+  const empty = parts.map(() => ({ slots: new Uint32Array(0), scores: new Float64Array(0) }));
+  if (tokenizer === undefined) return empty;
+  const terms = [...new Set(tokenizer.tokenize(rank.query))].sort(compareStrings);
+  if (terms.length === 0) return empty;
+  // Corpus statistics over live documents of every partition.
+  let docCount = 0;
+  let totalLength = 0;
+  const df = new Float64Array(terms.length);
+  const termIds = parts.map((part) => {
+    const f = part.index.textFields.get(rank.field);
+    if (f === undefined) return null;
+    docCount += f.docCount;
+    totalLength += f.totalLength;
+    for (const s of part.deadSlots) {
+      if (f.present[s] === 1) {
+        docCount--;
+        totalLength -= f.docLengths[s]!;
+      }
+    }
+    return terms.map((t, i) => {
+      const id = f.terms.indexOf(t);
+      if (id < 0) return -1;
+      const from = f.termOffsets[id]!;
+      const to = f.termOffsets[id + 1]!;
+      let count = to - from;
+      if (part.dead !== null) for (let e = from; e < to; e++) if (part.dead[f.postings[e]!] !== 0) count--;
+      df[i]! += count;
+      return id;
+    });
+  });
+  if (docCount <= 0) return empty;
+  const avgdl = totalLength / docCount;
+  const idf = Array.from(df, (d) => Math.log(1 + (docCount - d + 0.5) / (d + 0.5)));
+  return parts.map((part, p) => {
+    const f = part.index.textFields.get(rank.field);
+    const ids = termIds[p];
+    if (f === undefined || ids === null || ids === undefined) return empty[p]!;
+    const acc = accumulatorFor(part.index);
+    try {
+      for (let i = 0; i < terms.length; i++) {
+        const id = ids[i]!;
+        if (id < 0 || df[i] === 0) continue;
+        const w = idf[i]!;
+        const norm = BM25_K1 * (1 - BM25_B);
+        const lenFactor = (BM25_K1 * BM25_B) / avgdl;
+        for (let e = f.termOffsets[id]!; e < f.termOffsets[id + 1]!; e++) {
+          const slot = f.postings[e]!;
+          if (!part.live(slot)) continue;
+          const tf = f.frequencies[e]!;
+          acc.add(slot, (w * tf * (BM25_K1 + 1)) / (tf + norm + lenFactor * f.docLengths[slot]!));
+        }
+      }
+      return topOfAccumulator(part, acc, k);
+    } finally {
+      acc.reset();
+    }
+  });
+}
+
+// ------------------------------------------------------------ attribute order
+
+interface OrderedHit {
+  readonly p: number;
+  readonly slot: number;
+  /** 0, 1: typed value groups; 2: no number/string value. */
+  readonly group: number;
+  readonly value: number | string;
+  readonly id: string;
+}
+
+function attributeCandidates(part: Partition, field: string, desc: boolean, k: number): OrderedHit[] {
+  const index = part.index;
+  const out: OrderedHit[] = [];
+  const ok = (s: number) => part.live(s) && part.matchesSlot(s);
+  const push = (slot: number, group: number, value: number | string) =>
+    out.push({ p: part.ordinal, slot, group, value, id: index.ids.get(slot) });
+  if (field === "id") {
+    // Order by id itself: a TopK on a constant score with id tie-breaking.
+    const top = new TopK(k, desc ? (a, b) => -part.idOrder(a, b) : part.idOrder);
+    part.forEachLive((s) => top.push(0, s));
+    const d = top.drain();
+    for (const s of d.slots) push(s, 0, index.ids.get(s));
+    return out;
+  }
+  const column: AttributeColumn | undefined = index.attributeColumns.get(field);
+  const walkNumbers = (group: number) => {
+    if (column?.numberOrder == null) return;
+    const order = column.numberOrder;
+    const nums = column.numbers!;
+    let lastValue = Number.NaN;
+    for (let i = 0; i < order.length; i++) {
+      const slot = order[desc ? order.length - 1 - i : i]!;
+      const v = nums[slot]!;
+      if (out.length >= k && v !== lastValue) return true;
+      if (!ok(slot)) continue;
+      push(slot, group, v);
+      lastValue = v;
+    }
+    return false;
+  };
+  const walkStrings = (group: number) => {
+    if (column?.strings == null) return;
+    const offsets = column.stringPostingOffsets!;
+    const dict = column.strings;
+    for (let i = 0; i < dict.length; i++) {
+      if (out.length >= k) return true;
+      const code = desc ? dict.length - 1 - i : i;
+      const value = dict.get(code);
+      for (let e = offsets[code]!; e < offsets[code + 1]!; e++) {
+        const slot = column.stringPostings![e]!;
+        if (ok(slot)) push(slot, group, value);
+      }
+    }
+    return false;
+  };
+  const done = desc ? walkStrings(0) || walkNumbers(1) : walkNumbers(0) || walkStrings(1);
+  if (!done && out.length < k) {
+    const top = new TopK(k - out.length, part.idOrder);
+    part.forEachLive((s) => {
+      const tag = column?.tags[s];
+      if (tag !== TAG_NUMBER && tag !== TAG_STRING) top.push(0, s);
+    });
+    for (const s of top.drain().slots) push(s, 2, "");
+  }
+  return out;
+}
+
+function compareOrdered(a: OrderedHit, b: OrderedHit, desc: boolean): number {
+  if (a.group !== b.group) return a.group - b.group;
+  if (a.value !== b.value) {
+    const c = typeof a.value === "number" ? (a.value as number) - (b.value as number) : compareStrings(a.value as string, b.value as string);
+    if (c !== 0) return desc ? -c : c;
+  }
+  return compareStrings(a.id, b.id);
+}
+
+// ------------------------------------------------------------ aggregation
+
+function aggregate(parts: readonly Partition[], request: QueryRequest): Pick<QueryResult, "aggregations" | "aggregationGroups"> {
+  const labels = Object.keys(request.aggregateBy!);
+  const groupBy = request.groupBy;
+  if (groupBy === undefined) {
+    let count = 0;
+    for (const part of parts) {
+      const m = part.matches;
+      if (m.kind === "all") count += part.index.size - part.deadSlots.length;
+      else if (part.dead === null) count += m.kind === "list" ? m.slots.length : m.count;
+      else part.forEachLive(() => count++);
+    }
+    return { aggregations: Object.fromEntries(labels.map((l) => [l, count])) };
+  }
+  const counts = new Map<string, { group: Record<string, JsonValue>; count: number }>();
+  for (const part of parts) {
+    const columns = groupBy.map((g) => part.index.attributeColumns.get(g));
+    if (columns.length === 1 && columns[0]?.codes != null && columns[0].typeMask === ((1 << TAG_STRING) | 1)) {
+      // Fast path: one string column without other types.
+      const column = columns[0];
+      const perCode = new Float64Array(column.strings!.length);
+      let missing = 0;
+      part.forEachLive((s) => {
+        const c = column.codes![s]!;
+        if (c >= 0) perCode[c]!++;
+        else missing++;
+      });
+      perCode.forEach((n, c) => {
+        if (n > 0) addGroup(counts, [column.strings!.get(c)], groupBy, n);
+      });
+      if (missing > 0) addGroup(counts, [null], groupBy, missing);
+      continue;
+    }
+    part.forEachLive((s) => {
+      addGroup(
+        counts,
+        columns.map((c) => (c === undefined ? null : (columnValue(c, s) ?? null))),
+        groupBy,
+        1,
+      );
+    });
+  }
+  const groups = [...counts.entries()]
+    .sort((a, b) => b[1].count - a[1].count || compareStrings(a[0], b[0]))
+    .slice(0, request.topK)
+    .map(([, g]) => ({ group: g.group, aggregations: Object.fromEntries(labels.map((l) => [l, g.count])) }));
+  return { aggregationGroups: groups };
+}
+
+function addGroup(
+  counts: Map<string, { group: Record<string, JsonValue>; count: number }>,
+  values: JsonValue[],
+  names: readonly string[],
+  n: number,
+): void {
+  const key = JSON.stringify(values);
+  const g = counts.get(key);
+  if (g !== undefined) g.count += n;
+  else counts.set(key, { group: Object.fromEntries(names.map((name, i) => [name, values[i]!])), count: n });
+}
+
+// ------------------------------------------------------------ the entry point
+
+async function singleRanking(
+  parts: readonly Partition[],
+  rank: SingleRankBy,
+  request: QueryRequest,
+  metric: DistanceMetric,
+  k: number,
+  parallel: boolean,
+): Promise<{ hits: Hit[]; ordered?: OrderedHit[] }> {
+  switch (rank.kind) {
+    case "vector": {
+      const all: Hit[] = [];
+      for (const part of parts) {
+        all.push(...hitsOf(part, await vectorCandidates(part, rank, metric, k, request.probes, parallel)));
+      }
+      return { hits: topHits(all, k) };
+    }
+    case "sparse": {
+      const all: Hit[] = [];
+      for (const part of parts) all.push(...hitsOf(part, sparseCandidates(part, rank, k)));
+      return { hits: topHits(all, k) };
+    }
+    case "bm25": {
+      const all: Hit[] = [];
+      bm25Candidates(parts, rank, k).forEach((c, p) => {
+        all.push(...hitsOf(parts[p]!, c));
+      });
+      return { hits: topHits(all, k) };
+    }
+    case "attribute": {
+      const desc = rank.order === "desc";
+      const all: OrderedHit[] = [];
+      for (const part of parts) all.push(...attributeCandidates(part, rank.field, desc, k));
+      all.sort((a, b) => compareOrdered(a, b, desc));
+      const ordered = all.slice(0, k);
+      return { hits: ordered.map((h) => ({ p: h.p, slot: h.slot, score: 0, id: h.id })), ordered };
+    }
+  }
+}
+
+/**
+ * Run `request` over `partitions` (oldest first, or a prepared snapshot).
+ * Throws InvalidQueryError for a vector of the wrong dimension or a filter
+ * operand of a type the attribute never holds.
+ */
+export async function executeQuery(
+  partitions: readonly QueryIndex[] | QuerySnapshot,
+  request: QueryRequest,
+  options: ExecuteQueryOptions = {},
+): Promise<QueryResult> {
+  const snapshot = partitions instanceof QuerySnapshot ? partitions : prepareQuerySnapshot(partitions);
+  const indexes = snapshot.partitions;
+  const dimension = snapshot.dimension();
+  const rank = request.rankBy;
+  const vectorRanks = rank === undefined ? [] : rank.kind === "rrf" ? rank.queries : [rank];
+  for (const r of vectorRanks) {
+    if (r.kind === "vector" && dimension !== 0 && r.vector.length !== dimension) {
+      throw InvalidQueryError.at([...r.path, 2], "dimension_mismatch", `the query vector has ${r.vector.length} dimensions, the namespace ${dimension}`);
+    }
+    if (r.kind === "vector" && (request.distanceMetric ?? indexes.at(-1)?.metric) === "COSINE" && !r.vector.some((x) => x !== 0)) {
+      throw InvalidQueryError.at([...r.path, 2], "schema", "a zero vector has no cosine similarity");
+    }
+  }
+  if (request.filters !== undefined) checkFilterTypes(request.filters, indexes);
+  const metric: DistanceMetric = request.distanceMetric ?? indexes.at(-1)?.metric ?? "COSINE";
+  const parallel = options.parallel ?? true;
+
+  const parts = indexes.map((index, i) => {
+    const shadow = snapshot.shadows[i]!;
+    let dead = shadow.mask;
+    let deadSlots = shadow.slots;
+    const excluded = options.exclude?.(index, i);
+    if (excluded !== undefined) {
+      const extra: number[] = [];
+      for (const position of excluded) {
+        const slot = index.slotOf(position);
+        if (slot < 0) continue;
+        if (dead === shadow.mask) dead = shadow.mask === null ? new Uint8Array(index.size) : shadow.mask.slice();
+        if (dead![slot] === 0) {
+          dead![slot] = 1;
+          extra.push(slot);
+        }
+      }
+      if (extra.length > 0) {
+        const merged = new Uint32Array(deadSlots.length + extra.length);
+        merged.set(deadSlots);
+        merged.set(extra, deadSlots.length);
+        deadSlots = merged.sort();
+      }
+    }
+    return new Partition(index, i, dead, deadSlots, evaluateFilter(index, request.filters));
+  });
+
+  const result: { rows: QueryRow[]; aggregations?: Record<string, number>; aggregationGroups?: AggregationGroup[] } = { rows: [] };
+  if (request.aggregateBy !== undefined) Object.assign(result, aggregate(parts, request));
+
+  let hits: Hit[] = [];
+  let distances: number[] | undefined;
+  if (rank === undefined) {
+    if (request.aggregateBy === undefined) {
+      hits = (await singleRanking(parts, { kind: "attribute", field: "id", order: "asc", path: [] }, request, metric, request.topK, parallel)).hits;
+    }
+  } else if (rank.kind === "rrf") {
+    const window = Math.max(rank.window, request.topK);
+    const fused = new Map<string, { p: number; slot: number; id: string; score: number }>();
+    for (const sub of rank.queries) {
+      const { hits: subHits } = await singleRanking(parts, sub, request, metric, window, parallel);
+      subHits.forEach((h, r) => {
+        const key = `${h.p}:${h.slot}`;
+        const add = 1 / (rank.k + r + 1);
+        const e = fused.get(key);
+        if (e !== undefined) e.score += add;
+        else fused.set(key, { p: h.p, slot: h.slot, id: h.id, score: add });
+      });
+    }
+    hits = topHits([...fused.values()], request.topK);
+  } else {
+    hits = (await singleRanking(parts, rank, request, metric, request.topK, parallel)).hits;
+    if (rank.kind === "vector") {
+      distances = hits.map((h) => toDistance(metric, h.score));
+      if (request.distanceThreshold !== undefined) {
+        const t = request.distanceThreshold;
+        const keep = distances.map((d) => d <= t);
+        hits = hits.filter((_, i) => keep[i]);
+        distances = distances.filter((_, i) => keep[i]);
+      }
+    }
+  }
+
+  const scoreKind = rank === undefined || rank.kind === "attribute" ? "none" : rank.kind === "vector" ? "distance" : "score";
+  result.rows = hits.map((h, i) => {
+    const index = indexes[h.p]!;
+    const row: {
+      id: string;
+      distance?: number;
+      score?: number;
+      attributes?: Record<string, JsonValue>;
+      vector?: number[];
+    } = { id: h.id };
+    if (scoreKind === "distance") row.distance = distances![i]!;
+    else if (scoreKind === "score") row.score = h.score;
+    if (request.includeAttributes !== "none") row.attributes = index.attributesOf(h.slot, request.includeAttributes);
+    if (request.includeVectors) {
+      const v = index.vectorOf(h.slot);
+      if (v !== undefined) row.vector = Array.from(v);
+    }
+    return row;
+  });
+  return result;
+}

@@ -1,0 +1,30 @@
+/**
+ * The query module's public surface: build a partition's query index,
+ * (de)serialize it, parse and execute query requests, and the typed errors.
+ */
+export {
+  CorruptIndexError,
+  formatPath,
+  InvalidDocumentError,
+  InvalidQueryError,
+  isCorruptIndex,
+  isInvalidDocument,
+  isInvalidQuery,
+  isQueryError,
+  isUnsupportedIndexVersion,
+  QueryError,
+  UnsupportedIndexVersionError,
+} from "./errors.ts";
+export type { InvalidQueryReason, QueryErrorCode, QueryIssue } from "./errors.ts";
+export { DISTANCE_METRICS } from "./query-document.ts";
+export type { DistanceMetric, QueryDocument } from "./query-document.ts";
+export { buildQueryIndex, QueryIndex } from "./query-index.ts";
+export type { BuildQueryIndexOptions } from "./query-index.ts";
+export type { IvfOptions } from "./ivf-index.ts";
+export type { TokenizerConfig } from "./tokenizer.ts";
+export { DEFAULT_MAX_TOP_K, parseQueryRequest } from "./query-request.ts";
+export type { Filter, ParseQueryOptions, QueryRequest, RankBy, Scalar, SingleRankBy } from "./query-request.ts";
+export { BM25_B, BM25_K1, executeQuery } from "./execute-query.ts";
+export type { AggregationGroup, ExecuteQueryOptions, QueryResult, QueryRow } from "./execute-query.ts";
+export { prepareQuerySnapshot, QuerySnapshot } from "./query-snapshot.ts";
+export { configureQueryThreads, warmUpQueryThreads } from "./worker-pool.ts";

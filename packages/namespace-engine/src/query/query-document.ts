@@ -1,0 +1,23 @@
+/**
+ * The document shape the query module indexes: the live version of one id,
+ * as the namespace engine materializes it (latest write wins, deleted ids
+ * removed). Vectors may be plain arrays or Float32Array; sparse indices must
+ * be strictly increasing.
+ */
+import type { JsonValue } from "@skerry/wal-format";
+
+export type { JsonValue };
+
+export interface QueryDocument {
+  readonly id: string;
+  readonly vector?: Float32Array | readonly number[] | undefined;
+  readonly sparse?:
+    | { readonly indices: readonly number[] | Uint32Array; readonly values: readonly number[] | Float32Array }
+    | undefined;
+  readonly text?: Readonly<Record<string, string>> | undefined;
+  readonly attributes?: Readonly<Record<string, JsonValue>> | undefined;
+}
+
+/** Distance metrics, as in the manifest. */
+export type DistanceMetric = "COSINE" | "DOT" | "EUCLIDEAN";
+export const DISTANCE_METRICS: readonly DistanceMetric[] = ["COSINE", "DOT", "EUCLIDEAN"];

@@ -1,0 +1,365 @@
+/**
+ * The query request: its JSON shape, the parsed (typed) form, and
+ * `parseQueryRequest`, which validates with zod and throws an
+ * `InvalidQueryError` naming the path of every problem.
+ *
+ * JSON shape (camelCase keys; unknown keys are rejected):
+ *   {
+ *     "rankBy":  ["vector", "kNN" | "ANN", [0.1, ...]]         dense, exact or approximate
+ *              | ["sparse", "Dot", {"indices": [..], "values": [..]}]
+ *              | ["<text field>", "BM25", "query text"]
+ *              | ["<attribute>" | "id", "asc" | "desc"]
+ *              | ["RRF", [<rankBy>, ...], {"k"?: 60, "window"?: 100}],
+ *     "filters": ["<attr>" | "id", "Eq" | "NotEq" | "Lt" | "Lte" | "Gt" | "Gte", scalar]
+ *              | ["<attr>" | "id", "In" | "NotIn" | "ContainsAny" | "ContainsAll", [scalar, ...]]
+ *              | ["<attr>" | "id", "Glob" | "IGlob", "pattern*"]
+ *              | ["<attr>", "Exists"]
+ *              | ["And" | "Or", [<filter>, ...]] | ["Not", <filter>],
+ *     "topK": 10, "includeAttributes": true | false | ["a", "b"], "includeVectors": false,
+ *     "distanceMetric": "COSINE" | "DOT" | "EUCLIDEAN", "distanceThreshold": 0.5,
+ *     "aggregateBy": {"label": ["Count"]}, "groupBy": ["attr", ...],
+ *     "consistency": "strong" | "eventual", "atVersion": 12, "probes": 16
+ *   }
+ * A scalar is a string, a finite number or a boolean.
+ */
+import { z } from "zod";
+import { type InvalidQueryReason, InvalidQueryError, type QueryIssue } from "./errors.ts";
+import { DISTANCE_METRICS, type DistanceMetric } from "./query-document.ts";
+
+export type Scalar = string | number | boolean;
+export type Path = readonly (string | number)[];
+
+export const COMPARE_OPS = ["Eq", "NotEq", "Lt", "Lte", "Gt", "Gte"] as const;
+export const LIST_OPS = ["In", "NotIn", "ContainsAny", "ContainsAll"] as const;
+export const GLOB_OPS = ["Glob", "IGlob"] as const;
+export type CompareOp = (typeof COMPARE_OPS)[number];
+export type ListOp = (typeof LIST_OPS)[number];
+export type GlobOp = (typeof GLOB_OPS)[number];
+
+export type Filter =
+  | { readonly kind: "And" | "Or"; readonly filters: readonly Filter[]; readonly path: Path }
+  | { readonly kind: "Not"; readonly filter: Filter; readonly path: Path }
+  | { readonly kind: "Compare"; readonly field: string; readonly op: CompareOp; readonly value: Scalar; readonly path: Path }
+  | { readonly kind: "List"; readonly field: string; readonly op: ListOp; readonly values: readonly Scalar[]; readonly path: Path }
+  | { readonly kind: "Glob"; readonly field: string; readonly op: GlobOp; readonly pattern: string; readonly path: Path }
+  | { readonly kind: "Exists"; readonly field: string; readonly path: Path };
+
+export type SingleRankBy =
+  | { readonly kind: "vector"; readonly mode: "kNN" | "ANN"; readonly vector: Float32Array; readonly path: Path }
+  | { readonly kind: "sparse"; readonly indices: Uint32Array; readonly values: Float32Array; readonly path: Path }
+  | { readonly kind: "bm25"; readonly field: string; readonly query: string; readonly path: Path }
+  | { readonly kind: "attribute"; readonly field: string; readonly order: "asc" | "desc"; readonly path: Path };
+
+export type RankBy =
+  | SingleRankBy
+  | { readonly kind: "rrf"; readonly queries: readonly SingleRankBy[]; readonly k: number; readonly window: number; readonly path: Path };
+
+export interface QueryRequest {
+  readonly rankBy?: RankBy;
+  readonly filters?: Filter;
+  readonly topK: number;
+  /** "all", "none", or a list of attribute names. */
+  readonly includeAttributes: "all" | "none" | readonly string[];
+  readonly includeVectors: boolean;
+  readonly distanceMetric?: DistanceMetric;
+  readonly distanceThreshold?: number;
+  readonly aggregateBy?: Readonly<Record<string, "Count">>;
+  readonly groupBy?: readonly string[];
+  readonly consistency: "strong" | "eventual";
+  readonly atVersion?: number;
+  /** IVF lists to scan (ANN only); the index default when absent. */
+  readonly probes?: number;
+}
+
+export interface ParseQueryOptions {
+  /** Largest topK accepted (default 10,000). */
+  readonly maxTopK?: number;
+  /** When known, dense query vectors must have this dimension. */
+  readonly dimension?: number;
+}
+
+export const DEFAULT_MAX_TOP_K = 10_000;
+const MAX_FILTER_DEPTH = 32;
+const MAX_LIST_VALUES = 10_000;
+
+// ------------------------------------------------------------------ helpers
+
+class IssueSink {
+  readonly issues: QueryIssue[] = [];
+  add(path: Path, reason: InvalidQueryReason, message: string): void {
+    this.issues.push({ path, reason, message });
+  }
+}
+
+function isScalar(value: unknown): value is Scalar {
+  return typeof value === "string" || typeof value === "boolean" || (typeof value === "number" && Number.isFinite(value));
+}
+
+function scalarIssue(sink: IssueSink, path: Path, value: unknown): void {
+  if (typeof value === "number") sink.add(path, "not_finite", `expected a finite number, got ${value}`);
+  else sink.add(path, "schema", `expected a string, number or boolean, got ${describe(value)}`);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  return typeof value;
+}
+
+function parseFilter(raw: unknown, path: Path, sink: IssueSink, depth: number): Filter | undefined {
+  if (depth > MAX_FILTER_DEPTH) {
+    sink.add(path, "schema", `filters nest deeper than ${MAX_FILTER_DEPTH}`);
+    return undefined;
+  }
+  if (!Array.isArray(raw) || raw.length < 2 || typeof raw[0] !== "string" || typeof raw[1] === "undefined") {
+    sink.add(path, "schema", 'expected a filter tuple like ["field", "Eq", value], ["And", [...]] or ["Not", filter]');
+    return undefined;
+  }
+  const [head, second] = raw as [string, unknown, ...unknown[]];
+  if ((head === "And" || head === "Or") && Array.isArray(second) && raw.length === 2) {
+    const filters: Filter[] = [];
+    second.forEach((f, i) => {
+      const parsed = parseFilter(f, [...path, 1, i], sink, depth + 1);
+      if (parsed !== undefined) filters.push(parsed);
+    });
+    if (second.length === 0) sink.add([...path, 1], "schema", `${head} needs at least one filter`);
+    return { kind: head, filters, path };
+  }
+  if (head === "Not" && Array.isArray(second) && raw.length === 2) {
+    const inner = parseFilter(second, [...path, 1], sink, depth + 1);
+    return inner === undefined ? undefined : { kind: "Not", filter: inner, path };
+  }
+  const field = head;
+  if (field.length === 0) sink.add([...path, 0], "schema", "field name must not be empty");
+  if (typeof second !== "string") {
+    sink.add([...path, 1], "schema", "expected an operator name");
+    return undefined;
+  }
+  const op = second;
+  const value = raw[2];
+  if (op === "Exists") {
+    if (raw.length !== 2) sink.add(path, "schema", 'Exists takes no operand: ["field", "Exists"]');
+    return { kind: "Exists", field, path };
+  }
+  if (raw.length !== 3) {
+    if ((COMPARE_OPS as readonly string[]).includes(op) || (LIST_OPS as readonly string[]).includes(op) || (GLOB_OPS as readonly string[]).includes(op)) {
+      sink.add(path, "schema", `${op} takes exactly one operand`);
+      return undefined;
+    }
+  }
+  if ((COMPARE_OPS as readonly string[]).includes(op)) {
+    if (!isScalar(value)) {
+      scalarIssue(sink, [...path, 2], value);
+      return undefined;
+    }
+    if ((op === "Lt" || op === "Lte" || op === "Gt" || op === "Gte") && typeof value === "boolean") {
+      sink.add([...path, 2], "type_mismatch", `${op} compares numbers or strings, not booleans`);
+      return undefined;
+    }
+    return { kind: "Compare", field, op: op as CompareOp, value, path };
+  }
+  if ((LIST_OPS as readonly string[]).includes(op)) {
+    if (!Array.isArray(value)) {
+      sink.add([...path, 2], "schema", `${op} takes an array of values`);
+      return undefined;
+    }
+    if (value.length > MAX_LIST_VALUES) sink.add([...path, 2], "schema", `${op} takes at most ${MAX_LIST_VALUES} values`);
+    let ok = true;
+    value.forEach((v, i) => {
+      if (!isScalar(v)) {
+        scalarIssue(sink, [...path, 2, i], v);
+        ok = false;
+      }
+    });
+    return ok ? { kind: "List", field, op: op as ListOp, values: value as Scalar[], path } : undefined;
+  }
+  if ((GLOB_OPS as readonly string[]).includes(op)) {
+    if (typeof value !== "string") {
+      sink.add([...path, 2], "type_mismatch", `${op} takes a string pattern`);
+      return undefined;
+    }
+    return { kind: "Glob", field, op: op as GlobOp, pattern: value, path };
+  }
+  sink.add([...path, 1], "unknown_operator", `unknown filter operator ${JSON.stringify(op)}`);
+  return undefined;
+}
+
+function finiteArray(raw: unknown, path: Path, sink: IssueSink, what: string): number[] | undefined {
+  if (!Array.isArray(raw)) {
+    sink.add(path, "schema", `${what} must be an array of numbers`);
+    return undefined;
+  }
+  let ok = true;
+  raw.forEach((v, i) => {
+    if (typeof v !== "number") {
+      sink.add([...path, i], "schema", `${what} must hold numbers, got ${describe(v)}`);
+      ok = false;
+    } else if (!Number.isFinite(v)) {
+      sink.add([...path, i], "not_finite", `${what} holds ${v}`);
+      ok = false;
+    }
+  });
+  return ok ? (raw as number[]) : undefined;
+}
+
+function parseSingleRankBy(raw: unknown, path: Path, sink: IssueSink, options: ParseQueryOptions): SingleRankBy | undefined {
+  if (!Array.isArray(raw) || raw.length < 2 || typeof raw[0] !== "string" || typeof raw[1] !== "string") {
+    sink.add(path, "schema", 'expected a rankBy tuple like ["vector", "kNN", [...]] or ["title", "BM25", "text"]');
+    return undefined;
+  }
+  const [field, op] = raw as [string, string, ...unknown[]];
+  switch (op) {
+    case "kNN":
+    case "ANN": {
+      if (field !== "vector") sink.add([...path, 0], "schema", `${op} ranks by "vector"`);
+      if (raw.length !== 3) sink.add(path, "schema", `["vector", "${op}", [numbers]] has 3 elements`);
+      const values = finiteArray(raw[2], [...path, 2], sink, "the query vector");
+      if (values === undefined) return undefined;
+      if (values.length === 0) sink.add([...path, 2], "dimension_mismatch", "the query vector is empty");
+      if (options.dimension !== undefined && values.length !== options.dimension) {
+        sink.add([...path, 2], "dimension_mismatch", `the query vector has ${values.length} dimensions, the namespace ${options.dimension}`);
+      }
+      return { kind: "vector", mode: op, vector: Float32Array.from(values), path };
+    }
+    case "Dot": {
+      if (field !== "sparse") sink.add([...path, 0], "schema", 'Dot ranks by "sparse"');
+      const body = raw[2];
+      if (typeof body !== "object" || body === null || Array.isArray(body)) {
+        sink.add([...path, 2], "schema", "expected {indices, values}");
+        return undefined;
+      }
+      const b = body as Record<string, unknown>;
+      const indices = finiteArray(b["indices"], [...path, 2, "indices"], sink, "sparse indices");
+      const values = finiteArray(b["values"], [...path, 2, "values"], sink, "sparse values");
+      if (indices === undefined || values === undefined) return undefined;
+      if (indices.length !== values.length) {
+        sink.add([...path, 2], "schema", "sparse indices and values differ in length");
+        return undefined;
+      }
+      for (let i = 0; i < indices.length; i++) {
+        const d = indices[i]!;
+        if (!Number.isInteger(d) || d < 0 || d > 0xffff_ffff || (i > 0 && d <= indices[i - 1]!)) {
+          sink.add([...path, 2, "indices", i], "schema", "sparse indices must be strictly increasing u32 values");
+          return undefined;
+        }
+      }
+      return { kind: "sparse", indices: Uint32Array.from(indices), values: Float32Array.from(values), path };
+    }
+    case "BM25": {
+      if (typeof raw[2] !== "string" || raw.length !== 3) {
+        sink.add([...path, 2], "schema", "BM25 takes the query text as a string");
+        return undefined;
+      }
+      return { kind: "bm25", field, query: raw[2], path };
+    }
+    case "asc":
+    case "desc":
+      if (raw.length !== 2) sink.add(path, "schema", `["attribute", "${op}"] has 2 elements`);
+      return { kind: "attribute", field, order: op, path };
+    default:
+      sink.add([...path, 1], "unknown_operator", `unknown rankBy operator ${JSON.stringify(op)}`);
+      return undefined;
+  }
+}
+
+function parseRankBy(raw: unknown, path: Path, sink: IssueSink, options: ParseQueryOptions, maxTopK: number): RankBy | undefined {
+  if (Array.isArray(raw) && raw[0] === "RRF") {
+    if (!Array.isArray(raw[1]) || raw[1].length === 0 || raw.length > 3) {
+      sink.add(path, "schema", 'expected ["RRF", [<rankBy>, ...], {"k"?: number, "window"?: number}]');
+      return undefined;
+    }
+    const queries: SingleRankBy[] = [];
+    (raw[1] as unknown[]).forEach((q, i) => {
+      if (Array.isArray(q) && q[0] === "RRF") {
+        sink.add([...path, 1, i], "unsupported", "RRF does not nest");
+        return;
+      }
+      const parsed = parseSingleRankBy(q, [...path, 1, i], sink, options);
+      if (parsed !== undefined) queries.push(parsed);
+    });
+    const params = rrfParams.safeParse(raw[2] ?? {});
+    if (!params.success) {
+      for (const issue of params.error.issues) sink.add([...path, 2, ...(issue.path as (string | number)[])], "schema", issue.message);
+      return undefined;
+    }
+    if (params.data.window !== undefined && params.data.window > maxTopK) {
+      sink.add([...path, 2, "window"], "top_k_cap", `window ${params.data.window} is above the cap ${maxTopK}`);
+    }
+    return { kind: "rrf", queries, k: params.data.k ?? 60, window: params.data.window ?? 100, path };
+  }
+  return parseSingleRankBy(raw, path, sink, options);
+}
+
+const rrfParams = z.strictObject({ k: z.number().min(0).max(1e6).optional(), window: z.number().int().min(1).optional() });
+
+const requestSchema = z.strictObject({
+  rankBy: z.unknown().optional(),
+  filters: z.unknown().optional(),
+  topK: z.number().int().min(1).optional(),
+  includeAttributes: z.union([z.boolean(), z.array(z.string().min(1)).max(1024)]).optional(),
+  includeVectors: z.boolean().optional(),
+  distanceMetric: z.enum(DISTANCE_METRICS as [DistanceMetric, ...DistanceMetric[]]).optional(),
+  distanceThreshold: z.number().optional(),
+  aggregateBy: z.record(z.string().min(1), z.tuple([z.literal("Count")])).optional(),
+  groupBy: z.array(z.string().min(1)).min(1).max(16).optional(),
+  consistency: z.enum(["strong", "eventual"]).optional(),
+  atVersion: z.number().int().min(0).optional(),
+  probes: z.number().int().min(1).max(65_536).optional(),
+});
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = root;
+  for (const key of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<PropertyKey, unknown>)[key];
+  }
+  return v;
+}
+
+/** Validate a request (parsed JSON, or an object built in code). Throws InvalidQueryError. */
+export function parseQueryRequest(json: unknown, options: ParseQueryOptions = {}): QueryRequest {
+  const maxTopK = options.maxTopK ?? DEFAULT_MAX_TOP_K;
+  const sink = new IssueSink();
+  const base = requestSchema.safeParse(json);
+  if (!base.success) {
+    for (const issue of base.error.issues) {
+      const path = issue.path as (string | number)[];
+      const at = valueAt(json, path);
+      const reason: InvalidQueryReason =
+        typeof at === "number" && !Number.isFinite(at) ? "not_finite" : issue.code === "unrecognized_keys" ? "unknown_field" : "schema";
+      sink.add(path, reason, issue.message);
+    }
+    throw new InvalidQueryError(sink.issues);
+  }
+  const b = base.data;
+  const topK = b.topK ?? 10;
+  if (topK > maxTopK) sink.add(["topK"], "top_k_cap", `topK ${topK} is above the cap ${maxTopK}`);
+  const rankBy = b.rankBy === undefined ? undefined : parseRankBy(b.rankBy, ["rankBy"], sink, options, maxTopK);
+  const filters = b.filters === undefined ? undefined : parseFilter(b.filters, ["filters"], sink, 0);
+  if (b.distanceThreshold !== undefined && (rankBy === undefined || rankBy.kind !== "vector")) {
+    sink.add(["distanceThreshold"], "unsupported", "distanceThreshold applies to dense vector ranking only");
+  }
+  if (b.groupBy !== undefined && b.aggregateBy === undefined) {
+    sink.add(["groupBy"], "schema", "groupBy needs aggregateBy");
+  }
+  if (b.aggregateBy !== undefined && Object.keys(b.aggregateBy).length === 0) {
+    sink.add(["aggregateBy"], "schema", "aggregateBy needs at least one aggregation");
+  }
+  if (sink.issues.length > 0) throw new InvalidQueryError(sink.issues);
+  const aggregateBy: Record<string, "Count"> | undefined =
+    b.aggregateBy === undefined ? undefined : Object.fromEntries(Object.keys(b.aggregateBy).map((k) => [k, "Count" as const]));
+  return {
+    ...(rankBy !== undefined ? { rankBy } : {}),
+    ...(filters !== undefined ? { filters } : {}),
+    topK,
+    includeAttributes: b.includeAttributes === true ? "all" : b.includeAttributes === undefined || b.includeAttributes === false ? "none" : b.includeAttributes,
+    includeVectors: b.includeVectors ?? false,
+    ...(b.distanceMetric !== undefined ? { distanceMetric: b.distanceMetric } : {}),
+    ...(b.distanceThreshold !== undefined ? { distanceThreshold: b.distanceThreshold } : {}),
+    ...(aggregateBy !== undefined ? { aggregateBy } : {}),
+    ...(b.groupBy !== undefined ? { groupBy: b.groupBy } : {}),
+    consistency: b.consistency ?? "strong",
+    ...(b.atVersion !== undefined ? { atVersion: b.atVersion } : {}),
+    ...(b.probes !== undefined ? { probes: b.probes } : {}),
+  };
+}

@@ -1,0 +1,121 @@
+/**
+ * The inverted index of one text field, for BM25: a sorted vocabulary
+ * (StringTable), postings per term as CSR (slots ascending, with the term
+ * frequency beside each), the token count of every slot's field, and
+ * which slots have the field at all. Corpus statistics (document count,
+ * total length) are kept so a query over several partitions can sum them.
+ */
+import { compareStrings } from "./attribute-columns.ts";
+import { StringTable } from "./string-table.ts";
+import { type ResolvedTokenizerConfig, Tokenizer } from "./tokenizer.ts";
+
+export interface TextFieldIndex {
+  readonly name: string;
+  readonly config: ResolvedTokenizerConfig;
+  readonly terms: StringTable;
+  readonly termOffsets: Uint32Array;
+  readonly postings: Uint32Array;
+  readonly frequencies: Uint32Array;
+  readonly docLengths: Uint32Array;
+  readonly present: Uint8Array;
+  /** Slots that have the field. */
+  readonly docCount: number;
+  /** Sum of docLengths. */
+  readonly totalLength: number;
+}
+
+class GrowableU32 {
+  data = new Uint32Array(1024);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const next = new Uint32Array(this.data.length * 2);
+      next.set(this.data);
+      this.data = next;
+    }
+    this.data[this.length++] = v;
+  }
+}
+
+/** Build the index of field `name` from each slot's text (undefined = field absent). */
+export function buildTextFieldIndex(
+  name: string,
+  texts: readonly (string | undefined)[],
+  config: ResolvedTokenizerConfig,
+): TextFieldIndex {
+  const tokenizer = new Tokenizer(config);
+  const n = texts.length;
+  const termIdOf = new Map<string, number>();
+  const termStrings: string[] = [];
+  const postTerm = new GrowableU32();
+  const postSlot = new GrowableU32();
+  const postTf = new GrowableU32();
+  const docLengths = new Uint32Array(n);
+  const present = new Uint8Array(n);
+  let docCount = 0;
+  let totalLength = 0;
+  for (let slot = 0; slot < n; slot++) {
+    const text = texts[slot];
+    if (text === undefined) continue;
+    present[slot] = 1;
+    docCount++;
+    const tokens = tokenizer.tokenize(text);
+    docLengths[slot] = tokens.length;
+    totalLength += tokens.length;
+    if (tokens.length === 0) continue;
+    const ids = new Uint32Array(tokens.length);
+    for (let i = 0; i < tokens.length; i++) {
+      const t = tokens[i]!;
+      let id = termIdOf.get(t);
+      if (id === undefined) {
+        id = termStrings.length;
+        termIdOf.set(t, id);
+        termStrings.push(t);
+      }
+      ids[i] = id;
+    }
+    ids.sort();
+    let run = 1;
+    for (let i = 1; i <= ids.length; i++) {
+      if (i < ids.length && ids[i] === ids[i - 1]) {
+        run++;
+        continue;
+      }
+      postTerm.push(ids[i - 1]!);
+      postSlot.push(slot);
+      postTf.push(run);
+      run = 1;
+    }
+  }
+  // Sort the vocabulary; remap first-seen ids to sorted ids.
+  const order = termStrings.map((_, i) => i).sort((a, b) => compareStrings(termStrings[a]!, termStrings[b]!));
+  const rank = new Uint32Array(termStrings.length);
+  order.forEach((id, r) => {
+    rank[id] = r;
+  });
+  const T = termStrings.length;
+  const termOffsets = new Uint32Array(T + 1);
+  for (let i = 0; i < postTerm.length; i++) termOffsets[rank[postTerm.data[i]!]! + 1]!++;
+  for (let t = 0; t < T; t++) termOffsets[t + 1]! += termOffsets[t]!;
+  const cursor = termOffsets.slice(0, T);
+  const postings = new Uint32Array(postTerm.length);
+  const frequencies = new Uint32Array(postTerm.length);
+  // Postings were produced in slot order, so each term's list stays ascending.
+  for (let i = 0; i < postTerm.length; i++) {
+    const at = cursor[rank[postTerm.data[i]!]!]!++;
+    postings[at] = postSlot.data[i]!;
+    frequencies[at] = postTf.data[i]!;
+  }
+  return {
+    name,
+    config,
+    terms: StringTable.fromStrings(order.map((id) => termStrings[id]!)),
+    termOffsets,
+    postings,
+    frequencies,
+    docLengths,
+    present,
+    docCount,
+    totalLength,
+  };
+}
