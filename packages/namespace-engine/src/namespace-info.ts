@@ -63,6 +63,6 @@ export interface DeleteNamespaceResult {
   readonly version: number;
   /** True when the namespace was already deleted (this call finished its cleanup). */
   readonly alreadyDeleted: boolean;
-  /** Objects removed by this call's cleanup. */
+  /** Deletes this call's cleanup issued (objects and old manifests; deleting an absent key counts too). */
   readonly objectsDeleted: number;
 }

@@ -126,7 +126,15 @@ export class StateCache {
     if (ref.kind !== "LOG_BATCH") {
       throw new CorruptError(`container ${ref.id} is a ${ref.kind}; this version of the engine reads LOG_BATCH containers only`, ref.key);
     }
-    const bytes = await withRetry(`read log batch ${ref.key}`, this.#retry, this.#random, async () => (await this.#storage.get(ref.key)).bytes);
+    const bytes = await withRetry(`read log batch ${ref.key}`, this.#retry, this.#random, async () => {
+      try {
+        return (await this.#storage.get(ref.key)).bytes;
+      } catch (error) {
+        // A manifest never references an object before it is written: a missing one is damage.
+        if (isNotFound(error)) throw new CorruptError(`log batch ${ref.key} referenced by the manifest is missing`, ref.key, { cause: error });
+        throw error;
+      }
+    });
     const entries = decodeLogBatch(bytes, ref);
     if (ref.tombstonesKey === undefined) return { entries };
     const sidecarKey = ref.tombstonesKey;
