@@ -103,7 +103,7 @@ export class NamespaceState {
     return this.#version;
   }
 
-  /** Ids of the folded containers, in fold order. */
+  /** Fold identities of the folded containers (ids, plus tombstone refs where set), in fold order. */
   get containerIds(): readonly string[] {
     return this.#containerIds;
   }
@@ -133,8 +133,11 @@ export class NamespaceState {
     return this.#sortedIds;
   }
 
-  /** Folds one container's entries; `tombstoned` holds positions hidden by its deletion vector. */
-  apply(containerId: string, entries: readonly LogEntry[], tombstoned?: ReadonlySet<number>): void {
+  /**
+   * Folds one container's entries; `tombstoned` holds positions hidden by its
+   * deletion vector; `identity` (default the id) is what `isPrefixOf` compares.
+   */
+  apply(containerId: string, entries: readonly LogEntry[], tombstoned?: ReadonlySet<number>, identity: string = containerId): void {
     const rows = this.#rows;
     for (let position = 0; position < entries.length; position++) {
       const entry = entries[position] as LogEntry;
@@ -150,7 +153,7 @@ export class NamespaceState {
         if (current !== undefined) rows.set(entry.id, { doc: patched(current.doc, entry), rowId, containerId, position });
       }
     }
-    this.#containerIds.push(containerId);
+    this.#containerIds.push(identity);
     this.#sortedIds = undefined;
   }
 
@@ -159,7 +162,7 @@ export class NamespaceState {
     this.#version = version;
   }
 
-  /** True when this state's containers are the first containers of `containerIds` (so it can catch up). */
+  /** True when this state's containers are the first of `containerIds` (fold identities), so it can catch up. */
   isPrefixOf(containerIds: readonly string[]): boolean {
     if (containerIds.length < this.#containerIds.length) return false;
     for (let i = 0; i < this.#containerIds.length; i++) if (containerIds[i] !== this.#containerIds[i]) return false;

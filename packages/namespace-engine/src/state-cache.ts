@@ -15,12 +15,12 @@
  * `maxEntries` are evicted least recently used first.
  *
  * Tombstone sidecars: a container whose ref has `tombstones_key` has its
- * deletion vector read and honoured while folding. Sidecars are mutable
- * (the wal-engine sets bits by CAS without a manifest commit), so a cached
- * state does not see bits set after it folded that container; the
- * deleteByFilter increment must commit a manifest after tombstoning (or
- * re-check sidecar etags) before relying on this cache. See
- * docs/namespace-engine.md.
+ * deletion vector read and honoured while folding, and a manifest that
+ * changes a folded container's `tombstones_key` (or extra fields) forces a
+ * full fold. Sidecars are mutable (the wal-engine sets bits by CAS without
+ * a manifest commit), so bits set later are seen only once a manifest
+ * changes that container's ref (the deleteByFilter increment adds a
+ * tombstone generation to the ref for this). See docs/namespace-engine.md.
  *
  * Errors: `CorruptError` for containers that do not match their refs,
  * `StorageFailureError` when reads fail.
@@ -42,6 +42,17 @@ interface Entry {
 }
 
 const FETCH_CONCURRENCY = 8;
+
+/**
+ * What a folded container's contribution depends on: its id, and its
+ * deletion vector's key and any extra fields (where a tombstone generation
+ * or etag will go). A manifest that changes one of them for an already
+ * folded container makes the next read fold from scratch.
+ */
+function foldIdentity(ref: ContainerRef): string {
+  const extra = ref.extra === undefined ? "" : JSON.stringify(ref.extra);
+  return ref.tombstonesKey === undefined && extra === "" ? ref.id : `${ref.id}|${ref.tombstonesKey ?? ""}|${extra}`;
+}
 
 export class StateCache {
   readonly #storage: StorageProvider;
@@ -78,7 +89,7 @@ export class StateCache {
     const owner = entry;
     const run = owner.queue.then(async () => {
       const state = owner.state;
-      const ids = manifest.containers.map((c) => c.id);
+      const ids = manifest.containers.map(foldIdentity);
       if (state.version === manifest.version && state.containerIds.length === ids.length && state.isPrefixOf(ids)) {
         return fn(state);
       }
@@ -116,7 +127,8 @@ export class StateCache {
     // Applied synchronously, after every fetch: readers never see a half-folded state.
     for (let i = 0; i < containers.length; i++) {
       const item = loaded[i] as { entries: LogEntry[]; tombstoned?: ReadonlySet<number> };
-      state.apply((containers[i] as ContainerRef).id, item.entries, item.tombstoned);
+      const ref = containers[i] as ContainerRef;
+      state.apply(ref.id, item.entries, item.tombstoned, foldIdentity(ref));
     }
     state.advanceTo(version);
     this.containersFolded += containers.length;
