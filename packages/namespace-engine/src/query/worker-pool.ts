@@ -41,6 +41,12 @@ interface Pending {
 }
 
 let configuredThreads: number | undefined;
+let completedTasks = 0;
+
+/** Scan tasks completed by worker threads in this process (for tests and diagnostics). */
+export function workerTaskCount(): number {
+  return completedTasks;
+}
 let pool: KernelPool | null | undefined;
 
 /** Set the number of worker threads for parallel scans (0 disables them). Takes effect for a new pool. */
@@ -159,7 +165,10 @@ export class KernelPool {
     const p = this.pending.get(m.task);
     if (p === undefined) return;
     this.pending.delete(m.task);
-    if (m.type === "done") p.resolve({ slots: m.slots, scores: m.scores });
+    if (m.type === "done") {
+      completedTasks++;
+      p.resolve({ slots: m.slots, scores: m.scores });
+    }
     else p.reject(new Error(m.message));
   }
 

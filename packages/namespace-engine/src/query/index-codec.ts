@@ -1,0 +1,442 @@
+/**
+ * Serialization of a QueryIndex to bytes and back, so the engine can store a
+ * segment's query index as an object next to the segment and load it lazily.
+ *
+ * The object is self-contained: ids, dense vectors, sparse rows, the text
+ * inverted indexes, the attribute columns and their postings, and the IVF
+ * centroids and list boundaries. Loading it needs no other object (cold
+ * start is one GET); derived data (the normalized copy for COSINE, 1/|v|,
+ * id lookup maps) is recomputed on load.
+ *
+ * Format version 1 (integers little-endian):
+ *   offset  size  field
+ *   0       8     magic "SKRYQIDX"
+ *   8       2     format_version (1)
+ *   10      2     flags (0)
+ *   12      4     meta_length: bytes of the JSON meta document at offset 32
+ *   16      8     total_length of the whole object
+ *   24      4     CRC-32 of bytes [32, total_length)
+ *   28      4     CRC-32 of bytes [0, 28)
+ *   32      m     meta JSON: the index structure; typed arrays appear as
+ *                 {"$a": i} and string tables as {"$s": [i, j]}, i and j
+ *                 indexing `sections` ({type, offset, length}); offsets are
+ *                 relative to the data area
+ *   D             the data area, D = 32 + m rounded up to 8; every section
+ *                 starts 8-byte aligned (so views need no copy)
+ *
+ * Decoding checks, in order: size, magic, version (newer =
+ * UnsupportedIndexVersionError), header CRC, flags, exact length, body CRC
+ * (skippable when the caller verified the bytes already), the meta document
+ * against a zod schema, section bounds, then every cross-reference (lengths
+ * agree with the document count, offsets are monotone and in range, slots
+ * and codes are in range) before anything is used. Failures are
+ * CorruptIndexError.
+ */
+import { crc32 } from "node:zlib";
+import { z } from "zod";
+import type { AttributeColumn } from "./attribute-columns.ts";
+import { CorruptIndexError, UnsupportedIndexVersionError } from "./errors.ts";
+import type { IvfIndex } from "./ivf-index.ts";
+import { DISTANCE_METRICS, type DistanceMetric } from "./query-document.ts";
+import { QueryIndex, type QueryIndexState, type VectorData } from "./query-index.ts";
+import type { SparseRows } from "./sparse-index.ts";
+import { StringTable } from "./string-table.ts";
+import type { TextFieldIndex } from "./text-index.ts";
+import { allocateVectorMemory, strideOf } from "./vector-kernel.ts";
+import { centroidCapacity } from "./ivf-index.ts";
+
+export const QUERY_INDEX_MAGIC: Uint8Array = new TextEncoder().encode("SKRYQIDX");
+export const QUERY_INDEX_VERSION = 1;
+const HEADER_BYTES = 32;
+const MAX_META_BYTES = 256 * 1024 * 1024;
+
+type SectionType = "u8" | "u32" | "i32" | "f32" | "f64";
+const CTORS = {
+  u8: Uint8Array,
+  u32: Uint32Array,
+  i32: Int32Array,
+  f32: Float32Array,
+  f64: Float64Array,
+} as const;
+
+function sectionTypeOf(v: ArrayBufferView): SectionType {
+  if (v instanceof Uint8Array) return "u8";
+  if (v instanceof Uint32Array) return "u32";
+  if (v instanceof Int32Array) return "i32";
+  if (v instanceof Float32Array) return "f32";
+  if (v instanceof Float64Array) return "f64";
+  throw new TypeError(`cannot serialize ${v.constructor.name}`);
+}
+
+interface SerializedVectors {
+  readonly dimension: number;
+  readonly vectors: Float32Array;
+  readonly missing: Uint8Array;
+  readonly centroids: Float32Array | null;
+}
+
+const align8 = (n: number) => Math.ceil(n / 8) * 8;
+
+/** Serialize a query index (typically a segment's) to a versioned, checksummed object. */
+export function serializeQueryIndex(index: QueryIndex): Uint8Array {
+  const s = index.state;
+  const sections: { type: SectionType; view: Uint8Array }[] = [];
+  const encode = (v: unknown): unknown => {
+    if (v === null || typeof v !== "object") return v;
+    if (v instanceof StringTable) return { $s: [encode(v.offsets), encode(v.bytes)].map((x) => (x as { $a: number }).$a) };
+    if (ArrayBuffer.isView(v)) {
+      const type = sectionTypeOf(v);
+      sections.push({ type, view: new Uint8Array(v.buffer, v.byteOffset, v.byteLength) });
+      return { $a: sections.length - 1 };
+    }
+    if (Array.isArray(v)) return v.map(encode);
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, encode(x)]));
+  };
+  let vectors: SerializedVectors | null = null;
+  if (s.vectors !== null) {
+    const { memory, layout } = s.vectors;
+    const f = new Float32Array(memory.buffer);
+    vectors = {
+      dimension: layout.dimension,
+      vectors: f.subarray(layout.vectorsPtr >> 2, (layout.vectorsPtr >> 2) + layout.count * layout.stride),
+      missing: new Uint8Array(memory.buffer, layout.missingPtr, layout.count),
+      centroids:
+        s.ann === null ? null : f.subarray(layout.centroidsPtr >> 2, (layout.centroidsPtr >> 2) + s.ann.lists * layout.stride),
+    };
+  }
+  const meta = encode({
+    size: s.size,
+    metric: s.metric,
+    dimension: s.dimension,
+    ids: s.ids,
+    sourcePositions: s.sourcePositions,
+    vectors,
+    sparse: s.sparse,
+    text: s.text,
+    attributes: s.attributes,
+    ann: s.ann,
+  }) as Record<string, unknown>;
+  // Section offsets are relative to the data area, which starts after the meta document.
+  let at = 0;
+  const table = sections.map((x) => {
+    const entry = { type: x.type, offset: at, length: x.view.byteLength };
+    at = align8(at + x.view.byteLength);
+    return entry;
+  });
+  const metaBytes = new TextEncoder().encode(JSON.stringify({ ...meta, sections: table }));
+  const dataStart = align8(HEADER_BYTES + metaBytes.length);
+  const total = dataStart + at;
+  const out = new Uint8Array(total);
+  out.set(metaBytes, HEADER_BYTES);
+  sections.forEach((x, i) => {
+    out.set(x.view, dataStart + table[i]!.offset);
+  });
+  const view = new DataView(out.buffer);
+  out.set(QUERY_INDEX_MAGIC, 0);
+  view.setUint16(8, QUERY_INDEX_VERSION, true);
+  view.setUint16(10, 0, true);
+  view.setUint32(12, metaBytes.length, true);
+  view.setBigUint64(16, BigInt(total), true);
+  view.setUint32(24, crc32(out.subarray(HEADER_BYTES)), true);
+  view.setUint32(28, crc32(out.subarray(0, 28)), true);
+  return out;
+}
+
+// ------------------------------------------------------------ decoding
+
+const arrayRef = z.strictObject({ $a: z.number().int().min(0) });
+const stringRef = z.strictObject({ $s: z.tuple([z.number().int().min(0), z.number().int().min(0)]) });
+const count = z.number().int().min(0).max(0xffff_ffff);
+
+const metaSchema = z.object({
+  size: count,
+  metric: z.enum(DISTANCE_METRICS as [DistanceMetric, ...DistanceMetric[]]),
+  dimension: z.number().int().min(0).max(65_536),
+  ids: stringRef,
+  sourcePositions: arrayRef.nullable(),
+  vectors: z
+    .object({ dimension: z.number().int().min(1).max(65_536), vectors: arrayRef, missing: arrayRef, centroids: arrayRef.nullable() })
+    .nullable(),
+  sparse: z.object({ rowOffsets: arrayRef, indices: arrayRef, values: arrayRef }).nullable(),
+  text: z.array(
+    z.object({
+      name: z.string(),
+      config: z.object({
+        lowercase: z.boolean(),
+        stopWords: z.array(z.string()),
+        locale: z.string(),
+        maxTokenLength: z.number().int().min(1),
+      }),
+      terms: stringRef,
+      termOffsets: arrayRef,
+      postings: arrayRef,
+      frequencies: arrayRef,
+      docLengths: arrayRef,
+      present: arrayRef,
+      docCount: count,
+      totalLength: z.number().int().min(0),
+    }),
+  ),
+  attributes: z.array(
+    z.object({
+      name: z.string(),
+      typeMask: z.number().int().min(0).max(255),
+      elementTypeMask: z.number().int().min(0).max(255),
+      tags: arrayRef,
+      numbers: arrayRef.nullable(),
+      numberOrder: arrayRef.nullable(),
+      strings: stringRef.nullable(),
+      codes: arrayRef.nullable(),
+      stringPostingOffsets: arrayRef.nullable(),
+      stringPostings: arrayRef.nullable(),
+      elemOffsets: arrayRef.nullable(),
+      elemCodes: arrayRef.nullable(),
+      elemKeys: stringRef.nullable(),
+      elemPostingOffsets: arrayRef.nullable(),
+      elemPostings: arrayRef.nullable(),
+      complexSlots: arrayRef.nullable(),
+      complexJson: stringRef.nullable(),
+    }),
+  ),
+  ann: z
+    .object({ lists: z.number().int().min(1).max(65_536), listOffsets: arrayRef, probes: z.number().int().min(1), rank: z.enum(["l2", "dot"]) })
+    .nullable(),
+  sections: z.array(z.object({ type: z.enum(["u8", "u32", "i32", "f32", "f64"]), offset: count, length: z.number().int().min(0) })),
+});
+
+function corrupt(message: string, reason: CorruptIndexError["reason"] = "structure", cause?: unknown): CorruptIndexError {
+  return new CorruptIndexError(message, reason, cause === undefined ? {} : { cause });
+}
+
+export interface DeserializeOptions {
+  /** Skip the body CRC (only when the caller already verified these exact bytes). Default false. */
+  readonly skipChecksum?: boolean;
+}
+
+/** Decode bytes written by serializeQueryIndex. Throws CorruptIndexError / UnsupportedIndexVersionError. */
+export function deserializeQueryIndex(input: Uint8Array, options: DeserializeOptions = {}): QueryIndex {
+  if (input.byteLength < HEADER_BYTES) throw corrupt(`${input.byteLength} bytes is shorter than the header`, "truncated");
+  for (let i = 0; i < 8; i++) if (input[i] !== QUERY_INDEX_MAGIC[i]) throw corrupt("bad magic", "magic");
+  const view = new DataView(input.buffer, input.byteOffset, input.byteLength);
+  const version = view.getUint16(8, true);
+  if (version > QUERY_INDEX_VERSION) throw new UnsupportedIndexVersionError(version, QUERY_INDEX_VERSION);
+  if (crc32(input.subarray(0, 28)) !== view.getUint32(28, true)) throw corrupt("header checksum mismatch", "checksum");
+  if (version < 1) throw corrupt(`format version ${version}`, "structure");
+  if (view.getUint16(10, true) !== 0) throw corrupt("unknown flags", "structure");
+  const total = view.getBigUint64(16, true);
+  if (total !== BigInt(input.byteLength)) {
+    throw corrupt(`header says ${total} bytes, got ${input.byteLength}`, total > BigInt(input.byteLength) ? "truncated" : "length");
+  }
+  if (options.skipChecksum !== true && crc32(input.subarray(HEADER_BYTES)) !== view.getUint32(24, true)) {
+    throw corrupt("body checksum mismatch", "checksum");
+  }
+  const metaLength = view.getUint32(12, true);
+  if (metaLength > MAX_META_BYTES || HEADER_BYTES + metaLength > input.byteLength) throw corrupt("meta length out of range", "length");
+  let raw: unknown;
+  try {
+    raw = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(input.subarray(HEADER_BYTES, HEADER_BYTES + metaLength)));
+  } catch (error) {
+    throw corrupt("meta document is not JSON", "structure", error);
+  }
+  const parsed = metaSchema.safeParse(raw);
+  if (!parsed.success) throw corrupt(`meta document: ${parsed.error.issues[0]?.message ?? "invalid"}`, "structure", parsed.error);
+  const meta = parsed.data;
+  // Views need aligned memory: copy once if the input is not 8-aligned.
+  const bytes = input.byteOffset % 8 === 0 ? input : input.slice();
+  const dataStart = align8(HEADER_BYTES + metaLength);
+  const used = new Set<number>();
+  const section = <T extends SectionType>(ref: { $a: number }, type: T): InstanceType<(typeof CTORS)[T]> => {
+    const s = meta.sections[ref.$a];
+    if (s === undefined) throw corrupt(`section ${ref.$a} does not exist`);
+    if (s.type !== type) throw corrupt(`section ${ref.$a} is ${s.type}, expected ${type}`);
+    const size = CTORS[type].BYTES_PER_ELEMENT;
+    if (s.offset % 8 !== 0 || s.length % size !== 0 || dataStart + s.offset + s.length > bytes.byteLength) {
+      throw corrupt(`section ${ref.$a} is out of bounds`, "length");
+    }
+    used.add(ref.$a);
+    return new CTORS[type](bytes.buffer as ArrayBuffer, bytes.byteOffset + dataStart + s.offset, s.length / size) as InstanceType<(typeof CTORS)[T]>;
+  };
+  const n = meta.size;
+  const expectLength = (what: string, v: { length: number }, length: number) => {
+    if (v.length !== length) throw corrupt(`${what} has ${v.length} entries, expected ${length}`);
+  };
+  const monotone = (what: string, offsets: Uint32Array, end: number) => {
+    if (offsets[0] !== 0 || offsets[offsets.length - 1] !== end) throw corrupt(`${what} offsets do not span their data`);
+    for (let i = 1; i < offsets.length; i++) if (offsets[i]! < offsets[i - 1]!) throw corrupt(`${what} offsets are not monotone`);
+  };
+  const inRange = (what: string, values: ArrayLike<number>, limit: number, allowMinusOne = false) => {
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]!;
+      if (v >= limit || (v < 0 && !(allowMinusOne && v === -1))) throw corrupt(`${what} holds ${v}, out of range`);
+    }
+  };
+  const strings = (what: string, ref: { $s: [number, number] }, length?: number): StringTable => {
+    const offsets = section({ $a: ref.$s[0] }, "u32");
+    const data = section({ $a: ref.$s[1] }, "u8");
+    if (offsets.length < 1) throw corrupt(`${what} has no offsets`);
+    monotone(what, offsets, data.length);
+    const table = new StringTable(offsets, data);
+    if (length !== undefined) expectLength(what, table, length);
+    return table;
+  };
+  const opt = <T>(v: T | null, f: (v: T) => unknown) => (v === null ? null : f(v));
+
+  const ids = strings("ids", meta.ids, n);
+  const sourcePositions = opt(meta.sourcePositions, (r) => section(r, "u32")) as Uint32Array | null;
+  if (sourcePositions !== null) {
+    expectLength("sourcePositions", sourcePositions, n);
+    const seen = new Uint8Array(n);
+    for (const p of sourcePositions) {
+      if (p >= n || seen[p] === 1) throw corrupt("sourcePositions is not a permutation");
+      seen[p] = 1;
+    }
+  }
+  let ann: IvfIndex | null = null;
+  if (meta.ann !== null) {
+    const listOffsets = section(meta.ann.listOffsets, "u32");
+    expectLength("listOffsets", listOffsets, meta.ann.lists + 1);
+    if (listOffsets[0] !== 0 || listOffsets[meta.ann.lists]! > n) throw corrupt("listOffsets out of range");
+    for (let i = 1; i < listOffsets.length; i++) if (listOffsets[i]! < listOffsets[i - 1]!) throw corrupt("listOffsets not monotone");
+    ann = { lists: meta.ann.lists, listOffsets, probes: Math.min(meta.ann.lists, meta.ann.probes), rank: meta.ann.rank };
+  }
+  let vectors: VectorData | null = null;
+  if (meta.vectors !== null) {
+    const dim = meta.vectors.dimension;
+    if (dim !== meta.dimension) throw corrupt("vector dimension disagrees");
+    const stride = strideOf(dim);
+    const raw = section(meta.vectors.vectors, "f32");
+    expectLength("vectors", raw, n * stride);
+    const missing = section(meta.vectors.missing, "u8");
+    expectLength("missing", missing, n);
+    const centroids = opt(meta.vectors.centroids, (r) => section(r, "f32")) as Float32Array | null;
+    if ((centroids === null) !== (ann === null)) throw corrupt("centroids and IVF lists disagree");
+    if (centroids !== null) expectLength("centroids", centroids, ann!.lists * stride);
+    const cosine = meta.metric === "COSINE";
+    const { memory, layout } = allocateVectorMemory(n, dim, {
+      normalized: cosine,
+      centroidCapacity: ann === null ? 0 : Math.max(ann.lists, centroidCapacity(ann.lists)),
+    });
+    const f = new Float32Array(memory.buffer);
+    f.set(raw, layout.vectorsPtr >> 2);
+    new Uint8Array(memory.buffer).set(missing, layout.missingPtr);
+    if (centroids !== null) f.set(centroids, layout.centroidsPtr >> 2);
+    for (let i = 0; i < raw.length; i++) if (!Number.isFinite(raw[i])) throw corrupt("vectors hold a non-finite number");
+    const inv = layout.invNormsPtr >> 2;
+    const nb = layout.normalizedPtr >> 2;
+    for (let slot = 0; slot < n; slot++) {
+      const at = slot * stride;
+      let sum = 0;
+      for (let d = 0; d < stride; d++) sum += raw[at + d]! * raw[at + d]!;
+      const norm = Math.sqrt(sum);
+      f[inv + slot] = norm > 0 ? 1 / norm : 0;
+      if (cosine) {
+        const k = norm > 0 ? 1 / norm : 0;
+        for (let d = 0; d < stride; d++) f[nb + at + d] = raw[at + d]! * k;
+      }
+    }
+    vectors = { memory, layout };
+  } else if (meta.dimension !== 0 || ann !== null) {
+    throw corrupt("dimension without vectors");
+  }
+  let sparse: SparseRows | null = null;
+  if (meta.sparse !== null) {
+    const rowOffsets = section(meta.sparse.rowOffsets, "u32");
+    const indices = section(meta.sparse.indices, "u32");
+    const values = section(meta.sparse.values, "f32");
+    expectLength("sparse rows", rowOffsets, n + 1);
+    expectLength("sparse values", values, indices.length);
+    monotone("sparse rows", rowOffsets, indices.length);
+    sparse = { rowOffsets, indices, values };
+  }
+  const text: TextFieldIndex[] = meta.text.map((t) => {
+    const terms = strings(`terms of ${t.name}`, t.terms);
+    const termOffsets = section(t.termOffsets, "u32");
+    const postings = section(t.postings, "u32");
+    const frequencies = section(t.frequencies, "u32");
+    const docLengths = section(t.docLengths, "u32");
+    const present = section(t.present, "u8");
+    expectLength("termOffsets", termOffsets, terms.length + 1);
+    monotone("postings", termOffsets, postings.length);
+    expectLength("frequencies", frequencies, postings.length);
+    expectLength("docLengths", docLengths, n);
+    expectLength("present", present, n);
+    inRange("postings", postings, n);
+    return { name: t.name, config: t.config, terms, termOffsets, postings, frequencies, docLengths, present, docCount: t.docCount, totalLength: t.totalLength };
+  });
+  const attributes: AttributeColumn[] = meta.attributes.map((a) => {
+    const tags = section(a.tags, "u8");
+    expectLength(`tags of ${a.name}`, tags, n);
+    inRange(`tags of ${a.name}`, tags, 8);
+    const numbers = opt(a.numbers, (r) => section(r, "f64")) as Float64Array | null;
+    const numberOrder = opt(a.numberOrder, (r) => section(r, "u32")) as Uint32Array | null;
+    if (numbers !== null) expectLength("numbers", numbers, n);
+    if (numberOrder !== null) inRange("numberOrder", numberOrder, n);
+    if ((numbers === null) !== (numberOrder === null)) throw corrupt("numbers and their order disagree");
+    const dict = opt(a.strings, (r) => strings(`strings of ${a.name}`, r)) as StringTable | null;
+    const codes = opt(a.codes, (r) => section(r, "i32")) as Int32Array | null;
+    const spo = opt(a.stringPostingOffsets, (r) => section(r, "u32")) as Uint32Array | null;
+    const sp = opt(a.stringPostings, (r) => section(r, "u32")) as Uint32Array | null;
+    if (dict !== null) {
+      if (codes === null || spo === null || sp === null) throw corrupt("string column incomplete");
+      expectLength("codes", codes, n);
+      inRange("codes", codes, dict.length, true);
+      expectLength("string postings offsets", spo, dict.length + 1);
+      monotone("string postings", spo, sp.length);
+      inRange("string postings", sp, n);
+    }
+    const elemOffsets = opt(a.elemOffsets, (r) => section(r, "u32")) as Uint32Array | null;
+    const elemCodes = opt(a.elemCodes, (r) => section(r, "i32")) as Int32Array | null;
+    const elemKeys = opt(a.elemKeys, (r) => strings(`elements of ${a.name}`, r)) as StringTable | null;
+    const epo = opt(a.elemPostingOffsets, (r) => section(r, "u32")) as Uint32Array | null;
+    const ep = opt(a.elemPostings, (r) => section(r, "u32")) as Uint32Array | null;
+    if (elemOffsets !== null) {
+      if (elemCodes === null || elemKeys === null || epo === null || ep === null) throw corrupt("array column incomplete");
+      expectLength("element offsets", elemOffsets, n + 1);
+      monotone("elements", elemOffsets, elemCodes.length);
+      inRange("element codes", elemCodes, elemKeys.length, true);
+      expectLength("element postings offsets", epo, elemKeys.length + 1);
+      monotone("element postings", epo, ep.length);
+      inRange("element postings", ep, n);
+    }
+    const complexSlots = opt(a.complexSlots, (r) => section(r, "u32")) as Uint32Array | null;
+    const complexJson = opt(a.complexJson, (r) => strings(`values of ${a.name}`, r)) as StringTable | null;
+    if ((complexSlots === null) !== (complexJson === null)) throw corrupt("complex values incomplete");
+    if (complexSlots !== null) {
+      expectLength("complex values", complexJson!, complexSlots.length);
+      inRange("complex slots", complexSlots, n);
+    }
+    return {
+      name: a.name,
+      typeMask: a.typeMask,
+      elementTypeMask: a.elementTypeMask,
+      tags,
+      numbers,
+      numberOrder,
+      strings: dict,
+      codes,
+      stringPostingOffsets: spo,
+      stringPostings: sp,
+      elemOffsets,
+      elemCodes,
+      elemKeys,
+      elemPostingOffsets: epo,
+      elemPostings: ep,
+      complexSlots,
+      complexJson,
+    };
+  });
+  if (used.size !== meta.sections.length) throw corrupt("unreferenced sections");
+  const state: QueryIndexState = {
+    size: n,
+    metric: meta.metric,
+    dimension: meta.dimension,
+    ids,
+    sourcePositions,
+    vectors,
+    sparse,
+    text,
+    attributes,
+    ann,
+  };
+  return new QueryIndex(state);
+}

@@ -1,0 +1,179 @@
+/**
+ * A naive reference for the query executor: resolves live documents from
+ * partitions (newest version of an id wins; excluded positions removed) and
+ * answers filters, distances, BM25 and aggregations one document at a time
+ * in float64, with none of the executor's indexes.
+ */
+import type { DistanceMetric, Filter, JsonValue, QueryDocument } from "../../../src/query/index.ts";
+import { seededRandom, gaussian, type RandomSource } from "../../../src/query/seeded-random.ts";
+import { resolveTokenizerConfig, Tokenizer, type TokenizerConfig } from "../../../src/query/tokenizer.ts";
+
+export { gaussian, seededRandom };
+export type { RandomSource };
+
+/** Live documents: for each id, its version in the newest partition, unless that one is excluded. */
+export function liveDocuments(partitions: readonly (readonly QueryDocument[])[], excluded: readonly ReadonlySet<number>[] = []): QueryDocument[] {
+  const latest = new Map<string, { doc: QueryDocument; dead: boolean }>();
+  partitions.forEach((docs, p) => {
+    docs.forEach((doc, position) => latest.set(doc.id, { doc, dead: excluded[p]?.has(position) ?? false }));
+  });
+  return [...latest.values()].filter((e) => !e.dead).map((e) => e.doc);
+}
+
+function scalarEquals(a: JsonValue | undefined, b: string | number | boolean): boolean {
+  return typeof a === typeof b && a === b;
+}
+
+function globToRegExp(pattern: string, ignoreCase: boolean): RegExp {
+  let re = "^";
+  for (const c of pattern) re += c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`${re}$`, ignoreCase ? "isu" : "su");
+}
+
+export function matchesFilter(doc: QueryDocument, f: Filter): boolean {
+  const get = (field: string): JsonValue | undefined => (field === "id" ? doc.id : doc.attributes?.[field]);
+  switch (f.kind) {
+    case "And":
+      return f.filters.every((x) => matchesFilter(doc, x));
+    case "Or":
+      return f.filters.some((x) => matchesFilter(doc, x));
+    case "Not":
+      return !matchesFilter(doc, f.filter);
+    case "Exists": {
+      const v = get(f.field);
+      return v !== undefined && v !== null;
+    }
+    case "Compare": {
+      const v = get(f.field);
+      if (f.op === "Eq") return scalarEquals(v, f.value);
+      if (f.op === "NotEq") return !scalarEquals(v, f.value);
+      if (typeof v !== typeof f.value || (typeof v !== "number" && typeof v !== "string")) return false;
+      const a = v as number | string;
+      const b = f.value as number | string;
+      return f.op === "Lt" ? a < b : f.op === "Lte" ? a <= b : f.op === "Gt" ? a > b : a >= b;
+    }
+    case "List": {
+      const v = get(f.field);
+      if (f.op === "In") return f.values.some((x) => scalarEquals(v, x));
+      if (f.op === "NotIn") return !f.values.some((x) => scalarEquals(v, x));
+      if (!Array.isArray(v)) return false;
+      const has = (x: string | number | boolean) => v.some((e) => scalarEquals(e, x));
+      return f.op === "ContainsAny" ? f.values.some(has) : f.values.every(has);
+    }
+    case "Glob": {
+      const v = get(f.field);
+      return typeof v === "string" && globToRegExp(f.pattern, f.op === "IGlob").test(v);
+    }
+  }
+}
+
+/** Distance as the executor reports it (smaller is closer), in float64. */
+export function referenceDistance(metric: DistanceMetric, q: ArrayLike<number>, v: ArrayLike<number>): number {
+  let dot = 0;
+  let qq = 0;
+  let vv = 0;
+  let l2 = 0;
+  for (let i = 0; i < q.length; i++) {
+    dot += q[i]! * v[i]!;
+    qq += q[i]! * q[i]!;
+    vv += v[i]! * v[i]!;
+    l2 += (q[i]! - v[i]!) ** 2;
+  }
+  if (metric === "DOT") return -dot;
+  if (metric === "EUCLIDEAN") return Math.sqrt(l2);
+  return vv === 0 ? 1 : 1 - dot / Math.sqrt(qq * vv);
+}
+
+/** Reference BM25 scores (k1 1.2, b 0.75) over live documents with the field. */
+export function referenceBm25(docs: readonly QueryDocument[], field: string, query: string, config: TokenizerConfig = {}): Map<string, number> {
+  const tokenizer = new Tokenizer(resolveTokenizerConfig(config));
+  const withField = docs.filter((d) => d.text?.[field] !== undefined);
+  const tokens = new Map(withField.map((d) => [d.id, tokenizer.tokenize(d.text![field]!)]));
+  const N = withField.length;
+  const avgdl = [...tokens.values()].reduce((a, t) => a + t.length, 0) / N;
+  const terms = [...new Set(tokenizer.tokenize(query))];
+  const scores = new Map<string, number>();
+  for (const term of terms) {
+    const df = [...tokens.values()].filter((t) => t.includes(term)).length;
+    if (df === 0) continue;
+    const idf = Math.log(1 + (N - df + 0.5) / (df + 0.5));
+    for (const [id, t] of tokens) {
+      const tf = t.filter((x) => x === term).length;
+      if (tf === 0) continue;
+      const s = (idf * tf * 2.2) / (tf + 1.2 * (1 - 0.75 + (0.75 * t.length) / avgdl));
+      scores.set(id, (scores.get(id) ?? 0) + s);
+    }
+  }
+  return scores;
+}
+
+const COLORS = ["red", "green", "blue", "cyan", "magenta"];
+const WORDS = ["alpha", "beta", "gamma", "delta", "omega", "sigma", "tau", "phi"];
+
+/** Random documents with a predictable attribute schema (each field one JSON type, sometimes missing). */
+export function randomDocuments(random: RandomSource, count: number, options: { dimension: number; idPrefix?: string; ids?: number }): QueryDocument[] {
+  const docs: QueryDocument[] = [];
+  const used = new Set<string>();
+  for (let i = 0; docs.length < count; i++) {
+    const id = `${options.idPrefix ?? "d"}${String(Math.floor(random() * (options.ids ?? count * 4))).padStart(5, "0")}`;
+    if (used.has(id)) continue;
+    used.add(id);
+    const attributes: Record<string, JsonValue> = {};
+    if (random() < 0.9) attributes["n"] = Math.floor(random() * 20);
+    if (random() < 0.8) attributes["price"] = Math.round(random() * 10000) / 100;
+    if (random() < 0.85) attributes["color"] = COLORS[Math.floor(random() * COLORS.length)]!;
+    if (random() < 0.7) attributes["tags"] = Array.from({ length: Math.floor(random() * 4) }, () => WORDS[Math.floor(random() * WORDS.length)]!);
+    if (random() < 0.6) attributes["flag"] = random() < 0.5;
+    if (random() < 0.1) attributes["nothing"] = null;
+    const doc: QueryDocument = {
+      id,
+      ...(random() < 0.95 ? { vector: Array.from({ length: options.dimension }, () => gaussian(random)) } : {}),
+      text: { body: Array.from({ length: 1 + Math.floor(random() * 8) }, () => WORDS[Math.floor(random() * WORDS.length)]!).join(" ") },
+      attributes,
+      ...(random() < 0.8
+        ? { sparse: { indices: [...new Set(Array.from({ length: 3 }, () => Math.floor(random() * 12)))].sort((a, b) => a - b), values: [] as number[] } }
+        : {}),
+    };
+    if (doc.sparse !== undefined) (doc.sparse.values as number[]).push(...Array.from(doc.sparse.indices, () => Math.round(random() * 100) / 10));
+    docs.push(doc);
+  }
+  return docs;
+}
+
+/** A random filter tree (JSON form) over the randomDocuments schema. */
+export function randomFilter(random: RandomSource, depth = 0): unknown {
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+  const r = random();
+  if (depth < 2 && r < 0.25) {
+    const op = pick(["And", "Or"]);
+    return [op, Array.from({ length: 1 + Math.floor(random() * 3) }, () => randomFilter(random, depth + 1))];
+  }
+  if (depth < 2 && r < 0.32) return ["Not", randomFilter(random, depth + 1)];
+  const leaf = Math.floor(random() * 12);
+  switch (leaf) {
+    case 0:
+      return ["n", pick(["Eq", "NotEq", "Lt", "Lte", "Gt", "Gte"]), Math.floor(random() * 22) - 1];
+    case 1:
+      return ["price", pick(["Lt", "Lte", "Gt", "Gte"]), Math.round(random() * 10000) / 100];
+    case 2:
+      return ["color", pick(["Eq", "NotEq", "Lt", "Gte"]), pick([...COLORS, "zzz", "a"])];
+    case 3:
+      return ["color", pick(["In", "NotIn"]), Array.from({ length: 1 + Math.floor(random() * 3) }, () => pick(COLORS))];
+    case 4:
+      return ["color", pick(["Glob", "IGlob"]), pick(["r*", "*e*", "?lue", "G*", "*"])];
+    case 5:
+      return ["tags", pick(["ContainsAny", "ContainsAll"]), Array.from({ length: Math.floor(random() * 3) }, () => pick(WORDS))];
+    case 6:
+      return [pick(["n", "price", "color", "tags", "flag", "nothing", "absent"]), "Exists"];
+    case 7:
+      return ["flag", pick(["Eq", "NotEq"]), random() < 0.5];
+    case 8:
+      return ["id", pick(["Eq", "Lt", "Gte", "Glob"]), pick(["d0001*", "d00100", "d0*5", "d01"])];
+    case 9:
+      return ["n", pick(["In", "NotIn"]), Array.from({ length: 1 + Math.floor(random() * 4) }, () => Math.floor(random() * 20))];
+    case 10:
+      return ["id", "In", ["d00003", "d00100", "x"]];
+    default:
+      return ["absent", pick(["Eq", "NotEq"]), 3];
+  }
+}
