@@ -17,6 +17,13 @@
  * up to n: one span normally, a new span whenever a millisecond's sequence
  * space is exhausted.
  *
+ * `advancePast(id)` moves the generator so every later id is greater than
+ * `id` (an id minted by another process, e.g. a manifest's
+ * `row_id_high_water`): when `id` is not already below the last id made, the
+ * generator's notion of time moves to the millisecond after `id`'s. Ids
+ * therefore stay monotonic across processes that read each other's high
+ * water marks, whatever their clocks say.
+ *
  * Errors: `InvalidInputError` for a bad worker id, a non-finite or negative
  * clock reading, or a bad count.
  */
@@ -24,7 +31,7 @@ import type { Clock } from "./clock.ts";
 import { systemClock } from "./clock.ts";
 import { InvalidInputError } from "./errors.ts";
 import type { IdSpan } from "./id-span.ts";
-import { composeId, MAX_SEQUENCE, MAX_WORKER_ID } from "./id-layout.ts";
+import { composeId, decomposeId, MAX_SEQUENCE, MAX_TIMESTAMP_MS, MAX_WORKER_ID } from "./id-layout.ts";
 import type { RowId } from "./ids.ts";
 import type { Random } from "./random.ts";
 import { cryptoRandom } from "./random.ts";
@@ -45,6 +52,8 @@ export class IdGenerator {
   /** Last millisecond used; -1 before the first id. */
   #lastMs = -1;
   #sequence = 0;
+  /** Set by `advancePast`: sequence 0 of `#lastMs` is still unused. */
+  #pendingFirst = false;
 
   constructor(options: IdGeneratorOptions = {}) {
     this.#clock = options.clock ?? systemClock;
@@ -88,12 +97,38 @@ export class IdGenerator {
     return spans;
   }
 
+  /**
+   * Makes every later id of this generator greater than `id`. A no-op when
+   * the generator is already past it. `InvalidInputError` for a value that
+   * is not a 128-bit id or whose millisecond is the last representable one.
+   */
+  advancePast(id: bigint): void {
+    if (typeof id !== "bigint" || id < 0n || id >> 128n !== 0n) {
+      throw new InvalidInputError(`advancePast takes a 128-bit id; got ${String(id)}`);
+    }
+    if (this.#lastMs >= 0) {
+      const last = composeId({ timestampMs: BigInt(this.#lastMs), workerId: this.workerId, sequence: this.#sequence });
+      if (last >= id) return;
+    }
+    const { timestampMs } = decomposeId(id);
+    if (timestampMs >= MAX_TIMESTAMP_MS) throw new InvalidInputError(`cannot advance past an id in the last representable millisecond`);
+    // The next id lands in the millisecond after `id`'s (or later, if the clock is there already),
+    // so it is greater whatever the two worker ids are.
+    this.#lastMs = Number(timestampMs) + 1;
+    this.#sequence = 0;
+    this.#pendingFirst = true;
+  }
+
   #advance(): void {
     const reading = this.#clock.now();
     if (!Number.isFinite(reading) || reading < 0) {
       throw new InvalidInputError(`clock returned ${reading}; expected milliseconds since the epoch`);
     }
     const now = Math.floor(reading);
+    if (this.#pendingFirst) {
+      this.#pendingFirst = false;
+      if (now <= this.#lastMs) return; // use (lastMs, sequence 0)
+    }
     if (now > this.#lastMs) {
       this.#lastMs = now;
       this.#sequence = 0;

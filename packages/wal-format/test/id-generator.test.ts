@@ -130,4 +130,44 @@ describe("IdGenerator", () => {
       ),
     );
   });
+
+  it("advancePast makes every later id greater than an id minted by another process with a faster clock", () => {
+    const clock = manualClock(1_000);
+    const local = new IdGenerator({ clock, workerId: MAX_WORKER_ID });
+    const remote = new IdGenerator({ clock: manualClock(5_000), workerId: 0 });
+    const first = local.next();
+    const foreign = remote.next();
+    expect(first < foreign).toBe(true);
+    local.advancePast(foreign);
+    const next = local.next();
+    expect(next > foreign).toBe(true);
+    expect(decomposeId(next).timestampMs).toBe(5_001n);
+    expect(local.next() > next).toBe(true);
+    // Spans reserved afterwards are past it too, and the clock catching up keeps order.
+    const [span] = local.reserveRange(3);
+    expect((span?.first ?? 0n) > next).toBe(true);
+    clock.set(9_000);
+    expect(decomposeId(local.next()).timestampMs).toBe(9_000n);
+  });
+
+  it("advancePast is a no-op when the generator is already past the id, and rejects non-ids", () => {
+    const clock = manualClock(2_000);
+    const gen = new IdGenerator({ clock, workerId: 7 });
+    const a = gen.next();
+    gen.advancePast(rowId(1n));
+    gen.advancePast(a);
+    const b = gen.next();
+    expect(decomposeId(b)).toEqual({ timestampMs: 2_000n, workerId: 7, sequence: 1 });
+    expect(isInvalidInputError(catchError(() => gen.advancePast(-1n)))).toBe(true);
+    expect(isInvalidInputError(catchError(() => gen.advancePast(1n << 128n)))).toBe(true);
+  });
 });
+
+function catchError(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
