@@ -63,3 +63,6 @@ export {
   tombstonesKey,
 } from "./storage-layout.ts";
 export { decodeLogEntry, encodeLogEntry, LOG_ENTRY_VERSION, type LogEntry, type LogOp } from "./log-entry.ts";
+// The query module's public surface (the engine's own `DistanceMetric`, lowercase, shadows the query module's wire-case one).
+export * from "./query/index.ts";
+export { matchesFilter } from "./query/filter-match.ts";

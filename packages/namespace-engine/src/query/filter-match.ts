@@ -1,0 +1,142 @@
+/**
+ * `matchesFilter(doc, filter)`: evaluates a parsed query `Filter` against one
+ * document, with exactly the semantics of the filter plan over a query index
+ * (filter-plan.ts), for callers that hold documents rather than an index
+ * (the namespace engine's deleteByFilter / patchByFilter resolve their
+ * targets with it over a materialized snapshot).
+ *
+ * Semantics (as in filter-plan.ts):
+ * - `id` is the document id for Eq / NotEq / ranges / In / NotIn / Glob /
+ *   Exists (always present); any other field is a top-level attribute.
+ * - Eq / Lt / ... compare scalars of the same type only (numbers with
+ *   numbers, strings by UTF-16 code unit order, booleans by Eq only); an
+ *   array never equals a scalar; ranges never match booleans.
+ * - NotEq = Not Eq and NotIn = Not In, so documents without the attribute
+ *   match them.
+ * - Glob / IGlob match string values (`*`, `?`, `[...]`, `[!...]`).
+ * - ContainsAny / ContainsAll look at the scalar elements of an array value
+ *   (numbers by value, so 1 and 1.0 are one element); ContainsAll [] matches
+ *   every array value, ContainsAny [] matches nothing.
+ * - Exists = present and not null.
+ * The test `filter-match.test.ts` checks this against the index-based plan
+ * on random documents and filters.
+ */
+import { elementKey } from "./attribute-columns.ts";
+import type { JsonValue, QueryDocument } from "./query-document.ts";
+import type { Filter, Scalar } from "./query-request.ts";
+
+const globCache = new Map<string, RegExp>();
+
+/** The same translation as the filter plan's glob matcher. */
+function globRegExp(pattern: string, ignoreCase: boolean): RegExp {
+  const cacheKey = `${ignoreCase ? "i" : "c"}${pattern}`;
+  const cached = globCache.get(cacheKey);
+  if (cached !== undefined) return cached;
+  let re = "^";
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i] as string;
+    if (c === "*") re += ".*";
+    else if (c === "?") re += ".";
+    else if (c === "[") {
+      const end = pattern.indexOf("]", i + 2);
+      if (end < 0) re += "\\[";
+      else {
+        let body = pattern.slice(i + 1, end);
+        const negate = body.startsWith("!") || body.startsWith("^");
+        if (negate) body = body.slice(1);
+        re += `[${negate ? "^" : ""}${body.replace(/[\\\]]/g, "\\$&")}]`;
+        i = end;
+      }
+    } else re += c.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  }
+  const compiled = new RegExp(`${re}$`, ignoreCase ? "isu" : "su");
+  if (globCache.size > 1_000) globCache.clear();
+  globCache.set(cacheKey, compiled);
+  return compiled;
+}
+
+function attribute(doc: QueryDocument, field: string): JsonValue | undefined {
+  return doc.attributes?.[field];
+}
+
+function equals(doc: QueryDocument, field: string, value: Scalar): boolean {
+  if (field === "id") return typeof value === "string" && doc.id === value;
+  const v = attribute(doc, field);
+  return v !== null && typeof v === typeof value && v === value;
+}
+
+function inRange(x: string | number, op: "Lt" | "Lte" | "Gt" | "Gte", value: string | number): boolean {
+  switch (op) {
+    case "Lt":
+      return x < value;
+    case "Lte":
+      return x <= value;
+    case "Gt":
+      return x > value;
+    case "Gte":
+      return x >= value;
+  }
+}
+
+function compare(doc: QueryDocument, field: string, op: "Lt" | "Lte" | "Gt" | "Gte", value: Scalar): boolean {
+  if (typeof value === "boolean") return false;
+  const v: unknown = field === "id" ? doc.id : attribute(doc, field);
+  if (field === "id" && typeof value !== "string") return false;
+  if (typeof v !== typeof value) return false;
+  return inRange(v as string | number, op, value);
+}
+
+function contains(doc: QueryDocument, field: string, values: readonly Scalar[], all: boolean): boolean {
+  const v = attribute(doc, field);
+  if (!Array.isArray(v)) return false;
+  if (values.length === 0) return all;
+  const present = new Set<string>();
+  for (const element of v) {
+    const key = elementKey(element);
+    if (key !== null) present.add(key);
+  }
+  if (all) return values.every((value) => present.has(elementKey(value) as string));
+  return values.some((value) => present.has(elementKey(value) as string));
+}
+
+/** True when `doc` matches `filter` (a filter from `parseQueryRequest`). */
+export function matchesFilter(doc: QueryDocument, filter: Filter): boolean {
+  switch (filter.kind) {
+    case "And":
+      return filter.filters.every((f) => matchesFilter(doc, f));
+    case "Or":
+      return filter.filters.some((f) => matchesFilter(doc, f));
+    case "Not":
+      return !matchesFilter(doc, filter.filter);
+    case "Exists": {
+      if (filter.field === "id") return true;
+      const v = attribute(doc, filter.field);
+      return v !== undefined && v !== null;
+    }
+    case "Compare":
+      switch (filter.op) {
+        case "Eq":
+          return equals(doc, filter.field, filter.value);
+        case "NotEq":
+          return !equals(doc, filter.field, filter.value);
+        default:
+          return compare(doc, filter.field, filter.op, filter.value);
+      }
+    case "List":
+      switch (filter.op) {
+        case "In":
+          return filter.values.some((v) => equals(doc, filter.field, v));
+        case "NotIn":
+          return !filter.values.some((v) => equals(doc, filter.field, v));
+        case "ContainsAny":
+          return contains(doc, filter.field, filter.values, false);
+        case "ContainsAll":
+          return contains(doc, filter.field, filter.values, true);
+      }
+      return false;
+    case "Glob": {
+      const v = filter.field === "id" ? doc.id : attribute(doc, filter.field);
+      return typeof v === "string" && globRegExp(filter.pattern, filter.op === "IGlob").test(v);
+    }
+  }
+}
