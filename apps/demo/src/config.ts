@@ -1,0 +1,90 @@
+/**
+ * Server configuration from the environment, with the defaults a newcomer
+ * needs no flag for: local-fs storage in `./.skerry-data` (relative to where
+ * the command was typed: pnpm runs scripts in the package directory and sets
+ * INIT_CWD to the user's directory), 127.0.0.1:7700, and request limits.
+ *
+ * Variables: SKERRY_DATA_DIR, SKERRY_HOST, SKERRY_PORT, SKERRY_ADMIN_KEY,
+ * SKERRY_SAMPLE (0 to skip the sample dataset), SKERRY_LOG_LEVEL,
+ * SKERRY_BODY_LIMIT_BYTES, SKERRY_REQUEST_TIMEOUT_MS,
+ * SKERRY_MAX_IN_FLIGHT_PER_KEY; S3 through S3_BUCKET / S3_ENDPOINT /
+ * S3_PREFIX / AWS_* (storage/open-storage.ts).
+ *
+ * Errors: a ConfigError naming the variable and what it accepts.
+ */
+import { resolve } from "node:path";
+
+export interface ServerConfig {
+  /** Local directory: the local-fs store (unless S3 is configured) and the admin key file. */
+  readonly dataDir: string;
+  readonly host: string;
+  readonly port: number;
+  /** When the port is busy: try the next ones (true for the default port only). */
+  readonly portFallback: boolean;
+  /** Bootstrap admin key from the environment; undefined: generate one on first run. */
+  readonly adminKey: string | undefined;
+  readonly sample: boolean;
+  readonly logLevel: string;
+  readonly limits: RequestLimits;
+}
+
+export interface RequestLimits {
+  /** Largest request body in bytes (413 above). */
+  readonly bodyBytes: number;
+  /** Longest a request may take before 503 Timeout. */
+  readonly requestTimeoutMs: number;
+  /** Requests one API key may have in flight (429 above). */
+  readonly maxInFlightPerKey: number;
+  /** Most documents, patches or ids in one write (413 above). */
+  readonly maxBatch: number;
+}
+
+export const DEFAULT_PORT = 7700;
+
+export const DEFAULT_LIMITS: RequestLimits = {
+  bodyBytes: 16 * 1024 * 1024,
+  requestTimeoutMs: 30_000,
+  maxInFlightPerKey: 32,
+  maxBatch: 10_000,
+};
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function positiveInt(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 1) throw new ConfigError(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+/** The directory a relative path is taken from: where the user typed the command. */
+export function userCwd(env: Env = process.env): string {
+  return env["INIT_CWD"] ?? process.cwd();
+}
+
+export function loadConfig(env: Env = process.env): ServerConfig {
+  const port = positiveInt(env, "SKERRY_PORT", DEFAULT_PORT);
+  if (port > 65_535) throw new ConfigError(`SKERRY_PORT must be at most 65535, got ${port}`);
+  const adminKey = env["SKERRY_ADMIN_KEY"] || undefined;
+  if (adminKey !== undefined && adminKey.length < 16) throw new ConfigError("SKERRY_ADMIN_KEY must be at least 16 characters");
+  return {
+    dataDir: resolve(userCwd(env), env["SKERRY_DATA_DIR"] || ".skerry-data"),
+    host: env["SKERRY_HOST"] || "127.0.0.1",
+    port,
+    portFallback: !env["SKERRY_PORT"],
+    adminKey,
+    sample: env["SKERRY_SAMPLE"] !== "0",
+    logLevel: env["SKERRY_LOG_LEVEL"] || "info",
+    limits: {
+      bodyBytes: positiveInt(env, "SKERRY_BODY_LIMIT_BYTES", DEFAULT_LIMITS.bodyBytes),
+      requestTimeoutMs: positiveInt(env, "SKERRY_REQUEST_TIMEOUT_MS", DEFAULT_LIMITS.requestTimeoutMs),
+      maxInFlightPerKey: positiveInt(env, "SKERRY_MAX_IN_FLIGHT_PER_KEY", DEFAULT_LIMITS.maxInFlightPerKey),
+      maxBatch: DEFAULT_LIMITS.maxBatch,
+    },
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * The HTTP application: middleware order, routes, the OpenAPI document,
+ * and the single error handler.
+ *
+ * Order: observe (request id, metrics, log) -> shutdown gate -> on /v1:
+ * authenticate -> per-key concurrency -> timeout -> body limit -> project
+ * scope (namespace routes) or admin only (key routes) -> zod validation ->
+ * handler. Every failure, thrown anywhere, goes through `mapError`
+ * (api-error.ts): a stable code, a message, the right status, no stack.
+ */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { ApiError, mapError } from "./api-error.ts";
+import type { App, AppDeps, AppEnv } from "./app-context.ts";
+import { adminOnly, authenticate, concurrencyLimit, projectScope, requestTimeout, shutdownGate, sizeLimit } from "./guards.ts";
+import { observe } from "./observe.ts";
+import { registerDocumentRoutes } from "./routes/document-routes.ts";
+import { registerKeyRoutes } from "./routes/key-routes.ts";
+import { registerNamespaceRoutes } from "./routes/namespace-routes.ts";
+import { registerQueryRoutes } from "./routes/query-routes.ts";
+import { registerSystemRoutes } from "./routes/system-routes.ts";
+
+export const OPENAPI_PATH = "/openapi.json";
+
+function issuesMessage(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
+  return issues
+    .slice(0, 5)
+    .map((i) => `${i.path.length === 0 ? "(root)" : i.path.map(String).join(".")}: ${i.message}`)
+    .join("; ");
+}
+
+export function createApp(deps: AppDeps): App {
+  const app: App = new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        const issues = result.error.issues;
+        throw new ApiError("InvalidArgument", `invalid ${result.target}: ${issuesMessage(issues)}`, {
+          target: result.target,
+          issues: issues.slice(0, 20).map((i) => ({ path: i.path.map(String), message: i.message })),
+        });
+      }
+    },
+  });
+
+  app.use("*", observe(deps));
+  app.use("*", shutdownGate(deps));
+  app.use("/v1/*", authenticate(deps), concurrencyLimit(deps), requestTimeout(deps), sizeLimit(deps));
+  app.use("/v1/orgs/:org/projects/:project/*", projectScope(deps));
+  app.use("/v1/keys", adminOnly(deps));
+  app.use("/v1/keys/*", adminOnly(deps));
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", description: "An API key: sk_..." });
+  registerSystemRoutes(app, deps);
+  registerKeyRoutes(app, deps);
+  registerNamespaceRoutes(app, deps);
+  registerDocumentRoutes(app, deps);
+  registerQueryRoutes(app, deps);
+  app.doc(OPENAPI_PATH, {
+    openapi: "3.0.3",
+    info: {
+      title: "Skerry API",
+      version: "0.1.0",
+      description: "Namespaces, documents and queries over object storage. Errors: { error: { code, message, details? } }.",
+    },
+  });
+  app.get("/", (c) =>
+    c.json({ name: "skerry", openapi: OPENAPI_PATH, health: "/health", ready: "/ready", metrics: "/metrics", api: "/v1/orgs/{org}/projects/{project}/namespaces" }),
+  );
+
+  app.notFound(() => {
+    throw new ApiError("NotFound", "no such route; see /openapi.json");
+  });
+  app.onError((error, c) => {
+    const mapped = mapError(error);
+    if (mapped.unexpected) deps.logger.error({ err: error, requestId: c.get("requestId") }, "request error");
+    for (const [name, value] of Object.entries(mapped.headers)) c.header(name, value);
+    return c.json(mapped.body, mapped.status as 400);
+  });
+  return app;
+}

@@ -1,0 +1,157 @@
+/**
+ * Document routes: writes by id (upsert, patch, delete; `ifVersion` in the
+ * body, `Idempotency-Key` header) and reads (get by ids, get one, scan in
+ * id order), at the latest or a given version.
+ *
+ * A write larger than the batch cap is refused whole (413 BatchTooLarge)
+ * before it reaches the engine; every other rejection (bad document, wrong
+ * vector dimension, missing patched id, version conflict) is the engine's,
+ * which applies nothing of a rejected write.
+ */
+import { createRoute } from "@hono/zod-openapi";
+import { ApiError } from "../api-error.ts";
+import type { App, AppDeps } from "../app-context.ts";
+import { documentJson, send } from "../respond.ts";
+import {
+  DeleteBody,
+  DocumentSchema,
+  GetDocumentsBody,
+  GetDocumentsResultSchema,
+  IdempotencyHeader,
+  NamespaceParams,
+  PatchBody,
+  ReadQuery,
+  ScanQuery,
+  ScanResultSchema,
+  UpsertBody,
+  WriteResultSchema,
+} from "../schemas.ts";
+import { z } from "@hono/zod-openapi";
+import { ERRORS, NS_BASE, nsPath, SECURITY } from "./common.ts";
+
+const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
+const tags = ["documents"];
+
+const WRITE_ERRORS = {
+  400: ERRORS[400],
+  401: ERRORS[401],
+  403: ERRORS[403],
+  404: ERRORS[404],
+  409: ERRORS[409],
+  412: ERRORS[412],
+  413: ERRORS[413],
+  429: ERRORS[429],
+  503: ERRORS[503],
+};
+
+function writeRoute(op: "upsert" | "patch" | "delete", summary: string, body: z.ZodType) {
+  return createRoute({
+    method: "post",
+    path: `${NS_BASE}/{namespace}/${op}`,
+    tags,
+    summary,
+    security: SECURITY,
+    request: { params: NamespaceParams, headers: IdempotencyHeader, body: { required: true, ...json(body) } },
+    responses: { 200: { description: "Committed (or deduplicated by Idempotency-Key)", ...json(WriteResultSchema) }, ...WRITE_ERRORS },
+  });
+}
+
+export function registerDocumentRoutes(app: App, { engine, limits, metrics }: AppDeps): void {
+  const checkBatch = (n: number, what: string) => {
+    if (n > limits.maxBatch) throw new ApiError("BatchTooLarge", `${n} ${what} in one write; the limit is ${limits.maxBatch}: split the batch`);
+  };
+  const writeOptions = (ifVersion: number | undefined, key: string | undefined) => ({
+    ...(ifVersion === undefined ? {} : { ifVersion }),
+    ...(key === undefined ? {} : { idempotencyKey: key }),
+  });
+  const counted = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (code === "VersionConflict") metrics.writeConflicts.inc({ kind: "version" });
+      else if (code === "Conflict") metrics.writeConflicts.inc({ kind: "commit" });
+      throw error;
+    }
+  };
+
+  app.openapi(writeRoute("upsert", "Insert or replace whole documents", UpsertBody), async (c) => {
+    const path = nsPath(c.req.valid("param"));
+    const { documents, ifVersion } = c.req.valid("json") as z.infer<typeof UpsertBody>;
+    checkBatch(documents.length, "documents");
+    const result = await counted(() => engine.upsert(path, documents as never, writeOptions(ifVersion, c.req.valid("header")["idempotency-key"])));
+    return send(c, WriteResultSchema, result);
+  });
+
+  app.openapi(writeRoute("patch", "Change fields of existing documents (null removes a field)", PatchBody), async (c) => {
+    const path = nsPath(c.req.valid("param"));
+    const { patches, ifVersion } = c.req.valid("json") as z.infer<typeof PatchBody>;
+    checkBatch(patches.length, "patches");
+    const result = await counted(() => engine.patch(path, patches as never, writeOptions(ifVersion, c.req.valid("header")["idempotency-key"])));
+    return send(c, WriteResultSchema, result);
+  });
+
+  app.openapi(writeRoute("delete", "Delete documents by id (absent ids are no-ops)", DeleteBody), async (c) => {
+    const path = nsPath(c.req.valid("param"));
+    const { ids, ifVersion } = c.req.valid("json") as z.infer<typeof DeleteBody>;
+    checkBatch(ids.length, "ids");
+    const result = await counted(() => engine.delete(path, ids, writeOptions(ifVersion, c.req.valid("header")["idempotency-key"])));
+    return send(c, WriteResultSchema, result);
+  });
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: `${NS_BASE}/{namespace}/documents/get`,
+      tags,
+      summary: "Documents by id (null where absent)",
+      security: SECURITY,
+      request: { params: NamespaceParams, body: { required: true, ...json(GetDocumentsBody) } },
+      responses: { 200: { description: "Documents", ...json(GetDocumentsResultSchema) }, 400: ERRORS[400], 401: ERRORS[401], 403: ERRORS[403], 404: ERRORS[404], 503: ERRORS[503] },
+    }),
+    async (c) => {
+      const path = nsPath(c.req.valid("param"));
+      const { ids, atVersion, consistency } = c.req.valid("json");
+      const manifest = await engine.manifest(path, { atVersion, consistency });
+      const docs = await engine.get(path, ids, { atVersion: manifest.version });
+      return send(c, GetDocumentsResultSchema, { version: manifest.version, documents: docs.map((d) => (d === null ? null : documentJson(d))) });
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: `${NS_BASE}/{namespace}/documents/{id}`,
+      tags,
+      summary: "One document",
+      security: SECURITY,
+      request: { params: NamespaceParams.extend({ id: z.string().min(1).max(512).openapi({ param: { name: "id", in: "path" } }) }), query: ReadQuery },
+      responses: { 200: { description: "The document", ...json(DocumentSchema) }, 400: ERRORS[400], 401: ERRORS[401], 403: ERRORS[403], 404: ERRORS[404], 503: ERRORS[503] },
+    }),
+    async (c) => {
+      const { id, ...params } = c.req.valid("param");
+      const path = nsPath(params);
+      const [doc] = await engine.get(path, [id], c.req.valid("query"));
+      if (doc === null || doc === undefined) throw new ApiError("DocumentNotFound", `document not found in ${path}: ${JSON.stringify(id)}`);
+      return send(c, DocumentSchema, documentJson(doc));
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: `${NS_BASE}/{namespace}/documents`,
+      tags,
+      summary: "One page of documents in id order",
+      security: SECURITY,
+      request: { params: NamespaceParams, query: ScanQuery },
+      responses: { 200: { description: "A page", ...json(ScanResultSchema) }, 400: ERRORS[400], 401: ERRORS[401], 403: ERRORS[403], 404: ERRORS[404], 503: ERRORS[503] },
+    }),
+    async (c) => {
+      const path = nsPath(c.req.valid("param"));
+      const { atVersion, consistency, after, limit } = c.req.valid("query");
+      const page = await engine.scan(path, { atVersion, consistency, after, limit: limit ?? 100 });
+      return send(c, ScanResultSchema, { version: page.version, documents: page.documents.map((d) => documentJson(d)), next: page.next });
+    },
+  );
+}

@@ -1,0 +1,134 @@
+/**
+ * Namespace routes: list, create, get (at a version), update labels,
+ * delete, and the list of stored manifest versions.
+ */
+import { createRoute } from "@hono/zod-openapi";
+import type { App, AppDeps } from "../app-context.ts";
+import { send } from "../respond.ts";
+import {
+  CreateNamespaceBody,
+  DeleteNamespaceResultSchema,
+  NamespaceInfoSchema,
+  NamespaceListSchema,
+  NamespaceParams,
+  ProjectParams,
+  ReadQuery,
+  UpdateLabelsBody,
+  VersionsSchema,
+} from "../schemas.ts";
+import { ERRORS, NS_BASE, nsPath, SECURITY } from "./common.ts";
+
+const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
+const tags = ["namespaces"];
+
+export function registerNamespaceRoutes(app: App, { engine }: AppDeps): void {
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: NS_BASE,
+      tags,
+      summary: "List the live namespaces of a project",
+      security: SECURITY,
+      request: { params: ProjectParams },
+      responses: { 200: { description: "Names, sorted", ...json(NamespaceListSchema) }, 400: ERRORS[400], 401: ERRORS[401], 403: ERRORS[403], 503: ERRORS[503] },
+    }),
+    async (c) => {
+      const { org, project } = c.req.valid("param");
+      return send(c, NamespaceListSchema, { namespaces: await engine.listNamespaces(org, project) });
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: NS_BASE,
+      tags,
+      summary: "Create a namespace",
+      security: SECURITY,
+      request: { params: ProjectParams, body: { required: true, ...json(CreateNamespaceBody) } },
+      responses: { 201: { description: "Created", ...json(NamespaceInfoSchema) }, 400: ERRORS[400], 401: ERRORS[401], 403: ERRORS[403], 409: ERRORS[409], 503: ERRORS[503] },
+    }),
+    async (c) => {
+      const { org, project } = c.req.valid("param");
+      const body = c.req.valid("json");
+      const info = await engine.createNamespace(`${org}/${project}/${body.name}`, {
+        distanceMetric: body.distanceMetric,
+        labels: body.labels,
+      });
+      return send(c, NamespaceInfoSchema, info, 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: `${NS_BASE}/{namespace}`,
+      tags,
+      summary: "Namespace info (version, document count, containers, bytes, labels), at the latest or a given version",
+      security: SECURITY,
+      request: { params: NamespaceParams, query: ReadQuery },
+      responses: { 200: { description: "Info", ...json(NamespaceInfoSchema) }, 400: ERRORS[400], 401: ERRORS[401], 403: ERRORS[403], 404: ERRORS[404], 503: ERRORS[503] },
+    }),
+    async (c) => {
+      const params = c.req.valid("param");
+      const { atVersion, consistency } = c.req.valid("query");
+      return send(c, NamespaceInfoSchema, await engine.getNamespace(nsPath(params), { atVersion, consistency }));
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "put",
+      path: `${NS_BASE}/{namespace}/labels`,
+      tags,
+      summary: "Replace the labels of a namespace",
+      security: SECURITY,
+      request: { params: NamespaceParams, body: { required: true, ...json(UpdateLabelsBody) } },
+      responses: {
+        200: { description: "Info after the change", ...json(NamespaceInfoSchema) },
+        400: ERRORS[400],
+        401: ERRORS[401],
+        403: ERRORS[403],
+        404: ERRORS[404],
+        409: ERRORS[409],
+        412: ERRORS[412],
+        503: ERRORS[503],
+      },
+    }),
+    async (c) => {
+      const params = c.req.valid("param");
+      const { labels, ifVersion } = c.req.valid("json");
+      return send(c, NamespaceInfoSchema, await engine.updateLabels(nsPath(params), labels, ifVersion === undefined ? {} : { ifVersion }));
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "delete",
+      path: `${NS_BASE}/{namespace}`,
+      tags,
+      summary: "Delete a namespace and its objects",
+      security: SECURITY,
+      request: { params: NamespaceParams },
+      responses: { 200: { description: "Deleted", ...json(DeleteNamespaceResultSchema) }, 400: ERRORS[400], 401: ERRORS[401], 403: ERRORS[403], 404: ERRORS[404], 503: ERRORS[503] },
+    }),
+    async (c) => send(c, DeleteNamespaceResultSchema, await engine.deleteNamespace(nsPath(c.req.valid("param")))),
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: `${NS_BASE}/{namespace}/versions`,
+      tags,
+      summary: "Manifest versions stored for a namespace, ascending",
+      security: SECURITY,
+      request: { params: NamespaceParams },
+      responses: { 200: { description: "Versions", ...json(VersionsSchema) }, 400: ERRORS[400], 401: ERRORS[401], 403: ERRORS[403], 404: ERRORS[404], 503: ERRORS[503] },
+    }),
+    async (c) => {
+      const path = nsPath(c.req.valid("param"));
+      await engine.manifest(path, { consistency: "eventual" }); // 404 for a deleted or unknown namespace
+      return send(c, VersionsSchema, { versions: await engine.listVersions(path) });
+    },
+  );
+}

@@ -1,0 +1,210 @@
+/**
+ * The zod schemas of every request and response of the HTTP API. The
+ * OpenAPI document (GET /openapi.json) is generated from these, requests
+ * are validated by them before any handler runs, and responses are parsed
+ * by them before they are sent (http/respond.ts).
+ *
+ * Numbers must be finite (zod 4's number does not accept Infinity, which is
+ * what JSON's `1e999` parses to); names of orgs, projects and namespaces
+ * follow the engine's allow list (also the path-traversal defence).
+ */
+import { z } from "@hono/zod-openapi";
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const name = (what: string) =>
+  z
+    .string()
+    .regex(NAME, `${what} must be 1-128 ASCII letters, digits, '-', '_' or '.', starting with a letter or digit`)
+    .refine((v) => !v.includes(".."), `${what} must not contain '..'`);
+
+export const OrgParam = name("organization").openapi({ param: { name: "org", in: "path" }, example: "demo" });
+export const ProjectParam = name("project").openapi({ param: { name: "project", in: "path" }, example: "sample" });
+export const NamespaceParam = name("namespace").openapi({ param: { name: "namespace", in: "path" }, example: "products" });
+
+export const ProjectParams = z.object({ org: OrgParam, project: ProjectParam });
+export const NamespaceParams = z.object({ org: OrgParam, project: ProjectParam, namespace: NamespaceParam });
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: "NamespaceNotFound" }),
+      message: z.string(),
+      details: z.record(z.string(), z.unknown()).optional(),
+    }),
+  })
+  .openapi("Error");
+
+export const JsonValueSchema = z.json().openapi("JsonValue", { description: "Any JSON value (finite numbers only)" });
+export const AttributesSchema = z.record(z.string(), JsonValueSchema).openapi("Attributes");
+const finite = z.number();
+const atVersion = z.coerce.number().int().positive().optional().openapi({ description: "Read as of this manifest version" });
+const consistency = z.enum(["strong", "eventual"]).optional();
+
+export const SparseSchema = z
+  .object({ indices: z.array(z.number().int().nonnegative().max(0xffffffff)), values: z.array(finite) })
+  .openapi("SparseVector", { description: "Strictly increasing u32 indices with their values" });
+
+export const DocumentInputSchema = z
+  .object({
+    id: z.string().min(1).max(512),
+    vector: z.array(finite).max(65_536).optional(),
+    sparse: SparseSchema.optional(),
+    text: z.record(z.string(), z.string()).optional(),
+    attributes: AttributesSchema.optional(),
+  })
+  .strict()
+  .openapi("DocumentInput");
+
+export const DocumentPatchSchema = z
+  .object({
+    id: z.string().min(1).max(512),
+    vector: z.array(finite).max(65_536).nullable().optional(),
+    sparse: SparseSchema.nullable().optional(),
+    text: z.record(z.string(), z.string().nullable()).optional(),
+    attributes: z.record(z.string(), JsonValueSchema.nullable()).optional(),
+  })
+  .strict()
+  .openapi("DocumentPatch", { description: "Fields to change; null removes a field" });
+
+export const DocumentSchema = z
+  .object({
+    id: z.string(),
+    vector: z.array(z.number()).optional(),
+    sparse: z.object({ indices: z.array(z.number()), values: z.array(z.number()) }).optional(),
+    text: z.record(z.string(), z.string()).optional(),
+    attributes: AttributesSchema.optional(),
+  })
+  .openapi("Document");
+
+const ifVersion = z.number().int().positive().optional().openapi({ description: "Commit only if the namespace is at this manifest version (else 412)" });
+// The batch cap is checked in the handler (413 BatchTooLarge), not here (400).
+export const UpsertBody = z.object({ documents: z.array(DocumentInputSchema).min(1), ifVersion }).strict().openapi("UpsertRequest");
+export const PatchBody = z.object({ patches: z.array(DocumentPatchSchema).min(1), ifVersion }).strict().openapi("PatchRequest");
+export const DeleteBody = z.object({ ids: z.array(z.string().min(1).max(512)).min(1), ifVersion }).strict().openapi("DeleteRequest");
+export const IdempotencyHeader = z.object({
+  "idempotency-key": z
+    .string()
+    .min(1)
+    .max(256)
+    .optional()
+    .openapi({ param: { name: "idempotency-key", in: "header" }, description: "A retry with the same key applies at most once" }),
+});
+
+export const WriteResultSchema = z
+  .object({ version: z.number().int(), count: z.number().int(), deduplicated: z.boolean() })
+  .openapi("WriteResult");
+
+export const NamespaceInfoSchema = z
+  .object({
+    path: z.string(),
+    org: z.string(),
+    project: z.string(),
+    namespace: z.string(),
+    version: z.number().int(),
+    docCount: z.number().int(),
+    logBatches: z.number().int(),
+    segments: z.number().int(),
+    bytes: z.number().int(),
+    distanceMetric: z.enum(["cosine", "dot", "euclidean"]),
+    vectorDimension: z.number().int().optional(),
+    parent: z.object({ namespace: z.string(), version: z.number().int() }).optional(),
+    labels: z.record(z.string(), z.string()),
+    createdAt: z.number(),
+    updatedAt: z.number(),
+  })
+  .openapi("NamespaceInfo");
+
+export const LabelsSchema = z.record(z.string().min(1).max(128), z.string().max(1024));
+export const CreateNamespaceBody = z
+  .object({
+    name: name("namespace"),
+    distanceMetric: z.enum(["cosine", "dot", "euclidean"]).optional(),
+    labels: LabelsSchema.optional(),
+  })
+  .strict()
+  .openapi("CreateNamespaceRequest");
+export const UpdateLabelsBody = z.object({ labels: LabelsSchema, ifVersion }).strict().openapi("UpdateLabelsRequest");
+export const NamespaceListSchema = z.object({ namespaces: z.array(z.string()) }).openapi("NamespaceList");
+export const DeleteNamespaceResultSchema = z
+  .object({ version: z.number().int(), alreadyDeleted: z.boolean(), objectsDeleted: z.number().int() })
+  .openapi("DeleteNamespaceResult");
+export const VersionsSchema = z.object({ versions: z.array(z.number().int()) }).openapi("VersionList");
+
+export const ReadQuery = z.object({ atVersion, consistency });
+export const GetDocumentsBody = z
+  .object({ ids: z.array(z.string().min(1).max(512)).min(1).max(10_000), atVersion: z.number().int().positive().optional(), consistency })
+  .strict()
+  .openapi("GetDocumentsRequest");
+export const GetDocumentsResultSchema = z
+  .object({ version: z.number().int(), documents: z.array(DocumentSchema.nullable()) })
+  .openapi("GetDocumentsResult", { description: "Aligned with the requested ids; null where absent" });
+export const ScanQuery = z.object({
+  atVersion,
+  consistency,
+  after: z.string().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).optional(),
+});
+export const ScanResultSchema = z
+  .object({ version: z.number().int(), documents: z.array(DocumentSchema), next: z.string().optional() })
+  .openapi("ScanResult", { description: "One page in id order; pass `next` as `after` for the next page" });
+
+export const QueryBody = z
+  .object({
+    rankBy: z.array(z.unknown()).optional().openapi({ example: ["vector", "kNN", [0.1, 0.2]] }),
+    filters: z.array(z.unknown()).optional().openapi({ example: ["category", "Eq", "books"] }),
+    topK: z.number().int().positive().optional(),
+    includeAttributes: z.union([z.boolean(), z.array(z.string())]).optional(),
+    includeVectors: z.boolean().optional(),
+    distanceMetric: z.enum(["COSINE", "DOT", "EUCLIDEAN"]).optional(),
+    distanceThreshold: z.number().optional(),
+    aggregateBy: z.record(z.string(), z.array(z.string())).optional(),
+    groupBy: z.array(z.string()).optional(),
+    consistency,
+    atVersion: z.number().int().positive().optional(),
+    probes: z.number().int().positive().optional(),
+  })
+  .strict()
+  .openapi("QueryRequest", {
+    description:
+      "rankBy: [\"vector\", \"kNN\"|\"ANN\", [..]] | [\"sparse\", \"Dot\", {indices, values}] | [\"<text field>\", \"BM25\", \"text\"] | [\"<attr>\", \"asc\"|\"desc\"] | [\"RRF\", [<rankBy>, ...], {k?, window?}]; filters: [\"<attr>\", \"Eq\"|\"NotEq\"|\"Lt\"|\"Lte\"|\"Gt\"|\"Gte\", v] | [\"<attr>\", \"In\"|\"NotIn\"|\"ContainsAny\"|\"ContainsAll\", [..]] | [\"<attr>\", \"Glob\"|\"IGlob\", \"p*\"] | [\"<attr>\", \"Exists\"] | [\"And\"|\"Or\", [..]] | [\"Not\", f]. Validated in full by the query module.",
+  });
+export const QueryResultSchema = z
+  .object({
+    version: z.number().int(),
+    rows: z.array(
+      z.object({
+        id: z.string(),
+        distance: z.number().optional(),
+        score: z.number().optional(),
+        attributes: AttributesSchema.optional(),
+        vector: z.array(z.number()).optional(),
+      }),
+    ),
+    aggregations: z.record(z.string(), z.number()).optional(),
+    aggregationGroups: z.array(z.object({ group: AttributesSchema, aggregations: z.record(z.string(), z.number()) })).optional(),
+  })
+  .openapi("QueryResult");
+
+export const CreateKeyBody = z
+  .discriminatedUnion("role", [
+    z.object({ role: z.literal("admin"), name: z.string().max(200).optional() }).strict(),
+    z.object({ role: z.enum(["read", "write"]), org: name("organization"), project: name("project"), name: z.string().max(200).optional() }).strict(),
+  ])
+  .openapi("CreateKeyRequest");
+export const KeyInfoSchema = z
+  .object({
+    id: z.string(),
+    role: z.enum(["admin", "read", "write"]),
+    org: z.string().optional(),
+    project: z.string().optional(),
+    name: z.string().optional(),
+    createdAt: z.number(),
+  })
+  .openapi("ApiKeyInfo");
+export const CreatedKeySchema = KeyInfoSchema.extend({ key: z.string().openapi({ description: "The key itself; shown only in this answer" }) }).openapi(
+  "CreatedApiKey",
+);
+export const KeyListSchema = z.object({ keys: z.array(KeyInfoSchema) }).openapi("ApiKeyList");
+export const KeyIdParams = z.object({ id: z.string().regex(/^[0-9a-f]{16}$/).openapi({ param: { name: "id", in: "path" } }) });
+
+export const HealthSchema = z.object({ status: z.string() }).openapi("Health");

@@ -1,0 +1,129 @@
+/**
+ * SkerryServer: one running HTTP API over one store.
+ *
+ * `startServer` opens the engine on the given storage, bootstraps the admin
+ * key, builds the app and listens (on the next free port when the default
+ * one is busy and `portFallback` is set; otherwise a PortInUseError that
+ * names the variable to change). `close()` is the graceful shutdown: new
+ * requests get 503 ShuttingDown, the listener stops accepting, in-flight
+ * requests (writes included) finish, idle keep-alive connections close,
+ * then the storage is closed and the log flushed. Tests start it on port 0.
+ */
+import type { AddressInfo } from "node:net";
+import { createAdaptorServer } from "@hono/node-server";
+import { NamespaceEngine } from "@skerry/namespace-engine";
+import type { StorageProvider } from "@skerry/storage-providers";
+import type { Server } from "node:http";
+import { ApiKeyStore } from "../auth/api-keys.ts";
+import { DEFAULT_LIMITS, type RequestLimits } from "../config.ts";
+import type { AppDeps } from "../http/app-context.ts";
+import { createApp } from "../http/app.ts";
+import { QueryService } from "../query/query-service.ts";
+import { createLogger, type Logger } from "./logger.ts";
+import { ServerMetrics } from "./metrics.ts";
+
+export interface StartServerOptions {
+  readonly storage: StorageProvider;
+  readonly host?: string;
+  /** 0 picks a free port. */
+  readonly port?: number;
+  readonly portFallback?: boolean;
+  readonly adminKey?: string | undefined;
+  readonly limits?: Partial<RequestLimits>;
+  readonly logger?: Logger;
+  readonly logLevel?: string;
+  /** Called on close after the server stopped (e.g. to close an S3 client). */
+  readonly onClose?: () => void | Promise<void>;
+}
+
+export interface SkerryServer {
+  readonly url: string;
+  readonly port: number;
+  readonly engine: NamespaceEngine;
+  readonly keys: ApiKeyStore;
+  /** The admin key minted by this start (first run without SKERRY_ADMIN_KEY), else undefined. */
+  readonly generatedAdminKey: string | undefined;
+  readonly deps: AppDeps;
+  close(options?: { graceMs?: number }): Promise<void>;
+}
+
+export class PortInUseError extends Error {
+  override readonly name = "PortInUseError";
+}
+
+function listen(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      server.off("listening", onListening);
+      reject(error);
+    };
+    const onListening = () => {
+      server.off("error", onError);
+      resolve((server.address() as AddressInfo).port);
+    };
+    server.once("error", onError);
+    server.once("listening", onListening);
+    server.listen(port, host);
+  });
+}
+
+export async function startServer(options: StartServerOptions): Promise<SkerryServer> {
+  const logger = options.logger ?? createLogger(options.logLevel ?? "info");
+  const engine = new NamespaceEngine({ storage: options.storage });
+  const keys = new ApiKeyStore(options.storage, { envAdminKey: options.adminKey });
+  const { generated } = await keys.bootstrap();
+  const metrics = new ServerMetrics(engine);
+  const queries = new QueryService(engine, {
+    onCacheHit: () => metrics.queryCache.inc({ result: "hit" }),
+    onCacheMiss: () => metrics.queryCache.inc({ result: "miss" }),
+  });
+  const deps: AppDeps = {
+    engine,
+    storage: options.storage,
+    keys,
+    queries,
+    metrics,
+    logger,
+    limits: { ...DEFAULT_LIMITS, ...options.limits },
+    lifecycle: { shuttingDown: false, ready: false, inFlight: 0 },
+  };
+  const app = createApp(deps);
+  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  server.requestTimeout = deps.limits.requestTimeoutMs + 5_000;
+  const host = options.host ?? "127.0.0.1";
+  const first = options.port ?? 0;
+  let port: number | undefined;
+  for (let candidate = first; port === undefined; candidate++) {
+    try {
+      port = await listen(server, host, candidate);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "EADDRINUSE" && options.portFallback && candidate < first + 20) continue;
+      if (code === "EADDRINUSE") throw new PortInUseError(`port ${candidate} on ${host} is in use: set SKERRY_PORT to a free port`);
+      throw error;
+    }
+  }
+  deps.lifecycle.ready = true;
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  let closing: Promise<void> | undefined;
+
+  async function close({ graceMs = 10_000 } = {}): Promise<void> {
+    closing ??= (async () => {
+      deps.lifecycle.shuttingDown = true;
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const deadline = Date.now() + graceMs;
+      while (deps.lifecycle.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      if (deps.lifecycle.inFlight > 0) logger.warn({ inFlight: deps.lifecycle.inFlight }, "shutdown grace expired with requests in flight");
+      server.closeAllConnections();
+      await stopped;
+      await options.onClose?.();
+      logger.info("server stopped");
+      await new Promise<void>((resolve) => logger.flush(() => resolve()));
+    })();
+    return closing;
+  }
+
+  logger.info({ url }, "listening");
+  return { url, port, engine, keys, generatedAdminKey: generated, deps, close };
+}
