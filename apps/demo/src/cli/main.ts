@@ -1,0 +1,316 @@
+/**
+ * `skerry`: the operator CLI, working on the store directly (local-fs or
+ * S3, the same objects the server uses; safe beside a running server).
+ *
+ *   skerry ns create|list|get|delete   namespaces
+ *   skerry versions <path>             stored manifest versions
+ *   skerry manifest <path>             one manifest, pretty-printed
+ *   skerry write <path> --file x.ndjson  import with a progress bar
+ *   skerry get <path> <id...>          documents by id
+ *   skerry scan <path>                 a page in id order
+ *   skerry query <path> '<json>'       the query API
+ *   skerry wal list|show|sidecars      WAL state documents and sidecars
+ *
+ * Every command takes `--json` (machine output on stdout) and the storage
+ * flags (`--data-dir`, `--s3-*`). Errors print the reason and the fix, and
+ * exit 1; usage errors exit 2.
+ */
+import { readFile } from "node:fs/promises";
+import { isNamespaceEngineError, NamespaceEngine, type StoredDocument } from "@skerry/namespace-engine";
+import { SingleBar } from "cli-progress";
+import { Command, CommanderError, Option } from "commander";
+import { QueryService } from "../query/query-service.ts";
+import type { OpenedStorage } from "../storage/open-storage.ts";
+import { CliError, openCliStorage, type StorageFlags } from "./cli-storage.ts";
+import { type ImportOp, importNdjson } from "./ndjson-import.ts";
+import { bytes, table, time, toJson } from "./printable.ts";
+import { listSidecars, listWal, showWal } from "./wal-inspect.ts";
+
+interface GlobalFlags extends StorageFlags {
+  json?: boolean;
+}
+
+const program = new Command(process.env["SKERRY_CLI_NAME"] ?? "skerry")
+  .description("Skerry operator CLI: namespaces, documents, queries and WAL forensics on local-fs or S3")
+  .option("--json", "print machine-readable JSON")
+  .option("--data-dir <dir>", "local-fs data directory (default $SKERRY_DATA_DIR or ./.skerry-data)")
+  .option("--s3-bucket <bucket>", "use S3 (or $S3_BUCKET)")
+  .option("--s3-endpoint <url>", "S3 endpoint URL (or $S3_ENDPOINT)")
+  .option("--s3-prefix <prefix>", "key prefix inside the bucket (or $S3_PREFIX)")
+  .option("--s3-region <region>", "region (or $AWS_REGION)")
+  .showHelpAfterError()
+  .exitOverride();
+
+let opened: OpenedStorage | undefined;
+let engine: NamespaceEngine | undefined;
+
+function flags(): GlobalFlags {
+  return program.opts<GlobalFlags>();
+}
+
+function open(): NamespaceEngine {
+  opened ??= openCliStorage(flags());
+  engine ??= new NamespaceEngine({ storage: opened.storage });
+  return engine;
+}
+
+function out(json: unknown, human: () => string): void {
+  process.stdout.write(`${flags().json ? toJson(json) : human()}\n`);
+}
+
+function int(name: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isSafeInteger(n) || n < 1) throw new CliError(`${name} must be a positive integer, got ${JSON.stringify(value)}`);
+    return n;
+  };
+}
+
+function describeDoc(d: StoredDocument): string {
+  const parts = [d.id];
+  if (d.vector) parts.push(`vector[${d.vector.length}]`);
+  if (d.text) parts.push(`text ${toJson(d.text)}`);
+  if (d.attributes) parts.push(`attributes ${toJson(d.attributes)}`);
+  return parts.join("  ");
+}
+
+// ------------------------------------------------------------- namespaces
+
+const ns = program.command("ns").description("create, list, inspect and delete namespaces");
+
+ns.command("create <path>")
+  .description("create a namespace (path: org/project/namespace)")
+  .addOption(new Option("--metric <metric>", "distance metric").choices(["cosine", "dot", "euclidean"]).default("cosine"))
+  .option("--label <key=value...>", "labels")
+  .action(async (path: string, o: { metric: "cosine" | "dot" | "euclidean"; label?: string[] }) => {
+    const labels: Record<string, string> = {};
+    for (const l of o.label ?? []) {
+      const at = l.indexOf("=");
+      if (at < 1) throw new CliError(`label ${JSON.stringify(l)} is not key=value`);
+      labels[l.slice(0, at)] = l.slice(at + 1);
+    }
+    const info = await open().createNamespace(path, { distanceMetric: o.metric, labels });
+    out(info, () => `created ${info.path} at version ${info.version} (${info.distanceMetric})`);
+  });
+
+ns.command("list <org/project>")
+  .description("list the live namespaces of a project")
+  .action(async (scope: string) => {
+    const [org, project, ...rest] = scope.split("/");
+    if (org === undefined || project === undefined || rest.length > 0) throw new CliError(`expected org/project, got ${JSON.stringify(scope)}`, "e.g. skerry ns list demo/sample");
+    const names = await open().listNamespaces(org, project);
+    out({ namespaces: names }, () => (names.length === 0 ? `no namespaces in ${scope}` : names.join("\n")));
+  });
+
+ns.command("get <path>")
+  .description("namespace info: version, documents, containers, bytes, labels")
+  .option("--at-version <n>", "as of this manifest version", int("--at-version"))
+  .action(async (path: string, o: { atVersion?: number }) => {
+    const info = await open().getNamespace(path, { atVersion: o.atVersion });
+    out(info, () =>
+      [
+        `${info.path}`,
+        `  version      ${info.version}`,
+        `  documents    ${info.docCount}`,
+        `  containers   ${info.logBatches} log batches, ${info.segments} segments, ${bytes(info.bytes)}`,
+        `  vectors      ${info.vectorDimension ?? "-"} dims, ${info.distanceMetric}`,
+        `  labels       ${toJson(info.labels)}`,
+        `  created      ${time(info.createdAt)}`,
+        `  updated      ${time(info.updatedAt)}`,
+      ].join("\n"),
+    );
+  });
+
+ns.command("delete <path>")
+  .description("delete a namespace and its objects")
+  .action(async (path: string) => {
+    const result = await open().deleteNamespace(path);
+    out(result, () => `deleted ${path} (final version ${result.version}, ${result.objectsDeleted} objects removed${result.alreadyDeleted ? ", was already deleted" : ""})`);
+  });
+
+// --------------------------------------------------------------- versions
+
+program
+  .command("versions <path>")
+  .description("manifest versions stored for a namespace, with their containers")
+  .action(async (path: string) => {
+    const e = open();
+    const versions = await e.listVersions(path);
+    const rows: { version: number; updatedAt: number | undefined; containers: number | undefined; bytes: number | undefined; deleted: boolean }[] = [];
+    for (const v of versions) {
+      try {
+        const m = await e.manifest(path, { atVersion: v });
+        rows.push({ version: v, updatedAt: m.updatedAt, containers: m.containers.length, bytes: m.containers.reduce((s, c) => s + c.byteSize, 0), deleted: false });
+      } catch (error) {
+        if (!isNamespaceEngineError(error)) throw error;
+        rows.push({ version: v, updatedAt: undefined, containers: undefined, bytes: undefined, deleted: true });
+      }
+    }
+    out({ versions: rows }, () =>
+      table(
+        rows.map((r) => [r.version, r.updatedAt === undefined ? "" : time(r.updatedAt), r.containers ?? "", r.bytes === undefined ? "" : bytes(r.bytes), r.deleted ? "deleted" : ""]),
+        ["version", "updated", "containers", "bytes", ""],
+      ),
+    );
+  });
+
+program
+  .command("manifest <path>")
+  .description("print a manifest (latest or --at-version)")
+  .option("--at-version <n>", "manifest version", int("--at-version"))
+  .action(async (path: string, o: { atVersion?: number }) => {
+    const m = await open().manifest(path, { atVersion: o.atVersion });
+    process.stdout.write(`${toJson(m, flags().json ? undefined : 2)}\n`);
+  });
+
+// -------------------------------------------------------------- documents
+
+program
+  .command("write <path>")
+  .description("write documents from an NDJSON file (one JSON document per line)")
+  .requiredOption("--file <file>", "NDJSON file")
+  .addOption(new Option("--op <op>", "operation").choices(["upsert", "patch", "delete"]).default("upsert"))
+  .option("--batch <n>", "documents per write", int("--batch"), 1_000)
+  .action(async (path: string, o: { file: string; op: ImportOp; batch: number }) => {
+    const e = open();
+    await e.manifest(path); // fail fast (NamespaceNotFound) before reading the file
+    const bar = !flags().json && process.stderr.isTTY ? new SingleBar({ format: "{bar} {percentage}% | {docs} documents | {eta_formatted} left", stream: process.stderr, hideCursor: true }) : undefined;
+    bar?.start(1, 0, { docs: 0 });
+    try {
+      const result = await importNdjson(e, path, o.file, {
+        op: o.op,
+        batch: o.batch,
+        onProgress: (read, total, docs) => {
+          if (bar !== undefined) {
+            bar.setTotal(Math.max(total, 1));
+            bar.update(read, { docs });
+          }
+        },
+      });
+      bar?.stop();
+      out(result, () =>
+        `${o.op}: ${result.documents} documents in ${result.batches} batches (${result.deduplicatedBatches} already applied) in ${result.ms} ms; namespace now at version ${result.lastVersion ?? "-"}`,
+      );
+    } finally {
+      bar?.stop();
+    }
+  });
+
+program
+  .command("get <path> <ids...>")
+  .description("documents by id")
+  .option("--at-version <n>", "as of this manifest version", int("--at-version"))
+  .action(async (path: string, ids: string[], o: { atVersion?: number }) => {
+    const docs = await open().get(path, ids, { atVersion: o.atVersion });
+    out({ documents: docs }, () => docs.map((d, i) => (d === null ? `${ids[i]}  (not found)` : describeDoc(d))).join("\n"));
+    if (docs.some((d) => d === null) && !flags().json) process.exitCode = 3;
+  });
+
+program
+  .command("scan <path>")
+  .description("a page of documents in id order")
+  .option("--after <id>", "start after this id")
+  .option("--limit <n>", "page size", int("--limit"), 20)
+  .option("--at-version <n>", "as of this manifest version", int("--at-version"))
+  .action(async (path: string, o: { after?: string; limit: number; atVersion?: number }) => {
+    const page = await open().scan(path, { after: o.after, limit: o.limit, atVersion: o.atVersion });
+    out(page, () => [...page.documents.map(describeDoc), page.next === undefined ? "(end)" : `(more: --after ${page.next})`].join("\n"));
+  });
+
+program
+  .command("query <path> [request]")
+  .description('run a query, e.g. \'{"rankBy":["body","BM25","guitar"],"topK":5}\'')
+  .option("--file <file>", "read the request from a JSON file")
+  .action(async (path: string, request: string | undefined, o: { file?: string }) => {
+    const text = o.file !== undefined ? await readFile(o.file, "utf8") : request;
+    if (text === undefined) throw new CliError("no query request", 'pass it as an argument (\'{"topK":10}\') or with --file');
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch (error) {
+      throw new CliError(`the query request is not valid JSON: ${(error as Error).message}`);
+    }
+    const result = await new QueryService(open()).query(path, body);
+    out(result, () =>
+      table(
+        result.rows.map((r) => [r.id, r.distance ?? r.score ?? "", r.attributes === undefined ? "" : toJson(r.attributes)]),
+        ["id", "distance/score", "attributes"],
+      ) + `\n(${result.rows.length} rows at version ${result.version})`,
+    );
+  });
+
+// -------------------------------------------------------------------- WAL
+
+const wal = program.command("wal").description("inspect WAL state documents and sidecars of a namespace");
+
+wal
+  .command("list <path>")
+  .description("mutation state documents, oldest first")
+  .action(async (path: string) => {
+    opened ??= openCliStorage(flags());
+    const entries = await listWal(opened.storage, path);
+    out({ entries }, () =>
+      entries.length === 0
+        ? `no WAL state documents under ${path} (predicate mutations write them)`
+        : table(
+            entries.map((e) => [e.walId, e.opKind, e.state, e.createdAt === undefined ? "" : time(e.createdAt), e.targets, e.tombstoneProgress, e.leaseOwner === undefined ? "" : `${e.leaseOwner.slice(0, 8)}… until ${time(e.leaseExpiresAt ?? 0)}`, e.hasArrowSidecar ? "yes" : "", e.error ?? ""]),
+            ["wal id", "op", "state", "created", "targets", "tombstoned", "lease", "arrow", "error"],
+          ),
+    );
+  });
+
+wal
+  .command("show <path> <walId>")
+  .description("pretty-print one state document as stored, with the decoder's verdict")
+  .action(async (path: string, walId: string) => {
+    opened ??= openCliStorage(flags());
+    const shown = await showWal(opened.storage, path, walId);
+    out(shown, () => `${shown.key}  ${shown.valid ? "(valid)" : `(INVALID: ${shown.error})`}\n${toJson(shown.document, 2)}`);
+    if (!shown.valid) process.exitCode = 3;
+  });
+
+wal
+  .command("sidecars <path>")
+  .description("tombstone sidecars (deletion vectors) with their position counts")
+  .action(async (path: string) => {
+    opened ??= openCliStorage(flags());
+    const entries = await listSidecars(opened.storage, path);
+    out({ sidecars: entries }, () =>
+      entries.length === 0
+        ? `no tombstone sidecars under ${path}`
+        : table(entries.map((e) => [e.key, bytes(e.size), e.positions ?? "", e.sealed ? "sealed" : "", e.error ?? ""]), ["key", "size", "positions", "seal", "error"]),
+    );
+  });
+
+// ------------------------------------------------------------------ errors
+
+const HINTS: Record<string, string> = {
+  NamespaceNotFound: "list the namespaces with `skerry ns list <org>/<project>`",
+  NamespaceExists: "pick another name, or delete it first with `skerry ns delete <path>`",
+  VersionNotFound: "list the stored versions with `skerry versions <path>`",
+  InvalidArgument: "namespace paths are org/project/namespace (letters, digits, '-', '_', '.')",
+  Storage: "check --data-dir, or the S3 flags and credentials",
+  InvalidQuery: "see the query syntax in the README or GET /openapi.json (QueryRequest)",
+};
+
+function fail(message: string, hint: string | undefined, code: string | undefined): void {
+  if (flags().json) process.stdout.write(`${toJson({ error: { code: code ?? "Error", message, hint } })}\n`);
+  else process.stderr.write(`error: ${message}${hint === undefined ? "" : `\n  fix: ${hint}`}\n`);
+  process.exitCode = 1;
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
+  } else if (error instanceof CliError) {
+    fail(error.message, error.hint, "CliError");
+  } else {
+    const code = (error as { code?: unknown }).code;
+    const codeName = typeof code === "string" ? code : undefined;
+    fail((error as Error).message ?? String(error), codeName === undefined ? undefined : HINTS[codeName], codeName);
+  }
+} finally {
+  opened?.close();
+}
