@@ -94,14 +94,45 @@ export function requestTimeout(deps: AppDeps): Guard {
   };
 }
 
+/** Reads and discards up to `max` bytes of a body, so the client sees our answer instead of a reset. */
+async function discard(body: ReadableStream<Uint8Array> | null, max: number): Promise<boolean> {
+  if (body === null) return true;
+  const reader = body.getReader();
+  let seen = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return true;
+    seen += value.byteLength;
+    if (seen > max) {
+      await reader.cancel().catch(() => {});
+      return false;
+    }
+  }
+}
+
 export function sizeLimit(deps: AppDeps): Guard {
-  return bodyLimit({
+  const tooLarge = () => {
+    deps.metrics.rejected.inc({ reason: "too_large" });
+    return new ApiError("PayloadTooLarge", `request body larger than ${deps.limits.bodyBytes} bytes`);
+  };
+  // Bodies without a length (chunked) are counted as they stream.
+  const streaming = bodyLimit({
     maxSize: deps.limits.bodyBytes,
-    onError: () => {
-      deps.metrics.rejected.inc({ reason: "too_large" });
-      throw new ApiError("PayloadTooLarge", `request body larger than ${deps.limits.bodyBytes} bytes`);
+    onError: (c) => {
+      c.header("Connection", "close");
+      throw tooLarge();
     },
   });
+  return async (c, next) => {
+    const declared = Number(c.req.header("content-length") ?? Number.NaN);
+    if (declared > deps.limits.bodyBytes) {
+      // Drain a bounded amount first: answering mid-upload makes most clients see a reset, not the 413.
+      const drained = declared <= 4 * deps.limits.bodyBytes && (await discard(c.req.raw.body, 4 * deps.limits.bodyBytes));
+      if (!drained) c.header("Connection", "close");
+      throw tooLarge();
+    }
+    return streaming(c, next);
+  };
 }
 
 export function projectScope(deps: AppDeps): Guard {
