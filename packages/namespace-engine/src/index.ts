@@ -45,8 +45,22 @@ export type {
   ReadOptions,
   ScanOptions,
 } from "./namespace-info.ts";
-export { NamespaceEngine, type NamespaceEngineOptions, type NamespaceEngineStats } from "./namespace-engine.ts";
-export { NamespaceState, type RowLocation } from "./namespace-state.ts";
+export {
+  NamespaceEngine,
+  type CollectWalGarbageResult,
+  type FilterInput,
+  type NamespaceEngineOptions,
+  type NamespaceEngineStats,
+  type NamespaceRecoveryReport,
+} from "./namespace-engine.ts";
+export type { DeleteByFilterResult, PatchByFilterResult, PredicateMutationOptions } from "./predicate-mutation.ts";
+export {
+  DEFAULT_COMPACTION_SETTINGS,
+  type CompactionRecoveryReport,
+  type CompactionReport,
+  type CompactionSettings,
+} from "./compactor.ts";
+export { NamespaceState, type ApplyOptions, type RowLocation } from "./namespace-state.ts";
 export { MAX_IDEMPOTENCY_KEY_LENGTH, type WriteOptions, type WriteResult } from "./write-options.ts";
 export { DEFAULT_WRITE_LIMITS, MAX_DIMENSION, type WriteLimits } from "./write-request.ts";
 export type { CommitPolicy, CommitterStats, GroupCommitOptions } from "./write-committer.ts";
@@ -59,7 +73,11 @@ export {
   MAX_MANIFEST_VERSION,
   namespaceRoot,
   projectRoot,
+  compactionIntentKey,
+  compactionPrefix,
   registryKey,
+  segmentIndexKey,
+  segmentKey,
   tombstonesKey,
 } from "./storage-layout.ts";
 export { decodeLogEntry, encodeLogEntry, LOG_ENTRY_VERSION, type LogEntry, type LogOp } from "./log-entry.ts";

@@ -42,12 +42,15 @@ export class ManifestStore {
   readonly #random: Random;
   readonly #retry: RetryPolicy;
   readonly #hot = new Map<string, CachedManifest>();
+  readonly #observe: ((manifest: Manifest) => void) | undefined;
 
-  constructor(storage: StorageProvider, clock: Clock, random: Random, retry: RetryPolicy) {
+  /** `observe` sees every manifest read from storage (the engine advances its IdGenerator past each high water). */
+  constructor(storage: StorageProvider, clock: Clock, random: Random, retry: RetryPolicy, observe?: (manifest: Manifest) => void) {
     this.#storage = storage;
     this.#clock = clock;
     this.#random = random;
     this.#retry = retry;
+    this.#observe = observe;
   }
 
   /** The cached latest manifest, whatever its age. */
@@ -143,6 +146,7 @@ export class ManifestStore {
         key,
       );
     }
+    this.#observe?.(manifest);
     return manifest;
   }
 

@@ -5,9 +5,17 @@
  * Lifecycle: `createNamespace`, `getNamespace`, `listNamespaces`,
  * `updateLabels`, `deleteNamespace`. Writes: `upsert`, `patch`, `delete`
  * (validated, group-committed as one log batch object plus one manifest;
- * options `ifVersion` and `idempotencyKey`). Reads: `get`, `scan`,
- * `documents`, `manifest`, `listVersions`, with strong or eventual
- * consistency and `atVersion`.
+ * options `ifVersion` and `idempotencyKey`). Predicate mutations:
+ * `deleteByFilter`, `patchByFilter` (wal-engine pipeline). Maintenance:
+ * `compact` (and a background trigger, off by default), `recover`,
+ * `collectWalGarbage`, `close`. Reads: `get`, `scan`, `documents`,
+ * `manifest`, `listVersions`, with strong or eventual consistency and
+ * `atVersion`.
+ *
+ * Opening: the first predicate mutation, compaction or `openNamespace` of a
+ * namespace by an engine instance runs `recover` on it first (pending
+ * compactions finished, the WAL recovery sweep, tombstone etags published);
+ * plain reads and writes do not (nothing runs in the background unasked).
  *
  * All coordination goes through create-only puts of numbered manifests
  * (see write-committer.ts and docs/namespace-engine.md); this process's own
@@ -18,6 +26,7 @@
  * Errors: the typed errors of errors.ts only.
  */
 import type { StorageProvider } from "@skerry/storage-providers";
+import { DEFAULT_MAX_TARGETS, type RecoveryReport, type WalGcReport } from "@skerry/wal-engine";
 import {
   type Clock,
   cryptoRandom,
@@ -54,6 +63,22 @@ import { SerialQueue } from "./serial-queue.ts";
 import { StateCache } from "./state-cache.ts";
 import { backoffMs, DEFAULT_RETRY_POLICY, type RetryPolicy, sleep, withRetry } from "./storage-calls.ts";
 import { manifestPrefix, manifestVersionOf, namespaceId, registryKey, registryPrefix } from "./storage-layout.ts";
+import { type CompactionRecoveryReport, type CompactionReport, type CompactionSettings, Compactor, DEFAULT_COMPACTION_SETTINGS } from "./compactor.ts";
+import { deleteIntent, listIntentIds, readIntent } from "./compaction-intents.ts";
+import { retiredSegments, retiredToWire, withManifestExtra } from "./container-extra.ts";
+import { commitChange, type EngineContext } from "./engine-context.ts";
+import { NamespaceWals } from "./namespace-wal.ts";
+import {
+  type DeleteByFilterResult,
+  deleteByFilter,
+  type MutationDependencies,
+  type PatchByFilterResult,
+  patchByFilter,
+  type PredicateMutationOptions,
+} from "./predicate-mutation.ts";
+import type { Filter } from "./query/query-request.ts";
+import { parseQueryRequest } from "./query/query-request.ts";
+import { refreshTombstones } from "./tombstone-refresh.ts";
 import { type CommitPolicy, type CommitterStats, type GroupCommitOptions, WriteCommitter } from "./write-committer.ts";
 import { MAX_IDEMPOTENCY_KEY_LENGTH, type WriteOptions, type WriteResult } from "./write-options.ts";
 import { DEFAULT_WRITE_LIMITS, encodeDelete, encodePatch, encodeUpsert, type EncodedWrite, type WriteLimits } from "./write-request.ts";
@@ -79,6 +104,47 @@ export interface NamespaceEngineOptions {
   readonly readStalenessMs?: number | undefined;
   /** Namespaces whose materialized state is kept in memory; default 64. */
   readonly stateCacheEntries?: number | undefined;
+  /** Compaction thresholds and the background trigger (`auto`, off by default). */
+  readonly compaction?: Partial<CompactionSettings> | undefined;
+  /** Lease of a WAL driver or compaction, ms; default 60,000 (recovery takes over expired ones). */
+  readonly leaseMs?: number | undefined;
+  /** Most documents one predicate mutation may target; default 100,000. */
+  readonly maxMutationTargets?: number | undefined;
+  /** Re-locate rounds of a predicate mutation whose targets a compaction has sealed. */
+  readonly relocate?: { maxAttempts?: number; baseDelayMs?: number; maxDelayMs?: number } | undefined;
+  /** Called with errors of background compactions (default: ignored; the next run retries). */
+  readonly onBackgroundError?: ((error: unknown, path: string) => void) | undefined;
+}
+
+/** What `recover` did. */
+export interface NamespaceRecoveryReport {
+  readonly compactions: CompactionRecoveryReport;
+  readonly wal: RecoveryReport;
+  /** Manifest version after publishing tombstone etags. */
+  readonly version: number;
+}
+
+export interface CollectWalGarbageResult {
+  readonly wal: WalGcReport;
+  /** Settled compaction intents deleted. */
+  readonly compactionIntentsDeleted: number;
+  /** Retired UPDATE segment ids dropped from the manifest (their WAL docs are gone). */
+  readonly retiredSegmentsPruned: number;
+}
+
+/** A filter: the query module's parsed `Filter`, or its JSON tuple form (`["status", "Eq", "stale"]`). */
+export type FilterInput = Filter | readonly unknown[];
+
+function toFilter(input: FilterInput): Filter {
+  if (Array.isArray(input)) {
+    const parsed = parseQueryRequest({ filters: input, topK: 1 }).filters;
+    if (parsed === undefined) throw new InvalidArgumentError("filter is required");
+    return parsed;
+  }
+  if (typeof input !== "object" || input === null || typeof (input as { kind?: unknown }).kind !== "string") {
+    throw new InvalidArgumentError("filter must be a parsed Filter or a filter tuple");
+  }
+  return input as Filter;
 }
 
 export interface NamespaceEngineStats extends CommitterStats {
@@ -142,6 +208,14 @@ export class NamespaceEngine {
   readonly #states: StateCache;
   readonly #lanes = new SerialQueue();
   readonly #committer: WriteCommitter;
+  readonly #ctx: EngineContext;
+  readonly #wals: NamespaceWals;
+  readonly #compactor: Compactor;
+  readonly #opened = new Map<string, Promise<unknown>>();
+  readonly #scheduled = new Map<string, ReturnType<typeof setTimeout>>();
+  readonly #background = new Set<Promise<unknown>>();
+  readonly #onBackgroundError: ((error: unknown, path: string) => void) | undefined;
+  #closed = false;
 
   constructor(options: NamespaceEngineOptions) {
     this.storage = options.storage;
@@ -153,7 +227,8 @@ export class NamespaceEngine {
     this.#conflictBackoff = { attempts: 1, baseDelayMs: 1, maxDelayMs: 50, ...options.conflictBackoff };
     this.#maxCommitAttempts = options.maxCommitAttempts ?? 64;
     this.#readStalenessMs = options.readStalenessMs ?? 1_000;
-    this.#manifests = new ManifestStore(this.storage, this.#clock, this.#random, this.#retry);
+    const ids = this.#ids;
+    this.#manifests = new ManifestStore(this.storage, this.#clock, this.#random, this.#retry, (m) => ids.advancePast(m.rowIdHighWater));
     this.#states = new StateCache(this.storage, this.#random, this.#retry, options.stateCacheEntries ?? 64);
     const group: GroupCommitOptions =
       options.groupCommit === false
@@ -181,6 +256,25 @@ export class NamespaceEngine {
       group,
       policy,
     });
+    this.#ctx = {
+      storage: this.storage,
+      clock: this.#clock,
+      random: this.#random,
+      ids: this.#ids,
+      retry: this.#retry,
+      conflictBackoff: this.#conflictBackoff,
+      maxCommitAttempts: this.#maxCommitAttempts,
+      manifests: this.#manifests,
+      states: this.#states,
+      lanes: this.#lanes,
+    };
+    this.#wals = new NamespaceWals(this.#ctx, {
+      leaseMs: options.leaseMs ?? 60_000,
+      maxTargets: options.maxMutationTargets ?? DEFAULT_MAX_TARGETS,
+      relocate: { maxAttempts: 40, baseDelayMs: 20, maxDelayMs: 1_000, ...options.relocate },
+    });
+    this.#compactor = new Compactor(this.#ctx, this.#wals, { ...DEFAULT_COMPACTION_SETTINGS, ...options.compaction });
+    this.#onBackgroundError = options.onBackgroundError;
   }
 
   /** Counters of this engine's work (commits, batch objects, lost races, folded containers). */
@@ -329,7 +423,159 @@ export class NamespaceEngine {
     const p = toNamespacePath(path);
     validateWriteOptions(options);
     const write = encode();
-    return this.#committer.submit(p, write, options.ifVersion, options.idempotencyKey);
+    const result = await this.#committer.submit(p, write, options.ifVersion, options.idempotencyKey);
+    if (this.#compactor.settings.auto) this.#maybeScheduleCompaction(p);
+    return result;
+  }
+
+  // ------------------------------------------------ predicate mutations
+
+  /**
+   * Deletes every document matching `filter` at one snapshot (the latest
+   * manifest), through the wal-engine pipeline. Writes committed after the
+   * snapshot win over it, per document (docs/namespace-engine.md).
+   */
+  async deleteByFilter(path: Path, filter: FilterInput, options: PredicateMutationOptions = {}): Promise<DeleteByFilterResult> {
+    const p = toNamespacePath(path);
+    const parsed = toFilter(filter);
+    validateWriteOptions(options);
+    await this.openNamespace(p);
+    return deleteByFilter(this.#mutationDeps(p), p, parsed, options);
+  }
+
+  /**
+   * Applies `patch` (fields as in `patch`; `null` removes) to every document
+   * matching `filter` at one snapshot, as a wal-engine UPDATE: the patched
+   * documents are written as one segment, then the old rows tombstoned.
+   */
+  async patchByFilter(
+    path: Path,
+    filter: FilterInput,
+    patch: Omit<DocumentPatch, "id">,
+    options: PredicateMutationOptions = {},
+  ): Promise<PatchByFilterResult> {
+    const p = toNamespacePath(path);
+    const parsed = toFilter(filter);
+    validateWriteOptions(options);
+    await this.openNamespace(p);
+    return patchByFilter(this.#mutationDeps(p), p, parsed, patch, options);
+  }
+
+  #mutationDeps(p: NamespacePath): MutationDependencies {
+    return {
+      ctx: this.#ctx,
+      wal: this.#wals.for(p),
+      limits: this.#limits,
+      maxTargets: this.#wals.settings.maxTargets,
+      finishCompactions: () => this.#compactor.recover(p),
+    };
+  }
+
+  // ----------------------------------------------------------- maintenance
+
+  /**
+   * Runs `recover` on `path` once per engine instance (the first predicate
+   * mutation or compaction does this itself). A failed attempt is retried
+   * on the next call.
+   */
+  async openNamespace(path: Path): Promise<void> {
+    const p = toNamespacePath(path);
+    const id = namespaceId(p);
+    let opening = this.#opened.get(id);
+    if (opening === undefined) {
+      opening = this.recover(p);
+      this.#opened.set(id, opening);
+      opening.catch(() => {
+        if (this.#opened.get(id) === opening) this.#opened.delete(id);
+      });
+    }
+    await opening;
+  }
+
+  /**
+   * Recovery of one namespace, on demand: finishes compactions whose lease
+   * expired, runs the wal-engine recovery sweep (interrupted deleteByFilter
+   * / patchByFilter), then publishes the tombstone sidecars' etags.
+   */
+  async recover(path: Path): Promise<NamespaceRecoveryReport> {
+    const p = toNamespacePath(path);
+    const latest = await this.#manifests.readLatest(p);
+    if (latest === undefined || latest.deletedAt !== undefined) throw new NamespaceNotFoundError(formatNamespacePath(p));
+    const compactions = await this.#compactor.recover(p);
+    const wal = await this.#wals.for(p).scanAndRecover();
+    const published = await refreshTombstones(this.#ctx, p);
+    return { compactions, wal, version: published.version };
+  }
+
+  /**
+   * Garbage collection of finished mutation WALs (and settled compaction
+   * intents) older than `graceMs` (default one day); then drops the ids of
+   * retired UPDATE segments whose WAL docs are gone from the manifest.
+   */
+  async collectWalGarbage(path: Path, options: { graceMs?: number } = {}): Promise<CollectWalGarbageResult> {
+    const p = toNamespacePath(path);
+    const graceMs = options.graceMs ?? 24 * 3600 * 1000;
+    const wal = this.#wals.for(p);
+    const report = await wal.collectGarbage({ graceMs });
+    let compactionIntentsDeleted = 0;
+    const now = this.#clock.now();
+    for (const id of await listIntentIds(this.#ctx, p)) {
+      const intent = await readIntent(this.#ctx, p, id).catch(() => undefined);
+      if (intent === undefined || (intent.state !== "COMMITTED" && intent.state !== "ABANDONED")) continue;
+      if (now - intent.createdAt < graceMs) continue;
+      await deleteIntent(this.#ctx, p, id);
+      compactionIntentsDeleted++;
+    }
+    const live = new Set((await wal.listWalIds()).map((w) => w.toString(16).padStart(32, "0")));
+    let pruned = 0;
+    await commitChange(this.#ctx, p, (base) => {
+      const retired = retiredSegments(base);
+      const kept = retired.filter((r) => live.has(r.walId));
+      pruned = retired.length - kept.length;
+      if (pruned === 0) return undefined;
+      return withManifestExtra(base, { retired_mutation_segments: retiredToWire(kept) });
+    });
+    return { wal: report, compactionIntentsDeleted, retiredSegmentsPruned: pruned };
+  }
+
+  /**
+   * Compacts a namespace: folds its log batches, segments and tombstones
+   * into one segment (with its query index) without blocking writers. Below
+   * the thresholds it does nothing unless `force`.
+   */
+  async compact(path: Path, options: { force?: boolean } = {}): Promise<CompactionReport> {
+    const p = toNamespacePath(path);
+    await this.openNamespace(p);
+    return this.#compactor.compact(p, options.force === true);
+  }
+
+  #maybeScheduleCompaction(p: NamespacePath): void {
+    if (this.#closed) return;
+    const id = namespaceId(p);
+    if (this.#scheduled.has(id)) return;
+    const manifest = this.#manifests.cached(p);
+    if (manifest === undefined || !this.#compactor.isDue(manifest)) return;
+    const timer = setTimeout(() => {
+      const run = this.compact(p)
+        .catch((error) => this.#onBackgroundError?.(error, id))
+        .finally(() => {
+          this.#scheduled.delete(id);
+          this.#background.delete(run);
+        });
+      this.#background.add(run);
+    }, this.#compactor.settings.delayMs);
+    timer.unref?.();
+    this.#scheduled.set(id, timer);
+  }
+
+  /** Stops scheduling background compactions and waits for the running ones. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const [id, timer] of this.#scheduled) {
+      clearTimeout(timer);
+      this.#scheduled.delete(id);
+    }
+    await Promise.allSettled([...this.#background]);
   }
 
   // ----------------------------------------------------------------- reads

@@ -11,10 +11,20 @@
  * a tombstoned current row deletes the document, while a later write of the
  * same id (not targeted by the tombstone) brings it back.
  *
+ * Segment containers (compaction output, and the new rows of a predicate
+ * UPDATE) hold whole documents: each row applies like an UPSERT. Rows of an
+ * UPDATE segment at `masked` positions never apply (their document changed
+ * between the mutation's snapshot and the segment's commit, and the newer
+ * write wins); the row an UPDATE row replaces stays locatable.
+ *
  * Containers are append-only between compactions, so a state at version v
  * advances to v' by applying only the containers v' added (`apply`). Each
- * row keeps its row id, container id and position: the wal-engine's
- * `MutationTable.locateRows` will answer from them.
+ * row keeps its row id, container id and position, and `locateRows`
+ * answers the wal-engine's `MutationTable.locateRows` from them: current
+ * rows, tombstoned rows (so a replayed tombstone phase finds its bits set)
+ * and rows replaced by an UPDATE segment (so the UPDATE tombstones them).
+ * Rows superseded by ordinary writes are not located: a write that landed
+ * after a predicate mutation's snapshot wins over it.
  */
 import type { RowId } from "@skerry/wal-format";
 import type { JsonObject, JsonValue, StoredDocument } from "./document.ts";
@@ -56,7 +66,8 @@ function upserted(entry: LogEntry): StoredDocument {
   return doc;
 }
 
-function patched(current: StoredDocument, entry: LogEntry): StoredDocument {
+/** `current` with a PATCH entry merged in (null removes a field). */
+export function patched(current: StoredDocument, entry: LogEntry): StoredDocument {
   const doc: {
     id: string;
     vector?: Float32Array;
@@ -81,10 +92,22 @@ function patched(current: StoredDocument, entry: LogEntry): StoredDocument {
   return doc;
 }
 
+/** How a container's rows apply (see the module header). */
+export interface ApplyOptions {
+  /** Positions hidden by the container's tombstone sidecar. */
+  readonly tombstoned?: ReadonlySet<number> | undefined;
+  /** Positions of an UPDATE segment that never apply. */
+  readonly masked?: ReadonlySet<number> | undefined;
+  /** The container is an UPDATE segment: the rows it replaces stay locatable. */
+  readonly replaces?: boolean | undefined;
+}
+
 export class NamespaceState {
   #version: number;
   readonly #containerIds: string[];
   readonly #rows: Map<string, StateRow>;
+  /** Rows that are not current but can still be tombstoned: tombstoned ones and ones an UPDATE replaced. */
+  readonly #locatable = new Map<bigint, RowLocation>();
   #sortedIds: string[] | undefined;
 
   private constructor(version: number, containerIds: string[], rows: Map<string, StateRow>) {
@@ -127,6 +150,30 @@ export class NamespaceState {
     return row === undefined ? undefined : { rowId: row.rowId, containerId: row.containerId, position: row.position };
   }
 
+  /** Locations of the given row ids (current, tombstoned or replaced by an UPDATE); absent ones are not found. */
+  locateRows(rowIds: Iterable<bigint>): Map<bigint, RowLocation> {
+    const wanted = new Set(rowIds);
+    const out = new Map<bigint, RowLocation>();
+    for (const id of wanted) {
+      const location = this.#locatable.get(id);
+      if (location !== undefined) out.set(id, location);
+    }
+    if (out.size < wanted.size) {
+      for (const row of this.#rows.values()) {
+        if (wanted.has(row.rowId)) out.set(row.rowId, { rowId: row.rowId, containerId: row.containerId, position: row.position });
+      }
+    }
+    return out;
+  }
+
+  /** Live documents with their current row ids, in id order. */
+  rowsInIdOrder(): { doc: StoredDocument; rowId: RowId }[] {
+    return this.sortedIds().map((id) => {
+      const row = this.#rows.get(id) as StateRow;
+      return { doc: row.doc, rowId: row.rowId };
+    });
+  }
+
   /** Live document ids in ascending (UTF-16 code unit) order; cached until the next `apply`. */
   sortedIds(): readonly string[] {
     this.#sortedIds ??= [...this.#rows.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
@@ -134,19 +181,28 @@ export class NamespaceState {
   }
 
   /**
-   * Folds one container's entries; `tombstoned` holds positions hidden by its
-   * deletion vector; `identity` (default the id) is what `isPrefixOf` compares.
+   * Folds one container's entries (see `ApplyOptions`); `identity` (default
+   * the id) is what `isPrefixOf` compares.
    */
-  apply(containerId: string, entries: readonly LogEntry[], tombstoned?: ReadonlySet<number>, identity: string = containerId): void {
+  apply(containerId: string, entries: readonly LogEntry[], options: ApplyOptions = {}, identity: string = containerId): void {
     const rows = this.#rows;
+    const { tombstoned, masked, replaces } = options;
     for (let position = 0; position < entries.length; position++) {
       const entry = entries[position] as LogEntry;
+      if (masked?.has(position) === true) continue;
       if (tombstoned?.has(position) === true || entry.op === "DELETE") {
+        if (entry.op !== "DELETE" && entry.rowId !== undefined) this.#locatable.set(entry.rowId, { rowId: entry.rowId, containerId, position });
         rows.delete(entry.id);
         continue;
       }
       const rowId = entry.rowId as RowId;
       if (entry.op === "UPSERT") {
+        if (replaces === true) {
+          const current = rows.get(entry.id);
+          if (current !== undefined) {
+            this.#locatable.set(current.rowId, { rowId: current.rowId, containerId: current.containerId, position: current.position });
+          }
+        }
         rows.set(entry.id, { doc: upserted(entry), rowId, containerId, position });
       } else {
         const current = rows.get(entry.id);

@@ -18,21 +18,22 @@
  * deletion vector read and honoured while folding, and a manifest that
  * changes a folded container's `tombstones_key` (or extra fields) forces a
  * full fold. Sidecars are mutable (the wal-engine sets bits by CAS without
- * a manifest commit), so bits set later are seen only once a manifest
- * changes that container's ref (the deleteByFilter increment adds a
- * tombstone generation to the ref for this). See docs/namespace-engine.md.
+ * a manifest commit), so bits set later are seen once a manifest changes
+ * that container's ref: predicate mutations and recovery commit the
+ * sidecar's etag into the ref (`tombstones_etag`). Segment containers are
+ * read by container-loader.ts; masked rows of UPDATE segments never apply.
+ * See docs/namespace-engine.md.
  *
  * Errors: `CorruptError` for containers that do not match their refs,
  * `StorageFailureError` when reads fail.
  */
-import { isNotFound, type StorageProvider } from "@skerry/storage-providers";
-import { type ContainerRef, decodeTombstoneSidecar, type Manifest, type Random } from "@skerry/wal-format";
-import { CorruptError } from "./errors.ts";
-import { decodeLogBatch } from "./log-batch.ts";
-import type { LogEntry } from "./log-entry.ts";
+import type { StorageProvider } from "@skerry/storage-providers";
+import type { ContainerRef, Manifest, Random } from "@skerry/wal-format";
+import { type LoadedContainer, loadContainer } from "./container-loader.ts";
+import { maskedPositions, mutationWalId } from "./container-extra.ts";
 import type { NamespacePath } from "./namespace-path.ts";
 import { NamespaceState } from "./namespace-state.ts";
-import { type RetryPolicy, withRetry } from "./storage-calls.ts";
+import type { RetryPolicy } from "./storage-calls.ts";
 import { namespaceId } from "./storage-layout.ts";
 
 interface Entry {
@@ -115,7 +116,7 @@ export class StateCache {
 
   /** Fetches `containers` (bounded parallelism) and applies them in order, then marks `version`. */
   async #foldInto(state: NamespaceState, containers: readonly ContainerRef[], version: number): Promise<void> {
-    const loaded: ({ entries: LogEntry[]; tombstoned?: ReadonlySet<number> } | undefined)[] = new Array(containers.length);
+    const loaded: (LoadedContainer | undefined)[] = new Array(containers.length);
     let next = 0;
     const worker = async () => {
       while (next < containers.length) {
@@ -126,45 +127,15 @@ export class StateCache {
     await Promise.all(Array.from({ length: Math.min(FETCH_CONCURRENCY, containers.length) }, worker));
     // Applied synchronously, after every fetch: readers never see a half-folded state.
     for (let i = 0; i < containers.length; i++) {
-      const item = loaded[i] as { entries: LogEntry[]; tombstoned?: ReadonlySet<number> };
+      const item = loaded[i] as LoadedContainer;
       const ref = containers[i] as ContainerRef;
-      state.apply(ref.id, item.entries, item.tombstoned, foldIdentity(ref));
+      state.apply(ref.id, item.entries, { tombstoned: item.tombstoned, masked: maskedPositions(ref), replaces: mutationWalId(ref) !== undefined }, foldIdentity(ref));
     }
     state.advanceTo(version);
     this.containersFolded += containers.length;
   }
 
-  async #load(ref: ContainerRef): Promise<{ entries: LogEntry[]; tombstoned?: ReadonlySet<number> }> {
-    if (ref.kind !== "LOG_BATCH") {
-      throw new CorruptError(`container ${ref.id} is a ${ref.kind}; this version of the engine reads LOG_BATCH containers only`, ref.key);
-    }
-    const bytes = await withRetry(`read log batch ${ref.key}`, this.#retry, this.#random, async () => {
-      try {
-        return (await this.#storage.get(ref.key)).bytes;
-      } catch (error) {
-        // A manifest never references an object before it is written: a missing one is damage.
-        if (isNotFound(error)) throw new CorruptError(`log batch ${ref.key} referenced by the manifest is missing`, ref.key, { cause: error });
-        throw error;
-      }
-    });
-    const entries = decodeLogBatch(bytes, ref);
-    if (ref.tombstonesKey === undefined) return { entries };
-    const sidecarKey = ref.tombstonesKey;
-    const sidecar = await withRetry(`read tombstones ${sidecarKey}`, this.#retry, this.#random, async () => {
-      try {
-        return (await this.#storage.get(sidecarKey)).bytes;
-      } catch (error) {
-        if (isNotFound(error)) return undefined;
-        throw error;
-      }
-    });
-    if (sidecar === undefined) return { entries };
-    let positions: Uint32Array;
-    try {
-      positions = decodeTombstoneSidecar(sidecar).positions;
-    } catch (cause) {
-      throw new CorruptError(`tombstone sidecar ${sidecarKey} does not decode: ${(cause as Error).message}`, sidecarKey, { cause });
-    }
-    return { entries, tombstoned: new Set(positions) };
+  #load(ref: ContainerRef): Promise<LoadedContainer> {
+    return loadContainer({ storage: this.#storage, random: this.#random, retry: this.#retry }, ref, ref.tombstonesKey);
   }
 }

@@ -3,9 +3,11 @@
  *
  *     <org>/<project>/ns/<namespace>/manifests/<inverted version>.json
  *     <org>/<project>/ns/<namespace>/log/<uuid>.log                 write-log batches
- *     <org>/<project>/ns/<namespace>/segments/<uuid>.arrow          (compaction; later)
+ *     <org>/<project>/ns/<namespace>/segments/<uuid>.arrow          segments (row batches)
+ *     <org>/<project>/ns/<namespace>/segments/<uuid>.qidx           a segment's query index
  *     <org>/<project>/ns/<namespace>/superfiles/<container>.tombstones  deletion vectors
- *     <org>/<project>/ns/<namespace>/wal/mutations/<wal_id>.json    (wal-engine; later)
+ *     <org>/<project>/ns/<namespace>/wal/mutations/<wal_id>.json    wal-engine state docs (+ .arrow)
+ *     <org>/<project>/ns/<namespace>/compactions/<uuid>.json        compaction intents
  *     <org>/<project>/_project/namespaces/<namespace>               registry marker
  *     <org>/<project>/_project/...                                  (refcounts, pins; later)
  *
@@ -55,6 +57,26 @@ export function manifestVersionOf(path: NamespacePath, key: string): number | un
 /** Key of a write-log batch object. */
 export function logBatchKey(path: NamespacePath, uuid: string): string {
   return `${namespaceRoot(path)}/log/${uuid}.log`;
+}
+
+/** Key of a segment object (a wal-format row batch). */
+export function segmentKey(path: NamespacePath, segmentId: string): string {
+  return `${namespaceRoot(path)}/segments/${segmentId}.arrow`;
+}
+
+/** Key of a segment's serialized query index. */
+export function segmentIndexKey(path: NamespacePath, segmentId: string): string {
+  return `${namespaceRoot(path)}/segments/${segmentId}.qidx`;
+}
+
+/** Prefix of a namespace's compaction intents. */
+export function compactionPrefix(path: NamespacePath): string {
+  return `${namespaceRoot(path)}/compactions/`;
+}
+
+/** Key of one compaction intent document. */
+export function compactionIntentKey(path: NamespacePath, compactionId: string): string {
+  return `${compactionPrefix(path)}${compactionId}.json`;
 }
 
 /** Key of a container's tombstone sidecar (the wal-engine's `superfiles/<id>.tombstones`). */

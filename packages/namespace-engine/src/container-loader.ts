@@ -1,0 +1,100 @@
+/**
+ * Reading one row container for a fold: its rows as log entries plus the
+ * positions its tombstone sidecar hides.
+ *
+ * - LOG_BATCH: a framed log of log entries (log-batch.ts).
+ * - SEGMENT: a wal-format row batch (Arrow IPC); every row is a whole
+ *   document with its RowId in `_id`, applied like an UPSERT. Segments come
+ *   from compaction and from predicate UPDATEs (whose segment is the
+ *   mutation's `.arrow` sidecar, byte for byte).
+ * Both are verified against the ref (size and BLAKE3) before decoding.
+ *
+ * The sidecar is read when `sidecarKey` is given (the ref's
+ * `tombstones_key` for reads; always, for compaction, which folds sealed
+ * sidecars); an absent sidecar hides nothing.
+ *
+ * Errors: `CorruptError` (missing or mismatching objects, undecodable
+ * bytes), `StorageFailureError`.
+ */
+import { isNotFound, type StorageProvider } from "@skerry/storage-providers";
+import { type ContainerRef, contentHash, decodeRowBatch, decodeTombstoneSidecar, type Random, type RowDocument } from "@skerry/wal-format";
+import { CorruptError } from "./errors.ts";
+import { decodeLogBatch } from "./log-batch.ts";
+import type { LogEntry } from "./log-entry.ts";
+import { type RetryPolicy, withRetry } from "./storage-calls.ts";
+
+export interface LoadedContainer {
+  readonly entries: LogEntry[];
+  readonly tombstoned?: ReadonlySet<number>;
+  /** The sidecar's seal, when it has one (compaction checks it). */
+  readonly sealedBy?: string;
+}
+
+export interface LoadDependencies {
+  readonly storage: StorageProvider;
+  readonly random: Random;
+  readonly retry: RetryPolicy;
+}
+
+/** A segment row as a log entry (an UPSERT of the whole document). */
+export function segmentRowEntry(row: RowDocument): LogEntry {
+  return {
+    op: "UPSERT",
+    id: row.id,
+    rowId: row.rowId,
+    ...(row.vector === undefined ? {} : { vector: row.vector }),
+    ...(row.sparse === undefined ? {} : { sparse: row.sparse }),
+    ...(row.text === undefined ? {} : { text: row.text }),
+    ...(row.attributes === undefined ? {} : { attributes: row.attributes as NonNullable<LogEntry["attributes"]> }),
+  };
+}
+
+/** Verifies and decodes a segment object read for `ref`. */
+export function decodeSegment(bytes: Uint8Array, ref: ContainerRef): LogEntry[] {
+  if (bytes.length !== ref.byteSize) throw new CorruptError(`segment ${ref.key} is ${bytes.length} bytes, its manifest says ${ref.byteSize}`, ref.key);
+  const hash = contentHash(bytes);
+  if (hash !== ref.contentHash) throw new CorruptError(`segment ${ref.key} hashes to ${hash}, its manifest says ${ref.contentHash}`, ref.key);
+  let rows: RowDocument[];
+  try {
+    rows = decodeRowBatch(bytes);
+  } catch (cause) {
+    throw new CorruptError(`segment ${ref.key} does not decode: ${(cause as Error).message}`, ref.key, { cause });
+  }
+  if (rows.length !== ref.rowCount) throw new CorruptError(`segment ${ref.key} has ${rows.length} rows, its manifest says ${ref.rowCount}`, ref.key);
+  return rows.map(segmentRowEntry);
+}
+
+export async function loadContainer(deps: LoadDependencies, ref: ContainerRef, sidecarKey: string | undefined): Promise<LoadedContainer> {
+  const { storage, random, retry } = deps;
+  const bytes = await withRetry(`read container ${ref.key}`, retry, random, async () => {
+    try {
+      return (await storage.get(ref.key)).bytes;
+    } catch (error) {
+      // A manifest never references an object before it is written: a missing one is damage.
+      if (isNotFound(error)) throw new CorruptError(`container ${ref.key} referenced by the manifest is missing`, ref.key, { cause: error });
+      throw error;
+    }
+  });
+  const entries = ref.kind === "LOG_BATCH" ? decodeLogBatch(bytes, ref) : decodeSegment(bytes, ref);
+  if (sidecarKey === undefined) return { entries };
+  const sidecar = await withRetry(`read tombstones ${sidecarKey}`, retry, random, async () => {
+    try {
+      return (await storage.get(sidecarKey)).bytes;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  });
+  if (sidecar === undefined) return { entries };
+  let decoded: ReturnType<typeof decodeTombstoneSidecar>;
+  try {
+    decoded = decodeTombstoneSidecar(sidecar);
+  } catch (cause) {
+    throw new CorruptError(`tombstone sidecar ${sidecarKey} does not decode: ${(cause as Error).message}`, sidecarKey, { cause });
+  }
+  return {
+    entries,
+    ...(decoded.positions.length === 0 ? {} : { tombstoned: new Set(decoded.positions) }),
+    ...(decoded.seal === undefined ? {} : { sealedBy: decoded.seal.compactionId }),
+  };
+}

@@ -1,0 +1,198 @@
+/**
+ * deleteByFilter / patchByFilter: predicate mutations through the
+ * wal-engine pipeline.
+ *
+ * 1. Snapshot: the latest manifest (strong read). `ifVersion` must equal its
+ *    version (VersionConflict otherwise): the condition is on the snapshot
+ *    the targets are resolved against.
+ * 2. Resolve: every live document of the snapshot matching the filter
+ *    (`matchesFilter`, the query module's filter semantics); its current
+ *    RowId is a target. Nothing matched: no WAL, the snapshot's version.
+ * 3. Run: DELETE tombstones the targets; UPDATE writes the patched documents
+ *    as a segment (committed first: the new rows are visible at once), then
+ *    tombstones the targets. Both are durable from the INTENT doc on; a
+ *    crash is finished by recovery (`recover`, run on first open).
+ *    Targets in a container a compaction has sealed are re-located until the
+ *    compaction commits (pending compactions are finished when the
+ *    wal-engine gives up, and the WAL resumed).
+ * 4. Publish: commit the touched sidecars' etags into the manifest
+ *    (refreshTombstones), so every reader refolds them.
+ *
+ * Conflicts with writes after the snapshot (docs/namespace-engine.md):
+ * per document, a write (upsert, patch, delete, or another predicate
+ * mutation) that committed after the snapshot wins: a DELETE tombstones only
+ * the row it resolved, which a newer write has already superseded; an
+ * UPDATE's row for a document whose current row is no longer its target is
+ * masked at the segment's commit.
+ */
+import { isSegmentSealed, type MutationResult, type WalEngine } from "@skerry/wal-engine";
+import type { RowId } from "@skerry/wal-format";
+import type { DocumentPatch, StoredDocument } from "./document.ts";
+import { maskedPositions } from "./container-extra.ts";
+import type { EngineContext } from "./engine-context.ts";
+import { InvalidArgumentError, NamespaceNotFoundError, VersionConflictError } from "./errors.ts";
+import { decodeLogEntry } from "./log-entry.ts";
+import { formatNamespacePath, type NamespacePath } from "./namespace-path.ts";
+import { patched } from "./namespace-state.ts";
+import { matchesFilter } from "./query/filter-match.ts";
+import type { Filter } from "./query/query-request.ts";
+import { refreshTombstones } from "./tombstone-refresh.ts";
+import { encodePatch, type WriteLimits } from "./write-request.ts";
+
+export interface PredicateMutationOptions {
+  /** The snapshot the targets are resolved against must be this version. */
+  readonly ifVersion?: number | undefined;
+}
+
+export interface DeleteByFilterResult {
+  /** Documents the filter matched at the snapshot. */
+  readonly matched: number;
+  /** Documents deleted. */
+  readonly deleted: number;
+  /** Matched documents left alone because a newer write won (or a concurrent delete did it). */
+  readonly skipped: number;
+  /** Manifest version at which the result is visible. */
+  readonly version: number;
+}
+
+export interface PatchByFilterResult {
+  readonly matched: number;
+  /** Documents patched. */
+  readonly patched: number;
+  /** Matched documents left alone because a newer write won. */
+  readonly skipped: number;
+  readonly version: number;
+}
+
+export interface MutationDependencies {
+  readonly ctx: EngineContext;
+  readonly wal: WalEngine;
+  readonly limits: WriteLimits;
+  readonly maxTargets: number;
+  /** Finishes pending compactions of the namespace (when a target stays sealed). */
+  readonly finishCompactions: () => Promise<unknown>;
+}
+
+interface Target {
+  readonly rowId: RowId;
+  readonly doc: StoredDocument;
+}
+
+async function resolve(
+  deps: MutationDependencies,
+  path: NamespacePath,
+  filter: Filter,
+  options: PredicateMutationOptions,
+): Promise<{ version: number; dimension: number | undefined; targets: Target[] }> {
+  const { ctx } = deps;
+  const name = formatNamespacePath(path);
+  const snapshot = await ctx.manifests.readLatest(path);
+  if (snapshot === undefined || snapshot.deletedAt !== undefined) throw new NamespaceNotFoundError(name);
+  if (options.ifVersion !== undefined && options.ifVersion !== snapshot.version) throw new VersionConflictError(name, options.ifVersion, snapshot.version);
+  const targets = await ctx.states.read(path, snapshot, (state) => {
+    const out: Target[] = [];
+    for (const { doc, rowId } of state.rowsInIdOrder()) if (matchesFilter(doc, filter)) out.push({ rowId, doc });
+    return out;
+  });
+  if (targets.length > deps.maxTargets) {
+    throw new InvalidArgumentError(`the filter matches ${targets.length} documents; at most ${deps.maxTargets} per predicate mutation (narrow the filter)`);
+  }
+  return { version: snapshot.version, dimension: snapshot.vector?.dimension, targets };
+}
+
+/** Drives a started mutation to COMPLETE, finishing compactions that keep its targets sealed. */
+async function drive(deps: MutationDependencies, run: () => Promise<MutationResult>, walIdOf: () => bigint | undefined): Promise<MutationResult> {
+  try {
+    return await run();
+  } catch (error) {
+    if (!isSegmentSealed(error)) throw error;
+  }
+  for (let round = 1; ; round++) {
+    await deps.finishCompactions();
+    const walId = walIdOf();
+    const list = walId === undefined ? [] : [walId];
+    const [id] = list.length > 0 ? list : (await deps.wal.listWalIds()).slice(-1);
+    try {
+      return await deps.wal.resume(id as never);
+    } catch (error) {
+      if (!isSegmentSealed(error) || round >= 5) throw error;
+    }
+  }
+}
+
+async function touchedContainers(wal: WalEngine, walId: bigint): Promise<Set<string>> {
+  const { doc } = await wal.readWal(walId as never);
+  const out = new Set<string>();
+  for (const entry of doc.tombstoneProgress) if (entry.tombstonedInSuperfile !== undefined) out.add(entry.tombstonedInSuperfile);
+  return out;
+}
+
+export async function deleteByFilter(
+  deps: MutationDependencies,
+  path: NamespacePath,
+  filter: Filter,
+  options: PredicateMutationOptions,
+): Promise<DeleteByFilterResult> {
+  const { version, targets } = await resolve(deps, path, filter, options);
+  if (targets.length === 0) return { matched: 0, deleted: 0, skipped: 0, version };
+  let walId: bigint | undefined;
+  const result = await drive(
+    deps,
+    async () => {
+      walId = await deps.wal.prepareDelete({ targets: targets.map((t) => t.rowId), predicateRepr: JSON.stringify(filter, dropPaths) }, { holdLease: true });
+      return deps.wal.resume(walId as never);
+    },
+    () => walId,
+  );
+  const published = await refreshTombstones(deps.ctx, path, await touchedContainers(deps.wal, result.walId));
+  return { matched: targets.length, deleted: result.tombstoned, skipped: result.notFound, version: published.version };
+}
+
+export async function patchByFilter(
+  deps: MutationDependencies,
+  path: NamespacePath,
+  filter: Filter,
+  patch: Omit<DocumentPatch, "id">,
+  options: PredicateMutationOptions,
+): Promise<PatchByFilterResult> {
+  if (typeof patch !== "object" || patch === null) throw new InvalidArgumentError("patch must be an object");
+  // Validate and normalize the patch once, through the write path's encoder.
+  const encoded = encodePatch([{ ...patch, id: "patch" }], deps.ctx.ids, deps.limits);
+  const entry = decodeLogEntry(encoded.entries[0] as Uint8Array, "patchByFilter");
+  const { version, dimension, targets } = await resolve(deps, path, filter, options);
+  if (encoded.dimension !== undefined && dimension !== undefined && encoded.dimension !== dimension) {
+    throw new InvalidArgumentError(`vector dimension ${encoded.dimension} does not match the namespace's dimension ${dimension}`);
+  }
+  if (targets.length === 0) return { matched: 0, patched: 0, skipped: 0, version };
+  const newRows = targets.map(({ doc }) => {
+    const next = patched(doc, { ...entry, id: doc.id });
+    return {
+      id: next.id,
+      ...(next.vector === undefined ? {} : { vector: next.vector }),
+      ...(next.sparse === undefined ? {} : { sparse: next.sparse }),
+      ...(next.text === undefined ? {} : { text: next.text }),
+      ...(next.attributes === undefined ? {} : { attributes: next.attributes }),
+    };
+  });
+  let walId: bigint | undefined;
+  const result = await drive(
+    deps,
+    async () => {
+      walId = await deps.wal.prepareUpdate(
+        { targets: targets.map((t) => t.rowId), newRows, predicateRepr: JSON.stringify(filter, dropPaths) },
+        { holdLease: true },
+      );
+      return deps.wal.resume(walId as never);
+    },
+    () => walId,
+  );
+  const touched = await touchedContainers(deps.wal, result.walId);
+  const published = await refreshTombstones(deps.ctx, path, touched);
+  const segment = published.containers.find((c) => c.id === result.segmentId);
+  const masked = segment === undefined ? 0 : (maskedPositions(segment)?.size ?? 0);
+  return { matched: targets.length, patched: targets.length - masked, skipped: masked, version: published.version };
+}
+
+function dropPaths(key: string, value: unknown): unknown {
+  return key === "path" ? undefined : value;
+}
