@@ -29,14 +29,15 @@ export class CliError extends Error {
   }
 }
 
-export function openCliStorage(flags: StorageFlags, env: NodeJS.ProcessEnv = process.env): OpenedStorage {
+/** `create`: make a missing local data directory (commands that start something new); otherwise report it. */
+export function openCliStorage(flags: StorageFlags, options: { create?: boolean } = {}, env: NodeJS.ProcessEnv = process.env): OpenedStorage {
   const merged: Record<string, string | undefined> = { ...env };
   if (flags.s3Bucket !== undefined) merged["S3_BUCKET"] = flags.s3Bucket;
   if (flags.s3Endpoint !== undefined) merged["S3_ENDPOINT"] = flags.s3Endpoint;
   if (flags.s3Prefix !== undefined) merged["S3_PREFIX"] = flags.s3Prefix;
   if (flags.s3Region !== undefined) merged["AWS_REGION"] = flags.s3Region;
   const dataDir = resolve(userCwd(env), flags.dataDir ?? (env["SKERRY_DATA_DIR"] || ".skerry-data"));
-  if (!merged["S3_BUCKET"] && !existsSync(dataDir)) {
+  if (!merged["S3_BUCKET"] && !options.create && !existsSync(dataDir)) {
     throw new CliError(`no data directory at ${dataDir}`, "start the server once with `pnpm demo`, or pass --data-dir <dir> (or --s3-bucket for S3)");
   }
   return openStorage(dataDir, merged);

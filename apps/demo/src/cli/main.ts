@@ -48,8 +48,8 @@ function flags(): GlobalFlags {
   return program.opts<GlobalFlags>();
 }
 
-function open(): NamespaceEngine {
-  opened ??= openCliStorage(flags());
+function open(create = false): NamespaceEngine {
+  opened ??= openCliStorage(flags(), { create });
   engine ??= new NamespaceEngine({ storage: opened.storage });
   return engine;
 }
@@ -89,7 +89,7 @@ ns.command("create <path>")
       if (at < 1) throw new CliError(`label ${JSON.stringify(l)} is not key=value`);
       labels[l.slice(0, at)] = l.slice(at + 1);
     }
-    const info = await open().createNamespace(path, { distanceMetric: o.metric, labels });
+    const info = await open(true).createNamespace(path, { distanceMetric: o.metric, labels });
     out(info, () => `created ${info.path} at version ${info.version} (${info.distanceMetric})`);
   });
 

@@ -1,10 +1,10 @@
 /**
  * SkerryServer: one running HTTP API over one store.
  *
- * `startServer` opens the engine on the given storage, bootstraps the admin
- * key, builds the app and listens (on the next free port when the default
- * one is busy and `portFallback` is set; otherwise a PortInUseError that
- * names the variable to change). `close()` is the graceful shutdown: new
+ * `startServer` opens the engine on the given storage, builds the app and
+ * listens (on the next free port when the default one is busy and
+ * `portFallback` is set; otherwise a PortInUseError that names the variable
+ * to change), and only then bootstraps the admin key. `close()` is the graceful shutdown: new
  * requests get 503 ShuttingDown, the listener stops accepting, in-flight
  * requests (writes included) finish, idle keep-alive connections close,
  * then the storage is closed and the log flushed. Tests start it on port 0.
@@ -71,7 +71,6 @@ export async function startServer(options: StartServerOptions): Promise<SkerrySe
   const logger = options.logger ?? createLogger(options.logLevel ?? "info");
   const engine = new NamespaceEngine({ storage: options.storage });
   const keys = new ApiKeyStore(options.storage, { envAdminKey: options.adminKey });
-  const { generated } = await keys.bootstrap();
   const metrics = new ServerMetrics(engine);
   const queries = new QueryService(engine, {
     onCacheHit: () => metrics.queryCache.inc({ result: "hit" }),
@@ -102,6 +101,14 @@ export async function startServer(options: StartServerOptions): Promise<SkerrySe
       if (code === "EADDRINUSE") throw new PortInUseError(`port ${candidate} on ${host} is in use: set SKERRY_PORT to a free port`);
       throw error;
     }
+  }
+  // Only once the port is ours: a start that fails to listen must not mint an admin key nobody sees.
+  let generated: string | undefined;
+  try {
+    ({ generated } = await keys.bootstrap());
+  } catch (error) {
+    await new Promise((resolve) => server.close(resolve));
+    throw error;
   }
   deps.lifecycle.ready = true;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;

@@ -1,0 +1,135 @@
+/**
+ * The `skerry` CLI, driven through its real binary (bin/skerry.mjs, which
+ * runs the TypeScript sources under node) against a local-fs data
+ * directory: namespaces, NDJSON import (and its idempotent re-run),
+ * reads, queries, versions, manifests, WAL forensics on a real state
+ * document, `--json` output, and errors that say how to fix them.
+ */
+import { execFile } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { LocalFsStorage } from "@skerry/storage-providers";
+import { encodeMutationState, walIdFromHex } from "@skerry/wal-format";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const BIN = fileURLToPath(new URL("../bin/skerry.mjs", import.meta.url));
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+let dir: string;
+
+function skerry(...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, "--data-dir", join(dir, "data"), ...args], { cwd: dir, env: { ...process.env, S3_BUCKET: "" } }, (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : ((error as { code?: number }).code ?? 1), stdout, stderr });
+    });
+  });
+}
+
+describe("skerry CLI", () => {
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "skerry-cli-test-"));
+    const lines = Array.from({ length: 2_500 }, (_, i) =>
+      JSON.stringify({ id: `d${String(i).padStart(4, "0")}`, vector: [i % 7, 1, (i % 3) + 1], text: { body: i % 10 === 0 ? "rare lighthouse" : "common text" }, attributes: { n: i, even: i % 2 === 0 } }),
+    );
+    await writeFile(join(dir, "docs.ndjson"), `${lines.join("\n")}\n\n`);
+    await writeFile(join(dir, "bad.ndjson"), '{"id":"ok"}\n{not json}\n');
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("should explain how to fix a missing data directory", async () => {
+    const run = await skerry("ns", "list", "acme/search");
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("no data directory");
+    expect(run.stderr).toContain("fix: start the server once with `pnpm demo`");
+  });
+
+  it("should create a namespace, import NDJSON, and skip committed batches on a re-run", async () => {
+    const created = await skerry("ns", "create", "acme/search/docs", "--label", "team=search");
+    expect(created.stdout).toContain("created acme/search/docs at version 1");
+    const first = await skerry("--json", "write", "acme/search/docs", "--file", join(dir, "docs.ndjson"), "--batch", "1000");
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({ documents: 2_500, batches: 3, deduplicatedBatches: 0, lastVersion: 4 });
+    const again = await skerry("--json", "write", "acme/search/docs", "--file", join(dir, "docs.ndjson"), "--batch", "1000");
+    expect(JSON.parse(again.stdout)).toMatchObject({ documents: 2_500, batches: 3, deduplicatedBatches: 3, lastVersion: 4 });
+  });
+
+  it("should list, inspect, read, scan, query and version a namespace", async () => {
+    expect(JSON.parse((await skerry("--json", "ns", "list", "acme/search")).stdout)).toEqual({ namespaces: ["docs"] });
+    const info = await skerry("ns", "get", "acme/search/docs");
+    expect(info.stdout).toMatch(/documents\s+2500/);
+    expect(info.stdout).toMatch(/vectors\s+3 dims, cosine/);
+    const got = JSON.parse((await skerry("--json", "get", "acme/search/docs", "d0007", "nope")).stdout);
+    expect(got.documents[0]).toMatchObject({ id: "d0007", attributes: { n: 7, even: false } });
+    expect(got.documents[1]).toBeNull();
+    const scan = JSON.parse((await skerry("--json", "scan", "acme/search/docs", "--limit", "2", "--after", "d0100")).stdout);
+    expect(scan.documents.map((d: { id: string }) => d.id)).toEqual(["d0101", "d0102"]);
+    const query = JSON.parse(
+      (await skerry("--json", "query", "acme/search/docs", '{"rankBy":["body","BM25","lighthouse"],"filters":["n","Lt",25],"topK":5}')).stdout,
+    );
+    expect(query.rows.map((r: { id: string }) => r.id).sort()).toEqual(["d0000", "d0010", "d0020"]);
+    const versions = JSON.parse((await skerry("--json", "versions", "acme/search/docs")).stdout);
+    expect(versions.versions.map((v: { version: number }) => v.version)).toEqual([1, 2, 3, 4]);
+    const manifest = JSON.parse((await skerry("--json", "manifest", "acme/search/docs", "--at-version", "2")).stdout);
+    expect(manifest.version).toBe(2);
+    expect(manifest.containers).toHaveLength(1);
+  });
+
+  it("should list and pretty-print WAL state documents, and flag one that does not decode", async () => {
+    const storage = new LocalFsStorage({ root: join(dir, "data") });
+    const hex = "0000019a0b1c2d3e4f5061728394a5b6";
+    const doc = encodeMutationState({
+      walId: walIdFromHex(hex),
+      schemaVersion: 1,
+      opKind: "DELETE",
+      state: "INTENT",
+      createdAt: Date.parse("2026-11-01T12:00:00Z"),
+      predicateRepr: "n < 10",
+      targetIds: [],
+      tombstoneProgress: [],
+    });
+    await storage.put(`acme/search/ns/docs/wal/mutations/${hex}.json`, doc);
+    const broken = "0000019a0b1c2d3e4f5061728394a5b7";
+    await storage.put(`acme/search/ns/docs/wal/mutations/${broken}.json`, new TextEncoder().encode('{"wal_id":"x","state":"WEIRD"}'));
+    const listed = JSON.parse((await skerry("--json", "wal", "list", "acme/search/docs")).stdout);
+    expect(listed.entries).toHaveLength(2);
+    expect(listed.entries[0]).toMatchObject({ walId: hex, opKind: "DELETE", state: "INTENT", targets: 0 });
+    expect(listed.entries[1].error).toBeDefined();
+    const shown = await skerry("wal", "show", "acme/search/docs", hex);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain("(valid)");
+    expect(shown.stdout).toContain('"predicate_repr": "n < 10"');
+    const bad = await skerry("wal", "show", "acme/search/docs", broken);
+    expect(bad.code).toBe(3);
+    expect(bad.stdout).toContain("INVALID");
+    const sidecars = await skerry("wal", "sidecars", "acme/search/docs");
+    expect(sidecars.stdout).toContain("no tombstone sidecars");
+  });
+
+  it("should name the line of bad NDJSON and the fix for a missing namespace", async () => {
+    const bad = await skerry("write", "acme/search/docs", "--file", join(dir, "bad.ndjson"));
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("bad.ndjson:2 is not valid JSON");
+    const missing = await skerry("ns", "get", "acme/search/nope");
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("namespace not found: acme/search/nope");
+    expect(missing.stderr).toContain("fix: list the namespaces with `skerry ns list <org>/<project>`");
+    const json = await skerry("--json", "ns", "get", "acme/search/nope");
+    expect(JSON.parse(json.stdout).error.code).toBe("NamespaceNotFound");
+  });
+
+  it("should exit 2 on a usage error and delete a namespace", async () => {
+    expect((await skerry("frobnicate")).code).toBe(2);
+    const deleted = await skerry("ns", "delete", "acme/search/docs");
+    expect(deleted.stdout).toContain("deleted acme/search/docs");
+    expect(JSON.parse((await skerry("--json", "ns", "list", "acme/search")).stdout)).toEqual({ namespaces: [] });
+  });
+});
