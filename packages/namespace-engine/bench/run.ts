@@ -12,6 +12,12 @@
  *    overhead above the two creates it cannot avoid).
  * 2. 64 concurrent writers of single documents: documents/s with group
  *    commit beside the same without it. Goal on local-fs: >= 10,000 docs/s.
+ * 3. Compaction (local-fs): 100,000 documents with 128-dim vectors written
+ *    as 100 log batches, compacted into one segment; MB/s of segment bytes
+ *    (and of log bytes read) beside the disk's sequential write bandwidth
+ *    measured in the same run (one write + fsync of the same byte count),
+ *    with the ratio; printed with and without building the query index.
+ *    SKERRY_BENCH_COMPACTION_DOCS overrides the document count.
  *
  * Runs local-fs always and S3 when S3_ENDPOINT is set (the configured
  * bucket, under a unique prefix that is removed afterwards).
@@ -141,12 +147,53 @@ async function throughput(label: string, storage: StorageProvider): Promise<void
   );
 }
 
+/** Sequential write bandwidth of the disk: one file of `bytes` bytes, written and fsync'd. */
+async function sequentialWrite(dir: string, bytes: number): Promise<number> {
+  const chunk = new Uint8Array(8 * 1024 * 1024).fill(7);
+  const path = join(dir, `seq-${randomUUID()}`);
+  const started = performance.now();
+  const file = await open(path, "wx");
+  for (let written = 0; written < bytes; written += chunk.length) await file.write(chunk, 0, Math.min(chunk.length, bytes - written));
+  await file.sync();
+  await file.close();
+  const seconds = (performance.now() - started) / 1000;
+  await rm(path);
+  return bytes / seconds;
+}
+
+async function compaction(storage: StorageProvider, rawDir: string): Promise<void> {
+  const total = Number(process.env["SKERRY_BENCH_COMPACTION_DOCS"] ?? 100_000);
+  for (const buildIndex of [false, true]) {
+    const engine = new NamespaceEngine({ storage, compaction: { buildIndex } });
+    const ns = `bench/compaction/c${buildIndex ? "i" : "n"}-${randomUUID().slice(0, 8)}`;
+    await engine.createNamespace(ns);
+    for (let offset = 0; offset < total; offset += 1_000) await engine.upsert(ns, docs(Math.min(1_000, total - offset), offset));
+    const before = await engine.manifest(ns);
+    const logBytes = before.containers.reduce((sum, c) => sum + c.byteSize, 0);
+    await engine.openNamespace(ns);
+    const started = performance.now();
+    const report = await engine.compact(ns, { force: true });
+    const seconds = (performance.now() - started) / 1000;
+    const disk = await sequentialWrite(rawDir, report.segmentBytes);
+    const mb = (bytes: number) => bytes / (1024 * 1024);
+    const segmentRate = mb(report.segmentBytes) / seconds;
+    console.log(
+      `[local-fs] compaction of ${rate(total)} ${DIM}-dim docs from ${before.containers.length} log batches${buildIndex ? " + query index" : ""}: ${seconds.toFixed(
+        2,
+      )} s, segment ${mb(report.segmentBytes).toFixed(1)} MB at ${segmentRate.toFixed(1)} MB/s (log read ${(mb(logBytes) / seconds).toFixed(
+        1,
+      )} MB/s) | disk sequential write+fsync ${mb(disk).toFixed(1)} MB/s -> ${((segmentRate / mb(disk)) * 100).toFixed(0)}% of the disk`,
+    );
+  }
+}
+
 const root = await mkdtemp(join(tmpdir(), "skerry-ns-bench-"));
 const rawDir = await mkdtemp(join(tmpdir(), "skerry-ns-bench-raw-"));
 try {
   const local = new LocalFsStorage({ root });
   await latency("local-fs", local, (bytes) => fsyncedCreate(rawDir, bytes));
   await throughput("local-fs", local);
+  await compaction(local, rawDir);
 } finally {
   await rm(root, { recursive: true, force: true });
   await rm(rawDir, { recursive: true, force: true });

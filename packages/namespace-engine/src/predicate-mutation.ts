@@ -105,15 +105,14 @@ async function drive(deps: MutationDependencies, run: () => Promise<MutationResu
   try {
     return await run();
   } catch (error) {
-    if (!isSegmentSealed(error)) throw error;
+    const walId = walIdOf();
+    if (!isSegmentSealed(error) || walId === undefined) throw error;
   }
+  // The WAL is durable; its targets stayed sealed: finish the compactions holding them, then resume.
   for (let round = 1; ; round++) {
     await deps.finishCompactions();
-    const walId = walIdOf();
-    const list = walId === undefined ? [] : [walId];
-    const [id] = list.length > 0 ? list : (await deps.wal.listWalIds()).slice(-1);
     try {
-      return await deps.wal.resume(id as never);
+      return await deps.wal.resume(walIdOf() as never);
     } catch (error) {
       if (!isSegmentSealed(error) || round >= 5) throw error;
     }
