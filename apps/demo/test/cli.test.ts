@@ -126,6 +126,18 @@ describe("skerry CLI", () => {
     expect(JSON.parse(json.stdout).error.code).toBe("NamespaceNotFound");
   });
 
+  it("should delete by filter, compact, recover and collect WAL garbage", async () => {
+    const deleted = JSON.parse((await skerry("--json", "delete-by-filter", "acme/search/docs", '["n","Lt",100]')).stdout);
+    expect(deleted).toMatchObject({ matched: 100, deleted: 100 });
+    const compacted = await skerry("compact", "acme/search/docs", "--force");
+    expect(compacted.stdout).toContain("compacted acme/search/docs");
+    expect(compacted.stdout).toMatch(/liveDocuments\s+2400/);
+    const recovered = JSON.parse((await skerry("--json", "recover", "acme/search/docs")).stdout);
+    expect(recovered.wal.scanned).toBeGreaterThanOrEqual(1);
+    const gc = JSON.parse((await skerry("--json", "gc", "acme/search/docs", "--grace-ms", "0")).stdout);
+    expect(gc.wal.deletedStates).toBeGreaterThanOrEqual(1);
+  });
+
   it("should exit 2 on a usage error and delete a namespace", async () => {
     expect((await skerry("frobnicate")).code).toBe(2);
     const deleted = await skerry("ns", "delete", "acme/search/docs");

@@ -10,6 +10,8 @@
  *   skerry scan <path>                 a page in id order
  *   skerry query <path> '<json>'       the query API
  *   skerry wal list|show|sidecars      WAL state documents and sidecars
+ *   skerry recover|compact|gc <path>   maintenance, with reports
+ *   skerry delete-by-filter <path> '<filter>'
  *
  * Every command takes `--json` (machine output on stdout) and the storage
  * flags (`--data-dir`, `--s3-*`). Errors print the reason and the fix, and
@@ -237,6 +239,63 @@ program
         ["id", "distance/score", "attributes"],
       ) + `\n(${result.rows.length} rows at version ${result.version})`,
     );
+  });
+
+// ------------------------------------------------------------ maintenance
+
+function counts(report: unknown): string {
+  return Object.entries(JSON.parse(toJson(report)) as Record<string, unknown>)
+    .map(([k, v]) => `  ${k.padEnd(22)} ${typeof v === "object" ? toJson(v) : String(v)}`)
+    .join("\n");
+}
+
+program
+  .command("recover <path>")
+  .description("run the recovery sweep (compactions, interrupted predicate mutations) and print its report")
+  .action(async (path: string) => {
+    const report = await open().recover(path);
+    out(report, () => `recovery of ${path}\n${counts(report)}`);
+  });
+
+program
+  .command("compact <path>")
+  .description("compact a namespace into one segment (--force below the thresholds)")
+  .option("--force", "compact even below the thresholds")
+  .action(async (path: string, o: { force?: boolean }) => {
+    const e = open();
+    const bar = !flags().json && process.stderr.isTTY ? new SingleBar({ format: "compacting {bar} {duration}s", stream: process.stderr, hideCursor: true }) : undefined;
+    bar?.start(1, 0);
+    try {
+      const report = await e.compact(path, { force: o.force === true });
+      bar?.update(1);
+      bar?.stop();
+      out(report, () => (report.performed ? `compacted ${path}\n${counts(report)}` : `${path} needs no compaction (use --force)`));
+    } finally {
+      bar?.stop();
+    }
+  });
+
+program
+  .command("gc <path>")
+  .description("garbage-collect finished WAL documents older than --grace-ms (default one day)")
+  .option("--grace-ms <ms>", "minimum age", (v: string) => Number(v))
+  .action(async (path: string, o: { graceMs?: number }) => {
+    const report = await open().collectWalGarbage(path, o.graceMs === undefined ? {} : { graceMs: o.graceMs });
+    out(report, () => `WAL GC of ${path}\n${counts(report)}`);
+  });
+
+program
+  .command("delete-by-filter <path> <filter>")
+  .description('delete every document matching a filter tuple, e.g. \'["n","Lt",5]\'')
+  .action(async (path: string, filter: string) => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(filter);
+    } catch {
+      throw new CliError(`the filter is not valid JSON: ${filter}`, 'e.g. \'["category","Eq","toys"]\'');
+    }
+    const result = await open().deleteByFilter(path, parsed as unknown[]);
+    out(result, () => `deleted ${result.deleted} of ${result.matched} matching documents (${result.skipped} skipped: newer writes won); version ${result.version}`);
   });
 
 // -------------------------------------------------------------------- WAL

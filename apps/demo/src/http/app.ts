@@ -16,6 +16,7 @@ import { observe } from "./observe.ts";
 import { registerDocumentRoutes } from "./routes/document-routes.ts";
 import { registerKeyRoutes } from "./routes/key-routes.ts";
 import { registerNamespaceRoutes } from "./routes/namespace-routes.ts";
+import { registerOperationRoutes } from "./routes/operation-routes.ts";
 import { registerQueryRoutes } from "./routes/query-routes.ts";
 import { registerSystemRoutes } from "./routes/system-routes.ts";
 
@@ -54,6 +55,7 @@ export function createApp(deps: AppDeps): App {
   registerNamespaceRoutes(app, deps);
   registerDocumentRoutes(app, deps);
   registerQueryRoutes(app, deps);
+  registerOperationRoutes(app, deps);
   app.doc(OPENAPI_PATH, {
     openapi: "3.0.3",
     info: {

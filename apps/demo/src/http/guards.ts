@@ -139,7 +139,7 @@ export function projectScope(deps: AppDeps): Guard {
   return async (c, next) => {
     const org = c.req.param("org") ?? "";
     const project = c.req.param("project") ?? "";
-    const action = c.req.method === "GET" || c.req.path.endsWith("/query") || c.req.path.endsWith("/documents/get") ? "read" : "write";
+    const action = c.req.method === "GET" || c.req.path.endsWith("/query") || c.req.path.endsWith("/documents/get") ? "read" : "write"; // maintenance (compact, recover, wal/gc) needs "write"
     const principal = c.get("principal");
     if (!allows(principal, org, project, action)) {
       deps.metrics.rejected.inc({ reason: "forbidden" });

@@ -208,3 +208,42 @@ export const KeyListSchema = z.object({ keys: z.array(KeyInfoSchema) }).openapi(
 export const KeyIdParams = z.object({ id: z.string().regex(/^[0-9a-f]{16}$/).openapi({ param: { name: "id", in: "path" } }) });
 
 export const HealthSchema = z.object({ status: z.string() }).openapi("Health");
+
+export const FilterBody = z.array(z.unknown()).min(2).openapi("Filter", { example: ["category", "Eq", "toys"], description: "A filter tuple, as in QueryRequest.filters" });
+export const DeleteByFilterBody = z.object({ filter: FilterBody, ifVersion }).strict().openapi("DeleteByFilterRequest");
+export const PatchByFilterBody = z
+  .object({
+    filter: FilterBody,
+    patch: DocumentPatchSchema.omit({ id: true }).strict(),
+    ifVersion,
+  })
+  .strict()
+  .openapi("PatchByFilterRequest");
+export const DeleteByFilterResultSchema = z
+  .object({ matched: z.number().int(), deleted: z.number().int(), skipped: z.number().int(), version: z.number().int() })
+  .openapi("DeleteByFilterResult");
+export const PatchByFilterResultSchema = z
+  .object({ matched: z.number().int(), patched: z.number().int(), skipped: z.number().int(), version: z.number().int() })
+  .openapi("PatchByFilterResult");
+export const CompactBody = z.object({ force: z.boolean().optional() }).strict().openapi("CompactRequest");
+export const WalGcBody = z.object({ graceMs: z.number().int().nonnegative().optional() }).strict().openapi("WalGcRequest");
+export const ReportSchema = z.record(z.string(), JsonValueSchema).openapi("OperationReport", { description: "The engine's report of the operation (counts, ids as 32-hex strings)" });
+export const WalListSchema = z
+  .object({
+    entries: z.array(
+      z.object({
+        walId: z.string(),
+        key: z.string(),
+        state: z.string().optional(),
+        opKind: z.string().optional(),
+        createdAt: z.number().optional(),
+        targets: z.number().optional(),
+        tombstoneProgress: z.number().optional(),
+        leaseOwner: z.string().optional(),
+        leaseExpiresAt: z.number().optional(),
+        hasArrowSidecar: z.boolean(),
+        error: z.string().optional(),
+      }),
+    ),
+  })
+  .openapi("WalStateList");

@@ -1,10 +1,6 @@
 /**
- * The one seam to the query module of @skerry/namespace-engine.
- *
- * The engine package does not export its query module yet (its `exports`
- * has only "."; `src/query/index.ts` is the module's own public surface).
- * Until it does, this file imports that surface by path, and nothing else
- * in the app does: when the engine exports it, only this line changes.
+ * The one seam to the query module of @skerry/namespace-engine (its
+ * public exports): everything the app needs from it comes through here.
  */
 export {
   buildQueryIndex,
@@ -14,4 +10,4 @@ export {
   type QueryIndex,
   type QueryRequest,
   type QueryResult,
-} from "../../../../packages/namespace-engine/src/query/index.ts";
+} from "@skerry/namespace-engine";

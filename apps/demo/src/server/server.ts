@@ -124,6 +124,7 @@ export async function startServer(options: StartServerOptions): Promise<SkerrySe
       if (deps.lifecycle.inFlight > 0) logger.warn({ inFlight: deps.lifecycle.inFlight }, "shutdown grace expired with requests in flight");
       server.closeAllConnections();
       await stopped;
+      await engine.close(); // waits for background compactions
       await options.onClose?.();
       logger.info("server stopped");
       await new Promise<void>((resolve) => logger.flush(() => resolve()));

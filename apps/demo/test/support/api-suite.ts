@@ -82,6 +82,12 @@ export function describeApiSuite(name: string, makeStore: () => Promise<TestStor
           "/v1/orgs/{org}/projects/{project}/namespaces/{namespace}/documents/get",
           "/v1/orgs/{org}/projects/{project}/namespaces/{namespace}/documents/{id}",
           "/v1/orgs/{org}/projects/{project}/namespaces/{namespace}/query",
+          "/v1/orgs/{org}/projects/{project}/namespaces/{namespace}/deleteByFilter",
+          "/v1/orgs/{org}/projects/{project}/namespaces/{namespace}/patchByFilter",
+          "/v1/orgs/{org}/projects/{project}/namespaces/{namespace}/compact",
+          "/v1/orgs/{org}/projects/{project}/namespaces/{namespace}/recover",
+          "/v1/orgs/{org}/projects/{project}/namespaces/{namespace}/wal",
+          "/v1/orgs/{org}/projects/{project}/namespaces/{namespace}/wal/gc",
           "/health",
           "/ready",
         ]) {
@@ -293,6 +299,47 @@ export function describeApiSuite(name: string, makeStore: () => Promise<TestStor
         const bad = await reader.post(`${NS}/query`, { filters: ["kind", "Eqq", "x"], topK: 1 });
         expect(bad.status).toBe(400);
         expect(bad.body.error.code).toBe("InvalidQuery");
+      });
+    });
+
+    describe("predicate mutations and maintenance", () => {
+      const OPS = nsUrl("acme", "search", "ops");
+
+      it("should delete and patch by filter, compact, recover, list WAL state and collect WAL garbage", async () => {
+        expect((await writer.post(nsUrl("acme", "search"), { name: "ops" })).status).toBe(201);
+        const docs = Array.from({ length: 20 }, (_, i) => ({ id: `o${i}`, vector: [i + 1, 1], attributes: { n: i, kind: i % 2 === 0 ? "even" : "odd" } }));
+        expect((await writer.post(`${OPS}/upsert`, { documents: docs })).status).toBe(200);
+        const deleted = await writer.post(`${OPS}/deleteByFilter`, { filter: ["n", "Lt", 5] });
+        expect(deleted.status).toBe(200);
+        expect(deleted.body).toMatchObject({ matched: 5, deleted: 5, skipped: 0 });
+        const patched = await writer.post(`${OPS}/patchByFilter`, { filter: ["kind", "Eq", "odd"], patch: { attributes: { flagged: true } } });
+        expect(patched.status).toBe(200);
+        expect(patched.body).toMatchObject({ matched: 8, patched: 8 });
+        const flagged = await reader.post(`${OPS}/query`, { filters: ["flagged", "Eq", true], topK: 100 });
+        expect(flagged.body.rows).toHaveLength(8);
+        expect((await reader.get(OPS)).body.docCount).toBe(15);
+        const stale = await writer.post(`${OPS}/deleteByFilter`, { filter: ["n", "Gt", 0], ifVersion: 1 });
+        expect(stale.status).toBe(412);
+        expect(stale.body.error.code).toBe("VersionConflict");
+        const wal = await reader.get(`${OPS}/wal`);
+        expect(wal.status).toBe(200);
+        expect(wal.body.entries.length).toBeGreaterThanOrEqual(2);
+        expect(wal.body.entries.every((e: { state: string }) => e.state === "COMPLETE")).toBe(true);
+        const compacted = await writer.post(`${OPS}/compact`, { force: true });
+        expect(compacted.status).toBe(200);
+        expect(compacted.body.performed).toBe(true);
+        expect(compacted.body.liveDocuments).toBe(15);
+        const recovered = await writer.post(`${OPS}/recover`);
+        expect(recovered.status).toBe(200);
+        expect(recovered.body.wal.scanned).toBeGreaterThanOrEqual(2);
+        const gc = await writer.post(`${OPS}/wal/gc`, { graceMs: 0 });
+        expect(gc.status).toBe(200);
+        expect(gc.body.wal.deletedStates).toBeGreaterThanOrEqual(2);
+        expect((await reader.get(`${OPS}/wal`)).body.entries).toEqual([]);
+        const after = await reader.post(`${OPS}/query`, { filters: ["flagged", "Eq", true], topK: 100 });
+        expect(after.body.rows).toHaveLength(8);
+        expect((await reader.post(`${OPS}/compact`, {})).status).toBe(403);
+        expect((await writer.post(`${OPS}/deleteByFilter`, { filter: ["n", "Frob", 1] })).status).toBe(400);
       });
     });
 
