@@ -2,9 +2,9 @@
  * A small pool of worker threads for parallel exact vector scans.
  *
  * The worker file is resolved next to this module with the same extension
- * this module has: `kernel-worker.ts` when running from sources (then the
- * worker gets tsx as an `--import` loader unless the process already has
- * one), `kernel-worker.js` when running from the compiled `dist`.
+ * this module has: `kernel-worker.js` when running from the compiled
+ * `dist`; `kernel-worker.ts` when running from sources, loaded through a
+ * data: URL bootstrap that registers tsx inside the worker first.
  *
  * Workers are created on first use, `unref`'d (they never keep a process
  * alive), and get each partition's shared memory once. If a worker cannot
@@ -80,13 +80,18 @@ export async function warmUpQueryThreads(): Promise<boolean> {
   return p.ready();
 }
 
-function workerSpec(): { url: URL; execArgv: string[] | undefined } {
+function workerUrl(): URL {
   const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
   const url = new URL(`./kernel-worker${ext}`, import.meta.url);
-  if (ext === ".js") return { url, execArgv: undefined };
-  if (process.execArgv.some((a) => a.includes("tsx"))) return { url, execArgv: undefined };
-  const loader = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
-  return { url, execArgv: [...process.execArgv, "--import", loader] };
+  if (ext === ".js") return url;
+  // From sources: loader hooks registered in this thread do not reach worker
+  // threads (and `--import` in a worker's execArgv is not honoured on Node 20),
+  // so a tiny ES module bootstrap registers tsx inside the worker first.
+  // `require.resolve` picks the CommonJS build of tsx's API; the worker imports the ESM one.
+  const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm/api").replace(/\.cjs$/, ".mjs")).href;
+  // Unregistering once the worker's module graph is loaded frees the hooks' port, which would keep the process alive.
+  const code = `import { register } from ${JSON.stringify(tsxApi)};\nconst unregister = register();\nawait import(${JSON.stringify(url.href)});\nawait unregister();\n`;
+  return new URL(`data:text/javascript,${encodeURIComponent(code)}`);
 }
 
 export class KernelPool {
@@ -110,11 +115,10 @@ export class KernelPool {
   }
 
   private constructor(readonly threads: number) {
-    const { url, execArgv } = workerSpec();
+    const url = workerUrl();
     const online: Promise<boolean>[] = [];
     for (let t = 0; t < threads; t++) {
-      const worker = new Worker(url, { workerData: { thread: t + 1 }, ...(execArgv !== undefined ? { execArgv } : {}) });
-      worker.unref();
+      const worker = new Worker(url, { workerData: { thread: t + 1 } });
       online.push(
         new Promise((resolve) => {
           worker.once("online", () => resolve(true));
@@ -124,13 +128,25 @@ export class KernelPool {
       worker.on("message", (m: WorkerResponse) => this.onMessage(m));
       worker.on("error", (e) => this.fail(e));
       worker.on("exit", () => this.fail(new Error("query worker exited")));
+      // After the listeners: attaching a "message" listener refs the port again.
+      worker.unref();
       this.workers.push({ worker, registered: new Set() });
     }
     this.onlineAll = Promise.all(online).then((all) => all.every(Boolean));
   }
 
   ready(): Promise<boolean> {
-    return this.onlineAll;
+    // Keep the process alive while someone waits; idle workers never do.
+    this.hold(1);
+    return this.onlineAll.finally(() => this.hold(-1));
+  }
+
+  private holders = 0;
+  private hold(delta: number): void {
+    const before = this.holders;
+    this.holders += delta;
+    if (before === 0 && this.holders > 0) for (const w of this.workers) w.worker.ref();
+    else if (before > 0 && this.holders === 0) for (const w of this.workers) w.worker.unref();
   }
 
   /** Run each task on its own worker (round robin); resolves with their candidates. */
@@ -149,7 +165,17 @@ export class KernelPool {
             reject(new Error("query worker pool is broken"));
             return;
           }
-          this.pending.set(id, { resolve, reject });
+          this.hold(1);
+          this.pending.set(id, {
+            resolve: (v) => {
+              this.hold(-1);
+              resolve(v);
+            },
+            reject: (e) => {
+              this.hold(-1);
+              reject(e);
+            },
+          });
           w.worker.postMessage({ type: "scan", task: id, uid, ...task } satisfies WorkerRequest);
         });
       }),

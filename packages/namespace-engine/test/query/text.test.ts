@@ -1,0 +1,75 @@
+import { describe, expect, it } from "vitest";
+import { buildQueryIndex, executeQuery, parseQueryRequest, type QueryDocument } from "../../src/query/index.ts";
+import { resolveTokenizerConfig, segmenterWords, Tokenizer } from "../../src/query/tokenizer.ts";
+import { liveDocuments, randomDocuments, referenceBm25, seededRandom } from "./support/reference.ts";
+
+describe("BM25 full-text ranking", () => {
+  it("scores equal a hand-computed example (k1 = 1.2, b = 0.75)", async () => {
+    const docs: QueryDocument[] = [
+      { id: "a", text: { body: "The quick brown fox" } },
+      { id: "b", text: { body: "quick QUICK fox" } },
+      { id: "c", text: { body: "lazy dog" } },
+    ];
+    // N = 3, avgdl = 3; "quick" and "fox" each have df = 2, idf = ln(1 + 1.5 / 2.5) = ln 1.6.
+    // a: dl 4, tf 1 + 1 -> 2 * 2.2 / (1 + 1.2 * (0.25 + 0.75 * 4 / 3)) = 1.76 idf
+    // b: dl 3, quick tf 2 -> 4.4 / 3.2 = 1.375, fox tf 1 -> 2.2 / 2.2 = 1; 2.375 idf
+    const idf = Math.log(1.6);
+    const index = buildQueryIndex(docs, { metric: "COSINE" });
+    const result = await executeQuery([index], parseQueryRequest({ rankBy: ["body", "BM25", "quick fox"] }));
+    expect(result.rows.map((r) => r.id)).toEqual(["b", "a"]);
+    expect(result.rows[0]!.score).toBeCloseTo(2.375 * idf, 12);
+    expect(result.rows[1]!.score).toBeCloseTo(1.76 * idf, 12);
+  });
+
+  it("corpus statistics are summed over the live documents of every partition", async () => {
+    const random = seededRandom(21);
+    const raw = [randomDocuments(random, 400, { dimension: 2, ids: 500 }), randomDocuments(random, 150, { dimension: 2, ids: 500 }), randomDocuments(random, 20, { dimension: 2, ids: 500 })];
+    const excluded = [new Set([1, 2, 3, 50]), new Set([7]), new Set<number>()];
+    const indexes = raw.map((d) => buildQueryIndex(d, { metric: "DOT" }));
+    const live = liveDocuments(raw, excluded);
+    for (const query of ["alpha", "beta gamma", "omega tau phi sigma", "nothing here", "ALPHA alpha"]) {
+      const result = await executeQuery(indexes, parseQueryRequest({ rankBy: ["body", "BM25", query], topK: 1000 }), { exclude: (_, p) => excluded[p] });
+      const expected = [...referenceBm25(live, "body", query).entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+      expect(result.rows.map((r) => r.id)).toEqual(expected.map((e) => e[0]));
+      result.rows.forEach((row, i) => expect(row.score).toBeCloseTo(expected[i]![1], 9));
+    }
+  });
+
+  it("BM25 honours filters without changing the statistics", async () => {
+    const random = seededRandom(22);
+    const docs = randomDocuments(random, 300, { dimension: 2 });
+    const index = buildQueryIndex(docs, { metric: "DOT" });
+    const all = await executeQuery([index], parseQueryRequest({ rankBy: ["body", "BM25", "beta"], topK: 1000 }));
+    const filtered = await executeQuery([index], parseQueryRequest({ rankBy: ["body", "BM25", "beta"], topK: 1000, filters: ["color", "Eq", "red"] }));
+    const red = new Set(docs.filter((d) => d.attributes?.["color"] === "red").map((d) => d.id));
+    expect(filtered.rows).toEqual(all.rows.filter((r) => red.has(r.id)));
+  });
+
+  it("the ASCII fast path splits words exactly like Intl.Segmenter (UAX #29)", () => {
+    const tokenizer = new Tokenizer(resolveTokenizerConfig({ lowercase: false }));
+    const random = seededRandom(23);
+    const alphabet = "aZ19_ .,;:'\"-$@\n\t!?()/x";
+    for (let i = 0; i < 5000; i++) {
+      let s = "";
+      const len = 1 + Math.floor(random() * 14);
+      for (let j = 0; j < len; j++) s += alphabet[Math.floor(random() * alphabet.length)];
+      expect(tokenizer.tokenize(s), JSON.stringify(s)).toEqual(segmenterWords(s));
+    }
+  });
+
+  it("non-ASCII text is split by Unicode word boundaries and lowercased", () => {
+    const tokenizer = new Tokenizer(resolveTokenizerConfig({}));
+    expect(tokenizer.tokenize("Grüße aus Köln, déjà vu! ΑΒΓ")).toEqual(["grüße", "aus", "köln", "déjà", "vu", "αβγ"]);
+  });
+
+  it("stop words and lowercasing are configured per field", async () => {
+    const docs: QueryDocument[] = [
+      { id: "1", text: { a: "The Cat", b: "The Cat" } },
+      { id: "2", text: { a: "the dog", b: "the dog" } },
+    ];
+    const index = buildQueryIndex(docs, { metric: "DOT", textFields: { a: { stopWords: "english" }, b: { lowercase: false } } });
+    expect((await executeQuery([index], parseQueryRequest({ rankBy: ["a", "BM25", "the"] }))).rows).toEqual([]);
+    expect((await executeQuery([index], parseQueryRequest({ rankBy: ["b", "BM25", "The"] }))).rows.map((r) => r.id)).toEqual(["1"]);
+    expect((await executeQuery([index], parseQueryRequest({ rankBy: ["a", "BM25", "CAT"] }))).rows.map((r) => r.id)).toEqual(["1"]);
+  });
+});
