@@ -90,7 +90,12 @@ export function serializeQueryIndex(index: QueryIndex): Uint8Array {
       return { $a: sections.length - 1 };
     }
     if (Array.isArray(v)) return v.map(encode);
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, encode(x)]));
+    // Sorted keys: the same index always serializes to the same bytes.
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, encode((v as Record<string, unknown>)[k])]),
+    );
   };
   let vectors: SerializedVectors | null = null;
   if (s.vectors !== null) {

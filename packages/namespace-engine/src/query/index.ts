@@ -17,7 +17,7 @@ export {
 } from "./errors.ts";
 export type { InvalidQueryReason, QueryErrorCode, QueryIssue } from "./errors.ts";
 export { DISTANCE_METRICS } from "./query-document.ts";
-export type { DistanceMetric, QueryDocument } from "./query-document.ts";
+export type { DistanceMetric, JsonValue, QueryDocument } from "./query-document.ts";
 export { buildQueryIndex, QueryIndex } from "./query-index.ts";
 export type { BuildQueryIndexOptions } from "./query-index.ts";
 export type { IvfOptions } from "./ivf-index.ts";

@@ -118,7 +118,9 @@ export class KernelPool {
     const url = workerUrl();
     const online: Promise<boolean>[] = [];
     for (let t = 0; t < threads; t++) {
-      const worker = new Worker(url, { workerData: { thread: t + 1 } });
+      // Workers inherit execArgv; --input-type (a script run with -e) is refused for a worker file.
+      const execArgv = process.execArgv.filter((a) => !a.startsWith("--input-type"));
+      const worker = new Worker(url, { workerData: { thread: t + 1 }, execArgv });
       online.push(
         new Promise((resolve) => {
           worker.once("online", () => resolve(true));

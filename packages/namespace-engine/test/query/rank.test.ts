@@ -65,7 +65,9 @@ describe("sparse, attribute order, RRF and aggregations", () => {
       ["d", 1 / 13],
     ] as const;
     expect(result.rows.map((r) => r.id)).toEqual(expected.map((e) => e[0]));
-    result.rows.forEach((r, i) => expect(r.score).toBeCloseTo(expected[i]![1], 12));
+    result.rows.forEach((r, i) => {
+      expect(r.score).toBeCloseTo(expected[i]![1], 12);
+    });
   });
 
   it("Count and groupBy aggregations match the reference, with filters, exclusions and duplicates", async () => {

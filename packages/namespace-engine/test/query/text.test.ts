@@ -31,7 +31,9 @@ describe("BM25 full-text ranking", () => {
       const result = await executeQuery(indexes, parseQueryRequest({ rankBy: ["body", "BM25", query], topK: 1000 }), { exclude: (_, p) => excluded[p] });
       const expected = [...referenceBm25(live, "body", query).entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
       expect(result.rows.map((r) => r.id)).toEqual(expected.map((e) => e[0]));
-      result.rows.forEach((row, i) => expect(row.score).toBeCloseTo(expected[i]![1], 9));
+      result.rows.forEach((row, i) => {
+        expect(row.score).toBeCloseTo(expected[i]![1], 9);
+      });
     }
   });
 

@@ -15,7 +15,9 @@ export type { RandomSource };
 export function liveDocuments(partitions: readonly (readonly QueryDocument[])[], excluded: readonly ReadonlySet<number>[] = []): QueryDocument[] {
   const latest = new Map<string, { doc: QueryDocument; dead: boolean }>();
   partitions.forEach((docs, p) => {
-    docs.forEach((doc, position) => latest.set(doc.id, { doc, dead: excluded[p]?.has(position) ?? false }));
+    docs.forEach((doc, position) => {
+      latest.set(doc.id, { doc, dead: excluded[p]?.has(position) ?? false });
+    });
   });
   return [...latest.values()].filter((e) => !e.dead).map((e) => e.doc);
 }
@@ -114,7 +116,7 @@ const WORDS = ["alpha", "beta", "gamma", "delta", "omega", "sigma", "tau", "phi"
 export function randomDocuments(random: RandomSource, count: number, options: { dimension: number; idPrefix?: string; ids?: number }): QueryDocument[] {
   const docs: QueryDocument[] = [];
   const used = new Set<string>();
-  for (let i = 0; docs.length < count; i++) {
+  while (docs.length < count) {
     const id = `${options.idPrefix ?? "d"}${String(Math.floor(random() * (options.ids ?? count * 4))).padStart(5, "0")}`;
     if (used.has(id)) continue;
     used.add(id);
