@@ -325,13 +325,14 @@ export function deserializeQueryIndex(input: Uint8Array, options: DeserializeOpt
     f.set(raw, layout.vectorsPtr >> 2);
     new Uint8Array(memory.buffer).set(missing, layout.missingPtr);
     if (centroids !== null) f.set(centroids, layout.centroidsPtr >> 2);
-    for (let i = 0; i < raw.length; i++) if (!Number.isFinite(raw[i])) throw corrupt("vectors hold a non-finite number");
     const inv = layout.invNormsPtr >> 2;
     const nb = layout.normalizedPtr >> 2;
     for (let slot = 0; slot < n; slot++) {
       const at = slot * stride;
       let sum = 0;
       for (let d = 0; d < stride; d++) sum += raw[at + d]! * raw[at + d]!;
+      // A NaN or infinity anywhere in the row makes the sum non-finite.
+      if (!Number.isFinite(sum)) throw corrupt("vectors hold a non-finite number");
       const norm = Math.sqrt(sum);
       f[inv + slot] = norm > 0 ? 1 / norm : 0;
       if (cosine) {

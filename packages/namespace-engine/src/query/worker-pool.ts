@@ -63,8 +63,7 @@ function defaultThreads(): number {
   return Math.min(SCRATCH_THREADS - 1, Math.max(0, availableParallelism()));
 }
 
-/** The shared pool, or null when threads are disabled or unavailable. */
-export function kernelPool(): KernelPool | null {
+function ensurePool(): KernelPool | null {
   if (pool === undefined) {
     const threads = configuredThreads ?? defaultThreads();
     pool = threads >= 2 ? KernelPool.tryCreate(threads) : null;
@@ -73,9 +72,19 @@ export function kernelPool(): KernelPool | null {
   return pool;
 }
 
+/**
+ * The shared pool once its workers are online, else null (and the workers
+ * are started): a first query never waits for threads to boot, it scans on
+ * the calling thread instead.
+ */
+export function kernelPool(): KernelPool | null {
+  const p = ensurePool();
+  return p !== null && p.online ? p : null;
+}
+
 /** Start the worker threads now (e.g. at process start) instead of on the first large query. */
 export async function warmUpQueryThreads(): Promise<boolean> {
-  const p = kernelPool();
+  const p = ensurePool();
   if (p === null) return false;
   return p.ready();
 }
@@ -96,6 +105,8 @@ function workerUrl(): URL {
 
 export class KernelPool {
   broken = false;
+  /** True once every worker has started. */
+  online = false;
   private readonly workers: PoolWorker[] = [];
   private readonly pending = new Map<number, Pending>();
   private nextTask = 1;
@@ -134,7 +145,10 @@ export class KernelPool {
       worker.unref();
       this.workers.push({ worker, registered: new Set() });
     }
-    this.onlineAll = Promise.all(online).then((all) => all.every(Boolean));
+    this.onlineAll = Promise.all(online).then((all) => {
+      this.online = all.every(Boolean);
+      return this.online;
+    });
   }
 
   ready(): Promise<boolean> {
