@@ -113,8 +113,10 @@ export interface CompactionReport {
   readonly liveDocuments: number;
   readonly segmentBytes: number;
   readonly indexBytes: number;
-  /** Objects deleted (0: retained versions still reference the inputs; see the retention rule). */
+  /** Objects deleted by the retention GC run after the swap (inputs no retained version references and nobody else holds). */
   readonly removedObjects: number;
+  /** Manifest versions that GC run deleted. */
+  readonly removedVersions?: number;
   /** Input objects no longer referenced by the latest manifest (kept for retained versions). */
   readonly retiredObjects: number;
   /** Writes landed between the snapshot and the commit (kept after the new segment). */

@@ -12,6 +12,10 @@
  * - `tombstones_etag`: the etag of the tombstone sidecar when the manifest
  *   was committed. Sidecars change by CAS without a manifest; bumping this
  *   is what makes cached states refold the container.
+ * - `tombstones_snapshot`: key of an immutable copy of the sidecar as it
+ *   was when this ref was published (content-addressed). Reads fold the
+ *   snapshot, not the live sidecar, so a read at version V sees exactly the
+ *   tombstones published at or before V (see `sidecarForRead`).
  * - `index_key`, `compaction_id`: a compacted segment's serialized query
  *   index object, and the compaction that wrote it.
  *
@@ -21,6 +25,10 @@
  *   pruned once the WAL doc is garbage collected (no replay can follow).
  * - `recent_compactions`: ids of the last 32 committed compactions (a
  *   compaction's commit is idempotent by id).
+ * - `incarnation`: a random id minted when the namespace (or this
+ *   incarnation of its name) was created, branched or copied; it names the
+ *   namespace as a holder in the refcount shards. Manifests without it
+ *   (written before this field) use `created-<createdAt>`.
  */
 import type { ContainerRef, JsonObject, JsonValue, Manifest } from "@skerry/wal-format";
 
@@ -49,6 +57,29 @@ export function mutationWalId(ref: ContainerRef): string | undefined {
 export function tombstonesEtag(ref: ContainerRef): string | undefined {
   const etag = field(ref.extra, "tombstones_etag");
   return typeof etag === "string" ? etag : undefined;
+}
+
+export function tombstonesSnapshot(ref: ContainerRef): string | undefined {
+  const key = field(ref.extra, "tombstones_snapshot");
+  return typeof key === "string" ? key : undefined;
+}
+
+/**
+ * The tombstone object a read of this ref folds: the published snapshot;
+ * for refs published before snapshots existed (an etag, no snapshot) the
+ * live sidecar; otherwise none (a `tombstones_key` alone means "bits may
+ * land here", not that any were published at this version).
+ */
+export function sidecarForRead(ref: ContainerRef): string | undefined {
+  const snapshot = tombstonesSnapshot(ref);
+  if (snapshot !== undefined) return snapshot;
+  return tombstonesEtag(ref) !== undefined ? ref.tombstonesKey : undefined;
+}
+
+/** The incarnation id of the namespace a manifest belongs to. */
+export function incarnationOf(manifest: Manifest): string {
+  const id = field(manifest.extra, "incarnation");
+  return typeof id === "string" ? id : `created-${manifest.createdAt}`;
 }
 
 export function indexKeyOf(ref: ContainerRef): string | undefined {

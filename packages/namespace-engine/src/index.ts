@@ -49,6 +49,7 @@ export {
   NamespaceEngine,
   type CollectWalGarbageResult,
   type FilterInput,
+  type ForkNamespaceOptions,
   type NamespaceEngineOptions,
   type NamespaceEngineStats,
   type NamespaceRecoveryReport,
@@ -61,6 +62,8 @@ export {
   type CompactionSettings,
 } from "./compactor.ts";
 export { NamespaceState, type ApplyOptions, type RowLocation } from "./namespace-state.ts";
+export { DEFAULT_RETENTION, type GarbageReport, type RetentionPolicy } from "./manifest-retention.ts";
+export type { RepairOptions, RepairReport } from "./project-repair.ts";
 export { MAX_IDEMPOTENCY_KEY_LENGTH, type WriteOptions, type WriteResult } from "./write-options.ts";
 export { DEFAULT_WRITE_LIMITS, MAX_DIMENSION, type WriteLimits } from "./write-request.ts";
 export type { CommitPolicy, CommitterStats, GroupCommitOptions } from "./write-committer.ts";
@@ -76,6 +79,8 @@ export {
   compactionIntentKey,
   compactionPrefix,
   registryKey,
+  refcountShardKey,
+  tombstoneSnapshotKey,
   segmentIndexKey,
   segmentKey,
   tombstonesKey,

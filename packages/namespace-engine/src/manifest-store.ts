@@ -43,14 +43,26 @@ export class ManifestStore {
   readonly #retry: RetryPolicy;
   readonly #hot = new Map<string, CachedManifest>();
   readonly #observe: ((manifest: Manifest) => void) | undefined;
+  readonly #maxBaseAgeMs: number;
 
-  /** `observe` sees every manifest read from storage (the engine advances its IdGenerator past each high water). */
-  constructor(storage: StorageProvider, clock: Clock, random: Random, retry: RetryPolicy, observe?: (manifest: Manifest) => void) {
+  /**
+   * `observe` sees every manifest read from storage (the engine advances its IdGenerator past each high water).
+   * `maxBaseAgeMs`: `create` refuses to build on a cached base confirmed longer ago than this (see `create`).
+   */
+  constructor(
+    storage: StorageProvider,
+    clock: Clock,
+    random: Random,
+    retry: RetryPolicy,
+    observe?: (manifest: Manifest) => void,
+    maxBaseAgeMs = 60_000,
+  ) {
     this.#storage = storage;
     this.#clock = clock;
     this.#random = random;
     this.#retry = retry;
     this.#observe = observe;
+    this.#maxBaseAgeMs = maxBaseAgeMs;
   }
 
   /** The cached latest manifest, whatever its age. */
@@ -153,11 +165,18 @@ export class ManifestStore {
   /**
    * Commits `manifest` (its version must be the latest + 1) with a create-only
    * put. `created`: it is now the latest; `exists`: another writer committed
-   * that version first. Throws `StorageFailureError` when the outcome stays
+   * that version first, or the base (the cached version before it) was
+   * confirmed as the latest more than `maxBaseAgeMs` ago: manifest GC may
+   * have deleted versions above a stale base, so the caller must re-read
+   * and rebase (docs/namespace-engine.md, retention). Throws `StorageFailureError` when the outcome stays
    * unknown after the retries (retry the write with its idempotency key).
    */
   async create(path: NamespacePath, manifest: Manifest): Promise<CreateOutcome> {
     const key = manifestKey(path, manifest.version);
+    const base = this.#hot.get(namespaceId(path));
+    if (base !== undefined && base.manifest.version === manifest.version - 1 && this.#clock.now() - base.confirmedAt > this.#maxBaseAgeMs) {
+      return "exists";
+    }
     const bytes = encodeManifest(manifest);
     let lastError: unknown;
     // Set once an attempt's outcome was unknown; only then can an AlreadyExists be our own landing.

@@ -58,6 +58,11 @@ import type {
 } from "./namespace-info.ts";
 import { formatNamespacePath, type NamespacePath, toNamespacePath, validatePathPart } from "./namespace-path.ts";
 import { purgeNamespace } from "./namespace-purge.ts";
+import { forkNamespace, type ForkMode } from "./namespace-fork.ts";
+import { collectManifestGarbage, DEFAULT_RETENTION, type GarbageReport, type RetentionPolicy, validateRetention } from "./manifest-retention.ts";
+import { RefcountShards } from "./refcount-shards.ts";
+import { type RepairOptions, type RepairReport, repairProject } from "./project-repair.ts";
+import { randomUuid } from "./random-uuid.ts";
 import type { NamespaceState } from "./namespace-state.ts";
 import { SerialQueue } from "./serial-queue.ts";
 import { StateCache } from "./state-cache.ts";
@@ -114,6 +119,24 @@ export interface NamespaceEngineOptions {
   readonly relocate?: { maxAttempts?: number; baseDelayMs?: number; maxDelayMs?: number } | undefined;
   /** Called with errors of background compactions (default: ignored; the next run retries). */
   readonly onBackgroundError?: ((error: unknown, path: string) => void) | undefined;
+  /**
+   * Manifest retention: keep the newest `keepVersions` (default 16) and every version superseded less than
+   * `keepForMs` ago (default one hour). `collectGarbage` and every compaction apply it.
+   */
+  readonly retention?: Partial<RetentionPolicy> | undefined;
+  /**
+   * A commit never builds on a base confirmed as the latest longer ago than this (it re-reads instead), ms;
+   * default 60,000. Keep `retention.keepForMs` well above it.
+   */
+  readonly maxBaseAgeMs?: number | undefined;
+}
+
+/** Options of `branchNamespace` and `copyNamespace`. */
+export interface ForkNamespaceOptions {
+  /** Source version; default the latest. */
+  readonly atVersion?: number | undefined;
+  /** Labels of the new namespace; default the source's. */
+  readonly labels?: Readonly<Record<string, string>> | undefined;
 }
 
 /** What `recover` did. */
@@ -215,6 +238,8 @@ export class NamespaceEngine {
   readonly #scheduled = new Map<string, ReturnType<typeof setTimeout>>();
   readonly #background = new Set<Promise<unknown>>();
   readonly #onBackgroundError: ((error: unknown, path: string) => void) | undefined;
+  readonly #shards: RefcountShards;
+  readonly #retention: RetentionPolicy;
   #closed = false;
 
   constructor(options: NamespaceEngineOptions) {
@@ -228,7 +253,15 @@ export class NamespaceEngine {
     this.#maxCommitAttempts = options.maxCommitAttempts ?? 64;
     this.#readStalenessMs = options.readStalenessMs ?? 1_000;
     const ids = this.#ids;
-    this.#manifests = new ManifestStore(this.storage, this.#clock, this.#random, this.#retry, (m) => ids.advancePast(m.rowIdHighWater));
+    this.#manifests = new ManifestStore(
+      this.storage,
+      this.#clock,
+      this.#random,
+      this.#retry,
+      (m) => ids.advancePast(m.rowIdHighWater),
+      options.maxBaseAgeMs ?? 60_000,
+    );
+    this.#retention = validateRetention({ ...DEFAULT_RETENTION, ...options.retention });
     this.#states = new StateCache(this.storage, this.#random, this.#retry, options.stateCacheEntries ?? 64);
     const group: GroupCommitOptions =
       options.groupCommit === false
@@ -275,6 +308,7 @@ export class NamespaceEngine {
     });
     this.#compactor = new Compactor(this.#ctx, this.#wals, { ...DEFAULT_COMPACTION_SETTINGS, ...options.compaction });
     this.#onBackgroundError = options.onBackgroundError;
+    this.#shards = new RefcountShards(this.#ctx);
   }
 
   /** Counters of this engine's work (commits, batch objects, lost races, folded containers). */
@@ -297,7 +331,7 @@ export class NamespaceEngine {
       for (let attempt = 1; attempt <= this.#maxCommitAttempts; attempt++) {
         const latest = await this.#manifests.readLatest(p);
         if (latest !== undefined && latest.deletedAt === undefined) throw new NamespaceExistsError(name);
-        if (latest !== undefined) await purgeNamespace(this.storage, p, latest.version, this.#retry, this.#random);
+        if (latest !== undefined) await purgeNamespace(this.#ctx, this.#shards, p, latest.version);
         const now = this.#clock.now();
         const manifest: Manifest = {
           schemaVersion: 1,
@@ -310,6 +344,7 @@ export class NamespaceEngine {
           rowIdHighWater: rowId(0n),
           recentWrites: [],
           labels,
+          extra: { incarnation: randomUuid(this.#random) },
         };
         if ((await this.#manifests.create(p, manifest)) === "created") {
           this.#states.invalidate(p);
@@ -385,7 +420,7 @@ export class NamespaceEngine {
         const latest = await this.#manifests.readLatest(p);
         if (latest === undefined) throw new NamespaceNotFoundError(name);
         if (latest.deletedAt !== undefined) {
-          const objectsDeleted = await purgeNamespace(this.storage, p, latest.version, this.#retry, this.#random);
+          const objectsDeleted = await purgeNamespace(this.#ctx, this.#shards, p, latest.version);
           this.#states.invalidate(p);
           return { version: latest.version, alreadyDeleted: true, objectsDeleted };
         }
@@ -393,13 +428,97 @@ export class NamespaceEngine {
         const final: Manifest = { ...latest, version: latest.version + 1, updatedAt: now, deletedAt: now, containers: [], recentWrites: [] };
         if ((await this.#manifests.create(p, final)) === "created") {
           this.#states.invalidate(p);
-          const objectsDeleted = await purgeNamespace(this.storage, p, final.version, this.#retry, this.#random);
+          const objectsDeleted = await purgeNamespace(this.#ctx, this.#shards, p, final.version);
           return { version: final.version, alreadyDeleted: false, objectsDeleted };
         }
         await sleep(backoffMs(this.#conflictBackoff, attempt, this.#random));
       }
       throw new ConflictError(`deleting ${name} lost the manifest race ${this.#maxCommitAttempts} times`);
     });
+  }
+
+  /**
+   * Copy-on-write branch: a new namespace (same project) whose first
+   * manifest is `source` at its latest (or `atVersion`) version. Immutable
+   * objects are shared (reference counted), tombstone sidecars copied; the
+   * two never see each other's later writes. See namespace-fork.ts.
+   */
+  async branchNamespace(source: Path, target: Path, options: ForkNamespaceOptions = {}): Promise<NamespaceInfo> {
+    return this.#fork(source, target, "branch", options);
+  }
+
+  /** Full copy: like a branch, but every object is copied (nothing shared); the target may be in another project. */
+  async copyNamespace(source: Path, target: Path, options: ForkNamespaceOptions = {}): Promise<NamespaceInfo> {
+    return this.#fork(source, target, "copy", options);
+  }
+
+  async #fork(source: Path, target: Path, mode: ForkMode, options: ForkNamespaceOptions): Promise<NamespaceInfo> {
+    const s = toNamespacePath(source);
+    const t = toNamespacePath(target);
+    const labels = options.labels === undefined ? undefined : validateLabels(options.labels);
+    const manifest = await forkNamespace(this.#ctx, this.#shards, s, t, mode, { atVersion: options.atVersion, labels });
+    const docCount = await this.#states.read(t, manifest, (state) => state.size);
+    return this.#info(t, manifest, docCount);
+  }
+
+  /**
+   * Manifest retention and garbage collection of one namespace: deletes the
+   * versions the policy (engine option `retention`, or `options.retention`)
+   * lets expire, then the objects no retained version references (shared
+   * ones only when no other namespace holds them). See manifest-retention.ts.
+   */
+  async collectGarbage(path: Path, options: { retention?: Partial<RetentionPolicy> } = {}): Promise<GarbageReport> {
+    const p = toNamespacePath(path);
+    const policy = validateRetention({ ...this.#retention, ...options.retention });
+    return collectManifestGarbage(this.#ctx, this.#shards, p, policy);
+  }
+
+  /**
+   * Rebuilds a project's reference counts from every live namespace's
+   * retained manifests, finishes interrupted namespace deletions and, with
+   * `sweep`, deletes objects nothing references that are older than
+   * `graceMs`. See project-repair.ts.
+   */
+  async repair(org: string, project: string, options: RepairOptions = {}): Promise<RepairReport> {
+    validatePathPart(org, "organization");
+    validatePathPart(project, "project");
+    return repairProject(
+      this.#ctx,
+      this.#shards,
+      org,
+      project,
+      options,
+      (p, version) => purgeNamespace(this.#ctx, this.#shards, p, version),
+      (p) => this.#pendingSegments(p),
+    );
+  }
+
+  /** Segment ids recovery may still commit: outputs of unsettled compaction intents, segments of existing WAL docs. */
+  async #pendingSegments(p: NamespacePath): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (const id of await listIntentIds(this.#ctx, p)) {
+      const intent = await readIntent(this.#ctx, p, id).catch(() => undefined);
+      if (intent === undefined) {
+        out.add("*"); // unreadable: protect every segment of the namespace
+        continue;
+      }
+      if (intent.state !== "COMMITTED" && intent.state !== "ABANDONED") for (const s of intent.outputSegmentIds) out.add(s);
+    }
+    const wal = this.#wals.for(p);
+    for (const walId of await wal.listWalIds()) {
+      const doc = await wal.store.read(walId).catch(() => undefined);
+      if (doc === undefined) out.add("*");
+      else if ("preallocatedSuperfileId" in doc.doc) out.add(doc.doc.preallocatedSuperfileId);
+    }
+    return out;
+  }
+
+  /** The refcount entries of a project: object key -> holder count (objects held by their owner alone have none). */
+  async refcounts(org: string, project: string): Promise<Map<string, number>> {
+    validatePathPart(org, "organization");
+    validatePathPart(project, "project");
+    const entries = await this.#shards.readAll(org, project);
+    return new Map([...entries].map(([key, holders]) => [key, holders.size]));
   }
 
   // ---------------------------------------------------------------- writes
@@ -546,7 +665,11 @@ export class NamespaceEngine {
   async compact(path: Path, options: { force?: boolean } = {}): Promise<CompactionReport> {
     const p = toNamespacePath(path);
     await this.openNamespace(p);
-    return this.#compactor.compact(p, options.force === true);
+    const report = await this.#compactor.compact(p, options.force === true);
+    if (!report.performed) return report;
+    // The swap retired its inputs; retention decides when they go.
+    const garbage = await collectManifestGarbage(this.#ctx, this.#shards, p, this.#retention);
+    return { ...report, removedObjects: garbage.objectsDeleted, removedVersions: garbage.versionsDeleted };
   }
 
   #maybeScheduleCompaction(p: NamespacePath): void {

@@ -30,7 +30,7 @@
 import type { StorageProvider } from "@skerry/storage-providers";
 import type { ContainerRef, Manifest, Random } from "@skerry/wal-format";
 import { type LoadedContainer, loadContainer } from "./container-loader.ts";
-import { maskedPositions, mutationWalId } from "./container-extra.ts";
+import { maskedPositions, mutationWalId, sidecarForRead } from "./container-extra.ts";
 import type { NamespacePath } from "./namespace-path.ts";
 import { NamespaceState } from "./namespace-state.ts";
 import type { RetryPolicy } from "./storage-calls.ts";
@@ -136,6 +136,6 @@ export class StateCache {
   }
 
   #load(ref: ContainerRef): Promise<LoadedContainer> {
-    return loadContainer({ storage: this.#storage, random: this.#random, retry: this.#retry }, ref, ref.tombstonesKey);
+    return loadContainer({ storage: this.#storage, random: this.#random, retry: this.#retry }, ref, sidecarForRead(ref));
   }
 }

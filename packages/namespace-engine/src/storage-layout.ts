@@ -9,7 +9,9 @@
  *     <org>/<project>/ns/<namespace>/wal/mutations/<wal_id>.json    wal-engine state docs (+ .arrow)
  *     <org>/<project>/ns/<namespace>/compactions/<uuid>.json        compaction intents
  *     <org>/<project>/_project/namespaces/<namespace>               registry marker
- *     <org>/<project>/_project/...                                  (refcounts, pins; later)
+ *     <org>/<project>/ns/<namespace>/superfiles/<container>.<hash>.tsnap  published tombstone snapshots (immutable)
+ *     <org>/<project>/_project/refcounts/<shard>.json               shared-object holders (refcount shards)
+ *     _skerry/pins.json                                             pinned namespaces (engine-wide)
  *
  * Manifest names invert the version (`MAX_MANIFEST_VERSION - version`,
  * zero-padded to 20 digits) so the newest version sorts first and one LIST
@@ -83,6 +85,36 @@ export function compactionIntentKey(path: NamespacePath, compactionId: string): 
 export function tombstonesKey(path: NamespacePath, containerId: string): string {
   return `${namespaceRoot(path)}/superfiles/${containerId}.tombstones`;
 }
+
+/**
+ * Key of an immutable snapshot of a container's tombstone sidecar, named by
+ * its content hash (so writing it again is idempotent). Published manifests
+ * record it in the ref (`tombstones_snapshot`); reads at that version fold it.
+ */
+export function tombstoneSnapshotKey(path: NamespacePath, containerId: string, hash: string): string {
+  return `${namespaceRoot(path)}/superfiles/${containerId}.${hash.slice(0, 32)}.tsnap`;
+}
+
+/** Prefix of every namespace root of a project. */
+export function namespacesPrefix(org: string, project: string): string {
+  return `${projectRoot(org, project)}/ns/`;
+}
+
+/** Number of refcount shards per project. */
+export const REFCOUNT_SHARDS = 64;
+
+/** Key of one refcount shard of a project. */
+export function refcountShardKey(org: string, project: string, shard: number): string {
+  return `${projectRoot(org, project)}/_project/refcounts/${shard.toString(16).padStart(2, "0")}.json`;
+}
+
+/** Prefix of a project's refcount shards. */
+export function refcountPrefix(org: string, project: string): string {
+  return `${projectRoot(org, project)}/_project/refcounts/`;
+}
+
+/** The engine-wide document of pinned namespaces (`_` starts no org name). */
+export const PINS_KEY = "_skerry/pins.json";
 
 /** Prefix of the per-project namespace registry. */
 export function registryPrefix(org: string, project: string): string {

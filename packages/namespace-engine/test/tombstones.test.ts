@@ -17,8 +17,11 @@ describe("tombstone sidecars (the seam for deleteByFilter)", () => {
     expect(location).toMatchObject({ containerId: base.containers[1]?.id, position: 0 });
     // What the wal-engine pipeline will do: set the bit in the sidecar, and the manifest names the sidecar.
     const sidecar = tombstonesKey(path, location?.containerId as string);
-    await storage.put(sidecar, encodeTombstoneSidecar({ positions: [location?.position as number] }));
-    const containers = base.containers.map((c) => (c.id === location?.containerId ? { ...c, tombstonesKey: sidecar } : c));
+    const { etag } = await storage.put(sidecar, encodeTombstoneSidecar({ positions: [location?.position as number] }));
+    // A ref with an etag and no snapshot (published before snapshots existed) folds the live sidecar.
+    const containers = base.containers.map((c) =>
+      c.id === location?.containerId ? { ...c, tombstonesKey: sidecar, extra: { tombstones_etag: etag } } : c,
+    );
     const next = { ...base, version: base.version + 1, containers };
     await storage.put(manifestKey(path, next.version), encodeManifest(next), { mode: { kind: "create" } });
 

@@ -1,0 +1,219 @@
+/**
+ * Branch and copy: a new namespace whose first manifest is a given version
+ * of another one.
+ *
+ * - `branch` (copy-on-write, same project): the new manifest references the
+ *   source version's containers and query indexes where they are (shared;
+ *   the new namespace becomes a holder in the refcount shards), and holds
+ *   its OWN copies of the tombstone sidecars as of that version (mutable
+ *   objects are never shared): the sidecar snapshot the source version
+ *   publishes is written as the branch's live sidecar, and snapshotted for
+ *   the branch's first manifest. The two namespaces never see each other's
+ *   later writes, tombstones or compactions.
+ * - `copy` (full copy, any project): every object is copied under the new
+ *   namespace's root; nothing is shared, no refcount is touched. A copy is
+ *   independent storage (it survives anything done to the source, can move
+ *   a namespace to another project, and frees nothing of the source's when
+ *   deleted); a branch is the cheap, instant form.
+ *
+ * Crash ordering: (1) the registry marker, (2) the new namespace's own
+ * objects (copies, sidecars, snapshots), (3) branch: add the holders,
+ * (4) branch: re-read the source version (a manifest GC or namespace
+ * deletion deletes manifests BEFORE it releases objects, so a source
+ * version still there means its objects are still held, and from now on
+ * the shards show our holder to anyone releasing them), (5) commit the new
+ * namespace's first manifest (version 1, or the version after a deleted
+ * incarnation of the name). A crash leaves unreferenced objects and holders
+ * no manifest backs (leaks `repair` reclaims), never a manifest that
+ * references a missing object. A lost race for the name (NamespaceExists)
+ * removes the holders it added.
+ *
+ * Errors: NamespaceNotFound (source), VersionNotFound (source version gone
+ * or expired), NamespaceExists (target live), InvalidArgument.
+ */
+import { isAlreadyExists, isNotFound } from "@skerry/storage-providers";
+import { type ContainerRef, contentHash, decodeTombstoneSidecar, encodeTombstoneSidecar, type Manifest } from "@skerry/wal-format";
+import { incarnationOf, indexKeyOf, sidecarForRead, withExtra } from "./container-extra.ts";
+import type { EngineContext } from "./engine-context.ts";
+import { CorruptError, InvalidArgumentError, NamespaceExistsError, NamespaceNotFoundError } from "./errors.ts";
+import { formatNamespacePath, type NamespacePath } from "./namespace-path.ts";
+import { purgeNamespace } from "./namespace-purge.ts";
+import { randomUuid } from "./random-uuid.ts";
+import type { RefcountShards } from "./refcount-shards.ts";
+import { withRetry } from "./storage-calls.ts";
+import { namespaceId, namespaceRoot, registryKey, tombstoneSnapshotKey, tombstonesKey } from "./storage-layout.ts";
+
+export type ForkMode = "branch" | "copy";
+
+export interface ForkOptions {
+  /** Source version; default the latest. */
+  readonly atVersion?: number | undefined;
+  /** Labels of the new namespace; default the source's. */
+  readonly labels?: ReadonlyMap<string, string> | undefined;
+}
+
+const COPY_CONCURRENCY = 8;
+
+/** `key` (under some namespace root) moved under `target`'s root. */
+function rehome(key: string, target: NamespacePath): string {
+  const parts = key.split("/");
+  if (parts.length < 5 || parts[2] !== "ns") throw new CorruptError(`object key ${key} is not under a namespace root`, key);
+  return `${namespaceRoot(target)}/${parts.slice(4).join("/")}`;
+}
+
+async function readBytes(ctx: EngineContext, key: string): Promise<Uint8Array | undefined> {
+  return withRetry(`read ${key}`, ctx.retry, ctx.random, async () => {
+    try {
+      return (await ctx.storage.get(key)).bytes;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  });
+}
+
+async function createObject(ctx: EngineContext, key: string, bytes: Uint8Array): Promise<void> {
+  await withRetry(`write ${key}`, ctx.retry, ctx.random, async () => {
+    try {
+      await ctx.storage.put(key, bytes, { mode: { kind: "create" } });
+    } catch (error) {
+      if (!isAlreadyExists(error)) throw error; // an earlier attempt's identical copy
+    }
+  });
+}
+
+async function bounded<T>(items: readonly T[], fn: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(COPY_CONCURRENCY, items.length) }, async () => {
+      while (next < items.length) {
+        const index = next++;
+        await fn(items[index] as T, index);
+      }
+    }),
+  );
+}
+
+/** The target's ref for source ref `c`: its own sidecar copy (as of the source version), objects shared or copied. */
+async function forkRef(ctx: EngineContext, c: ContainerRef, target: NamespacePath, mode: ForkMode): Promise<ContainerRef> {
+  const { tombstonesKey: _live, ...rest } = c;
+  let ref: ContainerRef = withExtra(rest, { tombstones_etag: undefined, tombstones_snapshot: undefined });
+  if (mode === "copy") {
+    const key = rehome(c.key, target);
+    const bytes = await readBytes(ctx, c.key);
+    if (bytes === undefined) throw new CorruptError(`container ${c.key} referenced by the source is missing`, c.key);
+    await createObject(ctx, key, bytes);
+    ref = { ...ref, key };
+    const index = indexKeyOf(c);
+    if (index !== undefined) {
+      const indexBytes = await readBytes(ctx, index);
+      if (indexBytes === undefined) {
+        ref = withExtra(ref, { index_key: undefined, index_bytes: undefined }); // an index is an optimization
+      } else {
+        const copied = rehome(index, target);
+        await createObject(ctx, copied, indexBytes);
+        ref = withExtra(ref, { index_key: copied });
+      }
+    }
+  }
+  const published = sidecarForRead(c);
+  if (published === undefined) return ref;
+  const sidecar = await readBytes(ctx, published);
+  if (sidecar === undefined) return ref;
+  let positions: Uint32Array;
+  try {
+    positions = decodeTombstoneSidecar(sidecar).positions;
+  } catch (cause) {
+    throw new CorruptError(`tombstone snapshot ${published} does not decode: ${(cause as Error).message}`, published, { cause });
+  }
+  if (positions.length === 0) return ref;
+  // The branch's own live sidecar: the bits as of the source version, without any seal of the source's compactions.
+  const bytes = encodeTombstoneSidecar({ positions: [...positions] });
+  const live = tombstonesKey(target, c.id);
+  const { etag } = await withRetry(`write ${live}`, ctx.retry, ctx.random, () => ctx.storage.put(live, bytes));
+  const etagBytes = new TextEncoder().encode(etag);
+  const named = new Uint8Array(bytes.length + etagBytes.length);
+  named.set(bytes);
+  named.set(etagBytes, bytes.length);
+  const snapshot = tombstoneSnapshotKey(target, c.id, contentHash(named));
+  await createObject(ctx, snapshot, bytes);
+  return withExtra({ ...ref, tombstonesKey: live }, { tombstones_etag: etag, tombstones_snapshot: snapshot });
+}
+
+/** Shared-kind keys a branch of `manifest` holds. */
+function sharedKeys(manifest: Manifest): string[] {
+  const out = new Set<string>();
+  for (const c of manifest.containers) {
+    out.add(c.key);
+    const index = indexKeyOf(c);
+    if (index !== undefined) out.add(index);
+  }
+  return [...out];
+}
+
+export async function forkNamespace(
+  ctx: EngineContext,
+  shards: RefcountShards,
+  source: NamespacePath,
+  target: NamespacePath,
+  mode: ForkMode,
+  options: ForkOptions,
+): Promise<Manifest> {
+  const sourceName = formatNamespacePath(source);
+  const targetName = formatNamespacePath(target);
+  if (sourceName === targetName) throw new InvalidArgumentError(`cannot ${mode} ${sourceName} onto itself`);
+  if (mode === "branch" && (source.org !== target.org || source.project !== target.project)) {
+    throw new InvalidArgumentError(`a branch stays in its project (${source.org}/${source.project}); use copy to move across projects`);
+  }
+  const at = options.atVersion;
+  if (at !== undefined && (!Number.isSafeInteger(at) || at < 1)) throw new InvalidArgumentError(`atVersion must be a positive integer; got ${String(at)}`);
+  const latest = await ctx.manifests.readLatest(source);
+  if (latest === undefined || latest.deletedAt !== undefined) throw new NamespaceNotFoundError(sourceName);
+  const from = at === undefined || at === latest.version ? latest : await ctx.manifests.readVersion(source, at);
+  if (from.deletedAt !== undefined) throw new NamespaceNotFoundError(sourceName);
+
+  const marker = new TextEncoder().encode(JSON.stringify({ namespace: targetName }));
+  await withRetry(`register ${targetName}`, ctx.retry, ctx.random, () => ctx.storage.put(registryKey(target), marker));
+  return ctx.lanes.run(namespaceId(target), async () => {
+    const existing = await ctx.manifests.readLatest(target);
+    if (existing !== undefined && existing.deletedAt === undefined) throw new NamespaceExistsError(targetName);
+    if (existing !== undefined) await purgeNamespace(ctx, shards, target, existing.version);
+
+    const containers: ContainerRef[] = new Array(from.containers.length);
+    await bounded(from.containers, async (c, i) => {
+      containers[i] = await forkRef(ctx, c, target, mode);
+    });
+    const incarnation = randomUuid(ctx.random);
+    const held = mode === "branch" ? sharedKeys(from) : [];
+    if (held.length > 0) {
+      await shards.addHolders(target.org, target.project, held, incarnation, incarnationOf(from));
+      try {
+        await ctx.manifests.readVersion(source, from.version);
+      } catch (error) {
+        await shards.removeHolder(target.org, target.project, held, incarnation).catch(() => undefined);
+        throw error;
+      }
+    }
+    const now = ctx.clock.now();
+    const manifest: Manifest = {
+      schemaVersion: 1,
+      namespace: targetName,
+      version: existing === undefined ? 1 : existing.version + 1,
+      createdAt: now,
+      updatedAt: now,
+      ...(mode === "branch" ? { parent: { namespace: sourceName, version: from.version } } : {}),
+      ...(from.vector === undefined ? {} : { vector: from.vector }),
+      containers,
+      rowIdHighWater: from.rowIdHighWater,
+      recentWrites: [],
+      labels: new Map(options.labels ?? from.labels),
+      extra: mode === "copy" ? { incarnation, copied_from: { namespace: sourceName, version: from.version } } : { incarnation },
+    };
+    if ((await ctx.manifests.create(target, manifest)) === "created") {
+      ctx.states.invalidate(target);
+      return manifest;
+    }
+    if (held.length > 0) await shards.removeHolder(target.org, target.project, held, incarnation).catch(() => undefined);
+    throw new NamespaceExistsError(targetName);
+  });
+}

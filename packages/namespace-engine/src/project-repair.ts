@@ -1,0 +1,209 @@
+/**
+ * repair(org, project, {sweep, graceMs}): rebuilds a project's reference
+ * counts from its manifests and, with `sweep`, deletes what nothing
+ * references.
+ *
+ * 1. Every namespace of the project (registry markers, plus any name found
+ *    under `ns/`): a deleted namespace's purge is finished; otherwise every
+ *    stored version of its live incarnation is read (leftover versions of an
+ *    older, deleted incarnation below it are purged).
+ * 2. Exact holders: for each shared-kind key (containers, query indexes),
+ *    the set of incarnations referencing it in some retained version. Each
+ *    shard is rewritten (CAS) to exactly that, except that holders added
+ *    less than `graceMs` ago that no manifest backs are kept (a branch whose
+ *    manifest is not committed yet); a key held by its owner alone, or by
+ *    nobody, gets no entry.
+ * 3. Sweep (optional): every object under `<org>/<project>/ns/` that is not
+ *    a manifest, a WAL document or a compaction intent (their own GC owns
+ *    those), that no retained manifest references (a live tombstone sidecar
+ *    counts as referenced while its container is), that no shard entry
+ *    holds, and whose last-modified time is more than `graceMs` before the
+ *    engine clock, is deleted. An in-flight write's object (a batch written
+ *    before its manifest, a compaction output before its swap, a branch's
+ *    sidecar copies) is younger than the grace period and never swept; the
+ *    grace must exceed the longest such window (default one day).
+ *    Segments that recovery may still commit (the output of a compaction
+ *    intent not yet settled, the segment of a mutation whose WAL document
+ *    still exists: recovery's create finds the old object and keeps it)
+ *    are never swept.
+ *
+ * Running it concurrently with writers is safe: it only raises counts
+ * except for holders older than the grace that no manifest backs, and it
+ * deletes only objects older than the grace that nothing references.
+ */
+import type { Manifest } from "@skerry/wal-format";
+import { incarnationOf, indexKeyOf, tombstonesSnapshot } from "./container-extra.ts";
+import type { EngineContext } from "./engine-context.ts";
+import { listVersionsDescending } from "./manifest-retention.ts";
+import { type NamespacePath, validatePathPart } from "./namespace-path.ts";
+import { deleteObjects } from "./object-release.ts";
+import type { RefcountShards, ShardEntries } from "./refcount-shards.ts";
+import { withRetry } from "./storage-calls.ts";
+import { namespaceRoot, namespacesPrefix, registryPrefix } from "./storage-layout.ts";
+
+export interface RepairOptions {
+  /** Delete unreferenced objects older than `graceMs`; default false. */
+  readonly sweep?: boolean | undefined;
+  /** Age an unreferenced object (or an unbacked holder) must reach before repair removes it, ms; default one day. */
+  readonly graceMs?: number | undefined;
+}
+
+export interface RepairReport {
+  /** Namespaces examined (live and deleted). */
+  readonly namespaces: number;
+  /** Live namespaces whose manifests were read. */
+  readonly live: number;
+  /** Manifest versions read. */
+  readonly versionsRead: number;
+  /** Deleted namespaces (or older incarnations) whose purge was finished. */
+  readonly purged: number;
+  /** Refcount entries rewritten. */
+  readonly entriesChanged: number;
+  /** Objects deleted by the sweep. */
+  readonly swept: number;
+}
+
+const SKIPPED_DIRS = new Set(["manifests", "wal", "compactions"]);
+const READ_CONCURRENCY = 8;
+
+interface NamespaceRefs {
+  readonly incarnation: string;
+  readonly containerIds: Set<string>;
+}
+
+export async function repairProject(
+  ctx: EngineContext,
+  shards: RefcountShards,
+  org: string,
+  project: string,
+  options: RepairOptions,
+  purge: (path: NamespacePath, deletedVersion: number) => Promise<number>,
+  pendingSegments: (path: NamespacePath) => Promise<Set<string>>,
+): Promise<RepairReport> {
+  const graceMs = options.graceMs ?? 24 * 3600 * 1000;
+  const call = <T>(what: string, fn: () => Promise<T>) => withRetry(what, ctx.retry, ctx.random, fn);
+
+  // 1. Namespaces: registry markers and names under ns/.
+  const names = new Set<string>();
+  const markers = registryPrefix(org, project);
+  const nsPrefix = namespacesPrefix(org, project);
+  await call(`list ${markers}`, async () => {
+    for await (const meta of ctx.storage.list(markers)) names.add(meta.key.slice(markers.length));
+  });
+  const objects = await call(`list ${nsPrefix}`, async () => {
+    const out: { key: string; lastModified: number }[] = [];
+    for await (const meta of ctx.storage.list(nsPrefix)) {
+      out.push({ key: meta.key, lastModified: meta.lastModified.getTime() });
+      const name = meta.key.slice(nsPrefix.length).split("/")[0];
+      if (name !== undefined && name !== "") names.add(name);
+    }
+    return out;
+  });
+
+  const desired: ShardEntries = new Map();
+  const referenced = new Set<string>();
+  const live = new Map<string, NamespaceRefs>(); // namespace name -> its live incarnation's refs
+  const rootOfHolder = new Map<string, string>(); // incarnation -> namespace root + "/"
+  let versionsRead = 0;
+  let purged = 0;
+  const now = ctx.clock.now();
+
+  const add = (key: string, holder: string) => {
+    referenced.add(key);
+    let set = desired.get(key);
+    if (set === undefined) desired.set(key, (set = new Map()));
+    set.set(holder, now);
+  };
+
+  for (const name of [...names].sort()) {
+    let path: NamespacePath;
+    try {
+      path = { org, project, namespace: validatePathPart(name, "namespace") };
+    } catch {
+      continue;
+    }
+    const versions = await listVersionsDescending(ctx, path);
+    if (versions.length === 0) continue;
+    const manifests: Manifest[] = [];
+    let deletedBelow: number | undefined;
+    for (const version of versions) {
+      let manifest: Manifest;
+      try {
+        manifest = await ctx.manifests.readVersion(path, version);
+      } catch (error) {
+        if ((error as { code?: string }).code === "VersionNotFound") continue;
+        throw error;
+      }
+      versionsRead++;
+      if (manifest.deletedAt !== undefined) {
+        deletedBelow = version;
+        break;
+      }
+      manifests.push(manifest);
+    }
+    if (deletedBelow !== undefined && (manifests.length === 0 || versions.some((v) => v < (deletedBelow as number)))) {
+      await purge(path, deletedBelow);
+      purged++;
+    }
+    if (manifests.length === 0) continue;
+    const incarnation = incarnationOf(manifests[0] as Manifest);
+    const refs: NamespaceRefs = { incarnation, containerIds: new Set() };
+    live.set(name, refs);
+    rootOfHolder.set(incarnation, `${namespaceRoot(path)}/`);
+    for (const manifest of manifests) {
+      for (const c of manifest.containers) {
+        refs.containerIds.add(c.id);
+        add(c.key, incarnation);
+        const index = indexKeyOf(c);
+        if (index !== undefined) add(index, incarnation);
+        if (c.tombstonesKey !== undefined) referenced.add(c.tombstonesKey);
+        const snapshot = tombstonesSnapshot(c);
+        if (snapshot !== undefined) referenced.add(snapshot);
+      }
+    }
+  }
+
+  // 2. Exact holders.
+  const isImplicit = (key: string, holders: ReadonlyMap<string, number>) => {
+    if (holders.size !== 1) return false;
+    const [holder] = holders.keys();
+    const root = rootOfHolder.get(holder as string);
+    return root !== undefined && key.startsWith(root);
+  };
+  const entriesChanged = await shards.rewrite(org, project, desired, now - graceMs, isImplicit);
+
+  // 3. Sweep.
+  let swept = 0;
+  if (options.sweep === true) {
+    const candidates: string[] = [];
+    for (const { key, lastModified } of objects) {
+      if (now - lastModified <= graceMs || referenced.has(key)) continue;
+      const parts = key.slice(nsPrefix.length).split("/");
+      const [name, dir, file] = parts;
+      if (name === undefined || dir === undefined || SKIPPED_DIRS.has(dir)) continue;
+      if (dir === "superfiles" && file?.endsWith(".tombstones") === true && parts.length === 3) {
+        const containerId = file.slice(0, -".tombstones".length);
+        if (live.get(name)?.containerIds.has(containerId) === true) continue;
+      }
+      candidates.push(key);
+    }
+    const held = await shards.holdersOf(org, project, candidates);
+    const pending = new Map<string, Set<string>>();
+    for (const key of candidates) {
+      const [name, dir] = key.slice(nsPrefix.length).split("/");
+      if (dir !== "segments" || name === undefined || pending.has(name)) continue;
+      pending.set(name, await pendingSegments({ org, project, namespace: name }));
+    }
+    const free = candidates.filter((key) => {
+      if (held.has(key)) return false;
+      const [name, dir, file] = key.slice(nsPrefix.length).split("/");
+      if (dir !== "segments" || file === undefined) return true;
+      const id = file.replace(/\.(arrow|qidx)$/, "");
+      const protectedIds = pending.get(name as string);
+      return protectedIds?.has(id) !== true && protectedIds?.has("*") !== true;
+    });
+    await deleteObjects(ctx, free);
+    swept = free.length;
+  }
+  return { namespaces: names.size, live: live.size, versionsRead, purged, entriesChanged, swept };
+}
