@@ -1,0 +1,106 @@
+/**
+ * `pnpm sim`: runs seeded simulations and prints one line per run
+ * (`seed=... provider=... steps=... ops=... faults=... crashes=... ok|FAIL`)
+ * and totals. A failing run prints its violation, the command that replays
+ * it, and a minimal trace (the lines of the actors involved, up to the
+ * failing step). Exit status 1 when any run failed.
+ *
+ *   pnpm sim [--seeds N] [--steps M] [--provider memory|local-fs|both]
+ *            [--seed S] [--random K] [--long] [--no-crashes] [--no-failures]
+ *            [--exclude family,...] [--trace]
+ *
+ * Default: the CI set: seeds 1..100 on both providers (200 runs) x 500
+ * steps, plus 2 random seeds per provider. `--long`: a soak run (seeds
+ * 1..1000 x 2,000 steps unless given).
+ */
+import { randomInt } from "node:crypto";
+import { fixedSeeds, KNOWN_BUG_EXCLUSIONS } from "./ci-seeds.ts";
+import { emptyFaultCounts } from "./sim-process.ts";
+import { type ActorFamily, type ProviderKind, runSimulation, type SimulationResult } from "./simulation.ts";
+import { minimalTrace } from "./trace.ts";
+
+interface Args {
+  seeds: number[];
+  random: number;
+  steps: number;
+  providers: ProviderKind[];
+  crashes: boolean;
+  failures: boolean;
+  exclude: ActorFamily[];
+  trace: boolean;
+}
+
+function parse(argv: readonly string[]): Args {
+  const get = (name: string): string | undefined => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const long = argv.includes("--long");
+  const single = get("--seed");
+  const count = Number(get("--seeds") ?? (long ? 1000 : 100));
+  const provider = get("--provider") ?? "both";
+  const providers: ProviderKind[] = provider === "both" ? ["memory", "local-fs"] : [provider as ProviderKind];
+  for (const p of providers) if (p !== "memory" && p !== "local-fs") throw new Error(`unknown provider ${p}`);
+  const exclude = (get("--exclude") ?? "").split(",").filter((x) => x.length > 0) as ActorFamily[];
+  return {
+    seeds: single !== undefined ? [Number(single)] : fixedSeeds(count),
+    random: single !== undefined ? 0 : Number(get("--random") ?? 2),
+    steps: Number(get("--steps") ?? (long ? 2000 : 500)),
+    providers,
+    crashes: !argv.includes("--no-crashes"),
+    failures: !argv.includes("--no-failures"),
+    exclude: [...new Set([...exclude, ...KNOWN_BUG_EXCLUSIONS.map((k) => k.family)])],
+    trace: argv.includes("--trace"),
+  };
+}
+
+function faultsOf(r: SimulationResult): number {
+  return r.faults.failedBefore + r.faults.failedAfter;
+}
+
+async function main(): Promise<void> {
+  const args = parse(process.argv.slice(2).filter((a) => a !== "--"));
+  const randomSeeds = Array.from({ length: args.random }, () => randomInt(1_000_000, 2 ** 31));
+  if (randomSeeds.length > 0) console.log(`random seeds this run: ${randomSeeds.join(" ")}`);
+  for (const k of KNOWN_BUG_EXCLUSIONS) console.log(`excluded (known bug): ${k.family}: ${k.bug}`);
+  const started = performance.now();
+  const totals = emptyFaultCounts();
+  let runs = 0;
+  let steps = 0;
+  let ops = 0;
+  let crashes = 0;
+  const failed: SimulationResult[] = [];
+  for (const provider of args.providers) {
+    for (const seed of [...args.seeds, ...randomSeeds]) {
+      const t0 = performance.now();
+      const r = await runSimulation({ seed, provider, steps: args.steps, crashes: args.crashes, failures: args.failures, exclude: args.exclude });
+      runs++;
+      steps += r.steps;
+      ops += r.operations;
+      crashes += r.crashes;
+      for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += r.faults[k];
+      const ms = Math.round(performance.now() - t0);
+      console.log(
+        `seed=${seed} provider=${provider} steps=${r.steps} ops=${r.operations} calls=${r.faults.calls} faults=${faultsOf(r)} crashes=${r.crashes} ${r.ok ? "ok" : "FAIL"} (${ms} ms)`,
+      );
+      if (args.trace) for (const line of r.trace) console.log(`  ${line}`);
+      if (!r.ok) {
+        failed.push(r);
+        for (const v of r.violations) console.log(`  VIOLATION at step ${r.failedStep}: ${v.message}`);
+        console.log(`  replay: pnpm sim --seed ${seed} --provider ${provider} --steps ${r.failedStep ?? args.steps} --trace`);
+        console.log("  minimal trace:");
+        for (const line of minimalTrace(r)) console.log(`    ${line}`);
+      }
+    }
+  }
+  const secs = ((performance.now() - started) / 1000).toFixed(1);
+  console.log(
+    `runs=${runs} steps=${steps} ops=${ops} storage-calls=${totals.calls} faults: before=${totals.failedBefore} after=${totals.failedAfter} (conflict=${totals.conflict} unavailable=${totals.unavailable}) crashes=${crashes} calls-refused-after-crash=${totals.crashed} failed=${failed.length} in ${secs}s`,
+  );
+  if (failed.length > 0) {
+    console.log(`FAILED seeds: ${failed.map((r) => `${r.seed}/${r.provider}`).join(" ")}`);
+    process.exitCode = 1;
+  }
+}
+
+await main();

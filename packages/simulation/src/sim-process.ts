@@ -1,0 +1,119 @@
+/**
+ * SimProcess: one simulated Skerry process: a NamespaceEngine over its own
+ * FaultInjectingStorage (seeded random failures before and after the call,
+ * Conflict and Unavailable, latency on every call through the scheduler's
+ * sleep) over a ProcessGate over the shared store.
+ *
+ * `crash()` arms a crash at the process's next storage call (before the
+ * call, or after it landed: FaultInjectingStorage's `crash` rule) and kills
+ * the gate at once, so nothing of this incarnation reaches the store after
+ * that call; its pending operations are abandoned (they fail on their own,
+ * fast, since every later call fails). The simulation then starts a fresh
+ * incarnation with empty in-memory state.
+ */
+import { NamespaceEngine } from "@skerry/namespace-engine";
+import { FaultInjectingStorage, type RecordedCall, type StorageProvider } from "@skerry/storage-providers";
+import { ProcessGate } from "./process-gate.ts";
+import type { SimRandom } from "./sim-random.ts";
+import type { SimScheduler } from "./sim-scheduler.ts";
+
+export interface FaultProfile {
+  /** Probability that a storage call fails (before or after the inner call). */
+  readonly failureRate: number;
+  /** Of the failures, the fraction injected after the call landed (answer lost). */
+  readonly afterFraction: number;
+  /** Of the failures of conditional puts, the fraction raised as Conflict. */
+  readonly conflictFraction: number;
+  /** Latency of every call, ms of simulated time (at least 1, so calls reorder). */
+  readonly latencyMs: readonly [number, number];
+}
+
+/** Simulated lease length; short, so crashed drivers are taken over within a run. */
+export const SIM_LEASE_MS = 3_000;
+
+export interface FaultCounts {
+  calls: number;
+  failedBefore: number;
+  failedAfter: number;
+  conflict: number;
+  unavailable: number;
+  crashed: number;
+}
+
+export function emptyFaultCounts(): FaultCounts {
+  return { calls: 0, failedBefore: 0, failedAfter: 0, conflict: 0, unavailable: 0, crashed: 0 };
+}
+
+export function addCalls(counts: FaultCounts, calls: readonly RecordedCall[]): void {
+  for (const call of calls) {
+    counts.calls++;
+    if (call.outcome === "failed-before") counts.failedBefore++;
+    else if (call.outcome === "failed-after") counts.failedAfter++;
+    else if (call.outcome === "crashed") counts.crashed++;
+    else continue;
+    if (call.errorCode === "Conflict") counts.conflict++;
+    else if (call.errorCode === "Unavailable" && call.outcome !== "crashed") counts.unavailable++;
+  }
+}
+
+/** Engine options that keep every engine path on simulated time (no real timers: zero backoffs). */
+export function engineFor(storage: StorageProvider, scheduler: SimScheduler, random: SimRandom): NamespaceEngine {
+  return new NamespaceEngine({
+    storage,
+    clock: scheduler,
+    random,
+    retry: { attempts: 4, baseDelayMs: 0, maxDelayMs: 0 },
+    conflictBackoff: { baseDelayMs: 0, maxDelayMs: 0 },
+    relocate: { maxAttempts: 40, baseDelayMs: 0, maxDelayMs: 0 },
+    leaseMs: SIM_LEASE_MS,
+    compaction: { auto: false },
+    readStalenessMs: 1_000,
+  });
+}
+
+export class SimProcess {
+  readonly name: string;
+  readonly incarnation: number;
+  readonly engine: NamespaceEngine;
+  readonly storage: FaultInjectingStorage;
+  readonly #gate: ProcessGate;
+
+  constructor(
+    name: string,
+    incarnation: number,
+    shared: StorageProvider,
+    scheduler: SimScheduler,
+    random: SimRandom,
+    faults: FaultProfile,
+  ) {
+    this.name = name;
+    this.incarnation = incarnation;
+    this.#gate = new ProcessGate(shared, scheduler, `${name}#${incarnation}`);
+    this.storage = new FaultInjectingStorage(this.#gate, { sleep: scheduler.sleep, maxRecordedCalls: 1_000_000 });
+    this.storage.randomFaults({
+      seed: random.derive("faults").seed,
+      failureRate: faults.failureRate,
+      afterFraction: faults.afterFraction,
+      conflictFraction: faults.conflictFraction,
+      latencyMs: faults.latencyMs,
+    });
+    this.engine = engineFor(this.storage, scheduler, random.derive("engine"));
+  }
+
+  get dead(): boolean {
+    return this.#gate.dead;
+  }
+
+  /** Crash at the next storage call (`when`: before it, or after it landed), then nothing more. */
+  crash(when: "before" | "after"): void {
+    this.storage.failWhen(() => true, { when, crash: true });
+    // The armed call itself may be one already asleep in latency: let exactly
+    // the calls that reach FaultInjectingStorage's rule decide, and kill the
+    // gate once the crash fired (checked by the simulation after each event).
+  }
+
+  /** Kills the gate: called once the crash rule fired, or to stop the process outright. */
+  kill(): void {
+    this.#gate.kill();
+  }
+}
