@@ -64,7 +64,6 @@ export interface RepairReport {
 }
 
 const SKIPPED_DIRS = new Set(["manifests", "wal", "compactions"]);
-const READ_CONCURRENCY = 8;
 
 interface NamespaceRefs {
   readonly incarnation: string;
