@@ -50,6 +50,8 @@ export {
   type CollectWalGarbageResult,
   type FilterInput,
   type ForkNamespaceOptions,
+  type StartReport,
+  type WarmResult,
   type NamespaceEngineOptions,
   type NamespaceEngineStats,
   type NamespaceRecoveryReport,
@@ -63,6 +65,7 @@ export {
 } from "./compactor.ts";
 export { NamespaceState, type ApplyOptions, type RowLocation } from "./namespace-state.ts";
 export { DEFAULT_RETENTION, type GarbageReport, type RetentionPolicy } from "./manifest-retention.ts";
+export type { StateCacheStats } from "./state-cache.ts";
 export type { RepairOptions, RepairReport } from "./project-repair.ts";
 export { MAX_IDEMPOTENCY_KEY_LENGTH, type WriteOptions, type WriteResult } from "./write-options.ts";
 export { DEFAULT_WRITE_LIMITS, MAX_DIMENSION, type WriteLimits } from "./write-request.ts";

@@ -63,6 +63,8 @@ import { collectManifestGarbage, DEFAULT_RETENTION, type GarbageReport, type Ret
 import { RefcountShards } from "./refcount-shards.ts";
 import { type RepairOptions, type RepairReport, repairProject } from "./project-repair.ts";
 import { randomUuid } from "./random-uuid.ts";
+import { PinStore } from "./pin-store.ts";
+import type { StateCacheStats } from "./state-cache.ts";
 import type { NamespaceState } from "./namespace-state.ts";
 import { SerialQueue } from "./serial-queue.ts";
 import { StateCache } from "./state-cache.ts";
@@ -107,8 +109,10 @@ export interface NamespaceEngineOptions {
   readonly recentWritesLimit?: number | undefined;
   /** Staleness bound of the cached latest manifest for eventual reads, ms; default 1,000. */
   readonly readStalenessMs?: number | undefined;
-  /** Namespaces whose materialized state is kept in memory; default 64. */
+  /** Namespaces whose materialized state is kept in memory; default 64 (pinned ones are never evicted). */
   readonly stateCacheEntries?: number | undefined;
+  /** Estimated bytes of materialized state kept in memory; default 1 GiB (pinned ones are never evicted). */
+  readonly stateCacheBytes?: number | undefined;
   /** Compaction thresholds and the background trigger (`auto`, off by default). */
   readonly compaction?: Partial<CompactionSettings> | undefined;
   /** Lease of a WAL driver or compaction, ms; default 60,000 (recovery takes over expired ones). */
@@ -173,6 +177,24 @@ function toFilter(input: FilterInput): Filter {
 export interface NamespaceEngineStats extends CommitterStats {
   /** Row containers fetched and folded into materialized states. */
   containersFolded: number;
+  /** The materialized-state cache. */
+  stateCache: StateCacheStats;
+}
+
+/** What `warm` loaded. */
+export interface WarmResult {
+  readonly path: string;
+  readonly version: number;
+  readonly docCount: number;
+  /** Estimated bytes of the materialized state. */
+  readonly bytes: number;
+}
+
+/** What `start` did with the persisted pins. */
+export interface StartReport {
+  readonly warmed: readonly WarmResult[];
+  /** Pinned namespaces that could not be warmed (deleted, or a failing read), with the error code. */
+  readonly failed: readonly { readonly path: string; readonly code: string }[];
 }
 
 const MAX_LABELS = 64;
@@ -240,6 +262,7 @@ export class NamespaceEngine {
   readonly #onBackgroundError: ((error: unknown, path: string) => void) | undefined;
   readonly #shards: RefcountShards;
   readonly #retention: RetentionPolicy;
+  readonly #pins: PinStore;
   #closed = false;
 
   constructor(options: NamespaceEngineOptions) {
@@ -262,7 +285,7 @@ export class NamespaceEngine {
       options.maxBaseAgeMs ?? 60_000,
     );
     this.#retention = validateRetention({ ...DEFAULT_RETENTION, ...options.retention });
-    this.#states = new StateCache(this.storage, this.#random, this.#retry, options.stateCacheEntries ?? 64);
+    this.#states = new StateCache(this.storage, this.#random, this.#retry, options.stateCacheEntries ?? 64, options.stateCacheBytes ?? 1024 ** 3);
     const group: GroupCommitOptions =
       options.groupCommit === false
         ? { enabled: false, maxWaitMs: 0, maxOps: this.#limits.maxBatchOps, maxBytes: this.#limits.maxBatchBytes }
@@ -309,11 +332,12 @@ export class NamespaceEngine {
     this.#compactor = new Compactor(this.#ctx, this.#wals, { ...DEFAULT_COMPACTION_SETTINGS, ...options.compaction });
     this.#onBackgroundError = options.onBackgroundError;
     this.#shards = new RefcountShards(this.#ctx);
+    this.#pins = new PinStore(this.#ctx);
   }
 
   /** Counters of this engine's work (commits, batch objects, lost races, folded containers). */
   stats(): NamespaceEngineStats {
-    return { ...this.#committer.stats, containersFolded: this.#states.containersFolded };
+    return { ...this.#committer.stats, containersFolded: this.#states.containersFolded, stateCache: this.#states.stats() };
   }
 
   // ------------------------------------------------------------- lifecycle
@@ -359,6 +383,9 @@ export class NamespaceEngine {
   /** Info about a live namespace at its latest (or a given) version. */
   async getNamespace(path: Path, options: ReadOptions = {}): Promise<NamespaceInfo> {
     const p = toNamespacePath(path);
+    // Adopt pins and unpins made by other engines (read at most readStalenessMs ago).
+    if ((await this.#pins.list(this.#readStalenessMs)).has(formatNamespacePath(p))) this.#states.pin(p);
+    else this.#states.unpin(p);
     const manifest = await this.#readManifest(p, options);
     const docCount = await this.#states.read(p, manifest, (state) => state.size);
     return this.#info(p, manifest, docCount);
@@ -519,6 +546,73 @@ export class NamespaceEngine {
     validatePathPart(project, "project");
     const entries = await this.#shards.readAll(org, project);
     return new Map([...entries].map(([key, holders]) => [key, holders.size]));
+  }
+
+  // ------------------------------------------------------ state and pins
+
+  /**
+   * Loads the namespace's materialized state at its latest version into the
+   * cache ahead of queries (one build, shared with concurrent readers).
+   */
+  async warm(path: Path): Promise<WarmResult> {
+    const p = toNamespacePath(path);
+    const manifest = await this.#readManifest(p, {});
+    return this.#states.read(p, manifest, (state) => ({
+      path: formatNamespacePath(p),
+      version: state.version,
+      docCount: state.size,
+      bytes: state.estimatedBytes,
+    }));
+  }
+
+  /**
+   * Pins a namespace: persisted in the engine-wide pins document (so every
+   * engine's `start` warms it), exempt from eviction here, and warmed now.
+   */
+  async pin(path: Path): Promise<WarmResult> {
+    const p = toNamespacePath(path);
+    await this.#readManifest(p, {}); // NamespaceNotFound before persisting anything
+    await this.#pins.set(formatNamespacePath(p), true);
+    this.#states.pin(p);
+    return this.warm(p);
+  }
+
+  /** Unpins a namespace (persisted); its state becomes evictable. */
+  async unpin(path: Path): Promise<void> {
+    const p = toNamespacePath(path);
+    await this.#pins.set(formatNamespacePath(p), false);
+    this.#states.unpin(p);
+  }
+
+  /** The persisted pinned namespaces, sorted. */
+  async pinnedNamespaces(): Promise<string[]> {
+    return [...(await this.#pins.list())].sort();
+  }
+
+  /**
+   * Reads the persisted pins and warms every pinned namespace (call once
+   * after constructing an engine in a long-running process). A pinned
+   * namespace that cannot be warmed is reported, not fatal.
+   */
+  async start(): Promise<StartReport> {
+    const warmed: WarmResult[] = [];
+    const failed: { path: string; code: string }[] = [];
+    for (const name of [...(await this.#pins.list())].sort()) {
+      let p: NamespacePath;
+      try {
+        p = toNamespacePath(name);
+      } catch {
+        failed.push({ path: name, code: "InvalidArgument" });
+        continue;
+      }
+      this.#states.pin(p);
+      try {
+        warmed.push(await this.warm(p));
+      } catch (error) {
+        failed.push({ path: name, code: (error as { code?: string }).code ?? "Error" });
+      }
+    }
+    return { warmed, failed };
   }
 
   // ---------------------------------------------------------------- writes
@@ -827,6 +921,7 @@ export class NamespaceEngine {
       distanceMetric: (m.vector?.metric ?? "COSINE").toLowerCase() as DistanceMetric,
       vectorDimension: m.vector?.dimension,
       parent: m.parent,
+      pinned: this.#states.isPinned(p),
       labels: Object.fromEntries(m.labels),
       createdAt: m.createdAt,
       updatedAt: m.updatedAt,

@@ -31,8 +31,10 @@ export interface NamespaceInfo {
   readonly distanceMetric: DistanceMetric;
   /** Fixed by the first vector written; undefined before. */
   readonly vectorDimension: number | undefined;
-  /** Branch source (branches come in a later increment). */
+  /** Branch source: the namespace and version this one was branched from. */
   readonly parent: { readonly namespace: string; readonly version: number } | undefined;
+  /** Pinned (persisted engine-wide; its materialized state is never evicted and is warmed by `start`). */
+  readonly pinned: boolean;
   readonly labels: Readonly<Record<string, string>>;
   /** Epoch milliseconds. */
   readonly createdAt: number;

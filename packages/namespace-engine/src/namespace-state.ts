@@ -40,6 +40,36 @@ export interface RowLocation {
 
 interface StateRow extends RowLocation {
   readonly doc: StoredDocument;
+  /** Estimated bytes this row keeps in memory. */
+  readonly size: number;
+}
+
+const ROW_OVERHEAD = 160;
+
+function jsonSize(value: unknown): number {
+  if (typeof value === "string") return 16 + value.length * 2;
+  if (typeof value === "number" || typeof value === "boolean" || value === null) return 8;
+  if (Array.isArray(value)) {
+    let total = 16;
+    for (const item of value) total += 8 + jsonSize(item);
+    return total;
+  }
+  if (typeof value === "object") {
+    let total = 32;
+    for (const [key, item] of Object.entries(value as Record<string, unknown>)) total += 24 + key.length * 2 + jsonSize(item);
+    return total;
+  }
+  return 8;
+}
+
+/** A rough estimate of the memory one document keeps (ids, vectors, text and attributes), for the cache's byte budget. */
+export function estimateDocumentBytes(doc: StoredDocument): number {
+  let total = ROW_OVERHEAD + doc.id.length * 2;
+  if (doc.vector !== undefined) total += 64 + doc.vector.byteLength;
+  if (doc.sparse !== undefined) total += 128 + doc.sparse.indices.byteLength + doc.sparse.values.byteLength;
+  if (doc.text !== undefined) total += jsonSize(doc.text);
+  if (doc.attributes !== undefined) total += jsonSize(doc.attributes);
+  return total;
 }
 
 function mergeRecord<T>(base: Readonly<Record<string, T>> | undefined, changes: Readonly<Record<string, T | null>>): Record<string, T> | undefined {
@@ -109,6 +139,7 @@ export class NamespaceState {
   /** Rows that are not current but can still be tombstoned: tombstoned ones and ones an UPDATE replaced. */
   readonly #locatable = new Map<bigint, RowLocation>();
   #sortedIds: string[] | undefined;
+  #bytes = 0;
 
   private constructor(version: number, containerIds: string[], rows: Map<string, StateRow>) {
     this.#version = version;
@@ -129,6 +160,11 @@ export class NamespaceState {
   /** Fold identities of the folded containers (ids, plus tombstone refs where set), in fold order. */
   get containerIds(): readonly string[] {
     return this.#containerIds;
+  }
+
+  /** Estimated bytes the state keeps in memory (documents, row locations, container ids). */
+  get estimatedBytes(): number {
+    return this.#bytes + this.#locatable.size * 96 + this.#containerIds.length * 64;
   }
 
   /** Number of live documents. */
@@ -192,7 +228,11 @@ export class NamespaceState {
       if (masked?.has(position) === true) continue;
       if (tombstoned?.has(position) === true || entry.op === "DELETE") {
         if (entry.op !== "DELETE" && entry.rowId !== undefined) this.#locatable.set(entry.rowId, { rowId: entry.rowId, containerId, position });
-        rows.delete(entry.id);
+        const gone = rows.get(entry.id);
+        if (gone !== undefined) {
+          this.#bytes -= gone.size;
+          rows.delete(entry.id);
+        }
         continue;
       }
       const rowId = entry.rowId as RowId;
@@ -203,10 +243,18 @@ export class NamespaceState {
             this.#locatable.set(current.rowId, { rowId: current.rowId, containerId: current.containerId, position: current.position });
           }
         }
-        rows.set(entry.id, { doc: upserted(entry), rowId, containerId, position });
+        const doc = upserted(entry);
+        const size = estimateDocumentBytes(doc);
+        this.#bytes += size - (rows.get(entry.id)?.size ?? 0);
+        rows.set(entry.id, { doc, rowId, containerId, position, size });
       } else {
         const current = rows.get(entry.id);
-        if (current !== undefined) rows.set(entry.id, { doc: patched(current.doc, entry), rowId, containerId, position });
+        if (current !== undefined) {
+          const doc = patched(current.doc, entry);
+          const size = estimateDocumentBytes(doc);
+          this.#bytes += size - current.size;
+          rows.set(entry.id, { doc, rowId, containerId, position, size });
+        }
       }
     }
     this.#containerIds.push(identity);

@@ -1,6 +1,7 @@
 /**
  * StateCache: materialized namespace states, kept per namespace at the
- * newest version read, advanced incrementally.
+ * newest version read, advanced incrementally; an LRU bounded by entries
+ * (`maxEntries`) and estimated bytes (`maxBytes`), pinned entries exempt.
  *
  * `read(path, manifest, fn)` brings the namespace's state to `manifest` and
  * runs `fn` on it synchronously, so the state cannot move under `fn`:
@@ -11,8 +12,15 @@
  * - otherwise (a compaction replaced containers, the namespace was
  *   re-created, or an older version is asked for): a full fold, cached only
  *   when it is newer than what is cached.
- * Builds of one namespace run one at a time (no stampede); entries beyond
- * `maxEntries` are evicted least recently used first.
+ * Builds of one namespace run one at a time (no stampede: concurrent
+ * readers queue behind the one build and then read its result). After each
+ * build, least recently used entries are evicted while there are more than
+ * `maxEntries` or their estimated bytes (NamespaceState.estimatedBytes)
+ * exceed `maxBytes`; pinned namespaces and entries with a build in flight
+ * are never evicted (pinned states alone may exceed the budget).
+ * Commits do not rebuild anything: the next read at a newer version
+ * advances the cached state by the containers that commit appended
+ * (invalidated outright only when the namespace is deleted or re-created).
  *
  * Tombstone sidecars: a container whose ref has `tombstones_key` has its
  * deletion vector read and honoured while folding, and a manifest that
@@ -40,6 +48,19 @@ interface Entry {
   state: NamespaceState;
   /** Tail of the build queue of this namespace. */
   queue: Promise<unknown>;
+  /** Reads queued or running on this entry. */
+  pending: number;
+}
+
+export interface StateCacheStats {
+  readonly entries: number;
+  readonly bytes: number;
+  readonly pinned: number;
+  /** Reads served without fetching a container. */
+  readonly hits: number;
+  /** Reads that fetched containers (incremental or full folds). */
+  readonly builds: number;
+  readonly evictions: number;
 }
 
 const FETCH_CONCURRENCY = 8;
@@ -60,15 +81,21 @@ export class StateCache {
   readonly #random: Random;
   readonly #retry: RetryPolicy;
   readonly #maxEntries: number;
+  readonly #maxBytes: number;
   readonly #entries = new Map<string, Entry>();
+  readonly #pinned = new Set<string>();
   /** Containers fetched and decoded, for statistics and tests. */
   containersFolded = 0;
+  #hits = 0;
+  #builds = 0;
+  #evictions = 0;
 
-  constructor(storage: StorageProvider, random: Random, retry: RetryPolicy, maxEntries: number) {
+  constructor(storage: StorageProvider, random: Random, retry: RetryPolicy, maxEntries: number, maxBytes = Number.POSITIVE_INFINITY) {
     this.#storage = storage;
     this.#random = random;
     this.#retry = retry;
     this.#maxEntries = maxEntries;
+    this.#maxBytes = maxBytes;
   }
 
   /** Drops the cached state of `path`. */
@@ -76,24 +103,52 @@ export class StateCache {
     this.#entries.delete(namespaceId(path));
   }
 
+  /** Exempts `path` from eviction. */
+  pin(path: NamespacePath): void {
+    this.#pinned.add(namespaceId(path));
+  }
+
+  /** Makes `path` evictable again (evicting at once if over budget). */
+  unpin(path: NamespacePath): void {
+    this.#pinned.delete(namespaceId(path));
+    this.#evict();
+  }
+
+  isPinned(path: NamespacePath): boolean {
+    return this.#pinned.has(namespaceId(path));
+  }
+
+  /** The version cached for `path`, if any. */
+  cachedVersion(path: NamespacePath): number | undefined {
+    return this.#entries.get(namespaceId(path))?.state.version;
+  }
+
+  stats(): StateCacheStats {
+    let bytes = 0;
+    for (const entry of this.#entries.values()) bytes += entry.state.estimatedBytes;
+    return { entries: this.#entries.size, bytes, pinned: this.#pinned.size, hits: this.#hits, builds: this.#builds, evictions: this.#evictions };
+  }
+
   /** Brings the state of `path` to `manifest` and returns `fn(state)`, run synchronously on it. */
   read<T>(path: NamespacePath, manifest: Manifest, fn: (state: NamespaceState) => T): Promise<T> {
     const id = namespaceId(path);
     let entry = this.#entries.get(id);
     if (entry === undefined) {
-      entry = { state: NamespaceState.empty(), queue: Promise.resolve() };
+      entry = { state: NamespaceState.empty(), queue: Promise.resolve(), pending: 0 };
     }
     // Touch for LRU order.
     this.#entries.delete(id);
     this.#entries.set(id, entry);
-    this.#evict();
     const owner = entry;
+    owner.pending++;
     const run = owner.queue.then(async () => {
       const state = owner.state;
       const ids = manifest.containers.map(foldIdentity);
       if (state.version === manifest.version && state.containerIds.length === ids.length && state.isPrefixOf(ids)) {
+        this.#hits++;
         return fn(state);
       }
+      this.#builds++;
       if (state.version < manifest.version && state.isPrefixOf(ids)) {
         await this.#foldInto(state, manifest.containers.slice(state.containerIds.length), manifest.version);
         return fn(state);
@@ -103,14 +158,25 @@ export class StateCache {
       if (fresh.version > owner.state.version) owner.state = fresh;
       return fn(fresh);
     });
-    owner.queue = run.catch(() => undefined);
+    const settled = run.catch(() => undefined);
+    owner.queue = settled;
+    void settled.then(() => {
+      owner.pending--;
+      this.#evict();
+    });
     return run;
   }
 
   #evict(): void {
-    while (this.#entries.size > this.#maxEntries) {
-      const oldest = this.#entries.keys().next().value as string;
-      this.#entries.delete(oldest);
+    let bytes = 0;
+    for (const entry of this.#entries.values()) bytes += entry.state.estimatedBytes;
+    // Oldest first (Map order is LRU order); skip pinned and busy entries.
+    for (const [id, entry] of this.#entries) {
+      if (this.#entries.size <= this.#maxEntries && bytes <= this.#maxBytes) break;
+      if (this.#pinned.has(id) || entry.pending > 0) continue;
+      this.#entries.delete(id);
+      bytes -= entry.state.estimatedBytes;
+      this.#evictions++;
     }
   }
 
