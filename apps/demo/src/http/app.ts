@@ -5,7 +5,8 @@
  * Order: observe (request id, metrics, log) -> shutdown gate -> on /v1:
  * authenticate -> per-key concurrency -> timeout -> body limit -> project
  * scope (namespace routes) or admin only (key routes) -> zod validation ->
- * handler. Every failure, thrown anywhere, goes through `mapError`
+ * handler. The web console (/console, static files) sits beside the API
+ * and needs no key to load. Every failure, thrown anywhere, goes through `mapError`
  * (api-error.ts): a stable code, a message, the right status, no stack.
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
@@ -13,6 +14,7 @@ import { ApiError, mapError } from "./api-error.ts";
 import type { App, AppDeps, AppEnv } from "./app-context.ts";
 import { adminOnly, authenticate, concurrencyLimit, projectScope, requestTimeout, shutdownGate, sizeLimit } from "./guards.ts";
 import { observe } from "./observe.ts";
+import { CONSOLE_PATH, registerConsoleRoutes } from "./routes/console-routes.ts";
 import { registerDocumentRoutes } from "./routes/document-routes.ts";
 import { registerKeyRoutes } from "./routes/key-routes.ts";
 import { registerNamespaceRoutes } from "./routes/namespace-routes.ts";
@@ -56,6 +58,7 @@ export function createApp(deps: AppDeps): App {
   registerDocumentRoutes(app, deps);
   registerQueryRoutes(app, deps);
   registerOperationRoutes(app, deps);
+  registerConsoleRoutes(app);
   app.doc(OPENAPI_PATH, {
     openapi: "3.0.3",
     info: {
@@ -65,7 +68,7 @@ export function createApp(deps: AppDeps): App {
     },
   });
   app.get("/", (c) =>
-    c.json({ name: "skerry", openapi: OPENAPI_PATH, health: "/health", ready: "/ready", metrics: "/metrics", api: "/v1/orgs/{org}/projects/{project}/namespaces" }),
+    c.json({ name: "skerry", console: CONSOLE_PATH, openapi: OPENAPI_PATH, health: "/health", ready: "/ready", metrics: "/metrics", api: "/v1/orgs/{org}/projects/{project}/namespaces" }),
   );
 
   app.notFound(() => {

@@ -130,6 +130,35 @@ export const DeleteNamespaceResultSchema = z
   .openapi("DeleteNamespaceResult");
 export const VersionsSchema = z.object({ versions: z.array(z.number().int()) }).openapi("VersionList");
 
+export const ContainerViewSchema = z
+  .object({
+    id: z.string(),
+    kind: z.enum(["LOG_BATCH", "SEGMENT"]),
+    key: z.string(),
+    rowCount: z.number().int(),
+    byteSize: z.number().int(),
+    contentHash: z.string(),
+    tombstonesKey: z.string().optional(),
+    tombstonedRows: z.number().int().optional().openapi({ description: "Rows of this container its tombstone sidecar hides" }),
+    tombstonesError: z.string().optional().openapi({ description: "Why the sidecar could not be read (tombstonedRows is then absent)" }),
+  })
+  .openapi("ContainerView");
+export const ManifestViewSchema = z
+  .object({
+    namespace: z.string(),
+    version: z.number().int(),
+    createdAt: z.number(),
+    updatedAt: z.number(),
+    deletedAt: z.number().optional(),
+    parent: z.object({ namespace: z.string(), version: z.number().int() }).optional(),
+    vector: z.object({ metric: z.string(), dimension: z.number().int().optional() }).optional(),
+    rowIdHighWater: z.string().openapi({ description: "Every row id in the namespace is at most this (32 hex)" }),
+    recentWrites: z.number().int().openapi({ description: "Idempotency keys remembered by this version" }),
+    labels: z.record(z.string(), z.string()),
+    containers: z.array(ContainerViewSchema).openapi({ description: "Row containers in fold order (oldest first)" }),
+  })
+  .openapi("ManifestView");
+
 export const ReadQuery = z.object({ atVersion, consistency });
 export const GetDocumentsBody = z
   .object({ ids: z.array(z.string().min(1).max(512)).min(1).max(10_000), atVersion: z.number().int().positive().optional(), consistency })

@@ -1,13 +1,16 @@
 /**
  * Namespace routes: list, create, get (at a version), update labels,
- * delete, and the list of stored manifest versions.
+ * delete, the list of stored manifest versions, and one manifest with its
+ * containers (what the web console draws).
  */
 import { createRoute } from "@hono/zod-openapi";
 import type { App, AppDeps } from "../app-context.ts";
+import { manifestView } from "../manifest-view.ts";
 import { send } from "../respond.ts";
 import {
   CreateNamespaceBody,
   DeleteNamespaceResultSchema,
+  ManifestViewSchema,
   NamespaceInfoSchema,
   NamespaceListSchema,
   NamespaceParams,
@@ -21,7 +24,7 @@ import { ERRORS, NS_BASE, nsPath, SECURITY } from "./common.ts";
 const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
 const tags = ["namespaces"];
 
-export function registerNamespaceRoutes(app: App, { engine }: AppDeps): void {
+export function registerNamespaceRoutes(app: App, { engine, storage }: AppDeps): void {
   app.openapi(
     createRoute({
       method: "get",
@@ -129,6 +132,23 @@ export function registerNamespaceRoutes(app: App, { engine }: AppDeps): void {
       const path = nsPath(c.req.valid("param"));
       await engine.manifest(path, { consistency: "eventual" }); // 404 for a deleted or unknown namespace
       return send(c, VersionsSchema, { versions: await engine.listVersions(path) });
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: `${NS_BASE}/{namespace}/manifest`,
+      tags,
+      summary: "One manifest (latest or atVersion): its containers in fold order with rows, bytes and tombstoned rows",
+      security: SECURITY,
+      request: { params: NamespaceParams, query: ReadQuery },
+      responses: { 200: { description: "Manifest", ...json(ManifestViewSchema) }, 400: ERRORS[400], 401: ERRORS[401], 403: ERRORS[403], 404: ERRORS[404], 503: ERRORS[503] },
+    }),
+    async (c) => {
+      const path = nsPath(c.req.valid("param"));
+      const { atVersion, consistency } = c.req.valid("query");
+      return send(c, ManifestViewSchema, await manifestView(storage, await engine.manifest(path, { atVersion, consistency })));
     },
   );
 }
