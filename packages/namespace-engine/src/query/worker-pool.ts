@@ -79,7 +79,7 @@ function ensurePool(): KernelPool | null {
  */
 export function kernelPool(): KernelPool | null {
   const p = ensurePool();
-  return p !== null && p.online ? p : null;
+  return p?.online ? p : null;
 }
 
 /** Start the worker threads now (e.g. at process start) instead of on the first large query. */
