@@ -16,6 +16,7 @@
  * Without chromium the suite is skipped with a note, except under CI, where
  * it fails (.ci/run installs chromium with scripts/browser/install-chromium.sh).
  */
+// biome-ignore-all lint/performance/useDomNodeTextContent: these are Playwright locators (innerText is what a user sees), not DOM nodes
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";

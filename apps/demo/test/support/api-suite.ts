@@ -75,6 +75,7 @@ export function describeApiSuite(name: string, makeStore: () => Promise<TestStor
           "/v1/orgs/{org}/projects/{project}/namespaces/{namespace}",
           "/v1/orgs/{org}/projects/{project}/namespaces/{namespace}/labels",
           "/v1/orgs/{org}/projects/{project}/namespaces/{namespace}/versions",
+          "/v1/orgs/{org}/projects/{project}/namespaces/{namespace}/manifest",
           "/v1/orgs/{org}/projects/{project}/namespaces/{namespace}/upsert",
           "/v1/orgs/{org}/projects/{project}/namespaces/{namespace}/patch",
           "/v1/orgs/{org}/projects/{project}/namespaces/{namespace}/delete",
@@ -340,6 +341,38 @@ export function describeApiSuite(name: string, makeStore: () => Promise<TestStor
         expect(after.body.rows).toHaveLength(8);
         expect((await reader.post(`${OPS}/compact`, {})).status).toBe(403);
         expect((await writer.post(`${OPS}/deleteByFilter`, { filter: ["n", "Frob", 1] })).status).toBe(400);
+      });
+      it("should show a manifest's containers in fold order with rows, bytes and tombstoned rows, at the latest or a given version", async () => {
+        const PIC = nsUrl("acme", "search", "pic");
+        expect((await writer.post(nsUrl("acme", "search"), { name: "pic" })).status).toBe(201);
+        const docs = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ id: `d${from + i}`, attributes: { n: from + i } }));
+        expect((await writer.post(`${PIC}/upsert`, { documents: docs(0, 10) })).body.version).toBe(2);
+        expect((await writer.post(`${PIC}/upsert`, { documents: docs(10, 5) })).body.version).toBe(3);
+        expect((await writer.post(`${PIC}/deleteByFilter`, { filter: ["n", "Lt", 3] })).body).toMatchObject({ deleted: 3 });
+
+        const latest = await reader.get(`${PIC}/manifest`);
+        expect(latest.status).toBe(200);
+        expect(latest.body).toMatchObject({ namespace: "acme/search/pic", labels: {}, rowIdHighWater: expect.stringMatching(/^[0-9a-f]{32}$/) });
+        const containers = latest.body.containers as { kind: string; rowCount: number; byteSize: number; tombstonedRows?: number }[];
+        expect(containers.map((c) => [c.kind, c.rowCount])).toEqual([
+          ["LOG_BATCH", 10],
+          ["LOG_BATCH", 5],
+        ]);
+        expect(containers.every((c) => c.byteSize > 0)).toBe(true);
+        expect(containers[0]!.tombstonedRows).toBe(3);
+        expect(containers[1]!.tombstonedRows ?? 0).toBe(0);
+        const info = (await reader.get(PIC)).body;
+        expect(latest.body.version).toBe(info.version);
+        expect(containers.reduce((sum, c) => sum + c.byteSize, 0)).toBe(info.bytes);
+
+        const v2 = await reader.get(`${PIC}/manifest?atVersion=2`);
+        expect(v2.body.version).toBe(2);
+        expect(v2.body.containers).toHaveLength(1);
+        expect(v2.body.containers[0].tombstonedRows).toBeUndefined();
+        expect((await reader.get(`${PIC}/manifest?atVersion=999`)).status).toBe(404);
+        expect((await reader.get(`${nsUrl("acme", "search", "nope")}/manifest`)).status).toBe(404);
+        expect((await other.get(`${PIC}/manifest`)).status).toBe(403);
+        expect((await reader.withKey(undefined).get(`${PIC}/manifest`)).status).toBe(401);
       });
     });
 
