@@ -6,15 +6,18 @@
  * failing step). Exit status 1 when any run failed.
  *
  *   pnpm sim [--seeds N] [--steps M] [--provider memory|local-fs|both]
- *            [--seed S] [--random K] [--long] [--no-crashes] [--no-failures]
- *            [--exclude family,...] [--trace]
+ *            [--seed S] [--first F] [--random K] [--long] [--no-crashes] [--no-failures]
+ *            [--exclude family,...] [--trace] [--known-bugs]
+ *
+ * Known-bug fences (ci-seeds.ts) apply unless --known-bugs.
  *
  * Default: the CI set: seeds 1..100 on both providers (200 runs) x 500
  * steps, plus 2 random seeds per provider. `--long`: a soak run (seeds
  * 1..1000 x 2,000 steps unless given).
  */
 import { randomInt } from "node:crypto";
-import { fixedSeeds, KNOWN_BUG_EXCLUSIONS } from "./ci-seeds.ts";
+import { fixedSeeds, KNOWN_BUG_EXCLUSIONS, KNOWN_BUG_FENCES } from "./ci-seeds.ts";
+import type { KnownBugFence } from "./sim-process.ts";
 import { emptyFaultCounts } from "./sim-process.ts";
 import { type ActorFamily, type ProviderKind, runSimulation, type SimulationResult } from "./simulation.ts";
 import { minimalTrace } from "./trace.ts";
@@ -28,6 +31,7 @@ interface Args {
   failures: boolean;
   exclude: ActorFamily[];
   trace: boolean;
+  fences: KnownBugFence[];
 }
 
 function parse(argv: readonly string[]): Args {
@@ -43,7 +47,7 @@ function parse(argv: readonly string[]): Args {
   for (const p of providers) if (p !== "memory" && p !== "local-fs") throw new Error(`unknown provider ${p}`);
   const exclude = (get("--exclude") ?? "").split(",").filter((x) => x.length > 0) as ActorFamily[];
   return {
-    seeds: single !== undefined ? [Number(single)] : fixedSeeds(count),
+    seeds: single !== undefined ? [Number(single)] : fixedSeeds(count, Number(get("--first") ?? 1)),
     random: single !== undefined ? 0 : Number(get("--random") ?? 2),
     steps: Number(get("--steps") ?? (long ? 2000 : 500)),
     providers,
@@ -51,6 +55,8 @@ function parse(argv: readonly string[]): Args {
     failures: !argv.includes("--no-failures"),
     exclude: [...new Set([...exclude, ...KNOWN_BUG_EXCLUSIONS.map((k) => k.family)])],
     trace: argv.includes("--trace"),
+    // --known-bugs: run without the fences, to reproduce (or confirm the fix of) the known bugs.
+    fences: argv.includes("--known-bugs") ? [] : KNOWN_BUG_FENCES.map((k) => k.fence),
   };
 }
 
@@ -63,6 +69,7 @@ async function main(): Promise<void> {
   const randomSeeds = Array.from({ length: args.random }, () => randomInt(1_000_000, 2 ** 31));
   if (randomSeeds.length > 0) console.log(`random seeds this run: ${randomSeeds.join(" ")}`);
   for (const k of KNOWN_BUG_EXCLUSIONS) console.log(`excluded (known bug): ${k.family}: ${k.bug}`);
+  for (const f of args.fences) console.log(`fenced (known bug): ${f}: ${KNOWN_BUG_FENCES.find((k) => k.fence === f)?.bug ?? ""}`);
   const started = performance.now();
   const totals = emptyFaultCounts();
   let runs = 0;
@@ -73,7 +80,7 @@ async function main(): Promise<void> {
   for (const provider of args.providers) {
     for (const seed of [...args.seeds, ...randomSeeds]) {
       const t0 = performance.now();
-      const r = await runSimulation({ seed, provider, steps: args.steps, crashes: args.crashes, failures: args.failures, exclude: args.exclude });
+      const r = await runSimulation({ seed, provider, steps: args.steps, crashes: args.crashes, failures: args.failures, exclude: args.exclude, fences: args.fences });
       runs++;
       steps += r.steps;
       ops += r.operations;
@@ -87,7 +94,8 @@ async function main(): Promise<void> {
       if (!r.ok) {
         failed.push(r);
         for (const v of r.violations) console.log(`  VIOLATION at step ${r.failedStep}: ${v.message}`);
-        console.log(`  replay: pnpm sim --seed ${seed} --provider ${provider} --steps ${r.failedStep ?? args.steps} --trace`);
+        const kb = args.fences.length === 0 && KNOWN_BUG_FENCES.length > 0 ? " --known-bugs" : "";
+        console.log(`  replay: pnpm sim --seed ${seed} --provider ${provider} --steps ${r.failedStep ?? args.steps}${kb} --trace`);
         console.log("  minimal trace:");
         for (const line of minimalTrace(r)) console.log(`    ${line}`);
       }

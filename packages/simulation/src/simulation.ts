@@ -36,7 +36,7 @@ import { classify, errorText } from "./observation.ts";
 import { ModelOverflowError } from "./owned-docs.ts";
 import { checkBank, checkStrongRead, releaseWindows, startWindows } from "./read-checks.ts";
 import { ReaderActor } from "./reader-actor.ts";
-import { emptyFaultCounts, engineFor, type FaultCounts, type FaultProfile, SIM_LEASE_MS } from "./sim-process.ts";
+import { emptyFaultCounts, engineFor, type FaultCounts, type FaultProfile, type KnownBugFence, SIM_LEASE_MS } from "./sim-process.ts";
 import { SimRandom } from "./sim-random.ts";
 import { SimScheduler } from "./sim-scheduler.ts";
 import { BANK, COINS, EPH, HOLDERS, KV, NAMESPACES, SIM_EPOCH, SimWorld, type Violation } from "./sim-world.ts";
@@ -57,6 +57,8 @@ export interface SimulationOptions {
   /** Inject storage failures (default true); latency is always on. */
   readonly failures?: boolean | undefined;
   readonly exclude?: readonly ActorFamily[] | undefined;
+  /** Known-bug fences to apply (default: none, so a plain run finds every known bug). */
+  readonly fences?: readonly KnownBugFence[] | undefined;
   /** Parent directory of local-fs stores (default /dev/shm when present, else the OS temp dir). */
   readonly dir?: string | undefined;
 }
@@ -140,7 +142,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     store = new LocalFsStorage({ root: dir });
   }
   const base = root.derive("profile").pick(PROFILES);
-  const profile: FaultProfile = options.failures === false ? { ...base, failureRate: 0 } : base;
+  const profile: FaultProfile = { ...base, ...(options.failures === false ? { failureRate: 0 } : {}), fences: options.fences ?? [] };
   const world = new SimWorld(seed, scheduler, root, store, profile);
   let operations = 0;
   try {

@@ -9,8 +9,8 @@ import { runSimulation } from "../src/index.ts";
 describe("replay", () => {
   for (const provider of ["memory", "local-fs"] as const) {
     it(`should produce identical traces for two runs of one seed (${provider})`, async () => {
-      const a = await runSimulation({ seed: 42, provider, steps: 150 });
-      const b = await runSimulation({ seed: 42, provider, steps: 150 });
+      const a = await runSimulation({ seed: 9, provider, steps: 150 });
+      const b = await runSimulation({ seed: 9, provider, steps: 150 });
       expect(a.trace.length).toBeGreaterThan(150);
       expect(b.trace).toEqual(a.trace);
       expect(b.faults).toEqual(a.faults);
