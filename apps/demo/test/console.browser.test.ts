@@ -2,7 +2,7 @@
  * The web console end to end in a real browser: Debian's chromium driven
  * by playwright-core (headless, no sandbox, background networking off, a
  * fresh profile) against a real server on 127.0.0.1 over local-fs storage
- * holding the sample dataset, compacted into a segment, with two later
+ * holding the sample dataset, compacted into a segment, with four later
  * log batches and a deleteByFilter's tombstones (so the picture has every
  * kind of block and the WAL has a state document).
  *
@@ -22,10 +22,11 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { DocumentInput } from "@skerry/namespace-engine";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadSampleDataset } from "../src/sample/load-sample.ts";
-import { SAMPLE_NAMESPACE } from "../src/sample/sample-dataset.ts";
+import { SAMPLE_NAMESPACE, sampleDocuments } from "../src/sample/sample-dataset.ts";
 import type { SkerryServer } from "../src/server/server.ts";
 import { ADMIN_KEY, localFsStore, startTestServer, type TestStore } from "./support/harness.ts";
 
@@ -63,6 +64,10 @@ describe.skipIf(!HAVE_CHROMIUM && !IN_CI)("web console in chromium", () => {
       { id: "n00002", text: { body: "a quiet kettle" }, attributes: { category: "kitchen", price: 30, in_stock: false } },
     ]);
     await engine.patch(SAMPLE_NAMESPACE, [{ id: "p00007", attributes: { price: 1 } }]);
+    // Two larger log batches that replace existing documents (so the picture has blocks of several sizes).
+    const resold = (docs: DocumentInput[]) => docs.map((d) => ({ ...d, attributes: { ...d.attributes, resold: true } }));
+    await engine.upsert(SAMPLE_NAMESPACE, resold(sampleDocuments().slice(100, 500)));
+    await engine.upsert(SAMPLE_NAMESPACE, resold(sampleDocuments().slice(1_000, 1_150)));
     ({ deleted } = await engine.deleteByFilter(SAMPLE_NAMESPACE, ["rating", "Lt", 1.5]));
     docCount = (await engine.getNamespace(SAMPLE_NAMESPACE)).docCount.toLocaleString("en-US");
     await engine.createNamespace("demo/sample/notes", { labels: { note: MARKUP } });

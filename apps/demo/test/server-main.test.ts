@@ -1,7 +1,7 @@
 /**
  * The server entry point as `pnpm demo` runs it (a real process): first
  * run creates the sample namespace and prints the URL, a generated admin
- * key (also saved with mode 0600) and a working example request; SIGTERM
+ * key (also saved with mode 0600), the console link and a working example request; SIGTERM
  * stops it cleanly; a second run keeps the data and points at the key
  * file; a busy explicit port fails with the variable to change.
  */
@@ -70,6 +70,10 @@ describe("server entry point (pnpm demo)", () => {
     expect(((await res.json()) as { rows: unknown[] }).rows.length).toBe(3);
     const info = await fetch(`http://127.0.0.1:${port}/v1/orgs/demo/projects/sample/namespaces/products`, { headers: { authorization: `Bearer ${key}` } });
     expect(((await info.json()) as { docCount: number }).docCount).toBe(3_000);
+    // The printed console link serves the console.
+    const consoleUrl = /console:\s+(http:\S+)/.exec(out)?.[1] as string;
+    expect(consoleUrl).toBe(`http://127.0.0.1:${port}/console`);
+    expect((await fetch(consoleUrl)).headers.get("content-type")).toBe("text/html; charset=utf-8");
     run.child.kill("SIGTERM");
     expect(await run.exited).toBe(0);
 

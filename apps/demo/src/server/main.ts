@@ -74,6 +74,7 @@ async function main(): Promise<void> {
   console.log(`
 Skerry is running at ${server.url}   (storage: ${opened.description})
 ${keyLine}
+console:    ${server.url}/console         (paste the admin key)
 OpenAPI:    ${server.url}/openapi.json    metrics: ${server.url}/metrics    health: ${server.url}/health
 sample:     ${SAMPLE_NAMESPACE} (${SAMPLE_DOCUMENTS} documents, 64-dim vectors, title/body text, attributes)
 
