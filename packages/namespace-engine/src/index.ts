@@ -66,6 +66,7 @@ export {
 export { NamespaceState, type ApplyOptions, type RowLocation } from "./namespace-state.ts";
 export { DEFAULT_RETENTION, type GarbageReport, type RetentionPolicy } from "./manifest-retention.ts";
 export type { StateCacheStats } from "./state-cache.ts";
+export { DEFAULT_STATE_PERSISTENCE, STATE_FILE_SUFFIX, type StatePersistenceSettings, type StatePersistenceStats } from "./state-persistence.ts";
 export type { RepairOptions, RepairReport } from "./project-repair.ts";
 export { MAX_IDEMPOTENCY_KEY_LENGTH, type WriteOptions, type WriteResult } from "./write-options.ts";
 export { DEFAULT_WRITE_LIMITS, MAX_DIMENSION, type WriteLimits } from "./write-request.ts";

@@ -30,6 +30,10 @@
  * that container's ref: predicate mutations and recovery commit the
  * sidecar's etag into the ref (`tombstones_etag`). Segment containers are
  * read by container-loader.ts; masked rows of UPDATE segments never apply.
+ * With an observer (state-persistence.ts, engine option `stateDir`), a new
+ * entry first asks it for a persisted state, and every advance of a cached
+ * state is reported to it (with the containers applied) so it can be
+ * written locally; invalidation drops the persisted state too.
  * See docs/namespace-engine.md.
  *
  * Errors: `CorruptError` for containers that do not match their refs,
@@ -39,8 +43,9 @@ import type { StorageProvider } from "@skerry/storage-providers";
 import type { ContainerRef, Manifest, Random } from "@skerry/wal-format";
 import { type LoadedContainer, loadContainer } from "./container-loader.ts";
 import { maskedPositions, mutationWalId, sidecarForRead } from "./container-extra.ts";
+import type { LogEntry } from "./log-entry.ts";
 import type { NamespacePath } from "./namespace-path.ts";
-import { NamespaceState } from "./namespace-state.ts";
+import { type ApplyOptions, NamespaceState } from "./namespace-state.ts";
 import type { RetryPolicy } from "./storage-calls.ts";
 import { namespaceId } from "./storage-layout.ts";
 
@@ -50,6 +55,34 @@ interface Entry {
   queue: Promise<unknown>;
   /** Reads queued or running on this entry. */
   pending: number;
+  /** A persisted state has not been looked for yet (new entry, with an observer). */
+  restore: boolean;
+}
+
+/** One container as folded: exactly what `NamespaceState.apply` received. */
+export interface FoldedContainer {
+  readonly id: string;
+  readonly identity: string;
+  readonly entries: readonly LogEntry[];
+  readonly options: ApplyOptions;
+}
+
+/** An incremental advance of a cached state: from version `from`, by `containers`. */
+export interface StateDelta {
+  readonly from: number;
+  readonly containers: readonly FoldedContainer[];
+}
+
+/** Hooks for local persistence of states (state-persistence.ts); all optional work, never on the result path. */
+export interface StateCacheObserver {
+  /** Before `container` is applied to `state` (derived data can be tracked). */
+  applying(state: NamespaceState, container: FoldedContainer): void;
+  /** A new entry: a persisted state verified against `manifest`'s namespace, or undefined. */
+  restore(path: NamespacePath, manifest: Manifest): Promise<NamespaceState | undefined>;
+  /** The cached state of `path` now reflects `manifest`: advanced by `delta`, or rebuilt (undefined). */
+  advanced(path: NamespacePath, state: NamespaceState, manifest: Manifest, delta: StateDelta | undefined): void;
+  /** The cached state of `path` was dropped (namespace deleted or re-created). */
+  invalidated(path: NamespacePath): void;
 }
 
 export interface StateCacheStats {
@@ -71,7 +104,7 @@ const FETCH_CONCURRENCY = 8;
  * or etag will go). A manifest that changes one of them for an already
  * folded container makes the next read fold from scratch.
  */
-function foldIdentity(ref: ContainerRef): string {
+export function foldIdentity(ref: ContainerRef): string {
   const extra = ref.extra === undefined ? "" : JSON.stringify(ref.extra);
   return ref.tombstonesKey === undefined && extra === "" ? ref.id : `${ref.id}|${ref.tombstonesKey ?? ""}|${extra}`;
 }
@@ -84,13 +117,22 @@ export class StateCache {
   readonly #maxBytes: number;
   readonly #entries = new Map<string, Entry>();
   readonly #pinned = new Set<string>();
+  readonly #observer: StateCacheObserver | undefined;
   /** Containers fetched and decoded, for statistics and tests. */
   containersFolded = 0;
   #hits = 0;
   #builds = 0;
   #evictions = 0;
 
-  constructor(storage: StorageProvider, random: Random, retry: RetryPolicy, maxEntries: number, maxBytes = Number.POSITIVE_INFINITY) {
+  constructor(
+    storage: StorageProvider,
+    random: Random,
+    retry: RetryPolicy,
+    maxEntries: number,
+    maxBytes = Number.POSITIVE_INFINITY,
+    observer?: StateCacheObserver,
+  ) {
+    this.#observer = observer;
     this.#storage = storage;
     this.#random = random;
     this.#retry = retry;
@@ -101,6 +143,7 @@ export class StateCache {
   /** Drops the cached state of `path`. */
   invalidate(path: NamespacePath): void {
     this.#entries.delete(namespaceId(path));
+    this.#observer?.invalidated(path);
   }
 
   /** Exempts `path` from eviction. */
@@ -134,7 +177,7 @@ export class StateCache {
     const id = namespaceId(path);
     let entry = this.#entries.get(id);
     if (entry === undefined) {
-      entry = { state: NamespaceState.empty(), queue: Promise.resolve(), pending: 0 };
+      entry = { state: NamespaceState.empty(), queue: Promise.resolve(), pending: 0, restore: this.#observer !== undefined };
     }
     // Touch for LRU order.
     this.#entries.delete(id);
@@ -142,6 +185,11 @@ export class StateCache {
     const owner = entry;
     owner.pending++;
     const run = owner.queue.then(async () => {
+      if (owner.restore) {
+        owner.restore = false;
+        const restored = await this.#observer?.restore(path, manifest).catch(() => undefined);
+        if (restored !== undefined && owner.state.version === 0) owner.state = restored;
+      }
       const state = owner.state;
       const ids = manifest.containers.map(foldIdentity);
       if (state.version === manifest.version && state.containerIds.length === ids.length && state.isPrefixOf(ids)) {
@@ -150,12 +198,17 @@ export class StateCache {
       }
       this.#builds++;
       if (state.version < manifest.version && state.isPrefixOf(ids)) {
-        await this.#foldInto(state, manifest.containers.slice(state.containerIds.length), manifest.version);
+        const from = state.version;
+        const folded = await this.#foldInto(state, manifest.containers.slice(state.containerIds.length), manifest.version);
+        if (this.#entries.get(id) === owner) this.#observer?.advanced(path, state, manifest, { from, containers: folded });
         return fn(state);
       }
       const fresh = NamespaceState.empty();
       await this.#foldInto(fresh, manifest.containers, manifest.version);
-      if (fresh.version > owner.state.version) owner.state = fresh;
+      if (fresh.version > owner.state.version) {
+        owner.state = fresh;
+        if (this.#entries.get(id) === owner) this.#observer?.advanced(path, fresh, manifest, undefined);
+      }
       return fn(fresh);
     });
     const settled = run.catch(() => undefined);
@@ -181,7 +234,7 @@ export class StateCache {
   }
 
   /** Fetches `containers` (bounded parallelism) and applies them in order, then marks `version`. */
-  async #foldInto(state: NamespaceState, containers: readonly ContainerRef[], version: number): Promise<void> {
+  async #foldInto(state: NamespaceState, containers: readonly ContainerRef[], version: number): Promise<FoldedContainer[]> {
     const loaded: (LoadedContainer | undefined)[] = new Array(containers.length);
     let next = 0;
     const worker = async () => {
@@ -192,13 +245,23 @@ export class StateCache {
     };
     await Promise.all(Array.from({ length: Math.min(FETCH_CONCURRENCY, containers.length) }, worker));
     // Applied synchronously, after every fetch: readers never see a half-folded state.
+    const folded: FoldedContainer[] = new Array(containers.length);
     for (let i = 0; i < containers.length; i++) {
       const item = loaded[i] as LoadedContainer;
       const ref = containers[i] as ContainerRef;
-      state.apply(ref.id, item.entries, { tombstoned: item.tombstoned, masked: maskedPositions(ref), replaces: mutationWalId(ref) !== undefined }, foldIdentity(ref));
+      const container: FoldedContainer = {
+        id: ref.id,
+        identity: foldIdentity(ref),
+        entries: item.entries,
+        options: { tombstoned: item.tombstoned, masked: maskedPositions(ref), replaces: mutationWalId(ref) !== undefined },
+      };
+      this.#observer?.applying(state, container);
+      state.apply(container.id, container.entries, container.options, container.identity);
+      folded[i] = container;
     }
     state.advanceTo(version);
     this.containersFolded += containers.length;
+    return folded;
   }
 
   #load(ref: ContainerRef): Promise<LoadedContainer> {
