@@ -194,6 +194,7 @@ try {
   await latency("local-fs", local, (bytes) => fsyncedCreate(rawDir, bytes));
   await throughput("local-fs", local);
   await compaction(local, rawDir);
+  await (await import("./state-persistence.ts")).statePersistenceBench("local-fs", local); // warm from stateDir vs cold build
 } finally {
   await rm(root, { recursive: true, force: true });
   await rm(rawDir, { recursive: true, force: true });
