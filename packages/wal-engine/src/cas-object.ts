@@ -53,6 +53,8 @@ export interface RetryPolicy {
   baseDelayMs: number;
   /** Largest backoff ceiling, in ms. */
   maxDelayMs: number;
+  /** How this policy's backoffs wait when the runtime names no `sleep` (default `timerSleep`). */
+  sleep?: Sleep | undefined;
 }
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 12, baseDelayMs: 5, maxDelayMs: 1_000 };
@@ -136,8 +138,9 @@ function throwIfAborted(signal: AbortSignal | undefined, key: string): void {
 }
 
 async function pause(runtime: CasRuntime, retry: number, key: string): Promise<void> {
-  const delay = backoffDelay(policyOf(runtime), retry, runtime.random ?? cryptoRandom);
-  await (runtime.sleep ?? timerSleep)(delay, runtime.signal);
+  const policy = policyOf(runtime);
+  const delay = backoffDelay(policy, retry, runtime.random ?? cryptoRandom);
+  await (runtime.sleep ?? policy.sleep ?? timerSleep)(delay, runtime.signal);
   throwIfAborted(runtime.signal, key);
 }
 

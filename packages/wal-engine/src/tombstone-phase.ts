@@ -18,6 +18,9 @@
  *      targets are re-located after a backoff (they will be found in the
  *      compacted segment once the compaction commits), up to
  *      `relocatePolicy.maxAttempts` rounds, then `SegmentSealedError`.
+ *      Between rounds the driver heartbeats its lease when it would lapse
+ *      within half a lease (waiting writes nothing else to the doc, and a
+ *      lapsed lease lets a peer's recovery take the WAL over).
  * Why it is safe to crash anywhere: sidecar bits are a set (adding twice is
  * adding once), doc outcomes only move forward from PENDING, and the doc
  * write that records a group follows the sidecar write it records.
@@ -171,7 +174,15 @@ export async function runTombstonePhase(
         { segmentId: lastSealed, key: ctx.store.layout.tombstonesKey(lastSealed) },
       );
     }
-    await ctx.sleep(backoffDelay(ctx.relocatePolicy, round, ctx.jitter), ctx.signal);
+    const delay = backoffDelay(ctx.relocatePolicy, round, ctx.jitter);
+    // Waiting on a compaction writes nothing to the doc, so the lease would run out while we wait and a
+    // peer's recovery would take the WAL over: extend it when it would lapse within half a lease.
+    const lease = current.value.lease;
+    if (lease !== undefined && lease.owner === ctx.handleId && lease.expiresAt < ctx.clock.now() + delay + ctx.leaseMs / 2) {
+      current = await advanceState(ctx, current, (doc) => (doc.state === "COMPLETE" ? CAS_NOOP : doc));
+      if (current.value.state === "COMPLETE") return { final: current, completedHere: false };
+    }
+    await ctx.sleep(delay, ctx.signal);
     pending = sealed;
   }
 }

@@ -6,7 +6,8 @@
  *
  * - `update` / `delete`: begin (sidecar + INTENT doc) and drive to COMPLETE;
  * - `prepareUpdate` / `prepareDelete`: the INTENT step only (for tools and
- *   benchmarks that stage interrupted work), `resume(walId)` to drive one;
+ *   benchmarks that stage interrupted work), `resume(walId)` to drive one
+ *   (or, when a peer already completed it, to read its result);
  * - `scanAndRecover`: the recovery sweep (run it when a table opens, and on
  *   operator demand; nothing runs in the background);
  * - `collectGarbage`: WAL GC after a grace period;
@@ -35,7 +36,8 @@ import {
 } from "@skerry/wal-format";
 import { type BegunMutation, beginMutation, type DeleteInput, type UpdateInput } from "./begin-mutation.ts";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, type Sleep, timerSleep } from "./cas-object.ts";
-import { driveMutation } from "./drive-mutation.ts";
+import { driveMutation, outcomeCounts } from "./drive-mutation.ts";
+import { isInvalidPreState } from "./errors.ts";
 import { safeEmitter, type WalEventListener } from "./events.ts";
 import { tryAcquireLease } from "./lease.ts";
 import type { MutationTable } from "./mutation-table.ts";
@@ -175,12 +177,22 @@ export class WalEngine {
     return (await this.#begin(this.#context(options.signal), "DELETE", input, options.holdLease ?? false)).walId;
   }
 
-  /** Acquires one WAL's lease and drives it to COMPLETE. */
+  /**
+   * Acquires one WAL's lease and drives it to COMPLETE. A WAL already COMPLETE (a peer's recovery took
+   * over an expired lease and finished it) is not an error: its result is read from the completed doc.
+   */
   async resume(walId: WalId, options: CallOptions = {}): Promise<MutationResult> {
     const ctx = this.#context(options.signal);
-    const acquired = await tryAcquireLease(this.store, walId, this.handleId, this.#clock.now(), this.#leaseMs, {
-      signal: options.signal,
-    });
+    let acquired: VersionedState;
+    try {
+      acquired = await tryAcquireLease(this.store, walId, this.handleId, this.#clock.now(), this.#leaseMs, {
+        signal: options.signal,
+      });
+    } catch (error) {
+      if (!(isInvalidPreState(error) && error.state === "COMPLETE")) throw error;
+      const { doc } = await this.store.read(walId, { signal: options.signal });
+      return resultOf(doc, outcomeCounts(doc));
+    }
     const outcome = await driveMutation(ctx, { value: acquired.doc, etag: acquired.etag, bytes: new Uint8Array(0) });
     return resultOf(outcome.final.value, outcome);
   }
