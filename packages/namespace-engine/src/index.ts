@@ -56,6 +56,14 @@ export {
   type NamespaceEngineStats,
   type NamespaceRecoveryReport,
 } from "./namespace-engine.ts";
+export {
+  DEFAULT_QUERY_CACHE_SETTINGS,
+  type NamespaceQueryResult,
+  type QueryCacheSettings,
+  type QueryCacheStats,
+  type QueryOptions,
+} from "./namespace-query.ts";
+export type { SegmentIndexCacheStats } from "./segment-index-cache.ts";
 export type { DeleteByFilterResult, PatchByFilterResult, PredicateMutationOptions } from "./predicate-mutation.ts";
 export {
   DEFAULT_COMPACTION_SETTINGS,

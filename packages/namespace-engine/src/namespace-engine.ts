@@ -68,7 +68,6 @@ import type { StateCacheStats } from "./state-cache.ts";
 import type { NamespaceState } from "./namespace-state.ts";
 import { SerialQueue } from "./serial-queue.ts";
 import { StateCache } from "./state-cache.ts";
-import { StatePersistence, type StatePersistenceStats } from "./state-persistence.ts";
 import { backoffMs, DEFAULT_RETRY_POLICY, type RetryPolicy, sleep, withRetry } from "./storage-calls.ts";
 import { manifestPrefix, manifestVersionOf, namespaceId, registryKey, registryPrefix } from "./storage-layout.ts";
 import { type CompactionRecoveryReport, type CompactionReport, type CompactionSettings, Compactor, DEFAULT_COMPACTION_SETTINGS } from "./compactor.ts";
@@ -87,6 +86,7 @@ import {
 import type { Filter } from "./query/query-request.ts";
 import { parseQueryRequest } from "./query/query-request.ts";
 import { refreshTombstones } from "./tombstone-refresh.ts";
+import { NamespaceQuery, type NamespaceQueryResult, type QueryCacheSettings, type QueryCacheStats, type QueryOptions } from "./namespace-query.ts";
 import { type CommitPolicy, type CommitterStats, type GroupCommitOptions, WriteCommitter } from "./write-committer.ts";
 import { MAX_IDEMPOTENCY_KEY_LENGTH, type WriteOptions, type WriteResult } from "./write-options.ts";
 import { DEFAULT_WRITE_LIMITS, encodeDelete, encodePatch, encodeUpsert, type EncodedWrite, type WriteLimits } from "./write-request.ts";
@@ -114,14 +114,6 @@ export interface NamespaceEngineOptions {
   readonly stateCacheEntries?: number | undefined;
   /** Estimated bytes of materialized state kept in memory; default 1 GiB (pinned ones are never evicted). */
   readonly stateCacheBytes?: number | undefined;
-  /**
-   * Local directory where warmed and pinned namespaces' materialized states are persisted (a framed-log
-   * snapshot plus incremental entries per namespace), so a restarted engine warms from it plus the containers
-   * committed since; off when absent. One engine per directory. See state-persistence.ts.
-   */
-  readonly stateDir?: string | undefined;
-  /** Increments appended to a persisted state before its snapshot is rewritten; default 64. */
-  readonly stateSnapshotEvery?: number | undefined;
   /** Compaction thresholds and the background trigger (`auto`, off by default). */
   readonly compaction?: Partial<CompactionSettings> | undefined;
   /** Lease of a WAL driver or compaction, ms; default 60,000 (recovery takes over expired ones). */
@@ -142,6 +134,8 @@ export interface NamespaceEngineOptions {
    * default 60,000. Keep `retention.keepForMs` well above it.
    */
   readonly maxBaseAgeMs?: number | undefined;
+  /** Query caches: loaded segment indexes (bytes) and prepared versions (entries, tail bytes); see namespace-query.ts. */
+  readonly queryCache?: Partial<QueryCacheSettings> | undefined;
 }
 
 /** Options of `branchNamespace` and `copyNamespace`. */
@@ -188,8 +182,6 @@ export interface NamespaceEngineStats extends CommitterStats {
   containersFolded: number;
   /** The materialized-state cache. */
   stateCache: StateCacheStats;
-  /** Local persistence of states (`stateDir`), when on. */
-  statePersistence?: StatePersistenceStats;
 }
 
 /** What `warm` loaded. */
@@ -262,7 +254,6 @@ export class NamespaceEngine {
   readonly #readStalenessMs: number;
   readonly #manifests: ManifestStore;
   readonly #states: StateCache;
-  readonly #persistence: StatePersistence | undefined;
   readonly #lanes = new SerialQueue();
   readonly #committer: WriteCommitter;
   readonly #ctx: EngineContext;
@@ -275,6 +266,7 @@ export class NamespaceEngine {
   readonly #shards: RefcountShards;
   readonly #retention: RetentionPolicy;
   readonly #pins: PinStore;
+  readonly #query: NamespaceQuery;
   #closed = false;
 
   constructor(options: NamespaceEngineOptions) {
@@ -297,16 +289,7 @@ export class NamespaceEngine {
       options.maxBaseAgeMs ?? 60_000,
     );
     this.#retention = validateRetention({ ...DEFAULT_RETENTION, ...options.retention });
-    this.#persistence =
-      options.stateDir === undefined
-        ? undefined
-        : new StatePersistence({
-            dir: options.stateDir,
-            readVersion: (p, version) => this.#manifests.readVersion(p, version),
-            settings: options.stateSnapshotEvery === undefined ? undefined : { snapshotEvery: options.stateSnapshotEvery },
-          });
-    const [entries, bytes] = [options.stateCacheEntries ?? 64, options.stateCacheBytes ?? 1024 ** 3];
-    this.#states = new StateCache(this.storage, this.#random, this.#retry, entries, bytes, this.#persistence);
+    this.#states = new StateCache(this.storage, this.#random, this.#retry, options.stateCacheEntries ?? 64, options.stateCacheBytes ?? 1024 ** 3);
     const group: GroupCommitOptions =
       options.groupCommit === false
         ? { enabled: false, maxWaitMs: 0, maxOps: this.#limits.maxBatchOps, maxBytes: this.#limits.maxBatchBytes }
@@ -354,13 +337,24 @@ export class NamespaceEngine {
     this.#onBackgroundError = options.onBackgroundError;
     this.#shards = new RefcountShards(this.#ctx);
     this.#pins = new PinStore(this.#ctx);
+    this.#query = new NamespaceQuery({
+      storage: this.storage,
+      random: this.#random,
+      retry: this.#retry,
+      readManifest: (p, o) => this.#readManifest(p, o),
+      readState: (p, m, fn) => this.#states.read(p, m, fn),
+      settings: options.queryCache,
+    });
+  }
+
+  /** Counters of the query caches (segment indexes loaded, prepared versions). */
+  queryStats(): QueryCacheStats {
+    return this.#query.stats();
   }
 
   /** Counters of this engine's work (commits, batch objects, lost races, folded containers). */
   stats(): NamespaceEngineStats {
-    const stats: NamespaceEngineStats = { ...this.#committer.stats, containersFolded: this.#states.containersFolded, stateCache: this.#states.stats() };
-    if (this.#persistence !== undefined) stats.statePersistence = this.#persistence.stats();
-    return stats;
+    return { ...this.#committer.stats, containersFolded: this.#states.containersFolded, stateCache: this.#states.stats() };
   }
 
   // ------------------------------------------------------------- lifecycle
@@ -580,7 +574,6 @@ export class NamespaceEngine {
   async warm(path: Path): Promise<WarmResult> {
     const p = toNamespacePath(path);
     const manifest = await this.#readManifest(p, {});
-    this.#persistence?.track(p);
     return this.#states.read(p, manifest, (state) => ({
       path: formatNamespacePath(p),
       version: state.version,
@@ -817,7 +810,6 @@ export class NamespaceEngine {
       this.#scheduled.delete(id);
     }
     await Promise.allSettled([...this.#background]);
-    await this.#persistence?.flush(); // persisted states reach the disk
   }
 
   // ----------------------------------------------------------------- reads
@@ -854,6 +846,17 @@ export class NamespaceEngine {
     const p = toNamespacePath(path);
     const manifest = await this.#readManifest(p, options);
     return this.#states.read(p, manifest, (state) => state.sortedIds().map((id) => state.get(id) as StoredDocument));
+  }
+
+  /**
+   * Answers a query (the JSON body of docs/query.md, validated with
+   * `parseQueryRequest` against the namespace's dimension) over one manifest
+   * version: `consistency` / `atVersion` from the request or `options`.
+   * Segment indexes load lazily; the log tail is searched exactly. See
+   * namespace-query.ts.
+   */
+  async query(path: Path, request: unknown, options: QueryOptions = {}): Promise<NamespaceQueryResult> {
+    return this.#query.query(toNamespacePath(path), request, options);
   }
 
   /** The manifest a read with these options would use. */

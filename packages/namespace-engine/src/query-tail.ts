@@ -1,0 +1,109 @@
+/**
+ * The query tail: the documents of a manifest's containers that have no
+ * stored query index (log batches, predicate-UPDATE segments, segments
+ * compacted without an index), folded on their own, without the indexed
+ * segments before them.
+ *
+ * `TailFold` applies the tail containers in manifest order with the same
+ * rules as NamespaceState (UPSERT replaces, PATCH merges, DELETE and a
+ * tombstoned position delete, masked positions of an UPDATE segment never
+ * apply) into `id -> document | null` (null: deleted in the tail). Folded
+ * alone it is exact for every id it touched, except when a PATCH lands on
+ * an id the tail has not written before: its base document lives in an
+ * indexed segment (text fields are not stored in the index, so it cannot be
+ * rebuilt from there). Those ids are reported in `needsBase`, and the
+ * caller resolves them from the namespace's full materialized state.
+ *
+ * A fold advances: containers are append-only between compactions, so the
+ * fold of version v extends to v' by applying only the containers v' added
+ * (`isPrefixOf` on fold identities, as the state cache does).
+ *
+ * Errors: those of container-loader.ts (`CorruptError`, `StorageFailureError`).
+ */
+import type { ContainerRef } from "@skerry/wal-format";
+import { type LoadDependencies, type LoadedContainer, loadContainer } from "./container-loader.ts";
+import { maskedPositions, sidecarForRead } from "./container-extra.ts";
+import type { StoredDocument } from "./document.ts";
+import type { LogEntry } from "./log-entry.ts";
+import { estimateDocumentBytes, patched } from "./namespace-state.ts";
+
+const FETCH_CONCURRENCY = 8;
+
+/** What a folded container's contribution depends on (the state cache's rule): id, deletion vector key, extra fields. */
+export function foldIdentity(ref: ContainerRef): string {
+  const extra = ref.extra === undefined ? "" : JSON.stringify(ref.extra);
+  return ref.tombstonesKey === undefined && extra === "" ? ref.id : `${ref.id}|${ref.tombstonesKey ?? ""}|${extra}`;
+}
+
+function upserted(entry: LogEntry): StoredDocument {
+  return {
+    id: entry.id,
+    ...(entry.vector === undefined ? {} : { vector: entry.vector }),
+    ...(entry.sparse === undefined ? {} : { sparse: entry.sparse }),
+    ...(entry.text === undefined ? {} : { text: entry.text as Record<string, string> }),
+    ...(entry.attributes === undefined ? {} : { attributes: entry.attributes as NonNullable<StoredDocument["attributes"]> }),
+  };
+}
+
+export class TailFold {
+  readonly #identities: string[] = [];
+  /** Touched ids: the current document, or null when deleted in the tail. */
+  readonly docs = new Map<string, StoredDocument | null>();
+  /** Ids a PATCH reached before the tail wrote them (their base may be in an indexed segment). */
+  readonly needsBase = new Set<string>();
+
+  get identities(): readonly string[] {
+    return this.#identities;
+  }
+
+  /** True when this fold's containers are the first of `identities`. */
+  isPrefixOf(identities: readonly string[]): boolean {
+    if (identities.length < this.#identities.length) return false;
+    for (let i = 0; i < this.#identities.length; i++) if (identities[i] !== this.#identities[i]) return false;
+    return true;
+  }
+
+  /** Loads `refs` (8 at a time) and applies them in order. */
+  async extend(deps: LoadDependencies, refs: readonly ContainerRef[]): Promise<void> {
+    const loaded: LoadedContainer[] = new Array(refs.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < refs.length) {
+        const i = next++;
+        const ref = refs[i] as ContainerRef;
+        loaded[i] = await loadContainer(deps, ref, sidecarForRead(ref));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(FETCH_CONCURRENCY, refs.length) }, worker));
+    for (let i = 0; i < refs.length; i++) this.#apply(refs[i] as ContainerRef, loaded[i] as LoadedContainer);
+  }
+
+  #apply(ref: ContainerRef, item: LoadedContainer): void {
+    const masked = maskedPositions(ref);
+    const { tombstoned } = item;
+    const docs = this.docs;
+    item.entries.forEach((entry, position) => {
+      if (masked?.has(position) === true) return;
+      if (entry.op === "DELETE" || tombstoned?.has(position) === true) {
+        docs.set(entry.id, null);
+        return;
+      }
+      if (entry.op === "UPSERT") {
+        docs.set(entry.id, upserted(entry));
+        return;
+      }
+      const current = docs.get(entry.id);
+      if (current === undefined) this.needsBase.add(entry.id);
+      else if (current !== null) docs.set(entry.id, patched(current, entry));
+      // null: deleted earlier in the tail, so the full fold skips this patch too.
+    });
+    this.#identities.push(foldIdentity(ref));
+  }
+
+  /** Estimated bytes of the fold's documents. */
+  estimatedBytes(): number {
+    let total = 0;
+    for (const doc of this.docs.values()) total += doc === null ? 64 : estimateDocumentBytes(doc);
+    return total;
+  }
+}
