@@ -68,6 +68,7 @@ import type { StateCacheStats } from "./state-cache.ts";
 import type { NamespaceState } from "./namespace-state.ts";
 import { SerialQueue } from "./serial-queue.ts";
 import { StateCache } from "./state-cache.ts";
+import { StatePersistence, type StatePersistenceStats } from "./state-persistence.ts";
 import { backoffMs, DEFAULT_RETRY_POLICY, type RetryPolicy, sleep, withRetry } from "./storage-calls.ts";
 import { manifestPrefix, manifestVersionOf, namespaceId, registryKey, registryPrefix } from "./storage-layout.ts";
 import { type CompactionRecoveryReport, type CompactionReport, type CompactionSettings, Compactor, DEFAULT_COMPACTION_SETTINGS } from "./compactor.ts";
@@ -114,6 +115,14 @@ export interface NamespaceEngineOptions {
   readonly stateCacheEntries?: number | undefined;
   /** Estimated bytes of materialized state kept in memory; default 1 GiB (pinned ones are never evicted). */
   readonly stateCacheBytes?: number | undefined;
+  /**
+   * Local directory where warmed and pinned namespaces' materialized states are persisted (a framed-log
+   * snapshot plus incremental entries per namespace), so a restarted engine warms from it plus the containers
+   * committed since; off when absent. One engine per directory. See state-persistence.ts.
+   */
+  readonly stateDir?: string | undefined;
+  /** Increments appended to a persisted state before its snapshot is rewritten; default 64. */
+  readonly stateSnapshotEvery?: number | undefined;
   /** Compaction thresholds and the background trigger (`auto`, off by default). */
   readonly compaction?: Partial<CompactionSettings> | undefined;
   /** Lease of a WAL driver or compaction, ms; default 60,000 (recovery takes over expired ones). */
@@ -182,6 +191,8 @@ export interface NamespaceEngineStats extends CommitterStats {
   containersFolded: number;
   /** The materialized-state cache. */
   stateCache: StateCacheStats;
+  /** Local persistence of states (`stateDir`), when on. */
+  statePersistence?: StatePersistenceStats;
 }
 
 /** What `warm` loaded. */
@@ -254,6 +265,7 @@ export class NamespaceEngine {
   readonly #readStalenessMs: number;
   readonly #manifests: ManifestStore;
   readonly #states: StateCache;
+  readonly #persistence: StatePersistence | undefined;
   readonly #lanes = new SerialQueue();
   readonly #committer: WriteCommitter;
   readonly #ctx: EngineContext;
@@ -289,7 +301,16 @@ export class NamespaceEngine {
       options.maxBaseAgeMs ?? 60_000,
     );
     this.#retention = validateRetention({ ...DEFAULT_RETENTION, ...options.retention });
-    this.#states = new StateCache(this.storage, this.#random, this.#retry, options.stateCacheEntries ?? 64, options.stateCacheBytes ?? 1024 ** 3);
+    this.#persistence =
+      options.stateDir === undefined
+        ? undefined
+        : new StatePersistence({
+            dir: options.stateDir,
+            readVersion: (p, version) => this.#manifests.readVersion(p, version),
+            settings: options.stateSnapshotEvery === undefined ? undefined : { snapshotEvery: options.stateSnapshotEvery },
+          });
+    const [entries, bytes] = [options.stateCacheEntries ?? 64, options.stateCacheBytes ?? 1024 ** 3];
+    this.#states = new StateCache(this.storage, this.#random, this.#retry, entries, bytes, this.#persistence);
     const group: GroupCommitOptions =
       options.groupCommit === false
         ? { enabled: false, maxWaitMs: 0, maxOps: this.#limits.maxBatchOps, maxBytes: this.#limits.maxBatchBytes }
@@ -354,7 +375,9 @@ export class NamespaceEngine {
 
   /** Counters of this engine's work (commits, batch objects, lost races, folded containers). */
   stats(): NamespaceEngineStats {
-    return { ...this.#committer.stats, containersFolded: this.#states.containersFolded, stateCache: this.#states.stats() };
+    const stats: NamespaceEngineStats = { ...this.#committer.stats, containersFolded: this.#states.containersFolded, stateCache: this.#states.stats() };
+    if (this.#persistence !== undefined) stats.statePersistence = this.#persistence.stats();
+    return stats;
   }
 
   // ------------------------------------------------------------- lifecycle
@@ -574,6 +597,7 @@ export class NamespaceEngine {
   async warm(path: Path): Promise<WarmResult> {
     const p = toNamespacePath(path);
     const manifest = await this.#readManifest(p, {});
+    this.#persistence?.track(p);
     return this.#states.read(p, manifest, (state) => ({
       path: formatNamespacePath(p),
       version: state.version,
@@ -810,6 +834,7 @@ export class NamespaceEngine {
       this.#scheduled.delete(id);
     }
     await Promise.allSettled([...this.#background]);
+    await this.#persistence?.flush(); // persisted states reach the disk
   }
 
   // ----------------------------------------------------------------- reads
