@@ -21,7 +21,7 @@ import type { ManifestStore } from "./manifest-store.ts";
 import { formatNamespacePath, type NamespacePath } from "./namespace-path.ts";
 import type { SerialQueue } from "./serial-queue.ts";
 import type { StateCache } from "./state-cache.ts";
-import { backoffMs, type RetryPolicy, sleep } from "./storage-calls.ts";
+import { pause, type RetryPolicy } from "./storage-calls.ts";
 import { namespaceId } from "./storage-layout.ts";
 
 export interface EngineContext {
@@ -49,7 +49,7 @@ export function commitChange(ctx: EngineContext, path: NamespacePath, change: Ma
       if (changed === undefined) return base;
       const next: Manifest = { ...changed, version: base.version + 1, updatedAt: ctx.clock.now() };
       if ((await ctx.manifests.create(path, next)) === "created") return next;
-      await sleep(backoffMs(ctx.conflictBackoff, attempt, ctx.random));
+      await pause(ctx.conflictBackoff, attempt, ctx.random);
     }
     throw new ConflictError(`commit to ${name} lost the manifest race ${ctx.maxCommitAttempts} times`);
   });

@@ -10,9 +10,13 @@
  *   caller's staleness bound, else reads it.
  * - `create` commits a version with a create-only put and says `created` or
  *   `exists`. When the put's outcome is unknown (a retryable failure: the
- *   write may have landed with its answer lost), it reads the version back:
- *   the same bytes mean ours landed, other bytes mean another writer won,
- *   absent means try the put again. Because the put is create-only, a late
+ *   write may have landed with its answer lost), it reads the version back
+ *   (with the bounded retry policy): the same bytes mean ours landed, other
+ *   bytes mean another writer won, absent means try the put again, and a
+ *   read-back that keeps failing leaves the outcome unknown: it is never
+ *   taken for "exists" (the version may hold our own batch: a rebase onto
+ *   it would apply the write twice). After an unknown outcome, a later
+ *   attempt's AlreadyExists is read back the same way. Because the put is create-only, a late
  *   landing of an earlier attempt can never overwrite anything. (Two writers
  *   committing byte-identical manifests cannot be told apart this way; every
  *   write commit holds a fresh random container id, so only identical
@@ -25,7 +29,7 @@ import { isNotFound, type StorageProvider } from "@skerry/storage-providers";
 import { type Clock, decodeManifest, encodeManifest, type Manifest, type Random } from "@skerry/wal-format";
 import { CorruptError, isNamespaceEngineError, StorageFailureError, VersionNotFoundError } from "./errors.ts";
 import { formatNamespacePath, type NamespacePath } from "./namespace-path.ts";
-import { backoffMs, type RetryPolicy, sleep, toEngineError, withRetry } from "./storage-calls.ts";
+import { pause, type RetryPolicy, toEngineError, withRetry } from "./storage-calls.ts";
 import { manifestKey, manifestPrefix, manifestVersionOf, namespaceId } from "./storage-layout.ts";
 
 interface CachedManifest {
@@ -182,36 +186,32 @@ export class ManifestStore {
     // Set once an attempt's outcome was unknown; only then can an AlreadyExists be our own landing.
     let ambiguous = false;
     for (let attempt = 1; attempt <= this.#retry.attempts; attempt++) {
+      if (attempt > 1) await pause(this.#retry, attempt - 1, this.#random);
       try {
         await this.#storage.put(key, bytes, { mode: { kind: "create" } });
         this.remember(path, manifest);
         return "created";
       } catch (error) {
-        if ((error as { code?: string }).code === "AlreadyExists") {
-          // Ours, if an earlier attempt landed with its answer lost. (Providers resolve their own
-          // internal retries; S3Storage compares what it sent.)
-          if (ambiguous && (await this.#sameBytes(key, bytes))) {
-            this.remember(path, manifest);
-            return "created";
-          }
-          return "exists";
+        const exists = (error as { code?: string }).code === "AlreadyExists";
+        // Not ambiguous: nothing of ours can be there, so it is another writer's version.
+        if (exists && !ambiguous) return "exists";
+        if (!exists) {
+          if (!(error as { retryable?: boolean }).retryable) throw toEngineError(error, `commit manifest ${key}`);
+          lastError = error;
+          ambiguous = true;
         }
-        if (!(error as { retryable?: boolean }).retryable) throw toEngineError(error, `commit manifest ${key}`);
-        lastError = error;
-        ambiguous = true;
+        // Ambiguous AlreadyExists: ours, if an earlier attempt landed with its answer lost. (Providers
+        // resolve their own internal retries; S3Storage compares what it sent.)
       }
-      // Outcome unknown: look before trying again.
-      try {
-        const stored = await this.#storage.get(key);
-        if (equalBytes(stored.bytes, bytes)) {
-          this.remember(path, manifest);
-          return "created";
-        }
-        return "exists";
-      } catch (error) {
-        if (!isNotFound(error)) lastError = error;
+      // The outcome is unknown: look before trying again. Only bytes actually read decide; a failed
+      // read-back leaves the outcome unknown (never "exists": the version may be our own, bug SIM-1).
+      const seen = await this.#readBack(key, bytes);
+      if (seen === "ours") {
+        this.remember(path, manifest);
+        return "created";
       }
-      await sleep(backoffMs(this.#retry, attempt, this.#random));
+      if (seen === "other") return "exists";
+      if (seen !== "absent") lastError = seen.error;
     }
     throw new StorageFailureError(
       `commit of manifest ${key} has an unknown outcome after ${this.#retry.attempts} attempts; retry the write with its idempotency key`,
@@ -219,11 +219,24 @@ export class ManifestStore {
     );
   }
 
-  async #sameBytes(key: string, bytes: Uint8Array): Promise<boolean> {
+  /**
+   * What is stored at `key` after a put of `bytes` with an unknown outcome: our bytes, another writer's,
+   * nothing, or still unknown (the read kept failing after the bounded retries).
+   */
+  async #readBack(key: string, bytes: Uint8Array): Promise<"ours" | "other" | "absent" | { error: unknown }> {
     try {
-      return equalBytes((await this.#storage.get(key)).bytes, bytes);
-    } catch {
-      return false;
+      const stored = await withRetry(`read back manifest ${key}`, this.#retry, this.#random, async () => {
+        try {
+          return (await this.#storage.get(key)).bytes;
+        } catch (error) {
+          if (isNotFound(error)) return undefined;
+          throw error;
+        }
+      });
+      if (stored === undefined) return "absent";
+      return equalBytes(stored, bytes) ? "ours" : "other";
+    } catch (error) {
+      return { error };
     }
   }
 }

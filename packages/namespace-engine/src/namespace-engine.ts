@@ -107,6 +107,11 @@ export interface NamespaceEngineOptions {
   readonly maxCommitAttempts?: number | undefined;
   /** Backoff between lost manifest races. */
   readonly conflictBackoff?: Partial<RetryPolicy> | undefined;
+  /**
+   * How every backoff waits (storage retries, lost manifest races, the WAL engine's retries and re-locate
+   * rounds); default `setTimeout`. Inject a simulated clock's sleep for deterministic runs.
+   */
+  readonly sleep?: ((ms: number, signal?: AbortSignal) => Promise<void>) | undefined;
   /** Idempotency keys remembered per namespace (in its manifest); default 1,000. */
   readonly recentWritesLimit?: number | undefined;
   /** Staleness bound of the cached latest manifest for eventual reads, ms; default 1,000. */
@@ -287,8 +292,9 @@ export class NamespaceEngine {
     this.#random = options.random ?? cryptoRandom;
     this.#ids = options.idGenerator ?? new IdGenerator({ clock: this.#clock, random: this.#random });
     this.#limits = { ...DEFAULT_WRITE_LIMITS, ...options.limits };
-    this.#retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
-    this.#conflictBackoff = { attempts: 1, baseDelayMs: 1, maxDelayMs: 50, ...options.conflictBackoff };
+    const sleeps = options.sleep === undefined ? {} : { sleep: options.sleep };
+    this.#retry = { ...DEFAULT_RETRY_POLICY, ...options.retry, ...sleeps };
+    this.#conflictBackoff = { attempts: 1, baseDelayMs: 1, maxDelayMs: 50, ...options.conflictBackoff, ...sleeps };
     this.#maxCommitAttempts = options.maxCommitAttempts ?? 64;
     this.#readStalenessMs = options.readStalenessMs ?? 1_000;
     const ids = this.#ids;
@@ -414,7 +420,7 @@ export class NamespaceEngine {
           this.#states.invalidate(p);
           return this.#info(p, manifest, 0);
         }
-        await sleep(backoffMs(this.#conflictBackoff, attempt, this.#random));
+        await sleep(backoffMs(this.#conflictBackoff, attempt, this.#random), this.#conflictBackoff);
       }
       throw new ConflictError(`creating ${name} lost the manifest race ${this.#maxCommitAttempts} times`);
     });
@@ -498,7 +504,7 @@ export class NamespaceEngine {
           const objectsDeleted = await purgeNamespace(this.#ctx, this.#shards, p, final.version);
           return { version: final.version, alreadyDeleted: false, objectsDeleted };
         }
-        await sleep(backoffMs(this.#conflictBackoff, attempt, this.#random));
+        await sleep(backoffMs(this.#conflictBackoff, attempt, this.#random), this.#conflictBackoff);
       }
       throw new ConflictError(`deleting ${name} lost the manifest race ${this.#maxCommitAttempts} times`);
     });
@@ -946,7 +952,7 @@ export class NamespaceEngine {
         if (ifVersion !== undefined && ifVersion !== base.version) throw new VersionConflictError(name, ifVersion, base.version);
         const next: Manifest = { ...change(base), version: base.version + 1, updatedAt: this.#clock.now() };
         if ((await this.#manifests.create(p, next)) === "created") return next;
-        await sleep(backoffMs(this.#conflictBackoff, attempt, this.#random));
+        await sleep(backoffMs(this.#conflictBackoff, attempt, this.#random), this.#conflictBackoff);
       }
       throw new ConflictError(`commit to ${name} lost the manifest race ${this.#maxCommitAttempts} times`);
     });

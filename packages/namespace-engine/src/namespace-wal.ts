@@ -3,8 +3,9 @@
  * namespace, rooted at the namespace root, so WAL state docs live at
  * `<nsroot>/wal/mutations/` and tombstone sidecars at
  * `<nsroot>/superfiles/<container id>.tombstones`. They share the engine's
- * clock, randomness and IdGenerator (so ids minted for UPDATE rows stay
- * above every row id the engine has seen) and one handle id (lease owner).
+ * clock, randomness, sleep and IdGenerator (so ids minted for UPDATE rows
+ * stay above every row id the engine has seen) and one handle id (lease
+ * owner).
  */
 import { type WalEngine as WalEngineType, WalEngine } from "@skerry/wal-engine";
 import type { HandleId } from "@skerry/wal-format";
@@ -57,6 +58,8 @@ export class NamespaceWals {
         maxTargets: this.#settings.maxTargets,
         retryPolicy: toWalRetryPolicy(ctx.retry),
         relocatePolicy: { ...this.#settings.relocate },
+        // The engine's injected sleep (a simulated clock's in deterministic runs); else the wal-engine's timer.
+        ...(ctx.retry.sleep === undefined ? {} : { sleep: ctx.retry.sleep }),
       });
       engine = self;
       this.#engines.set(id, engine);

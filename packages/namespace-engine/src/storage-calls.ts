@@ -12,6 +12,9 @@ import { isRetryable, isStorageError } from "@skerry/storage-providers";
 import type { Random } from "@skerry/wal-format";
 import { isNamespaceEngineError, StorageFailureError } from "./errors.ts";
 
+/** Waits `ms` (simulated or real time); resolves early, never rejects, when `signal` fires. */
+export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
+
 export interface RetryPolicy {
   /** Tries per call, including the first; default 4. */
   readonly attempts: number;
@@ -19,13 +22,25 @@ export interface RetryPolicy {
   readonly baseDelayMs: number;
   /** Largest backoff in ms; default 500. */
   readonly maxDelayMs: number;
+  /**
+   * How the backoff waits; default `setTimeout`. Set from `NamespaceEngineOptions.sleep` (a simulated
+   * clock's sleep, so deterministic runs never wait on a real timer), and carried to the wal-engine.
+   */
+  readonly sleep?: Sleep | undefined;
 }
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = { attempts: 4, baseDelayMs: 10, maxDelayMs: 500 };
 
-/** Sleeps `ms` (skipped when 0). */
-export function sleep(ms: number): Promise<void> {
-  return ms <= 0 ? Promise.resolve() : new Promise((resolve) => setTimeout(resolve, ms));
+/** Sleeps `ms` (skipped when 0) with `policy`'s sleep when it has one, else a timer. */
+export function sleep(ms: number, policy?: Pick<RetryPolicy, "sleep">): Promise<void> {
+  if (ms <= 0) return Promise.resolve();
+  if (policy?.sleep !== undefined) return policy.sleep(ms);
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Waits the backoff of try number `attempt` (1-based) by `policy`, with its sleep. */
+export function pause(policy: RetryPolicy, attempt: number, random: Random): Promise<void> {
+  return sleep(backoffMs(policy, attempt, random), policy);
 }
 
 /** A backoff for try number `attempt` (1-based): uniform in [0, min(max, base * 2^(attempt-1))]. */
@@ -51,7 +66,7 @@ export async function withRetry<T>(what: string, policy: RetryPolicy, random: Ra
       return await call();
     } catch (error) {
       if (!isRetryable(error) || attempt >= policy.attempts) throw toEngineError(error, what);
-      await sleep(backoffMs(policy, attempt, random));
+      await pause(policy, attempt, random);
     }
   }
 }
