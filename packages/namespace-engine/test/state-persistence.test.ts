@@ -8,20 +8,30 @@ import { mkdtemp, readFile, rm, stat, truncate, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { FaultInjectingStorage, MemoryStorage } from "@skerry/storage-providers";
-import type { NamespaceEngine, StoredDocument } from "@skerry/namespace-engine";
+import { FaultInjectingStorage, MemoryStorage, type StorageProvider } from "@skerry/storage-providers";
+import type { NamespaceEngine, NamespaceEngineOptions, StoredDocument } from "@skerry/namespace-engine";
 import { makeEngine } from "./support/harness.ts";
 
 const docs = (n: number, prefix: string) =>
   Array.from({ length: n }, (_, i) => ({ id: `${prefix}${i}`, vector: [i, 1, 2, 3], text: { body: `doc ${prefix}${i}` }, attributes: { i, prefix } }));
 
 let dir: string;
+let opened: NamespaceEngine[] = [];
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), "skerry-state-"));
 });
 afterEach(async () => {
+  for (const engine of opened) await engine.close(); // background writes land before the directory goes
+  opened = [];
   await rm(dir, { recursive: true, force: true });
 });
+
+/** An engine persisting states in `dir`. */
+function stateEngine(storage: StorageProvider, options: Partial<NamespaceEngineOptions> = {}): NamespaceEngine {
+  const engine = makeEngine(storage, { stateDir: dir, ...options });
+  opened.push(engine);
+  return engine;
+}
 
 const fileOf = (path: string) => {
   const [org, project, namespace] = path.split("/") as [string, string, string];
@@ -57,7 +67,7 @@ describe("state persistence", () => {
     await writer.delete(path, ["b0-1", "b3-4"]);
     await writer.patch(path, [{ id: "b1-2", attributes: { i: null, patched: true } }]);
 
-    const first = makeEngine(inner, { stateDir: dir });
+    const first = stateEngine(inner);
     expect(await first.pin(path)).toMatchObject({ version: 43, docCount: 998 });
     await writer.upsert(path, docs(5, "late-")); // advances the pinned state incrementally on the next read
     await first.documents(path);
@@ -67,7 +77,7 @@ describe("state persistence", () => {
     await writer.upsert(path, docs(5, "after-restart-")); // committed while no reader ran
 
     const counted = new FaultInjectingStorage(inner);
-    const restarted = makeEngine(counted, { stateDir: dir });
+    const restarted = stateEngine(counted);
     const report = await restarted.start();
     expect(report.warmed).toEqual([expect.objectContaining({ path, version: 45, docCount: 1008 })]);
     const warmGets = gets(counted);
@@ -92,7 +102,7 @@ describe("state persistence", () => {
     const inner = new MemoryStorage();
     const path = "acme/s/torn";
     const writer = await seed(inner, path, 3);
-    const first = makeEngine(inner, { stateDir: dir });
+    const first = stateEngine(inner);
     await first.pin(path);
     for (let i = 0; i < 3; i++) {
       await writer.upsert(path, docs(3, `inc${i}-`));
@@ -104,7 +114,7 @@ describe("state persistence", () => {
     const size = (await stat(file)).size;
     await truncate(file, size - 7); // a crash mid-append
 
-    const restarted = makeEngine(inner, { stateDir: dir });
+    const restarted = stateEngine(inner);
     await restarted.start();
     expect(restarted.stats().statePersistence).toMatchObject({ restored: 1, tornTails: 1, discarded: 0 });
     expect(restarted.stats().containersFolded).toBe(1); // the torn increment's container, from storage
@@ -113,7 +123,7 @@ describe("state persistence", () => {
     await restarted.documents(path);
     await restarted.close();
 
-    const again = makeEngine(inner, { stateDir: dir });
+    const again = stateEngine(inner);
     await again.start();
     expect(again.stats().statePersistence).toMatchObject({ restored: 1, tornTails: 0, discarded: 0 });
     expect(again.stats().containersFolded).toBe(0);
@@ -124,7 +134,7 @@ describe("state persistence", () => {
     const inner = new MemoryStorage();
     const path = "acme/s/corrupt";
     await seed(inner, path, 4);
-    const first = makeEngine(inner, { stateDir: dir });
+    const first = stateEngine(inner);
     await first.pin(path);
     await first.close();
     const file = fileOf(path);
@@ -133,18 +143,18 @@ describe("state persistence", () => {
     bytes[middle] = (bytes[middle] as number) ^ 0x40; // inside the snapshot: its CRC fails, the snapshot is incomplete
     await writeFile(file, bytes);
 
-    const restarted = makeEngine(inner, { stateDir: dir });
+    const restarted = stateEngine(inner);
     await restarted.start();
     expect(restarted.stats().statePersistence).toMatchObject({ restored: 0, discarded: 1, lastDiscardReason: "snapshot incomplete" });
     expect(restarted.stats().containersFolded).toBe(4);
     expect(plain(await restarted.documents(path))).toEqual(await reference(inner, path));
     await restarted.close(); // the rebuild wrote a fresh snapshot
-    const again = makeEngine(inner, { stateDir: dir });
+    const again = stateEngine(inner);
     await again.start();
     expect(again.stats().statePersistence).toMatchObject({ restored: 1, discarded: 0 });
 
     await writeFile(file, new TextEncoder().encode("not a framed log at all"));
-    const third = makeEngine(inner, { stateDir: dir });
+    const third = stateEngine(inner);
     await third.start();
     expect(third.stats().statePersistence?.discarded).toBe(1);
     expect(third.stats().statePersistence?.lastDiscardReason).toMatch(/not a framed log/);
@@ -155,14 +165,14 @@ describe("state persistence", () => {
     const inner = new MemoryStorage();
     const path = "acme/s/stale";
     const writer = await seed(inner, path, 3);
-    const first = makeEngine(inner, { stateDir: dir });
+    const first = stateEngine(inner);
     await first.pin(path);
     await first.close();
     for (let i = 0; i < 3; i++) await writer.upsert(path, docs(2, `x${i}-`));
     const gc = await writer.collectGarbage(path, { retention: { keepVersions: 1, keepForMs: 0 } });
     expect(gc.versionsDeleted).toBeGreaterThan(0);
 
-    const restarted = makeEngine(inner, { stateDir: dir });
+    const restarted = stateEngine(inner);
     await restarted.start();
     expect(restarted.stats().statePersistence).toMatchObject({ restored: 0, discarded: 1 });
     expect(restarted.stats().statePersistence?.lastDiscardReason).toMatch(/no longer retained/);
@@ -173,7 +183,7 @@ describe("state persistence", () => {
     const inner = new MemoryStorage();
     const path = "acme/s/again";
     await seed(inner, path, 2);
-    const first = makeEngine(inner, { stateDir: dir });
+    const first = stateEngine(inner);
     await first.pin(path);
     await first.close();
     expect(await exists(fileOf(path))).toBe(true);
@@ -183,7 +193,7 @@ describe("state persistence", () => {
 
     // Another engine deletes and re-creates the name while this directory holds a file of the old incarnation.
     const writer = await seed(inner, path, 2);
-    const second = makeEngine(inner, { stateDir: dir });
+    const second = stateEngine(inner);
     await second.pin(path);
     await second.close();
     await writer.deleteNamespace(path);
@@ -191,7 +201,7 @@ describe("state persistence", () => {
     await writer.upsert(path, docs(3, "new-"));
     await writer.upsert(path, docs(3, "newer-"));
 
-    const restarted = makeEngine(inner, { stateDir: dir });
+    const restarted = stateEngine(inner);
     const report = await restarted.start();
     expect(report.warmed).toEqual([expect.objectContaining({ path, docCount: 6 })]);
     expect(restarted.stats().statePersistence).toMatchObject({ restored: 0, discarded: 1 });
@@ -208,7 +218,7 @@ describe("state persistence", () => {
     await writer.upsert(source, docs(2, "only-source-"));
     await writer.delete(branch, ["b0-0"]);
     await writer.upsert(branch, docs(2, "only-branch-"));
-    const first = makeEngine(inner, { stateDir: dir });
+    const first = stateEngine(inner);
     await first.pin(source);
     await first.pin(branch);
     await first.close();
@@ -216,7 +226,7 @@ describe("state persistence", () => {
     expect(await exists(fileOf(source))).toBe(true);
     expect(await exists(fileOf(branch))).toBe(true);
 
-    const restarted = makeEngine(inner, { stateDir: dir });
+    const restarted = stateEngine(inner);
     const report = await restarted.start();
     expect(report.warmed.map((w) => [w.path, w.docCount])).toEqual([
       [branch, 76],
@@ -233,7 +243,7 @@ describe("state persistence", () => {
     const path = "acme/s/mutated";
     const writer = await seed(inner, path, 4);
     const before = await writer.withState(path, {}, (state) => state.rowsInIdOrder().map((r) => r.rowId));
-    const first = makeEngine(inner, { stateDir: dir });
+    const first = stateEngine(inner);
     await first.pin(path);
     await writer.deleteByFilter(path, ["prefix", "Eq", "b1-"]);
     await writer.patchByFilter(path, ["prefix", "Eq", "b2-"], { attributes: { reviewed: true } });
@@ -242,7 +252,7 @@ describe("state persistence", () => {
     await first.documents(path);
     await first.close();
 
-    const restarted = makeEngine(inner, { stateDir: dir });
+    const restarted = stateEngine(inner);
     await restarted.start();
     expect(restarted.stats().statePersistence).toMatchObject({ restored: 1, discarded: 0 });
     expect(restarted.stats().containersFolded).toBe(0);
@@ -259,7 +269,7 @@ describe("state persistence", () => {
     await writer.compact(path, { force: true });
     await restarted.documents(path); // a compaction replaces containers: full fold, new snapshot
     await restarted.close();
-    const third = makeEngine(inner, { stateDir: dir });
+    const third = stateEngine(inner);
     await third.start();
     expect(third.stats().statePersistence).toMatchObject({ restored: 1, discarded: 0 });
     expect(await located(third)).toEqual(await located(makeEngine(inner)));
@@ -269,7 +279,7 @@ describe("state persistence", () => {
     const inner = new MemoryStorage();
     const path = "acme/s/rewrite";
     const writer = await seed(inner, path, 2);
-    const first = makeEngine(inner, { stateDir: dir, stateSnapshotEvery: 2 });
+    const first = stateEngine(inner, { stateSnapshotEvery: 2 });
     await first.warm(path);
     for (let i = 0; i < 5; i++) {
       await writer.upsert(path, docs(1, `r${i}-`));
@@ -279,7 +289,7 @@ describe("state persistence", () => {
     // snapshot, +1, +1, snapshot, +1, +1
     expect(first.stats().statePersistence).toMatchObject({ snapshotsWritten: 2, incrementsAppended: 4 });
 
-    const restarted = makeEngine(inner, { stateDir: dir });
+    const restarted = stateEngine(inner);
     expect(plain(await restarted.documents(path))).toEqual(await reference(inner, path));
     expect(restarted.stats().statePersistence).toMatchObject({ restored: 1 });
     expect(restarted.stats().containersFolded).toBe(0);
