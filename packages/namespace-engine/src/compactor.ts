@@ -329,7 +329,10 @@ export class Compactor {
         if (this.settings.buildIndex) {
           const index = buildQueryIndex(
             rows.map((r) => r.doc),
-            { metric: latest.vector?.metric ?? "COSINE", ...(dimension === undefined ? {} : { dimension }) },
+            // `ann: true` trains an IVF index once the segment holds enough
+            // vectors (the query module's `minDocuments`); smaller segments
+            // are searched exactly.
+            { metric: latest.vector?.metric ?? "COSINE", ann: true, ...(dimension === undefined ? {} : { dimension }) },
           );
           const serialized = serializeQueryIndex(index);
           indexKey = segmentIndexKey(path, outputId);
