@@ -23,19 +23,8 @@ export const KNOWN_BUG_EXCLUSIONS: readonly { family: ActorFamily; bug: string }
  * bug in another package. Remove an entry once its bug is fixed: its
  * regression test (test/seed-*.test.ts) then runs too.
  */
-export const KNOWN_BUG_FENCES: readonly { fence: KnownBugFence; bug: string }[] = [
-  {
-    fence: "manifest-readback",
-    bug:
-      "SIM-1 (seed 9, memory): namespace-engine ManifestStore.create treats a failed read-back of its own landed manifest " +
-      "(put answer lost, then AlreadyExists, then the get fails) as another writer's version; the rebase appends the same " +
-      "batch container again and the write fails with a Schema error (duplicate container id) although it committed",
-  },
-  {
-    fence: "wal-complete-by-peer",
-    bug:
-      "SIM-2 (seed 61, memory): a predicate mutation that outlives its WAL lease (sealed-segment relocation rounds under " +
-      "faults) is completed by another handle's recovery; the original caller then fails with wal-engine InvalidPreState " +
-      '"WAL ... is already COMPLETE" (lease.ts tryAcquireLease/heartbeatLease) instead of the mutation\'s result',
-  },
-];
+export const KNOWN_BUG_FENCES: readonly { fence: KnownBugFence; bug: string }[] = [];
+// Fixed and re-enabled: `manifest-readback` (SIM-1, seed 9: namespace-engine manifest-store.ts, a failed
+// read-back is an unknown outcome) and `wal-complete-by-peer` (SIM-2, seed 61: wal-engine `resume` of a WAL
+// a peer completed returns its result; the lease is heartbeated while re-locating). The fence kinds stay
+// in sim-process.ts so the seed tests replay those runs exactly as found.

@@ -7,9 +7,11 @@
  *
  *   pnpm sim [--seeds N] [--steps M] [--provider memory|local-fs|both]
  *            [--seed S] [--first F] [--random K] [--long] [--no-crashes] [--no-failures]
- *            [--exclude family,...] [--trace] [--known-bugs]
+ *            [--exclude family,...] [--trace] [--known-bugs] [--as-found]
  *
- * Known-bug fences (ci-seeds.ts) apply unless --known-bugs.
+ * Known-bug fences (ci-seeds.ts) apply unless --known-bugs (none are open).
+ * --as-found: the harness as SIM-1 and SIM-2 were found with (zero backoffs,
+ * default retention, no fork or repair actors), to replay those seeds.
  *
  * Default: the CI set: seeds 1..100 on both providers (200 runs) x 500
  * steps, plus 2 random seeds per provider. `--long`: a soak run (seeds
@@ -32,6 +34,7 @@ interface Args {
   exclude: ActorFamily[];
   trace: boolean;
   fences: KnownBugFence[];
+  asFound: boolean;
 }
 
 function parse(argv: readonly string[]): Args {
@@ -57,6 +60,7 @@ function parse(argv: readonly string[]): Args {
     trace: argv.includes("--trace"),
     // --known-bugs: run without the fences, to reproduce (or confirm the fix of) the known bugs.
     fences: argv.includes("--known-bugs") ? [] : KNOWN_BUG_FENCES.map((k) => k.fence),
+    asFound: argv.includes("--as-found"),
   };
 }
 
@@ -80,7 +84,7 @@ async function main(): Promise<void> {
   for (const provider of args.providers) {
     for (const seed of [...args.seeds, ...randomSeeds]) {
       const t0 = performance.now();
-      const r = await runSimulation({ seed, provider, steps: args.steps, crashes: args.crashes, failures: args.failures, exclude: args.exclude, fences: args.fences });
+      const r = await runSimulation({ seed, provider, steps: args.steps, crashes: args.crashes, failures: args.failures, exclude: args.exclude, fences: args.fences, asFound: args.asFound });
       runs++;
       steps += r.steps;
       ops += r.operations;
@@ -94,7 +98,7 @@ async function main(): Promise<void> {
       if (!r.ok) {
         failed.push(r);
         for (const v of r.violations) console.log(`  VIOLATION at step ${r.failedStep}: ${v.message}`);
-        const kb = args.fences.length === 0 && KNOWN_BUG_FENCES.length > 0 ? " --known-bugs" : "";
+        const kb = `${args.fences.length === 0 && KNOWN_BUG_FENCES.length > 0 ? " --known-bugs" : ""}${args.asFound ? " --as-found" : ""}`;
         console.log(`  replay: pnpm sim --seed ${seed} --provider ${provider} --steps ${r.failedStep ?? args.steps}${kb} --trace`);
         console.log("  minimal trace:");
         for (const line of minimalTrace(r)) console.log(`    ${line}`);

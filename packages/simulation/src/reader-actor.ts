@@ -3,9 +3,12 @@
  * namespace (checked against the owners' models), strong reads of the bank
  * (the bank invariant), eventual reads (this process's own acknowledged
  * writes visible; same answer as any other read of that version) and
- * `atVersion` reads of a version read before (same answer again).
+ * `atVersion` reads of a version read before (same answer again, or
+ * VersionNotFound once retention expired it).
  */
+import { isVersionNotFound } from "@skerry/namespace-engine";
 import { Actor } from "./actor.ts";
+import { checkExpired } from "./fork-actor.ts";
 import { classify, errorText } from "./observation.ts";
 import type { ReadWindow } from "./owned-docs.ts";
 import { checkBank, checkSnapshot, checkStrongRead, releaseWindows, startWindows } from "./read-checks.ts";
@@ -53,7 +56,9 @@ export class ReaderActor extends Actor {
     } catch (error) {
       releaseWindows(world, windows);
       world.log(`${this.name} ${what} -> error ${errorText(error).slice(0, 160)}`);
-      if (classify(error) === "unexpected") world.violate("no unexpected errors", `${this.name} ${what}: ${errorText(error)}`);
+      // Retention expires old versions: VersionNotFound is right for an expired version only.
+      if (atVersion !== undefined && isVersionNotFound(error)) await checkExpired(world, this.name, path, atVersion);
+      else if (classify(error) === "unexpected") world.violate("no unexpected errors", `${this.name} ${what}: ${errorText(error)}`);
     }
   }
 }

@@ -67,18 +67,45 @@ export function addCalls(counts: FaultCounts, calls: readonly RecordedCall[]): v
   }
 }
 
-/** Engine options that keep every engine path on simulated time (no real timers: zero backoffs). */
-export function engineFor(storage: StorageProvider, scheduler: SimScheduler, random: SimRandom): NamespaceEngine {
+/** Manifest retention of every simulated engine: short, so versions expire (and objects are freed) within a run. */
+export const SIM_RETENTION = { keepVersions: 4, keepForMs: 2_500 } as const;
+/** A commit never builds on a base older than this; well below SIM_RETENTION.keepForMs (docs/namespace-engine.md). */
+export const SIM_MAX_BASE_AGE_MS = 500;
+
+export interface EngineMode {
+  /**
+   * The engine settings of the harness as it was when SIM-1 and SIM-2 were found (every backoff zero,
+   * default retention), so those seeds replay exactly as found (test/seed-*.test.ts).
+   */
+  readonly asFound?: boolean | undefined;
+  /**
+   * An engine the driver awaits itself (setup, auditor, final checks): zero backoffs, since nothing would
+   * fire its timers. Such engines run fault-free, so they only ever back off after a lost race.
+   */
+  readonly direct?: boolean | undefined;
+}
+
+/**
+ * Engine options that keep every engine path on simulated time: backoffs (storage retries, the
+ * wal-engine's CAS retries and re-locate rounds) wait on the scheduler's clock through the engine's
+ * injected `sleep`; leases and retention run on its clock. The lost-race backoff stays zero: the write
+ * committer waits it on a real timer (it passes no policy to its sleep; docs/testing.md, "Not covered").
+ */
+export function engineFor(storage: StorageProvider, scheduler: SimScheduler, random: SimRandom, mode: EngineMode = {}): NamespaceEngine {
+  const zero = { baseDelayMs: 0, maxDelayMs: 0 };
+  const timed = mode.asFound !== true && mode.direct !== true;
   return new NamespaceEngine({
     storage,
     clock: scheduler,
     random,
-    retry: { attempts: 4, baseDelayMs: 0, maxDelayMs: 0 },
-    conflictBackoff: { baseDelayMs: 0, maxDelayMs: 0 },
-    relocate: { maxAttempts: 40, baseDelayMs: 0, maxDelayMs: 0 },
+    ...(timed ? { sleep: scheduler.sleep } : {}),
+    retry: { attempts: 4, ...(timed ? { baseDelayMs: 5, maxDelayMs: 80 } : zero) },
+    conflictBackoff: zero,
+    relocate: { maxAttempts: 40, ...(timed ? { baseDelayMs: 10, maxDelayMs: 120 } : zero) },
     leaseMs: SIM_LEASE_MS,
     compaction: { auto: false },
     readStalenessMs: 1_000,
+    ...(mode.asFound === true ? {} : { retention: SIM_RETENTION, maxBaseAgeMs: SIM_MAX_BASE_AGE_MS }),
   });
 }
 
@@ -96,6 +123,7 @@ export class SimProcess {
     scheduler: SimScheduler,
     random: SimRandom,
     faults: FaultProfile,
+    asFound?: boolean,
   ) {
     this.name = name;
     this.incarnation = incarnation;
@@ -115,7 +143,7 @@ export class SimProcess {
       conflictFraction: faults.conflictFraction,
       latencyMs: faults.latencyMs,
     });
-    this.engine = engineFor(this.storage, scheduler, random.derive("engine"));
+    this.engine = engineFor(this.storage, scheduler, random.derive("engine"), { asFound });
   }
 
   get dead(): boolean {

@@ -6,7 +6,9 @@
  */
 import type { StorageProvider } from "@skerry/storage-providers";
 import { addCalls, emptyFaultCounts, type FaultCounts, type FaultProfile, SimProcess } from "./sim-process.ts";
+import type { ForkState } from "./fork-actor.ts";
 import type { OwnedDocs } from "./owned-docs.ts";
+import { ProcessGate } from "./process-gate.ts";
 import type { SimRandom } from "./sim-random.ts";
 import type { SimScheduler } from "./sim-scheduler.ts";
 
@@ -59,6 +61,12 @@ export class SimWorld {
   /** Highest version acknowledged per namespace path, and per process name. */
   readonly ackedHigh = new Map<string, number>();
   readonly processAckedHigh = new Map<string, number>();
+  /** Branches and copies of kv, by path (fork-actor.ts). */
+  readonly forks = new Map<string, ForkState>();
+  /** The engine settings the seeds SIM-1 and SIM-2 were found with (sim-process.ts `EngineMode`). */
+  asFound = false;
+  /** Every process's view of the shared store for the auditor's own checks inside actors (counted by the scheduler). */
+  readonly auditStore: StorageProvider;
 
   constructor(seed: number, scheduler: SimScheduler, random: SimRandom, store: StorageProvider, faults: FaultProfile) {
     this.seed = seed;
@@ -66,6 +74,7 @@ export class SimWorld {
     this.random = random;
     this.store = store;
     this.faults = faults;
+    this.auditStore = new ProcessGate(store, scheduler, "auditor");
   }
 
   log(line: string): void {
@@ -85,7 +94,15 @@ export class SimWorld {
       if (proc !== undefined) this.retire(proc);
       const incarnation = (this.#incarnations.get(name) ?? 0) + 1;
       this.#incarnations.set(name, incarnation);
-      proc = new SimProcess(name, incarnation, this.store, this.scheduler, this.random.derive(`process:${name}#${incarnation}`), this.faults);
+      proc = new SimProcess(
+        name,
+        incarnation,
+        this.store,
+        this.scheduler,
+        this.random.derive(`process:${name}#${incarnation}`),
+        this.faults,
+        this.asFound,
+      );
       this.#processes.set(name, proc);
       if (incarnation > 1) this.log(`${name} restarts as incarnation ${incarnation}`);
     }

@@ -11,11 +11,15 @@
  *      proceeds; everything that follows runs until all is quiet again),
  *      reaping crashed processes after each;
  *   4. audits: a fault-free strong read of one namespace (round robin),
- *      checked against the models; every 50 steps the manifests' objects.
+ *      checked against the models; forks: baselines of new ones, one fork
+ *      read; every 25 steps refcounts never below the truth; every 50
+ *      steps the manifests' objects.
  * Then the end: in-flight operations finish, the clock passes every lease,
  * a fault-free engine recovers every live namespace and runs WAL GC, and
  * the auditor checks WALs COMPLETE, intents settled, manifests' objects
- * present, and every model and the bank against fresh strong reads.
+ * present, and every model, fork and the bank against fresh strong reads;
+ * then a fault-free repair with sweep, refcounts exactly the truth, and
+ * every read again.
  *
  * Everything is drawn from the seed: the fault profile, which actor runs,
  * its arguments, latencies and faults, crashes. The trace (every operation
@@ -28,25 +32,30 @@ import { join } from "node:path";
 import type { NamespaceEngine } from "@skerry/namespace-engine";
 import { LocalFsStorage, MemoryStorage, type StorageProvider } from "@skerry/storage-providers";
 import type { Actor } from "./actor.ts";
+import { auditForks, ForkActor, readFork } from "./fork-actor.ts";
 import { DeleterActor } from "./deleter-actor.ts";
 import { LifecycleActor } from "./lifecycle-actor.ts";
-import { MaintenanceActor } from "./maintenance-actor.ts";
+import { MaintenanceActor, SIM_SWEEP_GRACE_MS } from "./maintenance-actor.ts";
 import { MoverActor } from "./mover-actor.ts";
 import { classify, errorText } from "./observation.ts";
 import { ModelOverflowError } from "./owned-docs.ts";
 import { checkBank, checkStrongRead, releaseWindows, startWindows } from "./read-checks.ts";
 import { ReaderActor } from "./reader-actor.ts";
-import { emptyFaultCounts, engineFor, type FaultCounts, type FaultProfile, type KnownBugFence, SIM_LEASE_MS } from "./sim-process.ts";
+import { refcountProblems, type RefcountCheck } from "./refcount-audit.ts";
+import { type EngineMode, emptyFaultCounts, engineFor, type FaultCounts, type FaultProfile, type KnownBugFence, SIM_LEASE_MS } from "./sim-process.ts";
 import { SimRandom } from "./sim-random.ts";
 import { SimScheduler } from "./sim-scheduler.ts";
-import { BANK, COINS, EPH, HOLDERS, KV, NAMESPACES, SIM_EPOCH, SimWorld, type Violation } from "./sim-world.ts";
+import { BANK, COINS, EPH, HOLDERS, KV, NAMESPACES, ORG, PROJECT, SIM_EPOCH, SimWorld, type Violation } from "./sim-world.ts";
 import { auditManifests, auditSettled } from "./storage-audit.ts";
 import { WriterActor } from "./writer-actor.ts";
 
 export type ProviderKind = "memory" | "local-fs";
 
 /** Actor families a run may leave out (to fence off a known bug until it is fixed). */
-export type ActorFamily = "writers" | "deleter" | "movers" | "readers" | "compactor" | "recovery" | "gc" | "lifecycle";
+export type ActorFamily = "writers" | "deleter" | "movers" | "readers" | "compactor" | "recovery" | "gc" | "lifecycle" | "forks" | "repair";
+
+/** Families added after SIM-1 and SIM-2 were found: left out of `asFound` runs. */
+export const LATER_FAMILIES: readonly ActorFamily[] = ["forks", "repair"];
 
 export interface SimulationOptions {
   readonly seed: number;
@@ -59,6 +68,11 @@ export interface SimulationOptions {
   readonly exclude?: readonly ActorFamily[] | undefined;
   /** Known-bug fences to apply (default: none, so a plain run finds every known bug). */
   readonly fences?: readonly KnownBugFence[] | undefined;
+  /**
+   * Replay with the harness as it was when SIM-1 and SIM-2 were found: zero backoffs, default retention,
+   * no fork or repair actors (the seed regression tests use it to replay those seeds step for step).
+   */
+  readonly asFound?: boolean | undefined;
   /** Parent directory of local-fs stores (default /dev/shm when present, else the OS temp dir). */
   readonly dir?: string | undefined;
 }
@@ -114,6 +128,11 @@ function buildActors(world: SimWorld, random: SimRandom, exclude: ReadonlySet<Ac
   if (!exclude.has("recovery")) actors.push(new MaintenanceActor("s0", "P4", a("s0"), "recover"));
   if (!exclude.has("gc")) actors.push(new MaintenanceActor("g0", "P3", a("g0"), "gc"));
   if (!exclude.has("lifecycle")) actors.push(new LifecycleActor("l0", "P4", a("l0"), world));
+  if (!exclude.has("forks")) actors.push(new ForkActor("b0", "P5", a("b0")));
+  if (!exclude.has("repair")) {
+    actors.push(new MaintenanceActor("x0", "P5", a("x0"), "repair"));
+    actors.push(new MaintenanceActor("y0", "P3", a("y0"), "manifest-gc"));
+  }
   return actors;
 }
 
@@ -144,13 +163,15 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const base = root.derive("profile").pick(PROFILES);
   const profile: FaultProfile = { ...base, ...(options.failures === false ? { failureRate: 0 } : {}), fences: options.fences ?? [] };
   const world = new SimWorld(seed, scheduler, root, store, profile);
+  world.asFound = options.asFound === true;
+  const direct = { direct: true, asFound: world.asFound };
   let operations = 0;
   try {
     await setup(world, root.derive("setup"));
-    const actors = buildActors(world, root, new Set(options.exclude ?? []));
+    const actors = buildActors(world, root, new Set([...(options.exclude ?? []), ...(world.asFound ? LATER_FAMILIES : [])]));
     const driver = root.derive("driver");
     const crashRandom = root.derive("crashes");
-    const auditor = engineFor(store, scheduler, root.derive("auditor"));
+    const auditor = engineFor(store, scheduler, root.derive("auditor"), direct);
     const crashProcesses = [...new Set(actors.map((x) => x.processName))];
     for (let step = 1; step <= options.steps && world.violations.length === 0; step++) {
       world.step = step;
@@ -194,7 +215,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       }
       world.reapCrashed();
     }
-    if (world.violations.length === 0) await finalAudit(world, actors);
+    if (world.violations.length === 0) await finalAudit(world, direct);
   } finally {
     for (const proc of world.processes()) world.retire(proc);
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
@@ -222,7 +243,7 @@ function failedStepOf(world: SimWorld): number {
 }
 
 async function setup(world: SimWorld, random: SimRandom): Promise<void> {
-  const engine = engineFor(world.store, world.scheduler, random);
+  const engine = engineFor(world.store, world.scheduler, random, { direct: true, asFound: world.asFound });
   await engine.createNamespace(KV);
   await engine.createNamespace(BANK);
   await engine.upsert(
@@ -245,18 +266,30 @@ async function auditStep(world: SimWorld, auditor: NamespaceEngine, step: number
     releaseWindows(world, windows);
     if (classify(error) === "unexpected") world.violate("no unexpected errors", `auditor read ${path}: ${errorText(error)}`);
   }
+  await auditForks(world, auditor, step);
+  if (step % 25 === 0) await auditRefcounts(world, "never-below", `step ${step}`);
   if (step % 50 === 0) {
-    for (const ns of NAMESPACES) {
+    for (const ns of auditedPaths(world)) {
       for (const problem of await auditManifests(world.store, ns)) world.violate("manifests reference only existing objects", `${ns}: ${problem}`);
     }
   }
 }
 
-async function finalAudit(world: SimWorld, actors: readonly Actor[]): Promise<void> {
+/** kv, bank, eph and every fork. */
+function auditedPaths(world: SimWorld): string[] {
+  return [...NAMESPACES, ...world.forks.keys()];
+}
+
+async function auditRefcounts(world: SimWorld, check: RefcountCheck, at: string): Promise<void> {
+  const invariant = check === "exact" ? "refcounts equal the true count after repair" : "refcounts are never below the true count";
+  for (const problem of await refcountProblems(world.store, ORG, PROJECT, check)) world.violate(invariant, `${at}: ${problem}`);
+}
+
+async function finalAudit(world: SimWorld, direct: EngineMode): Promise<void> {
   const s = world.scheduler;
   await s.advance(SIM_LEASE_MS * 2);
   world.log("final: leases expired; fault-free recovery of every namespace");
-  const engine = engineFor(world.store, s, world.random.derive("final"));
+  const engine = engineFor(world.store, s, world.random.derive("final"), direct);
   const live: string[] = [];
   for (const path of NAMESPACES) {
     try {
@@ -277,9 +310,21 @@ async function finalAudit(world: SimWorld, actors: readonly Actor[]): Promise<vo
   // WAL GC past its grace, then a fresh reader: GC must not remove anything a manifest needs.
   await s.advance(SIM_LEASE_MS * 2);
   for (const path of live) await engine.collectWalGarbage(path, { graceMs: 1_000 });
-  const fresh = engineFor(world.store, s, world.random.derive("final-reader"));
+  const fresh = engineFor(world.store, s, world.random.derive("final-reader"), direct);
   await checkAll(world, fresh, "after GC", live);
-  void actors;
+  await auditRefcounts(world, "never-below", "final");
+  if (world.asFound) return;
+  // Repair with sweep, fault-free, once nothing is in flight: counts exact, nothing a manifest needs swept.
+  await s.advance(SIM_SWEEP_GRACE_MS);
+  try {
+    const report = await fresh.repair(ORG, PROJECT, { sweep: true, graceMs: SIM_SWEEP_GRACE_MS });
+    world.log(`final: repair ${ORG}/${PROJECT} -> ${JSON.stringify(report)}`);
+  } catch (error) {
+    world.violate("fault-free repair succeeds", errorText(error));
+    return;
+  }
+  await auditRefcounts(world, "exact", "final repair");
+  await checkAll(world, engineFor(world.store, s, world.random.derive("after-repair"), direct), "after repair", live);
 }
 
 async function checkAll(world: SimWorld, engine: NamespaceEngine, who: string, live: readonly string[]): Promise<void> {
@@ -290,7 +335,10 @@ async function checkAll(world: SimWorld, engine: NamespaceEngine, who: string, l
     if (path === BANK) checkBank(world, who, version, documents);
     else checkStrongRead(world, who, path, windows, world.ackedHigh.get(path) ?? 0, version, documents);
   }
-  for (const path of NAMESPACES) {
+  for (const fork of world.forks.values()) {
+    if (fork.status === "live" || (fork.status === "gone" && fork.deletedAcked)) await readFork(world, engine, who, fork);
+  }
+  for (const path of auditedPaths(world)) {
     for (const problem of await auditManifests(world.store, path)) world.violate("manifests reference only existing objects", `${who} ${path}: ${problem}`);
   }
   if (!live.includes(EPH)) {

@@ -36,13 +36,15 @@ export async function auditManifests(store: StorageProvider, path: string): Prom
   // The current incarnation: versions after the last deleted one.
   const lastDeleted = manifests.find((m) => m.deletedAt !== undefined)?.version ?? 0;
   const problems: string[] = [];
+  // A branch references its source's objects where they are (under the source's root).
+  const exists = async (key: string) => all.has(key) || (!key.startsWith(`${root}/`) && (await store.head(key)) !== null);
   for (const m of manifests) {
     if (m.version <= lastDeleted) break;
     for (const c of m.containers) {
-      if (!all.has(c.key)) problems.push(`v${m.version} container ${c.key} is missing`);
+      if (!(await exists(c.key))) problems.push(`v${m.version} container ${c.key} is missing`);
       // tombstones_key may name a sidecar not written yet (absent = no tombstones): committed before the first bit lands.
       const index = c.extra?.["index_key"];
-      if (typeof index === "string" && !all.has(index)) problems.push(`v${m.version} index ${index} is missing`);
+      if (typeof index === "string" && !(await exists(index))) problems.push(`v${m.version} index ${index} is missing`);
     }
   }
   return problems;
