@@ -7,7 +7,8 @@
  * Variables: SKERRY_DATA_DIR, SKERRY_HOST, SKERRY_PORT, SKERRY_ADMIN_KEY,
  * SKERRY_SAMPLE (0 to skip the sample dataset), SKERRY_LOG_LEVEL,
  * SKERRY_BODY_LIMIT_BYTES, SKERRY_REQUEST_TIMEOUT_MS,
- * SKERRY_MAX_IN_FLIGHT_PER_KEY; S3 through S3_BUCKET / S3_ENDPOINT /
+ * SKERRY_MAX_IN_FLIGHT_PER_KEY, SKERRY_STATE_DIR (persist warmed and
+ * pinned namespaces' materialized states there; off when unset); S3 through S3_BUCKET / S3_ENDPOINT /
  * S3_PREFIX / AWS_* (storage/open-storage.ts).
  *
  * Errors: a ConfigError naming the variable and what it accepts.
@@ -26,6 +27,8 @@ export interface ServerConfig {
   readonly sample: boolean;
   readonly logLevel: string;
   readonly limits: RequestLimits;
+  /** Local directory for persisted materialized states (one server per directory); undefined: off. */
+  readonly stateDir: string | undefined;
 }
 
 export interface RequestLimits {
@@ -80,6 +83,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     adminKey,
     sample: env["SKERRY_SAMPLE"] !== "0",
     logLevel: env["SKERRY_LOG_LEVEL"] || "info",
+    stateDir: env["SKERRY_STATE_DIR"] ? resolve(userCwd(env), env["SKERRY_STATE_DIR"]) : undefined,
     limits: {
       bodyBytes: positiveInt(env, "SKERRY_BODY_LIMIT_BYTES", DEFAULT_LIMITS.bodyBytes),
       requestTimeoutMs: positiveInt(env, "SKERRY_REQUEST_TIMEOUT_MS", DEFAULT_LIMITS.requestTimeoutMs),

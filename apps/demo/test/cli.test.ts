@@ -3,7 +3,8 @@
  * runs the TypeScript sources under node) against a local-fs data
  * directory: namespaces, NDJSON import (and its idempotent re-run),
  * reads, queries, versions, manifests, WAL forensics on a real state
- * document, `--json` output, and errors that say how to fix them.
+ * document, branches, copies, pins, manifest GC, repair, stats (local and
+ * of a running server), `--json` output, and errors that say how to fix them.
  */
 import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -13,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import { LocalFsStorage } from "@skerry/storage-providers";
 import { encodeMutationState, walIdFromHex } from "@skerry/wal-format";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ADMIN_KEY, startTestServer } from "./support/harness.ts";
 
 const BIN = fileURLToPath(new URL("../bin/skerry.mjs", import.meta.url));
 
@@ -134,8 +136,54 @@ describe("skerry CLI", () => {
     expect(compacted.stdout).toMatch(/liveDocuments\s+2400/);
     const recovered = JSON.parse((await skerry("--json", "recover", "acme/search/docs")).stdout);
     expect(recovered.wal.scanned).toBeGreaterThanOrEqual(1);
-    const gc = JSON.parse((await skerry("--json", "gc", "acme/search/docs", "--grace-ms", "0")).stdout);
+    const gc = JSON.parse((await skerry("--json", "wal", "gc", "acme/search/docs", "--grace-ms", "0")).stdout);
     expect(gc.wal.deletedStates).toBeGreaterThanOrEqual(1);
+  });
+
+  it("should branch, copy, pin, warm, unpin, collect manifest garbage, repair and print stats", async () => {
+    const branched = JSON.parse((await skerry("--json", "ns", "branch", "acme/search/docs", "acme/search/exp", "--at-version", "2", "--label", "kind=exp")).stdout);
+    expect(branched).toMatchObject({ path: "acme/search/exp", docCount: 1_000, labels: { kind: "exp" }, parent: { namespace: "acme/search/docs", version: 2 } });
+    const copied = await skerry("ns", "copy", "acme/search/docs", "globex/web/docs");
+    expect(copied.code).toBe(0);
+    expect(copied.stdout).toMatch(/^copied acme\/search\/docs to globex\/web\/docs \(2400 documents/);
+    const cross = await skerry("ns", "branch", "acme/search/docs", "globex/web/nope");
+    expect(cross.code).toBe(1);
+    expect(cross.stderr).toContain("a branch stays in its project");
+    const pinned = JSON.parse((await skerry("--json", "ns", "pin", "acme/search/exp")).stdout);
+    expect(pinned).toMatchObject({ path: "acme/search/exp", docCount: 1_000, pinned: true });
+    expect((await skerry("ns", "get", "acme/search/exp")).stdout).toMatch(/pinned\s+yes/);
+    const warmed = await skerry("ns", "warm", "globex/web/docs");
+    expect(warmed.stdout).toMatch(/^warmed globex\/web\/docs at version \d+: 2400 documents/);
+    const stats = JSON.parse((await skerry("--json", "stats", "acme/search/exp")).stdout);
+    expect(stats).toMatchObject({ pinned: ["acme/search/exp"], stateCache: { builds: 1 }, queryCache: { segmentIndexes: { loads: 0 } } });
+    expect((await skerry("stats")).stdout).toContain("pinned           acme/search/exp");
+    expect(JSON.parse((await skerry("--json", "ns", "unpin", "acme/search/exp")).stdout)).toEqual({ path: "acme/search/exp", pinned: false, wasPinned: true });
+    expect((await skerry("ns", "unpin", "acme/search/nope")).code).toBe(1);
+    const gc = JSON.parse((await skerry("--json", "gc", "acme/search/docs", "--keep-versions", "1", "--keep-for-ms", "0")).stdout);
+    expect(gc.versionsDeleted).toBeGreaterThanOrEqual(1);
+    expect(gc.oldestVersion).toBe(gc.latestVersion);
+    expect(JSON.parse((await skerry("--json", "versions", "acme/search/docs")).stdout).versions).toHaveLength(1);
+    expect((await skerry("gc", "acme/search/docs", "--keep-versions", "0")).code).toBe(1);
+    const repaired = JSON.parse((await skerry("--json", "repair", "acme/search", "--sweep")).stdout);
+    expect(repaired).toMatchObject({ live: 2, swept: 0 });
+    expect((await skerry("repair", "acme")).code).toBe(1);
+    // The branch still reads its shared objects after the source's GC and repair.
+    const q = JSON.parse((await skerry("--json", "query", "acme/search/exp", '{"filters":["n","Lt",3],"topK":5}')).stdout);
+    expect(q.rows).toHaveLength(3);
+    for (const path of ["acme/search/exp", "globex/web/docs"]) expect((await skerry("ns", "delete", path)).code).toBe(0);
+  });
+
+  it("should print a running server's stats with --server and an admin key", async () => {
+    const server = await startTestServer(new LocalFsStorage({ root: join(dir, "data") }));
+    try {
+      const remote = JSON.parse((await skerry("--json", "stats", "--server", server.url, "--key", ADMIN_KEY)).stdout);
+      expect(remote).toMatchObject({ writes: { commits: 0 }, stateCache: { entries: 0 }, pinned: [] });
+      const wrong = await skerry("stats", "--server", server.url, "--key", "sk_wrong_key_0000000000000");
+      expect(wrong.code).toBe(1);
+      expect(wrong.stderr).toContain("answered 401");
+    } finally {
+      await server.close();
+    }
   });
 
   it("should exit 2 on a usage error and delete a namespace", async () => {

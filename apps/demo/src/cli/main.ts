@@ -3,14 +3,19 @@
  * S3, the same objects the server uses; safe beside a running server).
  *
  *   skerry ns create|list|get|delete   namespaces
+ *   skerry ns branch|copy <src> <dst>  copy-on-write branch / full copy (--at-version)
+ *   skerry ns pin|unpin|warm <path>    keep a namespace's state in memory
  *   skerry versions <path>             stored manifest versions
  *   skerry manifest <path>             one manifest, pretty-printed
  *   skerry write <path> --file x.ndjson  import with a progress bar
  *   skerry get <path> <id...>          documents by id
  *   skerry scan <path>                 a page in id order
  *   skerry query <path> '<json>'       the query API
- *   skerry wal list|show|sidecars      WAL state documents and sidecars
- *   skerry recover|compact|gc <path>   maintenance, with reports
+ *   skerry wal list|show|sidecars|gc   WAL state documents, sidecars, WAL GC
+ *   skerry recover|compact <path>      maintenance, with reports
+ *   skerry gc <path>                   manifest retention GC (--keep-versions, --keep-for-ms)
+ *   skerry repair <org/project>        exact reference counts; --sweep unreferenced objects
+ *   skerry stats [path...]             engine stats (or a running server's, --server)
  *   skerry delete-by-filter <path> '<filter>'
  *
  * Every command takes `--json` (machine output on stdout) and the storage
@@ -18,10 +23,12 @@
  * exit 1; usage errors exit 2.
  */
 import { readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import { isNamespaceEngineError, NamespaceEngine, type StoredDocument } from "@skerry/namespace-engine";
 import { SingleBar } from "cli-progress";
 import { Command, CommanderError, Option } from "commander";
-import { QueryService } from "../query/query-service.ts";
+import { userCwd } from "../config.ts";
+import { engineStatsJson } from "../server/engine-stats.ts";
 import type { OpenedStorage } from "../storage/open-storage.ts";
 import { CliError, openCliStorage, type StorageFlags } from "./cli-storage.ts";
 import { type ImportOp, importNdjson } from "./ndjson-import.ts";
@@ -76,6 +83,40 @@ function describeDoc(d: StoredDocument): string {
   return parts.join("  ");
 }
 
+/** Runs a long operation with an elapsed-time bar on a terminal (never with --json or a pipe). */
+async function withProgress<T>(label: string, run: () => Promise<T>): Promise<T> {
+  const bar = !flags().json && process.stderr.isTTY ? new SingleBar({ format: `${label} {bar} {duration}s`, stream: process.stderr, hideCursor: true }) : undefined;
+  bar?.start(1, 0);
+  const ticker = bar === undefined ? undefined : setInterval(() => bar.updateETA(), 200);
+  try {
+    const result = await run();
+    bar?.update(1);
+    return result;
+  } finally {
+    if (ticker !== undefined) clearInterval(ticker);
+    bar?.stop();
+  }
+}
+
+function parseLabels(list: readonly string[] | undefined): Record<string, string> | undefined {
+  if (list === undefined) return undefined;
+  const labels: Record<string, string> = {};
+  for (const l of list) {
+    const at = l.indexOf("=");
+    if (at < 1) throw new CliError(`label ${JSON.stringify(l)} is not key=value`);
+    labels[l.slice(0, at)] = l.slice(at + 1);
+  }
+  return labels;
+}
+
+function nonNegative(name: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isSafeInteger(n) || n < 0) throw new CliError(`${name} must be a non-negative integer, got ${JSON.stringify(value)}`);
+    return n;
+  };
+}
+
 // ------------------------------------------------------------- namespaces
 
 const ns = program.command("ns").description("create, list, inspect and delete namespaces");
@@ -85,12 +126,7 @@ ns.command("create <path>")
   .addOption(new Option("--metric <metric>", "distance metric").choices(["cosine", "dot", "euclidean"]).default("cosine"))
   .option("--label <key=value...>", "labels")
   .action(async (path: string, o: { metric: "cosine" | "dot" | "euclidean"; label?: string[] }) => {
-    const labels: Record<string, string> = {};
-    for (const l of o.label ?? []) {
-      const at = l.indexOf("=");
-      if (at < 1) throw new CliError(`label ${JSON.stringify(l)} is not key=value`);
-      labels[l.slice(0, at)] = l.slice(at + 1);
-    }
+    const labels = parseLabels(o.label) ?? {};
     const info = await open(true).createNamespace(path, { distanceMetric: o.metric, labels });
     out(info, () => `created ${info.path} at version ${info.version} (${info.distanceMetric})`);
   });
@@ -117,6 +153,8 @@ ns.command("get <path>")
         `  containers   ${info.logBatches} log batches, ${info.segments} segments, ${bytes(info.bytes)}`,
         `  vectors      ${info.vectorDimension ?? "-"} dims, ${info.distanceMetric}`,
         `  labels       ${toJson(info.labels)}`,
+        `  pinned       ${info.pinned ? "yes" : "no"}`,
+        ...(info.parent === undefined ? [] : [`  parent       ${info.parent.namespace} at version ${info.parent.version}`]),
         `  created      ${time(info.createdAt)}`,
         `  updated      ${time(info.updatedAt)}`,
       ].join("\n"),
@@ -128,6 +166,53 @@ ns.command("delete <path>")
   .action(async (path: string) => {
     const result = await open().deleteNamespace(path);
     out(result, () => `deleted ${path} (final version ${result.version}, ${result.objectsDeleted} objects removed${result.alreadyDeleted ? ", was already deleted" : ""})`);
+  });
+
+for (const mode of ["branch", "copy"] as const) {
+  ns.command(`${mode} <source> <target>`)
+    .description(
+      mode === "branch"
+        ? "copy-on-write branch in the same project (objects shared, reference counted), from the latest or --at-version"
+        : "full copy (every object copied; the target may be in another project), from the latest or --at-version",
+    )
+    .option("--at-version <n>", "source version", int("--at-version"))
+    .option("--label <key=value...>", "labels of the new namespace (default the source's)")
+    .action(async (source: string, target: string, o: { atVersion?: number; label?: string[] }) => {
+      const e = open();
+      const labels = parseLabels(o.label);
+      const options = { ...(o.atVersion === undefined ? {} : { atVersion: o.atVersion }), ...(labels === undefined ? {} : { labels }) };
+      const info = await withProgress(mode === "branch" ? "branching" : "copying", () =>
+        mode === "branch" ? e.branchNamespace(source, target, options) : e.copyNamespace(source, target, options),
+      );
+      const from = info.parent !== undefined ? `${info.parent.namespace} at version ${info.parent.version}` : o.atVersion !== undefined ? `${source} at version ${o.atVersion}` : source;
+      out(info, () => `${mode === "branch" ? "branched" : "copied"} ${from} to ${info.path} (${info.docCount} documents, ${bytes(info.bytes)})`);
+    });
+}
+
+ns.command("pin <path>")
+  .description("pin a namespace: every server keeps its state in memory (never evicted) and warms it on start")
+  .action(async (path: string) => {
+    const warmed = await withProgress("pinning", () => open().pin(path));
+    out({ ...warmed, pinned: true }, () => `pinned ${warmed.path} (version ${warmed.version}, ${warmed.docCount} documents, ~${bytes(warmed.bytes)} in memory)`);
+  });
+
+ns.command("unpin <path>")
+  .description("unpin a namespace (its state becomes evictable)")
+  .action(async (path: string) => {
+    const e = open();
+    const wasPinned = (await e.pinnedNamespaces()).includes(path);
+    if (!wasPinned) await e.manifest(path); // NamespaceNotFound for an unknown path
+    await e.unpin(path);
+    out({ path, pinned: false, wasPinned }, () => (wasPinned ? `unpinned ${path}` : `${path} was not pinned`));
+  });
+
+ns.command("warm <path>")
+  .description("load a namespace's materialized state (times the cold build; a server warms its own memory with POST .../warm)")
+  .action(async (path: string) => {
+    const started = Date.now();
+    const warmed = await withProgress("warming", () => open().warm(path));
+    const ms = Date.now() - started;
+    out({ ...warmed, ms }, () => `warmed ${warmed.path} at version ${warmed.version}: ${warmed.docCount} documents, ~${bytes(warmed.bytes)}, ${ms} ms`);
   });
 
 // --------------------------------------------------------------- versions
@@ -232,7 +317,7 @@ program
     } catch (error) {
       throw new CliError(`the query request is not valid JSON: ${(error as Error).message}`);
     }
-    const result = await new QueryService(open()).query(path, body);
+    const result = await open().query(path, body);
     out(result, () =>
       table(
         result.rows.map((r) => [r.id, r.distance ?? r.score ?? "", r.attributes === undefined ? "" : toJson(r.attributes)]),
@@ -277,12 +362,62 @@ program
 
 program
   .command("gc <path>")
-  .description("garbage-collect finished WAL documents older than --grace-ms (default one day)")
-  .option("--grace-ms <ms>", "minimum age", (v: string) => Number(v))
-  .action(async (path: string, o: { graceMs?: number }) => {
-    const report = await open().collectWalGarbage(path, o.graceMs === undefined ? {} : { graceMs: o.graceMs });
-    out(report, () => `WAL GC of ${path}\n${counts(report)}`);
+  .description("manifest retention GC: delete versions beyond the newest --keep-versions (16) older than --keep-for-ms (1 h), and objects only they referenced")
+  .option("--keep-versions <n>", "newest versions always kept", int("--keep-versions"))
+  .option("--keep-for-ms <ms>", "keep versions superseded less than this long ago", nonNegative("--keep-for-ms"))
+  .action(async (path: string, o: { keepVersions?: number; keepForMs?: number }) => {
+    const e = open();
+    await e.manifest(path); // NamespaceNotFound for an unknown path
+    const retention = { ...(o.keepVersions === undefined ? {} : { keepVersions: o.keepVersions }), ...(o.keepForMs === undefined ? {} : { keepForMs: o.keepForMs }) };
+    const report = await withProgress("collecting", () => e.collectGarbage(path, { retention }));
+    out(report, () => `GC of ${path}: ${report.versionsDeleted} versions and ${report.objectsDeleted} objects deleted; versions ${report.oldestVersion}..${report.latestVersion} readable`);
   });
+
+program
+  .command("repair <org/project>")
+  .description("rebuild a project's reference counts from its manifests, finish interrupted deletions; --sweep deletes unreferenced objects older than --grace-ms (one day)")
+  .option("--sweep", "delete unreferenced objects older than the grace period")
+  .option("--grace-ms <ms>", "minimum age of what repair removes", nonNegative("--grace-ms"))
+  .action(async (scope: string, o: { sweep?: boolean; graceMs?: number }) => {
+    const [org, project, ...rest] = scope.split("/");
+    if (org === undefined || project === undefined || rest.length > 0) throw new CliError(`expected org/project, got ${JSON.stringify(scope)}`, "e.g. skerry repair demo/sample --sweep");
+    const report = await withProgress("repairing", () => open().repair(org, project, { sweep: o.sweep === true, ...(o.graceMs === undefined ? {} : { graceMs: o.graceMs }) }));
+    out(report, () => `repair of ${scope}${o.sweep ? " (with sweep)" : ""}\n${counts(report)}`);
+  });
+
+program
+  .command("stats [paths...]")
+  .description("engine stats (state cache, query caches, persistence) of a running server (--server), or of this process after warming the given namespaces")
+  .option("--server <url>", "a running server, e.g. http://127.0.0.1:7700 (admin key from --key, $SKERRY_ADMIN_KEY or <data dir>/admin-key.txt)")
+  .option("--key <key>", "admin key for --server")
+  .action(async (paths: string[], o: { server?: string; key?: string }) => {
+    let stats: Record<string, unknown>;
+    if (o.server !== undefined) {
+      const key = o.key ?? (process.env["SKERRY_ADMIN_KEY"] || (await readAdminKeyFile()));
+      if (key === undefined) throw new CliError("no admin key for --server", "pass --key, set SKERRY_ADMIN_KEY, or run where <data dir>/admin-key.txt exists");
+      const res = await fetch(new URL("/v1/stats", o.server), { headers: { authorization: `Bearer ${key}` } }).catch((error: Error) => {
+        throw new CliError(`cannot reach ${o.server}: ${error.message}`, "start the server with `pnpm demo`, or check --server");
+      });
+      const body = (await res.json()) as Record<string, unknown> & { error?: { code: string; message: string } };
+      if (!res.ok) throw new CliError(`${o.server} answered ${res.status}: ${body.error?.message ?? "error"}`, res.status === 403 ? "stats need an admin key" : undefined);
+      stats = body;
+    } else {
+      const e = open();
+      for (const path of paths) await withProgress(`warming ${path}`, () => e.warm(path));
+      stats = engineStatsJson(e, await e.pinnedNamespaces());
+    }
+    out(stats, () =>
+      Object.entries(stats)
+        .map(([section, value]) => (Array.isArray(value) ? `${section.padEnd(16)} ${value.length === 0 ? "(none)" : value.join(", ")}` : `${section}\n${counts(value)}`))
+        .join("\n"),
+    );
+  });
+
+async function readAdminKeyFile(): Promise<string | undefined> {
+  const dir = resolve(userCwd(), flags().dataDir ?? (process.env["SKERRY_DATA_DIR"] || ".skerry-data"));
+  const text = await readFile(join(dir, "admin-key.txt"), "utf8").catch(() => undefined);
+  return text?.trim() || undefined;
+}
 
 program
   .command("delete-by-filter <path> <filter>")
@@ -326,6 +461,15 @@ wal
     const shown = await showWal(opened.storage, path, walId);
     out(shown, () => `${shown.key}  ${shown.valid ? "(valid)" : `(INVALID: ${shown.error})`}\n${toJson(shown.document, 2)}`);
     if (!shown.valid) process.exitCode = 3;
+  });
+
+wal
+  .command("gc <path>")
+  .description("garbage-collect finished WAL documents and settled compaction intents older than --grace-ms (default one day)")
+  .option("--grace-ms <ms>", "minimum age", nonNegative("--grace-ms"))
+  .action(async (path: string, o: { graceMs?: number }) => {
+    const report = await open().collectWalGarbage(path, o.graceMs === undefined ? {} : { graceMs: o.graceMs });
+    out(report, () => `WAL GC of ${path}\n${counts(report)}`);
   });
 
 wal

@@ -18,13 +18,15 @@
  * | Unavailable, Timeout, ShuttingDown | 503 (+ Retry-After) |
  *
  * Engine errors map by their `code` (namespace-engine), query errors by
- * theirs (the query module), storage errors by theirs (storage-providers);
+ * theirs (the query module, thrown by `engine.query`: InvalidQuery and
+ * InvalidDocument are 400 InvalidQuery with `details.issues` naming each
+ * problem's path; CorruptIndex and UnsupportedIndexVersion are 500
+ * Corrupt), storage errors by theirs (storage-providers);
  * anything else is Internal with a generic message (the detail is logged).
  */
-import { isNamespaceEngineError, isVersionConflict } from "@skerry/namespace-engine";
+import { isInvalidQuery, isNamespaceEngineError, isQueryError, isVersionConflict } from "@skerry/namespace-engine";
 import { isStorageError } from "@skerry/storage-providers";
 import { HTTPException } from "hono/http-exception";
-import { isQueryError } from "../query/query-module.ts";
 
 export type ApiErrorCode =
   | "InvalidArgument"
@@ -135,8 +137,12 @@ export function toApiError(error: unknown): ApiError {
     }
   }
   if (isQueryError(error)) {
-    if (error.code === "InvalidQuery" || error.code === "InvalidDocument") return new ApiError("InvalidQuery", error.message);
-    return new ApiError("Corrupt", "a query index is corrupt; see the server log");
+    if (error.code === "InvalidQuery") {
+      const issues = isInvalidQuery(error) ? error.issues.slice(0, 20).map((i) => ({ path: i.path.map(String), reason: i.reason, message: i.message })) : undefined;
+      return new ApiError("InvalidQuery", error.message, issues === undefined ? undefined : { issues });
+    }
+    if (error.code === "InvalidDocument") return new ApiError("InvalidQuery", error.message);
+    return new ApiError("Corrupt", "a stored query index is corrupt or of an unsupported version; see the server log");
   }
   if (isStorageError(error)) {
     if (error.code === "Unavailable" || error.code === "Conflict" || error.code === "Aborted") {

@@ -8,7 +8,6 @@ import type { NamespaceEngine } from "@skerry/namespace-engine";
 import type { StorageProvider } from "@skerry/storage-providers";
 import type { ApiKeyStore, Principal } from "../auth/api-keys.ts";
 import type { RequestLimits } from "../config.ts";
-import type { QueryService } from "../query/query-service.ts";
 import type { Logger } from "../server/logger.ts";
 import type { ServerMetrics } from "../server/metrics.ts";
 
@@ -16,7 +15,6 @@ export interface AppDeps {
   readonly engine: NamespaceEngine;
   readonly storage: StorageProvider;
   readonly keys: ApiKeyStore;
-  readonly queries: QueryService;
   readonly metrics: ServerMetrics;
   readonly logger: Logger;
   readonly limits: RequestLimits;

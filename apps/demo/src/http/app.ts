@@ -4,7 +4,8 @@
  *
  * Order: observe (request id, metrics, log) -> shutdown gate -> on /v1:
  * authenticate -> per-key concurrency -> timeout -> body limit -> project
- * scope (namespace routes) or admin only (key routes) -> zod validation ->
+ * scope (namespace routes) or admin only (key routes, project repair,
+ * engine stats) -> zod validation ->
  * handler. The web console (/console, static files) sits beside the API
  * and needs no key to load. Every failure, thrown anywhere, goes through `mapError`
  * (api-error.ts): a stable code, a message, the right status, no stack.
@@ -20,6 +21,7 @@ import { registerKeyRoutes } from "./routes/key-routes.ts";
 import { registerNamespaceRoutes } from "./routes/namespace-routes.ts";
 import { registerOperationRoutes } from "./routes/operation-routes.ts";
 import { registerQueryRoutes } from "./routes/query-routes.ts";
+import { registerSharingRoutes } from "./routes/sharing-routes.ts";
 import { registerSystemRoutes } from "./routes/system-routes.ts";
 
 export const OPENAPI_PATH = "/openapi.json";
@@ -50,6 +52,8 @@ export function createApp(deps: AppDeps): App {
   app.use("/v1/orgs/:org/projects/:project/*", projectScope(deps));
   app.use("/v1/keys", adminOnly(deps));
   app.use("/v1/keys/*", adminOnly(deps));
+  app.use("/v1/orgs/:org/projects/:project/repair", adminOnly(deps, "repair a project (it spans every namespace)"));
+  app.use("/v1/stats", adminOnly(deps, "read the engine's stats (they span every project)"));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", description: "An API key: sk_..." });
   registerSystemRoutes(app, deps);
@@ -58,6 +62,7 @@ export function createApp(deps: AppDeps): App {
   registerDocumentRoutes(app, deps);
   registerQueryRoutes(app, deps);
   registerOperationRoutes(app, deps);
+  registerSharingRoutes(app, deps);
   registerConsoleRoutes(app);
   app.doc(OPENAPI_PATH, {
     openapi: "3.0.3",

@@ -11,7 +11,8 @@
  * 6. `projectScope` on /v1/orgs/:org/projects/:project/*: a project key
  *    may only touch its own project (403 Forbidden), and only write with
  *    role "write";
- * 7. `adminOnly` on key management.
+ * 7. `adminOnly` on key management, project repair and engine stats
+ *    (operations that span projects).
  */
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -139,7 +140,7 @@ export function projectScope(deps: AppDeps): Guard {
   return async (c, next) => {
     const org = c.req.param("org") ?? "";
     const project = c.req.param("project") ?? "";
-    const action = c.req.method === "GET" || c.req.path.endsWith("/query") || c.req.path.endsWith("/documents/get") ? "read" : "write"; // maintenance (compact, recover, wal/gc) needs "write"
+    const action = c.req.method === "GET" || c.req.path.endsWith("/query") || c.req.path.endsWith("/documents/get") ? "read" : "write"; // maintenance (compact, recover, gc, wal/gc, pin, warm, branch, copy) needs "write"
     const principal = c.get("principal");
     if (!allows(principal, org, project, action)) {
       deps.metrics.rejected.inc({ reason: "forbidden" });
@@ -150,11 +151,11 @@ export function projectScope(deps: AppDeps): Guard {
   };
 }
 
-export function adminOnly(deps: AppDeps): Guard {
+export function adminOnly(deps: AppDeps, what = "manage API keys"): Guard {
   return async (c, next) => {
     if (c.get("principal").role !== "admin") {
       deps.metrics.rejected.inc({ reason: "forbidden" });
-      throw new ApiError("Forbidden", "only an admin key may manage API keys");
+      throw new ApiError("Forbidden", `only an admin key may ${what}`);
     }
     await next();
   };

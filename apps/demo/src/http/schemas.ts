@@ -107,7 +107,8 @@ export const NamespaceInfoSchema = z
     bytes: z.number().int(),
     distanceMetric: z.enum(["cosine", "dot", "euclidean"]),
     vectorDimension: z.number().int().optional(),
-    parent: z.object({ namespace: z.string(), version: z.number().int() }).optional(),
+    parent: z.object({ namespace: z.string(), version: z.number().int() }).optional().openapi({ description: "The source and version this namespace was branched or copied from" }),
+    pinned: z.boolean().openapi({ description: "Pinned: kept warm in memory by every server, never evicted" }),
     labels: z.record(z.string(), z.string()),
     createdAt: z.number(),
     updatedAt: z.number(),
@@ -276,3 +277,74 @@ export const WalListSchema = z
     ),
   })
   .openapi("WalStateList");
+
+// ------------------------------------------------------- sharing and state
+
+const TARGET = /^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,127}\/[A-Za-z0-9][A-Za-z0-9._-]{0,127}\/)?[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+export const ForkBody = z
+  .object({
+    target: z
+      .string()
+      .regex(TARGET, "target must be a namespace name, or org/project/namespace")
+      .refine((v) => !v.includes(".."), "target must not contain '..'")
+      .openapi({ description: "The new namespace: a name in this project, or org/project/namespace", example: "products-experiment" }),
+    atVersion: z.number().int().positive().optional().openapi({ description: "Source version; default the latest" }),
+    labels: LabelsSchema.optional().openapi({ description: "Labels of the new namespace; default the source's" }),
+  })
+  .strict();
+export const BranchBody = ForkBody.openapi("BranchRequest", { description: "A copy-on-write branch stays in the source's project" });
+export const CopyBody = ForkBody.openapi("CopyRequest", { description: "A full copy; a target in another project needs a key covering both (an admin key)" });
+export const WarmResultSchema = z
+  .object({
+    path: z.string(),
+    version: z.number().int(),
+    docCount: z.number().int(),
+    bytes: z.number().int().openapi({ description: "Estimated bytes of the materialized state" }),
+    pinned: z.boolean(),
+  })
+  .openapi("WarmResult");
+export const UnpinResultSchema = z.object({ path: z.string(), pinned: z.literal(false), wasPinned: z.boolean() }).openapi("UnpinResult");
+export const GcBody = z
+  .object({
+    keepVersions: z.number().int().positive().optional().openapi({ description: "Keep the newest N versions (default 16)" }),
+    keepForMs: z.number().int().nonnegative().optional().openapi({ description: "Keep versions superseded less than this long ago (default one hour)" }),
+  })
+  .strict()
+  .openapi("GcRequest");
+export const GarbageReportSchema = z
+  .object({
+    versionsDeleted: z.number().int(),
+    objectsDeleted: z.number().int(),
+    oldestVersion: z.number().int(),
+    latestVersion: z.number().int(),
+  })
+  .openapi("GarbageReport");
+export const RepairBody = z
+  .object({
+    sweep: z.boolean().optional().openapi({ description: "Also delete unreferenced objects older than graceMs" }),
+    graceMs: z.number().int().nonnegative().optional().openapi({ description: "Minimum age of what repair removes (default one day)" }),
+  })
+  .strict()
+  .openapi("RepairRequest");
+export const RepairReportSchema = z
+  .object({
+    namespaces: z.number().int(),
+    live: z.number().int(),
+    versionsRead: z.number().int(),
+    purged: z.number().int(),
+    entriesChanged: z.number().int(),
+    swept: z.number().int(),
+  })
+  .openapi("RepairReport");
+const counters = z.record(z.string(), z.union([z.number(), z.string(), z.null()]));
+export const EngineStatsSchema = z
+  .object({
+    writes: counters.openapi({ description: "Commits, batch objects, lost manifest races, writes committed, containers folded" }),
+    stateCache: counters.openapi({ description: "Materialized states: entries, bytes, pinned, hits, builds, evictions" }),
+    queryCache: z
+      .object({ segmentIndexes: counters, snapshots: z.number(), snapshotHits: z.number(), snapshotBuilds: z.number(), tailExtensions: z.number() })
+      .openapi({ description: "Loaded segment indexes (entries, bytes, loads, hits, evictions) and prepared query versions" }),
+    statePersistence: counters.optional().openapi({ description: "Local state files (SKERRY_STATE_DIR), when on" }),
+    pinned: z.array(z.string()).openapi({ description: "Pinned namespaces (every project)" }),
+  })
+  .openapi("EngineStats");

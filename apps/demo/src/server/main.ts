@@ -28,6 +28,7 @@ async function main(): Promise<void> {
     adminKey: config.adminKey,
     limits: config.limits,
     logLevel: config.logLevel,
+    stateDir: config.stateDir,
     onClose: () => opened.close(),
   });
 

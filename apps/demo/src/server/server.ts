@@ -1,24 +1,27 @@
 /**
  * SkerryServer: one running HTTP API over one store.
  *
- * `startServer` opens the engine on the given storage, builds the app and
+ * `startServer` opens the engine on the given storage (background
+ * compaction on, `DEMO_COMPACTION`; pinned namespaces warmed by
+ * `engine.start()` before the server reports ready), builds the app and
  * listens (on the next free port when the default one is busy and
  * `portFallback` is set; otherwise a PortInUseError that names the variable
  * to change), and only then bootstraps the admin key. `close()` is the graceful shutdown: new
  * requests get 503 ShuttingDown, the listener stops accepting, in-flight
  * requests (writes included) finish, idle keep-alive connections close,
- * then the storage is closed and the log flushed. Tests start it on port 0.
+ * `engine.close()` cancels pending background compactions and waits for
+ * running ones (and flushes persisted states), then the storage is closed
+ * and the log flushed. Tests start it on port 0.
  */
 import type { AddressInfo } from "node:net";
 import { createAdaptorServer } from "@hono/node-server";
-import { NamespaceEngine } from "@skerry/namespace-engine";
+import { type CompactionSettings, NamespaceEngine } from "@skerry/namespace-engine";
 import type { StorageProvider } from "@skerry/storage-providers";
 import type { Server } from "node:http";
 import { ApiKeyStore } from "../auth/api-keys.ts";
 import { DEFAULT_LIMITS, type RequestLimits } from "../config.ts";
 import type { AppDeps } from "../http/app-context.ts";
 import { createApp } from "../http/app.ts";
-import { QueryService } from "../query/query-service.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { ServerMetrics } from "./metrics.ts";
 
@@ -32,6 +35,10 @@ export interface StartServerOptions {
   readonly limits?: Partial<RequestLimits>;
   readonly logger?: Logger;
   readonly logLevel?: string;
+  /** Background compaction thresholds; default DEMO_COMPACTION (`auto: false` turns it off). */
+  readonly compaction?: Partial<CompactionSettings>;
+  /** Local directory for persisted materialized states (engine `stateDir`); off when absent. */
+  readonly stateDir?: string | undefined;
   /** Called on close after the server stopped (e.g. to close an S3 client). */
   readonly onClose?: () => void | Promise<void>;
 }
@@ -46,6 +53,21 @@ export interface SkerryServer {
   readonly deps: AppDeps;
   close(options?: { graceMs?: number }): Promise<void>;
 }
+
+/**
+ * Background compaction of the demo server: a namespace is compacted (in
+ * the background, after the write that crossed a threshold) once it has 16
+ * log batches, 16 MiB of them, or 32 containers, so queries keep reading a
+ * stored segment index plus a short tail however much users write. Lower
+ * than the engine's defaults (32 / 64 MiB / 64): the demo's writes are small.
+ */
+export const DEMO_COMPACTION: Partial<CompactionSettings> = {
+  auto: true,
+  maxLogBatches: 16,
+  maxLogBytes: 16 * 1024 * 1024,
+  maxContainers: 32,
+  delayMs: 250,
+};
 
 export class PortInUseError extends Error {
   override readonly name = "PortInUseError";
@@ -69,18 +91,22 @@ function listen(server: Server, host: string, port: number): Promise<number> {
 
 export async function startServer(options: StartServerOptions): Promise<SkerryServer> {
   const logger = options.logger ?? createLogger(options.logLevel ?? "info");
-  const engine = new NamespaceEngine({ storage: options.storage });
-  const keys = new ApiKeyStore(options.storage, { envAdminKey: options.adminKey });
-  const metrics = new ServerMetrics(engine);
-  const queries = new QueryService(engine, {
-    onCacheHit: () => metrics.queryCache.inc({ result: "hit" }),
-    onCacheMiss: () => metrics.queryCache.inc({ result: "miss" }),
+  let metrics: ServerMetrics | undefined;
+  const engine = new NamespaceEngine({
+    storage: options.storage,
+    compaction: { ...DEMO_COMPACTION, ...options.compaction },
+    stateDir: options.stateDir,
+    onBackgroundError: (error, path) => {
+      metrics?.backgroundErrors.inc();
+      logger.warn({ err: error, namespace: path }, "background compaction failed (the next write retries it)");
+    },
   });
+  const keys = new ApiKeyStore(options.storage, { envAdminKey: options.adminKey });
+  metrics = new ServerMetrics(engine);
   const deps: AppDeps = {
     engine,
     storage: options.storage,
     keys,
-    queries,
     metrics,
     logger,
     limits: { ...DEFAULT_LIMITS, ...options.limits },
@@ -108,7 +134,16 @@ export async function startServer(options: StartServerOptions): Promise<SkerrySe
     ({ generated } = await keys.bootstrap());
   } catch (error) {
     await new Promise((resolve) => server.close(resolve));
+    await engine.close();
     throw error;
+  }
+  try {
+    const started = await engine.start(); // warms the pinned namespaces
+    if (started.warmed.length > 0 || started.failed.length > 0) {
+      logger.info({ warmed: started.warmed.map((w) => w.path), failed: started.failed }, "pinned namespaces warmed");
+    }
+  } catch (error) {
+    logger.warn({ err: error }, "could not read the pinned namespaces; they warm on first use");
   }
   deps.lifecycle.ready = true;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;

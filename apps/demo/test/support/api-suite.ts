@@ -89,6 +89,13 @@ export function describeApiSuite(name: string, makeStore: () => Promise<TestStor
           "/v1/orgs/{org}/projects/{project}/namespaces/{namespace}/recover",
           "/v1/orgs/{org}/projects/{project}/namespaces/{namespace}/wal",
           "/v1/orgs/{org}/projects/{project}/namespaces/{namespace}/wal/gc",
+          "/v1/orgs/{org}/projects/{project}/namespaces/{namespace}/branch",
+          "/v1/orgs/{org}/projects/{project}/namespaces/{namespace}/copy",
+          "/v1/orgs/{org}/projects/{project}/namespaces/{namespace}/pin",
+          "/v1/orgs/{org}/projects/{project}/namespaces/{namespace}/warm",
+          "/v1/orgs/{org}/projects/{project}/namespaces/{namespace}/gc",
+          "/v1/orgs/{org}/projects/{project}/repair",
+          "/v1/stats",
           "/health",
           "/ready",
         ]) {
@@ -96,6 +103,8 @@ export function describeApiSuite(name: string, makeStore: () => Promise<TestStor
         }
         expect(doc.paths["/v1/orgs/{org}/projects/{project}/namespaces/{namespace}/upsert"].post.responses["412"]).toBeDefined();
         expect(doc.components.schemas.Error).toBeDefined();
+        expect(doc.components.schemas.NamespaceInfo.properties.pinned).toBeDefined();
+        expect(doc.paths["/v1/orgs/{org}/projects/{project}/namespaces/{namespace}/pin"].delete).toBeDefined();
       });
 
       it("should answer an unknown route with 404 NotFound in the error shape", async () => {
@@ -295,6 +304,43 @@ export function describeApiSuite(name: string, makeStore: () => Promise<TestStor
         expect(res.body.error.code).toBe("InvalidQuery");
       });
 
+      it("should answer from a compacted segment's stored index plus the log tail, and at an older version", async () => {
+        const Q = nsUrl("acme", "search", "qeng");
+        expect((await writer.post(nsUrl("acme", "search"), { name: "qeng" })).status).toBe(201);
+        const docs = Array.from({ length: 40 }, (_, i) => ({ id: `q${String(i).padStart(2, "0")}`, vector: [1, i / 40], text: { body: i % 4 === 0 ? "amber harbour" : "plain" }, attributes: { n: i } }));
+        await writer.post(`${Q}/upsert`, { documents: docs.slice(0, 30) });
+        expect((await writer.post(`${Q}/compact`, { force: true })).body.performed).toBe(true);
+        const compacted = (await reader.get(Q)).body.version as number;
+        await writer.post(`${Q}/upsert`, { documents: docs.slice(30) });
+        await writer.post(`${Q}/delete`, { ids: ["q00"] });
+        await writer.post(`${Q}/patch`, { patches: [{ id: "q04", attributes: { n: 1000 } }] });
+        const info = (await reader.get(Q)).body;
+        expect(info).toMatchObject({ segments: 1, logBatches: 3, docCount: 39 });
+        const text = await reader.post(`${Q}/query`, { rankBy: ["body", "BM25", "amber"], topK: 20, includeAttributes: ["n"] });
+        expect(text.status).toBe(200);
+        expect(text.body.version).toBe(info.version);
+        const ids = text.body.rows.map((r: { id: string }) => r.id).sort();
+        expect(ids).toEqual(["q04", "q08", "q12", "q16", "q20", "q24", "q28", "q32", "q36"]);
+        expect(text.body.rows.find((r: { id: string }) => r.id === "q04").attributes).toEqual({ n: 1000 });
+        const filtered = await reader.post(`${Q}/query`, { filters: ["n", "Gte", 28], rankBy: ["n", "asc"], topK: 100 });
+        expect(filtered.body.rows.map((r: { id: string }) => r.id)).toEqual(["q28", "q29", "q30", "q31", "q32", "q33", "q34", "q35", "q36", "q37", "q38", "q39", "q04"]);
+        const old = await reader.post(`${Q}/query`, { filters: ["n", "Lt", 2], topK: 10, atVersion: compacted, consistency: "strong" });
+        expect(old.body).toMatchObject({ version: compacted });
+        expect(old.body.rows.map((r: { id: string }) => r.id).sort()).toEqual(["q00", "q01"]);
+        const agg = await reader.post(`${Q}/query`, { aggregateBy: { count: ["Count"] }, topK: 1 });
+        expect(agg.status).toBe(200);
+        expect(agg.body.aggregations).toEqual({ count: 39 });
+        expect((await reader.post(`${Q}/query`, { topK: 1, atVersion: 9999 })).body.error.code).toBe("VersionNotFound");
+      });
+
+      it("should name the offending path of an invalid query in details.issues", async () => {
+        const bad = await reader.post(`${NS}/query`, { rankBy: ["vector", "kNN", [1, 2]], topK: 1 });
+        expect(bad.status).toBe(400);
+        expect(bad.body.error.code).toBe("InvalidQuery");
+        expect(bad.body.error.details.issues[0]).toMatchObject({ path: expect.any(Array), message: expect.any(String) });
+        expect((await reader.post(`${nsUrl("acme", "search", "nope")}/query`, { topK: 1 })).status).toBe(404);
+      });
+
       it("should refuse unknown query keys and malformed filters with 400", async () => {
         expect((await reader.post(`${NS}/query`, { topK: 1, bogus: true })).status).toBe(400);
         const bad = await reader.post(`${NS}/query`, { filters: ["kind", "Eqq", "x"], topK: 1 });
@@ -373,6 +419,215 @@ export function describeApiSuite(name: string, makeStore: () => Promise<TestStor
         expect((await reader.get(`${nsUrl("acme", "search", "nope")}/manifest`)).status).toBe(404);
         expect((await other.get(`${PIC}/manifest`)).status).toBe(403);
         expect((await reader.withKey(undefined).get(`${PIC}/manifest`)).status).toBe(401);
+      });
+    });
+
+    describe("branches, copies, pins, warming, GC, repair and stats", () => {
+      const SRC = nsUrl("acme", "search", "src");
+      let v2 = 0;
+
+      beforeAll(async () => {
+        expect((await writer.post(nsUrl("acme", "search"), { name: "src", labels: { origin: "src" } })).status).toBe(201);
+        const docs = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ id: `s${from + i}`, vector: [1, from + i], text: { body: "shared words" }, attributes: { n: from + i } }));
+        v2 = (await writer.post(`${SRC}/upsert`, { documents: docs(0, 10) })).body.version;
+        await writer.post(`${SRC}/upsert`, { documents: docs(10, 5) });
+      });
+
+      it("should branch from the latest or an atVersion version, isolated from the source", async () => {
+        const latest = await writer.post(`${SRC}/branch`, { target: "src-branch" });
+        expect(latest.status).toBe(201);
+        expect(latest.body).toMatchObject({ path: "acme/search/src-branch", docCount: 15, pinned: false, labels: { origin: "src" }, parent: { namespace: "acme/search/src" } });
+        const old = await writer.post(`${SRC}/branch`, { target: "acme/search/src-v2", atVersion: v2, labels: { at: "v2" } });
+        expect(old.status).toBe(201);
+        expect(old.body).toMatchObject({ docCount: 10, labels: { at: "v2" }, parent: { namespace: "acme/search/src", version: v2 } });
+        const BR = nsUrl("acme", "search", "src-v2");
+        await writer.post(`${BR}/upsert`, { documents: [{ id: "only-in-branch", vector: [0, 1] }] });
+        expect((await reader.get(`${SRC}/documents/only-in-branch`)).status).toBe(404);
+        const q = await reader.post(`${BR}/query`, { rankBy: ["body", "BM25", "shared"], topK: 100 });
+        expect(q.body.rows).toHaveLength(10);
+        expect((await reader.get(SRC)).body.docCount).toBe(15);
+      });
+
+      it("should refuse a branch across projects: 403 for a key that does not cover the target, 400 even for admin", async () => {
+        await writesNothing(async () => {
+          const forbidden = await writer.post(`${SRC}/branch`, { target: "globex/web/stolen" });
+          expect(forbidden.status).toBe(403);
+          expect(forbidden.body.error.code).toBe("Forbidden");
+          const fromOther = await other.post(`${SRC}/branch`, { target: "globex/web/stolen" });
+          expect(fromOther.status).toBe(403);
+          const cross = await admin.post(`${SRC}/branch`, { target: "globex/web/branched" });
+          expect(cross.status).toBe(400);
+          expect(cross.body.error.code).toBe("InvalidArgument");
+          expect((await reader.post(`${SRC}/branch`, { target: "by-reader" })).status).toBe(403);
+        });
+      });
+
+      it("should refuse bad branch and copy requests with the documented error, writing nothing", async () => {
+        await writesNothing(async () => {
+          for (const [path, body, status, code] of [
+            [`${SRC}/branch`, { target: "../escape" }, 400, "InvalidArgument"],
+            [`${SRC}/branch`, { target: "a/b" }, 400, "InvalidArgument"],
+            [`${SRC}/branch`, { target: "x", atVersion: "2" }, 400, "InvalidArgument"],
+            [`${SRC}/branch`, { target: "x", colour: "red" }, 400, "InvalidArgument"],
+            [`${SRC}/branch`, {}, 400, "InvalidArgument"],
+            [`${SRC}/copy`, { target: "src" }, 400, "InvalidArgument"],
+            [`${SRC}/branch`, { target: "x", atVersion: 9999 }, 404, "VersionNotFound"],
+            [`${nsUrl("acme", "search", "nope")}/branch`, { target: "x" }, 404, "NamespaceNotFound"],
+            [`${SRC}/branch`, { target: "src-branch" }, 409, "NamespaceExists"],
+            [`${SRC}/copy`, { target: "docs" }, 409, "NamespaceExists"],
+          ] as const) {
+            const res = await writer.post(path, body);
+            expect([path, res.status, res.body.error?.code]).toEqual([path, status, code]);
+          }
+        });
+      });
+
+      it("should copy within a project, and across projects only with a key covering both (admin)", async () => {
+        const inProject = await writer.post(`${SRC}/copy`, { target: "src-copy", atVersion: v2 });
+        expect(inProject.status).toBe(201);
+        expect(inProject.body).toMatchObject({ path: "acme/search/src-copy", docCount: 10 });
+        await writesNothing(async () => {
+          const res = await writer.post(`${SRC}/copy`, { target: "globex/web/copied" });
+          expect(res.status).toBe(403);
+          expect(res.body.error.code).toBe("Forbidden");
+          expect((await other.post(`${SRC}/copy`, { target: "globex/web/copied" })).status).toBe(403);
+        });
+        const cross = await admin.post(`${SRC}/copy`, { target: "globex/web/copied" });
+        expect(cross.status).toBe(201);
+        expect(cross.body).toMatchObject({ path: "globex/web/copied", docCount: 15 });
+        const theirs = nsUrl("globex", "web", "copied");
+        expect((await other.get(theirs)).body.docCount).toBe(15);
+        expect((await other.post(`${theirs}/query`, { filters: ["n", "Lt", 3], topK: 10 })).body.rows).toHaveLength(3);
+        expect((await writer.get(theirs)).status).toBe(403);
+      });
+
+      it("should pin, report pinned, warm and unpin; scoped like writes", async () => {
+        const pinned = await writer.post(`${SRC}/pin`);
+        expect(pinned.status).toBe(200);
+        expect(pinned.body).toMatchObject({ path: "acme/search/src", docCount: 15, pinned: true, version: expect.any(Number), bytes: expect.any(Number) });
+        expect((await reader.get(SRC)).body.pinned).toBe(true);
+        expect((await admin.get("/v1/stats")).body.pinned).toContain("acme/search/src");
+        const warmed = await writer.post(`${nsUrl("acme", "search", "src-branch")}/warm`);
+        expect(warmed.status).toBe(200);
+        expect(warmed.body).toMatchObject({ path: "acme/search/src-branch", docCount: 15, pinned: false });
+        await writesNothing(async () => {
+          expect((await reader.post(`${SRC}/pin`)).status).toBe(403);
+          expect((await other.post(`${SRC}/pin`)).status).toBe(403);
+          expect((await other.post(`${SRC}/warm`)).status).toBe(403);
+          expect((await reader.delete(`${SRC}/pin`)).status).toBe(403);
+          const missing = await writer.post(`${nsUrl("acme", "search", "nope")}/pin`);
+          expect(missing.status).toBe(404);
+          expect(missing.body.error.code).toBe("NamespaceNotFound");
+          expect((await writer.delete(`${nsUrl("acme", "search", "nope")}/pin`)).status).toBe(404);
+          expect((await writer.post(`${nsUrl("acme", "search", "nope")}/warm`)).status).toBe(404);
+          expect((await writer.post(`${SRC}/pin`, { extra: 1 })).status).toBe(200); // no body schema: ignored, already pinned
+        });
+        const unpinned = await writer.delete(`${SRC}/pin`);
+        expect(unpinned.body).toEqual({ path: "acme/search/src", pinned: false, wasPinned: true });
+        expect((await writer.delete(`${SRC}/pin`)).body.wasPinned).toBe(false);
+        expect((await reader.get(SRC)).body.pinned).toBe(false);
+      });
+
+      it("should apply manifest retention (gc) with the given policy, and refuse bad input", async () => {
+        const G = nsUrl("acme", "search", "gcme");
+        expect((await writer.post(nsUrl("acme", "search"), { name: "gcme" })).status).toBe(201);
+        for (let i = 0; i < 5; i++) await writer.post(`${G}/upsert`, { documents: [{ id: `g${i}`, attributes: { i } }] });
+        await writer.post(`${G}/compact`, { force: true });
+        const kept = await writer.post(`${G}/gc`, {});
+        expect(kept.status).toBe(200);
+        expect(kept.body).toMatchObject({ versionsDeleted: 0, objectsDeleted: 0, oldestVersion: 1 });
+        await writesNothing(async () => {
+          for (const body of [{ keepVersions: 0 }, { keepForMs: -1 }, { keepVersions: "2" }, { grace: 1 }]) {
+            const res = await writer.post(`${G}/gc`, body);
+            expect(res.status).toBe(400);
+            expect(res.body.error.code).toBe("InvalidArgument");
+          }
+          expect((await reader.post(`${G}/gc`, {})).status).toBe(403);
+          expect((await other.post(`${G}/gc`, {})).status).toBe(403);
+          expect((await writer.post(`${nsUrl("acme", "search", "nope")}/gc`, {})).status).toBe(404);
+        });
+        const gc = await writer.post(`${G}/gc`, { keepVersions: 1, keepForMs: 0 });
+        expect(gc.status).toBe(200);
+        expect(gc.body.versionsDeleted).toBeGreaterThanOrEqual(6);
+        expect(gc.body.objectsDeleted).toBeGreaterThanOrEqual(5); // the log batches the compaction replaced
+        expect(gc.body.oldestVersion).toBe(gc.body.latestVersion);
+        expect((await reader.get(`${G}/versions`)).body.versions).toEqual([gc.body.latestVersion]);
+        expect((await reader.get(`${G}/documents/g1?atVersion=2`)).body.error.code).toBe("VersionNotFound");
+        expect((await reader.post(`${G}/query`, { topK: 10 })).body.rows).toHaveLength(5);
+      });
+
+      it("should repair a project with an admin key only, leaving every namespace readable", async () => {
+        const REPAIR = "/v1/orgs/acme/projects/search/repair";
+        await writesNothing(async () => {
+          for (const client of [writer, reader, other]) {
+            const res = await client.post(REPAIR, {});
+            expect(res.status).toBe(403);
+            expect(res.body.error.code).toBe("Forbidden");
+          }
+          expect((await admin.withKey(undefined).post(REPAIR, {})).status).toBe(401);
+          expect((await admin.post(REPAIR, { sweep: "yes" })).status).toBe(400);
+          expect((await admin.post(REPAIR, { graceMs: -5 })).status).toBe(400);
+          expect((await admin.post("/v1/orgs/..%2Fx/projects/search/repair", {})).status).toBe(400);
+        });
+        const repaired = await admin.post(REPAIR, { sweep: true });
+        expect(repaired.status).toBe(200);
+        expect(repaired.body).toMatchObject({ swept: 0, purged: expect.any(Number) });
+        expect(repaired.body.live).toBeGreaterThanOrEqual(6);
+        expect((await admin.post(REPAIR)).status).toBe(200); // the body is optional
+        for (const ns of ["src", "src-branch", "src-v2", "src-copy"]) {
+          expect((await reader.post(`${nsUrl("acme", "search", ns)}/query`, { topK: 100 })).status).toBe(200);
+        }
+        expect((await reader.get(nsUrl("acme", "search", "src-branch"))).body.docCount).toBe(15);
+      });
+
+      it("should serve the engine's stats to admin keys only", async () => {
+        const stats = await admin.get("/v1/stats");
+        expect(stats.status).toBe(200);
+        expect(stats.body).toMatchObject({
+          writes: { commits: expect.any(Number), containersFolded: expect.any(Number) },
+          stateCache: { hits: expect.any(Number), builds: expect.any(Number), entries: expect.any(Number) },
+          queryCache: { segmentIndexes: { loads: expect.any(Number), hits: expect.any(Number) }, snapshotHits: expect.any(Number) },
+          pinned: expect.any(Array),
+        });
+        expect(stats.body.queryCache.segmentIndexes.loads).toBeGreaterThanOrEqual(1);
+        expect((await writer.get("/v1/stats")).status).toBe(403);
+        expect((await admin.withKey(undefined).get("/v1/stats")).status).toBe(401);
+      });
+
+      it("should expose recovery counters and cache hits on /metrics without namespace names or contents", async () => {
+        await writer.post(`${SRC}/recover`);
+        const metrics = (await admin.withKey(undefined).get("/metrics")).body as string;
+        expect(metrics).toMatch(/^skerry_recovery_runs_total [1-9]/m);
+        expect(metrics).toContain('skerry_recovery_wals_total{outcome="completed_full"}');
+        expect(metrics).toMatch(/^skerry_cache_hits\{cache="state"\} \d+/m);
+        expect(metrics).toMatch(/^skerry_cache_misses\{cache="segment_index"\} [1-9]/m);
+        expect(metrics).toMatch(/^skerry_cache_hits\{cache="query_version"\} \d+/m);
+        for (const secret of ["acme", "globex", "src-branch", "shared words", "only-in-branch", ADMIN_KEY]) expect(metrics).not.toContain(secret);
+      });
+    });
+
+    describe("background compaction", () => {
+      it("should compact a namespace in the background once it crosses the thresholds, and drain on close", async () => {
+        const second = await startTestServer(store.storage, {}, { compaction: { maxLogBatches: 4, delayMs: 0 } });
+        try {
+          const c = new Client(second.url, ADMIN_KEY);
+          const AUTO = nsUrl("acme", "search", "auto");
+          expect((await c.post(nsUrl("acme", "search"), { name: "auto" })).status).toBe(201);
+          for (let i = 0; i < 5; i++) await c.post(`${AUTO}/upsert`, { documents: [{ id: `a${i}`, text: { body: "tide pool" } }] });
+          const deadline = Date.now() + 20_000;
+          let info = (await c.get(AUTO)).body;
+          while (info.segments === 0 && Date.now() < deadline) {
+            await new Promise((r) => setTimeout(r, 50));
+            info = (await c.get(AUTO)).body;
+          }
+          expect(info.segments).toBe(1);
+          expect(info.docCount).toBe(5);
+          expect((await c.post(`${AUTO}/query`, { rankBy: ["body", "BM25", "tide"], topK: 10 })).body.rows).toHaveLength(5);
+          for (let i = 5; i < 9; i++) await c.post(`${AUTO}/upsert`, { documents: [{ id: `a${i}` }] }); // schedules another run
+        } finally {
+          await second.close(); // cancels or waits for the background run
+        }
+        expect((await reader.get(nsUrl("acme", "search", "auto"))).body.docCount).toBe(9);
       });
     });
 

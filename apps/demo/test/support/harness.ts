@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { LocalFsStorage, S3Storage, type StorageProvider } from "@skerry/storage-providers";
 import { pino } from "pino";
 import type { RequestLimits } from "../../src/config.ts";
-import { type SkerryServer, startServer } from "../../src/server/server.ts";
+import { type SkerryServer, type StartServerOptions, startServer } from "../../src/server/server.ts";
 
 export const ADMIN_KEY = "sk_test_admin_key_0123456789abcdef";
 
@@ -39,8 +39,12 @@ export async function s3Store(): Promise<TestStore> {
   };
 }
 
-export async function startTestServer(storage: StorageProvider, limits: Partial<RequestLimits> = {}): Promise<SkerryServer> {
-  return startServer({ storage, port: 0, adminKey: ADMIN_KEY, limits, logger: pino({ level: "silent" }) });
+export async function startTestServer(
+  storage: StorageProvider,
+  limits: Partial<RequestLimits> = {},
+  options: Pick<StartServerOptions, "compaction" | "stateDir"> = {},
+): Promise<SkerryServer> {
+  return startServer({ storage, port: 0, adminKey: ADMIN_KEY, limits, logger: pino({ level: "silent" }), ...options });
 }
 
 export interface Answer {

@@ -26,7 +26,7 @@ const json = <T>(schema: T) => ({ content: { "application/json": { schema } } })
 const report = (value: unknown) => JSON.parse(toJson(value)) as Record<string, never>;
 const COMMON = { 400: ERRORS[400], 401: ERRORS[401], 403: ERRORS[403], 404: ERRORS[404], 409: ERRORS[409], 429: ERRORS[429], 503: ERRORS[503] };
 
-export function registerOperationRoutes(app: App, { engine, storage }: AppDeps): void {
+export function registerOperationRoutes(app: App, { engine, storage, metrics }: AppDeps): void {
   app.openapi(
     createRoute({
       method: "post",
@@ -82,7 +82,11 @@ export function registerOperationRoutes(app: App, { engine, storage }: AppDeps):
       request: { params: NamespaceParams },
       responses: { 200: { description: "Recovery report", ...json(ReportSchema) }, ...COMMON },
     }),
-    async (c) => send(c, ReportSchema, report(await engine.recover(nsPath(c.req.valid("param"))))),
+    async (c) => {
+      const recovered = await engine.recover(nsPath(c.req.valid("param")));
+      metrics.recordRecovery(recovered);
+      return send(c, ReportSchema, report(recovered));
+    },
   );
 
   app.openapi(

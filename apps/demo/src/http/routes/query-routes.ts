@@ -1,7 +1,9 @@
 /**
  * The query route: filters, dense and sparse vectors, BM25 full text,
- * hybrid (RRF), ordering and aggregations, through the query module
- * (query/query-service.ts); the request is validated in full by the query
+ * hybrid (RRF), ordering and aggregations, answered by the engine
+ * (`engine.query`: compacted segments' stored indexes loaded lazily, only
+ * the log tail folded) at the version the request's `consistency` /
+ * `atVersion` resolve to. The request is validated in full by the query
  * module's own parser (400 InvalidQuery naming every problem's path).
  */
 import { createRoute } from "@hono/zod-openapi";
@@ -10,7 +12,7 @@ import { send } from "../respond.ts";
 import { NamespaceParams, QueryBody, QueryResultSchema } from "../schemas.ts";
 import { ERRORS, NS_BASE, nsPath, SECURITY } from "./common.ts";
 
-export function registerQueryRoutes(app: App, { queries }: AppDeps): void {
+export function registerQueryRoutes(app: App, { engine }: AppDeps): void {
   app.openapi(
     createRoute({
       method: "post",
@@ -30,7 +32,7 @@ export function registerQueryRoutes(app: App, { queries }: AppDeps): void {
       },
     }),
     async (c) => {
-      const answer = await queries.query(nsPath(c.req.valid("param")), c.req.valid("json"));
+      const answer = await engine.query(nsPath(c.req.valid("param")), c.req.valid("json"));
       return send(c, QueryResultSchema, answer as never);
     },
   );
