@@ -54,7 +54,7 @@ import type { NamespaceState } from "./namespace-state.ts";
 import { randomUuid } from "./random-uuid.ts";
 import type { SerialQueue } from "./serial-queue.ts";
 import type { StateCache } from "./state-cache.ts";
-import { backoffMs, type RetryPolicy, sleep, toEngineError, withRetry } from "./storage-calls.ts";
+import { pause, type RetryPolicy, sleep, toEngineError, withRetry } from "./storage-calls.ts";
 import { logBatchKey, namespaceId } from "./storage-layout.ts";
 import type { WriteResult } from "./write-options.ts";
 import type { EncodedWrite } from "./write-request.ts";
@@ -147,7 +147,7 @@ export class WriteCommitter {
     const { group } = this.#deps;
     // Let writes issued in the same turn join the first group.
     await new Promise<void>((resolve) => setImmediate(resolve));
-    if (group.enabled && group.maxWaitMs > 0) await sleep(group.maxWaitMs);
+    if (group.enabled && group.maxWaitMs > 0) await sleep(group.maxWaitMs, this.#deps.policy.conflictBackoff);
     while (queue.pending.length > 0) {
       const members = this.#takeGroup(queue);
       await this.#deps.lanes.run(id, () => this.#commitGroup(queue.path, members));
@@ -214,6 +214,15 @@ export class WriteCommitter {
           return;
         }
         const current = base;
+        if (written !== undefined && current.containers.some((c) => c.id === written!.ref.id)) {
+          // Defence in depth: our batch is already in the latest manifest, so an
+          // earlier create of ours landed although it was reported otherwise.
+          // Committing it again would reference the batch twice.
+          this.stats.commits++;
+          this.stats.writesCommitted += unsettled.length;
+          for (const p of unsettled) p.resolve({ version: current.version, count: p.write.count, deduplicated: false });
+          return;
+        }
         const needsState = unsettled.some((p) => p.write.kind === "patch");
         const evaluation = needsState
           ? await states.read(path, current, (state) => evaluate(name, current, unsettled, state))
@@ -239,7 +248,7 @@ export class WriteCommitter {
         this.stats.racesLost++;
         base = await manifests.readLatest(path);
         fresh = true;
-        await sleep(backoffMs(policy.conflictBackoff, attempt, random));
+        await pause(policy.conflictBackoff, attempt, random);
       }
       if (written !== undefined) await this.#discard(written.ref);
       const error = new ConflictError(`commit to ${name} lost the manifest race ${policy.maxCommitAttempts} times; nothing was applied, retry`);

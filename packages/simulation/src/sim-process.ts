@@ -88,8 +88,8 @@ export interface EngineMode {
 /**
  * Engine options that keep every engine path on simulated time: backoffs (storage retries, the
  * wal-engine's CAS retries and re-locate rounds) wait on the scheduler's clock through the engine's
- * injected `sleep`; leases and retention run on its clock. The lost-race backoff stays zero: the write
- * committer waits it on a real timer (it passes no policy to its sleep; docs/testing.md, "Not covered").
+ * injected `sleep`; leases and retention run on its clock. The write committer's lost-race backoff and
+ * group-commit wait go through the same `sleep`.
  */
 export function engineFor(storage: StorageProvider, scheduler: SimScheduler, random: SimRandom, mode: EngineMode = {}): NamespaceEngine {
   const zero = { baseDelayMs: 0, maxDelayMs: 0 };
@@ -100,7 +100,7 @@ export function engineFor(storage: StorageProvider, scheduler: SimScheduler, ran
     random,
     ...(timed ? { sleep: scheduler.sleep } : {}),
     retry: { attempts: 4, ...(timed ? { baseDelayMs: 5, maxDelayMs: 80 } : zero) },
-    conflictBackoff: zero,
+    conflictBackoff: timed ? { baseDelayMs: 2, maxDelayMs: 40 } : zero,
     relocate: { maxAttempts: 40, ...(timed ? { baseDelayMs: 10, maxDelayMs: 120 } : zero) },
     leaseMs: SIM_LEASE_MS,
     compaction: { auto: false },
