@@ -139,6 +139,12 @@ export interface NamespaceEngineOptions {
   /** Called with errors of background compactions (default: ignored; the next run retries). */
   readonly onBackgroundError?: ((error: unknown, path: string) => void) | undefined;
   /**
+   * Called with every recovery's report: the automatic one when this
+   * instance first opens a namespace, and each explicit `recover` (for
+   * metrics; an exception it throws is ignored).
+   */
+  readonly onRecover?: ((path: string, report: NamespaceRecoveryReport) => void) | undefined;
+  /**
    * Manifest retention: keep the newest `keepVersions` (default 16) and every version superseded less than
    * `keepForMs` ago (default one hour). `collectGarbage` and every compaction apply it.
    */
@@ -280,6 +286,7 @@ export class NamespaceEngine {
   readonly #scheduled = new Map<string, ReturnType<typeof setTimeout>>();
   readonly #background = new Set<Promise<unknown>>();
   readonly #onBackgroundError: ((error: unknown, path: string) => void) | undefined;
+  readonly #onRecover: ((path: string, report: NamespaceRecoveryReport) => void) | undefined;
   readonly #shards: RefcountShards;
   readonly #retention: RetentionPolicy;
   readonly #pins: PinStore;
@@ -362,6 +369,7 @@ export class NamespaceEngine {
     });
     this.#compactor = new Compactor(this.#ctx, this.#wals, { ...DEFAULT_COMPACTION_SETTINGS, ...options.compaction });
     this.#onBackgroundError = options.onBackgroundError;
+    this.#onRecover = options.onRecover;
     this.#shards = new RefcountShards(this.#ctx);
     this.#pins = new PinStore(this.#ctx);
     this.#query = new NamespaceQuery({
@@ -764,7 +772,13 @@ export class NamespaceEngine {
     const compactions = await this.#compactor.recover(p);
     const wal = await this.#wals.for(p).scanAndRecover();
     const published = await refreshTombstones(this.#ctx, p);
-    return { compactions, wal, version: published.version };
+    const report: NamespaceRecoveryReport = { compactions, wal, version: published.version };
+    try {
+      this.#onRecover?.(formatNamespacePath(p), report);
+    } catch {
+      // An observer's failure must not turn a finished recovery into an error.
+    }
+    return report;
   }
 
   /**

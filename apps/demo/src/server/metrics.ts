@@ -10,8 +10,9 @@
  * - skerry_recovery_runs_total, skerry_recovery_compactions_total{outcome}
  *   (finished, abandoned, held_by_peer) and skerry_recovery_wals_total{outcome}
  *   (completed_full, completed_tombstone_only, held_by_peer, cas_lost,
- *   failed): from the reports of the recovery sweeps this server ran
- *   (POST .../recover);
+ *   failed): from the report of every recovery the engine ran (the
+ *   automatic one when a namespace is first opened, and POST .../recover),
+ *   through the engine's onRecover hook;
  * - skerry_background_compaction_errors_total;
  * - skerry_engine_*: the engine's own counters (commits, batch objects,
  *   manifest races lost, writes committed, containers folded), read at

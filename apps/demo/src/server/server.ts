@@ -96,6 +96,7 @@ export async function startServer(options: StartServerOptions): Promise<SkerrySe
     storage: options.storage,
     compaction: { ...DEMO_COMPACTION, ...options.compaction },
     stateDir: options.stateDir,
+    onRecover: (_path, report) => metrics?.recordRecovery(report),
     onBackgroundError: (error, path) => {
       metrics?.backgroundErrors.inc();
       logger.warn({ err: error, namespace: path }, "background compaction failed (the next write retries it)");

@@ -26,7 +26,7 @@ const json = <T>(schema: T) => ({ content: { "application/json": { schema } } })
 const report = (value: unknown) => JSON.parse(toJson(value)) as Record<string, never>;
 const COMMON = { 400: ERRORS[400], 401: ERRORS[401], 403: ERRORS[403], 404: ERRORS[404], 409: ERRORS[409], 429: ERRORS[429], 503: ERRORS[503] };
 
-export function registerOperationRoutes(app: App, { engine, storage, metrics }: AppDeps): void {
+export function registerOperationRoutes(app: App, { engine, storage }: AppDeps): void {
   app.openapi(
     createRoute({
       method: "post",
@@ -83,8 +83,8 @@ export function registerOperationRoutes(app: App, { engine, storage, metrics }: 
       responses: { 200: { description: "Recovery report", ...json(ReportSchema) }, ...COMMON },
     }),
     async (c) => {
+      // The engine's onRecover hook counts it in the metrics.
       const recovered = await engine.recover(nsPath(c.req.valid("param")));
-      metrics.recordRecovery(recovered);
       return send(c, ReportSchema, report(recovered));
     },
   );
