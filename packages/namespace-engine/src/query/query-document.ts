@@ -4,9 +4,12 @@
  * removed). Vectors may be plain arrays or Float32Array; sparse indices must
  * be strictly increasing.
  */
-import type { JsonValue } from "@skerry/wal-format";
-
-export type { JsonValue };
+/**
+ * A JSON value (structurally the same type as wal-format's `JsonValue`),
+ * declared here so the query module depends on no other package and compiles
+ * on its own.
+ */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
 export interface QueryDocument {
   readonly id: string;
