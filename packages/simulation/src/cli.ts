@@ -18,6 +18,7 @@
  * 1..1000 x 2,000 steps unless given).
  */
 import { randomInt } from "node:crypto";
+import { parseArgs } from "node:util";
 import { fixedSeeds, KNOWN_BUG_EXCLUSIONS, KNOWN_BUG_FENCES } from "./ci-seeds.ts";
 import type { KnownBugFence } from "./sim-process.ts";
 import { emptyFaultCounts } from "./sim-process.ts";
@@ -37,30 +38,59 @@ interface Args {
   asFound: boolean;
 }
 
-function parse(argv: readonly string[]): Args {
-  const get = (name: string): string | undefined => {
-    const i = argv.indexOf(name);
-    return i >= 0 ? argv[i + 1] : undefined;
+const USAGE = `usage: pnpm sim [--seeds N] [--steps M] [--provider memory|local-fs|both]
+                [--seed S] [--first F] [--random K] [--long] [--no-crashes] [--no-failures]
+                [--exclude family,...] [--trace] [--known-bugs] [--as-found] [--help]`;
+
+/** Parses the command line strictly: an unknown flag or a bad number is an error, not a silent default. */
+function parse(argv: readonly string[]): Args | "help" {
+  const { values } = parseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      seeds: { type: "string" },
+      steps: { type: "string" },
+      provider: { type: "string" },
+      seed: { type: "string" },
+      first: { type: "string" },
+      random: { type: "string" },
+      exclude: { type: "string" },
+      long: { type: "boolean" },
+      "no-crashes": { type: "boolean" },
+      "no-failures": { type: "boolean" },
+      trace: { type: "boolean" },
+      "known-bugs": { type: "boolean" },
+      "as-found": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help === true) return "help";
+  const int = (name: string, raw: string | undefined, fallback: number): number => {
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isSafeInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer, got ${JSON.stringify(raw)}`);
+    return n;
   };
-  const long = argv.includes("--long");
-  const single = get("--seed");
-  const count = Number(get("--seeds") ?? (long ? 1000 : 100));
-  const provider = get("--provider") ?? "both";
+  const long = values.long === true;
+  const single = values.seed;
+  const count = int("seeds", values.seeds, long ? 1000 : 100);
+  const provider = values.provider ?? "both";
   const providers: ProviderKind[] = provider === "both" ? ["memory", "local-fs"] : [provider as ProviderKind];
   for (const p of providers) if (p !== "memory" && p !== "local-fs") throw new Error(`unknown provider ${p}`);
-  const exclude = (get("--exclude") ?? "").split(",").filter((x) => x.length > 0) as ActorFamily[];
+  const exclude = (values.exclude ?? "").split(",").filter((x) => x.length > 0) as ActorFamily[];
   return {
-    seeds: single !== undefined ? [Number(single)] : fixedSeeds(count, Number(get("--first") ?? 1)),
-    random: single !== undefined ? 0 : Number(get("--random") ?? 2),
-    steps: Number(get("--steps") ?? (long ? 2000 : 500)),
+    seeds: single !== undefined ? [int("seed", single, 0)] : fixedSeeds(count, int("first", values.first, 1)),
+    random: single !== undefined ? 0 : int("random", values.random, 2),
+    steps: int("steps", values.steps, long ? 2000 : 500),
     providers,
-    crashes: !argv.includes("--no-crashes"),
-    failures: !argv.includes("--no-failures"),
+    crashes: values["no-crashes"] !== true,
+    failures: values["no-failures"] !== true,
     exclude: [...new Set([...exclude, ...KNOWN_BUG_EXCLUSIONS.map((k) => k.family)])],
-    trace: argv.includes("--trace"),
+    trace: values.trace === true,
     // --known-bugs: run without the fences, to reproduce (or confirm the fix of) the known bugs.
-    fences: argv.includes("--known-bugs") ? [] : KNOWN_BUG_FENCES.map((k) => k.fence),
-    asFound: argv.includes("--as-found"),
+    fences: values["known-bugs"] === true ? [] : KNOWN_BUG_FENCES.map((k) => k.fence),
+    asFound: values["as-found"] === true,
   };
 }
 
@@ -69,7 +99,19 @@ function faultsOf(r: SimulationResult): number {
 }
 
 async function main(): Promise<void> {
-  const args = parse(process.argv.slice(2).filter((a) => a !== "--"));
+  let args: Args;
+  try {
+    const parsed = parse(process.argv.slice(2).filter((a) => a !== "--"));
+    if (parsed === "help") {
+      console.log(USAGE);
+      return;
+    }
+    args = parsed;
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
   const randomSeeds = Array.from({ length: args.random }, () => randomInt(1_000_000, 2 ** 31));
   if (randomSeeds.length > 0) console.log(`random seeds this run: ${randomSeeds.join(" ")}`);
   for (const k of KNOWN_BUG_EXCLUSIONS) console.log(`excluded (known bug): ${k.family}: ${k.bug}`);
