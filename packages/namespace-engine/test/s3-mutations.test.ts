@@ -5,31 +5,18 @@
  * the suite fails loudly (the configuration check lives in
  * multi-process.test.ts).
  */
-import { randomUUID } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
-import { S3Storage } from "@skerry/storage-providers";
+import { s3TestTarget } from "@skerry/storage-providers/testing";
 import { NamespaceEngine } from "@skerry/namespace-engine";
 
-const s3Configured = Boolean(process.env["S3_ENDPOINT"]);
-const inCi = Boolean(process.env["CI"]);
-const RUN = `skerry-tests/namespace-engine-mutations/${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`;
+const s3 = s3TestTarget("namespace-engine-mutations");
 const NS = "acme/s3/mutations";
-const clients: S3Storage[] = [];
 
-afterAll(async () => {
-  for (const client of clients) {
-    const keys: string[] = [];
-    for await (const meta of client.list("")) keys.push(meta.key);
-    await Promise.all(keys.map((key) => client.delete(key)));
-    client.close();
-  }
-});
+afterAll(() => s3.cleanup());
 
-describe.skipIf(!s3Configured && !inCi)("predicate mutations and compaction on the real S3 server", () => {
+describe.skipIf(!s3.shouldRun)("predicate mutations and compaction on the real S3 server", () => {
   it("a compaction with concurrent writers and a concurrent deleteByFilter keeps every write and tombstone", async () => {
-    if (!s3Configured) throw new Error("S3 is not configured in CI: S3_ENDPOINT missing (run under scripts/s3/with-s3.sh)");
-    const storage = S3Storage.fromEnv(process.env, { prefix: RUN });
-    clients.push(storage);
+    const storage = s3.open();
     const engine = new NamespaceEngine({ storage });
     const writer = new NamespaceEngine({ storage });
     const mutator = new NamespaceEngine({ storage, relocate: { baseDelayMs: 5, maxDelayMs: 50 } });

@@ -3,32 +3,19 @@
  * shared objects, GC and repair on the real S3 server. Runs when
  * S3_ENDPOINT is set; under CI without it the suite fails loudly.
  */
-import { randomUUID } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
-import { S3Storage } from "@skerry/storage-providers";
+import { s3TestTarget } from "@skerry/storage-providers/testing";
 import { NamespaceEngine } from "@skerry/namespace-engine";
 import { expectCountsNotBelowTruth, expectExactCounts, expectNoMissingObjects } from "./support/references.ts";
 
-const s3Configured = Boolean(process.env["S3_ENDPOINT"]);
-const inCi = Boolean(process.env["CI"]);
-const RUN = `skerry-tests/namespace-engine-sharing/${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`;
+const s3 = s3TestTarget("namespace-engine-sharing");
 const SRC = "acme/s3share/docs";
-const clients: S3Storage[] = [];
 
-afterAll(async () => {
-  for (const client of clients) {
-    const keys: string[] = [];
-    for await (const meta of client.list("")) keys.push(meta.key);
-    await Promise.all(keys.map((key) => client.delete(key)));
-    client.close();
-  }
-});
+afterAll(() => s3.cleanup());
 
-describe.skipIf(!s3Configured && !inCi)("sharing, GC and repair on the real S3 server", () => {
+describe.skipIf(!s3.shouldRun)("sharing, GC and repair on the real S3 server", () => {
   it("concurrent branches from several processes' engines all count, deletion keeps shared objects, repair is exact", async () => {
-    if (!s3Configured) throw new Error("S3 is not configured in CI: S3_ENDPOINT missing (run under scripts/s3/with-s3.sh)");
-    const storage = S3Storage.fromEnv(process.env, { prefix: RUN });
-    clients.push(storage);
+    const storage = s3.open();
     const engine = new NamespaceEngine({ storage, retention: { keepVersions: 1, keepForMs: 0 } });
     await engine.createNamespace(SRC);
     for (let b = 0; b < 3; b++) await engine.upsert(SRC, Array.from({ length: 10 }, (_, i) => ({ id: `d${b}-${i}`, attributes: { b } })));

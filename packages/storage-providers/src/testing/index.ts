@@ -529,3 +529,5 @@ export function describeStorageConformance(options: ConformanceOptions): void {
     });
   });
 }
+
+export { s3TestTarget, type S3TestTarget } from "./s3-test-target.ts";
