@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   type CompactionIntent,
+  type ContainerRef,
   decodeCompactionIntent,
   decodeManifest,
   decodeRefcountTable,
@@ -14,6 +15,8 @@ import {
   type RefcountTable,
   rowId,
 } from "@skerry/wal-format";
+import { encodeDocument } from "../src/schemas/json-document.ts";
+import { manifestSpec } from "../src/schemas/manifest.ts";
 import { compactionIntentArb, manifestArb, refcountTableArb } from "./support/arbitraries.ts";
 
 const HASH = "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262";
@@ -111,15 +114,63 @@ describe("manifest document", () => {
     expect(new TextDecoder().decode(encodeManifest(decoded))).toContain('"__proto__":"x"');
   });
 
-  it("round-trips any valid manifest (property)", () => {
+  it("round-trips any valid manifest (property), byte for byte what the generic document encoder writes", () => {
     fc.assert(
       fc.property(manifestArb, (manifest) => {
         const bytes = encodeManifest(manifest);
         expect(decodeManifest(bytes)).toEqual(manifest);
         expect(encodeManifest(decodeManifest(bytes))).toEqual(bytes);
+        expect(encodeManifest(manifest)).toEqual(bytes); // second encode: from the per-ref cache
+        expect(bytes).toEqual(encodeDocument(manifestSpec, manifest));
       }),
       { numRuns: 200 },
     );
+  });
+
+  it("carries a LOG_BATCH's bytes inline (base64) and checks them against kind and byte_size", () => {
+    const base = sampleManifest();
+    const bytes = Uint8Array.from([0, 1, 2, 250, 251, 252, 7]);
+    const inline: ContainerRef = {
+      id: "11111111-2222-4333-8444-555555555555",
+      kind: "LOG_BATCH",
+      key: "acme/search/ns/docs/log/11111111-2222-4333-8444-555555555555.log",
+      rowCount: 1,
+      byteSize: bytes.length,
+      contentHash: "ab".repeat(32),
+      inline: bytes,
+    };
+    const manifest: Manifest = { ...base, containers: [...base.containers, inline] };
+    const encoded = encodeManifest(manifest);
+    const wire = json(encoded);
+    const last = (wire["containers"] as Record<string, unknown>[]).at(-1)!;
+    expect(last["inline"]).toBe("AAEC+vv8Bw==");
+    const decoded = decodeManifest(encoded);
+    expect(decoded).toEqual(manifest);
+    expect(decoded.containers.at(-1)!.inline).toBeInstanceOf(Uint8Array);
+    // Only a LOG_BATCH carries inline bytes, and they must be byte_size long (encode and decode).
+    expect(failure(() => encodeManifest({ ...manifest, containers: [{ ...inline, kind: "SEGMENT" }] }))).toMatchObject({
+      code: "Schema",
+      field: "containers[0].inline",
+    });
+    expect(failure(() => encodeManifest({ ...manifest, containers: [{ ...inline, byteSize: 8 }] }))).toMatchObject({ field: "containers[0].inline" });
+    const wrongSize = json(encoded);
+    (wrongSize["containers"] as Record<string, unknown>[]).at(-1)!["byte_size"] = 6;
+    expect(failure(() => decodeManifest(JSON.stringify(wrongSize)))).toMatchObject({ code: "Schema", field: `containers[${base.containers.length}].inline` });
+    const notBase64 = json(encoded);
+    (notBase64["containers"] as Record<string, unknown>[]).at(-1)!["inline"] = "not base64!";
+    expect(failure(() => decodeManifest(JSON.stringify(notBase64)))).toMatchObject({ code: "Schema", field: `containers[${base.containers.length}].inline` });
+  });
+
+  it("validates each container ref once per object and still rejects a bad new one", () => {
+    const manifest = sampleManifest();
+    encodeManifest(manifest);
+    const bad = { ...manifest.containers[0]!, contentHash: "nothex" };
+    expect(failure(() => encodeManifest({ ...manifest, containers: [...manifest.containers, bad] }))).toMatchObject({
+      code: "Schema",
+      field: `containers[${manifest.containers.length}].content_hash`,
+    });
+    const badWrite = { idempotencyKey: "", version: 1, committedAt: 0 };
+    expect(failure(() => encodeManifest({ ...manifest, recentWrites: [badWrite] }))).toMatchObject({ field: "recent_writes[0].idempotency_key" });
   });
 });
 

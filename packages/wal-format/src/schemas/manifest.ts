@@ -25,13 +25,16 @@
  * Errors: `SchemaError` naming `manifest` and the field;
  * `UnsupportedVersionError` for a newer `schema_version`.
  */
+import { Buffer } from "node:buffer";
 import { z } from "zod";
+import { isWalFormatError, SchemaError } from "../errors.ts";
 import type { IdSpan } from "../id-span.ts";
 import type { RowId } from "../ids.ts";
 import { idToHex, rowIdFromHex } from "../ids.ts";
 import { idSpanFromWire, idSpanToWire, idSpanWireSchema, type IdSpanWire } from "./id-span.ts";
 import type { DecodeDocumentOptions, JsonDocumentSpec } from "./json-document.ts";
-import { decodeDocument, encodeDocument } from "./json-document.ts";
+import { decodeDocument, formatPath, validateWire } from "./json-document.ts";
+import { textEncoder } from "../internal/binary.ts";
 import type { JsonObject } from "./wire.ts";
 import {
   bag,
@@ -72,6 +75,14 @@ export const containerRefWireSchema = z.looseObject({
   content_hash: blake3HexSchema,
   row_id_range: idSpanWireSchema.nullish(),
   tombstones_key: z.string().min(1).nullish(),
+  inline: z.base64().nullish(),
+});
+
+const recentWriteWireSchema = z.object({
+  idempotency_key: z.string().min(1),
+  version: countSchema,
+  committed_at: timestampSchema,
+  count: countSchema.nullish(),
 });
 
 export const manifestWireSchema = z.looseObject({
@@ -87,14 +98,7 @@ export const manifestWireSchema = z.looseObject({
     .nullish(),
   containers: z.array(containerRefWireSchema),
   row_id_high_water: idHexSchema,
-  recent_writes: z.array(
-    z.object({
-      idempotency_key: z.string().min(1),
-      version: countSchema,
-      committed_at: timestampSchema,
-      count: countSchema.nullish(),
-    }),
-  ),
+  recent_writes: z.array(recentWriteWireSchema),
   labels: z.record(z.string(), z.string()),
 });
 
@@ -116,6 +120,13 @@ export interface ContainerRef {
   readonly rowIdRange?: IdSpan;
   /** Object key of the tombstone sidecar, once one exists. */
   readonly tombstonesKey?: string;
+  /**
+   * LOG_BATCH only: the batch's bytes (the framed log, `byteSize` bytes hashing to `contentHash`) carried in
+   * the manifest itself (wire: standard base64 with padding). Then nothing is stored at `key`: the ref
+   * references no object (no reads, reference counts or deletes); its id, position and sidecar are as for
+   * any container.
+   */
+  readonly inline?: Uint8Array;
   readonly extra?: JsonObject;
 }
 
@@ -153,6 +164,7 @@ export interface Manifest {
 function containerFromWire(raw: Record<string, unknown>): ContainerRef {
   const range = raw["row_id_range"];
   const tombstones = raw["tombstones_key"];
+  const inline = raw["inline"];
   const extra = extrasOf(raw, CONTAINER_KNOWN);
   return {
     id: raw["id"] as string,
@@ -163,8 +175,20 @@ function containerFromWire(raw: Record<string, unknown>): ContainerRef {
     contentHash: raw["content_hash"] as string,
     ...(range !== undefined && range !== null ? { rowIdRange: idSpanFromWire(range as IdSpanWire) } : {}),
     ...(typeof tombstones === "string" ? { tombstonesKey: tombstones } : {}),
+    ...(typeof inline === "string" ? { inline: base64ToBytes(inline) } : {}),
     ...(extra === undefined ? {} : { extra }),
   };
+}
+
+function base64ToBytes(text: string): Uint8Array {
+  const decoded = Buffer.from(text, "base64");
+  return new Uint8Array(decoded.buffer.slice(decoded.byteOffset, decoded.byteOffset + decoded.byteLength));
+}
+
+/** Bytes a padded base64 string decodes to. */
+function base64Length(text: string): number {
+  const padding = text.endsWith("==") ? 2 : text.endsWith("=") ? 1 : 0;
+  return (text.length / 4) * 3 - padding;
 }
 
 function containerToWire(ref: ContainerRef): Record<string, unknown> {
@@ -177,8 +201,19 @@ function containerToWire(ref: ContainerRef): Record<string, unknown> {
   wire["content_hash"] = ref.contentHash;
   if (ref.rowIdRange !== undefined) wire["row_id_range"] = idSpanToWire(ref.rowIdRange);
   if (ref.tombstonesKey !== undefined) wire["tombstones_key"] = ref.tombstonesKey;
+  if (ref.inline !== undefined) wire["inline"] = Buffer.from(ref.inline.buffer, ref.inline.byteOffset, ref.inline.byteLength).toString("base64");
   mergeExtras(wire, ref.extra, CONTAINER_KNOWN);
   return wire;
+}
+
+/** Cross-field rules of one container ref (wire form). */
+function checkContainer(container: Record<string, unknown>, index: number): [string, string] | undefined {
+  const inline = container["inline"];
+  if (typeof inline !== "string") return undefined;
+  if (container["kind"] !== "LOG_BATCH") return [`containers[${index}].inline`, "only a LOG_BATCH may carry inline bytes"];
+  const length = base64Length(inline);
+  if (length !== container["byte_size"]) return [`containers[${index}].inline`, `decodes to ${length} bytes; byte_size says ${String(container["byte_size"])}`];
+  return undefined;
 }
 
 function check(raw: Record<string, unknown>): [string, string] | undefined {
@@ -188,6 +223,8 @@ function check(raw: Record<string, unknown>): [string, string] | undefined {
     const id = container["id"] as string;
     if (seen.has(id)) return [`containers[${index}].id`, `duplicate container id ${id}`];
     seen.add(id);
+    const problem = checkContainer(container, index);
+    if (problem !== undefined) return problem;
   }
   return undefined;
 }
@@ -244,12 +281,7 @@ function toWire(m: Manifest): Record<string, unknown> {
   }
   wire["containers"] = m.containers.map(containerToWire);
   wire["row_id_high_water"] = idToHex(m.rowIdHighWater);
-  wire["recent_writes"] = m.recentWrites.map((w, i) => ({
-    idempotency_key: w.idempotencyKey,
-    version: w.version,
-    committed_at: timestampToWire(w.committedAt, d, `recent_writes[${i}].committed_at`),
-    ...(w.count === undefined ? {} : { count: w.count }),
-  }));
+  wire["recent_writes"] = m.recentWrites.map(recentWriteToWire);
   wire["labels"] = recordFromMap(m.labels);
   mergeExtras(wire, m.extra, KNOWN);
   return wire;
@@ -264,8 +296,92 @@ export const manifestSpec: JsonDocumentSpec<Manifest> = {
   check,
 };
 
+/**
+ * JSON text of each container ref and recent write already validated by `encodeManifest`, by object.
+ * Refs and recent writes are immutable and carried from one manifest to the next, so a commit that
+ * appends one container validates and serializes only that one.
+ */
+const containerText = new WeakMap<ContainerRef, string>();
+const recentWriteText = new WeakMap<RecentWrite, string>();
+
+function partText<T extends object>(
+  cache: WeakMap<T, string>,
+  value: T,
+  field: string,
+  schema: z.ZodType,
+  toWire: (value: T) => Record<string, unknown>,
+  extraCheck?: (wire: Record<string, unknown>) => [string, string] | undefined,
+): string {
+  const cached = cache.get(value);
+  if (cached !== undefined) return cached;
+  const wire = toWire(value);
+  const result = schema.safeParse(wire);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new SchemaError(MANIFEST_DOCUMENT, formatPath([field, ...(issue?.path ?? [])]), issue?.message ?? "invalid", result.error);
+  }
+  const problem = extraCheck?.(wire);
+  if (problem !== undefined) throw new SchemaError(MANIFEST_DOCUMENT, problem[0], problem[1]);
+  let text: string;
+  try {
+    text = JSON.stringify(wire);
+  } catch (error) {
+    throw new SchemaError(MANIFEST_DOCUMENT, field, `cannot serialize: ${String(error)}`, error);
+  }
+  cache.set(value, text);
+  return text;
+}
+
+function recentWriteToWire(w: RecentWrite, i: number): Record<string, unknown> {
+  return {
+    idempotency_key: w.idempotencyKey,
+    version: w.version,
+    committed_at: timestampToWire(w.committedAt, MANIFEST_DOCUMENT, `recent_writes[${i}].committed_at`),
+    ...(w.count === undefined ? {} : { count: w.count }),
+  };
+}
+
+/**
+ * Validates and serializes a manifest: the same checks and the same bytes as the generic document
+ * encoder (so this package never writes a manifest it would refuse to read), but each container ref and
+ * recent write is validated and serialized once per object (see `containerText`). Decoding stays strict.
+ */
 export function encodeManifest(manifest: Manifest): Uint8Array {
-  return encodeDocument(manifestSpec, manifest);
+  let top: Record<string, unknown>;
+  let containers: string[];
+  let recent: string[];
+  try {
+    top = toWire({ ...manifest, containers: [], recentWrites: [] });
+    containers = manifest.containers.map((ref, i) =>
+      partText(containerText, ref, `containers[${i}]`, containerRefWireSchema, containerToWire, (wire) => checkContainer(wire, i)),
+    );
+    recent = manifest.recentWrites.map((w, i) => partText(recentWriteText, w, `recent_writes[${i}]`, recentWriteWireSchema, (v) => recentWriteToWire(v, i)));
+  } catch (error) {
+    if (isWalFormatError(error)) throw error;
+    throw new SchemaError(MANIFEST_DOCUMENT, "", `cannot encode: ${String(error)}`, error);
+  }
+  validateWire(manifestSpec, top);
+  const seen = new Set<string>();
+  for (const [index, ref] of manifest.containers.entries()) {
+    if (seen.has(ref.id)) throw new SchemaError(MANIFEST_DOCUMENT, `containers[${index}].id`, `duplicate container id ${ref.id}`);
+    seen.add(ref.id);
+  }
+  // JSON.stringify(wire) with the two arrays spliced in as text (same key order, same bytes).
+  const parts: string[] = [];
+  for (const key of Object.keys(top)) {
+    let value: string | undefined;
+    if (key === "containers") value = `[${containers.join(",")}]`;
+    else if (key === "recent_writes") value = `[${recent.join(",")}]`;
+    else {
+      try {
+        value = JSON.stringify(top[key]);
+      } catch (error) {
+        throw new SchemaError(MANIFEST_DOCUMENT, key, `cannot serialize: ${String(error)}`, error);
+      }
+    }
+    if (value !== undefined) parts.push(`${JSON.stringify(key)}:${value}`);
+  }
+  return textEncoder.encode(`{${parts.join(",")}}`);
 }
 
 export function decodeManifest(bytes: Uint8Array | string, options?: DecodeDocumentOptions): Manifest {

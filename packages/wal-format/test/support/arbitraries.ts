@@ -111,11 +111,14 @@ export const containerArb: fc.Arbitrary<ContainerRef> = fc
     contentHash: hashArb,
     range: fc.option(idSpanArb, { nil: undefined }),
     tombstones: fc.option(fc.string({ minLength: 1, maxLength: 20 }), { nil: undefined }),
+    inline: fc.option(fc.uint8Array({ maxLength: 40 }), { nil: undefined }),
   })
-  .map(({ range, tombstones, ...rest }) => ({
+  .map(({ range, tombstones, inline, ...rest }) => ({
     ...rest,
     ...(range === undefined ? {} : { rowIdRange: range }),
     ...(tombstones === undefined ? {} : { tombstonesKey: tombstones }),
+    // Inline bytes only on a LOG_BATCH, and then byte_size is their length.
+    ...(inline === undefined || rest.kind !== "LOG_BATCH" ? {} : { inline, byteSize: inline.length }),
   }));
 
 export const manifestArb: fc.Arbitrary<Manifest> = fc
