@@ -22,7 +22,7 @@
  * In a patch's JSON, `null` values mean "remove". Decoding checks every
  * length against the bytes present and throws `CorruptError`.
  */
-import { readIdBytes, type RowId, rowId, writeIdBytes } from "@skerry/wal-format";
+import { readIdBytes, type RowId, rowId } from "@skerry/wal-format";
 import type { JsonObject, JsonValue } from "./document.ts";
 import { CorruptError } from "./errors.ts";
 
@@ -60,36 +60,44 @@ export interface LogEntry {
   readonly attributes?: Record<string, JsonValue | null>;
 }
 
-const utf8 = new TextEncoder();
 /** Typed arrays use the platform's byte order; on little-endian hosts (all Node targets in practice) vectors copy as bytes. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
 
 interface Sized {
   readonly entry: LogEntry;
-  readonly id: Uint8Array;
-  readonly json: Uint8Array | undefined;
+  /** UTF-8 bytes of the id. */
+  readonly idBytes: number;
+  readonly json: string | undefined;
+  /** UTF-8 bytes of `json`. */
+  readonly jsonBytes: number;
   readonly size: number;
 }
 
+const U64_MASK = (1n << 64n) - 1n;
+
 function measure(entry: LogEntry): Sized {
-  const id = utf8.encode(entry.id);
-  let json: Uint8Array | undefined;
+  // Buffer.byteLength and Buffer#write give the same bytes as TextEncoder (lone surrogates become U+FFFD;
+  // ids never hold one, and JSON.stringify escapes them), without an allocation per string.
+  const idBytes = Buffer.byteLength(entry.id, "utf8");
+  let json: string | undefined;
+  let jsonBytes = 0;
   if (entry.text !== undefined || entry.attributes !== undefined) {
     const body: Record<string, unknown> = {};
     if (entry.text !== undefined) body["text"] = entry.text;
     if (entry.attributes !== undefined) body["attributes"] = entry.attributes;
-    json = utf8.encode(JSON.stringify(body));
+    json = JSON.stringify(body);
+    jsonBytes = Buffer.byteLength(json, "utf8");
   }
-  let size = HEADER + 4 + id.length;
+  let size = HEADER + 4 + idBytes;
   if (entry.vector !== undefined) size += 4 + entry.vector.length * 4;
   if (entry.sparse !== undefined) size += 4 + entry.sparse.indices.length * 8;
-  if (json !== undefined) size += 4 + json.length;
-  return { entry, id, json, size };
+  if (json !== undefined) size += 4 + jsonBytes;
+  return { entry, idBytes, json, jsonBytes, size };
 }
 
-function writeEntry(sized: Sized, out: Uint8Array, view: DataView, start: number): void {
-  const { entry, id, json } = sized;
+function writeEntry(sized: Sized, out: Uint8Array, text: Buffer, view: DataView, start: number): void {
+  const { entry, idBytes, json, jsonBytes } = sized;
   let flags = 0;
   if (entry.vector !== undefined) flags |= F_VECTOR;
   if (entry.vectorCleared === true) flags |= F_VECTOR_CLEARED;
@@ -100,11 +108,16 @@ function writeEntry(sized: Sized, out: Uint8Array, view: DataView, start: number
   out[start + 1] = OP_CODE[entry.op];
   out[start + 2] = flags;
   out[start + 3] = 0;
-  if (entry.rowId !== undefined) writeIdBytes(entry.rowId, out, start + 4);
+  if (entry.rowId !== undefined) {
+    const id = entry.rowId as bigint;
+    if (id < 0n || id > ID_MAX) throw new RangeError(`row id ${id} is outside 128 bits`);
+    view.setBigUint64(start + 4, id >> 64n);
+    view.setBigUint64(start + 12, id & U64_MASK);
+  }
   let at = start + 20;
-  view.setUint32(at, id.length, true);
-  out.set(id, at + 4);
-  at += 4 + id.length;
+  view.setUint32(at, idBytes, true);
+  text.write(entry.id, at + 4, idBytes, "utf8");
+  at += 4 + idBytes;
   if (entry.vector !== undefined) {
     const vector = entry.vector;
     const dim = vector.length;
@@ -125,10 +138,12 @@ function writeEntry(sized: Sized, out: Uint8Array, view: DataView, start: number
     for (let i = 0; i < count; i++, at += 4) view.setFloat32(at, entry.sparse.values[i] as number, true);
   }
   if (json !== undefined) {
-    view.setUint32(at, json.length, true);
-    out.set(json, at + 4);
+    view.setUint32(at, jsonBytes, true);
+    text.write(json, at + 4, jsonBytes, "utf8");
   }
 }
+
+const ID_MAX = (1n << 128n) - 1n;
 
 /** Encodes one entry; the caller has validated its contents. */
 export function encodeLogEntry(entry: LogEntry): Uint8Array {
@@ -142,11 +157,12 @@ export function encodeLogEntries(entries: readonly LogEntry[]): Uint8Array[] {
   for (const s of sized) total += s.size;
   const out = new Uint8Array(total);
   const view = new DataView(out.buffer);
+  const text = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
   const views: Uint8Array[] = new Array(sized.length);
   let at = 0;
   for (let i = 0; i < sized.length; i++) {
     const s = sized[i] as Sized;
-    writeEntry(s, out, view, at);
+    writeEntry(s, out, text, view, at);
     views[i] = out.subarray(at, at + s.size);
     at += s.size;
   }

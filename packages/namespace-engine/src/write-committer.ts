@@ -2,9 +2,11 @@
  * WriteCommitter: the write path's commit protocol, with group commit.
  *
  * Each namespace has a queue of validated writes. When the namespace's
- * lane is free, the committer takes a group from the queue (after yielding
- * once, or waiting `maxWaitMs`, so writes issued together arrive together)
- * and commits it:
+ * lane is free, the committer takes a group from the queue and commits it.
+ * A lone writer is not delayed: the first group is taken after a microtask
+ * yield (so writes issued in the same synchronous turn share it) or after
+ * `maxWaitMs` when that is set; writes that arrive while a commit is in
+ * flight queue up and form the next group:
  *
  *   1. base = the latest manifest known (hot cache; a conflict refreshes it).
  *   2. Evaluate each write against base, in queue order: a deleted or
@@ -145,8 +147,10 @@ export class WriteCommitter {
 
   async #drain(id: string, queue: NamespaceQueue): Promise<void> {
     const { group } = this.#deps;
-    // Let writes issued in the same turn join the first group.
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    // A lone writer commits at once: only a microtask yield, so writes issued in the same synchronous turn
+    // (Promise.all) join the first group. Writes that arrive while a commit is in flight form the next group.
+    // Only an explicit `maxWaitMs` waits longer.
+    await Promise.resolve();
     if (group.enabled && group.maxWaitMs > 0) await sleep(group.maxWaitMs, this.#deps.policy.conflictBackoff);
     while (queue.pending.length > 0) {
       const members = this.#takeGroup(queue);

@@ -62,7 +62,6 @@ export interface EncodedWrite {
 }
 
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
-const utf8 = new TextEncoder();
 
 function fail(index: number, message: string): never {
   throw new InvalidArgumentError(`item ${index}: ${message}`);
@@ -71,7 +70,7 @@ function fail(index: number, message: string): never {
 function checkId(id: unknown, index: number, limits: WriteLimits): string {
   if (typeof id !== "string" || id.length === 0) fail(index, "id must be a non-empty string");
   if (LONE_SURROGATE.test(id)) fail(index, "id has a lone UTF-16 surrogate");
-  const bytes = utf8.encode(id).length;
+  const bytes = Buffer.byteLength(id, "utf8");
   if (bytes > limits.maxIdBytes) fail(index, `id is ${bytes} bytes of UTF-8; the limit is ${limits.maxIdBytes}`);
   return id;
 }
@@ -85,11 +84,12 @@ function checkVector(vector: unknown, index: number, dims: { value?: number }): 
   }
   dims.value = values.length;
   if (vector instanceof Float32Array) {
-    // Already float32: only NaN and infinities can be wrong. Copied, so a caller reusing its buffer cannot change the write.
+    // Already float32: only NaN and infinities can be wrong. Not copied: the write is encoded to bytes before
+    // encodeUpsert/encodePatch return, so a caller reusing its buffer afterwards cannot change it.
     for (let i = 0; i < vector.length; i++) {
       if (!Number.isFinite(vector[i] as number)) fail(index, `vector[${i}] must be a finite number, got ${vector[i]}`);
     }
-    return vector.slice();
+    return vector;
   }
   const out = new Float32Array(values.length);
   for (let i = 0; i < values.length; i++) {
@@ -142,6 +142,25 @@ function checkText(text: unknown, index: number, allowNull: boolean): Record<str
   return out;
 }
 
+/** True when `value` is a JSON value of at most `maxDepth` further levels (the fast path: no paths built). */
+function isJson(value: unknown, depth: number, maxDepth: number): boolean {
+  if (depth > maxDepth) return false;
+  if (value === null || typeof value === "boolean" || typeof value === "string") return true;
+  if (typeof value === "number") return Number.isFinite(value);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!isJson(value[i], depth + 1, maxDepth)) return false;
+    return true;
+  }
+  if (typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+    for (const key in value) {
+      if (Object.hasOwn(value, key) && !isJson((value as Record<string, unknown>)[key], depth + 1, maxDepth)) return false;
+    }
+    return true;
+  }
+  return false;
+}
+
+/** Throws naming the first offending path; only called once `isJson` said no. */
 function checkJson(value: unknown, index: number, path: string, depth: number, limits: WriteLimits): void {
   if (depth > limits.maxAttributeDepth) fail(index, `${path} nests deeper than ${limits.maxAttributeDepth} levels`);
   if (value === null || typeof value === "boolean" || typeof value === "string") return;
@@ -164,7 +183,7 @@ function checkAttributes(attributes: unknown, index: number, limits: WriteLimits
   if (typeof attributes !== "object" || attributes === null || Array.isArray(attributes)) {
     fail(index, "attributes must be a JSON object");
   }
-  checkJson(attributes, index, "attributes", 0, limits);
+  if (!isJson(attributes, 0, limits.maxAttributeDepth)) checkJson(attributes, index, "attributes", 0, limits);
   return attributes as Record<string, JsonValue | null>;
 }
 
@@ -201,6 +220,12 @@ function mint(ids: IdGenerator, count: number): RowId[] {
   return count === 0 ? [] : flattenIdSpans(ids.reserveRange(count));
 }
 
+/** Sets each entry's row id in place (the entries are this module's own objects). */
+function withRowIds(entries: Omit<LogEntry, "rowId">[], rowIds: readonly RowId[]): LogEntry[] {
+  for (let i = 0; i < entries.length; i++) (entries[i] as { rowId?: RowId }).rowId = rowIds[i] as RowId;
+  return entries as LogEntry[];
+}
+
 /** Validates and encodes an upsert. */
 export function encodeUpsert(docs: readonly DocumentInput[], idGenerator: IdGenerator, limits: WriteLimits): EncodedWrite {
   const items = checkCount(docs, "upsert documents", limits);
@@ -223,7 +248,7 @@ export function encodeUpsert(docs: readonly DocumentInput[], idGenerator: IdGene
     return entry;
   });
   const rowIds = mint(idGenerator, entries.length);
-  return finish("upsert", entries.map((e, i) => ({ ...e, rowId: rowIds[i] as RowId })), dims, rowIds, limits);
+  return finish("upsert", withRowIds(entries, rowIds), dims, rowIds, limits);
 }
 
 /** Validates and encodes a patch. */
@@ -252,7 +277,7 @@ export function encodePatch(patches: readonly DocumentPatch[], idGenerator: IdGe
     return entry;
   });
   const rowIds = mint(idGenerator, entries.length);
-  return finish("patch", entries.map((e, i) => ({ ...e, rowId: rowIds[i] as RowId })), dims, rowIds, limits);
+  return finish("patch", withRowIds(entries, rowIds), dims, rowIds, limits);
 }
 
 /** Validates and encodes a delete by ids. */
