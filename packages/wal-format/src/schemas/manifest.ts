@@ -297,21 +297,21 @@ export const manifestSpec: JsonDocumentSpec<Manifest> = {
 };
 
 /**
- * JSON text of each container ref and recent write already validated by `encodeManifest`, by object.
+ * UTF-8 JSON of each container ref and recent write already validated by `encodeManifest`, by object.
  * Refs and recent writes are immutable and carried from one manifest to the next, so a commit that
  * appends one container validates and serializes only that one.
  */
-const containerText = new WeakMap<ContainerRef, string>();
-const recentWriteText = new WeakMap<RecentWrite, string>();
+const containerJson = new WeakMap<ContainerRef, Uint8Array>();
+const recentWriteJson = new WeakMap<RecentWrite, Uint8Array>();
 
-function partText<T extends object>(
-  cache: WeakMap<T, string>,
+function partJson<T extends object>(
+  cache: WeakMap<T, Uint8Array>,
   value: T,
   field: string,
   schema: z.ZodType,
   toWire: (value: T) => Record<string, unknown>,
   extraCheck?: (wire: Record<string, unknown>) => [string, string] | undefined,
-): string {
+): Uint8Array {
   const cached = cache.get(value);
   if (cached !== undefined) return cached;
   const wire = toWire(value);
@@ -322,14 +322,14 @@ function partText<T extends object>(
   }
   const problem = extraCheck?.(wire);
   if (problem !== undefined) throw new SchemaError(MANIFEST_DOCUMENT, problem[0], problem[1]);
-  let text: string;
+  let json: Uint8Array;
   try {
-    text = JSON.stringify(wire);
+    json = textEncoder.encode(JSON.stringify(wire));
   } catch (error) {
     throw new SchemaError(MANIFEST_DOCUMENT, field, `cannot serialize: ${String(error)}`, error);
   }
-  cache.set(value, text);
-  return text;
+  cache.set(value, json);
+  return json;
 }
 
 function recentWriteToWire(w: RecentWrite, i: number): Record<string, unknown> {
@@ -348,14 +348,14 @@ function recentWriteToWire(w: RecentWrite, i: number): Record<string, unknown> {
  */
 export function encodeManifest(manifest: Manifest): Uint8Array {
   let top: Record<string, unknown>;
-  let containers: string[];
-  let recent: string[];
+  let containers: Uint8Array[];
+  let recent: Uint8Array[];
   try {
     top = toWire({ ...manifest, containers: [], recentWrites: [] });
     containers = manifest.containers.map((ref, i) =>
-      partText(containerText, ref, `containers[${i}]`, containerRefWireSchema, containerToWire, (wire) => checkContainer(wire, i)),
+      partJson(containerJson, ref, `containers[${i}]`, containerRefWireSchema, containerToWire, (wire) => checkContainer(wire, i)),
     );
-    recent = manifest.recentWrites.map((w, i) => partText(recentWriteText, w, `recent_writes[${i}]`, recentWriteWireSchema, (v) => recentWriteToWire(v, i)));
+    recent = manifest.recentWrites.map((w, i) => partJson(recentWriteJson, w, `recent_writes[${i}]`, recentWriteWireSchema, (v) => recentWriteToWire(v, i)));
   } catch (error) {
     if (isWalFormatError(error)) throw error;
     throw new SchemaError(MANIFEST_DOCUMENT, "", `cannot encode: ${String(error)}`, error);
@@ -366,23 +366,47 @@ export function encodeManifest(manifest: Manifest): Uint8Array {
     if (seen.has(ref.id)) throw new SchemaError(MANIFEST_DOCUMENT, `containers[${index}].id`, `duplicate container id ${ref.id}`);
     seen.add(ref.id);
   }
-  // JSON.stringify(wire) with the two arrays spliced in as text (same key order, same bytes).
-  const parts: string[] = [];
+  // JSON.stringify(wire) with the two arrays spliced in as cached bytes (same key order, same bytes).
+  const chunks: Uint8Array[] = [];
+  let text = "{";
+  let first = true;
+  const array = (parts: readonly Uint8Array[]) => {
+    chunks.push(textEncoder.encode(`${text}[`));
+    text = "]";
+    parts.forEach((part, i) => {
+      if (i > 0) chunks.push(COMMA);
+      chunks.push(part);
+    });
+  };
   for (const key of Object.keys(top)) {
     let value: string | undefined;
-    if (key === "containers") value = `[${containers.join(",")}]`;
-    else if (key === "recent_writes") value = `[${recent.join(",")}]`;
-    else {
+    if (key !== "containers" && key !== "recent_writes") {
       try {
         value = JSON.stringify(top[key]);
       } catch (error) {
         throw new SchemaError(MANIFEST_DOCUMENT, key, `cannot serialize: ${String(error)}`, error);
       }
+      if (value === undefined) continue;
     }
-    if (value !== undefined) parts.push(`${JSON.stringify(key)}:${value}`);
+    text += `${first ? "" : ","}${JSON.stringify(key)}:`;
+    first = false;
+    if (key === "containers") array(containers);
+    else if (key === "recent_writes") array(recent);
+    else text += value;
   }
-  return textEncoder.encode(`{${parts.join(",")}}`);
+  chunks.push(textEncoder.encode(`${text}}`));
+  let length = 0;
+  for (const chunk of chunks) length += chunk.length;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
 }
+
+const COMMA = textEncoder.encode(",");
 
 export function decodeManifest(bytes: Uint8Array | string, options?: DecodeDocumentOptions): Manifest {
   return decodeDocument(manifestSpec, bytes, options);
