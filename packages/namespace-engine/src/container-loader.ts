@@ -2,7 +2,8 @@
  * Reading one row container for a fold: its rows as log entries plus the
  * positions its tombstone sidecar hides.
  *
- * - LOG_BATCH: a framed log of log entries (log-batch.ts).
+ * - LOG_BATCH: a framed log of log entries (log-batch.ts), read from its
+ *   object or, for an inline batch, taken from the ref (`inline`).
  * - SEGMENT: a wal-format row batch (Arrow IPC); every row is a whole
  *   document with its RowId in `_id`, applied like an UPSERT. Segments come
  *   from compaction and from predicate UPDATEs (whose segment is the
@@ -66,7 +67,8 @@ export function decodeSegment(bytes: Uint8Array, ref: ContainerRef): LogEntry[] 
 
 export async function loadContainer(deps: LoadDependencies, ref: ContainerRef, sidecarKey: string | undefined): Promise<LoadedContainer> {
   const { storage, random, retry } = deps;
-  const bytes = await withRetry(`read container ${ref.key}`, retry, random, async () => {
+  // An inline batch's bytes are in the manifest (verified below like an object's); nothing is stored at its key.
+  const bytes = ref.inline ?? await withRetry(`read container ${ref.key}`, retry, random, async () => {
     try {
       return (await storage.get(ref.key)).bytes;
     } catch (error) {

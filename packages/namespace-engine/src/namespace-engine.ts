@@ -88,7 +88,15 @@ import type { Filter } from "./query/query-request.ts";
 import { parseQueryRequest } from "./query/query-request.ts";
 import { refreshTombstones } from "./tombstone-refresh.ts";
 import { NamespaceQuery, type NamespaceQueryResult, type QueryCacheSettings, type QueryCacheStats, type QueryOptions } from "./namespace-query.ts";
-import { type CommitPolicy, type CommitterStats, type GroupCommitOptions, WriteCommitter } from "./write-committer.ts";
+import {
+  type CommitPolicy,
+  type CommitterStats,
+  DEFAULT_INLINE_BATCHES,
+  DISABLED_INLINE_BATCHES,
+  type GroupCommitOptions,
+  type InlineBatchOptions,
+  WriteCommitter,
+} from "./write-committer.ts";
 import { MAX_IDEMPOTENCY_KEY_LENGTH, type WriteOptions, type WriteResult } from "./write-options.ts";
 import { DEFAULT_WRITE_LIMITS, encodeDelete, encodePatch, encodeUpsert, type EncodedWrite, type WriteLimits } from "./write-request.ts";
 
@@ -100,6 +108,12 @@ export interface NamespaceEngineOptions {
   readonly idGenerator?: IdGenerator | undefined;
   /** Group commit settings, or false to commit every write alone. */
   readonly groupCommit?: Partial<GroupCommitOptions> | boolean | undefined;
+  /**
+   * Inline write batches (docs/namespace-engine.md, "Inline write batches"): a small batch rides in the
+   * manifest instead of its own object, so its commit is one create. `true` for the defaults (batches of at
+   * most 16 KiB, at most 128 KiB inline per manifest); off by default.
+   */
+  readonly inlineBatches?: Partial<InlineBatchOptions> | boolean | undefined;
   readonly limits?: Partial<WriteLimits> | undefined;
   /** Retries of single storage calls that fail retryably. */
   readonly retry?: Partial<RetryPolicy> | undefined;
@@ -349,6 +363,10 @@ export class NamespaceEngine {
       retry: this.#retry,
       group,
       policy,
+      inline:
+        options.inlineBatches === undefined || options.inlineBatches === false
+          ? DISABLED_INLINE_BATCHES
+          : { ...DEFAULT_INLINE_BATCHES, ...(typeof options.inlineBatches === "object" ? options.inlineBatches : {}) },
     });
     this.#ctx = {
       storage: this.storage,

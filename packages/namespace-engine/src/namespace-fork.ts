@@ -98,7 +98,10 @@ async function bounded<T>(items: readonly T[], fn: (item: T, index: number) => P
 async function forkRef(ctx: EngineContext, c: ContainerRef, target: NamespacePath, mode: ForkMode): Promise<ContainerRef> {
   const { tombstonesKey: _live, ...rest } = c;
   let ref: ContainerRef = withExtra(rest, { tombstones_etag: undefined, tombstones_snapshot: undefined });
-  if (mode === "copy") {
+  if (mode === "copy" && c.inline !== undefined) {
+    // Inline data travels with the manifest: nothing to copy (the key is renamed for consistency only).
+    ref = { ...ref, key: rehome(c.key, target) };
+  } else if (mode === "copy") {
     const key = rehome(c.key, target);
     const bytes = await readBytes(ctx, c.key);
     if (bytes === undefined) throw new CorruptError(`container ${c.key} referenced by the source is missing`, c.key);
@@ -144,7 +147,7 @@ async function forkRef(ctx: EngineContext, c: ContainerRef, target: NamespacePat
 function sharedKeys(manifest: Manifest): string[] {
   const out = new Set<string>();
   for (const c of manifest.containers) {
-    out.add(c.key);
+    if (c.inline === undefined) out.add(c.key); // an inline batch references no object
     const index = indexKeyOf(c);
     if (index !== undefined) out.add(index);
   }

@@ -152,7 +152,7 @@ export async function repairProject(
     for (const manifest of manifests) {
       for (const c of manifest.containers) {
         refs.containerIds.add(c.id);
-        add(c.key, incarnation);
+        if (c.inline === undefined) add(c.key, incarnation); // an inline batch references no object
         const index = indexKeyOf(c);
         if (index !== undefined) add(index, incarnation);
         if (c.tombstonesKey !== undefined) referenced.add(c.tombstonesKey);

@@ -72,6 +72,24 @@ export interface GroupCommitOptions {
   readonly maxBytes: number;
 }
 
+/** Inline write batches (docs/namespace-engine.md, "Inline write batches"). */
+export interface InlineBatchOptions {
+  /** Largest batch (framed-log bytes) carried inline; 0 disables inlining. Default 16 KiB. */
+  readonly maxBatchBytes: number;
+  /** Most inline bytes one manifest may carry (all its inline batches); default 128 KiB. */
+  readonly maxTotalBytes: number;
+}
+
+export const DEFAULT_INLINE_BATCHES: InlineBatchOptions = { maxBatchBytes: 16 * 1024, maxTotalBytes: 128 * 1024 };
+export const DISABLED_INLINE_BATCHES: InlineBatchOptions = { maxBatchBytes: 0, maxTotalBytes: 0 };
+
+/** Bytes a manifest carries inline. */
+export function inlineBytesOf(manifest: Manifest): number {
+  let total = 0;
+  for (const c of manifest.containers) if (c.inline !== undefined) total += c.inline.length;
+  return total;
+}
+
 export interface CommitPolicy {
   /** Manifest races a commit may lose before ConflictError; default 64. */
   readonly maxCommitAttempts: number;
@@ -86,6 +104,8 @@ export interface CommitterStats {
   commits: number;
   /** Log batch objects written (more than `commits` when a rebase changed a group). */
   batchObjects: number;
+  /** Batches committed inline in the manifest (no object of their own). */
+  inlineBatches: number;
   /** Manifest races lost (each followed by a rebase). */
   racesLost: number;
   /** Writes committed (not counting deduplicated or failed ones). */
@@ -116,12 +136,13 @@ interface Dependencies {
   readonly retry: RetryPolicy;
   readonly group: GroupCommitOptions;
   readonly policy: CommitPolicy;
+  readonly inline: InlineBatchOptions;
 }
 
 export class WriteCommitter {
   readonly #deps: Dependencies;
   readonly #queues = new Map<string, NamespaceQueue>();
-  readonly stats: CommitterStats = { commits: 0, batchObjects: 0, racesLost: 0, writesCommitted: 0 };
+  readonly stats: CommitterStats = { commits: 0, batchObjects: 0, inlineBatches: 0, racesLost: 0, writesCommitted: 0 };
 
   constructor(deps: Dependencies) {
     this.#deps = deps;
@@ -239,12 +260,17 @@ export class WriteCommitter {
         if (written === undefined || !sameMembers(written.members, unsettled)) {
           // Every earlier create of this group was verified as another writer's: the old batch is unreferenced.
           if (written !== undefined) await this.#discard(written.ref);
-          written = { members: unsettled, ref: await this.#writeBatch(path, current, unsettled) };
+          const ref = this.#buildBatch(path, current, unsettled);
+          written = { members: unsettled, ref: this.#fitsInline(current, ref) ? ref : await this.#store(ref) };
+        } else if (written.ref.inline !== undefined && !this.#fitsInline(current, written.ref)) {
+          // Rebased onto a manifest with less inline room: spill this batch to its object (same id and key).
+          written = { members: unsettled, ref: await this.#store(written.ref) };
         }
         const next = this.#nextManifest(current, written.ref, unsettled, evaluation.dimension);
         const outcome = await manifests.create(path, next);
         if (outcome === "created") {
           this.stats.commits++;
+          if (written.ref.inline !== undefined) this.stats.inlineBatches++;
           this.stats.writesCommitted += unsettled.length;
           for (const p of unsettled) p.resolve({ version: next.version, count: p.write.count, deduplicated: false });
           return;
@@ -265,6 +291,7 @@ export class WriteCommitter {
 
   /** Best-effort delete of a batch object no manifest references (a failure only leaks it). */
   async #discard(ref: ContainerRef): Promise<void> {
+    if (ref.inline !== undefined) return; // never stored
     try {
       await this.#deps.storage.delete(ref.key);
     } catch {
@@ -272,21 +299,14 @@ export class WriteCommitter {
     }
   }
 
-  async #writeBatch(path: NamespacePath, base: Manifest, members: readonly PendingWrite[]): Promise<ContainerRef> {
-    const { storage, random, retry } = this.#deps;
+  /**
+   * The group's batch as an inline ref (its bytes in `inline`, nothing stored yet). `key` is the key the
+   * batch has if it is stored (`#store`); while it is inline nothing is ever written there.
+   */
+  #buildBatch(path: NamespacePath, base: Manifest, members: readonly PendingWrite[]): ContainerRef {
     const entries = members.flatMap((p) => p.write.entries);
     const bytes = encodeLogBatch(base.version, entries);
-    const id = randomUuid(random);
-    const key = logBatchKey(path, id);
-    await withRetry(`write log batch ${key}`, retry, random, async () => {
-      try {
-        await storage.put(key, bytes, { mode: { kind: "create" } });
-      } catch (error) {
-        // The key is a fresh UUID: only an earlier attempt of ours can have created it.
-        if (!isAlreadyExists(error)) throw error;
-      }
-    });
-    this.stats.batchObjects++;
+    const id = randomUuid(this.#deps.random);
     let first: bigint | undefined;
     let last: bigint | undefined;
     for (const p of members) {
@@ -298,12 +318,37 @@ export class WriteCommitter {
     return {
       id,
       kind: "LOG_BATCH",
-      key,
+      key: logBatchKey(path, id),
       rowCount: entries.length,
       byteSize: bytes.length,
       contentHash: contentHash(bytes),
       ...(first === undefined || last === undefined ? {} : { rowIdRange: { first: rowId(first), last: rowId(last) } }),
+      inline: bytes,
     };
+  }
+
+  /** True when `ref` (inline) may ride in the manifest built on `base`: small enough, and room under the cap. */
+  #fitsInline(base: Manifest, ref: ContainerRef): boolean {
+    const { maxBatchBytes, maxTotalBytes } = this.#deps.inline;
+    const size = ref.inline?.length ?? Number.POSITIVE_INFINITY;
+    return size <= maxBatchBytes && inlineBytesOf(base) + size <= maxTotalBytes;
+  }
+
+  /** Writes an inline-built batch as its object (create-only, at its key) and returns the ref without `inline`. */
+  async #store(ref: ContainerRef): Promise<ContainerRef> {
+    const { storage, random, retry } = this.#deps;
+    const { inline: bytes, ...stored } = ref;
+    const key = ref.key;
+    await withRetry(`write log batch ${key}`, retry, random, async () => {
+      try {
+        await storage.put(key, bytes as Uint8Array, { mode: { kind: "create" } });
+      } catch (error) {
+        // The key is a fresh UUID: only an earlier attempt of ours can have created it.
+        if (!isAlreadyExists(error)) throw error;
+      }
+    });
+    this.stats.batchObjects++;
+    return stored;
   }
 
   #nextManifest(base: Manifest, ref: ContainerRef, members: readonly PendingWrite[], dimension: number | undefined): Manifest {

@@ -16,7 +16,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { LocalFsStorage, S3Storage, type StorageProvider } from "@skerry/storage-providers";
-import { isVersionConflict, NamespaceEngine } from "@skerry/namespace-engine";
+import { DEFAULT_INLINE_BATCHES, isVersionConflict, NamespaceEngine } from "@skerry/namespace-engine";
 
 const WORKER = join(dirname(fileURLToPath(import.meta.url)), "fixtures", "writer.ts");
 const NS = "acme/multi/shared";
@@ -73,10 +73,12 @@ function spawnWriter(args: string[]) {
   return { child, ready, done };
 }
 
-async function runWriters(location: string, backend: "local-fs" | "s3", storage: StorageProvider): Promise<void> {
+async function runWriters(location: string, backend: "local-fs" | "s3", storage: StorageProvider, inline = false): Promise<void> {
   const engine = new NamespaceEngine({ storage });
   await engine.createNamespace(NS);
-  const writers = Array.from({ length: PROCESSES }, (_, w) => spawnWriter([location, backend, String(w), String(WRITES), String(CONCURRENCY)]));
+  const writers = Array.from({ length: PROCESSES }, (_, w) =>
+    spawnWriter([location, backend, String(w), String(WRITES), String(CONCURRENCY), inline ? "inline" : "stored"]),
+  );
   await Promise.all(writers.map((w) => w.ready));
   const started = performance.now();
   for (const w of writers) w.child.send("go");
@@ -102,8 +104,15 @@ async function runWriters(location: string, backend: "local-fs" | "s3", storage:
     expect((await engine.get(NS, [id], { atVersion: version }))[0]?.id, `${id} at ${version}`).toBe(id);
     expect((await engine.get(NS, [id], { atVersion: version - 1 }))[0], `${id} before ${version}`).toBeNull();
   }
+  if (inline) {
+    // Small batches rode inline until the cap, then spilled to objects (also after a rebase onto a fuller manifest).
+    const last = await engine.manifest(NS);
+    const inlineBytes = last.containers.reduce((sum, c) => sum + (c.inline?.length ?? 0), 0);
+    expect(last.containers.some((c) => c.inline !== undefined)).toBe(true);
+    expect(inlineBytes).toBeLessThanOrEqual(DEFAULT_INLINE_BATCHES.maxTotalBytes);
+  }
   console.log(
-    `[multi-process ${backend}] ${PROCESSES} processes x ${WRITES} writes: ${latest - 1} commits in ${seconds.toFixed(1)} s (${Math.round(
+    `[multi-process ${backend}${inline ? " inline" : ""}] ${PROCESSES} processes x ${WRITES} writes: ${latest - 1} commits in ${seconds.toFixed(1)} s (${Math.round(
       acked.length / seconds,
     )} writes/s)`,
   );
@@ -118,11 +127,24 @@ describe("many writer processes on local-fs", () => {
       await rm(root, { recursive: true, force: true });
     }
   });
+
+  it("never lose an acknowledged write with inline batches (inline until the cap, then spilled)", async () => {
+    const root = await mkdtemp(join(tmpdir(), "skerry-ns-multi-"));
+    try {
+      await runWriters(root, "local-fs", new LocalFsStorage({ root }), true);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
 });
 
 describe.skipIf(!s3Configured)("NamespaceEngine on the real S3 server", () => {
   it("many writer processes never lose an acknowledged write, and versions increase strictly", async () => {
     await runWriters(`${RUN}/multi`, "s3", s3("multi"));
+  });
+
+  it("many writer processes with inline batches never lose an acknowledged write", async () => {
+    await runWriters(`${RUN}/multi-inline`, "s3", s3("multi-inline"), true);
   });
 
   it("writes, reads, dedupes and deletes through S3", async () => {

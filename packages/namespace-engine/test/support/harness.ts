@@ -14,6 +14,14 @@ export function steppingClock(start = Date.parse("2026-06-01T00:00:00Z")) {
 
 let seed = 1;
 
+/**
+ * Options every `makeEngine` engine gets unless the test overrides them. A suite file can set these before
+ * importing other suites to re-run them (test/inline-suites.test.ts runs the crash suites with inline
+ * batches); `SKERRY_TEST_INLINE=1` turns inline batches on for every suite (tests that count log objects
+ * or shared keys then fail by design).
+ */
+export const harnessDefaults: Partial<NamespaceEngineOptions> = process.env["SKERRY_TEST_INLINE"] === "1" ? { inlineBatches: true } : {};
+
 /** An engine with seeded randomness and no retry sleeps. */
 export function makeEngine(storage: StorageProvider, options: Partial<NamespaceEngineOptions> = {}): NamespaceEngine {
   const random = seededRandom(seed++);
@@ -25,6 +33,7 @@ export function makeEngine(storage: StorageProvider, options: Partial<NamespaceE
     idGenerator: new IdGenerator({ clock, random }),
     retry: { attempts: 3, baseDelayMs: 0 },
     conflictBackoff: { baseDelayMs: 0 },
+    ...harnessDefaults,
     ...options,
   });
 }

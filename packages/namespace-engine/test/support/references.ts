@@ -37,7 +37,9 @@ export async function trueReferences(engine: NamespaceEngine, org: string, proje
       owners.set(`${org}/${project}/ns/${name}/`, holder);
       for (const c of manifest.containers) {
         const index = c.extra?.["index_key"];
-        for (const key of typeof index === "string" ? [c.key, index] : [c.key]) {
+        // An inline batch references no object (its bytes ride in the manifest).
+        const objects = c.inline === undefined ? [c.key] : [];
+        for (const key of typeof index === "string" ? [...objects, index] : objects) {
           let set = holders.get(key);
           if (set === undefined) holders.set(key, (set = new Set()));
           set.add(holder);
