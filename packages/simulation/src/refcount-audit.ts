@@ -63,6 +63,8 @@ export async function trueHolders(store: StorageProvider, org: string, project: 
       if (m.version <= lastDeleted) break;
       const holder = incarnationOf(m);
       for (const c of m.containers) {
+        // Inline batches live in the manifest: no object, so no holder to count.
+        if (c.inline !== undefined) continue;
         const index = c.extra?.["index_key"];
         for (const key of typeof index === "string" ? [c.key, index] : [c.key]) {
           let set = holders.get(key);
