@@ -20,7 +20,8 @@ if (configured) {
     });
   });
 } else {
-  describe.skip("HTTP API on s3 (S3_ENDPOINT not set)", () => {
+  // Keeps the file a (skipped) suite, so vitest reports it instead of "no test found".
+  describe.skipIf(!configured)("HTTP API on s3 (S3_ENDPOINT not set)", () => {
     it("runs with scripts/s3/with-s3.sh", () => {});
   });
   console.log("[s3] S3_ENDPOINT not set: skipping the demo API suite on S3 (run it with scripts/s3/with-s3.sh pnpm --filter @skerry/demo test)");
