@@ -57,14 +57,18 @@ export interface LeaseCallOptions extends CallSignal {
   known?: Versioned<MutationState> | null;
 }
 
-/** Acquires (or preempts an expired) lease on a WAL for `owner`. */
-export async function tryAcquireLease(
+/**
+ * Sets `owner`'s lease to `now + durationMs` on a WAL that still runs,
+ * unless `blocked(doc)` says another handle's lease stands in the way.
+ */
+async function writeLease(
   store: WalStore,
   walId: WalId,
   owner: HandleId,
   now: number,
   durationMs: number,
-  options: LeaseCallOptions = {},
+  options: LeaseCallOptions,
+  blocked: (doc: MutationState) => boolean,
 ): Promise<VersionedState> {
   const key = store.layout.stateKey(walId);
   const result = await store.updateState(
@@ -75,17 +79,17 @@ export async function tryAcquireLease(
       if (doc.state === "COMPLETE") {
         throw new InvalidPreStateError(`WAL ${idToHex(walId)} is already COMPLETE`, { key, state: doc.state });
       }
-      if (leaseBlocks(doc, owner, now)) throw leaseConflict(doc, key);
+      if (blocked(doc)) throw leaseConflict(doc, key);
       return withLease(doc, owner, now, durationMs);
     },
     options,
   );
-  if (!result.written) throw new Error("unreachable: lease acquisition always writes");
+  if (!result.written) throw new Error("unreachable: a lease write always writes");
   return { doc: result.value, etag: result.etag };
 }
 
-/** Extends `owner`'s lease to `now + durationMs`. */
-export async function heartbeatLease(
+/** Acquires (or preempts an expired) lease on a WAL for `owner`. */
+export function tryAcquireLease(
   store: WalStore,
   walId: WalId,
   owner: HandleId,
@@ -93,22 +97,19 @@ export async function heartbeatLease(
   durationMs: number,
   options: LeaseCallOptions = {},
 ): Promise<VersionedState> {
-  const key = store.layout.stateKey(walId);
-  const result = await store.updateState(
-    walId,
-    (current) => {
-      if (current === null) throw new WalNotFoundError(`WAL ${idToHex(walId)} vanished`, { key });
-      const doc = current.value;
-      if (doc.state === "COMPLETE") {
-        throw new InvalidPreStateError(`WAL ${idToHex(walId)} is already COMPLETE`, { key, state: doc.state });
-      }
-      if (doc.lease !== undefined && doc.lease.owner !== owner) throw leaseConflict(doc, key);
-      return withLease(doc, owner, now, durationMs);
-    },
-    options,
-  );
-  if (!result.written) throw new Error("unreachable: a heartbeat always writes");
-  return { doc: result.value, etag: result.etag };
+  return writeLease(store, walId, owner, now, durationMs, options, (doc) => leaseBlocks(doc, owner, now));
+}
+
+/** Extends `owner`'s lease to `now + durationMs`; another handle's lease, even expired, is a conflict. */
+export function heartbeatLease(
+  store: WalStore,
+  walId: WalId,
+  owner: HandleId,
+  now: number,
+  durationMs: number,
+  options: LeaseCallOptions = {},
+): Promise<VersionedState> {
+  return writeLease(store, walId, owner, now, durationMs, options, (doc) => doc.lease !== undefined && doc.lease.owner !== owner);
 }
 
 /** Clears `owner`'s lease; returns false (and writes nothing) when the lease is not ours or the doc is gone. */
