@@ -8,8 +8,11 @@
  *   goes stale; versions and branches sharing a segment share its index.
  * - One load per key at a time: concurrent queries wait on the same load.
  * - Verified before use: the object's size against the ref's `index_bytes`
- *   (when recorded), the format's own header and body CRC-32 and structure
- *   checks (`deserializeQueryIndex`), its row count against the ref's
+ *   (when recorded), its BLAKE3 against the ref's `index_hash` (when
+ *   recorded by the compactor; the format's body CRC-32 is then skipped, as
+ *   the hash already covers every byte and costs less than half as much),
+ *   else the format's body CRC-32; the header CRC and structure checks
+ *   (`deserializeQueryIndex`), its row count against the ref's
  *   `rowCount` and its metric against the namespace's. Any mismatch is a
  *   `CorruptError` naming the key (never a silently wrong answer); a failed
  *   load is not cached, so a repaired object is read again.
@@ -25,7 +28,7 @@
  * `StorageFailureError` (reads failing after retries).
  */
 import { isNotFound, type StorageProvider } from "@skerry/storage-providers";
-import type { ContainerRef, DistanceMetric, Random } from "@skerry/wal-format";
+import { type ContainerRef, contentHash, type DistanceMetric, type Random } from "@skerry/wal-format";
 import { CorruptError } from "./errors.ts";
 import { isCorruptIndex, isUnsupportedIndexVersion } from "./query/errors.ts";
 import { deserializeQueryIndex } from "./query/index-codec.ts";
@@ -120,9 +123,14 @@ export class SegmentIndexCache {
     if (expectedBytes !== undefined && bytes.length !== expectedBytes) {
       throw new CorruptError(`query index ${key} is ${bytes.length} bytes, its manifest says ${expectedBytes}`, key);
     }
+    const expectedHash = ref.extra?.["index_hash"];
+    if (typeof expectedHash === "string") {
+      const actual = contentHash(bytes);
+      if (actual !== expectedHash) throw new CorruptError(`query index ${key} hashes to ${actual}, its manifest says ${expectedHash}`, key);
+    }
     let index: QueryIndex;
     try {
-      index = deserializeQueryIndex(bytes);
+      index = deserializeQueryIndex(bytes, { skipChecksum: typeof expectedHash === "string" });
     } catch (cause) {
       if (isCorruptIndex(cause) || isUnsupportedIndexVersion(cause)) {
         throw new CorruptError(`query index ${key} does not decode: ${(cause as Error).message}`, key, { cause });

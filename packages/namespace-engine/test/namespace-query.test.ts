@@ -20,6 +20,7 @@ import {
   parseNamespacePath,
   segmentIndexKey,
 } from "@skerry/namespace-engine";
+import { contentHash } from "@skerry/wal-format";
 import { errorOf, makeEngine, memoryEngine } from "./support/harness.ts";
 import { checkAgainstReference } from "./namespace-query-reference.ts";
 import { gaussian, randomDocuments, randomFilter, seededRandom } from "./query/support/reference.ts";
@@ -202,6 +203,10 @@ describe("NamespaceEngine.query", () => {
     const corrupt = await errorOf(makeEngine(storage).query(NS, { topK: 5 }));
     expect(isCorrupt(corrupt), String(corrupt)).toBe(true);
     expect((corrupt as { key: string }).key).toBe(key);
+    // The compactor records the object's BLAKE3; the loader checks it (in place of the body CRC).
+    const ref = (await engine.manifest(NS)).containers[0];
+    expect(ref?.extra?.["index_hash"]).toBe(contentHash(good));
+    expect(String(corrupt)).toMatch(/hashes to [0-9a-f]{64}, its manifest says/);
 
     await storage.put(key, good.slice(0, good.length - 8));
     const truncated = await errorOf(makeEngine(storage).query(NS, { topK: 5 }));

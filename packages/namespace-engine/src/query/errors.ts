@@ -106,7 +106,7 @@ export class UnsupportedIndexVersionError extends QueryError {
     readonly version: number,
     readonly supported: number,
   ) {
-    super(`query index format version ${version} is newer than this reader (${supported})`);
+    super(`query index format version ${version} is ${version > supported ? "newer than" : "not supported by"} this reader (${supported})`);
   }
 }
 

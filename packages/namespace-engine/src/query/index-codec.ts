@@ -5,13 +5,16 @@
  * The object is self-contained: ids, dense vectors, sparse rows, the text
  * inverted indexes, the attribute columns and their postings, and the IVF
  * centroids and list boundaries. Loading it needs no other object (cold
- * start is one GET); derived data (the normalized copy for COSINE, 1/|v|,
- * id lookup maps) is recomputed on load.
+ * start is one GET). What is costly to derive is stored: the slots sorted by
+ * id (`idOrder`: id lookups are a binary search, no Map of every id) and
+ * 1/|v| per row in float64 (the normalized copy for COSINE is one multiply
+ * pass, bit-identical to the built one).
  *
- * Format version 1 (integers little-endian):
+ * Format version 2 (integers little-endian; version 1 lacked idOrder and
+ * invNorms and is rejected like any other version):
  *   offset  size  field
  *   0       8     magic "SKRYQIDX"
- *   8       2     format_version (1)
+ *   8       2     format_version (2)
  *   10      2     flags (0)
  *   12      4     meta_length: bytes of the JSON meta document at offset 32
  *   16      8     total_length of the whole object
@@ -42,11 +45,11 @@ import { QueryIndex, type QueryIndexState, type VectorData } from "./query-index
 import type { SparseRows } from "./sparse-index.ts";
 import { StringTable } from "./string-table.ts";
 import type { TextFieldIndex } from "./text-index.ts";
-import { allocateVectorMemory, strideOf } from "./vector-kernel.ts";
+import { allocateVectorMemory, CHUNK, strideOf, VectorKernel } from "./vector-kernel.ts";
 import { centroidCapacity } from "./ivf-index.ts";
 
 export const QUERY_INDEX_MAGIC: Uint8Array = new TextEncoder().encode("SKRYQIDX");
-export const QUERY_INDEX_VERSION = 1;
+export const QUERY_INDEX_VERSION = 2;
 const HEADER_BYTES = 32;
 const MAX_META_BYTES = 256 * 1024 * 1024;
 
@@ -71,6 +74,8 @@ function sectionTypeOf(v: ArrayBufferView): SectionType {
 interface SerializedVectors {
   readonly dimension: number;
   readonly vectors: Float32Array;
+  /** 1/|v| per row in float64 (0 for zero and missing rows): the exact factor the normalized copy is made with. */
+  readonly invNorms: Float64Array;
   readonly missing: Uint8Array;
   readonly centroids: Float32Array | null;
 }
@@ -101,9 +106,11 @@ export function serializeQueryIndex(index: QueryIndex): Uint8Array {
   if (s.vectors !== null) {
     const { memory, layout } = s.vectors;
     const f = new Float32Array(memory.buffer);
+    const raw = f.subarray(layout.vectorsPtr >> 2, (layout.vectorsPtr >> 2) + layout.count * layout.stride);
     vectors = {
       dimension: layout.dimension,
-      vectors: f.subarray(layout.vectorsPtr >> 2, (layout.vectorsPtr >> 2) + layout.count * layout.stride),
+      vectors: raw,
+      invNorms: inverseNorms(raw, layout.count, layout.stride),
       missing: new Uint8Array(memory.buffer, layout.missingPtr, layout.count),
       centroids:
         s.ann === null ? null : f.subarray(layout.centroidsPtr >> 2, (layout.centroidsPtr >> 2) + s.ann.lists * layout.stride),
@@ -114,6 +121,7 @@ export function serializeQueryIndex(index: QueryIndex): Uint8Array {
     metric: s.metric,
     dimension: s.dimension,
     ids: s.ids,
+    idOrder: s.idOrder ?? s.ids.byteOrder(),
     sourcePositions: s.sourcePositions,
     vectors,
     sparse: s.sparse,
@@ -147,6 +155,22 @@ export function serializeQueryIndex(index: QueryIndex): Uint8Array {
   return out;
 }
 
+/**
+ * 1/|v| per row, summed in float64 exactly like `buildQueryIndex` does, so
+ * the normalized copy a loader makes with it is bit-identical to the built one.
+ */
+function inverseNorms(raw: Float32Array, count: number, stride: number): Float64Array {
+  const out = new Float64Array(count);
+  for (let slot = 0; slot < count; slot++) {
+    const at = slot * stride;
+    let sum = 0;
+    for (let d = 0; d < stride; d++) sum += raw[at + d]! * raw[at + d]!;
+    const norm = Math.sqrt(sum);
+    out[slot] = norm > 0 ? 1 / norm : 0;
+  }
+  return out;
+}
+
 // ------------------------------------------------------------ decoding
 
 const arrayRef = z.strictObject({ $a: z.number().int().min(0) });
@@ -158,9 +182,16 @@ const metaSchema = z.object({
   metric: z.enum(DISTANCE_METRICS as [DistanceMetric, ...DistanceMetric[]]),
   dimension: z.number().int().min(0).max(65_536),
   ids: stringRef,
+  idOrder: arrayRef,
   sourcePositions: arrayRef.nullable(),
   vectors: z
-    .object({ dimension: z.number().int().min(1).max(65_536), vectors: arrayRef, missing: arrayRef, centroids: arrayRef.nullable() })
+    .object({
+      dimension: z.number().int().min(1).max(65_536),
+      vectors: arrayRef,
+      invNorms: arrayRef,
+      missing: arrayRef,
+      centroids: arrayRef.nullable(),
+    })
     .nullable(),
   sparse: z.object({ rowOffsets: arrayRef, indices: arrayRef, values: arrayRef }).nullable(),
   text: z.array(
@@ -224,9 +255,11 @@ export function deserializeQueryIndex(input: Uint8Array, options: DeserializeOpt
   for (let i = 0; i < 8; i++) if (input[i] !== QUERY_INDEX_MAGIC[i]) throw corrupt("bad magic", "magic");
   const view = new DataView(input.buffer, input.byteOffset, input.byteLength);
   const version = view.getUint16(8, true);
+  // Nothing older was released: every version but this one (newer, or the earlier 1) is unsupported.
   if (version > QUERY_INDEX_VERSION) throw new UnsupportedIndexVersionError(version, QUERY_INDEX_VERSION);
   if (crc32(input.subarray(0, 28)) !== view.getUint32(28, true)) throw corrupt("header checksum mismatch", "checksum");
   if (version < 1) throw corrupt(`format version ${version}`, "structure");
+  if (version !== QUERY_INDEX_VERSION) throw new UnsupportedIndexVersionError(version, QUERY_INDEX_VERSION);
   if (view.getUint16(10, true) !== 0) throw corrupt("unknown flags", "structure");
   const total = view.getBigUint64(16, true);
   if (total !== BigInt(input.byteLength)) {
@@ -287,6 +320,13 @@ export function deserializeQueryIndex(input: Uint8Array, options: DeserializeOpt
   const opt = <T>(v: T | null, f: (v: T) => unknown) => (v === null ? null : f(v));
 
   const ids = strings("ids", meta.ids, n);
+  const idOrder = section(meta.idOrder, "u32");
+  expectLength("idOrder", idOrder, n);
+  // In range and strictly ascending by id bytes: a permutation, and the ids are unique.
+  for (let i = 0; i < n; i++) {
+    if (idOrder[i]! >= n) throw corrupt("idOrder out of range");
+    if (i > 0 && ids.compareEntries(idOrder[i - 1]!, idOrder[i]!) >= 0) throw corrupt("idOrder is not sorted by id");
+  }
   const sourcePositions = opt(meta.sourcePositions, (r) => section(r, "u32")) as Uint32Array | null;
   if (sourcePositions !== null) {
     expectLength("sourcePositions", sourcePositions, n);
@@ -311,6 +351,8 @@ export function deserializeQueryIndex(input: Uint8Array, options: DeserializeOpt
     const stride = strideOf(dim);
     const raw = section(meta.vectors.vectors, "f32");
     expectLength("vectors", raw, n * stride);
+    const invNorms = section(meta.vectors.invNorms, "f64");
+    expectLength("invNorms", invNorms, n);
     const missing = section(meta.vectors.missing, "u8");
     expectLength("missing", missing, n);
     const centroids = opt(meta.vectors.centroids, (r) => section(r, "f32")) as Float32Array | null;
@@ -326,20 +368,37 @@ export function deserializeQueryIndex(input: Uint8Array, options: DeserializeOpt
     new Uint8Array(memory.buffer).set(missing, layout.missingPtr);
     if (centroids !== null) f.set(centroids, layout.centroidsPtr >> 2);
     const inv = layout.invNormsPtr >> 2;
-    const nb = layout.normalizedPtr >> 2;
     for (let slot = 0; slot < n; slot++) {
-      const at = slot * stride;
-      let sum = 0;
-      for (let d = 0; d < stride; d++) sum += raw[at + d]! * raw[at + d]!;
-      // A NaN or infinity anywhere in the row makes the sum non-finite.
-      if (!Number.isFinite(sum)) throw corrupt("vectors hold a non-finite number");
-      const norm = Math.sqrt(sum);
-      f[inv + slot] = norm > 0 ? 1 / norm : 0;
-      if (cosine) {
-        const k = norm > 0 ? 1 / norm : 0;
-        for (let d = 0; d < stride; d++) f[nb + at + d] = raw[at + d]! * k;
+      const k = invNorms[slot]!;
+      if (!(k >= 0 && k < Number.POSITIVE_INFINITY)) throw corrupt("invNorms hold an invalid number");
+      f[inv + slot] = k;
+    }
+    // Finiteness: the SIMD kernel's dot product of every row with a zero
+    // query is 0, or NaN where the row holds a NaN or an infinity.
+    const kernel = new VectorKernel(memory, layout);
+    const { q, out } = kernel.scratch(0);
+    f.fill(0, q >> 2, (q >> 2) + stride);
+    let check = 0;
+    for (let c = 0; c < n; c += CHUNK) {
+      const count = Math.min(CHUNK, n - c);
+      kernel.range(false, q, layout.vectorsPtr + c * stride * 4, count, out);
+      for (let i = 0; i < count; i++) check += f[(out >> 2) + i]!;
+    }
+    // The normalized copy for COSINE: the same float64 product the build makes, so the same bits.
+    if (cosine) {
+      const nb = layout.normalizedPtr >> 2;
+      for (let slot = 0; slot < n; slot++) {
+        const k = invNorms[slot]!;
+        const at = slot * stride;
+        for (let d = 0; d < stride; d += 4) {
+          f[nb + at + d] = raw[at + d]! * k;
+          f[nb + at + d + 1] = raw[at + d + 1]! * k;
+          f[nb + at + d + 2] = raw[at + d + 2]! * k;
+          f[nb + at + d + 3] = raw[at + d + 3]! * k;
+        }
       }
     }
+    if (!Number.isFinite(check)) throw corrupt("vectors hold a non-finite number");
     vectors = { memory, layout };
   } else if (meta.dimension !== 0 || ann !== null) {
     throw corrupt("dimension without vectors");
@@ -437,6 +496,7 @@ export function deserializeQueryIndex(input: Uint8Array, options: DeserializeOpt
     metric: meta.metric,
     dimension: meta.dimension,
     ids,
+    idOrder,
     sourcePositions,
     vectors,
     sparse,

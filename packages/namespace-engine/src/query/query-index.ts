@@ -57,6 +57,13 @@ export interface QueryIndexState {
   readonly metric: DistanceMetric;
   readonly dimension: number;
   readonly ids: StringTable;
+  /**
+   * Slots sorted by id (UTF-8 bytes), so `slotOfId` is a binary search with
+   * nothing to build; stored in serialized indexes (written by
+   * `serializeQueryIndex`), null for indexes built in memory (a Map is
+   * built on the first lookup instead).
+   */
+  readonly idOrder?: Uint32Array | null;
   readonly sourcePositions: Uint32Array | null;
   readonly vectors: VectorData | null;
   readonly sparse: SparseRows | null;
@@ -75,6 +82,7 @@ export class QueryIndex {
   /** 0 when no document has a dense vector. */
   readonly dimension: number;
   readonly ids: StringTable;
+  readonly idOrder: Uint32Array | null;
   readonly sourcePositions: Uint32Array | null;
   readonly vectors: VectorData | null;
   readonly sparse: SparseRows | null;
@@ -89,6 +97,7 @@ export class QueryIndex {
     this.metric = state.metric;
     this.dimension = state.dimension;
     this.ids = state.ids;
+    this.idOrder = state.idOrder ?? null;
     this.sourcePositions = state.sourcePositions;
     this.vectors = state.vectors;
     this.sparse = state.sparse;
@@ -123,6 +132,7 @@ export class QueryIndex {
 
   /** Slot of a document id, or -1. */
   slotOfId(id: string): number {
+    if (this.idOrder !== null) return this.ids.indexOfSorted(this.idOrder, id);
     return this.ids.indexOf(id);
   }
 

@@ -6,6 +6,7 @@ import {
   isCorruptIndex,
   isUnsupportedIndexVersion,
   parseQueryRequest,
+  QUERY_INDEX_VERSION,
   serializeQueryIndex,
 } from "../../src/query/index.ts";
 import { gaussian, randomDocuments, seededRandom } from "./support/reference.ts";
@@ -77,12 +78,63 @@ describe("query index serialization", () => {
     expect(isCorruptIndex(rejects(mutated, { skipChecksum: true }))).toBe(true);
   });
 
-  it("rejects a newer format version with UnsupportedIndexVersionError", async () => {
+  it("rejects a newer or the earlier format version with UnsupportedIndexVersionError", async () => {
     const { crc32 } = await import("node:zlib");
-    const newer = bytes.slice();
-    const view = new DataView(newer.buffer);
-    view.setUint16(8, 2, true);
-    view.setUint32(28, crc32(newer.subarray(0, 28)), true);
-    expect(isUnsupportedIndexVersion(rejects(newer))).toBe(true);
+    for (const version of [QUERY_INDEX_VERSION + 1, 1]) {
+      const other = bytes.slice();
+      const view = new DataView(other.buffer);
+      view.setUint16(8, version, true);
+      view.setUint32(28, crc32(other.subarray(0, 28)), true);
+      expect(isUnsupportedIndexVersion(rejects(other)), `version ${version}`).toBe(true);
+    }
+  });
+
+  it("looks ids up through the stored id order, with the same answers as the in-memory index", () => {
+    const loaded = deserializeQueryIndex(bytes);
+    expect(loaded.idOrder).not.toBeNull();
+    for (let slot = 0; slot < index.size; slot += 7) expect(loaded.slotOfId(index.ids.get(slot))).toBe(slot);
+    for (const missing of ["", "zzz-not-an-id", "\u{1F600}", "\ud800"]) {
+      expect(loaded.slotOfId(missing)).toBe(index.slotOfId(missing));
+    }
+  });
+
+  it("rejects a stored id order that is not sorted, even when the checksum is skipped", () => {
+    const loaded = deserializeQueryIndex(bytes);
+    const order = loaded.idOrder!;
+    // Swap the first two entries of the idOrder section in place.
+    const at = Buffer.from(bytes).indexOf(Buffer.from(new Uint8Array(order.buffer, order.byteOffset, 8)));
+    expect(at).toBeGreaterThan(0);
+    const mutated = bytes.slice();
+    mutated.set(bytes.subarray(at + 4, at + 8), at);
+    mutated.set(bytes.subarray(at, at + 4), at + 4);
+    expect(rejects(mutated, { skipChecksum: true })).toMatchObject({ code: "CorruptIndex", message: expect.stringMatching(/idOrder/) });
+  });
+
+  it("rejects stored vectors holding a NaN or an infinity, even when the checksum is skipped", () => {
+    const loaded = deserializeQueryIndex(bytes);
+    let slot = 0;
+    while (loaded.vectorOf(slot) === undefined) slot++;
+    const row = Buffer.from(loaded.vectorOf(slot)!.buffer);
+    const at = Buffer.from(bytes).indexOf(row);
+    expect(at).toBeGreaterThan(0);
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY]) {
+      const mutated = bytes.slice();
+      new DataView(mutated.buffer).setFloat32(at + 4, bad, true);
+      expect(rejects(mutated, { skipChecksum: true })).toMatchObject({ code: "CorruptIndex", message: expect.stringMatching(/non-finite/) });
+    }
+  });
+
+  it("rejects stored inverse norms that are not finite, even when the checksum is skipped", () => {
+    const loaded = deserializeQueryIndex(bytes);
+    const slots = new Float64Array(3);
+    for (let s = 0; s < 3; s++) {
+      const v = loaded.vectorOf(s);
+      slots[s] = v === undefined ? 0 : 1 / Math.sqrt(v.reduce((a, x) => a + x * x, 0));
+    }
+    const at = Buffer.from(bytes).indexOf(Buffer.from(slots.buffer));
+    expect(at).toBeGreaterThan(0);
+    const mutated = bytes.slice();
+    new DataView(mutated.buffer).setFloat64(at, Number.NaN, true);
+    expect(rejects(mutated, { skipChecksum: true })).toMatchObject({ code: "CorruptIndex", message: expect.stringMatching(/invNorms/) });
   });
 });
