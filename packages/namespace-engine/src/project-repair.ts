@@ -25,7 +25,11 @@
  *    Segments that recovery may still commit (the output of a compaction
  *    intent not yet settled, the segment of a mutation whose WAL document
  *    still exists: recovery's create finds the old object and keeps it)
- *    are never swept.
+ *    are never swept. Those are read per namespace BEFORE its manifests:
+ *    an intent is settled (a WAL doc completed) only after its commit, so
+ *    such a segment, however old, is either protected by that snapshot or
+ *    referenced by a manifest read after it. Read after the manifests, a
+ *    recovery committing in between left it in neither (SIM-3, seed 1075).
  *
  * Running it concurrently with writers is safe: it only raises counts
  * except for holders older than the grace that no manifest backs, and it
@@ -103,6 +107,7 @@ export async function repairProject(
   const referenced = new Set<string>();
   const live = new Map<string, NamespaceRefs>(); // namespace name -> its live incarnation's refs
   const rootOfHolder = new Map<string, string>(); // incarnation -> namespace root + "/"
+  const pending = new Map<string, Set<string>>(); // namespace name -> segment ids recovery may still commit
   let versionsRead = 0;
   let purged = 0;
   const now = ctx.clock.now();
@@ -121,6 +126,9 @@ export async function repairProject(
     } catch {
       continue;
     }
+    // Before the manifests are read: a segment recovery commits after this read settles its intent (or
+    // completes its WAL doc) only after the commit, so it is either pending here or in a manifest read below.
+    if (options.sweep === true) pending.set(name, await pendingSegments(path));
     const versions = await listVersionsDescending(ctx, path);
     if (versions.length === 0) continue;
     const manifests: Manifest[] = [];
@@ -187,7 +195,6 @@ export async function repairProject(
       candidates.push(key);
     }
     const held = await shards.holdersOf(org, project, candidates);
-    const pending = new Map<string, Set<string>>();
     for (const key of candidates) {
       const [name, dir] = key.slice(nsPrefix.length).split("/");
       if (dir !== "segments" || name === undefined || pending.has(name)) continue;
