@@ -24,36 +24,8 @@
 import { elementKey } from "./attribute-columns.ts";
 import type { JsonValue, QueryDocument } from "./query-document.ts";
 import type { Filter, Scalar } from "./query-request.ts";
+import { globRegExp } from "./glob.ts";
 
-const globCache = new Map<string, RegExp>();
-
-/** The same translation as the filter plan's glob matcher. */
-function globRegExp(pattern: string, ignoreCase: boolean): RegExp {
-  const cacheKey = `${ignoreCase ? "i" : "c"}${pattern}`;
-  const cached = globCache.get(cacheKey);
-  if (cached !== undefined) return cached;
-  let re = "^";
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i] as string;
-    if (c === "*") re += ".*";
-    else if (c === "?") re += ".";
-    else if (c === "[") {
-      const end = pattern.indexOf("]", i + 2);
-      if (end < 0) re += "\\[";
-      else {
-        let body = pattern.slice(i + 1, end);
-        const negate = body.startsWith("!") || body.startsWith("^");
-        if (negate) body = body.slice(1);
-        re += `[${negate ? "^" : ""}${body.replace(/[\\\]]/g, "\\$&")}]`;
-        i = end;
-      }
-    } else re += c.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  }
-  const compiled = new RegExp(`${re}$`, ignoreCase ? "isu" : "su");
-  if (globCache.size > 1_000) globCache.clear();
-  globCache.set(cacheKey, compiled);
-  return compiled;
-}
 
 function attribute(doc: QueryDocument, field: string): JsonValue | undefined {
   return doc.attributes?.[field];

@@ -35,6 +35,7 @@ import { InvalidQueryError } from "./errors.ts";
 import type { QueryIndex } from "./query-index.ts";
 import type { Filter, Path, Scalar } from "./query-request.ts";
 import { lowerBound, upperBound } from "./string-table.ts";
+import { globRegExp } from "./glob.ts";
 
 /** Below this fraction of a partition, a filter is evaluated to a slot list. */
 export const SELECTIVE_FRACTION = 0.1;
@@ -218,26 +219,6 @@ function numberRange(column: AttributeColumn, lo: number, loInclusive: boolean, 
   return [from, Math.max(from, to)];
 }
 
-function globRegExp(pattern: string, ignoreCase: boolean): RegExp {
-  let re = "^";
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === "*") re += ".*";
-    else if (c === "?") re += ".";
-    else if (c === "[") {
-      const end = pattern.indexOf("]", i + 2);
-      if (end < 0) re += "\\[";
-      else {
-        let body = pattern.slice(i + 1, end);
-        const negate = body.startsWith("!") || body.startsWith("^");
-        if (negate) body = body.slice(1);
-        re += `[${negate ? "^" : ""}${body.replace(/[\\\]]/g, "\\$&")}]`;
-        i = end;
-      }
-    } else re += c.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  }
-  return new RegExp(`${re}$`, ignoreCase ? "isu" : "su");
-}
 
 // ------------------------------------------------------------ planning
 
