@@ -2,8 +2,8 @@
  * Reading one row container for a fold: its rows as log entries plus the
  * positions its tombstone sidecar hides.
  *
- * - LOG_BATCH: a framed log of log entries (log-batch.ts), read from its
- *   object or, for an inline batch, taken from the ref (`inline`).
+ * - LOG_BATCH: a framed log of log entries (log-batch.ts): the ref's own
+ *   bytes, its carrier manifest's, or its object (carried-batch.ts).
  * - SEGMENT: a wal-format row batch (Arrow IPC); every row is a whole
  *   document with its RowId in `_id`, applied like an UPSERT. Segments come
  *   from compaction and from predicate UPDATEs (whose segment is the
@@ -19,6 +19,7 @@
  */
 import { isNotFound, type StorageProvider } from "@skerry/storage-providers";
 import { type ContainerRef, contentHash, decodeRowBatch, decodeTombstoneSidecar, type Random, type RowDocument } from "@skerry/wal-format";
+import { readBatchBytes } from "./carried-batch.ts";
 import { CorruptError } from "./errors.ts";
 import { decodeLogBatch } from "./log-batch.ts";
 import type { LogEntry } from "./log-entry.ts";
@@ -67,8 +68,8 @@ export function decodeSegment(bytes: Uint8Array, ref: ContainerRef): LogEntry[] 
 
 export async function loadContainer(deps: LoadDependencies, ref: ContainerRef, sidecarKey: string | undefined): Promise<LoadedContainer> {
   const { storage, random, retry } = deps;
-  // An inline batch's bytes are in the manifest (verified below like an object's); nothing is stored at its key.
-  const bytes = ref.inline ?? await withRetry(`read container ${ref.key}`, retry, random, async () => {
+  // A batch's bytes may be carried by a manifest (carried-batch.ts); verified below like an object's.
+  const bytes = ref.kind === "LOG_BATCH" ? await readBatchBytes(deps, ref) : await withRetry(`read container ${ref.key}`, retry, random, async () => {
     try {
       return (await storage.get(ref.key)).bytes;
     } catch (error) {

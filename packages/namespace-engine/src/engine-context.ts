@@ -16,6 +16,7 @@
  */
 import type { StorageProvider } from "@skerry/storage-providers";
 import type { Clock, IdGenerator, Manifest, Random } from "@skerry/wal-format";
+import { carryForward } from "./carried-batch.ts";
 import { ConflictError, NamespaceNotFoundError } from "./errors.ts";
 import type { ManifestStore } from "./manifest-store.ts";
 import { formatNamespacePath, type NamespacePath } from "./namespace-path.ts";
@@ -47,7 +48,7 @@ export function commitChange(ctx: EngineContext, path: NamespacePath, change: Ma
       if (base === undefined || base.deletedAt !== undefined) throw new NamespaceNotFoundError(name);
       const changed = await change(base);
       if (changed === undefined) return base;
-      const next: Manifest = { ...changed, version: base.version + 1, updatedAt: ctx.clock.now() };
+      const next: Manifest = carryForward({ ...changed, version: base.version + 1, updatedAt: ctx.clock.now() });
       if ((await ctx.manifests.create(path, next)) === "created") return next;
       await pause(ctx.conflictBackoff, attempt, ctx.random);
     }

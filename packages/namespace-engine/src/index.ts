@@ -78,8 +78,8 @@ export { DEFAULT_STATE_PERSISTENCE, STATE_FILE_SUFFIX, type StatePersistenceSett
 export type { RepairOptions, RepairReport } from "./project-repair.ts";
 export { MAX_IDEMPOTENCY_KEY_LENGTH, type WriteOptions, type WriteResult } from "./write-options.ts";
 export { DEFAULT_WRITE_LIMITS, MAX_DIMENSION, type WriteLimits } from "./write-request.ts";
-export type { CommitPolicy, CommitterStats, GroupCommitOptions, InlineBatchOptions } from "./write-committer.ts";
-export { DEFAULT_INLINE_BATCHES } from "./write-committer.ts";
+export type { CarriedBatchOptions, CommitPolicy, CommitterStats, GroupCommitOptions } from "./write-committer.ts";
+export { DEFAULT_CARRIED_BATCHES } from "./write-committer.ts";
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./storage-calls.ts";
 export {
   logBatchKey,

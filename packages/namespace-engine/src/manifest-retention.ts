@@ -14,10 +14,16 @@
  *      retained version (object-release.ts: a key is referenced by one
  *      contiguous range of versions, so anything a retained version needs
  *      the oldest retained one references);
- *   3. delete the expiring manifests, oldest first;
- *   4. release the dropped keys: owned objects deleted, shared ones
+ *   3. store the carried batches (carried-batch.ts) whose carrier expires
+ *      but which the oldest retained version still references, as objects
+ *      at their keys: the carrier's bytes must outlive it;
+ *   4. delete the expiring manifests, newest first: a carrier is older than
+ *      every version that references its batch, so a crash leaves expired
+ *      versions whose carriers are all still there (fully readable until
+ *      the next collection);
+ *   5. release the dropped keys: owned objects deleted, shared ones
  *      through the refcount shards (deleted when nobody holds them).
- * A crash after 3 leaks (counts too high, objects kept); `repair` and its
+ * A crash after 4 leaks (counts too high, objects kept); `repair` and its
  * sweep reclaim them. Nothing a retained version references is touched.
  *
  * Safety against stale writers: a writer creates version N+1 only if it
@@ -26,11 +32,15 @@
  * base confirmed more than `maxBaseAgeMs` ago (it re-reads instead), and a
  * version is deleted only once its successor is older than `keepForMs`:
  * keep `keepForMs` well above `maxBaseAgeMs` (and `readStalenessMs`) plus
- * clock skew. The defaults are 16 versions and one hour.
+ * clock skew. The defaults are 16 versions and one hour. (A crash in step 4
+ * leaves a gap between the oldest expired versions and the retained ones;
+ * no writer can hold such an old base within `maxBaseAgeMs`, and the next
+ * collection takes the rest.)
  *
  * A deleted namespace is not collected here (its purge frees everything).
  */
 import type { Manifest } from "@skerry/wal-format";
+import { storeBatch } from "./carried-batch.ts";
 import { incarnationOf } from "./container-extra.ts";
 import type { EngineContext } from "./engine-context.ts";
 import { InvalidArgumentError } from "./errors.ts";
@@ -127,6 +137,7 @@ export async function collectManifestGarbage(
   const holder = incarnationOf(retained);
   const expiring: number[] = [];
   const dropped = emptyReferences();
+  const kept = referencesOf(path, retained);
   for (let i = boundary; i < versions.length; i++) {
     const version = versions[i] as number;
     const manifest = await readOrGone(ctx, path, version);
@@ -134,10 +145,14 @@ export async function collectManifestGarbage(
     if (manifest.deletedAt !== undefined || incarnationOf(manifest) !== holder) break;
     addReferences(dropped, path, manifest);
     expiring.push(version);
+    // The bytes of an expiring carrier's batch that retained versions still reference move to the batch's key.
+    for (const c of manifest.containers) {
+      if (c.inline !== undefined && c.carrierVersion === version && kept.shared.has(c.key)) await storeBatch(ctx, c, c.inline);
+    }
   }
-  const release = subtractReferences(dropped, referencesOf(path, retained));
-  // Oldest first: a crash leaves a contiguous range just below the retained versions.
-  for (const version of [...expiring].reverse()) {
+  const release = subtractReferences(dropped, kept);
+  // Newest first: every version left by a crash still has its carriers.
+  for (const version of expiring) {
     const key = manifestKey(path, version);
     await withRetry(`delete ${key}`, ctx.retry, ctx.random, () => ctx.storage.delete(key));
   }

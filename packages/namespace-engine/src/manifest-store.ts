@@ -22,11 +22,15 @@
  *   write commit holds a fresh random container id, so only identical
  *   metadata-only commits could, and for them either answer is right.)
  *
+ * `create` drops the bytes of batches other versions carry (carried-batch.ts)
+ * whichever path built the manifest.
+ *
  * Decoded manifests are checked against the key they came from (namespace
  * and version); a mismatch or an undecodable object is `CorruptError`.
  */
 import { isNotFound, type StorageProvider } from "@skerry/storage-providers";
 import { type Clock, decodeManifest, encodeManifest, type Manifest, type Random } from "@skerry/wal-format";
+import { carryForward } from "./carried-batch.ts";
 import { CorruptError, isNamespaceEngineError, StorageFailureError, VersionNotFoundError } from "./errors.ts";
 import { formatNamespacePath, type NamespacePath } from "./namespace-path.ts";
 import { pause, type RetryPolicy, toEngineError, withRetry } from "./storage-calls.ts";
@@ -175,7 +179,9 @@ export class ManifestStore {
    * and rebase (docs/namespace-engine.md, retention). Throws `StorageFailureError` when the outcome stays
    * unknown after the retries (retry the write with its idempotency key).
    */
-  async create(path: NamespacePath, manifest: Manifest): Promise<CreateOutcome> {
+  async create(path: NamespacePath, next: Manifest): Promise<CreateOutcome> {
+    // Every manifest holds the bytes of its own carried batch only (carried-batch.ts).
+    const manifest = carryForward(next);
     const key = manifestKey(path, manifest.version);
     const base = this.#hot.get(namespaceId(path));
     if (base !== undefined && base.manifest.version === manifest.version - 1 && this.#clock.now() - base.confirmedAt > this.#maxBaseAgeMs) {

@@ -91,10 +91,10 @@ import { NamespaceQuery, type NamespaceQueryResult, type QueryCacheSettings, typ
 import {
   type CommitPolicy,
   type CommitterStats,
-  DEFAULT_INLINE_BATCHES,
-  DISABLED_INLINE_BATCHES,
+  type CarriedBatchOptions,
+  DEFAULT_CARRIED_BATCHES,
+  DISABLED_CARRIED_BATCHES,
   type GroupCommitOptions,
-  type InlineBatchOptions,
   WriteCommitter,
 } from "./write-committer.ts";
 import { MAX_IDEMPOTENCY_KEY_LENGTH, type WriteOptions, type WriteResult } from "./write-options.ts";
@@ -109,11 +109,11 @@ export interface NamespaceEngineOptions {
   /** Group commit settings, or false to commit every write alone. */
   readonly groupCommit?: Partial<GroupCommitOptions> | boolean | undefined;
   /**
-   * Inline write batches (docs/namespace-engine.md, "Inline write batches"): a small batch rides in the
-   * manifest instead of its own object, so its commit is one create. `true` for the defaults (batches of at
-   * most 16 KiB, at most 128 KiB inline per manifest); off by default.
+   * Carried write batches (docs/namespace-engine.md, "Carried write batches"): a batch of at most
+   * `maxBatchBytes` (default 1 MiB) rides in the manifest that commits it, so its commit is one create; a
+   * larger one is written as its own object first. On by default; `false` writes every batch as an object.
    */
-  readonly inlineBatches?: Partial<InlineBatchOptions> | boolean | undefined;
+  readonly carriedBatches?: Partial<CarriedBatchOptions> | boolean | undefined;
   readonly limits?: Partial<WriteLimits> | undefined;
   /** Retries of single storage calls that fail retryably. */
   readonly retry?: Partial<RetryPolicy> | undefined;
@@ -363,10 +363,7 @@ export class NamespaceEngine {
       retry: this.#retry,
       group,
       policy,
-      inline:
-        options.inlineBatches === undefined || options.inlineBatches === false
-          ? DISABLED_INLINE_BATCHES
-          : { ...DEFAULT_INLINE_BATCHES, ...(typeof options.inlineBatches === "object" ? options.inlineBatches : {}) },
+      carried: carriedBatchOptions(options.carriedBatches),
     });
     this.#ctx = {
       storage: this.storage,
@@ -1030,4 +1027,14 @@ function upperBound(ids: readonly string[], after: string): number {
     else hi = mid;
   }
   return lo;
+}
+
+function carriedBatchOptions(option: Partial<CarriedBatchOptions> | boolean | undefined): CarriedBatchOptions {
+  if (option === false) return DISABLED_CARRIED_BATCHES;
+  if (option === undefined || option === true) return DEFAULT_CARRIED_BATCHES;
+  const merged = { ...DEFAULT_CARRIED_BATCHES, ...option };
+  if (!Number.isSafeInteger(merged.maxBatchBytes) || merged.maxBatchBytes < 0) {
+    throw new InvalidArgumentError(`carriedBatches.maxBatchBytes must be an integer >= 0; got ${String(merged.maxBatchBytes)}`);
+  }
+  return merged;
 }

@@ -16,8 +16,13 @@
  *   a namespace to another project, and frees nothing of the source's when
  *   deleted); a branch is the cheap, instant form.
  *
+ * Carried write batches (carried-batch.ts) become objects first: a branch
+ * stores each at its key (under the source's root, where GC would store it
+ * before deleting its carrier), a copy under the target; the new refs carry
+ * nothing.
+ *
  * Crash ordering: (1) the registry marker, (2) the new namespace's own
- * objects (copies, sidecars, snapshots), (3) branch: add the holders,
+ * objects (copies, sidecars, snapshots) and carried batches stored, (3) branch: add the holders,
  * (4) branch: re-read the source version (a manifest GC or namespace
  * deletion deletes manifests BEFORE it releases objects, so a source
  * version still there means its objects are still held, and from now on
@@ -33,6 +38,7 @@
  */
 import { isAlreadyExists, isNotFound } from "@skerry/storage-providers";
 import { type ContainerRef, contentHash, decodeTombstoneSidecar, encodeTombstoneSidecar, type Manifest } from "@skerry/wal-format";
+import { asStored, isCarried, readBatchBytes, storeBatch } from "./carried-batch.ts";
 import { incarnationOf, indexKeyOf, sidecarForRead, withExtra } from "./container-extra.ts";
 import type { EngineContext } from "./engine-context.ts";
 import { CorruptError, InvalidArgumentError, NamespaceExistsError, NamespaceNotFoundError } from "./errors.ts";
@@ -98,9 +104,16 @@ async function bounded<T>(items: readonly T[], fn: (item: T, index: number) => P
 async function forkRef(ctx: EngineContext, c: ContainerRef, target: NamespacePath, mode: ForkMode): Promise<ContainerRef> {
   const { tombstonesKey: _live, ...rest } = c;
   let ref: ContainerRef = withExtra(rest, { tombstones_etag: undefined, tombstones_snapshot: undefined });
-  if (mode === "copy" && c.inline !== undefined) {
-    // Inline data travels with the manifest: nothing to copy (the key is renamed for consistency only).
-    ref = { ...ref, key: rehome(c.key, target) };
+  if (isCarried(c)) {
+    // A carried batch is shared or copied as an object: a branch stores it at its key under the source (it
+    // must outlive the source's carrier manifest), a copy under the target.
+    const bytes = await readBatchBytes(ctx, c);
+    if (bytes.length !== c.byteSize || contentHash(bytes) !== c.contentHash) {
+      throw new CorruptError(`carried batch ${c.id} of the source does not match its ref (size or BLAKE3)`, c.key);
+    }
+    const key = mode === "copy" ? rehome(c.key, target) : c.key;
+    await storeBatch(ctx, { ...c, key }, bytes);
+    ref = asStored({ ...ref, key });
   } else if (mode === "copy") {
     const key = rehome(c.key, target);
     const bytes = await readBytes(ctx, c.key);
@@ -147,7 +160,7 @@ async function forkRef(ctx: EngineContext, c: ContainerRef, target: NamespacePat
 function sharedKeys(manifest: Manifest): string[] {
   const out = new Set<string>();
   for (const c of manifest.containers) {
-    if (c.inline === undefined) out.add(c.key); // an inline batch references no object
+    out.add(c.key);
     const index = indexKeyOf(c);
     if (index !== undefined) out.add(index);
   }

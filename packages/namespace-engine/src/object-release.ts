@@ -37,7 +37,7 @@ export function emptyReferences(): References {
 /** Adds what `manifest` (a version of `path`) references to `into`. */
 export function addReferences(into: References, path: NamespacePath, manifest: Manifest): References {
   for (const c of manifest.containers) {
-    if (c.inline === undefined) into.shared.add(c.key); // an inline batch references no object
+    into.shared.add(c.key); // a carried batch too: its object may exist (carried-batch.ts)
     const index = indexKeyOf(c);
     if (index !== undefined) into.shared.add(index);
     into.owned.add(tombstonesKey(path, c.id));

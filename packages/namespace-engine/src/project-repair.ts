@@ -160,7 +160,7 @@ export async function repairProject(
     for (const manifest of manifests) {
       for (const c of manifest.containers) {
         refs.containerIds.add(c.id);
-        if (c.inline === undefined) add(c.key, incarnation); // an inline batch references no object
+        add(c.key, incarnation); // a carried batch too: its object may exist (carried-batch.ts)
         const index = indexKeyOf(c);
         if (index !== undefined) add(index, incarnation);
         if (c.tombstonesKey !== undefined) referenced.add(c.tombstonesKey);

@@ -56,6 +56,16 @@ export function manifestVersionOf(path: NamespacePath, key: string): number | un
   return MAX_MANIFEST_VERSION - inverted;
 }
 
+/**
+ * Key of the manifest that carries a write batch (`carrierVersion`): version `version` of the namespace whose
+ * root the batch key is under. Undefined when `batchKey` is not a namespace's `log/` key.
+ */
+export function carrierManifestKey(batchKey: string, version: number): string | undefined {
+  const parts = batchKey.split("/");
+  if (parts.length !== 6 || parts[2] !== "ns" || parts[4] !== "log" || !Number.isSafeInteger(version) || version < 1) return undefined;
+  return manifestKey({ org: parts[0] as string, project: parts[1] as string, namespace: parts[3] as string }, version);
+}
+
 /** Key of a write-log batch object. */
 export function logBatchKey(path: NamespacePath, uuid: string): string {
   return `${namespaceRoot(path)}/log/${uuid}.log`;

@@ -17,11 +17,14 @@
  *      vector fixes) fails (InvalidArgument); a patch of a document absent at
  *      base (after the group's earlier writes) fails (DocumentNotFound). Each
  *      failure settles only its own caller.
- *   3. Write ONE log batch object with every accepted write's entries
- *      (create-only, random UUID key); reused as is when a rebase accepts the
- *      same writes.
+ *   3. Build ONE log batch with every accepted write's entries (random UUID
+ *      id). At most `carried.maxBatchBytes`, it is carried by the manifest
+ *      (carried-batch.ts); larger, it is written first as its object
+ *      (create-only); either is reused as is when a rebase accepts the same
+ *      writes.
  *   4. Commit ONE manifest, base.version + 1, appending the container, with a
  *      create-only put. Created: every accepted write gets {version, count}.
+ *      A carried batch makes this the commit's only storage write.
  *      Exists: another writer won; re-read the latest, back off (jittered),
  *      go to 2. After `maxCommitAttempts` losses: ConflictError (retryable;
  *      nothing applied).
@@ -34,9 +37,9 @@
  * earlier one's commit). With group commit disabled every write commits
  * alone, still one at a time per namespace in this process.
  *
- * A crash between 3 and 4 leaks an unreferenced batch object (swept by the
- * later repair increment); a manifest never references an object that was
- * not written first. A batch object a rebase replaces is deleted at once:
+ * A crash between 3 and 4 leaks an unreferenced batch object (swept by
+ * repair); a manifest never references a batch whose bytes are not durable
+ * (they are in the manifest itself, or written first). A batch object a rebase replaces is deleted at once:
  * every create that could have referenced it was verified as another
  * writer's.
  */
@@ -49,6 +52,7 @@ import {
   NamespaceNotFoundError,
   VersionConflictError,
 } from "./errors.ts";
+import { carryForward } from "./carried-batch.ts";
 import { encodeLogBatch } from "./log-batch.ts";
 import type { ManifestStore } from "./manifest-store.ts";
 import { formatNamespacePath, type NamespacePath } from "./namespace-path.ts";
@@ -72,23 +76,14 @@ export interface GroupCommitOptions {
   readonly maxBytes: number;
 }
 
-/** Inline write batches (docs/namespace-engine.md, "Inline write batches"). */
-export interface InlineBatchOptions {
-  /** Largest batch (framed-log bytes) carried inline; 0 disables inlining. Default 16 KiB. */
+/** Carried write batches (docs/namespace-engine.md, "Carried write batches"). */
+export interface CarriedBatchOptions {
+  /** Largest batch (framed-log bytes) the committing manifest carries; larger ones are objects. 0: never carry. Default 1 MiB. */
   readonly maxBatchBytes: number;
-  /** Most inline bytes one manifest may carry (all its inline batches); default 128 KiB. */
-  readonly maxTotalBytes: number;
 }
 
-export const DEFAULT_INLINE_BATCHES: InlineBatchOptions = { maxBatchBytes: 16 * 1024, maxTotalBytes: 128 * 1024 };
-export const DISABLED_INLINE_BATCHES: InlineBatchOptions = { maxBatchBytes: 0, maxTotalBytes: 0 };
-
-/** Bytes a manifest carries inline. */
-export function inlineBytesOf(manifest: Manifest): number {
-  let total = 0;
-  for (const c of manifest.containers) if (c.inline !== undefined) total += c.inline.length;
-  return total;
-}
+export const DEFAULT_CARRIED_BATCHES: CarriedBatchOptions = { maxBatchBytes: 1024 * 1024 };
+export const DISABLED_CARRIED_BATCHES: CarriedBatchOptions = { maxBatchBytes: 0 };
 
 export interface CommitPolicy {
   /** Manifest races a commit may lose before ConflictError; default 64. */
@@ -102,10 +97,10 @@ export interface CommitPolicy {
 export interface CommitterStats {
   /** Manifests committed by write groups. */
   commits: number;
-  /** Log batch objects written (more than `commits` when a rebase changed a group). */
+  /** Log batch objects written (batches too big to carry; more than their commits when a rebase changed a group). */
   batchObjects: number;
-  /** Batches committed inline in the manifest (no object of their own). */
-  inlineBatches: number;
+  /** Batches carried by the manifest that committed them (no object written). */
+  carriedBatches: number;
   /** Manifest races lost (each followed by a rebase). */
   racesLost: number;
   /** Writes committed (not counting deduplicated or failed ones). */
@@ -136,13 +131,13 @@ interface Dependencies {
   readonly retry: RetryPolicy;
   readonly group: GroupCommitOptions;
   readonly policy: CommitPolicy;
-  readonly inline: InlineBatchOptions;
+  readonly carried: CarriedBatchOptions;
 }
 
 export class WriteCommitter {
   readonly #deps: Dependencies;
   readonly #queues = new Map<string, NamespaceQueue>();
-  readonly stats: CommitterStats = { commits: 0, batchObjects: 0, inlineBatches: 0, racesLost: 0, writesCommitted: 0 };
+  readonly stats: CommitterStats = { commits: 0, batchObjects: 0, carriedBatches: 0, racesLost: 0, writesCommitted: 0 };
 
   constructor(deps: Dependencies) {
     this.#deps = deps;
@@ -261,16 +256,13 @@ export class WriteCommitter {
           // Every earlier create of this group was verified as another writer's: the old batch is unreferenced.
           if (written !== undefined) await this.#discard(written.ref);
           const ref = this.#buildBatch(path, current, unsettled);
-          written = { members: unsettled, ref: this.#fitsInline(current, ref) ? ref : await this.#store(ref) };
-        } else if (written.ref.inline !== undefined && !this.#fitsInline(current, written.ref)) {
-          // Rebased onto a manifest with less inline room: spill this batch to its object (same id and key).
-          written = { members: unsettled, ref: await this.#store(written.ref) };
+          written = { members: unsettled, ref: this.#carries(ref) ? ref : await this.#store(ref) };
         }
         const next = this.#nextManifest(current, written.ref, unsettled, evaluation.dimension);
         const outcome = await manifests.create(path, next);
         if (outcome === "created") {
           this.stats.commits++;
-          if (written.ref.inline !== undefined) this.stats.inlineBatches++;
+          if (written.ref.inline !== undefined) this.stats.carriedBatches++;
           this.stats.writesCommitted += unsettled.length;
           for (const p of unsettled) p.resolve({ version: next.version, count: p.write.count, deduplicated: false });
           return;
@@ -291,7 +283,7 @@ export class WriteCommitter {
 
   /** Best-effort delete of a batch object no manifest references (a failure only leaks it). */
   async #discard(ref: ContainerRef): Promise<void> {
-    if (ref.inline !== undefined) return; // never stored
+    if (ref.inline !== undefined) return; // carried: never stored
     try {
       await this.#deps.storage.delete(ref.key);
     } catch {
@@ -300,8 +292,9 @@ export class WriteCommitter {
   }
 
   /**
-   * The group's batch as an inline ref (its bytes in `inline`, nothing stored yet). `key` is the key the
-   * batch has if it is stored (`#store`); while it is inline nothing is ever written there.
+   * The group's batch as a carried ref (its bytes in `inline`, nothing stored yet; `#nextManifest` names the
+   * carrier). `key` is the batch's object key: written by `#store` for a batch too big to carry, and later by
+   * manifest GC, branches and copies for a carried one (carried-batch.ts).
    */
   #buildBatch(path: NamespacePath, base: Manifest, members: readonly PendingWrite[]): ContainerRef {
     const entries = members.flatMap((p) => p.write.entries);
@@ -327,14 +320,12 @@ export class WriteCommitter {
     };
   }
 
-  /** True when `ref` (inline) may ride in the manifest built on `base`: small enough, and room under the cap. */
-  #fitsInline(base: Manifest, ref: ContainerRef): boolean {
-    const { maxBatchBytes, maxTotalBytes } = this.#deps.inline;
-    const size = ref.inline?.length ?? Number.POSITIVE_INFINITY;
-    return size <= maxBatchBytes && inlineBytesOf(base) + size <= maxTotalBytes;
+  /** True when the committing manifest may carry batch `ref` (built with its bytes): it is small enough. */
+  #carries(ref: ContainerRef): boolean {
+    return (ref.inline?.length ?? Number.POSITIVE_INFINITY) <= this.#deps.carried.maxBatchBytes;
   }
 
-  /** Writes an inline-built batch as its object (create-only, at its key) and returns the ref without `inline`. */
+  /** Writes a built batch as its object (create-only, at its key) and returns the ref without its bytes. */
   async #store(ref: ContainerRef): Promise<ContainerRef> {
     const { storage, random, retry } = this.#deps;
     const { inline: bytes, ...stored } = ref;
@@ -362,15 +353,17 @@ export class WriteCommitter {
     const high = ref.rowIdRange !== undefined && ref.rowIdRange.last > base.rowIdHighWater ? ref.rowIdRange.last : base.rowIdHighWater;
     const metric = base.vector?.metric ?? "COSINE";
     const vector = dimension !== undefined ? { dimension, metric } : base.vector;
-    return {
+    // A carried batch is carried by the version this attempt commits (a rebase commits a later one).
+    const own = ref.inline === undefined ? ref : { ...ref, carrierVersion: version };
+    return carryForward({
       ...base,
       version,
       updatedAt: now,
-      containers: [...base.containers, ref],
+      containers: [...base.containers, own],
       rowIdHighWater: high as RowId,
       recentWrites: recent.slice(Math.max(0, recent.length - policy.recentWritesLimit)),
       ...(vector === undefined ? {} : { vector }),
-    };
+    });
   }
 }
 

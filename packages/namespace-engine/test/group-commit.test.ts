@@ -16,19 +16,46 @@ async function setup(options: Parameters<typeof makeEngine>[1] = {}) {
   return { inner, faulty, engine, puts };
 }
 
-describe("group commit", () => {
-  it("coalesces N concurrent upserts into one batch object and one manifest commit, each caller getting its own result", async () => {
-    const { engine, puts } = await setup();
+describe.each([
+  { mode: "carried", carriedBatches: true, batchObjects: 0 },
+  { mode: "stored", carriedBatches: false, batchObjects: 1 },
+])("group commit, $mode batches: counted storage writes", ({ carriedBatches, batchObjects }) => {
+  it("coalesces N concurrent upserts into one batch and one manifest commit, each caller getting its own result", async () => {
+    const { engine, puts } = await setup({ carriedBatches });
     const n = 50;
     const results = await Promise.all(Array.from({ length: n }, (_, i) => engine.upsert(NS, [{ id: `d${i}`, vector: vec(i, 1) }])));
     const writes = puts();
-    expect(writes.filter((c) => c.key.includes("/log/"))).toHaveLength(1);
+    // A carried batch rides in the manifest: the commit is its one write.
+    expect(writes.filter((c) => c.key.includes("/log/"))).toHaveLength(batchObjects);
     expect(writes.filter((c) => c.key.includes("/manifests/"))).toHaveLength(1);
-    expect(writes).toHaveLength(2);
+    expect(writes).toHaveLength(1 + batchObjects);
     expect(results.every((r) => r.version === 2 && r.count === 1 && !r.deduplicated)).toBe(true);
     expect(await engine.documents(NS)).toHaveLength(n);
-    expect(engine.stats()).toMatchObject({ commits: 1, batchObjects: 1, writesCommitted: n });
+    expect(engine.stats()).toMatchObject({ commits: 1, batchObjects, carriedBatches: 1 - batchObjects, writesCommitted: n });
   });
+
+  it("commits every write alone when group commit is disabled", async () => {
+    const { engine, puts } = await setup({ groupCommit: false, carriedBatches });
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => engine.upsert(NS, [{ id: `d${i}` }])));
+    expect(results.map((r) => r.version).sort((a, b) => a - b)).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(puts()).toHaveLength(8 * (1 + batchObjects));
+  });
+
+  it("rebases over a commit of another process without losing either write", async () => {
+    const { inner, engine } = await setup({ carriedBatches });
+    const other = makeEngine(inner, { carriedBatches });
+    await other.upsert(NS, [{ id: "theirs" }]);
+    // `engine` still believes version 1 is the latest: its create of version 2 loses and rebases, reusing its batch.
+    expect(await engine.upsert(NS, [{ id: "ours" }])).toMatchObject({ version: 3 });
+    expect(engine.stats()).toMatchObject({ racesLost: 1, batchObjects, carriedBatches: 1 - batchObjects });
+    const manifest = await other.manifest(NS);
+    // Carried: the batch built for version 2 is carried by version 3, the version that committed it.
+    if (carriedBatches) expect(manifest.containers.map((c) => c.carrierVersion)).toEqual([2, 3]);
+    expect((await makeEngine(inner).documents(NS)).map((d) => d.id)).toEqual(["ours", "theirs"]);
+  });
+});
+
+describe("group commit", () => {
 
   it("fails only the writes that are wrong, committing the rest together", async () => {
     const { engine, puts } = await setup();
@@ -69,21 +96,4 @@ describe("group commit", () => {
     expect(puts().filter((c) => c.key.includes("/manifests/"))).toHaveLength(3);
   });
 
-  it("commits every write alone when group commit is disabled", async () => {
-    const { engine, puts } = await setup({ groupCommit: false });
-    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => engine.upsert(NS, [{ id: `d${i}` }])));
-    expect(results.map((r) => r.version).sort((a, b) => a - b)).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
-    expect(puts()).toHaveLength(16);
-  });
-
-  it("rebases over a commit of another process without losing either write", async () => {
-    const { inner, engine } = await setup();
-    const other = makeEngine(inner);
-    await other.upsert(NS, [{ id: "theirs" }]);
-    // `engine` still believes version 1 is the latest: its create of version 2 loses and rebases.
-    expect(await engine.upsert(NS, [{ id: "ours" }])).toMatchObject({ version: 3 });
-    expect(engine.stats().racesLost).toBe(1);
-    expect(engine.stats().batchObjects).toBe(1);
-    expect((await other.documents(NS)).map((d) => d.id)).toEqual(["ours", "theirs"]);
-  });
 });

@@ -48,7 +48,10 @@ describe("branch", () => {
       expect(c.key.startsWith(SRC_ROOT)).toBe(true);
       if (c.tombstonesKey !== undefined) expect(c.tombstonesKey.startsWith(BR_ROOT)).toBe(true);
     }
-    expect(await allKeys(storage, SRC_ROOT)).toEqual(before);
+    // Nothing else is written under the source but its carried batches, stored at their keys to be shared.
+    const carried = (await engine.manifest(SRC)).containers.filter((c) => c.carrierVersion !== undefined).map((c) => c.key);
+    expect(manifest.containers.every((c) => c.carrierVersion === undefined && c.inline === undefined)).toBe(true);
+    expect(await allKeys(storage, SRC_ROOT)).toEqual([...before, ...carried].sort());
     const counts = await engine.refcounts("acme", "search");
     expect(counts.size).toBe(manifest.containers.length);
     for (const c of manifest.containers) expect(counts.get(c.key)).toBe(2);

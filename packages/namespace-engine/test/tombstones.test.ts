@@ -19,7 +19,8 @@ describe("tombstone sidecars (the seam for deleteByFilter)", () => {
     const sidecar = tombstonesKey(path, location?.containerId as string);
     const { etag } = await storage.put(sidecar, encodeTombstoneSidecar({ positions: [location?.position as number] }));
     // A ref with an etag and no snapshot (published before snapshots existed) folds the live sidecar.
-    const containers = base.containers.map((c) =>
+    // The next version keeps a carried batch's ref without its bytes (they stay in their carrier).
+    const containers = base.containers.map(({ inline: _bytes, ...c }) =>
       c.id === location?.containerId ? { ...c, tombstonesKey: sidecar, extra: { tombstones_etag: etag } } : c,
     );
     const next = { ...base, version: base.version + 1, containers };

@@ -63,8 +63,7 @@ export async function trueHolders(store: StorageProvider, org: string, project: 
       if (m.version <= lastDeleted) break;
       const holder = incarnationOf(m);
       for (const c of m.containers) {
-        // Inline batches live in the manifest: no object, so no holder to count.
-        if (c.inline !== undefined) continue;
+        // A carried batch's key is held like any container's (its object may exist: stored by GC or a branch).
         const index = c.extra?.["index_key"];
         for (const key of typeof index === "string" ? [c.key, index] : [c.key]) {
           let set = holders.get(key);

@@ -83,8 +83,8 @@ export interface EngineMode {
    * fire its timers. Such engines run fault-free, so they only ever back off after a lost race.
    */
   readonly direct?: boolean | undefined;
-  /** Small write batches ride inline in the manifest (the engine's `inlineBatches`). */
-  readonly inline?: boolean | undefined;
+  /** Every write batch is stored as an object first (the engine's `carriedBatches: false`). */
+  readonly storedBatches?: boolean | undefined;
 }
 
 /**
@@ -105,7 +105,7 @@ export function engineFor(storage: StorageProvider, scheduler: SimScheduler, ran
     conflictBackoff: timed ? { baseDelayMs: 2, maxDelayMs: 40 } : zero,
     relocate: { maxAttempts: 40, ...(timed ? { baseDelayMs: 10, maxDelayMs: 120 } : zero) },
     leaseMs: SIM_LEASE_MS,
-    ...(mode.inline === true ? { inlineBatches: true } : {}),
+    ...(mode.storedBatches === true ? { carriedBatches: false } : {}),
     compaction: { auto: false },
     readStalenessMs: 1_000,
     ...(mode.asFound === true ? {} : { retention: SIM_RETENTION, maxBaseAgeMs: SIM_MAX_BASE_AGE_MS }),
@@ -146,9 +146,9 @@ export class SimProcess {
       conflictFraction: faults.conflictFraction,
       latencyMs: faults.latencyMs,
     });
-    // Half the incarnations inline small batches, so inline and plain writers share namespaces.
-    const inline = asFound !== true && random.derive("inline").chance(0.5);
-    this.engine = engineFor(this.storage, scheduler, random.derive("engine"), { asFound, inline });
+    // Half the incarnations store every batch as an object, so carrying and storing writers share namespaces.
+    const storedBatches = asFound !== true && random.derive("inline").chance(0.5);
+    this.engine = engineFor(this.storage, scheduler, random.derive("engine"), { asFound, storedBatches });
   }
 
   get dead(): boolean {

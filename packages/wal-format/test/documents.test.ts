@@ -127,7 +127,7 @@ describe("manifest document", () => {
     );
   });
 
-  it("carries a LOG_BATCH's bytes inline (base64) and checks them against kind and byte_size", () => {
+  it("carries a LOG_BATCH's bytes inline (base64) in its carrier version only, and checks kind, byte_size and carrier", () => {
     const base = sampleManifest();
     const bytes = Uint8Array.from([0, 1, 2, 250, 251, 252, 7]);
     const inline: ContainerRef = {
@@ -138,27 +138,44 @@ describe("manifest document", () => {
       byteSize: bytes.length,
       contentHash: "ab".repeat(32),
       inline: bytes,
+      carrierVersion: base.version,
     };
     const manifest: Manifest = { ...base, containers: [...base.containers, inline] };
     const encoded = encodeManifest(manifest);
     const wire = json(encoded);
     const last = (wire["containers"] as Record<string, unknown>[]).at(-1)!;
     expect(last["inline"]).toBe("AAEC+vv8Bw==");
+    expect(last["carrier_version"]).toBe(base.version);
     const decoded = decodeManifest(encoded);
     expect(decoded).toEqual(manifest);
     expect(decoded.containers.at(-1)!.inline).toBeInstanceOf(Uint8Array);
+    // A later version names the carrier without the bytes.
+    const { inline: _bytes, ...carried } = inline;
+    const later: Manifest = { ...manifest, version: base.version + 1, containers: [...base.containers, carried] };
+    expect(decodeManifest(encodeManifest(later))).toEqual(later);
     // Only a LOG_BATCH carries inline bytes, and they must be byte_size long (encode and decode).
     expect(failure(() => encodeManifest({ ...manifest, containers: [{ ...inline, kind: "SEGMENT" }] }))).toMatchObject({
       code: "Schema",
-      field: "containers[0].inline",
+      field: "containers[0].carrier_version",
     });
     expect(failure(() => encodeManifest({ ...manifest, containers: [{ ...inline, byteSize: 8 }] }))).toMatchObject({ field: "containers[0].inline" });
+    // Bytes need their carrier; only the carrier holds them; the carrier holds them; no carrier from the future.
+    const { carrierVersion: _c, ...unnamed } = inline;
+    expect(failure(() => encodeManifest({ ...manifest, containers: [unnamed] }))).toMatchObject({ field: "containers[0].carrier_version" });
+    expect(failure(() => encodeManifest({ ...later, containers: [inline] }))).toMatchObject({ field: "containers[0].inline" });
+    expect(failure(() => encodeManifest({ ...manifest, containers: [carried] }))).toMatchObject({ field: "containers[0].inline" });
+    expect(failure(() => encodeManifest({ ...manifest, containers: [{ ...carried, carrierVersion: base.version + 1 }] }))).toMatchObject({
+      field: "containers[0].carrier_version",
+    });
     const wrongSize = json(encoded);
     (wrongSize["containers"] as Record<string, unknown>[]).at(-1)!["byte_size"] = 6;
     expect(failure(() => decodeManifest(JSON.stringify(wrongSize)))).toMatchObject({ code: "Schema", field: `containers[${base.containers.length}].inline` });
     const notBase64 = json(encoded);
     (notBase64["containers"] as Record<string, unknown>[]).at(-1)!["inline"] = "not base64!";
     expect(failure(() => decodeManifest(JSON.stringify(notBase64)))).toMatchObject({ code: "Schema", field: `containers[${base.containers.length}].inline` });
+    const notCarrier = json(encoded);
+    (notCarrier["containers"] as Record<string, unknown>[]).at(-1)!["carrier_version"] = base.version - 1;
+    expect(failure(() => decodeManifest(JSON.stringify(notCarrier)))).toMatchObject({ code: "Schema", field: `containers[${base.containers.length}].inline` });
   });
 
   it("validates each container ref once per object and still rejects a bad new one", () => {

@@ -80,7 +80,7 @@ export function manifestPicture(manifest) {
       `${formatCount(c.rowCount)} rows, ${formatBytes(c.byteSize)}`,
       c.tombstonedRows !== undefined ? `${formatCount(c.tombstonedRows)} rows tombstoned (${(share * 100).toFixed(1)}%)` : "",
       c.tombstonesError !== undefined ? `tombstones: ${c.tombstonesError}` : "",
-      c.key,
+      c.carrierVersion === undefined ? c.key : `carried by manifest v${c.carrierVersion}`,
     ]
       .filter(Boolean)
       .join("\n");

@@ -46,7 +46,7 @@ function containerTable(manifest) {
           h("td", { class: "num" }, formatCount(c.rowCount)),
           h("td", { class: "num" }, formatBytes(c.byteSize)),
           h("td", { class: "num" }, c.tombstonesError !== undefined ? `? (${c.tombstonesError})` : c.tombstonedRows === undefined ? "" : formatCount(c.tombstonedRows)),
-          h("td", { class: "mono dim" }, c.key),
+          h("td", { class: "mono dim" }, c.carrierVersion === undefined ? c.key : `carried by v${c.carrierVersion} (then ${c.key})`),
         ),
       ),
     ),

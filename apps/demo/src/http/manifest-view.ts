@@ -5,14 +5,12 @@
  * sidecar hides (read and decoded here; a sidecar that is gone or does not
  * decode leaves `tombstonedRows` absent and names the reason in
  * `tombstonesError`, so one bad object never hides the rest of the picture).
- * A write batch carried inline in the manifest has no object: its `key`
- * shows `INLINE_KEY` and `inline` is true (its bytes are not repeated here).
+ * A write batch carried by a manifest shows `carrierVersion`, the version
+ * whose manifest holds its bytes (its `key` is where they move once that
+ * version expires; the bytes are not repeated here).
  */
 import type { StorageProvider } from "@skerry/storage-providers";
 import { decodeTombstoneSidecar, type Manifest } from "@skerry/wal-format";
-
-/** What `key` shows for a batch carried inline in the manifest (it has no object). */
-export const INLINE_KEY = "(inline in the manifest)";
 
 /** Sidecars read at once for one manifest. */
 const SIDECAR_CONCURRENCY = 8;
@@ -25,8 +23,8 @@ export interface ContainerView {
   byteSize: number;
   contentHash: string;
   tombstonesKey?: string;
-  /** The batch's bytes ride in the manifest: no object (`key` is INLINE_KEY). */
-  inline?: true;
+  /** The manifest version that carries this batch's bytes (absent: the object at `key` holds them). */
+  carrierVersion?: number;
   tombstonedRows?: number;
   tombstonesError?: string;
 }
@@ -59,12 +57,12 @@ export async function manifestView(storage: StorageProvider, manifest: Manifest)
   const containers: ContainerView[] = manifest.containers.map((c) => ({
     id: c.id,
     kind: c.kind,
-    key: c.inline === undefined ? c.key : INLINE_KEY,
+    key: c.key,
     rowCount: c.rowCount,
     byteSize: c.byteSize,
     contentHash: c.contentHash,
     ...(c.tombstonesKey === undefined ? {} : { tombstonesKey: c.tombstonesKey }),
-    ...(c.inline === undefined ? {} : { inline: true as const }),
+    ...(c.carrierVersion === undefined ? {} : { carrierVersion: c.carrierVersion }),
   }));
   let next = 0;
   await Promise.all(

@@ -140,6 +140,11 @@ export const ContainerViewSchema = z
     byteSize: z.number().int(),
     contentHash: z.string(),
     tombstonesKey: z.string().optional(),
+    carrierVersion: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: "Manifest version that carries this write batch's bytes (absent: the object at key holds them)" }),
     tombstonedRows: z.number().int().optional().openapi({ description: "Rows of this container its tombstone sidecar hides" }),
     tombstonesError: z.string().optional().openapi({ description: "Why the sidecar could not be read (tombstonedRows is then absent)" }),
   })

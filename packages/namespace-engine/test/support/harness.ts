@@ -16,11 +16,11 @@ let seed = 1;
 
 /**
  * Options every `makeEngine` engine gets unless the test overrides them. A suite file can set these before
- * importing other suites to re-run them (test/inline-suites.test.ts runs the crash suites with inline
- * batches); `SKERRY_TEST_INLINE=1` turns inline batches on for every suite (tests that count log objects
- * or shared keys then fail by design).
+ * importing other suites to re-run them (test/stored-batch-suites.test.ts runs the crash suites with every
+ * write batch stored as an object); `SKERRY_TEST_STORED_BATCHES=1` does that for every suite (tests that
+ * count manifest-carried batches then fail by design).
  */
-export const harnessDefaults: Partial<NamespaceEngineOptions> = process.env["SKERRY_TEST_INLINE"] === "1" ? { inlineBatches: true } : {};
+export const harnessDefaults: Partial<NamespaceEngineOptions> = process.env["SKERRY_TEST_STORED_BATCHES"] === "1" ? { carriedBatches: false } : {};
 
 /** An engine with seeded randomness and no retry sleeps. */
 export function makeEngine(storage: StorageProvider, options: Partial<NamespaceEngineOptions> = {}): NamespaceEngine {

@@ -5,6 +5,7 @@
  */
 import { expect } from "vitest";
 import type { StorageProvider } from "@skerry/storage-providers";
+import type { ContainerRef } from "@skerry/wal-format";
 import { isNamespaceNotFound, type NamespaceEngine } from "@skerry/namespace-engine";
 
 export interface TrueReferences {
@@ -12,8 +13,16 @@ export interface TrueReferences {
   readonly holders: Map<string, Set<string>>;
   /** Namespace root ("org/project/ns/name/") -> its live incarnation. */
   readonly owners: Map<string, string>;
-  /** Every object key any retained manifest references. */
+  /** Every object key any retained manifest references (carried batches' keys are in `carried` instead). */
   readonly keys: Set<string>;
+  /** Carried batches' keys -> the key of the manifest that carries them (their bytes are there or at the key). */
+  readonly carried: Map<string, string>;
+}
+
+/** The manifest key of version `version` of the namespace whose root `batchKey` is under (storage-layout). */
+function carrierKey(batchKey: string, version: number): string {
+  const root = batchKey.slice(0, batchKey.indexOf("/log/"));
+  return `${root}/manifests/${String(Number.MAX_SAFE_INTEGER - version).padStart(20, "0")}.json`;
 }
 
 function incarnation(extra: Record<string, unknown> | undefined, createdAt: number): string {
@@ -25,6 +34,7 @@ export async function trueReferences(engine: NamespaceEngine, org: string, proje
   const holders = new Map<string, Set<string>>();
   const owners = new Map<string, string>();
   const keys = new Set<string>();
+  const carried = new Map<string, string>();
   for (const name of await engine.listNamespaces(org, project)) {
     const path = `${org}/${project}/${name}`;
     for (const version of await engine.listVersions(path)) {
@@ -37,13 +47,13 @@ export async function trueReferences(engine: NamespaceEngine, org: string, proje
       owners.set(`${org}/${project}/ns/${name}/`, holder);
       for (const c of manifest.containers) {
         const index = c.extra?.["index_key"];
-        // An inline batch references no object (its bytes ride in the manifest).
-        const objects = c.inline === undefined ? [c.key] : [];
-        for (const key of typeof index === "string" ? [...objects, index] : objects) {
+        // A carried batch's key is held like any container's; its bytes may be in the carrier manifest.
+        for (const key of typeof index === "string" ? [c.key, index] : [c.key]) {
           let set = holders.get(key);
           if (set === undefined) holders.set(key, (set = new Set()));
           set.add(holder);
-          keys.add(key);
+          if (key === c.key && c.carrierVersion !== undefined) carried.set(key, carrierKey(key, c.carrierVersion));
+          else keys.add(key);
         }
         if (c.tombstonesKey !== undefined) keys.add(c.tombstonesKey);
         const snapshot = c.extra?.["tombstones_snapshot"];
@@ -51,7 +61,8 @@ export async function trueReferences(engine: NamespaceEngine, org: string, proje
       }
     }
   }
-  return { holders, owners, keys };
+  for (const key of carried.keys()) keys.delete(key);
+  return { holders, owners, keys, carried };
 }
 
 function ownedAlone(key: string, set: Set<string>, owners: Map<string, string>): boolean {
@@ -80,7 +91,7 @@ export async function expectExactCounts(engine: NamespaceEngine, org: string, pr
   expect(await engine.refcounts(org, project), at).toEqual(expected);
 }
 
-/** Every object a retained manifest of the project references exists. */
+/** Every object a retained manifest of the project references exists; a carried batch's in its carrier or at its key. */
 export async function expectNoMissingObjects(engine: NamespaceEngine, storage: StorageProvider, org: string, project: string, at = ""): Promise<void> {
   const truth = await trueReferences(engine, org, project);
   for (const key of truth.keys) {
@@ -88,4 +99,15 @@ export async function expectNoMissingObjects(engine: NamespaceEngine, storage: S
     if (key.endsWith(".tombstones")) continue;
     expect(await storage.head(key), `${at} ${key}`).not.toBeNull();
   }
+  for (const [key, carrier] of truth.carried) {
+    const found = (await storage.head(carrier)) !== null || (await storage.head(key)) !== null;
+    expect(found, `${at} carried ${key} (carrier ${carrier})`).toBe(true);
+  }
+}
+
+/** True when the bytes of container `ref` can be found: in the ref itself, in its carrier manifest, or at its key. */
+export async function containerIsReachable(storage: StorageProvider, ref: ContainerRef): Promise<boolean> {
+  if (ref.inline !== undefined) return true;
+  if (ref.carrierVersion !== undefined && (await storage.head(carrierKey(ref.key, ref.carrierVersion))) !== null) return true;
+  return (await storage.head(ref.key)) !== null;
 }

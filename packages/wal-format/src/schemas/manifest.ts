@@ -76,6 +76,7 @@ export const containerRefWireSchema = z.looseObject({
   row_id_range: idSpanWireSchema.nullish(),
   tombstones_key: z.string().min(1).nullish(),
   inline: z.base64().nullish(),
+  carrier_version: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).nullish(),
 });
 
 const recentWriteWireSchema = z.object({
@@ -122,11 +123,17 @@ export interface ContainerRef {
   readonly tombstonesKey?: string;
   /**
    * LOG_BATCH only: the batch's bytes (the framed log, `byteSize` bytes hashing to `contentHash`) carried in
-   * the manifest itself (wire: standard base64 with padding). Then nothing is stored at `key`: the ref
-   * references no object (no reads, reference counts or deletes); its id, position and sidecar are as for
-   * any container.
+   * this manifest (wire: standard base64 with padding). Only in the manifest whose version is
+   * `carrierVersion`: the version that committed the batch.
    */
   readonly inline?: Uint8Array;
+  /**
+   * LOG_BATCH only: the manifest version that carries this batch's bytes (`inline` there). Set on every ref of
+   * a carried batch: with `inline` in the carrier itself (`carrierVersion` equals the manifest's version),
+   * without it in later versions (smaller), whose readers take the bytes from the carrier manifest or, once
+   * that version has expired, from the object at `key`.
+   */
+  readonly carrierVersion?: number;
   readonly extra?: JsonObject;
 }
 
@@ -165,6 +172,7 @@ function containerFromWire(raw: Record<string, unknown>): ContainerRef {
   const range = raw["row_id_range"];
   const tombstones = raw["tombstones_key"];
   const inline = raw["inline"];
+  const carrier = raw["carrier_version"];
   const extra = extrasOf(raw, CONTAINER_KNOWN);
   return {
     id: raw["id"] as string,
@@ -176,6 +184,7 @@ function containerFromWire(raw: Record<string, unknown>): ContainerRef {
     ...(range !== undefined && range !== null ? { rowIdRange: idSpanFromWire(range as IdSpanWire) } : {}),
     ...(typeof tombstones === "string" ? { tombstonesKey: tombstones } : {}),
     ...(typeof inline === "string" ? { inline: base64ToBytes(inline) } : {}),
+    ...(typeof carrier === "number" ? { carrierVersion: carrier } : {}),
     ...(extra === undefined ? {} : { extra }),
   };
 }
@@ -202,6 +211,7 @@ function containerToWire(ref: ContainerRef): Record<string, unknown> {
   if (ref.rowIdRange !== undefined) wire["row_id_range"] = idSpanToWire(ref.rowIdRange);
   if (ref.tombstonesKey !== undefined) wire["tombstones_key"] = ref.tombstonesKey;
   if (ref.inline !== undefined) wire["inline"] = Buffer.from(ref.inline.buffer, ref.inline.byteOffset, ref.inline.byteLength).toString("base64");
+  if (ref.carrierVersion !== undefined) wire["carrier_version"] = ref.carrierVersion;
   mergeExtras(wire, ref.extra, CONTAINER_KNOWN);
   return wire;
 }
@@ -209,21 +219,39 @@ function containerToWire(ref: ContainerRef): Record<string, unknown> {
 /** Cross-field rules of one container ref (wire form). */
 function checkContainer(container: Record<string, unknown>, index: number): [string, string] | undefined {
   const inline = container["inline"];
+  const carrier = container["carrier_version"];
+  if (typeof carrier === "number" && container["kind"] !== "LOG_BATCH") return [`containers[${index}].carrier_version`, "only a LOG_BATCH may be carried in a manifest"];
   if (typeof inline !== "string") return undefined;
+  if (typeof carrier !== "number") return [`containers[${index}].carrier_version`, "inline bytes need the carrier_version that carries them"];
   if (container["kind"] !== "LOG_BATCH") return [`containers[${index}].inline`, "only a LOG_BATCH may carry inline bytes"];
   const length = base64Length(inline);
   if (length !== container["byte_size"]) return [`containers[${index}].inline`, `decodes to ${length} bytes; byte_size says ${String(container["byte_size"])}`];
   return undefined;
 }
 
+/**
+ * A carried batch's bytes ride only in the manifest that carries it: `inline` exactly when `carrier_version` is
+ * the manifest's own version, and a later version names an earlier carrier.
+ */
+function checkCarrier(version: number, carrier: number | undefined, inline: boolean, index: number): [string, string] | undefined {
+  if (carrier === undefined) return undefined;
+  if (carrier > version) return [`containers[${index}].carrier_version`, `carrier ${carrier} is newer than the manifest (version ${version})`];
+  if (inline && carrier !== version) return [`containers[${index}].inline`, `only the carrier (version ${carrier}) holds the bytes; this is version ${version}`];
+  if (!inline && carrier === version) return [`containers[${index}].inline`, `version ${version} is the carrier but holds no bytes`];
+  return undefined;
+}
+
 function check(raw: Record<string, unknown>): [string, string] | undefined {
   const containers = raw["containers"] as Record<string, unknown>[];
+  const version = raw["version"] as number;
   const seen = new Set<string>();
   for (const [index, container] of containers.entries()) {
     const id = container["id"] as string;
     if (seen.has(id)) return [`containers[${index}].id`, `duplicate container id ${id}`];
     seen.add(id);
-    const problem = checkContainer(container, index);
+    const problem =
+      checkContainer(container, index) ??
+      checkCarrier(version, typeof container["carrier_version"] === "number" ? container["carrier_version"] : undefined, typeof container["inline"] === "string", index);
     if (problem !== undefined) return problem;
   }
   return undefined;
@@ -365,6 +393,8 @@ export function encodeManifest(manifest: Manifest): Uint8Array {
   for (const [index, ref] of manifest.containers.entries()) {
     if (seen.has(ref.id)) throw new SchemaError(MANIFEST_DOCUMENT, `containers[${index}].id`, `duplicate container id ${ref.id}`);
     seen.add(ref.id);
+    const problem = checkCarrier(manifest.version, ref.carrierVersion, ref.inline !== undefined, index);
+    if (problem !== undefined) throw new SchemaError(MANIFEST_DOCUMENT, problem[0], problem[1]);
   }
   // JSON.stringify(wire) with the two arrays spliced in as cached bytes (same key order, same bytes).
   const chunks: Uint8Array[] = [];

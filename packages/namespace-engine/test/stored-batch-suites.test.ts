@@ -1,11 +1,12 @@
 /**
  * The crash, mutation, compaction, sharing and query suites again, with
- * inline write batches on (every small write batch rides in its manifest):
- * every guarantee they check must hold for inline containers too.
+ * carried batches off (every write batch stored as its own object before its
+ * manifest, the path a batch over `carriedBatches.maxBatchBytes` takes):
+ * every guarantee they check must hold for stored batches too.
  */
 import { harnessDefaults } from "./support/harness.ts";
 
-(harnessDefaults as { inlineBatches?: boolean }).inlineBatches = true;
+(harnessDefaults as { carriedBatches?: boolean }).carriedBatches = false;
 
 await import("./crash-points.test.ts");
 await import("./mutation-crash-points.test.ts");
