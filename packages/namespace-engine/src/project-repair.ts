@@ -68,6 +68,8 @@ export interface RepairReport {
 }
 
 const SKIPPED_DIRS = new Set(["manifests", "wal", "compactions"]);
+/** Namespaces examined at once. */
+const REPAIR_CONCURRENCY = 8;
 
 interface NamespaceRefs {
   readonly incarnation: string;
@@ -119,20 +121,22 @@ export async function repairProject(
     set.set(holder, now);
   };
 
-  for (const name of [...names].sort()) {
+  // Namespaces are examined REPAIR_CONCURRENCY at a time; each one's steps keep their order.
+  const examine = async (name: string): Promise<void> => {
     let path: NamespacePath;
     try {
       path = { org, project, namespace: validatePathPart(name, "namespace") };
     } catch {
-      continue;
+      return;
     }
     // Before the manifests are read: a segment recovery commits after this read settles its intent (or
     // completes its WAL doc) only after the commit, so it is either pending here or in a manifest read below.
     if (options.sweep === true) pending.set(name, await pendingSegments(path));
     const versions = await listVersionsDescending(ctx, path);
-    if (versions.length === 0) continue;
-    const manifests: Manifest[] = [];
+    if (versions.length === 0) return;
+    let refs: NamespaceRefs | undefined;
     let deletedBelow: number | undefined;
+    // Newest first, each version's references taken as it is read (a manifest may carry a batch of up to 1 MiB).
     for (const version of versions) {
       let manifest: Manifest;
       try {
@@ -146,29 +150,34 @@ export async function repairProject(
         deletedBelow = version;
         break;
       }
-      manifests.push(manifest);
-    }
-    if (deletedBelow !== undefined && (manifests.length === 0 || versions.some((v) => v < (deletedBelow as number)))) {
-      await purge(path, deletedBelow);
-      purged++;
-    }
-    if (manifests.length === 0) continue;
-    const incarnation = incarnationOf(manifests[0] as Manifest);
-    const refs: NamespaceRefs = { incarnation, containerIds: new Set() };
-    live.set(name, refs);
-    rootOfHolder.set(incarnation, `${namespaceRoot(path)}/`);
-    for (const manifest of manifests) {
+      if (refs === undefined) {
+        const incarnation = incarnationOf(manifest);
+        refs = { incarnation, containerIds: new Set() };
+        live.set(name, refs);
+        rootOfHolder.set(incarnation, `${namespaceRoot(path)}/`);
+      }
       for (const c of manifest.containers) {
         refs.containerIds.add(c.id);
-        add(c.key, incarnation); // a carried batch too: its object may exist (carried-batch.ts)
+        add(c.key, refs.incarnation); // a carried batch too: its object may exist (carried-batch.ts)
         const index = indexKeyOf(c);
-        if (index !== undefined) add(index, incarnation);
+        if (index !== undefined) add(index, refs.incarnation);
         if (c.tombstonesKey !== undefined) referenced.add(c.tombstonesKey);
         const snapshot = tombstonesSnapshot(c);
         if (snapshot !== undefined) referenced.add(snapshot);
       }
     }
-  }
+    if (deletedBelow !== undefined && (refs === undefined || versions.some((v) => v < (deletedBelow as number)))) {
+      await purge(path, deletedBelow);
+      purged++;
+    }
+  };
+  const queue = [...names].sort();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(REPAIR_CONCURRENCY, queue.length) }, async () => {
+      while (next < queue.length) await examine(queue[next++] as string);
+    }),
+  );
 
   // 2. Exact holders.
   const isImplicit = (key: string, holders: ReadonlyMap<string, number>) => {
