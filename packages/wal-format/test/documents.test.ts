@@ -66,6 +66,14 @@ function sampleManifest(): Manifest {
   };
 }
 
+/** The header line, JSON part and attachment of an enveloped manifest object. */
+function envelope(bytes: Uint8Array): { header: string; json: Uint8Array; attachment: Uint8Array } {
+  const newline = bytes.indexOf(0x0a);
+  const header = new TextDecoder().decode(bytes.subarray(0, newline));
+  const length = Number(header.split(" ").at(-1));
+  return { header, json: bytes.subarray(newline + 1, newline + 1 + length), attachment: bytes.subarray(newline + 1 + length) };
+}
+
 describe("manifest document", () => {
   it("round-trips with snake_case wire fields", () => {
     const manifest = sampleManifest();
@@ -121,13 +129,15 @@ describe("manifest document", () => {
         expect(decodeManifest(bytes)).toEqual(manifest);
         expect(encodeManifest(decodeManifest(bytes))).toEqual(bytes);
         expect(encodeManifest(manifest)).toEqual(bytes); // second encode: from the per-ref cache
-        expect(bytes).toEqual(encodeDocument(manifestSpec, manifest));
+        // The JSON part is what the generic document encoder writes (a carrier's bytes follow it).
+        const json = manifest.containers.some((c) => c.inline !== undefined) ? envelope(bytes).json : bytes;
+        expect(json).toEqual(encodeDocument(manifestSpec, manifest));
       }),
       { numRuns: 200 },
     );
   });
 
-  it("carries a LOG_BATCH's bytes inline (base64) in its carrier version only, and checks kind, byte_size and carrier", () => {
+  it("attaches a carrier's batch bytes after its JSON (envelope) and checks kind, byte_size, carrier and bounds", () => {
     const base = sampleManifest();
     const bytes = Uint8Array.from([0, 1, 2, 250, 251, 252, 7]);
     const inline: ContainerRef = {
@@ -142,40 +152,55 @@ describe("manifest document", () => {
     };
     const manifest: Manifest = { ...base, containers: [...base.containers, inline] };
     const encoded = encodeManifest(manifest);
-    const wire = json(encoded);
-    const last = (wire["containers"] as Record<string, unknown>[]).at(-1)!;
-    expect(last["inline"]).toBe("AAEC+vv8Bw==");
+    const { header, json: jsonPart, attachment } = envelope(encoded);
+    expect(header).toBe(`SKERRY-MANIFEST 1 ${jsonPart.length}`);
+    expect([...attachment]).toEqual([...bytes]);
+    const last = (JSON.parse(new TextDecoder().decode(jsonPart))["containers"] as Record<string, unknown>[]).at(-1)!;
+    expect(last["inline_offset"]).toBe(0);
     expect(last["carrier_version"]).toBe(base.version);
     const decoded = decodeManifest(encoded);
     expect(decoded).toEqual(manifest);
-    expect(decoded.containers.at(-1)!.inline).toBeInstanceOf(Uint8Array);
-    // A later version names the carrier without the bytes.
+    expect(encodeManifest(decoded)).toEqual(encoded);
+    expect(jsonPart).toEqual(encodeDocument(manifestSpec, manifest)); // the JSON part is the generic encoding
+    // A later version names the carrier without the bytes: plain JSON.
     const { inline: _bytes, ...carried } = inline;
     const later: Manifest = { ...manifest, version: base.version + 1, containers: [...base.containers, carried] };
+    expect(new TextDecoder().decode(encodeManifest(later)).startsWith("{")).toBe(true);
     expect(decodeManifest(encodeManifest(later))).toEqual(later);
-    // Only a LOG_BATCH carries inline bytes, and they must be byte_size long (encode and decode).
+    // Only a LOG_BATCH is carried; the bytes must be byte_size long.
     expect(failure(() => encodeManifest({ ...manifest, containers: [{ ...inline, kind: "SEGMENT" }] }))).toMatchObject({
       code: "Schema",
       field: "containers[0].carrier_version",
     });
-    expect(failure(() => encodeManifest({ ...manifest, containers: [{ ...inline, byteSize: 8 }] }))).toMatchObject({ field: "containers[0].inline" });
+    expect(failure(() => encodeManifest({ ...manifest, containers: [{ ...inline, byteSize: 8 }] }))).toMatchObject({ field: "containers[0].inline_offset" });
     // Bytes need their carrier; only the carrier holds them; the carrier holds them; no carrier from the future.
     const { carrierVersion: _c, ...unnamed } = inline;
     expect(failure(() => encodeManifest({ ...manifest, containers: [unnamed] }))).toMatchObject({ field: "containers[0].carrier_version" });
-    expect(failure(() => encodeManifest({ ...later, containers: [inline] }))).toMatchObject({ field: "containers[0].inline" });
-    expect(failure(() => encodeManifest({ ...manifest, containers: [carried] }))).toMatchObject({ field: "containers[0].inline" });
+    expect(failure(() => encodeManifest({ ...later, containers: [inline] }))).toMatchObject({ field: "containers[0].inline_offset" });
+    expect(failure(() => encodeManifest({ ...manifest, containers: [carried] }))).toMatchObject({ field: "containers[0].inline_offset" });
     expect(failure(() => encodeManifest({ ...manifest, containers: [{ ...carried, carrierVersion: base.version + 1 }] }))).toMatchObject({
       field: "containers[0].carrier_version",
     });
-    const wrongSize = json(encoded);
-    (wrongSize["containers"] as Record<string, unknown>[]).at(-1)!["byte_size"] = 6;
-    expect(failure(() => decodeManifest(JSON.stringify(wrongSize)))).toMatchObject({ code: "Schema", field: `containers[${base.containers.length}].inline` });
-    const notBase64 = json(encoded);
-    (notBase64["containers"] as Record<string, unknown>[]).at(-1)!["inline"] = "not base64!";
-    expect(failure(() => decodeManifest(JSON.stringify(notBase64)))).toMatchObject({ code: "Schema", field: `containers[${base.containers.length}].inline` });
-    const notCarrier = json(encoded);
-    (notCarrier["containers"] as Record<string, unknown>[]).at(-1)!["carrier_version"] = base.version - 1;
-    expect(failure(() => decodeManifest(JSON.stringify(notCarrier)))).toMatchObject({ code: "Schema", field: `containers[${base.containers.length}].inline` });
+    // Damaged envelopes: bytes outside the attachment, stray attached bytes, a bad header, a short JSON part.
+    const index = base.containers.length;
+    const withJson = (edit: (wire: Record<string, unknown>) => void, extra = attachment) => {
+      const wire = JSON.parse(new TextDecoder().decode(jsonPart)) as Record<string, unknown>;
+      edit(wire);
+      const text = new TextEncoder().encode(JSON.stringify(wire));
+      return Uint8Array.from([...new TextEncoder().encode(`SKERRY-MANIFEST 1 ${text.length}\n`), ...text, ...extra]);
+    };
+    const ref = (wire: Record<string, unknown>) => (wire["containers"] as Record<string, unknown>[]).at(-1)!;
+    expect(failure(() => decodeManifest(withJson((w) => void (ref(w)["inline_offset"] = 3))))).toMatchObject({ code: "Schema", field: `containers[${index}].inline_offset` });
+    expect(failure(() => decodeManifest(withJson(() => undefined, Uint8Array.from([...bytes, 9]))))).toMatchObject({ code: "Schema", field: "" });
+    expect(failure(() => decodeManifest(withJson(() => undefined, bytes.subarray(1))))).toMatchObject({ field: `containers[${index}].inline_offset` });
+    expect(failure(() => decodeManifest(Uint8Array.from([...new TextEncoder().encode("SKERRY-MANIFEST 1 x\n"), ...jsonPart])))).toMatchObject({ code: "Schema" });
+    expect(failure(() => decodeManifest(encoded.subarray(0, header.length + 10)))).toMatchObject({ code: "Schema" });
+    // Plain JSON naming an inline offset has no attachment to take it from.
+    expect(failure(() => decodeManifest(jsonPart))).toMatchObject({ code: "Schema", field: `containers[${index}].inline_offset` });
+    expect(failure(() => decodeManifest(withJson((w) => void (ref(w)["carrier_version"] = base.version - 1))))).toMatchObject({
+      code: "Schema",
+      field: `containers[${index}].inline_offset`,
+    });
   });
 
   it("validates each container ref once per object and still rejects a bad new one", () => {

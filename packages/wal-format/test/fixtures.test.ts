@@ -22,6 +22,7 @@ import {
   deleteState,
   intent,
   manifest,
+  laterManifest,
   refcounts,
   updateState,
 } from "./fixtures/make-fixtures.ts";
@@ -33,6 +34,7 @@ const roundTrips: Record<string, (bytes: Uint8Array) => Uint8Array> = {
   "mutation-state-v1-update.json": (b) => encodeMutationState(decodeMutationState(b)),
   "mutation-state-v1-delete.json": (b) => encodeMutationState(decodeMutationState(b)),
   "manifest-v1.json": (b) => encodeManifest(decodeManifest(b)),
+  "manifest-v1-carrier.bin": (b) => encodeManifest(decodeManifest(b)),
   "manifest-v1-deleted.json": (b) => encodeManifest(decodeManifest(b)),
   "refcount-table-v1.json": (b) => encodeRefcountTable(decodeRefcountTable(b)),
   "compaction-intent-v1.json": (b) => encodeCompactionIntent(decodeCompactionIntent(b)),
@@ -66,7 +68,8 @@ describe("golden fixtures", () => {
   it("decode to the values they were made from", () => {
     expect(decodeMutationState(read("mutation-state-v1-update.json"))).toEqual(updateState);
     expect(decodeMutationState(read("mutation-state-v1-delete.json"))).toEqual(deleteState);
-    expect(decodeManifest(read("manifest-v1.json"))).toEqual(manifest);
+    expect(decodeManifest(read("manifest-v1-carrier.bin"))).toEqual(manifest);
+    expect(decodeManifest(read("manifest-v1.json"))).toEqual(laterManifest);
     expect(decodeManifest(read("manifest-v1-deleted.json"))).toEqual(deletedManifest);
     expect(decodeRefcountTable(read("refcount-table-v1.json"))).toEqual(refcounts);
     expect(decodeCompactionIntent(read("compaction-intent-v1.json"))).toEqual(intent);

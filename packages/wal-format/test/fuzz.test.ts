@@ -140,12 +140,29 @@ function resealFramedLog(bytes: Uint8Array): Uint8Array {
 
 const utf8 = new TextEncoder();
 /** JSON-level mutations: valid documents with a field replaced by a random JSON value. */
+/** The JSON of a document, and how to put an edited one back (a manifest envelope keeps its attachment). */
+function jsonPart(seed: Uint8Array): { json: string; rebuild: (json: string) => Uint8Array } {
+  const text = new TextDecoder().decode(seed.subarray(0, 32));
+  if (!text.startsWith("SKERRY-MANIFEST 1 ")) return { json: new TextDecoder().decode(seed), rebuild: (json) => utf8.encode(json) };
+  const newline = seed.indexOf(0x0a);
+  const length = Number(text.slice("SKERRY-MANIFEST 1 ".length, newline));
+  const attachment = seed.subarray(newline + 1 + length);
+  return {
+    json: new TextDecoder().decode(seed.subarray(newline + 1, newline + 1 + length)),
+    rebuild: (json) => {
+      const bytes = utf8.encode(json);
+      return Uint8Array.from([...utf8.encode(`SKERRY-MANIFEST 1 ${bytes.length}\n`), ...bytes, ...attachment]);
+    },
+  };
+}
+
 function jsonInputs(seeds: fc.Arbitrary<Uint8Array>): fc.Arbitrary<Uint8Array> {
   const replaced = fc.tuple(seeds, fc.nat(), fc.jsonValue({ maxDepth: 2 })).map(([seed, pick, value]) => {
-    const doc = JSON.parse(new TextDecoder().decode(seed)) as Record<string, unknown>;
+    const { json, rebuild } = jsonPart(seed);
+    const doc = JSON.parse(json) as Record<string, unknown>;
     const keys = Object.keys(doc);
     doc[keys[pick % keys.length]!] = value;
-    return utf8.encode(JSON.stringify(doc));
+    return rebuild(JSON.stringify(doc));
   });
   return fc.oneof(inputs(seeds), replaced, fc.jsonValue({ maxDepth: 3 }).map((v) => utf8.encode(JSON.stringify(v))));
 }

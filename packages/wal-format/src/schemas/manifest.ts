@@ -19,13 +19,18 @@
  * version, committed_at, count?}], the most recent idempotency keys with the
  * version they committed as and how many operations they applied), labels.
  *
- * This shape is a first cut for the namespace-engine work and may gain fields
- * there; unknown keys are kept so older readers do not lose them.
+ * Carried batches: a LOG_BATCH ref may hold the batch's bytes (`inline`) in
+ * the manifest that carries it (`carrier_version`, its own version); later
+ * versions name the carrier without the bytes. The object is then an
+ * envelope, `SKERRY-MANIFEST 1 <JSON byte length>\n`, the JSON (each such
+ * ref with `inline_offset`), then the bytes back to back (the attachment,
+ * nothing else). A manifest without inline bytes is plain JSON.
+ *
+ * Unknown keys are kept so older readers do not lose them.
  *
  * Errors: `SchemaError` naming `manifest` and the field;
  * `UnsupportedVersionError` for a newer `schema_version`.
  */
-import { Buffer } from "node:buffer";
 import { z } from "zod";
 import { isWalFormatError, SchemaError } from "../errors.ts";
 import type { IdSpan } from "../id-span.ts";
@@ -33,8 +38,8 @@ import type { RowId } from "../ids.ts";
 import { idToHex, rowIdFromHex } from "../ids.ts";
 import { idSpanFromWire, idSpanToWire, idSpanWireSchema, type IdSpanWire } from "./id-span.ts";
 import type { DecodeDocumentOptions, JsonDocumentSpec } from "./json-document.ts";
-import { decodeDocument, formatPath, validateWire } from "./json-document.ts";
-import { textEncoder } from "../internal/binary.ts";
+import { DEFAULT_MAX_DOCUMENT_BYTES, formatPath, validateWire } from "./json-document.ts";
+import { strictTextDecoder, textEncoder } from "../internal/binary.ts";
 import type { JsonObject } from "./wire.ts";
 import {
   bag,
@@ -75,7 +80,7 @@ export const containerRefWireSchema = z.looseObject({
   content_hash: blake3HexSchema,
   row_id_range: idSpanWireSchema.nullish(),
   tombstones_key: z.string().min(1).nullish(),
-  inline: z.base64().nullish(),
+  inline_offset: countSchema.nullish(),
   carrier_version: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).nullish(),
 });
 
@@ -168,10 +173,11 @@ export interface Manifest {
   readonly extra?: JsonObject;
 }
 
-function containerFromWire(raw: Record<string, unknown>): ContainerRef {
+function containerFromWire(raw: Record<string, unknown>, attachment: Uint8Array | undefined): ContainerRef {
   const range = raw["row_id_range"];
   const tombstones = raw["tombstones_key"];
-  const inline = raw["inline"];
+  const offset = raw["inline_offset"];
+  const inline = typeof offset === "number" && attachment !== undefined ? attachment.subarray(offset, offset + (raw["byte_size"] as number)) : undefined;
   const carrier = raw["carrier_version"];
   const extra = extrasOf(raw, CONTAINER_KNOWN);
   return {
@@ -183,24 +189,14 @@ function containerFromWire(raw: Record<string, unknown>): ContainerRef {
     contentHash: raw["content_hash"] as string,
     ...(range !== undefined && range !== null ? { rowIdRange: idSpanFromWire(range as IdSpanWire) } : {}),
     ...(typeof tombstones === "string" ? { tombstonesKey: tombstones } : {}),
-    ...(typeof inline === "string" ? { inline: base64ToBytes(inline) } : {}),
+    ...(inline === undefined ? {} : { inline }),
     ...(typeof carrier === "number" ? { carrierVersion: carrier } : {}),
     ...(extra === undefined ? {} : { extra }),
   };
 }
 
-function base64ToBytes(text: string): Uint8Array {
-  const decoded = Buffer.from(text, "base64");
-  return new Uint8Array(decoded.buffer.slice(decoded.byteOffset, decoded.byteOffset + decoded.byteLength));
-}
-
-/** Bytes a padded base64 string decodes to. */
-function base64Length(text: string): number {
-  const padding = text.endsWith("==") ? 2 : text.endsWith("=") ? 1 : 0;
-  return (text.length / 4) * 3 - padding;
-}
-
-function containerToWire(ref: ContainerRef): Record<string, unknown> {
+/** The ref's wire form; `inlineOffset`: where its inline bytes start in the manifest object's attachment. */
+function containerToWire(ref: ContainerRef, inlineOffset = 0): Record<string, unknown> {
   const wire = bag<unknown>();
   wire["id"] = ref.id;
   wire["kind"] = ref.kind;
@@ -210,22 +206,23 @@ function containerToWire(ref: ContainerRef): Record<string, unknown> {
   wire["content_hash"] = ref.contentHash;
   if (ref.rowIdRange !== undefined) wire["row_id_range"] = idSpanToWire(ref.rowIdRange);
   if (ref.tombstonesKey !== undefined) wire["tombstones_key"] = ref.tombstonesKey;
-  if (ref.inline !== undefined) wire["inline"] = Buffer.from(ref.inline.buffer, ref.inline.byteOffset, ref.inline.byteLength).toString("base64");
+  if (ref.inline !== undefined) wire["inline_offset"] = inlineOffset;
   if (ref.carrierVersion !== undefined) wire["carrier_version"] = ref.carrierVersion;
   mergeExtras(wire, ref.extra, CONTAINER_KNOWN);
   return wire;
 }
 
 /** Cross-field rules of one container ref (wire form). */
-function checkContainer(container: Record<string, unknown>, index: number): [string, string] | undefined {
-  const inline = container["inline"];
+/** Cross-field rules of one container ref (wire form); `inlineLength`: the length of its inline bytes (encoding). */
+function checkContainer(container: Record<string, unknown>, index: number, inlineLength?: number): [string, string] | undefined {
+  const offset = container["inline_offset"];
   const carrier = container["carrier_version"];
   if (typeof carrier === "number" && container["kind"] !== "LOG_BATCH") return [`containers[${index}].carrier_version`, "only a LOG_BATCH may be carried in a manifest"];
-  if (typeof inline !== "string") return undefined;
+  if (typeof offset !== "number") return undefined;
   if (typeof carrier !== "number") return [`containers[${index}].carrier_version`, "inline bytes need the carrier_version that carries them"];
-  if (container["kind"] !== "LOG_BATCH") return [`containers[${index}].inline`, "only a LOG_BATCH may carry inline bytes"];
-  const length = base64Length(inline);
-  if (length !== container["byte_size"]) return [`containers[${index}].inline`, `decodes to ${length} bytes; byte_size says ${String(container["byte_size"])}`];
+  if (inlineLength !== undefined && inlineLength !== container["byte_size"]) {
+    return [`containers[${index}].inline_offset`, `inline bytes are ${inlineLength} long; byte_size says ${String(container["byte_size"])}`];
+  }
   return undefined;
 }
 
@@ -236,8 +233,8 @@ function checkContainer(container: Record<string, unknown>, index: number): [str
 function checkCarrier(version: number, carrier: number | undefined, inline: boolean, index: number): [string, string] | undefined {
   if (carrier === undefined) return undefined;
   if (carrier > version) return [`containers[${index}].carrier_version`, `carrier ${carrier} is newer than the manifest (version ${version})`];
-  if (inline && carrier !== version) return [`containers[${index}].inline`, `only the carrier (version ${carrier}) holds the bytes; this is version ${version}`];
-  if (!inline && carrier === version) return [`containers[${index}].inline`, `version ${version} is the carrier but holds no bytes`];
+  if (inline && carrier !== version) return [`containers[${index}].inline_offset`, `only the carrier (version ${carrier}) holds the bytes; this is version ${version}`];
+  if (!inline && carrier === version) return [`containers[${index}].inline_offset`, `version ${version} is the carrier but holds no bytes`];
   return undefined;
 }
 
@@ -251,13 +248,14 @@ function check(raw: Record<string, unknown>): [string, string] | undefined {
     seen.add(id);
     const problem =
       checkContainer(container, index) ??
-      checkCarrier(version, typeof container["carrier_version"] === "number" ? container["carrier_version"] : undefined, typeof container["inline"] === "string", index);
+      checkCarrier(version, typeof container["carrier_version"] === "number" ? container["carrier_version"] : undefined, typeof container["inline_offset"] === "number", index);
     if (problem !== undefined) return problem;
   }
   return undefined;
 }
 
-function fromWire(raw: Record<string, unknown>): Manifest {
+/** `attachment`: the manifest object's attached bytes (inline batches), when it has any. */
+function fromWire(raw: Record<string, unknown>, attachment?: Uint8Array): Manifest {
   const parent = raw["parent"] as { namespace: string; version: number } | null | undefined;
   const vector = raw["vector"] as { dimension?: number | null; metric: DistanceMetric } | null | undefined;
   const deletedAt = raw["deleted_at"];
@@ -278,7 +276,7 @@ function fromWire(raw: Record<string, unknown>): Manifest {
               : { dimension: vector.dimension, metric: vector.metric },
         }
       : {}),
-    containers: (raw["containers"] as Record<string, unknown>[]).map(containerFromWire),
+    containers: (raw["containers"] as Record<string, unknown>[]).map((c) => containerFromWire(c, attachment)),
     rowIdHighWater: rowIdFromHex(raw["row_id_high_water"] as string),
     recentWrites: (
       raw["recent_writes"] as { idempotency_key: string; version: number; committed_at: string; count?: number | null }[]
@@ -307,7 +305,12 @@ function toWire(m: Manifest): Record<string, unknown> {
     wire["vector"] =
       m.vector.dimension === undefined ? { metric: m.vector.metric } : { dimension: m.vector.dimension, metric: m.vector.metric };
   }
-  wire["containers"] = m.containers.map(containerToWire);
+  let offset = 0;
+  wire["containers"] = m.containers.map((c) => {
+    const ref = containerToWire(c, offset);
+    offset += c.inline?.length ?? 0;
+    return ref;
+  });
   wire["row_id_high_water"] = idToHex(m.rowIdHighWater);
   wire["recent_writes"] = m.recentWrites.map(recentWriteToWire);
   wire["labels"] = recordFromMap(m.labels);
@@ -319,7 +322,7 @@ export const manifestSpec: JsonDocumentSpec<Manifest> = {
   document: MANIFEST_DOCUMENT,
   schemaVersion: MANIFEST_SCHEMA_VERSION,
   schema: manifestWireSchema,
-  fromWire,
+  fromWire: (raw) => fromWire(raw),
   toWire,
   check,
 };
@@ -360,6 +363,33 @@ function partJson<T extends object>(
   return json;
 }
 
+/**
+ * JSON of a ref carrying inline bytes (only a carrier's own batch): validated like `partJson` plus the bytes'
+ * length, not cached (its offset belongs to this manifest's attachment, and it is encoded once).
+ */
+function inlineRefJson(ref: ContainerRef, index: number, offset: number): Uint8Array {
+  const field = `containers[${index}]`;
+  const wire = containerToWire(ref, offset);
+  const result = containerRefWireSchema.safeParse(wire);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new SchemaError(MANIFEST_DOCUMENT, formatPath([field, ...(issue?.path ?? [])]), issue?.message ?? "invalid", result.error);
+  }
+  const problem = checkContainer(wire, index, ref.inline?.length);
+  if (problem !== undefined) throw new SchemaError(MANIFEST_DOCUMENT, problem[0], problem[1]);
+  try {
+    return textEncoder.encode(JSON.stringify(wire));
+  } catch (error) {
+    throw new SchemaError(MANIFEST_DOCUMENT, field, `cannot serialize: ${String(error)}`, error);
+  }
+}
+
+/** First bytes of a manifest object with an attachment: `SKERRY-MANIFEST 1 <JSON byte length>\n<JSON><attachment>`. */
+const ENVELOPE_MAGIC = "SKERRY-MANIFEST 1 ";
+const ENVELOPE_MAGIC_BYTES = textEncoder.encode(ENVELOPE_MAGIC);
+/** Longest envelope header: the magic, up to 16 digits, the newline. */
+const ENVELOPE_HEADER_MAX = ENVELOPE_MAGIC.length + 17;
+
 function recentWriteToWire(w: RecentWrite, i: number): Record<string, unknown> {
   return {
     idempotency_key: w.idempotencyKey,
@@ -375,14 +405,22 @@ function recentWriteToWire(w: RecentWrite, i: number): Record<string, unknown> {
  * recent write is validated and serialized once per object (see `containerText`). Decoding stays strict.
  */
 export function encodeManifest(manifest: Manifest): Uint8Array {
+  const attached: Uint8Array[] = [];
+  let attachedBytes = 0;
   let top: Record<string, unknown>;
   let containers: Uint8Array[];
   let recent: Uint8Array[];
   try {
     top = toWire({ ...manifest, containers: [], recentWrites: [] });
-    containers = manifest.containers.map((ref, i) =>
-      partJson(containerJson, ref, `containers[${i}]`, containerRefWireSchema, containerToWire, (wire) => checkContainer(wire, i)),
-    );
+    containers = manifest.containers.map((ref, i) => {
+      if (ref.inline === undefined) {
+        return partJson(containerJson, ref, `containers[${i}]`, containerRefWireSchema, (r) => containerToWire(r), (wire) => checkContainer(wire, i));
+      }
+      attached.push(ref.inline);
+      const json = inlineRefJson(ref, i, attachedBytes);
+      attachedBytes += ref.inline.length;
+      return json;
+    });
     recent = manifest.recentWrites.map((w, i) => partJson(recentWriteJson, w, `recent_writes[${i}]`, recentWriteWireSchema, (v) => recentWriteToWire(v, i)));
   } catch (error) {
     if (isWalFormatError(error)) throw error;
@@ -427,6 +465,12 @@ export function encodeManifest(manifest: Manifest): Uint8Array {
   chunks.push(textEncoder.encode(`${text}}`));
   let length = 0;
   for (const chunk of chunks) length += chunk.length;
+  if (attached.length > 0) {
+    // The envelope: a header naming the JSON's length, the JSON, then the inline bytes in container order.
+    chunks.unshift(textEncoder.encode(`${ENVELOPE_MAGIC}${length}\n`));
+    chunks.push(...attached);
+    length += (chunks[0] as Uint8Array).length + attachedBytes;
+  }
   const out = new Uint8Array(length);
   let at = 0;
   for (const chunk of chunks) {
@@ -438,6 +482,70 @@ export function encodeManifest(manifest: Manifest): Uint8Array {
 
 const COMMA = textEncoder.encode(",");
 
-export function decodeManifest(bytes: Uint8Array | string, options?: DecodeDocumentOptions): Manifest {
-  return decodeDocument(manifestSpec, bytes, options);
+/** The JSON part and the attachment of a manifest object (no attachment: plain JSON). */
+function splitEnvelope(bytes: Uint8Array): { json: Uint8Array; attachment: Uint8Array | undefined } {
+  if (bytes.length < ENVELOPE_MAGIC_BYTES.length || !ENVELOPE_MAGIC_BYTES.every((b, i) => bytes[i] === b)) return { json: bytes, attachment: undefined };
+  const newline = bytes.subarray(0, ENVELOPE_HEADER_MAX).indexOf(0x0a);
+  const digits = newline < 0 ? "" : String.fromCharCode(...bytes.subarray(ENVELOPE_MAGIC_BYTES.length, newline));
+  if (!/^[1-9][0-9]{0,15}$/.test(digits)) throw new SchemaError(MANIFEST_DOCUMENT, "", "malformed envelope header");
+  const start = newline + 1;
+  const end = start + Number(digits);
+  if (end > bytes.length) throw new SchemaError(MANIFEST_DOCUMENT, "", `envelope names ${digits} JSON bytes; only ${bytes.length - start} follow`);
+  return { json: bytes.subarray(start, end), attachment: bytes.subarray(end) };
+}
+
+/** Inline refs' bytes lie within the attachment, which holds nothing else. */
+function checkAttachment(raw: Record<string, unknown>, attachment: Uint8Array | undefined): void {
+  let total = 0;
+  for (const [index, container] of (raw["containers"] as Record<string, unknown>[]).entries()) {
+    const offset = container["inline_offset"];
+    if (typeof offset !== "number") continue;
+    const size = container["byte_size"] as number;
+    if (attachment === undefined || offset + size > attachment.length) {
+      throw new SchemaError(MANIFEST_DOCUMENT, `containers[${index}].inline_offset`, `bytes ${offset}..${offset + size} are outside the attachment (${attachment?.length ?? 0} bytes)`);
+    }
+    total += size;
+  }
+  if (attachment !== undefined && total !== attachment.length) {
+    throw new SchemaError(MANIFEST_DOCUMENT, "", `attachment of ${attachment.length} bytes; its inline batches account for ${total}`);
+  }
+}
+
+/**
+ * Decodes a manifest object: plain JSON, or the envelope `SKERRY-MANIFEST 1 <n>\n` + n bytes of JSON + the
+ * attachment (inline batches' bytes, each at its ref's `inline_offset`, `byte_size` long, nothing else).
+ */
+export function decodeManifest(input: Uint8Array | string, options: DecodeDocumentOptions = {}): Manifest {
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_DOCUMENT_BYTES;
+  let text: string;
+  let attachment: Uint8Array | undefined;
+  if (typeof input === "string") {
+    if (input.length > maxBytes) throw new SchemaError(MANIFEST_DOCUMENT, "", `document of ${input.length} characters exceeds the ${maxBytes}-byte cap`);
+    text = input;
+  } else if (input instanceof Uint8Array) {
+    if (input.length > maxBytes) throw new SchemaError(MANIFEST_DOCUMENT, "", `document of ${input.length} bytes exceeds the ${maxBytes}-byte cap`);
+    const parts = splitEnvelope(input);
+    attachment = parts.attachment;
+    try {
+      text = strictTextDecoder.decode(parts.json);
+    } catch (error) {
+      throw new SchemaError(MANIFEST_DOCUMENT, "", "not valid UTF-8", error);
+    }
+  } else {
+    throw new SchemaError(MANIFEST_DOCUMENT, "", "expected bytes or a string");
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new SchemaError(MANIFEST_DOCUMENT, "", `not valid JSON: ${(error as Error).message}`, error);
+  }
+  const record = validateWire(manifestSpec, raw);
+  checkAttachment(record, attachment);
+  try {
+    return fromWire(record, attachment);
+  } catch (error) {
+    if (isWalFormatError(error)) throw error;
+    throw new SchemaError(MANIFEST_DOCUMENT, "", `could not map the document: ${String(error)}`, error);
+  }
 }
