@@ -72,39 +72,49 @@ export function validateWire<T>(spec: JsonDocumentSpec<T>, raw: unknown): Record
 }
 
 /** Parse and validate a document from bytes (or a string of JSON). */
-export function decodeDocument<T>(spec: JsonDocumentSpec<T>, input: Uint8Array | string, options: DecodeDocumentOptions = {}): T {
+/**
+ * The JSON value of a document's bytes or text: size cap, strict UTF-8, JSON syntax. Errors are
+ * `SchemaError`s naming `document`.
+ */
+export function parseDocumentJson(document: string, input: Uint8Array | string, options: DecodeDocumentOptions = {}): unknown {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_DOCUMENT_BYTES;
   let text: string;
   if (typeof input === "string") {
-    if (input.length > maxBytes) throw new SchemaError(spec.document, "", `document of ${input.length} characters exceeds the ${maxBytes}-byte cap`);
+    if (input.length > maxBytes) throw new SchemaError(document, "", `document of ${input.length} characters exceeds the ${maxBytes}-byte cap`);
     text = input;
   } else if (input instanceof Uint8Array) {
-    if (input.length > maxBytes) throw new SchemaError(spec.document, "", `document of ${input.length} bytes exceeds the ${maxBytes}-byte cap`);
+    if (input.length > maxBytes) throw new SchemaError(document, "", `document of ${input.length} bytes exceeds the ${maxBytes}-byte cap`);
     try {
       text = strictTextDecoder.decode(input);
     } catch (error) {
-      throw new SchemaError(spec.document, "", "not valid UTF-8", error);
+      throw new SchemaError(document, "", "not valid UTF-8", error);
     }
   } else {
-    throw new SchemaError(spec.document, "", "expected bytes or a string");
+    throw new SchemaError(document, "", "expected bytes or a string");
   }
-  let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    return JSON.parse(text);
   } catch (error) {
     // JSON.parse throws SyntaxError, or RangeError on absurd nesting.
-    throw new SchemaError(spec.document, "", `not valid JSON: ${(error as Error).message}`, error);
-  }
-  const record = validateWire(spec, raw);
-  try {
-    return spec.fromWire(record);
-  } catch (error) {
-    if (isWalFormatError(error)) throw error;
-    throw new SchemaError(spec.document, "", `could not map the document: ${String(error)}`, error);
+    throw new SchemaError(document, "", `not valid JSON: ${(error as Error).message}`, error);
   }
 }
 
-/** Validate and serialize a document to UTF-8 JSON. */
+/** Maps a validated wire record to its value; a non-typed failure becomes a `SchemaError`. */
+export function mapDocument<T>(document: string, fromWire: () => T): T {
+  try {
+    return fromWire();
+  } catch (error) {
+    if (isWalFormatError(error)) throw error;
+    throw new SchemaError(document, "", `could not map the document: ${String(error)}`, error);
+  }
+}
+
+export function decodeDocument<T>(spec: JsonDocumentSpec<T>, input: Uint8Array | string, options: DecodeDocumentOptions = {}): T {
+  const record = validateWire(spec, parseDocumentJson(spec.document, input, options));
+  return mapDocument(spec.document, () => spec.fromWire(record));
+}
+
 export function encodeDocument<T>(spec: JsonDocumentSpec<T>, value: T): Uint8Array {
   let wire: Record<string, unknown>;
   try {

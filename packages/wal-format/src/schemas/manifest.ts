@@ -38,8 +38,8 @@ import type { RowId } from "../ids.ts";
 import { idToHex, rowIdFromHex } from "../ids.ts";
 import { idSpanFromWire, idSpanToWire, idSpanWireSchema, type IdSpanWire } from "./id-span.ts";
 import type { DecodeDocumentOptions, JsonDocumentSpec } from "./json-document.ts";
-import { DEFAULT_MAX_DOCUMENT_BYTES, formatPath, validateWire } from "./json-document.ts";
-import { strictTextDecoder, textEncoder } from "../internal/binary.ts";
+import { DEFAULT_MAX_DOCUMENT_BYTES, formatPath, mapDocument, parseDocumentJson, validateWire } from "./json-document.ts";
+import { textEncoder } from "../internal/binary.ts";
 import type { JsonObject } from "./wire.ts";
 import {
   bag,
@@ -517,35 +517,11 @@ function checkAttachment(raw: Record<string, unknown>, attachment: Uint8Array | 
  */
 export function decodeManifest(input: Uint8Array | string, options: DecodeDocumentOptions = {}): Manifest {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_DOCUMENT_BYTES;
-  let text: string;
-  let attachment: Uint8Array | undefined;
-  if (typeof input === "string") {
-    if (input.length > maxBytes) throw new SchemaError(MANIFEST_DOCUMENT, "", `document of ${input.length} characters exceeds the ${maxBytes}-byte cap`);
-    text = input;
-  } else if (input instanceof Uint8Array) {
-    if (input.length > maxBytes) throw new SchemaError(MANIFEST_DOCUMENT, "", `document of ${input.length} bytes exceeds the ${maxBytes}-byte cap`);
-    const parts = splitEnvelope(input);
-    attachment = parts.attachment;
-    try {
-      text = strictTextDecoder.decode(parts.json);
-    } catch (error) {
-      throw new SchemaError(MANIFEST_DOCUMENT, "", "not valid UTF-8", error);
-    }
-  } else {
-    throw new SchemaError(MANIFEST_DOCUMENT, "", "expected bytes or a string");
+  if (input instanceof Uint8Array && input.length > maxBytes) {
+    throw new SchemaError(MANIFEST_DOCUMENT, "", `document of ${input.length} bytes exceeds the ${maxBytes}-byte cap`);
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new SchemaError(MANIFEST_DOCUMENT, "", `not valid JSON: ${(error as Error).message}`, error);
-  }
-  const record = validateWire(manifestSpec, raw);
+  const { json, attachment } = input instanceof Uint8Array ? splitEnvelope(input) : { json: input, attachment: undefined };
+  const record = validateWire(manifestSpec, parseDocumentJson(MANIFEST_DOCUMENT, json, options));
   checkAttachment(record, attachment);
-  try {
-    return fromWire(record, attachment);
-  } catch (error) {
-    if (isWalFormatError(error)) throw error;
-    throw new SchemaError(MANIFEST_DOCUMENT, "", `could not map the document: ${String(error)}`, error);
-  }
+  return mapDocument(MANIFEST_DOCUMENT, () => fromWire(record, attachment));
 }
