@@ -9,7 +9,7 @@
  *   only.
  * - A reader of a carried ref takes the bytes from manifest V of the
  *   namespace the ref's key is under or, once V has expired, from the object
- *   at the ref's `key` (`readBatchBytes`): manifest GC writes them there
+ *   at the ref's `key` (`readContainerBytes`): manifest GC writes them there
  *   (`storeBatch`) before it deletes a carrier whose batch a retained version
  *   still references, and branches and copies store them before they share
  *   or copy the batch. Carrier first, then key: GC stores before it deletes,
@@ -21,10 +21,10 @@
  * Errors: `CorruptError` (a carrier that does not hold the batch, bytes found
  * nowhere), `StorageFailureError` via the retry policy.
  */
-import { isAlreadyExists, isNotFound, type StorageProvider } from "@skerry/storage-providers";
+import { isNotFound, type StorageProvider } from "@skerry/storage-providers";
 import { type ContainerRef, decodeManifest, type Manifest, type Random } from "@skerry/wal-format";
 import { CorruptError } from "./errors.ts";
-import { type RetryPolicy, withRetry } from "./storage-calls.ts";
+import { createImmutable, type RetryPolicy, withRetry } from "./storage-calls.ts";
 import { carrierManifestKey } from "./storage-layout.ts";
 
 export interface BatchStorage {
@@ -86,11 +86,11 @@ async function fromCarrier(deps: BatchStorage, ref: ContainerRef, carrier: numbe
 }
 
 /**
- * The bytes of batch `ref` (unverified: callers check size and hash): the ref's own `inline`, its carrier
- * manifest's, or the object at its key. A batch found nowhere is `CorruptError` (a manifest never references
- * a batch before its bytes are durable).
+ * The bytes of container `ref` (unverified: callers check size and hash): a carried batch's own `inline` or its
+ * carrier manifest's, else the object at its key. Bytes found nowhere are `CorruptError` (a manifest never
+ * references a container before its bytes are durable).
  */
-export async function readBatchBytes(deps: BatchStorage, ref: ContainerRef): Promise<Uint8Array> {
+export async function readContainerBytes(deps: BatchStorage, ref: ContainerRef): Promise<Uint8Array> {
   if (ref.inline !== undefined) return ref.inline;
   if (ref.carrierVersion !== undefined) {
     const carried = await fromCarrier(deps, ref, ref.carrierVersion);
@@ -109,11 +109,5 @@ export async function readBatchBytes(deps: BatchStorage, ref: ContainerRef): Pro
  * store of the same batch (the key is unique per batch id; readers verify the hash).
  */
 export async function storeBatch(deps: BatchStorage, ref: ContainerRef, bytes: Uint8Array): Promise<void> {
-  await withRetry(`store batch ${ref.key}`, deps.retry, deps.random, async () => {
-    try {
-      await deps.storage.put(ref.key, bytes, { mode: { kind: "create" } });
-    } catch (error) {
-      if (!isAlreadyExists(error)) throw error;
-    }
-  });
+  await createImmutable(deps, ref.key, bytes, `store batch ${ref.key}`);
 }

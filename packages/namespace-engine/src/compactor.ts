@@ -41,7 +41,6 @@
  * Errors: namespace-engine typed errors; ConflictError when a seal is held
  * by another compaction.
  */
-import { isAlreadyExists } from "@skerry/storage-providers";
 import { CAS_NOOP, createOnce, type WalStore } from "@skerry/wal-engine";
 import {
   type CompactionIntent,
@@ -75,7 +74,7 @@ import { buildQueryIndex } from "./query/query-index.ts";
 import { serializeQueryIndex } from "./query/index-codec.ts";
 import { randomUuid } from "./random-uuid.ts";
 import { SerialQueue } from "./serial-queue.ts";
-import { toEngineError, withRetry } from "./storage-calls.ts";
+import { createImmutable, toEngineError } from "./storage-calls.ts";
 import { namespaceId, segmentIndexKey, segmentKey, tombstonesKey } from "./storage-layout.ts";
 import { toWalRetryPolicy } from "./wal-retry.ts";
 
@@ -338,14 +337,8 @@ export class Compactor {
           const serialized = serializeQueryIndex(index);
           indexKey = segmentIndexKey(path, outputId);
           const target = indexKey;
-          await withRetry(`write index ${target}`, ctx.retry, ctx.random, async () => {
-            try {
-              await ctx.storage.put(target, serialized, { mode: { kind: "create" } });
-            } catch (error) {
-              // Written by an earlier run of this intent: an index of the same rows, kept.
-              if (!isAlreadyExists(error)) throw error;
-            }
-          });
+          // An existing index was written by an earlier run of this intent: an index of the same rows, kept.
+          await createImmutable(ctx, target, serialized, `write index ${target}`);
           indexBytes = serialized.length;
           // BLAKE3 of the index object: the loader verifies it (5 GB/s) instead of the format's body CRC.
           indexHash = contentHash(serialized);

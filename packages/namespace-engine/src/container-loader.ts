@@ -19,7 +19,7 @@
  */
 import { isNotFound, type StorageProvider } from "@skerry/storage-providers";
 import { type ContainerRef, contentHash, decodeRowBatch, decodeTombstoneSidecar, type Random, type RowDocument } from "@skerry/wal-format";
-import { readBatchBytes } from "./carried-batch.ts";
+import { readContainerBytes } from "./carried-batch.ts";
 import { CorruptError } from "./errors.ts";
 import { decodeLogBatch } from "./log-batch.ts";
 import type { LogEntry } from "./log-entry.ts";
@@ -68,16 +68,8 @@ export function decodeSegment(bytes: Uint8Array, ref: ContainerRef): LogEntry[] 
 
 export async function loadContainer(deps: LoadDependencies, ref: ContainerRef, sidecarKey: string | undefined): Promise<LoadedContainer> {
   const { storage, random, retry } = deps;
-  // A batch's bytes may be carried by a manifest (carried-batch.ts); verified below like an object's.
-  const bytes = ref.kind === "LOG_BATCH" ? await readBatchBytes(deps, ref) : await withRetry(`read container ${ref.key}`, retry, random, async () => {
-    try {
-      return (await storage.get(ref.key)).bytes;
-    } catch (error) {
-      // A manifest never references an object before it is written: a missing one is damage.
-      if (isNotFound(error)) throw new CorruptError(`container ${ref.key} referenced by the manifest is missing`, ref.key, { cause: error });
-      throw error;
-    }
-  });
+  // The object's bytes, or a carried batch's from its manifest (carried-batch.ts); verified below.
+  const bytes = await readContainerBytes(deps, ref);
   const entries = ref.kind === "LOG_BATCH" ? decodeLogBatch(bytes, ref) : decodeSegment(bytes, ref);
   if (sidecarKey === undefined) return { entries };
   const sidecar = await withRetry(`read tombstones ${sidecarKey}`, retry, random, async () => {

@@ -36,9 +36,9 @@
  * Errors: NamespaceNotFound (source), VersionNotFound (source version gone
  * or expired), NamespaceExists (target live), InvalidArgument.
  */
-import { isAlreadyExists, isNotFound } from "@skerry/storage-providers";
+import { isNotFound } from "@skerry/storage-providers";
 import { type ContainerRef, contentHash, decodeTombstoneSidecar, encodeTombstoneSidecar, type Manifest } from "@skerry/wal-format";
-import { asStored, isCarried, readBatchBytes, storeBatch } from "./carried-batch.ts";
+import { asStored, isCarried, readContainerBytes, storeBatch } from "./carried-batch.ts";
 import { incarnationOf, indexKeyOf, sidecarForRead, withExtra } from "./container-extra.ts";
 import type { EngineContext } from "./engine-context.ts";
 import { CorruptError, InvalidArgumentError, NamespaceExistsError, NamespaceNotFoundError } from "./errors.ts";
@@ -46,7 +46,7 @@ import { formatNamespacePath, type NamespacePath } from "./namespace-path.ts";
 import { purgeNamespace } from "./namespace-purge.ts";
 import { randomUuid } from "./random-uuid.ts";
 import type { RefcountShards } from "./refcount-shards.ts";
-import { withRetry } from "./storage-calls.ts";
+import { createImmutable, withRetry } from "./storage-calls.ts";
 import { namespaceId, namespaceRoot, registryKey, tombstoneSnapshotKey, tombstonesKey } from "./storage-layout.ts";
 
 export type ForkMode = "branch" | "copy";
@@ -78,16 +78,6 @@ async function readBytes(ctx: EngineContext, key: string): Promise<Uint8Array | 
   });
 }
 
-async function createObject(ctx: EngineContext, key: string, bytes: Uint8Array): Promise<void> {
-  await withRetry(`write ${key}`, ctx.retry, ctx.random, async () => {
-    try {
-      await ctx.storage.put(key, bytes, { mode: { kind: "create" } });
-    } catch (error) {
-      if (!isAlreadyExists(error)) throw error; // an earlier attempt's identical copy
-    }
-  });
-}
-
 async function bounded<T>(items: readonly T[], fn: (item: T, index: number) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(
@@ -107,7 +97,7 @@ async function forkRef(ctx: EngineContext, c: ContainerRef, target: NamespacePat
   if (isCarried(c)) {
     // A carried batch is shared or copied as an object: a branch stores it at its key under the source (it
     // must outlive the source's carrier manifest), a copy under the target.
-    const bytes = await readBatchBytes(ctx, c);
+    const bytes = await readContainerBytes(ctx, c);
     if (bytes.length !== c.byteSize || contentHash(bytes) !== c.contentHash) {
       throw new CorruptError(`carried batch ${c.id} of the source does not match its ref (size or BLAKE3)`, c.key);
     }
@@ -118,7 +108,7 @@ async function forkRef(ctx: EngineContext, c: ContainerRef, target: NamespacePat
     const key = rehome(c.key, target);
     const bytes = await readBytes(ctx, c.key);
     if (bytes === undefined) throw new CorruptError(`container ${c.key} referenced by the source is missing`, c.key);
-    await createObject(ctx, key, bytes);
+    await createImmutable(ctx, key, bytes);
     ref = { ...ref, key };
     const index = indexKeyOf(c);
     if (index !== undefined) {
@@ -127,7 +117,7 @@ async function forkRef(ctx: EngineContext, c: ContainerRef, target: NamespacePat
         ref = withExtra(ref, { index_key: undefined, index_bytes: undefined }); // an index is an optimization
       } else {
         const copied = rehome(index, target);
-        await createObject(ctx, copied, indexBytes);
+        await createImmutable(ctx, copied, indexBytes);
         ref = withExtra(ref, { index_key: copied });
       }
     }
@@ -152,7 +142,7 @@ async function forkRef(ctx: EngineContext, c: ContainerRef, target: NamespacePat
   named.set(bytes);
   named.set(etagBytes, bytes.length);
   const snapshot = tombstoneSnapshotKey(target, c.id, contentHash(named));
-  await createObject(ctx, snapshot, bytes);
+  await createImmutable(ctx, snapshot, bytes);
   return withExtra({ ...ref, tombstonesKey: live }, { tombstones_etag: etag, tombstones_snapshot: snapshot });
 }
 

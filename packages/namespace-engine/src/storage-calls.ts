@@ -8,7 +8,7 @@
  * `cause` is the storage error. Callers that must know whether a write
  * landed (manifest creates) do not use this blindly: see manifest-store.ts.
  */
-import { isRetryable, isStorageError } from "@skerry/storage-providers";
+import { isAlreadyExists, isRetryable, isStorageError, type StorageProvider } from "@skerry/storage-providers";
 import type { Random } from "@skerry/wal-format";
 import { isNamespaceEngineError, StorageFailureError } from "./errors.ts";
 
@@ -57,6 +57,26 @@ export function toEngineError(error: unknown, what: string): Error {
     return new StorageFailureError(`${what}: ${error.message}`, { cause: error, retryable: error.retryable });
   }
   return error instanceof Error ? error : new Error(String(error));
+}
+
+/**
+ * Writes `bytes` at `key` with a create-only put, retried by `policy`. An existing object counts as written:
+ * callers use it only for keys whose content is fixed by the key (a fresh UUID, a content hash, a batch id), so
+ * whatever is there is an earlier attempt's identical copy (readers verify hashes anyway).
+ */
+export async function createImmutable(
+  deps: { readonly storage: StorageProvider; readonly retry: RetryPolicy; readonly random: Random },
+  key: string,
+  bytes: Uint8Array,
+  what = `write ${key}`,
+): Promise<void> {
+  await withRetry(what, deps.retry, deps.random, async () => {
+    try {
+      await deps.storage.put(key, bytes, { mode: { kind: "create" } });
+    } catch (error) {
+      if (!isAlreadyExists(error)) throw error;
+    }
+  });
 }
 
 /** Runs `call`, retrying retryable storage errors by `policy`. */

@@ -19,12 +19,12 @@
  * Crash ordering: the snapshot is written before the manifest that names
  * it; a crash leaves at most an unreferenced snapshot (swept by repair).
  */
-import { isAlreadyExists, isNotFound } from "@skerry/storage-providers";
+import { isNotFound } from "@skerry/storage-providers";
 import { contentHash, type JsonValue, type Manifest } from "@skerry/wal-format";
 import { tombstonesEtag, withExtra } from "./container-extra.ts";
 import { commitChange, type EngineContext } from "./engine-context.ts";
 import type { NamespacePath } from "./namespace-path.ts";
-import { withRetry } from "./storage-calls.ts";
+import { createImmutable, withRetry } from "./storage-calls.ts";
 import { tombstoneSnapshotKey } from "./storage-layout.ts";
 
 interface Published {
@@ -50,13 +50,7 @@ async function publishSidecar(ctx: EngineContext, path: NamespacePath, container
   named.set(read.bytes);
   named.set(etagBytes, read.bytes.length);
   const snapshot = tombstoneSnapshotKey(path, containerId, contentHash(named));
-  await withRetry(`write ${snapshot}`, ctx.retry, ctx.random, async () => {
-    try {
-      await ctx.storage.put(snapshot, read.bytes, { mode: { kind: "create" } });
-    } catch (error) {
-      if (!isAlreadyExists(error)) throw error; // same name, same bytes
-    }
-  });
+  await createImmutable(ctx, snapshot, read.bytes); // same name, same bytes
   return { etag: read.meta.etag, snapshot };
 }
 

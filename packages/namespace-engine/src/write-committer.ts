@@ -43,7 +43,7 @@
  * every create that could have referenced it was verified as another
  * writer's.
  */
-import { isAlreadyExists, type StorageProvider } from "@skerry/storage-providers";
+import type { StorageProvider } from "@skerry/storage-providers";
 import { type Clock, type ContainerRef, contentHash, type Manifest, type Random, type RecentWrite, type RowId, rowId } from "@skerry/wal-format";
 import {
   ConflictError,
@@ -52,7 +52,7 @@ import {
   NamespaceNotFoundError,
   VersionConflictError,
 } from "./errors.ts";
-import { carryForward } from "./carried-batch.ts";
+import { storeBatch } from "./carried-batch.ts";
 import { encodeLogBatch } from "./log-batch.ts";
 import type { ManifestStore } from "./manifest-store.ts";
 import { formatNamespacePath, type NamespacePath } from "./namespace-path.ts";
@@ -60,7 +60,7 @@ import type { NamespaceState } from "./namespace-state.ts";
 import { randomUuid } from "./random-uuid.ts";
 import type { SerialQueue } from "./serial-queue.ts";
 import type { StateCache } from "./state-cache.ts";
-import { pause, type RetryPolicy, sleep, toEngineError, withRetry } from "./storage-calls.ts";
+import { pause, type RetryPolicy, sleep, toEngineError } from "./storage-calls.ts";
 import { logBatchKey, namespaceId } from "./storage-layout.ts";
 import type { WriteResult } from "./write-options.ts";
 import type { EncodedWrite } from "./write-request.ts";
@@ -327,17 +327,9 @@ export class WriteCommitter {
 
   /** Writes a built batch as its object (create-only, at its key) and returns the ref without its bytes. */
   async #store(ref: ContainerRef): Promise<ContainerRef> {
-    const { storage, random, retry } = this.#deps;
     const { inline: bytes, ...stored } = ref;
-    const key = ref.key;
-    await withRetry(`write log batch ${key}`, retry, random, async () => {
-      try {
-        await storage.put(key, bytes as Uint8Array, { mode: { kind: "create" } });
-      } catch (error) {
-        // The key is a fresh UUID: only an earlier attempt of ours can have created it.
-        if (!isAlreadyExists(error)) throw error;
-      }
-    });
+    // The key is a fresh UUID: only an earlier attempt of ours can have created it.
+    await storeBatch(this.#deps, ref, bytes as Uint8Array);
     this.stats.batchObjects++;
     return stored;
   }
@@ -353,9 +345,10 @@ export class WriteCommitter {
     const high = ref.rowIdRange !== undefined && ref.rowIdRange.last > base.rowIdHighWater ? ref.rowIdRange.last : base.rowIdHighWater;
     const metric = base.vector?.metric ?? "COSINE";
     const vector = dimension !== undefined ? { dimension, metric } : base.vector;
-    // A carried batch is carried by the version this attempt commits (a rebase commits a later one).
+    // A carried batch is carried by the version this attempt commits (a rebase commits a later one). The base's
+    // own carried bytes are dropped by ManifestStore.create, like those of every other commit path.
     const own = ref.inline === undefined ? ref : { ...ref, carrierVersion: version };
-    return carryForward({
+    return {
       ...base,
       version,
       updatedAt: now,
@@ -363,7 +356,7 @@ export class WriteCommitter {
       rowIdHighWater: high as RowId,
       recentWrites: recent.slice(Math.max(0, recent.length - policy.recentWritesLimit)),
       ...(vector === undefined ? {} : { vector }),
-    });
+    };
   }
 }
 
