@@ -22,6 +22,8 @@ export type StorageErrorCode =
   | "InvalidKey"
   | "NotImplemented"
   | "Aborted"
+  | "Corrupt"
+  | "OutcomeUnknown"
   | "Internal";
 
 const BRAND = Symbol.for("@skerry/storage-providers/StorageError");
@@ -100,7 +102,33 @@ export class AbortedError extends StorageError {
   readonly retryable = false;
 }
 
-/** Anything else: a bug, a corrupt local file, an unexpected answer. */
+/**
+ * The stored bytes are wrong: a checksum, hash, header or length that does
+ * not match. Always names the key. Not retryable: reading again returns the
+ * same bytes; the object must be repaired or restored.
+ */
+export class CorruptError extends StorageError {
+  readonly code = "Corrupt" as const;
+  readonly retryable = false;
+  declare readonly key: string;
+  constructor(message: string, options: StorageErrorOptions & { key: string }) {
+    super(message, options);
+  }
+}
+
+/**
+ * A conditional write (`create` or `update`) whose answer was lost and whose
+ * outcome could not be decided by re-reading: it may or may not have been
+ * applied (e.g. our write landed and another writer replaced it before the
+ * read-back). Never a definite failure: the caller must re-read the state it
+ * cares about and decide (or retry with an idempotent body).
+ */
+export class OutcomeUnknownError extends StorageError {
+  readonly code = "OutcomeUnknown" as const;
+  readonly retryable = false;
+}
+
+/** Anything else: a bug, an unexpected answer. */
 export class InternalError extends StorageError {
   readonly code = "Internal" as const;
   readonly retryable = false;
@@ -128,6 +156,8 @@ export const isUnavailable = guard<UnavailableError>("Unavailable");
 export const isInvalidKey = guard<InvalidKeyError>("InvalidKey");
 export const isNotImplemented = guard<NotImplementedError>("NotImplemented");
 export const isAborted = guard<AbortedError>("Aborted");
+export const isCorrupt = guard<CorruptError>("Corrupt");
+export const isOutcomeUnknown = guard<OutcomeUnknownError>("OutcomeUnknown");
 export const isInternal = guard<InternalError>("Internal");
 
 /** True when a storage error says the same call may succeed on retry. */
