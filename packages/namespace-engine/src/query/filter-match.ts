@@ -24,7 +24,7 @@
 import { elementKey } from "./attribute-columns.ts";
 import type { JsonValue, QueryDocument } from "./query-document.ts";
 import type { Filter, Scalar } from "./query-request.ts";
-import { globRegExp } from "./glob.ts";
+import { globMatcher } from "./glob.ts";
 
 
 function attribute(doc: QueryDocument, field: string): JsonValue | undefined {
@@ -108,7 +108,7 @@ export function matchesFilter(doc: QueryDocument, filter: Filter): boolean {
       return false;
     case "Glob": {
       const v = filter.field === "id" ? doc.id : attribute(doc, filter.field);
-      return typeof v === "string" && globRegExp(filter.pattern, filter.op === "IGlob").test(v);
+      return typeof v === "string" && globMatcher(filter.pattern, filter.op === "IGlob").test(v);
     }
   }
 }

@@ -35,7 +35,7 @@ import { InvalidQueryError } from "./errors.ts";
 import type { QueryIndex } from "./query-index.ts";
 import type { Filter, Path, Scalar } from "./query-request.ts";
 import { lowerBound, upperBound } from "./string-table.ts";
-import { globRegExp } from "./glob.ts";
+import { globMatcher } from "./glob.ts";
 
 /** Below this fraction of a partition, a filter is evaluated to a slot list. */
 export const SELECTIVE_FRACTION = 0.1;
@@ -339,7 +339,7 @@ function rangeNode(index: QueryIndex, field: string, op: "Lt" | "Lte" | "Gt" | "
 
 function globNode(index: QueryIndex, field: string, pattern: string, ignoreCase: boolean): PlanNode {
   const n = index.size;
-  const re = globRegExp(pattern, ignoreCase);
+  const re = globMatcher(pattern, ignoreCase);
   if (field === "id") {
     const ids = index.ids;
     const test = (s: number) => re.test(ids.get(s));

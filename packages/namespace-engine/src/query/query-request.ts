@@ -24,6 +24,7 @@
  */
 import { z } from "zod";
 import { type InvalidQueryReason, InvalidQueryError, type QueryIssue } from "./errors.ts";
+import { globPatternProblem } from "./glob.ts";
 import { DISTANCE_METRICS, type DistanceMetric } from "./query-document.ts";
 
 export type Scalar = string | number | boolean;
@@ -176,6 +177,11 @@ function parseFilter(raw: unknown, path: Path, sink: IssueSink, depth: number): 
   if ((GLOB_OPS as readonly string[]).includes(op)) {
     if (typeof value !== "string") {
       sink.add([...path, 2], "type_mismatch", `${op} takes a string pattern`);
+      return undefined;
+    }
+    const problem = globPatternProblem(value);
+    if (problem !== undefined) {
+      sink.add([...path, 2], "schema", `invalid ${op} pattern: ${problem}`);
       return undefined;
     }
     return { kind: "Glob", field, op: op as GlobOp, pattern: value, path };
