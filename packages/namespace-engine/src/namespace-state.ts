@@ -29,6 +29,7 @@
 import type { RowId } from "@skerry/wal-format";
 import type { JsonObject, JsonValue, StoredDocument } from "./document.ts";
 import type { LogEntry } from "./log-entry.ts";
+import { setOwn } from "./query/own-property.ts";
 
 /** Where the current row version of a document lives. */
 export interface RowLocation {
@@ -76,7 +77,7 @@ function mergeRecord<T>(base: Readonly<Record<string, T>> | undefined, changes: 
   const out: Record<string, T> = { ...base };
   for (const [key, value] of Object.entries(changes)) {
     if (value === null) delete out[key];
-    else out[key] = value;
+    else setOwn(out, key, value);
   }
   return Object.keys(out).length === 0 ? undefined : out;
 }

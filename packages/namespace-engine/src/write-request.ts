@@ -20,6 +20,7 @@ import { flattenIdSpans, type IdGenerator, type RowId } from "@skerry/wal-format
 import type { DocumentInput, DocumentPatch, JsonValue, SparseVector } from "./document.ts";
 import { InvalidArgumentError } from "./errors.ts";
 import { encodeLogEntries, type LogEntry, type LogOp } from "./log-entry.ts";
+import { setOwn } from "./query/own-property.ts";
 
 /** Caps on one write. */
 export interface WriteLimits {
@@ -133,11 +134,11 @@ function checkText(text: unknown, index: number, allowNull: boolean): Record<str
   for (const [name, value] of Object.entries(text)) {
     if (name.length === 0) fail(index, "text field names must not be empty");
     if (value === null && allowNull) {
-      out[name] = null;
+      setOwn(out, name, null);
       continue;
     }
     if (typeof value !== "string") fail(index, `text.${name} must be a string${allowNull ? " or null" : ""}`);
-    out[name] = value;
+    setOwn(out, name, value);
   }
   return out;
 }

@@ -25,10 +25,11 @@ import { elementKey } from "./attribute-columns.ts";
 import type { JsonValue, QueryDocument } from "./query-document.ts";
 import type { Filter, Scalar } from "./query-request.ts";
 import { globMatcher } from "./glob.ts";
+import { ownValue } from "./own-property.ts";
 
 
 function attribute(doc: QueryDocument, field: string): JsonValue | undefined {
-  return doc.attributes?.[field];
+  return ownValue(doc.attributes, field);
 }
 
 function equals(doc: QueryDocument, field: string, value: Scalar): boolean {

@@ -34,6 +34,7 @@ import { buildTextFieldIndex, type TextFieldIndex } from "./text-index.ts";
 import { resolveTokenizerConfig, type TokenizerConfig } from "./tokenizer.ts";
 import { allocateVectorMemory, strideOf, type VectorLayout, VectorKernel } from "./vector-kernel.ts";
 import type { WasmMemory } from "./wasm-api.ts";
+import { ownValue, setOwn } from "./own-property.ts";
 
 export interface BuildQueryIndexOptions {
   /** The namespace's distance metric. */
@@ -152,14 +153,14 @@ export class QueryIndex {
     if (names === "all") {
       for (const [name, column] of this.attributeColumns) {
         const v = columnValue(column, slot);
-        if (v !== undefined) out[name] = v;
+        if (v !== undefined) setOwn(out, name, v);
       }
     } else {
       for (const name of names) {
         const column = this.attributeColumns.get(name);
         if (column === undefined) continue;
         const v = columnValue(column, slot);
-        if (v !== undefined) out[name] = v;
+        if (v !== undefined) setOwn(out, name, v);
       }
     }
     return out;
@@ -350,14 +351,14 @@ export function buildQueryIndex(documents: Iterable<QueryDocument>, options: Bui
     const column = texts.get(field)!;
     const inSlotOrder = new Array<string | undefined>(n);
     for (let slot = 0; slot < n; slot++) inSlotOrder[slot] = column[slotToInput(slot)];
-    text.push(buildTextFieldIndex(field, inSlotOrder, resolveTokenizerConfig(options.textFields?.[field])));
+    text.push(buildTextFieldIndex(field, inSlotOrder, resolveTokenizerConfig(ownValue(options.textFields, field))));
   }
   const attributeNames = new Set<string>();
   for (const a of attrs) if (a !== undefined) for (const k of Object.keys(a)) attributeNames.add(k);
   const attributes: AttributeColumn[] = [];
   for (const name of [...attributeNames].sort()) {
     const values = new Array<JsonValue | undefined>(n);
-    for (let slot = 0; slot < n; slot++) values[slot] = attrs[slotToInput(slot)]?.[name];
+    for (let slot = 0; slot < n; slot++) values[slot] = ownValue(attrs[slotToInput(slot)], name);
     attributes.push(buildAttributeColumn(name, values));
   }
   return new QueryIndex({

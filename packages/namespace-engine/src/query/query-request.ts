@@ -306,12 +306,29 @@ const requestSchema = z.strictObject({
   includeVectors: z.boolean().optional(),
   distanceMetric: z.enum(DISTANCE_METRICS as [DistanceMetric, ...DistanceMetric[]]).optional(),
   distanceThreshold: z.number().optional(),
-  aggregateBy: z.record(z.string().min(1), z.tuple([z.literal("Count")])).optional(),
+  // Validated by parseAggregateBy: a zod record drops a `__proto__` key.
+  aggregateBy: z.unknown().optional(),
   groupBy: z.array(z.string().min(1)).min(1).max(16).optional(),
   consistency: z.enum(["strong", "eventual"]).optional(),
   atVersion: z.number().int().min(0).optional(),
   probes: z.number().int().min(1).max(65_536).optional(),
 });
+
+/** `{"<label>": ["Count"], ...}`; every own key is a label (`__proto__` and `constructor` included). */
+function parseAggregateBy(raw: unknown, sink: IssueSink): Record<string, "Count"> | undefined {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    sink.add(["aggregateBy"], "schema", 'expected an object like {"count": ["Count"]}');
+    return undefined;
+  }
+  const labels = Object.keys(raw);
+  if (labels.length === 0) sink.add(["aggregateBy"], "schema", "aggregateBy needs at least one aggregation");
+  for (const label of labels) {
+    const value = (raw as Record<string, unknown>)[label];
+    if (label.length === 0) sink.add(["aggregateBy", label], "schema", "aggregation labels must not be empty");
+    if (!Array.isArray(value) || value.length !== 1 || value[0] !== "Count") sink.add(["aggregateBy", label], "schema", 'expected ["Count"]');
+  }
+  return Object.fromEntries(labels.map((label) => [label, "Count" as const]));
+}
 
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   let v: unknown = root;
@@ -348,12 +365,8 @@ export function parseQueryRequest(json: unknown, options: ParseQueryOptions = {}
   if (b.groupBy !== undefined && b.aggregateBy === undefined) {
     sink.add(["groupBy"], "schema", "groupBy needs aggregateBy");
   }
-  if (b.aggregateBy !== undefined && Object.keys(b.aggregateBy).length === 0) {
-    sink.add(["aggregateBy"], "schema", "aggregateBy needs at least one aggregation");
-  }
+  const aggregateBy = b.aggregateBy === undefined ? undefined : parseAggregateBy(b.aggregateBy, sink);
   if (sink.issues.length > 0) throw new InvalidQueryError(sink.issues);
-  const aggregateBy: Record<string, "Count"> | undefined =
-    b.aggregateBy === undefined ? undefined : Object.fromEntries(Object.keys(b.aggregateBy).map((k) => [k, "Count" as const]));
   return {
     ...(rankBy !== undefined ? { rankBy } : {}),
     ...(filters !== undefined ? { filters } : {}),
