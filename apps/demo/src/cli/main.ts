@@ -100,13 +100,14 @@ async function withProgress<T>(label: string, run: () => Promise<T>): Promise<T>
 
 function parseLabels(list: readonly string[] | undefined): Record<string, string> | undefined {
   if (list === undefined) return undefined;
-  const labels: Record<string, string> = {};
+  const labels: [string, string][] = [];
   for (const l of list) {
     const at = l.indexOf("=");
     if (at < 1) throw new CliError(`label ${JSON.stringify(l)} is not key=value`);
-    labels[l.slice(0, at)] = l.slice(at + 1);
+    labels.push([l.slice(0, at), l.slice(at + 1)]);
   }
-  return labels;
+  // Object.fromEntries keeps a label named `__proto__` as data (an assignment would set the prototype).
+  return Object.fromEntries(labels);
 }
 
 function nonNegative(name: string) {
