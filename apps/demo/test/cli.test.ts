@@ -186,11 +186,11 @@ describe("skerry CLI", () => {
     expect((await skerry("write", "initech/ops/one", "--file", join(dir, "one.ndjson"))).code).toBe(0);
     const below = await skerry("compact", "initech/ops/one");
     expect(below.code).toBe(0);
-    expect(below.stdout).toContain("initech/ops/one is below the compaction thresholds (1 log batches");
+    expect(below.stdout).toContain("initech/ops/one is below the compaction thresholds (1 log batch,");
     expect(below.stdout).toContain("use --force to compact it anyway");
     const forced = await skerry("compact", "--force", "initech/ops/one");
     expect(forced.code).toBe(0);
-    expect(forced.stdout).toContain("compacted initech/ops/one: 1 containers into one segment of 2 documents, now at version 3");
+    expect(forced.stdout).toContain("compacted initech/ops/one: 1 container into one segment of 2 documents, now at version 3");
     const manifest = JSON.parse((await skerry("--json", "manifest", "initech/ops/one")).stdout);
     expect(manifest.version).toBe(3);
     expect(manifest.containers).toHaveLength(1);

@@ -101,18 +101,23 @@ function counts(report: unknown): string {
     .join("\n");
 }
 
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
 /** Why a compaction did not run, from the manifest it examined: already compact, below the thresholds, or another compaction won. */
 function notCompactedMessage(path: string, force: boolean, manifest: Manifest): string {
   const containers = manifest.containers;
   const only = containers[0];
   if (containers.length === 0) return `${path} has no containers at version ${manifest.version}: nothing to compact`;
-  if (containers.length === 1 && only?.kind === "SEGMENT" && only.tombstonesKey === undefined) {
+  const masked = only?.extra?.["masked"];
+  if (containers.length === 1 && only?.kind === "SEGMENT" && only.tombstonesKey === undefined && !(Array.isArray(masked) && masked.length > 0)) {
     return `${path} is already compact at version ${manifest.version} (one segment, ${only.rowCount} rows, no deletions): nothing to compact${force ? ", even with --force" : ""}`;
   }
   if (force) return `${path} was not compacted: another compaction of it ran at the same time (now at version ${manifest.version}); run it again to check`;
   const logBatches = containers.filter((c) => c.kind === "LOG_BATCH");
   const logBytes = logBatches.reduce((s, c) => s + c.byteSize, 0);
-  return `${path} is below the compaction thresholds (${logBatches.length} log batches, ${bytes(logBytes)}, ${containers.length} containers): not compacted; use --force to compact it anyway`;
+  return `${path} is below the compaction thresholds (${plural(logBatches.length, "log batch", "log batches")}, ${bytes(logBytes)}, ${containers.length} containers): not compacted; use --force to compact it anyway`;
 }
 
 const HINTS: Record<string, string> = {
@@ -426,7 +431,7 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
       const force = o.force === true;
       const report = await withProgress("compacting", () => e.compact(path, { force }));
       if (report.performed) {
-        const message = `compacted ${path}: ${report.inputContainers} containers into one segment of ${report.liveDocuments} documents, now at version ${report.version}`;
+        const message = `compacted ${path}: ${plural(report.inputContainers, "container")} into one segment of ${report.liveDocuments} documents, now at version ${report.version}`;
         out({ ...report, message }, () => `${message}\n${counts(report)}`);
       } else {
         const message = notCompactedMessage(path, force, await e.manifest(path, { atVersion: report.version }));
