@@ -1,10 +1,16 @@
 /**
- * The `skerry` CLI, driven through its real binary (bin/skerry.mjs, which
- * runs the TypeScript sources under node) against a local-fs data
- * directory: namespaces, NDJSON import (and its idempotent re-run),
- * reads, queries, versions, manifests, WAL forensics on a real state
- * document, branches, copies, pins, manifest GC, repair, stats (local and
- * of a running server), `--json` output, and errors that say how to fix them.
+ * The `skerry` CLI against a local-fs data directory: namespaces, NDJSON
+ * import (and its idempotent re-run), reads, queries, versions, manifests
+ * (a carried batch shown as its size and hash), WAL forensics on a real
+ * state document, compaction (forced, and honest when there is nothing to
+ * do), branches, copies, pins, manifest GC, repair, stats (local and of a
+ * running server), `--json` output, help, and errors that say how to fix
+ * them.
+ *
+ * Commands run in this process through `runCli` (what bin/skerry.mjs runs,
+ * via main.ts), each on a fresh engine over the shared data directory, so
+ * the suite takes seconds on a busy 2-core machine; one test runs the real
+ * binary (a child node over the TypeScript sources) end to end.
  */
 import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -14,6 +20,7 @@ import { fileURLToPath } from "node:url";
 import { LocalFsStorage } from "@skerry/storage-providers";
 import { encodeMutationState, walIdFromHex } from "@skerry/wal-format";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../src/cli/run-cli.ts";
 import { ADMIN_KEY, startTestServer } from "./support/harness.ts";
 
 const BIN = fileURLToPath(new URL("../bin/skerry.mjs", import.meta.url));
@@ -26,7 +33,20 @@ interface Run {
 
 let dir: string;
 
-function skerry(...args: string[]): Promise<Run> {
+/** One command line, in this process: `skerry --data-dir <dir>/data ...args`. */
+async function skerry(...args: string[]): Promise<Run> {
+  let stdout = "";
+  let stderr = "";
+  const code = await runCli(["--data-dir", join(dir, "data"), ...args], {
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+    env: { ...process.env, S3_BUCKET: "", SKERRY_CLI_NAME: "skerry" },
+  });
+  return { code, stdout, stderr };
+}
+
+/** The same through the real binary: a child `node bin/skerry.mjs`. */
+function spawnSkerry(...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
     execFile(process.execPath, [BIN, "--data-dir", join(dir, "data"), ...args], { cwd: dir, env: { ...process.env, S3_BUCKET: "" } }, (error, stdout, stderr) => {
       resolve({ code: error === null ? 0 : ((error as { code?: number }).code ?? 1), stdout, stderr });
@@ -37,7 +57,7 @@ function skerry(...args: string[]): Promise<Run> {
 describe("skerry CLI", () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "skerry-cli-test-"));
-    const lines = Array.from({ length: 2_500 }, (_, i) =>
+    const lines = Array.from({ length: 250 }, (_, i) =>
       JSON.stringify({ id: `d${String(i).padStart(4, "0")}`, vector: [i % 7, 1, (i % 3) + 1], text: { body: i % 10 === 0 ? "rare lighthouse" : "common text" }, attributes: { n: i, even: i % 2 === 0 } }),
     );
     await writeFile(join(dir, "docs.ndjson"), `${lines.join("\n")}\n\n`);
@@ -57,17 +77,17 @@ describe("skerry CLI", () => {
   it("should create a namespace, import NDJSON, and skip committed batches on a re-run", async () => {
     const created = await skerry("ns", "create", "acme/search/docs", "--label", "team=search");
     expect(created.stdout).toContain("created acme/search/docs at version 1");
-    const first = await skerry("--json", "write", "acme/search/docs", "--file", join(dir, "docs.ndjson"), "--batch", "1000");
+    const first = await skerry("--json", "write", "acme/search/docs", "--file", join(dir, "docs.ndjson"), "--batch", "100");
     expect(first.code).toBe(0);
-    expect(JSON.parse(first.stdout)).toMatchObject({ documents: 2_500, batches: 3, deduplicatedBatches: 0, lastVersion: 4 });
-    const again = await skerry("--json", "write", "acme/search/docs", "--file", join(dir, "docs.ndjson"), "--batch", "1000");
-    expect(JSON.parse(again.stdout)).toMatchObject({ documents: 2_500, batches: 3, deduplicatedBatches: 3, lastVersion: 4 });
+    expect(JSON.parse(first.stdout)).toMatchObject({ documents: 250, batches: 3, deduplicatedBatches: 0, lastVersion: 4 });
+    const again = await skerry("--json", "write", "acme/search/docs", "--file", join(dir, "docs.ndjson"), "--batch", "100");
+    expect(JSON.parse(again.stdout)).toMatchObject({ documents: 250, batches: 3, deduplicatedBatches: 3, lastVersion: 4 });
   });
 
   it("should list, inspect, read, scan, query and version a namespace", async () => {
     expect(JSON.parse((await skerry("--json", "ns", "list", "acme/search")).stdout)).toEqual({ namespaces: ["docs"] });
     const info = await skerry("ns", "get", "acme/search/docs");
-    expect(info.stdout).toMatch(/documents\s+2500/);
+    expect(info.stdout).toMatch(/documents\s+250$/m);
     expect(info.stdout).toMatch(/vectors\s+3 dims, cosine/);
     const got = JSON.parse((await skerry("--json", "get", "acme/search/docs", "d0007", "nope")).stdout);
     expect(got.documents[0]).toMatchObject({ id: "d0007", attributes: { n: 7, even: false } });
@@ -83,6 +103,26 @@ describe("skerry CLI", () => {
     const manifest = JSON.parse((await skerry("--json", "manifest", "acme/search/docs", "--at-version", "2")).stdout);
     expect(manifest.version).toBe(2);
     expect(manifest.containers).toHaveLength(1);
+  });
+
+  it("should print a manifest carrying a batch with the batch's size and hash, never its bytes", async () => {
+    const json = JSON.parse((await skerry("--json", "manifest", "acme/search/docs", "--at-version", "2")).stdout);
+    const [carried] = json.containers;
+    expect(carried).toMatchObject({ kind: "LOG_BATCH", carrierVersion: 2, rowCount: 100 });
+    expect(carried.inline).toEqual({ bytes: carried.byteSize, blake3: carried.contentHash });
+    const human = await skerry("manifest", "acme/search/docs", "--at-version", "2");
+    expect(human.code).toBe(0);
+    expect(human.stdout.split("\n").length).toBeLessThan(200);
+    expect(human.stdout).toContain(`"bytes": ${carried.byteSize}`);
+    expect(human.stdout).toContain(`"blake3": "${carried.contentHash}"`);
+  });
+
+  it("should run the real binary end to end, with its exit status", async () => {
+    // One child process (node bin/skerry.mjs over the TypeScript sources): output, and exit status 3 for an id not found.
+    const run = await spawnSkerry("get", "acme/search/docs", "d0007", "nope");
+    expect(run.stdout).toContain('d0007  vector[3]  text {"body":"common text"}  attributes {"n":7,"even":false}');
+    expect(run.stdout).toContain("nope  (not found)");
+    expect(run.code).toBe(3);
   });
 
   it("should list and pretty-print WAL state documents, and flag one that does not decode", async () => {
@@ -133,27 +173,73 @@ describe("skerry CLI", () => {
     expect(deleted).toMatchObject({ matched: 100, deleted: 100 });
     const compacted = await skerry("compact", "acme/search/docs", "--force");
     expect(compacted.stdout).toContain("compacted acme/search/docs");
-    expect(compacted.stdout).toMatch(/liveDocuments\s+2400/);
+    expect(compacted.stdout).toMatch(/liveDocuments\s+150/);
     const recovered = JSON.parse((await skerry("--json", "recover", "acme/search/docs")).stdout);
     expect(recovered.wal.scanned).toBeGreaterThanOrEqual(1);
     const gc = JSON.parse((await skerry("--json", "wal", "gc", "acme/search/docs", "--grace-ms", "0")).stdout);
     expect(gc.wal.deletedStates).toBeGreaterThanOrEqual(1);
   });
 
+  it("should force the compaction of one log batch, and say when there is nothing to compact", async () => {
+    await writeFile(join(dir, "one.ndjson"), '{"id":"a","attributes":{"n":1}}\n{"id":"b","attributes":{"n":2}}\n');
+    expect((await skerry("ns", "create", "initech/ops/one")).code).toBe(0);
+    expect((await skerry("write", "initech/ops/one", "--file", join(dir, "one.ndjson"))).code).toBe(0);
+    const below = await skerry("compact", "initech/ops/one");
+    expect(below.code).toBe(0);
+    expect(below.stdout).toContain("initech/ops/one is below the compaction thresholds (1 log batch,");
+    expect(below.stdout).toContain("use --force to compact it anyway");
+    const forced = await skerry("compact", "--force", "initech/ops/one");
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).toContain("compacted initech/ops/one: 1 container into one segment of 2 documents, now at version 3");
+    const manifest = JSON.parse((await skerry("--json", "manifest", "initech/ops/one")).stdout);
+    expect(manifest.version).toBe(3);
+    expect(manifest.containers).toHaveLength(1);
+    expect(manifest.containers[0]).toMatchObject({ kind: "SEGMENT", rowCount: 2 });
+    const again = await skerry("compact", "initech/ops/one", "--force");
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain("initech/ops/one is already compact at version 3 (one segment, 2 rows, no deletions): nothing to compact, even with --force");
+    expect(again.stdout).not.toContain("use --force");
+    const json = JSON.parse((await skerry("--json", "compact", "initech/ops/one", "--force")).stdout);
+    expect(json).toMatchObject({ performed: false, version: 3 });
+    expect(json.message).toContain("nothing to compact");
+    expect((await skerry("ns", "delete", "initech/ops/one")).code).toBe(0);
+  });
+
+  it("should print help for the program and for every command", async () => {
+    const top = await skerry("--help");
+    expect(top.code).toBe(0);
+    expect(top.stdout).toContain("Usage: skerry [options] [command]");
+    for (const name of ["ns", "versions", "manifest", "write", "get", "scan", "query", "recover", "compact", "gc", "repair", "stats", "delete-by-filter", "wal"]) {
+      expect(top.stdout).toContain(`\n  ${name} `);
+    }
+    const commands = [
+      ...["create", "list", "get", "delete", "branch", "copy", "pin", "unpin", "warm"].map((c) => ["ns", c]),
+      ...["list", "show", "gc", "sidecars"].map((c) => ["wal", c]),
+      ...["ns", "wal", "versions", "manifest", "write", "get", "scan", "query", "recover", "compact", "gc", "repair", "stats", "delete-by-filter"].map((c) => [c]),
+    ];
+    for (const command of commands) {
+      const help = await skerry(...command, "--help");
+      expect(help.code, command.join(" ")).toBe(0);
+      expect(help.stdout, command.join(" ")).toContain(`Usage: skerry ${command.join(" ")} [options]`);
+      expect(help.stderr).toBe("");
+    }
+    expect((await skerry("compact", "--help")).stdout).toContain("--force");
+  });
+
   it("should branch, copy, pin, warm, unpin, collect manifest garbage, repair and print stats", async () => {
     const branched = JSON.parse((await skerry("--json", "ns", "branch", "acme/search/docs", "acme/search/exp", "--at-version", "2", "--label", "kind=exp")).stdout);
-    expect(branched).toMatchObject({ path: "acme/search/exp", docCount: 1_000, labels: { kind: "exp" }, parent: { namespace: "acme/search/docs", version: 2 } });
+    expect(branched).toMatchObject({ path: "acme/search/exp", docCount: 100, labels: { kind: "exp" }, parent: { namespace: "acme/search/docs", version: 2 } });
     const copied = await skerry("ns", "copy", "acme/search/docs", "globex/web/docs");
     expect(copied.code).toBe(0);
-    expect(copied.stdout).toMatch(/^copied acme\/search\/docs to globex\/web\/docs \(2400 documents/);
+    expect(copied.stdout).toMatch(/^copied acme\/search\/docs to globex\/web\/docs \(150 documents/);
     const cross = await skerry("ns", "branch", "acme/search/docs", "globex/web/nope");
     expect(cross.code).toBe(1);
     expect(cross.stderr).toContain("a branch stays in its project");
     const pinned = JSON.parse((await skerry("--json", "ns", "pin", "acme/search/exp")).stdout);
-    expect(pinned).toMatchObject({ path: "acme/search/exp", docCount: 1_000, pinned: true });
+    expect(pinned).toMatchObject({ path: "acme/search/exp", docCount: 100, pinned: true });
     expect((await skerry("ns", "get", "acme/search/exp")).stdout).toMatch(/pinned\s+yes/);
     const warmed = await skerry("ns", "warm", "globex/web/docs");
-    expect(warmed.stdout).toMatch(/^warmed globex\/web\/docs at version \d+: 2400 documents/);
+    expect(warmed.stdout).toMatch(/^warmed globex\/web\/docs at version \d+: 150 documents/);
     const stats = JSON.parse((await skerry("--json", "stats", "acme/search/exp")).stdout);
     expect(stats).toMatchObject({ pinned: ["acme/search/exp"], stateCache: { builds: 1 }, queryCache: { segmentIndexes: { loads: 0 } } });
     expect((await skerry("stats")).stdout).toContain("pinned           acme/search/exp");

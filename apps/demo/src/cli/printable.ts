@@ -1,12 +1,24 @@
 /**
  * Turning engine values into what a person or a script reads: JSON with
- * typed arrays as arrays and bigints (ids) as 32-hex strings, and compact
- * tables for terminals.
+ * numeric typed arrays (vectors) as arrays, bytes (a `Uint8Array`, such as
+ * the batch a manifest carries) as their size and BLAKE3 hash, never their
+ * contents, and bigints (ids) as 32-hex strings; and compact tables for
+ * terminals.
  */
+import { contentHash } from "@skerry/wal-format";
+
+/** How bytes print: `{"bytes": 1234, "blake3": "<64 hex>"}` (the hash a manifest's `contentHash` records for them). */
+export function bytesSummary(data: Uint8Array): { bytes: number; blake3: string } {
+  return { bytes: data.byteLength, blake3: contentHash(data) };
+}
+
 export function toJson(value: unknown, space?: number): string {
   return JSON.stringify(
     value,
-    (_key, v: unknown) => {
+    function (this: unknown, key: string, v: unknown) {
+      // The holder's own value: a Buffer's toJSON (`{type, data: [...]}`) has already run on `v`.
+      const raw = (this as Record<string, unknown>)[key];
+      if (raw instanceof Uint8Array) return bytesSummary(raw);
       if (typeof v === "bigint") return v.toString(16).padStart(32, "0");
       if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v as unknown as ArrayLike<number>);
       if (v instanceof Map) return Object.fromEntries(v);
