@@ -26,10 +26,13 @@
  * Unknown outcomes: a conditional put that fails with 409, 5xx or a lost
  * connection may have been applied. S3Storage re-reads the object and
  * compares the stored etag with the MD5 of the body it sent to decide
- * (`internal/s3-outcome.ts`): landed -> success; another writer won ->
- * AlreadyExists / PreconditionFailed; unchanged -> retried. After one such
- * unknown outcome, a later 412 on a retry is checked the same way (the first
- * attempt may have landed late). Limitation: two writers sending identical
+ * (`internal/s3-outcome.ts`): landed -> success; unchanged -> retried;
+ * anything else (another object, another etag, the key gone) ->
+ * OutcomeUnknownError, because our write may have landed and been replaced
+ * before the re-read: never a definite AlreadyExists / PreconditionFailed.
+ * After one such unknown outcome, a later 412 on a retry is checked the same
+ * way (the first attempt may have landed late): our bytes -> success,
+ * anything else -> OutcomeUnknown. Limitation: two writers sending identical
  * bytes cannot be told apart; make bodies unique if you need exactly-once.
  * An abort during a conditional put also leaves its outcome unknown: the
  * caller gets AbortedError and must re-read if it cares.
@@ -39,7 +42,7 @@
  * `getClient()` returns the SDK client for raw calls.
  *
  * Note for RGW: under a real If-Match race most losers get HTTP 500, not 412;
- * the re-read turns those into PreconditionFailed.
+ * the re-read turns those into OutcomeUnknown (the loser re-reads and decides).
  */
 import type { PutObjectCommandInput, S3Client, S3ClientConfig } from "@aws-sdk/client-s3";
 import {
@@ -49,6 +52,7 @@ import {
   isRetryable,
   NotFoundError,
   NotImplementedError,
+  OutcomeUnknownError,
   PreconditionFailedError,
   type StorageError,
   UnavailableError,
@@ -376,7 +380,8 @@ export class S3Storage implements StorageProvider {
         sentMd5 ??= md5Hex(bytes);
         const outcome = resolveOutcome(conditional, sentMd5, current);
         if (outcome.kind === "landed") return { etag: outcome.etag };
-        if (outcome.kind === "lost" || refused) throw this.#putError(conditional, failure, key, " (checked by re-reading)");
+        // Anything else cannot be decided (see s3-outcome.ts): never a definite failure.
+        if (outcome.kind === "unknown" || refused) throw this.#unknownOutcome(conditional, failure, key, current);
         // Not landed and nobody else wrote: the same write may be tried again.
         const message = `S3 put ${JSON.stringify(key)} (${conditional.kind}) did not land: ${failure.summary}; the object is unchanged`;
         throw failure.kind === "conflict"
@@ -522,12 +527,22 @@ export class S3Storage implements StorageProvider {
     return { key, etag: this.#etag(key, etag), size, lastModified: lastModified ?? new Date(0) };
   }
 
-  #putError(mode: ConditionalMode, failure: S3Failure, key: string, note = ""): StorageError {
+  #unknownOutcome(mode: ConditionalMode, failure: S3Failure, key: string, current: ObjectMeta | null): OutcomeUnknownError {
+    const found = current === null ? "the key is absent" : `the key holds etag ${current.etag}`;
+    const expected = mode.kind === "create" ? "" : ` (expected ${mode.etag})`;
+    return new OutcomeUnknownError(
+      `S3 put ${JSON.stringify(key)} (${mode.kind}): outcome unknown: an attempt's answer was lost (${failure.summary}) and ${found}${expected}, ` +
+        "which is what a write that did not land and a write that landed and was then replaced both leave; re-read and decide",
+      { key, cause: failure.error },
+    );
+  }
+
+  #putError(mode: ConditionalMode, failure: S3Failure, key: string): StorageError {
     const init = { key, cause: failure.error };
     return mode.kind === "create"
-      ? new AlreadyExistsError(`S3 put ${JSON.stringify(key)} (create): the key already exists${note}`, init)
+      ? new AlreadyExistsError(`S3 put ${JSON.stringify(key)} (create): the key already exists`, init)
       : new PreconditionFailedError(
-          `S3 put ${JSON.stringify(key)} (update): the etag is no longer ${JSON.stringify(mode.etag)} or the key is gone${note}`,
+          `S3 put ${JSON.stringify(key)} (update): the etag is no longer ${JSON.stringify(mode.etag)} or the key is gone`,
           init,
         );
   }

@@ -19,7 +19,9 @@ import {
   isConflict,
   isInternal,
   isNotFound,
+  isOutcomeUnknown,
   isPreconditionFailed,
+  isRetryable,
   isStorageError,
   isUnavailable,
   S3Storage,
@@ -286,7 +288,8 @@ describe.skipIf(!configured)("S3Storage on a real server", () => {
       }
     });
 
-    it("should fail a create with AlreadyExists when it was answered 409 and another writer's object is stored", async () => {
+    it("should report OutcomeUnknown, not AlreadyExists, when a create was answered 409 and another object is stored", async () => {
+      // The provider cannot tell "another create won" from "ours landed and was replaced".
       const { storage, faults, retries } = await faultyStorage();
       try {
         const other = competitor(storage);
@@ -299,7 +302,8 @@ describe.skipIf(!configured)("S3Storage on a real server", () => {
           },
         });
         const error = await errorOf(storage.put("k", text(`mine-${randomUUID()}`), { mode: { kind: "create" } }));
-        expect(isAlreadyExists(error)).toBe(true);
+        expect(isOutcomeUnknown(error), String(error)).toBe(true);
+        expect((error as { key?: string }).key).toBe("k");
         expect((error as Error).cause).toBeInstanceOf(S3ServiceException);
         expect(str((await storage.get("k")).bytes)).toBe("the other writer");
         expect(retries).toHaveLength(0);
@@ -309,7 +313,7 @@ describe.skipIf(!configured)("S3Storage on a real server", () => {
       }
     });
 
-    it("should fail an update with PreconditionFailed when it was answered 500 and another writer won", async () => {
+    it("should report OutcomeUnknown, not PreconditionFailed, when an update was answered 500 and another etag is stored", async () => {
       const { storage, faults, retries } = await faultyStorage();
       try {
         const other = competitor(storage);
@@ -323,9 +327,61 @@ describe.skipIf(!configured)("S3Storage on a real server", () => {
           },
         });
         const error = await errorOf(storage.put("k", text(`loser-${randomUUID()}`), { mode: { kind: "update", etag: base.etag } }));
-        expect(isPreconditionFailed(error)).toBe(true);
+        expect(isOutcomeUnknown(error), String(error)).toBe(true);
+        expect(isPreconditionFailed(error)).toBe(false);
         expect(str((await storage.get("k")).bytes)).toBe("winner");
         expect(retries).toHaveLength(0);
+      } finally {
+        await wipe(storage);
+        storage.close();
+      }
+    });
+
+    it("should report OutcomeUnknown when our update landed, its answer was lost, and another writer updated over it before the read-back", async () => {
+      const { storage, faults, retries } = await faultyStorage();
+      try {
+        const other = competitor(storage);
+        const base = await storage.put("k", text("base"));
+        const mine = text(`mine-${randomUUID()}`);
+        faults.push({
+          command: "PutObjectCommand",
+          when: "after",
+          error: () => s3Error(500, "InternalError"),
+          meanwhile: async () => {
+            // Our update is stored; another writer reads it and updates over it.
+            const seen = await other.get("k");
+            expect(str(seen.bytes)).toBe(str(mine));
+            await other.put("k", text("next writer"), { mode: { kind: "update", etag: seen.meta.etag } });
+          },
+        });
+        const error = await errorOf(storage.put("k", mine, { mode: { kind: "update", etag: base.etag } }));
+        expect(isOutcomeUnknown(error), String(error)).toBe(true);
+        expect(isPreconditionFailed(error)).toBe(false);
+        expect(isRetryable(error)).toBe(false);
+        expect(str((await storage.get("k")).bytes)).toBe("next writer");
+        expect(retries).toHaveLength(0);
+      } finally {
+        await wipe(storage);
+        storage.close();
+      }
+    });
+
+    it("should report OutcomeUnknown when our create landed, its answer was lost, and another writer replaced it before the read-back", async () => {
+      const { storage, faults } = await faultyStorage();
+      try {
+        const other = competitor(storage);
+        faults.push({
+          command: "PutObjectCommand",
+          when: "after",
+          error: () => networkError("ECONNRESET"),
+          meanwhile: async () => {
+            const seen = await other.get("k");
+            await other.put("k", text("replaced"), { mode: { kind: "update", etag: seen.meta.etag } });
+          },
+        });
+        const error = await errorOf(storage.put("k", text(`mine-${randomUUID()}`), { mode: { kind: "create" } }));
+        expect(isOutcomeUnknown(error), String(error)).toBe(true);
+        expect(isAlreadyExists(error)).toBe(false);
       } finally {
         await wipe(storage);
         storage.close();
