@@ -109,7 +109,9 @@ export class ManifestStore {
     return withRetry(`list manifests of ${formatNamespacePath(path)}`, this.#retry, this.#random, async () => {
       for await (const meta of this.#storage.list(manifestPrefix(path), { pageSize: 1 })) {
         const version = manifestVersionOf(path, meta.key);
-        if (version === undefined) throw new CorruptError(`unexpected object in the manifest prefix: ${meta.key}`, meta.key);
+        // A foreign name (a README.txt, a .DS_Store, an editor's temp file) is not a manifest: skip it.
+        // Repair reports it (project-repair.ts).
+        if (version === undefined) continue;
         return { key: meta.key, version };
       }
       return undefined;
