@@ -75,7 +75,7 @@ export interface RepairReport {
    * temp file: see engine-key.ts), and registry markers that name no valid namespace, in key order. Repair
    * skips them: they are never read, counted or swept. Remove them by hand if they are not wanted.
    */
-  readonly foreignKeys: readonly string[];
+  readonly foreignKeys: string[];
 }
 
 const SKIPPED_DIRS = new Set(["manifests", "wal", "compactions"]);
