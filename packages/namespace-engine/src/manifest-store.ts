@@ -16,7 +16,13 @@
  *   read-back that keeps failing leaves the outcome unknown: it is never
  *   taken for "exists" (the version may hold our own batch: a rebase onto
  *   it would apply the write twice). After an unknown outcome, a later
- *   attempt's AlreadyExists is read back the same way. Because the put is create-only, a late
+ *   attempt's AlreadyExists is read back the same way. A provider's
+ *   OutcomeUnknown (S3Storage: the answer was lost and its own re-read found
+ *   another object) is such an unknown outcome too. "Other bytes mean
+ *   another writer won" holds for manifests although a provider cannot say
+ *   it: a manifest key is create-only and no engine path ever updates,
+ *   overwrites or deletes the version above the latest, so a manifest of
+ *   ours that landed can never have been replaced by other bytes. Because the put is create-only, a late
  *   landing of an earlier attempt can never overwrite anything. (Two writers
  *   committing byte-identical manifests cannot be told apart this way; every
  *   write commit holds a fresh random container id, so only identical
@@ -28,7 +34,7 @@
  * Decoded manifests are checked against the key they came from (namespace
  * and version); a mismatch or an undecodable object is `CorruptError`.
  */
-import { isNotFound, type StorageProvider } from "@skerry/storage-providers";
+import { isNotFound, isOutcomeUnknown, type StorageProvider } from "@skerry/storage-providers";
 import { type Clock, decodeManifest, encodeManifest, type Manifest, type Random } from "@skerry/wal-format";
 import { carryForward } from "./carried-batch.ts";
 import { CorruptError, isNamespaceEngineError, StorageFailureError, VersionNotFoundError } from "./errors.ts";
@@ -103,7 +109,9 @@ export class ManifestStore {
     return withRetry(`list manifests of ${formatNamespacePath(path)}`, this.#retry, this.#random, async () => {
       for await (const meta of this.#storage.list(manifestPrefix(path), { pageSize: 1 })) {
         const version = manifestVersionOf(path, meta.key);
-        if (version === undefined) throw new CorruptError(`unexpected object in the manifest prefix: ${meta.key}`, meta.key);
+        // A foreign name (a README.txt, a .DS_Store, an editor's temp file) is not a manifest: skip it.
+        // Repair reports it (project-repair.ts).
+        if (version === undefined) continue;
         return { key: meta.key, version };
       }
       return undefined;
@@ -202,7 +210,9 @@ export class ManifestStore {
         // Not ambiguous: nothing of ours can be there, so it is another writer's version.
         if (exists && !ambiguous) return "exists";
         if (!exists) {
-          if (!(error as { retryable?: boolean }).retryable) throw toEngineError(error, `commit manifest ${key}`);
+          // Retryable (a lost answer) or OutcomeUnknown (the provider re-read and could not decide): ours may
+          // have landed. Anything else is a definite failure.
+          if (!(error as { retryable?: boolean }).retryable && !isOutcomeUnknown(error)) throw toEngineError(error, `commit manifest ${key}`);
           lastError = error;
           ambiguous = true;
         }
@@ -221,7 +231,7 @@ export class ManifestStore {
     }
     throw new StorageFailureError(
       `commit of manifest ${key} has an unknown outcome after ${this.#retry.attempts} attempts; retry the write with its idempotency key`,
-      { cause: lastError },
+      { cause: lastError, retryable: true },
     );
   }
 

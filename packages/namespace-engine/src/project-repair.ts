@@ -31,6 +31,10 @@
  *    referenced by a manifest read after it. Read after the manifests, a
  *    recovery committing in between left it in neither (SIM-3, seed 1075).
  *
+ * Foreign keys (names the engine never writes: a README.txt or .DS_Store
+ * dropped into a namespace, a stray temp file; engine-key.ts) are skipped,
+ * never swept, and listed in the report's `foreignKeys`.
+ *
  * Running it concurrently with writers is safe: it only raises counts
  * except for holders older than the grace that no manifest backs, and it
  * deletes only objects older than the grace that nothing references.
@@ -40,6 +44,7 @@ import { incarnationOf, indexKeyOf, tombstonesSnapshot } from "./container-extra
 import type { EngineContext } from "./engine-context.ts";
 import { listVersionsDescending } from "./manifest-retention.ts";
 import { type NamespacePath, validatePathPart } from "./namespace-path.ts";
+import { isEngineObjectKey } from "./engine-key.ts";
 import { deleteObjects } from "./object-release.ts";
 import type { RefcountShards, ShardEntries } from "./refcount-shards.ts";
 import { withRetry } from "./storage-calls.ts";
@@ -65,6 +70,12 @@ export interface RepairReport {
   readonly entriesChanged: number;
   /** Objects deleted by the sweep. */
   readonly swept: number;
+  /**
+   * Keys under the project's `ns/` that are no name the engine writes (a README.txt, a .DS_Store, a stray
+   * temp file: see engine-key.ts), and registry markers that name no valid namespace, in key order. Repair
+   * skips them: they are never read, counted or swept. Remove them by hand if they are not wanted.
+   */
+  readonly foreignKeys: string[];
 }
 
 const SKIPPED_DIRS = new Set(["manifests", "wal", "compactions"]);
@@ -92,15 +103,33 @@ export async function repairProject(
   const names = new Set<string>();
   const markers = registryPrefix(org, project);
   const nsPrefix = namespacesPrefix(org, project);
+  const isNamespaceName = (name: string) => {
+    try {
+      validatePathPart(name, "namespace");
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const foreign = new Set<string>();
   await call(`list ${markers}`, async () => {
-    for await (const meta of ctx.storage.list(markers)) names.add(meta.key.slice(markers.length));
+    for await (const meta of ctx.storage.list(markers)) {
+      const name = meta.key.slice(markers.length);
+      if (isNamespaceName(name)) names.add(name);
+      else foreign.add(meta.key);
+    }
   });
   const objects = await call(`list ${nsPrefix}`, async () => {
     const out: { key: string; lastModified: number }[] = [];
     for await (const meta of ctx.storage.list(nsPrefix)) {
+      const name = meta.key.slice(nsPrefix.length).split("/")[0] ?? "";
+      // Only the engine's own names are examined and may be swept; anything else is reported.
+      if (!isNamespaceName(name) || !isEngineObjectKey({ org, project, namespace: name }, meta.key)) {
+        foreign.add(meta.key);
+        continue;
+      }
       out.push({ key: meta.key, lastModified: meta.lastModified.getTime() });
-      const name = meta.key.slice(nsPrefix.length).split("/")[0];
-      if (name !== undefined && name !== "") names.add(name);
+      names.add(name);
     }
     return out;
   });
@@ -220,5 +249,6 @@ export async function repairProject(
     await deleteObjects(ctx, free);
     swept = free.length;
   }
-  return { namespaces: names.size, live: live.size, versionsRead, purged, entriesChanged, swept };
+  const foreignKeys = [...foreign].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return { namespaces: names.size, live: live.size, versionsRead, purged, entriesChanged, swept, foreignKeys };
 }

@@ -8,7 +8,8 @@
  * `cause` is the storage error. Callers that must know whether a write
  * landed (manifest creates) do not use this blindly: see manifest-store.ts.
  */
-import { isAlreadyExists, isRetryable, isStorageError, type StorageProvider } from "@skerry/storage-providers";
+import { isAlreadyExists, isOutcomeUnknown, isRetryable, isStorageError, type StorageProvider } from "@skerry/storage-providers";
+import { isWalStorageError } from "@skerry/wal-engine";
 import type { Random } from "@skerry/wal-format";
 import { isNamespaceEngineError, StorageFailureError } from "./errors.ts";
 
@@ -50,9 +51,20 @@ export function backoffMs(policy: RetryPolicy, attempt: number, random: Random):
   return Math.floor((random.nextUint32() / 2 ** 32) * ceiling);
 }
 
-/** Wraps any failure as an engine error (engine errors pass through). */
+/**
+ * Wraps any failure as an engine error (engine errors pass through). A write whose outcome is unknown (the
+ * provider's OutcomeUnknown, or the wal-engine's Storage error coded so) becomes a retryable `Storage` error:
+ * it may have landed, so it is never reported as a definite failure; retrying with the same idempotency key
+ * either finds it committed (deduplicated) or commits it.
+ */
 export function toEngineError(error: unknown, what: string): Error {
   if (isNamespaceEngineError(error)) return error;
+  if (isOutcomeUnknown(error) || (isWalStorageError(error) && error.storageCode === "OutcomeUnknown")) {
+    return new StorageFailureError(
+      `${what}: outcome unknown (the write may have landed); retry with the same idempotency key: ${(error as Error).message}`,
+      { cause: error, retryable: true },
+    );
+  }
   if (isStorageError(error)) {
     return new StorageFailureError(`${what}: ${error.message}`, { cause: error, retryable: error.retryable });
   }
@@ -62,7 +74,9 @@ export function toEngineError(error: unknown, what: string): Error {
 /**
  * Writes `bytes` at `key` with a create-only put, retried by `policy`. An existing object counts as written:
  * callers use it only for keys whose content is fixed by the key (a fresh UUID, a content hash, a batch id), so
- * whatever is there is an earlier attempt's identical copy (readers verify hashes anyway).
+ * whatever is there is an earlier attempt's identical copy (readers verify hashes anyway). An unknown outcome
+ * (OutcomeUnknown) is retried like a lost answer: sending the create again decides it (it lands, or finds the
+ * object there), and once the policy runs out the error stays a retryable unknown outcome (`toEngineError`).
  */
 export async function createImmutable(
   deps: { readonly storage: StorageProvider; readonly retry: RetryPolicy; readonly random: Random },
@@ -70,13 +84,16 @@ export async function createImmutable(
   bytes: Uint8Array,
   what = `write ${key}`,
 ): Promise<void> {
-  await withRetry(what, deps.retry, deps.random, async () => {
+  for (let attempt = 1; ; attempt++) {
     try {
       await deps.storage.put(key, bytes, { mode: { kind: "create" } });
+      return;
     } catch (error) {
-      if (!isAlreadyExists(error)) throw error;
+      if (isAlreadyExists(error)) return;
+      if (!(isRetryable(error) || isOutcomeUnknown(error)) || attempt >= deps.retry.attempts) throw toEngineError(error, what);
     }
-  });
+    await pause(deps.retry, attempt, deps.random);
+  }
 }
 
 /** Runs `call`, retrying retryable storage errors by `policy`. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FaultInjectingStorage, MemoryStorage } from "@skerry/storage-providers";
+import { FaultInjectingStorage, MemoryStorage, OutcomeUnknownError } from "@skerry/storage-providers";
 import {
   DEFAULT_WRITE_LIMITS,
   isDocumentNotFound,
@@ -235,5 +235,70 @@ describe("idempotent writes", () => {
     expect((await engine.manifest(NS)).recentWrites.map((w) => w.idempotencyKey)).toEqual(["k2", "k3"]);
     expect(await engine.upsert(NS, [{ id: "k1" }], { idempotencyKey: "k1" })).toMatchObject({ deduplicated: false });
     expect(await engine.upsert(NS, [{ id: "k3" }], { idempotencyKey: "k3" })).toMatchObject({ deduplicated: true });
+  });
+});
+
+describe("a manifest commit whose outcome is unknown (the provider re-read and could not decide)", () => {
+  const unknown = (call: { key: string }) => new OutcomeUnknownError(`injected: outcome of ${call.key} unknown`, { key: call.key });
+  const isManifestPut = (call: { op: string; key: string }) => call.op === "put" && call.key.includes("/manifests/");
+
+  it("succeeds when the manifest landed: it is read back, not reported as a failure or a lost race", async () => {
+    const inner = new MemoryStorage();
+    await makeEngine(inner).createNamespace(NS);
+    const faulty = new FaultInjectingStorage(inner);
+    const engine = makeEngine(faulty);
+    faulty.failWhen(isManifestPut, { when: "after", error: unknown });
+    expect(await engine.upsert(NS, [{ id: "a", attributes: { v: 1 } }], { idempotencyKey: "k" })).toEqual({
+      version: 2,
+      count: 1,
+      deduplicated: false,
+    });
+    expect(await engine.listVersions(NS)).toEqual([1, 2]);
+  });
+
+  it("rebases onto another writer's manifest when that version holds other bytes, and commits once", async () => {
+    const inner = new MemoryStorage();
+    await makeEngine(inner).createNamespace(NS);
+    const other = makeEngine(inner);
+    const faulty = new FaultInjectingStorage(inner);
+    const engine = makeEngine(faulty);
+    await engine.manifest(NS); // cache version 1
+    // Our create of version 2 does not land; another writer commits version 2 meanwhile; our answer: unknown.
+    faulty.failWhen(isManifestPut, {
+      when: "before",
+      error: unknown,
+      meanwhile: async () => {
+        await other.upsert(NS, [{ id: "b" }]);
+      },
+    });
+    expect(await engine.upsert(NS, [{ id: "a" }], { idempotencyKey: "mine" })).toMatchObject({ version: 3, deduplicated: false });
+    const restarted = makeEngine(inner);
+    expect((await restarted.get(NS, ["a", "b"])).map((d) => d?.id)).toEqual(["a", "b"]);
+    expect((await restarted.manifest(NS)).recentWrites.filter((w) => w.idempotencyKey === "mine")).toHaveLength(1);
+  });
+
+  it("reports a retryable Storage error, never a definite failure, while the outcome stays unknown", async () => {
+    const inner = new MemoryStorage();
+    await makeEngine(inner).createNamespace(NS);
+    const faulty = new FaultInjectingStorage(inner);
+    const engine = makeEngine(faulty);
+    // Every manifest create lands, its answer is lost, and every read-back fails: nothing can decide.
+    let committing = false;
+    faulty.failWhen(isManifestPut, {
+      when: "after",
+      error: unknown,
+      times: Number.POSITIVE_INFINITY,
+      meanwhile: async () => {
+        committing = true;
+      },
+    });
+    faulty.failWhen((call) => committing && call.op === "get" && call.key.includes("/manifests/"), { times: Number.POSITIVE_INFINITY });
+    const error = await errorOf(engine.upsert(NS, [{ id: "a" }], { idempotencyKey: "u" }));
+    expect(isStorageFailure(error), String(error)).toBe(true);
+    expect((error as { retryable: boolean }).retryable).toBe(true);
+    expect(String((error as Error).message)).toMatch(/unknown outcome|outcome unknown/);
+    faulty.clearFaults();
+    // The retry with the same idempotency key finds it committed.
+    expect(await engine.upsert(NS, [{ id: "a" }], { idempotencyKey: "u" })).toMatchObject({ version: 2, deduplicated: true });
   });
 });

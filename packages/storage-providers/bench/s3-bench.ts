@@ -152,7 +152,7 @@ export async function benchS3FromEnv(options: S3BenchOptions = {}): Promise<void
   const env = process.env["SKERRY_BENCH_S3_OPS"];
   const storage = S3Storage.fromEnv(process.env, { prefix: `skerry-bench/${randomUUID()}/` });
   try {
-    await benchS3(storage, storage.client, storage.bucket, env === undefined ? options : { ops: Number(env), ...options });
+    await benchS3(storage, await storage.getClient(), storage.bucket, env === undefined ? options : { ops: Number(env), ...options });
   } finally {
     storage.close();
   }

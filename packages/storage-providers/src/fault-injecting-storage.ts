@@ -10,6 +10,9 @@
  * - `when: "after"`: the inner call runs to completion (a write lands), then
  *   the caller gets the error anyway: the "answer lost" case that makes
  *   unknown outcomes real.
+ * - `meanwhile`: work run when the rule fires, before the error is raised
+ *   (e.g. another writer's update landing between our write and our
+ *   read-back: the case where a lost answer's outcome cannot be decided).
  * - `crash: true`: after the rule fires, every later call fails before
  *   reaching the inner provider, as if the process had died, until
  *   `revive()`.
@@ -18,7 +21,9 @@
  * from its seed (given the same order of calls).
  *
  * The default injected error is UnavailableError (retryable), marked
- * `injected: true` in its message; any error can be supplied instead.
+ * `injected: true` in its message; any error can be supplied instead (e.g.
+ * OutcomeUnknownError, which a provider that re-reads after a lost answer,
+ * such as S3Storage, raises when the re-read cannot decide).
  */
 import { ConflictError, UnavailableError } from "./errors.ts";
 import { abortableSleep, throwIfAborted } from "./internal/abort.ts";
@@ -69,6 +74,12 @@ export interface FaultOptions {
   times?: number;
   /** After firing, fail every later call as a dead process would. */
   crash?: boolean;
+  /**
+   * Runs when the rule fires, before the error is raised (after the inner
+   * call for `after`, in its place for `before`): e.g. another writer's write
+   * that lands between our write and the caller's read-back.
+   */
+  meanwhile?: (call: StorageCall) => Promise<void>;
 }
 
 export interface RandomFaultOptions {
@@ -99,6 +110,7 @@ interface FaultRule {
   error: (call: StorageCall) => Error;
   remaining: number;
   crash: boolean;
+  meanwhile: ((call: StorageCall) => Promise<void>) | undefined;
 }
 
 interface LatencyRule {
@@ -108,7 +120,7 @@ interface LatencyRule {
 }
 
 interface Decision {
-  fault?: { when: "before" | "after"; error: Error; crash: boolean };
+  fault?: { when: "before" | "after"; error: Error; crash: boolean; meanwhile?: ((call: StorageCall) => Promise<void>) | undefined };
   /** Delay before the inner call. */
   latencyMs: number;
   /** Delay between the inner call's answer and the caller (a slow response). */
@@ -186,6 +198,7 @@ export class FaultInjectingStorage implements StorageProvider {
       error: options.error ?? injectedError,
       remaining: options.times ?? 1,
       crash: options.crash ?? false,
+      meanwhile: options.meanwhile,
     });
     return this;
   }
@@ -273,6 +286,7 @@ export class FaultInjectingStorage implements StorageProvider {
     if (decision.latencyMs > 0) await this.#sleep(decision.latencyMs, signal);
     const fault = decision.fault;
     if (fault?.when === "before") {
+      await fault.meanwhile?.(call);
       if (fault.crash) this.#crashed = true;
       record.outcome = "failed-before";
       record.errorCode = (fault.error as { code?: string }).code ?? fault.error.name;
@@ -285,6 +299,7 @@ export class FaultInjectingStorage implements StorageProvider {
       if (fault?.when === "after") {
         // The call failed by itself, but its answer is lost all the same: the
         // caller sees the injected error, and a crash rule still crashes.
+        await fault.meanwhile?.(call);
         if (fault.crash) this.#crashed = true;
         record.outcome = "failed-after";
         record.errorCode = (fault.error as { code?: string }).code ?? fault.error.name;
@@ -296,6 +311,7 @@ export class FaultInjectingStorage implements StorageProvider {
     }
     if (decision.answerDelayMs > 0) await this.#sleep(decision.answerDelayMs, signal);
     if (fault?.when === "after") {
+      await fault.meanwhile?.(call);
       if (fault.crash) this.#crashed = true;
       record.outcome = "failed-after";
       record.errorCode = (fault.error as { code?: string }).code ?? fault.error.name;
@@ -315,7 +331,11 @@ export class FaultInjectingStorage implements StorageProvider {
     for (const rule of this.#rules) {
       if (rule.remaining > 0 && rule.match(call)) {
         rule.remaining--;
-        return { latencyMs, answerDelayMs, fault: { when: rule.when, error: rule.error(call), crash: rule.crash } };
+        return {
+          latencyMs,
+          answerDelayMs,
+          fault: { when: rule.when, error: rule.error(call), crash: rule.crash, meanwhile: rule.meanwhile },
+        };
       }
     }
     const random = this.#random;

@@ -24,15 +24,28 @@
  * with InvalidKey (S3 allows it; this provider documents the difference).
  * Deleting the last key of a directory removes the empty directories above
  * it, so such a refusal only happens while the other key really exists.
+ *
+ * Wrong bytes: a file whose header is missing or malformed, whose length
+ * disagrees with its header, or whose bytes fail the header's CRC-32 (on a
+ * whole-object read) is reported by `get`/`head` (and an `update` over it)
+ * as CorruptError naming the key. Files that were not written through this
+ * provider never break a listing: a name no valid key can spell is skipped,
+ * and a file under a valid key name that is not a valid object (a README.txt
+ * or .DS_Store dropped into the tree, a truncated copy) is listed with its
+ * file size and an etag starting `unreadable-`, so whoever reads it gets
+ * CorruptError and the caller decides (see `#metaForList`).
  */
 import { createHash, randomBytes } from "node:crypto";
+import type { Stats } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { link, mkdir, open, readdir, rename, rmdir, stat, unlink } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";
 import {
   AlreadyExistsError,
+  CorruptError,
   InternalError,
   InvalidKeyError,
+  isCorrupt,
   isStorageError,
   NotFoundError,
   PreconditionFailedError,
@@ -95,6 +108,24 @@ function mapFsError(error: unknown, key: string, action: string): Error {
   }
 }
 
+function isValidKey(key: string): boolean {
+  try {
+    validateKey(key);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The etag listed for a file that is not a valid object: derived from the
+ * file's identity, size and times, so it changes when the file does, and
+ * prefixed so it never equals a real etag (32 hex digits from a header).
+ */
+function unreadableEtag(info: Stats): string {
+  return `unreadable-${info.ino.toString(16)}-${info.size.toString(16)}-${Math.floor(info.mtimeMs * 1000).toString(16)}`;
+}
+
 function pathConflict(key: string, cause?: unknown): InvalidKeyError {
   return new InvalidKeyError(
     `local-fs cannot store ${JSON.stringify(key)}: a part of its path is an object, or it is the parent of other keys (a file cannot also be a directory)`,
@@ -135,7 +166,7 @@ export class LocalFsStorage implements StorageProvider {
       await this.#readExactly(handle, bytes, OBJECT_HEADER_BYTES + start, key);
       throwIfAborted(options.signal, key);
       if (options.range === undefined && checksumOf(bytes) !== header.crc32) {
-        throw new InternalError(`object ${JSON.stringify(key)} is corrupt: its CRC-32 does not match its header`, {
+        throw new CorruptError(`object ${JSON.stringify(key)} is corrupt: its CRC-32 does not match its header`, {
           key,
         });
       }
@@ -246,6 +277,9 @@ export class LocalFsStorage implements StorageProvider {
         // A directory holds keys that start with "<name>/": sort it as such.
         return { key, isDir: entry.isDirectory(), sortKey: entry.isDirectory() ? `${key}/` : key };
       })
+      // A name no key can spell (a control character, too long, ...) was not
+      // written through this provider and no call could reach it: skip it.
+      .filter((item) => isValidKey(item.key))
       .sort((a, b) => compareKeys(a.sortKey, b.sortKey));
     // Files are read in small parallel batches (each needs its header for the
     // etag), and yielded in order; directories are descended in order.
@@ -279,7 +313,15 @@ export class LocalFsStorage implements StorageProvider {
     yield* flush();
   }
 
-  /** Meta of one listed file, or null if it was deleted while listing. */
+  /**
+   * Meta of one listed file, or null if it was deleted while listing. A file
+   * that is not a valid object (a foreign file dropped into the root, a
+   * truncated or damaged object) is still listed, with its file size and an
+   * etag no object can have (see `unreadableEtag`): a listing never throws
+   * for one bad file, and hiding it could hide corruption (a damaged newest
+   * manifest would silently roll a namespace back). Reading it is what fails,
+   * with CorruptError naming the key.
+   */
   async #metaForList(key: string): Promise<ObjectMeta | null> {
     const handle = await this.#openObject(key);
     if (handle === null) return null;
@@ -287,6 +329,10 @@ export class LocalFsStorage implements StorageProvider {
       return (await this.#readMeta(handle, key)).meta;
     } catch (error) {
       if (error instanceof NotFoundError) return null;
+      if (isCorrupt(error)) {
+        const info = await handle.stat();
+        return { key, etag: unreadableEtag(info), size: info.size, lastModified: info.mtime };
+      }
       throw mapFsError(error, key, "list");
     } finally {
       await handle.close();
@@ -335,10 +381,10 @@ export class LocalFsStorage implements StorageProvider {
     const { bytesRead } = await handle.read(headerBytes, 0, OBJECT_HEADER_BYTES, 0);
     const header = decodeObjectHeader(headerBytes.subarray(0, bytesRead));
     if (typeof header === "string") {
-      throw new InternalError(`object ${JSON.stringify(key)} is corrupt or foreign: ${header}`, { key });
+      throw new CorruptError(`object ${JSON.stringify(key)} is corrupt or not a Skerry object file: ${header}`, { key });
     }
     if (info.size !== OBJECT_HEADER_BYTES + header.size) {
-      throw new InternalError(
+      throw new CorruptError(
         `object ${JSON.stringify(key)} is corrupt: header says ${header.size} bytes, file holds ${info.size - OBJECT_HEADER_BYTES}`,
         { key },
       );
@@ -350,7 +396,7 @@ export class LocalFsStorage implements StorageProvider {
     let done = 0;
     while (done < into.byteLength) {
       const { bytesRead } = await handle.read(into, done, into.byteLength - done, position + done);
-      if (bytesRead === 0) throw new InternalError(`object ${JSON.stringify(key)} ended early`, { key });
+      if (bytesRead === 0) throw new CorruptError(`object ${JSON.stringify(key)} is corrupt: it ended early`, { key });
       done += bytesRead;
     }
   }

@@ -26,27 +26,25 @@
  * Unknown outcomes: a conditional put that fails with 409, 5xx or a lost
  * connection may have been applied. S3Storage re-reads the object and
  * compares the stored etag with the MD5 of the body it sent to decide
- * (`internal/s3-outcome.ts`): landed -> success; another writer won ->
- * AlreadyExists / PreconditionFailed; unchanged -> retried. After one such
- * unknown outcome, a later 412 on a retry is checked the same way (the first
- * attempt may have landed late). Limitation: two writers sending identical
+ * (`internal/s3-outcome.ts`): landed -> success; unchanged -> retried;
+ * anything else (another object, another etag, the key gone) ->
+ * OutcomeUnknownError, because our write may have landed and been replaced
+ * before the re-read: never a definite AlreadyExists / PreconditionFailed.
+ * After one such unknown outcome, a later 412 on a retry is checked the same
+ * way (the first attempt may have landed late): our bytes -> success,
+ * anything else -> OutcomeUnknown. Limitation: two writers sending identical
  * bytes cannot be told apart; make bodies unique if you need exactly-once.
  * An abort during a conditional put also leaves its outcome unknown: the
  * caller gets AbortedError and must re-read if it cares.
  *
+ * The AWS SDK is loaded on the first call, not on import (internal/s3-sdk.ts),
+ * so importing this package for memory or local-fs storage never pays for it;
+ * `getClient()` returns the SDK client for raw calls.
+ *
  * Note for RGW: under a real If-Match race most losers get HTTP 500, not 412;
- * the re-read turns those into PreconditionFailed.
+ * the re-read turns those into OutcomeUnknown (the loser re-reads and decides).
  */
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type PutObjectCommandInput,
-  S3Client,
-  type S3ClientConfig,
-} from "@aws-sdk/client-s3";
+import type { PutObjectCommandInput, S3Client, S3ClientConfig } from "@aws-sdk/client-s3";
 import {
   AlreadyExistsError,
   ConflictError,
@@ -54,12 +52,14 @@ import {
   isRetryable,
   NotFoundError,
   NotImplementedError,
+  OutcomeUnknownError,
   PreconditionFailedError,
   type StorageError,
   UnavailableError,
 } from "./errors.ts";
 import { throwIfAborted } from "./internal/abort.ts";
 import { md5Hex } from "./internal/md5.ts";
+import { loadS3Sdk, type S3Sdk } from "./internal/s3-sdk-loader.ts";
 import { checkRetryPolicy, DEFAULT_RETRY_POLICY, retry, type RetryPolicy } from "./internal/retry.ts";
 import { unquoteEtag } from "./internal/s3-etag.ts";
 import { classifyS3Error, mapS3Error, type S3Failure, toStorageError } from "./internal/s3-errors.ts";
@@ -160,8 +160,9 @@ export class S3Storage implements StorageProvider {
   readonly bucket: string;
   /** The key prefix inside the bucket ("" or ending in `/`). */
   readonly prefix: string;
-  /** The SDK client (for tools and benchmarks that need raw calls). */
-  readonly client: S3Client;
+  #client: S3Client | undefined;
+  #building: Promise<{ client: S3Client; sdk: S3Sdk }> | undefined;
+  readonly #clientConfig: S3ClientConfig | undefined;
   readonly #ownsClient: boolean;
   readonly #policy: RetryPolicy;
   readonly #random: (() => number) | undefined;
@@ -180,13 +181,35 @@ export class S3Storage implements StorageProvider {
     this.#random = options.random;
     this.#sleep = options.sleep;
     this.#onRetry = options.onRetry;
-    if (options.client !== undefined) {
-      this.client = options.client;
-      this.#ownsClient = false;
-    } else {
-      this.client = new S3Client(S3Storage.clientConfig(options));
-      this.#ownsClient = true;
-    }
+    // The SDK is loaded, and our client built, on the first call (see
+    // internal/s3-sdk.ts): constructing an S3Storage costs nothing.
+    this.#client = options.client;
+    this.#ownsClient = options.client === undefined;
+    this.#clientConfig = options.client === undefined ? S3Storage.clientConfig(options) : undefined;
+  }
+
+  /**
+   * The SDK client (for tools and benchmarks that need raw calls): the
+   * injected one, or the one this instance builds, loading the AWS SDK on
+   * first use.
+   */
+  async getClient(): Promise<S3Client> {
+    return (await this.#io()).client;
+  }
+
+  /** The client and the SDK's classes, loaded and built once. */
+  #io(): Promise<{ client: S3Client; sdk: S3Sdk }> {
+    this.#building ??= loadS3Sdk().then(
+      (sdk) => {
+        this.#client ??= new sdk.S3Client(this.#clientConfig!);
+        return { client: this.#client, sdk };
+      },
+      (error: unknown) => {
+        this.#building = undefined;
+        throw error;
+      },
+    );
+    return this.#building;
   }
 
   /**
@@ -243,7 +266,7 @@ export class S3Storage implements StorageProvider {
 
   /** Releases the sockets of the client this instance built (not of an injected one). */
   close(): void {
-    if (this.#ownsClient) this.client.destroy();
+    if (this.#ownsClient) this.#client?.destroy();
   }
 
   async get(key: string, options: GetOptions = {}): Promise<GetResult> {
@@ -257,10 +280,11 @@ export class S3Storage implements StorageProvider {
         if (meta === null) throw new NotFoundError(`S3 get ${JSON.stringify(key)}: no such object`, { key });
         return { bytes: EMPTY, meta };
       }
+      const { client, sdk } = await this.#io();
       let response;
       try {
-        response = await this.client.send(
-          new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Range: range }),
+        response = await client.send(
+          new sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Range: range }),
           signal === undefined ? {} : { abortSignal: signal },
         );
       } catch (error) {
@@ -328,9 +352,10 @@ export class S3Storage implements StorageProvider {
     let sentMd5: string | undefined;
 
     return this.#withRetry("put", key, signal, async () => {
+      const { client, sdk } = await this.#io();
       try {
-        const output = await this.client.send(
-          new PutObjectCommand(input),
+        const output = await client.send(
+          new sdk.PutObjectCommand(input),
           signal === undefined ? {} : { abortSignal: signal },
         );
         return { etag: this.#etag(key, output.ETag) };
@@ -355,7 +380,8 @@ export class S3Storage implements StorageProvider {
         sentMd5 ??= md5Hex(bytes);
         const outcome = resolveOutcome(conditional, sentMd5, current);
         if (outcome.kind === "landed") return { etag: outcome.etag };
-        if (outcome.kind === "lost" || refused) throw this.#putError(conditional, failure, key, " (checked by re-reading)");
+        // Anything else cannot be decided (see s3-outcome.ts): never a definite failure.
+        if (outcome.kind === "unknown" || refused) throw this.#unknownOutcome(conditional, failure, key, current);
         // Not landed and nobody else wrote: the same write may be tried again.
         const message = `S3 put ${JSON.stringify(key)} (${conditional.kind}) did not land: ${failure.summary}; the object is unchanged`;
         throw failure.kind === "conflict"
@@ -370,9 +396,10 @@ export class S3Storage implements StorageProvider {
     const { signal } = options;
     throwIfAborted(signal, key);
     await this.#withRetry("delete", key, signal, async () => {
+      const { client, sdk } = await this.#io();
       try {
-        await this.client.send(
-          new DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }),
+        await client.send(
+          new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }),
           signal === undefined ? {} : { abortSignal: signal },
         );
       } catch (error) {
@@ -393,8 +420,9 @@ export class S3Storage implements StorageProvider {
     throwIfAborted(signal, prefix);
     let token: string | undefined;
     let first = true;
+    const { client, sdk } = await this.#io();
     do {
-      const request = new ListObjectsV2Command({
+      const request = new sdk.ListObjectsV2Command({
         Bucket: this.bucket,
         Prefix: this.prefix + prefix,
         MaxKeys: pageSize,
@@ -404,7 +432,7 @@ export class S3Storage implements StorageProvider {
       });
       const page = await this.#withRetry("list", prefix, signal, async () => {
         try {
-          return await this.client.send(request, signal === undefined ? {} : { abortSignal: signal });
+          return await client.send(request, signal === undefined ? {} : { abortSignal: signal });
         } catch (error) {
           throw mapS3Error(error, { key: prefix, operation: "list", signal });
         }
@@ -446,9 +474,10 @@ export class S3Storage implements StorageProvider {
 
   /** One HeadObject; null when absent; mapped errors otherwise. */
   async #headOnce(key: string, signal: AbortSignal | undefined): Promise<ObjectMeta | null> {
+    const { client, sdk } = await this.#io();
     try {
-      const output = await this.client.send(
-        new HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }),
+      const output = await client.send(
+        new sdk.HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }),
         signal === undefined ? {} : { abortSignal: signal },
       );
       return this.#meta(key, output.ETag, output.ContentLength ?? 0, output.LastModified);
@@ -498,12 +527,22 @@ export class S3Storage implements StorageProvider {
     return { key, etag: this.#etag(key, etag), size, lastModified: lastModified ?? new Date(0) };
   }
 
-  #putError(mode: ConditionalMode, failure: S3Failure, key: string, note = ""): StorageError {
+  #unknownOutcome(mode: ConditionalMode, failure: S3Failure, key: string, current: ObjectMeta | null): OutcomeUnknownError {
+    const found = current === null ? "the key is absent" : `the key holds etag ${current.etag}`;
+    const expected = mode.kind === "create" ? "" : ` (expected ${mode.etag})`;
+    return new OutcomeUnknownError(
+      `S3 put ${JSON.stringify(key)} (${mode.kind}): outcome unknown: an attempt's answer was lost (${failure.summary}) and ${found}${expected}, ` +
+        "which is what a write that did not land and a write that landed and was then replaced both leave; re-read and decide",
+      { key, cause: failure.error },
+    );
+  }
+
+  #putError(mode: ConditionalMode, failure: S3Failure, key: string): StorageError {
     const init = { key, cause: failure.error };
     return mode.kind === "create"
-      ? new AlreadyExistsError(`S3 put ${JSON.stringify(key)} (create): the key already exists${note}`, init)
+      ? new AlreadyExistsError(`S3 put ${JSON.stringify(key)} (create): the key already exists`, init)
       : new PreconditionFailedError(
-          `S3 put ${JSON.stringify(key)} (update): the etag is no longer ${JSON.stringify(mode.etag)} or the key is gone${note}`,
+          `S3 put ${JSON.stringify(key)} (update): the etag is no longer ${JSON.stringify(mode.etag)} or the key is gone`,
           init,
         );
   }

@@ -3,8 +3,10 @@ import {
   ConflictError,
   FaultInjectingStorage,
   isConflict,
+  isOutcomeUnknown,
   isUnavailable,
   MemoryStorage,
+  OutcomeUnknownError,
 } from "@skerry/storage-providers";
 import { describeStorageConformance } from "@skerry/storage-providers/testing";
 
@@ -42,6 +44,24 @@ describe("FaultInjectingStorage", () => {
     expect(isUnavailable(error)).toBe(true);
     expect(new TextDecoder().decode((await inner.get("landed")).bytes)).toBe("yes");
     expect(faulty.calls[0]).toMatchObject({ op: "put", mode: "create", bytes: 3, outcome: "failed-after" });
+  });
+
+  it("runs `meanwhile` between a write that landed and its lost answer (another writer updates over ours)", async () => {
+    const inner = new MemoryStorage();
+    const base = await inner.put("k", text("base"));
+    const faulty = new FaultInjectingStorage(inner).failWhen((c) => c.op === "put", {
+      when: "after",
+      error: (call) => new OutcomeUnknownError(`lost answer of call #${call.seq}`, { key: call.key }),
+      meanwhile: async () => {
+        const ours = await inner.get("k");
+        expect(new TextDecoder().decode(ours.bytes)).toBe("mine");
+        await inner.put("k", text("theirs"), { mode: { kind: "update", etag: ours.meta.etag } });
+      },
+    });
+    const error = await errorOf(faulty.put("k", text("mine"), { mode: { kind: "update", etag: base.etag } }));
+    expect(isOutcomeUnknown(error)).toBe(true);
+    expect(new TextDecoder().decode((await inner.get("k")).bytes)).toBe("theirs");
+    expect(faulty.calls[0]).toMatchObject({ op: "put", mode: "update", outcome: "failed-after", errorCode: "OutcomeUnknown" });
   });
 
   it("fires an after fault, and its crash, on a call that failed by itself", async () => {

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { isAlreadyExists, isInternal, isInvalidKey, LocalFsStorage } from "@skerry/storage-providers";
+import { isAlreadyExists, isCorrupt, isInvalidKey, isPreconditionFailed, LocalFsStorage, type ObjectMeta } from "@skerry/storage-providers";
 import { describeStorageConformance } from "@skerry/storage-providers/testing";
 
 const WORKER = join(dirname(fileURLToPath(import.meta.url)), "fixtures", "local-fs-worker.ts");
@@ -152,7 +152,12 @@ describe("LocalFsStorage", () => {
     expect(body).toBe('{"x":1}');
   });
 
-  it("detects a flipped bit, a truncated file and a foreign file as corruption", async () => {
+  it("detects a flipped bit, a truncated file and a foreign file as CorruptError naming the key", async () => {
+    const corruptAt = async (promise: Promise<unknown>, key: string) => {
+      const error = await errorOf(promise);
+      expect(isCorrupt(error), String(error)).toBe(true);
+      expect((error as { key?: string }).key).toBe(key);
+    };
     await storage.put("c/flip", text("hello world"));
     const flip = await open(join(root, "c", "flip"), "r+");
     const last = Buffer.alloc(1);
@@ -160,17 +165,64 @@ describe("LocalFsStorage", () => {
     await flip.read(last, 0, 1, size - 1);
     await flip.write(Buffer.from([last[0]! ^ 1]), 0, 1, size - 1);
     await flip.close();
-    expect(isInternal(await errorOf(storage.get("c/flip")))).toBe(true);
+    await corruptAt(storage.get("c/flip"), "c/flip");
 
     await storage.put("c/short", text("hello world"));
     const short = await open(join(root, "c", "short"), "r+");
     await short.truncate(size - 3);
     await short.close();
-    expect(isInternal(await errorOf(storage.get("c/short")))).toBe(true);
-    expect(isInternal(await errorOf(storage.head("c/short")))).toBe(true);
+    await corruptAt(storage.get("c/short"), "c/short");
+    await corruptAt(storage.head("c/short"), "c/short");
+    await corruptAt(storage.get("c/short", { range: { offset: 0, length: 2 } }), "c/short");
 
     await writeFile(join(root, "c", "foreign"), "not a skerry object");
-    expect(isInternal(await errorOf(storage.get("c/foreign")))).toBe(true);
+    await corruptAt(storage.get("c/foreign"), "c/foreign");
+    await corruptAt(storage.head("c/foreign"), "c/foreign");
+    await corruptAt(storage.put("c/foreign", text("x"), { mode: { kind: "update", etag: "0".repeat(32) } }), "c/foreign");
+  });
+
+  it("lists around foreign and damaged files instead of failing (.DS_Store, README.txt, a truncated temp file)", async () => {
+    await storage.put("ns/manifests/00000001.json", text("m1"));
+    await storage.put("ns/manifests/00000002.json", text("m2"));
+    await storage.put("ns/segments/s1", text("seg"));
+    // Dropped behind the provider's back.
+    await writeFile(join(root, ".DS_Store"), Buffer.from([0, 0, 0, 1, 0x42, 0x75, 0x64, 0x31]));
+    await writeFile(join(root, "ns", "manifests", "README.txt"), "do not touch these files\n");
+    await writeFile(join(root, "ns", "manifests", ".DS_Store"), "");
+    await writeFile(join(root, "ns", "segments", "s2.tmp"), "SKERRY-OBJECT 1 0123"); // a torn copy: half a header
+    await writeFile(join(root, "ns", "segments", "bad\u0001name"), "no key can spell this name");
+    const listed = async (prefix: string, options: { startAfter?: string; pageSize?: number } = {}) => {
+      const out: ObjectMeta[] = [];
+      for await (const meta of storage.list(prefix, options)) out.push(meta);
+      return out;
+    };
+    const all = await listed("");
+    expect(all.map((m) => m.key)).toEqual([
+      ".DS_Store",
+      "ns/manifests/.DS_Store",
+      "ns/manifests/00000001.json",
+      "ns/manifests/00000002.json",
+      "ns/manifests/README.txt",
+      "ns/segments/s1",
+      "ns/segments/s2.tmp",
+    ]);
+    const readme = all.find((m) => m.key === "ns/manifests/README.txt")!;
+    expect(readme.size).toBe("do not touch these files\n".length);
+    expect(readme.etag).toMatch(/^unreadable-/);
+    expect((await listed("ns/manifests/", { startAfter: "ns/manifests/00000001.json" })).map((m) => m.key)).toEqual([
+      "ns/manifests/00000002.json",
+      "ns/manifests/README.txt",
+    ]);
+    // Real objects keep their real etags; reading a foreign one is what fails.
+    expect(all.find((m) => m.key === "ns/segments/s1")!.etag).toBe((await storage.head("ns/segments/s1"))!.etag);
+    expect(isCorrupt(await errorOf(storage.get("ns/segments/s2.tmp")))).toBe(true);
+    // The listed etag of a foreign file never satisfies an update.
+    const overForeign = await errorOf(storage.put("ns/manifests/README.txt", text("x"), { mode: { kind: "update", etag: readme.etag } }));
+    expect(isCorrupt(overForeign) || isPreconditionFailed(overForeign)).toBe(true);
+    // The tree still works: writes and deletes around the foreign files.
+    await storage.put("ns/manifests/00000003.json", text("m3"), { mode: { kind: "create" } });
+    await storage.delete("ns/manifests/00000001.json");
+    expect((await listed("ns/manifests/0")).map((m) => m.key)).toEqual(["ns/manifests/00000002.json", "ns/manifests/00000003.json"]);
   });
 
   it("refuses a key whose path crosses an object, and frees it once that object is deleted", async () => {

@@ -11,15 +11,17 @@
  * real server.
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import { ListObjectsV2Command, PutObjectCommand, S3ServiceException } from "@aws-sdk/client-s3";
-import { afterAll, describe, expect, it } from "vitest";
+import { ListObjectsV2Command, PutObjectCommand, type S3Client, S3ServiceException } from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   isAborted,
   isAlreadyExists,
   isConflict,
   isInternal,
   isNotFound,
+  isOutcomeUnknown,
   isPreconditionFailed,
+  isRetryable,
   isStorageError,
   isUnavailable,
   S3Storage,
@@ -54,6 +56,13 @@ let sharedStorage: S3Storage | undefined;
 function shared(): S3Storage {
   sharedStorage ??= S3Storage.fromEnv(process.env);
   return sharedStorage;
+}
+
+/** The shared storage's SDK client, built before the S3 suites run (`beforeAll`). */
+let sharedClientValue: S3Client | undefined;
+function sharedClient(): S3Client {
+  if (sharedClientValue === undefined) throw new Error("the shared S3 client is not built yet");
+  return sharedClientValue;
 }
 
 /** Deletes every key under `storage`'s prefix. */
@@ -100,7 +109,7 @@ function networkError(code: string): Error {
 }
 
 /** A storage with its own client, a fresh prefix, recorded retries and injectable faults. */
-function faultyStorage(options: { maxAttempts?: number } = {}) {
+async function faultyStorage(options: { maxAttempts?: number } = {}) {
   const retries: S3RetryEvent[] = [];
   const sleeps: number[] = [];
   const storage = S3Storage.fromEnv(process.env, {
@@ -114,7 +123,7 @@ function faultyStorage(options: { maxAttempts?: number } = {}) {
   });
   const faults: Fault[] = [];
   const sent: string[] = [];
-  storage.client.middlewareStack.add(
+  (await storage.getClient()).middlewareStack.add(
     (next, context) => async (args) => {
       const command = String(context.commandName);
       const fault = faults.find((f) => f.command === command && (f.times ?? 1) > 0);
@@ -138,7 +147,7 @@ function faultyStorage(options: { maxAttempts?: number } = {}) {
 
 /** A second writer with its own client (no faults), same prefix. */
 function competitor(storage: S3Storage): S3Storage {
-  return new S3Storage({ bucket: storage.bucket, prefix: storage.prefix, client: shared().client });
+  return new S3Storage({ bucket: storage.bucket, prefix: storage.prefix, client: sharedClient() });
 }
 
 async function errorOf(promise: Promise<unknown>): Promise<unknown> {
@@ -153,13 +162,17 @@ async function errorOf(promise: Promise<unknown>): Promise<unknown> {
 // ------------------------------------------------------------ suites
 
 describe.skipIf(!configured)("S3Storage on a real server", () => {
+  beforeAll(async () => {
+    sharedClientValue = await shared().getClient();
+  });
+
   describeStorageConformance({
     name: "s3",
     create: async () => {
       const storage = new S3Storage({
         bucket: shared().bucket,
         prefix: `${RUN}/conformance/${randomUUID()}/`,
-        client: shared().client,
+        client: sharedClient(),
       });
       return { storage, cleanup: () => wipe(storage) };
     },
@@ -167,7 +180,7 @@ describe.skipIf(!configured)("S3Storage on a real server", () => {
 
   describe("etags", () => {
     it("should return etags without quotes, equal to the MD5 of a single-part body, from every call", async () => {
-      const storage = new S3Storage({ bucket: shared().bucket, prefix: `${RUN}/etags/${randomUUID()}`, client: shared().client });
+      const storage = new S3Storage({ bucket: shared().bucket, prefix: `${RUN}/etags/${randomUUID()}`, client: sharedClient() });
       try {
         const body = text("etag body");
         const { etag } = await storage.put("e", body);
@@ -186,7 +199,7 @@ describe.skipIf(!configured)("S3Storage on a real server", () => {
     });
 
     it("should accept a quoted etag from a caller in update", async () => {
-      const storage = new S3Storage({ bucket: shared().bucket, prefix: `${RUN}/etags/${randomUUID()}`, client: shared().client });
+      const storage = new S3Storage({ bucket: shared().bucket, prefix: `${RUN}/etags/${randomUUID()}`, client: sharedClient() });
       try {
         const { etag } = await storage.put("q", text("one"));
         const next = await storage.put("q", text("two"), { mode: { kind: "update", etag: `"${etag}"` } });
@@ -203,13 +216,13 @@ describe.skipIf(!configured)("S3Storage on a real server", () => {
   describe("prefix", () => {
     it("should store keys under the provider prefix and list them relative to it", async () => {
       const prefix = `${RUN}/prefix/${randomUUID()}/`;
-      const storage = new S3Storage({ bucket: shared().bucket, prefix, client: shared().client });
-      const sibling = new S3Storage({ bucket: shared().bucket, prefix: `${prefix}x`, client: shared().client });
+      const storage = new S3Storage({ bucket: shared().bucket, prefix, client: sharedClient() });
+      const sibling = new S3Storage({ bucket: shared().bucket, prefix: `${prefix}x`, client: sharedClient() });
       try {
         expect(storage.name).toBe(`s3://${shared().bucket}/${prefix}`);
         await storage.put("a/b", text("1"));
         await storage.put("x/c", text("2"));
-        const raw = await shared().client.send(new ListObjectsV2Command({ Bucket: shared().bucket, Prefix: prefix }));
+        const raw = await sharedClient().send(new ListObjectsV2Command({ Bucket: shared().bucket, Prefix: prefix }));
         expect((raw.Contents ?? []).map((c) => c.Key)).toEqual([`${prefix}a/b`, `${prefix}x/c`]);
         const keys: string[] = [];
         for await (const meta of sibling.list("")) keys.push(meta.key);
@@ -226,7 +239,7 @@ describe.skipIf(!configured)("S3Storage on a real server", () => {
 
   describe("unknown outcomes of conditional writes", () => {
     it("should report success when a create landed but its answer was lost (500 after sending)", async () => {
-      const { storage, faults, retries, sentCount } = faultyStorage();
+      const { storage, faults, retries, sentCount } = await faultyStorage();
       try {
         faults.push({ command: "PutObjectCommand", when: "after", error: () => s3Error(500, "InternalError") });
         const body = text(`create-${randomUUID()}`);
@@ -242,7 +255,7 @@ describe.skipIf(!configured)("S3Storage on a real server", () => {
     });
 
     it("should report success when an update landed but the connection dropped (ECONNRESET after sending)", async () => {
-      const { storage, faults, retries } = faultyStorage();
+      const { storage, faults, retries } = await faultyStorage();
       try {
         const first = await storage.put("k", text("v1"));
         faults.push({ command: "PutObjectCommand", when: "after", error: () => networkError("ECONNRESET") });
@@ -258,7 +271,7 @@ describe.skipIf(!configured)("S3Storage on a real server", () => {
     });
 
     it("should retry a create answered 409 that did not land, and succeed", async () => {
-      const { storage, faults, retries, sleeps, sentCount } = faultyStorage();
+      const { storage, faults, retries, sleeps, sentCount } = await faultyStorage();
       try {
         faults.push({ command: "PutObjectCommand", when: "before", error: () => s3Error(409, "ConditionalRequestConflict") });
         const body = text(`c-${randomUUID()}`);
@@ -275,8 +288,9 @@ describe.skipIf(!configured)("S3Storage on a real server", () => {
       }
     });
 
-    it("should fail a create with AlreadyExists when it was answered 409 and another writer's object is stored", async () => {
-      const { storage, faults, retries } = faultyStorage();
+    it("should report OutcomeUnknown, not AlreadyExists, when a create was answered 409 and another object is stored", async () => {
+      // The provider cannot tell "another create won" from "ours landed and was replaced".
+      const { storage, faults, retries } = await faultyStorage();
       try {
         const other = competitor(storage);
         faults.push({
@@ -288,7 +302,8 @@ describe.skipIf(!configured)("S3Storage on a real server", () => {
           },
         });
         const error = await errorOf(storage.put("k", text(`mine-${randomUUID()}`), { mode: { kind: "create" } }));
-        expect(isAlreadyExists(error)).toBe(true);
+        expect(isOutcomeUnknown(error), String(error)).toBe(true);
+        expect((error as { key?: string }).key).toBe("k");
         expect((error as Error).cause).toBeInstanceOf(S3ServiceException);
         expect(str((await storage.get("k")).bytes)).toBe("the other writer");
         expect(retries).toHaveLength(0);
@@ -298,8 +313,8 @@ describe.skipIf(!configured)("S3Storage on a real server", () => {
       }
     });
 
-    it("should fail an update with PreconditionFailed when it was answered 500 and another writer won", async () => {
-      const { storage, faults, retries } = faultyStorage();
+    it("should report OutcomeUnknown, not PreconditionFailed, when an update was answered 500 and another etag is stored", async () => {
+      const { storage, faults, retries } = await faultyStorage();
       try {
         const other = competitor(storage);
         const base = await storage.put("k", text("base"));
@@ -312,7 +327,8 @@ describe.skipIf(!configured)("S3Storage on a real server", () => {
           },
         });
         const error = await errorOf(storage.put("k", text(`loser-${randomUUID()}`), { mode: { kind: "update", etag: base.etag } }));
-        expect(isPreconditionFailed(error)).toBe(true);
+        expect(isOutcomeUnknown(error), String(error)).toBe(true);
+        expect(isPreconditionFailed(error)).toBe(false);
         expect(str((await storage.get("k")).bytes)).toBe("winner");
         expect(retries).toHaveLength(0);
       } finally {
@@ -321,8 +337,59 @@ describe.skipIf(!configured)("S3Storage on a real server", () => {
       }
     });
 
+    it("should report OutcomeUnknown when our update landed, its answer was lost, and another writer updated over it before the read-back", async () => {
+      const { storage, faults, retries } = await faultyStorage();
+      try {
+        const other = competitor(storage);
+        const base = await storage.put("k", text("base"));
+        const mine = text(`mine-${randomUUID()}`);
+        faults.push({
+          command: "PutObjectCommand",
+          when: "after",
+          error: () => s3Error(500, "InternalError"),
+          meanwhile: async () => {
+            // Our update is stored; another writer reads it and updates over it.
+            const seen = await other.get("k");
+            expect(str(seen.bytes)).toBe(str(mine));
+            await other.put("k", text("next writer"), { mode: { kind: "update", etag: seen.meta.etag } });
+          },
+        });
+        const error = await errorOf(storage.put("k", mine, { mode: { kind: "update", etag: base.etag } }));
+        expect(isOutcomeUnknown(error), String(error)).toBe(true);
+        expect(isPreconditionFailed(error)).toBe(false);
+        expect(isRetryable(error)).toBe(false);
+        expect(str((await storage.get("k")).bytes)).toBe("next writer");
+        expect(retries).toHaveLength(0);
+      } finally {
+        await wipe(storage);
+        storage.close();
+      }
+    });
+
+    it("should report OutcomeUnknown when our create landed, its answer was lost, and another writer replaced it before the read-back", async () => {
+      const { storage, faults } = await faultyStorage();
+      try {
+        const other = competitor(storage);
+        faults.push({
+          command: "PutObjectCommand",
+          when: "after",
+          error: () => networkError("ECONNRESET"),
+          meanwhile: async () => {
+            const seen = await other.get("k");
+            await other.put("k", text("replaced"), { mode: { kind: "update", etag: seen.meta.etag } });
+          },
+        });
+        const error = await errorOf(storage.put("k", text(`mine-${randomUUID()}`), { mode: { kind: "create" } }));
+        expect(isOutcomeUnknown(error), String(error)).toBe(true);
+        expect(isAlreadyExists(error)).toBe(false);
+      } finally {
+        await wipe(storage);
+        storage.close();
+      }
+    });
+
     it("should retry an update answered 503 that did not land while the object is unchanged", async () => {
-      const { storage, faults, retries, sentCount } = faultyStorage();
+      const { storage, faults, retries, sentCount } = await faultyStorage();
       try {
         const base = await storage.put("k", text("base"));
         faults.push({ command: "PutObjectCommand", when: "before", error: () => s3Error(503, "SlowDown"), times: 2 });
@@ -340,7 +407,7 @@ describe.skipIf(!configured)("S3Storage on a real server", () => {
     it("should check a later 412 by re-reading once an earlier attempt's outcome was unknown", async () => {
       // Attempt 1 lands but its answer is lost; the re-read (HEAD) fails too,
       // so attempt 2 is sent and refused with a real 412 -- by our own write.
-      const { storage, faults, retries, sentCount } = faultyStorage();
+      const { storage, faults, retries, sentCount } = await faultyStorage();
       try {
         faults.push({ command: "PutObjectCommand", when: "after", error: () => networkError("ETIMEDOUT") });
         faults.push({ command: "HeadObjectCommand", when: "before", error: () => s3Error(503, "SlowDown") });
@@ -356,7 +423,7 @@ describe.skipIf(!configured)("S3Storage on a real server", () => {
     });
 
     it("should map an update answered 404 (AWS, missing key) to PreconditionFailed without retrying", async () => {
-      const { storage, faults, retries } = faultyStorage();
+      const { storage, faults, retries } = await faultyStorage();
       try {
         faults.push({ command: "PutObjectCommand", when: "before", error: () => s3Error(404, "NoSuchKey") });
         const error = await errorOf(storage.put("k", text("x"), { mode: { kind: "update", etag: md5Hex(text("y")) } }));
@@ -371,7 +438,7 @@ describe.skipIf(!configured)("S3Storage on a real server", () => {
 
   describe("retries", () => {
     it("should retry Unavailable with full-jitter backoff up to maxAttempts, then surface Unavailable", async () => {
-      const { storage, faults, retries, sleeps, sentCount } = faultyStorage({ maxAttempts: 4 });
+      const { storage, faults, retries, sleeps, sentCount } = await faultyStorage({ maxAttempts: 4 });
       try {
         faults.push({ command: "GetObjectCommand", when: "before", error: () => s3Error(503, "SlowDown"), times: 100 });
         const error = await errorOf(storage.get("k"));
@@ -387,7 +454,7 @@ describe.skipIf(!configured)("S3Storage on a real server", () => {
     });
 
     it("should recover from transient network errors on reads", async () => {
-      const { storage, faults, retries } = faultyStorage();
+      const { storage, faults, retries } = await faultyStorage();
       try {
         await storage.put("k", text("hello"));
         faults.push({ command: "GetObjectCommand", when: "before", error: () => networkError("ECONNREFUSED") });
@@ -409,7 +476,7 @@ describe.skipIf(!configured)("S3Storage on a real server", () => {
     });
 
     it("should never retry semantic 4xx errors", async () => {
-      const { storage, faults, retries } = faultyStorage();
+      const { storage, faults, retries } = await faultyStorage();
       try {
         faults.push({ command: "GetObjectCommand", when: "before", error: () => s3Error(403, "AccessDenied") });
         faults.push({ command: "HeadObjectCommand", when: "before", error: () => s3Error(400, "InvalidArgument") });
@@ -433,7 +500,7 @@ describe.skipIf(!configured)("S3Storage on a real server", () => {
         retry: { maxAttempts: 10, baseDelayMs: 60_000, maxDelayMs: 60_000 },
         random: () => 1,
       });
-      storage.client.middlewareStack.add(
+      (await storage.getClient()).middlewareStack.add(
         () => async () => {
           throw s3Error(503, "SlowDown");
         },
@@ -452,7 +519,7 @@ describe.skipIf(!configured)("S3Storage on a real server", () => {
     });
 
     it("should never let an SDK or network error escape untyped", async () => {
-      const { storage, faults } = faultyStorage({ maxAttempts: 1 });
+      const { storage, faults } = await faultyStorage({ maxAttempts: 1 });
       try {
         const injected: Array<() => unknown> = [
           () => s3Error(500, "InternalError"),
@@ -491,7 +558,7 @@ describe.skipIf(!configured)("S3Storage on a real server", () => {
 
   describe("large objects", () => {
     it("should read a range of a 5 MiB object with the full size in meta", async () => {
-      const storage = new S3Storage({ bucket: shared().bucket, prefix: `${RUN}/large/${randomUUID()}`, client: shared().client });
+      const storage = new S3Storage({ bucket: shared().bucket, prefix: `${RUN}/large/${randomUUID()}`, client: sharedClient() });
       try {
         const big = randomBytes(5 * 1024 * 1024);
         await storage.put("big", big);
@@ -506,9 +573,9 @@ describe.skipIf(!configured)("S3Storage on a real server", () => {
 
   it("should write through a raw client and read the same object through the provider", async () => {
     const prefix = `${RUN}/raw/${randomUUID()}/`;
-    const storage = new S3Storage({ bucket: shared().bucket, prefix, client: shared().client });
+    const storage = new S3Storage({ bucket: shared().bucket, prefix, client: sharedClient() });
     try {
-      const raw = await shared().client.send(
+      const raw = await sharedClient().send(
         new PutObjectCommand({ Bucket: shared().bucket, Key: `${prefix}from-sdk`, Body: "sdk" }),
       );
       const { bytes, meta } = await storage.get("from-sdk");
@@ -536,27 +603,28 @@ describe("S3Storage.fromEnv", () => {
       expect(storage.name).toBe("s3://bucket-a/tenant/x/");
       expect(storage.bucket).toBe("bucket-a");
       expect(storage.prefix).toBe("tenant/x/");
-      expect(await storage.client.config.region()).toBe("eu-west-3");
-      expect(storage.client.config.forcePathStyle).toBe(true);
-      expect(storage.client.config.maxAttempts).toBeDefined();
-      expect(await storage.client.config.maxAttempts()).toBe(1);
-      const credentials = await storage.client.config.credentials();
+      const client = await storage.getClient();
+      expect(await client.config.region()).toBe("eu-west-3");
+      expect(client.config.forcePathStyle).toBe(true);
+      expect(client.config.maxAttempts).toBeDefined();
+      expect(await client.config.maxAttempts()).toBe(1);
+      const credentials = await client.config.credentials();
       expect(credentials.accessKeyId).toBe("AKIDEXAMPLE");
       expect(credentials.secretAccessKey).toBe("secret");
-      const endpoint = await storage.client.config.endpoint?.();
+      const endpoint = await client.config.endpoint?.();
       expect(endpoint?.hostname).toBe("127.0.0.1");
     } finally {
       storage.close();
     }
   });
 
-  it("should default forcePathStyle to false without an endpoint and honour S3_FORCE_PATH_STYLE", () => {
+  it("should default forcePathStyle to false without an endpoint and honour S3_FORCE_PATH_STYLE", async () => {
     const aws = S3Storage.fromEnv({ S3_BUCKET: "b" });
     const off = S3Storage.fromEnv({ ...env, S3_FORCE_PATH_STYLE: "false" });
     try {
-      expect(aws.client.config.forcePathStyle).toBe(false);
+      expect((await aws.getClient()).config.forcePathStyle).toBe(false);
       expect(aws.name).toBe("s3://b/");
-      expect(off.client.config.forcePathStyle).toBe(false);
+      expect((await off.getClient()).config.forcePathStyle).toBe(false);
     } finally {
       aws.close();
       off.close();

@@ -20,14 +20,27 @@
  *   mutate loop.
  *
  * Unknown outcomes: a put that fails with a retryable error (Unavailable,
- * Conflict: a lost answer, a 5xx, an S3 409) may or may not have landed. The
+ * Conflict: a lost answer, a 5xx, an S3 409) or with OutcomeUnknown (the
+ * provider re-read and could not decide) may or may not have landed. The
  * helpers re-read the key: when the stored bytes are exactly the bytes this
- * call wrote, the write landed and the call succeeds with the stored etag;
- * otherwise the attempt counts as lost and the loop continues. The same check
- * runs after a PreconditionFailed/AlreadyExists, because an earlier attempt
- * whose answer was lost can be the writer we lost to. Limitation: two writers
- * sending identical bytes are indistinguishable, which is harmless here since
- * the object then holds exactly the value the caller wanted.
+ * call wrote, the write landed and the call succeeds with the stored etag.
+ * Otherwise it may still have landed and been replaced by another writer
+ * before the re-read, so it is never taken for a definite loss:
+ * - `casUpdate` runs `mutate` again on what it read. `mutate` must therefore
+ *   be idempotent: given a snapshot that already holds this call's change
+ *   (ours landed, then another writer built on it), it returns `CAS_NOOP` or
+ *   an equivalent value (add-to-set, set-state-if-not-yet, ...), never
+ *   applies the change a second time (no blind increments).
+ * - `createOnce` and `updateIfMatch` cannot decide for their caller: when the
+ *   key holds other bytes (or, for an update, another etag or nothing) after
+ *   an unknown outcome, they throw `WalStorageError` with `storageCode:
+ *   "OutcomeUnknown"` (retryable: re-read and decide), never a lost race
+ *   (`CasFailedError`) or `WalAlreadyExistsError`.
+ * The same re-read runs after a PreconditionFailed/AlreadyExists that
+ * follows an unknown outcome, because an earlier attempt whose answer was
+ * lost can be the writer we lost to. Limitation: two writers sending
+ * identical bytes are indistinguishable, which is harmless here since the
+ * object then holds exactly the value the caller wanted.
  *
  * Errors: `CasFailedError` when the policy runs out on lost races;
  * `WalStorageError` for provider failures (retryable ones only after the
@@ -37,6 +50,7 @@
 import {
   isAlreadyExists,
   isNotFound,
+  isOutcomeUnknown,
   isPreconditionFailed,
   isRetryable,
   isStorageError,
@@ -144,6 +158,19 @@ async function pause(runtime: CasRuntime, retry: number, key: string): Promise<v
   throwIfAborted(runtime.signal, key);
 }
 
+/** True for a failed put that may have landed: retryable (a lost answer) or OutcomeUnknown. */
+function mayHaveLanded(error: unknown): boolean {
+  return isRetryable(error) || isOutcomeUnknown(error);
+}
+
+/** The error of a write whose outcome stayed unknown: retryable, re-read and decide. */
+function outcomeUnknown(key: string, action: string, detail: string, cause: unknown): WalStorageError {
+  return new WalStorageError(
+    `${action} ${JSON.stringify(key)}: outcome unknown: ${detail}; it may have landed and been replaced by another writer. Re-read and decide`,
+    { key, cause, storageCode: "OutcomeUnknown", retryable: true },
+  );
+}
+
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.byteLength !== b.byteLength) return false;
   for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
@@ -225,11 +252,13 @@ export async function casUpdate<T>(
       return { written: true, value: next, etag, bytes, attempts: attempt };
     } catch (error) {
       const lost = isPreconditionFailed(error) || isAlreadyExists(error);
-      if (!lost && !isRetryable(error)) throw wrapStorageError(error, key, "conditional write of");
+      if (!lost && !mayHaveLanded(error)) throw wrapStorageError(error, key, "conditional write of");
       lastError = error;
     }
     // Lost or unknown: look at what is stored now. If it is exactly what we
-    // sent, our write (or an identical one) landed.
+    // sent, our write (or an identical one) landed. Otherwise `mutate` runs
+    // again on what is there: if ours landed and another writer built on it,
+    // the (idempotent) mutate finds its change already made.
     if (attempt < policy.maxAttempts) await pause(options, attempt, key);
     const raw = await readRaw(storage, key, options);
     if (raw !== null && bytesEqual(raw.bytes, bytes)) {
@@ -237,6 +266,9 @@ export async function casUpdate<T>(
     }
     if (attempt >= policy.maxAttempts) break;
     current = raw === null ? null : { value: options.decode(raw.bytes, key), etag: raw.etag, bytes: raw.bytes };
+  }
+  if (isOutcomeUnknown(lastError)) {
+    throw outcomeUnknown(key, `conditional write (${policy.maxAttempts} attempts) of`, lastError.message, lastError);
   }
   if (isStorageError(lastError) && lastError.retryable) {
     throw wrapStorageError(lastError, key, `conditional write (${policy.maxAttempts} attempts) of`);
@@ -252,7 +284,8 @@ export async function casUpdate<T>(
  * Create-only put that is idempotent for identical bytes: succeeds when the
  * object is created, or already holds exactly `bytes` (a replay, or an
  * earlier attempt whose answer was lost). Other bytes under the key ->
- * `WalAlreadyExistsError`. With `exclusive`, a plain AlreadyExists is a lost
+ * `WalAlreadyExistsError`, or `WalStorageError` "OutcomeUnknown" when an
+ * attempt's outcome was unknown (ours may have landed and been replaced). With `exclusive`, a plain AlreadyExists is a lost
  * race (`CasFailedError`) even for identical bytes; only an attempt whose
  * outcome was unknown may still be recognised as ours. Returns the etag.
  */
@@ -264,14 +297,14 @@ export async function createOnce(
 ): Promise<{ etag: string; created: boolean }> {
   const policy = policyOf(runtime);
   let ambiguous = false;
+  let unknown: unknown;
   for (let attempt = 1; ; attempt++) {
     throwIfAborted(runtime.signal, key);
-    let unknown: unknown;
     try {
       const { etag } = await storage.put(key, bytes, { mode: { kind: "create" }, signal: runtime.signal });
       return { etag, created: true };
     } catch (error) {
-      if (!isAlreadyExists(error) && !isRetryable(error)) throw wrapStorageError(error, key, "create of");
+      if (!isAlreadyExists(error) && !mayHaveLanded(error)) throw wrapStorageError(error, key, "create of");
       if (isAlreadyExists(error) && runtime.exclusive === true && !ambiguous) {
         throw new CasFailedError(`${JSON.stringify(key)} already exists (create-only write)`, { key, cause: error });
       }
@@ -283,13 +316,19 @@ export async function createOnce(
     const raw = await readRaw(storage, key, runtime);
     if (raw !== null) {
       if (bytesEqual(raw.bytes, bytes)) return { etag: raw.etag, created: false };
+      // Other bytes after an unknown outcome: ours may have landed and been replaced.
+      if (ambiguous) throw outcomeUnknown(key, "create of", "the key now holds other bytes", unknown);
       if (runtime.exclusive === true) {
         throw new CasFailedError(`${JSON.stringify(key)} already exists (create-only write)`, { key });
       }
       throw new WalAlreadyExistsError(`${JSON.stringify(key)} already exists with other bytes`, { key });
     }
     // Absent after an unknown outcome: the write did not land; try again.
-    if (attempt >= policy.maxAttempts) throw wrapStorageError(unknown, key, `create (${attempt} attempts) of`);
+    if (attempt >= policy.maxAttempts) {
+      throw isOutcomeUnknown(unknown)
+        ? outcomeUnknown(key, `create (${attempt} attempts) of`, "the key stayed absent", unknown)
+        : wrapStorageError(unknown, key, `create (${attempt} attempts) of`);
+    }
     await pause(runtime, attempt, key);
   }
 }
@@ -297,7 +336,9 @@ export async function createOnce(
 /**
  * One conditional write of `bytes` over `etag`, with unknown outcomes
  * resolved by re-reading: landed -> the stored etag; unchanged -> retried;
- * changed by someone else (or gone) -> `CasFailedError`.
+ * changed by someone else (or gone) -> `WalStorageError` "OutcomeUnknown"
+ * (ours may have landed first). A PreconditionFailed with no unknown outcome
+ * before it is a lost race: `CasFailedError`.
  */
 export async function updateIfMatch(
   storage: StorageProvider,
@@ -317,14 +358,15 @@ export async function updateIfMatch(
       if (isPreconditionFailed(error) && !ambiguous) {
         throw new CasFailedError(`${JSON.stringify(key)} changed since etag ${etag}`, { key, cause: error });
       }
-      if (!isPreconditionFailed(error) && !isRetryable(error)) throw wrapStorageError(error, key, "conditional write of");
+      if (!isPreconditionFailed(error) && !mayHaveLanded(error)) throw wrapStorageError(error, key, "conditional write of");
       failure = error;
       ambiguous = true;
     }
     const raw = await readRaw(storage, key, runtime);
     if (raw !== null && bytesEqual(raw.bytes, bytes)) return raw.etag;
     if (raw === null || raw.etag !== etag) {
-      throw new CasFailedError(`${JSON.stringify(key)} changed since etag ${etag}`, { key, cause: failure });
+      // Ours may have landed and then been replaced (or deleted): never a lost race.
+      throw outcomeUnknown(key, "conditional write of", raw === null ? "the key is now gone" : `the key is now at etag ${raw.etag}`, failure);
     }
     if (attempt >= policy.maxAttempts) throw wrapStorageError(failure, key, `conditional write (${attempt} attempts) of`);
     await pause(runtime, attempt, key);

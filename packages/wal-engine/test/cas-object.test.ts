@@ -5,8 +5,10 @@
 import {
   FaultInjectingStorage,
   MemoryStorage,
+  OutcomeUnknownError,
   PreconditionFailedError,
   type StorageProvider,
+  UnavailableError,
 } from "@skerry/storage-providers";
 import { seededRandom } from "@skerry/wal-format";
 import {
@@ -216,5 +218,88 @@ describe("createOnce and updateIfMatch", () => {
     faulty.failNth(1, (c) => c.op === "put", { when: "before" });
     await updateIfMatch(faulty, "k", etag, enc.encode("2"), { sleep: noSleep });
     expect(dec.decode((await faulty.get("k")).bytes)).toBe("2");
+  });
+});
+
+describe("unknown outcomes: our write landed, its answer was lost, another writer updated over it before the read-back", () => {
+  /** A storage whose next `put` of `key` lands, then `other` writes over it, then the answer is lost with `error`. */
+  function interleaved(key: string, error: () => Error, other: (inner: MemoryStorage) => Promise<void>) {
+    const inner = new MemoryStorage();
+    const faulty = new FaultInjectingStorage(inner).failWhen((c) => c.op === "put" && c.key === key, {
+      when: "after",
+      error,
+      meanwhile: () => other(inner),
+    });
+    return { inner, faulty };
+  }
+  const unknownError = () => new OutcomeUnknownError("S3 put: outcome unknown (injected)", { key: "s" });
+
+  interface Members {
+    members: string[];
+  }
+  const setCodec = {
+    decode: (bytes: Uint8Array) => JSON.parse(dec.decode(bytes)) as Members,
+    encode: (value: Members) => enc.encode(JSON.stringify(value)),
+  };
+  /** Idempotent: adds `who` unless present. */
+  const addMember = (who: string) => (current: { value: Members } | null) => {
+    const members = current?.value.members ?? [];
+    return members.includes(who) ? CAS_NOOP : { members: [...members, who].sort() };
+  };
+  /** The other writer: reads what is there (ours) and adds "b" on top. */
+  const otherAddsB = async (inner: MemoryStorage) => {
+    const { bytes, meta } = await inner.get("s");
+    const members = (JSON.parse(dec.decode(bytes)) as Members).members;
+    expect(members).toContain("a"); // ours landed
+    await inner.put("s", setCodec.encode({ members: [...members, "b"].sort() }), { mode: { kind: "update", etag: meta.etag } });
+  };
+
+  for (const [name, error] of [
+    ["OutcomeUnknown (a provider that re-read and could not decide)", unknownError],
+    ["Unavailable (a raw lost answer)", () => new UnavailableError("lost answer (injected)", { key: "s" })],
+  ] as const) {
+    it(`casUpdate re-reads and decides, reporting no failure, on ${name}`, async () => {
+      const { inner, faulty } = interleaved("s", error, otherAddsB);
+      const base = await inner.put("s", setCodec.encode({ members: [] }));
+      const result = await casUpdate<Members>(faulty, "s", {
+        ...setCodec,
+        policy: fast,
+        sleep: noSleep,
+        known: { value: { members: [] }, etag: base.etag, bytes: setCodec.encode({ members: [] }) },
+        mutate: addMember("a"),
+      });
+      expect(result.written).toBe(false); // the re-read showed our change already made
+      expect(setCodec.decode((await inner.get("s")).bytes).members).toEqual(["a", "b"]);
+    });
+  }
+
+  it("updateIfMatch reports an unknown outcome (retryable storage error), never a lost race", async () => {
+    const { inner, faulty } = interleaved("s", () => new UnavailableError("lost answer (injected)", { key: "s" }), otherAddsB);
+    const base = await inner.put("s", setCodec.encode({ members: [] }));
+    const error = await errorOf(updateIfMatch(faulty, "s", base.etag, setCodec.encode({ members: ["a"] }), { sleep: noSleep }));
+    expect(isCasFailed(error)).toBe(false);
+    expect(isWalStorageError(error)).toBe(true);
+    expect(error).toMatchObject({ storageCode: "OutcomeUnknown", retryable: true, key: "s" });
+  });
+
+  it("updateIfMatch treats a provider's OutcomeUnknown as unknown too", async () => {
+    const { inner, faulty } = interleaved("s", unknownError, otherAddsB);
+    const base = await inner.put("s", setCodec.encode({ members: [] }));
+    const error = await errorOf(updateIfMatch(faulty, "s", base.etag, setCodec.encode({ members: ["a"] }), { sleep: noSleep }));
+    expect(error).toMatchObject({ code: "Storage", storageCode: "OutcomeUnknown", retryable: true });
+  });
+
+  it("createOnce reports an unknown outcome, not AlreadyExists, when its create landed and was replaced", async () => {
+    const { faulty } = interleaved("s", () => new UnavailableError("lost answer (injected)", { key: "s" }), otherAddsB);
+    const error = await errorOf(createOnce(faulty, "s", setCodec.encode({ members: ["a"] }), { sleep: noSleep }));
+    expect(isWalAlreadyExists(error)).toBe(false);
+    expect(error).toMatchObject({ code: "Storage", storageCode: "OutcomeUnknown", retryable: true });
+  });
+
+  it("createOnce treats a provider's OutcomeUnknown as a lost answer and recognises its own landed bytes", async () => {
+    const inner = new MemoryStorage();
+    const faulty = new FaultInjectingStorage(inner).failNth(1, (c) => c.op === "put", { when: "after", error: unknownError });
+    const result = await createOnce(faulty, "k", enc.encode("x"), { sleep: noSleep });
+    expect(result.created).toBe(false);
   });
 });

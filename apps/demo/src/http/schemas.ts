@@ -339,6 +339,7 @@ export const RepairReportSchema = z
     purged: z.number().int(),
     entriesChanged: z.number().int(),
     swept: z.number().int(),
+    foreignKeys: z.array(z.string()).openapi({ description: "Keys that are no name the engine writes (skipped, never swept)" }),
   })
   .openapi("RepairReport");
 const counters = z.record(z.string(), z.union([z.number(), z.string(), z.null()]));
