@@ -26,6 +26,7 @@ import { matchedRoutes } from "hono/route";
 import { allows } from "../auth/api-keys.ts";
 import { ApiError } from "./api-error.ts";
 import type { AppDeps, AppEnv } from "./app-context.ts";
+import { ERRORS } from "./routes/common.ts";
 
 export type Access = "public" | "read" | "write" | "admin";
 
@@ -52,7 +53,9 @@ export function accessOf(handler: unknown): Access | undefined {
 
 /** `createRoute` with its access: a route cannot be defined without one. */
 export function defineRoute<R extends Omit<RouteConfig, "middleware">>(access: Access, config: R): R {
-  return createRoute({ ...config, middleware: [requires(access)], [ACCESS_EXTENSION]: access } as unknown as RouteConfig) as unknown as R;
+  // A route that takes a body documents the 415 its validator answers to any other media type.
+  const responses = config.request?.body === undefined ? config.responses : { ...config.responses, 415: ERRORS[415] };
+  return createRoute({ ...config, responses, middleware: [requires(access)], [ACCESS_EXTENSION]: access } as unknown as RouteConfig) as unknown as R;
 }
 
 /**
