@@ -3,7 +3,7 @@
  *
  * - branch (copy-on-write, same project) and copy (full copy, any project)
  *   of a namespace, from its latest or an `atVersion` version. The source
- *   project's scope is checked by `projectScope`; the target's here, before
+ *   project's scope is checked by `authorize` (access.ts); the target's here, before
  *   anything is written: a key must be allowed to write the target's
  *   project too (a project key covers one project, so a cross-project copy
  *   needs an admin key; a cross-project branch is refused either way);
