@@ -7,7 +7,7 @@
  * Variables: SKERRY_DATA_DIR, SKERRY_HOST, SKERRY_PORT, SKERRY_ADMIN_KEY,
  * SKERRY_SAMPLE (0 to skip the sample dataset), SKERRY_LOG_LEVEL,
  * SKERRY_BODY_LIMIT_BYTES, SKERRY_REQUEST_TIMEOUT_MS,
- * SKERRY_MAX_IN_FLIGHT_PER_KEY, SKERRY_STATE_DIR (persist warmed and
+ * SKERRY_MAX_IN_FLIGHT_PER_KEY, SKERRY_MAX_IN_FLIGHT, SKERRY_STATE_DIR (persist warmed and
  * pinned namespaces' materialized states there; off when unset); S3 through S3_BUCKET / S3_ENDPOINT /
  * S3_PREFIX / AWS_* (storage/open-storage.ts).
  *
@@ -38,6 +38,8 @@ export interface RequestLimits {
   readonly requestTimeoutMs: number;
   /** Requests one API key may have in flight (429 above). */
   readonly maxInFlightPerKey: number;
+  /** /v1 requests the whole server may have in flight, every key together (503 Overloaded above). */
+  readonly maxInFlight: number;
   /** Most documents, patches or ids in one write (413 above). */
   readonly maxBatch: number;
 }
@@ -48,6 +50,7 @@ export const DEFAULT_LIMITS: RequestLimits = {
   bodyBytes: 16 * 1024 * 1024,
   requestTimeoutMs: 30_000,
   maxInFlightPerKey: 32,
+  maxInFlight: 256,
   maxBatch: 10_000,
 };
 
@@ -88,6 +91,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
       bodyBytes: positiveInt(env, "SKERRY_BODY_LIMIT_BYTES", DEFAULT_LIMITS.bodyBytes),
       requestTimeoutMs: positiveInt(env, "SKERRY_REQUEST_TIMEOUT_MS", DEFAULT_LIMITS.requestTimeoutMs),
       maxInFlightPerKey: positiveInt(env, "SKERRY_MAX_IN_FLIGHT_PER_KEY", DEFAULT_LIMITS.maxInFlightPerKey),
+      maxInFlight: positiveInt(env, "SKERRY_MAX_IN_FLIGHT", DEFAULT_LIMITS.maxInFlight),
       maxBatch: DEFAULT_LIMITS.maxBatch,
     },
   };

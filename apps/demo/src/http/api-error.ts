@@ -6,16 +6,17 @@
  *
  * | code | status |
  * | --- | --- |
- * | InvalidArgument, InvalidQuery, MalformedJson | 400 |
+ * | InvalidArgument, InvalidQuery, MalformedJson, JsonTooDeep | 400 |
  * | Unauthorized | 401 |
  * | Forbidden | 403 |
  * | NotFound, NamespaceNotFound, DocumentNotFound, VersionNotFound, KeyNotFound | 404 |
  * | NamespaceExists, Conflict | 409 |
  * | VersionConflict | 412 |
  * | PayloadTooLarge, BatchTooLarge | 413 |
+ * | UnsupportedMediaType | 415 |
  * | TooManyRequests | 429 (+ Retry-After) |
  * | Internal, Corrupt | 500 |
- * | Unavailable, Timeout, ShuttingDown | 503 (+ Retry-After) |
+ * | Unavailable, Timeout, ShuttingDown, Overloaded | 503 (+ Retry-After) |
  *
  * Engine errors map by their `code` (namespace-engine), query errors by
  * theirs (the query module, thrown by `engine.query`: InvalidQuery and
@@ -32,6 +33,7 @@ export type ApiErrorCode =
   | "InvalidArgument"
   | "InvalidQuery"
   | "MalformedJson"
+  | "JsonTooDeep"
   | "Unauthorized"
   | "Forbidden"
   | "NotFound"
@@ -44,17 +46,20 @@ export type ApiErrorCode =
   | "VersionConflict"
   | "PayloadTooLarge"
   | "BatchTooLarge"
+  | "UnsupportedMediaType"
   | "TooManyRequests"
   | "Internal"
   | "Corrupt"
   | "Unavailable"
   | "Timeout"
-  | "ShuttingDown";
+  | "ShuttingDown"
+  | "Overloaded";
 
 export const STATUS_OF: Readonly<Record<ApiErrorCode, number>> = {
   InvalidArgument: 400,
   InvalidQuery: 400,
   MalformedJson: 400,
+  JsonTooDeep: 400,
   Unauthorized: 401,
   Forbidden: 403,
   NotFound: 404,
@@ -67,12 +72,14 @@ export const STATUS_OF: Readonly<Record<ApiErrorCode, number>> = {
   VersionConflict: 412,
   PayloadTooLarge: 413,
   BatchTooLarge: 413,
+  UnsupportedMediaType: 415,
   TooManyRequests: 429,
   Internal: 500,
   Corrupt: 500,
   Unavailable: 503,
   Timeout: 503,
   ShuttingDown: 503,
+  Overloaded: 503,
 };
 
 export interface ErrorBody {
@@ -153,6 +160,7 @@ export function toApiError(error: unknown): ApiError {
   if (error instanceof HTTPException) {
     if (error.status === 413) return new ApiError("PayloadTooLarge", "request body too large");
     if (error.status === 400) return new ApiError("MalformedJson", "request body is not valid JSON");
+    if (error.status === 415) return new ApiError("UnsupportedMediaType", "this route takes a JSON body: send `Content-Type: application/json`");
     if (error.status === 404) return new ApiError("NotFound", "no such route");
   }
   return new ApiError("Internal", "internal error; see the server log");

@@ -3,17 +3,18 @@
  * and the single error handler.
  *
  * Order: observe (request id, metrics, log) -> shutdown gate -> on /v1:
- * authenticate -> per-key concurrency -> timeout -> body limit -> project
- * scope (namespace routes) or admin only (key routes, project repair,
- * engine stats) -> zod validation ->
- * handler. The web console (/console, static files) sits beside the API
+ * server-wide in-flight bound -> authenticate -> per-key concurrency ->
+ * timeout -> body limit -> JSON depth bound -> authorize (the access the
+ * matched route declares, access.ts; every route declares one) -> zod
+ * validation (415 for a body that is not JSON) -> handler. The web console (/console, static files) sits beside the API
  * and needs no key to load. Every failure, thrown anywhere, goes through `mapError`
  * (api-error.ts): a stable code, a message, the right status, no stack.
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { ApiError, mapError } from "./api-error.ts";
 import type { App, AppDeps, AppEnv } from "./app-context.ts";
-import { adminOnly, authenticate, concurrencyLimit, projectScope, requestTimeout, shutdownGate, sizeLimit } from "./guards.ts";
+import { authorize, requires } from "./access.ts";
+import { authenticate, concurrencyLimit, jsonDepthLimit, requestTimeout, serverLimit, shutdownGate, sizeLimit } from "./guards.ts";
 import { observe } from "./observe.ts";
 import { CONSOLE_PATH, registerConsoleRoutes } from "./routes/console-routes.ts";
 import { registerDocumentRoutes } from "./routes/document-routes.ts";
@@ -48,12 +49,9 @@ export function createApp(deps: AppDeps): App {
 
   app.use("*", observe(deps));
   app.use("*", shutdownGate(deps));
-  app.use("/v1/*", authenticate(deps), concurrencyLimit(deps), requestTimeout(deps), sizeLimit(deps));
-  app.use("/v1/orgs/:org/projects/:project/*", projectScope(deps));
-  app.use("/v1/keys", adminOnly(deps));
-  app.use("/v1/keys/*", adminOnly(deps));
-  app.use("/v1/orgs/:org/projects/:project/repair", adminOnly(deps, "repair a project (it spans every namespace)"));
-  app.use("/v1/stats", adminOnly(deps, "read the engine's stats (they span every project)"));
+  app.use("/v1/*", serverLimit(deps), authenticate(deps), concurrencyLimit(deps), requestTimeout(deps), sizeLimit(deps), jsonDepthLimit());
+  // After routing, for every route: the access the matched route declares (access.ts).
+  app.use("*", authorize(deps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", description: "An API key: sk_..." });
   registerSystemRoutes(app, deps);
@@ -64,15 +62,17 @@ export function createApp(deps: AppDeps): App {
   registerOperationRoutes(app, deps);
   registerSharingRoutes(app, deps);
   registerConsoleRoutes(app);
-  app.doc(OPENAPI_PATH, {
+  const document = {
     openapi: "3.0.3",
     info: {
       title: "Skerry API",
       version: "0.1.0",
-      description: "Namespaces, documents and queries over object storage. Errors: { error: { code, message, details? } }.",
+      description:
+        "Namespaces, documents and queries over object storage. Errors: { error: { code, message, details? } }. Each operation's `x-skerry-access` is the key it needs: public (none), read (a key of the project), write (a write key of the project) or admin.",
     },
-  });
-  app.get("/", (c) =>
+  };
+  app.get(OPENAPI_PATH, requires("public"), (c) => c.json(app.getOpenAPIDocument(document)));
+  app.get("/", requires("public"), (c) =>
     c.json({ name: "skerry", console: CONSOLE_PATH, openapi: OPENAPI_PATH, health: "/health", ready: "/ready", metrics: "/metrics", api: "/v1/orgs/{org}/projects/{project}/namespaces" }),
   );
 

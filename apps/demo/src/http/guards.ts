@@ -1,24 +1,29 @@
 /**
  * Request guards, in the order they run on /v1 routes:
  * 1. `shutdownGate`: 503 ShuttingDown once graceful shutdown began;
- * 2. `authenticate`: `Authorization: Bearer <key>` (or `X-Api-Key`) -> the
+ * 2. `serverLimit`: at most `maxInFlight` /v1 requests in the whole server
+ *    (every key together, the response body's streaming included), else
+ *    503 Overloaded with Retry-After;
+ * 3. `authenticate`: `Authorization: Bearer <key>` (or `X-Api-Key`) -> the
  *    principal, else 401 Unauthorized;
- * 3. `concurrencyLimit`: at most `maxInFlightPerKey` requests of one key
+ * 4. `concurrencyLimit`: at most `maxInFlightPerKey` requests of one key
  *    at a time, else 429 TooManyRequests with Retry-After;
- * 4. `requestTimeout`: 503 Timeout after `requestTimeoutMs` (a write may
+ * 5. `requestTimeout`: 503 Timeout after `requestTimeoutMs` (a write may
  *    still commit: the message says to retry with the same Idempotency-Key);
- * 5. `bodyLimit` (hono): 413 PayloadTooLarge;
- * 6. `projectScope` on /v1/orgs/:org/projects/:project/*: a project key
- *    may only touch its own project (403 Forbidden), and only write with
- *    role "write";
- * 7. `adminOnly` on key management, project repair and engine stats
- *    (operations that span projects).
+ * 6. `sizeLimit` (hono's bodyLimit): 413 PayloadTooLarge;
+ * 7. `jsonDepthLimit`: a JSON body nested deeper than MAX_JSON_DEPTH is
+ *    400 JsonTooDeep before anything recursive (zod, the engine) sees it;
+ * 8. `authorize` (access.ts), after routing: the access the matched route
+ *    declares (403 Forbidden).
+ * A body of another media type than a route declares is 415
+ * UnsupportedMediaType (the route's validator; api-error.ts maps it).
  */
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { allows } from "../auth/api-keys.ts";
 import { ApiError } from "./api-error.ts";
 import type { AppDeps, AppEnv } from "./app-context.ts";
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from "./json-depth.ts";
+import { bodyDone } from "./respond.ts";
 
 type Guard = MiddlewareHandler<AppEnv>;
 
@@ -29,6 +34,33 @@ export function shutdownGate(deps: AppDeps): Guard {
       throw new ApiError("ShuttingDown", "the server is shutting down; retry on another instance", undefined, 1);
     }
     await next();
+  };
+}
+
+/**
+ * The server-wide bound on /v1 requests in flight (every key together):
+ * a slot is held until the answer's body is fully produced, so large
+ * streamed answers count for as long as they stream.
+ */
+export function serverLimit(deps: AppDeps): Guard {
+  let inFlight = 0;
+  return async (c, next) => {
+    if (inFlight >= deps.limits.maxInFlight) {
+      deps.metrics.rejected.inc({ reason: "overloaded" });
+      throw new ApiError("Overloaded", `the server already has ${inFlight} requests in flight (limit ${deps.limits.maxInFlight}); retry shortly`, undefined, 1);
+    }
+    inFlight++;
+    let release = true;
+    try {
+      await next();
+      const done = bodyDone(c.res.body);
+      if (done !== undefined) {
+        release = false;
+        void done.finally(() => inFlight--);
+      }
+    } finally {
+      if (release) inFlight--;
+    }
   };
 }
 
@@ -136,26 +168,23 @@ export function sizeLimit(deps: AppDeps): Guard {
   };
 }
 
-export function projectScope(deps: AppDeps): Guard {
-  return async (c, next) => {
-    const org = c.req.param("org") ?? "";
-    const project = c.req.param("project") ?? "";
-    const action = c.req.method === "GET" || c.req.path.endsWith("/query") || c.req.path.endsWith("/documents/get") ? "read" : "write"; // maintenance (compact, recover, gc, wal/gc, pin, warm, branch, copy) needs "write"
-    const principal = c.get("principal");
-    if (!allows(principal, org, project, action)) {
-      deps.metrics.rejected.inc({ reason: "forbidden" });
-      const own = principal.org === org && principal.project === project;
-      throw new ApiError("Forbidden", own ? "this API key may only read" : "this API key is not scoped to this organization and project");
-    }
-    await next();
-  };
-}
+const JSON_MEDIA = /^application\/([\w.-]+\+)?json$/i;
 
-export function adminOnly(deps: AppDeps, what = "manage API keys"): Guard {
+/**
+ * Bounds the nesting of a JSON body before it is parsed into values that
+ * recursive code (zod's validation, the engine's checks) walks: one linear
+ * scan of the text, no recursion, so a body nested 100,000 levels deep is a
+ * 400 JsonTooDeep, never a stack overflow. Other media types pass (the
+ * route's validator answers 415 where it expects JSON).
+ */
+export function jsonDepthLimit(): Guard {
   return async (c, next) => {
-    if (c.get("principal").role !== "admin") {
-      deps.metrics.rejected.inc({ reason: "forbidden" });
-      throw new ApiError("Forbidden", `only an admin key may ${what}`);
+    const type = c.req.header("content-type");
+    if (type !== undefined && JSON_MEDIA.test(type.split(";")[0]!.trim()) && c.req.raw.body !== null) {
+      const text = await c.req.text(); // cached: the route's validator parses the same text
+      if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) {
+        throw new ApiError("JsonTooDeep", `the JSON body nests deeper than ${MAX_JSON_DEPTH} levels`, { maxDepth: MAX_JSON_DEPTH });
+      }
     }
     await next();
   };

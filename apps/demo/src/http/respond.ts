@@ -1,8 +1,21 @@
 /**
- * Sending a validated answer: every JSON response body is parsed by its
- * zod schema before it leaves (an answer that does not match the documented
- * schema is a server bug and becomes a 500, logged), and engine documents
- * are turned into plain JSON (typed arrays to arrays).
+ * Sending answers.
+ *
+ * `send`: a small JSON answer, parsed by its zod schema before it leaves
+ * (an answer that does not match the documented schema is a server bug and
+ * becomes a 500, logged; unknown keys are stripped). For cold routes only.
+ *
+ * `streamJson`: the hot, possibly large answers (query rows, documents by
+ * id, scan pages). No per-row zod validation (the handler builds each row
+ * from typed engine values, field by field; the schema stays the OpenAPI
+ * documentation), and the body is serialized in slices of at most
+ * SLICE_MS of work, each after a `setImmediate`, written to a stream as the
+ * client reads it: a 10,000-row answer never holds the event loop for
+ * longer than one slice, so other requests (and /health) keep flowing.
+ * `bodyDone(stream)` resolves when such a body is finished or cancelled
+ * (the server-wide in-flight bound holds its slot until then).
+ *
+ * `documentJson`: an engine document as plain JSON (typed arrays to arrays).
  */
 import type { JsonObject, StoredDocument } from "@skerry/namespace-engine";
 import type { Context } from "hono";
@@ -14,6 +27,71 @@ import type { z } from "zod";
  */
 export function send<S extends z.ZodType>(c: Context, schema: S, data: z.input<S>, status: 200 | 201 = 200): never {
   return c.json(schema.parse(data) as object, status) as never;
+}
+
+/** Longest stretch of serialization between two yields to the event loop. */
+export const SLICE_MS = 4;
+
+const done = new WeakMap<ReadableStream<Uint8Array>, Promise<void>>();
+
+/** Resolves when a `streamJson` body has been produced in full or cancelled; undefined for other bodies. */
+export function bodyDone(body: ReadableStream<Uint8Array> | null): Promise<void> | undefined {
+  return body === null ? undefined : done.get(body);
+}
+
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * `{ ...head, [key]: [items mapped by row], ...tail }` as a streamed JSON
+ * body. `head` and `tail` are small; `row` returns each item's JSON value.
+ */
+export function streamJson<T>(
+  c: Context,
+  parts: { head: Record<string, unknown>; key: string; items: readonly T[]; row: (item: T) => unknown; tail?: Record<string, unknown> },
+  status: 200 | 201 = 200,
+): never {
+  const encoder = new TextEncoder();
+  const headJson = JSON.stringify(parts.head);
+  const tailJson = JSON.stringify(parts.tail ?? {});
+  const open = `${headJson.slice(0, -1)}${headJson === "{}" ? "" : ","}${JSON.stringify(parts.key)}:[`;
+  const close = `]${tailJson === "{}" ? "" : `,${tailJson.slice(1, -1)}`}}`;
+  let next = 0;
+  let finish!: () => void;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  const body = new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        controller.enqueue(encoder.encode(open));
+      },
+      async pull(controller) {
+        await yieldToLoop();
+        try {
+          const started = performance.now();
+          let chunk = "";
+          while (next < parts.items.length) {
+            chunk += (next === 0 ? "" : ",") + JSON.stringify(parts.row(parts.items[next]!));
+            next++;
+            if ((next & 15) === 0 && performance.now() - started >= SLICE_MS) break;
+          }
+          if (next >= parts.items.length) {
+            controller.enqueue(encoder.encode(chunk + close));
+            controller.close();
+            finish();
+          } else controller.enqueue(encoder.encode(chunk));
+        } catch (error) {
+          controller.error(error); // the client sees a cut-off body, never a truncated but valid JSON
+          finish();
+        }
+      },
+      cancel() {
+        finish();
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  done.set(body, finished);
+  c.header("Content-Type", "application/json");
+  return c.body(body, status) as never;
 }
 
 export interface DocumentJson {

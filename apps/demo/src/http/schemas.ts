@@ -1,8 +1,9 @@
 /**
  * The zod schemas of every request and response of the HTTP API. The
  * OpenAPI document (GET /openapi.json) is generated from these, requests
- * are validated by them before any handler runs, and responses are parsed
- * by them before they are sent (http/respond.ts).
+ * are validated by them before any handler runs, and small responses are
+ * parsed by them before they are sent (the large, streamed ones, query rows
+ * and documents, are built field by field instead: http/respond.ts).
  *
  * Numbers must be finite (zod 4's number does not accept Infinity, which is
  * what JSON's `1e999` parses to); names of orgs, projects and namespaces

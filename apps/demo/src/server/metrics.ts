@@ -5,7 +5,7 @@
  * - skerry_http_request_duration_seconds{method,route,status}: histogram;
  * - skerry_http_requests_in_flight;
  * - skerry_rejected_requests_total{reason}: unauthorized, forbidden,
- *   rate_limited, timeout, too_large;
+ *   rate_limited, overloaded (the server-wide bound), timeout, too_large;
  * - skerry_write_conflicts_total{kind}: version (412) and commit (409);
  * - skerry_recovery_runs_total, skerry_recovery_compactions_total{outcome}
  *   (finished, abandoned, held_by_peer) and skerry_recovery_wals_total{outcome}

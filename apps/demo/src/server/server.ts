@@ -6,9 +6,12 @@
  * `engine.start()` before the server reports ready), builds the app and
  * listens (on the next free port when the default one is busy and
  * `portFallback` is set; otherwise a PortInUseError that names the variable
- * to change), and only then bootstraps the admin key. `close()` is the graceful shutdown: new
- * requests get 503 ShuttingDown, the listener stops accepting, in-flight
- * requests (writes included) finish, idle keep-alive connections close,
+ * to change), and only then bootstraps the admin key. `close()` is the graceful shutdown: every
+ * new request gets 503 ShuttingDown (and `Connection: close`); every
+ * request Node had already received finishes and its answer is written out
+ * in full (writes included; every answer from then on closes its
+ * connection); once no request arrived for a moment the listener stops
+ * accepting and the remaining idle connections close,
  * `engine.close()` cancels pending background compactions and waits for
  * running ones (and flushes persisted states), then the storage is closed
  * and the log flushed. Tests start it on port 0.
@@ -17,7 +20,8 @@ import type { AddressInfo } from "node:net";
 import { createAdaptorServer } from "@hono/node-server";
 import { type CompactionSettings, NamespaceEngine } from "@skerry/namespace-engine";
 import type { StorageProvider } from "@skerry/storage-providers";
-import type { Server } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import { Server as NetServer } from "node:net";
 import { ApiKeyStore } from "../auth/api-keys.ts";
 import { DEFAULT_LIMITS, type RequestLimits } from "../config.ts";
 import type { AppDeps } from "../http/app-context.ts";
@@ -69,6 +73,10 @@ export const DEMO_COMPACTION: Partial<CompactionSettings> = {
   delayMs: 250,
 };
 
+/** Graceful shutdown: how long without a new request counts as quiet, and the longest linger. */
+const QUIET_MS = 150;
+const LINGER_MS = 3_000;
+
 export class PortInUseError extends Error {
   override readonly name = "PortInUseError";
 }
@@ -116,6 +124,20 @@ export async function startServer(options: StartServerOptions): Promise<SkerrySe
   const app = createApp(deps);
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   server.requestTimeout = deps.limits.requestTimeoutMs + 5_000;
+  // Every request from the moment Node parsed it until its answer is written out (or the client went away):
+  // what graceful shutdown waits for.
+  const answering = new Set<ServerResponse>();
+  let drained: (() => void) | undefined;
+  let requestsSeen = 0;
+  server.on("request", (_req: IncomingMessage, res: ServerResponse) => {
+    requestsSeen++;
+    answering.add(res);
+    if (deps.lifecycle.shuttingDown) res.shouldKeepAlive = false;
+    res.once("close", () => {
+      answering.delete(res);
+      if (answering.size === 0) drained?.();
+    });
+  });
   const host = options.host ?? "127.0.0.1";
   const first = options.port ?? 0;
   let port: number | undefined;
@@ -153,11 +175,30 @@ export async function startServer(options: StartServerOptions): Promise<SkerrySe
   async function close({ graceMs = 10_000 } = {}): Promise<void> {
     closing ??= (async () => {
       deps.lifecycle.shuttingDown = true;
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      // From now on every new request is answered 503 ShuttingDown (shutdownGate) and every answer
+      // closes its connection. The listener stays open until the in-flight requests are done and
+      // no request arrived for a moment: a request already on its way (over a keep-alive
+      // connection, or a connection the kernel accepted) gets that answer, never a reset.
+      for (const res of answering) if (!res.headersSent) res.shouldKeepAlive = false;
+      const graceOver = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
+      if (answering.size > 0) await Promise.race([new Promise<void>((resolve) => (drained = resolve)), graceOver]);
+      if (answering.size > 0) logger.warn({ inFlight: answering.size }, "shutdown grace expired with requests in flight");
+      // A request a client already wrote onto a keep-alive connection may still sit unread in the
+      // socket (the loop was busy): linger until no request arrived for QUIET_MS (at most
+      // LINGER_MS), answering each 503 ShuttingDown and closing its connection, before idle
+      // connections are dropped.
+      const lingerEnd = Date.now() + Math.min(LINGER_MS, graceMs);
+      for (;;) {
+        const seen = requestsSeen;
+        await new Promise((resolve) => setTimeout(resolve, QUIET_MS));
+        await new Promise((resolve) => setImmediate(resolve)); // after the poll phase has read what arrived
+        if ((requestsSeen === seen && answering.size === 0) || Date.now() >= lingerEnd) break;
+      }
+      // Stop accepting connections (not http.Server#close: it would also drop idle keep-alive
+      // connections before their last requests were read), then drop the idle ones.
+      const stopped = new Promise<void>((resolve) => Reflect.apply(NetServer.prototype.close, server, [() => resolve()]));
       server.closeIdleConnections();
-      const deadline = Date.now() + graceMs;
-      while (deps.lifecycle.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-      if (deps.lifecycle.inFlight > 0) logger.warn({ inFlight: deps.lifecycle.inFlight }, "shutdown grace expired with requests in flight");
+      await Promise.race([stopped, new Promise<void>((resolve) => setTimeout(resolve, 1_000).unref())]);
       server.closeAllConnections();
       await stopped;
       await engine.close(); // waits for background compactions

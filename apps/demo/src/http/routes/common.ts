@@ -7,15 +7,16 @@ import { ErrorSchema } from "../schemas.ts";
 const error = (description: string) => ({ description, content: { "application/json": { schema: ErrorSchema } } });
 
 export const ERRORS = {
-  400: error("Invalid request (InvalidArgument, InvalidQuery, MalformedJson)"),
+  400: error("Invalid request (InvalidArgument, InvalidQuery, MalformedJson, JsonTooDeep: a body nested deeper than 128 levels)"),
   401: error("Missing or unknown API key"),
   403: error("The key is not scoped to this organization and project, or may only read"),
   404: error("Namespace, document or version not found"),
   409: error("Namespace exists, or the commit lost too many manifest races (retry)"),
   412: error("ifVersion did not match the namespace's version"),
   413: error("Body or batch too large"),
+  415: error("The body is not JSON (UnsupportedMediaType): send Content-Type: application/json"),
   429: error("Too many requests in flight for this key (see Retry-After)"),
-  503: error("Store unavailable, request timeout or shutting down (see Retry-After)"),
+  503: error("Store unavailable, request timeout, server overloaded (Overloaded: SKERRY_MAX_IN_FLIGHT requests in flight) or shutting down (see Retry-After)"),
 } as const;
 
 export const SECURITY = [{ bearer: [] as string[] }];

@@ -15,6 +15,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { extname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Context } from "hono";
+import { requires } from "../access.ts";
 import type { App } from "../app-context.ts";
 
 export const CONSOLE_PATH = "/console";
@@ -73,9 +74,9 @@ function serve(c: Context, asset: Asset): Response {
 export function registerConsoleRoutes(app: App, assets: Map<string, Asset> = loadConsoleAssets()): void {
   const index = assets.get(`${CONSOLE_PATH}/index.html`);
   if (index === undefined) throw new Error(`the web console's index.html is missing from ${CONSOLE_DIR}`);
-  app.get(CONSOLE_PATH, (c) => serve(c, index));
-  app.get(`${CONSOLE_PATH}/`, (c) => serve(c, index));
-  app.get(`${CONSOLE_PATH}/*`, async (c, next) => {
+  app.get(CONSOLE_PATH, requires("public"), (c) => serve(c, index));
+  app.get(`${CONSOLE_PATH}/`, requires("public"), (c) => serve(c, index));
+  app.get(`${CONSOLE_PATH}/*`, requires("public"), async (c, next) => {
     const asset = assets.get(c.req.path);
     if (asset === undefined) return next(); // -> notFound: 404 in the API's error shape
     return serve(c, asset);

@@ -8,10 +8,10 @@
  * vector dimension, missing patched id, version conflict) is the engine's,
  * which applies nothing of a rejected write.
  */
-import { createRoute } from "@hono/zod-openapi";
+import { defineRoute } from "../access.ts";
 import { ApiError } from "../api-error.ts";
 import type { App, AppDeps } from "../app-context.ts";
-import { documentJson, send } from "../respond.ts";
+import { documentJson, send, streamJson } from "../respond.ts";
 import {
   DeleteBody,
   DocumentSchema,
@@ -45,7 +45,7 @@ const WRITE_ERRORS = {
 };
 
 function writeRoute(op: "upsert" | "patch" | "delete", summary: string, body: z.ZodType) {
-  return createRoute({
+  return defineRoute("write", {
     method: "post",
     path: `${NS_BASE}/{namespace}/${op}`,
     tags,
@@ -100,7 +100,7 @@ export function registerDocumentRoutes(app: App, { engine, limits, metrics }: Ap
   });
 
   app.openapi(
-    createRoute({
+    defineRoute("read", {
       method: "post",
       path: `${NS_BASE}/{namespace}/documents/get`,
       tags,
@@ -114,12 +114,12 @@ export function registerDocumentRoutes(app: App, { engine, limits, metrics }: Ap
       const { ids, atVersion, consistency } = c.req.valid("json");
       const manifest = await engine.manifest(path, { atVersion, consistency });
       const docs = await engine.get(path, ids, { atVersion: manifest.version });
-      return send(c, GetDocumentsResultSchema, { version: manifest.version, documents: docs.map((d) => (d === null ? null : documentJson(d))) });
+      return streamJson(c, { head: { version: manifest.version }, key: "documents", items: docs, row: (d) => (d === null ? null : documentJson(d)) });
     },
   );
 
   app.openapi(
-    createRoute({
+    defineRoute("read", {
       method: "get",
       path: `${NS_BASE}/{namespace}/documents/{id}`,
       tags,
@@ -138,7 +138,7 @@ export function registerDocumentRoutes(app: App, { engine, limits, metrics }: Ap
   );
 
   app.openapi(
-    createRoute({
+    defineRoute("read", {
       method: "get",
       path: `${NS_BASE}/{namespace}/documents`,
       tags,
@@ -151,7 +151,8 @@ export function registerDocumentRoutes(app: App, { engine, limits, metrics }: Ap
       const path = nsPath(c.req.valid("param"));
       const { atVersion, consistency, after, limit } = c.req.valid("query");
       const page = await engine.scan(path, { atVersion, consistency, after, limit: limit ?? 100 });
-      return send(c, ScanResultSchema, { version: page.version, documents: page.documents.map((d) => documentJson(d)), next: page.next });
+      const tail = page.next === undefined ? {} : { next: page.next };
+      return streamJson(c, { head: { version: page.version }, key: "documents", items: page.documents, row: (d) => documentJson(d), tail });
     },
   );
 }

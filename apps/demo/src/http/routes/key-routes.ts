@@ -3,7 +3,7 @@
  * org/project with a role (the plaintext is in the answer, once), list
  * keys (never their plaintext or hash), revoke by id.
  */
-import { createRoute } from "@hono/zod-openapi";
+import { defineRoute } from "../access.ts";
 import type { KeyRecord } from "../../auth/api-keys.ts";
 import type { App, AppDeps } from "../app-context.ts";
 import { send } from "../respond.ts";
@@ -19,7 +19,7 @@ function info(r: KeyRecord) {
 
 export function registerKeyRoutes(app: App, { keys }: AppDeps): void {
   app.openapi(
-    createRoute({
+    defineRoute("admin", {
       method: "post",
       path: "/v1/keys",
       tags,
@@ -36,7 +36,7 @@ export function registerKeyRoutes(app: App, { keys }: AppDeps): void {
   );
 
   app.openapi(
-    createRoute({
+    defineRoute("admin", {
       method: "get",
       path: "/v1/keys",
       tags,
@@ -48,7 +48,7 @@ export function registerKeyRoutes(app: App, { keys }: AppDeps): void {
   );
 
   app.openapi(
-    createRoute({
+    defineRoute("admin", {
       method: "delete",
       path: "/v1/keys/{id}",
       tags,

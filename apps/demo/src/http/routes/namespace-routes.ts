@@ -3,7 +3,7 @@
  * delete, the list of stored manifest versions, and one manifest with its
  * containers (what the web console draws).
  */
-import { createRoute } from "@hono/zod-openapi";
+import { defineRoute } from "../access.ts";
 import type { App, AppDeps } from "../app-context.ts";
 import { manifestView } from "../manifest-view.ts";
 import { send } from "../respond.ts";
@@ -26,7 +26,7 @@ const tags = ["namespaces"];
 
 export function registerNamespaceRoutes(app: App, { engine, storage }: AppDeps): void {
   app.openapi(
-    createRoute({
+    defineRoute("read", {
       method: "get",
       path: NS_BASE,
       tags,
@@ -42,7 +42,7 @@ export function registerNamespaceRoutes(app: App, { engine, storage }: AppDeps):
   );
 
   app.openapi(
-    createRoute({
+    defineRoute("write", {
       method: "post",
       path: NS_BASE,
       tags,
@@ -63,7 +63,7 @@ export function registerNamespaceRoutes(app: App, { engine, storage }: AppDeps):
   );
 
   app.openapi(
-    createRoute({
+    defineRoute("read", {
       method: "get",
       path: `${NS_BASE}/{namespace}`,
       tags,
@@ -80,7 +80,7 @@ export function registerNamespaceRoutes(app: App, { engine, storage }: AppDeps):
   );
 
   app.openapi(
-    createRoute({
+    defineRoute("write", {
       method: "put",
       path: `${NS_BASE}/{namespace}/labels`,
       tags,
@@ -106,7 +106,7 @@ export function registerNamespaceRoutes(app: App, { engine, storage }: AppDeps):
   );
 
   app.openapi(
-    createRoute({
+    defineRoute("write", {
       method: "delete",
       path: `${NS_BASE}/{namespace}`,
       tags,
@@ -119,7 +119,7 @@ export function registerNamespaceRoutes(app: App, { engine, storage }: AppDeps):
   );
 
   app.openapi(
-    createRoute({
+    defineRoute("read", {
       method: "get",
       path: `${NS_BASE}/{namespace}/versions`,
       tags,
@@ -136,7 +136,7 @@ export function registerNamespaceRoutes(app: App, { engine, storage }: AppDeps):
   );
 
   app.openapi(
-    createRoute({
+    defineRoute("read", {
       method: "get",
       path: `${NS_BASE}/{namespace}/manifest`,
       tags,

@@ -4,7 +4,7 @@
  * `ifVersion`), compaction, the recovery sweep with its report, WAL
  * status (the state documents, decoded) and WAL garbage collection.
  */
-import { createRoute } from "@hono/zod-openapi";
+import { defineRoute } from "../access.ts";
 import { toJson } from "../../cli/printable.ts";
 import { listWal } from "../../cli/wal-inspect.ts";
 import type { App, AppDeps } from "../app-context.ts";
@@ -28,7 +28,7 @@ const COMMON = { 400: ERRORS[400], 401: ERRORS[401], 403: ERRORS[403], 404: ERRO
 
 export function registerOperationRoutes(app: App, { engine, storage }: AppDeps): void {
   app.openapi(
-    createRoute({
+    defineRoute("write", {
       method: "post",
       path: `${NS_BASE}/{namespace}/deleteByFilter`,
       tags: ["documents"],
@@ -44,7 +44,7 @@ export function registerOperationRoutes(app: App, { engine, storage }: AppDeps):
   );
 
   app.openapi(
-    createRoute({
+    defineRoute("write", {
       method: "post",
       path: `${NS_BASE}/{namespace}/patchByFilter`,
       tags: ["documents"],
@@ -60,7 +60,7 @@ export function registerOperationRoutes(app: App, { engine, storage }: AppDeps):
   );
 
   app.openapi(
-    createRoute({
+    defineRoute("write", {
       method: "post",
       path: `${NS_BASE}/{namespace}/compact`,
       tags: ["operations"],
@@ -73,7 +73,7 @@ export function registerOperationRoutes(app: App, { engine, storage }: AppDeps):
   );
 
   app.openapi(
-    createRoute({
+    defineRoute("write", {
       method: "post",
       path: `${NS_BASE}/{namespace}/recover`,
       tags: ["operations"],
@@ -90,7 +90,7 @@ export function registerOperationRoutes(app: App, { engine, storage }: AppDeps):
   );
 
   app.openapi(
-    createRoute({
+    defineRoute("read", {
       method: "get",
       path: `${NS_BASE}/{namespace}/wal`,
       tags: ["operations"],
@@ -107,7 +107,7 @@ export function registerOperationRoutes(app: App, { engine, storage }: AppDeps):
   );
 
   app.openapi(
-    createRoute({
+    defineRoute("write", {
       method: "post",
       path: `${NS_BASE}/{namespace}/wal/gc`,
       tags: ["operations"],

@@ -6,15 +6,26 @@
  * `atVersion` resolve to. The request is validated in full by the query
  * module's own parser (400 InvalidQuery naming every problem's path).
  */
-import { createRoute } from "@hono/zod-openapi";
+import type { NamespaceQueryResult } from "@skerry/namespace-engine";
+import { defineRoute } from "../access.ts";
 import type { App, AppDeps } from "../app-context.ts";
-import { send } from "../respond.ts";
+import { streamJson } from "../respond.ts";
 import { NamespaceParams, QueryBody, QueryResultSchema } from "../schemas.ts";
 import { ERRORS, NS_BASE, nsPath, SECURITY } from "./common.ts";
 
+/** One row as documented by QueryResultSchema, field by field (no per-row schema parse on this hot path). */
+function rowJson(row: NamespaceQueryResult["rows"][number]): Record<string, unknown> {
+  const out: Record<string, unknown> = { id: row.id };
+  if (row.distance !== undefined) out["distance"] = row.distance;
+  if (row.score !== undefined) out["score"] = row.score;
+  if (row.attributes !== undefined) out["attributes"] = row.attributes;
+  if (row.vector !== undefined) out["vector"] = row.vector;
+  return out;
+}
+
 export function registerQueryRoutes(app: App, { engine }: AppDeps): void {
   app.openapi(
-    createRoute({
+    defineRoute("read", {
       method: "post",
       path: `${NS_BASE}/{namespace}/query`,
       tags: ["query"],
@@ -33,7 +44,10 @@ export function registerQueryRoutes(app: App, { engine }: AppDeps): void {
     }),
     async (c) => {
       const answer = await engine.query(nsPath(c.req.valid("param")), c.req.valid("json"));
-      return send(c, QueryResultSchema, answer as never);
+      const tail: Record<string, unknown> = {};
+      if (answer.aggregations !== undefined) tail["aggregations"] = answer.aggregations;
+      if (answer.aggregationGroups !== undefined) tail["aggregationGroups"] = answer.aggregationGroups;
+      return streamJson(c, { head: { version: answer.version }, key: "rows", items: answer.rows, row: rowJson, tail });
     },
   );
 }

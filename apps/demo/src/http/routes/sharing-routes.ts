@@ -3,7 +3,7 @@
  *
  * - branch (copy-on-write, same project) and copy (full copy, any project)
  *   of a namespace, from its latest or an `atVersion` version. The source
- *   project's scope is checked by `projectScope`; the target's here, before
+ *   project's scope is checked by `authorize` (access.ts); the target's here, before
  *   anything is written: a key must be allowed to write the target's
  *   project too (a project key covers one project, so a cross-project copy
  *   needs an admin key; a cross-project branch is refused either way);
@@ -14,7 +14,7 @@
  * - the engine's stats: state cache, query caches, state persistence,
  *   write counters and the pinned namespaces (admin only: engine-wide).
  */
-import { createRoute } from "@hono/zod-openapi";
+import { defineRoute } from "../access.ts";
 import { allows } from "../../auth/api-keys.ts";
 import { engineStatsJson } from "../../server/engine-stats.ts";
 import { ApiError } from "../api-error.ts";
@@ -57,7 +57,7 @@ export function registerSharingRoutes(app: App, deps: AppDeps): void {
   const { engine, metrics } = deps;
 
   const fork = (mode: "branch" | "copy") =>
-    createRoute({
+    defineRoute("write", {
       method: "post",
       path: `${NS_BASE}/{namespace}/${mode}`,
       tags,
@@ -89,7 +89,7 @@ export function registerSharingRoutes(app: App, deps: AppDeps): void {
   }
 
   app.openapi(
-    createRoute({
+    defineRoute("write", {
       method: "post",
       path: `${NS_BASE}/{namespace}/pin`,
       tags,
@@ -102,7 +102,7 @@ export function registerSharingRoutes(app: App, deps: AppDeps): void {
   );
 
   app.openapi(
-    createRoute({
+    defineRoute("write", {
       method: "delete",
       path: `${NS_BASE}/{namespace}/pin`,
       tags,
@@ -122,7 +122,7 @@ export function registerSharingRoutes(app: App, deps: AppDeps): void {
   );
 
   app.openapi(
-    createRoute({
+    defineRoute("write", {
       method: "post",
       path: `${NS_BASE}/{namespace}/warm`,
       tags,
@@ -138,7 +138,7 @@ export function registerSharingRoutes(app: App, deps: AppDeps): void {
   );
 
   app.openapi(
-    createRoute({
+    defineRoute("write", {
       method: "post",
       path: `${NS_BASE}/{namespace}/gc`,
       tags: ["operations"],
@@ -158,7 +158,7 @@ export function registerSharingRoutes(app: App, deps: AppDeps): void {
   );
 
   app.openapi(
-    createRoute({
+    defineRoute("admin", {
       method: "post",
       path: "/v1/orgs/{org}/projects/{project}/repair",
       tags: ["operations"],
@@ -179,7 +179,7 @@ export function registerSharingRoutes(app: App, deps: AppDeps): void {
   );
 
   app.openapi(
-    createRoute({
+    defineRoute("admin", {
       method: "get",
       path: "/v1/stats",
       tags: ["operations"],

@@ -3,7 +3,7 @@
  * (/ready: bootstrapped, not shutting down, and the store answers),
  * Prometheus metrics (/metrics) and the OpenAPI document (/openapi.json).
  */
-import { createRoute } from "@hono/zod-openapi";
+import { defineRoute, requires } from "../access.ts";
 import type { App, AppDeps } from "../app-context.ts";
 import { ApiError } from "../api-error.ts";
 import { send } from "../respond.ts";
@@ -14,7 +14,7 @@ const tags = ["operations"];
 
 export function registerSystemRoutes(app: App, deps: AppDeps): void {
   app.openapi(
-    createRoute({
+    defineRoute("public", {
       method: "get",
       path: "/health",
       tags,
@@ -25,7 +25,7 @@ export function registerSystemRoutes(app: App, deps: AppDeps): void {
   );
 
   app.openapi(
-    createRoute({
+    defineRoute("public", {
       method: "get",
       path: "/ready",
       tags,
@@ -43,7 +43,7 @@ export function registerSystemRoutes(app: App, deps: AppDeps): void {
     },
   );
 
-  app.get("/metrics", async (c) => {
+  app.get("/metrics", requires("public"), async (c) => {
     c.header("Content-Type", deps.metrics.registry.contentType);
     return c.body(await deps.metrics.registry.metrics());
   });
