@@ -33,7 +33,7 @@ import { CorruptError } from "./errors.ts";
 import type { NamespacePath } from "./namespace-path.ts";
 import { createImmutable, withRetry } from "./storage-calls.ts";
 import { tombstoneSnapshotKey } from "./storage-layout.ts";
-import { snapshotHash } from "./tombstone-object.ts";
+import { decodeTombstones, snapshotHash } from "./tombstone-object.ts";
 
 interface Published {
   readonly etag: string | undefined;
@@ -69,6 +69,7 @@ async function publishSidecar(ctx: EngineContext, path: NamespacePath, c: Contai
     if (tombstonesEtag(c) !== undefined) await assertSidecarNotLost(ctx, path, c, key);
     return { etag: undefined, snapshot: undefined };
   }
+  decodeTombstones(key, read.bytes); // never publish bytes readers would refuse (CorruptError naming the sidecar)
   // Named by the bytes and the etag: one name per sidecar write, so a snapshot key is referenced by
   // one contiguous range of versions (GC relies on it), and a retried publish writes the same name.
   const snapshot = tombstoneSnapshotKey(path, c.id, snapshotHash(read.bytes, read.meta.etag));
