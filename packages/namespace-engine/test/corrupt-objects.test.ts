@@ -10,7 +10,7 @@
  * one was read as if nothing were wrong.
  */
 import { describe, expect, it } from "vitest";
-import { CorruptError as StorageCorruptError, FaultInjectingStorage, MemoryStorage, type StorageProvider } from "@skerry/storage-providers";
+import { CorruptError as StorageCorruptError, FaultInjectingStorage, MemoryStorage } from "@skerry/storage-providers";
 import { encodeTombstoneSidecar } from "@skerry/wal-format";
 import { isCorrupt, type NamespaceEngine } from "@skerry/namespace-engine";
 import { buildFixture, engineOn, type Fixture, NS } from "./support/corruption-fixture.ts";
