@@ -47,7 +47,6 @@ import {
   type ContainerRef,
   contentHash,
   encodeRowBatch,
-
   type Manifest,
   type RowId,
   type TombstoneSidecarInput,
@@ -62,6 +61,7 @@ import {
   type RetiredSegment,
   retiredSegments,
   retiredToWire,
+  tombstonesEtag,
   withExtra,
   withManifestExtra,
 } from "./container-extra.ts";
@@ -76,6 +76,7 @@ import { randomUuid } from "./random-uuid.ts";
 import { SerialQueue } from "./serial-queue.ts";
 import { createImmutable, toEngineError } from "./storage-calls.ts";
 import { namespaceId, segmentIndexKey, segmentKey, tombstonesKey } from "./storage-layout.ts";
+import { assertSidecarNotLost } from "./tombstone-refresh.ts";
 import { toWalRetryPolicy } from "./wal-retry.ts";
 
 export interface CompactionSettings {
@@ -132,6 +133,9 @@ export interface CompactionRecoveryReport {
 }
 
 class DeadCompaction extends Error {}
+
+/** Thrown inside a seal's CAS when a sidecar the manifest records as published is absent. */
+class LostSidecar extends Error {}
 
 class SealedByOther extends Error {
   constructor(readonly compactionId: string) {
@@ -280,10 +284,13 @@ export class Compactor {
     const store = this.#wals.for(path).store;
     this.#running.add(id);
     try {
-      // 2. Seal, first input alone.
+      // 2. Seal, first input alone. A sidecar the manifest records as published (an etag) must exist: the seal
+      // creates only sidecars that were never written (the wal-engine creates them lazily).
       const inputs = intent.inputContainers;
-      await this.#seal(store, id, inputs[0]?.id as string);
-      await bounded(inputs.slice(1), LOAD_CONCURRENCY, async (input) => this.#seal(store, id, input.id));
+      const before = await ctx.manifests.readLatest(path);
+      const published = new Map((before?.containers ?? []).filter((c) => tombstonesEtag(c) !== undefined).map((c) => [c.id, c]));
+      await this.#seal(path, store, id, inputs[0]?.id as string, published);
+      await bounded(inputs.slice(1), LOAD_CONCURRENCY, async (input) => this.#seal(path, store, id, input.id, published));
 
       // 3. Read the sealed inputs (refs from the latest manifest, where they must still be a prefix).
       const latest = await ctx.manifests.readLatest(path);
@@ -415,17 +422,32 @@ export class Compactor {
     }
   }
 
-  async #seal(store: WalStore, compactionId: string, containerId: string): Promise<void> {
+  /**
+   * Seals `containerId`'s sidecar, creating it when absent unless `published` holds the container (its ref
+   * records a published sidecar): then the sidecar is lost, `CorruptError` naming it (a fresh empty sidecar
+   * would let the deleted rows into the new segment for good), once the latest manifest confirms it.
+   */
+  async #seal(path: NamespacePath, store: WalStore, compactionId: string, containerId: string, published: ReadonlyMap<string, ContainerRef>): Promise<void> {
     const sealedAt = this.#ctx.clock.now();
-    await store.updateTombstones(containerId, (current) => {
-      const seal = current?.value.seal;
-      if (seal !== undefined) {
-        if (seal.compactionId === compactionId) return CAS_NOOP;
-        throw new SealedByOther(seal.compactionId);
-      }
-      const next: TombstoneSidecarInput = { seal: { compactionId, sealedAt }, positions: current?.value.positions ?? [] };
-      return next;
-    });
+    const ref = published.get(containerId);
+    const seal = (mustExist: boolean) =>
+      store.updateTombstones(containerId, (current) => {
+        if (current === null && mustExist) throw new LostSidecar();
+        const seal = current?.value.seal;
+        if (seal !== undefined) {
+          if (seal.compactionId === compactionId) return CAS_NOOP;
+          throw new SealedByOther(seal.compactionId);
+        }
+        const next: TombstoneSidecarInput = { seal: { compactionId, sealedAt }, positions: current?.value.positions ?? [] };
+        return next;
+      });
+    try {
+      await seal(ref !== undefined);
+    } catch (error) {
+      if (!(error instanceof LostSidecar) || ref === undefined) throw error;
+      await assertSidecarNotLost(this.#ctx, path, ref, tombstonesKey(path, containerId));
+      await seal(false); // not lost after all: the container left the latest manifest (the run will abandon)
+    }
   }
 
   /** Settles a compaction that can never commit and releases its seals on containers still live. */

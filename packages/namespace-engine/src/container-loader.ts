@@ -10,20 +10,25 @@
  *   mutation's `.arrow` sidecar, byte for byte).
  * Both are verified against the ref (size and BLAKE3) before decoding.
  *
- * The sidecar is read when `sidecarKey` is given (the ref's
- * `tombstones_key` for reads; always, for compaction, which folds sealed
- * sidecars); an absent sidecar hides nothing.
+ * The tombstone object is read when `sidecarKey` is given: for reads the
+ * one the ref publishes (`sidecarForRead`: its snapshot, or the live sidecar
+ * of a ref published before snapshots), for compaction the live sidecar it
+ * has just sealed. Either way the manifest (or the seal) says it exists, so
+ * a missing one is `CorruptError` naming it, never "no tombstones" (that
+ * would resurrect every deleted row). A snapshot is also verified against
+ * its name (`verifySnapshot`).
  *
  * Errors: `CorruptError` (missing or mismatching objects, undecodable
  * bytes), `StorageFailureError`.
  */
-import { isNotFound, type StorageProvider } from "@skerry/storage-providers";
-import { type ContainerRef, contentHash, decodeRowBatch, decodeTombstoneSidecar, type Random, type RowDocument } from "@skerry/wal-format";
+import type { StorageProvider } from "@skerry/storage-providers";
+import { type ContainerRef, contentHash, decodeRowBatch, type Random, type RowDocument } from "@skerry/wal-format";
 import { readContainerBytes } from "./carried-batch.ts";
 import { CorruptError } from "./errors.ts";
 import { decodeLogBatch } from "./log-batch.ts";
 import type { LogEntry } from "./log-entry.ts";
-import { type RetryPolicy, withRetry } from "./storage-calls.ts";
+import { readReferenced, type RetryPolicy } from "./storage-calls.ts";
+import { decodeTombstones, verifySnapshot } from "./tombstone-object.ts";
 
 export interface LoadedContainer {
   readonly entries: LogEntry[];
@@ -72,21 +77,9 @@ export async function loadContainer(deps: LoadDependencies, ref: ContainerRef, s
   const bytes = await readContainerBytes(deps, ref);
   const entries = ref.kind === "LOG_BATCH" ? decodeLogBatch(bytes, ref) : decodeSegment(bytes, ref);
   if (sidecarKey === undefined) return { entries };
-  const sidecar = await withRetry(`read tombstones ${sidecarKey}`, retry, random, async () => {
-    try {
-      return (await storage.get(sidecarKey)).bytes;
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
-  });
-  if (sidecar === undefined) return { entries };
-  let decoded: ReturnType<typeof decodeTombstoneSidecar>;
-  try {
-    decoded = decodeTombstoneSidecar(sidecar);
-  } catch (cause) {
-    throw new CorruptError(`tombstone sidecar ${sidecarKey} does not decode: ${(cause as Error).message}`, sidecarKey, { cause });
-  }
+  const sidecar = await readReferenced({ storage, random, retry }, sidecarKey, `tombstone object ${sidecarKey} referenced by container ${ref.id}`);
+  verifySnapshot(ref, sidecarKey, sidecar);
+  const decoded = decodeTombstones(sidecarKey, sidecar);
   return {
     entries,
     ...(decoded.positions.length === 0 ? {} : { tombstoned: new Set(decoded.positions) }),

@@ -36,8 +36,7 @@
  * Errors: NamespaceNotFound (source), VersionNotFound (source version gone
  * or expired), NamespaceExists (target live), InvalidArgument.
  */
-import { isNotFound } from "@skerry/storage-providers";
-import { type ContainerRef, contentHash, decodeTombstoneSidecar, encodeTombstoneSidecar, type Manifest } from "@skerry/wal-format";
+import { type ContainerRef, contentHash, encodeTombstoneSidecar, type Manifest } from "@skerry/wal-format";
 import { asStored, isCarried, readContainerBytes, storeBatch } from "./carried-batch.ts";
 import { incarnationOf, indexKeyOf, sidecarForRead, withExtra } from "./container-extra.ts";
 import type { EngineContext } from "./engine-context.ts";
@@ -46,8 +45,9 @@ import { formatNamespacePath, type NamespacePath } from "./namespace-path.ts";
 import { purgeNamespace } from "./namespace-purge.ts";
 import { randomUuid } from "./random-uuid.ts";
 import type { RefcountShards } from "./refcount-shards.ts";
-import { createImmutable, withRetry } from "./storage-calls.ts";
+import { createImmutable, readReferenced, withRetry } from "./storage-calls.ts";
 import { namespaceId, namespaceRoot, registryKey, tombstoneSnapshotKey, tombstonesKey } from "./storage-layout.ts";
+import { decodeTombstones, snapshotHash, verifySnapshot } from "./tombstone-object.ts";
 
 export type ForkMode = "branch" | "copy";
 
@@ -65,17 +65,6 @@ function rehome(key: string, target: NamespacePath): string {
   const parts = key.split("/");
   if (parts.length < 5 || parts[2] !== "ns") throw new CorruptError(`object key ${key} is not under a namespace root`, key);
   return `${namespaceRoot(target)}/${parts.slice(4).join("/")}`;
-}
-
-async function readBytes(ctx: EngineContext, key: string): Promise<Uint8Array | undefined> {
-  return withRetry(`read ${key}`, ctx.retry, ctx.random, async () => {
-    try {
-      return (await ctx.storage.get(key)).bytes;
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
-  });
 }
 
 async function bounded<T>(items: readonly T[], fn: (item: T, index: number) => Promise<void>): Promise<void> {
@@ -106,42 +95,33 @@ async function forkRef(ctx: EngineContext, c: ContainerRef, target: NamespacePat
     ref = asStored({ ...ref, key });
   } else if (mode === "copy") {
     const key = rehome(c.key, target);
-    const bytes = await readBytes(ctx, c.key);
-    if (bytes === undefined) throw new CorruptError(`container ${c.key} referenced by the source is missing`, c.key);
+    const bytes = await readReferenced(ctx, c.key, `container ${c.key} referenced by the source`);
+    if (bytes.length !== c.byteSize || contentHash(bytes) !== c.contentHash) {
+      throw new CorruptError(`container ${c.key} of the source does not match its ref (size or BLAKE3)`, c.key);
+    }
     await createImmutable(ctx, key, bytes);
     ref = { ...ref, key };
     const index = indexKeyOf(c);
     if (index !== undefined) {
-      const indexBytes = await readBytes(ctx, index);
-      if (indexBytes === undefined) {
-        ref = withExtra(ref, { index_key: undefined, index_bytes: undefined }); // an index is an optimization
-      } else {
-        const copied = rehome(index, target);
-        await createImmutable(ctx, copied, indexBytes);
-        ref = withExtra(ref, { index_key: copied });
-      }
+      // Referenced by the source's manifest, so it must exist (a missing index is corruption, as for a query).
+      const indexBytes = await readReferenced(ctx, index, `query index ${index} referenced by the source`);
+      const copied = rehome(index, target);
+      await createImmutable(ctx, copied, indexBytes);
+      ref = withExtra(ref, { index_key: copied });
     }
   }
   const published = sidecarForRead(c);
   if (published === undefined) return ref;
-  const sidecar = await readBytes(ctx, published);
-  if (sidecar === undefined) return ref;
-  let positions: Uint32Array;
-  try {
-    positions = decodeTombstoneSidecar(sidecar).positions;
-  } catch (cause) {
-    throw new CorruptError(`tombstone snapshot ${published} does not decode: ${(cause as Error).message}`, published, { cause });
-  }
+  // The tombstones the source version publishes: they must exist, or the branch would resurrect deleted rows.
+  const sidecar = await readReferenced(ctx, published, `tombstone object ${published} referenced by container ${c.id}`);
+  verifySnapshot(c, published, sidecar);
+  const positions = decodeTombstones(published, sidecar).positions;
   if (positions.length === 0) return ref;
   // The branch's own live sidecar: the bits as of the source version, without any seal of the source's compactions.
   const bytes = encodeTombstoneSidecar({ positions: [...positions] });
   const live = tombstonesKey(target, c.id);
   const { etag } = await withRetry(`write ${live}`, ctx.retry, ctx.random, () => ctx.storage.put(live, bytes));
-  const etagBytes = new TextEncoder().encode(etag);
-  const named = new Uint8Array(bytes.length + etagBytes.length);
-  named.set(bytes);
-  named.set(etagBytes, bytes.length);
-  const snapshot = tombstoneSnapshotKey(target, c.id, contentHash(named));
+  const snapshot = tombstoneSnapshotKey(target, c.id, snapshotHash(bytes, etag));
   await createImmutable(ctx, snapshot, bytes);
   return withExtra({ ...ref, tombstonesKey: live }, { tombstones_etag: etag, tombstones_snapshot: snapshot });
 }

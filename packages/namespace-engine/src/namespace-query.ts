@@ -48,11 +48,10 @@
  * missing, damaged or mismatching index object, Storage).
  */
 import type { StorageProvider } from "@skerry/storage-providers";
-import { type ContainerRef, type DistanceMetric, decodeTombstoneSidecar, type Manifest, type Random } from "@skerry/wal-format";
-import { isNotFound } from "@skerry/storage-providers";
+import type { ContainerRef, DistanceMetric, Manifest, Random } from "@skerry/wal-format";
 import { indexKeyOf, incarnationOf, maskedPositions, mutationWalId, sidecarForRead } from "./container-extra.ts";
 import type { StoredDocument } from "./document.ts";
-import { CorruptError, InvalidArgumentError } from "./errors.ts";
+import { InvalidArgumentError } from "./errors.ts";
 import type { ReadOptions } from "./namespace-info.ts";
 import type { NamespacePath } from "./namespace-path.ts";
 import type { NamespaceState } from "./namespace-state.ts";
@@ -63,8 +62,9 @@ import { QuerySnapshot } from "./query/query-snapshot.ts";
 import { foldIdentity, TailFold } from "./query-tail.ts";
 import { SegmentIndexCache, type SegmentIndexCacheStats } from "./segment-index-cache.ts";
 import { SerialQueue } from "./serial-queue.ts";
-import { type RetryPolicy, withRetry } from "./storage-calls.ts";
+import { readReferenced, type RetryPolicy } from "./storage-calls.ts";
 import { namespaceId } from "./storage-layout.ts";
+import { decodeTombstones, verifySnapshot } from "./tombstone-object.ts";
 
 /** Options of `NamespaceEngine.query`; the request's own `consistency` / `atVersion` take the same values. */
 export interface QueryOptions extends ReadOptions {}
@@ -323,25 +323,13 @@ export class NamespaceQuery {
     return fresh;
   }
 
-  /** Positions hidden by the tombstones `ref` publishes at this version. */
+  /** Positions hidden by the tombstones `ref` publishes at this version (the object must exist: the manifest names it). */
   async #tombstones(ref: ContainerRef): Promise<Iterable<number>> {
     const key = sidecarForRead(ref);
     if (key === undefined) return [];
-    const { storage, random, retry } = this.#deps;
-    const bytes = await withRetry(`read tombstones ${key}`, retry, random, async () => {
-      try {
-        return (await storage.get(key)).bytes;
-      } catch (error) {
-        if (isNotFound(error)) return undefined;
-        throw error;
-      }
-    });
-    if (bytes === undefined) return [];
-    try {
-      return decodeTombstoneSidecar(bytes).positions;
-    } catch (cause) {
-      throw new CorruptError(`tombstone sidecar ${key} does not decode: ${(cause as Error).message}`, key, { cause });
-    }
+    const bytes = await readReferenced(this.#deps, key, `tombstone object ${key} referenced by container ${ref.id}`);
+    verifySnapshot(ref, key, bytes);
+    return decodeTombstones(key, bytes).positions;
   }
 
   /** Drops prepared versions that hold the evicted segment index. */

@@ -6,6 +6,9 @@
  *   UPDATE replaced). Before answering, every located container gets a
  *   `tombstones_key` in the manifest if it has none (one commit), so a
  *   tombstone bit never lands in a sidecar that readers do not look for.
+ *   A location in a container whose ref records a published sidecar
+ *   (`tombstones_etag`) says so (`sidecarWritten`): the wal-engine then
+ *   refuses to recreate that sidecar when it is missing (corruption).
  * - `writeSegment(id, bytes)`: create-only put of `segments/<id>.arrow`
  *   (identical bytes already there = success: recovery writes them again).
  * - `commitSegment(id, info)`: appends the UPDATE's segment as a SEGMENT
@@ -25,7 +28,7 @@
 import { createOnce, type MutationTable, type RowLocation, type SegmentCommitInfo, type WalStore } from "@skerry/wal-engine";
 import { type ContainerRef, decodeRowBatch, idToHex, type Manifest, type RowId } from "@skerry/wal-format";
 import { CorruptError } from "./errors.ts";
-import { retiredSegments, withExtra } from "./container-extra.ts";
+import { retiredSegments, tombstonesEtag, withExtra } from "./container-extra.ts";
 import { commitChange, type EngineContext } from "./engine-context.ts";
 import { formatNamespacePath, type NamespacePath } from "./namespace-path.ts";
 import { NamespaceNotFoundError } from "./errors.ts";
@@ -56,8 +59,10 @@ export class NamespaceTable implements MutationTable {
     const located = await this.#ctx.states.read(this.#path, latest, (state) => state.locateRows(rowIds));
     const out = new Map<RowId, RowLocation>();
     const containers = new Set<string>();
+    // A sidecar the manifest records as published must exist: the wal-engine must not recreate a lost one.
+    const published = new Set(latest.containers.filter((c) => tombstonesEtag(c) !== undefined).map((c) => c.id));
     for (const [id, location] of located) {
-      out.set(id as RowId, { segmentId: location.containerId, position: location.position });
+      out.set(id as RowId, { segmentId: location.containerId, position: location.position, sidecarWritten: published.has(location.containerId) });
       containers.add(location.containerId);
     }
     if (latest.containers.some((c) => containers.has(c.id) && c.tombstonesKey === undefined)) {

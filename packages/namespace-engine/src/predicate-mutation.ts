@@ -36,6 +36,7 @@ import { formatNamespacePath, type NamespacePath } from "./namespace-path.ts";
 import { patched } from "./namespace-state.ts";
 import { matchesFilter } from "./query/filter-match.ts";
 import type { Filter } from "./query/query-request.ts";
+import { toEngineError } from "./storage-calls.ts";
 import { refreshTombstones } from "./tombstone-refresh.ts";
 import { encodePatch, type WriteLimits } from "./write-request.ts";
 
@@ -100,8 +101,19 @@ async function resolve(
   return { version: snapshot.version, dimension: snapshot.vector?.dimension, targets };
 }
 
-/** Drives a started mutation to COMPLETE, finishing compactions that keep its targets sealed. */
+/**
+ * Drives a started mutation to COMPLETE, finishing compactions that keep its targets sealed. Wal-engine failures
+ * become engine errors (`toEngineError`: a lost or undecodable sidecar or state doc is `CorruptError`).
+ */
 async function drive(deps: MutationDependencies, run: () => Promise<MutationResult>, walIdOf: () => bigint | undefined): Promise<MutationResult> {
+  try {
+    return await driveRaw(deps, run, walIdOf);
+  } catch (error) {
+    throw toEngineError(error, "predicate mutation");
+  }
+}
+
+async function driveRaw(deps: MutationDependencies, run: () => Promise<MutationResult>, walIdOf: () => bigint | undefined): Promise<MutationResult> {
   try {
     return await run();
   } catch (error) {

@@ -7,11 +7,18 @@
  * anything else, or the last failure, becomes a `StorageFailureError` whose
  * `cause` is the storage error. Callers that must know whether a write
  * landed (manifest creates) do not use this blindly: see manifest-store.ts.
+ *
+ * Corruption has one code: a storage `Corrupt` error (a provider's checksum
+ * or header check) and a wal-engine `Corrupt` error (a state document,
+ * tombstone sidecar or `.arrow` sidecar whose bytes are wrong) both become
+ * the engine's `CorruptError` naming the key (`toEngineError`). A read of an
+ * object a manifest references (`readReferenced`) treats a missing object
+ * as corruption too: a manifest never names an object before it is durable.
  */
-import { isAlreadyExists, isOutcomeUnknown, isRetryable, isStorageError, type StorageProvider } from "@skerry/storage-providers";
-import { isWalStorageError } from "@skerry/wal-engine";
+import { isAlreadyExists, isNotFound, isOutcomeUnknown, isRetryable, isStorageError, type StorageProvider } from "@skerry/storage-providers";
+import { isWalEngineError, isWalStorageError } from "@skerry/wal-engine";
 import type { Random } from "@skerry/wal-format";
-import { isNamespaceEngineError, StorageFailureError } from "./errors.ts";
+import { CorruptError, isNamespaceEngineError, StorageFailureError } from "./errors.ts";
 
 /** Waits `ms` (simulated or real time); resolves early, never rejects, when `signal` fires. */
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -52,10 +59,12 @@ export function backoffMs(policy: RetryPolicy, attempt: number, random: Random):
 }
 
 /**
- * Wraps any failure as an engine error (engine errors pass through). A write whose outcome is unknown (the
- * provider's OutcomeUnknown, or the wal-engine's Storage error coded so) becomes a retryable `Storage` error:
- * it may have landed, so it is never reported as a definite failure; retrying with the same idempotency key
- * either finds it committed (deduplicated) or commits it.
+ * Wraps any failure as an engine error (engine errors pass through): storage and wal-engine `Corrupt` errors
+ * become `CorruptError` with their key; a write whose outcome is unknown (the provider's OutcomeUnknown, or the
+ * wal-engine's Storage error coded so) becomes a retryable `Storage` error: it may have landed, so it is never
+ * reported as a definite failure, and retrying with the same idempotency key either finds it committed
+ * (deduplicated) or commits it; other storage errors and wal-engine storage errors become
+ * `StorageFailureError`; other wal-engine errors pass through.
  */
 export function toEngineError(error: unknown, what: string): Error {
   if (isNamespaceEngineError(error)) return error;
@@ -65,10 +74,35 @@ export function toEngineError(error: unknown, what: string): Error {
       { cause: error, retryable: true },
     );
   }
-  if (isStorageError(error)) {
-    return new StorageFailureError(`${what}: ${error.message}`, { cause: error, retryable: error.retryable });
+  if (isStorageError(error) || isWalEngineError(error)) {
+    if (error.code === "Corrupt") {
+      const key = error.key ?? what;
+      return new CorruptError(`${what}: ${error.message}`, key, { cause: error });
+    }
+    if (isStorageError(error) || error.code === "Storage") {
+      return new StorageFailureError(`${what}: ${error.message}`, { cause: error, retryable: error.retryable });
+    }
   }
   return error instanceof Error ? error : new Error(String(error));
+}
+
+/**
+ * The bytes of `key`, an object a manifest references (`what` says which, for messages): read with `policy`'s
+ * retries; a missing object is `CorruptError` naming the key, never an empty value.
+ */
+export async function readReferenced(
+  deps: { readonly storage: StorageProvider; readonly retry: RetryPolicy; readonly random: Random },
+  key: string,
+  what: string,
+): Promise<Uint8Array> {
+  return withRetry(`read ${what}`, deps.retry, deps.random, async () => {
+    try {
+      return (await deps.storage.get(key)).bytes;
+    } catch (error) {
+      if (isNotFound(error)) throw new CorruptError(`${what} is missing`, key, { cause: error });
+      throw error;
+    }
+  });
 }
 
 /**

@@ -18,22 +18,45 @@
  *
  * Crash ordering: the snapshot is written before the manifest that names
  * it; a crash leaves at most an unreferenced snapshot (swept by repair).
+ *
+ * A sidecar absent while its ref has no `tombstones_etag` was never
+ * published (the wal-engine creates sidecars lazily): nothing to do. Absent
+ * while the ref records an etag, it was published and has been lost:
+ * `CorruptError` naming it (publishing "no tombstones" would resurrect every
+ * row it hid).
  */
 import { isNotFound } from "@skerry/storage-providers";
-import { contentHash, type JsonValue, type Manifest } from "@skerry/wal-format";
+import type { ContainerRef, JsonValue, Manifest } from "@skerry/wal-format";
 import { tombstonesEtag, withExtra } from "./container-extra.ts";
 import { commitChange, type EngineContext } from "./engine-context.ts";
+import { CorruptError } from "./errors.ts";
 import type { NamespacePath } from "./namespace-path.ts";
 import { createImmutable, withRetry } from "./storage-calls.ts";
 import { tombstoneSnapshotKey } from "./storage-layout.ts";
+import { decodeTombstones, snapshotHash } from "./tombstone-object.ts";
 
 interface Published {
   readonly etag: string | undefined;
   readonly snapshot: string | undefined;
 }
 
-/** Copies the sidecar at `key` to its snapshot object; undefined fields when the sidecar is absent. */
-async function publishSidecar(ctx: EngineContext, path: NamespacePath, containerId: string, key: string): Promise<Published> {
+/**
+ * Throws `CorruptError` when ref `c`'s live sidecar (`key`), found missing, is lost: the latest manifest still
+ * holds the container and records the sidecar as published (an etag), and it is still absent. Returns when it
+ * is not (a stale base whose container a compaction has since retired and GC freed: the commit will lose its
+ * race and run again on the newer base).
+ */
+export async function assertSidecarNotLost(ctx: EngineContext, path: NamespacePath, c: ContainerRef, key: string): Promise<void> {
+  const latest = await ctx.manifests.readLatest(path);
+  const ref = latest?.containers.find((r) => r.id === c.id);
+  if (ref === undefined || tombstonesEtag(ref) === undefined) return;
+  const head = await withRetry(`head ${key}`, ctx.retry, ctx.random, () => ctx.storage.head(key));
+  if (head !== null) return;
+  throw new CorruptError(`tombstone sidecar ${key} of container ${c.id} is missing; the manifest recorded it as published (etag ${tombstonesEtag(ref)})`, key);
+}
+
+/** Copies ref `c`'s sidecar at `key` to its snapshot object; undefined fields when the sidecar was never written. */
+async function publishSidecar(ctx: EngineContext, path: NamespacePath, c: ContainerRef, key: string): Promise<Published> {
   const read = await withRetry(`read ${key}`, ctx.retry, ctx.random, async () => {
     try {
       return await ctx.storage.get(key);
@@ -42,14 +65,14 @@ async function publishSidecar(ctx: EngineContext, path: NamespacePath, container
       throw error;
     }
   });
-  if (read === undefined) return { etag: undefined, snapshot: undefined };
+  if (read === undefined) {
+    if (tombstonesEtag(c) !== undefined) await assertSidecarNotLost(ctx, path, c, key);
+    return { etag: undefined, snapshot: undefined };
+  }
+  decodeTombstones(key, read.bytes); // never publish bytes readers would refuse (CorruptError naming the sidecar)
   // Named by the bytes and the etag: one name per sidecar write, so a snapshot key is referenced by
   // one contiguous range of versions (GC relies on it), and a retried publish writes the same name.
-  const etagBytes = new TextEncoder().encode(read.meta.etag);
-  const named = new Uint8Array(read.bytes.length + etagBytes.length);
-  named.set(read.bytes);
-  named.set(etagBytes, read.bytes.length);
-  const snapshot = tombstoneSnapshotKey(path, containerId, contentHash(named));
+  const snapshot = tombstoneSnapshotKey(path, c.id, snapshotHash(read.bytes, read.meta.etag));
   await createImmutable(ctx, snapshot, read.bytes); // same name, same bytes
   return { etag: read.meta.etag, snapshot };
 }
@@ -63,12 +86,15 @@ export function refreshTombstones(ctx: EngineContext, path: NamespacePath, only?
         withRetry(`head ${c.tombstonesKey}`, ctx.retry, ctx.random, async () => (await ctx.storage.head(c.tombstonesKey as string))?.etag),
       ),
     );
+    await Promise.all(
+      candidates.map((c, i) => (etags[i] === undefined && tombstonesEtag(c) !== undefined ? assertSidecarNotLost(ctx, path, c, c.tombstonesKey as string) : undefined)),
+    );
     const stale = candidates.filter((c, i) => etags[i] !== tombstonesEtag(c));
     if (stale.length === 0) return undefined;
     const changed = new Map<string, Published>();
     await Promise.all(
       stale.map(async (c) => {
-        changed.set(c.id, await publishSidecar(ctx, path, c.id, c.tombstonesKey as string));
+        changed.set(c.id, await publishSidecar(ctx, path, c, c.tombstonesKey as string));
       }),
     );
     return {

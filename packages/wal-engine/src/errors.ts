@@ -9,10 +9,17 @@
  * - `NotFound`: the object (state document, sidecar) is absent.
  * - `Storage`: the provider failed; `retryable` is copied from the storage
  *   error (Unavailable/Conflict are retryable), `storageCode` names it.
- * - `Schema`: a JSON document failed its schema or has a newer version.
- * - `Codec`: a binary object (tombstone sidecar, row batch) is corrupt.
- * - `HashMismatch`: a `.arrow` sidecar does not hash to the BLAKE3 value its
- *   state document pins.
+ * - `Corrupt`: stored bytes are wrong, always naming the key: a state
+ *   document that does not decode (bad JSON, fails its schema, a newer
+ *   `schema_version`, names another wal id than its key), a tombstone
+ *   sidecar that does not decode (truncated, bad checksum), a `.arrow`
+ *   sidecar that does not hash to the BLAKE3 value its state document pins
+ *   (`HashMismatchError`, a `Corrupt` with `expected` and `actual`), or a
+ *   provider's own `Corrupt` (its checksum or header check). One code, so
+ *   `isWalCorrupt` (and the namespace engine's `isCorrupt` above it) catches
+ *   every case. Not retryable: the object must be repaired or restored.
+ * - `Schema` / `Codec`: a document or sidecar this package was asked to
+ *   WRITE does not encode (a caller's bug; nothing stored is wrong).
  *
  * Pipeline codes:
  * - `LeaseConflict`: a live lease of another handle holds the WAL.
@@ -36,7 +43,7 @@ export type WalEngineErrorCode =
   | "Storage"
   | "Schema"
   | "Codec"
-  | "HashMismatch"
+  | "Corrupt"
   | "LeaseConflict"
   | "InvalidPreState"
   | "TargetCapExceeded"
@@ -112,22 +119,33 @@ export class WalStorageError extends WalEngineError {
   }
 }
 
-/** A JSON document failed its schema, or carries a newer schema_version. */
+/** A JSON document to write does not encode (fails its schema). */
 export class WalSchemaError extends WalEngineError {
   readonly code = "Schema" as const;
 }
 
-/** A binary object failed to decode (truncated, bad checksum, ...). */
+/** A binary object to write does not encode. */
 export class WalCodecError extends WalEngineError {
   readonly code = "Codec" as const;
 }
 
-/** Stored bytes do not hash to the recorded BLAKE3 value. */
-export class HashMismatchError extends WalEngineError {
-  readonly code = "HashMismatch" as const;
+/**
+ * Stored bytes are wrong (do not decode, fail their schema or checksum, do not hash to the recorded value);
+ * `key` names the object.
+ */
+export class WalCorruptError extends WalEngineError {
+  readonly code = "Corrupt" as const;
+  declare readonly key: string;
+  constructor(message: string, options: WalEngineErrorOptions & { key: string }) {
+    super(message, options);
+  }
+}
+
+/** Stored bytes do not hash to the recorded BLAKE3 value (a `Corrupt` error with both hashes). */
+export class HashMismatchError extends WalCorruptError {
   readonly expected: string;
   readonly actual: string;
-  constructor(message: string, options: WalEngineErrorOptions & { expected: string; actual: string }) {
+  constructor(message: string, options: WalEngineErrorOptions & { key: string; expected: string; actual: string }) {
     super(message, options);
     this.expected = options.expected;
     this.actual = options.actual;
@@ -209,7 +227,11 @@ export const isWalNotFound = guard<WalNotFoundError>("NotFound");
 export const isWalStorageError = guard<WalStorageError>("Storage");
 export const isWalSchemaError = guard<WalSchemaError>("Schema");
 export const isWalCodecError = guard<WalCodecError>("Codec");
-export const isHashMismatch = guard<HashMismatchError>("HashMismatch");
+export const isWalCorrupt = guard<WalCorruptError>("Corrupt");
+/** A `Corrupt` error from a hash check (carries `expected` and `actual`). */
+export function isHashMismatch(value: unknown): value is HashMismatchError {
+  return isWalCorrupt(value) && typeof (value as { expected?: unknown }).expected === "string";
+}
 export const isLeaseConflict = guard<LeaseConflictError>("LeaseConflict");
 export const isInvalidPreState = guard<InvalidPreStateError>("InvalidPreState");
 export const isTargetCapExceeded = guard<TargetCapExceededError>("TargetCapExceeded");
@@ -218,12 +240,17 @@ export const isWalInvalidInput = guard<WalInvalidInputError>("InvalidInput");
 
 /**
  * Wraps a provider error as `WalStorageError` (keeping its code and
- * retryability); passes wal-engine errors through; anything else becomes a
- * non-retryable `WalStorageError` with code `Internal`.
+ * retryability), a provider's `Corrupt` as `WalCorruptError`; passes
+ * wal-engine errors through; anything else becomes a non-retryable
+ * `WalStorageError` with code `Internal`.
  */
 export function wrapStorageError(error: unknown, key: string, action: string): WalEngineError {
   if (isWalEngineError(error)) return error;
   const code = typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
+  if (code === "Corrupt") {
+    const message = error instanceof Error ? error.message : String(error);
+    return new WalCorruptError(`${action} ${JSON.stringify(key)} failed: ${message}`, { key, cause: error });
+  }
   const retryable = typeof error === "object" && error !== null && (error as { retryable?: unknown }).retryable === true;
   const message = error instanceof Error ? error.message : String(error);
   return new WalStorageError(`${action} ${JSON.stringify(key)} failed: ${message}`, {

@@ -8,7 +8,12 @@
  *   reports a row whose position is already tombstoned too (the pipeline
  *   then finds the bit set and records the target TOMBSTONED, which is what
  *   makes a replay after a crash between the sidecar write and the state-doc
- *   write end the same as a run without the crash).
+ *   write end the same as a run without the crash). It may say that a
+ *   segment's tombstone sidecar has been written (`sidecarWritten`, e.g.
+ *   because the table's manifest records it as published): the pipeline
+ *   creates sidecars lazily, so without that it cannot tell a sidecar never
+ *   written from one that was lost, and would recreate a lost one with only
+ *   the new bits (every row the lost one hid would come back).
  * - `writeSegment` stores exactly the given bytes under the segment id and
  *   is idempotent for identical bytes: recovery writes the same bytes again.
  * - `commitSegment` adds the segment to the manifest and is idempotent: a
@@ -25,6 +30,11 @@ import type { RowId, WalId } from "@skerry/wal-format";
 export interface RowLocation {
   segmentId: string;
   position: number;
+  /**
+   * True when the segment's tombstone sidecar is known to exist (it was written and published): an absent
+   * one is then lost, and the tombstone phase fails with `WalCorruptError` naming it instead of creating it.
+   */
+  sidecarWritten?: boolean | undefined;
 }
 
 export interface SegmentCommitInfo {

@@ -6,9 +6,10 @@
  * Steps:
  *   1. `table.locateRows(pending targets)`; targets not located are NOT_FOUND.
  *   2. Group located targets by segment (in target order). Per group:
- *      a. CAS the segment's tombstone sidecar: create it when absent, add the
- *         positions otherwise; write nothing when every bit is already set
- *         (a replay after a crash between a and b);
+ *      a. CAS the segment's tombstone sidecar: create it when absent (unless
+ *         the table says it was written: then it is lost, `WalCorruptError`),
+ *         add the positions otherwise; write nothing when every bit is
+ *         already set (a replay after a crash between a and b);
  *      b. ONE state-doc CAS marking the group's targets TOMBSTONED with
  *         `tombstoned_in_superfile`.
  *      The last group's doc CAS also records NOT_FOUND targets and COMPLETE
@@ -34,7 +35,7 @@ import {
   type TombstoneSidecarInput,
 } from "@skerry/wal-format";
 import { backoffDelay, CAS_NOOP, type Versioned } from "./cas-object.ts";
-import { SegmentSealedError } from "./errors.ts";
+import { SegmentSealedError, WalCorruptError } from "./errors.ts";
 import type { PipelineContext } from "./pipeline-context.ts";
 import { advanceState } from "./state-transition.ts";
 
@@ -42,6 +43,8 @@ interface SegmentGroup {
   segmentId: string;
   targets: RowId[];
   positions: number[];
+  /** The table says the sidecar exists (`RowLocation.sidecarWritten`). */
+  sidecarWritten: boolean;
 }
 
 /** Thrown inside the sidecar CAS when the sidecar is sealed; never escapes this module. */
@@ -86,6 +89,10 @@ async function tombstoneGroup(ctx: PipelineContext, group: SegmentGroup): Promis
   await ctx.store.updateTombstones(
     group.segmentId,
     (current) => {
+      if (current === null && group.sidecarWritten) {
+        const key = ctx.store.layout.tombstonesKey(group.segmentId);
+        throw new WalCorruptError(`tombstone sidecar ${JSON.stringify(key)} is missing; the table says it was written`, { key });
+      }
       if (current?.value.seal !== undefined) throw new SealedSignal(current.value.seal.compactionId);
       const existing = current === null ? new Uint32Array(0) : Uint32Array.from(current.value.positions);
       const missing = group.positions.filter((p) => !hasPosition(existing, p));
@@ -127,10 +134,11 @@ export async function runTombstonePhase(
         }
         let group = bySegment.get(location.segmentId);
         if (group === undefined) {
-          group = { segmentId: location.segmentId, targets: [], positions: [] };
+          group = { segmentId: location.segmentId, targets: [], positions: [], sidecarWritten: false };
           bySegment.set(location.segmentId, group);
           groups.push(group);
         }
+        if (location.sidecarWritten === true) group.sidecarWritten = true;
         group.targets.push(target);
         group.positions.push(location.position);
       }

@@ -21,9 +21,12 @@
  * Errors: `WalNotFoundError` (read of a missing doc or sidecar),
  * `WalAlreadyExistsError` (create over other bytes), `CasFailedError`
  * (stale etag; create-only sidecar put over an existing one),
- * `WalStorageError`, `WalSchemaError` (a doc that fails its schema, has a
- * newer version, or names another wal id than its key), `WalCodecError`
- * (corrupt tombstone sidecar), `HashMismatchError`.
+ * `WalStorageError`, `WalCorruptError` (stored bytes that are wrong: a doc
+ * that fails its schema, has a newer version, or names another wal id than
+ * its key; a tombstone sidecar that does not decode; an arrow sidecar that
+ * does not match its hash, as `HashMismatchError`; a provider's `Corrupt`),
+ * `WalSchemaError` / `WalCodecError` (a doc or sidecar to write does not
+ * encode).
  */
 import type { ObjectMeta, StorageProvider } from "@skerry/storage-providers";
 import {
@@ -51,7 +54,7 @@ import {
   type Versioned,
   withStorageRetry,
 } from "./cas-object.ts";
-import { HashMismatchError, WalCodecError, WalNotFoundError, WalSchemaError } from "./errors.ts";
+import { HashMismatchError, WalCodecError, WalCorruptError, WalNotFoundError, WalSchemaError } from "./errors.ts";
 import { WalLayout } from "./wal-layout.ts";
 
 export interface WalStoreOptions {
@@ -78,13 +81,13 @@ export interface WalObject {
   meta: ObjectMeta;
 }
 
-/** Decodes a state doc, mapping wal-format errors to `WalSchemaError`. */
+/** Decodes a stored state doc, mapping wal-format errors to `WalCorruptError`. */
 export function decodeStateDoc(bytes: Uint8Array, key: string): MutationState {
   try {
     return decodeMutationState(bytes);
   } catch (error) {
     if (isWalFormatError(error)) {
-      throw new WalSchemaError(`state document ${JSON.stringify(key)}: ${error.message}`, { key, cause: error });
+      throw new WalCorruptError(`state document ${JSON.stringify(key)}: ${error.message}`, { key, cause: error });
     }
     throw error;
   }
@@ -110,7 +113,7 @@ function decodeTombstones(bytes: Uint8Array, key: string): TombstoneSidecar {
     return decodeTombstoneSidecar(bytes);
   } catch (error) {
     if (isWalFormatError(error)) {
-      throw new WalCodecError(`tombstone sidecar ${JSON.stringify(key)}: ${error.message}`, { key, cause: error });
+      throw new WalCorruptError(`tombstone sidecar ${JSON.stringify(key)}: ${error.message}`, { key, cause: error });
     }
     throw error;
   }
@@ -155,7 +158,7 @@ export class WalStore {
     return (bytes: Uint8Array, key: string): MutationState => {
       const doc = decodeStateDoc(bytes, key);
       if (doc.walId !== walId) {
-        throw new WalSchemaError(`state document ${JSON.stringify(key)} names wal id ${idToHex(doc.walId)}`, { key });
+        throw new WalCorruptError(`state document ${JSON.stringify(key)} names wal id ${idToHex(doc.walId)}`, { key });
       }
       return doc;
     };

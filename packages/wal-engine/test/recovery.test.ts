@@ -8,6 +8,7 @@ import {
   type DeleteMutationState,
   encodeTombstoneSidecar,
   handleId,
+  idToHex,
   rowId,
   walId,
 } from "@skerry/wal-format";
@@ -193,8 +194,12 @@ describe("corrupted inputs", () => {
     const report = await engineOn(storage, clock).scanAndRecover();
     expect(report.scanned).toBe(4);
     expect(report.tombstoneOnlyCompleted).toBe(1);
-    expect(report.errors.map((e) => e.code).sort()).toEqual(["Codec", "HashMismatch", "Schema"]);
-    expect(report.errors.find((e) => e.code === "Schema")?.walId).toBe("0".repeat(31) + "1");
+    // One code for "the bytes are wrong", each naming its object.
+    expect(report.errors.map((e) => e.code)).toEqual(["Corrupt", "Corrupt", "Corrupt"]);
+    const byWal = new Map(report.errors.map((e) => [e.walId, e.message]));
+    expect(byWal.get("0".repeat(31) + "1")).toContain(store.layout.stateKey(bad));
+    expect(byWal.get(idToHex(wU))).toContain(store.layout.arrowKey(wU));
+    expect(byWal.get(idToHex(wT))).toContain(store.layout.tombstonesKey(segmentName(1)));
     await auditCompleteWal(store, new TestTable(storage), (await store.read(wOk)).doc);
     expect((await store.read(wU)).doc.state).toBe("INTENT");
     expect((await store.read(wT)).doc.state).toBe("INTENT");
@@ -203,7 +208,7 @@ describe("corrupted inputs", () => {
     for (const key of keysBefore) expect(keysAfter).toContain(key);
     expect((await store.read(wU)).doc.lease).toBeUndefined();
     // And the engine refuses the same inputs to a direct caller with typed errors.
-    await expect(engineOn(storage, clock).resume(wU)).rejects.toMatchObject({ code: "HashMismatch" });
+    await expect(engineOn(storage, clock).resume(wU)).rejects.toMatchObject({ code: "Corrupt", key: store.layout.arrowKey(wU) });
   });
 });
 

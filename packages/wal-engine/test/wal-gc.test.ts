@@ -76,7 +76,7 @@ describe("collectGarbage", () => {
     await storage.put(key, new TextEncoder().encode("{not json"));
     clock.t = future();
     const report = await engine.collectGarbage({ graceMs: 0 });
-    expect(report.errors).toEqual([expect.objectContaining({ code: "Schema", walId: "0".repeat(31) + "7" })]);
+    expect(report.errors).toEqual([expect.objectContaining({ code: "Corrupt", walId: "0".repeat(31) + "7", message: expect.stringContaining(key) })]);
     expect(await storage.head(key)).not.toBeNull();
   });
 });

@@ -16,9 +16,8 @@ import {
   isCasFailed,
   isHashMismatch,
   isWalAlreadyExists,
-  isWalCodecError,
+  isWalCorrupt,
   isWalNotFound,
-  isWalSchemaError,
   WalStore,
 } from "@skerry/wal-engine";
 import { afterEach, describe, expect, it } from "vitest";
@@ -150,6 +149,8 @@ for (const provider of [memoryProvider, localFsProvider]) {
       const bogus = "00".repeat(32);
       const error = await errorOf(ws.getArrow(walId(37n), bogus));
       expect(isHashMismatch(error)).toBe(true);
+      expect(isWalCorrupt(error)).toBe(true);
+      expect((error as { key: string }).key).toBe(ws.layout.arrowKey(walId(37n)));
       expect((error as { expected: string }).expected).toBe(bogus);
       expect((error as { actual: string }).actual).toBe(contentHash(text("actual")));
     });
@@ -184,14 +185,19 @@ for (const provider of [memoryProvider, localFsProvider]) {
       expect(isCasFailed(await errorOf(ws.putTombstones(id, null, { positions: [1] })))).toBe(true);
     });
 
-    it("a corrupt or truncated tombstone sidecar surfaces a typed Codec error", async () => {
+    it("a corrupt or truncated tombstone sidecar surfaces a typed Corrupt error naming it", async () => {
       const ws = await store();
       const id = "dead0000-0000-4000-8000-000000000004";
-      await storage.put(ws.layout.tombstonesKey(id), text("not a valid sidecar"));
-      expect(isWalCodecError(await errorOf(ws.getTombstones(id)))).toBe(true);
+      const key = ws.layout.tombstonesKey(id);
+      await storage.put(key, text("not a valid sidecar"));
+      const garbled = await errorOf(ws.getTombstones(id));
+      expect(isWalCorrupt(garbled)).toBe(true);
+      expect((garbled as { key: string }).key).toBe(key);
       const good = encodeTombstoneSidecar({ positions: [1, 2, 3] });
-      await storage.put(ws.layout.tombstonesKey(id), good.subarray(0, good.length - 3));
-      expect(isWalCodecError(await errorOf(ws.getTombstones(id)))).toBe(true);
+      await storage.put(key, good.subarray(0, good.length - 3));
+      const truncated = await errorOf(ws.getTombstones(id));
+      expect(isWalCorrupt(truncated)).toBe(true);
+      expect((truncated as { key: string }).key).toBe(key);
     });
 
     it("deleting a state doc is idempotent", async () => {
@@ -245,10 +251,10 @@ for (const provider of [memoryProvider, localFsProvider]) {
       expect(await ws.listTombstoneIds()).toEqual([]);
     });
 
-    it("a doc that fails its schema, or names another wal id than its key, reads as a Schema error", async () => {
+    it("a doc that fails its schema, or names another wal id than its key, reads as a Corrupt error", async () => {
       const ws = await store();
       await storage.put(ws.layout.stateKey(walId(5n)), text('{"schema_version":1,"op_kind":"MERGE"}'));
-      expect(isWalSchemaError(await errorOf(ws.read(walId(5n))))).toBe(true);
+      expect(isWalCorrupt(await errorOf(ws.read(walId(5n))))).toBe(true);
       const misplaced = new TextDecoder().decode(
         (await (async () => {
           await ws.create(sampleState(6n));
@@ -256,16 +262,16 @@ for (const provider of [memoryProvider, localFsProvider]) {
         })()).bytes,
       );
       await storage.put(ws.layout.stateKey(walId(8n)), text(misplaced));
-      expect(isWalSchemaError(await errorOf(ws.read(walId(8n))))).toBe(true);
+      expect(isWalCorrupt(await errorOf(ws.read(walId(8n))))).toBe(true);
     });
 
-    it("a newer schema_version is refused as a Schema error", async () => {
+    it("a newer schema_version is refused as a Corrupt error", async () => {
       const ws = await store();
       await ws.create(sampleState(12n));
       const raw = JSON.parse(new TextDecoder().decode((await storage.get(ws.layout.stateKey(walId(12n)))).bytes));
       raw.schema_version = 99;
       await storage.put(ws.layout.stateKey(walId(12n)), text(JSON.stringify(raw)));
-      expect(isWalSchemaError(await errorOf(ws.read(walId(12n))))).toBe(true);
+      expect(isWalCorrupt(await errorOf(ws.read(walId(12n))))).toBe(true);
     });
 
     it("every key lives under the root prefix, and two roots do not see each other", async () => {
@@ -300,5 +306,35 @@ describe("WalStore unknown outcomes", () => {
     faulty.failNth(1, (c) => c.op === "put", { when: "after" });
     const etag = await ws.create(sampleState(4n));
     expect((await ws.read(walId(4n))).etag).toBe(etag);
+  });
+});
+
+describe("WalStore and a provider's own corruption check", () => {
+  it("a provider's Corrupt (its checksum failed) surfaces as the one Corrupt code, naming the key", async () => {
+    const { CorruptError, MemoryStorage } = await import("@skerry/storage-providers");
+    const memory = new MemoryStorage();
+    const ws = new WalStore(memory, { runtime: { sleep: async () => {} } });
+    const id = "c0c0c0c0-0000-4000-8000-000000000001";
+    await ws.putTombstones(id, null, { positions: [1] });
+    await ws.create(sampleState(9n));
+    const bad = new Set([ws.layout.tombstonesKey(id), ws.layout.stateKey(walId(9n))]);
+    // A provider whose own checksum rejects these objects (what LocalFsStorage does on a CRC mismatch).
+    const checking: StorageProvider = Object.create(memory, {
+      get: {
+        value: async (key: string, options?: unknown) => {
+          if (bad.has(key)) throw new CorruptError(`object ${key} fails its checksum`, { key });
+          return memory.get(key, options as never);
+        },
+      },
+    });
+    const reader = new WalStore(checking, { runtime: { sleep: async () => {} } });
+    for (const [key, read] of [
+      [ws.layout.tombstonesKey(id), () => reader.getTombstones(id)],
+      [ws.layout.stateKey(walId(9n)), () => reader.read(walId(9n))],
+    ] as const) {
+      const error = await errorOf(read());
+      expect(isWalCorrupt(error), String(error)).toBe(true);
+      expect((error as { key: string }).key).toBe(key);
+    }
   });
 });

@@ -24,9 +24,16 @@
  * problem's path; CorruptIndex and UnsupportedIndexVersion are 500
  * Corrupt), storage errors by theirs (storage-providers);
  * anything else is Internal with a generic message (the detail is logged).
+ *
+ * Corruption is ONE code whoever detected it: the engine's `Corrupt`, a
+ * storage provider's `Corrupt` (its checksum) and a wal-engine `Corrupt`
+ * (should one ever escape the engine) are all 500 Corrupt, logged at error
+ * level (the bytes on the server's storage are wrong: not the client's
+ * mistake, not retryable).
  */
 import { isInvalidQuery, isNamespaceEngineError, isQueryError, isVersionConflict } from "@skerry/namespace-engine";
 import { isStorageError } from "@skerry/storage-providers";
+import { isWalEngineError } from "@skerry/wal-engine";
 import { HTTPException } from "hono/http-exception";
 
 export type ApiErrorCode =
@@ -150,6 +157,9 @@ export function toApiError(error: unknown): ApiError {
     }
     if (error.code === "InvalidDocument") return new ApiError("InvalidQuery", error.message);
     return new ApiError("Corrupt", "a stored query index is corrupt or of an unsupported version; see the server log");
+  }
+  if ((isStorageError(error) || isWalEngineError(error)) && error.code === "Corrupt") {
+    return new ApiError("Corrupt", "an object on storage is corrupt; see the server log");
   }
   if (isStorageError(error)) {
     if (error.code === "Unavailable" || error.code === "Conflict" || error.code === "Aborted") {
