@@ -9,8 +9,11 @@
  * who saw it, and a tombstone snapshot replaced by a valid but different
  * one was read as if nothing were wrong.
  */
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CorruptError as StorageCorruptError, FaultInjectingStorage, MemoryStorage } from "@skerry/storage-providers";
+import { CorruptError as StorageCorruptError, FaultInjectingStorage, LocalFsStorage, MemoryStorage } from "@skerry/storage-providers";
 import { encodeTombstoneSidecar } from "@skerry/wal-format";
 import { isCorrupt, type NamespaceEngine } from "@skerry/namespace-engine";
 import { buildFixture, engineOn, type Fixture, NS } from "./support/corruption-fixture.ts";
@@ -114,6 +117,34 @@ describe("a storage provider's own corruption check (storage Corrupt) is the eng
       for (const op of ops) {
         const engine = object === "segmentSidecar" ? opened : engineOn(checking);
         await expectCorrupt(run(engine, op, fixture), key, `${object} / ${op}`);
+      }
+    });
+  }
+});
+
+describe("bytes edited in a local-fs object file, behind the engine's back, are the engine's Corrupt", () => {
+  const CASES: readonly { readonly object: keyof Fixture["keys"]; readonly ops: readonly Operation[] }[] = [
+    { object: "segmentSnapshot", ops: READS },
+    { object: "batch", ops: [...READS, "compact"] },
+    { object: "segment", ops: ["get", "scan", "docCount", "compact"] },
+    { object: "segmentIndex", ops: ["query"] },
+  ];
+  for (const { object, ops } of CASES) {
+    it(`${object}: one byte of its file flipped on disk: ${ops.join(", ")} fail with CorruptError naming it`, async () => {
+      const root = await mkdtemp(join(tmpdir(), "skerry-corrupt-fs-"));
+      try {
+        const storage = new LocalFsStorage({ root });
+        const fixture = await buildFixture(storage);
+        const key = fixture.keys[object];
+        // Flip a byte near the end of the file (the object's body, after the provider's header).
+        const file = join(root, ...key.split("/"));
+        const bytes = await readFile(file);
+        const at = bytes.length - 2;
+        bytes[at] = (bytes[at] as number) ^ 0x55;
+        await writeFile(file, bytes);
+        for (const op of ops) await expectCorrupt(run(engineOn(new LocalFsStorage({ root })), op, fixture), key, `${object} / ${op}`);
+      } finally {
+        await rm(root, { recursive: true, force: true });
       }
     });
   }
