@@ -6,10 +6,10 @@
  * newest manifest the store lists: someone deleted the newest manifest(s)
  * behind the engines' backs, and the writes they committed are lost. A
  * commit now would reuse a lost version number and silently roll the
- * namespace back, so reads of the latest and every write of the namespace
- * fail with this error until `repair(org, project, {acceptLostVersions:
- * true})` records the decision (docs/namespace-engine.md, "Lost manifest
- * versions"). Reads at an explicit retained version still work.
+ * namespace back, so every read and write of the namespace that looks up
+ * its latest version fails with this error until `repair(org, project,
+ * {acceptLostVersions: true})` records the decision (docs/namespace-engine.md,
+ * "Lost manifest versions").
  *
  * It is a `CorruptError` (code `Corrupt`, `isCorrupt` is true) naming the
  * key of the newest missing manifest; `isManifestRollback` tells it apart.
