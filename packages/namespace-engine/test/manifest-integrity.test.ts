@@ -88,6 +88,23 @@ describe.each(providers)("manifest integrity on $name", ({ skip, open }) => {
     expect(await storedVersions(storage)).toEqual([3, 2, 1]);
   });
 
+  it.skipIf(skip)("one character of an idempotency key edited inside the latest manifest: no longer read silently", async () => {
+    nextNamespace();
+    const storage = await open();
+    const engine = makeEngine(storage);
+    await engine.createNamespace(NS);
+    await engine.upsert(NS, [{ id: "a" }], { idempotencyKey: "client-key-1" });
+    const key = manifestKey(PATH, 2);
+    const bytes = (await storage.get(key)).bytes.slice();
+    const at = Buffer.from(bytes).indexOf("client-key-1") + "client-key-".length;
+    bytes[at] = "2".charCodeAt(0); // the stored write now claims another key: a retry of client-key-1 would apply twice
+    await storage.put(key, bytes);
+    const error = await errorOf(makeEngine(storage).upsert(NS, [{ id: "a" }], { idempotencyKey: "client-key-1" }));
+    expect(isCorrupt(error), String(error)).toBe(true);
+    expect(error).toMatchObject({ key });
+    expect(await storedVersions(storage)).toEqual([2, 1]);
+  });
+
   it.skipIf(skip)("newest manifest deleted, same engine: reads of the latest and writes are refused; no version number is reused", async () => {
     nextNamespace();
     const storage = await open();
