@@ -11,7 +11,26 @@
  * latest means the newest manifests were deleted (ManifestRollbackError).
  * Markers written before the field existed, or unreadable ones, record no
  * high water (they are advisory: never a reason to fail a read).
+ * `registerNamespace` (create, branch, copy) puts the marker only when it is
+ * absent, so re-creating a name keeps its high water.
  */
+import { isAlreadyExists, type StorageProvider } from "@skerry/storage-providers";
+import type { Random } from "@skerry/wal-format";
+import { formatNamespacePath, type NamespacePath } from "./namespace-path.ts";
+import { type RetryPolicy, withRetry } from "./storage-calls.ts";
+import { registryKey } from "./storage-layout.ts";
+
+/** Puts the registry marker of `path` unless one exists (create-only; an existing one keeps its high water). */
+export async function registerNamespace(storage: StorageProvider, retry: RetryPolicy, random: Random, path: NamespacePath): Promise<void> {
+  const name = formatNamespacePath(path);
+  await withRetry(`register ${name}`, retry, random, async () => {
+    try {
+      await storage.put(registryKey(path), encodeRegistryMarker(name), { mode: { kind: "create" } });
+    } catch (error) {
+      if (!isAlreadyExists(error)) throw error;
+    }
+  });
+}
 
 /** The marker body for `namespace`, with its high water when known. */
 export function encodeRegistryMarker(namespace: string, versionHighWater?: number): Uint8Array {
