@@ -71,7 +71,7 @@ import { StateCache } from "./state-cache.ts";
 import { StatePersistence, type StatePersistenceStats } from "./state-persistence.ts";
 import { backoffMs, DEFAULT_RETRY_POLICY, type RetryPolicy, sleep, withRetry } from "./storage-calls.ts";
 import { registerNamespace } from "./registry-marker.ts";
-import { manifestPrefix, manifestVersionOf, namespaceId, registryKey, registryPrefix } from "./storage-layout.ts";
+import { manifestPrefix, manifestVersionOf, namespaceId, registryPrefix } from "./storage-layout.ts";
 import { type CompactionRecoveryReport, type CompactionReport, type CompactionSettings, Compactor, DEFAULT_COMPACTION_SETTINGS } from "./compactor.ts";
 import { deleteIntent, listIntentIds, readIntent } from "./compaction-intents.ts";
 import { retiredSegments, retiredToWire, withManifestExtra } from "./container-extra.ts";
