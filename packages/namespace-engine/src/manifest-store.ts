@@ -32,7 +32,7 @@
  * Lost versions (deleted newest manifests): the store remembers, per
  * namespace, the highest version it knows existed (read, listed, committed,
  * lost a race to, or recorded as `version_high_water` in the registry
- * marker, read with the first LIST of a namespace). A LIST whose newest
+ * marker, read before the first LIST of a namespace). A LIST whose newest
  * version is lower means the newest manifests were deleted behind the
  * engine's back: `readLatest` throws `ManifestRollbackError` (a
  * `CorruptError` naming the newest missing key) instead of silently serving
@@ -234,9 +234,10 @@ export class ManifestStore {
   async readLatest(path: NamespacePath): Promise<Manifest | undefined> {
     const id = namespaceId(path);
     for (let attempt = 1; ; attempt++) {
-      // The first LIST of a namespace in this process also reads its registry marker's high water.
-      const [listed] = await Promise.all([this.#newestKey(path), this.#markerRead.has(id) ? undefined : this.#readMarker(path)]);
-      const newest = await this.#confirmNewest(path, listed);
+      // The first LIST of a namespace in this process is preceded by a read of its registry marker's high water
+      // (one after the other: the storage calls of a seed stay in one order, simulation/replay).
+      if (!this.#markerRead.has(id)) await this.#readMarker(path);
+      const newest = await this.#confirmNewest(path, await this.#newestKey(path));
       if (newest === undefined) {
         this.forget(path);
         return undefined;
