@@ -28,6 +28,7 @@ export {
   VersionNotFoundError,
   type NamespaceEngineErrorCode,
 } from "./errors.ts";
+export { isManifestRollback, ManifestRollbackError } from "./manifest-rollback-error.ts";
 export type { DocumentInput, DocumentPatch, JsonObject, JsonValue, SparseVector, StoredDocument } from "./document.ts";
 export {
   formatNamespacePath,
@@ -75,7 +76,7 @@ export { NamespaceState, type ApplyOptions, type RowLocation } from "./namespace
 export { DEFAULT_RETENTION, type GarbageReport, type RetentionPolicy } from "./manifest-retention.ts";
 export type { StateCacheStats } from "./state-cache.ts";
 export { DEFAULT_STATE_PERSISTENCE, STATE_FILE_SUFFIX, type StatePersistenceSettings, type StatePersistenceStats } from "./state-persistence.ts";
-export type { RepairOptions, RepairReport } from "./project-repair.ts";
+export { MAX_BRIDGED_VERSIONS, type LostVersions, type RepairOptions, type RepairReport } from "./project-repair.ts";
 export { MAX_IDEMPOTENCY_KEY_LENGTH, type WriteOptions, type WriteResult } from "./write-options.ts";
 export { DEFAULT_WRITE_LIMITS, MAX_DIMENSION, type WriteLimits } from "./write-request.ts";
 export type { CarriedBatchOptions, CommitPolicy, CommitterStats, GroupCommitOptions } from "./write-committer.ts";

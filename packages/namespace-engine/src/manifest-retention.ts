@@ -110,6 +110,9 @@ export async function collectManifestGarbage(
 ): Promise<GarbageReport> {
   const versions = await listVersionsDescending(ctx, path);
   const latestVersion = versions[0] ?? 0;
+  // Lost newest versions: GC refuses (ManifestRollbackError) until repair decides. Else the registry
+  // marker's high water is raised to the latest, so a process that starts later can detect their loss.
+  await ctx.manifests.recordHighWater(path, latestVersion);
   const nothing = (oldest: number): GarbageReport => ({ versionsDeleted: 0, objectsDeleted: 0, oldestVersion: oldest, latestVersion });
   if (versions.length <= policy.keepVersions) return nothing(versions[versions.length - 1] ?? 0);
   const cutoff = ctx.clock.now() - policy.keepForMs;

@@ -32,15 +32,31 @@
  * whichever path built the manifest.
  *
  * Decoded manifests are checked against the key they came from (namespace
- * and version); a mismatch or an undecodable object is `CorruptError`.
+ * and version); a mismatch or an undecodable object (wal-format verifies the
+ * manifest's own body hash) is `CorruptError`.
+ *
+ * Lost versions (deleted newest manifests): the store remembers, per
+ * namespace, the highest version it knows existed (read, listed, committed,
+ * lost a race to, or recorded as `version_high_water` in the registry
+ * marker, read before the first LIST of a namespace). A LIST whose newest
+ * version is lower means the newest manifests were deleted behind the
+ * engine's back: `readLatest` throws `ManifestRollbackError` (a
+ * `CorruptError` naming the newest missing key) instead of silently serving
+ * the older version, and `create` never puts a version at or below the
+ * highest known one (it answers `exists`, so the caller re-reads and gets
+ * the error). So no write can reuse a lost version number; `repair` decides
+ * (project-repair.ts). `recordHighWater` raises the marker's high water
+ * (GC and repair call it; never the commit path).
  */
-import { isNotFound, isOutcomeUnknown, type StorageProvider } from "@skerry/storage-providers";
+import { isAlreadyExists, isNotFound, isOutcomeUnknown, isPreconditionFailed, type StorageProvider } from "@skerry/storage-providers";
 import { type Clock, decodeManifest, encodeManifest, type Manifest, type Random } from "@skerry/wal-format";
 import { carryForward } from "./carried-batch.ts";
 import { CorruptError, isNamespaceEngineError, StorageFailureError, VersionNotFoundError } from "./errors.ts";
+import { ManifestRollbackError } from "./manifest-rollback-error.ts";
 import { formatNamespacePath, type NamespacePath } from "./namespace-path.ts";
+import { encodeRegistryMarker, registryMarkerHighWater } from "./registry-marker.ts";
 import { pause, type RetryPolicy, toEngineError, withRetry } from "./storage-calls.ts";
-import { manifestKey, manifestPrefix, manifestVersionOf, namespaceId } from "./storage-layout.ts";
+import { manifestKey, manifestPrefix, manifestVersionOf, namespaceId, registryKey } from "./storage-layout.ts";
 
 interface CachedManifest {
   readonly manifest: Manifest;
@@ -56,6 +72,12 @@ export class ManifestStore {
   readonly #random: Random;
   readonly #retry: RetryPolicy;
   readonly #hot = new Map<string, CachedManifest>();
+  /** Per namespace: the highest version known to have existed (versions never decrease). */
+  readonly #highest = new Map<string, number>();
+  /** Namespaces whose registry marker's high water was read (once per process). */
+  readonly #markerRead = new Set<string>();
+  /** Per namespace: the high water this process last found or wrote in the registry marker. */
+  readonly #markerHighWater = new Map<string, number>();
   readonly #observe: ((manifest: Manifest) => void) | undefined;
   readonly #maxBaseAgeMs: number;
 
@@ -87,6 +109,7 @@ export class ManifestStore {
   /** Records `manifest` as the latest known (never moves the cache backwards). */
   remember(path: NamespacePath, manifest: Manifest): void {
     const id = namespaceId(path);
+    this.#saw(id, manifest.version);
     const current = this.#hot.get(id);
     if (current !== undefined && current.manifest.version > manifest.version) return;
     this.#hot.set(id, { manifest, confirmedAt: this.#clock.now() });
@@ -118,14 +141,116 @@ export class ManifestStore {
     });
   }
 
+  /** Records that `version` of namespace `id` exists or existed. */
+  #saw(id: string, version: number): void {
+    if (version > (this.#highest.get(id) ?? 0)) this.#highest.set(id, version);
+  }
+
+  /** The highest version of `path` this store knows existed, or undefined. */
+  highestKnown(path: NamespacePath): number | undefined {
+    return this.#highest.get(namespaceId(path));
+  }
+
+  /**
+   * The newest listed manifest, confirmed not to be below a version known to have existed (else
+   * `ManifestRollbackError`). `listed`: a LIST's answer the caller already has. A version learned while that LIST
+   * ran (a commit of this process, a marker raised meanwhile) may be newer than its snapshot, so a LIST below the
+   * known high is repeated once: a version known before a LIST started must be in it (versions never decrease).
+   */
+  async #confirmNewest(path: NamespacePath, listed: { key: string; version: number } | undefined): Promise<{ key: string; version: number } | undefined> {
+    const id = namespaceId(path);
+    if ((this.#highest.get(id) ?? 0) <= (listed?.version ?? 0)) return listed;
+    const known = this.#highest.get(id) ?? 0;
+    const again = await this.#newestKey(path);
+    const latest = again?.version ?? 0;
+    if (known > latest) {
+      this.#hot.delete(id);
+      throw new ManifestRollbackError(formatNamespacePath(path), latest, known, manifestKey(path, known));
+    }
+    return again;
+  }
+
+  /** The registry marker's high water (read once per namespace per process; advisory: failures are ignored). */
+  async #readMarker(path: NamespacePath): Promise<void> {
+    const id = namespaceId(path);
+    try {
+      const bytes = await withRetry(`read registry marker of ${id}`, this.#retry, this.#random, async () => {
+        try {
+          return (await this.#storage.get(registryKey(path))).bytes;
+        } catch (error) {
+          if (isNotFound(error)) return undefined;
+          throw error;
+        }
+      });
+      this.#markerRead.add(id);
+      const highWater = bytes === undefined ? undefined : registryMarkerHighWater(bytes);
+      if (highWater !== undefined) {
+        this.#saw(id, highWater);
+        if (highWater > (this.#markerHighWater.get(id) ?? 0)) this.#markerHighWater.set(id, highWater);
+      }
+    } catch {
+      // Unreadable now: the next LIST tries again.
+    }
+  }
+
+  /**
+   * Confirms that `latest` (the newest version a caller just listed; 0: none) is not below a version known to
+   * have existed (`ManifestRollbackError` otherwise) and raises the registry marker's `version_high_water` to it
+   * (etag CAS, never lowered; skipped when this process already recorded as much). For GC and repair: never
+   * on the commit path. Marker write failures are ignored (the high water is advisory).
+   */
+  async recordHighWater(path: NamespacePath, listedLatest: number): Promise<void> {
+    let latest = listedLatest;
+    const id = namespaceId(path);
+    if (!this.#markerRead.has(id)) await this.#readMarker(path);
+    if ((this.#highest.get(id) ?? 0) > latest) {
+      const newest = await this.#confirmNewest(path, undefined);
+      latest = Math.max(latest, newest?.version ?? 0);
+    }
+    this.#saw(id, latest);
+    if (latest < 1 || latest <= (this.#markerHighWater.get(id) ?? 0)) return;
+    const key = registryKey(path);
+    const body = encodeRegistryMarker(formatNamespacePath(path), latest);
+    try {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        let current: { bytes: Uint8Array; etag: string } | undefined;
+        try {
+          const got = await this.#storage.get(key);
+          current = { bytes: got.bytes, etag: got.meta.etag };
+        } catch (error) {
+          if (!isNotFound(error)) throw error;
+        }
+        const recorded = current === undefined ? undefined : registryMarkerHighWater(current.bytes);
+        if (recorded !== undefined && recorded >= latest) {
+          this.#markerHighWater.set(id, recorded);
+          return;
+        }
+        try {
+          await this.#storage.put(key, body, { mode: current === undefined ? { kind: "create" } : { kind: "update", etag: current.etag } });
+          this.#markerHighWater.set(id, latest);
+          return;
+        } catch (error) {
+          if (!isPreconditionFailed(error) && !isAlreadyExists(error)) throw error;
+        }
+      }
+    } catch {
+      // Advisory: a later GC or repair records it.
+    }
+  }
+
   /** Reads the latest manifest from storage (one LIST, and a GET unless cached); undefined if none exists. */
   async readLatest(path: NamespacePath): Promise<Manifest | undefined> {
+    const id = namespaceId(path);
     for (let attempt = 1; ; attempt++) {
-      const newest = await this.#newestKey(path);
+      // The first LIST of a namespace in this process is preceded by a read of its registry marker's high water
+      // (one after the other: the storage calls of a seed stay in one order, simulation/replay).
+      if (!this.#markerRead.has(id)) await this.#readMarker(path);
+      const newest = await this.#confirmNewest(path, await this.#newestKey(path));
       if (newest === undefined) {
         this.forget(path);
         return undefined;
       }
+      this.#saw(id, newest.version);
       const cached = this.#hot.get(namespaceId(path));
       if (cached?.manifest.version === newest.version) {
         this.remember(path, cached.manifest);
@@ -174,6 +299,7 @@ export class ManifestStore {
         key,
       );
     }
+    this.#saw(namespaceId(path), version);
     this.#observe?.(manifest);
     return manifest;
   }
@@ -187,7 +313,7 @@ export class ManifestStore {
    * and rebase (docs/namespace-engine.md, retention). Throws `StorageFailureError` when the outcome stays
    * unknown after the retries (retry the write with its idempotency key).
    */
-  async create(path: NamespacePath, next: Manifest): Promise<CreateOutcome> {
+  async create(path: NamespacePath, next: Manifest, options: { bridging?: boolean } = {}): Promise<CreateOutcome> {
     // Every manifest holds the bytes of its own carried batch only (carried-batch.ts).
     const manifest = carryForward(next);
     const key = manifestKey(path, manifest.version);
@@ -195,6 +321,10 @@ export class ManifestStore {
     if (base !== undefined && base.manifest.version === manifest.version - 1 && this.#clock.now() - base.confirmedAt > this.#maxBaseAgeMs) {
       return "exists";
     }
+    // A version known to have existed: another writer's (answer as a lost race), or deleted behind our back (the
+    // caller's re-read then throws ManifestRollbackError). Never put it again: that would reuse its number.
+    // (`bridging`: repair re-creating lost numbers, project-repair.ts.)
+    if (options.bridging !== true && manifest.version <= (this.#highest.get(namespaceId(path)) ?? 0)) return "exists";
     const bytes = encodeManifest(manifest);
     let lastError: unknown;
     // Set once an attempt's outcome was unknown; only then can an AlreadyExists be our own landing.
@@ -207,6 +337,7 @@ export class ManifestStore {
         return "created";
       } catch (error) {
         const exists = (error as { code?: string }).code === "AlreadyExists";
+        if (exists) this.#saw(namespaceId(path), manifest.version);
         // Not ambiguous: nothing of ours can be there, so it is another writer's version.
         if (exists && !ambiguous) return "exists";
         if (!exists) {
@@ -226,7 +357,10 @@ export class ManifestStore {
         this.remember(path, manifest);
         return "created";
       }
-      if (seen === "other") return "exists";
+      if (seen === "other") {
+        this.#saw(namespaceId(path), manifest.version);
+        return "exists";
+      }
       if (seen !== "absent") lastError = seen.error;
     }
     throw new StorageFailureError(

@@ -70,7 +70,8 @@ import { SerialQueue } from "./serial-queue.ts";
 import { StateCache } from "./state-cache.ts";
 import { StatePersistence, type StatePersistenceStats } from "./state-persistence.ts";
 import { backoffMs, DEFAULT_RETRY_POLICY, type RetryPolicy, sleep, withRetry } from "./storage-calls.ts";
-import { manifestPrefix, manifestVersionOf, namespaceId, registryKey, registryPrefix } from "./storage-layout.ts";
+import { registerNamespace } from "./registry-marker.ts";
+import { manifestPrefix, manifestVersionOf, namespaceId, registryPrefix } from "./storage-layout.ts";
 import { type CompactionRecoveryReport, type CompactionReport, type CompactionSettings, Compactor, DEFAULT_COMPACTION_SETTINGS } from "./compactor.ts";
 import { deleteIntent, listIntentIds, readIntent } from "./compaction-intents.ts";
 import { retiredSegments, retiredToWire, withManifestExtra } from "./container-extra.ts";
@@ -417,9 +418,8 @@ export class NamespaceEngine {
     const metric = metricToWire(options.distanceMetric);
     const labels = validateLabels(options.labels);
     const name = formatNamespacePath(p);
-    const marker = new TextEncoder().encode(JSON.stringify({ namespace: name }));
     // The registry marker goes first: a namespace is never live without being listable.
-    await withRetry(`register ${name}`, this.#retry, this.#random, () => this.storage.put(registryKey(p), marker));
+    await registerNamespace(this.storage, this.#retry, this.#random, p);
     return this.#lanes.run(namespaceId(p), async () => {
       for (let attempt = 1; attempt <= this.#maxCommitAttempts; attempt++) {
         const latest = await this.#manifests.readLatest(p);

@@ -46,7 +46,8 @@ import { purgeNamespace } from "./namespace-purge.ts";
 import { randomUuid } from "./random-uuid.ts";
 import type { RefcountShards } from "./refcount-shards.ts";
 import { createImmutable, readReferenced, withRetry } from "./storage-calls.ts";
-import { namespaceId, namespaceRoot, registryKey, tombstoneSnapshotKey, tombstonesKey } from "./storage-layout.ts";
+import { registerNamespace } from "./registry-marker.ts";
+import { namespaceId, namespaceRoot, tombstoneSnapshotKey, tombstonesKey } from "./storage-layout.ts";
 import { decodeTombstones, snapshotHash, verifySnapshot } from "./tombstone-object.ts";
 
 export type ForkMode = "branch" | "copy";
@@ -158,8 +159,7 @@ export async function forkNamespace(
   const from = at === undefined || at === latest.version ? latest : await ctx.manifests.readVersion(source, at);
   if (from.deletedAt !== undefined) throw new NamespaceNotFoundError(sourceName);
 
-  const marker = new TextEncoder().encode(JSON.stringify({ namespace: targetName }));
-  await withRetry(`register ${targetName}`, ctx.retry, ctx.random, () => ctx.storage.put(registryKey(target), marker));
+  await registerNamespace(ctx.storage, ctx.retry, ctx.random, target);
   return ctx.lanes.run(namespaceId(target), async () => {
     const existing = await ctx.manifests.readLatest(target);
     if (existing !== undefined && existing.deletedAt === undefined) throw new NamespaceExistsError(targetName);

@@ -31,6 +31,22 @@
  *    referenced by a manifest read after it. Read after the manifests, a
  *    recovery committing in between left it in neither (SIM-3, seed 1075).
  *
+ * 4. Lost manifest versions (a namespace's newest manifests deleted behind
+ *    the engine's back, detected by ManifestStore against the versions this
+ *    process saw and the registry marker's `version_high_water`): reported
+ *    in `lostVersions`; its writes stay refused (ManifestRollbackError)
+ *    until a repair with `acceptLostVersions` records the decision: every
+ *    missing version up to one above the highest known (at most
+ *    MAX_BRIDGED_VERSIONS of them) is created, create-only, as a copy of the
+ *    newest readable version, so no lost version number is ever reused
+ *    (the one above makes the new latest a number no process can hold a
+ *    stale copy of), and the marker's high water is raised. The lost
+ *    writes stay lost (their clients may retry with their idempotency keys:
+ *    the copies hold the older `recent_writes`). Without the option the
+ *    other repair steps run and the namespace's references are taken from
+ *    its retained versions as usual. Otherwise the registry marker's high
+ *    water is raised to each live namespace's latest version.
+ *
  * Foreign keys (names the engine never writes: a README.txt or .DS_Store
  * dropped into a namespace, a stray temp file; engine-key.ts) are skipped,
  * never swept, and listed in the report's `foreignKeys`.
@@ -40,22 +56,46 @@
  * deletes only objects older than the grace that nothing references.
  */
 import type { Manifest } from "@skerry/wal-format";
+import { carryForward } from "./carried-batch.ts";
 import { incarnationOf, indexKeyOf, tombstonesSnapshot } from "./container-extra.ts";
 import type { EngineContext } from "./engine-context.ts";
+import { isManifestRollback } from "./manifest-rollback-error.ts";
 import { listVersionsDescending } from "./manifest-retention.ts";
-import { type NamespacePath, validatePathPart } from "./namespace-path.ts";
+import { formatNamespacePath, type NamespacePath, validatePathPart } from "./namespace-path.ts";
 import { isEngineObjectKey } from "./engine-key.ts";
 import { deleteObjects } from "./object-release.ts";
 import type { RefcountShards, ShardEntries } from "./refcount-shards.ts";
 import { withRetry } from "./storage-calls.ts";
-import { namespaceRoot, namespacesPrefix, registryPrefix } from "./storage-layout.ts";
+import { CorruptError } from "./errors.ts";
+import { manifestKey, namespaceRoot, namespacesPrefix, registryPrefix } from "./storage-layout.ts";
 
 export interface RepairOptions {
   /** Delete unreferenced objects older than `graceMs`; default false. */
   readonly sweep?: boolean | undefined;
   /** Age an unreferenced object (or an unbacked holder) must reach before repair removes it, ms; default one day. */
   readonly graceMs?: number | undefined;
+  /**
+   * Accept the loss of manifest versions deleted behind the engine's back (see `lostVersions`): bridge the
+   * missing version numbers with copies of the newest readable version so the namespace is writable again,
+   * above the lost numbers. Default false: report only (writes stay refused).
+   */
+  readonly acceptLostVersions?: boolean | undefined;
 }
+
+/** A namespace whose newest manifest versions were deleted (ManifestRollbackError). */
+export interface LostVersions {
+  /** `org/project/namespace`. */
+  readonly namespace: string;
+  /** Newest version stored (readable). */
+  readonly latestVersion: number;
+  /** Newest version known to have existed: versions `latestVersion + 1` through this are lost. */
+  readonly lostThroughVersion: number;
+  /** `acceptLostVersions`: the version the namespace now continues from (copies bridge the lost numbers). */
+  readonly bridgedToVersion?: number;
+}
+
+/** Most missing versions `acceptLostVersions` re-creates (the highest ones); lower lost numbers stay unused holes. */
+export const MAX_BRIDGED_VERSIONS = 1000;
 
 export interface RepairReport {
   /** Namespaces examined (live and deleted). */
@@ -76,6 +116,8 @@ export interface RepairReport {
    * skips them: they are never read, counted or swept. Remove them by hand if they are not wanted.
    */
   readonly foreignKeys: string[];
+  /** Namespaces whose newest manifests were deleted behind the engine's back (see `acceptLostVersions`). */
+  readonly lostVersions: readonly LostVersions[];
 }
 
 const SKIPPED_DIRS = new Set(["manifests", "wal", "compactions"]);
@@ -150,6 +192,25 @@ export async function repairProject(
     set.set(holder, now);
   };
 
+  // 4. Lost newest versions: reported; bridged with `acceptLostVersions`. False: nothing left to examine.
+  const lostVersions: LostVersions[] = [];
+  const checkLostVersions = async (path: NamespacePath, latest: number): Promise<boolean> => {
+    try {
+      await ctx.manifests.recordHighWater(path, latest);
+      return true;
+    } catch (error) {
+      if (!isManifestRollback(error)) throw error;
+      if (options.acceptLostVersions !== true) {
+        lostVersions.push({ namespace: error.namespace, latestVersion: error.latestVersion, lostThroughVersion: error.lostThroughVersion });
+        return error.latestVersion > 0;
+      }
+      const bridgedTo = await bridgeLostVersions(ctx, path, error.latestVersion, error.lostThroughVersion);
+      lostVersions.push({ namespace: error.namespace, latestVersion: error.latestVersion, lostThroughVersion: error.lostThroughVersion, bridgedToVersion: bridgedTo });
+      await ctx.manifests.recordHighWater(path, bridgedTo);
+      return true;
+    }
+  };
+
   // Namespaces are examined REPAIR_CONCURRENCY at a time; each one's steps keep their order.
   const examine = async (name: string): Promise<void> => {
     let path: NamespacePath;
@@ -162,7 +223,7 @@ export async function repairProject(
     // completes its WAL doc) only after the commit, so it is either pending here or in a manifest read below.
     if (options.sweep === true) pending.set(name, await pendingSegments(path));
     const versions = await listVersionsDescending(ctx, path);
-    if (versions.length === 0) return;
+    if (!(await checkLostVersions(path, versions[0] ?? 0)) || versions.length === 0) return;
     let refs: NamespaceRefs | undefined;
     let deletedBelow: number | undefined;
     // Newest first, each version's references taken as it is read (a manifest may carry a batch of up to 1 MiB).
@@ -250,5 +311,24 @@ export async function repairProject(
     swept = free.length;
   }
   const foreignKeys = [...foreign].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  return { namespaces: names.size, live: live.size, versionsRead, purged, entriesChanged, swept, foreignKeys };
+  return { namespaces: names.size, live: live.size, versionsRead, purged, entriesChanged, swept, foreignKeys, lostVersions };
+}
+
+/**
+ * Re-creates the lost version numbers above `latest` (through `lostThrough + 1`, at most MAX_BRIDGED_VERSIONS)
+ * as copies of version `latest`, create-only and oldest first; returns the new latest version. A version another
+ * writer creates meanwhile is left as it is. With no readable version at all there is nothing to copy:
+ * `CorruptError` naming the newest lost key.
+ */
+async function bridgeLostVersions(ctx: EngineContext, path: NamespacePath, latest: number, lostThrough: number): Promise<number> {
+  const name = formatNamespacePath(path);
+  if (latest < 1) throw new CorruptError(`namespace ${name}: every manifest is gone (version ${lostThrough} existed); nothing to continue from`, manifestKey(path, lostThrough));
+  const base = await ctx.manifests.readVersion(path, latest);
+  const top = lostThrough + 1;
+  for (let version = Math.max(latest + 1, top - MAX_BRIDGED_VERSIONS + 1); version <= top; version++) {
+    const copy: Manifest = carryForward({ ...base, version, updatedAt: ctx.clock.now() });
+    await ctx.manifests.create(path, copy, { bridging: true });
+  }
+  ctx.states.invalidate(path);
+  return top;
 }

@@ -111,7 +111,7 @@ export type CorruptDataReason =
 /** Binary input that cannot be what it claims to be. */
 export class CorruptDataError extends WalFormatError {
   readonly code = "CorruptData" as const;
-  /** Format name: `tombstone-sidecar`, `row-batch` or `framed-log`. */
+  /** Format name: `tombstone-sidecar`, `row-batch`, `framed-log` or `manifest` (its envelope). */
   readonly format: string;
   readonly reason: CorruptDataReason;
   /** Byte offset at which the problem was found, when known. */

@@ -97,6 +97,7 @@ export {
   decodeManifest,
   DISTANCE_METRICS,
   encodeManifest,
+  MANIFEST_ENVELOPE_VERSION,
   MANIFEST_SCHEMA_VERSION,
   manifestWireSchema,
   MAX_VECTOR_DIMENSION,

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import {
   type CompactionIntent,
   type ContainerRef,
+  contentHash,
   decodeCompactionIntent,
   decodeManifest,
   decodeRefcountTable,
@@ -20,7 +21,9 @@ import { manifestSpec } from "../src/schemas/manifest.ts";
 import { compactionIntentArb, manifestArb, refcountTableArb } from "./support/arbitraries.ts";
 
 const HASH = "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262";
-const json = (bytes: Uint8Array) => JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+/** The JSON document of an encoded object (a manifest's: the JSON part of its envelope). */
+const json = (bytes: Uint8Array) =>
+  JSON.parse(new TextDecoder().decode(bytes[0] === 0x53 ? envelope(bytes).json : bytes)) as Record<string, unknown>;
 
 function failure(fn: () => unknown): unknown {
   try {
@@ -70,7 +73,7 @@ function sampleManifest(): Manifest {
 function envelope(bytes: Uint8Array): { header: string; json: Uint8Array; attachment: Uint8Array } {
   const newline = bytes.indexOf(0x0a);
   const header = new TextDecoder().decode(bytes.subarray(0, newline));
-  const length = Number(header.split(" ").at(-1));
+  const length = Number(header.split(" ")[2]);
   return { header, json: bytes.subarray(newline + 1, newline + 1 + length), attachment: bytes.subarray(newline + 1 + length) };
 }
 
@@ -116,10 +119,38 @@ describe("manifest document", () => {
   });
 
   it("keeps label and extra keys named __proto__ as data", () => {
-    const text = new TextDecoder().decode(encodeManifest(sampleManifest())).replace('"labels":{', '"labels":{"__proto__":"x",');
+    const text = new TextDecoder().decode(envelope(encodeManifest(sampleManifest())).json).replace('"labels":{', '"labels":{"__proto__":"x",');
     const decoded = decodeManifest(text);
     expect(decoded.labels.get("__proto__")).toBe("x");
     expect(new TextDecoder().decode(encodeManifest(decoded))).toContain('"__proto__":"x"');
+  });
+
+  it("verifies the body hash of envelope version 2 before parsing; legacy plain JSON and envelope 1 still decode", () => {
+    const manifest = sampleManifest();
+    const encoded = encodeManifest(manifest);
+    const { header, json: jsonPart } = envelope(encoded);
+    const text = new TextDecoder().decode(encoded);
+    // One character of a container key edited: the hash catches it, naming the format and the reason.
+    const at = text.indexOf("segments/0b7e4c1e") + "segments/".length;
+    const edited = encoded.slice();
+    edited[at] = "1".charCodeAt(0);
+    expect(failure(() => decodeManifest(edited))).toMatchObject({ code: "CorruptData", format: "manifest", reason: "checksum-mismatch" });
+    // The hash itself edited, an extra byte, a malformed header, a newer envelope version.
+    const badHash = encoded.slice();
+    badHash[header.length - 1] = badHash[header.length - 1] === 0x30 ? 0x31 : 0x30;
+    expect(failure(() => decodeManifest(badHash))).toMatchObject({ code: "CorruptData", reason: "checksum-mismatch" });
+    expect(failure(() => decodeManifest(Uint8Array.from([...encoded, 0x20])))).toMatchObject({ code: "CorruptData", reason: "checksum-mismatch" });
+    const enc = new TextEncoder();
+    expect(failure(() => decodeManifest(Uint8Array.from([...enc.encode(`SKERRY-MANIFEST 2 ${jsonPart.length}\n`), ...jsonPart])))).toMatchObject({
+      code: "CorruptData",
+      reason: "malformed",
+    });
+    expect(failure(() => decodeManifest(Uint8Array.from([...enc.encode("SKERRY-MANIFEST 2 "), ...jsonPart])))).toMatchObject({ code: "CorruptData", reason: "malformed" });
+    const newer = enc.encode(text.replace("SKERRY-MANIFEST 2 ", "SKERRY-MANIFEST 3 "));
+    expect(failure(() => decodeManifest(newer))).toMatchObject({ code: "UnsupportedVersion", subject: "manifest envelope", found: 3, supported: 2 });
+    // Legacy objects (written before the hash): read unverified.
+    expect(decodeManifest(jsonPart)).toEqual(manifest);
+    expect(decodeManifest(Uint8Array.from([...enc.encode(`SKERRY-MANIFEST 1 ${jsonPart.length}\n`), ...jsonPart]))).toEqual(manifest);
   });
 
   it("round-trips any valid manifest (property), byte for byte what the generic document encoder writes", () => {
@@ -130,8 +161,10 @@ describe("manifest document", () => {
         expect(encodeManifest(decodeManifest(bytes))).toEqual(bytes);
         expect(encodeManifest(manifest)).toEqual(bytes); // second encode: from the per-ref cache
         // The JSON part is what the generic document encoder writes (a carrier's bytes follow it).
-        const json = manifest.containers.some((c) => c.inline !== undefined) ? envelope(bytes).json : bytes;
+        const { header, json, attachment } = envelope(bytes);
         expect(json).toEqual(encodeDocument(manifestSpec, manifest));
+        expect(header).toBe(`SKERRY-MANIFEST 2 ${json.length} ${contentHash(bytes.subarray(header.length + 1))}`);
+        expect(attachment.length).toBe(manifest.containers.reduce((n, c) => n + (c.inline?.length ?? 0), 0));
       }),
       { numRuns: 200 },
     );
@@ -153,7 +186,7 @@ describe("manifest document", () => {
     const manifest: Manifest = { ...base, containers: [...base.containers, inline] };
     const encoded = encodeManifest(manifest);
     const { header, json: jsonPart, attachment } = envelope(encoded);
-    expect(header).toBe(`SKERRY-MANIFEST 1 ${jsonPart.length}`);
+    expect(header).toBe(`SKERRY-MANIFEST 2 ${jsonPart.length} ${contentHash(encoded.subarray(header.length + 1))}`);
     expect([...attachment]).toEqual([...bytes]);
     const last = (JSON.parse(new TextDecoder().decode(jsonPart))["containers"] as Record<string, unknown>[]).at(-1)!;
     expect(last["inline_offset"]).toBe(0);
@@ -162,10 +195,10 @@ describe("manifest document", () => {
     expect(decoded).toEqual(manifest);
     expect(encodeManifest(decoded)).toEqual(encoded);
     expect(jsonPart).toEqual(encodeDocument(manifestSpec, manifest)); // the JSON part is the generic encoding
-    // A later version names the carrier without the bytes: plain JSON.
+    // A later version names the carrier without the bytes: an envelope with an empty attachment.
     const { inline: _bytes, ...carried } = inline;
     const later: Manifest = { ...manifest, version: base.version + 1, containers: [...base.containers, carried] };
-    expect(new TextDecoder().decode(encodeManifest(later)).startsWith("{")).toBe(true);
+    expect(envelope(encodeManifest(later)).attachment.length).toBe(0);
     expect(decodeManifest(encodeManifest(later))).toEqual(later);
     // Only a LOG_BATCH is carried; the bytes must be byte_size long.
     expect(failure(() => encodeManifest({ ...manifest, containers: [{ ...inline, kind: "SEGMENT" }] }))).toMatchObject({
@@ -194,7 +227,7 @@ describe("manifest document", () => {
     expect(failure(() => decodeManifest(withJson(() => undefined, Uint8Array.from([...bytes, 9]))))).toMatchObject({ code: "Schema", field: "" });
     expect(failure(() => decodeManifest(withJson(() => undefined, bytes.subarray(1))))).toMatchObject({ field: `containers[${index}].inline_offset` });
     expect(failure(() => decodeManifest(Uint8Array.from([...new TextEncoder().encode("SKERRY-MANIFEST 1 x\n"), ...jsonPart])))).toMatchObject({ code: "Schema" });
-    expect(failure(() => decodeManifest(encoded.subarray(0, header.length + 10)))).toMatchObject({ code: "Schema" });
+    expect(failure(() => decodeManifest(encoded.subarray(0, header.length + 10)))).toMatchObject({ code: "CorruptData", reason: "checksum-mismatch" });
     // Plain JSON naming an inline offset has no attachment to take it from.
     expect(failure(() => decodeManifest(jsonPart))).toMatchObject({ code: "Schema", field: `containers[${index}].inline_offset` });
     expect(failure(() => decodeManifest(withJson((w) => void (ref(w)["carrier_version"] = base.version - 1))))).toMatchObject({

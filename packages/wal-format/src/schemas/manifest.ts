@@ -21,18 +21,26 @@
  *
  * Carried batches: a LOG_BATCH ref may hold the batch's bytes (`inline`) in
  * the manifest that carries it (`carrier_version`, its own version); later
- * versions name the carrier without the bytes. The object is then an
- * envelope, `SKERRY-MANIFEST 1 <JSON byte length>\n`, the JSON (each such
- * ref with `inline_offset`), then the bytes back to back (the attachment,
- * nothing else). A manifest without inline bytes is plain JSON.
+ * versions name the carrier without the bytes.
+ *
+ * The object (envelope version 2, what `encodeManifest` always writes):
+ * `SKERRY-MANIFEST 2 <JSON byte length> <BLAKE3 hex of the body>\n`, then the
+ * body: the JSON (each carried ref with `inline_offset`), then the inline
+ * bytes back to back (the attachment, nothing else). `decodeManifest`
+ * verifies the hash over the exact body bytes before parsing anything.
+ * Legacy objects (no hash, read unverified): plain JSON, and envelope
+ * version 1, `SKERRY-MANIFEST 1 <JSON byte length>\n` + JSON + attachment.
  *
  * Unknown keys are kept so older readers do not lose them.
  *
- * Errors: `SchemaError` naming `manifest` and the field;
- * `UnsupportedVersionError` for a newer `schema_version`.
+ * Errors: `CorruptDataError` (format `manifest`) for a damaged envelope
+ * (`checksum-mismatch`, `truncated`, `malformed`); `SchemaError` naming
+ * `manifest` and the field; `UnsupportedVersionError` for a newer
+ * `schema_version` or envelope version.
  */
 import { z } from "zod";
-import { isWalFormatError, SchemaError } from "../errors.ts";
+import { contentHash } from "../content-hash.ts";
+import { CorruptDataError, isWalFormatError, SchemaError, UnsupportedVersionError } from "../errors.ts";
 import type { IdSpan } from "../id-span.ts";
 import type { RowId } from "../ids.ts";
 import { idToHex, rowIdFromHex } from "../ids.ts";
@@ -384,11 +392,19 @@ function inlineRefJson(ref: ContainerRef, index: number, offset: number): Uint8A
   }
 }
 
-/** First bytes of a manifest object with an attachment: `SKERRY-MANIFEST 1 <JSON byte length>\n<JSON><attachment>`. */
-const ENVELOPE_MAGIC = "SKERRY-MANIFEST 1 ";
-const ENVELOPE_MAGIC_BYTES = textEncoder.encode(ENVELOPE_MAGIC);
-/** Longest envelope header: the magic, up to 16 digits, the newline. */
-const ENVELOPE_HEADER_MAX = ENVELOPE_MAGIC.length + 17;
+/**
+ * First bytes of every manifest object written today (envelope version 2):
+ * `SKERRY-MANIFEST 2 <JSON byte length> <BLAKE3 hex of the body>\n<JSON><attachment>`.
+ * Legacy (read only): `SKERRY-MANIFEST 1 <JSON byte length>\n<JSON><attachment>`, and plain JSON.
+ */
+const ENVELOPE_PREFIX = "SKERRY-MANIFEST ";
+const ENVELOPE_PREFIX_BYTES = textEncoder.encode(ENVELOPE_PREFIX);
+/** The envelope version `encodeManifest` writes. */
+export const MANIFEST_ENVELOPE_VERSION = 2;
+/** Format name in the `CorruptDataError`s and `UnsupportedVersionError`s of the envelope. */
+const ENVELOPE_FORMAT = "manifest";
+/** Longest envelope header: the prefix, a version, up to 16 digits, a space, the hash, the newline. */
+const ENVELOPE_HEADER_MAX = ENVELOPE_PREFIX.length + 8 + 1 + 16 + 1 + 64 + 1;
 
 function recentWriteToWire(w: RecentWrite, i: number): Record<string, unknown> {
   return {
@@ -463,32 +479,56 @@ export function encodeManifest(manifest: Manifest): Uint8Array {
     else text += value;
   }
   chunks.push(textEncoder.encode(`${text}}`));
-  let length = 0;
-  for (const chunk of chunks) length += chunk.length;
-  if (attached.length > 0) {
-    // The envelope: a header naming the JSON's length, the JSON, then the inline bytes in container order.
-    chunks.unshift(textEncoder.encode(`${ENVELOPE_MAGIC}${length}\n`));
-    chunks.push(...attached);
-    length += (chunks[0] as Uint8Array).length + attachedBytes;
-  }
-  const out = new Uint8Array(length);
-  let at = 0;
+  let jsonLength = 0;
+  for (const chunk of chunks) jsonLength += chunk.length;
+  chunks.push(...attached);
+  // The envelope: a header naming the JSON's length and the body's hash, then the body (the JSON, then the
+  // inline bytes in container order). The body is assembled in place after the header's (fixed) length.
+  const prefix = textEncoder.encode(`${ENVELOPE_PREFIX}${MANIFEST_ENVELOPE_VERSION} ${jsonLength} `);
+  const headerLength = prefix.length + 64 + 1;
+  const out = new Uint8Array(headerLength + jsonLength + attachedBytes);
+  let at = headerLength;
   for (const chunk of chunks) {
     out.set(chunk, at);
     at += chunk.length;
   }
+  out.set(prefix, 0);
+  out.set(textEncoder.encode(`${contentHash(out.subarray(headerLength))}\n`), prefix.length);
   return out;
 }
 
 const COMMA = textEncoder.encode(",");
 
-/** The JSON part and the attachment of a manifest object (no attachment: plain JSON). */
+/** The JSON part and the attachment of a manifest object (legacy plain JSON: no attachment). */
 function splitEnvelope(bytes: Uint8Array): { json: Uint8Array; attachment: Uint8Array | undefined } {
-  if (bytes.length < ENVELOPE_MAGIC_BYTES.length || !ENVELOPE_MAGIC_BYTES.every((b, i) => bytes[i] === b)) return { json: bytes, attachment: undefined };
+  if (bytes.length < ENVELOPE_PREFIX_BYTES.length || !ENVELOPE_PREFIX_BYTES.every((b, i) => bytes[i] === b)) return { json: bytes, attachment: undefined };
   const newline = bytes.subarray(0, ENVELOPE_HEADER_MAX).indexOf(0x0a);
-  const digits = newline < 0 ? "" : String.fromCharCode(...bytes.subarray(ENVELOPE_MAGIC_BYTES.length, newline));
-  if (!/^[1-9][0-9]{0,15}$/.test(digits)) throw new SchemaError(MANIFEST_DOCUMENT, "", "malformed envelope header");
+  if (newline < 0) throw new CorruptDataError(ENVELOPE_FORMAT, "malformed", "envelope header has no end of line", { offset: 0 });
+  const fields = String.fromCharCode(...bytes.subarray(ENVELOPE_PREFIX_BYTES.length, newline)).split(" ");
+  const version = fields[0] ?? "";
+  if (!/^[1-9][0-9]{0,7}$/.test(version)) throw new CorruptDataError(ENVELOPE_FORMAT, "malformed", `envelope version ${JSON.stringify(version)}`, { offset: 0 });
   const start = newline + 1;
+  if (version === "1") return splitLegacyEnvelope(bytes, fields, start);
+  if (Number(version) > MANIFEST_ENVELOPE_VERSION) throw new UnsupportedVersionError("manifest envelope", Number(version), MANIFEST_ENVELOPE_VERSION);
+  const [, digits = "", hash = ""] = fields;
+  if (fields.length !== 3 || !/^[1-9][0-9]{0,15}$/.test(digits) || !/^[0-9a-f]{64}$/.test(hash)) {
+    throw new CorruptDataError(ENVELOPE_FORMAT, "malformed", "envelope header is not `SKERRY-MANIFEST 2 <length> <hash>`", { offset: 0 });
+  }
+  // The hash first: nothing of a body that is not the one written is interpreted.
+  const body = bytes.subarray(start);
+  const actual = contentHash(body);
+  if (actual !== hash) {
+    throw new CorruptDataError(ENVELOPE_FORMAT, "checksum-mismatch", `body of ${body.length} bytes hashes to ${actual}; the header says ${hash}`, { offset: start });
+  }
+  const end = start + Number(digits);
+  if (end > bytes.length) throw new CorruptDataError(ENVELOPE_FORMAT, "truncated", `envelope names ${digits} JSON bytes; only ${body.length} follow`, { offset: start });
+  return { json: bytes.subarray(start, end), attachment: bytes.subarray(end) };
+}
+
+/** Envelope version 1 (legacy, no hash): `SKERRY-MANIFEST 1 <n>\n` + n bytes of JSON + the attachment. */
+function splitLegacyEnvelope(bytes: Uint8Array, fields: readonly string[], start: number): { json: Uint8Array; attachment: Uint8Array } {
+  const digits = fields[1] ?? "";
+  if (fields.length !== 2 || !/^[1-9][0-9]{0,15}$/.test(digits)) throw new SchemaError(MANIFEST_DOCUMENT, "", "malformed envelope header");
   const end = start + Number(digits);
   if (end > bytes.length) throw new SchemaError(MANIFEST_DOCUMENT, "", `envelope names ${digits} JSON bytes; only ${bytes.length - start} follow`);
   return { json: bytes.subarray(start, end), attachment: bytes.subarray(end) };
@@ -512,8 +552,10 @@ function checkAttachment(raw: Record<string, unknown>, attachment: Uint8Array | 
 }
 
 /**
- * Decodes a manifest object: plain JSON, or the envelope `SKERRY-MANIFEST 1 <n>\n` + n bytes of JSON + the
- * attachment (inline batches' bytes, each at its ref's `inline_offset`, `byte_size` long, nothing else).
+ * Decodes a manifest object: the envelope `SKERRY-MANIFEST 2 <n> <hash>\n` + n bytes of JSON + the attachment
+ * (inline batches' bytes, each at its ref's `inline_offset`, `byte_size` long, nothing else), its hash
+ * verified over the body before parsing; or a legacy object, read unverified: plain JSON (also a string),
+ * or `SKERRY-MANIFEST 1 <n>\n` + JSON + attachment.
  */
 export function decodeManifest(input: Uint8Array | string, options: DecodeDocumentOptions = {}): Manifest {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_DOCUMENT_BYTES;
