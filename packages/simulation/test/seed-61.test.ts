@@ -13,6 +13,13 @@
  * result; tombstone-phase.ts: the driver heartbeats its lease between
  * re-locate rounds); the same sequence without the simulator is
  * packages/wal-engine/test/sim-regressions.test.ts.
+ *
+ * The as-found replay is kept as a run that must stay clean, but it no
+ * longer checks for the exact trace line: engine changes that skip or add a
+ * storage call (e.g. the manifest store refusing a version it knows existed
+ * without a put) shift the seeded fault stream, so this seed no longer
+ * reaches the same interleaving. The interleaving itself is pinned, without
+ * the simulator, by the wal-engine regression test named above.
  */
 import { describe, expect, it } from "vitest";
 import { minimalTrace, runSimulation, type SimulationResult } from "../src/index.ts";
@@ -25,7 +32,6 @@ describe("seed 61 (SIM-2)", () => {
   it("seed 61 as found: a predicate mutation that a peer's recovery completed returns its result", async () => {
     const r = await runSimulation({ seed: 61, provider: "memory", steps: 500, fences: ["manifest-readback"], asFound: true });
     expect(r.ok, explain(r)).toBe(true);
-    expect(r.trace.some((l) => / m1 patchByFilter holder=h0 -> h1 -> ok/.test(l))).toBe(true);
   });
 
   it("seed 61 with today's harness (simulated backoffs, forks, repair) on both providers", async () => {
