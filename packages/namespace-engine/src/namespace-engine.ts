@@ -46,7 +46,9 @@ import {
   VersionConflictError,
   VersionNotFoundError,
   ConflictError,
+  isCorrupt,
 } from "./errors.ts";
+import { isManifestRollback } from "./manifest-rollback-error.ts";
 import { ManifestStore } from "./manifest-store.ts";
 import type {
   CreateNamespaceOptions,
@@ -455,9 +457,11 @@ export class NamespaceEngine {
     // Adopt pins and unpins made by other engines (read at most readStalenessMs ago).
     if ((await this.#pins.list(this.#readStalenessMs)).has(formatNamespacePath(p))) this.#states.pin(p);
     else this.#states.unpin(p);
-    const manifest = await this.#readManifest(p, options);
-    const docCount = await this.#states.read(p, manifest, (state) => state.size);
-    return this.#info(p, manifest, docCount);
+    return this.#confirmCorrupt(p, async () => {
+      const manifest = await this.#readManifest(p, options);
+      const docCount = await this.#states.read(p, manifest, (state) => state.size);
+      return this.#info(p, manifest, docCount);
+    });
   }
 
   /** Names of the live namespaces of a project, sorted. */
@@ -835,7 +839,7 @@ export class NamespaceEngine {
   async compact(path: Path, options: { force?: boolean } = {}): Promise<CompactionReport> {
     const p = toNamespacePath(path);
     await this.openNamespace(p);
-    const report = await this.#compactor.compact(p, options.force === true);
+    const report = await this.#confirmCorrupt(p, () => this.#compactor.compact(p, options.force === true));
     if (!report.performed) return report;
     // The swap retired its inputs; retention decides when they go.
     const garbage = await collectManifestGarbage(this.#ctx, this.#shards, p, this.#retention);
@@ -879,8 +883,10 @@ export class NamespaceEngine {
     const p = toNamespacePath(path);
     if (!Array.isArray(ids) || ids.some((id) => typeof id !== "string")) throw new InvalidArgumentError("ids must be an array of strings");
     if (ids.length > this.#limits.maxBatchOps) throw new InvalidArgumentError(`at most ${this.#limits.maxBatchOps} ids per get`);
-    const manifest = await this.#readManifest(p, options);
-    return this.#states.read(p, manifest, (state) => ids.map((id) => state.get(id) ?? null));
+    return this.#confirmCorrupt(p, async () => {
+      const manifest = await this.#readManifest(p, options);
+      return this.#states.read(p, manifest, (state) => ids.map((id) => state.get(id) ?? null));
+    });
   }
 
   /** One page of documents in id order. */
@@ -890,22 +896,26 @@ export class NamespaceEngine {
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > this.#limits.maxBatchOps) {
       throw new InvalidArgumentError(`limit must be an integer in [1, ${this.#limits.maxBatchOps}]`);
     }
-    const manifest = await this.#readManifest(p, options);
-    return this.#states.read(p, manifest, (state) => {
+    return this.#confirmCorrupt(p, async () => {
+      const manifest = await this.#readManifest(p, options);
+      return this.#states.read(p, manifest, (state) => {
       const ids = state.sortedIds();
       const start = options.after === undefined ? 0 : upperBound(ids, options.after);
       const page = ids.slice(start, start + limit);
       const documents = page.map((id) => state.get(id) as StoredDocument);
       const more = start + limit < ids.length;
       return { documents, next: more ? page[page.length - 1] : undefined, version: state.version };
+      });
     });
   }
 
   /** Every document in id order (use `scan` for large namespaces). */
   async documents(path: Path, options: ReadOptions = {}): Promise<StoredDocument[]> {
     const p = toNamespacePath(path);
-    const manifest = await this.#readManifest(p, options);
-    return this.#states.read(p, manifest, (state) => state.sortedIds().map((id) => state.get(id) as StoredDocument));
+    return this.#confirmCorrupt(p, async () => {
+      const manifest = await this.#readManifest(p, options);
+      return this.#states.read(p, manifest, (state) => state.sortedIds().map((id) => state.get(id) as StoredDocument));
+    });
   }
 
   /**
@@ -916,7 +926,8 @@ export class NamespaceEngine {
    * namespace-query.ts.
    */
   async query(path: Path, request: unknown, options: QueryOptions = {}): Promise<NamespaceQueryResult> {
-    return this.#query.query(toNamespacePath(path), request, options);
+    const p = toNamespacePath(path);
+    return this.#confirmCorrupt(p, () => this.#query.query(p, request, options));
   }
 
   /** The manifest a read with these options would use. */
@@ -942,11 +953,36 @@ export class NamespaceEngine {
   /** Runs `fn` on the materialized state a read with these options would see (for the query layer and tests). */
   async withState<T>(path: Path, options: ReadOptions, fn: (state: NamespaceState, manifest: Manifest) => T): Promise<T> {
     const p = toNamespacePath(path);
-    const manifest = await this.#readManifest(p, options);
-    return this.#states.read(p, manifest, (state) => fn(state, manifest));
+    return this.#confirmCorrupt(p, async () => {
+      const manifest = await this.#readManifest(p, options);
+      return this.#states.read(p, manifest, (state) => fn(state, manifest));
+    });
   }
 
   // --------------------------------------------------------------- helpers
+
+  /**
+   * Runs `run`; a `CorruptError` it raises (an object its manifest references is missing or wrong) is
+   * confirmed before it reaches the caller: a namespace deleted meanwhile (its deletion purges the objects
+   * the operation's manifest referenced) is `NamespaceNotFound`, not corruption. A namespace still live keeps
+   * the error: its manifests never reference an object before it is durable, and only its deletion or the
+   * retention of versions it no longer references removes one. (`ManifestRollbackError` passes unchanged.)
+   */
+  async #confirmCorrupt<T>(p: NamespacePath, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      if (!isCorrupt(error) || isManifestRollback(error)) throw error;
+      let latest: Manifest | undefined;
+      try {
+        latest = await this.#manifests.readLatest(p);
+      } catch {
+        throw error; // cannot confirm: report what was found
+      }
+      if (latest === undefined || latest.deletedAt !== undefined) throw new NamespaceNotFoundError(formatNamespacePath(p));
+      throw error;
+    }
+  }
 
   async #readManifest(p: NamespacePath, options: ReadOptions): Promise<Manifest> {
     const name = formatNamespacePath(p);
