@@ -143,6 +143,36 @@ describe("Object.prototype names as user names, over HTTP", () => {
     expect(canonical(after[3]?.attributes)).toBe(canonical({ ...want.get("d7")!.attributes, ...single("__proto__", "by filter") }));
   });
 
+  it("should validate the value under a __proto__ key like any other (400 naming its path; nothing written)", async () => {
+    const labels = await call("POST", BASE, { name: "refused", labels: single("__proto__", 5) });
+    expect(labels.status).toBe(400);
+    expect(labels.body).toMatchObject({ error: { code: "InvalidArgument", details: { issues: [{ path: ["labels", "__proto__"] }] } } });
+    expect((await call("GET", `${BASE}/refused`)).status).toBe(404);
+    await ok("POST", BASE, { name: "strict" }, 201);
+    const text = await call("POST", `${BASE}/strict/upsert`, { documents: [{ id: "a", text: single("__proto__", 5) }] });
+    expect(text.body).toMatchObject({ error: { code: "InvalidArgument", details: { issues: [{ path: ["documents", "0", "text", "__proto__"] }] } } });
+    const nestedProto = await call("POST", `${BASE}/strict/upsert`, { documents: [{ id: "a", attributes: { outer: single("__proto__", { value: {} }) } }] });
+    expect(nestedProto.status).toBe(200); // any JSON value nests, __proto__ included
+    const aggregation = await call("POST", `${BASE}/strict/query`, { aggregateBy: single("__proto__", "Count") });
+    expect(aggregation.body).toMatchObject({ error: { code: "InvalidArgument", details: { issues: [{ path: ["aggregateBy", "__proto__"] }] } } });
+    const [doc] = (await ok("POST", `${BASE}/strict/documents/get`, { ids: ["a"] }))["documents"] as { attributes: Json }[];
+    expect(canonical(doc?.attributes)).toBe(canonical({ outer: single("__proto__", { value: {} }) }));
+  });
+
+  it("should still document these records as JSON objects with additionalProperties (/openapi.json)", async () => {
+    const schemas = ((await ok("GET", "/openapi.json"))["components"] as { schemas: Record<string, Record<string, Json>> }).schemas;
+    const ref = { $ref: "#/components/schemas/JsonValue" };
+    expect(schemas["Attributes"]).toEqual({ type: "object", additionalProperties: ref });
+    expect(schemas["JsonValue"]!["anyOf"]).toContainEqual({ type: "object", additionalProperties: { allOf: [ref, { nullable: true }] } });
+    const props = (name: string) => schemas[name]!["properties"] as Record<string, Json>;
+    expect(props("CreateNamespaceRequest")["labels"]).toEqual({
+      type: "object",
+      additionalProperties: { type: "string", maxLength: 1024 },
+    });
+    expect(props("DocumentInput")["text"]).toEqual({ type: "object", additionalProperties: { type: "string" } });
+    expect(props("QueryRequest")["aggregateBy"]).toEqual({ type: "object", additionalProperties: { type: "array", items: { type: "string" } } });
+  });
+
   async function checkQueries(stage: string): Promise<void> {
     const want = expected();
     for (const name of NAMES) {

@@ -25,8 +25,10 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-function defineOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+/** Sets `key` as an own data property; `__proto__` by definition (an assignment would set the prototype). */
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === "__proto__") Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
 }
 
 const ZodOwnRecord = z.core.$constructor("ZodOwnRecord", (inst: z.ZodRecord, def: z.core.$ZodRecordDef) => {
@@ -53,15 +55,16 @@ const ZodOwnRecord = z.core.$constructor("ZodOwnRecord", (inst: z.ZodRecord, def
         });
         continue;
       }
+      const outKey = String(keyResult.value);
       const settle = (result: Payload) => {
         if (result.issues.length > 0) payload.issues.push(...z.core.util.prefixIssues(key, result.issues));
-        defineOwn(out, String(keyResult.value), result.value);
+        setOwn(out, outKey, result.value);
       };
-      // The slot is taken now, so the output keeps the input's key order even when a value settles later.
-      defineOwn(out, String(keyResult.value), undefined);
       const result = def.valueType._zod.run({ value: input[key], issues: [] }, ctx) as Payload | Promise<Payload>;
-      if (result instanceof Promise) pending.push(result.then(settle));
-      else settle(result);
+      if (result instanceof Promise) {
+        setOwn(out, outKey, undefined); // the slot now: the output keeps the input's key order
+        pending.push(result.then(settle));
+      } else settle(result);
     }
     payload.value = out;
     return pending.length === 0 ? payload : Promise.all(pending).then(() => payload);
