@@ -272,6 +272,17 @@ describe("skerry CLI", () => {
     }
   });
 
+  it("should keep labels named __proto__ and constructor as data (create, get, branch)", async () => {
+    const created = JSON.parse((await skerry("--json", "ns", "create", "acme/proto/labels", "--label", "__proto__=x", "--label", "constructor=y=z")).stdout);
+    expect(Object.hasOwn(created.labels, "__proto__")).toBe(true);
+    expect(Object.entries(created.labels)).toEqual([["__proto__", "x"], ["constructor", "y=z"]]);
+    const info = await skerry("--json", "ns", "get", "acme/proto/labels");
+    expect(Object.entries(JSON.parse(info.stdout).labels)).toEqual([["__proto__", "x"], ["constructor", "y=z"]]);
+    expect((await skerry("ns", "get", "acme/proto/labels")).stdout).toContain('labels       {"__proto__":"x","constructor":"y=z"}');
+    const branched = JSON.parse((await skerry("--json", "ns", "branch", "acme/proto/labels", "acme/proto/labels-exp", "--label", "__proto__=exp")).stdout);
+    expect(Object.entries(branched.labels)).toEqual([["__proto__", "exp"]]);
+  });
+
   it("should exit 2 on a usage error and delete a namespace", async () => {
     expect((await skerry("frobnicate")).code).toBe(2);
     const deleted = await skerry("ns", "delete", "acme/search/docs");

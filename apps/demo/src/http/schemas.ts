@@ -10,6 +10,8 @@
  * follow the engine's allow list (also the path-traversal defence).
  */
 import { z } from "@hono/zod-openapi";
+import type { JsonValue } from "@skerry/namespace-engine";
+import { ownRecord } from "./own-record.ts";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const name = (what: string) =>
@@ -35,8 +37,12 @@ export const ErrorSchema = z
   })
   .openapi("Error");
 
-export const JsonValueSchema = z.json().openapi("JsonValue", { description: "Any JSON value (finite numbers only)" });
-export const AttributesSchema = z.record(z.string(), JsonValueSchema).openapi("Attributes");
+// Every record keyed by user-supplied names (attributes, nested objects, text fields, labels, aggregations)
+// is an `ownRecord`: zod's record drops a `__proto__` key, which is data here like any other name.
+export const JsonValueSchema: z.ZodType<JsonValue> = z
+  .lazy(() => z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(JsonValueSchema), ownRecord(z.string(), JsonValueSchema)]))
+  .openapi("JsonValue", { description: "Any JSON value (finite numbers only)" });
+export const AttributesSchema = ownRecord(z.string(), JsonValueSchema).openapi("Attributes");
 const finite = z.number();
 const atVersion = z.coerce.number().int().positive().optional().openapi({ description: "Read as of this manifest version" });
 const consistency = z.enum(["strong", "eventual"]).optional();
@@ -50,7 +56,7 @@ export const DocumentInputSchema = z
     id: z.string().min(1).max(512),
     vector: z.array(finite).max(65_536).optional(),
     sparse: SparseSchema.optional(),
-    text: z.record(z.string(), z.string()).optional(),
+    text: ownRecord(z.string(), z.string()).optional(),
     attributes: AttributesSchema.optional(),
   })
   .strict()
@@ -61,8 +67,8 @@ export const DocumentPatchSchema = z
     id: z.string().min(1).max(512),
     vector: z.array(finite).max(65_536).nullable().optional(),
     sparse: SparseSchema.nullable().optional(),
-    text: z.record(z.string(), z.string().nullable()).optional(),
-    attributes: z.record(z.string(), JsonValueSchema.nullable()).optional(),
+    text: ownRecord(z.string(), z.string().nullable()).optional(),
+    attributes: ownRecord(z.string(), JsonValueSchema.nullable()).optional(),
   })
   .strict()
   .openapi("DocumentPatch", { description: "Fields to change; null removes a field" });
@@ -72,7 +78,7 @@ export const DocumentSchema = z
     id: z.string(),
     vector: z.array(z.number()).optional(),
     sparse: z.object({ indices: z.array(z.number()), values: z.array(z.number()) }).optional(),
-    text: z.record(z.string(), z.string()).optional(),
+    text: ownRecord(z.string(), z.string()).optional(),
     attributes: AttributesSchema.optional(),
   })
   .openapi("Document");
@@ -110,13 +116,13 @@ export const NamespaceInfoSchema = z
     vectorDimension: z.number().int().optional(),
     parent: z.object({ namespace: z.string(), version: z.number().int() }).optional().openapi({ description: "The source and version this namespace was branched or copied from" }),
     pinned: z.boolean().openapi({ description: "Pinned: kept warm in memory by every server, never evicted" }),
-    labels: z.record(z.string(), z.string()),
+    labels: ownRecord(z.string(), z.string()),
     createdAt: z.number(),
     updatedAt: z.number(),
   })
   .openapi("NamespaceInfo");
 
-export const LabelsSchema = z.record(z.string().min(1).max(128), z.string().max(1024));
+export const LabelsSchema = ownRecord(z.string().min(1).max(128), z.string().max(1024));
 export const CreateNamespaceBody = z
   .object({
     name: name("namespace"),
@@ -161,7 +167,7 @@ export const ManifestViewSchema = z
     vector: z.object({ metric: z.string(), dimension: z.number().int().optional() }).optional(),
     rowIdHighWater: z.string().openapi({ description: "Every row id in the namespace is at most this (32 hex)" }),
     recentWrites: z.number().int().openapi({ description: "Idempotency keys remembered by this version" }),
-    labels: z.record(z.string(), z.string()),
+    labels: ownRecord(z.string(), z.string()),
     containers: z.array(ContainerViewSchema).openapi({ description: "Row containers in fold order (oldest first)" }),
   })
   .openapi("ManifestView");
@@ -193,7 +199,7 @@ export const QueryBody = z
     includeVectors: z.boolean().optional(),
     distanceMetric: z.enum(["COSINE", "DOT", "EUCLIDEAN"]).optional(),
     distanceThreshold: z.number().optional(),
-    aggregateBy: z.record(z.string(), z.array(z.string())).optional(),
+    aggregateBy: ownRecord(z.string(), z.array(z.string())).optional(),
     groupBy: z.array(z.string()).optional(),
     consistency,
     atVersion: z.number().int().positive().optional(),
@@ -216,8 +222,8 @@ export const QueryResultSchema = z
         vector: z.array(z.number()).optional(),
       }),
     ),
-    aggregations: z.record(z.string(), z.number()).optional(),
-    aggregationGroups: z.array(z.object({ group: AttributesSchema, aggregations: z.record(z.string(), z.number()) })).optional(),
+    aggregations: ownRecord(z.string(), z.number()).optional(),
+    aggregationGroups: z.array(z.object({ group: AttributesSchema, aggregations: ownRecord(z.string(), z.number()) })).optional(),
   })
   .openapi("QueryResult");
 
