@@ -14,13 +14,18 @@
  *   a GET only when the version moved), then rebuilds and puts; never a base
  *   read before the wait (it was stale by the time of the put).
  * - Backoff with full jitter, growing: the wait before retry n (after n
- *   losses) is uniform in [0, min(maxDelayMs, baseDelayMs * 2^(n-1))].
+ *   losses) is uniform in [0, min(cap, baseDelayMs * 2^(n-1))], where cap
+ *   is maxDelayMs or, when attempts are slower (a large manifest, a loaded
+ *   machine), twice the last attempt's length: losers then retry about once
+ *   per round instead of piling wasted rebuilds onto every round.
  * - Bounded streaks: a writer that saw contention on the namespace (lost a
  *   race, or found another writer's commit) within the last
  *   `CONTENTION_WINDOW_MS` commits at most `MAX_STREAK` groups in a row on
  *   its cached base; then it steps aside, waiting uniform in
- *   [maxDelayMs, 2 * maxDelayMs] before re-reading the latest, which gives
- *   the waiting writers a window to commit. A writer alone never loses and
+ *   [maxDelayMs, 2 * maxDelayMs] plus three times its last attempt's
+ *   length before re-reading the latest, which gives the waiting writers a
+ *   window to commit (a loser's attempt reads and decodes the latest, so it
+ *   takes longer than a winner's). A writer alone never loses and
  *   never steps aside (its commit stays one put).
  * - Budget by count and time: a commit gives up (ConflictError, retryable,
  *   nothing applied) only when it has lost at least `maxCommitAttempts`
@@ -81,24 +86,25 @@ export class LostRaces {
     return this.#losses < maxCommitAttempts || this.#clock.now() - this.#started < maxCommitWaitMs;
   }
 
-  /** Waits before the next attempt (call after `lose`, before re-reading the latest manifest). */
-  wait(): Promise<void> {
+  /** Waits before the next attempt (call after `lose`, before re-reading the latest manifest); `cycleMs`: the lost attempt's length. */
+  wait(cycleMs: number): Promise<void> {
     const backoff = this.#policy.conflictBackoff;
-    return sleep(lostRaceDelayMs(backoff, this.#losses, this.#random), backoff);
+    return sleep(lostRaceDelayMs(backoff, this.#losses, cycleMs, this.#random), backoff);
   }
 }
 
-/** The wait after `losses` lost races: full jitter, growing, capped. */
-export function lostRaceDelayMs(backoff: RetryPolicy, losses: number, random: Random): number {
+/** The wait after `losses` lost races, the last attempt having taken `cycleMs`: full jitter, growing, capped. */
+export function lostRaceDelayMs(backoff: RetryPolicy, losses: number, cycleMs: number, random: Random): number {
   if (backoff.baseDelayMs <= 0) return 0;
-  return uniform(Math.min(backoff.maxDelayMs, backoff.baseDelayMs * 2 ** Math.min(Math.max(losses, 1) - 1, 20)), random);
+  const cap = Math.max(backoff.maxDelayMs, 2 * cycleMs);
+  return uniform(Math.min(cap, backoff.baseDelayMs * 2 ** Math.min(Math.max(losses, 1) - 1, 20)), random);
 }
 
-/** The wait of a writer stepping aside after a streak under contention. */
-export function stepAsideDelayMs(backoff: RetryPolicy, random: Random): number {
+/** The wait of a writer stepping aside after a streak under contention, its last attempt having taken `cycleMs`. */
+export function stepAsideDelayMs(backoff: RetryPolicy, cycleMs: number, random: Random): number {
   if (backoff.baseDelayMs <= 0) return 0;
   const least = Math.max(backoff.baseDelayMs, backoff.maxDelayMs);
-  return least + uniform(least, random);
+  return least + uniform(least, random) + 3 * Math.max(0, cycleMs);
 }
 
 /** Uniform integer in [0, ceiling]. */

@@ -120,6 +120,8 @@ interface Contention {
   at: number;
   /** Groups committed since the last lost race or step-aside. */
   streak: number;
+  /** Length of this process's last commit attempt on the namespace (read, evaluate, build, put), in ms. */
+  cycleMs: number;
 }
 
 interface NamespaceQueue {
@@ -235,7 +237,7 @@ export class WriteCommitter {
       if (cached !== undefined && contention !== undefined && contention.streak >= MAX_STREAK) {
         // Bounded streaks (lost-races.ts): step aside so that the writers waiting on this namespace get a turn.
         contention.streak = 0;
-        await sleep(stepAsideDelayMs(policy.conflictBackoff, random), policy.conflictBackoff);
+        await sleep(stepAsideDelayMs(policy.conflictBackoff, contention.cycleMs, random), policy.conflictBackoff);
         base = await manifests.readLatest(path);
         if (base !== undefined && base.version > cached.version) contention.at = clock.now();
         fresh = true;
@@ -244,6 +246,8 @@ export class WriteCommitter {
         fresh = cached === undefined;
       }
       const races = new LostRaces(policy, clock, random);
+      // Start of the current attempt (read, evaluate, build, put): its length scales the waits under contention.
+      let attemptStarted = clock.now();
       for (;;) {
         if (base === undefined || base.deletedAt !== undefined) {
           if (!fresh) {
@@ -282,19 +286,24 @@ export class WriteCommitter {
         }
         const next = this.#nextManifest(current, written.ref, unsettled, evaluation.dimension);
         const outcome = await manifests.create(path, next);
+        const cycleMs = clock.now() - attemptStarted;
         if (outcome === "created") {
           this.stats.commits++;
-          if (contention !== undefined) contention.streak++;
+          if (contention !== undefined) {
+            contention.streak++;
+            contention.cycleMs = cycleMs;
+          }
           if (written.ref.inline !== undefined) this.stats.carriedBatches++;
           this.stats.writesCommitted += unsettled.length;
           for (const p of unsettled) p.resolve({ version: next.version, count: p.write.count, deduplicated: false });
           return;
         }
         this.stats.racesLost++;
-        this.#contended.set(id, { at: clock.now(), streak: 0 });
+        this.#contended.set(id, { at: clock.now(), streak: 0, cycleMs });
         if (!races.lose()) break;
         // Wait first, then read: the base must be the latest when the next put goes out, not before the wait.
-        await races.wait();
+        await races.wait(cycleMs);
+        attemptStarted = clock.now();
         base = await manifests.readLatest(path);
         fresh = true;
       }
