@@ -120,8 +120,13 @@ export interface NamespaceEngineOptions {
   readonly limits?: Partial<WriteLimits> | undefined;
   /** Retries of single storage calls that fail retryably. */
   readonly retry?: Partial<RetryPolicy> | undefined;
-  /** Manifest races a commit may lose before ConflictError; default 64. */
+  /**
+   * Manifest races a commit may lose before ConflictError; default 64. A write commit gives up only when it
+   * has lost this many races AND tried for `maxCommitWaitMs` (docs/namespace-engine.md, "Contention").
+   */
   readonly maxCommitAttempts?: number | undefined;
+  /** Least time (engine clock) a write commit keeps trying under contention before ConflictError; default 10,000 ms. */
+  readonly maxCommitWaitMs?: number | undefined;
   /** Backoff between lost manifest races. */
   readonly conflictBackoff?: Partial<RetryPolicy> | undefined;
   /**
@@ -353,6 +358,7 @@ export class NamespaceEngine {
           };
     const policy: CommitPolicy = {
       maxCommitAttempts: this.#maxCommitAttempts,
+      maxCommitWaitMs: options.maxCommitWaitMs ?? 10_000,
       conflictBackoff: this.#conflictBackoff,
       recentWritesLimit: options.recentWritesLimit ?? 1_000,
     };

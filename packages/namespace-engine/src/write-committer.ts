@@ -8,7 +8,9 @@
  * `maxWaitMs` when that is set; writes that arrive while a commit is in
  * flight queue up and form the next group:
  *
- *   1. base = the latest manifest known (hot cache; a conflict refreshes it).
+ *   1. base = the latest manifest known (hot cache; a conflict refreshes it;
+ *      after a streak of commits under contention the writer steps aside and
+ *      re-reads it, lost-races.ts "Bounded streaks").
  *   2. Evaluate each write against base, in queue order: a deleted or
  *      missing namespace fails all (NamespaceNotFound); an `ifVersion` that
  *      differs from base fails (VersionConflict); an idempotency key already
@@ -25,9 +27,10 @@
  *   4. Commit ONE manifest, base.version + 1, appending the container, with a
  *      create-only put. Created: every accepted write gets {version, count}.
  *      A carried batch makes this the commit's only storage write.
- *      Exists: another writer won; re-read the latest, back off (jittered),
- *      go to 2. After `maxCommitAttempts` losses: ConflictError (retryable;
- *      nothing applied).
+ *      Exists: another writer won; back off (jittered, growing), THEN re-read
+ *      the latest, go to 2. After at least
+ *      `maxCommitAttempts` losses AND `maxCommitWaitMs` of trying:
+ *      ConflictError (retryable; nothing applied). See lost-races.ts.
  *
  * Group rules: a group holds at most `maxOps` operations and `maxBytes`
  * bytes (a single write over them is refused at validation); a conditional
@@ -60,7 +63,8 @@ import type { NamespaceState } from "./namespace-state.ts";
 import { randomUuid } from "./random-uuid.ts";
 import type { SerialQueue } from "./serial-queue.ts";
 import type { StateCache } from "./state-cache.ts";
-import { pause, type RetryPolicy, sleep, toEngineError } from "./storage-calls.ts";
+import { CONTENTION_WINDOW_MS, LostRaces, type LostRacePolicy, MAX_STREAK, stepAsideDelayMs } from "./lost-races.ts";
+import { type RetryPolicy, sleep, toEngineError } from "./storage-calls.ts";
 import { logBatchKey, namespaceId } from "./storage-layout.ts";
 import type { WriteResult } from "./write-options.ts";
 import type { EncodedWrite } from "./write-request.ts";
@@ -85,11 +89,7 @@ export interface CarriedBatchOptions {
 export const DEFAULT_CARRIED_BATCHES: CarriedBatchOptions = { maxBatchBytes: 1024 * 1024 };
 export const DISABLED_CARRIED_BATCHES: CarriedBatchOptions = { maxBatchBytes: 0 };
 
-export interface CommitPolicy {
-  /** Manifest races a commit may lose before ConflictError; default 64. */
-  readonly maxCommitAttempts: number;
-  /** Backoff between lost races. */
-  readonly conflictBackoff: RetryPolicy;
+export interface CommitPolicy extends LostRacePolicy {
   /** Idempotency keys kept in the manifest; default 1,000. */
   readonly recentWritesLimit: number;
 }
@@ -115,6 +115,15 @@ interface PendingWrite {
   readonly reject: (error: unknown) => void;
 }
 
+interface Contention {
+  /** Clock reading of the last sign of contention: a lost race, or another writer's commit found on a re-read. */
+  at: number;
+  /** Groups committed since the last lost race or step-aside. */
+  streak: number;
+  /** Length of this process's last commit attempt on the namespace (read, evaluate, build, put), in ms. */
+  cycleMs: number;
+}
+
 interface NamespaceQueue {
   readonly path: NamespacePath;
   pending: PendingWrite[];
@@ -137,6 +146,8 @@ interface Dependencies {
 export class WriteCommitter {
   readonly #deps: Dependencies;
   readonly #queues = new Map<string, NamespaceQueue>();
+  /** Recent contention per namespace id (lost-races.ts, "Bounded streaks"). */
+  readonly #contended = new Map<string, Contention>();
   readonly stats: CommitterStats = { commits: 0, batchObjects: 0, carriedBatches: 0, racesLost: 0, writesCommitted: 0 };
 
   constructor(deps: Dependencies) {
@@ -211,23 +222,38 @@ export class WriteCommitter {
 
   /** Commits one group; settles every member, never throws. */
   async #commitGroup(path: NamespacePath, group: PendingWrite[]): Promise<void> {
-    const { manifests, states, policy, random } = this.#deps;
+    const { manifests, states, policy, clock, random } = this.#deps;
     const name = formatNamespacePath(path);
+    const id = namespaceId(path);
     let unsettled = group;
     let written: { members: PendingWrite[]; ref: ContainerRef } | undefined;
     try {
       // A conditional write checks against the store, not a possibly stale cache.
       const conditional = group.some((p) => p.ifVersion !== undefined);
       const cached = conditional ? undefined : manifests.cached(path);
-      let base = cached ?? (await manifests.readLatest(path));
-      let fresh = cached === undefined;
-      for (let attempt = 1; attempt <= policy.maxCommitAttempts; attempt++) {
+      let base: Manifest | undefined;
+      let fresh: boolean;
+      const contention = this.#contention(id);
+      if (cached !== undefined && contention !== undefined && contention.streak >= MAX_STREAK) {
+        // Bounded streaks (lost-races.ts): step aside so that the writers waiting on this namespace get a turn.
+        contention.streak = 0;
+        await sleep(stepAsideDelayMs(policy.conflictBackoff, contention.cycleMs, random), policy.conflictBackoff);
+        base = await manifests.readLatest(path);
+        if (base !== undefined && base.version > cached.version) contention.at = clock.now();
+        fresh = true;
+      } else {
+        base = cached ?? (await manifests.readLatest(path));
+        fresh = cached === undefined;
+      }
+      const races = new LostRaces(policy, clock, random);
+      // Start of the current attempt (read, evaluate, build, put): its length scales the waits under contention.
+      let attemptStarted = clock.now();
+      for (;;) {
         if (base === undefined || base.deletedAt !== undefined) {
           if (!fresh) {
             // The cache may predate a re-creation by another process: ask the store before failing.
             base = await manifests.readLatest(path);
             fresh = true;
-            attempt--;
             continue;
           }
           for (const p of unsettled) p.reject(new NamespaceNotFoundError(name));
@@ -260,25 +286,44 @@ export class WriteCommitter {
         }
         const next = this.#nextManifest(current, written.ref, unsettled, evaluation.dimension);
         const outcome = await manifests.create(path, next);
+        const cycleMs = clock.now() - attemptStarted;
         if (outcome === "created") {
           this.stats.commits++;
+          if (contention !== undefined) {
+            contention.streak++;
+            contention.cycleMs = cycleMs;
+          }
           if (written.ref.inline !== undefined) this.stats.carriedBatches++;
           this.stats.writesCommitted += unsettled.length;
           for (const p of unsettled) p.resolve({ version: next.version, count: p.write.count, deduplicated: false });
           return;
         }
         this.stats.racesLost++;
+        this.#contended.set(id, { at: clock.now(), streak: 0, cycleMs });
+        if (!races.lose()) break;
+        // Wait first, then read: the base must be the latest when the next put goes out, not before the wait.
+        await races.wait(cycleMs);
+        attemptStarted = clock.now();
         base = await manifests.readLatest(path);
         fresh = true;
-        await pause(policy.conflictBackoff, attempt, random);
       }
       if (written !== undefined) await this.#discard(written.ref);
-      const error = new ConflictError(`commit to ${name} lost the manifest race ${policy.maxCommitAttempts} times; nothing was applied, retry`);
+      const seconds = ((clock.now() - races.startedAt) / 1000).toFixed(1);
+      const error = new ConflictError(`commit to ${name} lost the manifest race ${races.count} times in ${seconds} s; nothing was applied, retry`);
       for (const p of unsettled) p.reject(error);
     } catch (error) {
       const failure = toEngineError(error, `commit to ${name}`);
       for (const p of unsettled) p.reject(failure);
     }
+  }
+
+  /** This process's recent contention on namespace `id` (lost-races.ts, "Bounded streaks"); undefined if none. */
+  #contention(id: string): Contention | undefined {
+    const seen = this.#contended.get(id);
+    if (seen === undefined) return undefined;
+    if (this.#deps.clock.now() - seen.at <= CONTENTION_WINDOW_MS) return seen;
+    this.#contended.delete(id);
+    return undefined;
   }
 
   /** Best-effort delete of a batch object no manifest references (a failure only leaks it). */
