@@ -10,8 +10,9 @@
  * new request gets 503 ShuttingDown (and `Connection: close`); every
  * request Node had already received finishes and its answer is written out
  * in full (writes included; every answer from then on closes its
- * connection); once no request arrived for a moment the listener stops
- * accepting and the remaining idle connections close,
+ * connection); once every client connection has been answered and
+ * closed (at most 3 s; one that sent nothing for 1 s since the signal is
+ * dropped as idle) the listener stops accepting,
  * `engine.close()` cancels pending background compactions and waits for
  * running ones (and flushes persisted states), then the storage is closed
  * and the log flushed. Tests start it on port 0.
@@ -21,7 +22,7 @@ import { createAdaptorServer } from "@hono/node-server";
 import { type CompactionSettings, NamespaceEngine } from "@skerry/namespace-engine";
 import type { StorageProvider } from "@skerry/storage-providers";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
-import { Server as NetServer } from "node:net";
+import { Server as NetServer, type Socket } from "node:net";
 import { ApiKeyStore } from "../auth/api-keys.ts";
 import { DEFAULT_LIMITS, type RequestLimits } from "../config.ts";
 import type { AppDeps } from "../http/app-context.ts";
@@ -73,9 +74,14 @@ export const DEMO_COMPACTION: Partial<CompactionSettings> = {
   delayMs: 250,
 };
 
-/** Graceful shutdown: how long without a new request counts as quiet, and the longest linger. */
-const QUIET_MS = 150;
+/**
+ * Graceful shutdown: the longest linger for open keep-alive connections (each one's next request is answered
+ * 503 ShuttingDown and closes it), and how often the linger looks.
+ */
 const LINGER_MS = 3_000;
+const LINGER_POLL_MS = 25;
+/** During the linger, a connection with no request for this long (since shutdown began) is taken as idle. */
+const IDLE_AFTER_MS = 1_000;
 
 export class PortInUseError extends Error {
   override readonly name = "PortInUseError";
@@ -128,9 +134,19 @@ export async function startServer(options: StartServerOptions): Promise<SkerrySe
   // what graceful shutdown waits for.
   const answering = new Set<ServerResponse>();
   let drained: (() => void) | undefined;
-  let requestsSeen = 0;
-  server.on("request", (_req: IncomingMessage, res: ServerResponse) => {
-    requestsSeen++;
+  // Every open client connection: shutdown lingers until each has been answered and closed (or LINGER_MS).
+  // Each with the time of its last activity (opened, a request, an answer).
+  const connections = new Map<Socket, number>();
+  server.on("connection", (socket: Socket) => {
+    connections.set(socket, Date.now());
+    socket.once("close", () => connections.delete(socket));
+  });
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    const socket = req.socket;
+    if (connections.has(socket)) connections.set(socket, Date.now());
+    res.once("finish", () => {
+      if (connections.has(socket)) connections.set(socket, Date.now());
+    });
     answering.add(res);
     if (deps.lifecycle.shuttingDown) res.shouldKeepAlive = false;
     res.once("close", () => {
@@ -184,15 +200,19 @@ export async function startServer(options: StartServerOptions): Promise<SkerrySe
       if (answering.size > 0) await Promise.race([new Promise<void>((resolve) => (drained = resolve)), graceOver]);
       if (answering.size > 0) logger.warn({ inFlight: answering.size }, "shutdown grace expired with requests in flight");
       // A request a client already wrote onto a keep-alive connection may still sit unread in the
-      // socket (the loop was busy): linger until no request arrived for QUIET_MS (at most
-      // LINGER_MS), answering each 503 ShuttingDown and closing its connection, before idle
-      // connections are dropped.
-      const lingerEnd = Date.now() + Math.min(LINGER_MS, graceMs);
-      for (;;) {
-        const seen = requestsSeen;
-        await new Promise((resolve) => setTimeout(resolve, QUIET_MS));
-        await new Promise((resolve) => setImmediate(resolve)); // after the poll phase has read what arrived
-        if ((requestsSeen === seen && answering.size === 0) || Date.now() >= lingerEnd) break;
+      // socket (the loop was busy), and a quiet moment proves nothing about what is in flight: linger
+      // until every connection has been answered and closed (each next request gets 503 ShuttingDown
+      // with Connection: close), at most LINGER_MS; a connection that sent nothing for IDLE_AFTER_MS
+      // since shutdown began is taken as idle and dropped.
+      const lingerStart = Date.now();
+      const lingerEnd = lingerStart + Math.min(LINGER_MS, graceMs);
+      const busy = () => {
+        const idleSince = Date.now() - IDLE_AFTER_MS;
+        for (const last of connections.values()) if (Math.max(last, lingerStart) > idleSince) return true;
+        return false;
+      };
+      while ((answering.size > 0 || busy()) && Date.now() < lingerEnd) {
+        await new Promise((resolve) => setTimeout(resolve, LINGER_POLL_MS));
       }
       // Stop accepting connections (not http.Server#close: it would also drop idle keep-alive
       // connections before their last requests were read), then drop the idle ones.
