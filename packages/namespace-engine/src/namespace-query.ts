@@ -223,7 +223,7 @@ export class NamespaceQuery {
     entry.promise.then(
       (value) => {
         entry.value = value;
-        this.#evict(id);
+        this.#evict(id, key);
       },
       () => {
         if (this.#prepared.get(key) === entry) this.#prepared.delete(key);
@@ -337,8 +337,15 @@ export class NamespaceQuery {
     for (const [key, entry] of this.#prepared) if (entry.value?.indexKeys.includes(indexKey) === true) this.#prepared.delete(key);
   }
 
-  /** LRU eviction: at most VERSIONS_PER_NAMESPACE versions of `namespace`, then the global entry and byte budgets. */
-  #evict(namespace: string): void {
+  /**
+   * LRU eviction: at most VERSIONS_PER_NAMESPACE versions of `namespace`,
+   * then the global entry and byte budgets. `built`, the version just
+   * prepared, is never evicted here even when it alone exceeds the byte
+   * budget: dropping it made every query of a large uncompacted tail
+   * rebuild the tail index (seconds per query; issue 13 "no cliff on the
+   * tail"). It ages out when a newer entry is built.
+   */
+  #evict(namespace: string, built: string): void {
     let mine = 0;
     for (const entry of this.#prepared.values()) if (entry.value?.namespace === namespace) mine++;
     for (const [key, entry] of this.#prepared) {
@@ -351,7 +358,7 @@ export class NamespaceQuery {
     for (const entry of this.#prepared.values()) bytes += entry.value?.bytes ?? 0;
     for (const [key, entry] of this.#prepared) {
       if (this.#prepared.size <= this.#settings.snapshotEntries && bytes <= this.#settings.snapshotBytes) break;
-      if (entry.value === undefined) continue; // still building
+      if (entry.value === undefined || key === built) continue; // still building, or just built
       this.#prepared.delete(key);
       bytes -= entry.value.bytes;
     }

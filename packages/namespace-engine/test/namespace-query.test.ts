@@ -285,3 +285,24 @@ describe("NamespaceEngine.query", () => {
     expect(tiny.queryStats().segmentIndexes.evictions).toBeGreaterThanOrEqual(2);
   });
 });
+
+describe("a tail larger than the snapshot budget", () => {
+  it("is prepared once per version, not once per query (no rebuild cliff)", async () => {
+    const { engine } = memoryEngine({ queryCache: { snapshotBytes: 1 } });
+    await engine.createNamespace(NS);
+    await engine.upsert(
+      NS,
+      Array.from({ length: 50 }, (_, i) => ({ id: `d${i}`, vector: Array.from({ length: DIM }, (_, j) => ((i + 1) * (j + 3)) % 7), attributes: { n: i } })),
+    );
+    const first = await engine.query(NS, { rankBy: ["vector", "kNN", Array(DIM).fill(1)], topK: 5 });
+    for (let i = 0; i < 4; i++) expect(await engine.query(NS, { rankBy: ["vector", "kNN", Array(DIM).fill(1)], topK: 5 })).toEqual(first);
+    expect(engine.queryStats().snapshotBuilds).toBe(1);
+    expect(engine.queryStats().snapshotHits).toBe(4);
+    // A commit makes a new version: one build, and the older over-budget version is released.
+    await engine.upsert(NS, [{ id: "late", vector: Array(DIM).fill(1) }]);
+    await engine.query(NS, { topK: 3 });
+    await engine.query(NS, { topK: 3 });
+    expect(engine.queryStats().snapshotBuilds).toBe(2);
+    expect(engine.queryStats().snapshots).toBe(1);
+  });
+});
