@@ -176,3 +176,20 @@ export type {
   FramedLogTorn,
   FramedLogTornReason,
 } from "./codecs/framed-log.ts";
+export {
+  BLOCK_FILE_MAGIC,
+  BLOCK_FILE_TRAILER_BYTES,
+  BLOCK_FILE_VERSION,
+  blockFileTrailerRange,
+  blockSpan,
+  DEFAULT_BLOCK_BYTES,
+  decodeBlockFileDirectory,
+  decodeBlockFileTrailer,
+  encodeBlockFile,
+  MAX_BLOCK_BYTES,
+  MAX_BLOCK_FILE_DIRECTORY_BYTES,
+  sliceFromTail,
+  sliceSpan,
+  verifyBlockSpan,
+} from "./codecs/block-file.ts";
+export type { BlockFileDirectory, BlockFileSection, BlockFileSectionInput, BlockFileTrailer, BlockSpan } from "./codecs/block-file.ts";

@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
+  blockSpan,
+  decodeBlockFileDirectory,
   decodeCompactionIntent,
   decodeFramedLog,
   decodeManifest,
@@ -8,6 +10,7 @@ import {
   decodeRefcountTable,
   decodeRowBatch,
   decodeTombstoneSidecar,
+  encodeBlockFile,
   encodeCompactionIntent,
   encodeFramedLog,
   encodeManifest,
@@ -15,8 +18,10 @@ import {
   encodeRefcountTable,
   encodeRowBatch,
   encodeTombstoneSidecar,
+  verifyBlockSpan,
 } from "@skerry/wal-format";
 import {
+  blockFileSections,
   buildFixtures,
   deletedManifest,
   deleteState,
@@ -42,11 +47,26 @@ const roundTrips: Record<string, (bytes: Uint8Array) => Uint8Array> = {
   "tombstone-sidecar-v1.bin": (b) => encodeTombstoneSidecar(decodeTombstoneSidecar(b)),
   "tombstone-sidecar-v1-sealed.bin": (b) => encodeTombstoneSidecar(decodeTombstoneSidecar(b)),
   "row-batch-v1.bin": (b) => encodeRowBatch(decodeRowBatch(b)),
+  "block-file-v1.bin": (b) => encodeBlockFile(blockFileContents(b)),
   "framed-log-v1.bin": (b) => {
     const log = decodeFramedLog(b);
     return encodeFramedLog({ baseRevision: log.header.baseRevision, entries: log.entries });
   },
 };
+
+/** A block file's sections, read whole and verified, with the layout parameters they were written with. */
+function blockFileContents(bytes: Uint8Array) {
+  const directory = decodeBlockFileDirectory(bytes, bytes.byteLength);
+  return directory.sections.map((section) => {
+    const span = blockSpan(section);
+    const data = verifyBlockSpan(directory, span, bytes.slice(span.offset, span.offset + span.length));
+    const layout =
+      section.blockBytes === undefined
+        ? { blockEnds: Array.from({ length: section.blockCount }, (_, i) => section.blockEnd(i)) }
+        : { blockBytes: section.blockBytes };
+    return { name: section.name, bytes: data, ...layout, ...(section.eager ? { eager: true } : {}) };
+  });
+}
 
 describe("golden fixtures", () => {
   const built = buildFixtures();
@@ -77,6 +97,7 @@ describe("golden fixtures", () => {
     expect(Array.from(decodeTombstoneSidecar(read("tombstone-sidecar-v1.bin")).positions)).toEqual([0, 7, 42, 65_536, 65_537, 1_000_000]);
     expect(decodeRowBatch(read("row-batch-v1.bin")).map((d) => d.id)).toEqual(["doc-1", "doc-2", "dóc-3"]);
     expect(decodeFramedLog(read("framed-log-v1.bin")).header.baseRevision).toBe(41n);
+    expect(blockFileContents(read("block-file-v1.bin"))).toEqual(blockFileSections);
   });
 });
 

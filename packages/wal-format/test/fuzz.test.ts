@@ -12,6 +12,10 @@ import { crc32 } from "node:zlib";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  blockSpan,
+  decodeBlockFileDirectory,
+  encodeBlockFile,
+  verifyBlockSpan,
   contentDigest,
   contentHash,
   decodeCompactionIntent,
@@ -139,6 +143,17 @@ function resealFramedLog(bytes: Uint8Array): Uint8Array {
   return bytes;
 }
 
+/** Recomputes a block file's table/directory and trailer CRCs (when the trailer still parses), so damage reaches the structure checks. */
+function resealBlockFile(bytes: Uint8Array): Uint8Array {
+  if (bytes.length < 48) return bytes;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const t = bytes.length - 48;
+  const checksumOffset = Number(view.getBigUint64(t + 24, true));
+  if (checksumOffset <= t) view.setUint32(t + 40, crc32(bytes.subarray(checksumOffset, t)), true);
+  view.setUint32(t + 44, crc32(bytes.subarray(t, t + 44)), true);
+  return bytes;
+}
+
 const utf8 = new TextEncoder();
 /** JSON-level mutations: valid documents with a field replaced by a random JSON value. */
 /**
@@ -200,6 +215,21 @@ describe("fuzzing: every decoder throws only typed errors", () => {
       readFramedLog(b);
       return decodeFramedLog(b);
     }, inputs(seeds, resealFramedLog));
+  });
+
+  it("block file decoder and block verification", () => {
+    const seeds = fc
+      .array(fc.record({ length: fc.nat({ max: 300 }), block: fc.integer({ min: 1, max: 100 }), eager: fc.boolean() }), { maxLength: 4 })
+      .map((specs) => encodeBlockFile(specs.map((s, i) => ({ name: `s${i}`, bytes: new Uint8Array(s.length).fill(i + 1), blockBytes: s.block, eager: s.eager }))));
+    const reasons = expectOnlyTypedErrors((b) => {
+      const directory = decodeBlockFileDirectory(b, b.byteLength);
+      for (const section of directory.sections) {
+        const span = blockSpan(section);
+        verifyBlockSpan(directory, span, b.subarray(span.offset, span.offset + span.length));
+      }
+    }, inputs(seeds, resealBlockFile));
+    // Re-sealed inputs must get past the trailer and directory checksums into the structure and block checks.
+    expect((reasons.get("CorruptData:malformed") ?? 0) + (reasons.get("CorruptData:checksum-mismatch") ?? 0)).toBeGreaterThan(500);
   });
 
   it("mutation state decoder", () => {
