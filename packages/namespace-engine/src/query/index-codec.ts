@@ -4,14 +4,34 @@
  *
  * The object is self-contained: ids, dense vectors, sparse rows, the text
  * inverted indexes, the attribute columns and their postings, and the IVF
- * centroids and list boundaries. Loading it needs no other object (cold
- * start is one GET). What is costly to derive is stored: the slots sorted by
- * id (`idOrder`: id lookups are a binary search, no Map of every id) and
- * 1/|v| per row in float64 (the normalized copy for COSINE is one multiply
- * pass, bit-identical to the built one).
+ * centroids and list boundaries. Loading it whole needs no other object
+ * (cold start is one GET). What is costly to derive is stored: the slots
+ * sorted by id (`idOrder`: id lookups are a binary search, no Map of every
+ * id) and 1/|v| per row in float64 (the normalized copy for COSINE is one
+ * multiply pass, bit-identical to the built one).
  *
- * Format version 2 (integers little-endian; version 1 lacked idOrder and
- * invNorms and is rejected like any other version):
+ * Both versions describe the index with one meta JSON document in which
+ * typed arrays appear as {"$a": i} and string tables as {"$s": [i, j]}, i
+ * and j indexing `sections` ({type, length}); they differ in where the
+ * sections live.
+ *
+ * Format version 3 (written): a block file (@skerry/wal-format,
+ * docs/formats.md) so that a reader can fetch single sections, or single
+ * IVF lists of them, by byte range, each block CRC-checked:
+ *   section `header`     16 bytes: magic "SKRYQIDX", u16 version (3),
+ *                        u16 flags (0), 4 zero bytes; always at offset 0
+ *   sections `a0`..`aN`  the typed arrays, 8-byte aligned. Arrays with one
+ *                        entry per slot (vectors, inverse norms, the
+ *                        missing mask, source positions, id bytes) are cut
+ *                        into one block per IVF list (lists above 1 MiB in
+ *                        several), so a probed list is fetched and verified
+ *                        as a unit; other arrays in 64 KiB blocks
+ *   section `meta.json`  the meta document (eager)
+ *   eager as well: the IVF centroids and list offsets, and every array of
+ *   at most 4 KiB, so one read of the eager region (its size is
+ *   `queryIndexEagerBytes`) holds everything an ANN query needs first.
+ *
+ * Format version 2 (read only; integers little-endian):
  *   offset  size  field
  *   0       8     magic "SKRYQIDX"
  *   8       2     format_version (2)
@@ -20,22 +40,33 @@
  *   16      8     total_length of the whole object
  *   24      4     CRC-32 of bytes [32, total_length)
  *   28      4     CRC-32 of bytes [0, 28)
- *   32      m     meta JSON: the index structure; typed arrays appear as
- *                 {"$a": i} and string tables as {"$s": [i, j]}, i and j
- *                 indexing `sections` ({type, offset, length}); offsets are
+ *   32      m     meta JSON; its sections also carry their `offset`,
  *                 relative to the data area
  *   D             the data area, D = 32 + m rounded up to 8; every section
  *                 starts 8-byte aligned (so views need no copy)
+ * Version 1 lacked idOrder and invNorms and is rejected like any other.
  *
  * Decoding checks, in order: size, magic, version (newer =
- * UnsupportedIndexVersionError), header CRC, flags, exact length, body CRC
- * (skippable when the caller verified the bytes already), the meta document
- * against a zod schema, section bounds, then every cross-reference (lengths
- * agree with the document count, offsets are monotone and in range, slots
- * and codes are in range) before anything is used. Failures are
- * CorruptIndexError.
+ * UnsupportedIndexVersionError), the container (v2: header CRC, flags,
+ * exact length, body CRC; v3: the block file's trailer, directory and
+ * every block's CRC), where the caller verified the bytes already (the
+ * ref's BLAKE3) the body or block CRCs are skipped, then the meta document
+ * against a zod schema, section bounds, then every cross-reference
+ * (lengths agree with the document count, offsets are monotone and in
+ * range, slots and codes are in range) before anything is used. Failures
+ * are CorruptIndexError.
  */
 import { crc32 } from "node:zlib";
+import {
+  type BlockFileDirectory,
+  type BlockFileSectionInput,
+  blockSpan,
+  DEFAULT_BLOCK_BYTES,
+  decodeBlockFileDirectory,
+  encodeBlockFile,
+  isWalFormatError,
+  verifyBlockSpan,
+} from "@skerry/wal-format";
 import { z } from "zod";
 import type { AttributeColumn } from "./attribute-columns.ts";
 import { CorruptIndexError, UnsupportedIndexVersionError } from "./errors.ts";
@@ -49,7 +80,14 @@ import { allocateVectorMemory, CHUNK, strideOf, VectorKernel } from "./vector-ke
 import { centroidCapacity } from "./ivf-index.ts";
 
 export const QUERY_INDEX_MAGIC: Uint8Array = new TextEncoder().encode("SKRYQIDX");
-export const QUERY_INDEX_VERSION = 2;
+export const QUERY_INDEX_VERSION = 3;
+/** The oldest format version still read. */
+export const QUERY_INDEX_OLDEST_VERSION = 2;
+const V3_HEADER_BYTES = 16;
+/** Blocks of per-slot arrays follow IVF lists, split above this size. */
+const MAX_LIST_BLOCK_BYTES = 1024 * 1024;
+/** Arrays up to this size go to the eager region. */
+const EAGER_ARRAY_BYTES = 4096;
 const HEADER_BYTES = 32;
 const MAX_META_BYTES = 256 * 1024 * 1024;
 
@@ -82,24 +120,31 @@ interface SerializedVectors {
 
 const align8 = (n: number) => Math.ceil(n / 8) * 8;
 
-/** Serialize a query index (typically a segment's) to a versioned, checksummed object. */
-export function serializeQueryIndex(index: QueryIndex): Uint8Array {
+interface EncodedSection {
+  readonly type: SectionType;
+  readonly view: Uint8Array;
+  /** Where the array sits in the meta document, e.g. `vectors.vectors`, `ids.bytes`, `attributes.2.codes`. */
+  readonly path: string;
+}
+
+/** The meta document (typed arrays replaced by section references) and the sections it references. */
+function encodeIndex(index: QueryIndex): { meta: Record<string, unknown>; sections: EncodedSection[] } {
   const s = index.state;
-  const sections: { type: SectionType; view: Uint8Array }[] = [];
-  const encode = (v: unknown): unknown => {
+  const sections: EncodedSection[] = [];
+  const section = (v: ArrayBufferView, path: string) => {
+    sections.push({ type: sectionTypeOf(v), view: new Uint8Array(v.buffer, v.byteOffset, v.byteLength), path });
+    return sections.length - 1;
+  };
+  const encode = (v: unknown, path: string): unknown => {
     if (v === null || typeof v !== "object") return v;
-    if (v instanceof StringTable) return { $s: [encode(v.offsets), encode(v.bytes)].map((x) => (x as { $a: number }).$a) };
-    if (ArrayBuffer.isView(v)) {
-      const type = sectionTypeOf(v);
-      sections.push({ type, view: new Uint8Array(v.buffer, v.byteOffset, v.byteLength) });
-      return { $a: sections.length - 1 };
-    }
-    if (Array.isArray(v)) return v.map(encode);
+    if (v instanceof StringTable) return { $s: [section(v.offsets, `${path}.offsets`), section(v.bytes, `${path}.bytes`)] };
+    if (ArrayBuffer.isView(v)) return { $a: section(v, path) };
+    if (Array.isArray(v)) return v.map((x, i) => encode(x, `${path}.${i}`));
     // Sorted keys: the same index always serializes to the same bytes.
     return Object.fromEntries(
       Object.keys(v)
         .sort()
-        .map((k) => [k, encode((v as Record<string, unknown>)[k])]),
+        .map((k) => [k, encode((v as Record<string, unknown>)[k], path === "" ? k : `${path}.${k}`)]),
     );
   };
   let vectors: SerializedVectors | null = null;
@@ -116,43 +161,108 @@ export function serializeQueryIndex(index: QueryIndex): Uint8Array {
         s.ann === null ? null : f.subarray(layout.centroidsPtr >> 2, (layout.centroidsPtr >> 2) + s.ann.lists * layout.stride),
     };
   }
-  const meta = encode({
-    size: s.size,
-    metric: s.metric,
-    dimension: s.dimension,
-    ids: s.ids,
-    idOrder: s.idOrder ?? s.ids.byteOrder(),
-    sourcePositions: s.sourcePositions,
-    vectors,
-    sparse: s.sparse,
-    text: s.text,
-    attributes: s.attributes,
-    ann: s.ann,
-  }) as Record<string, unknown>;
-  // Section offsets are relative to the data area, which starts after the meta document.
-  let at = 0;
-  const table = sections.map((x) => {
-    const entry = { type: x.type, offset: at, length: x.view.byteLength };
-    at = align8(at + x.view.byteLength);
-    return entry;
-  });
+  const meta = encode(
+    {
+      size: s.size,
+      metric: s.metric,
+      dimension: s.dimension,
+      ids: s.ids,
+      idOrder: s.idOrder ?? s.ids.byteOrder(),
+      sourcePositions: s.sourcePositions,
+      vectors,
+      sparse: s.sparse,
+      text: s.text,
+      attributes: s.attributes,
+      ann: s.ann,
+    },
+    "",
+  ) as Record<string, unknown>;
+  return { meta, sections };
+}
+
+/**
+ * Serialize a query index (typically a segment's) to a versioned,
+ * checksummed object: format version 3, a block file (see the header).
+ */
+export function serializeQueryIndex(index: QueryIndex): Uint8Array {
+  const { meta, sections } = encodeIndex(index);
+  const header = new Uint8Array(V3_HEADER_BYTES);
+  header.set(QUERY_INDEX_MAGIC, 0);
+  new DataView(header.buffer).setUint16(8, QUERY_INDEX_VERSION, true);
+  const table = sections.map((x) => ({ type: x.type, length: x.view.byteLength }));
   const metaBytes = new TextEncoder().encode(JSON.stringify({ ...meta, sections: table }));
-  const dataStart = align8(HEADER_BYTES + metaBytes.length);
-  const total = dataStart + at;
-  const out = new Uint8Array(total);
-  out.set(metaBytes, HEADER_BYTES);
+  const lists = index.state.ann?.listOffsets ?? null;
+  const blocks: BlockFileSectionInput[] = [{ name: "header", bytes: header }];
   sections.forEach((x, i) => {
-    out.set(x.view, dataStart + table[i]!.offset);
+    const name = `a${i}`;
+    const eagerPath = x.path === "vectors.centroids" || x.path === "ann.listOffsets";
+    if (eagerPath || x.view.byteLength <= EAGER_ARRAY_BYTES) {
+      blocks.push({ name, bytes: x.view, eager: true });
+      return;
+    }
+    const byteAt = lists === null ? undefined : slotByteOffset(x.path, index);
+    if (lists !== null && byteAt !== undefined) {
+      blocks.push({ name, bytes: x.view, blockEnds: listBlockEnds(lists, byteAt, x.view.byteLength) });
+      return;
+    }
+    blocks.push({ name, bytes: x.view, blockBytes: DEFAULT_BLOCK_BYTES });
   });
-  const view = new DataView(out.buffer);
-  out.set(QUERY_INDEX_MAGIC, 0);
-  view.setUint16(8, QUERY_INDEX_VERSION, true);
-  view.setUint16(10, 0, true);
-  view.setUint32(12, metaBytes.length, true);
-  view.setBigUint64(16, BigInt(total), true);
-  view.setUint32(24, crc32(out.subarray(HEADER_BYTES)), true);
-  view.setUint32(28, crc32(out.subarray(0, 28)), true);
-  return out;
+  blocks.push({ name: "meta.json", bytes: metaBytes, eager: true });
+  return encodeBlockFile(blocks);
+}
+
+/**
+ * For arrays stored one entry per slot in slot order (rows sorted by IVF
+ * list), the byte offset where a slot's entry starts; undefined for others.
+ */
+function slotByteOffset(path: string, index: QueryIndex): ((slot: number) => number) | undefined {
+  const stride = index.state.vectors?.layout.stride ?? 0;
+  const idOffsets = index.state.ids.offsets;
+  switch (path) {
+    case "vectors.vectors":
+      return (slot) => slot * stride * 4;
+    case "vectors.invNorms":
+      return (slot) => slot * 8;
+    case "vectors.missing":
+      return (slot) => slot;
+    case "sourcePositions":
+      return (slot) => slot * 4;
+    case "ids.bytes":
+      return (slot) => idOffsets[slot] as number;
+    default:
+      return undefined;
+  }
+}
+
+/** Block ends of a per-slot array: one block per non-empty IVF list, lists above MAX_LIST_BLOCK_BYTES cut in several. */
+function listBlockEnds(listOffsets: Uint32Array, byteAt: (slot: number) => number, length: number): number[] {
+  const ends: number[] = [];
+  let previous = 0;
+  const push = (end: number) => {
+    while (end - previous > MAX_LIST_BLOCK_BYTES) {
+      previous += MAX_LIST_BLOCK_BYTES;
+      ends.push(previous);
+    }
+    if (end > previous) {
+      ends.push(end);
+      previous = end;
+    }
+  };
+  for (let j = 1; j < listOffsets.length; j++) push(byteAt(listOffsets[j] as number));
+  push(length);
+  return ends;
+}
+
+/**
+ * Bytes at the end of a format-3 index object that hold its directory,
+ * meta document and eager sections: the first ranged read of a cold query.
+ */
+export function queryIndexEagerBytes(bytes: Uint8Array): number {
+  try {
+    return bytes.byteLength - decodeBlockFileDirectory(bytes, bytes.byteLength).eagerOffset;
+  } catch (cause) {
+    throw corrupt("not a format 3 query index", "structure", cause);
+  }
 }
 
 /**
@@ -237,7 +347,8 @@ const metaSchema = z.object({
   ann: z
     .object({ lists: z.number().int().min(1).max(65_536), listOffsets: arrayRef, probes: z.number().int().min(1), rank: z.enum(["l2", "dot"]) })
     .nullable(),
-  sections: z.array(z.object({ type: z.enum(["u8", "u32", "i32", "f32", "f64"]), offset: count, length: z.number().int().min(0) })),
+  // Format 2 places sections by `offset` in its data area; format 3 by name (`a<i>`) in the block file.
+  sections: z.array(z.object({ type: z.enum(["u8", "u32", "i32", "f32", "f64"]), offset: count.optional(), length: z.number().int().min(0) })),
 });
 
 function corrupt(message: string, reason: CorruptIndexError["reason"] = "structure", cause?: unknown): CorruptIndexError {
@@ -249,50 +360,138 @@ export interface DeserializeOptions {
   readonly skipChecksum?: boolean;
 }
 
-/** Decode bytes written by serializeQueryIndex. Throws CorruptIndexError / UnsupportedIndexVersionError. */
+/** Decode bytes written by serializeQueryIndex (format 3, or format 2). Throws CorruptIndexError / UnsupportedIndexVersionError. */
 export function deserializeQueryIndex(input: Uint8Array, options: DeserializeOptions = {}): QueryIndex {
-  if (input.byteLength < HEADER_BYTES) throw corrupt(`${input.byteLength} bytes is shorter than the header`, "truncated");
+  if (input.byteLength < 10) throw corrupt(`${input.byteLength} bytes is shorter than the header`, "truncated");
   for (let i = 0; i < 8; i++) if (input[i] !== QUERY_INDEX_MAGIC[i]) throw corrupt("bad magic", "magic");
-  const view = new DataView(input.buffer, input.byteOffset, input.byteLength);
-  const version = view.getUint16(8, true);
-  // Nothing older was released: every version but this one (newer, or the earlier 1) is unsupported.
+  const version = new DataView(input.buffer, input.byteOffset, input.byteLength).getUint16(8, true);
   if (version > QUERY_INDEX_VERSION) throw new UnsupportedIndexVersionError(version, QUERY_INDEX_VERSION);
-  if (crc32(input.subarray(0, 28)) !== view.getUint32(28, true)) throw corrupt("header checksum mismatch", "checksum");
-  if (version < 1) throw corrupt(`format version ${version}`, "structure");
-  if (version !== QUERY_INDEX_VERSION) throw new UnsupportedIndexVersionError(version, QUERY_INDEX_VERSION);
-  if (view.getUint16(10, true) !== 0) throw corrupt("unknown flags", "structure");
-  const total = view.getBigUint64(16, true);
-  if (total !== BigInt(input.byteLength)) {
-    throw corrupt(`header says ${total} bytes, got ${input.byteLength}`, total > BigInt(input.byteLength) ? "truncated" : "length");
-  }
-  if (options.skipChecksum !== true && crc32(input.subarray(HEADER_BYTES)) !== view.getUint32(24, true)) {
-    throw corrupt("body checksum mismatch", "checksum");
-  }
-  const metaLength = view.getUint32(12, true);
-  if (metaLength > MAX_META_BYTES || HEADER_BYTES + metaLength > input.byteLength) throw corrupt("meta length out of range", "length");
+  // Views need aligned memory: copy once if the input is not 8-aligned.
+  const bytes = input.byteOffset % 8 === 0 ? input : input.slice();
+  const container = version === 3 ? openV3(bytes, options) : openV2(bytes, options);
+  return decodeStructure(container.meta, container.bytesOf);
+}
+
+/** A container's meta document (validated) and the bytes of its sections. */
+interface Container {
+  readonly meta: IndexMeta;
+  /** The bytes of section i (bounds checked by the container). */
+  readonly bytesOf: (i: number) => Uint8Array;
+}
+
+type IndexMeta = z.infer<typeof metaSchema>;
+
+function parseMeta(bytes: Uint8Array): IndexMeta {
   let raw: unknown;
   try {
-    raw = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(input.subarray(HEADER_BYTES, HEADER_BYTES + metaLength)));
+    raw = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
   } catch (error) {
     throw corrupt("meta document is not JSON", "structure", error);
   }
   const parsed = metaSchema.safeParse(raw);
   if (!parsed.success) throw corrupt(`meta document: ${parsed.error.issues[0]?.message ?? "invalid"}`, "structure", parsed.error);
-  const meta = parsed.data;
-  // Views need aligned memory: copy once if the input is not 8-aligned.
-  const bytes = input.byteOffset % 8 === 0 ? input : input.slice();
+  return parsed.data;
+}
+
+function openV2(bytes: Uint8Array, options: DeserializeOptions): Container {
+  if (bytes.byteLength < HEADER_BYTES) throw corrupt(`${bytes.byteLength} bytes is shorter than the header`, "truncated");
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const version = view.getUint16(8, true);
+  if (crc32(bytes.subarray(0, 28)) !== view.getUint32(28, true)) throw corrupt("header checksum mismatch", "checksum");
+  if (version < 1) throw corrupt(`format version ${version}`, "structure");
+  if (version < QUERY_INDEX_OLDEST_VERSION) throw new UnsupportedIndexVersionError(version, QUERY_INDEX_VERSION);
+  if (view.getUint16(10, true) !== 0) throw corrupt("unknown flags", "structure");
+  const total = view.getBigUint64(16, true);
+  if (total !== BigInt(bytes.byteLength)) {
+    throw corrupt(`header says ${total} bytes, got ${bytes.byteLength}`, total > BigInt(bytes.byteLength) ? "truncated" : "length");
+  }
+  if (options.skipChecksum !== true && crc32(bytes.subarray(HEADER_BYTES)) !== view.getUint32(24, true)) {
+    throw corrupt("body checksum mismatch", "checksum");
+  }
+  const metaLength = view.getUint32(12, true);
+  if (metaLength > MAX_META_BYTES || HEADER_BYTES + metaLength > bytes.byteLength) throw corrupt("meta length out of range", "length");
+  const meta = parseMeta(bytes.subarray(HEADER_BYTES, HEADER_BYTES + metaLength));
   const dataStart = align8(HEADER_BYTES + metaLength);
+  return {
+    meta,
+    bytesOf: (i) => {
+      const s = meta.sections[i] as IndexMeta["sections"][number];
+      if (s.offset === undefined || s.offset % 8 !== 0 || dataStart + s.offset + s.length > bytes.byteLength) {
+        throw corrupt(`section ${i} is out of bounds`, "length");
+      }
+      return bytes.subarray(dataStart + s.offset, dataStart + s.offset + s.length);
+    },
+  };
+}
+
+/** Format 3: the block file's directory, every block verified (unless the caller verified the bytes), the meta document. */
+function openV3(bytes: Uint8Array, options: DeserializeOptions): Container {
+  const directory = blockFileOf(bytes);
+  const header = directory.section("header");
+  if (header === undefined || header.offset !== 0 || header.length !== V3_HEADER_BYTES) throw corrupt("header section missing or misplaced");
+  const metaSection = directory.section("meta.json");
+  if (metaSection === undefined) throw corrupt("meta document missing");
+  if (metaSection.length > MAX_META_BYTES) throw corrupt("meta length out of range", "length");
+  const read = (name: string): Uint8Array => {
+    const section = directory.section(name);
+    if (section === undefined) throw corrupt(`section ${name} missing`);
+    const span = blockSpan(section);
+    const held = bytes.subarray(span.offset, span.offset + span.length);
+    if (options.skipChecksum !== true) {
+      try {
+        verifyBlockSpan(directory, span, held);
+      } catch (cause) {
+        throw corrupt(`section ${name}: ${(cause as Error).message}`, "checksum", cause);
+      }
+    }
+    return held;
+  };
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  read("header");
+  if (view.getUint16(10, true) !== 0 || view.getUint32(12, true) !== 0) throw corrupt("unknown flags", "structure");
+  const meta = parseMeta(read("meta.json"));
+  const names = new Set(meta.sections.map((_, i) => `a${i}`));
+  for (const section of directory.sections) {
+    if (section.name !== "header" && section.name !== "meta.json" && !names.has(section.name)) throw corrupt(`unexpected section ${section.name}`);
+  }
+  return {
+    meta,
+    bytesOf: (i) => {
+      const held = read(`a${i}`);
+      if (held.byteLength !== (meta.sections[i] as IndexMeta["sections"][number]).length) throw corrupt(`section ${i} has the wrong length`, "length");
+      return held;
+    },
+  };
+}
+
+/** The block file directory of a whole format-3 object, as CorruptIndexError when it is damaged. */
+function blockFileOf(bytes: Uint8Array): BlockFileDirectory {
+  try {
+    return decodeBlockFileDirectory(bytes, bytes.byteLength);
+  } catch (cause) {
+    if (!isWalFormatError(cause)) throw cause;
+    const reason = (cause as { reason?: string }).reason;
+    throw corrupt(
+      cause.message,
+      // A format-3 header at the start without a block file trailer at the end: the object was cut short.
+      reason === "truncated" || reason === "bad-magic" ? "truncated" : reason === "checksum-mismatch" ? "checksum" : "structure",
+      cause,
+    );
+  }
+}
+
+/** The index from a validated meta document and its sections: every cross-reference checked before use. */
+function decodeStructure(meta: IndexMeta, bytesOf: (i: number) => Uint8Array): QueryIndex {
   const used = new Set<number>();
   const section = <T extends SectionType>(ref: { $a: number }, type: T): InstanceType<(typeof CTORS)[T]> => {
     const s = meta.sections[ref.$a];
     if (s === undefined) throw corrupt(`section ${ref.$a} does not exist`);
     if (s.type !== type) throw corrupt(`section ${ref.$a} is ${s.type}, expected ${type}`);
     const size = CTORS[type].BYTES_PER_ELEMENT;
-    if (s.offset % 8 !== 0 || s.length % size !== 0 || dataStart + s.offset + s.length > bytes.byteLength) {
-      throw corrupt(`section ${ref.$a} is out of bounds`, "length");
-    }
+    if (s.length % size !== 0) throw corrupt(`section ${ref.$a} is out of bounds`, "length");
+    const held = bytesOf(ref.$a);
     used.add(ref.$a);
-    return new CTORS[type](bytes.buffer as ArrayBuffer, bytes.byteOffset + dataStart + s.offset, s.length / size) as InstanceType<(typeof CTORS)[T]>;
+    return new CTORS[type](held.buffer as ArrayBuffer, held.byteOffset, s.length / size) as InstanceType<(typeof CTORS)[T]>;
   };
   const n = meta.size;
   const expectLength = (what: string, v: { length: number }, length: number) => {

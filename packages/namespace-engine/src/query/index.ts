@@ -27,6 +27,6 @@ export type { Filter, ParseQueryOptions, QueryRequest, RankBy, Scalar, SingleRan
 export { BM25_B, BM25_K1, executeQuery } from "./execute-query.ts";
 export type { AggregationGroup, ExecuteQueryOptions, QueryResult, QueryRow } from "./execute-query.ts";
 export { prepareQuerySnapshot, QuerySnapshot } from "./query-snapshot.ts";
-export { deserializeQueryIndex, QUERY_INDEX_MAGIC, QUERY_INDEX_VERSION, serializeQueryIndex } from "./index-codec.ts";
+export { deserializeQueryIndex, QUERY_INDEX_MAGIC, QUERY_INDEX_VERSION, queryIndexEagerBytes, serializeQueryIndex } from "./index-codec.ts";
 export type { DeserializeOptions } from "./index-codec.ts";
 export { configureQueryThreads, warmUpQueryThreads } from "./worker-pool.ts";
