@@ -2,7 +2,11 @@
  * The worker-thread path must work from the compiled JavaScript too (the
  * worker file is found by extension next to the module): compile the query
  * module with tsc into a scratch folder inside the package (so `zod`
- * resolves), then run a parallel query in a plain `node` child process.
+ * resolves), then run a parallel query in a `node` child process. The
+ * query module's one workspace dependency, `@skerry/wal-format` (the block
+ * file codec of the stored index), is not built here: the child resolves it
+ * to its TypeScript source (`--conditions=@skerry/source --import tsx`);
+ * the query module itself and its worker run as compiled JavaScript.
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -24,15 +28,24 @@ describe("compiled query module", () => {
       tsconfig,
       JSON.stringify({
         extends: join(packageDir, "../../tsconfig.base.json"),
-        compilerOptions: { rootDir: join(packageDir, "src/query"), outDir, declaration: false, declarationMap: false, sourceMap: false, noEmit: false },
+        compilerOptions: {
+          rootDir: join(packageDir, ".."),
+          outDir,
+          declaration: false,
+          declarationMap: false,
+          sourceMap: false,
+          noEmit: false,
+          customConditions: ["@skerry/source"],
+        },
         include: [join(packageDir, "src/query/**/*.ts")],
       }),
     );
     const tsc = createRequire(join(packageDir, "package.json")).resolve("typescript/bin/tsc");
     execFileSync(process.execPath, [tsc, "-p", tsconfig], { stdio: "pipe" });
+    const queryDir = join(outDir, "namespace-engine/src/query");
     const script = `
-      import { buildQueryIndex, configureQueryThreads, executeQuery, parseQueryRequest, warmUpQueryThreads } from ${JSON.stringify(pathToFileURL(join(outDir, "index.js")).href)};
-      import { workerTaskCount } from ${JSON.stringify(pathToFileURL(join(outDir, "worker-pool.js")).href)};
+      import { buildQueryIndex, configureQueryThreads, executeQuery, parseQueryRequest, warmUpQueryThreads } from ${JSON.stringify(pathToFileURL(join(queryDir, "index.js")).href)};
+      import { workerTaskCount } from ${JSON.stringify(pathToFileURL(join(queryDir, "worker-pool.js")).href)};
       configureQueryThreads(2);
       const online = await warmUpQueryThreads();
       let seed = 7;
@@ -45,7 +58,7 @@ describe("compiled query module", () => {
       const single = await executeQuery([index], request, { parallel: false });
       console.log(JSON.stringify({ online, tasks, same: JSON.stringify(parallel) === JSON.stringify(single), rows: parallel.rows.length }));
     `;
-    const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: outDir, encoding: "utf8", timeout: 60_000 });
+    const out = execFileSync(process.execPath, ["--conditions=@skerry/source", "--import", "tsx", "--input-type=module", "-e", script], { cwd: outDir, encoding: "utf8", timeout: 60_000 });
     expect(JSON.parse(out.trim())).toEqual({ online: true, tasks: 2, same: true, rows: 10 });
   });
 });
