@@ -22,10 +22,14 @@
  *                        u16 flags (0), 4 zero bytes; always at offset 0
  *   sections `a0`..`aN`  the typed arrays, 8-byte aligned. Arrays with one
  *                        entry per slot (vectors, inverse norms, the
- *                        missing mask, source positions, id bytes) are cut
- *                        into one block per IVF list (lists above 1 MiB in
- *                        several), so a probed list is fetched and verified
- *                        as a unit; other arrays in 64 KiB blocks
+ *                        missing mask, source positions, id offsets and
+ *                        bytes, row store offsets) are cut into one block
+ *                        per IVF list (lists above 1 MiB in several), so a
+ *                        probed list is fetched and verified as a unit; the
+ *                        row store's JSON in 16 KiB blocks (a returned row
+ *                        costs one); other arrays in 64 KiB blocks
+ *   the row store        (meta `rows`, a string table): each slot's
+ *                        attributes as JSON, for cold reads of result rows
  *   section `meta.json`  the meta document (eager)
  *   eager as well: the IVF centroids and list offsets, and every array of
  *   at most 4 KiB, so one read of the eager region (its size is
@@ -86,6 +90,8 @@ export const QUERY_INDEX_OLDEST_VERSION = 2;
 const V3_HEADER_BYTES = 16;
 /** Blocks of per-slot arrays follow IVF lists, split above this size. */
 const MAX_LIST_BLOCK_BYTES = 1024 * 1024;
+/** Blocks of the row store's JSON (a returned row costs one such read). */
+const ROW_BLOCK_BYTES = 16 * 1024;
 /** Arrays up to this size go to the eager region. */
 const EAGER_ARRAY_BYTES = 4096;
 const HEADER_BYTES = 32;
@@ -174,10 +180,26 @@ function encodeIndex(index: QueryIndex): { meta: Record<string, unknown>; sectio
       text: s.text,
       attributes: s.attributes,
       ann: s.ann,
+      rows: rowStore(index),
     },
     "",
   ) as Record<string, unknown>;
   return { meta, sections };
+}
+
+/**
+ * The row store: each slot's attributes as JSON text (empty for none), in
+ * slot order, exactly as `attributesOf(slot, "all")` returns them, so a cold
+ * reader returns a result row's attributes from one ranged read instead of
+ * a read per column.
+ */
+function rowStore(index: QueryIndex): StringTable {
+  const rows: string[] = new Array(index.size);
+  for (let slot = 0; slot < index.size; slot++) {
+    const attributes = index.attributesOf(slot, "all");
+    rows[slot] = Object.keys(attributes).length === 0 ? "" : JSON.stringify(attributes);
+  }
+  return StringTable.fromStrings(rows);
 }
 
 /**
@@ -205,7 +227,7 @@ export function serializeQueryIndex(index: QueryIndex): Uint8Array {
       blocks.push({ name, bytes: x.view, blockEnds: listBlockEnds(lists, byteAt, x.view.byteLength) });
       return;
     }
-    blocks.push({ name, bytes: x.view, blockBytes: DEFAULT_BLOCK_BYTES });
+    blocks.push({ name, bytes: x.view, blockBytes: x.path === "rows.bytes" ? ROW_BLOCK_BYTES : DEFAULT_BLOCK_BYTES });
   });
   blocks.push({ name: "meta.json", bytes: metaBytes, eager: true });
   return encodeBlockFile(blocks);
@@ -226,6 +248,8 @@ function slotByteOffset(path: string, index: QueryIndex): ((slot: number) => num
     case "vectors.missing":
       return (slot) => slot;
     case "sourcePositions":
+    case "ids.offsets":
+    case "rows.offsets":
       return (slot) => slot * 4;
     case "ids.bytes":
       return (slot) => idOffsets[slot] as number;
@@ -344,6 +368,8 @@ const metaSchema = z.object({
       complexJson: stringRef.nullable(),
     }),
   ),
+  /** The row store (format 3; absent in format 2). */
+  rows: stringRef.optional(),
   ann: z
     .object({ lists: z.number().int().min(1).max(65_536), listOffsets: arrayRef, probes: z.number().int().min(1), rank: z.enum(["l2", "dot"]) })
     .nullable(),
@@ -689,6 +715,8 @@ function decodeStructure(meta: IndexMeta, bytesOf: (i: number) => Uint8Array): Q
       complexJson,
     };
   });
+  // The row store serves cold reads (ranged); a loaded index answers from its columns.
+  if (meta.rows !== undefined) strings("rows", meta.rows, n);
   if (used.size !== meta.sections.length) throw corrupt("unreferenced sections");
   const state: QueryIndexState = {
     size: n,
