@@ -20,20 +20,21 @@
  * IVF lists of them, by byte range, each block CRC-checked:
  *   section `header`     16 bytes: magic "SKRYQIDX", u16 version (3),
  *                        u16 flags (0), 4 zero bytes; always at offset 0
- *   sections `a0`..`aN`  the typed arrays, 8-byte aligned. Arrays with one
- *                        entry per slot (vectors, inverse norms, the
- *                        missing mask, source positions, id offsets and
- *                        bytes, row store offsets) are cut into one block
- *                        per IVF list (lists above 1 MiB in several), so a
- *                        probed list is fetched and verified as a unit; the
- *                        row store's JSON in 16 KiB blocks (a returned row
- *                        costs one); other arrays in 64 KiB blocks
- *   the row store        (meta `rows`, a string table): each slot's
- *                        attributes as JSON, for cold reads of result rows
+ *   section `clusters`   the per-row columns (vectors, inverse norms,
+ *                        input positions, ids, row store offsets, missing
+ *                        mask) row range by row range, one block per
+ *                        cluster: the rows of one IVF list, or of part of
+ *                        a list above ~1 MiB (cluster-layout.ts); in the
+ *                        meta document these columns are {"$c": name}
+ *   sections `a0`..`aN`  the other typed arrays, 8-byte aligned, in 64 KiB
+ *                        blocks; among them the row store (`rowStore`: each
+ *                        slot's attributes as JSON, 16 KiB blocks) and the
+ *                        cluster boundaries (`clusters`, eager)
  *   section `meta.json`  the meta document (eager)
- *   eager as well: the IVF centroids and list offsets, and every array of
- *   at most 4 KiB, so one read of the eager region (its size is
- *   `queryIndexEagerBytes`) holds everything an ANN query needs first.
+ *   eager as well: the IVF centroids, list offsets and cluster boundaries,
+ *   and every array of at most 4 KiB, so one read of the eager region (its
+ *   size is `queryIndexEagerBytes`) holds everything an ANN query needs
+ *   first; then one ranged read per probed list.
  *
  * Format version 2 (read only; integers little-endian):
  *   offset  size  field
@@ -81,6 +82,7 @@ import type { SparseRows } from "./sparse-index.ts";
 import { StringTable } from "./string-table.ts";
 import type { TextFieldIndex } from "./text-index.ts";
 import { allocateVectorMemory, CHUNK, strideOf, VectorKernel } from "./vector-kernel.ts";
+import { type ClusterShape, clusterBoundaries, clusterBytes, clusterIdLengthOffset, readCluster, writeCluster } from "./cluster-layout.ts";
 import { centroidCapacity } from "./ivf-index.ts";
 
 export const QUERY_INDEX_MAGIC: Uint8Array = new TextEncoder().encode("SKRYQIDX");
@@ -88,8 +90,8 @@ export const QUERY_INDEX_VERSION = 3;
 /** The oldest format version still read. */
 export const QUERY_INDEX_OLDEST_VERSION = 2;
 const V3_HEADER_BYTES = 16;
-/** Blocks of per-slot arrays follow IVF lists, split above this size. */
-const MAX_LIST_BLOCK_BYTES = 1024 * 1024;
+/** A cluster (one IVF list's rows, or part of one) holds about this many bytes at most. */
+const MAX_CLUSTER_BYTES = 1024 * 1024;
 /** Blocks of the row store's JSON (a returned row costs one such read). */
 const ROW_BLOCK_BYTES = 16 * 1024;
 /** Arrays up to this size go to the eager region. */
@@ -115,27 +117,37 @@ function sectionTypeOf(v: ArrayBufferView): SectionType {
   throw new TypeError(`cannot serialize ${v.constructor.name}`);
 }
 
-interface SerializedVectors {
-  readonly dimension: number;
-  readonly vectors: Float32Array;
-  /** 1/|v| per row in float64 (0 for zero and missing rows): the exact factor the normalized copy is made with. */
-  readonly invNorms: Float64Array;
-  readonly missing: Uint8Array;
-  readonly centroids: Float32Array | null;
-}
+/** The per-row columns format 3 stores in clusters. */
+type ClusterFieldName = "ids" | "positions" | "vectors" | "invNorms" | "missing";
 
 const align8 = (n: number) => Math.ceil(n / 8) * 8;
 
 interface EncodedSection {
   readonly type: SectionType;
   readonly view: Uint8Array;
-  /** Where the array sits in the meta document, e.g. `vectors.vectors`, `ids.bytes`, `attributes.2.codes`. */
+  /** Where the array sits in the meta document, e.g. `vectors.centroids`, `text.0.postings`. */
   readonly path: string;
 }
 
-/** The meta document (typed arrays replaced by section references) and the sections it references. */
-function encodeIndex(index: QueryIndex): { meta: Record<string, unknown>; sections: EncodedSection[] } {
+/** A per-row column stored in the clusters (meta `{"$c": field}`), not as a section of its own. */
+class ClusterField {
+  constructor(readonly field: ClusterFieldName) {}
+}
+
+/**
+ * Serialize a query index (typically a segment's) to a versioned,
+ * checksummed object: format version 3, a block file (see the header).
+ */
+export function serializeQueryIndex(index: QueryIndex): Uint8Array {
   const s = index.state;
+  const n = s.size;
+  const vectors = s.vectors;
+  const stride = vectors?.layout.stride ?? 0;
+  const rows = rowStore(index);
+  const shape: ClusterShape = { stride, positions: s.sourcePositions !== null, rows: true };
+  const rowBytes = Math.max(1, clusterBytes(shape, 1, 16));
+  const bounds = clusterBoundaries(n, s.ann?.listOffsets ?? null, Math.max(1, Math.floor(MAX_CLUSTER_BYTES / rowBytes)));
+
   const sections: EncodedSection[] = [];
   const section = (v: ArrayBufferView, path: string) => {
     sections.push({ type: sectionTypeOf(v), view: new Uint8Array(v.buffer, v.byteOffset, v.byteLength), path });
@@ -143,6 +155,7 @@ function encodeIndex(index: QueryIndex): { meta: Record<string, unknown>; sectio
   };
   const encode = (v: unknown, path: string): unknown => {
     if (v === null || typeof v !== "object") return v;
+    if (v instanceof ClusterField) return { $c: v.field };
     if (v instanceof StringTable) return { $s: [section(v.offsets, `${path}.offsets`), section(v.bytes, `${path}.bytes`)] };
     if (ArrayBuffer.isView(v)) return { $a: section(v, path) };
     if (Array.isArray(v)) return v.map((x, i) => encode(x, `${path}.${i}`));
@@ -153,45 +166,96 @@ function encodeIndex(index: QueryIndex): { meta: Record<string, unknown>; sectio
         .map((k) => [k, encode((v as Record<string, unknown>)[k], path === "" ? k : `${path}.${k}`)]),
     );
   };
-  let vectors: SerializedVectors | null = null;
-  if (s.vectors !== null) {
-    const { memory, layout } = s.vectors;
+  let raw: Float32Array | null = null;
+  let invNorms: Float64Array | null = null;
+  let missing: Uint8Array | null = null;
+  let centroids: Float32Array | null = null;
+  if (vectors !== null) {
+    const { memory, layout } = vectors;
     const f = new Float32Array(memory.buffer);
-    const raw = f.subarray(layout.vectorsPtr >> 2, (layout.vectorsPtr >> 2) + layout.count * layout.stride);
-    vectors = {
-      dimension: layout.dimension,
-      vectors: raw,
-      invNorms: inverseNorms(raw, layout.count, layout.stride),
-      missing: new Uint8Array(memory.buffer, layout.missingPtr, layout.count),
-      centroids:
-        s.ann === null ? null : f.subarray(layout.centroidsPtr >> 2, (layout.centroidsPtr >> 2) + s.ann.lists * layout.stride),
-    };
+    raw = f.subarray(layout.vectorsPtr >> 2, (layout.vectorsPtr >> 2) + layout.count * layout.stride);
+    invNorms = inverseNorms(raw, layout.count, layout.stride);
+    missing = new Uint8Array(memory.buffer, layout.missingPtr, layout.count);
+    if (s.ann !== null) centroids = f.subarray(layout.centroidsPtr >> 2, (layout.centroidsPtr >> 2) + s.ann.lists * layout.stride);
   }
   const meta = encode(
     {
-      size: s.size,
+      size: n,
       metric: s.metric,
       dimension: s.dimension,
-      ids: s.ids,
+      ids: new ClusterField("ids"),
       idOrder: s.idOrder ?? s.ids.byteOrder(),
-      sourcePositions: s.sourcePositions,
-      vectors,
+      sourcePositions: s.sourcePositions === null ? null : new ClusterField("positions"),
+      vectors:
+        vectors === null
+          ? null
+          : {
+              dimension: vectors.layout.dimension,
+              vectors: new ClusterField("vectors"),
+              invNorms: new ClusterField("invNorms"),
+              missing: new ClusterField("missing"),
+              centroids,
+            },
       sparse: s.sparse,
       text: s.text,
       attributes: s.attributes,
       ann: s.ann,
-      rows: rowStore(index),
+      clusters: Uint32Array.from(bounds),
+      rowStore: rows.bytes,
     },
     "",
   ) as Record<string, unknown>;
-  return { meta, sections };
+
+  // The clusters: one section, one block per cluster.
+  const ids = s.ids;
+  const clusterEnds: number[] = [];
+  let total = 0;
+  for (let c = 0; c + 1 < bounds.length; c++) {
+    const [start, end] = [bounds[c]!, bounds[c + 1]!];
+    total += clusterBytes(shape, end - start, ids.offsets[end]! - ids.offsets[start]!);
+    clusterEnds.push(total);
+  }
+  const clusters = new Uint8Array(total);
+  for (let c = 0, at = 0; c + 1 < bounds.length; c++) {
+    const [start, end] = [bounds[c]!, bounds[c + 1]!];
+    const idStart = ids.offsets[start]!;
+    const idOffsets = ids.offsets.slice(start, end + 1);
+    for (let i = 0; i < idOffsets.length; i++) idOffsets[i]! -= idStart;
+    const size = clusterBytes(shape, end - start, idOffsets[end - start]!);
+    writeCluster(clusters.subarray(at, at + size), shape, {
+      count: end - start,
+      vectors: raw === null ? null : raw.subarray(start * stride, end * stride),
+      invNorms: invNorms === null ? null : invNorms.subarray(start, end),
+      positions: s.sourcePositions === null ? null : s.sourcePositions.subarray(start, end),
+      idOffsets,
+      rowOffsets: rows.offsets.subarray(start, end + 1),
+      missing: missing === null ? null : missing.subarray(start, end),
+      idBytes: ids.bytes.subarray(idStart, ids.offsets[end]!),
+    });
+    at += size;
+  }
+
+  const header = new Uint8Array(V3_HEADER_BYTES);
+  header.set(QUERY_INDEX_MAGIC, 0);
+  new DataView(header.buffer).setUint16(8, QUERY_INDEX_VERSION, true);
+  const table = sections.map((x) => ({ type: x.type, length: x.view.byteLength }));
+  const metaBytes = new TextEncoder().encode(JSON.stringify({ ...meta, sections: table }));
+  const blocks: BlockFileSectionInput[] = [{ name: "header", bytes: header }];
+  if (clusterEnds.length > 0) blocks.push({ name: "clusters", bytes: clusters, blockEnds: clusterEnds });
+  else blocks.push({ name: "clusters", bytes: clusters, blockBytes: DEFAULT_BLOCK_BYTES });
+  sections.forEach((x, i) => {
+    const eager = x.path === "vectors.centroids" || x.path === "ann.listOffsets" || x.path === "clusters" || x.view.byteLength <= EAGER_ARRAY_BYTES;
+    blocks.push({ name: `a${i}`, bytes: x.view, ...(eager ? { eager: true } : { blockBytes: x.path === "rowStore" ? ROW_BLOCK_BYTES : DEFAULT_BLOCK_BYTES }) });
+  });
+  blocks.push({ name: "meta.json", bytes: metaBytes, eager: true });
+  return encodeBlockFile(blocks);
 }
 
 /**
  * The row store: each slot's attributes as JSON text (empty for none), in
  * slot order, exactly as `attributesOf(slot, "all")` returns them, so a cold
  * reader returns a result row's attributes from one ranged read instead of
- * a read per column.
+ * a read per column. Its offsets live in the clusters.
  */
 function rowStore(index: QueryIndex): StringTable {
   const rows: string[] = new Array(index.size);
@@ -200,81 +264,6 @@ function rowStore(index: QueryIndex): StringTable {
     rows[slot] = Object.keys(attributes).length === 0 ? "" : JSON.stringify(attributes);
   }
   return StringTable.fromStrings(rows);
-}
-
-/**
- * Serialize a query index (typically a segment's) to a versioned,
- * checksummed object: format version 3, a block file (see the header).
- */
-export function serializeQueryIndex(index: QueryIndex): Uint8Array {
-  const { meta, sections } = encodeIndex(index);
-  const header = new Uint8Array(V3_HEADER_BYTES);
-  header.set(QUERY_INDEX_MAGIC, 0);
-  new DataView(header.buffer).setUint16(8, QUERY_INDEX_VERSION, true);
-  const table = sections.map((x) => ({ type: x.type, length: x.view.byteLength }));
-  const metaBytes = new TextEncoder().encode(JSON.stringify({ ...meta, sections: table }));
-  const lists = index.state.ann?.listOffsets ?? null;
-  const blocks: BlockFileSectionInput[] = [{ name: "header", bytes: header }];
-  sections.forEach((x, i) => {
-    const name = `a${i}`;
-    const eagerPath = x.path === "vectors.centroids" || x.path === "ann.listOffsets";
-    if (eagerPath || x.view.byteLength <= EAGER_ARRAY_BYTES) {
-      blocks.push({ name, bytes: x.view, eager: true });
-      return;
-    }
-    const byteAt = lists === null ? undefined : slotByteOffset(x.path, index);
-    if (lists !== null && byteAt !== undefined) {
-      blocks.push({ name, bytes: x.view, blockEnds: listBlockEnds(lists, byteAt, x.view.byteLength) });
-      return;
-    }
-    blocks.push({ name, bytes: x.view, blockBytes: x.path === "rows.bytes" ? ROW_BLOCK_BYTES : DEFAULT_BLOCK_BYTES });
-  });
-  blocks.push({ name: "meta.json", bytes: metaBytes, eager: true });
-  return encodeBlockFile(blocks);
-}
-
-/**
- * For arrays stored one entry per slot in slot order (rows sorted by IVF
- * list), the byte offset where a slot's entry starts; undefined for others.
- */
-function slotByteOffset(path: string, index: QueryIndex): ((slot: number) => number) | undefined {
-  const stride = index.state.vectors?.layout.stride ?? 0;
-  const idOffsets = index.state.ids.offsets;
-  switch (path) {
-    case "vectors.vectors":
-      return (slot) => slot * stride * 4;
-    case "vectors.invNorms":
-      return (slot) => slot * 8;
-    case "vectors.missing":
-      return (slot) => slot;
-    case "sourcePositions":
-    case "ids.offsets":
-    case "rows.offsets":
-      return (slot) => slot * 4;
-    case "ids.bytes":
-      return (slot) => idOffsets[slot] as number;
-    default:
-      return undefined;
-  }
-}
-
-/** Block ends of a per-slot array: one block per non-empty IVF list, lists above MAX_LIST_BLOCK_BYTES cut in several. */
-function listBlockEnds(listOffsets: Uint32Array, byteAt: (slot: number) => number, length: number): number[] {
-  const ends: number[] = [];
-  let previous = 0;
-  const push = (end: number) => {
-    while (end - previous > MAX_LIST_BLOCK_BYTES) {
-      previous += MAX_LIST_BLOCK_BYTES;
-      ends.push(previous);
-    }
-    if (end > previous) {
-      ends.push(end);
-      previous = end;
-    }
-  };
-  for (let j = 1; j < listOffsets.length; j++) push(byteAt(listOffsets[j] as number));
-  push(length);
-  return ends;
 }
 
 /**
@@ -310,20 +299,21 @@ function inverseNorms(raw: Float32Array, count: number, stride: number): Float64
 const arrayRef = z.strictObject({ $a: z.number().int().min(0) });
 const stringRef = z.strictObject({ $s: z.tuple([z.number().int().min(0), z.number().int().min(0)]) });
 const count = z.number().int().min(0).max(0xffff_ffff);
+const clusterRef = <F extends ClusterFieldName>(field: F) => z.strictObject({ $c: z.literal(field) });
 
 const metaSchema = z.object({
   size: count,
   metric: z.enum(DISTANCE_METRICS as [DistanceMetric, ...DistanceMetric[]]),
   dimension: z.number().int().min(0).max(65_536),
-  ids: stringRef,
+  ids: z.union([stringRef, clusterRef("ids")]),
   idOrder: arrayRef,
-  sourcePositions: arrayRef.nullable(),
+  sourcePositions: z.union([arrayRef, clusterRef("positions")]).nullable(),
   vectors: z
     .object({
       dimension: z.number().int().min(1).max(65_536),
-      vectors: arrayRef,
-      invNorms: arrayRef,
-      missing: arrayRef,
+      vectors: z.union([arrayRef, clusterRef("vectors")]),
+      invNorms: z.union([arrayRef, clusterRef("invNorms")]),
+      missing: z.union([arrayRef, clusterRef("missing")]),
       centroids: arrayRef.nullable(),
     })
     .nullable(),
@@ -368,8 +358,9 @@ const metaSchema = z.object({
       complexJson: stringRef.nullable(),
     }),
   ),
-  /** The row store (format 3; absent in format 2). */
-  rows: stringRef.optional(),
+  /** Format 3: cluster boundaries (slots), and the row store's JSON bytes (its offsets are in the clusters). */
+  clusters: arrayRef.optional(),
+  rowStore: arrayRef.optional(),
   ann: z
     .object({ lists: z.number().int().min(1).max(65_536), listOffsets: arrayRef, probes: z.number().int().min(1), rank: z.enum(["l2", "dot"]) })
     .nullable(),
@@ -395,7 +386,7 @@ export function deserializeQueryIndex(input: Uint8Array, options: DeserializeOpt
   // Views need aligned memory: copy once if the input is not 8-aligned.
   const bytes = input.byteOffset % 8 === 0 ? input : input.slice();
   const container = version === 3 ? openV3(bytes, options) : openV2(bytes, options);
-  return decodeStructure(container.meta, container.bytesOf);
+  return decodeStructure(container);
 }
 
 /** A container's meta document (validated) and the bytes of its sections. */
@@ -403,6 +394,8 @@ interface Container {
   readonly meta: IndexMeta;
   /** The bytes of section i (bounds checked by the container). */
   readonly bytesOf: (i: number) => Uint8Array;
+  /** Format 3: the clusters section's bytes. */
+  readonly clusters?: () => Uint8Array;
 }
 
 type IndexMeta = z.infer<typeof metaSchema>;
@@ -476,18 +469,83 @@ function openV3(bytes: Uint8Array, options: DeserializeOptions): Container {
   read("header");
   if (view.getUint16(10, true) !== 0 || view.getUint32(12, true) !== 0) throw corrupt("unknown flags", "structure");
   const meta = parseMeta(read("meta.json"));
-  const names = new Set(meta.sections.map((_, i) => `a${i}`));
-  for (const section of directory.sections) {
-    if (section.name !== "header" && section.name !== "meta.json" && !names.has(section.name)) throw corrupt(`unexpected section ${section.name}`);
-  }
+  const names = new Set(["header", "meta.json", "clusters", ...meta.sections.map((_, i) => `a${i}`)]);
+  for (const section of directory.sections) if (!names.has(section.name)) throw corrupt(`unexpected section ${section.name}`);
   return {
     meta,
+    clusters: () => read("clusters"),
     bytesOf: (i) => {
       const held = read(`a${i}`);
       if (held.byteLength !== (meta.sections[i] as IndexMeta["sections"][number]).length) throw corrupt(`section ${i} has the wrong length`, "length");
       return held;
     },
   };
+}
+
+/** The per-row columns of a format-3 index, assembled from its clusters. */
+interface ClusterColumns {
+  readonly ids: null;
+  readonly idOffsets: Uint32Array;
+  readonly idBytes: Uint8Array;
+  readonly positions: Uint32Array | null;
+  readonly vectors: Float32Array | null;
+  readonly invNorms: Float64Array | null;
+  readonly missing: Uint8Array | null;
+  readonly rowOffsets: Uint32Array;
+}
+
+/**
+ * Reads every cluster in order and copies its parts into whole columns:
+ * the boundaries must cover [0, size), cut at every IVF list boundary, and
+ * the clusters must fill the section exactly, their row store offsets
+ * chaining from 0 to the row store's length.
+ */
+function assembleClusters(meta: IndexMeta, bounds: Uint32Array, bytes: Uint8Array, rowStoreBytes: number): ClusterColumns {
+  const n = meta.size;
+  if (bounds.length < 1 || bounds[0] !== 0 || bounds[bounds.length - 1] !== n) throw corrupt("cluster boundaries do not span the rows");
+  for (let c = 1; c < bounds.length; c++) if (bounds[c]! <= bounds[c - 1]!) throw corrupt("cluster boundaries are not ascending");
+  const stride = meta.vectors === null ? 0 : strideOf(meta.vectors.dimension);
+  const shape: ClusterShape = { stride, positions: meta.sourcePositions !== null, rows: true };
+  const vectors = stride > 0 ? new Float32Array(n * stride) : null;
+  const invNorms = stride > 0 ? new Float64Array(n) : null;
+  const missing = stride > 0 ? new Uint8Array(n) : null;
+  const positions = shape.positions ? new Uint32Array(n) : null;
+  const idOffsets = new Uint32Array(n + 1);
+  const rowOffsets = new Uint32Array(n + 1);
+  const idParts: Uint8Array[] = [];
+  let idTotal = 0;
+  let at = 0;
+  for (let c = 0; c + 1 < bounds.length; c++) {
+    const start = bounds[c]!;
+    const m = bounds[c + 1]! - start;
+    // The id bytes' length is the cluster's last id offset.
+    const idLengthAt = at + clusterIdLengthOffset(shape, m);
+    if (idLengthAt + 4 > bytes.byteLength) throw corrupt(`cluster ${c} runs past the clusters`, "length");
+    const idLength = new DataView(bytes.buffer, bytes.byteOffset).getUint32(idLengthAt, true);
+    const size = clusterBytes(shape, m, idLength);
+    if (at + size > bytes.byteLength) throw corrupt(`cluster ${c} runs past the clusters`, "length");
+    const rows = readCluster(bytes.subarray(at, at + size), shape, m);
+    if (typeof rows === "string") throw corrupt(`cluster ${c}: ${rows}`);
+    if (rows.rowOffsets![0] !== rowOffsets[start]) throw corrupt(`cluster ${c}: row store offsets do not chain`);
+    vectors?.set(rows.vectors!, start * stride);
+    invNorms?.set(rows.invNorms!, start);
+    missing?.set(rows.missing!, start);
+    positions?.set(rows.positions!, start);
+    rowOffsets.set(rows.rowOffsets!, start);
+    for (let i = 1; i <= m; i++) idOffsets[start + i] = idTotal + rows.idOffsets[i]!;
+    idParts.push(rows.idBytes);
+    idTotal += rows.idBytes.byteLength;
+    at += size;
+  }
+  if (at !== bytes.byteLength) throw corrupt(`the clusters hold ${bytes.byteLength} bytes, their rows ${at}`, "length");
+  if (rowOffsets[n] !== rowStoreBytes) throw corrupt("row store offsets do not span the row store", "length");
+  const idBytes = new Uint8Array(idTotal);
+  let o = 0;
+  for (const part of idParts) {
+    idBytes.set(part, o);
+    o += part.byteLength;
+  }
+  return { ids: null, idOffsets, idBytes, positions, vectors, invNorms, missing, rowOffsets };
 }
 
 /** The block file directory of a whole format-3 object, as CorruptIndexError when it is damaged. */
@@ -507,9 +565,22 @@ function blockFileOf(bytes: Uint8Array): BlockFileDirectory {
 }
 
 /** The index from a validated meta document and its sections: every cross-reference checked before use. */
-function decodeStructure(meta: IndexMeta, bytesOf: (i: number) => Uint8Array): QueryIndex {
+function decodeStructure(container: Container): QueryIndex {
+  const { meta, bytesOf } = container;
   const used = new Set<number>();
-  const section = <T extends SectionType>(ref: { $a: number }, type: T): InstanceType<(typeof CTORS)[T]> => {
+  let columns: ClusterColumns | undefined;
+  const clustered = (): ClusterColumns => {
+    if (columns !== undefined) return columns;
+    if (meta.clusters === undefined || meta.rowStore === undefined || container.clusters === undefined) throw corrupt("clustered columns without clusters");
+    columns = assembleClusters(meta, section(meta.clusters, "u32"), container.clusters(), section(meta.rowStore, "u8").length);
+    return columns;
+  };
+  const section = <T extends SectionType>(ref: { $a: number } | { $c: ClusterFieldName }, type: T): InstanceType<(typeof CTORS)[T]> => {
+    if ("$c" in ref) {
+      const column = clustered()[ref.$c];
+      if (!(column instanceof CTORS[type])) throw corrupt(`clustered column ${ref.$c} is not ${type}`);
+      return column as InstanceType<(typeof CTORS)[T]>;
+    }
     const s = meta.sections[ref.$a];
     if (s === undefined) throw corrupt(`section ${ref.$a} does not exist`);
     if (s.type !== type) throw corrupt(`section ${ref.$a} is ${s.type}, expected ${type}`);
@@ -533,9 +604,9 @@ function decodeStructure(meta: IndexMeta, bytesOf: (i: number) => Uint8Array): Q
       if (v >= limit || (v < 0 && !(allowMinusOne && v === -1))) throw corrupt(`${what} holds ${v}, out of range`);
     }
   };
-  const strings = (what: string, ref: { $s: [number, number] }, length?: number): StringTable => {
-    const offsets = section({ $a: ref.$s[0] }, "u32");
-    const data = section({ $a: ref.$s[1] }, "u8");
+  const strings = (what: string, ref: { $s: [number, number] } | { $c: "ids" }, length?: number): StringTable => {
+    const offsets = "$c" in ref ? clustered().idOffsets : section({ $a: ref.$s[0] }, "u32");
+    const data = "$c" in ref ? clustered().idBytes : section({ $a: ref.$s[1] }, "u8");
     if (offsets.length < 1) throw corrupt(`${what} has no offsets`);
     monotone(what, offsets, data.length);
     const table = new StringTable(offsets, data);
@@ -568,6 +639,11 @@ function decodeStructure(meta: IndexMeta, bytesOf: (i: number) => Uint8Array): Q
     if (listOffsets[0] !== 0 || listOffsets[meta.ann.lists]! > n) throw corrupt("listOffsets out of range");
     for (let i = 1; i < listOffsets.length; i++) if (listOffsets[i]! < listOffsets[i - 1]!) throw corrupt("listOffsets not monotone");
     ann = { lists: meta.ann.lists, listOffsets, probes: Math.min(meta.ann.lists, meta.ann.probes), rank: meta.ann.rank };
+    if (meta.clusters !== undefined) {
+      // Format 3: every list starts at a cluster boundary (a cold read fetches a list's clusters, nothing else).
+      const bounds = new Set(section(meta.clusters, "u32"));
+      for (const offset of listOffsets) if (!bounds.has(offset) && offset !== n) throw corrupt("an IVF list does not start at a cluster boundary");
+    }
   }
   let vectors: VectorData | null = null;
   if (meta.vectors !== null) {
@@ -715,8 +791,7 @@ function decodeStructure(meta: IndexMeta, bytesOf: (i: number) => Uint8Array): Q
       complexJson,
     };
   });
-  // The row store serves cold reads (ranged); a loaded index answers from its columns.
-  if (meta.rows !== undefined) strings("rows", meta.rows, n);
+  if (meta.clusters !== undefined) clustered(); // format 3: the clusters and row store are checked even if no column used them
   if (used.size !== meta.sections.length) throw corrupt("unreferenced sections");
   const state: QueryIndexState = {
     size: n,

@@ -185,26 +185,30 @@ describe("query index formats", () => {
     });
   }
 
-  it("format 3 lays vectors out one block per IVF list, and puts what an ANN query needs first in the eager region", () => {
+  it("format 3 keeps each IVF list's rows in whole clusters, one block each, and puts what an ANN query needs first in the eager region", () => {
     const bytes = fixture("query-index-v3.bin");
     const directory = decodeBlockFileDirectory(bytes, bytes.byteLength);
-    const lists = built.ann!.listOffsets;
-    const nonEmpty = Array.from({ length: lists.length - 1 }, (_, j) => lists[j + 1]! - lists[j]!).filter((n) => n > 0).length;
-    const meta = JSON.parse(Buffer.from(bytes.subarray(directory.section("meta.json")!.offset, directory.section("meta.json")!.offset + directory.section("meta.json")!.length)).toString()) as {
-      vectors: { vectors: { $a: number }; centroids: { $a: number } };
+    const metaSection = directory.section("meta.json")!;
+    const meta = JSON.parse(Buffer.from(bytes.subarray(metaSection.offset, metaSection.offset + metaSection.length)).toString()) as {
+      vectors: { vectors: unknown; centroids: { $a: number } };
       ann: { listOffsets: { $a: number } };
+      clusters: { $a: number };
+      ids: unknown;
     };
-    const vectors = directory.section(`a${meta.vectors.vectors.$a}`)!;
-    // One block per non-empty list, and one for the rows without a vector, which follow the lists.
-    expect(vectors.blockCount).toBe(nonEmpty + (lists.at(-1)! < built.size ? 1 : 0));
-    const stride = built.vectors!.layout.stride;
-    for (let b = 0, j = 0; j + 1 < lists.length; j++) {
-      if (lists[j + 1] === lists[j]) continue;
-      expect(vectors.blockEnd(b)).toBe(lists[j + 1]! * stride * 4);
-      b++;
+    expect(meta.vectors.vectors).toEqual({ $c: "vectors" });
+    expect(meta.ids).toEqual({ $c: "ids" });
+    const boundsSection = directory.section(`a${meta.clusters.$a}`)!;
+    const bounds = new Uint32Array(bytes.slice(boundsSection.offset, boundsSection.offset + boundsSection.length).buffer);
+    const lists = built.ann!.listOffsets;
+    // Small lists: one cluster per non-empty list, plus the rows without a vector after the lists.
+    const nonEmpty = Array.from({ length: lists.length - 1 }, (_, j) => lists[j + 1]! - lists[j]!).filter((n) => n > 0).length;
+    expect(bounds.length - 1).toBe(nonEmpty + (lists.at(-1)! < built.size ? 1 : 0));
+    for (const offset of lists) expect(bounds.includes(offset)).toBe(true);
+    expect(directory.section("clusters")!.blockCount).toBe(bounds.length - 1);
+    for (const eager of ["meta.json", `a${meta.vectors.centroids.$a}`, `a${meta.ann.listOffsets.$a}`, `a${meta.clusters.$a}`]) {
+      expect(directory.section(eager)!.eager, eager).toBe(true);
     }
-    for (const eager of ["meta.json", `a${meta.vectors.centroids.$a}`, `a${meta.ann.listOffsets.$a}`]) expect(directory.section(eager)!.eager, eager).toBe(true);
-    expect(vectors.eager).toBe(false);
+    expect(directory.section("clusters")!.eager).toBe(false);
     const eagerBytes = queryIndexEagerBytes(bytes);
     expect(eagerBytes).toBe(bytes.byteLength - directory.eagerOffset);
     // Larger indexes: the eager region is a small fraction (here ~1%: centroids, list offsets, meta, small arrays).
