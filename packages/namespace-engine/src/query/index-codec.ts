@@ -398,9 +398,10 @@ interface Container {
   readonly clusters?: () => Uint8Array;
 }
 
-type IndexMeta = z.infer<typeof metaSchema>;
+export type IndexMeta = z.infer<typeof metaSchema>;
 
-function parseMeta(bytes: Uint8Array): IndexMeta {
+/** Parses and validates a meta document (both formats). Throws CorruptIndexError. */
+export function parseIndexMeta(bytes: Uint8Array): IndexMeta {
   let raw: unknown;
   try {
     raw = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
@@ -429,7 +430,7 @@ function openV2(bytes: Uint8Array, options: DeserializeOptions): Container {
   }
   const metaLength = view.getUint32(12, true);
   if (metaLength > MAX_META_BYTES || HEADER_BYTES + metaLength > bytes.byteLength) throw corrupt("meta length out of range", "length");
-  const meta = parseMeta(bytes.subarray(HEADER_BYTES, HEADER_BYTES + metaLength));
+  const meta = parseIndexMeta(bytes.subarray(HEADER_BYTES, HEADER_BYTES + metaLength));
   const dataStart = align8(HEADER_BYTES + metaLength);
   return {
     meta,
@@ -468,7 +469,7 @@ function openV3(bytes: Uint8Array, options: DeserializeOptions): Container {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   read("header");
   if (view.getUint16(10, true) !== 0 || view.getUint32(12, true) !== 0) throw corrupt("unknown flags", "structure");
-  const meta = parseMeta(read("meta.json"));
+  const meta = parseIndexMeta(read("meta.json"));
   const names = new Set(["header", "meta.json", "clusters", ...meta.sections.map((_, i) => `a${i}`)]);
   for (const section of directory.sections) if (!names.has(section.name)) throw corrupt(`unexpected section ${section.name}`);
   return {

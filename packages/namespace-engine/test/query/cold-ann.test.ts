@@ -1,0 +1,130 @@
+import { type BlockFileDirectory, type BlockFileSection, blockSpan, decodeBlockFileDirectory, sliceSpan, verifyBlockSpan } from "@skerry/wal-format";
+import { describe, expect, it } from "vitest";
+import {
+  ColdAnnScan,
+  type ColdCandidates,
+  distanceOf,
+  isBlockFileIndex,
+  type ListRows,
+  listClusterRange,
+  mergeWithTail,
+  readColdIndexHead,
+  readListRows,
+  rowStoreRange,
+  rowVector,
+} from "../../src/query/cold-ann.ts";
+import { buildQueryIndex, executeQuery, parseQueryRequest, type QueryDocument, serializeQueryIndex } from "../../src/query/index.ts";
+import { gaussian, randomDocuments, seededRandom } from "./support/reference.ts";
+
+/** Reads section bytes [offset, offset+length) the way the engine does: whole blocks, verified, then sliced. */
+function reader(bytes: Uint8Array, directory: BlockFileDirectory) {
+  let fetches = 0;
+  let clusterBytes = 0;
+  return {
+    read(section: BlockFileSection, offset: number, length: number): Uint8Array {
+      const span = blockSpan(section, offset, length);
+      fetches++;
+      if (section.name === "clusters") clusterBytes += span.length;
+      return sliceSpan(span, verifyBlockSpan(directory, span, bytes.slice(span.offset, span.offset + span.length)), offset, length);
+    },
+    stats: () => ({ fetches, clusterBytes }),
+  };
+}
+
+describe("cold ANN over a stored index", () => {
+  const random = seededRandom(11);
+  const dimension = 12;
+  const segmentDocs = randomDocuments(random, 3000, { dimension });
+  const tailDocs: QueryDocument[] = [
+    ...segmentDocs.slice(0, 40).map((d) => ({ ...d, vector: d.vector === undefined ? undefined : Array.from(d.vector, (x) => x + 0.5) })),
+    ...randomDocuments(seededRandom(12), 200, { dimension }).map((d) => ({ ...d, id: `tail-${d.id}` })),
+  ];
+
+  for (const metric of ["COSINE", "DOT", "EUCLIDEAN"] as const) {
+    it(`answers like the loaded index, with a tail partition, tombstones and deletes (${metric})`, async () => {
+      const segment = buildQueryIndex(segmentDocs, { metric, ann: { minDocuments: 500 } });
+      const tail = buildQueryIndex(tailDocs, { metric });
+      const bytes = serializeQueryIndex(segment);
+      const directory = decodeBlockFileDirectory(bytes, bytes.byteLength);
+      const tailBytes = bytes.subarray(directory.eagerOffset);
+      expect(isBlockFileIndex(tailBytes, bytes.byteLength)).toBe(true);
+      const head = readColdIndexHead(tailBytes, bytes.byteLength)!;
+      expect(head.lists).toBe(segment.ann!.lists);
+      const tailIds = new Set(tailDocs.map((d) => d.id));
+      const deletedIds = new Set(segmentDocs.filter((_, i) => i % 17 === 5).map((d) => d.id));
+      const tombstoned = new Set(Array.from({ length: 3000 }, (_, i) => i).filter((i) => i % 13 === 0));
+      const excluded = new Set(tombstoned);
+      for (const id of deletedIds) excluded.add(segment.positionOf(segment.slotOfId(id)));
+
+      for (const [k, probes, heavy] of [
+        [10, undefined, false],
+        [25, 3, false],
+        [100, 1, false],
+        [40, 2, true],
+      ] as const) {
+        // `heavy`: most rows dead, so the first probes find too few and more lists are fetched.
+        const dead = heavy ? new Set(Array.from({ length: 3000 }, (_, i) => i).filter((i) => i % 50 !== 0)) : excluded;
+        const vector = Float32Array.from({ length: dimension }, () => gaussian(random));
+        const request = parseQueryRequest({ rankBy: ["vector", "ANN", Array.from(vector)], topK: k, probes, includeAttributes: true, includeVectors: true });
+        const warm = await executeQuery([segment, tail], request, { exclude: (_, i) => (i === 0 ? dead : undefined), parallel: false });
+
+        const io = reader(bytes, directory);
+        const scan = new ColdAnnScan(head, { vector, metric, k, probes }, (id, position) => dead.has(position) || tailIds.has(id) || (!heavy && deletedIds.has(id)));
+        let lists = scan.initialLists();
+        let candidates: ColdCandidates | undefined;
+        let rounds = 0;
+        const rows = new Map<number, ListRows>();
+        for (;;) {
+          rounds++;
+          for (const j of lists) {
+            if (rows.has(j)) continue;
+            const range = listClusterRange(head, j);
+            rows.set(j, readListRows(head, j, range.length === 0 ? new Uint8Array(0) : io.read(head.clusters, range.offset, range.length)));
+          }
+          candidates = scan.run(lists.map((j) => rows.get(j)!));
+          if (candidates !== undefined) break;
+          lists = Array.from(scan.order.subarray(0, lists.length + scan.want));
+        }
+        if (heavy) expect(rounds).toBeGreaterThan(1);
+        const hits = mergeWithTail(candidates, tail, { vector, metric, k });
+        const listOf = (slot: number) => [...rows.values()].find((l) => slot >= l.start && slot < l.start + l.clusters.reduce((n, c) => n + c.count, 0))!;
+        const cold = hits.map((h) => {
+          if (h.fromTail) {
+            const v = tail.vectorOf(h.slot);
+            return { id: h.id, distance: distanceOf(metric, h.score), attributes: tail.attributesOf(h.slot, "all"), ...(v === undefined ? {} : { vector: Array.from(v) }) };
+          }
+          const list = listOf(h.slot);
+          const { offset, length } = rowStoreRange(list, h.slot);
+          const json = length === 0 ? "" : new TextDecoder().decode(io.read(head.rowStore, offset, length));
+          const v = rowVector(list, h.slot, dimension, head.stride);
+          return { id: h.id, distance: distanceOf(metric, h.score), attributes: json === "" ? {} : JSON.parse(json), ...(v === undefined ? {} : { vector: Array.from(v) }) };
+        });
+        expect(cold, `${metric} k=${k} probes=${probes} heavy=${heavy}`).toEqual(warm.rows);
+        // Only the probed lists' clusters were read.
+        if (!heavy && probes !== undefined) expect(io.stats().clusterBytes).toBeLessThan(head.clusters.length * ((probes + 2) / head.lists) * 3);
+      }
+    });
+  }
+
+  it("is not used for an index without IVF lists, and detects a format-2 object by its missing trailer", () => {
+    const small = serializeQueryIndex(buildQueryIndex(segmentDocs.slice(0, 100), { metric: "COSINE" }));
+    const directory = decodeBlockFileDirectory(small, small.byteLength);
+    expect(readColdIndexHead(small.subarray(directory.eagerOffset), small.byteLength)).toBeNull();
+    const notBlockFile = new Uint8Array(100);
+    expect(isBlockFileIndex(notBlockFile, 100)).toBe(false);
+  });
+
+  it("rejects a damaged eager region or cluster with CorruptIndexError", () => {
+    const segment = buildQueryIndex(segmentDocs, { metric: "COSINE", ann: { minDocuments: 500 } });
+    const bytes = serializeQueryIndex(segment);
+    const directory = decodeBlockFileDirectory(bytes, bytes.byteLength);
+    const meta = directory.section("meta.json")!;
+    const damaged = bytes.slice();
+    damaged[meta.offset + 5]! ^= 1;
+    expect(() => readColdIndexHead(damaged.subarray(directory.eagerOffset), bytes.byteLength)).toThrow(expect.objectContaining({ code: "CorruptIndex" }));
+    const head = readColdIndexHead(bytes.subarray(directory.eagerOffset), bytes.byteLength)!;
+    const range = listClusterRange(head, 0);
+    const cluster = bytes.slice(head.clusters.offset + range.offset, head.clusters.offset + range.offset + range.length);
+    expect(() => readListRows(head, 0, cluster.subarray(1))).toThrow(expect.objectContaining({ code: "CorruptIndex" }));
+  });
+});
