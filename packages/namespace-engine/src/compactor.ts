@@ -71,7 +71,7 @@ import { formatNamespacePath, type NamespacePath } from "./namespace-path.ts";
 import { NamespaceState } from "./namespace-state.ts";
 import type { NamespaceWals } from "./namespace-wal.ts";
 import { buildQueryIndex } from "./query/query-index.ts";
-import { serializeQueryIndex } from "./query/index-codec.ts";
+import { queryIndexEagerBytes, serializeQueryIndex } from "./query/index-codec.ts";
 import { randomUuid } from "./random-uuid.ts";
 import { SerialQueue } from "./serial-queue.ts";
 import { createImmutable, toEngineError } from "./storage-calls.ts";
@@ -333,6 +333,7 @@ export class Compactor {
         await createOnce(ctx.storage, key, bytes, { policy: toWalRetryPolicy(ctx.retry), random: ctx.random });
         let indexKey: string | undefined;
         let indexHash: string | undefined;
+        let indexEagerBytes: number | undefined;
         if (this.settings.buildIndex) {
           const index = buildQueryIndex(
             rows.map((r) => r.doc),
@@ -349,6 +350,8 @@ export class Compactor {
           indexBytes = serialized.length;
           // BLAKE3 of the index object: the loader verifies it (5 GB/s) instead of the format's body CRC.
           indexHash = contentHash(serialized);
+          // The eager region's size: a cold query reads it with one ranged GET (cold-index-reader.ts).
+          indexEagerBytes = queryIndexEagerBytes(serialized);
         }
         let first = rows[0]?.rowId as bigint;
         let last = first;
@@ -366,7 +369,7 @@ export class Compactor {
             contentHash: contentHash(bytes),
             rowIdRange: { first: first as RowId, last: last as RowId },
           },
-          { compaction_id: id, index_key: indexKey, index_bytes: indexKey === undefined ? undefined : indexBytes, index_hash: indexHash },
+          { compaction_id: id, index_key: indexKey, index_bytes: indexKey === undefined ? undefined : indexBytes, index_hash: indexHash, index_eager_bytes: indexEagerBytes },
         );
       }
 

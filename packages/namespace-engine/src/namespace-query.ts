@@ -51,13 +51,25 @@ import type { StorageProvider } from "@skerry/storage-providers";
 import type { ContainerRef, DistanceMetric, Manifest, Random } from "@skerry/wal-format";
 import { indexKeyOf, incarnationOf, maskedPositions, mutationWalId, sidecarForRead } from "./container-extra.ts";
 import type { StoredDocument } from "./document.ts";
-import { InvalidArgumentError } from "./errors.ts";
+import { CorruptError, InvalidArgumentError } from "./errors.ts";
 import type { ReadOptions } from "./namespace-info.ts";
 import type { NamespacePath } from "./namespace-path.ts";
 import type { NamespaceState } from "./namespace-state.ts";
-import { executeQuery, type QueryResult } from "./query/execute-query.ts";
+import { executeQuery, type QueryResult, type QueryRow } from "./query/execute-query.ts";
 import { buildQueryIndex, type QueryIndex } from "./query/query-index.ts";
-import { parseQueryRequest } from "./query/query-request.ts";
+import { parseQueryRequest, type QueryRequest } from "./query/query-request.ts";
+import { ColdIndexReader } from "./cold-index-reader.ts";
+import {
+  ColdAnnScan,
+  type ColdCandidates,
+  distanceOf,
+  type ListRows,
+  mergeWithTail,
+  rowStoreRange,
+  rowVector,
+} from "./query/cold-ann.ts";
+import { ownValue, setOwn } from "./query/own-property.ts";
+import type { JsonValue } from "./query/query-document.ts";
 import { QuerySnapshot } from "./query/query-snapshot.ts";
 import { foldIdentity, TailFold } from "./query-tail.ts";
 import { SegmentIndexCache, type SegmentIndexCacheStats } from "./segment-index-cache.ts";
@@ -81,12 +93,20 @@ export interface QueryCacheSettings {
   readonly snapshotEntries: number;
   /** Estimated bytes of prepared tails kept; default 256 MiB. */
   readonly snapshotBytes: number;
+  /**
+   * Answer a plain ANN query over a segment whose index is not loaded by
+   * ranged reads of the probed lists (query/cold-ann.ts) instead of loading
+   * the whole index first; default true. The index is then loaded in the
+   * background when it fits `segmentIndexBytes`.
+   */
+  readonly coldReads: boolean;
 }
 
 export const DEFAULT_QUERY_CACHE_SETTINGS: QueryCacheSettings = {
   segmentIndexBytes: 2 * 1024 ** 3,
   snapshotEntries: 32,
   snapshotBytes: 256 * 1024 ** 2,
+  coldReads: true,
 };
 
 export interface QueryCacheStats {
@@ -97,6 +117,10 @@ export interface QueryCacheStats {
   readonly snapshotBuilds: number;
   /** Tail builds that extended the previous fold instead of refolding. */
   readonly tailExtensions: number;
+  /** Queries answered by ranged reads of a stored index (not loaded), and those reads. */
+  readonly coldQueries: number;
+  readonly coldReads: number;
+  readonly coldBytes: number;
 }
 
 export interface NamespaceQueryDependencies {
@@ -117,6 +141,37 @@ interface Prepared {
   readonly excludes: readonly (Uint32Array | undefined)[];
   readonly indexKeys: readonly string[];
   readonly bytes: number;
+}
+
+interface TailPart {
+  readonly live: readonly StoredDocument[];
+  readonly deleted: readonly string[];
+  /** The tail's live documents indexed (exact), or null when there are none. */
+  readonly index: QueryIndex | null;
+  /** Every id the tail holds, live or deleted: they shadow older partitions. */
+  readonly ids: ReadonlySet<string>;
+  readonly bytes: number;
+}
+
+/** A stored row's attributes (row store JSON); damage is CorruptError. */
+function parseStoredRow(bytes: Uint8Array, key: string): Record<string, JsonValue> {
+  try {
+    const value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes)) as unknown;
+    if (typeof value === "object" && value !== null && !Array.isArray(value)) return value as Record<string, JsonValue>;
+  } catch (cause) {
+    throw new CorruptError(`query index ${key}: a row store entry is not JSON`, key, { cause });
+  }
+  throw new CorruptError(`query index ${key}: a row store entry is not an object`, key);
+}
+
+/** The named attributes present in `all`, in the order named (as `attributesOf` returns them). */
+function pickAttributes(all: Record<string, JsonValue>, names: readonly string[]): Record<string, JsonValue> {
+  const out: Record<string, JsonValue> = {};
+  for (const name of names) {
+    const value = ownValue(all, name);
+    if (value !== undefined) setOwn(out, name, value);
+  }
+  return out;
 }
 
 interface CachedPrepared {
@@ -155,14 +210,21 @@ export class NamespaceQuery {
   #snapshotHits = 0;
   #snapshotBuilds = 0;
   #tailExtensions = 0;
+  #coldQueries = 0;
+  readonly #cold: ColdIndexReader;
+  /** The newest prepared tail per namespace (shared by cold queries and #build). */
+  readonly #tailParts = new Map<string, { key: string; promise: Promise<TailPart> }>();
 
   constructor(deps: NamespaceQueryDependencies) {
     this.#deps = deps;
     this.#settings = { ...DEFAULT_QUERY_CACHE_SETTINGS, ...deps.settings };
     for (const [name, value] of Object.entries(this.#settings)) {
-      if (typeof value !== "number" || !(value >= 0)) throw new InvalidArgumentError(`query cache setting ${name} must be a non-negative number`);
+      if (name === "coldReads") {
+        if (typeof value !== "boolean") throw new InvalidArgumentError("query cache setting coldReads must be a boolean");
+      } else if (typeof value !== "number" || !(value >= 0)) throw new InvalidArgumentError(`query cache setting ${name} must be a non-negative number`);
     }
     this.#segments = new SegmentIndexCache(deps.storage, deps.random, deps.retry, this.#settings.segmentIndexBytes, (key) => this.#dropHolding(key));
+    this.#cold = new ColdIndexReader(deps.storage, deps.random, deps.retry);
   }
 
   stats(): QueryCacheStats {
@@ -172,6 +234,9 @@ export class NamespaceQuery {
       snapshotHits: this.#snapshotHits,
       snapshotBuilds: this.#snapshotBuilds,
       tailExtensions: this.#tailExtensions,
+      coldQueries: this.#coldQueries,
+      coldReads: this.#cold.stats().reads,
+      coldBytes: this.#cold.stats().bytes,
     };
   }
 
@@ -179,6 +244,7 @@ export class NamespaceQuery {
   invalidate(path: NamespacePath): void {
     const id = namespaceId(path);
     this.#tails.delete(id);
+    this.#tailParts.delete(id);
     for (const [key, entry] of this.#prepared) if (entry.value?.namespace === id || key.startsWith(`${id}@`)) this.#prepared.delete(key);
   }
 
@@ -196,6 +262,8 @@ export class NamespaceQuery {
     const manifest = await this.#deps.readManifest(path, { consistency, atVersion });
     const dimension = manifest.vector?.dimension;
     const request = dimension === undefined ? shape : parseQueryRequest(json, { dimension });
+    const cold = await this.#coldQuery(path, manifest, request);
+    if (cold !== undefined) return { ...cold, version: manifest.version };
     const prepared = await this.#prepare(path, manifest);
     const result = await executeQuery(
       prepared.snapshot,
@@ -232,26 +300,38 @@ export class NamespaceQuery {
     return entry.promise;
   }
 
-  async #build(path: NamespacePath, id: string, manifest: Manifest): Promise<Prepared> {
-    const deps = this.#deps;
+  /**
+   * The tail partition of `manifest`'s version: its live documents indexed
+   * (exact), the ids it deleted, every id it holds (live or deleted: they
+   * shadow older partitions). Cached for the namespace's newest version, so
+   * a cold query and the load that follows build it once. With
+   * `resolveBases` false, a tail whose PATCHes need base documents from the
+   * materialized state is answered with null (the caller loads instead).
+   */
+  async #tailPart(path: NamespacePath, id: string, manifest: Manifest, resolveBases: boolean): Promise<TailPart | null> {
+    const key = `${id}@${incarnationOf(manifest)}@${manifest.version}`;
+    const cached = this.#tailParts.get(id);
+    if (cached?.key === key) {
+      const part = await cached.promise.catch(() => undefined);
+      if (part !== undefined) return part;
+    }
+    const fold = await this.#fold(id, manifest.containers.slice(indexedPrefix(manifest)));
+    if (fold.needsBase.size > 0 && !resolveBases) return null;
+    const promise = this.#buildTail(path, manifest, fold);
+    this.#tailParts.set(id, { key, promise });
+    promise.catch(() => {
+      if (this.#tailParts.get(id)?.promise === promise) this.#tailParts.delete(id);
+    });
+    return promise;
+  }
+
+  async #buildTail(path: NamespacePath, manifest: Manifest, fold: TailFold): Promise<TailPart> {
     const metric: DistanceMetric = manifest.vector?.metric ?? "COSINE";
     const dimension = manifest.vector?.dimension;
-    const prefix = indexedPrefix(manifest);
-    const segmentRefs = manifest.containers.slice(0, prefix);
-    const tailRefs = manifest.containers.slice(prefix);
-    const [segments, tombstones, fold] = await Promise.all([
-      Promise.all(
-        segmentRefs.map((ref) =>
-          this.#segments.get({ ref, indexKey: indexKeyOf(ref) as string, expectedBytes: indexBytesOf(ref), metric }),
-        ),
-      ),
-      Promise.all(segmentRefs.map((ref) => this.#tombstones(ref))),
-      this.#fold(id, tailRefs),
-    ]);
     // PATCHes of documents whose base lives in an indexed segment: take them from the materialized state.
     if (fold.needsBase.size > 0) {
       const ids = [...fold.needsBase];
-      const docs = await deps.readState(path, manifest, (state) => ids.map((docId) => state.get(docId) ?? null));
+      const docs = await this.#deps.readState(path, manifest, (state) => ids.map((docId) => state.get(docId) ?? null));
       ids.forEach((docId, i) => {
         fold.docs.set(docId, docs[i] as StoredDocument | null);
         fold.needsBase.delete(docId);
@@ -263,6 +343,119 @@ export class NamespaceQuery {
       if (doc === null) deleted.push(docId);
       else live.push(doc);
     }
+    const index = live.length === 0 ? null : buildQueryIndex(live, { metric, ...(dimension === undefined ? {} : { dimension }) });
+    return { live, deleted, index, ids: new Set(fold.docs.keys()), bytes: fold.estimatedBytes() };
+  }
+
+  /**
+   * A plain ANN query (dense vector, `ANN`, the namespace's metric, no
+   * filter or aggregation) over a version whose one indexed segment is not
+   * loaded, answered by ranged reads (ColdIndexReader, query/cold-ann.ts):
+   * the same rows `executeQuery` gives over the loaded index. Undefined when
+   * the query or the version does not qualify (the caller loads).
+   */
+  async #coldQuery(path: NamespacePath, manifest: Manifest, request: QueryRequest): Promise<QueryResult | undefined> {
+    if (!this.#settings.coldReads) return undefined;
+    const rank = request.rankBy;
+    if (rank === undefined || rank.kind !== "vector" || rank.mode !== "ANN" || request.filters !== undefined || request.aggregateBy !== undefined) {
+      return undefined;
+    }
+    const id = namespaceId(path);
+    if (this.#prepared.get(`${id}@${incarnationOf(manifest)}@${manifest.version}`)?.value !== undefined) return undefined; // warm
+    if (indexedPrefix(manifest) !== 1) return undefined;
+    const ref = manifest.containers[0] as ContainerRef;
+    const indexKey = indexKeyOf(ref) as string;
+    if (this.#segments.has(indexKey)) return undefined;
+    const metric: DistanceMetric = manifest.vector?.metric ?? "COSINE";
+    if ((request.distanceMetric ?? metric) !== metric) return undefined;
+    const vector = rank.vector;
+    // Requests executeQuery rejects go there for the same error.
+    if (vector.length !== manifest.vector?.dimension || (metric === "COSINE" && !vector.some((x) => x !== 0))) return undefined;
+    const coldRequest = { ref, indexKey, expectedBytes: indexBytesOf(ref), metric };
+    const [head, tail, tombstones] = await Promise.all([
+      this.#cold.head(coldRequest),
+      // In the namespace's lane: the cached fold is extended in place, one build at a time (#fold).
+      this.#lanes.run(id, () => this.#tailPart(path, id, manifest, false)),
+      this.#tombstones(ref),
+    ]);
+    if (head === null || tail === null) return undefined;
+    this.#coldQueries++;
+    const dead = new Set<number>(tombstones);
+    const masked = maskedPositions(ref);
+    if (masked !== undefined) for (const position of masked) dead.add(position);
+    const k = request.topK;
+    const scan = new ColdAnnScan(head, { vector, metric, k, probes: request.probes }, (docId, position) => dead.has(position) || tail.ids.has(docId));
+    const fetched = new Map<number, ListRows>();
+    let lists = scan.initialLists();
+    let candidates: ColdCandidates | undefined;
+    for (;;) {
+      const missing = lists.filter((list) => !fetched.has(list));
+      for (const rows of await this.#cold.lists(indexKey, head, missing)) fetched.set(rows.list, rows);
+      candidates = scan.run(lists.map((list) => fetched.get(list) as ListRows));
+      if (candidates !== undefined) break;
+      lists = Array.from(scan.order.subarray(0, Math.min(head.lists, lists.length + scan.want)));
+    }
+    let hits = mergeWithTail(candidates, tail.index, { vector, metric, k });
+    let distances = hits.map((h) => distanceOf(metric, h.score));
+    if (request.distanceThreshold !== undefined) {
+      const t = request.distanceThreshold;
+      hits = hits.filter((_, i) => (distances[i] as number) <= t);
+      distances = distances.filter((d) => d <= t);
+    }
+    const listOfSlot = (slot: number): ListRows => {
+      for (const rows of fetched.values()) {
+        let count = 0;
+        for (const c of rows.clusters) count += c.count;
+        if (slot >= rows.start && slot < rows.start + count) return rows;
+      }
+      throw new CorruptError(`query index ${indexKey}: a returned row is in no fetched list`, indexKey);
+    };
+    const rows = await Promise.all(
+      hits.map(async (h, i): Promise<QueryRow> => {
+        const row: { id: string; distance: number; attributes?: Record<string, JsonValue>; vector?: number[] } = { id: h.id, distance: distances[i] as number };
+        const names = request.includeAttributes;
+        if (h.fromTail) {
+          const index = tail.index as QueryIndex;
+          if (names !== "none") row.attributes = index.attributesOf(h.slot, names);
+          if (request.includeVectors) {
+            const v = index.vectorOf(h.slot);
+            if (v !== undefined) row.vector = Array.from(v);
+          }
+          return row;
+        }
+        const list = listOfSlot(h.slot);
+        if (names !== "none") {
+          const { offset, length } = rowStoreRange(list, h.slot);
+          const all = length === 0 ? {} : parseStoredRow(await this.#cold.rowStore(indexKey, head, offset, length), indexKey);
+          row.attributes = names === "all" ? all : pickAttributes(all, names);
+        }
+        if (request.includeVectors) {
+          const v = rowVector(list, h.slot, head.dimension, head.stride);
+          if (v !== undefined) row.vector = Array.from(v);
+        }
+        return row;
+      }),
+    );
+    // Later queries of this version: load the index in the background when it fits the budget.
+    const objectBytes = head.objectBytes;
+    if (objectBytes * 2 <= this.#settings.segmentIndexBytes) this.#prepare(path, manifest).catch(() => undefined);
+    return { rows };
+  }
+
+  async #build(path: NamespacePath, id: string, manifest: Manifest): Promise<Prepared> {
+    const metric: DistanceMetric = manifest.vector?.metric ?? "COSINE";
+    const prefix = indexedPrefix(manifest);
+    const segmentRefs = manifest.containers.slice(0, prefix);
+    const [segments, tombstones, tail] = await Promise.all([
+      Promise.all(
+        segmentRefs.map((ref) =>
+          this.#segments.get({ ref, indexKey: indexKeyOf(ref) as string, expectedBytes: indexBytesOf(ref), metric }),
+        ),
+      ),
+      Promise.all(segmentRefs.map((ref) => this.#tombstones(ref))),
+      this.#tailPart(path, id, manifest, true) as Promise<TailPart>,
+    ]);
+    const { deleted } = tail;
     const partitions: QueryIndex[] = [...segments];
     const excludes: (Uint32Array | undefined)[] = segments.map((index, i) => {
       const out = new Set<number>(tombstones[i]);
@@ -274,13 +467,13 @@ export class NamespaceQuery {
       }
       return out.size === 0 ? undefined : Uint32Array.from(out).sort();
     });
-    if (live.length > 0) {
-      partitions.push(buildQueryIndex(live, { metric, ...(dimension === undefined ? {} : { dimension }) }));
+    if (tail.index !== null) {
+      partitions.push(tail.index);
       excludes.push(undefined);
     }
     // Held by this cache (not prepareQuerySnapshot's, which would keep old tails alive beside it).
     const snapshot = new QuerySnapshot(partitions);
-    let bytes = fold.estimatedBytes();
+    let bytes = tail.bytes;
     for (const e of excludes) bytes += e?.byteLength ?? 0;
     for (const s of snapshot.shadows) bytes += (s.mask?.byteLength ?? 0) + s.slots.byteLength;
     return {

@@ -82,6 +82,11 @@ export class SegmentIndexCache {
     return { entries: this.#entries.size, bytes: this.#bytes, loads: this.#loads, hits: this.#hits, evictions: this.#evictions };
   }
 
+  /** True when the index of `key` is loaded (not merely loading). */
+  has(key: string): boolean {
+    return this.#entries.has(key);
+  }
+
   /** The loaded index of `request.indexKey` (loading it once, whoever asks). */
   get(request: SegmentIndexRequest): Promise<QueryIndex> {
     const key = request.indexKey;

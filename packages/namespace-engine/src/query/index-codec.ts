@@ -28,7 +28,7 @@
  *                        meta document these columns are {"$c": name}
  *   sections `a0`..`aN`  the other typed arrays, 8-byte aligned, in 64 KiB
  *                        blocks; among them the row store (`rowStore`: each
- *                        slot's attributes as JSON, 16 KiB blocks) and the
+ *                        slot's attributes as JSON, 4 KiB blocks) and the
  *                        cluster boundaries (`clusters`, eager)
  *   section `meta.json`  the meta document (eager)
  *   eager as well: the IVF centroids, list offsets and cluster boundaries,
@@ -93,7 +93,7 @@ const V3_HEADER_BYTES = 16;
 /** A cluster (one IVF list's rows, or part of one) holds about this many bytes at most. */
 const MAX_CLUSTER_BYTES = 1024 * 1024;
 /** Blocks of the row store's JSON (a returned row costs one such read). */
-const ROW_BLOCK_BYTES = 16 * 1024;
+const ROW_BLOCK_BYTES = 4 * 1024;
 /** Arrays up to this size go to the eager region. */
 const EAGER_ARRAY_BYTES = 4096;
 const HEADER_BYTES = 32;

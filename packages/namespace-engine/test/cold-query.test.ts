@@ -1,0 +1,112 @@
+/**
+ * Cold queries through the engine: a plain ANN query on a compacted
+ * namespace whose segment index is not loaded is answered by ranged reads
+ * of the stored index (the eager region, the probed lists, the returned
+ * rows), with exactly the rows a loaded index gives, over a tail of
+ * upserts, patches and deletes and the segment's tombstones; damage to the
+ * index is Corrupt naming it.
+ */
+import { MemoryStorage } from "@skerry/storage-providers";
+import { describe, expect, it } from "vitest";
+import { type DocumentInput, isCorrupt, type NamespaceEngine } from "@skerry/namespace-engine";
+import { decodeBlockFileDirectory } from "@skerry/wal-format";
+import { allKeys, errorOf, makeEngine } from "./support/harness.ts";
+
+const NS = "acme/cold/docs";
+const DIM = 8;
+const DOCS = 5000; // the compactor trains IVF lists from 4,096 vectors
+
+function vectorOf(i: number): number[] {
+  return Array.from({ length: DIM }, (_, d) => Math.sin(i * (d + 1) * 0.37) + ((i * 7 + d) % 5) * 0.1);
+}
+
+function doc(i: number): DocumentInput {
+  return { id: `doc-${String(i).padStart(5, "0")}`, vector: vectorOf(i), attributes: { n: i, color: ["red", "green", "blue"][i % 3]!, tags: [`t${i % 4}`] } };
+}
+
+async function compacted(): Promise<{ storage: MemoryStorage; writer: NamespaceEngine }> {
+  const storage = new MemoryStorage();
+  const writer = makeEngine(storage);
+  await writer.createNamespace(NS, { distanceMetric: "cosine" });
+  for (let at = 0; at < DOCS; at += 1000) await writer.upsert(NS, Array.from({ length: 1000 }, (_, i) => doc(at + i)));
+  // Tombstones in the segment: a predicate delete after compaction.
+  await writer.compact(NS, { force: true });
+  await writer.deleteByFilter(NS, ["n", "Lt", 50]);
+  return { storage, writer };
+}
+
+async function indexObject(storage: MemoryStorage): Promise<{ key: string; size: number }> {
+  const key = (await allKeys(storage)).find((k) => k.endsWith(".qidx"))!;
+  return { key, size: (await storage.head(key))!.size };
+}
+
+const requests = [
+  { rankBy: ["vector", "ANN", vectorOf(77)], topK: 10, includeAttributes: true },
+  { rankBy: ["vector", "ANN", vectorOf(4242)], topK: 30, includeAttributes: ["color", "missing", "n"], includeVectors: true },
+  { rankBy: ["vector", "ANN", vectorOf(3)], topK: 5, probes: 1 },
+  { rankBy: ["vector", "ANN", vectorOf(9)], topK: 20, distanceThreshold: 0.05 },
+];
+
+describe("cold queries", () => {
+  it("answer from ranged reads of the stored index, exactly like the loaded index, and load it in the background", async () => {
+    const { storage, writer } = await compacted();
+    // A tail over the segment: rewrites, new documents, deletes, a patch.
+    await writer.upsert(NS, [doc(5001), { ...doc(100), vector: vectorOf(77) }, doc(5002)]);
+    await writer.delete(NS, ["doc-00101", "doc-00102"]);
+    for (const request of requests) {
+      const warm = makeEngine(storage, { queryCache: { coldReads: false } });
+      const expected = await warm.query(NS, request);
+      expect(warm.queryStats().coldQueries).toBe(0);
+      const cold = makeEngine(storage);
+      const got = await cold.query(NS, request);
+      expect(got, JSON.stringify(request)).toEqual(expected);
+      const stats = cold.queryStats();
+      expect(stats.coldQueries).toBe(1);
+      expect(stats.coldReads).toBeGreaterThanOrEqual(2);
+      expect(stats.coldBytes).toBeLessThan((await indexObject(storage)).size / 2);
+    }
+    // The background load makes the next query warm.
+    const cold = makeEngine(storage);
+    await cold.query(NS, requests[0]!);
+    await expect.poll(() => cold.queryStats().segmentIndexes.entries).toBe(1);
+    await cold.query(NS, requests[1]!);
+    expect(cold.queryStats().coldQueries).toBe(1);
+
+    // A tail PATCH of a segment document needs its base from the materialized state: such a version loads instead.
+    await writer.patch(NS, [{ id: "doc-00103", attributes: { color: "violet" } }]);
+    const patched = makeEngine(storage);
+    expect(await patched.query(NS, requests[0]!)).toEqual(await makeEngine(storage, { queryCache: { coldReads: false } }).query(NS, requests[0]!));
+    expect(patched.queryStats().coldQueries).toBe(0);
+  });
+
+  it("are not used for filters, other rankings, or when turned off", async () => {
+    const { storage } = await compacted();
+    const engine = makeEngine(storage);
+    await engine.query(NS, { rankBy: ["vector", "ANN", vectorOf(1)], topK: 3, filters: ["color", "Eq", "red"] });
+    await engine.query(NS, { rankBy: ["vector", "kNN", vectorOf(1)], topK: 3 });
+    await engine.query(NS, { rankBy: ["n", "asc"], topK: 3 });
+    expect(engine.queryStats().coldQueries).toBe(0);
+  });
+
+  it("find a damaged or missing stored index: Corrupt naming it, never a silent answer", async () => {
+    const { storage } = await compacted();
+    const index = await indexObject(storage);
+    const original = (await storage.get(index.key)).bytes;
+    const directory = decodeBlockFileDirectory(original, original.byteLength);
+    const clusters = directory.section("clusters")!;
+    const meta = directory.section("meta.json")!;
+    for (const at of [clusters.offset + 100, clusters.offset + Math.floor(clusters.length / 2), meta.offset + 3, original.byteLength - 1]) {
+      const damaged = original.slice();
+      damaged[at]! ^= 0x20;
+      await storage.put(index.key, damaged, { mode: { kind: "overwrite" } });
+      // Probe every list, so the damaged cluster is read whichever it is.
+      const error = await errorOf(makeEngine(storage).query(NS, { rankBy: ["vector", "ANN", vectorOf(5)], topK: 5, probes: 10_000 }));
+      expect(isCorrupt(error), `byte ${at}: ${String(error)}`).toBe(true);
+      expect((error as { key: string }).key).toBe(index.key);
+    }
+    await storage.delete(index.key);
+    const error = await errorOf(makeEngine(storage).query(NS, { rankBy: ["vector", "ANN", vectorOf(5)], topK: 5 }));
+    expect(isCorrupt(error)).toBe(true);
+    expect((error as { key: string }).key).toBe(index.key);
+  });
+});
