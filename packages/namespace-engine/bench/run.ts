@@ -255,12 +255,13 @@ if (process.env["S3_ENDPOINT"]) {
 }
 
 // Query benchmarks, each in its own process (they generate 1M documents by default and end with process.exit):
-// the query module on its own (bench/query/run.ts), then cold start through the engine (bench/query-cold-start.ts).
+// the query module on its own (bench/query/run.ts), then cold start through the engine (bench/query-cold-start.ts),
+// then cold ANN queries by ranged reads (bench/cold-ann.ts).
 // BENCH_DOCS sets both datasets' size; SKERRY_BENCH_SKIP_QUERY=1 skips them.
 if (process.env["SKERRY_BENCH_SKIP_QUERY"] !== "1") {
   const { execFileSync } = await import("node:child_process");
   const { fileURLToPath } = await import("node:url");
-  for (const script of ["./query/run.ts", "./query-cold-start.ts"]) {
+  for (const script of ["./query/run.ts", "./query-cold-start.ts", "./cold-ann.ts"]) {
     execFileSync(process.execPath, ["--conditions=@skerry/source", "--import", "tsx", fileURLToPath(new URL(script, import.meta.url))], { stdio: "inherit" });
   }
 }
