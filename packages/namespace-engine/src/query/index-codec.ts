@@ -82,6 +82,7 @@ import type { SparseRows } from "./sparse-index.ts";
 import { StringTable } from "./string-table.ts";
 import type { TextFieldIndex } from "./text-index.ts";
 import { allocateVectorMemory, CHUNK, strideOf, VectorKernel } from "./vector-kernel.ts";
+import { bloomWords, buildBloom, buildIdBlocks } from "./id-set.ts";
 import { type ClusterShape, clusterBoundaries, clusterBytes, clusterIdLengthOffset, readCluster, writeCluster } from "./cluster-layout.ts";
 import { centroidCapacity } from "./ivf-index.ts";
 
@@ -178,13 +179,17 @@ export function serializeQueryIndex(index: QueryIndex): Uint8Array {
     missing = new Uint8Array(memory.buffer, layout.missingPtr, layout.count);
     if (s.ann !== null) centroids = f.subarray(layout.centroidsPtr >> 2, (layout.centroidsPtr >> 2) + s.ann.lists * layout.stride);
   }
+  // The id set (id-set.ts): a Bloom filter and the ids in byte order in ~4 KiB blocks, for cold membership tests.
+  const order = s.idOrder ?? s.ids.byteOrder();
+  const sortedIds = Array.from(order, (slot) => s.ids.bytes.subarray(s.ids.offsets[slot]!, s.ids.offsets[slot + 1]!));
+  const idBlocks = buildIdBlocks(sortedIds);
   const meta = encode(
     {
       size: n,
       metric: s.metric,
       dimension: s.dimension,
       ids: new ClusterField("ids"),
-      idOrder: s.idOrder ?? s.ids.byteOrder(),
+      idOrder: order,
       sourcePositions: s.sourcePositions === null ? null : new ClusterField("positions"),
       vectors:
         vectors === null
@@ -202,6 +207,7 @@ export function serializeQueryIndex(index: QueryIndex): Uint8Array {
       ann: s.ann,
       clusters: Uint32Array.from(bounds),
       rowStore: rows.bytes,
+      idSet: { bloom: buildBloom(sortedIds, n), fence: stringTableOf(idBlocks.fence) },
     },
     "",
   ) as Record<string, unknown>;
@@ -243,12 +249,28 @@ export function serializeQueryIndex(index: QueryIndex): Uint8Array {
   const blocks: BlockFileSectionInput[] = [{ name: "header", bytes: header }];
   if (clusterEnds.length > 0) blocks.push({ name: "clusters", bytes: clusters, blockEnds: clusterEnds });
   else blocks.push({ name: "clusters", bytes: clusters, blockBytes: DEFAULT_BLOCK_BYTES });
+  if (idBlocks.ends.length > 0) blocks.push({ name: "idBlocks", bytes: idBlocks.bytes, blockEnds: idBlocks.ends });
+  else blocks.push({ name: "idBlocks", bytes: idBlocks.bytes, blockBytes: DEFAULT_BLOCK_BYTES });
   sections.forEach((x, i) => {
-    const eager = x.path === "vectors.centroids" || x.path === "ann.listOffsets" || x.path === "clusters" || x.view.byteLength <= EAGER_ARRAY_BYTES;
+    const eager =
+      x.path === "vectors.centroids" || x.path === "ann.listOffsets" || x.path === "clusters" || x.path.startsWith("idSet.") || x.view.byteLength <= EAGER_ARRAY_BYTES;
     blocks.push({ name: `a${i}`, bytes: x.view, ...(eager ? { eager: true } : { blockBytes: x.path === "rowStore" ? ROW_BLOCK_BYTES : DEFAULT_BLOCK_BYTES }) });
   });
   blocks.push({ name: "meta.json", bytes: metaBytes, eager: true });
   return encodeBlockFile(blocks);
+}
+
+/** A string table over byte strings. */
+function stringTableOf(parts: readonly Uint8Array[]): StringTable {
+  const offsets = new Uint32Array(parts.length + 1);
+  let total = 0;
+  parts.forEach((p, i) => {
+    total += p.length;
+    offsets[i + 1] = total;
+  });
+  const bytes = new Uint8Array(total);
+  parts.forEach((p, i) => bytes.set(p, offsets[i]!));
+  return new StringTable(offsets, bytes);
 }
 
 /**
@@ -361,6 +383,8 @@ const metaSchema = z.object({
   /** Format 3: cluster boundaries (slots), and the row store's JSON bytes (its offsets are in the clusters). */
   clusters: arrayRef.optional(),
   rowStore: arrayRef.optional(),
+  /** Format 3: the id set (id-set.ts): Bloom filter words and the id blocks' fence; the blocks are section `idBlocks`. */
+  idSet: z.object({ bloom: arrayRef, fence: stringRef }).optional(),
   ann: z
     .object({ lists: z.number().int().min(1).max(65_536), listOffsets: arrayRef, probes: z.number().int().min(1), rank: z.enum(["l2", "dot"]) })
     .nullable(),
@@ -470,8 +494,10 @@ function openV3(bytes: Uint8Array, options: DeserializeOptions): Container {
   read("header");
   if (view.getUint16(10, true) !== 0 || view.getUint32(12, true) !== 0) throw corrupt("unknown flags", "structure");
   const meta = parseIndexMeta(read("meta.json"));
-  const names = new Set(["header", "meta.json", "clusters", ...meta.sections.map((_, i) => `a${i}`)]);
+  const names = new Set(["header", "meta.json", "clusters", "idBlocks", ...meta.sections.map((_, i) => `a${i}`)]);
   for (const section of directory.sections) if (!names.has(section.name)) throw corrupt(`unexpected section ${section.name}`);
+  // The id blocks serve cold reads only; a whole load still verifies their checksums.
+  if (directory.section("idBlocks") !== undefined) read("idBlocks");
   return {
     meta,
     clusters: () => read("clusters"),
@@ -793,6 +819,11 @@ function decodeStructure(container: Container): QueryIndex {
     };
   });
   if (meta.clusters !== undefined) clustered(); // format 3: the clusters and row store are checked even if no column used them
+  if (meta.idSet !== undefined) {
+    // Read cold (id-set.ts); a loaded index looks ids up through idOrder. Checked for shape only.
+    if (section(meta.idSet.bloom, "u32").length !== bloomWords(n)) throw corrupt("the id filter has the wrong size", "length");
+    strings("id fence", meta.idSet.fence);
+  }
   if (used.size !== meta.sections.length) throw corrupt("unreferenced sections");
   const state: QueryIndexState = {
     size: n,
