@@ -32,6 +32,7 @@ import {
 import { CorruptError } from "./errors.ts";
 import { type ColdIndexHead, isBlockFileIndex, type ListRows, listClusterRange, readColdIndexHead, readListRows } from "./query/cold-ann.ts";
 import { isCorruptIndex, isUnsupportedIndexVersion } from "./query/errors.ts";
+import { readIdBlock } from "./query/id-set.ts";
 import { type RetryPolicy, withRetry } from "./storage-calls.ts";
 
 /** Parsed eager regions kept (index objects are immutable: an entry never goes stale). */
@@ -88,6 +89,16 @@ export class ColdIndexReader {
         return this.#decode(key, () => readListRows(head, list, bytes));
       }),
     );
+  }
+
+  /** The ids of id block `block` (id-set.ts), verified. */
+  async idBlock(key: string, head: ColdIndexHead, block: number): Promise<Uint8Array[]> {
+    const section = head.idSet.blocks;
+    const start = section.blockStart(block);
+    const bytes = await this.#section(key, head, section, start, section.blockEnd(block) - start);
+    const ids = readIdBlock(bytes.byteOffset % 8 === 0 ? bytes : bytes.slice());
+    if (typeof ids === "string") throw new CorruptError(`query index ${key} does not decode: ${ids}`, key);
+    return ids;
   }
 
   /** Bytes [offset, offset + length) of the row store (one ranged read of the blocks covering them). */

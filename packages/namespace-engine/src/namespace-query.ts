@@ -50,6 +50,12 @@
 import type { StorageProvider } from "@skerry/storage-providers";
 import type { ContainerRef, DistanceMetric, Manifest, Random } from "@skerry/wal-format";
 import { indexKeyOf, incarnationOf, maskedPositions, mutationWalId, sidecarForRead } from "./container-extra.ts";
+
+/** A compacted segment's delete markers (`deleted_ids`; tiered compaction), empty when it has none. */
+function deletedIdsOf(ref: ContainerRef): readonly string[] {
+  const list = ref.extra?.["deleted_ids"];
+  return Array.isArray(list) ? list.filter((id): id is string => typeof id === "string") : [];
+}
 import type { StoredDocument } from "./document.ts";
 import { CorruptError, InvalidArgumentError } from "./errors.ts";
 import type { ReadOptions } from "./namespace-info.ts";
@@ -61,14 +67,16 @@ import { parseQueryRequest, type QueryRequest } from "./query/query-request.ts";
 import { ColdIndexReader } from "./cold-index-reader.ts";
 import {
   ColdAnnScan,
-  type ColdCandidates,
+  type ColdIndexHead,
   distanceOf,
   type ListRows,
+  listIdBytes,
   mergeWithTail,
   rowStoreRange,
   rowVector,
 } from "./query/cold-ann.ts";
 import { ownValue, setOwn } from "./query/own-property.ts";
+import { blockHolds, bloomMayContain, idBlockOf } from "./query/id-set.ts";
 import type { JsonValue } from "./query/query-document.ts";
 import { QuerySnapshot } from "./query/query-snapshot.ts";
 import { foldIdentity, TailFold } from "./query-tail.ts";
@@ -349,10 +357,15 @@ export class NamespaceQuery {
 
   /**
    * A plain ANN query (dense vector, `ANN`, the namespace's metric, no
-   * filter or aggregation) over a version whose one indexed segment is not
+   * filter or aggregation) over a version whose indexed segments are not
    * loaded, answered by ranged reads (ColdIndexReader, query/cold-ann.ts):
-   * the same rows `executeQuery` gives over the loaded index. Undefined when
-   * the query or the version does not qualify (the caller loads).
+   * the same rows `executeQuery` gives over the loaded indexes. A row of an
+   * older segment is dead when its position is tombstoned or masked, when
+   * the tail or a newer segment deleted its id (delete markers), or when a
+   * newer segment or the tail holds its id (shadowed: tested through each
+   * newer segment's id set, a Bloom filter and, for a "maybe", one id
+   * block). Undefined when the query or the version does not qualify (the
+   * caller loads).
    */
   async #coldQuery(path: NamespacePath, manifest: Manifest, request: QueryRequest): Promise<QueryResult | undefined> {
     if (!this.#settings.coldReads) return undefined;
@@ -362,53 +375,93 @@ export class NamespaceQuery {
     }
     const id = namespaceId(path);
     if (this.#prepared.get(`${id}@${incarnationOf(manifest)}@${manifest.version}`)?.value !== undefined) return undefined; // warm
-    if (indexedPrefix(manifest) !== 1) return undefined;
-    const ref = manifest.containers[0] as ContainerRef;
-    const indexKey = indexKeyOf(ref) as string;
-    if (this.#segments.has(indexKey)) return undefined;
+    const prefix = indexedPrefix(manifest);
+    if (prefix === 0) return undefined;
+    const refs = manifest.containers.slice(0, prefix);
+    const keys = refs.map((ref) => indexKeyOf(ref) as string);
+    if (keys.every((key) => this.#segments.has(key))) return undefined;
     const metric: DistanceMetric = manifest.vector?.metric ?? "COSINE";
     if ((request.distanceMetric ?? metric) !== metric) return undefined;
     const vector = rank.vector;
     // Requests executeQuery rejects go there for the same error.
     if (vector.length !== manifest.vector?.dimension || (metric === "COSINE" && !vector.some((x) => x !== 0))) return undefined;
-    const coldRequest = { ref, indexKey, expectedBytes: indexBytesOf(ref), metric };
-    const [head, tail, tombstones] = await Promise.all([
-      this.#cold.head(coldRequest),
+    const [heads, tail, tombstones] = await Promise.all([
+      Promise.all(refs.map((ref, i) => this.#cold.head({ ref, indexKey: keys[i] as string, expectedBytes: indexBytesOf(ref), metric }))),
       // In the namespace's lane: the cached fold is extended in place, one build at a time (#fold).
       this.#lanes.run(id, () => this.#tailPart(path, id, manifest, false)),
-      this.#tombstones(ref),
+      Promise.all(refs.map((ref) => this.#tombstones(ref))),
     ]);
-    if (head === null || tail === null) return undefined;
+    if (tail === null || heads.some((head) => head === null)) return undefined;
     this.#coldQueries++;
-    const dead = new Set<number>(tombstones);
-    const masked = maskedPositions(ref);
-    if (masked !== undefined) for (const position of masked) dead.add(position);
     const k = request.topK;
-    const scan = new ColdAnnScan(head, { vector, metric, k, probes: request.probes }, (docId, position) => dead.has(position) || tail.ids.has(docId));
-    const fetched = new Map<number, ListRows>();
-    let lists = scan.initialLists();
-    let candidates: ColdCandidates | undefined;
-    for (;;) {
-      const missing = lists.filter((list) => !fetched.has(list));
-      for (const rows of await this.#cold.lists(indexKey, head, missing)) fetched.set(rows.list, rows);
-      candidates = scan.run(lists.map((list) => fetched.get(list) as ListRows));
-      if (candidates !== undefined) break;
-      lists = Array.from(scan.order.subarray(0, Math.min(head.lists, lists.length + scan.want)));
-    }
-    let hits = mergeWithTail(candidates, tail.index, { vector, metric, k });
+    const markers = refs.map((ref) => new Set(deletedIdsOf(ref)));
+    const candidates = await Promise.all(
+      (heads as ColdIndexHead[]).map(async (head, s) => {
+        const key = keys[s] as string;
+        const ref = refs[s] as ContainerRef;
+        const dead = new Set<number>(tombstones[s]);
+        const masked = maskedPositions(ref);
+        if (masked !== undefined) for (const position of masked) dead.add(position);
+        const newer = (heads as ColdIndexHead[]).slice(s + 1);
+        const newerMarkers = markers.slice(s + 1);
+        const shadowed = new Set<string>();
+        const decoder = new TextDecoder();
+        const scan = new ColdAnnScan(
+          head,
+          { vector, metric, k, probes: request.probes },
+          (docId, position) => dead.has(position) || tail.ids.has(docId) || shadowed.has(docId) || newerMarkers.some((m) => m.has(docId)),
+        );
+        const fetched = new Map<number, ListRows>();
+        const idBlocks = new Map<string, Promise<Uint8Array[]>>();
+        let lists = scan.initialLists();
+        for (;;) {
+          const missing = lists.filter((list) => !fetched.has(list));
+          const rows = await this.#cold.lists(key, head, missing);
+          // Shadowed rows: ids a newer segment holds (its Bloom filter, then the one id block that can hold them).
+          const checks: Promise<void>[] = [];
+          for (const list of rows) {
+            fetched.set(list.list, list);
+            for (const bytes of listIdBytes(list)) {
+              newer.forEach((other, o) => {
+                if (!bloomMayContain(other.idSet.bloom, bytes)) return;
+                const block = idBlockOf(other.idSet.fence, bytes);
+                if (block < 0) return;
+                const blockKey = `${o}:${block}`;
+                let ids = idBlocks.get(blockKey);
+                if (ids === undefined) idBlocks.set(blockKey, (ids = this.#cold.idBlock(keys[s + 1 + o] as string, other, block)));
+                checks.push(
+                  ids.then((held) => {
+                    if (blockHolds(held, bytes)) shadowed.add(decoder.decode(bytes));
+                  }),
+                );
+              });
+            }
+          }
+          await Promise.all(checks);
+          const found = scan.run(lists.map((list) => fetched.get(list) as ListRows));
+          if (found !== undefined) return { found, fetched };
+          lists = Array.from(scan.order.subarray(0, Math.min(head.lists, lists.length + scan.want)));
+        }
+      }),
+    );
+    let hits = mergeWithTail(
+      candidates.map((c) => c.found),
+      tail.index,
+      { vector, metric, k },
+    );
     let distances = hits.map((h) => distanceOf(metric, h.score));
     if (request.distanceThreshold !== undefined) {
       const t = request.distanceThreshold;
       hits = hits.filter((_, i) => (distances[i] as number) <= t);
       distances = distances.filter((d) => d <= t);
     }
-    const listOfSlot = (slot: number): ListRows => {
-      for (const rows of fetched.values()) {
+    const listOfSlot = (s: number, slot: number): ListRows => {
+      for (const rows of candidates[s]!.fetched.values()) {
         let count = 0;
         for (const c of rows.clusters) count += c.count;
         if (slot >= rows.start && slot < rows.start + count) return rows;
       }
-      throw new CorruptError(`query index ${indexKey}: a returned row is in no fetched list`, indexKey);
+      throw new CorruptError(`query index ${keys[s]}: a returned row is in no fetched list`, keys[s] as string);
     };
     const rows = await Promise.all(
       hits.map(async (h, i): Promise<QueryRow> => {
@@ -423,10 +476,12 @@ export class NamespaceQuery {
           }
           return row;
         }
-        const list = listOfSlot(h.slot);
+        const head = heads[h.segment] as ColdIndexHead;
+        const list = listOfSlot(h.segment, h.slot);
         if (names !== "none") {
           const { offset, length } = rowStoreRange(list, h.slot);
-          const all = length === 0 ? {} : parseStoredRow(await this.#cold.rowStore(indexKey, head, offset, length), indexKey);
+          const key = keys[h.segment] as string;
+          const all = length === 0 ? {} : parseStoredRow(await this.#cold.rowStore(key, head, offset, length), key);
           row.attributes = names === "all" ? all : pickAttributes(all, names);
         }
         if (request.includeVectors) {
@@ -436,8 +491,8 @@ export class NamespaceQuery {
         return row;
       }),
     );
-    // Later queries of this version: load the index in the background when it fits the budget.
-    const objectBytes = head.objectBytes;
+    // Later queries of this version: load the indexes in the background when they fit the budget.
+    const objectBytes = (heads as ColdIndexHead[]).reduce((n, head) => n + head.objectBytes, 0);
     if (objectBytes * 2 <= this.#settings.segmentIndexBytes) this.#prepare(path, manifest).catch(() => undefined);
     return { rows };
   }

@@ -33,6 +33,7 @@ import {
   isWalFormatError,
   sliceFromTail,
 } from "@skerry/wal-format";
+import { bloomWords } from "./id-set.ts";
 import { type ClusterRows, type ClusterShape, clusterBytes, clusterIdLengthOffset, readCluster } from "./cluster-layout.ts";
 import { CorruptIndexError, UnsupportedIndexVersionError } from "./errors.ts";
 import { parseIndexMeta, QUERY_INDEX_MAGIC, QUERY_INDEX_VERSION } from "./index-codec.ts";
@@ -59,6 +60,8 @@ export interface ColdIndexHead {
   readonly shape: ClusterShape;
   readonly clusters: BlockFileSection;
   readonly rowStore: BlockFileSection;
+  /** The id set (id-set.ts): membership tests without loading the index. */
+  readonly idSet: { readonly bloom: Uint32Array; readonly fence: readonly Uint8Array[]; readonly blocks: BlockFileSection };
 }
 
 function corrupt(message: string, cause?: unknown): CorruptIndexError {
@@ -121,6 +124,20 @@ export function readColdIndexHead(tail: Uint8Array, objectBytes: number): ColdIn
   const clusters = directory.section("clusters");
   const rowStore = directory.section(`a${meta.rowStore.$a}`);
   if (clusters === undefined || rowStore === undefined) throw corrupt("clusters or row store missing");
+  if (meta.idSet === undefined) return null;
+  const bloom = array(meta.idSet.bloom, "id filter", (b) => new Uint32Array(b));
+  if (bloom.length !== bloomWords(n)) throw corrupt("the id filter has the wrong size");
+  const fenceOffsets = array({ $a: meta.idSet.fence.$s[0] }, "id fence offsets", (b) => new Uint32Array(b));
+  const fenceBytes = eager(directory.section(`a${meta.idSet.fence.$s[1]}`), "id fence");
+  const fence: Uint8Array[] = [];
+  for (let i = 0; i + 1 < fenceOffsets.length; i++) {
+    const start = fenceOffsets[i]!;
+    const end = fenceOffsets[i + 1]!;
+    if (end < start || end > fenceBytes.length) throw corrupt("id fence offsets out of range");
+    fence.push(fenceBytes.subarray(start, end));
+  }
+  const idBlocks = directory.section("idBlocks");
+  if (idBlocks === undefined || idBlocks.blockCount !== fence.length) throw corrupt("id blocks and their fence disagree");
   if (clusters.blockCount !== clusterBounds.length - 1) throw corrupt("one block per cluster expected");
   return {
     objectBytes,
@@ -138,6 +155,7 @@ export function readColdIndexHead(tail: Uint8Array, objectBytes: number): ColdIn
     shape: { stride, positions: meta.sourcePositions !== null, rows: true },
     clusters,
     rowStore,
+    idSet: { bloom, fence, blocks: idBlocks },
   };
 }
 
@@ -314,6 +332,13 @@ export class ColdAnnScan {
   }
 }
 
+/** Ids of the rows of `list` (UTF-8 bytes), in slot order. */
+export function listIdBytes(list: ListRows): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const c of list.clusters) for (let i = 0; i < c.count; i++) out.push(c.idBytes.subarray(c.idOffsets[i]!, c.idOffsets[i + 1]!));
+  return out;
+}
+
 /** Byte range in the row store section of row `slot`'s attributes, from its list's fetched clusters. */
 export function rowStoreRange(list: ListRows, slot: number): { offset: number; length: number } {
   let base = list.start;
@@ -354,27 +379,31 @@ function lowerBound(sorted: Uint32Array, value: number): number {
   return lo;
 }
 
-/** A merged hit: from the cold segment (`slot` is the stored index's) or from the in-memory tail partition. */
+/** A merged hit: from cold segment `segment` (`slot` is its stored index's) or from the in-memory tail partition. */
 export interface ColdHit {
   readonly fromTail: boolean;
+  /** Which segment (index into the candidates given), -1 for the tail. */
+  readonly segment: number;
   readonly slot: number;
   readonly id: string;
   readonly score: number;
 }
 
 /**
- * The segment's cold candidates merged with the in-memory tail partition's
+ * The segments' cold candidates merged with the in-memory tail partition's
  * exact top-k (the tail is the newest partition: nothing shadows its rows),
  * best first by score, ties by id, at most k: what `executeQuery` returns
  * for the same two partitions.
  */
 export function mergeWithTail(
-  segment: ColdCandidates,
+  segments: readonly ColdCandidates[],
   tail: QueryIndex | null,
   request: { vector: Float32Array; metric: DistanceMetric; k: number },
 ): ColdHit[] {
   const hits: ColdHit[] = [];
-  for (let i = 0; i < segment.slots.length; i++) hits.push({ fromTail: false, slot: segment.slots[i]!, id: segment.ids[i]!, score: segment.scores[i]! });
+  segments.forEach((segment, s) => {
+    for (let i = 0; i < segment.slots.length; i++) hits.push({ fromTail: false, segment: s, slot: segment.slots[i]!, id: segment.ids[i]!, score: segment.scores[i]! });
+  });
   const kernel = tail?.kernel() ?? null;
   if (tail !== null && kernel !== null) {
     const { metric } = request;
@@ -385,7 +414,7 @@ export function mergeWithTail(
     const drained = top.drain();
     for (let i = 0; i < drained.slots.length; i++) {
       const slot = drained.slots[i]!;
-      hits.push({ fromTail: true, slot, id: tail.ids.get(slot), score: drained.scores[i]! });
+      hits.push({ fromTail: true, segment: -1, slot, id: tail.ids.get(slot), score: drained.scores[i]! });
     }
   }
   hits.sort((a, b) => (a.score !== b.score ? b.score - a.score : compareStrings(a.id, b.id)));
