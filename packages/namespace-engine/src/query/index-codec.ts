@@ -269,7 +269,9 @@ function stringTableOf(parts: readonly Uint8Array[]): StringTable {
     offsets[i + 1] = total;
   });
   const bytes = new Uint8Array(total);
-  parts.forEach((p, i) => bytes.set(p, offsets[i]!));
+  parts.forEach((p, i) => {
+    bytes.set(p, offsets[i]!);
+  });
   return new StringTable(offsets, bytes);
 }
 
