@@ -108,6 +108,7 @@ describe("CachingStorage", () => {
     const { cache, innerGets } = setup({ memoryBytes: 1000, disk: true });
     await cache.put("seg/big", new Uint8Array(2000).fill(5));
     await cache.get("seg/big");
+    await cache.flush(); // disk fills run in the background
     const again = await cache.get("seg/big");
     expect(again.bytes.every((b) => b === 5)).toBe(true);
     expect(innerGets()).toBe(1);
@@ -118,6 +119,7 @@ describe("CachingStorage", () => {
     const first = setup({ memoryBytes: 100, disk: true });
     await first.cache.put("seg/persist", new Uint8Array(500).fill(3));
     await first.cache.get("seg/persist");
+    await first.cache.flush();
     const second = setup({ memoryBytes: 100, disk: true });
     await second.inner.inner.put("seg/persist", new Uint8Array(500).fill(3));
     await second.cache.get("seg/persist");
