@@ -74,7 +74,7 @@ export interface CachingStorageOptions {
   maxMemoryEntryBytes?: number;
   /** Size of the aligned blocks objects are cached in; default 256 KiB. */
   blockBytes?: number;
-  /** Largest single ranged GET of coalesced missing blocks; default 8 MiB (at least one block). */
+  /** Largest single ranged GET of coalesced missing blocks; default 8 MiB (at least one block, at most 1,024). */
   maxFetchBytes?: number;
   /** Optional disk tier, safe to share between processes. */
   disk?: {
@@ -160,6 +160,8 @@ const MAX_KNOWN_OBJECTS = 100_000;
 /** Disk lookups of one read in parallel. */
 const DISK_PARALLELISM = 16;
 const READ_ATTEMPTS = 3;
+/** Blocks one fetch covers at most, whatever maxFetchBytes allows (each is registered in flight). */
+const MAX_FETCH_BLOCKS = 1024;
 
 const blockId = (key: string, block: number) => `${block}\u0000${key}`;
 
@@ -215,7 +217,10 @@ export class CachingStorage implements StorageProvider {
       throw new InternalError(`blockBytes must be a positive integer, got ${this.blockBytes}`);
     }
     this.#maxMemorySpan = options.maxMemoryEntryBytes ?? Math.floor(memoryBytes / 4);
-    this.#maxFetchBlocks = Math.max(1, Math.floor((options.maxFetchBytes ?? 8 * 1024 * 1024) / this.blockBytes));
+    this.#maxFetchBlocks = Math.min(
+      MAX_FETCH_BLOCKS,
+      Math.max(1, Math.floor((options.maxFetchBytes ?? 8 * 1024 * 1024) / this.blockBytes)),
+    );
     this.#memory = new CacheMemoryTier(memoryBytes);
     this.#disk = options.disk === undefined ? undefined : new CacheDiskTier(options.disk);
     this.#maxDiskSpan = options.disk === undefined ? 0 : Math.floor(options.disk.maxBytes / 2);

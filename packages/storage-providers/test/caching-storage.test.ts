@@ -5,6 +5,15 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CachingStorage, FaultInjectingStorage, LocalFsStorage, MemoryStorage } from "@skerry/storage-providers";
 import { describeStorageConformance } from "@skerry/storage-providers/testing";
 
+/** Every block file under a disk tier's directory (in its shard directories). */
+async function blockFiles(root: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const shard of await readdir(root)) {
+    for (const name of await readdir(join(root, shard))) if (name.endsWith(".blk")) out.push(join(root, shard, name));
+  }
+  return out.sort();
+}
+
 const text = (value: string) => new TextEncoder().encode(value);
 const str = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
@@ -126,10 +135,10 @@ describe("CachingStorage", () => {
     expect(second.innerGets()).toBe(0);
     expect(second.cache.stats().diskHits).toBe(1);
 
-    const [file] = (await readdir(join(dir, "tier"))).filter((n) => n.endsWith(".bin"));
-    const bytes = await readFile(join(dir, "tier", file!));
+    const [file] = await blockFiles(join(dir, "tier"));
+    const bytes = await readFile(file!);
     bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 0xff, bytes.length - 1);
-    await writeFile(join(dir, "tier", file!), bytes);
+    await writeFile(file!, bytes);
     const third = setup({ memoryBytes: 100, disk: true });
     await third.inner.inner.put("seg/persist", new Uint8Array(500).fill(3));
     const read = await third.cache.get("seg/persist");
