@@ -415,7 +415,8 @@ export class CachingStorage implements StorageProvider {
       if (found !== undefined) {
         local.set(first, { bytes: found.bytes, source: "disk" });
         this.#adoptMeta(key, found.meta);
-        if (B <= this.#maxMemorySpan) this.#memory.set({ key, block: first, meta: found.meta, bytes: found.bytes });
+        const [start, end] = resolveRange(range, found.meta.size, key);
+        if (end - start <= this.#maxMemorySpan) this.#memory.set({ key, block: first, meta: found.meta, bytes: found.bytes });
         return found.meta;
       }
       run = this.#inflightFor(key, first);
