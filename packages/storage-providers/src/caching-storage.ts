@@ -458,7 +458,7 @@ export class CachingStorage implements StorageProvider {
     signal: AbortSignal,
     state: KeyState,
     gen: number,
-  ): Promise<void | typeof RESTART> {
+  ): Promise<undefined | typeof RESTART> {
     const joins = new Map<Run, Source>();
     const toDisk: number[] = [];
     for (let b = first; b <= last; b++) {
@@ -516,6 +516,7 @@ export class CachingStorage implements StorageProvider {
       // An inner answer shorter than its meta says: start over (then pass through).
       if (!local.has(b)) return RESTART;
     }
+    return undefined;
   }
 
   /** Copies into `local` the blocks of a fetch's answer (those in [from, to] when given). */

@@ -11,6 +11,11 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CachingStorage, FaultInjectingStorage, MemoryStorage } from "@skerry/storage-providers";
 
+function flip(file: Buffer, at: number, mask: number): Buffer {
+  file[at] = file[at]! ^ mask;
+  return file;
+}
+
 const equal = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
 
 /** Every file under the cache directory (in its shard directories), by suffix. */
@@ -94,12 +99,18 @@ describe("CachingStorage disk tier", () => {
     { name: "truncated inside the fixed header", damage: (file) => file.subarray(0, 30) },
     { name: "torn: the payload cut short", damage: (file) => file.subarray(0, file.byteLength - 100) },
     { name: "torn: the tail never written (zeros)", damage: (file) => Buffer.concat([file.subarray(0, 200), Buffer.alloc(file.byteLength - 200)]) },
-    { name: "a flipped payload bit", damage: (file) => ((file[file.byteLength - 7]! ^= 0x10), file) },
-    { name: "a flipped header byte", damage: (file) => ((file[60]! ^= 0x01), file) },
+    { name: "a flipped payload bit", damage: (file) => flip(file, file.byteLength - 7, 0x10) },
+    { name: "a flipped header byte", damage: (file) => flip(file, 60, 0x01) },
     { name: "bytes appended", damage: (file) => Buffer.concat([file, Buffer.from("extra")]) },
     { name: "random garbage", damage: (file) => randomBytes(file.byteLength) },
     { name: "another block's valid entry", damage: (_, other) => other },
-    { name: "a future format version", damage: (file) => (file.writeUInt16LE(2, 8), file) },
+    {
+      name: "a future format version",
+      damage: (file) => {
+        file.writeUInt16LE(2, 8);
+        return file;
+      },
+    },
   ];
 
   for (const { name, damage } of damages) {

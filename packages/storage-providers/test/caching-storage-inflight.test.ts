@@ -107,7 +107,9 @@ describe("CachingStorage in-flight sharing", () => {
     await store.put("seg/e", object);
     const controllers = [new AbortController(), new AbortController()];
     const reads = controllers.map((c) => outcome(cache.get("seg/e", { range: { offset: 10, length: 20 }, signal: c.signal })));
-    setTimeout(() => controllers.forEach((c) => c.abort()), 20);
+    setTimeout(() => {
+      for (const c of controllers) c.abort();
+    }, 20);
     for (const read of await Promise.all(reads)) expect("error" in read && isAborted(read.error)).toBe(true);
     await cache.flush();
     expect(gets()).toHaveLength(1);
