@@ -38,7 +38,9 @@ describe("CachingStorage disk tier", () => {
     cacheDir = join(dir, "cache");
     store = new MemoryStorage();
   });
+  const caches: CachingStorage[] = [];
   afterEach(async () => {
+    await Promise.all(caches.splice(0).map((cache) => cache.flush()));
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -51,6 +53,7 @@ describe("CachingStorage disk tier", () => {
       memoryBytes: 0,
       disk: { dir: cacheDir, maxBytes: disk.maxBytes ?? 1 << 20, ...(disk.touchIntervalMs === undefined ? {} : { touchIntervalMs: disk.touchIntervalMs }) },
     });
+    caches.push(cache);
     const gets = () => inner.calls.filter((c) => c.op === "get").length;
     return { cache, gets };
   }
@@ -209,6 +212,7 @@ describe("CachingStorage disk tier", () => {
       memoryBytes: 0,
       disk: { dir: cacheDir, maxBytes: entryBytes * 6 },
     });
+    caches.push(small);
     const sweep = await small.sweepDisk();
     // 10 entries over a budget of 6: down to 90% of it, 5 entries, the newest.
     expect(sweep).toMatchObject({ entries: 5, evicted: 5, bytes: entryBytes * 5 });
@@ -255,6 +259,7 @@ describe("CachingStorage disk tier", () => {
       blockBytes: 1000,
       disk: { dir: cacheDir, maxBytes: 1 << 20 },
     });
+    caches.push(reader);
     expect(equal((await reader.get("seg/m")).bytes, object)).toBe(true);
     expect(equal((await reader.get("seg/m")).bytes, object)).toBe(true);
     expect(reader.stats()).toMatchObject({ corruptDiskEntries: 1, memoryHits: 2 });

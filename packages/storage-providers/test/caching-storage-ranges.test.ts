@@ -57,7 +57,9 @@ describe("CachingStorage block reads", () => {
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), "skerry-cache-ranges-"));
   });
+  const caches: CachingStorage[] = [];
   afterEach(async () => {
+    await Promise.all(caches.splice(0).map((cache) => cache.flush()));
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -65,6 +67,7 @@ describe("CachingStorage block reads", () => {
     const store = new MemoryStorage();
     const recorder = new GetRecorder(store);
     const cache = new CachingStorage(recorder, { isImmutable: (key) => key.startsWith("seg/"), ...options });
+    caches.push(cache);
     return { store, recorder, cache };
   }
 

@@ -29,7 +29,11 @@ describeStorageConformance({
       memoryBytes: 1024 * 1024,
       disk: { dir: join(root, "cache"), maxBytes: 8 * 1024 * 1024 },
     });
-    return { storage, cleanup: () => rm(root, { recursive: true, force: true }) };
+    const cleanup = async () => {
+      await storage.flush(); // disk fills run in the background: let them land before removing the directory
+      await rm(root, { recursive: true, force: true });
+    };
+    return { storage, cleanup };
   },
 });
 
@@ -38,7 +42,9 @@ describe("CachingStorage", () => {
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), "skerry-cache-test-"));
   });
+  const caches: CachingStorage[] = [];
   afterEach(async () => {
+    await Promise.all(caches.splice(0).map((cache) => cache.flush()));
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -49,6 +55,7 @@ describe("CachingStorage", () => {
       memoryBytes: options.memoryBytes ?? 1024,
       ...(options.disk ? { disk: { dir: join(dir, "tier"), maxBytes: 4096 } } : {}),
     });
+    caches.push(cache);
     const innerGets = () => inner.calls.filter((c) => c.op === "get").length;
     return { inner, cache, innerGets };
   }
