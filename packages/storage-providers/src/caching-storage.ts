@@ -316,10 +316,10 @@ export class CachingStorage implements StorageProvider {
     return this.inner.list(prefix, options);
   }
 
-  /** Waits until every fill started so far (disk writes) and any disk sweep are done. */
+  /** Waits until every fill started so far (disk writes) and any disk sweep running are done. */
   async flush(): Promise<void> {
     while (this.#pending.size > 0) await Promise.all([...this.#pending]);
-    await this.#disk?.sweep();
+    await this.#disk?.settled();
   }
 
   /**

@@ -225,9 +225,14 @@ export class CacheDiskTier {
     return this.#sweeping;
   }
 
+  /** Resolves when no sweep of this process is running. */
+  async settled(): Promise<void> {
+    while (this.#sweeping !== undefined) await this.#sweeping.catch(() => undefined);
+  }
+
   /** Deletes every entry in the directory (every process's). */
   async clear(): Promise<DiskSweep> {
-    while (this.#sweeping !== undefined) await this.#sweeping.catch(() => undefined);
+    await this.settled();
     return this.sweep(0);
   }
 
