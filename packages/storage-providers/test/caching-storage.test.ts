@@ -37,6 +37,20 @@ describeStorageConformance({
   },
 });
 
+describeStorageConformance({
+  name: "memory+cache(1 KiB blocks)",
+  // Small blocks and a small memory tier: the suite's ranges and payloads
+  // cross many blocks, and its rewrites exercise invalidation.
+  create: async () => ({
+    storage: new CachingStorage(new MemoryStorage(), {
+      isImmutable: () => true,
+      blockBytes: 1024,
+      maxFetchBytes: 16 * 1024,
+      memoryBytes: 256 * 1024,
+    }),
+  }),
+});
+
 describe("CachingStorage", () => {
   let dir: string;
   beforeEach(async () => {
