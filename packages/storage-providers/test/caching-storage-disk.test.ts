@@ -247,6 +247,20 @@ describe("CachingStorage disk tier", () => {
     }
   });
 
+  it("clear drops memory, remembered metas and every disk entry", async () => {
+    const object = randomBytes(2500);
+    await store.put("seg/clear", object);
+    const { cache, gets } = instance();
+    await cache.get("seg/clear");
+    await cache.flush();
+    expect(await cacheFiles(cacheDir)).toHaveLength(3);
+    await cache.clear();
+    expect(await cacheFiles(cacheDir)).toEqual([]);
+    expect(cache.stats()).toMatchObject({ memoryBytes: 0, diskEntries: 0 });
+    expect(equal((await cache.get("seg/clear")).bytes, object)).toBe(true);
+    expect(gets()).toBe(2);
+  });
+
   it("a cache with a memory tier never keeps a damaged entry: it fetches, then serves from memory", async () => {
     const object = randomBytes(1500);
     await store.put("seg/m", object);
