@@ -1,32 +1,60 @@
 /**
- * CachingStorage: a read-through cache in front of any StorageProvider, for
- * keys the caller declares immutable (segments, log batches, sidecars that
- * are written once with `create` and never changed).
+ * CachingStorage: a read-through block cache in front of any StorageProvider,
+ * for keys the caller declares immutable (segments, log batches, sidecars
+ * that are written once with `create` and never changed).
  *
- * Tiers: a memory LRU bounded by bytes, and optionally a disk tier (a
- * directory, also LRU-bounded by bytes) for objects evicted from memory or
- * too large for it. Only whole objects are cached; a range read of an object
- * already cached is served from it, other range reads pass through.
+ * Blocks: an object is cached as aligned blocks of `blockBytes` (default
+ * 256 KiB; the last block may be shorter). A read, whole or ranged, is
+ * served block by block from the tiers; the blocks no tier holds are fetched
+ * with ranged GETs of the inner provider, adjacent missing blocks coalesced
+ * into one GET of at most `maxFetchBytes`. The object's meta (size, etag) is
+ * remembered from the first answer, so later reads know where the last
+ * partial block ends and answer past-the-end ranges without a call. A
+ * whole-object read of an object whose size is not known yet is one plain
+ * GET, cut into blocks afterwards.
+ *
+ * Tiers: a memory LRU bounded by bytes, and optionally a disk directory
+ * (see internal/cache-disk-tier.ts) that survives restarts and may be shared
+ * by several processes. A read spanning more than `maxMemoryEntryBytes`
+ * (default a quarter of the memory budget) does not fill memory, and one
+ * spanning more than half the disk budget does not fill disk, so one large
+ * read cannot flush either tier; such reads are still served from blocks
+ * the tiers already hold.
+ *
+ * In-flight sharing: a block being fetched is registered until its fetch is
+ * done and stored; a concurrent read needing it joins that fetch instead of
+ * issuing another (counted as `sharedFetches`). A reader that aborts stops
+ * waiting at once; the fetch goes on for the others, and is aborted only
+ * when nobody waits for it any more (see internal/shared-fetch.ts).
  *
  * Correctness rules:
  * - A key for which `isImmutable` is false is never served from cache: every
  *   call goes to the inner provider (mutable keys such as manifests' heads,
  *   state documents and tombstone sidecars change under CAS).
- * - A put or delete through this wrapper drops the key from both tiers, before
- *   and after the inner call, and bumps the key's generation so that a read
- *   that started before the write cannot fill the cache with old bytes.
- * - Disk entries carry a SHA-256 of their bytes; an entry that fails it is
- *   deleted and counted as corrupt, and the read goes to the inner provider.
- *
- * Counters (`stats()`): hits by tier, misses, bypasses of mutable keys,
- * evictions, corrupt disk entries, and bytes held per tier.
+ * - A put or delete through this wrapper drops the key from every tier and
+ *   from the in-flight registry, before and after the inner call, and bumps
+ *   the key's generation so that a read or fetch that started before the
+ *   write cannot fill the cache with old bytes.
+ * - Every block carries the etag of the object version it came from; an
+ *   answer is assembled only from blocks of one version. A block of another
+ *   version found on disk is deleted (`staleDiskEntries`); an inner answer
+ *   with a new etag replaces the remembered meta and the read starts over
+ *   (after three tries it passes through to the inner provider).
+ * - Disk entries are verified on every read; one that fails is deleted,
+ *   counted in `corruptDiskEntries`, and the block is fetched again. Disk
+ *   errors other than a vanished file make the block a miss
+ *   (`diskErrors`), never a failed read.
  */
-import { createHash, randomBytes } from "node:crypto";
-import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { InternalError } from "./errors.ts";
 import { throwIfAborted } from "./internal/abort.ts";
+import { blockCount, blockLength, blocksOf, coalesceRuns } from "./internal/block-runs.ts";
+import { CacheDiskTier, type DiskSweep } from "./internal/cache-disk-tier.ts";
+import { CacheMemoryTier } from "./internal/cache-memory-tier.ts";
 import { resolveRange } from "./internal/range.ts";
+import { SharedFetch } from "./internal/shared-fetch.ts";
+import { validateKey } from "./keys.ts";
 import type {
+  ByteRange,
   CallOptions,
   GetOptions,
   GetResult,
@@ -42,104 +70,175 @@ export interface CachingStorageOptions {
   isImmutable: (key: string) => boolean;
   /** Byte budget of the memory tier; default 64 MiB. */
   memoryBytes?: number;
-  /** Largest object kept in memory; default a quarter of `memoryBytes`. */
+  /** A read spanning more bytes than this does not fill memory; default a quarter of `memoryBytes`. */
   maxMemoryEntryBytes?: number;
-  /** Optional disk tier. */
-  disk?: { dir: string; maxBytes: number };
+  /** Size of the aligned blocks objects are cached in; default 256 KiB. */
+  blockBytes?: number;
+  /** Largest single ranged GET of coalesced missing blocks; default 8 MiB (at least one block, at most 1,024). */
+  maxFetchBytes?: number;
+  /** Optional disk tier, safe to share between processes. */
+  disk?: {
+    dir: string;
+    /** Byte budget of the directory, for all processes sharing it (approximate). */
+    maxBytes: number;
+    /** Sweep the directory after this process wrote this many bytes; default maxBytes / 8. */
+    sweepEveryBytes?: number;
+    /** Refresh an entry's mtime (its recency) on a read when older than this; default 10 s. */
+    touchIntervalMs?: number;
+  };
 }
 
 export interface CacheStats {
+  /** Blocks served from a tier (memoryHits + diskHits), plus heads answered from remembered meta. */
   hits: number;
   memoryHits: number;
   diskHits: number;
+  /** Blocks no tier held: fetched by this read, or awaited from another read's fetch. */
   misses: number;
+  /** Of the misses, blocks that joined a fetch another read had in flight (deduplicated). */
+  sharedFetches: number;
+  /** GETs sent to the inner provider for immutable keys. */
+  innerFetches: number;
+  /** Of those, ranged GETs that covered two or more missing blocks at once. */
+  coalescedFetches: number;
+  /** Bytes received from the inner provider for immutable keys. */
+  bytesFetched: number;
   /** Calls on mutable keys, sent straight to the inner provider. */
   bypasses: number;
+  /** Reads that gave up on the cache after the object changed under them three times. */
+  passThroughs: number;
+  /** memoryEvictions + diskEvictions. */
   evictions: number;
+  memoryEvictions: number;
+  /** Entries this process's sweeps deleted from the disk directory. */
+  diskEvictions: number;
+  /** Disk entries that failed verification (deleted, then fetched again). */
   corruptDiskEntries: number;
+  /** Disk entries of another version of their object (deleted). */
+  staleDiskEntries: number;
+  /** Disk reads or writes that failed other than by a vanished file. */
+  diskErrors: number;
   memoryBytes: number;
   memoryEntries: number;
+  /** Estimate: the last sweep's count plus what this process wrote since. */
   diskBytes: number;
   diskEntries: number;
 }
 
-interface Entry {
-  bytes: Uint8Array;
+/** The answer of one inner GET: bytes from block `first` on. */
+interface RunResult {
   meta: ObjectMeta;
+  first: number;
+  bytes: Uint8Array;
 }
 
-const DISK_MAGIC = Buffer.from("SKCACHE1", "latin1");
-
-function cacheFileName(key: string): string {
-  return `${createHash("sha256").update(key).digest("hex")}.bin`;
+/** One inner GET in flight: blocks [first, first + count), or the whole object (count Infinity). */
+interface Run {
+  key: string;
+  first: number;
+  count: number;
+  fetch: SharedFetch<RunResult>;
 }
 
-/** Disk entry: magic, sha256 of bytes, u32 meta length, meta JSON, bytes. */
-function encodeDiskEntry(entry: Entry): Buffer {
-  const meta = Buffer.from(
-    JSON.stringify({ key: entry.meta.key, etag: entry.meta.etag, size: entry.meta.size, lastModified: entry.meta.lastModified.toISOString() }),
+/** Reads and fetches in flight on a key, and its write generation. */
+interface KeyState {
+  refs: number;
+  gen: number;
+}
+
+type Source = "memory" | "disk" | "fetched" | "shared";
+interface LocalBlock {
+  bytes: Uint8Array;
+  source: Source;
+}
+
+/** The read must start over: the object changed (or a write went through) under it. */
+const RESTART = Symbol("restart");
+
+/** Remembered metas (a few hundred bytes each). */
+const MAX_KNOWN_OBJECTS = 100_000;
+/** Disk lookups of one read in parallel. */
+const DISK_PARALLELISM = 16;
+const READ_ATTEMPTS = 3;
+/** Blocks one fetch covers at most, whatever maxFetchBytes allows (each is registered in flight). */
+const MAX_FETCH_BLOCKS = 1024;
+
+const blockId = (key: string, block: number) => `${block}\u0000${key}`;
+
+async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
   );
-  const length = Buffer.alloc(4);
-  length.writeUInt32LE(meta.byteLength);
-  const digest = createHash("sha256").update(meta).update(entry.bytes).digest();
-  return Buffer.concat([DISK_MAGIC, digest, length, meta, entry.bytes]);
-}
-
-function decodeDiskEntry(file: Buffer, key: string): Entry | null {
-  const fixed = DISK_MAGIC.byteLength + 32 + 4;
-  if (file.byteLength < fixed || !file.subarray(0, DISK_MAGIC.byteLength).equals(DISK_MAGIC)) return null;
-  const digest = file.subarray(DISK_MAGIC.byteLength, DISK_MAGIC.byteLength + 32);
-  const metaLength = file.readUInt32LE(DISK_MAGIC.byteLength + 32);
-  if (fixed + metaLength > file.byteLength) return null;
-  const metaBytes = file.subarray(fixed, fixed + metaLength);
-  const bytes = file.subarray(fixed + metaLength);
-  if (!createHash("sha256").update(metaBytes).update(bytes).digest().equals(digest)) return null;
-  try {
-    const meta = JSON.parse(metaBytes.toString("utf8")) as { key: string; etag: string; size: number; lastModified: string };
-    if (meta.key !== key || meta.size !== bytes.byteLength) return null;
-    return {
-      bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-      meta: { key, etag: meta.etag, size: meta.size, lastModified: new Date(meta.lastModified) },
-    };
-  } catch {
-    return null;
-  }
 }
 
 export class CachingStorage implements StorageProvider {
   readonly name: string;
   readonly inner: StorageProvider;
+  readonly blockBytes: number;
   readonly #isImmutable: (key: string) => boolean;
-  readonly #memoryBudget: number;
-  readonly #maxMemoryEntry: number;
-  /** Memory tier; Map order is recency order (oldest first). */
-  readonly #memory = new Map<string, Entry>();
-  #memoryBytes = 0;
-  readonly #disk: { dir: string; maxBytes: number } | undefined;
-  /** Disk tier index; Map order is recency order. */
-  readonly #diskIndex = new Map<string, number>();
-  #diskBytes = 0;
-  #diskReady: Promise<void> | undefined;
-  /** Bumped on every write or delete of a key through this wrapper. */
-  readonly #generation = new Map<string, number>();
-  readonly #stats = { hits: 0, memoryHits: 0, diskHits: 0, misses: 0, bypasses: 0, evictions: 0, corruptDiskEntries: 0 };
+  readonly #maxMemorySpan: number;
+  readonly #maxDiskSpan: number;
+  readonly #maxFetchBlocks: number;
+  readonly #memory: CacheMemoryTier;
+  readonly #disk: CacheDiskTier | undefined;
+  /** Remembered object metas; Map order is recency order. */
+  readonly #meta = new Map<string, ObjectMeta>();
+  readonly #keys = new Map<string, KeyState>();
+  readonly #inflightBlocks = new Map<string, Run>();
+  readonly #inflightWhole = new Map<string, Run>();
+  /** Fills (disk writes) still running, for `flush`. */
+  readonly #pending = new Set<Promise<void>>();
+  readonly #stats = {
+    hits: 0,
+    memoryHits: 0,
+    diskHits: 0,
+    misses: 0,
+    sharedFetches: 0,
+    innerFetches: 0,
+    coalescedFetches: 0,
+    bytesFetched: 0,
+    bypasses: 0,
+    passThroughs: 0,
+    corruptDiskEntries: 0,
+    staleDiskEntries: 0,
+    diskErrors: 0,
+  };
 
   constructor(inner: StorageProvider, options: CachingStorageOptions) {
     this.inner = inner;
     this.name = `cached(${inner.name})`;
     this.#isImmutable = options.isImmutable;
-    this.#memoryBudget = options.memoryBytes ?? 64 * 1024 * 1024;
-    this.#maxMemoryEntry = options.maxMemoryEntryBytes ?? Math.floor(this.#memoryBudget / 4);
-    this.#disk = options.disk;
+    const memoryBytes = options.memoryBytes ?? 64 * 1024 * 1024;
+    this.blockBytes = options.blockBytes ?? 256 * 1024;
+    if (!Number.isSafeInteger(this.blockBytes) || this.blockBytes < 1) {
+      throw new InternalError(`blockBytes must be a positive integer, got ${this.blockBytes}`);
+    }
+    this.#maxMemorySpan = options.maxMemoryEntryBytes ?? Math.floor(memoryBytes / 4);
+    this.#maxFetchBlocks = Math.min(
+      MAX_FETCH_BLOCKS,
+      Math.max(1, Math.floor((options.maxFetchBytes ?? 8 * 1024 * 1024) / this.blockBytes)),
+    );
+    this.#memory = new CacheMemoryTier(memoryBytes);
+    this.#disk = options.disk === undefined ? undefined : new CacheDiskTier(options.disk);
+    this.#maxDiskSpan = options.disk === undefined ? 0 : Math.floor(options.disk.maxBytes / 2);
   }
 
   stats(): CacheStats {
+    const memoryEvictions = this.#memory.evictions;
+    const diskEvictions = this.#disk?.evictions ?? 0;
     return {
       ...this.#stats,
-      memoryBytes: this.#memoryBytes,
-      memoryEntries: this.#memory.size,
-      diskBytes: this.#diskBytes,
-      diskEntries: this.#diskIndex.size,
+      hits: this.#stats.memoryHits + this.#stats.diskHits,
+      evictions: memoryEvictions + diskEvictions,
+      memoryEvictions,
+      diskEvictions,
+      memoryBytes: this.#memory.bytes,
+      memoryEntries: this.#memory.entries,
+      diskBytes: this.#disk?.estimatedBytes ?? 0,
+      diskEntries: this.#disk?.estimatedEntries ?? 0,
     };
   }
 
@@ -148,21 +247,28 @@ export class CachingStorage implements StorageProvider {
       this.#stats.bypasses++;
       return this.inner.get(key, options);
     }
+    validateKey(key);
     throwIfAborted(options.signal, key);
-    const cached = await this.#lookup(key);
-    if (cached !== undefined) {
-      const [start, end] = resolveRange(options.range, cached.bytes.byteLength, key);
-      return { bytes: cached.bytes.slice(start, end), meta: cached.meta };
+    // Checks the range's numbers before any I/O (the size is not known yet).
+    resolveRange(options.range, Number.MAX_SAFE_INTEGER, key);
+    // Our own signal, so that leaving (answer, error or abort) detaches this
+    // read from every shared fetch it joined.
+    const local = new AbortController();
+    const onAbort = () => local.abort(options.signal?.reason);
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    const state = this.#acquire(key);
+    try {
+      for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
+        const answer = await this.#read(key, options.range, local.signal, state);
+        if (answer !== RESTART) return answer;
+      }
+      this.#stats.passThroughs++;
+      return await this.inner.get(key, options);
+    } finally {
+      options.signal?.removeEventListener("abort", onAbort);
+      local.abort();
+      this.#release(key, state);
     }
-    this.#stats.misses++;
-    if (options.range !== undefined) return this.inner.get(key, options);
-    const generation = this.#generation.get(key) ?? 0;
-    const result = await this.inner.get(key, options);
-    // Fill only if no write or delete of this key happened meanwhile.
-    if ((this.#generation.get(key) ?? 0) === generation) {
-      await this.#fill(key, { bytes: result.bytes.slice(), meta: result.meta });
-    }
-    return result;
   }
 
   async head(key: string, options: CallOptions = {}): Promise<ObjectMeta | null> {
@@ -170,15 +276,22 @@ export class CachingStorage implements StorageProvider {
       this.#stats.bypasses++;
       return this.inner.head(key, options);
     }
+    validateKey(key);
     throwIfAborted(options.signal, key);
-    const memory = this.#memory.get(key);
-    if (memory !== undefined) {
-      this.#touchMemory(key, memory);
-      this.#stats.hits++;
+    const known = this.#knownMeta(key);
+    if (known !== undefined) {
       this.#stats.memoryHits++;
-      return memory.meta;
+      return { ...known };
     }
-    return this.inner.head(key, options);
+    const state = this.#acquire(key);
+    const gen = state.gen;
+    try {
+      const meta = await this.inner.head(key, options);
+      if (meta !== null && state.gen === gen) this.#adoptMeta(key, meta);
+      return meta;
+    } finally {
+      this.#release(key, state);
+    }
   }
 
   async put(key: string, bytes: Uint8Array, options: PutOptions = {}): Promise<PutResult> {
@@ -203,155 +316,375 @@ export class CachingStorage implements StorageProvider {
     return this.inner.list(prefix, options);
   }
 
-  /** Drops every cached entry (both tiers). */
+  /** Waits until every fill started so far (disk writes) and any disk sweep running are done. */
+  async flush(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.all([...this.#pending]);
+    await this.#disk?.settled();
+  }
+
+  /**
+   * Sweeps the disk directory now: lists it, and evicts the oldest entries
+   * (by mtime) when it holds more than its budget.
+   */
+  async sweepDisk(): Promise<DiskSweep> {
+    return this.#disk === undefined ? { bytes: 0, entries: 0, evicted: 0 } : this.#disk.sweep();
+  }
+
+  /** Drops every cached entry: memory, remembered metas, and the whole disk directory (every process's). */
   async clear(): Promise<void> {
+    for (const state of this.#keys.values()) state.gen++;
+    this.#inflightBlocks.clear();
+    this.#inflightWhole.clear();
     this.#memory.clear();
-    this.#memoryBytes = 0;
-    if (this.#disk !== undefined) {
-      await this.#ensureDisk();
-      for (const name of [...this.#diskIndex.keys()]) await this.#dropDisk(name);
+    this.#meta.clear();
+    await this.flush();
+    await this.#disk?.clear();
+  }
+
+  // ---- reads ----
+
+  /** One attempt at a read: the answer, or RESTART when the object changed under it. */
+  async #read(
+    key: string,
+    range: ByteRange | undefined,
+    signal: AbortSignal,
+    state: KeyState,
+  ): Promise<GetResult | typeof RESTART> {
+    const gen = state.gen;
+    const B = this.blockBytes;
+    const local = new Map<number, LocalBlock>();
+    let meta = this.#knownMeta(key);
+    if (meta === undefined) {
+      const learned = await this.#learn(key, range, local, signal, state, gen);
+      if (learned === RESTART) return RESTART;
+      meta = learned;
+    }
+    const [start, end] = resolveRange(range, meta.size, key);
+    if (start === end) return { bytes: new Uint8Array(0), meta: { ...meta } };
+    const [first, last] = blocksOf(start, end, B);
+    const gathered = await this.#gather(key, meta, first, last, end - start, local, signal, state, gen);
+    if (gathered === RESTART) return RESTART;
+
+    const out = new Uint8Array(end - start);
+    for (let b = first; b <= last; b++) {
+      const block = local.get(b)!;
+      const blockStart = b * B;
+      const from = Math.max(start, blockStart);
+      const to = Math.min(end, blockStart + block.bytes.byteLength);
+      out.set(block.bytes.subarray(from - blockStart, to - blockStart), from - start);
+      this.#count(block.source);
+    }
+    return { bytes: out, meta: { ...meta } };
+  }
+
+  #count(source: Source): void {
+    if (source === "memory") this.#stats.memoryHits++;
+    else if (source === "disk") this.#stats.diskHits++;
+    else {
+      this.#stats.misses++;
+      if (source === "shared") this.#stats.sharedFetches++;
     }
   }
 
-  async #lookup(key: string): Promise<Entry | undefined> {
-    const memory = this.#memory.get(key);
+  /**
+   * Learns the meta of an object not known yet, from the block a read starts
+   * at: memory, a fetch in flight, disk, or a new fetch (for a whole-object
+   * read, one plain GET of the object). Blocks obtained on the way go to
+   * `local`.
+   */
+  async #learn(
+    key: string,
+    range: ByteRange | undefined,
+    local: Map<number, LocalBlock>,
+    signal: AbortSignal,
+    state: KeyState,
+    gen: number,
+  ): Promise<ObjectMeta | typeof RESTART> {
+    const B = this.blockBytes;
+    const first = range === undefined ? 0 : Math.floor(range.offset / B);
+    const memory = this.#memory.get(key, first);
     if (memory !== undefined) {
-      this.#touchMemory(key, memory);
-      this.#stats.hits++;
-      this.#stats.memoryHits++;
-      return memory;
+      local.set(first, { bytes: memory.bytes, source: "memory" });
+      this.#adoptMeta(key, memory.meta);
+      return memory.meta;
     }
-    if (this.#disk === undefined) return undefined;
-    await this.#ensureDisk();
-    const name = cacheFileName(key);
-    if (!this.#diskIndex.has(name)) return undefined;
-    const generation = this.#generation.get(key) ?? 0;
-    let file: Buffer;
-    try {
-      file = await readFile(join(this.#disk.dir, name));
-    } catch {
-      this.#forgetDisk(name);
-      return undefined;
+    let run = this.#inflightFor(key, first);
+    if (run === undefined && this.#disk !== undefined) {
+      const found = await this.#diskLookup(key, first, undefined);
+      if (state.gen !== gen) return RESTART;
+      if (found !== undefined) {
+        local.set(first, { bytes: found.bytes, source: "disk" });
+        this.#adoptMeta(key, found.meta);
+        const [start, end] = resolveRange(range, found.meta.size, key);
+        if (end - start <= this.#maxMemorySpan) this.#memory.set({ key, block: first, meta: found.meta, bytes: found.bytes });
+        return found.meta;
+      }
+      run = this.#inflightFor(key, first);
     }
-    const entry = decodeDiskEntry(file, key);
-    if (entry === null) {
-      this.#stats.corruptDiskEntries++;
-      await this.#dropDisk(name);
-      return undefined;
+    throwIfAborted(signal, key);
+    let source: Source = "shared";
+    if (run === undefined) {
+      source = "fetched";
+      if (range === undefined) {
+        run = this.#startRun(key, 0, Number.POSITIVE_INFINITY, undefined);
+      } else {
+        // To the end: as much as one fetch may take. Zero bytes: just the meta, with one block.
+        const wanted =
+          range.length === undefined
+            ? this.#maxFetchBlocks
+            : range.length === 0
+              ? 1
+              : Math.floor((range.offset + range.length - 1) / B) - first + 1;
+        const count = Math.min(this.#maxFetchBlocks, wanted);
+        run = this.#startRun(key, first, count, count * B);
+      }
     }
-    if ((this.#generation.get(key) ?? 0) !== generation) return undefined;
-    const size = this.#diskIndex.get(name)!;
-    this.#diskIndex.delete(name);
-    this.#diskIndex.set(name, size);
-    this.#stats.hits++;
-    this.#stats.diskHits++;
-    this.#fillMemory(key, entry);
-    return entry;
+    const result = await run.fetch.join(signal, key);
+    this.#take(result, local, source);
+    return result.meta;
   }
 
-  async #fill(key: string, entry: Entry): Promise<void> {
-    if (!this.#fillMemory(key, entry) && this.#disk !== undefined) await this.#fillDisk(key, entry);
+  /**
+   * Puts blocks [first, last] of version `meta` into `local`: from memory,
+   * fetches in flight, disk, and new coalesced fetches.
+   */
+  async #gather(
+    key: string,
+    meta: ObjectMeta,
+    first: number,
+    last: number,
+    span: number,
+    local: Map<number, LocalBlock>,
+    signal: AbortSignal,
+    state: KeyState,
+    gen: number,
+  ): Promise<undefined | typeof RESTART> {
+    const joins = new Map<Run, Source>();
+    const toDisk: number[] = [];
+    for (let b = first; b <= last; b++) {
+      if (local.has(b)) continue;
+      const memory = this.#memory.get(key, b);
+      if (memory !== undefined) {
+        if (memory.meta.etag === meta.etag) {
+          local.set(b, { bytes: memory.bytes, source: "memory" });
+          continue;
+        }
+        this.#memory.delete(key, b);
+      }
+      const run = this.#inflightFor(key, b);
+      if (run !== undefined) joins.set(run, "shared");
+      else toDisk.push(b);
+    }
+
+    let missing = toDisk;
+    if (this.#disk !== undefined && toDisk.length > 0) {
+      missing = [];
+      const promote = span <= this.#maxMemorySpan;
+      await forEachLimit(toDisk, DISK_PARALLELISM, async (b) => {
+        const found = await this.#diskLookup(key, b, meta);
+        if (found === undefined) missing.push(b);
+        else {
+          local.set(b, { bytes: found.bytes, source: "disk" });
+          if (promote && state.gen === gen) this.#memory.set({ key, block: b, meta: found.meta, bytes: found.bytes });
+        }
+      });
+      if (state.gen !== gen) return RESTART;
+      missing.sort((a, b) => a - b);
+    }
+
+    throwIfAborted(signal, key);
+    const fresh: number[] = [];
+    for (const b of missing) {
+      // Another read may have started fetching it while we looked on disk.
+      const run = this.#inflightFor(key, b);
+      if (run !== undefined) {
+        if (!joins.has(run)) joins.set(run, "shared");
+      } else fresh.push(b);
+    }
+    for (const { first: runFirst, count } of coalesceRuns(fresh, this.#maxFetchBlocks)) {
+      joins.set(this.#startRun(key, runFirst, count, span), "fetched");
+    }
+
+    const results = await Promise.all(
+      [...joins].map(async ([run, source]) => ({ result: await run.fetch.join(signal, key), source })),
+    );
+    for (const { result, source } of results) {
+      if (result.meta.etag !== meta.etag || result.meta.size !== meta.size) return RESTART;
+      this.#take(result, local, source, first, last);
+    }
+    for (let b = first; b <= last; b++) {
+      // An inner answer shorter than its meta says: start over (then pass through).
+      if (!local.has(b)) return RESTART;
+    }
+    return undefined;
   }
 
-  /** Puts an entry in the memory tier, evicting to disk; false if too big for memory. */
-  #fillMemory(key: string, entry: Entry): boolean {
-    const size = entry.bytes.byteLength;
-    if (size > this.#maxMemoryEntry || size > this.#memoryBudget) return false;
-    const previous = this.#memory.get(key);
-    if (previous !== undefined) {
-      this.#memory.delete(key);
-      this.#memoryBytes -= previous.bytes.byteLength;
+  /** Copies into `local` the blocks of a fetch's answer (those in [from, to] when given). */
+  #take(result: RunResult, local: Map<number, LocalBlock>, source: Source, from = 0, to = Number.POSITIVE_INFINITY): void {
+    const B = this.blockBytes;
+    const { meta, first, bytes } = result;
+    const count = blockCount(meta.size, B);
+    for (let b = Math.max(first, from); b < count && b <= to; b++) {
+      const offset = (b - first) * B;
+      const length = blockLength(b, meta.size, B);
+      if (offset + length > bytes.byteLength) break;
+      if (!local.has(b)) local.set(b, { bytes: bytes.subarray(offset, offset + length), source });
     }
-    this.#memory.set(key, entry);
-    this.#memoryBytes += size;
-    while (this.#memoryBytes > this.#memoryBudget) {
-      const [oldestKey, oldest] = this.#memory.entries().next().value as [string, Entry];
-      this.#memory.delete(oldestKey);
-      this.#memoryBytes -= oldest.bytes.byteLength;
-      this.#stats.evictions++;
-      if (this.#disk !== undefined) void this.#fillDisk(oldestKey, oldest).catch(() => undefined);
-    }
-    return true;
   }
 
-  async #fillDisk(key: string, entry: Entry): Promise<void> {
+  /** A fetch in flight that will hold block `block` of `key`. */
+  #inflightFor(key: string, block: number): Run | undefined {
+    return this.#inflightBlocks.get(blockId(key, block)) ?? this.#inflightWhole.get(key);
+  }
+
+  /**
+   * Starts one inner GET (blocks [first, first + count), or the whole object
+   * for count Infinity) and registers it in flight until its blocks are
+   * stored. `span` is the size of the read that wants it, which decides the
+   * tiers its blocks fill (undefined: the object's size, for whole reads).
+   */
+  #startRun(key: string, first: number, count: number, span: number | undefined): Run {
+    const B = this.blockBytes;
+    const whole = count === Number.POSITIVE_INFINITY;
+    const state = this.#acquire(key);
+    const gen = state.gen;
+    const ids = whole ? [] : Array.from({ length: count }, (_, i) => blockId(key, first + i));
+    const run = { key, first, count } as Run;
+    const forget = () => {
+      for (const id of ids) if (this.#inflightBlocks.get(id) === run) this.#inflightBlocks.delete(id);
+      if (whole && this.#inflightWhole.get(key) === run) this.#inflightWhole.delete(key);
+    };
+    run.fetch = new SharedFetch<RunResult>(async (signal) => {
+      this.#stats.innerFetches++;
+      if (count > 1 && !whole) this.#stats.coalescedFetches++;
+      const answer = await this.inner.get(
+        key,
+        whole ? { signal } : { signal, range: { offset: first * B, length: count * B } },
+      );
+      this.#stats.bytesFetched += answer.bytes.byteLength;
+      return { meta: answer.meta, first, bytes: answer.bytes };
+    }, forget);
+    for (const id of ids) this.#inflightBlocks.set(id, run);
+    if (whole) this.#inflightWhole.set(key, run);
+
+    const done: Promise<void> = run.fetch.promise
+      .then(
+        (result) => this.#fill(key, result, span ?? result.meta.size, state, gen),
+        () => undefined,
+      )
+      .catch(() => {
+        this.#stats.diskErrors++;
+      })
+      .finally(() => {
+        forget();
+        this.#release(key, state);
+        this.#pending.delete(done);
+      });
+    this.#pending.add(done);
+    return run;
+  }
+
+  /** Stores a fetch's blocks in the tiers its read's span allows, unless a write happened since it began. */
+  async #fill(key: string, result: RunResult, span: number, state: KeyState, gen: number): Promise<void> {
+    if (state.gen !== gen) return;
+    const { meta, first, bytes } = result;
+    this.#adoptMeta(key, meta);
+    const B = this.blockBytes;
+    const toMemory = span <= this.#maxMemorySpan;
+    const toDisk = this.#disk !== undefined && span <= this.#maxDiskSpan;
+    if (!toMemory && !toDisk) return;
+    const blocks: { block: number; bytes: Uint8Array }[] = [];
+    const count = blockCount(meta.size, B);
+    for (let b = first; b < count; b++) {
+      const offset = (b - first) * B;
+      const length = blockLength(b, meta.size, B);
+      if (offset + length > bytes.byteLength) break;
+      // A copy, so that a kept block does not pin the whole answer's buffer.
+      blocks.push({ block: b, bytes: bytes.slice(offset, offset + length) });
+    }
+    if (toMemory) for (const { block, bytes: copy } of blocks) this.#memory.set({ key, block, meta, bytes: copy });
+    if (toDisk) {
+      for (const { block, bytes: copy } of blocks) {
+        if (state.gen !== gen) return;
+        await this.#disk!.write({ key, block, blockBytes: B, meta, bytes: copy }, () => state.gen === gen);
+      }
+    }
+  }
+
+  /**
+   * Looks a block up on disk. With `meta` given, only an entry of that
+   * version counts (another version's is deleted as stale); without it, any
+   * intact entry does and tells the object's meta.
+   */
+  async #diskLookup(key: string, block: number, meta: ObjectMeta | undefined): Promise<{ bytes: Uint8Array; meta: ObjectMeta } | undefined> {
     const disk = this.#disk!;
-    await this.#ensureDisk();
-    const file = encodeDiskEntry(entry);
-    if (file.byteLength > disk.maxBytes) return;
-    const generation = this.#generation.get(key) ?? 0;
-    const name = cacheFileName(key);
-    const tmp = join(disk.dir, `${name}.${randomBytes(6).toString("hex")}.tmp`);
-    await writeFile(tmp, file);
-    if ((this.#generation.get(key) ?? 0) !== generation) {
-      await unlink(tmp).catch(() => undefined);
-      return;
+    let read: Awaited<ReturnType<CacheDiskTier["read"]>>;
+    try {
+      read = await disk.read(key, block, this.blockBytes);
+    } catch {
+      this.#stats.diskErrors++;
+      return undefined;
     }
-    await rename(tmp, join(disk.dir, name));
-    this.#forgetDisk(name);
-    this.#diskIndex.set(name, file.byteLength);
-    this.#diskBytes += file.byteLength;
-    while (this.#diskBytes > disk.maxBytes) {
-      const oldest = this.#diskIndex.keys().next().value as string;
-      this.#stats.evictions++;
-      await this.#dropDisk(oldest);
+    if ("corrupt" in read) {
+      this.#stats.corruptDiskEntries++;
+      return undefined;
     }
+    if ("missing" in read) return undefined;
+    const entry = read.found;
+    if (meta !== undefined && (entry.meta.etag !== meta.etag || entry.meta.size !== meta.size)) {
+      this.#stats.staleDiskEntries++;
+      await disk.remove(key, block, this.blockBytes).catch(() => undefined);
+      return undefined;
+    }
+    return { bytes: entry.bytes, meta: entry.meta };
   }
 
-  #touchMemory(key: string, entry: Entry): void {
-    this.#memory.delete(key);
-    this.#memory.set(key, entry);
+  // ---- metas, generations, invalidation ----
+
+  #knownMeta(key: string): ObjectMeta | undefined {
+    const meta = this.#meta.get(key);
+    if (meta !== undefined) {
+      this.#meta.delete(key);
+      this.#meta.set(key, meta);
+    }
+    return meta;
+  }
+
+  /** Remembers a key's meta; blocks of any other version are dropped from memory. */
+  #adoptMeta(key: string, meta: ObjectMeta): void {
+    const previous = this.#meta.get(key);
+    if (previous !== undefined && (previous.etag !== meta.etag || previous.size !== meta.size)) {
+      this.#memory.deleteKey(key);
+    }
+    this.#meta.delete(key);
+    this.#meta.set(key, meta);
+    if (this.#meta.size > MAX_KNOWN_OBJECTS) this.#meta.delete(this.#meta.keys().next().value as string);
+  }
+
+  #acquire(key: string): KeyState {
+    let state = this.#keys.get(key);
+    if (state === undefined) this.#keys.set(key, (state = { refs: 0, gen: 0 }));
+    state.refs++;
+    return state;
+  }
+
+  #release(key: string, state: KeyState): void {
+    if (--state.refs === 0 && this.#keys.get(key) === state) this.#keys.delete(key);
   }
 
   async #invalidate(key: string): Promise<void> {
-    this.#generation.set(key, (this.#generation.get(key) ?? 0) + 1);
-    const memory = this.#memory.get(key);
-    if (memory !== undefined) {
-      this.#memory.delete(key);
-      this.#memoryBytes -= memory.bytes.byteLength;
-    }
+    const state = this.#keys.get(key);
+    if (state !== undefined) state.gen++;
+    this.#meta.delete(key);
+    this.#memory.deleteKey(key);
+    for (const [id, run] of this.#inflightBlocks) if (run.key === key) this.#inflightBlocks.delete(id);
+    this.#inflightWhole.delete(key);
     if (this.#disk !== undefined) {
-      await this.#ensureDisk();
-      const name = cacheFileName(key);
-      if (this.#diskIndex.has(name)) await this.#dropDisk(name);
-    }
-  }
-
-  #forgetDisk(name: string): void {
-    const size = this.#diskIndex.get(name);
-    if (size !== undefined) {
-      this.#diskIndex.delete(name);
-      this.#diskBytes -= size;
-    }
-  }
-
-  async #dropDisk(name: string): Promise<void> {
-    this.#forgetDisk(name);
-    await rm(join(this.#disk!.dir, name), { force: true });
-  }
-
-  /** Creates the disk tier's directory and indexes what an earlier process left in it. */
-  #ensureDisk(): Promise<void> {
-    this.#diskReady ??= (async () => {
-      const dir = this.#disk!.dir;
-      await mkdir(dir, { recursive: true });
-      const found: { name: string; size: number; used: number }[] = [];
-      for (const name of await readdir(dir)) {
-        const path = join(dir, name);
-        if (name.endsWith(".tmp")) {
-          await rm(path, { force: true });
-          continue;
-        }
-        if (!name.endsWith(".bin")) continue;
-        const info = await stat(path).catch(() => null);
-        if (info?.isFile()) found.push({ name, size: info.size, used: info.mtimeMs });
+      try {
+        await this.#disk.removeKey(key);
+      } catch {
+        this.#stats.diskErrors++;
       }
-      found.sort((a, b) => a.used - b.used);
-      for (const { name, size } of found) {
-        this.#diskIndex.set(name, size);
-        this.#diskBytes += size;
-      }
-    })();
-    return this.#diskReady;
+    }
   }
 }

@@ -283,7 +283,16 @@ export class FaultInjectingStorage implements StorageProvider {
     }
     const decision = this.#decide(call);
     if (decision.latencyMs + decision.answerDelayMs > 0) record.latencyMs = decision.latencyMs + decision.answerDelayMs;
-    if (decision.latencyMs > 0) await this.#sleep(decision.latencyMs, signal);
+    if (decision.latencyMs > 0) {
+      try {
+        await this.#sleep(decision.latencyMs, signal);
+      } catch (error) {
+        // Aborted while slowed down: the inner call never happened.
+        record.outcome = "error";
+        record.errorCode = (error as { code?: string }).code ?? (error as Error).name;
+        throw error;
+      }
+    }
     const fault = decision.fault;
     if (fault?.when === "before") {
       await fault.meanwhile?.(call);
@@ -309,7 +318,15 @@ export class FaultInjectingStorage implements StorageProvider {
       record.errorCode = (error as { code?: string }).code ?? (error as Error).name;
       throw error;
     }
-    if (decision.answerDelayMs > 0) await this.#sleep(decision.answerDelayMs, signal);
+    if (decision.answerDelayMs > 0) {
+      try {
+        await this.#sleep(decision.answerDelayMs, signal);
+      } catch (error) {
+        record.outcome = "error";
+        record.errorCode = (error as { code?: string }).code ?? (error as Error).name;
+        throw error;
+      }
+    }
     if (fault?.when === "after") {
       await fault.meanwhile?.(call);
       if (fault.crash) this.#crashed = true;

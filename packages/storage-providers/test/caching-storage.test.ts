@@ -5,6 +5,15 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CachingStorage, FaultInjectingStorage, LocalFsStorage, MemoryStorage } from "@skerry/storage-providers";
 import { describeStorageConformance } from "@skerry/storage-providers/testing";
 
+/** Every block file under a disk tier's directory (in its shard directories). */
+async function blockFiles(root: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const shard of await readdir(root)) {
+    for (const name of await readdir(join(root, shard))) if (name.endsWith(".blk")) out.push(join(root, shard, name));
+  }
+  return out.sort();
+}
+
 const text = (value: string) => new TextEncoder().encode(value);
 const str = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
@@ -20,8 +29,26 @@ describeStorageConformance({
       memoryBytes: 1024 * 1024,
       disk: { dir: join(root, "cache"), maxBytes: 8 * 1024 * 1024 },
     });
-    return { storage, cleanup: () => rm(root, { recursive: true, force: true }) };
+    const cleanup = async () => {
+      await storage.flush(); // disk fills run in the background: let them land before removing the directory
+      await rm(root, { recursive: true, force: true });
+    };
+    return { storage, cleanup };
   },
+});
+
+describeStorageConformance({
+  name: "memory+cache(1 KiB blocks)",
+  // Small blocks and a small memory tier: the suite's ranges and payloads
+  // cross many blocks, and its rewrites exercise invalidation.
+  create: async () => ({
+    storage: new CachingStorage(new MemoryStorage(), {
+      isImmutable: () => true,
+      blockBytes: 1024,
+      maxFetchBytes: 16 * 1024,
+      memoryBytes: 256 * 1024,
+    }),
+  }),
 });
 
 describe("CachingStorage", () => {
@@ -29,7 +56,9 @@ describe("CachingStorage", () => {
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), "skerry-cache-test-"));
   });
+  const caches: CachingStorage[] = [];
   afterEach(async () => {
+    await Promise.all(caches.splice(0).map((cache) => cache.flush()));
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -40,6 +69,7 @@ describe("CachingStorage", () => {
       memoryBytes: options.memoryBytes ?? 1024,
       ...(options.disk ? { disk: { dir: join(dir, "tier"), maxBytes: 4096 } } : {}),
     });
+    caches.push(cache);
     const innerGets = () => inner.calls.filter((c) => c.op === "get").length;
     return { inner, cache, innerGets };
   }
@@ -108,6 +138,7 @@ describe("CachingStorage", () => {
     const { cache, innerGets } = setup({ memoryBytes: 1000, disk: true });
     await cache.put("seg/big", new Uint8Array(2000).fill(5));
     await cache.get("seg/big");
+    await cache.flush(); // disk fills run in the background
     const again = await cache.get("seg/big");
     expect(again.bytes.every((b) => b === 5)).toBe(true);
     expect(innerGets()).toBe(1);
@@ -118,16 +149,17 @@ describe("CachingStorage", () => {
     const first = setup({ memoryBytes: 100, disk: true });
     await first.cache.put("seg/persist", new Uint8Array(500).fill(3));
     await first.cache.get("seg/persist");
+    await first.cache.flush();
     const second = setup({ memoryBytes: 100, disk: true });
     await second.inner.inner.put("seg/persist", new Uint8Array(500).fill(3));
     await second.cache.get("seg/persist");
     expect(second.innerGets()).toBe(0);
     expect(second.cache.stats().diskHits).toBe(1);
 
-    const [file] = (await readdir(join(dir, "tier"))).filter((n) => n.endsWith(".bin"));
-    const bytes = await readFile(join(dir, "tier", file!));
+    const [file] = await blockFiles(join(dir, "tier"));
+    const bytes = await readFile(file!);
     bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 0xff, bytes.length - 1);
-    await writeFile(join(dir, "tier", file!), bytes);
+    await writeFile(file!, bytes);
     const third = setup({ memoryBytes: 100, disk: true });
     await third.inner.inner.put("seg/persist", new Uint8Array(500).fill(3));
     const read = await third.cache.get("seg/persist");

@@ -112,6 +112,15 @@ describe("FaultInjectingStorage", () => {
     expect(faulty.calls[0]!.latencyMs).toBe(40);
   });
 
+  it("records a call aborted during its latency as an Aborted error", async () => {
+    const faulty = new FaultInjectingStorage(new MemoryStorage()).addLatency(200);
+    const controller = new AbortController();
+    const call = faulty.head("k", { signal: controller.signal });
+    setTimeout(() => controller.abort(), 10);
+    await expect(call).rejects.toMatchObject({ code: "Aborted" });
+    expect(faulty.calls[0]).toMatchObject({ op: "head", outcome: "error", errorCode: "Aborted" });
+  });
+
   it("uses an injected sleep for latency so a simulated clock can drive it", async () => {
     const slept: number[] = [];
     const faulty = new FaultInjectingStorage(new MemoryStorage(), {

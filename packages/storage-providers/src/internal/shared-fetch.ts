@@ -1,0 +1,81 @@
+/**
+ * SharedFetch: one inner call awaited by every caller that wants its answer
+ * (single flight), with per-caller aborts.
+ *
+ * Each caller `join`s with its own AbortSignal. A caller whose signal fires
+ * stops waiting at once (it gets AbortedError) without disturbing the
+ * others; the call itself goes on while at least one caller still waits.
+ * When the last waiter leaves before the answer, the call is aborted through
+ * its own signal and `onAbandoned` runs, so the owner can forget it and a
+ * later caller starts a fresh call instead of joining a dying one.
+ */
+import { AbortedError } from "../errors.ts";
+import { throwIfAborted } from "./abort.ts";
+
+export class SharedFetch<T> {
+  readonly #controller = new AbortController();
+  readonly #promise: Promise<T>;
+  readonly #onAbandoned: () => void;
+  #waiters = 0;
+  #settled = false;
+  #abandoned = false;
+
+  constructor(run: (signal: AbortSignal) => Promise<T>, onAbandoned: () => void = () => undefined) {
+    this.#onAbandoned = onAbandoned;
+    this.#promise = run(this.#controller.signal).finally(() => {
+      this.#settled = true;
+    });
+    // Nobody may be waiting when it fails (all left): that is not unhandled.
+    this.#promise.catch(() => undefined);
+  }
+
+  /** The answer, for whoever consumes it regardless of waiters (fills). */
+  get promise(): Promise<T> {
+    return this.#promise;
+  }
+
+  /** True once every waiter left before the answer and the call was aborted. */
+  get abandoned(): boolean {
+    return this.#abandoned;
+  }
+
+  /** Number of callers waiting now. */
+  get waiters(): number {
+    return this.#waiters;
+  }
+
+  /**
+   * Waits for the answer on behalf of one caller. Counts the caller as a
+   * waiter synchronously, before the first await, so a fetch started and
+   * joined in one turn is never seen without waiters.
+   */
+  async join(signal?: AbortSignal, key?: string): Promise<T> {
+    throwIfAborted(signal, key);
+    this.#waiters++;
+    let onAbort: (() => void) | undefined;
+    try {
+      if (signal === undefined) return await this.#promise;
+      return await Promise.race([
+        this.#promise,
+        new Promise<never>((_, reject) => {
+          onAbort = () =>
+            reject(
+              new AbortedError(key === undefined ? "read aborted" : `read of ${JSON.stringify(key)} aborted`, {
+                key,
+                cause: signal.reason,
+              }),
+            );
+          signal.addEventListener("abort", onAbort, { once: true });
+        }),
+      ]);
+    } finally {
+      if (onAbort !== undefined) signal?.removeEventListener("abort", onAbort);
+      this.#waiters--;
+      if (this.#waiters === 0 && !this.#settled && !this.#abandoned) {
+        this.#abandoned = true;
+        this.#onAbandoned();
+        this.#controller.abort(new Error("every waiter of a shared fetch left"));
+      }
+    }
+  }
+}
