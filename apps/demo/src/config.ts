@@ -8,7 +8,9 @@
  * SKERRY_SAMPLE (0 to skip the sample dataset), SKERRY_LOG_LEVEL,
  * SKERRY_BODY_LIMIT_BYTES, SKERRY_REQUEST_TIMEOUT_MS,
  * SKERRY_MAX_IN_FLIGHT_PER_KEY, SKERRY_MAX_IN_FLIGHT, SKERRY_STATE_DIR (persist warmed and
- * pinned namespaces' materialized states there; off when unset); S3 through S3_BUCKET / S3_ENDPOINT /
+ * pinned namespaces' materialized states there; off when unset), SKERRY_BLOCK_CACHE_MB (memory tier of
+ * the block cache for immutable objects, default 256; 0 turns the cache off), SKERRY_BLOCK_CACHE_DIR and
+ * SKERRY_BLOCK_CACHE_DISK_MB (its disk tier, default 4096 MB when a directory is set); S3 through S3_BUCKET / S3_ENDPOINT /
  * S3_PREFIX / AWS_* (storage/open-storage.ts).
  *
  * Errors: a ConfigError naming the variable and what it accepts.
@@ -27,6 +29,8 @@ export interface ServerConfig {
   readonly sample: boolean;
   readonly logLevel: string;
   readonly limits: RequestLimits;
+  /** The engine's block cache (segments, query indexes, log batches); undefined: off. */
+  readonly blockCache: { readonly memoryBytes: number; readonly disk?: { readonly dir: string; readonly maxBytes: number } } | undefined;
   /** Local directory for persisted materialized states (one server per directory); undefined: off. */
   readonly stateDir: string | undefined;
 }
@@ -73,6 +77,23 @@ export function userCwd(env: Env = process.env): string {
   return env["INIT_CWD"] ?? process.cwd();
 }
 
+const MB = 1024 * 1024;
+
+function blockCacheConfig(env: Env): ServerConfig["blockCache"] {
+  const memoryMb = nonNegativeInt(env, "SKERRY_BLOCK_CACHE_MB", 256);
+  const dir = env["SKERRY_BLOCK_CACHE_DIR"] || undefined;
+  if (memoryMb === 0 && dir === undefined) return undefined;
+  const disk = dir === undefined ? undefined : { dir: resolve(userCwd(env), dir), maxBytes: positiveInt(env, "SKERRY_BLOCK_CACHE_DISK_MB", 4096) * MB };
+  return { memoryBytes: memoryMb * MB, ...(disk === undefined ? {} : { disk }) };
+}
+
+function nonNegativeInt(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number of megabytes, got ${JSON.stringify(raw)}`);
+  return Number(raw);
+}
+
 export function loadConfig(env: Env = process.env): ServerConfig {
   const port = positiveInt(env, "SKERRY_PORT", DEFAULT_PORT);
   if (port > 65_535) throw new ConfigError(`SKERRY_PORT must be at most 65535, got ${port}`);
@@ -87,6 +108,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     sample: env["SKERRY_SAMPLE"] !== "0",
     logLevel: env["SKERRY_LOG_LEVEL"] || "info",
     stateDir: env["SKERRY_STATE_DIR"] ? resolve(userCwd(env), env["SKERRY_STATE_DIR"]) : undefined,
+    blockCache: blockCacheConfig(env),
     limits: {
       bodyBytes: positiveInt(env, "SKERRY_BODY_LIMIT_BYTES", DEFAULT_LIMITS.bodyBytes),
       requestTimeoutMs: positiveInt(env, "SKERRY_REQUEST_TIMEOUT_MS", DEFAULT_LIMITS.requestTimeoutMs),

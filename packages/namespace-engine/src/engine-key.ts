@@ -33,3 +33,15 @@ export function isEngineObjectKey(path: NamespacePath, key: string): boolean {
   if (rest.startsWith("wal/")) return new WalLayout(namespaceRoot(path)).parseMutationKey(key) !== null;
   return PATTERNS.some((pattern) => pattern.test(rest));
 }
+
+const IMMUTABLE = new RegExp(`/(log/${ID}\\.log|segments/${ID}\\.(arrow|qidx)|superfiles/${ID}\\.[0-9a-f]{32}\\.tsnap)$`);
+
+/**
+ * True for keys of objects that never change once written (log batches, segments, query indexes, tombstone
+ * snapshots: each named by a fresh id or its content hash, written create-only): what the block cache may
+ * keep. Manifests, sidecars, intents, WAL documents and registry entries are rewritten or deleted and
+ * re-created, so they are never cached.
+ */
+export function isImmutableEngineKey(key: string): boolean {
+  return IMMUTABLE.test(key);
+}

@@ -53,6 +53,7 @@ export {
   type ForkNamespaceOptions,
   type StartReport,
   type WarmResult,
+  type BlockCacheOptions,
   type NamespaceEngineOptions,
   type NamespaceEngineStats,
   type NamespaceRecoveryReport,

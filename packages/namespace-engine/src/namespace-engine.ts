@@ -25,7 +25,8 @@
  *
  * Errors: the typed errors of errors.ts only.
  */
-import type { StorageProvider } from "@skerry/storage-providers";
+import { CachingStorage, type StorageProvider } from "@skerry/storage-providers";
+import { isImmutableEngineKey } from "./engine-key.ts";
 import { DEFAULT_MAX_TARGETS, type RecoveryReport, type WalGcReport } from "@skerry/wal-engine";
 import {
   type Clock,
@@ -178,6 +179,23 @@ export interface NamespaceEngineOptions {
   readonly maxBaseAgeMs?: number | undefined;
   /** Query caches: loaded segment indexes (bytes) and prepared versions (entries, tail bytes); see namespace-query.ts. */
   readonly queryCache?: Partial<QueryCacheSettings> | undefined;
+  /**
+   * A block cache in front of `storage` for the objects that never change once written (segments, query
+   * indexes, log batches, tombstone snapshots): a memory tier of `memoryBytes` and optionally a disk directory
+   * that survives restarts and may be shared by several processes (`CachingStorage`, docs/storage-providers.md).
+   * Cold queries' ranged reads (eager regions, lists, rows) then hit it. Off when absent.
+   */
+  readonly blockCache?: BlockCacheOptions | undefined;
+}
+
+/** Budgets of the engine's block cache (`NamespaceEngineOptions.blockCache`). */
+export interface BlockCacheOptions {
+  /** Memory tier, bytes; default 256 MiB. */
+  readonly memoryBytes?: number | undefined;
+  /** Cached block size, bytes; default 64 KiB. */
+  readonly blockBytes?: number | undefined;
+  /** Disk tier: a directory and its byte budget (approximate when shared by several processes). */
+  readonly disk?: { readonly dir: string; readonly maxBytes: number } | undefined;
 }
 
 /** Options of `branchNamespace` and `copyNamespace`. */
@@ -316,7 +334,15 @@ export class NamespaceEngine {
   #closed = false;
 
   constructor(options: NamespaceEngineOptions) {
-    this.storage = options.storage;
+    this.storage =
+      options.blockCache === undefined
+        ? options.storage
+        : new CachingStorage(options.storage, {
+            isImmutable: isImmutableEngineKey,
+            memoryBytes: options.blockCache.memoryBytes ?? 256 * 1024 * 1024,
+            blockBytes: options.blockCache.blockBytes ?? 64 * 1024,
+            ...(options.blockCache.disk === undefined ? {} : { disk: { ...options.blockCache.disk } }),
+          });
     this.#clock = options.clock ?? systemClock;
     this.#random = options.random ?? cryptoRandom;
     this.#ids = options.idGenerator ?? new IdGenerator({ clock: this.#clock, random: this.#random });
@@ -880,6 +906,7 @@ export class NamespaceEngine {
     }
     await Promise.allSettled([...this.#background]);
     await this.#persistence?.flush(); // persisted states reach the disk
+    if (this.storage instanceof CachingStorage) await this.storage.flush(); // the block cache's disk writes finish
   }
 
   // ----------------------------------------------------------------- reads

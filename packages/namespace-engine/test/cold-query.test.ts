@@ -6,7 +6,7 @@
  * upserts, patches and deletes and the segment's tombstones; damage to the
  * index is Corrupt naming it.
  */
-import { MemoryStorage } from "@skerry/storage-providers";
+import { CachingStorage, FaultInjectingStorage, MemoryStorage } from "@skerry/storage-providers";
 import { describe, expect, it } from "vitest";
 import { type DocumentInput, isCorrupt, type NamespaceEngine } from "@skerry/namespace-engine";
 import { decodeBlockFileDirectory } from "@skerry/wal-format";
@@ -77,6 +77,22 @@ describe("cold queries", () => {
     const patched = makeEngine(storage);
     expect(await patched.query(NS, requests[0]!)).toEqual(await makeEngine(storage, { queryCache: { coldReads: false } }).query(NS, requests[0]!));
     expect(patched.queryStats().coldQueries).toBe(0);
+  });
+
+  it("hit the engine's block cache: a repeated cold query reads nothing more from storage", async () => {
+    const { storage } = await compacted();
+    const counted = new FaultInjectingStorage(storage);
+    // segmentIndexBytes 0: the index never fits, so every query stays cold.
+    const engine = makeEngine(counted, { queryCache: { segmentIndexBytes: 0 }, blockCache: { memoryBytes: 64 * 1024 * 1024 } });
+    expect(engine.storage).toBeInstanceOf(CachingStorage);
+    const request = requests[1]!;
+    const first = await engine.query(NS, request);
+    const gets = () => counted.calls.filter((c) => c.op === "get" && c.key.endsWith(".qidx")).length;
+    const before = gets();
+    expect(await engine.query(NS, request)).toEqual(first);
+    expect(engine.queryStats().coldQueries).toBe(2);
+    expect(gets()).toBe(before);
+    expect((engine.storage as CachingStorage).stats().memoryHits).toBeGreaterThan(0);
   });
 
   it("are not used for filters, other rankings, or when turned off", async () => {

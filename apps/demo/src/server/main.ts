@@ -29,6 +29,7 @@ async function main(): Promise<void> {
     limits: config.limits,
     logLevel: config.logLevel,
     stateDir: config.stateDir,
+    blockCache: config.blockCache,
     onClose: () => opened.close(),
   });
 

@@ -19,7 +19,7 @@
  */
 import type { AddressInfo } from "node:net";
 import { createAdaptorServer } from "@hono/node-server";
-import { type CompactionSettings, NamespaceEngine } from "@skerry/namespace-engine";
+import { type BlockCacheOptions, type CompactionSettings, NamespaceEngine } from "@skerry/namespace-engine";
 import type { StorageProvider } from "@skerry/storage-providers";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { Server as NetServer, type Socket } from "node:net";
@@ -44,6 +44,8 @@ export interface StartServerOptions {
   readonly compaction?: Partial<CompactionSettings>;
   /** Local directory for persisted materialized states (engine `stateDir`); off when absent. */
   readonly stateDir?: string | undefined;
+  /** The engine's block cache for immutable objects (engine `blockCache`); off when absent. */
+  readonly blockCache?: BlockCacheOptions | undefined;
   /** Called on close after the server stopped (e.g. to close an S3 client). */
   readonly onClose?: () => void | Promise<void>;
 }
@@ -110,6 +112,7 @@ export async function startServer(options: StartServerOptions): Promise<SkerrySe
     storage: options.storage,
     compaction: { ...DEMO_COMPACTION, ...options.compaction },
     stateDir: options.stateDir,
+    blockCache: options.blockCache,
     onRecover: (_path, report) => metrics?.recordRecovery(report),
     onBackgroundError: (error, path) => {
       metrics?.backgroundErrors.inc();
