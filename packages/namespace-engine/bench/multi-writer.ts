@@ -54,7 +54,8 @@ async function once(backend: "local-fs" | "s3", run: number): Promise<boolean> {
     console.log(
       `[multi-writer ${backend} run ${run}] ${PROCESSES} processes x ${WRITES} writes: ${result.seconds.toFixed(1)} s, ` +
         `${result.acked.length} acknowledged, ${result.conflicts.length} Conflict failures, ${missing} acknowledged missing, ` +
-        `${commits} commits, races lost per process [${result.racesLost.join(", ")}]`,
+        `${commits} commits, races lost per process [${result.racesLost.join(", ")}], ` +
+        `waiting claims [${result.waitingClaims.join(", ")}], yields [${result.yieldedToWaiting.join(", ")}]`,
     );
     for (const message of result.conflicts.slice(0, 3)) console.log(`  ${message}`);
     return result.conflicts.length === 0 && missing === 0 && result.acked.length === PROCESSES * WRITES;

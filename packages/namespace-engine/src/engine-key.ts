@@ -5,7 +5,7 @@
  *   manifests/<20 digits>.json               log/<id>.log
  *   segments/<id>.arrow | <id>.qidx          compactions/<id>.json
  *   superfiles/<id>.tombstones               superfiles/<id>.<32 hex>.tsnap
- *   wal/mutations/<32 hex>.json | .arrow
+ *   wal/mutations/<32 hex>.json | .arrow     waiting/<id>.json
  *
  * `<id>` is a UUID-like token (ASCII letters, digits, `-`, `_`). Anything else under a namespace (a
  * README.txt, a .DS_Store, an editor's or a copy tool's temp file) is foreign: listings skip it, repair
@@ -20,6 +20,7 @@ const PATTERNS = [
   new RegExp(`^log/${ID}\\.log$`),
   new RegExp(`^segments/${ID}\\.(arrow|qidx)$`),
   new RegExp(`^compactions/${ID}\\.json$`),
+  new RegExp(`^waiting/${ID}\\.json$`),
   new RegExp(`^superfiles/${ID}\\.tombstones$`),
   new RegExp(`^superfiles/${ID}\\.[0-9a-f]{32}\\.tsnap$`),
 ];

@@ -27,12 +27,18 @@
  *   window to commit (a loser's attempt reads and decodes the latest, so it
  *   takes longer than a winner's). A writer alone never loses and
  *   never steps aside (its commit stays one put).
+ * - Waiting claims (waiting-claims.ts): a commit that lost 2 races
+ *   announces itself under the namespace; a writer under contention checks
+ *   for such claims at every step-aside and every 8th group, and waits while
+ *   another writer's live claim stands, so a slow loser is not left to
+ *   luck to find a window.
  * - Budget by count and time: a commit gives up (ConflictError, retryable,
  *   nothing applied) only when it has lost at least `maxCommitAttempts`
  *   races AND has been trying for at least `maxCommitWaitMs` on the engine's
  *   clock. A busy namespace therefore delays a write; it fails it only when
  *   it stays unwinnable that long (e.g. a writer that never lost a race, so
- *   never steps aside, keeps a full queue for longer than that).
+ *   never steps aside nor checks claims, keeps a full queue for longer than
+ *   that).
  *
  * Time and randomness come from the injected clock, random and sleep.
  */

@@ -15,7 +15,7 @@
  *    wrote them, and a branch's deletion lets go of its parent's objects.
  * 4. Delete every other object under the namespace root, manifests
  *    excepted, whose last-modified time is strictly before that of manifest
- *    T (WAL docs, intents, leaked batches of crashed commits), unless a
+ *    T (WAL docs, intents, waiting claims, leaked batches of crashed commits), unless a
  *    refcount shard says another namespace holds it. Objects of a
  *    re-created namespace are written after T and are never touched.
  *    (Coarse store timestamps can leave a leaked object written in T's tick

@@ -21,7 +21,9 @@
  *    engine clock, is deleted. An in-flight write's object (a batch written
  *    before its manifest, a compaction output before its swap, a branch's
  *    sidecar copies) is younger than the grace period and never swept; the
- *    grace must exceed the longest such window (default one day).
+ *    grace must exceed the longest such window (default one day). Waiting
+ *    claims (`waiting/`, waiting-claims.ts) are swept the same way: a live
+ *    one is rewritten every half lease (1.5 s), so only dead ones are old.
  *    Segments that recovery may still commit (the output of a compaction
  *    intent not yet settled, the segment of a mutation whose WAL document
  *    still exists: recovery's create finds the old object and keeps it)

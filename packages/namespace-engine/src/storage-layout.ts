@@ -8,6 +8,7 @@
  *     <org>/<project>/ns/<namespace>/superfiles/<container>.tombstones  deletion vectors
  *     <org>/<project>/ns/<namespace>/wal/mutations/<wal_id>.json    wal-engine state docs (+ .arrow)
  *     <org>/<project>/ns/<namespace>/compactions/<uuid>.json        compaction intents
+ *     <org>/<project>/ns/<namespace>/waiting/<writer id>.json       waiting claims (waiting-claims.ts)
  *     <org>/<project>/_project/namespaces/<namespace>               registry marker
  *     <org>/<project>/ns/<namespace>/superfiles/<container>.<hash>.tsnap  published tombstone snapshots (immutable)
  *     <org>/<project>/_project/refcounts/<shard>.json               shared-object holders (refcount shards)
@@ -89,6 +90,16 @@ export function compactionPrefix(path: NamespacePath): string {
 /** Key of one compaction intent document. */
 export function compactionIntentKey(path: NamespacePath, compactionId: string): string {
   return `${compactionPrefix(path)}${compactionId}.json`;
+}
+
+/** Prefix of a namespace's waiting claims (waiting-claims.ts). */
+export function waitingPrefix(path: NamespacePath): string {
+  return `${namespaceRoot(path)}/waiting/`;
+}
+
+/** Key of the waiting claim of writer `writerId` (a UUID) on a namespace. */
+export function waitingClaimKey(path: NamespacePath, writerId: string): string {
+  return `${waitingPrefix(path)}${writerId}.json`;
 }
 
 /** Key of a container's tombstone sidecar (the wal-engine's `superfiles/<id>.tombstones`). */

@@ -10,7 +10,9 @@
  *
  *   1. base = the latest manifest known (hot cache; a conflict refreshes it;
  *      after a streak of commits under contention the writer steps aside and
- *      re-reads it, lost-races.ts "Bounded streaks").
+ *      re-reads it, lost-races.ts "Bounded streaks"; a writer under
+ *      contention first lets the writers that announced they are waiting
+ *      commit, waiting-claims.ts).
  *   2. Evaluate each write against base, in queue order: a deleted or
  *      missing namespace fails all (NamespaceNotFound); an `ifVersion` that
  *      differs from base fails (VersionConflict); an idempotency key already
@@ -28,7 +30,9 @@
  *      create-only put. Created: every accepted write gets {version, count}.
  *      A carried batch makes this the commit's only storage write.
  *      Exists: another writer won; back off (jittered, growing), THEN re-read
- *      the latest, go to 2. After at least
+ *      the latest, go to 2. From the second lost race on, the commit holds a
+ *      waiting claim (put during the backoff, deleted when the commit ends;
+ *      waiting-claims.ts). After at least
  *      `maxCommitAttempts` losses AND `maxCommitWaitMs` of trying:
  *      ConflictError (retryable; nothing applied). See lost-races.ts.
  *
@@ -66,6 +70,7 @@ import type { StateCache } from "./state-cache.ts";
 import { CONTENTION_WINDOW_MS, LostRaces, type LostRacePolicy, MAX_STREAK, stepAsideDelayMs } from "./lost-races.ts";
 import { type RetryPolicy, sleep, toEngineError } from "./storage-calls.ts";
 import { logBatchKey, namespaceId } from "./storage-layout.ts";
+import { CLAIM_AFTER_LOSSES, CLAIM_CHECK_EVERY, type ClaimHold, MAX_YIELD_MS, WaitingClaims } from "./waiting-claims.ts";
 import type { WriteResult } from "./write-options.ts";
 import type { EncodedWrite } from "./write-request.ts";
 
@@ -105,6 +110,10 @@ export interface CommitterStats {
   racesLost: number;
   /** Writes committed (not counting deduplicated or failed ones). */
   writesCommitted: number;
+  /** Commits that put a waiting claim (they lost at least 2 races; waiting-claims.ts). */
+  waitingClaims: number;
+  /** Groups that waited for other writers' waiting claims before committing. */
+  yieldedToWaiting: number;
 }
 
 interface PendingWrite {
@@ -122,6 +131,8 @@ interface Contention {
   streak: number;
   /** Length of this process's last commit attempt on the namespace (read, evaluate, build, put), in ms. */
   cycleMs: number;
+  /** Groups started since this process last checked the namespace's waiting claims. */
+  unchecked: number;
 }
 
 interface NamespaceQueue {
@@ -148,10 +159,20 @@ export class WriteCommitter {
   readonly #queues = new Map<string, NamespaceQueue>();
   /** Recent contention per namespace id (lost-races.ts, "Bounded streaks"). */
   readonly #contended = new Map<string, Contention>();
-  readonly stats: CommitterStats = { commits: 0, batchObjects: 0, carriedBatches: 0, racesLost: 0, writesCommitted: 0 };
+  readonly #claims: WaitingClaims;
+  readonly stats: CommitterStats = {
+    commits: 0,
+    batchObjects: 0,
+    carriedBatches: 0,
+    racesLost: 0,
+    writesCommitted: 0,
+    waitingClaims: 0,
+    yieldedToWaiting: 0,
+  };
 
   constructor(deps: Dependencies) {
     this.#deps = deps;
+    this.#claims = new WaitingClaims(deps);
   }
 
   /** Queues a validated write; resolves when it is committed (or deduplicated), rejects with its own error. */
@@ -227,6 +248,7 @@ export class WriteCommitter {
     const id = namespaceId(path);
     let unsettled = group;
     let written: { members: PendingWrite[]; ref: ContainerRef } | undefined;
+    let claim: ClaimHold | undefined;
     try {
       // A conditional write checks against the store, not a possibly stale cache.
       const conditional = group.some((p) => p.ifVersion !== undefined);
@@ -234,12 +256,20 @@ export class WriteCommitter {
       let base: Manifest | undefined;
       let fresh: boolean;
       const contention = this.#contention(id);
-      if (cached !== undefined && contention !== undefined && contention.streak >= MAX_STREAK) {
-        // Bounded streaks (lost-races.ts): step aside so that the writers waiting on this namespace get a turn.
+      const stepAside = cached !== undefined && contention !== undefined && contention.streak >= MAX_STREAK;
+      let yielded = false;
+      if (contention !== undefined && (stepAside || ++contention.unchecked >= CLAIM_CHECK_EVERY)) {
+        // Waiting claims (waiting-claims.ts): let the writers that announced they keep losing commit first.
+        contention.unchecked = 0;
+        yielded = await this.#yieldToWaiting(path, contention);
+      }
+      if (contention !== undefined && (stepAside || yielded)) {
+        // Bounded streaks (lost-races.ts): step aside so that the writers waiting on this namespace get a turn
+        // (a writer that just yielded to a claim has waited already).
         contention.streak = 0;
-        await sleep(stepAsideDelayMs(policy.conflictBackoff, contention.cycleMs, random), policy.conflictBackoff);
+        if (!yielded) await sleep(stepAsideDelayMs(policy.conflictBackoff, contention.cycleMs, random), policy.conflictBackoff);
         base = await manifests.readLatest(path);
-        if (base !== undefined && base.version > cached.version) contention.at = clock.now();
+        if (base !== undefined && (cached === undefined || base.version > cached.version)) contention.at = clock.now();
         fresh = true;
       } else {
         base = cached ?? (await manifests.readLatest(path));
@@ -299,10 +329,15 @@ export class WriteCommitter {
           return;
         }
         this.stats.racesLost++;
-        this.#contended.set(id, { at: clock.now(), streak: 0, cycleMs });
+        this.#sawContention(id, cycleMs);
         if (!races.lose()) break;
+        if (races.count >= CLAIM_AFTER_LOSSES && claim === undefined) {
+          claim = this.#claims.hold(path, races.startedAt);
+          this.stats.waitingClaims++;
+        }
         // Wait first, then read: the base must be the latest when the next put goes out, not before the wait.
-        await races.wait(cycleMs);
+        // The waiting claim is put (or renewed) during the wait.
+        await Promise.all([races.wait(cycleMs), claim?.keep()]);
         attemptStarted = clock.now();
         base = await manifests.readLatest(path);
         fresh = true;
@@ -314,7 +349,36 @@ export class WriteCommitter {
     } catch (error) {
       const failure = toEngineError(error, `commit to ${name}`);
       for (const p of unsettled) p.reject(failure);
+    } finally {
+      // Won, gave up or failed: the claim goes (best effort; one left behind expires).
+      await claim?.release();
     }
+  }
+
+  /** Records a lost race on namespace `id` (lost-races.ts, "Bounded streaks"); the claim check count carries on. */
+  #sawContention(id: string, cycleMs: number): void {
+    const at = this.#deps.clock.now();
+    const seen = this.#contended.get(id);
+    if (seen === undefined) this.#contended.set(id, { at, streak: 0, cycleMs, unchecked: 0 });
+    else Object.assign(seen, { at, streak: 0, cycleMs });
+  }
+
+  /**
+   * Waits while other writers hold live waiting claims on `path` (waiting-claims.ts): lists them, and while
+   * there are some, waits a step-aside delay and lists again, for at most MAX_YIELD_MS. True when it waited.
+   */
+  async #yieldToWaiting(path: NamespacePath, contention: Contention): Promise<boolean> {
+    const { clock, policy, random } = this.#deps;
+    if (policy.conflictBackoff.baseDelayMs <= 0) return false; // no waits configured: nothing to yield with
+    const started = clock.now();
+    let yielded = false;
+    while (clock.now() - started < MAX_YIELD_MS && (await this.#claims.othersWaiting(path)).length > 0) {
+      if (!yielded) this.stats.yieldedToWaiting++;
+      yielded = true;
+      contention.at = clock.now();
+      await sleep(stepAsideDelayMs(policy.conflictBackoff, contention.cycleMs, random), policy.conflictBackoff);
+    }
+    return yielded;
   }
 
   /** This process's recent contention on namespace `id` (lost-races.ts, "Bounded streaks"); undefined if none. */

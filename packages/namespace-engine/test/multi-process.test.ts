@@ -92,7 +92,7 @@ async function runWriters(
   console.log(
     `[multi-process ${backend} ${mode}] ${processes} processes x ${writes} writes: ${latest - 1} commits in ${seconds.toFixed(1)} s (${Math.round(
       acked.length / seconds,
-    )} writes/s), races lost per process [${run.racesLost.join(", ")}]`,
+    )} writes/s), races lost per process [${run.racesLost.join(", ")}], waiting claims [${run.waitingClaims.join(", ")}], yields [${run.yieldedToWaiting.join(", ")}]`,
   );
 }
 

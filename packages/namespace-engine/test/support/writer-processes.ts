@@ -19,6 +19,10 @@ export interface WriterRun {
   readonly conflicts: string[];
   /** Manifest races each process lost. */
   readonly racesLost: number[];
+  /** Commits of each process that put a waiting claim (waiting-claims.ts). */
+  readonly waitingClaims: number[];
+  /** Groups of each process that waited for another writer's waiting claim. */
+  readonly yieldedToWaiting: number[];
   /** Wall time from "go" to the last writer's exit. */
   readonly seconds: number;
 }
@@ -38,7 +42,7 @@ export interface WriterRunOptions {
 interface WriterOutput {
   acked: Ack[];
   conflicts: string[];
-  stats: { racesLost?: number };
+  stats: { racesLost?: number; waitingClaims?: number; yieldedToWaiting?: number };
 }
 
 function spawnWriter(args: string[]) {
@@ -79,6 +83,8 @@ export async function runWriterProcesses(options: WriterRunOptions): Promise<Wri
     acked: outputs.flatMap((o) => o.acked),
     conflicts: outputs.flatMap((o) => o.conflicts),
     racesLost: outputs.map((o) => o.stats.racesLost ?? 0),
+    waitingClaims: outputs.map((o) => o.stats.waitingClaims ?? 0),
+    yieldedToWaiting: outputs.map((o) => o.stats.yieldedToWaiting ?? 0),
     seconds,
   };
 }
