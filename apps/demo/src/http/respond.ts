@@ -13,7 +13,10 @@
  * client reads it: a 10,000-row answer never holds the event loop for
  * longer than one slice, so other requests (and /health) keep flowing.
  * `bodyDone(stream)` resolves when such a body is finished or cancelled
- * (the server-wide in-flight bound holds its slot until then).
+ * (the server-wide in-flight bound holds its slot until then). Items are
+ * either values mapped by `row` (then stringified), or `rows` that make
+ * each item's JSON text themselves when it is written (the engine's
+ * QueryRows: a query's rows are never all materialized).
  *
  * `documentJson`: an engine document as plain JSON (typed arrays to arrays).
  */
@@ -41,15 +44,25 @@ export function bodyDone(body: ReadableStream<Uint8Array> | null): Promise<void>
 
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** Items that make their own JSON text, one at a time (e.g. the engine's QueryRows). */
+export interface JsonRows {
+  readonly length: number;
+  json(i: number): string;
+}
+
+type StreamParts<T> = { head: Record<string, unknown>; key: string; tail?: Record<string, unknown> } & (
+  | { items: readonly T[]; row: (item: T) => unknown }
+  | { rows: JsonRows }
+);
+
 /**
  * `{ ...head, [key]: [items mapped by row], ...tail }` as a streamed JSON
- * body. `head` and `tail` are small; `row` returns each item's JSON value.
+ * body. `head` and `tail` are small; `row` returns each item's JSON value
+ * (or `rows.json(i)` each item's JSON text).
  */
-export function streamJson<T>(
-  c: Context,
-  parts: { head: Record<string, unknown>; key: string; items: readonly T[]; row: (item: T) => unknown; tail?: Record<string, unknown> },
-  status: 200 | 201 = 200,
-): never {
+export function streamJson<T>(c: Context, parts: StreamParts<T>, status: 200 | 201 = 200): never {
+  const count = "rows" in parts ? parts.rows.length : parts.items.length;
+  const itemJson = "rows" in parts ? (i: number) => parts.rows.json(i) : (i: number) => JSON.stringify(parts.row(parts.items[i]!));
   const encoder = new TextEncoder();
   const headJson = JSON.stringify(parts.head);
   const tailJson = JSON.stringify(parts.tail ?? {});
@@ -68,12 +81,12 @@ export function streamJson<T>(
         try {
           const started = performance.now();
           let chunk = "";
-          while (next < parts.items.length) {
-            chunk += (next === 0 ? "" : ",") + JSON.stringify(parts.row(parts.items[next]!));
+          while (next < count) {
+            chunk += (next === 0 ? "" : ",") + itemJson(next);
             next++;
             if ((next & 15) === 0 && performance.now() - started >= SLICE_MS) break;
           }
-          if (next >= parts.items.length) {
+          if (next >= count) {
             controller.enqueue(encoder.encode(chunk + close));
             controller.close();
             finish();
