@@ -16,7 +16,7 @@ import { streamJson } from "../respond.ts";
 import { NamespaceParams, QueryBody, QueryResultSchema } from "../schemas.ts";
 import { ERRORS, NS_BASE, nsPath, SECURITY } from "./common.ts";
 
-export function registerQueryRoutes(app: App, { engine }: AppDeps): void {
+export function registerQueryRoutes(app: App, { engine, slicer }: AppDeps): void {
   app.openapi(
     defineRoute("read", {
       method: "post",
@@ -40,7 +40,7 @@ export function registerQueryRoutes(app: App, { engine }: AppDeps): void {
       const tail: Record<string, unknown> = {};
       if (answer.aggregations !== undefined) tail["aggregations"] = answer.aggregations;
       if (answer.aggregationGroups !== undefined) tail["aggregationGroups"] = answer.aggregationGroups;
-      return streamJson(c, { head: { version: answer.version }, key: "rows", rows: answer.rows, tail });
+      return streamJson(c, { slicer, head: { version: answer.version }, key: "rows", rows: answer.rows, tail });
     },
   );
 }
