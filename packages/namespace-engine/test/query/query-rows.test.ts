@@ -46,7 +46,7 @@ function awkwardDocuments(): QueryDocument[] {
     docs.push({ id: `doc "${String(i).padStart(3, "0")}" ✓`, vector: [Math.sin(i), Math.cos(i), 0.5], attributes: attributes as QueryDocument["attributes"] });
   }
   // `__proto__` as an own attribute, as JSON.parse makes it.
-  docs[5]!.attributes = JSON.parse('{"__proto__": {"polluted": true}, "z": 1}') as QueryDocument["attributes"];
+  docs[5] = { ...docs[5]!, attributes: JSON.parse('{"__proto__": {"polluted": true}, "z": 1}') as QueryDocument["attributes"] };
   return docs;
 }
 
