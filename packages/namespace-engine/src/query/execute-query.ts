@@ -94,7 +94,7 @@ export interface QueryRowsResult {
 
 /** Items (slots, hits, rows) between two slicer checkpoints, minus one (a mask). */
 const CHECK_MASK = 255;
-/** Vector floats scored between two slicer checkpoints of an exact scan. */
+/** Vector floats scored between two slicer checkpoints of an exact scan (and at most 4,096 rows: each may be a top-k push). */
 const SCAN_FLOATS = 1 << 20;
 
 /** Rows scanned per partition above which exact scans use worker threads. */
@@ -263,7 +263,7 @@ async function vectorCandidates(
   const query = prepareQueryVector(rank.vector, metric, kernel.layout.stride);
   const m = part.matches;
   // Rows scored between two checkpoints (each scan call loads the query afresh, so slices may interleave).
-  const step = Math.max(256, Math.min(16_384, Math.floor(SCAN_FLOATS / kernel.layout.stride)));
+  const step = Math.max(256, Math.min(4_096, Math.floor(SCAN_FLOATS / kernel.layout.stride)));
   if (m.kind === "list") {
     const top = new TopK(k, part.idOrder);
     if (slicer === undefined) scanGather(kernel, 0, mode, query, m.slots, top, part.dead);
@@ -294,7 +294,7 @@ async function vectorCandidates(
       if (i >= want && top.size >= k) break;
       const l = order[i]!;
       scanRange(kernel, 0, mode, query, ann.listOffsets[l]!, ann.listOffsets[l + 1]!, top, skip);
-      if (slicer !== undefined && slicer.due()) await slicer.pause();
+      if (slicer?.due()) await slicer.pause();
     }
     return top.drain();
   }
