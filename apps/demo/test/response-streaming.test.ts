@@ -2,16 +2,23 @@
  * Large answers do not stall the server, and the server bounds its load:
  *
  * - ten concurrent topK-10,000 queries returning every attribute: the
- *   longest single block of the event loop (monitorEventLoopDelay, the
- *   server runs in this process) stays far below the ~0.5 s one such answer
- *   took when every row was parsed by zod and the body stringified at once
- *   (~2.7 s for the ten on a loaded 2-core machine), and /health answers
- *   meanwhile;
+ *   longest single block of the event loop (the server runs in this
+ *   process), counted as the time the loop's thread was on a CPU (the
+ *   machine is shared; the wall figure is printed beside it), stays well
+ *   below what it was when the engine ranked and materialized each
+ *   answer's 10,000 rows in one synchronous piece (a median of 94 ms on
+ *   CPU, 513 ms wall, on a loaded 2-core machine; ~2.7 s wall earlier
+ *   still, when every row was also parsed by zod and the body stringified
+ *   at once), and /health answers meanwhile. The test's own client only
+ *   collects the answers' bytes while the loop is measured (decoding and
+ *   parsing 10 x 2.5 MB of JSON would block this same loop for tens of ms
+ *   each); it parses them afterwards;
  * - the streamed answers are the documented JSON, row for row;
  * - the server-wide bound (`maxInFlight`, SKERRY_MAX_IN_FLIGHT) refuses
  *   the request beyond it with 503 Overloaded and Retry-After, whatever
  *   the key, and serves again once a slot frees.
  */
+import { closeSync, openSync, readSync } from "node:fs";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { MemoryStorage } from "@skerry/storage-providers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -20,6 +27,68 @@ import { ADMIN_KEY, Client, GatedStorage, nsUrl, startTestServer, until } from "
 
 const NS = nsUrl("acme", "search", "big");
 const DOCS = 10_000;
+
+/** POSTs JSON and collects the answer's bytes as they come (no decoding, no parsing: see above). */
+async function postCollecting(url: string, body: unknown): Promise<{ status: number; chunks: Uint8Array[] }> {
+  const res = await fetch(url, { method: "POST", headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of res.body as ReadableStream<Uint8Array>) chunks.push(chunk);
+  return { status: res.status, chunks };
+}
+
+/**
+ * The CPU time of this thread (the event loop's), ms: Linux's per-thread
+ * schedstat; elsewhere the whole process's CPU time (less exact: it also
+ * counts other threads, e.g. the garbage collector's helpers).
+ */
+function loopThreadCpu(): { now(): number; close(): void } {
+  try {
+    const fd = openSync("/proc/thread-self/schedstat", "r");
+    const buffer = Buffer.alloc(128);
+    return {
+      now: () => Number(buffer.toString("latin1", 0, readSync(fd, buffer, 0, buffer.length, 0)).split(" ")[0]) / 1e6,
+      close: () => closeSync(fd),
+    };
+  } catch {
+    return { now: () => (process.cpuUsage().user + process.cpuUsage().system) / 1000, close: () => {} };
+  }
+}
+
+/**
+ * Watches the event loop with a 1 ms timer: `longest()` is the longest
+ * stretch between two of its turns, counting only the time the loop's
+ * thread was on a CPU meanwhile. The machine is shared (loads of 20 on 2
+ * cores happen): a stretch in which the OS ran other processes is not a
+ * block of this server's making (the wall clock figure,
+ * monitorEventLoopDelay's, is printed beside it).
+ */
+function watchLoop(): { stop(): void; longest(): number } {
+  const cpu = loopThreadCpu();
+  let last = performance.now();
+  let lastCpu = cpu.now();
+  let longest = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const tick = () => {
+    const now = performance.now();
+    const used = cpu.now();
+    longest = Math.max(longest, Math.min(now - last, used - lastCpu));
+    last = now;
+    lastCpu = used;
+    timer = setTimeout(tick, 1);
+  };
+  timer = setTimeout(tick, 1);
+  return {
+    stop: () => {
+      clearTimeout(timer);
+      cpu.close();
+    },
+    longest: () => longest,
+  };
+}
+
+function parseChunks(chunks: Uint8Array[]): unknown {
+  return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+}
 
 function document(i: number) {
   return {
@@ -63,6 +132,7 @@ describe("large answers and the server-wide bound", () => {
     const query = { rankBy: ["vector", "kNN", [1, 2, 3, 4]], topK: DOCS, includeAttributes: true };
     const lag = monitorEventLoopDelay({ resolution: 5 });
     lag.enable();
+    const loop = watchLoop();
     const health: number[] = [];
     let running = true;
     const probe = (async () => {
@@ -73,12 +143,17 @@ describe("large answers and the server-wide bound", () => {
         await new Promise((r) => setTimeout(r, 5));
       }
     })();
-    const answers = await Promise.all(Array.from({ length: 10 }, () => admin.post(`${NS}/query`, query)));
+    const collected = await Promise.all(Array.from({ length: 10 }, () => postCollecting(`${server.url}${NS}/query`, query)));
     running = false;
     await probe;
     lag.disable();
-    const maxBlockMs = lag.max / 1e6;
-    console.log(`[lag] ten topK-10,000 answers: longest event-loop block ${maxBlockMs.toFixed(1)} ms, /health ${health.length} probes, slowest ${Math.max(...health).toFixed(1)} ms`);
+    loop.stop();
+    const maxBlockMs = loop.longest();
+    console.log(
+      `[lag] ten topK-10,000 answers: longest event-loop block ${maxBlockMs.toFixed(1)} ms on CPU (${(lag.max / 1e6).toFixed(1)} ms wall), /health ${health.length} probes, slowest ${Math.max(...health).toFixed(1)} ms`,
+    );
+    // biome-ignore lint/suspicious/noExplicitAny: answers are untyped JSON the test indexes into
+    const answers = collected.map(({ status, chunks }) => ({ status, body: parseChunks(chunks) as any }));
     for (const answer of answers) {
       expect(answer.status).toBe(200);
       expect(answer.body.rows).toHaveLength(DOCS);
@@ -87,9 +162,15 @@ describe("large answers and the server-wide bound", () => {
     const byId = new Map((answers[0]!.body.rows as { id: string }[]).map((r) => [r.id, r]));
     expect(byId.get("doc-00042")).toEqual({ id: "doc-00042", distance: expect.any(Number), attributes: document(42).attributes });
     expect(Object.keys(answers[0]!.body).sort()).toEqual(["rows", "version"]);
-    // Before: ~2,700 ms on a loaded 2-core machine (every row parsed by zod, each body stringified at once).
-    // What remains is the engine's own row materialization of concurrent queries (not the answer's sending).
-    expect(maxBlockMs).toBeLessThan(1_000);
+    // Row for row, byte for byte, what `engine.query` answers (the route streams the engine's `rows.json(i)`).
+    const expected = await server.engine.query("acme/search/big", query);
+    expect(Buffer.concat(collected[0]!.chunks).toString("utf8")).toBe(JSON.stringify({ version: expected.version, rows: expected.rows }));
+    // Longest block on CPU, 7 runs each, loads of 10-18 on a 2-core machine. Before (the engine ranked and
+    // materialized each answer's rows in one piece): 80-125 ms, median 94 (wall 169-1,512 ms, median 513).
+    // After (ranking, rows and the bodies in the shared slices of one QuerySlicer): 20-33 ms, median 26 (wall
+    // 81-219 ms, median 114); what remains is garbage collection, the burst of ten requests' parsing and the
+    // sockets. (~2,700 ms wall when every row was also parsed by zod and each body stringified at once.)
+    expect(maxBlockMs).toBeLessThan(60);
     expect(health.length).toBeGreaterThan(1);
   }, 120_000);
 

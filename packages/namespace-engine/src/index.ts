@@ -61,6 +61,7 @@ export {
 export {
   DEFAULT_QUERY_CACHE_SETTINGS,
   type NamespaceQueryResult,
+  type NamespaceQueryRows,
   type QueryCacheSettings,
   type QueryCacheStats,
   type QueryOptions,

@@ -91,7 +91,15 @@ import {
 import type { Filter } from "./query/query-request.ts";
 import { parseQueryRequest } from "./query/query-request.ts";
 import { refreshTombstones } from "./tombstone-refresh.ts";
-import { NamespaceQuery, type NamespaceQueryResult, type QueryCacheSettings, type QueryCacheStats, type QueryOptions } from "./namespace-query.ts";
+import {
+  NamespaceQuery,
+  type NamespaceQueryResult,
+  type NamespaceQueryRows,
+  type QueryCacheSettings,
+  type QueryCacheStats,
+  type QueryOptions,
+} from "./namespace-query.ts";
+import { QuerySlicer } from "./query/query-slicer.ts";
 import {
   type CommitPolicy,
   type CommitterStats,
@@ -179,6 +187,13 @@ export interface NamespaceEngineOptions {
   readonly maxBaseAgeMs?: number | undefined;
   /** Query caches: loaded segment indexes (bytes) and prepared versions (entries, tail bytes); see namespace-query.ts. */
   readonly queryCache?: Partial<QueryCacheSettings> | undefined;
+  /**
+   * Time-slices query work that grows with the answer (docs/query.md, "Slicing"): every query of this
+   * engine yields to the event loop when the slicer's per-turn budget is spent. Default a QuerySlicer of
+   * 6 ms per turn on `performance.now` and `setImmediate`; pass one to inject time, or to share its budget
+   * with other work of the process (e.g. a server serializing the answers).
+   */
+  readonly querySlicer?: QuerySlicer | undefined;
   /**
    * A block cache in front of `storage` for the objects that never change once written (segments, query
    * indexes, log batches, tombstone snapshots): a memory tier of `memoryBytes` and optionally a disk directory
@@ -429,6 +444,7 @@ export class NamespaceEngine {
       readManifest: (p, o) => this.#readManifest(p, o),
       readState: (p, m, fn) => this.#states.read(p, m, fn),
       settings: options.queryCache,
+      slicer: options.querySlicer ?? new QuerySlicer(),
     });
   }
 
@@ -961,6 +977,18 @@ export class NamespaceEngine {
   async query(path: Path, request: unknown, options: QueryOptions = {}): Promise<NamespaceQueryResult> {
     const p = toNamespacePath(path);
     return this.#confirmCorrupt(p, () => this.#query.query(p, request, options));
+  }
+
+  /**
+   * `query`, with the rows made on demand: `rows.length`, and `rows.row(i)`
+   * (the row `query` returns) or `rows.json(i)` (its JSON text, byte for
+   * byte) for each row when it is needed, e.g. as a response is written.
+   * Ranking is done when the promise resolves; rows read only the immutable
+   * query indexes of the version answered.
+   */
+  async queryRows(path: Path, request: unknown, options: QueryOptions = {}): Promise<NamespaceQueryRows> {
+    const p = toNamespacePath(path);
+    return this.#confirmCorrupt(p, () => this.#query.queryRows(p, request, options));
   }
 
   /** The manifest a read with these options would use. */

@@ -36,6 +36,14 @@
  * then those ids are resolved from the state cache. A cold first query on a
  * compacted namespace reads the manifest, the index objects and the tail.
  *
+ * Slicing: both entry points run the query with the engine's QuerySlicer
+ * (query/query-slicer.ts): the work that grows with the partition or the
+ * answer (exact scans, hits, their sort, rows) yields to the event loop
+ * every few milliseconds, one shared budget per turn. `query` returns the
+ * rows materialized; `queryRows` returns them as a QueryRows, each row (or
+ * its JSON text) made when asked for, so a server can write a 10,000-row
+ * answer out in slices without first building 10,000 attribute objects.
+ *
  * Consistency: `consistency` and `atVersion` come from the request JSON or
  * the options (a conflict between the two is InvalidArgument); strong reads
  * the latest manifest, eventual may use the cached one up to the engine's
@@ -61,9 +69,11 @@ import { CorruptError, InvalidArgumentError } from "./errors.ts";
 import type { ReadOptions } from "./namespace-info.ts";
 import type { NamespacePath } from "./namespace-path.ts";
 import type { NamespaceState } from "./namespace-state.ts";
-import { executeQuery, type QueryResult, type QueryRow } from "./query/execute-query.ts";
+import { executeQuery, executeQueryRows, type QueryResult, type QueryRowsResult } from "./query/execute-query.ts";
 import { buildQueryIndex, type QueryIndex } from "./query/query-index.ts";
 import { parseQueryRequest, type QueryRequest } from "./query/query-request.ts";
+import { type QueryRow, QueryRows } from "./query/query-rows.ts";
+import type { QuerySlicer } from "./query/query-slicer.ts";
 import { ColdIndexReader } from "./cold-index-reader.ts";
 import {
   ColdAnnScan,
@@ -91,6 +101,11 @@ export interface QueryOptions extends ReadOptions {}
 
 /** A query's result and the manifest version it was answered at. */
 export interface NamespaceQueryResult extends QueryResult {
+  readonly version: number;
+}
+
+/** A query's result with its rows made on demand (`NamespaceEngine.queryRows`), and the version it was answered at. */
+export interface NamespaceQueryRows extends QueryRowsResult {
   readonly version: number;
 }
 
@@ -138,6 +153,8 @@ export interface NamespaceQueryDependencies {
   readonly readManifest: (path: NamespacePath, options: ReadOptions) => Promise<Manifest>;
   readonly readState: <T>(path: NamespacePath, manifest: Manifest, fn: (state: NamespaceState) => T) => Promise<T>;
   readonly settings?: Partial<QueryCacheSettings> | undefined;
+  /** Slices the work of every query (one budget per event-loop turn for all of them). */
+  readonly slicer: QuerySlicer;
 }
 
 interface Prepared {
@@ -257,6 +274,27 @@ export class NamespaceQuery {
   }
 
   async query(path: NamespacePath, json: unknown, options: QueryOptions = {}): Promise<NamespaceQueryResult> {
+    const plan = await this.#plan(path, json, options);
+    if ("cold" in plan) return { rows: plan.cold, version: plan.version };
+    const { prepared, request, version } = plan;
+    const result = await executeQuery(prepared.snapshot, request, { exclude: (_, i) => prepared.excludes[i], slicer: this.#deps.slicer });
+    return { ...result, version };
+  }
+
+  async queryRows(path: NamespacePath, json: unknown, options: QueryOptions = {}): Promise<NamespaceQueryRows> {
+    const plan = await this.#plan(path, json, options);
+    if ("cold" in plan) return { rows: QueryRows.materialized(plan.cold), version: plan.version };
+    const { prepared, request, version } = plan;
+    const result = await executeQueryRows(prepared.snapshot, request, { exclude: (_, i) => prepared.excludes[i], slicer: this.#deps.slicer });
+    return { ...result, version };
+  }
+
+  /** The request parsed for the version it resolves to, and that version prepared. */
+  async #plan(
+    path: NamespacePath,
+    json: unknown,
+    options: QueryOptions,
+  ): Promise<{ prepared: Prepared; request: QueryRequest; version: number } | { cold: QueryRow[]; version: number }> {
     // Validate the request's shape first (InvalidQueryError), then pick the version, then check the dimension.
     const shape = parseQueryRequest(json);
     const consistency = requestField(json, "consistency") ? shape.consistency : options.consistency;
@@ -270,15 +308,15 @@ export class NamespaceQuery {
     const manifest = await this.#deps.readManifest(path, { consistency, atVersion });
     const dimension = manifest.vector?.dimension;
     const request = dimension === undefined ? shape : parseQueryRequest(json, { dimension });
+    // A plain ANN query over indexes not loaded: ranged reads instead of loading them (#coldQuery).
     const cold = await this.#coldQuery(path, manifest, request);
-    if (cold !== undefined) return { ...cold, version: manifest.version };
+    if (cold !== undefined) return { cold: cold.rows, version: manifest.version };
     const prepared = await this.#prepare(path, manifest);
-    const result = await executeQuery(
-      prepared.snapshot,
-      request.distanceMetric === undefined ? { ...request, distanceMetric: prepared.metric } : request,
-      { exclude: (_, i) => prepared.excludes[i] },
-    );
-    return { ...result, version: manifest.version };
+    return {
+      prepared,
+      request: request.distanceMetric === undefined ? { ...request, distanceMetric: prepared.metric } : request,
+      version: manifest.version,
+    };
   }
 
   #prepare(path: NamespacePath, manifest: Manifest): Promise<Prepared> {
@@ -367,7 +405,7 @@ export class NamespaceQuery {
    * block). Undefined when the query or the version does not qualify (the
    * caller loads).
    */
-  async #coldQuery(path: NamespacePath, manifest: Manifest, request: QueryRequest): Promise<QueryResult | undefined> {
+  async #coldQuery(path: NamespacePath, manifest: Manifest, request: QueryRequest): Promise<{ rows: QueryRow[] } | undefined> {
     if (!this.#settings.coldReads) return undefined;
     const rank = request.rankBy;
     if (rank === undefined || rank.kind !== "vector" || rank.mode !== "ANN" || request.filters !== undefined || request.aggregateBy !== undefined) {

@@ -62,6 +62,11 @@ describe("cold queries", () => {
       expect(got, JSON.stringify(request)).toEqual(expected);
       const stats = cold.queryStats();
       expect(stats.coldQueries).toBe(1);
+      // queryRows (what the server streams): the same JSON text, row by row.
+      const warmRows = await warm.queryRows(NS, request);
+      const coldRows = await makeEngine(storage).queryRows(NS, request);
+      expect(coldRows.rows.length).toBe(warmRows.rows.length);
+      for (let i = 0; i < warmRows.rows.length; i++) expect(coldRows.rows.json(i)).toBe(warmRows.rows.json(i));
       expect(stats.coldReads).toBeGreaterThanOrEqual(2);
       expect(stats.coldBytes).toBeLessThan((await indexObject(storage)).size / 2);
     }

@@ -53,6 +53,7 @@ const OPS: readonly [string, (engine: NamespaceEngine, ids: string[]) => Promise
   ["get", (engine, ids) => engine.get(NS, ids)],
   ["scan", (engine) => engine.scan(NS)],
   ["query", (engine) => engine.query(NS, { topK: 10, filters: ["n", "Gte", 0] })],
+  ["queryRows", (engine) => engine.queryRows(NS, { topK: 10, filters: ["n", "Gte", 0] })],
   ["docCount", (engine) => engine.getNamespace(NS)],
 ];
 

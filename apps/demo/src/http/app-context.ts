@@ -4,7 +4,7 @@
  * request id are request variables).
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import type { NamespaceEngine } from "@skerry/namespace-engine";
+import type { NamespaceEngine, QuerySlicer } from "@skerry/namespace-engine";
 import type { StorageProvider } from "@skerry/storage-providers";
 import type { ApiKeyStore, Principal } from "../auth/api-keys.ts";
 import type { RequestLimits } from "../config.ts";
@@ -18,6 +18,11 @@ export interface AppDeps {
   readonly metrics: ServerMetrics;
   readonly logger: Logger;
   readonly limits: RequestLimits;
+  /**
+   * The engine's query slicer, shared with the streamed answers (respond.ts): query work and the writing of
+   * large bodies draw on one budget per event-loop turn, however many run at once.
+   */
+  readonly slicer: QuerySlicer;
   /** Flipped by graceful shutdown: new requests get 503 ShuttingDown. */
   readonly lifecycle: { shuttingDown: boolean; ready: boolean; inFlight: number };
 }

@@ -8,16 +8,23 @@
  * `streamJson`: the hot, possibly large answers (query rows, documents by
  * id, scan pages). No per-row zod validation (the handler builds each row
  * from typed engine values, field by field; the schema stays the OpenAPI
- * documentation), and the body is serialized in slices of at most
- * SLICE_MS of work, each after a `setImmediate`, written to a stream as the
- * client reads it: a 10,000-row answer never holds the event loop for
- * longer than one slice, so other requests (and /health) keep flowing.
+ * documentation), and the body is serialized in slices, written to a
+ * stream as the client reads it. The slices are the engine's QuerySlicer's
+ * (the server's one, shared with the engine's query work): one budget of
+ * such work per event-loop turn, and a body that used it up waits its turn
+ * (first come, first served) on a later one. So a 10,000-row answer never
+ * holds the event loop for longer than one slice, ten at once do not add
+ * their slices up in one turn, and other requests (and /health) keep
+ * flowing.
  * `bodyDone(stream)` resolves when such a body is finished or cancelled
- * (the server-wide in-flight bound holds its slot until then).
+ * (the server-wide in-flight bound holds its slot until then). Items are
+ * either values mapped by `row` (then stringified), or `rows` that make
+ * each item's JSON text themselves when it is written (the engine's
+ * QueryRows: a query's rows are never all materialized).
  *
  * `documentJson`: an engine document as plain JSON (typed arrays to arrays).
  */
-import type { JsonObject, StoredDocument } from "@skerry/namespace-engine";
+import type { JsonObject, QuerySlicer, StoredDocument } from "@skerry/namespace-engine";
 import type { Context } from "hono";
 import type { z } from "zod";
 
@@ -29,9 +36,6 @@ export function send<S extends z.ZodType>(c: Context, schema: S, data: z.input<S
   return c.json(schema.parse(data) as object, status) as never;
 }
 
-/** Longest stretch of serialization between two yields to the event loop. */
-export const SLICE_MS = 4;
-
 const done = new WeakMap<ReadableStream<Uint8Array>, Promise<void>>();
 
 /** Resolves when a `streamJson` body has been produced in full or cancelled; undefined for other bodies. */
@@ -39,17 +43,25 @@ export function bodyDone(body: ReadableStream<Uint8Array> | null): Promise<void>
   return body === null ? undefined : done.get(body);
 }
 
-const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** Items that make their own JSON text, one at a time (e.g. the engine's QueryRows). */
+export interface JsonRows {
+  readonly length: number;
+  json(i: number): string;
+}
+
+type StreamParts<T> = { slicer: QuerySlicer; head: Record<string, unknown>; key: string; tail?: Record<string, unknown> } & (
+  | { items: readonly T[]; row: (item: T) => unknown }
+  | { rows: JsonRows }
+);
 
 /**
  * `{ ...head, [key]: [items mapped by row], ...tail }` as a streamed JSON
- * body. `head` and `tail` are small; `row` returns each item's JSON value.
+ * body. `head` and `tail` are small; `row` returns each item's JSON value
+ * (or `rows.json(i)` each item's JSON text).
  */
-export function streamJson<T>(
-  c: Context,
-  parts: { head: Record<string, unknown>; key: string; items: readonly T[]; row: (item: T) => unknown; tail?: Record<string, unknown> },
-  status: 200 | 201 = 200,
-): never {
+export function streamJson<T>(c: Context, parts: StreamParts<T>, status: 200 | 201 = 200): never {
+  const count = "rows" in parts ? parts.rows.length : parts.items.length;
+  const itemJson = "rows" in parts ? (i: number) => parts.rows.json(i) : (i: number) => JSON.stringify(parts.row(parts.items[i]!));
   const encoder = new TextEncoder();
   const headJson = JSON.stringify(parts.head);
   const tailJson = JSON.stringify(parts.tail ?? {});
@@ -64,16 +76,16 @@ export function streamJson<T>(
         controller.enqueue(encoder.encode(open));
       },
       async pull(controller) {
-        await yieldToLoop();
+        const slicer = parts.slicer;
+        if (slicer.due()) await slicer.pause();
         try {
-          const started = performance.now();
           let chunk = "";
-          while (next < parts.items.length) {
-            chunk += (next === 0 ? "" : ",") + JSON.stringify(parts.row(parts.items[next]!));
+          while (next < count) {
+            chunk += (next === 0 ? "" : ",") + itemJson(next);
             next++;
-            if ((next & 15) === 0 && performance.now() - started >= SLICE_MS) break;
+            if ((next & 15) === 0 && slicer.due()) break;
           }
-          if (next >= parts.items.length) {
+          if (next >= count) {
             controller.enqueue(encoder.encode(chunk + close));
             controller.close();
             finish();

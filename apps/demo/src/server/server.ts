@@ -19,7 +19,7 @@
  */
 import type { AddressInfo } from "node:net";
 import { createAdaptorServer } from "@hono/node-server";
-import { type BlockCacheOptions, type CompactionSettings, NamespaceEngine } from "@skerry/namespace-engine";
+import { type BlockCacheOptions, type CompactionSettings, NamespaceEngine, QuerySlicer } from "@skerry/namespace-engine";
 import type { StorageProvider } from "@skerry/storage-providers";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { Server as NetServer, type Socket } from "node:net";
@@ -108,8 +108,11 @@ function listen(server: Server, host: string, port: number): Promise<number> {
 export async function startServer(options: StartServerOptions): Promise<SkerryServer> {
   const logger = options.logger ?? createLogger(options.logLevel ?? "info");
   let metrics: ServerMetrics | undefined;
+  // One time-slicer for the engine's queries and the streamed answers: at most one budget of their work per turn.
+  const slicer = new QuerySlicer();
   const engine = new NamespaceEngine({
     storage: options.storage,
+    querySlicer: slicer,
     compaction: { ...DEMO_COMPACTION, ...options.compaction },
     stateDir: options.stateDir,
     blockCache: options.blockCache,
@@ -128,6 +131,7 @@ export async function startServer(options: StartServerOptions): Promise<SkerrySe
     metrics,
     logger,
     limits: { ...DEFAULT_LIMITS, ...options.limits },
+    slicer,
     lifecycle: { shuttingDown: false, ready: false, inFlight: 0 },
   };
   const app = createApp(deps);

@@ -238,19 +238,55 @@ export function columnValue(column: AttributeColumn, slot: number): JsonValue | 
       return column.strings!.get(column.codes![slot]!);
     case TAG_ARRAY:
     case TAG_OBJECT: {
-      const slots = column.complexSlots!;
-      let lo = 0;
-      let hi = slots.length - 1;
-      while (lo <= hi) {
-        const mid = (lo + hi) >>> 1;
-        const v = slots[mid]!;
-        if (v === slot) return JSON.parse(column.complexJson!.get(mid)) as JsonValue;
-        if (v < slot) lo = mid + 1;
-        else hi = mid - 1;
-      }
-      return undefined;
+      const at = complexEntry(column, slot);
+      return at < 0 ? undefined : (JSON.parse(column.complexJson!.get(at)) as JsonValue);
     }
     default:
       return undefined;
   }
+}
+
+/**
+ * The JSON text of the value a column holds for a slot (undefined when
+ * missing): exactly `JSON.stringify(columnValue(column, slot))`, without
+ * making the value. Arrays and objects are their stored JSON text, which is
+ * `JSON.stringify`'s own output (buildAttributeColumn), so parsing and
+ * stringifying it again gives the same text.
+ */
+export function columnJson(column: AttributeColumn, slot: number): string | undefined {
+  switch (column.tags[slot]) {
+    case TAG_NULL:
+      return "null";
+    case TAG_FALSE:
+      return "false";
+    case TAG_TRUE:
+      return "true";
+    case TAG_NUMBER:
+      return JSON.stringify(column.numbers![slot]!);
+    case TAG_STRING:
+      return JSON.stringify(column.strings!.get(column.codes![slot]!));
+    case TAG_ARRAY:
+    case TAG_OBJECT: {
+      const at = complexEntry(column, slot);
+      return at < 0 ? undefined : column.complexJson!.get(at);
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** The entry of a slot's array or object value in `complexSlots` / `complexJson`, or -1. */
+function complexEntry(column: AttributeColumn, slot: number): number {
+  const slots = column.complexSlots;
+  if (slots === null) return -1;
+  let lo = 0;
+  let hi = slots.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = slots[mid]!;
+    if (v === slot) return mid;
+    if (v < slot) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
 }

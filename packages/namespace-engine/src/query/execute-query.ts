@@ -28,6 +28,15 @@
  * Every ordering ends with the id (ascending) as the tie-breaker, so the
  * result is a function of the live documents alone: the same for any split
  * into partitions, any thread count, and a fresh process.
+ *
+ * Slicing (options.slicer, query-slicer.ts): the work that grows with the
+ * partition or the answer yields to the event loop at the slicer's
+ * checkpoints: the exact vector scan (in ranges of rows) and IVF probes
+ * (per list), turning candidates into hits, the sort of the hits
+ * (sliced-sort.ts), the id-order walk of every live document, RRF fusion,
+ * and materializing the rows. Filter evaluation, sparse and BM25 scoring and
+ * aggregations run in one piece. `executeQueryRows` stops before the rows:
+ * its QueryRows (query-rows.ts) makes each row, or its JSON, on demand.
  */
 import type { AttributeColumn } from "./attribute-columns.ts";
 import { TAG_NUMBER, TAG_STRING, columnValue, compareStrings } from "./attribute-columns.ts";
@@ -36,7 +45,10 @@ import { checkFilterTypes, evaluateFilter, type Matches } from "./filter-plan.ts
 import type { DistanceMetric, JsonValue } from "./query-document.ts";
 import type { QueryIndex } from "./query-index.ts";
 import type { QueryRequest, SingleRankBy } from "./query-request.ts";
+import { type QueryRow, QueryRows, type RankedRow } from "./query-rows.ts";
+import type { QuerySlicer } from "./query-slicer.ts";
 import { prepareQuerySnapshot, QuerySnapshot } from "./query-snapshot.ts";
+import { slicedSort } from "./sliced-sort.ts";
 import { findDim, sparseInverted } from "./sparse-index.ts";
 import { Tokenizer } from "./tokenizer.ts";
 import { type Candidates, TopK } from "./top-k.ts";
@@ -52,17 +64,11 @@ export interface ExecuteQueryOptions {
   readonly exclude?: ((partition: QueryIndex, partitionIndex: number) => Iterable<number> | undefined) | undefined;
   /** Use worker threads for large exact scans (default true). */
   readonly parallel?: boolean | undefined;
+  /** Yield to the event loop at this slicer's checkpoints (default: run in one piece). */
+  readonly slicer?: QuerySlicer | undefined;
 }
 
-export interface QueryRow {
-  readonly id: string;
-  /** Dense vector ranking: smaller is closer. */
-  readonly distance?: number;
-  /** Sparse, BM25 and RRF ranking: larger is better. */
-  readonly score?: number;
-  readonly attributes?: Record<string, JsonValue>;
-  readonly vector?: number[];
-}
+export type { QueryRow } from "./query-rows.ts";
 
 export interface AggregationGroup {
   readonly group: Record<string, JsonValue>;
@@ -76,6 +82,20 @@ export interface QueryResult {
   /** With groupBy: groups by count descending, then group key; at most topK. */
   readonly aggregationGroups?: AggregationGroup[];
 }
+
+/** `QueryResult` with rows made on demand (`executeQueryRows`). */
+export interface QueryRowsResult {
+  readonly rows: QueryRows;
+  /** Without groupBy: each aggregation's value. */
+  readonly aggregations?: Record<string, number>;
+  /** With groupBy: groups by count descending, then group key; at most topK. */
+  readonly aggregationGroups?: AggregationGroup[];
+}
+
+/** Items (slots, hits, rows) between two slicer checkpoints, minus one (a mask). */
+const CHECK_MASK = 255;
+/** Vector floats scored between two slicer checkpoints of an exact scan (and at most 4,096 rows: each may be a top-k push). */
+const SCAN_FLOATS = 1 << 20;
 
 /** Rows scanned per partition above which exact scans use worker threads. */
 export const PARALLEL_MIN_FLOATS = 4_000_000;
@@ -157,6 +177,29 @@ class Partition {
     }
   }
 
+  /** forEachLive, pausing at the slicer's checkpoints between ranges of slots. */
+  async forEachLiveSliced(fn: (slot: number) => void, slicer: QuerySlicer | undefined): Promise<void> {
+    if (slicer === undefined) return this.forEachLive(fn);
+    const m = this.matches;
+    const dead = this.dead;
+    if (m.kind === "list") {
+      const slots = m.slots;
+      for (let i = 0; i < slots.length; i++) {
+        const s = slots[i]!;
+        if (dead === null || dead[s] === 0) fn(s);
+        if ((i & CHECK_MASK) === CHECK_MASK && slicer.due()) await slicer.pause();
+      }
+      return;
+    }
+    const n = this.index.size;
+    for (let s = 0; s < n; s++) {
+      if ((s & CHECK_MASK) === CHECK_MASK && slicer.due()) await slicer.pause();
+      if (dead !== null && dead[s] !== 0) continue;
+      if (m.kind === "mask" && m.mask[s] === 0) continue;
+      fn(s);
+    }
+  }
+
   /** Negative when slot a's id sorts before slot b's. */
   readonly idOrder = (a: number, b: number): number => compareStrings(this.index.ids.get(a), this.index.ids.get(b));
 }
@@ -168,19 +211,20 @@ interface Hit {
   readonly id: string;
 }
 
-function hitsOf(partition: Partition, c: Candidates): Hit[] {
-  const out: Hit[] = [];
+/** Appends a partition's candidates to `out` as hits. */
+async function addHits(out: Hit[], partition: Partition, c: Candidates, slicer: QuerySlicer | undefined): Promise<void> {
   for (let i = 0; i < c.slots.length; i++) {
     const slot = c.slots[i]!;
     out.push({ p: partition.ordinal, slot, score: c.scores[i]!, id: partition.index.ids.get(slot) });
+    if (slicer !== undefined && (i & CHECK_MASK) === CHECK_MASK && slicer.due()) await slicer.pause();
   }
-  return out;
 }
 
+const byScoreThenId = (a: Hit, b: Hit): number => (a.score !== b.score ? b.score - a.score : compareStrings(a.id, b.id));
+
 /** Best first by score, then id; at most k. */
-function topHits(hits: Hit[], k: number): Hit[] {
-  hits.sort((a, b) => (a.score !== b.score ? b.score - a.score : compareStrings(a.id, b.id)));
-  return hits.length > k ? hits.slice(0, k) : hits;
+function topHits(hits: Hit[], k: number, slicer: QuerySlicer | undefined): Promise<Hit[]> {
+  return slicedSort(hits, byScoreThenId, slicer, k);
 }
 
 // ------------------------------------------------------------ dense vectors
@@ -210,6 +254,7 @@ async function vectorCandidates(
   k: number,
   probes: number | undefined,
   parallel: boolean,
+  slicer: QuerySlicer | undefined,
 ): Promise<Candidates> {
   const index = part.index;
   const kernel = index.kernel();
@@ -217,9 +262,17 @@ async function vectorCandidates(
   const mode = scoreMode(metric, index);
   const query = prepareQueryVector(rank.vector, metric, kernel.layout.stride);
   const m = part.matches;
+  // Rows scored between two checkpoints (each scan call loads the query afresh, so slices may interleave).
+  const step = Math.max(256, Math.min(4_096, Math.floor(SCAN_FLOATS / kernel.layout.stride)));
   if (m.kind === "list") {
     const top = new TopK(k, part.idOrder);
-    scanGather(kernel, 0, mode, query, m.slots, top, part.dead);
+    if (slicer === undefined) scanGather(kernel, 0, mode, query, m.slots, top, part.dead);
+    else {
+      for (let from = 0; from < m.slots.length; from += step) {
+        scanGather(kernel, 0, mode, query, m.slots.subarray(from, from + step), top, part.dead);
+        if (from + step < m.slots.length && slicer.due()) await slicer.pause();
+      }
+    }
     return top.drain();
   }
   const ann = index.ann;
@@ -241,6 +294,7 @@ async function vectorCandidates(
       if (i >= want && top.size >= k) break;
       const l = order[i]!;
       scanRange(kernel, 0, mode, query, ann.listOffsets[l]!, ann.listOffsets[l + 1]!, top, skip);
+      if (slicer?.due()) await slicer.pause();
     }
     return top.drain();
   }
@@ -274,7 +328,14 @@ async function vectorCandidates(
     }
   }
   const top = new TopK(k, part.idOrder);
-  scanRange(kernel, 0, mode, query, 0, n, top, part.skip(false));
+  const skip = part.skip(false);
+  if (slicer === undefined) scanRange(kernel, 0, mode, query, 0, n, top, skip);
+  else {
+    for (let from = 0; from < n; from += step) {
+      scanRange(kernel, 0, mode, query, from, Math.min(n, from + step), top, skip);
+      if (from + step < n && slicer.due()) await slicer.pause();
+    }
+  }
   return top.drain();
 }
 
@@ -436,7 +497,7 @@ interface OrderedHit {
   readonly id: string;
 }
 
-function attributeCandidates(part: Partition, field: string, desc: boolean, k: number): OrderedHit[] {
+async function attributeCandidates(part: Partition, field: string, desc: boolean, k: number, slicer: QuerySlicer | undefined): Promise<OrderedHit[]> {
   const index = part.index;
   const out: OrderedHit[] = [];
   const ok = (s: number) => part.live(s) && part.matchesSlot(s);
@@ -445,7 +506,7 @@ function attributeCandidates(part: Partition, field: string, desc: boolean, k: n
   if (field === "id") {
     // Order by id itself: a TopK on a constant score with id tie-breaking.
     const top = new TopK(k, desc ? (a, b) => -part.idOrder(a, b) : part.idOrder);
-    part.forEachLive((s) => top.push(0, s));
+    await part.forEachLiveSliced((s) => top.push(0, s), slicer);
     const d = top.drain();
     for (const s of d.slots) push(s, 0, index.ids.get(s));
     return out;
@@ -573,33 +634,32 @@ async function singleRanking(
   metric: DistanceMetric,
   k: number,
   parallel: boolean,
+  slicer: QuerySlicer | undefined,
 ): Promise<{ hits: Hit[]; ordered?: OrderedHit[] }> {
   switch (rank.kind) {
     case "vector": {
       const all: Hit[] = [];
-      for (const part of parts) {
-        all.push(...hitsOf(part, await vectorCandidates(part, rank, metric, k, request.probes, parallel)));
-      }
-      return { hits: topHits(all, k) };
+      for (const part of parts) await addHits(all, part, await vectorCandidates(part, rank, metric, k, request.probes, parallel, slicer), slicer);
+      return { hits: await topHits(all, k, slicer) };
     }
     case "sparse": {
       const all: Hit[] = [];
-      for (const part of parts) all.push(...hitsOf(part, sparseCandidates(part, rank, k)));
-      return { hits: topHits(all, k) };
+      for (const part of parts) await addHits(all, part, sparseCandidates(part, rank, k), slicer);
+      return { hits: await topHits(all, k, slicer) };
     }
     case "bm25": {
       const all: Hit[] = [];
-      bm25Candidates(parts, rank, k).forEach((c, p) => {
-        all.push(...hitsOf(parts[p]!, c));
-      });
-      return { hits: topHits(all, k) };
+      const candidates = bm25Candidates(parts, rank, k);
+      for (let p = 0; p < parts.length; p++) await addHits(all, parts[p]!, candidates[p]!, slicer);
+      return { hits: await topHits(all, k, slicer) };
     }
     case "attribute": {
       const desc = rank.order === "desc";
       const all: OrderedHit[] = [];
-      for (const part of parts) all.push(...attributeCandidates(part, rank.field, desc, k));
-      all.sort((a, b) => compareOrdered(a, b, desc));
-      const ordered = all.slice(0, k);
+      for (const part of parts) {
+        for (const hit of await attributeCandidates(part, rank.field, desc, k, slicer)) all.push(hit);
+      }
+      const ordered = await slicedSort(all, (a, b) => compareOrdered(a, b, desc), slicer, k);
       return { hits: ordered.map((h) => ({ p: h.p, slot: h.slot, score: 0, id: h.id })), ordered };
     }
   }
@@ -615,6 +675,20 @@ export async function executeQuery(
   request: QueryRequest,
   options: ExecuteQueryOptions = {},
 ): Promise<QueryResult> {
+  const result = await executeQueryRows(partitions, request, options);
+  const out: { rows: QueryRow[]; aggregations?: Record<string, number>; aggregationGroups?: AggregationGroup[] } = { rows: [] };
+  if (result.aggregations !== undefined) out.aggregations = result.aggregations;
+  if (result.aggregationGroups !== undefined) out.aggregationGroups = result.aggregationGroups;
+  out.rows = await result.rows.toArray(options.slicer);
+  return out;
+}
+
+/** `executeQuery` up to the ranked rows: the answer's rows are made on demand (QueryRows). */
+export async function executeQueryRows(
+  partitions: readonly QueryIndex[] | QuerySnapshot,
+  request: QueryRequest,
+  options: ExecuteQueryOptions = {},
+): Promise<QueryRowsResult> {
   const snapshot = partitions instanceof QuerySnapshot ? partitions : prepareQuerySnapshot(partitions);
   const indexes = snapshot.partitions;
   const dimension = snapshot.dimension();
@@ -631,6 +705,7 @@ export async function executeQuery(
   if (request.filters !== undefined) checkFilterTypes(request.filters, indexes);
   const metric: DistanceMetric = request.distanceMetric ?? indexes.at(-1)?.metric ?? "COSINE";
   const parallel = options.parallel ?? true;
+  const slicer = options.slicer;
 
   const parts = indexes.map((index, i) => {
     const shadow = snapshot.shadows[i]!;
@@ -658,31 +733,32 @@ export async function executeQuery(
     return new Partition(index, i, dead, deadSlots, evaluateFilter(index, request.filters));
   });
 
-  const result: { rows: QueryRow[]; aggregations?: Record<string, number>; aggregationGroups?: AggregationGroup[] } = { rows: [] };
-  if (request.aggregateBy !== undefined) Object.assign(result, aggregate(parts, request));
+  const aggregated = request.aggregateBy === undefined ? {} : aggregate(parts, request);
 
   let hits: Hit[] = [];
   let distances: number[] | undefined;
   if (rank === undefined) {
     if (request.aggregateBy === undefined) {
-      hits = (await singleRanking(parts, { kind: "attribute", field: "id", order: "asc", path: [] }, request, metric, request.topK, parallel)).hits;
+      hits = (await singleRanking(parts, { kind: "attribute", field: "id", order: "asc", path: [] }, request, metric, request.topK, parallel, slicer)).hits;
     }
   } else if (rank.kind === "rrf") {
     const window = Math.max(rank.window, request.topK);
     const fused = new Map<string, { p: number; slot: number; id: string; score: number }>();
     for (const sub of rank.queries) {
-      const { hits: subHits } = await singleRanking(parts, sub, request, metric, window, parallel);
-      subHits.forEach((h, r) => {
+      const { hits: subHits } = await singleRanking(parts, sub, request, metric, window, parallel, slicer);
+      for (let r = 0; r < subHits.length; r++) {
+        const h = subHits[r]!;
         const key = `${h.p}:${h.slot}`;
         const add = 1 / (rank.k + r + 1);
         const e = fused.get(key);
         if (e !== undefined) e.score += add;
         else fused.set(key, { p: h.p, slot: h.slot, id: h.id, score: add });
-      });
+        if (slicer !== undefined && (r & CHECK_MASK) === CHECK_MASK && slicer.due()) await slicer.pause();
+      }
     }
-    hits = topHits([...fused.values()], request.topK);
+    hits = await topHits([...fused.values()], request.topK, slicer);
   } else {
-    hits = (await singleRanking(parts, rank, request, metric, request.topK, parallel)).hits;
+    hits = (await singleRanking(parts, rank, request, metric, request.topK, parallel, slicer)).hits;
     if (rank.kind === "vector") {
       distances = hits.map((h) => toDistance(metric, h.score));
       if (request.distanceThreshold !== undefined) {
@@ -695,23 +771,10 @@ export async function executeQuery(
   }
 
   const scoreKind = rank === undefined || rank.kind === "attribute" ? "none" : rank.kind === "vector" ? "distance" : "score";
-  result.rows = hits.map((h, i) => {
-    const index = indexes[h.p]!;
-    const row: {
-      id: string;
-      distance?: number;
-      score?: number;
-      attributes?: Record<string, JsonValue>;
-      vector?: number[];
-    } = { id: h.id };
-    if (scoreKind === "distance") row.distance = distances![i]!;
-    else if (scoreKind === "score") row.score = h.score;
-    if (request.includeAttributes !== "none") row.attributes = index.attributesOf(h.slot, request.includeAttributes);
-    if (request.includeVectors) {
-      const v = index.vectorOf(h.slot);
-      if (v !== undefined) row.vector = Array.from(v);
-    }
-    return row;
+  const rows = new QueryRows(indexes, hits satisfies readonly RankedRow[], distances, {
+    scoreKind,
+    includeAttributes: request.includeAttributes,
+    includeVectors: request.includeVectors,
   });
-  return result;
+  return { rows, ...aggregated };
 }

@@ -56,7 +56,7 @@ function writeRoute(op: "upsert" | "patch" | "delete", summary: string, body: z.
   });
 }
 
-export function registerDocumentRoutes(app: App, { engine, limits, metrics }: AppDeps): void {
+export function registerDocumentRoutes(app: App, { engine, limits, metrics, slicer }: AppDeps): void {
   const checkBatch = (n: number, what: string) => {
     if (n > limits.maxBatch) throw new ApiError("BatchTooLarge", `${n} ${what} in one write; the limit is ${limits.maxBatch}: split the batch`);
   };
@@ -114,7 +114,7 @@ export function registerDocumentRoutes(app: App, { engine, limits, metrics }: Ap
       const { ids, atVersion, consistency } = c.req.valid("json");
       const manifest = await engine.manifest(path, { atVersion, consistency });
       const docs = await engine.get(path, ids, { atVersion: manifest.version });
-      return streamJson(c, { head: { version: manifest.version }, key: "documents", items: docs, row: (d) => (d === null ? null : documentJson(d)) });
+      return streamJson(c, { slicer, head: { version: manifest.version }, key: "documents", items: docs, row: (d) => (d === null ? null : documentJson(d)) });
     },
   );
 
@@ -152,7 +152,7 @@ export function registerDocumentRoutes(app: App, { engine, limits, metrics }: Ap
       const { atVersion, consistency, after, limit } = c.req.valid("query");
       const page = await engine.scan(path, { atVersion, consistency, after, limit: limit ?? 100 });
       const tail = page.next === undefined ? {} : { next: page.next };
-      return streamJson(c, { head: { version: page.version }, key: "documents", items: page.documents, row: (d) => documentJson(d), tail });
+      return streamJson(c, { slicer, head: { version: page.version }, key: "documents", items: page.documents, row: (d) => documentJson(d), tail });
     },
   );
 }

@@ -1,29 +1,22 @@
 /**
  * The query route: filters, dense and sparse vectors, BM25 full text,
  * hybrid (RRF), ordering and aggregations, answered by the engine
- * (`engine.query`: compacted segments' stored indexes loaded lazily, only
- * the log tail folded) at the version the request's `consistency` /
- * `atVersion` resolve to. The request is validated in full by the query
- * module's own parser (400 InvalidQuery naming every problem's path).
+ * (`engine.queryRows`: compacted segments' stored indexes loaded lazily,
+ * only the log tail folded; the ranking time-sliced) at the version the
+ * request's `consistency` / `atVersion` resolve to. The request is
+ * validated in full by the query module's own parser (400 InvalidQuery
+ * naming every problem's path). Each row's JSON is made by the engine as
+ * the answer is streamed (`rows.json(i)`, exactly QueryResultSchema's row:
+ * id, distance or score, attributes, vector), so a 10,000-row answer never
+ * exists as 10,000 row objects.
  */
-import type { NamespaceQueryResult } from "@skerry/namespace-engine";
 import { defineRoute } from "../access.ts";
 import type { App, AppDeps } from "../app-context.ts";
 import { streamJson } from "../respond.ts";
 import { NamespaceParams, QueryBody, QueryResultSchema } from "../schemas.ts";
 import { ERRORS, NS_BASE, nsPath, SECURITY } from "./common.ts";
 
-/** One row as documented by QueryResultSchema, field by field (no per-row schema parse on this hot path). */
-function rowJson(row: NamespaceQueryResult["rows"][number]): Record<string, unknown> {
-  const out: Record<string, unknown> = { id: row.id };
-  if (row.distance !== undefined) out["distance"] = row.distance;
-  if (row.score !== undefined) out["score"] = row.score;
-  if (row.attributes !== undefined) out["attributes"] = row.attributes;
-  if (row.vector !== undefined) out["vector"] = row.vector;
-  return out;
-}
-
-export function registerQueryRoutes(app: App, { engine }: AppDeps): void {
+export function registerQueryRoutes(app: App, { engine, slicer }: AppDeps): void {
   app.openapi(
     defineRoute("read", {
       method: "post",
@@ -43,11 +36,11 @@ export function registerQueryRoutes(app: App, { engine }: AppDeps): void {
       },
     }),
     async (c) => {
-      const answer = await engine.query(nsPath(c.req.valid("param")), c.req.valid("json"));
+      const answer = await engine.queryRows(nsPath(c.req.valid("param")), c.req.valid("json"));
       const tail: Record<string, unknown> = {};
       if (answer.aggregations !== undefined) tail["aggregations"] = answer.aggregations;
       if (answer.aggregationGroups !== undefined) tail["aggregationGroups"] = answer.aggregationGroups;
-      return streamJson(c, { head: { version: answer.version }, key: "rows", items: answer.rows, row: rowJson, tail });
+      return streamJson(c, { slicer, head: { version: answer.version }, key: "rows", rows: answer.rows, tail });
     },
   );
 }
