@@ -54,6 +54,7 @@ import {
 import { createIntent, listIntentIds, readIntent, settleIntent } from "./compaction-intents.ts";
 import { type LoadedContainer, loadContainer } from "./container-loader.ts";
 import {
+  deletedIdsOf,
   maskedPositions,
   mutationWalId,
   RECENT_COMPACTIONS_LIMIT,
@@ -61,10 +62,12 @@ import {
   type RetiredSegment,
   retiredSegments,
   retiredToWire,
+  sidecarForRead,
   tombstonesEtag,
   withExtra,
   withManifestExtra,
 } from "./container-extra.ts";
+import { chooseRun, type CompactionPolicyName, type CompactionPolicySettings, type CompactionRun, fullRun } from "./compaction-policy.ts";
 import { commitChange, type EngineContext } from "./engine-context.ts";
 import { NamespaceNotFoundError } from "./errors.ts";
 import { formatNamespacePath, type NamespacePath } from "./namespace-path.ts";
@@ -77,17 +80,31 @@ import { SerialQueue } from "./serial-queue.ts";
 import { createImmutable, toEngineError } from "./storage-calls.ts";
 import { namespaceId, segmentIndexKey, segmentKey, tombstonesKey } from "./storage-layout.ts";
 import { assertSidecarNotLost } from "./tombstone-refresh.ts";
+import type { StoredDocument } from "./document.ts";
+import type { LogEntry } from "./log-entry.ts";
 import { toWalRetryPolicy } from "./wal-retry.ts";
 
-export interface CompactionSettings {
+export interface CompactionSettings extends CompactionPolicySettings {
   /** Compact in the background when a write crosses a threshold; default false. */
   readonly auto: boolean;
-  /** Log batches that make a namespace due; default 32. */
+  /** Which containers a compaction folds (compaction-policy.ts): "tiered" or "full"; default "full". */
+  readonly policy: CompactionPolicyName;
+  /** Log batches that make a namespace (tiered: its tail) due; default 32. */
   readonly maxLogBatches: number;
-  /** Bytes of log batches that make a namespace due; default 64 MiB. */
+  /** Bytes of log batches that make a namespace (tiered: its tail) due; default 64 MiB. */
   readonly maxLogBytes: number;
-  /** Containers of any kind that make a namespace due; default 64. */
+  /** Containers of any kind that make a namespace (tiered: its tail) due; default 64. */
   readonly maxContainers: number;
+  /** Tiered: adjacent segments of one size tier merged at once (and the tiers' size ratio); default 4. */
+  readonly mergeFactor: number;
+  /** Tiered: upper bound of the smallest size tier, bytes; default 1 MiB. */
+  readonly tierBaseBytes: number;
+  /** Tiered: a merge never makes a segment larger than this (bytes); default 256 MiB. */
+  readonly maxSegmentBytes: number;
+  /** Tiered: a merge never makes a segment of more rows than this; default 4,000,000. */
+  readonly maxSegmentRows: number;
+  /** Tiered: delete markers the manifest's segments may carry before the next compaction folds everything; default 50,000. */
+  readonly maxDeleteMarkers: number;
   /** Build the segment's query index (with IVF when `ann`); default true. */
   readonly buildIndex: boolean;
   /** Delay before a background compaction starts, ms; default 0. */
@@ -96,9 +113,15 @@ export interface CompactionSettings {
 
 export const DEFAULT_COMPACTION_SETTINGS: CompactionSettings = {
   auto: false,
+  policy: "full",
   maxLogBatches: 32,
   maxLogBytes: 64 * 1024 * 1024,
   maxContainers: 64,
+  mergeFactor: 4,
+  tierBaseBytes: 1024 * 1024,
+  maxSegmentBytes: 256 * 1024 * 1024,
+  maxSegmentRows: 4_000_000,
+  maxDeleteMarkers: 50_000,
   buildIndex: true,
   delayMs: 0,
 };
@@ -109,8 +132,12 @@ export interface CompactionReport {
   readonly compactionId?: string;
   /** Containers folded. */
   readonly inputContainers: number;
+  /** Which run was folded (compaction-policy.ts): the whole namespace, the tail, or a merge of segments. */
+  readonly runKind?: "full" | "tail" | "merge";
   /** Documents in the new segment. */
   readonly liveDocuments: number;
+  /** Delete markers the new segment carries (ids deleted by the run whose older versions may live before it). */
+  readonly deleteMarkers?: number;
   readonly segmentBytes: number;
   readonly indexBytes: number;
   /** Objects deleted by the retention GC run after the swap (inputs no retained version references and nobody else holds). */
@@ -145,9 +172,11 @@ class SealedByOther extends Error {
 
 const LOAD_CONCURRENCY = 8;
 
-function isPrefix(manifest: Manifest, inputs: readonly { readonly id: string }[]): boolean {
-  if (inputs.length > manifest.containers.length) return false;
-  return inputs.every((input, i) => manifest.containers[i]?.id === input.id);
+/** Where `inputs` sit, in order and adjacent, in `manifest`; -1 when they do not. */
+function runStart(manifest: Manifest, inputs: readonly { readonly id: string }[]): number {
+  const start = manifest.containers.findIndex((c) => c.id === inputs[0]?.id);
+  if (start < 0 || start + inputs.length > manifest.containers.length) return -1;
+  return inputs.every((input, i) => manifest.containers[start + i]?.id === input.id) ? start : -1;
 }
 
 async function bounded<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
@@ -176,17 +205,9 @@ export class Compactor {
     this.settings = settings;
   }
 
-  /** True when the manifest crosses a compaction threshold. */
+  /** True when the policy has a run to compact in `manifest`. */
   isDue(manifest: Manifest): boolean {
-    let logBatches = 0;
-    let logBytes = 0;
-    for (const c of manifest.containers) {
-      if (c.kind !== "LOG_BATCH") continue;
-      logBatches++;
-      logBytes += c.byteSize;
-    }
-    const s = this.settings;
-    return logBatches >= s.maxLogBatches || logBytes >= s.maxLogBytes || manifest.containers.length >= s.maxContainers;
+    return chooseRun(manifest, this.settings) !== undefined;
   }
 
   /** Compacts `path` if due (or `force`); one compaction per namespace at a time in this process. */
@@ -195,11 +216,17 @@ export class Compactor {
       const ctx = this.#ctx;
       const snapshot = await ctx.manifests.readLatest(path);
       if (snapshot === undefined || snapshot.deletedAt !== undefined) throw new NamespaceNotFoundError(formatNamespacePath(path));
-      const inputs = snapshot.containers;
+      const run = force ? fullRun(snapshot) : chooseRun(snapshot, this.settings);
+      if (run === undefined) return this.#notPerformed(snapshot);
+      const inputs = snapshot.containers.slice(run.start, run.end);
       const alreadyCompact =
-        inputs.length === 0 ||
-        (inputs.length === 1 && inputs[0]?.kind === "SEGMENT" && inputs[0].tombstonesKey === undefined && maskedPositions(inputs[0]) === undefined);
-      if (alreadyCompact || (!force && !this.isDue(snapshot))) return this.#notPerformed(snapshot);
+        inputs.length === 1 &&
+        inputs[0]?.kind === "SEGMENT" &&
+        (run.start === 0 || run.kind === "merge") &&
+        inputs[0].tombstonesKey === undefined &&
+        maskedPositions(inputs[0]) === undefined &&
+        (run.start > 0 || deletedIdsOf(inputs[0]).length === 0);
+      if (alreadyCompact) return this.#notPerformed(snapshot);
       const now = ctx.clock.now();
       const intent: CompactionIntent = {
         schemaVersion: 1,
@@ -214,12 +241,12 @@ export class Compactor {
       };
       await createIntent(ctx, path, intent);
       try {
-        return await this.#run(path, intent, snapshot.version);
+        return await this.#run(path, intent, snapshot.version, run.kind);
       } catch (error) {
         if (!(error instanceof SealedByOther)) throw error;
-        // Lost the first seal: another compaction owns the run. Ours sealed nothing.
-        await settleIntent(ctx, path, intent.compactionId, "ABANDONED");
+        // Lost a seal: another compaction owns (part of) the run. Release ours and give up.
         const latest = await ctx.manifests.readLatest(path);
+        await this.#abandon(path, this.#wals.for(path).store, intent, latest);
         return this.#notPerformed(latest ?? snapshot);
       }
     });
@@ -254,8 +281,8 @@ export class Compactor {
         else report.abandoned++;
       } catch (error) {
         if (!(error instanceof SealedByOther)) throw error;
-        // Its first seal is someone else's: it never owned the run and sealed nothing.
-        await settleIntent(ctx, path, id, "ABANDONED");
+        // A seal is someone else's: it never owned the whole run. Release what it sealed.
+        await this.#abandon(path, this.#wals.for(path).store, intent, await ctx.manifests.readLatest(path));
         report.abandoned++;
       }
     }
@@ -277,7 +304,7 @@ export class Compactor {
   }
 
   /** Steps 2-5 for `intent`; a dead intent is abandoned (seals released) and reported as not performed. */
-  async #run(path: NamespacePath, intent: CompactionIntent, snapshotVersion: number): Promise<CompactionReport> {
+  async #run(path: NamespacePath, intent: CompactionIntent, snapshotVersion: number, runKind?: CompactionRun["kind"]): Promise<CompactionReport> {
     const ctx = this.#ctx;
     const id = intent.compactionId;
     const outputId = intent.outputSegmentIds[0];
@@ -292,9 +319,10 @@ export class Compactor {
       await this.#seal(path, store, id, inputs[0]?.id as string, published);
       await bounded(inputs.slice(1), LOAD_CONCURRENCY, async (input) => this.#seal(path, store, id, input.id, published));
 
-      // 3. Read the sealed inputs (refs from the latest manifest, where they must still be a prefix).
+      // 3. Read the sealed inputs (refs from the latest manifest, where they must still be adjacent, in order).
       const latest = await ctx.manifests.readLatest(path);
-      if (latest === undefined || latest.deletedAt !== undefined || !isPrefix(latest, inputs)) {
+      const start = latest === undefined || latest.deletedAt !== undefined ? -1 : runStart(latest, inputs);
+      if (latest === undefined || latest.deletedAt !== undefined || start < 0) {
         if (latest !== undefined && recentCompactions(latest).includes(id)) {
           await settleIntent(ctx, path, id, "COMMITTED");
           return { ...this.#notPerformed(latest), performed: true, compactionId: id, inputContainers: inputs.length, version: latest.version };
@@ -302,21 +330,16 @@ export class Compactor {
         await this.#abandon(path, store, intent, latest);
         return this.#notPerformed(latest ?? ({ version: snapshotVersion } as Manifest));
       }
-      const refs = latest.containers.slice(0, inputs.length);
+      const refs = latest.containers.slice(start, start + inputs.length);
       const loaded: LoadedContainer[] = new Array(refs.length);
       await bounded(refs, LOAD_CONCURRENCY, async (ref, i) => {
         loaded[i] = await loadContainer(ctx, ref, tombstonesKey(path, ref.id));
       });
-      const state = NamespaceState.empty();
-      refs.forEach((ref, i) => {
-        const item = loaded[i] as LoadedContainer;
-        state.apply(ref.id, item.entries, { tombstoned: item.tombstoned, masked: maskedPositions(ref), replaces: mutationWalId(ref) !== undefined });
-      });
-      const rows = state.rowsInIdOrder();
+      const { rows, deleted } = await this.#foldRun(latest.containers.slice(0, start), refs, loaded);
 
       let segmentRef: ContainerRef | undefined;
       let indexBytes = 0;
-      if (rows.length > 0 && outputId !== undefined) {
+      if ((rows.length > 0 || deleted.length > 0) && outputId !== undefined) {
         const dimension = latest.vector?.dimension;
         const bytes = encodeRowBatch(
           rows.map(({ doc, rowId }) => ({
@@ -350,11 +373,11 @@ export class Compactor {
           // BLAKE3 of the index object: the loader verifies it (5 GB/s) instead of the format's body CRC.
           indexHash = contentHash(serialized);
         }
-        let first = rows[0]?.rowId as bigint;
-        let last = first;
+        let range: { first: RowId; last: RowId } | undefined;
         for (const { rowId } of rows) {
-          if (rowId < first) first = rowId;
-          if (rowId > last) last = rowId;
+          if (range === undefined) range = { first: rowId, last: rowId };
+          else if (rowId < range.first) range.first = rowId;
+          else if (rowId > range.last) range.last = rowId;
         }
         segmentRef = withExtra(
           {
@@ -364,9 +387,15 @@ export class Compactor {
             rowCount: rows.length,
             byteSize: bytes.length,
             contentHash: contentHash(bytes),
-            rowIdRange: { first: first as RowId, last: last as RowId },
+            ...(range === undefined ? {} : { rowIdRange: range }),
           },
-          { compaction_id: id, index_key: indexKey, index_bytes: indexKey === undefined ? undefined : indexBytes, index_hash: indexHash },
+          {
+            compaction_id: id,
+            index_key: indexKey,
+            index_bytes: indexKey === undefined ? undefined : indexBytes,
+            index_hash: indexHash,
+            deleted_ids: deleted.length === 0 ? undefined : [...deleted],
+          },
         );
       }
 
@@ -377,17 +406,19 @@ export class Compactor {
       try {
         committed = await commitChange(ctx, path, (base) => {
           if (recentCompactions(base).includes(id)) return undefined;
-          if (!isPrefix(base, inputs)) throw new DeadCompaction();
-          const rest = base.containers.slice(inputs.length);
+          const at = runStart(base, inputs);
+          if (at < 0) throw new DeadCompaction();
+          const before = base.containers.slice(0, at);
+          const rest = base.containers.slice(at + inputs.length);
           rebased = base.version !== snapshotVersion || rest.length > 0;
           const retired: RetiredSegment[] = [...retiredSegments(base)];
-          for (const ref of base.containers.slice(0, inputs.length)) {
+          for (const ref of base.containers.slice(at, at + inputs.length)) {
             const wal = mutationWalId(ref);
             if (wal !== undefined) retired.push({ segmentId: ref.id, walId: wal });
           }
           committedHere = true;
           return withManifestExtra(
-            { ...base, containers: segmentRef === undefined ? rest : [segmentRef, ...rest] },
+            { ...base, containers: segmentRef === undefined ? [...before, ...rest] : [...before, segmentRef, ...rest] },
             {
               retired_mutation_segments: retiredToWire(retired),
               recent_compactions: [...recentCompactions(base), id].slice(-RECENT_COMPACTIONS_LIMIT),
@@ -406,7 +437,9 @@ export class Compactor {
         performed: true,
         compactionId: id,
         inputContainers: inputs.length,
+        ...(runKind === undefined ? {} : { runKind }),
         liveDocuments: rows.length,
+        deleteMarkers: deleted.length,
         segmentBytes: segmentRef?.byteSize ?? 0,
         indexBytes,
         removedObjects: 0,
@@ -420,6 +453,78 @@ export class Compactor {
     } finally {
       this.#running.delete(id);
     }
+  }
+
+  /**
+   * Folds a run of sealed containers (`refs`, loaded) that follows `before`.
+   * A run starting at the first container folds like the whole namespace:
+   * its live documents, no markers. A later run yields the documents it
+   * touched (any applied entry, a tombstone or a delete marker) that are live
+   * at its end, and, as delete markers, the touched ids that are not: their
+   * older versions may live in `before`. A PATCH whose document the run has
+   * not written before needs its base from `before`: those containers are
+   * folded (their published tombstones) only when such a PATCH exists.
+   */
+  async #foldRun(
+    before: readonly ContainerRef[],
+    refs: readonly ContainerRef[],
+    loaded: readonly LoadedContainer[],
+  ): Promise<{ rows: { doc: StoredDocument; rowId: RowId }[]; deleted: string[] }> {
+    const state = NamespaceState.empty();
+    const options = (ref: ContainerRef, item: LoadedContainer) => ({
+      tombstoned: item.tombstoned,
+      masked: maskedPositions(ref),
+      replaces: mutationWalId(ref) !== undefined,
+    });
+    if (before.length === 0) {
+      refs.forEach((ref, i) => state.apply(ref.id, (loaded[i] as LoadedContainer).entries, options(ref, loaded[i] as LoadedContainer)));
+      return { rows: state.rowsInIdOrder(), deleted: [] };
+    }
+    const touched = new Set<string>();
+    const needsBase = new Set<string>();
+    refs.forEach((ref, i) => {
+      const item = loaded[i] as LoadedContainer;
+      const masked = maskedPositions(ref);
+      item.entries.forEach((entry, position) => {
+        if (masked?.has(position) === true || touched.has(entry.id)) return;
+        touched.add(entry.id);
+        if (entry.op === "PATCH" && item.tombstoned?.has(position) !== true) needsBase.add(entry.id);
+      });
+    });
+    if (needsBase.size > 0) {
+      const prefix = NamespaceState.empty();
+      const prefixLoaded: LoadedContainer[] = new Array(before.length);
+      await bounded(before, LOAD_CONCURRENCY, async (ref, i) => {
+        prefixLoaded[i] = await loadContainer(this.#ctx, ref, sidecarForRead(ref));
+      });
+      before.forEach((ref, i) => prefix.apply(ref.id, (prefixLoaded[i] as LoadedContainer).entries, options(ref, prefixLoaded[i] as LoadedContainer)));
+      const bases: LogEntry[] = [];
+      for (const id of [...needsBase].sort()) {
+        const doc = prefix.get(id);
+        const at = prefix.locate(id);
+        if (doc === undefined || at === undefined) continue;
+        bases.push({
+          op: "UPSERT",
+          id,
+          rowId: at.rowId,
+          ...(doc.vector === undefined ? {} : { vector: doc.vector }),
+          ...(doc.sparse === undefined ? {} : { sparse: doc.sparse }),
+          ...(doc.text === undefined ? {} : { text: doc.text }),
+          ...(doc.attributes === undefined ? {} : { attributes: doc.attributes }),
+        });
+      }
+      state.apply("", bases);
+    }
+    refs.forEach((ref, i) => state.apply(ref.id, (loaded[i] as LoadedContainer).entries, options(ref, loaded[i] as LoadedContainer)));
+    const rows: { doc: StoredDocument; rowId: RowId }[] = [];
+    const deleted: string[] = [];
+    for (const id of [...touched].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
+      const doc = state.get(id);
+      const at = state.locate(id);
+      if (doc === undefined || at === undefined) deleted.push(id);
+      else rows.push({ doc, rowId: at.rowId });
+    }
+    return { rows, deleted };
   }
 
   /**

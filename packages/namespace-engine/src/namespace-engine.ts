@@ -859,11 +859,16 @@ export class NamespaceEngine {
     const manifest = this.#manifests.cached(p);
     if (manifest === undefined || !this.#compactor.isDue(manifest)) return;
     const timer = setTimeout(() => {
+      let again = false;
       const run = this.compact(p)
+        .then((report) => {
+          again = report.performed; // tiered: the tail fold may make a merge due
+        })
         .catch((error) => this.#onBackgroundError?.(error, id))
         .finally(() => {
           this.#scheduled.delete(id);
           this.#background.delete(run);
+          if (again) this.#maybeScheduleCompaction(p);
         });
       this.#background.add(run);
     }, this.#compactor.settings.delayMs);

@@ -1,0 +1,206 @@
+/**
+ * Tiered (incremental) compaction: the tail folds into a new segment, runs
+ * of similar-sized segments merge, deletes of documents in older segments
+ * survive as delete markers. Reads (documents, get, docCount, query) stay
+ * equal to a naive model across many compactions with upserts, patches,
+ * deletes, predicate mutations and branches; refcounts stay exact.
+ */
+import { describe, expect, it } from "vitest";
+import type { MemoryStorage } from "@skerry/storage-providers";
+import type { CompactionSettings, NamespaceEngine, StoredDocument } from "@skerry/namespace-engine";
+import { makeEngine, memoryEngine } from "./support/harness.ts";
+import { checkAgainstReference } from "./namespace-query-reference.ts";
+import { expectExactCounts, expectNoMissingObjects } from "./support/references.ts";
+import { seededRandom } from "./query/support/reference.ts";
+
+const NS = "acme/tiered/docs";
+const BR = "acme/tiered/branch";
+
+export const TIERED: Partial<CompactionSettings> = {
+  policy: "tiered",
+  maxLogBatches: 3,
+  mergeFactor: 3,
+  tierBaseBytes: 4096,
+};
+
+type Model = Map<string, { n: number; attributes: Record<string, unknown> }>;
+
+function view(docs: readonly StoredDocument[]): string[] {
+  return docs.map((d) => `${d.id}:${JSON.stringify(d.attributes ?? {})}:${d.vector === undefined ? "-" : Array.from(d.vector).join(",")}`);
+}
+
+function modelView(model: Model): string[] {
+  return [...model.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([id, d]) => `${id}:${JSON.stringify(d.attributes)}:${d.n},1`);
+}
+
+/** One random step on `path` and its model (the ids are drawn from a fixed pool, so old ones are rewritten and deleted). */
+async function step(engine: NamespaceEngine, path: string, model: Model, random: () => number, n: number): Promise<void> {
+  const pick = () => `d${String(Math.floor(random() * 60)).padStart(3, "0")}`;
+  const live = () => [...model.keys()];
+  const r = random();
+  if (r < 0.45 || model.size < 5) {
+    const ids = [...new Set(Array.from({ length: 1 + Math.floor(random() * 5) }, pick))];
+    await engine.upsert(
+      path,
+      ids.map((id) => ({ id, vector: [n, 1], attributes: { n, g: n % 3 } })),
+    );
+    for (const id of ids) model.set(id, { n, attributes: { n, g: n % 3 } });
+  } else if (r < 0.65) {
+    const ids = [...new Set(Array.from({ length: 1 + Math.floor(random() * 3) }, () => live()[Math.floor(random() * model.size)] as string))];
+    await engine.patch(path, ids.map((id) => ({ id, attributes: { p: n } })));
+    for (const id of ids) {
+      const d = model.get(id) as { n: number; attributes: Record<string, unknown> };
+      model.set(id, { n: d.n, attributes: { ...d.attributes, p: n } });
+    }
+  } else if (r < 0.85) {
+    const ids = [...new Set(Array.from({ length: 1 + Math.floor(random() * 4) }, pick))];
+    await engine.delete(path, ids);
+    for (const id of ids) model.delete(id);
+  } else if (r < 0.93) {
+    const g = Math.floor(random() * 3);
+    await engine.deleteByFilter(path, ["g", "Eq", g]);
+    for (const [id, d] of model) if (d.attributes["g"] === g) model.delete(id);
+  } else {
+    const g = Math.floor(random() * 3);
+    await engine.patchByFilter(path, ["g", "Eq", g], { attributes: { u: n } });
+    for (const [id, d] of model) if (d.attributes["g"] === g) model.set(id, { n: d.n, attributes: { ...d.attributes, u: n } });
+  }
+}
+
+/** Compacts as the policy says until nothing is due; returns the run kinds performed. */
+async function compactUntilQuiet(engine: NamespaceEngine, path: string): Promise<string[]> {
+  const kinds: string[] = [];
+  for (let i = 0; i < 10; i++) {
+    const report = await engine.compact(path);
+    if (!report.performed) break;
+    kinds.push(report.runKind ?? "?");
+  }
+  return kinds;
+}
+
+async function expectLikeModel(engine: NamespaceEngine, path: string, model: Model, label: string): Promise<void> {
+  expect(view(await engine.documents(path)), label).toEqual(modelView(model));
+  const probe = ["d000", "d007", "d031", "d059"];
+  const got = await engine.get(path, probe);
+  expect(
+    got.map((d) => d?.id ?? null),
+    `${label}: get`,
+  ).toEqual(probe.map((id) => (model.has(id) ? id : null)));
+  expect((await engine.getNamespace(path)).docCount, `${label}: docCount`).toBe(model.size);
+  const result = await checkAgainstReference(engine, path, { filters: ["g", "Lt", 5], topK: 100, includeAttributes: true }, "COSINE", `${label}: filter`);
+  expect(result.rows.map((r) => r.id).sort(), `${label}: query ids`).toEqual([...model.keys()].sort());
+  await checkAgainstReference(engine, path, { rankBy: ["vector", "kNN", [1, 0.5]], topK: 7 }, "COSINE", `${label}: kNN`);
+  await checkAgainstReference(engine, path, { aggregateBy: { count: ["Count"] } }, "COSINE", `${label}: count`);
+}
+
+function tieredEngine(storage?: MemoryStorage) {
+  const options = { compaction: TIERED, retention: { keepVersions: 2, keepForMs: 0 } };
+  if (storage !== undefined) return { storage, engine: makeEngine(storage, options) };
+  return memoryEngine(options);
+}
+
+describe("tiered compaction", () => {
+  it("folds the tail, merges segments and keeps deletes of older documents (markers), equal to a model throughout", async () => {
+    const { storage, engine } = tieredEngine();
+    await engine.createNamespace(NS);
+    const model: Model = new Map();
+    const random = seededRandom(7);
+    const kinds = new Set<string>();
+    let markers = 0;
+    let segmentsAtOnce = 0;
+    for (let n = 1; n <= 120; n++) {
+      await step(engine, NS, model, random, n);
+      for (const kind of await compactUntilQuiet(engine, NS)) kinds.add(kind);
+      const manifest = await engine.manifest(NS);
+      for (const c of manifest.containers) markers = Math.max(markers, ((c.extra?.["deleted_ids"] as unknown[]) ?? []).length);
+      segmentsAtOnce = Math.max(segmentsAtOnce, manifest.containers.filter((c) => c.kind === "SEGMENT").length);
+      if (n % 10 === 0) await expectLikeModel(engine, NS, model, `step ${n}`);
+    }
+    expect([...kinds].sort()).toEqual(["merge", "tail"]);
+    expect(markers).toBeGreaterThan(0);
+    expect(segmentsAtOnce).toBeGreaterThan(2);
+    await expectLikeModel(engine, NS, model, "end");
+    await expectLikeModel(makeEngine(storage), NS, model, "fresh engine");
+    // A full fold drops every marker and leaves one segment with the same reads.
+    const full = await engine.compact(NS, { force: true });
+    expect(full).toMatchObject({ performed: true, runKind: "full", deleteMarkers: 0 });
+    expect((await engine.manifest(NS)).containers.length).toBe(1);
+    await expectLikeModel(engine, NS, model, "after full");
+    await engine.collectGarbage(NS);
+    await expectExactCounts(engine, "acme", "tiered");
+    await expectNoMissingObjects(engine, storage, "acme", "tiered");
+  });
+
+  it("branches and copies compact independently; refcounts stay exact and nothing is missing", async () => {
+    const { storage, engine } = tieredEngine();
+    await engine.createNamespace(NS);
+    const model: Model = new Map();
+    const random = seededRandom(11);
+    for (let n = 1; n <= 40; n++) {
+      await step(engine, NS, model, random, n);
+      await compactUntilQuiet(engine, NS);
+    }
+    await engine.branchNamespace(NS, BR);
+    await engine.copyNamespace(NS, "acme/tiered/copy");
+    const branchModel: Model = new Map([...model].map(([k, v]) => [k, { n: v.n, attributes: { ...v.attributes } }]));
+    const copyModel: Model = new Map([...model].map(([k, v]) => [k, { n: v.n, attributes: { ...v.attributes } }]));
+    for (let n = 41; n <= 80; n++) {
+      await step(engine, NS, model, random, n);
+      await step(engine, BR, branchModel, random, n);
+      await step(engine, "acme/tiered/copy", copyModel, random, n);
+      await compactUntilQuiet(engine, NS);
+      await compactUntilQuiet(engine, BR);
+      await compactUntilQuiet(engine, "acme/tiered/copy");
+      await engine.collectGarbage(NS);
+      await engine.collectGarbage(BR);
+    }
+    await expectLikeModel(engine, NS, model, "source");
+    await expectLikeModel(engine, BR, branchModel, "branch");
+    await expectLikeModel(engine, "acme/tiered/copy", copyModel, "copy");
+    await expectExactCounts(engine, "acme", "tiered");
+    await expectNoMissingObjects(engine, storage, "acme", "tiered");
+    await engine.deleteNamespace(NS);
+    await expectLikeModel(engine, BR, branchModel, "branch after the source is deleted");
+    await expectNoMissingObjects(engine, storage, "acme", "tiered");
+  });
+
+  it("overlapping compactions of two engines: one owns each container, the loser releases its seals, reads stay right", async () => {
+    const { storage, engine } = tieredEngine();
+    const other = tieredEngine(storage).engine;
+    await engine.createNamespace(NS);
+    const model: Model = new Map();
+    const random = seededRandom(5);
+    for (let n = 1; n <= 60; n++) {
+      await step(engine, NS, model, random, n);
+      const [a, b] = await Promise.all([engine.compact(NS, { force: n % 7 === 0 }), other.compact(NS)]);
+      if (a.performed && b.performed) expect(a.compactionId).not.toBe(b.compactionId);
+      if (n % 10 === 0) await expectLikeModel(engine, NS, model, `step ${n}`);
+    }
+    // No seal is left behind: a compaction of everything succeeds.
+    await engine.upsert(NS, [{ id: "last", attributes: { g: 9 } }]);
+    model.set("last", { n: 0, attributes: { g: 9 } });
+    expect((await engine.compact(NS, { force: true })).performed).toBe(true);
+    const docs = await engine.documents(NS);
+    expect(docs.map((d) => d.id)).toEqual([...model.keys()].sort());
+  });
+
+  it("background compaction keeps the tail and the segment count bounded", async () => {
+    const errors: unknown[] = [];
+    const { engine } = memoryEngine({ compaction: { ...TIERED, auto: true }, onBackgroundError: (error) => errors.push(error) });
+    await engine.createNamespace(NS);
+    for (let n = 0; n < 200; n++) {
+      await engine.upsert(NS, [{ id: `x${n}`, vector: [n, 1], attributes: { n } }]);
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await engine.close();
+    expect(errors).toEqual([]);
+    const manifest = await engine.manifest(NS);
+    const tail = manifest.containers.filter((c) => c.kind === "LOG_BATCH").length;
+    expect(tail).toBeLessThan(TIERED.maxLogBatches as number);
+    expect(manifest.containers.length).toBeLessThan(20);
+    expect((await engine.getNamespace(NS)).docCount).toBe(200);
+  });
+});
