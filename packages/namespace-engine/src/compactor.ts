@@ -471,13 +471,14 @@ export class Compactor {
     loaded: readonly LoadedContainer[],
   ): Promise<{ rows: { doc: StoredDocument; rowId: RowId }[]; deleted: string[] }> {
     const state = NamespaceState.empty();
-    const options = (ref: ContainerRef, item: LoadedContainer) => ({
-      tombstoned: item.tombstoned,
-      masked: maskedPositions(ref),
-      replaces: mutationWalId(ref) !== undefined,
-    });
+    const fold = (into: NamespaceState, containers: readonly ContainerRef[], items: readonly LoadedContainer[]): void => {
+      containers.forEach((ref, i) => {
+        const item = items[i] as LoadedContainer;
+        into.apply(ref.id, item.entries, { tombstoned: item.tombstoned, masked: maskedPositions(ref), replaces: mutationWalId(ref) !== undefined });
+      });
+    };
     if (before.length === 0) {
-      refs.forEach((ref, i) => state.apply(ref.id, (loaded[i] as LoadedContainer).entries, options(ref, loaded[i] as LoadedContainer)));
+      fold(state, refs, loaded);
       return { rows: state.rowsInIdOrder(), deleted: [] };
     }
     const touched = new Set<string>();
@@ -497,7 +498,7 @@ export class Compactor {
       await bounded(before, LOAD_CONCURRENCY, async (ref, i) => {
         prefixLoaded[i] = await loadContainer(this.#ctx, ref, sidecarForRead(ref));
       });
-      before.forEach((ref, i) => prefix.apply(ref.id, (prefixLoaded[i] as LoadedContainer).entries, options(ref, prefixLoaded[i] as LoadedContainer)));
+      fold(prefix, before, prefixLoaded);
       const bases: LogEntry[] = [];
       for (const id of [...needsBase].sort()) {
         const doc = prefix.get(id);
@@ -515,7 +516,7 @@ export class Compactor {
       }
       state.apply("", bases);
     }
-    refs.forEach((ref, i) => state.apply(ref.id, (loaded[i] as LoadedContainer).entries, options(ref, loaded[i] as LoadedContainer)));
+    fold(state, refs, loaded);
     const rows: { doc: StoredDocument; rowId: RowId }[] = [];
     const deleted: string[] = [];
     for (const id of [...touched].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
