@@ -13,7 +13,8 @@
  *     size tier (tier t holds segments of `tierBaseBytes * F^t` up to
  *     `tierBaseBytes * F^(t+1)` bytes, F the merge factor) whose total stays
  *     within `maxSegmentBytes` and `maxSegmentRows`. The newest such window
- *     is merged first.
+ *     is merged first, and merges go before the tail run (under a steady
+ *     stream of writes the tail is due again after every fold).
  *   A document is so rewritten once by the tail fold and once per tier it
  *   climbs: O(log_F(maxSegmentBytes / tail segment size)) times, not once
  *   per compaction. Segments at the size bound are never merged again.
@@ -108,6 +109,10 @@ export function chooseRun(manifest: Manifest, s: CompactionPolicySettings): Comp
   for (const c of containers) markers += deletedIdsOf(c).length;
   if (markers > s.maxDeleteMarkers) return fullRun(manifest);
   const tail = tailStart(manifest);
+  // Merges first: under a steady stream of writes the tail is due again after every fold, and segments would
+  // pile up. Each merge removes mergeFactor - 1 segments, so the tail waits for a bounded number of them.
+  const merge = mergeWindow(containers, tail, s);
+  if (merge !== undefined) return merge;
   if (tail < containers.length && crossesThresholds(containers.slice(tail), s)) return { start: tail, end: containers.length, kind: "tail" };
-  return mergeWindow(containers, tail, s);
+  return undefined;
 }

@@ -49,7 +49,7 @@ async function seeded(withTombstones: boolean, segments = 0): Promise<MemoryStor
   if (segments > 0) {
     // A compacted segment, then tiered tail folds: deletes and patches of documents in older segments.
     await engine.compact(NS, { force: true });
-    const tiered = makeEngine(inner, { compaction: TIERED });
+    const tiered = makeEngine(inner, { compaction: { ...TIERED, mergeFactor: 10 } }); // no merge while seeding
     for (let s = 1; s <= segments; s++) {
       await tiered.upsert(NS, [{ id: `e${s}`, vector: [s, 1], attributes: { s: "x", n: 10 + s } }]);
       await tiered.delete(NS, [s === 1 ? "a" : `e${s - 1}`]);

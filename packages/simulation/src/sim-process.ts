@@ -106,7 +106,9 @@ export function engineFor(storage: StorageProvider, scheduler: SimScheduler, ran
     relocate: { maxAttempts: 40, ...(timed ? { baseDelayMs: 10, maxDelayMs: 120 } : zero) },
     leaseMs: SIM_LEASE_MS,
     ...(mode.storedBatches === true ? { carriedBatches: false } : {}),
-    compaction: { auto: false },
+    // Tiered with small thresholds: unforced compactions fold short tails and merge segments (runs that do not
+    // start at the first container, delete markers); forced ones fold everything.
+    compaction: { auto: false, policy: "tiered", maxLogBatches: 2, maxContainers: 6, mergeFactor: 2, tierBaseBytes: 1 << 20 },
     readStalenessMs: 1_000,
     ...(mode.asFound === true ? {} : { retention: SIM_RETENTION, maxBaseAgeMs: SIM_MAX_BASE_AGE_MS }),
   });
