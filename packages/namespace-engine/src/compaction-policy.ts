@@ -10,8 +10,9 @@
  *   - the tail run, once the tail crosses a threshold (the same ones as
  *     `full`, counted over the tail only): folded into one new segment;
  *   - a merge run: `mergeFactor` adjacent compacted segments of the same
- *     size tier (tier t holds segments of `tierBaseBytes * F^t` up to
- *     `tierBaseBytes * F^(t+1)` bytes, F the merge factor) whose total stays
+ *     size tier (tier 0: below `tierBaseBytes`; tier t: from
+ *     `tierBaseBytes * F^(t-1)` up to `tierBaseBytes * F^t` bytes, F the
+ *     merge factor) whose total stays
  *     within `maxSegmentBytes` and `maxSegmentRows`. The newest such window
  *     is merged first, and merges go before the tail run (under a steady
  *     stream of writes the tail is due again after every fold).
@@ -70,9 +71,11 @@ function crossesThresholds(containers: readonly ContainerRef[], s: CompactionPol
   return logBatches >= s.maxLogBatches || logBytes >= s.maxLogBytes || containers.length >= s.maxContainers;
 }
 
+/** Size tier: 0 below `tierBaseBytes`, then t for `tierBaseBytes * F^(t-1)` up to `tierBaseBytes * F^t` bytes. */
 function tierOf(bytes: number, s: CompactionPolicySettings): number {
-  const ratio = Math.max(1, bytes / Math.max(1, s.tierBaseBytes));
-  return Math.floor(Math.log(ratio) / Math.log(Math.max(2, s.mergeFactor)) + 1e-9);
+  const base = Math.max(1, s.tierBaseBytes);
+  if (bytes < base) return 0;
+  return 1 + Math.floor(Math.log(bytes / base) / Math.log(Math.max(2, s.mergeFactor)) + 1e-9);
 }
 
 /** The newest window of `mergeFactor` adjacent compacted segments of one tier within the size bounds. */
