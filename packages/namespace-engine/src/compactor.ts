@@ -85,9 +85,9 @@ import type { LogEntry } from "./log-entry.ts";
 import { toWalRetryPolicy } from "./wal-retry.ts";
 
 export interface CompactionSettings extends CompactionPolicySettings {
-  /** Compact in the background when a write crosses a threshold; default false. */
+  /** Compact in the background when a write makes a run due; default true (false: only `compact` does). */
   readonly auto: boolean;
-  /** Which containers a compaction folds (compaction-policy.ts): "tiered" or "full"; default "full". */
+  /** Which containers a compaction folds (compaction-policy.ts): "tiered" or "full"; default "tiered". */
   readonly policy: CompactionPolicyName;
   /** Log batches that make a namespace (tiered: its tail) due; default 32. */
   readonly maxLogBatches: number;
@@ -112,8 +112,8 @@ export interface CompactionSettings extends CompactionPolicySettings {
 }
 
 export const DEFAULT_COMPACTION_SETTINGS: CompactionSettings = {
-  auto: false,
-  policy: "full",
+  auto: true,
+  policy: "tiered",
   maxLogBatches: 32,
   maxLogBytes: 64 * 1024 * 1024,
   maxContainers: 64,

@@ -29,7 +29,7 @@ afterAll(() => {
   console.log(`[mutation-crash-points] ${covered} crash points covered (${perScenario.join(", ")}; every storage call, before and after)`);
 });
 
-const TIERED = { policy: "tiered", maxLogBatches: 3, mergeFactor: 3, tierBaseBytes: 1 << 20 } as const;
+const TIERED = { auto: false, policy: "tiered", maxLogBatches: 3, mergeFactor: 3, tierBaseBytes: 1 << 20 } as const;
 
 async function seeded(withTombstones: boolean, segments = 0): Promise<MemoryStorage> {
   const clock = steppingClock();
