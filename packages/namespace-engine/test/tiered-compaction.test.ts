@@ -16,7 +16,8 @@ import { seededRandom } from "./query/support/reference.ts";
 const NS = "acme/tiered/docs";
 const BR = "acme/tiered/branch";
 
-export const TIERED: Partial<CompactionSettings> = {
+const TIERED: Partial<CompactionSettings> = {
+  auto: false, // the tests compact explicitly (one test turns the background trigger back on)
   policy: "tiered",
   maxLogBatches: 3,
   mergeFactor: 3,
@@ -131,6 +132,35 @@ describe("tiered compaction", () => {
     await engine.collectGarbage(NS);
     await expectExactCounts(engine, "acme", "tiered");
     await expectNoMissingObjects(engine, storage, "acme", "tiered");
+  });
+
+  it("a tail of only deletes of older documents folds into a segment of markers alone (0 rows), and a full fold drops it", async () => {
+    const { storage, engine } = tieredEngine();
+    await engine.createNamespace(NS);
+    const model: Model = new Map();
+    await engine.upsert(
+      NS,
+      Array.from({ length: 8 }, (_, i) => ({ id: `d00${i}`, vector: [i, 1], attributes: { n: i, g: i % 3 } })),
+    );
+    for (let i = 0; i < 8; i++) model.set(`d00${i}`, { n: i, attributes: { n: i, g: i % 3 } });
+    await engine.compact(NS, { force: true });
+    for (const id of ["d001", "d003", "d007"]) {
+      await engine.delete(NS, [id]);
+      model.delete(id);
+    }
+    const report = await engine.compact(NS);
+    expect(report).toMatchObject({ performed: true, runKind: "tail", liveDocuments: 0, deleteMarkers: 3 });
+    const [, markers] = (await engine.manifest(NS)).containers;
+    expect(markers).toMatchObject({ kind: "SEGMENT", rowCount: 0, extra: { deleted_ids: ["d001", "d003", "d007"] } });
+    expect(markers?.rowIdRange).toBeUndefined();
+    await expectLikeModel(engine, NS, model, "markers only");
+    await expectLikeModel(makeEngine(storage), NS, model, "markers only, fresh engine");
+    // Writing a marked id again brings it back (newer than the marker).
+    await engine.upsert(NS, [{ id: "d003", vector: [3, 1], attributes: { n: 3, g: 0 } }]);
+    model.set("d003", { n: 3, attributes: { n: 3, g: 0 } });
+    await expectLikeModel(engine, NS, model, "re-upserted");
+    expect((await engine.compact(NS, { force: true })).deleteMarkers).toBe(0);
+    await expectLikeModel(engine, NS, model, "after full");
   });
 
   it("branches and copies compact independently; refcounts stay exact and nothing is missing", async () => {
