@@ -41,7 +41,7 @@
  * Errors: namespace-engine typed errors; ConflictError when a seal is held
  * by another compaction.
  */
-import { CAS_NOOP, createOnce, type WalStore } from "@skerry/wal-engine";
+import { CAS_NOOP, createOnce, WalAlreadyExistsError, type WalStore } from "@skerry/wal-engine";
 import {
   type CompactionIntent,
   type ContainerRef,
@@ -83,6 +83,7 @@ import { assertSidecarNotLost } from "./tombstone-refresh.ts";
 import type { StoredDocument } from "./document.ts";
 import type { LogEntry } from "./log-entry.ts";
 import { toWalRetryPolicy } from "./wal-retry.ts";
+import { foldIdentity } from "./query-tail.ts";
 
 export interface CompactionSettings extends CompactionPolicySettings {
   /** Compact in the background when a write makes a run due; default true (false: only `compact` does). */
@@ -160,6 +161,14 @@ export interface CompactionRecoveryReport {
 }
 
 class DeadCompaction extends Error {}
+
+/**
+ * The containers a later run took PATCH bases from changed before its swap (a tombstone published on them,
+ * or a merge replaced them), or a re-run of the intent folded other bytes than an earlier run stored: the
+ * fold may no longer match what readers see before the run, so the compaction gives up (the next one
+ * folds afresh).
+ */
+class StaleBases extends Error {}
 
 /** Thrown inside a seal's CAS when a sidecar the manifest records as published is absent. */
 class LostSidecar extends Error {}
@@ -335,7 +344,7 @@ export class Compactor {
       await bounded(refs, LOAD_CONCURRENCY, async (ref, i) => {
         loaded[i] = await loadContainer(ctx, ref, tombstonesKey(path, ref.id));
       });
-      const { rows, deleted } = await this.#foldRun(latest.containers.slice(0, start), refs, loaded);
+      const { rows, deleted, bases } = await this.#foldRun(latest.containers.slice(0, start), refs, loaded);
 
       let segmentRef: ContainerRef | undefined;
       let indexBytes = 0;
@@ -353,7 +362,13 @@ export class Compactor {
           dimension === undefined ? {} : { dimension },
         );
         const key = segmentKey(path, outputId);
-        await createOnce(ctx.storage, key, bytes, { policy: toWalRetryPolicy(ctx.retry), random: ctx.random });
+        try {
+          await createOnce(ctx.storage, key, bytes, { policy: toWalRetryPolicy(ctx.retry), random: ctx.random });
+        } catch (error) {
+          // An earlier run of this intent stored other bytes: only a later run's PATCH bases can differ.
+          if (error instanceof WalAlreadyExistsError) throw new StaleBases();
+          throw error;
+        }
         let indexKey: string | undefined;
         let indexHash: string | undefined;
         if (this.settings.buildIndex) {
@@ -408,6 +423,10 @@ export class Compactor {
           if (recentCompactions(base).includes(id)) return undefined;
           const at = runStart(base, inputs);
           if (at < 0) throw new DeadCompaction();
+          if (bases !== undefined) {
+            const now = new Map(base.containers.slice(0, at).map((c) => [c.id, foldIdentity(c)]));
+            for (const [cid, identity] of bases) if (now.get(cid) !== identity) throw new StaleBases();
+          }
           const before = base.containers.slice(0, at);
           const rest = base.containers.slice(at + inputs.length);
           rebased = base.version !== snapshotVersion || rest.length > 0;
@@ -426,7 +445,7 @@ export class Compactor {
           );
         });
       } catch (error) {
-        if (!(error instanceof DeadCompaction)) throw error;
+        if (!(error instanceof DeadCompaction) && !(error instanceof StaleBases)) throw error;
         await this.#abandon(path, store, intent, await ctx.manifests.readLatest(path));
         const after = await ctx.manifests.readLatest(path);
         return this.#notPerformed(after ?? latest);
@@ -449,6 +468,11 @@ export class Compactor {
       };
     } catch (error) {
       if (error instanceof SealedByOther) throw error;
+      if (error instanceof StaleBases) {
+        const latest = await ctx.manifests.readLatest(path);
+        await this.#abandon(path, store, intent, latest);
+        return this.#notPerformed(latest ?? ({ version: snapshotVersion } as Manifest));
+      }
       throw toEngineError(error, `compaction ${id} of ${formatNamespacePath(path)}`);
     } finally {
       this.#running.delete(id);
@@ -463,13 +487,15 @@ export class Compactor {
    * at its end, and, as delete markers, the touched ids that are not: their
    * older versions may live in `before`. A PATCH whose document the run has
    * not written before needs its base from `before`: those containers are
-   * folded (their published tombstones) only when such a PATCH exists.
+   * folded (their published tombstones) only when such a PATCH exists, and
+   * then `bases` holds their fold identities: the swap requires them
+   * unchanged (`StaleBases`).
    */
   async #foldRun(
     before: readonly ContainerRef[],
     refs: readonly ContainerRef[],
     loaded: readonly LoadedContainer[],
-  ): Promise<{ rows: { doc: StoredDocument; rowId: RowId }[]; deleted: string[] }> {
+  ): Promise<{ rows: { doc: StoredDocument; rowId: RowId }[]; deleted: string[]; bases?: ReadonlyMap<string, string> }> {
     const state = NamespaceState.empty();
     const fold = (into: NamespaceState, containers: readonly ContainerRef[], items: readonly LoadedContainer[]): void => {
       containers.forEach((ref, i) => {
@@ -519,13 +545,14 @@ export class Compactor {
     fold(state, refs, loaded);
     const rows: { doc: StoredDocument; rowId: RowId }[] = [];
     const deleted: string[] = [];
+    const bases = needsBase.size === 0 ? undefined : new Map(before.map((ref) => [ref.id, foldIdentity(ref)]));
     for (const id of [...touched].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
       const doc = state.get(id);
       const at = state.locate(id);
       if (doc === undefined || at === undefined) deleted.push(id);
       else rows.push({ doc, rowId: at.rowId });
     }
-    return { rows, deleted };
+    return bases === undefined ? { rows, deleted } : { rows, deleted, bases };
   }
 
   /**

@@ -6,7 +6,7 @@
  * deletes, predicate mutations and branches; refcounts stay exact.
  */
 import { describe, expect, it } from "vitest";
-import type { MemoryStorage } from "@skerry/storage-providers";
+import { MemoryStorage, type StorageProvider } from "@skerry/storage-providers";
 import type { CompactionSettings, NamespaceEngine, StoredDocument } from "@skerry/namespace-engine";
 import { makeEngine, memoryEngine } from "./support/harness.ts";
 import { checkAgainstReference } from "./namespace-query-reference.ts";
@@ -96,6 +96,27 @@ async function expectLikeModel(engine: NamespaceEngine, path: string, model: Mod
   await checkAgainstReference(engine, path, { aggregateBy: { count: ["Count"] } }, "COSINE", `${label}: count`);
 }
 
+/** A storage that runs `hook` once, right after the first put whose key matches. */
+function hookAfterPut(inner: StorageProvider, match: (key: string) => boolean, hook: () => Promise<void>): StorageProvider {
+  let fired = false;
+  return new Proxy(inner, {
+    get(target, prop, receiver) {
+      if (prop === "put") {
+        return async (key: string, bytes: Uint8Array, options?: unknown) => {
+          const result = await target.put(key, bytes, options as never);
+          if (!fired && match(key)) {
+            fired = true;
+            await hook();
+          }
+          return result;
+        };
+      }
+      const value = Reflect.get(target, prop, receiver);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
 function tieredEngine(storage?: MemoryStorage) {
   const options = { compaction: TIERED, retention: { keepVersions: 2, keepForMs: 0 } };
   if (storage !== undefined) return { storage, engine: makeEngine(storage, options) };
@@ -161,6 +182,37 @@ describe("tiered compaction", () => {
     await expectLikeModel(engine, NS, model, "re-upserted");
     expect((await engine.compact(NS, { force: true })).deleteMarkers).toBe(0);
     await expectLikeModel(engine, NS, model, "after full");
+  });
+
+  it("a later run whose PATCH bases changed before its swap (a tombstone published on the older segment) gives up, and the next one folds afresh", async () => {
+    const inner = new MemoryStorage();
+    const setup = makeEngine(inner, { compaction: TIERED });
+    await setup.createNamespace(NS);
+    await setup.upsert(NS, [
+      { id: "a", attributes: { g: 1 } },
+      { id: "b", attributes: { g: 2 } },
+      { id: "d", attributes: { g: 4 } },
+    ]);
+    await setup.compact(NS, { force: true });
+    await setup.patch(NS, [{ id: "a", attributes: { p: 1 } }]);
+    await setup.patch(NS, [{ id: "b", attributes: { p: 2 } }]);
+    await setup.upsert(NS, [{ id: "c", attributes: { g: 3 } }]);
+    const mutator = makeEngine(inner, { compaction: TIERED });
+    const compactor = makeEngine(
+      hookAfterPut(inner, (key) => key.endsWith(".arrow"), async () => {
+        // Between the fold and the swap: a predicate delete tombstones d (in the older segment) and publishes.
+        await mutator.deleteByFilter(NS, ["g", "Eq", 4]);
+      }),
+      { compaction: TIERED },
+    );
+    const first = await compactor.compact(NS);
+    expect(first.performed).toBe(false);
+    const docs = async () => (await makeEngine(inner).documents(NS)).map((d) => `${d.id}:${JSON.stringify(d.attributes)}`);
+    expect(await docs()).toEqual(['a:{"g":1,"p":1}', 'b:{"g":2,"p":2}', 'c:{"g":3}']);
+    const second = await compactor.compact(NS);
+    expect(second).toMatchObject({ performed: true, runKind: "tail" });
+    expect(await docs()).toEqual(['a:{"g":1,"p":1}', 'b:{"g":2,"p":2}', 'c:{"g":3}']);
+    await expectNoMissingObjects(setup, inner, "acme", "tiered");
   });
 
   it("branches and copies compact independently; refcounts stay exact and nothing is missing", async () => {
