@@ -12,6 +12,7 @@ import { makeEngine, memoryEngine } from "./support/harness.ts";
 import { checkAgainstReference } from "./namespace-query-reference.ts";
 import { expectExactCounts, expectNoMissingObjects } from "./support/references.ts";
 import { seededRandom } from "./query/support/reference.ts";
+import { decodeCompactionIntent } from "@skerry/wal-format";
 
 const NS = "acme/tiered/docs";
 const BR = "acme/tiered/branch";
@@ -260,6 +261,11 @@ describe("tiered compaction", () => {
       if (a.performed && b.performed) expect(a.compactionId).not.toBe(b.compactionId);
       if (n % 10 === 0) await expectLikeModel(engine, NS, model, `step ${n}`);
     }
+    // Some runs overlapped: the loser settled its intent ABANDONED.
+    const states: string[] = [];
+    for await (const meta of storage.list("acme/tiered/ns/docs/compactions/")) states.push(decodeCompactionIntent((await storage.get(meta.key)).bytes).state);
+    expect(states).toContain("ABANDONED");
+    expect(states.filter((state) => state !== "ABANDONED" && state !== "COMMITTED")).toEqual([]);
     // No seal is left behind: a compaction of everything succeeds.
     await engine.upsert(NS, [{ id: "last", attributes: { g: 9 } }]);
     model.set("last", { n: 0, attributes: { g: 9 } });
