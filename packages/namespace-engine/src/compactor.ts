@@ -139,7 +139,10 @@ export interface CompactionReport {
   readonly liveDocuments: number;
   /** Delete markers the new segment carries (ids deleted by the run whose older versions may live before it). */
   readonly deleteMarkers?: number;
+  /** Bytes of the new segments (a run larger than `maxSegmentBytes` writes several, id ranges in order). */
   readonly segmentBytes: number;
+  /** Segments written, when more than one. */
+  readonly outputSegments?: number;
   readonly indexBytes: number;
   /** Objects deleted by the retention GC run after the swap (inputs no retained version references and nobody else holds). */
   readonly removedObjects: number;
@@ -180,6 +183,61 @@ class SealedByOther extends Error {
 }
 
 const LOAD_CONCURRENCY = 8;
+
+type Row = { readonly doc: StoredDocument; readonly rowId: RowId };
+
+/** Most output segments one compaction may write. */
+const MAX_OUTPUTS = 256;
+
+/**
+ * Output segment ids an intent pre-allocates: enough for the inputs' bytes (twice over: a segment can be
+ * larger than the log batches it folds) in segments of `maxSegmentBytes`, at least 1.
+ */
+function outputSlots(inputs: readonly ContainerRef[], s: CompactionSettings): number {
+  let bytes = 0;
+  for (const c of inputs) bytes += c.byteSize;
+  return Math.min(MAX_OUTPUTS, Math.max(1, Math.ceil((2 * bytes) / Math.max(1, s.maxSegmentBytes))));
+}
+
+/** Estimated encoded bytes of one row (id, row id, vector, sparse, text and attributes as JSON). */
+function rowBytes(row: Row): number {
+  const doc = row.doc;
+  let bytes = 24 + doc.id.length;
+  if (doc.vector !== undefined) bytes += doc.vector.byteLength;
+  if (doc.sparse !== undefined) bytes += doc.sparse.indices.byteLength + doc.sparse.values.byteLength;
+  if (doc.text !== undefined) bytes += JSON.stringify(doc.text).length;
+  if (doc.attributes !== undefined) bytes += JSON.stringify(doc.attributes).length;
+  return bytes;
+}
+
+/**
+ * `rows` (id order) cut into consecutive chunks of about equal estimated bytes, as few as keep each within
+ * `maxSegmentBytes` and `maxSegmentRows`, at most `slots`; always at least one (possibly empty) chunk.
+ */
+export function splitRows(rows: readonly Row[], slots: number, s: Pick<CompactionSettings, "maxSegmentBytes" | "maxSegmentRows">): Row[][] {
+  const sizes = rows.map(rowBytes);
+  const total = sizes.reduce((sum, n) => sum + n, 0);
+  const wanted = Math.max(1, Math.ceil(total / Math.max(1, s.maxSegmentBytes)), Math.ceil(rows.length / Math.max(1, s.maxSegmentRows)));
+  const k = Math.max(1, Math.min(slots, wanted, rows.length));
+  if (k === 1) return [[...rows]];
+  const chunks: Row[][] = [];
+  let current: Row[] = [];
+  let seen = 0;
+  rows.forEach((row, i) => {
+    current.push(row);
+    seen += sizes[i] as number;
+    const rowsLeft = rows.length - i - 1;
+    const chunksLeft = k - chunks.length - 1;
+    const due = seen >= (total * (chunks.length + 1)) / k || current.length >= s.maxSegmentRows;
+    // Cut when the chunk reached its share, or when every later chunk needs one of the rows left.
+    if (chunksLeft > 0 && (rowsLeft === chunksLeft || (rowsLeft > chunksLeft && due))) {
+      chunks.push(current);
+      current = [];
+    }
+  });
+  chunks.push(current);
+  return chunks;
+}
 
 /** Where `inputs` sit, in order and adjacent, in `manifest`; -1 when they do not. */
 function runStart(manifest: Manifest, inputs: readonly { readonly id: string }[]): number {
@@ -246,7 +304,7 @@ export class Compactor {
         lease: { owner: this.#wals.handleId, acquiredAt: now, expiresAt: now + this.#wals.settings.leaseMs },
         baseManifestVersion: snapshot.version,
         inputContainers: inputs.map((c) => ({ id: c.id, key: c.key })),
-        outputSegmentIds: [randomUuid(ctx.random)],
+        outputSegmentIds: Array.from({ length: outputSlots(inputs, this.settings) }, () => randomUuid(ctx.random)),
       };
       await createIntent(ctx, path, intent);
       try {
@@ -316,7 +374,6 @@ export class Compactor {
   async #run(path: NamespacePath, intent: CompactionIntent, snapshotVersion: number, runKind?: CompactionRun["kind"]): Promise<CompactionReport> {
     const ctx = this.#ctx;
     const id = intent.compactionId;
-    const outputId = intent.outputSegmentIds[0];
     const store = this.#wals.for(path).store;
     this.#running.add(id);
     try {
@@ -346,72 +403,15 @@ export class Compactor {
       });
       const { rows, deleted, bases } = await this.#foldRun(latest.containers.slice(0, start), refs, loaded);
 
-      let segmentRef: ContainerRef | undefined;
+      // One segment per chunk of the rows (id order, each within the size bounds, as many as the intent has
+      // output ids); the markers go with the last one.
+      const segmentRefs: ContainerRef[] = [];
       let indexBytes = 0;
-      if ((rows.length > 0 || deleted.length > 0) && outputId !== undefined) {
-        const dimension = latest.vector?.dimension;
-        const bytes = encodeRowBatch(
-          rows.map(({ doc, rowId }) => ({
-            rowId,
-            id: doc.id,
-            ...(doc.vector === undefined ? {} : { vector: doc.vector }),
-            ...(doc.sparse === undefined ? {} : { sparse: doc.sparse }),
-            ...(doc.text === undefined ? {} : { text: doc.text }),
-            ...(doc.attributes === undefined ? {} : { attributes: doc.attributes }),
-          })),
-          dimension === undefined ? {} : { dimension },
-        );
-        const key = segmentKey(path, outputId);
-        try {
-          await createOnce(ctx.storage, key, bytes, { policy: toWalRetryPolicy(ctx.retry), random: ctx.random });
-        } catch (error) {
-          // An earlier run of this intent stored other bytes: only a later run's PATCH bases can differ.
-          if (error instanceof WalAlreadyExistsError) throw new StaleBases();
-          throw error;
-        }
-        let indexKey: string | undefined;
-        let indexHash: string | undefined;
-        if (this.settings.buildIndex) {
-          const index = buildQueryIndex(
-            rows.map((r) => r.doc),
-            // `ann: true` trains an IVF index once the segment holds enough
-            // vectors (the query module's `minDocuments`); smaller segments
-            // are searched exactly.
-            { metric: latest.vector?.metric ?? "COSINE", ann: true, ...(dimension === undefined ? {} : { dimension }) },
-          );
-          const serialized = serializeQueryIndex(index);
-          indexKey = segmentIndexKey(path, outputId);
-          const target = indexKey;
-          // An existing index was written by an earlier run of this intent: an index of the same rows, kept.
-          await createImmutable(ctx, target, serialized, `write index ${target}`);
-          indexBytes = serialized.length;
-          // BLAKE3 of the index object: the loader verifies it (5 GB/s) instead of the format's body CRC.
-          indexHash = contentHash(serialized);
-        }
-        let range: { first: RowId; last: RowId } | undefined;
-        for (const { rowId } of rows) {
-          if (range === undefined) range = { first: rowId, last: rowId };
-          else if (rowId < range.first) range.first = rowId;
-          else if (rowId > range.last) range.last = rowId;
-        }
-        segmentRef = withExtra(
-          {
-            id: outputId,
-            kind: "SEGMENT",
-            key,
-            rowCount: rows.length,
-            byteSize: bytes.length,
-            contentHash: contentHash(bytes),
-            ...(range === undefined ? {} : { rowIdRange: range }),
-          },
-          {
-            compaction_id: id,
-            index_key: indexKey,
-            index_bytes: indexKey === undefined ? undefined : indexBytes,
-            index_hash: indexHash,
-            deleted_ids: deleted.length === 0 ? undefined : [...deleted],
-          },
-        );
+      const chunks = rows.length > 0 || deleted.length > 0 ? splitRows(rows, intent.outputSegmentIds.length, this.settings) : [];
+      for (let c = 0; c < chunks.length; c++) {
+        const written = await this.#writeSegment(path, latest, intent.outputSegmentIds[c] as string, id, chunks[c] as Row[], c === chunks.length - 1 ? deleted : []);
+        segmentRefs.push(written.ref);
+        indexBytes += written.indexBytes;
       }
 
       // 4. Swap the inputs for the new segment.
@@ -437,7 +437,7 @@ export class Compactor {
           }
           committedHere = true;
           return withManifestExtra(
-            { ...base, containers: segmentRef === undefined ? [...before, ...rest] : [...before, segmentRef, ...rest] },
+            { ...base, containers: [...before, ...segmentRefs, ...rest] },
             {
               retired_mutation_segments: retiredToWire(retired),
               recent_compactions: [...recentCompactions(base), id].slice(-RECENT_COMPACTIONS_LIMIT),
@@ -459,7 +459,8 @@ export class Compactor {
         ...(runKind === undefined ? {} : { runKind }),
         liveDocuments: rows.length,
         deleteMarkers: deleted.length,
-        segmentBytes: segmentRef?.byteSize ?? 0,
+        segmentBytes: segmentRefs.reduce((sum, ref) => sum + ref.byteSize, 0),
+        ...(segmentRefs.length > 1 ? { outputSegments: segmentRefs.length } : {}),
         indexBytes,
         removedObjects: 0,
         retiredObjects: committedHere ? refs.length : 0,
@@ -477,6 +478,83 @@ export class Compactor {
     } finally {
       this.#running.delete(id);
     }
+  }
+
+  /** Writes one output segment of `rows` (and its query index) under `outputId`; its ref carries `deleted` as markers. */
+  async #writeSegment(
+    path: NamespacePath,
+    latest: Manifest,
+    outputId: string,
+    compactionId: string,
+    rows: readonly Row[],
+    deleted: readonly string[],
+  ): Promise<{ ref: ContainerRef; indexBytes: number }> {
+    const ctx = this.#ctx;
+    const dimension = latest.vector?.dimension;
+    const bytes = encodeRowBatch(
+      rows.map(({ doc, rowId }) => ({
+        rowId,
+        id: doc.id,
+        ...(doc.vector === undefined ? {} : { vector: doc.vector }),
+        ...(doc.sparse === undefined ? {} : { sparse: doc.sparse }),
+        ...(doc.text === undefined ? {} : { text: doc.text }),
+        ...(doc.attributes === undefined ? {} : { attributes: doc.attributes }),
+      })),
+      dimension === undefined ? {} : { dimension },
+    );
+    const key = segmentKey(path, outputId);
+    try {
+      await createOnce(ctx.storage, key, bytes, { policy: toWalRetryPolicy(ctx.retry), random: ctx.random });
+    } catch (error) {
+      // An earlier run of this intent stored other bytes: only a later run's PATCH bases can differ.
+      if (error instanceof WalAlreadyExistsError) throw new StaleBases();
+      throw error;
+    }
+    let indexKey: string | undefined;
+    let indexHash: string | undefined;
+    let indexBytes = 0;
+    if (this.settings.buildIndex) {
+      const index = buildQueryIndex(
+        rows.map((r) => r.doc),
+        // `ann: true` trains an IVF index once the segment holds enough
+        // vectors (the query module's `minDocuments`); smaller segments
+        // are searched exactly.
+        { metric: latest.vector?.metric ?? "COSINE", ann: true, ...(dimension === undefined ? {} : { dimension }) },
+      );
+      const serialized = serializeQueryIndex(index);
+      indexKey = segmentIndexKey(path, outputId);
+      const target = indexKey;
+      // An existing index was written by an earlier run of this intent: an index of the same rows, kept.
+      await createImmutable(ctx, target, serialized, `write index ${target}`);
+      indexBytes = serialized.length;
+      // BLAKE3 of the index object: the loader verifies it (5 GB/s) instead of the format's body CRC.
+      indexHash = contentHash(serialized);
+    }
+    let range: { first: RowId; last: RowId } | undefined;
+    for (const { rowId } of rows) {
+      if (range === undefined) range = { first: rowId, last: rowId };
+      else if (rowId < range.first) range.first = rowId;
+      else if (rowId > range.last) range.last = rowId;
+    }
+    const ref = withExtra(
+      {
+        id: outputId,
+        kind: "SEGMENT",
+        key,
+        rowCount: rows.length,
+        byteSize: bytes.length,
+        contentHash: contentHash(bytes),
+        ...(range === undefined ? {} : { rowIdRange: range }),
+      },
+      {
+        compaction_id: compactionId,
+        index_key: indexKey,
+        index_bytes: indexKey === undefined ? undefined : indexBytes,
+        index_hash: indexHash,
+        deleted_ids: deleted.length === 0 ? undefined : [...deleted],
+      },
+    );
+    return { ref, indexBytes };
   }
 
   /**

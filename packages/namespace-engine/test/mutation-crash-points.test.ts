@@ -1,7 +1,7 @@
 /**
  * Crash at every storage call of deleteByFilter, patchByFilter and
- * compaction (full, and tiered: a tail fold after a segment, a merge of
- * segments after the first), before and after the call (the process dies there: every
+ * compaction (full, a full fold into several bounded segments, and tiered:
+ * a tail fold after a segment, a merge of segments after the first), before and after the call (the process dies there: every
  * later call fails). Then a fresh engine on the surviving storage runs
  * `recover` and checks:
  * - an acknowledged mutation is visible; the state is exactly "before" or
@@ -93,6 +93,8 @@ interface Scenario {
   withTombstones: boolean;
   /** Tiered compactions of the seed (0: none). */
   segments?: number;
+  /** Segment size bound of the scenario's engine (a fold then writes several segments). */
+  maxSegmentBytes?: number;
   op: (engine: NamespaceEngine) => Promise<unknown>;
 }
 
@@ -104,10 +106,13 @@ const scenarios: Scenario[] = [
   { name: "tiered tail compaction", withTombstones: true, segments: 1, op: (e) => e.compact(NS) },
   // A tiered merge of the three newest of four segments (not starting at the first).
   { name: "tiered merge compaction", withTombstones: true, segments: 3, op: (e) => e.compact(NS) },
+  // A full fold into several bounded segments.
+  { name: "split compaction", withTombstones: true, segments: 1, maxSegmentBytes: 60, op: (e) => e.compact(NS, { force: true }) },
 ];
 
 function engineFor(scenario: Scenario, storage: Parameters<typeof makeEngine>[0]): NamespaceEngine {
-  return scenario.segments === undefined ? makeEngine(storage) : makeEngine(storage, { compaction: TIERED });
+  if (scenario.segments === undefined) return makeEngine(storage);
+  return makeEngine(storage, { compaction: { ...TIERED, ...(scenario.maxSegmentBytes === undefined ? {} : { maxSegmentBytes: scenario.maxSegmentBytes }) } });
 }
 
 describe("crash at every storage call of predicate mutations and compaction", () => {
@@ -118,9 +123,14 @@ describe("crash at every storage call of predicate mutations and compaction", ()
       const counter = new FaultInjectingStorage(clean);
       const report = await scenario.op(engineFor(scenario, counter));
       if (scenario.segments !== undefined) {
-        expect(report, "the scenario's compaction runs").toMatchObject({ performed: true, runKind: scenario.segments === 1 ? "tail" : "merge" });
         const kinds = (await makeEngine(clean).manifest(NS)).containers.map((c) => c.kind);
-        expect(kinds, "a segment stays before the run").toEqual(["SEGMENT", "SEGMENT"]);
+        if (scenario.maxSegmentBytes !== undefined) {
+          expect(report, "the scenario's compaction runs").toMatchObject({ performed: true, runKind: "full" });
+          expect((report as { outputSegments?: number }).outputSegments, "several segments").toBeGreaterThan(1);
+        } else {
+          expect(report, "the scenario's compaction runs").toMatchObject({ performed: true, runKind: scenario.segments === 1 ? "tail" : "merge" });
+          expect(kinds, "a segment stays before the run").toEqual(["SEGMENT", "SEGMENT"]);
+        }
       }
       const calls = counter.callCount;
       const after = snapshot(await makeEngine(clean).documents(NS));

@@ -156,6 +156,34 @@ describe("tiered compaction", () => {
     await expectNoMissingObjects(engine, storage, "acme", "tiered");
   });
 
+  it("a fold larger than maxSegmentBytes writes several id-ordered segments of bounded size; reads stay equal to the model", async () => {
+    const { storage, engine } = memoryEngine({ compaction: { ...TIERED, maxSegmentBytes: 800 }, retention: { keepVersions: 2, keepForMs: 0 } });
+    await engine.createNamespace(NS);
+    const model: Model = new Map();
+    const random = seededRandom(3);
+    let most = 0;
+    for (let n = 1; n <= 80; n++) {
+      await step(engine, NS, model, random, n);
+      await compactUntilQuiet(engine, NS);
+      if (n % 20 === 0) {
+        const report = await engine.compact(NS, { force: true });
+        most = Math.max(most, report.outputSegments ?? 1);
+        await expectLikeModel(engine, NS, model, `full fold at step ${n}`);
+      }
+    }
+    expect(most).toBeGreaterThan(1);
+    const report = await engine.compact(NS, { force: true });
+    const segments = (await engine.manifest(NS)).containers;
+    expect(segments.length).toBe(report.outputSegments ?? 1);
+    // Id ranges in order, each segment within the bound (the split estimates sizes: allow some slack).
+    for (const c of segments) expect(c.byteSize).toBeLessThan(4000);
+    await expectLikeModel(engine, NS, model, "end");
+    await expectLikeModel(makeEngine(storage), NS, model, "fresh engine");
+    await engine.collectGarbage(NS);
+    await expectExactCounts(engine, "acme", "tiered");
+    await expectNoMissingObjects(engine, storage, "acme", "tiered");
+  });
+
   it("a tail of only deletes of older documents folds into a segment of markers alone (0 rows), and a full fold drops it", async () => {
     const { storage, engine } = tieredEngine();
     await engine.createNamespace(NS);
