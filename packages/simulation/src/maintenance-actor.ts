@@ -51,7 +51,7 @@ export class MaintenanceActor extends Actor {
     if (this.kind === "compact") {
       const force = r.chance(0.15);
       const { value } = await track(world, this, `compact ${path}${force ? " force" : ""}`, path, () => engine.compact(path, { force }), () => undefined);
-      if (value?.performed === true) world.log(`${this.name} compacted ${path}: ${value.runKind ?? "?"} of ${value.inputContainers}, ${value.deleteMarkers ?? 0} markers`);
+      if (value?.performed === true) world.log(`${this.name} compacted ${path}: ${value.runKind ?? "?"} of ${value.inputContainers} into ${value.outputSegments ?? 1}, ${value.deleteMarkers ?? 0} markers`);
     } else if (this.kind === "recover") {
       await track(world, this, `recover ${path}`, path, () => engine.recover(path), (v) => v.version);
     } else {
