@@ -1,29 +1,34 @@
 /**
- * Compactor: folds a namespace's containers (log batches, segments and
- * their tombstones) into one Arrow IPC segment, without blocking writers,
- * plus the segment's query index; and recovery of interrupted compactions.
+ * Compactor: folds a run of a namespace's containers (log batches,
+ * segments and their tombstones) into Arrow IPC segments, without blocking
+ * writers, plus each segment's query index; and recovery of interrupted
+ * compactions. Which run: compaction-policy.ts (the whole namespace, the
+ * tail, or a merge of adjacent segments; docs/namespace-engine.md).
  *
- * One compaction, given a snapshot manifest S whose containers are the
- * inputs:
+ * One compaction, given a snapshot manifest S and a run of its containers
+ * (the inputs):
  *   1. create the intent (`compactions/<id>.json`, INTENT, with a lease, the
- *      inputs and the pre-chosen output segment id);
+ *      inputs and the pre-chosen output segment ids);
  *   2. seal every input's tombstone sidecar with the compaction id (CAS;
- *      creating the sidecar when absent), the FIRST input alone first: all
- *      compactions of a namespace start at its first container, so whoever
- *      seals it owns the whole run, and a loser has sealed nothing. From the
- *      seal on, the wal-engine's tombstone phase leaves these sidecars alone
- *      and re-locates its targets until the swap commits;
+ *      creating the sidecar when absent), the run's first input alone
+ *      first. A seal held by another compaction (an overlapping run chosen
+ *      from another snapshot) makes this one give up: it releases the seals
+ *      it holds and settles ABANDONED. From the seal on, the wal-engine's
+ *      tombstone phase leaves these sidecars alone and re-locates its
+ *      targets until the swap commits;
  *   3. read the inputs and their sidecars AFTER sealing (so every bit set
- *      before the seal is folded in), fold them, and write the live
- *      documents (id order, each with its RowId in `_id`) as
- *      `segments/<id>.arrow` (create-only; a re-run of the same intent
- *      builds the same bytes) and the query index as `segments/<id>.qidx`;
+ *      before the seal is folded in), fold them (`#foldRun`: a run after
+ *      the first container keeps the ids it deleted as delete markers), and
+ *      write the live documents (id order, each with its RowId in `_id`),
+ *      cut into segments within the size bounds, as `segments/<id>.arrow`
+ *      (create-only; a re-run of the same intent builds the same bytes) and
+ *      their query indexes as `segments/<id>.qidx`;
  *   4. commit a manifest (create-and-rebase) that replaces exactly the input
- *      containers, which must still be a prefix of the latest manifest, by
- *      the new segment, keeping every container that landed meanwhile after
- *      it; UPDATE segments among the inputs move to
- *      `retired_mutation_segments`, the compaction id to
- *      `recent_compactions` (the commit is idempotent by it);
+ *      containers, which must still be adjacent and in order in the latest
+ *      manifest, by the new segments, keeping the containers before them and
+ *      every container that landed meanwhile after them; UPDATE segments
+ *      among the inputs move to `retired_mutation_segments`, the compaction
+ *      id to `recent_compactions` (the commit is idempotent by it);
  *   5. settle the intent COMMITTED.
  * Old objects are not deleted: retained manifest versions still reference
  * them (docs/namespace-engine.md, retention).
@@ -31,15 +36,13 @@
  * Interrupted compactions are FINISHED, not rolled back: recovery re-runs
  * steps 2-5 of a pending intent whose lease has expired (sealing is
  * idempotent, the fold of sealed inputs is deterministic). An intent is
- * abandoned only when the latest manifest shows it can never commit (an
- * input is gone: only a namespace deletion or re-creation does that, since
- * compactions of one namespace exclude each other through the first seal);
- * then its seals on containers still live are released. A compaction that
- * loses the first seal settles its intent ABANDONED and, when the other
- * compaction looks stalled, recovery finishes that one.
+ * abandoned (its seals on containers still live released) when the latest
+ * manifest shows it can never commit (an input is gone: only a namespace
+ * deletion or re-creation does that, since overlapping compactions exclude
+ * each other through the seals), when a seal is another compaction's, or
+ * when a later run's PATCH bases changed before the swap (`StaleBases`).
  *
- * Errors: namespace-engine typed errors; ConflictError when a seal is held
- * by another compaction.
+ * Errors: namespace-engine typed errors.
  */
 import { CAS_NOOP, createOnce, WalAlreadyExistsError, type WalStore } from "@skerry/wal-engine";
 import {
