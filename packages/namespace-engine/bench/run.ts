@@ -25,6 +25,8 @@
  *    measured in the same run (one write + fsync of the same byte count),
  *    with the ratio; printed with and without building the query index.
  *    SKERRY_BENCH_COMPACTION_DOCS overrides the document count.
+ * 4. Write amplification of compaction, full-fold beside tiered
+ *    (bench/write-amplification.ts, also `pnpm bench:write-amp`).
  *
  * Runs local-fs always and S3 when S3_ENDPOINT is set (the configured
  * bucket, under a unique prefix that is removed afterwards).
@@ -252,6 +254,13 @@ if (process.env["S3_ENDPOINT"]) {
   }
 } else {
   console.log("[s3] S3_ENDPOINT not set: S3 benchmarks skipped (run under scripts/s3/with-s3.sh)");
+}
+
+// Write amplification of compaction, full-fold beside tiered (bench/write-amplification.ts; in memory).
+// SKERRY_BENCH_SKIP_WA=1 skips it.
+if (process.env["SKERRY_BENCH_SKIP_WA"] !== "1") {
+  const { writeAmplification } = await import("./write-amplification.ts");
+  await writeAmplification();
 }
 
 // Query benchmarks, each in its own process (they generate 1M documents by default and end with process.exit):

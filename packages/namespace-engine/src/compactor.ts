@@ -1,29 +1,34 @@
 /**
- * Compactor: folds a namespace's containers (log batches, segments and
- * their tombstones) into one Arrow IPC segment, without blocking writers,
- * plus the segment's query index; and recovery of interrupted compactions.
+ * Compactor: folds a run of a namespace's containers (log batches,
+ * segments and their tombstones) into Arrow IPC segments, without blocking
+ * writers, plus each segment's query index; and recovery of interrupted
+ * compactions. Which run: compaction-policy.ts (the whole namespace, the
+ * tail, or a merge of adjacent segments; docs/namespace-engine.md).
  *
- * One compaction, given a snapshot manifest S whose containers are the
- * inputs:
+ * One compaction, given a snapshot manifest S and a run of its containers
+ * (the inputs):
  *   1. create the intent (`compactions/<id>.json`, INTENT, with a lease, the
- *      inputs and the pre-chosen output segment id);
+ *      inputs and the pre-chosen output segment ids);
  *   2. seal every input's tombstone sidecar with the compaction id (CAS;
- *      creating the sidecar when absent), the FIRST input alone first: all
- *      compactions of a namespace start at its first container, so whoever
- *      seals it owns the whole run, and a loser has sealed nothing. From the
- *      seal on, the wal-engine's tombstone phase leaves these sidecars alone
- *      and re-locates its targets until the swap commits;
+ *      creating the sidecar when absent), the run's first input alone
+ *      first. A seal held by another compaction (an overlapping run chosen
+ *      from another snapshot) makes this one give up: it releases the seals
+ *      it holds and settles ABANDONED. From the seal on, the wal-engine's
+ *      tombstone phase leaves these sidecars alone and re-locates its
+ *      targets until the swap commits;
  *   3. read the inputs and their sidecars AFTER sealing (so every bit set
- *      before the seal is folded in), fold them, and write the live
- *      documents (id order, each with its RowId in `_id`) as
- *      `segments/<id>.arrow` (create-only; a re-run of the same intent
- *      builds the same bytes) and the query index as `segments/<id>.qidx`;
+ *      before the seal is folded in), fold them (`#foldRun`: a run after
+ *      the first container keeps the ids it deleted as delete markers), and
+ *      write the live documents (id order, each with its RowId in `_id`),
+ *      cut into segments within the size bounds, as `segments/<id>.arrow`
+ *      (create-only; a re-run of the same intent builds the same bytes) and
+ *      their query indexes as `segments/<id>.qidx`;
  *   4. commit a manifest (create-and-rebase) that replaces exactly the input
- *      containers, which must still be a prefix of the latest manifest, by
- *      the new segment, keeping every container that landed meanwhile after
- *      it; UPDATE segments among the inputs move to
- *      `retired_mutation_segments`, the compaction id to
- *      `recent_compactions` (the commit is idempotent by it);
+ *      containers, which must still be adjacent and in order in the latest
+ *      manifest, by the new segments, keeping the containers before them and
+ *      every container that landed meanwhile after them; UPDATE segments
+ *      among the inputs move to `retired_mutation_segments`, the compaction
+ *      id to `recent_compactions` (the commit is idempotent by it);
  *   5. settle the intent COMMITTED.
  * Old objects are not deleted: retained manifest versions still reference
  * them (docs/namespace-engine.md, retention).
@@ -31,17 +36,15 @@
  * Interrupted compactions are FINISHED, not rolled back: recovery re-runs
  * steps 2-5 of a pending intent whose lease has expired (sealing is
  * idempotent, the fold of sealed inputs is deterministic). An intent is
- * abandoned only when the latest manifest shows it can never commit (an
- * input is gone: only a namespace deletion or re-creation does that, since
- * compactions of one namespace exclude each other through the first seal);
- * then its seals on containers still live are released. A compaction that
- * loses the first seal settles its intent ABANDONED and, when the other
- * compaction looks stalled, recovery finishes that one.
+ * abandoned (its seals on containers still live released) when the latest
+ * manifest shows it can never commit (an input is gone: only a namespace
+ * deletion or re-creation does that, since overlapping compactions exclude
+ * each other through the seals), when a seal is another compaction's, or
+ * when a later run's PATCH bases changed before the swap (`StaleBases`).
  *
- * Errors: namespace-engine typed errors; ConflictError when a seal is held
- * by another compaction.
+ * Errors: namespace-engine typed errors.
  */
-import { CAS_NOOP, createOnce, type WalStore } from "@skerry/wal-engine";
+import { CAS_NOOP, createOnce, WalAlreadyExistsError, type WalStore } from "@skerry/wal-engine";
 import {
   type CompactionIntent,
   type ContainerRef,
@@ -54,6 +57,7 @@ import {
 import { createIntent, listIntentIds, readIntent, settleIntent } from "./compaction-intents.ts";
 import { type LoadedContainer, loadContainer } from "./container-loader.ts";
 import {
+  deletedIdsOf,
   maskedPositions,
   mutationWalId,
   RECENT_COMPACTIONS_LIMIT,
@@ -61,10 +65,12 @@ import {
   type RetiredSegment,
   retiredSegments,
   retiredToWire,
+  sidecarForRead,
   tombstonesEtag,
   withExtra,
   withManifestExtra,
 } from "./container-extra.ts";
+import { chooseRun, type CompactionPolicyName, type CompactionPolicySettings, type CompactionRun, fullRun } from "./compaction-policy.ts";
 import { commitChange, type EngineContext } from "./engine-context.ts";
 import { NamespaceNotFoundError } from "./errors.ts";
 import { formatNamespacePath, type NamespacePath } from "./namespace-path.ts";
@@ -77,17 +83,32 @@ import { SerialQueue } from "./serial-queue.ts";
 import { createImmutable, toEngineError } from "./storage-calls.ts";
 import { namespaceId, segmentIndexKey, segmentKey, tombstonesKey } from "./storage-layout.ts";
 import { assertSidecarNotLost } from "./tombstone-refresh.ts";
+import type { StoredDocument } from "./document.ts";
+import type { LogEntry } from "./log-entry.ts";
 import { toWalRetryPolicy } from "./wal-retry.ts";
+import { foldIdentity } from "./query-tail.ts";
 
-export interface CompactionSettings {
-  /** Compact in the background when a write crosses a threshold; default false. */
+export interface CompactionSettings extends CompactionPolicySettings {
+  /** Compact in the background when a write makes a run due; default true (false: only `compact` does). */
   readonly auto: boolean;
-  /** Log batches that make a namespace due; default 32. */
+  /** Which containers a compaction folds (compaction-policy.ts): "tiered" or "full"; default "tiered". */
+  readonly policy: CompactionPolicyName;
+  /** Log batches that make a namespace (tiered: its tail) due; default 32. */
   readonly maxLogBatches: number;
-  /** Bytes of log batches that make a namespace due; default 64 MiB. */
+  /** Bytes of log batches that make a namespace (tiered: its tail) due; default 64 MiB. */
   readonly maxLogBytes: number;
-  /** Containers of any kind that make a namespace due; default 64. */
+  /** Containers of any kind that make a namespace (tiered: its tail) due; default 64. */
   readonly maxContainers: number;
+  /** Tiered: adjacent segments of one size tier merged at once (and the tiers' size ratio); default 4. */
+  readonly mergeFactor: number;
+  /** Tiered: upper bound of the smallest size tier, bytes; default 1 MiB. */
+  readonly tierBaseBytes: number;
+  /** Tiered: a merge never makes a segment larger than this (bytes); default 256 MiB. */
+  readonly maxSegmentBytes: number;
+  /** Tiered: a merge never makes a segment of more rows than this; default 4,000,000. */
+  readonly maxSegmentRows: number;
+  /** Tiered: delete markers the manifest's segments may carry before the next compaction folds everything; default 50,000. */
+  readonly maxDeleteMarkers: number;
   /** Build the segment's query index (with IVF when `ann`); default true. */
   readonly buildIndex: boolean;
   /** Delay before a background compaction starts, ms; default 0. */
@@ -95,10 +116,16 @@ export interface CompactionSettings {
 }
 
 export const DEFAULT_COMPACTION_SETTINGS: CompactionSettings = {
-  auto: false,
+  auto: true,
+  policy: "tiered",
   maxLogBatches: 32,
   maxLogBytes: 64 * 1024 * 1024,
   maxContainers: 64,
+  mergeFactor: 4,
+  tierBaseBytes: 1024 * 1024,
+  maxSegmentBytes: 256 * 1024 * 1024,
+  maxSegmentRows: 4_000_000,
+  maxDeleteMarkers: 50_000,
   buildIndex: true,
   delayMs: 0,
 };
@@ -109,9 +136,16 @@ export interface CompactionReport {
   readonly compactionId?: string;
   /** Containers folded. */
   readonly inputContainers: number;
+  /** Which run was folded (compaction-policy.ts): the whole namespace, the tail, or a merge of segments. */
+  readonly runKind?: "full" | "tail" | "merge";
   /** Documents in the new segment. */
   readonly liveDocuments: number;
+  /** Delete markers the new segment carries (ids deleted by the run whose older versions may live before it). */
+  readonly deleteMarkers?: number;
+  /** Bytes of the new segments (a run larger than `maxSegmentBytes` writes several, id ranges in order). */
   readonly segmentBytes: number;
+  /** Segments written, when more than one. */
+  readonly outputSegments?: number;
   readonly indexBytes: number;
   /** Objects deleted by the retention GC run after the swap (inputs no retained version references and nobody else holds). */
   readonly removedObjects: number;
@@ -134,6 +168,14 @@ export interface CompactionRecoveryReport {
 
 class DeadCompaction extends Error {}
 
+/**
+ * The containers a later run took PATCH bases from changed before its swap (a tombstone published on them,
+ * or a merge replaced them), or a re-run of the intent folded other bytes than an earlier run stored: the
+ * fold may no longer match what readers see before the run, so the compaction gives up (the next one
+ * folds afresh).
+ */
+class StaleBases extends Error {}
+
 /** Thrown inside a seal's CAS when a sidecar the manifest records as published is absent. */
 class LostSidecar extends Error {}
 
@@ -145,9 +187,66 @@ class SealedByOther extends Error {
 
 const LOAD_CONCURRENCY = 8;
 
-function isPrefix(manifest: Manifest, inputs: readonly { readonly id: string }[]): boolean {
-  if (inputs.length > manifest.containers.length) return false;
-  return inputs.every((input, i) => manifest.containers[i]?.id === input.id);
+type Row = { readonly doc: StoredDocument; readonly rowId: RowId };
+
+/** Most output segments one compaction may write. */
+const MAX_OUTPUTS = 256;
+
+/**
+ * Output segment ids an intent pre-allocates: enough for the inputs' bytes (twice over: a segment can be
+ * larger than the log batches it folds) in segments of `maxSegmentBytes`, at least 1.
+ */
+function outputSlots(inputs: readonly ContainerRef[], s: CompactionSettings): number {
+  let bytes = 0;
+  for (const c of inputs) bytes += c.byteSize;
+  return Math.min(MAX_OUTPUTS, Math.max(1, Math.ceil((2 * bytes) / Math.max(1, s.maxSegmentBytes))));
+}
+
+/** Estimated encoded bytes of one row (id, row id, vector, sparse, text and attributes as JSON). */
+function rowBytes(row: Row): number {
+  const doc = row.doc;
+  let bytes = 24 + doc.id.length;
+  if (doc.vector !== undefined) bytes += doc.vector.byteLength;
+  if (doc.sparse !== undefined) bytes += doc.sparse.indices.byteLength + doc.sparse.values.byteLength;
+  if (doc.text !== undefined) bytes += JSON.stringify(doc.text).length;
+  if (doc.attributes !== undefined) bytes += JSON.stringify(doc.attributes).length;
+  return bytes;
+}
+
+/**
+ * `rows` (id order) cut into consecutive chunks of about equal estimated bytes, as few as keep each within
+ * `maxSegmentBytes` and `maxSegmentRows`, at most `slots`; always at least one (possibly empty) chunk.
+ */
+export function splitRows(rows: readonly Row[], slots: number, s: Pick<CompactionSettings, "maxSegmentBytes" | "maxSegmentRows">): Row[][] {
+  const sizes = rows.map(rowBytes);
+  const total = sizes.reduce((sum, n) => sum + n, 0);
+  const wanted = Math.max(1, Math.ceil(total / Math.max(1, s.maxSegmentBytes)), Math.ceil(rows.length / Math.max(1, s.maxSegmentRows)));
+  const k = Math.max(1, Math.min(slots, wanted, rows.length));
+  if (k === 1) return [[...rows]];
+  const chunks: Row[][] = [];
+  let current: Row[] = [];
+  let seen = 0;
+  rows.forEach((row, i) => {
+    current.push(row);
+    seen += sizes[i] as number;
+    const rowsLeft = rows.length - i - 1;
+    const chunksLeft = k - chunks.length - 1;
+    const due = seen >= (total * (chunks.length + 1)) / k || current.length >= s.maxSegmentRows;
+    // Cut when the chunk reached its share, or when every later chunk needs one of the rows left.
+    if (chunksLeft > 0 && (rowsLeft === chunksLeft || (rowsLeft > chunksLeft && due))) {
+      chunks.push(current);
+      current = [];
+    }
+  });
+  chunks.push(current);
+  return chunks;
+}
+
+/** Where `inputs` sit, in order and adjacent, in `manifest`; -1 when they do not. */
+function runStart(manifest: Manifest, inputs: readonly { readonly id: string }[]): number {
+  const start = manifest.containers.findIndex((c) => c.id === inputs[0]?.id);
+  if (start < 0 || start + inputs.length > manifest.containers.length) return -1;
+  return inputs.every((input, i) => manifest.containers[start + i]?.id === input.id) ? start : -1;
 }
 
 async function bounded<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
@@ -176,17 +275,9 @@ export class Compactor {
     this.settings = settings;
   }
 
-  /** True when the manifest crosses a compaction threshold. */
+  /** True when the policy has a run to compact in `manifest`. */
   isDue(manifest: Manifest): boolean {
-    let logBatches = 0;
-    let logBytes = 0;
-    for (const c of manifest.containers) {
-      if (c.kind !== "LOG_BATCH") continue;
-      logBatches++;
-      logBytes += c.byteSize;
-    }
-    const s = this.settings;
-    return logBatches >= s.maxLogBatches || logBytes >= s.maxLogBytes || manifest.containers.length >= s.maxContainers;
+    return chooseRun(manifest, this.settings) !== undefined;
   }
 
   /** Compacts `path` if due (or `force`); one compaction per namespace at a time in this process. */
@@ -195,11 +286,17 @@ export class Compactor {
       const ctx = this.#ctx;
       const snapshot = await ctx.manifests.readLatest(path);
       if (snapshot === undefined || snapshot.deletedAt !== undefined) throw new NamespaceNotFoundError(formatNamespacePath(path));
-      const inputs = snapshot.containers;
+      const run = force ? fullRun(snapshot) : chooseRun(snapshot, this.settings);
+      if (run === undefined) return this.#notPerformed(snapshot);
+      const inputs = snapshot.containers.slice(run.start, run.end);
       const alreadyCompact =
-        inputs.length === 0 ||
-        (inputs.length === 1 && inputs[0]?.kind === "SEGMENT" && inputs[0].tombstonesKey === undefined && maskedPositions(inputs[0]) === undefined);
-      if (alreadyCompact || (!force && !this.isDue(snapshot))) return this.#notPerformed(snapshot);
+        inputs.length === 1 &&
+        inputs[0]?.kind === "SEGMENT" &&
+        (run.start === 0 || run.kind === "merge") &&
+        inputs[0].tombstonesKey === undefined &&
+        maskedPositions(inputs[0]) === undefined &&
+        (run.start > 0 || deletedIdsOf(inputs[0]).length === 0);
+      if (alreadyCompact) return this.#notPerformed(snapshot);
       const now = ctx.clock.now();
       const intent: CompactionIntent = {
         schemaVersion: 1,
@@ -210,16 +307,16 @@ export class Compactor {
         lease: { owner: this.#wals.handleId, acquiredAt: now, expiresAt: now + this.#wals.settings.leaseMs },
         baseManifestVersion: snapshot.version,
         inputContainers: inputs.map((c) => ({ id: c.id, key: c.key })),
-        outputSegmentIds: [randomUuid(ctx.random)],
+        outputSegmentIds: Array.from({ length: outputSlots(inputs, this.settings) }, () => randomUuid(ctx.random)),
       };
       await createIntent(ctx, path, intent);
       try {
-        return await this.#run(path, intent, snapshot.version);
+        return await this.#run(path, intent, snapshot.version, run.kind);
       } catch (error) {
         if (!(error instanceof SealedByOther)) throw error;
-        // Lost the first seal: another compaction owns the run. Ours sealed nothing.
-        await settleIntent(ctx, path, intent.compactionId, "ABANDONED");
+        // Lost a seal: another compaction owns (part of) the run. Release ours and give up.
         const latest = await ctx.manifests.readLatest(path);
+        await this.#abandon(path, this.#wals.for(path).store, intent, latest);
         return this.#notPerformed(latest ?? snapshot);
       }
     });
@@ -254,8 +351,8 @@ export class Compactor {
         else report.abandoned++;
       } catch (error) {
         if (!(error instanceof SealedByOther)) throw error;
-        // Its first seal is someone else's: it never owned the run and sealed nothing.
-        await settleIntent(ctx, path, id, "ABANDONED");
+        // A seal is someone else's: it never owned the whole run. Release what it sealed.
+        await this.#abandon(path, this.#wals.for(path).store, intent, await ctx.manifests.readLatest(path));
         report.abandoned++;
       }
     }
@@ -277,10 +374,9 @@ export class Compactor {
   }
 
   /** Steps 2-5 for `intent`; a dead intent is abandoned (seals released) and reported as not performed. */
-  async #run(path: NamespacePath, intent: CompactionIntent, snapshotVersion: number): Promise<CompactionReport> {
+  async #run(path: NamespacePath, intent: CompactionIntent, snapshotVersion: number, runKind?: CompactionRun["kind"]): Promise<CompactionReport> {
     const ctx = this.#ctx;
     const id = intent.compactionId;
-    const outputId = intent.outputSegmentIds[0];
     const store = this.#wals.for(path).store;
     this.#running.add(id);
     try {
@@ -292,9 +388,10 @@ export class Compactor {
       await this.#seal(path, store, id, inputs[0]?.id as string, published);
       await bounded(inputs.slice(1), LOAD_CONCURRENCY, async (input) => this.#seal(path, store, id, input.id, published));
 
-      // 3. Read the sealed inputs (refs from the latest manifest, where they must still be a prefix).
+      // 3. Read the sealed inputs (refs from the latest manifest, where they must still be adjacent, in order).
       const latest = await ctx.manifests.readLatest(path);
-      if (latest === undefined || latest.deletedAt !== undefined || !isPrefix(latest, inputs)) {
+      const start = latest === undefined || latest.deletedAt !== undefined ? -1 : runStart(latest, inputs);
+      if (latest === undefined || latest.deletedAt !== undefined || start < 0) {
         if (latest !== undefined && recentCompactions(latest).includes(id)) {
           await settleIntent(ctx, path, id, "COMMITTED");
           return { ...this.#notPerformed(latest), performed: true, compactionId: id, inputContainers: inputs.length, version: latest.version };
@@ -302,75 +399,22 @@ export class Compactor {
         await this.#abandon(path, store, intent, latest);
         return this.#notPerformed(latest ?? ({ version: snapshotVersion } as Manifest));
       }
-      const refs = latest.containers.slice(0, inputs.length);
+      const refs = latest.containers.slice(start, start + inputs.length);
       const loaded: LoadedContainer[] = new Array(refs.length);
       await bounded(refs, LOAD_CONCURRENCY, async (ref, i) => {
         loaded[i] = await loadContainer(ctx, ref, tombstonesKey(path, ref.id));
       });
-      const state = NamespaceState.empty();
-      refs.forEach((ref, i) => {
-        const item = loaded[i] as LoadedContainer;
-        state.apply(ref.id, item.entries, { tombstoned: item.tombstoned, masked: maskedPositions(ref), replaces: mutationWalId(ref) !== undefined });
-      });
-      const rows = state.rowsInIdOrder();
+      const { rows, deleted, bases } = await this.#foldRun(latest.containers.slice(0, start), refs, loaded);
 
-      let segmentRef: ContainerRef | undefined;
+      // One segment per chunk of the rows (id order, each within the size bounds, as many as the intent has
+      // output ids); the markers go with the last one.
+      const segmentRefs: ContainerRef[] = [];
       let indexBytes = 0;
-      if (rows.length > 0 && outputId !== undefined) {
-        const dimension = latest.vector?.dimension;
-        const bytes = encodeRowBatch(
-          rows.map(({ doc, rowId }) => ({
-            rowId,
-            id: doc.id,
-            ...(doc.vector === undefined ? {} : { vector: doc.vector }),
-            ...(doc.sparse === undefined ? {} : { sparse: doc.sparse }),
-            ...(doc.text === undefined ? {} : { text: doc.text }),
-            ...(doc.attributes === undefined ? {} : { attributes: doc.attributes }),
-          })),
-          dimension === undefined ? {} : { dimension },
-        );
-        const key = segmentKey(path, outputId);
-        await createOnce(ctx.storage, key, bytes, { policy: toWalRetryPolicy(ctx.retry), random: ctx.random });
-        let indexKey: string | undefined;
-        let indexHash: string | undefined;
-        let indexEagerBytes: number | undefined;
-        if (this.settings.buildIndex) {
-          const index = buildQueryIndex(
-            rows.map((r) => r.doc),
-            // `ann: true` trains an IVF index once the segment holds enough
-            // vectors (the query module's `minDocuments`); smaller segments
-            // are searched exactly.
-            { metric: latest.vector?.metric ?? "COSINE", ann: true, ...(dimension === undefined ? {} : { dimension }) },
-          );
-          const serialized = serializeQueryIndex(index);
-          indexKey = segmentIndexKey(path, outputId);
-          const target = indexKey;
-          // An existing index was written by an earlier run of this intent: an index of the same rows, kept.
-          await createImmutable(ctx, target, serialized, `write index ${target}`);
-          indexBytes = serialized.length;
-          // BLAKE3 of the index object: the loader verifies it (5 GB/s) instead of the format's body CRC.
-          indexHash = contentHash(serialized);
-          // The eager region's size: a cold query reads it with one ranged GET (cold-index-reader.ts).
-          indexEagerBytes = queryIndexEagerBytes(serialized);
-        }
-        let first = rows[0]?.rowId as bigint;
-        let last = first;
-        for (const { rowId } of rows) {
-          if (rowId < first) first = rowId;
-          if (rowId > last) last = rowId;
-        }
-        segmentRef = withExtra(
-          {
-            id: outputId,
-            kind: "SEGMENT",
-            key,
-            rowCount: rows.length,
-            byteSize: bytes.length,
-            contentHash: contentHash(bytes),
-            rowIdRange: { first: first as RowId, last: last as RowId },
-          },
-          { compaction_id: id, index_key: indexKey, index_bytes: indexKey === undefined ? undefined : indexBytes, index_hash: indexHash, index_eager_bytes: indexEagerBytes },
-        );
+      const chunks = rows.length > 0 || deleted.length > 0 ? splitRows(rows, intent.outputSegmentIds.length, this.settings) : [];
+      for (let c = 0; c < chunks.length; c++) {
+        const written = await this.#writeSegment(path, latest, intent.outputSegmentIds[c] as string, id, chunks[c] as Row[], c === chunks.length - 1 ? deleted : []);
+        segmentRefs.push(written.ref);
+        indexBytes += written.indexBytes;
       }
 
       // 4. Swap the inputs for the new segment.
@@ -380,17 +424,23 @@ export class Compactor {
       try {
         committed = await commitChange(ctx, path, (base) => {
           if (recentCompactions(base).includes(id)) return undefined;
-          if (!isPrefix(base, inputs)) throw new DeadCompaction();
-          const rest = base.containers.slice(inputs.length);
+          const at = runStart(base, inputs);
+          if (at < 0) throw new DeadCompaction();
+          if (bases !== undefined) {
+            const now = new Map(base.containers.slice(0, at).map((c) => [c.id, foldIdentity(c)]));
+            for (const [cid, identity] of bases) if (now.get(cid) !== identity) throw new StaleBases();
+          }
+          const before = base.containers.slice(0, at);
+          const rest = base.containers.slice(at + inputs.length);
           rebased = base.version !== snapshotVersion || rest.length > 0;
           const retired: RetiredSegment[] = [...retiredSegments(base)];
-          for (const ref of base.containers.slice(0, inputs.length)) {
+          for (const ref of base.containers.slice(at, at + inputs.length)) {
             const wal = mutationWalId(ref);
             if (wal !== undefined) retired.push({ segmentId: ref.id, walId: wal });
           }
           committedHere = true;
           return withManifestExtra(
-            { ...base, containers: segmentRef === undefined ? rest : [segmentRef, ...rest] },
+            { ...base, containers: [...before, ...segmentRefs, ...rest] },
             {
               retired_mutation_segments: retiredToWire(retired),
               recent_compactions: [...recentCompactions(base), id].slice(-RECENT_COMPACTIONS_LIMIT),
@@ -398,7 +448,7 @@ export class Compactor {
           );
         });
       } catch (error) {
-        if (!(error instanceof DeadCompaction)) throw error;
+        if (!(error instanceof DeadCompaction) && !(error instanceof StaleBases)) throw error;
         await this.#abandon(path, store, intent, await ctx.manifests.readLatest(path));
         const after = await ctx.manifests.readLatest(path);
         return this.#notPerformed(after ?? latest);
@@ -409,8 +459,11 @@ export class Compactor {
         performed: true,
         compactionId: id,
         inputContainers: inputs.length,
+        ...(runKind === undefined ? {} : { runKind }),
         liveDocuments: rows.length,
-        segmentBytes: segmentRef?.byteSize ?? 0,
+        deleteMarkers: deleted.length,
+        segmentBytes: segmentRefs.reduce((sum, ref) => sum + ref.byteSize, 0),
+        ...(segmentRefs.length > 1 ? { outputSegments: segmentRefs.length } : {}),
         indexBytes,
         removedObjects: 0,
         retiredObjects: committedHere ? refs.length : 0,
@@ -419,10 +472,172 @@ export class Compactor {
       };
     } catch (error) {
       if (error instanceof SealedByOther) throw error;
+      if (error instanceof StaleBases) {
+        const latest = await ctx.manifests.readLatest(path);
+        await this.#abandon(path, store, intent, latest);
+        return this.#notPerformed(latest ?? ({ version: snapshotVersion } as Manifest));
+      }
       throw toEngineError(error, `compaction ${id} of ${formatNamespacePath(path)}`);
     } finally {
       this.#running.delete(id);
     }
+  }
+
+  /** Writes one output segment of `rows` (and its query index) under `outputId`; its ref carries `deleted` as markers. */
+  async #writeSegment(
+    path: NamespacePath,
+    latest: Manifest,
+    outputId: string,
+    compactionId: string,
+    rows: readonly Row[],
+    deleted: readonly string[],
+  ): Promise<{ ref: ContainerRef; indexBytes: number }> {
+    const ctx = this.#ctx;
+    const dimension = latest.vector?.dimension;
+    const bytes = encodeRowBatch(
+      rows.map(({ doc, rowId }) => ({
+        rowId,
+        id: doc.id,
+        ...(doc.vector === undefined ? {} : { vector: doc.vector }),
+        ...(doc.sparse === undefined ? {} : { sparse: doc.sparse }),
+        ...(doc.text === undefined ? {} : { text: doc.text }),
+        ...(doc.attributes === undefined ? {} : { attributes: doc.attributes }),
+      })),
+      dimension === undefined ? {} : { dimension },
+    );
+    const key = segmentKey(path, outputId);
+    try {
+      await createOnce(ctx.storage, key, bytes, { policy: toWalRetryPolicy(ctx.retry), random: ctx.random });
+    } catch (error) {
+      // An earlier run of this intent stored other bytes: only a later run's PATCH bases can differ.
+      if (error instanceof WalAlreadyExistsError) throw new StaleBases();
+      throw error;
+    }
+    let indexKey: string | undefined;
+    let indexHash: string | undefined;
+    let indexEagerBytes: number | undefined;
+    let indexBytes = 0;
+    if (this.settings.buildIndex) {
+      const index = buildQueryIndex(
+        rows.map((r) => r.doc),
+        // `ann: true` trains an IVF index once the segment holds enough
+        // vectors (the query module's `minDocuments`); smaller segments
+        // are searched exactly.
+        { metric: latest.vector?.metric ?? "COSINE", ann: true, ...(dimension === undefined ? {} : { dimension }) },
+      );
+      const serialized = serializeQueryIndex(index);
+      indexKey = segmentIndexKey(path, outputId);
+      const target = indexKey;
+      // An existing index was written by an earlier run of this intent: an index of the same rows, kept.
+      await createImmutable(ctx, target, serialized, `write index ${target}`);
+      indexBytes = serialized.length;
+      // BLAKE3 of the index object: the loader verifies it (5 GB/s) instead of the format's body CRC.
+      indexHash = contentHash(serialized);
+      // The eager region's size: a cold query reads it with one ranged GET (cold-index-reader.ts).
+      indexEagerBytes = queryIndexEagerBytes(serialized);
+    }
+    let range: { first: RowId; last: RowId } | undefined;
+    for (const { rowId } of rows) {
+      if (range === undefined) range = { first: rowId, last: rowId };
+      else if (rowId < range.first) range.first = rowId;
+      else if (rowId > range.last) range.last = rowId;
+    }
+    const ref = withExtra(
+      {
+        id: outputId,
+        kind: "SEGMENT",
+        key,
+        rowCount: rows.length,
+        byteSize: bytes.length,
+        contentHash: contentHash(bytes),
+        ...(range === undefined ? {} : { rowIdRange: range }),
+      },
+      {
+        compaction_id: compactionId,
+        index_key: indexKey,
+        index_bytes: indexKey === undefined ? undefined : indexBytes,
+        index_hash: indexHash,
+        index_eager_bytes: indexEagerBytes,
+        deleted_ids: deleted.length === 0 ? undefined : [...deleted],
+      },
+    );
+    return { ref, indexBytes };
+  }
+
+  /**
+   * Folds a run of sealed containers (`refs`, loaded) that follows `before`.
+   * A run starting at the first container folds like the whole namespace:
+   * its live documents, no markers. A later run yields the documents it
+   * touched (any applied entry, a tombstone or a delete marker) that are live
+   * at its end, and, as delete markers, the touched ids that are not: their
+   * older versions may live in `before`. A PATCH whose document the run has
+   * not written before needs its base from `before`: those containers are
+   * folded (their published tombstones) only when such a PATCH exists, and
+   * then `bases` holds their fold identities: the swap requires them
+   * unchanged (`StaleBases`).
+   */
+  async #foldRun(
+    before: readonly ContainerRef[],
+    refs: readonly ContainerRef[],
+    loaded: readonly LoadedContainer[],
+  ): Promise<{ rows: { doc: StoredDocument; rowId: RowId }[]; deleted: string[]; bases?: ReadonlyMap<string, string> }> {
+    const state = NamespaceState.empty();
+    const fold = (into: NamespaceState, containers: readonly ContainerRef[], items: readonly LoadedContainer[]): void => {
+      containers.forEach((ref, i) => {
+        const item = items[i] as LoadedContainer;
+        into.apply(ref.id, item.entries, { tombstoned: item.tombstoned, masked: maskedPositions(ref), replaces: mutationWalId(ref) !== undefined });
+      });
+    };
+    if (before.length === 0) {
+      fold(state, refs, loaded);
+      return { rows: state.rowsInIdOrder(), deleted: [] };
+    }
+    const touched = new Set<string>();
+    const needsBase = new Set<string>();
+    refs.forEach((ref, i) => {
+      const item = loaded[i] as LoadedContainer;
+      const masked = maskedPositions(ref);
+      item.entries.forEach((entry, position) => {
+        if (masked?.has(position) === true || touched.has(entry.id)) return;
+        touched.add(entry.id);
+        if (entry.op === "PATCH" && item.tombstoned?.has(position) !== true) needsBase.add(entry.id);
+      });
+    });
+    if (needsBase.size > 0) {
+      const prefix = NamespaceState.empty();
+      const prefixLoaded: LoadedContainer[] = new Array(before.length);
+      await bounded(before, LOAD_CONCURRENCY, async (ref, i) => {
+        prefixLoaded[i] = await loadContainer(this.#ctx, ref, sidecarForRead(ref));
+      });
+      fold(prefix, before, prefixLoaded);
+      const bases: LogEntry[] = [];
+      for (const id of [...needsBase].sort()) {
+        const doc = prefix.get(id);
+        const at = prefix.locate(id);
+        if (doc === undefined || at === undefined) continue;
+        bases.push({
+          op: "UPSERT",
+          id,
+          rowId: at.rowId,
+          ...(doc.vector === undefined ? {} : { vector: doc.vector }),
+          ...(doc.sparse === undefined ? {} : { sparse: doc.sparse }),
+          ...(doc.text === undefined ? {} : { text: doc.text }),
+          ...(doc.attributes === undefined ? {} : { attributes: doc.attributes }),
+        });
+      }
+      state.apply("", bases);
+    }
+    fold(state, refs, loaded);
+    const rows: { doc: StoredDocument; rowId: RowId }[] = [];
+    const deleted: string[] = [];
+    const bases = needsBase.size === 0 ? undefined : new Map(before.map((ref) => [ref.id, foldIdentity(ref)]));
+    for (const id of [...touched].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
+      const doc = state.get(id);
+      const at = state.locate(id);
+      if (doc === undefined || at === undefined) deleted.push(id);
+      else rows.push({ doc, rowId: at.rowId });
+    }
+    return bases === undefined ? { rows, deleted } : { rows, deleted, bases };
   }
 
   /**

@@ -18,6 +18,11 @@
  *   tombstones published at or before V (see `sidecarForRead`).
  * - `index_key`, `compaction_id`: a compacted segment's serialized query
  *   index object, and the compaction that wrote it.
+ * - `deleted_ids`: delete markers of a segment a compaction wrote from a
+ *   run of containers that did not start at the first one (tiered
+ *   compaction): ids the run deleted whose older versions may live in
+ *   containers before it, sorted. They apply after the segment's rows (they
+ *   never name one of its rows), like DELETE entries.
  *
  * On the manifest:
  * - `retired_mutation_segments`: [{segment_id, wal_id}] of UPDATE segments a
@@ -85,6 +90,18 @@ export function incarnationOf(manifest: Manifest): string {
 export function indexKeyOf(ref: ContainerRef): string | undefined {
   const key = field(ref.extra, "index_key");
   return typeof key === "string" ? key : undefined;
+}
+
+/** A compacted segment's delete markers (`deleted_ids`), empty when it has none. */
+export function deletedIdsOf(ref: ContainerRef): readonly string[] {
+  const list = field(ref.extra, "deleted_ids");
+  return Array.isArray(list) ? list.filter((id): id is string => typeof id === "string") : [];
+}
+
+/** The compaction that wrote a segment (`compaction_id`), undefined for other containers. */
+export function compactionIdOf(ref: ContainerRef): string | undefined {
+  const id = field(ref.extra, "compaction_id");
+  return typeof id === "string" ? id : undefined;
 }
 
 /** `ref` with extra fields set (undefined removes one). */

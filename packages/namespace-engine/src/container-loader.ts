@@ -9,6 +9,9 @@
  *   from compaction and from predicate UPDATEs (whose segment is the
  *   mutation's `.arrow` sidecar, byte for byte).
  * Both are verified against the ref (size and BLAKE3) before decoding.
+ * A segment's delete markers (`deleted_ids` on its ref, tiered compaction)
+ * follow its rows as DELETE entries, at positions past the last row (no
+ * tombstone names them).
  *
  * The tombstone object is read when `sidecarKey` is given: for reads the
  * one the ref publishes (`sidecarForRead`: its snapshot, or the live sidecar
@@ -24,6 +27,7 @@
 import type { StorageProvider } from "@skerry/storage-providers";
 import { type ContainerRef, contentHash, decodeRowBatch, type Random, type RowDocument } from "@skerry/wal-format";
 import { readContainerBytes } from "./carried-batch.ts";
+import { deletedIdsOf } from "./container-extra.ts";
 import { CorruptError } from "./errors.ts";
 import { decodeLogBatch } from "./log-batch.ts";
 import type { LogEntry } from "./log-entry.ts";
@@ -76,6 +80,7 @@ export async function loadContainer(deps: LoadDependencies, ref: ContainerRef, s
   // The object's bytes, or a carried batch's from its manifest (carried-batch.ts); verified below.
   const bytes = await readContainerBytes(deps, ref);
   const entries = ref.kind === "LOG_BATCH" ? decodeLogBatch(bytes, ref) : decodeSegment(bytes, ref);
+  if (ref.kind === "SEGMENT") for (const id of deletedIdsOf(ref)) entries.push({ op: "DELETE", id });
   if (sidecarKey === undefined) return { entries };
   const sidecar = await readReferenced({ storage, random, retry }, sidecarKey, `tombstone object ${sidecarKey} referenced by container ${ref.id}`);
   verifySnapshot(ref, sidecarKey, sidecar);

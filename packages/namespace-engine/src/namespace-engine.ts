@@ -7,7 +7,8 @@
  * (validated, group-committed as one log batch object plus one manifest;
  * options `ifVersion` and `idempotencyKey`). Predicate mutations:
  * `deleteByFilter`, `patchByFilter` (wal-engine pipeline). Maintenance:
- * `compact` (and a background trigger, off by default), `recover`,
+ * `compact` (and a background trigger, on by default: tiered compaction
+ * after a write that makes a run due), `recover`,
  * `collectWalGarbage`, `close`. Reads: `get`, `scan`, `documents`,
  * `manifest`, `listVersions`, with strong or eventual consistency and
  * `atVersion`.
@@ -15,7 +16,8 @@
  * Opening: the first predicate mutation, compaction or `openNamespace` of a
  * namespace by an engine instance runs `recover` on it first (pending
  * compactions finished, the WAL recovery sweep, tombstone etags published);
- * plain reads and writes do not (nothing runs in the background unasked).
+ * plain reads and writes do not (a write may start a background compaction,
+ * which opens the namespace first; `compaction: {auto: false}` turns that off).
  *
  * All coordination goes through create-only puts of numbered manifests
  * (see write-committer.ts and docs/namespace-engine.md); this process's own
@@ -159,7 +161,7 @@ export interface NamespaceEngineOptions {
   readonly stateDir?: string | undefined;
   /** Increments appended to a persisted state before its snapshot is rewritten; default 64. */
   readonly stateSnapshotEvery?: number | undefined;
-  /** Compaction thresholds and the background trigger (`auto`, off by default). */
+  /** Compaction policy, thresholds and the background trigger (`auto`, on by default). */
   readonly compaction?: Partial<CompactionSettings> | undefined;
   /** Lease of a WAL driver or compaction, ms; default 60,000 (recovery takes over expired ones). */
   readonly leaseMs?: number | undefined;
@@ -901,11 +903,16 @@ export class NamespaceEngine {
     const manifest = this.#manifests.cached(p);
     if (manifest === undefined || !this.#compactor.isDue(manifest)) return;
     const timer = setTimeout(() => {
+      let again = false;
       const run = this.compact(p)
+        .then((report) => {
+          again = report.performed; // tiered: the tail fold may make a merge due
+        })
         .catch((error) => this.#onBackgroundError?.(error, id))
         .finally(() => {
           this.#scheduled.delete(id);
           this.#background.delete(run);
+          if (again) this.#maybeScheduleCompaction(p);
         });
       this.#background.add(run);
     }, this.#compactor.settings.delayMs);

@@ -16,9 +16,11 @@
  *   search, no IVF: the tail is small between compactions).
  * Excluded positions of a segment partition: its tombstones as published at
  * V (the snapshot `sidecarForRead` names), masked positions, and the rows
- * of ids the tail deleted (a deleted id has no newer version to shadow the
- * old one, so the delete is carried as an exclusion). Ids the tail rewrote
- * are shadowed by the tail partition itself.
+ * of ids the tail or a newer segment deleted (a deleted id has no newer
+ * version to shadow the old one, so the delete is carried as an exclusion;
+ * a newer segment carries its deletes as `deleted_ids` markers, tiered
+ * compaction). Ids the tail rewrote are shadowed by the tail partition
+ * itself, ids a newer segment rewrote by that segment's partition.
  *
  * Caches:
  * - prepared versions (partitions, exclusions and the QuerySnapshot with its
@@ -57,13 +59,7 @@
  */
 import type { StorageProvider } from "@skerry/storage-providers";
 import type { ContainerRef, DistanceMetric, Manifest, Random } from "@skerry/wal-format";
-import { indexKeyOf, incarnationOf, maskedPositions, mutationWalId, sidecarForRead } from "./container-extra.ts";
-
-/** A compacted segment's delete markers (`deleted_ids`; tiered compaction), empty when it has none. */
-function deletedIdsOf(ref: ContainerRef): readonly string[] {
-  const list = ref.extra?.["deleted_ids"];
-  return Array.isArray(list) ? list.filter((id): id is string => typeof id === "string") : [];
-}
+import { deletedIdsOf, indexKeyOf, incarnationOf, maskedPositions, mutationWalId, sidecarForRead } from "./container-extra.ts";
 import type { StoredDocument } from "./document.ts";
 import { CorruptError, InvalidArgumentError } from "./errors.ts";
 import type { ReadOptions } from "./namespace-info.ts";
@@ -557,6 +553,12 @@ export class NamespaceQuery {
       for (const docId of deleted) {
         const slot = index.slotOfId(docId);
         if (slot >= 0) out.add(index.positionOf(slot));
+      }
+      for (let newer = i + 1; newer < segmentRefs.length; newer++) {
+        for (const docId of deletedIdsOf(segmentRefs[newer] as ContainerRef)) {
+          const slot = index.slotOfId(docId);
+          if (slot >= 0) out.add(index.positionOf(slot));
+        }
       }
       return out.size === 0 ? undefined : Uint32Array.from(out).sort();
     });

@@ -84,6 +84,38 @@ describe("cold queries", () => {
     expect(patched.queryStats().coldQueries).toBe(0);
   });
 
+  it("over several segments (tiered compaction): rows a newer segment rewrote or deleted are dead, exactly like the loaded indexes", async () => {
+    const storage = new MemoryStorage();
+    const compaction = { auto: false, policy: "tiered" as const, maxLogBatches: 3, mergeFactor: 100 };
+    const writer = makeEngine(storage, { compaction });
+    await writer.createNamespace(NS, { distanceMetric: "cosine" });
+    for (let b = 0; b < 3; b++) await writer.upsert(NS, Array.from({ length: 1700 }, (_, i) => doc(b * 1700 + i)));
+    expect((await writer.compact(NS)).performed).toBe(true);
+    // The second segment: new documents, rewrites of the first segment's (moved next to other queries), deletes.
+    await writer.upsert(NS, Array.from({ length: 2500 }, (_, i) => doc(10_000 + i)));
+    await writer.upsert(NS, [
+      ...Array.from({ length: 2000 }, (_, i) => doc(12_500 + i)),
+      ...Array.from({ length: 600 }, (_, i) => ({ ...doc(i * 8), vector: vectorOf(4242 + (i % 7)) })),
+    ]);
+    await writer.delete(NS, Array.from({ length: 200 }, (_, i) => `doc-${String(i * 8 + 3).padStart(5, "0")}`));
+    expect((await writer.compact(NS)).performed).toBe(true);
+    const manifest = await writer.manifest(NS);
+    const segments = manifest.containers.filter((c) => c.kind === "SEGMENT" && c.extra?.["index_key"] !== undefined);
+    expect(segments.length).toBe(2);
+    expect(segments.some((c) => Array.isArray(c.extra?.["deleted_ids"]))).toBe(true);
+    await writer.upsert(NS, [doc(20_000), { ...doc(16), vector: vectorOf(77) }]);
+    for (const request of [...requests, { rankBy: ["vector", "ANN", vectorOf(4243)], topK: 50, includeAttributes: true, probes: 20 },
+      // Near the old vectors of rewritten documents: their first-segment rows must not answer.
+      { rankBy: ["vector", "ANN", vectorOf(8)], topK: 10, includeAttributes: true },
+      { rankBy: ["vector", "ANN", vectorOf(24)], topK: 10 },
+    ]) {
+      const expected = await makeEngine(storage, { queryCache: { coldReads: false } }).query(NS, request);
+      const cold = makeEngine(storage);
+      expect(await cold.query(NS, request), JSON.stringify(request)).toEqual(expected);
+      expect(cold.queryStats().coldQueries).toBe(1);
+    }
+  });
+
   it("hit the engine's block cache: a repeated cold query reads nothing more from storage", async () => {
     const { storage } = await compacted();
     const counted = new FaultInjectingStorage(storage);

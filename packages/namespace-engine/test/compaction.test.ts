@@ -1,8 +1,8 @@
 /**
  * Compaction: folds log batches, segments and tombstones into one segment
  * (with its query index), keeps writes and tombstones that land while it
- * runs, never blocks writers, and triggers itself in the background only
- * when asked to.
+ * runs, never blocks writers, and triggers itself in the background (by
+ * default; not with `auto: false`).
  */
 import { describe, expect, it } from "vitest";
 import { MemoryStorage, type StorageProvider } from "@skerry/storage-providers";
@@ -82,7 +82,7 @@ describe("compaction", () => {
   });
 
   it("does nothing below the thresholds unless forced", async () => {
-    const { engine } = memoryEngine({ compaction: { maxLogBatches: 10 } });
+    const { engine } = memoryEngine({ compaction: { auto: false, maxLogBatches: 10 } });
     await seed(engine, 3);
     expect((await engine.compact(NS)).performed).toBe(false);
     await seed2(engine, 8);
@@ -127,15 +127,15 @@ describe("compaction", () => {
     expect(manifest.containers[0]?.tombstonesKey).toBeDefined();
   });
 
-  it("does not compact in the background unless asked to", async () => {
-    const { engine } = memoryEngine({ compaction: { maxLogBatches: 2 } });
+  it("does not compact in the background when auto is off", async () => {
+    const { engine } = memoryEngine({ compaction: { auto: false, maxLogBatches: 2 } });
     await seed(engine, 4);
     await new Promise((r) => setTimeout(r, 20));
     expect((await engine.manifest(NS)).containers.every((c) => c.kind === "LOG_BATCH")).toBe(true);
   });
 
-  it("compacts in the background when a write crosses a threshold, and close() waits for it", async () => {
-    const { engine } = memoryEngine({ compaction: { auto: true, maxLogBatches: 4 } });
+  it("compacts in the background by default when a write crosses a threshold, and close() waits for it", async () => {
+    const { engine } = memoryEngine({ compaction: { maxLogBatches: 4 } });
     await seed(engine, 4);
     for (let i = 0; i < 200 && (await engine.manifest(NS)).containers[0]?.kind !== "SEGMENT"; i++) await new Promise((r) => setTimeout(r, 5));
     await engine.close();

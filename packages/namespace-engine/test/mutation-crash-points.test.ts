@@ -1,6 +1,7 @@
 /**
  * Crash at every storage call of deleteByFilter, patchByFilter and
- * compaction, before and after the call (the process dies there: every
+ * compaction (full, a full fold into several bounded segments, and tiered:
+ * a tail fold after a segment, a merge of segments after the first), before and after the call (the process dies there: every
  * later call fails). Then a fresh engine on the surviving storage runs
  * `recover` and checks:
  * - an acknowledged mutation is visible; the state is exactly "before" or
@@ -28,7 +29,9 @@ afterAll(() => {
   console.log(`[mutation-crash-points] ${covered} crash points covered (${perScenario.join(", ")}; every storage call, before and after)`);
 });
 
-async function seeded(withTombstones: boolean): Promise<MemoryStorage> {
+const TIERED = { auto: false, policy: "tiered", maxLogBatches: 3, mergeFactor: 3, tierBaseBytes: 1 << 20 } as const;
+
+async function seeded(withTombstones: boolean, segments = 0): Promise<MemoryStorage> {
   const clock = steppingClock();
   const inner = new MemoryStorage({ now: () => clock.now() });
   const engine = makeEngine(inner);
@@ -43,6 +46,19 @@ async function seeded(withTombstones: boolean): Promise<MemoryStorage> {
   ]);
   await engine.patch(NS, [{ id: "b", attributes: { n: 5 } }]);
   if (withTombstones) await engine.deleteByFilter(NS, ["n", "Eq", 4]);
+  if (segments > 0) {
+    // A compacted segment, then tiered tail folds: deletes and patches of documents in older segments.
+    await engine.compact(NS, { force: true });
+    const tiered = makeEngine(inner, { compaction: { ...TIERED, mergeFactor: 10 } }); // no merge while seeding
+    for (let s = 1; s <= segments; s++) {
+      await tiered.upsert(NS, [{ id: `e${s}`, vector: [s, 1], attributes: { s: "x", n: 10 + s } }]);
+      await tiered.delete(NS, [s === 1 ? "a" : `e${s - 1}`]);
+      await tiered.patch(NS, [{ id: "b", attributes: { n: 20 + s } }]);
+      // One: the tail stays for the scenario to fold. More: every tail is folded, the scenario merges.
+      if (s < segments || segments > 1) expect((await tiered.compact(NS)).runKind).toBe("tail");
+    }
+    await tiered.deleteByFilter(NS, ["n", "Eq", 3]);
+  }
   return inner;
 }
 
@@ -75,6 +91,10 @@ async function expectNoPendingCompaction(engine: NamespaceEngine, inner: MemoryS
 interface Scenario {
   name: string;
   withTombstones: boolean;
+  /** Tiered compactions of the seed (0: none). */
+  segments?: number;
+  /** Segment size bound of the scenario's engine (a fold then writes several segments). */
+  maxSegmentBytes?: number;
   op: (engine: NamespaceEngine) => Promise<unknown>;
 }
 
@@ -82,26 +102,47 @@ const scenarios: Scenario[] = [
   { name: "deleteByFilter", withTombstones: false, op: (e) => e.deleteByFilter(NS, ["s", "Eq", "x"]) },
   { name: "patchByFilter", withTombstones: false, op: (e) => e.patchByFilter(NS, ["s", "Eq", "x"], { attributes: { s: "z", p: true } }) },
   { name: "compaction", withTombstones: true, op: (e) => e.compact(NS, { force: true }) },
+  // A tiered tail fold after a segment (delete markers, PATCH bases from the older segment).
+  { name: "tiered tail compaction", withTombstones: true, segments: 1, op: (e) => e.compact(NS) },
+  // A tiered merge of the three newest of four segments (not starting at the first).
+  { name: "tiered merge compaction", withTombstones: true, segments: 3, op: (e) => e.compact(NS) },
+  // A full fold into several bounded segments.
+  { name: "split compaction", withTombstones: true, segments: 1, maxSegmentBytes: 60, op: (e) => e.compact(NS, { force: true }) },
 ];
+
+function engineFor(scenario: Scenario, storage: Parameters<typeof makeEngine>[0]): NamespaceEngine {
+  if (scenario.segments === undefined) return makeEngine(storage);
+  return makeEngine(storage, { compaction: { ...TIERED, ...(scenario.maxSegmentBytes === undefined ? {} : { maxSegmentBytes: scenario.maxSegmentBytes }) } });
+}
 
 describe("crash at every storage call of predicate mutations and compaction", () => {
   for (const scenario of scenarios) {
     it(`${scenario.name}: recovery leaves the before or after state, acknowledged work visible, no dangling reference, nothing pending`, async () => {
-      const clean = await seeded(scenario.withTombstones);
+      const clean = await seeded(scenario.withTombstones, scenario.segments);
       const before = snapshot(await makeEngine(clean).documents(NS));
       const counter = new FaultInjectingStorage(clean);
-      await scenario.op(makeEngine(counter));
+      const report = await scenario.op(engineFor(scenario, counter));
+      if (scenario.segments !== undefined) {
+        const kinds = (await makeEngine(clean).manifest(NS)).containers.map((c) => c.kind);
+        if (scenario.maxSegmentBytes !== undefined) {
+          expect(report, "the scenario's compaction runs").toMatchObject({ performed: true, runKind: "full" });
+          expect((report as { outputSegments?: number }).outputSegments, "several segments").toBeGreaterThan(1);
+        } else {
+          expect(report, "the scenario's compaction runs").toMatchObject({ performed: true, runKind: scenario.segments === 1 ? "tail" : "merge" });
+          expect(kinds, "a segment stays before the run").toEqual(["SEGMENT", "SEGMENT"]);
+        }
+      }
       const calls = counter.callCount;
       const after = snapshot(await makeEngine(clean).documents(NS));
-      if (scenario.name === "compaction") expect(after).toBe(before);
+      if (scenario.name.includes("compaction")) expect(after).toBe(before);
       else expect(after).not.toBe(before);
       let points = 0;
       for (let k = 1; k <= calls; k++) {
         for (const when of ["before", "after"] as const) {
-          const inner = await seeded(scenario.withTombstones);
+          const inner = await seeded(scenario.withTombstones, scenario.segments);
           const faulty = new FaultInjectingStorage(inner);
           faulty.failCall(k, { when, crash: true });
-          const acked = await scenario.op(makeEngine(faulty)).then(
+          const acked = await scenario.op(engineFor(scenario, faulty)).then(
             () => true,
             () => false,
           );

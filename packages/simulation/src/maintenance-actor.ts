@@ -1,5 +1,5 @@
 /**
- * MaintenanceActor: the compactor (`compact`, mostly forced), the recovery
+ * MaintenanceActor: the compactor (`compact`: tiered runs of the engines' policy, sometimes forced), the recovery
  * sweeper (`recover`), WAL GC (`collectWalGarbage` with a short grace) over
  * every namespace; manifest GC (`collectGarbage` with the engines' short
  * retention) over every namespace and fork; repair with sweep
@@ -49,8 +49,9 @@ export class MaintenanceActor extends Actor {
     }
     const path = r.pick(NAMESPACES);
     if (this.kind === "compact") {
-      const force = r.chance(0.8);
-      await track(world, this, `compact ${path}${force ? " force" : ""}`, path, () => engine.compact(path, { force }), () => undefined);
+      const force = r.chance(0.15);
+      const { value } = await track(world, this, `compact ${path}${force ? " force" : ""}`, path, () => engine.compact(path, { force }), () => undefined);
+      if (value?.performed === true) world.log(`${this.name} compacted ${path}: ${value.runKind ?? "?"} of ${value.inputContainers} into ${value.outputSegments ?? 1}, ${value.deleteMarkers ?? 0} markers`);
     } else if (this.kind === "recover") {
       await track(world, this, `recover ${path}`, path, () => engine.recover(path), (v) => v.version);
     } else {

@@ -73,6 +73,8 @@ export const SIM_RETENTION = { keepVersions: 4, keepForMs: 2_500 } as const;
 export const SIM_MAX_BASE_AGE_MS = 500;
 
 export interface EngineMode {
+  /** Segments bounded at a few documents' bytes: folds write several segments (merges then never fit). */
+  readonly smallSegments?: boolean | undefined;
   /**
    * The engine settings of the harness as it was when SIM-1 and SIM-2 were found (every backoff zero,
    * default retention), so those seeds replay exactly as found (test/seed-*.test.ts).
@@ -106,7 +108,9 @@ export function engineFor(storage: StorageProvider, scheduler: SimScheduler, ran
     relocate: { maxAttempts: 40, ...(timed ? { baseDelayMs: 10, maxDelayMs: 120 } : zero) },
     leaseMs: SIM_LEASE_MS,
     ...(mode.storedBatches === true ? { carriedBatches: false } : {}),
-    compaction: { auto: false },
+    // Tiered with small thresholds: unforced compactions fold short tails and merge segments (runs that do not
+    // start at the first container, delete markers); forced ones fold everything.
+    compaction: { auto: false, policy: "tiered", maxLogBatches: 2, maxContainers: 6, mergeFactor: 2, tierBaseBytes: 1 << 20, maxSegmentBytes: mode.smallSegments === true ? 600 : 1 << 20 },
     readStalenessMs: 1_000,
     ...(mode.asFound === true ? {} : { retention: SIM_RETENTION, maxBaseAgeMs: SIM_MAX_BASE_AGE_MS }),
   });
@@ -148,7 +152,9 @@ export class SimProcess {
     });
     // Half the incarnations store every batch as an object, so carrying and storing writers share namespaces.
     const storedBatches = asFound !== true && random.derive("inline").chance(0.5);
-    this.engine = engineFor(this.storage, scheduler, random.derive("engine"), { asFound, storedBatches });
+    // A third of the incarnations cut compaction outputs into small segments (several per fold).
+    const smallSegments = asFound !== true && random.derive("segments").chance(0.34);
+    this.engine = engineFor(this.storage, scheduler, random.derive("engine"), { asFound, storedBatches, smallSegments });
   }
 
   get dead(): boolean {

@@ -124,7 +124,11 @@ function buildActors(world: SimWorld, random: SimRandom, exclude: ReadonlySet<Ac
     actors.push(new ReaderActor("r0", "P1", a("r0")));
     actors.push(new ReaderActor("r1", "P4", a("r1")));
   }
-  if (!exclude.has("compactor")) actors.push(new MaintenanceActor("c0", "P3", a("c0"), "compact"));
+  if (!exclude.has("compactor")) {
+    // Two compactors in two processes: tiered runs of one namespace may overlap (the seals decide).
+    actors.push(new MaintenanceActor("c0", "P3", a("c0"), "compact"));
+    actors.push(new MaintenanceActor("c1", "P4", a("c1"), "compact"));
+  }
   if (!exclude.has("recovery")) actors.push(new MaintenanceActor("s0", "P4", a("s0"), "recover"));
   if (!exclude.has("gc")) actors.push(new MaintenanceActor("g0", "P3", a("g0"), "gc"));
   if (!exclude.has("lifecycle")) actors.push(new LifecycleActor("l0", "P4", a("l0"), world));

@@ -425,14 +425,16 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
 
   program
     .command("compact <path>")
-    .description("compact a namespace into one segment (--force below the thresholds)")
+    .description("compact a namespace when due: fold its tail into a segment, or merge similar-sized segments (--force: fold everything)")
     .option("--force", "compact even below the thresholds")
     .action(async (path: string, o: { force?: boolean }) => {
       const e = open();
       const force = o.force === true;
       const report = await withProgress("compacting", () => e.compact(path, { force }));
       if (report.performed) {
-        const message = `compacted ${path}: ${plural(report.inputContainers, "container")} into one segment of ${report.liveDocuments} documents, now at version ${report.version}`;
+        const into = (report.outputSegments ?? 1) === 1 ? "one segment" : `${report.outputSegments} segments`;
+        const kind = report.runKind === "tail" ? " (tail fold)" : report.runKind === "merge" ? " (merge of segments)" : "";
+        const message = `compacted ${path}: ${plural(report.inputContainers, "container")} into ${into} of ${report.liveDocuments} documents, now at version ${report.version}${kind}`;
         out({ ...report, message }, () => `${message}\n${counts(report)}`);
       } else {
         const message = notCompactedMessage(path, force, await e.manifest(path, { atVersion: report.version }));

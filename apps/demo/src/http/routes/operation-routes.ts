@@ -64,7 +64,7 @@ export function registerOperationRoutes(app: App, { engine, storage }: AppDeps):
       method: "post",
       path: `${NS_BASE}/{namespace}/compact`,
       tags: ["operations"],
-      summary: "Compact a namespace (fold log batches and segments into one segment); `force` below the thresholds",
+      summary: "Compact a namespace when due (tiered: fold the tail into a segment, or merge similar-sized segments); `force` folds everything",
       security: SECURITY,
       request: { params: NamespaceParams, body: { required: false, ...json(CompactBody) } },
       responses: { 200: { description: "Compaction report", ...json(ReportSchema) }, ...COMMON },
