@@ -249,16 +249,27 @@ function runStart(manifest: Manifest, inputs: readonly { readonly id: string }[]
   return inputs.every((input, i) => manifest.containers[start + i]?.id === input.id) ? start : -1;
 }
 
+/**
+ * Runs `fn` over `items`, `limit` at a time. After a failure no new item starts, and the call settles only
+ * once every started one has: a seal still in flight when another seal failed must not land after the
+ * abandon that releases this compaction's seals (it would stay, held by an ABANDONED intent).
+ */
 async function bounded<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
   let next = 0;
+  let failure: { error: unknown } | undefined;
   await Promise.all(
     Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
+      while (next < items.length && failure === undefined) {
         const index = next++;
-        await fn(items[index] as T, index);
+        try {
+          await fn(items[index] as T, index);
+        } catch (error) {
+          failure ??= { error };
+        }
       }
     }),
   );
+  if (failure !== undefined) throw failure.error;
 }
 
 export class Compactor {
@@ -671,19 +682,23 @@ export class Compactor {
   /** Settles a compaction that can never commit and releases its seals on containers still live. */
   async #abandon(path: NamespacePath, store: WalStore, intent: CompactionIntent, latest: Manifest | undefined): Promise<void> {
     const ctx = this.#ctx;
+    // Seals first, then the intent: a crash in between leaves the intent pending, and recovery runs it again
+    // (it may even commit). The other order could leave seals of an ABANDONED intent that nobody releases,
+    // and a predicate mutation targeting those containers waiting for them forever.
+    if (latest !== undefined && latest.deletedAt === undefined) {
+      const live = new Set(latest.containers.map((c) => c.id));
+      await bounded(
+        intent.inputContainers.filter((c) => live.has(c.id)),
+        LOAD_CONCURRENCY,
+        async (input) => {
+          await store.updateTombstones(input.id, (current) => {
+            if (current === null || current.value.seal?.compactionId !== intent.compactionId) return CAS_NOOP;
+            return { positions: current.value.positions };
+          });
+        },
+      );
+    }
     await settleIntent(ctx, path, intent.compactionId, "ABANDONED");
-    if (latest === undefined || latest.deletedAt !== undefined) return;
-    const live = new Set(latest.containers.map((c) => c.id));
-    await bounded(
-      intent.inputContainers.filter((c) => live.has(c.id)),
-      LOAD_CONCURRENCY,
-      async (input) => {
-        await store.updateTombstones(input.id, (current) => {
-          if (current === null || current.value.seal?.compactionId !== intent.compactionId) return CAS_NOOP;
-          return { positions: current.value.positions };
-        });
-      },
-    );
   }
 }
 

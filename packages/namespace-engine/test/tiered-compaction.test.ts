@@ -12,7 +12,7 @@ import { makeEngine, memoryEngine } from "./support/harness.ts";
 import { checkAgainstReference } from "./namespace-query-reference.ts";
 import { expectExactCounts, expectNoMissingObjects } from "./support/references.ts";
 import { seededRandom } from "./query/support/reference.ts";
-import { decodeCompactionIntent } from "@skerry/wal-format";
+import { decodeCompactionIntent, decodeTombstoneSidecar } from "@skerry/wal-format";
 
 const NS = "acme/tiered/docs";
 const BR = "acme/tiered/branch";
@@ -116,6 +116,21 @@ function hookAfterPut(inner: StorageProvider, match: (key: string) => boolean, h
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
+}
+
+/** Compaction ids holding a seal on a container of the latest manifest of NS. */
+async function sealHolders(storage: MemoryStorage, engine: NamespaceEngine): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const c of (await engine.manifest(NS)).containers) {
+    const sidecar = await storage.get(`acme/tiered/ns/docs/superfiles/${c.id}.tombstones`).catch(() => undefined);
+    const seal = sidecar === undefined ? undefined : decodeTombstoneSidecar(sidecar.bytes).seal;
+    if (seal !== undefined) out.add(seal.compactionId);
+  }
+  return out;
+}
+
+async function anySealed(storage: MemoryStorage, engine: NamespaceEngine): Promise<boolean> {
+  return (await sealHolders(storage, engine)).size > 0;
 }
 
 function tieredEngine(storage?: MemoryStorage) {
@@ -242,6 +257,41 @@ describe("tiered compaction", () => {
     expect(second).toMatchObject({ performed: true, runKind: "tail" });
     expect(await docs()).toEqual(['a:{"g":1,"p":1}', 'b:{"g":2,"p":2}', 'c:{"g":3}']);
     await expectNoMissingObjects(setup, inner, "acme", "tiered");
+  });
+
+  it("a compaction that loses a seal mid-run (an overlapping run holds it) releases every seal it took, none lands after", async () => {
+    const inner = new MemoryStorage();
+    // Four segments (one forced fold, three tail folds, no merge), then a tail of 12 log batches.
+    const setup = makeEngine(inner, { compaction: { ...TIERED, mergeFactor: 10 } });
+    await setup.createNamespace(NS);
+    for (let s = 0; s < 4; s++) {
+      for (let b = 0; b < 3; b++) await setup.upsert(NS, [{ id: `s${s}b${b}`, attributes: { g: s } }]);
+      expect((await setup.compact(NS, { force: s === 0 })).performed).toBe(true);
+    }
+    for (let b = 0; b < 12; b++) await setup.upsert(NS, [{ id: `t${b}`, attributes: { g: 9 } }]);
+    // B merges the three newest segments: it seals them and waits before writing its output.
+    let releaseB: () => void = () => undefined;
+    const blocked = new Promise<void>((resolve) => {
+      releaseB = resolve;
+    });
+    const b = makeEngine(
+      hookAfterPut(inner, (key) => key.endsWith(".arrow"), () => blocked),
+      { compaction: { ...TIERED, maxLogBatches: 100 } },
+    );
+    const merging = b.compact(NS);
+    for (let i = 0; i < 100 && !(await anySealed(inner, setup)); i++) await new Promise((resolve) => setTimeout(resolve, 1));
+    // A folds everything: its first seal succeeds, a later one is B's; its other seals are in flight.
+    const a = makeEngine(inner, { compaction: TIERED });
+    expect((await setup.manifest(NS)).containers.map((c) => c.kind).slice(0, 5)).toEqual(["SEGMENT", "SEGMENT", "SEGMENT", "SEGMENT", "LOG_BATCH"]);
+    const forced = await a.compact(NS, { force: true });
+    expect(forced.performed).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const holders = await sealHolders(inner, setup);
+    expect(holders.size, "only B holds seals").toBe(1);
+    releaseB();
+    expect((await merging).performed).toBe(true);
+    expect((await sealHolders(inner, setup)).size).toBe(0);
+    expect((await setup.compact(NS, { force: true })).performed).toBe(true);
   });
 
   it("branches and copies compact independently; refcounts stay exact and nothing is missing", async () => {
