@@ -41,7 +41,7 @@ import type { DistanceMetric } from "./query-document.ts";
 import type { QueryIndex } from "./query-index.ts";
 import { compareStrings } from "./attribute-columns.ts";
 import { type Candidates, TopK } from "./top-k.ts";
-import { allocateVectorMemory, type ScoreMode, scanRange, strideOf, VectorKernel } from "./vector-kernel.ts";
+import { allocateVectorMemory, prepareQueryVector, type ScoreMode, scanRange, strideOf, VectorKernel } from "./vector-kernel.ts";
 
 /** What a cold reader knows after reading the eager region. */
 export interface ColdIndexHead {
@@ -164,19 +164,6 @@ export function checkColdIndexHeader(bytes: Uint8Array): void {
   for (let i = 0; i < 8; i++) if (bytes[i] !== QUERY_INDEX_MAGIC[i]) throw new CorruptIndexError("bad magic", "magic");
   const version = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint16(8, true);
   if (version !== QUERY_INDEX_VERSION) throw new UnsupportedIndexVersionError(version, QUERY_INDEX_VERSION);
-}
-
-/** The query vector as the kernel scans it: padded to the stride, unit length for COSINE. */
-export function prepareQueryVector(vector: Float32Array, metric: DistanceMetric, stride: number): Float32Array {
-  const q = new Float32Array(stride);
-  q.set(vector);
-  if (metric === "COSINE") {
-    let sum = 0;
-    for (let d = 0; d < vector.length; d++) sum += vector[d]! * vector[d]!;
-    const inv = 1 / Math.sqrt(sum);
-    for (let d = 0; d < vector.length; d++) q[d] = vector[d]! * inv;
-  }
-  return q;
 }
 
 /** The lists in probe order: best centroid first, ties by list number (as a loaded index ranks them). */

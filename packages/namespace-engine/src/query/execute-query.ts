@@ -52,7 +52,7 @@ import { slicedSort } from "./sliced-sort.ts";
 import { findDim, sparseInverted } from "./sparse-index.ts";
 import { Tokenizer } from "./tokenizer.ts";
 import { type Candidates, TopK } from "./top-k.ts";
-import { type ScoreMode, scanGather, scanRange } from "./vector-kernel.ts";
+import { prepareQueryVector, type ScoreMode, scanGather, scanRange } from "./vector-kernel.ts";
 import { kernelPool } from "./worker-pool.ts";
 
 export interface ExecuteQueryOptions {
@@ -233,18 +233,6 @@ function scoreMode(metric: DistanceMetric, index: QueryIndex): ScoreMode {
   if (metric === "DOT") return "dot";
   if (metric === "EUCLIDEAN") return "l2";
   return index.vectors?.layout.normalizedPtr !== -1 && index.metric === "COSINE" ? "cos" : "cosraw";
-}
-
-function prepareQueryVector(vector: Float32Array, metric: DistanceMetric, stride: number): Float32Array {
-  const q = new Float32Array(stride);
-  q.set(vector);
-  if (metric === "COSINE") {
-    let sum = 0;
-    for (let d = 0; d < vector.length; d++) sum += vector[d]! * vector[d]!;
-    const inv = 1 / Math.sqrt(sum);
-    for (let d = 0; d < vector.length; d++) q[d] = vector[d]! * inv;
-  }
-  return q;
 }
 
 async function vectorCandidates(

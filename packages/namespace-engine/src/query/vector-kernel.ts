@@ -22,6 +22,7 @@
 import { TopK } from "./top-k.ts";
 import { type WasmMemory, wasmApi } from "./wasm-api.ts";
 import { loadWasmKernel, type WasmKernelExports } from "./wasm-kernel.ts";
+import type { DistanceMetric } from "./query-document.ts";
 
 export type ScoreMode = "dot" | "cos" | "cosraw" | "l2";
 
@@ -288,4 +289,17 @@ export function topOfRange(
   const top = new TopK(k);
   scanRange(kernel, thread, mode, query, start, end, top, skip);
   return top.drain();
+}
+
+/** The query vector as the kernel scans it: padded to the stride, unit length for COSINE (the same bits wherever it is made). */
+export function prepareQueryVector(vector: Float32Array, metric: DistanceMetric, stride: number): Float32Array {
+  const q = new Float32Array(stride);
+  q.set(vector);
+  if (metric === "COSINE") {
+    let sum = 0;
+    for (let d = 0; d < vector.length; d++) sum += vector[d]! * vector[d]!;
+    const inv = 1 / Math.sqrt(sum);
+    for (let d = 0; d < vector.length; d++) q[d] = vector[d]! * inv;
+  }
+  return q;
 }
