@@ -46,7 +46,7 @@
  *   (`diskErrors`), never a failed read.
  */
 import { InternalError } from "./errors.ts";
-import { throwIfAborted } from "./internal/abort.ts";
+import { AbortWatch, throwIfAborted } from "./internal/abort.ts";
 import { blockCount, blockLength, blocksOf, coalesceRuns } from "./internal/block-runs.ts";
 import { CacheDiskTier, type DiskSweep } from "./internal/cache-disk-tier.ts";
 import { CacheMemoryTier } from "./internal/cache-memory-tier.ts";
@@ -505,9 +505,11 @@ export class CachingStorage implements StorageProvider {
       joins.set(this.#startRun(key, runFirst, count, span), "fetched");
     }
 
+    // One abort listener for every run this read joins.
+    const watch = signal === undefined ? undefined : new AbortWatch(signal, key);
     const results = await Promise.all(
-      [...joins].map(async ([run, source]) => ({ result: await run.fetch.join(signal, key), source })),
-    );
+      [...joins].map(async ([run, source]) => ({ result: await run.fetch.join(signal, key, watch), source })),
+    ).finally(() => watch?.dispose());
     for (const { result, source } of results) {
       if (result.meta.etag !== meta.etag || result.meta.size !== meta.size) return RESTART;
       this.#take(result, local, source, first, last);

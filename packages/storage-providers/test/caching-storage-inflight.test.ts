@@ -4,6 +4,7 @@
  * without failing the others, and a fetch nobody waits for any more is
  * aborted and not reused.
  */
+import { getEventListeners } from "node:events";
 import { describe, expect, it } from "vitest";
 import { CachingStorage, FaultInjectingStorage, isAborted, MemoryStorage } from "@skerry/storage-providers";
 
@@ -50,6 +51,41 @@ describe("CachingStorage in-flight sharing", () => {
     const wholes = await Promise.all(Array.from({ length: 5 }, () => cache.get("seg/whole")));
     for (const whole of wholes) expect(equal(whole.bytes, object)).toBe(true);
     expect(gets()).toHaveLength(2);
+  });
+
+  it("a read joining many fetches puts one listener on its signal, removed when it ends (no MaxListeners warning)", async () => {
+    const store = new MemoryStorage();
+    const inner = new FaultInjectingStorage(store);
+    inner.addLatency(20, (call) => call.op === "get");
+    // One block per inner fetch: a 2,000-byte read is 20 fetches, each joined with the reader's signal.
+    const cache = new CachingStorage(inner, { isImmutable: (key) => key.startsWith("seg/"), blockBytes: 100, maxFetchBytes: 100, memoryBytes: 1 << 20 });
+    const object = payload(2000, 5);
+    await store.put("seg/many", object);
+    await cache.get("seg/many", { range: { offset: 1999, length: 1 } }); // learns the size
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on("warning", onWarning);
+    try {
+      const controller = new AbortController();
+      const read = cache.get("seg/many", { range: { offset: 0, length: 1900 }, signal: controller.signal });
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(getEventListeners(controller.signal, "abort").length).toBeLessThanOrEqual(1);
+      expect(equal((await read).bytes, object.subarray(0, 1900))).toBe(true);
+      expect(getEventListeners(controller.signal, "abort")).toHaveLength(0);
+      // Aborting such a read still stops it at once.
+      await store.put("seg/many2", object);
+      await cache.get("seg/many2", { range: { offset: 1999, length: 1 } });
+      const aborting = new AbortController();
+      const aborted = outcome(cache.get("seg/many2", { range: { offset: 0, length: 1900 }, signal: aborting.signal }));
+      setTimeout(() => aborting.abort(new Error("gave up")), 5);
+      const result = await aborted;
+      expect("error" in result && isAborted(result.error)).toBe(true);
+      expect(getEventListeners(aborting.signal, "abort")).toHaveLength(0);
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off("warning", onWarning);
+    }
+    expect(warnings.filter((w) => w.name === "MaxListenersExceededWarning")).toEqual([]);
   });
 
   it("a read joins the blocks another read is fetching and fetches only the rest", async () => {

@@ -48,3 +48,35 @@ export function yieldTurn(signal?: AbortSignal, key?: string): Promise<void> {
     });
   });
 }
+
+/**
+ * One abort listener on `signal` for many waits: `promise` rejects with
+ * AbortedError when it fires (never resolves). A read that joins many
+ * fetches races each against this one promise instead of adding a listener
+ * per fetch (Node warns past 10 listeners on one signal). `dispose` removes
+ * the listener; call it when the waits are over.
+ */
+export class AbortWatch {
+  readonly promise: Promise<never>;
+  readonly #dispose: () => void;
+
+  constructor(signal: AbortSignal, key?: string) {
+    let onAbort = () => undefined as void;
+    this.promise = new Promise<never>((_, reject) => {
+      onAbort = () =>
+        reject(
+          new AbortedError(key === undefined ? "read aborted" : `read of ${JSON.stringify(key)} aborted`, {
+            key,
+            cause: signal.reason,
+          }),
+        );
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+    this.promise.catch(() => undefined); // nobody may be racing it when it fires
+    this.#dispose = () => signal.removeEventListener("abort", onAbort);
+  }
+
+  dispose(): void {
+    this.#dispose();
+  }
+}

@@ -10,7 +10,7 @@
  * later caller starts a fresh call instead of joining a dying one.
  */
 import { AbortedError } from "../errors.ts";
-import { throwIfAborted } from "./abort.ts";
+import { AbortWatch, throwIfAborted } from "./abort.ts";
 
 export class SharedFetch<T> {
   readonly #controller = new AbortController();
@@ -47,29 +47,19 @@ export class SharedFetch<T> {
   /**
    * Waits for the answer on behalf of one caller. Counts the caller as a
    * waiter synchronously, before the first await, so a fetch started and
-   * joined in one turn is never seen without waiters.
+   * joined in one turn is never seen without waiters. A caller joining many
+   * fetches with one signal passes one `watch` of it (one listener in all).
    */
-  async join(signal?: AbortSignal, key?: string): Promise<T> {
+  async join(signal?: AbortSignal, key?: string, watch?: AbortWatch): Promise<T> {
     throwIfAborted(signal, key);
     this.#waiters++;
-    let onAbort: (() => void) | undefined;
+    const own = signal !== undefined && watch === undefined ? new AbortWatch(signal, key) : undefined;
     try {
-      if (signal === undefined) return await this.#promise;
-      return await Promise.race([
-        this.#promise,
-        new Promise<never>((_, reject) => {
-          onAbort = () =>
-            reject(
-              new AbortedError(key === undefined ? "read aborted" : `read of ${JSON.stringify(key)} aborted`, {
-                key,
-                cause: signal.reason,
-              }),
-            );
-          signal.addEventListener("abort", onAbort, { once: true });
-        }),
-      ]);
+      const aborted = watch ?? own;
+      if (aborted === undefined) return await this.#promise;
+      return await Promise.race([this.#promise, aborted.promise]);
     } finally {
-      if (onAbort !== undefined) signal?.removeEventListener("abort", onAbort);
+      own?.dispose();
       this.#waiters--;
       if (this.#waiters === 0 && !this.#settled && !this.#abandoned) {
         this.#abandoned = true;
