@@ -61,7 +61,7 @@ export class AbortWatch {
   readonly #dispose: () => void;
 
   constructor(signal: AbortSignal, key?: string) {
-    let onAbort = () => undefined as void;
+    let onAbort: () => void = () => undefined;
     this.promise = new Promise<never>((_, reject) => {
       onAbort = () =>
         reject(

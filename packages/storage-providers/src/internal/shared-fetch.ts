@@ -9,7 +9,6 @@
  * its own signal and `onAbandoned` runs, so the owner can forget it and a
  * later caller starts a fresh call instead of joining a dying one.
  */
-import { AbortedError } from "../errors.ts";
 import { AbortWatch, throwIfAborted } from "./abort.ts";
 
 export class SharedFetch<T> {
