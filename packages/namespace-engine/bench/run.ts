@@ -265,12 +265,16 @@ if (process.env["SKERRY_BENCH_SKIP_WA"] !== "1") {
 
 // Query benchmarks, each in its own process (they generate 1M documents by default and end with process.exit):
 // the query module on its own (bench/query/run.ts), then cold start through the engine (bench/query-cold-start.ts),
-// then cold ANN queries by ranged reads (bench/cold-ann.ts).
-// BENCH_DOCS sets both datasets' size; SKERRY_BENCH_SKIP_QUERY=1 skips them.
+// then cold ANN queries by ranged reads (bench/cold-ann.ts), then node start to first answer from the built
+// packages (bench/process-start.ts), then a namespace at scale (bench/scale.ts: 10M documents by default, about
+// an hour on a 2-core machine; BENCH_SCALE_DOCS sets its size, SKERRY_BENCH_SKIP_SCALE=1 skips it).
+// BENCH_DOCS sets the other datasets' size; SKERRY_BENCH_SKIP_QUERY=1 skips them all.
 if (process.env["SKERRY_BENCH_SKIP_QUERY"] !== "1") {
   const { execFileSync } = await import("node:child_process");
   const { fileURLToPath } = await import("node:url");
-  for (const script of ["./query/run.ts", "./query-cold-start.ts", "./cold-ann.ts"]) {
+  const scripts = ["./query/run.ts", "./query-cold-start.ts", "./cold-ann.ts", "./process-start.ts"];
+  if (process.env["SKERRY_BENCH_SKIP_SCALE"] !== "1") scripts.push("./scale.ts");
+  for (const script of scripts) {
     execFileSync(process.execPath, ["--conditions=@skerry/source", "--import", "tsx", fileURLToPath(new URL(script, import.meta.url))], { stdio: "inherit" });
   }
 }
