@@ -86,6 +86,7 @@ import { blockHolds, bloomMayContain, idBlockOf } from "./query/id-set.ts";
 import type { JsonValue } from "./query/query-document.ts";
 import { QuerySnapshot } from "./query/query-snapshot.ts";
 import { foldIdentity, TailFold } from "./query-tail.ts";
+import { type ChunkIndexer, TailChunks } from "./tail-chunks.ts";
 import { SegmentIndexCache, type SegmentIndexCacheStats } from "./segment-index-cache.ts";
 import { SerialQueue } from "./serial-queue.ts";
 import { readReferenced, type RetryPolicy } from "./storage-calls.ts";
@@ -119,6 +120,15 @@ export interface QueryCacheSettings {
    * background when it fits `segmentIndexBytes`.
    */
   readonly coldReads: boolean;
+  /**
+   * The log tail is indexed in chunks (tail-chunks.ts): a chunk closes once
+   * its containers touched `tailChunkDocs` ids or it holds
+   * `tailChunkContainers` containers, and is then indexed once (with IVF
+   * lists from 4,096 vectors); a new version indexes only the open chunk.
+   * Defaults 16,384 and 8.
+   */
+  readonly tailChunkDocs: number;
+  readonly tailChunkContainers: number;
 }
 
 export const DEFAULT_QUERY_CACHE_SETTINGS: QueryCacheSettings = {
@@ -126,6 +136,8 @@ export const DEFAULT_QUERY_CACHE_SETTINGS: QueryCacheSettings = {
   snapshotEntries: 32,
   snapshotBytes: 256 * 1024 ** 2,
   coldReads: true,
+  tailChunkDocs: 16_384,
+  tailChunkContainers: 8,
 };
 
 export interface QueryCacheStats {
@@ -140,6 +152,8 @@ export interface QueryCacheStats {
   readonly coldQueries: number;
   readonly coldReads: number;
   readonly coldBytes: number;
+  /** Documents indexed into log-tail chunks (each chunk once; the open chunk once per version). */
+  readonly tailDocsIndexed: number;
 }
 
 export interface NamespaceQueryDependencies {
@@ -165,12 +179,15 @@ interface Prepared {
 }
 
 interface TailPart {
-  readonly live: readonly StoredDocument[];
   readonly deleted: readonly string[];
-  /** The tail's live documents indexed (exact), or null when there are none. */
-  readonly index: QueryIndex | null;
-  /** Every id the tail holds, live or deleted: they shadow older partitions. */
-  readonly ids: ReadonlySet<string>;
+  /**
+   * The tail's live documents in chunks (tail-chunks.ts), oldest first, each
+   * with the positions later containers superseded as of this version
+   * (undefined: none). Chunks are disjoint once those are excluded.
+   */
+  readonly chunks: readonly { readonly index: QueryIndex; readonly excluded: Uint32Array | undefined }[];
+  /** Every id the tail holds at this version, live or deleted: they shadow older partitions. */
+  readonly ids: { has(id: string): boolean };
   readonly bytes: number;
 }
 
@@ -226,12 +243,14 @@ export class NamespaceQuery {
   readonly #settings: QueryCacheSettings;
   readonly #segments: SegmentIndexCache;
   readonly #prepared = new Map<string, CachedPrepared>();
-  readonly #tails = new Map<string, TailFold>();
+  /** The newest tail fold per namespace, with its chunk indexes (extended while versions only append). */
+  readonly #tails = new Map<string, TailChunks>();
   readonly #lanes = new SerialQueue();
   #snapshotHits = 0;
   #snapshotBuilds = 0;
   #tailExtensions = 0;
   #coldQueries = 0;
+  #tailDocsIndexed = 0;
   readonly #cold: ColdIndexReader;
   /** The newest prepared tail per namespace (shared by cold queries and #build). */
   readonly #tailParts = new Map<string, { key: string; promise: Promise<TailPart> }>();
@@ -258,6 +277,7 @@ export class NamespaceQuery {
       coldQueries: this.#coldQueries,
       coldReads: this.#cold.stats().reads,
       coldBytes: this.#cold.stats().bytes,
+      tailDocsIndexed: this.#tailDocsIndexed,
     };
   }
 
@@ -357,9 +377,13 @@ export class NamespaceQuery {
       const part = await cached.promise.catch(() => undefined);
       if (part !== undefined) return part;
     }
-    const fold = await this.#fold(id, manifest.containers.slice(indexedPrefix(manifest)));
-    if (fold.needsBase.size > 0 && !resolveBases) return null;
-    const promise = this.#buildTail(path, manifest, fold);
+    const metric: DistanceMetric = manifest.vector?.metric ?? "COSINE";
+    const dimension = manifest.vector?.dimension;
+    const chunks = await this.#fold(id, manifest.containers.slice(indexedPrefix(manifest)), (docs, closed) =>
+      buildQueryIndex(docs, { metric, ...(dimension === undefined ? {} : { dimension }), ...(closed ? { ann: true } : {}) }),
+    );
+    if (chunks.fold.needsBase.size > 0 && !resolveBases) return null;
+    const promise = this.#buildTail(path, manifest, chunks);
     this.#tailParts.set(id, { key, promise });
     promise.catch(() => {
       if (this.#tailParts.get(id)?.promise === promise) this.#tailParts.delete(id);
@@ -367,26 +391,26 @@ export class NamespaceQuery {
     return promise;
   }
 
-  async #buildTail(path: NamespacePath, manifest: Manifest, fold: TailFold): Promise<TailPart> {
-    const metric: DistanceMetric = manifest.vector?.metric ?? "COSINE";
-    const dimension = manifest.vector?.dimension;
+  async #buildTail(path: NamespacePath, manifest: Manifest, chunks: TailChunks): Promise<TailPart> {
+    const { fold } = chunks;
     // PATCHes of documents whose base lives in an indexed segment: take them from the materialized state.
     if (fold.needsBase.size > 0) {
       const ids = [...fold.needsBase];
       const docs = await this.#deps.readState(path, manifest, (state) => ids.map((docId) => state.get(docId) ?? null));
-      ids.forEach((docId, i) => {
-        fold.docs.set(docId, docs[i] as StoredDocument | null);
-        fold.needsBase.delete(docId);
-      });
+      ids.forEach((docId, i) => fold.resolve(docId, docs[i] as StoredDocument | null));
     }
-    const live: StoredDocument[] = [];
-    const deleted: string[] = [];
-    for (const [docId, doc] of fold.docs) {
-      if (doc === null) deleted.push(docId);
-      else live.push(doc);
+    const before = chunks.indexedDocs;
+    const open = chunks.advance();
+    this.#tailDocsIndexed += chunks.indexedDocs - before;
+    const parts: { index: QueryIndex; excluded: Uint32Array | undefined }[] = [];
+    let bytes = open.bytes;
+    for (const chunk of [...chunks.closed, open]) {
+      if (chunk !== open) bytes += chunk.bytes;
+      if (chunk.index === null) continue;
+      parts.push({ index: chunk.index, excluded: chunk.excluded.size === 0 ? undefined : Uint32Array.from(chunk.excluded).sort() });
     }
-    const index = live.length === 0 ? null : buildQueryIndex(live, { metric, ...(dimension === undefined ? {} : { dimension }) });
-    return { live, deleted, index, ids: new Set(fold.docs.keys()), bytes: fold.estimatedBytes() };
+    const containers = fold.identities.length;
+    return { deleted: [...fold.deleted], chunks: parts, ids: { has: (docId) => fold.heldWithin(docId, containers) }, bytes };
   }
 
   /**
@@ -480,7 +504,7 @@ export class NamespaceQuery {
     );
     let hits = mergeWithTail(
       candidates.map((c) => c.found),
-      tail.index,
+      tail.chunks,
       { vector, metric, k },
     );
     let distances = hits.map((h) => distanceOf(metric, h.score));
@@ -502,7 +526,7 @@ export class NamespaceQuery {
         const row: { id: string; distance: number; attributes?: Record<string, JsonValue>; vector?: number[] } = { id: h.id, distance: distances[i] as number };
         const names = request.includeAttributes;
         if (h.fromTail) {
-          const index = tail.index as QueryIndex;
+          const index = (tail.chunks[h.segment] as { index: QueryIndex }).index;
           if (names !== "none") row.attributes = index.attributesOf(h.slot, names);
           if (request.includeVectors) {
             const v = index.vectorOf(h.slot);
@@ -562,12 +586,13 @@ export class NamespaceQuery {
       }
       return out.size === 0 ? undefined : Uint32Array.from(out).sort();
     });
-    if (tail.index !== null) {
-      partitions.push(tail.index);
-      excludes.push(undefined);
+    for (const chunk of tail.chunks) {
+      partitions.push(chunk.index);
+      excludes.push(chunk.excluded);
     }
-    // Held by this cache (not prepareQuerySnapshot's, which would keep old tails alive beside it).
-    const snapshot = new QuerySnapshot(partitions);
+    // Held by this cache (not prepareQuerySnapshot's, which would keep old tails alive beside it). The tail's
+    // chunks are disjoint once their exclusions apply: shadow masks only over the segments.
+    const snapshot = new QuerySnapshot(partitions, { disjointFrom: segments.length });
     let bytes = tail.bytes;
     for (const e of excludes) bytes += e?.byteLength ?? 0;
     for (const s of snapshot.shadows) bytes += (s.mask?.byteLength ?? 0) + s.slots.byteLength;
@@ -582,25 +607,29 @@ export class NamespaceQuery {
     };
   }
 
-  /** The tail fold of `refs`: the namespace's cached fold extended when it is a prefix, else a fresh one. */
-  async #fold(id: string, refs: readonly ContainerRef[]): Promise<TailFold> {
+  /**
+   * The tail fold of `refs` with its chunks: the namespace's cached one
+   * extended when its containers are a prefix of `refs`, else a fresh one
+   * (whose chunks index with `indexer`).
+   */
+  async #fold(id: string, refs: readonly ContainerRef[], indexer: ChunkIndexer): Promise<TailChunks> {
     const identities = refs.map(foldIdentity);
     const cached = this.#tails.get(id);
     const deps = { storage: this.#deps.storage, random: this.#deps.random, retry: this.#deps.retry };
-    if (cached?.isPrefixOf(identities)) {
+    if (cached?.fold.isPrefixOf(identities)) {
       // Builds of one namespace run one at a time (#lanes), so nobody else extends it meanwhile.
-      if (cached.identities.length < identities.length) {
+      if (cached.fold.identities.length < identities.length) {
         this.#tailExtensions++;
         this.#tails.delete(id); // a failed load must not leave a half-known fold behind
-        await cached.extend(deps, refs.slice(cached.identities.length));
+        await cached.fold.extend(deps, refs.slice(cached.fold.identities.length));
         this.#tails.set(id, cached);
       }
       return cached;
     }
-    const fresh = new TailFold();
-    await fresh.extend(deps, refs);
+    const fresh = new TailChunks(new TailFold(), indexer, { docs: this.#settings.tailChunkDocs, containers: this.#settings.tailChunkContainers });
+    await fresh.fold.extend(deps, refs);
     // Keep the newest fold (an older version's fold is not extended by later commits).
-    if (cached === undefined || !fresh.isPrefixOf(cached.identities)) {
+    if (cached === undefined || !fresh.fold.isPrefixOf(cached.fold.identities)) {
       this.#tails.delete(id);
       this.#tails.set(id, fresh);
       while (this.#tails.size > this.#settings.snapshotEntries) {

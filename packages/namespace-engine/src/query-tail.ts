@@ -51,9 +51,34 @@ export class TailFold {
   readonly docs = new Map<string, StoredDocument | null>();
   /** Ids a PATCH reached before the tail wrote them (their base may be in an indexed segment). */
   readonly needsBase = new Set<string>();
+  /** Ids whose current state is deleted (`docs` holds null). */
+  readonly deleted = new Set<string>();
+  /** The first container (index into `identities`) that touched each id: the ids of an earlier version are those below its container count. */
+  readonly #firstTouch = new Map<string, number>();
+  /** The ids each container touched, in container order (tail-chunks.ts partitions the tail by them). */
+  readonly #touched: string[][] = [];
 
   get identities(): readonly string[] {
     return this.#identities;
+  }
+
+  /** The ids container `i` touched (an id may repeat). */
+  touched(i: number): readonly string[] {
+    return this.#touched[i] ?? [];
+  }
+
+  /** True when the fold's first `containers` containers touched `id`. */
+  heldWithin(id: string, containers: number): boolean {
+    const first = this.#firstTouch.get(id);
+    return first !== undefined && first < containers;
+  }
+
+  /** Sets an id's document (a PATCH base resolved from the materialized state). */
+  resolve(id: string, doc: StoredDocument | null): void {
+    this.docs.set(id, doc);
+    if (doc === null) this.deleted.add(id);
+    else this.deleted.delete(id);
+    this.needsBase.delete(id);
   }
 
   /** True when this fold's containers are the first of `identities`. */
@@ -81,23 +106,35 @@ export class TailFold {
   #apply(ref: ContainerRef, item: LoadedContainer): void {
     const masked = maskedPositions(ref);
     const { tombstoned } = item;
-    const docs = this.docs;
+    const { docs, deleted } = this;
+    const container = this.#identities.length;
+    const touched: string[] = [];
+    const touch = (id: string) => {
+      touched.push(id);
+      if (!this.#firstTouch.has(id)) this.#firstTouch.set(id, container);
+    };
     item.entries.forEach((entry, position) => {
       if (masked?.has(position) === true) return;
       if (entry.op === "DELETE" || tombstoned?.has(position) === true) {
         docs.set(entry.id, null);
+        deleted.add(entry.id);
+        touch(entry.id);
         return;
       }
       if (entry.op === "UPSERT") {
         docs.set(entry.id, upserted(entry));
+        deleted.delete(entry.id);
+        touch(entry.id);
         return;
       }
       const current = docs.get(entry.id);
       if (current === undefined) this.needsBase.add(entry.id);
       else if (current !== null) docs.set(entry.id, patched(current, entry));
       // null: deleted earlier in the tail, so the full fold skips this patch too.
+      if (current !== null) touch(entry.id);
     });
     this.#identities.push(foldIdentity(ref));
+    this.#touched.push(touched);
   }
 
   /** Estimated bytes of the fold's documents. */

@@ -369,41 +369,55 @@ function lowerBound(sorted: Uint32Array, value: number): number {
 /** A merged hit: from cold segment `segment` (`slot` is its stored index's) or from the in-memory tail partition. */
 export interface ColdHit {
   readonly fromTail: boolean;
-  /** Which segment (index into the candidates given), -1 for the tail. */
+  /** Which segment (index into the candidates given), or for a tail hit which tail chunk. */
   readonly segment: number;
   readonly slot: number;
   readonly id: string;
   readonly score: number;
 }
 
+/** A partition of the log tail and the positions excluded from it (superseded by later containers). */
+export interface ColdTailChunk {
+  readonly index: QueryIndex;
+  readonly excluded: Uint32Array | undefined;
+}
+
 /**
- * The segments' cold candidates merged with the in-memory tail partition's
- * exact top-k (the tail is the newest partition: nothing shadows its rows),
- * best first by score, ties by id, at most k: what `executeQuery` returns
- * for the same two partitions.
+ * The top `k` of the segments' candidates and an exact scan of the tail's
+ * chunks (their excluded positions skipped), ordered as executeQuery
+ * orders (score, then id).
  */
 export function mergeWithTail(
   segments: readonly ColdCandidates[],
-  tail: QueryIndex | null,
+  tail: readonly ColdTailChunk[],
   request: { vector: Float32Array; metric: DistanceMetric; k: number },
 ): ColdHit[] {
   const hits: ColdHit[] = [];
   segments.forEach((segment, s) => {
     for (let i = 0; i < segment.slots.length; i++) hits.push({ fromTail: false, segment: s, slot: segment.slots[i]!, id: segment.ids[i]!, score: segment.scores[i]! });
   });
-  const kernel = tail?.kernel() ?? null;
-  if (tail !== null && kernel !== null) {
+  tail.forEach(({ index, excluded }, c) => {
+    const kernel = index.kernel();
+    if (kernel === null) return;
     const { metric } = request;
     const mode: ScoreMode =
-      metric === "DOT" ? "dot" : metric === "EUCLIDEAN" ? "l2" : kernel.layout.normalizedPtr !== -1 && tail.metric === "COSINE" ? "cos" : "cosraw";
-    const top = new TopK(request.k, (a, b) => compareStrings(tail.ids.get(a), tail.ids.get(b)));
-    scanRange(kernel, 0, mode, prepareQueryVector(request.vector, metric, kernel.layout.stride), 0, tail.size, top, null);
+      metric === "DOT" ? "dot" : metric === "EUCLIDEAN" ? "l2" : kernel.layout.normalizedPtr !== -1 && index.metric === "COSINE" ? "cos" : "cosraw";
+    let skip: Uint8Array | null = null;
+    if (excluded !== undefined && excluded.length > 0) {
+      skip = new Uint8Array(index.size);
+      for (const position of excluded) {
+        const slot = index.slotOf(position);
+        if (slot >= 0) skip[slot] = 1;
+      }
+    }
+    const top = new TopK(request.k, (a, b) => compareStrings(index.ids.get(a), index.ids.get(b)));
+    scanRange(kernel, 0, mode, prepareQueryVector(request.vector, metric, kernel.layout.stride), 0, index.size, top, skip);
     const drained = top.drain();
     for (let i = 0; i < drained.slots.length; i++) {
       const slot = drained.slots[i]!;
-      hits.push({ fromTail: true, segment: -1, slot, id: tail.ids.get(slot), score: drained.scores[i]! });
+      hits.push({ fromTail: true, segment: c, slot, id: index.ids.get(slot), score: drained.scores[i]! });
     }
-  }
+  });
   hits.sort((a, b) => (a.score !== b.score ? b.score - a.score : compareStrings(a.id, b.id)));
   return hits.length > request.k ? hits.slice(0, request.k) : hits;
 }

@@ -6,9 +6,12 @@
  * the query (a newer version that no longer matches must hide the old one).
  *
  * Computing the shadow masks costs one id lookup per document of every
- * newer partition, so a snapshot is cached: `prepareQuerySnapshot` returns
- * the same object for the same partitions (by identity) while they live.
- * The engine may also hold the snapshot itself per manifest version.
+ * newer partition (of the smaller of each pair), so the slots each pair of
+ * partitions shares are cached while both live (partitions are immutable),
+ * and a snapshot is cached too: `prepareQuerySnapshot` returns the same
+ * object for the same partitions (by identity) while they live. The engine
+ * holds its snapshots per manifest version; a version that adds one
+ * partition computes only that partition's pairs.
  */
 import { InvalidQueryError } from "./errors.ts";
 import type { QueryIndex } from "./query-index.ts";
@@ -20,37 +23,59 @@ export interface ShadowSet {
   readonly slots: Uint32Array;
 }
 
+export interface QuerySnapshotOptions {
+  /**
+   * Partitions from this index on are disjoint among themselves: the caller
+   * already excludes every row a newer one of them supersedes (the engine's
+   * tail chunks), so no shadow masks are computed between them. Partitions
+   * before it are shadowed by every newer partition as usual.
+   */
+  readonly disjointFrom?: number | undefined;
+}
+
+/** Slots of `older` whose ids `newer` holds, per pair of (immutable) partitions, computed once while both live. */
+const pairs = new WeakMap<QueryIndex, WeakMap<QueryIndex, Uint32Array>>();
+
+function shadowedSlots(older: QueryIndex, newer: QueryIndex): Uint32Array {
+  let byNewer = pairs.get(older);
+  if (byNewer === undefined) pairs.set(older, (byNewer = new WeakMap()));
+  const cached = byNewer.get(newer);
+  if (cached !== undefined) return cached;
+  const hits: number[] = [];
+  // Look up the smaller side in the larger side's id map.
+  if (newer.size <= older.size) {
+    for (let s = 0; s < newer.size; s++) {
+      const hit = older.slotOfId(newer.ids.get(s));
+      if (hit >= 0) hits.push(hit);
+    }
+  } else {
+    for (let s = 0; s < older.size; s++) if (newer.slotOfId(older.ids.get(s)) >= 0) hits.push(s);
+  }
+  const slots = Uint32Array.from(hits);
+  byNewer.set(newer, slots);
+  return slots;
+}
+
 export class QuerySnapshot {
   readonly shadows: readonly ShadowSet[];
 
-  constructor(readonly partitions: readonly QueryIndex[]) {
+  constructor(
+    readonly partitions: readonly QueryIndex[],
+    options: QuerySnapshotOptions = {},
+  ) {
+    const disjointFrom = options.disjointFrom ?? partitions.length;
     const shadows: ShadowSet[] = new Array(partitions.length);
     for (let i = 0; i < partitions.length; i++) {
       const older = partitions[i]!;
       let mask: Uint8Array | null = null;
       const slots: number[] = [];
-      for (let j = i + 1; j < partitions.length; j++) {
-        const newer = partitions[j]!;
-        // Look up the smaller side in the larger side's id map.
-        if (newer.size <= older.size) {
-          for (let s = 0; s < newer.size; s++) {
-            const hit = older.slotOfId(newer.ids.get(s));
-            if (hit >= 0) {
-              mask ??= new Uint8Array(older.size);
-              if (mask[hit] === 0) {
-                mask[hit] = 1;
-                slots.push(hit);
-              }
-            }
-          }
-        } else {
-          for (let s = 0; s < older.size; s++) {
-            if (newer.slotOfId(older.ids.get(s)) >= 0) {
-              mask ??= new Uint8Array(older.size);
-              if (mask[s] === 0) {
-                mask[s] = 1;
-                slots.push(s);
-              }
+      if (i < disjointFrom) {
+        for (let j = i + 1; j < partitions.length; j++) {
+          for (const hit of shadowedSlots(older, partitions[j]!)) {
+            mask ??= new Uint8Array(older.size);
+            if (mask[hit] === 0) {
+              mask[hit] = 1;
+              slots.push(hit);
             }
           }
         }

@@ -86,7 +86,7 @@ describe("cold ANN over a stored index", () => {
           lists = Array.from(scan.order.subarray(0, lists.length + scan.want));
         }
         if (heavy) expect(rounds).toBeGreaterThan(1);
-        const hits = mergeWithTail([candidates], tail, { vector, metric, k });
+        const hits = mergeWithTail([candidates], [{ index: tail, excluded: undefined }], { vector, metric, k });
         const listOf = (slot: number) => [...rows.values()].find((l) => slot >= l.start && slot < l.start + l.clusters.reduce((n, c) => n + c.count, 0))!;
         const cold = hits.map((h) => {
           if (h.fromTail) {
