@@ -397,7 +397,9 @@ export class NamespaceQuery {
     if (fold.needsBase.size > 0) {
       const ids = [...fold.needsBase];
       const docs = await this.#deps.readState(path, manifest, (state) => ids.map((docId) => state.get(docId) ?? null));
-      ids.forEach((docId, i) => fold.resolve(docId, docs[i] as StoredDocument | null));
+      ids.forEach((docId, i) => {
+        fold.resolve(docId, docs[i] as StoredDocument | null);
+      });
     }
     const before = chunks.indexedDocs;
     const open = chunks.advance();
