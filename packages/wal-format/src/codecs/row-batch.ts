@@ -38,7 +38,8 @@
  * Errors: decoders throw `CorruptDataError` or `UnsupportedVersionError`
  * (Arrow's own exceptions are wrapped); encoders throw `InvalidInputError`.
  */
-import * as arrow from "apache-arrow";
+import { createRequire } from "node:module";
+import type * as Arrow from "apache-arrow";
 import { contentDigest } from "../content-hash.ts";
 import { CorruptDataError, InvalidInputError, isWalFormatError, UnsupportedVersionError } from "../errors.ts";
 import type { RowId } from "../ids.ts";
@@ -48,6 +49,21 @@ import { guardIpcStream, type IpcExpectations } from "../internal/arrow-ipc-guar
 import { crc32 } from "../internal/crc32.ts";
 import type { JsonObject } from "../schemas/wire.ts";
 import { bag } from "../schemas/wire.ts";
+
+/**
+ * apache-arrow, loaded on first use: its ~150 modules were a third of the
+ * time to import this package, and a process that only queries compacted
+ * indexes never encodes or decodes a row batch. Loaded synchronously
+ * (Node's require of the package's CommonJS build) so the codec's
+ * functions stay synchronous.
+ */
+let loaded: typeof Arrow | undefined;
+const arrow: typeof Arrow = new Proxy({} as typeof Arrow, {
+  get(_, name) {
+    loaded ??= createRequire(import.meta.url)("apache-arrow") as typeof Arrow;
+    return loaded[name as keyof typeof Arrow];
+  },
+});
 
 export const ROW_BATCH_FORMAT = "row-batch";
 export const ROW_BATCH_MAGIC: Uint8Array = new TextEncoder().encode("SKRYROWS");
@@ -80,7 +96,7 @@ export interface RowDocument {
 }
 
 export interface RowBatchTable {
-  readonly table: arrow.Table;
+  readonly table: Arrow.Table;
   readonly rowCount: number;
   /** Vector dimension; 0 when the batch has no vector column. */
   readonly dimension: number;
@@ -114,8 +130,8 @@ const vectorType = (dimension: number) =>
   new arrow.FixedSizeList(dimension, new arrow.Field("item", new arrow.Float32(), false));
 
 /** The Arrow schema of a row batch with vectors of `dimension` (0 = no vector column). */
-export function rowBatchSchema(dimension: number): arrow.Schema {
-  const fields: arrow.Field[] = [new arrow.Field("_id", new arrow.FixedSizeBinary(ID_BYTES), false), new arrow.Field("id", utf8(), false)];
+export function rowBatchSchema(dimension: number): Arrow.Schema {
+  const fields: Arrow.Field[] = [new arrow.Field("_id", new arrow.FixedSizeBinary(ID_BYTES), false), new arrow.Field("id", utf8(), false)];
   if (dimension > 0) fields.push(new arrow.Field("vector", vectorType(dimension), true));
   fields.push(new arrow.Field("sparse", sparseType(), true), new arrow.Field("text", textType(), true), new arrow.Field("attrs", utf8(), true));
   return new arrow.Schema(fields, new Map([[VERSION_METADATA_KEY, String(ROW_BATCH_VERSION)]]));
@@ -172,7 +188,7 @@ class Utf8Builder {
     }
     this.offsets[++this.length] = this.used;
   }
-  data(nullBitmap: Uint8Array = new Uint8Array(0), nullCount = 0): arrow.Data<arrow.Utf8> {
+  data(nullBitmap: Uint8Array = new Uint8Array(0), nullCount = 0): Arrow.Data<Arrow.Utf8> {
     return arrow.makeData({
       type: utf8(),
       length: this.length,
@@ -211,11 +227,11 @@ function vectorLength(vector: Float32Array | readonly number[]): number {
 /** Encode documents into a row batch object. */
 export function encodeRowBatch(documents: readonly RowDocumentInput[], options: EncodeRowBatchOptions = {}): Uint8Array {
   const table = rowBatchTableFromDocuments(documents, options);
-  return encodeRowBatchTable(table, documents.length, table.schema.fields.find((f) => f.name === "vector") === undefined ? 0 : (table.schema.fields.find((f) => f.name === "vector")!.type as arrow.FixedSizeList).listSize);
+  return encodeRowBatchTable(table, documents.length, table.schema.fields.find((f) => f.name === "vector") === undefined ? 0 : (table.schema.fields.find((f) => f.name === "vector")!.type as Arrow.FixedSizeList).listSize);
 }
 
 /** Build the Arrow table for documents (exposed for columnar writers and tests). */
-export function rowBatchTableFromDocuments(documents: readonly RowDocumentInput[], options: EncodeRowBatchOptions = {}): arrow.Table {
+export function rowBatchTableFromDocuments(documents: readonly RowDocumentInput[], options: EncodeRowBatchOptions = {}): Arrow.Table {
   const rows = documents.length;
   if (rows > 0x7fff_ffff) fail("too many rows");
   let dimension = options.dimension ?? 0;
@@ -311,7 +327,7 @@ export function rowBatchTableFromDocuments(documents: readonly RowDocumentInput[
   }
   if (sparseIndices.length > 0x7fff_ffff || textEntries > 0x7fff_ffff) fail("too many sparse or text entries");
 
-  const children: arrow.Data[] = [
+  const children: Arrow.Data[] = [
     arrow.makeData({ type: new arrow.FixedSizeBinary(ID_BYTES), length: rows, nullCount: 0, data: ids }),
     names.data(),
   ];
@@ -334,14 +350,14 @@ export function rowBatchTableFromDocuments(documents: readonly RowDocumentInput[
       nullBitmap: sparseValid.bitmap(),
       children: [
         arrow.makeData({
-          type: sparseT.children[0]!.type as arrow.List<arrow.Uint32>,
+          type: sparseT.children[0]!.type as Arrow.List<Arrow.Uint32>,
           length: rows,
           nullCount: 0,
           valueOffsets: sparseOffsets,
           child: arrow.makeData({ type: new arrow.Uint32(), length: indexData.length, nullCount: 0, data: indexData }),
         }),
         arrow.makeData({
-          type: sparseT.children[1]!.type as arrow.List<arrow.Float32>,
+          type: sparseT.children[1]!.type as Arrow.List<Arrow.Float32>,
           length: rows,
           nullCount: 0,
           // A copy, not the same array: Arrow JS's IPC writer merges
@@ -385,7 +401,7 @@ export function rowBatchTableFromDocuments(documents: readonly RowDocumentInput[
  * position, so the IPC bytes are the same as `tableToIPC`'s. If a future
  * Arrow release moves that sink, fall back to one extra copy.
  */
-function serializeWithHeaderRoom(table: arrow.Table): Uint8Array {
+function serializeWithHeaderRoom(table: Arrow.Table): Uint8Array {
   const writer = new arrow.RecordBatchStreamWriter();
   const sink = (writer as unknown as { _sink?: { write?: (chunk: Uint8Array) => void } })._sink;
   if (typeof sink?.write === "function") {
@@ -403,7 +419,7 @@ function serializeWithHeaderRoom(table: arrow.Table): Uint8Array {
   return out;
 }
 
-function encodeRowBatchTable(table: arrow.Table, rowCount: number, dimension: number): Uint8Array {
+function encodeRowBatchTable(table: Arrow.Table, rowCount: number, dimension: number): Uint8Array {
   let out: Uint8Array;
   try {
     out = serializeWithHeaderRoom(table);
@@ -446,7 +462,7 @@ function headerCrc(bytes: Uint8Array): number {
 const expectationsByDimension = new Map<number, IpcExpectations>();
 
 /** Field nodes and buffers an Arrow record batch carries for `type`. */
-function layoutOf(type: arrow.DataType): [nodes: number, buffers: number] {
+function layoutOf(type: Arrow.DataType): [nodes: number, buffers: number] {
   let own: number;
   if (arrow.DataType.isUtf8(type)) own = 3;
   else if (arrow.DataType.isList(type) || arrow.DataType.isMap(type)) own = 2;
@@ -524,40 +540,40 @@ function readEnvelope(input: Uint8Array, limits: RowBatchLimits): Envelope {
   return { rowCount, dimension, ipc };
 }
 
-function sameType(actual: arrow.DataType, expected: arrow.DataType): boolean {
+function sameType(actual: Arrow.DataType, expected: Arrow.DataType): boolean {
   return arrow.util.compareTypes(actual, expected);
 }
 
 /** Check a decoded table has exactly the row-batch schema; returns the vector dimension. */
-function checkSchema(table: arrow.Table): number {
+function checkSchema(table: Arrow.Table): number {
   const fields = table.schema.fields;
   const version = table.schema.metadata.get(VERSION_METADATA_KEY);
   if (version !== String(ROW_BATCH_VERSION)) corrupt(`schema metadata ${VERSION_METADATA_KEY} is ${JSON.stringify(version)}`);
   const vectorField = fields.find((f) => f.name === "vector");
   let dimension = 0;
   if (vectorField !== undefined) {
-    const type = vectorField.type as arrow.DataType;
+    const type = vectorField.type as Arrow.DataType;
     if (!arrow.DataType.isFixedSizeList(type)) corrupt("column vector is not a fixed-size list");
-    dimension = (type as arrow.FixedSizeList).listSize;
+    dimension = (type as Arrow.FixedSizeList).listSize;
     if (dimension < 1 || dimension > MAX_ROW_BATCH_DIMENSION) corrupt(`vector dimension ${dimension} out of range`);
   }
   const expected = rowBatchSchema(dimension).fields;
   if (fields.length !== expected.length) corrupt(`expected ${expected.length} columns, found ${fields.length}`);
   for (let i = 0; i < expected.length; i++) {
-    const want = expected[i] as arrow.Field;
-    const got = fields[i] as arrow.Field;
+    const want = expected[i] as Arrow.Field;
+    const got = fields[i] as Arrow.Field;
     if (got.name !== want.name || !sameType(got.type, want.type)) corrupt(`column ${i} should be ${want.name}: ${String(want.type)}, found ${got.name}: ${String(got.type)}`);
   }
   return dimension;
 }
 
-function isValid(data: arrow.Data, row: number): boolean {
+function isValid(data: Arrow.Data, row: number): boolean {
   if (data.nullCount === 0 || data.nullBitmap === undefined || data.nullBitmap.length === 0) return true;
   const bit = data.offset + row;
   return (((data.nullBitmap[bit >>> 3] as number) >>> (bit & 7)) & 1) === 1;
 }
 
-function checkBitmap(data: arrow.Data, name: string): void {
+function checkBitmap(data: Arrow.Data, name: string): void {
   if (data.nullCount !== 0 && data.nullBitmap !== undefined && data.nullBitmap.length > 0) {
     if (data.nullBitmap.length * 8 < data.offset + data.length) corrupt(`${name}: validity bitmap too short`);
   } else if (data.nullCount > 0) {
@@ -587,36 +603,36 @@ function checkOffsets(
   }
 }
 
-function checkUtf8(data: arrow.Data, name: string, valid: (row: number) => boolean = (row) => isValid(data, row)): void {
+function checkUtf8(data: Arrow.Data, name: string, valid: (row: number) => boolean = (row) => isValid(data, row)): void {
   checkBitmap(data, name);
   checkOffsets(data.valueOffsets as Int32Array, data.offset, data.length, (data.values as Uint8Array).length, name, valid);
 }
 
-function childOf(data: arrow.Data, index: number, name: string): arrow.Data {
+function childOf(data: Arrow.Data, index: number, name: string): Arrow.Data {
   const child = data.children[index];
   if (child === undefined) corrupt(`${name}: missing child data`);
   return child;
 }
 
 /** Validate every buffer of one record batch against its length. */
-function checkBatch(batch: arrow.RecordBatch, dimension: number): void {
+function checkBatch(batch: Arrow.RecordBatch, dimension: number): void {
   const rows = batch.numRows;
   const columns = batch.data.children;
   for (const column of columns) if (column.length !== rows) corrupt("column lengths disagree with the batch length");
   let c = 0;
-  const ids = columns[c++] as arrow.Data;
+  const ids = columns[c++] as Arrow.Data;
   if (ids.nullCount !== 0) corrupt("_id has nulls");
   if ((ids.values as Uint8Array).length < (ids.offset + rows) * ID_BYTES) corrupt("_id: buffer too short");
-  const names = columns[c++] as arrow.Data;
+  const names = columns[c++] as Arrow.Data;
   if (names.nullCount !== 0) corrupt("id has nulls");
   checkUtf8(names, "id");
   if (dimension > 0) {
-    const vector = columns[c++] as arrow.Data;
+    const vector = columns[c++] as Arrow.Data;
     checkBitmap(vector, "vector");
     const values = childOf(vector, 0, "vector");
     if ((values.values as Float32Array).length < (values.offset + (vector.offset + rows) * dimension)) corrupt("vector: values too short");
   }
-  const sparse = columns[c++] as arrow.Data;
+  const sparse = columns[c++] as Arrow.Data;
   checkBitmap(sparse, "sparse");
   for (const [k, label] of [[0, "sparse.indices"], [1, "sparse.values"]] as const) {
     const list = childOf(sparse, k, label);
@@ -631,14 +647,14 @@ function checkBatch(batch: arrow.RecordBatch, dimension: number): void {
       (row) => isValid(sparse, row),
     );
   }
-  const text = columns[c++] as arrow.Data;
+  const text = columns[c++] as Arrow.Data;
   checkBitmap(text, "text");
   const entries = childOf(text, 0, "text");
   checkOffsets(text.valueOffsets as Int32Array, text.offset, rows, entries.length, "text", (row) => isValid(text, row));
   // Entries are never null; check them all (entries referenced by null rows included).
   checkUtf8(childOf(entries, 0, "text.key"), "text.key", () => true);
   checkUtf8(childOf(entries, 1, "text.value"), "text.value", () => true);
-  checkUtf8(columns[c++] as arrow.Data, "attrs");
+  checkUtf8(columns[c++] as Arrow.Data, "attrs");
 }
 
 /** Decode and verify a row batch, keeping it columnar. */
@@ -646,7 +662,7 @@ export function decodeRowBatchTable(input: Uint8Array, limits: RowBatchLimits = 
   const { rowCount, dimension: declared, ipc } = readEnvelope(input, limits);
   guardIpcStream(ipc, expectationsFor(declared, limits.maxRows ?? DEFAULT_MAX_ROW_BATCH_ROWS), ROW_BATCH_FORMAT, ROW_BATCH_HEADER_BYTES);
   try {
-    let table: arrow.Table;
+    let table: Arrow.Table;
     try {
       table = arrow.tableFromIPC(ipc);
     } catch (error) {
@@ -663,7 +679,7 @@ export function decodeRowBatchTable(input: Uint8Array, limits: RowBatchLimits = 
   }
 }
 
-function utf8At(data: arrow.Data, row: number): string {
+function utf8At(data: Arrow.Data, row: number): string {
   const offsets = data.valueOffsets as Int32Array;
   const values = data.values as Uint8Array;
   const i = data.offset + row;
@@ -678,20 +694,20 @@ export function rowBatchDocuments(batch: RowBatchTable): RowDocument[] {
     for (const recordBatch of batch.table.batches) {
       const columns = recordBatch.data.children;
       let c = 0;
-      const ids = columns[c++] as arrow.Data;
-      const names = columns[c++] as arrow.Data;
-      const vector = dimension > 0 ? (columns[c++] as arrow.Data) : undefined;
-      const sparse = columns[c++] as arrow.Data;
-      const text = columns[c++] as arrow.Data;
-      const attrs = columns[c++] as arrow.Data;
+      const ids = columns[c++] as Arrow.Data;
+      const names = columns[c++] as Arrow.Data;
+      const vector = dimension > 0 ? (columns[c++] as Arrow.Data) : undefined;
+      const sparse = columns[c++] as Arrow.Data;
+      const text = columns[c++] as Arrow.Data;
+      const attrs = columns[c++] as Arrow.Data;
       const idBytes = ids.values as Uint8Array;
       const vectorValues = vector === undefined ? undefined : (vector.children[0]!.values as Float32Array);
       const vectorBase = vector === undefined ? 0 : vector.children[0]!.offset;
-      const sparseIndices = sparse.children[0] as arrow.Data;
-      const sparseValues = sparse.children[1] as arrow.Data;
-      const entries = text.children[0] as arrow.Data;
-      const keys = entries.children[0] as arrow.Data;
-      const values = entries.children[1] as arrow.Data;
+      const sparseIndices = sparse.children[0] as Arrow.Data;
+      const sparseValues = sparse.children[1] as Arrow.Data;
+      const entries = text.children[0] as Arrow.Data;
+      const keys = entries.children[0] as Arrow.Data;
+      const values = entries.children[1] as Arrow.Data;
       for (let row = 0; row < recordBatch.numRows; row++) {
         const doc: {
           rowId: RowId;
@@ -712,8 +728,8 @@ export function rowBatchDocuments(batch: RowBatchTable): RowDocument[] {
           const r = sparse.offset + row;
           const io = sparseIndices.valueOffsets as Int32Array;
           const vo = sparseValues.valueOffsets as Int32Array;
-          const ii = sparseIndices.children[0] as arrow.Data;
-          const vi = sparseValues.children[0] as arrow.Data;
+          const ii = sparseIndices.children[0] as Arrow.Data;
+          const vi = sparseValues.children[0] as Arrow.Data;
           const indices = (ii.values as Uint32Array).subarray(ii.offset + (io[r + sparseIndices.offset] as number), ii.offset + (io[r + sparseIndices.offset + 1] as number));
           const vals = (vi.values as Float32Array).subarray(vi.offset + (vo[r + sparseValues.offset] as number), vi.offset + (vo[r + sparseValues.offset + 1] as number));
           if (indices.length !== vals.length) corrupt(`row ${row}: sparse indices and values differ in length`);
