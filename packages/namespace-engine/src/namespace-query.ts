@@ -71,6 +71,10 @@ import { parseQueryRequest, type QueryRequest } from "./query/query-request.ts";
 import { type QueryRow, QueryRows } from "./query/query-rows.ts";
 import type { QuerySlicer } from "./query/query-slicer.ts";
 import { ColdIndexReader } from "./cold-index-reader.ts";
+import { ColdArrayReader, type ColdIndexFile } from "./cold-array-reader.ts";
+import { coldBm25 } from "./cold-bm25.ts";
+import { ColdDeadSlots } from "./cold-dead-slots.ts";
+import { ColdRows } from "./cold-rows.ts";
 import {
   ColdAnnScan,
   type ColdIndexHead,
@@ -233,6 +237,10 @@ export class NamespaceQuery {
   #tailExtensions = 0;
   #coldQueries = 0;
   readonly #cold: ColdIndexReader;
+  /** Cold BM25 and filter queries (#coldTextQuery): element ranges of stored arrays, dead slots, returned rows. */
+  readonly #coldArrays: ColdArrayReader;
+  readonly #coldDead: ColdDeadSlots;
+  readonly #coldRows: ColdRows;
   /** The newest prepared tail per namespace (shared by cold queries and #build). */
   readonly #tailParts = new Map<string, { key: string; promise: Promise<TailPart> }>();
 
@@ -246,6 +254,9 @@ export class NamespaceQuery {
     }
     this.#segments = new SegmentIndexCache(deps.storage, deps.random, deps.retry, this.#settings.segmentIndexBytes, (key) => this.#dropHolding(key));
     this.#cold = new ColdIndexReader(deps.storage, deps.random, deps.retry);
+    this.#coldArrays = new ColdArrayReader(deps.storage, deps.random, deps.retry);
+    this.#coldDead = new ColdDeadSlots(this.#coldArrays);
+    this.#coldRows = new ColdRows(this.#coldArrays);
   }
 
   stats(): QueryCacheStats {
@@ -256,8 +267,8 @@ export class NamespaceQuery {
       snapshotBuilds: this.#snapshotBuilds,
       tailExtensions: this.#tailExtensions,
       coldQueries: this.#coldQueries,
-      coldReads: this.#cold.stats().reads,
-      coldBytes: this.#cold.stats().bytes,
+      coldReads: this.#cold.stats().reads + this.#coldArrays.stats().reads,
+      coldBytes: this.#cold.stats().bytes + this.#coldArrays.stats().bytes,
     };
   }
 
@@ -307,6 +318,8 @@ export class NamespaceQuery {
     // A plain ANN query over indexes not loaded: ranged reads instead of loading them (#coldQuery).
     const cold = await this.#coldQuery(path, manifest, request);
     if (cold !== undefined) return { cold: cold.rows, version: manifest.version };
+    const coldText = await this.#coldTextQuery(path, manifest, request);
+    if (coldText !== undefined) return { cold: coldText.rows, version: manifest.version };
     const prepared = await this.#prepare(path, manifest);
     return {
       prepared,
@@ -527,6 +540,68 @@ export class NamespaceQuery {
     );
     // Later queries of this version: load the indexes in the background when they fit the budget.
     const objectBytes = (heads as ColdIndexHead[]).reduce((n, head) => n + head.objectBytes, 0);
+    if (objectBytes * 2 <= this.#settings.segmentIndexBytes) this.#prepare(path, manifest).catch(() => undefined);
+    return { rows };
+  }
+
+  /**
+   * A BM25 query (`[field, "BM25", text]`, no filter or aggregation) over a
+   * version whose indexed segments are not loaded, answered by ranged reads
+   * of the stored arrays it needs (ColdArrayReader; cold-bm25.ts): the
+   * vocabulary, the terms' postings, the matched and dead rows' lengths,
+   * the returned rows' clusters and row store entries. Dead rows as the
+   * loaded path has them (cold-dead-slots.ts). Undefined when the query or
+   * the version does not qualify (the caller loads).
+   */
+  async #coldTextQuery(path: NamespacePath, manifest: Manifest, request: QueryRequest): Promise<{ rows: QueryRow[] } | undefined> {
+    if (!this.#settings.coldReads) return undefined;
+    const rank = request.rankBy;
+    if (rank === undefined || rank.kind !== "bm25" || request.filters !== undefined || request.aggregateBy !== undefined) return undefined;
+    const id = namespaceId(path);
+    if (this.#prepared.get(`${id}@${incarnationOf(manifest)}@${manifest.version}`)?.value !== undefined) return undefined; // warm
+    const prefix = indexedPrefix(manifest);
+    if (prefix === 0) return undefined;
+    const refs = manifest.containers.slice(0, prefix);
+    const keys = refs.map((ref) => indexKeyOf(ref) as string);
+    if (keys.every((key) => this.#segments.has(key))) return undefined;
+    const [opened, tail, tombstones] = await Promise.all([
+      Promise.all(refs.map((ref, i) => this.#coldArrays.open({ ref, indexKey: keys[i] as string, expectedBytes: indexBytesOf(ref) }))),
+      this.#lanes.run(id, () => this.#tailPart(path, id, manifest, false)),
+      Promise.all(refs.map((ref) => this.#tombstones(ref))),
+    ]);
+    if (tail === null || opened.some((file) => file === null)) return undefined;
+    const files = opened as ColdIndexFile[];
+    const metric: DistanceMetric = manifest.vector?.metric ?? "COSINE";
+    for (const file of files) {
+      if (file.meta.metric !== metric) throw new CorruptError(`query index ${file.key} was built for ${file.meta.metric}, the namespace uses ${metric}`, file.key);
+    }
+    const dead = await this.#coldDead.of(files, refs, tombstones, tail.ids);
+    if (dead === null) return undefined;
+    this.#coldQueries++;
+    const hits = await coldBm25({ reader: this.#coldArrays, rows: this.#coldRows, files, dead, tail: tail.index, field: rank.field, query: rank.query, k: request.topK });
+    const names = request.includeAttributes;
+    const rows = await Promise.all(
+      hits.map(async (h): Promise<QueryRow> => {
+        const row: { id: string; score: number; attributes?: Record<string, JsonValue>; vector?: number[] } = { id: h.id, score: h.score };
+        if (h.segment < 0) {
+          const index = tail.index as QueryIndex;
+          if (names !== "none") row.attributes = index.attributesOf(h.slot, names);
+          if (request.includeVectors) {
+            const v = index.vectorOf(h.slot);
+            if (v !== undefined) row.vector = Array.from(v);
+          }
+          return row;
+        }
+        const file = files[h.segment] as ColdIndexFile;
+        if (names !== "none") row.attributes = await this.#coldRows.attributes(file, h.slot, names);
+        if (request.includeVectors) {
+          const v = await this.#coldRows.vector(file, h.slot);
+          if (v !== undefined) row.vector = v;
+        }
+        return row;
+      }),
+    );
+    const objectBytes = files.reduce((n, file) => n + file.objectBytes, 0);
     if (objectBytes * 2 <= this.#settings.segmentIndexBytes) this.#prepare(path, manifest).catch(() => undefined);
     return { rows };
   }

@@ -1,0 +1,200 @@
+/**
+ * coldBm25: a BM25 ranking (`[field, "BM25", text]`) over indexed segments
+ * that are not loaded, from ranged reads of their text indexes
+ * (ColdArrayReader), with exactly the hits `executeQuery` gives over the
+ * loaded partitions (execute-query.ts bm25Candidates):
+ * - the query is tokenized with the newest partition's config for the
+ *   field (the tail's, else the newest segment's that has it);
+ * - per segment, each term is looked up in the sorted vocabulary (a few
+ *   rounds of parallel probes, ColdArrayReader.findString), then its
+ *   postings and term frequencies are read by range;
+ * - corpus statistics over live documents: each segment's document count
+ *   and total length from its meta document, less the dead slots' (their
+ *   `present` and `docLengths` read by element), the document frequency
+ *   less the dead postings; the tail partition is in memory;
+ * - every live posting is scored with the same float64 expression, terms
+ *   in the same order, with the document lengths of the matched slots read
+ *   by element (the blocks covering them);
+ * - top-k by (score desc, id asc): per segment the candidates down to the
+ *   k-th best score (ties included) get their ids from their clusters
+ *   (ColdRows), then every partition's are merged.
+ */
+import type { ColdArrayReader, ColdIndexFile } from "./cold-array-reader.ts";
+import type { DeadSlots } from "./cold-dead-slots.ts";
+import type { ColdRows } from "./cold-rows.ts";
+import { CorruptError } from "./errors.ts";
+import { compareStrings } from "./query/attribute-columns.ts";
+import { BM25_B, BM25_K1 } from "./query/execute-query.ts";
+import type { QueryIndex } from "./query/query-index.ts";
+import { type ResolvedTokenizerConfig, Tokenizer } from "./query/tokenizer.ts";
+
+/** A ranked row: `segment` indexes the cold segments, -1 is the tail partition. */
+export interface ColdHit {
+  readonly segment: number;
+  readonly slot: number;
+  readonly score: number;
+  readonly id: string;
+}
+
+export interface ColdBm25Input {
+  readonly reader: ColdArrayReader;
+  readonly rows: ColdRows;
+  /** The indexed segments, oldest first, and their dead slots. */
+  readonly files: readonly ColdIndexFile[];
+  readonly dead: readonly DeadSlots[];
+  /** The tail partition (newest; nothing shadows it), or null. */
+  readonly tail: QueryIndex | null;
+  readonly field: string;
+  readonly query: string;
+  readonly k: number;
+}
+
+type TextMeta = ColdIndexFile["meta"]["text"][number];
+
+/** One term's postings in one segment. */
+interface TermPostings {
+  readonly slots: Uint32Array;
+  readonly frequencies: Uint32Array;
+}
+
+export async function coldBm25(input: ColdBm25Input): Promise<ColdHit[]> {
+  const { reader, files, dead, tail, field, k } = input;
+  const texts = files.map((file) => file.meta.text.find((t) => t.name === field));
+  const tailText = tail?.textFields.get(field);
+  let config: ResolvedTokenizerConfig | undefined = tailText?.config;
+  for (let s = files.length - 1; s >= 0 && config === undefined; s--) config = texts[s]?.config;
+  if (config === undefined) return [];
+  const terms = [...new Set(new Tokenizer(config).tokenize(input.query))].sort(compareStrings);
+  if (terms.length === 0) return [];
+
+  // Per segment: the terms' postings (null: not in the vocabulary), the dead slots' presence and lengths.
+  const segments = await Promise.all(
+    files.map(async (file, s) => {
+      const text = texts[s];
+      if (text === undefined) return null;
+      const deadSlots = (dead[s] as DeadSlots).slots;
+      const [postings, present, lengths] = await Promise.all([
+        Promise.all(terms.map((term) => termPostings(reader, file, text, term))),
+        reader.gather(file, text.present, "u8", deadSlots),
+        reader.gather(file, text.docLengths, "u32", deadSlots),
+      ]);
+      return { text, postings, present, lengths };
+    }),
+  );
+  let docCount = 0;
+  let totalLength = 0;
+  const df = new Float64Array(terms.length);
+  segments.forEach((segment, s) => {
+    if (segment === null) return;
+    docCount += segment.text.docCount;
+    totalLength += segment.text.totalLength;
+    const mask = (dead[s] as DeadSlots).mask;
+    for (const slot of (dead[s] as DeadSlots).slots) {
+      if (segment.present.get(slot) === 1) {
+        docCount--;
+        totalLength -= segment.lengths.get(slot) as number;
+      }
+    }
+    segment.postings.forEach((p, i) => {
+      if (p === null) return;
+      let count = p.slots.length;
+      if (mask !== null) for (const slot of p.slots) if (mask[slot] !== 0) count--;
+      df[i]! += count;
+    });
+  });
+  let tailIds: number[] | null = null;
+  if (tailText !== undefined) {
+    docCount += tailText.docCount;
+    totalLength += tailText.totalLength;
+    tailIds = terms.map((t, i) => {
+      const id = tailText.terms.indexOf(t);
+      if (id < 0) return -1;
+      df[i]! += tailText.termOffsets[id + 1]! - tailText.termOffsets[id]!;
+      return id;
+    });
+  }
+  if (docCount <= 0) return [];
+  const avgdl = totalLength / docCount;
+  const idf = Array.from(df, (d) => Math.log(1 + (docCount - d + 0.5) / (d + 0.5)));
+  const norm = BM25_K1 * (1 - BM25_B);
+  const lenFactor = (BM25_K1 * BM25_B) / avgdl;
+
+  const hits: ColdHit[] = [];
+  // The segments: score every live posting (document lengths read for the matched slots).
+  await Promise.all(
+    segments.map(async (segment, s) => {
+      if (segment === null) return;
+      const file = files[s] as ColdIndexFile;
+      const mask = (dead[s] as DeadSlots).mask;
+      const matched = new Set<number>();
+      for (const p of segment.postings) if (p !== null) for (const slot of p.slots) if (mask === null || mask[slot] === 0) matched.add(slot);
+      if (matched.size === 0) return;
+      const lengths = await reader.gather(file, segment.text.docLengths, "u32", Uint32Array.from(matched));
+      const scores = new Map<number, number>();
+      for (let i = 0; i < terms.length; i++) {
+        const p = segment.postings[i];
+        if (p === null || p === undefined || df[i] === 0) continue;
+        const w = idf[i]!;
+        for (let e = 0; e < p.slots.length; e++) {
+          const slot = p.slots[e]!;
+          if (mask !== null && mask[slot] !== 0) continue;
+          const tf = p.frequencies[e]!;
+          scores.set(slot, (scores.get(slot) ?? 0) + (w * tf * (BM25_K1 + 1)) / (tf + norm + lenFactor * (lengths.get(slot) as number)));
+        }
+      }
+      for (const hit of await topOfSegment(input.rows, file, s, scores, k)) hits.push(hit);
+    }),
+  );
+  // The tail partition, in memory.
+  if (tailText !== undefined && tailIds !== null && tail !== null) {
+    const scores = new Map<number, number>();
+    for (let i = 0; i < terms.length; i++) {
+      const id = tailIds[i]!;
+      if (id < 0 || df[i] === 0) continue;
+      const w = idf[i]!;
+      for (let e = tailText.termOffsets[id]!; e < tailText.termOffsets[id + 1]!; e++) {
+        const slot = tailText.postings[e]!;
+        const tf = tailText.frequencies[e]!;
+        scores.set(slot, (scores.get(slot) ?? 0) + (w * tf * (BM25_K1 + 1)) / (tf + norm + lenFactor * tailText.docLengths[slot]!));
+      }
+    }
+    for (const [slot, score] of scores) hits.push({ segment: -1, slot, score, id: tail.ids.get(slot) });
+  }
+  return hits.sort(byScoreThenId).slice(0, k);
+}
+
+const byScoreThenId = (a: ColdHit, b: ColdHit): number => (a.score !== b.score ? b.score - a.score : compareStrings(a.id, b.id));
+
+/** A segment's best k by (score desc, id asc): the candidates down to the k-th best score get their ids. */
+async function topOfSegment(rows: ColdRows, file: ColdIndexFile, s: number, scores: Map<number, number>, k: number): Promise<ColdHit[]> {
+  if (k <= 0) return [];
+  const ranked = [...scores].sort((a, b) => b[1] - a[1]);
+  let end = Math.min(k, ranked.length);
+  const last = ranked[end - 1]![1];
+  while (end < ranked.length && ranked[end]![1] === last) end++;
+  const kept = ranked.slice(0, end);
+  const ids = await rows.ids(
+    file,
+    kept.map(([slot]) => slot),
+  );
+  return kept
+    .map(([slot, score]) => ({ segment: s, slot, score, id: ids.get(slot) as string }))
+    .sort(byScoreThenId)
+    .slice(0, k);
+}
+
+/** A term's postings in a segment (null when its vocabulary lacks the term). */
+async function termPostings(reader: ColdArrayReader, file: ColdIndexFile, text: TextMeta, term: string): Promise<TermPostings | null> {
+  const id = await reader.findString(file, text.terms, term);
+  if (id < 0) return null;
+  const bounds = await reader.array(file, text.termOffsets, "u32", id, id + 2);
+  const from = bounds[0]!;
+  const to = bounds[1]!;
+  if (to < from) throw new CorruptError(`query index ${file.key}: term offsets are not monotone`, file.key);
+  const [slots, frequencies] = await Promise.all([
+    reader.array(file, text.postings, "u32", from, to),
+    reader.array(file, text.frequencies, "u32", from, to),
+  ]);
+  for (const slot of slots) if (slot >= file.meta.size) throw new CorruptError(`query index ${file.key}: postings hold ${slot}, out of range`, file.key);
+  return { slots, frequencies };
+}

@@ -1,0 +1,153 @@
+/**
+ * Cold BM25 queries through the engine: on a compacted namespace whose
+ * segment indexes are not loaded, a BM25 query is answered by ranged reads
+ * of the arrays it needs (vocabulary, postings, lengths, the returned rows),
+ * with exactly the rows the loaded indexes give: over several segments, a
+ * tail of rewrites and deletes, tombstones, and delete markers; damage is
+ * Corrupt naming the index.
+ */
+import { MemoryStorage } from "@skerry/storage-providers";
+import { describe, expect, it } from "vitest";
+import { type DocumentInput, isCorrupt, type NamespaceEngine } from "@skerry/namespace-engine";
+import { decodeBlockFileDirectory } from "@skerry/wal-format";
+import { allKeys, errorOf, makeEngine } from "./support/harness.ts";
+
+const NS = "acme/coldtext/docs";
+const WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo", "lima", "mike", "november"];
+
+function textOf(i: number): string {
+  const out: string[] = [];
+  const n = 3 + (i % 9);
+  for (let j = 0; j < n; j++) out.push(WORDS[(i * (j + 3) + j * j + (i >> 3)) % WORDS.length]!);
+  if (i % 5 === 0) out.push(`w${i % 97}`);
+  return out.join(" ");
+}
+
+function doc(i: number, salt = ""): DocumentInput {
+  return {
+    id: `doc-${String(i).padStart(5, "0")}`,
+    vector: [Math.sin(i), Math.cos(i), (i % 7) / 7, 1],
+    ...(i % 11 === 0 ? {} : { text: { body: `${textOf(i)}${salt}` } }),
+    attributes: { n: i, color: ["red", "green", "blue"][i % 3]!, ...(i % 4 === 0 ? { tags: [`t${i % 3}`] } : {}) },
+  };
+}
+
+const requests: Record<string, unknown>[] = [
+  { rankBy: ["body", "BM25", "alpha"], topK: 10, includeAttributes: true },
+  { rankBy: ["body", "BM25", "bravo delta w5"], topK: 25, includeAttributes: ["color", "missing", "n"], includeVectors: true },
+  { rankBy: ["body", "BM25", "kilo lima mike november"], topK: 200 },
+  { rankBy: ["body", "BM25", "w12 W13 zzz"], topK: 5, includeAttributes: ["tags"] },
+  { rankBy: ["body", "BM25", "nothing-matches"], topK: 5 },
+  { rankBy: ["missing_field", "BM25", "alpha"], topK: 5 },
+  { rankBy: ["body", "BM25", "the of"], topK: 5 },
+];
+
+async function expectCold(storage: MemoryStorage, request: Record<string, unknown>, cold = true): Promise<void> {
+  const warm = makeEngine(storage, { queryCache: { coldReads: false } });
+  const expected = await warm.query(NS, request);
+  const engine = makeEngine(storage);
+  const got = await engine.query(NS, request);
+  expect(got, JSON.stringify(request)).toEqual(expected);
+  expect(engine.queryStats().coldQueries, JSON.stringify(request)).toBe(cold ? 1 : 0);
+  const warmRows = await warm.queryRows(NS, request);
+  const coldRows = await makeEngine(storage).queryRows(NS, request);
+  expect(coldRows.rows.length).toBe(warmRows.rows.length);
+  for (let i = 0; i < warmRows.rows.length; i++) expect(coldRows.rows.json(i)).toBe(warmRows.rows.json(i));
+}
+
+async function indexObjects(storage: MemoryStorage): Promise<{ key: string; size: number }[]> {
+  const keys = (await allKeys(storage)).filter((k) => k.endsWith(".qidx"));
+  return Promise.all(keys.map(async (key) => ({ key, size: (await storage.head(key))!.size })));
+}
+
+async function compacted(docs: number): Promise<{ storage: MemoryStorage; writer: NamespaceEngine }> {
+  const storage = new MemoryStorage();
+  const writer = makeEngine(storage);
+  await writer.createNamespace(NS, { distanceMetric: "cosine" });
+  for (let at = 0; at < docs; at += 1000) await writer.upsert(NS, Array.from({ length: Math.min(1000, docs - at) }, (_, i) => doc(at + i)));
+  await writer.compact(NS, { force: true });
+  return { storage, writer };
+}
+
+describe("cold BM25 queries", () => {
+  it("answer from ranged reads, exactly like the loaded index, over tombstones and a tail of rewrites and deletes", async () => {
+    const { storage, writer } = await compacted(3000);
+    await writer.deleteByFilter(NS, ["n", "Lt", 40]); // tombstones in the segment
+    await writer.upsert(NS, [doc(5001), doc(100, " alpha alpha"), doc(5002, " bravo"), doc(7, " kilo")]);
+    await writer.delete(NS, ["doc-00101", "doc-00105", "doc-00110"]);
+    for (const request of requests) await expectCold(storage, request);
+    // Only part of the index was read: its eager region, the id set (for the tail's ids), postings, lengths, the rows' cluster.
+    const [index] = await indexObjects(storage);
+    const readBy = async (request: Record<string, unknown>) => {
+      const engine = makeEngine(storage, { queryCache: { segmentIndexBytes: 0 } });
+      await engine.query(NS, request);
+      expect(engine.queryStats().coldQueries).toBe(1);
+      return engine.queryStats();
+    };
+    const none = await readBy(requests[4]!);
+    expect(none.coldBytes).toBeLessThan(index!.size / 4);
+    const rare = await readBy(requests[3]!);
+    expect(rare.coldReads).toBeGreaterThan(none.coldReads);
+    expect(rare.coldBytes).toBeLessThan(index!.size * 0.8);
+  });
+
+  it("over several segments (tiered compaction): rows a newer segment rewrote or deleted are dead", async () => {
+    const storage = new MemoryStorage();
+    const compaction = { auto: false, policy: "tiered" as const, maxLogBatches: 3, mergeFactor: 100 };
+    const writer = makeEngine(storage, { compaction });
+    await writer.createNamespace(NS, { distanceMetric: "cosine" });
+    for (let b = 0; b < 3; b++) await writer.upsert(NS, Array.from({ length: 700 }, (_, i) => doc(b * 700 + i)));
+    expect((await writer.compact(NS)).performed).toBe(true);
+    await writer.upsert(NS, Array.from({ length: 500 }, (_, i) => doc(10_000 + i)));
+    await writer.upsert(NS, [...Array.from({ length: 300 }, (_, i) => doc(10_500 + i)), ...Array.from({ length: 200 }, (_, i) => doc(i * 8, " alpha kilo"))]);
+    await writer.delete(NS, Array.from({ length: 100 }, (_, i) => `doc-${String(i * 8 + 3).padStart(5, "0")}`));
+    expect((await writer.compact(NS)).performed).toBe(true);
+    const manifest = await writer.manifest(NS);
+    const segments = manifest.containers.filter((c) => c.kind === "SEGMENT" && c.extra?.["index_key"] !== undefined);
+    expect(segments.length).toBe(2);
+    expect(segments.some((c) => Array.isArray(c.extra?.["deleted_ids"]))).toBe(true);
+    await writer.upsert(NS, [doc(20_000, " alpha"), doc(16, " mike")]);
+    await writer.delete(NS, ["doc-00017", "doc-10001"]);
+    for (const request of requests) await expectCold(storage, request);
+  });
+
+  it("segments whose rows were reordered (IVF) with tombstones are loaded instead; without tombstones they are read cold", async () => {
+    const { storage, writer } = await compacted(5000); // IVF lists from 4,096 vectors: rows reordered
+    await writer.upsert(NS, [doc(6000, " alpha"), doc(12, " bravo")]);
+    for (const request of requests.slice(0, 3)) await expectCold(storage, request, true);
+    await writer.deleteByFilter(NS, ["n", "Lt", 40]);
+    for (const request of requests.slice(0, 2)) await expectCold(storage, request, false);
+  });
+
+  it("find a damaged or missing stored index: Corrupt naming it", async () => {
+    const { storage } = await compacted(3000);
+    const [index] = await indexObjects(storage);
+    const original = (await storage.get(index!.key)).bytes;
+    const directory = decodeBlockFileDirectory(original, original.byteLength);
+    // Every non-eager array section the query reads: damage one block of each in turn.
+    const request = { rankBy: ["body", "BM25", "alpha bravo charlie delta echo foxtrot golf hotel"], topK: 3000, includeAttributes: true };
+    const damagedSections = directory.sections.filter((s) => !s.eager && s.name.startsWith("a") && s.length > 0);
+    expect(damagedSections.length).toBeGreaterThan(0);
+    let failures = 0;
+    for (const section of [...damagedSections, directory.section("clusters")!]) {
+      const damaged = original.slice();
+      damaged[section.offset + Math.floor(section.length / 2)]! ^= 0x20;
+      await storage.put(index!.key, damaged, { mode: { kind: "overwrite" } });
+      const error = await makeEngine(storage)
+        .query(NS, request)
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      if (error === undefined) continue; // a section this query does not read
+      failures++;
+      expect(isCorrupt(error), `${section.name}: ${String(error)}`).toBe(true);
+      expect((error as { key: string }).key).toBe(index!.key);
+    }
+    expect(failures).toBeGreaterThanOrEqual(3);
+    await storage.delete(index!.key);
+    const error = await errorOf(makeEngine(storage).query(NS, request));
+    expect(isCorrupt(error)).toBe(true);
+    expect((error as { key: string }).key).toBe(index!.key);
+  });
+});
