@@ -15,6 +15,8 @@
  * - every live posting is scored with the same float64 expression, terms
  *   in the same order, with the document lengths of the matched slots read
  *   by element (the blocks covering them);
+ * - with a filter, only matching rows are ranked (the statistics are the
+ *   unfiltered ones, as loaded);
  * - top-k by (score desc, id asc): per segment the candidates down to the
  *   k-th best score (ties included) get their ids from their clusters
  *   (ColdRows), then every partition's are merged.
@@ -47,6 +49,10 @@ export interface ColdBm25Input {
   readonly field: string;
   readonly query: string;
   readonly k: number;
+  /** With a filter: per segment, 1 = the slot matches (scored into the statistics either way, as the loaded path does). */
+  readonly segmentMatches?: readonly Uint8Array[] | undefined;
+  /** With a filter: whether a tail slot matches. */
+  readonly tailMatches?: ((slot: number) => boolean) | undefined;
 }
 
 type TextMeta = ColdIndexFile["meta"]["text"][number];
@@ -142,6 +148,9 @@ export async function coldBm25(input: ColdBm25Input): Promise<ColdHit[]> {
           scores.set(slot, (scores.get(slot) ?? 0) + (w * tf * (BM25_K1 + 1)) / (tf + norm + lenFactor * (lengths.get(slot) as number)));
         }
       }
+      const matches = input.segmentMatches?.[s];
+      if (matches !== undefined) for (const slot of scores.keys()) if (matches[slot] !== 1) scores.delete(slot);
+      if (scores.size === 0) return;
       for (const hit of await topOfSegment(input.rows, file, s, scores, k)) hits.push(hit);
     }),
   );
@@ -158,7 +167,7 @@ export async function coldBm25(input: ColdBm25Input): Promise<ColdHit[]> {
         scores.set(slot, (scores.get(slot) ?? 0) + (w * tf * (BM25_K1 + 1)) / (tf + norm + lenFactor * tailText.docLengths[slot]!));
       }
     }
-    for (const [slot, score] of scores) hits.push({ segment: -1, slot, score, id: tail.ids.get(slot) });
+    for (const [slot, score] of scores) if (input.tailMatches === undefined || input.tailMatches(slot)) hits.push({ segment: -1, slot, score, id: tail.ids.get(slot) });
   }
   return hits.sort(byScoreThenId).slice(0, k);
 }

@@ -91,6 +91,11 @@ export class ColdDeadSlots {
     );
   }
 
+  /** The slots of the ids among `ids` that `file` holds (in no particular order). */
+  slotsOfIds(file: ColdIndexFile, ids: readonly string[]): Promise<Uint32Array> {
+    return this.#slotsOfIds(file, ids.map(idBytes));
+  }
+
   /** The slots of `older` whose ids `newer` holds (cached per pair). */
   #shadowed(older: ColdIndexFile, newer: ColdIndexFile): Promise<Uint32Array> {
     const key = `${older.key}\0${newer.key}`;

@@ -72,8 +72,11 @@ import { type QueryRow, QueryRows } from "./query/query-rows.ts";
 import type { QuerySlicer } from "./query/query-slicer.ts";
 import { ColdIndexReader } from "./cold-index-reader.ts";
 import { ColdArrayReader, type ColdIndexFile } from "./cold-array-reader.ts";
-import { coldBm25 } from "./cold-bm25.ts";
+import { type ColdHit, coldBm25 } from "./cold-bm25.ts";
 import { ColdDeadSlots } from "./cold-dead-slots.ts";
+import { coldFilterSlots } from "./cold-filter.ts";
+import { coldListing } from "./cold-listing.ts";
+import { checkFilterTypes, evaluateFilter } from "./query/filter-plan.ts";
 import { ColdRows } from "./cold-rows.ts";
 import {
   ColdAnnScan,
@@ -545,18 +548,22 @@ export class NamespaceQuery {
   }
 
   /**
-   * A BM25 query (`[field, "BM25", text]`, no filter or aggregation) over a
+   * A BM25 query (`[field, "BM25", text]`, optionally filtered) or a filter
+   * listing (`filters` without `rankBy`), without aggregation, over a
    * version whose indexed segments are not loaded, answered by ranged reads
-   * of the stored arrays it needs (ColdArrayReader; cold-bm25.ts): the
-   * vocabulary, the terms' postings, the matched and dead rows' lengths,
-   * the returned rows' clusters and row store entries. Dead rows as the
-   * loaded path has them (cold-dead-slots.ts). Undefined when the query or
-   * the version does not qualify (the caller loads).
+   * of the stored arrays they need (ColdArrayReader): the vocabulary, the
+   * terms' postings and the matched rows' lengths (cold-bm25.ts), the
+   * filter's postings (cold-filter.ts), `idOrder` for a listing
+   * (cold-listing.ts), the returned rows' clusters and row store entries.
+   * Dead rows as the loaded path has them (cold-dead-slots.ts). Undefined
+   * when the query or the version does not qualify (the caller loads).
    */
   async #coldTextQuery(path: NamespacePath, manifest: Manifest, request: QueryRequest): Promise<{ rows: QueryRow[] } | undefined> {
     if (!this.#settings.coldReads) return undefined;
     const rank = request.rankBy;
-    if (rank === undefined || rank.kind !== "bm25" || request.filters !== undefined || request.aggregateBy !== undefined) return undefined;
+    const filters = request.filters;
+    if (request.aggregateBy !== undefined) return undefined;
+    if (rank === undefined ? filters === undefined : rank.kind !== "bm25") return undefined;
     const id = namespaceId(path);
     if (this.#prepared.get(`${id}@${incarnationOf(manifest)}@${manifest.version}`)?.value !== undefined) return undefined; // warm
     const prefix = indexedPrefix(manifest);
@@ -575,14 +582,63 @@ export class NamespaceQuery {
     for (const file of files) {
       if (file.meta.metric !== metric) throw new CorruptError(`query index ${file.key} was built for ${file.meta.metric}, the namespace uses ${metric}`, file.key);
     }
+    let segmentMatches: Uint32Array[] | undefined;
+    let tailMatches: number[] = [];
+    if (filters !== undefined) {
+      // The loaded path's type check, over every partition's column types (the meta documents hold them).
+      const typed = files.map(
+        (file) => ({ attributeColumns: new Map(file.meta.attributes.map((a) => [a.name, { typeMask: a.typeMask, elementTypeMask: a.elementTypeMask }])) }) as unknown as QueryIndex,
+      );
+      checkFilterTypes(filters, tail.index === null ? typed : [...typed, tail.index]);
+      const matched = await Promise.all(files.map((file) => coldFilterSlots({ reader: this.#coldArrays, ids: this.#coldDead }, file, filters)));
+      if (matched.some((m) => m === undefined)) return undefined;
+      segmentMatches = matched as Uint32Array[];
+      if (tail.index !== null) {
+        const m = evaluateFilter(tail.index, filters);
+        tailMatches = m.kind === "all" ? Array.from({ length: tail.index.size }, (_, i) => i) : m.kind === "list" ? Array.from(m.slots) : [];
+        if (m.kind === "mask") m.mask.forEach((v, i) => v === 1 && tailMatches.push(i));
+      }
+    }
     const dead = await this.#coldDead.of(files, refs, tombstones, tail.ids);
     if (dead === null) return undefined;
+    let hits: ColdHit[] | undefined;
+    if (rank === undefined) {
+      hits = await coldListing({
+        reader: this.#coldArrays,
+        rows: this.#coldRows,
+        files,
+        dead,
+        matches: segmentMatches as Uint32Array[],
+        tail: tail.index,
+        tailMatches,
+        k: request.topK,
+      });
+      if (hits === undefined) return undefined;
+    } else if (rank.kind === "bm25") {
+      const tailSet = new Set(tailMatches);
+      hits = await coldBm25({
+        reader: this.#coldArrays,
+        rows: this.#coldRows,
+        files,
+        dead,
+        tail: tail.index,
+        field: rank.field,
+        query: rank.query,
+        k: request.topK,
+        segmentMatches: segmentMatches?.map((slots, s) => {
+          const mask = new Uint8Array((files[s] as ColdIndexFile).meta.size);
+          for (const slot of slots) mask[slot] = 1;
+          return mask;
+        }),
+        tailMatches: filters === undefined ? undefined : (slot) => tailSet.has(slot),
+      });
+    } else return undefined;
     this.#coldQueries++;
-    const hits = await coldBm25({ reader: this.#coldArrays, rows: this.#coldRows, files, dead, tail: tail.index, field: rank.field, query: rank.query, k: request.topK });
     const names = request.includeAttributes;
     const rows = await Promise.all(
       hits.map(async (h): Promise<QueryRow> => {
-        const row: { id: string; score: number; attributes?: Record<string, JsonValue>; vector?: number[] } = { id: h.id, score: h.score };
+        const row: { id: string; score?: number; attributes?: Record<string, JsonValue>; vector?: number[] } = { id: h.id };
+        if (rank !== undefined) row.score = h.score;
         if (h.segment < 0) {
           const index = tail.index as QueryIndex;
           if (names !== "none") row.attributes = index.attributesOf(h.slot, names);

@@ -42,6 +42,25 @@ const requests: Record<string, unknown>[] = [
   { rankBy: ["body", "BM25", "the of"], topK: 5 },
 ];
 
+const filterRequests: Record<string, unknown>[] = [
+  { filters: ["color", "Eq", "red"], topK: 10, includeAttributes: true },
+  { filters: ["color", "In", ["green", "blue", "violet"]], topK: 5000, includeAttributes: ["n"] },
+  { filters: ["n", "Lt", 120], topK: 50 },
+  { filters: ["And", [["n", "Gte", 100], ["n", "Lte", 400], ["color", "NotEq", "blue"]]], topK: 100, includeVectors: true },
+  { filters: ["Or", [["n", "Eq", 7], ["n", "Eq", 2999], ["id", "In", ["doc-00016", "doc-00100", "doc-10001", "nope"]]]], topK: 10, includeAttributes: true },
+  { filters: ["Not", ["color", "Eq", "red"]], topK: 20 },
+  { filters: ["tags", "ContainsAny", ["t1", "t2"]], topK: 30, includeAttributes: ["tags"] },
+  { filters: ["tags", "ContainsAll", []], topK: 30 },
+  { filters: ["tags", "Exists"], topK: 7 },
+  { filters: ["color", "Gt", "green"], topK: 15 },
+  { filters: ["color", "Lte", "c"], topK: 15 },
+  { filters: ["id", "Eq", "doc-00042"], topK: 3, includeAttributes: true },
+  { filters: ["n", "NotIn", [1, 2, 3]], topK: 12 },
+  { filters: ["n", "Eq", 12.5], topK: 12 },
+  { rankBy: ["body", "BM25", "alpha bravo"], filters: ["color", "Eq", "green"], topK: 10, includeAttributes: true },
+  { rankBy: ["body", "BM25", "kilo w5"], filters: ["n", "Gt", 1000], topK: 40 },
+];
+
 async function expectCold(storage: MemoryStorage, request: Record<string, unknown>, cold = true): Promise<void> {
   const warm = makeEngine(storage, { queryCache: { coldReads: false } });
   const expected = await warm.query(NS, request);
@@ -75,7 +94,12 @@ describe("cold BM25 queries", () => {
     await writer.deleteByFilter(NS, ["n", "Lt", 40]); // tombstones in the segment
     await writer.upsert(NS, [doc(5001), doc(100, " alpha alpha"), doc(5002, " bravo"), doc(7, " kilo")]);
     await writer.delete(NS, ["doc-00101", "doc-00105", "doc-00110"]);
-    for (const request of requests) await expectCold(storage, request);
+    for (const request of [...requests, ...filterRequests]) await expectCold(storage, request);
+    // Not served cold: globs, aggregations; a type mismatch is the same error.
+    await expectCold(storage, { filters: ["color", "Glob", "r*"], topK: 5 }, false);
+    await expectCold(storage, { filters: ["color", "Eq", "red"], aggregateBy: { c: ["Count"] } }, false);
+    const mismatch = { filters: ["color", "Eq", 5], topK: 3 };
+    expect(String(await errorOf(makeEngine(storage).query(NS, mismatch)))).toBe(String(await errorOf(makeEngine(storage, { queryCache: { coldReads: false } }).query(NS, mismatch))));
     // Only part of the index was read: its eager region, the id set (for the tail's ids), postings, lengths, the rows' cluster.
     const [index] = await indexObjects(storage);
     const readBy = async (request: Record<string, unknown>) => {
@@ -108,7 +132,7 @@ describe("cold BM25 queries", () => {
     expect(segments.some((c) => Array.isArray(c.extra?.["deleted_ids"]))).toBe(true);
     await writer.upsert(NS, [doc(20_000, " alpha"), doc(16, " mike")]);
     await writer.delete(NS, ["doc-00017", "doc-10001"]);
-    for (const request of requests) await expectCold(storage, request);
+    for (const request of [...requests, ...filterRequests]) await expectCold(storage, request);
   });
 
   it("segments whose rows were reordered (IVF) with tombstones are loaded instead; without tombstones they are read cold", async () => {
