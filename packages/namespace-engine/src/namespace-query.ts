@@ -596,7 +596,7 @@ export class NamespaceQuery {
       if (tail.index !== null) {
         const m = evaluateFilter(tail.index, filters);
         tailMatches = m.kind === "all" ? Array.from({ length: tail.index.size }, (_, i) => i) : m.kind === "list" ? Array.from(m.slots) : [];
-        if (m.kind === "mask") m.mask.forEach((v, i) => v === 1 && tailMatches.push(i));
+        if (m.kind === "mask") for (let i = 0; i < m.mask.length; i++) if (m.mask[i] === 1) tailMatches.push(i);
       }
     }
     const dead = await this.#coldDead.of(files, refs, tombstones, tail.ids);
