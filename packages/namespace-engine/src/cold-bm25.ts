@@ -132,11 +132,23 @@ export async function coldBm25(input: ColdBm25Input): Promise<ColdHit[]> {
       if (segment === null) return;
       const file = files[s] as ColdIndexFile;
       const mask = (dead[s] as DeadSlots).mask;
-      const matched = new Set<number>();
-      for (const p of segment.postings) if (p !== null) for (const slot of p.slots) if (mask === null || mask[slot] === 0) matched.add(slot);
-      if (matched.size === 0) return;
-      const lengths = await reader.gather(file, segment.text.docLengths, "u32", Uint32Array.from(matched));
-      const scores = new Map<number, number>();
+      const n = file.meta.size;
+      // Scores by slot, touched slots in first-touch order (as the loaded accumulator).
+      const scores = new Float64Array(n);
+      const seen = new Uint8Array(n);
+      const touched: number[] = [];
+      for (const p of segment.postings) {
+        if (p === null) continue;
+        for (const slot of p.slots) {
+          if ((mask === null || mask[slot] === 0) && seen[slot] === 0) {
+            seen[slot] = 1;
+            touched.push(slot);
+          }
+        }
+      }
+      if (touched.length === 0) return;
+      // The matched rows' lengths: by element, or the whole array when they are many.
+      const lengthOf = await lengthsOf(reader, file, segment.text, touched);
       for (let i = 0; i < terms.length; i++) {
         const p = segment.postings[i];
         if (p === null || p === undefined || df[i] === 0) continue;
@@ -145,13 +157,13 @@ export async function coldBm25(input: ColdBm25Input): Promise<ColdHit[]> {
           const slot = p.slots[e]!;
           if (mask !== null && mask[slot] !== 0) continue;
           const tf = p.frequencies[e]!;
-          scores.set(slot, (scores.get(slot) ?? 0) + (w * tf * (BM25_K1 + 1)) / (tf + norm + lenFactor * (lengths.get(slot) as number)));
+          scores[slot]! += (w * tf * (BM25_K1 + 1)) / (tf + norm + lenFactor * lengthOf(slot));
         }
       }
       const matches = input.segmentMatches?.[s];
-      if (matches !== undefined) for (const slot of scores.keys()) if (matches[slot] !== 1) scores.delete(slot);
-      if (scores.size === 0) return;
-      for (const hit of await topOfSegment(input.rows, file, s, scores, k)) hits.push(hit);
+      const ranked = matches === undefined ? touched : touched.filter((slot) => matches[slot] === 1);
+      if (ranked.length === 0) return;
+      for (const hit of await topOfSegment(input.rows, file, s, ranked, scores, k)) hits.push(hit);
     }),
   );
   // The tail partition, in memory.
@@ -175,21 +187,30 @@ export async function coldBm25(input: ColdBm25Input): Promise<ColdHit[]> {
 const byScoreThenId = (a: ColdHit, b: ColdHit): number => (a.score !== b.score ? b.score - a.score : compareStrings(a.id, b.id));
 
 /** A segment's best k by (score desc, id asc): the candidates down to the k-th best score get their ids. */
-async function topOfSegment(rows: ColdRows, file: ColdIndexFile, s: number, scores: Map<number, number>, k: number): Promise<ColdHit[]> {
+async function topOfSegment(rows: ColdRows, file: ColdIndexFile, s: number, slots: readonly number[], scores: Float64Array, k: number): Promise<ColdHit[]> {
   if (k <= 0) return [];
-  const ranked = [...scores].sort((a, b) => b[1] - a[1]);
-  let end = Math.min(k, ranked.length);
-  const last = ranked[end - 1]![1];
-  while (end < ranked.length && ranked[end]![1] === last) end++;
-  const kept = ranked.slice(0, end);
-  const ids = await rows.ids(
-    file,
-    kept.map(([slot]) => slot),
-  );
+  let kept: number[] = [...slots];
+  if (slots.length > k) {
+    const sorted = Float64Array.from(slots, (slot) => scores[slot]!).sort();
+    const kth = sorted[sorted.length - k]!;
+    kept = slots.filter((slot) => scores[slot]! >= kth);
+  }
+  const ids = await rows.ids(file, kept);
   return kept
-    .map(([slot, score]) => ({ segment: s, slot, score, id: ids.get(slot) as string }))
+    .map((slot) => ({ segment: s, slot, score: scores[slot]!, id: ids.get(slot) as string }))
     .sort(byScoreThenId)
     .slice(0, k);
+}
+
+/** The token counts of `slots`: read by element, or the whole array when they are more than 1 in 16 rows. */
+async function lengthsOf(reader: ColdArrayReader, file: ColdIndexFile, text: TextMeta, slots: readonly number[]): Promise<(slot: number) => number> {
+  const n = file.meta.size;
+  if (slots.length * 16 > n) {
+    const all = await reader.array(file, text.docLengths, "u32", 0, n);
+    return (slot) => all[slot]!;
+  }
+  const some = await reader.gather(file, text.docLengths, "u32", slots);
+  return (slot) => some.get(slot) as number;
 }
 
 /** A term's postings in a segment (null when its vocabulary lacks the term). */

@@ -143,6 +143,28 @@ describe("cold BM25 queries", () => {
     for (const request of requests.slice(0, 2)) await expectCold(storage, request, false);
   });
 
+  it("list ids with characters past U+FFFF and in U+E000..U+FFFF in UTF-16 order, as loaded", async () => {
+    const storage = new MemoryStorage();
+    const writer = makeEngine(storage);
+    await writer.createNamespace(NS, { distanceMetric: "cosine" });
+    const names = ["a\u{1F600}", "a\uE000", "a\uFFFD", "b\u{10000}", "b\uF900", "plain"];
+    await writer.upsert(
+      NS,
+      Array.from({ length: 300 }, (_, i) => ({ ...doc(i), id: `${names[i % names.length]}-${String(i).padStart(3, "0")}` })),
+    );
+    await writer.compact(NS, { force: true });
+    await writer.upsert(NS, [{ ...doc(1000), id: "a\uE001-tail" }, { ...doc(1001), id: "a\u{1F601}-tail" }]);
+    for (const request of [
+      { filters: ["color", "Eq", "red"], topK: 7 },
+      { filters: ["n", "Lt", 12], topK: 5 },
+      { filters: ["color", "In", ["red", "green"]], topK: 300 },
+      { rankBy: ["body", "BM25", "alpha bravo"], topK: 30 },
+    ]) {
+      const expected = await makeEngine(storage, { queryCache: { coldReads: false } }).query(NS, request);
+      expect(await makeEngine(storage).query(NS, request), JSON.stringify(request)).toEqual(expected);
+    }
+  });
+
   it("find a damaged or missing stored index: Corrupt naming it", async () => {
     const { storage } = await compacted(3000);
     const [index] = await indexObjects(storage);
