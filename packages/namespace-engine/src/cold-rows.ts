@@ -15,7 +15,7 @@ import type { JsonValue } from "./query/query-document.ts";
 import { strideOf } from "./query/vector-kernel.ts";
 
 /** A slot's cluster: its rows and the slot of its first row. */
-interface SlotCluster {
+export interface SlotCluster {
   readonly start: number;
   readonly rows: ClusterRows;
 }
@@ -75,6 +75,31 @@ export class ColdRows {
     if (rows.missing === null || rows.vectors === null || rows.missing[at] !== 0) return undefined;
     const stride = strideOf(vectors.dimension);
     return Array.from(rows.vectors.subarray(at * stride, at * stride + vectors.dimension));
+  }
+
+  /** The cluster holding `slot` (one block, read and decoded): its rows and the slot of its first row. */
+  clusterOf(file: ColdIndexFile, slot: number): Promise<SlotCluster> {
+    return this.#cluster(file, slot);
+  }
+
+  /** The cluster number of every slot in `slots` (ascending), without reading the clusters. */
+  async clusterNumbers(file: ColdIndexFile, slots: readonly number[]): Promise<Set<number>> {
+    const clusters = file.meta.clusters;
+    if (clusters === undefined) throw new CorruptError(`query index ${file.key}: no clusters`, file.key);
+    const bounds = await this.#reader.array(file, clusters, "u32", 0, this.#reader.length(file, clusters, "u32"));
+    const out = new Set<number>();
+    let c = 0;
+    for (const slot of slots) {
+      while (c + 1 < bounds.length && (bounds[c + 1] as number) <= slot) c++;
+      out.add(c);
+    }
+    return out;
+  }
+
+  /** Clusters (one block each) of the index. */
+  clusterCount(file: ColdIndexFile): number {
+    const clusters = file.meta.clusters;
+    return clusters === undefined ? 0 : Math.max(0, this.#reader.length(file, clusters, "u32") - 1);
   }
 
   /** The cluster holding `slot`, read (one block) and decoded. */

@@ -76,6 +76,7 @@ import { type ColdHit, coldBm25 } from "./cold-bm25.ts";
 import { ColdDeadSlots } from "./cold-dead-slots.ts";
 import { coldFilterSlots } from "./cold-filter.ts";
 import { coldListing } from "./cold-listing.ts";
+import { coldFilteredVector } from "./cold-vector-filter.ts";
 import { checkFilterTypes, evaluateFilter } from "./query/filter-plan.ts";
 import { ColdRows } from "./cold-rows.ts";
 import {
@@ -548,8 +549,9 @@ export class NamespaceQuery {
   }
 
   /**
-   * A BM25 query (`[field, "BM25", text]`, optionally filtered) or a filter
-   * listing (`filters` without `rankBy`), without aggregation, over a
+   * A BM25 query (`[field, "BM25", text]`, optionally filtered), a filter
+   * listing (`filters` without `rankBy`) or a dense ranking with a selective
+   * filter (cold-vector-filter.ts), without aggregation, over a
    * version whose indexed segments are not loaded, answered by ranged reads
    * of the stored arrays they need (ColdArrayReader): the vocabulary, the
    * terms' postings and the matched rows' lengths (cold-bm25.ts), the
@@ -563,7 +565,7 @@ export class NamespaceQuery {
     const rank = request.rankBy;
     const filters = request.filters;
     if (request.aggregateBy !== undefined) return undefined;
-    if (rank === undefined ? filters === undefined : rank.kind !== "bm25") return undefined;
+    if (rank === undefined ? filters === undefined : rank.kind !== "bm25" && !(rank.kind === "vector" && filters !== undefined)) return undefined;
     const id = namespaceId(path);
     if (this.#prepared.get(`${id}@${incarnationOf(manifest)}@${manifest.version}`)?.value !== undefined) return undefined; // warm
     const prefix = indexedPrefix(manifest);
@@ -579,6 +581,11 @@ export class NamespaceQuery {
     if (tail === null || opened.some((file) => file === null)) return undefined;
     const files = opened as ColdIndexFile[];
     const metric: DistanceMetric = manifest.vector?.metric ?? "COSINE";
+    if (rank?.kind === "vector") {
+      // Requests executeQuery rejects go there for the same error.
+      const v = rank.vector;
+      if (v.length !== manifest.vector?.dimension || ((request.distanceMetric ?? metric) === "COSINE" && !v.some((x) => x !== 0))) return undefined;
+    }
     for (const file of files) {
       if (file.meta.metric !== metric) throw new CorruptError(`query index ${file.key} was built for ${file.meta.metric}, the namespace uses ${metric}`, file.key);
     }
@@ -602,7 +609,28 @@ export class NamespaceQuery {
     const dead = await this.#coldDead.of(files, refs, tombstones, tail.ids);
     if (dead === null) return undefined;
     let hits: ColdHit[] | undefined;
-    if (rank === undefined) {
+    let distances: number[] | undefined;
+    if (rank?.kind === "vector") {
+      const rankMetric = request.distanceMetric ?? metric;
+      hits = await coldFilteredVector({
+        rows: this.#coldRows,
+        files,
+        dead,
+        matches: segmentMatches as Uint32Array[],
+        tail: tail.index,
+        tailMatches,
+        vector: rank.vector,
+        metric: rankMetric,
+        k: request.topK,
+      });
+      if (hits === undefined) return undefined;
+      distances = hits.map((h) => distanceOf(rankMetric, h.score));
+      if (request.distanceThreshold !== undefined) {
+        const t = request.distanceThreshold;
+        hits = hits.filter((_, i) => (distances as number[])[i]! <= t);
+        distances = distances.filter((d) => d <= t);
+      }
+    } else if (rank === undefined) {
       hits = await coldListing({
         reader: this.#coldArrays,
         rows: this.#coldRows,
@@ -636,9 +664,10 @@ export class NamespaceQuery {
     this.#coldQueries++;
     const names = request.includeAttributes;
     const rows = await Promise.all(
-      hits.map(async (h): Promise<QueryRow> => {
-        const row: { id: string; score?: number; attributes?: Record<string, JsonValue>; vector?: number[] } = { id: h.id };
-        if (rank !== undefined) row.score = h.score;
+      hits.map(async (h, i): Promise<QueryRow> => {
+        const row: { id: string; distance?: number; score?: number; attributes?: Record<string, JsonValue>; vector?: number[] } = { id: h.id };
+        if (distances !== undefined) row.distance = distances[i] as number;
+        else if (rank !== undefined) row.score = h.score;
         if (h.segment < 0) {
           const index = tail.index as QueryIndex;
           if (names !== "none") row.attributes = index.attributesOf(h.slot, names);

@@ -59,6 +59,12 @@ const filterRequests: Record<string, unknown>[] = [
   { filters: ["n", "Eq", 12.5], topK: 12 },
   { rankBy: ["body", "BM25", "alpha bravo"], filters: ["color", "Eq", "green"], topK: 10, includeAttributes: true },
   { rankBy: ["body", "BM25", "kilo w5"], filters: ["n", "Gt", 1000], topK: 40 },
+  // Dense rankings with a selective filter: exact scans of the matches, as loaded.
+  { rankBy: ["vector", "kNN", [0.3, 0.2, 0.1, 1]], filters: ["n", "Lt", 120], topK: 10, includeAttributes: true },
+  { rankBy: ["vector", "ANN", [-0.5, 0.9, 0.4, 1]], filters: ["Or", [["n", "Lt", 60], ["id", "In", ["doc-00016", "doc-02000", "doc-10002"]]]], topK: 5, includeVectors: true },
+  { rankBy: ["vector", "kNN", [0.3, -0.2, 0.1, 1]], filters: ["n", "Lt", 120], topK: 10, distanceMetric: "EUCLIDEAN" },
+  { rankBy: ["vector", "kNN", [0.3, -0.2, 0.1, 1]], filters: ["And", [["n", "Gte", 2900], ["n", "Lt", 3000]]], topK: 10, distanceMetric: "DOT" },
+  { rankBy: ["vector", "ANN", [0.3, 0.2, 0.1, 1]], filters: ["n", "Lt", 120], topK: 30, distanceThreshold: 0.05 },
 ];
 
 async function expectCold(storage: MemoryStorage, request: Record<string, unknown>, cold = true): Promise<void> {
@@ -97,6 +103,7 @@ describe("cold BM25 queries", () => {
     for (const request of [...requests, ...filterRequests]) await expectCold(storage, request);
     // Not served cold: globs, aggregations; a type mismatch is the same error.
     await expectCold(storage, { filters: ["color", "Glob", "r*"], topK: 5 }, false);
+    await expectCold(storage, { rankBy: ["vector", "ANN", [0.3, 0.2, 0.1, 1]], filters: ["color", "Eq", "red"], topK: 5 }, false); // not selective
     await expectCold(storage, { filters: ["color", "Eq", "red"], aggregateBy: { c: ["Count"] } }, false);
     const mismatch = { filters: ["color", "Eq", 5], topK: 3 };
     expect(String(await errorOf(makeEngine(storage).query(NS, mismatch)))).toBe(String(await errorOf(makeEngine(storage, { queryCache: { coldReads: false } }).query(NS, mismatch))));
