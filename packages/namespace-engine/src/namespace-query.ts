@@ -209,6 +209,8 @@ interface CachedPrepared {
 }
 
 const VERSIONS_PER_NAMESPACE = 4;
+/** Cold BM25 and filter queries (#coldTextQuery) only when the version's indexes hold more bytes than this. */
+const COLD_TEXT_MIN_INDEX_BYTES = 64 * 1024;
 
 function requestField(json: unknown, name: string): boolean {
   return typeof json === "object" && json !== null && !Array.isArray(json) && Object.hasOwn(json, name);
@@ -573,6 +575,9 @@ export class NamespaceQuery {
     const refs = manifest.containers.slice(0, prefix);
     const keys = refs.map((ref) => indexKeyOf(ref) as string);
     if (keys.every((key) => this.#segments.has(key))) return undefined;
+    // Indexes this small are one GET each, verified whole: cheaper than ranged reads.
+    const recorded = refs.map(indexBytesOf);
+    if (recorded.every((bytes) => bytes !== undefined) && recorded.reduce((n: number, bytes) => n + (bytes as number), 0) <= COLD_TEXT_MIN_INDEX_BYTES) return undefined;
     const [opened, tail, tombstones] = await Promise.all([
       Promise.all(refs.map((ref, i) => this.#coldArrays.open({ ref, indexKey: keys[i] as string, expectedBytes: indexBytesOf(ref) }))),
       this.#lanes.run(id, () => this.#tailPart(path, id, manifest, false)),

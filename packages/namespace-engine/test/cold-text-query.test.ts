@@ -157,7 +157,7 @@ describe("cold BM25 queries", () => {
     const names = ["a\u{1F600}", "a\uE000", "a\uFFFD", "b\u{10000}", "b\uF900", "plain"];
     await writer.upsert(
       NS,
-      Array.from({ length: 300 }, (_, i) => ({ ...doc(i), id: `${names[i % names.length]}-${String(i).padStart(3, "0")}` })),
+      Array.from({ length: 1500 }, (_, i) => ({ ...doc(i), id: `${names[i % names.length]}-${String(i).padStart(4, "0")}` })),
     );
     await writer.compact(NS, { force: true });
     await writer.upsert(NS, [{ ...doc(1000), id: "a\uE001-tail" }, { ...doc(1001), id: "a\u{1F601}-tail" }]);
@@ -170,6 +170,15 @@ describe("cold BM25 queries", () => {
       const expected = await makeEngine(storage, { queryCache: { coldReads: false } }).query(NS, request);
       expect(await makeEngine(storage).query(NS, request), JSON.stringify(request)).toEqual(expected);
     }
+    // A small index is loaded whole (one GET, verified whole), not read by ranges.
+    const small = new MemoryStorage();
+    const smallWriter = makeEngine(small);
+    await smallWriter.createNamespace(NS, { distanceMetric: "cosine" });
+    await smallWriter.upsert(NS, Array.from({ length: 50 }, (_, i) => doc(i)));
+    await smallWriter.compact(NS, { force: true });
+    const engine = makeEngine(small);
+    await engine.query(NS, { filters: ["color", "Eq", "red"], topK: 3 });
+    expect(engine.queryStats().coldQueries).toBe(0);
   });
 
   it("find a damaged or missing stored index: Corrupt naming it", async () => {
