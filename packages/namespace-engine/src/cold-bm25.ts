@@ -41,9 +41,9 @@ export interface ColdHit {
 export interface ColdBm25Input {
   readonly reader: ColdArrayReader;
   readonly rows: ColdRows;
-  /** The indexed segments, oldest first, and their dead slots. */
+  /** The indexed segments, oldest first, and their dead slots (being resolved while the terms are looked up). */
   readonly files: readonly ColdIndexFile[];
-  readonly dead: readonly DeadSlots[];
+  readonly dead: Promise<readonly DeadSlots[]>;
   /** The tail partition (newest; nothing shadows it), or null. */
   readonly tail: QueryIndex | null;
   readonly field: string;
@@ -64,7 +64,7 @@ interface TermPostings {
 }
 
 export async function coldBm25(input: ColdBm25Input): Promise<ColdHit[]> {
-  const { reader, files, dead, tail, field, k } = input;
+  const { reader, files, tail, field, k } = input;
   const texts = files.map((file) => file.meta.text.find((t) => t.name === field));
   const tailText = tail?.textFields.get(field);
   let config: ResolvedTokenizerConfig | undefined = tailText?.config;
@@ -78,15 +78,17 @@ export async function coldBm25(input: ColdBm25Input): Promise<ColdHit[]> {
     files.map(async (file, s) => {
       const text = texts[s];
       if (text === undefined) return null;
-      const deadSlots = (dead[s] as DeadSlots).slots;
-      const [postings, present, lengths] = await Promise.all([
+      const [postings, [present, lengths]] = await Promise.all([
         Promise.all(terms.map((term) => termPostings(reader, file, text, term))),
-        reader.gather(file, text.present, "u8", deadSlots),
-        reader.gather(file, text.docLengths, "u32", deadSlots),
+        input.dead.then((dead): Promise<[Map<number, number>, Map<number, number>]> => {
+          const deadSlots = (dead[s] as DeadSlots).slots;
+          return Promise.all([reader.gather(file, text.present, "u8", deadSlots), reader.gather(file, text.docLengths, "u32", deadSlots)]);
+        }),
       ]);
       return { text, postings, present, lengths };
     }),
   );
+  const dead = await input.dead;
   let docCount = 0;
   let totalLength = 0;
   const df = new Float64Array(terms.length);

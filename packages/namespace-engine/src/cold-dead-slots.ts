@@ -51,22 +51,31 @@ export class ColdDeadSlots {
   }
 
   /**
-   * The dead slots of every segment (oldest first), or null when some
-   * segment's tombstoned positions cannot be mapped to slots cold.
+   * False when some segment's tombstoned or masked positions cannot be
+   * mapped to slots cold (its index reordered its rows): the caller loads.
    */
+  static servable(files: readonly ColdIndexFile[], refs: readonly ContainerRef[], tombstones: readonly Iterable<number>[]): boolean {
+    return files.every((file, s) => {
+      if (file.meta.sourcePositions === null) return true;
+      for (const _ of tombstones[s] as Iterable<number>) return false;
+      return maskedPositions(refs[s] as ContainerRef) === undefined;
+    });
+  }
+
+  /** The dead slots of every segment (oldest first); `servable` must hold. */
   async of(
     files: readonly ColdIndexFile[],
     refs: readonly ContainerRef[],
     tombstones: readonly Iterable<number>[],
     tailIds: ReadonlySet<string>,
-  ): Promise<DeadSlots[] | null> {
+  ): Promise<DeadSlots[]> {
+    if (!ColdDeadSlots.servable(files, refs, tombstones)) throw new Error("ColdDeadSlots.of: positions of a reordered index cannot be mapped to slots");
     const positions = refs.map((ref, s) => {
       const out = new Set<number>(tombstones[s]);
       const masked = maskedPositions(ref);
       if (masked !== undefined) for (const position of masked) out.add(position);
       return out;
     });
-    if (files.some((file, s) => file.meta.sourcePositions !== null && (positions[s] as Set<number>).size > 0)) return null;
     return Promise.all(
       files.map(async (file, s) => {
         const n = file.meta.size;

@@ -594,6 +594,10 @@ export class NamespaceQuery {
     for (const file of files) {
       if (file.meta.metric !== metric) throw new CorruptError(`query index ${file.key} was built for ${file.meta.metric}, the namespace uses ${metric}`, file.key);
     }
+    if (!ColdDeadSlots.servable(files, refs, tombstones)) return undefined;
+    // Dead rows are resolved while the filter and the terms are read.
+    const deadSlots = this.#coldDead.of(files, refs, tombstones, tail.ids);
+    deadSlots.catch(() => undefined);
     let segmentMatches: Uint32Array[] | undefined;
     let tailMatches: number[] = [];
     if (filters !== undefined) {
@@ -611,8 +615,6 @@ export class NamespaceQuery {
         if (m.kind === "mask") for (let i = 0; i < m.mask.length; i++) if (m.mask[i] === 1) tailMatches.push(i);
       }
     }
-    const dead = await this.#coldDead.of(files, refs, tombstones, tail.ids);
-    if (dead === null) return undefined;
     let hits: ColdHit[] | undefined;
     let distances: number[] | undefined;
     if (rank?.kind === "vector") {
@@ -620,7 +622,7 @@ export class NamespaceQuery {
       hits = await coldFilteredVector({
         rows: this.#coldRows,
         files,
-        dead,
+        dead: await deadSlots,
         matches: segmentMatches as Uint32Array[],
         tail: tail.index,
         tailMatches,
@@ -640,7 +642,7 @@ export class NamespaceQuery {
         reader: this.#coldArrays,
         rows: this.#coldRows,
         files,
-        dead,
+        dead: await deadSlots,
         matches: segmentMatches as Uint32Array[],
         tail: tail.index,
         tailMatches,
@@ -653,7 +655,7 @@ export class NamespaceQuery {
         reader: this.#coldArrays,
         rows: this.#coldRows,
         files,
-        dead,
+        dead: deadSlots,
         tail: tail.index,
         field: rank.field,
         query: rank.query,
