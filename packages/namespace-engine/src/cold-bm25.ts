@@ -57,6 +57,9 @@ export interface ColdBm25Input {
 
 type TextMeta = ColdIndexFile["meta"]["text"][number];
 
+/** Rows tied with the k-th best score whose ids are read from their clusters before `idOrder` ranks them instead. */
+const TIES_READ = 64;
+
 /** One term's postings in one segment. */
 interface TermPostings {
   readonly slots: Uint32Array;
@@ -165,7 +168,7 @@ export async function coldBm25(input: ColdBm25Input): Promise<ColdHit[]> {
       const matches = input.segmentMatches?.[s];
       const ranked = matches === undefined ? touched : touched.filter((slot) => matches[slot] === 1);
       if (ranked.length === 0) return;
-      for (const hit of await topOfSegment(input.rows, file, s, ranked, scores, k)) hits.push(hit);
+      for (const hit of await topOfSegment(reader, input.rows, file, s, ranked, scores, k)) hits.push(hit);
     }),
   );
   // The tail partition, in memory.
@@ -188,14 +191,46 @@ export async function coldBm25(input: ColdBm25Input): Promise<ColdHit[]> {
 
 const byScoreThenId = (a: ColdHit, b: ColdHit): number => (a.score !== b.score ? b.score - a.score : compareStrings(a.id, b.id));
 
-/** A segment's best k by (score desc, id asc): the candidates down to the k-th best score get their ids. */
-async function topOfSegment(rows: ColdRows, file: ColdIndexFile, s: number, slots: readonly number[], scores: Float64Array, k: number): Promise<ColdHit[]> {
+/**
+ * A segment's best k by (score desc, id asc): the candidates above the
+ * k-th best score, and of those tied with it the first ones by id. Many
+ * ties (a one-term query over short texts) are ordered by their rank in
+ * `idOrder` (id byte order; read whole) rather than by reading every tied
+ * row's cluster; byte order is UTF-16 order unless a chosen id holds a
+ * character in U+E000..U+FFFF, and then every tied row's id is read.
+ */
+async function topOfSegment(
+  reader: ColdArrayReader,
+  rows: ColdRows,
+  file: ColdIndexFile,
+  s: number,
+  slots: readonly number[],
+  scores: Float64Array,
+  k: number,
+): Promise<ColdHit[]> {
   if (k <= 0) return [];
   let kept: number[] = [...slots];
   if (slots.length > k) {
     const sorted = Float64Array.from(slots, (slot) => scores[slot]!).sort();
     const kth = sorted[sorted.length - k]!;
-    kept = slots.filter((slot) => scores[slot]! >= kth);
+    const above = slots.filter((slot) => scores[slot]! > kth);
+    const tied = slots.filter((slot) => scores[slot] === kth);
+    const need = k - above.length;
+    kept = [...above, ...tied];
+    if (tied.length > need + TIES_READ) {
+      const n = file.meta.size;
+      const isTied = new Uint8Array(n);
+      for (const slot of tied) isTied[slot] = 1;
+      const order = await reader.array(file, file.meta.idOrder, "u32", 0, n);
+      const first: number[] = [];
+      for (let r = 0; r < order.length && first.length < need; r++) {
+        const slot = order[r]!;
+        if (slot >= n) throw new CorruptError(`query index ${file.key}: idOrder holds ${slot}, out of range`, file.key);
+        if (isTied[slot] === 1) first.push(slot);
+      }
+      const firstIds = await rows.ids(file, first);
+      if (![...firstIds.values()].some((id) => /[\uE000-\uFFFF]/.test(id))) kept = [...above, ...first];
+    }
   }
   const ids = await rows.ids(file, kept);
   return kept

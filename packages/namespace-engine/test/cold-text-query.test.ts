@@ -166,6 +166,8 @@ describe("cold BM25 queries", () => {
       { filters: ["n", "Lt", 12], topK: 5 },
       { filters: ["color", "In", ["red", "green"]], topK: 300 },
       { rankBy: ["body", "BM25", "alpha bravo"], topK: 30 },
+      { rankBy: ["body", "BM25", "alpha"], topK: 3 },
+      { rankBy: ["body", "BM25", "golf"], topK: 2 },
     ]) {
       const expected = await makeEngine(storage, { queryCache: { coldReads: false } }).query(NS, request);
       expect(await makeEngine(storage).query(NS, request), JSON.stringify(request)).toEqual(expected);
@@ -179,6 +181,30 @@ describe("cold BM25 queries", () => {
     const engine = makeEngine(small);
     await engine.query(NS, { filters: ["color", "Eq", "red"], topK: 3 });
     expect(engine.queryStats().coldQueries).toBe(0);
+  });
+
+  it("rank many rows tied on one BM25 score by id, as loaded (ids in byte order, and past U+FFFF)", async () => {
+    for (const prefix of ["plain", "a\u{1F600}|a\uE000|b\uFFFD|b\u{10001}"]) {
+      const storage = new MemoryStorage();
+      const writer = makeEngine(storage);
+      await writer.createNamespace(NS, { distanceMetric: "cosine" });
+      const prefixes = prefix.split("|");
+      await writer.upsert(
+        NS,
+        Array.from({ length: 3000 }, (_, i) => ({ ...doc(i), id: `${prefixes[i % prefixes.length]}-${String(i).padStart(4, "0")}`, text: { body: `${WORDS[i % 5]} same length` } })),
+      );
+      await writer.compact(NS, { force: true });
+      await writer.upsert(NS, [{ ...doc(5000), id: `${prefixes[0]}-0000`, text: { body: "bravo other text" } }]);
+      for (const request of [
+        { rankBy: ["body", "BM25", "alpha"], topK: 5, includeAttributes: ["n"] },
+        { rankBy: ["body", "BM25", "bravo charlie"], topK: 100 },
+      ]) {
+        const expected = await makeEngine(storage, { queryCache: { coldReads: false } }).query(NS, request);
+        const engine = makeEngine(storage);
+        expect(await engine.query(NS, request), JSON.stringify(request)).toEqual(expected);
+        expect(engine.queryStats().coldQueries).toBe(1);
+      }
+    }
   });
 
   it("find a damaged or missing stored index: Corrupt naming it", async () => {
