@@ -117,6 +117,7 @@ describe("cold BM25 queries", () => {
     };
     const none = await readBy(requests[4]!);
     expect(none.coldBytes).toBeLessThan(index!.size / 4);
+    expect((await readBy({ filters: ["id", "Eq", "doc-00042"], topK: 3, includeAttributes: true })).coldBytes).toBeLessThan(index!.size / 2);
     const rare = await readBy(requests[3]!);
     expect(rare.coldReads).toBeGreaterThan(none.coldReads);
     expect(rare.coldBytes).toBeLessThan(index!.size * 0.8);
@@ -214,6 +215,11 @@ describe("cold BM25 queries", () => {
     const directory = decodeBlockFileDirectory(original, original.byteLength);
     // Every non-eager array section the query reads: damage one block of each in turn.
     const request = { rankBy: ["body", "BM25", "alpha bravo charlie delta echo foxtrot golf hotel"], topK: 3000, includeAttributes: true };
+    const filterRequest = {
+      filters: ["Or", [["color", "In", ["red", "blue"]], ["n", "Gt", 100], ["tags", "ContainsAny", ["t1"]], ["tags", "Exists"]]],
+      topK: 3000,
+      includeAttributes: true,
+    };
     const damagedSections = directory.sections.filter((s) => !s.eager && s.name.startsWith("a") && s.length > 0);
     expect(damagedSections.length).toBeGreaterThan(0);
     let failures = 0;
@@ -221,18 +227,20 @@ describe("cold BM25 queries", () => {
       const damaged = original.slice();
       damaged[section.offset + Math.floor(section.length / 2)]! ^= 0x20;
       await storage.put(index!.key, damaged, { mode: { kind: "overwrite" } });
-      const error = await makeEngine(storage)
-        .query(NS, request)
-        .then(
-          () => undefined,
-          (e: unknown) => e,
-        );
-      if (error === undefined) continue; // a section this query does not read
-      failures++;
-      expect(isCorrupt(error), `${section.name}: ${String(error)}`).toBe(true);
-      expect((error as { key: string }).key).toBe(index!.key);
+      for (const query of [request, filterRequest]) {
+        const error = await makeEngine(storage)
+          .query(NS, query)
+          .then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+        if (error === undefined) continue; // a section this query does not read
+        failures++;
+        expect(isCorrupt(error), `${section.name}: ${String(error)}`).toBe(true);
+        expect((error as { key: string }).key).toBe(index!.key);
+      }
     }
-    expect(failures).toBeGreaterThanOrEqual(3);
+    expect(failures).toBeGreaterThanOrEqual(6);
     await storage.delete(index!.key);
     const error = await errorOf(makeEngine(storage).query(NS, request));
     expect(isCorrupt(error)).toBe(true);
