@@ -6,8 +6,9 @@
  * tail of rewrites and deletes, tombstones, and delete markers; damage is
  * Corrupt naming the index.
  */
-import { MemoryStorage } from "@skerry/storage-providers";
-import { describe, expect, it } from "vitest";
+import { MemoryStorage, type StorageProvider } from "@skerry/storage-providers";
+import { s3TestTarget } from "@skerry/storage-providers/testing";
+import { afterAll, describe, expect, it } from "vitest";
 import { type DocumentInput, isCorrupt, type NamespaceEngine } from "@skerry/namespace-engine";
 import { decodeBlockFileDirectory } from "@skerry/wal-format";
 import { allKeys, errorOf, makeEngine } from "./support/harness.ts";
@@ -67,7 +68,7 @@ const filterRequests: Record<string, unknown>[] = [
   { rankBy: ["vector", "ANN", [0.3, 0.2, 0.1, 1]], filters: ["n", "Lt", 120], topK: 30, distanceThreshold: 0.05 },
 ];
 
-async function expectCold(storage: MemoryStorage, request: Record<string, unknown>, cold = true): Promise<void> {
+async function expectCold(storage: StorageProvider, request: Record<string, unknown>, cold = true): Promise<void> {
   const warm = makeEngine(storage, { queryCache: { coldReads: false } });
   const expected = await warm.query(NS, request);
   const engine = makeEngine(storage);
@@ -245,5 +246,23 @@ describe("cold BM25 queries", () => {
     const error = await errorOf(makeEngine(storage).query(NS, request));
     expect(isCorrupt(error)).toBe(true);
     expect((error as { key: string }).key).toBe(index!.key);
+  });
+});
+
+const s3 = s3TestTarget("namespace-engine-cold-text");
+afterAll(() => s3.cleanup());
+
+describe.skipIf(!s3.shouldRun)("cold BM25 and filter queries on the real S3 server", () => {
+  it("answer exactly like the loaded index from ranged reads", async () => {
+    const storage = s3.open();
+    const writer = makeEngine(storage);
+    await writer.createNamespace(NS, { distanceMetric: "cosine" });
+    await writer.upsert(NS, Array.from({ length: 2000 }, (_, i) => doc(i)));
+    await writer.compact(NS, { force: true });
+    await writer.upsert(NS, [doc(5001), doc(100, " alpha alpha")]);
+    await writer.delete(NS, ["doc-00101"]);
+    for (const request of [requests[0]!, requests[1]!, filterRequests[0]!, filterRequests[4]!, filterRequests[14]!, filterRequests[16]!]) {
+      await expectCold(storage, request);
+    }
   });
 });
