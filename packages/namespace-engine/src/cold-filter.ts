@@ -13,22 +13,28 @@
  * - `ContainsAny` / `ContainsAll`: element keys and their postings;
  * - boolean `Eq`, `Exists`, `ContainsAll []`: the type tags column, read
  *   whole (one byte per row);
+ * - `Glob` / `IGlob` on an attribute: the dictionary read whole (when it
+ *   holds at most 1 MiB), every value tested, the matching codes' postings;
  * - `id` `Eq` / `In`: the ids' slots through the id set (cold-dead-slots.ts);
  * - `And` (intersection), `Or` (union), `Not` / `NotEq` / `NotIn`
  *   (complement).
- * Not served: `Glob` / `IGlob` (the whole dictionary would be scanned) and
- * `id` ranges or globs (every id): undefined, and the caller loads.
+ * Not served: globs over a larger dictionary, and `id` ranges or globs
+ * (every id): undefined, and the caller loads.
  */
+import { Buffer } from "node:buffer";
 import type { ColdArrayReader, ColdIndexFile } from "./cold-array-reader.ts";
 import type { ColdDeadSlots } from "./cold-dead-slots.ts";
 import { CorruptError } from "./errors.ts";
 import { elementKey, TAG_ARRAY, TAG_FALSE, TAG_NULL, TAG_TRUE } from "./query/attribute-columns.ts";
+import { globMatcher } from "./query/glob.ts";
 import type { Filter, Scalar } from "./query/query-request.ts";
 
 type AttributeMeta = ColdIndexFile["meta"]["attributes"][number];
 type StringRef = { readonly $s: readonly [number, number] };
 
 const EMPTY = new Uint32Array(0);
+/** A glob reads the dictionary whole when it holds at most this many bytes (offsets and strings); else the index is loaded. */
+const GLOB_DICTIONARY_BYTES = 1024 * 1024;
 /** Probes per round of a search. */
 const PROBES = 15;
 
@@ -102,7 +108,7 @@ class Evaluation {
         }
         break;
       case "Glob":
-        throw new NotServed();
+        return this.#glob(filter.field, filter.pattern, filter.op === "IGlob");
     }
     return EMPTY;
   }
@@ -152,6 +158,33 @@ class Evaluation {
     const [from, to] = lo ? [inclusive ? await lower() : await upper(), count] : [0, inclusive ? await upper() : await lower()];
     if (to <= from) return EMPTY;
     return (await this.#postings(column.stringPostingOffsets, column.stringPostings, from, to)).slice().sort();
+  }
+
+  /** The codes whose value matches the pattern (the dictionary read whole, when small), and their postings. */
+  async #glob(field: string, pattern: string, ignoreCase: boolean): Promise<Uint32Array> {
+    if (field === "id") throw new NotServed();
+    const re = globMatcher(pattern, ignoreCase);
+    const column = this.#column(field);
+    if (column === undefined || column.strings === null || column.stringPostingOffsets === null || column.stringPostings === null) return EMPTY;
+    const reader = this.#reader;
+    const file = this.#file;
+    const offsetsRef = { $a: column.strings.$s[0] };
+    const bytesRef = { $a: column.strings.$s[1] };
+    const count = reader.stringCount(file, column.strings);
+    const bytesLength = reader.length(file, bytesRef, "u8");
+    if (count * 4 + bytesLength > GLOB_DICTIONARY_BYTES) throw new NotServed();
+    const [offsets, bytes] = await Promise.all([reader.array(file, offsetsRef, "u32", 0, count + 1), reader.array(file, bytesRef, "u8", 0, bytesLength)]);
+    const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const codes: number[] = [];
+    for (let c = 0; c < count; c++) {
+      const from = offsets[c] as number;
+      const to = offsets[c + 1] as number;
+      if (to < from || to > bytesLength) throw new CorruptError(`query index ${file.key}: string table offsets out of range`, file.key);
+      if (re.test(text.toString("utf8", from, to))) codes.push(c);
+    }
+    const postingOffsets = column.stringPostingOffsets;
+    const postings = column.stringPostings;
+    return sortedUnion(await Promise.all(codes.map((c) => this.#postings(postingOffsets, postings, c, c + 1))));
   }
 
   async #contains(field: string, values: readonly Scalar[], all: boolean): Promise<Uint32Array> {

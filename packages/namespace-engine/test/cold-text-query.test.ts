@@ -58,6 +58,8 @@ const filterRequests: Record<string, unknown>[] = [
   { filters: ["id", "Eq", "doc-00042"], topK: 3, includeAttributes: true },
   { filters: ["n", "NotIn", [1, 2, 3]], topK: 12 },
   { filters: ["n", "Eq", 12.5], topK: 12 },
+  { filters: ["color", "Glob", "*e*"], topK: 12, includeAttributes: ["color"] },
+  { filters: ["And", [["color", "IGlob", "R[a-e]?"], ["n", "Lt", 500]]], topK: 12 },
   { rankBy: ["body", "BM25", "alpha bravo"], filters: ["color", "Eq", "green"], topK: 10, includeAttributes: true },
   { rankBy: ["body", "BM25", "kilo w5"], filters: ["n", "Gt", 1000], topK: 40 },
   // Dense rankings with a selective filter: exact scans of the matches, as loaded.
@@ -103,7 +105,7 @@ describe("cold BM25 queries", () => {
     await writer.delete(NS, ["doc-00101", "doc-00105", "doc-00110"]);
     for (const request of [...requests, ...filterRequests]) await expectCold(storage, request);
     // Not served cold: globs, aggregations; a type mismatch is the same error.
-    await expectCold(storage, { filters: ["color", "Glob", "r*"], topK: 5 }, false);
+    await expectCold(storage, { filters: ["id", "Glob", "doc-0001*"], topK: 5 }, false);
     await expectCold(storage, { rankBy: ["vector", "ANN", [0.3, 0.2, 0.1, 1]], filters: ["color", "Eq", "red"], topK: 5 }, false); // not selective
     await expectCold(storage, { filters: ["color", "Eq", "red"], aggregateBy: { c: ["Count"] } }, false);
     const mismatch = { filters: ["color", "Eq", 5], topK: 3 };
@@ -261,7 +263,7 @@ describe.skipIf(!s3.shouldRun)("cold BM25 and filter queries on the real S3 serv
     await writer.compact(NS, { force: true });
     await writer.upsert(NS, [doc(5001), doc(100, " alpha alpha")]);
     await writer.delete(NS, ["doc-00101"]);
-    for (const request of [requests[0]!, requests[1]!, filterRequests[0]!, filterRequests[4]!, filterRequests[14]!, filterRequests[16]!]) {
+    for (const request of [requests[0]!, requests[1]!, filterRequests[0]!, filterRequests[4]!, filterRequests[14]!, filterRequests[16]!, filterRequests[18]!]) {
       await expectCold(storage, request);
     }
   });
