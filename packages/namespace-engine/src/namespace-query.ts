@@ -71,6 +71,14 @@ import { parseQueryRequest, type QueryRequest } from "./query/query-request.ts";
 import { type QueryRow, QueryRows } from "./query/query-rows.ts";
 import type { QuerySlicer } from "./query/query-slicer.ts";
 import { ColdIndexReader } from "./cold-index-reader.ts";
+import { ColdArrayReader, type ColdIndexFile } from "./cold-array-reader.ts";
+import { type ColdHit, coldBm25 } from "./cold-bm25.ts";
+import { ColdDeadSlots } from "./cold-dead-slots.ts";
+import { coldFilterSlots } from "./cold-filter.ts";
+import { coldListing } from "./cold-listing.ts";
+import { coldFilteredVector } from "./cold-vector-filter.ts";
+import { checkFilterTypes, evaluateFilter } from "./query/filter-plan.ts";
+import { ColdRows } from "./cold-rows.ts";
 import {
   ColdAnnScan,
   type ColdIndexHead,
@@ -187,7 +195,7 @@ interface TailPart {
    */
   readonly chunks: readonly { readonly index: QueryIndex; readonly excluded: Uint32Array | undefined }[];
   /** Every id the tail holds at this version, live or deleted: they shadow older partitions. */
-  readonly ids: { has(id: string): boolean };
+  readonly ids: { has(id: string): boolean } & Iterable<string>;
   readonly bytes: number;
 }
 
@@ -218,6 +226,8 @@ interface CachedPrepared {
 }
 
 const VERSIONS_PER_NAMESPACE = 4;
+/** Cold BM25 and filter queries (#coldTextQuery) only when the version's indexes hold more bytes than this. */
+const COLD_TEXT_MIN_INDEX_BYTES = 64 * 1024;
 
 function requestField(json: unknown, name: string): boolean {
   return typeof json === "object" && json !== null && !Array.isArray(json) && Object.hasOwn(json, name);
@@ -252,6 +262,10 @@ export class NamespaceQuery {
   #coldQueries = 0;
   #tailDocsIndexed = 0;
   readonly #cold: ColdIndexReader;
+  /** Cold BM25 and filter queries (#coldTextQuery): element ranges of stored arrays, dead slots, returned rows. */
+  readonly #coldArrays: ColdArrayReader;
+  readonly #coldDead: ColdDeadSlots;
+  readonly #coldRows: ColdRows;
   /** The newest prepared tail per namespace (shared by cold queries and #build). */
   readonly #tailParts = new Map<string, { key: string; promise: Promise<TailPart> }>();
 
@@ -265,6 +279,9 @@ export class NamespaceQuery {
     }
     this.#segments = new SegmentIndexCache(deps.storage, deps.random, deps.retry, this.#settings.segmentIndexBytes, (key) => this.#dropHolding(key));
     this.#cold = new ColdIndexReader(deps.storage, deps.random, deps.retry);
+    this.#coldArrays = new ColdArrayReader(deps.storage, deps.random, deps.retry);
+    this.#coldDead = new ColdDeadSlots(this.#coldArrays);
+    this.#coldRows = new ColdRows(this.#coldArrays);
   }
 
   stats(): QueryCacheStats {
@@ -275,8 +292,8 @@ export class NamespaceQuery {
       snapshotBuilds: this.#snapshotBuilds,
       tailExtensions: this.#tailExtensions,
       coldQueries: this.#coldQueries,
-      coldReads: this.#cold.stats().reads,
-      coldBytes: this.#cold.stats().bytes,
+      coldReads: this.#cold.stats().reads + this.#coldArrays.stats().reads,
+      coldBytes: this.#cold.stats().bytes + this.#coldArrays.stats().bytes,
       tailDocsIndexed: this.#tailDocsIndexed,
     };
   }
@@ -327,6 +344,8 @@ export class NamespaceQuery {
     // A plain ANN query over indexes not loaded: ranged reads instead of loading them (#coldQuery).
     const cold = await this.#coldQuery(path, manifest, request);
     if (cold !== undefined) return { cold: cold.rows, version: manifest.version };
+    const coldText = await this.#coldTextQuery(path, manifest, request);
+    if (coldText !== undefined) return { cold: coldText.rows, version: manifest.version };
     const prepared = await this.#prepare(path, manifest);
     return {
       prepared,
@@ -412,7 +431,13 @@ export class NamespaceQuery {
       parts.push({ index: chunk.index, excluded: chunk.excluded.size === 0 ? undefined : Uint32Array.from(chunk.excluded).sort() });
     }
     const containers = fold.identities.length;
-    return { deleted: [...fold.deleted], chunks: parts, ids: { has: (docId) => fold.heldWithin(docId, containers) }, bytes };
+    const ids = {
+      has: (docId: string) => fold.heldWithin(docId, containers),
+      *[Symbol.iterator]() {
+        for (const docId of fold.docs.keys()) if (fold.heldWithin(docId, containers)) yield docId;
+      },
+    };
+    return { deleted: [...fold.deleted], chunks: parts, ids, bytes };
   }
 
   /**
@@ -553,6 +578,158 @@ export class NamespaceQuery {
     );
     // Later queries of this version: load the indexes in the background when they fit the budget.
     const objectBytes = (heads as ColdIndexHead[]).reduce((n, head) => n + head.objectBytes, 0);
+    if (objectBytes * 2 <= this.#settings.segmentIndexBytes) this.#prepare(path, manifest).catch(() => undefined);
+    return { rows };
+  }
+
+  /**
+   * A BM25 query (`[field, "BM25", text]`, optionally filtered), a filter
+   * listing (`filters` without `rankBy`) or a dense ranking with a selective
+   * filter (cold-vector-filter.ts), without aggregation, over a
+   * version whose indexed segments are not loaded, answered by ranged reads
+   * of the stored arrays they need (ColdArrayReader): the vocabulary, the
+   * terms' postings and the matched rows' lengths (cold-bm25.ts), the
+   * filter's postings (cold-filter.ts), `idOrder` for a listing
+   * (cold-listing.ts), the returned rows' clusters and row store entries.
+   * Dead rows as the loaded path has them (cold-dead-slots.ts). Undefined
+   * when the query or the version does not qualify (the caller loads).
+   */
+  async #coldTextQuery(path: NamespacePath, manifest: Manifest, request: QueryRequest): Promise<{ rows: QueryRow[] } | undefined> {
+    if (!this.#settings.coldReads) return undefined;
+    const rank = request.rankBy;
+    const filters = request.filters;
+    if (request.aggregateBy !== undefined) return undefined;
+    if (rank === undefined ? filters === undefined : rank.kind !== "bm25" && !(rank.kind === "vector" && filters !== undefined)) return undefined;
+    const id = namespaceId(path);
+    if (this.#prepared.get(`${id}@${incarnationOf(manifest)}@${manifest.version}`)?.value !== undefined) return undefined; // warm
+    const prefix = indexedPrefix(manifest);
+    if (prefix === 0) return undefined;
+    const refs = manifest.containers.slice(0, prefix);
+    const keys = refs.map((ref) => indexKeyOf(ref) as string);
+    if (keys.every((key) => this.#segments.has(key))) return undefined;
+    // Indexes this small are one GET each, verified whole: cheaper than ranged reads.
+    const recorded = refs.map(indexBytesOf);
+    if (recorded.every((bytes) => bytes !== undefined) && recorded.reduce((n: number, bytes) => n + (bytes as number), 0) <= COLD_TEXT_MIN_INDEX_BYTES) return undefined;
+    const [opened, tail, tombstones] = await Promise.all([
+      Promise.all(refs.map((ref, i) => this.#coldArrays.open({ ref, indexKey: keys[i] as string, expectedBytes: indexBytesOf(ref) }))),
+      this.#lanes.run(id, () => this.#tailPart(path, id, manifest, false)),
+      Promise.all(refs.map((ref) => this.#tombstones(ref))),
+    ]);
+    if (tail === null || opened.some((file) => file === null)) return undefined;
+    // The cold text and filter paths take the tail as one partition: a tail of several chunks (or one with
+    // superseded rows) is answered by loading.
+    if (tail.chunks.length > 1 || tail.chunks[0]?.excluded !== undefined) return undefined;
+    const tailIndex = tail.chunks[0]?.index ?? null;
+    const files = opened as ColdIndexFile[];
+    const metric: DistanceMetric = manifest.vector?.metric ?? "COSINE";
+    if (rank?.kind === "vector") {
+      // Requests executeQuery rejects go there for the same error.
+      const v = rank.vector;
+      if (v.length !== manifest.vector?.dimension || ((request.distanceMetric ?? metric) === "COSINE" && !v.some((x) => x !== 0))) return undefined;
+    }
+    for (const file of files) {
+      if (file.meta.metric !== metric) throw new CorruptError(`query index ${file.key} was built for ${file.meta.metric}, the namespace uses ${metric}`, file.key);
+    }
+    if (!ColdDeadSlots.servable(files, refs, tombstones)) return undefined;
+    // Dead rows are resolved while the filter and the terms are read.
+    const deadSlots = this.#coldDead.of(files, refs, tombstones, tail.ids);
+    deadSlots.catch(() => undefined);
+    let segmentMatches: Uint32Array[] | undefined;
+    let tailMatches: number[] = [];
+    if (filters !== undefined) {
+      // The loaded path's type check, over every partition's column types (the meta documents hold them).
+      const typed = files.map(
+        (file) => ({ attributeColumns: new Map(file.meta.attributes.map((a) => [a.name, { typeMask: a.typeMask, elementTypeMask: a.elementTypeMask }])) }) as unknown as QueryIndex,
+      );
+      checkFilterTypes(filters, tailIndex === null ? typed : [...typed, tailIndex]);
+      const matched = await Promise.all(files.map((file) => coldFilterSlots({ reader: this.#coldArrays, ids: this.#coldDead }, file, filters)));
+      if (matched.some((m) => m === undefined)) return undefined;
+      segmentMatches = matched as Uint32Array[];
+      if (tailIndex !== null) {
+        const m = evaluateFilter(tailIndex, filters);
+        tailMatches = m.kind === "all" ? Array.from({ length: tailIndex.size }, (_, i) => i) : m.kind === "list" ? Array.from(m.slots) : [];
+        if (m.kind === "mask") for (let i = 0; i < m.mask.length; i++) if (m.mask[i] === 1) tailMatches.push(i);
+      }
+    }
+    let hits: ColdHit[] | undefined;
+    let distances: number[] | undefined;
+    if (rank?.kind === "vector") {
+      const rankMetric = request.distanceMetric ?? metric;
+      hits = await coldFilteredVector({
+        rows: this.#coldRows,
+        files,
+        dead: await deadSlots,
+        matches: segmentMatches as Uint32Array[],
+        tail: tailIndex,
+        tailMatches,
+        vector: rank.vector,
+        metric: rankMetric,
+        k: request.topK,
+      });
+      if (hits === undefined) return undefined;
+      distances = hits.map((h) => distanceOf(rankMetric, h.score));
+      if (request.distanceThreshold !== undefined) {
+        const t = request.distanceThreshold;
+        hits = hits.filter((_, i) => (distances as number[])[i]! <= t);
+        distances = distances.filter((d) => d <= t);
+      }
+    } else if (rank === undefined) {
+      hits = await coldListing({
+        reader: this.#coldArrays,
+        rows: this.#coldRows,
+        files,
+        dead: await deadSlots,
+        matches: segmentMatches as Uint32Array[],
+        tail: tailIndex,
+        tailMatches,
+        k: request.topK,
+      });
+      if (hits === undefined) return undefined;
+    } else if (rank.kind === "bm25") {
+      const tailSet = new Set(tailMatches);
+      hits = await coldBm25({
+        reader: this.#coldArrays,
+        rows: this.#coldRows,
+        files,
+        dead: deadSlots,
+        tail: tailIndex,
+        field: rank.field,
+        query: rank.query,
+        k: request.topK,
+        segmentMatches: segmentMatches?.map((slots, s) => {
+          const mask = new Uint8Array((files[s] as ColdIndexFile).meta.size);
+          for (const slot of slots) mask[slot] = 1;
+          return mask;
+        }),
+        tailMatches: filters === undefined ? undefined : (slot) => tailSet.has(slot),
+      });
+    } else return undefined;
+    this.#coldQueries++;
+    const names = request.includeAttributes;
+    const rows = await Promise.all(
+      hits.map(async (h, i): Promise<QueryRow> => {
+        const row: { id: string; distance?: number; score?: number; attributes?: Record<string, JsonValue>; vector?: number[] } = { id: h.id };
+        if (distances !== undefined) row.distance = distances[i] as number;
+        else if (rank !== undefined) row.score = h.score;
+        if (h.segment < 0) {
+          const index = tailIndex as QueryIndex;
+          if (names !== "none") row.attributes = index.attributesOf(h.slot, names);
+          if (request.includeVectors) {
+            const v = index.vectorOf(h.slot);
+            if (v !== undefined) row.vector = Array.from(v);
+          }
+          return row;
+        }
+        const file = files[h.segment] as ColdIndexFile;
+        if (names !== "none") row.attributes = await this.#coldRows.attributes(file, h.slot, names);
+        if (request.includeVectors) {
+          const v = await this.#coldRows.vector(file, h.slot);
+          if (v !== undefined) row.vector = v;
+        }
+        return row;
+      }),
+    );
+    const objectBytes = files.reduce((n, file) => n + file.objectBytes, 0);
     if (objectBytes * 2 <= this.#settings.segmentIndexBytes) this.#prepare(path, manifest).catch(() => undefined);
     return { rows };
   }

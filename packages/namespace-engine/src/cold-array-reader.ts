@@ -1,0 +1,424 @@
+/**
+ * ColdArrayReader: element ranges of a stored (format 3) query index's
+ * arrays, read by byte range without loading the index: the storage side
+ * of cold BM25 and filter queries (query/cold-text.ts).
+ *
+ * `open` reads the object's eager region (the size the compactor records as
+ * `index_eager_bytes`, one ranged GET from the end; without it the trailer
+ * first) and parses its block file directory and meta document. Then
+ * `array(file, ref, type, i, j)` returns elements [i, j) of the array
+ * section `a<k>` the meta document names `{"$a": k}`, fetching only the
+ * blocks (64 KiB; 4 KiB for the row store) covering them: contiguous missing
+ * blocks in one GET, several runs in parallel, every block CRC-checked
+ * against the directory. Eager sections are sliced from the eager region.
+ * Verified blocks are cached per (index key, section, block) in an LRU of
+ * `cacheBytes` (index objects are immutable: an entry never goes stale),
+ * and a block being fetched is shared by every reader asking for it.
+ * String tables (`{"$s": [offsets, bytes]}`) are read the same way:
+ * `string(file, table, i)` and `findString`, a search of a sorted table by
+ * rounds of parallel probes (each round narrows the range 16-fold; once it
+ * fits a few blocks it is read whole and searched in memory).
+ *
+ * Errors, as a whole load: a missing object, a short read, a size that
+ * disagrees with the manifest, a damaged block, a meta document that does
+ * not parse, a row count that disagrees with the segment, or an element
+ * range outside its array are the engine's CorruptError naming the index key.
+ */
+import { Buffer } from "node:buffer";
+import { isNotFound, type StorageProvider } from "@skerry/storage-providers";
+import {
+  type BlockFileDirectory,
+  type BlockFileSection,
+  blockFileTrailerRange,
+  blockSpan,
+  type ContainerRef,
+  decodeBlockFileDirectory,
+  decodeBlockFileTrailer,
+  isWalFormatError,
+  type Random,
+  sliceFromTail,
+  verifyBlockSpan,
+} from "@skerry/wal-format";
+import { CorruptError } from "./errors.ts";
+import { compareStrings } from "./query/attribute-columns.ts";
+import { isBlockFileIndex } from "./query/cold-ann.ts";
+import { type IndexMeta, parseIndexMeta } from "./query/index-codec.ts";
+import { isCorruptIndex, isUnsupportedIndexVersion } from "./query/errors.ts";
+import { type RetryPolicy, withRetry } from "./storage-calls.ts";
+
+/** Parsed eager regions kept. */
+const FILES_KEPT = 64;
+/** Default bytes of verified blocks kept. */
+export const COLD_BLOCK_CACHE_BYTES = 64 * 1024 * 1024;
+/** A string table range read whole once it holds at most this many bytes (offsets and strings). */
+const STRING_SCAN_BYTES = 192 * 1024;
+/** Probes per round of `findString`. */
+const STRING_PROBES = 15;
+
+export type ColdArrayType = "u8" | "u32" | "i32" | "f32" | "f64";
+const CTORS = { u8: Uint8Array, u32: Uint32Array, i32: Int32Array, f32: Float32Array, f64: Float64Array } as const;
+export type ColdArray<T extends ColdArrayType> = InstanceType<(typeof CTORS)[T]>;
+
+/** An array section's reference in the meta document. */
+export interface ArrayRef {
+  readonly $a: number;
+}
+/** A string table's reference in the meta document: [offsets, bytes]. */
+export interface StringRef {
+  readonly $s: readonly [number, number];
+}
+
+export interface ColdFileRequest {
+  readonly ref: ContainerRef;
+  readonly indexKey: string;
+  /** The ref's `index_bytes`, when recorded. */
+  readonly expectedBytes: number | undefined;
+}
+
+/** What `open` learned from an index object's eager region. */
+export interface ColdIndexFile {
+  readonly key: string;
+  readonly objectBytes: number;
+  readonly directory: BlockFileDirectory;
+  readonly meta: IndexMeta;
+  /** The eager region's bytes (the object's last bytes). */
+  readonly tail: Uint8Array;
+}
+
+export class ColdArrayReader {
+  readonly #storage: StorageProvider;
+  readonly #retry: RetryPolicy;
+  readonly #random: Random;
+  readonly #cacheBytes: number;
+  readonly #files = new Map<string, Promise<ColdIndexFile | null>>();
+  /** Verified blocks, LRU (Map order), by `key\0section\0block`. */
+  readonly #blocks = new Map<string, Uint8Array>();
+  readonly #pending = new Map<string, Promise<Uint8Array>>();
+  #held = 0;
+  #reads = 0;
+  #bytes = 0;
+
+  constructor(storage: StorageProvider, random: Random, retry: RetryPolicy, cacheBytes = COLD_BLOCK_CACHE_BYTES) {
+    this.#storage = storage;
+    this.#random = random;
+    this.#retry = retry;
+    this.#cacheBytes = cacheBytes;
+  }
+
+  /** Ranged reads made and the bytes they returned. */
+  stats(): { reads: number; bytes: number } {
+    return { reads: this.#reads, bytes: this.#bytes };
+  }
+
+  /** The index's eager region parsed; null when it is not a block file (format 2: the caller loads it). */
+  open(request: ColdFileRequest): Promise<ColdIndexFile | null> {
+    const key = request.indexKey;
+    let file = this.#files.get(key);
+    if (file === undefined) {
+      file = this.#open(request);
+      this.#files.set(key, file);
+      file.catch(() => {
+        if (this.#files.get(key) === file) this.#files.delete(key);
+      });
+      while (this.#files.size > FILES_KEPT) this.#files.delete(this.#files.keys().next().value as string);
+    } else {
+      this.#files.delete(key);
+      this.#files.set(key, file);
+    }
+    return file;
+  }
+
+  /** Elements of array `ref` (of type `type`). */
+  length(file: ColdIndexFile, ref: ArrayRef, type: ColdArrayType): number {
+    return this.#arraySection(file, ref, type).length / CTORS[type].BYTES_PER_ELEMENT;
+  }
+
+  /** Elements [from, to) of array `ref`. */
+  async array<T extends ColdArrayType>(file: ColdIndexFile, ref: ArrayRef, type: T, from: number, to: number): Promise<ColdArray<T>> {
+    const section = this.#arraySection(file, ref, type);
+    const size = CTORS[type].BYTES_PER_ELEMENT;
+    if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 0 || to < from || to * size > section.length) {
+      throw new CorruptError(`query index ${file.key}: elements [${from}, ${to}) are outside array a${ref.$a} (${section.length / size} elements)`, file.key);
+    }
+    const bytes = await this.bytes(file, `a${ref.$a}`, from * size, (to - from) * size);
+    return new CTORS[type](bytes.buffer as ArrayBuffer, bytes.byteOffset, to - from) as ColdArray<T>;
+  }
+
+  /** Elements at `indexes` (any order, repeats allowed) of array `ref`: the blocks covering them, fetched in parallel. */
+  async gather<T extends ColdArrayType>(file: ColdIndexFile, ref: ArrayRef, type: T, indexes: ArrayLike<number>): Promise<Map<number, number>> {
+    const section = this.#arraySection(file, ref, type);
+    const size = CTORS[type].BYTES_PER_ELEMENT;
+    const out = new Map<number, number>();
+    const byBlock = new Map<number, number[]>();
+    const dir = file.directory.section(`a${ref.$a}`) as BlockFileSection;
+    for (let i = 0; i < indexes.length; i++) {
+      const at = indexes[i]!;
+      if (!Number.isSafeInteger(at) || at < 0 || (at + 1) * size > section.length) {
+        throw new CorruptError(`query index ${file.key}: element ${at} is outside array a${ref.$a}`, file.key);
+      }
+      const block = dir.blockAt(at * size);
+      let list = byBlock.get(block);
+      if (list === undefined) byBlock.set(block, (list = []));
+      list.push(at);
+    }
+    await Promise.all(
+      [...byBlock.values()].map(async (list) => {
+        let lo = list[0]!;
+        let hi = lo;
+        for (const at of list) {
+          if (at < lo) lo = at;
+          if (at > hi) hi = at;
+        }
+        hi++;
+        const values = await this.array(file, ref, type, lo, hi);
+        for (const at of list) out.set(at, values[at - lo]!);
+      }),
+    );
+    return out;
+  }
+
+  /** Entries in string table `table`. */
+  stringCount(file: ColdIndexFile, table: StringRef): number {
+    return Math.max(0, this.length(file, { $a: table.$s[0] }, "u32") - 1);
+  }
+
+  /** Entry `i` of string table `table`. */
+  async string(file: ColdIndexFile, table: StringRef, i: number): Promise<string> {
+    const offsets = await this.array(file, { $a: table.$s[0] }, "u32", i, i + 2);
+    return this.#stringOf(file, table, offsets[0]!, offsets[1]!);
+  }
+
+  /**
+   * The position of `target` in the sorted (compareStrings order) string
+   * table `table`, or -1: rounds of parallel probes, then the remaining
+   * range read whole.
+   */
+  async findString(file: ColdIndexFile, table: StringRef, target: string): Promise<number> {
+    let lo = 0; // entries [lo, hi) may hold target
+    let hi = this.stringCount(file, table);
+    const bytesRef = { $a: table.$s[1] };
+    const bytesLength = this.length(file, bytesRef, "u8");
+    while (hi > lo) {
+      const count = hi - lo;
+      // Small enough: read the range's offsets and strings whole.
+      if (count <= STRING_PROBES || count * 4 + (bytesLength * count) / Math.max(1, this.stringCount(file, table)) <= STRING_SCAN_BYTES) {
+        const offsets = await this.array(file, { $a: table.$s[0] }, "u32", lo, hi + 1);
+        const start = offsets[0]!;
+        const end = offsets[count]!;
+        if (end < start || end > bytesLength) throw new CorruptError(`query index ${file.key}: string table offsets out of range`, file.key);
+        const bytes = Buffer.from(await this.bytes(file, `a${bytesRef.$a}`, start, end - start));
+        let a = 0;
+        let b = count;
+        while (a < b) {
+          const mid = (a + b) >>> 1;
+          const from = offsets[mid]!;
+          const to = offsets[mid + 1]!;
+          if (from < start || to < from || to > end) throw new CorruptError(`query index ${file.key}: string table offsets out of order`, file.key);
+          const c = compareStrings(bytes.toString("utf8", from - start, to - start), target);
+          if (c === 0) return lo + mid;
+          if (c < 0) a = mid + 1;
+          else b = mid;
+        }
+        return -1;
+      }
+      const pivots = Array.from({ length: STRING_PROBES }, (_, p) => lo + Math.floor(((p + 1) * count) / (STRING_PROBES + 1)));
+      const values = await Promise.all(pivots.map((p) => this.string(file, table, p)));
+      let nextLo = lo;
+      let nextHi = hi;
+      for (let p = 0; p < pivots.length; p++) {
+        const c = compareStrings(values[p]!, target);
+        if (c === 0) return pivots[p]!;
+        if (c < 0) nextLo = pivots[p]! + 1;
+        else {
+          nextHi = pivots[p]!;
+          break;
+        }
+      }
+      lo = nextLo;
+      hi = nextHi;
+    }
+    return -1;
+  }
+
+  /** Section-relative bytes [offset, offset + length) of section `name`, verified (a copy or a cached view: do not modify). */
+  async bytes(file: ColdIndexFile, name: string, offset: number, length: number): Promise<Uint8Array> {
+    const section = file.directory.section(name);
+    if (section === undefined) throw new CorruptError(`query index ${file.key}: section ${name} is missing`, file.key);
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > section.length) {
+      throw new CorruptError(`query index ${file.key}: bytes [${offset}, +${length}) are outside section ${name}`, file.key);
+    }
+    const out = new Uint8Array(length);
+    if (length === 0) return out;
+    if (section.eager) {
+      out.set(this.#decode(file.key, () => sliceFromTail(file.directory, file.tail, section, offset, length)));
+      return out;
+    }
+    const first = section.blockAt(offset);
+    const last = section.blockAt(offset + length - 1);
+    const blocks = await this.#blocksOf(file, section, first, last + 1);
+    for (let b = first; b <= last; b++) {
+      const block = blocks[b - first]!;
+      const start = section.blockStart(b);
+      const from = Math.max(offset, start);
+      const to = Math.min(offset + length, section.blockEnd(b));
+      out.set(block.subarray(from - start, to - start), from - offset);
+    }
+    return out;
+  }
+
+  #arraySection(file: ColdIndexFile, ref: ArrayRef, type: ColdArrayType): { length: number } {
+    const s = file.meta.sections[ref.$a];
+    const held = file.directory.section(`a${ref.$a}`);
+    if (s === undefined || held === undefined) throw new CorruptError(`query index ${file.key}: array a${ref.$a} is missing`, file.key);
+    if (s.type !== type) throw new CorruptError(`query index ${file.key}: array a${ref.$a} is ${s.type}, expected ${type}`, file.key);
+    if (held.length !== s.length || s.length % CTORS[type].BYTES_PER_ELEMENT !== 0) {
+      throw new CorruptError(`query index ${file.key}: array a${ref.$a} has the wrong length`, file.key);
+    }
+    return s;
+  }
+
+  async #stringOf(file: ColdIndexFile, table: StringRef, from: number, to: number): Promise<string> {
+    if (to < from) throw new CorruptError(`query index ${file.key}: string table offsets out of order`, file.key);
+    const bytes = await this.bytes(file, `a${table.$s[1]}`, from, to - from);
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
+  }
+
+  /** Blocks [first, end) of `section`, verified: cached ones reused, the missing ones fetched in contiguous runs, in parallel. */
+  async #blocksOf(file: ColdIndexFile, section: BlockFileSection, first: number, end: number): Promise<Uint8Array[]> {
+    const out: (Uint8Array | Promise<Uint8Array>)[] = [];
+    const prefix = `${file.key}\0${section.name}\0`;
+    let run: number[] = [];
+    const flush = () => {
+      if (run.length === 0) return;
+      const [a, b] = [run[0]!, run[run.length - 1]! + 1];
+      const fetched = this.#fetchRun(file, section, a, b);
+      for (let i = a; i < b; i++) {
+        const block = fetched.then((blocks) => blocks[i - a]!);
+        block.catch(() => undefined);
+        this.#pending.set(prefix + i, block);
+        out[i - first] = block;
+      }
+      fetched.then(
+        (blocks) => {
+          for (let i = a; i < b; i++) {
+            this.#pending.delete(prefix + i);
+            this.#remember(prefix + i, blocks[i - a]!);
+          }
+        },
+        () => {
+          for (let i = a; i < b; i++) this.#pending.delete(prefix + i);
+        },
+      );
+      run = [];
+    };
+    for (let b = first; b < end; b++) {
+      const id = prefix + b;
+      const cached = this.#blocks.get(id);
+      const pending = cached === undefined ? this.#pending.get(id) : undefined;
+      if (cached !== undefined) {
+        this.#blocks.delete(id);
+        this.#blocks.set(id, cached);
+        out[b - first] = cached;
+        flush();
+      } else if (pending !== undefined) {
+        out[b - first] = pending;
+        flush();
+      } else run.push(b);
+    }
+    flush();
+    return Promise.all(out);
+  }
+
+  async #fetchRun(file: ColdIndexFile, section: BlockFileSection, first: number, end: number): Promise<Uint8Array[]> {
+    const start = section.blockStart(first);
+    const span = this.#decode(file.key, () => blockSpan(section, start, section.blockEnd(end - 1) - start));
+    const bytes = await this.#read(file.key, span.offset, span.length, file.objectBytes);
+    this.#decode(file.key, () => verifyBlockSpan(file.directory, span, bytes));
+    const blocks: Uint8Array[] = [];
+    for (let b = first; b < end; b++) blocks.push(bytes.subarray(section.blockStart(b) - start, section.blockEnd(b) - start));
+    return blocks;
+  }
+
+  #remember(id: string, block: Uint8Array): void {
+    if (block.byteLength > this.#cacheBytes) return;
+    this.#blocks.set(id, block);
+    this.#held += block.byteLength;
+    while (this.#held > this.#cacheBytes) {
+      const [oldest, bytes] = this.#blocks.entries().next().value as [string, Uint8Array];
+      this.#blocks.delete(oldest);
+      this.#held -= bytes.byteLength;
+    }
+  }
+
+  async #open(request: ColdFileRequest): Promise<ColdIndexFile | null> {
+    const key = request.indexKey;
+    const size = request.expectedBytes ?? (await this.#size(key));
+    const recorded = request.ref.extra?.["index_eager_bytes"];
+    let tail: Uint8Array;
+    if (typeof recorded === "number" && recorded >= 48 && recorded <= size) {
+      tail = await this.#read(key, size - recorded, recorded, size);
+    } else {
+      const trailerAt = this.#decode(key, () => blockFileTrailerRange(size));
+      const trailer = await this.#read(key, trailerAt.offset, trailerAt.length, size);
+      if (!isBlockFileIndex(trailer, size)) return null;
+      const { eagerOffset } = this.#decode(key, () => decodeBlockFileTrailer(trailer, size));
+      tail = await this.#read(key, eagerOffset, size - eagerOffset, size);
+    }
+    if (!isBlockFileIndex(tail, size)) return null;
+    const directory = this.#decode(key, () => decodeBlockFileDirectory(tail, size));
+    const header = directory.section("header");
+    if (header === undefined || header.offset !== 0 || header.length !== 16) throw new CorruptError(`query index ${key}: header section missing or misplaced`, key);
+    const metaSection = directory.section("meta.json");
+    if (metaSection === undefined || !metaSection.eager) throw new CorruptError(`query index ${key}: meta document missing`, key);
+    const meta = this.#decode(key, () => parseIndexMeta(sliceFromTail(directory, tail, metaSection)));
+    if (meta.size !== request.ref.rowCount) {
+      throw new CorruptError(`query index ${key} has ${meta.size} rows, segment ${request.ref.key} has ${request.ref.rowCount}`, key);
+    }
+    if (meta.clusters === undefined || meta.rowStore === undefined || meta.idSet === undefined) {
+      throw new CorruptError(`query index ${key}: a format 3 index without clusters, row store or id set`, key);
+    }
+    return { key, objectBytes: size, directory, meta, tail };
+  }
+
+  async #size(key: string): Promise<number> {
+    return withRetry(`read query index ${key}`, this.#retry, this.#random, async () => {
+      try {
+        const meta = await this.#storage.head(key);
+        if (meta === null) throw new CorruptError(`query index ${key} referenced by the manifest is missing`, key);
+        return meta.size;
+      } catch (error) {
+        if (isNotFound(error)) throw new CorruptError(`query index ${key} referenced by the manifest is missing`, key, { cause: error });
+        throw error;
+      }
+    });
+  }
+
+  /** Bytes [offset, offset + length) of the object, which must be `size` bytes. */
+  async #read(key: string, offset: number, length: number, size: number): Promise<Uint8Array> {
+    const result = await withRetry(`read query index ${key}`, this.#retry, this.#random, async () => {
+      try {
+        return await this.#storage.get(key, { range: { offset, length } });
+      } catch (error) {
+        if (isNotFound(error)) throw new CorruptError(`query index ${key} referenced by the manifest is missing`, key, { cause: error });
+        throw error;
+      }
+    });
+    this.#reads++;
+    this.#bytes += result.bytes.byteLength;
+    if (result.meta.size !== size) throw new CorruptError(`query index ${key} is ${result.meta.size} bytes, its manifest says ${size}`, key);
+    if (result.bytes.byteLength !== length) throw new CorruptError(`query index ${key}: a read of ${length} bytes at ${offset} returned ${result.bytes.byteLength}`, key);
+    return result.bytes;
+  }
+
+  /** Runs a decoding step; damage becomes CorruptError naming the key. */
+  #decode<T>(key: string, step: () => T): T {
+    try {
+      return step();
+    } catch (cause) {
+      if (isCorruptIndex(cause) || isUnsupportedIndexVersion(cause) || isWalFormatError(cause)) {
+        throw new CorruptError(`query index ${key} does not decode: ${(cause as Error).message}`, key, { cause });
+      }
+      throw cause;
+    }
+  }
+}

@@ -1,0 +1,267 @@
+/**
+ * coldBm25: a BM25 ranking (`[field, "BM25", text]`) over indexed segments
+ * that are not loaded, from ranged reads of their text indexes
+ * (ColdArrayReader), with exactly the hits `executeQuery` gives over the
+ * loaded partitions (execute-query.ts bm25Candidates):
+ * - the query is tokenized with the newest partition's config for the
+ *   field (the tail's, else the newest segment's that has it);
+ * - per segment, each term is looked up in the sorted vocabulary (a few
+ *   rounds of parallel probes, ColdArrayReader.findString), then its
+ *   postings and term frequencies are read by range;
+ * - corpus statistics over live documents: each segment's document count
+ *   and total length from its meta document, less the dead slots' (their
+ *   `present` and `docLengths` read by element), the document frequency
+ *   less the dead postings; the tail partition is in memory;
+ * - every live posting is scored with the same float64 expression, terms
+ *   in the same order, with the document lengths of the matched slots read
+ *   by element (the blocks covering them);
+ * - with a filter, only matching rows are ranked (the statistics are the
+ *   unfiltered ones, as loaded);
+ * - top-k by (score desc, id asc): per segment the candidates down to the
+ *   k-th best score (ties included) get their ids from their clusters
+ *   (ColdRows), then every partition's are merged.
+ */
+import type { ColdArrayReader, ColdIndexFile } from "./cold-array-reader.ts";
+import type { DeadSlots } from "./cold-dead-slots.ts";
+import type { ColdRows } from "./cold-rows.ts";
+import { CorruptError } from "./errors.ts";
+import { compareStrings } from "./query/attribute-columns.ts";
+import { BM25_B, BM25_K1 } from "./query/execute-query.ts";
+import type { QueryIndex } from "./query/query-index.ts";
+import { type ResolvedTokenizerConfig, Tokenizer } from "./query/tokenizer.ts";
+
+/** A ranked row: `segment` indexes the cold segments, -1 is the tail partition. */
+export interface ColdHit {
+  readonly segment: number;
+  readonly slot: number;
+  readonly score: number;
+  readonly id: string;
+}
+
+export interface ColdBm25Input {
+  readonly reader: ColdArrayReader;
+  readonly rows: ColdRows;
+  /** The indexed segments, oldest first, and their dead slots (being resolved while the terms are looked up). */
+  readonly files: readonly ColdIndexFile[];
+  readonly dead: Promise<readonly DeadSlots[]>;
+  /** The tail partition (newest; nothing shadows it), or null. */
+  readonly tail: QueryIndex | null;
+  readonly field: string;
+  readonly query: string;
+  readonly k: number;
+  /** With a filter: per segment, 1 = the slot matches (scored into the statistics either way, as the loaded path does). */
+  readonly segmentMatches?: readonly Uint8Array[] | undefined;
+  /** With a filter: whether a tail slot matches. */
+  readonly tailMatches?: ((slot: number) => boolean) | undefined;
+}
+
+type TextMeta = ColdIndexFile["meta"]["text"][number];
+
+/** Rows tied with the k-th best score whose ids are read from their clusters before `idOrder` ranks them instead. */
+const TIES_READ = 64;
+
+/** One term's postings in one segment. */
+interface TermPostings {
+  readonly slots: Uint32Array;
+  readonly frequencies: Uint32Array;
+}
+
+export async function coldBm25(input: ColdBm25Input): Promise<ColdHit[]> {
+  const { reader, files, tail, field, k } = input;
+  const texts = files.map((file) => file.meta.text.find((t) => t.name === field));
+  const tailText = tail?.textFields.get(field);
+  let config: ResolvedTokenizerConfig | undefined = tailText?.config;
+  for (let s = files.length - 1; s >= 0 && config === undefined; s--) config = texts[s]?.config;
+  if (config === undefined) return [];
+  const terms = [...new Set(new Tokenizer(config).tokenize(input.query))].sort(compareStrings);
+  if (terms.length === 0) return [];
+
+  // Per segment: the terms' postings (null: not in the vocabulary), the dead slots' presence and lengths.
+  const segments = await Promise.all(
+    files.map(async (file, s) => {
+      const text = texts[s];
+      if (text === undefined) return null;
+      const [postings, [present, lengths]] = await Promise.all([
+        Promise.all(terms.map((term) => termPostings(reader, file, text, term))),
+        input.dead.then((dead): Promise<[Map<number, number>, Map<number, number>]> => {
+          const deadSlots = (dead[s] as DeadSlots).slots;
+          return Promise.all([reader.gather(file, text.present, "u8", deadSlots), reader.gather(file, text.docLengths, "u32", deadSlots)]);
+        }),
+      ]);
+      return { text, postings, present, lengths };
+    }),
+  );
+  const dead = await input.dead;
+  let docCount = 0;
+  let totalLength = 0;
+  const df = new Float64Array(terms.length);
+  segments.forEach((segment, s) => {
+    if (segment === null) return;
+    docCount += segment.text.docCount;
+    totalLength += segment.text.totalLength;
+    const mask = (dead[s] as DeadSlots).mask;
+    for (const slot of (dead[s] as DeadSlots).slots) {
+      if (segment.present.get(slot) === 1) {
+        docCount--;
+        totalLength -= segment.lengths.get(slot) as number;
+      }
+    }
+    segment.postings.forEach((p, i) => {
+      if (p === null) return;
+      let count = p.slots.length;
+      if (mask !== null) for (const slot of p.slots) if (mask[slot] !== 0) count--;
+      df[i]! += count;
+    });
+  });
+  let tailIds: number[] | null = null;
+  if (tailText !== undefined) {
+    docCount += tailText.docCount;
+    totalLength += tailText.totalLength;
+    tailIds = terms.map((t, i) => {
+      const id = tailText.terms.indexOf(t);
+      if (id < 0) return -1;
+      df[i]! += tailText.termOffsets[id + 1]! - tailText.termOffsets[id]!;
+      return id;
+    });
+  }
+  if (docCount <= 0) return [];
+  const avgdl = totalLength / docCount;
+  const idf = Array.from(df, (d) => Math.log(1 + (docCount - d + 0.5) / (d + 0.5)));
+  const norm = BM25_K1 * (1 - BM25_B);
+  const lenFactor = (BM25_K1 * BM25_B) / avgdl;
+
+  const hits: ColdHit[] = [];
+  // The segments: score every live posting (document lengths read for the matched slots).
+  await Promise.all(
+    segments.map(async (segment, s) => {
+      if (segment === null) return;
+      const file = files[s] as ColdIndexFile;
+      const mask = (dead[s] as DeadSlots).mask;
+      const n = file.meta.size;
+      // Scores by slot, touched slots in first-touch order (as the loaded accumulator).
+      const scores = new Float64Array(n);
+      const seen = new Uint8Array(n);
+      const touched: number[] = [];
+      for (const p of segment.postings) {
+        if (p === null) continue;
+        for (const slot of p.slots) {
+          if ((mask === null || mask[slot] === 0) && seen[slot] === 0) {
+            seen[slot] = 1;
+            touched.push(slot);
+          }
+        }
+      }
+      if (touched.length === 0) return;
+      // The matched rows' lengths: by element, or the whole array when they are many.
+      const lengthOf = await lengthsOf(reader, file, segment.text, touched);
+      for (let i = 0; i < terms.length; i++) {
+        const p = segment.postings[i];
+        if (p === null || p === undefined || df[i] === 0) continue;
+        const w = idf[i]!;
+        for (let e = 0; e < p.slots.length; e++) {
+          const slot = p.slots[e]!;
+          if (mask !== null && mask[slot] !== 0) continue;
+          const tf = p.frequencies[e]!;
+          scores[slot]! += (w * tf * (BM25_K1 + 1)) / (tf + norm + lenFactor * lengthOf(slot));
+        }
+      }
+      const matches = input.segmentMatches?.[s];
+      const ranked = matches === undefined ? touched : touched.filter((slot) => matches[slot] === 1);
+      if (ranked.length === 0) return;
+      for (const hit of await topOfSegment(reader, input.rows, file, s, ranked, scores, k)) hits.push(hit);
+    }),
+  );
+  // The tail partition, in memory.
+  if (tailText !== undefined && tailIds !== null && tail !== null) {
+    const scores = new Map<number, number>();
+    for (let i = 0; i < terms.length; i++) {
+      const id = tailIds[i]!;
+      if (id < 0 || df[i] === 0) continue;
+      const w = idf[i]!;
+      for (let e = tailText.termOffsets[id]!; e < tailText.termOffsets[id + 1]!; e++) {
+        const slot = tailText.postings[e]!;
+        const tf = tailText.frequencies[e]!;
+        scores.set(slot, (scores.get(slot) ?? 0) + (w * tf * (BM25_K1 + 1)) / (tf + norm + lenFactor * tailText.docLengths[slot]!));
+      }
+    }
+    for (const [slot, score] of scores) if (input.tailMatches === undefined || input.tailMatches(slot)) hits.push({ segment: -1, slot, score, id: tail.ids.get(slot) });
+  }
+  return hits.sort(byScoreThenId).slice(0, k);
+}
+
+const byScoreThenId = (a: ColdHit, b: ColdHit): number => (a.score !== b.score ? b.score - a.score : compareStrings(a.id, b.id));
+
+/**
+ * A segment's best k by (score desc, id asc): the candidates above the
+ * k-th best score, and of those tied with it the first ones by id. Many
+ * ties (a one-term query over short texts) are ordered by their rank in
+ * `idOrder` (id byte order; read whole) rather than by reading every tied
+ * row's cluster; byte order is UTF-16 order unless a chosen id holds a
+ * character in U+E000..U+FFFF, and then every tied row's id is read.
+ */
+async function topOfSegment(
+  reader: ColdArrayReader,
+  rows: ColdRows,
+  file: ColdIndexFile,
+  s: number,
+  slots: readonly number[],
+  scores: Float64Array,
+  k: number,
+): Promise<ColdHit[]> {
+  if (k <= 0) return [];
+  let kept: number[] = [...slots];
+  if (slots.length > k) {
+    const sorted = Float64Array.from(slots, (slot) => scores[slot]!).sort();
+    const kth = sorted[sorted.length - k]!;
+    const above = slots.filter((slot) => scores[slot]! > kth);
+    const tied = slots.filter((slot) => scores[slot] === kth);
+    const need = k - above.length;
+    kept = [...above, ...tied];
+    if (tied.length > need + TIES_READ) {
+      const n = file.meta.size;
+      const isTied = new Uint8Array(n);
+      for (const slot of tied) isTied[slot] = 1;
+      const order = await reader.array(file, file.meta.idOrder, "u32", 0, n);
+      const first: number[] = [];
+      for (let r = 0; r < order.length && first.length < need; r++) {
+        const slot = order[r]!;
+        if (slot >= n) throw new CorruptError(`query index ${file.key}: idOrder holds ${slot}, out of range`, file.key);
+        if (isTied[slot] === 1) first.push(slot);
+      }
+      const firstIds = await rows.ids(file, first);
+      if (![...firstIds.values()].some((id) => /[\uE000-\uFFFF]/.test(id))) kept = [...above, ...first];
+    }
+  }
+  const ids = await rows.ids(file, kept);
+  return kept
+    .map((slot) => ({ segment: s, slot, score: scores[slot]!, id: ids.get(slot) as string }))
+    .sort(byScoreThenId)
+    .slice(0, k);
+}
+
+/** The token counts of `slots`: read by element, or the whole array when they are more than 1 in 16 rows. */
+async function lengthsOf(reader: ColdArrayReader, file: ColdIndexFile, text: TextMeta, slots: readonly number[]): Promise<(slot: number) => number> {
+  const n = file.meta.size;
+  if (slots.length * 16 > n) {
+    const all = await reader.array(file, text.docLengths, "u32", 0, n);
+    return (slot) => all[slot]!;
+  }
+  const some = await reader.gather(file, text.docLengths, "u32", slots);
+  return (slot) => some.get(slot) as number;
+}
+
+/** A term's postings in a segment (null when its vocabulary lacks the term). */
+async function termPostings(reader: ColdArrayReader, file: ColdIndexFile, text: TextMeta, term: string): Promise<TermPostings | null> {
+  const id = await reader.findString(file, text.terms, term);
+  if (id < 0) return null;
+  const bounds = await reader.array(file, text.termOffsets, "u32", id, id + 2);
+  const from = bounds[0]!;
+  const to = bounds[1]!;
+  if (to < from) throw new CorruptError(`query index ${file.key}: term offsets are not monotone`, file.key);
+  const [slots, frequencies] = await Promise.all([
+    reader.array(file, text.postings, "u32", from, to),
+    reader.array(file, text.frequencies, "u32", from, to),
+  ]);
+  for (const slot of slots) if (slot >= file.meta.size) throw new CorruptError(`query index ${file.key}: postings hold ${slot}, out of range`, file.key);
+  return { slots, frequencies };
+}

@@ -1,0 +1,246 @@
+/**
+ * ColdDeadSlots: which slots of each indexed segment are dead at a version,
+ * found by ranged reads of the stored indexes (ColdArrayReader), for cold
+ * queries that need them as slots before they see the rows (BM25's corpus
+ * statistics, filter listings): the same set the loaded path marks through
+ * its exclusions and shadow masks (namespace-query.ts #build,
+ * query-snapshot.ts).
+ *
+ * A row of segment S is dead when
+ * - its position is tombstoned (the sidecar published at the version) or
+ *   masked: the position is the slot when the index keeps rows in input
+ *   order (no IVF reordering, `sourcePositions` null); an index that
+ *   reordered its rows would need its whole clusters to map positions to
+ *   slots, so such a segment with tombstones is not served (null: the
+ *   caller loads);
+ * - the tail holds its id (live or deleted), or a newer segment deleted it
+ *   (`deleted_ids` markers), or a newer segment holds it. Every such id is
+ *   tested against S's id set: its Bloom filter, then the one id block the
+ *   fence points to; a held id's rank in byte order is the block's first
+ *   rank plus its place in the block, and `idOrder[rank]` is its slot. The
+ *   first ranks of S's blocks need every block's count: S's id blocks are
+ *   read whole once (cached per index key), only when some id is held. A
+ *   newer segment's ids are its id blocks, read whole; what one segment
+ *   shadows of another is cached per pair of index keys (immutable).
+ */
+import type { ContainerRef } from "@skerry/wal-format";
+import type { ColdArrayReader, ColdIndexFile } from "./cold-array-reader.ts";
+import { deletedIdsOf, maskedPositions } from "./container-extra.ts";
+import { CorruptError } from "./errors.ts";
+import { bloomMayContain, compareBytes, idBlockOf, idBytes, readIdBlock } from "./query/id-set.ts";
+
+/** Pairs (older, newer) of shadowed slots kept. */
+const PAIRS_KEPT = 256;
+/** Index keys whose id block ranks are kept. */
+const RANKS_KEPT = 64;
+
+export interface DeadSlots {
+  /** 1 = dead; null when no slot is. */
+  readonly mask: Uint8Array | null;
+  /** The dead slots, ascending. */
+  readonly slots: Uint32Array;
+}
+
+export class ColdDeadSlots {
+  readonly #reader: ColdArrayReader;
+  readonly #pairs = new Map<string, Promise<Uint32Array>>();
+  readonly #ranks = new Map<string, Promise<Uint32Array>>();
+
+  constructor(reader: ColdArrayReader) {
+    this.#reader = reader;
+  }
+
+  /**
+   * False when some segment's tombstoned or masked positions cannot be
+   * mapped to slots cold (its index reordered its rows): the caller loads.
+   */
+  static servable(files: readonly ColdIndexFile[], refs: readonly ContainerRef[], tombstones: readonly Iterable<number>[]): boolean {
+    return files.every((file, s) => {
+      if (file.meta.sourcePositions === null) return true;
+      for (const _ of tombstones[s] as Iterable<number>) return false;
+      return maskedPositions(refs[s] as ContainerRef) === undefined;
+    });
+  }
+
+  /** The dead slots of every segment (oldest first); `servable` must hold. */
+  async of(
+    files: readonly ColdIndexFile[],
+    refs: readonly ContainerRef[],
+    tombstones: readonly Iterable<number>[],
+    tailIds: Iterable<string>,
+  ): Promise<DeadSlots[]> {
+    if (!ColdDeadSlots.servable(files, refs, tombstones)) throw new Error("ColdDeadSlots.of: positions of a reordered index cannot be mapped to slots");
+    const positions = refs.map((ref, s) => {
+      const out = new Set<number>(tombstones[s]);
+      const masked = maskedPositions(ref);
+      if (masked !== undefined) for (const position of masked) out.add(position);
+      return out;
+    });
+    return Promise.all(
+      files.map(async (file, s) => {
+        const n = file.meta.size;
+        const dead = new Set<number>();
+        for (const position of positions[s] as Set<number>) if (Number.isInteger(position) && position >= 0 && position < n) dead.add(position);
+        const ids = new Set<string>(tailIds);
+        for (let newer = s + 1; newer < refs.length; newer++) for (const docId of deletedIdsOf(refs[newer] as ContainerRef)) ids.add(docId);
+        const [named, ...shadowed] = await Promise.all([
+          this.#slotsOfIds(file, [...ids].map(idBytes)),
+          ...files.slice(s + 1).map((other) => this.#shadowed(file, other)),
+        ]);
+        for (const slot of named as Uint32Array) dead.add(slot);
+        for (const slots of shadowed) for (const slot of slots) dead.add(slot);
+        const slots = Uint32Array.from(dead).sort();
+        let mask: Uint8Array | null = null;
+        if (slots.length > 0) {
+          mask = new Uint8Array(n);
+          for (const slot of slots) mask[slot] = 1;
+        }
+        return { mask, slots };
+      }),
+    );
+  }
+
+  /** The slots of the ids among `ids` that `file` holds (in no particular order). */
+  slotsOfIds(file: ColdIndexFile, ids: readonly string[]): Promise<Uint32Array> {
+    return this.#slotsOfIds(file, ids.map(idBytes));
+  }
+
+  /** The slots of `older` whose ids `newer` holds (cached per pair). */
+  #shadowed(older: ColdIndexFile, newer: ColdIndexFile): Promise<Uint32Array> {
+    const key = `${older.key}\0${newer.key}`;
+    let slots = this.#pairs.get(key);
+    if (slots === undefined) {
+      slots = this.#allIds(newer).then((ids) => this.#slotsOfIds(older, ids));
+      this.#pairs.set(key, slots);
+      slots.catch(() => {
+        if (this.#pairs.get(key) === slots) this.#pairs.delete(key);
+      });
+      while (this.#pairs.size > PAIRS_KEPT) this.#pairs.delete(this.#pairs.keys().next().value as string);
+    }
+    return slots;
+  }
+
+  /** The slots of the ids `file` holds among `ids` (UTF-8 bytes). */
+  async #slotsOfIds(file: ColdIndexFile, ids: readonly Uint8Array[]): Promise<Uint32Array> {
+    if (ids.length === 0) return new Uint32Array(0);
+    const idSet = file.meta.idSet as NonNullable<ColdIndexFile["meta"]["idSet"]>;
+    const reader = this.#reader;
+    const bloom = await reader.array(file, idSet.bloom, "u32", 0, reader.length(file, idSet.bloom, "u32"));
+    const maybe = ids.filter((id) => bloomMayContain(bloom, id));
+    if (maybe.length === 0) return new Uint32Array(0);
+    const fence = await this.#fence(file);
+    const byBlock = new Map<number, Uint8Array[]>();
+    for (const id of maybe) {
+      const block = idBlockOf(fence, id);
+      if (block < 0) continue;
+      let list = byBlock.get(block);
+      if (list === undefined) byBlock.set(block, (list = []));
+      list.push(id);
+    }
+    const found: { block: number; at: number }[] = [];
+    await Promise.all(
+      [...byBlock].map(async ([block, wanted]) => {
+        const held = await this.#idBlock(file, block);
+        for (const id of wanted) {
+          const at = indexIn(held, id);
+          if (at >= 0) found.push({ block, at });
+        }
+      }),
+    );
+    if (found.length === 0) return new Uint32Array(0);
+    const firsts = await this.#firstRanks(file);
+    const ranks = found.map(({ block, at }) => (firsts[block] as number) + at);
+    const n = file.meta.size;
+    const slots = await reader.gather(file, file.meta.idOrder, "u32", ranks);
+    return Uint32Array.from(ranks, (rank) => {
+      const slot = slots.get(rank) as number;
+      if (slot >= n) throw new CorruptError(`query index ${file.key}: idOrder holds ${slot}, out of range`, file.key);
+      return slot;
+    });
+  }
+
+  /** The id set's fence: the first id of every block. */
+  async #fence(file: ColdIndexFile): Promise<Uint8Array[]> {
+    const table = (file.meta.idSet as NonNullable<ColdIndexFile["meta"]["idSet"]>).fence;
+    const reader = this.#reader;
+    const offsets = await reader.array(file, { $a: table.$s[0] }, "u32", 0, reader.length(file, { $a: table.$s[0] }, "u32"));
+    const bytes = await reader.array(file, { $a: table.$s[1] }, "u8", 0, reader.length(file, { $a: table.$s[1] }, "u8"));
+    const fence: Uint8Array[] = [];
+    for (let i = 0; i + 1 < offsets.length; i++) {
+      const [start, end] = [offsets[i] as number, offsets[i + 1] as number];
+      if (end < start || end > bytes.length) throw new CorruptError(`query index ${file.key}: id fence offsets out of range`, file.key);
+      fence.push(bytes.subarray(start, end));
+    }
+    const blocks = file.directory.section("idBlocks");
+    if (blocks === undefined || blocks.blockCount !== fence.length) throw new CorruptError(`query index ${file.key}: id blocks and their fence disagree`, file.key);
+    return fence;
+  }
+
+  async #idBlock(file: ColdIndexFile, block: number): Promise<Uint8Array[]> {
+    const section = file.directory.section("idBlocks");
+    if (section === undefined) throw new CorruptError(`query index ${file.key}: id blocks missing`, file.key);
+    const start = section.blockStart(block);
+    return decodeIdBlock(file, await this.#reader.bytes(file, "idBlocks", start, section.blockEnd(block) - start));
+  }
+
+  /** Every id `file` holds, in byte order (its id blocks read whole). */
+  async #allIds(file: ColdIndexFile): Promise<Uint8Array[]> {
+    const section = file.directory.section("idBlocks");
+    if (section === undefined) throw new CorruptError(`query index ${file.key}: id blocks missing`, file.key);
+    const bytes = await this.#reader.bytes(file, "idBlocks", 0, section.length);
+    const out: Uint8Array[] = [];
+    for (let b = 0; b < section.blockCount; b++) {
+      for (const id of decodeIdBlock(file, bytes.subarray(section.blockStart(b), section.blockEnd(b)))) out.push(id);
+    }
+    if (out.length !== file.meta.size) throw new CorruptError(`query index ${file.key}: the id blocks hold ${out.length} ids, the index ${file.meta.size}`, file.key);
+    return out;
+  }
+
+  /** The rank (in byte order) of every id block's first id (cached per index key). */
+  #firstRanks(file: ColdIndexFile): Promise<Uint32Array> {
+    let ranks = this.#ranks.get(file.key);
+    if (ranks === undefined) {
+      ranks = this.#allIdCounts(file);
+      this.#ranks.set(file.key, ranks);
+      ranks.catch(() => {
+        if (this.#ranks.get(file.key) === ranks) this.#ranks.delete(file.key);
+      });
+      while (this.#ranks.size > RANKS_KEPT) this.#ranks.delete(this.#ranks.keys().next().value as string);
+    }
+    return ranks;
+  }
+
+  async #allIdCounts(file: ColdIndexFile): Promise<Uint32Array> {
+    const section = file.directory.section("idBlocks");
+    if (section === undefined) throw new CorruptError(`query index ${file.key}: id blocks missing`, file.key);
+    const bytes = await this.#reader.bytes(file, "idBlocks", 0, section.length);
+    const firsts = new Uint32Array(section.blockCount + 1);
+    for (let b = 0; b < section.blockCount; b++) {
+      firsts[b + 1] = (firsts[b] as number) + decodeIdBlock(file, bytes.subarray(section.blockStart(b), section.blockEnd(b))).length;
+    }
+    if (firsts[section.blockCount] !== file.meta.size) {
+      throw new CorruptError(`query index ${file.key}: the id blocks hold ${firsts[section.blockCount]} ids, the index ${file.meta.size}`, file.key);
+    }
+    return firsts;
+  }
+}
+
+function decodeIdBlock(file: ColdIndexFile, bytes: Uint8Array): Uint8Array[] {
+  const ids = readIdBlock(bytes.byteOffset % 8 === 0 ? bytes : bytes.slice());
+  if (typeof ids === "string") throw new CorruptError(`query index ${file.key} does not decode: ${ids}`, file.key);
+  return ids;
+}
+
+/** Where the sorted `ids` hold `id`, or -1. */
+function indexIn(ids: readonly Uint8Array[], id: Uint8Array): number {
+  let lo = 0;
+  let hi = ids.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const c = compareBytes(ids[mid] as Uint8Array, id);
+    if (c === 0) return mid;
+    if (c < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return -1;
+}

@@ -1,0 +1,346 @@
+/**
+ * coldFilterSlots: the slots of a stored (format 3) segment index matching
+ * a filter, from ranged reads of its attribute columns (ColdArrayReader),
+ * exactly the set `evaluateFilter` gives over the loaded index
+ * (query/filter-plan.ts; this module mirrors its node semantics):
+ * - string `Eq` / `In`: the value's code in the sorted dictionary (a few
+ *   rounds of parallel probes), then its postings range;
+ * - string ranges (`Lt` .. `Gte`): the dictionary bound, then the postings
+ *   of the code range;
+ * - number `Eq` and ranges: bounds in the value-sorted rows (`numberOrder`,
+ *   rounds of 15 parallel probes, each the row and its number), then that
+ *   range of `numberOrder`;
+ * - `ContainsAny` / `ContainsAll`: element keys and their postings;
+ * - boolean `Eq`, `Exists`, `ContainsAll []`: the type tags column, read
+ *   whole (one byte per row);
+ * - `Glob` / `IGlob` on an attribute: the dictionary read whole (when it
+ *   holds at most 1 MiB), every value tested, the matching codes' postings;
+ * - `id` `Eq` / `In`: the ids' slots through the id set (cold-dead-slots.ts);
+ * - `And` (intersection), `Or` (union), `Not` / `NotEq` / `NotIn`
+ *   (complement).
+ * Not served: globs over a larger dictionary, and `id` ranges or globs
+ * (every id): undefined, and the caller loads.
+ */
+import { Buffer } from "node:buffer";
+import type { ColdArrayReader, ColdIndexFile } from "./cold-array-reader.ts";
+import type { ColdDeadSlots } from "./cold-dead-slots.ts";
+import { CorruptError } from "./errors.ts";
+import { elementKey, TAG_ARRAY, TAG_FALSE, TAG_NULL, TAG_TRUE } from "./query/attribute-columns.ts";
+import { globMatcher } from "./query/glob.ts";
+import type { Filter, Scalar } from "./query/query-request.ts";
+
+type AttributeMeta = ColdIndexFile["meta"]["attributes"][number];
+type StringRef = { readonly $s: readonly [number, number] };
+
+const EMPTY = new Uint32Array(0);
+/** A glob reads the dictionary whole when it holds at most this many bytes (offsets and strings); else the index is loaded. */
+const GLOB_DICTIONARY_BYTES = 1024 * 1024;
+/** Probes per round of a search. */
+const PROBES = 15;
+
+/** Thrown inside the evaluation when a node is not served cold. */
+class NotServed extends Error {}
+
+export interface ColdFilterContext {
+  readonly reader: ColdArrayReader;
+  readonly ids: ColdDeadSlots;
+}
+
+/** The matching slots, ascending and unique; undefined when the filter is not served cold. */
+export async function coldFilterSlots(context: ColdFilterContext, file: ColdIndexFile, filter: Filter): Promise<Uint32Array | undefined> {
+  try {
+    return await new Evaluation(context, file).of(filter);
+  } catch (error) {
+    if (error instanceof NotServed) return undefined;
+    throw error;
+  }
+}
+
+class Evaluation {
+  readonly #reader: ColdArrayReader;
+  readonly #ids: ColdDeadSlots;
+  readonly #file: ColdIndexFile;
+  readonly #n: number;
+  readonly #tags = new Map<string, Promise<Uint8Array>>();
+
+  constructor(context: ColdFilterContext, file: ColdIndexFile) {
+    this.#reader = context.reader;
+    this.#ids = context.ids;
+    this.#file = file;
+    this.#n = file.meta.size;
+  }
+
+  async of(filter: Filter): Promise<Uint32Array> {
+    const n = this.#n;
+    switch (filter.kind) {
+      case "And": {
+        const parts = await Promise.all(filter.filters.map((f) => this.of(f)));
+        if (parts.length === 0) return allSlots(n);
+        return parts.reduce((a, b) => sortedIntersection(a, b));
+      }
+      case "Or":
+        return sortedUnion(await Promise.all(filter.filters.map((f) => this.of(f))));
+      case "Not":
+        return complement(await this.of(filter.filter), n);
+      case "Exists":
+        if (filter.field === "id") return allSlots(n);
+        return this.#byTag(filter.field, (t) => t > TAG_NULL);
+      case "Compare":
+        switch (filter.op) {
+          case "Eq":
+            return this.#eq(filter.field, filter.value);
+          case "NotEq":
+            return complement(await this.#eq(filter.field, filter.value), n);
+          default:
+            if (typeof filter.value === "boolean") return EMPTY;
+            return this.#range(filter.field, filter.op, filter.value);
+        }
+      case "List":
+        switch (filter.op) {
+          case "In":
+            return sortedUnion(await Promise.all(filter.values.map((v) => this.#eq(filter.field, v))));
+          case "NotIn":
+            return complement(sortedUnion(await Promise.all(filter.values.map((v) => this.#eq(filter.field, v)))), n);
+          case "ContainsAny":
+            return this.#contains(filter.field, filter.values, false);
+          case "ContainsAll":
+            return this.#contains(filter.field, filter.values, true);
+        }
+        break;
+      case "Glob":
+        return this.#glob(filter.field, filter.pattern, filter.op === "IGlob");
+    }
+    return EMPTY;
+  }
+
+  #column(field: string): AttributeMeta | undefined {
+    return this.#file.meta.attributes.find((a) => a.name === field);
+  }
+
+  async #eq(field: string, value: Scalar): Promise<Uint32Array> {
+    if (field === "id") {
+      if (typeof value !== "string") return EMPTY;
+      return (await this.#ids.slotsOfIds(this.#file, [value])).slice().sort();
+    }
+    const column = this.#column(field);
+    if (column === undefined) return EMPTY;
+    if (typeof value === "string") {
+      if (column.strings === null || column.stringPostingOffsets === null || column.stringPostings === null) return EMPTY;
+      const code = await this.#reader.findString(this.#file, column.strings, value);
+      if (code < 0) return EMPTY;
+      return this.#postings(column.stringPostingOffsets, column.stringPostings, code, code + 1);
+    }
+    if (typeof value === "number") {
+      if (column.numbers === null || column.numberOrder === null) return EMPTY;
+      return this.#numberRange(column, value, true, value, true);
+    }
+    const tag = value ? TAG_TRUE : TAG_FALSE;
+    return this.#byTag(field, (t) => t === tag);
+  }
+
+  async #range(field: string, op: "Lt" | "Lte" | "Gt" | "Gte", value: string | number): Promise<Uint32Array> {
+    const lo = op === "Gt" || op === "Gte";
+    const inclusive = op === "Lte" || op === "Gte";
+    if (field === "id") {
+      if (typeof value !== "string") return EMPTY;
+      throw new NotServed();
+    }
+    const column = this.#column(field);
+    if (column === undefined) return EMPTY;
+    if (typeof value === "number") {
+      if (column.numbers === null || column.numberOrder === null) return EMPTY;
+      return lo ? this.#numberRange(column, value, inclusive, Number.POSITIVE_INFINITY, true) : this.#numberRange(column, Number.NEGATIVE_INFINITY, true, value, inclusive);
+    }
+    if (column.strings === null || column.stringPostingOffsets === null || column.stringPostings === null) return EMPTY;
+    const count = this.#reader.stringCount(this.#file, column.strings);
+    const lower = () => this.#stringBound(column.strings as StringRef, value, false);
+    const upper = () => this.#stringBound(column.strings as StringRef, value, true);
+    const [from, to] = lo ? [inclusive ? await lower() : await upper(), count] : [0, inclusive ? await upper() : await lower()];
+    if (to <= from) return EMPTY;
+    return (await this.#postings(column.stringPostingOffsets, column.stringPostings, from, to)).slice().sort();
+  }
+
+  /** The codes whose value matches the pattern (the dictionary read whole, when small), and their postings. */
+  async #glob(field: string, pattern: string, ignoreCase: boolean): Promise<Uint32Array> {
+    if (field === "id") throw new NotServed();
+    const re = globMatcher(pattern, ignoreCase);
+    const column = this.#column(field);
+    if (column === undefined || column.strings === null || column.stringPostingOffsets === null || column.stringPostings === null) return EMPTY;
+    const reader = this.#reader;
+    const file = this.#file;
+    const offsetsRef = { $a: column.strings.$s[0] };
+    const bytesRef = { $a: column.strings.$s[1] };
+    const count = reader.stringCount(file, column.strings);
+    const bytesLength = reader.length(file, bytesRef, "u8");
+    if (count * 4 + bytesLength > GLOB_DICTIONARY_BYTES) throw new NotServed();
+    const [offsets, bytes] = await Promise.all([reader.array(file, offsetsRef, "u32", 0, count + 1), reader.array(file, bytesRef, "u8", 0, bytesLength)]);
+    const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const codes: number[] = [];
+    for (let c = 0; c < count; c++) {
+      const from = offsets[c] as number;
+      const to = offsets[c + 1] as number;
+      if (to < from || to > bytesLength) throw new CorruptError(`query index ${file.key}: string table offsets out of range`, file.key);
+      if (re.test(text.toString("utf8", from, to))) codes.push(c);
+    }
+    const postingOffsets = column.stringPostingOffsets;
+    const postings = column.stringPostings;
+    return sortedUnion(await Promise.all(codes.map((c) => this.#postings(postingOffsets, postings, c, c + 1))));
+  }
+
+  async #contains(field: string, values: readonly Scalar[], all: boolean): Promise<Uint32Array> {
+    const column = this.#column(field);
+    if (column === undefined || column.elemKeys === null || column.elemPostingOffsets === null || column.elemPostings === null || values.length === 0) {
+      return all && values.length === 0 && column !== undefined ? this.#byTag(field, (t) => t === TAG_ARRAY) : EMPTY;
+    }
+    const keys = column.elemKeys;
+    const found = await Promise.all(values.map((v) => this.#reader.findString(this.#file, keys, elementKey(v) as string)));
+    if (all && found.some((code) => code < 0)) return EMPTY;
+    const unique = [...new Set(found.filter((code) => code >= 0))];
+    const offsets = column.elemPostingOffsets;
+    const postings = column.elemPostings;
+    const lists = await Promise.all(unique.map((code) => this.#postings(offsets, postings, code, code + 1)));
+    if (lists.length === 0) return EMPTY;
+    if (!all) return sortedUnion(lists);
+    let acc = lists[0] as Uint32Array;
+    for (let i = 1; i < lists.length; i++) acc = sortedIntersection(acc, lists[i] as Uint32Array);
+    return acc;
+  }
+
+  /** Postings of codes [from, to): `postings[offsets[from] .. offsets[to])`. */
+  async #postings(offsetsRef: { $a: number }, postingsRef: { $a: number }, from: number, to: number): Promise<Uint32Array> {
+    const reader = this.#reader;
+    const file = this.#file;
+    const [start] = await reader.array(file, offsetsRef, "u32", from, from + 1);
+    const [end] = await reader.array(file, offsetsRef, "u32", to, to + 1);
+    if (start === undefined || end === undefined || end < start) throw new CorruptError(`query index ${file.key}: postings offsets are not monotone`, file.key);
+    const slots = await reader.array(file, postingsRef, "u32", start, end);
+    for (const slot of slots) if (slot >= this.#n) throw new CorruptError(`query index ${file.key}: postings hold ${slot}, out of range`, file.key);
+    return slots;
+  }
+
+  /** Slots whose type tag passes `test` (the tags column, read whole). */
+  async #byTag(field: string, test: (tag: number) => boolean): Promise<Uint32Array> {
+    const column = this.#column(field);
+    if (column === undefined) return EMPTY;
+    let tags = this.#tags.get(field);
+    if (tags === undefined) this.#tags.set(field, (tags = this.#reader.array(this.#file, column.tags, "u8", 0, this.#n)));
+    const held = await tags;
+    const out: number[] = [];
+    for (let s = 0; s < held.length; s++) if (test(held[s] as number)) out.push(s);
+    return Uint32Array.from(out);
+  }
+
+  /** First entry of the sorted dictionary >= value (> value when `upper`), as string-table lowerBound / upperBound. */
+  #stringBound(table: StringRef, value: string, upper: boolean): Promise<number> {
+    const count = this.#reader.stringCount(this.#file, table);
+    return firstFalse(
+      count,
+      (at) => Promise.all(at.map((i) => this.#reader.string(this.#file, table, i))),
+      (s) => (upper ? s <= value : s < value),
+    );
+  }
+
+  /** numberOrder[from, to): the rows whose number is in the range, ascending by slot (filter-plan numberRange). */
+  async #numberRange(column: AttributeMeta, lo: number, loInclusive: boolean, hi: number, hiInclusive: boolean): Promise<Uint32Array> {
+    const reader = this.#reader;
+    const file = this.#file;
+    const orderRef = column.numberOrder as { $a: number };
+    const numbersRef = column.numbers as { $a: number };
+    const count = reader.length(file, orderRef, "u32");
+    const valuesAt = async (at: number[]): Promise<number[]> => {
+      const rows = await reader.gather(file, orderRef, "u32", at);
+      const slots = at.map((i) => rows.get(i) as number);
+      for (const slot of slots) if (slot >= this.#n) throw new CorruptError(`query index ${file.key}: numberOrder holds ${slot}, out of range`, file.key);
+      const numbers = await reader.gather(file, numbersRef, "f64", slots);
+      return slots.map((slot) => numbers.get(slot) as number);
+    };
+    const bound = (v: number, strictlyAbove: boolean) => firstFalse(count, valuesAt, (x) => x < v || (strictlyAbove && x === v));
+    const [from, to] = await Promise.all([
+      lo === Number.NEGATIVE_INFINITY ? 0 : bound(lo, !loInclusive),
+      hi === Number.POSITIVE_INFINITY ? count : bound(hi, hiInclusive),
+    ]);
+    if (to <= from) return EMPTY;
+    const rows = await reader.array(file, orderRef, "u32", from, to);
+    for (const slot of rows) if (slot >= this.#n) throw new CorruptError(`query index ${file.key}: numberOrder holds ${slot}, out of range`, file.key);
+    return rows.slice().sort();
+  }
+}
+
+/**
+ * The first index in [0, count) whose value does not `goRight` (count when
+ * all do), for values monotone in the index: rounds of PROBES parallel
+ * probes, each round narrowing the range 16-fold, the last reading it whole.
+ */
+async function firstFalse<T>(count: number, valuesAt: (at: number[]) => Promise<T[]>, goRight: (value: T) => boolean): Promise<number> {
+  let lo = 0;
+  let hi = count;
+  while (lo < hi) {
+    const span = hi - lo;
+    const at = span <= PROBES + 1 ? Array.from({ length: span }, (_, i) => lo + i) : Array.from({ length: PROBES }, (_, p) => lo + Math.floor(((p + 1) * span) / (PROBES + 1)));
+    const values = await valuesAt(at);
+    let nextLo = lo;
+    let nextHi = hi;
+    for (let p = 0; p < at.length; p++) {
+      if (goRight(values[p] as T)) nextLo = (at[p] as number) + 1;
+      else {
+        nextHi = at[p] as number;
+        break;
+      }
+    }
+    if (span <= PROBES + 1) return nextHi;
+    lo = nextLo;
+    hi = nextHi;
+  }
+  return lo;
+}
+
+function allSlots(n: number): Uint32Array {
+  return Uint32Array.from({ length: n }, (_, i) => i);
+}
+
+function sortedUnion(lists: readonly Uint32Array[]): Uint32Array {
+  const nonEmpty = lists.filter((l) => l.length > 0);
+  if (nonEmpty.length === 0) return EMPTY;
+  if (nonEmpty.length === 1) return nonEmpty[0] as Uint32Array;
+  let total = 0;
+  for (const l of nonEmpty) total += l.length;
+  const all = new Uint32Array(total);
+  let at = 0;
+  for (const l of nonEmpty) {
+    all.set(l, at);
+    at += l.length;
+  }
+  all.sort();
+  let w = 0;
+  for (let i = 0; i < all.length; i++) if (i === 0 || all[i] !== all[i - 1]) all[w++] = all[i] as number;
+  return all.subarray(0, w);
+}
+
+function sortedIntersection(a: Uint32Array, b: Uint32Array): Uint32Array {
+  const out = new Uint32Array(Math.min(a.length, b.length));
+  let i = 0;
+  let j = 0;
+  let w = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i] as number;
+    const y = b[j] as number;
+    if (x === y) {
+      out[w++] = x;
+      i++;
+      j++;
+    } else if (x < y) i++;
+    else j++;
+  }
+  return out.subarray(0, w);
+}
+
+function complement(sorted: Uint32Array, n: number): Uint32Array {
+  const out = new Uint32Array(n - sorted.length);
+  let w = 0;
+  let j = 0;
+  for (let s = 0; s < n; s++) {
+    if (j < sorted.length && sorted[j] === s) j++;
+    else out[w++] = s;
+  }
+  return out.subarray(0, w);
+}

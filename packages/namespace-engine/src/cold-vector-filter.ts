@@ -1,0 +1,118 @@
+/**
+ * coldFilteredVector: a dense vector ranking (kNN or ANN) with a selective
+ * filter over indexed segments that are not loaded. The loaded path scans a
+ * selective filter's matches exactly (execute-query.ts vectorCandidates: a
+ * filter matching at most SELECTIVE_FRACTION of a partition becomes a slot
+ * list, scored by `scanGather`, ANN or not); so does this one, from the
+ * matching live slots (cold-filter.ts, cold-dead-slots.ts) and their
+ * clusters (ColdRows): the rows are copied into a small vector memory laid
+ * out as a loaded index lays them out (raw rows; 1/|v| as float32; for a
+ * COSINE index the normalized copy made with the same float64 product), and
+ * scored with the same kernel, score mode and top-k (ties by id); the tail
+ * partition is scanned in memory the same way. The caller merges by
+ * (score, id) and turns scores into distances.
+ *
+ * Served only when every segment's matches are a slot list on the loaded
+ * path (at most SELECTIVE_FRACTION of its rows: else ANN would probe IVF
+ * lists with a mask instead) and the clusters to read are at most a quarter
+ * of a segment's (else loading the index costs little more and makes the
+ * next queries warm): otherwise undefined, and the caller loads.
+ */
+import { Buffer } from "node:buffer";
+import type { ColdIndexFile } from "./cold-array-reader.ts";
+import type { ColdHit } from "./cold-bm25.ts";
+import type { DeadSlots } from "./cold-dead-slots.ts";
+import type { ColdRows, SlotCluster } from "./cold-rows.ts";
+import { compareStrings } from "./query/attribute-columns.ts";
+import { SELECTIVE_FRACTION } from "./query/filter-plan.ts";
+import type { DistanceMetric } from "./query/query-document.ts";
+import type { QueryIndex } from "./query/query-index.ts";
+import { TopK } from "./query/top-k.ts";
+import { allocateVectorMemory, prepareQueryVector, type ScoreMode, scanGather, scanRange, strideOf, VectorKernel } from "./query/vector-kernel.ts";
+
+export interface ColdFilteredVectorInput {
+  readonly rows: ColdRows;
+  readonly files: readonly ColdIndexFile[];
+  readonly dead: readonly DeadSlots[];
+  /** Per segment: the filter's matching slots, ascending. */
+  readonly matches: readonly Uint32Array[];
+  readonly tail: QueryIndex | null;
+  /** The tail's matching slots, ascending. */
+  readonly tailMatches: readonly number[];
+  readonly vector: Float32Array;
+  /** The request's metric (its `distanceMetric`, else the namespace's). */
+  readonly metric: DistanceMetric;
+  readonly k: number;
+}
+
+/** The kernel's score mode for `metric` over an index built for `indexMetric` (execute-query.ts scoreMode). */
+function modeOf(metric: DistanceMetric, indexMetric: DistanceMetric, normalized: boolean): ScoreMode {
+  if (metric === "DOT") return "dot";
+  if (metric === "EUCLIDEAN") return "l2";
+  return normalized && indexMetric === "COSINE" ? "cos" : "cosraw";
+}
+
+/** Each partition's top k (segments, then the tail), with scores; undefined when not served cold. */
+export async function coldFilteredVector(input: ColdFilteredVectorInput): Promise<ColdHit[] | undefined> {
+  const { rows, files, dead, k, metric } = input;
+  // The loaded path's representation: a slot list in every segment (else ANN probes lists with a mask).
+  for (let s = 0; s < files.length; s++) {
+    if ((input.matches[s] as Uint32Array).length > (files[s] as ColdIndexFile).meta.size * SELECTIVE_FRACTION) return undefined;
+  }
+  const live = files.map((_, s) => {
+    const mask = (dead[s] as DeadSlots).mask;
+    return Array.from(input.matches[s] as Uint32Array).filter((slot) => mask === null || mask[slot] === 0);
+  });
+  const touched = await Promise.all(files.map((file, s) => (file.meta.vectors === null ? new Set<number>() : rows.clusterNumbers(file, live[s] as number[]))));
+  if (files.some((file, s) => (touched[s] as Set<number>).size > Math.max(1, Math.ceil(rows.clusterCount(file) / 4)))) return undefined;
+  if (k <= 0) return [];
+  const hits: ColdHit[] = [];
+  const perSegment = await Promise.all(
+    files.map(async (file, s): Promise<ColdHit[]> => {
+      const vectors = file.meta.vectors;
+      const slots = live[s] as number[];
+      if (vectors === null || slots.length === 0) return [];
+      const clusters = await Promise.all(slots.map((slot) => rows.clusterOf(file, slot)));
+      const cosine = file.meta.metric === "COSINE";
+      const stride = strideOf(vectors.dimension);
+      const { memory, layout } = allocateVectorMemory(slots.length, vectors.dimension, { normalized: cosine, centroidCapacity: 0 });
+      const kernel = new VectorKernel(memory, layout);
+      const f = kernel.f32;
+      const ids: string[] = new Array(slots.length);
+      slots.forEach((slot, at) => {
+        const { start, rows: c } = clusters[at] as SlotCluster;
+        const i = slot - start;
+        f.set((c.vectors as Float32Array).subarray(i * stride, (i + 1) * stride), (layout.vectorsPtr >> 2) + at * stride);
+        kernel.u8[layout.missingPtr + at] = (c.missing as Uint8Array)[i] as number;
+        const inv = (c.invNorms as Float64Array)[i] as number;
+        f[(layout.invNormsPtr >> 2) + at] = inv;
+        if (cosine) {
+          // The normalized copy: the same float64 product a loaded index makes, so the same bits.
+          const src = (layout.vectorsPtr >> 2) + at * stride;
+          const dst = (layout.normalizedPtr >> 2) + at * stride;
+          for (let d = 0; d < stride; d++) f[dst + d] = (f[src + d] as number) * inv;
+        }
+        ids[at] = Buffer.from(c.idBytes.buffer, c.idBytes.byteOffset, c.idBytes.byteLength).toString("utf8", c.idOffsets[i], c.idOffsets[i + 1]);
+      });
+      const top = new TopK(k, (a, b) => compareStrings(ids[a] as string, ids[b] as string));
+      const mode = modeOf(metric, file.meta.metric, cosine);
+      scanRange(kernel, 0, mode, prepareQueryVector(input.vector, metric, stride), 0, slots.length, top, null);
+      const drained = top.drain();
+      return Array.from(drained.slots, (local, j) => ({ segment: s, slot: slots[local] as number, score: drained.scores[j] as number, id: ids[local] as string }));
+    }),
+  );
+  for (const list of perSegment) for (const hit of list) hits.push(hit);
+  // The tail, in memory: the loaded path's exact scan of its matches.
+  const tail = input.tail;
+  const kernel = tail?.kernel() ?? null;
+  if (tail !== null && kernel !== null && input.tailMatches.length > 0) {
+    const top = new TopK(k, (a, b) => compareStrings(tail.ids.get(a), tail.ids.get(b)));
+    const mode = modeOf(metric, tail.metric, kernel.layout.normalizedPtr !== -1);
+    scanGather(kernel, 0, mode, prepareQueryVector(input.vector, metric, kernel.layout.stride), Uint32Array.from(input.tailMatches), top, null);
+    const drained = top.drain();
+    drained.slots.forEach((slot, j) => {
+      hits.push({ segment: -1, slot, score: drained.scores[j] as number, id: tail.ids.get(slot) });
+    });
+  }
+  return hits.sort((a, b) => (a.score !== b.score ? b.score - a.score : compareStrings(a.id, b.id))).slice(0, k);
+}
