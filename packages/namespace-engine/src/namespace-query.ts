@@ -79,7 +79,7 @@ import {
   listIdBytes,
   mergeWithTail,
   rowStoreRange,
-  rowVector,
+  candidateVector,
 } from "./query/cold-ann.ts";
 import { ownValue, setOwn } from "./query/own-property.ts";
 import { blockHolds, bloomMayContain, idBlockOf } from "./query/id-set.ts";
@@ -119,6 +119,11 @@ export interface QueryCacheSettings {
    * background when it fits `segmentIndexBytes`.
    */
   readonly coldReads: boolean;
+  /**
+   * Format-4 indexes: first-pass candidates per segment a cold ANN query
+   * re-ranks with full-precision vectors; 0 (default) = max(4 x topK, 40).
+   */
+  readonly coldRerank: number;
 }
 
 export const DEFAULT_QUERY_CACHE_SETTINGS: QueryCacheSettings = {
@@ -126,6 +131,7 @@ export const DEFAULT_QUERY_CACHE_SETTINGS: QueryCacheSettings = {
   snapshotEntries: 32,
   snapshotBytes: 256 * 1024 ** 2,
   coldReads: true,
+  coldRerank: 0,
 };
 
 export interface QueryCacheStats {
@@ -442,7 +448,7 @@ export class NamespaceQuery {
         const decoder = new TextDecoder();
         const scan = new ColdAnnScan(
           head,
-          { vector, metric, k, probes: request.probes },
+          { vector, metric, k, probes: request.probes, rerank: this.#settings.coldRerank > 0 ? this.#settings.coldRerank : undefined },
           (docId, position) => dead.has(position) || tail.ids.has(docId) || shadowed.has(docId) || newerMarkers.some((m) => m.has(docId)),
         );
         const fetched = new Map<number, ListRows>();
@@ -472,7 +478,9 @@ export class NamespaceQuery {
             }
           }
           await Promise.all(checks);
-          const found = scan.run(lists.map((list) => fetched.get(list) as ListRows));
+          const first = scan.run(lists.map((list) => fetched.get(list) as ListRows));
+          // Format 4: the first pass read codes; the candidates' full-precision rows give the exact scores.
+          const found = first?.approximate === undefined ? first : scan.rerank(first, await this.#cold.vectorRows(key, head, first.slots));
           if (found !== undefined) return { found, fetched };
           lists = Array.from(scan.order.subarray(0, Math.min(head.lists, lists.length + scan.want)));
         }
@@ -519,7 +527,7 @@ export class NamespaceQuery {
           row.attributes = names === "all" ? all : pickAttributes(all, names);
         }
         if (request.includeVectors) {
-          const v = rowVector(list, h.slot, head.dimension, head.stride);
+          const v = candidateVector(candidates[h.segment]!.found, list, h.slot, head);
           if (v !== undefined) row.vector = Array.from(v);
         }
         return row;
