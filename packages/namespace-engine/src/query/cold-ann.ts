@@ -432,8 +432,8 @@ export class ColdAnnScan {
     const m = first.slots.length;
     const stride = head.stride;
     const cosine = head.metric === "COSINE";
-    const { memory, layout } = allocateVectorMemory(m, head.dimension, { normalized: cosine, centroidCapacity: 0 });
-    const kernel = new VectorKernel(memory, layout);
+    const kernel = rerankKernel(head.dimension, cosine, m);
+    const { layout } = kernel;
     const f = kernel.f32;
     for (let j = 0; j < m; j++) {
       const row = rows.get(first.slots[j]!);
@@ -457,6 +457,27 @@ export class ColdAnnScan {
     for (const slot of slots) vectors.set(slot, rows.get(slot)!);
     return { slots, scores: drained.scores, ids: Array.from(drained.slots, (local) => ids[local]!), vectors };
   }
+}
+
+/** Re-rank memories kept for reuse, per (dimension, normalized): the default re-rank needs a few hundred rows at most. */
+const rerankKernels = new Map<string, VectorKernel>();
+/** Rows a kept re-rank memory may hold (wider re-ranks allocate and drop their own). */
+const KEPT_RERANK_ROWS = 4096;
+
+/**
+ * Kernel memory for `rows` re-ranked rows (rows [0, rows) are written
+ * before each scan; the missing mask stays zero): one kept memory per
+ * shape, reused by every query, since a re-rank is synchronous.
+ */
+function rerankKernel(dimension: number, normalized: boolean, rows: number): VectorKernel {
+  const key = `${dimension}:${normalized}`;
+  const kept = rerankKernels.get(key);
+  if (kept !== undefined && kept.layout.count >= rows) return kept;
+  const capacity = Math.max(rows, 256, (kept?.layout.count ?? 0) * 2);
+  const { memory, layout } = allocateVectorMemory(capacity, dimension, { normalized, centroidCapacity: 0 });
+  const kernel = new VectorKernel(memory, layout);
+  if (capacity <= KEPT_RERANK_ROWS) rerankKernels.set(key, kernel);
+  return kernel;
 }
 
 /**
