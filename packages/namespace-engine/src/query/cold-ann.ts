@@ -34,6 +34,7 @@ import {
   sliceFromTail,
 } from "@skerry/wal-format";
 import { bloomWords } from "./id-set.ts";
+import { codeKernel } from "./code-kernel.ts";
 import { type ClusterRows, type ClusterShape, clusterBytes, clusterIdLengthOffset, readCluster } from "./cluster-layout.ts";
 import { CorruptIndexError, UnsupportedIndexVersionError } from "./errors.ts";
 import { parseIndexMeta, QUERY_INDEX_MAGIC, QUERY_INDEX_VERSION } from "./index-codec.ts";
@@ -368,6 +369,8 @@ export class ColdAnnScan {
     let qq = 0;
     for (let d = 0; d < stride; d++) qq += q[d]! * q[d]!;
     const qs = new Float64Array(stride);
+    const codeDots = codeKernel(stride);
+    let dots = new Float64Array(0);
     const ids: string[] = [];
     const slots: number[] = [];
     const invs: number[] = [];
@@ -389,13 +392,11 @@ export class ColdAnnScan {
           base += q[d]! * lo[d]!;
           qs[d] = q[d]! * step[d]!;
         }
+        if (dots.length < c.count) dots = new Float64Array(c.count);
+        codeDots.dots(qs, codes, c.count, dots);
         for (let r = 0; r < c.count; r++, slot++) {
           if (missing[r] !== 0) continue;
-          let dot = base;
-          const at = r * stride;
-          for (let d = 0; d < stride; d += 4) {
-            dot += qs[d]! * codes[at + d]! + qs[d + 1]! * codes[at + d + 1]! + qs[d + 2]! * codes[at + d + 2]! + qs[d + 3]! * codes[at + d + 3]!;
-          }
+          const dot = base + dots[r]!;
           const k = inv[r]!;
           const score = mode === "cos" ? dot * k : mode === "dot" ? dot : -(qq - 2 * dot + (k > 0 ? 1 / (k * k) : 0));
           if (!top.accepts(score)) continue;
