@@ -76,7 +76,6 @@ import {
   type ColdIndexHead,
   distanceOf,
   type ListRows,
-  listIdBytes,
   mergeWithTail,
   rowStoreRange,
   candidateVector,
@@ -444,41 +443,61 @@ export class NamespaceQuery {
         if (masked !== undefined) for (const position of masked) dead.add(position);
         const newer = (heads as ColdIndexHead[]).slice(s + 1);
         const newerMarkers = markers.slice(s + 1);
+        // Shadowed rows: ids a newer segment holds (its Bloom filter, then the one id block that can hold them).
+        // Asked only for the rows the scan looks at (the first pass: those whose score could be kept): a "maybe"
+        // counts as live until its id block is read, then the scan runs again, until it saw no unresolved "maybe".
         const shadowed = new Set<string>();
-        const decoder = new TextDecoder();
+        const resolved = new Set<string>();
+        const pending = new Set<string>();
+        const encoder = new TextEncoder();
+        const idBlocks = new Map<string, Promise<Uint8Array[]>>();
+        const maybeNewer = (docId: string): boolean => {
+          if (newer.length === 0 || resolved.has(docId)) return false;
+          const bytes = encoder.encode(docId);
+          return newer.some((other) => bloomMayContain(other.idSet.bloom, bytes) && idBlockOf(other.idSet.fence, bytes) >= 0);
+        };
+        const resolve = async (docIds: readonly string[]): Promise<void> => {
+          const checks: Promise<void>[] = [];
+          for (const docId of docIds) {
+            resolved.add(docId);
+            const bytes = encoder.encode(docId);
+            newer.forEach((other, o) => {
+              if (!bloomMayContain(other.idSet.bloom, bytes)) return;
+              const block = idBlockOf(other.idSet.fence, bytes);
+              if (block < 0) return;
+              const blockKey = `${o}:${block}`;
+              let ids = idBlocks.get(blockKey);
+              if (ids === undefined) idBlocks.set(blockKey, (ids = this.#cold.idBlock(keys[s + 1 + o] as string, other, block)));
+              checks.push(
+                ids.then((held) => {
+                  if (blockHolds(held, bytes)) shadowed.add(docId);
+                }),
+              );
+            });
+          }
+          await Promise.all(checks);
+        };
         const scan = new ColdAnnScan(
           head,
           { vector, metric, k, probes: request.probes, rerank: this.#settings.coldRerank > 0 ? this.#settings.coldRerank : undefined },
-          (docId, position) => dead.has(position) || tail.ids.has(docId) || shadowed.has(docId) || newerMarkers.some((m) => m.has(docId)),
+          (docId, position) => {
+            if (dead.has(position) || tail.ids.has(docId) || shadowed.has(docId) || newerMarkers.some((m) => m.has(docId))) return true;
+            if (maybeNewer(docId)) pending.add(docId);
+            return false;
+          },
         );
         const fetched = new Map<number, ListRows>();
-        const idBlocks = new Map<string, Promise<Uint8Array[]>>();
         let lists = scan.initialLists();
         for (;;) {
           const missing = lists.filter((list) => !fetched.has(list));
-          const rows = await this.#cold.lists(key, head, missing);
-          // Shadowed rows: ids a newer segment holds (its Bloom filter, then the one id block that can hold them).
-          const checks: Promise<void>[] = [];
-          for (const list of rows) {
-            fetched.set(list.list, list);
-            for (const bytes of listIdBytes(list)) {
-              newer.forEach((other, o) => {
-                if (!bloomMayContain(other.idSet.bloom, bytes)) return;
-                const block = idBlockOf(other.idSet.fence, bytes);
-                if (block < 0) return;
-                const blockKey = `${o}:${block}`;
-                let ids = idBlocks.get(blockKey);
-                if (ids === undefined) idBlocks.set(blockKey, (ids = this.#cold.idBlock(keys[s + 1 + o] as string, other, block)));
-                checks.push(
-                  ids.then((held) => {
-                    if (blockHolds(held, bytes)) shadowed.add(decoder.decode(bytes));
-                  }),
-                );
-              });
-            }
+          for (const list of await this.#cold.lists(key, head, missing)) fetched.set(list.list, list);
+          let first: ReturnType<ColdAnnScan["run"]>;
+          for (;;) {
+            pending.clear();
+            first = scan.run(lists.map((list) => fetched.get(list) as ListRows));
+            if (pending.size === 0) break;
+            await resolve([...pending]);
           }
-          await Promise.all(checks);
-          const first = scan.run(lists.map((list) => fetched.get(list) as ListRows));
           // Format 4: the first pass read codes; the candidates' full-precision rows give the exact scores.
           const found = first?.approximate === undefined ? first : scan.rerank(first, await this.#cold.vectorRows(key, head, first.slots));
           if (found !== undefined) return { found, fetched };

@@ -114,10 +114,17 @@ describe("cold queries", () => {
       { rankBy: ["vector", "ANN", vectorOf(8)], topK: 10, includeAttributes: true },
       { rankBy: ["vector", "ANN", vectorOf(24)], topK: 10 },
     ]) {
-      const expected = await makeEngine(storage, { queryCache: { coldReads: false } }).query(NS, request);
+      const warm = makeEngine(storage, { queryCache: { coldReads: false } });
+      const expected = await warm.query(NS, request);
       const cold = makeEngine(storage, WIDE);
       expect(await cold.query(NS, request), JSON.stringify(request)).toEqual(expected);
       expect(cold.queryStats().coldQueries).toBe(1);
+      // The default re-rank (shadowing asked only for the rows it keeps): every row is the live version, with its exact distance.
+      const narrow = makeEngine(storage);
+      const exact = await warm.query(NS, { rankBy: ["vector", "kNN", request.rankBy[2]], topK: 10_000 });
+      const live = new Map(exact.rows.map((r) => [r.id, r.distance]));
+      for (const row of (await narrow.query(NS, request)).rows) expect(row.distance, `${JSON.stringify(request)} ${row.id}`).toBe(live.get(row.id));
+      expect(narrow.queryStats().coldQueries).toBe(1);
     }
   });
 
