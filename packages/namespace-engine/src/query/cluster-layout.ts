@@ -213,7 +213,7 @@ export function quantizeCluster(
       const s = step[d]!;
       if (s === 0) continue;
       const c = Math.round((raw[at + d]! - lo[d]!) / s);
-      codes[at + d] = c < 0 ? 0 : c > 255 ? 255 : c;
+      codes[at + d] = Math.min(255, Math.max(0, c));
     }
   }
   return { lo, step, codes };

@@ -13,7 +13,7 @@
  * One kernel (and its memory, grown as needed) is kept per stride: a first
  * pass is synchronous, so queries take turns.
  */
-import { type WasmMemory, type WasmModule, wasmApi } from "./wasm-api.ts";
+import { type WasmModule, wasmApi } from "./wasm-api.ts";
 
 const PAGE = 65536;
 const MAX_WASM_STRIDE = 256;
@@ -25,8 +25,9 @@ interface CodeDotExports {
 
 export class CodeKernel {
   readonly #stride: number;
-  #memory: WasmMemory | null = null;
   #exports: CodeDotExports | null = null;
+  #f32: Float32Array | null = null;
+  #u8: Uint8Array | null = null;
   #bytes = 0;
   readonly #module: WasmModule | null;
 
@@ -40,8 +41,12 @@ export class CodeKernel {
     return this.#module !== null;
   }
 
-  /** The sums of `count` rows of `codes` (count x stride bytes) weighted by `w` (stride values), into `out`. */
-  dots(w: Float64Array, codes: Uint8Array, count: number, out: Float64Array): void {
+  /**
+   * The sums of `count` rows of `codes` (count x stride bytes) weighted by
+   * `w` (stride values): `out` (at least count long) on the JavaScript
+   * path, else a view of the kernel's memory, valid until the next call.
+   */
+  dots(w: Float64Array, codes: Uint8Array, count: number, out: Float64Array): Float64Array | Float32Array {
     const stride = this.#stride;
     if (this.#module === null) {
       for (let r = 0; r < count; r++) {
@@ -52,20 +57,18 @@ export class CodeKernel {
         }
         out[r] = dot;
       }
-      return;
+      return out;
     }
     // Layout: w (stride f32) | codes (count x stride, + 8 bytes of slack for the last 8-byte load) | out (count f32).
     const wAt = 0;
     const codesAt = stride * 4;
     const outAt = align16(codesAt + count * stride + 8);
     const exports = this.#ensure(outAt + count * 4);
-    const buffer = (this.#memory as WasmMemory).buffer;
-    const f32 = new Float32Array(buffer);
+    const f32 = this.#f32 as Float32Array;
     for (let d = 0; d < stride; d++) f32[(wAt >> 2) + d] = w[d]!;
-    new Uint8Array(buffer).set(codes.subarray(0, count * stride), codesAt);
+    (this.#u8 as Uint8Array).set(codes.subarray(0, count * stride), codesAt);
     exports.code_dot(wAt, codesAt, count, outAt);
-    const o = outAt >> 2;
-    for (let r = 0; r < count; r++) out[r] = f32[o + r]!;
+    return f32.subarray(outAt >> 2, (outAt >> 2) + count);
   }
 
   #ensure(bytes: number): CodeDotExports {
@@ -74,7 +77,8 @@ export class CodeKernel {
     const api = wasmApi as NonNullable<typeof wasmApi>;
     const memory = new api.Memory({ initial: pages, maximum: pages, shared: true });
     const instance = new api.Instance(this.#module as WasmModule, { env: { memory } });
-    this.#memory = memory;
+    this.#f32 = new Float32Array(memory.buffer);
+    this.#u8 = new Uint8Array(memory.buffer);
     this.#exports = instance.exports as unknown as CodeDotExports;
     this.#bytes = pages * PAGE;
     return this.#exports;

@@ -370,7 +370,7 @@ export class ColdAnnScan {
     for (let d = 0; d < stride; d++) qq += q[d]! * q[d]!;
     const qs = new Float64Array(stride);
     const codeDots = codeKernel(stride);
-    let dots = new Float64Array(0);
+    let scratch = new Float64Array(0);
     const ids: string[] = [];
     const slots: number[] = [];
     const invs: number[] = [];
@@ -392,8 +392,8 @@ export class ColdAnnScan {
           base += q[d]! * lo[d]!;
           qs[d] = q[d]! * step[d]!;
         }
-        if (dots.length < c.count) dots = new Float64Array(c.count);
-        codeDots.dots(qs, codes, c.count, dots);
+        if (scratch.length < c.count) scratch = new Float64Array(c.count);
+        const dots = codeDots.dots(qs, codes, c.count, scratch);
         for (let r = 0; r < c.count; r++, slot++) {
           if (missing[r] !== 0) continue;
           const dot = base + dots[r]!;
