@@ -1,7 +1,8 @@
 /**
- * Cold ANN: an ANN query over a stored (format 3) index that is not loaded,
- * from the few byte ranges it needs, with the same answer as the loaded
- * index would give.
+ * Cold ANN: an ANN query over a stored (format 3 or 4) index that is not
+ * loaded, from the few byte ranges it needs: format 3 with the same answer
+ * as the loaded index; format 4 with the loaded index's exact distances
+ * for the rows it returns, and its answer when the re-rank is wide enough.
  *
  * The caller (the engine) fetches and verifies bytes; this module decides
  * what to fetch and computes:
@@ -16,8 +17,14 @@
  *    the COSINE normalized copy made with the same float64 product), scanned
  *    list by list in probe order with the same kernel, skip rules and top-k
  *    (ties by id) as `executeQuery`'s IVF path; it asks for more lists when
- *    too few live rows were found, as that path keeps probing;
- * 5. `rowStoreRange`: the bytes of a returned row's attributes.
+ *    too few live rows were found, as that path keeps probing. Format 4:
+ *    the same lists, scanned from their 8-bit codes (`CodeKernel`), the
+ *    best `rerank` live rows kept (default `defaultRerank(k)`);
+ * 5. format 4, `vectorBlockRuns` / `rowsFromRuns` / `ColdAnnScan.rerank`:
+ *    the candidates' full-precision rows (one parallel round of small
+ *    block reads), scored as in 4. with the loaded path's kernel and
+ *    normalized copy, so the distances are the loaded path's bits;
+ * 6. `rowStoreRange`: the bytes of a returned row's attributes.
  * Dead rows (tombstoned positions, ids a newer partition deleted or
  * rewrote) are the caller's `isDead(id, position)`.
  *

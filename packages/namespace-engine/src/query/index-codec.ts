@@ -15,17 +15,23 @@
  * and j indexing `sections` ({type, length}); they differ in where the
  * sections live.
  *
- * Format version 3 (written): a block file (@skerry/wal-format,
+ * Format version 4 (written): a block file (@skerry/wal-format,
  * docs/formats.md) so that a reader can fetch single sections, or single
  * IVF lists of them, by byte range, each block CRC-checked:
- *   section `header`     16 bytes: magic "SKRYQIDX", u16 version (3),
+ *   section `header`     16 bytes: magic "SKRYQIDX", u16 version (4),
  *                        u16 flags (0), 4 zero bytes; always at offset 0
- *   section `clusters`   the per-row columns (vectors, inverse norms,
+ *   section `clusters`   the per-row columns a first pass needs (8-bit
+ *                        codes with per-cluster lo/step, inverse norms,
  *                        input positions, ids, row store offsets, missing
  *                        mask) row range by row range, one block per
  *                        cluster: the rows of one IVF list, or of part of
  *                        a list above ~1 MiB (cluster-layout.ts); in the
  *                        meta document these columns are {"$c": name}
+ *   section `vectors`    the full-precision rows (f32, stride) in slot
+ *                        order, fixed blocks of whole rows (~4 KiB): a
+ *                        cold query re-ranks its candidates from them, a
+ *                        load reads them whole (meta `vectors.codes` is
+ *                        "sq8"; `vectors.vectors` {"$c": "vectors"})
  *   sections `a0`..`aN`  the other typed arrays, 8-byte aligned, in 64 KiB
  *                        blocks; among them the row store (`rowStore`: each
  *                        slot's attributes as JSON, 4 KiB blocks) and the
@@ -35,6 +41,8 @@
  *   and every array of at most 4 KiB, so one read of the eager region (its
  *   size is `queryIndexEagerBytes`) holds everything an ANN query needs
  *   first; then one ranged read per probed list.
+ * Format version 3 (read): the same without the `vectors` section; its
+ * clusters hold the raw vectors in place of the codes.
  *
  * Format version 2 (read only; integers little-endian):
  *   offset  size  field
@@ -53,7 +61,7 @@
  *
  * Decoding checks, in order: size, magic, version (newer =
  * UnsupportedIndexVersionError), the container (v2: header CRC, flags,
- * exact length, body CRC; v3: the block file's trailer, directory and
+ * exact length, body CRC; v3 and v4: the block file's trailer, directory and
  * every block's CRC), where the caller verified the bytes already (the
  * ref's BLAKE3) the body or block CRCs are skipped, then the meta document
  * against a zod schema, section bounds, then every cross-reference
