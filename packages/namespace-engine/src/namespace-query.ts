@@ -73,7 +73,10 @@ import type { QuerySlicer } from "./query/query-slicer.ts";
 import { ColdIndexReader } from "./cold-index-reader.ts";
 import {
   ColdAnnScan,
+  type ColdCandidates,
   type ColdIndexHead,
+  defaultRerank,
+  pickRerank,
   distanceOf,
   type ListRows,
   mergeWithTail,
@@ -434,7 +437,8 @@ export class NamespaceQuery {
     this.#coldQueries++;
     const k = request.topK;
     const markers = refs.map((ref) => new Set(deletedIdsOf(ref)));
-    const candidates = await Promise.all(
+    const rerank = this.#settings.coldRerank > 0 ? this.#settings.coldRerank : defaultRerank(k);
+    const firsts = await Promise.all(
       (heads as ColdIndexHead[]).map(async (head, s) => {
         const key = keys[s] as string;
         const ref = refs[s] as ContainerRef;
@@ -479,7 +483,7 @@ export class NamespaceQuery {
         };
         const scan = new ColdAnnScan(
           head,
-          { vector, metric, k, probes: request.probes, rerank: this.#settings.coldRerank > 0 ? this.#settings.coldRerank : undefined },
+          { vector, metric, k, probes: request.probes, rerank },
           (docId, position) => {
             if (dead.has(position) || tail.ids.has(docId) || shadowed.has(docId) || newerMarkers.some((m) => m.has(docId))) return true;
             if (maybeNewer(docId)) pending.add(docId);
@@ -498,11 +502,23 @@ export class NamespaceQuery {
             if (pending.size === 0) break;
             await resolve([...pending]);
           }
-          // Format 4: the first pass read codes; the candidates' full-precision rows give the exact scores.
-          const found = first?.approximate === undefined ? first : scan.rerank(first, await this.#cold.vectorRows(key, head, first.slots));
-          if (found !== undefined) return { found, fetched };
+          if (first !== undefined) return { first, scan, fetched };
           lists = Array.from(scan.order.subarray(0, Math.min(head.lists, lists.length + scan.want)));
         }
+      }),
+    );
+    // Format 4: the first passes read codes; the best `rerank` candidates of all segments are re-ranked
+    // from their full-precision rows (one parallel round), which gives the exact scores.
+    const chosen = pickRerank(
+      firsts.map((f) => f.first),
+      rerank,
+    );
+    const candidates = await Promise.all(
+      firsts.map(async ({ scan, fetched }, s) => {
+        const picked = chosen[s] as ColdCandidates;
+        if (picked.approximate === undefined) return { found: picked, fetched };
+        const rows = await this.#cold.vectorRows(keys[s] as string, heads[s] as ColdIndexHead, picked.slots);
+        return { found: scan.rerank(picked, rows), fetched };
       }),
     );
     let hits = mergeWithTail(

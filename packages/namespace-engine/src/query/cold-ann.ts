@@ -489,6 +489,35 @@ function rerankKernel(dimension: number, normalized: boolean, rows: number): Vec
 }
 
 /**
+ * Format 4: of the segments' first-pass candidates, the `count` best by
+ * approximate score (ties by id) stay, each segment's in its own
+ * candidates: one re-rank budget for the query, not one per segment.
+ * Exact candidates (format 3) pass through.
+ */
+export function pickRerank(firsts: readonly ColdCandidates[], count: number): ColdCandidates[] {
+  const all: { s: number; i: number; score: number; id: string }[] = [];
+  firsts.forEach((first, s) => {
+    if (first.approximate === undefined) return;
+    for (let i = 0; i < first.slots.length; i++) all.push({ s, i, score: first.scores[i]!, id: first.ids[i]! });
+  });
+  if (all.length <= count) return [...firsts];
+  all.sort((a, b) => (a.score !== b.score ? b.score - a.score : compareStrings(a.id, b.id)));
+  const keep = firsts.map(() => [] as number[]);
+  for (const hit of all.slice(0, count)) keep[hit.s]!.push(hit.i);
+  return firsts.map((first, s) => {
+    const invNorms = first.approximate?.invNorms;
+    if (invNorms === undefined) return first;
+    const at = keep[s]!;
+    return {
+      slots: Uint32Array.from(at, (i) => first.slots[i]!),
+      scores: Float64Array.from(at, (i) => first.scores[i]!),
+      ids: at.map((i) => first.ids[i]!),
+      approximate: { invNorms: Float64Array.from(at, (i) => invNorms[i]!) },
+    };
+  });
+}
+
+/**
  * Format 4: the byte ranges of the vectors section holding the rows of
  * `slots`, as runs of whole blocks (adjacent blocks merged), ascending.
  */

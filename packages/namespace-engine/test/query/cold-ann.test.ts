@@ -10,6 +10,7 @@ import {
   type ListRows,
   listClusterRange,
   mergeWithTail,
+  pickRerank,
   readColdIndexHead,
   readListRows,
   rowStoreRange,
@@ -158,5 +159,25 @@ describe("cold ANN over a stored index", () => {
     const range = listClusterRange(head, 0);
     const cluster = bytes.slice(head.clusters.offset + range.offset, head.clusters.offset + range.offset + range.length);
     expect(() => readListRows(head, 0, cluster.subarray(1))).toThrow(expect.objectContaining({ code: "CorruptIndex" }));
+  });
+
+  it("pickRerank keeps the best approximate candidates of all segments (ties by id), each in its own segment; exact ones pass through", () => {
+    const approx = (ids: string[], scores: number[]): ColdCandidates => ({
+      slots: Uint32Array.from(ids, (_, i) => 100 + i),
+      scores: Float64Array.from(scores),
+      ids,
+      approximate: { invNorms: Float64Array.from(ids, (_, i) => i + 0.5) },
+    });
+    const exact: ColdCandidates = { slots: Uint32Array.of(7), scores: Float64Array.of(-5), ids: ["z"] };
+    const picked = pickRerank([approx(["a", "b", "c"], [0.9, 0.1, 0.5]), exact, approx(["d", "e"], [0.5, 0.95])], 3);
+    // e 0.95, a 0.9, then c and d tie at 0.5: c wins by id.
+    expect(picked[0]!.ids).toEqual(["a", "c"]);
+    expect(Array.from(picked[0]!.slots)).toEqual([100, 102]);
+    expect(Array.from(picked[0]!.approximate!.invNorms)).toEqual([0.5, 2.5]);
+    expect(picked[1]).toBe(exact);
+    expect(picked[2]!.ids).toEqual(["e"]);
+    expect(pickRerank([approx(["a", "b", "c"], [0.9, 0.1, 0.5]), approx(["d", "e"], [0.5, 0.95])], 4).map((p) => p.ids)).toEqual([["a", "c"], ["e", "d"]]);
+    // A budget above the candidates keeps them all.
+    expect(pickRerank([approx(["a"], [1])], 40)[0]!.ids).toEqual(["a"]);
   });
 });
