@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { type BlockFileDirectory, type BlockFileSection, blockSpan, decodeBlockFileDirectory, sliceSpan, verifyBlockSpan } from "@skerry/wal-format";
 import { describe, expect, it } from "vitest";
 import {
@@ -17,7 +18,7 @@ import {
   rowsFromRuns,
   vectorBlockRuns,
 } from "../../src/query/cold-ann.ts";
-import { buildQueryIndex, type DistanceMetric, executeQuery, parseQueryRequest, type QueryDocument, type QueryIndex, serializeQueryIndex } from "../../src/query/index.ts";
+import { buildQueryIndex, deserializeQueryIndex, type DistanceMetric, executeQuery, parseQueryRequest, type QueryDocument, type QueryIndex, serializeQueryIndex } from "../../src/query/index.ts";
 import { gaussian, randomDocuments, seededRandom } from "./support/reference.ts";
 
 /** Reads section bytes [offset, offset+length) the way the engine does: whole blocks, verified, then sliced. */
@@ -179,5 +180,27 @@ describe("cold ANN over a stored index", () => {
     expect(pickRerank([approx(["a", "b", "c"], [0.9, 0.1, 0.5]), approx(["d", "e"], [0.5, 0.95])], 4).map((p) => p.ids)).toEqual([["a", "c"], ["e", "d"]]);
     // A budget above the candidates keeps them all.
     expect(pickRerank([approx(["a"], [1])], 40)[0]!.ids).toEqual(["a"]);
+  });
+
+  it("still reads a format-3 index cold (golden file): full-precision clusters, no re-rank, the loaded rows exactly", async () => {
+    const bytes = new Uint8Array(readFileSync(new URL("./fixtures/query-index-v3.bin", import.meta.url)));
+    const directory = decodeBlockFileDirectory(bytes, bytes.byteLength);
+    expect(directory.section("vectors")).toBeUndefined();
+    const head = readColdIndexHead(bytes.subarray(directory.eagerOffset), bytes.byteLength)!;
+    expect(head.vectors).toBeNull();
+    expect(head.shape.codes).toBe(false);
+    const loaded = deserializeQueryIndex(bytes);
+    const empty = buildQueryIndex([], { metric: "COSINE" });
+    const random = seededRandom(21);
+    for (const [k, probes] of [[10, undefined], [25, 2], [5, 1]] as const) {
+      const vector = Float32Array.from({ length: head.dimension }, () => gaussian(random));
+      const request = parseQueryRequest({ rankBy: ["vector", "ANN", Array.from(vector)], topK: k, probes, includeAttributes: true, includeVectors: true });
+      const warm = await executeQuery([loaded, empty], request, { parallel: false });
+      const io = reader(bytes, directory);
+      const found = coldScan(head, io, new ColdAnnScan(head, { vector, metric: "COSINE", k, probes }, () => false));
+      expect(found.candidates.approximate).toBeUndefined();
+      expect(io.stats().vectorBytes).toBe(0);
+      expect(coldRows(head, io, found, empty, { vector, metric: "COSINE", k }), `k=${k} probes=${probes}`).toEqual(warm.rows);
+    }
   });
 });
