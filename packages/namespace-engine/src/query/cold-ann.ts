@@ -187,11 +187,19 @@ export function checkColdIndexHeader(bytes: Uint8Array): void {
   if (version < 3 || version > QUERY_INDEX_VERSION) throw new UnsupportedIndexVersionError(version, QUERY_INDEX_VERSION);
 }
 
+const centroidKernels = new WeakMap<ColdIndexHead, VectorKernel>();
+
 /** The lists in probe order: best centroid first, ties by list number (as a loaded index ranks them). */
 export function rankLists(head: ColdIndexHead, vector: Float32Array, metric: DistanceMetric): Uint32Array {
-  const { memory, layout } = allocateVectorMemory(0, head.dimension, { normalized: false, centroidCapacity: head.lists });
-  const kernel = new VectorKernel(memory, layout);
-  kernel.f32.set(head.centroids, layout.centroidsPtr >> 2);
+  // The centroids' kernel memory is made once per index head and reused by every query (ranking is synchronous).
+  let kernel = centroidKernels.get(head);
+  if (kernel === undefined) {
+    const { memory, layout } = allocateVectorMemory(0, head.dimension, { normalized: false, centroidCapacity: head.lists });
+    kernel = new VectorKernel(memory, layout);
+    kernel.f32.set(head.centroids, layout.centroidsPtr >> 2);
+    centroidKernels.set(head, kernel);
+  }
+  const { layout } = kernel;
   const { q, out } = kernel.scratch(0);
   kernel.f32.set(prepareQueryVector(vector, metric, head.stride), q >> 2);
   kernel.range(head.rank === "l2", q, layout.centroidsPtr, head.lists, out);
