@@ -15,7 +15,11 @@
  * - the whole process, node start to first answer (goal <= 500 ms on
  *   local-fs);
  * - the same queries warm (index loaded), and the cold query's recall@10
- *   against exact kNN.
+ *   against exact kNN and its overlap with the loaded index's ANN rows;
+ * - format 4 (8-bit codes, full-precision re-rank): the default re-rank
+ *   (max(4 x topK, 40) candidates per segment, or `BENCH_RERANK`) beside
+ *   a 10x wider one (`BENCH_RERANK_WIDE`, default 400), p50, bytes and
+ *   recall, on local-fs.
  *
  * Providers: local-fs; local-fs with 20 ms added to every storage call
  * (`FaultInjectingStorage`); and the real S3 server with 20 ms added when
@@ -24,6 +28,7 @@
  *
  *   node --conditions=@skerry/source --import tsx bench/cold-ann.ts
  *   BENCH_DOCS=200000 ... (default 1,000,000); BENCH_DIR=/path keeps the built namespace
+ *   BENCH_RERANK=n: queryCache.coldRerank of the cold runs (0 = the default)
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -67,12 +72,12 @@ async function storedBytes(storage: StorageProvider): Promise<number> {
   return total;
 }
 
-/** One fresh process: `cold` (ranged reads, no background load) or `warm` (load first). */
-async function child(mode: string, kind: string, dir: string, prefix: string): Promise<void> {
+/** One fresh process: `cold` (ranged reads, no background load) or `warm` (load first); `rerank` is the cold runs' coldRerank. */
+async function child(mode: string, kind: string, dir: string, prefix: string, rerank: number): Promise<void> {
   const inner = storageFor(kind, dir, prefix);
   const storage = kind.endsWith("+20ms") ? new FaultInjectingStorage(inner).addLatency(LATENCY_MS) : inner;
   const cold = mode === "cold";
-  const engine = new NamespaceEngine({ storage, queryCache: { coldReads: cold, ...(cold ? { segmentIndexBytes: 0 } : {}) } });
+  const engine = new NamespaceEngine({ storage, queryCache: { coldReads: cold, ...(cold ? { segmentIndexBytes: 0, coldRerank: rerank } : {}) } });
   const data = dataset(10);
   const rss0 = process.memoryUsage().rss;
   const t0 = performance.now();
@@ -148,9 +153,12 @@ function ms(x: number): string {
   return `${x.toFixed(1).padStart(8)} ms`;
 }
 
+const RERANK = Number(process.env["BENCH_RERANK"] ?? 0);
+const RERANK_WIDE = Number(process.env["BENCH_RERANK_WIDE"] ?? 400);
+
 function report(kind: string, dir: string, prefix: string, latency: number): void {
-  const cold = run(["cold", kind, dir, prefix]);
-  const warm = run(["warm", kind, dir, prefix]);
+  const cold = run(["cold", kind, dir, prefix, String(RERANK)]);
+  const warm = run(["warm", kind, dir, prefix, "0"]);
   // Sequential reads of a cold query after the first: manifest LIST + GET, then the lists, then the rows.
   const floor = latency * 4;
   const share = (cold.bytes / cold.stored) * 100;
@@ -164,11 +172,21 @@ function report(kind: string, dir: string, prefix: string, latency: number): voi
   console.log(`bytes read per cold query                 ${(cold.bytes / 2 ** 20).toFixed(2).padStart(8)} MiB in ${cold.reads.toFixed(0)} reads | namespace stored bytes ${(cold.stored / 2 ** 20).toFixed(0)} MiB | ${share.toFixed(2)}%; goal <= 2%: ${share <= 2 ? "met" : "NOT met"}`);
   console.log(`RSS added by ${QUERIES + 1} cold queries          ${(cold.rssAdded / 2 ** 20).toFixed(0).padStart(8)} MiB | the same process warm (index loaded)      ${(warm.rssAdded / 2 ** 20).toFixed(0).padStart(5)} MiB; goal <= 256 MB: ${cold.rssAdded <= 256 * 2 ** 20 ? "met" : "NOT met"}`);
   const recall = (got: string[][]) => got.reduce((n, row, i) => n + row.filter((id) => warm.exact[i]?.includes(id)).length, 0) / (10 * got.length);
-  console.log(`recall@10 vs exact kNN: cold ${recall(cold.ids).toFixed(3)}, warm ${recall(warm.ids).toFixed(3)} (index loads: cold ${cold.loads}, warm ${warm.loads})`);
+  const overlap = (got: string[][]) => got.reduce((n, row, i) => n + row.filter((id) => warm.ids[i]?.includes(id)).length, 0) / (10 * got.length);
+  console.log(
+    `recall@10 vs exact kNN: cold ${recall(cold.ids).toFixed(3)}, warm ${recall(warm.ids).toFixed(3)}; cold rows among the loaded index's ANN rows ${overlap(cold.ids).toFixed(3)} (index loads: cold ${cold.loads}, warm ${warm.loads})`,
+  );
+  if (latency === 0 && RERANK_WIDE > 0) {
+    const wide = run(["cold", kind, dir, prefix, String(RERANK_WIDE)]);
+    const label = RERANK === 0 ? "max(4k, 40)" : String(RERANK);
+    console.log(
+      `re-rank ${label.padEnd(12)} cold p50 ${ms(cold.p50)}, ${(cold.bytes / 2 ** 20).toFixed(2)} MiB, recall ${recall(cold.ids).toFixed(3)} | re-rank ${String(RERANK_WIDE).padEnd(5)} cold p50 ${ms(wide.p50)}, ${(wide.bytes / 2 ** 20).toFixed(2)} MiB, recall ${recall(wide.ids).toFixed(3)} | time x${(cold.p50 / wide.p50).toFixed(2)}, bytes x${(cold.bytes / wide.bytes).toFixed(2)}`,
+    );
+  }
 }
 
-const [mode, kind, dirArg, prefixArg] = process.argv.slice(2);
-if (mode === "cold" || mode === "warm") await child(mode, kind as string, dirArg as string, prefixArg as string);
+const [mode, kind, dirArg, prefixArg, rerankArg] = process.argv.slice(2);
+if (mode === "cold" || mode === "warm") await child(mode, kind as string, dirArg as string, prefixArg as string, Number(rerankArg ?? 0));
 else {
   const n = Number(process.env["BENCH_DOCS"] ?? 1_000_000);
   const keep = process.env["BENCH_DIR"];

@@ -12,7 +12,10 @@
  *    the region;
  * 2. the clusters of the probed lists, one GET per list, in parallel (again
  *    for the next lists when too few live rows were found);
- * 3. the row store blocks of the returned rows, in parallel.
+ * 3. format 4: the full-precision rows of the first pass's candidates (the
+ *    vectors section's ~4 KiB blocks holding them, adjacent blocks merged),
+ *    in parallel;
+ * 4. the row store blocks of the returned rows, in parallel.
  * The parsed eager region (meta, centroids, list offsets) is cached per
  * index key: index objects are immutable, so it is valid forever.
  */
@@ -30,7 +33,16 @@ import {
   verifyBlockSpan,
 } from "@skerry/wal-format";
 import { CorruptError } from "./errors.ts";
-import { type ColdIndexHead, isBlockFileIndex, type ListRows, listClusterRange, readColdIndexHead, readListRows } from "./query/cold-ann.ts";
+import {
+  type ColdIndexHead,
+  isBlockFileIndex,
+  type ListRows,
+  listClusterRange,
+  readColdIndexHead,
+  readListRows,
+  rowsFromRuns,
+  vectorBlockRuns,
+} from "./query/cold-ann.ts";
 import { isCorruptIndex, isUnsupportedIndexVersion } from "./query/errors.ts";
 import { readIdBlock } from "./query/id-set.ts";
 import { type RetryPolicy, withRetry } from "./storage-calls.ts";
@@ -89,6 +101,14 @@ export class ColdIndexReader {
         return this.#decode(key, () => readListRows(head, list, bytes));
       }),
     );
+  }
+
+  /** Format 4: the full-precision rows of `slots` (stride floats each), one ranged read per run of adjacent blocks, in parallel. */
+  async vectorRows(key: string, head: ColdIndexHead, slots: ArrayLike<number>): Promise<Map<number, Float32Array>> {
+    const runs = this.#decode(key, () => vectorBlockRuns(head, slots));
+    const section = head.vectors as BlockFileSection;
+    const bytes = await Promise.all(runs.map((run) => this.#section(key, head, section, run.offset, run.length)));
+    return this.#decode(key, () => rowsFromRuns(head, slots, runs, bytes));
   }
 
   /** The ids of id block `block` (id-set.ts), verified. */

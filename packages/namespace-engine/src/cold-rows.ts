@@ -72,9 +72,24 @@ export class ColdRows {
     if (vectors === null) return undefined;
     const { start, rows } = await this.#cluster(file, slot);
     const at = slot - start;
-    if (rows.missing === null || rows.vectors === null || rows.missing[at] !== 0) return undefined;
+    if (rows.missing === null || rows.missing[at] !== 0) return undefined;
+    const row = await this.storedRow(file, { start, rows }, slot);
+    return Array.from(row.subarray(0, vectors.dimension));
+  }
+
+  /**
+   * The slot's full-precision row (stride floats) from its cluster (format
+   * 3), or from the `vectors` section (format 4, whose clusters hold 8-bit
+   * codes): the ~4 KiB block holding it.
+   */
+  async storedRow(file: ColdIndexFile, cluster: SlotCluster, slot: number): Promise<Float32Array> {
+    const vectors = file.meta.vectors;
+    if (vectors === null) throw new CorruptError(`query index ${file.key}: no vectors`, file.key);
     const stride = strideOf(vectors.dimension);
-    return Array.from(rows.vectors.subarray(at * stride, at * stride + vectors.dimension));
+    const at = slot - cluster.start;
+    if (cluster.rows.vectors !== null) return cluster.rows.vectors.subarray(at * stride, (at + 1) * stride);
+    const bytes = await this.#reader.bytes(file, "vectors", slot * stride * 4, stride * 4);
+    return new Float32Array(bytes.buffer, bytes.byteOffset, stride);
   }
 
   /** The cluster holding `slot` (one block, read and decoded): its rows and the slot of its first row. */
@@ -141,7 +156,12 @@ export class ColdRows {
     const section = file.directory.section("clusters");
     if (section === undefined || section.blockCount !== clusterCount) throw new CorruptError(`query index ${file.key}: one block per cluster expected`, file.key);
     const bytes = await this.#reader.bytes(file, "clusters", section.blockStart(lo), section.blockEnd(lo) - section.blockStart(lo));
-    const shape = { stride: meta.vectors === null ? 0 : strideOf(meta.vectors.dimension), positions: meta.sourcePositions !== null, rows: true };
+    const shape = {
+      stride: meta.vectors === null ? 0 : strideOf(meta.vectors.dimension),
+      positions: meta.sourcePositions !== null,
+      rows: true,
+      codes: meta.vectors?.codes === "sq8",
+    };
     const rows = readCluster(bytes, shape, count);
     if (typeof rows === "string") throw new CorruptError(`query index ${file.key} does not decode: cluster ${lo}: ${rows}`, file.key);
     return { start, rows };

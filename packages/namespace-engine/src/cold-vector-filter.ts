@@ -73,6 +73,7 @@ export async function coldFilteredVector(input: ColdFilteredVectorInput): Promis
       const slots = live[s] as number[];
       if (vectors === null || slots.length === 0) return [];
       const clusters = await Promise.all(slots.map((slot) => rows.clusterOf(file, slot)));
+      const stored = await Promise.all(slots.map((slot, at) => rows.storedRow(file, clusters[at] as SlotCluster, slot)));
       const cosine = file.meta.metric === "COSINE";
       const stride = strideOf(vectors.dimension);
       const { memory, layout } = allocateVectorMemory(slots.length, vectors.dimension, { normalized: cosine, centroidCapacity: 0 });
@@ -82,7 +83,7 @@ export async function coldFilteredVector(input: ColdFilteredVectorInput): Promis
       slots.forEach((slot, at) => {
         const { start, rows: c } = clusters[at] as SlotCluster;
         const i = slot - start;
-        f.set((c.vectors as Float32Array).subarray(i * stride, (i + 1) * stride), (layout.vectorsPtr >> 2) + at * stride);
+        f.set(stored[at] as Float32Array, (layout.vectorsPtr >> 2) + at * stride);
         kernel.u8[layout.missingPtr + at] = (c.missing as Uint8Array)[i] as number;
         const inv = (c.invNorms as Float64Array)[i] as number;
         f[(layout.invNormsPtr >> 2) + at] = inv;

@@ -81,13 +81,15 @@ import { checkFilterTypes, evaluateFilter } from "./query/filter-plan.ts";
 import { ColdRows } from "./cold-rows.ts";
 import {
   ColdAnnScan,
+  type ColdCandidates,
   type ColdIndexHead,
+  defaultRerank,
+  pickRerank,
   distanceOf,
   type ListRows,
-  listIdBytes,
   mergeWithTail,
   rowStoreRange,
-  rowVector,
+  candidateVector,
 } from "./query/cold-ann.ts";
 import { ownValue, setOwn } from "./query/own-property.ts";
 import { blockHolds, bloomMayContain, idBlockOf } from "./query/id-set.ts";
@@ -137,6 +139,11 @@ export interface QueryCacheSettings {
    */
   readonly tailChunkDocs: number;
   readonly tailChunkContainers: number;
+  /**
+   * Format-4 indexes: first-pass candidates per segment a cold ANN query
+   * re-ranks with full-precision vectors; 0 (default) = max(4 x topK, 40).
+   */
+  readonly coldRerank: number;
 }
 
 export const DEFAULT_QUERY_CACHE_SETTINGS: QueryCacheSettings = {
@@ -146,6 +153,7 @@ export const DEFAULT_QUERY_CACHE_SETTINGS: QueryCacheSettings = {
   coldReads: true,
   tailChunkDocs: 16_384,
   tailChunkContainers: 8,
+  coldRerank: 0,
 };
 
 export interface QueryCacheStats {
@@ -480,7 +488,8 @@ export class NamespaceQuery {
     this.#coldQueries++;
     const k = request.topK;
     const markers = refs.map((ref) => new Set(deletedIdsOf(ref)));
-    const candidates = await Promise.all(
+    const rerank = this.#settings.coldRerank > 0 ? this.#settings.coldRerank : defaultRerank(k);
+    const firsts = await Promise.all(
       (heads as ColdIndexHead[]).map(async (head, s) => {
         const key = keys[s] as string;
         const ref = refs[s] as ContainerRef;
@@ -489,44 +498,78 @@ export class NamespaceQuery {
         if (masked !== undefined) for (const position of masked) dead.add(position);
         const newer = (heads as ColdIndexHead[]).slice(s + 1);
         const newerMarkers = markers.slice(s + 1);
+        // Shadowed rows: ids a newer segment holds (its Bloom filter, then the one id block that can hold them).
+        // Asked only for the rows the scan looks at (the first pass: those whose score could be kept): a "maybe"
+        // counts as live until its id block is read, then the scan runs again, until it saw no unresolved "maybe".
         const shadowed = new Set<string>();
-        const decoder = new TextDecoder();
+        const resolved = new Set<string>();
+        const pending = new Set<string>();
+        const encoder = new TextEncoder();
+        const idBlocks = new Map<string, Promise<Uint8Array[]>>();
+        const maybeNewer = (docId: string): boolean => {
+          if (newer.length === 0 || resolved.has(docId)) return false;
+          const bytes = encoder.encode(docId);
+          return newer.some((other) => bloomMayContain(other.idSet.bloom, bytes) && idBlockOf(other.idSet.fence, bytes) >= 0);
+        };
+        const resolve = async (docIds: readonly string[]): Promise<void> => {
+          const checks: Promise<void>[] = [];
+          for (const docId of docIds) {
+            resolved.add(docId);
+            const bytes = encoder.encode(docId);
+            newer.forEach((other, o) => {
+              if (!bloomMayContain(other.idSet.bloom, bytes)) return;
+              const block = idBlockOf(other.idSet.fence, bytes);
+              if (block < 0) return;
+              const blockKey = `${o}:${block}`;
+              let ids = idBlocks.get(blockKey);
+              if (ids === undefined) idBlocks.set(blockKey, (ids = this.#cold.idBlock(keys[s + 1 + o] as string, other, block)));
+              checks.push(
+                ids.then((held) => {
+                  if (blockHolds(held, bytes)) shadowed.add(docId);
+                }),
+              );
+            });
+          }
+          await Promise.all(checks);
+        };
         const scan = new ColdAnnScan(
           head,
-          { vector, metric, k, probes: request.probes },
-          (docId, position) => dead.has(position) || tail.ids.has(docId) || shadowed.has(docId) || newerMarkers.some((m) => m.has(docId)),
+          { vector, metric, k, probes: request.probes, rerank },
+          (docId, position) => {
+            if (dead.has(position) || tail.ids.has(docId) || shadowed.has(docId) || newerMarkers.some((m) => m.has(docId))) return true;
+            if (maybeNewer(docId)) pending.add(docId);
+            return false;
+          },
         );
         const fetched = new Map<number, ListRows>();
-        const idBlocks = new Map<string, Promise<Uint8Array[]>>();
         let lists = scan.initialLists();
         for (;;) {
           const missing = lists.filter((list) => !fetched.has(list));
-          const rows = await this.#cold.lists(key, head, missing);
-          // Shadowed rows: ids a newer segment holds (its Bloom filter, then the one id block that can hold them).
-          const checks: Promise<void>[] = [];
-          for (const list of rows) {
-            fetched.set(list.list, list);
-            for (const bytes of listIdBytes(list)) {
-              newer.forEach((other, o) => {
-                if (!bloomMayContain(other.idSet.bloom, bytes)) return;
-                const block = idBlockOf(other.idSet.fence, bytes);
-                if (block < 0) return;
-                const blockKey = `${o}:${block}`;
-                let ids = idBlocks.get(blockKey);
-                if (ids === undefined) idBlocks.set(blockKey, (ids = this.#cold.idBlock(keys[s + 1 + o] as string, other, block)));
-                checks.push(
-                  ids.then((held) => {
-                    if (blockHolds(held, bytes)) shadowed.add(decoder.decode(bytes));
-                  }),
-                );
-              });
-            }
+          for (const list of await this.#cold.lists(key, head, missing)) fetched.set(list.list, list);
+          let first: ReturnType<ColdAnnScan["run"]>;
+          for (;;) {
+            pending.clear();
+            first = scan.run(lists.map((list) => fetched.get(list) as ListRows));
+            if (pending.size === 0) break;
+            await resolve([...pending]);
           }
-          await Promise.all(checks);
-          const found = scan.run(lists.map((list) => fetched.get(list) as ListRows));
-          if (found !== undefined) return { found, fetched };
+          if (first !== undefined) return { first, scan, fetched };
           lists = Array.from(scan.order.subarray(0, Math.min(head.lists, lists.length + scan.want)));
         }
+      }),
+    );
+    // Format 4: the first passes read codes; the best `rerank` candidates of all segments are re-ranked
+    // from their full-precision rows (one parallel round), which gives the exact scores.
+    const chosen = pickRerank(
+      firsts.map((f) => f.first),
+      rerank,
+    );
+    const candidates = await Promise.all(
+      firsts.map(async ({ scan, fetched }, s) => {
+        const picked = chosen[s] as ColdCandidates;
+        if (picked.approximate === undefined) return { found: picked, fetched };
+        const rows = await this.#cold.vectorRows(keys[s] as string, heads[s] as ColdIndexHead, picked.slots);
+        return { found: scan.rerank(picked, rows), fetched };
       }),
     );
     let hits = mergeWithTail(
@@ -570,7 +613,7 @@ export class NamespaceQuery {
           row.attributes = names === "all" ? all : pickAttributes(all, names);
         }
         if (request.includeVectors) {
-          const v = rowVector(list, h.slot, head.dimension, head.stride);
+          const v = candidateVector(candidates[h.segment]!.found, list, h.slot, head);
           if (v !== undefined) row.vector = Array.from(v);
         }
         return row;

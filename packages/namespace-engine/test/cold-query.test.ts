@@ -4,7 +4,10 @@
  * of the stored index (the eager region, the probed lists, the returned
  * rows), with exactly the rows a loaded index gives, over a tail of
  * upserts, patches and deletes and the segment's tombstones; damage to the
- * index is Corrupt naming it.
+ * index is Corrupt naming it. The index is format 4: the first pass reads
+ * 8-bit codes and re-ranks `coldRerank` candidates with full precision, so
+ * exactness needs a re-rank wide enough (`WIDE`); the default one is
+ * checked for recall and for exact distances.
  */
 import { CachingStorage, FaultInjectingStorage, MemoryStorage } from "@skerry/storage-providers";
 import { describe, expect, it } from "vitest";
@@ -15,6 +18,8 @@ import { allKeys, errorOf, makeEngine } from "./support/harness.ts";
 const NS = "acme/cold/docs";
 const DIM = 8;
 const DOCS = 5000; // the compactor trains IVF lists from 4,096 vectors
+/** A re-rank wider than any scan: every live row of the probed lists is scored with full precision. */
+const WIDE = { queryCache: { coldRerank: 1_000_000 } };
 
 function vectorOf(i: number): number[] {
   return Array.from({ length: DIM }, (_, d) => Math.sin(i * (d + 1) * 0.37) + ((i * 7 + d) % 5) * 0.1);
@@ -57,14 +62,14 @@ describe("cold queries", () => {
       const warm = makeEngine(storage, { queryCache: { coldReads: false } });
       const expected = await warm.query(NS, request);
       expect(warm.queryStats().coldQueries).toBe(0);
-      const cold = makeEngine(storage);
+      const cold = makeEngine(storage, WIDE);
       const got = await cold.query(NS, request);
       expect(got, JSON.stringify(request)).toEqual(expected);
       const stats = cold.queryStats();
       expect(stats.coldQueries).toBe(1);
       // queryRows (what the server streams): the same JSON text, row by row.
       const warmRows = await warm.queryRows(NS, request);
-      const coldRows = await makeEngine(storage).queryRows(NS, request);
+      const coldRows = await makeEngine(storage, WIDE).queryRows(NS, request);
       expect(coldRows.rows.length).toBe(warmRows.rows.length);
       for (let i = 0; i < warmRows.rows.length; i++) expect(coldRows.rows.json(i)).toBe(warmRows.rows.json(i));
       expect(stats.coldReads).toBeGreaterThanOrEqual(2);
@@ -109,10 +114,17 @@ describe("cold queries", () => {
       { rankBy: ["vector", "ANN", vectorOf(8)], topK: 10, includeAttributes: true },
       { rankBy: ["vector", "ANN", vectorOf(24)], topK: 10 },
     ]) {
-      const expected = await makeEngine(storage, { queryCache: { coldReads: false } }).query(NS, request);
-      const cold = makeEngine(storage);
+      const warm = makeEngine(storage, { queryCache: { coldReads: false } });
+      const expected = await warm.query(NS, request);
+      const cold = makeEngine(storage, WIDE);
       expect(await cold.query(NS, request), JSON.stringify(request)).toEqual(expected);
       expect(cold.queryStats().coldQueries).toBe(1);
+      // The default re-rank (shadowing asked only for the rows it keeps): every row is the live version, with its exact distance.
+      const narrow = makeEngine(storage);
+      const exact = await warm.query(NS, { rankBy: ["vector", "kNN", request.rankBy[2]], topK: 10_000 });
+      const live = new Map(exact.rows.map((r) => [r.id, r.distance]));
+      for (const row of (await narrow.query(NS, request)).rows) expect(row.distance, `${JSON.stringify(request)} ${row.id}`).toBe(live.get(row.id));
+      expect(narrow.queryStats().coldQueries).toBe(1);
     }
   });
 
@@ -161,5 +173,102 @@ describe("cold queries", () => {
     const error = await errorOf(makeEngine(storage).query(NS, { rankBy: ["vector", "ANN", vectorOf(5)], topK: 5 }));
     expect(isCorrupt(error)).toBe(true);
     expect((error as { key: string }).key).toBe(index.key);
+  });
+
+  it("every metric: a wide re-rank gives exactly the loaded rows; the default one returns each row with the loaded path's exact distance", async () => {
+    for (const metric of ["cosine", "dot", "euclidean"] as const) {
+      const storage = new MemoryStorage();
+      const writer = makeEngine(storage);
+      const ns = `acme/cold/${metric}`;
+      await writer.createNamespace(ns, { distanceMetric: metric });
+      for (let at = 0; at < DOCS; at += 1000) await writer.upsert(ns, Array.from({ length: 1000 }, (_, i) => doc(at + i)));
+      await writer.compact(ns, { force: true });
+      await writer.deleteByFilter(ns, ["n", "Lt", 50]);
+      await writer.upsert(ns, [doc(5001), { ...doc(200), vector: vectorOf(77) }]);
+      await writer.delete(ns, ["doc-00201", "doc-00202"]);
+      const warm = makeEngine(storage, { queryCache: { coldReads: false } });
+      for (const request of [...requests, { rankBy: ["vector", "ANN", vectorOf(1234)], topK: 15, probes: 4, includeVectors: true, distanceThreshold: 50 }]) {
+        const expected = await warm.query(ns, request);
+        const wide = makeEngine(storage, WIDE);
+        expect(await wide.query(ns, request), `${metric} ${JSON.stringify(request)}`).toEqual(expected);
+        expect(wide.queryStats().coldQueries).toBe(1);
+        const narrow = makeEngine(storage);
+        const got = await narrow.query(ns, request);
+        expect(narrow.queryStats().coldQueries).toBe(1);
+        // Every returned row is a live row with the bits the loaded path gives it.
+        const exact = await warm.query(ns, { rankBy: ["vector", "kNN", request.rankBy[2]], topK: 10_000, includeVectors: true });
+        const byId = new Map(exact.rows.map((r) => [r.id, r]));
+        for (const row of got.rows) {
+          expect(row.distance, `${metric} ${row.id}`).toBe(byId.get(row.id)?.distance);
+          if ("includeVectors" in request) expect(row.vector).toEqual(byId.get(row.id)?.vector);
+        }
+        // The default re-rank misses little here: most of the loaded rows.
+        const ids = new Set(expected.rows.map((r) => r.id));
+        expect(got.rows.filter((r) => ids.has(r.id)).length).toBeGreaterThanOrEqual(Math.floor(expected.rows.length * 0.8));
+      }
+    }
+  });
+
+  it("recall@10 against exact kNN is at least 0.95 with the default re-rank on clustered data", async () => {
+    const storage = new MemoryStorage();
+    const writer = makeEngine(storage);
+    const ns = "acme/cold/clustered";
+    const dim = 32;
+    let x = 12345;
+    const random = () => {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      return x / 2 ** 32;
+    };
+    const gauss = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+    const centres = Array.from({ length: 64 }, () => Array.from({ length: dim }, gauss));
+    const near = (c: number, spread: number) => centres[c]!.map((v) => v + spread * gauss());
+    await writer.createNamespace(ns, { distanceMetric: "cosine" });
+    for (let at = 0; at < 6000; at += 1000) {
+      await writer.upsert(ns, Array.from({ length: 1000 }, (_, i) => ({ id: `p-${at + i}`, vector: near((at + i) % 64, 0.35) })));
+    }
+    await writer.compact(ns, { force: true });
+    const warm = makeEngine(storage, { queryCache: { coldReads: false } });
+    let found = 0;
+    let total = 0;
+    for (let q = 0; q < 20; q++) {
+      const vector = near((q * 7) % 64, 0.35);
+      const exact = await warm.query(ns, { rankBy: ["vector", "kNN", vector], topK: 10 });
+      const cold = makeEngine(storage);
+      const got = await cold.query(ns, { rankBy: ["vector", "ANN", vector], topK: 10 });
+      expect(cold.queryStats().coldQueries).toBe(1);
+      const ids = new Set(got.rows.map((r) => r.id));
+      found += exact.rows.filter((r) => ids.has(r.id)).length;
+      total += exact.rows.length;
+    }
+    expect(found / total).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it("a damaged full-precision vector block or code block is Corrupt naming the index", async () => {
+    const { storage } = await compacted();
+    const index = await indexObject(storage);
+    const original = (await storage.get(index.key)).bytes;
+    const directory = decodeBlockFileDirectory(original, original.byteLength);
+    const vectors = directory.section("vectors")!;
+    const clusters = directory.section("clusters")!;
+    expect(vectors.blockCount).toBeGreaterThan(1);
+    const damages: [string, (bytes: Uint8Array) => void][] = [
+      // A flipped bit in every vector block: whichever candidates are re-ranked, their block is damaged.
+      ["flipped vector blocks", (b) => { for (let i = 0; i < vectors.blockCount; i++) b[vectors.offset + vectors.blockStart(i) + 17]! ^= 0x01; }],
+      // Torn: the second half of every vector block zeroed.
+      ["torn vector blocks", (b) => { for (let i = 0; i < vectors.blockCount; i++) b.fill(0, vectors.offset + (vectors.blockStart(i) + vectors.blockEnd(i)) / 2, vectors.offset + vectors.blockEnd(i)); }],
+      // The codes: the last quarter of every cluster (codes, missing mask, ids).
+      ["damaged code blocks", (b) => { for (let i = 0; i < clusters.blockCount; i++) b[clusters.offset + Math.floor((clusters.blockStart(i) + 3 * clusters.blockEnd(i)) / 4)]! ^= 0x10; }],
+    ];
+    for (const [what, damage] of damages) {
+      const damaged = original.slice();
+      damage(damaged);
+      await storage.put(index.key, damaged, { mode: { kind: "overwrite" } });
+      const error = await errorOf(makeEngine(storage).query(NS, { rankBy: ["vector", "ANN", vectorOf(5)], topK: 5 }));
+      expect(isCorrupt(error), `${what}: ${String(error)}`).toBe(true);
+      expect((error as { key: string }).key).toBe(index.key);
+      expect(String(error)).toContain(index.key);
+    }
+    await storage.put(index.key, original, { mode: { kind: "overwrite" } });
+    expect((await makeEngine(storage).query(NS, { rankBy: ["vector", "ANN", vectorOf(5)], topK: 5 })).rows.length).toBe(5);
   });
 });

@@ -1,12 +1,14 @@
 /**
  * Clusters: the per-row data of a stored query index laid out row range by
  * row range, so a cold query fetches everything it needs about the rows of
- * one IVF list with ONE ranged read (index format 3, index-codec.ts).
+ * one IVF list with ONE ranged read (index formats 3 and 4, index-codec.ts).
  *
  * A cluster holds rows (slots) [start, end), m = end - start, of one IVF
  * list (lists with more rows than fit in about 1 MiB are cut into several
  * clusters; an index without IVF is cut the same way). Its bytes, each part
- * present only when the index has it:
+ * present only when the index has it.
+ *
+ * Format 3 (full-precision vectors in the cluster):
  *
  *   vectors      f32  m x stride   raw rows (the dimension padded to 4)
  *   invNorms     f64  m            1/|v| per row
@@ -18,8 +20,25 @@
  *   idBytes      u8                the rows' ids, UTF-8, back to back
  *   padding           zero bytes up to a multiple of 8
  *
- * Every part starts aligned for its type (vectors are a multiple of 16
- * bytes), so decoding makes views, not copies.
+ * Format 4 (`codes`: 8-bit scalar-quantized vectors; the full-precision
+ * rows are the index's `vectors` section, read only for re-ranking):
+ *
+ *   lo           f32  stride       per dimension: the cluster's minimum
+ *   step         f32  stride       per dimension: (max - min) / 255
+ *   invNorms     f64  m            1/|v| per row (of the full-precision row)
+ *   positions    u32  m
+ *   idOffsets    u32  m + 1
+ *   rowOffsets   u32  m + 1
+ *   codes        u8   m x stride   round((v - lo) / step), 0..255 (0 where
+ *                                  step is 0, and for rows without a vector)
+ *   missing      u8   m
+ *   idBytes      u8
+ *   padding           zero bytes up to a multiple of 8
+ *
+ * A row's value in dimension d is about lo[d] + step[d] * code[d] (off by
+ * at most step[d] / 2). Every part starts aligned for its type (the stride
+ * is a multiple of 4, so the f32 parts are a multiple of 16 bytes), so
+ * decoding makes views, not copies.
  */
 
 /** Which parts a cluster has, and the vector stride. */
@@ -28,18 +47,44 @@ export interface ClusterShape {
   readonly stride: number;
   readonly positions: boolean;
   readonly rows: boolean;
+  /** Format 4: 8-bit codes (and lo/step) in place of float32 vectors. */
+  readonly codes: boolean;
 }
 
 /** One cluster's rows, as views into its bytes. */
 export interface ClusterRows {
   readonly count: number;
+  /** Format 3: the raw rows. */
   readonly vectors: Float32Array | null;
+  /** Format 4: per-dimension minimum and step, and the rows' codes (m x stride). */
+  readonly lo: Float32Array | null;
+  readonly step: Float32Array | null;
+  readonly codes: Uint8Array | null;
   readonly invNorms: Float64Array | null;
   readonly positions: Uint32Array | null;
   readonly idOffsets: Uint32Array;
   readonly rowOffsets: Uint32Array | null;
   readonly missing: Uint8Array | null;
   readonly idBytes: Uint8Array;
+}
+
+type PartName = "vectors" | "lo" | "step" | "invNorms" | "positions" | "idOffsets" | "rowOffsets" | "codes" | "missing";
+type PartType = "f32" | "f64" | "u32" | "u8";
+const SIZE: Record<PartType, number> = { f32: 4, f64: 8, u32: 4, u8: 1 };
+
+/** The fixed-width parts of a cluster of `count` rows, in order, with their element counts. */
+function partsOf(shape: ClusterShape, count: number): [PartName, PartType, number][] {
+  const vectors = shape.stride > 0;
+  const parts: [PartName, PartType, number][] = [];
+  if (vectors && shape.codes) parts.push(["lo", "f32", shape.stride], ["step", "f32", shape.stride]);
+  if (vectors && !shape.codes) parts.push(["vectors", "f32", count * shape.stride]);
+  if (vectors) parts.push(["invNorms", "f64", count]);
+  if (shape.positions) parts.push(["positions", "u32", count]);
+  parts.push(["idOffsets", "u32", count + 1]);
+  if (shape.rows) parts.push(["rowOffsets", "u32", count + 1]);
+  if (vectors && shape.codes) parts.push(["codes", "u8", count * shape.stride]);
+  if (vectors) parts.push(["missing", "u8", count]);
+  return parts;
 }
 
 /** Encoded size of a cluster of `count` rows whose ids take `idBytes` bytes. */
@@ -50,40 +95,31 @@ export function clusterBytes(shape: ClusterShape, count: number, idBytes: number
 /** Offset inside a cluster of `count` rows of its last id offset, which is the id bytes' length. */
 export function clusterIdLengthOffset(shape: ClusterShape, count: number): number {
   let at = 0;
-  if (shape.stride > 0) at += count * shape.stride * 4 + count * 8;
-  if (shape.positions) at += count * 4;
-  return at + count * 4;
+  for (const [name, type, length] of partsOf(shape, count)) {
+    if (name === "idOffsets") return at + count * 4;
+    at += length * SIZE[type];
+  }
+  throw new Error("unreachable: a cluster always has id offsets");
 }
 
 /** Bytes of the fixed-width parts (everything before the id bytes). */
 function fixedBytes(shape: ClusterShape, count: number): number {
   let at = 0;
-  if (shape.stride > 0) at += count * shape.stride * 4 + count * 8;
-  if (shape.positions) at += count * 4;
-  at += (count + 1) * 4;
-  if (shape.rows) at += (count + 1) * 4;
-  if (shape.stride > 0) at += count;
+  for (const [, type, length] of partsOf(shape, count)) at += length * SIZE[type];
   return at;
 }
 
 /** Writes one cluster into `out` (exactly clusterBytes long). */
 export function writeCluster(out: Uint8Array, shape: ClusterShape, rows: ClusterRows): void {
-  const m = rows.count;
   const buffer = out.buffer;
   let at = out.byteOffset;
-  const put = (source: ArrayBufferView | null, bytes: number) => {
+  for (const [name, type, length] of partsOf(shape, rows.count)) {
+    const bytes = length * SIZE[type];
+    const source = rows[name];
     if (source !== null) new Uint8Array(buffer, at, bytes).set(new Uint8Array(source.buffer, source.byteOffset, bytes));
     at += bytes;
-  };
-  if (shape.stride > 0) {
-    put(rows.vectors, m * shape.stride * 4);
-    put(rows.invNorms, m * 8);
   }
-  if (shape.positions) put(rows.positions, m * 4);
-  put(rows.idOffsets, (m + 1) * 4);
-  if (shape.rows) put(rows.rowOffsets, (m + 1) * 4);
-  if (shape.stride > 0) put(rows.missing, m);
-  put(rows.idBytes, rows.idBytes.byteLength);
+  new Uint8Array(buffer, at, rows.idBytes.byteLength).set(rows.idBytes);
 }
 
 /**
@@ -97,28 +133,90 @@ export function readCluster(bytes: Uint8Array, shape: ClusterShape, count: numbe
   if (bytes.byteLength < fixed) return `cluster of ${count} rows needs at least ${fixed} bytes, has ${bytes.byteLength}`;
   const buffer = bytes.buffer as ArrayBuffer;
   let at = bytes.byteOffset;
-  const take = <T>(make: (offset: number, length: number) => T, length: number, size: number): T => {
-    const view = make(at, length);
-    at += length * size;
-    return view;
-  };
-  const f32 = (o: number, l: number) => new Float32Array(buffer, o, l);
-  const f64 = (o: number, l: number) => new Float64Array(buffer, o, l);
-  const u32 = (o: number, l: number) => new Uint32Array(buffer, o, l);
-  const u8 = (o: number, l: number) => new Uint8Array(buffer, o, l);
-  const vectors = shape.stride > 0 ? take(f32, count * shape.stride, 4) : null;
-  const invNorms = shape.stride > 0 ? take(f64, count, 8) : null;
-  const positions = shape.positions ? take(u32, count, 4) : null;
-  const idOffsets = take(u32, count + 1, 4);
-  const rowOffsets = shape.rows ? take(u32, count + 1, 4) : null;
-  const missing = shape.stride > 0 ? take(u8, count, 1) : null;
+  const views: Partial<Record<PartName, ArrayBufferView>> = {};
+  for (const [name, type, length] of partsOf(shape, count)) {
+    views[name] =
+      type === "f32"
+        ? new Float32Array(buffer, at, length)
+        : type === "f64"
+          ? new Float64Array(buffer, at, length)
+          : type === "u32"
+            ? new Uint32Array(buffer, at, length)
+            : new Uint8Array(buffer, at, length);
+    at += length * SIZE[type];
+  }
+  const idOffsets = views.idOffsets as Uint32Array;
+  const rowOffsets = (views.rowOffsets ?? null) as Uint32Array | null;
   if (idOffsets[0] !== 0) return "cluster id offsets do not start at 0";
   for (let i = 1; i <= count; i++) if (idOffsets[i]! < idOffsets[i - 1]!) return "cluster id offsets are not monotone";
   const idLength = idOffsets[count]!;
   if (bytes.byteLength !== align8(fixed + idLength)) return `cluster has ${bytes.byteLength} bytes, its parts ${align8(fixed + idLength)}`;
-  const idBytes = u8(at, idLength);
+  const idBytes = new Uint8Array(buffer, at, idLength);
   if (rowOffsets !== null) for (let i = 1; i <= count; i++) if (rowOffsets[i]! < rowOffsets[i - 1]!) return "cluster row offsets are not monotone";
-  return { count, vectors, invNorms, positions, idOffsets, rowOffsets, missing, idBytes };
+  const step = (views.step ?? null) as Float32Array | null;
+  if (step !== null) for (let d = 0; d < step.length; d++) if (!(step[d]! >= 0 && step[d]! < Number.POSITIVE_INFINITY)) return "cluster code steps are not finite";
+  const lo = (views.lo ?? null) as Float32Array | null;
+  if (lo !== null) for (let d = 0; d < lo.length; d++) if (!Number.isFinite(lo[d]!)) return "cluster code minimums are not finite";
+  return {
+    count,
+    vectors: (views.vectors ?? null) as Float32Array | null,
+    lo,
+    step,
+    codes: (views.codes ?? null) as Uint8Array | null,
+    invNorms: (views.invNorms ?? null) as Float64Array | null,
+    positions: (views.positions ?? null) as Uint32Array | null,
+    idOffsets,
+    rowOffsets,
+    missing: (views.missing ?? null) as Uint8Array | null,
+    idBytes,
+  };
+}
+
+/**
+ * Format 4: a cluster's 8-bit codes of `count` raw rows (`stride` floats
+ * each; rows flagged in `missing` are all zero codes and do not widen the
+ * range). Deterministic: the same rows always give the same bytes.
+ */
+export function quantizeCluster(
+  raw: Float32Array,
+  missing: Uint8Array | null,
+  count: number,
+  stride: number,
+): { lo: Float32Array; step: Float32Array; codes: Uint8Array } {
+  const lo = new Float32Array(stride);
+  const hi = new Float32Array(stride);
+  lo.fill(Number.POSITIVE_INFINITY);
+  hi.fill(Number.NEGATIVE_INFINITY);
+  for (let i = 0; i < count; i++) {
+    if (missing !== null && missing[i] !== 0) continue;
+    const at = i * stride;
+    for (let d = 0; d < stride; d++) {
+      const v = raw[at + d]!;
+      if (v < lo[d]!) lo[d] = v;
+      if (v > hi[d]!) hi[d] = v;
+    }
+  }
+  const step = new Float32Array(stride);
+  for (let d = 0; d < stride; d++) {
+    if (!(lo[d]! <= hi[d]!)) {
+      // No row with a vector (or a non-finite value, rejected elsewhere): all codes 0.
+      lo[d] = 0;
+      continue;
+    }
+    step[d] = (hi[d]! - lo[d]!) / 255;
+  }
+  const codes = new Uint8Array(count * stride);
+  for (let i = 0; i < count; i++) {
+    if (missing !== null && missing[i] !== 0) continue;
+    const at = i * stride;
+    for (let d = 0; d < stride; d++) {
+      const s = step[d]!;
+      if (s === 0) continue;
+      const c = Math.round((raw[at + d]! - lo[d]!) / s);
+      codes[at + d] = Math.min(255, Math.max(0, c));
+    }
+  }
+  return { lo, step, codes };
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
- * Cold ANN: an ANN query over a stored (format 3) index that is not loaded,
- * from the few byte ranges it needs, with the same answer as the loaded
- * index would give.
+ * Cold ANN: an ANN query over a stored (format 3 or 4) index that is not
+ * loaded, from the few byte ranges it needs: format 3 with the same answer
+ * as the loaded index; format 4 with the loaded index's exact distances
+ * for the rows it returns, and its answer when the re-rank is wide enough.
  *
  * The caller (the engine) fetches and verifies bytes; this module decides
  * what to fetch and computes:
@@ -16,8 +17,14 @@
  *    the COSINE normalized copy made with the same float64 product), scanned
  *    list by list in probe order with the same kernel, skip rules and top-k
  *    (ties by id) as `executeQuery`'s IVF path; it asks for more lists when
- *    too few live rows were found, as that path keeps probing;
- * 5. `rowStoreRange`: the bytes of a returned row's attributes.
+ *    too few live rows were found, as that path keeps probing. Format 4:
+ *    the same lists, scanned from their 8-bit codes (`CodeKernel`), the
+ *    best `rerank` live rows kept (default `defaultRerank(k)`);
+ * 5. format 4, `vectorBlockRuns` / `rowsFromRuns` / `ColdAnnScan.rerank`:
+ *    the candidates' full-precision rows (one parallel round of small
+ *    block reads), scored as in 4. with the loaded path's kernel and
+ *    normalized copy, so the distances are the loaded path's bits;
+ * 6. `rowStoreRange`: the bytes of a returned row's attributes.
  * Dead rows (tombstoned positions, ids a newer partition deleted or
  * rewrote) are the caller's `isDead(id, position)`.
  *
@@ -34,6 +41,7 @@ import {
   sliceFromTail,
 } from "@skerry/wal-format";
 import { bloomWords } from "./id-set.ts";
+import { codeKernel } from "./code-kernel.ts";
 import { type ClusterRows, type ClusterShape, clusterBytes, clusterIdLengthOffset, readCluster } from "./cluster-layout.ts";
 import { CorruptIndexError, UnsupportedIndexVersionError } from "./errors.ts";
 import { parseIndexMeta, QUERY_INDEX_MAGIC, QUERY_INDEX_VERSION } from "./index-codec.ts";
@@ -59,6 +67,12 @@ export interface ColdIndexHead {
   readonly clusterBounds: Uint32Array;
   readonly shape: ClusterShape;
   readonly clusters: BlockFileSection;
+  /**
+   * Format 4: the clusters hold 8-bit codes and this section the
+   * full-precision rows (slot order, fixed blocks of whole rows), read
+   * only for the candidates the first pass keeps; null for format 3.
+   */
+  readonly vectors: BlockFileSection | null;
   readonly rowStore: BlockFileSection;
   /** The id set (id-set.ts): membership tests without loading the index. */
   readonly idSet: { readonly bloom: Uint32Array; readonly fence: readonly Uint8Array[]; readonly blocks: BlockFileSection };
@@ -124,6 +138,12 @@ export function readColdIndexHead(tail: Uint8Array, objectBytes: number): ColdIn
   const clusters = directory.section("clusters");
   const rowStore = directory.section(`a${meta.rowStore.$a}`);
   if (clusters === undefined || rowStore === undefined) throw corrupt("clusters or row store missing");
+  const vectors = directory.section("vectors") ?? null;
+  if ((vectors !== null) !== (meta.vectors.codes === "sq8")) throw corrupt("the vectors section and the vector codes disagree");
+  if (vectors !== null) {
+    if (vectors.length !== n * stride * 4) throw corrupt("the vectors section has the wrong length");
+    if (vectors.blockBytes === undefined || vectors.blockBytes % (stride * 4) !== 0) throw corrupt("the vectors section's blocks do not hold whole rows");
+  }
   if (meta.idSet === undefined) return null;
   const bloom = array(meta.idSet.bloom, "id filter", (b) => new Uint32Array(b));
   if (bloom.length !== bloomWords(n)) throw corrupt("the id filter has the wrong size");
@@ -152,25 +172,34 @@ export function readColdIndexHead(tail: Uint8Array, objectBytes: number): ColdIn
     listOffsets,
     centroids,
     clusterBounds,
-    shape: { stride, positions: meta.sourcePositions !== null, rows: true },
+    shape: { stride, positions: meta.sourcePositions !== null, rows: true, codes: vectors !== null },
     clusters,
+    vectors,
     rowStore,
     idSet: { bloom, fence, blocks: idBlocks },
   };
 }
 
-/** Checks the first bytes of a format-3 index object (its header section). */
+/** Checks the first bytes of a format-3 or format-4 index object (its header section). */
 export function checkColdIndexHeader(bytes: Uint8Array): void {
   for (let i = 0; i < 8; i++) if (bytes[i] !== QUERY_INDEX_MAGIC[i]) throw new CorruptIndexError("bad magic", "magic");
   const version = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint16(8, true);
-  if (version !== QUERY_INDEX_VERSION) throw new UnsupportedIndexVersionError(version, QUERY_INDEX_VERSION);
+  if (version < 3 || version > QUERY_INDEX_VERSION) throw new UnsupportedIndexVersionError(version, QUERY_INDEX_VERSION);
 }
+
+const centroidKernels = new WeakMap<ColdIndexHead, VectorKernel>();
 
 /** The lists in probe order: best centroid first, ties by list number (as a loaded index ranks them). */
 export function rankLists(head: ColdIndexHead, vector: Float32Array, metric: DistanceMetric): Uint32Array {
-  const { memory, layout } = allocateVectorMemory(0, head.dimension, { normalized: false, centroidCapacity: head.lists });
-  const kernel = new VectorKernel(memory, layout);
-  kernel.f32.set(head.centroids, layout.centroidsPtr >> 2);
+  // The centroids' kernel memory is made once per index head and reused by every query (ranking is synchronous).
+  let kernel = centroidKernels.get(head);
+  if (kernel === undefined) {
+    const { memory, layout } = allocateVectorMemory(0, head.dimension, { normalized: false, centroidCapacity: head.lists });
+    kernel = new VectorKernel(memory, layout);
+    kernel.f32.set(head.centroids, layout.centroidsPtr >> 2);
+    centroidKernels.set(head, kernel);
+  }
+  const { layout } = kernel;
   const { q, out } = kernel.scratch(0);
   kernel.f32.set(prepareQueryVector(vector, metric, head.stride), q >> 2);
   kernel.range(head.rank === "l2", q, layout.centroidsPtr, head.lists, out);
@@ -226,6 +255,19 @@ export interface ColdCandidates {
   readonly slots: Uint32Array;
   readonly scores: Float64Array;
   readonly ids: readonly string[];
+  /**
+   * Format 4, first pass: the scores are approximate (from the 8-bit codes)
+   * and these are the candidates' 1/|v|; `ColdAnnScan.rerank` with their
+   * full-precision rows gives the exact candidates.
+   */
+  readonly approximate?: { readonly invNorms: Float64Array };
+  /** Format 4, re-ranked: the candidates' full-precision rows (stride floats each), by slot. */
+  readonly vectors?: ReadonlyMap<number, Float32Array>;
+}
+
+/** Default number of first-pass candidates per segment re-ranked with full precision (format 4). */
+export function defaultRerank(k: number): number {
+  return Math.max(4 * k, 40);
 }
 
 /**
@@ -242,10 +284,11 @@ export class ColdAnnScan {
   readonly #mode: ScoreMode;
   readonly #k: number;
   readonly #isDead: (id: string, position: number) => boolean;
+  readonly #rerank: number;
 
   constructor(
     head: ColdIndexHead,
-    request: { vector: Float32Array; metric: DistanceMetric; k: number; probes?: number | undefined },
+    request: { vector: Float32Array; metric: DistanceMetric; k: number; probes?: number | undefined; rerank?: number | undefined },
     isDead: (id: string, position: number) => boolean,
   ) {
     this.#head = head;
@@ -255,6 +298,7 @@ export class ColdAnnScan {
     this.#mode = request.metric === "DOT" ? "dot" : request.metric === "EUCLIDEAN" ? "l2" : "cos";
     this.#k = request.k;
     this.#isDead = isDead;
+    this.#rerank = Math.max(request.k, request.rerank ?? defaultRerank(request.k));
   }
 
   /** Lists to fetch before the first `run`. */
@@ -262,9 +306,14 @@ export class ColdAnnScan {
     return Array.from(this.order.subarray(0, this.want));
   }
 
-  /** Scans `fetched` (the first lists of `order`, in that order); undefined when more lists are needed. */
+  /**
+   * Scans `fetched` (the first lists of `order`, in that order); undefined
+   * when more lists are needed. Format 4: the first pass over the codes,
+   * whose candidates (`approximate`) go to `rerank`.
+   */
   run(fetched: readonly ListRows[]): ColdCandidates | undefined {
     const head = this.#head;
+    if (head.vectors !== null) return this.#firstPass(fetched);
     let rows = 0;
     for (const list of fetched) for (const c of list.clusters) rows += c.count;
     const cosine = head.metric === "COSINE";
@@ -317,6 +366,218 @@ export class ColdAnnScan {
       ids: Array.from(drained.slots, (local) => ids[local]!),
     };
   }
+
+  /**
+   * Format 4's first pass: every live row of the scanned lists scored from
+   * its 8-bit codes (dot = sum q[d] lo[d] + sum q[d] step[d] code[d]; COSINE
+   * times 1/|v|; EUCLIDEAN from |q|^2 - 2 dot + |v|^2 with the exact |v|),
+   * the best `rerank` kept. The lists scanned, and when more are needed,
+   * are decided exactly as the loaded path does (by live rows, not scores);
+   * a row's id is decoded and its liveness asked only when its score could
+   * be kept.
+   */
+  #firstPass(fetched: readonly ListRows[]): ColdCandidates | undefined {
+    const head = this.#head;
+    const stride = head.stride;
+    const q = this.#query;
+    const mode = this.#mode;
+    let qq = 0;
+    for (let d = 0; d < stride; d++) qq += q[d]! * q[d]!;
+    const qs = new Float64Array(stride);
+    const codeDots = codeKernel(stride);
+    let scratch = new Float64Array(0);
+    const ids: string[] = [];
+    const slots: number[] = [];
+    const invs: number[] = [];
+    const top = new TopK(this.#rerank, (a, b) => compareStrings(ids[a]!, ids[b]!));
+    const decoder = new TextDecoder();
+    let i = 0;
+    for (; i < fetched.length; i++) {
+      if (i >= this.want && top.size >= this.#k) break;
+      const list = fetched[i]!;
+      let slot = list.start;
+      for (const c of list.clusters) {
+        const lo = c.lo!;
+        const step = c.step!;
+        const codes = c.codes!;
+        const missing = c.missing!;
+        const inv = c.invNorms!;
+        let base = 0;
+        for (let d = 0; d < stride; d++) {
+          base += q[d]! * lo[d]!;
+          qs[d] = q[d]! * step[d]!;
+        }
+        if (scratch.length < c.count) scratch = new Float64Array(c.count);
+        const dots = codeDots.dots(qs, codes, c.count, scratch);
+        for (let r = 0; r < c.count; r++, slot++) {
+          if (missing[r] !== 0) continue;
+          const dot = base + dots[r]!;
+          const k = inv[r]!;
+          const score = mode === "cos" ? dot * k : mode === "dot" ? dot : -(qq - 2 * dot + (k > 0 ? 1 / (k * k) : 0));
+          if (!top.accepts(score)) continue;
+          const id = decoder.decode(c.idBytes.subarray(c.idOffsets[r]!, c.idOffsets[r + 1]!));
+          if (this.#isDead(id, c.positions === null ? slot : c.positions[r]!)) continue;
+          ids.push(id);
+          slots.push(slot);
+          invs.push(k);
+          top.push(score, ids.length - 1);
+        }
+      }
+    }
+    if (i === fetched.length && fetched.length < head.lists && !(i >= this.want && top.size >= this.#k)) return undefined;
+    const drained: Candidates = top.drain();
+    return {
+      slots: Uint32Array.from(drained.slots, (local) => slots[local]!),
+      scores: drained.scores,
+      ids: Array.from(drained.slots, (local) => ids[local]!),
+      approximate: { invNorms: Float64Array.from(drained.slots, (local) => invs[local]!) },
+    };
+  }
+
+  /**
+   * Format 4: the exact top-k of the first pass's candidates, from their
+   * full-precision rows (`rows`: slot -> stride floats), scored with the
+   * same kernel, memory layout rules (the COSINE normalized copy made with
+   * the same float64 product) and ties (by id) as the loaded path, so the
+   * scores are the loaded path's bits.
+   */
+  rerank(first: ColdCandidates, rows: ReadonlyMap<number, Float32Array>): ColdCandidates {
+    const head = this.#head;
+    const invNorms = first.approximate?.invNorms;
+    if (invNorms === undefined) return first;
+    const m = first.slots.length;
+    const stride = head.stride;
+    const cosine = head.metric === "COSINE";
+    const kernel = rerankKernel(head.dimension, cosine, m);
+    const { layout } = kernel;
+    const f = kernel.f32;
+    for (let j = 0; j < m; j++) {
+      const row = rows.get(first.slots[j]!);
+      if (row === undefined || row.length !== stride) throw corrupt(`the full-precision row of slot ${first.slots[j]} was not read`);
+      const src = (layout.vectorsPtr >> 2) + j * stride;
+      f.set(row, src);
+      const k = invNorms[j]!;
+      f[(layout.invNormsPtr >> 2) + j] = k;
+      if (cosine) {
+        // The normalized copy: the same float64 product a loaded index makes, so the same bits.
+        const dst = (layout.normalizedPtr >> 2) + j * stride;
+        for (let d = 0; d < stride; d++) f[dst + d] = f[src + d]! * k;
+      }
+    }
+    const ids = first.ids;
+    const top = new TopK(this.#k, (a, b) => compareStrings(ids[a]!, ids[b]!));
+    scanRange(kernel, 0, this.#mode, this.#query, 0, m, top, null);
+    const drained: Candidates = top.drain();
+    const slots = Uint32Array.from(drained.slots, (local) => first.slots[local]!);
+    const vectors = new Map<number, Float32Array>();
+    for (const slot of slots) vectors.set(slot, rows.get(slot)!);
+    return { slots, scores: drained.scores, ids: Array.from(drained.slots, (local) => ids[local]!), vectors };
+  }
+}
+
+/** Re-rank memories kept for reuse, per (dimension, normalized): the default re-rank needs a few hundred rows at most. */
+const rerankKernels = new Map<string, VectorKernel>();
+/** Rows a kept re-rank memory may hold (wider re-ranks allocate and drop their own). */
+const KEPT_RERANK_ROWS = 4096;
+
+/**
+ * Kernel memory for `rows` re-ranked rows (rows [0, rows) are written
+ * before each scan; the missing mask stays zero): one kept memory per
+ * shape, reused by every query, since a re-rank is synchronous.
+ */
+function rerankKernel(dimension: number, normalized: boolean, rows: number): VectorKernel {
+  const key = `${dimension}:${normalized}`;
+  const kept = rerankKernels.get(key);
+  if (kept !== undefined && kept.layout.count >= rows) return kept;
+  const capacity = Math.max(rows, 256, (kept?.layout.count ?? 0) * 2);
+  const { memory, layout } = allocateVectorMemory(capacity, dimension, { normalized, centroidCapacity: 0 });
+  const kernel = new VectorKernel(memory, layout);
+  if (capacity <= KEPT_RERANK_ROWS) rerankKernels.set(key, kernel);
+  return kernel;
+}
+
+/**
+ * Format 4: of the segments' first-pass candidates, the `count` best by
+ * approximate score (ties by id) stay, each segment's in its own
+ * candidates: one re-rank budget for the query, not one per segment.
+ * Exact candidates (format 3) pass through.
+ */
+export function pickRerank(firsts: readonly ColdCandidates[], count: number): ColdCandidates[] {
+  const all: { s: number; i: number; score: number; id: string }[] = [];
+  firsts.forEach((first, s) => {
+    if (first.approximate === undefined) return;
+    for (let i = 0; i < first.slots.length; i++) all.push({ s, i, score: first.scores[i]!, id: first.ids[i]! });
+  });
+  if (all.length <= count) return [...firsts];
+  all.sort((a, b) => (a.score !== b.score ? b.score - a.score : compareStrings(a.id, b.id)));
+  const keep = firsts.map(() => [] as number[]);
+  for (const hit of all.slice(0, count)) keep[hit.s]!.push(hit.i);
+  return firsts.map((first, s) => {
+    const invNorms = first.approximate?.invNorms;
+    if (invNorms === undefined) return first;
+    const at = keep[s]!;
+    return {
+      slots: Uint32Array.from(at, (i) => first.slots[i]!),
+      scores: Float64Array.from(at, (i) => first.scores[i]!),
+      ids: at.map((i) => first.ids[i]!),
+      approximate: { invNorms: Float64Array.from(at, (i) => invNorms[i]!) },
+    };
+  });
+}
+
+/**
+ * Format 4: the byte ranges of the vectors section holding the rows of
+ * `slots`, as runs of whole blocks (adjacent blocks merged), ascending.
+ */
+export function vectorBlockRuns(head: ColdIndexHead, slots: ArrayLike<number>): { offset: number; length: number }[] {
+  const section = head.vectors;
+  if (section === null) throw corrupt("the index has no vectors section");
+  const rowBytes = head.stride * 4;
+  const blocks = new Set<number>();
+  for (let i = 0; i < slots.length; i++) {
+    const slot = slots[i]!;
+    if (slot >= head.size) throw corrupt(`slot ${slot} is out of range`);
+    blocks.add(section.blockAt(slot * rowBytes));
+  }
+  const sorted = [...blocks].sort((a, b) => a - b);
+  const runs: { offset: number; length: number }[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
+    const offset = section.blockStart(sorted[i]!);
+    runs.push({ offset, length: section.blockEnd(sorted[j]!) - offset });
+    i = j + 1;
+  }
+  return runs;
+}
+
+/** Format 4: the rows of `slots` (stride floats each, copies) from the fetched runs of the vectors section. */
+export function rowsFromRuns(
+  head: ColdIndexHead,
+  slots: ArrayLike<number>,
+  runs: readonly { offset: number; length: number }[],
+  bytes: readonly Uint8Array[],
+): Map<number, Float32Array> {
+  const rowBytes = head.stride * 4;
+  const out = new Map<number, Float32Array>();
+  for (let i = 0; i < slots.length; i++) {
+    const slot = slots[i]!;
+    const at = slot * rowBytes;
+    const r = runs.findIndex((run) => at >= run.offset && at + rowBytes <= run.offset + run.length);
+    if (r < 0 || bytes[r]!.byteLength !== runs[r]!.length) throw corrupt(`the row of slot ${slot} is in no fetched block`);
+    const part = bytes[r]!;
+    const row = new Float32Array(head.stride);
+    new Uint8Array(row.buffer).set(part.subarray(at - runs[r]!.offset, at - runs[r]!.offset + rowBytes));
+    out.set(slot, row);
+  }
+  return out;
+}
+
+/** A returned row's stored vector (its first `dimension` floats): from the re-ranked candidates (format 4) or its list's clusters (format 3). */
+export function candidateVector(found: ColdCandidates, list: ListRows, slot: number, head: ColdIndexHead): Float32Array | undefined {
+  const row = found.vectors?.get(slot);
+  if (row !== undefined) return row.slice(0, head.dimension);
+  return rowVector(list, slot, head.dimension, head.stride);
 }
 
 /** Ids of the rows of `list` (UTF-8 bytes), in slot order. */
@@ -347,7 +608,8 @@ export function rowVector(list: ListRows, slot: number, dimension: number, strid
     if (slot < base + c.count) {
       const i = slot - base;
       if (c.missing![i] !== 0) return undefined;
-      return c.vectors!.slice(i * stride, i * stride + dimension);
+      if (c.vectors === null) throw corrupt(`slot ${slot}: a format-4 cluster holds codes, not vectors`);
+      return c.vectors.slice(i * stride, i * stride + dimension);
     }
     base += c.count;
   }

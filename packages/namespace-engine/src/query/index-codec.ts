@@ -15,17 +15,23 @@
  * and j indexing `sections` ({type, length}); they differ in where the
  * sections live.
  *
- * Format version 3 (written): a block file (@skerry/wal-format,
+ * Format version 4 (written): a block file (@skerry/wal-format,
  * docs/formats.md) so that a reader can fetch single sections, or single
  * IVF lists of them, by byte range, each block CRC-checked:
- *   section `header`     16 bytes: magic "SKRYQIDX", u16 version (3),
+ *   section `header`     16 bytes: magic "SKRYQIDX", u16 version (4),
  *                        u16 flags (0), 4 zero bytes; always at offset 0
- *   section `clusters`   the per-row columns (vectors, inverse norms,
+ *   section `clusters`   the per-row columns a first pass needs (8-bit
+ *                        codes with per-cluster lo/step, inverse norms,
  *                        input positions, ids, row store offsets, missing
  *                        mask) row range by row range, one block per
  *                        cluster: the rows of one IVF list, or of part of
  *                        a list above ~1 MiB (cluster-layout.ts); in the
  *                        meta document these columns are {"$c": name}
+ *   section `vectors`    the full-precision rows (f32, stride) in slot
+ *                        order, fixed blocks of whole rows (~4 KiB): a
+ *                        cold query re-ranks its candidates from them, a
+ *                        load reads them whole (meta `vectors.codes` is
+ *                        "sq8"; `vectors.vectors` {"$c": "vectors"})
  *   sections `a0`..`aN`  the other typed arrays, 8-byte aligned, in 64 KiB
  *                        blocks; among them the row store (`rowStore`: each
  *                        slot's attributes as JSON, 4 KiB blocks) and the
@@ -35,6 +41,8 @@
  *   and every array of at most 4 KiB, so one read of the eager region (its
  *   size is `queryIndexEagerBytes`) holds everything an ANN query needs
  *   first; then one ranged read per probed list.
+ * Format version 3 (read): the same without the `vectors` section; its
+ * clusters hold the raw vectors in place of the codes.
  *
  * Format version 2 (read only; integers little-endian):
  *   offset  size  field
@@ -53,7 +61,7 @@
  *
  * Decoding checks, in order: size, magic, version (newer =
  * UnsupportedIndexVersionError), the container (v2: header CRC, flags,
- * exact length, body CRC; v3: the block file's trailer, directory and
+ * exact length, body CRC; v3 and v4: the block file's trailer, directory and
  * every block's CRC), where the caller verified the bytes already (the
  * ref's BLAKE3) the body or block CRCs are skipped, then the meta document
  * against a zod schema, section bounds, then every cross-reference
@@ -83,14 +91,16 @@ import { StringTable } from "./string-table.ts";
 import type { TextFieldIndex } from "./text-index.ts";
 import { allocateVectorMemory, CHUNK, strideOf, VectorKernel } from "./vector-kernel.ts";
 import { bloomWords, buildBloom, buildIdBlocks } from "./id-set.ts";
-import { type ClusterShape, clusterBoundaries, clusterBytes, clusterIdLengthOffset, readCluster, writeCluster } from "./cluster-layout.ts";
+import { type ClusterShape, clusterBoundaries, clusterBytes, clusterIdLengthOffset, quantizeCluster, readCluster, writeCluster } from "./cluster-layout.ts";
 import { centroidCapacity } from "./ivf-index.ts";
 
 export const QUERY_INDEX_MAGIC: Uint8Array = new TextEncoder().encode("SKRYQIDX");
-export const QUERY_INDEX_VERSION = 3;
+export const QUERY_INDEX_VERSION = 4;
 /** The oldest format version still read. */
 export const QUERY_INDEX_OLDEST_VERSION = 2;
 const V3_HEADER_BYTES = 16;
+/** Format 4: the full-precision vectors section's blocks hold about this many bytes (whole rows; a re-ranked row costs one). */
+const VECTOR_BLOCK_BYTES = 4 * 1024;
 /** A cluster (one IVF list's rows, or part of one) holds about this many bytes at most. */
 const MAX_CLUSTER_BYTES = 1024 * 1024;
 /** Blocks of the row store's JSON (a returned row costs one such read). */
@@ -145,7 +155,7 @@ export function serializeQueryIndex(index: QueryIndex): Uint8Array {
   const vectors = s.vectors;
   const stride = vectors?.layout.stride ?? 0;
   const rows = rowStore(index);
-  const shape: ClusterShape = { stride, positions: s.sourcePositions !== null, rows: true };
+  const shape: ClusterShape = { stride, positions: s.sourcePositions !== null, rows: true, codes: true };
   const rowBytes = Math.max(1, clusterBytes(shape, 1, 16));
   const bounds = clusterBoundaries(n, s.ann?.listOffsets ?? null, Math.max(1, Math.floor(MAX_CLUSTER_BYTES / rowBytes)));
 
@@ -200,6 +210,7 @@ export function serializeQueryIndex(index: QueryIndex): Uint8Array {
               invNorms: new ClusterField("invNorms"),
               missing: new ClusterField("missing"),
               centroids,
+              codes: "sq8",
             },
       sparse: s.sparse,
       text: s.text,
@@ -228,9 +239,13 @@ export function serializeQueryIndex(index: QueryIndex): Uint8Array {
     const idOffsets = ids.offsets.slice(start, end + 1);
     for (let i = 0; i < idOffsets.length; i++) idOffsets[i]! -= idStart;
     const size = clusterBytes(shape, end - start, idOffsets[end - start]!);
+    const quantized = raw === null ? null : quantizeCluster(raw.subarray(start * stride, end * stride), missing!.subarray(start, end), end - start, stride);
     writeCluster(clusters.subarray(at, at + size), shape, {
       count: end - start,
-      vectors: raw === null ? null : raw.subarray(start * stride, end * stride),
+      vectors: null,
+      lo: quantized?.lo ?? null,
+      step: quantized?.step ?? null,
+      codes: quantized?.codes ?? null,
       invNorms: invNorms === null ? null : invNorms.subarray(start, end),
       positions: s.sourcePositions === null ? null : s.sourcePositions.subarray(start, end),
       idOffsets,
@@ -249,6 +264,7 @@ export function serializeQueryIndex(index: QueryIndex): Uint8Array {
   const blocks: BlockFileSectionInput[] = [{ name: "header", bytes: header }];
   if (clusterEnds.length > 0) blocks.push({ name: "clusters", bytes: clusters, blockEnds: clusterEnds });
   else blocks.push({ name: "clusters", bytes: clusters, blockBytes: DEFAULT_BLOCK_BYTES });
+  if (raw !== null) blocks.push({ name: "vectors", bytes: new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength), blockBytes: vectorBlockBytes(stride) });
   if (idBlocks.ends.length > 0) blocks.push({ name: "idBlocks", bytes: idBlocks.bytes, blockEnds: idBlocks.ends });
   else blocks.push({ name: "idBlocks", bytes: idBlocks.bytes, blockBytes: DEFAULT_BLOCK_BYTES });
   sections.forEach((x, i) => {
@@ -258,6 +274,11 @@ export function serializeQueryIndex(index: QueryIndex): Uint8Array {
   });
   blocks.push({ name: "meta.json", bytes: metaBytes, eager: true });
   return encodeBlockFile(blocks);
+}
+
+/** Format 4: bytes per block of the vectors section: whole rows, about VECTOR_BLOCK_BYTES. */
+export function vectorBlockBytes(stride: number): number {
+  return Math.max(1, Math.floor(VECTOR_BLOCK_BYTES / (stride * 4))) * stride * 4;
 }
 
 /** A string table over byte strings. */
@@ -339,6 +360,8 @@ const metaSchema = z.object({
       invNorms: z.union([arrayRef, clusterRef("invNorms")]),
       missing: z.union([arrayRef, clusterRef("missing")]),
       centroids: arrayRef.nullable(),
+      /** Format 4: the clusters hold 8-bit codes, the vectors are section `vectors` (cluster-layout.ts). */
+      codes: z.literal("sq8").optional(),
     })
     .nullable(),
   sparse: z.object({ rowOffsets: arrayRef, indices: arrayRef, values: arrayRef }).nullable(),
@@ -411,7 +434,7 @@ export function deserializeQueryIndex(input: Uint8Array, options: DeserializeOpt
   if (version > QUERY_INDEX_VERSION) throw new UnsupportedIndexVersionError(version, QUERY_INDEX_VERSION);
   // Views need aligned memory: copy once if the input is not 8-aligned.
   const bytes = input.byteOffset % 8 === 0 ? input : input.slice();
-  const container = version === 3 ? openV3(bytes, options) : openV2(bytes, options);
+  const container = version >= 3 ? openV3(bytes, version, options) : openV2(bytes, options);
   return decodeStructure(container);
 }
 
@@ -420,8 +443,10 @@ interface Container {
   readonly meta: IndexMeta;
   /** The bytes of section i (bounds checked by the container). */
   readonly bytesOf: (i: number) => Uint8Array;
-  /** Format 3: the clusters section's bytes. */
+  /** Formats 3 and 4: the clusters section's bytes. */
   readonly clusters?: () => Uint8Array;
+  /** Format 4: the full-precision vectors section's bytes. */
+  readonly vectors?: () => Uint8Array;
 }
 
 export type IndexMeta = z.infer<typeof metaSchema>;
@@ -470,8 +495,8 @@ function openV2(bytes: Uint8Array, options: DeserializeOptions): Container {
   };
 }
 
-/** Format 3: the block file's directory, every block verified (unless the caller verified the bytes), the meta document. */
-function openV3(bytes: Uint8Array, options: DeserializeOptions): Container {
+/** Formats 3 and 4: the block file's directory, every block verified (unless the caller verified the bytes), the meta document. */
+function openV3(bytes: Uint8Array, version: number, options: DeserializeOptions): Container {
   const directory = blockFileOf(bytes);
   const header = directory.section("header");
   if (header === undefined || header.offset !== 0 || header.length !== V3_HEADER_BYTES) throw corrupt("header section missing or misplaced");
@@ -496,13 +521,16 @@ function openV3(bytes: Uint8Array, options: DeserializeOptions): Container {
   read("header");
   if (view.getUint16(10, true) !== 0 || view.getUint32(12, true) !== 0) throw corrupt("unknown flags", "structure");
   const meta = parseIndexMeta(read("meta.json"));
-  const names = new Set(["header", "meta.json", "clusters", "idBlocks", ...meta.sections.map((_, i) => `a${i}`)]);
+  const quantized = version >= 4 && meta.vectors !== null;
+  if ((meta.vectors?.codes === "sq8") !== quantized) throw corrupt(`format ${version} with${quantized ? "out" : ""} vector codes`);
+  const names = new Set(["header", "meta.json", "clusters", "idBlocks", ...(quantized ? ["vectors"] : []), ...meta.sections.map((_, i) => `a${i}`)]);
   for (const section of directory.sections) if (!names.has(section.name)) throw corrupt(`unexpected section ${section.name}`);
   // The id blocks serve cold reads only; a whole load still verifies their checksums.
   if (directory.section("idBlocks") !== undefined) read("idBlocks");
   return {
     meta,
     clusters: () => read("clusters"),
+    ...(quantized ? { vectors: () => read("vectors") } : {}),
     bytesOf: (i) => {
       const held = read(`a${i}`);
       if (held.byteLength !== (meta.sections[i] as IndexMeta["sections"][number]).length) throw corrupt(`section ${i} has the wrong length`, "length");
@@ -529,13 +557,18 @@ interface ClusterColumns {
  * the clusters must fill the section exactly, their row store offsets
  * chaining from 0 to the row store's length.
  */
-function assembleClusters(meta: IndexMeta, bounds: Uint32Array, bytes: Uint8Array, rowStoreBytes: number): ClusterColumns {
+function assembleClusters(meta: IndexMeta, bounds: Uint32Array, bytes: Uint8Array, rowStoreBytes: number, vectorBytes: Uint8Array | null): ClusterColumns {
   const n = meta.size;
   if (bounds.length < 1 || bounds[0] !== 0 || bounds[bounds.length - 1] !== n) throw corrupt("cluster boundaries do not span the rows");
   for (let c = 1; c < bounds.length; c++) if (bounds[c]! <= bounds[c - 1]!) throw corrupt("cluster boundaries are not ascending");
   const stride = meta.vectors === null ? 0 : strideOf(meta.vectors.dimension);
-  const shape: ClusterShape = { stride, positions: meta.sourcePositions !== null, rows: true };
-  const vectors = stride > 0 ? new Float32Array(n * stride) : null;
+  const shape: ClusterShape = { stride, positions: meta.sourcePositions !== null, rows: true, codes: vectorBytes !== null };
+  let vectors: Float32Array | null = null;
+  if (vectorBytes !== null) {
+    // Format 4: the vectors section, whole (the clusters' codes serve cold reads only).
+    if (vectorBytes.byteLength !== n * stride * 4) throw corrupt(`the vectors section has ${vectorBytes.byteLength} bytes, expected ${n * stride * 4}`, "length");
+    vectors = vectorBytes.byteOffset % 4 === 0 ? new Float32Array(vectorBytes.buffer, vectorBytes.byteOffset, n * stride) : new Float32Array(vectorBytes.slice().buffer);
+  } else if (stride > 0) vectors = new Float32Array(n * stride);
   const invNorms = stride > 0 ? new Float64Array(n) : null;
   const missing = stride > 0 ? new Uint8Array(n) : null;
   const positions = shape.positions ? new Uint32Array(n) : null;
@@ -556,7 +589,7 @@ function assembleClusters(meta: IndexMeta, bounds: Uint32Array, bytes: Uint8Arra
     const rows = readCluster(bytes.subarray(at, at + size), shape, m);
     if (typeof rows === "string") throw corrupt(`cluster ${c}: ${rows}`);
     if (rows.rowOffsets![0] !== rowOffsets[start]) throw corrupt(`cluster ${c}: row store offsets do not chain`);
-    vectors?.set(rows.vectors!, start * stride);
+    if (rows.vectors !== null) vectors?.set(rows.vectors, start * stride);
     invNorms?.set(rows.invNorms!, start);
     missing?.set(rows.missing!, start);
     positions?.set(rows.positions!, start);
@@ -601,7 +634,7 @@ function decodeStructure(container: Container): QueryIndex {
   const clustered = (): ClusterColumns => {
     if (columns !== undefined) return columns;
     if (meta.clusters === undefined || meta.rowStore === undefined || container.clusters === undefined) throw corrupt("clustered columns without clusters");
-    columns = assembleClusters(meta, section(meta.clusters, "u32"), container.clusters(), section(meta.rowStore, "u8").length);
+    columns = assembleClusters(meta, section(meta.clusters, "u32"), container.clusters(), section(meta.rowStore, "u8").length, container.vectors?.() ?? null);
     return columns;
   };
   const section = <T extends SectionType>(ref: { $a: number } | { $c: ClusterFieldName }, type: T): InstanceType<(typeof CTORS)[T]> => {

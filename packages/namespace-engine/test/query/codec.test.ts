@@ -163,13 +163,14 @@ describe("query index formats", () => {
     ];
   };
 
-  it("format 3 is what the writer produces today (golden file)", () => {
-    expect(Buffer.compare(serializeQueryIndex(built), fixture("query-index-v3.bin"))).toBe(0);
+  it("format 4 is what the writer produces today (golden file)", () => {
+    expect(Buffer.compare(serializeQueryIndex(built), fixture("query-index-v4.bin"))).toBe(0);
   });
 
   for (const [name, version] of [
     ["query-index-v2.bin", 2],
     ["query-index-v3.bin", 3],
+    ["query-index-v4.bin", 4],
   ] as const) {
     it(`${name} (format ${version}) still loads and answers every query like a fresh build`, async () => {
       const bytes = fixture(name);
@@ -181,12 +182,13 @@ describe("query index formats", () => {
         expect(await executeQuery([loaded], request), JSON.stringify(r)).toEqual(await executeQuery([built], request));
       }
       // Re-serialized, an old index is written as today's format.
-      expect(Buffer.compare(serializeQueryIndex(loaded), fixture("query-index-v3.bin"))).toBe(0);
+      expect(Buffer.compare(serializeQueryIndex(loaded), fixture("query-index-v4.bin"))).toBe(0);
     });
   }
 
-  it("format 3 keeps each IVF list's rows in whole clusters, one block each, and puts what an ANN query needs first in the eager region", () => {
-    const bytes = fixture("query-index-v3.bin");
+  for (const version of [3, 4]) {
+  it(`format ${version} keeps each IVF list's rows in whole clusters, one block each, and puts what an ANN query needs first in the eager region`, () => {
+    const bytes = fixture(`query-index-v${version}.bin`);
     const directory = decodeBlockFileDirectory(bytes, bytes.byteLength);
     const metaSection = directory.section("meta.json")!;
     const meta = JSON.parse(Buffer.from(bytes.subarray(metaSection.offset, metaSection.offset + metaSection.length)).toString()) as {
@@ -209,6 +211,16 @@ describe("query index formats", () => {
       expect(directory.section(eager)!.eager, eager).toBe(true);
     }
     expect(directory.section("clusters")!.eager).toBe(false);
+    const vectors = directory.section("vectors");
+    if (version === 4) {
+      // The full-precision rows: their own section, not eager, in small blocks of whole rows (stride 8: 32 bytes a row).
+      expect(vectors!.eager).toBe(false);
+      expect(vectors!.length).toBe(built.size * 8 * 4);
+      expect(vectors!.blockBytes).toBe(4096);
+      expect((meta.vectors as { codes?: string }).codes).toBe("sq8");
+    } else {
+      expect(vectors).toBeUndefined();
+    }
     const eagerBytes = queryIndexEagerBytes(bytes);
     expect(eagerBytes).toBe(bytes.byteLength - directory.eagerOffset);
     // Larger indexes: the eager region is a small fraction (here ~1%: centroids, list offsets, meta, small arrays).
@@ -216,8 +228,8 @@ describe("query index formats", () => {
     expect(queryIndexEagerBytes(large)).toBeLessThan(large.byteLength * 0.05);
   });
 
-  it("format 3: a flipped byte in any section, the directory or the trailer is CorruptIndexError", () => {
-    const bytes = fixture("query-index-v3.bin");
+  it(`format ${version}: a flipped byte in any section, the directory or the trailer is CorruptIndexError`, () => {
+    const bytes = fixture(`query-index-v${version}.bin`);
     const directory = decodeBlockFileDirectory(bytes, bytes.byteLength);
     const inSection = (at: number) => directory.sections.some((s) => at >= s.offset && at < s.offset + s.length);
     const tableStart = decodeBlockFileTrailer(bytes, bytes.byteLength).checksumOffset;
@@ -231,4 +243,5 @@ describe("query index formats", () => {
     }
     expect(checked).toBeGreaterThan(1000);
   });
+  }
 });
