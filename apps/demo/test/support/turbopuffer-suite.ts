@@ -1,0 +1,342 @@
+/**
+ * The turbopuffer-compatible API driven by the OFFICIAL client
+ * (`@turbopuffer/turbopuffer`, baseURL = the test server, no region), on
+ * every store (local-fs always, S3 when configured). Cases follow
+ * turbopuffer's documented examples: writes (rows, columns, patches,
+ * deletes, by filter, copy, branch), queries (ANN, kNN, BM25, order,
+ * filters, aggregations, multi-query, base64 vectors), metadata, schema,
+ * pinning, listing, recall, and the errors the client types.
+ */
+import {
+  AuthenticationError,
+  BadRequestError,
+  NotFoundError,
+  PermissionDeniedError,
+  Turbopuffer,
+} from "@turbopuffer/turbopuffer";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { SkerryServer } from "../../src/server/server.ts";
+import { ADMIN_KEY, Client, startTestServer, type TestStore } from "./harness.ts";
+
+const PROJECT = { org: "tpuf-org", project: "tpuf-proj" };
+
+function cosineDistance(a: readonly number[], b: readonly number[]): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += (a[i] as number) * (b[i] as number);
+    na += (a[i] as number) ** 2;
+    nb += (b[i] as number) ** 2;
+  }
+  return 1 - dot / Math.sqrt(na * nb);
+}
+
+function squared(a: readonly number[], b: readonly number[]): number {
+  return a.reduce((s, x, i) => s + (x - (b[i] as number)) ** 2, 0);
+}
+
+/** Eight documents: uint ids, 3-dim vectors, a few typed attributes (turbopuffer's examples, extended). */
+const DOCS = [
+  { id: 1, vector: [0.1, 0.1, 0.9], name: "foo", color: "red", price: 10, tags: ["a", "b"], text: "the quick brown fox" },
+  { id: 2, vector: [0.9, 0.1, 0.1], name: "bar", color: "blue", price: 20, tags: ["b"], text: "jumped over the lazy dog" },
+  { id: 3, vector: [0.2, 0.8, 0.1], name: "baz", color: "red", price: 30, tags: ["c"], text: "quick thinking fox" },
+  { id: 4, vector: [0.5, 0.5, 0.5], name: "qux", color: "green", price: 40, tags: [], text: "a dog and a fox" },
+  { id: 5, vector: [0.1, 0.9, 0.9], name: "quux", color: "blue", price: 50, tags: ["a"], text: "nothing to see" },
+  { id: 6, vector: [0.3, 0.2, 0.7], name: "corge", color: "red", price: 60, tags: ["a", "c"], text: "brown bread" },
+  { id: 10, vector: [0.7, 0.6, 0.2], name: "grault", color: "green", price: 70, tags: ["b", "c"], text: "lazy afternoon" },
+  { id: 11, vector: [0.4, 0.1, 0.3], name: "garply", color: "blue", price: 80, tags: ["a"], text: "the fox again, quick" },
+];
+
+export function describeTurbopufferSuite(name: string, makeStore: () => Promise<TestStore>): void {
+  describe(`turbopuffer client on ${name}`, () => {
+    let store: TestStore;
+    let server: SkerryServer;
+    let tpuf: Turbopuffer; // a write key of tpuf-org/tpuf-proj
+    let readOnly: Turbopuffer;
+    let admin: Turbopuffer;
+    const client = (apiKey: string) => new Turbopuffer({ apiKey, baseURL: server.url, maxRetries: 0, logLevel: "off" });
+
+    beforeAll(async () => {
+      store = await makeStore();
+      server = await startTestServer(store.storage, { maxBatch: 500 });
+      const http = new Client(server.url, ADMIN_KEY);
+      const mint = async (role: string) => {
+        const res = await http.post("/v1/keys", { role, ...PROJECT });
+        expect(res.status).toBe(201);
+        return res.body.key as string;
+      };
+      tpuf = client(await mint("write"));
+      readOnly = client(await mint("read"));
+      admin = client(ADMIN_KEY);
+      const ns = tpuf.namespace("docs");
+      const written = await ns.write({
+        upsert_rows: DOCS,
+        distance_metric: "cosine_distance",
+        schema: { text: { type: "string", full_text_search: true } },
+        return_affected_ids: true,
+      });
+      expect(written.status).toBe("OK");
+      expect(written.rows_affected).toBe(DOCS.length);
+      expect(written.upserted_ids).toEqual(DOCS.map((d) => d.id));
+    }, 60_000);
+
+    afterAll(async () => {
+      await server?.close();
+      await store?.cleanup();
+    });
+
+    it("should report exists() false for a missing namespace and true for a written one, in the key's project", async () => {
+      expect(await tpuf.namespace("never-written").exists()).toBe(false);
+      expect(await tpuf.namespace("docs").exists()).toBe(true);
+      expect(await server.engine.listNamespaces(PROJECT.org, PROJECT.project)).toContain("docs");
+      // The admin key acts on the default project, where "docs" does not exist.
+      expect(await admin.namespace("docs").exists()).toBe(false);
+    });
+
+    it("should answer ANN and kNN queries nearest first with $dist = cosine distance and flattened attributes", async () => {
+      const q = [0.15, 0.1, 0.85];
+      const expected = DOCS.map((d) => ({ id: d.id, dist: cosineDistance(q, d.vector) })).sort((a, b) => a.dist - b.dist);
+      for (const op of ["ANN", "kNN"] as const) {
+        const res = await tpuf.namespace("docs").query({ rank_by: ["vector", op, q], top_k: 3, include_attributes: ["name", "price"] });
+        expect(res.rows?.map((r) => r.id)).toEqual(expected.slice(0, 3).map((e) => e.id));
+        res.rows?.forEach((row, i) => {
+          expect(row.$dist).toBeCloseTo(expected[i]?.dist as number, 5);
+          const doc = DOCS.find((d) => d.id === row.id);
+          expect(row).toEqual({ id: doc?.id, $dist: row.$dist, name: doc?.name, price: doc?.price });
+        });
+        expect(res.performance.approx_namespace_size).toBe(DOCS.length);
+        expect(typeof res.billing.billable_logical_bytes_queried).toBe("number");
+      }
+    });
+
+    it("should return only id and $dist by default, every attribute with include_attributes true, all but some with exclude_attributes", async () => {
+      const ns = tpuf.namespace("docs");
+      const bare = await ns.query({ rank_by: ["vector", "ANN", [1, 0, 0]], top_k: 1 });
+      expect(Object.keys(bare.rows?.[0] ?? {}).sort()).toEqual(["$dist", "id"]);
+      expect(bare.rows?.[0]?.id).toBe(2);
+      const all = await ns.query({ rank_by: ["vector", "ANN", [1, 0, 0]], top_k: 1, include_attributes: true });
+      expect(all.rows?.[0]).toMatchObject({ id: 2, name: "bar", color: "blue", price: 20, tags: ["b"], text: "jumped over the lazy dog" });
+      expect(all.rows?.[0]?.vector).toHaveLength(3);
+      const some = await ns.query({ rank_by: ["vector", "ANN", [1, 0, 0]], top_k: 1, exclude_attributes: ["text", "vector", "tags"] });
+      expect(Object.keys(some.rows?.[0] ?? {}).sort()).toEqual(["$dist", "color", "id", "name", "price"]);
+    });
+
+    it("should encode vectors as base64 little-endian f32 with vector_encoding base64", async () => {
+      const res = await tpuf.namespace("docs").query({ rank_by: ["vector", "kNN", [0.9, 0.1, 0.1]], top_k: 1, include_attributes: ["vector"], vector_encoding: "base64" });
+      const b64 = res.rows?.[0]?.vector as unknown as string;
+      expect(typeof b64).toBe("string");
+      const bytes = Buffer.from(b64, "base64");
+      expect([0, 1, 2].map((i) => bytes.readFloatLE(i * 4))).toEqual([0.9, 0.1, 0.1].map((x) => Math.fround(x)));
+    });
+
+    it("should filter with turbopuffer's operators (And, Or, Not, Eq, In, Gte, Lt, Contains, ContainsAny, Glob, NotGlob, Eq null, id ranges)", async () => {
+      const ns = tpuf.namespace("docs");
+      const ids = async (filters: unknown) => (await ns.query({ filters: filters as never, rank_by: ["id", "asc"], top_k: 100 })).rows?.map((r) => r.id);
+      expect(await ids(["And", [["color", "Eq", "red"], ["price", "Gte", 20]]])).toEqual([3, 6]);
+      expect(await ids(["Or", [["color", "Eq", "green"], ["price", "Lt", 15]]])).toEqual([1, 4, 10]);
+      expect(await ids(["Not", ["color", "In", ["red", "blue"]]])).toEqual([4, 10]);
+      expect(await ids(["tags", "Contains", "c"])).toEqual([3, 6, 10]);
+      expect(await ids(["tags", "NotContains", "a"])).toEqual([2, 3, 4, 10]);
+      expect(await ids(["tags", "ContainsAny", ["b", "c"]])).toEqual([1, 2, 3, 6, 10]);
+      expect(await ids(["name", "Glob", "qu*"])).toEqual([4, 5]);
+      expect(await ids(["name", "NotGlob", "*r*"])).toEqual([1, 3, 4, 5]);
+      expect(await ids(["missing", "Eq", null])).toHaveLength(DOCS.length);
+      expect(await ids(["color", "NotEq", null])).toHaveLength(DOCS.length);
+      // uint ids compare as numbers (10 and 11 after 6), also in id ranges.
+      expect(await ids(["id", "Gte", 6])).toEqual([6, 10, 11]);
+      expect(await ids(["id", "In", [11, 2]])).toEqual([2, 11]);
+    });
+
+    it("should order by an attribute and list by id without rank_by, honouring top_k and limit", async () => {
+      const ns = tpuf.namespace("docs");
+      const desc = await ns.query({ rank_by: ["price", "desc"], top_k: 3, include_attributes: ["price"] });
+      expect(desc.rows).toEqual([
+        { id: 11, price: 80 },
+        { id: 10, price: 70 },
+        { id: 6, price: 60 },
+      ]);
+      const byId = await ns.query({ limit: 4 });
+      expect(byId.rows?.map((r) => r.id)).toEqual([1, 2, 3, 4]);
+    });
+
+    it("should rank full_text_search attributes by BM25, $dist being the score, best first", async () => {
+      const res = await tpuf.namespace("docs").query({ rank_by: ["text", "BM25", "quick fox"], top_k: 10, include_attributes: ["text"] });
+      const ids = res.rows?.map((r) => r.id) ?? [];
+      expect(new Set(ids)).toEqual(new Set([1, 3, 4, 11]));
+      const scores = res.rows?.map((r) => r.$dist as number) ?? [];
+      for (let i = 1; i < scores.length; i++) expect(scores[i - 1]).toBeGreaterThanOrEqual(scores[i] as number);
+      expect(ids.slice(-1)).toEqual([4]); // the one document with "fox" and not "quick"
+      // An attribute that is not full-text searchable is a 400 naming it.
+      await expect(tpuf.namespace("docs").query({ rank_by: ["name", "BM25", "foo"] })).rejects.toThrow(/not full-text searchable/);
+    });
+
+    it("should count, and count per group", async () => {
+      const ns = tpuf.namespace("docs");
+      const total = await ns.query({ aggregate_by: { n: ["Count"] }, filters: ["price", "Gt", 25] });
+      expect(total.aggregations).toEqual({ n: 6 });
+      expect(total.rows).toBeUndefined();
+      const grouped = await ns.query({ aggregate_by: { n: ["Count"] }, group_by: ["color"] });
+      expect(grouped.aggregation_groups).toEqual([
+        { color: "blue", n: 3 },
+        { color: "red", n: 3 },
+        { color: "green", n: 2 },
+      ]);
+    });
+
+    it("should answer a multi-query at one version", async () => {
+      const res = await tpuf.namespace("docs").multiQuery({
+        queries: [
+          { rank_by: ["vector", "ANN", [0.9, 0.1, 0.1]], top_k: 2 },
+          { rank_by: ["text", "BM25", "lazy"], top_k: 5 },
+          { aggregate_by: { n: ["Count"] } },
+        ],
+      });
+      expect(res.results).toHaveLength(3);
+      expect(res.results[0]?.rows?.[0]?.id).toBe(2);
+      expect(new Set(res.results[1]?.rows?.map((r) => r.id))).toEqual(new Set([2, 10]));
+      expect(res.results[2]?.aggregations).toEqual({ n: DOCS.length });
+    });
+
+    it("should apply upserts, patches and deletes of one request as one commit, skipping patches of missing ids", async () => {
+      const ns = tpuf.namespace("mixed");
+      // The attributes exist beforehand: a write that introduces one commits the schema first (its own version).
+      await ns.write({ upsert_rows: [{ id: "a", v: 1, note: "", w: false }, { id: "b", v: 2 }, { id: "c", v: 3 }] });
+      const before = await server.engine.listVersions(`${PROJECT.org}/${PROJECT.project}/mixed`);
+      const res = await ns.write({
+        upsert_rows: [{ id: "d", v: 4 }],
+        patch_rows: [{ id: "a", v: 10, note: "patched" }, { id: "zzz", v: 0 }, { id: "d", w: true }],
+        deletes: ["b", "nope"],
+        return_affected_ids: true,
+      });
+      const after = await server.engine.listVersions(`${PROJECT.org}/${PROJECT.project}/mixed`);
+      expect(after.length - before.length).toBe(1);
+      expect(res).toMatchObject({ rows_upserted: 1, rows_patched: 2, rows_deleted: 1, rows_affected: 4, upserted_ids: ["d"], patched_ids: ["a", "d"], deleted_ids: ["b"] });
+      const rows = (await ns.query({ include_attributes: true, top_k: 10 })).rows;
+      expect(rows).toEqual([
+        { id: "a", v: 10, note: "patched", w: false },
+        { id: "c", v: 3 },
+        { id: "d", v: 4, w: true },
+      ]);
+    });
+
+    it("should take columns (upsert_columns, patch_columns with null removing an attribute)", async () => {
+      const ns = tpuf.namespace("columns");
+      await ns.write({ upsert_columns: { id: [1, 2, 3], vector: [[1, 0], [0, 1], [1, 1]], name: ["x", "y", null] }, distance_metric: "euclidean_squared" });
+      await ns.write({ patch_columns: { id: [1, 2], name: [null, "yy"] } });
+      const res = await ns.query({ rank_by: ["vector", "kNN", [1, 0.2]], top_k: 3, include_attributes: ["name"] });
+      expect(res.rows?.map((r) => r.id)).toEqual([1, 3, 2]);
+      expect(res.rows?.[0]).toEqual({ id: 1, $dist: expect.any(Number) });
+      expect(res.rows?.[1]?.name).toBeUndefined();
+      expect(res.rows?.[2]?.name).toBe("yy");
+      // euclidean_squared: $dist is the squared L2 distance.
+      expect(res.rows?.[0]?.$dist).toBeCloseTo(squared([1, 0.2], [1, 0]), 5);
+      expect(res.rows?.[2]?.$dist).toBeCloseTo(squared([1, 0.2], [0, 1]), 5);
+    });
+
+    it("should delete and patch by filter", async () => {
+      const ns = tpuf.namespace("by-filter");
+      await ns.write({ upsert_rows: DOCS.map(({ vector: _v, text: _t, ...d }) => d) });
+      const deleted = await ns.write({ delete_by_filter: ["color", "Eq", "red"] });
+      expect(deleted.rows_deleted).toBe(3);
+      const patched = await ns.write({ patch_by_filter: { filters: ["price", "Gte", 70], patch: { sale: true } } });
+      expect(patched.rows_patched).toBe(2);
+      const rows = (await ns.query({ include_attributes: ["sale"], top_k: 100 })).rows;
+      expect(rows?.map((r) => r.id)).toEqual([2, 4, 5, 10, 11]);
+      expect(rows?.filter((r) => r.sale === true).map((r) => r.id)).toEqual([10, 11]);
+    });
+
+    it("should branch and copy from a namespace", async () => {
+      const branch = await tpuf.namespace("docs-branch").branchFrom({ source_namespace: "docs" });
+      expect(branch.status).toBe("OK");
+      const copy = await tpuf.namespace("docs-copy").copyFrom({ source_namespace: "docs" });
+      expect(copy.status).toBe("OK");
+      await tpuf.namespace("docs-branch").write({ deletes: [1] });
+      for (const [name, n] of [["docs", DOCS.length], ["docs-branch", DOCS.length - 1], ["docs-copy", DOCS.length]] as const) {
+        expect((await tpuf.namespace(name).query({ aggregate_by: { n: ["Count"] } })).aggregations).toEqual({ n });
+      }
+      const hit = await tpuf.namespace("docs-copy").query({ rank_by: ["text", "BM25", "lazy"], top_k: 5 });
+      expect(hit.rows?.length).toBe(2);
+    });
+
+    it("should answer metadata, schema and schema updates, pinning, cache warming, explain and recall", async () => {
+      const ns = tpuf.namespace("docs");
+      const meta = await ns.metadata();
+      expect(meta.approx_row_count).toBe(DOCS.length);
+      expect(meta.encryption).toEqual({ mode: "default" });
+      expect(["up-to-date", "updating"]).toContain(meta.index.status);
+      expect(Date.parse(meta.created_at)).toBeGreaterThan(0);
+      expect(meta.schema["text"]).toMatchObject({ type: "string", full_text_search: true });
+      expect(meta.schema["price"]).toEqual({ type: "int" });
+      expect(meta.schema["tags"]).toEqual({ type: "[]string" });
+      expect(meta.schema["vector"]).toMatchObject({ type: "[3]f32" });
+      expect(meta.pinning).toBeUndefined();
+
+      const schema = await ns.schema();
+      expect(schema["id"]).toEqual({ type: "uint" });
+      const updated = await ns.updateSchema({ schema: { name: { type: "string", full_text_search: true } } });
+      expect(updated["name"]).toMatchObject({ type: "string", full_text_search: true });
+      await expect(ns.updateSchema({ schema: { price: "string" } })).rejects.toBeInstanceOf(BadRequestError);
+
+      const pinned = await ns.updateMetadata({ pinning: true });
+      expect(pinned.pinning?.replicas).toBe(1);
+      expect(await server.engine.pinnedNamespaces()).toContain(`${PROJECT.org}/${PROJECT.project}/docs`);
+      const unpinned = await ns.updateMetadata({ pinning: false });
+      expect(unpinned.pinning).toBeUndefined();
+
+      expect((await ns.hintCacheWarm()).status).toBe("ACCEPTED");
+      const plan = await ns.explainQuery({ rank_by: ["vector", "ANN", [1, 0, 0]], filters: ["color", "Eq", "red"] });
+      expect(plan.plan_text).toContain("ANN");
+      const recall = await ns.recall({ num: 4, top_k: 3 });
+      expect(recall.avg_recall).toBe(1);
+      expect(recall.avg_ann_count).toBe(3);
+      expect(recall.avg_exhaustive_count).toBe(3);
+    });
+
+    it("should list the key's namespaces by prefix, page by page", async () => {
+      for (const n of ["list-a", "list-b", "list-c"]) await tpuf.namespace(n).write({ upsert_rows: [{ id: 1, x: 1 }] });
+      const first = await tpuf.namespaces({ prefix: "list-", page_size: 2 });
+      expect(first.namespaces.map((n) => n.id)).toEqual(["list-a", "list-b"]);
+      expect(first.next_cursor).toBe("list-b");
+      const all: string[] = [];
+      for await (const n of tpuf.namespaces({ prefix: "list-", page_size: 2 })) all.push(n.id);
+      expect(all).toEqual(["list-a", "list-b", "list-c"]);
+      expect((await admin.namespaces({ prefix: "list-" })).namespaces).toEqual([]);
+    });
+
+    it("should delete a namespace (deleteAll), then answer 404 NotFoundError", async () => {
+      const ns = tpuf.namespace("to-delete");
+      await ns.write({ upsert_rows: [{ id: 1, x: 1 }] });
+      expect((await ns.deleteAll()).status).toBe("OK");
+      expect(await ns.exists()).toBe(false);
+      await expect(ns.deleteAll()).rejects.toBeInstanceOf(NotFoundError);
+      await expect(ns.query({ top_k: 1 })).rejects.toBeInstanceOf(NotFoundError);
+      await expect(ns.metadata()).rejects.toBeInstanceOf(NotFoundError);
+    });
+
+    it("should raise the client's typed errors: 400 naming an unsupported operator, 401, 403, 404", async () => {
+      const ns = tpuf.namespace("docs");
+      const regex = ns.query({ filters: ["name", "Regex", "^f"], top_k: 1 });
+      await expect(regex).rejects.toBeInstanceOf(BadRequestError);
+      await expect(ns.query({ filters: ["name", "Regex", "^f"], top_k: 1 })).rejects.toThrow(/Regex/);
+      await expect(ns.query({ rank_by: ["Sum", [["text", "BM25", "fox"], ["name", "BM25", "fox"]]] as never })).rejects.toThrow(/Sum/);
+      await expect(ns.query({ aggregate_by: { s: ["Sum", "price"] } })).rejects.toThrow(/Sum/);
+      await expect(ns.write({ upsert_rows: [{ id: 1, price: "ten" }] })).rejects.toThrow(/price/);
+      await expect(ns.write({ upsert_rows: [{ id: "one" }] })).rejects.toBeInstanceOf(BadRequestError);
+      await expect(ns.write({ upsert_rows: [{ id: 99, vector: [1, 2] }] })).rejects.toThrow(/3 dimensions/);
+      await expect(ns.write({ upsert_condition: ["price", "Lt", 5] } as never)).rejects.toThrow(/conditional/);
+      await expect(client("sk_not_a_key").namespace("docs").query({ top_k: 1 })).rejects.toBeInstanceOf(AuthenticationError);
+      await expect(readOnly.namespace("docs").write({ deletes: [1] })).rejects.toBeInstanceOf(PermissionDeniedError);
+      expect((await readOnly.namespace("docs").query({ top_k: 1 })).rows).toHaveLength(1);
+      await expect(tpuf.namespace("missing").query({ top_k: 1 })).rejects.toBeInstanceOf(NotFoundError);
+      await expect(tpuf.namespace("docs-branch").branchFrom({ source_namespace: "docs" })).rejects.toBeInstanceOf(BadRequestError);
+      // Nothing of a refused write was applied.
+      expect((await ns.query({ aggregate_by: { n: ["Count"] } })).aggregations).toEqual({ n: DOCS.length });
+    });
+
+    it("should read with eventual consistency", async () => {
+      const res = await tpuf.namespace("docs").query({ rank_by: ["id", "desc"], top_k: 1, consistency: { level: "eventual" } });
+      expect(res.rows?.[0]?.id).toBe(11);
+    });
+  });
+}
