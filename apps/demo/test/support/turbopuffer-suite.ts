@@ -98,7 +98,7 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       const q = [0.15, 0.1, 0.85];
       const expected = DOCS.map((d) => ({ id: d.id, dist: cosineDistance(q, d.vector) })).sort((a, b) => a.dist - b.dist);
       for (const op of ["ANN", "kNN"] as const) {
-        const res = await tpuf.namespace("docs").query({ rank_by: ["vector", op, q], top_k: 3, include_attributes: ["name", "price"] });
+        const res = await tpuf.namespace("docs").query({ rank_by: ["vector", op, q] as ["vector", "ANN", number[]], top_k: 3, include_attributes: ["name", "price"] });
         expect(res.rows?.map((r) => r.id)).toEqual(expected.slice(0, 3).map((e) => e.id));
         res.rows?.forEach((row, i) => {
           expect(row.$dist).toBeCloseTo(expected[i]?.dist as number, 5);
