@@ -126,7 +126,7 @@ export function translateQuery(query: unknown, target: QueryTarget, path = "quer
     request["distanceMetric"] = queryMetric;
   }
   if (query["rank_by"] !== undefined) request["rankBy"] = translateRankBy(query["rank_by"], target, `${path}.rank_by`);
-  if (query["filters"] !== undefined && query["filters"] !== null) request["filters"] = translateFilter(query["filters"], target.idType, `${path}.filters`);
+  if (query["filters"] !== undefined && query["filters"] !== null) request["filters"] = translateFilter(query["filters"], target.idType, `${path}.filters`, target.schema);
 
   let topK: unknown = query["top_k"];
   const limit = query["limit"];

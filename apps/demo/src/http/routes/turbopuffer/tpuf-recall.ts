@@ -26,7 +26,7 @@ export async function tpufRecall(engine: NamespaceEngine, path: string, body: un
   if (manifest.vector?.dimension === undefined) throw new ApiError("InvalidQuery", "recall: the namespace has no vectors");
   const topK = params["top_k"] ?? 10;
   if (typeof topK !== "number" || !Number.isInteger(topK) || topK < 1 || topK > 1000) throw new ApiError("InvalidQuery", "recall: top_k is an integer in [1, 1000]");
-  const filters = params["filters"] === undefined || params["filters"] === null ? undefined : translateFilter(params["filters"], target.idType);
+  const filters = params["filters"] === undefined || params["filters"] === null ? undefined : translateFilter(params["filters"], target.idType, "filters", target.schema);
   const rankBy = params["rank_by"];
   let vectors: number[][];
   if (rankBy !== undefined && rankBy !== null) {

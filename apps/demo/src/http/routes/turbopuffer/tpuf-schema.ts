@@ -186,3 +186,26 @@ export async function saveSchema(
     }
   }
 }
+
+/**
+ * A value as stored for its declared type: `datetime` values (ISO 8601
+ * strings, a date with optional time and zone) become UTC ISO strings with
+ * milliseconds, so string order is time order in filters and sorting;
+ * `uuid` values are lower-cased. Other types are stored as given.
+ */
+export function storedValue(type: string | undefined, value: unknown, where: string): unknown {
+  if (value === null || value === undefined || type === undefined) return value;
+  if (type.startsWith("[]") && Array.isArray(value)) return value.map((v) => storedValue(type.slice(2), v, where));
+  if (type === "datetime") {
+    const ms = typeof value === "string" ? Date.parse(value) : Number.NaN;
+    if (!Number.isFinite(ms)) throw new ApiError("InvalidArgument", `${where}: a datetime is an ISO 8601 string; got ${JSON.stringify(value).slice(0, 80)}`);
+    return new Date(ms).toISOString();
+  }
+  if (type === "uuid" && typeof value === "string") {
+    if (!/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(value)) {
+      throw new ApiError("InvalidArgument", `${where}: not a UUID: ${JSON.stringify(value).slice(0, 80)}`);
+    }
+    return value.toLowerCase();
+  }
+  return value;
+}

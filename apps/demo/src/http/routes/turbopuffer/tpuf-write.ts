@@ -23,7 +23,7 @@ import { ApiError } from "../../api-error.ts";
 import type { AppDeps } from "../../app-context.ts";
 import { translateFilter } from "./tpuf-filters.ts";
 import { type IdType, fromEngineId, inferIdType, toEngineId } from "./tpuf-ids.ts";
-import { admitValue, declareSchema, idTypeOf, isFullText, readSchema, saveSchema, type TpufSchema } from "./tpuf-schema.ts";
+import { admitValue, declareSchema, idTypeOf, isFullText, readSchema, saveSchema, storedValue, type TpufSchema } from "./tpuf-schema.ts";
 import { decodeVector } from "./tpuf-vectors.ts";
 
 const KNOWN = new Set([
@@ -248,7 +248,7 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
       }
       if (value === null || value === undefined) continue;
       admitValue(schema, name, value, where);
-      (attributes as Record<string, JsonValue>)[name] = value as JsonValue;
+      (attributes as Record<string, JsonValue>)[name] = storedValue(schema.get(name)?.type, value, where) as JsonValue;
       if (fullText(name)) {
         const t = textOf(value);
         if (t !== undefined) text[name] = t;
@@ -273,7 +273,7 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
         continue;
       }
       admitValue(schema, name, value, where);
-      attributes[name] = value as JsonValue | null;
+      attributes[name] = storedValue(schema.get(name)?.type, value, where) as JsonValue | null;
       if (fullText(name)) text[name] = value === null ? null : (textOf(value) ?? null);
     }
     return {
@@ -296,15 +296,15 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
     for (const [name, value] of Object.entries(patchByFilter["patch"])) {
       if (name === "id" || name === "vector") throw new ApiError("InvalidArgument", `patch_by_filter.patch.${name}: only attributes can be patched by filter`);
       admitValue(schema, name, value, "patch_by_filter.patch");
-      attributes[name] = value as JsonValue | null;
+      attributes[name] = storedValue(schema.get(name)?.type, value, "patch_by_filter.patch") as JsonValue | null;
       if (fullText(name)) text[name] = value === null ? null : (textOf(value) ?? null);
     }
     filterPatch = {
-      filter: translateFilter(patchByFilter["filters"], ids, "patch_by_filter.filters"),
+      filter: translateFilter(patchByFilter["filters"], ids, "patch_by_filter.filters", schema),
       patch: { attributes, ...(Object.keys(text).length === 0 ? {} : { text }) },
     };
   }
-  const deleteFilter = body["delete_by_filter"] === undefined ? undefined : translateFilter(body["delete_by_filter"], ids, "delete_by_filter");
+  const deleteFilter = body["delete_by_filter"] === undefined ? undefined : translateFilter(body["delete_by_filter"], ids, "delete_by_filter", schema);
   if (dimension !== undefined && !schema.has("vector")) schema.set("vector", { type: `[${dimension}]f32`, ann: true });
 
   // 3. The namespace (created by its first write) and its schema.
@@ -326,6 +326,10 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
   if (JSON.stringify([...schema]) !== before) {
     const mine = schema;
     await saveSchema(engine, path, manifest, schema, (current) => {
+      const fixed = idTypeOf(current);
+      if (fixed !== undefined && fixed !== idTypeOf(mine)) {
+        throw new ApiError("InvalidArgument", `another write fixed this namespace's id type as ${fixed}; this write's ids are ${String(idTypeOf(mine))}`);
+      }
       for (const [name, attr] of mine) if (!current.has(name) || JSON.stringify(current.get(name)) !== JSON.stringify(attr)) current.set(name, attr);
       return current;
     });

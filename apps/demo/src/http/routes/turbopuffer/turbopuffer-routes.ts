@@ -18,21 +18,43 @@
  * | GET, POST /v1/namespaces/:ns/schema | the stored schema (tpuf-schema.ts) |
  * | POST /v1/namespaces/:ns/_debug/recall | ANN vs exact kNN (tpuf-recall.ts) |
  */
+import { gunzipSync } from "node:zlib";
 import type { Context } from "hono";
 import { requiresOwnProject } from "../../access.ts";
 import { ApiError } from "../../api-error.ts";
 import type { App, AppDeps, AppEnv } from "../../app-context.ts";
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from "../../json-depth.ts";
 import { projectOf, nsPathOf } from "./tpuf-scope.ts";
 import { declareSchema, readSchema, saveSchema, type TpufSchema } from "./tpuf-schema.ts";
 import { tpufExplain, tpufQuery } from "./tpuf-query.ts";
 import { tpufRecall } from "./tpuf-recall.ts";
 import { readManifestOrUndefined, tpufWrite, wireMetric } from "./tpuf-write.ts";
 
-const DEFAULT_PAGE_SIZE = 100;
+const DEFAULT_PAGE_SIZE = 1000;
 const MAX_PAGE_SIZE = 1000;
 
-async function jsonBody(c: Context<AppEnv>): Promise<unknown> {
-  const text = await c.req.text();
+/**
+ * The JSON body; gzip-compressed bodies (`Content-Encoding: gzip`, the client's `compression: true`) are
+ * inflated up to the body limit and their nesting bounded like plain ones (guards.ts).
+ */
+async function jsonBody(c: Context<AppEnv>, maxBytes: number): Promise<unknown> {
+  const encoding = (c.req.header("content-encoding") ?? "").toLowerCase();
+  let text: string;
+  if (encoding === "gzip") {
+    let inflated: Buffer;
+    try {
+      inflated = gunzipSync(Buffer.from(await c.req.arrayBuffer()), { maxOutputLength: maxBytes });
+    } catch (error) {
+      const tooLarge = (error as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE";
+      throw tooLarge ? new ApiError("PayloadTooLarge", `the inflated body is larger than ${maxBytes} bytes`) : new ApiError("MalformedJson", "the gzip body does not inflate");
+    }
+    text = inflated.toString("utf8");
+    if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) throw new ApiError("JsonTooDeep", `the JSON body nests deeper than ${MAX_JSON_DEPTH} levels`, { maxDepth: MAX_JSON_DEPTH });
+  } else if (encoding === "" || encoding === "identity") {
+    text = await c.req.text();
+  } else {
+    throw new ApiError("UnsupportedMediaType", `Content-Encoding ${encoding} is not supported (gzip or none)`);
+  }
   if (text.trim() === "") return {};
   try {
     return JSON.parse(text);
@@ -79,14 +101,17 @@ export function registerTurbopufferRoutes(app: App, deps: AppDeps): void {
     if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
       throw new ApiError("InvalidArgument", `page_size is an integer in [1, ${MAX_PAGE_SIZE}]`);
     }
-    const names = (await engine.listNamespaces(org, project)).filter((n) => n.startsWith(prefix) && (cursor === undefined || cursor === "" || n > cursor));
+    // The cursor is opaque to clients: the base64url of the last name of the previous page.
+    const after = cursor === undefined || cursor === "" ? undefined : Buffer.from(cursor, "base64url").toString("utf8");
+    const names = (await engine.listNamespaces(org, project)).filter((n) => n.startsWith(prefix) && (after === undefined || n > after));
     const page = names.slice(0, pageSize);
-    return c.json({ namespaces: page.map((id) => ({ id })), ...(names.length > pageSize ? { next_cursor: page[page.length - 1] } : {}) });
+    const next = names.length > pageSize ? Buffer.from(page[page.length - 1] as string, "utf8").toString("base64url") : undefined;
+    return c.json({ namespaces: page.map((id) => ({ id })), ...(next === undefined ? {} : { next_cursor: next }) });
   });
 
   app.post("/v2/namespaces/:namespace", requiresOwnProject("write"), async (c) => {
     const { org, project } = projectOf(c, deps);
-    const body = await jsonBody(c);
+    const body = await jsonBody(c, deps.limits.bodyBytes);
     const answer = await tpufWrite(
       {
         deps,
@@ -116,7 +141,7 @@ export function registerTurbopufferRoutes(app: App, deps: AppDeps): void {
 
   app.patch("/v1/namespaces/:namespace/metadata", requiresOwnProject("write"), async (c) => {
     const p = path(c);
-    const body = await jsonBody(c);
+    const body = await jsonBody(c, deps.limits.bodyBytes);
     if (typeof body !== "object" || body === null || Array.isArray(body)) throw new ApiError("InvalidArgument", "the body is { pinning? }");
     for (const key of Object.keys(body)) if (key !== "pinning") throw new ApiError("InvalidArgument", `unknown metadata parameter ${JSON.stringify(key)}`);
     const pinning = (body as { pinning?: unknown }).pinning;
@@ -128,9 +153,9 @@ export function registerTurbopufferRoutes(app: App, deps: AppDeps): void {
     return c.json(await metadataOf(p));
   });
 
-  app.post("/v2/namespaces/:namespace/query", requiresOwnProject("read"), async (c) => c.json(await tpufQuery(engine, path(c), await jsonBody(c))));
+  app.post("/v2/namespaces/:namespace/query", requiresOwnProject("read"), async (c) => c.json(await tpufQuery(engine, path(c), await jsonBody(c, deps.limits.bodyBytes))));
 
-  app.post("/v2/namespaces/:namespace/explain_query", requiresOwnProject("read"), async (c) => c.json(await tpufExplain(engine, path(c), await jsonBody(c))));
+  app.post("/v2/namespaces/:namespace/explain_query", requiresOwnProject("read"), async (c) => c.json(await tpufExplain(engine, path(c), await jsonBody(c, deps.limits.bodyBytes))));
 
   app.get("/v1/namespaces/:namespace/hint_cache_warm", requiresOwnProject("read"), async (c) => {
     const p = path(c);
@@ -146,7 +171,7 @@ export function registerTurbopufferRoutes(app: App, deps: AppDeps): void {
 
   app.post("/v1/namespaces/:namespace/schema", requiresOwnProject("write"), async (c) => {
     const p = path(c);
-    const body = await jsonBody(c);
+    const body = await jsonBody(c, deps.limits.bodyBytes);
     const manifest = await readManifestOrUndefined(engine, p);
     if (manifest === undefined) throw new ApiError("NamespaceNotFound", `namespace not found: ${c.req.param("namespace")}`);
     const schema = readSchema(manifest.labels);
@@ -160,5 +185,5 @@ export function registerTurbopufferRoutes(app: App, deps: AppDeps): void {
     return c.json(schemaView(readSchema(latest.labels), latest.vector?.dimension, latest.vector?.metric));
   });
 
-  app.post("/v1/namespaces/:namespace/_debug/recall", requiresOwnProject("read"), async (c) => c.json(await tpufRecall(engine, path(c), await jsonBody(c))));
+  app.post("/v1/namespaces/:namespace/_debug/recall", requiresOwnProject("read"), async (c) => c.json(await tpufRecall(engine, path(c), await jsonBody(c, deps.limits.bodyBytes))));
 }
