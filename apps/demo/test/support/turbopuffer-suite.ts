@@ -382,6 +382,27 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       expect((await tpuf.namespace("copied").query({ include_attributes: true })).rows).toEqual([{ id: 7, x: "from elsewhere" }]);
     });
 
+    it("should serve namespaces written through Skerry's own API (string ids, text fields)", async () => {
+      const http = new Client(server.url, ADMIN_KEY);
+      const base = `/v1/orgs/${PROJECT.org}/projects/${PROJECT.project}/namespaces`;
+      expect((await http.post(base, { name: "native" })).status).toBe(201);
+      const docs = [
+        { id: "n1", text: { body: "red kettle" }, attributes: { price: 5 } },
+        { id: "n2", text: { body: "blue kettle kettle" }, attributes: { price: 9 } },
+        { id: "n3", text: { body: "teapot" }, attributes: { price: 7 } },
+      ];
+      expect((await http.post(`${base}/native/upsert`, { documents: docs })).status).toBe(200);
+      const res = await tpuf.namespace("native").query({ rank_by: ["body", "BM25", "kettle"], top_k: 5, include_attributes: ["price"] });
+      expect(res.rows?.map((r) => [r.id, r.price])).toEqual([
+        ["n2", 9],
+        ["n1", 5],
+      ]);
+      await tpuf.namespace("native").write({ patch_rows: [{ id: "n3", price: 8 }] });
+      const [doc] = await server.engine.get(`${PROJECT.org}/${PROJECT.project}/native`, ["n3"]);
+      expect(doc?.attributes).toEqual({ price: 8 });
+      expect(doc?.text).toEqual({ body: "teapot" });
+    });
+
     it("should read with eventual consistency", async () => {
       const res = await tpuf.namespace("docs").query({ rank_by: ["id", "desc"], top_k: 1, consistency: { level: "eventual" } });
       expect(res.rows?.[0]?.id).toBe(11);

@@ -97,7 +97,9 @@ function translateRankBy(rankBy: unknown, target: QueryTarget, path: string): un
   }
   if (op === "BM25") {
     if (params !== undefined) return unsupported("BM25 clause parameters (last_as_prefix)", path);
-    if (!isFullText(target.schema.get(field))) {
+    // An attribute the schema knows must be full-text searchable; a field it does not know may be a text
+    // field written through Skerry's own API (the engine answers nothing for a field no document has).
+    if (target.schema.has(field) && !isFullText(target.schema.get(field))) {
       throw new ApiError("InvalidQuery", `${path}: attribute ${JSON.stringify(field)} is not full-text searchable: declare it in the schema with full_text_search: true`);
     }
     const q = Array.isArray(operand) ? operand.join(" ") : operand;
