@@ -250,7 +250,8 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       const branch = await tpuf.namespace("docs-branch").branchFrom({ source_namespace: "docs" });
       expect(branch.status).toBe("OK");
       const copy = await tpuf.namespace("docs-copy").copyFrom({ source_namespace: "docs" });
-      expect(copy.status).toBe("OK");
+      expect(copy).toMatchObject({ status: "OK", rows_affected: DOCS.length });
+      await expect(tpuf.namespace("docs-copy2").write({ copy_from_namespace: "docs", deletes: [1] })).rejects.toThrow(/only operation/);
       await tpuf.namespace("docs-branch").write({ deletes: [1] });
       for (const [name, n] of [["docs", DOCS.length], ["docs-branch", DOCS.length - 1], ["docs-copy", DOCS.length]] as const) {
         expect((await tpuf.namespace(name).query({ aggregate_by: { n: ["Count"] } })).aggregations).toEqual({ n });

@@ -4,7 +4,8 @@
  * distance metric) on the engine.
  *
  * Order, as turbopuffer applies it: copy_from_namespace / branch_from_namespace
- * (the target must not exist: the engine forks into a new namespace), then
+ * (alone in its write; the target must not exist: the engine forks into a
+ * new namespace), or
  * the schema (labels, tpuf-schema.ts), delete_by_filter, patch_by_filter
  * (each one engine predicate mutation, its own commit), then upserts,
  * patches and deletes, issued to the engine in one synchronous turn so they
@@ -189,9 +190,10 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
   const copy = body["copy_from_namespace"];
   const branch = body["branch_from_namespace"];
   if (copy !== undefined && branch !== undefined) throw new ApiError("InvalidArgument", "copy_from_namespace and branch_from_namespace exclude each other");
-  let forked = 0;
   if (copy !== undefined || branch !== undefined) {
     const what = copy !== undefined ? "copy_from_namespace" : "branch_from_namespace";
+    const others = Object.keys(body).filter((k) => k !== what && k !== "return_affected_ids" && k !== "encryption" && k !== "disable_backpressure");
+    if (others.length > 0) throw new ApiError("InvalidArgument", `${what} is the only operation of its write (also given: ${others.join(", ")})`);
     const source = sourceName(copy ?? branch, what);
     let sourceProject = { org: ctx.org, project: ctx.project };
     if (source.apiKey !== undefined) {
@@ -202,8 +204,14 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
     }
     const sourcePath = `${sourceProject.org}/${sourceProject.project}/${source.name}`;
     const info = copy !== undefined ? await engine.copyNamespace(sourcePath, path) : await engine.branchNamespace(sourcePath, path);
-    forked = info.docCount;
-    bytesWritten += copy !== undefined ? info.bytes : 0;
+    return {
+      status: "OK",
+      message: `OK: ${copy !== undefined ? "copied" : "branched"} ${info.docCount} documents from ${source.name}`,
+      rows_affected: info.docCount,
+      ...(info.docCount > 0 ? { rows_upserted: info.docCount } : {}),
+      billing: { billable_logical_bytes_written: copy !== undefined ? info.bytes : 0 },
+      performance: { server_total_ms: performance.now() - started },
+    };
   }
 
   // 2. What the request writes, checked against the schema before anything is committed.
@@ -365,7 +373,7 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
 
   rowsPatched += livePatches.length;
   rowsDeleted += liveDeletes.length;
-  const rowsUpserted = upserts.length + forked;
+  const rowsUpserted = upserts.length;
   const response: TpufWriteResponse = {
     status: "OK",
     message: `OK: ${rowsUpserted} upserted, ${rowsPatched} patched, ${rowsDeleted} deleted`,
