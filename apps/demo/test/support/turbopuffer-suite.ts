@@ -171,6 +171,53 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       await expect(tpuf.namespace("docs").query({ rank_by: ["name", "BM25", "foo"] })).rejects.toThrow(/not full-text searchable/);
     });
 
+    it("should rank by Sum, Max and Product of BM25 clauses over several fields (combined from one engine query per clause)", async () => {
+      const ns = tpuf.namespace("articles");
+      await ns.write({
+        upsert_rows: [
+          { id: 1, title: "fox", content: "the dog sleeps", kind: "a" },
+          { id: 2, title: "dog", content: "fox fox fox", kind: "b" },
+          { id: 3, title: "cat", content: "nothing here", kind: "a" },
+          { id: 4, title: "fox den", content: "a fox", kind: "b" },
+          { id: 5, title: "red fox", content: "", kind: "a" },
+        ],
+        schema: { title: { type: "string", full_text_search: true }, content: { type: "string", full_text_search: true } },
+      });
+      const clause = async (field: string, filters?: unknown) => {
+        const res = await ns.query({ rank_by: [field, "BM25", "fox"], top_k: 100, ...(filters === undefined ? {} : { filters: filters as never }) });
+        return new Map(res.rows?.map((r) => [r.id as number, r.$dist as number]));
+      };
+      const title = await clause("title");
+      const content = await clause("content");
+      const ids = [1, 2, 3, 4, 5];
+      const expectRanking = async (rankBy: unknown, score: (id: number) => number, topK = 10, filters?: unknown) => {
+        const res = await ns.query({ rank_by: rankBy as never, top_k: topK, include_attributes: ["kind"], ...(filters === undefined ? {} : { filters: filters as never }) });
+        const expected = ids
+          .filter((id) => title.has(id) || content.has(id))
+          .map((id) => ({ id, s: score(id) }))
+          .sort((x, y) => y.s - x.s || x.id - y.id)
+          .slice(0, topK);
+        expect(res.rows?.map((r) => r.id)).toEqual(expected.map((e) => e.id));
+        res.rows?.forEach((r, i) => expect(r.$dist).toBeCloseTo(expected[i]?.s as number, 9));
+        return res.rows ?? [];
+      };
+      const t = (id: number) => title.get(id) ?? 0;
+      const c = (id: number) => content.get(id) ?? 0;
+      const sum = await expectRanking(["Sum", [["title", "BM25", "fox"], ["content", "BM25", "fox"]]], (id) => t(id) + c(id));
+      expect(sum.map((r) => r.id).sort()).toEqual([1, 2, 4, 5]);
+      expect(sum[0]?.kind).toBeDefined();
+      await expectRanking(["Max", [["title", "BM25", "fox"], ["content", "BM25", "fox"]]], (id) => Math.max(t(id), c(id)));
+      await expectRanking(["Sum", [["Product", 3, ["title", "BM25", "fox"]], ["content", "BM25", "fox"]]], (id) => 3 * t(id) + c(id), 2);
+      // Filters apply to every clause.
+      const ft = await clause("title", ["kind", "Eq", "b"]);
+      const fc = await clause("content", ["kind", "Eq", "b"]);
+      const filtered = await ns.query({ rank_by: ["Sum", [["title", "BM25", "fox"], ["content", "BM25", "fox"]]], filters: ["kind", "Eq", "b"], top_k: 10 });
+      expect(filtered.rows?.map((r) => [r.id, r.$dist])).toEqual(
+        [2, 4].map((id) => [id, (ft.get(id) ?? 0) + (fc.get(id) ?? 0)]).sort((x, y) => (y[1] as number) - (x[1] as number)),
+      );
+      await expect(ns.query({ rank_by: ["Sum", [["title", "BM25", "fox"], ["kind", "asc"]]] as never })).rejects.toThrow(/BM25 clauses only/);
+    });
+
     it("should count, and count per group", async () => {
       const ns = tpuf.namespace("docs");
       const total = await ns.query({ aggregate_by: { n: ["Count"] }, filters: ["price", "Gt", 25] });
@@ -320,7 +367,7 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       const regex = ns.query({ filters: ["name", "Regex", "^f"], top_k: 1 });
       await expect(regex).rejects.toBeInstanceOf(BadRequestError);
       await expect(ns.query({ filters: ["name", "Regex", "^f"], top_k: 1 })).rejects.toThrow(/Regex/);
-      await expect(ns.query({ rank_by: ["Sum", [["text", "BM25", "fox"], ["name", "BM25", "fox"]]] as never })).rejects.toThrow(/Sum/);
+      await expect(ns.query({ rank_by: ["Saturate", ["text", "BM25", "fox"], {}] as never })).rejects.toThrow(/Saturate/);
       await expect(ns.query({ aggregate_by: { s: ["Sum", "price"] } })).rejects.toThrow(/Sum/);
       await expect(ns.write({ upsert_rows: [{ id: 1, price: "ten" }] })).rejects.toThrow(/price/);
       await expect(ns.write({ upsert_rows: [{ id: "one" }] })).rejects.toBeInstanceOf(BadRequestError);

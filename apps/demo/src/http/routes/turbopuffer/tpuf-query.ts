@@ -9,9 +9,10 @@
  * (the one vector attribute is `vector`); `[attr, "BM25", "q"]` on a
  * full_text_search attribute -> BM25 (`$dist` is the score); `[attr,
  * "asc"|"desc"]` (or a one-element list of them) -> attribute order; none
- * -> id order. euclidean_squared namespaces are the engine's EUCLIDEAN:
+ * -> id order; `Sum` / `Max` / `Product` of BM25 clauses -> one engine
+ * query per clause, combined here (tpuf-text-rank.ts). euclidean_squared namespaces are the engine's EUCLIDEAN:
  * `$dist` is the L2 distance squared (same order). Anything else
- * (Sum/Max/Product of BM25 clauses, several order attributes, SparseKNN,
+ * (Saturate/Decay/Dist/Attribute, several order attributes, SparseKNN,
  * multi-vector or expression ANN, BM25 clause params, limit.per,
  * compute_attributes, Sum or per-attribute Count aggregations,
  * ForEachUnique grouping, rerank_by) is a 400 naming it.
@@ -22,6 +23,7 @@ import { ApiError } from "../../api-error.ts";
 import { translateFilter } from "./tpuf-filters.ts";
 import { fromEngineId, type IdType } from "./tpuf-ids.ts";
 import { idTypeOf, isFullText, readSchema, type TpufSchema } from "./tpuf-schema.ts";
+import { COMBINATORS, combineTextRank, parseTextRank, type TextRank } from "./tpuf-text-rank.ts";
 import { decodeVector, encodeVectorBase64 } from "./tpuf-vectors.ts";
 import { engineMetric } from "./tpuf-write.ts";
 
@@ -75,6 +77,22 @@ interface OutputPlan {
 export interface Translated {
   readonly request: Record<string, unknown>;
   readonly plan: OutputPlan;
+  /** A combination of BM25 clauses, ranked here from one engine query per clause (no `rankBy` in `request`). */
+  readonly textRank?: TextRank;
+}
+
+function translateBm25(clause: readonly unknown[], target: QueryTarget, path: string): unknown[] {
+  const [field, , operand, params] = clause;
+  if (typeof field !== "string") throw new ApiError("InvalidQuery", `${path}: BM25 names an attribute`);
+  if (params !== undefined) return unsupported("BM25 clause parameters (last_as_prefix)", path);
+  // An attribute the schema knows must be full-text searchable; a field it does not know may be a text
+  // field written through Skerry's own API (the engine answers nothing for a field no document has).
+  if (target.schema.has(field) && !isFullText(target.schema.get(field))) {
+    throw new ApiError("InvalidQuery", `${path}: attribute ${JSON.stringify(field)} is not full-text searchable: declare it in the schema with full_text_search: true`);
+  }
+  const q = Array.isArray(operand) ? operand.join(" ") : operand;
+  if (typeof q !== "string") throw new ApiError("InvalidQuery", `${path}: BM25 takes a query string`);
+  return [field, "BM25", q];
 }
 
 function translateRankBy(rankBy: unknown, target: QueryTarget, path: string): unknown[] {
@@ -95,18 +113,8 @@ function translateRankBy(rankBy: unknown, target: QueryTarget, path: string): un
     if (!Array.isArray(operand) && typeof operand !== "string") return unsupported(`${op} on an expression`, path);
     return ["vector", op, decodeVector(operand, `${path}[2]`)];
   }
-  if (op === "BM25") {
-    if (params !== undefined) return unsupported("BM25 clause parameters (last_as_prefix)", path);
-    // An attribute the schema knows must be full-text searchable; a field it does not know may be a text
-    // field written through Skerry's own API (the engine answers nothing for a field no document has).
-    if (target.schema.has(field) && !isFullText(target.schema.get(field))) {
-      throw new ApiError("InvalidQuery", `${path}: attribute ${JSON.stringify(field)} is not full-text searchable: declare it in the schema with full_text_search: true`);
-    }
-    const q = Array.isArray(operand) ? operand.join(" ") : operand;
-    if (typeof q !== "string") throw new ApiError("InvalidQuery", `${path}: BM25 takes a query string`);
-    return [field, "BM25", q];
-  }
-  if (field === "Sum" || field === "Max" || field === "Product" || field === "Saturate" || field === "Decay" || field === "Dist" || field === "Attribute") {
+  if (op === "BM25") return translateBm25([field, op, operand, params], target, path);
+  if (field === "Saturate" || field === "Decay" || field === "Dist" || field === "Attribute") {
     return unsupported(`rank_by ${field} (combining ranking clauses)`, path);
   }
   if (typeof op === "string") return unsupported(`rank_by operator ${op}`, path);
@@ -127,7 +135,12 @@ export function translateQuery(query: unknown, target: QueryTarget, path = "quer
     queryMetric = engineMetric(query["distance_metric"]).toUpperCase() as typeof metric;
     request["distanceMetric"] = queryMetric;
   }
-  if (query["rank_by"] !== undefined) request["rankBy"] = translateRankBy(query["rank_by"], target, `${path}.rank_by`);
+  const rankBy = query["rank_by"];
+  let textRank: TextRank | undefined;
+  if (Array.isArray(rankBy) && COMBINATORS.has(rankBy[0] as string)) {
+    textRank = parseTextRank(rankBy, (clause, at) => translateBm25(clause as unknown[], target, at), `${path}.rank_by`);
+    if (query["aggregate_by"] !== undefined) unsupported("aggregate_by with a combined BM25 rank_by", path);
+  } else if (rankBy !== undefined) request["rankBy"] = translateRankBy(rankBy, target, `${path}.rank_by`);
   if (query["filters"] !== undefined && query["filters"] !== null) request["filters"] = translateFilter(query["filters"], target.idType, `${path}.filters`, target.schema);
 
   let topK: unknown = query["top_k"];
@@ -189,7 +202,18 @@ export function translateQuery(query: unknown, target: QueryTarget, path = "quer
   return {
     request,
     plan: { squareDistance: queryMetric === "EUCLIDEAN", exclude: excluded, base64: encoding === "base64", aggregateOnly },
+    ...(textRank === undefined ? {} : { textRank }),
   };
+}
+
+type EngineAnswer = Parameters<typeof shapeResult>[0];
+
+/** Runs one translated query at `version` (a combined BM25 ranking: one engine query per clause). */
+async function run(engine: NamespaceEngine, path: string, t: Translated, version: number): Promise<EngineAnswer> {
+  if (t.textRank === undefined) return (await engine.query(path, t.request, { atVersion: version })) as never;
+  const rank = t.textRank;
+  const answers = await Promise.all(rank.leaves.map((leaf) => engine.query(path, { ...t.request, rankBy: leaf, topK: MAX_TOP_K }, { atVersion: version })));
+  return { rows: combineTextRank(rank, answers.map((a) => a.rows as never), t.request["topK"] as number) };
 }
 
 export interface TpufQueryResult {
@@ -279,15 +303,16 @@ export async function tpufQuery(engine: NamespaceEngine, path: string, body: unk
     if (!Array.isArray(queries) || queries.length === 0 || queries.length > 16) throw new ApiError("InvalidQuery", "queries: 1 to 16 queries");
     const translated = queries.map((q, i) => translateQuery(q, target, `queries[${i}]`));
     const executed = performance.now();
-    const answers = await Promise.all(translated.map((t) => engine.query(path, t.request, { atVersion: manifest.version })));
+    const answers = await Promise.all(translated.map((t) => run(engine, path, t, manifest.version)));
     const results = answers.map((a, i) => shapeResult(a as never, (translated[i] as Translated).plan, target.idType, body["vector_encoding"]));
     const extra = performanceOf(manifest, started, executed);
     extra.billing.billable_logical_bytes_returned = JSON.stringify(results).length;
     return { results, ...extra };
   }
-  const { request, plan } = translateQuery(body, target);
+  const translated = translateQuery(body, target);
+  const { plan } = translated;
   const executed = performance.now();
-  const answer = await engine.query(path, request, { atVersion: manifest.version });
+  const answer = await run(engine, path, translated, manifest.version);
   const result = shapeResult(answer as never, plan, target.idType);
   const extra = performanceOf(manifest, started, executed);
   extra.billing.billable_logical_bytes_returned = JSON.stringify(result).length;
@@ -298,10 +323,12 @@ export async function tpufQuery(engine: NamespaceEngine, path: string, body: unk
 export async function tpufExplain(engine: NamespaceEngine, path: string, body: unknown): Promise<{ plan_text: string }> {
   if (!isObject(body)) throw new ApiError("InvalidQuery", "the query body is a JSON object");
   const manifest = await engine.manifest(path, { consistency: consistencyOf(body["consistency"]) });
-  const { request } = translateQuery(body, targetOf(manifest));
+  const { request, textRank } = translateQuery(body, targetOf(manifest));
   const rank = request["rankBy"] as unknown[] | undefined;
   const how =
-    rank === undefined
+    textRank !== undefined
+      ? `BM25 combination: ${textRank.leaves.length} engine BM25 queries (top 10,000 each), scores combined on the server: ${JSON.stringify(textRank.leaves)}`
+      : rank === undefined
       ? "no ranking: matching documents in id order"
       : rank[1] === "ANN"
         ? "ANN: IVF lists of compacted segments (exact scan of the log tail), pre-filtered when a filter matches at most 10% of a partition"
