@@ -198,7 +198,9 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
           .sort((x, y) => y.s - x.s || x.id - y.id)
           .slice(0, topK);
         expect(res.rows?.map((r) => r.id)).toEqual(expected.map((e) => e.id));
-        res.rows?.forEach((r, i) => expect(r.$dist).toBeCloseTo(expected[i]?.s as number, 9));
+        res.rows?.forEach((r, i) => {
+          expect(r.$dist).toBeCloseTo(expected[i]?.s as number, 9);
+        });
         return res.rows ?? [];
       };
       const t = (id: number) => title.get(id) ?? 0;
