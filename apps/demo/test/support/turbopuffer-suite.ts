@@ -269,6 +269,47 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       ]);
     });
 
+    it("should apply conditional writes per document ($ref_new, a missing document's null attributes)", async () => {
+      const ns = tpuf.namespace("conditional");
+      await ns.write({ upsert_rows: [{ id: 1, version: 1, v: "old" }, { id: 2, version: 5, v: "old" }] });
+      const newer = ["Or", [["version", "Lt", { $ref_new: "version" }], ["version", "Eq", null]]];
+      const up = await ns.write({
+        upsert_rows: [{ id: 1, version: 2, v: "new" }, { id: 2, version: 3, v: "new" }, { id: 3, version: 1, v: "new" }],
+        upsert_condition: newer as never,
+        return_affected_ids: true,
+      });
+      expect(up).toMatchObject({ rows_upserted: 2, upserted_ids: [1, 3] });
+      const patch = await ns.write({ patch_rows: [{ id: 1, tag: "x" }, { id: 2, tag: "x" }, { id: 9, tag: "x" }], patch_condition: ["version", "Gte", 3], return_affected_ids: true });
+      expect(patch).toMatchObject({ rows_patched: 1, patched_ids: [2] });
+      const del = await ns.write({ deletes: [1, 2, 3], delete_condition: ["tag", "Eq", "x"], return_affected_ids: true });
+      expect(del).toMatchObject({ rows_deleted: 1, deleted_ids: [2] });
+      const rows = (await ns.query({ include_attributes: true, top_k: 10 })).rows;
+      expect(rows).toEqual([
+        { id: 1, version: 2, v: "new" },
+        { id: 3, version: 1, v: "new" },
+      ]);
+      await expect(ns.write({ upsert_rows: [{ id: 1 }], upsert_condition: ["version", "Regex", "x"] as never })).rejects.toThrow(/Regex/);
+    });
+
+    it("should make conditional writes atomic: concurrent compare-and-set increments lose no update", async () => {
+      const ns = tpuf.namespace("counter");
+      await ns.write({ upsert_rows: [{ id: "c", n: 0 }] });
+      const writers = 6;
+      const attempts: number[] = new Array(writers).fill(0);
+      await Promise.all(
+        Array.from({ length: writers }, async (_, w) => {
+          for (;;) {
+            attempts[w] = (attempts[w] ?? 0) + 1;
+            if ((attempts[w] ?? 0) > 200) throw new Error("a writer never won");
+            const n = (await ns.query({ filters: ["id", "Eq", "c"], include_attributes: ["n"] })).rows?.[0]?.n as number;
+            const res = await ns.write({ upsert_rows: [{ id: "c", n: n + 1 }], upsert_condition: ["n", "Eq", n] });
+            if (res.rows_affected === 1) return;
+          }
+        }),
+      );
+      expect((await ns.query({ include_attributes: ["n"] })).rows).toEqual([{ id: "c", n: writers }]);
+    });
+
     it("should take columns (upsert_columns, patch_columns with null removing an attribute)", async () => {
       const ns = tpuf.namespace("columns");
       await ns.write({ upsert_columns: { id: [1, 2, 3], vector: [[1, 0], [0, 1], [1, 1]], name: ["x", "y", null] }, distance_metric: "euclidean_squared" });
@@ -374,7 +415,7 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       await expect(ns.write({ upsert_rows: [{ id: 1, price: "ten" }] })).rejects.toThrow(/price/);
       await expect(ns.write({ upsert_rows: [{ id: "one" }] })).rejects.toBeInstanceOf(BadRequestError);
       await expect(ns.write({ upsert_rows: [{ id: 99, vector: [1, 2] }] })).rejects.toThrow(/3 dimensions/);
-      await expect(ns.write({ upsert_condition: ["price", "Lt", 5] } as never)).rejects.toThrow(/conditional/);
+      await expect(ns.write({ sharding: { num_shards: 2 }, deletes: [1] } as never)).rejects.toThrow(/sharding/);
       await expect(client("sk_not_a_key").namespace("docs").query({ top_k: 1 })).rejects.toBeInstanceOf(AuthenticationError);
       await expect(readOnly.namespace("docs").write({ deletes: [1] })).rejects.toBeInstanceOf(PermissionDeniedError);
       expect((await readOnly.namespace("docs").query({ top_k: 1 })).rows).toHaveLength(1);

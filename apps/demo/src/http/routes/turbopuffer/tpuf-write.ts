@@ -22,6 +22,7 @@ import type { DocumentInput, DocumentPatch, JsonObject, JsonValue, NamespaceEngi
 import type { Manifest } from "@skerry/wal-format";
 import { ApiError } from "../../api-error.ts";
 import type { AppDeps } from "../../app-context.ts";
+import { checkConditions, conditionalWrite } from "./tpuf-conditional.ts";
 import { translateFilter } from "./tpuf-filters.ts";
 import { type IdType, fromEngineId, inferIdType, toEngineId } from "./tpuf-ids.ts";
 import { admitValue, declareSchema, idTypeOf, isFullText, readSchema, saveSchema, storedValue, type TpufSchema } from "./tpuf-schema.ts";
@@ -44,11 +45,11 @@ const KNOWN = new Set([
   "return_affected_ids",
   "disable_backpressure",
   "encryption",
+  "upsert_condition",
+  "patch_condition",
+  "delete_condition",
 ]);
 const UNSUPPORTED: Readonly<Record<string, string>> = {
-  upsert_condition: "conditional writes (upsert_condition)",
-  patch_condition: "conditional writes (patch_condition)",
-  delete_condition: "conditional writes (delete_condition)",
   sharding: "sharding",
 };
 
@@ -315,6 +316,9 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
   const deleteFilter = body["delete_by_filter"] === undefined ? undefined : translateFilter(body["delete_by_filter"], ids, "delete_by_filter", schema);
   if (dimension !== undefined && !schema.has("vector")) schema.set("vector", { type: `[${dimension}]f32`, ann: true });
 
+  const conditions = { upsert: body["upsert_condition"], patch: body["patch_condition"], delete: body["delete_condition"] };
+  checkConditions(conditions, ids, schema);
+
   // 3. The namespace (created by its first write) and its schema.
   const metric = body["distance_metric"] === undefined ? undefined : engineMetric(body["distance_metric"]);
   if (manifest === undefined) {
@@ -349,7 +353,14 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
   if (deleteFilter !== undefined) rowsDeleted += (await engine.deleteByFilter(path, deleteFilter)).deleted;
   if (filterPatch !== undefined) rowsPatched += (await engine.patchByFilter(path, filterPatch.filter, filterPatch.patch)).patched;
 
-  // 5. Upserts, patches and deletes: one commit group.
+  // 5. Upserts, patches and deletes: one commit group (conditional writes: tpuf-conditional.ts).
+  if (conditions.upsert !== undefined || conditions.patch !== undefined || conditions.delete !== undefined) {
+    const done = await conditionalWrite({ engine, path, idType: ids, schema, upserts, patches, deletes, conditions });
+    const written = new Set(done.upserted);
+    for (const u of upserts) if (written.has(u.id)) bytesWritten += JSON.stringify(u).length;
+    const common = { patchedByFilter: rowsPatched, deletedByFilter: rowsDeleted, bytesWritten, started, returnIds, ids };
+    return writeResponse({ ...done, ...common });
+  }
   const lookup = [...new Set([...patches.map((p) => p.id), ...deletes])];
   const existing = new Set<string>();
   if (lookup.length > 0) {
@@ -371,23 +382,50 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
   for (const u of upserts) bytesWritten += JSON.stringify(u).length;
   for (const p of livePatches) bytesWritten += JSON.stringify(p).length;
 
-  rowsPatched += livePatches.length;
-  rowsDeleted += liveDeletes.length;
-  const rowsUpserted = upserts.length;
+  return writeResponse({
+    upserted: upserts.map((u) => u.id),
+    patched: livePatches.map((p) => p.id),
+    deleted: liveDeletes,
+    patchedByFilter: rowsPatched,
+    deletedByFilter: rowsDeleted,
+    bytesWritten,
+    started,
+    returnIds,
+    ids,
+  });
+}
+
+interface Applied {
+  readonly upserted: readonly string[];
+  readonly patched: readonly string[];
+  readonly deleted: readonly string[];
+  /** Rows patched and deleted by filter. */
+  readonly patchedByFilter: number;
+  readonly deletedByFilter: number;
+  readonly bytesWritten: number;
+  readonly started: number;
+  readonly returnIds: boolean;
+  readonly ids: IdType;
+}
+
+function writeResponse(a: Applied): TpufWriteResponse {
+  const rowsPatched = a.patchedByFilter + a.patched.length;
+  const rowsDeleted = a.deletedByFilter + a.deleted.length;
+  const rowsUpserted = a.upserted.length;
   const response: TpufWriteResponse = {
     status: "OK",
     message: `OK: ${rowsUpserted} upserted, ${rowsPatched} patched, ${rowsDeleted} deleted`,
     rows_affected: rowsUpserted + rowsPatched + rowsDeleted,
-    billing: { billable_logical_bytes_written: bytesWritten },
-    performance: { server_total_ms: performance.now() - started },
+    billing: { billable_logical_bytes_written: a.bytesWritten },
+    performance: { server_total_ms: performance.now() - a.started },
   };
   if (rowsUpserted > 0) response.rows_upserted = rowsUpserted;
   if (rowsPatched > 0) response.rows_patched = rowsPatched;
   if (rowsDeleted > 0) response.rows_deleted = rowsDeleted;
-  if (returnIds) {
-    if (upserts.length > 0) response.upserted_ids = upserts.map((u) => fromEngineId(u.id, ids));
-    if (livePatches.length > 0) response.patched_ids = livePatches.map((p) => fromEngineId(p.id, ids));
-    if (liveDeletes.length > 0) response.deleted_ids = liveDeletes.map((id) => fromEngineId(id, ids));
+  if (a.returnIds) {
+    if (a.upserted.length > 0) response.upserted_ids = a.upserted.map((id) => fromEngineId(id, a.ids));
+    if (a.patched.length > 0) response.patched_ids = a.patched.map((id) => fromEngineId(id, a.ids));
+    if (a.deleted.length > 0) response.deleted_ids = a.deleted.map((id) => fromEngineId(id, a.ids));
   }
   return response;
 }
