@@ -220,6 +220,38 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       await expect(ns.query({ rank_by: ["Sum", [["title", "BM25", "fox"], ["kind", "asc"]]] as never })).rejects.toThrow(/BM25 clauses only/);
     });
 
+    it("should cut to limit.per rows per limit key and limit.total rows, in rank order", async () => {
+      const ns = tpuf.namespace("docs");
+      const q = [0.15, 0.1, 0.85];
+      const ranked = DOCS.map((d) => ({ ...d, dist: cosineDistance(q, d.vector) })).sort((a, b) => a.dist - b.dist);
+      const seen = new Map<string, number>();
+      const expected = ranked.filter((d) => {
+        const n = seen.get(d.color) ?? 0;
+        seen.set(d.color, n + 1);
+        return n < 1;
+      });
+      const res = await ns.query({ rank_by: ["vector", "kNN", q], limit: { total: 10, per: { attributes: ["color"], limit: 1 } } });
+      expect(res.rows?.map((r) => r.id)).toEqual(expected.map((d) => d.id));
+      expect(Object.keys(res.rows?.[0] ?? {}).sort()).toEqual(["$dist", "id"]); // color was fetched for the key only
+      const two = await ns.query({ rank_by: ["price", "desc"], limit: { total: 4, per: { attributes: ["color"], limit: 2 } }, include_attributes: ["color"] });
+      expect(two.rows).toEqual([
+        { id: 11, color: "blue" },
+        { id: 10, color: "green" },
+        { id: 6, color: "red" },
+        { id: 5, color: "blue" },
+      ]);
+    });
+
+    it("should keep attribute names that are Object.prototype names as data (__proto__, constructor)", async () => {
+      const ns = tpuf.namespace("proto-names");
+      // JSON.parse makes "__proto__" an own key (an object literal would set the prototype instead).
+      await ns.write({ upsert_rows: JSON.parse('[{"id":1,"__proto__":"p","constructor":"c","toString":3},{"id":2,"constructor":"d"}]') });
+      await ns.write({ patch_rows: JSON.parse('[{"id":2,"__proto__":"q"}]') });
+      const rows = (await ns.query({ include_attributes: true, filters: ["constructor", "In", ["c", "d"]] })).rows ?? [];
+      expect(rows.map((r) => ({ ...r }))).toEqual([JSON.parse('{"id":1,"__proto__":"p","constructor":"c","toString":3}'), JSON.parse('{"id":2,"constructor":"d","__proto__":"q"}')]);
+      expect(Object.keys((await ns.schema()) as object)).toEqual(expect.arrayContaining(["__proto__", "constructor", "toString"]));
+    });
+
     it("should count, and count per group", async () => {
       const ns = tpuf.namespace("docs");
       const total = await ns.query({ aggregate_by: { n: ["Count"] }, filters: ["price", "Gt", 25] });

@@ -15,6 +15,7 @@
  * commit conditioned on the first's version (a conflict there re-evaluates
  * the deletes alone).
  */
+import { setOwn } from "./tpuf-own.ts";
 import {
   type DocumentInput,
   type DocumentPatch,
@@ -108,12 +109,12 @@ function merge(existing: Doc, patch: DocumentPatch): Doc {
   const attributes: Record<string, JsonValue> = { ...existing.attributes };
   for (const [k, v] of Object.entries(patch.attributes ?? {})) {
     if (v === null) delete attributes[k];
-    else attributes[k] = v;
+    else setOwn(attributes, k, v);
   }
   const text: Record<string, string> = { ...existing.text };
   for (const [k, v] of Object.entries(patch.text ?? {})) {
     if (v === null) delete text[k];
-    else text[k] = v;
+    else setOwn(text, k, v);
   }
   const vector = patch.vector === null ? undefined : (patch.vector ?? existing.vector);
   const sparse = patch.sparse === null ? undefined : (patch.sparse ?? existing.sparse);

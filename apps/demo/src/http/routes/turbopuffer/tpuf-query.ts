@@ -9,14 +9,16 @@
  * (the one vector attribute is `vector`); `[attr, "BM25", "q"]` on a
  * full_text_search attribute -> BM25 (`$dist` is the score); `[attr,
  * "asc"|"desc"]` (or a one-element list of them) -> attribute order; none
- * -> id order; `Sum` / `Max` / `Product` of BM25 clauses -> one engine
+ * -> id order; `limit: {total, per}` -> the top 10,000 rows, cut here to
+ * `per.limit` rows per limit key and `total` rows; `Sum` / `Max` / `Product` of BM25 clauses -> one engine
  * query per clause, combined here (tpuf-text-rank.ts). euclidean_squared namespaces are the engine's EUCLIDEAN:
  * `$dist` is the L2 distance squared (same order). Anything else
  * (Saturate/Decay/Dist/Attribute, several order attributes, SparseKNN,
- * multi-vector or expression ANN, BM25 clause params, limit.per,
+ * multi-vector or expression ANN, BM25 clause params,
  * compute_attributes, Sum or per-attribute Count aggregations,
  * ForEachUnique grouping, rerank_by) is a 400 naming it.
  */
+import { ownValue, setOwn } from "./tpuf-own.ts";
 import type { NamespaceEngine } from "@skerry/namespace-engine";
 import type { Manifest } from "@skerry/wal-format";
 import { ApiError } from "../../api-error.ts";
@@ -69,7 +71,10 @@ export function targetOf(manifest: Manifest): QueryTarget {
 /** How engine rows become turbopuffer rows. */
 interface OutputPlan {
   readonly squareDistance: boolean;
+  /** Attributes not to answer (exclude_attributes, and those fetched only for limit.per). */
   readonly exclude: ReadonlySet<string>;
+  /** limit.per: at most `limit` rows per value of `attributes`, `total` rows in all. */
+  readonly per?: { readonly attributes: readonly string[]; readonly limit: number; readonly total: number };
   readonly base64: boolean;
   readonly aggregateOnly: boolean;
 }
@@ -144,12 +149,20 @@ export function translateQuery(query: unknown, target: QueryTarget, path = "quer
   if (query["filters"] !== undefined && query["filters"] !== null) request["filters"] = translateFilter(query["filters"], target.idType, `${path}.filters`, target.schema);
 
   let topK: unknown = query["top_k"];
+  let per: { attributes: string[]; limit: number } | undefined;
   const limit = query["limit"];
   if (limit !== undefined) {
     if (typeof limit === "number") topK = limit;
     else if (isObject(limit)) {
-      if (limit["per"] !== undefined) unsupported("limit.per", path);
       topK = limit["total"];
+      const p = limit["per"];
+      if (p !== undefined) {
+        if (!isObject(p) || !Array.isArray(p["attributes"]) || p["attributes"].length === 0 || p["attributes"].some((a) => typeof a !== "string")) {
+          throw new ApiError("InvalidQuery", `${path}.limit.per: { attributes: [names], limit }`);
+        }
+        if (typeof p["limit"] !== "number" || !Number.isInteger(p["limit"]) || p["limit"] < 1) throw new ApiError("InvalidQuery", `${path}.limit.per.limit: a positive integer`);
+        per = { attributes: p["attributes"] as string[], limit: p["limit"] };
+      }
     } else throw new ApiError("InvalidQuery", `${path}.limit: a number or { total }`);
   }
   if (topK !== undefined && (typeof topK !== "number" || !Number.isInteger(topK) || topK < 1 || topK > MAX_TOP_K)) {
@@ -197,11 +210,31 @@ export function translateQuery(query: unknown, target: QueryTarget, path = "quer
     request["includeAttributes"] = true;
     if (!excluded.has("vector")) request["includeVectors"] = true;
   }
+  let perPlan: OutputPlan["per"];
+  if (per !== undefined) {
+    if (aggregateBy !== undefined) unsupported("limit.per with aggregate_by", path);
+    // Rank the top 10,000 rows with the limit key's attributes; the cut is made in shapeResult.
+    perPlan = { ...per, total: request["topK"] as number };
+    request["topK"] = MAX_TOP_K;
+    const included = request["includeAttributes"];
+    if (included !== true) {
+      const listed = new Set(Array.isArray(included) ? (included as string[]) : []);
+      const fetched = per.attributes.filter((a) => a !== "id" && !listed.has(a));
+      for (const a of fetched) excluded.add(a);
+      if (listed.size + fetched.length > 0) request["includeAttributes"] = [...listed, ...fetched];
+    }
+  }
   const encoding = query["vector_encoding"];
   if (encoding !== undefined && encoding !== "float" && encoding !== "base64") throw new ApiError("InvalidQuery", `${path}.vector_encoding: float or base64`);
   return {
     request,
-    plan: { squareDistance: queryMetric === "EUCLIDEAN", exclude: excluded, base64: encoding === "base64", aggregateOnly },
+    plan: {
+      squareDistance: queryMetric === "EUCLIDEAN",
+      exclude: excluded,
+      base64: encoding === "base64",
+      aggregateOnly,
+      ...(perPlan === undefined ? {} : { per: perPlan }),
+    },
     ...(textRank === undefined ? {} : { textRank }),
   };
 }
@@ -239,12 +272,27 @@ export function shapeResult(
   const base64 = plan.base64 || vectorEncoding === "base64";
   const out: TpufQueryResult = {};
   if (!plan.aggregateOnly) {
-    out.rows = (answer.rows as EngineRow[]).map((r) => {
+    let rows = answer.rows as EngineRow[];
+    if (plan.per !== undefined) {
+      const { attributes, limit, total } = plan.per;
+      const seen = new Map<string, number>();
+      const kept: EngineRow[] = [];
+      for (const r of rows) {
+        if (kept.length >= total) break;
+        const key = JSON.stringify(attributes.map((a) => (a === "id" ? r.id : (ownValue(r.attributes, a) ?? null))));
+        const n = seen.get(key) ?? 0;
+        if (n >= limit) continue;
+        seen.set(key, n + 1);
+        kept.push(r);
+      }
+      rows = kept;
+    }
+    out.rows = rows.map((r) => {
       const row: Record<string, unknown> = { id: fromEngineId(r.id, idType) };
       if (r.distance !== undefined) row["$dist"] = plan.squareDistance ? r.distance * r.distance : r.distance;
       else if (r.score !== undefined) row["$dist"] = r.score;
       if (r.attributes !== undefined) {
-        for (const [k, v] of Object.entries(r.attributes)) if (!plan.exclude.has(k) && k !== "id" && k !== "$dist") row[k] = v;
+        for (const [k, v] of Object.entries(r.attributes)) if (!plan.exclude.has(k) && k !== "id" && k !== "$dist") setOwn(row, k, v);
       }
       if (r.vector !== undefined && !plan.exclude.has("vector")) row["vector"] = base64 ? encodeVectorBase64(r.vector) : r.vector;
       return row;

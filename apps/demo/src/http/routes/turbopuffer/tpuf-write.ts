@@ -18,6 +18,7 @@
  * fails the request with 404 (DocumentNotFound), the upserts and deletes of
  * the same group still committing.
  */
+import { setOwn } from "./tpuf-own.ts";
 import type { DocumentInput, DocumentPatch, JsonObject, JsonValue, NamespaceEngine } from "@skerry/namespace-engine";
 import type { Manifest } from "@skerry/wal-format";
 import { ApiError } from "../../api-error.ts";
@@ -135,7 +136,7 @@ function rowsOf(body: Record<string, unknown>, kind: "upsert" | "patch"): RowIn[
     }
     for (let i = 0; i < n; i++) {
       const fields: Record<string, unknown> = {};
-      for (const [name, values] of cols) fields[name] = values[i];
+      for (const [name, values] of cols) setOwn(fields, name, values[i]);
       out.push({ id: ids[i], fields });
     }
   }
@@ -257,10 +258,10 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
       }
       if (value === null || value === undefined) continue;
       admitValue(schema, name, value, where);
-      (attributes as Record<string, JsonValue>)[name] = storedValue(schema.get(name)?.type, value, where) as JsonValue;
+      setOwn(attributes as Record<string, unknown>, name, storedValue(schema.get(name)?.type, value, where));
       if (fullText(name)) {
         const t = textOf(value);
-        if (t !== undefined) text[name] = t;
+        if (t !== undefined) setOwn(text, name, t);
       }
     }
     return {
@@ -282,8 +283,8 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
         continue;
       }
       admitValue(schema, name, value, where);
-      attributes[name] = storedValue(schema.get(name)?.type, value, where) as JsonValue | null;
-      if (fullText(name)) text[name] = value === null ? null : (textOf(value) ?? null);
+      setOwn(attributes, name, storedValue(schema.get(name)?.type, value, where));
+      if (fullText(name)) setOwn(text, name, value === null ? null : (textOf(value) ?? null));
     }
     return {
       id: toEngineId(row.id, ids, where),
@@ -305,8 +306,8 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
     for (const [name, value] of Object.entries(patchByFilter["patch"])) {
       if (name === "id" || name === "vector") throw new ApiError("InvalidArgument", `patch_by_filter.patch.${name}: only attributes can be patched by filter`);
       admitValue(schema, name, value, "patch_by_filter.patch");
-      attributes[name] = storedValue(schema.get(name)?.type, value, "patch_by_filter.patch") as JsonValue | null;
-      if (fullText(name)) text[name] = value === null ? null : (textOf(value) ?? null);
+      setOwn(attributes, name, storedValue(schema.get(name)?.type, value, "patch_by_filter.patch"));
+      if (fullText(name)) setOwn(text, name, value === null ? null : (textOf(value) ?? null));
     }
     filterPatch = {
       filter: translateFilter(patchByFilter["filters"], ids, "patch_by_filter.filters", schema),
