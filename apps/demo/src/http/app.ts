@@ -2,13 +2,15 @@
  * The HTTP application: middleware order, routes, the OpenAPI document,
  * and the single error handler.
  *
- * Order: observe (request id, metrics, log) -> shutdown gate -> on /v1:
+ * Order: observe (request id, metrics, log) -> shutdown gate -> on /v1 and /v2:
  * server-wide in-flight bound -> authenticate -> per-key concurrency ->
  * timeout -> body limit -> JSON depth bound -> authorize (the access the
  * matched route declares, access.ts; every route declares one) -> zod
  * validation (415 for a body that is not JSON) -> handler. The web console (/console, static files) sits beside the API
- * and needs no key to load. Every failure, thrown anywhere, goes through `mapError`
- * (api-error.ts): a stable code, a message, the right status, no stack.
+ * and needs no key to load. `/v1/namespaces...` and `/v2/namespaces...` are the
+ * turbopuffer-compatible routes (routes/turbopuffer), answering errors in turbopuffer's shape.
+ * Every failure, thrown anywhere, goes through `mapError` (api-error.ts): a stable code, a
+ * message, the right status, no stack.
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { ApiError, mapError } from "./api-error.ts";

@@ -430,7 +430,9 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
     it("should delete a namespace (deleteAll), then answer 404 NotFoundError", async () => {
       const ns = tpuf.namespace("to-delete");
       await ns.write({ upsert_rows: [{ id: 1, x: 1 }] });
+      await ns.updateMetadata({ pinning: true });
       expect((await ns.deleteAll()).status).toBe("OK");
+      expect(await server.engine.pinnedNamespaces()).not.toContain(`${PROJECT.org}/${PROJECT.project}/to-delete`);
       expect(await ns.exists()).toBe(false);
       await expect(ns.deleteAll()).rejects.toBeInstanceOf(NotFoundError);
       await expect(ns.query({ top_k: 1 })).rejects.toBeInstanceOf(NotFoundError);

@@ -16,7 +16,9 @@
  * of ids that do not exist are skipped, as turbopuffer does; the ids are
  * looked up first, and an id deleted between that lookup and the commit
  * fails the request with 404 (DocumentNotFound), the upserts and deletes of
- * the same group still committing.
+ * the same group still committing. With upsert/patch/delete conditions the
+ * last step is tpuf-conditional.ts instead (evaluated on the server,
+ * committed with ifVersion).
  */
 import { setOwn } from "./tpuf-own.ts";
 import type { DocumentInput, DocumentPatch, JsonObject, JsonValue, NamespaceEngine } from "@skerry/namespace-engine";

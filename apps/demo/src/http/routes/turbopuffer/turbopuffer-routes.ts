@@ -134,6 +134,7 @@ export function registerTurbopufferRoutes(app: App, deps: AppDeps): void {
     const p = path(c);
     const result = await engine.deleteNamespace(p);
     if (result.alreadyDeleted) throw new ApiError("NamespaceNotFound", `namespace not found: ${c.req.param("namespace")}`);
+    if ((await engine.pinnedNamespaces()).includes(p)) await engine.unpin(p); // a deleted namespace stays unpinned if recreated
     return c.json({ status: "OK" });
   });
 
