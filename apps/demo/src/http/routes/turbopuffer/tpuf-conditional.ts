@@ -149,7 +149,7 @@ export async function conditionalWrite(w: ConditionalWrite): Promise<Conditional
   for (let attempt = 1; ; attempt++) {
     const manifest = await w.engine.manifest(w.path);
     let version = manifest.version;
-    const found = await w.engine.get(w.path, ids, { atVersion: version });
+    const found = await w.engine.get(w.path, ids, { atVersion: version, consistency: "eventual" });
     const current = new Map<string, Doc>();
     found.forEach((doc, i) => {
       if (doc !== null) current.set(ids[i] as string, doc);

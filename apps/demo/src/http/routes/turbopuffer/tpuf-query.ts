@@ -241,11 +241,15 @@ export function translateQuery(query: unknown, target: QueryTarget, path = "quer
 
 type EngineAnswer = Parameters<typeof shapeResult>[0];
 
-/** Runs one translated query at `version` (a combined BM25 ranking: one engine query per clause). */
+/**
+ * Runs one translated query at `version` (a combined BM25 ranking: one engine query per clause).
+ * `consistency: "eventual"` beside `atVersion`: the version was just read at the request's
+ * consistency, so the engine takes it from its cache instead of listing the manifests again.
+ */
 async function run(engine: NamespaceEngine, path: string, t: Translated, version: number): Promise<EngineAnswer> {
-  if (t.textRank === undefined) return (await engine.query(path, t.request, { atVersion: version })) as never;
+  if (t.textRank === undefined) return (await engine.query(path, t.request, { atVersion: version, consistency: "eventual" })) as never;
   const rank = t.textRank;
-  const answers = await Promise.all(rank.leaves.map((leaf) => engine.query(path, { ...t.request, rankBy: leaf, topK: MAX_TOP_K }, { atVersion: version })));
+  const answers = await Promise.all(rank.leaves.map((leaf) => engine.query(path, { ...t.request, rankBy: leaf, topK: MAX_TOP_K }, { atVersion: version, consistency: "eventual" })));
   return { rows: combineTextRank(rank, answers.map((a) => a.rows as never), t.request["topK"] as number) };
 }
 

@@ -38,7 +38,7 @@ export async function tpufRecall(engine: NamespaceEngine, path: string, body: un
   } else {
     const num = params["num"] ?? 25;
     if (typeof num !== "number" || !Number.isInteger(num) || num < 1 || num > 1000) throw new ApiError("InvalidQuery", "recall: num is an integer in [1, 1000]");
-    const page = await engine.scan(path, { atVersion: manifest.version, limit: 10_000 });
+    const page = await engine.scan(path, { atVersion: manifest.version, consistency: "eventual", limit: 10_000 });
     const withVectors = page.documents.filter((d) => d.vector !== undefined);
     const step = Math.max(1, withVectors.length / num);
     vectors = [];
@@ -51,8 +51,8 @@ export async function tpufRecall(engine: NamespaceEngine, path: string, body: un
   for (const vector of vectors) {
     const base = { topK, ...(filters === undefined ? {} : { filters }) };
     const [ann, exact] = await Promise.all([
-      engine.query(path, { ...base, rankBy: ["vector", "ANN", vector] }, { atVersion: manifest.version }),
-      engine.query(path, { ...base, rankBy: ["vector", "kNN", vector], includeVectors: params["include_ground_truth"] === true }, { atVersion: manifest.version }),
+      engine.query(path, { ...base, rankBy: ["vector", "ANN", vector] }, { atVersion: manifest.version, consistency: "eventual" }),
+      engine.query(path, { ...base, rankBy: ["vector", "kNN", vector], includeVectors: params["include_ground_truth"] === true }, { atVersion: manifest.version, consistency: "eventual" }),
     ]);
     const exactRows = exact.rows as Row[];
     const annIds = new Set((ann.rows as Row[]).map((r) => r.id));

@@ -367,7 +367,7 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
   const lookup = [...new Set([...patches.map((p) => p.id), ...deletes])];
   const existing = new Set<string>();
   if (lookup.length > 0) {
-    const found = await engine.get(path, lookup);
+    const found = await engine.get(path, lookup, { consistency: "eventual" }); // the manifest was just read strongly
     found.forEach((doc, i) => {
       if (doc !== null) existing.add(lookup[i] as string);
     });

@@ -76,7 +76,7 @@ export function registerTurbopufferRoutes(app: App, deps: AppDeps): void {
 
   const metadataOf = async (p: string) => {
     const info = await engine.getNamespace(p);
-    const manifest = await engine.manifest(p, { atVersion: info.version });
+    const manifest = await engine.manifest(p, { atVersion: info.version, consistency: "eventual" });
     let unindexed = 0;
     for (const ref of manifest.containers) if (ref.extra?.["index_key"] === undefined) unindexed += ref.byteSize;
     const now = new Date().toISOString();
