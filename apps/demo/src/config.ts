@@ -10,7 +10,8 @@
  * SKERRY_MAX_IN_FLIGHT_PER_KEY, SKERRY_MAX_IN_FLIGHT, SKERRY_STATE_DIR (persist warmed and
  * pinned namespaces' materialized states there; off when unset), SKERRY_BLOCK_CACHE_MB (memory tier of
  * the block cache for immutable objects, default 256; 0 turns the cache off), SKERRY_BLOCK_CACHE_DIR and
- * SKERRY_BLOCK_CACHE_DISK_MB (its disk tier, default 4096 MB when a directory is set); S3 through S3_BUCKET / S3_ENDPOINT /
+ * SKERRY_BLOCK_CACHE_DISK_MB (its disk tier, default 4096 MB when a directory is set), SKERRY_TURBOPUFFER_PROJECT
+ * (`org/project` the turbopuffer-compatible routes use for an admin key, default `default/default`); S3 through S3_BUCKET / S3_ENDPOINT /
  * S3_PREFIX / AWS_* (storage/open-storage.ts).
  *
  * Errors: a ConfigError naming the variable and what it accepts.
@@ -33,6 +34,26 @@ export interface ServerConfig {
   readonly blockCache: { readonly memoryBytes: number; readonly disk?: { readonly dir: string; readonly maxBytes: number } } | undefined;
   /** Local directory for persisted materialized states (one server per directory); undefined: off. */
   readonly stateDir: string | undefined;
+  /** The org/project the turbopuffer-compatible routes act on for an admin key (a project key uses its own). */
+  readonly turbopufferProject: TurbopufferProject;
+}
+
+export interface TurbopufferProject {
+  readonly org: string;
+  readonly project: string;
+}
+
+export const DEFAULT_TURBOPUFFER_PROJECT: TurbopufferProject = { org: "default", project: "default" };
+
+function turbopufferProject(env: Env): TurbopufferProject {
+  const raw = env["SKERRY_TURBOPUFFER_PROJECT"];
+  if (raw === undefined || raw === "") return DEFAULT_TURBOPUFFER_PROJECT;
+  const parts = raw.split("/");
+  const name = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+  if (parts.length !== 2 || !parts.every((p) => name.test(p) && !p.includes(".."))) {
+    throw new ConfigError(`SKERRY_TURBOPUFFER_PROJECT must be org/project (letters, digits, - _ .), got ${JSON.stringify(raw)}`);
+  }
+  return { org: parts[0] as string, project: parts[1] as string };
 }
 
 export interface RequestLimits {
@@ -109,6 +130,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     logLevel: env["SKERRY_LOG_LEVEL"] || "info",
     stateDir: env["SKERRY_STATE_DIR"] ? resolve(userCwd(env), env["SKERRY_STATE_DIR"]) : undefined,
     blockCache: blockCacheConfig(env),
+    turbopufferProject: turbopufferProject(env),
     limits: {
       bodyBytes: positiveInt(env, "SKERRY_BODY_LIMIT_BYTES", DEFAULT_LIMITS.bodyBytes),
       requestTimeoutMs: positiveInt(env, "SKERRY_REQUEST_TIMEOUT_MS", DEFAULT_LIMITS.requestTimeoutMs),

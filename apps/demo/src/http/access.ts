@@ -7,6 +7,11 @@
  * - `write`: a `write` key of the route's org/project, or an admin key;
  * - `admin`: an admin key only (key management, project repair, engine stats).
  *
+ * A route declared with `requiresOwnProject(access)` (the turbopuffer-compatible
+ * routes, whose paths name no org/project) acts on the key's own project:
+ * any project key may read, a `write` key may write; an admin key acts on
+ * the configured default project (SKERRY_TURBOPUFFER_PROJECT).
+ *
  * `defineRoute(access, config)` is `createRoute` with the access attached as
  * the route's first middleware (a marker, see `requires`) and documented in
  * the OpenAPI operation as `x-skerry-access`; plain routes put
@@ -35,8 +40,9 @@ export const ACCESS_EXTENSION = "x-skerry-access";
 
 const RANK: Readonly<Record<Access, number>> = { public: 0, read: 1, write: 2, admin: 3 };
 const MARK = Symbol("skerry.route-access");
+const OWN_PROJECT = Symbol("skerry.route-own-project");
 
-type Marker = MiddlewareHandler<AppEnv> & { readonly [MARK]: Access };
+type Marker = MiddlewareHandler<AppEnv> & { readonly [MARK]: Access; readonly [OWN_PROJECT]?: true };
 
 /** The marker middleware that declares a route's access (the check itself is `authorize`'s). */
 export function requires(access: Access): Marker {
@@ -44,6 +50,20 @@ export function requires(access: Access): Marker {
     await next();
   };
   return Object.assign(marker, { [MARK]: access }) as Marker;
+}
+
+/**
+ * The marker of a route whose org/project is the key's own (no org/project in its path: the
+ * turbopuffer-compatible routes): a project key needs the access in its project, an admin key
+ * may use it (the route then picks the project it acts on).
+ */
+export function requiresOwnProject(access: "read" | "write"): Marker {
+  return Object.assign(requires(access), { [OWN_PROJECT]: true as const });
+}
+
+/** Whether a handler is a `requiresOwnProject` marker. */
+function ownProjectOf(handler: unknown): boolean {
+  return typeof handler === "function" && OWN_PROJECT in handler;
 }
 
 /** The access a handler declares, if it is a `requires` marker. */
@@ -63,21 +83,26 @@ export function defineRoute<R extends Omit<RouteConfig, "middleware">>(access: A
  * request ends in 404), `undefined` when a matched route declares none.
  * Several matching routes (never the case today) need the strictest.
  */
-export function matchedAccess(routes: readonly { method: string; path: string; handler: unknown }[]): { access: Access; path: string } | null | undefined {
-  const groups = new Map<string, { path: string; access: Access | undefined }>();
+export function matchedAccess(
+  routes: readonly { method: string; path: string; handler: unknown }[],
+): { access: Access; path: string; ownProject?: boolean } | null | undefined {
+  const groups = new Map<string, { path: string; access: Access | undefined; ownProject: boolean }>();
   for (const route of routes) {
     if (route.method === "ALL") continue;
     const id = `${route.method} ${route.path}`;
-    const group = groups.get(id) ?? { path: route.path, access: undefined };
+    const group = groups.get(id) ?? { path: route.path, access: undefined, ownProject: false };
     const declared = accessOf(route.handler);
     if (declared !== undefined && (group.access === undefined || RANK[declared] > RANK[group.access])) group.access = declared;
+    if (ownProjectOf(route.handler)) group.ownProject = true;
     groups.set(id, group);
   }
   if (groups.size === 0) return null;
-  let result: { access: Access; path: string } | undefined;
+  let result: { access: Access; path: string; ownProject?: boolean } | undefined;
   for (const group of groups.values()) {
     if (group.access === undefined) return undefined;
-    if (result === undefined || RANK[group.access] > RANK[result.access]) result = { access: group.access, path: group.path };
+    if (result === undefined || RANK[group.access] > RANK[result.access]) {
+      result = group.ownProject ? { access: group.access, path: group.path, ownProject: true } : { access: group.access, path: group.path };
+    }
   }
   return result;
 }
@@ -119,6 +144,12 @@ export function authorize(deps: AppDeps): MiddlewareHandler<AppEnv> {
     }
     if (principal.role !== "admin") {
       if (matched.access === "admin") forbid("only an admin key may use this route (it spans projects or manages keys)");
+      if (matched.ownProject === true) {
+        // The route acts on the key's own project.
+        if (principal.org === undefined || principal.project === undefined) forbid("this API key has no project");
+        if (matched.access === "write" && principal.role !== "write") forbid("this API key may only read");
+        return next();
+      }
       const params = pathParams(matched.path, c.req.path);
       const org = params.get("org");
       const project = params.get("project");

@@ -7,7 +7,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { NamespaceEngine, QuerySlicer } from "@skerry/namespace-engine";
 import type { StorageProvider } from "@skerry/storage-providers";
 import type { ApiKeyStore, Principal } from "../auth/api-keys.ts";
-import type { RequestLimits } from "../config.ts";
+import type { RequestLimits, TurbopufferProject } from "../config.ts";
 import type { Logger } from "../server/logger.ts";
 import type { ServerMetrics } from "../server/metrics.ts";
 
@@ -23,6 +23,8 @@ export interface AppDeps {
    * large bodies draw on one budget per event-loop turn, however many run at once.
    */
   readonly slicer: QuerySlicer;
+  /** The org/project the turbopuffer-compatible routes act on for an admin key. */
+  readonly turbopufferProject: TurbopufferProject;
   /** Flipped by graceful shutdown: new requests get 503 ShuttingDown. */
   readonly lifecycle: { shuttingDown: boolean; ready: boolean; inFlight: number };
 }

@@ -2,13 +2,15 @@
  * The HTTP application: middleware order, routes, the OpenAPI document,
  * and the single error handler.
  *
- * Order: observe (request id, metrics, log) -> shutdown gate -> on /v1:
+ * Order: observe (request id, metrics, log) -> shutdown gate -> on /v1 and /v2:
  * server-wide in-flight bound -> authenticate -> per-key concurrency ->
  * timeout -> body limit -> JSON depth bound -> authorize (the access the
  * matched route declares, access.ts; every route declares one) -> zod
  * validation (415 for a body that is not JSON) -> handler. The web console (/console, static files) sits beside the API
- * and needs no key to load. Every failure, thrown anywhere, goes through `mapError`
- * (api-error.ts): a stable code, a message, the right status, no stack.
+ * and needs no key to load. `/v1/namespaces...` and `/v2/namespaces...` are the
+ * turbopuffer-compatible routes (routes/turbopuffer), answering errors in turbopuffer's shape.
+ * Every failure, thrown anywhere, goes through `mapError` (api-error.ts): a stable code, a
+ * message, the right status, no stack.
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { ApiError, mapError } from "./api-error.ts";
@@ -24,6 +26,8 @@ import { registerOperationRoutes } from "./routes/operation-routes.ts";
 import { registerQueryRoutes } from "./routes/query-routes.ts";
 import { registerSharingRoutes } from "./routes/sharing-routes.ts";
 import { registerSystemRoutes } from "./routes/system-routes.ts";
+import { isTurbopufferPath, turbopufferError } from "./routes/turbopuffer/tpuf-error.ts";
+import { registerTurbopufferRoutes } from "./routes/turbopuffer/turbopuffer-routes.ts";
 
 export const OPENAPI_PATH = "/openapi.json";
 
@@ -49,7 +53,10 @@ export function createApp(deps: AppDeps): App {
 
   app.use("*", observe(deps));
   app.use("*", shutdownGate(deps));
-  app.use("/v1/*", serverLimit(deps), authenticate(deps), concurrencyLimit(deps), requestTimeout(deps), sizeLimit(deps), jsonDepthLimit());
+  // /v2: the turbopuffer-compatible routes (routes/turbopuffer), behind the same guards (one in-flight bound for both).
+  const guards = [serverLimit(deps), authenticate(deps), concurrencyLimit(deps), requestTimeout(deps), sizeLimit(deps), jsonDepthLimit()] as const;
+  app.use("/v1/*", ...guards);
+  app.use("/v2/*", ...guards);
   // After routing, for every route: the access the matched route declares (access.ts).
   app.use("*", authorize(deps));
 
@@ -61,6 +68,7 @@ export function createApp(deps: AppDeps): App {
   registerQueryRoutes(app, deps);
   registerOperationRoutes(app, deps);
   registerSharingRoutes(app, deps);
+  registerTurbopufferRoutes(app, deps);
   registerConsoleRoutes(app);
   const document = {
     openapi: "3.0.3",
@@ -83,6 +91,10 @@ export function createApp(deps: AppDeps): App {
     const mapped = mapError(error);
     if (mapped.unexpected) deps.logger.error({ err: error, requestId: c.get("requestId") }, "request error");
     for (const [name, value] of Object.entries(mapped.headers)) c.header(name, value);
+    if (isTurbopufferPath(c.req.path)) {
+      const tpuf = turbopufferError(mapped);
+      return c.json(tpuf.body, tpuf.status as 400);
+    }
     return c.json(mapped.body, mapped.status as 400);
   });
   return app;

@@ -180,7 +180,10 @@ const JSON_MEDIA = /^application\/([\w.-]+\+)?json$/i;
 export function jsonDepthLimit(): Guard {
   return async (c, next) => {
     const type = c.req.header("content-type");
-    if (type !== undefined && JSON_MEDIA.test(type.split(";")[0]!.trim()) && c.req.raw.body !== null) {
+    const encoding = c.req.header("content-encoding");
+    // A compressed body (turbopuffer clients' gzip) is bounded by the route that decompresses it.
+    const plain = encoding === undefined || encoding === "" || encoding.toLowerCase() === "identity";
+    if (plain && type !== undefined && JSON_MEDIA.test(type.split(";")[0]!.trim()) && c.req.raw.body !== null) {
       const text = await c.req.text(); // cached: the route's validator parses the same text
       if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) {
         throw new ApiError("JsonTooDeep", `the JSON body nests deeper than ${MAX_JSON_DEPTH} levels`, { maxDepth: MAX_JSON_DEPTH });

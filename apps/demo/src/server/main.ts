@@ -30,6 +30,7 @@ async function main(): Promise<void> {
     logLevel: config.logLevel,
     stateDir: config.stateDir,
     blockCache: config.blockCache,
+    turbopufferProject: config.turbopufferProject,
     onClose: () => opened.close(),
   });
 

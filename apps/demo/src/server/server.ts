@@ -24,7 +24,7 @@ import type { StorageProvider } from "@skerry/storage-providers";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { Server as NetServer, type Socket } from "node:net";
 import { ApiKeyStore } from "../auth/api-keys.ts";
-import { DEFAULT_LIMITS, type RequestLimits } from "../config.ts";
+import { DEFAULT_LIMITS, DEFAULT_TURBOPUFFER_PROJECT, type RequestLimits, type TurbopufferProject } from "../config.ts";
 import type { AppDeps } from "../http/app-context.ts";
 import { createApp } from "../http/app.ts";
 import { createLogger, type Logger } from "./logger.ts";
@@ -46,6 +46,8 @@ export interface StartServerOptions {
   readonly stateDir?: string | undefined;
   /** The engine's block cache for immutable objects (engine `blockCache`); off when absent. */
   readonly blockCache?: BlockCacheOptions | undefined;
+  /** The org/project the turbopuffer-compatible routes act on for an admin key; default `default/default`. */
+  readonly turbopufferProject?: TurbopufferProject;
   /** Called on close after the server stopped (e.g. to close an S3 client). */
   readonly onClose?: () => void | Promise<void>;
 }
@@ -132,6 +134,7 @@ export async function startServer(options: StartServerOptions): Promise<SkerrySe
     logger,
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     slicer,
+    turbopufferProject: options.turbopufferProject ?? DEFAULT_TURBOPUFFER_PROJECT,
     lifecycle: { shuttingDown: false, ready: false, inFlight: 0 },
   };
   const app = createApp(deps);

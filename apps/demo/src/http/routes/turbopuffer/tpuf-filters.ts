@@ -1,0 +1,61 @@
+/**
+ * turbopuffer filters -> the engine's filters (docs/query.md "Filters").
+ *
+ * | turbopuffer | engine |
+ * | --- | --- |
+ * | And, Or, Not | And, Or, Not |
+ * | Eq, NotEq, In, NotIn, Lt, Lte, Gt, Gte, Glob, IGlob, ContainsAny | the same |
+ * | Eq null / NotEq null | Not Exists / Exists |
+ * | NotGlob, NotIGlob, NotContainsAny | Not Glob, Not IGlob, Not ContainsAny |
+ * | Contains v / NotContains v | ContainsAny [v] / Not ContainsAny [v] |
+ *
+ * Operands on `id` become engine ids (a `uint` namespace's zero-padded
+ * digits); operands on `datetime` and `uuid` attributes are stored values
+ * (UTC ISO strings, lower-case UUIDs: tpuf-schema.ts `storedValue`). Every other operator (Regex, Fuzzy, AnyLt/AnyLte/AnyGt/AnyGte,
+ * ContainsAllTokens, ContainsAnyToken, ContainsTokenSequence, ...) is a 400
+ * naming it.
+ */
+import { ApiError } from "../../api-error.ts";
+import { type IdType, toEngineId } from "./tpuf-ids.ts";
+import { storedValue, type TpufSchema } from "./tpuf-schema.ts";
+
+const SAME = new Set(["Eq", "NotEq", "In", "NotIn", "Lt", "Lte", "Gt", "Gte", "Glob", "IGlob", "ContainsAny"]);
+const NEGATED: Readonly<Record<string, string>> = { NotGlob: "Glob", NotIGlob: "IGlob", NotContainsAny: "ContainsAny" };
+
+function unsupported(op: string, path: string): never {
+  throw new ApiError("InvalidQuery", `${path}: the filter operator ${JSON.stringify(op)} is not supported by Skerry (see docs/turbopuffer-compat.md)`, {
+    unsupported: op,
+  });
+}
+
+export function translateFilter(filter: unknown, idType: IdType, path = "filters", schema: TpufSchema = new Map()): unknown[] {
+  if (!Array.isArray(filter) || filter.length < 2) throw new ApiError("InvalidQuery", `${path}: a filter is [attribute, op, value], ["And"|"Or", [filters]] or ["Not", filter]`);
+  const [head, second] = filter as [unknown, unknown, unknown];
+  if (head === "And" || head === "Or") {
+    if (!Array.isArray(second)) throw new ApiError("InvalidQuery", `${path}: ${head} takes a list of filters`);
+    return [head, second.map((f, i) => translateFilter(f, idType, `${path}.${head}[${i}]`, schema))];
+  }
+  if (head === "Not" && filter.length === 2) return ["Not", translateFilter(second, idType, `${path}.Not`, schema)];
+  if (typeof head !== "string" || typeof second !== "string") throw new ApiError("InvalidQuery", `${path}: a filter is [attribute, op, value]`);
+  const field = head;
+  const op = second;
+  let value = filter[2] as unknown;
+  if (filter.length > 3) unsupported(`${op} with parameters`, path);
+  if (field === "id" && value !== null && value !== undefined) {
+    const convert = (v: unknown) => toEngineId(v, idType, `${path} (id operand)`);
+    if ((op === "In" || op === "NotIn") && Array.isArray(value)) value = value.map(convert);
+    else if (op !== "Glob" && op !== "IGlob" && op !== "NotGlob" && op !== "NotIGlob") value = convert(value);
+  }
+  const type = field === "id" ? undefined : schema.get(field)?.type;
+  if ((type === "datetime" || type === "uuid" || type === "[]datetime" || type === "[]uuid") && value !== null && op !== "Glob" && op !== "IGlob" && op !== "NotGlob" && op !== "NotIGlob") {
+    const scalar = type.startsWith("[]") ? type.slice(2) : type;
+    value = Array.isArray(value) ? value.map((v) => storedValue(scalar, v, path)) : storedValue(scalar, value, path);
+  }
+  if (value === null && (op === "Eq" || op === "NotEq")) return op === "Eq" ? ["Not", [field, "Exists"]] : [field, "Exists"];
+  if (SAME.has(op)) return [field, op, value];
+  const negated = NEGATED[op];
+  if (negated !== undefined) return ["Not", [field, negated, value]];
+  if (op === "Contains") return [field, "ContainsAny", [value]];
+  if (op === "NotContains") return ["Not", [field, "ContainsAny", [value]]];
+  return unsupported(op, path);
+}

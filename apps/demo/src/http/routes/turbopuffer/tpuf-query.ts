@@ -1,0 +1,400 @@
+/**
+ * `POST /v2/namespaces/:namespace/query` (and the multi-query overload,
+ * explain_query): a turbopuffer query -> one engine query request
+ * (docs/query.md), answered at one manifest version, rows reshaped to
+ * turbopuffer's (`id`, `$dist`, the attributes flattened into the row,
+ * `vector` as floats or base64).
+ *
+ * rank_by: `["vector", "ANN"|"kNN", [..]]` -> the engine's dense ranking
+ * (the one vector attribute is `vector`); `[attr, "BM25", "q"]` on a
+ * full_text_search attribute -> BM25 (`$dist` is the score); `[attr,
+ * "asc"|"desc"]` (or a one-element list of them) -> attribute order; none
+ * -> id order; `limit: {total, per}` -> the top 10,000 rows, cut here to
+ * `per.limit` rows per limit key and `total` rows; `Sum` / `Max` / `Product` of BM25 clauses -> one engine
+ * query per clause, combined here (tpuf-text-rank.ts). euclidean_squared namespaces are the engine's EUCLIDEAN:
+ * `$dist` is the L2 distance squared (same order). Anything else
+ * (Saturate/Decay/Dist/Attribute, several order attributes, SparseKNN,
+ * multi-vector or expression ANN, BM25 clause params,
+ * compute_attributes, Sum or per-attribute Count aggregations,
+ * ForEachUnique grouping, rerank_by) is a 400 naming it.
+ */
+import { ownValue, setOwn } from "./tpuf-own.ts";
+import type { NamespaceEngine } from "@skerry/namespace-engine";
+import type { Manifest } from "@skerry/wal-format";
+import { ApiError } from "../../api-error.ts";
+import { translateFilter } from "./tpuf-filters.ts";
+import { fromEngineId, type IdType } from "./tpuf-ids.ts";
+import { idTypeOf, isFullText, readSchema, type TpufSchema } from "./tpuf-schema.ts";
+import { COMBINATORS, combineTextRank, parseTextRank, type TextRank } from "./tpuf-text-rank.ts";
+import { decodeVector, encodeVectorBase64 } from "./tpuf-vectors.ts";
+import { engineMetric } from "./tpuf-write.ts";
+
+const QUERY_KEYS = new Set([
+  "rank_by",
+  "top_k",
+  "limit",
+  "filters",
+  "include_attributes",
+  "exclude_attributes",
+  "aggregate_by",
+  "group_by",
+  "consistency",
+  "vector_encoding",
+  "distance_metric",
+]);
+const UNSUPPORTED_KEYS: Readonly<Record<string, string>> = {
+  compute_attributes: "compute_attributes",
+  rerank_by: "rerank_by (server-side fusion of a multi-query)",
+};
+
+export const MAX_TOP_K = 10_000;
+
+function unsupported(what: string, path: string): never {
+  throw new ApiError("InvalidQuery", `${path}: ${what} is not supported by Skerry (see docs/turbopuffer-compat.md)`, { unsupported: what });
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+export interface QueryTarget {
+  readonly manifest: Manifest;
+  readonly schema: TpufSchema;
+  readonly idType: IdType;
+}
+
+export function targetOf(manifest: Manifest): QueryTarget {
+  const schema = readSchema(manifest.labels);
+  return { manifest, schema, idType: idTypeOf(schema) ?? "string" };
+}
+
+/** How engine rows become turbopuffer rows. */
+interface OutputPlan {
+  readonly squareDistance: boolean;
+  /** Attributes not to answer (exclude_attributes, and those fetched only for limit.per). */
+  readonly exclude: ReadonlySet<string>;
+  /** limit.per: at most `limit` rows per value of `attributes`, `total` rows in all. */
+  readonly per?: { readonly attributes: readonly string[]; readonly limit: number; readonly total: number };
+  readonly base64: boolean;
+  readonly aggregateOnly: boolean;
+}
+
+export interface Translated {
+  readonly request: Record<string, unknown>;
+  readonly plan: OutputPlan;
+  /** A combination of BM25 clauses, ranked here from one engine query per clause (no `rankBy` in `request`). */
+  readonly textRank?: TextRank;
+}
+
+function translateBm25(clause: readonly unknown[], target: QueryTarget, path: string): unknown[] {
+  const [field, , operand, params] = clause;
+  if (typeof field !== "string") throw new ApiError("InvalidQuery", `${path}: BM25 names an attribute`);
+  if (params !== undefined) return unsupported("BM25 clause parameters (last_as_prefix)", path);
+  // An attribute the schema knows must be full-text searchable; a field it does not know may be a text
+  // field written through Skerry's own API (the engine answers nothing for a field no document has).
+  if (target.schema.has(field) && !isFullText(target.schema.get(field))) {
+    throw new ApiError("InvalidQuery", `${path}: attribute ${JSON.stringify(field)} is not full-text searchable: declare it in the schema with full_text_search: true`);
+  }
+  const q = Array.isArray(operand) ? operand.join(" ") : operand;
+  if (typeof q !== "string") throw new ApiError("InvalidQuery", `${path}: BM25 takes a query string`);
+  return [field, "BM25", q];
+}
+
+function translateRankBy(rankBy: unknown, target: QueryTarget, path: string): unknown[] {
+  if (!Array.isArray(rankBy) || rankBy.length < 2) {
+    if (Array.isArray(rankBy) && rankBy.length === 1 && Array.isArray(rankBy[0])) return translateRankBy(rankBy[0], target, path);
+    throw new ApiError("InvalidQuery", `${path}: rank_by is [attribute, "ANN"|"kNN", vector], [attribute, "BM25", query] or [attribute, "asc"|"desc"]`);
+  }
+  if (Array.isArray(rankBy[0])) {
+    if (rankBy.length === 1) return translateRankBy(rankBy[0], target, path);
+    return unsupported("ordering by several attributes", path);
+  }
+  const [field, op, operand, params] = rankBy as [unknown, unknown, unknown, unknown];
+  if (typeof field !== "string") return unsupported(`rank_by ${JSON.stringify(field)}`, path);
+  if (op === "asc" || op === "desc") return [field, op];
+  if (op === "ANN" || op === "kNN") {
+    if (field !== "vector") return unsupported(`vector search on ${JSON.stringify(field)} (Skerry has one vector attribute, "vector")`, path);
+    if (Array.isArray(operand) && operand.length > 0 && Array.isArray(operand[0])) return unsupported("multi-vector ANN", path);
+    if (!Array.isArray(operand) && typeof operand !== "string") return unsupported(`${op} on an expression`, path);
+    return ["vector", op, decodeVector(operand, `${path}[2]`)];
+  }
+  if (op === "BM25") return translateBm25([field, op, operand, params], target, path);
+  if (field === "Saturate" || field === "Decay" || field === "Dist" || field === "Attribute") {
+    return unsupported(`rank_by ${field} (combining ranking clauses)`, path);
+  }
+  if (typeof op === "string") return unsupported(`rank_by operator ${op}`, path);
+  return unsupported("this rank_by", path);
+}
+
+export function translateQuery(query: unknown, target: QueryTarget, path = "query", extraKeys: ReadonlySet<string> = new Set()): Translated {
+  if (!isObject(query)) throw new ApiError("InvalidQuery", `${path}: a query is a JSON object`);
+  for (const key of Object.keys(query)) {
+    const u = UNSUPPORTED_KEYS[key];
+    if (u !== undefined) unsupported(u, path);
+    if (!QUERY_KEYS.has(key) && !extraKeys.has(key)) throw new ApiError("InvalidQuery", `${path}: unknown query parameter ${JSON.stringify(key)}`);
+  }
+  const request: Record<string, unknown> = {};
+  const metric = target.manifest.vector?.metric;
+  let queryMetric = metric;
+  if (query["distance_metric"] !== undefined) {
+    queryMetric = engineMetric(query["distance_metric"]).toUpperCase() as typeof metric;
+    request["distanceMetric"] = queryMetric;
+  }
+  const rankBy = query["rank_by"];
+  let textRank: TextRank | undefined;
+  if (Array.isArray(rankBy) && COMBINATORS.has(rankBy[0] as string)) {
+    textRank = parseTextRank(rankBy, (clause, at) => translateBm25(clause as unknown[], target, at), `${path}.rank_by`);
+    if (query["aggregate_by"] !== undefined) unsupported("aggregate_by with a combined BM25 rank_by", path);
+  } else if (rankBy !== undefined) request["rankBy"] = translateRankBy(rankBy, target, `${path}.rank_by`);
+  if (query["filters"] !== undefined && query["filters"] !== null) request["filters"] = translateFilter(query["filters"], target.idType, `${path}.filters`, target.schema);
+
+  let topK: unknown = query["top_k"];
+  let per: { attributes: string[]; limit: number } | undefined;
+  const limit = query["limit"];
+  if (limit !== undefined) {
+    if (typeof limit === "number") topK = limit;
+    else if (isObject(limit)) {
+      topK = limit["total"];
+      const p = limit["per"];
+      if (p !== undefined) {
+        if (!isObject(p) || !Array.isArray(p["attributes"]) || p["attributes"].length === 0 || p["attributes"].some((a) => typeof a !== "string")) {
+          throw new ApiError("InvalidQuery", `${path}.limit.per: { attributes: [names], limit }`);
+        }
+        if (typeof p["limit"] !== "number" || !Number.isInteger(p["limit"]) || p["limit"] < 1) throw new ApiError("InvalidQuery", `${path}.limit.per.limit: a positive integer`);
+        per = { attributes: p["attributes"] as string[], limit: p["limit"] };
+      }
+    } else throw new ApiError("InvalidQuery", `${path}.limit: a number or { total }`);
+  }
+  if (topK !== undefined && (typeof topK !== "number" || !Number.isInteger(topK) || topK < 1 || topK > MAX_TOP_K)) {
+    throw new ApiError("InvalidQuery", `${path}.top_k: an integer in [1, ${MAX_TOP_K}]`);
+  }
+
+  const aggregateBy = query["aggregate_by"];
+  if (aggregateBy !== undefined) {
+    if (!isObject(aggregateBy)) throw new ApiError("InvalidQuery", `${path}.aggregate_by: an object of label -> ["Count"]`);
+    const aggs: Record<string, unknown> = {};
+    for (const [label, agg] of Object.entries(aggregateBy)) {
+      if (!Array.isArray(agg) || agg[0] !== "Count") unsupported(`the aggregation ${JSON.stringify(agg)} (only ["Count"])`, `${path}.aggregate_by.${label}`);
+      if (agg.length > 1) unsupported(`["Count", attribute]`, `${path}.aggregate_by.${label}`);
+      aggs[label] = ["Count"];
+    }
+    request["aggregateBy"] = aggs;
+  }
+  const groupBy = query["group_by"];
+  if (groupBy !== undefined) {
+    if (!Array.isArray(groupBy) || groupBy.some((g) => typeof g !== "string")) unsupported("group_by functions (ForEachUnique)", `${path}.group_by`);
+    if (aggregateBy === undefined) throw new ApiError("InvalidQuery", `${path}.group_by needs aggregate_by`);
+    request["groupBy"] = groupBy;
+  }
+  const aggregateOnly = aggregateBy !== undefined && query["rank_by"] === undefined;
+  request["topK"] = topK ?? (groupBy !== undefined ? MAX_TOP_K : 10);
+
+  const include = query["include_attributes"];
+  const exclude = query["exclude_attributes"];
+  let excluded = new Set<string>();
+  if (include !== undefined && exclude !== undefined) throw new ApiError("InvalidQuery", `${path}: include_attributes and exclude_attributes exclude each other`);
+  if (include === true) {
+    request["includeAttributes"] = true;
+    request["includeVectors"] = true;
+  } else if (Array.isArray(include)) {
+    if (include.some((a) => typeof a !== "string")) throw new ApiError("InvalidQuery", `${path}.include_attributes: names`);
+    const names = (include as string[]).filter((a) => a !== "id" && a !== "vector" && a !== "$dist");
+    if (names.length > 0) request["includeAttributes"] = names;
+    if (include.includes("vector")) request["includeVectors"] = true;
+  } else if (include !== undefined && include !== false) {
+    throw new ApiError("InvalidQuery", `${path}.include_attributes: true, false or a list of names`);
+  }
+  if (exclude !== undefined) {
+    if (!Array.isArray(exclude) || exclude.some((a) => typeof a !== "string")) throw new ApiError("InvalidQuery", `${path}.exclude_attributes: a list of names`);
+    excluded = new Set(exclude as string[]);
+    request["includeAttributes"] = true;
+    if (!excluded.has("vector")) request["includeVectors"] = true;
+  }
+  let perPlan: OutputPlan["per"];
+  if (per !== undefined) {
+    if (aggregateBy !== undefined) unsupported("limit.per with aggregate_by", path);
+    // Rank the top 10,000 rows with the limit key's attributes; the cut is made in shapeResult.
+    perPlan = { ...per, total: request["topK"] as number };
+    request["topK"] = MAX_TOP_K;
+    const included = request["includeAttributes"];
+    if (included !== true) {
+      const listed = new Set(Array.isArray(included) ? (included as string[]) : []);
+      const fetched = per.attributes.filter((a) => a !== "id" && !listed.has(a));
+      for (const a of fetched) excluded.add(a);
+      if (listed.size + fetched.length > 0) request["includeAttributes"] = [...listed, ...fetched];
+    }
+  }
+  const encoding = query["vector_encoding"];
+  if (encoding !== undefined && encoding !== "float" && encoding !== "base64") throw new ApiError("InvalidQuery", `${path}.vector_encoding: float or base64`);
+  return {
+    request,
+    plan: {
+      squareDistance: queryMetric === "EUCLIDEAN",
+      exclude: excluded,
+      base64: encoding === "base64",
+      aggregateOnly,
+      ...(perPlan === undefined ? {} : { per: perPlan }),
+    },
+    ...(textRank === undefined ? {} : { textRank }),
+  };
+}
+
+type EngineAnswer = Parameters<typeof shapeResult>[0];
+
+/**
+ * Runs one translated query at `version` (a combined BM25 ranking: one engine query per clause).
+ * `consistency: "eventual"` beside `atVersion`: the version was just read at the request's
+ * consistency, so the engine takes it from its cache instead of listing the manifests again.
+ */
+async function run(engine: NamespaceEngine, path: string, t: Translated, version: number): Promise<EngineAnswer> {
+  if (t.textRank === undefined) return (await engine.query(path, t.request, { atVersion: version, consistency: "eventual" })) as never;
+  const rank = t.textRank;
+  const answers = await Promise.all(rank.leaves.map((leaf) => engine.query(path, { ...t.request, rankBy: leaf, topK: MAX_TOP_K }, { atVersion: version, consistency: "eventual" })));
+  return { rows: combineTextRank(rank, answers.map((a) => a.rows as never), t.request["topK"] as number) };
+}
+
+export interface TpufQueryResult {
+  rows?: Record<string, unknown>[];
+  aggregations?: Record<string, unknown>;
+  aggregation_groups?: Record<string, unknown>[];
+}
+
+interface EngineRow {
+  id: string;
+  distance?: number;
+  score?: number;
+  attributes?: Record<string, unknown>;
+  vector?: number[];
+}
+
+export function shapeResult(
+  answer: { rows: readonly unknown[]; aggregations?: unknown; aggregationGroups?: readonly { group: Record<string, unknown>; aggregations: Record<string, unknown> }[] },
+  plan: OutputPlan,
+  idType: IdType,
+  vectorEncoding?: unknown,
+): TpufQueryResult {
+  const base64 = plan.base64 || vectorEncoding === "base64";
+  const out: TpufQueryResult = {};
+  if (!plan.aggregateOnly) {
+    let rows = answer.rows as EngineRow[];
+    if (plan.per !== undefined) {
+      const { attributes, limit, total } = plan.per;
+      const seen = new Map<string, number>();
+      const kept: EngineRow[] = [];
+      for (const r of rows) {
+        if (kept.length >= total) break;
+        const key = JSON.stringify(attributes.map((a) => (a === "id" ? r.id : (ownValue(r.attributes, a) ?? null))));
+        const n = seen.get(key) ?? 0;
+        if (n >= limit) continue;
+        seen.set(key, n + 1);
+        kept.push(r);
+      }
+      rows = kept;
+    }
+    out.rows = rows.map((r) => {
+      const row: Record<string, unknown> = { id: fromEngineId(r.id, idType) };
+      if (r.distance !== undefined) row["$dist"] = plan.squareDistance ? r.distance * r.distance : r.distance;
+      else if (r.score !== undefined) row["$dist"] = r.score;
+      if (r.attributes !== undefined) {
+        for (const [k, v] of Object.entries(r.attributes)) if (!plan.exclude.has(k) && k !== "id" && k !== "$dist") setOwn(row, k, v);
+      }
+      if (r.vector !== undefined && !plan.exclude.has("vector")) row["vector"] = base64 ? encodeVectorBase64(r.vector) : r.vector;
+      return row;
+    });
+  }
+  if (answer.aggregations !== undefined) out.aggregations = answer.aggregations as Record<string, unknown>;
+  if (answer.aggregationGroups !== undefined) out.aggregation_groups = answer.aggregationGroups.map((g) => ({ ...g.group, ...g.aggregations }));
+  return out;
+}
+
+/** turbopuffer's `performance` and `billing` blocks for one answered version. */
+export function performanceOf(manifest: Manifest, started: number, executed: number) {
+  let approx = 0;
+  let unindexed = 0;
+  let bytes = 0;
+  for (const ref of manifest.containers) {
+    approx += ref.rowCount;
+    bytes += ref.byteSize;
+    if (ref.extra?.["index_key"] === undefined) unindexed += ref.rowCount;
+  }
+  const now = performance.now();
+  return {
+    performance: {
+      approx_namespace_size: approx,
+      cache_hit_ratio: 0,
+      cache_temperature: "unknown",
+      exhaustive_search_count: unindexed,
+      query_execution_ms: now - executed,
+      server_total_ms: now - started,
+    },
+    billing: { billable_logical_bytes_queried: bytes, billable_logical_bytes_returned: 0 },
+  };
+}
+
+export function consistencyOf(value: unknown): "strong" | "eventual" {
+  if (value === undefined || value === null) return "strong";
+  if (isObject(value) && (value["level"] === undefined || value["level"] === "strong" || value["level"] === "eventual")) {
+    return (value["level"] as "strong" | "eventual" | undefined) ?? "strong";
+  }
+  throw new ApiError("InvalidQuery", 'consistency: { level: "strong" | "eventual" }');
+}
+
+/** One query, or the multi-query overload (`queries`), on one version. */
+export async function tpufQuery(engine: NamespaceEngine, path: string, body: unknown): Promise<Record<string, unknown>> {
+  const started = performance.now();
+  if (!isObject(body)) throw new ApiError("InvalidQuery", "the query body is a JSON object");
+  const consistency = consistencyOf(body["consistency"]);
+  const manifest = await engine.manifest(path, { consistency });
+  const target = targetOf(manifest);
+  if (body["queries"] !== undefined) {
+    for (const key of Object.keys(body)) {
+      if (key === "rerank_by") unsupported("rerank_by (server-side fusion of a multi-query)", "query");
+      if (key !== "queries" && key !== "consistency" && key !== "vector_encoding") throw new ApiError("InvalidQuery", `multi-query: unknown parameter ${JSON.stringify(key)}`);
+    }
+    const queries = body["queries"];
+    if (!Array.isArray(queries) || queries.length === 0 || queries.length > 16) throw new ApiError("InvalidQuery", "queries: 1 to 16 queries");
+    const translated = queries.map((q, i) => translateQuery(q, target, `queries[${i}]`));
+    const executed = performance.now();
+    const answers = await Promise.all(translated.map((t) => run(engine, path, t, manifest.version)));
+    const results = answers.map((a, i) => shapeResult(a as never, (translated[i] as Translated).plan, target.idType, body["vector_encoding"]));
+    const extra = performanceOf(manifest, started, executed);
+    extra.billing.billable_logical_bytes_returned = JSON.stringify(results).length;
+    return { results, ...extra };
+  }
+  const translated = translateQuery(body, target);
+  const { plan } = translated;
+  const executed = performance.now();
+  const answer = await run(engine, path, translated, manifest.version);
+  const result = shapeResult(answer as never, plan, target.idType);
+  const extra = performanceOf(manifest, started, executed);
+  extra.billing.billable_logical_bytes_returned = JSON.stringify(result).length;
+  return { ...result, ...extra };
+}
+
+/** explain_query: the engine request a query becomes, and how the engine answers it. */
+export async function tpufExplain(engine: NamespaceEngine, path: string, body: unknown): Promise<{ plan_text: string }> {
+  if (!isObject(body)) throw new ApiError("InvalidQuery", "the query body is a JSON object");
+  const manifest = await engine.manifest(path, { consistency: consistencyOf(body["consistency"]) });
+  const { request, textRank } = translateQuery(body, targetOf(manifest));
+  const rank = request["rankBy"] as unknown[] | undefined;
+  const how =
+    textRank !== undefined
+      ? `BM25 combination: ${textRank.leaves.length} engine BM25 queries (top 10,000 each), scores combined on the server: ${JSON.stringify(textRank.leaves)}`
+      : rank === undefined
+      ? "no ranking: matching documents in id order"
+      : rank[1] === "ANN"
+        ? "ANN: IVF lists of compacted segments (exact scan of the log tail), pre-filtered when a filter matches at most 10% of a partition"
+        : rank[1] === "kNN"
+          ? "exact kNN scan (WebAssembly SIMD kernel)"
+          : rank[1] === "BM25"
+            ? "BM25 over the text index (statistics over live documents)"
+            : "attribute order";
+  const segments = manifest.containers.filter((c) => c.extra?.["index_key"] !== undefined).length;
+  return {
+    plan_text: [
+      `skerry engine query at version ${manifest.version} (${segments} indexed segment(s), ${manifest.containers.length - segments} tail container(s))`,
+      `plan: ${how}`,
+      `engine request: ${JSON.stringify(request, (_k, v) => (Array.isArray(v) && v.length > 8 && typeof v[0] === "number" ? `[${v.length} numbers]` : v))}`,
+    ].join("\n"),
+  };
+}

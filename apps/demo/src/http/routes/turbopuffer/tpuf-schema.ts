@@ -1,0 +1,211 @@
+/**
+ * A namespace's turbopuffer schema: attribute name -> `{ type, ...options }`
+ * (turbopuffer's AttributeSchemaConfig), plus `id` (the id type). Skerry's
+ * engine has no typed schema, so the schema lives in the namespace's labels
+ * (`tpuf.schema.0`, `tpuf.schema.1`, ...: its JSON cut into chunks of at
+ * most 1,000 characters; labels allow 1,024 each and 64 in all) and is
+ * committed with `updateLabels` (conditional on the version read, retried
+ * on a conflict) before a write that declares or introduces attributes.
+ *
+ * What is used: `type` (values are checked against it; ids by `id.type`),
+ * `full_text_search` (a truthy value makes the attribute a BM25 text field:
+ * its value is also written as the engine document's text), the vector's
+ * dimension. The other options (filterable, regex, glob, ann, FTS language,
+ * stemming, stop words, k1/b, tokenizer...) are stored and answered back,
+ * not applied (docs/turbopuffer-compat.md).
+ */
+import type { NamespaceEngine } from "@skerry/namespace-engine";
+import { ApiError } from "../../api-error.ts";
+import type { IdType } from "./tpuf-ids.ts";
+
+export interface AttrSchema {
+  type: string;
+  full_text_search?: unknown;
+  [option: string]: unknown;
+}
+
+export type TpufSchema = Map<string, AttrSchema>;
+
+const PREFIX = "tpuf.schema.";
+const CHUNK = 1000;
+
+const SCALAR = new Set(["string", "int", "uint", "float", "uuid", "datetime", "bool"]);
+const VECTOR_TYPE = /^\[(\d+)\]f(16|32)$/;
+
+export function readSchema(labels: ReadonlyMap<string, string>): TpufSchema {
+  const parts: string[] = [];
+  for (let i = 0; labels.has(`${PREFIX}${i}`); i++) parts.push(labels.get(`${PREFIX}${i}`) as string);
+  if (parts.length === 0) return new Map();
+  try {
+    const parsed = JSON.parse(parts.join("")) as Record<string, AttrSchema>;
+    return new Map(Object.entries(parsed));
+  } catch {
+    return new Map();
+  }
+}
+
+/** The labels after storing `schema`: other labels kept, the schema chunks replaced. */
+export function labelsWithSchema(labels: ReadonlyMap<string, string>, schema: TpufSchema): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of labels) if (!k.startsWith(PREFIX)) out[k] = v;
+  const text = JSON.stringify(Object.fromEntries(schema));
+  for (let i = 0; i * CHUNK < text.length; i++) out[`${PREFIX}${i}`] = text.slice(i * CHUNK, (i + 1) * CHUNK);
+  if (Object.keys(out).length > 64) throw new ApiError("InvalidArgument", "the schema is too large for Skerry's namespace labels (about 60 KB of JSON)");
+  return out;
+}
+
+export function idTypeOf(schema: TpufSchema): IdType | undefined {
+  const t = schema.get("id")?.type;
+  return t === "uint" || t === "uuid" || t === "string" ? t : undefined;
+}
+
+export function isFullText(attr: AttrSchema | undefined): boolean {
+  const fts = attr?.full_text_search;
+  return fts !== undefined && fts !== false && fts !== null;
+}
+
+function validType(type: string): boolean {
+  if (VECTOR_TYPE.test(type) || type === "{}f16" || type === "[]f32" || type === "[]f16") return true;
+  return SCALAR.has(type.startsWith("[]") ? type.slice(2) : type);
+}
+
+/** One declared attribute schema (a type string or a config object), checked. */
+export function normalizeAttr(name: string, input: unknown): AttrSchema {
+  const config = typeof input === "string" ? { type: input } : input;
+  if (typeof config !== "object" || config === null || Array.isArray(config)) {
+    throw new ApiError("InvalidArgument", `schema.${name}: a type string or an object with a type`);
+  }
+  const attr = { ...(config as Record<string, unknown>) } as AttrSchema;
+  if (typeof attr.type !== "string" || !validType(attr.type)) {
+    throw new ApiError("InvalidArgument", `schema.${name}: unknown type ${JSON.stringify(attr.type)} (string, int, uint, float, uuid, datetime, bool, []<type>, [N]f32)`);
+  }
+  if (name === "id" && !["uint", "uuid", "string"].includes(attr.type)) throw new ApiError("InvalidArgument", "schema.id: the id type is uint, uuid or string");
+  if (isFullText(attr) && attr.type !== "string" && attr.type !== "[]string") {
+    throw new ApiError("InvalidArgument", `schema.${name}: full_text_search needs type string or []string`);
+  }
+  return attr;
+}
+
+/** The type a value implies (undefined: null, or a value without a turbopuffer type). */
+export function inferType(value: unknown): string | undefined {
+  if (typeof value === "string") return "string";
+  if (typeof value === "boolean") return "bool";
+  if (typeof value === "number") return Number.isInteger(value) ? "int" : "float";
+  if (Array.isArray(value) && value.length > 0) {
+    const inner = new Set(value.map(inferType));
+    if (inner.size === 1) {
+      const [t] = inner;
+      if (t !== undefined && !t.startsWith("[]")) return `[]${t}`;
+    }
+    if (inner.size === 2 && inner.has("int") && inner.has("float")) return "[]float";
+  }
+  return undefined;
+}
+
+function fits(type: string, value: unknown): boolean {
+  if (type.startsWith("[]")) return Array.isArray(value) && value.every((v) => fits(type.slice(2), v));
+  switch (type) {
+    case "string":
+    case "datetime":
+    case "uuid":
+      return typeof value === "string";
+    case "bool":
+      return typeof value === "boolean";
+    case "int":
+      return typeof value === "number" && Number.isInteger(value);
+    case "uint":
+      return typeof value === "number" && Number.isInteger(value) && value >= 0;
+    case "float":
+      return typeof value === "number";
+    default:
+      return true; // vector and sparse types are checked where vectors are read
+  }
+}
+
+/**
+ * Checks one attribute value against the schema and records new or widened
+ * types in `schema` (returns true when it changed). An int attribute that
+ * meets a fractional number widens to float; any other mismatch is a 400.
+ */
+export function admitValue(schema: TpufSchema, name: string, value: unknown, where: string): boolean {
+  if (value === null || value === undefined) return false;
+  const declared = schema.get(name);
+  if (declared === undefined) {
+    const type = inferType(value);
+    if (type === undefined) return false;
+    schema.set(name, { type });
+    return true;
+  }
+  if (fits(declared.type, value)) return false;
+  if ((declared.type === "int" || declared.type === "[]int") && fits(declared.type === "int" ? "float" : "[]float", value)) {
+    schema.set(name, { ...declared, type: declared.type === "int" ? "float" : "[]float" });
+    return true;
+  }
+  throw new ApiError("InvalidArgument", `${where}: attribute ${JSON.stringify(name)} has type ${declared.type}; got ${JSON.stringify(value).slice(0, 80)}`);
+}
+
+/** Merges a declared schema (a write's `schema`, or the schema route's body) into `schema`; a type change is a 400. */
+export function declareSchema(schema: TpufSchema, declared: unknown): boolean {
+  if (declared === undefined || declared === null) return false;
+  if (typeof declared !== "object" || Array.isArray(declared)) throw new ApiError("InvalidArgument", "schema: an object of attribute name -> type or config");
+  let changed = false;
+  for (const [name, input] of Object.entries(declared as Record<string, unknown>)) {
+    const attr = normalizeAttr(name, input);
+    const current = schema.get(name);
+    if (current !== undefined && current.type !== attr.type && !(current.type === "int" && attr.type === "float")) {
+      throw new ApiError("InvalidArgument", `schema.${name}: the type is ${current.type}; changing it to ${attr.type} is not supported`);
+    }
+    const merged = { ...current, ...attr };
+    if (JSON.stringify(merged) !== JSON.stringify(current)) {
+      schema.set(name, merged);
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+/** Commits `schema` into the namespace's labels (conditional on `version`; re-merges on a conflict through `remerge`). */
+export async function saveSchema(
+  engine: NamespaceEngine,
+  path: string,
+  start: { version: number; labels: ReadonlyMap<string, string> },
+  schema: TpufSchema,
+  remerge: (current: TpufSchema) => TpufSchema,
+): Promise<void> {
+  let base = start;
+  let next = schema;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await engine.updateLabels(path, labelsWithSchema(base.labels, next), { ifVersion: base.version });
+      return;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== "VersionConflict" || attempt >= 8) throw error;
+      const manifest = await engine.manifest(path);
+      base = { version: manifest.version, labels: manifest.labels };
+      next = remerge(readSchema(manifest.labels));
+    }
+  }
+}
+
+/**
+ * A value as stored for its declared type: `datetime` values (ISO 8601
+ * strings, a date with optional time and zone) become UTC ISO strings with
+ * milliseconds, so string order is time order in filters and sorting;
+ * `uuid` values are lower-cased. Other types are stored as given.
+ */
+export function storedValue(type: string | undefined, value: unknown, where: string): unknown {
+  if (value === null || value === undefined || type === undefined) return value;
+  if (type.startsWith("[]") && Array.isArray(value)) return value.map((v) => storedValue(type.slice(2), v, where));
+  if (type === "datetime") {
+    const ms = typeof value === "string" ? Date.parse(value) : Number.NaN;
+    if (!Number.isFinite(ms)) throw new ApiError("InvalidArgument", `${where}: a datetime is an ISO 8601 string; got ${JSON.stringify(value).slice(0, 80)}`);
+    return new Date(ms).toISOString();
+  }
+  if (type === "uuid" && typeof value === "string") {
+    if (!/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(value)) {
+      throw new ApiError("InvalidArgument", `${where}: not a UUID: ${JSON.stringify(value).slice(0, 80)}`);
+    }
+    return value.toLowerCase();
+  }
+  return value;
+}

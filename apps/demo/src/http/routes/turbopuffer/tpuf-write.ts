@@ -1,0 +1,434 @@
+/**
+ * `POST /v2/namespaces/:namespace`: turbopuffer's write (upserts, patches,
+ * deletes, delete/patch by filter, copy/branch from a namespace, schema and
+ * distance metric) on the engine.
+ *
+ * Order, as turbopuffer applies it: copy_from_namespace / branch_from_namespace
+ * (alone in its write; the target must not exist: the engine forks into a
+ * new namespace), or
+ * the schema (labels, tpuf-schema.ts), delete_by_filter, patch_by_filter
+ * (each one engine predicate mutation, its own commit), then upserts,
+ * patches and deletes, issued to the engine in one synchronous turn so they
+ * form ONE commit group: one manifest version holds all three (the engine
+ * evaluates them in that order, so a patch sees the same request's upserts
+ * and a delete wins over both). A namespace that does not exist is created
+ * by its first write (turbopuffer creates namespaces implicitly). Patches
+ * of ids that do not exist are skipped, as turbopuffer does; the ids are
+ * looked up first, and an id deleted between that lookup and the commit
+ * fails the request with 404 (DocumentNotFound), the upserts and deletes of
+ * the same group still committing. With upsert/patch/delete conditions the
+ * last step is tpuf-conditional.ts instead (evaluated on the server,
+ * committed with ifVersion).
+ */
+import { setOwn } from "./tpuf-own.ts";
+import type { DocumentInput, DocumentPatch, JsonObject, JsonValue, NamespaceEngine } from "@skerry/namespace-engine";
+import type { Manifest } from "@skerry/wal-format";
+import { ApiError } from "../../api-error.ts";
+import type { AppDeps } from "../../app-context.ts";
+import { checkConditions, conditionalWrite } from "./tpuf-conditional.ts";
+import { translateFilter } from "./tpuf-filters.ts";
+import { type IdType, fromEngineId, inferIdType, toEngineId } from "./tpuf-ids.ts";
+import { admitValue, declareSchema, idTypeOf, isFullText, readSchema, saveSchema, storedValue, type TpufSchema } from "./tpuf-schema.ts";
+import { decodeVector } from "./tpuf-vectors.ts";
+
+const KNOWN = new Set([
+  "upsert_rows",
+  "upsert_columns",
+  "patch_rows",
+  "patch_columns",
+  "deletes",
+  "delete_by_filter",
+  "delete_by_filter_allow_partial",
+  "patch_by_filter",
+  "patch_by_filter_allow_partial",
+  "distance_metric",
+  "schema",
+  "copy_from_namespace",
+  "branch_from_namespace",
+  "return_affected_ids",
+  "disable_backpressure",
+  "encryption",
+  "upsert_condition",
+  "patch_condition",
+  "delete_condition",
+]);
+const UNSUPPORTED: Readonly<Record<string, string>> = {
+  sharding: "sharding",
+};
+
+export interface TpufWriteResponse {
+  status: "OK";
+  message: string;
+  rows_affected: number;
+  rows_upserted?: number;
+  rows_patched?: number;
+  rows_deleted?: number;
+  upserted_ids?: (string | number)[];
+  patched_ids?: (string | number)[];
+  deleted_ids?: (string | number)[];
+  billing: { billable_logical_bytes_written: number };
+  performance: { server_total_ms: number };
+}
+
+/** turbopuffer's metric names -> the engine's (EUCLIDEAN answers the L2 distance, squared on the way out). */
+export function engineMetric(metric: unknown): "cosine" | "euclidean" {
+  if (metric === "cosine_distance") return "cosine";
+  if (metric === "euclidean_squared") return "euclidean";
+  throw new ApiError("InvalidArgument", `distance_metric must be cosine_distance or euclidean_squared; got ${JSON.stringify(metric)}`);
+}
+
+export function wireMetric(metric: string | undefined): string {
+  switch (metric) {
+    case "EUCLIDEAN":
+      return "euclidean_squared";
+    case "DOT":
+      return "dot_product";
+    default:
+      return "cosine_distance";
+  }
+}
+
+export async function readManifestOrUndefined(engine: NamespaceEngine, path: string, consistency: "strong" | "eventual" = "strong"): Promise<Manifest | undefined> {
+  try {
+    return await engine.manifest(path, { consistency });
+  } catch (error) {
+    if ((error as { code?: unknown }).code === "NamespaceNotFound") return undefined;
+    throw error;
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+interface RowIn {
+  readonly id: unknown;
+  readonly fields: Record<string, unknown>;
+}
+
+/** Rows of `*_rows` and `*_columns` together. */
+function rowsOf(body: Record<string, unknown>, kind: "upsert" | "patch"): RowIn[] {
+  const out: RowIn[] = [];
+  const rows = body[`${kind}_rows`];
+  if (rows !== undefined) {
+    if (!Array.isArray(rows)) throw new ApiError("InvalidArgument", `${kind}_rows must be an array of rows`);
+    rows.forEach((row, i) => {
+      if (!isObject(row) || !Object.hasOwn(row, "id")) throw new ApiError("InvalidArgument", `${kind}_rows[${i}]: a row is an object with an id`);
+      const { id, ...fields } = row;
+      out.push({ id, fields });
+    });
+  }
+  const columns = body[`${kind}_columns`];
+  if (columns !== undefined) {
+    if (!isObject(columns) || !Array.isArray(columns["id"])) throw new ApiError("InvalidArgument", `${kind}_columns must be an object with an id column`);
+    const ids = columns["id"] as unknown[];
+    const n = ids.length;
+    const cols = new Map<string, unknown[]>();
+    for (const [name, values] of Object.entries(columns)) {
+      if (name === "id") continue;
+      if (name === "vector" && (typeof values === "string" || (Array.isArray(values) && values.length > 0 && typeof values[0] === "number"))) {
+        const flat = decodeVector(values, `${kind}_columns.vector`);
+        if (n === 0 || flat.length % n !== 0) throw new ApiError("InvalidArgument", `${kind}_columns.vector: ${flat.length} numbers do not split into ${n} vectors`);
+        const d = flat.length / n;
+        cols.set(name, Array.from({ length: n }, (_, i) => flat.slice(i * d, (i + 1) * d)));
+        continue;
+      }
+      if (!Array.isArray(values) || values.length !== n) throw new ApiError("InvalidArgument", `${kind}_columns.${name}: every column has one value per id (${n})`);
+      cols.set(name, values);
+    }
+    for (let i = 0; i < n; i++) {
+      const fields: Record<string, unknown> = {};
+      for (const [name, values] of cols) setOwn(fields, name, values[i]);
+      out.push({ id: ids[i], fields });
+    }
+  }
+  return out;
+}
+
+function textOf(value: unknown): string | undefined {
+  if (typeof value === "string") return value;
+  if (Array.isArray(value) && value.every((v) => typeof v === "string")) return value.join(" ");
+  return undefined;
+}
+
+export interface WriteContext {
+  readonly deps: AppDeps;
+  readonly path: string;
+  readonly org: string;
+  readonly project: string;
+  /** The org/project another API key may read (copy_from_namespace.source_api_key). */
+  readonly projectOfKey: (key: string) => Promise<{ org: string; project: string } | undefined>;
+}
+
+function sourceName(value: unknown, what: string): { name: string; apiKey?: string } {
+  if (typeof value === "string") return { name: value };
+  if (isObject(value) && typeof value["source_namespace"] === "string") {
+    if (value["source_region"] !== undefined) throw new ApiError("InvalidArgument", `${what}.source_region: Skerry has one region; omit it`);
+    const apiKey = value["source_api_key"];
+    if (apiKey !== undefined && typeof apiKey !== "string") throw new ApiError("InvalidArgument", `${what}.source_api_key must be a string`);
+    return apiKey === undefined ? { name: value["source_namespace"] } : { name: value["source_namespace"], apiKey };
+  }
+  throw new ApiError("InvalidArgument", `${what}: a namespace name or { source_namespace }`);
+}
+
+export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufWriteResponse> {
+  const started = performance.now();
+  const { deps, path } = ctx;
+  const { engine } = deps;
+  if (!isObject(body)) throw new ApiError("InvalidArgument", "the write body is a JSON object");
+  for (const key of Object.keys(body)) {
+    const unsupported = UNSUPPORTED[key];
+    if (unsupported !== undefined) throw new ApiError("InvalidArgument", `${unsupported} is not supported by Skerry (see docs/turbopuffer-compat.md)`, { unsupported: key });
+    if (!KNOWN.has(key)) throw new ApiError("InvalidArgument", `unknown write parameter ${JSON.stringify(key)}`);
+  }
+  const encryption = body["encryption"];
+  if (encryption !== undefined && !(isObject(encryption) && encryption["mode"] === "default")) {
+    throw new ApiError("InvalidArgument", "encryption: only { mode: \"default\" } (the store's own) is supported", { unsupported: "encryption" });
+  }
+  const returnIds = body["return_affected_ids"] === true;
+  const acts = ["upsert_rows", "upsert_columns", "patch_rows", "patch_columns", "deletes", "delete_by_filter", "patch_by_filter", "schema", "distance_metric", "copy_from_namespace", "branch_from_namespace"];
+  if (!acts.some((k) => body[k] !== undefined)) throw new ApiError("InvalidArgument", `a write needs one of ${acts.join(", ")}`);
+  let bytesWritten = 0;
+
+  // 1. Copy or branch into this (new) namespace.
+  const copy = body["copy_from_namespace"];
+  const branch = body["branch_from_namespace"];
+  if (copy !== undefined && branch !== undefined) throw new ApiError("InvalidArgument", "copy_from_namespace and branch_from_namespace exclude each other");
+  if (copy !== undefined || branch !== undefined) {
+    const what = copy !== undefined ? "copy_from_namespace" : "branch_from_namespace";
+    const others = Object.keys(body).filter((k) => k !== what && k !== "return_affected_ids" && k !== "encryption" && k !== "disable_backpressure");
+    if (others.length > 0) throw new ApiError("InvalidArgument", `${what} is the only operation of its write (also given: ${others.join(", ")})`);
+    const source = sourceName(copy ?? branch, what);
+    let sourceProject = { org: ctx.org, project: ctx.project };
+    if (source.apiKey !== undefined) {
+      if (branch !== undefined) throw new ApiError("InvalidArgument", "branch_from_namespace takes no source_api_key: a branch stays in its project");
+      const other = await ctx.projectOfKey(source.apiKey);
+      if (other === undefined) throw new ApiError("Forbidden", "source_api_key is unknown or has no project");
+      sourceProject = other;
+    }
+    const sourcePath = `${sourceProject.org}/${sourceProject.project}/${source.name}`;
+    const info = copy !== undefined ? await engine.copyNamespace(sourcePath, path) : await engine.branchNamespace(sourcePath, path);
+    return {
+      status: "OK",
+      message: `OK: ${copy !== undefined ? "copied" : "branched"} ${info.docCount} documents from ${source.name}`,
+      rows_affected: info.docCount,
+      ...(info.docCount > 0 ? { rows_upserted: info.docCount } : {}),
+      billing: { billable_logical_bytes_written: copy !== undefined ? info.bytes : 0 },
+      performance: { server_total_ms: performance.now() - started },
+    };
+  }
+
+  // 2. What the request writes, checked against the schema before anything is committed.
+  let manifest = await readManifestOrUndefined(engine, path);
+  const schema: TpufSchema = readSchema(manifest?.labels ?? new Map());
+  const before = JSON.stringify([...schema]);
+  declareSchema(schema, body["schema"]);
+  const upsertRows = rowsOf(body, "upsert");
+  const patchRows = rowsOf(body, "patch");
+  const deleteIds = body["deletes"];
+  if (deleteIds !== undefined && !Array.isArray(deleteIds)) throw new ApiError("InvalidArgument", "deletes must be an array of ids");
+  const firstId = upsertRows[0]?.id ?? patchRows[0]?.id ?? (deleteIds as unknown[] | undefined)?.[0];
+  let idType: IdType | undefined = idTypeOf(schema);
+  if (idType === undefined && firstId !== undefined) {
+    idType = manifest !== undefined && manifest.containers.length > 0 ? "string" : inferIdType(firstId);
+    schema.set("id", { type: idType });
+  }
+  const ids: IdType = idType ?? "string";
+  const ops = upsertRows.length + patchRows.length + (deleteIds?.length ?? 0);
+  if (ops > deps.limits.maxBatch) {
+    throw new ApiError("BatchTooLarge", `${ops} upserts, patches and deletes in one write; the limit is ${deps.limits.maxBatch}: split the batch`);
+  }
+
+  let dimension = manifest?.vector?.dimension;
+  const vectorOf = (value: unknown, where: string): number[] => {
+    const v = decodeVector(value, where);
+    if (dimension === undefined) dimension = v.length;
+    else if (v.length !== dimension) throw new ApiError("InvalidArgument", `${where}: the namespace's vectors have ${dimension} dimensions; got ${v.length}`);
+    return v;
+  };
+  const fullText = (name: string) => isFullText(schema.get(name));
+
+  const upserts: DocumentInput[] = upsertRows.map((row, i) => {
+    const where = `upsert row ${i}`;
+    const attributes: JsonObject = {};
+    const text: Record<string, string> = {};
+    let vector: number[] | undefined;
+    for (const [name, value] of Object.entries(row.fields)) {
+      if (name === "vector") {
+        if (value !== null && value !== undefined) vector = vectorOf(value, `${where}.vector`);
+        continue;
+      }
+      if (value === null || value === undefined) continue;
+      admitValue(schema, name, value, where);
+      setOwn(attributes as Record<string, unknown>, name, storedValue(schema.get(name)?.type, value, where));
+      if (fullText(name)) {
+        const t = textOf(value);
+        if (t !== undefined) setOwn(text, name, t);
+      }
+    }
+    return {
+      id: toEngineId(row.id, ids, where),
+      ...(vector === undefined ? {} : { vector }),
+      ...(Object.keys(attributes).length === 0 ? {} : { attributes }),
+      ...(Object.keys(text).length === 0 ? {} : { text }),
+    };
+  });
+  const patches: DocumentPatch[] = patchRows.map((row, i) => {
+    const where = `patch row ${i}`;
+    const attributes: Record<string, JsonValue | null> = {};
+    const text: Record<string, string | null> = {};
+    let vector: number[] | null | undefined;
+    for (const [name, value] of Object.entries(row.fields)) {
+      if (value === undefined) continue;
+      if (name === "vector") {
+        vector = value === null ? null : vectorOf(value, `${where}.vector`);
+        continue;
+      }
+      admitValue(schema, name, value, where);
+      setOwn(attributes, name, storedValue(schema.get(name)?.type, value, where));
+      if (fullText(name)) setOwn(text, name, value === null ? null : (textOf(value) ?? null));
+    }
+    return {
+      id: toEngineId(row.id, ids, where),
+      ...(vector === undefined ? {} : { vector }),
+      ...(Object.keys(attributes).length === 0 ? {} : { attributes }),
+      ...(Object.keys(text).length === 0 ? {} : { text }),
+    };
+  });
+  const deletes = ((deleteIds ?? []) as unknown[]).map((id, i) => toEngineId(id, ids, `deletes[${i}]`));
+
+  const patchByFilter = body["patch_by_filter"];
+  let filterPatch: { filter: unknown[]; patch: Omit<DocumentPatch, "id"> } | undefined;
+  if (patchByFilter !== undefined) {
+    if (!isObject(patchByFilter) || !isObject(patchByFilter["patch"]) || patchByFilter["filters"] === undefined) {
+      throw new ApiError("InvalidArgument", "patch_by_filter is { filters, patch }");
+    }
+    const attributes: Record<string, JsonValue | null> = {};
+    const text: Record<string, string | null> = {};
+    for (const [name, value] of Object.entries(patchByFilter["patch"])) {
+      if (name === "id" || name === "vector") throw new ApiError("InvalidArgument", `patch_by_filter.patch.${name}: only attributes can be patched by filter`);
+      admitValue(schema, name, value, "patch_by_filter.patch");
+      setOwn(attributes, name, storedValue(schema.get(name)?.type, value, "patch_by_filter.patch"));
+      if (fullText(name)) setOwn(text, name, value === null ? null : (textOf(value) ?? null));
+    }
+    filterPatch = {
+      filter: translateFilter(patchByFilter["filters"], ids, "patch_by_filter.filters", schema),
+      patch: { attributes, ...(Object.keys(text).length === 0 ? {} : { text }) },
+    };
+  }
+  const deleteFilter = body["delete_by_filter"] === undefined ? undefined : translateFilter(body["delete_by_filter"], ids, "delete_by_filter", schema);
+  if (dimension !== undefined && !schema.has("vector")) schema.set("vector", { type: `[${dimension}]f32`, ann: true });
+
+  const conditions = { upsert: body["upsert_condition"], patch: body["patch_condition"], delete: body["delete_condition"] };
+  checkConditions(conditions, ids, schema);
+
+  // 3. The namespace (created by its first write) and its schema.
+  const metric = body["distance_metric"] === undefined ? undefined : engineMetric(body["distance_metric"]);
+  if (manifest === undefined) {
+    try {
+      await engine.createNamespace(path, metric === undefined ? {} : { distanceMetric: metric });
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== "NamespaceExists") throw error;
+    }
+    manifest = await engine.manifest(path);
+  }
+  if (metric !== undefined && manifest.vector?.metric !== metric.toUpperCase()) {
+    throw new ApiError(
+      "InvalidArgument",
+      `distance_metric ${String(body["distance_metric"])} differs from the namespace's ${wireMetric(manifest.vector?.metric)} (a namespace's metric is fixed)`,
+    );
+  }
+  if (JSON.stringify([...schema]) !== before) {
+    const mine = schema;
+    await saveSchema(engine, path, manifest, schema, (current) => {
+      const fixed = idTypeOf(current);
+      if (fixed !== undefined && fixed !== idTypeOf(mine)) {
+        throw new ApiError("InvalidArgument", `another write fixed this namespace's id type as ${fixed}; this write's ids are ${String(idTypeOf(mine))}`);
+      }
+      for (const [name, attr] of mine) if (!current.has(name) || JSON.stringify(current.get(name)) !== JSON.stringify(attr)) current.set(name, attr);
+      return current;
+    });
+  }
+
+  // 4. Predicate mutations, each its own commit.
+  let rowsDeleted = 0;
+  let rowsPatched = 0;
+  if (deleteFilter !== undefined) rowsDeleted += (await engine.deleteByFilter(path, deleteFilter)).deleted;
+  if (filterPatch !== undefined) rowsPatched += (await engine.patchByFilter(path, filterPatch.filter, filterPatch.patch)).patched;
+
+  // 5. Upserts, patches and deletes: one commit group (conditional writes: tpuf-conditional.ts).
+  if (conditions.upsert !== undefined || conditions.patch !== undefined || conditions.delete !== undefined) {
+    const done = await conditionalWrite({ engine, path, idType: ids, schema, upserts, patches, deletes, conditions });
+    const written = new Set(done.upserted);
+    for (const u of upserts) if (written.has(u.id)) bytesWritten += JSON.stringify(u).length;
+    const common = { patchedByFilter: rowsPatched, deletedByFilter: rowsDeleted, bytesWritten, started, returnIds, ids };
+    return writeResponse({ ...done, ...common });
+  }
+  const lookup = [...new Set([...patches.map((p) => p.id), ...deletes])];
+  const existing = new Set<string>();
+  if (lookup.length > 0) {
+    const found = await engine.get(path, lookup, { consistency: "eventual" }); // the manifest was just read strongly
+    found.forEach((doc, i) => {
+      if (doc !== null) existing.add(lookup[i] as string);
+    });
+  }
+  for (const u of upserts) existing.add(u.id);
+  const livePatches = patches.filter((p) => existing.has(p.id));
+  const liveDeletes = deletes.filter((id) => existing.has(id));
+  const submitted: Promise<unknown>[] = [];
+  if (upserts.length > 0) submitted.push(engine.upsert(path, upserts));
+  if (livePatches.length > 0) submitted.push(engine.patch(path, livePatches));
+  if (deletes.length > 0) submitted.push(engine.delete(path, deletes));
+  const settled = await Promise.allSettled(submitted);
+  const failed = settled.find((s) => s.status === "rejected");
+  if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+  for (const u of upserts) bytesWritten += JSON.stringify(u).length;
+  for (const p of livePatches) bytesWritten += JSON.stringify(p).length;
+
+  return writeResponse({
+    upserted: upserts.map((u) => u.id),
+    patched: livePatches.map((p) => p.id),
+    deleted: liveDeletes,
+    patchedByFilter: rowsPatched,
+    deletedByFilter: rowsDeleted,
+    bytesWritten,
+    started,
+    returnIds,
+    ids,
+  });
+}
+
+interface Applied {
+  readonly upserted: readonly string[];
+  readonly patched: readonly string[];
+  readonly deleted: readonly string[];
+  /** Rows patched and deleted by filter. */
+  readonly patchedByFilter: number;
+  readonly deletedByFilter: number;
+  readonly bytesWritten: number;
+  readonly started: number;
+  readonly returnIds: boolean;
+  readonly ids: IdType;
+}
+
+function writeResponse(a: Applied): TpufWriteResponse {
+  const rowsPatched = a.patchedByFilter + a.patched.length;
+  const rowsDeleted = a.deletedByFilter + a.deleted.length;
+  const rowsUpserted = a.upserted.length;
+  const response: TpufWriteResponse = {
+    status: "OK",
+    message: `OK: ${rowsUpserted} upserted, ${rowsPatched} patched, ${rowsDeleted} deleted`,
+    rows_affected: rowsUpserted + rowsPatched + rowsDeleted,
+    billing: { billable_logical_bytes_written: a.bytesWritten },
+    performance: { server_total_ms: performance.now() - a.started },
+  };
+  if (rowsUpserted > 0) response.rows_upserted = rowsUpserted;
+  if (rowsPatched > 0) response.rows_patched = rowsPatched;
+  if (rowsDeleted > 0) response.rows_deleted = rowsDeleted;
+  if (a.returnIds) {
+    if (a.upserted.length > 0) response.upserted_ids = a.upserted.map((id) => fromEngineId(id, a.ids));
+    if (a.patched.length > 0) response.patched_ids = a.patched.map((id) => fromEngineId(id, a.ids));
+    if (a.deleted.length > 0) response.deleted_ids = a.deleted.map((id) => fromEngineId(id, a.ids));
+  }
+  return response;
+}

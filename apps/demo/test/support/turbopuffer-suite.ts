@@ -1,0 +1,536 @@
+/**
+ * The turbopuffer-compatible API driven by the OFFICIAL client
+ * (`@turbopuffer/turbopuffer`, baseURL = the test server, no region), on
+ * every store (local-fs always, S3 when configured). Cases follow
+ * turbopuffer's documented examples: writes (rows, columns, patches,
+ * deletes, by filter, copy, branch), queries (ANN, kNN, BM25, order,
+ * filters, aggregations, multi-query, base64 vectors), metadata, schema,
+ * pinning, listing, recall, and the errors the client types.
+ */
+import {
+  AuthenticationError,
+  BadRequestError,
+  NotFoundError,
+  PermissionDeniedError,
+  Turbopuffer,
+} from "@turbopuffer/turbopuffer";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { SkerryServer } from "../../src/server/server.ts";
+import { ADMIN_KEY, Client, startTestServer, type TestStore } from "./harness.ts";
+
+const PROJECT = { org: "tpuf-org", project: "tpuf-proj" };
+
+function cosineDistance(a: readonly number[], b: readonly number[]): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += (a[i] as number) * (b[i] as number);
+    na += (a[i] as number) ** 2;
+    nb += (b[i] as number) ** 2;
+  }
+  return 1 - dot / Math.sqrt(na * nb);
+}
+
+function squared(a: readonly number[], b: readonly number[]): number {
+  return a.reduce((s, x, i) => s + (x - (b[i] as number)) ** 2, 0);
+}
+
+/** Eight documents: uint ids, 3-dim vectors, a few typed attributes (turbopuffer's examples, extended). */
+const DOCS = [
+  { id: 1, vector: [0.1, 0.1, 0.9], name: "foo", color: "red", price: 10, tags: ["a", "b"], text: "the quick brown fox" },
+  { id: 2, vector: [0.9, 0.1, 0.1], name: "bar", color: "blue", price: 20, tags: ["b"], text: "jumped over the lazy dog" },
+  { id: 3, vector: [0.2, 0.8, 0.1], name: "baz", color: "red", price: 30, tags: ["c"], text: "quick thinking fox" },
+  { id: 4, vector: [0.5, 0.5, 0.5], name: "qux", color: "green", price: 40, tags: [], text: "a dog and a fox" },
+  { id: 5, vector: [0.1, 0.9, 0.9], name: "quux", color: "blue", price: 50, tags: ["a"], text: "nothing to see" },
+  { id: 6, vector: [0.3, 0.2, 0.7], name: "corge", color: "red", price: 60, tags: ["a", "c"], text: "brown bread" },
+  { id: 10, vector: [0.7, 0.6, 0.2], name: "grault", color: "green", price: 70, tags: ["b", "c"], text: "lazy afternoon" },
+  { id: 11, vector: [0.4, 0.1, 0.3], name: "garply", color: "blue", price: 80, tags: ["a"], text: "the fox again, quick" },
+];
+
+export function describeTurbopufferSuite(name: string, makeStore: () => Promise<TestStore>): void {
+  describe(`turbopuffer client on ${name}`, () => {
+    let store: TestStore;
+    let server: SkerryServer;
+    let tpuf: Turbopuffer; // a write key of tpuf-org/tpuf-proj
+    let readOnly: Turbopuffer;
+    let admin: Turbopuffer;
+    const client = (apiKey: string) => new Turbopuffer({ apiKey, baseURL: server.url, maxRetries: 0, logLevel: "off" });
+
+    beforeAll(async () => {
+      store = await makeStore();
+      server = await startTestServer(store.storage, { maxBatch: 500 });
+      const http = new Client(server.url, ADMIN_KEY);
+      const mint = async (role: string) => {
+        const res = await http.post("/v1/keys", { role, ...PROJECT });
+        expect(res.status).toBe(201);
+        return res.body.key as string;
+      };
+      tpuf = client(await mint("write"));
+      readOnly = client(await mint("read"));
+      admin = client(ADMIN_KEY);
+      const ns = tpuf.namespace("docs");
+      const written = await ns.write({
+        upsert_rows: DOCS,
+        distance_metric: "cosine_distance",
+        schema: { text: { type: "string", full_text_search: true } },
+        return_affected_ids: true,
+      });
+      expect(written.status).toBe("OK");
+      expect(written.rows_affected).toBe(DOCS.length);
+      expect(written.upserted_ids).toEqual(DOCS.map((d) => d.id));
+    }, 60_000);
+
+    afterAll(async () => {
+      await server?.close();
+      await store?.cleanup();
+    });
+
+    it("should report exists() false for a missing namespace and true for a written one, in the key's project", async () => {
+      expect(await tpuf.namespace("never-written").exists()).toBe(false);
+      expect(await tpuf.namespace("docs").exists()).toBe(true);
+      expect(await server.engine.listNamespaces(PROJECT.org, PROJECT.project)).toContain("docs");
+      // The admin key acts on the default project, where "docs" does not exist.
+      expect(await admin.namespace("docs").exists()).toBe(false);
+    });
+
+    it("should answer ANN and kNN queries nearest first with $dist = cosine distance and flattened attributes", async () => {
+      const q = [0.15, 0.1, 0.85];
+      const expected = DOCS.map((d) => ({ id: d.id, dist: cosineDistance(q, d.vector) })).sort((a, b) => a.dist - b.dist);
+      for (const op of ["ANN", "kNN"] as const) {
+        const res = await tpuf.namespace("docs").query({ rank_by: ["vector", op, q] as ["vector", "ANN", number[]], top_k: 3, include_attributes: ["name", "price"] });
+        expect(res.rows?.map((r) => r.id)).toEqual(expected.slice(0, 3).map((e) => e.id));
+        res.rows?.forEach((row, i) => {
+          expect(row.$dist).toBeCloseTo(expected[i]?.dist as number, 5);
+          const doc = DOCS.find((d) => d.id === row.id);
+          expect(row).toEqual({ id: doc?.id, $dist: row.$dist, name: doc?.name, price: doc?.price });
+        });
+        expect(res.performance.approx_namespace_size).toBe(DOCS.length);
+        expect(typeof res.billing.billable_logical_bytes_queried).toBe("number");
+      }
+    });
+
+    it("should return only id and $dist by default, every attribute with include_attributes true, all but some with exclude_attributes", async () => {
+      const ns = tpuf.namespace("docs");
+      const bare = await ns.query({ rank_by: ["vector", "ANN", [1, 0, 0]], top_k: 1 });
+      expect(Object.keys(bare.rows?.[0] ?? {}).sort()).toEqual(["$dist", "id"]);
+      expect(bare.rows?.[0]?.id).toBe(2);
+      const all = await ns.query({ rank_by: ["vector", "ANN", [1, 0, 0]], top_k: 1, include_attributes: true });
+      expect(all.rows?.[0]).toMatchObject({ id: 2, name: "bar", color: "blue", price: 20, tags: ["b"], text: "jumped over the lazy dog" });
+      expect(all.rows?.[0]?.vector).toHaveLength(3);
+      const some = await ns.query({ rank_by: ["vector", "ANN", [1, 0, 0]], top_k: 1, exclude_attributes: ["text", "vector", "tags"] });
+      expect(Object.keys(some.rows?.[0] ?? {}).sort()).toEqual(["$dist", "color", "id", "name", "price"]);
+    });
+
+    it("should encode vectors as base64 little-endian f32 with vector_encoding base64", async () => {
+      const res = await tpuf.namespace("docs").query({ rank_by: ["vector", "kNN", [0.9, 0.1, 0.1]], top_k: 1, include_attributes: ["vector"], vector_encoding: "base64" });
+      const b64 = res.rows?.[0]?.vector as unknown as string;
+      expect(typeof b64).toBe("string");
+      const bytes = Buffer.from(b64, "base64");
+      expect([0, 1, 2].map((i) => bytes.readFloatLE(i * 4))).toEqual([0.9, 0.1, 0.1].map((x) => Math.fround(x)));
+    });
+
+    it("should filter with turbopuffer's operators (And, Or, Not, Eq, In, Gte, Lt, Contains, ContainsAny, Glob, NotGlob, Eq null, id ranges)", async () => {
+      const ns = tpuf.namespace("docs");
+      const ids = async (filters: unknown) => (await ns.query({ filters: filters as never, rank_by: ["id", "asc"], top_k: 100 })).rows?.map((r) => r.id);
+      expect(await ids(["And", [["color", "Eq", "red"], ["price", "Gte", 20]]])).toEqual([3, 6]);
+      expect(await ids(["Or", [["color", "Eq", "green"], ["price", "Lt", 15]]])).toEqual([1, 4, 10]);
+      expect(await ids(["Not", ["color", "In", ["red", "blue"]]])).toEqual([4, 10]);
+      expect(await ids(["tags", "Contains", "c"])).toEqual([3, 6, 10]);
+      expect(await ids(["tags", "NotContains", "a"])).toEqual([2, 3, 4, 10]);
+      expect(await ids(["tags", "ContainsAny", ["b", "c"]])).toEqual([1, 2, 3, 6, 10]);
+      expect(await ids(["name", "Glob", "qu*"])).toEqual([4, 5]);
+      expect(await ids(["name", "NotGlob", "*r*"])).toEqual([1, 3, 4, 5]);
+      expect(await ids(["missing", "Eq", null])).toHaveLength(DOCS.length);
+      expect(await ids(["color", "NotEq", null])).toHaveLength(DOCS.length);
+      // uint ids compare as numbers (10 and 11 after 6), also in id ranges.
+      expect(await ids(["id", "Gte", 6])).toEqual([6, 10, 11]);
+      expect(await ids(["id", "In", [11, 2]])).toEqual([2, 11]);
+    });
+
+    it("should order by an attribute and list by id without rank_by, honouring top_k and limit", async () => {
+      const ns = tpuf.namespace("docs");
+      const desc = await ns.query({ rank_by: ["price", "desc"], top_k: 3, include_attributes: ["price"] });
+      expect(desc.rows).toEqual([
+        { id: 11, price: 80 },
+        { id: 10, price: 70 },
+        { id: 6, price: 60 },
+      ]);
+      const byId = await ns.query({ limit: 4 });
+      expect(byId.rows?.map((r) => r.id)).toEqual([1, 2, 3, 4]);
+    });
+
+    it("should rank full_text_search attributes by BM25, $dist being the score, best first", async () => {
+      const res = await tpuf.namespace("docs").query({ rank_by: ["text", "BM25", "quick fox"], top_k: 10, include_attributes: ["text"] });
+      const ids = res.rows?.map((r) => r.id) ?? [];
+      expect(new Set(ids)).toEqual(new Set([1, 3, 4, 11]));
+      const scores = res.rows?.map((r) => r.$dist as number) ?? [];
+      for (let i = 1; i < scores.length; i++) expect(scores[i - 1]).toBeGreaterThanOrEqual(scores[i] as number);
+      expect(ids.slice(-1)).toEqual([4]); // the one document with "fox" and not "quick"
+      // An attribute that is not full-text searchable is a 400 naming it.
+      await expect(tpuf.namespace("docs").query({ rank_by: ["name", "BM25", "foo"] })).rejects.toThrow(/not full-text searchable/);
+    });
+
+    it("should rank by Sum, Max and Product of BM25 clauses over several fields (combined from one engine query per clause)", async () => {
+      const ns = tpuf.namespace("articles");
+      await ns.write({
+        upsert_rows: [
+          { id: 1, title: "fox", content: "the dog sleeps", kind: "a" },
+          { id: 2, title: "dog", content: "fox fox fox", kind: "b" },
+          { id: 3, title: "cat", content: "nothing here", kind: "a" },
+          { id: 4, title: "fox den", content: "a fox", kind: "b" },
+          { id: 5, title: "red fox", content: "", kind: "a" },
+        ],
+        schema: { title: { type: "string", full_text_search: true }, content: { type: "string", full_text_search: true } },
+      });
+      const clause = async (field: string, filters?: unknown) => {
+        const res = await ns.query({ rank_by: [field, "BM25", "fox"], top_k: 100, ...(filters === undefined ? {} : { filters: filters as never }) });
+        return new Map(res.rows?.map((r) => [r.id as number, r.$dist as number]));
+      };
+      const title = await clause("title");
+      const content = await clause("content");
+      const ids = [1, 2, 3, 4, 5];
+      const expectRanking = async (rankBy: unknown, score: (id: number) => number, topK = 10, filters?: unknown) => {
+        const res = await ns.query({ rank_by: rankBy as never, top_k: topK, include_attributes: ["kind"], ...(filters === undefined ? {} : { filters: filters as never }) });
+        const expected = ids
+          .filter((id) => title.has(id) || content.has(id))
+          .map((id) => ({ id, s: score(id) }))
+          .sort((x, y) => y.s - x.s || x.id - y.id)
+          .slice(0, topK);
+        expect(res.rows?.map((r) => r.id)).toEqual(expected.map((e) => e.id));
+        res.rows?.forEach((r, i) => {
+          expect(r.$dist).toBeCloseTo(expected[i]?.s as number, 9);
+        });
+        return res.rows ?? [];
+      };
+      const t = (id: number) => title.get(id) ?? 0;
+      const c = (id: number) => content.get(id) ?? 0;
+      const sum = await expectRanking(["Sum", [["title", "BM25", "fox"], ["content", "BM25", "fox"]]], (id) => t(id) + c(id));
+      expect(sum.map((r) => r.id).sort()).toEqual([1, 2, 4, 5]);
+      expect(sum[0]?.kind).toBeDefined();
+      await expectRanking(["Max", [["title", "BM25", "fox"], ["content", "BM25", "fox"]]], (id) => Math.max(t(id), c(id)));
+      await expectRanking(["Sum", [["Product", 3, ["title", "BM25", "fox"]], ["content", "BM25", "fox"]]], (id) => 3 * t(id) + c(id), 2);
+      // Filters apply to every clause.
+      const ft = await clause("title", ["kind", "Eq", "b"]);
+      const fc = await clause("content", ["kind", "Eq", "b"]);
+      const filtered = await ns.query({ rank_by: ["Sum", [["title", "BM25", "fox"], ["content", "BM25", "fox"]]], filters: ["kind", "Eq", "b"], top_k: 10 });
+      expect(filtered.rows?.map((r) => [r.id, r.$dist])).toEqual(
+        [2, 4].map((id) => [id, (ft.get(id) ?? 0) + (fc.get(id) ?? 0)]).sort((x, y) => (y[1] as number) - (x[1] as number)),
+      );
+      await expect(ns.query({ rank_by: ["Sum", [["title", "BM25", "fox"], ["kind", "asc"]]] as never })).rejects.toThrow(/BM25 clauses only/);
+    });
+
+    it("should cut to limit.per rows per limit key and limit.total rows, in rank order", async () => {
+      const ns = tpuf.namespace("docs");
+      const q = [0.15, 0.1, 0.85];
+      const ranked = DOCS.map((d) => ({ ...d, dist: cosineDistance(q, d.vector) })).sort((a, b) => a.dist - b.dist);
+      const seen = new Map<string, number>();
+      const expected = ranked.filter((d) => {
+        const n = seen.get(d.color) ?? 0;
+        seen.set(d.color, n + 1);
+        return n < 1;
+      });
+      const res = await ns.query({ rank_by: ["vector", "kNN", q], limit: { total: 10, per: { attributes: ["color"], limit: 1 } } });
+      expect(res.rows?.map((r) => r.id)).toEqual(expected.map((d) => d.id));
+      expect(Object.keys(res.rows?.[0] ?? {}).sort()).toEqual(["$dist", "id"]); // color was fetched for the key only
+      const two = await ns.query({ rank_by: ["price", "desc"], limit: { total: 4, per: { attributes: ["color"], limit: 2 } }, include_attributes: ["color"] });
+      expect(two.rows).toEqual([
+        { id: 11, color: "blue" },
+        { id: 10, color: "green" },
+        { id: 6, color: "red" },
+        { id: 5, color: "blue" },
+      ]);
+    });
+
+    it("should keep attribute names that are Object.prototype names as data (__proto__, constructor)", async () => {
+      const ns = tpuf.namespace("proto-names");
+      // JSON.parse makes "__proto__" an own key (an object literal would set the prototype instead).
+      await ns.write({ upsert_rows: JSON.parse('[{"id":1,"__proto__":"p","constructor":"c","toString":3},{"id":2,"constructor":"d"}]') });
+      await ns.write({ patch_rows: JSON.parse('[{"id":2,"__proto__":"q"}]') });
+      const rows = (await ns.query({ include_attributes: true, filters: ["constructor", "In", ["c", "d"]] })).rows ?? [];
+      expect(rows.map((r) => ({ ...r }))).toEqual([JSON.parse('{"id":1,"__proto__":"p","constructor":"c","toString":3}'), JSON.parse('{"id":2,"constructor":"d","__proto__":"q"}')]);
+      expect(Object.keys((await ns.schema()) as object)).toEqual(expect.arrayContaining(["__proto__", "constructor", "toString"]));
+    });
+
+    it("should count, and count per group", async () => {
+      const ns = tpuf.namespace("docs");
+      const total = await ns.query({ aggregate_by: { n: ["Count"] }, filters: ["price", "Gt", 25] });
+      expect(total.aggregations).toEqual({ n: 6 });
+      expect(total.rows).toBeUndefined();
+      const grouped = await ns.query({ aggregate_by: { n: ["Count"] }, group_by: ["color"] });
+      expect(grouped.aggregation_groups).toEqual([
+        { color: "blue", n: 3 },
+        { color: "red", n: 3 },
+        { color: "green", n: 2 },
+      ]);
+    });
+
+    it("should answer a multi-query at one version", async () => {
+      const res = await tpuf.namespace("docs").multiQuery({
+        queries: [
+          { rank_by: ["vector", "ANN", [0.9, 0.1, 0.1]], top_k: 2 },
+          { rank_by: ["text", "BM25", "lazy"], top_k: 5 },
+          { aggregate_by: { n: ["Count"] } },
+        ],
+      });
+      expect(res.results).toHaveLength(3);
+      expect(res.results[0]?.rows?.[0]?.id).toBe(2);
+      expect(new Set(res.results[1]?.rows?.map((r) => r.id))).toEqual(new Set([2, 10]));
+      expect(res.results[2]?.aggregations).toEqual({ n: DOCS.length });
+    });
+
+    it("should apply upserts, patches and deletes of one request as one commit, skipping patches of missing ids", async () => {
+      const ns = tpuf.namespace("mixed");
+      // The attributes exist beforehand: a write that introduces one commits the schema first (its own version).
+      await ns.write({ upsert_rows: [{ id: "a", v: 1, note: "", w: false }, { id: "b", v: 2 }, { id: "c", v: 3 }] });
+      const before = await server.engine.listVersions(`${PROJECT.org}/${PROJECT.project}/mixed`);
+      const res = await ns.write({
+        upsert_rows: [{ id: "d", v: 4 }],
+        patch_rows: [{ id: "a", v: 10, note: "patched" }, { id: "zzz", v: 0 }, { id: "d", w: true }],
+        deletes: ["b", "nope"],
+        return_affected_ids: true,
+      });
+      const after = await server.engine.listVersions(`${PROJECT.org}/${PROJECT.project}/mixed`);
+      expect(after.length - before.length).toBe(1);
+      expect(res).toMatchObject({ rows_upserted: 1, rows_patched: 2, rows_deleted: 1, rows_affected: 4, upserted_ids: ["d"], patched_ids: ["a", "d"], deleted_ids: ["b"] });
+      const rows = (await ns.query({ include_attributes: true, top_k: 10 })).rows;
+      expect(rows).toEqual([
+        { id: "a", v: 10, note: "patched", w: false },
+        { id: "c", v: 3 },
+        { id: "d", v: 4, w: true },
+      ]);
+    });
+
+    it("should apply conditional writes per document ($ref_new, a missing document's null attributes)", async () => {
+      const ns = tpuf.namespace("conditional");
+      await ns.write({ upsert_rows: [{ id: 1, version: 1, v: "old" }, { id: 2, version: 5, v: "old" }] });
+      const newer = ["Or", [["version", "Lt", { $ref_new: "version" }], ["version", "Eq", null]]];
+      const up = await ns.write({
+        upsert_rows: [{ id: 1, version: 2, v: "new" }, { id: 2, version: 3, v: "new" }, { id: 3, version: 1, v: "new" }],
+        upsert_condition: newer as never,
+        return_affected_ids: true,
+      });
+      expect(up).toMatchObject({ rows_upserted: 2, upserted_ids: [1, 3] });
+      const patch = await ns.write({ patch_rows: [{ id: 1, tag: "x" }, { id: 2, tag: "x" }, { id: 9, tag: "x" }], patch_condition: ["version", "Gte", 3], return_affected_ids: true });
+      expect(patch).toMatchObject({ rows_patched: 1, patched_ids: [2] });
+      const del = await ns.write({ deletes: [1, 2, 3], delete_condition: ["tag", "Eq", "x"], return_affected_ids: true });
+      expect(del).toMatchObject({ rows_deleted: 1, deleted_ids: [2] });
+      const rows = (await ns.query({ include_attributes: true, top_k: 10 })).rows;
+      expect(rows).toEqual([
+        { id: 1, version: 2, v: "new" },
+        { id: 3, version: 1, v: "new" },
+      ]);
+      await expect(ns.write({ upsert_rows: [{ id: 1 }], upsert_condition: ["version", "Regex", "x"] as never })).rejects.toThrow(/Regex/);
+    });
+
+    it("should make conditional writes atomic: concurrent compare-and-set increments lose no update", async () => {
+      const ns = tpuf.namespace("counter");
+      await ns.write({ upsert_rows: [{ id: "c", n: 0 }] });
+      const writers = 6;
+      const attempts: number[] = new Array(writers).fill(0);
+      await Promise.all(
+        Array.from({ length: writers }, async (_, w) => {
+          for (;;) {
+            attempts[w] = (attempts[w] ?? 0) + 1;
+            if ((attempts[w] ?? 0) > 200) throw new Error("a writer never won");
+            const n = (await ns.query({ filters: ["id", "Eq", "c"], include_attributes: ["n"] })).rows?.[0]?.n as number;
+            const res = await ns.write({ upsert_rows: [{ id: "c", n: n + 1 }], upsert_condition: ["n", "Eq", n] });
+            if (res.rows_affected === 1) return;
+          }
+        }),
+      );
+      expect((await ns.query({ include_attributes: ["n"] })).rows).toEqual([{ id: "c", n: writers }]);
+    });
+
+    it("should take columns (upsert_columns, patch_columns with null removing an attribute)", async () => {
+      const ns = tpuf.namespace("columns");
+      await ns.write({ upsert_columns: { id: [1, 2, 3], vector: [[1, 0], [0, 1], [1, 1]], name: ["x", "y", null] }, distance_metric: "euclidean_squared" });
+      await ns.write({ patch_columns: { id: [1, 2], name: [null, "yy"] } });
+      const res = await ns.query({ rank_by: ["vector", "kNN", [1, 0.2]], top_k: 3, include_attributes: ["name"] });
+      expect(res.rows?.map((r) => r.id)).toEqual([1, 3, 2]);
+      expect(res.rows?.[0]).toEqual({ id: 1, $dist: expect.any(Number) });
+      expect(res.rows?.[1]?.name).toBeUndefined();
+      expect(res.rows?.[2]?.name).toBe("yy");
+      // euclidean_squared: $dist is the squared L2 distance.
+      expect(res.rows?.[0]?.$dist).toBeCloseTo(squared([1, 0.2], [1, 0]), 5);
+      expect(res.rows?.[2]?.$dist).toBeCloseTo(squared([1, 0.2], [0, 1]), 5);
+    });
+
+    it("should delete and patch by filter", async () => {
+      const ns = tpuf.namespace("by-filter");
+      await ns.write({ upsert_rows: DOCS.map(({ vector: _v, text: _t, ...d }) => d) });
+      const deleted = await ns.write({ delete_by_filter: ["color", "Eq", "red"] });
+      expect(deleted.rows_deleted).toBe(3);
+      const patched = await ns.write({ patch_by_filter: { filters: ["price", "Gte", 70], patch: { sale: true } } });
+      expect(patched.rows_patched).toBe(2);
+      const rows = (await ns.query({ include_attributes: ["sale"], top_k: 100 })).rows;
+      expect(rows?.map((r) => r.id)).toEqual([2, 4, 5, 10, 11]);
+      expect(rows?.filter((r) => r.sale === true).map((r) => r.id)).toEqual([10, 11]);
+    });
+
+    it("should branch and copy from a namespace", async () => {
+      const branch = await tpuf.namespace("docs-branch").branchFrom({ source_namespace: "docs" });
+      expect(branch.status).toBe("OK");
+      const copy = await tpuf.namespace("docs-copy").copyFrom({ source_namespace: "docs" });
+      expect(copy).toMatchObject({ status: "OK", rows_affected: DOCS.length });
+      await expect(tpuf.namespace("docs-copy2").write({ copy_from_namespace: "docs", deletes: [1] })).rejects.toThrow(/only operation/);
+      await tpuf.namespace("docs-branch").write({ deletes: [1] });
+      for (const [name, n] of [["docs", DOCS.length], ["docs-branch", DOCS.length - 1], ["docs-copy", DOCS.length]] as const) {
+        expect((await tpuf.namespace(name).query({ aggregate_by: { n: ["Count"] } })).aggregations).toEqual({ n });
+      }
+      const hit = await tpuf.namespace("docs-copy").query({ rank_by: ["text", "BM25", "lazy"], top_k: 5 });
+      expect(hit.rows?.length).toBe(2);
+    });
+
+    it("should answer metadata, schema and schema updates, pinning, cache warming, explain and recall", async () => {
+      const ns = tpuf.namespace("docs");
+      const meta = await ns.metadata();
+      expect(meta.approx_row_count).toBe(DOCS.length);
+      expect(meta.encryption).toEqual({ mode: "default" });
+      expect(["up-to-date", "updating"]).toContain(meta.index.status);
+      expect(Date.parse(meta.created_at)).toBeGreaterThan(0);
+      expect(meta.schema["text"]).toMatchObject({ type: "string", full_text_search: true });
+      expect(meta.schema["price"]).toEqual({ type: "int" });
+      expect(meta.schema["tags"]).toEqual({ type: "[]string" });
+      expect(meta.schema["vector"]).toMatchObject({ type: "[3]f32" });
+      expect(meta.pinning).toBeUndefined();
+
+      const schema = await ns.schema();
+      expect(schema["id"]).toEqual({ type: "uint" });
+      const updated = await ns.updateSchema({ schema: { name: { type: "string", full_text_search: true } } });
+      expect(updated["name"]).toMatchObject({ type: "string", full_text_search: true });
+      await expect(ns.updateSchema({ schema: { price: "string" } })).rejects.toBeInstanceOf(BadRequestError);
+
+      const pinned = await ns.updateMetadata({ pinning: true });
+      expect(pinned.pinning?.replicas).toBe(1);
+      expect(await server.engine.pinnedNamespaces()).toContain(`${PROJECT.org}/${PROJECT.project}/docs`);
+      const unpinned = await ns.updateMetadata({ pinning: false });
+      expect(unpinned.pinning).toBeUndefined();
+
+      expect((await ns.hintCacheWarm()).status).toBe("ACCEPTED");
+      const plan = await ns.explainQuery({ rank_by: ["vector", "ANN", [1, 0, 0]], filters: ["color", "Eq", "red"] });
+      expect(plan.plan_text).toContain("ANN");
+      const recall = await ns.recall({ num: 4, top_k: 3 });
+      expect(recall.avg_recall).toBe(1);
+      expect(recall.avg_ann_count).toBe(3);
+      expect(recall.avg_exhaustive_count).toBe(3);
+    });
+
+    it("should list the key's namespaces by prefix, page by page", async () => {
+      for (const n of ["list-a", "list-b", "list-c"]) await tpuf.namespace(n).write({ upsert_rows: [{ id: 1, x: 1 }] });
+      const first = await tpuf.namespaces({ prefix: "list-", page_size: 2 });
+      expect(first.namespaces.map((n) => n.id)).toEqual(["list-a", "list-b"]);
+      expect(first.next_cursor).not.toBe("");
+      const all: string[] = [];
+      for await (const n of tpuf.namespaces({ prefix: "list-", page_size: 2 })) all.push(n.id);
+      expect(all).toEqual(["list-a", "list-b", "list-c"]);
+      expect((await admin.namespaces({ prefix: "list-" })).namespaces).toEqual([]);
+    });
+
+    it("should delete a namespace (deleteAll), then answer 404 NotFoundError", async () => {
+      const ns = tpuf.namespace("to-delete");
+      await ns.write({ upsert_rows: [{ id: 1, x: 1 }] });
+      await ns.updateMetadata({ pinning: true });
+      expect((await ns.deleteAll()).status).toBe("OK");
+      expect(await server.engine.pinnedNamespaces()).not.toContain(`${PROJECT.org}/${PROJECT.project}/to-delete`);
+      expect(await ns.exists()).toBe(false);
+      await expect(ns.deleteAll()).rejects.toBeInstanceOf(NotFoundError);
+      await expect(ns.query({ top_k: 1 })).rejects.toBeInstanceOf(NotFoundError);
+      await expect(ns.metadata()).rejects.toBeInstanceOf(NotFoundError);
+    });
+
+    it("should raise the client's typed errors: 400 naming an unsupported operator, 401, 403, 404", async () => {
+      const ns = tpuf.namespace("docs");
+      const regex = ns.query({ filters: ["name", "Regex", "^f"], top_k: 1 });
+      await expect(regex).rejects.toBeInstanceOf(BadRequestError);
+      await expect(ns.query({ filters: ["name", "Regex", "^f"], top_k: 1 })).rejects.toThrow(/Regex/);
+      await expect(ns.query({ rank_by: ["Saturate", ["text", "BM25", "fox"], {}] as never })).rejects.toThrow(/Saturate/);
+      await expect(ns.query({ aggregate_by: { s: ["Sum", "price"] } })).rejects.toThrow(/Sum/);
+      await expect(ns.write({ upsert_rows: [{ id: 1, price: "ten" }] })).rejects.toThrow(/price/);
+      await expect(ns.write({ upsert_rows: [{ id: "one" }] })).rejects.toBeInstanceOf(BadRequestError);
+      await expect(ns.write({ upsert_rows: [{ id: 99, vector: [1, 2] }] })).rejects.toThrow(/3 dimensions/);
+      await expect(ns.write({ sharding: { num_shards: 2 }, deletes: [1] } as never)).rejects.toThrow(/sharding/);
+      await expect(client("sk_not_a_key").namespace("docs").query({ top_k: 1 })).rejects.toBeInstanceOf(AuthenticationError);
+      await expect(readOnly.namespace("docs").write({ deletes: [1] })).rejects.toBeInstanceOf(PermissionDeniedError);
+      expect((await readOnly.namespace("docs").query({ top_k: 1 })).rows).toHaveLength(1);
+      await expect(tpuf.namespace("missing").query({ top_k: 1 })).rejects.toBeInstanceOf(NotFoundError);
+      await expect(tpuf.namespace("docs-branch").branchFrom({ source_namespace: "docs" })).rejects.toBeInstanceOf(BadRequestError);
+      // Nothing of a refused write was applied.
+      expect((await ns.query({ aggregate_by: { n: ["Count"] } })).aggregations).toEqual({ n: DOCS.length });
+    });
+
+    it("should keep uuid ids and datetime attributes in their declared types (lower-case UUIDs, time-ordered datetimes)", async () => {
+      const ns = tpuf.namespace("typed");
+      const A = "3D7A7296-3D6A-4796-8FB0-F90406B1F621";
+      const B = "92ef7c95-a212-43a4-ae4e-0ebc96a65764";
+      const C = "00000000-0000-4000-8000-000000000001";
+      await ns.write({
+        upsert_rows: [
+          { id: A, at: "2024-03-15T10:30:45Z", owner: B },
+          { id: B, at: "2024-03-15T08:00:00-05:00", owner: A }, // 13:00Z: later than A though it sorts earlier as text
+          { id: C, at: "2023-12-31", owner: A },
+        ],
+        schema: { id: "uuid", at: "datetime", owner: { type: "uuid" } },
+      });
+      const ordered = await ns.query({ rank_by: ["at", "asc"], top_k: 10, include_attributes: ["at", "owner"] });
+      expect(ordered.rows?.map((r) => r.id)).toEqual([C, A.toLowerCase(), B]);
+      expect(ordered.rows?.[2]?.at).toBe("2024-03-15T13:00:00.000Z");
+      expect(ordered.rows?.[2]?.owner).toBe(A.toLowerCase());
+      const after = await ns.query({ filters: ["And", [["at", "Gt", "2024-03-15T12:00:00+01:00"], ["owner", "Eq", A]]], top_k: 10 });
+      expect(after.rows?.map((r) => r.id)).toEqual([B]);
+      expect((await ns.query({ filters: ["id", "Eq", A], top_k: 10 })).rows?.map((r) => r.id)).toEqual([A.toLowerCase()]);
+      await expect(ns.write({ upsert_rows: [{ id: "not-a-uuid" }] })).rejects.toBeInstanceOf(BadRequestError);
+      await expect(ns.write({ upsert_rows: [{ id: C, at: "yesterday" }] })).rejects.toThrow(/datetime/);
+      expect((await ns.schema())["at"]).toEqual({ type: "datetime" });
+    });
+
+    it("should accept gzip-compressed requests (the client's compression: true)", async () => {
+      const gz = new Turbopuffer({ apiKey: tpuf.apiKey, baseURL: server.url, maxRetries: 0, logLevel: "off", compression: true });
+      const ns = gz.namespace("compressed");
+      const rows = Array.from({ length: 200 }, (_, i) => ({ id: i, vector: [i % 7, (i * 3) % 11, 1], label: `row ${i}` }));
+      const res = await ns.write({ upsert_rows: rows, distance_metric: "euclidean_squared" });
+      expect(res.rows_affected).toBe(200);
+      const q = await ns.query({ rank_by: ["vector", "kNN", [3, 9, 1]], top_k: 200, include_attributes: ["label"], filters: ["label", "Glob", "row 1*"] });
+      const expected = rows.filter((r) => r.label.startsWith("row 1")).map((r) => ({ id: r.id, d: squared([3, 9, 1], r.vector) }));
+      expected.sort((a, b) => a.d - b.d || a.id - b.id);
+      expect(q.rows?.map((r) => r.$dist)).toEqual(expected.map((e) => expect.closeTo(e.d, 4)));
+    });
+
+    it("should copy from a namespace of another project given that project's API key", async () => {
+      const http = new Client(server.url, ADMIN_KEY);
+      const res = await http.post("/v1/keys", { role: "read", org: "tpuf-org", project: "elsewhere" });
+      const otherKey = res.body.key as string;
+      const writer = await http.post("/v1/keys", { role: "write", org: "tpuf-org", project: "elsewhere" });
+      await client(writer.body.key as string).namespace("source").write({ upsert_rows: [{ id: 7, x: "from elsewhere" }] });
+      expect(await tpuf.namespace("source").exists()).toBe(false);
+      await tpuf.namespace("copied").copyFrom({ source_namespace: "source", source_api_key: otherKey });
+      expect((await tpuf.namespace("copied").query({ include_attributes: true })).rows).toEqual([{ id: 7, x: "from elsewhere" }]);
+    });
+
+    it("should serve namespaces written through Skerry's own API (string ids, text fields)", async () => {
+      const http = new Client(server.url, ADMIN_KEY);
+      const base = `/v1/orgs/${PROJECT.org}/projects/${PROJECT.project}/namespaces`;
+      expect((await http.post(base, { name: "native" })).status).toBe(201);
+      const docs = [
+        { id: "n1", text: { body: "red kettle" }, attributes: { price: 5 } },
+        { id: "n2", text: { body: "blue kettle kettle" }, attributes: { price: 9 } },
+        { id: "n3", text: { body: "teapot" }, attributes: { price: 7 } },
+      ];
+      expect((await http.post(`${base}/native/upsert`, { documents: docs })).status).toBe(200);
+      const res = await tpuf.namespace("native").query({ rank_by: ["body", "BM25", "kettle"], top_k: 5, include_attributes: ["price"] });
+      expect(res.rows?.map((r) => [r.id, r.price])).toEqual([
+        ["n2", 9],
+        ["n1", 5],
+      ]);
+      await tpuf.namespace("native").write({ patch_rows: [{ id: "n3", price: 8 }] });
+      const [doc] = await server.engine.get(`${PROJECT.org}/${PROJECT.project}/native`, ["n3"]);
+      expect(doc?.attributes).toEqual({ price: 8 });
+      expect(doc?.text).toEqual({ body: "teapot" });
+    });
+
+    it("should read with eventual consistency", async () => {
+      const res = await tpuf.namespace("docs").query({ rank_by: ["id", "desc"], top_k: 1, consistency: { level: "eventual" } });
+      expect(res.rows?.[0]?.id).toBe(11);
+    });
+  });
+}
