@@ -38,6 +38,7 @@ import { fileURLToPath } from "node:url";
 import { FaultInjectingStorage, LocalFsStorage, S3Storage, type StorageProvider } from "@skerry/storage-providers";
 import { type DocumentInput, NamespaceEngine } from "@skerry/namespace-engine";
 import { dataset } from "./query/dataset.ts";
+import { upsertDataset } from "./upsert-dataset.ts";
 
 const NS = "bench/coldann/docs";
 const self = fileURLToPath(import.meta.url);
@@ -118,15 +119,7 @@ async function build(storage: StorageProvider, n: number): Promise<void> {
   const engine = new NamespaceEngine({ storage, stateCacheEntries: 1, stateCacheBytes: 1 });
   await engine.createNamespace(NS);
   let t = performance.now();
-  let batch: DocumentInput[] = [];
-  for (const doc of dataset(n).documents()) {
-    batch.push(doc as DocumentInput);
-    if (batch.length === 10_000) {
-      await engine.upsert(NS, batch);
-      batch = [];
-    }
-  }
-  if (batch.length > 0) await engine.upsert(NS, batch);
+  await upsertDataset(engine, NS, n);
   console.log(`# built ${n.toLocaleString("en")} docs as log batches in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   t = performance.now();
   const report = await engine.compact(NS, { force: true });

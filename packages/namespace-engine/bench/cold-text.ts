@@ -23,6 +23,7 @@ import { fileURLToPath } from "node:url";
 import { FaultInjectingStorage, LocalFsStorage, type StorageProvider } from "@skerry/storage-providers";
 import { type DocumentInput, NamespaceEngine } from "@skerry/namespace-engine";
 import { dataset, WORDS } from "./query/dataset.ts";
+import { upsertDataset } from "./upsert-dataset.ts";
 
 const NS = "bench/coldtext/docs";
 const queries = dataset(10);
@@ -92,15 +93,7 @@ async function child(mode: string, kind: Kind, latency: number, dir: string): Pr
 async function build(storage: StorageProvider, n: number): Promise<void> {
   const engine = new NamespaceEngine({ storage, stateCacheEntries: 1, stateCacheBytes: 1 });
   await engine.createNamespace(NS);
-  let batch: DocumentInput[] = [];
-  for (const doc of dataset(n).documents()) {
-    batch.push(doc as DocumentInput);
-    if (batch.length === 10_000) {
-      await engine.upsert(NS, batch);
-      batch = [];
-    }
-  }
-  if (batch.length > 0) await engine.upsert(NS, batch);
+  await upsertDataset(engine, NS, n);
   const report = await engine.compact(NS, { force: true });
   console.log(`# compacted: segment ${(report.segmentBytes / 2 ** 20).toFixed(0)} MiB, query index ${(report.indexBytes / 2 ** 20).toFixed(0)} MiB`);
   // A small tail: 1,000 new documents and 100 rewrites of compacted ones.

@@ -23,6 +23,7 @@ import { fileURLToPath } from "node:url";
 import { LocalFsStorage } from "@skerry/storage-providers";
 import { type DocumentInput, NamespaceEngine } from "@skerry/namespace-engine";
 import { dataset } from "./query/dataset.ts";
+import { upsertDataset } from "./upsert-dataset.ts";
 
 const NS = "bench/coldann/docs";
 const RUNS = Number(process.env["BENCH_RUNS"] ?? 7);
@@ -32,15 +33,7 @@ const script = join(here, "first-answer.mjs");
 async function build(dir: string, n: number): Promise<void> {
   const engine = new NamespaceEngine({ storage: new LocalFsStorage({ root: dir }), stateCacheEntries: 1, stateCacheBytes: 1, compaction: { auto: false } });
   await engine.createNamespace(NS);
-  let batch: DocumentInput[] = [];
-  for (const doc of dataset(n).documents()) {
-    batch.push(doc as DocumentInput);
-    if (batch.length === 10_000) {
-      await engine.upsert(NS, batch);
-      batch = [];
-    }
-  }
-  if (batch.length > 0) await engine.upsert(NS, batch);
+  await upsertDataset(engine, NS, n);
   await engine.compact(NS, { force: true });
   await engine.upsert(
     NS,

@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { LocalFsStorage } from "@skerry/storage-providers";
 import { type DocumentInput, NamespaceEngine } from "@skerry/namespace-engine";
 import { dataset } from "./query/dataset.ts";
+import { upsertDataset } from "./upsert-dataset.ts";
 
 const n = Number(process.env["BENCH_TAIL_DOCS"] ?? 1_000_000);
 const QUERIES = 20;
@@ -28,15 +29,7 @@ function p50(xs: number[]): number {
 
 async function load(engine: NamespaceEngine, ns: string): Promise<void> {
   await engine.createNamespace(ns);
-  let batch: DocumentInput[] = [];
-  for (const doc of dataset(n).documents()) {
-    batch.push(doc as DocumentInput);
-    if (batch.length === 10_000) {
-      await engine.upsert(ns, batch);
-      batch = [];
-    }
-  }
-  if (batch.length > 0) await engine.upsert(ns, batch);
+  await upsertDataset(engine, ns, n);
 }
 
 async function measure(engine: NamespaceEngine, ns: string): Promise<{ first: number; p50: number; afterWrite: number }> {

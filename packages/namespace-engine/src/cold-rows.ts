@@ -56,7 +56,7 @@ export class ColdRows {
     const from = offsets[slot - start] as number;
     const to = offsets[slot - start + 1] as number;
     if (to < from) throw new CorruptError(`query index ${file.key}: row store offsets out of order`, file.key);
-    const all = to === from ? {} : parseRow(await this.#reader.bytes(file, `a${rowStore.$a}`, from, to - from), file.key);
+    const all = to === from ? {} : parseStoredRow(await this.#reader.bytes(file, `a${rowStore.$a}`, from, to - from), file.key);
     if (names === "all") return all;
     const out: Record<string, JsonValue> = {};
     for (const name of names) {
@@ -169,7 +169,7 @@ export class ColdRows {
 }
 
 /** A stored row's attributes (row store JSON); damage is CorruptError. */
-function parseRow(bytes: Uint8Array, key: string): Record<string, JsonValue> {
+export function parseStoredRow(bytes: Uint8Array, key: string): Record<string, JsonValue> {
   try {
     const value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes)) as unknown;
     if (typeof value === "object" && value !== null && !Array.isArray(value)) return value as Record<string, JsonValue>;

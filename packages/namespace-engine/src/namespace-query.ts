@@ -78,7 +78,7 @@ import { coldFilterSlots } from "./cold-filter.ts";
 import { coldListing } from "./cold-listing.ts";
 import { coldFilteredVector } from "./cold-vector-filter.ts";
 import { checkFilterTypes, evaluateFilter } from "./query/filter-plan.ts";
-import { ColdRows } from "./cold-rows.ts";
+import { ColdRows, parseStoredRow } from "./cold-rows.ts";
 import {
   ColdAnnScan,
   type ColdCandidates,
@@ -207,15 +207,13 @@ interface TailPart {
   readonly bytes: number;
 }
 
-/** A stored row's attributes (row store JSON); damage is CorruptError. */
-function parseStoredRow(bytes: Uint8Array, key: string): Record<string, JsonValue> {
-  try {
-    const value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes)) as unknown;
-    if (typeof value === "object" && value !== null && !Array.isArray(value)) return value as Record<string, JsonValue>;
-  } catch (cause) {
-    throw new CorruptError(`query index ${key}: a row store entry is not JSON`, key, { cause });
+/** A tail row as the engine returns it: attributes as requested, the vector when asked. */
+function tailRowInto(row: { attributes?: Record<string, JsonValue>; vector?: number[] }, index: QueryIndex, slot: number, request: QueryRequest): void {
+  if (request.includeAttributes !== "none") row.attributes = index.attributesOf(slot, request.includeAttributes);
+  if (request.includeVectors) {
+    const v = index.vectorOf(slot);
+    if (v !== undefined) row.vector = Array.from(v);
   }
-  throw new CorruptError(`query index ${key}: a row store entry is not an object`, key);
 }
 
 /** The named attributes present in `all`, in the order named (as `attributesOf` returns them). */
@@ -596,12 +594,7 @@ export class NamespaceQuery {
         const row: { id: string; distance: number; attributes?: Record<string, JsonValue>; vector?: number[] } = { id: h.id, distance: distances[i] as number };
         const names = request.includeAttributes;
         if (h.fromTail) {
-          const index = (tail.chunks[h.segment] as { index: QueryIndex }).index;
-          if (names !== "none") row.attributes = index.attributesOf(h.slot, names);
-          if (request.includeVectors) {
-            const v = index.vectorOf(h.slot);
-            if (v !== undefined) row.vector = Array.from(v);
-          }
+          tailRowInto(row, (tail.chunks[h.segment] as { index: QueryIndex }).index, h.slot, request);
           return row;
         }
         const head = heads[h.segment] as ColdIndexHead;
@@ -755,12 +748,7 @@ export class NamespaceQuery {
         if (distances !== undefined) row.distance = distances[i] as number;
         else if (rank !== undefined) row.score = h.score;
         if (h.segment < 0) {
-          const index = tailIndex as QueryIndex;
-          if (names !== "none") row.attributes = index.attributesOf(h.slot, names);
-          if (request.includeVectors) {
-            const v = index.vectorOf(h.slot);
-            if (v !== undefined) row.vector = Array.from(v);
-          }
+          tailRowInto(row, tailIndex as QueryIndex, h.slot, request);
           return row;
         }
         const file = files[h.segment] as ColdIndexFile;
