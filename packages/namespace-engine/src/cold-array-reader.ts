@@ -25,26 +25,22 @@
  * range outside its array are the engine's CorruptError naming the index key.
  */
 import { Buffer } from "node:buffer";
-import { isNotFound, type StorageProvider } from "@skerry/storage-providers";
+import type { StorageProvider } from "@skerry/storage-providers";
 import {
   type BlockFileDirectory,
   type BlockFileSection,
-  blockFileTrailerRange,
   blockSpan,
   type ContainerRef,
   decodeBlockFileDirectory,
-  decodeBlockFileTrailer,
-  isWalFormatError,
   type Random,
   sliceFromTail,
   verifyBlockSpan,
 } from "@skerry/wal-format";
 import { CorruptError } from "./errors.ts";
 import { compareStrings } from "./query/attribute-columns.ts";
-import { isBlockFileIndex } from "./query/cold-ann.ts";
 import { type IndexMeta, parseIndexMeta } from "./query/index-codec.ts";
-import { isCorruptIndex, isUnsupportedIndexVersion } from "./query/errors.ts";
-import { type RetryPolicy, withRetry } from "./storage-calls.ts";
+import { decodeIndexStep, IndexObjectReads } from "./index-object-reads.ts";
+import type { RetryPolicy } from "./storage-calls.ts";
 
 /** Parsed eager regions kept. */
 const FILES_KEPT = 64;
@@ -86,28 +82,22 @@ export interface ColdIndexFile {
 }
 
 export class ColdArrayReader {
-  readonly #storage: StorageProvider;
-  readonly #retry: RetryPolicy;
-  readonly #random: Random;
+  readonly #io: IndexObjectReads;
   readonly #cacheBytes: number;
   readonly #files = new Map<string, Promise<ColdIndexFile | null>>();
   /** Verified blocks, LRU (Map order), by `key\0section\0block`. */
   readonly #blocks = new Map<string, Uint8Array>();
   readonly #pending = new Map<string, Promise<Uint8Array>>();
   #held = 0;
-  #reads = 0;
-  #bytes = 0;
 
   constructor(storage: StorageProvider, random: Random, retry: RetryPolicy, cacheBytes = COLD_BLOCK_CACHE_BYTES) {
-    this.#storage = storage;
-    this.#random = random;
-    this.#retry = retry;
+    this.#io = new IndexObjectReads(storage, random, retry);
     this.#cacheBytes = cacheBytes;
   }
 
   /** Ranged reads made and the bytes they returned. */
   stats(): { reads: number; bytes: number } {
-    return { reads: this.#reads, bytes: this.#bytes };
+    return { reads: this.#io.reads, bytes: this.#io.bytes };
   }
 
   /** The index's eager region parsed; null when it is not a block file (format 2: the caller loads it). */
@@ -250,7 +240,7 @@ export class ColdArrayReader {
     const out = new Uint8Array(length);
     if (length === 0) return out;
     if (section.eager) {
-      out.set(this.#decode(file.key, () => sliceFromTail(file.directory, file.tail, section, offset, length)));
+      out.set(decodeIndexStep(file.key, () => sliceFromTail(file.directory, file.tail, section, offset, length)));
       return out;
     }
     const first = section.blockAt(offset);
@@ -331,9 +321,9 @@ export class ColdArrayReader {
 
   async #fetchRun(file: ColdIndexFile, section: BlockFileSection, first: number, end: number): Promise<Uint8Array[]> {
     const start = section.blockStart(first);
-    const span = this.#decode(file.key, () => blockSpan(section, start, section.blockEnd(end - 1) - start));
-    const bytes = await this.#read(file.key, span.offset, span.length, file.objectBytes);
-    this.#decode(file.key, () => verifyBlockSpan(file.directory, span, bytes));
+    const span = decodeIndexStep(file.key, () => blockSpan(section, start, section.blockEnd(end - 1) - start));
+    const bytes = await this.#io.read(file.key, span.offset, span.length, file.objectBytes);
+    decodeIndexStep(file.key, () => verifyBlockSpan(file.directory, span, bytes));
     const blocks: Uint8Array[] = [];
     for (let b = first; b < end; b++) blocks.push(bytes.subarray(section.blockStart(b) - start, section.blockEnd(b) - start));
     return blocks;
@@ -352,25 +342,15 @@ export class ColdArrayReader {
 
   async #open(request: ColdFileRequest): Promise<ColdIndexFile | null> {
     const key = request.indexKey;
-    const size = request.expectedBytes ?? (await this.#size(key));
-    const recorded = request.ref.extra?.["index_eager_bytes"];
-    let tail: Uint8Array;
-    if (typeof recorded === "number" && recorded >= 48 && recorded <= size) {
-      tail = await this.#read(key, size - recorded, recorded, size);
-    } else {
-      const trailerAt = this.#decode(key, () => blockFileTrailerRange(size));
-      const trailer = await this.#read(key, trailerAt.offset, trailerAt.length, size);
-      if (!isBlockFileIndex(trailer, size)) return null;
-      const { eagerOffset } = this.#decode(key, () => decodeBlockFileTrailer(trailer, size));
-      tail = await this.#read(key, eagerOffset, size - eagerOffset, size);
-    }
-    if (!isBlockFileIndex(tail, size)) return null;
-    const directory = this.#decode(key, () => decodeBlockFileDirectory(tail, size));
+    const region = await this.#io.eagerRegion(key, request.ref, request.expectedBytes);
+    if (region === null) return null;
+    const { size, tail } = region;
+    const directory = decodeIndexStep(key, () => decodeBlockFileDirectory(tail, size));
     const header = directory.section("header");
     if (header === undefined || header.offset !== 0 || header.length !== 16) throw new CorruptError(`query index ${key}: header section missing or misplaced`, key);
     const metaSection = directory.section("meta.json");
     if (metaSection === undefined || !metaSection.eager) throw new CorruptError(`query index ${key}: meta document missing`, key);
-    const meta = this.#decode(key, () => parseIndexMeta(sliceFromTail(directory, tail, metaSection)));
+    const meta = decodeIndexStep(key, () => parseIndexMeta(sliceFromTail(directory, tail, metaSection)));
     if (meta.size !== request.ref.rowCount) {
       throw new CorruptError(`query index ${key} has ${meta.size} rows, segment ${request.ref.key} has ${request.ref.rowCount}`, key);
     }
@@ -378,47 +358,5 @@ export class ColdArrayReader {
       throw new CorruptError(`query index ${key}: a format 3 index without clusters, row store or id set`, key);
     }
     return { key, objectBytes: size, directory, meta, tail };
-  }
-
-  async #size(key: string): Promise<number> {
-    return withRetry(`read query index ${key}`, this.#retry, this.#random, async () => {
-      try {
-        const meta = await this.#storage.head(key);
-        if (meta === null) throw new CorruptError(`query index ${key} referenced by the manifest is missing`, key);
-        return meta.size;
-      } catch (error) {
-        if (isNotFound(error)) throw new CorruptError(`query index ${key} referenced by the manifest is missing`, key, { cause: error });
-        throw error;
-      }
-    });
-  }
-
-  /** Bytes [offset, offset + length) of the object, which must be `size` bytes. */
-  async #read(key: string, offset: number, length: number, size: number): Promise<Uint8Array> {
-    const result = await withRetry(`read query index ${key}`, this.#retry, this.#random, async () => {
-      try {
-        return await this.#storage.get(key, { range: { offset, length } });
-      } catch (error) {
-        if (isNotFound(error)) throw new CorruptError(`query index ${key} referenced by the manifest is missing`, key, { cause: error });
-        throw error;
-      }
-    });
-    this.#reads++;
-    this.#bytes += result.bytes.byteLength;
-    if (result.meta.size !== size) throw new CorruptError(`query index ${key} is ${result.meta.size} bytes, its manifest says ${size}`, key);
-    if (result.bytes.byteLength !== length) throw new CorruptError(`query index ${key}: a read of ${length} bytes at ${offset} returned ${result.bytes.byteLength}`, key);
-    return result.bytes;
-  }
-
-  /** Runs a decoding step; damage becomes CorruptError naming the key. */
-  #decode<T>(key: string, step: () => T): T {
-    try {
-      return step();
-    } catch (cause) {
-      if (isCorruptIndex(cause) || isUnsupportedIndexVersion(cause) || isWalFormatError(cause)) {
-        throw new CorruptError(`query index ${key} does not decode: ${(cause as Error).message}`, key, { cause });
-      }
-      throw cause;
-    }
   }
 }

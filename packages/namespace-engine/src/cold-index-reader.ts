@@ -19,15 +19,12 @@
  * The parsed eager region (meta, centroids, list offsets) is cached per
  * index key: index objects are immutable, so it is valid forever.
  */
-import { isNotFound, type StorageProvider } from "@skerry/storage-providers";
+import type { StorageProvider } from "@skerry/storage-providers";
 import {
   type BlockFileSection,
-  blockFileTrailerRange,
   blockSpan,
   type ContainerRef,
   type DistanceMetric,
-  decodeBlockFileTrailer,
-  isWalFormatError,
   type Random,
   sliceSpan,
   verifyBlockSpan,
@@ -35,7 +32,6 @@ import {
 import { CorruptError } from "./errors.ts";
 import {
   type ColdIndexHead,
-  isBlockFileIndex,
   type ListRows,
   listClusterRange,
   readColdIndexHead,
@@ -43,9 +39,9 @@ import {
   rowsFromRuns,
   vectorBlockRuns,
 } from "./query/cold-ann.ts";
-import { isCorruptIndex, isUnsupportedIndexVersion } from "./query/errors.ts";
 import { readIdBlock } from "./query/id-set.ts";
-import { type RetryPolicy, withRetry } from "./storage-calls.ts";
+import { decodeIndexStep, IndexObjectReads } from "./index-object-reads.ts";
+import type { RetryPolicy } from "./storage-calls.ts";
 
 /** Parsed eager regions kept (index objects are immutable: an entry never goes stale). */
 const HEADS_KEPT = 64;
@@ -59,22 +55,16 @@ export interface ColdIndexRequest {
 }
 
 export class ColdIndexReader {
-  readonly #storage: StorageProvider;
-  readonly #retry: RetryPolicy;
-  readonly #random: Random;
+  readonly #io: IndexObjectReads;
   readonly #heads = new Map<string, Promise<ColdIndexHead | null>>();
-  #bytesRead = 0;
-  #reads = 0;
 
   constructor(storage: StorageProvider, random: Random, retry: RetryPolicy) {
-    this.#storage = storage;
-    this.#random = random;
-    this.#retry = retry;
+    this.#io = new IndexObjectReads(storage, random, retry);
   }
 
   /** Ranged reads made and bytes they returned (cold queries only). */
   stats(): { reads: number; bytes: number } {
-    return { reads: this.#reads, bytes: this.#bytesRead };
+    return { reads: this.#io.reads, bytes: this.#io.bytes };
   }
 
   /** The index's parsed eager region; null when it cannot be read cold (format 2, or no IVF lists). */
@@ -98,17 +88,17 @@ export class ColdIndexReader {
       lists.map(async (list) => {
         const range = listClusterRange(head, list);
         const bytes = range.length === 0 ? new Uint8Array(0) : await this.#section(key, head, head.clusters, range.offset, range.length);
-        return this.#decode(key, () => readListRows(head, list, bytes));
+        return decodeIndexStep(key, () => readListRows(head, list, bytes));
       }),
     );
   }
 
   /** Format 4: the full-precision rows of `slots` (stride floats each), one ranged read per run of adjacent blocks, in parallel. */
   async vectorRows(key: string, head: ColdIndexHead, slots: ArrayLike<number>): Promise<Map<number, Float32Array>> {
-    const runs = this.#decode(key, () => vectorBlockRuns(head, slots));
+    const runs = decodeIndexStep(key, () => vectorBlockRuns(head, slots));
     const section = head.vectors as BlockFileSection;
     const bytes = await Promise.all(runs.map((run) => this.#section(key, head, section, run.offset, run.length)));
-    return this.#decode(key, () => rowsFromRuns(head, slots, runs, bytes));
+    return decodeIndexStep(key, () => rowsFromRuns(head, slots, runs, bytes));
   }
 
   /** The ids of id block `block` (id-set.ts), verified. */
@@ -128,20 +118,10 @@ export class ColdIndexReader {
 
   async #readHead(request: ColdIndexRequest): Promise<ColdIndexHead | null> {
     const key = request.indexKey;
-    const size = request.expectedBytes ?? (await this.#size(key));
-    const recorded = request.ref.extra?.["index_eager_bytes"];
-    let tail: Uint8Array;
-    if (typeof recorded === "number" && recorded >= 48 && recorded <= size) {
-      tail = await this.#read(key, size - recorded, recorded, size);
-    } else {
-      const trailerAt = this.#decode(key, () => blockFileTrailerRange(size));
-      const trailer = await this.#read(key, trailerAt.offset, trailerAt.length, size);
-      if (!isBlockFileIndex(trailer, size)) return null; // format 2: loaded whole
-      const { eagerOffset } = this.#decode(key, () => decodeBlockFileTrailer(trailer, size));
-      tail = await this.#read(key, eagerOffset, size - eagerOffset, size);
-    }
-    if (!isBlockFileIndex(tail, size)) return null;
-    const head: ColdIndexHead | null = this.#decode(key, () => readColdIndexHead(tail, size));
+    const region = await this.#io.eagerRegion(key, request.ref, request.expectedBytes);
+    if (region === null) return null; // format 2: loaded whole
+    const { size, tail } = region;
+    const head: ColdIndexHead | null = decodeIndexStep(key, () => readColdIndexHead(tail, size));
     if (head === null) return null;
     if (head.size !== request.ref.rowCount) {
       throw new CorruptError(`query index ${key} has ${head.size} rows, segment ${request.ref.key} has ${request.ref.rowCount}`, key);
@@ -154,50 +134,8 @@ export class ColdIndexReader {
 
   /** Section bytes [offset, offset + length), fetched as whole blocks and verified. */
   async #section(key: string, head: ColdIndexHead, section: BlockFileSection, offset: number, length: number): Promise<Uint8Array> {
-    const span = this.#decode(key, () => blockSpan(section, offset, length));
-    const bytes = await this.#read(key, span.offset, span.length, head.objectBytes);
-    return this.#decode(key, () => sliceSpan(span, verifyBlockSpan(head.directory, span, bytes), offset, length));
-  }
-
-  async #size(key: string): Promise<number> {
-    return withRetry(`read query index ${key}`, this.#retry, this.#random, async () => {
-      try {
-        const meta = await this.#storage.head(key);
-        if (meta === null) throw new CorruptError(`query index ${key} referenced by the manifest is missing`, key);
-        return meta.size;
-      } catch (error) {
-        if (isNotFound(error)) throw new CorruptError(`query index ${key} referenced by the manifest is missing`, key, { cause: error });
-        throw error;
-      }
-    });
-  }
-
-  /** Bytes [offset, offset + length) of the object, which must be `size` bytes. */
-  async #read(key: string, offset: number, length: number, size: number): Promise<Uint8Array> {
-    const result = await withRetry(`read query index ${key}`, this.#retry, this.#random, async () => {
-      try {
-        return await this.#storage.get(key, { range: { offset, length } });
-      } catch (error) {
-        if (isNotFound(error)) throw new CorruptError(`query index ${key} referenced by the manifest is missing`, key, { cause: error });
-        throw error;
-      }
-    });
-    this.#reads++;
-    this.#bytesRead += result.bytes.byteLength;
-    if (result.meta.size !== size) throw new CorruptError(`query index ${key} is ${result.meta.size} bytes, its manifest says ${size}`, key);
-    if (result.bytes.byteLength !== length) throw new CorruptError(`query index ${key}: a read of ${length} bytes at ${offset} returned ${result.bytes.byteLength}`, key);
-    return result.bytes;
-  }
-
-  /** Runs a decoding step; damage becomes CorruptError naming the key. */
-  #decode<T>(key: string, step: () => T): T {
-    try {
-      return step();
-    } catch (cause) {
-      if (isCorruptIndex(cause) || isUnsupportedIndexVersion(cause) || isWalFormatError(cause)) {
-        throw new CorruptError(`query index ${key} does not decode: ${(cause as Error).message}`, key, { cause });
-      }
-      throw cause;
-    }
+    const span = decodeIndexStep(key, () => blockSpan(section, offset, length));
+    const bytes = await this.#io.read(key, span.offset, span.length, head.objectBytes);
+    return decodeIndexStep(key, () => sliceSpan(span, verifyBlockSpan(head.directory, span, bytes), offset, length));
   }
 }

@@ -23,17 +23,21 @@ import { CorruptError } from "./errors.ts";
 import { compareStrings } from "./query/attribute-columns.ts";
 import type { QueryIndex } from "./query/query-index.ts";
 
-export interface ColdListingInput {
-  readonly reader: ColdArrayReader;
+/** A filter's matches over a cold version: the segments (slots) and the tail, with each segment's dead slots. */
+export interface ColdMatches {
   readonly rows: ColdRows;
   readonly files: readonly ColdIndexFile[];
   readonly dead: readonly DeadSlots[];
   /** Per segment: the matching slots, ascending. */
   readonly matches: readonly Uint32Array[];
   readonly tail: QueryIndex | null;
-  /** The tail's matching slots. */
+  /** The tail's matching slots, ascending. */
   readonly tailMatches: readonly number[];
   readonly k: number;
+}
+
+export interface ColdListingInput extends ColdMatches {
+  readonly reader: ColdArrayReader;
 }
 
 const byId = (a: ColdHit, b: ColdHit): number => compareStrings(a.id, b.id);

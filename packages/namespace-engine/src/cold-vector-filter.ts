@@ -22,34 +22,18 @@ import { Buffer } from "node:buffer";
 import type { ColdIndexFile } from "./cold-array-reader.ts";
 import type { ColdHit } from "./cold-bm25.ts";
 import type { DeadSlots } from "./cold-dead-slots.ts";
-import type { ColdRows, SlotCluster } from "./cold-rows.ts";
+import type { ColdMatches } from "./cold-listing.ts";
+import type { SlotCluster } from "./cold-rows.ts";
 import { compareStrings } from "./query/attribute-columns.ts";
 import { SELECTIVE_FRACTION } from "./query/filter-plan.ts";
 import type { DistanceMetric } from "./query/query-document.ts";
-import type { QueryIndex } from "./query/query-index.ts";
 import { TopK } from "./query/top-k.ts";
-import { allocateVectorMemory, prepareQueryVector, type ScoreMode, scanGather, scanRange, strideOf, VectorKernel } from "./query/vector-kernel.ts";
+import { allocateVectorMemory, prepareQueryVector, scanGather, scanRange, scoreModeOf, strideOf, VectorKernel } from "./query/vector-kernel.ts";
 
-export interface ColdFilteredVectorInput {
-  readonly rows: ColdRows;
-  readonly files: readonly ColdIndexFile[];
-  readonly dead: readonly DeadSlots[];
-  /** Per segment: the filter's matching slots, ascending. */
-  readonly matches: readonly Uint32Array[];
-  readonly tail: QueryIndex | null;
-  /** The tail's matching slots, ascending. */
-  readonly tailMatches: readonly number[];
+export interface ColdFilteredVectorInput extends ColdMatches {
   readonly vector: Float32Array;
   /** The request's metric (its `distanceMetric`, else the namespace's). */
   readonly metric: DistanceMetric;
-  readonly k: number;
-}
-
-/** The kernel's score mode for `metric` over an index built for `indexMetric` (execute-query.ts scoreMode). */
-function modeOf(metric: DistanceMetric, indexMetric: DistanceMetric, normalized: boolean): ScoreMode {
-  if (metric === "DOT") return "dot";
-  if (metric === "EUCLIDEAN") return "l2";
-  return normalized && indexMetric === "COSINE" ? "cos" : "cosraw";
 }
 
 /** Each partition's top k (segments, then the tail), with scores; undefined when not served cold. */
@@ -96,7 +80,7 @@ export async function coldFilteredVector(input: ColdFilteredVectorInput): Promis
         ids[at] = Buffer.from(c.idBytes.buffer, c.idBytes.byteOffset, c.idBytes.byteLength).toString("utf8", c.idOffsets[i], c.idOffsets[i + 1]);
       });
       const top = new TopK(k, (a, b) => compareStrings(ids[a] as string, ids[b] as string));
-      const mode = modeOf(metric, file.meta.metric, cosine);
+      const mode = scoreModeOf(metric, file.meta.metric, cosine);
       scanRange(kernel, 0, mode, prepareQueryVector(input.vector, metric, stride), 0, slots.length, top, null);
       const drained = top.drain();
       return Array.from(drained.slots, (local, j) => ({ segment: s, slot: slots[local] as number, score: drained.scores[j] as number, id: ids[local] as string }));
@@ -108,7 +92,7 @@ export async function coldFilteredVector(input: ColdFilteredVectorInput): Promis
   const kernel = tail?.kernel() ?? null;
   if (tail !== null && kernel !== null && input.tailMatches.length > 0) {
     const top = new TopK(k, (a, b) => compareStrings(tail.ids.get(a), tail.ids.get(b)));
-    const mode = modeOf(metric, tail.metric, kernel.layout.normalizedPtr !== -1);
+    const mode = scoreModeOf(metric, tail.metric, kernel.layout.normalizedPtr !== -1);
     scanGather(kernel, 0, mode, prepareQueryVector(input.vector, metric, kernel.layout.stride), Uint32Array.from(input.tailMatches), top, null);
     const drained = top.drain();
     drained.slots.forEach((slot, j) => {

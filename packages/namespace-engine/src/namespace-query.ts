@@ -447,6 +447,21 @@ export class NamespaceQuery {
   }
 
   /**
+   * The indexed segments of `manifest`'s version and their index keys, when
+   * a query of it would be answered cold: the version is not prepared and at
+   * least one of its segment indexes is not loaded. Undefined otherwise.
+   */
+  #coldSegments(id: string, manifest: Manifest): { refs: ContainerRef[]; keys: string[] } | undefined {
+    if (this.#prepared.get(`${id}@${incarnationOf(manifest)}@${manifest.version}`)?.value !== undefined) return undefined; // warm
+    const prefix = indexedPrefix(manifest);
+    if (prefix === 0) return undefined;
+    const refs = manifest.containers.slice(0, prefix);
+    const keys = refs.map((ref) => indexKeyOf(ref) as string);
+    if (keys.every((key) => this.#segments.has(key))) return undefined;
+    return { refs, keys };
+  }
+
+  /**
    * A plain ANN query (dense vector, `ANN`, the namespace's metric, no
    * filter or aggregation) over a version whose indexed segments are not
    * loaded, answered by ranged reads (ColdIndexReader, query/cold-ann.ts):
@@ -465,12 +480,9 @@ export class NamespaceQuery {
       return undefined;
     }
     const id = namespaceId(path);
-    if (this.#prepared.get(`${id}@${incarnationOf(manifest)}@${manifest.version}`)?.value !== undefined) return undefined; // warm
-    const prefix = indexedPrefix(manifest);
-    if (prefix === 0) return undefined;
-    const refs = manifest.containers.slice(0, prefix);
-    const keys = refs.map((ref) => indexKeyOf(ref) as string);
-    if (keys.every((key) => this.#segments.has(key))) return undefined;
+    const segments = this.#coldSegments(id, manifest);
+    if (segments === undefined) return undefined;
+    const { refs, keys } = segments;
     const metric: DistanceMetric = manifest.vector?.metric ?? "COSINE";
     if ((request.distanceMetric ?? metric) !== metric) return undefined;
     const vector = rank.vector;
@@ -637,12 +649,9 @@ export class NamespaceQuery {
     if (request.aggregateBy !== undefined) return undefined;
     if (rank === undefined ? filters === undefined : rank.kind !== "bm25" && !(rank.kind === "vector" && filters !== undefined)) return undefined;
     const id = namespaceId(path);
-    if (this.#prepared.get(`${id}@${incarnationOf(manifest)}@${manifest.version}`)?.value !== undefined) return undefined; // warm
-    const prefix = indexedPrefix(manifest);
-    if (prefix === 0) return undefined;
-    const refs = manifest.containers.slice(0, prefix);
-    const keys = refs.map((ref) => indexKeyOf(ref) as string);
-    if (keys.every((key) => this.#segments.has(key))) return undefined;
+    const segments = this.#coldSegments(id, manifest);
+    if (segments === undefined) return undefined;
+    const { refs, keys } = segments;
     // Indexes this small are one GET each, verified whole: cheaper than ranged reads.
     const recorded = refs.map(indexBytesOf);
     if (recorded.every((bytes) => bytes !== undefined) && recorded.reduce((n: number, bytes) => n + (bytes as number), 0) <= COLD_TEXT_MIN_INDEX_BYTES) return undefined;

@@ -49,7 +49,7 @@ import type { DistanceMetric } from "./query-document.ts";
 import type { QueryIndex } from "./query-index.ts";
 import { compareStrings } from "./attribute-columns.ts";
 import { type Candidates, TopK } from "./top-k.ts";
-import { allocateVectorMemory, prepareQueryVector, type ScoreMode, scanRange, strideOf, VectorKernel } from "./vector-kernel.ts";
+import { allocateVectorMemory, prepareQueryVector, type ScoreMode, scanRange, scoreModeOf, strideOf, VectorKernel } from "./vector-kernel.ts";
 
 /** What a cold reader knows after reading the eager region. */
 export interface ColdIndexHead {
@@ -662,8 +662,7 @@ export function mergeWithTail(
     const kernel = index.kernel();
     if (kernel === null) return;
     const { metric } = request;
-    const mode: ScoreMode =
-      metric === "DOT" ? "dot" : metric === "EUCLIDEAN" ? "l2" : kernel.layout.normalizedPtr !== -1 && index.metric === "COSINE" ? "cos" : "cosraw";
+    const mode = scoreModeOf(metric, index.metric, kernel.layout.normalizedPtr !== -1);
     let skip: Uint8Array | null = null;
     if (excluded !== undefined && excluded.length > 0) {
       skip = new Uint8Array(index.size);

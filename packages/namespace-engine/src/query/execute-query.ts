@@ -52,7 +52,7 @@ import { slicedSort } from "./sliced-sort.ts";
 import { findDim, sparseInverted } from "./sparse-index.ts";
 import { Tokenizer } from "./tokenizer.ts";
 import { type Candidates, TopK } from "./top-k.ts";
-import { prepareQueryVector, type ScoreMode, scanGather, scanRange } from "./vector-kernel.ts";
+import { prepareQueryVector, type ScoreMode, scanGather, scanRange, scoreModeOf } from "./vector-kernel.ts";
 import { kernelPool } from "./worker-pool.ts";
 
 export interface ExecuteQueryOptions {
@@ -230,9 +230,7 @@ function topHits(hits: Hit[], k: number, slicer: QuerySlicer | undefined): Promi
 // ------------------------------------------------------------ dense vectors
 
 function scoreMode(metric: DistanceMetric, index: QueryIndex): ScoreMode {
-  if (metric === "DOT") return "dot";
-  if (metric === "EUCLIDEAN") return "l2";
-  return index.vectors?.layout.normalizedPtr !== -1 && index.metric === "COSINE" ? "cos" : "cosraw";
+  return scoreModeOf(metric, index.metric, index.vectors?.layout.normalizedPtr !== -1);
 }
 
 async function vectorCandidates(

@@ -26,6 +26,17 @@ import type { DistanceMetric } from "./query-document.ts";
 
 export type ScoreMode = "dot" | "cos" | "cosraw" | "l2";
 
+/**
+ * The score mode for ranking by `metric` over vectors of an index built for
+ * `indexMetric`; `normalized`: the index holds the normalized copy (COSINE
+ * then scores against it, else divides by the stored 1/|v|).
+ */
+export function scoreModeOf(metric: DistanceMetric, indexMetric: DistanceMetric, normalized: boolean): ScoreMode {
+  if (metric === "DOT") return "dot";
+  if (metric === "EUCLIDEAN") return "l2";
+  return normalized && indexMetric === "COSINE" ? "cos" : "cosraw";
+}
+
 /** Rows scored per kernel call. */
 export const CHUNK = 4096;
 /** Scratch areas: one for the calling thread, one per worker thread. */
