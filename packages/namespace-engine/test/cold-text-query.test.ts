@@ -60,6 +60,8 @@ const filterRequests: Record<string, unknown>[] = [
   { filters: ["n", "Eq", 12.5], topK: 12 },
   { filters: ["color", "Glob", "*e*"], topK: 12, includeAttributes: ["color"] },
   { filters: ["And", [["color", "IGlob", "R[a-e]?"], ["n", "Lt", 500]]], topK: 12 },
+  { filters: ["color", "Regex", "^(gr|bl)"], topK: 12, includeAttributes: ["color"] },
+  { rankBy: ["body", "BM25", "alpha"], filters: ["Not", ["color", "Regex", "(?i)E$"]], topK: 12 },
   { rankBy: ["body", "BM25", "alpha bravo"], filters: ["color", "Eq", "green"], topK: 10, includeAttributes: true },
   { rankBy: ["body", "BM25", "kilo w5"], filters: ["n", "Gt", 1000], topK: 40 },
   // Dense rankings with a selective filter: exact scans of the matches, as loaded.

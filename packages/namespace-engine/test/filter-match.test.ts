@@ -48,8 +48,9 @@ function randomFilter(seed: number, depth = 0): unknown {
   if (depth < 2 && roll === 0) return ["And", [randomFilter(seed * 3 + 1, depth + 1), randomFilter(seed * 3 + 2, depth + 1)]];
   if (depth < 2 && roll === 1) return ["Or", [randomFilter(seed * 5 + 1, depth + 1), randomFilter(seed * 5 + 2, depth + 1)]];
   if (depth < 2 && roll === 2) return ["Not", randomFilter(seed * 7 + 1, depth + 1)];
-  const op = pick(["Eq", "NotEq", "Lt", "Lte", "Gt", "Gte", "In", "NotIn", "ContainsAny", "ContainsAll", "Glob", "IGlob", "Exists"]);
+  const op = pick(["Eq", "NotEq", "Lt", "Lte", "Gt", "Gte", "In", "NotIn", "ContainsAny", "ContainsAll", "Glob", "IGlob", "Regex", "Exists"]);
   if (op === "Exists") return [field, op];
+  if (op === "Regex") return [field, op, pick(["^a", "b$", "a|b", "^$", "(?i)^A", "a+b", "[^a]"])];
   if (op === "Glob" || op === "IGlob") return [field, op, pick(["a*", "?", "[ab]*", "*B", "[!a]b"])];
   if (op === "In" || op === "NotIn" || op === "ContainsAny" || op === "ContainsAll") {
     return [field, op, Array.from({ length: random.nextUint32() % 3 }, () => pick(scalars))];

@@ -130,7 +130,7 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       expect([0, 1, 2].map((i) => bytes.readFloatLE(i * 4))).toEqual([0.9, 0.1, 0.1].map((x) => Math.fround(x)));
     });
 
-    it("should filter with turbopuffer's operators (And, Or, Not, Eq, In, Gte, Lt, Contains, ContainsAny, Glob, NotGlob, Eq null, id ranges)", async () => {
+    it("should filter with turbopuffer's operators (And, Or, Not, Eq, In, Gte, Lt, Contains, ContainsAny, Glob, NotGlob, Regex, Eq null, id ranges)", async () => {
       const ns = tpuf.namespace("docs");
       const ids = async (filters: unknown) => (await ns.query({ filters: filters as never, rank_by: ["id", "asc"], top_k: 100 })).rows?.map((r) => r.id);
       expect(await ids(["And", [["color", "Eq", "red"], ["price", "Gte", 20]]])).toEqual([3, 6]);
@@ -141,6 +141,8 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       expect(await ids(["tags", "ContainsAny", ["b", "c"]])).toEqual([1, 2, 3, 6, 10]);
       expect(await ids(["name", "Glob", "qu*"])).toEqual([4, 5]);
       expect(await ids(["name", "NotGlob", "*r*"])).toEqual([1, 3, 4, 5]);
+      expect(await ids(["name", "Regex", "^(ba|gr)"])).toEqual([2, 3, 10]);
+      expect(await ids(["Not", ["name", "Regex", "(?i)U"]])).toEqual([1, 2, 3, 6, 11]);
       expect(await ids(["missing", "Eq", null])).toHaveLength(DOCS.length);
       expect(await ids(["color", "NotEq", null])).toHaveLength(DOCS.length);
       // uint ids compare as numbers (10 and 11 after 6), also in id ranges.
@@ -320,7 +322,7 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
         { id: 1, version: 2, v: "new" },
         { id: 3, version: 1, v: "new" },
       ]);
-      await expect(ns.write({ upsert_rows: [{ id: 1 }], upsert_condition: ["version", "Regex", "x"] as never })).rejects.toThrow(/Regex/);
+      await expect(ns.write({ upsert_rows: [{ id: 1 }], upsert_condition: ["version", "Fuzzy", "x"] as never })).rejects.toThrow(/Fuzzy/);
     });
 
     it("should make conditional writes atomic: concurrent compare-and-set increments lose no update", async () => {
@@ -441,9 +443,10 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
 
     it("should raise the client's typed errors: 400 naming an unsupported operator, 401, 403, 404", async () => {
       const ns = tpuf.namespace("docs");
-      const regex = ns.query({ filters: ["name", "Regex", "^f"], top_k: 1 });
-      await expect(regex).rejects.toBeInstanceOf(BadRequestError);
-      await expect(ns.query({ filters: ["name", "Regex", "^f"], top_k: 1 })).rejects.toThrow(/Regex/);
+      const fuzzy = ns.query({ filters: ["name", "Fuzzy", "fo"] as never, top_k: 1 });
+      await expect(fuzzy).rejects.toBeInstanceOf(BadRequestError);
+      await expect(ns.query({ filters: ["name", "Fuzzy", "fo"] as never, top_k: 1 })).rejects.toThrow(/Fuzzy/);
+      await expect(ns.query({ filters: ["name", "Regex", "(a"], top_k: 1 })).rejects.toThrow(/invalid Regex pattern/);
       await expect(ns.query({ rank_by: ["Saturate", ["text", "BM25", "fox"], {}] as never })).rejects.toThrow(/Saturate/);
       await expect(ns.query({ aggregate_by: { s: ["Sum", "price"] } })).rejects.toThrow(/Sum/);
       await expect(ns.write({ upsert_rows: [{ id: 1, price: "ten" }] })).rejects.toThrow(/price/);

@@ -13,7 +13,8 @@
  *   array never equals a scalar; ranges never match booleans.
  * - NotEq = Not Eq and NotIn = Not In, so documents without the attribute
  *   match them.
- * - Glob / IGlob match string values (`*`, `?`, `[...]`, `[!...]`).
+ * - Glob / IGlob match string values (`*`, `?`, `[...]`, `[!...]`); Regex
+ *   matches string values in which its RE2 pattern is found (regex.ts).
  * - ContainsAny / ContainsAll look at the scalar elements of an array value
  *   (numbers by value, so 1 and 1.0 are one element); ContainsAll [] matches
  *   every array value, ContainsAny [] matches nothing.
@@ -24,7 +25,7 @@
 import { elementKey } from "./attribute-columns.ts";
 import type { JsonValue, QueryDocument } from "./query-document.ts";
 import type { Filter, Scalar } from "./query-request.ts";
-import { globMatcher } from "./glob.ts";
+import { patternMatcher } from "./pattern-matcher.ts";
 import { ownValue } from "./own-property.ts";
 
 
@@ -107,9 +108,10 @@ export function matchesFilter(doc: QueryDocument, filter: Filter): boolean {
           return contains(doc, filter.field, filter.values, true);
       }
       return false;
-    case "Glob": {
+    case "Glob":
+    case "Regex": {
       const v = filter.field === "id" ? doc.id : attribute(doc, filter.field);
-      return typeof v === "string" && globMatcher(filter.pattern, filter.op === "IGlob").test(v);
+      return typeof v === "string" && patternMatcher(filter).test(v);
     }
   }
 }

@@ -35,7 +35,7 @@ import { InvalidQueryError } from "./errors.ts";
 import type { QueryIndex } from "./query-index.ts";
 import type { Filter, Path, Scalar } from "./query-request.ts";
 import { lowerBound, upperBound } from "./string-table.ts";
-import { globMatcher } from "./glob.ts";
+import { type PatternMatcher, patternMatcher } from "./pattern-matcher.ts";
 
 /** Below this fraction of a partition, a filter is evaluated to a slot list. */
 export const SELECTIVE_FRACTION = 0.1;
@@ -108,7 +108,8 @@ export function checkFilterTypes(filter: Filter, partitions: readonly QueryIndex
         if (mask !== 0 && (mask & scalarTagMask(f.value)) === 0) mismatch([...f.path, 2], f.field, f.value, describeMask(mask));
         return;
       }
-      case "Glob": {
+      case "Glob":
+      case "Regex": {
         const { mask } = masks(f.field);
         if (mask !== 0 && (mask & (1 << TAG_STRING)) === 0) mismatch([...f.path, 2], f.field, f.pattern, describeMask(mask));
         return;
@@ -337,9 +338,8 @@ function rangeNode(index: QueryIndex, field: string, op: "Lt" | "Lte" | "Gt" | "
   return codeRangeNode(column, 0, inclusive ? upperBound(dict, value) : lowerBound(dict, value));
 }
 
-function globNode(index: QueryIndex, field: string, pattern: string, ignoreCase: boolean): PlanNode {
+function patternNode(index: QueryIndex, field: string, re: PatternMatcher): PlanNode {
   const n = index.size;
-  const re = globMatcher(pattern, ignoreCase);
   if (field === "id") {
     const ids = index.ids;
     const test = (s: number) => re.test(ids.get(s));
@@ -502,7 +502,8 @@ export function planFilter(index: QueryIndex, filter: Filter): PlanNode {
       }
       break;
     case "Glob":
-      return globNode(index, filter.field, filter.pattern, filter.op === "IGlob");
+    case "Regex":
+      return patternNode(index, filter.field, patternMatcher(filter));
   }
   return NOTHING;
 }

@@ -13,6 +13,7 @@
  *     "filters": ["<attr>" | "id", "Eq" | "NotEq" | "Lt" | "Lte" | "Gt" | "Gte", scalar]
  *              | ["<attr>" | "id", "In" | "NotIn" | "ContainsAny" | "ContainsAll", [scalar, ...]]
  *              | ["<attr>" | "id", "Glob" | "IGlob", "pattern*"]
+ *              | ["<attr>" | "id", "Regex", "RE2 pattern"]         found anywhere in the value (query/regex.ts)
  *              | ["<attr>", "Exists"]
  *              | ["And" | "Or", [<filter>, ...]] | ["Not", <filter>],
  *     "topK": 10, "includeAttributes": true | false | ["a", "b"], "includeVectors": false,
@@ -25,6 +26,7 @@
 import { z } from "zod";
 import { type InvalidQueryReason, InvalidQueryError, type QueryIssue } from "./errors.ts";
 import { globPatternProblem } from "./glob.ts";
+import { regexPatternProblem } from "./regex.ts";
 import { DISTANCE_METRICS, type DistanceMetric } from "./query-document.ts";
 
 export type Scalar = string | number | boolean;
@@ -33,6 +35,7 @@ export type Path = readonly (string | number)[];
 export const COMPARE_OPS = ["Eq", "NotEq", "Lt", "Lte", "Gt", "Gte"] as const;
 export const LIST_OPS = ["In", "NotIn", "ContainsAny", "ContainsAll"] as const;
 export const GLOB_OPS = ["Glob", "IGlob"] as const;
+export const REGEX_OP = "Regex";
 export type CompareOp = (typeof COMPARE_OPS)[number];
 export type ListOp = (typeof LIST_OPS)[number];
 export type GlobOp = (typeof GLOB_OPS)[number];
@@ -43,6 +46,7 @@ export type Filter =
   | { readonly kind: "Compare"; readonly field: string; readonly op: CompareOp; readonly value: Scalar; readonly path: Path }
   | { readonly kind: "List"; readonly field: string; readonly op: ListOp; readonly values: readonly Scalar[]; readonly path: Path }
   | { readonly kind: "Glob"; readonly field: string; readonly op: GlobOp; readonly pattern: string; readonly path: Path }
+  | { readonly kind: "Regex"; readonly field: string; readonly pattern: string; readonly path: Path }
   | { readonly kind: "Exists"; readonly field: string; readonly path: Path };
 
 export type SingleRankBy =
@@ -143,7 +147,12 @@ function parseFilter(raw: unknown, path: Path, sink: IssueSink, depth: number): 
     return { kind: "Exists", field, path };
   }
   if (raw.length !== 3) {
-    if ((COMPARE_OPS as readonly string[]).includes(op) || (LIST_OPS as readonly string[]).includes(op) || (GLOB_OPS as readonly string[]).includes(op)) {
+    if (
+      (COMPARE_OPS as readonly string[]).includes(op) ||
+      (LIST_OPS as readonly string[]).includes(op) ||
+      (GLOB_OPS as readonly string[]).includes(op) ||
+      op === REGEX_OP
+    ) {
       sink.add(path, "schema", `${op} takes exactly one operand`);
       return undefined;
     }
@@ -185,6 +194,18 @@ function parseFilter(raw: unknown, path: Path, sink: IssueSink, depth: number): 
       return undefined;
     }
     return { kind: "Glob", field, op: op as GlobOp, pattern: value, path };
+  }
+  if (op === REGEX_OP) {
+    if (typeof value !== "string") {
+      sink.add([...path, 2], "type_mismatch", "Regex takes a string pattern");
+      return undefined;
+    }
+    const problem = regexPatternProblem(value);
+    if (problem !== undefined) {
+      sink.add([...path, 2], "schema", `invalid Regex pattern: ${problem}`);
+      return undefined;
+    }
+    return { kind: "Regex", field, pattern: value, path };
   }
   sink.add([...path, 1], "unknown_operator", `unknown filter operator ${JSON.stringify(op)}`);
   return undefined;

@@ -66,6 +66,11 @@ export function matchesFilter(doc: QueryDocument, f: Filter): boolean {
       const v = get(f.field);
       return typeof v === "string" && globToRegExp(f.pattern, f.op === "IGlob").test(v);
     }
+    case "Regex": {
+      // The generated patterns mean the same in RE2 and JavaScript.
+      const v = get(f.field);
+      return typeof v === "string" && new RegExp(f.pattern, "u").test(v);
+    }
   }
 }
 
@@ -162,7 +167,9 @@ export function randomFilter(random: RandomSource, depth = 0): unknown {
     case 3:
       return ["color", pick(["In", "NotIn"]), Array.from({ length: 1 + Math.floor(random() * 3) }, () => pick(COLORS))];
     case 4:
-      return ["color", pick(["Glob", "IGlob"]), pick(["r*", "*e*", "?lue", "G*", "*"])];
+      return random() < 0.5
+        ? ["color", pick(["Glob", "IGlob"]), pick(["r*", "*e*", "?lue", "G*", "*"])]
+        : [pick(["color", "id"]), "Regex", pick(["^r", "e$", "[ae]l", "^(gr|bl)", "u.?e", "d0+1", "^$", "x|n"])];
     case 5:
       return ["tags", pick(["ContainsAny", "ContainsAll"]), Array.from({ length: Math.floor(random() * 3) }, () => pick(WORDS))];
     case 6:
