@@ -267,6 +267,19 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       ]);
     });
 
+    it("should sum and count an attribute, whole and per group", async () => {
+      const ns = tpuf.namespace("docs");
+      const total = await ns.query({ aggregate_by: { total: ["Sum", "price"], named: ["Count", "name"] }, filters: ["price", "Gt", 25] });
+      expect(total.aggregations).toEqual({ total: 330, named: 6 });
+      const grouped = await ns.query({ aggregate_by: { total: ["Sum", "price"], n: ["Count"] }, group_by: ["color"] });
+      expect(grouped.aggregation_groups).toEqual([
+        { color: "blue", n: 3, total: 150 },
+        { color: "red", n: 3, total: 100 },
+        { color: "green", n: 2, total: 110 },
+      ]);
+      await expect(ns.query({ aggregate_by: { s: ["Sum", "name"] } })).rejects.toThrow(/Sum needs numbers/);
+    });
+
     it("should answer a multi-query at one version", async () => {
       const res = await tpuf.namespace("docs").multiQuery({
         queries: [
@@ -448,7 +461,7 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       await expect(ns.query({ filters: ["name", "Fuzzy", "fo"] as never, top_k: 1 })).rejects.toThrow(/Fuzzy/);
       await expect(ns.query({ filters: ["name", "Regex", "(a"], top_k: 1 })).rejects.toThrow(/invalid Regex pattern/);
       await expect(ns.query({ rank_by: ["Saturate", ["text", "BM25", "fox"], {}] as never })).rejects.toThrow(/Saturate/);
-      await expect(ns.query({ aggregate_by: { s: ["Sum", "price"] } })).rejects.toThrow(/Sum/);
+      await expect(ns.query({ aggregate_by: { s: ["Avg", "price"] } as never })).rejects.toThrow(/Avg/);
       await expect(ns.write({ upsert_rows: [{ id: 1, price: "ten" }] })).rejects.toThrow(/price/);
       await expect(ns.write({ upsert_rows: [{ id: "one" }] })).rejects.toBeInstanceOf(BadRequestError);
       await expect(ns.write({ upsert_rows: [{ id: 99, vector: [1, 2] }] })).rejects.toThrow(/3 dimensions/);

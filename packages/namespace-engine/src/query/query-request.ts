@@ -18,7 +18,7 @@
  *              | ["And" | "Or", [<filter>, ...]] | ["Not", <filter>],
  *     "topK": 10, "includeAttributes": true | false | ["a", "b"], "includeVectors": false,
  *     "distanceMetric": "COSINE" | "DOT" | "EUCLIDEAN", "distanceThreshold": 0.5,
- *     "aggregateBy": {"label": ["Count"]}, "groupBy": ["attr", ...],
+ *     "aggregateBy": {"label": ["Count"] | ["Count", "attr"] | ["Sum", "attr"]}, "groupBy": ["attr", ...],
  *     "consistency": "strong" | "eventual", "atVersion": 12, "probes": 16
  *   }
  * A scalar is a string, a finite number or a boolean.
@@ -59,6 +59,13 @@ export type RankBy =
   | SingleRankBy
   | { readonly kind: "rrf"; readonly queries: readonly SingleRankBy[]; readonly k: number; readonly window: number; readonly path: Path };
 
+/**
+ * One aggregation: `Count` counts the matching documents, `Count` of a field
+ * those where it is present and not null, `Sum` adds a field's number values
+ * (exactly, then rounded once: exact-sum.ts).
+ */
+export type Aggregation = { readonly kind: "Count"; readonly field?: string } | { readonly kind: "Sum"; readonly field: string };
+
 export interface QueryRequest {
   readonly rankBy?: RankBy;
   readonly filters?: Filter;
@@ -68,7 +75,7 @@ export interface QueryRequest {
   readonly includeVectors: boolean;
   readonly distanceMetric?: DistanceMetric;
   readonly distanceThreshold?: number;
-  readonly aggregateBy?: Readonly<Record<string, "Count">>;
+  readonly aggregateBy?: Readonly<Record<string, Aggregation>>;
   readonly groupBy?: readonly string[];
   readonly consistency: "strong" | "eventual";
   readonly atVersion?: number;
@@ -335,20 +342,43 @@ const requestSchema = z.strictObject({
   probes: z.number().int().min(1).max(65_536).optional(),
 });
 
-/** `{"<label>": ["Count"], ...}`; every own key is a label (`__proto__` and `constructor` included). */
-function parseAggregateBy(raw: unknown, sink: IssueSink): Record<string, "Count"> | undefined {
+const MAX_AGGREGATIONS = 64;
+const AGGREGATION_SHAPE = 'expected ["Count"], ["Count", "attribute"] or ["Sum", "attribute"]';
+
+/** `{"<label>": ["Count"] | ["Count", attr] | ["Sum", attr], ...}`; every own key is a label (`__proto__` and `constructor` included). */
+function parseAggregateBy(raw: unknown, sink: IssueSink): Record<string, Aggregation> | undefined {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     sink.add(["aggregateBy"], "schema", 'expected an object like {"count": ["Count"]}');
     return undefined;
   }
   const labels = Object.keys(raw);
   if (labels.length === 0) sink.add(["aggregateBy"], "schema", "aggregateBy needs at least one aggregation");
+  if (labels.length > MAX_AGGREGATIONS) sink.add(["aggregateBy"], "schema", `aggregateBy takes at most ${MAX_AGGREGATIONS} aggregations`);
+  const out: [string, Aggregation][] = [];
   for (const label of labels) {
     const value = (raw as Record<string, unknown>)[label];
     if (label.length === 0) sink.add(["aggregateBy", label], "schema", "aggregation labels must not be empty");
-    if (!Array.isArray(value) || value.length !== 1 || value[0] !== "Count") sink.add(["aggregateBy", label], "schema", 'expected ["Count"]');
+    if (!Array.isArray(value) || value.length < 1 || value.length > 2) {
+      sink.add(["aggregateBy", label], "schema", AGGREGATION_SHAPE);
+      continue;
+    }
+    const [kind, field] = value as [unknown, unknown];
+    if (kind !== "Count" && kind !== "Sum") {
+      sink.add(["aggregateBy", label, 0], "unknown_operator", `unknown aggregation ${JSON.stringify(kind)}; ${AGGREGATION_SHAPE}`);
+      continue;
+    }
+    if (value.length === 1) {
+      if (kind === "Sum") sink.add(["aggregateBy", label], "schema", 'Sum needs an attribute: ["Sum", "attribute"]');
+      else out.push([label, { kind: "Count" }]);
+      continue;
+    }
+    if (typeof field !== "string" || field.length === 0) {
+      sink.add(["aggregateBy", label, 1], "schema", "expected an attribute name");
+      continue;
+    }
+    out.push([label, kind === "Count" ? (field === "id" ? { kind: "Count" } : { kind: "Count", field }) : { kind: "Sum", field }]);
   }
-  return Object.fromEntries(labels.map((label) => [label, "Count" as const]));
+  return Object.fromEntries(out);
 }
 
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {

@@ -171,14 +171,16 @@ export function translateQuery(query: unknown, target: QueryTarget, path = "quer
 
   const aggregateBy = query["aggregate_by"];
   if (aggregateBy !== undefined) {
-    if (!isObject(aggregateBy)) throw new ApiError("InvalidQuery", `${path}.aggregate_by: an object of label -> ["Count"]`);
-    const aggs: Record<string, unknown> = {};
+    if (!isObject(aggregateBy)) throw new ApiError("InvalidQuery", `${path}.aggregate_by: an object of label -> ["Count"], ["Count", attr] or ["Sum", attr]`);
+    const aggs: [string, unknown][] = [];
     for (const [label, agg] of Object.entries(aggregateBy)) {
-      if (!Array.isArray(agg) || agg[0] !== "Count") unsupported(`the aggregation ${JSON.stringify(agg)} (only ["Count"])`, `${path}.aggregate_by.${label}`);
-      if (agg.length > 1) unsupported(`["Count", attribute]`, `${path}.aggregate_by.${label}`);
-      aggs[label] = ["Count"];
+      if (!Array.isArray(agg) || (agg[0] !== "Count" && agg[0] !== "Sum")) {
+        unsupported(`the aggregation ${JSON.stringify(agg)} (Count and Sum are served)`, `${path}.aggregate_by.${label}`);
+      }
+      aggs.push([label, agg]);
     }
-    request["aggregateBy"] = aggs;
+    // Labels are data: built as own entries, never assigned through a plain object's prototype.
+    request["aggregateBy"] = Object.fromEntries(aggs);
   }
   const groupBy = query["group_by"];
   if (groupBy !== undefined) {
