@@ -18,7 +18,8 @@
  * - `id` `Eq` / `In`: the ids' slots through the id set (cold-dead-slots.ts);
  * - `And` (intersection), `Or` (union), `Not` / `NotEq` / `NotIn`
  *   (complement).
- * Not served: patterns over a larger dictionary, and `id` ranges or patterns
+ * Not served: patterns over a larger dictionary, token filters (text
+ * postings), and `id` ranges or patterns
  * (every id): undefined, and the caller loads.
  */
 import { Buffer } from "node:buffer";
@@ -110,6 +111,8 @@ class Evaluation {
       case "Glob":
       case "Regex":
         return this.#pattern(filter.field, patternMatcher(filter));
+      case "Tokens":
+        throw new NotServed();
     }
     return EMPTY;
   }

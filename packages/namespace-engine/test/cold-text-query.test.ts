@@ -110,6 +110,8 @@ describe("cold BM25 queries", () => {
     await expectCold(storage, { filters: ["id", "Glob", "doc-0001*"], topK: 5 }, false);
     await expectCold(storage, { rankBy: ["vector", "ANN", [0.3, 0.2, 0.1, 1]], filters: ["color", "Eq", "red"], topK: 5 }, false); // not selective
     await expectCold(storage, { filters: ["color", "Eq", "red"], aggregateBy: { c: ["Count"] } }, false);
+    await expectCold(storage, { filters: ["body", "ContainsAllTokens", "alpha bravo"], topK: 50 }, false); // token filters load
+    await expectCold(storage, { rankBy: ["body", "BM25", "kilo"], filters: ["body", "ContainsAnyToken", "alp", { lastAsPrefix: true }], topK: 50 }, false);
     const mismatch = { filters: ["color", "Eq", 5], topK: 3 };
     expect(String(await errorOf(makeEngine(storage).query(NS, mismatch)))).toBe(String(await errorOf(makeEngine(storage, { queryCache: { coldReads: false } }).query(NS, mismatch))));
     // Only part of the index was read: its eager region, the id set (for the tail's ids), postings, lengths, the rows' cluster.

@@ -130,7 +130,7 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       expect([0, 1, 2].map((i) => bytes.readFloatLE(i * 4))).toEqual([0.9, 0.1, 0.1].map((x) => Math.fround(x)));
     });
 
-    it("should filter with turbopuffer's operators (And, Or, Not, Eq, In, Gte, Lt, Contains, ContainsAny, Glob, NotGlob, Regex, Eq null, id ranges)", async () => {
+    it("should filter with turbopuffer's operators (And, Or, Not, Eq, In, Gte, Lt, Contains, ContainsAny, Glob, NotGlob, Regex, token filters, Eq null, id ranges)", async () => {
       const ns = tpuf.namespace("docs");
       const ids = async (filters: unknown) => (await ns.query({ filters: filters as never, rank_by: ["id", "asc"], top_k: 100 })).rows?.map((r) => r.id);
       expect(await ids(["And", [["color", "Eq", "red"], ["price", "Gte", 20]]])).toEqual([3, 6]);
@@ -143,6 +143,10 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       expect(await ids(["name", "NotGlob", "*r*"])).toEqual([1, 3, 4, 5]);
       expect(await ids(["name", "Regex", "^(ba|gr)"])).toEqual([2, 3, 10]);
       expect(await ids(["Not", ["name", "Regex", "(?i)U"]])).toEqual([1, 2, 3, 6, 11]);
+      expect(await ids(["text", "ContainsAllTokens", "Quick fox"])).toEqual([1, 3, 11]);
+      expect(await ids(["text", "ContainsAnyToken", ["bread", "afternoon"]])).toEqual([6, 10]);
+      expect(await ids(["text", "ContainsAllTokens", "fox qu", { last_as_prefix: true }])).toEqual([1, 3, 11]);
+      await expect(ids(["name", "ContainsAllTokens", "foo"])).rejects.toThrow(/full_text_search/);
       expect(await ids(["missing", "Eq", null])).toHaveLength(DOCS.length);
       expect(await ids(["color", "NotEq", null])).toHaveLength(DOCS.length);
       // uint ids compare as numbers (10 and 11 after 6), also in id ranges.

@@ -15,6 +15,8 @@
  *   match them.
  * - Glob / IGlob match string values (`*`, `?`, `[...]`, `[!...]`); Regex
  *   matches string values in which its RE2 pattern is found (regex.ts).
+ * - ContainsAllTokens / ContainsAnyToken look at a text field's tokens
+ *   (token-filter.ts).
  * - ContainsAny / ContainsAll look at the scalar elements of an array value
  *   (numbers by value, so 1 and 1.0 are one element); ContainsAll [] matches
  *   every array value, ContainsAny [] matches nothing.
@@ -26,8 +28,12 @@ import { elementKey } from "./attribute-columns.ts";
 import type { JsonValue, QueryDocument } from "./query-document.ts";
 import type { Filter, Scalar } from "./query-request.ts";
 import { patternMatcher } from "./pattern-matcher.ts";
+import { textMatchesTokens } from "./token-filter.ts";
+import { resolveTokenizerConfig } from "./tokenizer.ts";
 import { ownValue } from "./own-property.ts";
 
+/** Text fields are tokenized with the default configuration, as the engine indexes them. */
+const DEFAULT_TOKENIZER = resolveTokenizerConfig();
 
 function attribute(doc: QueryDocument, field: string): JsonValue | undefined {
   return ownValue(doc.attributes, field);
@@ -113,5 +119,7 @@ export function matchesFilter(doc: QueryDocument, filter: Filter): boolean {
       const v = filter.field === "id" ? doc.id : attribute(doc, filter.field);
       return typeof v === "string" && patternMatcher(filter).test(v);
     }
+    case "Tokens":
+      return textMatchesTokens(filter, ownValue(doc.text, filter.field), DEFAULT_TOKENIZER);
   }
 }

@@ -36,6 +36,7 @@ import type { QueryIndex } from "./query-index.ts";
 import type { Filter, Path, Scalar } from "./query-request.ts";
 import { lowerBound, upperBound } from "./string-table.ts";
 import { type PatternMatcher, patternMatcher } from "./pattern-matcher.ts";
+import { filterTokens, type TokenFilter } from "./token-filter.ts";
 
 /** Below this fraction of a partition, a filter is evaluated to a slot list. */
 export const SELECTIVE_FRACTION = 0.1;
@@ -102,6 +103,7 @@ export function checkFilterTypes(filter: Filter, partitions: readonly QueryIndex
         visit(f.filter);
         return;
       case "Exists":
+      case "Tokens":
         return;
       case "Compare": {
         const { mask } = masks(f.field);
@@ -371,6 +373,61 @@ function patternNode(index: QueryIndex, field: string, re: PatternMatcher): Plan
   };
 }
 
+/** Postings of the field's inverted index: one term's, or the union over the terms starting with `prefix`. */
+function tokensNode(index: QueryIndex, filter: TokenFilter): PlanNode {
+  const field = index.textFields.get(filter.field);
+  if (field === undefined) return NOTHING;
+  const { exact, prefix } = filterTokens(filter, field.config);
+  if (exact.length === 0 && prefix === undefined) return NOTHING;
+  const postingsOf = (term: number) => field.postings.subarray(field.termOffsets[term]!, field.termOffsets[term + 1]!);
+  const lists: Uint32Array[] = [];
+  const all = filter.op === "ContainsAllTokens";
+  for (const token of exact) {
+    const term = field.terms.indexOf(token);
+    if (term < 0) {
+      if (all) return NOTHING;
+      continue;
+    }
+    lists.push(postingsOf(term));
+  }
+  if (prefix !== undefined) {
+    const from = lowerBound(field.terms, prefix);
+    let to = from;
+    while (to < field.terms.length && field.terms.get(to).startsWith(prefix)) to++;
+    if (to === from && all) return NOTHING;
+    const range: Uint32Array[] = [];
+    for (let t = from; t < to; t++) range.push(postingsOf(t));
+    if (all) lists.push(sortedUnion(range));
+    else lists.push(...range);
+  }
+  let slots: Uint32Array | undefined;
+  const collect = () => {
+    if (slots === undefined) {
+      if (lists.length === 0) slots = EMPTY;
+      else if (!all) slots = sortedUnion(lists);
+      else {
+        let acc = lists[0]!;
+        for (let i = 1; i < lists.length; i++) acc = sortedIntersection(acc, lists[i]!);
+        slots = acc;
+      }
+    }
+    return slots;
+  };
+  let mask: Uint8Array | undefined;
+  return {
+    estimate: lists.length === 0 ? 0 : all ? Math.min(...lists.map((l) => l.length)) : lists.reduce((a, l) => a + l.length, 0),
+    indexed: true,
+    collect,
+    test: (s) => {
+      if (mask === undefined) {
+        mask = new Uint8Array(index.size);
+        for (const slot of collect()) mask[slot] = 1;
+      }
+      return mask[s] === 1;
+    },
+  };
+}
+
 function containsNode(index: QueryIndex, field: string, values: readonly Scalar[], all: boolean): PlanNode {
   const column = index.attributeColumns.get(field);
   if (column === undefined || column.elemKeys === null || values.length === 0) return all && values.length === 0 ? arraysNode(index, column) : NOTHING;
@@ -504,6 +561,8 @@ export function planFilter(index: QueryIndex, filter: Filter): PlanNode {
     case "Glob":
     case "Regex":
       return patternNode(index, filter.field, patternMatcher(filter));
+    case "Tokens":
+      return tokensNode(index, filter);
   }
   return NOTHING;
 }

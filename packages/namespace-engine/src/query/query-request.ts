@@ -14,6 +14,7 @@
  *              | ["<attr>" | "id", "In" | "NotIn" | "ContainsAny" | "ContainsAll", [scalar, ...]]
  *              | ["<attr>" | "id", "Glob" | "IGlob", "pattern*"]
  *              | ["<attr>" | "id", "Regex", "RE2 pattern"]         found anywhere in the value (query/regex.ts)
+ *              | ["<text field>", "ContainsAllTokens" | "ContainsAnyToken", "text" | ["text", ...], {"lastAsPrefix"?: true}]
  *              | ["<attr>", "Exists"]
  *              | ["And" | "Or", [<filter>, ...]] | ["Not", <filter>],
  *     "topK": 10, "includeAttributes": true | false | ["a", "b"], "includeVectors": false,
@@ -36,6 +37,8 @@ export const COMPARE_OPS = ["Eq", "NotEq", "Lt", "Lte", "Gt", "Gte"] as const;
 export const LIST_OPS = ["In", "NotIn", "ContainsAny", "ContainsAll"] as const;
 export const GLOB_OPS = ["Glob", "IGlob"] as const;
 export const REGEX_OP = "Regex";
+export const TOKEN_OPS = ["ContainsAllTokens", "ContainsAnyToken"] as const;
+export type TokenOp = (typeof TOKEN_OPS)[number];
 export type CompareOp = (typeof COMPARE_OPS)[number];
 export type ListOp = (typeof LIST_OPS)[number];
 export type GlobOp = (typeof GLOB_OPS)[number];
@@ -47,6 +50,14 @@ export type Filter =
   | { readonly kind: "List"; readonly field: string; readonly op: ListOp; readonly values: readonly Scalar[]; readonly path: Path }
   | { readonly kind: "Glob"; readonly field: string; readonly op: GlobOp; readonly pattern: string; readonly path: Path }
   | { readonly kind: "Regex"; readonly field: string; readonly pattern: string; readonly path: Path }
+  | {
+      readonly kind: "Tokens";
+      readonly field: string;
+      readonly op: TokenOp;
+      readonly query: string | readonly string[];
+      readonly lastAsPrefix: boolean;
+      readonly path: Path;
+    }
   | { readonly kind: "Exists"; readonly field: string; readonly path: Path };
 
 export type SingleRankBy =
@@ -153,6 +164,7 @@ function parseFilter(raw: unknown, path: Path, sink: IssueSink, depth: number): 
     if (raw.length !== 2) sink.add(path, "schema", 'Exists takes no operand: ["field", "Exists"]');
     return { kind: "Exists", field, path };
   }
+  if ((TOKEN_OPS as readonly string[]).includes(op)) return parseTokenFilter(raw, field, op as TokenOp, path, sink);
   if (raw.length !== 3) {
     if (
       (COMPARE_OPS as readonly string[]).includes(op) ||
@@ -216,6 +228,53 @@ function parseFilter(raw: unknown, path: Path, sink: IssueSink, depth: number): 
   }
   sink.add([...path, 1], "unknown_operator", `unknown filter operator ${JSON.stringify(op)}`);
   return undefined;
+}
+
+const MAX_TOKEN_QUERY_LENGTH = 16 * 1024;
+
+/** `[field, "ContainsAllTokens" | "ContainsAnyToken", text | [text, ...], {lastAsPrefix?}]` (query/token-filter.ts). */
+function parseTokenFilter(raw: readonly unknown[], field: string, op: TokenOp, path: Path, sink: IssueSink): Filter | undefined {
+  if (raw.length !== 3 && raw.length !== 4) {
+    sink.add(path, "schema", `${op} takes a text operand and optional parameters: ["field", "${op}", "text", {"lastAsPrefix": true}]`);
+    return undefined;
+  }
+  const query = raw[2];
+  let ok = true;
+  if (typeof query === "string") {
+    if (query.length > MAX_TOKEN_QUERY_LENGTH) {
+      sink.add([...path, 2], "schema", `${op} text is longer than ${MAX_TOKEN_QUERY_LENGTH} characters`);
+      ok = false;
+    }
+  } else if (Array.isArray(query)) {
+    if (query.length > MAX_LIST_VALUES) {
+      sink.add([...path, 2], "schema", `${op} takes at most ${MAX_LIST_VALUES} strings`);
+      ok = false;
+    }
+    query.forEach((q, i) => {
+      if (typeof q !== "string" || q.length > MAX_TOKEN_QUERY_LENGTH) {
+        sink.add([...path, 2, i], "type_mismatch", `${op} takes strings of at most ${MAX_TOKEN_QUERY_LENGTH} characters`);
+        ok = false;
+      }
+    });
+  } else {
+    sink.add([...path, 2], "type_mismatch", `${op} takes a string or a list of strings`);
+    return undefined;
+  }
+  let lastAsPrefix = false;
+  const params = raw[3];
+  if (raw.length === 4) {
+    if (typeof params !== "object" || params === null || Array.isArray(params)) {
+      sink.add([...path, 3], "schema", `${op} parameters are an object like {"lastAsPrefix": true}`);
+      return undefined;
+    }
+    for (const key of Object.keys(params)) {
+      const value = (params as Record<string, unknown>)[key];
+      if (key !== "lastAsPrefix") sink.add([...path, 3, key], "schema", `unknown ${op} parameter ${JSON.stringify(key)}`);
+      else if (typeof value !== "boolean") sink.add([...path, 3, key], "type_mismatch", "lastAsPrefix is a boolean");
+      else lastAsPrefix = value;
+    }
+  }
+  return ok ? { kind: "Tokens", field, op, query: query as string | string[], lastAsPrefix, path } : undefined;
 }
 
 function finiteArray(raw: unknown, path: Path, sink: IssueSink, what: string): number[] | undefined {
