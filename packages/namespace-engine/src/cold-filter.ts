@@ -19,7 +19,7 @@
  * - `And` (intersection), `Or` (union), `Not` / `NotEq` / `NotIn`
  *   (complement).
  * Not served: patterns over a larger dictionary, token filters (text
- * postings), and `id` ranges or patterns
+ * postings), element comparisons (`AnyLt` ...), and `id` ranges or patterns
  * (every id): undefined, and the caller loads.
  */
 import { Buffer } from "node:buffer";
@@ -112,6 +112,7 @@ class Evaluation {
       case "Regex":
         return this.#pattern(filter.field, patternMatcher(filter));
       case "Tokens":
+      case "AnyCompare":
         throw new NotServed();
     }
     return EMPTY;

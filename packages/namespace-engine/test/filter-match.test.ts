@@ -49,8 +49,9 @@ function randomFilter(seed: number, depth = 0): unknown {
   if (depth < 2 && roll === 0) return ["And", [randomFilter(seed * 3 + 1, depth + 1), randomFilter(seed * 3 + 2, depth + 1)]];
   if (depth < 2 && roll === 1) return ["Or", [randomFilter(seed * 5 + 1, depth + 1), randomFilter(seed * 5 + 2, depth + 1)]];
   if (depth < 2 && roll === 2) return ["Not", randomFilter(seed * 7 + 1, depth + 1)];
-  const op = pick(["Eq", "NotEq", "Lt", "Lte", "Gt", "Gte", "In", "NotIn", "ContainsAny", "ContainsAll", "Glob", "IGlob", "Regex", "ContainsAllTokens", "ContainsAnyToken", "Exists"]);
+  const op = pick(["Eq", "NotEq", "Lt", "Lte", "Gt", "Gte", "In", "NotIn", "ContainsAny", "ContainsAll", "Glob", "IGlob", "Regex", "ContainsAllTokens", "ContainsAnyToken", "AnyLt", "AnyGte", "Exists"]);
   if (op === "Exists") return [field, op];
+  if (op === "AnyLt" || op === "AnyGte") return [field, op, pick(["a", "b", 0, 1, 1.5])];
   if (op === "Regex") return [field, op, pick(["^a", "b$", "a|b", "^$", "(?i)^A", "a+b", "[^a]"])];
   if (op === "ContainsAllTokens" || op === "ContainsAnyToken") {
     const params = random.nextUint32() % 3 === 0 ? [{ lastAsPrefix: true }] : [];

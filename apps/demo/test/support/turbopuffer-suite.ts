@@ -144,6 +144,8 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       expect(await ids(["name", "Regex", "^(ba|gr)"])).toEqual([2, 3, 10]);
       expect(await ids(["Not", ["name", "Regex", "(?i)U"]])).toEqual([1, 2, 3, 6, 11]);
       expect(await ids(["text", "ContainsAllTokens", "Quick fox"])).toEqual([1, 3, 11]);
+      expect(await ids(["tags", "AnyGte", "c"])).toEqual([3, 6, 10]);
+      expect(await ids(["tags", "AnyLt", "b"])).toEqual([1, 5, 6, 11]);
       expect(await ids(["text", "ContainsAnyToken", ["bread", "afternoon"]])).toEqual([6, 10]);
       expect(await ids(["text", "ContainsAllTokens", "fox qu", { last_as_prefix: true }])).toEqual([1, 3, 11]);
       await expect(ids(["name", "ContainsAllTokens", "foo"])).rejects.toThrow(/full_text_search/);

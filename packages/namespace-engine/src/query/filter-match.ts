@@ -15,6 +15,9 @@
  *   match them.
  * - Glob / IGlob match string values (`*`, `?`, `[...]`, `[!...]`); Regex
  *   matches string values in which its RE2 pattern is found (regex.ts).
+ * - AnyLt / AnyLte / AnyGt / AnyGte: some scalar element of an array value
+ *   of the operand's type compares (numbers by value, strings by UTF-16
+ *   code units).
  * - ContainsAllTokens / ContainsAnyToken look at a text field's tokens
  *   (token-filter.ts).
  * - ContainsAny / ContainsAll look at the scalar elements of an array value
@@ -118,6 +121,11 @@ export function matchesFilter(doc: QueryDocument, filter: Filter): boolean {
     case "Regex": {
       const v = filter.field === "id" ? doc.id : attribute(doc, filter.field);
       return typeof v === "string" && patternMatcher(filter).test(v);
+    }
+    case "AnyCompare": {
+      const v = attribute(doc, filter.field);
+      if (!Array.isArray(v)) return false;
+      return v.some((e) => typeof e === typeof filter.value && inRange(e as string | number, filter.op, filter.value));
     }
     case "Tokens":
       return textMatchesTokens(filter, ownValue(doc.text, filter.field), DEFAULT_TOKENIZER);

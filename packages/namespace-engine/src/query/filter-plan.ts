@@ -105,6 +105,15 @@ export function checkFilterTypes(filter: Filter, partitions: readonly QueryIndex
       case "Exists":
       case "Tokens":
         return;
+      case "AnyCompare": {
+        const { mask, elements } = masks(f.field);
+        if (mask === 0) return;
+        if ((mask & (1 << TAG_ARRAY)) === 0) {
+          throw InvalidQueryError.at([...f.path, 1], "type_mismatch", `${f.op} on elements needs an array attribute; ${JSON.stringify(f.field)} holds ${describeMask(mask)}`);
+        }
+        if (elements !== 0 && (elements & scalarTagMask(f.value)) === 0) mismatch([...f.path, 2], f.field, f.value, `arrays of ${describeMask(elements)}`);
+        return;
+      }
       case "Compare": {
         const { mask } = masks(f.field);
         if (mask !== 0 && (mask & scalarTagMask(f.value)) === 0) mismatch([...f.path, 2], f.field, f.value, describeMask(mask));
@@ -373,6 +382,41 @@ function patternNode(index: QueryIndex, field: string, re: PatternMatcher): Plan
   };
 }
 
+/** Array values with an element that compares: the element keys that do, then their postings. */
+function anyCompareNode(index: QueryIndex, field: string, op: "Lt" | "Lte" | "Gt" | "Gte", value: string | number): PlanNode {
+  const column = index.attributeColumns.get(field);
+  if (column === undefined || column.elemKeys === null) return NOTHING;
+  const keys = column.elemKeys;
+  const offsets = column.elemPostingOffsets!;
+  const tag = typeof value === "string" ? "s" : "n";
+  const lists: Uint32Array[] = [];
+  let estimate = 0;
+  for (let code = 0; code < keys.length; code++) {
+    const key = keys.get(code);
+    if (key[0] !== tag) continue;
+    const element = tag === "s" ? key.slice(1) : Number(key.slice(1));
+    const holds = op === "Lt" ? element < value : op === "Lte" ? element <= value : op === "Gt" ? element > value : element >= value;
+    if (!holds) continue;
+    lists.push(column.elemPostings!.subarray(offsets[code]!, offsets[code + 1]!));
+    estimate += offsets[code + 1]! - offsets[code]!;
+  }
+  let slots: Uint32Array | undefined;
+  const collect = () => (slots ??= sortedUnion(lists));
+  let mask: Uint8Array | undefined;
+  return {
+    estimate,
+    indexed: true,
+    collect,
+    test: (s) => {
+      if (mask === undefined) {
+        mask = new Uint8Array(index.size);
+        for (const slot of collect()) mask[slot] = 1;
+      }
+      return mask[s] === 1;
+    },
+  };
+}
+
 /** Postings of the field's inverted index: one term's, or the union over the terms starting with `prefix`. */
 function tokensNode(index: QueryIndex, filter: TokenFilter): PlanNode {
   const field = index.textFields.get(filter.field);
@@ -563,6 +607,8 @@ export function planFilter(index: QueryIndex, filter: Filter): PlanNode {
       return patternNode(index, filter.field, patternMatcher(filter));
     case "Tokens":
       return tokensNode(index, filter);
+    case "AnyCompare":
+      return anyCompareNode(index, filter.field, filter.op, filter.value);
   }
   return NOTHING;
 }

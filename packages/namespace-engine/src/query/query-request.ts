@@ -14,6 +14,7 @@
  *              | ["<attr>" | "id", "In" | "NotIn" | "ContainsAny" | "ContainsAll", [scalar, ...]]
  *              | ["<attr>" | "id", "Glob" | "IGlob", "pattern*"]
  *              | ["<attr>" | "id", "Regex", "RE2 pattern"]         found anywhere in the value (query/regex.ts)
+ *              | ["<array attr>", "AnyLt" | "AnyLte" | "AnyGt" | "AnyGte", string | number]   some element compares
  *              | ["<text field>", "ContainsAllTokens" | "ContainsAnyToken", "text" | ["text", ...], {"lastAsPrefix"?: true}]
  *              | ["<attr>", "Exists"]
  *              | ["And" | "Or", [<filter>, ...]] | ["Not", <filter>],
@@ -37,6 +38,7 @@ export const COMPARE_OPS = ["Eq", "NotEq", "Lt", "Lte", "Gt", "Gte"] as const;
 export const LIST_OPS = ["In", "NotIn", "ContainsAny", "ContainsAll"] as const;
 export const GLOB_OPS = ["Glob", "IGlob"] as const;
 export const REGEX_OP = "Regex";
+export const ANY_COMPARE_OPS = ["AnyLt", "AnyLte", "AnyGt", "AnyGte"] as const;
 export const TOKEN_OPS = ["ContainsAllTokens", "ContainsAnyToken"] as const;
 export type TokenOp = (typeof TOKEN_OPS)[number];
 export type CompareOp = (typeof COMPARE_OPS)[number];
@@ -50,6 +52,8 @@ export type Filter =
   | { readonly kind: "List"; readonly field: string; readonly op: ListOp; readonly values: readonly Scalar[]; readonly path: Path }
   | { readonly kind: "Glob"; readonly field: string; readonly op: GlobOp; readonly pattern: string; readonly path: Path }
   | { readonly kind: "Regex"; readonly field: string; readonly pattern: string; readonly path: Path }
+  /** Some element of an array value compares to `value` by `op` (`AnyLt` -> "Lt", ...). */
+  | { readonly kind: "AnyCompare"; readonly field: string; readonly op: "Lt" | "Lte" | "Gt" | "Gte"; readonly value: string | number; readonly path: Path }
   | {
       readonly kind: "Tokens";
       readonly field: string;
@@ -170,6 +174,7 @@ function parseFilter(raw: unknown, path: Path, sink: IssueSink, depth: number): 
       (COMPARE_OPS as readonly string[]).includes(op) ||
       (LIST_OPS as readonly string[]).includes(op) ||
       (GLOB_OPS as readonly string[]).includes(op) ||
+      (ANY_COMPARE_OPS as readonly string[]).includes(op) ||
       op === REGEX_OP
     ) {
       sink.add(path, "schema", `${op} takes exactly one operand`);
@@ -213,6 +218,14 @@ function parseFilter(raw: unknown, path: Path, sink: IssueSink, depth: number): 
       return undefined;
     }
     return { kind: "Glob", field, op: op as GlobOp, pattern: value, path };
+  }
+  if ((ANY_COMPARE_OPS as readonly string[]).includes(op)) {
+    if (typeof value !== "string" && !(typeof value === "number" && Number.isFinite(value))) {
+      if (typeof value === "number") scalarIssue(sink, [...path, 2], value);
+      else sink.add([...path, 2], "type_mismatch", `${op} compares array elements with a number or a string`);
+      return undefined;
+    }
+    return { kind: "AnyCompare", field, op: op.slice(3) as "Lt" | "Lte" | "Gt" | "Gte", value, path };
   }
   if (op === REGEX_OP) {
     if (typeof value !== "string") {

@@ -66,6 +66,12 @@ export function matchesFilter(doc: QueryDocument, f: Filter): boolean {
       const v = get(f.field);
       return typeof v === "string" && globToRegExp(f.pattern, f.op === "IGlob").test(v);
     }
+    case "AnyCompare": {
+      const v = get(f.field);
+      if (!Array.isArray(v)) return false;
+      const b = f.value;
+      return v.some((e) => typeof e === typeof b && (f.op === "Lt" ? e! < b : f.op === "Lte" ? e! <= b : f.op === "Gt" ? e! > b : e! >= b));
+    }
     case "Tokens": {
       // The generated texts are lower-case words separated by spaces.
       const text = doc.text?.[f.field];
@@ -168,7 +174,7 @@ export function randomFilter(random: RandomSource, depth = 0): unknown {
     return [op, Array.from({ length: 1 + Math.floor(random() * 3) }, () => randomFilter(random, depth + 1))];
   }
   if (depth < 2 && r < 0.32) return ["Not", randomFilter(random, depth + 1)];
-  const leaf = Math.floor(random() * 13);
+  const leaf = Math.floor(random() * 14);
   switch (leaf) {
     case 0:
       return ["n", pick(["Eq", "NotEq", "Lt", "Lte", "Gt", "Gte"]), Math.floor(random() * 22) - 1];
@@ -194,6 +200,8 @@ export function randomFilter(random: RandomSource, depth = 0): unknown {
       return ["n", pick(["In", "NotIn"]), Array.from({ length: 1 + Math.floor(random() * 4) }, () => Math.floor(random() * 20))];
     case 10:
       return ["id", "In", ["d00003", "d00100", "x"]];
+    case 12:
+      return ["tags", pick(["AnyLt", "AnyLte", "AnyGt", "AnyGte"]), pick(["beta", "omega", "a", "zeta"])];
     case 11: {
       const op = pick(["ContainsAllTokens", "ContainsAnyToken"]);
       const query = pick<unknown>(["alpha beta", "GAMMA", "", "the", ["delta", "Phi"], "al", "si ta", "zzz omega"]);

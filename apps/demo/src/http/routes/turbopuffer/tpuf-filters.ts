@@ -4,7 +4,7 @@
  * | turbopuffer | engine |
  * | --- | --- |
  * | And, Or, Not | And, Or, Not |
- * | Eq, NotEq, In, NotIn, Lt, Lte, Gt, Gte, Glob, IGlob, Regex, ContainsAny | the same |
+ * | Eq, NotEq, In, NotIn, Lt, Lte, Gt, Gte, Glob, IGlob, Regex, ContainsAny, AnyLt, AnyLte, AnyGt, AnyGte | the same |
  * | Eq null / NotEq null | Not Exists / Exists |
  * | NotGlob, NotIGlob, NotContainsAny | Not Glob, Not IGlob, Not ContainsAny |
  * | Contains v / NotContains v | ContainsAny [v] / Not ContainsAny [v] |
@@ -14,7 +14,7 @@
  * digits); operands on `datetime` and `uuid` attributes are stored values
  * (UTC ISO strings, lower-case UUIDs: tpuf-schema.ts `storedValue`); pattern
  * operands (Glob, IGlob, Regex and their negations) stay as written. Every
- * other operator (Fuzzy, AnyLt/AnyLte/AnyGt/AnyGte,
+ * other operator (Fuzzy,
  * ContainsTokenSequence, ...) is a 400
  * naming it.
  */
@@ -22,7 +22,7 @@ import { ApiError } from "../../api-error.ts";
 import { type IdType, toEngineId } from "./tpuf-ids.ts";
 import { isFullText, storedValue, type TpufSchema } from "./tpuf-schema.ts";
 
-const SAME = new Set(["Eq", "NotEq", "In", "NotIn", "Lt", "Lte", "Gt", "Gte", "Glob", "IGlob", "Regex", "ContainsAny"]);
+const SAME = new Set(["Eq", "NotEq", "In", "NotIn", "Lt", "Lte", "Gt", "Gte", "Glob", "IGlob", "Regex", "ContainsAny", "AnyLt", "AnyLte", "AnyGt", "AnyGte"]);
 const NEGATED: ReadonlyMap<string, string> = new Map([
   ["NotGlob", "Glob"],
   ["NotIGlob", "IGlob"],
