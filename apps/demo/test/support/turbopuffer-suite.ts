@@ -300,6 +300,28 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       expect(res.results[2]?.aggregations).toEqual({ n: DOCS.length });
     });
 
+    it("should fuse a multi-query with rerank_by RRF, weights and rank_constant", async () => {
+      const ns = tpuf.namespace("docs");
+      const queries = [
+        { rank_by: ["vector", "kNN", [0.9, 0.1, 0.1]], top_k: 4, include_attributes: ["name"] },
+        { rank_by: ["text", "BM25", "quick fox"], top_k: 3, include_attributes: ["name"] },
+      ] as const;
+      const separate = await ns.multiQuery({ queries: queries as never });
+      const fused = await ns.multiQuery({ queries: queries as never, rerank_by: ["RRF", { rank_constant: 1, weights: [1, 2] }] });
+      expect(fused.results).toHaveLength(1);
+      const expected = new Map<unknown, number>();
+      separate.results.forEach((result, q) => {
+        result.rows?.forEach((row, r) => expected.set(row.id, (expected.get(row.id) ?? 0) + [1, 2][q]! / (1 + r + 1)));
+      });
+      const want = [...expected.entries()].sort((a, b) => b[1] - a[1] || (a[0] as number) - (b[0] as number)).slice(0, 4);
+      expect(fused.results[0]?.rows?.map((r) => [r.id, r.$dist])).toEqual(want);
+      expect(fused.results[0]?.rows?.every((r) => typeof r["name"] === "string")).toBe(true);
+      const plain = await ns.multiQuery({ queries: queries as never, rerank_by: ["RRF"] });
+      expect(plain.results[0]?.rows?.[0]?.$dist).toBeCloseTo(Math.max(...plain.results[0]!.rows!.map((r) => r.$dist!)), 12);
+      await expect(ns.multiQuery({ queries: queries as never, rerank_by: ["RRF", { weights: [1] }] })).rejects.toThrow(/weights/);
+      await expect(ns.multiQuery({ queries: queries as never, rerank_by: ["RRF", { rank_constant: 0 }] })).rejects.toThrow(/rank_constant/);
+    });
+
     it("should apply upserts, patches and deletes of one request as one commit, skipping patches of missing ids", async () => {
       const ns = tpuf.namespace("mixed");
       // The attributes exist beforehand: a write that introduces one commits the schema first (its own version).

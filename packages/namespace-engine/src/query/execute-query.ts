@@ -666,12 +666,13 @@ export async function executeQueryRows(
   } else if (rank.kind === "rrf") {
     const window = Math.max(rank.window, request.topK);
     const fused = new Map<string, { p: number; slot: number; id: string; score: number }>();
-    for (const sub of rank.queries) {
+    for (const [q, sub] of rank.queries.entries()) {
       const { hits: subHits } = await singleRanking(parts, sub, request, metric, window, parallel, slicer);
+      const weight = rank.weights[q] ?? 1;
       for (let r = 0; r < subHits.length; r++) {
         const h = subHits[r]!;
         const key = `${h.p}:${h.slot}`;
-        const add = 1 / (rank.k + r + 1);
+        const add = weight / (rank.k + r + 1);
         const e = fused.get(key);
         if (e !== undefined) e.score += add;
         else fused.set(key, { p: h.p, slot: h.slot, id: h.id, score: add });

@@ -9,7 +9,7 @@
  *              | ["sparse", "Dot", {"indices": [..], "values": [..]}]
  *              | ["<text field>", "BM25", "query text"]
  *              | ["<attribute>" | "id", "asc" | "desc"]
- *              | ["RRF", [<rankBy>, ...], {"k"?: 60, "window"?: 100}],
+ *              | ["RRF", [<rankBy>, ...], {"k"?: 60, "window"?: 100, "weights"?: [1, ...]}],
  *     "filters": ["<attr>" | "id", "Eq" | "NotEq" | "Lt" | "Lte" | "Gt" | "Gte", scalar]
  *              | ["<attr>" | "id", "In" | "NotIn" | "ContainsAny" | "ContainsAll", [scalar, ...]]
  *              | ["<attr>" | "id", "Glob" | "IGlob", "pattern*"]
@@ -72,7 +72,15 @@ export type SingleRankBy =
 
 export type RankBy =
   | SingleRankBy
-  | { readonly kind: "rrf"; readonly queries: readonly SingleRankBy[]; readonly k: number; readonly window: number; readonly path: Path };
+  | {
+      readonly kind: "rrf";
+      readonly queries: readonly SingleRankBy[];
+      readonly k: number;
+      readonly window: number;
+      /** One positive weight per query (all 1 when not given): a row's score is the sum of weight / (k + rank). */
+      readonly weights: readonly number[];
+      readonly path: Path;
+    };
 
 /**
  * One aggregation: `Count` counts the matching documents, `Count` of a field
@@ -371,7 +379,7 @@ function parseSingleRankBy(raw: unknown, path: Path, sink: IssueSink, options: P
 function parseRankBy(raw: unknown, path: Path, sink: IssueSink, options: ParseQueryOptions, maxTopK: number): RankBy | undefined {
   if (Array.isArray(raw) && raw[0] === "RRF") {
     if (!Array.isArray(raw[1]) || raw[1].length === 0 || raw.length > 3) {
-      sink.add(path, "schema", 'expected ["RRF", [<rankBy>, ...], {"k"?: number, "window"?: number}]');
+      sink.add(path, "schema", 'expected ["RRF", [<rankBy>, ...], {"k"?: number, "window"?: number, "weights"?: [number, ...]}]');
       return undefined;
     }
     const queries: SingleRankBy[] = [];
@@ -391,12 +399,20 @@ function parseRankBy(raw: unknown, path: Path, sink: IssueSink, options: ParseQu
     if (params.data.window !== undefined && params.data.window > maxTopK) {
       sink.add([...path, 2, "window"], "top_k_cap", `window ${params.data.window} is above the cap ${maxTopK}`);
     }
-    return { kind: "rrf", queries, k: params.data.k ?? 60, window: params.data.window ?? 100, path };
+    const weights = params.data.weights ?? queries.map(() => 1);
+    if (weights.length !== (raw[1] as unknown[]).length) {
+      sink.add([...path, 2, "weights"], "schema", `weights has ${weights.length} entries for ${(raw[1] as unknown[]).length} rankings`);
+    }
+    return { kind: "rrf", queries, k: params.data.k ?? 60, window: params.data.window ?? 100, weights, path };
   }
   return parseSingleRankBy(raw, path, sink, options);
 }
 
-const rrfParams = z.strictObject({ k: z.number().min(0).max(1e6).optional(), window: z.number().int().min(1).optional() });
+const rrfParams = z.strictObject({
+  k: z.number().min(0).max(1e6).optional(),
+  window: z.number().int().min(1).optional(),
+  weights: z.array(z.number().positive().max(1e6)).max(64).optional(),
+});
 
 const requestSchema = z.strictObject({
   rankBy: z.unknown().optional(),
