@@ -166,6 +166,9 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       ]);
       const byId = await ns.query({ limit: 4 });
       expect(byId.rows?.map((r) => r.id)).toEqual([1, 2, 3, 4]);
+      // Several keys: color ascending, then price descending within a color.
+      const multi = await ns.query({ rank_by: [["color", "asc"], ["price", "desc"]] as never, top_k: 5 });
+      expect(multi.rows?.map((r) => r.id)).toEqual([11, 5, 2, 10, 4]);
     });
 
     it("should rank full_text_search attributes by BM25, $dist being the score, best first", async () => {

@@ -40,7 +40,7 @@
  */
 import { type AggregationGroup, aggregate } from "./aggregate.ts";
 import type { AttributeColumn } from "./attribute-columns.ts";
-import { TAG_NUMBER, TAG_STRING, compareStrings } from "./attribute-columns.ts";
+import { TAG_NUMBER, TAG_STRING, columnValue, compareStrings } from "./attribute-columns.ts";
 import { InvalidQueryError } from "./errors.ts";
 import { checkFilterTypes, evaluateFilter, type Matches } from "./filter-plan.ts";
 import type { DistanceMetric, } from "./query-document.ts";
@@ -472,21 +472,57 @@ function bm25Candidates(parts: readonly Partition[], rank: Extract<SingleRankBy,
 
 // ------------------------------------------------------------ attribute order
 
-interface OrderedHit {
-  readonly p: number;
-  readonly slot: number;
-  /** 0, 1: typed value groups; 2: no number/string value. */
+interface OrderKey {
+  /** 0, 1: typed value groups (asc: numbers then strings; desc: strings then numbers); 2: no number/string value. */
   readonly group: number;
   readonly value: number | string;
-  readonly id: string;
 }
 
-async function attributeCandidates(part: Partition, field: string, desc: boolean, k: number, slicer: QuerySlicer | undefined): Promise<OrderedHit[]> {
+interface OrderedHit extends OrderKey {
+  readonly p: number;
+  readonly slot: number;
+  readonly id: string;
+  /** The further keys' values (multi-key order), in key order. */
+  readonly rest?: readonly OrderKey[];
+}
+
+type Then = readonly { readonly field: string; readonly order: "asc" | "desc" }[];
+
+/** A slot's key for an order by `column` (`id` when undefined and the field is "id"). */
+function orderKeyOf(index: QueryIndex, field: string, column: AttributeColumn | undefined, slot: number, desc: boolean): OrderKey {
+  if (field === "id") return { group: 0, value: index.ids.get(slot) };
+  const tag = column?.tags[slot];
+  if (tag === TAG_NUMBER) return { group: desc ? 1 : 0, value: column!.numbers![slot]! };
+  if (tag === TAG_STRING) return { group: desc ? 0 : 1, value: columnValue(column!, slot) as string };
+  return { group: 2, value: "" };
+}
+
+function compareKeys(a: OrderKey, b: OrderKey, desc: boolean): number {
+  if (a.group !== b.group) return a.group - b.group;
+  if (a.value === b.value) return 0;
+  const c = typeof a.value === "number" ? (a.value as number) - (b.value as number) : compareStrings(a.value as string, b.value as string);
+  return desc ? -c : c;
+}
+
+async function attributeCandidates(
+  part: Partition,
+  field: string,
+  desc: boolean,
+  k: number,
+  slicer: QuerySlicer | undefined,
+  then: Then = [],
+): Promise<OrderedHit[]> {
   const index = part.index;
   const out: OrderedHit[] = [];
   const ok = (s: number) => part.live(s) && part.matchesSlot(s);
+  const thenColumns = then.map((key) => index.attributeColumns.get(key.field));
+  const restOf = (slot: number): OrderKey[] => then.map((key, i) => orderKeyOf(index, key.field, thenColumns[i], slot, key.order === "desc"));
   const push = (slot: number, group: number, value: number | string) =>
-    out.push({ p: part.ordinal, slot, group, value, id: index.ids.get(slot) });
+    out.push(
+      then.length === 0
+        ? { p: part.ordinal, slot, group, value, id: index.ids.get(slot) }
+        : { p: part.ordinal, slot, group, value, id: index.ids.get(slot), rest: restOf(slot) },
+    );
   if (field === "id") {
     // Order by id itself: a TopK on a constant score with id tie-breaking.
     const top = new TopK(k, desc ? (a, b) => -part.idOrder(a, b) : part.idOrder);
@@ -526,23 +562,36 @@ async function attributeCandidates(part: Partition, field: string, desc: boolean
     }
     return false;
   };
+  // The walks stop after a whole run of equal values, so rows tied on this key are all here for the further keys.
   const done = desc ? walkStrings(0) || walkNumbers(1) : walkNumbers(0) || walkStrings(1);
   if (!done && out.length < k) {
-    const top = new TopK(k - out.length, part.idOrder);
-    part.forEachLive((s) => {
-      const tag = column?.tags[s];
-      if (tag !== TAG_NUMBER && tag !== TAG_STRING) top.push(0, s);
-    });
-    for (const s of top.drain().slots) push(s, 2, "");
+    if (then.length === 0) {
+      const top = new TopK(k - out.length, part.idOrder);
+      part.forEachLive((s) => {
+        const tag = column?.tags[s];
+        if (tag !== TAG_NUMBER && tag !== TAG_STRING) top.push(0, s);
+      });
+      for (const s of top.drain().slots) push(s, 2, "");
+    } else {
+      // Rows without a value for the first key, ordered by the further keys.
+      const untyped: OrderedHit[] = [];
+      await part.forEachLiveSliced((s) => {
+        const tag = column?.tags[s];
+        if (tag !== TAG_NUMBER && tag !== TAG_STRING) untyped.push({ p: part.ordinal, slot: s, group: 2, value: "", id: index.ids.get(s), rest: restOf(s) });
+      }, slicer);
+      const best = await slicedSort(untyped, (a, b) => compareOrdered(a, b, desc, then), slicer, k - out.length);
+      for (const hit of best) out.push(hit);
+    }
   }
   return out;
 }
 
-function compareOrdered(a: OrderedHit, b: OrderedHit, desc: boolean): number {
-  if (a.group !== b.group) return a.group - b.group;
-  if (a.value !== b.value) {
-    const c = typeof a.value === "number" ? (a.value as number) - (b.value as number) : compareStrings(a.value as string, b.value as string);
-    if (c !== 0) return desc ? -c : c;
+function compareOrdered(a: OrderedHit, b: OrderedHit, desc: boolean, then: Then = []): number {
+  const c = compareKeys(a, b, desc);
+  if (c !== 0) return c;
+  for (let i = 0; i < then.length; i++) {
+    const d = compareKeys(a.rest![i]!, b.rest![i]!, then[i]!.order === "desc");
+    if (d !== 0) return d;
   }
   return compareStrings(a.id, b.id);
 }
@@ -578,10 +627,11 @@ async function singleRanking(
     case "attribute": {
       const desc = rank.order === "desc";
       const all: OrderedHit[] = [];
+      const then = rank.then ?? [];
       for (const part of parts) {
-        for (const hit of await attributeCandidates(part, rank.field, desc, k, slicer)) all.push(hit);
+        for (const hit of await attributeCandidates(part, rank.field, desc, k, slicer, then)) all.push(hit);
       }
-      const ordered = await slicedSort(all, (a, b) => compareOrdered(a, b, desc), slicer, k);
+      const ordered = await slicedSort(all, (a, b) => compareOrdered(a, b, desc, then), slicer, k);
       return { hits: ordered.map((h) => ({ p: h.p, slot: h.slot, score: 0, id: h.id })), ordered };
     }
   }

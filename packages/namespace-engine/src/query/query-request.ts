@@ -9,6 +9,7 @@
  *              | ["sparse", "Dot", {"indices": [..], "values": [..]}]
  *              | ["<text field>", "BM25", "query text"]
  *              | ["<attribute>" | "id", "asc" | "desc"]
+ *              | [["<attribute>" | "id", "asc" | "desc"], ...]      several keys, the first deciding first
  *              | ["RRF", [<rankBy>, ...], {"k"?: 60, "window"?: 100, "weights"?: [1, ...]}],
  *     "filters": ["<attr>" | "id", "Eq" | "NotEq" | "Lt" | "Lte" | "Gt" | "Gte", scalar]
  *              | ["<attr>" | "id", "In" | "NotIn" | "ContainsAny" | "ContainsAll", [scalar, ...]]
@@ -68,7 +69,14 @@ export type SingleRankBy =
   | { readonly kind: "vector"; readonly mode: "kNN" | "ANN"; readonly vector: Float32Array; readonly path: Path }
   | { readonly kind: "sparse"; readonly indices: Uint32Array; readonly values: Float32Array; readonly path: Path }
   | { readonly kind: "bm25"; readonly field: string; readonly query: string; readonly path: Path }
-  | { readonly kind: "attribute"; readonly field: string; readonly order: "asc" | "desc"; readonly path: Path };
+  | {
+      readonly kind: "attribute";
+      readonly field: string;
+      readonly order: "asc" | "desc";
+      /** Further keys, for rows the keys before them tie (none: ties by id). */
+      readonly then?: readonly { readonly field: string; readonly order: "asc" | "desc" }[];
+      readonly path: Path;
+    };
 
 export type RankBy =
   | SingleRankBy
@@ -316,7 +324,26 @@ function finiteArray(raw: unknown, path: Path, sink: IssueSink, what: string): n
   return ok ? (raw as number[]) : undefined;
 }
 
+const MAX_ORDER_KEYS = 8;
+
+/** `[["a", "asc"], ["b", "desc"], ...]`: attribute order by several keys. */
+function parseOrderKeys(raw: readonly unknown[], path: Path, sink: IssueSink): SingleRankBy | undefined {
+  if (raw.length > MAX_ORDER_KEYS) sink.add(path, "schema", `at most ${MAX_ORDER_KEYS} order keys`);
+  const keys: { field: string; order: "asc" | "desc" }[] = [];
+  raw.forEach((key, i) => {
+    if (!Array.isArray(key) || key.length !== 2 || typeof key[0] !== "string" || key[0].length === 0 || (key[1] !== "asc" && key[1] !== "desc")) {
+      sink.add([...path, i], "schema", 'an order key is ["attribute", "asc" | "desc"]');
+      return;
+    }
+    keys.push({ field: key[0], order: key[1] });
+  });
+  const [first, ...then] = keys;
+  if (first === undefined || keys.length !== raw.length) return undefined;
+  return then.length === 0 ? { kind: "attribute", ...first, path } : { kind: "attribute", ...first, then, path };
+}
+
 function parseSingleRankBy(raw: unknown, path: Path, sink: IssueSink, options: ParseQueryOptions): SingleRankBy | undefined {
+  if (Array.isArray(raw) && raw.length > 0 && Array.isArray(raw[0])) return parseOrderKeys(raw, path, sink);
   if (!Array.isArray(raw) || raw.length < 2 || typeof raw[0] !== "string" || typeof raw[1] !== "string") {
     sink.add(path, "schema", 'expected a rankBy tuple like ["vector", "kNN", [...]] or ["title", "BM25", "text"]');
     return undefined;

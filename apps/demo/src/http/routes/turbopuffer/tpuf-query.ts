@@ -8,15 +8,14 @@
  * rank_by: `["vector", "ANN"|"kNN", [..]]` -> the engine's dense ranking
  * (the one vector attribute is `vector`); `[attr, "BM25", "q"]` on a
  * full_text_search attribute -> BM25 (`$dist` is the score); `[attr,
- * "asc"|"desc"]` (or a one-element list of them) -> attribute order; none
+ * "asc"|"desc"]` (or a list of them: several keys) -> attribute order; none
  * -> id order; `limit: {total, per}` -> the top 10,000 rows, cut here to
  * `per.limit` rows per limit key and `total` rows; `Sum` / `Max` / `Product` of BM25 clauses -> one engine
  * query per clause, combined here (tpuf-text-rank.ts). euclidean_squared namespaces are the engine's EUCLIDEAN:
  * `$dist` is the L2 distance squared (same order). Anything else
- * (Saturate/Decay/Dist/Attribute, several order attributes, SparseKNN,
+ * (Saturate/Decay/Dist/Attribute, SparseKNN,
  * multi-vector or expression ANN, BM25 clause params,
- * compute_attributes, Sum or per-attribute Count aggregations,
- * ForEachUnique grouping) is a 400 naming it. A multi-query's `rerank_by`
+ * compute_attributes, ForEachUnique grouping) is a 400 naming it. A multi-query's `rerank_by`
  * (RRF) is fused here (tpuf-rerank.ts).
  */
 import { ownValue, setOwn } from "./tpuf-own.ts";
@@ -106,7 +105,13 @@ function translateRankBy(rankBy: unknown, target: QueryTarget, path: string): un
   }
   if (Array.isArray(rankBy[0])) {
     if (rankBy.length === 1) return translateRankBy(rankBy[0], target, path);
-    return unsupported("ordering by several attributes", path);
+    // Several order attributes: the engine's multi-key order (ties on a key go to the next, then id).
+    return rankBy.map((key, i) => {
+      if (!Array.isArray(key) || key.length !== 2 || typeof key[0] !== "string" || (key[1] !== "asc" && key[1] !== "desc")) {
+        throw new ApiError("InvalidQuery", `${path}[${i}]: an order key is [attribute, "asc"|"desc"]`);
+      }
+      return [key[0], key[1]];
+    });
   }
   const [field, op, operand, params] = rankBy as [unknown, unknown, unknown, unknown];
   if (typeof field !== "string") return unsupported(`rank_by ${JSON.stringify(field)}`, path);
