@@ -39,6 +39,7 @@
  * its QueryRows (query-rows.ts) makes each row, or its JSON, on demand.
  */
 import { type AggregationGroup, aggregate } from "./aggregate.ts";
+import { bm25Stats, forEachBm25Posting } from "./bm25-stats.ts";
 import type { AttributeColumn } from "./attribute-columns.ts";
 import { TAG_NUMBER, TAG_STRING, columnValue, compareStrings } from "./attribute-columns.ts";
 import { InvalidQueryError } from "./errors.ts";
@@ -51,7 +52,6 @@ import type { QuerySlicer } from "./query-slicer.ts";
 import { prepareQuerySnapshot, QuerySnapshot } from "./query-snapshot.ts";
 import { slicedSort } from "./sliced-sort.ts";
 import { findDim, sparseInverted } from "./sparse-index.ts";
-import { Tokenizer } from "./tokenizer.ts";
 import { type Candidates, TopK } from "./top-k.ts";
 import { prepareQueryVector, type ScoreMode, scanGather, scanRange, scoreModeOf } from "./vector-kernel.ts";
 import { kernelPool } from "./worker-pool.ts";
@@ -98,8 +98,7 @@ const SCAN_FLOATS = 1 << 20;
 /** Rows scanned per partition above which exact scans use worker threads. */
 export const PARALLEL_MIN_FLOATS = 4_000_000;
 /** BM25 parameters. */
-export const BM25_K1 = 1.2;
-export const BM25_B = 0.75;
+export { BM25_B, BM25_K1 } from "./bm25-stats.ts";
 
 // ------------------------------------------------------------ per-partition context
 
@@ -405,64 +404,13 @@ function sparseCandidates(part: Partition, rank: Extract<SingleRankBy, { kind: "
 }
 
 function bm25Candidates(parts: readonly Partition[], rank: Extract<SingleRankBy, { kind: "bm25" }>, k: number): Candidates[] {
-  // Tokenize with the newest partition's config for the field.
-  let tokenizer: Tokenizer | undefined;
-  for (let i = parts.length - 1; i >= 0 && tokenizer === undefined; i--) {
-    const f = parts[i]!.index.textFields.get(rank.field);
-    if (f !== undefined) tokenizer = new Tokenizer(f.config);
-  }
   const empty = parts.map(() => ({ slots: new Uint32Array(0), scores: new Float64Array(0) }));
-  if (tokenizer === undefined) return empty;
-  const terms = [...new Set(tokenizer.tokenize(rank.query))].sort(compareStrings);
-  if (terms.length === 0) return empty;
-  // Corpus statistics over live documents of every partition.
-  let docCount = 0;
-  let totalLength = 0;
-  const df = new Float64Array(terms.length);
-  const termIds = parts.map((part) => {
-    const f = part.index.textFields.get(rank.field);
-    if (f === undefined) return null;
-    docCount += f.docCount;
-    totalLength += f.totalLength;
-    for (const s of part.deadSlots) {
-      if (f.present[s] === 1) {
-        docCount--;
-        totalLength -= f.docLengths[s]!;
-      }
-    }
-    return terms.map((t, i) => {
-      const id = f.terms.indexOf(t);
-      if (id < 0) return -1;
-      const from = f.termOffsets[id]!;
-      const to = f.termOffsets[id + 1]!;
-      let count = to - from;
-      if (part.dead !== null) for (let e = from; e < to; e++) if (part.dead[f.postings[e]!] !== 0) count--;
-      df[i]! += count;
-      return id;
-    });
-  });
-  if (docCount <= 0) return empty;
-  const avgdl = totalLength / docCount;
-  const idf = Array.from(df, (d) => Math.log(1 + (docCount - d + 0.5) / (d + 0.5)));
+  const stats = bm25Stats(parts, rank.field, rank.query);
+  if (stats === undefined) return empty;
   return parts.map((part, p) => {
-    const f = part.index.textFields.get(rank.field);
-    const ids = termIds[p];
-    if (f === undefined || ids === null || ids === undefined) return empty[p]!;
     const acc = accumulatorFor(part.index);
     try {
-      for (let i = 0; i < terms.length; i++) {
-        const id = ids[i]!;
-        if (id < 0 || df[i] === 0) continue;
-        const w = idf[i]!;
-        const norm = BM25_K1 * (1 - BM25_B);
-        const lenFactor = (BM25_K1 * BM25_B) / avgdl;
-        for (let e = f.termOffsets[id]!; e < f.termOffsets[id + 1]!; e++) {
-          const slot = f.postings[e]!;
-          if (!part.live(slot)) continue;
-          const tf = f.frequencies[e]!;
-          acc.add(slot, (w * tf * (BM25_K1 + 1)) / (tf + norm + lenFactor * f.docLengths[slot]!));
-        }
-      }
+      forEachBm25Posting(stats, part, p, (slot, score) => acc.add(slot, score));
       return topOfAccumulator(part, acc, k);
     } finally {
       acc.reset();
