@@ -12,6 +12,7 @@ import {
   type QueryRow,
   type SingleRankBy,
   type StoredDocument,
+  type TextExpr,
 } from "@skerry/namespace-engine";
 import { matchesFilter, referenceBm25, referenceDistance } from "./query/support/reference.ts";
 
@@ -57,6 +58,31 @@ function single(docs: readonly StoredDocument[], matching: readonly StoredDocume
       return [...scores]
         .filter(([id]) => keep.has(id))
         .map(([id, score]) => ({ id, score }))
+        .sort((a, b) => b.score - a.score || byId(a.id, b.id))
+        .slice(0, k);
+    }
+    case "text": {
+      // Each clause with its own field's statistics; a document takes part when a clause matches it.
+      const leafScores = new Map<unknown, Map<string, number>>();
+      const leaves = (e: TextExpr): void => {
+        if (e.op === "bm25") leafScores.set(e, referenceBm25(docs, e.field, e.query));
+        else if (e.op === "Product") leaves(e.arg);
+        else e.args.forEach(leaves);
+      };
+      leaves(rank.expr);
+      const value = (e: TextExpr, id: string): number =>
+        e.op === "bm25"
+          ? (leafScores.get(e)!.get(id) ?? 0)
+          : e.op === "Product"
+            ? e.weight * value(e.arg, id)
+            : e.op === "Sum"
+              ? e.args.reduce((t, a) => t + value(a, id), 0)
+              : Math.max(...e.args.map((a) => value(a, id)));
+      const matched = new Set<string>();
+      for (const scores of leafScores.values()) for (const id of scores.keys()) matched.add(id);
+      return matching
+        .filter((d) => matched.has(d.id))
+        .map((d) => ({ id: d.id, score: value(rank.expr, d.id) }))
         .sort((a, b) => b.score - a.score || byId(a.id, b.id))
         .slice(0, k);
     }

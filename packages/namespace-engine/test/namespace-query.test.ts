@@ -56,6 +56,8 @@ function battery(seed: number): [string, Record<string, unknown>][] {
     out.push([`ANN ${i}`, { rankBy: ["vector", "ANN", q()], topK: 8, filters: f }]);
     out.push([`bm25 ${i}`, { rankBy: ["body", "BM25", `${word()} ${word()}`], topK: 15, ...(i === 2 ? { filters: f } : {}) }]);
     out.push([`sparse ${i}`, { rankBy: ["sparse", "Dot", { indices: [1, 4 + i, 9], values: [0.5, 1, 2] }], topK: 10 }]);
+    out.push([`bm25 sum ${i}`, { rankBy: ["Sum", [["Product", 2, ["body", "BM25", word()]], ["body", "BM25", `${word()} ${word()}`]]], topK: 12, ...(i === 1 ? { filters: f } : {}) }]);
+    out.push([`bm25 max ${i}`, { rankBy: ["Max", [["body", "BM25", word()], ["Product", ["body", "BM25", word()], 0.5]]], topK: 12 }]);
     out.push([`hybrid ${i}`, { rankBy: ["RRF", [["vector", "kNN", q()], ["body", "BM25", word()]]], topK: 10 }]);
     out.push([`count ${i}`, { aggregateBy: { count: ["Count"] }, filters: f }]);
     out.push([`groups ${i}`, { aggregateBy: { count: ["Count"] }, groupBy: ["color"], topK: 3 }]);

@@ -41,6 +41,7 @@ async function battery(engine: NamespaceEngine, stage: string, seed: number, atV
     ["ANN", { rankBy: ["vector", "ANN", q()], topK: 10, ...at }],
     ["kNN+filter", { rankBy: ["vector", "kNN", q()], topK: 10, filters: f, ...at }],
     ["bm25", { rankBy: ["body", "BM25", `${word()} ${word()}`], topK: 15, ...at }],
+    ["bm25 sum", { rankBy: ["Sum", [["Product", 3, ["body", "BM25", word()]], ["body", "BM25", word()]]], topK: 15, ...at }],
     ["count", { aggregateBy: { count: ["Count"] }, ...at }],
     ["order", { rankBy: ["price", "desc"], topK: 20, ...at }],
   ];

@@ -182,7 +182,7 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       await expect(tpuf.namespace("docs").query({ rank_by: ["name", "BM25", "foo"] })).rejects.toThrow(/not full-text searchable/);
     });
 
-    it("should rank by Sum, Max and Product of BM25 clauses over several fields (combined from one engine query per clause)", async () => {
+    it("should rank by Sum, Max and Product of BM25 clauses over several fields (ranked by the engine)", async () => {
       const ns = tpuf.namespace("articles");
       await ns.write({
         upsert_rows: [

@@ -40,6 +40,7 @@
  */
 import { type AggregationGroup, aggregate } from "./aggregate.ts";
 import { bm25Stats, forEachBm25Posting } from "./bm25-stats.ts";
+import { textCombinationScores } from "./text-combination.ts";
 import type { AttributeColumn } from "./attribute-columns.ts";
 import { TAG_NUMBER, TAG_STRING, columnValue, compareStrings } from "./attribute-columns.ts";
 import { InvalidQueryError } from "./errors.ts";
@@ -570,6 +571,22 @@ async function singleRanking(
       const all: Hit[] = [];
       const candidates = bm25Candidates(parts, rank, k);
       for (let p = 0; p < parts.length; p++) await addHits(all, parts[p]!, candidates[p]!, slicer);
+      return { hits: await topHits(all, k, slicer) };
+    }
+    case "text": {
+      const all: Hit[] = [];
+      const combined = textCombinationScores(parts, rank.expr);
+      for (let p = 0; p < parts.length; p++) {
+        const part = parts[p]!;
+        const { slots, scores } = combined[p]!;
+        const top = new TopK(k, part.idOrder);
+        for (let i = 0; i < slots.length; i++) {
+          const score = scores[i]!;
+          if (!top.accepts(score) || !part.matchesSlot(slots[i]!)) continue;
+          top.push(score, slots[i]!);
+        }
+        await addHits(all, part, top.drain(), slicer);
+      }
       return { hits: await topHits(all, k, slicer) };
     }
     case "attribute": {

@@ -8,6 +8,7 @@
  *     "rankBy":  ["vector", "kNN" | "ANN", [0.1, ...]]         dense, exact or approximate
  *              | ["sparse", "Dot", {"indices": [..], "values": [..]}]
  *              | ["<text field>", "BM25", "query text"]
+ *              | ["Sum" | "Max", [<BM25 clause or combination>, ...]] | ["Product", weight, <clause>]   (text-combination.ts)
  *              | ["<attribute>" | "id", "asc" | "desc"]
  *              | [["<attribute>" | "id", "asc" | "desc"], ...]      several keys, the first deciding first
  *              | ["RRF", [<rankBy>, ...], {"k"?: 60, "window"?: 100, "weights"?: [1, ...]}],
@@ -69,6 +70,7 @@ export type SingleRankBy =
   | { readonly kind: "vector"; readonly mode: "kNN" | "ANN"; readonly vector: Float32Array; readonly path: Path }
   | { readonly kind: "sparse"; readonly indices: Uint32Array; readonly values: Float32Array; readonly path: Path }
   | { readonly kind: "bm25"; readonly field: string; readonly query: string; readonly path: Path }
+  | { readonly kind: "text"; readonly expr: TextExpr; readonly path: Path }
   | {
       readonly kind: "attribute";
       readonly field: string;
@@ -77,6 +79,12 @@ export type SingleRankBy =
       readonly then?: readonly { readonly field: string; readonly order: "asc" | "desc" }[];
       readonly path: Path;
     };
+
+/** A combination of BM25 clauses (query/text-combination.ts). */
+export type TextExpr =
+  | { readonly op: "bm25"; readonly field: string; readonly query: string; readonly path: Path }
+  | { readonly op: "Sum" | "Max"; readonly args: readonly TextExpr[]; readonly path: Path }
+  | { readonly op: "Product"; readonly weight: number; readonly arg: TextExpr; readonly path: Path };
 
 export type RankBy =
   | SingleRankBy
@@ -342,8 +350,64 @@ function parseOrderKeys(raw: readonly unknown[], path: Path, sink: IssueSink): S
   return then.length === 0 ? { kind: "attribute", ...first, path } : { kind: "attribute", ...first, then, path };
 }
 
+const MAX_TEXT_CLAUSES = 16;
+const MAX_TEXT_DEPTH = 4;
+
+/** `["Sum" | "Max", [...]]`, `["Product", w, clause]` / `["Product", clause, w]`, or a BM25 clause. */
+function parseTextExpr(raw: unknown, path: Path, sink: IssueSink, depth: number, leaves: { count: number }): TextExpr | undefined {
+  if (!Array.isArray(raw)) {
+    sink.add(path, "schema", 'expected a BM25 clause ["field", "BM25", "text"] or a combination ["Sum" | "Max", [...]] / ["Product", weight, clause]');
+    return undefined;
+  }
+  if (depth > MAX_TEXT_DEPTH) {
+    sink.add(path, "schema", `BM25 combinations nest at most ${MAX_TEXT_DEPTH} deep`);
+    return undefined;
+  }
+  // A text field may be called "Sum": ["Sum", "BM25", "text"] is a clause.
+  const head = raw[1] === "BM25" ? undefined : (raw as unknown[])[0];
+  if (head === "Sum" || head === "Max") {
+    if (raw.length !== 2 || !Array.isArray(raw[1]) || raw[1].length === 0) {
+      sink.add(path, "schema", `${head} takes a non-empty list: ["${head}", [clause, ...]]`);
+      return undefined;
+    }
+    const args: TextExpr[] = [];
+    (raw[1] as unknown[]).forEach((a, i) => {
+      const parsed = parseTextExpr(a, [...path, 1, i], sink, depth + 1, leaves);
+      if (parsed !== undefined) args.push(parsed);
+    });
+    return args.length === (raw[1] as unknown[]).length ? { op: head, args, path } : undefined;
+  }
+  if (head === "Product") {
+    if (raw.length !== 3) {
+      sink.add(path, "schema", 'Product takes a weight and a clause: ["Product", 2, clause]');
+      return undefined;
+    }
+    const weightFirst = typeof raw[1] === "number";
+    const weight = weightFirst ? raw[1] : raw[2];
+    if (typeof weight !== "number" || !Number.isFinite(weight)) {
+      sink.add([...path, weightFirst ? 1 : 2], "schema", "the Product weight is a finite number");
+      return undefined;
+    }
+    const arg = parseTextExpr(weightFirst ? raw[2] : raw[1], [...path, weightFirst ? 2 : 1], sink, depth + 1, leaves);
+    return arg === undefined ? undefined : { op: "Product", weight, arg, path };
+  }
+  if (raw.length !== 3 || typeof raw[0] !== "string" || raw[1] !== "BM25" || typeof raw[2] !== "string") {
+    sink.add(path, "schema", 'a combination combines BM25 clauses ["field", "BM25", "text"]');
+    return undefined;
+  }
+  if (++leaves.count > MAX_TEXT_CLAUSES) {
+    if (leaves.count === MAX_TEXT_CLAUSES + 1) sink.add(path, "schema", `a combination has at most ${MAX_TEXT_CLAUSES} BM25 clauses`);
+    return undefined;
+  }
+  return { op: "bm25", field: raw[0], query: raw[2], path };
+}
+
 function parseSingleRankBy(raw: unknown, path: Path, sink: IssueSink, options: ParseQueryOptions): SingleRankBy | undefined {
   if (Array.isArray(raw) && raw.length > 0 && Array.isArray(raw[0])) return parseOrderKeys(raw, path, sink);
+  if (Array.isArray(raw) && (raw[0] === "Sum" || raw[0] === "Max" || raw[0] === "Product") && raw[1] !== "BM25") {
+    const expr = parseTextExpr(raw, path, sink, 0, { count: 0 });
+    return expr === undefined ? undefined : { kind: "text", expr, path };
+  }
   if (!Array.isArray(raw) || raw.length < 2 || typeof raw[0] !== "string" || typeof raw[1] !== "string") {
     sink.add(path, "schema", 'expected a rankBy tuple like ["vector", "kNN", [...]] or ["title", "BM25", "text"]');
     return undefined;

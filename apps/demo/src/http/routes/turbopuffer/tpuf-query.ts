@@ -10,8 +10,8 @@
  * full_text_search attribute -> BM25 (`$dist` is the score); `[attr,
  * "asc"|"desc"]` (or a list of them: several keys) -> attribute order; none
  * -> id order; `limit: {total, per}` -> the top 10,000 rows, cut here to
- * `per.limit` rows per limit key and `total` rows; `Sum` / `Max` / `Product` of BM25 clauses -> one engine
- * query per clause, combined here (tpuf-text-rank.ts). euclidean_squared namespaces are the engine's EUCLIDEAN:
+ * `per.limit` rows per limit key and `total` rows; `Sum` / `Max` / `Product` of BM25 clauses -> the
+ * engine's combination of BM25 clauses (tpuf-text-rank.ts). euclidean_squared namespaces are the engine's EUCLIDEAN:
  * `$dist` is the L2 distance squared (same order). Anything else
  * (Saturate/Decay/Dist/Attribute, SparseKNN,
  * multi-vector or expression ANN, BM25 clause params,
@@ -26,7 +26,7 @@ import { translateFilter } from "./tpuf-filters.ts";
 import { fromEngineId, type IdType } from "./tpuf-ids.ts";
 import { idTypeOf, isFullText, readSchema, type TpufSchema } from "./tpuf-schema.ts";
 import { fuseRrf, parseRerankBy } from "./tpuf-rerank.ts";
-import { COMBINATORS, combineTextRank, parseTextRank, type TextRank } from "./tpuf-text-rank.ts";
+import { COMBINATORS, translateTextRank } from "./tpuf-text-rank.ts";
 import { decodeVector, encodeVectorBase64 } from "./tpuf-vectors.ts";
 import { engineMetric } from "./tpuf-write.ts";
 
@@ -80,8 +80,6 @@ interface OutputPlan {
 export interface Translated {
   readonly request: Record<string, unknown>;
   readonly plan: OutputPlan;
-  /** A combination of BM25 clauses, ranked here from one engine query per clause (no `rankBy` in `request`). */
-  readonly textRank?: TextRank;
 }
 
 function translateBm25(clause: readonly unknown[], target: QueryTarget, path: string): unknown[] {
@@ -145,10 +143,8 @@ export function translateQuery(query: unknown, target: QueryTarget, path = "quer
     request["distanceMetric"] = queryMetric;
   }
   const rankBy = query["rank_by"];
-  let textRank: TextRank | undefined;
-  if (Array.isArray(rankBy) && COMBINATORS.has(rankBy[0] as string)) {
-    textRank = parseTextRank(rankBy, (clause, at) => translateBm25(clause as unknown[], target, at), `${path}.rank_by`);
-    if (query["aggregate_by"] !== undefined) unsupported("aggregate_by with a combined BM25 rank_by", path);
+  if (Array.isArray(rankBy) && COMBINATORS.has(rankBy[0] as string) && rankBy[1] !== "BM25") {
+    request["rankBy"] = translateTextRank(rankBy, (clause, at) => translateBm25(clause as unknown[], target, at), `${path}.rank_by`);
   } else if (rankBy !== undefined) request["rankBy"] = translateRankBy(rankBy, target, `${path}.rank_by`);
   if (query["filters"] !== undefined && query["filters"] !== null) request["filters"] = translateFilter(query["filters"], target.idType, `${path}.filters`, target.schema);
 
@@ -241,22 +237,18 @@ export function translateQuery(query: unknown, target: QueryTarget, path = "quer
       aggregateOnly,
       ...(perPlan === undefined ? {} : { per: perPlan }),
     },
-    ...(textRank === undefined ? {} : { textRank }),
   };
 }
 
 type EngineAnswer = Parameters<typeof shapeResult>[0];
 
 /**
- * Runs one translated query at `version` (a combined BM25 ranking: one engine query per clause).
+ * Runs one translated query at `version`.
  * `consistency: "eventual"` beside `atVersion`: the version was just read at the request's
  * consistency, so the engine takes it from its cache instead of listing the manifests again.
  */
 async function run(engine: NamespaceEngine, path: string, t: Translated, version: number): Promise<EngineAnswer> {
-  if (t.textRank === undefined) return (await engine.query(path, t.request, { atVersion: version, consistency: "eventual" })) as never;
-  const rank = t.textRank;
-  const answers = await Promise.all(rank.leaves.map((leaf) => engine.query(path, { ...t.request, rankBy: leaf, topK: MAX_TOP_K }, { atVersion: version, consistency: "eventual" })));
-  return { rows: combineTextRank(rank, answers.map((a) => a.rows as never), t.request["topK"] as number) };
+  return (await engine.query(path, t.request, { atVersion: version, consistency: "eventual" })) as never;
 }
 
 export interface TpufQueryResult {
@@ -388,11 +380,11 @@ export async function tpufQuery(engine: NamespaceEngine, path: string, body: unk
 export async function tpufExplain(engine: NamespaceEngine, path: string, body: unknown): Promise<{ plan_text: string }> {
   if (!isObject(body)) throw new ApiError("InvalidQuery", "the query body is a JSON object");
   const manifest = await engine.manifest(path, { consistency: consistencyOf(body["consistency"]) });
-  const { request, textRank } = translateQuery(body, targetOf(manifest));
+  const { request } = translateQuery(body, targetOf(manifest));
   const rank = request["rankBy"] as unknown[] | undefined;
   const how =
-    textRank !== undefined
-      ? `BM25 combination: ${textRank.leaves.length} engine BM25 queries (top 10,000 each), scores combined on the server: ${JSON.stringify(textRank.leaves)}`
+    rank !== undefined && typeof rank[0] === "string" && COMBINATORS.has(rank[0]) && rank[1] !== "BM25"
+      ? "BM25 combination: every clause scored over the text index with its field's statistics, combined per document (exact)"
       : rank === undefined
       ? "no ranking: matching documents in id order"
       : rank[1] === "ANN"
