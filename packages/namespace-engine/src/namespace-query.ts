@@ -65,7 +65,7 @@ import { CorruptError, InvalidArgumentError } from "./errors.ts";
 import type { ReadOptions } from "./namespace-info.ts";
 import type { NamespacePath } from "./namespace-path.ts";
 import type { NamespaceState } from "./namespace-state.ts";
-import { executeQuery, executeQueryRows, type QueryResult, type QueryRowsResult } from "./query/execute-query.ts";
+import { type ExecuteQueryOptions, executeQuery, executeQueryRows, type QueryResult, type QueryRowsResult } from "./query/execute-query.ts";
 import { buildQueryIndex, type QueryIndex } from "./query/query-index.ts";
 import { parseQueryRequest, type QueryRequest } from "./query/query-request.ts";
 import { type QueryRow, QueryRows } from "./query/query-rows.ts";
@@ -88,9 +88,11 @@ import {
   distanceOf,
   type ListRows,
   mergeWithTail,
+  scanGlobally,
   rowStoreRange,
   candidateVector,
 } from "./query/cold-ann.ts";
+import { globalListOrder, globalProbeBudget } from "./query/global-probes.ts";
 import { ownValue, setOwn } from "./query/own-property.ts";
 import { blockHolds, bloomMayContain, idBlockOf } from "./query/id-set.ts";
 import type { JsonValue } from "./query/query-document.ts";
@@ -192,6 +194,16 @@ interface Prepared {
   readonly excludes: readonly (Uint32Array | undefined)[];
   readonly indexKeys: readonly string[];
   readonly bytes: number;
+}
+
+/**
+ * executeQuery's options for a prepared version: its exclusions, and ANN lists chosen by one global ranking over
+ * the segments (the first `indexKeys.length` partitions). The tail's chunks keep probing on their own, as the cold
+ * path scans them exactly (mergeWithTail); they can join the global ranking (annPartitions = every partition) once
+ * the cold path ranks their centroids too.
+ */
+function executeOptions(prepared: Prepared, slicer: QuerySlicer): ExecuteQueryOptions {
+  return { exclude: (_, i) => prepared.excludes[i], slicer, annPartitions: prepared.indexKeys.length };
 }
 
 interface TailPart {
@@ -316,7 +328,7 @@ export class NamespaceQuery {
     const plan = await this.#plan(path, json, options);
     if ("cold" in plan) return { rows: plan.cold, version: plan.version };
     const { prepared, request, version } = plan;
-    const result = await executeQuery(prepared.snapshot, request, { exclude: (_, i) => prepared.excludes[i], slicer: this.#deps.slicer });
+    const result = await executeQuery(prepared.snapshot, request, executeOptions(prepared, this.#deps.slicer));
     return { ...result, version };
   }
 
@@ -324,7 +336,7 @@ export class NamespaceQuery {
     const plan = await this.#plan(path, json, options);
     if ("cold" in plan) return { rows: QueryRows.materialized(plan.cold), version: plan.version };
     const { prepared, request, version } = plan;
-    const result = await executeQueryRows(prepared.snapshot, request, { exclude: (_, i) => prepared.excludes[i], slicer: this.#deps.slicer });
+    const result = await executeQueryRows(prepared.snapshot, request, executeOptions(prepared, this.#deps.slicer));
     return { ...result, version };
   }
 
@@ -499,86 +511,102 @@ export class NamespaceQuery {
     const k = request.topK;
     const markers = refs.map((ref) => new Set(deletedIdsOf(ref)));
     const rerank = this.#settings.coldRerank > 0 ? this.#settings.coldRerank : defaultRerank(k);
-    const firsts = await Promise.all(
-      (heads as ColdIndexHead[]).map(async (head, s) => {
-        const key = keys[s] as string;
-        const ref = refs[s] as ContainerRef;
-        const dead = new Set<number>(tombstones[s]);
-        const masked = maskedPositions(ref);
-        if (masked !== undefined) for (const position of masked) dead.add(position);
-        const newer = (heads as ColdIndexHead[]).slice(s + 1);
-        const newerMarkers = markers.slice(s + 1);
-        // Shadowed rows: ids a newer segment holds (its Bloom filter, then the one id block that can hold them).
-        // Asked only for the rows the scan looks at (the first pass: those whose score could be kept): a "maybe"
-        // counts as live until its id block is read, then the scan runs again, until it saw no unresolved "maybe".
-        const shadowed = new Set<string>();
-        const resolved = new Set<string>();
-        const pending = new Set<string>();
-        const encoder = new TextEncoder();
-        const idBlocks = new Map<string, Promise<Uint8Array[]>>();
-        const maybeNewer = (docId: string): boolean => {
-          if (newer.length === 0 || resolved.has(docId)) return false;
+    const segmentHeads = heads as ColdIndexHead[];
+    // Per segment: its dead rows, and the shadowing by newer probed (their Bloom filters, then the one id block
+    // that can hold an id). Asked only for the rows the scan looks at (format 4: those whose score could be kept):
+    // a "maybe" counts as live until its id block is read, then the scan runs again, until it saw no unresolved
+    // "maybe".
+    const probed = segmentHeads.map((head, s) => {
+      const ref = refs[s] as ContainerRef;
+      const dead = new Set<number>(tombstones[s]);
+      const masked = maskedPositions(ref);
+      if (masked !== undefined) for (const position of masked) dead.add(position);
+      const newer = segmentHeads.slice(s + 1);
+      const newerMarkers = markers.slice(s + 1);
+      const shadowed = new Set<string>();
+      const resolved = new Set<string>();
+      const pending = new Set<string>();
+      const encoder = new TextEncoder();
+      const idBlocks = new Map<string, Promise<Uint8Array[]>>();
+      const maybeNewer = (docId: string): boolean => {
+        if (newer.length === 0 || resolved.has(docId)) return false;
+        const bytes = encoder.encode(docId);
+        return newer.some((other) => bloomMayContain(other.idSet.bloom, bytes) && idBlockOf(other.idSet.fence, bytes) >= 0);
+      };
+      const resolve = async (): Promise<void> => {
+        const checks: Promise<void>[] = [];
+        for (const docId of pending) {
+          resolved.add(docId);
           const bytes = encoder.encode(docId);
-          return newer.some((other) => bloomMayContain(other.idSet.bloom, bytes) && idBlockOf(other.idSet.fence, bytes) >= 0);
-        };
-        const resolve = async (docIds: readonly string[]): Promise<void> => {
-          const checks: Promise<void>[] = [];
-          for (const docId of docIds) {
-            resolved.add(docId);
-            const bytes = encoder.encode(docId);
-            newer.forEach((other, o) => {
-              if (!bloomMayContain(other.idSet.bloom, bytes)) return;
-              const block = idBlockOf(other.idSet.fence, bytes);
-              if (block < 0) return;
-              const blockKey = `${o}:${block}`;
-              let ids = idBlocks.get(blockKey);
-              if (ids === undefined) idBlocks.set(blockKey, (ids = this.#cold.idBlock(keys[s + 1 + o] as string, other, block)));
-              checks.push(
-                ids.then((held) => {
-                  if (blockHolds(held, bytes)) shadowed.add(docId);
-                }),
-              );
-            });
-          }
-          await Promise.all(checks);
-        };
-        const scan = new ColdAnnScan(
-          head,
-          { vector, metric, k, probes: request.probes, rerank },
-          (docId, position) => {
-            if (dead.has(position) || tail.ids.has(docId) || shadowed.has(docId) || newerMarkers.some((m) => m.has(docId))) return true;
-            if (maybeNewer(docId)) pending.add(docId);
-            return false;
-          },
-        );
-        const fetched = new Map<number, ListRows>();
-        let lists = scan.initialLists();
-        for (;;) {
-          const missing = lists.filter((list) => !fetched.has(list));
-          for (const list of await this.#cold.lists(key, head, missing)) fetched.set(list.list, list);
-          let first: ReturnType<ColdAnnScan["run"]>;
-          for (;;) {
-            pending.clear();
-            first = scan.run(lists.map((list) => fetched.get(list) as ListRows));
-            if (pending.size === 0) break;
-            await resolve([...pending]);
-          }
-          if (first !== undefined) return { first, scan, fetched };
-          lists = Array.from(scan.order.subarray(0, Math.min(head.lists, lists.length + scan.want)));
+          newer.forEach((other, o) => {
+            if (!bloomMayContain(other.idSet.bloom, bytes)) return;
+            const block = idBlockOf(other.idSet.fence, bytes);
+            if (block < 0) return;
+            const blockKey = `${o}:${block}`;
+            let ids = idBlocks.get(blockKey);
+            if (ids === undefined) idBlocks.set(blockKey, (ids = this.#cold.idBlock(keys[s + 1 + o] as string, other, block)));
+            checks.push(
+              ids.then((held) => {
+                if (blockHolds(held, bytes)) shadowed.add(docId);
+              }),
+            );
+          });
         }
-      }),
+        await Promise.all(checks);
+      };
+      const scan = new ColdAnnScan(head, { vector, metric, k, probes: request.probes, rerank }, (docId, position) => {
+        if (dead.has(position) || tail.ids.has(docId) || shadowed.has(docId) || newerMarkers.some((m) => m.has(docId))) return true;
+        if (maybeNewer(docId)) pending.add(docId);
+        return false;
+      });
+      return { scan, pending, resolve, fetched: new Map<number, ListRows>() };
+    });
+    // One global ranking of every segment's centroids and one probe budget (query/global-probes.ts), as the loaded
+    // path probes them: the chosen lists of all probed are read in one parallel round (again for the next ones
+    // when too few live rows were found).
+    const order = globalListOrder(probed.map((seg) => seg.scan.scores));
+    const budget = globalProbeBudget(
+      segmentHeads.map((head) => ({ size: head.size, lists: head.lists, probes: head.probes })),
+      request.probes,
     );
-    // Format 4: the first passes read codes; the best `rerank` candidates of all segments are re-ranked
+    const scans = probed.map((seg) => seg.scan);
+    let prefix = Math.min(order.list.length, budget);
+    let firstPasses: ColdCandidates[];
+    for (;;) {
+      const missing: number[][] = probed.map(() => []);
+      for (let i = 0; i < prefix; i++) {
+        const s = order.partition[i] as number;
+        const list = order.list[i] as number;
+        if (!probed[s]!.fetched.has(list)) missing[s]!.push(list);
+      }
+      await Promise.all(
+        missing.map(async (lists, s) => {
+          if (lists.length === 0) return;
+          const { fetched } = probed[s]!;
+          for (const rows of await this.#cold.lists(keys[s] as string, segmentHeads[s] as ColdIndexHead, lists)) fetched.set(rows.list, rows);
+        }),
+      );
+      let scanned: ReturnType<typeof scanGlobally>;
+      for (;;) {
+        for (const seg of probed) seg.pending.clear();
+        scanned = scanGlobally(scans, order, prefix, budget, k, (s, list) => probed[s]!.fetched.get(list) as ListRows);
+        if (probed.every((seg) => seg.pending.size === 0)) break;
+        await Promise.all(probed.map((seg) => seg.resolve()));
+      }
+      if ("candidates" in scanned) {
+        firstPasses = scanned.candidates;
+        break;
+      }
+      prefix = scanned.more;
+    }
+    // Format 4: the first passes read codes; the best `rerank` candidates of all probed are re-ranked
     // from their full-precision rows (one parallel round), which gives the exact scores.
-    const chosen = pickRerank(
-      firsts.map((f) => f.first),
-      rerank,
-    );
+    const chosen = pickRerank(firstPasses, rerank);
     const candidates = await Promise.all(
-      firsts.map(async ({ scan, fetched }, s) => {
+      probed.map(async ({ scan, fetched }, s) => {
         const picked = chosen[s] as ColdCandidates;
-        if (picked.approximate === undefined) return { found: picked, fetched };
-        const rows = await this.#cold.vectorRows(keys[s] as string, heads[s] as ColdIndexHead, picked.slots);
+        if (picked.approximate === undefined || picked.slots.length === 0) return { found: scan.rerank(picked, new Map()), fetched };
+        const rows = await this.#cold.vectorRows(keys[s] as string, segmentHeads[s] as ColdIndexHead, picked.slots);
         return { found: scan.rerank(picked, rows), fetched };
       }),
     );
