@@ -597,7 +597,9 @@ export function scanGlobally(
 ): { candidates: ColdCandidates[] } | { more: number } {
   const lists: ListRows[][] = scans.map(() => []);
   for (let i = 0; i < fetched; i++) lists[order.partition[i]!]!.push(rowsOf(order.partition[i]!, order.list[i]!));
-  scans.forEach((scan, s) => scan.start(lists[s]!));
+  scans.forEach((scan, s) => {
+    scan.start(lists[s]!);
+  });
   const seen = new Float64Array(scans.length);
   let found = 0;
   for (let i = 0; i < order.list.length; i++) {

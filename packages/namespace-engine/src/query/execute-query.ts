@@ -397,7 +397,9 @@ async function vectorCandidatesAll(
   const grouped = new Map<Partition, Candidates>();
   if (group.length > 0) {
     const found = await globalAnnCandidates(group, rank, metric, k, probes, slicer);
-    group.forEach((part, g) => grouped.set(part, found[g]!));
+    group.forEach((part, g) => {
+      grouped.set(part, found[g]!);
+    });
   }
   const out: Candidates[] = [];
   for (const part of parts) out.push(grouped.get(part) ?? (await vectorCandidates(part, rank, metric, k, probes, parallel, slicer)));
