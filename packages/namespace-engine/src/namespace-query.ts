@@ -146,6 +146,14 @@ export interface QueryCacheSettings {
    * re-ranks with full-precision vectors; 0 (default) = max(4 x topK, 40).
    */
   readonly coldRerank: number;
+  /**
+   * ANN over several segments chooses its lists by one global ranking of
+   * every segment's centroids with one probe budget (query/global-probes.ts;
+   * a request's `probes` is then the total); default true. False: each
+   * segment probes its own `probes` lists, the behaviour before (kept to
+   * measure against, bench/global-probes.ts).
+   */
+  readonly globalProbes: boolean;
 }
 
 export const DEFAULT_QUERY_CACHE_SETTINGS: QueryCacheSettings = {
@@ -156,6 +164,7 @@ export const DEFAULT_QUERY_CACHE_SETTINGS: QueryCacheSettings = {
   tailChunkDocs: 16_384,
   tailChunkContainers: 8,
   coldRerank: 0,
+  globalProbes: true,
 };
 
 export interface QueryCacheStats {
@@ -202,8 +211,8 @@ interface Prepared {
  * path scans them exactly (mergeWithTail); they can join the global ranking (annPartitions = every partition) once
  * the cold path ranks their centroids too.
  */
-function executeOptions(prepared: Prepared, slicer: QuerySlicer): ExecuteQueryOptions {
-  return { exclude: (_, i) => prepared.excludes[i], slicer, annPartitions: prepared.indexKeys.length };
+function executeOptions(prepared: Prepared, slicer: QuerySlicer, globalProbes: boolean): ExecuteQueryOptions {
+  return { exclude: (_, i) => prepared.excludes[i], slicer, annPartitions: globalProbes ? prepared.indexKeys.length : 0 };
 }
 
 interface TailPart {
@@ -236,6 +245,14 @@ function pickAttributes(all: Record<string, JsonValue>, names: readonly string[]
     if (value !== undefined) setOwn(out, name, value);
   }
   return out;
+}
+
+/** A segment of a cold ANN query: its scan, the "maybe shadowed" ids it saw and how to resolve them, its fetched lists. */
+interface ProbedSegment {
+  readonly scan: ColdAnnScan;
+  readonly pending: Set<string>;
+  readonly resolve: () => Promise<void>;
+  readonly fetched: Map<number, ListRows>;
 }
 
 interface CachedPrepared {
@@ -291,8 +308,8 @@ export class NamespaceQuery {
     this.#deps = deps;
     this.#settings = { ...DEFAULT_QUERY_CACHE_SETTINGS, ...deps.settings };
     for (const [name, value] of Object.entries(this.#settings)) {
-      if (name === "coldReads") {
-        if (typeof value !== "boolean") throw new InvalidArgumentError("query cache setting coldReads must be a boolean");
+      if (name === "coldReads" || name === "globalProbes") {
+        if (typeof value !== "boolean") throw new InvalidArgumentError(`query cache setting ${name} must be a boolean`);
       } else if (typeof value !== "number" || !(value >= 0)) throw new InvalidArgumentError(`query cache setting ${name} must be a non-negative number`);
     }
     this.#segments = new SegmentIndexCache(deps.storage, deps.random, deps.retry, this.#settings.segmentIndexBytes, (key) => this.#dropHolding(key));
@@ -328,7 +345,7 @@ export class NamespaceQuery {
     const plan = await this.#plan(path, json, options);
     if ("cold" in plan) return { rows: plan.cold, version: plan.version };
     const { prepared, request, version } = plan;
-    const result = await executeQuery(prepared.snapshot, request, executeOptions(prepared, this.#deps.slicer));
+    const result = await executeQuery(prepared.snapshot, request, executeOptions(prepared, this.#deps.slicer, this.#settings.globalProbes));
     return { ...result, version };
   }
 
@@ -336,7 +353,7 @@ export class NamespaceQuery {
     const plan = await this.#plan(path, json, options);
     if ("cold" in plan) return { rows: QueryRows.materialized(plan.cold), version: plan.version };
     const { prepared, request, version } = plan;
-    const result = await executeQueryRows(prepared.snapshot, request, executeOptions(prepared, this.#deps.slicer));
+    const result = await executeQueryRows(prepared.snapshot, request, executeOptions(prepared, this.#deps.slicer, this.#settings.globalProbes));
     return { ...result, version };
   }
 
@@ -516,7 +533,7 @@ export class NamespaceQuery {
     // that can hold an id). Asked only for the rows the scan looks at (format 4: those whose score could be kept):
     // a "maybe" counts as live until its id block is read, then the scan runs again, until it saw no unresolved
     // "maybe".
-    const probed = segmentHeads.map((head, s) => {
+    const probed: ProbedSegment[] = segmentHeads.map((head, s) => {
       const ref = refs[s] as ContainerRef;
       const dead = new Set<number>(tombstones[s]);
       const masked = maskedPositions(ref);
@@ -561,45 +578,8 @@ export class NamespaceQuery {
       });
       return { scan, pending, resolve, fetched: new Map<number, ListRows>() };
     });
-    // One global ranking of every segment's centroids and one probe budget (query/global-probes.ts), as the loaded
-    // path probes them: the chosen lists of all probed are read in one parallel round (again for the next ones
-    // when too few live rows were found).
-    const order = globalListOrder(probed.map((seg) => seg.scan.scores));
-    const budget = globalProbeBudget(
-      segmentHeads.map((head) => ({ size: head.size, lists: head.lists, probes: head.probes })),
-      request.probes,
-    );
-    const scans = probed.map((seg) => seg.scan);
-    let prefix = Math.min(order.list.length, budget);
-    let firstPasses: ColdCandidates[];
-    for (;;) {
-      const missing: number[][] = probed.map(() => []);
-      for (let i = 0; i < prefix; i++) {
-        const s = order.partition[i] as number;
-        const list = order.list[i] as number;
-        if (!probed[s]!.fetched.has(list)) missing[s]!.push(list);
-      }
-      await Promise.all(
-        missing.map(async (lists, s) => {
-          if (lists.length === 0) return;
-          const { fetched } = probed[s]!;
-          for (const rows of await this.#cold.lists(keys[s] as string, segmentHeads[s] as ColdIndexHead, lists)) fetched.set(rows.list, rows);
-        }),
-      );
-      let scanned: ReturnType<typeof scanGlobally>;
-      for (;;) {
-        for (const seg of probed) seg.pending.clear();
-        scanned = scanGlobally(scans, order, prefix, budget, k, (s, list) => probed[s]!.fetched.get(list) as ListRows);
-        if (probed.every((seg) => seg.pending.size === 0)) break;
-        await Promise.all(probed.map((seg) => seg.resolve()));
-      }
-      if ("candidates" in scanned) {
-        firstPasses = scanned.candidates;
-        break;
-      }
-      prefix = scanned.more;
-    }
-    // Format 4: the first passes read codes; the best `rerank` candidates of all probed are re-ranked
+    const firstPasses = this.#settings.globalProbes ? await this.#probeGlobally(keys, segmentHeads, probed, k, request.probes) : await this.#probeEach(keys, segmentHeads, probed);
+    // Format 4: the first passes read codes; the best `rerank` candidates of all segments are re-ranked
     // from their full-precision rows (one parallel round), which gives the exact scores.
     const chosen = pickRerank(firstPasses, rerank);
     const candidates = await Promise.all(
@@ -656,6 +636,68 @@ export class NamespaceQuery {
     const objectBytes = (heads as ColdIndexHead[]).reduce((n, head) => n + head.objectBytes, 0);
     if (objectBytes * 2 <= this.#settings.segmentIndexBytes) this.#prepare(path, manifest).catch(() => undefined);
     return { rows };
+  }
+
+  /**
+   * One global ranking of every segment's centroids and one probe budget (query/global-probes.ts), as the loaded
+   * path probes them: the chosen lists of all segments are read in one parallel round (again for the next ones
+   * when too few live rows were found); each segment's first-pass candidates.
+   */
+  async #probeGlobally(keys: readonly string[], heads: readonly ColdIndexHead[], probed: readonly ProbedSegment[], k: number, probes: number | undefined): Promise<ColdCandidates[]> {
+    const order = globalListOrder(probed.map((seg) => seg.scan.scores));
+    const budget = globalProbeBudget(
+      heads.map((head) => ({ size: head.size, lists: head.lists, probes: head.probes })),
+      probes,
+    );
+    const scans = probed.map((seg) => seg.scan);
+    let prefix = Math.min(order.list.length, budget);
+    for (;;) {
+      const missing: number[][] = probed.map(() => []);
+      for (let i = 0; i < prefix; i++) {
+        const s = order.partition[i] as number;
+        const list = order.list[i] as number;
+        if (!probed[s]!.fetched.has(list)) missing[s]!.push(list);
+      }
+      await Promise.all(
+        missing.map(async (lists, s) => {
+          if (lists.length === 0) return;
+          const { fetched } = probed[s]!;
+          for (const rows of await this.#cold.lists(keys[s] as string, heads[s] as ColdIndexHead, lists)) fetched.set(rows.list, rows);
+        }),
+      );
+      let scanned: ReturnType<typeof scanGlobally>;
+      for (;;) {
+        for (const seg of probed) seg.pending.clear();
+        scanned = scanGlobally(scans, order, prefix, budget, k, (s, list) => probed[s]!.fetched.get(list) as ListRows);
+        if (probed.every((seg) => seg.pending.size === 0)) break;
+        await Promise.all(probed.map((seg) => seg.resolve()));
+      }
+      if ("candidates" in scanned) return scanned.candidates;
+      prefix = scanned.more;
+    }
+  }
+
+  /** Each segment probing its own lists (`globalProbes: false`, the behaviour before): its first-pass candidates. */
+  #probeEach(keys: readonly string[], heads: readonly ColdIndexHead[], probed: readonly ProbedSegment[]): Promise<ColdCandidates[]> {
+    return Promise.all(
+      probed.map(async (seg, s) => {
+        const head = heads[s] as ColdIndexHead;
+        let lists = seg.scan.initialLists();
+        for (;;) {
+          const missing = lists.filter((list) => !seg.fetched.has(list));
+          for (const rows of await this.#cold.lists(keys[s] as string, head, missing)) seg.fetched.set(rows.list, rows);
+          let first: ColdCandidates | undefined;
+          for (;;) {
+            seg.pending.clear();
+            first = seg.scan.run(lists.map((list) => seg.fetched.get(list) as ListRows));
+            if (seg.pending.size === 0) break;
+            await seg.resolve();
+          }
+          if (first !== undefined) return first;
+          lists = Array.from(seg.scan.order.subarray(0, Math.min(head.lists, lists.length + seg.scan.want)));
+        }
+      }),
+    );
   }
 
   /**

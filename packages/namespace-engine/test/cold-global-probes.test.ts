@@ -136,4 +136,21 @@ describe("ANN over several segments (global probing)", () => {
       expect(await listReads(storage, from)).toBe(probes);
     }
   });
+
+  it("globalProbes false: each segment probes its own lists (probes per segment), cold and loaded alike", async () => {
+    const { storage, ns, near } = await namespace("cosine");
+    const perSegment = { globalProbes: false };
+    const loaded = makeEngine(storage, { queryCache: { ...perSegment, coldReads: false } });
+    for (const request of [
+      { rankBy: ["vector", "ANN", near(1)], topK: 10, includeAttributes: true },
+      { rankBy: ["vector", "ANN", near(8)], topK: 20, probes: 2 },
+    ]) {
+      const expected = await loaded.query(ns, request);
+      const from = storage.ranges.length;
+      const cold = makeEngine(storage, { queryCache: { ...perSegment, coldRerank: 1_000_000 } });
+      expect(await cold.query(ns, request)).toEqual(expected);
+      // Every segment reads its own probes: at least `probes` (default 8) lists each.
+      expect(await listReads(storage, from)).toBeGreaterThanOrEqual(SEGMENTS * (request.probes ?? 8));
+    }
+  });
 });
