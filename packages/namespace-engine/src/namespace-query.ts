@@ -499,8 +499,10 @@ export class NamespaceQuery {
    * the tail or a newer segment deleted its id (delete markers), or when a
    * newer segment or the tail holds its id (shadowed: tested through each
    * newer segment's id set, a Bloom filter and, for a "maybe", one id
-   * block). Undefined when the query or the version does not qualify (the
-   * caller loads).
+   * block). The lists are chosen across the segments by one global ranking
+   * of their centroids and one probe budget, as the loaded path chooses them
+   * (query/global-probes.ts; `globalProbes: false`: per segment). Undefined
+   * when the query or the version does not qualify (the caller loads).
    */
   async #coldQuery(path: NamespacePath, manifest: Manifest, request: QueryRequest): Promise<{ rows: QueryRow[] } | undefined> {
     if (!this.#settings.coldReads) return undefined;

@@ -9,8 +9,10 @@
  * 1. `readColdIndexHead(tail)`: from the object's eager region (one ranged
  *    read), the meta document, IVF centroids, list offsets and cluster
  *    boundaries;
- * 2. `rankLists`: the lists in probe order, scored with the same kernel
- *    as a loaded index (so the same lists are probed);
+ * 2. `listScores` / `rankLists`: the lists' centroid scores and probe
+ *    order, with the same kernel as a loaded index (so the same lists are
+ *    probed); over several segments the scores of all of them make one
+ *    global order (global-probes.ts, `scanGlobally`);
  * 3. `listClusterRange`: the byte range of a list's clusters (one read);
  * 4. `ColdAnnScan.run(lists)`: the rows of the fetched lists, copied into a
  *    small vector memory exactly as a loaded index lays them out (raw rows,
