@@ -13,12 +13,13 @@
  * - `ContainsAny` / `ContainsAll`: element keys and their postings;
  * - boolean `Eq`, `Exists`, `ContainsAll []`: the type tags column, read
  *   whole (one byte per row);
- * - `Glob` / `IGlob` on an attribute: the dictionary read whole (when it
+ * - `Glob` / `IGlob` / `Regex` on an attribute: the dictionary read whole (when it
  *   holds at most 1 MiB), every value tested, the matching codes' postings;
  * - `id` `Eq` / `In`: the ids' slots through the id set (cold-dead-slots.ts);
  * - `And` (intersection), `Or` (union), `Not` / `NotEq` / `NotIn`
  *   (complement).
- * Not served: globs over a larger dictionary, and `id` ranges or globs
+ * Not served: patterns over a larger dictionary, token filters (text
+ * postings), element comparisons (`AnyLt` ...), and `id` ranges or patterns
  * (every id): undefined, and the caller loads.
  */
 import { Buffer } from "node:buffer";
@@ -26,15 +27,15 @@ import type { ColdArrayReader, ColdIndexFile } from "./cold-array-reader.ts";
 import type { ColdDeadSlots } from "./cold-dead-slots.ts";
 import { CorruptError } from "./errors.ts";
 import { elementKey, TAG_ARRAY, TAG_FALSE, TAG_NULL, TAG_TRUE } from "./query/attribute-columns.ts";
-import { globMatcher } from "./query/glob.ts";
+import { type PatternMatcher, patternMatcher } from "./query/pattern-matcher.ts";
 import type { Filter, Scalar } from "./query/query-request.ts";
 
 type AttributeMeta = ColdIndexFile["meta"]["attributes"][number];
 type StringRef = { readonly $s: readonly [number, number] };
 
 const EMPTY = new Uint32Array(0);
-/** A glob reads the dictionary whole when it holds at most this many bytes (offsets and strings); else the index is loaded. */
-const GLOB_DICTIONARY_BYTES = 1024 * 1024;
+/** A Glob / IGlob / Regex reads the dictionary whole when it holds at most this many bytes (offsets and strings); else the index is loaded. */
+const PATTERN_DICTIONARY_BYTES = 1024 * 1024;
 /** Probes per round of a search. */
 const PROBES = 15;
 
@@ -108,7 +109,11 @@ class Evaluation {
         }
         break;
       case "Glob":
-        return this.#glob(filter.field, filter.pattern, filter.op === "IGlob");
+      case "Regex":
+        return this.#pattern(filter.field, patternMatcher(filter));
+      case "Tokens":
+      case "AnyCompare":
+        throw new NotServed();
     }
     return EMPTY;
   }
@@ -161,9 +166,8 @@ class Evaluation {
   }
 
   /** The codes whose value matches the pattern (the dictionary read whole, when small), and their postings. */
-  async #glob(field: string, pattern: string, ignoreCase: boolean): Promise<Uint32Array> {
+  async #pattern(field: string, re: PatternMatcher): Promise<Uint32Array> {
     if (field === "id") throw new NotServed();
-    const re = globMatcher(pattern, ignoreCase);
     const column = this.#column(field);
     if (column === undefined || column.strings === null || column.stringPostingOffsets === null || column.stringPostings === null) return EMPTY;
     const reader = this.#reader;
@@ -172,7 +176,7 @@ class Evaluation {
     const bytesRef = { $a: column.strings.$s[1] };
     const count = reader.stringCount(file, column.strings);
     const bytesLength = reader.length(file, bytesRef, "u8");
-    if (count * 4 + bytesLength > GLOB_DICTIONARY_BYTES) throw new NotServed();
+    if (count * 4 + bytesLength > PATTERN_DICTIONARY_BYTES) throw new NotServed();
     const [offsets, bytes] = await Promise.all([reader.array(file, offsetsRef, "u32", 0, count + 1), reader.array(file, bytesRef, "u8", 0, bytesLength)]);
     const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const codes: number[] = [];

@@ -60,6 +60,8 @@ const filterRequests: Record<string, unknown>[] = [
   { filters: ["n", "Eq", 12.5], topK: 12 },
   { filters: ["color", "Glob", "*e*"], topK: 12, includeAttributes: ["color"] },
   { filters: ["And", [["color", "IGlob", "R[a-e]?"], ["n", "Lt", 500]]], topK: 12 },
+  { filters: ["color", "Regex", "^(gr|bl)"], topK: 12, includeAttributes: ["color"] },
+  { rankBy: ["body", "BM25", "alpha"], filters: ["Not", ["color", "Regex", "(?i)E$"]], topK: 12 },
   { rankBy: ["body", "BM25", "alpha bravo"], filters: ["color", "Eq", "green"], topK: 10, includeAttributes: true },
   { rankBy: ["body", "BM25", "kilo w5"], filters: ["n", "Gt", 1000], topK: 40 },
   // Dense rankings with a selective filter: exact scans of the matches, as loaded.
@@ -108,6 +110,8 @@ describe("cold BM25 queries", () => {
     await expectCold(storage, { filters: ["id", "Glob", "doc-0001*"], topK: 5 }, false);
     await expectCold(storage, { rankBy: ["vector", "ANN", [0.3, 0.2, 0.1, 1]], filters: ["color", "Eq", "red"], topK: 5 }, false); // not selective
     await expectCold(storage, { filters: ["color", "Eq", "red"], aggregateBy: { c: ["Count"] } }, false);
+    await expectCold(storage, { filters: ["body", "ContainsAllTokens", "alpha bravo"], topK: 50 }, false); // token filters load
+    await expectCold(storage, { rankBy: ["body", "BM25", "kilo"], filters: ["body", "ContainsAnyToken", "alp", { lastAsPrefix: true }], topK: 50 }, false);
     const mismatch = { filters: ["color", "Eq", 5], topK: 3 };
     expect(String(await errorOf(makeEngine(storage).query(NS, mismatch)))).toBe(String(await errorOf(makeEngine(storage, { queryCache: { coldReads: false } }).query(NS, mismatch))));
     // Only part of the index was read: its eager region, the id set (for the tail's ids), postings, lengths, the rows' cluster.

@@ -35,7 +35,8 @@ function randomDocs(seed: number, n: number): QueryDocument[] {
   return Array.from({ length: n }, (_, i) => {
     const attributes: Record<string, unknown> = {};
     for (const field of ["x", "y", "tags"]) if (random.nextUint32() % 4 !== 0) attributes[field] = pick(VALUES);
-    return { id: `d${i % 7}${i}`, attributes } as QueryDocument;
+    const text = random.nextUint32() % 3 === 0 ? {} : { x: pick(["a b", "B c", "ab", "", "c c a", "Ä b"]) };
+    return { id: `d${i % 7}${i}`, attributes, text } as QueryDocument;
   });
 }
 
@@ -48,8 +49,14 @@ function randomFilter(seed: number, depth = 0): unknown {
   if (depth < 2 && roll === 0) return ["And", [randomFilter(seed * 3 + 1, depth + 1), randomFilter(seed * 3 + 2, depth + 1)]];
   if (depth < 2 && roll === 1) return ["Or", [randomFilter(seed * 5 + 1, depth + 1), randomFilter(seed * 5 + 2, depth + 1)]];
   if (depth < 2 && roll === 2) return ["Not", randomFilter(seed * 7 + 1, depth + 1)];
-  const op = pick(["Eq", "NotEq", "Lt", "Lte", "Gt", "Gte", "In", "NotIn", "ContainsAny", "ContainsAll", "Glob", "IGlob", "Exists"]);
+  const op = pick(["Eq", "NotEq", "Lt", "Lte", "Gt", "Gte", "In", "NotIn", "ContainsAny", "ContainsAll", "Glob", "IGlob", "Regex", "ContainsAllTokens", "ContainsAnyToken", "AnyLt", "AnyGte", "Exists"]);
   if (op === "Exists") return [field, op];
+  if (op === "AnyLt" || op === "AnyGte") return [field, op, pick(["a", "b", 0, 1, 1.5])];
+  if (op === "Regex") return [field, op, pick(["^a", "b$", "a|b", "^$", "(?i)^A", "a+b", "[^a]"])];
+  if (op === "ContainsAllTokens" || op === "ContainsAnyToken") {
+    const params = random.nextUint32() % 3 === 0 ? [{ lastAsPrefix: true }] : [];
+    return [field, op, pick<unknown>(["a", "b c", "A b", "", ["c", "a"], "ä", "zz a"]), ...params];
+  }
   if (op === "Glob" || op === "IGlob") return [field, op, pick(["a*", "?", "[ab]*", "*B", "[!a]b"])];
   if (op === "In" || op === "NotIn" || op === "ContainsAny" || op === "ContainsAll") {
     return [field, op, Array.from({ length: random.nextUint32() % 3 }, () => pick(scalars))];

@@ -66,6 +66,7 @@ async function checkQueries(engine: NamespaceEngine, stage: string): Promise<voi
     expect(await ids({ filters: [name, "In", [attr(name, 2), `${name}-patched`]] }), at).toEqual(["d0", "d2", "d5", "d8"]);
     expect(await ids({ filters: [name, "Glob", `${name}-v[12]`] }), at).toEqual(["d1", "d2", "d4", "d5", "d7", "d8"]);
     expect(await ids({ filters: [name, "IGlob", `${name.toUpperCase()}-P*`] }), at).toEqual(["d0"]);
+    expect(await ids({ filters: [name, "Regex", `^${name}-v[12]$`] }), at).toEqual(["d1", "d2", "d4", "d5", "d7", "d8"]);
     expect(await ids({ filters: [name, "Gte", `${name}-v2`] }), at).toEqual(["d2", "d5", "d8"]);
     expect(await ids({ filters: [name, "Exists"] }), at).toHaveLength(DOCS);
     expect(await ids({ filters: ["Not", [name, "Exists"]] }), at).toEqual(["x"]);
@@ -82,6 +83,8 @@ async function checkQueries(engine: NamespaceEngine, stage: string): Promise<voi
     expect(counts.get(canonical(JSON.parse(`{${JSON.stringify(name)}:${JSON.stringify(attr(name, 1))}}`))), at).toBe(canonical(JSON.parse(`{${JSON.stringify(name)}:3}`)));
     expect(counts.get(canonical(JSON.parse(`{${JSON.stringify(name)}:${JSON.stringify(`${name}-patched`)}}`))), at).toBe(canonical(JSON.parse(`{${JSON.stringify(name)}:1}`)));
   }
+  const present = await engine.query(NS, { aggregateBy: JSON.parse(`{${NAMES.map((n) => `${JSON.stringify(n)}: ["Count", ${JSON.stringify(n)}]`).join(",")}}`) });
+  expect(canonical(present.aggregations), stage).toBe(canonical(JSON.parse(`{${NAMES.map((n) => `${JSON.stringify(n)}: ${DOCS}`).join(",")}}`)));
   const all = await engine.query(NS, { topK: 100, includeAttributes: true, filters: ["id", "Eq", "d3"] });
   expect(canonical(all.rows[0]?.attributes), stage).toBe(canonical({ ...want.get("d3")!.attributes, nested: record((n) => n.length) }));
 }

@@ -130,7 +130,7 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       expect([0, 1, 2].map((i) => bytes.readFloatLE(i * 4))).toEqual([0.9, 0.1, 0.1].map((x) => Math.fround(x)));
     });
 
-    it("should filter with turbopuffer's operators (And, Or, Not, Eq, In, Gte, Lt, Contains, ContainsAny, Glob, NotGlob, Eq null, id ranges)", async () => {
+    it("should filter with turbopuffer's operators (And, Or, Not, Eq, In, Gte, Lt, Contains, ContainsAny, Glob, NotGlob, Regex, token filters, Eq null, id ranges)", async () => {
       const ns = tpuf.namespace("docs");
       const ids = async (filters: unknown) => (await ns.query({ filters: filters as never, rank_by: ["id", "asc"], top_k: 100 })).rows?.map((r) => r.id);
       expect(await ids(["And", [["color", "Eq", "red"], ["price", "Gte", 20]]])).toEqual([3, 6]);
@@ -141,6 +141,14 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       expect(await ids(["tags", "ContainsAny", ["b", "c"]])).toEqual([1, 2, 3, 6, 10]);
       expect(await ids(["name", "Glob", "qu*"])).toEqual([4, 5]);
       expect(await ids(["name", "NotGlob", "*r*"])).toEqual([1, 3, 4, 5]);
+      expect(await ids(["name", "Regex", "^(ba|gr)"])).toEqual([2, 3, 10]);
+      expect(await ids(["Not", ["name", "Regex", "(?i)U"]])).toEqual([1, 2, 3, 6, 11]);
+      expect(await ids(["text", "ContainsAllTokens", "Quick fox"])).toEqual([1, 3, 11]);
+      expect(await ids(["tags", "AnyGte", "c"])).toEqual([3, 6, 10]);
+      expect(await ids(["tags", "AnyLt", "b"])).toEqual([1, 5, 6, 11]);
+      expect(await ids(["text", "ContainsAnyToken", ["bread", "afternoon"]])).toEqual([6, 10]);
+      expect(await ids(["text", "ContainsAllTokens", "fox qu", { last_as_prefix: true }])).toEqual([1, 3, 11]);
+      await expect(ids(["name", "ContainsAllTokens", "foo"])).rejects.toThrow(/full_text_search/);
       expect(await ids(["missing", "Eq", null])).toHaveLength(DOCS.length);
       expect(await ids(["color", "NotEq", null])).toHaveLength(DOCS.length);
       // uint ids compare as numbers (10 and 11 after 6), also in id ranges.
@@ -265,6 +273,19 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       ]);
     });
 
+    it("should sum and count an attribute, whole and per group", async () => {
+      const ns = tpuf.namespace("docs");
+      const total = await ns.query({ aggregate_by: { total: ["Sum", "price"], named: ["Count", "name"] }, filters: ["price", "Gt", 25] });
+      expect(total.aggregations).toEqual({ total: 330, named: 6 });
+      const grouped = await ns.query({ aggregate_by: { total: ["Sum", "price"], n: ["Count"] }, group_by: ["color"] });
+      expect(grouped.aggregation_groups).toEqual([
+        { color: "blue", n: 3, total: 150 },
+        { color: "red", n: 3, total: 100 },
+        { color: "green", n: 2, total: 110 },
+      ]);
+      await expect(ns.query({ aggregate_by: { s: ["Sum", "name"] } })).rejects.toThrow(/Sum needs numbers/);
+    });
+
     it("should answer a multi-query at one version", async () => {
       const res = await tpuf.namespace("docs").multiQuery({
         queries: [
@@ -277,6 +298,28 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       expect(res.results[0]?.rows?.[0]?.id).toBe(2);
       expect(new Set(res.results[1]?.rows?.map((r) => r.id))).toEqual(new Set([2, 10]));
       expect(res.results[2]?.aggregations).toEqual({ n: DOCS.length });
+    });
+
+    it("should fuse a multi-query with rerank_by RRF, weights and rank_constant", async () => {
+      const ns = tpuf.namespace("docs");
+      const queries = [
+        { rank_by: ["vector", "kNN", [0.9, 0.1, 0.1]], top_k: 4, include_attributes: ["name"] },
+        { rank_by: ["text", "BM25", "quick fox"], top_k: 3, include_attributes: ["name"] },
+      ] as const;
+      const separate = await ns.multiQuery({ queries: queries as never });
+      const fused = await ns.multiQuery({ queries: queries as never, rerank_by: ["RRF", { rank_constant: 1, weights: [1, 2] }] });
+      expect(fused.results).toHaveLength(1);
+      const expected = new Map<unknown, number>();
+      separate.results.forEach((result, q) => {
+        result.rows?.forEach((row, r) => expected.set(row.id, (expected.get(row.id) ?? 0) + [1, 2][q]! / (1 + r + 1)));
+      });
+      const want = [...expected.entries()].sort((a, b) => b[1] - a[1] || (a[0] as number) - (b[0] as number)).slice(0, 4);
+      expect(fused.results[0]?.rows?.map((r) => [r.id, r.$dist])).toEqual(want);
+      expect(fused.results[0]?.rows?.every((r) => typeof r["name"] === "string")).toBe(true);
+      const plain = await ns.multiQuery({ queries: queries as never, rerank_by: ["RRF"] });
+      expect(plain.results[0]?.rows?.[0]?.$dist).toBeCloseTo(Math.max(...plain.results[0]!.rows!.map((r) => r.$dist!)), 12);
+      await expect(ns.multiQuery({ queries: queries as never, rerank_by: ["RRF", { weights: [1] }] })).rejects.toThrow(/weights/);
+      await expect(ns.multiQuery({ queries: queries as never, rerank_by: ["RRF", { rank_constant: 0 }] })).rejects.toThrow(/rank_constant/);
     });
 
     it("should apply upserts, patches and deletes of one request as one commit, skipping patches of missing ids", async () => {
@@ -320,7 +363,7 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
         { id: 1, version: 2, v: "new" },
         { id: 3, version: 1, v: "new" },
       ]);
-      await expect(ns.write({ upsert_rows: [{ id: 1 }], upsert_condition: ["version", "Regex", "x"] as never })).rejects.toThrow(/Regex/);
+      await expect(ns.write({ upsert_rows: [{ id: 1 }], upsert_condition: ["version", "Fuzzy", "x"] as never })).rejects.toThrow(/Fuzzy/);
     });
 
     it("should make conditional writes atomic: concurrent compare-and-set increments lose no update", async () => {
@@ -441,11 +484,12 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
 
     it("should raise the client's typed errors: 400 naming an unsupported operator, 401, 403, 404", async () => {
       const ns = tpuf.namespace("docs");
-      const regex = ns.query({ filters: ["name", "Regex", "^f"], top_k: 1 });
-      await expect(regex).rejects.toBeInstanceOf(BadRequestError);
-      await expect(ns.query({ filters: ["name", "Regex", "^f"], top_k: 1 })).rejects.toThrow(/Regex/);
+      const fuzzy = ns.query({ filters: ["name", "Fuzzy", "fo"] as never, top_k: 1 });
+      await expect(fuzzy).rejects.toBeInstanceOf(BadRequestError);
+      await expect(ns.query({ filters: ["name", "Fuzzy", "fo"] as never, top_k: 1 })).rejects.toThrow(/Fuzzy/);
+      await expect(ns.query({ filters: ["name", "Regex", "(a"], top_k: 1 })).rejects.toThrow(/invalid Regex pattern/);
       await expect(ns.query({ rank_by: ["Saturate", ["text", "BM25", "fox"], {}] as never })).rejects.toThrow(/Saturate/);
-      await expect(ns.query({ aggregate_by: { s: ["Sum", "price"] } })).rejects.toThrow(/Sum/);
+      await expect(ns.query({ aggregate_by: { s: ["Avg", "price"] } as never })).rejects.toThrow(/Avg/);
       await expect(ns.write({ upsert_rows: [{ id: 1, price: "ten" }] })).rejects.toThrow(/price/);
       await expect(ns.write({ upsert_rows: [{ id: "one" }] })).rejects.toBeInstanceOf(BadRequestError);
       await expect(ns.write({ upsert_rows: [{ id: 99, vector: [1, 2] }] })).rejects.toThrow(/3 dimensions/);

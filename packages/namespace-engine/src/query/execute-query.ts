@@ -38,11 +38,12 @@
  * aggregations run in one piece. `executeQueryRows` stops before the rows:
  * its QueryRows (query-rows.ts) makes each row, or its JSON, on demand.
  */
+import { type AggregationGroup, aggregate } from "./aggregate.ts";
 import type { AttributeColumn } from "./attribute-columns.ts";
-import { TAG_NUMBER, TAG_STRING, columnValue, compareStrings } from "./attribute-columns.ts";
+import { TAG_NUMBER, TAG_STRING, compareStrings } from "./attribute-columns.ts";
 import { InvalidQueryError } from "./errors.ts";
 import { checkFilterTypes, evaluateFilter, type Matches } from "./filter-plan.ts";
-import type { DistanceMetric, JsonValue } from "./query-document.ts";
+import type { DistanceMetric, } from "./query-document.ts";
 import type { QueryIndex } from "./query-index.ts";
 import type { QueryRequest, SingleRankBy } from "./query-request.ts";
 import { type QueryRow, QueryRows, type RankedRow } from "./query-rows.ts";
@@ -81,10 +82,7 @@ export interface ExecuteQueryOptions {
 
 export type { QueryRow } from "./query-rows.ts";
 
-export interface AggregationGroup {
-  readonly group: Record<string, JsonValue>;
-  readonly aggregations: Record<string, number>;
-}
+export type { AggregationGroup } from "./aggregate.ts";
 
 export interface QueryResult {
   readonly rows: QueryRow[];
@@ -630,68 +628,6 @@ function compareOrdered(a: OrderedHit, b: OrderedHit, desc: boolean): number {
   return compareStrings(a.id, b.id);
 }
 
-// ------------------------------------------------------------ aggregation
-
-function aggregate(parts: readonly Partition[], request: QueryRequest): Pick<QueryResult, "aggregations" | "aggregationGroups"> {
-  const labels = Object.keys(request.aggregateBy!);
-  const groupBy = request.groupBy;
-  if (groupBy === undefined) {
-    let count = 0;
-    for (const part of parts) {
-      const m = part.matches;
-      if (m.kind === "all") count += part.index.size - part.deadSlots.length;
-      else if (part.dead === null) count += m.kind === "list" ? m.slots.length : m.count;
-      else part.forEachLive(() => count++);
-    }
-    return { aggregations: Object.fromEntries(labels.map((l) => [l, count])) };
-  }
-  const counts = new Map<string, { group: Record<string, JsonValue>; count: number }>();
-  for (const part of parts) {
-    const columns = groupBy.map((g) => part.index.attributeColumns.get(g));
-    if (columns.length === 1 && columns[0]?.codes != null && columns[0].typeMask === ((1 << TAG_STRING) | 1)) {
-      // Fast path: one string column without other types.
-      const column = columns[0];
-      const perCode = new Float64Array(column.strings!.length);
-      let missing = 0;
-      part.forEachLive((s) => {
-        const c = column.codes![s]!;
-        if (c >= 0) perCode[c]!++;
-        else missing++;
-      });
-      perCode.forEach((n, c) => {
-        if (n > 0) addGroup(counts, [column.strings!.get(c)], groupBy, n);
-      });
-      if (missing > 0) addGroup(counts, [null], groupBy, missing);
-      continue;
-    }
-    part.forEachLive((s) => {
-      addGroup(
-        counts,
-        columns.map((c) => (c === undefined ? null : (columnValue(c, s) ?? null))),
-        groupBy,
-        1,
-      );
-    });
-  }
-  const groups = [...counts.entries()]
-    .sort((a, b) => b[1].count - a[1].count || compareStrings(a[0], b[0]))
-    .slice(0, request.topK)
-    .map(([, g]) => ({ group: g.group, aggregations: Object.fromEntries(labels.map((l) => [l, g.count])) }));
-  return { aggregationGroups: groups };
-}
-
-function addGroup(
-  counts: Map<string, { group: Record<string, JsonValue>; count: number }>,
-  values: JsonValue[],
-  names: readonly string[],
-  n: number,
-): void {
-  const key = JSON.stringify(values);
-  const g = counts.get(key);
-  if (g !== undefined) g.count += n;
-  else counts.set(key, { group: Object.fromEntries(names.map((name, i) => [name, values[i]!])), count: n });
-}
-
 // ------------------------------------------------------------ the entry point
 
 async function singleRanking(
@@ -803,7 +739,7 @@ export async function executeQueryRows(
     return new Partition(index, i, dead, deadSlots, evaluateFilter(index, request.filters));
   });
 
-  const aggregated = request.aggregateBy === undefined ? {} : aggregate(parts, request);
+  const aggregated = request.aggregateBy === undefined ? {} : await aggregate(parts, request, slicer);
 
   let hits: Hit[] = [];
   let distances: number[] | undefined;
@@ -814,12 +750,13 @@ export async function executeQueryRows(
   } else if (rank.kind === "rrf") {
     const window = Math.max(rank.window, request.topK);
     const fused = new Map<string, { p: number; slot: number; id: string; score: number }>();
-    for (const sub of rank.queries) {
+    for (const [q, sub] of rank.queries.entries()) {
       const { hits: subHits } = await singleRanking(parts, sub, request, metric, window, parallel, slicer, annPartitions);
+      const weight = rank.weights[q] ?? 1;
       for (let r = 0; r < subHits.length; r++) {
         const h = subHits[r]!;
         const key = `${h.p}:${h.slot}`;
-        const add = 1 / (rank.k + r + 1);
+        const add = weight / (rank.k + r + 1);
         const e = fused.get(key);
         if (e !== undefined) e.score += add;
         else fused.set(key, { p: h.p, slot: h.slot, id: h.id, score: add });

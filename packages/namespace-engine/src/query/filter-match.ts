@@ -13,7 +13,13 @@
  *   array never equals a scalar; ranges never match booleans.
  * - NotEq = Not Eq and NotIn = Not In, so documents without the attribute
  *   match them.
- * - Glob / IGlob match string values (`*`, `?`, `[...]`, `[!...]`).
+ * - Glob / IGlob match string values (`*`, `?`, `[...]`, `[!...]`); Regex
+ *   matches string values in which its RE2 pattern is found (regex.ts).
+ * - AnyLt / AnyLte / AnyGt / AnyGte: some scalar element of an array value
+ *   of the operand's type compares (numbers by value, strings by UTF-16
+ *   code units).
+ * - ContainsAllTokens / ContainsAnyToken look at a text field's tokens
+ *   (token-filter.ts).
  * - ContainsAny / ContainsAll look at the scalar elements of an array value
  *   (numbers by value, so 1 and 1.0 are one element); ContainsAll [] matches
  *   every array value, ContainsAny [] matches nothing.
@@ -24,9 +30,13 @@
 import { elementKey } from "./attribute-columns.ts";
 import type { JsonValue, QueryDocument } from "./query-document.ts";
 import type { Filter, Scalar } from "./query-request.ts";
-import { globMatcher } from "./glob.ts";
+import { patternMatcher } from "./pattern-matcher.ts";
+import { textMatchesTokens } from "./token-filter.ts";
+import { resolveTokenizerConfig } from "./tokenizer.ts";
 import { ownValue } from "./own-property.ts";
 
+/** Text fields are tokenized with the default configuration, as the engine indexes them. */
+const DEFAULT_TOKENIZER = resolveTokenizerConfig();
 
 function attribute(doc: QueryDocument, field: string): JsonValue | undefined {
   return ownValue(doc.attributes, field);
@@ -107,9 +117,17 @@ export function matchesFilter(doc: QueryDocument, filter: Filter): boolean {
           return contains(doc, filter.field, filter.values, true);
       }
       return false;
-    case "Glob": {
+    case "Glob":
+    case "Regex": {
       const v = filter.field === "id" ? doc.id : attribute(doc, filter.field);
-      return typeof v === "string" && globMatcher(filter.pattern, filter.op === "IGlob").test(v);
+      return typeof v === "string" && patternMatcher(filter).test(v);
     }
+    case "AnyCompare": {
+      const v = attribute(doc, filter.field);
+      if (!Array.isArray(v)) return false;
+      return v.some((e) => typeof e === typeof filter.value && inRange(e as string | number, filter.op, filter.value));
+    }
+    case "Tokens":
+      return textMatchesTokens(filter, ownValue(doc.text, filter.field), DEFAULT_TOKENIZER);
   }
 }

@@ -35,7 +35,8 @@ import { InvalidQueryError } from "./errors.ts";
 import type { QueryIndex } from "./query-index.ts";
 import type { Filter, Path, Scalar } from "./query-request.ts";
 import { lowerBound, upperBound } from "./string-table.ts";
-import { globMatcher } from "./glob.ts";
+import { type PatternMatcher, patternMatcher } from "./pattern-matcher.ts";
+import { filterTokens, type TokenFilter } from "./token-filter.ts";
 
 /** Below this fraction of a partition, a filter is evaluated to a slot list. */
 export const SELECTIVE_FRACTION = 0.1;
@@ -102,13 +103,24 @@ export function checkFilterTypes(filter: Filter, partitions: readonly QueryIndex
         visit(f.filter);
         return;
       case "Exists":
+      case "Tokens":
         return;
+      case "AnyCompare": {
+        const { mask, elements } = masks(f.field);
+        if (mask === 0) return;
+        if ((mask & (1 << TAG_ARRAY)) === 0) {
+          throw InvalidQueryError.at([...f.path, 1], "type_mismatch", `${f.op} on elements needs an array attribute; ${JSON.stringify(f.field)} holds ${describeMask(mask)}`);
+        }
+        if (elements !== 0 && (elements & scalarTagMask(f.value)) === 0) mismatch([...f.path, 2], f.field, f.value, `arrays of ${describeMask(elements)}`);
+        return;
+      }
       case "Compare": {
         const { mask } = masks(f.field);
         if (mask !== 0 && (mask & scalarTagMask(f.value)) === 0) mismatch([...f.path, 2], f.field, f.value, describeMask(mask));
         return;
       }
-      case "Glob": {
+      case "Glob":
+      case "Regex": {
         const { mask } = masks(f.field);
         if (mask !== 0 && (mask & (1 << TAG_STRING)) === 0) mismatch([...f.path, 2], f.field, f.pattern, describeMask(mask));
         return;
@@ -337,9 +349,8 @@ function rangeNode(index: QueryIndex, field: string, op: "Lt" | "Lte" | "Gt" | "
   return codeRangeNode(column, 0, inclusive ? upperBound(dict, value) : lowerBound(dict, value));
 }
 
-function globNode(index: QueryIndex, field: string, pattern: string, ignoreCase: boolean): PlanNode {
+function patternNode(index: QueryIndex, field: string, re: PatternMatcher): PlanNode {
   const n = index.size;
-  const re = globMatcher(pattern, ignoreCase);
   if (field === "id") {
     const ids = index.ids;
     const test = (s: number) => re.test(ids.get(s));
@@ -367,6 +378,96 @@ function globNode(index: QueryIndex, field: string, pattern: string, ignoreCase:
     test: (s) => {
       const c = codes[s]!;
       return c >= 0 && matchCode[c] === 1;
+    },
+  };
+}
+
+/** Array values with an element that compares: the element keys that do, then their postings. */
+function anyCompareNode(index: QueryIndex, field: string, op: "Lt" | "Lte" | "Gt" | "Gte", value: string | number): PlanNode {
+  const column = index.attributeColumns.get(field);
+  if (column === undefined || column.elemKeys === null) return NOTHING;
+  const keys = column.elemKeys;
+  const offsets = column.elemPostingOffsets!;
+  const tag = typeof value === "string" ? "s" : "n";
+  const lists: Uint32Array[] = [];
+  let estimate = 0;
+  for (let code = 0; code < keys.length; code++) {
+    const key = keys.get(code);
+    if (key[0] !== tag) continue;
+    const element = tag === "s" ? key.slice(1) : Number(key.slice(1));
+    const holds = op === "Lt" ? element < value : op === "Lte" ? element <= value : op === "Gt" ? element > value : element >= value;
+    if (!holds) continue;
+    lists.push(column.elemPostings!.subarray(offsets[code]!, offsets[code + 1]!));
+    estimate += offsets[code + 1]! - offsets[code]!;
+  }
+  let slots: Uint32Array | undefined;
+  const collect = () => (slots ??= sortedUnion(lists));
+  let mask: Uint8Array | undefined;
+  return {
+    estimate,
+    indexed: true,
+    collect,
+    test: (s) => {
+      if (mask === undefined) {
+        mask = new Uint8Array(index.size);
+        for (const slot of collect()) mask[slot] = 1;
+      }
+      return mask[s] === 1;
+    },
+  };
+}
+
+/** Postings of the field's inverted index: one term's, or the union over the terms starting with `prefix`. */
+function tokensNode(index: QueryIndex, filter: TokenFilter): PlanNode {
+  const field = index.textFields.get(filter.field);
+  if (field === undefined) return NOTHING;
+  const { exact, prefix } = filterTokens(filter, field.config);
+  if (exact.length === 0 && prefix === undefined) return NOTHING;
+  const postingsOf = (term: number) => field.postings.subarray(field.termOffsets[term]!, field.termOffsets[term + 1]!);
+  const lists: Uint32Array[] = [];
+  const all = filter.op === "ContainsAllTokens";
+  for (const token of exact) {
+    const term = field.terms.indexOf(token);
+    if (term < 0) {
+      if (all) return NOTHING;
+      continue;
+    }
+    lists.push(postingsOf(term));
+  }
+  if (prefix !== undefined) {
+    const from = lowerBound(field.terms, prefix);
+    let to = from;
+    while (to < field.terms.length && field.terms.get(to).startsWith(prefix)) to++;
+    if (to === from && all) return NOTHING;
+    const range: Uint32Array[] = [];
+    for (let t = from; t < to; t++) range.push(postingsOf(t));
+    if (all) lists.push(sortedUnion(range));
+    else lists.push(...range);
+  }
+  let slots: Uint32Array | undefined;
+  const collect = () => {
+    if (slots === undefined) {
+      if (lists.length === 0) slots = EMPTY;
+      else if (!all) slots = sortedUnion(lists);
+      else {
+        let acc = lists[0]!;
+        for (let i = 1; i < lists.length; i++) acc = sortedIntersection(acc, lists[i]!);
+        slots = acc;
+      }
+    }
+    return slots;
+  };
+  let mask: Uint8Array | undefined;
+  return {
+    estimate: lists.length === 0 ? 0 : all ? Math.min(...lists.map((l) => l.length)) : lists.reduce((a, l) => a + l.length, 0),
+    indexed: true,
+    collect,
+    test: (s) => {
+      if (mask === undefined) {
+        mask = new Uint8Array(index.size);
+        for (const slot of collect()) mask[slot] = 1;
+      }
+      return mask[s] === 1;
     },
   };
 }
@@ -502,7 +603,12 @@ export function planFilter(index: QueryIndex, filter: Filter): PlanNode {
       }
       break;
     case "Glob":
-      return globNode(index, filter.field, filter.pattern, filter.op === "IGlob");
+    case "Regex":
+      return patternNode(index, filter.field, patternMatcher(filter));
+    case "Tokens":
+      return tokensNode(index, filter);
+    case "AnyCompare":
+      return anyCompareNode(index, filter.field, filter.op, filter.value);
   }
   return NOTHING;
 }

@@ -9,15 +9,18 @@
  *              | ["sparse", "Dot", {"indices": [..], "values": [..]}]
  *              | ["<text field>", "BM25", "query text"]
  *              | ["<attribute>" | "id", "asc" | "desc"]
- *              | ["RRF", [<rankBy>, ...], {"k"?: 60, "window"?: 100}],
+ *              | ["RRF", [<rankBy>, ...], {"k"?: 60, "window"?: 100, "weights"?: [1, ...]}],
  *     "filters": ["<attr>" | "id", "Eq" | "NotEq" | "Lt" | "Lte" | "Gt" | "Gte", scalar]
  *              | ["<attr>" | "id", "In" | "NotIn" | "ContainsAny" | "ContainsAll", [scalar, ...]]
  *              | ["<attr>" | "id", "Glob" | "IGlob", "pattern*"]
+ *              | ["<attr>" | "id", "Regex", "RE2 pattern"]         found anywhere in the value (query/regex.ts)
+ *              | ["<array attr>", "AnyLt" | "AnyLte" | "AnyGt" | "AnyGte", string | number]   some element compares
+ *              | ["<text field>", "ContainsAllTokens" | "ContainsAnyToken", "text" | ["text", ...], {"lastAsPrefix"?: true}]
  *              | ["<attr>", "Exists"]
  *              | ["And" | "Or", [<filter>, ...]] | ["Not", <filter>],
  *     "topK": 10, "includeAttributes": true | false | ["a", "b"], "includeVectors": false,
  *     "distanceMetric": "COSINE" | "DOT" | "EUCLIDEAN", "distanceThreshold": 0.5,
- *     "aggregateBy": {"label": ["Count"]}, "groupBy": ["attr", ...],
+ *     "aggregateBy": {"label": ["Count"] | ["Count", "attr"] | ["Sum", "attr"]}, "groupBy": ["attr", ...],
  *     "consistency": "strong" | "eventual", "atVersion": 12, "probes": 16
  *   }
  * A scalar is a string, a finite number or a boolean.
@@ -25,6 +28,7 @@
 import { z } from "zod";
 import { type InvalidQueryReason, InvalidQueryError, type QueryIssue } from "./errors.ts";
 import { globPatternProblem } from "./glob.ts";
+import { regexPatternProblem } from "./regex.ts";
 import { DISTANCE_METRICS, type DistanceMetric } from "./query-document.ts";
 
 export type Scalar = string | number | boolean;
@@ -33,6 +37,10 @@ export type Path = readonly (string | number)[];
 export const COMPARE_OPS = ["Eq", "NotEq", "Lt", "Lte", "Gt", "Gte"] as const;
 export const LIST_OPS = ["In", "NotIn", "ContainsAny", "ContainsAll"] as const;
 export const GLOB_OPS = ["Glob", "IGlob"] as const;
+export const REGEX_OP = "Regex";
+export const ANY_COMPARE_OPS = ["AnyLt", "AnyLte", "AnyGt", "AnyGte"] as const;
+export const TOKEN_OPS = ["ContainsAllTokens", "ContainsAnyToken"] as const;
+export type TokenOp = (typeof TOKEN_OPS)[number];
 export type CompareOp = (typeof COMPARE_OPS)[number];
 export type ListOp = (typeof LIST_OPS)[number];
 export type GlobOp = (typeof GLOB_OPS)[number];
@@ -43,6 +51,17 @@ export type Filter =
   | { readonly kind: "Compare"; readonly field: string; readonly op: CompareOp; readonly value: Scalar; readonly path: Path }
   | { readonly kind: "List"; readonly field: string; readonly op: ListOp; readonly values: readonly Scalar[]; readonly path: Path }
   | { readonly kind: "Glob"; readonly field: string; readonly op: GlobOp; readonly pattern: string; readonly path: Path }
+  | { readonly kind: "Regex"; readonly field: string; readonly pattern: string; readonly path: Path }
+  /** Some element of an array value compares to `value` by `op` (`AnyLt` -> "Lt", ...). */
+  | { readonly kind: "AnyCompare"; readonly field: string; readonly op: "Lt" | "Lte" | "Gt" | "Gte"; readonly value: string | number; readonly path: Path }
+  | {
+      readonly kind: "Tokens";
+      readonly field: string;
+      readonly op: TokenOp;
+      readonly query: string | readonly string[];
+      readonly lastAsPrefix: boolean;
+      readonly path: Path;
+    }
   | { readonly kind: "Exists"; readonly field: string; readonly path: Path };
 
 export type SingleRankBy =
@@ -53,7 +72,22 @@ export type SingleRankBy =
 
 export type RankBy =
   | SingleRankBy
-  | { readonly kind: "rrf"; readonly queries: readonly SingleRankBy[]; readonly k: number; readonly window: number; readonly path: Path };
+  | {
+      readonly kind: "rrf";
+      readonly queries: readonly SingleRankBy[];
+      readonly k: number;
+      readonly window: number;
+      /** One positive weight per query (all 1 when not given): a row's score is the sum of weight / (k + rank). */
+      readonly weights: readonly number[];
+      readonly path: Path;
+    };
+
+/**
+ * One aggregation: `Count` counts the matching documents, `Count` of a field
+ * those where it is present and not null, `Sum` adds a field's number values
+ * (exactly, then rounded once: exact-sum.ts).
+ */
+export type Aggregation = { readonly kind: "Count"; readonly field?: string } | { readonly kind: "Sum"; readonly field: string };
 
 export interface QueryRequest {
   readonly rankBy?: RankBy;
@@ -64,7 +98,7 @@ export interface QueryRequest {
   readonly includeVectors: boolean;
   readonly distanceMetric?: DistanceMetric;
   readonly distanceThreshold?: number;
-  readonly aggregateBy?: Readonly<Record<string, "Count">>;
+  readonly aggregateBy?: Readonly<Record<string, Aggregation>>;
   readonly groupBy?: readonly string[];
   readonly consistency: "strong" | "eventual";
   readonly atVersion?: number;
@@ -142,8 +176,15 @@ function parseFilter(raw: unknown, path: Path, sink: IssueSink, depth: number): 
     if (raw.length !== 2) sink.add(path, "schema", 'Exists takes no operand: ["field", "Exists"]');
     return { kind: "Exists", field, path };
   }
+  if ((TOKEN_OPS as readonly string[]).includes(op)) return parseTokenFilter(raw, field, op as TokenOp, path, sink);
   if (raw.length !== 3) {
-    if ((COMPARE_OPS as readonly string[]).includes(op) || (LIST_OPS as readonly string[]).includes(op) || (GLOB_OPS as readonly string[]).includes(op)) {
+    if (
+      (COMPARE_OPS as readonly string[]).includes(op) ||
+      (LIST_OPS as readonly string[]).includes(op) ||
+      (GLOB_OPS as readonly string[]).includes(op) ||
+      (ANY_COMPARE_OPS as readonly string[]).includes(op) ||
+      op === REGEX_OP
+    ) {
       sink.add(path, "schema", `${op} takes exactly one operand`);
       return undefined;
     }
@@ -186,8 +227,75 @@ function parseFilter(raw: unknown, path: Path, sink: IssueSink, depth: number): 
     }
     return { kind: "Glob", field, op: op as GlobOp, pattern: value, path };
   }
+  if ((ANY_COMPARE_OPS as readonly string[]).includes(op)) {
+    if (typeof value !== "string" && !(typeof value === "number" && Number.isFinite(value))) {
+      if (typeof value === "number") scalarIssue(sink, [...path, 2], value);
+      else sink.add([...path, 2], "type_mismatch", `${op} compares array elements with a number or a string`);
+      return undefined;
+    }
+    return { kind: "AnyCompare", field, op: op.slice(3) as "Lt" | "Lte" | "Gt" | "Gte", value, path };
+  }
+  if (op === REGEX_OP) {
+    if (typeof value !== "string") {
+      sink.add([...path, 2], "type_mismatch", "Regex takes a string pattern");
+      return undefined;
+    }
+    const problem = regexPatternProblem(value);
+    if (problem !== undefined) {
+      sink.add([...path, 2], "schema", `invalid Regex pattern: ${problem}`);
+      return undefined;
+    }
+    return { kind: "Regex", field, pattern: value, path };
+  }
   sink.add([...path, 1], "unknown_operator", `unknown filter operator ${JSON.stringify(op)}`);
   return undefined;
+}
+
+const MAX_TOKEN_QUERY_LENGTH = 16 * 1024;
+
+/** `[field, "ContainsAllTokens" | "ContainsAnyToken", text | [text, ...], {lastAsPrefix?}]` (query/token-filter.ts). */
+function parseTokenFilter(raw: readonly unknown[], field: string, op: TokenOp, path: Path, sink: IssueSink): Filter | undefined {
+  if (raw.length !== 3 && raw.length !== 4) {
+    sink.add(path, "schema", `${op} takes a text operand and optional parameters: ["field", "${op}", "text", {"lastAsPrefix": true}]`);
+    return undefined;
+  }
+  const query = raw[2];
+  let ok = true;
+  if (typeof query === "string") {
+    if (query.length > MAX_TOKEN_QUERY_LENGTH) {
+      sink.add([...path, 2], "schema", `${op} text is longer than ${MAX_TOKEN_QUERY_LENGTH} characters`);
+      ok = false;
+    }
+  } else if (Array.isArray(query)) {
+    if (query.length > MAX_LIST_VALUES) {
+      sink.add([...path, 2], "schema", `${op} takes at most ${MAX_LIST_VALUES} strings`);
+      ok = false;
+    }
+    query.forEach((q, i) => {
+      if (typeof q !== "string" || q.length > MAX_TOKEN_QUERY_LENGTH) {
+        sink.add([...path, 2, i], "type_mismatch", `${op} takes strings of at most ${MAX_TOKEN_QUERY_LENGTH} characters`);
+        ok = false;
+      }
+    });
+  } else {
+    sink.add([...path, 2], "type_mismatch", `${op} takes a string or a list of strings`);
+    return undefined;
+  }
+  let lastAsPrefix = false;
+  const params = raw[3];
+  if (raw.length === 4) {
+    if (typeof params !== "object" || params === null || Array.isArray(params)) {
+      sink.add([...path, 3], "schema", `${op} parameters are an object like {"lastAsPrefix": true}`);
+      return undefined;
+    }
+    for (const key of Object.keys(params)) {
+      const value = (params as Record<string, unknown>)[key];
+      if (key !== "lastAsPrefix") sink.add([...path, 3, key], "schema", `unknown ${op} parameter ${JSON.stringify(key)}`);
+      else if (typeof value !== "boolean") sink.add([...path, 3, key], "type_mismatch", "lastAsPrefix is a boolean");
+      else lastAsPrefix = value;
+    }
+  }
+  return ok ? { kind: "Tokens", field, op, query: query as string | string[], lastAsPrefix, path } : undefined;
 }
 
 function finiteArray(raw: unknown, path: Path, sink: IssueSink, what: string): number[] | undefined {
@@ -271,7 +379,7 @@ function parseSingleRankBy(raw: unknown, path: Path, sink: IssueSink, options: P
 function parseRankBy(raw: unknown, path: Path, sink: IssueSink, options: ParseQueryOptions, maxTopK: number): RankBy | undefined {
   if (Array.isArray(raw) && raw[0] === "RRF") {
     if (!Array.isArray(raw[1]) || raw[1].length === 0 || raw.length > 3) {
-      sink.add(path, "schema", 'expected ["RRF", [<rankBy>, ...], {"k"?: number, "window"?: number}]');
+      sink.add(path, "schema", 'expected ["RRF", [<rankBy>, ...], {"k"?: number, "window"?: number, "weights"?: [number, ...]}]');
       return undefined;
     }
     const queries: SingleRankBy[] = [];
@@ -291,12 +399,20 @@ function parseRankBy(raw: unknown, path: Path, sink: IssueSink, options: ParseQu
     if (params.data.window !== undefined && params.data.window > maxTopK) {
       sink.add([...path, 2, "window"], "top_k_cap", `window ${params.data.window} is above the cap ${maxTopK}`);
     }
-    return { kind: "rrf", queries, k: params.data.k ?? 60, window: params.data.window ?? 100, path };
+    const weights = params.data.weights ?? queries.map(() => 1);
+    if (weights.length !== (raw[1] as unknown[]).length) {
+      sink.add([...path, 2, "weights"], "schema", `weights has ${weights.length} entries for ${(raw[1] as unknown[]).length} rankings`);
+    }
+    return { kind: "rrf", queries, k: params.data.k ?? 60, window: params.data.window ?? 100, weights, path };
   }
   return parseSingleRankBy(raw, path, sink, options);
 }
 
-const rrfParams = z.strictObject({ k: z.number().min(0).max(1e6).optional(), window: z.number().int().min(1).optional() });
+const rrfParams = z.strictObject({
+  k: z.number().min(0).max(1e6).optional(),
+  window: z.number().int().min(1).optional(),
+  weights: z.array(z.number().positive().max(1e6)).max(64).optional(),
+});
 
 const requestSchema = z.strictObject({
   rankBy: z.unknown().optional(),
@@ -314,20 +430,43 @@ const requestSchema = z.strictObject({
   probes: z.number().int().min(1).max(65_536).optional(),
 });
 
-/** `{"<label>": ["Count"], ...}`; every own key is a label (`__proto__` and `constructor` included). */
-function parseAggregateBy(raw: unknown, sink: IssueSink): Record<string, "Count"> | undefined {
+const MAX_AGGREGATIONS = 64;
+const AGGREGATION_SHAPE = 'expected ["Count"], ["Count", "attribute"] or ["Sum", "attribute"]';
+
+/** `{"<label>": ["Count"] | ["Count", attr] | ["Sum", attr], ...}`; every own key is a label (`__proto__` and `constructor` included). */
+function parseAggregateBy(raw: unknown, sink: IssueSink): Record<string, Aggregation> | undefined {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     sink.add(["aggregateBy"], "schema", 'expected an object like {"count": ["Count"]}');
     return undefined;
   }
   const labels = Object.keys(raw);
   if (labels.length === 0) sink.add(["aggregateBy"], "schema", "aggregateBy needs at least one aggregation");
+  if (labels.length > MAX_AGGREGATIONS) sink.add(["aggregateBy"], "schema", `aggregateBy takes at most ${MAX_AGGREGATIONS} aggregations`);
+  const out: [string, Aggregation][] = [];
   for (const label of labels) {
     const value = (raw as Record<string, unknown>)[label];
     if (label.length === 0) sink.add(["aggregateBy", label], "schema", "aggregation labels must not be empty");
-    if (!Array.isArray(value) || value.length !== 1 || value[0] !== "Count") sink.add(["aggregateBy", label], "schema", 'expected ["Count"]');
+    if (!Array.isArray(value) || value.length < 1 || value.length > 2) {
+      sink.add(["aggregateBy", label], "schema", AGGREGATION_SHAPE);
+      continue;
+    }
+    const [kind, field] = value as [unknown, unknown];
+    if (kind !== "Count" && kind !== "Sum") {
+      sink.add(["aggregateBy", label, 0], "unknown_operator", `unknown aggregation ${JSON.stringify(kind)}; ${AGGREGATION_SHAPE}`);
+      continue;
+    }
+    if (value.length === 1) {
+      if (kind === "Sum") sink.add(["aggregateBy", label], "schema", 'Sum needs an attribute: ["Sum", "attribute"]');
+      else out.push([label, { kind: "Count" }]);
+      continue;
+    }
+    if (typeof field !== "string" || field.length === 0) {
+      sink.add(["aggregateBy", label, 1], "schema", "expected an attribute name");
+      continue;
+    }
+    out.push([label, kind === "Count" ? (field === "id" ? { kind: "Count" } : { kind: "Count", field }) : { kind: "Sum", field }]);
   }
-  return Object.fromEntries(labels.map((label) => [label, "Count" as const]));
+  return Object.fromEntries(out);
 }
 
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {

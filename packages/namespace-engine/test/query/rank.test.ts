@@ -68,6 +68,13 @@ describe("sparse, attribute order, RRF and aggregations", () => {
     result.rows.forEach((r, i) => {
       expect(r.score).toBeCloseTo(expected[i]![1], 12);
     });
+    // Weighted: the vector ranking counts 5 times, BM25 once: a (5/11) passes c (5/14 + 1/12).
+    const weighted = await executeQuery([index], parseQueryRequest({ rankBy: ["RRF", [["vector", "kNN", [1, 0]], ["t", "BM25", "apple"]], { k: 10, weights: [5, 1] }], topK: 4 }));
+    const scores = { a: 5 / 11, b: 5 / 12 + 1 / 11, c: 5 / 14 + 1 / 12, d: 5 / 13 };
+    expect(weighted.rows.map((r) => r.id)).toEqual(["b", "a", "c", "d"]);
+    for (const r of weighted.rows) expect(r.score).toBeCloseTo(scores[r.id as keyof typeof scores], 12);
+    expect(() => parseQueryRequest({ rankBy: ["RRF", [["vector", "kNN", [1, 0]], ["t", "BM25", "x"]], { weights: [1] }] })).toThrow(/weights has 1 entries for 2/);
+    expect(() => parseQueryRequest({ rankBy: ["RRF", [["vector", "kNN", [1, 0]]], { weights: [0] }] })).toThrow();
   });
 
   it("Count and groupBy aggregations match the reference, with filters, exclusions and duplicates", async () => {

@@ -66,6 +66,29 @@ export function matchesFilter(doc: QueryDocument, f: Filter): boolean {
       const v = get(f.field);
       return typeof v === "string" && globToRegExp(f.pattern, f.op === "IGlob").test(v);
     }
+    case "AnyCompare": {
+      const v = get(f.field);
+      if (!Array.isArray(v)) return false;
+      const b = f.value;
+      return v.some((e) => typeof e === typeof b && (f.op === "Lt" ? e! < b : f.op === "Lte" ? e! <= b : f.op === "Gt" ? e! > b : e! >= b));
+    }
+    case "Tokens": {
+      // The generated texts are lower-case words separated by spaces.
+      const text = doc.text?.[f.field];
+      if (text === undefined) return false;
+      const held = new Set(text.split(" ").filter(Boolean));
+      const words = (typeof f.query === "string" ? [f.query] : f.query).flatMap((q) => q.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean));
+      const prefix = f.lastAsPrefix ? words.pop() : undefined;
+      if (words.length === 0 && prefix === undefined) return false;
+      const prefixed = prefix !== undefined && [...held].some((w) => w.startsWith(prefix));
+      if (f.op === "ContainsAllTokens") return words.every((w) => held.has(w)) && (prefix === undefined || prefixed);
+      return words.some((w) => held.has(w)) || prefixed;
+    }
+    case "Regex": {
+      // The generated patterns mean the same in RE2 and JavaScript.
+      const v = get(f.field);
+      return typeof v === "string" && new RegExp(f.pattern, "u").test(v);
+    }
   }
 }
 
@@ -151,7 +174,7 @@ export function randomFilter(random: RandomSource, depth = 0): unknown {
     return [op, Array.from({ length: 1 + Math.floor(random() * 3) }, () => randomFilter(random, depth + 1))];
   }
   if (depth < 2 && r < 0.32) return ["Not", randomFilter(random, depth + 1)];
-  const leaf = Math.floor(random() * 12);
+  const leaf = Math.floor(random() * 14);
   switch (leaf) {
     case 0:
       return ["n", pick(["Eq", "NotEq", "Lt", "Lte", "Gt", "Gte"]), Math.floor(random() * 22) - 1];
@@ -162,7 +185,9 @@ export function randomFilter(random: RandomSource, depth = 0): unknown {
     case 3:
       return ["color", pick(["In", "NotIn"]), Array.from({ length: 1 + Math.floor(random() * 3) }, () => pick(COLORS))];
     case 4:
-      return ["color", pick(["Glob", "IGlob"]), pick(["r*", "*e*", "?lue", "G*", "*"])];
+      return random() < 0.5
+        ? ["color", pick(["Glob", "IGlob"]), pick(["r*", "*e*", "?lue", "G*", "*"])]
+        : [pick(["color", "id"]), "Regex", pick(["^r", "e$", "[ae]l", "^(gr|bl)", "u.?e", "d0+1", "^$", "x|n"])];
     case 5:
       return ["tags", pick(["ContainsAny", "ContainsAll"]), Array.from({ length: Math.floor(random() * 3) }, () => pick(WORDS))];
     case 6:
@@ -175,6 +200,13 @@ export function randomFilter(random: RandomSource, depth = 0): unknown {
       return ["n", pick(["In", "NotIn"]), Array.from({ length: 1 + Math.floor(random() * 4) }, () => Math.floor(random() * 20))];
     case 10:
       return ["id", "In", ["d00003", "d00100", "x"]];
+    case 12:
+      return ["tags", pick(["AnyLt", "AnyLte", "AnyGt", "AnyGte"]), pick(["beta", "omega", "a", "zeta"])];
+    case 11: {
+      const op = pick(["ContainsAllTokens", "ContainsAnyToken"]);
+      const query = pick<unknown>(["alpha beta", "GAMMA", "", "the", ["delta", "Phi"], "al", "si ta", "zzz omega"]);
+      return random() < 0.3 ? ["body", op, query, { lastAsPrefix: true }] : ["body", op, query];
+    }
     default:
       return ["absent", pick(["Eq", "NotEq"]), 3];
   }

@@ -4,23 +4,32 @@
  * | turbopuffer | engine |
  * | --- | --- |
  * | And, Or, Not | And, Or, Not |
- * | Eq, NotEq, In, NotIn, Lt, Lte, Gt, Gte, Glob, IGlob, ContainsAny | the same |
+ * | Eq, NotEq, In, NotIn, Lt, Lte, Gt, Gte, Glob, IGlob, Regex, ContainsAny, AnyLt, AnyLte, AnyGt, AnyGte | the same |
  * | Eq null / NotEq null | Not Exists / Exists |
  * | NotGlob, NotIGlob, NotContainsAny | Not Glob, Not IGlob, Not ContainsAny |
  * | Contains v / NotContains v | ContainsAny [v] / Not ContainsAny [v] |
+ * | ContainsAllTokens / ContainsAnyToken (text, {last_as_prefix}) | the same on the attribute's text field (full_text_search) |
  *
  * Operands on `id` become engine ids (a `uint` namespace's zero-padded
  * digits); operands on `datetime` and `uuid` attributes are stored values
- * (UTC ISO strings, lower-case UUIDs: tpuf-schema.ts `storedValue`). Every other operator (Regex, Fuzzy, AnyLt/AnyLte/AnyGt/AnyGte,
- * ContainsAllTokens, ContainsAnyToken, ContainsTokenSequence, ...) is a 400
+ * (UTC ISO strings, lower-case UUIDs: tpuf-schema.ts `storedValue`); pattern
+ * operands (Glob, IGlob, Regex and their negations) stay as written. Every
+ * other operator (Fuzzy,
+ * ContainsTokenSequence, ...) is a 400
  * naming it.
  */
 import { ApiError } from "../../api-error.ts";
 import { type IdType, toEngineId } from "./tpuf-ids.ts";
-import { storedValue, type TpufSchema } from "./tpuf-schema.ts";
+import { isFullText, storedValue, type TpufSchema } from "./tpuf-schema.ts";
 
-const SAME = new Set(["Eq", "NotEq", "In", "NotIn", "Lt", "Lte", "Gt", "Gte", "Glob", "IGlob", "ContainsAny"]);
-const NEGATED: Readonly<Record<string, string>> = { NotGlob: "Glob", NotIGlob: "IGlob", NotContainsAny: "ContainsAny" };
+const SAME = new Set(["Eq", "NotEq", "In", "NotIn", "Lt", "Lte", "Gt", "Gte", "Glob", "IGlob", "Regex", "ContainsAny", "AnyLt", "AnyLte", "AnyGt", "AnyGte"]);
+const NEGATED: ReadonlyMap<string, string> = new Map([
+  ["NotGlob", "Glob"],
+  ["NotIGlob", "IGlob"],
+  ["NotContainsAny", "ContainsAny"],
+]);
+/** Operators whose operand is a pattern, never an id or a stored value. */
+const PATTERN_OPS = new Set(["Glob", "IGlob", "NotGlob", "NotIGlob", "Regex"]);
 
 function unsupported(op: string, path: string): never {
   throw new ApiError("InvalidQuery", `${path}: the filter operator ${JSON.stringify(op)} is not supported by Skerry (see docs/turbopuffer-compat.md)`, {
@@ -40,22 +49,41 @@ export function translateFilter(filter: unknown, idType: IdType, path = "filters
   const field = head;
   const op = second;
   let value = filter[2] as unknown;
+  if (op === "ContainsAllTokens" || op === "ContainsAnyToken") return tokenFilter(field, op, value, filter[3], path, schema);
   if (filter.length > 3) unsupported(`${op} with parameters`, path);
   if (field === "id" && value !== null && value !== undefined) {
     const convert = (v: unknown) => toEngineId(v, idType, `${path} (id operand)`);
     if ((op === "In" || op === "NotIn") && Array.isArray(value)) value = value.map(convert);
-    else if (op !== "Glob" && op !== "IGlob" && op !== "NotGlob" && op !== "NotIGlob") value = convert(value);
+    else if (!PATTERN_OPS.has(op)) value = convert(value);
   }
   const type = field === "id" ? undefined : schema.get(field)?.type;
-  if ((type === "datetime" || type === "uuid" || type === "[]datetime" || type === "[]uuid") && value !== null && op !== "Glob" && op !== "IGlob" && op !== "NotGlob" && op !== "NotIGlob") {
+  if ((type === "datetime" || type === "uuid" || type === "[]datetime" || type === "[]uuid") && value !== null && !PATTERN_OPS.has(op)) {
     const scalar = type.startsWith("[]") ? type.slice(2) : type;
     value = Array.isArray(value) ? value.map((v) => storedValue(scalar, v, path)) : storedValue(scalar, value, path);
   }
   if (value === null && (op === "Eq" || op === "NotEq")) return op === "Eq" ? ["Not", [field, "Exists"]] : [field, "Exists"];
   if (SAME.has(op)) return [field, op, value];
-  const negated = NEGATED[op];
+  const negated = NEGATED.get(op);
   if (negated !== undefined) return ["Not", [field, negated, value]];
   if (op === "Contains") return [field, "ContainsAny", [value]];
   if (op === "NotContains") return ["Not", [field, "ContainsAny", [value]]];
   return unsupported(op, path);
+}
+
+/**
+ * A token filter on a full_text_search attribute: the engine's filter of the same name on the text field the
+ * attribute is also written as (tpuf-schema.ts); `last_as_prefix` -> `lastAsPrefix`.
+ */
+function tokenFilter(field: string, op: string, value: unknown, params: unknown, path: string, schema: TpufSchema): unknown[] {
+  if (!isFullText(schema.get(field))) {
+    throw new ApiError("InvalidQuery", `${path}: ${op} needs full_text_search on ${JSON.stringify(field)}`);
+  }
+  if (params === undefined) return [field, op, value];
+  if (typeof params !== "object" || params === null || Array.isArray(params)) throw new ApiError("InvalidQuery", `${path}: ${op} parameters are an object`);
+  const out: [string, unknown][] = [];
+  for (const [key, v] of Object.entries(params)) {
+    if (key === "last_as_prefix") out.push(["lastAsPrefix", v]);
+    else unsupported(`${op} parameter ${key}`, path);
+  }
+  return [field, op, value, Object.fromEntries(out)];
 }

@@ -16,7 +16,8 @@
  * (Saturate/Decay/Dist/Attribute, several order attributes, SparseKNN,
  * multi-vector or expression ANN, BM25 clause params,
  * compute_attributes, Sum or per-attribute Count aggregations,
- * ForEachUnique grouping, rerank_by) is a 400 naming it.
+ * ForEachUnique grouping) is a 400 naming it. A multi-query's `rerank_by`
+ * (RRF) is fused here (tpuf-rerank.ts).
  */
 import { ownValue, setOwn } from "./tpuf-own.ts";
 import type { NamespaceEngine } from "@skerry/namespace-engine";
@@ -25,6 +26,7 @@ import { ApiError } from "../../api-error.ts";
 import { translateFilter } from "./tpuf-filters.ts";
 import { fromEngineId, type IdType } from "./tpuf-ids.ts";
 import { idTypeOf, isFullText, readSchema, type TpufSchema } from "./tpuf-schema.ts";
+import { fuseRrf, parseRerankBy } from "./tpuf-rerank.ts";
 import { COMBINATORS, combineTextRank, parseTextRank, type TextRank } from "./tpuf-text-rank.ts";
 import { decodeVector, encodeVectorBase64 } from "./tpuf-vectors.ts";
 import { engineMetric } from "./tpuf-write.ts";
@@ -42,10 +44,7 @@ const QUERY_KEYS = new Set([
   "vector_encoding",
   "distance_metric",
 ]);
-const UNSUPPORTED_KEYS: Readonly<Record<string, string>> = {
-  compute_attributes: "compute_attributes",
-  rerank_by: "rerank_by (server-side fusion of a multi-query)",
-};
+const UNSUPPORTED_KEYS: ReadonlyMap<string, string> = new Map([["compute_attributes", "compute_attributes"]]);
 
 export const MAX_TOP_K = 10_000;
 
@@ -129,7 +128,7 @@ function translateRankBy(rankBy: unknown, target: QueryTarget, path: string): un
 export function translateQuery(query: unknown, target: QueryTarget, path = "query", extraKeys: ReadonlySet<string> = new Set()): Translated {
   if (!isObject(query)) throw new ApiError("InvalidQuery", `${path}: a query is a JSON object`);
   for (const key of Object.keys(query)) {
-    const u = UNSUPPORTED_KEYS[key];
+    const u = UNSUPPORTED_KEYS.get(key);
     if (u !== undefined) unsupported(u, path);
     if (!QUERY_KEYS.has(key) && !extraKeys.has(key)) throw new ApiError("InvalidQuery", `${path}: unknown query parameter ${JSON.stringify(key)}`);
   }
@@ -171,14 +170,16 @@ export function translateQuery(query: unknown, target: QueryTarget, path = "quer
 
   const aggregateBy = query["aggregate_by"];
   if (aggregateBy !== undefined) {
-    if (!isObject(aggregateBy)) throw new ApiError("InvalidQuery", `${path}.aggregate_by: an object of label -> ["Count"]`);
-    const aggs: Record<string, unknown> = {};
+    if (!isObject(aggregateBy)) throw new ApiError("InvalidQuery", `${path}.aggregate_by: an object of label -> ["Count"], ["Count", attr] or ["Sum", attr]`);
+    const aggs: [string, unknown][] = [];
     for (const [label, agg] of Object.entries(aggregateBy)) {
-      if (!Array.isArray(agg) || agg[0] !== "Count") unsupported(`the aggregation ${JSON.stringify(agg)} (only ["Count"])`, `${path}.aggregate_by.${label}`);
-      if (agg.length > 1) unsupported(`["Count", attribute]`, `${path}.aggregate_by.${label}`);
-      aggs[label] = ["Count"];
+      if (!Array.isArray(agg) || (agg[0] !== "Count" && agg[0] !== "Sum")) {
+        unsupported(`the aggregation ${JSON.stringify(agg)} (Count and Sum are served)`, `${path}.aggregate_by.${label}`);
+      }
+      aggs.push([label, agg]);
     }
-    request["aggregateBy"] = aggs;
+    // Labels are data: built as own entries, never assigned through a plain object's prototype.
+    request["aggregateBy"] = Object.fromEntries(aggs);
   }
   const groupBy = query["group_by"];
   if (groupBy !== undefined) {
@@ -348,15 +349,22 @@ export async function tpufQuery(engine: NamespaceEngine, path: string, body: unk
   const target = targetOf(manifest);
   if (body["queries"] !== undefined) {
     for (const key of Object.keys(body)) {
-      if (key === "rerank_by") unsupported("rerank_by (server-side fusion of a multi-query)", "query");
-      if (key !== "queries" && key !== "consistency" && key !== "vector_encoding") throw new ApiError("InvalidQuery", `multi-query: unknown parameter ${JSON.stringify(key)}`);
+      if (key !== "queries" && key !== "consistency" && key !== "vector_encoding" && key !== "rerank_by") {
+        throw new ApiError("InvalidQuery", `multi-query: unknown parameter ${JSON.stringify(key)}`);
+      }
     }
     const queries = body["queries"];
     if (!Array.isArray(queries) || queries.length === 0 || queries.length > 16) throw new ApiError("InvalidQuery", "queries: 1 to 16 queries");
+    const rerank = body["rerank_by"] === undefined ? undefined : parseRerankBy(body["rerank_by"], queries.length);
     const translated = queries.map((q, i) => translateQuery(q, target, `queries[${i}]`));
+    if (rerank !== undefined && translated.some((t) => t.plan.aggregateOnly)) throw new ApiError("InvalidQuery", "rerank_by fuses rows: every sub-query needs rank_by or rows");
     const executed = performance.now();
     const answers = await Promise.all(translated.map((t) => run(engine, path, t, manifest.version)));
-    const results = answers.map((a, i) => shapeResult(a as never, (translated[i] as Translated).plan, target.idType, body["vector_encoding"]));
+    let results = answers.map((a, i) => shapeResult(a as never, (translated[i] as Translated).plan, target.idType, body["vector_encoding"]));
+    if (rerank !== undefined) {
+      const topK = Math.max(...translated.map((t) => t.request["topK"] as number));
+      results = [{ rows: fuseRrf(results.map((r) => r.rows ?? []), rerank, topK) }];
+    }
     const extra = performanceOf(manifest, started, executed);
     extra.billing.billable_logical_bytes_returned = JSON.stringify(results).length;
     return { results, ...extra };

@@ -1,0 +1,74 @@
+/**
+ * ContainsAllTokens / ContainsAnyToken on text fields: tokenized like the
+ * field (case, Unicode words), prefix matching of the last token, empty
+ * operands match nothing, bad operands refused with their path; the plan
+ * over an index and the per-document matcher agree.
+ */
+import { describe, expect, it } from "vitest";
+import { buildQueryIndex, executeQuery, InvalidQueryError, parseQueryRequest, type QueryDocument } from "@skerry/namespace-engine";
+import { matchesFilter } from "../../src/query/filter-match.ts";
+
+const DOCS: QueryDocument[] = [
+  { id: "a", text: { title: "The Quick brown fox", body: "jumps" } },
+  { id: "b", text: { title: "quick thinking", body: "over the lazy dog" } },
+  { id: "c", text: { title: "Straße und Brücke" } },
+  { id: "d", text: { body: "quick" } },
+  { id: "e", text: { title: "quicksilver fox-trot" } },
+];
+
+async function ids(filter: unknown): Promise<string[]> {
+  const request = parseQueryRequest({ filters: filter, topK: 100 });
+  const viaPlan = (await executeQuery([buildQueryIndex(DOCS.slice(0, 2), { metric: "COSINE" }), buildQueryIndex(DOCS.slice(2), { metric: "COSINE" })], request)).rows
+    .map((row) => row.id)
+    .sort();
+  const viaDocs = DOCS.filter((doc) => matchesFilter(doc, request.filters!)).map((doc) => doc.id);
+  expect(viaPlan).toEqual(viaDocs);
+  return viaDocs;
+}
+
+describe("token filters", () => {
+  it("match a text field's tokens, all or any, case-folded like the field", async () => {
+    expect(await ids(["title", "ContainsAllTokens", "QUICK fox"])).toEqual(["a"]);
+    expect(await ids(["title", "ContainsAnyToken", "fox thinking"])).toEqual(["a", "b", "e"]);
+    expect(await ids(["title", "ContainsAllTokens", ["quick", "Brown"]])).toEqual(["a"]);
+    expect(await ids(["title", "ContainsAnyToken", "straße"])).toEqual(["c"]);
+    expect(await ids(["title", "ContainsAllTokens", "trot fox"])).toEqual(["e"]);
+    // Only the named field: "quick" in body does not match title.
+    expect(await ids(["title", "ContainsAnyToken", "jumps"])).toEqual([]);
+    expect(await ids(["Not", ["title", "ContainsAnyToken", "quick"]])).toEqual(["c", "d", "e"]);
+  });
+
+  it("match the last token as a prefix with lastAsPrefix", async () => {
+    expect(await ids(["title", "ContainsAllTokens", "qui", { lastAsPrefix: true }])).toEqual(["a", "b", "e"]);
+    expect(await ids(["title", "ContainsAllTokens", "fox qui", { lastAsPrefix: true }])).toEqual(["a", "e"]);
+    expect(await ids(["title", "ContainsAnyToken", "dog br", { lastAsPrefix: true }])).toEqual(["a", "c"]);
+    expect(await ids(["title", "ContainsAllTokens", "quick zz", { lastAsPrefix: true }])).toEqual([]);
+    expect(await ids(["title", "ContainsAllTokens", "qui", { lastAsPrefix: false }])).toEqual([]);
+  });
+
+  it("match nothing for an operand without tokens or a field no document has", async () => {
+    expect(await ids(["title", "ContainsAllTokens", ""])).toEqual([]);
+    expect(await ids(["title", "ContainsAnyToken", " ,; "])).toEqual([]);
+    expect(await ids(["title", "ContainsAllTokens", []])).toEqual([]);
+    expect(await ids(["absent", "ContainsAnyToken", "fox"])).toEqual([]);
+  });
+
+  it("refuse bad operands and parameters naming them", () => {
+    const issue = (filter: unknown) => {
+      try {
+        parseQueryRequest({ filters: filter });
+      } catch (error) {
+        expect(error).toBeInstanceOf(InvalidQueryError);
+        return (error as InvalidQueryError).issues[0];
+      }
+      return undefined;
+    };
+    expect(issue(["title", "ContainsAllTokens", 3])).toMatchObject({ path: ["filters", 2], reason: "type_mismatch" });
+    expect(issue(["title", "ContainsAnyToken", ["a", 1]])).toMatchObject({ path: ["filters", 2, 1], reason: "type_mismatch" });
+    expect(issue(["title", "ContainsAllTokens", "a", { prefix: true }])).toMatchObject({ path: ["filters", 3, "prefix"] });
+    expect(issue(["title", "ContainsAllTokens", "a", { lastAsPrefix: "yes" }])).toMatchObject({ path: ["filters", 3, "lastAsPrefix"] });
+    expect(issue(["title", "ContainsAllTokens", "a", [true]])).toMatchObject({ path: ["filters", 3] });
+    expect(issue(["title", "ContainsAllTokens"])).toMatchObject({ path: ["filters"] });
+    expect(issue(["title", "ContainsAllTokens", "x".repeat(20_000)])).toMatchObject({ path: ["filters", 2] });
+  });
+});
