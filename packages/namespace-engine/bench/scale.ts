@@ -21,6 +21,9 @@
  *   node --conditions=@skerry/source --import tsx bench/scale.ts
  *   BENCH_SCALE_DOCS=1000000 (default 10,000,000) BENCH_SCALE_DIR=/path (keeps
  *   the namespace between runs) BENCH_SCALE_CACHE_MB=2048
+ *   BENCH_SCALE_PER_SEGMENT=0 skips the second query process (each segment
+ *   probing its own lists, `globalProbes: false`, printed beside the default
+ *   global probing as a ratio)
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -208,11 +211,11 @@ async function build(dir: string, n: number, cacheBytes: number): Promise<Built>
 }
 
 /** A fresh process: QUERIES cold ANN queries, then the same queries again (warm), within the cache budget. */
-async function child(dir: string, cacheBytes: number): Promise<void> {
+async function child(dir: string, cacheBytes: number, globalProbes: boolean): Promise<void> {
   const engine = new NamespaceEngine({
     storage: new LocalFsStorage({ root: dir }),
     compaction: { auto: false },
-    queryCache: { segmentIndexBytes: Math.floor(cacheBytes / 2) },
+    queryCache: { segmentIndexBytes: Math.floor(cacheBytes / 2), globalProbes },
     blockCache: { memoryBytes: Math.floor(cacheBytes / 2) },
   });
   const data = dataset(10);
@@ -250,8 +253,8 @@ async function child(dir: string, cacheBytes: number): Promise<void> {
 
 const fmt = (x: number, digits = 1) => x.toFixed(digits).padStart(9);
 
-const [mode, dirArg, cacheArg] = process.argv.slice(2);
-if (mode === "query") await child(dirArg as string, Number(cacheArg));
+const [mode, dirArg, cacheArg, probingArg] = process.argv.slice(2);
+if (mode === "query") await child(dirArg as string, Number(cacheArg), probingArg !== "each");
 else {
   const n = Number(process.env["BENCH_SCALE_DOCS"] ?? 10_000_000);
   const cacheBytes = Number(process.env["BENCH_SCALE_CACHE_MB"] ?? 2048) * MiB;
@@ -266,11 +269,16 @@ else {
       built = await build(dir, n, cacheBytes);
       if (keep !== undefined) writeFileSync(builtFile, JSON.stringify(built));
     }
-    const out = execFileSync(process.execPath, ["--conditions=@skerry/source", "--import", "tsx", self, "query", dir, String(cacheBytes)], {
-      encoding: "utf8",
-      maxBuffer: 64 * MiB,
-    });
-    const q = JSON.parse(out.trim().split("\n").at(-1) as string) as QueryResult;
+    const queryChild = (probing: "global" | "each"): QueryResult => {
+      const out = execFileSync(process.execPath, ["--conditions=@skerry/source", "--import", "tsx", self, "query", dir, String(cacheBytes), probing], {
+        encoding: "utf8",
+        maxBuffer: 64 * MiB,
+      });
+      return JSON.parse(out.trim().split("\n").at(-1) as string) as QueryResult;
+    };
+    // Lists chosen by one global ranking (the default), then each segment probing its own (the behaviour before).
+    const q = queryChild("global");
+    const each = process.env["BENCH_SCALE_PER_SEGMENT"] === "0" ? undefined : queryChild("each");
     const recall = (got: string[][]) => got.reduce((s, row, i) => s + row.filter((id) => built.exact[i]?.includes(id)).length, 0) / (10 * got.length);
     const rate = built.docs / built.ingestSeconds;
     const ceiling = built.docs / built.generateSeconds;
@@ -282,6 +290,9 @@ else {
     console.log(`disk bytes per document (live version)  ${fmt(built.liveBytes / built.docs, 0)} B | raw vector + id + attributes + text ${fmt(built.rawBytes / built.docs, 0)} B | x${(built.liveBytes / built.rawBytes).toFixed(2)} (${built.segments} segments + ${built.tail} tail containers)`);
     console.log(`cold ANN top-10 p50 (ranged reads)      ${fmt(q.coldP50)} ms | warm p50 (same queries again)  ${fmt(q.warmP50)} ms | x${(q.coldP50 / q.warmP50).toFixed(1)}; first query ${q.first.toFixed(0)} ms, ${(q.coldBytes / MiB).toFixed(1)} MiB in ${q.coldReads.toFixed(0)} reads per cold query (${((q.coldBytes / built.liveBytes) * 100).toFixed(2)}% of the live bytes)`);
     console.log(`recall@10 vs exact (plain scan)         cold ${recall(q.cold).toFixed(3)}, warm ${recall(q.warm).toFixed(3)}`);
+    if (each !== undefined) {
+      console.log(`per-segment probing (before): cold p50 ${fmt(each.coldP50)} ms, warm p50 ${fmt(each.warmP50)} ms, ${(each.coldBytes / MiB).toFixed(1)} MiB in ${each.coldReads.toFixed(0)} reads, recall cold ${recall(each.cold).toFixed(3)} | global: cold x${(q.coldP50 / each.coldP50).toFixed(2)}, warm x${(q.warmP50 / each.warmP50).toFixed(2)}, bytes x${(q.coldBytes / each.coldBytes).toFixed(2)}, reads x${(q.coldReads / each.coldReads).toFixed(2)}`);
+    }
     console.log(`peak RSS of the query process           ${fmt(q.peakRss / MiB, 0)} MiB | cache budget ${fmt(cacheBytes / MiB, 0)} MiB | x${(q.peakRss / cacheBytes).toFixed(2)}`);
   } finally {
     if (keep === undefined) rmSync(dir, { recursive: true, force: true });

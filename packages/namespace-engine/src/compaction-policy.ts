@@ -15,10 +15,14 @@
  *     merge factor) whose total stays
  *     within `maxSegmentBytes` and `maxSegmentRows`. The newest such window
  *     is merged first, and merges go before the tail run (under a steady
- *     stream of writes the tail is due again after every fold).
+ *     stream of writes the tail is due again after every fold). When no
+ *     window fits but one of the top tier exceeds the bounds, its longest
+ *     run of at least 2 segments that fits is merged, so segments grow
+ *     toward the bound instead of stopping at the tier below it.
  *   A document is so rewritten once by the tail fold and once per tier it
- *   climbs: O(log_F(maxSegmentBytes / tail segment size)) times, not once
- *   per compaction. Segments at the size bound are never merged again.
+ *   climbs: O(log_F(maxSegmentBytes / tail segment size)) times (plus at
+ *   most one top-tier run), not once per compaction. Segments too large for
+ *   any two of them to fit the bound are never merged again.
  *   When the delete markers carried by the manifest's segments exceed
  *   `maxDeleteMarkers`, the run is the whole namespace (a full fold drops
  *   every marker).
@@ -78,23 +82,44 @@ function tierOf(bytes: number, s: CompactionPolicySettings): number {
   return 1 + Math.floor(Math.log(bytes / base) / Math.log(Math.max(2, s.mergeFactor)) + 1e-9);
 }
 
-/** The newest window of `mergeFactor` adjacent compacted segments of one tier within the size bounds. */
+/** True when `window` fits the size bounds as one segment. */
+function withinBounds(window: readonly ContainerRef[], s: CompactionPolicySettings): boolean {
+  let bytes = 0;
+  let rows = 0;
+  for (const c of window) {
+    bytes += c.byteSize;
+    rows += c.rowCount;
+  }
+  return bytes <= s.maxSegmentBytes && rows <= s.maxSegmentRows;
+}
+
+/**
+ * The newest window of `mergeFactor` adjacent compacted segments of one
+ * tier within the size bounds; failing that, the top tier: of the newest
+ * such window over the bounds, its longest (then newest) run of at least 2
+ * segments within them (segments near the bound would otherwise never merge:
+ * four 136 MiB tail folds exceed a 512 MiB bound, three do not).
+ */
 function mergeWindow(containers: readonly ContainerRef[], end: number, s: CompactionPolicySettings): CompactionRun | undefined {
   const k = Math.max(2, Math.floor(s.mergeFactor));
+  let over: number | undefined;
   for (let last = end - 1; last - k + 1 >= 0; last--) {
     const first = last - k + 1;
     const window = containers.slice(first, last + 1);
     if (!window.every(isCompactedSegment)) continue;
     const tier = tierOf((window[0] as ContainerRef).byteSize, s);
     if (!window.every((c) => tierOf(c.byteSize, s) === tier)) continue;
-    let bytes = 0;
-    let rows = 0;
-    for (const c of window) {
-      bytes += c.byteSize;
-      rows += c.rowCount;
+    if (!withinBounds(window, s)) {
+      over ??= first;
+      continue;
     }
-    if (bytes > s.maxSegmentBytes || rows > s.maxSegmentRows) continue;
     return { start: first, end: last + 1, kind: "merge" };
+  }
+  if (over === undefined) return undefined;
+  for (let m = k - 1; m >= 2; m--) {
+    for (let first = over + k - m; first >= over; first--) {
+      if (withinBounds(containers.slice(first, first + m), s)) return { start: first, end: first + m, kind: "merge" };
+    }
   }
   return undefined;
 }

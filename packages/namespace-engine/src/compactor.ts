@@ -103,7 +103,11 @@ export interface CompactionSettings extends CompactionPolicySettings {
   readonly mergeFactor: number;
   /** Tiered: upper bound of the smallest size tier, bytes; default 1 MiB. */
   readonly tierBaseBytes: number;
-  /** Tiered: a merge never makes a segment larger than this (bytes); default 256 MiB. */
+  /**
+   * Tiered: a merge never makes a segment larger than this (bytes); default 1 GiB. A segment's float32 vectors
+   * are part of its bytes, so its loaded vector memory (raw rows, plus the normalized copy for COSINE) stays
+   * within 2 GiB, under wasm32's 4 GiB per partition (docs/query.md "Limits"); about 1.6M rows at 128 dims.
+   */
   readonly maxSegmentBytes: number;
   /** Tiered: a merge never makes a segment of more rows than this; default 4,000,000. */
   readonly maxSegmentRows: number;
@@ -123,7 +127,7 @@ export const DEFAULT_COMPACTION_SETTINGS: CompactionSettings = {
   maxContainers: 64,
   mergeFactor: 4,
   tierBaseBytes: 1024 * 1024,
-  maxSegmentBytes: 256 * 1024 * 1024,
+  maxSegmentBytes: 1024 * 1024 * 1024,
   maxSegmentRows: 4_000_000,
   maxDeleteMarkers: 50_000,
   buildIndex: true,

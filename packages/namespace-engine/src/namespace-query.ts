@@ -65,7 +65,7 @@ import { CorruptError, InvalidArgumentError } from "./errors.ts";
 import type { ReadOptions } from "./namespace-info.ts";
 import type { NamespacePath } from "./namespace-path.ts";
 import type { NamespaceState } from "./namespace-state.ts";
-import { executeQuery, executeQueryRows, type QueryResult, type QueryRowsResult } from "./query/execute-query.ts";
+import { type ExecuteQueryOptions, executeQuery, executeQueryRows, type QueryResult, type QueryRowsResult } from "./query/execute-query.ts";
 import { buildQueryIndex, type QueryIndex } from "./query/query-index.ts";
 import { parseQueryRequest, type QueryRequest } from "./query/query-request.ts";
 import { type QueryRow, QueryRows } from "./query/query-rows.ts";
@@ -88,9 +88,11 @@ import {
   distanceOf,
   type ListRows,
   mergeWithTail,
+  scanGlobally,
   rowStoreRange,
   candidateVector,
 } from "./query/cold-ann.ts";
+import { globalListOrder, globalProbeBudget } from "./query/global-probes.ts";
 import { ownValue, setOwn } from "./query/own-property.ts";
 import { blockHolds, bloomMayContain, idBlockOf } from "./query/id-set.ts";
 import type { JsonValue } from "./query/query-document.ts";
@@ -144,6 +146,14 @@ export interface QueryCacheSettings {
    * re-ranks with full-precision vectors; 0 (default) = max(4 x topK, 40).
    */
   readonly coldRerank: number;
+  /**
+   * ANN over several segments chooses its lists by one global ranking of
+   * every segment's centroids with one probe budget (query/global-probes.ts;
+   * a request's `probes` is then the total); default true. False: each
+   * segment probes its own `probes` lists, the behaviour before (kept to
+   * measure against, bench/global-probes.ts).
+   */
+  readonly globalProbes: boolean;
 }
 
 export const DEFAULT_QUERY_CACHE_SETTINGS: QueryCacheSettings = {
@@ -154,6 +164,7 @@ export const DEFAULT_QUERY_CACHE_SETTINGS: QueryCacheSettings = {
   tailChunkDocs: 16_384,
   tailChunkContainers: 8,
   coldRerank: 0,
+  globalProbes: true,
 };
 
 export interface QueryCacheStats {
@@ -194,6 +205,16 @@ interface Prepared {
   readonly bytes: number;
 }
 
+/**
+ * executeQuery's options for a prepared version: its exclusions, and ANN lists chosen by one global ranking over
+ * the segments (the first `indexKeys.length` partitions). The tail's chunks keep probing on their own, as the cold
+ * path scans them exactly (mergeWithTail); they can join the global ranking (annPartitions = every partition) once
+ * the cold path ranks their centroids too.
+ */
+function executeOptions(prepared: Prepared, slicer: QuerySlicer, globalProbes: boolean): ExecuteQueryOptions {
+  return { exclude: (_, i) => prepared.excludes[i], slicer, annPartitions: globalProbes ? prepared.indexKeys.length : 0 };
+}
+
 interface TailPart {
   readonly deleted: readonly string[];
   /**
@@ -224,6 +245,14 @@ function pickAttributes(all: Record<string, JsonValue>, names: readonly string[]
     if (value !== undefined) setOwn(out, name, value);
   }
   return out;
+}
+
+/** A segment of a cold ANN query: its scan, the "maybe shadowed" ids it saw and how to resolve them, its fetched lists. */
+interface ProbedSegment {
+  readonly scan: ColdAnnScan;
+  readonly pending: Set<string>;
+  readonly resolve: () => Promise<void>;
+  readonly fetched: Map<number, ListRows>;
 }
 
 interface CachedPrepared {
@@ -279,8 +308,8 @@ export class NamespaceQuery {
     this.#deps = deps;
     this.#settings = { ...DEFAULT_QUERY_CACHE_SETTINGS, ...deps.settings };
     for (const [name, value] of Object.entries(this.#settings)) {
-      if (name === "coldReads") {
-        if (typeof value !== "boolean") throw new InvalidArgumentError("query cache setting coldReads must be a boolean");
+      if (name === "coldReads" || name === "globalProbes") {
+        if (typeof value !== "boolean") throw new InvalidArgumentError(`query cache setting ${name} must be a boolean`);
       } else if (typeof value !== "number" || !(value >= 0)) throw new InvalidArgumentError(`query cache setting ${name} must be a non-negative number`);
     }
     this.#segments = new SegmentIndexCache(deps.storage, deps.random, deps.retry, this.#settings.segmentIndexBytes, (key) => this.#dropHolding(key));
@@ -316,7 +345,7 @@ export class NamespaceQuery {
     const plan = await this.#plan(path, json, options);
     if ("cold" in plan) return { rows: plan.cold, version: plan.version };
     const { prepared, request, version } = plan;
-    const result = await executeQuery(prepared.snapshot, request, { exclude: (_, i) => prepared.excludes[i], slicer: this.#deps.slicer });
+    const result = await executeQuery(prepared.snapshot, request, executeOptions(prepared, this.#deps.slicer, this.#settings.globalProbes));
     return { ...result, version };
   }
 
@@ -324,7 +353,7 @@ export class NamespaceQuery {
     const plan = await this.#plan(path, json, options);
     if ("cold" in plan) return { rows: QueryRows.materialized(plan.cold), version: plan.version };
     const { prepared, request, version } = plan;
-    const result = await executeQueryRows(prepared.snapshot, request, { exclude: (_, i) => prepared.excludes[i], slicer: this.#deps.slicer });
+    const result = await executeQueryRows(prepared.snapshot, request, executeOptions(prepared, this.#deps.slicer, this.#settings.globalProbes));
     return { ...result, version };
   }
 
@@ -470,8 +499,10 @@ export class NamespaceQuery {
    * the tail or a newer segment deleted its id (delete markers), or when a
    * newer segment or the tail holds its id (shadowed: tested through each
    * newer segment's id set, a Bloom filter and, for a "maybe", one id
-   * block). Undefined when the query or the version does not qualify (the
-   * caller loads).
+   * block). The lists are chosen across the segments by one global ranking
+   * of their centroids and one probe budget, as the loaded path chooses them
+   * (query/global-probes.ts; `globalProbes: false`: per segment). Undefined
+   * when the query or the version does not qualify (the caller loads).
    */
   async #coldQuery(path: NamespacePath, manifest: Manifest, request: QueryRequest): Promise<{ rows: QueryRow[] } | undefined> {
     if (!this.#settings.coldReads) return undefined;
@@ -499,86 +530,65 @@ export class NamespaceQuery {
     const k = request.topK;
     const markers = refs.map((ref) => new Set(deletedIdsOf(ref)));
     const rerank = this.#settings.coldRerank > 0 ? this.#settings.coldRerank : defaultRerank(k);
-    const firsts = await Promise.all(
-      (heads as ColdIndexHead[]).map(async (head, s) => {
-        const key = keys[s] as string;
-        const ref = refs[s] as ContainerRef;
-        const dead = new Set<number>(tombstones[s]);
-        const masked = maskedPositions(ref);
-        if (masked !== undefined) for (const position of masked) dead.add(position);
-        const newer = (heads as ColdIndexHead[]).slice(s + 1);
-        const newerMarkers = markers.slice(s + 1);
-        // Shadowed rows: ids a newer segment holds (its Bloom filter, then the one id block that can hold them).
-        // Asked only for the rows the scan looks at (the first pass: those whose score could be kept): a "maybe"
-        // counts as live until its id block is read, then the scan runs again, until it saw no unresolved "maybe".
-        const shadowed = new Set<string>();
-        const resolved = new Set<string>();
-        const pending = new Set<string>();
-        const encoder = new TextEncoder();
-        const idBlocks = new Map<string, Promise<Uint8Array[]>>();
-        const maybeNewer = (docId: string): boolean => {
-          if (newer.length === 0 || resolved.has(docId)) return false;
+    const segmentHeads = heads as ColdIndexHead[];
+    // Per segment: its dead rows, and the shadowing by newer probed (their Bloom filters, then the one id block
+    // that can hold an id). Asked only for the rows the scan looks at (format 4: those whose score could be kept):
+    // a "maybe" counts as live until its id block is read, then the scan runs again, until it saw no unresolved
+    // "maybe".
+    const probed: ProbedSegment[] = segmentHeads.map((head, s) => {
+      const ref = refs[s] as ContainerRef;
+      const dead = new Set<number>(tombstones[s]);
+      const masked = maskedPositions(ref);
+      if (masked !== undefined) for (const position of masked) dead.add(position);
+      const newer = segmentHeads.slice(s + 1);
+      const newerMarkers = markers.slice(s + 1);
+      const shadowed = new Set<string>();
+      const resolved = new Set<string>();
+      const pending = new Set<string>();
+      const encoder = new TextEncoder();
+      const idBlocks = new Map<string, Promise<Uint8Array[]>>();
+      const maybeNewer = (docId: string): boolean => {
+        if (newer.length === 0 || resolved.has(docId)) return false;
+        const bytes = encoder.encode(docId);
+        return newer.some((other) => bloomMayContain(other.idSet.bloom, bytes) && idBlockOf(other.idSet.fence, bytes) >= 0);
+      };
+      const resolve = async (): Promise<void> => {
+        const checks: Promise<void>[] = [];
+        for (const docId of pending) {
+          resolved.add(docId);
           const bytes = encoder.encode(docId);
-          return newer.some((other) => bloomMayContain(other.idSet.bloom, bytes) && idBlockOf(other.idSet.fence, bytes) >= 0);
-        };
-        const resolve = async (docIds: readonly string[]): Promise<void> => {
-          const checks: Promise<void>[] = [];
-          for (const docId of docIds) {
-            resolved.add(docId);
-            const bytes = encoder.encode(docId);
-            newer.forEach((other, o) => {
-              if (!bloomMayContain(other.idSet.bloom, bytes)) return;
-              const block = idBlockOf(other.idSet.fence, bytes);
-              if (block < 0) return;
-              const blockKey = `${o}:${block}`;
-              let ids = idBlocks.get(blockKey);
-              if (ids === undefined) idBlocks.set(blockKey, (ids = this.#cold.idBlock(keys[s + 1 + o] as string, other, block)));
-              checks.push(
-                ids.then((held) => {
-                  if (blockHolds(held, bytes)) shadowed.add(docId);
-                }),
-              );
-            });
-          }
-          await Promise.all(checks);
-        };
-        const scan = new ColdAnnScan(
-          head,
-          { vector, metric, k, probes: request.probes, rerank },
-          (docId, position) => {
-            if (dead.has(position) || tail.ids.has(docId) || shadowed.has(docId) || newerMarkers.some((m) => m.has(docId))) return true;
-            if (maybeNewer(docId)) pending.add(docId);
-            return false;
-          },
-        );
-        const fetched = new Map<number, ListRows>();
-        let lists = scan.initialLists();
-        for (;;) {
-          const missing = lists.filter((list) => !fetched.has(list));
-          for (const list of await this.#cold.lists(key, head, missing)) fetched.set(list.list, list);
-          let first: ReturnType<ColdAnnScan["run"]>;
-          for (;;) {
-            pending.clear();
-            first = scan.run(lists.map((list) => fetched.get(list) as ListRows));
-            if (pending.size === 0) break;
-            await resolve([...pending]);
-          }
-          if (first !== undefined) return { first, scan, fetched };
-          lists = Array.from(scan.order.subarray(0, Math.min(head.lists, lists.length + scan.want)));
+          newer.forEach((other, o) => {
+            if (!bloomMayContain(other.idSet.bloom, bytes)) return;
+            const block = idBlockOf(other.idSet.fence, bytes);
+            if (block < 0) return;
+            const blockKey = `${o}:${block}`;
+            let ids = idBlocks.get(blockKey);
+            if (ids === undefined) idBlocks.set(blockKey, (ids = this.#cold.idBlock(keys[s + 1 + o] as string, other, block)));
+            checks.push(
+              ids.then((held) => {
+                if (blockHolds(held, bytes)) shadowed.add(docId);
+              }),
+            );
+          });
         }
-      }),
-    );
+        await Promise.all(checks);
+      };
+      const scan = new ColdAnnScan(head, { vector, metric, k, probes: request.probes, rerank }, (docId, position) => {
+        if (dead.has(position) || tail.ids.has(docId) || shadowed.has(docId) || newerMarkers.some((m) => m.has(docId))) return true;
+        if (maybeNewer(docId)) pending.add(docId);
+        return false;
+      });
+      return { scan, pending, resolve, fetched: new Map<number, ListRows>() };
+    });
+    const firstPasses = this.#settings.globalProbes ? await this.#probeGlobally(keys, segmentHeads, probed, k, request.probes) : await this.#probeEach(keys, segmentHeads, probed);
     // Format 4: the first passes read codes; the best `rerank` candidates of all segments are re-ranked
     // from their full-precision rows (one parallel round), which gives the exact scores.
-    const chosen = pickRerank(
-      firsts.map((f) => f.first),
-      rerank,
-    );
+    const chosen = pickRerank(firstPasses, rerank);
     const candidates = await Promise.all(
-      firsts.map(async ({ scan, fetched }, s) => {
+      probed.map(async ({ scan, fetched }, s) => {
         const picked = chosen[s] as ColdCandidates;
-        if (picked.approximate === undefined) return { found: picked, fetched };
-        const rows = await this.#cold.vectorRows(keys[s] as string, heads[s] as ColdIndexHead, picked.slots);
+        if (picked.approximate === undefined || picked.slots.length === 0) return { found: scan.rerank(picked, new Map()), fetched };
+        const rows = await this.#cold.vectorRows(keys[s] as string, segmentHeads[s] as ColdIndexHead, picked.slots);
         return { found: scan.rerank(picked, rows), fetched };
       }),
     );
@@ -628,6 +638,68 @@ export class NamespaceQuery {
     const objectBytes = (heads as ColdIndexHead[]).reduce((n, head) => n + head.objectBytes, 0);
     if (objectBytes * 2 <= this.#settings.segmentIndexBytes) this.#prepare(path, manifest).catch(() => undefined);
     return { rows };
+  }
+
+  /**
+   * One global ranking of every segment's centroids and one probe budget (query/global-probes.ts), as the loaded
+   * path probes them: the chosen lists of all segments are read in one parallel round (again for the next ones
+   * when too few live rows were found); each segment's first-pass candidates.
+   */
+  async #probeGlobally(keys: readonly string[], heads: readonly ColdIndexHead[], probed: readonly ProbedSegment[], k: number, probes: number | undefined): Promise<ColdCandidates[]> {
+    const order = globalListOrder(probed.map((seg) => seg.scan.scores));
+    const budget = globalProbeBudget(
+      heads.map((head) => ({ size: head.size, lists: head.lists, probes: head.probes })),
+      probes,
+    );
+    const scans = probed.map((seg) => seg.scan);
+    let prefix = Math.min(order.list.length, budget);
+    for (;;) {
+      const missing: number[][] = probed.map(() => []);
+      for (let i = 0; i < prefix; i++) {
+        const s = order.partition[i] as number;
+        const list = order.list[i] as number;
+        if (!probed[s]!.fetched.has(list)) missing[s]!.push(list);
+      }
+      await Promise.all(
+        missing.map(async (lists, s) => {
+          if (lists.length === 0) return;
+          const { fetched } = probed[s]!;
+          for (const rows of await this.#cold.lists(keys[s] as string, heads[s] as ColdIndexHead, lists)) fetched.set(rows.list, rows);
+        }),
+      );
+      let scanned: ReturnType<typeof scanGlobally>;
+      for (;;) {
+        for (const seg of probed) seg.pending.clear();
+        scanned = scanGlobally(scans, order, prefix, budget, k, (s, list) => probed[s]!.fetched.get(list) as ListRows);
+        if (probed.every((seg) => seg.pending.size === 0)) break;
+        await Promise.all(probed.map((seg) => seg.resolve()));
+      }
+      if ("candidates" in scanned) return scanned.candidates;
+      prefix = scanned.more;
+    }
+  }
+
+  /** Each segment probing its own lists (`globalProbes: false`, the behaviour before): its first-pass candidates. */
+  #probeEach(keys: readonly string[], heads: readonly ColdIndexHead[], probed: readonly ProbedSegment[]): Promise<ColdCandidates[]> {
+    return Promise.all(
+      probed.map(async (seg, s) => {
+        const head = heads[s] as ColdIndexHead;
+        let lists = seg.scan.initialLists();
+        for (;;) {
+          const missing = lists.filter((list) => !seg.fetched.has(list));
+          for (const rows of await this.#cold.lists(keys[s] as string, head, missing)) seg.fetched.set(rows.list, rows);
+          let first: ColdCandidates | undefined;
+          for (;;) {
+            seg.pending.clear();
+            first = seg.scan.run(lists.map((list) => seg.fetched.get(list) as ListRows));
+            if (seg.pending.size === 0) break;
+            await seg.resolve();
+          }
+          if (first !== undefined) return first;
+          lists = Array.from(seg.scan.order.subarray(0, Math.min(head.lists, lists.length + seg.scan.want)));
+        }
+      }),
+    );
   }
 
   /**

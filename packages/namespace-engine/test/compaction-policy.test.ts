@@ -56,11 +56,44 @@ describe("compaction policy", () => {
     expect(chooseRun(manifest([segment(500), segment(1500), segment(500)]), TIERED)).toBeUndefined();
   });
 
-  it("tiered: a window over maxSegmentBytes or maxSegmentRows is never merged (bounded segments)", () => {
+  it("tiered: a window over maxSegmentBytes or maxSegmentRows is never merged whole (bounded segments)", () => {
     const mids = [segment(1500), segment(2000), segment(2900)];
-    expect(chooseRun(manifest(mids), { ...TIERED, maxSegmentBytes: 6000 })).toBeUndefined();
-    expect(chooseRun(manifest(mids), { ...TIERED, maxSegmentRows: 29 })).toBeUndefined();
+    // The top tier: the window's longest, then newest, run of at least 2 within the bounds is merged instead.
+    expect(chooseRun(manifest(mids), { ...TIERED, maxSegmentBytes: 6000 })).toEqual({ start: 1, end: 3, kind: "merge" });
+    expect(chooseRun(manifest(mids), { ...TIERED, maxSegmentBytes: 4000 })).toEqual({ start: 0, end: 2, kind: "merge" });
+    expect(chooseRun(manifest(mids), { ...TIERED, maxSegmentBytes: 3400 })).toBeUndefined();
+    expect(chooseRun(manifest(mids), { ...TIERED, maxSegmentRows: 29 })).toEqual({ start: 1, end: 3, kind: "merge" });
+    expect(chooseRun(manifest(mids), { ...TIERED, maxSegmentRows: 19 })).toBeUndefined();
     expect(chooseRun(manifest(mids), { ...TIERED, maxSegmentBytes: 6400, maxSegmentRows: 30 })).toEqual({ start: 0, end: 3, kind: "merge" });
+  });
+
+  it("tiered: a whole window that fits goes before a top-tier partial run, and two same-tier segments alone never merge", () => {
+    const s = { ...TIERED, maxSegmentBytes: 6000 };
+    // An older full window within the bounds beats the newest window's partial run.
+    const fits = [segment(1100), segment(1200), segment(1300)];
+    const over = [segment(2500), segment(2600), segment(2700)];
+    expect(chooseRun(manifest([...fits, ...over]), s)).toEqual({ start: 1, end: 4, kind: "merge" });
+    // Below mergeFactor segments of one tier nothing is due, even when two would fit.
+    expect(chooseRun(manifest([segment(1500), segment(2000)]), s)).toBeUndefined();
+  });
+
+  it("tiered: segments of the size a 10M x 128 ingest folds end near the bound, not at the tier below it", () => {
+    const MiB = 1024 * 1024;
+    const s = { ...DEFAULT_COMPACTION_SETTINGS, policy: "tiered" as const };
+    // Tail folds of ~136 MiB, merged by the policy until nothing is due.
+    let containers: ContainerRef[] = [];
+    for (let i = 0; i < 46; i++) {
+      containers.push({ ...segment(136 * MiB), rowCount: 210_000 });
+      for (;;) {
+        const run = chooseRun(manifest(containers), s);
+        if (run === undefined) break;
+        const merged = containers.slice(run.start, run.end);
+        const out = { ...segment(merged.reduce((n, c) => n + c.byteSize, 0)), rowCount: merged.reduce((n, c) => n + c.rowCount, 0) };
+        containers = [...containers.slice(0, run.start), out, ...containers.slice(run.end)];
+      }
+    }
+    expect(containers.every((c) => c.byteSize <= s.maxSegmentBytes)).toBe(true);
+    expect(containers.length).toBeLessThanOrEqual(16);
   });
 
   it("tiered: more delete markers than maxDeleteMarkers make the next compaction a full fold", () => {

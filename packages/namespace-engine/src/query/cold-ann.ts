@@ -9,8 +9,10 @@
  * 1. `readColdIndexHead(tail)`: from the object's eager region (one ranged
  *    read), the meta document, IVF centroids, list offsets and cluster
  *    boundaries;
- * 2. `rankLists`: the lists in probe order, scored with the same kernel
- *    as a loaded index (so the same lists are probed);
+ * 2. `listScores` / `rankLists`: the lists' centroid scores and probe
+ *    order, with the same kernel as a loaded index (so the same lists are
+ *    probed); over several segments the scores of all of them make one
+ *    global order (global-probes.ts, `scanGlobally`);
  * 3. `listClusterRange`: the byte range of a list's clusters (one read);
  * 4. `ColdAnnScan.run(lists)`: the rows of the fetched lists, copied into a
  *    small vector memory exactly as a loaded index lays them out (raw rows,
@@ -48,6 +50,7 @@ import { parseIndexMeta, QUERY_INDEX_MAGIC, QUERY_INDEX_VERSION } from "./index-
 import type { DistanceMetric } from "./query-document.ts";
 import type { QueryIndex } from "./query-index.ts";
 import { compareStrings } from "./attribute-columns.ts";
+import type { GlobalListOrder } from "./global-probes.ts";
 import { type Candidates, TopK } from "./top-k.ts";
 import { allocateVectorMemory, prepareQueryVector, type ScoreMode, scanRange, scoreModeOf, strideOf, VectorKernel } from "./vector-kernel.ts";
 
@@ -189,8 +192,8 @@ export function checkColdIndexHeader(bytes: Uint8Array): void {
 
 const centroidKernels = new WeakMap<ColdIndexHead, VectorKernel>();
 
-/** The lists in probe order: best centroid first, ties by list number (as a loaded index ranks them). */
-export function rankLists(head: ColdIndexHead, vector: Float32Array, metric: DistanceMetric): Uint32Array {
+/** The query's score against each of the index's centroids, as a loaded index scores them (higher is better). */
+export function listScores(head: ColdIndexHead, vector: Float32Array, metric: DistanceMetric): Float64Array {
   // The centroids' kernel memory is made once per index head and reused by every query (ranking is synchronous).
   let kernel = centroidKernels.get(head);
   if (kernel === undefined) {
@@ -204,10 +207,18 @@ export function rankLists(head: ColdIndexHead, vector: Float32Array, metric: Dis
   kernel.f32.set(prepareQueryVector(vector, metric, head.stride), q >> 2);
   kernel.range(head.rank === "l2", q, layout.centroidsPtr, head.lists, out);
   const o = out >> 2;
-  const score = Float64Array.from({ length: head.lists }, (_, i) => (head.rank === "l2" ? -kernel.f32[o + i]! : kernel.f32[o + i]!));
-  const order = Array.from({ length: head.lists }, (_, i) => i);
+  return Float64Array.from({ length: head.lists }, (_, i) => (head.rank === "l2" ? -kernel.f32[o + i]! : kernel.f32[o + i]!));
+}
+
+function orderOf(score: Float64Array): Uint32Array {
+  const order = Array.from({ length: score.length }, (_, i) => i);
   order.sort((a, b) => score[b]! - score[a]! || a - b);
   return Uint32Array.from(order);
+}
+
+/** The lists in probe order: best centroid first, ties by list number (as a loaded index ranks them). */
+export function rankLists(head: ColdIndexHead, vector: Float32Array, metric: DistanceMetric): Uint32Array {
+  return orderOf(listScores(head, vector, metric));
 }
 
 /** Clusters [first, end) holding list j's rows, and their byte range in the `clusters` section (empty list: length 0). */
@@ -274,10 +285,14 @@ export function defaultRerank(k: number): number {
  * The IVF scan of `executeQuery` over fetched lists. `run(fetched)` scans
  * them in probe order and returns the candidates, or `undefined` when it
  * needs more lists (too few live rows): fetch the next ones in `order` and
- * call again with all of them.
+ * call again with all of them. Several segments probed together (one
+ * global order, global-probes.ts) drive each segment's scan list by list
+ * instead: `start(lists)`, `next()` per list, `finish()` (`scanGlobally`).
  */
 export class ColdAnnScan {
   readonly order: Uint32Array;
+  /** The query's score against each list's centroid (higher is better): this segment's part of a global order. */
+  readonly scores: Float64Array;
   readonly want: number;
   readonly #head: ColdIndexHead;
   readonly #query: Float32Array;
@@ -285,6 +300,7 @@ export class ColdAnnScan {
   readonly #k: number;
   readonly #isDead: (id: string, position: number) => boolean;
   readonly #rerank: number;
+  #pass: FirstPass | ExactPass | undefined;
 
   constructor(
     head: ColdIndexHead,
@@ -292,7 +308,8 @@ export class ColdAnnScan {
     isDead: (id: string, position: number) => boolean,
   ) {
     this.#head = head;
-    this.order = rankLists(head, request.vector, request.metric);
+    this.scores = listScores(head, request.vector, request.metric);
+    this.order = orderOf(this.scores);
     this.want = Math.min(head.lists, request.probes ?? head.probes);
     this.#query = prepareQueryVector(request.vector, request.metric, head.stride);
     this.#mode = request.metric === "DOT" ? "dot" : request.metric === "EUCLIDEAN" ? "l2" : "cos";
@@ -312,126 +329,35 @@ export class ColdAnnScan {
    * whose candidates (`approximate`) go to `rerank`.
    */
   run(fetched: readonly ListRows[]): ColdCandidates | undefined {
-    const head = this.#head;
-    if (head.vectors !== null) return this.#firstPass(fetched);
-    let rows = 0;
-    for (const list of fetched) for (const c of list.clusters) rows += c.count;
-    const cosine = head.metric === "COSINE";
-    const { memory, layout } = allocateVectorMemory(rows, head.dimension, { normalized: cosine, centroidCapacity: 0 });
-    const kernel = new VectorKernel(memory, layout);
-    const f = kernel.f32;
-    const stride = head.stride;
-    const ids: string[] = new Array(rows);
-    const slots = new Uint32Array(rows);
-    const skip = new Uint8Array(rows);
-    const ranges: [number, number][] = [];
-    const decoder = new TextDecoder();
-    let at = 0;
-    for (const list of fetched) {
-      const begin = at;
-      let slot = list.start;
-      for (const c of list.clusters) {
-        f.set(c.vectors!, (layout.vectorsPtr >> 2) + at * stride);
-        kernel.u8.set(c.missing!, layout.missingPtr + at);
-        const inv = c.invNorms!;
-        for (let i = 0; i < c.count; i++, at++, slot++) {
-          const k = inv[i]!;
-          f[(layout.invNormsPtr >> 2) + at] = k;
-          if (cosine) {
-            // The normalized copy: the same float64 product a loaded index makes, so the same bits.
-            const src = (layout.vectorsPtr >> 2) + at * stride;
-            const dst = (layout.normalizedPtr >> 2) + at * stride;
-            for (let d = 0; d < stride; d++) f[dst + d] = f[src + d]! * k;
-          }
-          const id = decoder.decode(c.idBytes.subarray(c.idOffsets[i]!, c.idOffsets[i + 1]!));
-          ids[at] = id;
-          slots[at] = slot;
-          if (this.#isDead(id, c.positions === null ? slot : c.positions[i]!)) skip[at] = 1;
-        }
-      }
-      ranges.push([begin, at]);
-    }
-    const top = new TopK(this.#k, (a, b) => compareStrings(ids[a]!, ids[b]!));
-    let i = 0;
-    for (; i < ranges.length; i++) {
-      if (i >= this.want && top.size >= this.#k) break;
-      const [start, end] = ranges[i]!;
-      scanRange(kernel, 0, this.#mode, this.#query, start, end, top, skip);
-    }
-    if (i === ranges.length && fetched.length < head.lists && !(i >= this.want && top.size >= this.#k)) return undefined;
-    const drained: Candidates = top.drain();
-    return {
-      slots: Uint32Array.from(drained.slots, (local) => slots[local]!),
-      scores: drained.scores,
-      ids: Array.from(drained.slots, (local) => ids[local]!),
-    };
-  }
-
-  /**
-   * Format 4's first pass: every live row of the scanned lists scored from
-   * its 8-bit codes (dot = sum q[d] lo[d] + sum q[d] step[d] code[d]; COSINE
-   * times 1/|v|; EUCLIDEAN from |q|^2 - 2 dot + |v|^2 with the exact |v|),
-   * the best `rerank` kept. The lists scanned, and when more are needed,
-   * are decided exactly as the loaded path does (by live rows, not scores);
-   * a row's id is decoded and its liveness asked only when its score could
-   * be kept.
-   */
-  #firstPass(fetched: readonly ListRows[]): ColdCandidates | undefined {
-    const head = this.#head;
-    const stride = head.stride;
-    const q = this.#query;
-    const mode = this.#mode;
-    let qq = 0;
-    for (let d = 0; d < stride; d++) qq += q[d]! * q[d]!;
-    const qs = new Float64Array(stride);
-    const codeDots = codeKernel(stride);
-    let scratch = new Float64Array(0);
-    const ids: string[] = [];
-    const slots: number[] = [];
-    const invs: number[] = [];
-    const top = new TopK(this.#rerank, (a, b) => compareStrings(ids[a]!, ids[b]!));
-    const decoder = new TextDecoder();
+    this.start(fetched);
+    let found = 0;
     let i = 0;
     for (; i < fetched.length; i++) {
-      if (i >= this.want && top.size >= this.#k) break;
-      const list = fetched[i]!;
-      let slot = list.start;
-      for (const c of list.clusters) {
-        const lo = c.lo!;
-        const step = c.step!;
-        const codes = c.codes!;
-        const missing = c.missing!;
-        const inv = c.invNorms!;
-        let base = 0;
-        for (let d = 0; d < stride; d++) {
-          base += q[d]! * lo[d]!;
-          qs[d] = q[d]! * step[d]!;
-        }
-        if (scratch.length < c.count) scratch = new Float64Array(c.count);
-        const dots = codeDots.dots(qs, codes, c.count, scratch);
-        for (let r = 0; r < c.count; r++, slot++) {
-          if (missing[r] !== 0) continue;
-          const dot = base + dots[r]!;
-          const k = inv[r]!;
-          const score = mode === "cos" ? dot * k : mode === "dot" ? dot : -(qq - 2 * dot + (k > 0 ? 1 / (k * k) : 0));
-          if (!top.accepts(score)) continue;
-          const id = decoder.decode(c.idBytes.subarray(c.idOffsets[r]!, c.idOffsets[r + 1]!));
-          if (this.#isDead(id, c.positions === null ? slot : c.positions[r]!)) continue;
-          ids.push(id);
-          slots.push(slot);
-          invs.push(k);
-          top.push(score, ids.length - 1);
-        }
-      }
+      if (i >= this.want && found >= this.#k) break;
+      found = this.next();
     }
-    if (i === fetched.length && fetched.length < head.lists && !(i >= this.want && top.size >= this.#k)) return undefined;
-    const drained: Candidates = top.drain();
-    return {
-      slots: Uint32Array.from(drained.slots, (local) => slots[local]!),
-      scores: drained.scores,
-      ids: Array.from(drained.slots, (local) => ids[local]!),
-      approximate: { invNorms: Float64Array.from(drained.slots, (local) => invs[local]!) },
-    };
+    if (i === fetched.length && fetched.length < this.#head.lists && !(i >= this.want && found >= this.#k)) return undefined;
+    return this.finish();
+  }
+
+  /** A new pass over `lists` (scanned in this order by `next`). Format 3 copies their rows into kernel memory. */
+  start(lists: readonly ListRows[]): void {
+    this.#pass =
+      this.#head.vectors !== null
+        ? new FirstPass(this.#head, this.#query, this.#mode, this.#rerank, this.#isDead, lists)
+        : new ExactPass(this.#head, this.#query, this.#mode, this.#k, this.#isDead, lists);
+  }
+
+  /** Scans the pass's next list; returns the live rows found so far (at most the pass's top size, at least k when it is full). */
+  next(): number {
+    return this.#pass!.next();
+  }
+
+  /** The pass's candidates: exact (format 3) or approximate, for `rerank` (format 4). */
+  finish(): ColdCandidates {
+    const pass = this.#pass!;
+    this.#pass = undefined;
+    return pass.finish();
   }
 
   /**
@@ -473,6 +399,223 @@ export class ColdAnnScan {
     for (const slot of slots) vectors.set(slot, rows.get(slot)!);
     return { slots, scores: drained.scores, ids: Array.from(drained.slots, (local) => ids[local]!), vectors };
   }
+}
+
+/**
+ * Format 3's pass: the lists' rows copied into a small vector memory
+ * exactly as a loaded index lays them out (raw rows, the COSINE normalized
+ * copy made with the same float64 product), scanned list by list with the
+ * same kernel, skip rules and top-k (ties by id) as `executeQuery`.
+ */
+class ExactPass {
+  readonly #kernel: VectorKernel;
+  readonly #ids: string[];
+  readonly #slots: Uint32Array;
+  readonly #skip: Uint8Array;
+  readonly #ranges: [number, number][] = [];
+  readonly #top: TopK;
+  #at = 0;
+
+  constructor(
+    head: ColdIndexHead,
+    readonly query: Float32Array,
+    readonly mode: ScoreMode,
+    k: number,
+    isDead: (id: string, position: number) => boolean,
+    lists: readonly ListRows[],
+  ) {
+    let rows = 0;
+    for (const list of lists) for (const c of list.clusters) rows += c.count;
+    const cosine = head.metric === "COSINE";
+    const { memory, layout } = allocateVectorMemory(rows, head.dimension, { normalized: cosine, centroidCapacity: 0 });
+    const kernel = new VectorKernel(memory, layout);
+    const f = kernel.f32;
+    const stride = head.stride;
+    const ids: string[] = new Array(rows);
+    const slots = new Uint32Array(rows);
+    const skip = new Uint8Array(rows);
+    const decoder = new TextDecoder();
+    let at = 0;
+    for (const list of lists) {
+      const begin = at;
+      let slot = list.start;
+      for (const c of list.clusters) {
+        f.set(c.vectors!, (layout.vectorsPtr >> 2) + at * stride);
+        kernel.u8.set(c.missing!, layout.missingPtr + at);
+        const inv = c.invNorms!;
+        for (let i = 0; i < c.count; i++, at++, slot++) {
+          const k = inv[i]!;
+          f[(layout.invNormsPtr >> 2) + at] = k;
+          if (cosine) {
+            // The normalized copy: the same float64 product a loaded index makes, so the same bits.
+            const src = (layout.vectorsPtr >> 2) + at * stride;
+            const dst = (layout.normalizedPtr >> 2) + at * stride;
+            for (let d = 0; d < stride; d++) f[dst + d] = f[src + d]! * k;
+          }
+          const id = decoder.decode(c.idBytes.subarray(c.idOffsets[i]!, c.idOffsets[i + 1]!));
+          ids[at] = id;
+          slots[at] = slot;
+          if (isDead(id, c.positions === null ? slot : c.positions[i]!)) skip[at] = 1;
+        }
+      }
+      this.#ranges.push([begin, at]);
+    }
+    this.#kernel = kernel;
+    this.#ids = ids;
+    this.#slots = slots;
+    this.#skip = skip;
+    this.#top = new TopK(k, (a, b) => compareStrings(ids[a]!, ids[b]!));
+  }
+
+  next(): number {
+    const [start, end] = this.#ranges[this.#at++]!;
+    scanRange(this.#kernel, 0, this.mode, this.query, start, end, this.#top, this.#skip);
+    return this.#top.size;
+  }
+
+  finish(): ColdCandidates {
+    const drained: Candidates = this.#top.drain();
+    return {
+      slots: Uint32Array.from(drained.slots, (local) => this.#slots[local]!),
+      scores: drained.scores,
+      ids: Array.from(drained.slots, (local) => this.#ids[local]!),
+    };
+  }
+}
+
+/**
+ * Format 4's first pass: every live row of the scanned lists scored from
+ * its 8-bit codes (dot = sum q[d] lo[d] + sum q[d] step[d] code[d]; COSINE
+ * times 1/|v|; EUCLIDEAN from |q|^2 - 2 dot + |v|^2 with the exact |v|),
+ * the best `rerank` kept. The lists scanned, and when more are needed,
+ * are decided exactly as the loaded path does (by live rows, not scores);
+ * a row's id is decoded and its liveness asked only when its score could
+ * be kept.
+ */
+class FirstPass {
+  readonly #head: ColdIndexHead;
+  readonly #query: Float32Array;
+  readonly #mode: ScoreMode;
+  readonly #isDead: (id: string, position: number) => boolean;
+  readonly #lists: readonly ListRows[];
+  readonly #qq: number;
+  readonly #qs: Float64Array;
+  #scratch = new Float64Array(0);
+  readonly #ids: string[] = [];
+  readonly #slots: number[] = [];
+  readonly #invs: number[] = [];
+  readonly #top: TopK;
+  readonly #decoder = new TextDecoder();
+  #at = 0;
+
+  constructor(
+    head: ColdIndexHead,
+    query: Float32Array,
+    mode: ScoreMode,
+    rerank: number,
+    isDead: (id: string, position: number) => boolean,
+    lists: readonly ListRows[],
+  ) {
+    this.#head = head;
+    this.#query = query;
+    this.#mode = mode;
+    this.#isDead = isDead;
+    this.#lists = lists;
+    let qq = 0;
+    for (let d = 0; d < head.stride; d++) qq += query[d]! * query[d]!;
+    this.#qq = qq;
+    this.#qs = new Float64Array(head.stride);
+    const ids = this.#ids;
+    this.#top = new TopK(rerank, (a, b) => compareStrings(ids[a]!, ids[b]!));
+  }
+
+  next(): number {
+    const stride = this.#head.stride;
+    const q = this.#query;
+    const qs = this.#qs;
+    const qq = this.#qq;
+    const mode = this.#mode;
+    const top = this.#top;
+    const codeDots = codeKernel(stride);
+    const list = this.#lists[this.#at++]!;
+    let slot = list.start;
+    for (const c of list.clusters) {
+      const lo = c.lo!;
+      const step = c.step!;
+      const codes = c.codes!;
+      const missing = c.missing!;
+      const inv = c.invNorms!;
+      let base = 0;
+      for (let d = 0; d < stride; d++) {
+        base += q[d]! * lo[d]!;
+        qs[d] = q[d]! * step[d]!;
+      }
+      if (this.#scratch.length < c.count) this.#scratch = new Float64Array(c.count);
+      const dots = codeDots.dots(qs, codes, c.count, this.#scratch);
+      for (let r = 0; r < c.count; r++, slot++) {
+        if (missing[r] !== 0) continue;
+        const dot = base + dots[r]!;
+        const k = inv[r]!;
+        const score = mode === "cos" ? dot * k : mode === "dot" ? dot : -(qq - 2 * dot + (k > 0 ? 1 / (k * k) : 0));
+        if (!top.accepts(score)) continue;
+        const id = this.#decoder.decode(c.idBytes.subarray(c.idOffsets[r]!, c.idOffsets[r + 1]!));
+        if (this.#isDead(id, c.positions === null ? slot : c.positions[r]!)) continue;
+        this.#ids.push(id);
+        this.#slots.push(slot);
+        this.#invs.push(k);
+        top.push(score, this.#ids.length - 1);
+      }
+    }
+    return top.size;
+  }
+
+  finish(): ColdCandidates {
+    const drained: Candidates = this.#top.drain();
+    return {
+      slots: Uint32Array.from(drained.slots, (local) => this.#slots[local]!),
+      scores: drained.scores,
+      ids: Array.from(drained.slots, (local) => this.#ids[local]!),
+      approximate: { invNorms: Float64Array.from(drained.slots, (local) => this.#invs[local]!) },
+    };
+  }
+}
+
+/**
+ * Several segments' scans driven by one global list order
+ * (global-probes.ts), as `executeQuery` walks it over loaded indexes: the
+ * entries [0, `fetched`) of `order` are fetched (`rowsOf(segment, list)`);
+ * they are scanned in order until `budget` lists were and the segments
+ * together found `k` live rows. Returns every segment's candidates (a
+ * segment with no list scanned: none), or `{ more }` when the fetched
+ * entries ran out first: fetch up to entry `more` and call again.
+ */
+export function scanGlobally(
+  scans: readonly ColdAnnScan[],
+  order: GlobalListOrder,
+  fetched: number,
+  budget: number,
+  k: number,
+  rowsOf: (segment: number, list: number) => ListRows,
+): { candidates: ColdCandidates[] } | { more: number } {
+  const lists: ListRows[][] = scans.map(() => []);
+  for (let i = 0; i < fetched; i++) lists[order.partition[i]!]!.push(rowsOf(order.partition[i]!, order.list[i]!));
+  scans.forEach((scan, s) => {
+    scan.start(lists[s]!);
+  });
+  const seen = new Float64Array(scans.length);
+  let found = 0;
+  for (let i = 0; i < order.list.length; i++) {
+    if (i >= budget && found >= k) break;
+    if (i === fetched) {
+      for (const scan of scans) scan.finish();
+      return { more: Math.min(order.list.length, fetched + Math.max(1, budget)) };
+    }
+    const s = order.partition[i]!;
+    const now = scans[s]!.next();
+    found += now - seen[s]!;
+    seen[s] = now;
+  }
+  return { candidates: scans.map((scan) => scan.finish()) };
 }
 
 /** Re-rank memories kept for reuse, per (dimension, normalized): the default re-rank needs a few hundred rows at most. */

@@ -52,6 +52,7 @@ import { type QueryRow, QueryRows, type RankedRow } from "./query-rows.ts";
 import type { QuerySlicer } from "./query-slicer.ts";
 import { prepareQuerySnapshot, QuerySnapshot } from "./query-snapshot.ts";
 import { slicedSort } from "./sliced-sort.ts";
+import { globalListOrder, globalProbeBudget } from "./global-probes.ts";
 import { findDim, sparseInverted } from "./sparse-index.ts";
 import { type Candidates, TopK } from "./top-k.ts";
 import { prepareQueryVector, type ScoreMode, scanGather, scanRange, scoreModeOf } from "./vector-kernel.ts";
@@ -68,6 +69,16 @@ export interface ExecuteQueryOptions {
   readonly parallel?: boolean | undefined;
   /** Yield to the event loop at this slicer's checkpoints (default: run in one piece). */
   readonly slicer?: QuerySlicer | undefined;
+  /**
+   * ANN: the IVF partitions among the first `annPartitions` choose their
+   * lists by one global ranking of their centroids and one probe budget
+   * (global-probes.ts); later partitions each probe their own `probes`
+   * lists. Default: every partition. The engine passes its segment count:
+   * the log tail's chunks (the cold path scans them exactly) keep probing
+   * on their own; they can join by passing the partition count once the
+   * cold path ranks their centroids too.
+   */
+  readonly annPartitions?: number | undefined;
 }
 
 export type { QueryRow } from "./query-rows.ts";
@@ -261,26 +272,8 @@ async function vectorCandidates(
   }
   const ann = index.ann;
   if (rank.mode === "ANN" && ann !== null && metric === index.metric) {
-    const top = new TopK(k, part.idOrder);
-    const skip = part.skip(false);
-    // rank the centroids
-    const { out } = kernel.scratch(0);
-    const centroidQuery = prepareQueryVector(rank.vector, metric, kernel.layout.stride);
-    const qPtr = kernel.scratch(0).q;
-    kernel.f32.set(centroidQuery, qPtr >> 2);
-    kernel.range(ann.rank === "l2", qPtr, kernel.layout.centroidsPtr, ann.lists, out);
-    const o = out >> 2;
-    const order = Array.from({ length: ann.lists }, (_, i) => i);
-    const cScore = Float64Array.from({ length: ann.lists }, (_, i) => (ann.rank === "l2" ? -kernel.f32[o + i]! : kernel.f32[o + i]!));
-    order.sort((a, b) => cScore[b]! - cScore[a]! || a - b);
-    const want = Math.min(ann.lists, probes ?? ann.probes);
-    for (let i = 0; i < order.length; i++) {
-      if (i >= want && top.size >= k) break;
-      const l = order[i]!;
-      scanRange(kernel, 0, mode, query, ann.listOffsets[l]!, ann.listOffsets[l + 1]!, top, skip);
-      if (slicer?.due()) await slicer.pause();
-    }
-    return top.drain();
+    // One IVF partition alone: the global walk over its own lists (global-probes.ts), as a group of one.
+    return (await globalAnnCandidates([part], rank, metric, k, probes, slicer))[0]!;
   }
   const n = index.size;
   const pool = parallel && n * kernel.layout.stride >= PARALLEL_MIN_FLOATS ? kernelPool() : null;
@@ -321,6 +314,94 @@ async function vectorCandidates(
     }
   }
   return top.drain();
+}
+
+/** The query's score against each of `index`'s IVF centroids (higher is better), with the kernel that ranks them. */
+function centroidScores(index: QueryIndex, vector: Float32Array, metric: DistanceMetric): Float64Array {
+  const kernel = index.kernel()!;
+  const ann = index.ann!;
+  const { out, q } = kernel.scratch(0);
+  kernel.f32.set(prepareQueryVector(vector, metric, kernel.layout.stride), q >> 2);
+  kernel.range(ann.rank === "l2", q, kernel.layout.centroidsPtr, ann.lists, out);
+  const o = out >> 2;
+  return Float64Array.from({ length: ann.lists }, (_, i) => (ann.rank === "l2" ? -kernel.f32[o + i]! : kernel.f32[o + i]!));
+}
+
+/**
+ * IVF partitions that choose their lists together (global-probes.ts): ANN
+ * over an IVF index of the request's metric, not pre-filtered (a selective
+ * filter makes a partition an exact scan of its matches), among the first
+ * `annPartitions`.
+ */
+function annGroup(parts: readonly Partition[], rank: Extract<SingleRankBy, { kind: "vector" }>, metric: DistanceMetric, annPartitions: number): Partition[] {
+  if (rank.mode !== "ANN") return [];
+  return parts.filter((part) => part.ordinal < annPartitions && part.index.ann !== null && part.index.kernel() !== null && metric === part.index.metric && part.matches.kind !== "list");
+}
+
+/**
+ * The IVF scan of a group of partitions: their lists in one global order,
+ * scanned until `globalProbeBudget` lists were and the partitions together
+ * found `k` live matching rows (global-probes.ts); each partition's top-k,
+ * in the group's order.
+ */
+async function globalAnnCandidates(
+  group: readonly Partition[],
+  rank: Extract<SingleRankBy, { kind: "vector" }>,
+  metric: DistanceMetric,
+  k: number,
+  probes: number | undefined,
+  slicer: QuerySlicer | undefined,
+): Promise<Candidates[]> {
+  const order = globalListOrder(group.map((part) => centroidScores(part.index, rank.vector, metric)));
+  const budget = globalProbeBudget(
+    group.map((part) => ({ size: part.index.size, lists: part.index.ann!.lists, probes: part.index.ann!.probes })),
+    probes,
+  );
+  const tops = group.map((part) => new TopK(k, part.idOrder));
+  const skips = group.map((part) => part.skip(false));
+  const modes = group.map((part) => scoreMode(metric, part.index));
+  const queries = group.map((part) => prepareQueryVector(rank.vector, metric, part.index.kernel()!.layout.stride));
+  let found = 0;
+  for (let i = 0; i < order.list.length; i++) {
+    if (i >= budget && found >= k) break;
+    const p = order.partition[i]!;
+    const l = order.list[i]!;
+    const { index } = group[p]!;
+    const top = tops[p]!;
+    const before = top.size;
+    scanRange(index.kernel()!, 0, modes[p]!, queries[p]!, index.ann!.listOffsets[l]!, index.ann!.listOffsets[l + 1]!, top, skips[p]!);
+    found += top.size - before;
+    if (slicer?.due()) await slicer.pause();
+  }
+  return tops.map((top) => top.drain());
+}
+
+/**
+ * Every partition's top-k for a dense ranking: the ANN group's lists chosen
+ * together (globalAnnCandidates), the other partitions each on its own
+ * (vectorCandidates), in partition order.
+ */
+async function vectorCandidatesAll(
+  parts: readonly Partition[],
+  rank: Extract<SingleRankBy, { kind: "vector" }>,
+  metric: DistanceMetric,
+  k: number,
+  probes: number | undefined,
+  parallel: boolean,
+  slicer: QuerySlicer | undefined,
+  annPartitions: number,
+): Promise<Candidates[]> {
+  const group = annGroup(parts, rank, metric, annPartitions);
+  const grouped = new Map<Partition, Candidates>();
+  if (group.length > 0) {
+    const found = await globalAnnCandidates(group, rank, metric, k, probes, slicer);
+    group.forEach((part, g) => {
+      grouped.set(part, found[g]!);
+    });
+  }
+  const out: Candidates[] = [];
+  for (const part of parts) out.push(grouped.get(part) ?? (await vectorCandidates(part, rank, metric, k, probes, parallel, slicer)));
+  return out;
 }
 
 function toDistance(metric: DistanceMetric, score: number): number {
@@ -555,11 +636,13 @@ async function singleRanking(
   k: number,
   parallel: boolean,
   slicer: QuerySlicer | undefined,
+  annPartitions: number,
 ): Promise<{ hits: Hit[]; ordered?: OrderedHit[] }> {
   switch (rank.kind) {
     case "vector": {
       const all: Hit[] = [];
-      for (const part of parts) await addHits(all, part, await vectorCandidates(part, rank, metric, k, request.probes, parallel, slicer), slicer);
+      const candidates = await vectorCandidatesAll(parts, rank, metric, k, request.probes, parallel, slicer, annPartitions);
+      for (let p = 0; p < parts.length; p++) await addHits(all, parts[p]!, candidates[p]!, slicer);
       return { hits: await topHits(all, k, slicer) };
     }
     case "sparse": {
@@ -643,6 +726,7 @@ export async function executeQueryRows(
   const metric: DistanceMetric = request.distanceMetric ?? indexes.at(-1)?.metric ?? "COSINE";
   const parallel = options.parallel ?? true;
   const slicer = options.slicer;
+  const annPartitions = options.annPartitions ?? indexes.length;
 
   const parts = indexes.map((index, i) => {
     const shadow = snapshot.shadows[i]!;
@@ -676,13 +760,13 @@ export async function executeQueryRows(
   let distances: number[] | undefined;
   if (rank === undefined) {
     if (request.aggregateBy === undefined) {
-      hits = (await singleRanking(parts, { kind: "attribute", field: "id", order: "asc", path: [] }, request, metric, request.topK, parallel, slicer)).hits;
+      hits = (await singleRanking(parts, { kind: "attribute", field: "id", order: "asc", path: [] }, request, metric, request.topK, parallel, slicer, annPartitions)).hits;
     }
   } else if (rank.kind === "rrf") {
     const window = Math.max(rank.window, request.topK);
     const fused = new Map<string, { p: number; slot: number; id: string; score: number }>();
     for (const [q, sub] of rank.queries.entries()) {
-      const { hits: subHits } = await singleRanking(parts, sub, request, metric, window, parallel, slicer);
+      const { hits: subHits } = await singleRanking(parts, sub, request, metric, window, parallel, slicer, annPartitions);
       const weight = rank.weights[q] ?? 1;
       for (let r = 0; r < subHits.length; r++) {
         const h = subHits[r]!;
@@ -696,7 +780,7 @@ export async function executeQueryRows(
     }
     hits = await topHits([...fused.values()], request.topK, slicer);
   } else {
-    hits = (await singleRanking(parts, rank, request, metric, request.topK, parallel, slicer)).hits;
+    hits = (await singleRanking(parts, rank, request, metric, request.topK, parallel, slicer, annPartitions)).hits;
     if (rank.kind === "vector") {
       distances = hits.map((h) => toDistance(metric, h.score));
       if (request.distanceThreshold !== undefined) {
