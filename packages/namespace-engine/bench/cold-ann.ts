@@ -21,10 +21,32 @@
  *   a 10x wider one (`BENCH_RERANK_WIDE`, default 400), p50, bytes and
  *   recall, on local-fs.
  *
- * Providers: local-fs; local-fs with 20 ms added to every storage call
- * (`FaultInjectingStorage`); and the real S3 server with 20 ms added when
- * S3_ENDPOINT is set (the namespace copied there; the test server keeps
- * objects in memory, so `BENCH_S3_DOCS`, default 200,000, bounds it).
+ * Providers: local-fs; local-fs with 20 ms added to every storage request;
+ * and the real S3 server with 20 ms added to every request, when S3_ENDPOINT
+ * and S3_BUCKET are set (else a line says it was skipped). The latency is
+ * added by `RoundTripRecorder` (bench/round-trip-recorder.ts), which also
+ * times every request, so each cold query's sequential round trips (the
+ * longest chain of requests each started after the previous answered) are
+ * printed with the chain. With latency, also the first query of
+ * `BENCH_FRESH` (default 5) fresh processes (nothing cached: manifest,
+ * eager regions, tail). RSS is the peak (getrusage maxrss) above the RSS
+ * before the first query.
+ *
+ * S3 at 1M: the namespace is ~3.4 GiB stored (log batches, segment, index);
+ * the test server (scripts/s3/start-s3.sh, Ceph RGW on an in-memory store of
+ * 2 GiB by default) needs a bigger store, so `BENCH_S3_DOCS` defaults to
+ * 200,000. For 1M:
+ *
+ *   S3_PORT=7590 S3_MON_PORT=43590 S3_MEMSTORE_BYTES=$((8<<30)) \
+ *     scripts/s3/start-s3.sh /tmp/skerry-s3bench > /tmp/skerry-s3bench.env
+ *   source /tmp/skerry-s3bench.env
+ *   BENCH_COLD_ANN_LOCAL=0 BENCH_S3_DOCS=1000000 BENCH_S3_PREFIX=coldann-1m/ \
+ *     node --conditions=@skerry/source --import tsx bench/cold-ann.ts
+ *   scripts/s3/stop-s3.sh /tmp/skerry-s3bench
+ *
+ * `BENCH_S3_PREFIX` keeps the S3 namespace (built once, reused by the next
+ * runs); without it the namespace is built under a fresh prefix and deleted.
+ * `BENCH_COLD_ANN_LOCAL=0` skips the local-fs runs.
  *
  *   node --conditions=@skerry/source --import tsx bench/cold-ann.ts
  *   BENCH_DOCS=200000 ... (default 1,000,000); BENCH_DIR=/path keeps the built namespace
@@ -35,7 +57,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { FaultInjectingStorage, LocalFsStorage, S3Storage, type StorageProvider } from "@skerry/storage-providers";
+import { LocalFsStorage, S3Storage, type StorageProvider } from "@skerry/storage-providers";
 import { type DocumentInput, NamespaceEngine } from "@skerry/namespace-engine";
 import { dataset } from "./query/dataset.ts";
 import { type RecordedRoundTrip, RoundTripRecorder } from "./round-trip-recorder.ts";
@@ -60,6 +82,8 @@ interface ChildResult {
   indexBytes: number;
   /** Bytes every GET of the first query returned (manifest, eager regions, lists, rows). */
   firstBytes: number;
+  /** Process CPU time (user + system) per later query: the engine's work and the storage client's. */
+  cpu: number;
   /** Peak RSS above the RSS before the first query (getrusage maxrss). */
   rssAdded: number;
   /** Sequential round trips of the first query, and its chain. */
@@ -118,7 +142,9 @@ function describe(chain: readonly RecordedRoundTrip[], calls: readonly RecordedR
  */
 async function child(mode: string, kind: string, dir: string, prefix: string, rerank: number, query: number): Promise<void> {
   const inner = storageFor(kind, dir, prefix);
-  const recorder = new RoundTripRecorder(kind.endsWith("+20ms") ? new FaultInjectingStorage(inner).addLatency(LATENCY_MS) : inner);
+  // The latency is added by the recorder (every request, a LIST once), not FaultInjectingStorage: its LIST drains
+  // every page, and the manifest LIST (page size 1) would then be one request per manifest.
+  const recorder = new RoundTripRecorder(inner, kind.endsWith("+20ms") ? LATENCY_MS : 0);
   const cold = mode !== "warm";
   const engine = new NamespaceEngine({ storage: recorder, queryCache: { coldReads: cold, ...(cold ? { segmentIndexBytes: 0, coldRerank: rerank } : {}) } });
   const data = dataset(10);
@@ -134,6 +160,7 @@ async function child(mode: string, kind: string, dir: string, prefix: string, re
   const ids: string[][] = [];
   const before = engine.queryStats();
   const mark = recorder.mark();
+  const cpu0 = process.cpuUsage();
   for (let i = 1; mode !== "first" && i <= QUERIES; i++) {
     const m = recorder.mark();
     const s = performance.now();
@@ -144,6 +171,7 @@ async function child(mode: string, kind: string, dir: string, prefix: string, re
     if (i <= 5) ids.push(got.rows.map((r) => r.id));
   }
   const after = engine.queryStats();
+  const cpu = process.cpuUsage(cpu0);
   const rssAdded = process.resourceUsage().maxRSS * 1024 - rss0;
   const exact: string[][] = [];
   if (!cold) for (let i = 1; i <= 5; i++) exact.push((await engine.query(NS, { rankBy: ["vector", "kNN", data.query(i)], topK: 10 })).rows.map((r) => r.id));
@@ -158,6 +186,7 @@ async function child(mode: string, kind: string, dir: string, prefix: string, re
     reads: (after.coldReads - before.coldReads) / count,
     bytes: recorder.calls(mark).reduce((n, c) => n + c.bytes, 0) / count,
     indexBytes: (after.coldBytes - before.coldBytes) / count,
+    cpu: (cpu.user + cpu.system) / 1000 / count,
     firstBytes: firstCalls.reduce((n, c) => n + c.bytes, 0),
     rssAdded,
     firstTrips: firstChain.length,
@@ -249,6 +278,9 @@ function report(kind: string, dir: string, prefix: string, latency: number): voi
     `bytes read per cold query (every GET)     ${mib(cold.bytes)} (index ranges ${(cold.indexBytes / 2 ** 20).toFixed(2)} MiB in ${cold.reads.toFixed(0)} reads) | namespace stored bytes ${(cold.stored / 2 ** 20).toFixed(0)} MiB | ${share.toFixed(2)}%; goal <= 2%: ${share <= 2 ? "met" : "NOT met"}`,
   );
   console.log(`round trips of a cold query (median of ${QUERIES}): ${cold.trips}: ${cold.chain}`);
+  console.log(
+    `process CPU per cold query                ${ms(cold.cpu)} | cold p50 ${ms(cold.p50)} | ${((cold.cpu / cold.p50) * 100).toFixed(0)}% of it (the engine, and the storage client's ${((cold.reads + 1) | 0)} requests)`,
+  );
   console.log(`peak RSS added by ${QUERIES + 1} cold queries     ${(cold.rssAdded / 2 ** 20).toFixed(0).padStart(8)} MiB | the same process warm (index loaded)      ${(warm.rssAdded / 2 ** 20).toFixed(0).padStart(5)} MiB; goal <= 256 MB: ${cold.rssAdded <= 256 * 2 ** 20 ? "met" : "NOT met"}`);
   const recall = (got: string[][]) => got.reduce((n, row, i) => n + row.filter((id) => warm.exact[i]?.includes(id)).length, 0) / (10 * got.length);
   const overlap = (got: string[][]) => got.reduce((n, row, i) => n + row.filter((id) => warm.ids[i]?.includes(id)).length, 0) / (10 * got.length);

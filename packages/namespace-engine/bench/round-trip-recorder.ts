@@ -6,6 +6,13 @@
  * with a latency added to every call the operation takes at least
  * `chain length x latency`.
  *
+ * `latencyMs` delays every request before it reaches `inner` (a LIST once,
+ * before its first page: the engine's LISTs read one page). Unlike
+ * FaultInjectingStorage, whose LIST drains every page as one call, a LIST
+ * here stops when the caller stops, as the providers' own LISTs do: a
+ * manifest LIST with a page size of 1 over 100 manifests is one request to
+ * S3, not 100.
+ *
  *   const recorder = new RoundTripRecorder(storage);
  *   const mark = recorder.mark();
  *   await engine.query(...);             // through `recorder`
@@ -35,8 +42,15 @@ export class RoundTripRecorder implements StorageProvider {
   readonly name: string;
   readonly #calls: RecordedRoundTrip[] = [];
 
-  constructor(readonly inner: StorageProvider) {
+  constructor(
+    readonly inner: StorageProvider,
+    readonly latencyMs = 0,
+  ) {
     this.name = `recorded:${inner.name}`;
+  }
+
+  #delay(): Promise<void> | undefined {
+    return this.latencyMs > 0 ? new Promise((resolve) => setTimeout(resolve, this.latencyMs)) : undefined;
   }
 
   /** Position in the call log: `chain(mark)` looks only at calls made after it. */
@@ -82,6 +96,7 @@ export class RoundTripRecorder implements StorageProvider {
     const record: RecordedRoundTrip = { op, key, start: performance.now(), end: Number.POSITIVE_INFINITY, bytes: 0 };
     this.#calls.push(record);
     try {
+      await this.#delay();
       const result = await call();
       if (size !== undefined) record.bytes = size(result);
       return result;
@@ -111,6 +126,7 @@ export class RoundTripRecorder implements StorageProvider {
     const record: RecordedRoundTrip = { op: "list", key: prefix, start: performance.now(), end: Number.POSITIVE_INFINITY, bytes: 0 };
     this.#calls.push(record);
     try {
+      await this.#delay();
       yield* this.inner.list(prefix, options);
     } finally {
       record.end = performance.now();
