@@ -265,7 +265,8 @@ if (process.env["SKERRY_BENCH_SKIP_WA"] !== "1") {
 
 // Query benchmarks, each in its own process (they generate 1M documents by default and end with process.exit):
 // the query module on its own (bench/query/run.ts), then cold start through the engine (bench/query-cold-start.ts),
-// then cold ANN queries by ranged reads (bench/cold-ann.ts), then node start to first answer from the built
+// then cold ANN queries by ranged reads (bench/cold-ann.ts: local-fs, local-fs + 20 ms, and the S3 server + 20 ms
+// when S3_ENDPOINT is set, at BENCH_S3_DOCS, default 200,000; a line says when it skipped S3), then node start to first answer from the built
 // packages (bench/process-start.ts), then a namespace at scale (bench/scale.ts: 10M documents by default, about
 // an hour on a 2-core machine; BENCH_SCALE_DOCS sets its size, SKERRY_BENCH_SKIP_SCALE=1 skips it).
 // BENCH_DOCS sets the other datasets' size; SKERRY_BENCH_SKIP_QUERY=1 skips them all.

@@ -3,8 +3,9 @@
  * manifests, with a hot in-memory cache of the latest one per namespace.
  *
  * - `readLatest` is one LIST with a page size of 1 over the manifest prefix
- *   (names sort newest first), then a GET unless the cache already holds
- *   that version. A version that vanishes between the LIST and the GET
+ *   (names sort newest first; the first one of a namespace in this process
+ *   in parallel with a GET of its registry marker), then a GET unless the
+ *   cache already holds that version. A version that vanishes between the LIST and the GET
  *   (being purged) is retried a few times.
  * - `latest` serves the cached manifest when it is younger than the
  *   caller's staleness bound, else reads it.
@@ -38,7 +39,7 @@
  * Lost versions (deleted newest manifests): the store remembers, per
  * namespace, the highest version it knows existed (read, listed, committed,
  * lost a race to, or recorded as `version_high_water` in the registry
- * marker, read before the first LIST of a namespace). A LIST whose newest
+ * marker, read with the first LIST of a namespace). A LIST whose newest
  * version is lower means the newest manifests were deleted behind the
  * engine's back: `readLatest` throws `ManifestRollbackError` (a
  * `CorruptError` naming the newest missing key) instead of silently serving
@@ -242,10 +243,12 @@ export class ManifestStore {
   async readLatest(path: NamespacePath): Promise<Manifest | undefined> {
     const id = namespaceId(path);
     for (let attempt = 1; ; attempt++) {
-      // The first LIST of a namespace in this process is preceded by a read of its registry marker's high water
-      // (one after the other: the storage calls of a seed stay in one order, simulation/replay).
-      if (!this.#markerRead.has(id)) await this.#readMarker(path);
-      const newest = await this.#confirmNewest(path, await this.#newestKey(path));
+      // The first LIST of a namespace in this process goes with a read of its registry marker's high water, in
+      // parallel (one round trip: a fresh process's first query pays for it). The marker is asked first, so the
+      // calls of a seed stay in one order (simulation/replay), and known before the LIST is confirmed: a high
+      // water the marker gained while the LIST ran is above the LIST's newest, and #confirmNewest lists again.
+      const [, listed] = await Promise.all([this.#markerRead.has(id) ? undefined : this.#readMarker(path), this.#newestKey(path)]);
+      const newest = await this.#confirmNewest(path, listed);
       if (newest === undefined) {
         this.forget(path);
         return undefined;
