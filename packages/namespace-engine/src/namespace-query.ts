@@ -507,7 +507,14 @@ export class NamespaceQuery {
   async #coldQuery(path: NamespacePath, manifest: Manifest, request: QueryRequest): Promise<{ rows: QueryRow[] } | undefined> {
     if (!this.#settings.coldReads) return undefined;
     const rank = request.rankBy;
-    if (rank === undefined || rank.kind !== "vector" || rank.mode !== "ANN" || request.filters !== undefined || request.aggregateBy !== undefined) {
+    if (
+      rank === undefined ||
+      rank.kind !== "vector" ||
+      rank.mode !== "ANN" ||
+      request.filters !== undefined ||
+      request.aggregateBy !== undefined ||
+      request.limitPer !== undefined
+    ) {
       return undefined;
     }
     const id = namespaceId(path);
@@ -718,7 +725,7 @@ export class NamespaceQuery {
     if (!this.#settings.coldReads) return undefined;
     const rank = request.rankBy;
     const filters = request.filters;
-    if (request.aggregateBy !== undefined) return undefined;
+    if (request.aggregateBy !== undefined || request.limitPer !== undefined) return undefined;
     if (rank === undefined ? filters === undefined : rank.kind !== "bm25" && !(rank.kind === "vector" && filters !== undefined)) return undefined;
     const id = namespaceId(path);
     const segments = this.#coldSegments(id, manifest);

@@ -626,6 +626,48 @@ function compareOrdered(a: OrderedHit, b: OrderedHit, desc: boolean, then: Then 
   return compareStrings(a.id, b.id);
 }
 
+// ------------------------------------------------------------ diversity (limitPer)
+
+/**
+ * The first `topK` rows of a ranking that keep at most `per.limit` rows per
+ * tuple of the `per.attributes` values, in rank order. The ranking is asked
+ * for topK rows, then 4 times more each round while the cut leaves fewer
+ * than topK rows and rows remain, so the answer is the exact prefix of the
+ * ranking (of the approximate one for ANN).
+ */
+async function diverseHits(
+  parts: readonly Partition[],
+  per: { readonly attributes: readonly string[]; readonly limit: number },
+  topK: number,
+  run: (k: number) => Promise<Hit[]>,
+): Promise<Hit[]> {
+  let rows = 0;
+  for (const part of parts) rows += part.index.size;
+  const columns = parts.map((part) => per.attributes.map((a) => (a === "id" ? undefined : part.index.attributeColumns.get(a))));
+  const keyOf = (h: Hit): string =>
+    JSON.stringify(
+      per.attributes.map((a, i) => {
+        if (a === "id") return h.id;
+        const column = columns[h.p]![i];
+        return column === undefined ? null : (columnValue(column, h.slot) ?? null);
+      }),
+    );
+  for (let k = Math.min(topK, Math.max(1, rows)); ; k = Math.min(rows, k * 4)) {
+    const hits = await run(k);
+    const seen = new Map<string, number>();
+    const kept: Hit[] = [];
+    for (const h of hits) {
+      const key = keyOf(h);
+      const n = seen.get(key) ?? 0;
+      if (n >= per.limit) continue;
+      seen.set(key, n + 1);
+      kept.push(h);
+      if (kept.length === topK) return kept;
+    }
+    if (hits.length < k || k >= rows) return kept;
+  }
+}
+
 // ------------------------------------------------------------ the entry point
 
 async function singleRanking(
@@ -760,7 +802,9 @@ export async function executeQueryRows(
   let distances: number[] | undefined;
   if (rank === undefined) {
     if (request.aggregateBy === undefined) {
-      hits = (await singleRanking(parts, { kind: "attribute", field: "id", order: "asc", path: [] }, request, metric, request.topK, parallel, slicer, annPartitions)).hits;
+      const byId: SingleRankBy = { kind: "attribute", field: "id", order: "asc", path: [] };
+      const run = async (k: number) => (await singleRanking(parts, byId, request, metric, k, parallel, slicer, annPartitions)).hits;
+      hits = request.limitPer === undefined ? await run(request.topK) : await diverseHits(parts, request.limitPer, request.topK, run);
     }
   } else if (rank.kind === "rrf") {
     const window = Math.max(rank.window, request.topK);
@@ -780,7 +824,11 @@ export async function executeQueryRows(
     }
     hits = await topHits([...fused.values()], request.topK, slicer);
   } else {
-    hits = (await singleRanking(parts, rank, request, metric, request.topK, parallel, slicer, annPartitions)).hits;
+    const limitPer = request.limitPer;
+    hits =
+      limitPer === undefined
+        ? (await singleRanking(parts, rank, request, metric, request.topK, parallel, slicer, annPartitions)).hits
+        : await diverseHits(parts, limitPer, request.topK, async (k) => (await singleRanking(parts, rank, request, metric, k, parallel, slicer, annPartitions)).hits);
     if (rank.kind === "vector") {
       distances = hits.map((h) => toDistance(metric, h.score));
       if (request.distanceThreshold !== undefined) {

@@ -23,7 +23,8 @@
  *     "topK": 10, "includeAttributes": true | false | ["a", "b"], "includeVectors": false,
  *     "distanceMetric": "COSINE" | "DOT" | "EUCLIDEAN", "distanceThreshold": 0.5,
  *     "aggregateBy": {"label": ["Count"] | ["Count", "attr"] | ["Sum", "attr"]}, "groupBy": ["attr", ...],
- *     "consistency": "strong" | "eventual", "atVersion": 12, "probes": 16
+ *     "consistency": "strong" | "eventual", "atVersion": 12, "probes": 16,
+ *     "limitPer": {"attributes": ["author"], "limit": 2}
  *   }
  * A scalar is a string, a finite number or a boolean.
  */
@@ -120,6 +121,12 @@ export interface QueryRequest {
   readonly atVersion?: number;
   /** IVF lists to scan (ANN only); the index default when absent. */
   readonly probes?: number;
+  /**
+   * Diversity: at most `limit` rows per distinct tuple of the attributes'
+   * values (a missing value counts as null; `id` is the id), taken in rank
+   * order; the answer is the first `topK` rows that pass.
+   */
+  readonly limitPer?: { readonly attributes: readonly string[]; readonly limit: number };
 }
 
 export interface ParseQueryOptions {
@@ -519,6 +526,7 @@ const requestSchema = z.strictObject({
   consistency: z.enum(["strong", "eventual"]).optional(),
   atVersion: z.number().int().min(0).optional(),
   probes: z.number().int().min(1).max(65_536).optional(),
+  limitPer: z.strictObject({ attributes: z.array(z.string().min(1)).min(1).max(8), limit: z.number().int().min(1) }).optional(),
 });
 
 const MAX_AGGREGATIONS = 64;
@@ -596,6 +604,8 @@ export function parseQueryRequest(json: unknown, options: ParseQueryOptions = {}
     sink.add(["groupBy"], "schema", "groupBy needs aggregateBy");
   }
   const aggregateBy = b.aggregateBy === undefined ? undefined : parseAggregateBy(b.aggregateBy, sink);
+  if (b.limitPer !== undefined && aggregateBy !== undefined) sink.add(["limitPer"], "unsupported", "limitPer cuts rows; it does not apply with aggregateBy");
+  if (b.limitPer !== undefined && rankBy?.kind === "rrf") sink.add(["limitPer"], "unsupported", "limitPer does not apply to RRF");
   if (sink.issues.length > 0) throw new InvalidQueryError(sink.issues);
   return {
     ...(rankBy !== undefined ? { rankBy } : {}),
@@ -610,5 +620,6 @@ export function parseQueryRequest(json: unknown, options: ParseQueryOptions = {}
     consistency: b.consistency ?? "strong",
     ...(b.atVersion !== undefined ? { atVersion: b.atVersion } : {}),
     ...(b.probes !== undefined ? { probes: b.probes } : {}),
+    ...(b.limitPer !== undefined ? { limitPer: b.limitPer } : {}),
   };
 }

@@ -9,8 +9,7 @@
  * (the one vector attribute is `vector`); `[attr, "BM25", "q"]` on a
  * full_text_search attribute -> BM25 (`$dist` is the score); `[attr,
  * "asc"|"desc"]` (or a list of them: several keys) -> attribute order; none
- * -> id order; `limit: {total, per}` -> the top 10,000 rows, cut here to
- * `per.limit` rows per limit key and `total` rows; `Sum` / `Max` / `Product` of BM25 clauses -> the
+ * -> id order; `limit: {total, per}` -> `topK` = total and the engine's `limitPer`; `Sum` / `Max` / `Product` of BM25 clauses -> the
  * engine's combination of BM25 clauses (tpuf-text-rank.ts). euclidean_squared namespaces are the engine's EUCLIDEAN:
  * `$dist` is the L2 distance squared (same order). Anything else
  * (Saturate/Decay/Dist/Attribute, SparseKNN,
@@ -18,7 +17,7 @@
  * compute_attributes, ForEachUnique grouping) is a 400 naming it. A multi-query's `rerank_by`
  * (RRF) is fused here (tpuf-rerank.ts).
  */
-import { ownValue, setOwn } from "./tpuf-own.ts";
+import { setOwn } from "./tpuf-own.ts";
 import type { NamespaceEngine } from "@skerry/namespace-engine";
 import type { Manifest } from "@skerry/wal-format";
 import { ApiError } from "../../api-error.ts";
@@ -69,10 +68,8 @@ export function targetOf(manifest: Manifest): QueryTarget {
 /** How engine rows become turbopuffer rows. */
 interface OutputPlan {
   readonly squareDistance: boolean;
-  /** Attributes not to answer (exclude_attributes, and those fetched only for limit.per). */
+  /** Attributes not to answer (exclude_attributes). */
   readonly exclude: ReadonlySet<string>;
-  /** limit.per: at most `limit` rows per value of `attributes`, `total` rows in all. */
-  readonly per?: { readonly attributes: readonly string[]; readonly limit: number; readonly total: number };
   readonly base64: boolean;
   readonly aggregateOnly: boolean;
 }
@@ -212,19 +209,10 @@ export function translateQuery(query: unknown, target: QueryTarget, path = "quer
     request["includeAttributes"] = true;
     if (!excluded.has("vector")) request["includeVectors"] = true;
   }
-  let perPlan: OutputPlan["per"];
   if (per !== undefined) {
     if (aggregateBy !== undefined) unsupported("limit.per with aggregate_by", path);
-    // Rank the top 10,000 rows with the limit key's attributes; the cut is made in shapeResult.
-    perPlan = { ...per, total: request["topK"] as number };
-    request["topK"] = MAX_TOP_K;
-    const included = request["includeAttributes"];
-    if (included !== true) {
-      const listed = new Set(Array.isArray(included) ? (included as string[]) : []);
-      const fetched = per.attributes.filter((a) => a !== "id" && !listed.has(a));
-      for (const a of fetched) excluded.add(a);
-      if (listed.size + fetched.length > 0) request["includeAttributes"] = [...listed, ...fetched];
-    }
+    // The engine's diversity cut: the first topK ranked rows with at most per.limit rows per key.
+    request["limitPer"] = { attributes: per.attributes, limit: per.limit };
   }
   const encoding = query["vector_encoding"];
   if (encoding !== undefined && encoding !== "float" && encoding !== "base64") throw new ApiError("InvalidQuery", `${path}.vector_encoding: float or base64`);
@@ -235,7 +223,6 @@ export function translateQuery(query: unknown, target: QueryTarget, path = "quer
       exclude: excluded,
       base64: encoding === "base64",
       aggregateOnly,
-      ...(perPlan === undefined ? {} : { per: perPlan }),
     },
   };
 }
@@ -274,21 +261,7 @@ export function shapeResult(
   const base64 = plan.base64 || vectorEncoding === "base64";
   const out: TpufQueryResult = {};
   if (!plan.aggregateOnly) {
-    let rows = answer.rows as EngineRow[];
-    if (plan.per !== undefined) {
-      const { attributes, limit, total } = plan.per;
-      const seen = new Map<string, number>();
-      const kept: EngineRow[] = [];
-      for (const r of rows) {
-        if (kept.length >= total) break;
-        const key = JSON.stringify(attributes.map((a) => (a === "id" ? r.id : (ownValue(r.attributes, a) ?? null))));
-        const n = seen.get(key) ?? 0;
-        if (n >= limit) continue;
-        seen.set(key, n + 1);
-        kept.push(r);
-      }
-      rows = kept;
-    }
+    const rows = answer.rows as EngineRow[];
     out.rows = rows.map((r) => {
       const row: Record<string, unknown> = { id: fromEngineId(r.id, idType) };
       if (r.distance !== undefined) row["$dist"] = plan.squareDistance ? r.distance * r.distance : r.distance;
