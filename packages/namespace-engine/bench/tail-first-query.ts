@@ -30,12 +30,15 @@ try {
   const engine = new NamespaceEngine({ storage, compaction: { auto: false } });
   const data = dataset(10);
   const t = performance.now();
+  const cpu = process.cpuUsage();
   await engine.query(NS, { rankBy: ["vector", "ANN", data.query(0)], topK: 10 });
   const first = performance.now() - t;
+  const used = process.cpuUsage(cpu);
+  const cpuMs = (used.user + used.system) / 1000;
   const t2 = performance.now();
   await engine.query(NS, { rankBy: ["vector", "ANN", data.query(1)], topK: 10 });
   const second = performance.now() - t2;
-  console.log(`# ${n.toLocaleString("en")} docs: first query ${first.toFixed(1)} ms (${((first * 1000) / n).toFixed(1)} us/doc), next ${second.toFixed(1)} ms, partitions indexed ${engine.queryStats().tailDocsIndexed}`);
+  console.log(`# ${n.toLocaleString("en")} docs: first query ${first.toFixed(1)} ms (${((first * 1000) / n).toFixed(1)} us/doc; CPU ${cpuMs.toFixed(0)} ms, ${((cpuMs * 1000) / n).toFixed(1)} us/doc), next ${second.toFixed(1)} ms, documents indexed ${engine.queryStats().tailDocsIndexed}, partitions ${engine.queryStats().tailChunks}`);
   await engine.close();
 } finally {
   if (keep === undefined) rmSync(dir, { recursive: true, force: true });
