@@ -137,10 +137,13 @@ export interface QueryCacheSettings {
    * its containers touched `tailChunkDocs` ids or it holds
    * `tailChunkContainers` containers, and is then indexed once (with IVF
    * lists from 4,096 vectors); a new version indexes only the open chunk.
-   * Defaults 16,384 and 8.
+   * `tailChunkFanout` closed chunks of one level merge into one chunk of the
+   * next level (LSM style: O(log n) chunks, O(log n) indexing per document).
+   * Defaults 16,384, 8 and 4.
    */
   readonly tailChunkDocs: number;
   readonly tailChunkContainers: number;
+  readonly tailChunkFanout: number;
   /**
    * Format-4 indexes: first-pass candidates per segment a cold ANN query
    * re-ranks with full-precision vectors; 0 (default) = max(4 x topK, 40).
@@ -163,6 +166,7 @@ export const DEFAULT_QUERY_CACHE_SETTINGS: QueryCacheSettings = {
   coldReads: true,
   tailChunkDocs: 16_384,
   tailChunkContainers: 8,
+  tailChunkFanout: 4,
   coldRerank: 0,
   globalProbes: true,
 };
@@ -181,6 +185,8 @@ export interface QueryCacheStats {
   readonly coldBytes: number;
   /** Documents indexed into log-tail chunks (each chunk once; the open chunk once per version). */
   readonly tailDocsIndexed: number;
+  /** Partitions (closed chunks and the open one) of the newest tail built. */
+  readonly tailChunks: number;
 }
 
 export interface NamespaceQueryDependencies {
@@ -296,6 +302,7 @@ export class NamespaceQuery {
   #tailExtensions = 0;
   #coldQueries = 0;
   #tailDocsIndexed = 0;
+  #tailChunks = 0;
   readonly #cold: ColdIndexReader;
   /** Cold BM25 and filter queries (#coldTextQuery): element ranges of stored arrays, dead slots, returned rows. */
   readonly #coldArrays: ColdArrayReader;
@@ -330,6 +337,7 @@ export class NamespaceQuery {
       coldReads: this.#cold.stats().reads + this.#coldArrays.stats().reads,
       coldBytes: this.#cold.stats().bytes + this.#coldArrays.stats().bytes,
       tailDocsIndexed: this.#tailDocsIndexed,
+      tailChunks: this.#tailChunks,
     };
   }
 
@@ -458,6 +466,7 @@ export class NamespaceQuery {
     const before = chunks.indexedDocs;
     const open = chunks.advance();
     this.#tailDocsIndexed += chunks.indexedDocs - before;
+    this.#tailChunks = chunks.closed.length + 1;
     const parts: { index: QueryIndex; excluded: Uint32Array | undefined }[] = [];
     let bytes = open.bytes;
     for (const chunk of [...chunks.closed, open]) {
@@ -924,7 +933,11 @@ export class NamespaceQuery {
       }
       return cached;
     }
-    const fresh = new TailChunks(new TailFold(), indexer, { docs: this.#settings.tailChunkDocs, containers: this.#settings.tailChunkContainers });
+    const fresh = new TailChunks(new TailFold(), indexer, {
+      docs: this.#settings.tailChunkDocs,
+      containers: this.#settings.tailChunkContainers,
+      fanout: this.#settings.tailChunkFanout,
+    });
     await fresh.fold.extend(deps, refs);
     // Keep the newest fold (an older version's fold is not extended by later commits).
     if (cached === undefined || !fresh.fold.isPrefixOf(cached.fold.identities)) {

@@ -11,6 +11,17 @@
  * every row. Only the open chunk (the containers after the last closed
  * one) is indexed again at each version.
  *
+ * Closed chunks merge LSM style: a chunk cut from containers is level 0;
+ * when the newest `limits.fanout` closed chunks are all of level L, one
+ * chunk of level L + 1 over their containers replaces them (indexed once,
+ * with its own IVF lists). Levels never increase from the oldest chunk to
+ * the newest, so a tail of N documents is at most (fanout - 1) chunks per
+ * level, O(log N) partitions, and a document is indexed once per level it
+ * climbs: O(log N) indexing work per written document, amortized. A fold
+ * indexed for the first time (a fresh engine, an older version) plans the
+ * merged layout first and indexes each final chunk once, never the small
+ * chunks a merge would replace.
+ *
  * Each id's current document lives in exactly one chunk: the one holding
  * the last container that touched it. A chunk indexes, at close, the ids
  * its containers touched and no later container touched (their current
@@ -25,18 +36,22 @@ import type { StoredDocument } from "./document.ts";
 import type { QueryIndex } from "./query/query-index.ts";
 import type { TailFold } from "./query-tail.ts";
 
-/** Where chunks are cut (engine settings `queryCache.tailChunkDocs` / `tailChunkContainers`). */
+/** Where chunks are cut and merged (engine settings `queryCache.tailChunkDocs` / `tailChunkContainers` / `tailChunkFanout`). */
 export interface ChunkLimits {
   /** A chunk closes once its containers touched this many ids... */
   readonly docs: number;
   /** ...or once it holds this many containers. */
   readonly containers: number;
+  /** This many closed chunks of one level merge into one of the next level (at least 2). */
+  readonly fanout: number;
 }
 
 export interface TailChunk {
   /** Containers [start, end) of the fold. */
   readonly start: number;
   readonly end: number;
+  /** 0 for a chunk cut from containers; L + 1 for a merge of `fanout` chunks of level L. */
+  readonly level: number;
   /** The chunk's live documents indexed, or null when it holds none. */
   readonly index: QueryIndex | null;
   /** Positions of `index` superseded by later containers (grows as the fold extends). */
@@ -47,15 +62,24 @@ export interface TailChunk {
 /** Builds a chunk's index; `closed` says whether it is kept (and may carry IVF lists). */
 export type ChunkIndexer = (docs: StoredDocument[], closed: boolean) => QueryIndex;
 
+/** A closed chunk as planned: built already (`chunk`), or to index over its containers. */
+interface Planned {
+  readonly start: number;
+  readonly end: number;
+  readonly level: number;
+  readonly chunk?: TailChunk;
+}
+
 export class TailChunks {
-  readonly closed: TailChunk[] = [];
+  /** The closed chunks, oldest first: their levels never increase. */
+  closed: readonly TailChunk[] = [];
   /** Which closed chunk holds each id's current document. */
-  readonly #holder = new Map<string, number>();
+  readonly #holder = new Map<string, TailChunk>();
   /** Containers whose touched ids were applied to the holders. */
   #seen = 0;
   #openStart = 0;
 
-  /** Documents indexed into chunks so far (closed and open): what the versions cost. */
+  /** Documents indexed into chunks so far (closed, merged and open): what the versions cost. */
   indexedDocs = 0;
 
   constructor(
@@ -66,9 +90,9 @@ export class TailChunks {
 
   /**
    * Brings the chunks up to the fold's containers (closing chunks as they
-   * fill) and indexes the open chunk. The fold's PATCH bases must be
-   * resolved. Returns the open chunk (excluded is always empty: nothing
-   * after it touched its ids).
+   * fill, merging full levels) and indexes the open chunk. The fold's PATCH
+   * bases must be resolved. Returns the open chunk (excluded is always
+   * empty: nothing after it touched its ids).
    */
   advance(): TailChunk {
     const fold = this.fold;
@@ -76,47 +100,65 @@ export class TailChunks {
     // Later containers supersede what closed chunks hold.
     for (let c = this.#seen; c < count; c++) {
       for (const id of fold.touched(c)) {
-        const h = this.#holder.get(id);
-        if (h === undefined) continue;
-        const chunk = this.closed[h] as TailChunk;
+        const chunk = this.#holder.get(id);
+        if (chunk === undefined) continue;
         const slot = chunk.index?.slotOfId(id) ?? -1;
         if (slot >= 0) chunk.excluded.add((chunk.index as QueryIndex).positionOf(slot));
         this.#holder.delete(id);
       }
     }
     this.#seen = count;
-    // Cut the open range into chunks; index the closed ones newest first, so each knows the ids touched after it.
-    const ranges: [number, number][] = [];
+    // Cut the open range into level-0 chunks, merging full levels as they appear.
+    const fanout = Math.max(2, Math.floor(this.limits.fanout));
+    const plan: Planned[] = this.closed.map((chunk) => ({ start: chunk.start, end: chunk.end, level: chunk.level, chunk }));
+    const push = (start: number, end: number) => {
+      plan.push({ start, end, level: 0 });
+      for (;;) {
+        const n = plan.length;
+        const newest = plan[n - 1] as Planned;
+        if (n < fanout || (plan[n - fanout] as Planned).level !== newest.level) return;
+        const first = plan[n - fanout] as Planned;
+        plan.length = n - fanout;
+        plan.push({ start: first.start, end: newest.end, level: newest.level + 1 });
+      }
+    };
     let start = this.#openStart;
     let touched = 0;
     for (let c = start; c < count; c++) {
       touched += fold.touched(c).length;
       if (touched >= this.limits.docs || c + 1 - start >= this.limits.containers) {
-        ranges.push([start, c + 1]);
+        push(start, c + 1);
         start = c + 1;
         touched = 0;
       }
     }
+    // Index the open chunk, then the planned chunks not built yet, newest first, so each knows the ids touched
+    // after it. Merges only take the newest chunks, so the unbuilt ones are the newest of the plan.
     const later = new Set<string>();
-    const open = this.#index(start, count, later, false);
+    const open = this.#index(start, count, 0, later, false);
+    const closed: TailChunk[] = new Array(plan.length);
     const made: TailChunk[] = [];
-    for (let r = ranges.length - 1; r >= 0; r--) {
-      const [s, e] = ranges[r] as [number, number];
-      made.push(this.#index(s, e, later, true));
+    for (let p = plan.length - 1; p >= 0; p--) {
+      const planned = plan[p] as Planned;
+      if (planned.chunk !== undefined) {
+        closed[p] = planned.chunk;
+        continue;
+      }
+      const chunk = this.#index(planned.start, planned.end, planned.level, later, true);
+      closed[p] = chunk;
+      made.push(chunk);
     }
-    made.reverse();
     for (const chunk of made) {
-      const n = this.closed.length;
-      this.closed.push(chunk);
       const index = chunk.index;
-      if (index !== null) for (let slot = 0; slot < index.size; slot++) this.#holder.set(index.ids.get(slot), n);
+      if (index !== null) for (let slot = 0; slot < index.size; slot++) this.#holder.set(index.ids.get(slot), chunk);
     }
+    this.closed = closed;
     this.#openStart = start;
     return open;
   }
 
   /** Indexes containers [start, end): their ids not in `later`, then adds them to `later`. */
-  #index(start: number, end: number, later: Set<string>, closed: boolean): TailChunk {
+  #index(start: number, end: number, level: number, later: Set<string>, closed: boolean): TailChunk {
     const docs: StoredDocument[] = [];
     const mine = new Set<string>();
     let bytes = 0;
@@ -135,7 +177,7 @@ export class TailChunks {
     docs.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const index = docs.length === 0 ? null : this.indexer(docs, closed);
     this.indexedDocs += docs.length;
-    return { start, end, index, excluded: new Set(), bytes: bytes + (index === null ? 0 : estimateIndexBytes(index)) };
+    return { start, end, level, index, excluded: new Set(), bytes: bytes + (index === null ? 0 : estimateIndexBytes(index)) };
   }
 }
 

@@ -2,10 +2,13 @@
  * The log tail indexed in chunks (src/tail-chunks.ts): every query kind
  * answers like the naive reference while a tail of upserts, overwrites,
  * patches, deletes and re-upserts grows across many chunks (tiny chunk
- * limits), over log batches alone and over a compacted segment (PATCH bases
- * in the segment), at older versions and from a fresh engine; and a new
- * version indexes only the open chunk and what it added, never the whole
- * tail again.
+ * limits) that merge LSM style (fanout 2 and 3), over log batches alone and
+ * over a compacted segment (PATCH bases in the segment), at older versions
+ * and from a fresh engine; a new version indexes only the open chunk and
+ * what it added, never the whole tail again; merges keep the tail at
+ * O(log n) chunks and index each document O(log n) times; a fresh fold
+ * indexes each live document once; ANN over merged chunks with IVF lists
+ * keeps its recall across overwrites and deletes.
  */
 import { describe, expect, it } from "vitest";
 import type { DocumentInput, NamespaceEngine, QueryDocument } from "@skerry/namespace-engine";
@@ -16,7 +19,7 @@ import { gaussian, randomDocuments, randomFilter, seededRandom } from "./query/s
 const NS = "acme/chunks/docs";
 const DIM = 6;
 const WORDS = ["alpha", "beta", "gamma", "delta", "omega", "sigma"];
-const SMALL = { tailChunkDocs: 7, tailChunkContainers: 3 };
+const SMALL = { tailChunkDocs: 7, tailChunkContainers: 3, tailChunkFanout: 2 };
 
 function toInput(doc: QueryDocument): DocumentInput {
   const attributes = Object.fromEntries(Object.entries(doc.attributes ?? {}).filter(([, v]) => v !== null));
@@ -73,8 +76,9 @@ async function step(engine: NamespaceEngine, random: () => number, pool: string[
 }
 
 describe("the log tail in chunks", () => {
-  it("answers like the reference as the tail grows across many chunks, over log batches and over a segment, at older versions and fresh", async () => {
-    const { storage, engine } = memoryEngine({ queryCache: SMALL, compaction: { auto: false } });
+  it.each([2, 3])("answers like the reference as the tail grows across many merging chunks (fanout %i), over log batches and over a segment, at older versions and fresh", async (fanout) => {
+    const small = { ...SMALL, tailChunkFanout: fanout };
+    const { storage, engine } = memoryEngine({ queryCache: small, compaction: { auto: false } });
     await engine.createNamespace(NS);
     const random = seededRandom(77);
     const pool: string[] = [];
@@ -88,9 +92,11 @@ describe("the log tail in chunks", () => {
       }
     }
     expect(engine.queryStats().tailExtensions).toBeGreaterThan(3);
+    // About 12 closed chunks of 3 containers merged: at most (fanout - 1) per level, plus the open one.
+    expect(engine.queryStats().tailChunks).toBeLessThanOrEqual((fanout - 1) * Math.ceil(Math.log(13) / Math.log(fanout)) + 1);
     // Older versions, and a fresh engine (its own chunks, cut from a whole fold).
     await battery(engine, `at version ${versions[1]}`, 101, versions[1]);
-    await battery(makeEngine(storage, { queryCache: SMALL }), "fresh engine", 102);
+    await battery(makeEngine(storage, { queryCache: small }), "fresh engine", 102);
 
     // Compacted, then a tail over the segment: patches of segment rows need their base from the state.
     await engine.compact(NS, { force: true });
@@ -98,7 +104,7 @@ describe("the log tail in chunks", () => {
       await step(engine, random, pool, deleted, n);
       if (n % 6 === 5) await battery(engine, `segment + tail, step ${n}`, n);
     }
-    await battery(makeEngine(storage, { queryCache: SMALL }), "segment + tail, fresh engine", 103);
+    await battery(makeEngine(storage, { queryCache: small }), "segment + tail, fresh engine", 103);
     const ids = (await engine.query(NS, { topK: 10_000 })).rows.map((r) => r.id);
     expect(new Set(ids).size).toBe(ids.length);
     for (const id of deleted) expect(ids).not.toContain(id);
@@ -123,4 +129,88 @@ describe("the log tail in chunks", () => {
     await checkAgainstReference(engine, NS, { topK: 5000 }, "COSINE", "all ids");
     expect(engine.queryStats().tailDocsIndexed).toBeLessThan(whole + 10 * 4 + 1);
   });
+
+  it("merges keep the tail at O(log n) chunks, index each written document O(log n) times, and a fresh fold indexes each live document once", async () => {
+    const FANOUT = 2;
+    const BATCHES = 64;
+    const BATCH = 10;
+    const settings = { tailChunkDocs: BATCH, tailChunkContainers: 100, tailChunkFanout: FANOUT };
+    const { storage, engine } = memoryEngine({ queryCache: settings, compaction: { auto: false } });
+    await engine.createNamespace(NS);
+    const docs = randomDocuments(seededRandom(9), BATCHES * BATCH, { dimension: DIM }).map(toInput);
+    const q = { rankBy: ["vector", "kNN", [1, 0, 0, 1, 0, 1]], topK: 7 };
+    const levels = Math.log2(BATCHES); // 6: chunks of 10, 20, ..., 640 documents
+    let maxChunks = 0;
+    let maxPerVersion = 0;
+    for (let b = 0; b < BATCHES; b++) {
+      await engine.upsert(NS, docs.slice(b * BATCH, b * BATCH + BATCH));
+      const before = engine.queryStats().tailDocsIndexed;
+      await engine.query(NS, q);
+      maxPerVersion = Math.max(maxPerVersion, engine.queryStats().tailDocsIndexed - before);
+      maxChunks = Math.max(maxChunks, engine.queryStats().tailChunks);
+      if (b % 9 === 8) await checkAgainstReference(engine, NS, q, "COSINE", `after batch ${b}`);
+    }
+    // Every batch closes a chunk: the closed chunks count in binary (at most one per level), plus the empty open one.
+    expect(maxChunks).toBeLessThanOrEqual(levels + 1);
+    expect(engine.queryStats().tailChunks).toBe(2); // 64 batches: one chunk of level 6, and the open one
+    // Each document is indexed once per level it climbs (a binary counter): N x (log2(batches) + 1) in all.
+    const total = engine.queryStats().tailDocsIndexed;
+    expect(total).toBeLessThanOrEqual(BATCHES * BATCH * (levels + 1));
+    expect(total).toBeGreaterThan(BATCHES * BATCH); // merges did happen
+    // The largest single version: the merge into the whole tail (every document once).
+    expect(maxPerVersion).toBeLessThanOrEqual(BATCHES * BATCH);
+    await checkAgainstReference(engine, NS, { topK: 5000 }, "COSINE", "all ids");
+
+    // A fresh engine plans the merged layout and indexes each live document once, not once per level.
+    const fresh = makeEngine(storage, { queryCache: settings });
+    await checkAgainstReference(fresh, NS, q, "COSINE", "fresh engine");
+    expect(fresh.queryStats().tailDocsIndexed).toBe(BATCHES * BATCH);
+    expect(fresh.queryStats().tailChunks).toBe(2);
+    // Overwrites and deletes reaching into the merged chunk, then more merges.
+    await fresh.delete(NS, [docs[3]!.id, docs[100]!.id, docs[639]!.id]);
+    await fresh.upsert(NS, docs.slice(0, 25).map((d, i) => ({ ...d, attributes: { price: i } })));
+    for (let b = 0; b < 6; b++) await fresh.upsert(NS, docs.slice(100 + b * BATCH, 100 + b * BATCH + BATCH));
+    await checkAgainstReference(fresh, NS, q, "COSINE", "fresh engine, after overwrites");
+    await checkAgainstReference(fresh, NS, { topK: 5000 }, "COSINE", "fresh engine, all ids");
+  });
+
+  it("ANN over merged chunks with IVF lists keeps its recall, across overwrites and deletes between chunks", async () => {
+    const dim = 16;
+    const clusters = 24;
+    const random = seededRandom(31);
+    const centers = Array.from({ length: clusters }, () => Array.from({ length: dim }, () => gaussian(random) * 4));
+    const doc = (i: number, salt: number) => ({
+      id: `v${String(i).padStart(5, "0")}`,
+      vector: (centers[(i * 7 + salt) % clusters] as number[]).map((c) => c + gaussian(random)),
+      attributes: { cluster: (i * 7 + salt) % clusters, salt },
+    });
+    // 2,500-document chunks merge in pairs: 10,000-document chunks with IVF lists.
+    const { engine } = memoryEngine({ queryCache: { tailChunkDocs: 2500, tailChunkContainers: 100, tailChunkFanout: 2 }, compaction: { auto: false } });
+    await engine.createNamespace(NS, { distanceMetric: "euclidean" });
+    for (let b = 0; b < 4; b++) await engine.upsert(NS, Array.from({ length: 2500 }, (_, i) => doc(b * 2500 + i, 0)));
+    await engine.query(NS, { topK: 1 });
+    // Rewrite and delete ids of the older merged chunk from later batches, then fill more chunks.
+    await engine.upsert(NS, Array.from({ length: 2500 }, (_, i) => doc(i * 3, 1)));
+    await engine.delete(NS, Array.from({ length: 300 }, (_, i) => doc(i * 11 + 1, 0).id));
+    for (let b = 4; b < 7; b++) await engine.upsert(NS, Array.from({ length: 2500 }, (_, i) => doc(b * 2500 + i, 0)));
+    let hits = 0;
+    let wanted = 0;
+    for (let qi = 0; qi < 20; qi++) {
+      const vector = (centers[qi % clusters] as number[]).map((c) => c + gaussian(random));
+      await checkAgainstReference(engine, NS, { rankBy: ["vector", "kNN", vector], topK: 10, includeAttributes: true }, "EUCLIDEAN", `kNN ${qi}`);
+      const exact = await engine.query(NS, { rankBy: ["vector", "kNN", vector], topK: 10 });
+      const approximate = await engine.query(NS, { rankBy: ["vector", "ANN", vector], topK: 10, includeAttributes: ["salt"] });
+      const truth = new Set(exact.rows.map((r) => r.id));
+      wanted += truth.size;
+      hits += approximate.rows.filter((r) => truth.has(r.id)).length;
+      // Never a deleted or superseded row.
+      for (const row of approximate.rows) {
+        const n = Number(row.id.slice(1));
+        if (n < 3300 && n % 11 === 1) expect(n).toBeGreaterThanOrEqual(3300);
+        if (n % 3 === 0 && n < 7500) expect(row.attributes?.["salt"]).toBe(1);
+      }
+    }
+    expect(hits / wanted).toBeGreaterThanOrEqual(0.95);
+    expect(engine.queryStats().tailChunks).toBeLessThanOrEqual(4);
+  }, 60_000);
 });

@@ -201,7 +201,9 @@ export function buildQueryIndex(documents: Iterable<QueryDocument>, options: Bui
   let dimension = options.dimension ?? 0;
   const ids: string[] = [];
   const seen = new Set<string>();
-  const vectorBuf = new GrowableF32(1024);
+  // Sized once when the count and dimension are known (a tail chunk's documents), instead of doubling.
+  const known = Array.isArray(documents) && dimension > 0 ? (documents as readonly QueryDocument[]).length * strideOf(dimension) : 0;
+  const vectorBuf = new GrowableF32(Math.max(1024, known));
   const hasVector: boolean[] = [];
   const sparseRows: ({ indices: ArrayLike<number>; values: ArrayLike<number> } | undefined)[] = [];
   let anySparse = false;
@@ -269,7 +271,10 @@ export function buildQueryIndex(documents: Iterable<QueryDocument>, options: Bui
     options.ann === undefined || options.ann === false ? null : options.ann === true ? {} : options.ann;
   if (dimension > 0) {
     const stride = strideOf(dimension);
-    const withVector = Uint32Array.from(hasVector.flatMap((h, i) => (h ? [i] : [])));
+    let vectorCount = 0;
+    for (let i = 0; i < n; i++) if (hasVector[i]) vectorCount++;
+    const withVector = new Uint32Array(vectorCount);
+    for (let i = 0, at = 0; i < n; i++) if (hasVector[i]) withVector[at++] = i;
     const buildAnn = annOptions !== null && withVector.length >= (annOptions.minDocuments ?? 4096);
     const requestedLists = buildAnn ? (annOptions!.lists ?? defaultListCount(withVector.length)) : 0;
     const { memory, layout } = allocateVectorMemory(n, dimension, {
