@@ -56,7 +56,9 @@ describe("coalesceRanges", () => {
           expect(input[i]!.offset + input[i]!.length).toBeLessThanOrEqual(read.offset + read.length);
         }
       }
-      input.forEach((range, i) => expect(seen.get(i)).toBe(range.length === 0 ? undefined : 1));
+      input.forEach((range, i) => {
+        expect(seen.get(i)).toBe(range.length === 0 ? undefined : 1);
+      });
     }
   });
 

@@ -41,6 +41,12 @@
  * so importing this package for memory or local-fs storage never pays for it;
  * `getClient()` returns the SDK client for raw calls.
  *
+ * Per-request CPU: the client we build caches each command's resolved
+ * middleware stack (`cacheMiddleware`), and calls without an abort signal
+ * pass no options, the SDK's condition for using that cache; so middleware
+ * added to `getClient()`'s client after a command's first call does not
+ * apply to that command (add it first).
+ *
  * Note for RGW: under a real If-Match race most losers get HTTP 500, not 412;
  * the re-read turns those into OutcomeUnknown (the loser re-reads and decides).
  */
