@@ -51,6 +51,8 @@
  *   node --conditions=@skerry/source --import tsx bench/cold-ann.ts
  *   BENCH_DOCS=200000 ... (default 1,000,000); BENCH_DIR=/path keeps the built namespace
  *   BENCH_RERANK=n: queryCache.coldRerank of the cold runs (0 = the default)
+ *   BENCH_GAP=n: queryCache.coldReadGapBytes (ranges of an index object less than n bytes apart share one GET;
+ *     0 = one GET per range, the behaviour before; default 64 KiB)
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -146,7 +148,11 @@ async function child(mode: string, kind: string, dir: string, prefix: string, re
   // every page, and the manifest LIST (page size 1) would then be one request per manifest.
   const recorder = new RoundTripRecorder(inner, kind.endsWith("+20ms") ? LATENCY_MS : 0);
   const cold = mode !== "warm";
-  const engine = new NamespaceEngine({ storage: recorder, queryCache: { coldReads: cold, ...(cold ? { segmentIndexBytes: 0, coldRerank: rerank } : {}) } });
+  const gap = process.env["BENCH_GAP"];
+  const engine = new NamespaceEngine({
+    storage: recorder,
+    queryCache: { coldReads: cold, ...(cold ? { segmentIndexBytes: 0, coldRerank: rerank } : {}), ...(gap === undefined ? {} : { coldReadGapBytes: Number(gap) }) },
+  });
   const data = dataset(10);
   // `first`: the storage client is made before the clock starts (one request outside the recorder: on S3 the
   // SDK's first request loads and builds it, 0.6-1 s), as in a server whose client is up; `cold` times it in.

@@ -10,12 +10,14 @@
  * 1. the eager region: `index_eager_bytes` (recorded by the compactor) from
  *    the end of the object in one GET; without it, the trailer first, then
  *    the region;
- * 2. the clusters of the probed lists, one GET per list, in parallel (again
- *    for the next lists when too few live rows were found);
+ * 2. the clusters of the probed lists, in parallel (again for the next
+ *    lists when too few live rows were found);
  * 3. format 4: the full-precision rows of the first pass's candidates (the
- *    vectors section's ~4 KiB blocks holding them, adjacent blocks merged),
- *    in parallel;
+ *    vectors section's ~4 KiB blocks holding them), in parallel;
  * 4. the row store blocks of the returned rows, in parallel.
+ * In 2. and 3., ranges of the same object less than `gapBytes` apart are
+ * read by one GET (coalesce-ranges.ts): each range's blocks are still verified
+ * on their own, the gap's bytes dropped.
  * The parsed eager region (meta, centroids, list offsets) is cached per
  * index key: index objects are immutable, so it is valid forever.
  */
@@ -40,11 +42,15 @@ import {
   vectorBlockRuns,
 } from "./query/cold-ann.ts";
 import { readIdBlock } from "./query/id-set.ts";
+import { coalesceRanges } from "./coalesce-ranges.ts";
 import { decodeIndexStep, IndexObjectReads } from "./index-object-reads.ts";
 import type { RetryPolicy } from "./storage-calls.ts";
 
 /** Parsed eager regions kept (index objects are immutable: an entry never goes stale). */
 const HEADS_KEPT = 64;
+
+/** Default of the engine setting `queryCache.coldReadGapBytes`: ranges this close share one GET. */
+export const DEFAULT_COLD_READ_GAP_BYTES = 64 * 1024;
 
 export interface ColdIndexRequest {
   readonly ref: ContainerRef;
@@ -58,8 +64,11 @@ export class ColdIndexReader {
   readonly #io: IndexObjectReads;
   readonly #heads = new Map<string, Promise<ColdIndexHead | null>>();
 
-  constructor(storage: StorageProvider, random: Random, retry: RetryPolicy) {
+  readonly #gapBytes: number;
+
+  constructor(storage: StorageProvider, random: Random, retry: RetryPolicy, gapBytes = DEFAULT_COLD_READ_GAP_BYTES) {
     this.#io = new IndexObjectReads(storage, random, retry);
+    this.#gapBytes = gapBytes;
   }
 
   /** Ranged reads made and bytes they returned (cold queries only). */
@@ -82,22 +91,17 @@ export class ColdIndexReader {
     return head;
   }
 
-  /** The rows of `lists`, one ranged read per list, in parallel. */
+  /** The rows of `lists`: their clusters' ranges, close ones read together, in parallel. */
   async lists(key: string, head: ColdIndexHead, lists: readonly number[]): Promise<ListRows[]> {
-    return Promise.all(
-      lists.map(async (list) => {
-        const range = listClusterRange(head, list);
-        const bytes = range.length === 0 ? new Uint8Array(0) : await this.#section(key, head, head.clusters, range.offset, range.length);
-        return decodeIndexStep(key, () => readListRows(head, list, bytes));
-      }),
-    );
+    const ranges = lists.map((list) => listClusterRange(head, list));
+    const bytes = await this.#sections(key, head, head.clusters, ranges);
+    return lists.map((list, i) => decodeIndexStep(key, () => readListRows(head, list, bytes[i] as Uint8Array)));
   }
 
-  /** Format 4: the full-precision rows of `slots` (stride floats each), one ranged read per run of adjacent blocks, in parallel. */
+  /** Format 4: the full-precision rows of `slots` (stride floats each): runs of their blocks, close ones read together, in parallel. */
   async vectorRows(key: string, head: ColdIndexHead, slots: ArrayLike<number>): Promise<Map<number, Float32Array>> {
     const runs = decodeIndexStep(key, () => vectorBlockRuns(head, slots));
-    const section = head.vectors as BlockFileSection;
-    const bytes = await Promise.all(runs.map((run) => this.#section(key, head, section, run.offset, run.length)));
+    const bytes = await this.#sections(key, head, head.vectors as BlockFileSection, runs);
     return decodeIndexStep(key, () => rowsFromRuns(head, slots, runs, bytes));
   }
 
@@ -130,6 +134,27 @@ export class ColdIndexReader {
       throw new CorruptError(`query index ${key} was built for ${head.metric}, the namespace uses ${request.metric}`, key);
     }
     return head;
+  }
+
+  /**
+   * Section bytes of each range (section-relative), fetched as whole blocks and verified: the block spans less than
+   * `gapBytes` apart are read by one GET, each span sliced out of it and verified on its own.
+   */
+  async #sections(key: string, head: ColdIndexHead, section: BlockFileSection, ranges: readonly { offset: number; length: number }[]): Promise<Uint8Array[]> {
+    const spans = ranges.map((range) => decodeIndexStep(key, () => blockSpan(section, range.offset, range.length)));
+    const out: Uint8Array[] = ranges.map(() => new Uint8Array(0));
+    await Promise.all(
+      coalesceRanges(spans, this.#gapBytes).map(async (read) => {
+        const bytes = await this.#io.read(key, read.offset, read.length, head.objectBytes);
+        for (const i of read.members) {
+          const span = spans[i]!;
+          const own = bytes.subarray(span.offset - read.offset, span.offset - read.offset + span.length);
+          const range = ranges[i]!;
+          out[i] = decodeIndexStep(key, () => sliceSpan(span, verifyBlockSpan(head.directory, span, own), range.offset, range.length));
+        }
+      }),
+    );
+    return out;
   }
 
   /** Section bytes [offset, offset + length), fetched as whole blocks and verified. */

@@ -70,7 +70,7 @@ import { buildQueryIndex, type QueryIndex } from "./query/query-index.ts";
 import { parseQueryRequest, type QueryRequest } from "./query/query-request.ts";
 import { type QueryRow, QueryRows } from "./query/query-rows.ts";
 import type { QuerySlicer } from "./query/query-slicer.ts";
-import { ColdIndexReader } from "./cold-index-reader.ts";
+import { ColdIndexReader, DEFAULT_COLD_READ_GAP_BYTES } from "./cold-index-reader.ts";
 import { ColdArrayReader, type ColdIndexFile } from "./cold-array-reader.ts";
 import { type ColdHit, coldBm25 } from "./cold-bm25.ts";
 import { ColdDeadSlots } from "./cold-dead-slots.ts";
@@ -157,6 +157,13 @@ export interface QueryCacheSettings {
    * measure against, bench/global-probes.ts).
    */
   readonly globalProbes: boolean;
+  /**
+   * A cold ANN query reads the ranges of one index object (probed lists,
+   * vector blocks) that lie less than this many bytes apart with one GET,
+   * dropping the gap's bytes (cold-index-reader.ts); default 64 KiB. 0:
+   * one GET per range, the behaviour before.
+   */
+  readonly coldReadGapBytes: number;
 }
 
 export const DEFAULT_QUERY_CACHE_SETTINGS: QueryCacheSettings = {
@@ -169,6 +176,7 @@ export const DEFAULT_QUERY_CACHE_SETTINGS: QueryCacheSettings = {
   tailChunkFanout: 4,
   coldRerank: 0,
   globalProbes: true,
+  coldReadGapBytes: DEFAULT_COLD_READ_GAP_BYTES,
 };
 
 export interface QueryCacheStats {
@@ -320,7 +328,7 @@ export class NamespaceQuery {
       } else if (typeof value !== "number" || !(value >= 0)) throw new InvalidArgumentError(`query cache setting ${name} must be a non-negative number`);
     }
     this.#segments = new SegmentIndexCache(deps.storage, deps.random, deps.retry, this.#settings.segmentIndexBytes, (key) => this.#dropHolding(key));
-    this.#cold = new ColdIndexReader(deps.storage, deps.random, deps.retry);
+    this.#cold = new ColdIndexReader(deps.storage, deps.random, deps.retry, this.#settings.coldReadGapBytes);
     this.#coldArrays = new ColdArrayReader(deps.storage, deps.random, deps.retry);
     this.#coldDead = new ColdDeadSlots(this.#coldArrays);
     this.#coldRows = new ColdRows(this.#coldArrays);

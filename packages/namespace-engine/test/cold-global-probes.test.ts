@@ -130,7 +130,8 @@ describe("ANN over several segments (global probing)", () => {
     const { storage, ns, near } = await namespace("cosine");
     for (const probes of [1, 2, 7]) {
       const from = storage.ranges.length;
-      const cold = makeEngine(storage);
+      // One GET per list (no coalescing of close lists), so the reads count the lists.
+      const cold = makeEngine(storage, { queryCache: { coldReadGapBytes: 0 } });
       const got = await cold.query(ns, { rankBy: ["vector", "ANN", near(4)], topK: 5, probes });
       expect(got.rows.length).toBe(5);
       expect(await listReads(storage, from)).toBe(probes);
@@ -147,7 +148,7 @@ describe("ANN over several segments (global probing)", () => {
     ]) {
       const expected = await loaded.query(ns, request);
       const from = storage.ranges.length;
-      const cold = makeEngine(storage, { queryCache: { ...perSegment, coldRerank: 1_000_000 } });
+      const cold = makeEngine(storage, { queryCache: { ...perSegment, coldRerank: 1_000_000, coldReadGapBytes: 0 } });
       expect(await cold.query(ns, request)).toEqual(expected);
       // Every segment reads its own probes: at least `probes` (default 8) lists each.
       expect(await listReads(storage, from)).toBeGreaterThanOrEqual(SEGMENTS * (request.probes ?? 8));

@@ -243,6 +243,27 @@ describe("cold queries", () => {
     expect(found / total).toBeGreaterThanOrEqual(0.95);
   });
 
+  it("read close ranges (lists, vector blocks) with one GET each: the same rows as one GET per range, in fewer reads", async () => {
+    const { storage } = await compacted();
+    let fewer = 0;
+    for (const request of [...requests, { rankBy: ["vector", "ANN", vectorOf(11)], topK: 10, probes: 40 }]) {
+      const runs = [0, 64 * 1024, Number.MAX_SAFE_INTEGER].map(async (gap) => {
+        const cold = makeEngine(storage, { queryCache: { coldReadGapBytes: gap } });
+        const result = await cold.query(NS, request);
+        expect(cold.queryStats().coldQueries).toBe(1);
+        return { result, reads: cold.queryStats().coldReads, bytes: cold.queryStats().coldBytes };
+      });
+      const [separate, near, all] = await Promise.all(runs);
+      expect(near!.result, JSON.stringify(request)).toEqual(separate!.result);
+      expect(all!.result, JSON.stringify(request)).toEqual(separate!.result);
+      expect(near!.reads).toBeLessThanOrEqual(separate!.reads);
+      expect(all!.reads).toBeLessThanOrEqual(near!.reads);
+      if (all!.reads < separate!.reads) fewer++;
+    }
+    expect(fewer).toBeGreaterThan(0);
+    expect(() => makeEngine(storage, { queryCache: { coldReadGapBytes: -1 } })).toThrow(/coldReadGapBytes/);
+  });
+
   it("a damaged full-precision vector block or code block is Corrupt naming the index", async () => {
     const { storage } = await compacted();
     const index = await indexObject(storage);
@@ -263,10 +284,13 @@ describe("cold queries", () => {
       const damaged = original.slice();
       damage(damaged);
       await storage.put(index.key, damaged, { mode: { kind: "overwrite" } });
-      const error = await errorOf(makeEngine(storage).query(NS, { rankBy: ["vector", "ANN", vectorOf(5)], topK: 5 }));
-      expect(isCorrupt(error), `${what}: ${String(error)}`).toBe(true);
-      expect((error as { key: string }).key).toBe(index.key);
-      expect(String(error)).toContain(index.key);
+      // One GET per range, and every range of the query in one GET (a damaged block inside a coalesced read).
+      for (const coldReadGapBytes of [0, Number.MAX_SAFE_INTEGER]) {
+        const error = await errorOf(makeEngine(storage, { queryCache: { coldReadGapBytes } }).query(NS, { rankBy: ["vector", "ANN", vectorOf(5)], topK: 5 }));
+        expect(isCorrupt(error), `${what}, gap ${coldReadGapBytes}: ${String(error)}`).toBe(true);
+        expect((error as { key: string }).key).toBe(index.key);
+        expect(String(error)).toContain(index.key);
+      }
     }
     await storage.put(index.key, original, { mode: { kind: "overwrite" } });
     expect((await makeEngine(storage).query(NS, { rankBy: ["vector", "ANN", vectorOf(5)], topK: 5 })).rows.length).toBe(5);

@@ -41,6 +41,12 @@
  * so importing this package for memory or local-fs storage never pays for it;
  * `getClient()` returns the SDK client for raw calls.
  *
+ * Per-request CPU: the client we build caches each command's resolved
+ * middleware stack (`cacheMiddleware`), and calls without an abort signal
+ * pass no options, the SDK's condition for using that cache; so middleware
+ * added to `getClient()`'s client after a command's first call does not
+ * apply to that command (add it first).
+ *
  * Note for RGW: under a real If-Match race most losers get HTTP 500, not 412;
  * the re-read turns those into OutcomeUnknown (the loser re-reads and decides).
  */
@@ -149,6 +155,16 @@ function parseBoolean(name: string, value: string | undefined): boolean | undefi
   throw new InternalError(`${name} must be true or false, got ${JSON.stringify(value)}`);
 }
 
+/**
+ * The options of `client.send`: none without a signal, so the client's cached
+ * middleware handler is used (`cacheMiddleware`: the SDK resolves a command
+ * class's middleware stack once, not on every request, but only for calls
+ * without options).
+ */
+function sendOptions(signal: AbortSignal | undefined): { abortSignal: AbortSignal } | undefined {
+  return signal === undefined ? undefined : { abortSignal: signal };
+}
+
 function normalizePrefix(prefix: string | undefined): string {
   if (prefix === undefined || prefix === "") return "";
   validatePrefix(prefix);
@@ -221,6 +237,8 @@ export class S3Storage implements StorageProvider {
     const config: S3ClientConfig = {
       region: options.region ?? "us-east-1",
       maxAttempts: 1,
+      // Resolve each command class's middleware stack once (calls without a signal), not per request.
+      cacheMiddleware: true,
       requestChecksumCalculation: "WHEN_REQUIRED",
       responseChecksumValidation: "WHEN_REQUIRED",
       requestHandler: {
@@ -285,7 +303,7 @@ export class S3Storage implements StorageProvider {
       try {
         response = await client.send(
           new sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Range: range }),
-          signal === undefined ? {} : { abortSignal: signal },
+          sendOptions(signal),
         );
       } catch (error) {
         const failure = classifyS3Error(error, signal);
@@ -356,7 +374,7 @@ export class S3Storage implements StorageProvider {
       try {
         const output = await client.send(
           new sdk.PutObjectCommand(input),
-          signal === undefined ? {} : { abortSignal: signal },
+          sendOptions(signal),
         );
         return { etag: this.#etag(key, output.ETag) };
       } catch (error) {
@@ -400,7 +418,7 @@ export class S3Storage implements StorageProvider {
       try {
         await client.send(
           new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }),
-          signal === undefined ? {} : { abortSignal: signal },
+          sendOptions(signal),
         );
       } catch (error) {
         const failure = classifyS3Error(error, signal);
@@ -432,7 +450,7 @@ export class S3Storage implements StorageProvider {
       });
       const page = await this.#withRetry("list", prefix, signal, async () => {
         try {
-          return await client.send(request, signal === undefined ? {} : { abortSignal: signal });
+          return await client.send(request, sendOptions(signal));
         } catch (error) {
           throw mapS3Error(error, { key: prefix, operation: "list", signal });
         }
@@ -478,7 +496,7 @@ export class S3Storage implements StorageProvider {
     try {
       const output = await client.send(
         new sdk.HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }),
-        signal === undefined ? {} : { abortSignal: signal },
+        sendOptions(signal),
       );
       return this.#meta(key, output.ETag, output.ContentLength ?? 0, output.LastModified);
     } catch (error) {

@@ -11,8 +11,8 @@
  * real server.
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import { ListObjectsV2Command, PutObjectCommand, type S3Client, S3ServiceException } from "@aws-sdk/client-s3";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client, S3ServiceException } from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   isAborted,
   isAlreadyExists,
@@ -569,6 +569,28 @@ describe.skipIf(!configured)("S3Storage on a real server", () => {
         await wipe(storage);
       }
     });
+  });
+
+  it("should resolve the SDK's middleware stack once per command, not per request (calls without a signal)", async () => {
+    // Its own client, built as S3Storage builds it (cacheMiddleware): ranged GETs reuse the resolved handler.
+    const storage = S3Storage.fromEnv(process.env, { prefix: `${RUN}/handlers/${randomUUID()}/` });
+    try {
+      await storage.put("a", new Uint8Array(8192));
+      const resolve = vi.spyOn(GetObjectCommand.prototype, "resolveMiddleware");
+      try {
+        for (let i = 0; i < 4; i++) expect((await storage.get("a", { range: { offset: i * 100, length: 10 } })).bytes.byteLength).toBe(10);
+        expect(resolve.mock.calls.length).toBeLessThanOrEqual(1);
+        // With a signal the SDK resolves it for the call (its options carry the signal): the answer is the same.
+        const signal = new AbortController().signal;
+        expect((await storage.get("a", { range: { offset: 5, length: 10 }, signal })).bytes.byteLength).toBe(10);
+        expect(resolve.mock.calls.length).toBeGreaterThanOrEqual(1);
+      } finally {
+        resolve.mockRestore();
+      }
+    } finally {
+      await wipe(storage);
+      storage.close();
+    }
   });
 
   it("should write through a raw client and read the same object through the provider", async () => {
