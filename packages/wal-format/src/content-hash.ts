@@ -13,8 +13,20 @@
  *
  * Errors: `verifyContentHash` throws `ContentHashMismatchError`.
  */
-import { blake3 } from "@napi-rs/blake-hash";
+import { createRequire } from "node:module";
+import type * as BlakeHash from "@napi-rs/blake-hash";
 import { ContentHashMismatchError } from "./errors.ts";
+
+/**
+ * The native module, loaded on the first hash (synchronously, through
+ * Node's require of its CommonJS loader): importing this package does not
+ * load a native addon, so a process starts sooner.
+ */
+let native: typeof BlakeHash | undefined;
+function blake3(bytes: Uint8Array): Buffer {
+  native ??= createRequire(import.meta.url)("@napi-rs/blake-hash") as typeof BlakeHash;
+  return native.blake3(bytes);
+}
 
 /** Hex characters in a content hash. */
 export const CONTENT_HASH_HEX_LENGTH = 64;

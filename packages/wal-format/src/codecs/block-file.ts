@@ -387,12 +387,21 @@ export function sliceFromTail(directory: BlockFileDirectory, tail: Uint8Array, s
 type WireSection = { name: string; offset: number; length: number; eager: boolean } & ({ block_bytes: number } | { block_ends: number[] });
 
 const safe = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+/**
+ * An array of safe non-negative integers, checked in one loop: a directory
+ * can list a block end per IVF list (thousands), and validating them one
+ * schema per element was most of the time to open a cold index.
+ */
+const safeIntegerArray = z.custom<number[]>(
+  (v) => Array.isArray(v) && v.every((x) => Number.isSafeInteger(x) && x >= 0),
+  "Invalid input: expected an array of non-negative safe integers",
+);
 const wireBase = { name: z.string().regex(NAME_RE), offset: safe, length: safe, eager: z.boolean() };
 const directorySchema = z.object({
   sections: z.array(
     z.union([
       z.object({ ...wireBase, block_bytes: z.number().int().min(1) }).strict(),
-      z.object({ ...wireBase, block_ends: z.array(safe) }).strict(),
+      z.object({ ...wireBase, block_ends: safeIntegerArray }).strict(),
     ]),
   ),
 });

@@ -26,7 +26,8 @@
  * `InvalidInputError` for positions outside u32 and `SchemaError` for a bad
  * seal record. Nothing else escapes.
  */
-import { RoaringBitmap32 } from "roaring-wasm";
+import { createRequire } from "node:module";
+import type * as Roaring from "roaring-wasm";
 import { CorruptDataError, InvalidInputError, isWalFormatError, UnsupportedVersionError } from "../errors.ts";
 import { asBytes, bytesEqual, dataView } from "../internal/binary.ts";
 import { crc32 } from "../internal/crc32.ts";
@@ -34,6 +35,19 @@ import { decodePortableRoaring, sortPositions } from "../internal/roaring-portab
 import { decodeDocument, encodeDocument } from "../schemas/json-document.ts";
 import type { SealRecord } from "../schemas/seal-record.ts";
 import { sealRecordSpec } from "../schemas/seal-record.ts";
+
+/**
+ * roaring-wasm, loaded on the first sidecar that is encoded: it compiles its
+ * WebAssembly when loaded, and readers (decodePortableRoaring) never need
+ * it, so a process that only queries does not pay for it. Loaded
+ * synchronously (Node's require of the CommonJS package), so encoding stays
+ * synchronous.
+ */
+let roaring: typeof Roaring | undefined;
+function roaringBitmap(): InstanceType<typeof Roaring.RoaringBitmap32> {
+  roaring ??= createRequire(import.meta.url)("roaring-wasm") as typeof Roaring;
+  return new roaring.RoaringBitmap32();
+}
 
 export const TOMBSTONE_SIDECAR_FORMAT = "tombstone-sidecar";
 export const TOMBSTONE_SIDECAR_MAGIC: Uint8Array = new TextEncoder().encode("SKRYTOMB");
@@ -85,7 +99,7 @@ export function encodeTombstoneSidecar(input: TombstoneSidecarInput): Uint8Array
   const sealBytes = input.seal === undefined ? new Uint8Array(0) : encodeDocument(sealRecordSpec, input.seal);
   if (sealBytes.length > MAX_SEAL_BYTES) throw new InvalidInputError(`seal record of ${sealBytes.length} bytes exceeds ${MAX_SEAL_BYTES}`);
   const sorted = sortPositions(toUint32Positions(input.positions));
-  const bitmap = new RoaringBitmap32();
+  const bitmap = roaringBitmap();
   let serialized: Uint8Array;
   let count: number;
   try {
