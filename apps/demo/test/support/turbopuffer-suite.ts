@@ -314,7 +314,9 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       expect(fused.results).toHaveLength(1);
       const expected = new Map<unknown, number>();
       separate.results.forEach((result, q) => {
-        result.rows?.forEach((row, r) => expected.set(row.id, (expected.get(row.id) ?? 0) + [1, 2][q]! / (1 + r + 1)));
+        result.rows?.forEach((row, r) => {
+          expected.set(row.id, (expected.get(row.id) ?? 0) + [1, 2][q]! / (1 + r + 1));
+        });
       });
       const want = [...expected.entries()].sort((a, b) => b[1] - a[1] || (a[0] as number) - (b[0] as number)).slice(0, 4);
       expect(fused.results[0]?.rows?.map((r) => [r.id, r.$dist])).toEqual(want);
