@@ -88,6 +88,8 @@ interface ChildResult {
   cpu: number;
   /** Peak RSS above the RSS before the first query (getrusage maxrss). */
   rssAdded: number;
+  /** The process peaked higher before the queries (building the namespace): rssAdded is only an upper bound. */
+  rssHidden: boolean;
   /** Sequential round trips of the first query, and its chain. */
   firstTrips: number;
   firstChain: string;
@@ -158,6 +160,9 @@ async function child(mode: string, kind: string, dir: string, prefix: string, re
   // SDK's first request loads and builds it, 0.6-1 s), as in a server whose client is up; `cold` times it in.
   if (mode === "first") await inner.head(BUILT_KEY);
   const rss0 = process.memoryUsage().rss;
+  // maxRSS is the process's high-water mark: after building the namespace in this process it already holds the
+  // build's peak, and a query peak below it cannot be seen (then the figure is only an upper bound).
+  const peakBefore = process.resourceUsage().maxRSS * 1024;
   const t0 = performance.now();
   const first = await engine.query(NS, { rankBy: ["vector", "ANN", data.query(query)], topK: 10 });
   const t1 = performance.now();
@@ -181,7 +186,9 @@ async function child(mode: string, kind: string, dir: string, prefix: string, re
   }
   const after = engine.queryStats();
   const cpu = process.cpuUsage(cpu0);
-  const rssAdded = process.resourceUsage().maxRSS * 1024 - rss0;
+  const peakAfter = process.resourceUsage().maxRSS * 1024;
+  const rssAdded = peakAfter - rss0;
+  const rssHidden = peakAfter <= peakBefore && peakBefore > rss0;
   const exact: string[][] = [];
   if (!cold) for (let i = 1; i <= 5; i++) exact.push((await engine.query(NS, { rankBy: ["vector", "kNN", data.query(i)], topK: 10 })).rows.map((r) => r.id));
   times.sort((a, b) => a - b);
@@ -198,6 +205,7 @@ async function child(mode: string, kind: string, dir: string, prefix: string, re
     cpu: (cpu.user + cpu.system) / 1000 / count,
     firstBytes: firstCalls.reduce((n, c) => n + c.bytes, 0),
     rssAdded,
+    rssHidden,
     firstTrips: firstChain.length,
     firstChain: describe(firstChain, firstCalls),
     trips: median?.length ?? 0,
@@ -290,7 +298,8 @@ function report(kind: string, dir: string, prefix: string, latency: number): voi
   console.log(
     `process CPU per cold query                ${ms(cold.cpu)} | cold p50 ${ms(cold.p50)} | ${((cold.cpu / cold.p50) * 100).toFixed(0)}% of it (the engine, and the storage client's ${((cold.reads + 1) | 0)} requests)`,
   );
-  console.log(`peak RSS added by ${QUERIES + 1} cold queries     ${(cold.rssAdded / 2 ** 20).toFixed(0).padStart(8)} MiB | the same process warm (index loaded)      ${(warm.rssAdded / 2 ** 20).toFixed(0).padStart(5)} MiB; goal <= 256 MB: ${cold.rssAdded <= 256 * 2 ** 20 ? "met" : "NOT met"}`);
+  const rssNote = cold.rssHidden ? " (upper bound: this process built the namespace and peaked higher then; run again, the namespace is kept)" : "";
+  console.log(`peak RSS added by ${QUERIES + 1} cold queries     ${(cold.rssHidden ? "<= " : "") + (cold.rssAdded / 2 ** 20).toFixed(0).padStart(cold.rssHidden ? 5 : 8)} MiB | the same process warm (index loaded)      ${(warm.rssAdded / 2 ** 20).toFixed(0).padStart(5)} MiB; goal <= 256 MB: ${cold.rssAdded <= 256 * 2 ** 20 ? "met" : cold.rssHidden ? "not measured" : "NOT met"}${rssNote}`);
   const recall = (got: string[][]) => got.reduce((n, row, i) => n + row.filter((id) => warm.exact[i]?.includes(id)).length, 0) / (10 * got.length);
   const overlap = (got: string[][]) => got.reduce((n, row, i) => n + row.filter((id) => warm.ids[i]?.includes(id)).length, 0) / (10 * got.length);
   console.log(
