@@ -90,6 +90,12 @@ interface ChildResult {
   rssAdded: number;
   /** The process peaked higher before the queries (building the namespace): rssAdded is only an upper bound. */
   rssHidden: boolean;
+  /**
+   * `first` only: the first query of a NEW engine (empty caches: manifest, eager regions, tail) in this process,
+   * after the first engine answered (JIT and the storage client warm): a namespace new to a running server.
+   */
+  freshEngine: number;
+  freshEngineTrips: number;
   /** Sequential round trips of the first query, and its chain. */
   firstTrips: number;
   firstChain: string;
@@ -189,6 +195,20 @@ async function child(mode: string, kind: string, dir: string, prefix: string, re
   const peakAfter = process.resourceUsage().maxRSS * 1024;
   const rssAdded = peakAfter - rss0;
   const rssHidden = peakAfter <= peakBefore && peakBefore > rss0;
+  let freshEngine = Number.NaN;
+  let freshEngineTrips = 0;
+  if (mode === "first") {
+    const second = new NamespaceEngine({
+      storage: recorder,
+      queryCache: { coldReads: true, segmentIndexBytes: 0, coldRerank: rerank, ...(gap === undefined ? {} : { coldReadGapBytes: Number(gap) }) },
+    });
+    const m = recorder.mark();
+    const s = performance.now();
+    const got = await second.query(NS, { rankBy: ["vector", "ANN", data.query(query + 1000)], topK: 10 });
+    freshEngine = performance.now() - s;
+    freshEngineTrips = recorder.chain(m).length;
+    if (got.rows.length !== 10) throw new Error("expected 10 rows");
+  }
   const exact: string[][] = [];
   if (!cold) for (let i = 1; i <= 5; i++) exact.push((await engine.query(NS, { rankBy: ["vector", "kNN", data.query(i)], topK: 10 })).rows.map((r) => r.id));
   times.sort((a, b) => a - b);
@@ -206,6 +226,8 @@ async function child(mode: string, kind: string, dir: string, prefix: string, re
     firstBytes: firstCalls.reduce((n, c) => n + c.bytes, 0),
     rssAdded,
     rssHidden,
+    freshEngine,
+    freshEngineTrips,
     firstTrips: firstChain.length,
     firstChain: describe(firstChain, firstCalls),
     trips: median?.length ?? 0,
@@ -274,7 +296,7 @@ function report(kind: string, dir: string, prefix: string, latency: number): voi
     console.log(`cold ANN top-10 p50                        ${ms(cold.p50)} | floor: ${cold.trips} round trips x ${latency} ms           ${ms(floor)} | x${(cold.p50 / floor).toFixed(2)} of the floor; ${goal(cold.p50)}`);
   }
   console.log(
-    `cold: first query of a fresh process      ${ms(cold.first)} | node start to first answer (tsx, from sources) ${ms(cold.startToAnswer)}${latency === 0 ? `; goal <= 500 ms: ${cold.startToAnswer <= 500 ? "met" : "NOT met"}` : ""}`,
+    `cold: first query of a fresh process      ${ms(cold.first)} | node start to first answer (tsx, from sources) ${ms(cold.startToAnswer)}${latency === 0 ? " (tsx compiles the sources: the 500 ms goal is measured from the built packages by bench/process-start.ts)" : ""}`,
   );
   if (latency > 0 && FRESH > 0) {
     // Each in its own process: nothing cached (manifest, eager regions, tail), a different query vector each.
@@ -284,6 +306,11 @@ function report(kind: string, dir: string, prefix: string, latency: number): voi
     const floor = latency * trips;
     console.log(
       `cold: first query, p50 of ${FRESH} fresh processes (client up) ${ms(p50)} | floor: ${trips} round trips x ${latency} ms           ${ms(floor)} | x${(p50 / floor).toFixed(2)} of the floor; ${goal(p50)}`,
+    );
+    const engineP50 = median(fresh.map((f) => f.freshEngine));
+    const engineFloor = latency * median(fresh.map((f) => f.freshEngineTrips));
+    console.log(
+      `cold: a new engine's first query in a warmed process, p50 of ${FRESH} ${ms(engineP50)} | floor: ${median(fresh.map((f) => f.freshEngineTrips))} round trips x ${latency} ms           ${ms(engineFloor)} | x${(engineP50 / engineFloor).toFixed(2)} of the floor; ${goal(engineP50)}`,
     );
     console.log(
       `bytes read by a fresh process's first query ${mib(median(fresh.map((f) => f.firstBytes)))} | namespace stored bytes ${(cold.stored / 2 ** 20).toFixed(0)} MiB | ${((median(fresh.map((f) => f.firstBytes)) / cold.stored) * 100).toFixed(2)}%`,
