@@ -293,8 +293,11 @@ export class Namespace<A = Attributes> implements NamespaceReader<A> {
 
   #fork(mode: "branch" | "copy", target: string, options: ForkOptions & CallOptions): Promise<NamespaceInfo> {
     const parts = target.split("/");
-    if (parts.length === 3) parts.forEach((p, i) => checkName(["organization", "project", "namespace"][i] as string, p));
-    else checkName("target namespace", target);
+    if (parts.length === 3) {
+      checkName("target organization", parts[0] as string);
+      checkName("target project", parts[1] as string);
+      checkName("target namespace", parts[2] as string);
+    } else checkName("target namespace", target);
     return this.#transport.request(
       { method: "POST", path: `${this.#base}/${mode}`, body: defined({ target, atVersion: options.atVersion, labels: options.labels }), idempotent: false },
       calls(options),
