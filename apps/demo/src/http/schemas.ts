@@ -204,6 +204,11 @@ export const QueryBody = z
     consistency,
     atVersion: z.number().int().positive().optional(),
     probes: z.number().int().positive().optional(),
+    limitPer: z
+      .object({ attributes: z.array(z.string()), limit: z.number().int().positive() })
+      .strict()
+      .optional()
+      .openapi({ description: "Diversity: at most `limit` rows per distinct tuple of the attributes' values (not with aggregateBy or RRF)" }),
   })
   .strict()
   .openapi("QueryRequest", {
