@@ -71,6 +71,40 @@ describe("server response types are accepted by the client's types", () => {
   });
 });
 
+describe("client response types name every field the server sends", () => {
+  it("compiles", () => {
+    expectTypeOf<keyof Out<typeof S.WriteResultSchema>>().toEqualTypeOf<keyof C.WriteResult>();
+    expectTypeOf<keyof Out<typeof S.NamespaceInfoSchema>>().toEqualTypeOf<keyof C.NamespaceInfo>();
+    expectTypeOf<keyof Out<typeof S.DeleteNamespaceResultSchema>>().toEqualTypeOf<keyof C.DeleteNamespaceResult>();
+    expectTypeOf<keyof Out<typeof S.ManifestViewSchema>>().toEqualTypeOf<keyof C.ManifestView>();
+    expectTypeOf<keyof Out<typeof S.ContainerViewSchema>>().toEqualTypeOf<keyof C.ContainerView>();
+    expectTypeOf<keyof Out<typeof S.GetDocumentsResultSchema>>().toEqualTypeOf<keyof C.GetDocumentsResult>();
+    expectTypeOf<keyof Out<typeof S.DocumentSchema>>().toEqualTypeOf<keyof C.Document>();
+    expectTypeOf<keyof Out<typeof S.ScanResultSchema>>().toEqualTypeOf<keyof C.ScanPage>();
+    expectTypeOf<keyof Out<typeof S.QueryResultSchema>>().toEqualTypeOf<keyof C.QueryResult>();
+    expectTypeOf<keyof Out<typeof S.QueryResultSchema>["rows"][number]>().toEqualTypeOf<keyof C.QueryRow>();
+    expectTypeOf<keyof Out<typeof S.DeleteByFilterResultSchema>>().toEqualTypeOf<keyof C.DeleteByFilterResult>();
+    expectTypeOf<keyof Out<typeof S.PatchByFilterResultSchema>>().toEqualTypeOf<keyof C.PatchByFilterResult>();
+    expectTypeOf<keyof Out<typeof S.WarmResultSchema>>().toEqualTypeOf<keyof C.WarmResult>();
+    expectTypeOf<keyof Out<typeof S.UnpinResultSchema>>().toEqualTypeOf<keyof C.UnpinResult>();
+    expectTypeOf<keyof Out<typeof S.GarbageReportSchema>>().toEqualTypeOf<keyof C.GarbageReport>();
+    expectTypeOf<keyof Out<typeof S.RepairReportSchema>>().toEqualTypeOf<keyof C.RepairReport>();
+    expectTypeOf<keyof Out<typeof S.EngineStatsSchema>>().toEqualTypeOf<keyof C.EngineStats>();
+    expectTypeOf<keyof Out<typeof S.WalListSchema>["entries"][number]>().toEqualTypeOf<keyof C.WalEntry>();
+    expectTypeOf<keyof Out<typeof S.KeyInfoSchema>>().toEqualTypeOf<keyof C.KeyInfo>();
+    expectTypeOf<keyof Out<typeof S.CreatedKeySchema>>().toEqualTypeOf<keyof C.CreatedKey>();
+    // and every field a request may carry
+    expectTypeOf<keyof In<typeof S.QueryBody>>().toEqualTypeOf<keyof C.QueryRequest | "atVersion" | "consistency">();
+    expectTypeOf<keyof In<typeof S.DocumentInputSchema>>().toEqualTypeOf<keyof C.DocumentInput>();
+    expectTypeOf<keyof In<typeof S.DocumentPatchSchema>>().toEqualTypeOf<keyof C.DocumentPatch>();
+    expectTypeOf<keyof In<typeof S.CreateNamespaceBody>>().toEqualTypeOf<"name" | keyof C.CreateNamespaceOptions>();
+    expectTypeOf<keyof In<typeof S.BranchBody>>().toEqualTypeOf<"target" | keyof C.ForkOptions>();
+    expectTypeOf<keyof In<typeof S.GcBody>>().toEqualTypeOf<keyof C.GcOptions>();
+    expectTypeOf<keyof In<typeof S.RepairBody>>().toEqualTypeOf<keyof C.RepairOptions>();
+    expectTypeOf<keyof In<typeof S.ScanQuery>>().toEqualTypeOf<"atVersion" | "consistency" | "after" | "limit">();
+  });
+});
+
 describe("error codes", () => {
   it("are the server's codes, with the server's retry-after statuses retryable", () => {
     expectTypeOf<C.ServerErrorCode>().toEqualTypeOf<ApiErrorCode>();

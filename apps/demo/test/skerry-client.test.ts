@@ -172,7 +172,9 @@ describe("@skerry/client against the server (local-fs)", () => {
     const got = await products.get(["p02", "missing", "p03"]);
     expect(got.documents.map((d) => d?.id ?? null)).toEqual(["p02", null, "p03"]);
     expect(await products.document("missing")).toBeNull();
-    expect((await products.document("p07"))?.attributes).toEqual(DOCS[7]!.attributes);
+    const p07 = await products.document("p07");
+    expect(p07?.attributes).toEqual(DOCS[7]!.attributes);
+    expect(p07?.text).toEqual(DOCS[7]!.text);
 
     const ids: string[] = [];
     let wroteMeanwhile = false;

@@ -20,7 +20,7 @@ export interface DocumentInput<A = Attributes> {
   readonly id: string;
   readonly vector?: readonly number[];
   readonly sparse?: SparseVector;
-  /** Text fields (full-text indexed; not returned by reads). */
+  /** Text fields (full-text indexed; returned by reads by id and scans, not by queries). */
   readonly text?: { readonly [field: string]: string };
   readonly attributes?: A;
 }
@@ -34,11 +34,12 @@ export interface DocumentPatch<A = Attributes> {
   readonly attributes?: { readonly [K in keyof A]?: A[K] | null };
 }
 
-/** A document as read back (text fields are indexed, not stored). */
+/** A document as read back by id or scan (query rows carry no text fields). */
 export interface Document<A = Attributes> {
   readonly id: string;
   readonly vector?: number[];
   readonly sparse?: { indices: number[]; values: number[] };
+  readonly text?: { readonly [field: string]: string };
   readonly attributes?: Partial<A>;
 }
 
