@@ -10,6 +10,7 @@
  * per key) is all you need; there is nothing to close.
  */
 import type { CreatedKey, CreateKeyRequest, CreateNamespaceOptions, EngineStats, KeyInfo, NamespaceInfo, RepairOptions, RepairReport } from "./api-types.ts";
+import { randomIdempotencyKey } from "./idempotency-key.ts";
 import type { Attributes } from "./json.ts";
 import { checkName, Namespace } from "./namespace.ts";
 import { type RetryOptions, retryOptions } from "./retry-policy.ts";
@@ -28,7 +29,7 @@ export interface SkerryClientOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /** Default: the global fetch. */
   readonly fetch?: FetchFunction;
-  /** Idempotency keys for writes by id; default `crypto.randomUUID()`. */
+  /** Idempotency keys for writes by id; default a random UUID (Web Crypto). */
   readonly idempotencyKey?: () => string;
   /** Jitter source in [0, 1); default Math.random (inject for tests). */
   readonly random?: () => number;
@@ -125,7 +126,7 @@ export class SkerryClient {
       throw new RangeError(`timeoutMs must be a positive number, got ${options.timeoutMs}`);
     }
     const fetchFn = options.fetch ?? ((input: string, init: RequestInit) => globalThis.fetch(input, init));
-    this.#newKey = options.idempotencyKey ?? (() => globalThis.crypto.randomUUID());
+    this.#newKey = options.idempotencyKey ?? randomIdempotencyKey;
     this.#transport = new Transport({
       baseUrl: `${baseUrl.origin}${baseUrl.pathname.replace(/\/+$/, "")}`,
       apiKey: options.apiKey,

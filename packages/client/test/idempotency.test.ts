@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { randomIdempotencyKey } from "../src/idempotency-key.ts";
 import { SkerryClient } from "../src/index.ts";
 import { apiError, FakeServer, json, WRITE_OK } from "./support/fake-server.ts";
 
@@ -43,6 +44,21 @@ describe("idempotency keys", () => {
     expect(k2).toMatch(/^[0-9a-f-]{36}$/);
     expect(k1).not.toBe(k2);
     expect(real.path).toBe("acme/search/docs");
+  });
+
+  it("makes a version 4 UUID also where crypto.randomUUID is missing (a browser page over plain http)", () => {
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    expect(randomIdempotencyKey()).toMatch(uuid);
+    const original = globalThis.crypto.randomUUID;
+    Object.defineProperty(globalThis.crypto, "randomUUID", { value: undefined, configurable: true });
+    try {
+      const keys = new Set(Array.from({ length: 100 }, () => randomIdempotencyKey()));
+      expect(keys.size).toBe(100);
+      for (const key of keys) expect(key).toMatch(uuid);
+    } finally {
+      Object.defineProperty(globalThis.crypto, "randomUUID", { value: original, configurable: true });
+    }
+    expect(globalThis.crypto.randomUUID()).toMatch(uuid);
   });
 
   it("sends no key on reads and on writes that take none", async () => {
