@@ -60,7 +60,9 @@ export type { Attributes, JsonValue } from "./json.ts";
 export { type ConditionalOptions, Namespace, type NamespaceReader, type ReadOptions, type ScanOptions, type WriteOptions } from "./namespace.ts";
 export { type Direction, type OrderKey, type RankBy, type RrfOptions, rankBy, type SingleRankBy, type SparseVector, type TextRanking } from "./rank-by.ts";
 export { DEFAULT_RETRY, type RetryOptions } from "./retry-policy.ts";
-export { Keys, Project, SkerryClient, type SkerryClientOptions } from "./skerry-client.ts";
+export { Keys } from "./keys.ts";
+export { Project } from "./project.ts";
+export { SkerryClient, type SkerryClientOptions } from "./skerry-client.ts";
 export {
   type ClientErrorCode,
   isSkerryError,

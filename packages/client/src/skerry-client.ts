@@ -9,10 +9,12 @@
  * and reuses them across calls by default, so one client per process (or
  * per key) is all you need; there is nothing to close.
  */
-import type { CreatedKey, CreateKeyRequest, CreateNamespaceOptions, EngineStats, KeyInfo, NamespaceInfo, RepairOptions, RepairReport } from "./api-types.ts";
+import type { EngineStats } from "./api-types.ts";
 import { randomIdempotencyKey } from "./idempotency-key.ts";
 import type { Attributes } from "./json.ts";
-import { checkName, Namespace } from "./namespace.ts";
+import { Keys } from "./keys.ts";
+import { Namespace } from "./namespace.ts";
+import { Project } from "./project.ts";
 import { type RetryOptions, retryOptions } from "./retry-policy.ts";
 import { type CallOptions, defaultSleep, type FetchFunction, type SleepFunction, Transport } from "./transport.ts";
 
@@ -37,76 +39,6 @@ export interface SkerryClientOptions {
   readonly sleep?: SleepFunction;
   /** Clock for Retry-After dates; default Date.now. */
   readonly now?: () => number;
-}
-
-/** The routes of one org/project. */
-export class Project {
-  readonly #transport: Transport;
-  readonly #newKey: () => string;
-  readonly org: string;
-  readonly name: string;
-  readonly #base: string;
-
-  constructor(transport: Transport, newKey: () => string, org: string, project: string) {
-    this.#transport = transport;
-    this.#newKey = newKey;
-    this.org = checkName("organization", org);
-    this.name = checkName("project", project);
-    this.#base = `/v1/orgs/${encodeURIComponent(org)}/projects/${encodeURIComponent(project)}`;
-  }
-
-  /** A handle on one namespace (nothing is sent); `A` types its documents' attributes. */
-  namespace<A = Attributes>(name: string): Namespace<A> {
-    return new Namespace<A>(this.#transport, this.#newKey, this.org, this.name, name);
-  }
-
-  /** The live namespaces' names, sorted. */
-  async listNamespaces(options: CallOptions = {}): Promise<string[]> {
-    const answer = await this.#transport.request<{ namespaces: string[] }>({ method: "GET", path: `${this.#base}/namespaces`, idempotent: true }, options);
-    return answer.namespaces;
-  }
-
-  /** Creates a namespace (SkerryError `NamespaceExists` if it exists). */
-  createNamespace(name: string, options: CreateNamespaceOptions & CallOptions = {}): Promise<NamespaceInfo> {
-    return this.namespace(name).create(options);
-  }
-
-  /**
-   * Repairs the project (admin key): rebuilds reference counts from every
-   * namespace's retained manifests, finishes interrupted deletions and, with
-   * `sweep`, deletes unreferenced objects older than `graceMs`.
-   */
-  repair(options: RepairOptions & CallOptions = {}): Promise<RepairReport> {
-    const body: Record<string, unknown> = {};
-    if (options.sweep !== undefined) body["sweep"] = options.sweep;
-    if (options.graceMs !== undefined) body["graceMs"] = options.graceMs;
-    return this.#transport.request({ method: "POST", path: `${this.#base}/repair`, body, idempotent: true }, { signal: options.signal, timeoutMs: options.timeoutMs });
-  }
-}
-
-/** API key management (admin key). */
-export class Keys {
-  readonly #transport: Transport;
-
-  constructor(transport: Transport) {
-    this.#transport = transport;
-  }
-
-  /** Creates a key; its plaintext is in this answer only. Not retried after an unknown outcome. */
-  create(request: CreateKeyRequest, options: CallOptions = {}): Promise<CreatedKey> {
-    return this.#transport.request({ method: "POST", path: "/v1/keys", body: request, idempotent: false }, options);
-  }
-
-  /** Every key (never its plaintext). */
-  async list(options: CallOptions = {}): Promise<KeyInfo[]> {
-    return (await this.#transport.request<{ keys: KeyInfo[] }>({ method: "GET", path: "/v1/keys", idempotent: true }, options)).keys;
-  }
-
-  /** Revokes a key by id (SkerryError `KeyNotFound` if there is none). */
-  async revoke(id: string, options: CallOptions = {}): Promise<void> {
-    if (!/^[0-9a-f]{16}$/.test(id)) throw new TypeError(`a key id is 16 lowercase hex digits, got ${JSON.stringify(id)}`);
-    await this.#transport.request({ method: "DELETE", path: `/v1/keys/${id}`, idempotent: false }, options);
-  }
 }
 
 export class SkerryClient {
