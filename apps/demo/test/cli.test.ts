@@ -267,6 +267,9 @@ describe("skerry CLI", () => {
       const wrong = await skerry("stats", "--server", server.url, "--key", "sk_wrong_key_0000000000000");
       expect(wrong.code).toBe(1);
       expect(wrong.stderr).toContain("answered 401");
+      const unreachable = await skerry("stats", "--server", "http://127.0.0.1:9", "--key", ADMIN_KEY);
+      expect(unreachable.code).toBe(1);
+      expect(unreachable.stderr).toContain("cannot reach http://127.0.0.1:9");
     } finally {
       await server.close();
     }

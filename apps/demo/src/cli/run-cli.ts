@@ -30,6 +30,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { isSkerryError, SkerryClient } from "@skerry/client";
 import { isNamespaceEngineError, NamespaceEngine, type StoredDocument } from "@skerry/namespace-engine";
 import type { Manifest } from "@skerry/wal-format";
 import { SingleBar } from "cli-progress";
@@ -477,12 +478,7 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
       if (o.server !== undefined) {
         const key = o.key ?? (env["SKERRY_ADMIN_KEY"] || (await readAdminKeyFile()));
         if (key === undefined) throw new CliError("no admin key for --server", "pass --key, set SKERRY_ADMIN_KEY, or run where <data dir>/admin-key.txt exists");
-        const res = await fetch(new URL("/v1/stats", o.server), { headers: { authorization: `Bearer ${key}` } }).catch((error: Error) => {
-          throw new CliError(`cannot reach ${o.server}: ${error.message}`, "start the server with `pnpm demo`, or check --server");
-        });
-        const body = (await res.json()) as Record<string, unknown> & { error?: { code: string; message: string } };
-        if (!res.ok) throw new CliError(`${o.server} answered ${res.status}: ${body.error?.message ?? "error"}`, res.status === 403 ? "stats need an admin key" : undefined);
-        stats = body;
+        stats = await serverStats(o.server, key);
       } else {
         const e = open();
         for (const path of paths) await withProgress(`warming ${path}`, () => e.warm(path));
@@ -576,4 +572,21 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
     opened?.close();
   }
   return exitCode;
+}
+
+/** A running server's engine stats, through @skerry/client (retries a busy or briefly unreachable server twice). */
+async function serverStats(server: string, key: string): Promise<Record<string, unknown>> {
+  let client: SkerryClient;
+  try {
+    client = new SkerryClient({ baseUrl: server, apiKey: key, retry: { maxRetries: 2 }, timeoutMs: 30_000 });
+  } catch (error) {
+    throw new CliError(`--server must be an http(s) URL: ${(error as Error).message}`, "e.g. --server http://127.0.0.1:7700");
+  }
+  try {
+    return { ...(await client.stats()) };
+  } catch (error) {
+    if (isSkerryError(error, "NetworkError", "RequestTimeout")) throw new CliError(`cannot reach ${server}: ${error.message}`, "start the server with `pnpm demo`, or check --server");
+    if (isSkerryError(error)) throw new CliError(`${server} answered ${error.status ?? "nothing"}: ${error.message}`, error.code === "Forbidden" ? "stats need an admin key" : undefined);
+    throw error;
+  }
 }

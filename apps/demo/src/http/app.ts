@@ -18,6 +18,7 @@ import type { App, AppDeps, AppEnv } from "./app-context.ts";
 import { authorize, requires } from "./access.ts";
 import { authenticate, concurrencyLimit, jsonDepthLimit, requestTimeout, serverLimit, shutdownGate, sizeLimit } from "./guards.ts";
 import { observe } from "./observe.ts";
+import { TextRankingSchema } from "./query-grammar.ts";
 import { CONSOLE_PATH, registerConsoleRoutes } from "./routes/console-routes.ts";
 import { registerDocumentRoutes } from "./routes/document-routes.ts";
 import { registerKeyRoutes } from "./routes/key-routes.ts";
@@ -60,6 +61,8 @@ export function createApp(deps: AppDeps): App {
   // After routing, for every route: the access the matched route declares (access.ts).
   app.use("*", authorize(deps));
 
+  // Referenced from RankBy's description of the grammar only, so registered here.
+  app.openAPIRegistry.register("TextRanking", TextRankingSchema);
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", description: "An API key: sk_..." });
   registerSystemRoutes(app, deps);
   registerKeyRoutes(app, deps);

@@ -12,6 +12,7 @@
 import { z } from "@hono/zod-openapi";
 import type { JsonValue } from "@skerry/namespace-engine";
 import { ownRecord } from "./own-record.ts";
+import { FilterSchema, RankBySchema } from "./query-grammar.ts";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const name = (what: string) =>
@@ -192,8 +193,8 @@ export const ScanResultSchema = z
 
 export const QueryBody = z
   .object({
-    rankBy: z.array(z.unknown()).optional().openapi({ example: ["vector", "kNN", [0.1, 0.2]] }),
-    filters: z.array(z.unknown()).optional().openapi({ example: ["category", "Eq", "books"] }),
+    rankBy: RankBySchema.optional(),
+    filters: FilterSchema.optional(),
     topK: z.number().int().positive().optional(),
     includeAttributes: z.union([z.boolean(), z.array(z.string())]).optional(),
     includeVectors: z.boolean().optional(),
@@ -204,11 +205,16 @@ export const QueryBody = z
     consistency,
     atVersion: z.number().int().positive().optional(),
     probes: z.number().int().positive().optional(),
+    limitPer: z
+      .object({ attributes: z.array(z.string()), limit: z.number().int().positive() })
+      .strict()
+      .optional()
+      .openapi({ description: "Diversity: at most `limit` rows per distinct tuple of the attributes' values (not with aggregateBy or RRF)" }),
   })
   .strict()
   .openapi("QueryRequest", {
     description:
-      "rankBy: [\"vector\", \"kNN\"|\"ANN\", [..]] | [\"sparse\", \"Dot\", {indices, values}] | [\"<text field>\", \"BM25\", \"text\"] | [\"<attr>\", \"asc\"|\"desc\"] | [[\"<attr>\", \"asc\"|\"desc\"], ...] | [\"RRF\", [<rankBy>, ...], {k?, window?, weights?}]; filters: [\"<attr>\", \"Eq\"|\"NotEq\"|\"Lt\"|\"Lte\"|\"Gt\"|\"Gte\", v] | [\"<attr>\", \"In\"|\"NotIn\"|\"ContainsAny\"|\"ContainsAll\", [..]] | [\"<attr>\", \"Glob\"|\"IGlob\", \"p*\"] | [\"<attr>\", \"Regex\", \"re2\"] | [\"<attr>\", \"Exists\"] | [\"<array attr>\", \"AnyLt\"|\"AnyLte\"|\"AnyGt\"|\"AnyGte\", v] | [\"<text field>\", \"ContainsAllTokens\"|\"ContainsAnyToken\", \"text\", {lastAsPrefix?}] | [\"And\"|\"Or\", [..]] | [\"Not\", f]. Validated in full by the query module.",
+      "rankBy is a RankBy and filters a Filter (their components list every form); both are validated in full by the query module, which answers 400 InvalidQuery with the path of each problem.",
   });
 export const QueryResultSchema = z
   .object({
@@ -251,7 +257,7 @@ export const KeyIdParams = z.object({ id: z.string().regex(/^[0-9a-f]{16}$/).ope
 
 export const HealthSchema = z.object({ status: z.string() }).openapi("Health");
 
-export const FilterBody = z.array(z.unknown()).min(2).openapi("Filter", { example: ["category", "Eq", "toys"], description: "A filter tuple, as in QueryRequest.filters" });
+export const FilterBody = FilterSchema.min(2);
 export const DeleteByFilterBody = z.object({ filter: FilterBody, ifVersion }).strict().openapi("DeleteByFilterRequest");
 export const PatchByFilterBody = z
   .object({

@@ -1,0 +1,285 @@
+/**
+ * Request and response types of the /v1 API, written by hand from the
+ * server's zod schemas (apps/demo/src/http/schemas.ts, served as OpenAPI
+ * at /openapi.json) so they can carry the namespace's attribute type `A`.
+ * apps/demo/test/skerry-client-types.test.ts checks at compile time that
+ * each request type here is accepted by the server's schema and each
+ * response schema's type is accepted by the type here.
+ */
+import type { Filter } from "./filter.ts";
+import type { Attributes, JsonValue } from "./json.ts";
+import type { RankBy, SparseVector } from "./rank-by.ts";
+
+export type DistanceMetric = "cosine" | "dot" | "euclidean";
+export type Consistency = "strong" | "eventual";
+export type Labels = { readonly [name: string]: string };
+
+/** A whole document, as written by `upsert`. */
+export interface DocumentInput<A = Attributes> {
+  /** 1-512 characters. */
+  readonly id: string;
+  readonly vector?: readonly number[];
+  readonly sparse?: SparseVector;
+  /** Text fields (full-text indexed; returned by reads by id and scans, not by queries). */
+  readonly text?: { readonly [field: string]: string };
+  readonly attributes?: A;
+}
+
+/** Fields to change; `null` removes a field. */
+export interface DocumentPatch<A = Attributes> {
+  readonly id: string;
+  readonly vector?: readonly number[] | null;
+  readonly sparse?: SparseVector | null;
+  readonly text?: { readonly [field: string]: string | null };
+  readonly attributes?: { readonly [K in keyof A]?: A[K] | null };
+}
+
+/** A document as read back by id or scan (query rows carry no text fields). */
+export interface Document<A = Attributes> {
+  readonly id: string;
+  readonly vector?: number[];
+  readonly sparse?: { indices: number[]; values: number[] };
+  readonly text?: { readonly [field: string]: string };
+  readonly attributes?: Partial<A>;
+}
+
+export interface WriteResult {
+  /** The namespace's manifest version after the write. */
+  readonly version: number;
+  readonly count: number;
+  /** True when an earlier attempt with the same Idempotency-Key had already committed (nothing was applied again). */
+  readonly deduplicated: boolean;
+}
+
+export interface NamespaceInfo {
+  readonly path: string;
+  readonly org: string;
+  readonly project: string;
+  readonly namespace: string;
+  readonly version: number;
+  readonly docCount: number;
+  readonly logBatches: number;
+  readonly segments: number;
+  readonly bytes: number;
+  readonly distanceMetric: DistanceMetric;
+  readonly vectorDimension?: number;
+  /** The source and version this namespace was branched or copied from. */
+  readonly parent?: { readonly namespace: string; readonly version: number };
+  readonly pinned: boolean;
+  readonly labels: Labels;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export interface CreateNamespaceOptions {
+  readonly distanceMetric?: DistanceMetric;
+  readonly labels?: Labels;
+}
+
+export interface DeleteNamespaceResult {
+  readonly version: number;
+  readonly alreadyDeleted: boolean;
+  readonly objectsDeleted: number;
+}
+
+export interface ContainerView {
+  readonly id: string;
+  readonly kind: "LOG_BATCH" | "SEGMENT";
+  readonly key: string;
+  readonly rowCount: number;
+  readonly byteSize: number;
+  readonly contentHash: string;
+  readonly tombstonesKey?: string;
+  readonly carrierVersion?: number;
+  readonly tombstonedRows?: number;
+  readonly tombstonesError?: string;
+}
+
+export interface ManifestView {
+  readonly namespace: string;
+  readonly version: number;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly deletedAt?: number;
+  readonly parent?: { readonly namespace: string; readonly version: number };
+  readonly vector?: { readonly metric: string; readonly dimension?: number };
+  readonly rowIdHighWater: string;
+  readonly recentWrites: number;
+  readonly labels: Labels;
+  /** Row containers in fold order (oldest first). */
+  readonly containers: readonly ContainerView[];
+}
+
+export interface GetDocumentsResult<A = Attributes> {
+  readonly version: number;
+  /** Aligned with the requested ids; null where absent. */
+  readonly documents: (Document<A> | null)[];
+}
+
+export interface ScanPage<A = Attributes> {
+  readonly version: number;
+  readonly documents: Document<A>[];
+  /** Pass as `after` for the next page; absent on the last page. */
+  readonly next?: string;
+}
+
+export type Aggregation<A = Attributes> =
+  | readonly ["Count"]
+  | readonly ["Count", Extract<keyof A, string> | "id"]
+  | readonly ["Sum", Extract<keyof A, string>];
+
+export interface QueryRequest<A = Attributes> {
+  readonly rankBy?: RankBy<A>;
+  readonly filters?: Filter<A>;
+  /** Default 10, at most 10,000. */
+  readonly topK?: number;
+  /** true, false (default) or the attributes to return. */
+  readonly includeAttributes?: boolean | readonly Extract<keyof A, string>[];
+  readonly includeVectors?: boolean;
+  /** Default: the namespace's metric. */
+  readonly distanceMetric?: "COSINE" | "DOT" | "EUCLIDEAN";
+  /** Dense vector ranking only. */
+  readonly distanceThreshold?: number;
+  readonly aggregateBy?: { readonly [label: string]: Aggregation<A> };
+  readonly groupBy?: readonly Extract<keyof A, string>[];
+  /** IVF lists to scan (ANN only). */
+  readonly probes?: number;
+  /** Diversity: at most `limit` rows per distinct tuple of the attributes' values. */
+  readonly limitPer?: { readonly attributes: readonly (Extract<keyof A, string> | "id")[]; readonly limit: number };
+}
+
+export interface QueryRow<A = Attributes> {
+  readonly id: string;
+  /** Dense vector rankings: smaller is closer. */
+  readonly distance?: number;
+  /** BM25, sparse and RRF rankings: larger is better. */
+  readonly score?: number;
+  readonly attributes?: Partial<A>;
+  readonly vector?: number[];
+}
+
+export interface QueryResult<A = Attributes> {
+  /** The manifest version that answered. */
+  readonly version: number;
+  readonly rows: QueryRow<A>[];
+  readonly aggregations?: { readonly [label: string]: number };
+  readonly aggregationGroups?: { readonly group: { readonly [attribute: string]: JsonValue }; readonly aggregations: { readonly [label: string]: number } }[];
+}
+
+export interface ByFilterResult {
+  readonly matched: number;
+  readonly skipped: number;
+  readonly version: number;
+}
+export interface DeleteByFilterResult extends ByFilterResult {
+  readonly deleted: number;
+}
+export interface PatchByFilterResult extends ByFilterResult {
+  readonly patched: number;
+}
+
+export interface ForkOptions {
+  /** Source version; default the latest. */
+  readonly atVersion?: number;
+  /** Labels of the new namespace; default the source's. */
+  readonly labels?: Labels;
+}
+
+export interface WarmResult {
+  readonly path: string;
+  readonly version: number;
+  readonly docCount: number;
+  /** Estimated bytes of the materialized state. */
+  readonly bytes: number;
+  readonly pinned: boolean;
+}
+
+export interface UnpinResult {
+  readonly path: string;
+  readonly pinned: false;
+  readonly wasPinned: boolean;
+}
+
+export interface GcOptions {
+  /** Keep the newest N versions (default 16). */
+  readonly keepVersions?: number;
+  /** Keep versions superseded less than this long ago (default one hour). */
+  readonly keepForMs?: number;
+}
+
+export interface GarbageReport {
+  readonly versionsDeleted: number;
+  readonly objectsDeleted: number;
+  readonly oldestVersion: number;
+  readonly latestVersion: number;
+}
+
+export interface RepairOptions {
+  /** Also delete unreferenced objects older than graceMs. */
+  readonly sweep?: boolean;
+  /** Minimum age of what repair removes (default one day). */
+  readonly graceMs?: number;
+}
+
+export interface RepairReport {
+  readonly namespaces: number;
+  readonly live: number;
+  readonly versionsRead: number;
+  readonly purged: number;
+  readonly entriesChanged: number;
+  readonly swept: number;
+  readonly foreignKeys: string[];
+}
+
+/** The engine's report of an operation (counts; ids as 32-hex strings). */
+export type OperationReport = { readonly [key: string]: JsonValue };
+
+export interface WalEntry {
+  readonly walId: string;
+  readonly key: string;
+  readonly state?: string;
+  readonly opKind?: string;
+  readonly createdAt?: number;
+  readonly targets?: number;
+  readonly tombstoneProgress?: number;
+  readonly leaseOwner?: string;
+  readonly leaseExpiresAt?: number;
+  readonly hasArrowSidecar: boolean;
+  readonly error?: string;
+}
+
+export type KeyRole = "admin" | "read" | "write";
+
+export type CreateKeyRequest =
+  | { readonly role: "admin"; readonly name?: string }
+  | { readonly role: "read" | "write"; readonly org: string; readonly project: string; readonly name?: string };
+
+export interface KeyInfo {
+  /** 16 hex digits. */
+  readonly id: string;
+  readonly role: KeyRole;
+  readonly org?: string;
+  readonly project?: string;
+  readonly name?: string;
+  readonly createdAt: number;
+}
+
+export interface CreatedKey extends KeyInfo {
+  /** The key itself; shown only in this answer. */
+  readonly key: string;
+}
+
+type Counters = { readonly [name: string]: number | string | null };
+export interface EngineStats {
+  readonly writes: Counters;
+  readonly stateCache: Counters;
+  readonly queryCache: {
+    readonly segmentIndexes: Counters;
+    readonly snapshots: number;
+    readonly snapshotHits: number;
+    readonly snapshotBuilds: number;
+    readonly tailExtensions: number;
+  };
+  readonly statePersistence?: Counters;
+  readonly pinned: string[];
+}

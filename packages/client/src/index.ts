@@ -1,0 +1,76 @@
+/**
+ * @skerry/client: a typed client for Skerry's /v1 HTTP API (fetch-based:
+ * Node 20+, browsers, edge runtimes). See README.md for a quickstart.
+ */
+export type {
+  Aggregation,
+  ByFilterResult,
+  Consistency,
+  ContainerView,
+  CreatedKey,
+  CreateKeyRequest,
+  CreateNamespaceOptions,
+  DeleteByFilterResult,
+  DeleteNamespaceResult,
+  DistanceMetric,
+  Document,
+  DocumentInput,
+  DocumentPatch,
+  EngineStats,
+  ForkOptions,
+  GarbageReport,
+  GcOptions,
+  GetDocumentsResult,
+  KeyInfo,
+  KeyRole,
+  Labels,
+  ManifestView,
+  NamespaceInfo,
+  OperationReport,
+  PatchByFilterResult,
+  QueryRequest,
+  QueryResult,
+  QueryRow,
+  RepairOptions,
+  RepairReport,
+  ScanPage,
+  UnpinResult,
+  WalEntry,
+  WarmResult,
+  WriteResult,
+} from "./api-types.ts";
+export {
+  type AnyCompareOp,
+  type CompareOp,
+  type EqualityOp,
+  type FieldFilter,
+  type FieldOf,
+  type Filter,
+  filter,
+  type ListOp,
+  type OrderOp,
+  type PatternOp,
+  type Scalar,
+  type ScalarOf,
+  type TokenFilter,
+  type TokenOp,
+  type TokenOptions,
+} from "./filter.ts";
+export type { Attributes, JsonValue } from "./json.ts";
+export { type ConditionalOptions, Namespace, type NamespaceReader, type ReadOptions, type ScanOptions, type WriteOptions } from "./namespace.ts";
+export { type Direction, type OrderKey, type RankBy, type RrfOptions, rankBy, type SingleRankBy, type SparseVector, type TextRanking } from "./rank-by.ts";
+export { DEFAULT_RETRY, type RetryOptions } from "./retry-policy.ts";
+export { Keys } from "./keys.ts";
+export { Project } from "./project.ts";
+export { SkerryClient, type SkerryClientOptions } from "./skerry-client.ts";
+export {
+  type ClientErrorCode,
+  isSkerryError,
+  retrySafety,
+  SERVER_ERROR_CODES,
+  type ServerErrorCode,
+  SkerryError,
+  type SkerryErrorCode,
+  type SkerryErrorInit,
+} from "./skerry-error.ts";
+export type { CallOptions, FetchFunction, SleepFunction } from "./transport.ts";
