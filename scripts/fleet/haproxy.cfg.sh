@@ -13,9 +13,9 @@
 # sends both APIs' requests for one namespace to the same node). Every other
 # path (keys, stats, health, namespace listing) goes round robin.
 #
-# Failover: GET /ready every 500 ms (it fails from the moment a node begins
-# its graceful shutdown); a refused connection marks a node down at once
-# (observe layer4). A request whose connection failed is retried on another
+# Failover: GET /ready every second (it fails from the moment a node begins
+# its graceful shutdown; 3 failures take a node out, 2 successes bring it
+# back); a refused connection marks a node down at once (observe layer4). A request whose connection failed is retried on another
 # node (any method: it was never sent). After the request reached a node --
 # empty response (the node died), 503 (ShuttingDown, Overloaded, Unavailable)
 # -- it is replayed on another node only when replaying is harmless: GET /
@@ -69,7 +69,10 @@ backend nodes
   # HTTP/1.1 with a Host header: the server refuses a request without one (400).
   http-check send meth GET uri /ready ver HTTP/1.1 hdr Host skerry-fleet-check
   http-check expect status 200
-  default-server check inter 500ms fastinter 250ms downinter 1s fall 2 rise 2 observe layer4 error-limit 1 on-error mark-down
+  # A busy node answers /ready slowly: 2 s per check, 3 failures in a row before it is taken out. A dead
+  # node is taken out at once by the first refused connection (observe layer4), not by the checks.
+  timeout check 2s
+  default-server check inter 1s fastinter 500ms downinter 1s fall 3 rise 2 observe layer4 error-limit 1 on-error mark-down
   acl safe_method method GET HEAD OPTIONS
   acl read_post path_end /query /explain_query /documents/get /_debug/recall
   acl idempotent_write req.hdr(idempotency-key) -m found
