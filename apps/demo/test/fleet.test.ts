@@ -164,6 +164,9 @@ if (!s3 || !haproxy) {
       // The victim's namespaces were served by another node while it was down.
       const moved = NAMESPACES.filter((ns) => owner.get(ns) === victimName && (servedBy.get(ns)?.size ?? 0) > 1);
       expect(moved.length).toBeGreaterThan(0);
+      // Wasted compactions stay bounded: a node killed mid-compaction holds its seals until its lease ends, and
+      // the others skip that namespace meanwhile instead of spending (and abandoning) an intent per write.
+      expect(tally.abandoned).toBeLessThanOrEqual(2 * NAMESPACES.length + tally.committed);
       // Most strong reads were answered (the others failed during the kill, never with wrong data).
       expect(readFailures).toBeLessThan(reads / 2);
 
@@ -181,7 +184,7 @@ if (!s3 || !haproxy) {
           }
         }
       }
-    });
+    }, 150_000);
 
     it("keeps the p50 of warm queries through the balancer within 2x of a single server's", async () => {
       const key = fleet.adminKey;
