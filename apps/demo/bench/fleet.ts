@@ -16,7 +16,7 @@
  *     pnpm --filter @skerry/demo bench            (needs S3_ENDPOINT and haproxy)
  *     SKERRY_BENCH_SECONDS=10 SKERRY_BENCH_FLEETS=1,3 ...
  */
-import { call, type Fleet, percentile, startFleet } from "../test/support/fleet.ts";
+import { call, type Fleet, haproxyAvailable, percentile, startFleet } from "../test/support/fleet.ts";
 import { nodeCounters, removePrefix, tallyCompactions } from "../test/support/fleet-work.ts";
 
 const SECONDS = Number(process.env["SKERRY_BENCH_SECONDS"] ?? 5);
@@ -104,6 +104,8 @@ async function measure(nodes: number): Promise<Result> {
 
 if (!process.env["S3_ENDPOINT"]) {
   console.log("fleet bench: S3_ENDPOINT not set; skipped (run it with scripts/s3/with-s3.sh)");
+} else if (!(await haproxyAvailable())) {
+  console.log("fleet bench: haproxy is not installed (and this is not root, to install it); skipped");
 } else {
   const results: Result[] = [];
   for (const nodes of FLEETS) {
