@@ -183,6 +183,10 @@ class StaleBases extends Error {}
 /** Thrown inside a seal's CAS when a sidecar the manifest records as published is absent. */
 class LostSidecar extends Error {}
 
+function isUnsettled(intent: CompactionIntent | undefined): intent is CompactionIntent {
+  return intent !== undefined && intent.state !== "COMMITTED" && intent.state !== "ABANDONED";
+}
+
 class SealedByOther extends Error {
   constructor(readonly compactionId: string) {
     super(`sealed by compaction ${compactionId}`);
@@ -283,6 +287,13 @@ export class Compactor {
   readonly #lanes = new SerialQueue();
   /** Compactions this process is running (recovery leaves them alone). */
   readonly #running = new Set<string>();
+  /**
+   * Namespaces whose run another process's unsettled compaction has sealed, with its id and the end of its
+   * lease: while it is unsettled and its lease lasts, every compaction here could only lose the seal (an
+   * intent spent for nothing), so none is attempted (one read of its intent instead); after the lease the
+   * next one first finishes it (recovery), e.g. after that process crashed.
+   */
+  readonly #held = new Map<string, { compactionId: string; until: number }>();
 
   constructor(ctx: EngineContext, wals: NamespaceWals, settings: CompactionSettings) {
     this.#ctx = ctx;
@@ -299,8 +310,21 @@ export class Compactor {
   compact(path: NamespacePath, force: boolean): Promise<CompactionReport> {
     return this.#lanes.run(namespaceId(path), async () => {
       const ctx = this.#ctx;
-      const snapshot = await ctx.manifests.readLatest(path);
+      let snapshot = await ctx.manifests.readLatest(path);
       if (snapshot === undefined || snapshot.deletedAt !== undefined) throw new NamespaceNotFoundError(formatNamespacePath(path));
+      const held = this.#held.get(namespaceId(path));
+      if (held !== undefined && ctx.clock.now() < held.until && isUnsettled(await readIntent(ctx, path, held.compactionId).catch(() => undefined))) {
+        return this.#notPerformed(snapshot);
+      }
+      if (held !== undefined) {
+        // The holder settled, or its lease is over: finish (or abandon) what is left of it, then compact.
+        this.#held.delete(namespaceId(path));
+        const recovered = await this.#recover(path);
+        if (recovered.finished > 0 || recovered.abandoned > 0) {
+          snapshot = await ctx.manifests.readLatest(path);
+          if (snapshot === undefined || snapshot.deletedAt !== undefined) throw new NamespaceNotFoundError(formatNamespacePath(path));
+        }
+      }
       const run = force ? fullRun(snapshot) : chooseRun(snapshot, this.settings);
       if (run === undefined) return this.#notPerformed(snapshot);
       const inputs = snapshot.containers.slice(run.start, run.end);
@@ -329,9 +353,14 @@ export class Compactor {
         return await this.#run(path, intent, snapshot.version, run.kind);
       } catch (error) {
         if (!(error instanceof SealedByOther)) throw error;
-        // Lost a seal: another compaction owns (part of) the run. Release ours and give up.
+        // Lost a seal: another compaction owns (part of) the run. Release ours and give up; while that one's
+        // lease lasts, attempt no other (the next one after it finishes it if it is still unsettled).
         const latest = await ctx.manifests.readLatest(path);
         await this.#abandon(path, this.#wals.for(path).store, intent, latest);
+        const holder = await readIntent(ctx, path, error.compactionId).catch(() => undefined);
+        if (isUnsettled(holder) && holder.lease?.owner !== this.#wals.handleId) {
+          this.#held.set(namespaceId(path), { compactionId: holder.compactionId, until: holder.lease?.expiresAt ?? ctx.clock.now() });
+        }
         return this.#notPerformed(latest ?? snapshot);
       }
     });
