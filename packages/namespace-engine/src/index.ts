@@ -81,7 +81,7 @@ export { DEFAULT_STATE_PERSISTENCE, STATE_FILE_SUFFIX, type StatePersistenceSett
 export { MAX_BRIDGED_VERSIONS, type LostVersions, type RepairOptions, type RepairReport } from "./project-repair.ts";
 export { type BatchWriteResult, MAX_IDEMPOTENCY_KEY_LENGTH, type WriteOptions, type WriteResult } from "./write-options.ts";
 export { DEFAULT_WRITE_LIMITS, MAX_DIMENSION, type WriteBatch, type WriteLimits } from "./write-request.ts";
-export { REF_NEW } from "./write-condition.ts";
+export { parseWriteCondition, REF_NEW, type WriteCondition } from "./write-condition.ts";
 export type { CarriedBatchOptions, CommitPolicy, CommitterStats, GroupCommitOptions } from "./write-committer.ts";
 export { DEFAULT_CARRIED_BATCHES } from "./write-committer.ts";
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./storage-calls.ts";
