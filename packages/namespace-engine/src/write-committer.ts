@@ -20,7 +20,12 @@
  *      dimension other than the namespace's (or the one the group's first
  *      vector fixes) fails (InvalidArgument); a patch of a document absent at
  *      base (after the group's earlier writes) fails (DocumentNotFound). Each
- *      failure settles only its own caller.
+ *      failure settles only its own caller. A batch write (`write`) then has
+ *      each operation evaluated against the documents as base and the
+ *      group's earlier writes leave them, its per-document conditions
+ *      included (`select`); only the operations that apply are logged. When
+ *      no accepted write has anything to log, nothing is committed: the
+ *      writes are answered at base, once base was read from the store.
  *   3. Build ONE log batch with every accepted write's entries (random UUID
  *      id). At most `carried.maxBatchBytes`, it is carried by the manifest
  *      (carried-batch.ts); larger, it is written first as its object

@@ -365,7 +365,7 @@ export function encodeBatch(batch: WriteBatch, idGenerator: IdGenerator, limits:
   ];
   const rowIds = mint(idGenerator, written.length);
   const entries = withRowIds(written, rowIds);
-  within("deletes", () => deletes.forEach((id, index) => entries.push({ op: "DELETE", id: checkId(id, index, limits) })));
+  entries.push(...within("deletes", () => deletes.map((id, index): LogEntry => ({ op: "DELETE", id: checkId(id, index, limits) }))));
   const condition = (raw: unknown, where: string) => (raw === undefined || raw === null ? undefined : parseWriteCondition(raw, where));
   const upsert = condition(batch.upsertCondition, "upsertCondition");
   const patch = condition(batch.patchCondition, "patchCondition");
