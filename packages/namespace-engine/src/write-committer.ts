@@ -637,10 +637,16 @@ function evaluate(
         continue;
       }
     }
-    if (dim !== undefined) dimension = dim;
     if (p.write.kind === "batch") {
-      selections.set(p, select(p.write, current, overlay));
-    } else if (wholeDocuments) {
+      const selection = select(p.write, current, overlay);
+      selections.set(p, selection);
+      // Only a vector that is written fixes the namespace's dimension.
+      if (dim !== undefined && selection.indices.some((i) => p.write.logEntries?.[i]?.vector !== undefined)) dimension = dim;
+      accepted.push(p);
+      continue;
+    }
+    if (dim !== undefined) dimension = dim;
+    if (wholeDocuments) {
       p.write.entries.forEach((bytes, i) => {
         const entry = decodeLogEntry(bytes, `pending write entry ${i}`);
         if (entry.op === "DELETE") overlay.set(entry.id, null);

@@ -119,6 +119,20 @@ describe("engine.write: per-document conditions", () => {
     expect(await engine.listVersions(NS)).toEqual([1, 2]);
   });
 
+  it("fixes the vector dimension only by a vector it writes", async () => {
+    const { engine } = await fresh();
+    await engine.upsert(NS, [{ id: "a", attributes: { n: 1 } }]);
+    const result = await engine.write(NS, {
+      upserts: [{ id: "a", vector: [1, 2, 3], attributes: { n: 2 } }],
+      patches: [{ id: "a", attributes: { seen: true } }],
+      upsertCondition: ["n", "Eq", 0],
+    });
+    expect(result).toMatchObject({ count: 1, upserted: [], patched: ["a"] });
+    expect((await engine.manifest(NS)).vector?.dimension).toBeUndefined();
+    expect(await engine.upsert(NS, [{ id: "b", vector: [1, 2, 3, 4, 5] }])).toMatchObject({ count: 1 });
+    expect((await engine.manifest(NS)).vector?.dimension).toBe(5);
+  });
+
   it("refuses bad conditions and batches with a typed error, writing nothing", async () => {
     const { engine } = await fresh();
     const bad: unknown[] = [
