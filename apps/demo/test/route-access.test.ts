@@ -44,6 +44,7 @@ const EXPECTED: Readonly<Record<string, Access>> = {
   [`POST ${NS}/:namespace/upsert`]: "write",
   [`POST ${NS}/:namespace/patch`]: "write",
   [`POST ${NS}/:namespace/delete`]: "write",
+  [`POST ${NS}/:namespace/write`]: "write",
   [`POST ${NS}/:namespace/documents/get`]: "read",
   [`GET ${NS}/:namespace/documents/:id`]: "read",
   [`GET ${NS}/:namespace/documents`]: "read",

@@ -79,8 +79,9 @@ export { DEFAULT_RETENTION, type GarbageReport, type RetentionPolicy } from "./m
 export type { StateCacheStats } from "./state-cache.ts";
 export { DEFAULT_STATE_PERSISTENCE, STATE_FILE_SUFFIX, type StatePersistenceSettings, type StatePersistenceStats } from "./state-persistence.ts";
 export { MAX_BRIDGED_VERSIONS, type LostVersions, type RepairOptions, type RepairReport } from "./project-repair.ts";
-export { MAX_IDEMPOTENCY_KEY_LENGTH, type WriteOptions, type WriteResult } from "./write-options.ts";
-export { DEFAULT_WRITE_LIMITS, MAX_DIMENSION, type WriteLimits } from "./write-request.ts";
+export { type BatchWriteResult, MAX_IDEMPOTENCY_KEY_LENGTH, type WriteOptions, type WriteResult } from "./write-options.ts";
+export { DEFAULT_WRITE_LIMITS, MAX_DIMENSION, type WriteBatch, type WriteLimits } from "./write-request.ts";
+export { parseWriteCondition, REF_NEW, type WriteCondition } from "./write-condition.ts";
 export type { CarriedBatchOptions, CommitPolicy, CommitterStats, GroupCommitOptions } from "./write-committer.ts";
 export { DEFAULT_CARRIED_BATCHES } from "./write-committer.ts";
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./storage-calls.ts";

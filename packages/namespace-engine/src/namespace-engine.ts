@@ -3,9 +3,10 @@
  * on any StorageProvider, safe for many writer processes on many machines.
  *
  * Lifecycle: `createNamespace`, `getNamespace`, `listNamespaces`,
- * `updateLabels`, `deleteNamespace`. Writes: `upsert`, `patch`, `delete`
- * (validated, group-committed as one log batch object plus one manifest;
- * options `ifVersion` and `idempotencyKey`). Predicate mutations:
+ * `updateLabels`, `deleteNamespace`. Writes: `upsert`, `patch`, `delete`,
+ * and `write` (all three in one atomic commit, with per-document
+ * conditions evaluated at commit) (validated, group-committed as one log
+ * batch plus one manifest; options `ifVersion` and `idempotencyKey`). Predicate mutations:
  * `deleteByFilter`, `patchByFilter` (wal-engine pipeline). Maintenance:
  * `compact` (and a background trigger, on by default: tiered compaction
  * after a write that makes a run due), `recover`,
@@ -111,8 +112,17 @@ import {
   type GroupCommitOptions,
   WriteCommitter,
 } from "./write-committer.ts";
-import { MAX_IDEMPOTENCY_KEY_LENGTH, type WriteOptions, type WriteResult } from "./write-options.ts";
-import { DEFAULT_WRITE_LIMITS, encodeDelete, encodePatch, encodeUpsert, type EncodedWrite, type WriteLimits } from "./write-request.ts";
+import { type BatchWriteResult, MAX_IDEMPOTENCY_KEY_LENGTH, type WriteOptions, type WriteResult } from "./write-options.ts";
+import {
+  DEFAULT_WRITE_LIMITS,
+  encodeBatch,
+  encodeDelete,
+  encodePatch,
+  encodeUpsert,
+  type EncodedWrite,
+  type WriteBatch,
+  type WriteLimits,
+} from "./write-request.ts";
 
 export interface NamespaceEngineOptions {
   readonly storage: StorageProvider;
@@ -754,6 +764,20 @@ export class NamespaceEngine {
   /** Deletes documents by id (ids that do not exist are no-ops, and still counted). */
   delete(path: Path, ids: readonly string[], options: WriteOptions = {}): Promise<WriteResult> {
     return this.#submit(path, options, () => encodeDelete(ids, this.#limits));
+  }
+
+  /**
+   * One atomic write of upserts, patches and deletes, each kind with an optional per-document condition (a filter
+   * whose operands may be `{"$ref_new": attribute}`, write-condition.ts). The conditions are evaluated inside the
+   * commit, against the documents at the version the commit lands on (after a lost manifest race, against the new
+   * latest), so no other write can come between a check and its operation; the operations that apply commit as
+   * ONE version. Order: upserts, then patches, then deletes (a patch sees the batch's upserts). An upsert of a
+   * missing document always applies; patches and deletes of missing documents are skipped (no error). Returns the
+   * ids each kind affected. Options as for `upsert`; with `ifVersion` the batch commits alone.
+   */
+  async write(path: Path, batch: WriteBatch, options: WriteOptions = {}): Promise<BatchWriteResult> {
+    const result = await this.#submit(path, options, () => encodeBatch(batch, this.#ids, this.#limits));
+    return result as BatchWriteResult;
   }
 
   async #submit(path: Path, options: WriteOptions, encode: () => EncodedWrite): Promise<WriteResult> {

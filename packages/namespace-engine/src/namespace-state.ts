@@ -82,7 +82,8 @@ function mergeRecord<T>(base: Readonly<Record<string, T>> | undefined, changes: 
   return Object.keys(out).length === 0 ? undefined : out;
 }
 
-function upserted(entry: LogEntry): StoredDocument {
+/** The document an UPSERT entry writes. */
+export function upsertedDocument(entry: LogEntry): StoredDocument {
   const doc: {
     id: string;
     vector?: Float32Array;
@@ -244,7 +245,7 @@ export class NamespaceState {
             this.#locatable.set(current.rowId, { rowId: current.rowId, containerId: current.containerId, position: current.position });
           }
         }
-        const doc = upserted(entry);
+        const doc = upsertedDocument(entry);
         const size = estimateDocumentBytes(doc);
         this.#bytes += size - (rows.get(entry.id)?.size ?? 0);
         rows.set(entry.id, { doc, rowId, containerId, position, size });

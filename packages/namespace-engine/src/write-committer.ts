@@ -20,7 +20,12 @@
  *      dimension other than the namespace's (or the one the group's first
  *      vector fixes) fails (InvalidArgument); a patch of a document absent at
  *      base (after the group's earlier writes) fails (DocumentNotFound). Each
- *      failure settles only its own caller.
+ *      failure settles only its own caller. A batch write (`write`) then has
+ *      each operation evaluated against the documents as base and the
+ *      group's earlier writes leave them, its per-document conditions
+ *      included (`select`); only the operations that apply are logged. When
+ *      no accepted write has anything to log, nothing is committed: the
+ *      writes are answered at base, once base was read from the store.
  *   3. Build ONE log batch with every accepted write's entries (random UUID
  *      id). At most `carried.maxBatchBytes`, it is carried by the manifest
  *      (carried-batch.ts); larger, it is written first as its object
@@ -63,7 +68,9 @@ import { storeBatch } from "./carried-batch.ts";
 import { encodeLogBatch } from "./log-batch.ts";
 import type { ManifestStore } from "./manifest-store.ts";
 import { formatNamespacePath, type NamespacePath } from "./namespace-path.ts";
-import type { NamespaceState } from "./namespace-state.ts";
+import type { StoredDocument } from "./document.ts";
+import { decodeLogEntry, type LogEntry } from "./log-entry.ts";
+import { type NamespaceState, patched, upsertedDocument } from "./namespace-state.ts";
 import { randomUuid } from "./random-uuid.ts";
 import type { SerialQueue } from "./serial-queue.ts";
 import type { StateCache } from "./state-cache.ts";
@@ -71,7 +78,8 @@ import { CONTENTION_WINDOW_MS, LostRaces, type LostRacePolicy, MAX_STREAK, stepA
 import { type RetryPolicy, sleep, toEngineError } from "./storage-calls.ts";
 import { logBatchKey, namespaceId } from "./storage-layout.ts";
 import { CLAIM_AFTER_LOSSES, CLAIM_CHECK_EVERY, type ClaimHold, MAX_YIELD_MS, WaitingClaims } from "./waiting-claims.ts";
-import type { WriteResult } from "./write-options.ts";
+import { conditionHolds } from "./write-condition.ts";
+import type { BatchWriteResult, WriteResult } from "./write-options.ts";
 import type { EncodedWrite } from "./write-request.ts";
 
 export interface GroupCommitOptions {
@@ -247,7 +255,7 @@ export class WriteCommitter {
     const name = formatNamespacePath(path);
     const id = namespaceId(path);
     let unsettled = group;
-    let written: { members: PendingWrite[]; ref: ContainerRef } | undefined;
+    let written: { members: PendingWrite[]; signature: string; selections: Selections; ref: ContainerRef } | undefined;
     let claim: ClaimHold | undefined;
     try {
       // A conditional write checks against the store, not a possibly stale cache.
@@ -296,25 +304,39 @@ export class WriteCommitter {
           // Committing it again would reference the batch twice.
           this.stats.commits++;
           this.stats.writesCommitted += unsettled.length;
-          for (const p of unsettled) p.resolve({ version: current.version, count: p.write.count, deduplicated: false });
+          for (const p of unsettled) p.resolve(resultOf(p, current.version, written.selections));
           return;
         }
-        const needsState = unsettled.some((p) => p.write.kind === "patch");
+        const needsState = unsettled.some(needsStateFor);
         const evaluation = needsState
           ? await states.read(path, current, (state) => evaluate(name, current, unsettled, state))
           : evaluate(name, current, unsettled, undefined);
         unsettled = evaluation.accepted;
+        const { selections } = evaluation;
         if (unsettled.length === 0) {
           if (written !== undefined) await this.#discard(written.ref);
           return;
         }
-        if (written === undefined || !sameMembers(written.members, unsettled)) {
+        if (unsettled.every((p) => selections.get(p)?.indices.length === 0)) {
+          // Batch writes none of whose operations apply: nothing to commit. Their conditions must have been
+          // evaluated against the latest version, which only a fresh read (no commit validates this base) shows.
+          if (!fresh) {
+            base = await manifests.readLatest(path);
+            fresh = true;
+            continue;
+          }
+          if (written !== undefined) await this.#discard(written.ref);
+          for (const p of unsettled) p.resolve(resultOf(p, current.version, selections));
+          return;
+        }
+        const signature = signatureOf(unsettled, selections);
+        if (written === undefined || !sameMembers(written.members, unsettled) || written.signature !== signature) {
           // Every earlier create of this group was verified as another writer's: the old batch is unreferenced.
           if (written !== undefined) await this.#discard(written.ref);
-          const ref = this.#buildBatch(path, current, unsettled);
-          written = { members: unsettled, ref: this.#carries(ref) ? ref : await this.#store(ref) };
+          const ref = this.#buildBatch(path, current, unsettled, selections);
+          written = { members: unsettled, signature, selections, ref: this.#carries(ref) ? ref : await this.#store(ref) };
         }
-        const next = this.#nextManifest(current, written.ref, unsettled, evaluation.dimension);
+        const next = this.#nextManifest(current, written.ref, unsettled, selections, evaluation.dimension);
         const outcome = await manifests.create(path, next);
         const cycleMs = clock.now() - attemptStarted;
         if (outcome === "created") {
@@ -325,7 +347,7 @@ export class WriteCommitter {
           }
           if (written.ref.inline !== undefined) this.stats.carriedBatches++;
           this.stats.writesCommitted += unsettled.length;
-          for (const p of unsettled) p.resolve({ version: next.version, count: p.write.count, deduplicated: false });
+          for (const p of unsettled) p.resolve(resultOf(p, next.version, selections));
           return;
         }
         this.stats.racesLost++;
@@ -405,18 +427,30 @@ export class WriteCommitter {
    * carrier). `key` is the batch's object key: written by `#store` for a batch too big to carry, and later by
    * manifest GC, branches and copies for a carried one (carried-batch.ts).
    */
-  #buildBatch(path: NamespacePath, base: Manifest, members: readonly PendingWrite[]): ContainerRef {
-    const entries = members.flatMap((p) => p.write.entries);
-    const bytes = encodeLogBatch(base.version, entries);
-    const id = randomUuid(this.#deps.random);
+  #buildBatch(path: NamespacePath, base: Manifest, members: readonly PendingWrite[], selections: Selections): ContainerRef {
+    const entries: Uint8Array[] = [];
     let first: bigint | undefined;
     let last: bigint | undefined;
-    for (const p of members) {
-      const range = p.write.rowIds;
-      if (range === undefined) continue;
+    const widen = (range: { readonly first: bigint; readonly last: bigint }) => {
       if (first === undefined || range.first < first) first = range.first;
       if (last === undefined || range.last > last) last = range.last;
+    };
+    for (const p of members) {
+      const selection = selections.get(p);
+      if (selection === undefined) {
+        entries.push(...p.write.entries);
+        if (p.write.rowIds !== undefined) widen(p.write.rowIds);
+        continue;
+      }
+      // A batch write logs only the operations that apply: the log holds concrete ops, never conditions.
+      for (const i of selection.indices) {
+        entries.push(p.write.entries[i] as Uint8Array);
+        const row = p.write.ops[i]?.rowId;
+        if (row !== undefined) widen({ first: row, last: row });
+      }
     }
+    const bytes = encodeLogBatch(base.version, entries);
+    const id = randomUuid(this.#deps.random);
     return {
       id,
       kind: "LOG_BATCH",
@@ -443,13 +477,13 @@ export class WriteCommitter {
     return stored;
   }
 
-  #nextManifest(base: Manifest, ref: ContainerRef, members: readonly PendingWrite[], dimension: number | undefined): Manifest {
+  #nextManifest(base: Manifest, ref: ContainerRef, members: readonly PendingWrite[], selections: Selections, dimension: number | undefined): Manifest {
     const { clock, policy } = this.#deps;
     const now = clock.now();
     const version = base.version + 1;
     const recent: RecentWrite[] = [...base.recentWrites];
     for (const p of members) {
-      if (p.idempotencyKey !== undefined) recent.push({ idempotencyKey: p.idempotencyKey, version, committedAt: now, count: p.write.count });
+      if (p.idempotencyKey !== undefined) recent.push({ idempotencyKey: p.idempotencyKey, version, committedAt: now, count: countOf(p, selections) });
     }
     const high = ref.rowIdRange !== undefined && ref.rowIdRange.last > base.rowIdHighWater ? ref.rowIdRange.last : base.rowIdHighWater;
     const metric = base.vector?.metric ?? "COSINE";
@@ -469,17 +503,110 @@ export class WriteCommitter {
   }
 }
 
-/** Settles the writes that cannot commit on `base`; returns the rest and the dimension they fix. */
+/** What a batch write applies at one base: the indices of its entries whose conditions held, and their ids. */
+interface Selection {
+  readonly indices: number[];
+  readonly upserted: string[];
+  readonly patched: string[];
+  readonly deleted: string[];
+}
+
+type Selections = ReadonlyMap<PendingWrite, Selection>;
+
+/** Overlay value of a document an earlier write of the group wrote, where only its existence is known. */
+const WRITTEN: StoredDocument = Object.freeze({ id: "" });
+
+/** True when a batch write needs the namespace's documents to be evaluated (anything but unconditional upserts). */
+function batchNeedsState(write: EncodedWrite): boolean {
+  return write.conditions?.upsert !== undefined || write.ops.some((o) => o.op !== "UPSERT");
+}
+
+function needsStateFor(p: PendingWrite): boolean {
+  return p.write.kind === "patch" || (p.write.kind === "batch" && batchNeedsState(p.write));
+}
+
+function countOf(p: PendingWrite, selections: Selections): number {
+  return selections.get(p)?.indices.length ?? p.write.count;
+}
+
+function resultOf(p: PendingWrite, version: number, selections: Selections): WriteResult | BatchWriteResult {
+  const selection = selections.get(p);
+  if (selection === undefined) return { version, count: p.write.count, deduplicated: false };
+  const { upserted, patched, deleted } = selection;
+  return { version, count: selection.indices.length, deduplicated: false, upserted, patched, deleted };
+}
+
+/** Identifies the members' selections: a rebase that selects differently rebuilds the batch. */
+function signatureOf(members: readonly PendingWrite[], selections: Selections): string {
+  return members.map((p) => selections.get(p)?.indices.join(",") ?? "*").join("|");
+}
+
+/**
+ * Evaluates a batch write's operations in order (upserts, patches, deletes) against the documents as the group's
+ * earlier writes leave them (`current`), recording each applied operation in `overlay`:
+ * - an upsert of an existing document applies if the upsert condition holds (references: the new document); of a
+ *   missing one, always;
+ * - a patch of a missing document is skipped; of an existing one, applies if the patch condition holds for it
+ *   (references: the patched document);
+ * - a delete of a missing document is skipped; of an existing one, applies if the delete condition holds
+ *   (references: null, a delete has no new document).
+ */
+function select(write: EncodedWrite, current: (id: string) => StoredDocument | undefined, overlay: Map<string, StoredDocument | null>): Selection {
+  const selection: Selection = { indices: [], upserted: [], patched: [], deleted: [] };
+  const entries = write.logEntries as readonly LogEntry[];
+  const conditions = write.conditions ?? {};
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i] as LogEntry;
+    const id = entry.id;
+    if (entry.op === "UPSERT") {
+      const next = upsertedDocument(entry);
+      if (conditions.upsert !== undefined) {
+        const existing = current(id);
+        if (existing !== undefined && !conditionHolds(conditions.upsert, existing, next)) continue;
+      }
+      overlay.set(id, next);
+      selection.upserted.push(id);
+    } else if (entry.op === "PATCH") {
+      const existing = current(id);
+      if (existing === undefined) continue;
+      const next = patched(existing, entry);
+      if (conditions.patch !== undefined && !conditionHolds(conditions.patch, existing, next)) continue;
+      overlay.set(id, next);
+      selection.patched.push(id);
+    } else {
+      const existing = current(id);
+      if (existing === undefined) continue;
+      if (conditions.delete !== undefined && !conditionHolds(conditions.delete, existing, undefined)) continue;
+      overlay.set(id, null);
+      selection.deleted.push(id);
+    }
+    selection.indices.push(i);
+  }
+  return selection;
+}
+
+/**
+ * Settles the writes that cannot commit on `base`; returns the rest, the dimension they fix, and what each batch
+ * write among them applies (`select`).
+ */
 function evaluate(
   name: string,
   base: Manifest,
   writes: readonly PendingWrite[],
   state: NamespaceState | undefined,
-): { accepted: PendingWrite[]; dimension: number | undefined } {
+): { accepted: PendingWrite[]; dimension: number | undefined; selections: Map<PendingWrite, Selection> } {
   const accepted: PendingWrite[] = [];
+  const selections = new Map<PendingWrite, Selection>();
   let dimension = base.vector?.dimension;
   const fixedBefore = dimension;
-  const overlay = new Map<string, boolean>();
+  // Documents as the group's accepted writes leave them (null: deleted). With a batch write that reads documents
+  // in the group, every write records whole documents; otherwise only existence (WRITTEN).
+  const overlay = new Map<string, StoredDocument | null>();
+  const wholeDocuments = writes.some((p) => p.write.kind === "batch" && batchNeedsState(p.write));
+  const current = (id: string): StoredDocument | undefined => {
+    if (overlay.has(id)) return overlay.get(id) ?? undefined;
+    return state?.get(id);
+  };
   for (const p of writes) {
     if (p.ifVersion !== undefined && p.ifVersion !== base.version) {
       p.reject(new VersionConflictError(name, p.ifVersion, base.version));
@@ -488,7 +615,10 @@ function evaluate(
     if (p.idempotencyKey !== undefined) {
       const seen = findRecent(base, p.idempotencyKey);
       if (seen !== undefined) {
-        p.resolve({ version: seen.version, count: seen.count ?? p.write.count, deduplicated: true });
+        const count = seen.count ?? p.write.count;
+        // A deduplicated batch reports no ids: the first write's answer had them.
+        const batch: BatchWriteResult = { version: seen.version, count, deduplicated: true, upserted: [], patched: [], deleted: [] };
+        p.resolve(p.write.kind === "batch" ? batch : { version: seen.version, count, deduplicated: true });
         continue;
       }
     }
@@ -500,19 +630,38 @@ function evaluate(
     if (p.write.kind === "patch" && state !== undefined) {
       const missing: string[] = [];
       for (const { id } of p.write.ops) {
-        const exists = overlay.get(id) ?? state.has(id);
-        if (!exists && missing.length < 16) missing.push(id);
+        if (current(id) === undefined && missing.length < 16) missing.push(id);
       }
       if (missing.length > 0) {
         p.reject(new DocumentNotFoundError(name, missing));
         continue;
       }
     }
+    if (p.write.kind === "batch") {
+      const selection = select(p.write, current, overlay);
+      selections.set(p, selection);
+      // Only a vector that is written fixes the namespace's dimension.
+      if (dim !== undefined && selection.indices.some((i) => p.write.logEntries?.[i]?.vector !== undefined)) dimension = dim;
+      accepted.push(p);
+      continue;
+    }
     if (dim !== undefined) dimension = dim;
-    for (const { op, id } of p.write.ops) overlay.set(id, op !== "DELETE");
+    if (wholeDocuments) {
+      p.write.entries.forEach((bytes, i) => {
+        const entry = decodeLogEntry(bytes, `pending write entry ${i}`);
+        if (entry.op === "DELETE") overlay.set(entry.id, null);
+        else if (entry.op === "UPSERT") overlay.set(entry.id, upsertedDocument(entry));
+        else {
+          const existing = current(entry.id);
+          if (existing !== undefined) overlay.set(entry.id, patched(existing, entry));
+        }
+      });
+    } else {
+      for (const { op, id } of p.write.ops) overlay.set(id, op === "DELETE" ? null : WRITTEN);
+    }
     accepted.push(p);
   }
-  return { accepted, dimension: dimension !== fixedBefore ? dimension : undefined };
+  return { accepted, dimension: dimension !== fixedBefore ? dimension : undefined, selections };
 }
 
 function findRecent(base: Manifest, key: string): RecentWrite | undefined {

@@ -22,7 +22,7 @@ export interface WriteOptions {
 export interface WriteResult {
   /** Manifest version the write committed as (for a deduplicated write: the first write's). */
   readonly version: number;
-  /** Operations applied (documents, patches or ids). */
+  /** Operations applied (documents, patches or ids; for a batch `write`, the ones whose conditions held). */
   readonly count: number;
   /** True when an earlier write with the same idempotency key was found and nothing was applied. */
   readonly deduplicated: boolean;
@@ -30,3 +30,13 @@ export interface WriteResult {
 
 /** Longest idempotency key in characters. */
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 256;
+
+/** Result of a batch `write`: which documents each kind of operation affected. */
+export interface BatchWriteResult extends WriteResult {
+  /** Ids upserted (an upsert whose condition failed is not here), in request order. */
+  readonly upserted: readonly string[];
+  /** Ids patched (patches of missing documents and failed conditions are not here). */
+  readonly patched: readonly string[];
+  /** Ids deleted (deletes of missing documents and failed conditions are not here). */
+  readonly deleted: readonly string[];
+}

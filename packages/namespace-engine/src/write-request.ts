@@ -21,6 +21,7 @@ import type { DocumentInput, DocumentPatch, JsonValue, SparseVector } from "./do
 import { InvalidArgumentError } from "./errors.ts";
 import { encodeLogEntries, type LogEntry, type LogOp } from "./log-entry.ts";
 import { setOwn } from "./query/own-property.ts";
+import { parseWriteCondition, type WriteCondition } from "./write-condition.ts";
 
 /** Caps on one write. */
 export interface WriteLimits {
@@ -44,7 +45,14 @@ export const DEFAULT_WRITE_LIMITS: WriteLimits = {
 /** Largest vector dimension (the manifest's and the row batch's cap). */
 export const MAX_DIMENSION = 65_536;
 
-export type WriteKind = "upsert" | "patch" | "delete";
+export type WriteKind = "upsert" | "patch" | "delete" | "batch";
+
+/** The conditions of a batch write, per op kind (write-condition.ts). */
+export interface BatchConditions {
+  readonly upsert?: WriteCondition;
+  readonly patch?: WriteCondition;
+  readonly delete?: WriteCondition;
+}
 
 /** A validated write, ready to join a commit group. */
 export interface EncodedWrite {
@@ -54,8 +62,14 @@ export interface EncodedWrite {
   /** Encoded log entries, in order. */
   readonly entries: readonly Uint8Array[];
   readonly bytes: number;
-  /** Per entry: the op and the document id (for existence checks at commit). */
-  readonly ops: readonly { readonly op: LogOp; readonly id: string }[];
+  /** Per entry: the op, the document id (for existence checks at commit) and the row id it creates. */
+  readonly ops: readonly { readonly op: LogOp; readonly id: string; readonly rowId?: RowId }[];
+  /**
+   * Batch writes only: the entries before encoding (evaluated against the state at commit) and the conditions.
+   * Entry i is `entries[i]`; the commit logs the entries that apply (write-committer.ts).
+   */
+  readonly logEntries?: readonly LogEntry[];
+  readonly conditions?: BatchConditions;
   /** The vector dimension this write uses, if it carries any vector. */
   readonly dimension?: number;
   /** Smallest and largest row id minted for this write, if any. */
@@ -197,7 +211,14 @@ function checkCount(items: unknown, what: string, limits: WriteLimits): readonly
   return items;
 }
 
-function finish(kind: WriteKind, logEntries: LogEntry[], dims: { value?: number }, ids: RowId[], limits: WriteLimits): EncodedWrite {
+function finish(
+  kind: WriteKind,
+  logEntries: LogEntry[],
+  dims: { value?: number },
+  ids: RowId[],
+  limits: WriteLimits,
+  batch?: { conditions: BatchConditions },
+): EncodedWrite {
   const entries = encodeLogEntries(logEntries);
   let bytes = 0;
   for (const entry of entries) bytes += entry.length + 8;
@@ -211,8 +232,9 @@ function finish(kind: WriteKind, logEntries: LogEntry[], dims: { value?: number 
     count: logEntries.length,
     entries,
     bytes,
-    ops: logEntries.map((e) => ({ op: e.op, id: e.id })),
+    ops: logEntries.map((e) => (e.rowId === undefined ? { op: e.op, id: e.id } : { op: e.op, id: e.id, rowId: e.rowId })),
     ...(dims.value === undefined ? {} : { dimension: dims.value }),
+    ...(batch === undefined ? {} : { logEntries, conditions: batch.conditions }),
     ...(first === undefined || last === undefined ? {} : { rowIds: { first, last } }),
   };
 }
@@ -231,54 +253,58 @@ function withRowIds(entries: Omit<LogEntry, "rowId">[], rowIds: readonly RowId[]
 export function encodeUpsert(docs: readonly DocumentInput[], idGenerator: IdGenerator, limits: WriteLimits): EncodedWrite {
   const items = checkCount(docs, "upsert documents", limits);
   const dims: { value?: number } = {};
-  const entries: Omit<LogEntry, "rowId">[] = items.map((raw, index) => {
-    if (typeof raw !== "object" || raw === null) fail(index, "document must be an object");
-    const doc = raw as DocumentInput;
-    const entry: {
-      op: LogOp;
-      id: string;
-      vector?: Float32Array;
-      sparse?: { indices: Uint32Array; values: Float32Array };
-      text?: Record<string, string | null>;
-      attributes?: Record<string, JsonValue | null>;
-    } = { op: "UPSERT", id: checkId(doc.id, index, limits) };
-    if (doc.vector !== undefined) entry.vector = checkVector(doc.vector, index, dims);
-    if (doc.sparse !== undefined) entry.sparse = checkSparse(doc.sparse, index);
-    if (doc.text !== undefined) entry.text = checkText(doc.text, index, false);
-    if (doc.attributes !== undefined) entry.attributes = checkAttributes(doc.attributes, index, limits);
-    return entry;
-  });
+  const entries = items.map((raw, index) => upsertEntry(raw, index, dims, limits));
   const rowIds = mint(idGenerator, entries.length);
   return finish("upsert", withRowIds(entries, rowIds), dims, rowIds, limits);
+}
+
+function upsertEntry(raw: unknown, index: number, dims: { value?: number }, limits: WriteLimits): Omit<LogEntry, "rowId"> {
+  if (typeof raw !== "object" || raw === null) fail(index, "document must be an object");
+  const doc = raw as DocumentInput;
+  const entry: {
+    op: LogOp;
+    id: string;
+    vector?: Float32Array;
+    sparse?: { indices: Uint32Array; values: Float32Array };
+    text?: Record<string, string | null>;
+    attributes?: Record<string, JsonValue | null>;
+  } = { op: "UPSERT", id: checkId(doc.id, index, limits) };
+  if (doc.vector !== undefined) entry.vector = checkVector(doc.vector, index, dims);
+  if (doc.sparse !== undefined) entry.sparse = checkSparse(doc.sparse, index);
+  if (doc.text !== undefined) entry.text = checkText(doc.text, index, false);
+  if (doc.attributes !== undefined) entry.attributes = checkAttributes(doc.attributes, index, limits);
+  return entry;
 }
 
 /** Validates and encodes a patch. */
 export function encodePatch(patches: readonly DocumentPatch[], idGenerator: IdGenerator, limits: WriteLimits): EncodedWrite {
   const items = checkCount(patches, "patches", limits);
   const dims: { value?: number } = {};
-  const entries: Omit<LogEntry, "rowId">[] = items.map((raw, index) => {
-    if (typeof raw !== "object" || raw === null) fail(index, "patch must be an object");
-    const patch = raw as DocumentPatch;
-    const entry: {
-      op: LogOp;
-      id: string;
-      vector?: Float32Array;
-      vectorCleared?: boolean;
-      sparse?: { indices: Uint32Array; values: Float32Array };
-      sparseCleared?: boolean;
-      text?: Record<string, string | null>;
-      attributes?: Record<string, JsonValue | null>;
-    } = { op: "PATCH", id: checkId(patch.id, index, limits) };
-    if (patch.vector === null) entry.vectorCleared = true;
-    else if (patch.vector !== undefined) entry.vector = checkVector(patch.vector, index, dims);
-    if (patch.sparse === null) entry.sparseCleared = true;
-    else if (patch.sparse !== undefined) entry.sparse = checkSparse(patch.sparse, index);
-    if (patch.text !== undefined) entry.text = checkText(patch.text, index, true);
-    if (patch.attributes !== undefined) entry.attributes = checkAttributes(patch.attributes, index, limits);
-    return entry;
-  });
+  const entries = items.map((raw, index) => patchEntry(raw, index, dims, limits));
   const rowIds = mint(idGenerator, entries.length);
   return finish("patch", withRowIds(entries, rowIds), dims, rowIds, limits);
+}
+
+function patchEntry(raw: unknown, index: number, dims: { value?: number }, limits: WriteLimits): Omit<LogEntry, "rowId"> {
+  if (typeof raw !== "object" || raw === null) fail(index, "patch must be an object");
+  const patch = raw as DocumentPatch;
+  const entry: {
+    op: LogOp;
+    id: string;
+    vector?: Float32Array;
+    vectorCleared?: boolean;
+    sparse?: { indices: Uint32Array; values: Float32Array };
+    sparseCleared?: boolean;
+    text?: Record<string, string | null>;
+    attributes?: Record<string, JsonValue | null>;
+  } = { op: "PATCH", id: checkId(patch.id, index, limits) };
+  if (patch.vector === null) entry.vectorCleared = true;
+  else if (patch.vector !== undefined) entry.vector = checkVector(patch.vector, index, dims);
+  if (patch.sparse === null) entry.sparseCleared = true;
+  else if (patch.sparse !== undefined) entry.sparse = checkSparse(patch.sparse, index);
+  if (patch.text !== undefined) entry.text = checkText(patch.text, index, true);
+  if (patch.attributes !== undefined) entry.attributes = checkAttributes(patch.attributes, index, limits);
+  return entry;
 }
 
 /** Validates and encodes a delete by ids. */
@@ -286,4 +312,68 @@ export function encodeDelete(ids: readonly string[], limits: WriteLimits): Encod
   const items = checkCount(ids, "delete ids", limits);
   const entries: LogEntry[] = items.map((id, index) => ({ op: "DELETE", id: checkId(id, index, limits) }));
   return finish("delete", entries, {}, [], limits);
+}
+
+/** A batch write: upserts, patches and deletes with optional per-kind conditions, committed as one (engine `write`). */
+export interface WriteBatch {
+  readonly upserts?: readonly DocumentInput[] | undefined;
+  readonly patches?: readonly DocumentPatch[] | undefined;
+  readonly deletes?: readonly string[] | undefined;
+  /** Condition on each upsert of an existing document (write-condition.ts); a missing document is upserted. */
+  readonly upsertCondition?: unknown;
+  /** Condition on each patch (patches of missing documents are skipped). */
+  readonly patchCondition?: unknown;
+  /** Condition on each delete (deletes of missing documents are skipped). */
+  readonly deleteCondition?: unknown;
+}
+
+const BATCH_KEYS = new Set(["upserts", "patches", "deletes", "upsertCondition", "patchCondition", "deleteCondition"]);
+
+function list(items: unknown, what: string): readonly unknown[] {
+  if (items === undefined) return [];
+  if (!Array.isArray(items)) throw new InvalidArgumentError(`${what} must be an array`);
+  return items;
+}
+
+/** Runs `fn`, naming `what` in its InvalidArgumentError ("upserts: item 3: ..."). */
+function within<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (error instanceof InvalidArgumentError) throw new InvalidArgumentError(`${what}: ${error.message}`);
+    throw error;
+  }
+}
+
+/**
+ * Validates and encodes a batch write: its upserts, then its patches, then its deletes (the order they apply in),
+ * and its conditions. At least one operation; at most `maxBatchOps` in all.
+ */
+export function encodeBatch(batch: WriteBatch, idGenerator: IdGenerator, limits: WriteLimits): EncodedWrite {
+  if (typeof batch !== "object" || batch === null || Array.isArray(batch)) throw new InvalidArgumentError("a batch write is an object");
+  for (const key of Object.keys(batch)) if (!BATCH_KEYS.has(key)) throw new InvalidArgumentError(`unknown batch write field ${JSON.stringify(key)}`);
+  const upserts = list(batch.upserts, "upserts");
+  const patches = list(batch.patches, "patches");
+  const deletes = list(batch.deletes, "deletes");
+  const total = upserts.length + patches.length + deletes.length;
+  if (total === 0) throw new InvalidArgumentError("a batch write needs at least one upsert, patch or delete");
+  if (total > limits.maxBatchOps) throw new InvalidArgumentError(`the batch has ${total} operations; the batch cap is ${limits.maxBatchOps}`);
+  const dims: { value?: number } = {};
+  const written: Omit<LogEntry, "rowId">[] = [
+    ...within("upserts", () => upserts.map((raw, index) => upsertEntry(raw, index, dims, limits))),
+    ...within("patches", () => patches.map((raw, index) => patchEntry(raw, index, dims, limits))),
+  ];
+  const rowIds = mint(idGenerator, written.length);
+  const entries = withRowIds(written, rowIds);
+  entries.push(...within("deletes", () => deletes.map((id, index): LogEntry => ({ op: "DELETE", id: checkId(id, index, limits) }))));
+  const condition = (raw: unknown, where: string) => (raw === undefined || raw === null ? undefined : parseWriteCondition(raw, where));
+  const upsert = condition(batch.upsertCondition, "upsertCondition");
+  const patch = condition(batch.patchCondition, "patchCondition");
+  const del = condition(batch.deleteCondition, "deleteCondition");
+  const conditions: BatchConditions = {
+    ...(upsert === undefined ? {} : { upsert }),
+    ...(patch === undefined ? {} : { patch }),
+    ...(del === undefined ? {} : { delete: del }),
+  };
+  return finish("batch", entries, dims, rowIds, limits, { conditions });
 }

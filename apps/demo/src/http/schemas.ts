@@ -89,6 +89,30 @@ const ifVersion = z.number().int().positive().optional().openapi({ description: 
 export const UpsertBody = z.object({ documents: z.array(DocumentInputSchema).min(1), ifVersion }).strict().openapi("UpsertRequest");
 export const PatchBody = z.object({ patches: z.array(DocumentPatchSchema).min(1), ifVersion }).strict().openapi("PatchRequest");
 export const DeleteBody = z.object({ ids: z.array(z.string().min(1).max(512)).min(1), ifVersion }).strict().openapi("DeleteRequest");
+const ConditionSchema = z
+  .array(z.unknown())
+  .min(2)
+  .optional()
+  .openapi({
+    description:
+      'A filter tuple (as in QueryRequest.filters) evaluated per document against its current version at the commit; operands may be {"$ref_new": "attr"}, the new version\'s value',
+    example: ["version", "Lt", { $ref_new: "version" }],
+  });
+export const WriteBatchBody = z
+  .object({
+    upserts: z.array(DocumentInputSchema).optional(),
+    patches: z.array(DocumentPatchSchema).optional(),
+    deletes: z.array(z.string().min(1).max(512)).optional(),
+    upsertCondition: ConditionSchema,
+    patchCondition: ConditionSchema,
+    deleteCondition: ConditionSchema,
+    ifVersion,
+  })
+  .strict()
+  .openapi("WriteBatchRequest", {
+    description:
+      "Upserts, then patches, then deletes, committed as one version. An upsert of an existing document applies if upsertCondition holds (a missing one always); patches and deletes of missing documents are skipped, of existing ones applied if their condition holds.",
+  });
 export const IdempotencyHeader = z.object({
   "idempotency-key": z
     .string()
@@ -101,6 +125,17 @@ export const IdempotencyHeader = z.object({
 export const WriteResultSchema = z
   .object({ version: z.number().int(), count: z.number().int(), deduplicated: z.boolean() })
   .openapi("WriteResult");
+
+export const WriteBatchResultSchema = z
+  .object({
+    version: z.number().int(),
+    count: z.number().int().openapi({ description: "Operations applied" }),
+    deduplicated: z.boolean(),
+    upserted: z.array(z.string()).openapi({ description: "Ids upserted (empty for a deduplicated write)" }),
+    patched: z.array(z.string()),
+    deleted: z.array(z.string()),
+  })
+  .openapi("WriteBatchResult");
 
 export const NamespaceInfoSchema = z
   .object({

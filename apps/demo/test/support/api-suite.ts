@@ -264,6 +264,37 @@ export function describeApiSuite(name: string, makeStore: () => Promise<TestStor
         });
       });
 
+      it("should write upserts, patches and deletes in one commit with per-document conditions (/write)", async () => {
+        const { version } = (await reader.get(NS)).body;
+        const seeded = await writer.post(`${NS}/write`, {
+          upserts: [
+            { id: "w1", vector: [0, 1, 1, 0], attributes: { kind: "cas", rev: 1 } },
+            { id: "w2", vector: [0, 1, 1, 0], attributes: { kind: "cas", rev: 5 } },
+          ],
+        });
+        expect(seeded.body).toEqual({ version: version + 1, count: 2, deduplicated: false, upserted: ["w1", "w2"], patched: [], deleted: [] });
+        const res = await writer.post(`${NS}/write`, {
+          upserts: [
+            { id: "w1", vector: [0, 1, 1, 0], attributes: { kind: "cas", rev: 2 } },
+            { id: "w2", vector: [0, 1, 1, 0], attributes: { kind: "cas", rev: 3 } },
+          ],
+          patches: [{ id: "w2", attributes: { seen: true } }, { id: "ghost", attributes: { seen: true } }],
+          deletes: ["w1", "ghost"],
+          upsertCondition: ["rev", "Lt", { $ref_new: "rev" }],
+          deleteCondition: ["rev", "Gte", 2],
+        });
+        expect(res.status).toBe(200);
+        expect(res.body).toEqual({ version: version + 2, count: 3, deduplicated: false, upserted: ["w1"], patched: ["w2"], deleted: ["w1"] });
+        expect((await reader.get(`${NS}/documents/w2`)).body.attributes).toEqual({ kind: "cas", rev: 5, seen: true });
+        expect((await reader.get(`${NS}/documents/w1`)).status).toBe(404);
+        await writesNothing(async () => {
+          const bad = await writer.post(`${NS}/write`, { deletes: ["w2"], deleteCondition: ["rev", "Regex", { $ref_new: "rev" }] });
+          expect(bad.status).toBe(400);
+          expect(bad.body.error.code).toBe("InvalidArgument");
+        });
+        expect((await writer.post(`${NS}/write`, { deletes: ["w2"] })).body).toMatchObject({ deleted: ["w2"] });
+      });
+
       it("should refuse a patch of a missing document with 404 DocumentNotFound", async () => {
         await writesNothing(async () => {
           const res = await writer.post(`${NS}/patch`, { patches: [{ id: "ghost", attributes: { x: 1 } }] });

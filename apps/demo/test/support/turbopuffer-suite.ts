@@ -390,6 +390,35 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       expect((await ns.query({ include_attributes: ["n"] })).rows).toEqual([{ id: "c", n: writers }]);
     });
 
+    it("should evaluate conditions inside the commit: of concurrent claims exactly one wins, a delete finds its document gone", async () => {
+      const ns = tpuf.namespace("claims");
+      await ns.write({ upsert_rows: [{ id: "job", state: "open" }, { id: "stale", state: "open" }] });
+      const writers = 5;
+      const results = await Promise.all(
+        Array.from({ length: writers }, (_, w) =>
+          ns.write({
+            upsert_rows: [{ id: `attempt-${w}`, w }],
+            patch_rows: [{ id: "job", owner: `w${w}`, state: "taken" }],
+            patch_condition: ["owner", "Eq", null],
+            deletes: ["stale"],
+            delete_condition: ["state", "Eq", "open"],
+            return_affected_ids: true,
+          }),
+        ),
+      );
+      const winners = results.filter((r) => r.patched_ids?.length === 1);
+      expect(winners).toHaveLength(1);
+      expect(results.every((r) => r.rows_upserted === 1)).toBe(true);
+      // The stale document is deleted by exactly one request (the others find it gone at their commit).
+      expect(results.filter((r) => r.deleted_ids?.length === 1)).toHaveLength(1);
+      const winner = results.indexOf(winners[0] as (typeof results)[number]);
+      const rows = (await ns.query({ filters: ["id", "In", ["job", "stale"]], include_attributes: ["owner", "state"] })).rows;
+      expect(rows).toEqual([{ id: "job", owner: `w${winner}`, state: "taken" }]);
+      // A condition naming the new value ($ref_new) on the id.
+      const self = await ns.write({ patch_rows: [{ id: "job", state: "done" }], patch_condition: ["id", "Eq", { $ref_new: "id" }] as never, return_affected_ids: true });
+      expect(self).toMatchObject({ rows_patched: 1, patched_ids: ["job"] });
+    });
+
     it("should take columns (upsert_columns, patch_columns with null removing an attribute)", async () => {
       const ns = tpuf.namespace("columns");
       await ns.write({ upsert_columns: { id: [1, 2, 3], vector: [[1, 0], [0, 1], [1, 1]], name: ["x", "y", null] }, distance_metric: "euclidean_squared" });

@@ -1,6 +1,7 @@
 /**
- * Document routes: writes by id (upsert, patch, delete; `ifVersion` in the
- * body, `Idempotency-Key` header) and reads (get by ids, get one, scan in
+ * Document routes: writes by id (upsert, patch, delete, and `write`: all
+ * three in one commit with per-document conditions evaluated at the commit;
+ * `ifVersion` in the body, `Idempotency-Key` header) and reads (get by ids, get one, scan in
  * id order), at the latest or a given version.
  *
  * A write larger than the batch cap is refused whole (413 BatchTooLarge)
@@ -24,6 +25,8 @@ import {
   ScanQuery,
   ScanResultSchema,
   UpsertBody,
+  WriteBatchBody,
+  WriteBatchResultSchema,
   WriteResultSchema,
 } from "../schemas.ts";
 import { z } from "@hono/zod-openapi";
@@ -44,7 +47,7 @@ const WRITE_ERRORS = {
   503: ERRORS[503],
 };
 
-function writeRoute(op: "upsert" | "patch" | "delete", summary: string, body: z.ZodType) {
+function writeRoute(op: "upsert" | "patch" | "delete" | "write", summary: string, body: z.ZodType, result: z.ZodType = WriteResultSchema) {
   return defineRoute("write", {
     method: "post",
     path: `${NS_BASE}/{namespace}/${op}`,
@@ -52,7 +55,7 @@ function writeRoute(op: "upsert" | "patch" | "delete", summary: string, body: z.
     summary,
     security: SECURITY,
     request: { params: NamespaceParams, headers: IdempotencyHeader, body: { required: true, ...json(body) } },
-    responses: { 200: { description: "Committed (or deduplicated by Idempotency-Key)", ...json(WriteResultSchema) }, ...WRITE_ERRORS },
+    responses: { 200: { description: "Committed (or deduplicated by Idempotency-Key)", ...json(result) }, ...WRITE_ERRORS },
   });
 }
 
@@ -98,6 +101,17 @@ export function registerDocumentRoutes(app: App, { engine, limits, metrics, slic
     const result = await counted(() => engine.delete(path, ids, writeOptions(ifVersion, c.req.valid("header")["idempotency-key"])));
     return send(c, WriteResultSchema, result);
   });
+
+  app.openapi(
+    writeRoute("write", "Upsert, patch and delete in one commit, with per-document conditions ($ref_new)", WriteBatchBody, WriteBatchResultSchema),
+    async (c) => {
+      const path = nsPath(c.req.valid("param"));
+      const { ifVersion, ...batch } = c.req.valid("json") as z.infer<typeof WriteBatchBody>;
+      checkBatch((batch.upserts?.length ?? 0) + (batch.patches?.length ?? 0) + (batch.deletes?.length ?? 0), "operations");
+      const result = await counted(() => engine.write(path, batch as never, writeOptions(ifVersion, c.req.valid("header")["idempotency-key"])));
+      return send(c, WriteBatchResultSchema, { ...result, upserted: [...result.upserted], patched: [...result.patched], deleted: [...result.deleted] });
+    },
+  );
 
   app.openapi(
     defineRoute("read", {

@@ -10,6 +10,10 @@
  * | Contains v / NotContains v | ContainsAny [v] / Not ContainsAny [v] |
  * | ContainsAllTokens / ContainsAnyToken (text, {last_as_prefix}) | the same on the attribute's text field (full_text_search) |
  *
+ * In write conditions an operand may be `{"$ref_new": attribute}`: it is passed
+ * through unconverted (the engine binds it to the new document's stored value,
+ * write-condition.ts).
+ *
  * Operands on `id` become engine ids (a `uint` namespace's zero-padded
  * digits); operands on `datetime` and `uuid` attributes are stored values
  * (UTC ISO strings, lower-case UUIDs: tpuf-schema.ts `storedValue`); pattern
@@ -37,6 +41,10 @@ function unsupported(op: string, path: string): never {
   });
 }
 
+function isRefNew(value: unknown): boolean {
+  return typeof value === "object" && value !== null && !Array.isArray(value) && Object.hasOwn(value, "$ref_new");
+}
+
 export function translateFilter(filter: unknown, idType: IdType, path = "filters", schema: TpufSchema = new Map()): unknown[] {
   if (!Array.isArray(filter) || filter.length < 2) throw new ApiError("InvalidQuery", `${path}: a filter is [attribute, op, value], ["And"|"Or", [filters]] or ["Not", filter]`);
   const [head, second] = filter as [unknown, unknown, unknown];
@@ -51,6 +59,13 @@ export function translateFilter(filter: unknown, idType: IdType, path = "filters
   let value = filter[2] as unknown;
   if (op === "ContainsAllTokens" || op === "ContainsAnyToken") return tokenFilter(field, op, value, filter[3], path, schema);
   if (filter.length > 3) unsupported(`${op} with parameters`, path);
+  // A condition's reference to the new document's value: the engine binds it (its values are stored values already).
+  if (isRefNew(value)) {
+    if (SAME.has(op)) return [field, op, value];
+    const negated = NEGATED.get(op);
+    if (negated !== undefined) return ["Not", [field, negated, value]];
+    throw new ApiError("InvalidQuery", `${path}: {"$ref_new": attribute} is not an operand of ${JSON.stringify(op)}`);
+  }
   if (field === "id" && value !== null && value !== undefined) {
     const convert = (v: unknown) => toEngineId(v, idType, `${path} (id operand)`);
     if ((op === "In" || op === "NotIn") && Array.isArray(value)) value = value.map(convert);

@@ -8,24 +8,22 @@
  * new namespace), or
  * the schema (labels, tpuf-schema.ts), delete_by_filter, patch_by_filter
  * (each one engine predicate mutation, its own commit), then upserts,
- * patches and deletes, issued to the engine in one synchronous turn so they
- * form ONE commit group: one manifest version holds all three (the engine
- * evaluates them in that order, so a patch sees the same request's upserts
- * and a delete wins over both). A namespace that does not exist is created
- * by its first write (turbopuffer creates namespaces implicitly). Patches
- * of ids that do not exist are skipped, as turbopuffer does; the ids are
- * looked up first, and an id deleted between that lookup and the commit
- * fails the request with 404 (DocumentNotFound), the upserts and deletes of
- * the same group still committing. With upsert/patch/delete conditions the
- * last step is tpuf-conditional.ts instead (evaluated on the server,
- * committed with ifVersion).
+ * patches and deletes as ONE engine batch write (`engine.write`): one
+ * manifest version holds all three, applied in that order (a patch sees the
+ * same request's upserts, a delete wins over both). `upsert_condition`,
+ * `patch_condition` and `delete_condition` (filters whose operands may be
+ * `{"$ref_new": attr}`) ride in that batch: the engine evaluates them per
+ * document inside the commit, against the version the commit lands on. A
+ * namespace that does not exist is created by its first write (turbopuffer
+ * creates namespaces implicitly). Patches and deletes of ids that do not
+ * exist at the commit are skipped, as turbopuffer does; the engine reports
+ * which ids each kind affected.
  */
 import { setOwn } from "./tpuf-own.ts";
-import type { DocumentInput, DocumentPatch, JsonObject, JsonValue, NamespaceEngine } from "@skerry/namespace-engine";
+import { type DocumentInput, type DocumentPatch, type JsonObject, type JsonValue, type NamespaceEngine, parseWriteCondition, type WriteBatch } from "@skerry/namespace-engine";
 import type { Manifest } from "@skerry/wal-format";
 import { ApiError } from "../../api-error.ts";
 import type { AppDeps } from "../../app-context.ts";
-import { checkConditions, conditionalWrite } from "./tpuf-conditional.ts";
 import { translateFilter } from "./tpuf-filters.ts";
 import { type IdType, fromEngineId, inferIdType, toEngineId } from "./tpuf-ids.ts";
 import { admitValue, declareSchema, idTypeOf, isFullText, readSchema, saveSchema, storedValue, type TpufSchema } from "./tpuf-schema.ts";
@@ -319,8 +317,17 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
   const deleteFilter = body["delete_by_filter"] === undefined ? undefined : translateFilter(body["delete_by_filter"], ids, "delete_by_filter", schema);
   if (dimension !== undefined && !schema.has("vector")) schema.set("vector", { type: `[${dimension}]f32`, ann: true });
 
-  const conditions = { upsert: body["upsert_condition"], patch: body["patch_condition"], delete: body["delete_condition"] };
-  checkConditions(conditions, ids, schema);
+  // Conditions: translated and checked before anything is committed; the engine evaluates them at the commit.
+  const condition = (key: string): unknown[] | undefined => {
+    const raw = body[key];
+    if (raw === undefined || raw === null) return undefined;
+    const translated = translateFilter(raw, ids, key, schema);
+    parseWriteCondition(translated, key);
+    return translated;
+  };
+  const upsertCondition = condition("upsert_condition");
+  const patchCondition = condition("patch_condition");
+  const deleteCondition = condition("delete_condition");
 
   // 3. The namespace (created by its first write) and its schema.
   const metric = body["distance_metric"] === undefined ? undefined : engineMetric(body["distance_metric"]);
@@ -356,39 +363,28 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
   if (deleteFilter !== undefined) rowsDeleted += (await engine.deleteByFilter(path, deleteFilter)).deleted;
   if (filterPatch !== undefined) rowsPatched += (await engine.patchByFilter(path, filterPatch.filter, filterPatch.patch)).patched;
 
-  // 5. Upserts, patches and deletes: one commit group (conditional writes: tpuf-conditional.ts).
-  if (conditions.upsert !== undefined || conditions.patch !== undefined || conditions.delete !== undefined) {
-    const done = await conditionalWrite({ engine, path, idType: ids, schema, upserts, patches, deletes, conditions });
-    const written = new Set(done.upserted);
-    for (const u of upserts) if (written.has(u.id)) bytesWritten += JSON.stringify(u).length;
-    const common = { patchedByFilter: rowsPatched, deletedByFilter: rowsDeleted, bytesWritten, started, returnIds, ids };
-    return writeResponse({ ...done, ...common });
+  // 5. Upserts, patches and deletes: one engine batch write, its conditions evaluated inside the commit.
+  let done: { upserted: readonly string[]; patched: readonly string[]; deleted: readonly string[] } = { upserted: [], patched: [], deleted: [] };
+  if (upserts.length + patches.length + deletes.length > 0) {
+    const batch: WriteBatch = {
+      ...(upserts.length === 0 ? {} : { upserts }),
+      ...(patches.length === 0 ? {} : { patches }),
+      ...(deletes.length === 0 ? {} : { deletes }),
+      ...(upsertCondition === undefined ? {} : { upsertCondition }),
+      ...(patchCondition === undefined ? {} : { patchCondition }),
+      ...(deleteCondition === undefined ? {} : { deleteCondition }),
+    };
+    done = await engine.write(path, batch);
   }
-  const lookup = [...new Set([...patches.map((p) => p.id), ...deletes])];
-  const existing = new Set<string>();
-  if (lookup.length > 0) {
-    const found = await engine.get(path, lookup, { consistency: "eventual" }); // the manifest was just read strongly
-    found.forEach((doc, i) => {
-      if (doc !== null) existing.add(lookup[i] as string);
-    });
-  }
-  for (const u of upserts) existing.add(u.id);
-  const livePatches = patches.filter((p) => existing.has(p.id));
-  const liveDeletes = deletes.filter((id) => existing.has(id));
-  const submitted: Promise<unknown>[] = [];
-  if (upserts.length > 0) submitted.push(engine.upsert(path, upserts));
-  if (livePatches.length > 0) submitted.push(engine.patch(path, livePatches));
-  if (deletes.length > 0) submitted.push(engine.delete(path, deletes));
-  const settled = await Promise.allSettled(submitted);
-  const failed = settled.find((s) => s.status === "rejected");
-  if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
-  for (const u of upserts) bytesWritten += JSON.stringify(u).length;
-  for (const p of livePatches) bytesWritten += JSON.stringify(p).length;
+  const upsertedIds = new Set(done.upserted);
+  const patchedIds = new Set(done.patched);
+  for (const u of upserts) if (upsertedIds.has(u.id)) bytesWritten += JSON.stringify(u).length;
+  for (const p of patches) if (patchedIds.has(p.id)) bytesWritten += JSON.stringify(p).length;
 
   return writeResponse({
-    upserted: upserts.map((u) => u.id),
-    patched: livePatches.map((p) => p.id),
-    deleted: liveDeletes,
+    upserted: done.upserted,
+    patched: done.patched,
+    deleted: done.deleted,
     patchedByFilter: rowsPatched,
     deletedByFilter: rowsDeleted,
     bytesWritten,
