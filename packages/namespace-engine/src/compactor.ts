@@ -77,6 +77,7 @@ import { formatNamespacePath, type NamespacePath } from "./namespace-path.ts";
 import { NamespaceState } from "./namespace-state.ts";
 import type { NamespaceWals } from "./namespace-wal.ts";
 import { buildQueryIndex } from "./query/query-index.ts";
+import { textFieldConfigs } from "./text-field-options.ts";
 import { queryIndexEagerBytes, serializeQueryIndex } from "./query/index-codec.ts";
 import { randomUuid } from "./random-uuid.ts";
 import { SerialQueue } from "./serial-queue.ts";
@@ -538,7 +539,8 @@ export class Compactor {
         // `ann: true` trains an IVF index once the segment holds enough
         // vectors (the query module's `minDocuments`); smaller segments
         // are searched exactly.
-        { metric: latest.vector?.metric ?? "COSINE", ann: true, ...(dimension === undefined ? {} : { dimension }) },
+        // Text fields are indexed under the namespace's current full-text options (text-field-options.ts).
+        { metric: latest.vector?.metric ?? "COSINE", ann: true, ...(dimension === undefined ? {} : { dimension }), textFields: textFieldConfigs(latest.textFields) },
       );
       const serialized = serializeQueryIndex(index);
       indexKey = segmentIndexKey(path, outputId);

@@ -24,6 +24,7 @@ export {
   NamespaceExistsError,
   NamespaceNotFoundError,
   StorageFailureError,
+  UnsupportedLanguageError,
   VersionConflictError,
   VersionNotFoundError,
   type NamespaceEngineErrorCode,
@@ -46,6 +47,8 @@ export type {
   ReadOptions,
   ScanOptions,
 } from "./namespace-info.ts";
+export type { ResolvedTextFieldOptions, TextFieldOptions } from "./text-field-options.ts";
+export { TEXT_LANGUAGES } from "./query/text-language.ts";
 export {
   NamespaceEngine,
   type CollectWalGarbageResult,
