@@ -110,4 +110,4 @@ export { CLAIM_LEASE_MS, decodeWaitingClaim, type WaitingClaim } from "./waiting
 export { decodeLogEntry, encodeLogEntry, LOG_ENTRY_VERSION, type LogEntry, type LogOp } from "./log-entry.ts";
 // The query module's public surface (the engine's own `DistanceMetric`, lowercase, shadows the query module's wire-case one).
 export * from "./query/index.ts";
-export { matchesFilter } from "./query/filter-match.ts";
+export { type MatchOptions, matchesFilter } from "./query/filter-match.ts";

@@ -215,7 +215,7 @@ export function serializeQueryIndex(index: QueryIndex): Uint8Array {
               codes: "sq8",
             },
       sparse: s.sparse,
-      text: s.text,
+      text: s.text.map((t) => ({ ...t, config: configToStore(t.config) })),
       attributes: s.attributes,
       ann: s.ann,
       clusters: Uint32Array.from(bounds),
@@ -423,6 +423,22 @@ const metaSchema = z.object({
   // Format 2 places sections by `offset` in its data area; format 3 by name (`a<i>`) in the block file.
   sections: z.array(z.object({ type: z.enum(["u8", "u32", "i32", "f32", "f64"]), offset: count.optional(), length: z.number().int().min(0) })),
 });
+
+/**
+ * The config as the meta document records it: the options added after format 4 shipped (stemmer,
+ * asciiFolding, k1, b) only when they differ from their defaults, so an index built with the defaults is
+ * byte for byte what earlier writers produced.
+ */
+function configToStore(config: ResolvedTokenizerConfig): Record<string, unknown> {
+  const { stemmer, asciiFolding, k1, b, ...base } = config;
+  return {
+    ...base,
+    ...(stemmer === null ? {} : { stemmer }),
+    ...(asciiFolding ? { asciiFolding } : {}),
+    ...(k1 === DEFAULT_K1 ? {} : { k1 }),
+    ...(b === DEFAULT_B ? {} : { b }),
+  };
+}
 
 /**
  * A text field's stored tokenizer config with the defaults of the options
