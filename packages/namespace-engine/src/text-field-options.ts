@@ -11,7 +11,7 @@
  * `k1` [1.2, 0 to 1,000], `b` [0.75, 0 to 1]. A field with every default
  * tokenizes exactly as a field without options.
  */
-import { MAX_TEXT_TOKEN_LENGTH, type TextFieldSettings } from "@skerry/wal-format";
+import { contentHash, MAX_TEXT_TOKEN_LENGTH, type TextFieldSettings } from "@skerry/wal-format";
 import { InvalidArgumentError, UnsupportedLanguageError } from "./errors.ts";
 import { setOwn } from "./query/own-property.ts";
 import { TEXT_LANGUAGES, textLanguage } from "./query/text-language.ts";
@@ -121,4 +121,15 @@ export function textConfigOf(fields: ReadonlyMap<string, ResolvedTextFieldOption
   const configs = new Map<string, ResolvedTokenizerConfig>();
   if (fields !== undefined) for (const [name, options] of fields) configs.set(name, resolveTokenizerConfig(tokenizerConfigOf(options)));
   return (field) => configs.get(field);
+}
+
+/**
+ * What a segment index's tokenization depends on in `fields` (a hash), or undefined without options:
+ * recorded on the segments compaction writes (`text_options`), so a forced compaction re-indexes a segment
+ * indexed under other options. k1 and b are left out (they apply at query time).
+ */
+export function textIndexKey(fields: ReadonlyMap<string, ResolvedTextFieldOptions> | undefined): string | undefined {
+  if (fields === undefined || fields.size === 0) return undefined;
+  const parts = [...fields].map(([name, o]) => [name, o.language, o.stemming, o.removeStopwords, o.caseSensitive, o.asciiFolding, o.maxTokenLength]);
+  return contentHash(new TextEncoder().encode(JSON.stringify(parts))).slice(0, 32);
 }

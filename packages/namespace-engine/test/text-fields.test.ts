@@ -193,6 +193,19 @@ describe("text field options", () => {
     expect([...(await bm25(makeEngine(storage), "running")).keys()].sort()).toEqual(["s1", "s2", "s3", "t1", "t2"]);
   });
 
+  it("a forced compaction re-indexes a segment indexed under other options (not for a k1/b change)", async () => {
+    const { engine } = await namespaceWith({}, RUNNERS);
+    expect((await engine.compact(NS, { force: true })).performed).toBe(true);
+    expect((await engine.compact(NS, { force: true })).performed).toBe(false); // already compact
+    await engine.updateTextFields(NS, { body: { stemming: true } });
+    expect([...(await bm25(engine, "run")).keys()]).toEqual(["b"]); // the segment keeps its tokenization
+    expect((await engine.compact(NS, { force: true })).performed).toBe(true);
+    expect([...(await bm25(engine, "run")).keys()].sort()).toEqual(["a", "b", "c"]);
+    expect((await engine.compact(NS, { force: true })).performed).toBe(false);
+    await engine.updateTextFields(NS, { body: { stemming: true, k1: 2 } });
+    expect((await engine.compact(NS, { force: true })).performed).toBe(false);
+  });
+
   it("predicate mutations match token filters under the namespace's options", async () => {
     const { engine } = await namespaceWith({ stemming: true, asciiFolding: true }, { a: "Running café", b: "walking", c: "the runs" });
     const result = await engine.deleteByFilter(NS, ["body", "ContainsAnyToken", "run"]);
