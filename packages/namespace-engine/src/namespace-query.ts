@@ -967,7 +967,7 @@ export class NamespaceQuery {
     await fresh.fold.extend(deps, refs);
     this.#tailTextKeys.set(fresh, textKey);
     // Keep the newest fold (an older version's fold is not extended by later commits).
-    if (cached === undefined || !fresh.fold.isPrefixOf(cached.fold.identities)) {
+    if (cached === undefined || this.#tailTextKeys.get(cached) !== textKey || !fresh.fold.isPrefixOf(cached.fold.identities)) {
       this.#tails.delete(id);
       this.#tails.set(id, fresh);
       while (this.#tails.size > this.#settings.snapshotEntries) {
