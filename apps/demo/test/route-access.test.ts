@@ -39,6 +39,7 @@ const EXPECTED: Readonly<Record<string, Access>> = {
   [`GET ${NS}/:namespace`]: "read",
   [`DELETE ${NS}/:namespace`]: "write",
   [`PUT ${NS}/:namespace/labels`]: "write",
+  [`PUT ${NS}/:namespace/text-fields`]: "write",
   [`GET ${NS}/:namespace/versions`]: "read",
   [`GET ${NS}/:namespace/manifest`]: "read",
   [`POST ${NS}/:namespace/upsert`]: "write",

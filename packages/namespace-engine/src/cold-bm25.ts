@@ -3,8 +3,9 @@
  * that are not loaded, from ranged reads of their text indexes
  * (ColdArrayReader), with exactly the hits `executeQuery` gives over the
  * loaded partitions (execute-query.ts bm25Candidates):
- * - the query is tokenized with the newest partition's config for the
- *   field (the tail's, else the newest segment's that has it);
+ * - the query's terms are made under each partition's own config for the
+ *   field (query-terms.ts), k1 and b are the given ones, else the newest
+ *   partition's (the tail's, else the newest segment's that has it);
  * - per segment, each term is looked up in the sorted vocabulary (a few
  *   rounds of parallel probes, ColdArrayReader.findString), then its
  *   postings and term frequencies are read by range;
@@ -26,9 +27,11 @@ import type { DeadSlots } from "./cold-dead-slots.ts";
 import type { ColdRows } from "./cold-rows.ts";
 import { CorruptError } from "./errors.ts";
 import { compareStrings } from "./query/attribute-columns.ts";
-import { BM25_B, BM25_K1 } from "./query/execute-query.ts";
+import type { Bm25Params } from "./query/bm25-stats.ts";
+import { storedTokenizerConfig } from "./query/index-codec.ts";
 import type { QueryIndex } from "./query/query-index.ts";
-import { type ResolvedTokenizerConfig, Tokenizer } from "./query/tokenizer.ts";
+import { queryTerms, termTokens } from "./query/query-terms.ts";
+import type { ResolvedTokenizerConfig } from "./query/tokenizer.ts";
 
 /** A ranked row: `segment` indexes the cold segments, -1 is the tail partition. */
 export interface ColdHit {
@@ -48,6 +51,8 @@ export interface ColdBm25Input {
   readonly tail: QueryIndex | null;
   readonly field: string;
   readonly query: string;
+  /** The field's BM25 parameters (the namespace's options); default the newest partition's. */
+  readonly params?: Bm25Params | undefined;
   readonly k: number;
   /** With a filter: per segment, 1 = the slot matches (scored into the statistics either way, as the loaded path does). */
   readonly segmentMatches?: readonly Uint8Array[] | undefined;
@@ -70,19 +75,24 @@ export async function coldBm25(input: ColdBm25Input): Promise<ColdHit[]> {
   const { reader, files, tail, field, k } = input;
   const texts = files.map((file) => file.meta.text.find((t) => t.name === field));
   const tailText = tail?.textFields.get(field);
-  let config: ResolvedTokenizerConfig | undefined = tailText?.config;
-  for (let s = files.length - 1; s >= 0 && config === undefined; s--) config = texts[s]?.config;
-  if (config === undefined) return [];
-  const terms = [...new Set(new Tokenizer(config).tokenize(input.query))].sort(compareStrings);
+  const configs = texts.map((text) => (text === undefined ? undefined : storedTokenizerConfig(field, text.config)));
+  const present = configs.filter((c): c is ResolvedTokenizerConfig => c !== undefined);
+  if (tailText !== undefined) present.push(tailText.config);
+  const newest = present[present.length - 1];
+  if (newest === undefined) return [];
+  const query = queryTerms(input.query, present);
+  const terms = query.terms;
   if (terms.length === 0) return [];
+  const { k1, b } = input.params ?? newest;
 
   // Per segment: the terms' postings (null: not in the vocabulary), the dead slots' presence and lengths.
   const segments = await Promise.all(
     files.map(async (file, s) => {
       const text = texts[s];
-      if (text === undefined) return null;
+      const config = configs[s];
+      if (text === undefined || config === undefined) return null;
       const [postings, [present, lengths]] = await Promise.all([
-        Promise.all(terms.map((term) => termPostings(reader, file, text, term))),
+        Promise.all(termTokens(query, config).map((term) => (term === null ? null : termPostings(reader, file, text, term)))),
         input.dead.then((dead): Promise<[Map<number, number>, Map<number, number>]> => {
           const deadSlots = (dead[s] as DeadSlots).slots;
           return Promise.all([reader.gather(file, text.present, "u8", deadSlots), reader.gather(file, text.docLengths, "u32", deadSlots)]);
@@ -117,7 +127,8 @@ export async function coldBm25(input: ColdBm25Input): Promise<ColdHit[]> {
   if (tailText !== undefined) {
     docCount += tailText.docCount;
     totalLength += tailText.totalLength;
-    tailIds = terms.map((t, i) => {
+    tailIds = termTokens(query, tailText.config).map((t, i) => {
+      if (t === null) return -1;
       const id = tailText.terms.indexOf(t);
       if (id < 0) return -1;
       df[i]! += tailText.termOffsets[id + 1]! - tailText.termOffsets[id]!;
@@ -127,8 +138,8 @@ export async function coldBm25(input: ColdBm25Input): Promise<ColdHit[]> {
   if (docCount <= 0) return [];
   const avgdl = totalLength / docCount;
   const idf = Array.from(df, (d) => Math.log(1 + (docCount - d + 0.5) / (d + 0.5)));
-  const norm = BM25_K1 * (1 - BM25_B);
-  const lenFactor = (BM25_K1 * BM25_B) / avgdl;
+  const norm = k1 * (1 - b);
+  const lenFactor = (k1 * b) / avgdl;
 
   const hits: ColdHit[] = [];
   // The segments: score every live posting (document lengths read for the matched slots).
@@ -162,7 +173,7 @@ export async function coldBm25(input: ColdBm25Input): Promise<ColdHit[]> {
           const slot = p.slots[e]!;
           if (mask !== null && mask[slot] !== 0) continue;
           const tf = p.frequencies[e]!;
-          scores[slot]! += (w * tf * (BM25_K1 + 1)) / (tf + norm + lenFactor * lengthOf(slot));
+          scores[slot]! += (w * tf * (k1 + 1)) / (tf + norm + lenFactor * lengthOf(slot));
         }
       }
       const matches = input.segmentMatches?.[s];
@@ -181,7 +192,7 @@ export async function coldBm25(input: ColdBm25Input): Promise<ColdHit[]> {
       for (let e = tailText.termOffsets[id]!; e < tailText.termOffsets[id + 1]!; e++) {
         const slot = tailText.postings[e]!;
         const tf = tailText.frequencies[e]!;
-        scores.set(slot, (scores.get(slot) ?? 0) + (w * tf * (BM25_K1 + 1)) / (tf + norm + lenFactor * tailText.docLengths[slot]!));
+        scores.set(slot, (scores.get(slot) ?? 0) + (w * tf * (k1 + 1)) / (tf + norm + lenFactor * tailText.docLengths[slot]!));
       }
     }
     for (const [slot, score] of scores) if (input.tailMatches === undefined || input.tailMatches(slot)) hits.push({ segment: -1, slot, score, id: tail.ids.get(slot) });

@@ -77,6 +77,7 @@ import { formatNamespacePath, type NamespacePath } from "./namespace-path.ts";
 import { NamespaceState } from "./namespace-state.ts";
 import type { NamespaceWals } from "./namespace-wal.ts";
 import { buildQueryIndex } from "./query/query-index.ts";
+import { textFieldConfigs, textIndexKey } from "./text-field-options.ts";
 import { queryIndexEagerBytes, serializeQueryIndex } from "./query/index-codec.ts";
 import { randomUuid } from "./random-uuid.ts";
 import { SerialQueue } from "./serial-queue.ts";
@@ -334,7 +335,9 @@ export class Compactor {
         (run.start === 0 || run.kind === "merge") &&
         inputs[0].tombstonesKey === undefined &&
         maskedPositions(inputs[0]) === undefined &&
-        (run.start > 0 || deletedIdsOf(inputs[0]).length === 0);
+        (run.start > 0 || deletedIdsOf(inputs[0]).length === 0) &&
+        // A segment indexed under other full-text options is re-indexed.
+        textOptionsOf(inputs[0]) === textIndexKey(snapshot.textFields);
       if (alreadyCompact) return this.#notPerformed(snapshot);
       const now = ctx.clock.now();
       const intent: CompactionIntent = {
@@ -567,7 +570,8 @@ export class Compactor {
         // `ann: true` trains an IVF index once the segment holds enough
         // vectors (the query module's `minDocuments`); smaller segments
         // are searched exactly.
-        { metric: latest.vector?.metric ?? "COSINE", ann: true, ...(dimension === undefined ? {} : { dimension }) },
+        // Text fields are indexed under the namespace's current full-text options (text-field-options.ts).
+        { metric: latest.vector?.metric ?? "COSINE", ann: true, ...(dimension === undefined ? {} : { dimension }), textFields: textFieldConfigs(latest.textFields) },
       );
       const serialized = serializeQueryIndex(index);
       indexKey = segmentIndexKey(path, outputId);
@@ -602,6 +606,7 @@ export class Compactor {
         index_bytes: indexKey === undefined ? undefined : indexBytes,
         index_hash: indexHash,
         index_eager_bytes: indexEagerBytes,
+        text_options: indexKey === undefined ? undefined : textIndexKey(latest.textFields),
         deleted_ids: deleted.length === 0 ? undefined : [...deleted],
       },
     );
@@ -735,3 +740,9 @@ export class Compactor {
   }
 }
 
+
+/** The full-text options key a segment's index was built under (`text_options`), undefined for none. */
+function textOptionsOf(ref: ContainerRef): string | undefined {
+  const key = ref.extra?.["text_options"];
+  return typeof key === "string" ? key : undefined;
+}

@@ -57,6 +57,16 @@ export class InvalidArgumentError extends NamespaceEngineError {
   readonly retryable = false;
 }
 
+/** A text field names a language the engine has no stemmer and stop words for (code InvalidArgument). */
+export class UnsupportedLanguageError extends InvalidArgumentError {
+  constructor(
+    readonly language: string,
+    readonly supported: readonly string[],
+  ) {
+    super(`unsupported text language ${JSON.stringify(language)}; supported: ${supported.join(", ")}`);
+  }
+}
+
 export class NamespaceNotFoundError extends NamespaceEngineError {
   readonly code = "NamespaceNotFound" as const;
   readonly retryable = false;

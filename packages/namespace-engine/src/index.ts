@@ -24,6 +24,7 @@ export {
   NamespaceExistsError,
   NamespaceNotFoundError,
   StorageFailureError,
+  UnsupportedLanguageError,
   VersionConflictError,
   VersionNotFoundError,
   type NamespaceEngineErrorCode,
@@ -46,6 +47,8 @@ export type {
   ReadOptions,
   ScanOptions,
 } from "./namespace-info.ts";
+export type { ResolvedTextFieldOptions, TextFieldOptions } from "./text-field-options.ts";
+export { TEXT_LANGUAGES } from "./query/text-language.ts";
 export {
   NamespaceEngine,
   type CollectWalGarbageResult,
@@ -108,4 +111,4 @@ export { CLAIM_LEASE_MS, decodeWaitingClaim, type WaitingClaim } from "./waiting
 export { decodeLogEntry, encodeLogEntry, LOG_ENTRY_VERSION, type LogEntry, type LogOp } from "./log-entry.ts";
 // The query module's public surface (the engine's own `DistanceMetric`, lowercase, shadows the query module's wire-case one).
 export * from "./query/index.ts";
-export { matchesFilter } from "./query/filter-match.ts";
+export { type MatchOptions, matchesFilter } from "./query/filter-match.ts";

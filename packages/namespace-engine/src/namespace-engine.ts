@@ -3,7 +3,8 @@
  * on any StorageProvider, safe for many writer processes on many machines.
  *
  * Lifecycle: `createNamespace`, `getNamespace`, `listNamespaces`,
- * `updateLabels`, `deleteNamespace`. Writes: `upsert`, `patch`, `delete`,
+ * `updateLabels`, `updateTextFields` (full-text options per text field,
+ * text-field-options.ts), `deleteNamespace`. Writes: `upsert`, `patch`, `delete`,
  * and `write` (all three in one atomic commit, with per-document
  * conditions evaluated at commit) (validated, group-committed as one log
  * batch plus one manifest; options `ifVersion` and `idempotencyKey`). Predicate mutations:
@@ -123,6 +124,7 @@ import {
   type WriteBatch,
   type WriteLimits,
 } from "./write-request.ts";
+import { resolveTextFields, type TextFieldOptions, textFieldsRecord } from "./text-field-options.ts";
 
 export interface NamespaceEngineOptions {
   readonly storage: StorageProvider;
@@ -479,6 +481,7 @@ export class NamespaceEngine {
     const p = toNamespacePath(path);
     const metric = metricToWire(options.distanceMetric);
     const labels = validateLabels(options.labels);
+    const textFields = options.textFields === undefined ? undefined : resolveTextFields(options.textFields);
     const name = formatNamespacePath(p);
     // The registry marker goes first: a namespace is never live without being listable.
     await registerNamespace(this.storage, this.#retry, this.#random, p);
@@ -495,6 +498,7 @@ export class NamespaceEngine {
           createdAt: now,
           updatedAt: now,
           vector: { metric },
+          ...(textFields === undefined || textFields.size === 0 ? {} : { textFields }),
           containers: [],
           rowIdHighWater: rowId(0n),
           recentWrites: [],
@@ -562,6 +566,29 @@ export class NamespaceEngine {
     const next = validateLabels(labels);
     validateWriteOptions(options);
     const committed = await this.#commitMetadata(p, options.ifVersion, (base) => ({ ...base, labels: next }));
+    const docCount = await this.#states.read(p, committed, (state) => state.size);
+    return this.#info(p, committed, docCount);
+  }
+
+  /**
+   * Replaces the full-text options of the namespace's text fields (one manifest commit; fields not listed
+   * get the defaults). They apply to what is indexed from then on: the log tail at once, segments when
+   * compaction rewrites them; until then each partition keeps the tokenization it was indexed with and a
+   * query tokenizes per partition (docs/namespace-engine.md, "Text fields"). k1 and b apply to every query
+   * at once. InvalidArgument (UnsupportedLanguage for a language without a stemmer and stop words).
+   */
+  async updateTextFields(
+    path: Path,
+    textFields: Readonly<Record<string, TextFieldOptions>>,
+    options: { ifVersion?: number } = {},
+  ): Promise<NamespaceInfo> {
+    const p = toNamespacePath(path);
+    const next = resolveTextFields(textFields);
+    validateWriteOptions(options);
+    const committed = await this.#commitMetadata(p, options.ifVersion, (base) => {
+      const { textFields: _, ...rest } = base;
+      return next.size === 0 ? rest : { ...rest, textFields: next };
+    });
     const docCount = await this.#states.read(p, committed, (state) => state.size);
     return this.#info(p, committed, docCount);
   }
@@ -1136,6 +1163,7 @@ export class NamespaceEngine {
       bytes,
       distanceMetric: (m.vector?.metric ?? "COSINE").toLowerCase() as DistanceMetric,
       vectorDimension: m.vector?.dimension,
+      textFields: textFieldsRecord(m.textFields),
       parent: m.parent,
       pinned: this.#states.isPinned(p),
       labels: Object.fromEntries(m.labels),

@@ -189,6 +189,7 @@ export async function forkNamespace(
       updatedAt: now,
       ...(mode === "branch" ? { parent: { namespace: sourceName, version: from.version } } : {}),
       ...(from.vector === undefined ? {} : { vector: from.vector }),
+      ...(from.textFields === undefined ? {} : { textFields: from.textFields }),
       containers,
       rowIdHighWater: from.rowIdHighWater,
       recentWrites: [],

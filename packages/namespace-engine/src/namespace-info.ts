@@ -3,6 +3,8 @@
  * `getNamespace` returns, read options and the deletion result.
  */
 
+import type { ResolvedTextFieldOptions, TextFieldOptions } from "./text-field-options.ts";
+
 /** Distance metric of a namespace's dense vectors. */
 export type DistanceMetric = "cosine" | "dot" | "euclidean";
 
@@ -11,6 +13,8 @@ export interface CreateNamespaceOptions {
   readonly distanceMetric?: DistanceMetric | undefined;
   /** String labels (at most 64; keys 1-128 characters, values up to 1,024). */
   readonly labels?: Readonly<Record<string, string>> | undefined;
+  /** Full-text options per text field (text-field-options.ts); fields not listed have the defaults. */
+  readonly textFields?: Readonly<Record<string, TextFieldOptions>> | undefined;
 }
 
 export interface NamespaceInfo {
@@ -31,6 +35,8 @@ export interface NamespaceInfo {
   readonly distanceMetric: DistanceMetric;
   /** Fixed by the first vector written; undefined before. */
   readonly vectorDimension: number | undefined;
+  /** Full-text options of the text fields that have any (every option resolved). */
+  readonly textFields: Readonly<Record<string, ResolvedTextFieldOptions>>;
   /** Branch source: the namespace and version this one was branched from. */
   readonly parent: { readonly namespace: string; readonly version: number } | undefined;
   /** Pinned (persisted engine-wide; its materialized state is never evicted and is warmed by `start`). */

@@ -65,8 +65,10 @@ import { CorruptError, InvalidArgumentError } from "./errors.ts";
 import type { ReadOptions } from "./namespace-info.ts";
 import type { NamespacePath } from "./namespace-path.ts";
 import type { NamespaceState } from "./namespace-state.ts";
-import { type ExecuteQueryOptions, executeQuery, executeQueryRows, type QueryResult, type QueryRowsResult } from "./query/execute-query.ts";
+import { type Bm25ParamsOf, type ExecuteQueryOptions, executeQuery, executeQueryRows, type QueryResult, type QueryRowsResult } from "./query/execute-query.ts";
 import { buildQueryIndex, type QueryIndex } from "./query/query-index.ts";
+import { BM25_B, BM25_K1 } from "./query/bm25-stats.ts";
+import { textFieldConfigs } from "./text-field-options.ts";
 import { parseQueryRequest, type QueryRequest } from "./query/query-request.ts";
 import { type QueryRow, QueryRows } from "./query/query-rows.ts";
 import type { QuerySlicer } from "./query/query-slicer.ts";
@@ -217,6 +219,16 @@ interface Prepared {
   readonly excludes: readonly (Uint32Array | undefined)[];
   readonly indexKeys: readonly string[];
   readonly bytes: number;
+  /** BM25 k1 and b of the text fields with options (the version's manifest). */
+  readonly bm25: Bm25ParamsOf;
+}
+
+const DEFAULT_BM25 = { k1: BM25_K1, b: BM25_B };
+
+/** The k1 and b of a manifest's text fields (the defaults for a field without options). */
+function bm25ParamsOf(manifest: Manifest): Bm25ParamsOf {
+  const fields = manifest.textFields;
+  return (field) => fields?.get(field) ?? DEFAULT_BM25;
 }
 
 /**
@@ -226,7 +238,7 @@ interface Prepared {
  * the cold path ranks their centroids too.
  */
 function executeOptions(prepared: Prepared, slicer: QuerySlicer, globalProbes: boolean): ExecuteQueryOptions {
-  return { exclude: (_, i) => prepared.excludes[i], slicer, annPartitions: globalProbes ? prepared.indexKeys.length : 0 };
+  return { exclude: (_, i) => prepared.excludes[i], slicer, annPartitions: globalProbes ? prepared.indexKeys.length : 0, bm25: prepared.bm25 };
 }
 
 interface TailPart {
@@ -304,6 +316,8 @@ export class NamespaceQuery {
   readonly #prepared = new Map<string, CachedPrepared>();
   /** The newest tail fold per namespace, with its chunk indexes (extended while versions only append). */
   readonly #tails = new Map<string, TailChunks>();
+  /** The full-text options (JSON of their tokenizer configs) each tail fold's chunks are indexed under. */
+  readonly #tailTextKeys = new WeakMap<TailChunks, string>();
   readonly #lanes = new SerialQueue();
   #snapshotHits = 0;
   #snapshotBuilds = 0;
@@ -449,8 +463,10 @@ export class NamespaceQuery {
     }
     const metric: DistanceMetric = manifest.vector?.metric ?? "COSINE";
     const dimension = manifest.vector?.dimension;
-    const chunks = await this.#fold(id, manifest.containers.slice(indexedPrefix(manifest)), (docs, closed) =>
-      buildQueryIndex(docs, { metric, ...(dimension === undefined ? {} : { dimension }), ...(closed ? { ann: true } : {}) }),
+    // The tail is indexed under the version's full-text options; a fold made under other options is not extended.
+    const textFields = textFieldConfigs(manifest.textFields);
+    const chunks = await this.#fold(id, manifest.containers.slice(indexedPrefix(manifest)), JSON.stringify(textFields ?? {}), (docs, closed) =>
+      buildQueryIndex(docs, { metric, ...(dimension === undefined ? {} : { dimension }), ...(closed ? { ann: true } : {}), textFields }),
     );
     if (chunks.fold.needsBase.size > 0 && !resolveBases) return null;
     const promise = this.#buildTail(path, manifest, chunks);
@@ -836,6 +852,7 @@ export class NamespaceQuery {
         tail: tailIndex,
         field: rank.field,
         query: rank.query,
+        params: bm25ParamsOf(manifest)(rank.field),
         k: request.topK,
         segmentMatches: segmentMatches?.map((slots, s) => {
           const mask = new Uint8Array((files[s] as ColdIndexFile).meta.size);
@@ -919,6 +936,7 @@ export class NamespaceQuery {
       excludes,
       indexKeys: segmentRefs.map((ref) => indexKeyOf(ref) as string),
       bytes,
+      bm25: bm25ParamsOf(manifest),
     };
   }
 
@@ -927,11 +945,11 @@ export class NamespaceQuery {
    * extended when its containers are a prefix of `refs`, else a fresh one
    * (whose chunks index with `indexer`).
    */
-  async #fold(id: string, refs: readonly ContainerRef[], indexer: ChunkIndexer): Promise<TailChunks> {
+  async #fold(id: string, refs: readonly ContainerRef[], textKey: string, indexer: ChunkIndexer): Promise<TailChunks> {
     const identities = refs.map(foldIdentity);
     const cached = this.#tails.get(id);
     const deps = { storage: this.#deps.storage, random: this.#deps.random, retry: this.#deps.retry };
-    if (cached?.fold.isPrefixOf(identities)) {
+    if (cached !== undefined && this.#tailTextKeys.get(cached) === textKey && cached.fold.isPrefixOf(identities)) {
       // Builds of one namespace run one at a time (#lanes), so nobody else extends it meanwhile.
       if (cached.fold.identities.length < identities.length) {
         this.#tailExtensions++;
@@ -947,8 +965,9 @@ export class NamespaceQuery {
       fanout: this.#settings.tailChunkFanout,
     });
     await fresh.fold.extend(deps, refs);
+    this.#tailTextKeys.set(fresh, textKey);
     // Keep the newest fold (an older version's fold is not extended by later commits).
-    if (cached === undefined || !fresh.fold.isPrefixOf(cached.fold.identities)) {
+    if (cached === undefined || this.#tailTextKeys.get(cached) !== textKey || !fresh.fold.isPrefixOf(cached.fold.identities)) {
       this.#tails.delete(id);
       this.#tails.set(id, fresh);
       while (this.#tails.size > this.#settings.snapshotEntries) {

@@ -35,6 +35,7 @@ import { decodeLogEntry } from "./log-entry.ts";
 import { formatNamespacePath, type NamespacePath } from "./namespace-path.ts";
 import { patched } from "./namespace-state.ts";
 import { matchesFilter } from "./query/filter-match.ts";
+import { textConfigOf } from "./text-field-options.ts";
 import type { Filter } from "./query/query-request.ts";
 import { toEngineError } from "./storage-calls.ts";
 import { refreshTombstones } from "./tombstone-refresh.ts";
@@ -90,9 +91,11 @@ async function resolve(
   const snapshot = await ctx.manifests.readLatest(path);
   if (snapshot === undefined || snapshot.deletedAt !== undefined) throw new NamespaceNotFoundError(name);
   if (options.ifVersion !== undefined && options.ifVersion !== snapshot.version) throw new VersionConflictError(name, options.ifVersion, snapshot.version);
+  // Token filters tokenize under the namespace's current full-text options.
+  const match = { textConfig: textConfigOf(snapshot.textFields) };
   const targets = await ctx.states.read(path, snapshot, (state) => {
     const out: Target[] = [];
-    for (const { doc, rowId } of state.rowsInIdOrder()) if (matchesFilter(doc, filter)) out.push({ rowId, doc });
+    for (const { doc, rowId } of state.rowsInIdOrder()) if (matchesFilter(doc, filter, match)) out.push({ rowId, doc });
     return out;
   });
   if (targets.length > deps.maxTargets) {

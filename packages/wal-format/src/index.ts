@@ -100,9 +100,10 @@ export {
   MANIFEST_ENVELOPE_VERSION,
   MANIFEST_SCHEMA_VERSION,
   manifestWireSchema,
+  MAX_TEXT_TOKEN_LENGTH,
   MAX_VECTOR_DIMENSION,
 } from "./schemas/manifest.ts";
-export type { ContainerKind, ContainerRef, DistanceMetric, Manifest, RecentWrite } from "./schemas/manifest.ts";
+export type { ContainerKind, ContainerRef, DistanceMetric, Manifest, RecentWrite, TextFieldSettings } from "./schemas/manifest.ts";
 export {
   decodeRefcountTable,
   encodeRefcountTable,

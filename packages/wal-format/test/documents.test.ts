@@ -118,6 +118,21 @@ describe("manifest document", () => {
     expect(failure(() => decodeManifest(JSON.stringify(badCount)))).toMatchObject({ code: "Schema", field: "recent_writes[0].count" });
   });
 
+  it("carries text_fields (full-text options per field); manifests without them still decode", () => {
+    const title = { language: "french", stemming: true, removeStopwords: true, caseSensitive: false, asciiFolding: true, maxTokenLength: 39, k1: 1.5, b: 0.5 };
+    const manifest: Manifest = { ...sampleManifest(), textFields: new Map([["title", title]]) };
+    const wire = json(encodeManifest(manifest));
+    expect(wire["text_fields"]).toEqual({
+      title: { language: "french", stemming: true, remove_stopwords: true, case_sensitive: false, ascii_folding: true, max_token_length: 39, k1: 1.5, b: 0.5 },
+    });
+    expect(decodeManifest(encodeManifest(manifest))).toEqual(manifest);
+    expect(decodeManifest(encodeManifest(sampleManifest())).textFields).toBeUndefined();
+    const badB = { ...wire, text_fields: { title: { ...(wire["text_fields"] as Record<string, Record<string, unknown>>)["title"], b: 2 } } };
+    expect(failure(() => decodeManifest(JSON.stringify(badB)))).toMatchObject({ code: "Schema", field: "text_fields.title.b" });
+    const proto = new TextDecoder().decode(envelope(encodeManifest(manifest)).json).replace('"text_fields":{"title"', '"text_fields":{"__proto__"');
+    expect([...decodeManifest(proto).textFields!.keys()]).toEqual(["__proto__"]);
+  });
+
   it("keeps label and extra keys named __proto__ as data", () => {
     const text = new TextDecoder().decode(envelope(encodeManifest(sampleManifest())).json).replace('"labels":{', '"labels":{"__proto__":"x",');
     const decoded = decodeManifest(text);

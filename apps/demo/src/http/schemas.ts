@@ -136,6 +136,34 @@ export const WriteBatchResultSchema = z
     deleted: z.array(z.string()),
   })
   .openapi("WriteBatchResult");
+/** Full-text options of one text field (the engine's TextFieldOptions; docs/namespace-engine.md, "Text fields"). */
+export const TextFieldOptionsSchema = z
+  .object({
+    language: z.string().optional().openapi({ description: "Stemming and stop-word language (default english)" }),
+    stemming: z.boolean().optional(),
+    removeStopwords: z.boolean().optional(),
+    caseSensitive: z.boolean().optional(),
+    asciiFolding: z.boolean().optional().openapi({ description: "Remove diacritics: café matches cafe" }),
+    maxTokenLength: z.number().int().optional(),
+    tokenizer: z.literal("word").optional(),
+    k1: z.number().optional(),
+    b: z.number().optional(),
+  })
+  .strict()
+  .openapi("TextFieldOptions");
+const ResolvedTextFieldOptionsSchema = z
+  .object({
+    language: z.string(),
+    stemming: z.boolean(),
+    removeStopwords: z.boolean(),
+    caseSensitive: z.boolean(),
+    asciiFolding: z.boolean(),
+    maxTokenLength: z.number().int(),
+    k1: z.number(),
+    b: z.number(),
+  })
+  .openapi("ResolvedTextFieldOptions");
+const TextFieldsSchema = ownRecord(z.string().min(1).max(128), TextFieldOptionsSchema);
 
 export const NamespaceInfoSchema = z
   .object({
@@ -150,6 +178,7 @@ export const NamespaceInfoSchema = z
     bytes: z.number().int(),
     distanceMetric: z.enum(["cosine", "dot", "euclidean"]),
     vectorDimension: z.number().int().optional(),
+    textFields: ownRecord(z.string(), ResolvedTextFieldOptionsSchema).openapi({ description: "Full-text options of the text fields that have any" }),
     parent: z.object({ namespace: z.string(), version: z.number().int() }).optional().openapi({ description: "The source and version this namespace was branched or copied from" }),
     pinned: z.boolean().openapi({ description: "Pinned: kept warm in memory by every server, never evicted" }),
     labels: ownRecord(z.string(), z.string()),
@@ -164,10 +193,12 @@ export const CreateNamespaceBody = z
     name: name("namespace"),
     distanceMetric: z.enum(["cosine", "dot", "euclidean"]).optional(),
     labels: LabelsSchema.optional(),
+    textFields: TextFieldsSchema.optional(),
   })
   .strict()
   .openapi("CreateNamespaceRequest");
 export const UpdateLabelsBody = z.object({ labels: LabelsSchema, ifVersion }).strict().openapi("UpdateLabelsRequest");
+export const UpdateTextFieldsBody = z.object({ textFields: TextFieldsSchema, ifVersion }).strict().openapi("UpdateTextFieldsRequest");
 export const NamespaceListSchema = z.object({ namespaces: z.array(z.string()) }).openapi("NamespaceList");
 export const DeleteNamespaceResultSchema = z
   .object({ version: z.number().int(), alreadyDeleted: z.boolean(), objectsDeleted: z.number().int() })

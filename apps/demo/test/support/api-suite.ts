@@ -74,6 +74,7 @@ export function describeApiSuite(name: string, makeStore: () => Promise<TestStor
           "/v1/orgs/{org}/projects/{project}/namespaces",
           "/v1/orgs/{org}/projects/{project}/namespaces/{namespace}",
           "/v1/orgs/{org}/projects/{project}/namespaces/{namespace}/labels",
+          "/v1/orgs/{org}/projects/{project}/namespaces/{namespace}/text-fields",
           "/v1/orgs/{org}/projects/{project}/namespaces/{namespace}/versions",
           "/v1/orgs/{org}/projects/{project}/namespaces/{namespace}/manifest",
           "/v1/orgs/{org}/projects/{project}/namespaces/{namespace}/upsert",
@@ -180,6 +181,32 @@ export function describeApiSuite(name: string, makeStore: () => Promise<TestStor
     });
 
     describe("namespaces", () => {
+      it("should create a namespace with text field options, apply them to BM25 and replace them", async () => {
+        const base = nsUrl("acme", "search");
+        const created = await writer.post(base, { name: "fts", textFields: { body: { stemming: true, asciiFolding: true } } });
+        expect(created.status).toBe(201);
+        expect(created.body.textFields).toEqual({
+          body: { language: "english", stemming: true, removeStopwords: false, caseSensitive: false, asciiFolding: true, maxTokenLength: 64, k1: 1.2, b: 0.75 },
+        });
+        const docs = [
+          { id: "a", text: { body: "Running cafés" } },
+          { id: "b", text: { body: "a run" } },
+          { id: "c", text: { body: "walking" } },
+        ];
+        expect((await writer.post(`${base}/fts/upsert`, { documents: docs })).status).toBe(200);
+        const ranked = async (query: string) => (await reader.post(`${base}/fts/query`, { rankBy: ["body", "BM25", query], topK: 10 })).body.rows.map((r: { id: string }) => r.id).sort();
+        expect(await ranked("runs cafe")).toEqual(["a", "b"]);
+        const replaced = await writer.put(`${base}/fts/text-fields`, { textFields: { body: { language: "german", removeStopwords: true } }, ifVersion: 2 });
+        expect(replaced.status).toBe(200);
+        expect(replaced.body.textFields.body).toMatchObject({ language: "german", stemming: false, removeStopwords: true });
+        expect(await ranked("runs")).toEqual([]);
+        const bad = await writer.put(`${base}/fts/text-fields`, { textFields: { body: { language: "klingon" } } });
+        expect(bad.status).toBe(400);
+        expect(bad.body.error.code).toBe("InvalidArgument");
+        expect((await writer.put(`${base}/fts/text-fields`, { textFields: { body: { b: 3 } } })).status).toBe(400);
+        expect((await writer.delete(`${base}/fts`)).status).toBe(200);
+      });
+
       it("should create, get, list, relabel, version and delete a namespace", async () => {
         const base = nsUrl("acme", "search");
         const created = await writer.post(base, { name: "temp", distanceMetric: "euclidean", labels: { a: "1" } });

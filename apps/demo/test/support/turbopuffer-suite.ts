@@ -182,6 +182,46 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       await expect(tpuf.namespace("docs").query({ rank_by: ["name", "BM25", "foo"] })).rejects.toThrow(/not full-text searchable/);
     });
 
+    it("should apply full_text_search options: stemming, stop words, case sensitivity, ASCII folding, k1 and b", async () => {
+      const ns = tpuf.namespace("fts-options");
+      const body = { type: "string", full_text_search: { language: "english", stemming: true, remove_stopwords: true, ascii_folding: true, k1: 1.5, b: 0.5 } } as const;
+      await ns.write({
+        upsert_rows: [
+          { id: 1, body: "Running shoes", title: "Apple" },
+          { id: 2, body: "the run", title: "apple" },
+          { id: 3, body: "Café au lait", title: "pear" },
+          { id: 4, body: "cafe racer", title: "APPLE pie" },
+        ],
+        schema: { body, title: { type: "string", full_text_search: { case_sensitive: true } } },
+      });
+      const bm25 = async (field: string, query: string) => {
+        const res = await ns.query({ rank_by: [field, "BM25", query], top_k: 10 });
+        return new Map(res.rows?.map((r) => [r.id as number, r.$dist as number]));
+      };
+      // Tokens: 1 [run, shoe], 2 [run] ("the" is a stop word), 3 [cafe, au, lait], 4 [cafe, racer]: avgdl 2.
+      const score = (tf: number, dl: number, df: number, k1: number, b: number) =>
+        (Math.log(1 + (4 - df + 0.5) / (df + 0.5)) * tf * (k1 + 1)) / (tf + k1 * (1 - b + (b * dl) / 2));
+      const run = await bm25("body", "runs");
+      expect([...run.keys()].sort()).toEqual([1, 2]);
+      expect(run.get(1)).toBeCloseTo(score(1, 2, 2, 1.5, 0.5), 9);
+      expect(run.get(2)).toBeCloseTo(score(1, 1, 2, 1.5, 0.5), 9);
+      expect((await bm25("body", "the")).size).toBe(0);
+      expect([...(await bm25("body", "CAFÉ")).keys()].sort()).toEqual([3, 4]);
+      expect([...(await bm25("title", "Apple")).keys()]).toEqual([1]);
+      const filtered = await ns.query({ filters: ["body", "ContainsAllTokens", "running"], top_k: 10 });
+      expect(filtered.rows?.map((r) => r.id).sort()).toEqual([1, 2]);
+      // The options are answered back, and a schema update applies new ones (k1 and b at once).
+      expect((await ns.schema())["body"]).toMatchObject(body);
+      await ns.updateSchema({ schema: { body: { ...body, full_text_search: { ...body.full_text_search, k1: 1.2, b: 0.75 } } } });
+      const rescored = await bm25("body", "runs");
+      expect(rescored.get(1)).toBeCloseTo(score(1, 2, 2, 1.2, 0.75), 9);
+      expect(rescored.get(2)).toBeCloseTo(score(1, 1, 2, 1.2, 0.75), 9);
+      // Unsupported languages and tokenizers are 400s.
+      await expect(ns.updateSchema({ schema: { other: { type: "string", full_text_search: { language: "klingon" as never } } } })).rejects.toThrow(BadRequestError);
+      await expect(ns.updateSchema({ schema: { other: { type: "string", full_text_search: { tokenizer: "pre_tokenized_array" } } } })).rejects.toThrow(/pre_tokenized_array/);
+      await expect(ns.updateSchema({ schema: { other: { type: "string", full_text_search: { b: 2 } } } })).rejects.toThrow(BadRequestError);
+    });
+
     it("should rank by Sum, Max and Product of BM25 clauses over several fields (ranked by the engine)", async () => {
       const ns = tpuf.namespace("articles");
       await ns.write({

@@ -1,18 +1,26 @@
 /**
  * `bm25Stats(parts, field, query)`: what a BM25 clause needs before it
- * scores: the query's distinct terms (tokenized with the newest partition's
- * configuration for the field), each term's id per partition, and the
+ * scores: the query's distinct terms (query-terms.ts: tokenized under each
+ * partition's own configuration for the field), each term's id per
+ * partition, k1 and b (given, else the newest partition's), and the
  * corpus statistics over the live documents of every partition (document
  * count, average length, each term's idf). `bm25Score` is one posting's
  * contribution. Shared by the single BM25 ranking and the combinations of
  * BM25 clauses (text-combination.ts).
  */
-import { compareStrings } from "./attribute-columns.ts";
 import type { QueryIndex } from "./query-index.ts";
-import { Tokenizer } from "./tokenizer.ts";
+import { queryTerms, termTokens } from "./query-terms.ts";
+import { DEFAULT_B, DEFAULT_K1, type ResolvedTokenizerConfig } from "./tokenizer.ts";
 
-export const BM25_K1 = 1.2;
-export const BM25_B = 0.75;
+/** The default BM25 parameters (a field's `k1` and `b` options override them). */
+export const BM25_K1 = DEFAULT_K1;
+export const BM25_B = DEFAULT_B;
+
+/** BM25 parameters of a field. */
+export interface Bm25Params {
+  readonly k1: number;
+  readonly b: number;
+}
 
 /** What the statistics need of a partition. */
 export interface Bm25Partition {
@@ -24,25 +32,33 @@ export interface Bm25Partition {
 
 export interface Bm25Stats {
   readonly field: string;
-  readonly terms: readonly string[];
+  /** Each term's token in the newest partition's tokenization (query-terms.ts), for display. */
+  readonly terms: readonly (string | null)[];
   /** Per partition: each term's id in the field's vocabulary (-1: absent), or null without the field. */
   readonly termIds: readonly (readonly number[] | null)[];
   readonly idf: readonly number[];
   /** Live documents containing each term. */
   readonly df: Float64Array;
   readonly avgdl: number;
+  readonly k1: number;
+  readonly b: number;
 }
 
-/** The statistics of `query` on `field`, or undefined when it cannot match (no field, no terms, no live document). */
-export function bm25Stats(parts: readonly Bm25Partition[], field: string, query: string): Bm25Stats | undefined {
-  let tokenizer: Tokenizer | undefined;
-  for (let i = parts.length - 1; i >= 0 && tokenizer === undefined; i--) {
-    const f = parts[i]!.index.textFields.get(field);
-    if (f !== undefined) tokenizer = new Tokenizer(f.config);
+/**
+ * The statistics of `query` on `field`, or undefined when it cannot match (no field, no terms, no live
+ * document). `params`: the namespace's k1 and b for the field, else the newest partition's.
+ */
+export function bm25Stats(parts: readonly Bm25Partition[], field: string, query: string, params?: Bm25Params): Bm25Stats | undefined {
+  const configs: ResolvedTokenizerConfig[] = [];
+  for (const part of parts) {
+    const f = part.index.textFields.get(field);
+    if (f !== undefined) configs.push(f.config);
   }
-  if (tokenizer === undefined) return undefined;
-  const terms = [...new Set(tokenizer.tokenize(query))].sort(compareStrings);
-  if (terms.length === 0) return undefined;
+  const newest = configs[configs.length - 1];
+  if (newest === undefined) return undefined;
+  const qt = queryTerms(query, configs);
+  if (qt.terms.length === 0) return undefined;
+  const terms = termTokens(qt, newest);
   let docCount = 0;
   let totalLength = 0;
   const df = new Float64Array(terms.length);
@@ -57,7 +73,8 @@ export function bm25Stats(parts: readonly Bm25Partition[], field: string, query:
         totalLength -= f.docLengths[s]!;
       }
     }
-    return terms.map((t, i) => {
+    return termTokens(qt, f.config).map((t, i) => {
+      if (t === null) return -1;
       const id = f.terms.indexOf(t);
       if (id < 0) return -1;
       const from = f.termOffsets[id]!;
@@ -70,7 +87,8 @@ export function bm25Stats(parts: readonly Bm25Partition[], field: string, query:
   });
   if (docCount <= 0) return undefined;
   const idf = Array.from(df, (d) => Math.log(1 + (docCount - d + 0.5) / (d + 0.5)));
-  return { field, terms, termIds, idf, df, avgdl: totalLength / docCount };
+  const { k1, b } = params ?? newest;
+  return { field, terms, termIds, idf, df, avgdl: totalLength / docCount, k1, b };
 }
 
 /**
@@ -81,8 +99,9 @@ export function forEachBm25Posting(stats: Bm25Stats, part: Bm25Partition, p: num
   const f = part.index.textFields.get(stats.field);
   const ids = stats.termIds[p];
   if (f === undefined || ids === null || ids === undefined) return;
-  const norm = BM25_K1 * (1 - BM25_B);
-  const lenFactor = (BM25_K1 * BM25_B) / stats.avgdl;
+  const { k1, b } = stats;
+  const norm = k1 * (1 - b);
+  const lenFactor = (k1 * b) / stats.avgdl;
   for (let i = 0; i < stats.terms.length; i++) {
     const id = ids[i]!;
     if (id < 0 || stats.df[i] === 0) continue;
@@ -91,7 +110,7 @@ export function forEachBm25Posting(stats: Bm25Stats, part: Bm25Partition, p: num
       const slot = f.postings[e]!;
       if (part.dead !== null && part.dead[slot] !== 0) continue;
       const tf = f.frequencies[e]!;
-      add(slot, (w * tf * (BM25_K1 + 1)) / (tf + norm + lenFactor * f.docLengths[slot]!));
+      add(slot, (w * tf * (k1 + 1)) / (tf + norm + lenFactor * f.docLengths[slot]!));
     }
   }
 }

@@ -39,7 +39,7 @@
  * its QueryRows (query-rows.ts) makes each row, or its JSON, on demand.
  */
 import { type AggregationGroup, aggregate } from "./aggregate.ts";
-import { bm25Stats, forEachBm25Posting } from "./bm25-stats.ts";
+import { type Bm25Params, bm25Stats, forEachBm25Posting } from "./bm25-stats.ts";
 import { textCombinationScores } from "./text-combination.ts";
 import type { AttributeColumn } from "./attribute-columns.ts";
 import { TAG_NUMBER, TAG_STRING, columnValue, compareStrings } from "./attribute-columns.ts";
@@ -79,7 +79,12 @@ export interface ExecuteQueryOptions {
    * cold path ranks their centroids too.
    */
   readonly annPartitions?: number | undefined;
+  /** BM25 k1 and b of a text field (the namespace's options); default the newest partition's (as its index stores them). */
+  readonly bm25?: Bm25ParamsOf | undefined;
 }
+
+/** A text field's BM25 parameters, or undefined for the default. */
+export type Bm25ParamsOf = (field: string) => Bm25Params | undefined;
 
 export type { QueryRow } from "./query-rows.ts";
 
@@ -485,9 +490,9 @@ function sparseCandidates(part: Partition, rank: Extract<SingleRankBy, { kind: "
   }
 }
 
-function bm25Candidates(parts: readonly Partition[], rank: Extract<SingleRankBy, { kind: "bm25" }>, k: number): Candidates[] {
+function bm25Candidates(parts: readonly Partition[], rank: Extract<SingleRankBy, { kind: "bm25" }>, k: number, params: Bm25Params | undefined): Candidates[] {
   const empty = parts.map(() => ({ slots: new Uint32Array(0), scores: new Float64Array(0) }));
-  const stats = bm25Stats(parts, rank.field, rank.query);
+  const stats = bm25Stats(parts, rank.field, rank.query, params);
   if (stats === undefined) return empty;
   return parts.map((part, p) => {
     const acc = accumulatorFor(part.index);
@@ -679,6 +684,7 @@ async function singleRanking(
   parallel: boolean,
   slicer: QuerySlicer | undefined,
   annPartitions: number,
+  bm25: Bm25ParamsOf | undefined,
 ): Promise<{ hits: Hit[]; ordered?: OrderedHit[] }> {
   switch (rank.kind) {
     case "vector": {
@@ -694,13 +700,13 @@ async function singleRanking(
     }
     case "bm25": {
       const all: Hit[] = [];
-      const candidates = bm25Candidates(parts, rank, k);
+      const candidates = bm25Candidates(parts, rank, k, bm25?.(rank.field));
       for (let p = 0; p < parts.length; p++) await addHits(all, parts[p]!, candidates[p]!, slicer);
       return { hits: await topHits(all, k, slicer) };
     }
     case "text": {
       const all: Hit[] = [];
-      const combined = textCombinationScores(parts, rank.expr);
+      const combined = textCombinationScores(parts, rank.expr, bm25);
       for (let p = 0; p < parts.length; p++) {
         const part = parts[p]!;
         const { slots, scores } = combined[p]!;
@@ -769,6 +775,7 @@ export async function executeQueryRows(
   const parallel = options.parallel ?? true;
   const slicer = options.slicer;
   const annPartitions = options.annPartitions ?? indexes.length;
+  const bm25 = options.bm25;
 
   const parts = indexes.map((index, i) => {
     const shadow = snapshot.shadows[i]!;
@@ -803,14 +810,14 @@ export async function executeQueryRows(
   if (rank === undefined) {
     if (request.aggregateBy === undefined) {
       const byId: SingleRankBy = { kind: "attribute", field: "id", order: "asc", path: [] };
-      const run = async (k: number) => (await singleRanking(parts, byId, request, metric, k, parallel, slicer, annPartitions)).hits;
+      const run = async (k: number) => (await singleRanking(parts, byId, request, metric, k, parallel, slicer, annPartitions, bm25)).hits;
       hits = request.limitPer === undefined ? await run(request.topK) : await diverseHits(parts, request.limitPer, request.topK, run);
     }
   } else if (rank.kind === "rrf") {
     const window = Math.max(rank.window, request.topK);
     const fused = new Map<string, { p: number; slot: number; id: string; score: number }>();
     for (const [q, sub] of rank.queries.entries()) {
-      const { hits: subHits } = await singleRanking(parts, sub, request, metric, window, parallel, slicer, annPartitions);
+      const { hits: subHits } = await singleRanking(parts, sub, request, metric, window, parallel, slicer, annPartitions, bm25);
       const weight = rank.weights[q] ?? 1;
       for (let r = 0; r < subHits.length; r++) {
         const h = subHits[r]!;
@@ -827,8 +834,8 @@ export async function executeQueryRows(
     const limitPer = request.limitPer;
     hits =
       limitPer === undefined
-        ? (await singleRanking(parts, rank, request, metric, request.topK, parallel, slicer, annPartitions)).hits
-        : await diverseHits(parts, limitPer, request.topK, async (k) => (await singleRanking(parts, rank, request, metric, k, parallel, slicer, annPartitions)).hits);
+        ? (await singleRanking(parts, rank, request, metric, request.topK, parallel, slicer, annPartitions, bm25)).hits
+        : await diverseHits(parts, limitPer, request.topK, async (k) => (await singleRanking(parts, rank, request, metric, k, parallel, slicer, annPartitions, bm25)).hits);
     if (rank.kind === "vector") {
       distances = hits.map((h) => toDistance(metric, h.score));
       if (request.distanceThreshold !== undefined) {

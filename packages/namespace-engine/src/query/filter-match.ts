@@ -19,7 +19,8 @@
  *   of the operand's type compares (numbers by value, strings by UTF-16
  *   code units).
  * - ContainsAllTokens / ContainsAnyToken look at a text field's tokens
- *   (token-filter.ts).
+ *   (token-filter.ts), under `options.textConfig` (the namespace's current
+ *   full-text options) or the default config.
  * - ContainsAny / ContainsAll look at the scalar elements of an array value
  *   (numbers by value, so 1 and 1.0 are one element); ContainsAll [] matches
  *   every array value, ContainsAny [] matches nothing.
@@ -32,11 +33,16 @@ import type { JsonValue, QueryDocument } from "./query-document.ts";
 import type { Filter, Scalar } from "./query-request.ts";
 import { patternMatcher } from "./pattern-matcher.ts";
 import { textMatchesTokens } from "./token-filter.ts";
-import { resolveTokenizerConfig } from "./tokenizer.ts";
+import { type ResolvedTokenizerConfig, resolveTokenizerConfig } from "./tokenizer.ts";
 import { ownValue } from "./own-property.ts";
 
-/** Text fields are tokenized with the default configuration, as the engine indexes them. */
+/** Text fields without a given configuration are tokenized with the default one. */
 const DEFAULT_TOKENIZER = resolveTokenizerConfig();
+
+export interface MatchOptions {
+  /** The tokenizer config of a text field (the namespace's full-text options); default the default config. */
+  readonly textConfig?: ((field: string) => ResolvedTokenizerConfig | undefined) | undefined;
+}
 
 function attribute(doc: QueryDocument, field: string): JsonValue | undefined {
   return ownValue(doc.attributes, field);
@@ -83,14 +89,14 @@ function contains(doc: QueryDocument, field: string, values: readonly Scalar[], 
 }
 
 /** True when `doc` matches `filter` (a filter from `parseQueryRequest`). */
-export function matchesFilter(doc: QueryDocument, filter: Filter): boolean {
+export function matchesFilter(doc: QueryDocument, filter: Filter, options: MatchOptions = {}): boolean {
   switch (filter.kind) {
     case "And":
-      return filter.filters.every((f) => matchesFilter(doc, f));
+      return filter.filters.every((f) => matchesFilter(doc, f, options));
     case "Or":
-      return filter.filters.some((f) => matchesFilter(doc, f));
+      return filter.filters.some((f) => matchesFilter(doc, f, options));
     case "Not":
-      return !matchesFilter(doc, filter.filter);
+      return !matchesFilter(doc, filter.filter, options);
     case "Exists": {
       if (filter.field === "id") return true;
       const v = attribute(doc, filter.field);
@@ -128,6 +134,6 @@ export function matchesFilter(doc: QueryDocument, filter: Filter): boolean {
       return v.some((e) => typeof e === typeof filter.value && inRange(e as string | number, filter.op, filter.value));
     }
     case "Tokens":
-      return textMatchesTokens(filter, ownValue(doc.text, filter.field), DEFAULT_TOKENIZER);
+      return textMatchesTokens(filter, ownValue(doc.text, filter.field), options.textConfig?.(filter.field) ?? DEFAULT_TOKENIZER);
   }
 }

@@ -89,6 +89,8 @@ import { QueryIndex, type QueryIndexState, type VectorData } from "./query-index
 import type { SparseRows } from "./sparse-index.ts";
 import { StringTable } from "./string-table.ts";
 import type { TextFieldIndex } from "./text-index.ts";
+import { textLanguage } from "./text-language.ts";
+import { DEFAULT_B, DEFAULT_K1, type ResolvedTokenizerConfig } from "./tokenizer.ts";
 import { allocateVectorMemory, CHUNK, strideOf, VectorKernel } from "./vector-kernel.ts";
 import { bloomWords, buildBloom, buildIdBlocks } from "./id-set.ts";
 import { type ClusterShape, clusterBoundaries, clusterBytes, clusterIdLengthOffset, quantizeCluster, readCluster, writeCluster } from "./cluster-layout.ts";
@@ -213,7 +215,7 @@ export function serializeQueryIndex(index: QueryIndex): Uint8Array {
               codes: "sq8",
             },
       sparse: s.sparse,
-      text: s.text,
+      text: s.text.map((t) => ({ ...t, config: configToStore(t.config) })),
       attributes: s.attributes,
       ann: s.ann,
       clusters: Uint32Array.from(bounds),
@@ -373,6 +375,11 @@ const metaSchema = z.object({
         stopWords: z.array(z.string()),
         locale: z.string(),
         maxTokenLength: z.number().int().min(1),
+        // Absent in indexes written before these options existed: the defaults they were built with.
+        stemmer: z.string().nullable().optional(),
+        asciiFolding: z.boolean().optional(),
+        k1: z.number().min(0).optional(),
+        b: z.number().min(0).max(1).optional(),
       }),
       terms: stringRef,
       termOffsets: arrayRef,
@@ -416,6 +423,41 @@ const metaSchema = z.object({
   // Format 2 places sections by `offset` in its data area; format 3 by name (`a<i>`) in the block file.
   sections: z.array(z.object({ type: z.enum(["u8", "u32", "i32", "f32", "f64"]), offset: count.optional(), length: z.number().int().min(0) })),
 });
+
+/**
+ * The config as the meta document records it: the options added after format 4 shipped (stemmer,
+ * asciiFolding, k1, b) only when they differ from their defaults, so an index built with the defaults is
+ * byte for byte what earlier writers produced.
+ */
+function configToStore(config: ResolvedTokenizerConfig): Record<string, unknown> {
+  const { stemmer, asciiFolding, k1, b, ...base } = config;
+  return {
+    ...base,
+    ...(stemmer === null ? {} : { stemmer }),
+    ...(asciiFolding ? { asciiFolding } : {}),
+    ...(k1 === DEFAULT_K1 ? {} : { k1 }),
+    ...(b === DEFAULT_B ? {} : { b }),
+  };
+}
+
+/**
+ * A text field's stored tokenizer config with the defaults of the options
+ * older indexes do not record; CorruptIndexError for a stemmer this reader
+ * does not know.
+ */
+export function storedTokenizerConfig(field: string, stored: z.infer<typeof metaSchema>["text"][number]["config"]): ResolvedTokenizerConfig {
+  if (stored.stemmer != null && textLanguage(stored.stemmer) === undefined) throw corrupt(`text field ${field}: unknown stemmer ${stored.stemmer}`);
+  return {
+    lowercase: stored.lowercase,
+    stopWords: stored.stopWords,
+    locale: stored.locale,
+    maxTokenLength: stored.maxTokenLength,
+    stemmer: stored.stemmer ?? null,
+    asciiFolding: stored.asciiFolding ?? false,
+    k1: stored.k1 ?? DEFAULT_K1,
+    b: stored.b ?? DEFAULT_B,
+  };
+}
 
 function corrupt(message: string, reason: CorruptIndexError["reason"] = "structure", cause?: unknown): CorruptIndexError {
   return new CorruptIndexError(message, reason, cause === undefined ? {} : { cause });
@@ -789,7 +831,8 @@ function decodeStructure(container: Container): QueryIndex {
     expectLength("docLengths", docLengths, n);
     expectLength("present", present, n);
     inRange("postings", postings, n);
-    return { name: t.name, config: t.config, terms, termOffsets, postings, frequencies, docLengths, present, docCount: t.docCount, totalLength: t.totalLength };
+    const config = storedTokenizerConfig(t.name, t.config);
+    return { name: t.name, config, terms, termOffsets, postings, frequencies, docLengths, present, docCount: t.docCount, totalLength: t.totalLength };
   });
   const attributes: AttributeColumn[] = meta.attributes.map((a) => {
     const tags = section(a.tags, "u8");

@@ -10,7 +10,7 @@
  * is by combined score, ties by id. Exact: every matching document of every
  * clause is scored (dense per-partition arrays, one per clause).
  */
-import { type Bm25Partition, type Bm25Stats, bm25Stats, forEachBm25Posting } from "./bm25-stats.ts";
+import { type Bm25Params, type Bm25Partition, type Bm25Stats, bm25Stats, forEachBm25Posting } from "./bm25-stats.ts";
 import type { TextExpr } from "./query-request.ts";
 
 /** Per clause and partition: the live slots it matched and their scores (dense, 0 elsewhere). */
@@ -30,10 +30,14 @@ function leavesOf(expr: TextExpr, out: Extract<TextExpr, { op: "bm25" }>[] = [])
  * The combined score of every live slot of every partition that matches at
  * least one clause: per partition, the slots (ascending) and their scores.
  */
-export function textCombinationScores(parts: readonly Bm25Partition[], expr: TextExpr): { slots: Uint32Array; scores: Float64Array }[] {
+export function textCombinationScores(
+  parts: readonly Bm25Partition[],
+  expr: TextExpr,
+  params?: (field: string) => Bm25Params | undefined,
+): { slots: Uint32Array; scores: Float64Array }[] {
   const leaves = leavesOf(expr);
   const stats = new Map<Extract<TextExpr, { op: "bm25" }>, Bm25Stats | undefined>();
-  for (const leaf of leaves) stats.set(leaf, bm25Stats(parts, leaf.field, leaf.query));
+  for (const leaf of leaves) stats.set(leaf, bm25Stats(parts, leaf.field, leaf.query, params?.(leaf.field)));
   return parts.map((part, p) => {
     const n = part.index.size;
     const any = new Uint8Array(n);

@@ -1,7 +1,11 @@
 /**
  * Tokenizer for BM25 text fields: Unicode word boundaries (UAX #29, as
- * `Intl.Segmenter` implements them), keeping word-like segments, lowercased
- * (locale-independent `toLowerCase`), with optional stop words removed.
+ * `Intl.Segmenter` implements them), keeping word-like segments, then per
+ * word (`normalize`): dropped when longer than `maxTokenLength`; lowercased
+ * (locale-independent `toLowerCase`) unless case-sensitive; ASCII-folded
+ * (`asciiFolding`: diacritics removed, "café" -> "cafe"); dropped when a
+ * stop word (compared lowercased and folded); stemmed (`stemmer`, a
+ * language's Snowball stemmer, text-language.ts).
  *
  * Speed: `Intl.Segmenter` costs ~2 us per short text, ~20 s for a million of
  * them, so pure-ASCII text takes a regular expression that implements the
@@ -11,38 +15,131 @@
  * non-ASCII character goes through `Intl.Segmenter`.
  *
  * Config is per field and stored with the index, so a query is tokenized
- * exactly like the documents it searches.
+ * exactly like the documents of each partition it searches. `k1` and `b`
+ * (BM25) do not change the index; they are stored with it as the values it
+ * was built under.
  */
 import { ENGLISH_STOP_WORDS } from "./stop-words.ts";
+import { textLanguage } from "./text-language.ts";
 
 export interface TokenizerConfig {
   /** Lowercase tokens (default true). */
   readonly lowercase?: boolean;
-  /** Stop words to drop: a list, or "english" for the built-in list (default none). */
-  readonly stopWords?: "english" | readonly string[];
+  /**
+   * Stop words to drop: a list, "english" for the built-in list, or
+   * `{ language }` for that language's list (default none).
+   */
+  readonly stopWords?: "english" | readonly string[] | { readonly language: string };
   /** Locale for `Intl.Segmenter` (default "en"; word boundaries barely depend on it). */
   readonly locale?: string;
   /** Tokens longer than this many UTF-16 units are dropped (default 64). */
   readonly maxTokenLength?: number;
+  /** Stem tokens with this language's stemmer (text-language.ts; default none). */
+  readonly stemmer?: string | null;
+  /** Remove diacritics and fold letters to ASCII where a folding exists (default false). */
+  readonly asciiFolding?: boolean;
+  /** BM25 term frequency saturation (default 1.2). */
+  readonly k1?: number;
+  /** BM25 length normalization, 0 to 1 (default 0.75). */
+  readonly b?: number;
 }
 
 /** The tokenizer config with defaults applied, as stored in an index. */
 export interface ResolvedTokenizerConfig {
   readonly lowercase: boolean;
+  /** Lowercased and (with asciiFolding) folded, sorted. */
   readonly stopWords: readonly string[];
   readonly locale: string;
   readonly maxTokenLength: number;
+  readonly stemmer: string | null;
+  readonly asciiFolding: boolean;
+  readonly k1: number;
+  readonly b: number;
 }
 
+export const DEFAULT_K1 = 1.2;
+export const DEFAULT_B = 0.75;
+
 export function resolveTokenizerConfig(config: TokenizerConfig = {}): ResolvedTokenizerConfig {
-  const stop = config.stopWords === "english" ? ENGLISH_STOP_WORDS : (config.stopWords ?? []);
-  const lowercase = config.lowercase ?? true;
+  const asciiFolding = config.asciiFolding ?? false;
+  const option = config.stopWords;
+  let stop: readonly string[];
+  if (option === "english") stop = ENGLISH_STOP_WORDS;
+  else if (option === undefined) stop = [];
+  else if (Array.isArray(option)) stop = option;
+  else {
+    const name = (option as { language: string }).language;
+    const language = textLanguage(name);
+    if (language === undefined) throw new RangeError(`no stop words for language ${JSON.stringify(name)}`);
+    stop = language.stopWords;
+  }
+  const stemmer = config.stemmer ?? null;
+  if (stemmer !== null && textLanguage(stemmer) === undefined) throw new RangeError(`no stemmer for language ${JSON.stringify(stemmer)}`);
   return {
-    lowercase,
-    stopWords: [...new Set(stop.map((w) => (lowercase ? w.toLowerCase() : w)))].sort(),
+    lowercase: config.lowercase ?? true,
+    stopWords: [...new Set(stop.map((w) => stopKey(w, asciiFolding)))].sort(),
     locale: config.locale ?? "en",
     maxTokenLength: config.maxTokenLength ?? 64,
+    stemmer,
+    asciiFolding,
+    k1: config.k1 ?? DEFAULT_K1,
+    b: config.b ?? DEFAULT_B,
   };
+}
+
+/**
+ * A key of what the config does to text (not k1/b): configs with equal keys
+ * tokenize alike, so a query is tokenized once per distinct key.
+ */
+export function tokenizationKey(config: ResolvedTokenizerConfig): string {
+  return JSON.stringify([config.lowercase, config.stopWords, config.locale, config.maxTokenLength, config.stemmer, config.asciiFolding]);
+}
+
+/** How a stop word is compared: lowercased, and folded with asciiFolding. */
+function stopKey(word: string, asciiFolding: boolean): string {
+  const lower = word.toLowerCase();
+  return asciiFolding ? foldToAscii(lower) : lower;
+}
+
+// Letters that do not decompose into a base letter and marks.
+const FOLDINGS: ReadonlyMap<string, string> = new Map([
+  ["ß", "ss"],
+  ["ẞ", "SS"],
+  ["æ", "ae"],
+  ["Æ", "AE"],
+  ["œ", "oe"],
+  ["Œ", "OE"],
+  ["ø", "o"],
+  ["Ø", "O"],
+  ["đ", "d"],
+  ["Đ", "D"],
+  ["ð", "d"],
+  ["Ð", "D"],
+  ["ł", "l"],
+  ["Ł", "L"],
+  ["þ", "th"],
+  ["Þ", "TH"],
+  ["ı", "i"],
+  ["ħ", "h"],
+  ["Ħ", "H"],
+]);
+const FOLDABLE = /[ßẞæÆœŒøØđĐðÐłŁþÞıħĦ]/g;
+const MARKS = /\p{M}+/gu;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range test
+const ASCII_ONLY = /^[\x00-\x7f]*$/;
+
+/**
+ * ASCII folding: compatibility decomposition (NFKD) with the combining marks
+ * removed, plus the letters that do not decompose (ß -> ss, ø -> o, ...).
+ * Characters with no ASCII form stay as they are (Greek, Cyrillic, CJK).
+ */
+export function foldToAscii(word: string): string {
+  if (ASCII_ONLY.test(word)) return word;
+  return word
+    .normalize("NFKD")
+    .replace(MARKS, "")
+    .replace(FOLDABLE, (c) => FOLDINGS.get(c) ?? c)
+    .normalize("NFC");
 }
 
 // UAX #29 restricted to ASCII: AHLetter [A-Za-z], Numeric [0-9], ExtendNumLet _,
@@ -55,21 +152,46 @@ const segmenters = new Map<string, Intl.Segmenter>();
 
 export class Tokenizer {
   private readonly stop: ReadonlySet<string>;
+  private readonly stem: ((word: string) => string) | null;
   constructor(readonly config: ResolvedTokenizerConfig) {
     this.stop = new Set(config.stopWords);
+    if (config.stemmer === null) this.stem = null;
+    else {
+      const language = textLanguage(config.stemmer);
+      if (language === undefined) throw new RangeError(`no stemmer for language ${JSON.stringify(config.stemmer)}`);
+      this.stem = language.stem;
+    }
   }
 
   /** Word tokens of `text`, in order, duplicates kept. */
   tokenize(text: string): string[] {
     const out: string[] = [];
-    const { lowercase, maxTokenLength } = this.config;
-    const stop = this.stop;
-    const push = (raw: string) => {
-      if (raw.length > maxTokenLength) return;
-      const token = lowercase ? raw.toLowerCase() : raw;
-      if (stop.size > 0 && stop.has(token)) return;
-      out.push(token);
-    };
+    this.forEachWord(text, (raw) => {
+      const token = this.normalize(raw);
+      if (token !== null) out.push(token);
+    });
+    return out;
+  }
+
+  /** The raw words of `text` (word-like segments), in order. */
+  words(text: string): string[] {
+    const out: string[] = [];
+    this.forEachWord(text, (raw) => out.push(raw));
+    return out;
+  }
+
+  /** The token a raw word becomes, or null when it is dropped (too long, a stop word). */
+  normalize(raw: string): string | null {
+    const { lowercase, maxTokenLength, asciiFolding } = this.config;
+    if (raw.length > maxTokenLength) return null;
+    let token = lowercase ? raw.toLowerCase() : raw;
+    if (asciiFolding) token = foldToAscii(token);
+    if (this.stop.size > 0 && this.stop.has(lowercase ? token : token.toLowerCase())) return null;
+    if (this.stem !== null) token = this.stem(token);
+    return token.length === 0 ? null : token;
+  }
+
+  private forEachWord(text: string, push: (raw: string) => void): void {
     if (!NON_ASCII.test(text)) {
       ASCII_WORD.lastIndex = 0;
       for (let m = ASCII_WORD.exec(text); m !== null; m = ASCII_WORD.exec(text)) {
@@ -77,7 +199,7 @@ export class Tokenizer {
         if (m[0] === "_") continue;
         push(m[0]);
       }
-      return out;
+      return;
     }
     let segmenter = segmenters.get(this.config.locale);
     if (segmenter === undefined) {
@@ -85,7 +207,6 @@ export class Tokenizer {
       segmenters.set(this.config.locale, segmenter);
     }
     for (const s of segmenter.segment(text)) if (s.isWordLike) push(s.segment);
-    return out;
   }
 }
 

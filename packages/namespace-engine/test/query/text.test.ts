@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { buildQueryIndex, executeQuery, parseQueryRequest, type QueryDocument } from "../../src/query/index.ts";
-import { resolveTokenizerConfig, segmenterWords, Tokenizer } from "../../src/query/tokenizer.ts";
+import { foldToAscii, resolveTokenizerConfig, segmenterWords, Tokenizer } from "../../src/query/tokenizer.ts";
+import { queryTerms, termTokens } from "../../src/query/query-terms.ts";
+import { deserializeQueryIndex, serializeQueryIndex } from "../../src/query/index-codec.ts";
 import { liveDocuments, randomDocuments, referenceBm25, seededRandom } from "./support/reference.ts";
 
 describe("BM25 full-text ranking", () => {
@@ -73,5 +75,29 @@ describe("BM25 full-text ranking", () => {
     expect((await executeQuery([index], parseQueryRequest({ rankBy: ["a", "BM25", "the"] }))).rows).toEqual([]);
     expect((await executeQuery([index], parseQueryRequest({ rankBy: ["b", "BM25", "The"] }))).rows.map((r) => r.id)).toEqual(["1"]);
     expect((await executeQuery([index], parseQueryRequest({ rankBy: ["a", "BM25", "CAT"] }))).rows.map((r) => r.id)).toEqual(["1"]);
+  });
+
+  it("ASCII folding, stemming and language stop words normalize each word; a config round-trips through the codec", () => {
+    expect(foldToAscii("Crème Brûlée Straße Øresund naïve ΑΒΓ")).toBe("Creme Brulee Strasse Oresund naive ΑΒΓ");
+    const tokenizer = new Tokenizer(resolveTokenizerConfig({ asciiFolding: true, stemmer: "english", stopWords: { language: "english" } }));
+    expect(tokenizer.tokenize("The cafés are running, THE Running")).toEqual(["cafe", "run", "run"]);
+    const sensitive = new Tokenizer(resolveTokenizerConfig({ lowercase: false, stopWords: "english" }));
+    expect(sensitive.tokenize("The Cat the cat")).toEqual(["Cat", "cat"]);
+    expect(() => resolveTokenizerConfig({ stemmer: "klingon" })).toThrow(RangeError);
+    const index = buildQueryIndex([{ id: "1", text: { a: "Running cafés" } }], { metric: "DOT", textFields: { a: { stemmer: "english", asciiFolding: true, k1: 2, b: 0.5 } } });
+    const loaded = deserializeQueryIndex(serializeQueryIndex(index));
+    expect(loaded.textFields.get("a")!.config).toEqual(index.textFields.get("a")!.config);
+    expect(loaded.textFields.get("a")!.config).toMatchObject({ stemmer: "english", asciiFolding: true, k1: 2, b: 0.5 });
+  });
+
+  it("query terms: one term per distinct combination of each config's token, sorted; with one config its distinct tokens", () => {
+    const plain = resolveTokenizerConfig({});
+    const stemmed = resolveTokenizerConfig({ stemmer: "english" });
+    expect(queryTerms("b a b", [plain]).terms).toEqual([["a"], ["b"]]);
+    const mixed = queryTerms("Running runs run the", [stemmed, plain, stemmed]);
+    expect(mixed.keys).toHaveLength(2);
+    expect(termTokens(mixed, plain)).toEqual(["run", "running", "runs", "the"]);
+    expect(termTokens(mixed, stemmed)).toEqual(["run", "run", "run", "the"]);
+    expect(queryTerms("the", [resolveTokenizerConfig({ stopWords: "english" })]).terms).toEqual([]);
   });
 });

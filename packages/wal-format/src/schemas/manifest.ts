@@ -12,7 +12,10 @@
  * deleted namespace: no write may commit on top of it), parent ({namespace,
  * version} of the branch source, or absent), vector ({metric, dimension?}:
  * the metric is chosen when the namespace is created, the dimension is fixed
- * by the first vector written), containers ([{id, kind, key, row_count, byte_size,
+ * by the first vector written), text_fields ({<field>: {language, stemming,
+ * remove_stopwords, case_sensitive, ascii_folding, max_token_length, k1, b}}:
+ * the full-text options of text fields; absent = every field has the
+ * defaults), containers ([{id, kind, key, row_count, byte_size,
  * content_hash, row_id_range?, tombstones_key?}]), row_id_high_water (every
  * row id in the namespace is <= it; id generators are advanced past it so
  * clock skew cannot mint a smaller id), recent_writes ([{idempotency_key,
@@ -79,6 +82,20 @@ export const MAX_VECTOR_DIMENSION = 65_536;
 
 const namespacePathSchema = z.string().regex(/^[^/]+\/[^/]+\/[^/]+$/, "expected org/project/namespace");
 
+/** Longest token a text field may be configured to keep (UTF-16 units). */
+export const MAX_TEXT_TOKEN_LENGTH = 1_024;
+
+const textFieldWireSchema = z.object({
+  language: z.string().min(1).max(64),
+  stemming: z.boolean(),
+  remove_stopwords: z.boolean(),
+  case_sensitive: z.boolean(),
+  ascii_folding: z.boolean(),
+  max_token_length: z.number().int().min(1).max(MAX_TEXT_TOKEN_LENGTH),
+  k1: z.number().min(0).max(1_000),
+  b: z.number().min(0).max(1),
+});
+
 export const containerRefWireSchema = z.looseObject({
   id: uuidSchema,
   kind: z.enum(CONTAINER_KINDS),
@@ -110,6 +127,7 @@ export const manifestWireSchema = z.looseObject({
   vector: z
     .object({ dimension: z.number().int().min(1).max(MAX_VECTOR_DIMENSION).nullish(), metric: z.enum(DISTANCE_METRICS) })
     .nullish(),
+  text_fields: z.record(z.string().min(1), textFieldWireSchema).nullish(),
   containers: z.array(containerRefWireSchema),
   row_id_high_water: idHexSchema,
   recent_writes: z.array(recentWriteWireSchema),
@@ -118,6 +136,22 @@ export const manifestWireSchema = z.looseObject({
 
 const KNOWN = keysOf(manifestWireSchema);
 const CONTAINER_KNOWN = keysOf(containerRefWireSchema);
+
+/** The full-text options of one text field (every option resolved). */
+export interface TextFieldSettings {
+  /** Language of stemming and stop words, e.g. "english". */
+  readonly language: string;
+  readonly stemming: boolean;
+  readonly removeStopwords: boolean;
+  readonly caseSensitive: boolean;
+  /** Diacritics removed ("café" ~ "cafe"). */
+  readonly asciiFolding: boolean;
+  /** Longer tokens are dropped (UTF-16 units). */
+  readonly maxTokenLength: number;
+  /** BM25 parameters. */
+  readonly k1: number;
+  readonly b: number;
+}
 
 /** One immutable row container (write-log batch or segment). */
 export interface ContainerRef {
@@ -173,6 +207,8 @@ export interface Manifest {
   readonly parent?: { readonly namespace: string; readonly version: number };
   /** Vector settings: the metric from creation, the dimension once the first vector is written. */
   readonly vector?: { readonly dimension?: number; readonly metric: DistanceMetric };
+  /** Full-text options per text field; fields not listed (and every field when absent) have the defaults. */
+  readonly textFields?: ReadonlyMap<string, TextFieldSettings>;
   /** Row containers in fold order (oldest first). */
   readonly containers: readonly ContainerRef[];
   readonly rowIdHighWater: RowId;
@@ -262,11 +298,50 @@ function check(raw: Record<string, unknown>): [string, string] | undefined {
   return undefined;
 }
 
+type TextFieldWire = z.infer<typeof textFieldWireSchema>;
+
+function textFieldsFromWire(raw: Record<string, TextFieldWire>): Map<string, TextFieldSettings> {
+  const out = new Map<string, TextFieldSettings>();
+  for (const name of Object.keys(raw).sort()) {
+    const f = raw[name] as TextFieldWire;
+    out.set(name, {
+      language: f.language,
+      stemming: f.stemming,
+      removeStopwords: f.remove_stopwords,
+      caseSensitive: f.case_sensitive,
+      asciiFolding: f.ascii_folding,
+      maxTokenLength: f.max_token_length,
+      k1: f.k1,
+      b: f.b,
+    });
+  }
+  return out;
+}
+
+function textFieldsToWire(fields: ReadonlyMap<string, TextFieldSettings>): Record<string, TextFieldWire> {
+  const wire = bag<TextFieldWire>();
+  for (const name of [...fields.keys()].sort()) {
+    const f = fields.get(name) as TextFieldSettings;
+    wire[name] = {
+      language: f.language,
+      stemming: f.stemming,
+      remove_stopwords: f.removeStopwords,
+      case_sensitive: f.caseSensitive,
+      ascii_folding: f.asciiFolding,
+      max_token_length: f.maxTokenLength,
+      k1: f.k1,
+      b: f.b,
+    };
+  }
+  return wire;
+}
+
 /** `attachment`: the manifest object's attached bytes (inline batches), when it has any. */
 function fromWire(raw: Record<string, unknown>, attachment?: Uint8Array): Manifest {
   const parent = raw["parent"] as { namespace: string; version: number } | null | undefined;
   const vector = raw["vector"] as { dimension?: number | null; metric: DistanceMetric } | null | undefined;
   const deletedAt = raw["deleted_at"];
+  const textFields = raw["text_fields"] as Record<string, TextFieldWire> | null | undefined;
   const extra = extrasOf(raw, KNOWN);
   return {
     schemaVersion: raw["schema_version"] as number,
@@ -284,6 +359,7 @@ function fromWire(raw: Record<string, unknown>, attachment?: Uint8Array): Manife
               : { dimension: vector.dimension, metric: vector.metric },
         }
       : {}),
+    ...(textFields !== undefined && textFields !== null ? { textFields: textFieldsFromWire(textFields) } : {}),
     containers: (raw["containers"] as Record<string, unknown>[]).map((c) => containerFromWire(c, attachment)),
     rowIdHighWater: rowIdFromHex(raw["row_id_high_water"] as string),
     recentWrites: (
@@ -313,6 +389,7 @@ function toWire(m: Manifest): Record<string, unknown> {
     wire["vector"] =
       m.vector.dimension === undefined ? { metric: m.vector.metric } : { dimension: m.vector.dimension, metric: m.vector.metric };
   }
+  if (m.textFields !== undefined) wire["text_fields"] = textFieldsToWire(m.textFields);
   let offset = 0;
   wire["containers"] = m.containers.map((c) => {
     const ref = containerToWire(c, offset);

@@ -1,6 +1,6 @@
 /**
  * Namespace routes: list, create, get (at a version), update labels,
- * delete, the list of stored manifest versions, and one manifest with its
+ * update the full-text options of text fields, delete, the list of stored manifest versions, and one manifest with its
  * containers (what the web console draws).
  */
 import { defineRoute } from "../access.ts";
@@ -17,6 +17,7 @@ import {
   ProjectParams,
   ReadQuery,
   UpdateLabelsBody,
+  UpdateTextFieldsBody,
   VersionsSchema,
 } from "../schemas.ts";
 import { ERRORS, NS_BASE, nsPath, SECURITY } from "./common.ts";
@@ -57,6 +58,7 @@ export function registerNamespaceRoutes(app: App, { engine, storage }: AppDeps):
       const info = await engine.createNamespace(`${org}/${project}/${body.name}`, {
         distanceMetric: body.distanceMetric,
         labels: body.labels,
+        textFields: body.textFields,
       });
       return send(c, NamespaceInfoSchema, info, 201);
     },
@@ -102,6 +104,32 @@ export function registerNamespaceRoutes(app: App, { engine, storage }: AppDeps):
       const params = c.req.valid("param");
       const { labels, ifVersion } = c.req.valid("json");
       return send(c, NamespaceInfoSchema, await engine.updateLabels(nsPath(params), labels, ifVersion === undefined ? {} : { ifVersion }));
+    },
+  );
+
+  app.openapi(
+    defineRoute("write", {
+      method: "put",
+      path: `${NS_BASE}/{namespace}/text-fields`,
+      tags,
+      summary: "Replace the full-text options of the text fields (language, stemming, stop words, case, ASCII folding, k1, b)",
+      security: SECURITY,
+      request: { params: NamespaceParams, body: { required: true, ...json(UpdateTextFieldsBody) } },
+      responses: {
+        200: { description: "Info after the change", ...json(NamespaceInfoSchema) },
+        400: ERRORS[400],
+        401: ERRORS[401],
+        403: ERRORS[403],
+        404: ERRORS[404],
+        409: ERRORS[409],
+        412: ERRORS[412],
+        503: ERRORS[503],
+      },
+    }),
+    async (c) => {
+      const params = c.req.valid("param");
+      const { textFields, ifVersion } = c.req.valid("json");
+      return send(c, NamespaceInfoSchema, await engine.updateTextFields(nsPath(params), textFields, ifVersion === undefined ? {} : { ifVersion }));
     },
   );
 

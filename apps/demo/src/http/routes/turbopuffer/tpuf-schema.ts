@@ -9,13 +9,16 @@
  *
  * What is used: `type` (values are checked against it; ids by `id.type`),
  * `full_text_search` (a truthy value makes the attribute a BM25 text field:
- * its value is also written as the engine document's text), the vector's
- * dimension. The other options (filterable, regex, glob, ann, FTS language,
- * stemming, stop words, k1/b, tokenizer...) are stored and answered back,
- * not applied (docs/turbopuffer-compat.md).
+ * its value is also written as the engine document's text; its options,
+ * language, stemming, stop words, case, ASCII folding, k1/b..., become the
+ * engine's options of that text field, tpuf-fts-options.ts, committed after
+ * the labels), the vector's dimension. The other options (filterable, regex,
+ * glob, ann...) are stored and answered back, not applied
+ * (docs/turbopuffer-compat.md).
  */
 import type { NamespaceEngine } from "@skerry/namespace-engine";
 import { ApiError } from "../../api-error.ts";
+import { syncTextFields, textFieldOptionsOf } from "./tpuf-fts-options.ts";
 import type { IdType } from "./tpuf-ids.ts";
 
 export interface AttrSchema {
@@ -83,6 +86,7 @@ export function normalizeAttr(name: string, input: unknown): AttrSchema {
   if (isFullText(attr) && attr.type !== "string" && attr.type !== "[]string") {
     throw new ApiError("InvalidArgument", `schema.${name}: full_text_search needs type string or []string`);
   }
+  if (isFullText(attr)) textFieldOptionsOf(name, attr.full_text_search); // the options are checked here (a 400)
   return attr;
 }
 
@@ -177,6 +181,7 @@ export async function saveSchema(
   for (let attempt = 0; ; attempt++) {
     try {
       await engine.updateLabels(path, labelsWithSchema(base.labels, next), { ifVersion: base.version });
+      await syncTextFields(engine, path, readSchema, isFullText);
       return;
     } catch (error) {
       if ((error as { code?: unknown }).code !== "VersionConflict" || attempt >= 8) throw error;

@@ -1,0 +1,101 @@
+/**
+ * turbopuffer's `full_text_search` schema option mapped onto the engine's
+ * text field options (namespace-engine `TextFieldOptions`):
+ *
+ * | turbopuffer (default)          | engine                                   |
+ * | ------------------------------ | ---------------------------------------- |
+ * | `language` (english)           | `language` (the same 18 languages)       |
+ * | `stemming` (false)             | `stemming`                               |
+ * | `remove_stopwords` (true)      | `removeStopwords`                        |
+ * | `case_sensitive` (false)       | `caseSensitive`                          |
+ * | `ascii_folding` (false)        | `asciiFolding`                           |
+ * | `max_token_length` (39, 1-254) | `maxTokenLength` (UTF-16 units, not bytes) |
+ * | `tokenizer` (word_v*)          | the engine's word tokenizer (UAX #29)    |
+ * | `k1` (1.2), `b` (0.75)         | `k1`, `b`                                |
+ *
+ * `full_text_search: true` is every default. `pre_tokenized_array` and
+ * unknown options or languages are a 400. `syncTextFields` commits the
+ * options of the schema's full-text attributes to the engine after the
+ * schema (in the labels) changed.
+ */
+import { type NamespaceEngine, TEXT_LANGUAGES, type TextFieldOptions } from "@skerry/namespace-engine";
+import { ApiError } from "../../api-error.ts";
+import type { AttrSchema, TpufSchema } from "./tpuf-schema.ts";
+
+const WORD_TOKENIZERS = new Set(["word_v0", "word_v1", "word_v2", "word_v3", "word_v4"]);
+const KNOWN = new Set(["language", "stemming", "remove_stopwords", "case_sensitive", "ascii_folding", "max_token_length", "tokenizer", "k1", "b"]);
+
+function flag(where: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== "boolean") throw new ApiError("InvalidArgument", `${where} must be a boolean`);
+  return value;
+}
+
+function number(where: string, value: unknown, fallback: number, min: number, max: number, integer: boolean): number {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
+    throw new ApiError("InvalidArgument", `${where} must be ${integer ? "an integer" : "a number"} from ${min} to ${max}`);
+  }
+  return value;
+}
+
+/** The engine options of an attribute's `full_text_search` (true or a config object); a 400 for bad ones. */
+export function textFieldOptionsOf(name: string, fts: unknown): TextFieldOptions {
+  const where = `schema.${name}.full_text_search`;
+  if (fts === true) return textFieldOptionsOf(name, {});
+  if (typeof fts !== "object" || fts === null || Array.isArray(fts)) throw new ApiError("InvalidArgument", `${where}: true, false or an object of options`);
+  const o = fts as Record<string, unknown>;
+  for (const key of Object.keys(o)) if (!KNOWN.has(key)) throw new ApiError("InvalidArgument", `${where}: unknown option ${JSON.stringify(key)}`);
+  const tokenizer = o["tokenizer"];
+  if (tokenizer === "pre_tokenized_array") throw new ApiError("InvalidArgument", `${where}.tokenizer: pre_tokenized_array is not supported by Skerry`);
+  if (tokenizer !== undefined && tokenizer !== null && !WORD_TOKENIZERS.has(tokenizer as string)) {
+    throw new ApiError("InvalidArgument", `${where}.tokenizer: one of ${[...WORD_TOKENIZERS].join(", ")}`);
+  }
+  const language = o["language"] ?? "english";
+  if (typeof language !== "string" || !TEXT_LANGUAGES.includes(language)) {
+    throw new ApiError("InvalidArgument", `${where}.language: unsupported language ${JSON.stringify(language)}; supported: ${TEXT_LANGUAGES.join(", ")}`);
+  }
+  return {
+    language,
+    stemming: flag(`${where}.stemming`, o["stemming"], false),
+    removeStopwords: flag(`${where}.remove_stopwords`, o["remove_stopwords"], true),
+    caseSensitive: flag(`${where}.case_sensitive`, o["case_sensitive"], false),
+    asciiFolding: flag(`${where}.ascii_folding`, o["ascii_folding"], false),
+    maxTokenLength: number(`${where}.max_token_length`, o["max_token_length"], 39, 1, 254, true),
+    k1: number(`${where}.k1`, o["k1"], 1.2, 0, 1000, false),
+    b: number(`${where}.b`, o["b"], 0.75, 0, 1, false),
+  };
+}
+
+/** The engine options of every full-text attribute of `schema`. */
+export function textFieldsOf(schema: TpufSchema, isFullText: (attr: AttrSchema | undefined) => boolean): Record<string, TextFieldOptions> {
+  const out: Record<string, TextFieldOptions> = {};
+  for (const [name, attr] of schema) {
+    if (isFullText(attr)) Object.defineProperty(out, name, { value: textFieldOptionsOf(name, attr.full_text_search), enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+/**
+ * Commits the full-text options of the schema in the namespace's labels to the engine, when they differ
+ * (conditional on the version read, so the last commit always reflects the newest schema; retried on a conflict).
+ */
+export async function syncTextFields(
+  engine: NamespaceEngine,
+  path: string,
+  schemaOf: (labels: ReadonlyMap<string, string>) => TpufSchema,
+  isFullText: (attr: AttrSchema | undefined) => boolean,
+): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const manifest = await engine.manifest(path);
+    const wanted = textFieldsOf(schemaOf(manifest.labels), isFullText);
+    const current = Object.fromEntries(manifest.textFields ?? new Map());
+    if (JSON.stringify(Object.entries(wanted).sort()) === JSON.stringify(Object.entries(current).sort())) return;
+    try {
+      await engine.updateTextFields(path, wanted, { ifVersion: manifest.version });
+      return;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== "VersionConflict" || attempt >= 8) throw error;
+    }
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * `queryTerms(query, configs)`: the terms of a BM25 query over partitions
+ * whose text field was indexed under different tokenizer configs (the
+ * namespace's options changed between their builds).
+ *
+ * The query is split into words once; each word becomes, under each
+ * distinct config, the token that config makes of it (or none: a stop word,
+ * too long). A term is one distinct combination of those tokens, so within
+ * every partition a term is looked up as that partition's own token for the
+ * word: "Running" is the term "run" in a stemmed segment and "running" in
+ * an unstemmed one, with one document frequency over both, and never a
+ * token of one tokenization matched against another's vocabulary. With one
+ * config the terms are exactly its distinct tokens, sorted.
+ */
+import { compareStrings } from "./attribute-columns.ts";
+import { type ResolvedTokenizerConfig, Tokenizer, tokenizationKey } from "./tokenizer.ts";
+
+export interface QueryTerms {
+  /** The distinct tokenization keys, sorted (tokenizer.ts `tokenizationKey`). */
+  readonly keys: readonly string[];
+  /** Per term: its token under each key (null: none), in `keys` order; terms sorted by these tokens. */
+  readonly terms: readonly (readonly (string | null)[])[];
+}
+
+const tokenizers = new Map<string, Tokenizer>();
+
+function tokenizerFor(key: string, config: ResolvedTokenizerConfig): Tokenizer {
+  let tokenizer = tokenizers.get(key);
+  if (tokenizer === undefined) {
+    if (tokenizers.size >= 256) tokenizers.clear();
+    tokenizer = new Tokenizer(config);
+    tokenizers.set(key, tokenizer);
+  }
+  return tokenizer;
+}
+
+/** The terms of `query` under `configs` (one or more; duplicates fine). Empty when no word makes a token. */
+export function queryTerms(query: string, configs: readonly ResolvedTokenizerConfig[]): QueryTerms {
+  const byKey = new Map<string, ResolvedTokenizerConfig>();
+  for (const config of configs) byKey.set(tokenizationKey(config), config);
+  const keys = [...byKey.keys()].sort(compareStrings);
+  if (keys.length === 0) return { keys, terms: [] };
+  const tokenizers = keys.map((key) => tokenizerFor(key, byKey.get(key) as ResolvedTokenizerConfig));
+  const seen = new Map<string, (string | null)[]>();
+  for (const word of (tokenizers[0] as Tokenizer).words(query)) {
+    const tokens = tokenizers.map((t) => t.normalize(word));
+    if (tokens.every((t) => t === null)) continue;
+    const id = JSON.stringify(tokens);
+    if (!seen.has(id)) seen.set(id, tokens);
+  }
+  const terms = [...seen.values()].sort(compareTokens);
+  return { keys, terms };
+}
+
+/** Each term's token under `config` (null: none), in term order. */
+export function termTokens(terms: QueryTerms, config: ResolvedTokenizerConfig): (string | null)[] {
+  const at = terms.keys.indexOf(tokenizationKey(config));
+  if (at < 0) throw new RangeError("a config the query terms were not made for");
+  return terms.terms.map((t) => t[at] as string | null);
+}
+
+function compareTokens(a: readonly (string | null)[], b: readonly (string | null)[]): number {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as string | null;
+    const y = b[i] as string | null;
+    if (x === y) continue;
+    if (x === null) return -1;
+    if (y === null) return 1;
+    return compareStrings(x, y);
+  }
+  return 0;
+}
