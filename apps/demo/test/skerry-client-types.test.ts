@@ -74,6 +74,7 @@ describe("server response types are accepted by the client's types", () => {
 describe("client response types name every field the server sends", () => {
   it("compiles", () => {
     expectTypeOf<keyof Out<typeof S.WriteResultSchema>>().toEqualTypeOf<keyof C.WriteResult>();
+    expectTypeOf<keyof Out<typeof S.WriteBatchResultSchema>>().toEqualTypeOf<keyof C.WriteBatchResult>();
     expectTypeOf<keyof Out<typeof S.NamespaceInfoSchema>>().toEqualTypeOf<keyof C.NamespaceInfo>();
     expectTypeOf<keyof Out<typeof S.DeleteNamespaceResultSchema>>().toEqualTypeOf<keyof C.DeleteNamespaceResult>();
     expectTypeOf<keyof Out<typeof S.ManifestViewSchema>>().toEqualTypeOf<keyof C.ManifestView>();
@@ -97,6 +98,10 @@ describe("client response types name every field the server sends", () => {
     expectTypeOf<keyof In<typeof S.QueryBody>>().toEqualTypeOf<keyof C.QueryRequest | "atVersion" | "consistency">();
     expectTypeOf<keyof In<typeof S.DocumentInputSchema>>().toEqualTypeOf<keyof C.DocumentInput>();
     expectTypeOf<keyof In<typeof S.DocumentPatchSchema>>().toEqualTypeOf<keyof C.DocumentPatch>();
+    expectTypeOf<keyof In<typeof S.WriteBatchBody>>().toEqualTypeOf<keyof C.WriteBatch | "ifVersion">();
+    expectTypeOf<keyof In<typeof S.UpdateTextFieldsBody>>().toEqualTypeOf<"textFields" | "ifVersion">();
+    expectTypeOf<keyof In<typeof S.TextFieldOptionsSchema>>().toEqualTypeOf<keyof C.TextFieldOptions>();
+    expectTypeOf<keyof Out<typeof S.NamespaceInfoSchema>["textFields"][string]>().toEqualTypeOf<keyof C.ResolvedTextFieldOptions>();
     expectTypeOf<keyof In<typeof S.CreateNamespaceBody>>().toEqualTypeOf<"name" | keyof C.CreateNamespaceOptions>();
     expectTypeOf<keyof In<typeof S.BranchBody>>().toEqualTypeOf<"target" | keyof C.ForkOptions>();
     expectTypeOf<keyof In<typeof S.GcBody>>().toEqualTypeOf<keyof C.GcOptions>();

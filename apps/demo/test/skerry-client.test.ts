@@ -123,6 +123,30 @@ describe("@skerry/client against the server (local-fs)", () => {
     expect((await products.info()).version).toBe(version);
   });
 
+  it("writes several kinds in one version with per-document conditions, and sets text field options", async () => {
+    const ns = writer.namespace("acme", "shop", "batch");
+    await ns.create({ textFields: { body: { stemming: true } } });
+    await ns.upsert([
+      { id: "a", text: { body: "running shoes" }, attributes: { v: 1 } },
+      { id: "b", attributes: { v: 5 } },
+    ]);
+    const result = await ns.write({
+      upserts: [{ id: "a", text: { body: "running shoes" }, attributes: { v: 2 } }, { id: "c", attributes: { v: 1 } }],
+      deletes: ["b"],
+      upsertCondition: ["v", "Lt", { $ref_new: "v" }],
+      deleteCondition: ["v", "Gt", 9],
+    });
+    expect(result).toMatchObject({ upserted: ["a", "c"], deleted: [], deduplicated: false });
+    expect((await ns.document("b"))?.attributes?.v).toBe(5);
+    const stale = await ns.write({ upserts: [{ id: "a", attributes: { v: 1 } }], upsertCondition: ["v", "Lt", { $ref_new: "v" }] });
+    expect(stale.upserted).toEqual([]);
+    expect((await ns.document("a"))?.attributes?.v).toBe(2);
+    expect((await ns.query({ rankBy: ["body", "BM25", "run"], topK: 5 })).rows.map((r) => r.id)).toEqual(["a"]);
+    const info = await ns.setTextFields({ body: { stemming: false, k1: 2 } });
+    expect(info.textFields.body).toMatchObject({ stemming: false, k1: 2 });
+    expect((await ns.info()).textFields.body?.k1).toBe(2);
+  });
+
   it("queries with the filter and rankBy builders", async () => {
     const books = await products.query({
       filters: f.and(f.eq("category", "books"), f.lt("price", 30), f.not(f.eq("in_stock", false))),

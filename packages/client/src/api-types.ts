@@ -43,6 +43,13 @@ export interface Document<A = Attributes> {
   readonly attributes?: Partial<A>;
 }
 
+/** The answer to `Namespace.write`: the ids each kind affected, in request order (none for a deduplicated write). */
+export interface WriteBatchResult extends WriteResult {
+  readonly upserted: readonly string[];
+  readonly patched: readonly string[];
+  readonly deleted: readonly string[];
+}
+
 export interface WriteResult {
   /** The namespace's manifest version after the write. */
   readonly version: number;
@@ -69,11 +76,41 @@ export interface NamespaceInfo {
   readonly labels: Labels;
   readonly createdAt: number;
   readonly updatedAt: number;
+  /** Full-text options of the text fields that have any, every option resolved. */
+  readonly textFields: Readonly<Record<string, ResolvedTextFieldOptions>>;
+}
+
+/** Full-text options of one text field (server docs: docs/namespace-engine.md, "Text fields"). */
+export interface TextFieldOptions {
+  /** Stemming and stop-word language (default "english"). */
+  readonly language?: string;
+  readonly stemming?: boolean;
+  readonly removeStopwords?: boolean;
+  readonly caseSensitive?: boolean;
+  /** Remove diacritics: "café" matches "cafe". */
+  readonly asciiFolding?: boolean;
+  readonly maxTokenLength?: number;
+  readonly tokenizer?: "word";
+  /** BM25 term saturation and length normalization (1.2 and 0.75 by default). */
+  readonly k1?: number;
+  readonly b?: number;
+}
+
+export interface ResolvedTextFieldOptions {
+  readonly language: string;
+  readonly stemming: boolean;
+  readonly removeStopwords: boolean;
+  readonly caseSensitive: boolean;
+  readonly asciiFolding: boolean;
+  readonly maxTokenLength: number;
+  readonly k1: number;
+  readonly b: number;
 }
 
 export interface CreateNamespaceOptions {
   readonly distanceMetric?: DistanceMetric;
   readonly labels?: Labels;
+  readonly textFields?: Readonly<Record<string, TextFieldOptions>>;
 }
 
 export interface DeleteNamespaceResult {

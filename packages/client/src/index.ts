@@ -37,7 +37,10 @@ export type {
   UnpinResult,
   WalEntry,
   WarmResult,
+  WriteBatchResult,
   WriteResult,
+  TextFieldOptions,
+  ResolvedTextFieldOptions,
 } from "./api-types.ts";
 export {
   type AnyCompareOp,
@@ -57,7 +60,7 @@ export {
   type TokenOptions,
 } from "./filter.ts";
 export type { Attributes, JsonValue } from "./json.ts";
-export { type ConditionalOptions, Namespace, type NamespaceReader, type ReadOptions, type ScanOptions, type WriteOptions } from "./namespace.ts";
+export { type ConditionalOptions, Namespace, type NamespaceReader, type ReadOptions, type ScanOptions, type WriteBatch, type WriteOptions } from "./namespace.ts";
 export { type Direction, type OrderKey, type RankBy, type RrfOptions, rankBy, type SingleRankBy, type SparseVector, type TextRanking } from "./rank-by.ts";
 export { DEFAULT_RETRY, type RetryOptions } from "./retry-policy.ts";
 export { Keys } from "./keys.ts";

@@ -35,7 +35,9 @@ import type {
   ScanPage,
   UnpinResult,
   WalEntry,
+  TextFieldOptions,
   WarmResult,
+  WriteBatchResult,
   WriteResult,
   Consistency,
 } from "./api-types.ts";
@@ -66,6 +68,21 @@ export interface ScanOptions extends ReadOptions {
   readonly after?: string | undefined;
   /** Documents per page (1-10,000; the server's default 100). */
   readonly pageSize?: number | undefined;
+}
+
+/**
+ * A write of several kinds committed as ONE version (`Namespace.write`): upserts, then patches, then deletes.
+ * A condition is a filter evaluated per document against its current version at the commit; its operands may
+ * be `{"$ref_new": "attr"}`, the attribute's value in the document's new version. An upsert of a missing
+ * document always applies; patches and deletes of missing documents are skipped.
+ */
+export interface WriteBatch<A = Attributes> {
+  readonly upserts?: readonly DocumentInput<A>[];
+  readonly patches?: readonly DocumentPatch<A>[];
+  readonly deletes?: readonly string[];
+  readonly upsertCondition?: Filter<A> | readonly unknown[];
+  readonly patchCondition?: Filter<A> | readonly unknown[];
+  readonly deleteCondition?: Filter<A> | readonly unknown[];
 }
 
 /** The read methods of a namespace, as of one version (`Namespace.at`). */
@@ -124,7 +141,7 @@ export class Namespace<A = Attributes> implements NamespaceReader<A> {
 
   /** Creates this namespace (SkerryError `NamespaceExists` if it exists). Not retried after an unknown outcome. */
   create(options: CreateNamespaceOptions & CallOptions = {}): Promise<NamespaceInfo> {
-    const body = defined({ name: this.name, distanceMetric: options.distanceMetric, labels: options.labels });
+    const body = defined({ name: this.name, distanceMetric: options.distanceMetric, labels: options.labels, textFields: options.textFields });
     const path = `/v1/orgs/${encodeURIComponent(this.org)}/projects/${encodeURIComponent(this.project)}/namespaces`;
     return this.#transport.request({ method: "POST", path, body, idempotent: false }, calls(options));
   }
@@ -154,6 +171,18 @@ export class Namespace<A = Attributes> implements NamespaceReader<A> {
   setLabels(labels: Labels, options: ConditionalOptions = {}): Promise<NamespaceInfo> {
     return this.#transport.request(
       { method: "PUT", path: `${this.#base}/labels`, body: defined({ labels, ifVersion: options.ifVersion }), idempotent: options.ifVersion === undefined },
+      calls(options),
+    );
+  }
+
+  /**
+   * Sets the full-text options of text fields (the fields named; others keep theirs). Tokenization options apply
+   * to what is indexed from then on (a forced compaction re-indexes older segments); k1/b to every query at once.
+   * Retried after an unknown outcome only without `ifVersion`.
+   */
+  setTextFields(textFields: Readonly<Record<string, TextFieldOptions>>, options: ConditionalOptions = {}): Promise<NamespaceInfo> {
+    return this.#transport.request(
+      { method: "PUT", path: `${this.#base}/text-fields`, body: defined({ textFields, ifVersion: options.ifVersion }), idempotent: options.ifVersion === undefined },
       calls(options),
     );
   }
@@ -189,6 +218,15 @@ export class Namespace<A = Attributes> implements NamespaceReader<A> {
   /** Deletes documents by id (absent ids are no-ops). */
   delete(ids: readonly string[], options: WriteOptions = {}): Promise<WriteResult> {
     return this.#write("delete", { ids }, options);
+  }
+
+  /** Upserts, patches and deletes, with per-document conditions, committed as one version (see `WriteBatch`). */
+  write(batch: WriteBatch<A>, options: WriteOptions = {}): Promise<WriteBatchResult> {
+    const idempotencyKey = options.idempotencyKey ?? this.#newKey();
+    return this.#transport.request(
+      { method: "POST", path: `${this.#base}/write`, body: defined({ ...batch, ifVersion: options.ifVersion }), idempotencyKey, idempotent: true },
+      calls(options),
+    );
   }
 
   /** Deletes every document matching the filter, in one snapshot (crash-safe through the WAL). Not retried after an unknown outcome. */
