@@ -380,6 +380,8 @@ const metaSchema = z.object({
       frequencies: arrayRef,
       docLengths: arrayRef,
       present: arrayRef,
+      /** The forward index (text-index.ts); absent in indexes stored before it. */
+      sequence: arrayRef.nullable().optional(),
       docCount: count,
       totalLength: z.number().int().min(0),
     }),
@@ -789,7 +791,15 @@ function decodeStructure(container: Container): QueryIndex {
     expectLength("docLengths", docLengths, n);
     expectLength("present", present, n);
     inRange("postings", postings, n);
-    return { name: t.name, config: t.config, terms, termOffsets, postings, frequencies, docLengths, present, docCount: t.docCount, totalLength: t.totalLength };
+    const sequence = t.sequence === undefined || t.sequence === null ? null : section(t.sequence, "u32");
+    if (sequence !== null) {
+      expectLength("token sequence", sequence, t.totalLength);
+      let total = 0;
+      for (let s = 0; s < n; s++) total += docLengths[s]!;
+      if (total !== t.totalLength) throw corrupt(`docLengths of ${t.name} sum to ${total}, not ${t.totalLength}`);
+      inRange("token sequence", sequence, terms.length);
+    }
+    return { name: t.name, config: t.config, terms, termOffsets, postings, frequencies, docLengths, present, sequence, docCount: t.docCount, totalLength: t.totalLength };
   });
   const attributes: AttributeColumn[] = meta.attributes.map((a) => {
     const tags = section(a.tags, "u8");
