@@ -4,7 +4,11 @@
  * (ColdArrayReader), with exactly the hits `executeQuery` gives over the
  * loaded partitions (execute-query.ts bm25Candidates):
  * - the query is tokenized with the newest partition's config for the
- *   field (the tail's, else the newest segment's that has it);
+ *   field (the tail's, else the newest segment's that has it); with
+ *   `lastAsPrefix` the last token is expanded as the loaded path expands it
+ *   (query/bm25-terms.ts): per segment, the prefix's lower bound in the
+ *   vocabulary (the probes of a lookup), then one ranged read of the
+ *   following MAX_PREFIX_TERMS entries;
  * - per segment, each term is looked up in the sorted vocabulary (a few
  *   rounds of parallel probes, ColdArrayReader.findString), then its
  *   postings and term frequencies are read by range;
@@ -26,6 +30,7 @@ import type { DeadSlots } from "./cold-dead-slots.ts";
 import type { ColdRows } from "./cold-rows.ts";
 import { CorruptError } from "./errors.ts";
 import { compareStrings } from "./query/attribute-columns.ts";
+import { bm25QueryTerms, bm25QueryTokens, MAX_PREFIX_TERMS, prefixRange } from "./query/bm25-terms.ts";
 import { BM25_B, BM25_K1 } from "./query/execute-query.ts";
 import type { QueryIndex } from "./query/query-index.ts";
 import { type ResolvedTokenizerConfig, Tokenizer } from "./query/tokenizer.ts";
@@ -48,6 +53,8 @@ export interface ColdBm25Input {
   readonly tail: QueryIndex | null;
   readonly field: string;
   readonly query: string;
+  /** The last token is a prefix (bm25-terms.ts). */
+  readonly lastAsPrefix?: boolean | undefined;
   readonly k: number;
   /** With a filter: per segment, 1 = the slot matches (scored into the statistics either way, as the loaded path does). */
   readonly segmentMatches?: readonly Uint8Array[] | undefined;
@@ -73,7 +80,18 @@ export async function coldBm25(input: ColdBm25Input): Promise<ColdHit[]> {
   let config: ResolvedTokenizerConfig | undefined = tailText?.config;
   for (let s = files.length - 1; s >= 0 && config === undefined; s--) config = texts[s]?.config;
   if (config === undefined) return [];
-  const terms = [...new Set(new Tokenizer(config).tokenize(input.query))].sort(compareStrings);
+  const { exact, prefix } = bm25QueryTokens(new Tokenizer(config), input.query, input.lastAsPrefix === true);
+  const expansions =
+    prefix === undefined
+      ? []
+      : await Promise.all([
+          ...files.map((file, s) => {
+            const text = texts[s];
+            return text === undefined ? Promise.resolve([]) : prefixTerms(reader, file, text, prefix);
+          }),
+          ...(tailText === undefined ? [] : [Promise.resolve(prefixRange(tailText.terms, prefix))]),
+        ]);
+  const terms = bm25QueryTerms(exact, expansions);
   if (terms.length === 0) return [];
 
   // Per segment: the terms' postings (null: not in the vocabulary), the dead slots' presence and lengths.
@@ -248,6 +266,18 @@ async function lengthsOf(reader: ColdArrayReader, file: ColdIndexFile, text: Tex
   }
   const some = await reader.gather(file, text.docLengths, "u32", slots);
   return (slot) => some.get(slot) as number;
+}
+
+/** The first MAX_PREFIX_TERMS terms of a segment's vocabulary that start with `prefix`. */
+async function prefixTerms(reader: ColdArrayReader, file: ColdIndexFile, text: TextMeta, prefix: string): Promise<string[]> {
+  const from = await reader.lowerBoundString(file, text.terms, prefix);
+  const to = Math.min(reader.stringCount(file, text.terms), from + MAX_PREFIX_TERMS);
+  const out: string[] = [];
+  for (const term of await reader.strings(file, text.terms, from, to)) {
+    if (!term.startsWith(prefix)) break;
+    out.push(term);
+  }
+  return out;
 }
 
 /** A term's postings in a segment (null when its vocabulary lacks the term). */

@@ -836,6 +836,7 @@ export class NamespaceQuery {
         tail: tailIndex,
         field: rank.field,
         query: rank.query,
+        lastAsPrefix: rank.lastAsPrefix,
         k: request.topK,
         segmentMatches: segmentMatches?.map((slots, s) => {
           const mask = new Uint8Array((files[s] as ColdIndexFile).meta.size);

@@ -1,13 +1,15 @@
 /**
  * `bm25Stats(parts, field, query)`: what a BM25 clause needs before it
  * scores: the query's distinct terms (tokenized with the newest partition's
- * configuration for the field), each term's id per partition, and the
+ * configuration for the field; with `lastAsPrefix` the last token expanded
+ * to the vocabulary terms starting with it, bm25-terms.ts), each term's id
+ * per partition, and the
  * corpus statistics over the live documents of every partition (document
  * count, average length, each term's idf). `bm25Score` is one posting's
  * contribution. Shared by the single BM25 ranking and the combinations of
  * BM25 clauses (text-combination.ts).
  */
-import { compareStrings } from "./attribute-columns.ts";
+import { bm25QueryTerms, bm25QueryTokens, prefixRange } from "./bm25-terms.ts";
 import type { QueryIndex } from "./query-index.ts";
 import { Tokenizer } from "./tokenizer.ts";
 
@@ -34,14 +36,22 @@ export interface Bm25Stats {
 }
 
 /** The statistics of `query` on `field`, or undefined when it cannot match (no field, no terms, no live document). */
-export function bm25Stats(parts: readonly Bm25Partition[], field: string, query: string): Bm25Stats | undefined {
+export function bm25Stats(parts: readonly Bm25Partition[], field: string, query: string, lastAsPrefix = false): Bm25Stats | undefined {
   let tokenizer: Tokenizer | undefined;
   for (let i = parts.length - 1; i >= 0 && tokenizer === undefined; i--) {
     const f = parts[i]!.index.textFields.get(field);
     if (f !== undefined) tokenizer = new Tokenizer(f.config);
   }
   if (tokenizer === undefined) return undefined;
-  const terms = [...new Set(tokenizer.tokenize(query))].sort(compareStrings);
+  const { exact, prefix } = bm25QueryTokens(tokenizer, query, lastAsPrefix);
+  const expansions: string[][] = [];
+  if (prefix !== undefined) {
+    for (const part of parts) {
+      const f = part.index.textFields.get(field);
+      if (f !== undefined) expansions.push(prefixRange(f.terms, prefix));
+    }
+  }
+  const terms = bm25QueryTerms(exact, expansions);
   if (terms.length === 0) return undefined;
   let docCount = 0;
   let totalLength = 0;

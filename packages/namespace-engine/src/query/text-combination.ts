@@ -33,7 +33,7 @@ function leavesOf(expr: TextExpr, out: Extract<TextExpr, { op: "bm25" }>[] = [])
 export function textCombinationScores(parts: readonly Bm25Partition[], expr: TextExpr): { slots: Uint32Array; scores: Float64Array }[] {
   const leaves = leavesOf(expr);
   const stats = new Map<Extract<TextExpr, { op: "bm25" }>, Bm25Stats | undefined>();
-  for (const leaf of leaves) stats.set(leaf, bm25Stats(parts, leaf.field, leaf.query));
+  for (const leaf of leaves) stats.set(leaf, bm25Stats(parts, leaf.field, leaf.query, leaf.lastAsPrefix));
   return parts.map((part, p) => {
     const n = part.index.size;
     const any = new Uint8Array(n);
