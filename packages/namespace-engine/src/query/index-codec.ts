@@ -15,10 +15,14 @@
  * and j indexing `sections` ({type, length}); they differ in where the
  * sections live.
  *
- * Format version 4 (written): a block file (@skerry/wal-format,
+ * Format version 5 (written): format 4 with each text field's forward
+ * index (`text.N.sequence`: every slot's term ids in text order, for
+ * phrase filters; text-index.ts).
+ * Format version 4 (read; its text fields load with `sequence` null): a
+ * block file (@skerry/wal-format,
  * docs/formats.md) so that a reader can fetch single sections, or single
  * IVF lists of them, by byte range, each block CRC-checked:
- *   section `header`     16 bytes: magic "SKRYQIDX", u16 version (4),
+ *   section `header`     16 bytes: magic "SKRYQIDX", u16 version (4, 5),
  *                        u16 flags (0), 4 zero bytes; always at offset 0
  *   section `clusters`   the per-row columns a first pass needs (8-bit
  *                        codes with per-cluster lo/step, inverse norms,
@@ -95,7 +99,7 @@ import { type ClusterShape, clusterBoundaries, clusterBytes, clusterIdLengthOffs
 import { centroidCapacity } from "./ivf-index.ts";
 
 export const QUERY_INDEX_MAGIC: Uint8Array = new TextEncoder().encode("SKRYQIDX");
-export const QUERY_INDEX_VERSION = 4;
+export const QUERY_INDEX_VERSION = 5;
 /** The oldest format version still read. */
 export const QUERY_INDEX_OLDEST_VERSION = 2;
 const V3_HEADER_BYTES = 16;
