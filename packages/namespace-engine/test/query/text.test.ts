@@ -74,4 +74,30 @@ describe("BM25 full-text ranking", () => {
     expect((await executeQuery([index], parseQueryRequest({ rankBy: ["b", "BM25", "The"] }))).rows.map((r) => r.id)).toEqual(["1"]);
     expect((await executeQuery([index], parseQueryRequest({ rankBy: ["a", "BM25", "CAT"] }))).rows.map((r) => r.id)).toEqual(["1"]);
   });
+
+  it("lastAsPrefix: the last token stands for the vocabulary terms starting with it, the first 64 of every partition's in code-unit order", async () => {
+    const docs: QueryDocument[] = Array.from({ length: 100 }, (_, i) => ({ id: `d${String(i).padStart(3, "0")}`, text: { body: `p${String(99 - i).padStart(3, "0")} filler` } }));
+    docs.push({ id: "q", text: { body: "pa pb quick" } });
+    const parts = [buildQueryIndex(docs.slice(0, 40), { metric: "COSINE" }), buildQueryIndex(docs.slice(40), { metric: "COSINE" })];
+    const rank = async (query: string, lastAsPrefix: boolean) =>
+      (await executeQuery(parts, parseQueryRequest({ rankBy: ["body", "BM25", query, { lastAsPrefix }], topK: 200 }))).rows;
+    // "p" matches p000..p099, pa, pb: the first 64 are p000..p063 (digits sort before letters).
+    const rows = await rank("p", true);
+    expect(rows.map((r) => r.id).sort()).toEqual(docs.filter((d) => /^p0[0-5]\d|^p06[0-3]/.test(d.text!["body"]!)).map((d) => d.id).sort());
+    // Each expanded term scores as a query term of its own: as the same terms written out.
+    const written = Array.from({ length: 64 }, (_, i) => `p${String(i).padStart(3, "0")}`).join(" ");
+    expect(rows).toEqual(await rank(written, false));
+    // With whole tokens before the prefix; a prefix that is a whole term matches it too; no expansion, no match.
+    expect((await rank("quick pb", true)).map((r) => r.id)).toEqual(["q"]);
+    expect((await rank("filler p099", true)).map((r) => r.id)[0]).toBe("d000");
+    expect(await rank("zz", true)).toEqual([]);
+    expect(await rank("p", false)).toEqual([]);
+    // Reference: the expansion over the live documents (here under the cap).
+    const small = docs.slice(0, 10);
+    const index = buildQueryIndex(small, { metric: "COSINE" });
+    const got = (await executeQuery([index], parseQueryRequest({ rankBy: ["body", "BM25", "filler p09", { lastAsPrefix: true }], topK: 50 }))).rows;
+    const want = referenceBm25(small, "body", "filler p09", {}, true);
+    expect(got.length).toBe(want.size);
+    for (const row of got) expect(row.score).toBeCloseTo(want.get(row.id)!, 9);
+  });
 });
