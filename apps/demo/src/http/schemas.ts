@@ -208,7 +208,7 @@ export const QueryBody = z
   .strict()
   .openapi("QueryRequest", {
     description:
-      "rankBy: [\"vector\", \"kNN\"|\"ANN\", [..]] | [\"sparse\", \"Dot\", {indices, values}] | [\"<text field>\", \"BM25\", \"text\"] | [\"<attr>\", \"asc\"|\"desc\"] | [[\"<attr>\", \"asc\"|\"desc\"], ...] | [\"RRF\", [<rankBy>, ...], {k?, window?, weights?}]; filters: [\"<attr>\", \"Eq\"|\"NotEq\"|\"Lt\"|\"Lte\"|\"Gt\"|\"Gte\", v] | [\"<attr>\", \"In\"|\"NotIn\"|\"ContainsAny\"|\"ContainsAll\", [..]] | [\"<attr>\", \"Glob\"|\"IGlob\", \"p*\"] | [\"<attr>\", \"Regex\", \"re2\"] | [\"<attr>\", \"Exists\"] | [\"<array attr>\", \"AnyLt\"|\"AnyLte\"|\"AnyGt\"|\"AnyGte\", v] | [\"<text field>\", \"ContainsAllTokens\"|\"ContainsAnyToken\", \"text\", {lastAsPrefix?}] | [\"And\"|\"Or\", [..]] | [\"Not\", f]. Validated in full by the query module.",
+      "rankBy: [\"vector\", \"kNN\"|\"ANN\", [..]] | [\"sparse\", \"Dot\", {indices, values}] | [\"<text field>\", \"BM25\", \"text\", {lastAsPrefix?}] | [\"<attr>\", \"asc\"|\"desc\"] | [[\"<attr>\", \"asc\"|\"desc\"], ...] | [\"RRF\", [<rankBy>, ...], {k?, window?, weights?}]; filters: [\"<attr>\", \"Eq\"|\"NotEq\"|\"Lt\"|\"Lte\"|\"Gt\"|\"Gte\", v] | [\"<attr>\", \"In\"|\"NotIn\"|\"ContainsAny\"|\"ContainsAll\", [..]] | [\"<attr>\", \"Glob\"|\"IGlob\", \"p*\"] | [\"<attr>\", \"Regex\", \"re2\"] | [\"<attr>\", \"Exists\"] | [\"<array attr>\", \"AnyLt\"|\"AnyLte\"|\"AnyGt\"|\"AnyGte\", v] | [\"<text field>\", \"ContainsAllTokens\"|\"ContainsAnyToken\", \"text\", {lastAsPrefix?}] | [\"<text field>\", \"ContainsTokenSequence\", \"text\"] | [\"And\"|\"Or\", [..]] | [\"Not\", f]. Validated in full by the query module.",
   });
 export const QueryResultSchema = z
   .object({

@@ -9,14 +9,13 @@
  * | NotGlob, NotIGlob, NotContainsAny | Not Glob, Not IGlob, Not ContainsAny |
  * | Contains v / NotContains v | ContainsAny [v] / Not ContainsAny [v] |
  * | ContainsAllTokens / ContainsAnyToken (text, {last_as_prefix}) | the same on the attribute's text field (full_text_search) |
+ * | ContainsTokenSequence (text) | the same on the attribute's text field (a phrase: the tokens consecutively, in order) |
  *
  * Operands on `id` become engine ids (a `uint` namespace's zero-padded
  * digits); operands on `datetime` and `uuid` attributes are stored values
  * (UTC ISO strings, lower-case UUIDs: tpuf-schema.ts `storedValue`); pattern
  * operands (Glob, IGlob, Regex and their negations) stay as written. Every
- * other operator (Fuzzy,
- * ContainsTokenSequence, ...) is a 400
- * naming it.
+ * other operator (Fuzzy, ...) is a 400 naming it.
  */
 import { ApiError } from "../../api-error.ts";
 import { type IdType, toEngineId } from "./tpuf-ids.ts";
@@ -49,7 +48,7 @@ export function translateFilter(filter: unknown, idType: IdType, path = "filters
   const field = head;
   const op = second;
   let value = filter[2] as unknown;
-  if (op === "ContainsAllTokens" || op === "ContainsAnyToken") return tokenFilter(field, op, value, filter[3], path, schema);
+  if (op === "ContainsAllTokens" || op === "ContainsAnyToken" || op === "ContainsTokenSequence") return tokenFilter(field, op, value, filter[3], path, schema);
   if (filter.length > 3) unsupported(`${op} with parameters`, path);
   if (field === "id" && value !== null && value !== undefined) {
     const convert = (v: unknown) => toEngineId(v, idType, `${path} (id operand)`);
@@ -79,6 +78,7 @@ function tokenFilter(field: string, op: string, value: unknown, params: unknown,
     throw new ApiError("InvalidQuery", `${path}: ${op} needs full_text_search on ${JSON.stringify(field)}`);
   }
   if (params === undefined) return [field, op, value];
+  if (op === "ContainsTokenSequence") unsupported(`${op} with parameters`, path);
   if (typeof params !== "object" || params === null || Array.isArray(params)) throw new ApiError("InvalidQuery", `${path}: ${op} parameters are an object`);
   const out: [string, unknown][] = [];
   for (const [key, v] of Object.entries(params)) {
