@@ -184,7 +184,38 @@ export class ColdArrayReader {
    * range read whole.
    */
   async findString(file: ColdIndexFile, table: StringRef, target: string): Promise<number> {
-    let lo = 0; // entries [lo, hi) may hold target
+    const [at, found] = await this.#search(file, table, target);
+    return found ? at : -1;
+  }
+
+  /** The first position of the sorted string table `table` whose entry is not below `target` (its count when none), searched as `findString`. */
+  async lowerBoundString(file: ColdIndexFile, table: StringRef, target: string): Promise<number> {
+    return (await this.#search(file, table, target))[0];
+  }
+
+  /** Entries [from, to) of string table `table` (one ranged read of their offsets, one of their bytes). */
+  async strings(file: ColdIndexFile, table: StringRef, from: number, to: number): Promise<string[]> {
+    if (to <= from) return [];
+    const bytesRef = { $a: table.$s[1] };
+    const bytesLength = this.length(file, bytesRef, "u8");
+    const offsets = await this.array(file, { $a: table.$s[0] }, "u32", from, to + 1);
+    const start = offsets[0]!;
+    const end = offsets[to - from]!;
+    if (end < start || end > bytesLength) throw new CorruptError(`query index ${file.key}: string table offsets out of range`, file.key);
+    const bytes = Buffer.from(await this.bytes(file, `a${bytesRef.$a}`, start, end - start));
+    const out: string[] = [];
+    for (let i = 0; i < to - from; i++) {
+      const a = offsets[i]!;
+      const b = offsets[i + 1]!;
+      if (a < start || b < a || b > end) throw new CorruptError(`query index ${file.key}: string table offsets out of order`, file.key);
+      out.push(bytes.toString("utf8", a - start, b - start));
+    }
+    return out;
+  }
+
+  /** [lower bound of `target`, whether the entry there equals it]. */
+  async #search(file: ColdIndexFile, table: StringRef, target: string): Promise<[number, boolean]> {
+    let lo = 0; // the lower bound is in [lo, hi]
     let hi = this.stringCount(file, table);
     const bytesRef = { $a: table.$s[1] };
     const bytesLength = this.length(file, bytesRef, "u8");
@@ -205,11 +236,11 @@ export class ColdArrayReader {
           const to = offsets[mid + 1]!;
           if (from < start || to < from || to > end) throw new CorruptError(`query index ${file.key}: string table offsets out of order`, file.key);
           const c = compareStrings(bytes.toString("utf8", from - start, to - start), target);
-          if (c === 0) return lo + mid;
+          if (c === 0) return [lo + mid, true];
           if (c < 0) a = mid + 1;
           else b = mid;
         }
-        return -1;
+        return [lo + a, false];
       }
       const pivots = Array.from({ length: STRING_PROBES }, (_, p) => lo + Math.floor(((p + 1) * count) / (STRING_PROBES + 1)));
       const values = await Promise.all(pivots.map((p) => this.string(file, table, p)));
@@ -217,7 +248,7 @@ export class ColdArrayReader {
       let nextHi = hi;
       for (let p = 0; p < pivots.length; p++) {
         const c = compareStrings(values[p]!, target);
-        if (c === 0) return pivots[p]!;
+        if (c === 0) return [pivots[p]!, true];
         if (c < 0) nextLo = pivots[p]! + 1;
         else {
           nextHi = pivots[p]!;
@@ -227,7 +258,7 @@ export class ColdArrayReader {
       lo = nextLo;
       hi = nextHi;
     }
-    return -1;
+    return [lo, false];
   }
 
   /** Section-relative bytes [offset, offset + length) of section `name`, verified (a copy or a cached view: do not modify). */

@@ -5,7 +5,11 @@
  * loaded partitions (execute-query.ts bm25Candidates):
  * - the query's terms are made under each partition's own config for the
  *   field (query-terms.ts), k1 and b are the given ones, else the newest
- *   partition's (the tail's, else the newest segment's that has it);
+ *   partition's (the tail's, else the newest segment's that has it); with
+ *   `lastAsPrefix` the last word's token is expanded as the loaded path
+ *   expands it (bm25-stats.ts expandedQueryTerms): per segment, the
+ *   prefix's lower bound in the vocabulary (the probes of a lookup), then
+ *   one ranged read of the following MAX_PREFIX_TERMS entries;
  * - per segment, each term is looked up in the sorted vocabulary (a few
  *   rounds of parallel probes, ColdArrayReader.findString), then its
  *   postings and term frequencies are read by range;
@@ -28,10 +32,11 @@ import type { ColdRows } from "./cold-rows.ts";
 import { CorruptError } from "./errors.ts";
 import { compareStrings } from "./query/attribute-columns.ts";
 import type { Bm25Params } from "./query/bm25-stats.ts";
+import { MAX_PREFIX_TERMS, prefixRange } from "./query/bm25-terms.ts";
 import { storedTokenizerConfig } from "./query/index-codec.ts";
 import type { QueryIndex } from "./query/query-index.ts";
-import { queryTerms, termTokens } from "./query/query-terms.ts";
-import type { ResolvedTokenizerConfig } from "./query/tokenizer.ts";
+import { prefixQueryTerms, type QueryTerms, queryTerms, termTokens, withExpansions } from "./query/query-terms.ts";
+import { type ResolvedTokenizerConfig, tokenizationKey } from "./query/tokenizer.ts";
 
 /** A ranked row: `segment` indexes the cold segments, -1 is the tail partition. */
 export interface ColdHit {
@@ -53,6 +58,8 @@ export interface ColdBm25Input {
   readonly query: string;
   /** The field's BM25 parameters (the namespace's options); default the newest partition's. */
   readonly params?: Bm25Params | undefined;
+  /** The last token is a prefix (bm25-terms.ts). */
+  readonly lastAsPrefix?: boolean | undefined;
   readonly k: number;
   /** With a filter: per segment, 1 = the slot matches (scored into the statistics either way, as the loaded path does). */
   readonly segmentMatches?: readonly Uint8Array[] | undefined;
@@ -80,7 +87,7 @@ export async function coldBm25(input: ColdBm25Input): Promise<ColdHit[]> {
   if (tailText !== undefined) present.push(tailText.config);
   const newest = present[present.length - 1];
   if (newest === undefined) return [];
-  const query = queryTerms(input.query, present);
+  const query = input.lastAsPrefix === true ? await expandedTerms(input.query, reader, files, texts, configs, tailText) : queryTerms(input.query, present);
   const terms = query.terms;
   if (terms.length === 0) return [];
   const { k1, b } = input.params ?? newest;
@@ -261,6 +268,18 @@ async function lengthsOf(reader: ColdArrayReader, file: ColdIndexFile, text: Tex
   return (slot) => some.get(slot) as number;
 }
 
+/** The first MAX_PREFIX_TERMS terms of a segment's vocabulary that start with `prefix`. */
+async function prefixTerms(reader: ColdArrayReader, file: ColdIndexFile, text: TextMeta, prefix: string): Promise<string[]> {
+  const from = await reader.lowerBoundString(file, text.terms, prefix);
+  const to = Math.min(reader.stringCount(file, text.terms), from + MAX_PREFIX_TERMS);
+  const out: string[] = [];
+  for (const term of await reader.strings(file, text.terms, from, to)) {
+    if (!term.startsWith(prefix)) break;
+    out.push(term);
+  }
+  return out;
+}
+
 /** A term's postings in a segment (null when its vocabulary lacks the term). */
 async function termPostings(reader: ColdArrayReader, file: ColdIndexFile, text: TextMeta, term: string): Promise<TermPostings | null> {
   const id = await reader.findString(file, text.terms, term);
@@ -275,4 +294,47 @@ async function termPostings(reader: ColdArrayReader, file: ColdIndexFile, text: 
   ]);
   for (const slot of slots) if (slot >= file.meta.size) throw new CorruptError(`query index ${file.key}: postings hold ${slot}, out of range`, file.key);
   return { slots, frequencies };
+}
+
+/**
+ * The terms of a `lastAsPrefix` query, as bm25-stats.ts `expandedQueryTerms` makes them over loaded
+ * partitions: the last word's token under each partition's config expanded over that partition's vocabulary
+ * (a segment's by ranged reads, prefixTerms; the tail's in memory), the first MAX_PREFIX_TERMS of the union.
+ */
+async function expandedTerms(
+  query: string,
+  reader: ColdArrayReader,
+  files: readonly ColdIndexFile[],
+  texts: readonly (TextMeta | undefined)[],
+  configs: readonly (ResolvedTokenizerConfig | undefined)[],
+  tailText: QueryIndex["textFields"] extends ReadonlyMap<string, infer T> ? T | undefined : never,
+): Promise<QueryTerms> {
+  const parts: { config: ResolvedTokenizerConfig; expand: (prefix: string) => Promise<string[]> }[] = [];
+  files.forEach((file, s) => {
+    const text = texts[s];
+    const config = configs[s];
+    if (text !== undefined && config !== undefined) parts.push({ config, expand: (prefix) => prefixTerms(reader, file, text, prefix) });
+  });
+  if (tailText !== undefined) parts.push({ config: tailText.config, expand: async (prefix) => prefixRange(tailText.terms, prefix) });
+  const { base, prefix } = prefixQueryTerms(
+    query,
+    parts.map((p) => p.config),
+  );
+  const found = await Promise.all(
+    parts.map((p) => {
+      const token = prefix[base.keys.indexOf(tokenizationKey(p.config))];
+      return token === null || token === undefined ? Promise.resolve([]) : p.expand(token);
+    }),
+  );
+  const expansions = new Map<string, Set<string>>();
+  parts.forEach((p, i) => {
+    const key = tokenizationKey(p.config);
+    let set = expansions.get(key);
+    if (set === undefined) {
+      set = new Set();
+      expansions.set(key, set);
+    }
+    for (const term of found[i] as string[]) set.add(term);
+  });
+  return withExpansions(base, expansions, MAX_PREFIX_TERMS);
 }

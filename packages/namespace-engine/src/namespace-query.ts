@@ -853,6 +853,7 @@ export class NamespaceQuery {
         field: rank.field,
         query: rank.query,
         params: bm25ParamsOf(manifest)(rank.field),
+        lastAsPrefix: rank.lastAsPrefix,
         k: request.topK,
         segmentMatches: segmentMatches?.map((slots, s) => {
           const mask = new Uint8Array((files[s] as ColdIndexFile).meta.size);

@@ -41,6 +41,12 @@ const requests: Record<string, unknown>[] = [
   { rankBy: ["body", "BM25", "nothing-matches"], topK: 5 },
   { rankBy: ["missing_field", "BM25", "alpha"], topK: 5 },
   { rankBy: ["body", "BM25", "the of"], topK: 5 },
+  // Type-ahead: the last token a prefix, expanded over the segment vocabularies (and the tail's); "w" has 97 terms, past the cap of 64.
+  { rankBy: ["body", "BM25", "alpha br", { lastAsPrefix: true }], topK: 20 },
+  { rankBy: ["body", "BM25", "w1", { lastAsPrefix: true }], topK: 30, includeAttributes: ["n"] },
+  { rankBy: ["body", "BM25", "kilo w", { lastAsPrefix: true }], topK: 40 },
+  { rankBy: ["body", "BM25", "zz", { lastAsPrefix: true }], topK: 5 },
+  { rankBy: ["body", "BM25", "november", { lastAsPrefix: true }], topK: 5 },
 ];
 
 const filterRequests: Record<string, unknown>[] = [
@@ -111,6 +117,8 @@ describe("cold BM25 queries", () => {
     await expectCold(storage, { rankBy: ["vector", "ANN", [0.3, 0.2, 0.1, 1]], filters: ["color", "Eq", "red"], topK: 5 }, false); // not selective
     await expectCold(storage, { filters: ["color", "Eq", "red"], aggregateBy: { c: ["Count"] } }, false);
     await expectCold(storage, { filters: ["body", "ContainsAllTokens", "alpha bravo"], topK: 50 }, false); // token filters load
+    await expectCold(storage, { filters: ["body", "ContainsTokenSequence", "alpha bravo"], topK: 50 }, false);
+    await expectCold(storage, { rankBy: ["body", "BM25", "kilo"], filters: ["body", "ContainsTokenSequence", ["Kilo", "lima"]], topK: 50 }, false);
     await expectCold(storage, { rankBy: ["body", "BM25", "kilo"], filters: ["body", "ContainsAnyToken", "alp", { lastAsPrefix: true }], topK: 50 }, false);
     const mismatch = { filters: ["color", "Eq", 5], topK: 3 };
     expect(String(await errorOf(makeEngine(storage).query(NS, mismatch)))).toBe(String(await errorOf(makeEngine(storage, { queryCache: { coldReads: false } }).query(NS, mismatch))));

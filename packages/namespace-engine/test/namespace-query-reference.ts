@@ -53,7 +53,7 @@ function single(docs: readonly StoredDocument[], matching: readonly StoredDocume
     }
     case "bm25": {
       // Statistics over every live document; filters only select rows.
-      const scores = referenceBm25(docs, rank.field, rank.query);
+      const scores = referenceBm25(docs, rank.field, rank.query, {}, rank.lastAsPrefix);
       const keep = new Set(matching.map((d) => d.id));
       return [...scores]
         .filter(([id]) => keep.has(id))
@@ -65,7 +65,7 @@ function single(docs: readonly StoredDocument[], matching: readonly StoredDocume
       // Each clause with its own field's statistics; a document takes part when a clause matches it.
       const leafScores = new Map<unknown, Map<string, number>>();
       const leaves = (e: TextExpr): void => {
-        if (e.op === "bm25") leafScores.set(e, referenceBm25(docs, e.field, e.query));
+        if (e.op === "bm25") leafScores.set(e, referenceBm25(docs, e.field, e.query, {}, e.lastAsPrefix));
         else if (e.op === "Product") leaves(e.arg);
         else e.args.forEach(leaves);
       };

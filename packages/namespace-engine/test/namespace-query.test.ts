@@ -64,6 +64,21 @@ function battery(seed: number): [string, Record<string, unknown>][] {
     out.push([`order ${i}`, { rankBy: ["price", "desc"], topK: 12, filters: f }]);
   }
   out.push(["all ids", { topK: 1000 }]);
+  // Phrases and type-ahead BM25 (their own random stream, so the queries above stay the same).
+  const more = seededRandom(seed + 1000);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(more() * xs.length)] as T;
+  for (let i = 0; i < 4; i++) {
+    const phrase = Array.from({ length: 1 + Math.floor(more() * 3) }, () => pick(WORDS));
+    const operand = i === 3 ? [phrase.join(" ").toUpperCase(), pick(WORDS)] : phrase.join(i === 2 ? ", " : " ");
+    out.push([`phrase ${i}`, { filters: ["body", "ContainsTokenSequence", operand], topK: 200 }]);
+    const prefix = pick(["al", "g", "be", "o", "s", "t", "ph", "p", "x", "sigma", ""]);
+    out.push([`bm25 prefix ${i}`, { rankBy: ["body", "BM25", `${pick(WORDS)} ${prefix}`, { lastAsPrefix: true }], topK: 15 }]);
+    out.push([
+      `bm25 prefix + phrase ${i}`,
+      { rankBy: ["body", "BM25", prefix, { lastAsPrefix: true }], filters: ["Or", [["body", "ContainsTokenSequence", phrase.slice(0, 2).join(" ")], ["n", "Lt", 3]]], topK: 10 },
+    ]);
+    out.push([`bm25 prefix sum ${i}`, { rankBy: ["Sum", [["body", "BM25", prefix, { lastAsPrefix: true }], ["Product", 0.5, ["body", "BM25", pick(WORDS)]]]], topK: 12 }]);
+  }
   return out;
 }
 

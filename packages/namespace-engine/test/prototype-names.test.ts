@@ -78,6 +78,10 @@ async function checkQueries(engine: NamespaceEngine, stage: string): Promise<voi
     }
     const bm25 = await engine.query(NS, { rankBy: [name, "BM25", "w2"], topK: 10 });
     expect(bm25.rows.map((r) => r.id).sort(), at).toEqual(["d2", "d5", "d8"]);
+    const typeahead = await engine.query(NS, { rankBy: [name, "BM25", "w", { lastAsPrefix: true }], topK: 10 });
+    expect(typeahead.rows.map((r) => r.id).sort(), at).toEqual(["d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8"]);
+    expect(await ids({ filters: [name, "ContainsTokenSequence", `W2 ${name.replaceAll("_", "")}`] }), at).toEqual(["d2", "d5", "d8"]);
+    expect(await ids({ filters: [name, "ContainsTokenSequence", "common w2"] }), at).toEqual([]);
     const groups = await engine.query(NS, { aggregateBy: { [name]: ["Count"] }, groupBy: [name], topK: 10 });
     const counts = new Map((groups.aggregationGroups ?? []).map((g) => [canonical(g.group), canonical(g.aggregations)]));
     expect(counts.get(canonical(JSON.parse(`{${JSON.stringify(name)}:${JSON.stringify(attr(name, 1))}}`))), at).toBe(canonical(JSON.parse(`{${JSON.stringify(name)}:3}`)));

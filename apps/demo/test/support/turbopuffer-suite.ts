@@ -149,6 +149,14 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       expect(await ids(["text", "ContainsAnyToken", ["bread", "afternoon"]])).toEqual([6, 10]);
       expect(await ids(["text", "ContainsAllTokens", "fox qu", { last_as_prefix: true }])).toEqual([1, 3, 11]);
       await expect(ids(["name", "ContainsAllTokens", "foo"])).rejects.toThrow(/full_text_search/);
+      // Phrases: the tokens consecutively, in order.
+      expect(await ids(["text", "ContainsTokenSequence", "Quick brown FOX"])).toEqual([1]);
+      expect(await ids(["text", "ContainsTokenSequence", "quick fox"])).toEqual([]);
+      expect(await ids(["text", "ContainsTokenSequence", "the lazy"])).toEqual([2]);
+      expect(await ids(["text", "ContainsTokenSequence", ["the", "fox"]])).toEqual([11]);
+      expect(await ids(["Not", ["text", "ContainsTokenSequence", "the"]])).toEqual([3, 4, 5, 6, 10]);
+      await expect(ids(["text", "ContainsTokenSequence", "quick br", { last_as_prefix: true }])).rejects.toThrow(/ContainsTokenSequence with parameters/);
+      await expect(ids(["name", "ContainsTokenSequence", "foo"])).rejects.toThrow(/full_text_search/);
       expect(await ids(["missing", "Eq", null])).toHaveLength(DOCS.length);
       expect(await ids(["color", "NotEq", null])).toHaveLength(DOCS.length);
       // uint ids compare as numbers (10 and 11 after 6), also in id ranges.
@@ -180,6 +188,15 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       expect(ids.slice(-1)).toEqual([4]); // the one document with "fox" and not "quick"
       // An attribute that is not full-text searchable is a 400 naming it.
       await expect(tpuf.namespace("docs").query({ rank_by: ["name", "BM25", "foo"] })).rejects.toThrow(/not full-text searchable/);
+      // last_as_prefix: the last token matches the terms starting with it (type-ahead), each scored as a term.
+      const prefixed = async (q: string, last_as_prefix: boolean) =>
+        (await tpuf.namespace("docs").query({ rank_by: ["text", "BM25", q, { last_as_prefix }], top_k: 10 })).rows?.map((r) => [r.id, r.$dist]);
+      expect((await prefixed("la", true))?.map(([id]) => id).sort()).toEqual([10, 2]);
+      expect(await prefixed("la", false)).toEqual([]);
+      expect(await prefixed("quick f", true)).toEqual((await tpuf.namespace("docs").query({ rank_by: ["text", "BM25", "quick fox"], top_k: 10 })).rows?.map((r) => [r.id, r.$dist]));
+      const summed = await tpuf.namespace("docs").query({ rank_by: ["Sum", [["text", "BM25", "dog la", { last_as_prefix: true }], ["text", "BM25", "bread"]]], top_k: 10 });
+      expect(summed.rows?.map((r) => r.id).sort()).toEqual([10, 2, 4, 6]);
+      await expect(tpuf.namespace("docs").query({ rank_by: ["text", "BM25", "la", { boost: 2 } as never] })).rejects.toThrow(/BM25 clause parameter boost/);
     });
 
     it("should apply full_text_search options: stemming, stop words, case sensitivity, ASCII folding, k1 and b", async () => {

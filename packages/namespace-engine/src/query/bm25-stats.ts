@@ -1,16 +1,20 @@
 /**
  * `bm25Stats(parts, field, query)`: what a BM25 clause needs before it
  * scores: the query's distinct terms (query-terms.ts: tokenized under each
- * partition's own configuration for the field), each term's id per
- * partition, k1 and b (given, else the newest partition's), and the
+ * partition's own configuration for the field; with `lastAsPrefix` the last
+ * word expanded to the vocabulary terms starting with its token,
+ * bm25-terms.ts), each term's id per partition, k1 and b (given, else the
+ * newest partition's), and the
  * corpus statistics over the live documents of every partition (document
  * count, average length, each term's idf). `bm25Score` is one posting's
  * contribution. Shared by the single BM25 ranking and the combinations of
  * BM25 clauses (text-combination.ts).
  */
+import { MAX_PREFIX_TERMS, prefixRange } from "./bm25-terms.ts";
 import type { QueryIndex } from "./query-index.ts";
-import { queryTerms, termTokens } from "./query-terms.ts";
-import { DEFAULT_B, DEFAULT_K1, type ResolvedTokenizerConfig } from "./tokenizer.ts";
+import { prefixQueryTerms, type QueryTerms, queryTerms, termTokens, withExpansions } from "./query-terms.ts";
+import type { StringTable } from "./string-table.ts";
+import { DEFAULT_B, DEFAULT_K1, type ResolvedTokenizerConfig, tokenizationKey } from "./tokenizer.ts";
 
 /** The default BM25 parameters (a field's `k1` and `b` options override them). */
 export const BM25_K1 = DEFAULT_K1;
@@ -46,17 +50,24 @@ export interface Bm25Stats {
 
 /**
  * The statistics of `query` on `field`, or undefined when it cannot match (no field, no terms, no live
- * document). `params`: the namespace's k1 and b for the field, else the newest partition's.
+ * document). `params`: the namespace's k1 and b for the field, else the newest partition's. `lastAsPrefix`:
+ * the last word is a prefix (bm25-terms.ts).
  */
-export function bm25Stats(parts: readonly Bm25Partition[], field: string, query: string, params?: Bm25Params): Bm25Stats | undefined {
-  const configs: ResolvedTokenizerConfig[] = [];
+export function bm25Stats(
+  parts: readonly Bm25Partition[],
+  field: string,
+  query: string,
+  params?: Bm25Params,
+  lastAsPrefix = false,
+): Bm25Stats | undefined {
+  const vocabularies: { config: ResolvedTokenizerConfig; terms: StringTable }[] = [];
   for (const part of parts) {
     const f = part.index.textFields.get(field);
-    if (f !== undefined) configs.push(f.config);
+    if (f !== undefined) vocabularies.push({ config: f.config, terms: f.terms });
   }
-  const newest = configs[configs.length - 1];
+  const newest = vocabularies[vocabularies.length - 1]?.config;
   if (newest === undefined) return undefined;
-  const qt = queryTerms(query, configs);
+  const qt = lastAsPrefix ? expandedQueryTerms(query, vocabularies) : queryTerms(query, vocabularies.map((v) => v.config));
   if (qt.terms.length === 0) return undefined;
   const terms = termTokens(qt, newest);
   let docCount = 0;
@@ -113,4 +124,29 @@ export function forEachBm25Posting(stats: Bm25Stats, part: Bm25Partition, p: num
       add(slot, (w * tf * (k1 + 1)) / (tf + norm + lenFactor * f.docLengths[slot]!));
     }
   }
+}
+
+/**
+ * The terms of a `lastAsPrefix` query over partitions with their vocabularies: the words before the last as
+ * terms, and the last word's token (under each partition's tokenization) expanded over that partition's
+ * vocabulary (prefixRange), the first MAX_PREFIX_TERMS of the union. Also used by the cold path.
+ */
+export function expandedQueryTerms(query: string, vocabularies: readonly { config: ResolvedTokenizerConfig; terms: StringTable }[]): QueryTerms {
+  const { base, prefix } = prefixQueryTerms(
+    query,
+    vocabularies.map((v) => v.config),
+  );
+  const expansions = new Map<string, Set<string>>();
+  for (const v of vocabularies) {
+    const key = tokenizationKey(v.config);
+    const token = prefix[base.keys.indexOf(key)];
+    if (token === null || token === undefined) continue;
+    let set = expansions.get(key);
+    if (set === undefined) {
+      set = new Set();
+      expansions.set(key, set);
+    }
+    for (const term of prefixRange(v.terms, token)) set.add(term);
+  }
+  return withExpansions(base, expansions, MAX_PREFIX_TERMS);
 }

@@ -492,7 +492,7 @@ function sparseCandidates(part: Partition, rank: Extract<SingleRankBy, { kind: "
 
 function bm25Candidates(parts: readonly Partition[], rank: Extract<SingleRankBy, { kind: "bm25" }>, k: number, params: Bm25Params | undefined): Candidates[] {
   const empty = parts.map(() => ({ slots: new Uint32Array(0), scores: new Float64Array(0) }));
-  const stats = bm25Stats(parts, rank.field, rank.query, params);
+  const stats = bm25Stats(parts, rank.field, rank.query, params, rank.lastAsPrefix);
   if (stats === undefined) return empty;
   return parts.map((part, p) => {
     const acc = accumulatorFor(part.index);

@@ -36,7 +36,8 @@ import type { QueryIndex } from "./query-index.ts";
 import type { Filter, Path, Scalar } from "./query-request.ts";
 import { lowerBound, upperBound } from "./string-table.ts";
 import { type PatternMatcher, patternMatcher } from "./pattern-matcher.ts";
-import { filterTokens, type TokenFilter } from "./token-filter.ts";
+import { filterTokens, holdsSequence, sequenceTokens, type TokenFilter } from "./token-filter.ts";
+import { sequenceOffsets } from "./text-index.ts";
 
 /** Below this fraction of a partition, a filter is evaluated to a slot list. */
 export const SELECTIVE_FRACTION = 0.1;
@@ -417,7 +418,11 @@ function anyCompareNode(index: QueryIndex, field: string, op: "Lt" | "Lte" | "Gt
   };
 }
 
-/** Postings of the field's inverted index: one term's, or the union over the terms starting with `prefix`. */
+/**
+ * Postings of the field's inverted index: one term's, or the union over the
+ * terms starting with `prefix`. A sequence: the documents holding all its
+ * tokens, then those whose forward index holds them consecutively.
+ */
 function tokensNode(index: QueryIndex, filter: TokenFilter): PlanNode {
   const field = index.textFields.get(filter.field);
   if (field === undefined) return NOTHING;
@@ -425,7 +430,7 @@ function tokensNode(index: QueryIndex, filter: TokenFilter): PlanNode {
   if (exact.length === 0 && prefix === undefined) return NOTHING;
   const postingsOf = (term: number) => field.postings.subarray(field.termOffsets[term]!, field.termOffsets[term + 1]!);
   const lists: Uint32Array[] = [];
-  const all = filter.op === "ContainsAllTokens";
+  const all = filter.op !== "ContainsAnyToken";
   for (const token of exact) {
     const term = field.terms.indexOf(token);
     if (term < 0) {
@@ -444,6 +449,16 @@ function tokensNode(index: QueryIndex, filter: TokenFilter): PlanNode {
     if (all) lists.push(sortedUnion(range));
     else lists.push(...range);
   }
+  let verify: ((slot: number) => boolean) | undefined;
+  if (filter.op === "ContainsTokenSequence") {
+    const sequence = field.sequence;
+    if (sequence === null) {
+      throw InvalidQueryError.at(filter.path, "unsupported", `ContainsTokenSequence needs the token order of ${JSON.stringify(filter.field)}, which an index stored by an older version lacks; compact the namespace again`);
+    }
+    const needle = Uint32Array.from(sequenceTokens(filter, field.config), (t) => field.terms.indexOf(t));
+    const offsets = sequenceOffsets(field);
+    verify = (slot) => holdsSequence(sequence, offsets[slot]!, offsets[slot + 1]!, needle);
+  }
   let slots: Uint32Array | undefined;
   const collect = () => {
     if (slots === undefined) {
@@ -452,7 +467,7 @@ function tokensNode(index: QueryIndex, filter: TokenFilter): PlanNode {
       else {
         let acc = lists[0]!;
         for (let i = 1; i < lists.length; i++) acc = sortedIntersection(acc, lists[i]!);
-        slots = acc;
+        slots = verify === undefined ? acc : acc.filter(verify);
       }
     }
     return slots;

@@ -15,10 +15,14 @@
  * and j indexing `sections` ({type, length}); they differ in where the
  * sections live.
  *
- * Format version 4 (written): a block file (@skerry/wal-format,
+ * Format version 5 (written): format 4 with each text field's forward
+ * index (`text.N.sequence`: every slot's term ids in text order, for
+ * phrase filters; text-index.ts).
+ * Format version 4 (read; its text fields load with `sequence` null): a
+ * block file (@skerry/wal-format,
  * docs/formats.md) so that a reader can fetch single sections, or single
  * IVF lists of them, by byte range, each block CRC-checked:
- *   section `header`     16 bytes: magic "SKRYQIDX", u16 version (4),
+ *   section `header`     16 bytes: magic "SKRYQIDX", u16 version (4, 5),
  *                        u16 flags (0), 4 zero bytes; always at offset 0
  *   section `clusters`   the per-row columns a first pass needs (8-bit
  *                        codes with per-cluster lo/step, inverse norms,
@@ -97,7 +101,7 @@ import { type ClusterShape, clusterBoundaries, clusterBytes, clusterIdLengthOffs
 import { centroidCapacity } from "./ivf-index.ts";
 
 export const QUERY_INDEX_MAGIC: Uint8Array = new TextEncoder().encode("SKRYQIDX");
-export const QUERY_INDEX_VERSION = 4;
+export const QUERY_INDEX_VERSION = 5;
 /** The oldest format version still read. */
 export const QUERY_INDEX_OLDEST_VERSION = 2;
 const V3_HEADER_BYTES = 16;
@@ -387,6 +391,8 @@ const metaSchema = z.object({
       frequencies: arrayRef,
       docLengths: arrayRef,
       present: arrayRef,
+      /** The forward index (text-index.ts); absent in indexes stored before it. */
+      sequence: arrayRef.nullable().optional(),
       docCount: count,
       totalLength: z.number().int().min(0),
     }),
@@ -832,7 +838,15 @@ function decodeStructure(container: Container): QueryIndex {
     expectLength("present", present, n);
     inRange("postings", postings, n);
     const config = storedTokenizerConfig(t.name, t.config);
-    return { name: t.name, config, terms, termOffsets, postings, frequencies, docLengths, present, docCount: t.docCount, totalLength: t.totalLength };
+    const sequence = t.sequence === undefined || t.sequence === null ? null : section(t.sequence, "u32");
+    if (sequence !== null) {
+      expectLength("token sequence", sequence, t.totalLength);
+      let total = 0;
+      for (let s = 0; s < n; s++) total += docLengths[s]!;
+      if (total !== t.totalLength) throw corrupt(`docLengths of ${t.name} sum to ${total}, not ${t.totalLength}`);
+      inRange("token sequence", sequence, terms.length);
+    }
+    return { name: t.name, config, terms, termOffsets, postings, frequencies, docLengths, present, sequence, docCount: t.docCount, totalLength: t.totalLength };
   });
   const attributes: AttributeColumn[] = meta.attributes.map((a) => {
     const tags = section(a.tags, "u8");

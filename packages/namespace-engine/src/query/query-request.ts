@@ -7,7 +7,7 @@
  *   {
  *     "rankBy":  ["vector", "kNN" | "ANN", [0.1, ...]]         dense, exact or approximate
  *              | ["sparse", "Dot", {"indices": [..], "values": [..]}]
- *              | ["<text field>", "BM25", "query text"]
+ *              | ["<text field>", "BM25", "query text", {"lastAsPrefix"?: true}]   (bm25-terms.ts)
  *              | ["Sum" | "Max", [<BM25 clause or combination>, ...]] | ["Product", weight, <clause>]   (text-combination.ts)
  *              | ["<attribute>" | "id", "asc" | "desc"]
  *              | [["<attribute>" | "id", "asc" | "desc"], ...]      several keys, the first deciding first
@@ -18,6 +18,7 @@
  *              | ["<attr>" | "id", "Regex", "RE2 pattern"]         found anywhere in the value (query/regex.ts)
  *              | ["<array attr>", "AnyLt" | "AnyLte" | "AnyGt" | "AnyGte", string | number]   some element compares
  *              | ["<text field>", "ContainsAllTokens" | "ContainsAnyToken", "text" | ["text", ...], {"lastAsPrefix"?: true}]
+ *              | ["<text field>", "ContainsTokenSequence", "text" | ["text", ...]]   the tokens consecutively, in order
  *              | ["<attr>", "Exists"]
  *              | ["And" | "Or", [<filter>, ...]] | ["Not", <filter>],
  *     "topK": 10, "includeAttributes": true | false | ["a", "b"], "includeVectors": false,
@@ -42,7 +43,7 @@ export const LIST_OPS = ["In", "NotIn", "ContainsAny", "ContainsAll"] as const;
 export const GLOB_OPS = ["Glob", "IGlob"] as const;
 export const REGEX_OP = "Regex";
 export const ANY_COMPARE_OPS = ["AnyLt", "AnyLte", "AnyGt", "AnyGte"] as const;
-export const TOKEN_OPS = ["ContainsAllTokens", "ContainsAnyToken"] as const;
+export const TOKEN_OPS = ["ContainsAllTokens", "ContainsAnyToken", "ContainsTokenSequence"] as const;
 export type TokenOp = (typeof TOKEN_OPS)[number];
 export type CompareOp = (typeof COMPARE_OPS)[number];
 export type ListOp = (typeof LIST_OPS)[number];
@@ -70,7 +71,7 @@ export type Filter =
 export type SingleRankBy =
   | { readonly kind: "vector"; readonly mode: "kNN" | "ANN"; readonly vector: Float32Array; readonly path: Path }
   | { readonly kind: "sparse"; readonly indices: Uint32Array; readonly values: Float32Array; readonly path: Path }
-  | { readonly kind: "bm25"; readonly field: string; readonly query: string; readonly path: Path }
+  | { readonly kind: "bm25"; readonly field: string; readonly query: string; readonly lastAsPrefix: boolean; readonly path: Path }
   | { readonly kind: "text"; readonly expr: TextExpr; readonly path: Path }
   | {
       readonly kind: "attribute";
@@ -83,7 +84,7 @@ export type SingleRankBy =
 
 /** A combination of BM25 clauses (query/text-combination.ts). */
 export type TextExpr =
-  | { readonly op: "bm25"; readonly field: string; readonly query: string; readonly path: Path }
+  | { readonly op: "bm25"; readonly field: string; readonly query: string; readonly lastAsPrefix: boolean; readonly path: Path }
   | { readonly op: "Sum" | "Max"; readonly args: readonly TextExpr[]; readonly path: Path }
   | { readonly op: "Product"; readonly weight: number; readonly arg: TextExpr; readonly path: Path };
 
@@ -276,7 +277,10 @@ function parseFilter(raw: unknown, path: Path, sink: IssueSink, depth: number): 
 
 const MAX_TOKEN_QUERY_LENGTH = 16 * 1024;
 
-/** `[field, "ContainsAllTokens" | "ContainsAnyToken", text | [text, ...], {lastAsPrefix?}]` (query/token-filter.ts). */
+/**
+ * `[field, "ContainsAllTokens" | "ContainsAnyToken", text | [text, ...], {lastAsPrefix?}]`,
+ * `[field, "ContainsTokenSequence", text | [text, ...]]` (query/token-filter.ts).
+ */
 function parseTokenFilter(raw: readonly unknown[], field: string, op: TokenOp, path: Path, sink: IssueSink): Filter | undefined {
   if (raw.length !== 3 && raw.length !== 4) {
     sink.add(path, "schema", `${op} takes a text operand and optional parameters: ["field", "${op}", "text", {"lastAsPrefix": true}]`);
@@ -307,6 +311,10 @@ function parseTokenFilter(raw: readonly unknown[], field: string, op: TokenOp, p
   let lastAsPrefix = false;
   const params = raw[3];
   if (raw.length === 4) {
+    if (op === "ContainsTokenSequence") {
+      sink.add([...path, 3], "schema", "ContainsTokenSequence takes no parameters");
+      return undefined;
+    }
     if (typeof params !== "object" || params === null || Array.isArray(params)) {
       sink.add([...path, 3], "schema", `${op} parameters are an object like {"lastAsPrefix": true}`);
       return undefined;
@@ -398,15 +406,39 @@ function parseTextExpr(raw: unknown, path: Path, sink: IssueSink, depth: number,
     const arg = parseTextExpr(weightFirst ? raw[2] : raw[1], [...path, weightFirst ? 2 : 1], sink, depth + 1, leaves);
     return arg === undefined ? undefined : { op: "Product", weight, arg, path };
   }
-  if (raw.length !== 3 || typeof raw[0] !== "string" || raw[1] !== "BM25" || typeof raw[2] !== "string") {
-    sink.add(path, "schema", 'a combination combines BM25 clauses ["field", "BM25", "text"]');
+  if ((raw.length !== 3 && raw.length !== 4) || typeof raw[0] !== "string" || raw[1] !== "BM25" || typeof raw[2] !== "string") {
+    sink.add(path, "schema", 'a combination combines BM25 clauses ["field", "BM25", "text", {"lastAsPrefix"?: true}]');
     return undefined;
   }
+  const lastAsPrefix = parseBm25Params(raw, path, sink);
+  if (lastAsPrefix === undefined) return undefined;
   if (++leaves.count > MAX_TEXT_CLAUSES) {
     if (leaves.count === MAX_TEXT_CLAUSES + 1) sink.add(path, "schema", `a combination has at most ${MAX_TEXT_CLAUSES} BM25 clauses`);
     return undefined;
   }
-  return { op: "bm25", field: raw[0], query: raw[2], path };
+  return { op: "bm25", field: raw[0], query: raw[2], lastAsPrefix, path };
+}
+
+/** The optional 4th element of a BM25 clause, `{"lastAsPrefix": true}`: its value, or undefined after an issue. */
+function parseBm25Params(raw: readonly unknown[], path: Path, sink: IssueSink): boolean | undefined {
+  if (raw.length < 4) return false;
+  const params = raw[3];
+  if (typeof params !== "object" || params === null || Array.isArray(params)) {
+    sink.add([...path, 3], "schema", 'BM25 parameters are an object like {"lastAsPrefix": true}');
+    return undefined;
+  }
+  let lastAsPrefix: boolean | undefined = false;
+  for (const key of Object.keys(params)) {
+    const value = (params as Record<string, unknown>)[key];
+    if (key !== "lastAsPrefix") {
+      sink.add([...path, 3, key], "schema", `unknown BM25 parameter ${JSON.stringify(key)}`);
+      lastAsPrefix = undefined;
+    } else if (typeof value !== "boolean") {
+      sink.add([...path, 3, key], "type_mismatch", "lastAsPrefix is a boolean");
+      lastAsPrefix = undefined;
+    } else if (lastAsPrefix !== undefined) lastAsPrefix = value;
+  }
+  return lastAsPrefix;
 }
 
 function parseSingleRankBy(raw: unknown, path: Path, sink: IssueSink, options: ParseQueryOptions): SingleRankBy | undefined {
@@ -458,11 +490,13 @@ function parseSingleRankBy(raw: unknown, path: Path, sink: IssueSink, options: P
       return { kind: "sparse", indices: Uint32Array.from(indices), values: Float32Array.from(values), path };
     }
     case "BM25": {
-      if (typeof raw[2] !== "string" || raw.length !== 3) {
-        sink.add([...path, 2], "schema", "BM25 takes the query text as a string");
+      if (typeof raw[2] !== "string" || (raw.length !== 3 && raw.length !== 4)) {
+        sink.add([...path, 2], "schema", 'BM25 takes the query text as a string and optional parameters {"lastAsPrefix": true}');
         return undefined;
       }
-      return { kind: "bm25", field, query: raw[2], path };
+      const lastAsPrefix = parseBm25Params(raw, path, sink);
+      if (lastAsPrefix === undefined) return undefined;
+      return { kind: "bm25", field, query: raw[2], lastAsPrefix, path };
     }
     case "asc":
     case "desc":

@@ -36,20 +36,60 @@ function tokenizerFor(key: string, config: ResolvedTokenizerConfig): Tokenizer {
 
 /** The terms of `query` under `configs` (one or more; duplicates fine). Empty when no word makes a token. */
 export function queryTerms(query: string, configs: readonly ResolvedTokenizerConfig[]): QueryTerms {
+  const { keys, words } = wordTokens(query, configs);
+  return { keys, terms: distinctSorted(words) };
+}
+
+/**
+ * A query whose last word is a prefix (`lastAsPrefix`, bm25-terms.ts): the terms of the words before it, and
+ * the last word's token under each key (null: none under that key). The last word is the last one that makes
+ * a token under some key.
+ */
+export interface PrefixQueryTerms {
+  readonly base: QueryTerms;
+  readonly prefix: readonly (string | null)[];
+}
+
+export function prefixQueryTerms(query: string, configs: readonly ResolvedTokenizerConfig[]): PrefixQueryTerms {
+  const { keys, words } = wordTokens(query, configs);
+  const last = words.pop();
+  return { base: { keys, terms: distinctSorted(words) }, prefix: last ?? keys.map(() => null) };
+}
+
+/**
+ * The base terms plus the prefix's expansions: `expansions` holds, per key, the vocabulary terms (tokens of
+ * that key) the prefix stands for. The first MAX_PREFIX_TERMS of their union in code-unit order are taken
+ * (`cap`); each is one term whose token is itself under every key that expanded to it, none under the others.
+ */
+export function withExpansions(base: QueryTerms, expansions: ReadonlyMap<string, ReadonlySet<string>>, cap: number): QueryTerms {
+  const union = new Set<string>();
+  for (const set of expansions.values()) for (const term of set) union.add(term);
+  const chosen = [...union].sort(compareStrings).slice(0, cap);
+  const extra = chosen.map((term) => base.keys.map((key) => (expansions.get(key)?.has(term) === true ? term : null)));
+  return { keys: base.keys, terms: distinctSorted([...base.terms, ...extra]) };
+}
+
+function wordTokens(query: string, configs: readonly ResolvedTokenizerConfig[]): { keys: string[]; words: (string | null)[][] } {
   const byKey = new Map<string, ResolvedTokenizerConfig>();
   for (const config of configs) byKey.set(tokenizationKey(config), config);
   const keys = [...byKey.keys()].sort(compareStrings);
-  if (keys.length === 0) return { keys, terms: [] };
+  if (keys.length === 0) return { keys, words: [] };
   const tokenizers = keys.map((key) => tokenizerFor(key, byKey.get(key) as ResolvedTokenizerConfig));
-  const seen = new Map<string, (string | null)[]>();
+  const words: (string | null)[][] = [];
   for (const word of (tokenizers[0] as Tokenizer).words(query)) {
     const tokens = tokenizers.map((t) => t.normalize(word));
-    if (tokens.every((t) => t === null)) continue;
+    if (!tokens.every((t) => t === null)) words.push(tokens);
+  }
+  return { keys, words };
+}
+
+function distinctSorted(words: readonly (readonly (string | null)[])[]): (readonly (string | null)[])[] {
+  const seen = new Map<string, readonly (string | null)[]>();
+  for (const tokens of words) {
     const id = JSON.stringify(tokens);
     if (!seen.has(id)) seen.set(id, tokens);
   }
-  const terms = [...seen.values()].sort(compareTokens);
-  return { keys, terms };
+  return [...seen.values()].sort(compareTokens);
 }
 
 /** Each term's token under `config` (null: none), in term order. */

@@ -37,7 +37,7 @@ export function textCombinationScores(
 ): { slots: Uint32Array; scores: Float64Array }[] {
   const leaves = leavesOf(expr);
   const stats = new Map<Extract<TextExpr, { op: "bm25" }>, Bm25Stats | undefined>();
-  for (const leaf of leaves) stats.set(leaf, bm25Stats(parts, leaf.field, leaf.query, params?.(leaf.field)));
+  for (const leaf of leaves) stats.set(leaf, bm25Stats(parts, leaf.field, leaf.query, params?.(leaf.field), leaf.lastAsPrefix));
   return parts.map((part, p) => {
     const n = part.index.size;
     const any = new Uint8Array(n);

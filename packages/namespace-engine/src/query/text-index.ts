@@ -4,6 +4,12 @@
  * frequency beside each), the token count of every slot's field, and
  * which slots have the field at all. Corpus statistics (document count,
  * total length) are kept so a query over several partitions can sum them.
+ *
+ * The forward index (`sequence`): every slot's tokens in text order, as
+ * term ids, slot after slot (slot s holds `docLengths[s]` of them; the
+ * offsets are their prefix sums, `sequenceOffsets`). Phrase filters
+ * (`ContainsTokenSequence`, token-filter.ts) verify their candidates with
+ * it. Indexes stored before it existed load with `sequence` null.
  */
 import { compareStrings } from "./attribute-columns.ts";
 import { StringTable } from "./string-table.ts";
@@ -18,6 +24,8 @@ export interface TextFieldIndex {
   readonly frequencies: Uint32Array;
   readonly docLengths: Uint32Array;
   readonly present: Uint8Array;
+  /** Term ids of every slot's tokens in text order, slot after slot; null in indexes stored without it. */
+  readonly sequence: Uint32Array | null;
   /** Slots that have the field. */
   readonly docCount: number;
   /** Sum of docLengths. */
@@ -50,6 +58,7 @@ export function buildTextFieldIndex(
   const postTerm = new GrowableU32();
   const postSlot = new GrowableU32();
   const postTf = new GrowableU32();
+  const sequence = new GrowableU32();
   const docLengths = new Uint32Array(n);
   const present = new Uint8Array(n);
   let docCount = 0;
@@ -73,6 +82,7 @@ export function buildTextFieldIndex(
         termStrings.push(t);
       }
       ids[i] = id;
+      sequence.push(id);
     }
     ids.sort();
     let run = 1;
@@ -106,6 +116,8 @@ export function buildTextFieldIndex(
     postings[at] = postSlot.data[i]!;
     frequencies[at] = postTf.data[i]!;
   }
+  const forward = new Uint32Array(sequence.length);
+  for (let i = 0; i < sequence.length; i++) forward[i] = rank[sequence.data[i]!]!;
   return {
     name,
     config,
@@ -115,7 +127,22 @@ export function buildTextFieldIndex(
     frequencies,
     docLengths,
     present,
+    sequence: forward,
     docCount,
     totalLength,
   };
+}
+
+const sequenceOffsetsCache = new WeakMap<TextFieldIndex, Uint32Array>();
+
+/** Where each slot's tokens start in `sequence` (n + 1 offsets: prefix sums of docLengths). */
+export function sequenceOffsets(field: TextFieldIndex): Uint32Array {
+  let offsets = sequenceOffsetsCache.get(field);
+  if (offsets === undefined) {
+    const n = field.docLengths.length;
+    offsets = new Uint32Array(n + 1);
+    for (let s = 0; s < n; s++) offsets[s + 1] = offsets[s]! + field.docLengths[s]!;
+    sequenceOffsetsCache.set(field, offsets);
+  }
+  return offsets;
 }

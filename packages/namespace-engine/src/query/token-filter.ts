@@ -1,6 +1,8 @@
 /**
  * The token filters of text fields: `ContainsAllTokens` (the field holds
- * every token of the operand) and `ContainsAnyToken` (at least one).
+ * every token of the operand), `ContainsAnyToken` (at least one) and
+ * `ContainsTokenSequence` (the operand's tokens appear consecutively, in
+ * order: a phrase; a token repeated in the operand is repeated in the text).
  *
  * The operand is a string, tokenized as the field's text is (tokenizer.ts),
  * or a list of strings, each tokenized the same way. With `lastAsPrefix`
@@ -10,7 +12,10 @@
  *
  * Shared by the index-based plan (postings of the field's inverted index:
  * intersection or union, a prefix as the union of a range of the sorted
- * vocabulary) and the per-document matcher, which tokenize alike.
+ * vocabulary) and the per-document matcher, which tokenize alike. A
+ * sequence is planned as ContainsAllTokens over its distinct tokens, each
+ * candidate then checked against its tokens in text order (the text
+ * index's forward `sequence`, text-index.ts) with `holdsSequence`.
  */
 import type { ResolvedTokenizerConfig } from "./tokenizer.ts";
 import { Tokenizer } from "./tokenizer.ts";
@@ -41,9 +46,31 @@ export function filterTokens(filter: TokenFilter, config: ResolvedTokenizerConfi
   return { exact: [...new Set(all)], prefix };
 }
 
+/** A sequence filter's tokens in order (repeats kept): each operand string's tokens, one string after the other. */
+export function sequenceTokens(filter: TokenFilter, config: ResolvedTokenizerConfig): string[] {
+  const tokenizer = tokenizerOf(config);
+  return typeof filter.query === "string" ? tokenizer.tokenize(filter.query) : filter.query.flatMap((q) => tokenizer.tokenize(q));
+}
+
+/** True when `needle` (not empty) occurs consecutively in `haystack[from, to)`. */
+export function holdsSequence<T>(haystack: ArrayLike<T>, from: number, to: number, needle: ArrayLike<T>): boolean {
+  const m = needle.length;
+  if (m === 0) return false;
+  for (let start = from; start + m <= to; start++) {
+    let i = 0;
+    while (i < m && haystack[start + i] === needle[i]) i++;
+    if (i === m) return true;
+  }
+  return false;
+}
+
 /** True when `text` (a document's field; undefined when absent) matches `filter`. */
 export function textMatchesTokens(filter: TokenFilter, text: string | undefined, config: ResolvedTokenizerConfig): boolean {
   if (text === undefined) return false;
+  if (filter.op === "ContainsTokenSequence") {
+    const tokens = tokenizerOf(config).tokenize(text);
+    return holdsSequence(tokens, 0, tokens.length, sequenceTokens(filter, config));
+  }
   const { exact, prefix } = filterTokens(filter, config);
   if (exact.length === 0 && prefix === undefined) return false;
   const held = new Set(tokenizerOf(config).tokenize(text));

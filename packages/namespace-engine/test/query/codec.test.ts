@@ -163,14 +163,15 @@ describe("query index formats", () => {
     ];
   };
 
-  it("format 4 is what the writer produces today (golden file)", () => {
-    expect(Buffer.compare(serializeQueryIndex(built), fixture("query-index-v4.bin"))).toBe(0);
+  it("format 5 is what the writer produces today (golden file)", () => {
+    expect(Buffer.compare(serializeQueryIndex(built), fixture("query-index-v5.bin"))).toBe(0);
   });
 
   for (const [name, version] of [
     ["query-index-v2.bin", 2],
     ["query-index-v3.bin", 3],
     ["query-index-v4.bin", 4],
+    ["query-index-v5.bin", 5],
   ] as const) {
     it(`${name} (format ${version}) still loads and answers every query like a fresh build`, async () => {
       const bytes = fixture(name);
@@ -181,12 +182,24 @@ describe("query index formats", () => {
         const request = parseQueryRequest(r);
         expect(await executeQuery([loaded], request), JSON.stringify(r)).toEqual(await executeQuery([built], request));
       }
-      // Re-serialized, an old index is written as today's format.
-      expect(Buffer.compare(serializeQueryIndex(loaded), fixture("query-index-v4.bin"))).toBe(0);
+      const phrase = parseQueryRequest({ filters: ["body", "ContainsTokenSequence", "alpha beta"], topK: 100 });
+      if (version < 5) {
+        // No token order before format 5: a phrase filter is refused, not answered wrongly.
+        expect(loaded.textFields.get("body")?.sequence).toBeNull();
+        await expect(executeQuery([loaded], phrase)).rejects.toMatchObject({ code: "InvalidQuery", reason: "unsupported" });
+        // Re-serialized, an old index is written as today's format (still without the token order).
+        const again = serializeQueryIndex(loaded);
+        expect(new DataView(again.buffer, again.byteOffset).getUint16(8, true)).toBe(QUERY_INDEX_VERSION);
+        expect(deserializeQueryIndex(again).textFields.get("body")?.sequence).toBeNull();
+      } else {
+        expect(await executeQuery([loaded], phrase)).toEqual(await executeQuery([built], phrase));
+        expect((await executeQuery([loaded], phrase)).rows.length).toBeGreaterThan(0);
+        expect(Buffer.compare(serializeQueryIndex(loaded), fixture("query-index-v5.bin"))).toBe(0);
+      }
     });
   }
 
-  for (const version of [3, 4]) {
+  for (const version of [3, 4, 5]) {
   it(`format ${version} keeps each IVF list's rows in whole clusters, one block each, and puts what an ANN query needs first in the eager region`, () => {
     const bytes = fixture(`query-index-v${version}.bin`);
     const directory = decodeBlockFileDirectory(bytes, bytes.byteLength);
@@ -212,7 +225,7 @@ describe("query index formats", () => {
     }
     expect(directory.section("clusters")!.eager).toBe(false);
     const vectors = directory.section("vectors");
-    if (version === 4) {
+    if (version >= 4) {
       // The full-precision rows: their own section, not eager, in small blocks of whole rows (stride 8: 32 bytes a row).
       expect(vectors!.eager).toBe(false);
       expect(vectors!.length).toBe(built.size * 8 * 4);

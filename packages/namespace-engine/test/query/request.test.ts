@@ -56,6 +56,12 @@ describe("query requests", () => {
     expect(parseError({ rankBy: ["RRF", [["RRF", []]]] })).toMatchObject({ reason: "unsupported" });
     expect(parseError({ groupBy: ["a"] })).toMatchObject({ path: ["groupBy"] });
     expect(parseError({ distanceThreshold: 1, rankBy: ["t", "BM25", "x"] })).toMatchObject({ reason: "unsupported" });
+    expect(parseError({ rankBy: ["t", "BM25", "x", { prefix: true }] })).toMatchObject({ reason: "schema", path: ["rankBy", 3, "prefix"] });
+    expect(parseError({ rankBy: ["t", "BM25", "x", { lastAsPrefix: 1 }] })).toMatchObject({ reason: "type_mismatch", path: ["rankBy", 3, "lastAsPrefix"] });
+    expect(parseError({ rankBy: ["t", "BM25", "x", true] })).toMatchObject({ path: ["rankBy", 3] });
+    expect(parseError({ rankBy: ["Sum", [["t", "BM25", "x", { lastAsPrefix: "no" }]]] })).toMatchObject({ path: ["rankBy", 1, 0, 3, "lastAsPrefix"] });
+    expect(parseQueryRequest({ rankBy: ["t", "BM25", "x", { lastAsPrefix: true }] }).rankBy).toMatchObject({ kind: "bm25", lastAsPrefix: true });
+    expect(parseQueryRequest({ rankBy: ["t", "BM25", "x"] }).rankBy).toMatchObject({ kind: "bm25", lastAsPrefix: false });
     expect(parseError({ consistency: "sometimes" })).toMatchObject({ path: ["consistency"] });
     expect(parseError({ rankBy: ["sparse", "Dot", { indices: [2, 1], values: [1, 1] }] })).toMatchObject({ path: ["rankBy", 2, "indices", 1] });
   });

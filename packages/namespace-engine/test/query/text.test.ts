@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { buildQueryIndex, executeQuery, parseQueryRequest, type QueryDocument } from "../../src/query/index.ts";
 import { foldToAscii, resolveTokenizerConfig, segmenterWords, Tokenizer } from "../../src/query/tokenizer.ts";
 import { queryTerms, termTokens } from "../../src/query/query-terms.ts";
+import { expandedQueryTerms } from "../../src/query/bm25-stats.ts";
+import { StringTable } from "../../src/query/string-table.ts";
 import { deserializeQueryIndex, serializeQueryIndex } from "../../src/query/index-codec.ts";
 import { liveDocuments, randomDocuments, referenceBm25, seededRandom } from "./support/reference.ts";
 
@@ -99,5 +101,51 @@ describe("BM25 full-text ranking", () => {
     expect(termTokens(mixed, plain)).toEqual(["run", "running", "runs", "the"]);
     expect(termTokens(mixed, stemmed)).toEqual(["run", "run", "run", "the"]);
     expect(queryTerms("the", [resolveTokenizerConfig({ stopWords: "english" })]).terms).toEqual([]);
+  });
+
+  it("lastAsPrefix over partitions indexed under different options: each vocabulary is searched for the last word's own token", () => {
+    const stemmed = resolveTokenizerConfig({ stemmer: "english" });
+    const plain = resolveTokenizerConfig({});
+    const qt = expandedQueryTerms("Fast RUNN", [
+      { config: stemmed, terms: StringTable.fromStrings(["fast", "run", "runner"]) },
+      { config: plain, terms: StringTable.fromStrings(["fast", "runner", "running", "runs"]) },
+    ]);
+    // "fast" under both; "runner" expanded under both; "running" only in the plain vocabulary.
+    const pairs = termTokens(qt, plain).map((token, i) => [token, termTokens(qt, stemmed)[i]]);
+    expect(pairs.sort()).toEqual([
+      ["fast", "fast"],
+      ["runner", "runner"],
+      ["running", null],
+    ]);
+    // One config: the prefix's expansion plus the whole words, each once.
+    const one = expandedQueryTerms("runs ru", [{ config: plain, terms: StringTable.fromStrings(["rub", "runs", "sun"]) }]);
+    expect(termTokens(one, plain)).toEqual(["rub", "runs"]);
+    expect(expandedQueryTerms("zz", [{ config: plain, terms: StringTable.fromStrings(["a"]) }]).terms).toEqual([]);
+  });
+
+  it("lastAsPrefix: the last token stands for the vocabulary terms starting with it, the first 64 of every partition's in code-unit order", async () => {
+    const docs: QueryDocument[] = Array.from({ length: 100 }, (_, i) => ({ id: `d${String(i).padStart(3, "0")}`, text: { body: `p${String(99 - i).padStart(3, "0")} filler` } }));
+    docs.push({ id: "q", text: { body: "pa pb quick" } });
+    const parts = [buildQueryIndex(docs.slice(0, 40), { metric: "COSINE" }), buildQueryIndex(docs.slice(40), { metric: "COSINE" })];
+    const rank = async (query: string, lastAsPrefix: boolean) =>
+      (await executeQuery(parts, parseQueryRequest({ rankBy: ["body", "BM25", query, { lastAsPrefix }], topK: 200 }))).rows;
+    // "p" matches p000..p099, pa, pb: the first 64 are p000..p063 (digits sort before letters).
+    const rows = await rank("p", true);
+    expect(rows.map((r) => r.id).sort()).toEqual(docs.filter((d) => /^p0[0-5]\d|^p06[0-3]/.test(d.text!["body"]!)).map((d) => d.id).sort());
+    // Each expanded term scores as a query term of its own: as the same terms written out.
+    const written = Array.from({ length: 64 }, (_, i) => `p${String(i).padStart(3, "0")}`).join(" ");
+    expect(rows).toEqual(await rank(written, false));
+    // With whole tokens before the prefix; a prefix that is a whole term matches it too; no expansion, no match.
+    expect((await rank("quick pb", true)).map((r) => r.id)).toEqual(["q"]);
+    expect((await rank("filler p099", true)).map((r) => r.id)[0]).toBe("d000");
+    expect(await rank("zz", true)).toEqual([]);
+    expect(await rank("p", false)).toEqual([]);
+    // Reference: the expansion over the live documents (here under the cap).
+    const small = docs.slice(0, 10);
+    const index = buildQueryIndex(small, { metric: "COSINE" });
+    const got = (await executeQuery([index], parseQueryRequest({ rankBy: ["body", "BM25", "filler p09", { lastAsPrefix: true }], topK: 50 }))).rows;
+    const want = referenceBm25(small, "body", "filler p09", {}, true);
+    expect(got.length).toBe(want.size);
+    for (const row of got) expect(row.score).toBeCloseTo(want.get(row.id)!, 9);
   });
 });

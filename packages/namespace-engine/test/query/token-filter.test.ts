@@ -1,5 +1,5 @@
 /**
- * ContainsAllTokens / ContainsAnyToken on text fields: tokenized like the
+ * ContainsAllTokens / ContainsAnyToken / ContainsTokenSequence on text fields: tokenized like the
  * field (case, Unicode words), prefix matching of the last token, empty
  * operands match nothing, bad operands refused with their path; the plan
  * over an index and the per-document matcher agree.
@@ -15,13 +15,18 @@ const DOCS: QueryDocument[] = [
   { id: "d", text: { body: "quick" } },
   { id: "e", text: { title: "quicksilver fox-trot" } },
 ];
+const PHRASE_DOCS: QueryDocument[] = [
+  ...DOCS,
+  { id: "f", text: { title: "fox quick brown fox; the quick, the Quick brown" } },
+  { id: "g", text: { title: "brown quick fox" } },
+];
 
-async function ids(filter: unknown): Promise<string[]> {
+async function ids(filter: unknown, docs = DOCS): Promise<string[]> {
   const request = parseQueryRequest({ filters: filter, topK: 100 });
-  const viaPlan = (await executeQuery([buildQueryIndex(DOCS.slice(0, 2), { metric: "COSINE" }), buildQueryIndex(DOCS.slice(2), { metric: "COSINE" })], request)).rows
+  const viaPlan = (await executeQuery([buildQueryIndex(docs.slice(0, 2), { metric: "COSINE" }), buildQueryIndex(docs.slice(2), { metric: "COSINE" })], request)).rows
     .map((row) => row.id)
     .sort();
-  const viaDocs = DOCS.filter((doc) => matchesFilter(doc, request.filters!)).map((doc) => doc.id);
+  const viaDocs = docs.filter((doc) => matchesFilter(doc, request.filters!)).map((doc) => doc.id);
   expect(viaPlan).toEqual(viaDocs);
   return viaDocs;
 }
@@ -44,6 +49,23 @@ describe("token filters", () => {
     expect(await ids(["title", "ContainsAnyToken", "dog br", { lastAsPrefix: true }])).toEqual(["a", "c"]);
     expect(await ids(["title", "ContainsAllTokens", "quick zz", { lastAsPrefix: true }])).toEqual([]);
     expect(await ids(["title", "ContainsAllTokens", "qui", { lastAsPrefix: false }])).toEqual([]);
+  });
+
+  it("match a phrase with ContainsTokenSequence: the tokens consecutively, in order, repeats included", async () => {
+    expect(await ids(["title", "ContainsTokenSequence", "quick brown"], PHRASE_DOCS)).toEqual(["a", "f"]);
+    expect(await ids(["title", "ContainsTokenSequence", "Quick, BROWN fox"], PHRASE_DOCS)).toEqual(["a", "f"]);
+    expect(await ids(["title", "ContainsTokenSequence", "brown quick"], PHRASE_DOCS)).toEqual(["g"]);
+    expect(await ids(["title", "ContainsTokenSequence", "quick fox"], PHRASE_DOCS)).toEqual(["g"]);
+    expect(await ids(["title", "ContainsTokenSequence", "fox quick"], PHRASE_DOCS)).toEqual(["f"]);
+    expect(await ids(["title", "ContainsTokenSequence", "the quick the quick"], PHRASE_DOCS)).toEqual(["f"]);
+    expect(await ids(["title", "ContainsTokenSequence", "quick quick"], PHRASE_DOCS)).toEqual([]);
+    expect(await ids(["title", "ContainsTokenSequence", ["the", "QUICK brown"]], PHRASE_DOCS)).toEqual(["a", "f"]);
+    expect(await ids(["title", "ContainsTokenSequence", "fox"], PHRASE_DOCS)).toEqual(["a", "e", "f", "g"]);
+    expect(await ids(["title", "ContainsTokenSequence", "fox trot"], PHRASE_DOCS)).toEqual(["e"]);
+    expect(await ids(["title", "ContainsTokenSequence", "brown dog"], PHRASE_DOCS)).toEqual([]);
+    expect(await ids(["title", "ContainsTokenSequence", ""], PHRASE_DOCS)).toEqual([]);
+    expect(await ids(["body", "ContainsTokenSequence", "the lazy"], PHRASE_DOCS)).toEqual(["b"]);
+    expect(await ids(["Not", ["title", "ContainsTokenSequence", "quick brown"]], PHRASE_DOCS)).toEqual(["b", "c", "d", "e", "g"]);
   });
 
   it("match nothing for an operand without tokens or a field no document has", async () => {
@@ -70,5 +92,7 @@ describe("token filters", () => {
     expect(issue(["title", "ContainsAllTokens", "a", [true]])).toMatchObject({ path: ["filters", 3] });
     expect(issue(["title", "ContainsAllTokens"])).toMatchObject({ path: ["filters"] });
     expect(issue(["title", "ContainsAllTokens", "x".repeat(20_000)])).toMatchObject({ path: ["filters", 2] });
+    expect(issue(["title", "ContainsTokenSequence", "a b", { lastAsPrefix: true }])).toMatchObject({ path: ["filters", 3], reason: "schema" });
+    expect(issue(["title", "ContainsTokenSequence", 7])).toMatchObject({ path: ["filters", 2], reason: "type_mismatch" });
   });
 });

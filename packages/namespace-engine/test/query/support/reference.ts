@@ -78,6 +78,11 @@ export function matchesFilter(doc: QueryDocument, f: Filter): boolean {
       if (text === undefined) return false;
       const held = new Set(text.split(" ").filter(Boolean));
       const words = (typeof f.query === "string" ? [f.query] : f.query).flatMap((q) => q.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean));
+      if (f.op === "ContainsTokenSequence") {
+        // Consecutive, in order: the words joined by single spaces occur between spaces.
+        if (words.length === 0) return false;
+        return ` ${text.split(" ").filter(Boolean).join(" ")} `.includes(` ${words.join(" ")} `);
+      }
       const prefix = f.lastAsPrefix ? words.pop() : undefined;
       if (words.length === 0 && prefix === undefined) return false;
       const prefixed = prefix !== undefined && [...held].some((w) => w.startsWith(prefix));
@@ -109,14 +114,24 @@ export function referenceDistance(metric: DistanceMetric, q: ArrayLike<number>, 
   return vv === 0 ? 1 : 1 - dot / Math.sqrt(qq * vv);
 }
 
-/** Reference BM25 scores (k1 1.2, b 0.75) over live documents with the field. */
-export function referenceBm25(docs: readonly QueryDocument[], field: string, query: string, config: TokenizerConfig = {}): Map<string, number> {
+/**
+ * Reference BM25 scores (k1 1.2, b 0.75) over live documents with the field.
+ * With `lastAsPrefix` the last token stands for every term of the live
+ * documents starting with it (each a query term of its own; the engine caps
+ * the expansion at 64 terms, which these small vocabularies never reach).
+ */
+export function referenceBm25(docs: readonly QueryDocument[], field: string, query: string, config: TokenizerConfig = {}, lastAsPrefix = false): Map<string, number> {
   const tokenizer = new Tokenizer(resolveTokenizerConfig(config));
   const withField = docs.filter((d) => d.text?.[field] !== undefined);
   const tokens = new Map(withField.map((d) => [d.id, tokenizer.tokenize(d.text![field]!)]));
   const N = withField.length;
   const avgdl = [...tokens.values()].reduce((a, t) => a + t.length, 0) / N;
-  const terms = [...new Set(tokenizer.tokenize(query))];
+  const queryTokens = tokenizer.tokenize(query);
+  const prefix = lastAsPrefix ? queryTokens.pop() : undefined;
+  const terms = [...new Set(queryTokens)];
+  if (prefix !== undefined) {
+    for (const t of tokens.values()) for (const term of t) if (term.startsWith(prefix) && !terms.includes(term)) terms.push(term);
+  }
   const scores = new Map<string, number>();
   for (const term of terms) {
     const df = [...tokens.values()].filter((t) => t.includes(term)).length;

@@ -9,6 +9,7 @@
  * | NotGlob, NotIGlob, NotContainsAny | Not Glob, Not IGlob, Not ContainsAny |
  * | Contains v / NotContains v | ContainsAny [v] / Not ContainsAny [v] |
  * | ContainsAllTokens / ContainsAnyToken (text, {last_as_prefix}) | the same on the attribute's text field (full_text_search) |
+ * | ContainsTokenSequence (text) | the same on the attribute's text field (a phrase: the tokens consecutively, in order) |
  *
  * In write conditions an operand may be `{"$ref_new": attribute}`: it is passed
  * through unconverted (the engine binds it to the new document's stored value,
@@ -18,9 +19,7 @@
  * digits); operands on `datetime` and `uuid` attributes are stored values
  * (UTC ISO strings, lower-case UUIDs: tpuf-schema.ts `storedValue`); pattern
  * operands (Glob, IGlob, Regex and their negations) stay as written. Every
- * other operator (Fuzzy,
- * ContainsTokenSequence, ...) is a 400
- * naming it.
+ * other operator (Fuzzy, ...) is a 400 naming it.
  */
 import { ApiError } from "../../api-error.ts";
 import { type IdType, toEngineId } from "./tpuf-ids.ts";
@@ -57,7 +56,7 @@ export function translateFilter(filter: unknown, idType: IdType, path = "filters
   const field = head;
   const op = second;
   let value = filter[2] as unknown;
-  if (op === "ContainsAllTokens" || op === "ContainsAnyToken") return tokenFilter(field, op, value, filter[3], path, schema);
+  if (op === "ContainsAllTokens" || op === "ContainsAnyToken" || op === "ContainsTokenSequence") return tokenFilter(field, op, value, filter[3], path, schema);
   if (filter.length > 3) unsupported(`${op} with parameters`, path);
   // A condition's reference to the new document's value: the engine binds it (its values are stored values already).
   if (isRefNew(value)) {
@@ -94,6 +93,7 @@ function tokenFilter(field: string, op: string, value: unknown, params: unknown,
     throw new ApiError("InvalidQuery", `${path}: ${op} needs full_text_search on ${JSON.stringify(field)}`);
   }
   if (params === undefined) return [field, op, value];
+  if (op === "ContainsTokenSequence") unsupported(`${op} with parameters`, path);
   if (typeof params !== "object" || params === null || Array.isArray(params)) throw new ApiError("InvalidQuery", `${path}: ${op} parameters are an object`);
   const out: [string, unknown][] = [];
   for (const [key, v] of Object.entries(params)) {

@@ -13,7 +13,8 @@
  * engine's combination of BM25 clauses (tpuf-text-rank.ts). euclidean_squared namespaces are the engine's EUCLIDEAN:
  * `$dist` is the L2 distance squared (same order). Anything else
  * (Saturate/Decay/Dist/Attribute, SparseKNN,
- * multi-vector or expression ANN, BM25 clause params,
+ * multi-vector or expression ANN, BM25 clause parameters other than
+ * `last_as_prefix` (-> the engine's `lastAsPrefix`),
  * compute_attributes, ForEachUnique grouping) is a 400 naming it. A multi-query's `rerank_by`
  * (RRF) is fused here (tpuf-rerank.ts).
  */
@@ -82,7 +83,14 @@ export interface Translated {
 function translateBm25(clause: readonly unknown[], target: QueryTarget, path: string): unknown[] {
   const [field, , operand, params] = clause;
   if (typeof field !== "string") throw new ApiError("InvalidQuery", `${path}: BM25 names an attribute`);
-  if (params !== undefined) return unsupported("BM25 clause parameters (last_as_prefix)", path);
+  let lastAsPrefix: unknown;
+  if (params !== undefined) {
+    if (typeof params !== "object" || params === null || Array.isArray(params)) throw new ApiError("InvalidQuery", `${path}: BM25 clause parameters are an object like {"last_as_prefix": true}`);
+    for (const [key, v] of Object.entries(params)) {
+      if (key === "last_as_prefix") lastAsPrefix = v;
+      else unsupported(`BM25 clause parameter ${key}`, path);
+    }
+  }
   // An attribute the schema knows must be full-text searchable; a field it does not know may be a text
   // field written through Skerry's own API (the engine answers nothing for a field no document has).
   if (target.schema.has(field) && !isFullText(target.schema.get(field))) {
@@ -90,7 +98,7 @@ function translateBm25(clause: readonly unknown[], target: QueryTarget, path: st
   }
   const q = Array.isArray(operand) ? operand.join(" ") : operand;
   if (typeof q !== "string") throw new ApiError("InvalidQuery", `${path}: BM25 takes a query string`);
-  return [field, "BM25", q];
+  return lastAsPrefix === undefined ? [field, "BM25", q] : [field, "BM25", q, { lastAsPrefix }];
 }
 
 function translateRankBy(rankBy: unknown, target: QueryTarget, path: string): unknown[] {
