@@ -142,6 +142,9 @@ describe("@skerry/client against the server (local-fs)", () => {
     expect(stale.upserted).toEqual([]);
     expect((await ns.document("a"))?.attributes?.v).toBe(2);
     expect((await ns.query({ rankBy: ["body", "BM25", "run"], topK: 5 })).rows.map((r) => r.id)).toEqual(["a"]);
+    expect((await ns.query({ rankBy: rankBy.bm25("body", "sho", { lastAsPrefix: true }), topK: 5 })).rows.map((r) => r.id)).toEqual(["a"]);
+    expect((await ns.query({ filters: f.containsTokenSequence("body", "running shoes"), topK: 5 })).rows.map((r) => r.id)).toEqual(["a"]);
+    expect((await ns.query({ filters: f.containsTokenSequence("body", "shoes running"), topK: 5 })).rows).toEqual([]);
     const info = await ns.setTextFields({ body: { stemming: false, k1: 2 } });
     expect(info.textFields.body).toMatchObject({ stemming: false, k1: 2 });
     expect((await ns.info()).textFields.body?.k1).toBe(2);

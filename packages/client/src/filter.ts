@@ -6,7 +6,8 @@
  * field is an attribute name or `id`, and an operand has the type the
  * attribute holds (`["price", "Lt", 20]` compiles only when `price` holds
  * numbers). With the default `A` (any attributes) every name and scalar is
- * accepted. Token filters (`ContainsAllTokens`, `ContainsAnyToken`) name a
+ * accepted. Token filters (`ContainsAllTokens`, `ContainsAnyToken`,
+ * `ContainsTokenSequence`) name a
  * text field, which is not an attribute, so any name is accepted there.
  *
  * ```ts
@@ -25,7 +26,7 @@ export type CompareOp = EqualityOp | OrderOp;
 export type ListOp = "In" | "NotIn" | "ContainsAny" | "ContainsAll";
 export type PatternOp = "Glob" | "IGlob" | "Regex";
 export type AnyCompareOp = "AnyLt" | "AnyLte" | "AnyGt" | "AnyGte";
-export type TokenOp = "ContainsAllTokens" | "ContainsAnyToken";
+export type TokenOp = "ContainsAllTokens" | "ContainsAnyToken" | "ContainsTokenSequence";
 
 /** Attribute names of `A`, and `id`. */
 export type FieldOf<A> = Extract<keyof A, string> | "id";
@@ -53,7 +54,7 @@ export interface TokenOptions {
 /** A token filter on a text field (text fields are not attributes: any name). */
 export type TokenFilter =
   | readonly [field: string, op: TokenOp, text: string | readonly string[]]
-  | readonly [field: string, op: TokenOp, text: string | readonly string[], options: TokenOptions];
+  | readonly [field: string, op: Exclude<TokenOp, "ContainsTokenSequence">, text: string | readonly string[], options: TokenOptions];
 
 /** A filter over documents whose attributes have type A. */
 export type Filter<A = Attributes> =
@@ -104,4 +105,6 @@ export const filter = {
   /** Documents whose text field holds any token of `text`. */
   containsAnyToken: (field: string, text: string | readonly string[], options?: TokenOptions): TokenFilter =>
     options === undefined ? [field, "ContainsAnyToken", text] : [field, "ContainsAnyToken", text, options],
+  /** Documents whose text field holds the tokens of `text` consecutively, in order (a phrase). */
+  containsTokenSequence: (field: string, text: string | readonly string[]): TokenFilter => [field, "ContainsTokenSequence", text],
 } as const;

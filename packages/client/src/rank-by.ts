@@ -24,9 +24,15 @@ export interface SparseVector {
   readonly values: readonly number[];
 }
 
+export interface Bm25Options {
+  /** The last token stands for the terms it begins (type-ahead; the first 64 in code-unit order). */
+  readonly lastAsPrefix?: boolean;
+}
+
 /** A BM25 clause on a text field, or a combination of clauses (at most 16 clauses, 4 levels). */
 export type TextRanking =
   | readonly [field: string, op: "BM25", text: string]
+  | readonly [field: string, op: "BM25", text: string, options: Bm25Options]
   | readonly [op: "Sum" | "Max", clauses: readonly TextRanking[]]
   | readonly [op: "Product", weight: number, clause: TextRanking]
   | readonly [op: "Product", clause: TextRanking, weight: number];
@@ -67,7 +73,8 @@ export const rankBy = {
   /** Sparse dot product (rows carry `score`). */
   sparse: (vector: SparseVector) => tuple("sparse", "Dot", vector),
   /** BM25 on a text field (rows carry `score`). */
-  bm25: (field: string, text: string) => tuple(field, "BM25", text),
+  bm25: (field: string, text: string, options?: Bm25Options): TextRanking =>
+    options === undefined ? tuple(field, "BM25", text) : tuple(field, "BM25", text, options),
   /** Sum of the clauses' BM25 scores. */
   sum: (...clauses: TextRanking[]) => tuple("Sum", clauses),
   /** The largest of the clauses' BM25 scores. */

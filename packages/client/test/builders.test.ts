@@ -52,6 +52,7 @@ describe("filter builder", () => {
       ["category", "Regex", "^b"],
     ]);
     expect(f.containsAllTokens("title", "quick fox")).toEqual(["title", "ContainsAllTokens", "quick fox"]);
+    expect(f.containsTokenSequence("title", "quick fox")).toEqual(["title", "ContainsTokenSequence", "quick fox"]);
     expect(f.containsAnyToken("title", ["fox", "qu"], { lastAsPrefix: true })).toEqual(["title", "ContainsAnyToken", ["fox", "qu"], { lastAsPrefix: true }]);
   });
 
@@ -82,6 +83,7 @@ describe("rankBy builder", () => {
     expect(rankBy.ann([1])).toEqual(["vector", "ANN", [1]]);
     expect(rankBy.sparse({ indices: [3, 17], values: [0.5, 1.2] })).toEqual(["sparse", "Dot", { indices: [3, 17], values: [0.5, 1.2] }]);
     expect(rankBy.bm25("title", "fox")).toEqual(["title", "BM25", "fox"]);
+    expect(rankBy.bm25("title", "qu", { lastAsPrefix: true })).toEqual(["title", "BM25", "qu", { lastAsPrefix: true }]);
     expect(rankBy.sum(rankBy.product(2, rankBy.bm25("title", "fox")), rankBy.max(rankBy.bm25("body", "fox")))).toEqual([
       "Sum",
       [

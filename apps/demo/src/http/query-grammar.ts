@@ -67,6 +67,15 @@ const FILTER_VARIANTS: SchemaObject[] = [
     "documents whose text field holds all / any of the tokens (lastAsPrefix: the last token is a prefix)",
     ["title", "ContainsAllTokens", "quick fox"],
   ),
+  tuple(
+    [
+      { name: "field", schema: field("A text field") },
+      { name: "op", schema: ops("ContainsTokenSequence") },
+      { name: "text", schema: { oneOf: [str, { type: "array", items: str }] } },
+    ],
+    "documents whose text field holds the tokens consecutively, in order (a phrase)",
+    ["title", "ContainsTokenSequence", "quick brown fox"],
+  ),
   tuple([attr, { name: "op", schema: ops("Exists") }], "present and not null", ["discontinued", "Exists"]),
   tuple([{ name: "op", schema: ops("And", "Or") }, { name: "filters", schema: { type: "array", items: ref("Filter"), minItems: 1 } }], "all / any of the filters", [
     "And",
@@ -81,7 +90,16 @@ const FILTER_VARIANTS: SchemaObject[] = [
 const orderKey = tuple([{ name: "field", schema: field("An attribute, or id") }, { name: "direction", schema: ops("asc", "desc") }], "attribute order; ties by id", ["price", "desc"]);
 
 const TEXT_VARIANTS: SchemaObject[] = [
-  tuple([{ name: "field", schema: field("A text field") }, { name: "op", schema: ops("BM25") }, { name: "text", schema: str }], "BM25; rows carry score", ["title", "BM25", "quick fox"]),
+  tuple(
+    [
+      { name: "field", schema: field("A text field") },
+      { name: "op", schema: ops("BM25") },
+      { name: "text", schema: str },
+      { name: "options", schema: { type: "object", properties: { lastAsPrefix: { type: "boolean" } }, additionalProperties: false }, optional: true },
+    ],
+    "BM25; rows carry score (lastAsPrefix: the last token stands for the first 64 terms it begins)",
+    ["title", "BM25", "quick fo", { lastAsPrefix: true }],
+  ),
   tuple(
     [
       { name: "op", schema: ops("Sum", "Max") },
