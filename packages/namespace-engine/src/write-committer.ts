@@ -79,6 +79,8 @@ import { type RetryPolicy, sleep, toEngineError } from "./storage-calls.ts";
 import { logBatchKey, namespaceId } from "./storage-layout.ts";
 import { CLAIM_AFTER_LOSSES, CLAIM_CHECK_EVERY, type ClaimHold, MAX_YIELD_MS, WaitingClaims } from "./waiting-claims.ts";
 import { conditionHolds } from "./write-condition.ts";
+import type { MatchOptions } from "./query/filter-match.ts";
+import { textConfigOf } from "./text-field-options.ts";
 import type { BatchWriteResult, WriteResult } from "./write-options.ts";
 import type { EncodedWrite } from "./write-request.ts";
 
@@ -551,7 +553,12 @@ function signatureOf(members: readonly PendingWrite[], selections: Selections): 
  * - a delete of a missing document is skipped; of an existing one, applies if the delete condition holds
  *   (references: null, a delete has no new document).
  */
-function select(write: EncodedWrite, current: (id: string) => StoredDocument | undefined, overlay: Map<string, StoredDocument | null>): Selection {
+function select(
+  write: EncodedWrite,
+  current: (id: string) => StoredDocument | undefined,
+  overlay: Map<string, StoredDocument | null>,
+  match: MatchOptions,
+): Selection {
   const selection: Selection = { indices: [], upserted: [], patched: [], deleted: [] };
   const entries = write.logEntries as readonly LogEntry[];
   const conditions = write.conditions ?? {};
@@ -562,7 +569,7 @@ function select(write: EncodedWrite, current: (id: string) => StoredDocument | u
       const next = upsertedDocument(entry);
       if (conditions.upsert !== undefined) {
         const existing = current(id);
-        if (existing !== undefined && !conditionHolds(conditions.upsert, existing, next)) continue;
+        if (existing !== undefined && !conditionHolds(conditions.upsert, existing, next, match)) continue;
       }
       overlay.set(id, next);
       selection.upserted.push(id);
@@ -570,13 +577,13 @@ function select(write: EncodedWrite, current: (id: string) => StoredDocument | u
       const existing = current(id);
       if (existing === undefined) continue;
       const next = patched(existing, entry);
-      if (conditions.patch !== undefined && !conditionHolds(conditions.patch, existing, next)) continue;
+      if (conditions.patch !== undefined && !conditionHolds(conditions.patch, existing, next, match)) continue;
       overlay.set(id, next);
       selection.patched.push(id);
     } else {
       const existing = current(id);
       if (existing === undefined) continue;
-      if (conditions.delete !== undefined && !conditionHolds(conditions.delete, existing, undefined)) continue;
+      if (conditions.delete !== undefined && !conditionHolds(conditions.delete, existing, undefined, match)) continue;
       overlay.set(id, null);
       selection.deleted.push(id);
     }
@@ -602,6 +609,8 @@ function evaluate(
   // Documents as the group's accepted writes leave them (null: deleted). With a batch write that reads documents
   // in the group, every write records whole documents; otherwise only existence (WRITTEN).
   const overlay = new Map<string, StoredDocument | null>();
+  // Token filters in conditions tokenize under the base's full-text options.
+  const match: MatchOptions = { textConfig: textConfigOf(base.textFields) };
   const wholeDocuments = writes.some((p) => p.write.kind === "batch" && batchNeedsState(p.write));
   const current = (id: string): StoredDocument | undefined => {
     if (overlay.has(id)) return overlay.get(id) ?? undefined;
@@ -638,7 +647,7 @@ function evaluate(
       }
     }
     if (p.write.kind === "batch") {
-      const selection = select(p.write, current, overlay);
+      const selection = select(p.write, current, overlay, match);
       selections.set(p, selection);
       // Only a vector that is written fixes the namespace's dimension.
       if (dim !== undefined && selection.indices.some((i) => p.write.logEntries?.[i]?.vector !== undefined)) dimension = dim;

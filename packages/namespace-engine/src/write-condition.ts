@@ -27,7 +27,7 @@
 import type { StoredDocument } from "./document.ts";
 import { InvalidArgumentError } from "./errors.ts";
 import { InvalidQueryError } from "./query/errors.ts";
-import { matchesFilter } from "./query/filter-match.ts";
+import { type MatchOptions, matchesFilter } from "./query/filter-match.ts";
 import { ownValue } from "./query/own-property.ts";
 import type { QueryDocument } from "./query/query-document.ts";
 import { type Filter, parseQueryRequest, type Path, type Scalar } from "./query/query-request.ts";
@@ -153,7 +153,7 @@ function bind(filter: Filter, refs: ReadonlyMap<string, string>, next: StoredDoc
 }
 
 /** True when `condition` holds for the document's current version `current`, with references bound to `next`. */
-export function conditionHolds(condition: WriteCondition, current: StoredDocument, next: StoredDocument | undefined): boolean {
+export function conditionHolds(condition: WriteCondition, current: StoredDocument, next: StoredDocument | undefined, match: MatchOptions = {}): boolean {
   const filter = condition.refs.size === 0 ? condition.filter : bind(condition.filter, condition.refs, next);
-  return matchesFilter(current as QueryDocument, filter);
+  return matchesFilter(current as QueryDocument, filter, match);
 }

@@ -51,6 +51,19 @@ describe("engine.write: per-document conditions", () => {
     });
   });
 
+  it("token filters in a condition tokenize under the namespace's full-text options", async () => {
+    const storage = new MemoryStorage();
+    const engine = makeEngine(storage);
+    await engine.createNamespace(NS, { textFields: { body: { stemming: true } } });
+    await engine.upsert(NS, [
+      { id: "a", text: { body: "running shoes" } },
+      { id: "b", text: { body: "walking boots" } },
+    ]);
+    // "runs" matches "running" only under the field's stemming.
+    const result = await engine.write(NS, { deletes: ["a", "b"], deleteCondition: ["body", "ContainsAnyToken", "runs"] });
+    expect(result.deleted).toEqual(["a"]);
+  });
+
   it("skips patches and deletes of missing documents and of documents failing their condition", async () => {
     const { engine } = await fresh();
     await engine.upsert(NS, [
