@@ -76,6 +76,8 @@ import { type ColdHit, coldBm25 } from "./cold-bm25.ts";
 import { ColdDeadSlots } from "./cold-dead-slots.ts";
 import { coldFilterSlots } from "./cold-filter.ts";
 import { coldListing } from "./cold-listing.ts";
+import { coldAggregate } from "./cold-aggregate.ts";
+import type { AggregationResult } from "./query/aggregate.ts";
 import { coldFilteredVector } from "./cold-vector-filter.ts";
 import { checkFilterTypes, evaluateFilter } from "./query/filter-plan.ts";
 import { ColdRows, parseStoredRow } from "./cold-rows.ts";
@@ -359,7 +361,7 @@ export class NamespaceQuery {
 
   async query(path: NamespacePath, json: unknown, options: QueryOptions = {}): Promise<NamespaceQueryResult> {
     const plan = await this.#plan(path, json, options);
-    if ("cold" in plan) return { rows: plan.cold, version: plan.version };
+    if ("cold" in plan) return { rows: plan.cold, ...plan.aggregated, version: plan.version };
     const { prepared, request, version } = plan;
     const result = await executeQuery(prepared.snapshot, request, executeOptions(prepared, this.#deps.slicer, this.#settings.globalProbes));
     return { ...result, version };
@@ -367,7 +369,7 @@ export class NamespaceQuery {
 
   async queryRows(path: NamespacePath, json: unknown, options: QueryOptions = {}): Promise<NamespaceQueryRows> {
     const plan = await this.#plan(path, json, options);
-    if ("cold" in plan) return { rows: QueryRows.materialized(plan.cold), version: plan.version };
+    if ("cold" in plan) return { rows: QueryRows.materialized(plan.cold), ...plan.aggregated, version: plan.version };
     const { prepared, request, version } = plan;
     const result = await executeQueryRows(prepared.snapshot, request, executeOptions(prepared, this.#deps.slicer, this.#settings.globalProbes));
     return { ...result, version };
@@ -378,7 +380,7 @@ export class NamespaceQuery {
     path: NamespacePath,
     json: unknown,
     options: QueryOptions,
-  ): Promise<{ prepared: Prepared; request: QueryRequest; version: number } | { cold: QueryRow[]; version: number }> {
+  ): Promise<{ prepared: Prepared; request: QueryRequest; version: number } | { cold: QueryRow[]; aggregated?: AggregationResult; version: number }> {
     // Validate the request's shape first (InvalidQueryError), then pick the version, then check the dimension.
     const shape = parseQueryRequest(json);
     const consistency = requestField(json, "consistency") ? shape.consistency : options.consistency;
@@ -397,6 +399,8 @@ export class NamespaceQuery {
     if (cold !== undefined) return { cold: cold.rows, version: manifest.version };
     const coldText = await this.#coldTextQuery(path, manifest, request);
     if (coldText !== undefined) return { cold: coldText.rows, version: manifest.version };
+    const coldAggregated = await this.#coldAggregateQuery(path, manifest, request);
+    if (coldAggregated !== undefined) return { cold: [], aggregated: coldAggregated, version: manifest.version };
     const prepared = await this.#prepare(path, manifest);
     return {
       prepared,
@@ -868,6 +872,63 @@ export class NamespaceQuery {
     const objectBytes = files.reduce((n, file) => n + file.objectBytes, 0);
     if (objectBytes * 2 <= this.#settings.segmentIndexBytes) this.#prepare(path, manifest).catch(() => undefined);
     return { rows };
+  }
+
+  /**
+   * Aggregations without a ranking (`aggregateBy`, optionally `groupBy` and
+   * a filter the cold filter path serves) over a version whose indexed
+   * segments are not loaded (and hold more than 64 KiB together): the live
+   * matching slots' columns the aggregations name, read by range
+   * (cold-aggregate.ts), with the tail's chunks in memory. Undefined when
+   * the query or the version does not qualify (the caller loads).
+   */
+  async #coldAggregateQuery(path: NamespacePath, manifest: Manifest, request: QueryRequest): Promise<AggregationResult | undefined> {
+    if (!this.#settings.coldReads || request.aggregateBy === undefined || request.rankBy !== undefined || request.limitPer !== undefined) return undefined;
+    const id = namespaceId(path);
+    const segments = this.#coldSegments(id, manifest);
+    if (segments === undefined) return undefined;
+    const { refs, keys } = segments;
+    const recorded = refs.map(indexBytesOf);
+    if (recorded.every((bytes) => bytes !== undefined) && recorded.reduce((n: number, bytes) => n + (bytes as number), 0) <= COLD_TEXT_MIN_INDEX_BYTES) return undefined;
+    const [opened, tail, tombstones] = await Promise.all([
+      Promise.all(refs.map((ref, i) => this.#coldArrays.open({ ref, indexKey: keys[i] as string, expectedBytes: indexBytesOf(ref) }))),
+      this.#lanes.run(id, () => this.#tailPart(path, id, manifest, false)),
+      Promise.all(refs.map((ref) => this.#tombstones(ref))),
+    ]);
+    if (tail === null || opened.some((file) => file === null)) return undefined;
+    const files = opened as ColdIndexFile[];
+    const metric: DistanceMetric = manifest.vector?.metric ?? "COSINE";
+    for (const file of files) {
+      if (file.meta.metric !== metric) throw new CorruptError(`query index ${file.key} was built for ${file.meta.metric}, the namespace uses ${metric}`, file.key);
+    }
+    if (!ColdDeadSlots.servable(files, refs, tombstones)) return undefined;
+    const deadSlots = this.#coldDead.of(files, refs, tombstones, tail.ids);
+    deadSlots.catch(() => undefined);
+    const filters = request.filters;
+    let matches: Uint32Array[] | undefined;
+    if (filters !== undefined) {
+      const typed = files.map(
+        (file) => ({ attributeColumns: new Map(file.meta.attributes.map((a) => [a.name, { typeMask: a.typeMask, elementTypeMask: a.elementTypeMask }])) }) as unknown as QueryIndex,
+      );
+      checkFilterTypes(filters, [...typed, ...tail.chunks.map((chunk) => chunk.index)]);
+      const matched = await Promise.all(files.map((file) => coldFilterSlots({ reader: this.#coldArrays, ids: this.#coldDead }, file, filters)));
+      if (matched.some((m) => m === undefined)) return undefined;
+      matches = matched as Uint32Array[];
+    }
+    const result = await coldAggregate({
+      reader: this.#coldArrays,
+      files,
+      dead: await deadSlots,
+      matches,
+      tail: tail.chunks.map((chunk) => ({ ...chunk, matches: evaluateFilter(chunk.index, filters) })),
+      request,
+      slicer: this.#deps.slicer,
+    });
+    if (result === undefined) return undefined;
+    this.#coldQueries++;
+    const objectBytes = files.reduce((n, file) => n + file.objectBytes, 0);
+    if (objectBytes * 2 <= this.#settings.segmentIndexBytes) this.#prepare(path, manifest).catch(() => undefined);
+    return result;
   }
 
   async #build(path: NamespacePath, id: string, manifest: Manifest): Promise<Prepared> {
