@@ -67,7 +67,7 @@ class SlotPartition implements AggregatedPartition {
   async forEachLiveSliced(fn: (slot: number) => void, slicer: QuerySlicer | undefined): Promise<void> {
     const m = this.matches;
     const dead = this.dead;
-    const due = () => slicer !== undefined && slicer.due();
+    const due = () => slicer?.due() === true;
     if (m.kind === "list") {
       const slots = m.slots;
       for (let i = 0; i < slots.length; i++) {
