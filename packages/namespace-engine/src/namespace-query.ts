@@ -77,6 +77,7 @@ import { ColdDeadSlots } from "./cold-dead-slots.ts";
 import { coldFilterSlots } from "./cold-filter.ts";
 import { coldListing } from "./cold-listing.ts";
 import { coldAggregate } from "./cold-aggregate.ts";
+import { COLD_EXACT_BATCH_BYTES, coldExactVector } from "./cold-exact-vector.ts";
 import type { AggregationResult } from "./query/aggregate.ts";
 import { coldFilteredVector } from "./cold-vector-filter.ts";
 import { checkFilterTypes, evaluateFilter } from "./query/filter-plan.ts";
@@ -166,6 +167,12 @@ export interface QueryCacheSettings {
    * one GET per range, the behaviour before.
    */
   readonly coldReadGapBytes: number;
+  /**
+   * A cold exact (kNN) query streams the segments' clusters in batches of
+   * about this many bytes, the next batch fetched while one is scored
+   * (cold-exact-vector.ts); default 4 MiB.
+   */
+  readonly coldExactBatchBytes: number;
 }
 
 export const DEFAULT_QUERY_CACHE_SETTINGS: QueryCacheSettings = {
@@ -179,6 +186,7 @@ export const DEFAULT_QUERY_CACHE_SETTINGS: QueryCacheSettings = {
   coldRerank: 0,
   globalProbes: true,
   coldReadGapBytes: DEFAULT_COLD_READ_GAP_BYTES,
+  coldExactBatchBytes: COLD_EXACT_BATCH_BYTES,
 };
 
 export interface QueryCacheStats {
@@ -399,6 +407,8 @@ export class NamespaceQuery {
     if (cold !== undefined) return { cold: cold.rows, version: manifest.version };
     const coldText = await this.#coldTextQuery(path, manifest, request);
     if (coldText !== undefined) return { cold: coldText.rows, version: manifest.version };
+    const coldExact = await this.#coldExactQuery(path, manifest, request);
+    if (coldExact !== undefined) return { cold: coldExact, version: manifest.version };
     const coldAggregated = await this.#coldAggregateQuery(path, manifest, request);
     if (coldAggregated !== undefined) return { cold: [], aggregated: coldAggregated, version: manifest.version };
     const prepared = await this.#prepare(path, manifest);
@@ -929,6 +939,87 @@ export class NamespaceQuery {
     const objectBytes = files.reduce((n, file) => n + file.objectBytes, 0);
     if (objectBytes * 2 <= this.#settings.segmentIndexBytes) this.#prepare(path, manifest).catch(() => undefined);
     return result;
+  }
+
+  /**
+   * An exact dense ranking (`kNN`, no filter, aggregation or `limitPer`)
+   * over a version whose indexed segments are not loaded (and hold more
+   * than 64 KiB together): every live row scored once from the segments'
+   * clusters streamed in bounded batches (cold-exact-vector.ts), the tail's
+   * chunks in memory; the returned rows' attributes and vectors by range.
+   * Undefined when the query or the version does not qualify (the caller
+   * loads).
+   */
+  async #coldExactQuery(path: NamespacePath, manifest: Manifest, request: QueryRequest): Promise<QueryRow[] | undefined> {
+    const rank = request.rankBy;
+    if (!this.#settings.coldReads || rank?.kind !== "vector" || rank.mode !== "kNN") return undefined;
+    if (request.filters !== undefined || request.aggregateBy !== undefined || request.limitPer !== undefined) return undefined;
+    const metric: DistanceMetric = manifest.vector?.metric ?? "COSINE";
+    const rankMetric = request.distanceMetric ?? metric;
+    // Requests executeQuery rejects go there for the same error.
+    if (rank.vector.length !== manifest.vector?.dimension || (rankMetric === "COSINE" && !rank.vector.some((x) => x !== 0))) return undefined;
+    const id = namespaceId(path);
+    const segments = this.#coldSegments(id, manifest);
+    if (segments === undefined) return undefined;
+    const { refs, keys } = segments;
+    const recorded = refs.map(indexBytesOf);
+    if (recorded.every((bytes) => bytes !== undefined) && recorded.reduce((n: number, bytes) => n + (bytes as number), 0) <= COLD_TEXT_MIN_INDEX_BYTES) return undefined;
+    const [opened, tail, tombstones] = await Promise.all([
+      Promise.all(refs.map((ref, i) => this.#coldArrays.open({ ref, indexKey: keys[i] as string, expectedBytes: indexBytesOf(ref) }))),
+      this.#lanes.run(id, () => this.#tailPart(path, id, manifest, false)),
+      Promise.all(refs.map((ref) => this.#tombstones(ref))),
+    ]);
+    if (tail === null || opened.some((file) => file === null)) return undefined;
+    const files = opened as ColdIndexFile[];
+    for (const file of files) {
+      if (file.meta.metric !== metric) throw new CorruptError(`query index ${file.key} was built for ${file.meta.metric}, the namespace uses ${metric}`, file.key);
+    }
+    const deadPositions = refs.map((ref, s) => {
+      const out = new Set<number>(tombstones[s]);
+      const masked = maskedPositions(ref);
+      if (masked !== undefined) for (const position of masked) out.add(position);
+      return out;
+    });
+    const hits = await coldExactVector({
+      reader: this.#coldArrays,
+      files,
+      deadPositions,
+      deadSlots: await this.#coldDead.idDead(files, refs, tail.ids),
+      tail: tail.chunks,
+      vector: rank.vector,
+      metric: rankMetric,
+      k: request.topK,
+      batchBytes: this.#settings.coldExactBatchBytes,
+      slicer: this.#deps.slicer,
+    });
+    this.#coldQueries++;
+    let distances = hits.map((h) => distanceOf(rankMetric, h.score));
+    let kept = hits;
+    if (request.distanceThreshold !== undefined) {
+      const t = request.distanceThreshold;
+      kept = hits.filter((_, i) => (distances[i] as number) <= t);
+      distances = distances.filter((d) => d <= t);
+    }
+    const names = request.includeAttributes;
+    const rows = await Promise.all(
+      kept.map(async (h, i): Promise<QueryRow> => {
+        const row: { id: string; distance: number; attributes?: Record<string, JsonValue>; vector?: number[] } = { id: h.id, distance: distances[i] as number };
+        if (h.segment < 0) {
+          tailRowInto(row, (tail.chunks[-1 - h.segment] as { index: QueryIndex }).index, h.slot, request);
+          return row;
+        }
+        const file = files[h.segment] as ColdIndexFile;
+        if (names !== "none") row.attributes = await this.#coldRows.attributes(file, h.slot, names);
+        if (request.includeVectors) {
+          const v = await this.#coldRows.vector(file, h.slot);
+          if (v !== undefined) row.vector = v;
+        }
+        return row;
+      }),
+    );
+    const objectBytes = files.reduce((n, file) => n + file.objectBytes, 0);
+    if (objectBytes * 2 <= this.#settings.segmentIndexBytes) this.#prepare(path, manifest).catch(() => undefined);
+    return rows;
   }
 
   async #build(path: NamespacePath, id: string, manifest: Manifest): Promise<Prepared> {

@@ -1,0 +1,253 @@
+/**
+ * coldExactVector: an exact dense ranking (kNN, no filter) over stored
+ * (format 3 and 4) segment indexes that are not loaded: every live row is
+ * scored once, but the index is never held whole. Each segment's clusters
+ * (one block each: ids, 1/|v|, missing flags, positions; format 3 also the
+ * rows, format 4 their 8-bit codes, the full-precision rows then read from
+ * the `vectors` section's range of the cluster's slots) are streamed in
+ * batches of about `batchBytes` (default 4 MiB), one batch fetched while the
+ * one before is scored (so about twice that in flight), the clusters of a
+ * batch read in parallel, without entering the reader's block cache.
+ *
+ * A batch's live rows are laid out as a loaded index lays them out (raw
+ * rows; 1/|v| as float32; for a COSINE index the normalized copy made with
+ * the same float64 product, cold-vector-filter.ts) and scored with the same
+ * kernel, score mode and top-k (ties by id); the best k of all batches are
+ * kept. The tail's chunks are scanned in memory the loaded path's way
+ * (their superseded rows skipped). So rows, scores and ties are exactly the
+ * loaded indexes'.
+ *
+ * Dead rows: positions tombstoned or masked (a row's position is in its
+ * cluster when the index reordered its rows, else its slot), and the slots
+ * dead by id (cold-dead-slots.ts `idDead`: the tail's ids, newer segments'
+ * delete markers and ids).
+ */
+import { Buffer } from "node:buffer";
+import type { ColdArrayReader, ColdIndexFile } from "./cold-array-reader.ts";
+import { CorruptError } from "./errors.ts";
+import { compareStrings } from "./query/attribute-columns.ts";
+import { type ClusterRows, readCluster } from "./query/cluster-layout.ts";
+import type { DistanceMetric } from "./query/query-document.ts";
+import type { QueryIndex } from "./query/query-index.ts";
+import type { QuerySlicer } from "./query/query-slicer.ts";
+import { TopK } from "./query/top-k.ts";
+import { allocateVectorMemory, prepareQueryVector, scanRange, scoreModeOf, strideOf, VectorKernel } from "./query/vector-kernel.ts";
+
+/** Default cluster bytes per batch. */
+export const COLD_EXACT_BATCH_BYTES = 4 * 1024 * 1024;
+
+/** A row of the answer: segment `s >= 0`, or tail chunk `-1 - s`. */
+export interface ExactHit {
+  readonly segment: number;
+  readonly slot: number;
+  readonly score: number;
+  readonly id: string;
+}
+
+export interface ColdExactVectorInput {
+  readonly reader: ColdArrayReader;
+  readonly files: readonly ColdIndexFile[];
+  /** Per segment: its tombstoned and masked positions. */
+  readonly deadPositions: readonly ReadonlySet<number>[];
+  /** Per segment: its slots dead by id, ascending. */
+  readonly deadSlots: readonly Uint32Array[];
+  /** The tail's chunks, oldest first, with their superseded positions. */
+  readonly tail: readonly { readonly index: QueryIndex; readonly excluded: Uint32Array | undefined }[];
+  readonly vector: Float32Array;
+  /** The request's metric (its `distanceMetric`, else the namespace's). */
+  readonly metric: DistanceMetric;
+  readonly k: number;
+  readonly batchBytes?: number | undefined;
+  readonly slicer?: QuerySlicer | undefined;
+}
+
+/** One cluster of a batch: where it is and what to read. */
+interface ClusterJob {
+  readonly segment: number;
+  readonly cluster: number;
+  readonly start: number;
+  readonly count: number;
+  readonly bytes: number;
+}
+
+/** A cluster read: its rows, and its full-precision vectors (format 4: from the `vectors` section). */
+interface ClusterRead {
+  readonly job: ClusterJob;
+  readonly rows: ClusterRows;
+  readonly vectors: Float32Array;
+}
+
+function byScoreThenId(a: ExactHit, b: ExactHit): number {
+  return a.score !== b.score ? b.score - a.score : compareStrings(a.id, b.id);
+}
+
+/** The best k rows of every live row (segments and tail), best first, ties by id. */
+export async function coldExactVector(input: ColdExactVectorInput): Promise<ExactHit[]> {
+  const { reader, files, k, metric } = input;
+  if (k <= 0) return [];
+  let best: ExactHit[] = [];
+  const keep = (found: readonly ExactHit[]) => {
+    if (found.length === 0) return;
+    best = [...best, ...found].sort(byScoreThenId).slice(0, k);
+  };
+  // The segments' clusters, as jobs in batches of about batchBytes.
+  const jobs: ClusterJob[] = [];
+  for (let s = 0; s < files.length; s++) {
+    const file = files[s] as ColdIndexFile;
+    const meta = file.meta;
+    if (meta.vectors === null) continue;
+    const clusters = meta.clusters;
+    if (clusters === undefined) throw new CorruptError(`query index ${file.key}: no clusters`, file.key);
+    const bounds = await reader.array(file, clusters, "u32", 0, reader.length(file, clusters, "u32"));
+    if (bounds.length < 2 || bounds[0] !== 0 || bounds[bounds.length - 1] !== meta.size) {
+      throw new CorruptError(`query index ${file.key}: cluster boundaries do not span the rows`, file.key);
+    }
+    const section = file.directory.section("clusters");
+    if (section === undefined || section.blockCount !== bounds.length - 1) throw new CorruptError(`query index ${file.key}: one block per cluster expected`, file.key);
+    const rowBytes = meta.vectors.codes === "sq8" ? strideOf(meta.vectors.dimension) * 4 : 0;
+    for (let c = 0; c + 1 < bounds.length; c++) {
+      const start = bounds[c] as number;
+      const count = (bounds[c + 1] as number) - start;
+      if (count <= 0) throw new CorruptError(`query index ${file.key}: cluster boundaries are not ascending`, file.key);
+      jobs.push({ segment: s, cluster: c, start, count, bytes: section.blockEnd(c) - section.blockStart(c) + count * rowBytes });
+    }
+  }
+  const budget = Math.max(1, input.batchBytes ?? COLD_EXACT_BATCH_BYTES);
+  const batches: ClusterJob[][] = [];
+  let batch: ClusterJob[] = [];
+  let bytes = 0;
+  for (const job of jobs) {
+    if (batch.length > 0 && bytes + job.bytes > budget) {
+      batches.push(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(job);
+    bytes += job.bytes;
+  }
+  if (batch.length > 0) batches.push(batch);
+  // Dead-by-id slots as masks, per segment.
+  const deadMasks = files.map((file, s) => {
+    const slots = input.deadSlots[s] as Uint32Array;
+    if (slots.length === 0) return null;
+    const mask = new Uint8Array(file.meta.size);
+    for (const slot of slots) {
+      if (slot >= file.meta.size) throw new CorruptError(`query index ${file.key}: slot ${slot} is out of range`, file.key);
+      mask[slot] = 1;
+    }
+    return mask;
+  });
+  const read = (jobs: readonly ClusterJob[]) => Promise.all(jobs.map((job) => readJob(reader, files[job.segment] as ColdIndexFile, job)));
+  let next = batches.length > 0 ? read(batches[0] as ClusterJob[]) : undefined;
+  for (let b = 0; b < batches.length; b++) {
+    const current = await (next as Promise<ClusterRead[]>);
+    next = b + 1 < batches.length ? read(batches[b + 1] as ClusterJob[]) : undefined;
+    // A failed prefetch is reported when awaited (next turn), never as an unhandled rejection.
+    next?.catch(() => undefined);
+    keep(scoreBatch(input, current, deadMasks));
+    if (input.slicer?.due() === true) await input.slicer.pause();
+  }
+  // The tail, in memory: the loaded path's exact scan of each chunk.
+  input.tail.forEach(({ index, excluded }, c) => {
+    const kernel = index.kernel();
+    if (kernel === null) return;
+    let skip: Uint8Array | null = null;
+    if (excluded !== undefined) {
+      for (const position of excluded) {
+        const slot = index.slotOf(position);
+        if (slot < 0) continue;
+        skip ??= new Uint8Array(index.size);
+        skip[slot] = 1;
+      }
+    }
+    const top = new TopK(k, (a, b) => compareStrings(index.ids.get(a), index.ids.get(b)));
+    const mode = scoreModeOf(metric, index.metric, kernel.layout.normalizedPtr !== -1);
+    scanRange(kernel, 0, mode, prepareQueryVector(input.vector, metric, kernel.layout.stride), 0, index.size, top, skip);
+    const drained = top.drain();
+    keep(Array.from(drained.slots, (slot, j) => ({ segment: -1 - c, slot, score: drained.scores[j] as number, id: index.ids.get(slot) })));
+  });
+  return best;
+}
+
+async function readJob(reader: ColdArrayReader, file: ColdIndexFile, job: ClusterJob): Promise<ClusterRead> {
+  const meta = file.meta;
+  const vectors = meta.vectors as NonNullable<ColdIndexFile["meta"]["vectors"]>;
+  const stride = strideOf(vectors.dimension);
+  const section = file.directory.section("clusters");
+  if (section === undefined) throw new CorruptError(`query index ${file.key}: no clusters`, file.key);
+  const codes = vectors.codes === "sq8";
+  const [bytes, full] = await Promise.all([
+    reader.bytes(file, "clusters", section.blockStart(job.cluster), section.blockEnd(job.cluster) - section.blockStart(job.cluster), false),
+    codes ? reader.bytes(file, "vectors", job.start * stride * 4, job.count * stride * 4, false) : undefined,
+  ]);
+  const rows = readCluster(bytes, { stride, positions: meta.sourcePositions !== null, rows: true, codes }, job.count);
+  if (typeof rows === "string") throw new CorruptError(`query index ${file.key} does not decode: cluster ${job.cluster}: ${rows}`, file.key);
+  const raw = codes ? new Float32Array((full as Uint8Array).buffer, (full as Uint8Array).byteOffset, job.count * stride) : rows.vectors;
+  if (raw === null || rows.invNorms === null || rows.missing === null) throw new CorruptError(`query index ${file.key}: cluster ${job.cluster} has no vectors`, file.key);
+  return { job, rows, vectors: raw };
+}
+
+/** A batch's live rows laid out as a loaded index, scored; each segment's best k. */
+function scoreBatch(input: ColdExactVectorInput, batch: readonly ClusterRead[], deadMasks: readonly (Uint8Array | null)[]): ExactHit[] {
+  const { files, k, metric } = input;
+  const out: ExactHit[] = [];
+  // Per segment of the batch (a batch may span two): the live rows, then one scan.
+  const bySegment = new Map<number, ClusterRead[]>();
+  for (const read of batch) {
+    let list = bySegment.get(read.job.segment);
+    if (list === undefined) bySegment.set(read.job.segment, (list = []));
+    list.push(read);
+  }
+  for (const [s, reads] of bySegment) {
+    const file = files[s] as ColdIndexFile;
+    const vectors = file.meta.vectors as NonNullable<ColdIndexFile["meta"]["vectors"]>;
+    const stride = strideOf(vectors.dimension);
+    const positions = input.deadPositions[s] as ReadonlySet<number>;
+    const deadMask = deadMasks[s] ?? null;
+    const reordered = file.meta.sourcePositions !== null;
+    const live: { read: ClusterRead; at: number }[] = [];
+    for (const read of reads) {
+      const { rows, job } = read;
+      if (reordered && rows.positions === null) throw new CorruptError(`query index ${file.key}: cluster ${job.cluster} has no positions`, file.key);
+      for (let i = 0; i < job.count; i++) {
+        if ((rows.missing as Uint8Array)[i] !== 0) continue;
+        const slot = job.start + i;
+        if (deadMask !== null && deadMask[slot] !== 0) continue;
+        if (positions.size > 0 && positions.has(reordered ? ((rows.positions as Uint32Array)[i] as number) : slot)) continue;
+        live.push({ read, at: i });
+      }
+    }
+    if (live.length === 0) continue;
+    const cosine = file.meta.metric === "COSINE";
+    const { memory, layout } = allocateVectorMemory(live.length, vectors.dimension, { normalized: cosine, centroidCapacity: 0 });
+    const kernel = new VectorKernel(memory, layout);
+    const f = kernel.f32;
+    const ids: string[] = new Array(live.length);
+    const slots = new Uint32Array(live.length);
+    live.forEach(({ read, at: i }, at) => {
+      const { rows, job } = read;
+      f.set(read.vectors.subarray(i * stride, (i + 1) * stride), (layout.vectorsPtr >> 2) + at * stride);
+      const inv = (rows.invNorms as Float64Array)[i] as number;
+      f[(layout.invNormsPtr >> 2) + at] = inv;
+      if (cosine) {
+        // The normalized copy: the same float64 product a loaded index makes, so the same bits.
+        const src = (layout.vectorsPtr >> 2) + at * stride;
+        const dst = (layout.normalizedPtr >> 2) + at * stride;
+        for (let d = 0; d < stride; d++) f[dst + d] = (f[src + d] as number) * inv;
+      }
+      const from = rows.idOffsets[i] as number;
+      const to = rows.idOffsets[i + 1] as number;
+      if (to < from || to > rows.idBytes.length) throw new CorruptError(`query index ${file.key}: id offsets out of range`, file.key);
+      ids[at] = Buffer.from(rows.idBytes.buffer, rows.idBytes.byteOffset, rows.idBytes.byteLength).toString("utf8", from, to);
+      slots[at] = job.start + i;
+    });
+    const top = new TopK(k, (a, b) => compareStrings(ids[a] as string, ids[b] as string));
+    const mode = scoreModeOf(metric, file.meta.metric, cosine);
+    scanRange(kernel, 0, mode, prepareQueryVector(input.vector, metric, stride), 0, live.length, top, null);
+    const drained = top.drain();
+    drained.slots.forEach((local, j) => {
+      out.push({ segment: s, slot: slots[local] as number, score: drained.scores[j] as number, id: ids[local] as string });
+    });
+  }
+  return out;
+}
