@@ -6,8 +6,9 @@
  * rows, format 4 their 8-bit codes, the full-precision rows then read from
  * the `vectors` section's range of the cluster's slots) are streamed in
  * batches of about `batchBytes` (default 4 MiB), one batch fetched while the
- * one before is scored (so about twice that in flight), the clusters of a
- * batch read in parallel, without entering the reader's block cache.
+ * one before is scored (so about twice that in flight), a batch read as at
+ * most 4 parallel ranges per section (contiguous clusters, and their rows of
+ * `vectors`), without entering the reader's block cache.
  *
  * A batch's live rows are laid out as a loaded index lays them out (raw
  * rows; 1/|v| as float32; for a COSINE index the normalized copy made with
@@ -35,6 +36,8 @@ import { allocateVectorMemory, prepareQueryVector, scanRange, scoreModeOf, strid
 
 /** Default cluster bytes per batch. */
 export const COLD_EXACT_BATCH_BYTES = 4 * 1024 * 1024;
+/** Ranged reads per section a batch is split into (in parallel). */
+const PARALLEL_READS = 4;
 
 /** A row of the answer: segment `s >= 0`, or tail chunk `-1 - s`. */
 export interface ExactHit {
@@ -137,7 +140,7 @@ export async function coldExactVector(input: ColdExactVectorInput): Promise<Exac
     }
     return mask;
   });
-  const read = (jobs: readonly ClusterJob[]) => Promise.all(jobs.map((job) => readJob(reader, files[job.segment] as ColdIndexFile, job)));
+  const read = (jobs: readonly ClusterJob[]) => readBatch(reader, files, jobs);
   let next = batches.length > 0 ? read(batches[0] as ClusterJob[]) : undefined;
   for (let b = 0; b < batches.length; b++) {
     const current = await (next as Promise<ClusterRead[]>);
@@ -169,22 +172,65 @@ export async function coldExactVector(input: ColdExactVectorInput): Promise<Exac
   return best;
 }
 
-async function readJob(reader: ColdArrayReader, file: ColdIndexFile, job: ClusterJob): Promise<ClusterRead> {
+/**
+ * A batch's clusters: per segment, its clusters (contiguous blocks) split into at most PARALLEL_READS ranges of
+ * about equal bytes, each one ranged read of the clusters (and, format 4, one of the `vectors` rows they span), all
+ * in parallel; then each cluster decoded from its slice.
+ */
+async function readBatch(reader: ColdArrayReader, files: readonly ColdIndexFile[], jobs: readonly ClusterJob[]): Promise<ClusterRead[]> {
+  const groups: ClusterJob[][] = [];
+  for (const job of jobs) {
+    const last = groups.at(-1);
+    if (last !== undefined && last[0]!.segment === job.segment) last.push(job);
+    else groups.push([job]);
+  }
+  const parts: ClusterJob[][] = [];
+  for (const group of groups) {
+    const total = group.reduce((n, job) => n + job.bytes, 0);
+    const target = total / PARALLEL_READS;
+    let part: ClusterJob[] = [];
+    let bytes = 0;
+    for (const job of group) {
+      if (part.length > 0 && bytes + job.bytes > target * 1.01) {
+        parts.push(part);
+        part = [];
+        bytes = 0;
+      }
+      part.push(job);
+      bytes += job.bytes;
+    }
+    if (part.length > 0) parts.push(part);
+  }
+  const read = await Promise.all(parts.map((part) => readPart(reader, files[part[0]!.segment] as ColdIndexFile, part)));
+  return read.flat();
+}
+
+/** Contiguous clusters of one segment: two ranged reads at most, then each cluster decoded. */
+async function readPart(reader: ColdArrayReader, file: ColdIndexFile, jobs: readonly ClusterJob[]): Promise<ClusterRead[]> {
   const meta = file.meta;
   const vectors = meta.vectors as NonNullable<ColdIndexFile["meta"]["vectors"]>;
   const stride = strideOf(vectors.dimension);
   const section = file.directory.section("clusters");
   if (section === undefined) throw new CorruptError(`query index ${file.key}: no clusters`, file.key);
   const codes = vectors.codes === "sq8";
+  const first = jobs[0] as ClusterJob;
+  const last = jobs[jobs.length - 1] as ClusterJob;
+  const base = section.blockStart(first.cluster);
   const [bytes, full] = await Promise.all([
-    reader.bytes(file, "clusters", section.blockStart(job.cluster), section.blockEnd(job.cluster) - section.blockStart(job.cluster), false),
-    codes ? reader.bytes(file, "vectors", job.start * stride * 4, job.count * stride * 4, false) : undefined,
+    reader.bytes(file, "clusters", base, section.blockEnd(last.cluster) - base, false),
+    codes ? reader.bytes(file, "vectors", first.start * stride * 4, (last.start + last.count - first.start) * stride * 4, false) : undefined,
   ]);
-  const rows = readCluster(bytes, { stride, positions: meta.sourcePositions !== null, rows: true, codes }, job.count);
-  if (typeof rows === "string") throw new CorruptError(`query index ${file.key} does not decode: cluster ${job.cluster}: ${rows}`, file.key);
-  const raw = codes ? new Float32Array((full as Uint8Array).buffer, (full as Uint8Array).byteOffset, job.count * stride) : rows.vectors;
-  if (raw === null || rows.invNorms === null || rows.missing === null) throw new CorruptError(`query index ${file.key}: cluster ${job.cluster} has no vectors`, file.key);
-  return { job, rows, vectors: raw };
+  return jobs.map((job) => {
+    let block = bytes.subarray(section.blockStart(job.cluster) - base, section.blockEnd(job.cluster) - base);
+    if (block.byteOffset % 8 !== 0) block = block.slice();
+    const rows = readCluster(block, { stride, positions: meta.sourcePositions !== null, rows: true, codes }, job.count);
+    if (typeof rows === "string") throw new CorruptError(`query index ${file.key} does not decode: cluster ${job.cluster}: ${rows}`, file.key);
+    const raw = codes
+      ? new Float32Array((full as Uint8Array).buffer, (full as Uint8Array).byteOffset + (job.start - first.start) * stride * 4, job.count * stride)
+      : rows.vectors;
+    if (raw === null || rows.invNorms === null || rows.missing === null) throw new CorruptError(`query index ${file.key}: cluster ${job.cluster} has no vectors`, file.key);
+    return { job, rows, vectors: raw };
+  });
 }
 
 /** A batch's live rows laid out as a loaded index, scored; each segment's best k. */
@@ -205,48 +251,68 @@ function scoreBatch(input: ColdExactVectorInput, batch: readonly ClusterRead[], 
     const positions = input.deadPositions[s] as ReadonlySet<number>;
     const deadMask = deadMasks[s] ?? null;
     const reordered = file.meta.sourcePositions !== null;
-    const live: { read: ClusterRead; at: number }[] = [];
-    for (const read of reads) {
+    // The live rows as (read, row) pairs.
+    let total = 0;
+    for (const read of reads) total += read.job.count;
+    const liveRead = new Uint32Array(total);
+    const liveRow = new Uint32Array(total);
+    let n = 0;
+    reads.forEach((read, r) => {
       const { rows, job } = read;
       if (reordered && rows.positions === null) throw new CorruptError(`query index ${file.key}: cluster ${job.cluster} has no positions`, file.key);
+      const missing = rows.missing as Uint8Array;
       for (let i = 0; i < job.count; i++) {
-        if ((rows.missing as Uint8Array)[i] !== 0) continue;
+        if (missing[i] !== 0) continue;
         const slot = job.start + i;
         if (deadMask !== null && deadMask[slot] !== 0) continue;
         if (positions.size > 0 && positions.has(reordered ? ((rows.positions as Uint32Array)[i] as number) : slot)) continue;
-        live.push({ read, at: i });
+        liveRead[n] = r;
+        liveRow[n++] = i;
       }
-    }
-    if (live.length === 0) continue;
+    });
+    if (n === 0) continue;
     const cosine = file.meta.metric === "COSINE";
-    const { memory, layout } = allocateVectorMemory(live.length, vectors.dimension, { normalized: cosine, centroidCapacity: 0 });
+    const { memory, layout } = allocateVectorMemory(n, vectors.dimension, { normalized: cosine, centroidCapacity: 0 });
     const kernel = new VectorKernel(memory, layout);
     const f = kernel.f32;
-    const ids: string[] = new Array(live.length);
-    const slots = new Uint32Array(live.length);
-    live.forEach(({ read, at: i }, at) => {
-      const { rows, job } = read;
-      f.set(read.vectors.subarray(i * stride, (i + 1) * stride), (layout.vectorsPtr >> 2) + at * stride);
-      const inv = (rows.invNorms as Float64Array)[i] as number;
-      f[(layout.invNormsPtr >> 2) + at] = inv;
+    const vectorsAt = layout.vectorsPtr >> 2;
+    const normalizedAt = layout.normalizedPtr >> 2;
+    const invNormsAt = layout.invNormsPtr >> 2;
+    for (let at = 0; at < n; at++) {
+      const read = reads[liveRead[at] as number] as ClusterRead;
+      const i = liveRow[at] as number;
+      const src = vectorsAt + at * stride;
+      f.set(read.vectors.subarray(i * stride, (i + 1) * stride), src);
+      const inv = (read.rows.invNorms as Float64Array)[i] as number;
+      f[invNormsAt + at] = inv;
       if (cosine) {
         // The normalized copy: the same float64 product a loaded index makes, so the same bits.
-        const src = (layout.vectorsPtr >> 2) + at * stride;
-        const dst = (layout.normalizedPtr >> 2) + at * stride;
+        const dst = normalizedAt + at * stride;
         for (let d = 0; d < stride; d++) f[dst + d] = (f[src + d] as number) * inv;
       }
-      const from = rows.idOffsets[i] as number;
-      const to = rows.idOffsets[i + 1] as number;
-      if (to < from || to > rows.idBytes.length) throw new CorruptError(`query index ${file.key}: id offsets out of range`, file.key);
-      ids[at] = Buffer.from(rows.idBytes.buffer, rows.idBytes.byteOffset, rows.idBytes.byteLength).toString("utf8", from, to);
-      slots[at] = job.start + i;
-    });
-    const top = new TopK(k, (a, b) => compareStrings(ids[a] as string, ids[b] as string));
+    }
+    // Ids decoded when asked (ties, and the rows kept).
+    const ids: (string | undefined)[] = new Array(n);
+    const idOf = (at: number): string => {
+      let id = ids[at];
+      if (id === undefined) {
+        const rows = (reads[liveRead[at] as number] as ClusterRead).rows;
+        const i = liveRow[at] as number;
+        const from = rows.idOffsets[i] as number;
+        const to = rows.idOffsets[i + 1] as number;
+        if (to < from || to > rows.idBytes.length) throw new CorruptError(`query index ${file.key}: id offsets out of range`, file.key);
+        id = Buffer.from(rows.idBytes.buffer, rows.idBytes.byteOffset, rows.idBytes.byteLength).toString("utf8", from, to);
+        ids[at] = id;
+      }
+      return id;
+    };
+    const top = new TopK(k, (a, b) => compareStrings(idOf(a), idOf(b)));
     const mode = scoreModeOf(metric, file.meta.metric, cosine);
-    scanRange(kernel, 0, mode, prepareQueryVector(input.vector, metric, stride), 0, live.length, top, null);
+    scanRange(kernel, 0, mode, prepareQueryVector(input.vector, metric, stride), 0, n, top, null);
     const drained = top.drain();
     drained.slots.forEach((local, j) => {
-      out.push({ segment: s, slot: slots[local] as number, score: drained.scores[j] as number, id: ids[local] as string });
+      const read = reads[liveRead[local] as number] as ClusterRead;
+      out.push({ segment: s, slot: read.job.start + (liveRow[local] as number), score: drained.scores[j] as number, id: idOf(local) });
     });
   }
   return out;
