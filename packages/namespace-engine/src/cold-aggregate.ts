@@ -20,8 +20,10 @@
  * parallel (the reader's block cache and CRC checks apply).
  * Not served (undefined: the caller loads): a group field holding arrays or
  * objects in some segment (their values are JSON text kept apart from the
- * column), and a tag the meta document says the column lacks data for is
- * CorruptError naming the index.
+ * column). Damage (a damaged or short block, a tag outside the column's type
+ * mask, a number or string without its column, a code outside the
+ * dictionary, dictionary offsets out of order) is CorruptError naming the
+ * index.
  */
 import type { ArrayRef, ColdArrayReader, ColdArrayType, ColdIndexFile } from "./cold-array-reader.ts";
 import type { DeadSlots } from "./cold-dead-slots.ts";
@@ -190,7 +192,7 @@ async function readColumn(
     if (tag > 7 || ((a.typeMask >> tag) & 1) === 0) throw corrupt(`has tag ${tag} at slot ${slot}, not in its type mask`);
     if (tag === TAG_NUMBER && want.numbers && a.numbers === null) throw corrupt("holds numbers without a number column");
     if (tag === TAG_STRING && want.strings) {
-      if (codes === null) throw corrupt("holds strings without string codes");
+      if (codes === null || a.strings === null) throw corrupt("holds strings without string codes or dictionary");
       const code = codes[slot] as number;
       if (code < 0) throw corrupt(`has no string code at slot ${slot}`);
       if (code < lo) lo = code;

@@ -8,7 +8,8 @@
  * Corrupt naming the index; prototype-named attributes are data.
  */
 import { MemoryStorage, type StorageProvider } from "@skerry/storage-providers";
-import { describe, expect, it } from "vitest";
+import { s3TestTarget } from "@skerry/storage-providers/testing";
+import { afterAll, describe, expect, it } from "vitest";
 import { type DocumentInput, isCorrupt, type JsonValue, type NamespaceEngine } from "@skerry/namespace-engine";
 import { decodeBlockFileDirectory } from "@skerry/wal-format";
 import { allKeys, errorOf, makeEngine } from "./support/harness.ts";
@@ -202,5 +203,27 @@ describe("cold aggregations", () => {
     error = await errorOf(makeEngine(storage).query(NS, request));
     expect(isCorrupt(error)).toBe(true);
     expect((error as { key: string }).key).toBe(index!.key);
+  });
+});
+
+const s3 = s3TestTarget("namespace-engine-cold-aggregate");
+afterAll(() => s3.cleanup());
+
+describe.skipIf(!s3.shouldRun)("cold aggregations and exact kNN on the real S3 server", () => {
+  it("answer exactly like the loaded index from ranged reads", async () => {
+    const storage = s3.open();
+    const writer = makeEngine(storage);
+    await writer.createNamespace(NS, { distanceMetric: "cosine" });
+    await writer.upsert(NS, Array.from({ length: 2000 }, (_, i) => doc(i)));
+    await writer.compact(NS, { force: true });
+    await writer.deleteByFilter(NS, ["n", "Lt", 10]);
+    await writer.upsert(NS, [doc(5001), doc(100, 1)]);
+    await writer.delete(NS, ["doc-00101"]);
+    for (const request of [requests[1]!, requests[3]!, requests[8]!, requests[13]!]) await expectCold(storage, request);
+    const knn = { rankBy: ["vector", "kNN", [0.3, 0.2, 0.1, 1]], topK: 10, includeAttributes: ["n", "__proto__"] };
+    const expected = await makeEngine(storage, { queryCache: { coldReads: false } }).query(NS, knn);
+    const engine = makeEngine(storage, { queryCache: { coldExactBatchBytes: 32 * 1024 } });
+    expect(await engine.query(NS, knn)).toEqual(expected);
+    expect(engine.queryStats().coldQueries).toBe(1);
   });
 });
