@@ -38,6 +38,10 @@ import { allocateVectorMemory, prepareQueryVector, scanRange, scoreModeOf, strid
 export const COLD_EXACT_BATCH_BYTES = 4 * 1024 * 1024;
 /** Ranged reads per section a batch is split into (in parallel). */
 const PARALLEL_READS = 4;
+/** Rows copied between two slicer checkpoints, minus one (a mask). */
+const CHECK_MASK = 1023;
+/** Vector floats scored between two slicer checkpoints (and at most 4,096 rows). */
+const SCAN_FLOATS = 1 << 20;
 
 /** A row of the answer: segment `s >= 0`, or tail chunk `-1 - s`. */
 export interface ExactHit {
@@ -147,13 +151,13 @@ export async function coldExactVector(input: ColdExactVectorInput): Promise<Exac
     next = b + 1 < batches.length ? read(batches[b + 1] as ClusterJob[]) : undefined;
     // A failed prefetch is reported when awaited (next turn), never as an unhandled rejection.
     next?.catch(() => undefined);
-    keep(scoreBatch(input, current, deadMasks));
-    if (input.slicer?.due() === true) await input.slicer.pause();
+    keep(await scoreBatch(input, current, deadMasks));
   }
   // The tail, in memory: the loaded path's exact scan of each chunk.
-  input.tail.forEach(({ index, excluded }, c) => {
+  for (const [c, { index, excluded }] of input.tail.entries()) {
+    if (input.slicer?.due() === true) await input.slicer.pause();
     const kernel = index.kernel();
-    if (kernel === null) return;
+    if (kernel === null) continue;
     let skip: Uint8Array | null = null;
     if (excluded !== undefined) {
       for (const position of excluded) {
@@ -168,7 +172,7 @@ export async function coldExactVector(input: ColdExactVectorInput): Promise<Exac
     scanRange(kernel, 0, mode, prepareQueryVector(input.vector, metric, kernel.layout.stride), 0, index.size, top, skip);
     const drained = top.drain();
     keep(Array.from(drained.slots, (slot, j) => ({ segment: -1 - c, slot, score: drained.scores[j] as number, id: index.ids.get(slot) })));
-  });
+  }
   return best;
 }
 
@@ -234,8 +238,9 @@ async function readPart(reader: ColdArrayReader, file: ColdIndexFile, jobs: read
 }
 
 /** A batch's live rows laid out as a loaded index, scored; each segment's best k. */
-function scoreBatch(input: ColdExactVectorInput, batch: readonly ClusterRead[], deadMasks: readonly (Uint8Array | null)[]): ExactHit[] {
-  const { files, k, metric } = input;
+async function scoreBatch(input: ColdExactVectorInput, batch: readonly ClusterRead[], deadMasks: readonly (Uint8Array | null)[]): Promise<ExactHit[]> {
+  const { files, k, metric, slicer } = input;
+  // Inline checkpoints: an await only when due (an await each time would end the slice every time).
   const out: ExactHit[] = [];
   // Per segment of the batch (a batch may span two): the live rows, then one scan.
   const bySegment = new Map<number, ClusterRead[]>();
@@ -279,6 +284,7 @@ function scoreBatch(input: ColdExactVectorInput, batch: readonly ClusterRead[], 
     const normalizedAt = layout.normalizedPtr >> 2;
     const invNormsAt = layout.invNormsPtr >> 2;
     for (let at = 0; at < n; at++) {
+      if ((at & CHECK_MASK) === CHECK_MASK && slicer?.due() === true) await slicer.pause();
       const read = reads[liveRead[at] as number] as ClusterRead;
       const i = liveRow[at] as number;
       const src = vectorsAt + at * stride;
@@ -308,7 +314,13 @@ function scoreBatch(input: ColdExactVectorInput, batch: readonly ClusterRead[], 
     };
     const top = new TopK(k, (a, b) => compareStrings(idOf(a), idOf(b)));
     const mode = scoreModeOf(metric, file.meta.metric, cosine);
-    scanRange(kernel, 0, mode, prepareQueryVector(input.vector, metric, stride), 0, n, top, null);
+    const query = prepareQueryVector(input.vector, metric, stride);
+    // Rows scored between two checkpoints, as the loaded path's exact scan.
+    const step = Math.max(256, Math.min(4_096, Math.floor(SCAN_FLOATS / stride)));
+    for (let from = 0; from < n; from += step) {
+      if (from > 0 && slicer?.due() === true) await slicer.pause();
+      scanRange(kernel, 0, mode, query, from, Math.min(n, from + step), top, null);
+    }
     const drained = top.drain();
     drained.slots.forEach((local, j) => {
       const read = reads[liveRead[local] as number] as ClusterRead;
