@@ -1,6 +1,7 @@
 /**
  * Cold BM25 and filter queries from object storage (issue 13): a fresh
- * process answers BM25 top-10 queries, filter listings and filtered BM25
+ * process answers BM25 top-10 queries, filter listings, filtered BM25,
+ * aggregations (Count + Sum, filtered, per group) and exact kNN
  * on a compacted namespace by ranged reads of the stored query index (the
  * eager region, the vocabulary, postings, lengths, the returned rows'
  * clusters and row store entries), without loading it; each figure beside
@@ -13,7 +14,8 @@
  * Providers: local-fs, and local-fs with 20 ms added to every storage call.
  *
  *   node --conditions=@skerry/source --import tsx bench/cold-text.ts
- *   BENCH_DOCS=200000 ... (default 100,000); BENCH_DIR=/path keeps the built namespace
+ *   BENCH_DOCS=200000 ... (default 100,000); BENCH_DIR=/path keeps the built namespace;
+ *   BENCH_KINDS=count+sum,exact\ kNN ... runs only those kinds
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -42,11 +44,19 @@ const KINDS = {
     filters: ["id", "In", Array.from({ length: 20 }, (_, j) => `doc-${String((i * 7919 + j * 104_729) % 100_000).padStart(7, "0")}`)],
     topK: 10,
   }),
+  // Aggregations: the columns they name, read by range (cold-aggregate.ts).
+  "count+sum": (_: number) => ({ aggregateBy: { count: ["Count"], sum: ["Sum", "price"] } }),
+  "sum+1% filter": (i: number) => ({ aggregateBy: { count: ["Count"], sum: ["Sum", "price"] }, filters: ["bucket", "Eq", i] }),
+  "sum by category": (i: number) => ({ aggregateBy: { sum: ["Sum", "price"] }, groupBy: ["category"], topK: 10 + i }),
+  // Exact kNN: every vector read once, in bounded batches (cold-exact-vector.ts).
+  "exact kNN": (i: number) => ({ rankBy: ["vector", "kNN", queries.query(i)], topK: 10 }),
 } as const;
 type Kind = keyof typeof KINDS;
 
 interface ChildResult {
   first: number;
+  /** Bytes read by the first query (later ones may find blocks in the block cache). */
+  firstBytes: number;
   p50: number;
   reads: number;
   bytes: number;
@@ -80,6 +90,7 @@ async function child(mode: string, kind: Kind, latency: number, dir: string): Pr
   times.sort((a, b) => a - b);
   const result: ChildResult = {
     first,
+    firstBytes: before.coldBytes,
     p50: times[Math.floor(times.length / 2)] as number,
     reads: (after.coldReads - before.coldReads) / QUERIES,
     bytes: (after.coldBytes - before.coldBytes) / QUERIES,
@@ -106,6 +117,8 @@ function run(args: string[]): ChildResult {
   return JSON.parse(out.trim().split("\n").at(-1) as string) as ChildResult;
 }
 
+/** Aggregations answer no rows: no "top-10" in their label. */
+const label = (kind: Kind) => (/sum|count/.test(kind) ? kind : `${kind} top-10`);
 const ms = (x: number) => `${x.toFixed(1).padStart(8)} ms`;
 
 const [mode, kindArg, latencyArg, dirArg] = process.argv.slice(2);
@@ -115,24 +128,27 @@ else {
   const keep = process.env["BENCH_DIR"];
   const dir = keep ?? mkdtempSync(join(tmpdir(), "skerry-coldtext-bench-"));
   try {
-    console.log(`# Cold BM25 / filter queries through the engine: ${n.toLocaleString("en")} docs (128-dim vectors, a text title, attributes) compacted + a 1,100-doc tail`);
+    console.log(`# Cold BM25 / filter / aggregation / exact kNN queries through the engine: ${n.toLocaleString("en")} docs (128-dim vectors, a text title, attributes) compacted + a 1,100-doc tail`);
     if (keep === undefined || !existsSync(join(dir, ".built"))) {
       await build(new LocalFsStorage({ root: dir }), n);
       if (keep !== undefined) writeFileSync(join(dir, ".built"), "");
     }
     for (const latency of [0, LATENCY_MS]) {
       console.log(`## local-fs${latency > 0 ? `+${latency}ms` : ""}`);
+      const only = process.env["BENCH_KINDS"]?.split(",");
       for (const kind of Object.keys(KINDS) as Kind[]) {
+        if (only !== undefined && !only.includes(kind)) continue;
         const cold = run(["cold", kind, String(latency), dir]);
         const warm = run(["warm", kind, String(latency), dir]);
         const share = (cold.bytes / cold.stored) * 100;
         if (cold.coldQueries === 0) {
-          console.log(`${`${kind} top-10`.padEnd(26)} not served cold: loaded as before, first query ${ms(cold.first)} (load-first engine ${ms(warm.first)})`);
+          console.log(`${label(kind).padEnd(26)} not served cold: loaded as before, first query ${ms(cold.first)} (load-first engine ${ms(warm.first)})`);
           continue;
         }
         console.log(
-          `${`cold ${kind} top-10 p50`.padEnd(26)} ${ms(cold.p50)} | load the index first (before), first query ${ms(warm.first)} | x${(warm.first / cold.p50).toFixed(1)}` +
+          `${`cold ${label(kind)} p50`.padEnd(26)} ${ms(cold.p50)} | load the index first (before), first query ${ms(warm.first)} | x${(warm.first / cold.p50).toFixed(1)}` +
             ` | read ${(cold.bytes / 2 ** 20).toFixed(2)} MiB in ${cold.reads.toFixed(0)} reads per query, ${share.toFixed(2)}% of ${(cold.stored / 2 ** 20).toFixed(0)} MiB stored` +
+            ` | first cold query ${ms(cold.first)} reading ${(cold.firstBytes / 2 ** 20).toFixed(2)} MiB` +
             ` | warm p50 ${ms(warm.p50)}${cold.coldQueries === QUERIES + 1 ? "" : ` (only ${cold.coldQueries} cold)`}`,
         );
       }

@@ -261,8 +261,12 @@ export class ColdArrayReader {
     return [lo, false];
   }
 
-  /** Section-relative bytes [offset, offset + length) of section `name`, verified (a copy or a cached view: do not modify). */
-  async bytes(file: ColdIndexFile, name: string, offset: number, length: number): Promise<Uint8Array> {
+  /**
+   * Section-relative bytes [offset, offset + length) of section `name`, verified (a copy or a cached view: do not
+   * modify). `keep` false: the blocks fetched are not added to the block cache (a scan streaming a whole section
+   * through it would evict what other queries use); cached blocks are still used.
+   */
+  async bytes(file: ColdIndexFile, name: string, offset: number, length: number, keep = true): Promise<Uint8Array> {
     const section = file.directory.section(name);
     if (section === undefined) throw new CorruptError(`query index ${file.key}: section ${name} is missing`, file.key);
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > section.length) {
@@ -276,7 +280,7 @@ export class ColdArrayReader {
     }
     const first = section.blockAt(offset);
     const last = section.blockAt(offset + length - 1);
-    const blocks = await this.#blocksOf(file, section, first, last + 1);
+    const blocks = await this.#blocksOf(file, section, first, last + 1, keep);
     for (let b = first; b <= last; b++) {
       const block = blocks[b - first]!;
       const start = section.blockStart(b);
@@ -305,7 +309,7 @@ export class ColdArrayReader {
   }
 
   /** Blocks [first, end) of `section`, verified: cached ones reused, the missing ones fetched in contiguous runs, in parallel. */
-  async #blocksOf(file: ColdIndexFile, section: BlockFileSection, first: number, end: number): Promise<Uint8Array[]> {
+  async #blocksOf(file: ColdIndexFile, section: BlockFileSection, first: number, end: number, keep: boolean): Promise<Uint8Array[]> {
     const out: (Uint8Array | Promise<Uint8Array>)[] = [];
     const prefix = `${file.key}\0${section.name}\0`;
     let run: number[] = [];
@@ -323,7 +327,7 @@ export class ColdArrayReader {
         (blocks) => {
           for (let i = a; i < b; i++) {
             this.#pending.delete(prefix + i);
-            this.#remember(prefix + i, blocks[i - a]!);
+            if (keep) this.#remember(prefix + i, blocks[i - a]!);
           }
         },
         () => {

@@ -76,26 +76,39 @@ export class ColdDeadSlots {
       if (masked !== undefined) for (const position of masked) out.add(position);
       return out;
     });
+    const byId = await this.idDead(files, refs, tailIds);
+    return files.map((file, s) => {
+      const n = file.meta.size;
+      const dead = new Set<number>(byId[s]);
+      for (const position of positions[s] as Set<number>) if (Number.isInteger(position) && position >= 0 && position < n) dead.add(position);
+      const slots = Uint32Array.from(dead).sort();
+      let mask: Uint8Array | null = null;
+      if (slots.length > 0) {
+        mask = new Uint8Array(n);
+        for (const slot of slots) mask[slot] = 1;
+      }
+      return { mask, slots };
+    });
+  }
+
+  /**
+   * The slots of every segment (oldest first) dead by id alone: held by the tail (`tailIds`, live or deleted),
+   * deleted by a newer segment (markers) or held by one. Served for any index, reordered or not (positions are the
+   * caller's: cold-exact-vector.ts reads them from the clusters). Each ascending, unique.
+   */
+  async idDead(files: readonly ColdIndexFile[], refs: readonly ContainerRef[], tailIds: Iterable<string>): Promise<Uint32Array[]> {
+    const tail = [...tailIds];
     return Promise.all(
       files.map(async (file, s) => {
-        const n = file.meta.size;
-        const dead = new Set<number>();
-        for (const position of positions[s] as Set<number>) if (Number.isInteger(position) && position >= 0 && position < n) dead.add(position);
-        const ids = new Set<string>(tailIds);
+        const ids = new Set<string>(tail);
         for (let newer = s + 1; newer < refs.length; newer++) for (const docId of deletedIdsOf(refs[newer] as ContainerRef)) ids.add(docId);
         const [named, ...shadowed] = await Promise.all([
           this.#slotsOfIds(file, [...ids].map(idBytes)),
           ...files.slice(s + 1).map((other) => this.#shadowed(file, other)),
         ]);
-        for (const slot of named as Uint32Array) dead.add(slot);
+        const dead = new Set<number>(named as Uint32Array);
         for (const slots of shadowed) for (const slot of slots) dead.add(slot);
-        const slots = Uint32Array.from(dead).sort();
-        let mask: Uint8Array | null = null;
-        if (slots.length > 0) {
-          mask = new Uint8Array(n);
-          for (const slot of slots) mask[slot] = 1;
-        }
-        return { mask, slots };
+        return Uint32Array.from(dead).sort();
       }),
     );
   }

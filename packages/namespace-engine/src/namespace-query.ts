@@ -78,6 +78,9 @@ import { type ColdHit, coldBm25 } from "./cold-bm25.ts";
 import { ColdDeadSlots } from "./cold-dead-slots.ts";
 import { coldFilterSlots } from "./cold-filter.ts";
 import { coldListing } from "./cold-listing.ts";
+import { coldAggregate } from "./cold-aggregate.ts";
+import { COLD_EXACT_BATCH_BYTES, coldExactVector } from "./cold-exact-vector.ts";
+import type { AggregationResult } from "./query/aggregate.ts";
 import { coldFilteredVector } from "./cold-vector-filter.ts";
 import { checkFilterTypes, evaluateFilter } from "./query/filter-plan.ts";
 import { ColdRows, parseStoredRow } from "./cold-rows.ts";
@@ -166,6 +169,12 @@ export interface QueryCacheSettings {
    * one GET per range, the behaviour before.
    */
   readonly coldReadGapBytes: number;
+  /**
+   * A cold exact (kNN) query streams the segments' clusters in batches of
+   * about this many bytes, the next batch fetched while one is scored
+   * (cold-exact-vector.ts); default 4 MiB.
+   */
+  readonly coldExactBatchBytes: number;
 }
 
 export const DEFAULT_QUERY_CACHE_SETTINGS: QueryCacheSettings = {
@@ -179,6 +188,7 @@ export const DEFAULT_QUERY_CACHE_SETTINGS: QueryCacheSettings = {
   coldRerank: 0,
   globalProbes: true,
   coldReadGapBytes: DEFAULT_COLD_READ_GAP_BYTES,
+  coldExactBatchBytes: COLD_EXACT_BATCH_BYTES,
 };
 
 export interface QueryCacheStats {
@@ -373,7 +383,7 @@ export class NamespaceQuery {
 
   async query(path: NamespacePath, json: unknown, options: QueryOptions = {}): Promise<NamespaceQueryResult> {
     const plan = await this.#plan(path, json, options);
-    if ("cold" in plan) return { rows: plan.cold, version: plan.version };
+    if ("cold" in plan) return { rows: plan.cold, ...plan.aggregated, version: plan.version };
     const { prepared, request, version } = plan;
     const result = await executeQuery(prepared.snapshot, request, executeOptions(prepared, this.#deps.slicer, this.#settings.globalProbes));
     return { ...result, version };
@@ -381,7 +391,7 @@ export class NamespaceQuery {
 
   async queryRows(path: NamespacePath, json: unknown, options: QueryOptions = {}): Promise<NamespaceQueryRows> {
     const plan = await this.#plan(path, json, options);
-    if ("cold" in plan) return { rows: QueryRows.materialized(plan.cold), version: plan.version };
+    if ("cold" in plan) return { rows: QueryRows.materialized(plan.cold), ...plan.aggregated, version: plan.version };
     const { prepared, request, version } = plan;
     const result = await executeQueryRows(prepared.snapshot, request, executeOptions(prepared, this.#deps.slicer, this.#settings.globalProbes));
     return { ...result, version };
@@ -392,7 +402,7 @@ export class NamespaceQuery {
     path: NamespacePath,
     json: unknown,
     options: QueryOptions,
-  ): Promise<{ prepared: Prepared; request: QueryRequest; version: number } | { cold: QueryRow[]; version: number }> {
+  ): Promise<{ prepared: Prepared; request: QueryRequest; version: number } | { cold: QueryRow[]; aggregated?: AggregationResult; version: number }> {
     // Validate the request's shape first (InvalidQueryError), then pick the version, then check the dimension.
     const shape = parseQueryRequest(json);
     const consistency = requestField(json, "consistency") ? shape.consistency : options.consistency;
@@ -411,6 +421,10 @@ export class NamespaceQuery {
     if (cold !== undefined) return { cold: cold.rows, version: manifest.version };
     const coldText = await this.#coldTextQuery(path, manifest, request);
     if (coldText !== undefined) return { cold: coldText.rows, version: manifest.version };
+    const coldExact = await this.#coldExactQuery(path, manifest, request);
+    if (coldExact !== undefined) return { cold: coldExact, version: manifest.version };
+    const coldAggregated = await this.#coldAggregateQuery(path, manifest, request);
+    if (coldAggregated !== undefined) return { cold: [], aggregated: coldAggregated, version: manifest.version };
     const prepared = await this.#prepare(path, manifest);
     return {
       prepared,
@@ -886,6 +900,144 @@ export class NamespaceQuery {
     const objectBytes = files.reduce((n, file) => n + file.objectBytes, 0);
     if (objectBytes * 2 <= this.#settings.segmentIndexBytes) this.#prepare(path, manifest).catch(() => undefined);
     return { rows };
+  }
+
+  /**
+   * Aggregations without a ranking (`aggregateBy`, optionally `groupBy` and
+   * a filter the cold filter path serves) over a version whose indexed
+   * segments are not loaded (and hold more than 64 KiB together): the live
+   * matching slots' columns the aggregations name, read by range
+   * (cold-aggregate.ts), with the tail's chunks in memory. Undefined when
+   * the query or the version does not qualify (the caller loads).
+   */
+  async #coldAggregateQuery(path: NamespacePath, manifest: Manifest, request: QueryRequest): Promise<AggregationResult | undefined> {
+    if (!this.#settings.coldReads || request.aggregateBy === undefined || request.rankBy !== undefined || request.limitPer !== undefined) return undefined;
+    const id = namespaceId(path);
+    const segments = this.#coldSegments(id, manifest);
+    if (segments === undefined) return undefined;
+    const { refs, keys } = segments;
+    const recorded = refs.map(indexBytesOf);
+    if (recorded.every((bytes) => bytes !== undefined) && recorded.reduce((n: number, bytes) => n + (bytes as number), 0) <= COLD_TEXT_MIN_INDEX_BYTES) return undefined;
+    const [opened, tail, tombstones] = await Promise.all([
+      Promise.all(refs.map((ref, i) => this.#coldArrays.open({ ref, indexKey: keys[i] as string, expectedBytes: indexBytesOf(ref) }))),
+      this.#lanes.run(id, () => this.#tailPart(path, id, manifest, false)),
+      Promise.all(refs.map((ref) => this.#tombstones(ref))),
+    ]);
+    if (tail === null || opened.some((file) => file === null)) return undefined;
+    const files = opened as ColdIndexFile[];
+    const metric: DistanceMetric = manifest.vector?.metric ?? "COSINE";
+    for (const file of files) {
+      if (file.meta.metric !== metric) throw new CorruptError(`query index ${file.key} was built for ${file.meta.metric}, the namespace uses ${metric}`, file.key);
+    }
+    if (!ColdDeadSlots.servable(files, refs, tombstones)) return undefined;
+    const deadSlots = this.#coldDead.of(files, refs, tombstones, tail.ids);
+    deadSlots.catch(() => undefined);
+    const filters = request.filters;
+    let matches: Uint32Array[] | undefined;
+    if (filters !== undefined) {
+      const typed = files.map(
+        (file) => ({ attributeColumns: new Map(file.meta.attributes.map((a) => [a.name, { typeMask: a.typeMask, elementTypeMask: a.elementTypeMask }])) }) as unknown as QueryIndex,
+      );
+      checkFilterTypes(filters, [...typed, ...tail.chunks.map((chunk) => chunk.index)]);
+      const matched = await Promise.all(files.map((file) => coldFilterSlots({ reader: this.#coldArrays, ids: this.#coldDead }, file, filters)));
+      if (matched.some((m) => m === undefined)) return undefined;
+      matches = matched as Uint32Array[];
+    }
+    const result = await coldAggregate({
+      reader: this.#coldArrays,
+      files,
+      dead: await deadSlots,
+      matches,
+      tail: tail.chunks.map((chunk) => ({ ...chunk, matches: evaluateFilter(chunk.index, filters) })),
+      request,
+      slicer: this.#deps.slicer,
+    });
+    if (result === undefined) return undefined;
+    this.#coldQueries++;
+    const objectBytes = files.reduce((n, file) => n + file.objectBytes, 0);
+    if (objectBytes * 2 <= this.#settings.segmentIndexBytes) this.#prepare(path, manifest).catch(() => undefined);
+    return result;
+  }
+
+  /**
+   * An exact dense ranking (`kNN`, no filter, aggregation or `limitPer`)
+   * over a version whose indexed segments are not loaded (and hold more
+   * than 64 KiB together): every live row scored once from the segments'
+   * clusters streamed in bounded batches (cold-exact-vector.ts), the tail's
+   * chunks in memory; the returned rows' attributes and vectors by range.
+   * Undefined when the query or the version does not qualify (the caller
+   * loads).
+   */
+  async #coldExactQuery(path: NamespacePath, manifest: Manifest, request: QueryRequest): Promise<QueryRow[] | undefined> {
+    const rank = request.rankBy;
+    if (!this.#settings.coldReads || rank?.kind !== "vector" || rank.mode !== "kNN") return undefined;
+    if (request.filters !== undefined || request.aggregateBy !== undefined || request.limitPer !== undefined) return undefined;
+    const metric: DistanceMetric = manifest.vector?.metric ?? "COSINE";
+    const rankMetric = request.distanceMetric ?? metric;
+    // Requests executeQuery rejects go there for the same error.
+    if (rank.vector.length !== manifest.vector?.dimension || (rankMetric === "COSINE" && !rank.vector.some((x) => x !== 0))) return undefined;
+    const id = namespaceId(path);
+    const segments = this.#coldSegments(id, manifest);
+    if (segments === undefined) return undefined;
+    const { refs, keys } = segments;
+    const recorded = refs.map(indexBytesOf);
+    if (recorded.every((bytes) => bytes !== undefined) && recorded.reduce((n: number, bytes) => n + (bytes as number), 0) <= COLD_TEXT_MIN_INDEX_BYTES) return undefined;
+    const [opened, tail, tombstones] = await Promise.all([
+      Promise.all(refs.map((ref, i) => this.#coldArrays.open({ ref, indexKey: keys[i] as string, expectedBytes: indexBytesOf(ref) }))),
+      this.#lanes.run(id, () => this.#tailPart(path, id, manifest, false)),
+      Promise.all(refs.map((ref) => this.#tombstones(ref))),
+    ]);
+    if (tail === null || opened.some((file) => file === null)) return undefined;
+    const files = opened as ColdIndexFile[];
+    for (const file of files) {
+      if (file.meta.metric !== metric) throw new CorruptError(`query index ${file.key} was built for ${file.meta.metric}, the namespace uses ${metric}`, file.key);
+    }
+    const deadPositions = refs.map((ref, s) => {
+      const out = new Set<number>(tombstones[s]);
+      const masked = maskedPositions(ref);
+      if (masked !== undefined) for (const position of masked) out.add(position);
+      return out;
+    });
+    const hits = await coldExactVector({
+      reader: this.#coldArrays,
+      files,
+      deadPositions,
+      deadSlots: await this.#coldDead.idDead(files, refs, tail.ids),
+      tail: tail.chunks,
+      vector: rank.vector,
+      metric: rankMetric,
+      k: request.topK,
+      batchBytes: this.#settings.coldExactBatchBytes,
+      slicer: this.#deps.slicer,
+    });
+    this.#coldQueries++;
+    let distances = hits.map((h) => distanceOf(rankMetric, h.score));
+    let kept = hits;
+    if (request.distanceThreshold !== undefined) {
+      const t = request.distanceThreshold;
+      kept = hits.filter((_, i) => (distances[i] as number) <= t);
+      distances = distances.filter((d) => d <= t);
+    }
+    const names = request.includeAttributes;
+    const rows = await Promise.all(
+      kept.map(async (h, i): Promise<QueryRow> => {
+        const row: { id: string; distance: number; attributes?: Record<string, JsonValue>; vector?: number[] } = { id: h.id, distance: distances[i] as number };
+        if (h.segment < 0) {
+          tailRowInto(row, (tail.chunks[-1 - h.segment] as { index: QueryIndex }).index, h.slot, request);
+          return row;
+        }
+        const file = files[h.segment] as ColdIndexFile;
+        if (names !== "none") row.attributes = await this.#coldRows.attributes(file, h.slot, names);
+        if (request.includeVectors) {
+          const v = await this.#coldRows.vector(file, h.slot);
+          if (v !== undefined) row.vector = v;
+        }
+        return row;
+      }),
+    );
+    const objectBytes = files.reduce((n, file) => n + file.objectBytes, 0);
+    if (objectBytes * 2 <= this.#settings.segmentIndexBytes) this.#prepare(path, manifest).catch(() => undefined);
+    return rows;
   }
 
   async #build(path: NamespacePath, id: string, manifest: Manifest): Promise<Prepared> {

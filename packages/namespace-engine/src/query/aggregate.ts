@@ -22,7 +22,6 @@ import { InvalidQueryError } from "./errors.ts";
 import { ExactSum } from "./exact-sum.ts";
 import type { Matches } from "./filter-plan.ts";
 import type { JsonValue } from "./query-document.ts";
-import type { QueryIndex } from "./query-index.ts";
 import type { Aggregation, QueryRequest } from "./query-request.ts";
 import type { QuerySlicer } from "./query-slicer.ts";
 
@@ -38,9 +37,15 @@ export interface AggregationResult {
   readonly aggregationGroups?: AggregationGroup[];
 }
 
-/** What aggregation needs of a partition of the query (execute-query.ts `Partition`). */
+/** What aggregation reads of a partition's index: its size and the columns the aggregations and groups name. */
+export interface AggregatedIndex {
+  readonly size: number;
+  readonly attributeColumns: ReadonlyMap<string, AttributeColumn>;
+}
+
+/** What aggregation needs of a partition of the query (execute-query.ts `Partition`, cold-aggregate.ts). */
 export interface AggregatedPartition {
-  readonly index: QueryIndex;
+  readonly index: AggregatedIndex;
   readonly matches: Matches;
   readonly dead: Uint8Array | null;
   readonly deadSlots: Uint32Array;
@@ -75,7 +80,7 @@ class Accumulator {
 }
 
 /** The columns of one partition the aggregations read, and the step that adds a slot to an accumulator. */
-function slotAdder(index: QueryIndex, specs: readonly Aggregation[]): (acc: Accumulator, slot: number) => void {
+function slotAdder(index: AggregatedIndex, specs: readonly Aggregation[]): (acc: Accumulator, slot: number) => void {
   const columns = specs.map((spec) => (spec.field === undefined ? undefined : index.attributeColumns.get(spec.field)));
   if (specs.every((spec) => spec.kind === "Count" && spec.field === undefined)) {
     return (acc) => {

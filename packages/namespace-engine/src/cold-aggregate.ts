@@ -1,0 +1,298 @@
+/**
+ * coldAggregate: a query's aggregations (`Count`, `Count` of a field, `Sum`
+ * of a field, optionally per group) over stored (format 3) segment indexes
+ * that are not loaded, from ranged reads of the attribute columns the query
+ * names (ColdArrayReader), plus the tail's chunks in memory. The sums and
+ * groups are computed by the loaded path's own `aggregate`
+ * (query/aggregate.ts: exact sums, the same group order), over partitions
+ * whose columns hold the values of exactly the live matching slots, so the
+ * answer equals the loaded indexes' bit for bit.
+ *
+ * What each segment reads, only for its live matching slots (dead slots from
+ * cold-dead-slots.ts, matches from cold-filter.ts):
+ * - `Count`: nothing (the slots are counted);
+ * - `Count` of a field: its type tags (a byte per row);
+ * - `Sum` of a field: its type tags and numbers (8 bytes per row);
+ * - a group field: its tags, numbers, string codes (4 bytes per row) and the
+ *   range of the sorted dictionary spanning the codes met.
+ * A column's elements are read whole when most rows are wanted, else the
+ * blocks holding the wanted rows: contiguous blocks in one GET, runs in
+ * parallel (the reader's block cache and CRC checks apply).
+ * Not served (undefined: the caller loads): a group field holding arrays or
+ * objects in some segment (their values are JSON text kept apart from the
+ * column). Damage (a damaged or short block, a tag outside the column's type
+ * mask, a number or string without its column, a code outside the
+ * dictionary, dictionary offsets out of order) is CorruptError naming the
+ * index.
+ */
+import type { ArrayRef, ColdArrayReader, ColdArrayType, ColdIndexFile } from "./cold-array-reader.ts";
+import type { DeadSlots } from "./cold-dead-slots.ts";
+import { CorruptError } from "./errors.ts";
+import { type AggregatedIndex, type AggregatedPartition, type AggregationResult, aggregate } from "./query/aggregate.ts";
+import { type AttributeColumn, TAG_ARRAY, TAG_NUMBER, TAG_OBJECT, TAG_STRING } from "./query/attribute-columns.ts";
+import type { Matches } from "./query/filter-plan.ts";
+import type { QueryIndex } from "./query/query-index.ts";
+import type { QueryRequest } from "./query/query-request.ts";
+import type { QuerySlicer } from "./query/query-slicer.ts";
+import { StringTable } from "./query/string-table.ts";
+
+type AttributeMeta = ColdIndexFile["meta"]["attributes"][number];
+
+/** Slots between two slicer checkpoints, minus one (a mask). */
+const CHECK_MASK = 1023;
+/** A column is read whole when at least this share of its rows is wanted. */
+const WHOLE_COLUMN_SHARE = 0.25;
+
+export interface ColdAggregateInput {
+  readonly reader: ColdArrayReader;
+  /** The indexed segments, oldest first. */
+  readonly files: readonly ColdIndexFile[];
+  /** Their dead slots (cold-dead-slots.ts). */
+  readonly dead: readonly DeadSlots[];
+  /** Their matching slots, ascending (undefined: no filter, every slot). */
+  readonly matches: readonly (Uint32Array | undefined)[] | undefined;
+  /** The tail's chunks: their index, superseded positions and filter matches. */
+  readonly tail: readonly { readonly index: QueryIndex; readonly excluded: Uint32Array | undefined; readonly matches: Matches }[];
+  readonly request: QueryRequest;
+  readonly slicer?: QuerySlicer | undefined;
+}
+
+/** A partition of the aggregation: live matching slots of an index (or of columns standing in for one). */
+class SlotPartition implements AggregatedPartition {
+  constructor(
+    readonly index: AggregatedIndex,
+    readonly matches: Matches,
+    readonly dead: Uint8Array | null,
+    readonly deadSlots: Uint32Array,
+  ) {}
+
+  async forEachLiveSliced(fn: (slot: number) => void, slicer: QuerySlicer | undefined): Promise<void> {
+    const m = this.matches;
+    const dead = this.dead;
+    const due = () => slicer?.due() === true;
+    if (m.kind === "list") {
+      const slots = m.slots;
+      for (let i = 0; i < slots.length; i++) {
+        const s = slots[i]!;
+        if (dead === null || dead[s] === 0) fn(s);
+        if ((i & CHECK_MASK) === CHECK_MASK && due()) await slicer!.pause();
+      }
+      return;
+    }
+    const n = this.index.size;
+    for (let s = 0; s < n; s++) {
+      if ((s & CHECK_MASK) === CHECK_MASK && due()) await slicer!.pause();
+      if (dead !== null && dead[s] !== 0) continue;
+      if (m.kind === "mask" && m.mask[s] === 0) continue;
+      fn(s);
+    }
+  }
+}
+
+/** The aggregations, or undefined when some segment's columns are not served cold. */
+export async function coldAggregate(input: ColdAggregateInput): Promise<AggregationResult | undefined> {
+  const { request } = input;
+  const specs = Object.values(request.aggregateBy ?? {});
+  const groupBy = request.groupBy ?? [];
+  // What each named field needs: tags always, numbers for sums and groups, codes and strings for groups.
+  const needs = new Map<string, { numbers: boolean; strings: boolean }>();
+  const need = (field: string, numbers: boolean, strings: boolean) => {
+    const had = needs.get(field);
+    needs.set(field, { numbers: numbers || had?.numbers === true, strings: strings || had?.strings === true });
+  };
+  for (const spec of specs) if (spec.field !== undefined) need(spec.field, spec.kind === "Sum", false);
+  for (const field of groupBy) need(field, true, true);
+  const grouped = new Set(groupBy);
+  for (const file of input.files) {
+    for (const a of file.meta.attributes) {
+      if (grouped.has(a.name) && (a.typeMask & ((1 << TAG_ARRAY) | (1 << TAG_OBJECT))) !== 0) return undefined;
+    }
+  }
+  const parts: AggregatedPartition[] = await Promise.all(
+    input.files.map(async (file, s) => {
+      const n = file.meta.size;
+      const dead = input.dead[s] as DeadSlots;
+      const matched = input.matches?.[s];
+      const matches: Matches = matched === undefined ? { kind: "all" } : { kind: "list", slots: matched };
+      const columns = new Map<string, AttributeColumn>();
+      if (needs.size > 0) {
+        const live = liveSlots(n, dead.mask, matched);
+        const byName = new Map(file.meta.attributes.map((a) => [a.name, a]));
+        await Promise.all(
+          [...needs].map(async ([field, want]) => {
+            const a = byName.get(field);
+            if (a !== undefined) columns.set(field, await readColumn(input.reader, file, a, live, want));
+          }),
+        );
+        // As QueryIndex keys its columns (the meta document's order; a later duplicate wins).
+        const ordered = new Map<string, AttributeColumn>();
+        for (const a of file.meta.attributes) {
+          const column = columns.get(a.name);
+          if (column !== undefined) ordered.set(a.name, column);
+        }
+        return new SlotPartition({ size: n, attributeColumns: ordered }, matches, dead.mask, dead.slots);
+      }
+      return new SlotPartition({ size: n, attributeColumns: columns }, matches, dead.mask, dead.slots);
+    }),
+  );
+  for (const chunk of input.tail) {
+    const { index } = chunk;
+    let dead: Uint8Array | null = null;
+    const slots: number[] = [];
+    if (chunk.excluded !== undefined) {
+      for (const position of chunk.excluded) {
+        const slot = index.slotOf(position);
+        if (slot < 0) continue;
+        dead ??= new Uint8Array(index.size);
+        if (dead[slot] === 0) {
+          dead[slot] = 1;
+          slots.push(slot);
+        }
+      }
+    }
+    parts.push(new SlotPartition(index, chunk.matches, dead, Uint32Array.from(slots).sort()));
+  }
+  return aggregate(parts, request, input.slicer);
+}
+
+/** The live matching slots of a segment, ascending; null when every slot is. */
+function liveSlots(n: number, dead: Uint8Array | null, matched: Uint32Array | undefined): Uint32Array | null {
+  if (matched === undefined && dead === null) return null;
+  if (matched === undefined) {
+    const out: number[] = [];
+    for (let s = 0; s < n; s++) if ((dead as Uint8Array)[s] === 0) out.push(s);
+    return Uint32Array.from(out);
+  }
+  if (dead === null) return matched;
+  return matched.filter((s) => dead[s] === 0);
+}
+
+/**
+ * A column holding the tags (and, as asked, numbers, codes and the strings they name) of the slots `live` (null:
+ * all), read by range; other slots read as missing.
+ */
+async function readColumn(
+  reader: ColdArrayReader,
+  file: ColdIndexFile,
+  a: AttributeMeta,
+  live: Uint32Array | null,
+  want: { numbers: boolean; strings: boolean },
+): Promise<AttributeColumn> {
+  const n = file.meta.size;
+  const [tags, numbers, codes] = await Promise.all([
+    elements(reader, file, a.tags, "u8", live, n),
+    want.numbers && a.numbers !== null ? elements(reader, file, a.numbers, "f64", live, n) : null,
+    want.strings && a.codes !== null ? elements(reader, file, a.codes, "i32", live, n) : null,
+  ]);
+  const corrupt = (what: string) => new CorruptError(`query index ${file.key}: attribute ${JSON.stringify(a.name)} ${what}`, file.key);
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = -1;
+  const check = (slot: number) => {
+    const tag = tags[slot] as number;
+    if (tag > 7 || ((a.typeMask >> tag) & 1) === 0) throw corrupt(`has tag ${tag} at slot ${slot}, not in its type mask`);
+    if (tag === TAG_NUMBER && want.numbers && a.numbers === null) throw corrupt("holds numbers without a number column");
+    if (tag === TAG_STRING && want.strings) {
+      if (codes === null || a.strings === null) throw corrupt("holds strings without string codes or dictionary");
+      const code = codes[slot] as number;
+      if (code < 0) throw corrupt(`has no string code at slot ${slot}`);
+      if (code < lo) lo = code;
+      if (code > hi) hi = code;
+    }
+  };
+  if (live === null) for (let s = 0; s < n; s++) check(s);
+  else for (const s of live) check(s);
+  let strings: StringTable | null = null;
+  if (want.strings && a.strings !== null) {
+    // The dictionary's entries [lo, hi], the codes rebased onto them.
+    const count = reader.stringCount(file, a.strings);
+    if (hi >= count) throw corrupt(`has string code ${hi}, its dictionary ${count} entries`);
+    if (hi < 0) strings = new StringTable(new Uint32Array(1), new Uint8Array(0));
+    else {
+      const offsets = await reader.array(file, { $a: a.strings.$s[0] }, "u32", lo, hi + 2);
+      const start = offsets[0] as number;
+      const end = offsets[offsets.length - 1] as number;
+      const bytesLength = reader.length(file, { $a: a.strings.$s[1] }, "u8");
+      if (end < start || end > bytesLength) throw corrupt("has dictionary offsets out of range");
+      const rebased = new Uint32Array(offsets.length);
+      for (let i = 0; i < offsets.length; i++) {
+        const at = (offsets[i] as number) - start;
+        if (at < (i === 0 ? 0 : (rebased[i - 1] as number)) || at > end - start) throw corrupt("has dictionary offsets out of order");
+        rebased[i] = at;
+      }
+      strings = new StringTable(rebased, await reader.bytes(file, `a${a.strings.$s[1]}`, start, end - start));
+      const rebase = (slot: number) => {
+        if (tags[slot] === TAG_STRING) (codes as Int32Array)[slot] = ((codes as Int32Array)[slot] as number) - lo;
+      };
+      if (live === null) for (let s = 0; s < n; s++) rebase(s);
+      else for (const s of live) rebase(s);
+    }
+  }
+  return {
+    name: a.name,
+    tags,
+    typeMask: a.typeMask,
+    elementTypeMask: a.elementTypeMask,
+    numbers,
+    numberOrder: null,
+    strings,
+    codes,
+    stringPostingOffsets: null,
+    stringPostings: null,
+    elemOffsets: null,
+    elemCodes: null,
+    elemKeys: null,
+    elemPostingOffsets: null,
+    elemPostings: null,
+    complexSlots: null,
+    complexJson: null,
+  };
+}
+
+const CTORS = { u8: Uint8Array, f64: Float64Array, i32: Int32Array } as const;
+type ElementType = keyof typeof CTORS;
+
+/**
+ * Array `ref`'s elements at the slots `live` (null: all) in an array of `n` elements (zero elsewhere): read whole
+ * when many are wanted, else the blocks holding them, contiguous blocks as one range, ranges in parallel.
+ */
+async function elements<T extends ElementType & ColdArrayType>(
+  reader: ColdArrayReader,
+  file: ColdIndexFile,
+  ref: ArrayRef,
+  type: T,
+  live: Uint32Array | null,
+  n: number,
+): Promise<InstanceType<(typeof CTORS)[T]>> {
+  const length = reader.length(file, ref, type);
+  if (length !== n) throw new CorruptError(`query index ${file.key}: array a${ref.$a} has ${length} elements, the index ${n} rows`, file.key);
+  if (live === null || live.length >= n * WHOLE_COLUMN_SHARE) {
+    // A fresh copy (the reader copies out of its cache): the caller may rebase codes in place.
+    return (await reader.array(file, ref, type, 0, n)) as InstanceType<(typeof CTORS)[T]>;
+  }
+  const out = new CTORS[type](n) as InstanceType<(typeof CTORS)[T]>;
+  if (live.length === 0) return out;
+  const section = file.directory.section(`a${ref.$a}`);
+  if (section === undefined) throw new CorruptError(`query index ${file.key}: array a${ref.$a} is missing`, file.key);
+  const size = CTORS[type].BYTES_PER_ELEMENT;
+  const runs: [number, number][] = [];
+  let first = live[0] as number;
+  let last = first;
+  let lastBlock = section.blockAt(first * size);
+  for (let i = 1; i < live.length; i++) {
+    const slot = live[i] as number;
+    const block = section.blockAt(slot * size);
+    if (block > lastBlock + 1) {
+      runs.push([first, last + 1]);
+      first = slot;
+    }
+    last = slot;
+    lastBlock = section.blockAt((slot + 1) * size - 1);
+  }
+  runs.push([first, last + 1]);
+  await Promise.all(
+    runs.map(async ([from, to]) => {
+      out.set(await reader.array(file, ref, type, from, to), from);
+    }),
+  );
+  return out;
+}

@@ -1,0 +1,331 @@
+/**
+ * coldExactVector: an exact dense ranking (kNN, no filter) over stored
+ * (format 3 and 4) segment indexes that are not loaded: every live row is
+ * scored once, but the index is never held whole. Each segment's clusters
+ * (one block each: ids, 1/|v|, missing flags, positions; format 3 also the
+ * rows, format 4 their 8-bit codes, the full-precision rows then read from
+ * the `vectors` section's range of the cluster's slots) are streamed in
+ * batches of about `batchBytes` (default 4 MiB), one batch fetched while the
+ * one before is scored (so about twice that in flight), a batch read as at
+ * most 4 parallel ranges per section (contiguous clusters, and their rows of
+ * `vectors`), without entering the reader's block cache.
+ *
+ * A batch's live rows are laid out as a loaded index lays them out (raw
+ * rows; 1/|v| as float32; for a COSINE index the normalized copy made with
+ * the same float64 product, cold-vector-filter.ts) and scored with the same
+ * kernel, score mode and top-k (ties by id); the best k of all batches are
+ * kept. The tail's chunks are scanned in memory the loaded path's way
+ * (their superseded rows skipped). So rows, scores and ties are exactly the
+ * loaded indexes'.
+ *
+ * Dead rows: positions tombstoned or masked (a row's position is in its
+ * cluster when the index reordered its rows, else its slot), and the slots
+ * dead by id (cold-dead-slots.ts `idDead`: the tail's ids, newer segments'
+ * delete markers and ids).
+ */
+import { Buffer } from "node:buffer";
+import type { ColdArrayReader, ColdIndexFile } from "./cold-array-reader.ts";
+import { CorruptError } from "./errors.ts";
+import { compareStrings } from "./query/attribute-columns.ts";
+import { type ClusterRows, readCluster } from "./query/cluster-layout.ts";
+import type { DistanceMetric } from "./query/query-document.ts";
+import type { QueryIndex } from "./query/query-index.ts";
+import type { QuerySlicer } from "./query/query-slicer.ts";
+import { TopK } from "./query/top-k.ts";
+import { allocateVectorMemory, prepareQueryVector, scanRange, scoreModeOf, strideOf, VectorKernel } from "./query/vector-kernel.ts";
+
+/** Default cluster bytes per batch. */
+export const COLD_EXACT_BATCH_BYTES = 4 * 1024 * 1024;
+/** Ranged reads per section a batch is split into (in parallel). */
+const PARALLEL_READS = 4;
+/** Rows copied between two slicer checkpoints, minus one (a mask). */
+const CHECK_MASK = 1023;
+/** Vector floats scored between two slicer checkpoints (and at most 4,096 rows). */
+const SCAN_FLOATS = 1 << 20;
+
+/** A row of the answer: segment `s >= 0`, or tail chunk `-1 - s`. */
+export interface ExactHit {
+  readonly segment: number;
+  readonly slot: number;
+  readonly score: number;
+  readonly id: string;
+}
+
+export interface ColdExactVectorInput {
+  readonly reader: ColdArrayReader;
+  readonly files: readonly ColdIndexFile[];
+  /** Per segment: its tombstoned and masked positions. */
+  readonly deadPositions: readonly ReadonlySet<number>[];
+  /** Per segment: its slots dead by id, ascending. */
+  readonly deadSlots: readonly Uint32Array[];
+  /** The tail's chunks, oldest first, with their superseded positions. */
+  readonly tail: readonly { readonly index: QueryIndex; readonly excluded: Uint32Array | undefined }[];
+  readonly vector: Float32Array;
+  /** The request's metric (its `distanceMetric`, else the namespace's). */
+  readonly metric: DistanceMetric;
+  readonly k: number;
+  readonly batchBytes?: number | undefined;
+  readonly slicer?: QuerySlicer | undefined;
+}
+
+/** One cluster of a batch: where it is and what to read. */
+interface ClusterJob {
+  readonly segment: number;
+  readonly cluster: number;
+  readonly start: number;
+  readonly count: number;
+  readonly bytes: number;
+}
+
+/** A cluster read: its rows, and its full-precision vectors (format 4: from the `vectors` section). */
+interface ClusterRead {
+  readonly job: ClusterJob;
+  readonly rows: ClusterRows;
+  readonly vectors: Float32Array;
+}
+
+function byScoreThenId(a: ExactHit, b: ExactHit): number {
+  return a.score !== b.score ? b.score - a.score : compareStrings(a.id, b.id);
+}
+
+/** The best k rows of every live row (segments and tail), best first, ties by id. */
+export async function coldExactVector(input: ColdExactVectorInput): Promise<ExactHit[]> {
+  const { reader, files, k, metric } = input;
+  if (k <= 0) return [];
+  let best: ExactHit[] = [];
+  const keep = (found: readonly ExactHit[]) => {
+    if (found.length === 0) return;
+    best = [...best, ...found].sort(byScoreThenId).slice(0, k);
+  };
+  // The segments' clusters, as jobs in batches of about batchBytes.
+  const jobs: ClusterJob[] = [];
+  for (let s = 0; s < files.length; s++) {
+    const file = files[s] as ColdIndexFile;
+    const meta = file.meta;
+    if (meta.vectors === null) continue;
+    const clusters = meta.clusters;
+    if (clusters === undefined) throw new CorruptError(`query index ${file.key}: no clusters`, file.key);
+    const bounds = await reader.array(file, clusters, "u32", 0, reader.length(file, clusters, "u32"));
+    if (bounds.length < 2 || bounds[0] !== 0 || bounds[bounds.length - 1] !== meta.size) {
+      throw new CorruptError(`query index ${file.key}: cluster boundaries do not span the rows`, file.key);
+    }
+    const section = file.directory.section("clusters");
+    if (section === undefined || section.blockCount !== bounds.length - 1) throw new CorruptError(`query index ${file.key}: one block per cluster expected`, file.key);
+    const rowBytes = meta.vectors.codes === "sq8" ? strideOf(meta.vectors.dimension) * 4 : 0;
+    for (let c = 0; c + 1 < bounds.length; c++) {
+      const start = bounds[c] as number;
+      const count = (bounds[c + 1] as number) - start;
+      if (count <= 0) throw new CorruptError(`query index ${file.key}: cluster boundaries are not ascending`, file.key);
+      jobs.push({ segment: s, cluster: c, start, count, bytes: section.blockEnd(c) - section.blockStart(c) + count * rowBytes });
+    }
+  }
+  const budget = Math.max(1, input.batchBytes ?? COLD_EXACT_BATCH_BYTES);
+  const batches: ClusterJob[][] = [];
+  let batch: ClusterJob[] = [];
+  let bytes = 0;
+  for (const job of jobs) {
+    if (batch.length > 0 && bytes + job.bytes > budget) {
+      batches.push(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(job);
+    bytes += job.bytes;
+  }
+  if (batch.length > 0) batches.push(batch);
+  // Dead-by-id slots as masks, per segment.
+  const deadMasks = files.map((file, s) => {
+    const slots = input.deadSlots[s] as Uint32Array;
+    if (slots.length === 0) return null;
+    const mask = new Uint8Array(file.meta.size);
+    for (const slot of slots) {
+      if (slot >= file.meta.size) throw new CorruptError(`query index ${file.key}: slot ${slot} is out of range`, file.key);
+      mask[slot] = 1;
+    }
+    return mask;
+  });
+  const read = (jobs: readonly ClusterJob[]) => readBatch(reader, files, jobs);
+  let next = batches.length > 0 ? read(batches[0] as ClusterJob[]) : undefined;
+  for (let b = 0; b < batches.length; b++) {
+    const current = await (next as Promise<ClusterRead[]>);
+    next = b + 1 < batches.length ? read(batches[b + 1] as ClusterJob[]) : undefined;
+    // A failed prefetch is reported when awaited (next turn), never as an unhandled rejection.
+    next?.catch(() => undefined);
+    keep(await scoreBatch(input, current, deadMasks));
+  }
+  // The tail, in memory: the loaded path's exact scan of each chunk.
+  for (const [c, { index, excluded }] of input.tail.entries()) {
+    if (input.slicer?.due() === true) await input.slicer.pause();
+    const kernel = index.kernel();
+    if (kernel === null) continue;
+    let skip: Uint8Array | null = null;
+    if (excluded !== undefined) {
+      for (const position of excluded) {
+        const slot = index.slotOf(position);
+        if (slot < 0) continue;
+        skip ??= new Uint8Array(index.size);
+        skip[slot] = 1;
+      }
+    }
+    const top = new TopK(k, (a, b) => compareStrings(index.ids.get(a), index.ids.get(b)));
+    const mode = scoreModeOf(metric, index.metric, kernel.layout.normalizedPtr !== -1);
+    scanRange(kernel, 0, mode, prepareQueryVector(input.vector, metric, kernel.layout.stride), 0, index.size, top, skip);
+    const drained = top.drain();
+    keep(Array.from(drained.slots, (slot, j) => ({ segment: -1 - c, slot, score: drained.scores[j] as number, id: index.ids.get(slot) })));
+  }
+  return best;
+}
+
+/**
+ * A batch's clusters: per segment, its clusters (contiguous blocks) split into at most PARALLEL_READS ranges of
+ * about equal bytes, each one ranged read of the clusters (and, format 4, one of the `vectors` rows they span), all
+ * in parallel; then each cluster decoded from its slice.
+ */
+async function readBatch(reader: ColdArrayReader, files: readonly ColdIndexFile[], jobs: readonly ClusterJob[]): Promise<ClusterRead[]> {
+  const groups: ClusterJob[][] = [];
+  for (const job of jobs) {
+    const last = groups.at(-1);
+    if (last !== undefined && last[0]!.segment === job.segment) last.push(job);
+    else groups.push([job]);
+  }
+  const parts: ClusterJob[][] = [];
+  for (const group of groups) {
+    const total = group.reduce((n, job) => n + job.bytes, 0);
+    const target = total / PARALLEL_READS;
+    let part: ClusterJob[] = [];
+    let bytes = 0;
+    for (const job of group) {
+      if (part.length > 0 && bytes + job.bytes > target * 1.01) {
+        parts.push(part);
+        part = [];
+        bytes = 0;
+      }
+      part.push(job);
+      bytes += job.bytes;
+    }
+    if (part.length > 0) parts.push(part);
+  }
+  const read = await Promise.all(parts.map((part) => readPart(reader, files[part[0]!.segment] as ColdIndexFile, part)));
+  return read.flat();
+}
+
+/** Contiguous clusters of one segment: two ranged reads at most, then each cluster decoded. */
+async function readPart(reader: ColdArrayReader, file: ColdIndexFile, jobs: readonly ClusterJob[]): Promise<ClusterRead[]> {
+  const meta = file.meta;
+  const vectors = meta.vectors as NonNullable<ColdIndexFile["meta"]["vectors"]>;
+  const stride = strideOf(vectors.dimension);
+  const section = file.directory.section("clusters");
+  if (section === undefined) throw new CorruptError(`query index ${file.key}: no clusters`, file.key);
+  const codes = vectors.codes === "sq8";
+  const first = jobs[0] as ClusterJob;
+  const last = jobs[jobs.length - 1] as ClusterJob;
+  const base = section.blockStart(first.cluster);
+  const [bytes, full] = await Promise.all([
+    reader.bytes(file, "clusters", base, section.blockEnd(last.cluster) - base, false),
+    codes ? reader.bytes(file, "vectors", first.start * stride * 4, (last.start + last.count - first.start) * stride * 4, false) : undefined,
+  ]);
+  return jobs.map((job) => {
+    let block = bytes.subarray(section.blockStart(job.cluster) - base, section.blockEnd(job.cluster) - base);
+    if (block.byteOffset % 8 !== 0) block = block.slice();
+    const rows = readCluster(block, { stride, positions: meta.sourcePositions !== null, rows: true, codes }, job.count);
+    if (typeof rows === "string") throw new CorruptError(`query index ${file.key} does not decode: cluster ${job.cluster}: ${rows}`, file.key);
+    const raw = codes
+      ? new Float32Array((full as Uint8Array).buffer, (full as Uint8Array).byteOffset + (job.start - first.start) * stride * 4, job.count * stride)
+      : rows.vectors;
+    if (raw === null || rows.invNorms === null || rows.missing === null) throw new CorruptError(`query index ${file.key}: cluster ${job.cluster} has no vectors`, file.key);
+    return { job, rows, vectors: raw };
+  });
+}
+
+/** A batch's live rows laid out as a loaded index, scored; each segment's best k. */
+async function scoreBatch(input: ColdExactVectorInput, batch: readonly ClusterRead[], deadMasks: readonly (Uint8Array | null)[]): Promise<ExactHit[]> {
+  const { files, k, metric, slicer } = input;
+  // Inline checkpoints: an await only when due (an await each time would end the slice every time).
+  const out: ExactHit[] = [];
+  // Per segment of the batch (a batch may span two): the live rows, then one scan.
+  const bySegment = new Map<number, ClusterRead[]>();
+  for (const read of batch) {
+    let list = bySegment.get(read.job.segment);
+    if (list === undefined) bySegment.set(read.job.segment, (list = []));
+    list.push(read);
+  }
+  for (const [s, reads] of bySegment) {
+    const file = files[s] as ColdIndexFile;
+    const vectors = file.meta.vectors as NonNullable<ColdIndexFile["meta"]["vectors"]>;
+    const stride = strideOf(vectors.dimension);
+    const positions = input.deadPositions[s] as ReadonlySet<number>;
+    const deadMask = deadMasks[s] ?? null;
+    const reordered = file.meta.sourcePositions !== null;
+    // The live rows as (read, row) pairs.
+    let total = 0;
+    for (const read of reads) total += read.job.count;
+    const liveRead = new Uint32Array(total);
+    const liveRow = new Uint32Array(total);
+    let n = 0;
+    reads.forEach((read, r) => {
+      const { rows, job } = read;
+      if (reordered && rows.positions === null) throw new CorruptError(`query index ${file.key}: cluster ${job.cluster} has no positions`, file.key);
+      const missing = rows.missing as Uint8Array;
+      for (let i = 0; i < job.count; i++) {
+        if (missing[i] !== 0) continue;
+        const slot = job.start + i;
+        if (deadMask !== null && deadMask[slot] !== 0) continue;
+        if (positions.size > 0 && positions.has(reordered ? ((rows.positions as Uint32Array)[i] as number) : slot)) continue;
+        liveRead[n] = r;
+        liveRow[n++] = i;
+      }
+    });
+    if (n === 0) continue;
+    const cosine = file.meta.metric === "COSINE";
+    const { memory, layout } = allocateVectorMemory(n, vectors.dimension, { normalized: cosine, centroidCapacity: 0 });
+    const kernel = new VectorKernel(memory, layout);
+    const f = kernel.f32;
+    const vectorsAt = layout.vectorsPtr >> 2;
+    const normalizedAt = layout.normalizedPtr >> 2;
+    const invNormsAt = layout.invNormsPtr >> 2;
+    for (let at = 0; at < n; at++) {
+      if ((at & CHECK_MASK) === CHECK_MASK && slicer?.due() === true) await slicer.pause();
+      const read = reads[liveRead[at] as number] as ClusterRead;
+      const i = liveRow[at] as number;
+      const src = vectorsAt + at * stride;
+      f.set(read.vectors.subarray(i * stride, (i + 1) * stride), src);
+      const inv = (read.rows.invNorms as Float64Array)[i] as number;
+      f[invNormsAt + at] = inv;
+      if (cosine) {
+        // The normalized copy: the same float64 product a loaded index makes, so the same bits.
+        const dst = normalizedAt + at * stride;
+        for (let d = 0; d < stride; d++) f[dst + d] = (f[src + d] as number) * inv;
+      }
+    }
+    // Ids decoded when asked (ties, and the rows kept).
+    const ids: (string | undefined)[] = new Array(n);
+    const idOf = (at: number): string => {
+      let id = ids[at];
+      if (id === undefined) {
+        const rows = (reads[liveRead[at] as number] as ClusterRead).rows;
+        const i = liveRow[at] as number;
+        const from = rows.idOffsets[i] as number;
+        const to = rows.idOffsets[i + 1] as number;
+        if (to < from || to > rows.idBytes.length) throw new CorruptError(`query index ${file.key}: id offsets out of range`, file.key);
+        id = Buffer.from(rows.idBytes.buffer, rows.idBytes.byteOffset, rows.idBytes.byteLength).toString("utf8", from, to);
+        ids[at] = id;
+      }
+      return id;
+    };
+    const top = new TopK(k, (a, b) => compareStrings(idOf(a), idOf(b)));
+    const mode = scoreModeOf(metric, file.meta.metric, cosine);
+    const query = prepareQueryVector(input.vector, metric, stride);
+    // Rows scored between two checkpoints, as the loaded path's exact scan.
+    const step = Math.max(256, Math.min(4_096, Math.floor(SCAN_FLOATS / stride)));
+    for (let from = 0; from < n; from += step) {
+      if (from > 0 && slicer?.due() === true) await slicer.pause();
+      scanRange(kernel, 0, mode, query, from, Math.min(n, from + step), top, null);
+    }
+    const drained = top.drain();
+    drained.slots.forEach((local, j) => {
+      const read = reads[liveRead[local] as number] as ClusterRead;
+      out.push({ segment: s, slot: read.job.start + (liveRow[local] as number), score: drained.scores[j] as number, id: idOf(local) });
+    });
+  }
+  return out;
+}
