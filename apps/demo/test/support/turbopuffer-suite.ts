@@ -152,9 +152,14 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       // Phrases: the tokens consecutively, in order.
       expect(await ids(["text", "ContainsTokenSequence", "Quick brown FOX"])).toEqual([1]);
       expect(await ids(["text", "ContainsTokenSequence", "quick fox"])).toEqual([]);
-      expect(await ids(["text", "ContainsTokenSequence", "the lazy"])).toEqual([2]);
-      expect(await ids(["text", "ContainsTokenSequence", ["the", "fox"]])).toEqual([11]);
-      expect(await ids(["Not", ["text", "ContainsTokenSequence", "the"]])).toEqual([3, 4, 5, 6, 10]);
+      expect(await ids(["text", "ContainsTokenSequence", "lazy dog"])).toEqual([2]);
+      expect(await ids(["text", "ContainsTokenSequence", ["thinking", "fox"]])).toEqual([3]);
+      expect(await ids(["Not", ["text", "ContainsTokenSequence", "brown fox"]])).toEqual([2, 3, 4, 5, 6, 10, 11]);
+      // Stop words are removed (turbopuffer's default, remove_stopwords: true) from the text and the phrase alike:
+      // "the lazy" is the phrase "lazy", and a phrase of stop words only has no tokens and matches nothing.
+      expect(await ids(["text", "ContainsTokenSequence", "the lazy"])).toEqual([2, 10]);
+      expect(await ids(["text", "ContainsTokenSequence", ["the", "fox"]])).toEqual([1, 3, 4, 11]);
+      expect(await ids(["text", "ContainsTokenSequence", "the"])).toEqual([]);
       await expect(ids(["text", "ContainsTokenSequence", "quick br", { last_as_prefix: true }])).rejects.toThrow(/ContainsTokenSequence with parameters/);
       await expect(ids(["name", "ContainsTokenSequence", "foo"])).rejects.toThrow(/full_text_search/);
       expect(await ids(["missing", "Eq", null])).toHaveLength(DOCS.length);
