@@ -774,32 +774,17 @@ export class NamespaceQuery {
     const filters = request.filters;
     if (request.aggregateBy !== undefined || request.limitPer !== undefined) return undefined;
     if (rank === undefined ? filters === undefined : rank.kind !== "bm25" && !(rank.kind === "vector" && filters !== undefined)) return undefined;
-    const id = namespaceId(path);
-    const segments = this.#coldSegments(id, manifest);
-    if (segments === undefined) return undefined;
-    const { refs, keys } = segments;
-    // Indexes this small are one GET each, verified whole: cheaper than ranged reads.
-    const recorded = refs.map(indexBytesOf);
-    if (recorded.every((bytes) => bytes !== undefined) && recorded.reduce((n: number, bytes) => n + (bytes as number), 0) <= COLD_TEXT_MIN_INDEX_BYTES) return undefined;
-    const [opened, tail, tombstones] = await Promise.all([
-      Promise.all(refs.map((ref, i) => this.#coldArrays.open({ ref, indexKey: keys[i] as string, expectedBytes: indexBytesOf(ref) }))),
-      this.#lanes.run(id, () => this.#tailPart(path, id, manifest, false)),
-      Promise.all(refs.map((ref) => this.#tombstones(ref))),
-    ]);
-    if (tail === null || opened.some((file) => file === null)) return undefined;
+    const cold = await this.#openColdArrays(path, manifest);
+    if (cold === undefined) return undefined;
+    const { refs, files, tail, tombstones, metric } = cold;
     // The cold text and filter paths take the tail as one partition: a tail of several chunks (or one with
     // superseded rows) is answered by loading.
     if (tail.chunks.length > 1 || tail.chunks[0]?.excluded !== undefined) return undefined;
     const tailIndex = tail.chunks[0]?.index ?? null;
-    const files = opened as ColdIndexFile[];
-    const metric: DistanceMetric = manifest.vector?.metric ?? "COSINE";
     if (rank?.kind === "vector") {
       // Requests executeQuery rejects go there for the same error.
       const v = rank.vector;
       if (v.length !== manifest.vector?.dimension || ((request.distanceMetric ?? metric) === "COSINE" && !v.some((x) => x !== 0))) return undefined;
-    }
-    for (const file of files) {
-      if (file.meta.metric !== metric) throw new CorruptError(`query index ${file.key} was built for ${file.meta.metric}, the namespace uses ${metric}`, file.key);
     }
     if (!ColdDeadSlots.servable(files, refs, tombstones)) return undefined;
     // Dead rows are resolved while the filter and the terms are read.
@@ -912,23 +897,9 @@ export class NamespaceQuery {
    */
   async #coldAggregateQuery(path: NamespacePath, manifest: Manifest, request: QueryRequest): Promise<AggregationResult | undefined> {
     if (!this.#settings.coldReads || request.aggregateBy === undefined || request.rankBy !== undefined || request.limitPer !== undefined) return undefined;
-    const id = namespaceId(path);
-    const segments = this.#coldSegments(id, manifest);
-    if (segments === undefined) return undefined;
-    const { refs, keys } = segments;
-    const recorded = refs.map(indexBytesOf);
-    if (recorded.every((bytes) => bytes !== undefined) && recorded.reduce((n: number, bytes) => n + (bytes as number), 0) <= COLD_TEXT_MIN_INDEX_BYTES) return undefined;
-    const [opened, tail, tombstones] = await Promise.all([
-      Promise.all(refs.map((ref, i) => this.#coldArrays.open({ ref, indexKey: keys[i] as string, expectedBytes: indexBytesOf(ref) }))),
-      this.#lanes.run(id, () => this.#tailPart(path, id, manifest, false)),
-      Promise.all(refs.map((ref) => this.#tombstones(ref))),
-    ]);
-    if (tail === null || opened.some((file) => file === null)) return undefined;
-    const files = opened as ColdIndexFile[];
-    const metric: DistanceMetric = manifest.vector?.metric ?? "COSINE";
-    for (const file of files) {
-      if (file.meta.metric !== metric) throw new CorruptError(`query index ${file.key} was built for ${file.meta.metric}, the namespace uses ${metric}`, file.key);
-    }
+    const cold = await this.#openColdArrays(path, manifest);
+    if (cold === undefined) return undefined;
+    const { refs, files, tail, tombstones } = cold;
     if (!ColdDeadSlots.servable(files, refs, tombstones)) return undefined;
     const deadSlots = this.#coldDead.of(files, refs, tombstones, tail.ids);
     deadSlots.catch(() => undefined);
@@ -976,22 +947,9 @@ export class NamespaceQuery {
     const rankMetric = request.distanceMetric ?? metric;
     // Requests executeQuery rejects go there for the same error.
     if (rank.vector.length !== manifest.vector?.dimension || (rankMetric === "COSINE" && !rank.vector.some((x) => x !== 0))) return undefined;
-    const id = namespaceId(path);
-    const segments = this.#coldSegments(id, manifest);
-    if (segments === undefined) return undefined;
-    const { refs, keys } = segments;
-    const recorded = refs.map(indexBytesOf);
-    if (recorded.every((bytes) => bytes !== undefined) && recorded.reduce((n: number, bytes) => n + (bytes as number), 0) <= COLD_TEXT_MIN_INDEX_BYTES) return undefined;
-    const [opened, tail, tombstones] = await Promise.all([
-      Promise.all(refs.map((ref, i) => this.#coldArrays.open({ ref, indexKey: keys[i] as string, expectedBytes: indexBytesOf(ref) }))),
-      this.#lanes.run(id, () => this.#tailPart(path, id, manifest, false)),
-      Promise.all(refs.map((ref) => this.#tombstones(ref))),
-    ]);
-    if (tail === null || opened.some((file) => file === null)) return undefined;
-    const files = opened as ColdIndexFile[];
-    for (const file of files) {
-      if (file.meta.metric !== metric) throw new CorruptError(`query index ${file.key} was built for ${file.meta.metric}, the namespace uses ${metric}`, file.key);
-    }
+    const cold = await this.#openColdArrays(path, manifest);
+    if (cold === undefined) return undefined;
+    const { refs, files, tail, tombstones } = cold;
     const deadPositions = refs.map((ref, s) => {
       const out = new Set<number>(tombstones[s]);
       const masked = maskedPositions(ref);
@@ -1129,6 +1087,36 @@ export class NamespaceQuery {
       }
     }
     return fresh;
+  }
+
+  /**
+   * The cold array readers of a version's indexed segments, when a query of it would be answered cold and they
+   * hold more than 64 KiB together (indexes this small are one GET each, verified whole: cheaper than ranged
+   * reads), with its tail partition and the segments' tombstones. Undefined when the version does not qualify
+   * (the caller loads). An index built for another metric than the namespace's is CorruptError.
+   */
+  async #openColdArrays(
+    path: NamespacePath,
+    manifest: Manifest,
+  ): Promise<{ refs: ContainerRef[]; files: ColdIndexFile[]; tail: TailPart; tombstones: Iterable<number>[]; metric: DistanceMetric } | undefined> {
+    const id = namespaceId(path);
+    const segments = this.#coldSegments(id, manifest);
+    if (segments === undefined) return undefined;
+    const { refs, keys } = segments;
+    const recorded = refs.map(indexBytesOf);
+    if (recorded.every((bytes) => bytes !== undefined) && recorded.reduce((n: number, bytes) => n + (bytes as number), 0) <= COLD_TEXT_MIN_INDEX_BYTES) return undefined;
+    const [opened, tail, tombstones] = await Promise.all([
+      Promise.all(refs.map((ref, i) => this.#coldArrays.open({ ref, indexKey: keys[i] as string, expectedBytes: indexBytesOf(ref) }))),
+      this.#lanes.run(id, () => this.#tailPart(path, id, manifest, false)),
+      Promise.all(refs.map((ref) => this.#tombstones(ref))),
+    ]);
+    if (tail === null || opened.some((file) => file === null)) return undefined;
+    const files = opened as ColdIndexFile[];
+    const metric: DistanceMetric = manifest.vector?.metric ?? "COSINE";
+    for (const file of files) {
+      if (file.meta.metric !== metric) throw new CorruptError(`query index ${file.key} was built for ${file.meta.metric}, the namespace uses ${metric}`, file.key);
+    }
+    return { refs, files, tail, tombstones, metric };
   }
 
   /** Positions hidden by the tombstones `ref` publishes at this version (the object must exist: the manifest names it). */
