@@ -688,9 +688,7 @@ export class NamespaceQuery {
         return row;
       }),
     );
-    // Later queries of this version: load the indexes in the background when they fit the budget.
-    const objectBytes = (heads as ColdIndexHead[]).reduce((n, head) => n + head.objectBytes, 0);
-    if (objectBytes * 2 <= this.#settings.segmentIndexBytes) this.#prepare(path, manifest).catch(() => undefined);
+    this.#loadAfterCold(path, manifest, heads as ColdIndexHead[]);
     return { rows };
   }
 
@@ -863,27 +861,17 @@ export class NamespaceQuery {
       });
     } else return undefined;
     this.#coldQueries++;
-    const names = request.includeAttributes;
     const rows = await Promise.all(
       hits.map(async (h, i): Promise<QueryRow> => {
         const row: { id: string; distance?: number; score?: number; attributes?: Record<string, JsonValue>; vector?: number[] } = { id: h.id };
         if (distances !== undefined) row.distance = distances[i] as number;
         else if (rank !== undefined) row.score = h.score;
-        if (h.segment < 0) {
-          tailRowInto(row, tailIndex as QueryIndex, h.slot, request);
-          return row;
-        }
-        const file = files[h.segment] as ColdIndexFile;
-        if (names !== "none") row.attributes = await this.#coldRows.attributes(file, h.slot, names);
-        if (request.includeVectors) {
-          const v = await this.#coldRows.vector(file, h.slot);
-          if (v !== undefined) row.vector = v;
-        }
+        if (h.segment < 0) tailRowInto(row, tailIndex as QueryIndex, h.slot, request);
+        else await this.#coldRowInto(row, files[h.segment] as ColdIndexFile, h.slot, request);
         return row;
       }),
     );
-    const objectBytes = files.reduce((n, file) => n + file.objectBytes, 0);
-    if (objectBytes * 2 <= this.#settings.segmentIndexBytes) this.#prepare(path, manifest).catch(() => undefined);
+    this.#loadAfterCold(path, manifest, files);
     return { rows };
   }
 
@@ -925,8 +913,7 @@ export class NamespaceQuery {
     });
     if (result === undefined) return undefined;
     this.#coldQueries++;
-    const objectBytes = files.reduce((n, file) => n + file.objectBytes, 0);
-    if (objectBytes * 2 <= this.#settings.segmentIndexBytes) this.#prepare(path, manifest).catch(() => undefined);
+    this.#loadAfterCold(path, manifest, files);
     return result;
   }
 
@@ -976,25 +963,15 @@ export class NamespaceQuery {
       kept = hits.filter((_, i) => (distances[i] as number) <= t);
       distances = distances.filter((d) => d <= t);
     }
-    const names = request.includeAttributes;
     const rows = await Promise.all(
       kept.map(async (h, i): Promise<QueryRow> => {
         const row: { id: string; distance: number; attributes?: Record<string, JsonValue>; vector?: number[] } = { id: h.id, distance: distances[i] as number };
-        if (h.segment < 0) {
-          tailRowInto(row, (tail.chunks[-1 - h.segment] as { index: QueryIndex }).index, h.slot, request);
-          return row;
-        }
-        const file = files[h.segment] as ColdIndexFile;
-        if (names !== "none") row.attributes = await this.#coldRows.attributes(file, h.slot, names);
-        if (request.includeVectors) {
-          const v = await this.#coldRows.vector(file, h.slot);
-          if (v !== undefined) row.vector = v;
-        }
+        if (h.segment < 0) tailRowInto(row, (tail.chunks[-1 - h.segment] as { index: QueryIndex }).index, h.slot, request);
+        else await this.#coldRowInto(row, files[h.segment] as ColdIndexFile, h.slot, request);
         return row;
       }),
     );
-    const objectBytes = files.reduce((n, file) => n + file.objectBytes, 0);
-    if (objectBytes * 2 <= this.#settings.segmentIndexBytes) this.#prepare(path, manifest).catch(() => undefined);
+    this.#loadAfterCold(path, manifest, files);
     return rows;
   }
 
@@ -1087,6 +1064,27 @@ export class NamespaceQuery {
       }
     }
     return fresh;
+  }
+
+  /** A cold row's attributes (those the request includes) and vector (if asked), by ranged reads of its segment. */
+  async #coldRowInto(
+    row: { attributes?: Record<string, JsonValue>; vector?: number[] },
+    file: ColdIndexFile,
+    slot: number,
+    request: QueryRequest,
+  ): Promise<void> {
+    const names = request.includeAttributes;
+    if (names !== "none") row.attributes = await this.#coldRows.attributes(file, slot, names);
+    if (request.includeVectors) {
+      const v = await this.#coldRows.vector(file, slot);
+      if (v !== undefined) row.vector = v;
+    }
+  }
+
+  /** After a cold query: later queries of this version load the indexes in the background when they fit half the budget. */
+  #loadAfterCold(path: NamespacePath, manifest: Manifest, files: readonly { objectBytes: number }[]): void {
+    const objectBytes = files.reduce((n, file) => n + file.objectBytes, 0);
+    if (objectBytes * 2 <= this.#settings.segmentIndexBytes) this.#prepare(path, manifest).catch(() => undefined);
   }
 
   /**
