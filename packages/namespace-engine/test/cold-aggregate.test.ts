@@ -12,7 +12,7 @@ import { s3TestTarget } from "@skerry/storage-providers/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import { type DocumentInput, isCorrupt, type JsonValue, type NamespaceEngine } from "@skerry/namespace-engine";
 import { decodeBlockFileDirectory } from "@skerry/wal-format";
-import { allKeys, errorOf, makeEngine } from "./support/harness.ts";
+import { compactedNamespace, errorOf, indexObjects, makeEngine } from "./support/harness.ts";
 
 const NS = "acme/coldagg/docs";
 
@@ -80,18 +80,8 @@ async function expectCold(storage: StorageProvider, request: Record<string, unkn
   expect(rows.aggregationGroups).toEqual(expected.aggregationGroups);
 }
 
-async function indexObjects(storage: MemoryStorage): Promise<{ key: string; size: number }[]> {
-  const keys = (await allKeys(storage)).filter((k) => k.endsWith(".qidx"));
-  return Promise.all(keys.map(async (key) => ({ key, size: (await storage.head(key))!.size })));
-}
-
-async function compacted(docs: number): Promise<{ storage: MemoryStorage; writer: NamespaceEngine }> {
-  const storage = new MemoryStorage();
-  const writer = makeEngine(storage);
-  await writer.createNamespace(NS, { distanceMetric: "cosine" });
-  for (let at = 0; at < docs; at += 1000) await writer.upsert(NS, Array.from({ length: Math.min(1000, docs - at) }, (_, i) => doc(at + i)));
-  await writer.compact(NS, { force: true });
-  return { storage, writer };
+function compacted(docs: number): Promise<{ storage: MemoryStorage; writer: NamespaceEngine }> {
+  return compactedNamespace(NS, docs, (i) => doc(i));
 }
 
 describe("cold aggregations", () => {

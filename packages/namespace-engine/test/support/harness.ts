@@ -4,7 +4,7 @@
  */
 import { MemoryStorage, type StorageProvider } from "@skerry/storage-providers";
 import { IdGenerator, seededRandom } from "@skerry/wal-format";
-import { NamespaceEngine, type NamespaceEngineOptions } from "@skerry/namespace-engine";
+import { type DocumentInput, NamespaceEngine, type NamespaceEngineOptions } from "@skerry/namespace-engine";
 
 /** A clock that advances 1 ms per reading, from a fixed start. */
 export function steppingClock(start = Date.parse("2026-06-01T00:00:00Z")) {
@@ -65,4 +65,24 @@ export const vec = (...values: number[]) => Float32Array.from(values);
 /** An engine whose clock runs an hour ahead of the default one (takes over expired leases of crashed engines). */
 export function laterEngine(storage: StorageProvider, options: Partial<NamespaceEngineOptions> = {}): NamespaceEngine {
   return makeEngine(storage, { clock: steppingClock(Date.parse("2026-06-01T01:00:00Z")), ...options });
+}
+
+/** The stored query index objects and their sizes. */
+export async function indexObjects(storage: StorageProvider): Promise<{ key: string; size: number }[]> {
+  const keys = (await allKeys(storage)).filter((k) => k.endsWith(".qidx"));
+  return Promise.all(keys.map(async (key) => ({ key, size: (await storage.head(key))!.size })));
+}
+
+/** A cosine namespace of `docs` documents (`doc(i)`, written 1,000 at a time) compacted into one indexed segment. */
+export async function compactedNamespace(
+  namespace: string,
+  docs: number,
+  doc: (i: number) => DocumentInput,
+): Promise<{ storage: MemoryStorage; writer: NamespaceEngine }> {
+  const storage = new MemoryStorage();
+  const writer = makeEngine(storage);
+  await writer.createNamespace(namespace, { distanceMetric: "cosine" });
+  for (let at = 0; at < docs; at += 1000) await writer.upsert(namespace, Array.from({ length: Math.min(1000, docs - at) }, (_, i) => doc(at + i)));
+  await writer.compact(namespace, { force: true });
+  return { storage, writer };
 }

@@ -81,6 +81,18 @@ export function registerNamespaceRoutes(app: App, { engine, storage }: AppDeps):
     },
   );
 
+  // The answers of a change to a namespace's metadata (labels, text field options).
+  const metadataChangeResponses = {
+    200: { description: "Info after the change", ...json(NamespaceInfoSchema) },
+    400: ERRORS[400],
+    401: ERRORS[401],
+    403: ERRORS[403],
+    404: ERRORS[404],
+    409: ERRORS[409],
+    412: ERRORS[412],
+    503: ERRORS[503],
+  };
+
   app.openapi(
     defineRoute("write", {
       method: "put",
@@ -89,16 +101,7 @@ export function registerNamespaceRoutes(app: App, { engine, storage }: AppDeps):
       summary: "Replace the labels of a namespace",
       security: SECURITY,
       request: { params: NamespaceParams, body: { required: true, ...json(UpdateLabelsBody) } },
-      responses: {
-        200: { description: "Info after the change", ...json(NamespaceInfoSchema) },
-        400: ERRORS[400],
-        401: ERRORS[401],
-        403: ERRORS[403],
-        404: ERRORS[404],
-        409: ERRORS[409],
-        412: ERRORS[412],
-        503: ERRORS[503],
-      },
+      responses: metadataChangeResponses,
     }),
     async (c) => {
       const params = c.req.valid("param");
@@ -115,16 +118,7 @@ export function registerNamespaceRoutes(app: App, { engine, storage }: AppDeps):
       summary: "Replace the full-text options of the text fields (language, stemming, stop words, case, ASCII folding, k1, b)",
       security: SECURITY,
       request: { params: NamespaceParams, body: { required: true, ...json(UpdateTextFieldsBody) } },
-      responses: {
-        200: { description: "Info after the change", ...json(NamespaceInfoSchema) },
-        400: ERRORS[400],
-        401: ERRORS[401],
-        403: ERRORS[403],
-        404: ERRORS[404],
-        409: ERRORS[409],
-        412: ERRORS[412],
-        503: ERRORS[503],
-      },
+      responses: metadataChangeResponses,
     }),
     async (c) => {
       const params = c.req.valid("param");
