@@ -16,7 +16,8 @@
  * - corpus statistics over live documents: each segment's document count
  *   and total length from its meta document, less the dead slots' (their
  *   `present` and `docLengths` read by element), the document frequency
- *   less the dead postings; the tail partition is in memory;
+ *   less the dead postings; the tail's chunks are in memory (their
+ *   superseded slots dead);
  * - every live posting is scored with the same float64 expression, terms
  *   in the same order, with the document lengths of the matched slots read
  *   by element (the blocks covering them);
@@ -29,6 +30,7 @@
 import type { ColdArrayReader, ColdIndexFile } from "./cold-array-reader.ts";
 import type { DeadSlots } from "./cold-dead-slots.ts";
 import type { ColdRows } from "./cold-rows.ts";
+import type { ColdTailChunk } from "./cold-tail.ts";
 import { CorruptError } from "./errors.ts";
 import { compareStrings } from "./query/attribute-columns.ts";
 import type { Bm25Params } from "./query/bm25-stats.ts";
@@ -38,7 +40,7 @@ import type { QueryIndex } from "./query/query-index.ts";
 import { prefixQueryTerms, type QueryTerms, queryTerms, termTokens, withExpansions } from "./query/query-terms.ts";
 import { type ResolvedTokenizerConfig, tokenizationKey } from "./query/tokenizer.ts";
 
-/** A ranked row: `segment` indexes the cold segments, -1 is the tail partition. */
+/** A ranked row: `segment` indexes the cold segments, `-1 - c` is the tail's chunk c. */
 export interface ColdHit {
   readonly segment: number;
   readonly slot: number;
@@ -46,28 +48,45 @@ export interface ColdHit {
   readonly id: string;
 }
 
-export interface ColdBm25Input {
+/** Where a cold BM25 clause is scored: the segments (with their dead slots) and the tail's chunks. */
+export interface ColdBm25Context {
   readonly reader: ColdArrayReader;
   readonly rows: ColdRows;
   /** The indexed segments, oldest first, and their dead slots (being resolved while the terms are looked up). */
   readonly files: readonly ColdIndexFile[];
   readonly dead: Promise<readonly DeadSlots[]>;
-  /** The tail partition (newest; nothing shadows it), or null. */
-  readonly tail: QueryIndex | null;
+  /** The tail's chunks, oldest first (newer than every segment; nothing shadows them). */
+  readonly tail: readonly ColdTailChunk[];
+}
+
+/** One BM25 clause: `[field, "BM25", query]`. */
+export interface ColdBm25Clause {
   readonly field: string;
   readonly query: string;
   /** The field's BM25 parameters (the namespace's options); default the newest partition's. */
   readonly params?: Bm25Params | undefined;
   /** The last token is a prefix (bm25-terms.ts). */
   readonly lastAsPrefix?: boolean | undefined;
+}
+
+export interface ColdBm25Input extends ColdBm25Context, ColdBm25Clause {
   readonly k: number;
   /** With a filter: per segment, 1 = the slot matches (scored into the statistics either way, as the loaded path does). */
   readonly segmentMatches?: readonly Uint8Array[] | undefined;
-  /** With a filter: whether a tail slot matches. */
-  readonly tailMatches?: ((slot: number) => boolean) | undefined;
+  /** With a filter: whether a slot of tail chunk `c` matches. */
+  readonly tailMatches?: ((c: number, slot: number) => boolean) | undefined;
+}
+
+/** A clause's scores of the live rows that hold one of its terms (the loaded accumulator's sums). */
+export interface ColdClauseScores {
+  /** Per segment: the matched slots in first-touch order and the scores by slot (null: nothing matched). */
+  readonly segments: readonly ({ readonly touched: readonly number[]; readonly scores: Float64Array } | null)[];
+  /** Per tail chunk: the matched slots and their scores. */
+  readonly tail: readonly Map<number, number>[];
 }
 
 type TextMeta = ColdIndexFile["meta"]["text"][number];
+type TailText = QueryIndex["textFields"] extends ReadonlyMap<string, infer T> ? T : never;
 
 /** Rows tied with the k-th best score whose ids are read from their clusters before `idOrder` ranks them instead. */
 const TIES_READ = 64;
@@ -78,19 +97,47 @@ interface TermPostings {
   readonly frequencies: Uint32Array;
 }
 
+/** The best k rows of one BM25 clause (score desc, id asc). */
 export async function coldBm25(input: ColdBm25Input): Promise<ColdHit[]> {
-  const { reader, files, tail, field, k } = input;
+  const { reader, rows, files, tail, k } = input;
+  const scored = await coldBm25Scores(input, input);
+  if (scored === null) return [];
+  const hits: ColdHit[] = [];
+  await Promise.all(
+    scored.segments.map(async (segment, s) => {
+      if (segment === null) return;
+      const matches = input.segmentMatches?.[s];
+      const ranked = matches === undefined ? segment.touched : segment.touched.filter((slot) => matches[slot] === 1);
+      if (ranked.length === 0) return;
+      for (const hit of await topOfSegment(reader, rows, files[s] as ColdIndexFile, s, ranked, segment.scores, k)) hits.push(hit);
+    }),
+  );
+  scored.tail.forEach((scores, c) => {
+    const index = (tail[c] as ColdTailChunk).index;
+    for (const [slot, score] of scores) if (input.tailMatches === undefined || input.tailMatches(c, slot)) hits.push({ segment: -1 - c, slot, score, id: index.ids.get(slot) });
+  });
+  return hits.sort(byScoreThenId).slice(0, k);
+}
+
+/**
+ * A clause's score of every live row holding one of its terms, with the corpus statistics over every live
+ * row of every partition (bm25-stats.ts bm25Stats and forEachBm25Posting, the same float64 expressions in
+ * the same order); null when it cannot match (no field, no terms, no live document).
+ */
+export async function coldBm25Scores(context: ColdBm25Context, clause: ColdBm25Clause): Promise<ColdClauseScores | null> {
+  const { reader, files, tail } = context;
+  const { field } = clause;
   const texts = files.map((file) => file.meta.text.find((t) => t.name === field));
-  const tailText = tail?.textFields.get(field);
+  const tailTexts = tail.map((chunk) => chunk.index.textFields.get(field));
   const configs = texts.map((text) => (text === undefined ? undefined : storedTokenizerConfig(field, text.config)));
   const present = configs.filter((c): c is ResolvedTokenizerConfig => c !== undefined);
-  if (tailText !== undefined) present.push(tailText.config);
+  for (const text of tailTexts) if (text !== undefined) present.push(text.config);
   const newest = present[present.length - 1];
-  if (newest === undefined) return [];
-  const query = input.lastAsPrefix === true ? await expandedTerms(input.query, reader, files, texts, configs, tailText) : queryTerms(input.query, present);
+  if (newest === undefined) return null;
+  const query = clause.lastAsPrefix === true ? await expandedTerms(clause.query, reader, files, texts, configs, tailTexts) : queryTerms(clause.query, present);
   const terms = query.terms;
-  if (terms.length === 0) return [];
-  const { k1, b } = input.params ?? newest;
+  if (terms.length === 0) return null;
+  const { k1, b } = clause.params ?? newest;
 
   // Per segment: the terms' postings (null: not in the vocabulary), the dead slots' presence and lengths.
   const segments = await Promise.all(
@@ -100,7 +147,7 @@ export async function coldBm25(input: ColdBm25Input): Promise<ColdHit[]> {
       if (text === undefined || config === undefined) return null;
       const [postings, [present, lengths]] = await Promise.all([
         Promise.all(termTokens(query, config).map((term) => (term === null ? null : termPostings(reader, file, text, term)))),
-        input.dead.then((dead): Promise<[Map<number, number>, Map<number, number>]> => {
+        context.dead.then((dead): Promise<[Map<number, number>, Map<number, number>]> => {
           const deadSlots = (dead[s] as DeadSlots).slots;
           return Promise.all([reader.gather(file, text.present, "u8", deadSlots), reader.gather(file, text.docLengths, "u32", deadSlots)]);
         }),
@@ -108,7 +155,7 @@ export async function coldBm25(input: ColdBm25Input): Promise<ColdHit[]> {
       return { text, postings, present, lengths };
     }),
   );
-  const dead = await input.dead;
+  const dead = await context.dead;
   let docCount = 0;
   let totalLength = 0;
   const df = new Float64Array(terms.length);
@@ -130,29 +177,40 @@ export async function coldBm25(input: ColdBm25Input): Promise<ColdHit[]> {
       df[i]! += count;
     });
   });
-  let tailIds: number[] | null = null;
-  if (tailText !== undefined) {
-    docCount += tailText.docCount;
-    totalLength += tailText.totalLength;
-    tailIds = termTokens(query, tailText.config).map((t, i) => {
+  // The tail's chunks, in memory (bm25Stats over a partition with dead slots).
+  const tailIds = tail.map((chunk, c) => {
+    const text = tailTexts[c];
+    if (text === undefined) return null;
+    docCount += text.docCount;
+    totalLength += text.totalLength;
+    for (const slot of chunk.deadSlots) {
+      if (text.present[slot] === 1) {
+        docCount--;
+        totalLength -= text.docLengths[slot]!;
+      }
+    }
+    return termTokens(query, text.config).map((t, i) => {
       if (t === null) return -1;
-      const id = tailText.terms.indexOf(t);
+      const id = text.terms.indexOf(t);
       if (id < 0) return -1;
-      df[i]! += tailText.termOffsets[id + 1]! - tailText.termOffsets[id]!;
+      const from = text.termOffsets[id]!;
+      const to = text.termOffsets[id + 1]!;
+      let count = to - from;
+      if (chunk.dead !== null) for (let e = from; e < to; e++) if (chunk.dead[text.postings[e]!] !== 0) count--;
+      df[i]! += count;
       return id;
     });
-  }
-  if (docCount <= 0) return [];
+  });
+  if (docCount <= 0) return null;
   const avgdl = totalLength / docCount;
   const idf = Array.from(df, (d) => Math.log(1 + (docCount - d + 0.5) / (d + 0.5)));
   const norm = k1 * (1 - b);
   const lenFactor = (k1 * b) / avgdl;
 
-  const hits: ColdHit[] = [];
   // The segments: score every live posting (document lengths read for the matched slots).
-  await Promise.all(
+  const segmentScores = await Promise.all(
     segments.map(async (segment, s) => {
-      if (segment === null) return;
+      if (segment === null) return null;
       const file = files[s] as ColdIndexFile;
       const mask = (dead[s] as DeadSlots).mask;
       const n = file.meta.size;
@@ -169,7 +227,7 @@ export async function coldBm25(input: ColdBm25Input): Promise<ColdHit[]> {
           }
         }
       }
-      if (touched.length === 0) return;
+      if (touched.length === 0) return null;
       // The matched rows' lengths: by element, or the whole array when they are many.
       const lengthOf = await lengthsOf(reader, file, segment.text, touched);
       for (let i = 0; i < terms.length; i++) {
@@ -183,31 +241,32 @@ export async function coldBm25(input: ColdBm25Input): Promise<ColdHit[]> {
           scores[slot]! += (w * tf * (k1 + 1)) / (tf + norm + lenFactor * lengthOf(slot));
         }
       }
-      const matches = input.segmentMatches?.[s];
-      const ranked = matches === undefined ? touched : touched.filter((slot) => matches[slot] === 1);
-      if (ranked.length === 0) return;
-      for (const hit of await topOfSegment(reader, input.rows, file, s, ranked, scores, k)) hits.push(hit);
+      return { touched, scores };
     }),
   );
-  // The tail partition, in memory.
-  if (tailText !== undefined && tailIds !== null && tail !== null) {
+  const tailScores = tail.map((chunk, c) => {
     const scores = new Map<number, number>();
+    const text = tailTexts[c];
+    const ids = tailIds[c];
+    if (text === undefined || ids === null || ids === undefined) return scores;
     for (let i = 0; i < terms.length; i++) {
-      const id = tailIds[i]!;
+      const id = ids[i]!;
       if (id < 0 || df[i] === 0) continue;
       const w = idf[i]!;
-      for (let e = tailText.termOffsets[id]!; e < tailText.termOffsets[id + 1]!; e++) {
-        const slot = tailText.postings[e]!;
-        const tf = tailText.frequencies[e]!;
-        scores.set(slot, (scores.get(slot) ?? 0) + (w * tf * (k1 + 1)) / (tf + norm + lenFactor * tailText.docLengths[slot]!));
+      for (let e = text.termOffsets[id]!; e < text.termOffsets[id + 1]!; e++) {
+        const slot = text.postings[e]!;
+        if (chunk.dead !== null && chunk.dead[slot] !== 0) continue;
+        const tf = text.frequencies[e]!;
+        scores.set(slot, (scores.get(slot) ?? 0) + (w * tf * (k1 + 1)) / (tf + norm + lenFactor * text.docLengths[slot]!));
       }
     }
-    for (const [slot, score] of scores) if (input.tailMatches === undefined || input.tailMatches(slot)) hits.push({ segment: -1, slot, score, id: tail.ids.get(slot) });
-  }
-  return hits.sort(byScoreThenId).slice(0, k);
+    return scores;
+  });
+  return { segments: segmentScores, tail: tailScores };
 }
 
-const byScoreThenId = (a: ColdHit, b: ColdHit): number => (a.score !== b.score ? b.score - a.score : compareStrings(a.id, b.id));
+/** (score desc, id asc): the order of a ranking's rows. */
+export const byScoreThenId = (a: ColdHit, b: ColdHit): number => (a.score !== b.score ? b.score - a.score : compareStrings(a.id, b.id));
 
 /**
  * A segment's best k by (score desc, id asc): the candidates above the
@@ -217,7 +276,7 @@ const byScoreThenId = (a: ColdHit, b: ColdHit): number => (a.score !== b.score ?
  * row's cluster; byte order is UTF-16 order unless a chosen id holds a
  * character in U+E000..U+FFFF, and then every tied row's id is read.
  */
-async function topOfSegment(
+export async function topOfSegment(
   reader: ColdArrayReader,
   rows: ColdRows,
   file: ColdIndexFile,
@@ -307,7 +366,7 @@ async function expandedTerms(
   files: readonly ColdIndexFile[],
   texts: readonly (TextMeta | undefined)[],
   configs: readonly (ResolvedTokenizerConfig | undefined)[],
-  tailText: QueryIndex["textFields"] extends ReadonlyMap<string, infer T> ? T | undefined : never,
+  tailTexts: readonly (TailText | undefined)[],
 ): Promise<QueryTerms> {
   const parts: { config: ResolvedTokenizerConfig; expand: (prefix: string) => Promise<string[]> }[] = [];
   files.forEach((file, s) => {
@@ -315,7 +374,7 @@ async function expandedTerms(
     const config = configs[s];
     if (text !== undefined && config !== undefined) parts.push({ config, expand: (prefix) => prefixTerms(reader, file, text, prefix) });
   });
-  if (tailText !== undefined) parts.push({ config: tailText.config, expand: async (prefix) => prefixRange(tailText.terms, prefix) });
+  for (const tailText of tailTexts) if (tailText !== undefined) parts.push({ config: tailText.config, expand: async (prefix) => prefixRange(tailText.terms, prefix) });
   const { base, prefix } = prefixQueryTerms(
     query,
     parts.map((p) => p.config),

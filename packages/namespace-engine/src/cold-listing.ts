@@ -8,7 +8,7 @@
  *   slots in id byte order, read whole: 4 bytes a row);
  * - the chosen rows' ids come from their clusters (ColdRows), and every
  *   partition's are merged by id (compareStrings: UTF-16 code units) with
- *   the tail's, which is in memory.
+ *   the tail's chunks', which are in memory.
  * Byte order and UTF-16 order agree unless an id holds a character in
  * U+E000..U+FFFF (beside one above U+FFFF); when a segment's k-th pick could
  * be such a case (a chosen id with such a character), the listing is not
@@ -19,9 +19,9 @@ import type { ColdArrayReader, ColdIndexFile } from "./cold-array-reader.ts";
 import type { ColdHit } from "./cold-bm25.ts";
 import type { DeadSlots } from "./cold-dead-slots.ts";
 import type { ColdRows } from "./cold-rows.ts";
+import type { ColdTailChunk } from "./cold-tail.ts";
 import { CorruptError } from "./errors.ts";
 import { compareStrings } from "./query/attribute-columns.ts";
-import type { QueryIndex } from "./query/query-index.ts";
 
 /** A filter's matches over a cold version: the segments (slots) and the tail, with each segment's dead slots. */
 export interface ColdMatches {
@@ -30,9 +30,10 @@ export interface ColdMatches {
   readonly dead: readonly DeadSlots[];
   /** Per segment: the matching slots, ascending. */
   readonly matches: readonly Uint32Array[];
-  readonly tail: QueryIndex | null;
-  /** The tail's matching slots, ascending. */
-  readonly tailMatches: readonly number[];
+  /** The tail's chunks, oldest first. */
+  readonly tail: readonly ColdTailChunk[];
+  /** Per tail chunk: its live matching slots, ascending. */
+  readonly tailMatches: readonly (readonly number[])[];
   readonly k: number;
 }
 
@@ -74,7 +75,8 @@ export async function coldListing(input: ColdListingInput): Promise<ColdHit[] | 
   );
   if (perSegment.some((hits) => hits === undefined)) return undefined;
   const all = (perSegment as ColdHit[][]).flat();
-  const tail = input.tail;
-  if (tail !== null) for (const slot of input.tailMatches) all.push({ segment: -1, slot, score: 0, id: tail.ids.get(slot) });
+  input.tail.forEach((chunk, c) => {
+    for (const slot of input.tailMatches[c] ?? []) all.push({ segment: -1 - c, slot, score: 0, id: chunk.index.ids.get(slot) });
+  });
   return all.sort(byId).slice(0, k);
 }

@@ -8,8 +8,9 @@
  * clusters (ColdRows): the rows are copied into a small vector memory laid
  * out as a loaded index lays them out (raw rows; 1/|v| as float32; for a
  * COSINE index the normalized copy made with the same float64 product), and
- * scored with the same kernel, score mode and top-k (ties by id); the tail
- * partition is scanned in memory the same way. The caller merges by
+ * scored with the same kernel, score mode and top-k (ties by id); the tail's
+ * chunks are scanned in memory the same way (an ANN ranking is not served
+ * when a chunk with IVF lists would probe them, loaded). The caller merges by
  * (score, id) and turns scores into distances.
  *
  * Served only when every segment's matches are a slot list on the loaded
@@ -34,6 +35,8 @@ export interface ColdFilteredVectorInput extends ColdMatches {
   readonly vector: Float32Array;
   /** The request's metric (its `distanceMetric`, else the namespace's). */
   readonly metric: DistanceMetric;
+  /** An ANN ranking (a tail chunk with IVF lists whose matches are no slot list would probe them when loaded). */
+  readonly ann: boolean;
 }
 
 /** Each partition's top k (segments, then the tail), with scores; undefined when not served cold. */
@@ -42,6 +45,13 @@ export async function coldFilteredVector(input: ColdFilteredVectorInput): Promis
   // The loaded path's representation: a slot list in every segment (else ANN probes lists with a mask).
   for (let s = 0; s < files.length; s++) {
     if ((input.matches[s] as Uint32Array).length > (files[s] as ColdIndexFile).meta.size * SELECTIVE_FRACTION) return undefined;
+  }
+  // A tail chunk with IVF lists (a closed one) probes them for ANN unless its matches are a slot list (its
+  // superseded slots count, as loaded): then its answer is not the exact scan's.
+  for (const [c, chunk] of input.tail.entries()) {
+    if (!input.ann || chunk.index.ann === null || metric !== chunk.index.metric) continue;
+    const live = (input.tailMatches[c] ?? []).length;
+    if (live + chunk.deadSlots.length > chunk.index.size * SELECTIVE_FRACTION) return undefined;
   }
   const live = files.map((_, s) => {
     const mask = (dead[s] as DeadSlots).mask;
@@ -87,16 +97,18 @@ export async function coldFilteredVector(input: ColdFilteredVectorInput): Promis
     }),
   );
   for (const list of perSegment) for (const hit of list) hits.push(hit);
-  // The tail, in memory: the loaded path's exact scan of its matches.
-  const tail = input.tail;
-  const kernel = tail?.kernel() ?? null;
-  if (tail !== null && kernel !== null && input.tailMatches.length > 0) {
+  // The tail's chunks, in memory: the loaded path's exact scan of their matches.
+  for (const [c, chunk] of input.tail.entries()) {
+    const tail = chunk.index;
+    const kernel = tail.kernel();
+    const slots = input.tailMatches[c] ?? [];
+    if (kernel === null || slots.length === 0) continue;
     const top = new TopK(k, (a, b) => compareStrings(tail.ids.get(a), tail.ids.get(b)));
     const mode = scoreModeOf(metric, tail.metric, kernel.layout.normalizedPtr !== -1);
-    scanGather(kernel, 0, mode, prepareQueryVector(input.vector, metric, kernel.layout.stride), Uint32Array.from(input.tailMatches), top, null);
+    scanGather(kernel, 0, mode, prepareQueryVector(input.vector, metric, kernel.layout.stride), Uint32Array.from(slots), top, null);
     const drained = top.drain();
     drained.slots.forEach((slot, j) => {
-      hits.push({ segment: -1, slot, score: drained.scores[j] as number, id: tail.ids.get(slot) });
+      hits.push({ segment: -1 - c, slot, score: drained.scores[j] as number, id: tail.ids.get(slot) });
     });
   }
   return hits.sort((a, b) => (a.score !== b.score ? b.score - a.score : compareStrings(a.id, b.id))).slice(0, k);

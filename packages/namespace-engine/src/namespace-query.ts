@@ -77,6 +77,8 @@ import { ColdArrayReader, type ColdIndexFile } from "./cold-array-reader.ts";
 import { type ColdHit, coldBm25 } from "./cold-bm25.ts";
 import { ColdDeadSlots } from "./cold-dead-slots.ts";
 import { coldFilterSlots } from "./cold-filter.ts";
+import { type ColdTailChunk, coldTailChunks, coldTailMatches } from "./cold-tail.ts";
+import { coldTextCombination } from "./cold-text-combination.ts";
 import { coldListing } from "./cold-listing.ts";
 import { coldAggregate } from "./cold-aggregate.ts";
 import { COLD_EXACT_BATCH_BYTES, coldExactVector } from "./cold-exact-vector.ts";
@@ -771,14 +773,11 @@ export class NamespaceQuery {
     const rank = request.rankBy;
     const filters = request.filters;
     if (request.aggregateBy !== undefined || request.limitPer !== undefined) return undefined;
-    if (rank === undefined ? filters === undefined : rank.kind !== "bm25" && !(rank.kind === "vector" && filters !== undefined)) return undefined;
+    if (rank === undefined ? filters === undefined : rank.kind !== "bm25" && rank.kind !== "text" && !(rank.kind === "vector" && filters !== undefined)) return undefined;
     const cold = await this.#openColdArrays(path, manifest);
     if (cold === undefined) return undefined;
     const { refs, files, tail, tombstones, metric } = cold;
-    // The cold text and filter paths take the tail as one partition: a tail of several chunks (or one with
-    // superseded rows) is answered by loading.
-    if (tail.chunks.length > 1 || tail.chunks[0]?.excluded !== undefined) return undefined;
-    const tailIndex = tail.chunks[0]?.index ?? null;
+    const chunks = coldTailChunks(tail.chunks);
     if (rank?.kind === "vector") {
       // Requests executeQuery rejects go there for the same error.
       const v = rank.vector;
@@ -789,37 +788,24 @@ export class NamespaceQuery {
     const deadSlots = this.#coldDead.of(files, refs, tombstones, tail.ids);
     deadSlots.catch(() => undefined);
     let segmentMatches: Uint32Array[] | undefined;
-    let tailMatches: number[] = [];
+    let tailMatches: number[][] = chunks.map(() => []);
     if (filters !== undefined) {
       // The loaded path's type check, over every partition's column types (the meta documents hold them).
       const typed = files.map(
         (file) => ({ attributeColumns: new Map(file.meta.attributes.map((a) => [a.name, { typeMask: a.typeMask, elementTypeMask: a.elementTypeMask }])) }) as unknown as QueryIndex,
       );
-      checkFilterTypes(filters, tailIndex === null ? typed : [...typed, tailIndex]);
+      checkFilterTypes(filters, [...typed, ...chunks.map((chunk) => chunk.index)]);
       const matched = await Promise.all(files.map((file) => coldFilterSlots({ reader: this.#coldArrays, ids: this.#coldDead }, file, filters)));
       if (matched.some((m) => m === undefined)) return undefined;
       segmentMatches = matched as Uint32Array[];
-      if (tailIndex !== null) {
-        const m = evaluateFilter(tailIndex, filters);
-        tailMatches = m.kind === "all" ? Array.from({ length: tailIndex.size }, (_, i) => i) : m.kind === "list" ? Array.from(m.slots) : [];
-        if (m.kind === "mask") for (let i = 0; i < m.mask.length; i++) if (m.mask[i] === 1) tailMatches.push(i);
-      }
+      tailMatches = chunks.map((chunk) => coldTailMatches(chunk, filters));
     }
     let hits: ColdHit[] | undefined;
     let distances: number[] | undefined;
+    const matches = { rows: this.#coldRows, files, matches: segmentMatches as Uint32Array[], tail: chunks, tailMatches, k: request.topK };
     if (rank?.kind === "vector") {
       const rankMetric = request.distanceMetric ?? metric;
-      hits = await coldFilteredVector({
-        rows: this.#coldRows,
-        files,
-        dead: await deadSlots,
-        matches: segmentMatches as Uint32Array[],
-        tail: tailIndex,
-        tailMatches,
-        vector: rank.vector,
-        metric: rankMetric,
-        k: request.topK,
-      });
+      hits = await coldFilteredVector({ ...matches, dead: await deadSlots, vector: rank.vector, metric: rankMetric, ann: rank.mode === "ANN" });
       if (hits === undefined) return undefined;
       distances = hits.map((h) => distanceOf(rankMetric, h.score));
       if (request.distanceThreshold !== undefined) {
@@ -828,37 +814,29 @@ export class NamespaceQuery {
         distances = distances.filter((d) => d <= t);
       }
     } else if (rank === undefined) {
-      hits = await coldListing({
-        reader: this.#coldArrays,
-        rows: this.#coldRows,
-        files,
-        dead: await deadSlots,
-        matches: segmentMatches as Uint32Array[],
-        tail: tailIndex,
-        tailMatches,
-        k: request.topK,
-      });
+      hits = await coldListing({ ...matches, reader: this.#coldArrays, dead: await deadSlots });
       if (hits === undefined) return undefined;
-    } else if (rank.kind === "bm25") {
-      const tailSet = new Set(tailMatches);
-      hits = await coldBm25({
+    } else if (rank.kind === "bm25" || rank.kind === "text") {
+      const tailSets = tailMatches.map((slots) => new Set(slots));
+      const context = {
         reader: this.#coldArrays,
         rows: this.#coldRows,
         files,
         dead: deadSlots,
-        tail: tailIndex,
-        field: rank.field,
-        query: rank.query,
-        params: bm25ParamsOf(manifest)(rank.field),
-        lastAsPrefix: rank.lastAsPrefix,
+        tail: chunks,
         k: request.topK,
         segmentMatches: segmentMatches?.map((slots, s) => {
           const mask = new Uint8Array((files[s] as ColdIndexFile).meta.size);
           for (const slot of slots) mask[slot] = 1;
           return mask;
         }),
-        tailMatches: filters === undefined ? undefined : (slot) => tailSet.has(slot),
-      });
+        tailMatches: filters === undefined ? undefined : (c: number, slot: number) => tailSets[c]!.has(slot),
+      };
+      const params = bm25ParamsOf(manifest);
+      hits =
+        rank.kind === "bm25"
+          ? await coldBm25({ ...context, field: rank.field, query: rank.query, params: params(rank.field), lastAsPrefix: rank.lastAsPrefix })
+          : await coldTextCombination({ ...context, expr: rank.expr, params });
     } else return undefined;
     this.#coldQueries++;
     const rows = await Promise.all(
@@ -866,7 +844,7 @@ export class NamespaceQuery {
         const row: { id: string; distance?: number; score?: number; attributes?: Record<string, JsonValue>; vector?: number[] } = { id: h.id };
         if (distances !== undefined) row.distance = distances[i] as number;
         else if (rank !== undefined) row.score = h.score;
-        if (h.segment < 0) tailRowInto(row, tailIndex as QueryIndex, h.slot, request);
+        if (h.segment < 0) tailRowInto(row, (chunks[-1 - h.segment] as ColdTailChunk).index, h.slot, request);
         else await this.#coldRowInto(row, files[h.segment] as ColdIndexFile, h.slot, request);
         return row;
       }),
