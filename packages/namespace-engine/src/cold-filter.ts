@@ -16,11 +16,21 @@
  * - `Glob` / `IGlob` / `Regex` on an attribute: the dictionary read whole (when it
  *   holds at most 1 MiB), every value tested, the matching codes' postings;
  * - `id` `Eq` / `In`: the ids' slots through the id set (cold-dead-slots.ts);
+ * - token filters (`ContainsAllTokens`, `ContainsAnyToken`,
+ *   `ContainsTokenSequence`, query/token-filter.ts) on a text field: the
+ *   operand tokenized under the segment's own config for the field, each
+ *   token looked up in the vocabulary, its postings read by range (a
+ *   `lastAsPrefix` token: the vocabulary range starting with it, whose
+ *   postings are contiguous); a phrase's candidates (holding all its
+ *   tokens) are then checked against their token order (format 5's forward
+ *   index `sequence`: each candidate's range, at the prefix sums of
+ *   `docLengths`); a segment stored without it (format 4) refuses the
+ *   phrase with the loaded path's InvalidQueryError;
  * - `And` (intersection), `Or` (union), `Not` / `NotEq` / `NotIn`
  *   (complement).
- * Not served: patterns over a larger dictionary, token filters (text
- * postings), element comparisons (`AnyLt` ...), and `id` ranges or patterns
- * (every id): undefined, and the caller loads.
+ * Not served: patterns over a larger dictionary, element comparisons
+ * (`AnyLt` ...), and `id` ranges or patterns (every id): undefined, and the
+ * caller loads.
  */
 import { Buffer } from "node:buffer";
 import type { ColdArrayReader, ColdIndexFile } from "./cold-array-reader.ts";
@@ -28,9 +38,13 @@ import type { ColdDeadSlots } from "./cold-dead-slots.ts";
 import { CorruptError } from "./errors.ts";
 import { elementKey, TAG_ARRAY, TAG_FALSE, TAG_NULL, TAG_TRUE } from "./query/attribute-columns.ts";
 import { type PatternMatcher, patternMatcher } from "./query/pattern-matcher.ts";
+import { InvalidQueryError } from "./query/errors.ts";
+import { storedTokenizerConfig } from "./query/index-codec.ts";
 import type { Filter, Scalar } from "./query/query-request.ts";
+import { filterTokens, holdsSequence, sequenceTokens, type TokenFilter } from "./query/token-filter.ts";
 
 type AttributeMeta = ColdIndexFile["meta"]["attributes"][number];
+type TextMeta = ColdIndexFile["meta"]["text"][number];
 type StringRef = { readonly $s: readonly [number, number] };
 
 const EMPTY = new Uint32Array(0);
@@ -38,6 +52,8 @@ const EMPTY = new Uint32Array(0);
 const PATTERN_DICTIONARY_BYTES = 1024 * 1024;
 /** Probes per round of a search. */
 const PROBES = 15;
+/** Vocabulary entries read at a time while a prefix's range is found. */
+const PREFIX_STEP = 256;
 
 /** Thrown inside the evaluation when a node is not served cold. */
 class NotServed extends Error {}
@@ -112,6 +128,7 @@ class Evaluation {
       case "Regex":
         return this.#pattern(filter.field, patternMatcher(filter));
       case "Tokens":
+        return this.#tokens(filter);
       case "AnyCompare":
         throw new NotServed();
     }
@@ -208,6 +225,82 @@ class Evaluation {
     let acc = lists[0] as Uint32Array;
     for (let i = 1; i < lists.length; i++) acc = sortedIntersection(acc, lists[i] as Uint32Array);
     return acc;
+  }
+
+  /** A token filter's matching slots (filter-plan.ts tokensNode over the stored text index). */
+  async #tokens(filter: TokenFilter): Promise<Uint32Array> {
+    const text = this.#file.meta.text.find((t) => t.name === filter.field);
+    if (text === undefined) return EMPTY;
+    const config = storedTokenizerConfig(filter.field, text.config);
+    const { exact, prefix } = filterTokens(filter, config);
+    if (exact.length === 0 && prefix === undefined) return EMPTY;
+    const all = filter.op !== "ContainsAnyToken";
+    const reader = this.#reader;
+    const file = this.#file;
+    const ids = await Promise.all(exact.map((token) => reader.findString(file, text.terms, token)));
+    if (all && ids.some((id) => id < 0)) return EMPTY;
+    const lists = await Promise.all(ids.filter((id) => id >= 0).map((id) => this.#postings(text.termOffsets, text.postings, id, id + 1)));
+    if (prefix !== undefined) {
+      const from = await reader.lowerBoundString(file, text.terms, prefix);
+      const to = await this.#prefixEnd(text, prefix, from);
+      if (to === from && all) return EMPTY;
+      // The range's postings are contiguous: their union is one read, sorted.
+      if (to > from) lists.push(sortedUnion([(await this.#postings(text.termOffsets, text.postings, from, to)).slice().sort()]));
+    }
+    if (lists.length === 0) return EMPTY;
+    if (!all) return sortedUnion(lists);
+    let acc = lists[0] as Uint32Array;
+    for (let i = 1; i < lists.length; i++) acc = sortedIntersection(acc, lists[i] as Uint32Array);
+    if (filter.op !== "ContainsTokenSequence") return acc;
+    return this.#sequences(filter, text, config, acc);
+  }
+
+  /** The end of the vocabulary range [from, end) whose terms start with `prefix`. */
+  async #prefixEnd(text: TextMeta, prefix: string, from: number): Promise<number> {
+    const count = this.#reader.stringCount(this.#file, text.terms);
+    let to = from;
+    while (to < count) {
+      const batch = await this.#reader.strings(this.#file, text.terms, to, Math.min(count, to + PREFIX_STEP));
+      for (const term of batch) {
+        if (!term.startsWith(prefix)) return to;
+        to++;
+      }
+    }
+    return to;
+  }
+
+  /** The candidates (holding every token of the phrase) whose token order holds it consecutively. */
+  async #sequences(filter: TokenFilter, text: TextMeta, config: Parameters<typeof sequenceTokens>[1], candidates: Uint32Array): Promise<Uint32Array> {
+    const sequence = text.sequence;
+    if (sequence === null || sequence === undefined) {
+      // The loaded path's error (filter-plan.ts tokensNode) for an index stored before format 5.
+      throw InvalidQueryError.at(
+        filter.path,
+        "unsupported",
+        `ContainsTokenSequence needs the token order of ${JSON.stringify(filter.field)}, which an index stored by an older version lacks; compact the namespace again`,
+      );
+    }
+    if (candidates.length === 0) return EMPTY;
+    const reader = this.#reader;
+    const file = this.#file;
+    const tokens = sequenceTokens(filter, config);
+    const distinct = [...new Set(tokens)];
+    const termIds = await Promise.all(distinct.map((token) => reader.findString(file, text.terms, token)));
+    const idOf = new Map(distinct.map((token, i) => [token, termIds[i] as number]));
+    // As loaded: a token missing from the vocabulary (-1) is 0xFFFFFFFF, which no term id equals.
+    const needle = Uint32Array.from(tokens, (token) => idOf.get(token) as number);
+    const lengths = await reader.array(file, text.docLengths, "u32", 0, this.#n);
+    const offsets = new Float64Array(this.#n + 1);
+    for (let s = 0; s < this.#n; s++) offsets[s + 1] = (offsets[s] as number) + (lengths[s] as number);
+    const total = reader.length(file, sequence, "u32");
+    if (offsets[this.#n] !== total) throw new CorruptError(`query index ${file.key}: token sequence length disagrees with the document lengths`, file.key);
+    const held = await Promise.all(
+      Array.from(candidates, async (slot) => {
+        const order = await reader.array(file, sequence, "u32", offsets[slot] as number, offsets[slot + 1] as number);
+        return holdsSequence(order, 0, order.length, needle);
+      }),
+    );
+    return candidates.filter((_, i) => held[i] === true);
   }
 
   /** Postings of codes [from, to): `postings[offsets[from] .. offsets[to])`. */
