@@ -37,7 +37,7 @@ function doc(i: number, salt = ""): DocumentInput {
   };
 }
 
-export const requests: Record<string, unknown>[] = [
+const requests: Record<string, unknown>[] = [
   { filters: ["body", "ContainsAllTokens", "alpha bravo"], topK: 50, includeAttributes: ["n"] },
   { filters: ["body", "ContainsAllTokens", ["Alpha", "kilo lima"]], topK: 3000 },
   { filters: ["body", "ContainsAnyToken", "w12 w13 zzz"], topK: 40 },
