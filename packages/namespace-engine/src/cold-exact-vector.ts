@@ -1,5 +1,5 @@
 /**
- * coldExactVector: an exact dense ranking (kNN, no filter) over stored
+ * coldExactVector: an exact dense ranking (kNN) over stored
  * (format 3 and 4) segment indexes that are not loaded: every live row is
  * scored once, but the index is never held whole. Each segment's clusters
  * (one block each: ids, 1/|v|, missing flags, positions; format 3 also the
@@ -18,6 +18,11 @@
  * (their superseded rows skipped). So rows, scores and ties are exactly the
  * loaded indexes'.
  *
+ * With a filter (its matching slots per segment, cold-filter.ts; the tail
+ * chunks' live matches), only matching rows are ranked and only the
+ * clusters holding one are read: the loaded path scans a filter's matches
+ * exactly for kNN too, so the rows are the same.
+ *
  * Dead rows: positions tombstoned or masked (a row's position is in its
  * cluster when the index reordered its rows, else its slot), and the slots
  * dead by id (cold-dead-slots.ts `idDead`: the tail's ids, newer segments'
@@ -32,7 +37,7 @@ import type { DistanceMetric } from "./query/query-document.ts";
 import type { QueryIndex } from "./query/query-index.ts";
 import type { QuerySlicer } from "./query/query-slicer.ts";
 import { TopK } from "./query/top-k.ts";
-import { allocateVectorMemory, prepareQueryVector, scanRange, scoreModeOf, strideOf, VectorKernel } from "./query/vector-kernel.ts";
+import { allocateVectorMemory, prepareQueryVector, scanGather, scanRange, scoreModeOf, strideOf, VectorKernel } from "./query/vector-kernel.ts";
 
 /** Default cluster bytes per batch. */
 export const COLD_EXACT_BATCH_BYTES = 4 * 1024 * 1024;
@@ -64,6 +69,10 @@ export interface ColdExactVectorInput {
   /** The request's metric (its `distanceMetric`, else the namespace's). */
   readonly metric: DistanceMetric;
   readonly k: number;
+  /** With a filter: per segment, the matching slots (ascending); only they are ranked, and only their clusters read. */
+  readonly matches?: readonly Uint32Array[] | undefined;
+  /** With a filter: per tail chunk, its live matching slots (ascending). */
+  readonly tailMatches?: readonly (readonly number[])[] | undefined;
   readonly batchBytes?: number | undefined;
   readonly slicer?: QuerySlicer | undefined;
 }
@@ -116,6 +125,8 @@ export async function coldExactVector(input: ColdExactVectorInput): Promise<Exac
       const start = bounds[c] as number;
       const count = (bounds[c + 1] as number) - start;
       if (count <= 0) throw new CorruptError(`query index ${file.key}: cluster boundaries are not ascending`, file.key);
+      const matches = input.matches?.[s];
+      if (matches !== undefined && !holdsSlotIn(matches, start, start + count)) continue; // no matching row: not read
       jobs.push({ segment: s, cluster: c, start, count, bytes: section.blockEnd(c) - section.blockStart(c) + count * rowBytes });
     }
   }
@@ -144,6 +155,13 @@ export async function coldExactVector(input: ColdExactVectorInput): Promise<Exac
     }
     return mask;
   });
+  const matchMasks = files.map((file, s) => {
+    const slots = input.matches?.[s];
+    if (slots === undefined) return null;
+    const mask = new Uint8Array(file.meta.size);
+    for (const slot of slots) mask[slot] = 1;
+    return mask;
+  });
   const read = (jobs: readonly ClusterJob[]) => readBatch(reader, files, jobs);
   let next = batches.length > 0 ? read(batches[0] as ClusterJob[]) : undefined;
   for (let b = 0; b < batches.length; b++) {
@@ -151,7 +169,7 @@ export async function coldExactVector(input: ColdExactVectorInput): Promise<Exac
     next = b + 1 < batches.length ? read(batches[b + 1] as ClusterJob[]) : undefined;
     // A failed prefetch is reported when awaited (next turn), never as an unhandled rejection.
     next?.catch(() => undefined);
-    keep(await scoreBatch(input, current, deadMasks));
+    keep(await scoreBatch(input, current, deadMasks, matchMasks));
   }
   // The tail, in memory: the loaded path's exact scan of each chunk.
   for (const [c, { index, excluded }] of input.tail.entries()) {
@@ -169,11 +187,26 @@ export async function coldExactVector(input: ColdExactVectorInput): Promise<Exac
     }
     const top = new TopK(k, (a, b) => compareStrings(index.ids.get(a), index.ids.get(b)));
     const mode = scoreModeOf(metric, index.metric, kernel.layout.normalizedPtr !== -1);
-    scanRange(kernel, 0, mode, prepareQueryVector(input.vector, metric, kernel.layout.stride), 0, index.size, top, skip);
+    const query = prepareQueryVector(input.vector, metric, kernel.layout.stride);
+    const matching = input.tailMatches?.[c];
+    if (matching === undefined) scanRange(kernel, 0, mode, query, 0, index.size, top, skip);
+    else if (matching.length > 0) scanGather(kernel, 0, mode, query, Uint32Array.from(matching), top, null); // live matches
     const drained = top.drain();
     keep(Array.from(drained.slots, (slot, j) => ({ segment: -1 - c, slot, score: drained.scores[j] as number, id: index.ids.get(slot) })));
   }
   return best;
+}
+
+/** Whether the ascending `slots` hold one in [from, to). */
+function holdsSlotIn(slots: Uint32Array, from: number, to: number): boolean {
+  let lo = 0;
+  let hi = slots.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((slots[mid] as number) < from) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < slots.length && (slots[lo] as number) < to;
 }
 
 /**
@@ -238,7 +271,12 @@ async function readPart(reader: ColdArrayReader, file: ColdIndexFile, jobs: read
 }
 
 /** A batch's live rows laid out as a loaded index, scored; each segment's best k. */
-async function scoreBatch(input: ColdExactVectorInput, batch: readonly ClusterRead[], deadMasks: readonly (Uint8Array | null)[]): Promise<ExactHit[]> {
+async function scoreBatch(
+  input: ColdExactVectorInput,
+  batch: readonly ClusterRead[],
+  deadMasks: readonly (Uint8Array | null)[],
+  matchMasks: readonly (Uint8Array | null)[],
+): Promise<ExactHit[]> {
   const { files, k, metric, slicer } = input;
   // Inline checkpoints: an await only when due (an await each time would end the slice every time).
   const out: ExactHit[] = [];
@@ -255,6 +293,7 @@ async function scoreBatch(input: ColdExactVectorInput, batch: readonly ClusterRe
     const stride = strideOf(vectors.dimension);
     const positions = input.deadPositions[s] as ReadonlySet<number>;
     const deadMask = deadMasks[s] ?? null;
+    const matchMask = matchMasks[s] ?? null;
     const reordered = file.meta.sourcePositions !== null;
     // The live rows as (read, row) pairs.
     let total = 0;
@@ -270,6 +309,7 @@ async function scoreBatch(input: ColdExactVectorInput, batch: readonly ClusterRe
         if (missing[i] !== 0) continue;
         const slot = job.start + i;
         if (deadMask !== null && deadMask[slot] !== 0) continue;
+        if (matchMask !== null && matchMask[slot] === 0) continue;
         if (positions.size > 0 && positions.has(reordered ? ((rows.positions as Uint32Array)[i] as number) : slot)) continue;
         liveRead[n] = r;
         liveRow[n++] = i;

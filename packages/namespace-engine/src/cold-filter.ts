@@ -38,7 +38,10 @@ import type { ColdDeadSlots } from "./cold-dead-slots.ts";
 import { CorruptError } from "./errors.ts";
 import { elementKey, TAG_ARRAY, TAG_FALSE, TAG_NULL, TAG_TRUE } from "./query/attribute-columns.ts";
 import { type PatternMatcher, patternMatcher } from "./query/pattern-matcher.ts";
+import { type ColdTailChunk, coldTailMatches } from "./cold-tail.ts";
 import { InvalidQueryError } from "./query/errors.ts";
+import { checkFilterTypes } from "./query/filter-plan.ts";
+import type { QueryIndex } from "./query/query-index.ts";
 import { storedTokenizerConfig } from "./query/index-codec.ts";
 import type { Filter, Scalar } from "./query/query-request.ts";
 import { filterTokens, holdsSequence, sequenceTokens, type TokenFilter } from "./query/token-filter.ts";
@@ -71,6 +74,27 @@ export async function coldFilterSlots(context: ColdFilterContext, file: ColdInde
     if (error instanceof NotServed) return undefined;
     throw error;
   }
+}
+
+/**
+ * A request's filter over a cold version: the loaded path's type check over every partition's column types
+ * (the segments' meta documents hold them), each segment's matching slots and each tail chunk's live matching
+ * slots. `{}` without a filter; undefined when some segment's filter is not served cold (the caller loads).
+ */
+export async function coldFilterMatches(
+  context: ColdFilterContext,
+  files: readonly ColdIndexFile[],
+  tail: readonly ColdTailChunk[],
+  filter: Filter | undefined,
+): Promise<{ matches?: Uint32Array[]; tailMatches?: number[][] } | undefined> {
+  if (filter === undefined) return {};
+  const typed = files.map(
+    (file) => ({ attributeColumns: new Map(file.meta.attributes.map((a) => [a.name, { typeMask: a.typeMask, elementTypeMask: a.elementTypeMask }])) }) as unknown as QueryIndex,
+  );
+  checkFilterTypes(filter, [...typed, ...tail.map((chunk) => chunk.index)]);
+  const matched = await Promise.all(files.map((file) => coldFilterSlots(context, file, filter)));
+  if (matched.some((m) => m === undefined)) return undefined;
+  return { matches: matched as Uint32Array[], tailMatches: tail.map((chunk) => coldTailMatches(chunk, filter)) };
 }
 
 class Evaluation {

@@ -76,9 +76,10 @@ import { ColdIndexReader, DEFAULT_COLD_READ_GAP_BYTES } from "./cold-index-reade
 import { ColdArrayReader, type ColdIndexFile } from "./cold-array-reader.ts";
 import { type ColdHit, coldBm25 } from "./cold-bm25.ts";
 import { ColdDeadSlots } from "./cold-dead-slots.ts";
-import { coldFilterSlots } from "./cold-filter.ts";
+import { coldFilterMatches, coldFilterSlots } from "./cold-filter.ts";
 import { type ColdTailChunk, coldTailChunks, coldTailMatches } from "./cold-tail.ts";
 import { coldTextCombination } from "./cold-text-combination.ts";
+import { coldDiverse } from "./cold-diversity.ts";
 import { coldListing } from "./cold-listing.ts";
 import { coldAggregate } from "./cold-aggregate.ts";
 import { COLD_EXACT_BATCH_BYTES, coldExactVector } from "./cold-exact-vector.ts";
@@ -772,7 +773,7 @@ export class NamespaceQuery {
     if (!this.#settings.coldReads) return undefined;
     const rank = request.rankBy;
     const filters = request.filters;
-    if (request.aggregateBy !== undefined || request.limitPer !== undefined) return undefined;
+    if (request.aggregateBy !== undefined) return undefined;
     if (rank === undefined ? filters === undefined : rank.kind !== "bm25" && rank.kind !== "text" && !(rank.kind === "vector" && filters !== undefined)) return undefined;
     const cold = await this.#openColdArrays(path, manifest);
     if (cold === undefined) return undefined;
@@ -787,57 +788,50 @@ export class NamespaceQuery {
     // Dead rows are resolved while the filter and the terms are read.
     const deadSlots = this.#coldDead.of(files, refs, tombstones, tail.ids);
     deadSlots.catch(() => undefined);
-    let segmentMatches: Uint32Array[] | undefined;
-    let tailMatches: number[][] = chunks.map(() => []);
-    if (filters !== undefined) {
-      // The loaded path's type check, over every partition's column types (the meta documents hold them).
-      const typed = files.map(
-        (file) => ({ attributeColumns: new Map(file.meta.attributes.map((a) => [a.name, { typeMask: a.typeMask, elementTypeMask: a.elementTypeMask }])) }) as unknown as QueryIndex,
-      );
-      checkFilterTypes(filters, [...typed, ...chunks.map((chunk) => chunk.index)]);
-      const matched = await Promise.all(files.map((file) => coldFilterSlots({ reader: this.#coldArrays, ids: this.#coldDead }, file, filters)));
-      if (matched.some((m) => m === undefined)) return undefined;
-      segmentMatches = matched as Uint32Array[];
-      tailMatches = chunks.map((chunk) => coldTailMatches(chunk, filters));
-    }
-    let hits: ColdHit[] | undefined;
-    let distances: number[] | undefined;
-    const matches = { rows: this.#coldRows, files, matches: segmentMatches as Uint32Array[], tail: chunks, tailMatches, k: request.topK };
-    if (rank?.kind === "vector") {
-      const rankMetric = request.distanceMetric ?? metric;
-      hits = await coldFilteredVector({ ...matches, dead: await deadSlots, vector: rank.vector, metric: rankMetric, ann: rank.mode === "ANN" });
-      if (hits === undefined) return undefined;
-      distances = hits.map((h) => distanceOf(rankMetric, h.score));
-      if (request.distanceThreshold !== undefined) {
-        const t = request.distanceThreshold;
-        hits = hits.filter((_, i) => (distances as number[])[i]! <= t);
-        distances = distances.filter((d) => d <= t);
-      }
-    } else if (rank === undefined) {
-      hits = await coldListing({ ...matches, reader: this.#coldArrays, dead: await deadSlots });
-      if (hits === undefined) return undefined;
-    } else if (rank.kind === "bm25" || rank.kind === "text") {
-      const tailSets = tailMatches.map((slots) => new Set(slots));
+    const filtered = await coldFilterMatches({ reader: this.#coldArrays, ids: this.#coldDead }, files, chunks, filters);
+    if (filtered === undefined) return undefined;
+    const segmentMatches = filtered.matches;
+    const tailMatches = filtered.tailMatches ?? chunks.map(() => []);
+    const tailSets = tailMatches.map((slots) => new Set(slots));
+    const segmentMasks = segmentMatches?.map((slots, s) => {
+      const mask = new Uint8Array((files[s] as ColdIndexFile).meta.size);
+      for (const slot of slots) mask[slot] = 1;
+      return mask;
+    });
+    const rankMetric = request.distanceMetric ?? metric;
+    // The ranking's first k rows (undefined: not served cold); `limitPer` asks for more while its cut leaves too few.
+    const run = async (k: number): Promise<ColdHit[] | undefined> => {
+      const matches = { rows: this.#coldRows, files, dead: await deadSlots, matches: segmentMatches as Uint32Array[], tail: chunks, tailMatches, k };
+      if (rank?.kind === "vector") return coldFilteredVector({ ...matches, vector: rank.vector, metric: rankMetric, ann: rank.mode === "ANN" });
+      if (rank === undefined) return coldListing({ ...matches, reader: this.#coldArrays });
+      if (rank.kind !== "bm25" && rank.kind !== "text") return undefined;
       const context = {
         reader: this.#coldArrays,
         rows: this.#coldRows,
         files,
         dead: deadSlots,
         tail: chunks,
-        k: request.topK,
-        segmentMatches: segmentMatches?.map((slots, s) => {
-          const mask = new Uint8Array((files[s] as ColdIndexFile).meta.size);
-          for (const slot of slots) mask[slot] = 1;
-          return mask;
-        }),
+        k,
+        segmentMatches: segmentMasks,
         tailMatches: filters === undefined ? undefined : (c: number, slot: number) => tailSets[c]!.has(slot),
       };
       const params = bm25ParamsOf(manifest);
-      hits =
-        rank.kind === "bm25"
-          ? await coldBm25({ ...context, field: rank.field, query: rank.query, params: params(rank.field), lastAsPrefix: rank.lastAsPrefix })
-          : await coldTextCombination({ ...context, expr: rank.expr, params });
-    } else return undefined;
+      return rank.kind === "bm25"
+        ? coldBm25({ ...context, field: rank.field, query: rank.query, params: params(rank.field), lastAsPrefix: rank.lastAsPrefix })
+        : coldTextCombination({ ...context, expr: rank.expr, params });
+    };
+    const per = request.limitPer;
+    let hits = per === undefined ? await run(request.topK) : await coldDiverse({ per, topK: request.topK, rows: this.#coldRows, files, tail: chunks, run });
+    if (hits === undefined) return undefined;
+    let distances: number[] | undefined;
+    if (rank?.kind === "vector") {
+      distances = hits.map((h) => distanceOf(rankMetric, h.score));
+      if (request.distanceThreshold !== undefined) {
+        const t = request.distanceThreshold;
+        hits = hits.filter((_, i) => (distances as number[])[i]! <= t);
+        distances = distances.filter((d) => d <= t);
+      }
+    }
     this.#coldQueries++;
     const rows = await Promise.all(
       hits.map(async (h, i): Promise<QueryRow> => {
@@ -896,18 +890,19 @@ export class NamespaceQuery {
   }
 
   /**
-   * An exact dense ranking (`kNN`, no filter, aggregation or `limitPer`)
-   * over a version whose indexed segments are not loaded (and hold more
-   * than 64 KiB together): every live row scored once from the segments'
-   * clusters streamed in bounded batches (cold-exact-vector.ts), the tail's
-   * chunks in memory; the returned rows' attributes and vectors by range.
-   * Undefined when the query or the version does not qualify (the caller
-   * loads).
+   * An exact dense ranking (`kNN`, optionally filtered and diversified by
+   * `limitPer`, no aggregation) over a version whose indexed segments are
+   * not loaded (and hold more than 64 KiB together): every live (matching)
+   * row scored once from the segments' clusters streamed in bounded batches
+   * (cold-exact-vector.ts; with a filter, only the clusters holding a match,
+   * cold-filter.ts), the tail's chunks in memory; the returned rows'
+   * attributes and vectors by range. Undefined when the query or the
+   * version does not qualify (the caller loads).
    */
   async #coldExactQuery(path: NamespacePath, manifest: Manifest, request: QueryRequest): Promise<QueryRow[] | undefined> {
     const rank = request.rankBy;
     if (!this.#settings.coldReads || rank?.kind !== "vector" || rank.mode !== "kNN") return undefined;
-    if (request.filters !== undefined || request.aggregateBy !== undefined || request.limitPer !== undefined) return undefined;
+    if (request.aggregateBy !== undefined) return undefined;
     const metric: DistanceMetric = manifest.vector?.metric ?? "COSINE";
     const rankMetric = request.distanceMetric ?? metric;
     // Requests executeQuery rejects go there for the same error.
@@ -915,24 +910,32 @@ export class NamespaceQuery {
     const cold = await this.#openColdArrays(path, manifest);
     if (cold === undefined) return undefined;
     const { refs, files, tail, tombstones } = cold;
+    const chunks = coldTailChunks(tail.chunks);
+    const filtered = await coldFilterMatches({ reader: this.#coldArrays, ids: this.#coldDead }, files, chunks, request.filters);
+    if (filtered === undefined) return undefined;
     const deadPositions = refs.map((ref, s) => {
       const out = new Set<number>(tombstones[s]);
       const masked = maskedPositions(ref);
       if (masked !== undefined) for (const position of masked) out.add(position);
       return out;
     });
-    const hits = await coldExactVector({
-      reader: this.#coldArrays,
-      files,
-      deadPositions,
-      deadSlots: await this.#coldDead.idDead(files, refs, tail.ids),
-      tail: tail.chunks,
-      vector: rank.vector,
-      metric: rankMetric,
-      k: request.topK,
-      batchBytes: this.#settings.coldExactBatchBytes,
-      slicer: this.#deps.slicer,
-    });
+    const deadSlots = await this.#coldDead.idDead(files, refs, tail.ids);
+    const run = (k: number) =>
+      coldExactVector({
+        reader: this.#coldArrays,
+        files,
+        deadPositions,
+        deadSlots,
+        tail: tail.chunks,
+        vector: rank.vector,
+        metric: rankMetric,
+        k,
+        ...filtered,
+        batchBytes: this.#settings.coldExactBatchBytes,
+        slicer: this.#deps.slicer,
+      });
+    const per = request.limitPer;
+    const hits = (per === undefined ? await run(request.topK) : await coldDiverse({ per, topK: request.topK, rows: this.#coldRows, files, tail: chunks, run })) as ColdHit[];
     this.#coldQueries++;
     let distances = hits.map((h) => distanceOf(rankMetric, h.score));
     let kept = hits;

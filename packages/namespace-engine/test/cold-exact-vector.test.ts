@@ -1,7 +1,8 @@
 /**
  * Cold exact kNN through the engine: on a compacted namespace whose segment
- * indexes are not loaded, a kNN ranking without a filter scores every live
- * row from the segments' clusters streamed in bounded batches, with exactly
+ * indexes are not loaded, a kNN ranking (optionally filtered, or diversified
+ * by `limitPer`) scores every live matching row from the segments' clusters
+ * streamed in bounded batches, with exactly
  * the loaded indexes' rows, distances and ties: over several segments,
  * reordered (IVF) segments with tombstones, delete markers, a tail of
  * several chunks with rewrites and deletes, every metric; damage is Corrupt
@@ -38,6 +39,16 @@ const requests = (): Record<string, unknown>[] => [
   { rankBy: ["vector", "kNN", vectorOf(4242)], topK: 20, distanceMetric: "EUCLIDEAN" },
   { rankBy: ["vector", "kNN", vectorOf(11)], topK: 20, distanceMetric: "DOT" },
   { rankBy: ["vector", "kNN", vectorOf(12)], topK: 10_000 },
+  // Filters (any selectivity): only matching rows ranked, only clusters holding one read.
+  { rankBy: ["vector", "kNN", vectorOf(1)], filters: ["color", "Eq", "red"], topK: 10, includeAttributes: ["color"] },
+  { rankBy: ["vector", "kNN", vectorOf(1000)], filters: ["And", [["n", "Gte", 500], ["tags", "ContainsAny", ["t1"]]]], topK: 25, includeAttributes: ["n", "tags"] },
+  { rankBy: ["vector", "kNN", vectorOf(21)], filters: ["Not", ["n", "Lt", 2000]], topK: 15, distanceMetric: "EUCLIDEAN" },
+  { rankBy: ["vector", "kNN", vectorOf(22)], filters: ["Or", [["n", "Lt", 60], ["id", "In", ["doc-02999", "doc-10003"]]]], topK: 8, distanceThreshold: 0.5 },
+  { rankBy: ["vector", "kNN", vectorOf(23)], filters: ["n", "Eq", -5], topK: 5 },
+  // limitPer: the ranking asked for more until the cut keeps topK rows.
+  { rankBy: ["vector", "kNN", vectorOf(1000)], limitPer: { attributes: ["color"], limit: 2 }, topK: 6, includeAttributes: ["color"] },
+  { rankBy: ["vector", "kNN", vectorOf(5)], filters: ["color", "In", ["red", "blue"]], limitPer: { attributes: ["color", "tags"], limit: 3 }, topK: 20 },
+  { rankBy: ["vector", "kNN", vectorOf(6)], limitPer: { attributes: ["tags"], limit: 1 }, topK: 10 },
 ];
 
 /** Small batches: many rounds of streamed clusters. */
@@ -76,9 +87,9 @@ describe("cold exact kNN", () => {
     for (const request of requests()) await expectCold(storage, request);
     // The default batch too; the answer does not depend on it.
     await expectCold(storage, requests()[1]!, {});
-    // Not served cold: a filter that is not selective, ANN over an index without IVF lists.
+    // Not served cold: ANN with a filter that is not selective (the loaded path probes lists under a mask).
     const filtered = makeEngine(storage);
-    await filtered.query(NS, { rankBy: ["vector", "kNN", vectorOf(1)], filters: ["color", "Eq", "red"], topK: 3 });
+    await filtered.query(NS, { rankBy: ["vector", "ANN", vectorOf(1)], filters: ["color", "Eq", "red"], topK: 3 });
     expect(filtered.queryStats().coldQueries).toBe(0);
     // It reads the vectors once, not the rest of the index (postings, columns, row store beyond the answer's rows).
     const [key] = (await allKeys(storage)).filter((k) => k.endsWith(".qidx"));
