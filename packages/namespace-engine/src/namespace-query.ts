@@ -77,7 +77,7 @@ import { ColdArrayReader, type ColdIndexFile } from "./cold-array-reader.ts";
 import { type ColdHit, coldBm25 } from "./cold-bm25.ts";
 import { ColdDeadSlots } from "./cold-dead-slots.ts";
 import { coldFilterMatches, coldFilterSlots } from "./cold-filter.ts";
-import { type ColdTailChunk, coldTailChunks, coldTailMatches } from "./cold-tail.ts";
+import { type ColdTailChunk, coldTailChunks } from "./cold-tail.ts";
 import { coldTextCombination } from "./cold-text-combination.ts";
 import { coldDiverse } from "./cold-diversity.ts";
 import { coldListing } from "./cold-listing.ts";
