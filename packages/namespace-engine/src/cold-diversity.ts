@@ -6,8 +6,8 @@
  * included, as loaded), keeping at most `limit` rows per tuple of the
  * named attributes' values in rank order. A row's tuple is the JSON of its
  * values (`id` itself; null for a missing value), read cold for a
- * segment's row (its row store entry, ColdRows) and from the column for a
- * tail row, which give the same values.
+ * segment's row (its row store entry) and from the column for a tail row,
+ * which give the same values.
  */
 import type { ColdIndexFile } from "./cold-array-reader.ts";
 import type { ColdHit } from "./cold-bm25.ts";
@@ -25,8 +25,10 @@ export interface Diversity {
 export interface ColdDiverseInput {
   readonly per: Diversity;
   readonly topK: number;
-  readonly rows: ColdRows;
-  readonly files: readonly ColdIndexFile[];
+  /** Rows of the cold segments (dead ones included). */
+  readonly segmentRows: number;
+  /** The named attributes of a segment's row (its row store entry). */
+  readonly attributes: (h: ColdHit, names: readonly string[]) => Promise<Record<string, JsonValue>>;
   readonly tail: readonly ColdTailChunk[];
   /** The ranking's first k rows (undefined: not served cold). */
   readonly run: (k: number) => Promise<ColdHit[] | undefined>;
@@ -35,8 +37,7 @@ export interface ColdDiverseInput {
 /** The first topK rows of the ranking with at most `per.limit` per tuple; undefined when the ranking is not served cold. */
 export async function coldDiverse(input: ColdDiverseInput): Promise<ColdHit[] | undefined> {
   const { per, topK } = input;
-  let rows = 0;
-  for (const file of input.files) rows += file.meta.size;
+  let rows = input.segmentRows;
   for (const chunk of input.tail) rows += chunk.index.size;
   const keys = new Map<string, Promise<string>>();
   const keyOf = (h: ColdHit): Promise<string> => {
@@ -67,7 +68,7 @@ async function tupleOf(input: ColdDiverseInput, h: ColdHit): Promise<string> {
   const names = input.per.attributes;
   let values: (JsonValue | undefined)[];
   if (h.segment >= 0) {
-    const stored = await input.rows.attributes(input.files[h.segment] as ColdIndexFile, h.slot, names);
+    const stored = await input.attributes(h, names);
     values = names.map((name) => (name === "id" ? h.id : ownValue(stored, name)));
   } else {
     const index = (input.tail[-1 - h.segment] as ColdTailChunk).index;
@@ -78,4 +79,12 @@ async function tupleOf(input: ColdDiverseInput, h: ColdHit): Promise<string> {
     });
   }
   return JSON.stringify(values.map((v) => v ?? null));
+}
+
+/** `coldDiverse`'s row access over segments read through ColdRows. */
+export function coldRowsAccess(rows: ColdRows, files: readonly ColdIndexFile[]): Pick<ColdDiverseInput, "segmentRows" | "attributes"> {
+  return {
+    segmentRows: files.reduce((n, file) => n + file.meta.size, 0),
+    attributes: (h, names) => rows.attributes(files[h.segment] as ColdIndexFile, h.slot, names),
+  };
 }

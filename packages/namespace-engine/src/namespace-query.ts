@@ -79,7 +79,7 @@ import { ColdDeadSlots } from "./cold-dead-slots.ts";
 import { coldFilterMatches, coldFilterSlots } from "./cold-filter.ts";
 import { type ColdTailChunk, coldTailChunks } from "./cold-tail.ts";
 import { coldTextCombination } from "./cold-text-combination.ts";
-import { coldDiverse } from "./cold-diversity.ts";
+import { coldDiverse, coldRowsAccess } from "./cold-diversity.ts";
 import { coldListing } from "./cold-listing.ts";
 import { coldAggregate } from "./cold-aggregate.ts";
 import { COLD_EXACT_BATCH_BYTES, coldExactVector } from "./cold-exact-vector.ts";
@@ -90,6 +90,7 @@ import { ColdRows, parseStoredRow } from "./cold-rows.ts";
 import {
   ColdAnnScan,
   type ColdCandidates,
+  type ColdHit as AnnHit,
   type ColdIndexHead,
   defaultRerank,
   pickRerank,
@@ -305,6 +306,22 @@ const COLD_TEXT_MIN_INDEX_BYTES = 64 * 1024;
 
 function requestField(json: unknown, name: string): boolean {
   return typeof json === "object" && json !== null && !Array.isArray(json) && Object.hasOwn(json, name);
+}
+
+/** A cold ANN ranking's rows, and per segment its re-ranked candidates and the lists it fetched. */
+interface AnnRun {
+  readonly hits: AnnHit[];
+  readonly candidates: { readonly found: ColdCandidates; readonly fetched: Map<number, ListRows> }[];
+}
+
+/** The fetched list of a cold ANN query's segment `s` that holds `slot` (CorruptError when none does). */
+function annListOf(candidates: readonly { readonly fetched: ReadonlyMap<number, ListRows> }[], keys: readonly string[], s: number, slot: number): ListRows {
+  for (const rows of candidates[s]!.fetched.values()) {
+    let count = 0;
+    for (const c of rows.clusters) count += c.count;
+    if (slot >= rows.start && slot < rows.start + count) return rows;
+  }
+  throw new CorruptError(`query index ${keys[s]}: a returned row is in no fetched list`, keys[s] as string);
 }
 
 /** The leading containers with a stored query index. */
@@ -562,8 +579,7 @@ export class NamespaceQuery {
       rank.kind !== "vector" ||
       rank.mode !== "ANN" ||
       request.filters !== undefined ||
-      request.aggregateBy !== undefined ||
-      request.limitPer !== undefined
+      request.aggregateBy !== undefined
     ) {
       return undefined;
     }
@@ -584,90 +600,117 @@ export class NamespaceQuery {
     ]);
     if (tail === null || heads.some((head) => head === null)) return undefined;
     this.#coldQueries++;
-    const k = request.topK;
     const markers = refs.map((ref) => new Set(deletedIdsOf(ref)));
-    const rerank = this.#settings.coldRerank > 0 ? this.#settings.coldRerank : defaultRerank(k);
     const segmentHeads = heads as ColdIndexHead[];
-    // Per segment: its dead rows, and the shadowing by newer probed (their Bloom filters, then the one id block
-    // that can hold an id). Asked only for the rows the scan looks at (format 4: those whose score could be kept):
-    // a "maybe" counts as live until its id block is read, then the scan runs again, until it saw no unresolved
-    // "maybe".
-    const probed: ProbedSegment[] = segmentHeads.map((head, s) => {
-      const ref = refs[s] as ContainerRef;
-      const dead = new Set<number>(tombstones[s]);
-      const masked = maskedPositions(ref);
-      if (masked !== undefined) for (const position of masked) dead.add(position);
-      const newer = segmentHeads.slice(s + 1);
-      const newerMarkers = markers.slice(s + 1);
-      const shadowed = new Set<string>();
-      const resolved = new Set<string>();
-      const pending = new Set<string>();
-      const encoder = new TextEncoder();
-      const idBlocks = new Map<string, Promise<Uint8Array[]>>();
-      const maybeNewer = (docId: string): boolean => {
-        if (newer.length === 0 || resolved.has(docId)) return false;
-        const bytes = encoder.encode(docId);
-        return newer.some((other) => bloomMayContain(other.idSet.bloom, bytes) && idBlockOf(other.idSet.fence, bytes) >= 0);
-      };
-      const resolve = async (): Promise<void> => {
-        const checks: Promise<void>[] = [];
-        for (const docId of pending) {
-          resolved.add(docId);
+    // The first k rows of the ranking, with the candidates (and fetched lists) the rows are read from.
+    const run = async (k: number): Promise<AnnRun> => {
+      const rerank = this.#settings.coldRerank > 0 ? this.#settings.coldRerank : defaultRerank(k);
+      // Per segment: its dead rows, and the shadowing by newer probed (their Bloom filters, then the one id block
+      // that can hold an id). Asked only for the rows the scan looks at (format 4: those whose score could be kept):
+      // a "maybe" counts as live until its id block is read, then the scan runs again, until it saw no unresolved
+      // "maybe".
+      const probed: ProbedSegment[] = segmentHeads.map((head, s) => {
+        const ref = refs[s] as ContainerRef;
+        const dead = new Set<number>(tombstones[s]);
+        const masked = maskedPositions(ref);
+        if (masked !== undefined) for (const position of masked) dead.add(position);
+        const newer = segmentHeads.slice(s + 1);
+        const newerMarkers = markers.slice(s + 1);
+        const shadowed = new Set<string>();
+        const resolved = new Set<string>();
+        const pending = new Set<string>();
+        const encoder = new TextEncoder();
+        const idBlocks = new Map<string, Promise<Uint8Array[]>>();
+        const maybeNewer = (docId: string): boolean => {
+          if (newer.length === 0 || resolved.has(docId)) return false;
           const bytes = encoder.encode(docId);
-          newer.forEach((other, o) => {
-            if (!bloomMayContain(other.idSet.bloom, bytes)) return;
-            const block = idBlockOf(other.idSet.fence, bytes);
-            if (block < 0) return;
-            const blockKey = `${o}:${block}`;
-            let ids = idBlocks.get(blockKey);
-            if (ids === undefined) idBlocks.set(blockKey, (ids = this.#cold.idBlock(keys[s + 1 + o] as string, other, block)));
-            checks.push(
-              ids.then((held) => {
-                if (blockHolds(held, bytes)) shadowed.add(docId);
-              }),
-            );
-          });
-        }
-        await Promise.all(checks);
-      };
-      const scan = new ColdAnnScan(head, { vector, metric, k, probes: request.probes, rerank }, (docId, position) => {
-        if (dead.has(position) || tail.ids.has(docId) || shadowed.has(docId) || newerMarkers.some((m) => m.has(docId))) return true;
-        if (maybeNewer(docId)) pending.add(docId);
-        return false;
+          return newer.some((other) => bloomMayContain(other.idSet.bloom, bytes) && idBlockOf(other.idSet.fence, bytes) >= 0);
+        };
+        const resolve = async (): Promise<void> => {
+          const checks: Promise<void>[] = [];
+          for (const docId of pending) {
+            resolved.add(docId);
+            const bytes = encoder.encode(docId);
+            newer.forEach((other, o) => {
+              if (!bloomMayContain(other.idSet.bloom, bytes)) return;
+              const block = idBlockOf(other.idSet.fence, bytes);
+              if (block < 0) return;
+              const blockKey = `${o}:${block}`;
+              let ids = idBlocks.get(blockKey);
+              if (ids === undefined) idBlocks.set(blockKey, (ids = this.#cold.idBlock(keys[s + 1 + o] as string, other, block)));
+              checks.push(
+                ids.then((held) => {
+                  if (blockHolds(held, bytes)) shadowed.add(docId);
+                }),
+              );
+            });
+          }
+          await Promise.all(checks);
+        };
+        const scan = new ColdAnnScan(head, { vector, metric, k, probes: request.probes, rerank }, (docId, position) => {
+          if (dead.has(position) || tail.ids.has(docId) || shadowed.has(docId) || newerMarkers.some((m) => m.has(docId))) return true;
+          if (maybeNewer(docId)) pending.add(docId);
+          return false;
+        });
+        return { scan, pending, resolve, fetched: new Map<number, ListRows>() };
       });
-      return { scan, pending, resolve, fetched: new Map<number, ListRows>() };
-    });
-    const firstPasses = this.#settings.globalProbes ? await this.#probeGlobally(keys, segmentHeads, probed, k, request.probes) : await this.#probeEach(keys, segmentHeads, probed);
-    // Format 4: the first passes read codes; the best `rerank` candidates of all segments are re-ranked
-    // from their full-precision rows (one parallel round), which gives the exact scores.
-    const chosen = pickRerank(firstPasses, rerank);
-    const candidates = await Promise.all(
-      probed.map(async ({ scan, fetched }, s) => {
-        const picked = chosen[s] as ColdCandidates;
-        if (picked.approximate === undefined || picked.slots.length === 0) return { found: scan.rerank(picked, new Map()), fetched };
-        const rows = await this.#cold.vectorRows(keys[s] as string, segmentHeads[s] as ColdIndexHead, picked.slots);
-        return { found: scan.rerank(picked, rows), fetched };
-      }),
-    );
-    let hits = mergeWithTail(
-      candidates.map((c) => c.found),
-      tail.chunks,
-      { vector, metric, k },
-    );
+      const firstPasses = this.#settings.globalProbes ? await this.#probeGlobally(keys, segmentHeads, probed, k, request.probes) : await this.#probeEach(keys, segmentHeads, probed);
+      // Format 4: the first passes read codes; the best `rerank` candidates of all segments are re-ranked
+      // from their full-precision rows (one parallel round), which gives the exact scores.
+      const chosen = pickRerank(firstPasses, rerank);
+      const candidates = await Promise.all(
+        probed.map(async ({ scan, fetched }, s) => {
+          const picked = chosen[s] as ColdCandidates;
+          if (picked.approximate === undefined || picked.slots.length === 0) return { found: scan.rerank(picked, new Map()), fetched };
+          const rows = await this.#cold.vectorRows(keys[s] as string, segmentHeads[s] as ColdIndexHead, picked.slots);
+          return { found: scan.rerank(picked, rows), fetched };
+        }),
+      );
+      const ranked = mergeWithTail(
+        candidates.map((c) => c.found),
+        tail.chunks,
+        { vector, metric, k },
+      );
+      return { hits: ranked, candidates };
+    };
+    const per = request.limitPer;
+    let last: AnnRun;
+    if (per === undefined) last = await run(request.topK);
+    else {
+      // limitPer (cold-diversity.ts): each round's rows as ColdHits (tail chunk c as -1 - c), a row's tuple
+      // from its row store entry in that round's fetched lists; the rows kept all come from the last round.
+      let round: AnnRun | undefined;
+      const origin = new Map<ColdHit, AnnHit>();
+      const kept = await coldDiverse({
+        per,
+        topK: request.topK,
+        segmentRows: segmentHeads.reduce((n, head) => n + head.size, 0),
+        attributes: async (h, names) => {
+          const key = keys[h.segment] as string;
+          const { offset, length } = rowStoreRange(annListOf((round as AnnRun).candidates, keys, h.segment, h.slot), h.slot);
+          return pickAttributes(length === 0 ? {} : parseStoredRow(await this.#cold.rowStore(key, segmentHeads[h.segment] as ColdIndexHead, offset, length), key), names);
+        },
+        tail: coldTailChunks(tail.chunks),
+        run: async (k) => {
+          round = await run(k);
+          return round.hits.map((h) => {
+            const hit = { segment: h.fromTail ? -1 - h.segment : h.segment, slot: h.slot, score: h.score, id: h.id };
+            origin.set(hit, h);
+            return hit;
+          });
+        },
+      });
+      last = { hits: (kept as ColdHit[]).map((h) => origin.get(h) as AnnHit), candidates: (round as AnnRun).candidates };
+    }
+    const { candidates } = last;
+    let hits = last.hits;
     let distances = hits.map((h) => distanceOf(metric, h.score));
     if (request.distanceThreshold !== undefined) {
       const t = request.distanceThreshold;
       hits = hits.filter((_, i) => (distances[i] as number) <= t);
       distances = distances.filter((d) => d <= t);
     }
-    const listOfSlot = (s: number, slot: number): ListRows => {
-      for (const rows of candidates[s]!.fetched.values()) {
-        let count = 0;
-        for (const c of rows.clusters) count += c.count;
-        if (slot >= rows.start && slot < rows.start + count) return rows;
-      }
-      throw new CorruptError(`query index ${keys[s]}: a returned row is in no fetched list`, keys[s] as string);
-    };
+    const listOfSlot = (s: number, slot: number): ListRows => annListOf(candidates, keys, s, slot);
     const rows = await Promise.all(
       hits.map(async (h, i): Promise<QueryRow> => {
         const row: { id: string; distance: number; attributes?: Record<string, JsonValue>; vector?: number[] } = { id: h.id, distance: distances[i] as number };
@@ -821,7 +864,7 @@ export class NamespaceQuery {
         : coldTextCombination({ ...context, expr: rank.expr, params });
     };
     const per = request.limitPer;
-    let hits = per === undefined ? await run(request.topK) : await coldDiverse({ per, topK: request.topK, rows: this.#coldRows, files, tail: chunks, run });
+    let hits = per === undefined ? await run(request.topK) : await coldDiverse({ per, topK: request.topK, ...coldRowsAccess(this.#coldRows, files), tail: chunks, run });
     if (hits === undefined) return undefined;
     let distances: number[] | undefined;
     if (rank?.kind === "vector") {
@@ -935,7 +978,7 @@ export class NamespaceQuery {
         slicer: this.#deps.slicer,
       });
     const per = request.limitPer;
-    const hits = (per === undefined ? await run(request.topK) : await coldDiverse({ per, topK: request.topK, rows: this.#coldRows, files, tail: chunks, run })) as ColdHit[];
+    const hits = (per === undefined ? await run(request.topK) : await coldDiverse({ per, topK: request.topK, ...coldRowsAccess(this.#coldRows, files), tail: chunks, run })) as ColdHit[];
     this.#coldQueries++;
     let distances = hits.map((h) => distanceOf(rankMetric, h.score));
     let kept = hits;
