@@ -1,7 +1,8 @@
 /**
  * Cold BM25 and filter queries from object storage (issue 13): a fresh
  * process answers BM25 top-10 queries, filter listings, filtered BM25,
- * aggregations (Count + Sum, filtered, per group) and exact kNN
+ * aggregations (Count + Sum, filtered, per group), exact kNN (plain and
+ * filtered), BM25 sums, token and phrase filters and BM25 with limitPer
  * on a compacted namespace by ranged reads of the stored query index (the
  * eager region, the vocabulary, postings, lengths, the returned rows'
  * clusters and row store entries), without loading it; each figure beside
@@ -50,6 +51,13 @@ const KINDS = {
   "sum by category": (i: number) => ({ aggregateBy: { sum: ["Sum", "price"] }, groupBy: ["category"], topK: 10 + i }),
   // Exact kNN: every vector read once, in bounded batches (cold-exact-vector.ts).
   "exact kNN": (i: number) => ({ rankBy: ["vector", "kNN", queries.query(i)], topK: 10 }),
+  // A 1% filter: only the clusters holding a match are read.
+  "kNN+1% filter": (i: number) => ({ rankBy: ["vector", "kNN", queries.query(i)], filters: ["bucket", "Eq", i], topK: 10 }),
+  // Combinations of BM25 clauses (cold-text-combination.ts), token and phrase filters (cold-filter.ts), limitPer (cold-diversity.ts).
+  "bm25 sum": (i: number) => ({ rankBy: ["Sum", [["title", "BM25", WORDS[40 + i]], ["Product", 2, ["title", "BM25", WORDS[300 + 7 * i]]]]], topK: 10 }),
+  "all-tokens filter": (i: number) => ({ filters: ["title", "ContainsAllTokens", `${WORDS[40 + i]} ${WORDS[41 + i]}`], topK: 10 }),
+  "phrase filter": (i: number) => ({ filters: ["title", "ContainsTokenSequence", `${WORDS[40 + i]} ${WORDS[41 + i]}`], topK: 10 }),
+  "bm25 limitPer": (i: number) => ({ rankBy: ["title", "BM25", `${WORDS[40 + i]} ${WORDS[300 + 7 * i]}`], limitPer: { attributes: ["category"], limit: 1 }, topK: 10 }),
 } as const;
 type Kind = keyof typeof KINDS;
 
