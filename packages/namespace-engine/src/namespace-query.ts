@@ -80,6 +80,7 @@ import { coldFilterMatches, coldFilterSlots } from "./cold-filter.ts";
 import { type ColdTailChunk, coldTailChunks } from "./cold-tail.ts";
 import { coldTextCombination } from "./cold-text-combination.ts";
 import { coldDiverse, coldRowsAccess } from "./cold-diversity.ts";
+import { type ColdAnnFilter, coldAnnFilter } from "./cold-ann-filter.ts";
 import { coldListing } from "./cold-listing.ts";
 import { coldAggregate } from "./cold-aggregate.ts";
 import { COLD_EXACT_BATCH_BYTES, coldExactVector } from "./cold-exact-vector.ts";
@@ -578,7 +579,6 @@ export class NamespaceQuery {
       rank === undefined ||
       rank.kind !== "vector" ||
       rank.mode !== "ANN" ||
-      request.filters !== undefined ||
       request.aggregateBy !== undefined
     ) {
       return undefined;
@@ -599,6 +599,15 @@ export class NamespaceQuery {
       Promise.all(refs.map((ref) => this.#tombstones(ref))),
     ]);
     if (tail === null || heads.some((head) => head === null)) return undefined;
+    // A filter that is not selective in any segment: its non-matching rows are skipped like dead ones.
+    let filtered: ColdAnnFilter | undefined;
+    if (request.filters !== undefined) {
+      const cold = await this.#openColdArrays(path, manifest);
+      if (cold === undefined) return undefined;
+      filtered = await coldAnnFilter({ reader: this.#coldArrays, ids: this.#coldDead }, cold.files, tail.chunks, request.filters);
+      if (filtered === undefined) return undefined;
+    }
+    const tailChunks = filtered?.tail ?? tail.chunks;
     this.#coldQueries++;
     const markers = refs.map((ref) => new Set(deletedIdsOf(ref)));
     const segmentHeads = heads as ColdIndexHead[];
@@ -647,8 +656,9 @@ export class NamespaceQuery {
           }
           await Promise.all(checks);
         };
-        const scan = new ColdAnnScan(head, { vector, metric, k, probes: request.probes, rerank }, (docId, position) => {
-          if (dead.has(position) || tail.ids.has(docId) || shadowed.has(docId) || newerMarkers.some((m) => m.has(docId))) return true;
+        const matches = filtered?.matches[s];
+        const scan = new ColdAnnScan(head, { vector, metric, k, probes: request.probes, rerank }, (docId, position, slot) => {
+          if (matches?.[slot] === 0 || dead.has(position) || tail.ids.has(docId) || shadowed.has(docId) || newerMarkers.some((m) => m.has(docId))) return true;
           if (maybeNewer(docId)) pending.add(docId);
           return false;
         });
@@ -668,7 +678,7 @@ export class NamespaceQuery {
       );
       const ranked = mergeWithTail(
         candidates.map((c) => c.found),
-        tail.chunks,
+        tailChunks,
         { vector, metric, k },
       );
       return { hits: ranked, candidates };
@@ -690,7 +700,7 @@ export class NamespaceQuery {
           const { offset, length } = rowStoreRange(annListOf((round as AnnRun).candidates, keys, h.segment, h.slot), h.slot);
           return pickAttributes(length === 0 ? {} : parseStoredRow(await this.#cold.rowStore(key, segmentHeads[h.segment] as ColdIndexHead, offset, length), key), names);
         },
-        tail: coldTailChunks(tail.chunks),
+        tail: coldTailChunks(tailChunks),
         run: async (k) => {
           round = await run(k);
           return round.hits.map((h) => {
@@ -716,7 +726,7 @@ export class NamespaceQuery {
         const row: { id: string; distance: number; attributes?: Record<string, JsonValue>; vector?: number[] } = { id: h.id, distance: distances[i] as number };
         const names = request.includeAttributes;
         if (h.fromTail) {
-          tailRowInto(row, (tail.chunks[h.segment] as { index: QueryIndex }).index, h.slot, request);
+          tailRowInto(row, (tailChunks[h.segment] as { index: QueryIndex }).index, h.slot, request);
           return row;
         }
         const head = heads[h.segment] as ColdIndexHead;

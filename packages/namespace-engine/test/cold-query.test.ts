@@ -149,13 +149,42 @@ describe("cold queries", () => {
     expect((engine.storage as CachingStorage).stats().memoryHits).toBeGreaterThan(0);
   });
 
-  it("are not used for filters, other rankings, or when turned off", async () => {
+  it("with a filter that is not selective skip the rows it does not match like dead ones, exactly like the loaded index", async () => {
+    const { storage, writer } = await compacted();
+    await writer.upsert(NS, [doc(5001), { ...doc(100), vector: vectorOf(77) }, { ...doc(6), attributes: { n: 6, color: "blue", tags: ["t9"] } }]);
+    await writer.delete(NS, ["doc-00101", "doc-00102"]);
+    for (let b = 0; b < 4; b++) await writer.upsert(NS, [doc(6000 + b), { ...doc(200 + b), vector: vectorOf(78 + b) }]);
+    const filtered = [
+      { rankBy: ["vector", "ANN", vectorOf(77)], filters: ["color", "Eq", "red"], topK: 10, includeAttributes: true },
+      { rankBy: ["vector", "ANN", vectorOf(4242)], filters: ["And", [["n", "Gte", 1000], ["tags", "ContainsAny", ["t1", "t2", "t9"]]]], topK: 30, includeVectors: true },
+      { rankBy: ["vector", "ANN", vectorOf(3)], filters: ["Not", ["color", "Eq", "green"]], topK: 5, probes: 1 },
+      { rankBy: ["vector", "ANN", vectorOf(9)], filters: ["n", "Lt", 4500], topK: 20, distanceThreshold: 0.05 },
+      { rankBy: ["vector", "ANN", vectorOf(12)], filters: ["color", "In", ["red", "blue"]], limitPer: { attributes: ["tags"], limit: 2 }, topK: 8 },
+    ];
+    for (const options of [{}, { globalProbes: false }, { tailChunkContainers: 2 }]) {
+      for (const request of filtered) {
+        const expected = await makeEngine(storage, { queryCache: { coldReads: false, ...options } }).query(NS, request);
+        const cold = makeEngine(storage, { queryCache: { ...WIDE.queryCache, ...options } });
+        expect(await cold.query(NS, request), JSON.stringify([request, options])).toEqual(expected);
+        expect(cold.queryStats().coldQueries).toBe(1);
+        expect(cold.queryStats().segmentIndexes.loads).toBe(0);
+      }
+    }
+    // A selective filter over this segment (reordered by IVF, with tombstones) is loaded.
+    const engine = makeEngine(storage);
+    await engine.query(NS, { rankBy: ["vector", "ANN", vectorOf(1)], topK: 3, filters: ["n", "Lt", 100] });
+    expect(engine.queryStats().coldQueries).toBe(0);
+  });
+
+  it("are not used for other rankings, or when turned off", async () => {
     const { storage } = await compacted();
     const engine = makeEngine(storage);
-    await engine.query(NS, { rankBy: ["vector", "ANN", vectorOf(1)], topK: 3, filters: ["color", "Eq", "red"] });
-    await engine.query(NS, { rankBy: ["vector", "kNN", vectorOf(1)], topK: 3 });
-    await engine.query(NS, { rankBy: ["n", "asc"], topK: 3 });
+    await engine.query(NS, { rankBy: ["n", "asc"], topK: 3 }); // attribute order: loaded
+    await engine.query(NS, { rankBy: ["vector", "kNN", vectorOf(1)], topK: 3 }); // now warm
     expect(engine.queryStats().coldQueries).toBe(0);
+    const off = makeEngine(storage, { queryCache: { coldReads: false } });
+    await off.query(NS, { rankBy: ["vector", "ANN", vectorOf(1)], topK: 3, filters: ["color", "Eq", "red"] });
+    expect(off.queryStats().coldQueries).toBe(0);
   });
 
   it("find a damaged or missing stored index: Corrupt naming it, never a silent answer", async () => {

@@ -28,10 +28,12 @@
  *    normalized copy, so the distances are the loaded path's bits;
  * 6. `rowStoreRange`: the bytes of a returned row's attributes.
  * Dead rows (tombstoned positions, ids a newer partition deleted or
- * rewrote) are the caller's `isDead(id, position)`.
+ * rewrote; with a filter, the rows it does not match) are the caller's
+ * `isDead(id, position, slot)`.
  *
- * Only the plain ANN request is served this way (dense vector, `ANN`, the
- * index's own metric, no filter); anything else loads the index.
+ * Only ANN requests are served this way (dense vector, `ANN`, the index's
+ * own metric; a filter only as rows to skip, namespace-query.ts); anything
+ * else loads the index.
  */
 import {
   BLOCK_FILE_MAGIC,
@@ -298,14 +300,14 @@ export class ColdAnnScan {
   readonly #query: Float32Array;
   readonly #mode: ScoreMode;
   readonly #k: number;
-  readonly #isDead: (id: string, position: number) => boolean;
+  readonly #isDead: (id: string, position: number, slot: number) => boolean;
   readonly #rerank: number;
   #pass: FirstPass | ExactPass | undefined;
 
   constructor(
     head: ColdIndexHead,
     request: { vector: Float32Array; metric: DistanceMetric; k: number; probes?: number | undefined; rerank?: number | undefined },
-    isDead: (id: string, position: number) => boolean,
+    isDead: (id: string, position: number, slot: number) => boolean,
   ) {
     this.#head = head;
     this.scores = listScores(head, request.vector, request.metric);
@@ -421,7 +423,7 @@ class ExactPass {
     readonly query: Float32Array,
     readonly mode: ScoreMode,
     k: number,
-    isDead: (id: string, position: number) => boolean,
+    isDead: (id: string, position: number, slot: number) => boolean,
     lists: readonly ListRows[],
   ) {
     let rows = 0;
@@ -455,7 +457,7 @@ class ExactPass {
           const id = decoder.decode(c.idBytes.subarray(c.idOffsets[i]!, c.idOffsets[i + 1]!));
           ids[at] = id;
           slots[at] = slot;
-          if (isDead(id, c.positions === null ? slot : c.positions[i]!)) skip[at] = 1;
+          if (isDead(id, c.positions === null ? slot : c.positions[i]!, slot)) skip[at] = 1;
         }
       }
       this.#ranges.push([begin, at]);
@@ -496,7 +498,7 @@ class FirstPass {
   readonly #head: ColdIndexHead;
   readonly #query: Float32Array;
   readonly #mode: ScoreMode;
-  readonly #isDead: (id: string, position: number) => boolean;
+  readonly #isDead: (id: string, position: number, slot: number) => boolean;
   readonly #lists: readonly ListRows[];
   readonly #qq: number;
   readonly #qs: Float64Array;
@@ -513,7 +515,7 @@ class FirstPass {
     query: Float32Array,
     mode: ScoreMode,
     rerank: number,
-    isDead: (id: string, position: number) => boolean,
+    isDead: (id: string, position: number, slot: number) => boolean,
     lists: readonly ListRows[],
   ) {
     this.#head = head;
@@ -559,7 +561,7 @@ class FirstPass {
         const score = mode === "cos" ? dot * k : mode === "dot" ? dot : -(qq - 2 * dot + (k > 0 ? 1 / (k * k) : 0));
         if (!top.accepts(score)) continue;
         const id = this.#decoder.decode(c.idBytes.subarray(c.idOffsets[r]!, c.idOffsets[r + 1]!));
-        if (this.#isDead(id, c.positions === null ? slot : c.positions[r]!)) continue;
+        if (this.#isDead(id, c.positions === null ? slot : c.positions[r]!, slot)) continue;
         this.#ids.push(id);
         this.#slots.push(slot);
         this.#invs.push(k);
