@@ -203,6 +203,25 @@ describe("cold queries", () => {
       expect(isCorrupt(error), `byte ${at}: ${String(error)}`).toBe(true);
       expect((error as { key: string }).key).toBe(index.key);
     }
+    // With a filter: its postings, number order and tags are read too; a damaged block of any is Corrupt.
+    const filtered = { rankBy: ["vector", "ANN", vectorOf(5)], topK: 5, probes: 10_000, filters: ["Or", [["n", "Gte", 100], ["color", "In", ["red"]], ["tags", "ContainsAny", ["t1"]]]] };
+    let failures = 0;
+    for (const section of directory.sections.filter((x) => !x.eager && x.length > 0)) {
+      const damaged = original.slice();
+      damaged[section.offset + Math.floor(section.length / 2)]! ^= 0x20;
+      await storage.put(index.key, damaged, { mode: { kind: "overwrite" } });
+      const engine = makeEngine(storage);
+      const error = await engine.query(NS, filtered).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      if (error === undefined) continue; // a section this query does not read
+      failures++;
+      expect(isCorrupt(error), `${section.name}: ${String(error)}`).toBe(true);
+      expect((error as { key: string }).key).toBe(index.key);
+      expect(engine.queryStats().segmentIndexes.loads).toBe(0);
+    }
+    expect(failures).toBeGreaterThanOrEqual(4);
     await storage.delete(index.key);
     const error = await errorOf(makeEngine(storage).query(NS, { rankBy: ["vector", "ANN", vectorOf(5)], topK: 5 }));
     expect(isCorrupt(error)).toBe(true);
