@@ -309,6 +309,19 @@ function requestField(json: unknown, name: string): boolean {
   return typeof json === "object" && json !== null && !Array.isArray(json) && Object.hasOwn(json, name);
 }
 
+/** A cold ANN query: the request, its segments (refs, index keys, heads, tombstones), the tail and a filter's matches. */
+interface ColdAnn {
+  readonly request: QueryRequest;
+  readonly vector: Float32Array;
+  readonly metric: DistanceMetric;
+  readonly refs: readonly ContainerRef[];
+  readonly keys: readonly string[];
+  readonly heads: readonly ColdIndexHead[];
+  readonly tail: TailPart;
+  readonly tombstones: readonly Iterable<number>[];
+  readonly filtered: ColdAnnFilter | undefined;
+}
+
 /** A cold ANN ranking's rows, and per segment its re-ranked candidates and the lists it fetched. */
 interface AnnRun {
   readonly hits: AnnHit[];
@@ -607,85 +620,94 @@ export class NamespaceQuery {
       filtered = await coldAnnFilter({ reader: this.#coldArrays, ids: this.#coldDead }, cold.files, tail.chunks, request.filters);
       if (filtered === undefined) return undefined;
     }
-    const tailChunks = filtered?.tail ?? tail.chunks;
     this.#coldQueries++;
+    const rows = await this.#coldAnnRows({ request, vector, metric, refs, keys, heads: heads as ColdIndexHead[], tail, tombstones, filtered });
+    this.#loadAfterCold(path, manifest, heads as ColdIndexHead[]);
+    return { rows };
+  }
+
+  /** The first k rows of a cold ANN ranking, with the candidates (and fetched lists) the rows are read from. */
+  async #coldAnnRun(ann: ColdAnn, k: number): Promise<AnnRun> {
+    const { request, vector, metric, refs, keys, heads: segmentHeads, tail, tombstones, filtered } = ann;
     const markers = refs.map((ref) => new Set(deletedIdsOf(ref)));
-    const segmentHeads = heads as ColdIndexHead[];
-    // The first k rows of the ranking, with the candidates (and fetched lists) the rows are read from.
-    const run = async (k: number): Promise<AnnRun> => {
-      const rerank = this.#settings.coldRerank > 0 ? this.#settings.coldRerank : defaultRerank(k);
-      // Per segment: its dead rows, and the shadowing by newer probed (their Bloom filters, then the one id block
-      // that can hold an id). Asked only for the rows the scan looks at (format 4: those whose score could be kept):
-      // a "maybe" counts as live until its id block is read, then the scan runs again, until it saw no unresolved
-      // "maybe".
-      const probed: ProbedSegment[] = segmentHeads.map((head, s) => {
-        const ref = refs[s] as ContainerRef;
-        const dead = new Set<number>(tombstones[s]);
-        const masked = maskedPositions(ref);
-        if (masked !== undefined) for (const position of masked) dead.add(position);
-        const newer = segmentHeads.slice(s + 1);
-        const newerMarkers = markers.slice(s + 1);
-        const shadowed = new Set<string>();
-        const resolved = new Set<string>();
-        const pending = new Set<string>();
-        const encoder = new TextEncoder();
-        const idBlocks = new Map<string, Promise<Uint8Array[]>>();
-        const maybeNewer = (docId: string): boolean => {
-          if (newer.length === 0 || resolved.has(docId)) return false;
+    const rerank = this.#settings.coldRerank > 0 ? this.#settings.coldRerank : defaultRerank(k);
+    // Per segment: its dead rows, and the shadowing by newer probed (their Bloom filters, then the one id block
+    // that can hold an id). Asked only for the rows the scan looks at (format 4: those whose score could be kept):
+    // a "maybe" counts as live until its id block is read, then the scan runs again, until it saw no unresolved
+    // "maybe".
+    const probed: ProbedSegment[] = segmentHeads.map((head, s) => {
+      const ref = refs[s] as ContainerRef;
+      const dead = new Set<number>(tombstones[s]);
+      const masked = maskedPositions(ref);
+      if (masked !== undefined) for (const position of masked) dead.add(position);
+      const newer = segmentHeads.slice(s + 1);
+      const newerMarkers = markers.slice(s + 1);
+      const shadowed = new Set<string>();
+      const resolved = new Set<string>();
+      const pending = new Set<string>();
+      const encoder = new TextEncoder();
+      const idBlocks = new Map<string, Promise<Uint8Array[]>>();
+      const maybeNewer = (docId: string): boolean => {
+        if (newer.length === 0 || resolved.has(docId)) return false;
+        const bytes = encoder.encode(docId);
+        return newer.some((other) => bloomMayContain(other.idSet.bloom, bytes) && idBlockOf(other.idSet.fence, bytes) >= 0);
+      };
+      const resolve = async (): Promise<void> => {
+        const checks: Promise<void>[] = [];
+        for (const docId of pending) {
+          resolved.add(docId);
           const bytes = encoder.encode(docId);
-          return newer.some((other) => bloomMayContain(other.idSet.bloom, bytes) && idBlockOf(other.idSet.fence, bytes) >= 0);
-        };
-        const resolve = async (): Promise<void> => {
-          const checks: Promise<void>[] = [];
-          for (const docId of pending) {
-            resolved.add(docId);
-            const bytes = encoder.encode(docId);
-            newer.forEach((other, o) => {
-              if (!bloomMayContain(other.idSet.bloom, bytes)) return;
-              const block = idBlockOf(other.idSet.fence, bytes);
-              if (block < 0) return;
-              const blockKey = `${o}:${block}`;
-              let ids = idBlocks.get(blockKey);
-              if (ids === undefined) idBlocks.set(blockKey, (ids = this.#cold.idBlock(keys[s + 1 + o] as string, other, block)));
-              checks.push(
-                ids.then((held) => {
-                  if (blockHolds(held, bytes)) shadowed.add(docId);
-                }),
-              );
-            });
-          }
-          await Promise.all(checks);
-        };
-        const matches = filtered?.matches[s];
-        const scan = new ColdAnnScan(head, { vector, metric, k, probes: request.probes, rerank }, (docId, position, slot) => {
-          if (matches?.[slot] === 0 || dead.has(position) || tail.ids.has(docId) || shadowed.has(docId) || newerMarkers.some((m) => m.has(docId))) return true;
-          if (maybeNewer(docId)) pending.add(docId);
-          return false;
-        });
-        return { scan, pending, resolve, fetched: new Map<number, ListRows>() };
+          newer.forEach((other, o) => {
+            if (!bloomMayContain(other.idSet.bloom, bytes)) return;
+            const block = idBlockOf(other.idSet.fence, bytes);
+            if (block < 0) return;
+            const blockKey = `${o}:${block}`;
+            let ids = idBlocks.get(blockKey);
+            if (ids === undefined) idBlocks.set(blockKey, (ids = this.#cold.idBlock(keys[s + 1 + o] as string, other, block)));
+            checks.push(
+              ids.then((held) => {
+                if (blockHolds(held, bytes)) shadowed.add(docId);
+              }),
+            );
+          });
+        }
+        await Promise.all(checks);
+      };
+      const matches = filtered?.matches[s];
+      const scan = new ColdAnnScan(head, { vector, metric, k, probes: request.probes, rerank }, (docId, position, slot) => {
+        if (matches?.[slot] === 0 || dead.has(position) || tail.ids.has(docId) || shadowed.has(docId) || newerMarkers.some((m) => m.has(docId))) return true;
+        if (maybeNewer(docId)) pending.add(docId);
+        return false;
       });
-      const firstPasses = this.#settings.globalProbes ? await this.#probeGlobally(keys, segmentHeads, probed, k, request.probes) : await this.#probeEach(keys, segmentHeads, probed);
-      // Format 4: the first passes read codes; the best `rerank` candidates of all segments are re-ranked
-      // from their full-precision rows (one parallel round), which gives the exact scores.
-      const chosen = pickRerank(firstPasses, rerank);
-      const candidates = await Promise.all(
-        probed.map(async ({ scan, fetched }, s) => {
-          const picked = chosen[s] as ColdCandidates;
-          if (picked.approximate === undefined || picked.slots.length === 0) return { found: scan.rerank(picked, new Map()), fetched };
-          const rows = await this.#cold.vectorRows(keys[s] as string, segmentHeads[s] as ColdIndexHead, picked.slots);
-          return { found: scan.rerank(picked, rows), fetched };
-        }),
-      );
-      const ranked = mergeWithTail(
-        candidates.map((c) => c.found),
-        tailChunks,
-        { vector, metric, k },
-      );
-      return { hits: ranked, candidates };
-    };
+      return { scan, pending, resolve, fetched: new Map<number, ListRows>() };
+    });
+    const firstPasses = this.#settings.globalProbes ? await this.#probeGlobally(keys, segmentHeads, probed, k, request.probes) : await this.#probeEach(keys, segmentHeads, probed);
+    // Format 4: the first passes read codes; the best `rerank` candidates of all segments are re-ranked
+    // from their full-precision rows (one parallel round), which gives the exact scores.
+    const chosen = pickRerank(firstPasses, rerank);
+    const candidates = await Promise.all(
+      probed.map(async ({ scan, fetched }, s) => {
+        const picked = chosen[s] as ColdCandidates;
+        if (picked.approximate === undefined || picked.slots.length === 0) return { found: scan.rerank(picked, new Map()), fetched };
+        const rows = await this.#cold.vectorRows(keys[s] as string, segmentHeads[s] as ColdIndexHead, picked.slots);
+        return { found: scan.rerank(picked, rows), fetched };
+      }),
+    );
+    const hits = mergeWithTail(
+      candidates.map((c) => c.found),
+      filtered?.tail ?? tail.chunks,
+      { vector, metric, k },
+    );
+    return { hits, candidates };
+  }
+
+  /** A cold ANN query's rows: its ranking (in rounds with `limitPer`), cut at `distanceThreshold`, then read. */
+  async #coldAnnRows(ann: ColdAnn): Promise<QueryRow[]> {
+    const { request, metric, keys, heads, tail, filtered } = ann;
+    const tailChunks = filtered?.tail ?? tail.chunks;
     const per = request.limitPer;
     let last: AnnRun;
-    if (per === undefined) last = await run(request.topK);
+    if (per === undefined) last = await this.#coldAnnRun(ann, request.topK);
     else {
       // limitPer (cold-diversity.ts): each round's rows as ColdHits (tail chunk c as -1 - c), a row's tuple
       // from its row store entry in that round's fetched lists; the rows kept all come from the last round.
@@ -694,15 +716,15 @@ export class NamespaceQuery {
       const kept = await coldDiverse({
         per,
         topK: request.topK,
-        segmentRows: segmentHeads.reduce((n, head) => n + head.size, 0),
+        segmentRows: heads.reduce((n, head) => n + head.size, 0),
         attributes: async (h, names) => {
           const key = keys[h.segment] as string;
           const { offset, length } = rowStoreRange(annListOf((round as AnnRun).candidates, keys, h.segment, h.slot), h.slot);
-          return pickAttributes(length === 0 ? {} : parseStoredRow(await this.#cold.rowStore(key, segmentHeads[h.segment] as ColdIndexHead, offset, length), key), names);
+          return pickAttributes(length === 0 ? {} : parseStoredRow(await this.#cold.rowStore(key, heads[h.segment] as ColdIndexHead, offset, length), key), names);
         },
         tail: coldTailChunks(tailChunks),
         run: async (k) => {
-          round = await run(k);
+          round = await this.#coldAnnRun(ann, k);
           return round.hits.map((h) => {
             const hit = { segment: h.fromTail ? -1 - h.segment : h.segment, slot: h.slot, score: h.score, id: h.id };
             origin.set(hit, h);
@@ -744,8 +766,7 @@ export class NamespaceQuery {
         return row;
       }),
     );
-    this.#loadAfterCold(path, manifest, heads as ColdIndexHead[]);
-    return { rows };
+    return rows;
   }
 
   /**
