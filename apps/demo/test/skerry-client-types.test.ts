@@ -106,7 +106,7 @@ describe("client response types name every field the server sends", () => {
     expectTypeOf<keyof In<typeof S.BranchBody>>().toEqualTypeOf<"target" | keyof C.ForkOptions>();
     expectTypeOf<keyof In<typeof S.GcBody>>().toEqualTypeOf<keyof C.GcOptions>();
     expectTypeOf<keyof In<typeof S.RepairBody>>().toEqualTypeOf<keyof C.RepairOptions>();
-    expectTypeOf<keyof In<typeof S.ScanQuery>>().toEqualTypeOf<"atVersion" | "consistency" | "after" | "limit">();
+    expectTypeOf<keyof In<typeof S.ScanQuery>>().toEqualTypeOf<"atVersion" | "consistency" | "cursor" | "after" | "limit">();
   });
 });
 

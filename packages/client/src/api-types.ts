@@ -156,7 +156,9 @@ export interface GetDocumentsResult<A = Attributes> {
 export interface ScanPage<A = Attributes> {
   readonly version: number;
   readonly documents: Document<A>[];
-  /** Pass as `after` for the next page; absent on the last page. */
+  /** Pass as `cursor` for the next page (read at `version`); absent on the last page. */
+  readonly nextCursor?: string;
+  /** The page's last id when more follow (the older form of `nextCursor`: pass it as `after`, with `atVersion`). */
   readonly next?: string;
 }
 
