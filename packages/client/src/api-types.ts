@@ -162,6 +162,27 @@ export interface ScanPage<A = Attributes> {
   readonly next?: string;
 }
 
+/** One page of a project's namespace names, sorted. */
+export interface NamespaceListPage {
+  readonly namespaces: string[];
+  /** Pass as `cursor` for the next page; absent on the last page. */
+  readonly nextCursor?: string;
+}
+
+/** One page of a namespace's stored manifest versions. */
+export interface VersionsPage {
+  readonly versions: number[];
+  /** Pass as `cursor` for the next page (it keeps the page's order); absent on the last page. */
+  readonly nextCursor?: string;
+}
+
+/** One page of API keys, in creation order. */
+export interface KeyListPage {
+  readonly keys: KeyInfo[];
+  /** Pass as `cursor` for the next page; absent on the last page. */
+  readonly nextCursor?: string;
+}
+
 export type Aggregation<A = Attributes> =
   | readonly ["Count"]
   | readonly ["Count", Extract<keyof A, string> | "id"]
