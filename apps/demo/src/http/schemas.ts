@@ -11,8 +11,8 @@
  */
 import { z } from "@hono/zod-openapi";
 import type { JsonValue } from "@skerry/namespace-engine";
-import { ownRecord } from "./own-record.ts";
 import { MAX_CURSOR_LENGTH } from "./page-cursor.ts";
+import { ownRecord } from "./own-record.ts";
 import { FilterSchema, RankBySchema } from "./query-grammar.ts";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
