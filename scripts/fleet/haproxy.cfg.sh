@@ -2,7 +2,16 @@
 # scripts/fleet/haproxy.cfg.sh -- prints the HAProxy configuration of a
 # fleet (docs/fleet.md explains every choice).
 #
-#   scripts/fleet/haproxy.cfg.sh DIR BALANCER_PORT NODE_PORT...
+#   scripts/fleet/haproxy.cfg.sh SOCKET BALANCER_PORT ID:PORT...
+#   scripts/fleet/haproxy.cfg.sh --server-options
+#
+# SOCKET: the runtime API socket (fleet-scale.sh adds and removes servers
+# through it). Each node is `ID:PORT`: server `node<ID>` with `id <ID>`. The
+# id places the node on the hash ring, so a node keeps its namespaces when
+# others come and go, and every balancer given the same nodes routes alike.
+# --server-options prints the options of every server line (the
+# default-server of the file), which fleet-scale.sh repeats on `add server`
+# (a dynamic server takes nothing from default-server).
 #
 # Routing: the namespace part of the path is hashed with consistent hashing,
 # so each namespace stays on one node (its caches warm there) and a node
@@ -24,15 +33,26 @@
 # once, on any node: the keys live in the manifest). A write without one is
 # never replayed: the client gets the error and decides.
 set -euo pipefail
-[ $# -ge 3 ] || { echo "usage: $0 DIR BALANCER_PORT NODE_PORT..." >&2; exit 2; }
-DIR=$1
+
+# A busy node answers /ready slowly: 2 s per check (timeout check), 3 failures in a row before it is taken out. A
+# dead node is taken out at once by the first refused connection (observe layer4), not by the checks.
+SERVER_OPTIONS="check inter 1s fastinter 500ms downinter 1s fall 3 rise 2 observe layer4 error-limit 1 on-error mark-down"
+if [ "${1:-}" = --server-options ]; then
+  printf '%s\n' "$SERVER_OPTIONS"
+  exit 0
+fi
+[ $# -ge 3 ] || { echo "usage: $0 SOCKET BALANCER_PORT ID:PORT... | --server-options" >&2; exit 2; }
+SOCKET=$1
 PORT=$2
 shift 2
+for node in "$@"; do
+  [[ $node =~ ^[1-9][0-9]*:[1-9][0-9]*$ ]] || { echo "$0: a node is ID:PORT, got '$node'" >&2; exit 2; }
+done
 
 cat <<CFG
 global
   maxconn 4096
-  stats socket $DIR/run/haproxy.sock mode 600 level admin
+  stats socket $SOCKET mode 600 level admin
   # Requests up to 64 KiB can be replayed (L7 retries need the whole request in one buffer).
   tune.bufsize 65536
 
@@ -69,10 +89,8 @@ backend nodes
   # HTTP/1.1 with a Host header: the server refuses a request without one (400).
   http-check send meth GET uri /ready ver HTTP/1.1 hdr Host skerry-fleet-check
   http-check expect status 200
-  # A busy node answers /ready slowly: 2 s per check, 3 failures in a row before it is taken out. A dead
-  # node is taken out at once by the first refused connection (observe layer4), not by the checks.
   timeout check 2s
-  default-server check inter 1s fastinter 500ms downinter 1s fall 3 rise 2 observe layer4 error-limit 1 on-error mark-down
+  default-server $SERVER_OPTIONS
   acl safe_method method GET HEAD OPTIONS
   acl read_post path_end /query /explain_query /documents/get /_debug/recall
   acl idempotent_write req.hdr(idempotency-key) -m found
@@ -80,8 +98,6 @@ backend nodes
   # Which node answered (its server name), for operators and the fleet test.
   http-response set-header X-Skerry-Node %s
 CFG
-i=0
-for port in "$@"; do
-  i=$((i + 1))
-  printf '  server node%d 127.0.0.1:%s id %d\n' "$i" "$port" "$i"
+for node in "$@"; do
+  printf '  server node%d 127.0.0.1:%s id %d\n' "${node%%:*}" "${node#*:}" "${node%%:*}"
 done

@@ -16,7 +16,10 @@
 # - HAProxy (Debian's `haproxy`, installed with apt-get when missing: root
 #   only) on FLEET_PORT, routing each request by its namespace with
 #   consistent hashing (scripts/fleet/haproxy.cfg.sh), health-checking
-#   GET /ready, failing over to the next node when one goes down.
+#   GET /ready, failing over to the next node when one goes down; with
+#   FLEET_BALANCERS=2 (or more) a second HAProxy on its own port with the
+#   same nodes and ring (scripts/fleet/fleet-balancer.sh). Nodes are added
+#   and removed while it runs with scripts/fleet/fleet-scale.sh.
 #
 # Contract (like start-s3.sh): stdout carries nothing but `export NAME=value`
 # lines (also written to DIR/fleet.env); progress goes to stderr. A failed
@@ -24,7 +27,8 @@
 #
 # Environment knobs:
 #   FLEET_NODES (3)            number of Skerry servers
-#   FLEET_PORT (first free from 7800)   the balancer's port on 127.0.0.1
+#   FLEET_PORT (first free from 7800)   the (first) balancer's port on 127.0.0.1
+#   FLEET_BALANCERS (1)        number of HAProxy instances (the others on the first free ports after the nodes')
 #   FLEET_NODE_PORT (first free from FLEET_PORT+1)   first node port (the others follow)
 #   SKERRY_ADMIN_KEY           the admin key of every node (default: generated)
 #   S3_PREFIX                  key prefix in the bucket (default: fleet-<random>)
@@ -38,6 +42,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 NODES=${FLEET_NODES:-3}
 [[ $NODES =~ ^[1-9][0-9]?$ ]] || fail "FLEET_NODES must be 1..99, got '$NODES'"
+BALANCERS=${FLEET_BALANCERS:-1}
+[[ $BALANCERS =~ ^[1-9]$ ]] || fail "FLEET_BALANCERS must be 1..9, got '$BALANCERS'"
 STARTED_AT=$(date +%s%N)
 took() { echo "$(( ($(date +%s%N) - STARTED_AT) / 1000000 )) ms"; }
 
@@ -52,7 +58,7 @@ if [ -n "$(ls -A "$DIR")" ]; then
   mkdir -p "$DIR"
 fi
 touch "$DIR/.skerry-fleet"
-mkdir -p "$DIR"/{run,log,nodes}
+mkdir -p "$DIR"/{run,log,nodes,balancers}
 
 on_exit() {
   local status=$?
@@ -90,6 +96,12 @@ for ((i = 1; i <= NODES; i++)); do
   NODE_PORTS+=("$next")
   next=$((next + 1))
 done
+BALANCER_PORTS=("$BALANCER_PORT")
+for ((b = 2; b <= BALANCERS; b++)); do
+  next=$("$ROOT/scripts/s3/free-port.sh" "$next")
+  BALANCER_PORTS+=("$next")
+  next=$((next + 1))
+done
 
 # ------------------------------------------------------------------ nodes
 q() { printf '%q' "$1"; }
@@ -113,7 +125,6 @@ for ((i = 1; i <= NODES; i++)); do
   } >"$DIR/nodes/$i/node.env"
   chmod 600 "$DIR/nodes/$i/node.env"
 done
-printf '%s\n' "$NODES" >"$DIR/nodes/count"
 
 say "starting $NODES nodes on ports ${NODE_PORTS[*]} (S3 bucket $S3_BUCKET, prefix $S3_PREFIX)"
 # The first node alone (it bootstraps the admin key record in the bucket), then the others together.
@@ -125,21 +136,21 @@ for ((i = 2; i <= NODES; i++)); do
 done
 for pid in "${pids[@]}"; do wait "$pid" || fail "a node did not start"; done
 
-# ------------------------------------------------------------------ balancer
-"$HERE/haproxy.cfg.sh" "$DIR" "$BALANCER_PORT" "${NODE_PORTS[@]}" >"$DIR/haproxy.cfg"
-haproxy -c -q -f "$DIR/haproxy.cfg" >&2 || fail "haproxy rejected $DIR/haproxy.cfg"
-haproxy -D -f "$DIR/haproxy.cfg" -p "$DIR/run/haproxy.pid" </dev/null >>"$DIR/log/haproxy.log" 2>&1 || fail "haproxy did not start; see $DIR/log/haproxy.log"
-deadline=$((SECONDS + 30))
-until [ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$BALANCER_PORT/ready" 2>/dev/null || true)" = 200 ]; do
-  [ "$SECONDS" -lt "$deadline" ] || fail "the balancer on port $BALANCER_PORT does not answer /ready"
-  sleep 0.2
+# ------------------------------------------------------------------ balancers
+for ((b = 1; b <= BALANCERS; b++)); do
+  mkdir -p "$DIR/balancers/$b"
+  printf '%s\n' "${BALANCER_PORTS[b - 1]}" >"$DIR/balancers/$b/port"
+  "$HERE/fleet-balancer.sh" "$DIR" start "$b" || fail "balancer $b did not start"
 done
+balancer_urls=""
+for port in "${BALANCER_PORTS[@]}"; do balancer_urls+="${balancer_urls:+ }http://127.0.0.1:$port"; done
 
 node_urls=""
 for port in "${NODE_PORTS[@]}"; do node_urls+="${node_urls:+ }http://127.0.0.1:$port"; done
 lines=$(printf 'export %s\n' \
   "FLEET_DIR=$(q "$DIR")" \
   "FLEET_URL=http://127.0.0.1:$BALANCER_PORT" \
+  "FLEET_URLS=$(q "$balancer_urls")" \
   "FLEET_NODE_URLS=$(q "$node_urls")" \
   "FLEET_ADMIN_KEY=$(q "$ADMIN_KEY")" \
   "FLEET_S3_PREFIX=$(q "$S3_PREFIX")" \
@@ -152,6 +163,6 @@ if [ -e "$DIR/.own-s3" ]; then
 fi
 printf '%s\n' "$lines" >"$DIR/fleet.env"
 chmod 600 "$DIR/fleet.env"
-say "fleet ready at http://127.0.0.1:$BALANCER_PORT: $NODES nodes ($node_urls) ($(took))"
+say "fleet ready at $balancer_urls: $NODES nodes ($node_urls) ($(took))"
 trap - EXIT
 printf '%s\n' "$lines"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # scripts/fleet/stop-fleet.sh -- stops a fleet started by start-fleet.sh:
-# HAProxy, every node (SIGTERM: graceful, then SIGKILL after
+# every HAProxy, every node (SIGTERM: graceful, then SIGKILL after
 # FLEET_STOP_GRACE seconds), and the S3 server start-fleet.sh started itself
 # (never one it was given). Deletes DIR unless FLEET_KEEP_LOGS=1 (then DIR/log
 # stays). The data the nodes wrote to a given bucket stays there.
@@ -26,17 +26,11 @@ if [ ! -e "$DIR/.skerry-fleet" ]; then
   exit 1
 fi
 
-# HAProxy first: no new requests reach the nodes.
-if [ -s "$DIR/run/haproxy.pid" ]; then
-  for pid in $(<"$DIR/run/haproxy.pid"); do
-    if [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$DIR/haproxy.cfg"; then
-      say "stopping haproxy (pid $pid)"
-      kill -TERM "$pid" 2>/dev/null || true
-      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
+# The balancers first: no new requests reach the nodes.
+if [ -d "$DIR/balancers" ]; then
+  for b in $("$HERE/fleet-balancer.sh" "$DIR" list); do
+    "$HERE/fleet-balancer.sh" "$DIR" kill "$b" || true
   done
-  rm -f "$DIR/run/haproxy.pid"
 fi
 
 if [ -d "$DIR/nodes" ]; then

@@ -50,8 +50,9 @@ describe("server response types are accepted by the client's types", () => {
     expectTypeOf<Out<typeof S.WriteResultSchema>>().toExtend<Wire<C.WriteResult>>();
     expectTypeOf<Out<typeof S.NamespaceInfoSchema>>().toExtend<Wire<C.NamespaceInfo>>();
     expectTypeOf<Out<typeof S.DeleteNamespaceResultSchema>>().toExtend<Wire<C.DeleteNamespaceResult>>();
-    expectTypeOf<Out<typeof S.VersionsSchema>>().toExtend<{ versions: number[] }>();
-    expectTypeOf<Out<typeof S.NamespaceListSchema>>().toExtend<{ namespaces: string[] }>();
+    expectTypeOf<Out<typeof S.VersionsSchema>>().toExtend<Wire<C.VersionsPage>>();
+    expectTypeOf<Out<typeof S.NamespaceListSchema>>().toExtend<Wire<C.NamespaceListPage>>();
+    expectTypeOf<Out<typeof S.KeyListSchema>>().toExtend<Wire<C.KeyListPage>>();
     expectTypeOf<Out<typeof S.ManifestViewSchema>>().toExtend<Wire<C.ManifestView>>();
     expectTypeOf<Out<typeof S.GetDocumentsResultSchema>>().toExtend<Wire<C.GetDocumentsResult>>();
     expectTypeOf<Out<typeof S.DocumentSchema>>().toExtend<Wire<C.Document>>();
@@ -82,6 +83,9 @@ describe("client response types name every field the server sends", () => {
     expectTypeOf<keyof Out<typeof S.GetDocumentsResultSchema>>().toEqualTypeOf<keyof C.GetDocumentsResult>();
     expectTypeOf<keyof Out<typeof S.DocumentSchema>>().toEqualTypeOf<keyof C.Document>();
     expectTypeOf<keyof Out<typeof S.ScanResultSchema>>().toEqualTypeOf<keyof C.ScanPage>();
+    expectTypeOf<keyof Out<typeof S.NamespaceListSchema>>().toEqualTypeOf<keyof C.NamespaceListPage>();
+    expectTypeOf<keyof Out<typeof S.VersionsSchema>>().toEqualTypeOf<keyof C.VersionsPage>();
+    expectTypeOf<keyof Out<typeof S.KeyListSchema>>().toEqualTypeOf<keyof C.KeyListPage>();
     expectTypeOf<keyof Out<typeof S.QueryResultSchema>>().toEqualTypeOf<keyof C.QueryResult>();
     expectTypeOf<keyof Out<typeof S.QueryResultSchema>["rows"][number]>().toEqualTypeOf<keyof C.QueryRow>();
     expectTypeOf<keyof Out<typeof S.DeleteByFilterResultSchema>>().toEqualTypeOf<keyof C.DeleteByFilterResult>();
@@ -106,7 +110,9 @@ describe("client response types name every field the server sends", () => {
     expectTypeOf<keyof In<typeof S.BranchBody>>().toEqualTypeOf<"target" | keyof C.ForkOptions>();
     expectTypeOf<keyof In<typeof S.GcBody>>().toEqualTypeOf<keyof C.GcOptions>();
     expectTypeOf<keyof In<typeof S.RepairBody>>().toEqualTypeOf<keyof C.RepairOptions>();
-    expectTypeOf<keyof In<typeof S.ScanQuery>>().toEqualTypeOf<"atVersion" | "consistency" | "after" | "limit">();
+    expectTypeOf<keyof In<typeof S.ListQuery>>().toEqualTypeOf<"cursor" | "limit">();
+    expectTypeOf<keyof In<typeof S.VersionsQuery>>().toEqualTypeOf<"cursor" | "limit" | "order">();
+    expectTypeOf<keyof In<typeof S.ScanQuery>>().toEqualTypeOf<"atVersion" | "consistency" | "cursor" | "after" | "limit">();
   });
 });
 

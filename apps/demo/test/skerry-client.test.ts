@@ -318,7 +318,7 @@ describe("@skerry/client against the server (local-fs)", () => {
       });
       const project = c.project("acme", "limited");
       gated.close();
-      held = project.listNamespaces();
+      held = project.listNamespaces().toArray(); // a listing is lazy: toArray() sends the first request now
       await until(() => gated.waiting >= 1);
       expect(await project.listNamespaces()).toEqual([]);
       expect(sleeps).toHaveLength(1);

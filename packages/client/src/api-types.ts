@@ -156,8 +156,31 @@ export interface GetDocumentsResult<A = Attributes> {
 export interface ScanPage<A = Attributes> {
   readonly version: number;
   readonly documents: Document<A>[];
-  /** Pass as `after` for the next page; absent on the last page. */
+  /** Pass as `cursor` for the next page (read at `version`); absent on the last page. */
+  readonly nextCursor?: string;
+  /** The page's last id when more follow (the older form of `nextCursor`: pass it as `after`, with `atVersion`). */
   readonly next?: string;
+}
+
+/** One page of a project's namespace names, sorted. */
+export interface NamespaceListPage {
+  readonly namespaces: string[];
+  /** Pass as `cursor` for the next page; absent on the last page. */
+  readonly nextCursor?: string;
+}
+
+/** One page of a namespace's stored manifest versions. */
+export interface VersionsPage {
+  readonly versions: number[];
+  /** Pass as `cursor` for the next page (it keeps the page's order); absent on the last page. */
+  readonly nextCursor?: string;
+}
+
+/** One page of API keys, in creation order. */
+export interface KeyListPage {
+  readonly keys: KeyInfo[];
+  /** Pass as `cursor` for the next page; absent on the last page. */
+  readonly nextCursor?: string;
 }
 
 export type Aggregation<A = Attributes> =

@@ -34,6 +34,9 @@ export type {
   RepairOptions,
   RepairReport,
   ScanPage,
+  NamespaceListPage,
+  VersionsPage,
+  KeyListPage,
   UnpinResult,
   WalEntry,
   WarmResult,
@@ -64,6 +67,8 @@ export { type ConditionalOptions, Namespace, type NamespaceReader, type ReadOpti
 export { type Bm25Options, type Direction, type OrderKey, type RankBy, type RrfOptions, rankBy, type SingleRankBy, type SparseVector, type TextRanking } from "./rank-by.ts";
 export { DEFAULT_RETRY, type RetryOptions } from "./retry-policy.ts";
 export { Keys } from "./keys.ts";
+export type { VersionsOptions } from "./namespace.ts";
+export { type ListOptions, type Page, Paginated } from "./paginated.ts";
 export { Project } from "./project.ts";
 export { SkerryClient, type SkerryClientOptions } from "./skerry-client.ts";
 export {

@@ -34,6 +34,7 @@ import type {
   QueryResult,
   ScanPage,
   UnpinResult,
+  VersionsPage,
   WalEntry,
   TextFieldOptions,
   WarmResult,
@@ -43,6 +44,7 @@ import type {
 } from "./api-types.ts";
 import type { Filter } from "./filter.ts";
 import type { Attributes } from "./json.ts";
+import { checkPageSize, DEFAULT_LIST_PAGE, type ListOptions, Paginated } from "./paginated.ts";
 import { isSkerryError } from "./skerry-error.ts";
 import type { CallOptions, Transport } from "./transport.ts";
 
@@ -51,6 +53,11 @@ export interface ReadOptions extends CallOptions {
   readonly atVersion?: number | undefined;
   /** `strong` (default) reads the latest committed version; `eventual` may answer from a cached one. */
   readonly consistency?: Consistency | undefined;
+}
+
+export interface VersionsOptions extends ListOptions {
+  /** `asc` (default) or `desc`, newest first. A cursor keeps the order it was made in. */
+  readonly order?: "asc" | "desc" | undefined;
 }
 
 export interface ConditionalOptions extends CallOptions {
@@ -64,7 +71,9 @@ export interface WriteOptions extends ConditionalOptions {
 }
 
 export interface ScanOptions extends ReadOptions {
-  /** Start after this id. */
+  /** Resume after the page whose answer carried this `nextCursor` (at that page's version). Not with `after`. */
+  readonly cursor?: string | undefined;
+  /** Start after this id. Not with `cursor`. */
   readonly after?: string | undefined;
   /** Documents per page (1-10,000; the server's default 100). */
   readonly pageSize?: number | undefined;
@@ -156,10 +165,23 @@ export class Namespace<A = Attributes> implements NamespaceReader<A> {
     return this.#transport.request({ method: "DELETE", path: this.#base, idempotent: false }, calls(options));
   }
 
-  /** The manifest versions stored, ascending: each is readable with `atVersion` / `at(version)`. */
-  async versions(options: CallOptions = {}): Promise<number[]> {
-    const answer = await this.#transport.request<{ versions: number[] }>({ method: "GET", path: `${this.#base}/versions`, idempotent: true }, calls(options));
-    return answer.versions;
+  /**
+   * The manifest versions stored, ascending (or newest first with `order:
+   * "desc"`, the cheaper order for the server), page by page: iterate,
+   * `.pages()`, or `await` for the whole array (see Paginated). Each is
+   * readable with `atVersion` / `at(version)` until retention deletes it.
+   */
+  versions(options: VersionsOptions = {}): Paginated<number, VersionsPage> {
+    const pageSize = options.pageSize ?? DEFAULT_LIST_PAGE;
+    return new Paginated((cursor) => this.versionsPage({ ...options, pageSize, cursor }), (page) => page.versions, options);
+  }
+
+  /** One page of the stored versions (from `cursor`, which keeps the order it was made in, or the first). */
+  versionsPage(options: VersionsOptions = {}): Promise<VersionsPage> {
+    checkPageSize(options.pageSize);
+    const limit = options.pageSize ?? (options.cursor === undefined ? DEFAULT_LIST_PAGE : undefined);
+    const query = { cursor: options.cursor, limit, order: options.cursor === undefined ? options.order : undefined };
+    return this.#transport.request({ method: "GET", path: `${this.#base}/versions`, query, idempotent: true }, calls(options));
   }
 
   /** One manifest: its containers in fold order with rows, bytes and tombstoned rows. */
@@ -276,26 +298,30 @@ export class Namespace<A = Attributes> implements NamespaceReader<A> {
     }
   }
 
-  /** One page of documents in id order. */
+  /** One page of documents in id order (from `cursor`, `after`, or the first); its `nextCursor` resumes at its version. */
   scanPage(options: ScanOptions = {}): Promise<ScanPage<A>> {
-    const query = { atVersion: options.atVersion, consistency: options.consistency, after: options.after, limit: options.pageSize };
+    checkPageSize(options.pageSize);
+    if (options.cursor !== undefined && options.after !== undefined) throw new TypeError("pass either cursor or after, not both");
+    const query = { atVersion: options.atVersion, consistency: options.consistency, cursor: options.cursor, after: options.after, limit: options.pageSize };
     return this.#transport.request({ method: "GET", path: `${this.#base}/documents`, query, idempotent: true }, calls(options));
   }
 
   /**
-   * Every page of documents in id order, from one snapshot: the first page's
-   * version (or `atVersion`) is read for every later page, so writes made
-   * meanwhile do not show. Each page is one call (its own timeout).
+   * Every page of documents in id order, from one snapshot: each page's
+   * `nextCursor` holds the first page's version (or `atVersion`), so writes
+   * made meanwhile do not show (SkerryError `VersionNotFound` if retention
+   * deletes that version before the scan ends). Each page is one call (its
+   * own timeout); the signal is also checked between pages.
    */
   async *scanPages(options: ScanOptions = {}): AsyncIterableIterator<ScanPage<A>> {
-    let after = options.after;
-    let atVersion = options.atVersion;
+    let next: ScanOptions = options;
     for (;;) {
-      const page = await this.scanPage({ ...options, after, atVersion });
-      atVersion = page.version;
+      options.signal?.throwIfAborted();
+      const page = await this.scanPage(next);
       yield page;
-      if (page.next === undefined) return;
-      after = page.next;
+      if (page.nextCursor !== undefined) next = { ...options, after: undefined, cursor: page.nextCursor, atVersion: page.version };
+      else if (page.next !== undefined) next = { ...options, cursor: undefined, after: page.next, atVersion: page.version }; // a server without cursors
+      else return;
     }
   }
 

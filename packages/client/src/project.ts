@@ -2,9 +2,10 @@
  * Project: a handle on one org/project (nothing is sent when made): its
  * namespace list, namespace handles, creation, and repair.
  */
-import type { CreateNamespaceOptions, NamespaceInfo, RepairOptions, RepairReport } from "./api-types.ts";
+import type { CreateNamespaceOptions, NamespaceInfo, NamespaceListPage, RepairOptions, RepairReport } from "./api-types.ts";
 import type { Attributes } from "./json.ts";
 import { checkName, Namespace } from "./namespace.ts";
+import { checkPageSize, DEFAULT_LIST_PAGE, type ListOptions, Paginated } from "./paginated.ts";
 import type { CallOptions, Transport } from "./transport.ts";
 
 /** The routes of one org/project. */
@@ -28,10 +29,21 @@ export class Project {
     return new Namespace<A>(this.#transport, this.#newKey, this.org, this.name, name);
   }
 
-  /** The live namespaces' names, sorted. */
-  async listNamespaces(options: CallOptions = {}): Promise<string[]> {
-    const answer = await this.#transport.request<{ namespaces: string[] }>({ method: "GET", path: `${this.#base}/namespaces`, idempotent: true }, options);
-    return answer.namespaces;
+  /**
+   * The live namespaces' names, sorted, page by page (`pageSize`, default
+   * 1,000): `for await (const name of project.listNamespaces())`,
+   * `.pages()`, or `await` for the whole array (see Paginated).
+   */
+  listNamespaces(options: ListOptions = {}): Paginated<string, NamespaceListPage> {
+    const pageSize = options.pageSize ?? DEFAULT_LIST_PAGE;
+    return new Paginated((cursor) => this.listNamespacesPage({ ...options, pageSize, cursor }), (page) => page.namespaces, options);
+  }
+
+  /** One page of the live namespaces' names (from `cursor`, or the first). */
+  listNamespacesPage(options: ListOptions = {}): Promise<NamespaceListPage> {
+    checkPageSize(options.pageSize);
+    const query = { cursor: options.cursor, limit: options.pageSize ?? (options.cursor === undefined ? DEFAULT_LIST_PAGE : undefined) };
+    return this.#transport.request({ method: "GET", path: `${this.#base}/namespaces`, query, idempotent: true }, { signal: options.signal, timeoutMs: options.timeoutMs });
   }
 
   /** Creates a namespace (SkerryError `NamespaceExists` if it exists). */

@@ -7,7 +7,7 @@
  *
  * | code | status | retryable |
  * | --- | --- | --- |
- * | InvalidArgument, InvalidQuery, MalformedJson, JsonTooDeep | 400 | no |
+ * | InvalidArgument, InvalidQuery, InvalidCursor (a listing's cursor is malformed, altered or of another listing), MalformedJson, JsonTooDeep | 400 | no |
  * | Unauthorized | 401 | no |
  * | Forbidden | 403 | no |
  * | NotFound, NamespaceNotFound, DocumentNotFound, VersionNotFound, KeyNotFound | 404 | no |
@@ -33,6 +33,7 @@
 export type ServerErrorCode =
   | "InvalidArgument"
   | "InvalidQuery"
+  | "InvalidCursor"
   | "MalformedJson"
   | "JsonTooDeep"
   | "Unauthorized"
@@ -65,6 +66,7 @@ export type SkerryErrorCode = ServerErrorCode | ClientErrorCode;
 export const SERVER_ERROR_CODES: readonly ServerErrorCode[] = [
   "InvalidArgument",
   "InvalidQuery",
+  "InvalidCursor",
   "MalformedJson",
   "JsonTooDeep",
   "Unauthorized",

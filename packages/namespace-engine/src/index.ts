@@ -47,6 +47,7 @@ export type {
   ReadOptions,
   ScanOptions,
 } from "./namespace-info.ts";
+export { type ListingPageOptions, MAX_LISTING_PAGE, type NamespaceNamesPage, type VersionsPage } from "./listing-pages.ts";
 export type { ResolvedTextFieldOptions, TextFieldOptions } from "./text-field-options.ts";
 export { TEXT_LANGUAGES } from "./query/text-language.ts";
 export {

@@ -79,6 +79,7 @@ import { StatePersistence, type StatePersistenceStats } from "./state-persistenc
 import { backoffMs, DEFAULT_RETRY_POLICY, type RetryPolicy, sleep, withRetry } from "./storage-calls.ts";
 import { registerNamespace } from "./registry-marker.ts";
 import { manifestPrefix, manifestVersionOf, namespaceId, registryPrefix } from "./storage-layout.ts";
+import { type ListingPageOptions, listNamespaceNamesPage, listVersionsPage, liveNamespaces, type NamespaceNamesPage, type VersionsPage } from "./listing-pages.ts";
 import { type CompactionRecoveryReport, type CompactionReport, type CompactionSettings, Compactor, DEFAULT_COMPACTION_SETTINGS } from "./compactor.ts";
 import { deleteIntent, listIntentIds, readIntent } from "./compaction-intents.ts";
 import { retiredSegments, retiredToWire, withManifestExtra } from "./container-extra.ts";
@@ -292,7 +293,6 @@ export interface StartReport {
 }
 
 const MAX_LABELS = 64;
-const LIST_CONCURRENCY = 8;
 const DEFAULT_SCAN_LIMIT = 1_000;
 
 type Path = string | NamespacePath;
@@ -538,26 +538,17 @@ export class NamespaceEngine {
       for await (const meta of this.storage.list(prefix)) out.push(meta.key.slice(prefix.length));
       return out;
     });
-    const live: boolean[] = new Array(names.length).fill(false);
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: Math.min(LIST_CONCURRENCY, names.length) }, async () => {
-        while (next < names.length) {
-          const index = next++;
-          const name = names[index] as string;
-          // Markers of deleted namespaces stay (see namespace-purge.ts); the manifest decides.
-          let p: NamespacePath;
-          try {
-            p = { org, project, namespace: validatePathPart(name, "namespace") };
-          } catch {
-            continue;
-          }
-          const latest = await this.#manifests.readLatest(p);
-          live[index] = latest !== undefined && latest.deletedAt === undefined;
-        }
-      }),
-    );
+    const live = await liveNamespaces(this.#ctx, org, project, names);
     return names.filter((_, i) => live[i]).sort();
+  }
+
+  /**
+   * One page of a project's live namespace names, sorted: those after
+   * `after` (exclusive), at most `limit`, and whether more follow (see
+   * listing-pages.ts).
+   */
+  listNamespacesPage(org: string, project: string, options: ListingPageOptions<string>): Promise<NamespaceNamesPage> {
+    return listNamespaceNamesPage(this.#ctx, org, project, options);
   }
 
   /** Replaces the labels of a namespace (one manifest commit). */
@@ -1067,6 +1058,11 @@ export class NamespaceEngine {
       return out;
     });
     return versions.sort((a, b) => a - b);
+  }
+
+  /** One page of the stored manifest versions, ascending or newest first, after `after` (see listing-pages.ts). */
+  listVersionsPage(path: Path, options: ListingPageOptions<number> & { readonly order: "asc" | "desc" }): Promise<VersionsPage> {
+    return listVersionsPage(this.#ctx, toNamespacePath(path), options);
   }
 
   /** Runs `fn` on the materialized state a read with these options would see (for the query layer and tests). */

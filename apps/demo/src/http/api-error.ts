@@ -6,7 +6,7 @@
  *
  * | code | status |
  * | --- | --- |
- * | InvalidArgument, InvalidQuery, MalformedJson, JsonTooDeep | 400 |
+ * | InvalidArgument, InvalidQuery, InvalidCursor, MalformedJson, JsonTooDeep | 400 |
  * | Unauthorized | 401 |
  * | Forbidden | 403 |
  * | NotFound, NamespaceNotFound, DocumentNotFound, VersionNotFound, KeyNotFound | 404 |
@@ -39,6 +39,7 @@ import { HTTPException } from "hono/http-exception";
 export type ApiErrorCode =
   | "InvalidArgument"
   | "InvalidQuery"
+  | "InvalidCursor"
   | "MalformedJson"
   | "JsonTooDeep"
   | "Unauthorized"
@@ -65,6 +66,7 @@ export type ApiErrorCode =
 export const STATUS_OF: Readonly<Record<ApiErrorCode, number>> = {
   InvalidArgument: 400,
   InvalidQuery: 400,
+  InvalidCursor: 400,
   MalformedJson: 400,
   JsonTooDeep: 400,
   Unauthorized: 401,

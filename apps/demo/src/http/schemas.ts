@@ -11,6 +11,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import type { JsonValue } from "@skerry/namespace-engine";
+import { MAX_CURSOR_LENGTH } from "./page-cursor.ts";
 import { ownRecord } from "./own-record.ts";
 import { FilterSchema, RankBySchema } from "./query-grammar.ts";
 
@@ -199,11 +200,31 @@ export const CreateNamespaceBody = z
   .openapi("CreateNamespaceRequest");
 export const UpdateLabelsBody = z.object({ labels: LabelsSchema, ifVersion }).strict().openapi("UpdateLabelsRequest");
 export const UpdateTextFieldsBody = z.object({ textFields: TextFieldsSchema, ifVersion }).strict().openapi("UpdateTextFieldsRequest");
-export const NamespaceListSchema = z.object({ namespaces: z.array(z.string()) }).openapi("NamespaceList");
+// ------------------------------------------------------- paginated listings
+const cursor = z
+  .string()
+  .min(1)
+  .max(MAX_CURSOR_LENGTH)
+  .optional()
+  .openapi({ description: "Resume after the page whose answer carried this `nextCursor` (opaque: pass it back unchanged; a malformed, altered or foreign one is 400 InvalidCursor)" });
+const pageLimit = z.coerce
+  .number()
+  .int()
+  .min(1)
+  .max(10_000)
+  .optional()
+  .openapi({ description: "Items per page, 1-10,000 (default 100 when only `cursor` is given). Without `cursor` and `limit` the answer is the whole list, as one page" });
+const nextCursor = z.string().optional().openapi({ description: "Present when more items follow: pass it as `cursor` for the next page" });
+export const ListQuery = z.object({ cursor, limit: pageLimit });
+export const VersionsQuery = ListQuery.extend({
+  order: z.enum(["asc", "desc"]).optional().openapi({ description: "asc (default) or desc (newest first; one LIST per page, where an asc page lists every retained version)" }),
+});
+
+export const NamespaceListSchema = z.object({ namespaces: z.array(z.string()), nextCursor }).openapi("NamespaceList", { description: "Live namespace names, sorted" });
 export const DeleteNamespaceResultSchema = z
   .object({ version: z.number().int(), alreadyDeleted: z.boolean(), objectsDeleted: z.number().int() })
   .openapi("DeleteNamespaceResult");
-export const VersionsSchema = z.object({ versions: z.array(z.number().int()) }).openapi("VersionList");
+export const VersionsSchema = z.object({ versions: z.array(z.number().int()), nextCursor }).openapi("VersionList");
 
 export const ContainerViewSchema = z
   .object({
@@ -250,12 +271,21 @@ export const GetDocumentsResultSchema = z
 export const ScanQuery = z.object({
   atVersion,
   consistency,
-  after: z.string().min(1).optional(),
-  limit: z.coerce.number().int().min(1).max(10_000).optional(),
+  cursor: cursor.openapi({
+    description:
+      "Resume after the page whose answer carried this `nextCursor`, at that page's version (so a scan sees one snapshot whatever is written meanwhile); opaque, a bad one is 400 InvalidCursor. Not with `after`",
+  }),
+  after: z.string().min(1).optional().openapi({ description: "Start after this id (at the latest or `atVersion` version). Not with `cursor`" }),
+  limit: z.coerce.number().int().min(1).max(10_000).optional().openapi({ description: "Documents per page, 1-10,000 (default 100)" }),
 });
 export const ScanResultSchema = z
-  .object({ version: z.number().int(), documents: z.array(DocumentSchema), next: z.string().optional() })
-  .openapi("ScanResult", { description: "One page in id order; pass `next` as `after` for the next page" });
+  .object({
+    version: z.number().int(),
+    documents: z.array(DocumentSchema),
+    nextCursor: z.string().optional().openapi({ description: "Present when more documents follow: pass it as `cursor` for the next page (read at `version`)" }),
+    next: z.string().optional().openapi({ description: "The page's last id when more follow (older form: pass it as `after`, with `atVersion` to stay at this version)" }),
+  })
+  .openapi("ScanResult", { description: "One page in id order" });
 
 export const QueryBody = z
   .object({
@@ -318,7 +348,7 @@ export const KeyInfoSchema = z
 export const CreatedKeySchema = KeyInfoSchema.extend({ key: z.string().openapi({ description: "The key itself; shown only in this answer" }) }).openapi(
   "CreatedApiKey",
 );
-export const KeyListSchema = z.object({ keys: z.array(KeyInfoSchema) }).openapi("ApiKeyList");
+export const KeyListSchema = z.object({ keys: z.array(KeyInfoSchema), nextCursor }).openapi("ApiKeyList", { description: "Keys in creation order" });
 export const KeyIdParams = z.object({ id: z.string().regex(/^[0-9a-f]{16}$/).openapi({ param: { name: "id", in: "path" } }) });
 
 export const HealthSchema = z.object({ status: z.string() }).openapi("Health");

@@ -19,12 +19,20 @@ const SCRIPTS = join(REPO_ROOT, "scripts/fleet");
 export interface Fleet {
   readonly dir: string;
   readonly url: string;
+  /** Every balancer's URL (FLEET_BALANCERS), the first is `url`. */
+  readonly urls: readonly string[];
   readonly nodeUrls: readonly string[];
   readonly adminKey: string;
   /** The S3 key prefix every node of this fleet uses. */
   readonly prefix: string;
   /** fleet-node.sh on node `i` (1-based). */
   node(action: "start" | "stop" | "kill", i: number): Promise<void>;
+  /** fleet-balancer.sh on balancer `b` (1-based). */
+  balancer(action: "start" | "stop" | "kill", b: number): Promise<void>;
+  /** fleet-scale.sh add: the new node's number and URL. */
+  addNode(): Promise<{ node: number; url: string }>;
+  /** fleet-scale.sh remove `i`. */
+  removeNode(i: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -57,9 +65,9 @@ export async function startFleet(nodes: number, env: Record<string, string> = {}
     if (value === undefined) throw new Error(`start-fleet.sh printed no ${name}: ${stdout}`);
     return value;
   };
-  const script = async (args: string[]) => {
+  const script = async (args: string[]): Promise<string> => {
     try {
-      await run(join(SCRIPTS, args[0] as string), args.slice(1), { env: childEnv });
+      return (await run(join(SCRIPTS, args[0] as string), args.slice(1), { env: childEnv })).stdout;
     } catch (error) {
       const e = error as { stderr?: string; message: string };
       throw new Error(`${args.join(" ")} failed: ${e.message}\n${e.stderr ?? ""}`);
@@ -68,11 +76,18 @@ export async function startFleet(nodes: number, env: Record<string, string> = {}
   return {
     dir,
     url: need("FLEET_URL"),
+    urls: need("FLEET_URLS").split(" "),
     nodeUrls: need("FLEET_NODE_URLS").split(" "),
     adminKey: need("FLEET_ADMIN_KEY"),
     prefix: need("FLEET_S3_PREFIX"),
-    node: (action, i) => script(["fleet-node.sh", dir, action, String(i)]),
-    stop: () => script(["stop-fleet.sh", dir]),
+    node: async (action, i) => void (await script(["fleet-node.sh", dir, action, String(i)])),
+    balancer: async (action, b) => void (await script(["fleet-balancer.sh", dir, action, String(b)])),
+    addNode: async () => {
+      const added = parseExports(await script(["fleet-scale.sh", dir, "add"]));
+      return { node: Number(added.get("FLEET_NEW_NODE")), url: added.get("FLEET_NEW_NODE_URL") as string };
+    },
+    removeNode: async (i) => void (await script(["fleet-scale.sh", dir, "remove", String(i)])),
+    stop: async () => void (await script(["stop-fleet.sh", dir])),
   };
 }
 

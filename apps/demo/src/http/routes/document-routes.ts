@@ -2,7 +2,8 @@
  * Document routes: writes by id (upsert, patch, delete, and `write`: all
  * three in one commit with per-document conditions evaluated at the commit;
  * `ifVersion` in the body, `Idempotency-Key` header) and reads (get by ids, get one, scan in
- * id order), at the latest or a given version.
+ * id order: pages follow opaque cursors that hold the first page's
+ * version, so a scan reads one snapshot), at the latest or a given version.
  *
  * A write larger than the batch cap is refused whole (413 BatchTooLarge)
  * before it reaches the engine; every other rejection (bad document, wrong
@@ -30,7 +31,8 @@ import {
   WriteResultSchema,
 } from "../schemas.ts";
 import { z } from "@hono/zod-openapi";
-import { ERRORS, NS_BASE, nsPath, SECURITY } from "./common.ts";
+import { boundedString, decodeCursor, encodeCursor, positiveInteger } from "../page-cursor.ts";
+import { DEFAULT_PAGE, ERRORS, NS_BASE, nsPath, SECURITY } from "./common.ts";
 
 const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
 const tags = ["documents"];
@@ -156,16 +158,33 @@ export function registerDocumentRoutes(app: App, { engine, limits, metrics, slic
       method: "get",
       path: `${NS_BASE}/{namespace}/documents`,
       tags,
-      summary: "One page of documents in id order",
+      summary:
+        "One page of documents in id order (a scan or export): follow `nextCursor` for the rest, read at the first page's version (404 VersionNotFound if retention deleted it meanwhile)",
       security: SECURITY,
       request: { params: NamespaceParams, query: ScanQuery },
       responses: { 200: { description: "A page", ...json(ScanResultSchema) }, 400: ERRORS[400], 401: ERRORS[401], 403: ERRORS[403], 404: ERRORS[404], 503: ERRORS[503] },
     }),
     async (c) => {
       const path = nsPath(c.req.valid("param"));
-      const { atVersion, consistency, after, limit } = c.req.valid("query");
-      const page = await engine.scan(path, { atVersion, consistency, after, limit: limit ?? 100 });
-      const tail = page.next === undefined ? {} : { next: page.next };
+      const query = c.req.valid("query");
+      let { atVersion, after } = query;
+      if (query.cursor !== undefined) {
+        if (after !== undefined) throw new ApiError("InvalidArgument", "pass either cursor or after, not both");
+        const at = decodeCursor(query.cursor, "documents", path, (p) => {
+          const fields = p as { v?: unknown; a?: unknown } | null;
+          const v = positiveInteger(fields?.v);
+          const a = boundedString(fields?.a, 512);
+          return v !== undefined && a !== undefined ? { version: v, after: a } : undefined;
+        });
+        if (atVersion !== undefined && atVersion !== at.version) {
+          throw new ApiError("InvalidCursor", `invalid cursor: it continues a scan at version ${at.version}, not atVersion ${atVersion}`, { param: "cursor" });
+        }
+        atVersion = at.version;
+        after = at.after;
+      }
+      const page = await engine.scan(path, { atVersion, consistency: query.consistency, after, limit: query.limit ?? DEFAULT_PAGE });
+      const tail =
+        page.next === undefined ? {} : { nextCursor: encodeCursor("documents", path, { v: page.version, a: page.next }), next: page.next };
       return streamJson(c, { slicer, head: { version: page.version }, key: "documents", items: page.documents, row: (d) => documentJson(d), tail });
     },
   );

@@ -10,6 +10,7 @@ import { send } from "../respond.ts";
 import {
   CreateNamespaceBody,
   DeleteNamespaceResultSchema,
+  ListQuery,
   ManifestViewSchema,
   NamespaceInfoSchema,
   NamespaceListSchema,
@@ -18,9 +19,12 @@ import {
   ReadQuery,
   UpdateLabelsBody,
   UpdateTextFieldsBody,
+  VersionsQuery,
   VersionsSchema,
 } from "../schemas.ts";
-import { ERRORS, NS_BASE, nsPath, SECURITY } from "./common.ts";
+import { ApiError } from "../api-error.ts";
+import { boundedString, decodeCursor, encodeCursor, positiveInteger } from "../page-cursor.ts";
+import { DEFAULT_PAGE, ERRORS, NS_BASE, nsPath, SECURITY } from "./common.ts";
 
 const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
 const tags = ["namespaces"];
@@ -33,12 +37,19 @@ export function registerNamespaceRoutes(app: App, { engine, storage }: AppDeps):
       tags,
       summary: "List the live namespaces of a project",
       security: SECURITY,
-      request: { params: ProjectParams },
-      responses: { 200: { description: "Names, sorted", ...json(NamespaceListSchema) }, 400: ERRORS[400], 401: ERRORS[401], 403: ERRORS[403], 503: ERRORS[503] },
+      request: { params: ProjectParams, query: ListQuery },
+      responses: { 200: { description: "Names, sorted (one page with `cursor` or `limit`)", ...json(NamespaceListSchema) }, 400: ERRORS[400], 401: ERRORS[401], 403: ERRORS[403], 503: ERRORS[503] },
     }),
     async (c) => {
       const { org, project } = c.req.valid("param");
-      return send(c, NamespaceListSchema, { namespaces: await engine.listNamespaces(org, project) });
+      const { cursor, limit } = c.req.valid("query");
+      if (cursor === undefined && limit === undefined) return send(c, NamespaceListSchema, { namespaces: await engine.listNamespaces(org, project) });
+      const scope = `${org}/${project}`;
+      const after = cursor === undefined ? undefined : decodeCursor(cursor, "namespaces", scope, (p) => boundedString(p, 128));
+      const page = await engine.listNamespacesPage(org, project, { after, limit: limit ?? DEFAULT_PAGE });
+      const last = page.namespaces.at(-1);
+      const next = page.more && last !== undefined ? { nextCursor: encodeCursor("namespaces", scope, last) } : {};
+      return send(c, NamespaceListSchema, { namespaces: page.namespaces, ...next });
     },
   );
 
@@ -145,15 +156,37 @@ export function registerNamespaceRoutes(app: App, { engine, storage }: AppDeps):
       method: "get",
       path: `${NS_BASE}/{namespace}/versions`,
       tags,
-      summary: "Manifest versions stored for a namespace, ascending",
+      summary: "Manifest versions stored for a namespace, ascending (or newest first with order=desc)",
       security: SECURITY,
-      request: { params: NamespaceParams },
-      responses: { 200: { description: "Versions", ...json(VersionsSchema) }, 400: ERRORS[400], 401: ERRORS[401], 403: ERRORS[403], 404: ERRORS[404], 503: ERRORS[503] },
+      request: { params: NamespaceParams, query: VersionsQuery },
+      responses: { 200: { description: "Versions (one page with `cursor` or `limit`)", ...json(VersionsSchema) }, 400: ERRORS[400], 401: ERRORS[401], 403: ERRORS[403], 404: ERRORS[404], 503: ERRORS[503] },
     }),
     async (c) => {
       const path = nsPath(c.req.valid("param"));
+      const { cursor, limit, order } = c.req.valid("query");
       await engine.manifest(path, { consistency: "eventual" }); // 404 for a deleted or unknown namespace
-      return send(c, VersionsSchema, { versions: await engine.listVersions(path) });
+      if (cursor === undefined && limit === undefined) {
+        const versions = await engine.listVersions(path);
+        return send(c, VersionsSchema, { versions: order === "desc" ? versions.reverse() : versions });
+      }
+      // The order is part of the position: a cursor resumes the order it was made in.
+      const at =
+        cursor === undefined
+          ? undefined
+          : decodeCursor(cursor, "versions", path, (p) => {
+              const fields = p as { o?: unknown; a?: unknown } | null;
+              const a = positiveInteger(fields?.a);
+              const o = fields?.o;
+              return (o === "asc" || o === "desc") && a !== undefined ? { order: o as "asc" | "desc", after: a } : undefined;
+            });
+      if (at !== undefined && order !== undefined && order !== at.order) {
+        throw new ApiError("InvalidCursor", `invalid cursor: it resumes order=${at.order}, not order=${order}`, { param: "cursor" });
+      }
+      const pageOrder = at?.order ?? order ?? "asc";
+      const page = await engine.listVersionsPage(path, { order: pageOrder, after: at?.after, limit: limit ?? DEFAULT_PAGE });
+      const last = page.versions.at(-1);
+      const next = page.more && last !== undefined ? { nextCursor: encodeCursor("versions", path, { o: pageOrder, a: last }) } : {};
+      return send(c, VersionsSchema, { versions: page.versions, ...next });
     },
   );
 
