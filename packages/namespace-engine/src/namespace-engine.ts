@@ -46,7 +46,7 @@ import {
   systemClock,
 } from "@skerry/wal-format";
 import type { DocumentInput, DocumentPatch, StoredDocument } from "./document.ts";
-import { type DocumentId, documentIdKey, normalizedStringId } from "./document-ids.ts";
+import { type DocumentId, documentIdKey, fitsIdType, normalizedStringId } from "./document-ids.ts";
 import { mergeSchema, type NamespaceSchemaInput, resolveSchemaInput, schemaInfo } from "./namespace-schema.ts";
 import {
   InvalidArgumentError,
@@ -56,6 +56,7 @@ import {
   VersionNotFoundError,
   ConflictError,
   isCorrupt,
+  SchemaChangeError,
   SchemaViolationError,
 } from "./errors.ts";
 import { isManifestRollback } from "./manifest-rollback-error.ts";
@@ -603,19 +604,40 @@ export class NamespaceEngine {
   /**
    * Declares schema: the id type and attribute types, `filterable` and options (namespace-schema.ts), merged into
    * the namespace's schema in one manifest commit. Adding attributes is allowed, and widening `int` to `float`;
-   * changing a type (or a set id type) is a SchemaChangeError. Documents already written are not re-checked.
+   * changing a type (or a set id type) is a SchemaChangeError. Documents already written are not re-checked,
+   * except that `uint` or `uuid` ids may be declared on a namespace holding rows written without an id type only
+   * when every live id is of that type (e.g. the 20-digit keys of uint ids).
    * Returns the info with the schema committed.
    */
   async updateSchema(path: Path, schema: NamespaceSchemaInput, options: { ifVersion?: number } = {}): Promise<NamespaceInfo> {
     const p = toNamespacePath(path);
     const declared = resolveSchemaInput(schema);
     validateWriteOptions(options);
-    const committed = await this.#commitMetadata(p, options.ifVersion, (base) => ({
-      ...base,
-      schema: mergeSchema(base.schema, declared, base.containers.length > 0 && base.schema?.idType === undefined),
-    }));
-    const docCount = await this.#states.read(p, committed, (state) => state.size);
-    return this.#info(p, committed, docCount);
+    const idType = declared.idType;
+    for (let attempt = 1; ; attempt++) {
+      // Declaring uint or uuid ids on a namespace that holds rows written without an id type: its live ids must
+      // all be of that type (checked at one version, committed on that version only).
+      let checked: number | undefined;
+      if (idType === "uint" || idType === "uuid") {
+        const latest = await this.#readManifest(p, {});
+        if (latest.schema?.idType === undefined && latest.containers.length > 0) {
+          const fit = await this.#states.read(p, latest, (state) => state.sortedIds().every((id) => fitsIdType(id, idType)));
+          if (!fit) throw new SchemaChangeError("id", "string (the namespace holds ids of another type)", idType);
+          checked = latest.version;
+        }
+      }
+      let moved = false;
+      const committed = await this.#commitMetadata(p, options.ifVersion, (base) => {
+        if (checked !== undefined && base.version !== checked) moved = true;
+        return { ...base, schema: mergeSchema(base.schema, declared, !moved && checked !== undefined ? false : base.containers.length > 0 && base.schema?.idType === undefined) };
+      }).catch((error: unknown) => {
+        if (moved && error instanceof SchemaChangeError && attempt < this.#maxCommitAttempts) return undefined;
+        throw error;
+      });
+      if (committed === undefined) continue; // rows were written after the check: check again
+      const docCount = await this.#states.read(p, committed, (state) => state.size);
+      return this.#info(p, committed, docCount);
+    }
   }
 
   /**

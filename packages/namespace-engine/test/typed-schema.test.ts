@@ -240,6 +240,19 @@ describe("typed schema", () => {
     expect(await errorOf(reader.upsert(NS, [{ id: 6 }]))).toBeInstanceOf(SchemaViolationError);
   });
 
+  it("uint or uuid ids may be declared on a namespace with rows and no id type when every live id fits", async () => {
+    const { engine } = memoryEngine();
+    await engine.createNamespace(NS);
+    await engine.upsert(NS, [{ id: documentIdKey(5) }, { id: documentIdKey(MAX_UINT_ID) }]);
+    expect(await errorOf(engine.updateSchema(NS, { idType: "uuid" }))).toBeInstanceOf(SchemaChangeError);
+    const info = await engine.updateSchema(NS, { idType: "uint" });
+    expect(info.schema?.idType).toBe("uint");
+    expect((await engine.get(NS, [MAX_UINT_ID]))[0]?.id).toBe("18446744073709551615");
+    await engine.createNamespace("acme/schema/other");
+    await engine.upsert("acme/schema/other", [{ id: documentIdKey(5) }, { id: "x" }]);
+    expect(await errorOf(engine.updateSchema("acme/schema/other", { idType: "uint" }))).toBeInstanceOf(SchemaChangeError);
+  });
+
   it("branches keep the schema", async () => {
     const { engine } = memoryEngine();
     await engine.createNamespace(NS, { schema: { idType: "uint", attributes: { a: "bool" } } });
