@@ -253,6 +253,16 @@ describe("typed schema", () => {
     expect(await errorOf(engine.updateSchema("acme/schema/other", { idType: "uint" }))).toBeInstanceOf(SchemaChangeError);
   });
 
+  it("patchByFilter checks its patch against the schema (and normalizes it)", async () => {
+    const { engine } = memoryEngine();
+    await engine.createNamespace(NS, { schema: { attributes: { at: "datetime", n: "int" } } });
+    await engine.upsert(NS, [{ id: "a", attributes: { n: 1, tag: "x" } }]);
+    expect(await errorOf(engine.patchByFilter(NS, ["n", "Eq", 1], { attributes: { n: "one" } }))).toMatchObject({ attribute: "n", expected: "int" });
+    expect(await errorOf(engine.patchByFilter(NS, ["n", "Eq", 1], { attributes: { tag: 5 } }))).toMatchObject({ attribute: "tag", expected: "string" });
+    await engine.patchByFilter(NS, ["n", "Eq", 1], { attributes: { at: "2024-03-15T14:00:00+01:00" } });
+    expect((await engine.get(NS, ["a"]))[0]?.attributes).toEqual({ n: 1, tag: "x", at: "2024-03-15T13:00:00.000Z" });
+  });
+
   it("branches keep the schema", async () => {
     const { engine } = memoryEngine();
     await engine.createNamespace(NS, { schema: { idType: "uint", attributes: { a: "bool" } } });
