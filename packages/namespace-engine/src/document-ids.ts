@@ -1,7 +1,8 @@
 /**
  * Typed document ids. A namespace's ids are all of its schema's `idType`:
  * - `string` (also every namespace without an id type): any non-empty string;
- * - `uint`: unsigned 64-bit integers, 0 to 2^64-1. Callers pass them as a bigint or a non-negative safe integer;
+ * - `uint`: unsigned 64-bit integers, 0 to 2^64-1. Callers pass them as a bigint, a non-negative safe integer or
+ *   (once the engine knows the namespace's ids are uint) a string of digits;
  *   the engine keys them by their decimal digits zero-padded to 20 (`documentIdKey`), so the key order is numeric
  *   order (scans, id ranges), and `documentIdValue` turns a key back into its bigint;
  * - `uuid`: canonical UUIDs, keyed lower case (an upper-case UUID is lower-cased when the engine knows the
@@ -19,6 +20,7 @@ export const MAX_UINT_ID = 18_446_744_073_709_551_615n;
 const KEY_DIGITS = 20;
 const MAX_KEY = MAX_UINT_ID.toString();
 const UINT_KEY = /^[0-9]{20}$/;
+const DIGITS = /^[0-9]{1,20}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ANY_CASE_UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
@@ -49,9 +51,17 @@ export function fitsIdType(key: string, idType: IdType | undefined): boolean {
   return true;
 }
 
-/** The key of a string id in a namespace whose ids are `idType`: a UUID lower-cased, others as given. */
+/**
+ * The key of a string id in a namespace whose ids are `idType`: a UUID lower-cased; in a uint namespace, a string
+ * of 1 to 20 digits as the key of that integer ("7" -> "00000000000000000007"); others as given.
+ */
 export function normalizedStringId(id: string, idType: IdType | undefined): string {
-  return idType === "uuid" && ANY_CASE_UUID.test(id) ? id.toLowerCase() : id;
+  if (idType === "uuid" && ANY_CASE_UUID.test(id)) return id.toLowerCase();
+  if (idType === "uint" && DIGITS.test(id)) {
+    const n = BigInt(id);
+    if (n <= MAX_UINT_ID) return uintIdKey(n);
+  }
+  return id;
 }
 
 /** A key read back as its typed id: a bigint in a uint namespace, the string otherwise. */

@@ -192,6 +192,9 @@ describe("typed schema", () => {
     expect(await errorOf(engine.upsert(NS, [{ id: "abc" }]))).toMatchObject({ code: "InvalidArgument", document: "abc", attribute: "id", expected: "uint" });
     expect(await errorOf(engine.upsert(NS, [{ id: "99999999999999999999" }]))).toBeInstanceOf(SchemaViolationError); // above 2^64-1
     await engine.upsert(NS, [{ id: "00000000000000000009" }]); // a key is an id too
+    await engine.upsert(NS, [{ id: "12", attributes: { v: "digits" } }]); // and so are digits
+    expect((await engine.get(NS, ["12", 12, "00000000000000000012"])).map((d) => d?.id)).toEqual(Array(3).fill(documentIdKey(12)));
+    await engine.delete(NS, ["12"]);
     await engine.delete(NS, [MAX_UINT_ID, 9]);
     expect((await engine.documents(NS)).map((d) => d.id)).toEqual([documentIdKey(7), documentIdKey(2n ** 53n + 1n)]);
     // Mixed kinds in the first write of a namespace are refused.
