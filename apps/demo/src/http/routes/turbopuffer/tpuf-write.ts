@@ -6,7 +6,7 @@
  * Order, as turbopuffer applies it: copy_from_namespace / branch_from_namespace
  * (alone in its write; the target must not exist: the engine forks into a
  * new namespace), or
- * the schema (labels, tpuf-schema.ts), delete_by_filter, patch_by_filter
+ * the schema (the engine's typed schema, tpuf-schema.ts), delete_by_filter, patch_by_filter
  * (each one engine predicate mutation, its own commit), then upserts,
  * patches and deletes as ONE engine batch write (`engine.write`): one
  * manifest version holds all three, applied in that order (a patch sees the

@@ -15,8 +15,11 @@
  * | POST /v2/namespaces/:ns/query (one query, or `queries`) | query, at one version (tpuf-query.ts) |
  * | POST /v2/namespaces/:ns/explain_query | the translated request |
  * | GET /v1/namespaces/:ns/hint_cache_warm | warm (in the background) |
- * | GET, POST /v1/namespaces/:ns/schema | the stored schema (tpuf-schema.ts) |
+ * | GET, POST /v1/namespaces/:ns/schema | the engine's typed schema (tpuf-schema.ts) |
  * | POST /v1/namespaces/:ns/_debug/recall | ANN vs exact kNN (tpuf-recall.ts) |
+ *
+ * Bodies are parsed and writes and query answers written losslessly
+ * (lossless-json.ts), so uint ids up to 2^64-1 keep their digits.
  */
 import { gunzipSync } from "node:zlib";
 import type { Context } from "hono";
