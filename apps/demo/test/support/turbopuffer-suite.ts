@@ -649,6 +649,8 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       const u64 = await raw("", `{"upsert_rows":[{"id":8,"n":${MAX}}]}`);
       expect(u64.status).toBe(400);
       expect(u64.text).toMatch(/beyond 2\^53-1/);
+      expect((await raw("/query", `{"filters":["n","Eq",${MAX}],"top_k":10}`)).status).toBe(400); // an attribute operand beyond 2^53-1
+      expect((await raw("/explain_query", `{"filters":["n","Eq",${MAX}],"top_k":10}`)).status).not.toBe(500);
       // The official client reads the same namespace: its ids are numbers (exact up to 2^53-1).
       const ns = tpuf.namespace("big");
       expect((await ns.schema())["id"]).toEqual({ type: "uint" });

@@ -381,7 +381,9 @@ export async function tpufExplain(engine: NamespaceEngine, path: string, body: u
     plan_text: [
       `skerry engine query at version ${manifest.version} (${segments} indexed segment(s), ${manifest.containers.length - segments} tail container(s))`,
       `plan: ${how}`,
-      `engine request: ${JSON.stringify(request, (_k, v) => (Array.isArray(v) && v.length > 8 && typeof v[0] === "number" ? `[${v.length} numbers]` : v))}`,
+      `engine request: ${JSON.stringify(request, (_k, v) =>
+        typeof v === "bigint" ? v.toString() : Array.isArray(v) && v.length > 8 && typeof v[0] === "number" ? `[${v.length} numbers]` : v,
+      )}`,
     ].join("\n"),
   };
 }
