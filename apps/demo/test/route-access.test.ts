@@ -40,6 +40,8 @@ const EXPECTED: Readonly<Record<string, Access>> = {
   [`DELETE ${NS}/:namespace`]: "write",
   [`PUT ${NS}/:namespace/labels`]: "write",
   [`PUT ${NS}/:namespace/text-fields`]: "write",
+  [`PUT ${NS}/:namespace/schema`]: "write",
+  [`GET ${NS}/:namespace/schema`]: "read",
   [`GET ${NS}/:namespace/versions`]: "read",
   [`GET ${NS}/:namespace/manifest`]: "read",
   [`POST ${NS}/:namespace/upsert`]: "write",

@@ -32,6 +32,7 @@ describe("client request types are accepted by the server's schemas", () => {
     expectTypeOf<Wire<{ ids: string[]; atVersion?: number; consistency?: C.Consistency }>>().toExtend<In<typeof S.GetDocumentsBody>>();
     expectTypeOf<Wire<{ name: string } & C.CreateNamespaceOptions>>().toExtend<In<typeof S.CreateNamespaceBody>>();
     expectTypeOf<Wire<{ labels: C.Labels; ifVersion?: number }>>().toExtend<In<typeof S.UpdateLabelsBody>>();
+    expectTypeOf<Wire<{ schema: C.NamespaceSchemaInput; ifVersion?: number }>>().toExtend<In<typeof S.UpdateSchemaBody>>();
     expectTypeOf<Wire<{ target: string } & C.ForkOptions>>().toExtend<In<typeof S.BranchBody>>();
     expectTypeOf<Wire<{ target: string } & C.ForkOptions>>().toExtend<In<typeof S.CopyBody>>();
     expectTypeOf<Wire<C.GcOptions>>().toExtend<In<typeof S.GcBody>>();
@@ -49,6 +50,7 @@ describe("server response types are accepted by the client's types", () => {
   it("compiles", () => {
     expectTypeOf<Out<typeof S.WriteResultSchema>>().toExtend<Wire<C.WriteResult>>();
     expectTypeOf<Out<typeof S.NamespaceInfoSchema>>().toExtend<Wire<C.NamespaceInfo>>();
+    expectTypeOf<Out<typeof S.SchemaResultSchema>>().toExtend<Wire<C.SchemaResult>>();
     expectTypeOf<Out<typeof S.DeleteNamespaceResultSchema>>().toExtend<Wire<C.DeleteNamespaceResult>>();
     expectTypeOf<Out<typeof S.VersionsSchema>>().toExtend<Wire<C.VersionsPage>>();
     expectTypeOf<Out<typeof S.NamespaceListSchema>>().toExtend<Wire<C.NamespaceListPage>>();
@@ -104,6 +106,10 @@ describe("client response types name every field the server sends", () => {
     expectTypeOf<keyof In<typeof S.DocumentPatchSchema>>().toEqualTypeOf<keyof C.DocumentPatch>();
     expectTypeOf<keyof In<typeof S.WriteBatchBody>>().toEqualTypeOf<keyof C.WriteBatch | "ifVersion">();
     expectTypeOf<keyof In<typeof S.UpdateTextFieldsBody>>().toEqualTypeOf<"textFields" | "ifVersion">();
+    expectTypeOf<keyof In<typeof S.UpdateSchemaBody>>().toEqualTypeOf<"schema" | "ifVersion">();
+    expectTypeOf<keyof In<typeof S.SchemaInputSchema>>().toEqualTypeOf<keyof C.NamespaceSchemaInput>();
+    expectTypeOf<keyof Out<typeof S.SchemaResultSchema>>().toEqualTypeOf<keyof C.SchemaResult>();
+    expectTypeOf<keyof Out<typeof S.AttributeSchemaSchema>>().toEqualTypeOf<keyof C.AttributeSchema>();
     expectTypeOf<keyof In<typeof S.TextFieldOptionsSchema>>().toEqualTypeOf<keyof C.TextFieldOptions>();
     expectTypeOf<keyof Out<typeof S.NamespaceInfoSchema>["textFields"][string]>().toEqualTypeOf<keyof C.ResolvedTextFieldOptions>();
     expectTypeOf<keyof In<typeof S.CreateNamespaceBody>>().toEqualTypeOf<"name" | keyof C.CreateNamespaceOptions>();

@@ -150,6 +150,28 @@ describe("@skerry/client against the server (local-fs)", () => {
     expect((await ns.info()).textFields.body?.k1).toBe(2);
   });
 
+  it("declares, reads and extends a typed schema (setSchema/getSchema); the server checks writes and filters against it", async () => {
+    const ns = writer.namespace("acme", "shop", "typed");
+    const created = await ns.create({ schema: { idType: "uuid", attributes: { price: "float", secret: { type: "string", filterable: false } } } });
+    expect(created.schema).toEqual({ idType: "uuid", attributes: { price: { type: "float", filterable: true }, secret: { type: "string", filterable: false } } });
+    expect(await reader.namespace("acme", "shop", "typed").getSchema()).toEqual({ version: 1, schema: created.schema });
+    await ns.upsert([{ id: "0191C5F0-0000-7000-8000-00000000000A", attributes: { price: 2, secret: "s", at: "2024-01-01T00:00:00Z" } }]);
+    const id = "0191c5f0-0000-7000-8000-00000000000a";
+    expect((await ns.document(id))?.attributes).toEqual({ price: 2, secret: "s", at: "2024-01-01T00:00:00Z" });
+    const info = await ns.setSchema({ attributes: { when: "datetime", tags: { type: "[]string", options: { note: "kept" } } } }, { ifVersion: 2 });
+    expect(info.version).toBe(3);
+    // `at` got its type from its first value (a string); the declared ones are added.
+    expect(info.schema?.attributes).toMatchObject({ at: { type: "string" }, when: { type: "datetime" }, tags: { type: "[]string", filterable: true, options: { note: "kept" } } });
+    const refused = await ns.setSchema({ attributes: { at: "datetime" } }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(SkerryError);
+    expect(refused).toMatchObject({ code: "InvalidArgument", status: 400 });
+    expect((await ns.upsert([{ id, attributes: { price: "free" } }]).catch((error: unknown) => error)) as SkerryError).toMatchObject({ code: "InvalidArgument" });
+    expect((await ns.query({ filters: ["secret", "Eq", "s"], topK: 5 }).catch((error: unknown) => error)) as SkerryError).toMatchObject({ code: "InvalidArgument" });
+    const { schema } = await ns.getSchema();
+    expect(Object.keys(schema?.attributes ?? {})).toEqual(["at", "price", "secret", "tags", "when"]);
+    expect((await writer.namespace("acme", "shop", "products").getSchema()).schema).toBeNull();
+  });
+
   it("queries with the filter and rankBy builders", async () => {
     const books = await products.query({
       filters: f.and(f.eq("category", "books"), f.lt("price", 30), f.not(f.eq("in_stock", false))),

@@ -78,6 +78,60 @@ export interface NamespaceInfo {
   readonly updatedAt: number;
   /** Full-text options of the text fields that have any, every option resolved. */
   readonly textFields: Readonly<Record<string, ResolvedTextFieldOptions>>;
+  /** The typed schema; absent for a schemaless namespace. */
+  readonly schema?: NamespaceSchema;
+}
+
+/** An attribute type: a scalar or an array of one. */
+export type AttributeType =
+  | "string"
+  | "int"
+  | "uint"
+  | "float"
+  | "bool"
+  | "uuid"
+  | "datetime"
+  | "[]string"
+  | "[]int"
+  | "[]uint"
+  | "[]float"
+  | "[]bool"
+  | "[]uuid"
+  | "[]datetime";
+
+/**
+ * A namespace's document id type. In a `uint` namespace ids are unsigned 64-bit integers: the server keys (and
+ * answers) them as their decimal digits zero-padded to 20 (`BigInt(id)` reads one back); write them as such keys.
+ */
+export type IdType = "string" | "uint" | "uuid";
+
+export interface AttributeSchema {
+  readonly type: AttributeType;
+  /** False: not indexed for filtering; a filter on it is a 400. */
+  readonly filterable: boolean;
+  /** Options kept with the attribute, not interpreted by the server. */
+  readonly options?: { readonly [key: string]: unknown };
+}
+
+/** A namespace's typed schema (server docs: docs/namespace-engine.md, "Typed schema"). */
+export interface NamespaceSchema {
+  /** Absent until declared or fixed by the first write. */
+  readonly idType?: IdType;
+  readonly attributes: Readonly<Record<string, AttributeSchema>>;
+}
+
+/** A schema declaration, merged into the namespace's: attributes are added, int may widen to float, other type changes are refused. */
+export interface NamespaceSchemaInput {
+  readonly idType?: IdType;
+  readonly attributes?: Readonly<
+    Record<string, AttributeType | { readonly type: AttributeType; readonly filterable?: boolean; readonly options?: { readonly [key: string]: unknown } }>
+  >;
+}
+
+/** The answer of `getSchema`: the schema at a version, null for a schemaless namespace. */
+export interface SchemaResult {
+  readonly version: number;
+  readonly schema: NamespaceSchema | null;
 }
 
 /** Full-text options of one text field (server docs: docs/namespace-engine.md, "Text fields"). */
@@ -111,6 +165,8 @@ export interface CreateNamespaceOptions {
   readonly distanceMetric?: DistanceMetric;
   readonly labels?: Labels;
   readonly textFields?: Readonly<Record<string, TextFieldOptions>>;
+  /** A typed schema (`{}`: typed, with every attribute's type inferred from its first value). */
+  readonly schema?: NamespaceSchemaInput;
 }
 
 export interface DeleteNamespaceResult {

@@ -44,6 +44,12 @@ export type {
   WriteResult,
   TextFieldOptions,
   ResolvedTextFieldOptions,
+  AttributeSchema,
+  AttributeType,
+  IdType,
+  NamespaceSchema,
+  NamespaceSchemaInput,
+  SchemaResult,
 } from "./api-types.ts";
 export {
   type AnyCompareOp,

@@ -37,6 +37,8 @@ import type {
   VersionsPage,
   WalEntry,
   TextFieldOptions,
+  NamespaceSchemaInput,
+  SchemaResult,
   WarmResult,
   WriteBatchResult,
   WriteResult,
@@ -150,7 +152,7 @@ export class Namespace<A = Attributes> implements NamespaceReader<A> {
 
   /** Creates this namespace (SkerryError `NamespaceExists` if it exists). Not retried after an unknown outcome. */
   create(options: CreateNamespaceOptions & CallOptions = {}): Promise<NamespaceInfo> {
-    const body = defined({ name: this.name, distanceMetric: options.distanceMetric, labels: options.labels, textFields: options.textFields });
+    const body = defined({ name: this.name, distanceMetric: options.distanceMetric, labels: options.labels, textFields: options.textFields, schema: options.schema });
     const path = `/v1/orgs/${encodeURIComponent(this.org)}/projects/${encodeURIComponent(this.project)}/namespaces`;
     return this.#transport.request({ method: "POST", path, body, idempotent: false }, calls(options));
   }
@@ -207,6 +209,23 @@ export class Namespace<A = Attributes> implements NamespaceReader<A> {
       { method: "PUT", path: `${this.#base}/text-fields`, body: defined({ textFields, ifVersion: options.ifVersion }), idempotent: options.ifVersion === undefined },
       calls(options),
     );
+  }
+
+  /**
+   * Extends the typed schema: the id type, attribute types, `filterable`, options (merged into the namespace's:
+   * attributes are added, int may widen to float; another type change is a SkerryError InvalidArgument). Retried
+   * after an unknown outcome only without `ifVersion`.
+   */
+  setSchema(schema: NamespaceSchemaInput, options: ConditionalOptions = {}): Promise<NamespaceInfo> {
+    return this.#transport.request(
+      { method: "PUT", path: `${this.#base}/schema`, body: defined({ schema, ifVersion: options.ifVersion }), idempotent: options.ifVersion === undefined },
+      calls(options),
+    );
+  }
+
+  /** The typed schema at the latest or a given version (`schema` null: the namespace is schemaless). */
+  getSchema(options: ReadOptions = {}): Promise<SchemaResult> {
+    return this.#get(`${this.#base}/schema`, options);
   }
 
   /** A read-only view of this namespace as of one version. */

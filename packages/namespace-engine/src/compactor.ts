@@ -77,6 +77,7 @@ import { formatNamespacePath, type NamespacePath } from "./namespace-path.ts";
 import { NamespaceState } from "./namespace-state.ts";
 import type { NamespaceWals } from "./namespace-wal.ts";
 import { buildQueryIndex } from "./query/query-index.ts";
+import { unfilterableAttributes } from "./namespace-schema.ts";
 import { textFieldConfigs, textIndexKey } from "./text-field-options.ts";
 import { queryIndexEagerBytes, serializeQueryIndex } from "./query/index-codec.ts";
 import { randomUuid } from "./random-uuid.ts";
@@ -571,7 +572,7 @@ export class Compactor {
         // vectors (the query module's `minDocuments`); smaller segments
         // are searched exactly.
         // Text fields are indexed under the namespace's current full-text options (text-field-options.ts).
-        { metric: latest.vector?.metric ?? "COSINE", ann: true, ...(dimension === undefined ? {} : { dimension }), textFields: textFieldConfigs(latest.textFields) },
+        { metric: latest.vector?.metric ?? "COSINE", ann: true, ...(dimension === undefined ? {} : { dimension }), textFields: textFieldConfigs(latest.textFields), unindexed: unfilterableAttributes(latest.schema) },
       );
       const serialized = serializeQueryIndex(index);
       indexKey = segmentIndexKey(path, outputId);

@@ -1,7 +1,8 @@
 /**
  * Documents as callers write and read them.
  *
- * A document has a string `id` and optionally a dense `vector` (stored as
+ * A document has an `id` (a string; in a namespace whose ids are `uint`, an
+ * unsigned integer, read back as its 20-digit key: document-ids.ts) and optionally a dense `vector` (stored as
  * float32, so values read back are float32-rounded), a `sparse` vector
  * (strictly increasing u32 indices with float32 values), named `text` fields
  * and JSON `attributes`. A patch names an id and changes only the fields it
@@ -10,6 +11,7 @@
  * are replaced whole, not merged).
  */
 import type { JsonObject, JsonValue } from "@skerry/wal-format";
+import type { DocumentId } from "./document-ids.ts";
 
 export type { JsonObject, JsonValue };
 
@@ -19,8 +21,9 @@ export interface SparseVector {
 }
 
 /** A whole document, as given to `upsert`. */
-export interface DocumentInput {
-  readonly id: string;
+export interface DocumentInput<Id extends DocumentId = string> {
+  /** A string, or an unsigned integer (number or bigint) in a namespace whose ids are `uint` (document-ids.ts). */
+  readonly id: Id;
   readonly vector?: readonly number[] | Float32Array | undefined;
   readonly sparse?: SparseVector | undefined;
   readonly text?: Readonly<Record<string, string>> | undefined;
@@ -28,8 +31,8 @@ export interface DocumentInput {
 }
 
 /** A partial update, as given to `patch`. */
-export interface DocumentPatch {
-  readonly id: string;
+export interface DocumentPatch<Id extends DocumentId = string> {
+  readonly id: Id;
   readonly vector?: readonly number[] | Float32Array | null | undefined;
   readonly sparse?: SparseVector | null | undefined;
   readonly text?: Readonly<Record<string, string | null>> | undefined;

@@ -67,6 +67,39 @@ export class UnsupportedLanguageError extends InvalidArgumentError {
   }
 }
 
+/**
+ * A write does not fit the namespace's typed schema (code InvalidArgument): `document` names the document id,
+ * `attribute` the attribute (`id` for the document id itself), `expected` the schema's type.
+ */
+export class SchemaViolationError extends InvalidArgumentError {
+  constructor(
+    readonly document: string,
+    readonly attribute: string,
+    readonly expected: string,
+    detail: string,
+  ) {
+    super(`document ${JSON.stringify(document)}: ${attribute === "id" ? "id" : `attribute ${JSON.stringify(attribute)}`} ${detail}`);
+  }
+}
+
+/** A schema change the evolution rules refuse, e.g. changing an attribute's type (code InvalidArgument). */
+export class SchemaChangeError extends InvalidArgumentError {
+  constructor(
+    readonly attribute: string,
+    readonly from: string,
+    readonly to: string,
+  ) {
+    super(`schema: ${attribute === "id" ? "the id type" : `attribute ${JSON.stringify(attribute)}`} is ${from}; changing it to ${to} is not supported`);
+  }
+}
+
+/** A query filters on an attribute declared `filterable: false` (code InvalidArgument). */
+export class UnfilterableAttributeError extends InvalidArgumentError {
+  constructor(readonly attribute: string) {
+    super(`attribute ${JSON.stringify(attribute)} is not filterable (its schema says filterable: false)`);
+  }
+}
+
 export class NamespaceNotFoundError extends NamespaceEngineError {
   readonly code = "NamespaceNotFound" as const;
   readonly retryable = false;

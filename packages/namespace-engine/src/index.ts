@@ -23,7 +23,10 @@ export {
   NamespaceEngineError,
   NamespaceExistsError,
   NamespaceNotFoundError,
+  SchemaChangeError,
+  SchemaViolationError,
   StorageFailureError,
+  UnfilterableAttributeError,
   UnsupportedLanguageError,
   VersionConflictError,
   VersionNotFoundError,
@@ -49,6 +52,16 @@ export type {
 } from "./namespace-info.ts";
 export { type ListingPageOptions, MAX_LISTING_PAGE, type NamespaceNamesPage, type VersionsPage } from "./listing-pages.ts";
 export type { ResolvedTextFieldOptions, TextFieldOptions } from "./text-field-options.ts";
+export type {
+  AttributeSchema,
+  AttributeSchemaInput,
+  AttributeType,
+  IdType,
+  NamespaceSchema,
+  NamespaceSchemaInfo,
+  NamespaceSchemaInput,
+} from "./namespace-schema.ts";
+export { type DocumentId, documentIdKey, documentIdValue, isUintIdKey, MAX_UINT_ID } from "./document-ids.ts";
 export { TEXT_LANGUAGES } from "./query/text-language.ts";
 export {
   NamespaceEngine,

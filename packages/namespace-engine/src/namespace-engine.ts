@@ -4,7 +4,8 @@
  *
  * Lifecycle: `createNamespace`, `getNamespace`, `listNamespaces`,
  * `updateLabels`, `updateTextFields` (full-text options per text field,
- * text-field-options.ts), `deleteNamespace`. Writes: `upsert`, `patch`, `delete`,
+ * text-field-options.ts), `updateSchema` (the typed schema: id type,
+ * attribute types, filterable; namespace-schema.ts), `deleteNamespace`. Writes: `upsert`, `patch`, `delete`,
  * and `write` (all three in one atomic commit, with per-document
  * conditions evaluated at commit) (validated, group-committed as one log
  * batch plus one manifest; options `ifVersion` and `idempotencyKey`). Predicate mutations:
@@ -38,12 +39,15 @@ import {
   DISTANCE_METRICS,
   IdGenerator,
   type Manifest,
+  type NamespaceSchema,
   type DistanceMetric as ManifestMetric,
   type Random,
   rowId,
   systemClock,
 } from "@skerry/wal-format";
 import type { DocumentInput, DocumentPatch, StoredDocument } from "./document.ts";
+import { type DocumentId, documentIdKey, fitsIdType, normalizedStringId } from "./document-ids.ts";
+import { mergeSchema, type NamespaceSchemaInput, resolveSchemaInput, schemaInfo } from "./namespace-schema.ts";
 import {
   InvalidArgumentError,
   NamespaceExistsError,
@@ -52,6 +56,8 @@ import {
   VersionNotFoundError,
   ConflictError,
   isCorrupt,
+  SchemaChangeError,
+  SchemaViolationError,
 } from "./errors.ts";
 import { isManifestRollback } from "./manifest-rollback-error.ts";
 import { ManifestStore } from "./manifest-store.ts";
@@ -482,6 +488,7 @@ export class NamespaceEngine {
     const metric = metricToWire(options.distanceMetric);
     const labels = validateLabels(options.labels);
     const textFields = options.textFields === undefined ? undefined : resolveTextFields(options.textFields);
+    const schema = options.schema === undefined ? undefined : mergeSchema(undefined, resolveSchemaInput(options.schema), false);
     const name = formatNamespacePath(p);
     // The registry marker goes first: a namespace is never live without being listable.
     await registerNamespace(this.storage, this.#retry, this.#random, p);
@@ -499,6 +506,7 @@ export class NamespaceEngine {
           updatedAt: now,
           vector: { metric },
           ...(textFields === undefined || textFields.size === 0 ? {} : { textFields }),
+          ...(schema === undefined ? {} : { schema }),
           containers: [],
           rowIdHighWater: rowId(0n),
           recentWrites: [],
@@ -582,6 +590,45 @@ export class NamespaceEngine {
     });
     const docCount = await this.#states.read(p, committed, (state) => state.size);
     return this.#info(p, committed, docCount);
+  }
+
+  /**
+   * Declares schema: the id type and attribute types, `filterable` and options (namespace-schema.ts), merged into
+   * the namespace's schema in one manifest commit. Adding attributes is allowed, and widening `int` to `float`;
+   * changing a type (or a set id type) is a SchemaChangeError. Documents already written are not re-checked,
+   * except that `uint` or `uuid` ids may be declared on a namespace holding rows written without an id type only
+   * when every live id is of that type (e.g. the 20-digit keys of uint ids).
+   * Returns the info with the schema committed.
+   */
+  async updateSchema(path: Path, schema: NamespaceSchemaInput, options: { ifVersion?: number } = {}): Promise<NamespaceInfo> {
+    const p = toNamespacePath(path);
+    const declared = resolveSchemaInput(schema);
+    validateWriteOptions(options);
+    const idType = declared.idType;
+    for (let attempt = 1; ; attempt++) {
+      // Declaring uint or uuid ids on a namespace that holds rows written without an id type: its live ids must
+      // all be of that type (checked at one version, committed on that version only).
+      let checked: number | undefined;
+      if (idType === "uint" || idType === "uuid") {
+        const latest = await this.#readManifest(p, {});
+        if (latest.schema?.idType === undefined && latest.containers.length > 0) {
+          const fit = await this.#states.read(p, latest, (state) => state.sortedIds().every((id) => fitsIdType(id, idType)));
+          if (!fit) throw new SchemaChangeError("id", "string (the namespace holds ids of another type)", idType);
+          checked = latest.version;
+        }
+      }
+      let moved = false;
+      const committed = await this.#commitMetadata(p, options.ifVersion, (base) => {
+        if (checked !== undefined && base.version !== checked) moved = true;
+        return { ...base, schema: mergeSchema(base.schema, declared, !moved && checked !== undefined ? false : base.containers.length > 0 && base.schema?.idType === undefined) };
+      }).catch((error: unknown) => {
+        if (moved && error instanceof SchemaChangeError && attempt < this.#maxCommitAttempts) return undefined;
+        throw error;
+      });
+      if (committed === undefined) continue; // rows were written after the check: check again
+      const docCount = await this.#states.read(p, committed, (state) => state.size);
+      return this.#info(p, committed, docCount);
+    }
   }
 
   /**
@@ -770,18 +817,18 @@ export class NamespaceEngine {
   // ---------------------------------------------------------------- writes
 
   /** Inserts or replaces whole documents. */
-  upsert(path: Path, docs: readonly DocumentInput[], options: WriteOptions = {}): Promise<WriteResult> {
-    return this.#submit(path, options, () => encodeUpsert(docs, this.#ids, this.#limits));
+  upsert(path: Path, docs: readonly DocumentInput<DocumentId>[], options: WriteOptions = {}): Promise<WriteResult> {
+    return this.#submit(path, options, (schema) => encodeUpsert(docs, this.#ids, this.#limits, schema));
   }
 
   /** Changes fields of existing documents (`null` removes a field); DocumentNotFound if one is missing. */
-  patch(path: Path, patches: readonly DocumentPatch[], options: WriteOptions = {}): Promise<WriteResult> {
-    return this.#submit(path, options, () => encodePatch(patches, this.#ids, this.#limits));
+  patch(path: Path, patches: readonly DocumentPatch<DocumentId>[], options: WriteOptions = {}): Promise<WriteResult> {
+    return this.#submit(path, options, (schema) => encodePatch(patches, this.#ids, this.#limits, schema));
   }
 
   /** Deletes documents by id (ids that do not exist are no-ops, and still counted). */
-  delete(path: Path, ids: readonly string[], options: WriteOptions = {}): Promise<WriteResult> {
-    return this.#submit(path, options, () => encodeDelete(ids, this.#limits));
+  delete(path: Path, ids: readonly DocumentId[], options: WriteOptions = {}): Promise<WriteResult> {
+    return this.#submit(path, options, (schema) => encodeDelete(ids, this.#limits, schema));
   }
 
   /**
@@ -794,15 +841,27 @@ export class NamespaceEngine {
    * ids each kind affected. Options as for `upsert`; with `ifVersion` the batch commits alone.
    */
   async write(path: Path, batch: WriteBatch, options: WriteOptions = {}): Promise<BatchWriteResult> {
-    const result = await this.#submit(path, options, () => encodeBatch(batch, this.#ids, this.#limits));
+    const result = await this.#submit(path, options, (schema) => encodeBatch(batch, this.#ids, this.#limits, schema));
     return result as BatchWriteResult;
   }
 
-  async #submit(path: Path, options: WriteOptions, encode: () => EncodedWrite): Promise<WriteResult> {
+  /**
+   * Encodes a write against the schema this engine last saw of the namespace (values are checked and normalized
+   * against it; the commit checks the write again against the schema it commits on) and submits it. A write
+   * refused at commit for its schema after the schema changed since the encoding is encoded again, once.
+   */
+  async #submit(path: Path, options: WriteOptions, encode: (schema: NamespaceSchema | undefined) => EncodedWrite): Promise<WriteResult> {
     const p = toNamespacePath(path);
     validateWriteOptions(options);
-    const write = encode();
-    const result = await this.#committer.submit(p, write, options.ifVersion, options.idempotencyKey);
+    const seen = (this.#manifests.cached(p) ?? (await this.#manifests.readLatest(p)))?.schema;
+    let result: WriteResult;
+    try {
+      result = await this.#committer.submit(p, encode(seen), options.ifVersion, options.idempotencyKey);
+    } catch (error) {
+      const now = this.#manifests.cached(p)?.schema;
+      if (!(error instanceof SchemaViolationError) || now === seen) throw error;
+      result = await this.#committer.submit(p, encode(now), options.ifVersion, options.idempotencyKey);
+    }
     if (this.#compactor.settings.auto) this.#maybeScheduleCompaction(p);
     return result;
   }
@@ -977,13 +1036,16 @@ export class NamespaceEngine {
   // ----------------------------------------------------------------- reads
 
   /** Documents by id, aligned with `ids` (null where absent). */
-  async get(path: Path, ids: readonly string[], options: ReadOptions = {}): Promise<(StoredDocument | null)[]> {
+  async get(path: Path, ids: readonly DocumentId[], options: ReadOptions = {}): Promise<(StoredDocument | null)[]> {
     const p = toNamespacePath(path);
-    if (!Array.isArray(ids) || ids.some((id) => typeof id !== "string")) throw new InvalidArgumentError("ids must be an array of strings");
+    if (!Array.isArray(ids) || ids.some((id) => typeof id !== "string" && typeof id !== "number" && typeof id !== "bigint")) {
+      throw new InvalidArgumentError("ids must be an array of strings (or unsigned integers in a uint namespace)");
+    }
     if (ids.length > this.#limits.maxBatchOps) throw new InvalidArgumentError(`at most ${this.#limits.maxBatchOps} ids per get`);
     return this.#confirmCorrupt(p, async () => {
       const manifest = await this.#readManifest(p, options);
-      return this.#states.read(p, manifest, (state) => ids.map((id) => state.get(id) ?? null));
+      const keys = ids.map((id) => (typeof id === "string" ? normalizedStringId(id, manifest.schema?.idType) : documentIdKey(id)));
+      return this.#states.read(p, manifest, (state) => keys.map((id) => state.get(id) ?? null));
     });
   }
 
@@ -1160,6 +1222,7 @@ export class NamespaceEngine {
       distanceMetric: (m.vector?.metric ?? "COSINE").toLowerCase() as DistanceMetric,
       vectorDimension: m.vector?.dimension,
       textFields: textFieldsRecord(m.textFields),
+      schema: schemaInfo(m.schema),
       parent: m.parent,
       pinned: this.#states.isPinned(p),
       labels: Object.fromEntries(m.labels),

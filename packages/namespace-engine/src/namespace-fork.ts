@@ -190,6 +190,7 @@ export async function forkNamespace(
       ...(mode === "branch" ? { parent: { namespace: sourceName, version: from.version } } : {}),
       ...(from.vector === undefined ? {} : { vector: from.vector }),
       ...(from.textFields === undefined ? {} : { textFields: from.textFields }),
+      ...(from.schema === undefined ? {} : { schema: from.schema }),
       containers,
       rowIdHighWater: from.rowIdHighWater,
       recentWrites: [],

@@ -3,6 +3,7 @@
  * `getNamespace` returns, read options and the deletion result.
  */
 
+import type { NamespaceSchemaInfo, NamespaceSchemaInput } from "./namespace-schema.ts";
 import type { ResolvedTextFieldOptions, TextFieldOptions } from "./text-field-options.ts";
 
 /** Distance metric of a namespace's dense vectors. */
@@ -15,6 +16,8 @@ export interface CreateNamespaceOptions {
   readonly labels?: Readonly<Record<string, string>> | undefined;
   /** Full-text options per text field (text-field-options.ts); fields not listed have the defaults. */
   readonly textFields?: Readonly<Record<string, TextFieldOptions>> | undefined;
+  /** The typed schema (namespace-schema.ts): id type, attribute types, filterable. */
+  readonly schema?: NamespaceSchemaInput | undefined;
 }
 
 export interface NamespaceInfo {
@@ -37,6 +40,8 @@ export interface NamespaceInfo {
   readonly vectorDimension: number | undefined;
   /** Full-text options of the text fields that have any (every option resolved). */
   readonly textFields: Readonly<Record<string, ResolvedTextFieldOptions>>;
+  /** The typed schema: id type (undefined: not fixed yet; string ids) and attributes; undefined: schemaless. */
+  readonly schema: NamespaceSchemaInfo | undefined;
   /** Branch source: the namespace and version this one was branched from. */
   readonly parent: { readonly namespace: string; readonly version: number } | undefined;
   /** Pinned (persisted engine-wide; its materialized state is never evicted and is warmed by `start`). */

@@ -70,6 +70,7 @@ import { buildQueryIndex, type QueryIndex } from "./query/query-index.ts";
 import { BM25_B, BM25_K1 } from "./query/bm25-stats.ts";
 import { textFieldConfigs } from "./text-field-options.ts";
 import { parseQueryRequest, type QueryRequest } from "./query/query-request.ts";
+import { checkFilterable } from "./filterable-check.ts";
 import { type QueryRow, QueryRows } from "./query/query-rows.ts";
 import type { QuerySlicer } from "./query/query-slicer.ts";
 import { ColdIndexReader, DEFAULT_COLD_READ_GAP_BYTES } from "./cold-index-reader.ts";
@@ -450,6 +451,7 @@ export class NamespaceQuery {
     const manifest = await this.#deps.readManifest(path, { consistency, atVersion });
     const dimension = manifest.vector?.dimension;
     const request = dimension === undefined ? shape : parseQueryRequest(json, { dimension });
+    checkFilterable(request, manifest.schema);
     // A plain ANN query over indexes not loaded: ranged reads instead of loading them (#coldQuery).
     const cold = await this.#coldQuery(path, manifest, request);
     if (cold !== undefined) return { cold: cold.rows, version: manifest.version };

@@ -39,6 +39,7 @@ import { textConfigOf } from "./text-field-options.ts";
 import type { Filter } from "./query/query-request.ts";
 import { toEngineError } from "./storage-calls.ts";
 import { refreshTombstones } from "./tombstone-refresh.ts";
+import { applyObservedTypes } from "./attribute-typing.ts";
 import { encodePatch, type WriteLimits } from "./write-request.ts";
 
 export interface PredicateMutationOptions {
@@ -170,8 +171,11 @@ export async function patchByFilter(
   options: PredicateMutationOptions,
 ): Promise<PatchByFilterResult> {
   if (typeof patch !== "object" || patch === null) throw new InvalidArgumentError("patch must be an object");
-  // Validate and normalize the patch once, through the write path's encoder.
-  const encoded = encodePatch([{ ...patch, id: "patch" }], deps.ctx.ids, deps.limits);
+  // Validate and normalize the patch once, through the write path's encoder, against the typed schema (if any):
+  // its values must fit the declared and inferred types (attributes it introduces are not typed by it).
+  const schema = (await deps.ctx.manifests.readLatest(path))?.schema;
+  const encoded = encodePatch([{ ...patch, id: "patchByFilter" }], deps.ctx.ids, deps.limits, schema);
+  if (schema !== undefined) applyObservedTypes(schema, encoded.observed);
   const entry = decodeLogEntry(encoded.entries[0] as Uint8Array, "patchByFilter");
   const { version, dimension, targets } = await resolve(deps, path, filter, options);
   if (encoded.dimension !== undefined && dimension !== undefined && encoded.dimension !== dimension) {

@@ -56,7 +56,7 @@
  * writer's.
  */
 import type { StorageProvider } from "@skerry/storage-providers";
-import { type Clock, type ContainerRef, contentHash, type Manifest, type Random, type RecentWrite, type RowId, rowId } from "@skerry/wal-format";
+import { type Clock, type ContainerRef, contentHash, type Manifest, type NamespaceSchema, type Random, type RecentWrite, type RowId, rowId } from "@skerry/wal-format";
 import {
   ConflictError,
   DocumentNotFoundError,
@@ -83,6 +83,7 @@ import type { MatchOptions } from "./query/filter-match.ts";
 import { textConfigOf } from "./text-field-options.ts";
 import type { BatchWriteResult, WriteResult } from "./write-options.ts";
 import type { EncodedWrite } from "./write-request.ts";
+import { schemaAfterWrite } from "./write-schema.ts";
 
 export interface GroupCommitOptions {
   /** Coalesce concurrent writes of one namespace; default true. */
@@ -338,7 +339,7 @@ export class WriteCommitter {
           const ref = this.#buildBatch(path, current, unsettled, selections);
           written = { members: unsettled, signature, selections, ref: this.#carries(ref) ? ref : await this.#store(ref) };
         }
-        const next = this.#nextManifest(current, written.ref, unsettled, selections, evaluation.dimension);
+        const next = this.#nextManifest(current, written.ref, unsettled, selections, evaluation.dimension, evaluation.schema);
         const outcome = await manifests.create(path, next);
         const cycleMs = clock.now() - attemptStarted;
         if (outcome === "created") {
@@ -479,7 +480,14 @@ export class WriteCommitter {
     return stored;
   }
 
-  #nextManifest(base: Manifest, ref: ContainerRef, members: readonly PendingWrite[], selections: Selections, dimension: number | undefined): Manifest {
+  #nextManifest(
+    base: Manifest,
+    ref: ContainerRef,
+    members: readonly PendingWrite[],
+    selections: Selections,
+    dimension: number | undefined,
+    schema: NamespaceSchema | undefined,
+  ): Manifest {
     const { clock, policy } = this.#deps;
     const now = clock.now();
     const version = base.version + 1;
@@ -501,6 +509,7 @@ export class WriteCommitter {
       rowIdHighWater: high as RowId,
       recentWrites: recent.slice(Math.max(0, recent.length - policy.recentWritesLimit)),
       ...(vector === undefined ? {} : { vector }),
+      ...(schema === undefined ? {} : { schema }),
     };
   }
 }
@@ -593,16 +602,18 @@ function select(
 }
 
 /**
- * Settles the writes that cannot commit on `base`; returns the rest, the dimension they fix, and what each batch
- * write among them applies (`select`).
+ * Settles the writes that cannot commit on `base`; returns the rest, the dimension they fix, the schema they
+ * extend (write-schema.ts; undefined when unchanged), and what each batch write among them applies (`select`).
  */
 function evaluate(
   name: string,
   base: Manifest,
   writes: readonly PendingWrite[],
   state: NamespaceState | undefined,
-): { accepted: PendingWrite[]; dimension: number | undefined; selections: Map<PendingWrite, Selection> } {
+): { accepted: PendingWrite[]; dimension: number | undefined; schema: NamespaceSchema | undefined; selections: Map<PendingWrite, Selection> } {
   const accepted: PendingWrite[] = [];
+  let schema = base.schema;
+  const empty = base.containers.length === 0;
   const selections = new Map<PendingWrite, Selection>();
   let dimension = base.vector?.dimension;
   const fixedBefore = dimension;
@@ -636,6 +647,14 @@ function evaluate(
       p.reject(new InvalidArgumentError(`vector dimension ${dim} does not match the namespace's dimension ${dimension} (${name})`));
       continue;
     }
+    let typed: NamespaceSchema | undefined;
+    try {
+      typed = schemaAfterWrite(schema, p.write, empty);
+    } catch (error) {
+      if (!(error instanceof InvalidArgumentError)) throw error;
+      p.reject(error);
+      continue;
+    }
     if (p.write.kind === "patch" && state !== undefined) {
       const missing: string[] = [];
       for (const { id } of p.write.ops) {
@@ -646,6 +665,7 @@ function evaluate(
         continue;
       }
     }
+    schema = typed;
     if (p.write.kind === "batch") {
       const selection = select(p.write, current, overlay, match);
       selections.set(p, selection);
@@ -670,7 +690,7 @@ function evaluate(
     }
     accepted.push(p);
   }
-  return { accepted, dimension: dimension !== fixedBefore ? dimension : undefined, selections };
+  return { accepted, dimension: dimension !== fixedBefore ? dimension : undefined, schema: schema !== base.schema ? schema : undefined, selections };
 }
 
 function findRecent(base: Manifest, key: string): RecentWrite | undefined {

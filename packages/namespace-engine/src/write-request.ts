@@ -16,9 +16,11 @@
  *
  * Errors: `InvalidArgumentError` naming the item index and the rule.
  */
-import { flattenIdSpans, type IdGenerator, type RowId } from "@skerry/wal-format";
+import { flattenIdSpans, type IdGenerator, type NamespaceSchema, type RowId } from "@skerry/wal-format";
+import { type ObservedTypes, typeAttributes } from "./attribute-typing.ts";
 import type { DocumentInput, DocumentPatch, JsonValue, SparseVector } from "./document.ts";
-import { InvalidArgumentError } from "./errors.ts";
+import { type DocumentId, normalizedStringId, uintIdKey } from "./document-ids.ts";
+import { InvalidArgumentError, SchemaViolationError } from "./errors.ts";
 import { encodeLogEntries, type LogEntry, type LogOp } from "./log-entry.ts";
 import { setOwn } from "./query/own-property.ts";
 import { parseWriteCondition, type WriteCondition } from "./write-condition.ts";
@@ -74,6 +76,23 @@ export interface EncodedWrite {
   readonly dimension?: number;
   /** Smallest and largest row id minted for this write, if any. */
   readonly rowIds?: { readonly first: RowId; readonly last: RowId };
+  /** Attribute types of the written values (attribute-typing.ts), checked against the schema at commit. */
+  readonly observed?: ObservedTypes;
+  /** How the ids were given: any as integers (uint ids), any as strings. */
+  readonly idKinds: { readonly integer: boolean; readonly string: boolean };
+}
+
+/** What one encoding needs and collects beyond the write itself. */
+interface EncodeContext {
+  readonly limits: WriteLimits;
+  /** The namespace's schema as the engine last saw it (values are checked and normalized against it). */
+  readonly schema: NamespaceSchema | undefined;
+  readonly observed: ObservedTypes;
+  readonly idKinds: { integer: boolean; string: boolean };
+}
+
+function context(limits: WriteLimits, schema: NamespaceSchema | undefined): EncodeContext {
+  return { limits, schema, observed: new Map(), idKinds: { integer: false, string: false } };
 }
 
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
@@ -82,12 +101,21 @@ function fail(index: number, message: string): never {
   throw new InvalidArgumentError(`item ${index}: ${message}`);
 }
 
-function checkId(id: unknown, index: number, limits: WriteLimits): string {
-  if (typeof id !== "string" || id.length === 0) fail(index, "id must be a non-empty string");
+function checkId(id: unknown, index: number, ctx: EncodeContext): string {
+  if (typeof id === "number" || typeof id === "bigint") {
+    ctx.idKinds.integer = true;
+    try {
+      return uintIdKey(id);
+    } catch (error) {
+      fail(index, (error as Error).message);
+    }
+  }
+  if (typeof id !== "string" || id.length === 0) fail(index, "id must be a non-empty string or an unsigned integer");
   if (LONE_SURROGATE.test(id)) fail(index, "id has a lone UTF-16 surrogate");
   const bytes = Buffer.byteLength(id, "utf8");
-  if (bytes > limits.maxIdBytes) fail(index, `id is ${bytes} bytes of UTF-8; the limit is ${limits.maxIdBytes}`);
-  return id;
+  if (bytes > ctx.limits.maxIdBytes) fail(index, `id is ${bytes} bytes of UTF-8; the limit is ${ctx.limits.maxIdBytes}`);
+  ctx.idKinds.string = true;
+  return normalizedStringId(id, ctx.schema?.idType);
 }
 
 function checkVector(vector: unknown, index: number, dims: { value?: number }): Float32Array {
@@ -216,9 +244,10 @@ function finish(
   logEntries: LogEntry[],
   dims: { value?: number },
   ids: RowId[],
-  limits: WriteLimits,
+  ctx: EncodeContext,
   batch?: { conditions: BatchConditions },
 ): EncodedWrite {
+  const { limits } = ctx;
   const entries = encodeLogEntries(logEntries);
   let bytes = 0;
   for (const entry of entries) bytes += entry.length + 8;
@@ -236,6 +265,8 @@ function finish(
     ...(dims.value === undefined ? {} : { dimension: dims.value }),
     ...(batch === undefined ? {} : { logEntries, conditions: batch.conditions }),
     ...(first === undefined || last === undefined ? {} : { rowIds: { first, last } }),
+    ...(ctx.observed.size === 0 ? {} : { observed: ctx.observed }),
+    idKinds: ctx.idKinds,
   };
 }
 
@@ -250,15 +281,16 @@ function withRowIds(entries: Omit<LogEntry, "rowId">[], rowIds: readonly RowId[]
 }
 
 /** Validates and encodes an upsert. */
-export function encodeUpsert(docs: readonly DocumentInput[], idGenerator: IdGenerator, limits: WriteLimits): EncodedWrite {
+export function encodeUpsert(docs: readonly DocumentInput<DocumentId>[], idGenerator: IdGenerator, limits: WriteLimits, schema?: NamespaceSchema): EncodedWrite {
   const items = checkCount(docs, "upsert documents", limits);
   const dims: { value?: number } = {};
-  const entries = items.map((raw, index) => upsertEntry(raw, index, dims, limits));
+  const ctx = context(limits, schema);
+  const entries = items.map((raw, index) => upsertEntry(raw, index, dims, ctx));
   const rowIds = mint(idGenerator, entries.length);
-  return finish("upsert", withRowIds(entries, rowIds), dims, rowIds, limits);
+  return finish("upsert", withRowIds(entries, rowIds), dims, rowIds, ctx);
 }
 
-function upsertEntry(raw: unknown, index: number, dims: { value?: number }, limits: WriteLimits): Omit<LogEntry, "rowId"> {
+function upsertEntry(raw: unknown, index: number, dims: { value?: number }, ctx: EncodeContext): Omit<LogEntry, "rowId"> {
   if (typeof raw !== "object" || raw === null) fail(index, "document must be an object");
   const doc = raw as DocumentInput;
   const entry: {
@@ -268,24 +300,25 @@ function upsertEntry(raw: unknown, index: number, dims: { value?: number }, limi
     sparse?: { indices: Uint32Array; values: Float32Array };
     text?: Record<string, string | null>;
     attributes?: Record<string, JsonValue | null>;
-  } = { op: "UPSERT", id: checkId(doc.id, index, limits) };
+  } = { op: "UPSERT", id: checkId(doc.id, index, ctx) };
   if (doc.vector !== undefined) entry.vector = checkVector(doc.vector, index, dims);
   if (doc.sparse !== undefined) entry.sparse = checkSparse(doc.sparse, index);
   if (doc.text !== undefined) entry.text = checkText(doc.text, index, false);
-  if (doc.attributes !== undefined) entry.attributes = checkAttributes(doc.attributes, index, limits);
+  if (doc.attributes !== undefined) entry.attributes = typeAttributes(entry.id, checkAttributes(doc.attributes, index, ctx.limits), ctx.schema, ctx.observed);
   return entry;
 }
 
 /** Validates and encodes a patch. */
-export function encodePatch(patches: readonly DocumentPatch[], idGenerator: IdGenerator, limits: WriteLimits): EncodedWrite {
+export function encodePatch(patches: readonly DocumentPatch<DocumentId>[], idGenerator: IdGenerator, limits: WriteLimits, schema?: NamespaceSchema): EncodedWrite {
   const items = checkCount(patches, "patches", limits);
   const dims: { value?: number } = {};
-  const entries = items.map((raw, index) => patchEntry(raw, index, dims, limits));
+  const ctx = context(limits, schema);
+  const entries = items.map((raw, index) => patchEntry(raw, index, dims, ctx));
   const rowIds = mint(idGenerator, entries.length);
-  return finish("patch", withRowIds(entries, rowIds), dims, rowIds, limits);
+  return finish("patch", withRowIds(entries, rowIds), dims, rowIds, ctx);
 }
 
-function patchEntry(raw: unknown, index: number, dims: { value?: number }, limits: WriteLimits): Omit<LogEntry, "rowId"> {
+function patchEntry(raw: unknown, index: number, dims: { value?: number }, ctx: EncodeContext): Omit<LogEntry, "rowId"> {
   if (typeof raw !== "object" || raw === null) fail(index, "patch must be an object");
   const patch = raw as DocumentPatch;
   const entry: {
@@ -297,28 +330,29 @@ function patchEntry(raw: unknown, index: number, dims: { value?: number }, limit
     sparseCleared?: boolean;
     text?: Record<string, string | null>;
     attributes?: Record<string, JsonValue | null>;
-  } = { op: "PATCH", id: checkId(patch.id, index, limits) };
+  } = { op: "PATCH", id: checkId(patch.id, index, ctx) };
   if (patch.vector === null) entry.vectorCleared = true;
   else if (patch.vector !== undefined) entry.vector = checkVector(patch.vector, index, dims);
   if (patch.sparse === null) entry.sparseCleared = true;
   else if (patch.sparse !== undefined) entry.sparse = checkSparse(patch.sparse, index);
   if (patch.text !== undefined) entry.text = checkText(patch.text, index, true);
-  if (patch.attributes !== undefined) entry.attributes = checkAttributes(patch.attributes, index, limits);
+  if (patch.attributes !== undefined) entry.attributes = typeAttributes(entry.id, checkAttributes(patch.attributes, index, ctx.limits), ctx.schema, ctx.observed);
   return entry;
 }
 
 /** Validates and encodes a delete by ids. */
-export function encodeDelete(ids: readonly string[], limits: WriteLimits): EncodedWrite {
+export function encodeDelete(ids: readonly DocumentId[], limits: WriteLimits, schema?: NamespaceSchema): EncodedWrite {
   const items = checkCount(ids, "delete ids", limits);
-  const entries: LogEntry[] = items.map((id, index) => ({ op: "DELETE", id: checkId(id, index, limits) }));
-  return finish("delete", entries, {}, [], limits);
+  const ctx = context(limits, schema);
+  const entries: LogEntry[] = items.map((id, index) => ({ op: "DELETE", id: checkId(id, index, ctx) }));
+  return finish("delete", entries, {}, [], ctx);
 }
 
 /** A batch write: upserts, patches and deletes with optional per-kind conditions, committed as one (engine `write`). */
 export interface WriteBatch {
-  readonly upserts?: readonly DocumentInput[] | undefined;
-  readonly patches?: readonly DocumentPatch[] | undefined;
-  readonly deletes?: readonly string[] | undefined;
+  readonly upserts?: readonly DocumentInput<DocumentId>[] | undefined;
+  readonly patches?: readonly DocumentPatch<DocumentId>[] | undefined;
+  readonly deletes?: readonly DocumentId[] | undefined;
   /** Condition on each upsert of an existing document (write-condition.ts); a missing document is upserted. */
   readonly upsertCondition?: unknown;
   /** Condition on each patch (patches of missing documents are skipped). */
@@ -340,7 +374,8 @@ function within<T>(what: string, fn: () => T): T {
   try {
     return fn();
   } catch (error) {
-    if (error instanceof InvalidArgumentError) throw new InvalidArgumentError(`${what}: ${error.message}`);
+    // A schema violation names its document already, and keeps its type.
+    if (error instanceof InvalidArgumentError && !(error instanceof SchemaViolationError)) throw new InvalidArgumentError(`${what}: ${error.message}`);
     throw error;
   }
 }
@@ -349,7 +384,7 @@ function within<T>(what: string, fn: () => T): T {
  * Validates and encodes a batch write: its upserts, then its patches, then its deletes (the order they apply in),
  * and its conditions. At least one operation; at most `maxBatchOps` in all.
  */
-export function encodeBatch(batch: WriteBatch, idGenerator: IdGenerator, limits: WriteLimits): EncodedWrite {
+export function encodeBatch(batch: WriteBatch, idGenerator: IdGenerator, limits: WriteLimits, schema?: NamespaceSchema): EncodedWrite {
   if (typeof batch !== "object" || batch === null || Array.isArray(batch)) throw new InvalidArgumentError("a batch write is an object");
   for (const key of Object.keys(batch)) if (!BATCH_KEYS.has(key)) throw new InvalidArgumentError(`unknown batch write field ${JSON.stringify(key)}`);
   const upserts = list(batch.upserts, "upserts");
@@ -359,13 +394,14 @@ export function encodeBatch(batch: WriteBatch, idGenerator: IdGenerator, limits:
   if (total === 0) throw new InvalidArgumentError("a batch write needs at least one upsert, patch or delete");
   if (total > limits.maxBatchOps) throw new InvalidArgumentError(`the batch has ${total} operations; the batch cap is ${limits.maxBatchOps}`);
   const dims: { value?: number } = {};
+  const ctx = context(limits, schema);
   const written: Omit<LogEntry, "rowId">[] = [
-    ...within("upserts", () => upserts.map((raw, index) => upsertEntry(raw, index, dims, limits))),
-    ...within("patches", () => patches.map((raw, index) => patchEntry(raw, index, dims, limits))),
+    ...within("upserts", () => upserts.map((raw, index) => upsertEntry(raw, index, dims, ctx))),
+    ...within("patches", () => patches.map((raw, index) => patchEntry(raw, index, dims, ctx))),
   ];
   const rowIds = mint(idGenerator, written.length);
   const entries = withRowIds(written, rowIds);
-  entries.push(...within("deletes", () => deletes.map((id, index): LogEntry => ({ op: "DELETE", id: checkId(id, index, limits) }))));
+  entries.push(...within("deletes", () => deletes.map((id, index): LogEntry => ({ op: "DELETE", id: checkId(id, index, ctx) }))));
   const condition = (raw: unknown, where: string) => (raw === undefined || raw === null ? undefined : parseWriteCondition(raw, where));
   const upsert = condition(batch.upsertCondition, "upsertCondition");
   const patch = condition(batch.patchCondition, "patchCondition");
@@ -375,5 +411,5 @@ export function encodeBatch(batch: WriteBatch, idGenerator: IdGenerator, limits:
     ...(patch === undefined ? {} : { patch }),
     ...(del === undefined ? {} : { delete: del }),
   };
-  return finish("batch", entries, dims, rowIds, limits, { conditions });
+  return finish("batch", entries, dims, rowIds, ctx, { conditions });
 }

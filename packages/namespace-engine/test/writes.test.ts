@@ -100,9 +100,9 @@ describe("write validation", () => {
     expect(isInvalidArgument(await errorOf(engine.upsert(NS, big)))).toBe(true);
   });
 
-  it("refuses empty, non-string, over-long and ill-formed ids", async () => {
+  it("refuses empty, non-string, over-long and ill-formed ids (integers only as uint ids, typed-schema.test.ts)", async () => {
     const { engine } = await fresh();
-    for (const id of ["", 7, "x".repeat(513), "bad\uD800"]) {
+    for (const id of ["", true, -7, 1.5, "x".repeat(513), "bad\uD800"]) {
       expect(isInvalidArgument(await errorOf(engine.upsert(NS, [{ id: id as string }])))).toBe(true);
     }
     expect(await engine.upsert(NS, [{ id: "é".repeat(256) }])).toMatchObject({ count: 1 });

@@ -104,6 +104,8 @@ export {
   MAX_VECTOR_DIMENSION,
 } from "./schemas/manifest.ts";
 export type { ContainerKind, ContainerRef, DistanceMetric, Manifest, RecentWrite, TextFieldSettings } from "./schemas/manifest.ts";
+export { ATTRIBUTE_TYPES, ID_TYPES, MAX_SCHEMA_ATTRIBUTES, SCALAR_ATTRIBUTE_TYPES } from "./schemas/namespace-schema.ts";
+export type { AttributeSchema, AttributeType, IdType, NamespaceSchema, ScalarAttributeType } from "./schemas/namespace-schema.ts";
 export {
   decodeRefcountTable,
   encodeRefcountTable,

@@ -133,6 +133,34 @@ describe("manifest document", () => {
     expect([...decodeManifest(proto).textFields!.keys()]).toEqual(["__proto__"]);
   });
 
+  it("carries schema (id type, attribute types, filterable, options); manifests without it still decode", () => {
+    const schema = {
+      idType: "uint" as const,
+      attributes: new Map([
+        ["tags", { type: "[]string" as const, filterable: true }],
+        ["body", { type: "string" as const, filterable: false, options: { full_text_search: { language: "english" } } }],
+      ]),
+    };
+    const manifest: Manifest = { ...sampleManifest(), schema };
+    const wire = json(encodeManifest(manifest));
+    expect(wire["schema"]).toEqual({
+      id_type: "uint",
+      attributes: { body: { type: "string", filterable: false, options: { full_text_search: { language: "english" } } }, tags: { type: "[]string", filterable: true } },
+    });
+    const decoded = decodeManifest(encodeManifest(manifest));
+    expect(decoded.schema?.idType).toBe("uint");
+    expect([...decoded.schema!.attributes.entries()]).toEqual([...schema.attributes.entries()].sort(([a], [b]) => (a < b ? -1 : 1)));
+    expect(decodeManifest(encodeManifest(sampleManifest())).schema).toBeUndefined();
+    const noId = { ...wire, schema: { attributes: {} } };
+    expect(decodeManifest(JSON.stringify(noId)).schema).toEqual({ attributes: new Map() });
+    const badType = { ...wire, schema: { attributes: { x: { type: "[]vector", filterable: true } } } };
+    expect(failure(() => decodeManifest(JSON.stringify(badType)))).toMatchObject({ code: "Schema", field: "schema.attributes.x.type" });
+    const badId = { ...wire, schema: { id_type: "int", attributes: {} } };
+    expect(failure(() => decodeManifest(JSON.stringify(badId)))).toMatchObject({ code: "Schema", field: "schema.id_type" });
+    const proto = new TextDecoder().decode(envelope(encodeManifest(manifest)).json).replace('"attributes":{"body"', '"attributes":{"__proto__"');
+    expect([...decodeManifest(proto).schema!.attributes.keys()]).toEqual(["__proto__", "tags"]);
+  });
+
   it("keeps label and extra keys named __proto__ as data", () => {
     const text = new TextDecoder().decode(envelope(encodeManifest(sampleManifest())).json).replace('"labels":{', '"labels":{"__proto__":"x",');
     const decoded = decodeManifest(text);

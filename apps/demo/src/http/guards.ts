@@ -13,6 +13,8 @@
  * 6. `sizeLimit` (hono's bodyLimit): 413 PayloadTooLarge;
  * 7. `jsonDepthLimit`: a JSON body nested deeper than MAX_JSON_DEPTH is
  *    400 JsonTooDeep before anything recursive (zod, the engine) sees it;
+ *    a body with integers beyond 2^53-1 (uint ids) is parsed here,
+ *    losslessly (lossless-json.ts), for the route's validator;
  * 8. `authorize` (access.ts), after routing: the access the matched route
  *    declares (403 Forbidden).
  * A body of another media type than a route declares is 415
@@ -23,6 +25,7 @@ import { bodyLimit } from "hono/body-limit";
 import { ApiError } from "./api-error.ts";
 import type { AppDeps, AppEnv } from "./app-context.ts";
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from "./json-depth.ts";
+import { hasLongInteger, parseJson } from "./lossless-json.ts";
 import { bodyDone } from "./respond.ts";
 
 type Guard = MiddlewareHandler<AppEnv>;
@@ -187,6 +190,16 @@ export function jsonDepthLimit(): Guard {
       const text = await c.req.text(); // cached: the route's validator parses the same text
       if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) {
         throw new ApiError("JsonTooDeep", `the JSON body nests deeper than ${MAX_JSON_DEPTH} levels`, { maxDepth: MAX_JSON_DEPTH });
+      }
+      if (hasLongInteger(text)) {
+        let parsed: unknown;
+        try {
+          parsed = parseJson(text);
+        } catch {
+          parsed = undefined; // not JSON: the validator's own parse answers it
+        }
+        // `c.req.json()` (what the route's validator reads) answers this parse instead of JSON.parse's.
+        if (parsed !== undefined) Object.defineProperty(c.req, "json", { value: () => Promise.resolve(parsed), configurable: true });
       }
     }
     await next();

@@ -53,9 +53,24 @@ export const SparseSchema = z
   .object({ indices: z.array(z.number().int().nonnegative().max(0xffffffff)), values: z.array(finite) })
   .openapi("SparseVector", { description: "Strictly increasing u32 indices with their values" });
 
+/** 2^64 - 1. */
+const MAX_UINT_ID = 18_446_744_073_709_551_615n;
+// A document id: a string, or an unsigned integer in a namespace whose ids are uint (the body is parsed losslessly:
+// integers beyond 2^53-1 arrive as bigints, http/lossless-json.ts). Answers carry the engine's key, a string.
+export const DocumentIdSchema = z
+  .union([
+    z.string().min(1).max(512),
+    z.number().int().nonnegative(),
+    z.custom<bigint>((v) => typeof v === "bigint" && v >= 0n && v <= MAX_UINT_ID, "an unsigned 64-bit integer").openapi({ type: "integer" }),
+  ])
+  .openapi("DocumentId", {
+    description:
+      "A string; in a namespace whose ids are uint, an unsigned 64-bit integer (0 to 2^64-1, read exactly). Answers give the engine's key: the integer's decimal digits zero-padded to 20",
+  });
+
 export const DocumentInputSchema = z
   .object({
-    id: z.string().min(1).max(512),
+    id: DocumentIdSchema,
     vector: z.array(finite).max(65_536).optional(),
     sparse: SparseSchema.optional(),
     text: ownRecord(z.string(), z.string()).optional(),
@@ -66,7 +81,7 @@ export const DocumentInputSchema = z
 
 export const DocumentPatchSchema = z
   .object({
-    id: z.string().min(1).max(512),
+    id: DocumentIdSchema,
     vector: z.array(finite).max(65_536).nullable().optional(),
     sparse: SparseSchema.nullable().optional(),
     text: ownRecord(z.string(), z.string().nullable()).optional(),
@@ -89,7 +104,7 @@ const ifVersion = z.number().int().positive().optional().openapi({ description: 
 // The batch cap is checked in the handler (413 BatchTooLarge), not here (400).
 export const UpsertBody = z.object({ documents: z.array(DocumentInputSchema).min(1), ifVersion }).strict().openapi("UpsertRequest");
 export const PatchBody = z.object({ patches: z.array(DocumentPatchSchema).min(1), ifVersion }).strict().openapi("PatchRequest");
-export const DeleteBody = z.object({ ids: z.array(z.string().min(1).max(512)).min(1), ifVersion }).strict().openapi("DeleteRequest");
+export const DeleteBody = z.object({ ids: z.array(DocumentIdSchema).min(1), ifVersion }).strict().openapi("DeleteRequest");
 const ConditionSchema = z
   .array(z.unknown())
   .min(2)
@@ -103,7 +118,7 @@ export const WriteBatchBody = z
   .object({
     upserts: z.array(DocumentInputSchema).optional(),
     patches: z.array(DocumentPatchSchema).optional(),
-    deletes: z.array(z.string().min(1).max(512)).optional(),
+    deletes: z.array(DocumentIdSchema).optional(),
     upsertCondition: ConditionSchema,
     patchCondition: ConditionSchema,
     deleteCondition: ConditionSchema,
@@ -166,6 +181,47 @@ const ResolvedTextFieldOptionsSchema = z
   .openapi("ResolvedTextFieldOptions");
 const TextFieldsSchema = ownRecord(z.string().min(1).max(128), TextFieldOptionsSchema);
 
+const ATTRIBUTE_TYPE_NAMES = [
+  "string",
+  "int",
+  "uint",
+  "float",
+  "bool",
+  "uuid",
+  "datetime",
+  "[]string",
+  "[]int",
+  "[]uint",
+  "[]float",
+  "[]bool",
+  "[]uuid",
+  "[]datetime",
+] as const;
+const AttributeTypeSchema = z.enum(ATTRIBUTE_TYPE_NAMES).openapi("AttributeType", { description: "A scalar type or an array of one ([]int, ...)" });
+const IdTypeSchema = z.enum(["string", "uint", "uuid"]).openapi("IdType");
+const AttributeOptionsSchema = ownRecord(z.string(), z.unknown()).openapi({ description: "Caller options kept with the attribute, not interpreted" });
+export const AttributeSchemaSchema = z
+  .object({ type: AttributeTypeSchema, filterable: z.boolean(), options: AttributeOptionsSchema.optional() })
+  .openapi("AttributeSchema");
+export const NamespaceSchemaSchema = z
+  .object({
+    idType: IdTypeSchema.optional().openapi({ description: "Absent until declared or fixed by the first write (string ids)" }),
+    attributes: ownRecord(z.string(), AttributeSchemaSchema),
+  })
+  .openapi("NamespaceSchema", { description: "The typed schema: the id type, and per attribute its type and whether it is filterable" });
+export const SchemaInputSchema = z
+  .object({
+    idType: IdTypeSchema.optional(),
+    attributes: ownRecord(
+      z.string().min(1).max(1024),
+      z.union([AttributeTypeSchema, z.object({ type: AttributeTypeSchema, filterable: z.boolean().optional(), options: AttributeOptionsSchema.optional() }).strict()]),
+    ).optional(),
+  })
+  .strict()
+  .openapi("NamespaceSchemaInput", {
+    description: "Merged into the namespace's schema: attributes are added, int may widen to float, other type changes are a 400; filterable defaults to true",
+  });
+
 export const NamespaceInfoSchema = z
   .object({
     path: z.string(),
@@ -180,6 +236,7 @@ export const NamespaceInfoSchema = z
     distanceMetric: z.enum(["cosine", "dot", "euclidean"]),
     vectorDimension: z.number().int().optional(),
     textFields: ownRecord(z.string(), ResolvedTextFieldOptionsSchema).openapi({ description: "Full-text options of the text fields that have any" }),
+    schema: NamespaceSchemaSchema.optional().openapi({ description: "The typed schema; absent for a schemaless namespace" }),
     parent: z.object({ namespace: z.string(), version: z.number().int() }).optional().openapi({ description: "The source and version this namespace was branched or copied from" }),
     pinned: z.boolean().openapi({ description: "Pinned: kept warm in memory by every server, never evicted" }),
     labels: ownRecord(z.string(), z.string()),
@@ -195,10 +252,15 @@ export const CreateNamespaceBody = z
     distanceMetric: z.enum(["cosine", "dot", "euclidean"]).optional(),
     labels: LabelsSchema.optional(),
     textFields: TextFieldsSchema.optional(),
+    schema: SchemaInputSchema.optional().openapi({ description: "A typed schema ({} for one with nothing declared: types are inferred from writes)" }),
   })
   .strict()
   .openapi("CreateNamespaceRequest");
 export const UpdateLabelsBody = z.object({ labels: LabelsSchema, ifVersion }).strict().openapi("UpdateLabelsRequest");
+export const UpdateSchemaBody = z.object({ schema: SchemaInputSchema, ifVersion }).strict().openapi("UpdateSchemaRequest");
+export const SchemaResultSchema = z
+  .object({ version: z.number().int(), schema: NamespaceSchemaSchema.nullable().openapi({ description: "null: the namespace is schemaless" }) })
+  .openapi("SchemaResult");
 export const UpdateTextFieldsBody = z.object({ textFields: TextFieldsSchema, ifVersion }).strict().openapi("UpdateTextFieldsRequest");
 // ------------------------------------------------------- paginated listings
 const cursor = z
@@ -262,7 +324,7 @@ export const ManifestViewSchema = z
 
 export const ReadQuery = z.object({ atVersion, consistency });
 export const GetDocumentsBody = z
-  .object({ ids: z.array(z.string().min(1).max(512)).min(1).max(10_000), atVersion: z.number().int().positive().optional(), consistency })
+  .object({ ids: z.array(DocumentIdSchema).min(1).max(10_000), atVersion: z.number().int().positive().optional(), consistency })
   .strict()
   .openapi("GetDocumentsRequest");
 export const GetDocumentsResultSchema = z

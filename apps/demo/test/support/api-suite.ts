@@ -75,6 +75,7 @@ export function describeApiSuite(name: string, makeStore: () => Promise<TestStor
           "/v1/orgs/{org}/projects/{project}/namespaces/{namespace}",
           "/v1/orgs/{org}/projects/{project}/namespaces/{namespace}/labels",
           "/v1/orgs/{org}/projects/{project}/namespaces/{namespace}/text-fields",
+          "/v1/orgs/{org}/projects/{project}/namespaces/{namespace}/schema",
           "/v1/orgs/{org}/projects/{project}/namespaces/{namespace}/versions",
           "/v1/orgs/{org}/projects/{project}/namespaces/{namespace}/manifest",
           "/v1/orgs/{org}/projects/{project}/namespaces/{namespace}/upsert",
@@ -205,6 +206,58 @@ export function describeApiSuite(name: string, makeStore: () => Promise<TestStor
         expect(bad.body.error.code).toBe("InvalidArgument");
         expect((await writer.put(`${base}/fts/text-fields`, { textFields: { body: { b: 3 } } })).status).toBe(400);
         expect((await writer.delete(`${base}/fts`)).status).toBe(200);
+      });
+
+      it("should create a namespace with a typed schema, check writes against it, extend it, and refuse filters on unfilterable attributes", async () => {
+        const base = nsUrl("acme", "search");
+        const created = await writer.post(base, { name: "typed", schema: { attributes: { price: "int", note: { type: "string", filterable: false } } } });
+        expect(created.status).toBe(201);
+        expect(created.body.schema).toEqual({ attributes: { note: { type: "string", filterable: false }, price: { type: "int", filterable: true } } });
+        const docs = [
+          { id: "a", attributes: { price: 3, note: "x", tag: "red" } },
+          { id: "b", attributes: { price: 5, note: "y", tag: "blue" } },
+        ];
+        expect((await writer.post(`${base}/typed/upsert`, { documents: docs })).status).toBe(200);
+        const read = await reader.get(`${base}/typed/schema`);
+        expect(read.status).toBe(200);
+        expect(read.body.schema).toEqual({
+          idType: "string",
+          attributes: { note: { type: "string", filterable: false }, price: { type: "int", filterable: true }, tag: { type: "string", filterable: true } },
+        });
+        const wrong = await writer.post(`${base}/typed/upsert`, { documents: [{ id: "c", attributes: { price: "cheap" } }] });
+        expect(wrong.status).toBe(400);
+        expect(wrong.body.error.code).toBe("InvalidArgument");
+        expect(wrong.body.error.message).toContain('document "c": attribute "price"');
+        const filtered = await reader.post(`${base}/typed/query`, { filters: ["note", "Eq", "x"], topK: 5 });
+        expect(filtered.status).toBe(400);
+        expect(filtered.body.error.message).toContain("not filterable");
+        const rows = (await reader.post(`${base}/typed/query`, { filters: ["tag", "Eq", "red"], topK: 5, includeAttributes: ["note"] })).body.rows;
+        expect(rows).toEqual([{ id: "a", attributes: { note: "x" } }]);
+        const extended = await writer.put(`${base}/typed/schema`, { schema: { attributes: { when: "datetime", price: "float" } } });
+        expect(extended.status).toBe(200);
+        expect(extended.body.schema.attributes.price).toEqual({ type: "float", filterable: true });
+        const changed = await writer.put(`${base}/typed/schema`, { schema: { attributes: { tag: "int" } } });
+        expect(changed.status).toBe(400);
+        expect((await reader.put(`${base}/typed/schema`, { schema: { attributes: { x: "bool" } } })).status).toBe(403);
+        expect((await reader.get(`${base}/docs/schema`)).body).toMatchObject({ schema: null }); // schemaless
+        expect((await writer.delete(`${base}/typed`)).status).toBe(200);
+      });
+
+      it("should take uint ids up to 2^64-1 exactly (JSON integers beyond 2^53-1 are read losslessly)", async () => {
+        const base = nsUrl("acme", "search");
+        expect((await writer.post(base, { name: "uints", schema: {} })).status).toBe(201);
+        const body = '{"documents":[{"id":18446744073709551615,"attributes":{"n":1}},{"id":9007199254740993,"attributes":{"n":2}},{"id":7}]}';
+        expect((await writer.post(`${base}/uints/upsert`, body)).status).toBe(200);
+        expect((await reader.get(`${base}/uints/schema`)).body.schema.idType).toBe("uint");
+        const page = await reader.get(`${base}/uints/documents`);
+        expect(page.body.documents.map((d: { id: string }) => d.id)).toEqual(["00000000000000000007", "00009007199254740993", "18446744073709551615"]);
+        const got = await reader.post(`${base}/uints/documents/get`, '{"ids":[18446744073709551615,9007199254740993,8]}');
+        expect(got.body.documents.map((d: { attributes?: { n: number } } | null) => d?.attributes?.n ?? null)).toEqual([1, 2, null]);
+        expect((await writer.post(`${base}/uints/upsert`, '{"documents":[{"id":18446744073709551616}]}')).status).toBe(400); // 2^64
+        expect((await writer.post(`${base}/uints/upsert`, { documents: [{ id: "abc" }] })).status).toBe(400);
+        expect((await writer.post(`${base}/uints/delete`, '{"ids":[18446744073709551615]}')).status).toBe(200);
+        expect((await reader.get(`${base}/uints`)).body.docCount).toBe(2);
+        expect((await writer.delete(`${base}/uints`)).status).toBe(200);
       });
 
       it("should create, get, list, relabel, version and delete a namespace", async () => {

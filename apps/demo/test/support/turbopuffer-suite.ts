@@ -624,6 +624,88 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       expect((await ns.schema())["at"]).toEqual({ type: "datetime" });
     });
 
+    it("should round-trip uint ids up to 2^64-1 exactly (raw JSON: the JS client's ids are numbers) and refuse u64 values it cannot store", async () => {
+      const raw = async (route: string, body: string) => {
+        const res = await fetch(`${server.url}/v2/namespaces/big${route}`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${tpuf.apiKey}`, "content-type": "application/json" },
+          body,
+        });
+        return { status: res.status, text: await res.text() };
+      };
+      const MAX = "18446744073709551615";
+      const ABOVE_2_53 = "9007199254740993"; // 2^53 + 1: a JavaScript number would read it as 2^53
+      const written = await raw("", `{"upsert_rows":[{"id":${MAX},"n":1},{"id":${ABOVE_2_53},"n":2},{"id":7,"n":3}],"return_affected_ids":true}`);
+      expect(written.status, written.text).toBe(200);
+      expect(written.text).toContain(`"upserted_ids":[${MAX},${ABOVE_2_53},7]`);
+      const all = await raw("/query", `{"rank_by":["id","asc"],"top_k":10,"include_attributes":["n"]}`);
+      expect(all.status, all.text).toBe(200);
+      expect(all.text).toContain(`"rows":[{"id":7,"n":3},{"id":${ABOVE_2_53},"n":2},{"id":${MAX},"n":1}]`);
+      const one = await raw("/query", `{"filters":["id","Eq",${MAX}],"top_k":10}`);
+      expect(one.text).toContain(`"rows":[{"id":${MAX}}]`);
+      const range = await raw("/query", `{"filters":["id","Gt",9007199254740992],"rank_by":["id","desc"],"top_k":10}`);
+      expect(range.text).toContain(`"rows":[{"id":${MAX}},{"id":${ABOVE_2_53}}]`);
+      expect((await raw("", `{"upsert_rows":[{"id":18446744073709551616}]}`)).status).toBe(400); // 2^64
+      const u64 = await raw("", `{"upsert_rows":[{"id":8,"n":${MAX}}]}`);
+      expect(u64.status).toBe(400);
+      expect(u64.text).toMatch(/beyond 2\^53-1/);
+      expect((await raw("/query", `{"filters":["n","Eq",${MAX}],"top_k":10}`)).status).toBe(400); // an attribute operand beyond 2^53-1
+      expect((await raw("/explain_query", `{"filters":["n","Eq",${MAX}],"top_k":10}`)).status).not.toBe(500);
+      // The official client reads the same namespace: its ids are numbers (exact up to 2^53-1).
+      const ns = tpuf.namespace("big");
+      expect((await ns.schema())["id"]).toEqual({ type: "uint" });
+      expect((await ns.query({ filters: ["id", "Lt", 100], top_k: 10 })).rows?.map((r) => r.id)).toEqual([7]);
+      await ns.write({ deletes: [7] });
+      expect((await raw("/query", `{"rank_by":["id","asc"],"top_k":10}`)).text).toContain(`"rows":[{"id":${ABOVE_2_53}},{"id":${MAX}}]`);
+    });
+
+    it("should enforce filterable: false (a filter on it is a 400; its values are still returned)", async () => {
+      const ns = tpuf.namespace("unfilterable");
+      await ns.write({
+        upsert_rows: [
+          { id: 1, secret: "s1", kind: "a" },
+          { id: 2, secret: "s2", kind: "b" },
+        ],
+        schema: { secret: { type: "string", filterable: false } },
+      });
+      expect((await ns.schema())["secret"]).toEqual({ type: "string", filterable: false });
+      await expect(ns.query({ filters: ["secret", "Eq", "s1"], top_k: 10 })).rejects.toBeInstanceOf(BadRequestError);
+      await expect(ns.query({ filters: ["secret", "Eq", "s1"], top_k: 10 })).rejects.toThrow(/not filterable/);
+      const res = await ns.query({ filters: ["kind", "Eq", "b"], top_k: 10, include_attributes: ["secret"] });
+      expect(res.rows).toEqual([{ id: 2, secret: "s2" }]);
+      // Turning it back on is refused (compacted segments have no index for it).
+      await expect(ns.updateSchema({ schema: { secret: { type: "string", filterable: true } } })).rejects.toBeInstanceOf(BadRequestError);
+    });
+
+    it("should move a schema kept in labels (written before the engine had schemas) into the engine's schema", async () => {
+      const http = new Client(server.url, ADMIN_KEY);
+      const base = `/v1/orgs/${PROJECT.org}/projects/${PROJECT.project}/namespaces`;
+      expect((await http.post(base, { name: "legacy" })).status).toBe(201);
+      // What the layer wrote before: 20-digit keys for uint ids, the schema in tpuf.schema.* labels.
+      const docs = [
+        { id: "00000000000000000003", attributes: { price: 3 } },
+        { id: "00000000000000000012", attributes: { price: 12 } },
+      ];
+      expect((await http.post(`${base}/legacy/upsert`, { documents: docs })).status).toBe(200);
+      const labels = { keep: "me", "tpuf.schema.0": JSON.stringify({ id: { type: "uint" }, price: { type: "int" }, note: { type: "string", regex: true } }) };
+      expect((await http.put(`${base}/legacy/labels`, { labels })).status).toBe(200);
+      const ns = tpuf.namespace("legacy");
+      expect((await ns.schema())["note"]).toEqual({ type: "string", regex: true }); // read from the labels
+      await ns.write({ upsert_rows: [{ id: 20, price: 20 }] });
+      const info = await http.get(`${base}/legacy`);
+      expect(info.body.labels).toEqual({ keep: "me" });
+      expect(info.body.schema).toEqual({
+        idType: "uint",
+        attributes: { note: { type: "string", filterable: true, options: { regex: true } }, price: { type: "int", filterable: true } },
+      });
+      expect((await ns.query({ rank_by: ["id", "asc"], top_k: 10, include_attributes: ["price"] })).rows).toEqual([
+        { id: 3, price: 3 },
+        { id: 12, price: 12 },
+        { id: 20, price: 20 },
+      ]);
+      await expect(ns.write({ upsert_rows: [{ id: 21, price: "x" }] })).rejects.toBeInstanceOf(BadRequestError);
+    });
+
     it("should accept gzip-compressed requests (the client's compression: true)", async () => {
       const gz = new Turbopuffer({ apiKey: tpuf.apiKey, baseURL: server.url, maxRetries: 0, logLevel: "off", compression: true });
       const ns = gz.namespace("compressed");

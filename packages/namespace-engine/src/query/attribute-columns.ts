@@ -52,6 +52,8 @@ export interface AttributeColumn {
   readonly elemPostings: Uint32Array | null;
   readonly complexSlots: Uint32Array | null;
   readonly complexJson: StringTable | null;
+  /** True for an attribute declared `filterable: false`: no number order, string or element postings. */
+  readonly unindexed?: true;
 }
 
 /** The typed key of a scalar inside an array, or null for non-scalars. */
@@ -91,7 +93,12 @@ function postingsOf(codes: Int32Array, codeCount: number): { offsets: Uint32Arra
 }
 
 /** Build one column from the values of each slot. */
-export function buildAttributeColumn(name: string, values: readonly (JsonValue | undefined)[]): AttributeColumn {
+/**
+ * `indexed` false (an attribute declared `filterable: false`): the values are kept for returning them, the index
+ * structures (number order, string and element postings) are left out; filters and ordering on it are refused
+ * before they reach the column (filterable-check.ts).
+ */
+export function buildAttributeColumn(name: string, values: readonly (JsonValue | undefined)[], indexed = true): AttributeColumn {
   const n = values.length;
   const tags = new Uint8Array(n);
   let typeMask = 0;
@@ -125,8 +132,10 @@ export function buildAttributeColumn(name: string, values: readonly (JsonValue |
       }
     }
     const nums = numbers;
-    order.sort((a, b) => nums[a]! - nums[b]! || a - b);
-    numberOrder = Uint32Array.from(order);
+    if (indexed) {
+      order.sort((a, b) => nums[a]! - nums[b]! || a - b);
+      numberOrder = Uint32Array.from(order);
+    }
   }
   let strings: StringTable | null = null;
   let codes: Int32Array | null = null;
@@ -141,9 +150,11 @@ export function buildAttributeColumn(name: string, values: readonly (JsonValue |
     codes = new Int32Array(n).fill(-1);
     for (let s = 0; s < n; s++) if (tags[s] === TAG_STRING) codes[s] = codeOf.get(values[s] as string)!;
     strings = StringTable.fromStrings(dict);
-    const p = postingsOf(codes, dict.length);
-    stringPostingOffsets = p.offsets;
-    stringPostings = p.postings;
+    if (indexed) {
+      const p = postingsOf(codes, dict.length);
+      stringPostingOffsets = p.offsets;
+      stringPostings = p.postings;
+    }
   }
   let elemOffsets: Uint32Array | null = null;
   let elemCodes: Int32Array | null = null;
@@ -170,29 +181,31 @@ export function buildAttributeColumn(name: string, values: readonly (JsonValue |
       elemCodes![i] = k === null ? -1 : codeOf.get(k)!;
     });
     elemKeys = StringTable.fromStrings(dict);
-    // postings: one entry per (key, slot), deduplicated
-    const counts = new Uint32Array(dict.length + 1);
-    const seen = new Int32Array(dict.length).fill(-1);
-    for (let s = 0; s < n; s++) {
-      for (let e = elemOffsets[s]!; e < elemOffsets[s + 1]!; e++) {
-        const c = elemCodes[e]!;
-        if (c >= 0 && seen[c] !== s) {
-          seen[c] = s;
-          counts[c + 1]!++;
+    if (indexed) {
+      // postings: one entry per (key, slot), deduplicated
+      const counts = new Uint32Array(dict.length + 1);
+      const seen = new Int32Array(dict.length).fill(-1);
+      for (let s = 0; s < n; s++) {
+        for (let e = elemOffsets[s]!; e < elemOffsets[s + 1]!; e++) {
+          const c = elemCodes[e]!;
+          if (c >= 0 && seen[c] !== s) {
+            seen[c] = s;
+            counts[c + 1]!++;
+          }
         }
       }
-    }
-    for (let c = 0; c < dict.length; c++) counts[c + 1]! += counts[c]!;
-    elemPostingOffsets = counts;
-    elemPostings = new Uint32Array(counts[dict.length]!);
-    const cursor = counts.slice(0, dict.length);
-    seen.fill(-1);
-    for (let s = 0; s < n; s++) {
-      for (let e = elemOffsets[s]!; e < elemOffsets[s + 1]!; e++) {
-        const c = elemCodes[e]!;
-        if (c >= 0 && seen[c] !== s) {
-          seen[c] = s;
-          elemPostings[cursor[c]!++] = s;
+      for (let c = 0; c < dict.length; c++) counts[c + 1]! += counts[c]!;
+      elemPostingOffsets = counts;
+      elemPostings = new Uint32Array(counts[dict.length]!);
+      const cursor = counts.slice(0, dict.length);
+      seen.fill(-1);
+      for (let s = 0; s < n; s++) {
+        for (let e = elemOffsets[s]!; e < elemOffsets[s + 1]!; e++) {
+          const c = elemCodes[e]!;
+          if (c >= 0 && seen[c] !== s) {
+            seen[c] = s;
+            elemPostings[cursor[c]!++] = s;
+          }
         }
       }
     }
@@ -215,6 +228,7 @@ export function buildAttributeColumn(name: string, values: readonly (JsonValue |
     elemPostings,
     complexSlots: complexSlots.length > 0 ? Uint32Array.from(complexSlots) : null,
     complexJson: complexSlots.length > 0 ? StringTable.fromStrings(complexJson) : null,
+    ...(indexed ? {} : { unindexed: true as const }),
   };
 }
 

@@ -416,6 +416,8 @@ const metaSchema = z.object({
       elemPostings: arrayRef.nullable(),
       complexSlots: arrayRef.nullable(),
       complexJson: stringRef.nullable(),
+      /** Present (true) on a column of an attribute declared `filterable: false`: no order, no postings. */
+      unindexed: z.literal(true).optional(),
     }),
   ),
   /** Format 3: cluster boundaries (slots), and the row store's JSON bytes (its offsets are in the clusters). */
@@ -856,18 +858,22 @@ function decodeStructure(container: Container): QueryIndex {
     const numberOrder = opt(a.numberOrder, (r) => section(r, "u32")) as Uint32Array | null;
     if (numbers !== null) expectLength("numbers", numbers, n);
     if (numberOrder !== null) inRange("numberOrder", numberOrder, n);
-    if ((numbers === null) !== (numberOrder === null)) throw corrupt("numbers and their order disagree");
+    const unindexed = a.unindexed === true;
+    if (!unindexed && (numbers === null) !== (numberOrder === null)) throw corrupt("numbers and their order disagree");
+    if (unindexed && numberOrder !== null) throw corrupt(`unindexed column ${a.name} has a number order`);
     const dict = opt(a.strings, (r) => strings(`strings of ${a.name}`, r)) as StringTable | null;
     const codes = opt(a.codes, (r) => section(r, "i32")) as Int32Array | null;
     const spo = opt(a.stringPostingOffsets, (r) => section(r, "u32")) as Uint32Array | null;
     const sp = opt(a.stringPostings, (r) => section(r, "u32")) as Uint32Array | null;
     if (dict !== null) {
-      if (codes === null || spo === null || sp === null) throw corrupt("string column incomplete");
+      if (codes === null || (!unindexed && (spo === null || sp === null))) throw corrupt("string column incomplete");
       expectLength("codes", codes, n);
       inRange("codes", codes, dict.length, true);
-      expectLength("string postings offsets", spo, dict.length + 1);
-      monotone("string postings", spo, sp.length);
-      inRange("string postings", sp, n);
+      if (spo !== null && sp !== null) {
+        expectLength("string postings offsets", spo, dict.length + 1);
+        monotone("string postings", spo, sp.length);
+        inRange("string postings", sp, n);
+      } else if (spo !== null || sp !== null) throw corrupt("string postings incomplete");
     }
     const elemOffsets = opt(a.elemOffsets, (r) => section(r, "u32")) as Uint32Array | null;
     const elemCodes = opt(a.elemCodes, (r) => section(r, "i32")) as Int32Array | null;
@@ -875,13 +881,15 @@ function decodeStructure(container: Container): QueryIndex {
     const epo = opt(a.elemPostingOffsets, (r) => section(r, "u32")) as Uint32Array | null;
     const ep = opt(a.elemPostings, (r) => section(r, "u32")) as Uint32Array | null;
     if (elemOffsets !== null) {
-      if (elemCodes === null || elemKeys === null || epo === null || ep === null) throw corrupt("array column incomplete");
+      if (elemCodes === null || elemKeys === null || (!unindexed && (epo === null || ep === null))) throw corrupt("array column incomplete");
       expectLength("element offsets", elemOffsets, n + 1);
       monotone("elements", elemOffsets, elemCodes.length);
       inRange("element codes", elemCodes, elemKeys.length, true);
-      expectLength("element postings offsets", epo, elemKeys.length + 1);
-      monotone("element postings", epo, ep.length);
-      inRange("element postings", ep, n);
+      if (epo !== null && ep !== null) {
+        expectLength("element postings offsets", epo, elemKeys.length + 1);
+        monotone("element postings", epo, ep.length);
+        inRange("element postings", ep, n);
+      } else if (epo !== null || ep !== null) throw corrupt("element postings incomplete");
     }
     const complexSlots = opt(a.complexSlots, (r) => section(r, "u32")) as Uint32Array | null;
     const complexJson = opt(a.complexJson, (r) => strings(`values of ${a.name}`, r)) as StringTable | null;
@@ -894,6 +902,7 @@ function decodeStructure(container: Container): QueryIndex {
       name: a.name,
       typeMask: a.typeMask,
       elementTypeMask: a.elementTypeMask,
+      ...(unindexed ? { unindexed: true } : {}),
       tags,
       numbers,
       numberOrder,

@@ -45,6 +45,8 @@ export interface BuildQueryIndexOptions {
   readonly textFields?: Readonly<Record<string, TokenizerConfig>> | undefined;
   /** Build an IVF ANN index (`true` for defaults). Off by default: the log tail wants none. */
   readonly ann?: boolean | IvfOptions | undefined;
+  /** Attributes declared `filterable: false`: their columns keep the values but no order or postings. */
+  readonly unindexed?: ReadonlySet<string> | undefined;
 }
 
 export interface VectorData {
@@ -364,7 +366,7 @@ export function buildQueryIndex(documents: Iterable<QueryDocument>, options: Bui
   for (const name of [...attributeNames].sort()) {
     const values = new Array<JsonValue | undefined>(n);
     for (let slot = 0; slot < n; slot++) values[slot] = ownValue(attrs[slotToInput(slot)], name);
-    attributes.push(buildAttributeColumn(name, values));
+    attributes.push(buildAttributeColumn(name, values, options.unindexed?.has(name) !== true));
   }
   return new QueryIndex({
     size: n,

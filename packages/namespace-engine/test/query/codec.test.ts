@@ -163,6 +163,23 @@ describe("query index formats", () => {
     ];
   };
 
+  it("columns of unfilterable attributes keep their values without order or postings, and round-trip", () => {
+    const docs = Array.from({ length: 300 }, (_, i) => ({ id: `d${String(i).padStart(4, "0")}`, attributes: { s: `v${i % 40}`, n: i * 1.5, tags: [`t${i % 9}`, `u${i}`], kept: i % 5 } }));
+    const unindexed = new Set(["s", "n", "tags"]);
+    const lean = buildQueryIndex(docs, { metric: "COSINE", unindexed });
+    const full = buildQueryIndex(docs, { metric: "COSINE" });
+    const leanBytes = serializeQueryIndex(lean);
+    expect(leanBytes.length).toBeLessThan(serializeQueryIndex(full).length);
+    const loaded = deserializeQueryIndex(leanBytes);
+    for (const name of unindexed) {
+      const column = loaded.attributeColumns.get(name)!;
+      expect(column).toMatchObject({ unindexed: true, numberOrder: null, stringPostings: null, stringPostingOffsets: null, elemPostings: null, elemPostingOffsets: null });
+    }
+    expect(loaded.attributeColumns.get("kept")?.unindexed).toBeUndefined();
+    expect(loaded.attributeColumns.get("kept")?.numberOrder).not.toBeNull();
+    for (let slot = 0; slot < loaded.size; slot += 37) expect(loaded.attributesOf(slot, "all")).toEqual(full.attributesOf(slot, "all"));
+  });
+
   it("format 5 is what the writer produces today (golden file)", () => {
     expect(Buffer.compare(serializeQueryIndex(built), fixture("query-index-v5.bin"))).toBe(0);
   });

@@ -15,7 +15,9 @@
  * by the first vector written), text_fields ({<field>: {language, stemming,
  * remove_stopwords, case_sensitive, ascii_folding, max_token_length, k1, b}}:
  * the full-text options of text fields; absent = every field has the
- * defaults), containers ([{id, kind, key, row_count, byte_size,
+ * defaults), schema ({id_type?, attributes: {<name>: {type, filterable,
+ * options?}}}: the namespace's typed schema, namespace-schema.ts; absent in
+ * manifests written before it existed), containers ([{id, kind, key, row_count, byte_size,
  * content_hash, row_id_range?, tombstones_key?}]), row_id_high_water (every
  * row id in the namespace is <= it; id generators are advanced past it so
  * clock skew cannot mint a smaller id), recent_writes ([{idempotency_key,
@@ -51,6 +53,7 @@ import { idSpanFromWire, idSpanToWire, idSpanWireSchema, type IdSpanWire } from 
 import type { DecodeDocumentOptions, JsonDocumentSpec } from "./json-document.ts";
 import { DEFAULT_MAX_DOCUMENT_BYTES, formatPath, mapDocument, parseDocumentJson, validateWire } from "./json-document.ts";
 import { textEncoder } from "../internal/binary.ts";
+import { type NamespaceSchema, namespaceSchemaFromWire, namespaceSchemaToWire, namespaceSchemaWireSchema, type NamespaceSchemaWire } from "./namespace-schema.ts";
 import type { JsonObject } from "./wire.ts";
 import {
   bag,
@@ -128,6 +131,7 @@ export const manifestWireSchema = z.looseObject({
     .object({ dimension: z.number().int().min(1).max(MAX_VECTOR_DIMENSION).nullish(), metric: z.enum(DISTANCE_METRICS) })
     .nullish(),
   text_fields: z.record(z.string().min(1), textFieldWireSchema).nullish(),
+  schema: namespaceSchemaWireSchema.nullish(),
   containers: z.array(containerRefWireSchema),
   row_id_high_water: idHexSchema,
   recent_writes: z.array(recentWriteWireSchema),
@@ -209,6 +213,8 @@ export interface Manifest {
   readonly vector?: { readonly dimension?: number; readonly metric: DistanceMetric };
   /** Full-text options per text field; fields not listed (and every field when absent) have the defaults. */
   readonly textFields?: ReadonlyMap<string, TextFieldSettings>;
+  /** The typed schema (id type, attribute types); absent in manifests written before it existed. */
+  readonly schema?: NamespaceSchema;
   /** Row containers in fold order (oldest first). */
   readonly containers: readonly ContainerRef[];
   readonly rowIdHighWater: RowId;
@@ -342,6 +348,7 @@ function fromWire(raw: Record<string, unknown>, attachment?: Uint8Array): Manife
   const vector = raw["vector"] as { dimension?: number | null; metric: DistanceMetric } | null | undefined;
   const deletedAt = raw["deleted_at"];
   const textFields = raw["text_fields"] as Record<string, TextFieldWire> | null | undefined;
+  const schema = raw["schema"] as NamespaceSchemaWire | null | undefined;
   const extra = extrasOf(raw, KNOWN);
   return {
     schemaVersion: raw["schema_version"] as number,
@@ -360,6 +367,7 @@ function fromWire(raw: Record<string, unknown>, attachment?: Uint8Array): Manife
         }
       : {}),
     ...(textFields !== undefined && textFields !== null ? { textFields: textFieldsFromWire(textFields) } : {}),
+    ...(schema !== undefined && schema !== null ? { schema: namespaceSchemaFromWire(schema) } : {}),
     containers: (raw["containers"] as Record<string, unknown>[]).map((c) => containerFromWire(c, attachment)),
     rowIdHighWater: rowIdFromHex(raw["row_id_high_water"] as string),
     recentWrites: (
@@ -390,6 +398,7 @@ function toWire(m: Manifest): Record<string, unknown> {
       m.vector.dimension === undefined ? { metric: m.vector.metric } : { dimension: m.vector.dimension, metric: m.vector.metric };
   }
   if (m.textFields !== undefined) wire["text_fields"] = textFieldsToWire(m.textFields);
+  if (m.schema !== undefined) wire["schema"] = namespaceSchemaToWire(m.schema);
   let offset = 0;
   wire["containers"] = m.containers.map((c) => {
     const ref = containerToWire(c, offset);

@@ -1,8 +1,9 @@
 /**
  * Namespace routes: list, create, get (at a version), update labels,
- * update the full-text options of text fields, delete, the list of stored manifest versions, and one manifest with its
+ * update the full-text options of text fields, read and extend the typed schema, delete, the list of stored manifest versions, and one manifest with its
  * containers (what the web console draws).
  */
+import type { NamespaceSchemaInput } from "@skerry/namespace-engine";
 import { defineRoute } from "../access.ts";
 import type { App, AppDeps } from "../app-context.ts";
 import { manifestView } from "../manifest-view.ts";
@@ -17,7 +18,9 @@ import {
   NamespaceParams,
   ProjectParams,
   ReadQuery,
+  SchemaResultSchema,
   UpdateLabelsBody,
+  UpdateSchemaBody,
   UpdateTextFieldsBody,
   VersionsQuery,
   VersionsSchema,
@@ -70,6 +73,7 @@ export function registerNamespaceRoutes(app: App, { engine, storage }: AppDeps):
         distanceMetric: body.distanceMetric,
         labels: body.labels,
         textFields: body.textFields,
+        schema: body.schema as NamespaceSchemaInput | undefined,
       });
       return send(c, NamespaceInfoSchema, info, 201);
     },
@@ -135,6 +139,41 @@ export function registerNamespaceRoutes(app: App, { engine, storage }: AppDeps):
       const params = c.req.valid("param");
       const { textFields, ifVersion } = c.req.valid("json");
       return send(c, NamespaceInfoSchema, await engine.updateTextFields(nsPath(params), textFields, ifVersion === undefined ? {} : { ifVersion }));
+    },
+  );
+
+  app.openapi(
+    defineRoute("write", {
+      method: "put",
+      path: `${NS_BASE}/{namespace}/schema`,
+      tags,
+      summary: "Extend the typed schema (id type; attribute types, filterable, options): merged in; a type change is a 400",
+      security: SECURITY,
+      request: { params: NamespaceParams, body: { required: true, ...json(UpdateSchemaBody) } },
+      responses: metadataChangeResponses,
+    }),
+    async (c) => {
+      const params = c.req.valid("param");
+      const { schema, ifVersion } = c.req.valid("json");
+      return send(c, NamespaceInfoSchema, await engine.updateSchema(nsPath(params), schema as NamespaceSchemaInput, ifVersion === undefined ? {} : { ifVersion }));
+    },
+  );
+
+  app.openapi(
+    defineRoute("read", {
+      method: "get",
+      path: `${NS_BASE}/{namespace}/schema`,
+      tags,
+      summary: "The typed schema (null for a schemaless namespace), at the latest or a given version",
+      security: SECURITY,
+      request: { params: NamespaceParams, query: ReadQuery },
+      responses: { 200: { description: "The schema", ...json(SchemaResultSchema) }, 400: ERRORS[400], 401: ERRORS[401], 403: ERRORS[403], 404: ERRORS[404], 503: ERRORS[503] },
+    }),
+    async (c) => {
+      const params = c.req.valid("param");
+      const { atVersion, consistency } = c.req.valid("query");
+      const info = await engine.getNamespace(nsPath(params), { atVersion, consistency });
+      return send(c, SchemaResultSchema, { version: info.version, schema: info.schema ?? null });
     },
   );
 

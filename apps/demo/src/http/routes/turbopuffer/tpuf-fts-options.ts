@@ -20,6 +20,7 @@
  */
 import { type NamespaceEngine, TEXT_LANGUAGES, type TextFieldOptions } from "@skerry/namespace-engine";
 import { ApiError } from "../../api-error.ts";
+import type { Manifest } from "@skerry/wal-format";
 import type { AttrSchema, TpufSchema } from "./tpuf-schema.ts";
 
 const WORD_TOKENIZERS = new Set(["word_v0", "word_v1", "word_v2", "word_v3", "word_v4"]);
@@ -77,18 +78,18 @@ export function textFieldsOf(schema: TpufSchema, isFullText: (attr: AttrSchema |
 }
 
 /**
- * Commits the full-text options of the schema in the namespace's labels to the engine, when they differ
+ * Commits the full-text options of the namespace's turbopuffer schema to the engine, when they differ
  * (conditional on the version read, so the last commit always reflects the newest schema; retried on a conflict).
  */
 export async function syncTextFields(
   engine: NamespaceEngine,
   path: string,
-  schemaOf: (labels: ReadonlyMap<string, string>) => TpufSchema,
+  schemaOf: (manifest: Manifest) => TpufSchema,
   isFullText: (attr: AttrSchema | undefined) => boolean,
 ): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     const manifest = await engine.manifest(path);
-    const wanted = textFieldsOf(schemaOf(manifest.labels), isFullText);
+    const wanted = textFieldsOf(schemaOf(manifest), isFullText);
     const current = Object.fromEntries(manifest.textFields ?? new Map());
     if (JSON.stringify(Object.entries(wanted).sort()) === JSON.stringify(Object.entries(current).sort())) return;
     try {

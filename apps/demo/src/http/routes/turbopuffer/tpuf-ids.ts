@@ -1,52 +1,67 @@
 /**
  * Document ids on the turbopuffer wire and in the engine. turbopuffer ids
- * are unsigned 64-bit integers, UUIDs or strings (one type per namespace);
- * engine ids are strings. A `uint` id is stored as its decimal digits
- * zero-padded to 20 (u64 max has 20 digits), so the engine's id order and
- * id range filters agree with numeric order; it is answered as a JSON
- * number again. A `uuid` id is stored lower-case. The namespace's id type
- * is kept in its turbopuffer schema (tpuf-schema.ts): declared (`schema.id`)
- * or taken from the first write's ids.
- *
- * Limit: JSON numbers above 2^53 lose precision in JavaScript, so `uint`
- * ids are accepted up to Number.MAX_SAFE_INTEGER.
+ * are unsigned 64-bit integers, UUIDs or strings (one type per namespace):
+ * the engine's schema id type (`uint`, `uuid`, `string`), declared
+ * (`schema.id`) or fixed by the namespace's first write (integers: `uint`,
+ * strings: `string`). A `uint` id is 0 to 2^64-1: a JSON number (parsed
+ * losslessly, lossless-json.ts: above 2^53-1 it is a bigint) or a string of
+ * digits; the engine keys it by its decimal digits zero-padded to 20, so the
+ * key order and id range filters are numeric; it is answered as a JSON
+ * number again (written losslessly). A `uuid` id is keyed lower-case.
  */
+import { documentIdKey, MAX_UINT_ID } from "@skerry/namespace-engine";
 import { ApiError } from "../../api-error.ts";
 
 export type IdType = "uint" | "uuid" | "string";
 
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-const PAD = 20;
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** The id type a first write's id implies, when the namespace has none yet. */
 export function inferIdType(id: unknown): IdType {
-  return typeof id === "number" ? "uint" : "string";
+  return typeof id === "number" || typeof id === "bigint" ? "uint" : "string";
 }
 
-/** A wire id as the engine's id, for a namespace whose ids are `type`. */
+function show(id: unknown): string {
+  return typeof id === "bigint" ? id.toString() : (JSON.stringify(id) ?? String(id));
+}
+
+function uintOf(id: unknown, where: string): bigint {
+  let n: bigint | undefined;
+  if (typeof id === "bigint") n = id;
+  else if (typeof id === "number" && Number.isSafeInteger(id)) n = BigInt(id);
+  else if (typeof id === "string" && /^\d{1,20}$/.test(id)) n = BigInt(id);
+  if (n === undefined || n < 0n || n > MAX_UINT_ID) {
+    throw new ApiError("InvalidArgument", `${where}: this namespace's ids are unsigned 64-bit integers (0 to 2^64-1); got ${show(id)}`);
+  }
+  return n;
+}
+
+/** A wire id as the engine's key (filters, reads), for a namespace whose ids are `type`. */
 export function toEngineId(id: unknown, type: IdType, where: string): string {
   switch (type) {
-    case "uint": {
-      let n: number | undefined;
-      if (typeof id === "number") n = id;
-      else if (typeof id === "string" && /^\d{1,20}$/.test(id)) n = Number(id);
-      if (n === undefined || !Number.isSafeInteger(n) || n < 0) {
-        throw new ApiError("InvalidArgument", `${where}: this namespace's ids are unsigned integers (up to 2^53-1); got ${JSON.stringify(id)}`);
-      }
-      return String(n).padStart(PAD, "0");
-    }
+    case "uint":
+      return documentIdKey(uintOf(id, where));
     case "uuid":
-      if (typeof id !== "string" || !UUID.test(id)) throw new ApiError("InvalidArgument", `${where}: this namespace's ids are UUIDs; got ${JSON.stringify(id)}`);
+      if (typeof id !== "string" || !UUID.test(id)) throw new ApiError("InvalidArgument", `${where}: this namespace's ids are UUIDs; got ${show(id)}`);
       return id.toLowerCase();
     case "string":
-      if (typeof id !== "string" || id === "") throw new ApiError("InvalidArgument", `${where}: this namespace's ids are non-empty strings; got ${JSON.stringify(id)}`);
+      if (typeof id !== "string" || id === "") throw new ApiError("InvalidArgument", `${where}: this namespace's ids are non-empty strings; got ${show(id)}`);
       if (Buffer.byteLength(id) > 64) throw new ApiError("InvalidArgument", `${where}: a string id is at most 64 bytes`);
       return id;
   }
 }
 
-/** An engine id as the wire id. */
-export function fromEngineId(id: string, type: IdType): string | number {
-  if (type === "uint" && /^\d{20}$/.test(id)) return Number(id);
+/** A wire id as a write gives it to the engine: a uint id as its bigint (so a first write fixes the id type), others as keys. */
+export function toWriteId(id: unknown, type: IdType, where: string): string | bigint {
+  return type === "uint" ? uintOf(id, where) : toEngineId(id, type, where);
+}
+
+/** An engine key as the wire id: a uint id as a number (a bigint above 2^53-1, written losslessly). */
+export function fromEngineId(id: string, type: IdType): string | number | bigint {
+  if (type === "uint" && /^\d{20}$/.test(id)) {
+    const n = BigInt(id);
+    return n <= SAFE ? Number(n) : n;
+  }
   return id;
 }

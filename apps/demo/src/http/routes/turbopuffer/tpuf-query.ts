@@ -23,6 +23,7 @@ import type { NamespaceEngine } from "@skerry/namespace-engine";
 import type { Manifest } from "@skerry/wal-format";
 import { ApiError } from "../../api-error.ts";
 import { translateFilter } from "./tpuf-filters.ts";
+import { stringifyJson } from "../../lossless-json.ts";
 import { fromEngineId, type IdType } from "./tpuf-ids.ts";
 import { idTypeOf, isFullText, readSchema, type TpufSchema } from "./tpuf-schema.ts";
 import { fuseRrf, parseRerankBy } from "./tpuf-rerank.ts";
@@ -62,7 +63,7 @@ export interface QueryTarget {
 }
 
 export function targetOf(manifest: Manifest): QueryTarget {
-  const schema = readSchema(manifest.labels);
+  const schema = readSchema(manifest);
   return { manifest, schema, idType: idTypeOf(schema) ?? "string" };
 }
 
@@ -344,7 +345,7 @@ export async function tpufQuery(engine: NamespaceEngine, path: string, body: unk
       results = [{ rows: fuseRrf(results.map((r) => r.rows ?? []), rerank, topK) }];
     }
     const extra = performanceOf(manifest, started, executed);
-    extra.billing.billable_logical_bytes_returned = JSON.stringify(results).length;
+    extra.billing.billable_logical_bytes_returned = stringifyJson(results).length;
     return { results, ...extra };
   }
   const translated = translateQuery(body, target);
@@ -353,7 +354,7 @@ export async function tpufQuery(engine: NamespaceEngine, path: string, body: unk
   const answer = await run(engine, path, translated, manifest.version);
   const result = shapeResult(answer as never, plan, target.idType);
   const extra = performanceOf(manifest, started, executed);
-  extra.billing.billable_logical_bytes_returned = JSON.stringify(result).length;
+  extra.billing.billable_logical_bytes_returned = stringifyJson(result).length;
   return { ...result, ...extra };
 }
 
@@ -380,7 +381,9 @@ export async function tpufExplain(engine: NamespaceEngine, path: string, body: u
     plan_text: [
       `skerry engine query at version ${manifest.version} (${segments} indexed segment(s), ${manifest.containers.length - segments} tail container(s))`,
       `plan: ${how}`,
-      `engine request: ${JSON.stringify(request, (_k, v) => (Array.isArray(v) && v.length > 8 && typeof v[0] === "number" ? `[${v.length} numbers]` : v))}`,
+      `engine request: ${JSON.stringify(request, (_k, v) =>
+        typeof v === "bigint" ? v.toString() : Array.isArray(v) && v.length > 8 && typeof v[0] === "number" ? `[${v.length} numbers]` : v,
+      )}`,
     ].join("\n"),
   };
 }

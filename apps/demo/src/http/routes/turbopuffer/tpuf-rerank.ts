@@ -52,7 +52,8 @@ export function fuseRrf(answers: readonly (readonly Record<string, unknown>[])[]
   answers.forEach((rows, q) => {
     const weight = params.weights[q] ?? 1;
     rows.forEach((row, r) => {
-      const key = JSON.stringify(row["id"]);
+      const id = row["id"];
+      const key = typeof id === "bigint" ? id.toString() : JSON.stringify(id); // a uint id beyond 2^53-1 is a bigint
       const add = weight / (params.rankConstant + r + 1);
       const entry = fused.get(key);
       if (entry !== undefined) entry.score += add;

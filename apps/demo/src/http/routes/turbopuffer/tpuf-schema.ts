@@ -1,22 +1,32 @@
 /**
  * A namespace's turbopuffer schema: attribute name -> `{ type, ...options }`
- * (turbopuffer's AttributeSchemaConfig), plus `id` (the id type). Skerry's
- * engine has no typed schema, so the schema lives in the namespace's labels
- * (`tpuf.schema.0`, `tpuf.schema.1`, ...: its JSON cut into chunks of at
- * most 1,000 characters; labels allow 1,024 each and 64 in all) and is
- * committed with `updateLabels` (conditional on the version read, retried
- * on a conflict) before a write that declares or introduces attributes.
+ * (turbopuffer's AttributeSchemaConfig), plus `id` (the id type). It lives
+ * in the engine's typed schema (`engine.updateSchema`, stored in the
+ * manifest): `id` is the engine's id type; an attribute's `type` and
+ * `filterable` are the engine's (the engine checks every write against them,
+ * infers the types of undeclared attributes, and leaves `filterable: false`
+ * attributes out of its filter indexes, refusing filters on them); its other
+ * options (`full_text_search`, `regex`, ...) are the engine attribute's
+ * `options`, answered back. The vector's type is not stored: it is answered
+ * from the namespace's dimension.
  *
- * What is used: `type` (values are checked against it; ids by `id.type`),
- * `full_text_search` (a truthy value makes the attribute a BM25 text field:
- * its value is also written as the engine document's text; its options,
- * language, stemming, stop words, case, ASCII folding, k1/b..., become the
- * engine's options of that text field, tpuf-fts-options.ts, committed after
- * the labels), the vector's dimension. The other options (filterable, regex,
- * glob, ann...) are stored and answered back, not applied
- * (docs/turbopuffer-compat.md).
+ * Namespaces written before the engine had schemas kept the schema in their
+ * labels (`tpuf.schema.0`, `tpuf.schema.1`, ...: its JSON in chunks): it is
+ * read from there while the manifest has no schema, and moved into the
+ * engine's schema (the labels removed) by the next write or schema change
+ * (`adoptSchema`).
+ *
+ * Checked here too, so a write is refused with turbopuffer's messages before
+ * anything commits: `type` (values are checked against it; ids by
+ * `id.type`), `full_text_search` (a truthy value makes the attribute a BM25
+ * text field: its value is also written as the engine document's text; its
+ * options, language, stemming, stop words, case, ASCII folding, k1/b...,
+ * become the engine's options of that text field, tpuf-fts-options.ts,
+ * committed after the schema). The other options (regex, glob, ann...) are
+ * stored and answered back, not applied (docs/turbopuffer-compat.md).
  */
-import type { NamespaceEngine } from "@skerry/namespace-engine";
+import type { AttributeSchemaInput, AttributeType, NamespaceEngine, NamespaceSchemaInput } from "@skerry/namespace-engine";
+import type { Manifest, NamespaceSchema } from "@skerry/wal-format";
 import { ApiError } from "../../api-error.ts";
 import { syncTextFields, textFieldOptionsOf } from "./tpuf-fts-options.ts";
 import type { IdType } from "./tpuf-ids.ts";
@@ -30,12 +40,13 @@ export interface AttrSchema {
 export type TpufSchema = Map<string, AttrSchema>;
 
 const PREFIX = "tpuf.schema.";
-const CHUNK = 1000;
 
-const SCALAR = new Set(["string", "int", "uint", "float", "uuid", "datetime", "bool"]);
+const SCALAR_TYPES = ["string", "int", "uint", "float", "uuid", "datetime", "bool"] as const;
+const SCALAR = new Set<string>(SCALAR_TYPES);
 const VECTOR_TYPE = /^\[(\d+)\]f(16|32)$/;
 
-export function readSchema(labels: ReadonlyMap<string, string>): TpufSchema {
+/** The schema a namespace kept in its labels before the engine had schemas (empty without one). */
+function labelSchema(labels: ReadonlyMap<string, string>): TpufSchema {
   const parts: string[] = [];
   for (let i = 0; labels.has(`${PREFIX}${i}`); i++) parts.push(labels.get(`${PREFIX}${i}`) as string);
   if (parts.length === 0) return new Map();
@@ -47,14 +58,42 @@ export function readSchema(labels: ReadonlyMap<string, string>): TpufSchema {
   }
 }
 
-/** The labels after storing `schema`: other labels kept, the schema chunks replaced. */
-export function labelsWithSchema(labels: ReadonlyMap<string, string>, schema: TpufSchema): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of labels) if (!k.startsWith(PREFIX)) out[k] = v;
-  const text = JSON.stringify(Object.fromEntries(schema));
-  for (let i = 0; i * CHUNK < text.length; i++) out[`${PREFIX}${i}`] = text.slice(i * CHUNK, (i + 1) * CHUNK);
-  if (Object.keys(out).length > 64) throw new ApiError("InvalidArgument", "the schema is too large for Skerry's namespace labels (about 60 KB of JSON)");
+function fromEngine(schema: NamespaceSchema): TpufSchema {
+  const out: TpufSchema = new Map();
+  if (schema.idType !== undefined) out.set("id", { type: schema.idType });
+  for (const [name, attr] of schema.attributes) {
+    out.set(name, { ...(attr.options ?? {}), type: attr.type, ...(attr.filterable ? {} : { filterable: false }) });
+  }
   return out;
+}
+
+/** The turbopuffer schema of a namespace at `manifest` (module comment); empty for none. */
+export function readSchema(manifest: Manifest | undefined): TpufSchema {
+  if (manifest === undefined) return new Map();
+  return manifest.schema === undefined ? labelSchema(manifest.labels) : fromEngine(manifest.schema);
+}
+
+const ENGINE_TYPES = new Set([...SCALAR_TYPES, ...[...SCALAR_TYPES].map((t) => `[]${t}`)]);
+
+/** `schema` as the engine's schema declaration (vector types are not the engine's: left out). */
+function toEngine(schema: TpufSchema): NamespaceSchemaInput {
+  const attributes: Record<string, AttributeSchemaInput> = {};
+  let idType: IdType | undefined;
+  for (const [name, attr] of schema) {
+    if (name === "id") {
+      idType = idTypeOf(schema);
+      continue;
+    }
+    if (!ENGINE_TYPES.has(attr.type)) continue;
+    const { type, filterable, ...options } = attr;
+    const input = {
+      type: type as AttributeType,
+      ...(filterable === undefined ? {} : { filterable: filterable !== false }),
+      ...(Object.keys(options).length === 0 ? {} : { options: JSON.parse(JSON.stringify(options)) as Record<string, never> }),
+    };
+    Object.defineProperty(attributes, name, { value: input, enumerable: true, writable: true, configurable: true });
+  }
+  return { ...(idType === undefined ? {} : { idType }), attributes };
 }
 
 export function idTypeOf(schema: TpufSchema): IdType | undefined {
@@ -133,6 +172,12 @@ function fits(type: string, value: unknown): boolean {
  */
 export function admitValue(schema: TpufSchema, name: string, value: unknown, where: string): boolean {
   if (value === null || value === undefined) return false;
+  if (typeof value === "bigint" || (Array.isArray(value) && value.some((v) => typeof v === "bigint"))) {
+    throw new ApiError(
+      "InvalidArgument",
+      `${where}: attribute ${JSON.stringify(name)} holds an integer beyond 2^53-1; Skerry stores attribute numbers as doubles and refuses what it cannot store exactly (docs/turbopuffer-compat.md)`,
+    );
+  }
   const declared = schema.get(name);
   if (declared === undefined) {
     const type = inferType(value);
@@ -168,28 +213,33 @@ export function declareSchema(schema: TpufSchema, declared: unknown): boolean {
   return changed;
 }
 
-/** Commits `schema` into the namespace's labels (conditional on `version`; re-merges on a conflict through `remerge`). */
-export async function saveSchema(
-  engine: NamespaceEngine,
-  path: string,
-  start: { version: number; labels: ReadonlyMap<string, string> },
-  schema: TpufSchema,
-  remerge: (current: TpufSchema) => TpufSchema,
-): Promise<void> {
-  let base = start;
-  let next = schema;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await engine.updateLabels(path, labelsWithSchema(base.labels, next), { ifVersion: base.version });
-      await syncTextFields(engine, path, readSchema, isFullText);
-      return;
-    } catch (error) {
-      if ((error as { code?: unknown }).code !== "VersionConflict" || attempt >= 8) throw error;
-      const manifest = await engine.manifest(path);
-      base = { version: manifest.version, labels: manifest.labels };
-      next = remerge(readSchema(manifest.labels));
-    }
+/**
+ * Commits `schema` (the namespace's, with a request's declarations merged in) as the engine's schema, then the
+ * full-text options it implies. The engine merges it into its schema as it is at the commit (a type change
+ * another writer made meanwhile is a 400).
+ */
+export async function saveSchema(engine: NamespaceEngine, path: string, schema: TpufSchema): Promise<void> {
+  await engine.updateSchema(path, toEngine(schema));
+  await syncTextFields(engine, path, readSchema, isFullText);
+}
+
+/**
+ * Gives a namespace without an engine schema one: the schema kept in its labels (namespaces written before the
+ * engine had schemas; those labels are removed once it is in the engine's), or an empty one. Returns the manifest
+ * after it (the same one when it had a schema).
+ */
+export async function adoptSchema(engine: NamespaceEngine, path: string, manifest: Manifest): Promise<Manifest> {
+  if (manifest.schema !== undefined) return manifest;
+  const legacy = labelSchema(manifest.labels);
+  await engine.updateSchema(path, toEngine(legacy));
+  if (legacy.size > 0) {
+    const latest = await engine.manifest(path);
+    const labels: Record<string, string> = {};
+    for (const [k, v] of latest.labels) if (!k.startsWith(PREFIX)) Object.defineProperty(labels, k, { value: v, enumerable: true, writable: true, configurable: true });
+    await engine.updateLabels(path, labels);
+    await syncTextFields(engine, path, readSchema, isFullText);
   }
+  return engine.manifest(path);
 }
 
 /**

@@ -6,7 +6,7 @@
  * Order, as turbopuffer applies it: copy_from_namespace / branch_from_namespace
  * (alone in its write; the target must not exist: the engine forks into a
  * new namespace), or
- * the schema (labels, tpuf-schema.ts), delete_by_filter, patch_by_filter
+ * the schema (the engine's typed schema, tpuf-schema.ts), delete_by_filter, patch_by_filter
  * (each one engine predicate mutation, its own commit), then upserts,
  * patches and deletes as ONE engine batch write (`engine.write`): one
  * manifest version holds all three, applied in that order (a patch sees the
@@ -20,13 +20,24 @@
  * which ids each kind affected.
  */
 import { setOwn } from "./tpuf-own.ts";
-import { type DocumentInput, type DocumentPatch, type JsonObject, type JsonValue, type NamespaceEngine, parseWriteCondition, type WriteBatch } from "@skerry/namespace-engine";
+import {
+  type DocumentId,
+  type DocumentInput,
+  type DocumentPatch,
+  documentIdKey,
+  type JsonObject,
+  type JsonValue,
+  type NamespaceEngine,
+  parseWriteCondition,
+  type WriteBatch,
+} from "@skerry/namespace-engine";
+import { stringifyJson } from "../../lossless-json.ts";
 import type { Manifest } from "@skerry/wal-format";
 import { ApiError } from "../../api-error.ts";
 import type { AppDeps } from "../../app-context.ts";
 import { translateFilter } from "./tpuf-filters.ts";
-import { type IdType, fromEngineId, inferIdType, toEngineId } from "./tpuf-ids.ts";
-import { admitValue, declareSchema, idTypeOf, isFullText, readSchema, saveSchema, storedValue, type TpufSchema } from "./tpuf-schema.ts";
+import { type IdType, fromEngineId, inferIdType, toWriteId } from "./tpuf-ids.ts";
+import { adoptSchema, admitValue, declareSchema, idTypeOf, isFullText, readSchema, saveSchema, storedValue, type TpufSchema } from "./tpuf-schema.ts";
 import { decodeVector } from "./tpuf-vectors.ts";
 
 const KNOWN = new Set([
@@ -61,9 +72,9 @@ export interface TpufWriteResponse {
   rows_upserted?: number;
   rows_patched?: number;
   rows_deleted?: number;
-  upserted_ids?: (string | number)[];
-  patched_ids?: (string | number)[];
-  deleted_ids?: (string | number)[];
+  upserted_ids?: (string | number | bigint)[];
+  patched_ids?: (string | number | bigint)[];
+  deleted_ids?: (string | number | bigint)[];
   billing: { billable_logical_bytes_written: number };
   performance: { server_total_ms: number };
 }
@@ -216,21 +227,20 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
     };
   }
 
-  // 2. What the request writes, checked against the schema before anything is committed.
+  // 2. What the request writes, checked against the schema before anything is committed (the engine checks it
+  //    again at the commit, and records the types of new attributes with it).
   let manifest = await readManifestOrUndefined(engine, path);
-  const schema: TpufSchema = readSchema(manifest?.labels ?? new Map());
-  const before = JSON.stringify([...schema]);
-  declareSchema(schema, body["schema"]);
+  if (manifest !== undefined) manifest = await adoptSchema(engine, path, manifest);
+  const schema: TpufSchema = readSchema(manifest);
+  const declared = declareSchema(schema, body["schema"]);
   const upsertRows = rowsOf(body, "upsert");
   const patchRows = rowsOf(body, "patch");
   const deleteIds = body["deletes"];
   if (deleteIds !== undefined && !Array.isArray(deleteIds)) throw new ApiError("InvalidArgument", "deletes must be an array of ids");
   const firstId = upsertRows[0]?.id ?? patchRows[0]?.id ?? (deleteIds as unknown[] | undefined)?.[0];
   let idType: IdType | undefined = idTypeOf(schema);
-  if (idType === undefined && firstId !== undefined) {
-    idType = manifest !== undefined && manifest.containers.length > 0 ? "string" : inferIdType(firstId);
-    schema.set("id", { type: idType });
-  }
+  // The engine fixes the id type with the first write of an empty namespace (integer ids: uint).
+  if (idType === undefined && firstId !== undefined) idType = manifest !== undefined && manifest.containers.length > 0 ? "string" : inferIdType(firstId);
   const ids: IdType = idType ?? "string";
   const ops = upsertRows.length + patchRows.length + (deleteIds?.length ?? 0);
   if (ops > deps.limits.maxBatch) {
@@ -246,7 +256,7 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
   };
   const fullText = (name: string) => isFullText(schema.get(name));
 
-  const upserts: DocumentInput[] = upsertRows.map((row, i) => {
+  const upserts: DocumentInput<DocumentId>[] = upsertRows.map((row, i) => {
     const where = `upsert row ${i}`;
     const attributes: JsonObject = {};
     const text: Record<string, string> = {};
@@ -265,13 +275,13 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
       }
     }
     return {
-      id: toEngineId(row.id, ids, where),
+      id: toWriteId(row.id, ids, where),
       ...(vector === undefined ? {} : { vector }),
       ...(Object.keys(attributes).length === 0 ? {} : { attributes }),
       ...(Object.keys(text).length === 0 ? {} : { text }),
     };
   });
-  const patches: DocumentPatch[] = patchRows.map((row, i) => {
+  const patches: DocumentPatch<DocumentId>[] = patchRows.map((row, i) => {
     const where = `patch row ${i}`;
     const attributes: Record<string, JsonValue | null> = {};
     const text: Record<string, string | null> = {};
@@ -287,13 +297,13 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
       if (fullText(name)) setOwn(text, name, value === null ? null : (textOf(value) ?? null));
     }
     return {
-      id: toEngineId(row.id, ids, where),
+      id: toWriteId(row.id, ids, where),
       ...(vector === undefined ? {} : { vector }),
       ...(Object.keys(attributes).length === 0 ? {} : { attributes }),
       ...(Object.keys(text).length === 0 ? {} : { text }),
     };
   });
-  const deletes = ((deleteIds ?? []) as unknown[]).map((id, i) => toEngineId(id, ids, `deletes[${i}]`));
+  const deletes = ((deleteIds ?? []) as unknown[]).map((id, i) => toWriteId(id, ids, `deletes[${i}]`));
 
   const patchByFilter = body["patch_by_filter"];
   let filterPatch: { filter: unknown[]; patch: Omit<DocumentPatch, "id"> } | undefined;
@@ -315,7 +325,6 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
     };
   }
   const deleteFilter = body["delete_by_filter"] === undefined ? undefined : translateFilter(body["delete_by_filter"], ids, "delete_by_filter", schema);
-  if (dimension !== undefined && !schema.has("vector")) schema.set("vector", { type: `[${dimension}]f32`, ann: true });
 
   // Conditions: translated and checked before anything is committed; the engine evaluates them at the commit.
   const condition = (key: string): unknown[] | undefined => {
@@ -333,11 +342,11 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
   const metric = body["distance_metric"] === undefined ? undefined : engineMetric(body["distance_metric"]);
   if (manifest === undefined) {
     try {
-      await engine.createNamespace(path, metric === undefined ? {} : { distanceMetric: metric });
+      await engine.createNamespace(path, { schema: {}, ...(metric === undefined ? {} : { distanceMetric: metric }) });
     } catch (error) {
       if ((error as { code?: unknown }).code !== "NamespaceExists") throw error;
     }
-    manifest = await engine.manifest(path);
+    manifest = await adoptSchema(engine, path, await engine.manifest(path));
   }
   if (metric !== undefined && manifest.vector?.metric !== metric.toUpperCase()) {
     throw new ApiError(
@@ -345,17 +354,8 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
       `distance_metric ${String(body["distance_metric"])} differs from the namespace's ${wireMetric(manifest.vector?.metric)} (a namespace's metric is fixed)`,
     );
   }
-  if (JSON.stringify([...schema]) !== before) {
-    const mine = schema;
-    await saveSchema(engine, path, manifest, schema, (current) => {
-      const fixed = idTypeOf(current);
-      if (fixed !== undefined && fixed !== idTypeOf(mine)) {
-        throw new ApiError("InvalidArgument", `another write fixed this namespace's id type as ${fixed}; this write's ids are ${String(idTypeOf(mine))}`);
-      }
-      for (const [name, attr] of mine) if (!current.has(name) || JSON.stringify(current.get(name)) !== JSON.stringify(attr)) current.set(name, attr);
-      return current;
-    });
-  }
+  // Declared attributes (and their full-text options) are committed before the rows; inferred ones commit with them.
+  if (declared) await saveSchema(engine, path, schema);
 
   // 4. Predicate mutations, each its own commit.
   let rowsDeleted = 0;
@@ -378,8 +378,9 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
   }
   const upsertedIds = new Set(done.upserted);
   const patchedIds = new Set(done.patched);
-  for (const u of upserts) if (upsertedIds.has(u.id)) bytesWritten += JSON.stringify(u).length;
-  for (const p of patches) if (patchedIds.has(p.id)) bytesWritten += JSON.stringify(p).length;
+  const size = (doc: object) => stringifyJson(doc).length;
+  for (const u of upserts) if (upsertedIds.has(documentIdKey(u.id))) bytesWritten += size(u);
+  for (const p of patches) if (patchedIds.has(documentIdKey(p.id))) bytesWritten += size(p);
 
   return writeResponse({
     upserted: done.upserted,

@@ -15,8 +15,11 @@
  * | POST /v2/namespaces/:ns/query (one query, or `queries`) | query, at one version (tpuf-query.ts) |
  * | POST /v2/namespaces/:ns/explain_query | the translated request |
  * | GET /v1/namespaces/:ns/hint_cache_warm | warm (in the background) |
- * | GET, POST /v1/namespaces/:ns/schema | the stored schema (tpuf-schema.ts) |
+ * | GET, POST /v1/namespaces/:ns/schema | the engine's typed schema (tpuf-schema.ts) |
  * | POST /v1/namespaces/:ns/_debug/recall | ANN vs exact kNN (tpuf-recall.ts) |
+ *
+ * Bodies are parsed and writes and query answers written losslessly
+ * (lossless-json.ts), so uint ids up to 2^64-1 keep their digits.
  */
 import { gunzipSync } from "node:zlib";
 import type { Context } from "hono";
@@ -24,8 +27,9 @@ import { requiresOwnProject } from "../../access.ts";
 import { ApiError } from "../../api-error.ts";
 import type { App, AppDeps, AppEnv } from "../../app-context.ts";
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from "../../json-depth.ts";
+import { parseJson, stringifyJson } from "../../lossless-json.ts";
 import { projectOf, nsPathOf } from "./tpuf-scope.ts";
-import { declareSchema, readSchema, saveSchema, type TpufSchema } from "./tpuf-schema.ts";
+import { adoptSchema, declareSchema, readSchema, saveSchema, type TpufSchema } from "./tpuf-schema.ts";
 import { tpufExplain, tpufQuery } from "./tpuf-query.ts";
 import { tpufRecall } from "./tpuf-recall.ts";
 import { readManifestOrUndefined, tpufWrite, wireMetric } from "./tpuf-write.ts";
@@ -57,10 +61,15 @@ async function jsonBody(c: Context<AppEnv>, maxBytes: number): Promise<unknown> 
   }
   if (text.trim() === "") return {};
   try {
-    return JSON.parse(text);
+    return parseJson(text);
   } catch {
     throw new ApiError("MalformedJson", "request body is not valid JSON");
   }
+}
+
+/** A JSON answer; ids and numbers beyond 2^53-1 (bigints) are written as their exact digits (lossless-json.ts). */
+function answer(c: Context<AppEnv>, value: unknown): Response {
+  return c.body(stringifyJson(value), 200, { "content-type": "application/json" });
 }
 
 /** The schema as turbopuffer answers it: the stored attributes, the vector's type. */
@@ -87,7 +96,7 @@ export function registerTurbopufferRoutes(app: App, deps: AppDeps): void {
       updated_at: new Date(manifest.updatedAt).toISOString(),
       encryption: { mode: "default" as const },
       index: unindexed === 0 ? { status: "up-to-date" as const } : { status: "updating" as const, unindexed_bytes: unindexed },
-      schema: schemaView(readSchema(manifest.labels), manifest.vector?.dimension, manifest.vector?.metric),
+      schema: schemaView(readSchema(manifest), manifest.vector?.dimension, manifest.vector?.metric),
       ...(info.pinned ? { pinning: { replicas: 1, status: { ready_replicas: 1, updated_at: now, utilization: 0 } } } : {}),
     };
   };
@@ -112,7 +121,7 @@ export function registerTurbopufferRoutes(app: App, deps: AppDeps): void {
   app.post("/v2/namespaces/:namespace", requiresOwnProject("write"), async (c) => {
     const { org, project } = projectOf(c, deps);
     const body = await jsonBody(c, deps.limits.bodyBytes);
-    const answer = await tpufWrite(
+    const written = await tpufWrite(
       {
         deps,
         path: path(c),
@@ -127,7 +136,7 @@ export function registerTurbopufferRoutes(app: App, deps: AppDeps): void {
       },
       body,
     );
-    return c.json(answer);
+    return answer(c, written);
   });
 
   app.delete("/v2/namespaces/:namespace", requiresOwnProject("write"), async (c) => {
@@ -154,7 +163,7 @@ export function registerTurbopufferRoutes(app: App, deps: AppDeps): void {
     return c.json(await metadataOf(p));
   });
 
-  app.post("/v2/namespaces/:namespace/query", requiresOwnProject("read"), async (c) => c.json(await tpufQuery(engine, path(c), await jsonBody(c, deps.limits.bodyBytes))));
+  app.post("/v2/namespaces/:namespace/query", requiresOwnProject("read"), async (c) => answer(c, await tpufQuery(engine, path(c), await jsonBody(c, deps.limits.bodyBytes))));
 
   app.post("/v2/namespaces/:namespace/explain_query", requiresOwnProject("read"), async (c) => c.json(await tpufExplain(engine, path(c), await jsonBody(c, deps.limits.bodyBytes))));
 
@@ -167,7 +176,7 @@ export function registerTurbopufferRoutes(app: App, deps: AppDeps): void {
 
   app.get("/v1/namespaces/:namespace/schema", requiresOwnProject("read"), async (c) => {
     const manifest = await engine.manifest(path(c));
-    return c.json(schemaView(readSchema(manifest.labels), manifest.vector?.dimension, manifest.vector?.metric));
+    return c.json(schemaView(readSchema(manifest), manifest.vector?.dimension, manifest.vector?.metric));
   });
 
   app.post("/v1/namespaces/:namespace/schema", requiresOwnProject("write"), async (c) => {
@@ -175,16 +184,11 @@ export function registerTurbopufferRoutes(app: App, deps: AppDeps): void {
     const body = await jsonBody(c, deps.limits.bodyBytes);
     const manifest = await readManifestOrUndefined(engine, p);
     if (manifest === undefined) throw new ApiError("NamespaceNotFound", `namespace not found: ${c.req.param("namespace")}`);
-    const schema = readSchema(manifest.labels);
-    if (declareSchema(schema, body)) {
-      await saveSchema(engine, p, manifest, schema, (current) => {
-        declareSchema(current, body);
-        return current;
-      });
-    }
+    const schema = readSchema(await adoptSchema(engine, p, manifest));
+    if (declareSchema(schema, body)) await saveSchema(engine, p, schema);
     const latest = await engine.manifest(p);
-    return c.json(schemaView(readSchema(latest.labels), latest.vector?.dimension, latest.vector?.metric));
+    return c.json(schemaView(readSchema(latest), latest.vector?.dimension, latest.vector?.metric));
   });
 
-  app.post("/v1/namespaces/:namespace/_debug/recall", requiresOwnProject("read"), async (c) => c.json(await tpufRecall(engine, path(c), await jsonBody(c, deps.limits.bodyBytes))));
+  app.post("/v1/namespaces/:namespace/_debug/recall", requiresOwnProject("read"), async (c) => answer(c, await tpufRecall(engine, path(c), await jsonBody(c, deps.limits.bodyBytes))));
 }
