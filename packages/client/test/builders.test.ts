@@ -96,6 +96,26 @@ describe("rankBy builder", () => {
       ["category", "asc"],
       ["price", "desc"],
     ]);
+    expect(
+      rankBy.sum(
+        rankBy.bm25("title", "fox"),
+        rankBy.product(1.7, rankBy.saturate(rankBy.attribute("clicks"), { midpoint: 100, exponent: 2 })),
+        rankBy.decay(rankBy.dist(rankBy.attribute("at"), "2026-02-03T00:00:00Z"), { midpoint: "6h" }),
+        f.eq("species", "whale"),
+        1,
+      ),
+    ).toEqual([
+      "Sum",
+      [
+        ["title", "BM25", "fox"],
+        ["Product", 1.7, ["Saturate", ["Attribute", "clicks"], { midpoint: 100, exponent: 2 }]],
+        ["Decay", ["Dist", ["Attribute", "at"], "2026-02-03T00:00:00Z"], { midpoint: "6h" }],
+        ["species", "Eq", "whale"],
+        1,
+      ],
+    ]);
+    const floor: RankBy = rankBy.max(0, rankBy.attribute("delta"));
+    expect(floor).toEqual(["Max", [0, ["Attribute", "delta"]]]);
     expect(rankBy.rrf([rankBy.vector([1]), rankBy.bm25("body", "x")], { k: 10, weights: [2, 1] })).toEqual([
       "RRF",
       [

@@ -290,7 +290,48 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       expect(filtered.rows?.map((r) => [r.id, r.$dist])).toEqual(
         [2, 4].map((id) => [id, (ft.get(id) ?? 0) + (fc.get(id) ?? 0)]).sort((x, y) => (y[1] as number) - (x[1] as number)),
       );
-      await expect(ns.query({ rank_by: ["Sum", [["title", "BM25", "fox"], ["kind", "asc"]]] as never })).rejects.toThrow(/BM25 clauses only/);
+      await expect(ns.query({ rank_by: ["Sum", [["title", "BM25", "fox"], ["kind", "asc"]]] as never })).rejects.toThrow(/not a ranking clause/);
+    });
+
+    it("should rank by expressions: Attribute, Saturate, Decay, Dist over datetimes, filters as boosts (scores computed by hand)", async () => {
+      const ns = tpuf.namespace("boosts");
+      await ns.write({
+        upsert_rows: [
+          { id: 1, title: "quick fox", clicks: 10, delta: -5, species: "whale", at: "2026-02-03T00:00:00Z" },
+          { id: 2, title: "quick fox", clicks: 1000, delta: 5, species: "fox", at: "2026-01-01T00:00:00Z" },
+          { id: 3, title: "slow dog", species: "dog" },
+        ],
+        schema: { title: { type: "string", full_text_search: true }, at: "datetime", clicks: "uint" },
+      });
+      const ranked = async (rank_by: unknown, filters?: unknown) => {
+        const res = await ns.query({ rank_by: rank_by as never, top_k: 10, ...(filters === undefined ? {} : { filters: filters as never }) });
+        return (res.rows ?? []).map((r) => [r.id, r.$dist as number] as const);
+      };
+      const expectRanked = (got: readonly (readonly [unknown, number])[], want: [number, number][]) => {
+        expect(got.map(([id]) => id)).toEqual(want.map(([id]) => id));
+        for (const [i, [, s]] of got.entries()) expect(s).toBeCloseTo(want[i]![1], 9);
+      };
+      expectRanked(await ranked(["Attribute", "clicks"]), [[2, 1000], [1, 10], [3, 0]]);
+      expectRanked(await ranked(["Saturate", ["Attribute", "clicks"], { midpoint: 100 }]), [[2, 1000 / 1100], [1, 10 / 110], [3, 0]]);
+      expectRanked(await ranked(["Saturate", ["Attribute", "clicks"], { midpoint: 100, exponent: 2 }]), [[2, 1e6 / 1.01e6], [1, 100 / 10_100], [3, 0]]);
+      expectRanked(await ranked(["Decay", ["Attribute", "clicks"], { midpoint: 100 }]), [[1, 100 / 110], [2, 100 / 1100], [3, 0]]);
+      expectRanked(await ranked(["Max", 0, ["Attribute", "delta"]]), [[2, 5], [1, 0], [3, 0]]);
+      expectRanked(await ranked(["Product", 2.0, ["species", "Eq", "whale"]]), [[1, 2], [2, 0], [3, 0]]);
+      // 33 days from the origin, midpoint 6 h: 21.6e6 / (2851.2e6 + 21.6e6) = 1/133.
+      expectRanked(await ranked(["Decay", ["Dist", ["Attribute", "at"], "2026-02-03T00:00:00"], { midpoint: "6h" }]), [[1, 1], [2, 1 / 133], [3, 0]]);
+      expectRanked(await ranked(["Decay", ["Dist", ["Attribute", "at"], "2026-02-03T00:00:00Z"], { midpoint: 21_600_000 }]), [[1, 1], [2, 1 / 133], [3, 0]]);
+      expectRanked(await ranked(["Dist", ["Attribute", "clicks"], 10]), [[2, 990], [1, 0], [3, 0]]);
+      // Boosting BM25: only the documents a BM25 clause matches take part.
+      const s = (await ranked(["title", "BM25", "fox"]))[0]![1];
+      expectRanked(await ranked(["Sum", [["title", "BM25", "fox"], ["species", "Eq", "whale"]]]), [[1, s + 1], [2, s]]);
+      expectRanked(await ranked(["Sum", [["title", "BM25", "quick fox"], ["Product", 1.7, ["Saturate", ["Attribute", "clicks"], { midpoint: 100 }]]]]), [
+        [2, 2 * s + (1.7 * 1000) / 1100],
+        [1, 2 * s + (1.7 * 10) / 110],
+      ]);
+      // The query's filters still select the rows.
+      expectRanked(await ranked(["Attribute", "clicks"], ["species", "NotEq", "fox"]), [[1, 10], [3, 0]]);
+      await expect(ns.query({ rank_by: ["Saturate", ["Attribute", "clicks"], { midpoint: -1 }] as never })).rejects.toThrow(/midpoint/);
+      await expect(ns.query({ rank_by: ["Dist", ["Attribute", "at"], "not a date"] as never })).rejects.toBeInstanceOf(BadRequestError);
     });
 
     it("should cut to limit.per rows per limit key and limit.total rows, in rank order", async () => {

@@ -40,7 +40,7 @@
  */
 import { type AggregationGroup, aggregate } from "./aggregate.ts";
 import { type Bm25Params, bm25Stats, forEachBm25Posting } from "./bm25-stats.ts";
-import { textCombinationScores } from "./text-combination.ts";
+import { expressionFilters, textCombinationScores } from "./text-combination.ts";
 import type { AttributeColumn } from "./attribute-columns.ts";
 import { TAG_NUMBER, TAG_STRING, columnValue, compareStrings } from "./attribute-columns.ts";
 import { InvalidQueryError } from "./errors.ts";
@@ -771,6 +771,7 @@ export async function executeQueryRows(
     }
   }
   if (request.filters !== undefined) checkFilterTypes(request.filters, indexes);
+  for (const r of vectorRanks) if (r.kind === "text") for (const f of expressionFilters(r.expr)) checkFilterTypes(f, indexes);
   const metric: DistanceMetric = request.distanceMetric ?? indexes.at(-1)?.metric ?? "COSINE";
   const parallel = options.parallel ?? true;
   const slicer = options.slicer;

@@ -8,7 +8,9 @@
  *     "rankBy":  ["vector", "kNN" | "ANN", [0.1, ...]]         dense, exact or approximate
  *              | ["sparse", "Dot", {"indices": [..], "values": [..]}]
  *              | ["<text field>", "BM25", "query text", {"lastAsPrefix"?: true}]   (bm25-terms.ts)
- *              | ["Sum" | "Max", [<BM25 clause or combination>, ...]] | ["Product", weight, <clause>]   (text-combination.ts)
+ *              | a ranking expression (text-combination.ts): BM25 clauses, numbers, ["Attribute", "a"] and filters
+ *                combined by ["Sum" | "Max", [<e>, ...]], ["Max", <e>, <e>], ["Product", weight, <e>],
+ *                ["Saturate" | "Decay", <e>, {"midpoint": m, "exponent"?: x}], ["Dist", <e>, origin]
  *              | ["<attribute>" | "id", "asc" | "desc"]
  *              | [["<attribute>" | "id", "asc" | "desc"], ...]      several keys, the first deciding first
  *              | ["RRF", [<rankBy>, ...], {"k"?: 60, "window"?: 100, "weights"?: [1, ...]}],
@@ -33,6 +35,7 @@ import { z } from "zod";
 import { type InvalidQueryReason, InvalidQueryError, type QueryIssue } from "./errors.ts";
 import { globPatternProblem } from "./glob.ts";
 import { regexPatternProblem } from "./regex.ts";
+import { dateTimeMs, durationMs } from "./date-time.ts";
 import { DISTANCE_METRICS, type DistanceMetric } from "./query-document.ts";
 
 export type Scalar = string | number | boolean;
@@ -82,11 +85,23 @@ export type SingleRankBy =
       readonly path: Path;
     };
 
-/** A combination of BM25 clauses (query/text-combination.ts). */
+/**
+ * A ranking expression (query/text-combination.ts): BM25 clauses, attribute values, filters and numbers combined
+ * by Sum / Max / Product and shaped by Saturate / Decay / Dist.
+ */
 export type TextExpr =
   | { readonly op: "bm25"; readonly field: string; readonly query: string; readonly lastAsPrefix: boolean; readonly path: Path }
   | { readonly op: "Sum" | "Max"; readonly args: readonly TextExpr[]; readonly path: Path }
-  | { readonly op: "Product"; readonly weight: number; readonly arg: TextExpr; readonly path: Path };
+  | { readonly op: "Product"; readonly weight: number; readonly arg: TextExpr; readonly path: Path }
+  | { readonly op: "Const"; readonly value: number; readonly path: Path }
+  /** A document's number value of the attribute (none when it has no number; under a date-time Dist, its date-time string in ms). */
+  | { readonly op: "Attribute"; readonly field: string; readonly path: Path }
+  /** 1 when the document matches the filter, else 0. */
+  | { readonly op: "Filter"; readonly filter: Filter; readonly path: Path }
+  /** Saturate: x^e / (x^e + m^e); Decay: m^e / (x^e + m^e); x = max(arg, 0), m the midpoint, e the exponent. */
+  | { readonly op: "Saturate" | "Decay"; readonly arg: TextExpr; readonly midpoint: number; readonly exponent: number; readonly path: Path }
+  /** |arg - origin| (a date-time origin in ms since the epoch: the attribute's date-time strings are read as such). */
+  | { readonly op: "Dist"; readonly arg: TextExpr; readonly origin: number; readonly dateTime: boolean; readonly path: Path };
 
 export type RankBy =
   | SingleRankBy
@@ -366,35 +381,75 @@ function parseOrderKeys(raw: readonly unknown[], path: Path, sink: IssueSink): S
 }
 
 const MAX_TEXT_CLAUSES = 16;
-const MAX_TEXT_DEPTH = 4;
+const MAX_EXPR_DEPTH = 8;
+const MAX_EXPR_NODES = 64;
 
-/** `["Sum" | "Max", [...]]`, `["Product", w, clause]` / `["Product", clause, w]`, or a BM25 clause. */
-function parseTextExpr(raw: unknown, path: Path, sink: IssueSink, depth: number, leaves: { count: number }): TextExpr | undefined {
-  if (!Array.isArray(raw)) {
-    sink.add(path, "schema", 'expected a BM25 clause ["field", "BM25", "text"] or a combination ["Sum" | "Max", [...]] / ["Product", weight, clause]');
+/** Operators of ranking expressions: a list head with one of these names is the operator, not a field (docs/query.md). */
+const EXPR_HEADS = new Set(["Sum", "Max", "Product", "Saturate", "Decay", "Dist", "Attribute"]);
+const FILTER_OPS: ReadonlySet<string> = new Set([...COMPARE_OPS, ...LIST_OPS, ...GLOB_OPS, REGEX_OP, ...ANY_COMPARE_OPS, ...TOKEN_OPS, "Exists"]);
+
+/** True when `raw` reads as a ranking expression rather than a single ranking (vector, BM25, attribute order). */
+function isRankExpression(raw: readonly unknown[]): boolean {
+  const [head, second] = raw;
+  if (second === "BM25" || second === "asc" || second === "desc") return false;
+  if (typeof head === "string" && EXPR_HEADS.has(head)) return true;
+  if (head === "And" || head === "Or" || head === "Not") return true;
+  return typeof head === "string" && typeof second === "string" && FILTER_OPS.has(second);
+}
+
+interface ExprBudget {
+  clauses: number;
+  nodes: number;
+}
+
+/**
+ * A ranking expression (text-combination.ts): a BM25 clause, a number, `["Attribute", a]`, a filter (1 when a
+ * document matches, else 0), `["Sum" | "Max", [e, ...]]` (also `["Max", e, e]`), `["Product", w, e]` /
+ * `["Product", e, w]`, `["Saturate" | "Decay", e, {midpoint, exponent?}]`, `["Dist", e, origin]`.
+ */
+function parseTextExpr(raw: unknown, path: Path, sink: IssueSink, depth: number, budget: ExprBudget): TextExpr | undefined {
+  if (++budget.nodes > MAX_EXPR_NODES) {
+    if (budget.nodes === MAX_EXPR_NODES + 1) sink.add(path, "schema", `a ranking expression has at most ${MAX_EXPR_NODES} nodes`);
     return undefined;
   }
-  if (depth > MAX_TEXT_DEPTH) {
-    sink.add(path, "schema", `BM25 combinations nest at most ${MAX_TEXT_DEPTH} deep`);
+  if (typeof raw === "number") {
+    if (!Number.isFinite(raw)) {
+      sink.add(path, "not_finite", `a constant in a ranking expression is a finite number, got ${raw}`);
+      return undefined;
+    }
+    return { op: "Const", value: raw, path };
+  }
+  if (!Array.isArray(raw)) {
+    sink.add(path, "schema", 'expected a BM25 clause ["field", "BM25", "text"], a number, an operator ["Sum" | "Max", [...]] / ["Product", weight, e] / ["Saturate" | "Decay", e, {...}] / ["Dist", e, origin] / ["Attribute", "a"], or a filter');
+    return undefined;
+  }
+  if (depth > MAX_EXPR_DEPTH) {
+    sink.add(path, "schema", `ranking expressions nest at most ${MAX_EXPR_DEPTH} deep`);
     return undefined;
   }
   // A text field may be called "Sum": ["Sum", "BM25", "text"] is a clause.
   const head = raw[1] === "BM25" ? undefined : (raw as unknown[])[0];
+  const sub = (v: unknown, at: Path) => parseTextExpr(v, at, sink, depth + 1, budget);
   if (head === "Sum" || head === "Max") {
+    if (head === "Max" && raw.length === 3) {
+      const a = sub(raw[1], [...path, 1]);
+      const b = sub(raw[2], [...path, 2]);
+      return a === undefined || b === undefined ? undefined : { op: head, args: [a, b], path };
+    }
     if (raw.length !== 2 || !Array.isArray(raw[1]) || raw[1].length === 0) {
-      sink.add(path, "schema", `${head} takes a non-empty list: ["${head}", [clause, ...]]`);
+      sink.add(path, "schema", `${head} takes a non-empty list: ["${head}", [expression, ...]]`);
       return undefined;
     }
     const args: TextExpr[] = [];
     (raw[1] as unknown[]).forEach((a, i) => {
-      const parsed = parseTextExpr(a, [...path, 1, i], sink, depth + 1, leaves);
+      const parsed = sub(a, [...path, 1, i]);
       if (parsed !== undefined) args.push(parsed);
     });
     return args.length === (raw[1] as unknown[]).length ? { op: head, args, path } : undefined;
   }
   if (head === "Product") {
     if (raw.length !== 3) {
-      sink.add(path, "schema", 'Product takes a weight and a clause: ["Product", 2, clause]');
+      sink.add(path, "schema", 'Product takes a weight and an expression: ["Product", 2, expression]');
       return undefined;
     }
     const weightFirst = typeof raw[1] === "number";
@@ -403,20 +458,111 @@ function parseTextExpr(raw: unknown, path: Path, sink: IssueSink, depth: number,
       sink.add([...path, weightFirst ? 1 : 2], "schema", "the Product weight is a finite number");
       return undefined;
     }
-    const arg = parseTextExpr(weightFirst ? raw[2] : raw[1], [...path, weightFirst ? 2 : 1], sink, depth + 1, leaves);
+    const arg = sub(weightFirst ? raw[2] : raw[1], [...path, weightFirst ? 2 : 1]);
     return arg === undefined ? undefined : { op: "Product", weight, arg, path };
   }
-  if ((raw.length !== 3 && raw.length !== 4) || typeof raw[0] !== "string" || raw[1] !== "BM25" || typeof raw[2] !== "string") {
-    sink.add(path, "schema", 'a combination combines BM25 clauses ["field", "BM25", "text", {"lastAsPrefix"?: true}]');
+  if (head === "Attribute" && raw.length === 2) {
+    if (typeof raw[1] !== "string" || raw[1].length === 0) {
+      sink.add([...path, 1], "schema", "Attribute names an attribute");
+      return undefined;
+    }
+    return { op: "Attribute", field: raw[1], path };
+  }
+  if (head === "Saturate" || head === "Decay") return parseSaturation(raw, head, path, sink, sub);
+  if (head === "Dist") return parseDist(raw, path, sink, sub);
+  if (raw[1] === "BM25") {
+    if ((raw.length !== 3 && raw.length !== 4) || typeof raw[0] !== "string" || typeof raw[2] !== "string") {
+      sink.add(path, "schema", 'a BM25 clause is ["field", "BM25", "text", {"lastAsPrefix"?: true}]');
+      return undefined;
+    }
+    const lastAsPrefix = parseBm25Params(raw, path, sink);
+    if (lastAsPrefix === undefined) return undefined;
+    if (++budget.clauses > MAX_TEXT_CLAUSES) {
+      if (budget.clauses === MAX_TEXT_CLAUSES + 1) sink.add(path, "schema", `a ranking expression has at most ${MAX_TEXT_CLAUSES} BM25 clauses`);
+      return undefined;
+    }
+    return { op: "bm25", field: raw[0], query: raw[2], lastAsPrefix, path };
+  }
+  if (isRankExpression(raw) && head !== "Attribute") {
+    const filter = parseFilter(raw, path, sink, depth);
+    return filter === undefined ? undefined : { op: "Filter", filter, path };
+  }
+  sink.add(path, "schema", 'expected a BM25 clause ["field", "BM25", "text"], a number, ["Attribute", "a"], an operator or a filter');
+  return undefined;
+}
+
+/** `["Saturate" | "Decay", e, {"midpoint": m, "exponent"?: x}]`: m > 0 (a number, or a duration like "6h" in ms), x > 0 (default 1). */
+function parseSaturation(
+  raw: readonly unknown[],
+  op: "Saturate" | "Decay",
+  path: Path,
+  sink: IssueSink,
+  sub: (v: unknown, at: Path) => TextExpr | undefined,
+): TextExpr | undefined {
+  const params = raw[2];
+  if (raw.length !== 3 || typeof params !== "object" || params === null || Array.isArray(params)) {
+    sink.add(path, "schema", `${op} takes an expression and parameters: ["${op}", expression, {"midpoint": 10, "exponent"?: 1}]`);
     return undefined;
   }
-  const lastAsPrefix = parseBm25Params(raw, path, sink);
-  if (lastAsPrefix === undefined) return undefined;
-  if (++leaves.count > MAX_TEXT_CLAUSES) {
-    if (leaves.count === MAX_TEXT_CLAUSES + 1) sink.add(path, "schema", `a combination has at most ${MAX_TEXT_CLAUSES} BM25 clauses`);
+  let midpoint: number | undefined;
+  let exponent = 1;
+  let ok = true;
+  for (const key of Object.keys(params)) {
+    const value = (params as Record<string, unknown>)[key];
+    if (key === "midpoint") {
+      midpoint = durationMs(value);
+      if (midpoint === undefined || !(midpoint > 0)) {
+        sink.add([...path, 2, key], "schema", `the ${op} midpoint is a positive number or a duration like "6h"`);
+        ok = false;
+      }
+    } else if (key === "exponent") {
+      if (typeof value !== "number" || !Number.isFinite(value) || !(value > 0)) {
+        sink.add([...path, 2, key], "schema", `the ${op} exponent is a positive finite number`);
+        ok = false;
+      } else exponent = value;
+    } else {
+      sink.add([...path, 2, key], "schema", `unknown ${op} parameter ${JSON.stringify(key)}`);
+      ok = false;
+    }
+  }
+  if (ok && midpoint === undefined) {
+    sink.add([...path, 2], "schema", `${op} needs a midpoint`);
+    ok = false;
+  }
+  const arg = sub(raw[1], [...path, 1]);
+  return arg === undefined || !ok ? undefined : { op, arg, midpoint: midpoint as number, exponent, path };
+}
+
+/** `["Dist", e, origin]`: |e - origin|; a date-time origin (ISO 8601 string) needs e = ["Attribute", a] and measures milliseconds. */
+function parseDist(raw: readonly unknown[], path: Path, sink: IssueSink, sub: (v: unknown, at: Path) => TextExpr | undefined): TextExpr | undefined {
+  if (raw.length !== 3) {
+    sink.add(path, "schema", 'Dist takes an expression and an origin: ["Dist", ["Attribute", "a"], 10]');
     return undefined;
   }
-  return { op: "bm25", field: raw[0], query: raw[2], lastAsPrefix, path };
+  const arg = sub(raw[1], [...path, 1]);
+  if (arg === undefined) return undefined;
+  const origin = raw[2];
+  if (typeof origin === "number") {
+    if (!Number.isFinite(origin)) {
+      sink.add([...path, 2], "not_finite", "the Dist origin is a finite number");
+      return undefined;
+    }
+    return { op: "Dist", arg, origin, dateTime: false, path };
+  }
+  if (typeof origin === "string") {
+    const ms = dateTimeMs(origin);
+    if (ms === undefined) {
+      sink.add([...path, 2], "schema", `the Dist origin ${JSON.stringify(origin)} is neither a number nor an ISO 8601 date-time`);
+      return undefined;
+    }
+    if (arg.op !== "Attribute") {
+      sink.add([...path, 1], "schema", 'a date-time Dist measures an attribute: ["Dist", ["Attribute", "a"], "2026-02-03T00:00:00Z"]');
+      return undefined;
+    }
+    return { op: "Dist", arg, origin: ms, dateTime: true, path };
+  }
+  sink.add([...path, 2], "schema", "the Dist origin is a number or an ISO 8601 date-time string");
+  return undefined;
 }
 
 /** The optional 4th element of a BM25 clause, `{"lastAsPrefix": true}`: its value, or undefined after an issue. */
@@ -443,8 +589,8 @@ function parseBm25Params(raw: readonly unknown[], path: Path, sink: IssueSink): 
 
 function parseSingleRankBy(raw: unknown, path: Path, sink: IssueSink, options: ParseQueryOptions): SingleRankBy | undefined {
   if (Array.isArray(raw) && raw.length > 0 && Array.isArray(raw[0])) return parseOrderKeys(raw, path, sink);
-  if (Array.isArray(raw) && (raw[0] === "Sum" || raw[0] === "Max" || raw[0] === "Product") && raw[1] !== "BM25") {
-    const expr = parseTextExpr(raw, path, sink, 0, { count: 0 });
+  if (Array.isArray(raw) && isRankExpression(raw)) {
+    const expr = parseTextExpr(raw, path, sink, 0, { clauses: 0, nodes: 0 });
     return expr === undefined ? undefined : { kind: "text", expr, path };
   }
   if (!Array.isArray(raw) || raw.length < 2 || typeof raw[0] !== "string" || typeof raw[1] !== "string") {

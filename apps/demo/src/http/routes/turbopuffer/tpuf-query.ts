@@ -9,10 +9,11 @@
  * (the one vector attribute is `vector`); `[attr, "BM25", "q"]` on a
  * full_text_search attribute -> BM25 (`$dist` is the score); `[attr,
  * "asc"|"desc"]` (or a list of them: several keys) -> attribute order; none
- * -> id order; `limit: {total, per}` -> `topK` = total and the engine's `limitPer`; `Sum` / `Max` / `Product` of BM25 clauses -> the
- * engine's combination of BM25 clauses (tpuf-text-rank.ts). euclidean_squared namespaces are the engine's EUCLIDEAN:
+ * -> id order; `limit: {total, per}` -> `topK` = total and the engine's `limitPer`; ranking expressions (`Sum` / `Max` /
+ * `Product` / `Saturate` / `Decay` / `Dist` / `Attribute` over BM25 clauses, attributes, filters and numbers) -> the
+ * engine's ranking expressions (tpuf-text-rank.ts). euclidean_squared namespaces are the engine's EUCLIDEAN:
  * `$dist` is the L2 distance squared (same order). Anything else
- * (Saturate/Decay/Dist/Attribute, SparseKNN,
+ * (SparseKNN,
  * multi-vector or expression ANN, BM25 clause parameters other than
  * `last_as_prefix` (-> the engine's `lastAsPrefix`),
  * compute_attributes, ForEachUnique grouping) is a 400 naming it. A multi-query's `rerank_by`
@@ -26,7 +27,7 @@ import { translateFilter } from "./tpuf-filters.ts";
 import { fromEngineId, type IdType } from "./tpuf-ids.ts";
 import { idTypeOf, isFullText, readSchema, type TpufSchema } from "./tpuf-schema.ts";
 import { fuseRrf, parseRerankBy } from "./tpuf-rerank.ts";
-import { COMBINATORS, translateTextRank } from "./tpuf-text-rank.ts";
+import { isRankExpression, translateTextRank } from "./tpuf-text-rank.ts";
 import { decodeVector, encodeVectorBase64 } from "./tpuf-vectors.ts";
 import { engineMetric } from "./tpuf-write.ts";
 
@@ -126,9 +127,6 @@ function translateRankBy(rankBy: unknown, target: QueryTarget, path: string): un
     return ["vector", op, decodeVector(operand, `${path}[2]`)];
   }
   if (op === "BM25") return translateBm25([field, op, operand, params], target, path);
-  if (field === "Saturate" || field === "Decay" || field === "Dist" || field === "Attribute") {
-    return unsupported(`rank_by ${field} (combining ranking clauses)`, path);
-  }
   if (typeof op === "string") return unsupported(`rank_by operator ${op}`, path);
   return unsupported("this rank_by", path);
 }
@@ -148,8 +146,12 @@ export function translateQuery(query: unknown, target: QueryTarget, path = "quer
     request["distanceMetric"] = queryMetric;
   }
   const rankBy = query["rank_by"];
-  if (Array.isArray(rankBy) && COMBINATORS.has(rankBy[0] as string) && rankBy[1] !== "BM25") {
-    request["rankBy"] = translateTextRank(rankBy, (clause, at) => translateBm25(clause as unknown[], target, at), `${path}.rank_by`);
+  if (isRankExpression(rankBy)) {
+    request["rankBy"] = translateTextRank(
+      rankBy,
+      { bm25: (clause, at) => translateBm25(clause, target, at), filter: (f, at) => translateFilter(f, target.idType, at, target.schema) },
+      `${path}.rank_by`,
+    );
   } else if (rankBy !== undefined) request["rankBy"] = translateRankBy(rankBy, target, `${path}.rank_by`);
   if (query["filters"] !== undefined && query["filters"] !== null) request["filters"] = translateFilter(query["filters"], target.idType, `${path}.filters`, target.schema);
 
@@ -364,8 +366,8 @@ export async function tpufExplain(engine: NamespaceEngine, path: string, body: u
   const { request } = translateQuery(body, targetOf(manifest));
   const rank = request["rankBy"] as unknown[] | undefined;
   const how =
-    rank !== undefined && typeof rank[0] === "string" && COMBINATORS.has(rank[0]) && rank[1] !== "BM25"
-      ? "BM25 combination: every clause scored over the text index with its field's statistics, combined per document (exact)"
+    rank !== undefined && isRankExpression(rank)
+      ? "ranking expression: BM25 clauses scored over the text index with their fields' statistics, attributes and filters per document, combined (exact)"
       : rank === undefined
       ? "no ranking: matching documents in id order"
       : rank[1] === "ANN"
