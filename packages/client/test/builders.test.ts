@@ -53,6 +53,9 @@ describe("filter builder", () => {
     ]);
     expect(f.containsAllTokens("title", "quick fox")).toEqual(["title", "ContainsAllTokens", "quick fox"]);
     expect(f.containsTokenSequence("title", "quick fox")).toEqual(["title", "ContainsTokenSequence", "quick fox"]);
+    expect(f.fuzzy("title", "turbopufer")).toEqual(["title", "Fuzzy", "turbopufer"]);
+    const typo: Filter = f.fuzzy("title", "kittem", { maxEditDistance: [{ distance: 1, minQueryChars: 6 }], caseSensitive: false });
+    expect(typo).toEqual(["title", "Fuzzy", "kittem", { maxEditDistance: [{ distance: 1, minQueryChars: 6 }], caseSensitive: false }]);
     expect(f.containsAnyToken("title", ["fox", "qu"], { lastAsPrefix: true })).toEqual(["title", "ContainsAnyToken", ["fox", "qu"], { lastAsPrefix: true }]);
   });
 

@@ -113,6 +113,7 @@ class Evaluation {
         return this.#pattern(filter.field, patternMatcher(filter));
       case "Tokens":
       case "AnyCompare":
+      case "Fuzzy":
         throw new NotServed();
     }
     return EMPTY;

@@ -25,6 +25,12 @@ const LOADED_ONLY_REQUESTS: Record<string, unknown>[] = [
   { rankBy: ["Decay", ["Dist", ["Attribute", "at"], "2026-01-20"], { midpoint: "3d" }], topK: 10 },
   { rankBy: ["color", "Eq", "red"], filters: ["n", "Lt", 50], topK: 5 },
   { rankBy: ["RRF", [["vector", "ANN", [0.3, 0.2, 0.1, 1]], ["Attribute", "n"]]], topK: 5 },
+  // Fuzzy filters: a listing, under BM25, under a selective dense ranking, negated, in an aggregation.
+  { filters: ["body", "Fuzzy", "foxtrat"], topK: 20 },
+  { rankBy: ["body", "BM25", "alpha"], filters: ["Or", [["body", "Fuzzy", "hotle"], ["n", "Lt", 3]]], topK: 20 },
+  { rankBy: ["vector", "kNN", [0.3, 0.2, 0.1, 1]], filters: ["And", [["n", "Lt", 100], ["body", "Fuzzy", "charlee"]]], topK: 5 },
+  { filters: ["Not", ["body", "Fuzzy", "golf"]], topK: 5 },
+  { filters: ["body", "Fuzzy", "deltta"], aggregateBy: { c: ["Count"] } },
 ];
 
 describe("loaded-only request features", () => {
@@ -35,7 +41,8 @@ describe("loaded-only request features", () => {
       const engine = makeEngine(storage);
       const got = await engine.query(NS, request);
       expect(got, JSON.stringify(request)).toEqual(expected);
-      expect(got.rows.length, JSON.stringify(request)).toBeGreaterThan(0);
+      if (request["aggregateBy"] === undefined) expect(got.rows.length, JSON.stringify(request)).toBeGreaterThan(0);
+      else expect(got.aggregations?.["c"], JSON.stringify(request)).toBeGreaterThan(0);
       expect(engine.queryStats().coldQueries, JSON.stringify(request)).toBe(0);
     }
   });

@@ -76,6 +76,37 @@ const FILTER_VARIANTS: SchemaObject[] = [
     "documents whose text field holds the tokens consecutively, in order (a phrase)",
     ["title", "ContainsTokenSequence", "quick brown fox"],
   ),
+  tuple(
+    [
+      { name: "field", schema: field("A text field") },
+      { name: "op", schema: ops("Fuzzy") },
+      { name: "text", schema: str },
+      {
+        name: "options",
+        optional: true,
+        schema: {
+          type: "object",
+          additionalProperties: false,
+          properties: {
+            maxEditDistance: {
+              type: "array",
+              minItems: 1,
+              maxItems: 8,
+              items: {
+                type: "object",
+                required: ["distance", "minQueryChars"],
+                additionalProperties: false,
+                properties: { distance: { type: "integer", minimum: 0, maximum: 4 }, minQueryChars: { type: "integer", description: "at least 3 * (distance + 1)" } },
+              },
+            },
+            caseSensitive: { type: "boolean" },
+          },
+        },
+      },
+    ],
+    "documents whose text field holds, for every token of the text, a token within its edit distance (by the token's length; default 3-5 characters exact, 6-8 one edit, 9+ two)",
+    ["title", "Fuzzy", "turbopufer", { maxEditDistance: [{ distance: 1, minQueryChars: 6 }, { distance: 2, minQueryChars: 9 }] }],
+  ),
   tuple([attr, { name: "op", schema: ops("Exists") }], "present and not null", ["discontinued", "Exists"]),
   tuple([{ name: "op", schema: ops("And", "Or") }, { name: "filters", schema: { type: "array", items: ref("Filter"), minItems: 1 } }], "all / any of the filters", [
     "And",

@@ -334,6 +334,37 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       await expect(ns.query({ rank_by: ["Dist", ["Attribute", "at"], "not a date"] as never })).rejects.toBeInstanceOf(BadRequestError);
     });
 
+    it("should filter with Fuzzy on full_text_search attributes (edit distance by query token length, every token)", async () => {
+      const ns = tpuf.namespace("fuzzy");
+      await ns.write({
+        upsert_rows: [
+          { id: 1, body: "Turbopuffer search engine", tag: "x" },
+          { id: 2, body: "kitten sitting", tag: "y" },
+          { id: 3, body: "brown fox", tag: "z" },
+        ],
+        schema: { body: { type: "string", full_text_search: true } },
+      });
+      const params = { max_edit_distance: [{ distance: 1, min_query_chars: 6 }, { distance: 2, min_query_chars: 9 }] };
+      const ids = async (filters: unknown) => (await ns.query({ filters: filters as never, top_k: 10 })).rows?.map((r) => r.id);
+      expect(await ids(["body", "Fuzzy", "turbopufer", params])).toEqual([1]);
+      expect(await ids(["body", "Fuzzy", "trubopuffer", params])).toEqual([1]);
+      expect(await ids(["body", "Fuzzy", "sittin kittens", params])).toEqual([2]);
+      expect(await ids(["body", "Fuzzy", "sittin brwn", params])).toEqual([]);
+      expect(await ids(["body", "Fuzzy", "fox", params])).toEqual([]); // shorter than every min_query_chars
+      expect(await ids(["body", "Fuzzy", "brownn", { ...params, case_sensitive: false }])).toEqual([3]);
+      expect(await ids(["Or", [["body", "Fuzzy", "kittem", params], ["tag", "Eq", "z"]]])).toEqual([2, 3]);
+      const boosted = await ns.query({ rank_by: ["Product", 2, ["body", "Fuzzy", "kittem", params]] as never, top_k: 10 });
+      expect(boosted.rows?.map((r) => [r.id, r.$dist])).toEqual([
+        [2, 2],
+        [1, 0],
+        [3, 0],
+      ]);
+      await expect(ns.query({ filters: ["tag", "Fuzzy", "xyz", params] as never })).rejects.toThrow(/full_text_search/);
+      await expect(ns.query({ filters: ["body", "Fuzzy", "kitten", { max_edit_distance: [{ distance: 2, min_query_chars: 4 }] }] as never })).rejects.toBeInstanceOf(
+        BadRequestError,
+      );
+    });
+
     it("should cut to limit.per rows per limit key and limit.total rows, in rank order", async () => {
       const ns = tpuf.namespace("docs");
       const q = [0.15, 0.1, 0.85];

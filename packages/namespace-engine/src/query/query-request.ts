@@ -21,6 +21,7 @@
  *              | ["<array attr>", "AnyLt" | "AnyLte" | "AnyGt" | "AnyGte", string | number]   some element compares
  *              | ["<text field>", "ContainsAllTokens" | "ContainsAnyToken", "text" | ["text", ...], {"lastAsPrefix"?: true}]
  *              | ["<text field>", "ContainsTokenSequence", "text" | ["text", ...]]   the tokens consecutively, in order
+ *              | ["<text field>", "Fuzzy", "text", {"maxEditDistance"?: [{"distance": 1, "minQueryChars": 6}, ...], "caseSensitive"?: true}]
  *              | ["<attr>", "Exists"]
  *              | ["And" | "Or", [<filter>, ...]] | ["Not", <filter>],
  *     "topK": 10, "includeAttributes": true | false | ["a", "b"], "includeVectors": false,
@@ -36,6 +37,7 @@ import { type InvalidQueryReason, InvalidQueryError, type QueryIssue } from "./e
 import { globPatternProblem } from "./glob.ts";
 import { regexPatternProblem } from "./regex.ts";
 import { dateTimeMs, durationMs } from "./date-time.ts";
+import { DEFAULT_FUZZY_DISTANCES, MAX_FUZZY_DISTANCE } from "./fuzzy-filter.ts";
 import { DISTANCE_METRICS, type DistanceMetric } from "./query-document.ts";
 
 export type Scalar = string | number | boolean;
@@ -48,6 +50,7 @@ export const REGEX_OP = "Regex";
 export const ANY_COMPARE_OPS = ["AnyLt", "AnyLte", "AnyGt", "AnyGte"] as const;
 export const TOKEN_OPS = ["ContainsAllTokens", "ContainsAnyToken", "ContainsTokenSequence"] as const;
 export type TokenOp = (typeof TOKEN_OPS)[number];
+export const FUZZY_OP = "Fuzzy";
 export type CompareOp = (typeof COMPARE_OPS)[number];
 export type ListOp = (typeof LIST_OPS)[number];
 export type GlobOp = (typeof GLOB_OPS)[number];
@@ -67,6 +70,16 @@ export type Filter =
       readonly op: TokenOp;
       readonly query: string | readonly string[];
       readonly lastAsPrefix: boolean;
+      readonly path: Path;
+    }
+  /** Every operand token has a field token within its edit distance (query/fuzzy-filter.ts). */
+  | {
+      readonly kind: "Fuzzy";
+      readonly field: string;
+      readonly query: string;
+      /** By minQueryChars ascending. */
+      readonly distances: readonly { readonly distance: number; readonly minQueryChars: number }[];
+      readonly caseSensitive: boolean;
       readonly path: Path;
     }
   | { readonly kind: "Exists"; readonly field: string; readonly path: Path };
@@ -216,6 +229,7 @@ function parseFilter(raw: unknown, path: Path, sink: IssueSink, depth: number): 
     return { kind: "Exists", field, path };
   }
   if ((TOKEN_OPS as readonly string[]).includes(op)) return parseTokenFilter(raw, field, op as TokenOp, path, sink);
+  if (op === FUZZY_OP) return parseFuzzyFilter(raw, field, path, sink);
   if (raw.length !== 3) {
     if (
       (COMPARE_OPS as readonly string[]).includes(op) ||
@@ -344,6 +358,76 @@ function parseTokenFilter(raw: readonly unknown[], field: string, op: TokenOp, p
   return ok ? { kind: "Tokens", field, op, query: query as string | string[], lastAsPrefix, path } : undefined;
 }
 
+const FUZZY_PARAMS = '{"maxEditDistance": [{"distance": 1, "minQueryChars": 6}], "caseSensitive"?: true}';
+
+/** `[field, "Fuzzy", text, {maxEditDistance?, caseSensitive?}]` (query/fuzzy-filter.ts). */
+function parseFuzzyFilter(raw: readonly unknown[], field: string, path: Path, sink: IssueSink): Filter | undefined {
+  if (raw.length !== 3 && raw.length !== 4) {
+    sink.add(path, "schema", `Fuzzy takes a text operand and optional parameters: ["field", "Fuzzy", "text", ${FUZZY_PARAMS}]`);
+    return undefined;
+  }
+  const query = raw[2];
+  if (typeof query !== "string" || query.length > MAX_TOKEN_QUERY_LENGTH) {
+    sink.add([...path, 2], "type_mismatch", `Fuzzy takes a string of at most ${MAX_TOKEN_QUERY_LENGTH} characters`);
+    return undefined;
+  }
+  let distances: { distance: number; minQueryChars: number }[] = DEFAULT_FUZZY_DISTANCES.map((d) => ({ ...d }));
+  let caseSensitive = true;
+  let ok = true;
+  const params = raw[3];
+  if (raw.length === 4) {
+    if (typeof params !== "object" || params === null || Array.isArray(params)) {
+      sink.add([...path, 3], "schema", `Fuzzy parameters are an object like ${FUZZY_PARAMS}`);
+      return undefined;
+    }
+    for (const key of Object.keys(params)) {
+      const value = (params as Record<string, unknown>)[key];
+      if (key === "caseSensitive") {
+        if (typeof value !== "boolean") {
+          sink.add([...path, 3, key], "type_mismatch", "caseSensitive is a boolean");
+          ok = false;
+        } else caseSensitive = value;
+      } else if (key === "maxEditDistance") {
+        if (!Array.isArray(value) || value.length === 0 || value.length > 8) {
+          sink.add([...path, 3, key], "schema", "maxEditDistance is a list of 1 to 8 {distance, minQueryChars}");
+          ok = false;
+          continue;
+        }
+        distances = [];
+        value.forEach((entry, i) => {
+          const e = entry as Record<string, unknown>;
+          const distance = typeof entry === "object" && entry !== null && !Array.isArray(entry) ? e["distance"] : undefined;
+          const minQueryChars = typeof entry === "object" && entry !== null && !Array.isArray(entry) ? e["minQueryChars"] : undefined;
+          const extra = typeof entry === "object" && entry !== null ? Object.keys(entry).filter((k) => k !== "distance" && k !== "minQueryChars") : [];
+          if (
+            typeof distance !== "number" ||
+            !Number.isInteger(distance) ||
+            distance < 0 ||
+            distance > MAX_FUZZY_DISTANCE ||
+            typeof minQueryChars !== "number" ||
+            !Number.isInteger(minQueryChars) ||
+            minQueryChars < 3 * (distance + 1) ||
+            minQueryChars > 1024 ||
+            extra.length > 0
+          ) {
+            sink.add(
+              [...path, 3, key, i],
+              "schema",
+              `an edit distance entry is {"distance": 0..${MAX_FUZZY_DISTANCE}, "minQueryChars": an integer of at least 3 * (distance + 1)}`,
+            );
+            ok = false;
+          } else distances.push({ distance, minQueryChars });
+        });
+        distances.sort((x, y) => x.minQueryChars - y.minQueryChars);
+      } else {
+        sink.add([...path, 3, key], "schema", `unknown Fuzzy parameter ${JSON.stringify(key)}`);
+        ok = false;
+      }
+    }
+  }
+  return ok ? { kind: "Fuzzy", field, query, distances, caseSensitive, path } : undefined;
+}
+
 function finiteArray(raw: unknown, path: Path, sink: IssueSink, what: string): number[] | undefined {
   if (!Array.isArray(raw)) {
     sink.add(path, "schema", `${what} must be an array of numbers`);
@@ -386,7 +470,7 @@ const MAX_EXPR_NODES = 64;
 
 /** Operators of ranking expressions: a list head with one of these names is the operator, not a field (docs/query.md). */
 const EXPR_HEADS = new Set(["Sum", "Max", "Product", "Saturate", "Decay", "Dist", "Attribute"]);
-const FILTER_OPS: ReadonlySet<string> = new Set([...COMPARE_OPS, ...LIST_OPS, ...GLOB_OPS, REGEX_OP, ...ANY_COMPARE_OPS, ...TOKEN_OPS, "Exists"]);
+const FILTER_OPS: ReadonlySet<string> = new Set([...COMPARE_OPS, ...LIST_OPS, ...GLOB_OPS, REGEX_OP, ...ANY_COMPARE_OPS, ...TOKEN_OPS, FUZZY_OP, "Exists"]);
 
 /** True when `raw` reads as a ranking expression rather than a single ranking (vector, BM25, attribute order). */
 function isRankExpression(raw: readonly unknown[]): boolean {

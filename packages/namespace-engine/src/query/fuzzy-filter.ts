@@ -1,0 +1,131 @@
+/**
+ * The `Fuzzy` filter of text fields: `["field", "Fuzzy", "text",
+ * {"maxEditDistance": [{"distance": d, "minQueryChars": c}, ...],
+ * "caseSensitive"?: true}]` matches the documents whose field holds, for
+ * every token of the operand (tokenized as the field's text is), a token
+ * within the token's allowed edit distance of it.
+ *
+ * - The edit distance is Levenshtein's (insertions, deletions,
+ *   substitutions of one code point each).
+ * - A query token of L code points is allowed the distance of the entry
+ *   with the largest `minQueryChars` <= L; a token shorter than every
+ *   entry's `minQueryChars` matches nothing (so neither does the filter).
+ *   `minQueryChars` is at least 3 * (distance + 1) (turbopuffer's rule);
+ *   distances are 0 to 4. Default: [{0, 3}, {1, 6}, {2, 9}].
+ * - `caseSensitive` (default true): false compares the lower-case forms
+ *   (String.prototype.toLowerCase, locale-independent) of the tokens. A
+ *   field whose tokenizer lower-cases already is case-insensitive anyway.
+ * - An operand without tokens (empty, stop words only) matches nothing; at
+ *   most 16 distinct tokens.
+ *
+ * Bounded time: the index-based plan walks the field's vocabulary once per
+ * query token, skipping terms whose length differs by more than the
+ * distance, and decides each other term with a banded dynamic program
+ * (2d + 1 cells per row, abandoned as soon as a whole row exceeds d):
+ * O(vocabulary x token length x (2d + 1)) per token, never exponential.
+ * The per-document matcher (filter-match.ts) uses the same test.
+ */
+import { InvalidQueryError } from "./errors.ts";
+import type { Filter } from "./query-request.ts";
+import { tokenizerOf } from "./token-filter.ts";
+import type { ResolvedTokenizerConfig } from "./tokenizer.ts";
+
+export type FuzzyFilter = Extract<Filter, { kind: "Fuzzy" }>;
+
+export interface FuzzyDistance {
+  readonly distance: number;
+  readonly minQueryChars: number;
+}
+
+export const DEFAULT_FUZZY_DISTANCES: readonly FuzzyDistance[] = [
+  { distance: 0, minQueryChars: 3 },
+  { distance: 1, minQueryChars: 6 },
+  { distance: 2, minQueryChars: 9 },
+];
+export const MAX_FUZZY_DISTANCE = 4;
+export const MAX_FUZZY_TOKENS = 16;
+
+/** A query token: its code points (folded when case-insensitive) and its allowed distance. */
+export interface FuzzyToken {
+  readonly codes: Uint32Array;
+  readonly distance: number;
+}
+
+export function codePoints(text: string): Uint32Array {
+  const out: number[] = [];
+  for (const ch of text) out.push(ch.codePointAt(0)!);
+  return Uint32Array.from(out);
+}
+
+/**
+ * The operand's distinct tokens with their distances under `config`, or
+ * undefined when the filter matches nothing (no token, or a token shorter
+ * than every threshold).
+ */
+export function fuzzyTokens(filter: FuzzyFilter, config: ResolvedTokenizerConfig): FuzzyToken[] | undefined {
+  const tokens = [...new Set(tokenizerOf(config).tokenize(filter.query))];
+  if (tokens.length === 0) return undefined;
+  if (tokens.length > MAX_FUZZY_TOKENS) {
+    throw InvalidQueryError.at([...filter.path, 2], "schema", `Fuzzy takes at most ${MAX_FUZZY_TOKENS} distinct tokens, got ${tokens.length}`);
+  }
+  const out: FuzzyToken[] = [];
+  for (const token of tokens) {
+    const codes = codePoints(filter.caseSensitive ? token : token.toLowerCase());
+    let distance = -1;
+    for (const entry of filter.distances) if (entry.minQueryChars <= codes.length) distance = entry.distance;
+    if (distance < 0) return undefined;
+    out.push({ codes, distance });
+  }
+  return out;
+}
+
+/** True when the Levenshtein distance of `a` and `b` is at most `d` (banded, early exit). */
+export function withinDistance(a: Uint32Array, b: Uint32Array, d: number): boolean {
+  const n = a.length;
+  const m = b.length;
+  if (Math.abs(n - m) > d) return false;
+  if (d === 0) {
+    for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+    return true;
+  }
+  const big = d + 1;
+  // prev[j] = distance of a[0, i) and b[0, j), only for |i - j| <= d; other cells are "more than d".
+  let prev = new Int32Array(m + 1);
+  let cur = new Int32Array(m + 1);
+  for (let j = 0; j <= m; j++) prev[j] = j <= d ? j : big;
+  for (let i = 1; i <= n; i++) {
+    const from = Math.max(1, i - d);
+    const to = Math.min(m, i + d);
+    cur.fill(big);
+    cur[0] = i <= d ? i : big;
+    let rowMin = cur[0]!;
+    const ai = a[i - 1];
+    for (let j = from; j <= to; j++) {
+      const sub = prev[j - 1]! + (ai === b[j - 1] ? 0 : 1);
+      const del = prev[j]! + 1;
+      const ins = cur[j - 1]! + 1;
+      const v = Math.min(sub, del, ins, big);
+      cur[j] = v;
+      if (v < rowMin) rowMin = v;
+    }
+    if (rowMin > d) return false;
+    const t = prev;
+    prev = cur;
+    cur = t;
+  }
+  return prev[m]! <= d;
+}
+
+/** True when some token of `terms` is within `token`'s distance of it (terms as code points, folded alike). */
+export function fuzzyHolds(token: FuzzyToken, term: Uint32Array): boolean {
+  return withinDistance(token.codes, term, token.distance);
+}
+
+/** True when `text` (a document's field; undefined when absent) matches `filter`. */
+export function textMatchesFuzzy(filter: FuzzyFilter, text: string | undefined, config: ResolvedTokenizerConfig): boolean {
+  if (text === undefined) return false;
+  const tokens = fuzzyTokens(filter, config);
+  if (tokens === undefined) return false;
+  const held = [...new Set(tokenizerOf(config).tokenize(text))].map((t) => codePoints(filter.caseSensitive ? t : t.toLowerCase()));
+  return tokens.every((token) => held.some((term) => fuzzyHolds(token, term)));
+}
