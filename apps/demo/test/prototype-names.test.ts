@@ -193,6 +193,9 @@ describe("Object.prototype names as user names, over HTTP", () => {
       );
       expect(counts.get(canonical(single(name, attr(name, 1)))), at).toBe(canonical(single(name, 3)));
       expect(counts.get(canonical(single(name, `${name}-patched`))), at).toBe(canonical(single(name, 1)));
+      // A group function named like the attribute: ForEachUnique of a scalar is the scalar.
+      const unique = await ok("POST", `${NS}/query`, { aggregateBy: single(name, ["Count"]), groupBy: [single(name, ["ForEachUnique", name])], topK: 10 });
+      expect(canonical(unique["aggregationGroups"]), at).toBe(canonical(grouped["aggregationGroups"]));
       const total = await ok("POST", `${NS}/query`, { aggregateBy: single(name, ["Count"]), filters: [name, "Exists"] });
       expect(canonical(total["aggregations"]), at).toBe(canonical(single(name, DOCS)));
     }

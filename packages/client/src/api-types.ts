@@ -178,7 +178,8 @@ export interface QueryRequest<A = Attributes> {
   /** Dense vector ranking only. */
   readonly distanceThreshold?: number;
   readonly aggregateBy?: { readonly [label: string]: Aggregation<A> };
-  readonly groupBy?: readonly Extract<keyof A, string>[];
+  /** Group keys: attributes, or `{ "<name>": ["ForEachUnique", "<array attribute>"] }` (one group per distinct element). */
+  readonly groupBy?: readonly (Extract<keyof A, string> | { readonly [name: string]: readonly ["ForEachUnique", Extract<keyof A, string>] })[];
   /** IVF lists to scan (ANN only). */
   readonly probes?: number;
   /** Diversity: at most `limit` rows per distinct tuple of the attributes' values. */

@@ -183,5 +183,10 @@ describe("typed queries", () => {
       includeAttributes: ["weight"],
     };
     expect(bad).toBeDefined();
+    const grouped: QueryRequest<Product> = { aggregateBy: { n: ["Count"] }, groupBy: ["category", { tag: ["ForEachUnique", "tags"] }] };
+    expect(grouped.groupBy).toHaveLength(2);
+    // @ts-expect-error ForEachUnique names an attribute
+    const badGroup: QueryRequest<Product> = { aggregateBy: { n: ["Count"] }, groupBy: [{ tag: ["ForEachUnique", "labels"] }] };
+    expect(badGroup).toBeDefined();
   });
 });

@@ -31,6 +31,9 @@ const LOADED_ONLY_REQUESTS: Record<string, unknown>[] = [
   { rankBy: ["vector", "kNN", [0.3, 0.2, 0.1, 1]], filters: ["And", [["n", "Lt", 100], ["body", "Fuzzy", "charlee"]]], topK: 5 },
   { filters: ["Not", ["body", "Fuzzy", "golf"]], topK: 5 },
   { filters: ["body", "Fuzzy", "deltta"], aggregateBy: { c: ["Count"] } },
+  // Group functions: the cold aggregation would group by an attribute named "t".
+  { aggregateBy: { c: ["Count"] }, groupBy: [{ t: ["ForEachUnique", "tags"] }], filters: ["n", "Lt", 500] },
+  { aggregateBy: { c: ["Count"], s: ["Sum", "n"] }, groupBy: ["color", { t: ["ForEachUnique", "tags"] }] },
 ];
 
 describe("loaded-only request features", () => {
@@ -42,7 +45,8 @@ describe("loaded-only request features", () => {
       const got = await engine.query(NS, request);
       expect(got, JSON.stringify(request)).toEqual(expected);
       if (request["aggregateBy"] === undefined) expect(got.rows.length, JSON.stringify(request)).toBeGreaterThan(0);
-      else expect(got.aggregations?.["c"], JSON.stringify(request)).toBeGreaterThan(0);
+      else if (request["groupBy"] === undefined) expect(got.aggregations?.["c"], JSON.stringify(request)).toBeGreaterThan(0);
+      else expect(got.aggregationGroups?.length, JSON.stringify(request)).toBeGreaterThan(1);
       expect(engine.queryStats().coldQueries, JSON.stringify(request)).toBe(0);
     }
   });

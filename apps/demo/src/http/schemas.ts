@@ -267,7 +267,10 @@ export const QueryBody = z
     distanceMetric: z.enum(["COSINE", "DOT", "EUCLIDEAN"]).optional(),
     distanceThreshold: z.number().optional(),
     aggregateBy: ownRecord(z.string(), z.array(z.string())).optional(),
-    groupBy: z.array(z.string()).optional(),
+    groupBy: z
+      .array(z.union([z.string(), ownRecord(z.string(), z.array(z.string()))]))
+      .optional()
+      .openapi({ description: 'Group keys: attributes, or {"<name>": ["ForEachUnique", "<array attribute>"]} (a group per distinct element)' }),
     consistency,
     atVersion: z.number().int().positive().optional(),
     probes: z.number().int().positive().optional(),

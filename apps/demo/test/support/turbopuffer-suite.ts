@@ -410,6 +410,26 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       ]);
     });
 
+    it("should group by each unique element of an array attribute (ForEachUnique), alone and beside attributes", async () => {
+      const ns = tpuf.namespace("docs");
+      const byTag = await ns.query({ aggregate_by: { n: ["Count"], total: ["Sum", "price"] }, group_by: [{ tag: ["ForEachUnique", "tags"] }] });
+      expect(byTag.aggregation_groups).toEqual([
+        { tag: "a", n: 4, total: 200 },
+        { tag: "b", n: 3, total: 100 },
+        { tag: "c", n: 3, total: 160 },
+        { tag: null, n: 1, total: 40 },
+      ]);
+      const both = await ns.query({ aggregate_by: { n: ["Count"] }, group_by: ["color", { tag: ["ForEachUnique", "tags"] }], filters: ["price", "Gt", 45] });
+      expect(both.aggregation_groups).toEqual([
+        { color: "blue", tag: "a", n: 2 },
+        { color: "green", tag: "b", n: 1 },
+        { color: "green", tag: "c", n: 1 },
+        { color: "red", tag: "a", n: 1 },
+        { color: "red", tag: "c", n: 1 },
+      ]);
+      await expect(ns.query({ aggregate_by: { n: ["Count"] }, group_by: [{ tag: ["ForEachDistinct", "tags"] }] as never })).rejects.toThrow(/ForEachDistinct/);
+    });
+
     it("should sum and count an attribute, whole and per group", async () => {
       const ns = tpuf.namespace("docs");
       const total = await ns.query({ aggregate_by: { total: ["Sum", "price"], named: ["Count", "name"] }, filters: ["price", "Gt", 25] });

@@ -26,7 +26,8 @@
  *              | ["And" | "Or", [<filter>, ...]] | ["Not", <filter>],
  *     "topK": 10, "includeAttributes": true | false | ["a", "b"], "includeVectors": false,
  *     "distanceMetric": "COSINE" | "DOT" | "EUCLIDEAN", "distanceThreshold": 0.5,
- *     "aggregateBy": {"label": ["Count"] | ["Count", "attr"] | ["Sum", "attr"]}, "groupBy": ["attr", ...],
+ *     "aggregateBy": {"label": ["Count"] | ["Count", "attr"] | ["Sum", "attr"]},
+ *     "groupBy": ["attr" | {"<key>": ["ForEachUnique", "attr"], ...}, ...],   (query/aggregate.ts)
  *     "consistency": "strong" | "eventual", "atVersion": 12, "probes": 16,
  *     "limitPer": {"attributes": ["author"], "limit": 2}
  *   }
@@ -145,7 +146,14 @@ export interface QueryRequest {
   readonly distanceMetric?: DistanceMetric;
   readonly distanceThreshold?: number;
   readonly aggregateBy?: Readonly<Record<string, Aggregation>>;
+  /**
+   * The group keys' names, in order: an attribute's name, or the name a
+   * `{"<name>": ["ForEachUnique", "attr"]}` entry gives (then in
+   * `groupByFunctions`).
+   */
   readonly groupBy?: readonly string[];
+  /** The group keys that are functions, by name: `ForEachUnique` groups a document under each distinct element of an array attribute. */
+  readonly groupByFunctions?: ReadonlyMap<string, { readonly op: "ForEachUnique"; readonly field: string }>;
   readonly consistency: "strong" | "eventual";
   readonly atVersion?: number;
   /** IVF lists to scan (ANN only); the index default when absent. */
@@ -786,7 +794,8 @@ const requestSchema = z.strictObject({
   distanceThreshold: z.number().optional(),
   // Validated by parseAggregateBy: a zod record drops a `__proto__` key.
   aggregateBy: z.unknown().optional(),
-  groupBy: z.array(z.string().min(1)).min(1).max(16).optional(),
+  // Validated by parseGroupBy: names are data (a zod record drops a `__proto__` key).
+  groupBy: z.unknown().optional(),
   consistency: z.enum(["strong", "eventual"]).optional(),
   atVersion: z.number().int().min(0).optional(),
   probes: z.number().int().min(1).max(65_536).optional(),
@@ -832,6 +841,53 @@ function parseAggregateBy(raw: unknown, sink: IssueSink): Record<string, Aggrega
   return Object.fromEntries(out);
 }
 
+const MAX_GROUP_KEYS = 16;
+const GROUP_SHAPE = 'a group key is an attribute name or {"<name>": ["ForEachUnique", "attribute"]}';
+
+/** `["attr" | {"<name>": ["ForEachUnique", "attr"]}, ...]`: the keys' names in order and the function keys by name. */
+function parseGroupBy(
+  raw: unknown,
+  sink: IssueSink,
+): { names: string[]; functions: Map<string, { readonly op: "ForEachUnique"; readonly field: string }> } | undefined {
+  if (!Array.isArray(raw) || raw.length === 0) {
+    sink.add(["groupBy"], "schema", `groupBy is a non-empty list; ${GROUP_SHAPE}`);
+    return undefined;
+  }
+  const names: string[] = [];
+  const functions = new Map<string, { readonly op: "ForEachUnique"; readonly field: string }>();
+  const seen = new Set<string>();
+  const add = (name: string, path: Path) => {
+    if (seen.has(name)) sink.add(path, "schema", `group key ${JSON.stringify(name)} appears twice`);
+    seen.add(name);
+    names.push(name);
+  };
+  raw.forEach((entry, i) => {
+    if (typeof entry === "string") {
+      if (entry.length === 0) sink.add(["groupBy", i], "schema", "group keys must not be empty");
+      else add(entry, ["groupBy", i]);
+      return;
+    }
+    if (typeof entry !== "object" || entry === null || Array.isArray(entry) || Object.keys(entry).length === 0) {
+      sink.add(["groupBy", i], "schema", GROUP_SHAPE);
+      return;
+    }
+    for (const name of Object.keys(entry)) {
+      const fn = (entry as Record<string, unknown>)[name];
+      if (name.length === 0) sink.add(["groupBy", i, name], "schema", "group key names must not be empty");
+      else if (!Array.isArray(fn) || fn.length !== 2 || typeof fn[1] !== "string" || fn[1].length === 0) {
+        sink.add(["groupBy", i, name], "schema", GROUP_SHAPE);
+      } else if (fn[0] !== "ForEachUnique") {
+        sink.add(["groupBy", i, name, 0], "unknown_operator", `unknown group function ${JSON.stringify(fn[0])} (ForEachUnique is served)`);
+      } else {
+        add(name, ["groupBy", i, name]);
+        functions.set(name, { op: "ForEachUnique", field: fn[1] });
+      }
+    }
+  });
+  if (names.length > MAX_GROUP_KEYS) sink.add(["groupBy"], "schema", `groupBy takes at most ${MAX_GROUP_KEYS} keys`);
+  return { names, functions };
+}
+
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   let v: unknown = root;
   for (const key of path) {
@@ -868,6 +924,7 @@ export function parseQueryRequest(json: unknown, options: ParseQueryOptions = {}
     sink.add(["groupBy"], "schema", "groupBy needs aggregateBy");
   }
   const aggregateBy = b.aggregateBy === undefined ? undefined : parseAggregateBy(b.aggregateBy, sink);
+  const groupBy = b.groupBy === undefined ? undefined : parseGroupBy(b.groupBy, sink);
   if (b.limitPer !== undefined && aggregateBy !== undefined) sink.add(["limitPer"], "unsupported", "limitPer cuts rows; it does not apply with aggregateBy");
   if (b.limitPer !== undefined && rankBy?.kind === "rrf") sink.add(["limitPer"], "unsupported", "limitPer does not apply to RRF");
   if (sink.issues.length > 0) throw new InvalidQueryError(sink.issues);
@@ -880,7 +937,8 @@ export function parseQueryRequest(json: unknown, options: ParseQueryOptions = {}
     ...(b.distanceMetric !== undefined ? { distanceMetric: b.distanceMetric } : {}),
     ...(b.distanceThreshold !== undefined ? { distanceThreshold: b.distanceThreshold } : {}),
     ...(aggregateBy !== undefined ? { aggregateBy } : {}),
-    ...(b.groupBy !== undefined ? { groupBy: b.groupBy } : {}),
+    ...(groupBy !== undefined ? { groupBy: groupBy.names } : {}),
+    ...(groupBy !== undefined && groupBy.functions.size > 0 ? { groupByFunctions: groupBy.functions } : {}),
     consistency: b.consistency ?? "strong",
     ...(b.atVersion !== undefined ? { atVersion: b.atVersion } : {}),
     ...(b.probes !== undefined ? { probes: b.probes } : {}),

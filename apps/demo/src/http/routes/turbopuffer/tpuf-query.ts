@@ -16,7 +16,8 @@
  * (SparseKNN,
  * multi-vector or expression ANN, BM25 clause parameters other than
  * `last_as_prefix` (-> the engine's `lastAsPrefix`),
- * compute_attributes, ForEachUnique grouping) is a 400 naming it. A multi-query's `rerank_by`
+ * compute_attributes) is a 400 naming it. `group_by` takes attributes and `{name: ["ForEachUnique", attribute]}`
+ * (the engine's group functions). A multi-query's `rerank_by`
  * (RRF) is fused here (tpuf-rerank.ts).
  */
 import { setOwn } from "./tpuf-own.ts";
@@ -191,9 +192,14 @@ export function translateQuery(query: unknown, target: QueryTarget, path = "quer
   }
   const groupBy = query["group_by"];
   if (groupBy !== undefined) {
-    if (!Array.isArray(groupBy) || groupBy.some((g) => typeof g !== "string")) unsupported("group_by functions (ForEachUnique)", `${path}.group_by`);
+    if (!Array.isArray(groupBy)) throw new ApiError("InvalidQuery", `${path}.group_by: a list of attributes and {name: ["ForEachUnique", attribute]}`);
     if (aggregateBy === undefined) throw new ApiError("InvalidQuery", `${path}.group_by needs aggregate_by`);
-    request["groupBy"] = groupBy;
+    // Attributes, and group functions by name (the engine's same shape; names are data: own entries only).
+    request["groupBy"] = groupBy.map((g, i) => {
+      if (typeof g === "string") return g;
+      if (!isObject(g)) throw new ApiError("InvalidQuery", `${path}.group_by[${i}]: an attribute or {name: ["ForEachUnique", attribute]}`);
+      return Object.fromEntries(Object.entries(g));
+    });
   }
   const aggregateOnly = aggregateBy !== undefined && query["rank_by"] === undefined;
   request["topK"] = topK ?? (groupBy !== undefined ? MAX_TOP_K : 10);
