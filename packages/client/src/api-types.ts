@@ -8,7 +8,7 @@
  */
 import type { Filter } from "./filter.ts";
 import type { Attributes, JsonValue } from "./json.ts";
-import type { RankBy, SparseVector } from "./rank-by.ts";
+import type { RankBy, SparseVector, TextRanking } from "./rank-by.ts";
 
 export type DistanceMetric = "cosine" | "dot" | "euclidean";
 export type Consistency = "strong" | "eventual";
@@ -184,6 +184,8 @@ export interface QueryRequest<A = Attributes> {
   readonly probes?: number;
   /** Diversity: at most `limit` rows per distinct tuple of the attributes' values. */
   readonly limitPer?: { readonly attributes: readonly (Extract<keyof A, string> | "id")[]; readonly limit: number };
+  /** Values computed for every returned row (`QueryRow.computed`): a ranking expression, or the distance to a vector. */
+  readonly computeAttributes?: { readonly [name: string]: TextRanking | number | readonly ["vector", "VectorDist", readonly number[]] };
 }
 
 export interface QueryRow<A = Attributes> {
@@ -194,6 +196,8 @@ export interface QueryRow<A = Attributes> {
   readonly score?: number;
   readonly attributes?: Partial<A>;
   readonly vector?: number[];
+  /** The request's computeAttributes, by name (null: no value). */
+  readonly computed?: { readonly [name: string]: number | null };
 }
 
 export interface QueryResult<A = Attributes> {

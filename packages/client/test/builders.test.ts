@@ -188,5 +188,9 @@ describe("typed queries", () => {
     // @ts-expect-error ForEachUnique names an attribute
     const badGroup: QueryRequest<Product> = { aggregateBy: { n: ["Count"] }, groupBy: [{ tag: ["ForEachUnique", "labels"] }] };
     expect(badGroup).toBeDefined();
+    const computed: QueryRequest<Product> = {
+      computeAttributes: { d: ["vector", "VectorDist", [1, 2]], boost: rankBy.saturate(rankBy.attribute("price"), { midpoint: 10 }), hit: f.fuzzy("title", "kettel") },
+    };
+    expect(Object.keys(computed.computeAttributes ?? {})).toEqual(["d", "boost", "hit"]);
   });
 });

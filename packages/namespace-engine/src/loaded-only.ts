@@ -3,7 +3,8 @@
  * loaded query executor (query/execute-query.ts) answers, so the engine's
  * cold paths (cold-*.ts: ranged reads of unloaded segment indexes) must not
  * try it: ranking expressions (query/text-combination.ts), Fuzzy filters
- * (query/fuzzy-filter.ts), group functions (ForEachUnique, query/aggregate.ts). The cold paths
+ * (query/fuzzy-filter.ts), group functions (ForEachUnique, query/aggregate.ts),
+ * computed attributes (query/compute-attributes.ts). The cold paths
  * each check the request kinds they serve as well; this list is the one
  * place new request features are registered, so a feature the cold code
  * does not know yet can never be answered there by a switch that falls
@@ -30,6 +31,6 @@ export function needsLoadedPath(request: QueryRequest): boolean {
   const rank = request.rankBy;
   const ranks = rank === undefined ? [] : rank.kind === "rrf" ? rank.queries : [rank];
   if (ranks.some((r) => r.kind === "text")) return true;
-  if (request.groupByFunctions !== undefined) return true;
+  if (request.groupByFunctions !== undefined || request.computeAttributes !== undefined) return true;
   return request.filters !== undefined && hasLoadedOnlyFilter(request.filters);
 }

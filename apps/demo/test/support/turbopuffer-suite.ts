@@ -334,6 +334,38 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       await expect(ns.query({ rank_by: ["Dist", ["Attribute", "at"], "not a date"] as never })).rejects.toBeInstanceOf(BadRequestError);
     });
 
+    it("should compute attributes of the returned rows (expressions, VectorDist) and refuse Embed, Highlight, $ref_new", async () => {
+      const ns = tpuf.namespace("docs");
+      const q = [0.1, 0.1, 0.9];
+      const res = await ns.query({
+        rank_by: ["vector", "ANN", q],
+        top_k: 4,
+        include_attributes: ["price"],
+        compute_attributes: {
+          d: ["vector", "VectorDist", q],
+          p: ["Saturate", ["Attribute", "price"], { midpoint: 20 }],
+          red: ["color", "Eq", "red"],
+          fox: ["text", "BM25", "fox"],
+        } as never,
+      });
+      const fox = new Map((await ns.query({ rank_by: ["text", "BM25", "fox"], top_k: 10 })).rows?.map((r) => [r.id, r.$dist as number]));
+      expect(res.rows).toHaveLength(4);
+      for (const row of res.rows ?? []) {
+        const doc = DOCS.find((d) => d.id === row.id)!;
+        expect(row["d"] as number).toBeCloseTo(row.$dist as number, 5);
+        expect(row["d"] as number).toBeCloseTo(cosineDistance(doc.vector, q), 6); // stored as float32
+        expect(row["p"] as number).toBeCloseTo(doc.price / (doc.price + 20), 12);
+        expect(row["red"]).toBe(doc.color === "red" ? 1 : 0);
+        expect(row["fox"] as number).toBeCloseTo(fox.get(row.id) ?? 0, 9);
+      }
+      const refuse = (compute_attributes: unknown) => ns.query({ rank_by: ["id", "asc"], top_k: 1, compute_attributes: compute_attributes as never });
+      await expect(refuse({ e: ["vector", "VectorDist", ["Embed", "photosynthesis"]] })).rejects.toThrow(/embedding model/);
+      await expect(refuse({ e: ["Embed", "photosynthesis"] })).rejects.toThrow(/embedding model/);
+      await expect(refuse({ h: ["Highlight", "text"] })).rejects.toThrow(/Highlight/);
+      await expect(refuse({ r: { $ref_new: "price" } })).rejects.toThrow(/\$ref_new/);
+      await expect(refuse({ id: ["Attribute", "price"] })).rejects.toBeInstanceOf(BadRequestError);
+    });
+
     it("should filter with Fuzzy on full_text_search attributes (edit distance by query token length, every token)", async () => {
       const ns = tpuf.namespace("fuzzy");
       await ns.write({

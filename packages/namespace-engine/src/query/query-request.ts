@@ -29,7 +29,8 @@
  *     "aggregateBy": {"label": ["Count"] | ["Count", "attr"] | ["Sum", "attr"]},
  *     "groupBy": ["attr" | {"<key>": ["ForEachUnique", "attr"], ...}, ...],   (query/aggregate.ts)
  *     "consistency": "strong" | "eventual", "atVersion": 12, "probes": 16,
- *     "limitPer": {"attributes": ["author"], "limit": 2}
+ *     "limitPer": {"attributes": ["author"], "limit": 2},
+ *     "computeAttributes": {"<name>": <ranking expression> | ["vector", "VectorDist", [0.1, ...]], ...}   (query/compute-attributes.ts)
  *   }
  * A scalar is a string, a finite number or a boolean.
  */
@@ -136,6 +137,11 @@ export type RankBy =
  */
 export type Aggregation = { readonly kind: "Count"; readonly field?: string } | { readonly kind: "Sum"; readonly field: string };
 
+/** A computed attribute of the returned rows (query/compute-attributes.ts). */
+export type ComputeExpr =
+  | { readonly kind: "expr"; readonly expr: TextExpr; readonly path: Path }
+  | { readonly kind: "vectorDist"; readonly vector: Float32Array; readonly path: Path };
+
 export interface QueryRequest {
   readonly rankBy?: RankBy;
   readonly filters?: Filter;
@@ -164,6 +170,8 @@ export interface QueryRequest {
    * order; the answer is the first `topK` rows that pass.
    */
   readonly limitPer?: { readonly attributes: readonly string[]; readonly limit: number };
+  /** Values computed for every returned row, by name (rows carry them as `computed`). */
+  readonly computeAttributes?: ReadonlyMap<string, ComputeExpr>;
 }
 
 export interface ParseQueryOptions {
@@ -800,6 +808,8 @@ const requestSchema = z.strictObject({
   atVersion: z.number().int().min(0).optional(),
   probes: z.number().int().min(1).max(65_536).optional(),
   limitPer: z.strictObject({ attributes: z.array(z.string().min(1)).min(1).max(8), limit: z.number().int().min(1) }).optional(),
+  // Validated by parseComputeAttributes (names are data).
+  computeAttributes: z.unknown().optional(),
 });
 
 const MAX_AGGREGATIONS = 64;
@@ -839,6 +849,42 @@ function parseAggregateBy(raw: unknown, sink: IssueSink): Record<string, Aggrega
     out.push([label, kind === "Count" ? (field === "id" ? { kind: "Count" } : { kind: "Count", field }) : { kind: "Sum", field }]);
   }
   return Object.fromEntries(out);
+}
+
+const MAX_COMPUTED = 16;
+
+/** `{"<name>": <ranking expression> | ["vector", "VectorDist", [numbers]]}`; every own key is a name. */
+function parseComputeAttributes(raw: unknown, sink: IssueSink, options: ParseQueryOptions): Map<string, ComputeExpr> | undefined {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    sink.add(["computeAttributes"], "schema", 'expected an object like {"boost": ["Saturate", ["Attribute", "clicks"], {"midpoint": 10}]}');
+    return undefined;
+  }
+  const names = Object.keys(raw);
+  if (names.length === 0) sink.add(["computeAttributes"], "schema", "computeAttributes needs at least one entry");
+  if (names.length > MAX_COMPUTED) sink.add(["computeAttributes"], "schema", `computeAttributes takes at most ${MAX_COMPUTED} entries`);
+  const out = new Map<string, ComputeExpr>();
+  for (const name of names) {
+    const value = (raw as Record<string, unknown>)[name];
+    const path: Path = ["computeAttributes", name];
+    if (name.length === 0) sink.add(path, "schema", "computed attribute names must not be empty");
+    if (Array.isArray(value) && value[1] === "VectorDist") {
+      if (value[0] !== "vector" || value.length !== 3) {
+        sink.add(path, "schema", 'VectorDist is ["vector", "VectorDist", [numbers]]');
+        continue;
+      }
+      const vector = finiteArray(value[2], [...path, 2], sink, "the VectorDist vector");
+      if (vector === undefined) continue;
+      if (vector.length === 0) sink.add([...path, 2], "dimension_mismatch", "the VectorDist vector is empty");
+      if (options.dimension !== undefined && vector.length !== options.dimension) {
+        sink.add([...path, 2], "dimension_mismatch", `the VectorDist vector has ${vector.length} dimensions, the namespace ${options.dimension}`);
+      }
+      out.set(name, { kind: "vectorDist", vector: Float32Array.from(vector), path });
+      continue;
+    }
+    const expr = parseTextExpr(value, path, sink, 0, { clauses: 0, nodes: 0 });
+    if (expr !== undefined) out.set(name, { kind: "expr", expr, path });
+  }
+  return out;
 }
 
 const MAX_GROUP_KEYS = 16;
@@ -925,6 +971,7 @@ export function parseQueryRequest(json: unknown, options: ParseQueryOptions = {}
   }
   const aggregateBy = b.aggregateBy === undefined ? undefined : parseAggregateBy(b.aggregateBy, sink);
   const groupBy = b.groupBy === undefined ? undefined : parseGroupBy(b.groupBy, sink);
+  const computeAttributes = b.computeAttributes === undefined ? undefined : parseComputeAttributes(b.computeAttributes, sink, options);
   if (b.limitPer !== undefined && aggregateBy !== undefined) sink.add(["limitPer"], "unsupported", "limitPer cuts rows; it does not apply with aggregateBy");
   if (b.limitPer !== undefined && rankBy?.kind === "rrf") sink.add(["limitPer"], "unsupported", "limitPer does not apply to RRF");
   if (sink.issues.length > 0) throw new InvalidQueryError(sink.issues);
@@ -943,5 +990,6 @@ export function parseQueryRequest(json: unknown, options: ParseQueryOptions = {}
     ...(b.atVersion !== undefined ? { atVersion: b.atVersion } : {}),
     ...(b.probes !== undefined ? { probes: b.probes } : {}),
     ...(b.limitPer !== undefined ? { limitPer: b.limitPer } : {}),
+    ...(computeAttributes !== undefined ? { computeAttributes } : {}),
   };
 }

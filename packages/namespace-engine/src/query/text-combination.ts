@@ -95,15 +95,23 @@ function decay(x: number, m: number, e: number): number {
   return 1 / (1 + (x / m) ** e);
 }
 
+/** One partition's view of an expression: which slots take part, and a slot's value (NaN: no value). */
+export interface PartitionExpression {
+  /** 1 for the slots that take part in a ranking by the expression. */
+  readonly any: Uint8Array;
+  value(slot: number): number;
+}
+
 /**
- * The score of every live slot of every partition that takes part (see
- * above): per partition, the slots (ascending) and their scores.
+ * The expression prepared over every partition: BM25 clauses scored (with
+ * the statistics of all partitions), filter operands evaluated, attribute
+ * columns resolved. `value(slot)` is NaN where the expression has no value.
  */
-export function textCombinationScores(
+export function prepareExpression(
   parts: readonly ExprPartition[],
   expr: TextExpr,
   params?: (field: string) => Bm25Params | undefined,
-): { slots: Uint32Array; scores: Float64Array }[] {
+): PartitionExpression[] {
   const leaves = leavesOf(expr);
   const stats = new Map<Bm25Leaf, Bm25Stats | undefined>();
   for (const leaf of leaves.bm25) stats.set(leaf, bm25Stats(parts, leaf.field, leaf.query, params?.(leaf.field), leaf.lastAsPrefix));
@@ -194,6 +202,21 @@ export function textCombinationScores(
         }
       }
     };
+    return { any, value: (slot: number) => value(expr, slot) };
+  });
+}
+
+/**
+ * The score of every live slot of every partition that takes part (see
+ * above): per partition, the slots (ascending) and their scores.
+ */
+export function textCombinationScores(
+  parts: readonly ExprPartition[],
+  expr: TextExpr,
+  params?: (field: string) => Bm25Params | undefined,
+): { slots: Uint32Array; scores: Float64Array }[] {
+  return prepareExpression(parts, expr, params).map(({ any, value }) => {
+    const n = any.length;
     let count = 0;
     for (let slot = 0; slot < n; slot++) count += any[slot]!;
     const slots = new Uint32Array(count);
@@ -201,7 +224,7 @@ export function textCombinationScores(
     let w = 0;
     for (let slot = 0; slot < n; slot++) {
       if (any[slot] === 0) continue;
-      const v = value(expr, slot);
+      const v = value(slot);
       slots[w] = slot;
       scores[w++] = Number.isNaN(v) ? 0 : v;
     }

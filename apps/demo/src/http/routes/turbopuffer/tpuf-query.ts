@@ -15,8 +15,8 @@
  * `$dist` is the L2 distance squared (same order). Anything else
  * (SparseKNN,
  * multi-vector or expression ANN, BM25 clause parameters other than
- * `last_as_prefix` (-> the engine's `lastAsPrefix`),
- * compute_attributes) is a 400 naming it. `group_by` takes attributes and `{name: ["ForEachUnique", attribute]}`
+ * `last_as_prefix` (-> the engine's `lastAsPrefix`), Embed, Highlight) is a 400 naming it.
+ * `compute_attributes` -> the engine's computeAttributes (ranking expressions, VectorDist), flattened into the rows. `group_by` takes attributes and `{name: ["ForEachUnique", attribute]}`
  * (the engine's group functions). A multi-query's `rerank_by`
  * (RRF) is fused here (tpuf-rerank.ts).
  */
@@ -44,8 +44,8 @@ const QUERY_KEYS = new Set([
   "consistency",
   "vector_encoding",
   "distance_metric",
+  "compute_attributes",
 ]);
-const UNSUPPORTED_KEYS: ReadonlyMap<string, string> = new Map([["compute_attributes", "compute_attributes"]]);
 
 export const MAX_TOP_K = 10_000;
 
@@ -75,6 +75,8 @@ interface OutputPlan {
   readonly exclude: ReadonlySet<string>;
   readonly base64: boolean;
   readonly aggregateOnly: boolean;
+  /** Computed attributes answered squared (VectorDist in a euclidean_squared query). */
+  readonly squareComputed: ReadonlySet<string>;
 }
 
 export interface Translated {
@@ -132,11 +134,52 @@ function translateRankBy(rankBy: unknown, target: QueryTarget, path: string): un
   return unsupported("this rank_by", path);
 }
 
+/** Names a computed attribute cannot take: they are the row's own fields. */
+const RESERVED_ROW_KEYS = new Set(["id", "vector", "$dist"]);
+
+/**
+ * `compute_attributes: {name: expr}` -> the engine's computeAttributes: ranking expressions (BM25 clauses, filters,
+ * Attribute, Saturate, ...) and `["vector", "VectorDist", v]`; Embed (needs an embedding model), Highlight and
+ * `$ref_new` are a 400 naming them.
+ */
+function translateComputeAttributes(raw: unknown, target: QueryTarget, path: string): { entries: [string, unknown][]; vectorDist: string[] } {
+  if (!isObject(raw)) throw new ApiError("InvalidQuery", `${path}: an object of name -> expression`);
+  const entries: [string, unknown][] = [];
+  const vectorDist: string[] = [];
+  const leaves = {
+    bm25: (clause: unknown[], at: string) => translateBm25(clause, target, at),
+    filter: (f: unknown[], at: string) => translateFilter(f, target.idType, at, target.schema),
+  };
+  for (const [name, expr] of Object.entries(raw)) {
+    const at = `${path}.${name}`;
+    if (RESERVED_ROW_KEYS.has(name)) throw new ApiError("InvalidQuery", `${at}: ${JSON.stringify(name)} names a field every row has`);
+    if (isObject(expr)) {
+      if (Object.hasOwn(expr, "$ref_new")) unsupported("$ref_new in compute_attributes ($ref_new refers to a write's new document: write conditions only)", at);
+      throw new ApiError("InvalidQuery", `${at}: a computed attribute is an expression`);
+    }
+    if (!Array.isArray(expr) && typeof expr !== "number") throw new ApiError("InvalidQuery", `${at}: a computed attribute is an expression`);
+    const [head, op, operand] = (Array.isArray(expr) ? expr : []) as [unknown, unknown, unknown];
+    if (head === "Embed") unsupported("Embed (it needs an embedding model; Skerry has none: pass the vector itself)", at);
+    if (head === "Highlight") unsupported("Highlight", at);
+    if (op === "VectorDist") {
+      if (head !== "vector") unsupported(`VectorDist on ${JSON.stringify(head)} (Skerry has one vector attribute, "vector")`, at);
+      if (Array.isArray(operand) && operand[0] === "Embed") unsupported("Embed (it needs an embedding model; Skerry has none: pass the vector itself)", at);
+      if (!Array.isArray(operand) && typeof operand !== "string") unsupported("VectorDist on an expression", at);
+      entries.push([name, ["vector", "VectorDist", decodeVector(operand, `${at}[2]`)]]);
+      vectorDist.push(name);
+      continue;
+    }
+    if (typeof expr !== "number" && !isRankExpression(expr) && op !== "BM25") {
+      throw new ApiError("InvalidQuery", `${at}: a computed attribute is a ranking expression (BM25, Attribute, a filter, Sum, Saturate, ...) or VectorDist`);
+    }
+    entries.push([name, translateTextRank(expr, leaves, at)]);
+  }
+  return { entries, vectorDist };
+}
+
 export function translateQuery(query: unknown, target: QueryTarget, path = "query", extraKeys: ReadonlySet<string> = new Set()): Translated {
   if (!isObject(query)) throw new ApiError("InvalidQuery", `${path}: a query is a JSON object`);
   for (const key of Object.keys(query)) {
-    const u = UNSUPPORTED_KEYS.get(key);
-    if (u !== undefined) unsupported(u, path);
     if (!QUERY_KEYS.has(key) && !extraKeys.has(key)) throw new ApiError("InvalidQuery", `${path}: unknown query parameter ${JSON.stringify(key)}`);
   }
   const request: Record<string, unknown> = {};
@@ -230,6 +273,12 @@ export function translateQuery(query: unknown, target: QueryTarget, path = "quer
     // The engine's diversity cut: the first topK ranked rows with at most per.limit rows per key.
     request["limitPer"] = { attributes: per.attributes, limit: per.limit };
   }
+  const squareComputed = new Set<string>();
+  if (query["compute_attributes"] !== undefined) {
+    const computed = translateComputeAttributes(query["compute_attributes"], target, `${path}.compute_attributes`);
+    request["computeAttributes"] = Object.fromEntries(computed.entries);
+    if (queryMetric === "EUCLIDEAN") for (const name of computed.vectorDist) squareComputed.add(name);
+  }
   const encoding = query["vector_encoding"];
   if (encoding !== undefined && encoding !== "float" && encoding !== "base64") throw new ApiError("InvalidQuery", `${path}.vector_encoding: float or base64`);
   return {
@@ -239,6 +288,7 @@ export function translateQuery(query: unknown, target: QueryTarget, path = "quer
       exclude: excluded,
       base64: encoding === "base64",
       aggregateOnly,
+      squareComputed,
     },
   };
 }
@@ -266,6 +316,7 @@ interface EngineRow {
   score?: number;
   attributes?: Record<string, unknown>;
   vector?: number[];
+  computed?: Record<string, number | null>;
 }
 
 export function shapeResult(
@@ -286,6 +337,9 @@ export function shapeResult(
         for (const [k, v] of Object.entries(r.attributes)) if (!plan.exclude.has(k) && k !== "id" && k !== "$dist") setOwn(row, k, v);
       }
       if (r.vector !== undefined && !plan.exclude.has("vector")) row["vector"] = base64 ? encodeVectorBase64(r.vector) : r.vector;
+      if (r.computed !== undefined) {
+        for (const [k, v] of Object.entries(r.computed)) setOwn(row, k, plan.squareComputed.has(k) && v !== null ? v * v : v);
+      }
       return row;
     });
   }
