@@ -130,7 +130,7 @@ export class QueryRows {
     const computed = this.#shape.computed!;
     const out: Record<string, number | null> = {};
     const values = computed.values[i]!;
-    computed.names.forEach((name, k) => setOwn(out, name, values[k] ?? null));
+    for (const [k, name] of computed.names.entries()) setOwn(out, name, values[k] ?? null);
     return out;
   }
 
