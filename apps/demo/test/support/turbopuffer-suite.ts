@@ -704,9 +704,9 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
 
     it("should raise the client's typed errors: 400 naming an unsupported operator, 401, 403, 404", async () => {
       const ns = tpuf.namespace("docs");
-      const fuzzy = ns.query({ filters: ["name", "Fuzzy", "fo"] as never, top_k: 1 });
+      const fuzzy = ns.query({ filters: ["color", "Fuzzy", "fo"] as never, top_k: 1 }); // color has no full_text_search
       await expect(fuzzy).rejects.toBeInstanceOf(BadRequestError);
-      await expect(ns.query({ filters: ["name", "Fuzzy", "fo"] as never, top_k: 1 })).rejects.toThrow(/Fuzzy/);
+      await expect(ns.query({ filters: ["color", "Fuzzy", "fo"] as never, top_k: 1 })).rejects.toThrow(/Fuzzy needs full_text_search/);
       await expect(ns.query({ filters: ["name", "Regex", "(a"], top_k: 1 })).rejects.toThrow(/invalid Regex pattern/);
       await expect(ns.query({ rank_by: ["Saturate", ["text", "BM25", "fox"], {}] as never })).rejects.toThrow(/Saturate/);
       await expect(ns.query({ aggregate_by: { s: ["Avg", "price"] } as never })).rejects.toThrow(/Avg/);
