@@ -35,7 +35,7 @@ import { InvalidQueryError } from "./errors.ts";
 import type { QueryIndex } from "./query-index.ts";
 import type { Filter, Path, Scalar } from "./query-request.ts";
 import { lowerBound, upperBound } from "./string-table.ts";
-import { codePoints, type FuzzyFilter, fuzzyHolds, fuzzyTokens } from "./fuzzy-filter.ts";
+import { type FuzzyFilter, fuzzyHolds, fuzzyTokens, scratchCodePoints } from "./fuzzy-filter.ts";
 import { type PatternMatcher, patternMatcher } from "./pattern-matcher.ts";
 import { filterTokens, holdsSequence, sequenceTokens, type TokenFilter } from "./token-filter.ts";
 import { sequenceOffsets } from "./text-index.ts";
@@ -508,7 +508,7 @@ function fuzzyNode(index: QueryIndex, filter: FuzzyFilter): PlanNode {
       // Code points <= UTF-16 units <= 2 x code points: a cheap length bound before the code points.
       // (Case-sensitive only: lower-casing may change a term's length.)
       if (filter.caseSensitive && (text.length + token.distance < token.codes.length || text.length > 2 * (token.codes.length + token.distance))) continue;
-      if (fuzzyHolds(token, codePoints(filter.caseSensitive ? text : text.toLowerCase()))) {
+      if (fuzzyHolds(token, scratchCodePoints(filter.caseSensitive ? text : text.toLowerCase()))) {
         matched.push(field.postings.subarray(field.termOffsets[t]!, field.termOffsets[t + 1]!));
       }
     }

@@ -57,6 +57,30 @@ export function codePoints(text: string): Uint32Array {
   return Uint32Array.from(out);
 }
 
+let scratchCodes = new Uint32Array(64);
+
+/** `text`'s code points in a shared scratch buffer: valid until the next call (the vocabulary walk decodes one term at a time). */
+export function scratchCodePoints(text: string): Uint32Array {
+  if (scratchCodes.length < text.length) scratchCodes = new Uint32Array(text.length * 2);
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c < 0xdc00 && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d < 0xe000) {
+        scratchCodes[n++] = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+        i++;
+        continue;
+      }
+    }
+    scratchCodes[n++] = c;
+  }
+  return scratchCodes.subarray(0, n);
+}
+
+let scratchPrev = new Int32Array(64);
+let scratchCur = new Int32Array(64);
+
 /**
  * The operand's distinct tokens with their distances under `config`, or
  * undefined when the filter matches nothing (no token, or a token shorter
@@ -90,13 +114,17 @@ export function withinDistance(a: Uint32Array, b: Uint32Array, d: number): boole
   }
   const big = d + 1;
   // prev[j] = distance of a[0, i) and b[0, j), only for |i - j| <= d; other cells are "more than d".
-  let prev = new Int32Array(m + 1);
-  let cur = new Int32Array(m + 1);
+  if (scratchPrev.length < m + 1) {
+    scratchPrev = new Int32Array((m + 1) * 2);
+    scratchCur = new Int32Array((m + 1) * 2);
+  }
+  let prev = scratchPrev;
+  let cur = scratchCur;
   for (let j = 0; j <= m; j++) prev[j] = j <= d ? j : big;
   for (let i = 1; i <= n; i++) {
     const from = Math.max(1, i - d);
     const to = Math.min(m, i + d);
-    cur.fill(big);
+    cur.fill(big, 0, m + 1);
     cur[0] = i <= d ? i : big;
     let rowMin = cur[0]!;
     const ai = a[i - 1];
