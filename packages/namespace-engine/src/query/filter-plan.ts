@@ -35,7 +35,7 @@ import { InvalidQueryError } from "./errors.ts";
 import type { QueryIndex } from "./query-index.ts";
 import type { Filter, Path, Scalar } from "./query-request.ts";
 import { lowerBound, upperBound } from "./string-table.ts";
-import { type FuzzyFilter, fuzzyHolds, fuzzyTokens, scratchCodePoints } from "./fuzzy-filter.ts";
+import { type FuzzyFilter, forEachFuzzyTerm, fuzzyHolds, fuzzyTokens, scratchCodePoints } from "./fuzzy-filter.ts";
 import { type PatternMatcher, patternMatcher } from "./pattern-matcher.ts";
 import { filterTokens, holdsSequence, sequenceTokens, type TokenFilter } from "./token-filter.ts";
 import { sequenceOffsets } from "./text-index.ts";
@@ -491,7 +491,7 @@ function tokensNode(index: QueryIndex, filter: TokenFilter): PlanNode {
 
 /**
  * Per operand token, the union of the postings of the vocabulary's terms
- * within its edit distance (one pass over the vocabulary per token,
+ * within its edit distance (a trie walk of the sorted vocabulary per token,
  * fuzzy-filter.ts); the tokens' unions intersected.
  */
 function fuzzyNode(index: QueryIndex, filter: FuzzyFilter): PlanNode {
@@ -503,14 +503,11 @@ function fuzzyNode(index: QueryIndex, filter: FuzzyFilter): PlanNode {
   const lists: Uint32Array[] = [];
   for (const token of tokens) {
     const matched: Uint32Array[] = [];
-    for (let t = 0; t < terms.length; t++) {
-      const text = terms.get(t);
-      // Code points <= UTF-16 units <= 2 x code points: a cheap length bound before the code points.
-      // (Case-sensitive only: lower-casing may change a term's length.)
-      if (filter.caseSensitive && (text.length + token.distance < token.codes.length || text.length > 2 * (token.codes.length + token.distance))) continue;
-      if (fuzzyHolds(token, scratchCodePoints(filter.caseSensitive ? text : text.toLowerCase()))) {
-        matched.push(field.postings.subarray(field.termOffsets[t]!, field.termOffsets[t + 1]!));
-      }
+    const postingsOf = (t: number) => matched.push(field.postings.subarray(field.termOffsets[t]!, field.termOffsets[t + 1]!));
+    if (filter.caseSensitive) forEachFuzzyTerm(terms, token, postingsOf);
+    else {
+      // Lower-casing does not keep the vocabulary's order: every term, each decided by the banded program.
+      for (let t = 0; t < terms.length; t++) if (fuzzyHolds(token, scratchCodePoints(terms.get(t).toLowerCase()))) postingsOf(t);
     }
     if (matched.length === 0) return NOTHING;
     lists.push(sortedUnion(matched));

@@ -18,17 +18,22 @@
  * - An operand without tokens (empty, stop words only) matches nothing; at
  *   most 16 distinct tokens.
  *
- * Bounded time: the index-based plan walks the field's vocabulary once per
- * query token, skipping terms whose length differs by more than the
- * distance, and decides each other term with a banded dynamic program
- * (2d + 1 cells per row, abandoned as soon as a whole row exceeds d):
- * O(vocabulary x token length x (2d + 1)) per token, never exponential.
- * The per-document matcher (filter-match.ts) uses the same test.
+ * Bounded time: the index-based plan walks the field's sorted vocabulary
+ * once per query token as a trie (`forEachFuzzyTerm`): consecutive terms
+ * share the dynamic program's rows of their common prefix, and a prefix
+ * whose row exceeds the distance skips every term it begins (a binary
+ * search; a path is cut L + d + 1 code points deep at the latest), so a
+ * token of L code points costs at most O(vocabulary x L^2) and
+ * usually a small part of it; never exponential. Case-insensitive filters
+ * (lower-casing breaks the vocabulary's order) decide every term with a
+ * banded program (`withinDistance`: 2d + 1 cells per row, abandoned as soon
+ * as a row exceeds d), as does the per-document matcher (filter-match.ts).
  */
 import { InvalidQueryError } from "./errors.ts";
 import type { Filter } from "./query-request.ts";
 import { tokenizerOf } from "./token-filter.ts";
 import type { ResolvedTokenizerConfig } from "./tokenizer.ts";
+import { lowerBound, type StringTable } from "./string-table.ts";
 
 export type FuzzyFilter = Extract<Filter, { kind: "Fuzzy" }>;
 
@@ -142,6 +147,74 @@ export function withinDistance(a: Uint32Array, b: Uint32Array, d: number): boole
     cur = t;
   }
   return prev[m]! <= d;
+}
+
+/**
+ * Calls `out(t)` for every term of the sorted vocabulary within `token`'s
+ * distance of it, ascending: a depth-first walk of the vocabulary's implicit
+ * trie. Consecutive terms share the dynamic program's rows of their common
+ * prefix (one row of |token| + 1 cells per further code point), and when a
+ * whole row exceeds the distance no term with that prefix can match: the
+ * walk jumps past them all (a binary search). Case-sensitive only (lower-
+ * casing would not keep the vocabulary's order).
+ */
+export function forEachFuzzyTerm(terms: StringTable, token: FuzzyToken, out: (t: number) => void): void {
+  const q = token.codes;
+  const n = q.length;
+  const d = token.distance;
+  const T = terms.length;
+  // rows[k]: the program's row after the current path's first k code points; offsets[k]: their UTF-16 length.
+  const rows: Int32Array[] = [Int32Array.from({ length: n + 1 }, (_, j) => j)];
+  const offsets: number[] = [0];
+  let depth = 0;
+  let path = "";
+  let t = 0;
+  while (t < T) {
+    const term = terms.get(t);
+    const limit = Math.min(term.length, path.length);
+    let common = 0;
+    while (common < limit && term.charCodeAt(common) === path.charCodeAt(common)) common++;
+    while (offsets[depth]! > common) depth--;
+    path = term;
+    let pos = offsets[depth]!;
+    let pruned = false;
+    while (pos < term.length) {
+      let c = term.charCodeAt(pos);
+      let width = 1;
+      if (c >= 0xd800 && c < 0xdc00 && pos + 1 < term.length) {
+        const low = term.charCodeAt(pos + 1);
+        if (low >= 0xdc00 && low < 0xe000) {
+          c = 0x10000 + ((c - 0xd800) << 10) + (low - 0xdc00);
+          width = 2;
+        }
+      }
+      const prev = rows[depth]!;
+      let cur = rows[depth + 1];
+      if (cur === undefined) rows.push((cur = new Int32Array(n + 1)));
+      cur[0] = depth + 1;
+      let min = cur[0];
+      for (let j = 1; j <= n; j++) {
+        const v = Math.min(prev[j - 1]! + (q[j - 1] === c ? 0 : 1), prev[j]! + 1, cur[j - 1]! + 1);
+        cur[j] = v;
+        if (v < min) min = v;
+      }
+      depth++;
+      pos += width;
+      offsets[depth] = pos;
+      if (min > d) {
+        pruned = true;
+        break;
+      }
+    }
+    if (pruned) {
+      // No term starting with term[0, pos) is within the distance: jump past them.
+      const last = term.charCodeAt(pos - 1);
+      t = last === 0xffff ? t + 1 : Math.max(t + 1, lowerBound(terms, term.slice(0, pos - 1) + String.fromCharCode(last + 1)));
+      continue;
+    }
+    if (rows[depth]![n]! <= d) out(t);
+    t++;
+  }
 }
 
 /** True when some token of `terms` is within `token`'s distance of it (terms as code points, folded alike). */

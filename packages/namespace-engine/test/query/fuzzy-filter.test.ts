@@ -11,7 +11,8 @@ import { seededRandom } from "@skerry/wal-format";
 import { buildQueryIndex, executeQuery, InvalidQueryError, parseQueryRequest, type QueryDocument } from "../../src/query/index.ts";
 import { matchesFilter } from "../../src/query/filter-match.ts";
 import { evaluateFilter } from "../../src/query/filter-plan.ts";
-import { codePoints, withinDistance } from "../../src/query/fuzzy-filter.ts";
+import { codePoints, forEachFuzzyTerm, withinDistance } from "../../src/query/fuzzy-filter.ts";
+import { StringTable } from "../../src/query/string-table.ts";
 
 function levenshtein(a: string, b: string): number {
   const x = [...a];
@@ -59,6 +60,23 @@ describe("Fuzzy filter", () => {
       expect(withinDistance(codePoints(a), codePoints(b), d), `${a} ~ ${b} within ${d}`).toBe(expected);
     }
     expect(near).toBeGreaterThan(500);
+  });
+
+  it("walks a sorted vocabulary (shared prefixes, pruned subtrees) to exactly the terms a full scan finds", () => {
+    const random = seededRandom(13);
+    const alphabet = ["a", "b", "c", "d", "é", "😀", "\uffff", "\ue000"];
+    const word = (max: number) => Array.from({ length: 1 + (random.nextUint32() % max) }, () => alphabet[random.nextUint32() % alphabet.length]).join("");
+    for (let round = 0; round < 60; round++) {
+      const vocabulary = [...new Set(Array.from({ length: 1 + (random.nextUint32() % 400) }, () => word(9)))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      const terms = StringTable.fromStrings(vocabulary);
+      const query = word(7);
+      const distance = random.nextUint32() % 4;
+      const token = { codes: codePoints(query), distance };
+      const walked: number[] = [];
+      forEachFuzzyTerm(terms, token, (t) => walked.push(t));
+      const scanned = vocabulary.map((_, t) => t).filter((t) => levenshtein(query, vocabulary[t]!) <= distance);
+      expect(walked, `${query} within ${distance}`).toEqual(scanned);
+    }
   });
 
   it("matches by hand: the distance by query token length, every token, short tokens nothing", async () => {
