@@ -187,12 +187,27 @@ describe("Object.prototype names as user names, over HTTP", () => {
       expect(rows.map((r) => r.id).sort(), at).toEqual(["d2", "d5", "d8"]);
       for (const row of rows) expect(canonical(row.attributes), `${at} ${row.id}`).toBe(canonical(single(name, want.get(row.id)!.attributes[name]!)));
       expect(await ids({ rankBy: [name, "BM25", "w2"], topK: 10 }), at).toEqual(["d2", "d5", "d8"]);
+      // A computed attribute named like the text field, a ranking expression over it and a filter on it.
+      const computed = await ok("POST", `${NS}/query`, {
+        rankBy: ["Sum", [[name, "BM25", "w2"], [name, "Eq", attr(name, 2)]]],
+        topK: 10,
+        computeAttributes: single(name, ["Product", 2, [name, "BM25", "w2"]]),
+      });
+      const computedRows = computed["rows"] as { id: string; score: number; computed: Record<string, number> }[];
+      expect(computedRows.map((r) => r.id).sort(), at).toEqual(["d2", "d5", "d8"]);
+      for (const row of computedRows) {
+        expect(Object.hasOwn(row.computed, name), at).toBe(true);
+        expect(Object.getOwnPropertyDescriptor(row.computed, name)?.value, at).toBeCloseTo(2 * (row.score - 1), 9);
+      }
       const grouped = await ok("POST", `${NS}/query`, { aggregateBy: single(name, ["Count"]), groupBy: [name], topK: 10 });
       const counts = new Map(
         (grouped["aggregationGroups"] as { group: Json; aggregations: Json }[]).map((g) => [canonical(g.group), canonical(g.aggregations)]),
       );
       expect(counts.get(canonical(single(name, attr(name, 1)))), at).toBe(canonical(single(name, 3)));
       expect(counts.get(canonical(single(name, `${name}-patched`))), at).toBe(canonical(single(name, 1)));
+      // A group function named like the attribute: ForEachUnique of a scalar is the scalar.
+      const unique = await ok("POST", `${NS}/query`, { aggregateBy: single(name, ["Count"]), groupBy: [single(name, ["ForEachUnique", name])], topK: 10 });
+      expect(canonical(unique["aggregationGroups"]), at).toBe(canonical(grouped["aggregationGroups"]));
       const total = await ok("POST", `${NS}/query`, { aggregateBy: single(name, ["Count"]), filters: [name, "Exists"] });
       expect(canonical(total["aggregations"]), at).toBe(canonical(single(name, DOCS)));
     }

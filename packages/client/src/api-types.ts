@@ -8,7 +8,7 @@
  */
 import type { Filter } from "./filter.ts";
 import type { Attributes, JsonValue } from "./json.ts";
-import type { RankBy, SparseVector } from "./rank-by.ts";
+import type { RankBy, SparseVector, TextRanking } from "./rank-by.ts";
 
 export type DistanceMetric = "cosine" | "dot" | "euclidean";
 export type Consistency = "strong" | "eventual";
@@ -257,11 +257,14 @@ export interface QueryRequest<A = Attributes> {
   /** Dense vector ranking only. */
   readonly distanceThreshold?: number;
   readonly aggregateBy?: { readonly [label: string]: Aggregation<A> };
-  readonly groupBy?: readonly Extract<keyof A, string>[];
+  /** Group keys: attributes, or `{ "<name>": ["ForEachUnique", "<array attribute>"] }` (one group per distinct element). */
+  readonly groupBy?: readonly (Extract<keyof A, string> | { readonly [name: string]: readonly ["ForEachUnique", Extract<keyof A, string>] })[];
   /** IVF lists to scan (ANN only). */
   readonly probes?: number;
   /** Diversity: at most `limit` rows per distinct tuple of the attributes' values. */
   readonly limitPer?: { readonly attributes: readonly (Extract<keyof A, string> | "id")[]; readonly limit: number };
+  /** Values computed for every returned row (`QueryRow.computed`): a ranking expression, or the distance to a vector. */
+  readonly computeAttributes?: { readonly [name: string]: TextRanking | number | readonly ["vector", "VectorDist", readonly number[]] };
 }
 
 export interface QueryRow<A = Attributes> {
@@ -272,6 +275,8 @@ export interface QueryRow<A = Attributes> {
   readonly score?: number;
   readonly attributes?: Partial<A>;
   readonly vector?: number[];
+  /** The request's computeAttributes, by name (null: no value). */
+  readonly computed?: { readonly [name: string]: number | null };
 }
 
 export interface QueryResult<A = Attributes> {

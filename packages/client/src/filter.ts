@@ -56,10 +56,25 @@ export type TokenFilter =
   | readonly [field: string, op: TokenOp, text: string | readonly string[]]
   | readonly [field: string, op: Exclude<TokenOp, "ContainsTokenSequence">, text: string | readonly string[], options: TokenOptions];
 
+export interface FuzzyOptions {
+  /**
+   * The edit distance allowed a query token of at least `minQueryChars`
+   * characters (at least 3 * (distance + 1)); a shorter token matches nothing.
+   * Default: 3-5 characters exact, 6-8 one edit, 9+ two.
+   */
+  readonly maxEditDistance?: readonly { readonly distance: number; readonly minQueryChars: number }[];
+  /** Default true. */
+  readonly caseSensitive?: boolean;
+}
+
+/** A Fuzzy filter on a text field: every token of `text` within its edit distance of a field token. */
+export type FuzzyFilter = readonly [field: string, op: "Fuzzy", text: string] | readonly [field: string, op: "Fuzzy", text: string, options: FuzzyOptions];
+
 /** A filter over documents whose attributes have type A. */
 export type Filter<A = Attributes> =
   | { [K in FieldOf<A>]: FieldFilter<A, K> }[FieldOf<A>]
   | TokenFilter
+  | FuzzyFilter
   | readonly [op: "And" | "Or", filters: readonly Filter<A>[]]
   | readonly [op: "Not", filter: Filter<A>];
 
@@ -107,4 +122,6 @@ export const filter = {
     options === undefined ? [field, "ContainsAnyToken", text] : [field, "ContainsAnyToken", text, options],
   /** Documents whose text field holds the tokens of `text` consecutively, in order (a phrase). */
   containsTokenSequence: (field: string, text: string | readonly string[]): TokenFilter => [field, "ContainsTokenSequence", text],
+  /** Documents whose text field holds, for every token of `text`, a token within its edit distance (typo-tolerant). */
+  fuzzy: (field: string, text: string, options?: FuzzyOptions): FuzzyFilter => (options === undefined ? [field, "Fuzzy", text] : [field, "Fuzzy", text, options]),
 } as const;

@@ -8,12 +8,14 @@
  * rankBy.ann([0.1, 0.2])                        // ["vector", "ANN", ...]: approximate (IVF)
  * rankBy.bm25("title", "vintage guitar")        // a text field, `score` larger is better
  * rankBy.sum(rankBy.product(2, rankBy.bm25("title", "fox")), rankBy.bm25("body", "fox"))
+ * rankBy.sum(rankBy.bm25("title", "fox"), rankBy.saturate(rankBy.attribute("clicks"), { midpoint: 100 }))
+ * rankBy.decay(rankBy.dist(rankBy.attribute("published_at"), "2026-02-03T00:00:00Z"), { midpoint: "6h" })
  * rankBy.sparse({ indices: [3, 17], values: [0.5, 1.2] })
  * rankBy.desc("price")                          // attribute order; rankBy.order(["color", "asc"], ["price", "desc"])
  * rankBy.rrf([rankBy.vector(v), rankBy.bm25("body", "fox")], { k: 60, weights: [2, 1] })
  * ```
  */
-import type { FieldOf } from "./filter.ts";
+import type { FieldOf, Filter } from "./filter.ts";
 import type { Attributes } from "./json.ts";
 
 export type Direction = "asc" | "desc";
@@ -29,13 +31,29 @@ export interface Bm25Options {
   readonly lastAsPrefix?: boolean;
 }
 
-/** A BM25 clause on a text field, or a combination of clauses (at most 16 clauses, 4 levels). */
+export interface SaturationOptions {
+  /** The operand value that maps to 1/2: a positive number, or a duration like "6h" (milliseconds). */
+  readonly midpoint: number | string;
+  /** Default 1. */
+  readonly exponent?: number;
+}
+
+/**
+ * A ranking expression (docs/query.md "Ranking expressions"): BM25 clauses,
+ * numbers, attribute values and filters (1 when a document matches, else 0),
+ * combined (at most 16 BM25 clauses, 64 nodes, 8 levels).
+ */
 export type TextRanking =
   | readonly [field: string, op: "BM25", text: string]
   | readonly [field: string, op: "BM25", text: string, options: Bm25Options]
-  | readonly [op: "Sum" | "Max", clauses: readonly TextRanking[]]
+  | readonly [op: "Sum" | "Max", clauses: readonly (TextRanking | number)[]]
+  | readonly [op: "Max", a: TextRanking | number, b: TextRanking | number]
   | readonly [op: "Product", weight: number, clause: TextRanking]
-  | readonly [op: "Product", clause: TextRanking, weight: number];
+  | readonly [op: "Product", clause: TextRanking, weight: number]
+  | readonly [op: "Attribute", field: string]
+  | readonly [op: "Saturate" | "Decay", operand: TextRanking, options: SaturationOptions]
+  | readonly [op: "Dist", operand: TextRanking, origin: number | string]
+  | Filter;
 
 /** One attribute order key. */
 export type OrderKey<A = Attributes> = readonly [field: FieldOf<A>, direction: Direction];
@@ -75,12 +93,20 @@ export const rankBy = {
   /** BM25 on a text field (rows carry `score`). */
   bm25: (field: string, text: string, options?: Bm25Options): TextRanking =>
     options === undefined ? tuple(field, "BM25", text) : tuple(field, "BM25", text, options),
-  /** Sum of the clauses' BM25 scores. */
-  sum: (...clauses: TextRanking[]) => tuple("Sum", clauses),
-  /** The largest of the clauses' BM25 scores. */
-  max: (...clauses: TextRanking[]) => tuple("Max", clauses),
-  /** A clause's score times a finite weight. */
+  /** Sum of the operands (a BM25 clause that does not match, or an attribute without a number, adds 0). */
+  sum: (...clauses: (TextRanking | number)[]) => tuple("Sum", clauses),
+  /** The largest of the operands. */
+  max: (...clauses: (TextRanking | number)[]) => tuple("Max", clauses),
+  /** An operand's score times a finite weight. */
   product: (weight: number, clause: TextRanking) => tuple("Product", weight, clause),
+  /** A document's number value of an attribute. */
+  attribute: (field: string) => tuple("Attribute", field),
+  /** v = max(operand, 0) -> v^e / (v^e + m^e): 0 at 0, 1/2 at the midpoint m, towards 1. */
+  saturate: (operand: TextRanking, options: SaturationOptions) => tuple("Saturate", operand, options),
+  /** v = max(operand, 0) -> m^e / (v^e + m^e): 1 at 0, 1/2 at the midpoint m, towards 0. */
+  decay: (operand: TextRanking, options: SaturationOptions) => tuple("Decay", operand, options),
+  /** |operand - origin|; an ISO 8601 origin measures an attribute of date-times in milliseconds. */
+  dist: (operand: TextRanking, origin: number | string) => tuple("Dist", operand, origin),
   asc: <const K extends string>(field: K) => tuple(field, "asc"),
   desc: <const K extends string>(field: K) => tuple(field, "desc"),
   /** Order by several keys: `order(["color", "asc"], ["price", "desc"])`. */

@@ -53,6 +53,9 @@ describe("filter builder", () => {
     ]);
     expect(f.containsAllTokens("title", "quick fox")).toEqual(["title", "ContainsAllTokens", "quick fox"]);
     expect(f.containsTokenSequence("title", "quick fox")).toEqual(["title", "ContainsTokenSequence", "quick fox"]);
+    expect(f.fuzzy("title", "turbopufer")).toEqual(["title", "Fuzzy", "turbopufer"]);
+    const typo: Filter = f.fuzzy("title", "kittem", { maxEditDistance: [{ distance: 1, minQueryChars: 6 }], caseSensitive: false });
+    expect(typo).toEqual(["title", "Fuzzy", "kittem", { maxEditDistance: [{ distance: 1, minQueryChars: 6 }], caseSensitive: false }]);
     expect(f.containsAnyToken("title", ["fox", "qu"], { lastAsPrefix: true })).toEqual(["title", "ContainsAnyToken", ["fox", "qu"], { lastAsPrefix: true }]);
   });
 
@@ -96,6 +99,26 @@ describe("rankBy builder", () => {
       ["category", "asc"],
       ["price", "desc"],
     ]);
+    expect(
+      rankBy.sum(
+        rankBy.bm25("title", "fox"),
+        rankBy.product(1.7, rankBy.saturate(rankBy.attribute("clicks"), { midpoint: 100, exponent: 2 })),
+        rankBy.decay(rankBy.dist(rankBy.attribute("at"), "2026-02-03T00:00:00Z"), { midpoint: "6h" }),
+        f.eq("species", "whale"),
+        1,
+      ),
+    ).toEqual([
+      "Sum",
+      [
+        ["title", "BM25", "fox"],
+        ["Product", 1.7, ["Saturate", ["Attribute", "clicks"], { midpoint: 100, exponent: 2 }]],
+        ["Decay", ["Dist", ["Attribute", "at"], "2026-02-03T00:00:00Z"], { midpoint: "6h" }],
+        ["species", "Eq", "whale"],
+        1,
+      ],
+    ]);
+    const floor: RankBy = rankBy.max(0, rankBy.attribute("delta"));
+    expect(floor).toEqual(["Max", [0, ["Attribute", "delta"]]]);
     expect(rankBy.rrf([rankBy.vector([1]), rankBy.bm25("body", "x")], { k: 10, weights: [2, 1] })).toEqual([
       "RRF",
       [
@@ -160,5 +183,14 @@ describe("typed queries", () => {
       includeAttributes: ["weight"],
     };
     expect(bad).toBeDefined();
+    const grouped: QueryRequest<Product> = { aggregateBy: { n: ["Count"] }, groupBy: ["category", { tag: ["ForEachUnique", "tags"] }] };
+    expect(grouped.groupBy).toHaveLength(2);
+    // @ts-expect-error ForEachUnique names an attribute
+    const badGroup: QueryRequest<Product> = { aggregateBy: { n: ["Count"] }, groupBy: [{ tag: ["ForEachUnique", "labels"] }] };
+    expect(badGroup).toBeDefined();
+    const computed: QueryRequest<Product> = {
+      computeAttributes: { d: ["vector", "VectorDist", [1, 2]], boost: rankBy.saturate(rankBy.attribute("price"), { midpoint: 10 }), hit: f.fuzzy("title", "kettel") },
+    };
+    expect(Object.keys(computed.computeAttributes ?? {})).toEqual(["d", "boost", "hit"]);
   });
 });

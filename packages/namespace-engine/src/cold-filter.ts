@@ -154,6 +154,7 @@ class Evaluation {
       case "Tokens":
         return this.#tokens(filter);
       case "AnyCompare":
+      case "Fuzzy":
         throw new NotServed();
     }
     return EMPTY;

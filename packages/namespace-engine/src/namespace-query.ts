@@ -84,6 +84,7 @@ import { coldDiverse, coldRowsAccess } from "./cold-diversity.ts";
 import { type ColdAnnFilter, coldAnnFilter } from "./cold-ann-filter.ts";
 import { coldListing } from "./cold-listing.ts";
 import { coldAggregate } from "./cold-aggregate.ts";
+import { needsLoadedPath } from "./loaded-only.ts";
 import { COLD_EXACT_BATCH_BYTES, coldExactVector } from "./cold-exact-vector.ts";
 import type { AggregationResult } from "./query/aggregate.ts";
 import { coldFilteredVector } from "./cold-vector-filter.ts";
@@ -452,15 +453,18 @@ export class NamespaceQuery {
     const dimension = manifest.vector?.dimension;
     const request = dimension === undefined ? shape : parseQueryRequest(json, { dimension });
     checkFilterable(request, manifest.schema);
-    // A plain ANN query over indexes not loaded: ranged reads instead of loading them (#coldQuery).
-    const cold = await this.#coldQuery(path, manifest, request);
-    if (cold !== undefined) return { cold: cold.rows, version: manifest.version };
-    const coldText = await this.#coldTextQuery(path, manifest, request);
-    if (coldText !== undefined) return { cold: coldText.rows, version: manifest.version };
-    const coldExact = await this.#coldExactQuery(path, manifest, request);
-    if (coldExact !== undefined) return { cold: coldExact, version: manifest.version };
-    const coldAggregated = await this.#coldAggregateQuery(path, manifest, request);
-    if (coldAggregated !== undefined) return { cold: [], aggregated: coldAggregated, version: manifest.version };
+    // Features only the loaded executor answers never reach a cold path (loaded-only.ts).
+    if (!needsLoadedPath(request)) {
+      // A plain ANN query over indexes not loaded: ranged reads instead of loading them (#coldQuery).
+      const cold = await this.#coldQuery(path, manifest, request);
+      if (cold !== undefined) return { cold: cold.rows, version: manifest.version };
+      const coldText = await this.#coldTextQuery(path, manifest, request);
+      if (coldText !== undefined) return { cold: coldText.rows, version: manifest.version };
+      const coldExact = await this.#coldExactQuery(path, manifest, request);
+      if (coldExact !== undefined) return { cold: coldExact, version: manifest.version };
+      const coldAggregated = await this.#coldAggregateQuery(path, manifest, request);
+      if (coldAggregated !== undefined) return { cold: [], aggregated: coldAggregated, version: manifest.version };
+    }
     const prepared = await this.#prepare(path, manifest);
     return {
       prepared,

@@ -62,27 +62,58 @@ function single(docs: readonly StoredDocument[], matching: readonly StoredDocume
         .slice(0, k);
     }
     case "text": {
-      // Each clause with its own field's statistics; a document takes part when a clause matches it.
+      // Each clause with its own field's statistics; a document takes part when a clause matches it (every
+      // matching document when the expression has no clause). NaN: no value.
       const leafScores = new Map<unknown, Map<string, number>>();
       const leaves = (e: TextExpr): void => {
         if (e.op === "bm25") leafScores.set(e, referenceBm25(docs, e.field, e.query, {}, e.lastAsPrefix));
-        else if (e.op === "Product") leaves(e.arg);
-        else e.args.forEach(leaves);
+        else if (e.op === "Product" || e.op === "Saturate" || e.op === "Decay" || e.op === "Dist") leaves(e.arg);
+        else if (e.op === "Sum" || e.op === "Max") e.args.forEach(leaves);
       };
       leaves(rank.expr);
-      const value = (e: TextExpr, id: string): number =>
-        e.op === "bm25"
-          ? (leafScores.get(e)!.get(id) ?? 0)
-          : e.op === "Product"
-            ? e.weight * value(e.arg, id)
-            : e.op === "Sum"
-              ? e.args.reduce((t, a) => t + value(a, id), 0)
-              : Math.max(...e.args.map((a) => value(a, id)));
+      const attr = (d: StoredDocument, field: string, dateTime: boolean): number => {
+        const v = d.attributes?.[field];
+        if (!dateTime) return typeof v === "number" ? v : Number.NaN;
+        if (typeof v !== "string") return Number.NaN;
+        return Date.parse(/(Z|[+-]\d\d:\d\d)$/.test(v) ? v : `${v}Z`);
+      };
+      const value = (e: TextExpr, d: StoredDocument, dateTime = false): number => {
+        switch (e.op) {
+          case "bm25":
+            return leafScores.get(e)!.get(d.id) ?? 0;
+          case "Const":
+            return e.value;
+          case "Attribute":
+            return attr(d, e.field, dateTime);
+          case "Filter":
+            return matchesFilter(d, e.filter) ? 1 : 0;
+          case "Product":
+            return e.weight * value(e.arg, d);
+          case "Dist":
+            return Math.abs(value(e.arg, d, e.dateTime) - e.origin);
+          case "Saturate":
+          case "Decay": {
+            const x = Math.max(0, value(e.arg, d));
+            if (Number.isNaN(x)) return x;
+            const num = e.op === "Saturate" ? x ** e.exponent : e.midpoint ** e.exponent;
+            return num / (x ** e.exponent + e.midpoint ** e.exponent);
+          }
+          case "Sum":
+            return e.args.map((a) => value(a, d)).reduce((t, v) => (Number.isNaN(v) ? t : t + v), 0);
+          case "Max": {
+            const vs = e.args.map((a) => value(a, d)).filter((v) => !Number.isNaN(v));
+            return vs.length === 0 ? Number.NaN : Math.max(...vs);
+          }
+        }
+      };
       const matched = new Set<string>();
       for (const scores of leafScores.values()) for (const id of scores.keys()) matched.add(id);
       return matching
-        .filter((d) => matched.has(d.id))
-        .map((d) => ({ id: d.id, score: value(rank.expr, d.id) }))
+        .filter((d) => leafScores.size === 0 || matched.has(d.id))
+        .map((d) => {
+          const v = value(rank.expr, d);
+          return { id: d.id, score: Number.isNaN(v) ? 0 : v };
+        })
         .sort((a, b) => b.score - a.score || byId(a.id, b.id))
         .slice(0, k);
     }

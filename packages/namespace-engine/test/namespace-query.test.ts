@@ -79,6 +79,18 @@ function battery(seed: number): [string, Record<string, unknown>][] {
     ]);
     out.push([`bm25 prefix sum ${i}`, { rankBy: ["Sum", [["body", "BM25", prefix, { lastAsPrefix: true }], ["Product", 0.5, ["body", "BM25", pick(WORDS)]]]], topK: 12 }]);
   }
+  // Ranking expressions over attributes and filters (their own stream too).
+  const expr = seededRandom(seed + 2000);
+  for (let i = 0; i < 3; i++) {
+    const f = randomFilter(expr);
+    const midpoint = 1 + Math.floor(expr() * 50);
+    out.push([`expr saturate ${i}`, { rankBy: ["Sum", [["body", "BM25", pick(WORDS)], ["Product", 1.5, ["Saturate", ["Attribute", "price"], { midpoint, exponent: 1 + i }]]]], topK: 12 }]);
+    out.push([`expr decay ${i}`, { rankBy: ["Sum", [["Decay", ["Dist", ["Attribute", "n"], 10], { midpoint: 3 }], f]], topK: 20, ...(i === 1 ? { filters: f } : {}) }]);
+    out.push([`expr max ${i}`, { rankBy: ["Max", [["Attribute", "price"], ["Product", 10, ["Attribute", "n"]], 5]], topK: 15 }]);
+    const typo = (w: string) => (i === 0 ? w : i === 1 ? `${w}x` : w.slice(1));
+    out.push([`fuzzy ${i}`, { filters: ["Or", [["body", "Fuzzy", `${typo(pick(WORDS))}`], ["body", "Fuzzy", typo(pick(WORDS)), { maxEditDistance: [{ distance: 1, minQueryChars: 6 }] }]]], topK: 40 }]);
+    out.push([`fuzzy boost ${i}`, { rankBy: ["Sum", [["body", "BM25", pick(WORDS)], ["Product", 2, ["body", "Fuzzy", typo(pick(WORDS))]]]], topK: 15 }]);
+  }
   return out;
 }
 

@@ -76,6 +76,37 @@ const FILTER_VARIANTS: SchemaObject[] = [
     "documents whose text field holds the tokens consecutively, in order (a phrase)",
     ["title", "ContainsTokenSequence", "quick brown fox"],
   ),
+  tuple(
+    [
+      { name: "field", schema: field("A text field") },
+      { name: "op", schema: ops("Fuzzy") },
+      { name: "text", schema: str },
+      {
+        name: "options",
+        optional: true,
+        schema: {
+          type: "object",
+          additionalProperties: false,
+          properties: {
+            maxEditDistance: {
+              type: "array",
+              minItems: 1,
+              maxItems: 8,
+              items: {
+                type: "object",
+                required: ["distance", "minQueryChars"],
+                additionalProperties: false,
+                properties: { distance: { type: "integer", minimum: 0, maximum: 4 }, minQueryChars: { type: "integer", description: "at least 3 * (distance + 1)" } },
+              },
+            },
+            caseSensitive: { type: "boolean" },
+          },
+        },
+      },
+    ],
+    "documents whose text field holds, for every token of the text, a token within its edit distance (by the token's length; default 3-5 characters exact, 6-8 one edit, 9+ two)",
+    ["title", "Fuzzy", "turbopufer", { maxEditDistance: [{ distance: 1, minQueryChars: 6 }, { distance: 2, minQueryChars: 9 }] }],
+  ),
   tuple([attr, { name: "op", schema: ops("Exists") }], "present and not null", ["discontinued", "Exists"]),
   tuple([{ name: "op", schema: ops("And", "Or") }, { name: "filters", schema: { type: "array", items: ref("Filter"), minItems: 1 } }], "all / any of the filters", [
     "And",
@@ -103,9 +134,9 @@ const TEXT_VARIANTS: SchemaObject[] = [
   tuple(
     [
       { name: "op", schema: ops("Sum", "Max") },
-      { name: "clauses", schema: { type: "array", items: ref("TextRanking"), minItems: 1 } },
+      { name: "clauses", schema: { type: "array", items: { oneOf: [ref("TextRanking"), num] }, minItems: 1 } },
     ],
-    "sum / largest of the clauses' BM25 scores (at most 16 clauses, 4 levels)",
+    "sum / largest of the operands (a BM25 clause that does not match counts 0; at most 16 BM25 clauses, 64 nodes, 8 levels)",
     [
       "Sum",
       [
@@ -123,6 +154,47 @@ const TEXT_VARIANTS: SchemaObject[] = [
     "a clause's score times a finite weight (weight first or last)",
     ["Product", 2, ["title", "BM25", "fox"]],
   ),
+  tuple(
+    [
+      { name: "op", schema: ops("Max") },
+      { name: "a", schema: { oneOf: [ref("TextRanking"), num] } },
+      { name: "b", schema: { oneOf: [ref("TextRanking"), num] } },
+    ],
+    "the larger of two operands (e.g. a floor: [\"Max\", 0, [\"Attribute\", \"delta\"]])",
+    ["Max", 0, ["Attribute", "delta"]],
+  ),
+  tuple(
+    [{ name: "op", schema: ops("Attribute") }, { name: "field", schema: field("A number attribute") }],
+    "the document's number value of the attribute (none without one: Sum adds 0, Max skips it, a ranking scores it 0)",
+    ["Attribute", "clicks"],
+  ),
+  tuple(
+    [
+      { name: "op", schema: ops("Saturate", "Decay") },
+      { name: "operand", schema: ref("TextRanking") },
+      {
+        name: "options",
+        schema: {
+          type: "object",
+          required: ["midpoint"],
+          additionalProperties: false,
+          properties: { midpoint: { oneOf: [{ type: "number", exclusiveMinimum: true, minimum: 0 }, { type: "string", pattern: "^\\d+(\\.\\d+)?(ms|s|m|h|d|w)$" }] }, exponent: { type: "number", exclusiveMinimum: true, minimum: 0 } },
+        },
+      },
+    ],
+    "v = max(operand, 0); Saturate: v^e / (v^e + m^e), Decay: m^e / (v^e + m^e) (m the midpoint, e the exponent, default 1)",
+    ["Saturate", ["Attribute", "clicks"], { midpoint: 100 }],
+  ),
+  tuple(
+    [
+      { name: "op", schema: ops("Dist") },
+      { name: "operand", schema: ref("TextRanking") },
+      { name: "origin", schema: { oneOf: [num, { type: "string", description: "an ISO 8601 date-time: the operand is an attribute of date-time strings, measured in ms" }] } },
+    ],
+    "|operand - origin|",
+    ["Dist", ["Attribute", "published_at"], "2026-02-03T12:00:00Z"],
+  ),
+  ref("Filter"),
 ];
 
 const SINGLE_RANKINGS: SchemaObject[] = [
@@ -151,7 +223,9 @@ export const FilterSchema = z
   .openapi("Filter", { description: "A filter tuple (docs/query.md, Filters)", oneOf: FILTER_VARIANTS, example: ["category", "Eq", "books"] } as never);
 
 /** A BM25 clause or a combination of them (the rankBy of several text fields). */
-export const TextRankingSchema = z.array(z.unknown()).openapi("TextRanking", { description: "A BM25 clause or a combination of clauses", oneOf: TEXT_VARIANTS } as never);
+export const TextRankingSchema = z
+  .array(z.unknown())
+  .openapi("TextRanking", { description: "A ranking expression: BM25 clauses, attributes, filters (1 when matching, else 0) and numbers, combined", oneOf: TEXT_VARIANTS } as never);
 
 /** A ranking (validated by the query module's parser, not by this schema). */
 export const RankBySchema = z.array(z.unknown()).openapi("RankBy", {

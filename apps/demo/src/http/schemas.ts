@@ -13,7 +13,7 @@ import { z } from "@hono/zod-openapi";
 import type { JsonValue } from "@skerry/namespace-engine";
 import { MAX_CURSOR_LENGTH } from "./page-cursor.ts";
 import { ownRecord } from "./own-record.ts";
-import { FilterSchema, RankBySchema } from "./query-grammar.ts";
+import { FilterSchema, RankBySchema, TextRankingSchema } from "./query-grammar.ts";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const name = (what: string) =>
@@ -359,7 +359,10 @@ export const QueryBody = z
     distanceMetric: z.enum(["COSINE", "DOT", "EUCLIDEAN"]).optional(),
     distanceThreshold: z.number().optional(),
     aggregateBy: ownRecord(z.string(), z.array(z.string())).optional(),
-    groupBy: z.array(z.string()).optional(),
+    groupBy: z
+      .array(z.union([z.string(), ownRecord(z.string(), z.array(z.string()))]))
+      .optional()
+      .openapi({ description: 'Group keys: attributes, or {"<name>": ["ForEachUnique", "<array attribute>"]} (a group per distinct element)' }),
     consistency,
     atVersion: z.number().int().positive().optional(),
     probes: z.number().int().positive().optional(),
@@ -368,6 +371,12 @@ export const QueryBody = z
       .strict()
       .optional()
       .openapi({ description: "Diversity: at most `limit` rows per distinct tuple of the attributes' values (not with aggregateBy or RRF)" }),
+    computeAttributes: ownRecord(z.string(), z.union([TextRankingSchema, z.number()]))
+      .optional()
+      .openapi({
+        description:
+          'Values computed for every returned row (rows carry them as `computed`): a ranking expression (TextRanking, e.g. ["Saturate", ["Attribute", "clicks"], {"midpoint": 100}]) or ["vector", "VectorDist", [numbers]] (the distance under the query\'s metric)',
+      }),
   })
   .strict()
   .openapi("QueryRequest", {
@@ -384,6 +393,7 @@ export const QueryResultSchema = z
         score: z.number().optional(),
         attributes: AttributesSchema.optional(),
         vector: z.array(z.number()).optional(),
+        computed: ownRecord(z.string(), z.number().nullable()).optional(),
       }),
     ),
     aggregations: ownRecord(z.string(), z.number()).optional(),

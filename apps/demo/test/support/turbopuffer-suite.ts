@@ -290,7 +290,111 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       expect(filtered.rows?.map((r) => [r.id, r.$dist])).toEqual(
         [2, 4].map((id) => [id, (ft.get(id) ?? 0) + (fc.get(id) ?? 0)]).sort((x, y) => (y[1] as number) - (x[1] as number)),
       );
-      await expect(ns.query({ rank_by: ["Sum", [["title", "BM25", "fox"], ["kind", "asc"]]] as never })).rejects.toThrow(/BM25 clauses only/);
+      await expect(ns.query({ rank_by: ["Sum", [["title", "BM25", "fox"], ["kind", "asc"]]] as never })).rejects.toThrow(/not a ranking clause/);
+    });
+
+    it("should rank by expressions: Attribute, Saturate, Decay, Dist over datetimes, filters as boosts (scores computed by hand)", async () => {
+      const ns = tpuf.namespace("boosts");
+      await ns.write({
+        upsert_rows: [
+          { id: 1, title: "quick fox", clicks: 10, delta: -5, species: "whale", at: "2026-02-03T00:00:00Z" },
+          { id: 2, title: "quick fox", clicks: 1000, delta: 5, species: "fox", at: "2026-01-01T00:00:00Z" },
+          { id: 3, title: "slow dog", species: "dog" },
+        ],
+        schema: { title: { type: "string", full_text_search: true }, at: "datetime", clicks: "uint" },
+      });
+      const ranked = async (rank_by: unknown, filters?: unknown) => {
+        const res = await ns.query({ rank_by: rank_by as never, top_k: 10, ...(filters === undefined ? {} : { filters: filters as never }) });
+        return (res.rows ?? []).map((r) => [r.id, r.$dist as number] as const);
+      };
+      const expectRanked = (got: readonly (readonly [unknown, number])[], want: [number, number][]) => {
+        expect(got.map(([id]) => id)).toEqual(want.map(([id]) => id));
+        for (const [i, [, s]] of got.entries()) expect(s).toBeCloseTo(want[i]![1], 9);
+      };
+      expectRanked(await ranked(["Attribute", "clicks"]), [[2, 1000], [1, 10], [3, 0]]);
+      expectRanked(await ranked(["Saturate", ["Attribute", "clicks"], { midpoint: 100 }]), [[2, 1000 / 1100], [1, 10 / 110], [3, 0]]);
+      expectRanked(await ranked(["Saturate", ["Attribute", "clicks"], { midpoint: 100, exponent: 2 }]), [[2, 1e6 / 1.01e6], [1, 100 / 10_100], [3, 0]]);
+      expectRanked(await ranked(["Decay", ["Attribute", "clicks"], { midpoint: 100 }]), [[1, 100 / 110], [2, 100 / 1100], [3, 0]]);
+      expectRanked(await ranked(["Max", 0, ["Attribute", "delta"]]), [[2, 5], [1, 0], [3, 0]]);
+      expectRanked(await ranked(["Product", 2.0, ["species", "Eq", "whale"]]), [[1, 2], [2, 0], [3, 0]]);
+      // 33 days from the origin, midpoint 6 h: 21.6e6 / (2851.2e6 + 21.6e6) = 1/133.
+      expectRanked(await ranked(["Decay", ["Dist", ["Attribute", "at"], "2026-02-03T00:00:00"], { midpoint: "6h" }]), [[1, 1], [2, 1 / 133], [3, 0]]);
+      expectRanked(await ranked(["Decay", ["Dist", ["Attribute", "at"], "2026-02-03T00:00:00Z"], { midpoint: 21_600_000 }]), [[1, 1], [2, 1 / 133], [3, 0]]);
+      expectRanked(await ranked(["Dist", ["Attribute", "clicks"], 10]), [[2, 990], [1, 0], [3, 0]]);
+      // Boosting BM25: only the documents a BM25 clause matches take part.
+      const s = (await ranked(["title", "BM25", "fox"]))[0]![1];
+      expectRanked(await ranked(["Sum", [["title", "BM25", "fox"], ["species", "Eq", "whale"]]]), [[1, s + 1], [2, s]]);
+      expectRanked(await ranked(["Sum", [["title", "BM25", "quick fox"], ["Product", 1.7, ["Saturate", ["Attribute", "clicks"], { midpoint: 100 }]]]]), [
+        [2, 2 * s + (1.7 * 1000) / 1100],
+        [1, 2 * s + (1.7 * 10) / 110],
+      ]);
+      // The query's filters still select the rows.
+      expectRanked(await ranked(["Attribute", "clicks"], ["species", "NotEq", "fox"]), [[1, 10], [3, 0]]);
+      await expect(ns.query({ rank_by: ["Saturate", ["Attribute", "clicks"], { midpoint: -1 }] as never })).rejects.toThrow(/midpoint/);
+      await expect(ns.query({ rank_by: ["Dist", ["Attribute", "at"], "not a date"] as never })).rejects.toBeInstanceOf(BadRequestError);
+    });
+
+    it("should compute attributes of the returned rows (expressions, VectorDist) and refuse Embed, Highlight, $ref_new", async () => {
+      const ns = tpuf.namespace("docs");
+      const q = [0.1, 0.1, 0.9];
+      const res = await ns.query({
+        rank_by: ["vector", "ANN", q],
+        top_k: 4,
+        include_attributes: ["price"],
+        compute_attributes: {
+          d: ["vector", "VectorDist", q],
+          p: ["Saturate", ["Attribute", "price"], { midpoint: 20 }],
+          red: ["color", "Eq", "red"],
+          fox: ["text", "BM25", "fox"],
+        } as never,
+      });
+      const fox = new Map((await ns.query({ rank_by: ["text", "BM25", "fox"], top_k: 10 })).rows?.map((r) => [r.id, r.$dist as number]));
+      expect(res.rows).toHaveLength(4);
+      for (const row of res.rows ?? []) {
+        const doc = DOCS.find((d) => d.id === row.id)!;
+        expect(row["d"] as number).toBeCloseTo(row.$dist as number, 5);
+        expect(row["d"] as number).toBeCloseTo(cosineDistance(doc.vector, q), 6); // stored as float32
+        expect(row["p"] as number).toBeCloseTo(doc.price / (doc.price + 20), 12);
+        expect(row["red"]).toBe(doc.color === "red" ? 1 : 0);
+        expect(row["fox"] as number).toBeCloseTo(fox.get(row.id) ?? 0, 9);
+      }
+      const refuse = (compute_attributes: unknown) => ns.query({ rank_by: ["id", "asc"], top_k: 1, compute_attributes: compute_attributes as never });
+      await expect(refuse({ e: ["vector", "VectorDist", ["Embed", "photosynthesis"]] })).rejects.toThrow(/embedding model/);
+      await expect(refuse({ e: ["Embed", "photosynthesis"] })).rejects.toThrow(/embedding model/);
+      await expect(refuse({ h: ["Highlight", "text"] })).rejects.toThrow(/Highlight/);
+      await expect(refuse({ r: { $ref_new: "price" } })).rejects.toThrow(/\$ref_new/);
+      await expect(refuse({ id: ["Attribute", "price"] })).rejects.toBeInstanceOf(BadRequestError);
+    });
+
+    it("should filter with Fuzzy on full_text_search attributes (edit distance by query token length, every token)", async () => {
+      const ns = tpuf.namespace("fuzzy");
+      await ns.write({
+        upsert_rows: [
+          { id: 1, body: "Turbopuffer search engine", tag: "x" },
+          { id: 2, body: "kitten sitting", tag: "y" },
+          { id: 3, body: "brown fox", tag: "z" },
+        ],
+        schema: { body: { type: "string", full_text_search: true } },
+      });
+      const params = { max_edit_distance: [{ distance: 1, min_query_chars: 6 }, { distance: 2, min_query_chars: 9 }] };
+      const ids = async (filters: unknown) => (await ns.query({ filters: filters as never, top_k: 10 })).rows?.map((r) => r.id);
+      expect(await ids(["body", "Fuzzy", "turbopufer", params])).toEqual([1]);
+      expect(await ids(["body", "Fuzzy", "trubopuffer", params])).toEqual([1]);
+      expect(await ids(["body", "Fuzzy", "sittin kittens", params])).toEqual([2]);
+      expect(await ids(["body", "Fuzzy", "sittin brwn", params])).toEqual([]);
+      expect(await ids(["body", "Fuzzy", "fox", params])).toEqual([]); // shorter than every min_query_chars
+      expect(await ids(["body", "Fuzzy", "brownn", { ...params, case_sensitive: false }])).toEqual([3]);
+      expect(await ids(["Or", [["body", "Fuzzy", "kittem", params], ["tag", "Eq", "z"]]])).toEqual([2, 3]);
+      const boosted = await ns.query({ rank_by: ["Product", 2, ["body", "Fuzzy", "kittem", params]] as never, top_k: 10 });
+      expect(boosted.rows?.map((r) => [r.id, r.$dist])).toEqual([
+        [2, 2],
+        [1, 0],
+        [3, 0],
+      ]);
+      await expect(ns.query({ filters: ["tag", "Fuzzy", "xyz", params] as never })).rejects.toThrow(/full_text_search/);
+      await expect(ns.query({ filters: ["body", "Fuzzy", "kitten", { max_edit_distance: [{ distance: 2, min_query_chars: 4 }] }] as never })).rejects.toBeInstanceOf(
+        BadRequestError,
+      );
     });
 
     it("should cut to limit.per rows per limit key and limit.total rows, in rank order", async () => {
@@ -336,6 +440,26 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
         { color: "red", n: 3 },
         { color: "green", n: 2 },
       ]);
+    });
+
+    it("should group by each unique element of an array attribute (ForEachUnique), alone and beside attributes", async () => {
+      const ns = tpuf.namespace("docs");
+      const byTag = await ns.query({ aggregate_by: { n: ["Count"], total: ["Sum", "price"] }, group_by: [{ tag: ["ForEachUnique", "tags"] }] });
+      expect(byTag.aggregation_groups).toEqual([
+        { tag: "a", n: 4, total: 200 },
+        { tag: "b", n: 3, total: 100 },
+        { tag: "c", n: 3, total: 160 },
+        { tag: null, n: 1, total: 40 },
+      ]);
+      const both = await ns.query({ aggregate_by: { n: ["Count"] }, group_by: ["color", { tag: ["ForEachUnique", "tags"] }], filters: ["price", "Gt", 45] });
+      expect(both.aggregation_groups).toEqual([
+        { color: "blue", tag: "a", n: 2 },
+        { color: "green", tag: "b", n: 1 },
+        { color: "green", tag: "c", n: 1 },
+        { color: "red", tag: "a", n: 1 },
+        { color: "red", tag: "c", n: 1 },
+      ]);
+      await expect(ns.query({ aggregate_by: { n: ["Count"] }, group_by: [{ tag: ["ForEachDistinct", "tags"] }] as never })).rejects.toThrow(/ForEachDistinct/);
     });
 
     it("should sum and count an attribute, whole and per group", async () => {
@@ -580,9 +704,9 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
 
     it("should raise the client's typed errors: 400 naming an unsupported operator, 401, 403, 404", async () => {
       const ns = tpuf.namespace("docs");
-      const fuzzy = ns.query({ filters: ["name", "Fuzzy", "fo"] as never, top_k: 1 });
+      const fuzzy = ns.query({ filters: ["color", "Fuzzy", "fo"] as never, top_k: 1 }); // color has no full_text_search
       await expect(fuzzy).rejects.toBeInstanceOf(BadRequestError);
-      await expect(ns.query({ filters: ["name", "Fuzzy", "fo"] as never, top_k: 1 })).rejects.toThrow(/Fuzzy/);
+      await expect(ns.query({ filters: ["color", "Fuzzy", "fo"] as never, top_k: 1 })).rejects.toThrow(/Fuzzy needs full_text_search/);
       await expect(ns.query({ filters: ["name", "Regex", "(a"], top_k: 1 })).rejects.toThrow(/invalid Regex pattern/);
       await expect(ns.query({ rank_by: ["Saturate", ["text", "BM25", "fox"], {}] as never })).rejects.toThrow(/Saturate/);
       await expect(ns.query({ aggregate_by: { s: ["Avg", "price"] } as never })).rejects.toThrow(/Avg/);

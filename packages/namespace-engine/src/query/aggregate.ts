@@ -12,7 +12,12 @@
  *   `InvalidQueryError`.
  * - Groups: one per distinct tuple of the `groupBy` fields' values (null
  *   for missing), largest first by matching documents, then by the tuple's
- *   JSON; at most `topK`.
+ *   JSON; at most `topK`. A `ForEachUnique` key (`{"tag": ["ForEachUnique",
+ *   "tags"]}`) puts a document in one group per distinct element of its
+ *   array value (a scalar value is its one element; missing, null or an
+ *   empty array: the null group), so with several keys a document joins
+ *   every combination (at most 4,096 per document); each group counts and
+ *   sums the documents it holds.
  * Slots are visited in slices (QuerySlicer), so a large aggregation yields
  * to other requests.
  */
@@ -113,6 +118,40 @@ function checkSumTypes(parts: readonly AggregatedPartition[], labels: readonly s
   });
 }
 
+const MAX_GROUPS_PER_DOCUMENT = 4096;
+
+/** The distinct elements of a value (ForEachUnique): an array's, a scalar itself, none -> null. */
+function uniqueElements(value: JsonValue | undefined): JsonValue[] {
+  if (value === undefined || value === null) return [null];
+  if (!Array.isArray(value)) return [value];
+  if (value.length === 0) return [null];
+  const seen = new Map<string, JsonValue>();
+  for (const element of value) {
+    const key = JSON.stringify(element);
+    if (!seen.has(key)) seen.set(key, element);
+  }
+  return [...seen.values()];
+}
+
+/** Every tuple of group values a slot belongs to (one unless a ForEachUnique key holds several elements). */
+function groupTuples(columns: readonly (AttributeColumn | undefined)[], unique: readonly boolean[], slot: number): JsonValue[][] {
+  let tuples: JsonValue[][] = [[]];
+  for (let k = 0; k < columns.length; k++) {
+    const column = columns[k];
+    const value = column === undefined ? undefined : columnValue(column, slot);
+    const options = unique[k] ? uniqueElements(value) : [value ?? null];
+    if (options.length === 1) {
+      for (const t of tuples) t.push(options[0] as JsonValue);
+      continue;
+    }
+    if (tuples.length * options.length > MAX_GROUPS_PER_DOCUMENT) {
+      throw InvalidQueryError.at(["groupBy"], "unsupported", `a document falls in more than ${MAX_GROUPS_PER_DOCUMENT} groups (ForEachUnique over long arrays)`);
+    }
+    tuples = tuples.flatMap((t) => options.map((o) => [...t, o]));
+  }
+  return tuples;
+}
+
 export async function aggregate(parts: readonly AggregatedPartition[], request: QueryRequest, slicer?: QuerySlicer): Promise<AggregationResult> {
   const entries = Object.entries(request.aggregateBy ?? {});
   const labels = entries.map(([label]) => label);
@@ -143,8 +182,18 @@ export async function aggregate(parts: readonly AggregatedPartition[], request: 
     }
     return g.acc;
   };
+  const functions = request.groupByFunctions;
+  const fields = groupBy.map((name) => functions?.get(name)?.field ?? name);
+  const unique = groupBy.map((name) => functions?.has(name) === true);
   for (const part of parts) {
-    const columns = groupBy.map((g) => part.index.attributeColumns.get(g));
+    const columns = fields.map((g) => part.index.attributeColumns.get(g));
+    if (unique.some((u) => u)) {
+      const add = slotAdder(part.index, specs);
+      await part.forEachLiveSliced((slot) => {
+        for (const values of groupTuples(columns, unique, slot)) add(accumulatorOf(values), slot);
+      }, slicer);
+      continue;
+    }
     const add = slotAdder(part.index, specs);
     const single = columns.length === 1 ? columns[0] : undefined;
     if (single?.codes != null && single.typeMask === ((1 << TAG_STRING) | 1)) {

@@ -40,7 +40,8 @@
  */
 import { type AggregationGroup, aggregate } from "./aggregate.ts";
 import { type Bm25Params, bm25Stats, forEachBm25Posting } from "./bm25-stats.ts";
-import { textCombinationScores } from "./text-combination.ts";
+import { expressionFilters, textCombinationScores } from "./text-combination.ts";
+import { computeAttributeValues } from "./compute-attributes.ts";
 import type { AttributeColumn } from "./attribute-columns.ts";
 import { TAG_NUMBER, TAG_STRING, columnValue, compareStrings } from "./attribute-columns.ts";
 import { InvalidQueryError } from "./errors.ts";
@@ -771,6 +772,13 @@ export async function executeQueryRows(
     }
   }
   if (request.filters !== undefined) checkFilterTypes(request.filters, indexes);
+  for (const r of vectorRanks) if (r.kind === "text") for (const f of expressionFilters(r.expr)) checkFilterTypes(f, indexes);
+  for (const c of request.computeAttributes?.values() ?? []) {
+    if (c.kind === "expr") for (const f of expressionFilters(c.expr)) checkFilterTypes(f, indexes);
+    else if ((request.distanceMetric ?? indexes.at(-1)?.metric) === "COSINE" && !c.vector.some((x) => x !== 0)) {
+      throw InvalidQueryError.at([...c.path, 2], "schema", "a zero vector has no cosine similarity");
+    }
+  }
   const metric: DistanceMetric = request.distanceMetric ?? indexes.at(-1)?.metric ?? "COSINE";
   const parallel = options.parallel ?? true;
   const slicer = options.slicer;
@@ -848,10 +856,12 @@ export async function executeQueryRows(
   }
 
   const scoreKind = rank === undefined || rank.kind === "attribute" ? "none" : rank.kind === "vector" ? "distance" : "score";
+  const computed = request.computeAttributes === undefined ? undefined : computeAttributeValues(parts, hits, request.computeAttributes, metric, dimension, bm25);
   const rows = new QueryRows(indexes, hits satisfies readonly RankedRow[], distances, {
     scoreKind,
     includeAttributes: request.includeAttributes,
     includeVectors: request.includeVectors,
+    computed,
   });
   return { rows, ...aggregated };
 }

@@ -21,6 +21,8 @@
  * - ContainsAllTokens / ContainsAnyToken look at a text field's tokens
  *   (token-filter.ts), under `options.textConfig` (the namespace's current
  *   full-text options) or the default config.
+ * - Fuzzy: every operand token has a text field token within its edit
+ *   distance (fuzzy-filter.ts).
  * - ContainsAny / ContainsAll look at the scalar elements of an array value
  *   (numbers by value, so 1 and 1.0 are one element); ContainsAll [] matches
  *   every array value, ContainsAny [] matches nothing.
@@ -33,6 +35,7 @@ import type { JsonValue, QueryDocument } from "./query-document.ts";
 import type { Filter, Scalar } from "./query-request.ts";
 import { patternMatcher } from "./pattern-matcher.ts";
 import { textMatchesTokens } from "./token-filter.ts";
+import { textMatchesFuzzy } from "./fuzzy-filter.ts";
 import { type ResolvedTokenizerConfig, resolveTokenizerConfig } from "./tokenizer.ts";
 import { ownValue } from "./own-property.ts";
 
@@ -135,5 +138,7 @@ export function matchesFilter(doc: QueryDocument, filter: Filter, options: Match
     }
     case "Tokens":
       return textMatchesTokens(filter, ownValue(doc.text, filter.field), options.textConfig?.(filter.field) ?? DEFAULT_TOKENIZER);
+    case "Fuzzy":
+      return textMatchesFuzzy(filter, ownValue(doc.text, filter.field), options.textConfig?.(filter.field) ?? DEFAULT_TOKENIZER);
   }
 }

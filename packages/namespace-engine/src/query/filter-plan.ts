@@ -35,6 +35,7 @@ import { InvalidQueryError } from "./errors.ts";
 import type { QueryIndex } from "./query-index.ts";
 import type { Filter, Path, Scalar } from "./query-request.ts";
 import { lowerBound, upperBound } from "./string-table.ts";
+import { type FuzzyFilter, forEachFuzzyTerm, fuzzyHolds, fuzzyTokens, scratchCodePoints } from "./fuzzy-filter.ts";
 import { type PatternMatcher, patternMatcher } from "./pattern-matcher.ts";
 import { filterTokens, holdsSequence, sequenceTokens, type TokenFilter } from "./token-filter.ts";
 import { sequenceOffsets } from "./text-index.ts";
@@ -105,6 +106,7 @@ export function checkFilterTypes(filter: Filter, partitions: readonly QueryIndex
         return;
       case "Exists":
       case "Tokens":
+      case "Fuzzy":
         return;
       case "AnyCompare": {
         const { mask, elements } = masks(f.field);
@@ -487,6 +489,34 @@ function tokensNode(index: QueryIndex, filter: TokenFilter): PlanNode {
   };
 }
 
+/**
+ * Per operand token, the union of the postings of the vocabulary's terms
+ * within its edit distance (a trie walk of the sorted vocabulary per token,
+ * fuzzy-filter.ts); the tokens' unions intersected.
+ */
+function fuzzyNode(index: QueryIndex, filter: FuzzyFilter): PlanNode {
+  const field = index.textFields.get(filter.field);
+  if (field === undefined) return NOTHING;
+  const tokens = fuzzyTokens(filter, field.config);
+  if (tokens === undefined) return NOTHING;
+  const terms = field.terms;
+  const lists: Uint32Array[] = [];
+  for (const token of tokens) {
+    const matched: Uint32Array[] = [];
+    const postingsOf = (t: number) => matched.push(field.postings.subarray(field.termOffsets[t]!, field.termOffsets[t + 1]!));
+    if (filter.caseSensitive) forEachFuzzyTerm(terms, token, postingsOf);
+    else {
+      // Lower-casing does not keep the vocabulary's order: every term, each decided by the banded program.
+      for (let t = 0; t < terms.length; t++) if (fuzzyHolds(token, scratchCodePoints(terms.get(t).toLowerCase()))) postingsOf(t);
+    }
+    if (matched.length === 0) return NOTHING;
+    lists.push(sortedUnion(matched));
+  }
+  let slots = lists[0]!;
+  for (let i = 1; i < lists.length; i++) slots = sortedIntersection(slots, lists[i]!);
+  return listNode(slots, index.size);
+}
+
 function containsNode(index: QueryIndex, field: string, values: readonly Scalar[], all: boolean): PlanNode {
   const column = index.attributeColumns.get(field);
   if (column === undefined || column.elemKeys === null || values.length === 0) return all && values.length === 0 ? arraysNode(index, column) : NOTHING;
@@ -622,6 +652,8 @@ export function planFilter(index: QueryIndex, filter: Filter): PlanNode {
       return patternNode(index, filter.field, patternMatcher(filter));
     case "Tokens":
       return tokensNode(index, filter);
+    case "Fuzzy":
+      return fuzzyNode(index, filter);
     case "AnyCompare":
       return anyCompareNode(index, filter.field, filter.op, filter.value);
   }

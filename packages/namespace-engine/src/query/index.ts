@@ -23,7 +23,7 @@ export type { BuildQueryIndexOptions } from "./query-index.ts";
 export type { IvfOptions } from "./ivf-index.ts";
 export type { TokenizerConfig } from "./tokenizer.ts";
 export { DEFAULT_MAX_TOP_K, parseQueryRequest } from "./query-request.ts";
-export type { Aggregation, Filter, ParseQueryOptions, QueryRequest, RankBy, Scalar, SingleRankBy, TextExpr } from "./query-request.ts";
+export type { Aggregation, ComputeExpr, Filter, ParseQueryOptions, QueryRequest, RankBy, Scalar, SingleRankBy, TextExpr } from "./query-request.ts";
 export { BM25_B, BM25_K1, executeQuery } from "./execute-query.ts";
 export type { AggregationGroup, ExecuteQueryOptions, QueryResult, QueryRowsResult } from "./execute-query.ts";
 export { QueryRows, type QueryRow } from "./query-rows.ts";

@@ -8,7 +8,9 @@
  *     "rankBy":  ["vector", "kNN" | "ANN", [0.1, ...]]         dense, exact or approximate
  *              | ["sparse", "Dot", {"indices": [..], "values": [..]}]
  *              | ["<text field>", "BM25", "query text", {"lastAsPrefix"?: true}]   (bm25-terms.ts)
- *              | ["Sum" | "Max", [<BM25 clause or combination>, ...]] | ["Product", weight, <clause>]   (text-combination.ts)
+ *              | a ranking expression (text-combination.ts): BM25 clauses, numbers, ["Attribute", "a"] and filters
+ *                combined by ["Sum" | "Max", [<e>, ...]], ["Max", <e>, <e>], ["Product", weight, <e>],
+ *                ["Saturate" | "Decay", <e>, {"midpoint": m, "exponent"?: x}], ["Dist", <e>, origin]
  *              | ["<attribute>" | "id", "asc" | "desc"]
  *              | [["<attribute>" | "id", "asc" | "desc"], ...]      several keys, the first deciding first
  *              | ["RRF", [<rankBy>, ...], {"k"?: 60, "window"?: 100, "weights"?: [1, ...]}],
@@ -19,13 +21,16 @@
  *              | ["<array attr>", "AnyLt" | "AnyLte" | "AnyGt" | "AnyGte", string | number]   some element compares
  *              | ["<text field>", "ContainsAllTokens" | "ContainsAnyToken", "text" | ["text", ...], {"lastAsPrefix"?: true}]
  *              | ["<text field>", "ContainsTokenSequence", "text" | ["text", ...]]   the tokens consecutively, in order
+ *              | ["<text field>", "Fuzzy", "text", {"maxEditDistance"?: [{"distance": 1, "minQueryChars": 6}, ...], "caseSensitive"?: true}]
  *              | ["<attr>", "Exists"]
  *              | ["And" | "Or", [<filter>, ...]] | ["Not", <filter>],
  *     "topK": 10, "includeAttributes": true | false | ["a", "b"], "includeVectors": false,
  *     "distanceMetric": "COSINE" | "DOT" | "EUCLIDEAN", "distanceThreshold": 0.5,
- *     "aggregateBy": {"label": ["Count"] | ["Count", "attr"] | ["Sum", "attr"]}, "groupBy": ["attr", ...],
+ *     "aggregateBy": {"label": ["Count"] | ["Count", "attr"] | ["Sum", "attr"]},
+ *     "groupBy": ["attr" | {"<key>": ["ForEachUnique", "attr"], ...}, ...],   (query/aggregate.ts)
  *     "consistency": "strong" | "eventual", "atVersion": 12, "probes": 16,
- *     "limitPer": {"attributes": ["author"], "limit": 2}
+ *     "limitPer": {"attributes": ["author"], "limit": 2},
+ *     "computeAttributes": {"<name>": <ranking expression> | ["vector", "VectorDist", [0.1, ...]], ...}   (query/compute-attributes.ts)
  *   }
  * A scalar is a string, a finite number or a boolean.
  */
@@ -33,6 +38,8 @@ import { z } from "zod";
 import { type InvalidQueryReason, InvalidQueryError, type QueryIssue } from "./errors.ts";
 import { globPatternProblem } from "./glob.ts";
 import { regexPatternProblem } from "./regex.ts";
+import { dateTimeMs, durationMs } from "./date-time.ts";
+import { DEFAULT_FUZZY_DISTANCES, MAX_FUZZY_DISTANCE } from "./fuzzy-filter.ts";
 import { DISTANCE_METRICS, type DistanceMetric } from "./query-document.ts";
 
 export type Scalar = string | number | boolean;
@@ -45,6 +52,7 @@ export const REGEX_OP = "Regex";
 export const ANY_COMPARE_OPS = ["AnyLt", "AnyLte", "AnyGt", "AnyGte"] as const;
 export const TOKEN_OPS = ["ContainsAllTokens", "ContainsAnyToken", "ContainsTokenSequence"] as const;
 export type TokenOp = (typeof TOKEN_OPS)[number];
+export const FUZZY_OP = "Fuzzy";
 export type CompareOp = (typeof COMPARE_OPS)[number];
 export type ListOp = (typeof LIST_OPS)[number];
 export type GlobOp = (typeof GLOB_OPS)[number];
@@ -66,6 +74,16 @@ export type Filter =
       readonly lastAsPrefix: boolean;
       readonly path: Path;
     }
+  /** Every operand token has a field token within its edit distance (query/fuzzy-filter.ts). */
+  | {
+      readonly kind: "Fuzzy";
+      readonly field: string;
+      readonly query: string;
+      /** By minQueryChars ascending. */
+      readonly distances: readonly { readonly distance: number; readonly minQueryChars: number }[];
+      readonly caseSensitive: boolean;
+      readonly path: Path;
+    }
   | { readonly kind: "Exists"; readonly field: string; readonly path: Path };
 
 export type SingleRankBy =
@@ -82,11 +100,23 @@ export type SingleRankBy =
       readonly path: Path;
     };
 
-/** A combination of BM25 clauses (query/text-combination.ts). */
+/**
+ * A ranking expression (query/text-combination.ts): BM25 clauses, attribute values, filters and numbers combined
+ * by Sum / Max / Product and shaped by Saturate / Decay / Dist.
+ */
 export type TextExpr =
   | { readonly op: "bm25"; readonly field: string; readonly query: string; readonly lastAsPrefix: boolean; readonly path: Path }
   | { readonly op: "Sum" | "Max"; readonly args: readonly TextExpr[]; readonly path: Path }
-  | { readonly op: "Product"; readonly weight: number; readonly arg: TextExpr; readonly path: Path };
+  | { readonly op: "Product"; readonly weight: number; readonly arg: TextExpr; readonly path: Path }
+  | { readonly op: "Const"; readonly value: number; readonly path: Path }
+  /** A document's number value of the attribute (none when it has no number; under a date-time Dist, its date-time string in ms). */
+  | { readonly op: "Attribute"; readonly field: string; readonly path: Path }
+  /** 1 when the document matches the filter, else 0. */
+  | { readonly op: "Filter"; readonly filter: Filter; readonly path: Path }
+  /** Saturate: x^e / (x^e + m^e); Decay: m^e / (x^e + m^e); x = max(arg, 0), m the midpoint, e the exponent. */
+  | { readonly op: "Saturate" | "Decay"; readonly arg: TextExpr; readonly midpoint: number; readonly exponent: number; readonly path: Path }
+  /** |arg - origin| (a date-time origin in ms since the epoch: the attribute's date-time strings are read as such). */
+  | { readonly op: "Dist"; readonly arg: TextExpr; readonly origin: number; readonly dateTime: boolean; readonly path: Path };
 
 export type RankBy =
   | SingleRankBy
@@ -107,6 +137,11 @@ export type RankBy =
  */
 export type Aggregation = { readonly kind: "Count"; readonly field?: string } | { readonly kind: "Sum"; readonly field: string };
 
+/** A computed attribute of the returned rows (query/compute-attributes.ts). */
+export type ComputeExpr =
+  | { readonly kind: "expr"; readonly expr: TextExpr; readonly path: Path }
+  | { readonly kind: "vectorDist"; readonly vector: Float32Array; readonly path: Path };
+
 export interface QueryRequest {
   readonly rankBy?: RankBy;
   readonly filters?: Filter;
@@ -117,7 +152,14 @@ export interface QueryRequest {
   readonly distanceMetric?: DistanceMetric;
   readonly distanceThreshold?: number;
   readonly aggregateBy?: Readonly<Record<string, Aggregation>>;
+  /**
+   * The group keys' names, in order: an attribute's name, or the name a
+   * `{"<name>": ["ForEachUnique", "attr"]}` entry gives (then in
+   * `groupByFunctions`).
+   */
   readonly groupBy?: readonly string[];
+  /** The group keys that are functions, by name: `ForEachUnique` groups a document under each distinct element of an array attribute. */
+  readonly groupByFunctions?: ReadonlyMap<string, { readonly op: "ForEachUnique"; readonly field: string }>;
   readonly consistency: "strong" | "eventual";
   readonly atVersion?: number;
   /** IVF lists to scan (ANN only); the index default when absent. */
@@ -128,6 +170,8 @@ export interface QueryRequest {
    * order; the answer is the first `topK` rows that pass.
    */
   readonly limitPer?: { readonly attributes: readonly string[]; readonly limit: number };
+  /** Values computed for every returned row, by name (rows carry them as `computed`). */
+  readonly computeAttributes?: ReadonlyMap<string, ComputeExpr>;
 }
 
 export interface ParseQueryOptions {
@@ -201,6 +245,7 @@ function parseFilter(raw: unknown, path: Path, sink: IssueSink, depth: number): 
     return { kind: "Exists", field, path };
   }
   if ((TOKEN_OPS as readonly string[]).includes(op)) return parseTokenFilter(raw, field, op as TokenOp, path, sink);
+  if (op === FUZZY_OP) return parseFuzzyFilter(raw, field, path, sink);
   if (raw.length !== 3) {
     if (
       (COMPARE_OPS as readonly string[]).includes(op) ||
@@ -329,6 +374,76 @@ function parseTokenFilter(raw: readonly unknown[], field: string, op: TokenOp, p
   return ok ? { kind: "Tokens", field, op, query: query as string | string[], lastAsPrefix, path } : undefined;
 }
 
+const FUZZY_PARAMS = '{"maxEditDistance": [{"distance": 1, "minQueryChars": 6}], "caseSensitive"?: true}';
+
+/** `[field, "Fuzzy", text, {maxEditDistance?, caseSensitive?}]` (query/fuzzy-filter.ts). */
+function parseFuzzyFilter(raw: readonly unknown[], field: string, path: Path, sink: IssueSink): Filter | undefined {
+  if (raw.length !== 3 && raw.length !== 4) {
+    sink.add(path, "schema", `Fuzzy takes a text operand and optional parameters: ["field", "Fuzzy", "text", ${FUZZY_PARAMS}]`);
+    return undefined;
+  }
+  const query = raw[2];
+  if (typeof query !== "string" || query.length > MAX_TOKEN_QUERY_LENGTH) {
+    sink.add([...path, 2], "type_mismatch", `Fuzzy takes a string of at most ${MAX_TOKEN_QUERY_LENGTH} characters`);
+    return undefined;
+  }
+  let distances: { distance: number; minQueryChars: number }[] = DEFAULT_FUZZY_DISTANCES.map((d) => ({ ...d }));
+  let caseSensitive = true;
+  let ok = true;
+  const params = raw[3];
+  if (raw.length === 4) {
+    if (typeof params !== "object" || params === null || Array.isArray(params)) {
+      sink.add([...path, 3], "schema", `Fuzzy parameters are an object like ${FUZZY_PARAMS}`);
+      return undefined;
+    }
+    for (const key of Object.keys(params)) {
+      const value = (params as Record<string, unknown>)[key];
+      if (key === "caseSensitive") {
+        if (typeof value !== "boolean") {
+          sink.add([...path, 3, key], "type_mismatch", "caseSensitive is a boolean");
+          ok = false;
+        } else caseSensitive = value;
+      } else if (key === "maxEditDistance") {
+        if (!Array.isArray(value) || value.length === 0 || value.length > 8) {
+          sink.add([...path, 3, key], "schema", "maxEditDistance is a list of 1 to 8 {distance, minQueryChars}");
+          ok = false;
+          continue;
+        }
+        distances = [];
+        value.forEach((entry, i) => {
+          const e = entry as Record<string, unknown>;
+          const distance = typeof entry === "object" && entry !== null && !Array.isArray(entry) ? e["distance"] : undefined;
+          const minQueryChars = typeof entry === "object" && entry !== null && !Array.isArray(entry) ? e["minQueryChars"] : undefined;
+          const extra = typeof entry === "object" && entry !== null ? Object.keys(entry).filter((k) => k !== "distance" && k !== "minQueryChars") : [];
+          if (
+            typeof distance !== "number" ||
+            !Number.isInteger(distance) ||
+            distance < 0 ||
+            distance > MAX_FUZZY_DISTANCE ||
+            typeof minQueryChars !== "number" ||
+            !Number.isInteger(minQueryChars) ||
+            minQueryChars < 3 * (distance + 1) ||
+            minQueryChars > 1024 ||
+            extra.length > 0
+          ) {
+            sink.add(
+              [...path, 3, key, i],
+              "schema",
+              `an edit distance entry is {"distance": 0..${MAX_FUZZY_DISTANCE}, "minQueryChars": an integer of at least 3 * (distance + 1)}`,
+            );
+            ok = false;
+          } else distances.push({ distance, minQueryChars });
+        });
+        distances.sort((x, y) => x.minQueryChars - y.minQueryChars);
+      } else {
+        sink.add([...path, 3, key], "schema", `unknown Fuzzy parameter ${JSON.stringify(key)}`);
+        ok = false;
+      }
+    }
+  }
+  return ok ? { kind: "Fuzzy", field, query, distances, caseSensitive, path } : undefined;
+}
+
 function finiteArray(raw: unknown, path: Path, sink: IssueSink, what: string): number[] | undefined {
   if (!Array.isArray(raw)) {
     sink.add(path, "schema", `${what} must be an array of numbers`);
@@ -366,35 +481,75 @@ function parseOrderKeys(raw: readonly unknown[], path: Path, sink: IssueSink): S
 }
 
 const MAX_TEXT_CLAUSES = 16;
-const MAX_TEXT_DEPTH = 4;
+const MAX_EXPR_DEPTH = 8;
+const MAX_EXPR_NODES = 64;
 
-/** `["Sum" | "Max", [...]]`, `["Product", w, clause]` / `["Product", clause, w]`, or a BM25 clause. */
-function parseTextExpr(raw: unknown, path: Path, sink: IssueSink, depth: number, leaves: { count: number }): TextExpr | undefined {
-  if (!Array.isArray(raw)) {
-    sink.add(path, "schema", 'expected a BM25 clause ["field", "BM25", "text"] or a combination ["Sum" | "Max", [...]] / ["Product", weight, clause]');
+/** Operators of ranking expressions: a list head with one of these names is the operator, not a field (docs/query.md). */
+const EXPR_HEADS = new Set(["Sum", "Max", "Product", "Saturate", "Decay", "Dist", "Attribute"]);
+const FILTER_OPS: ReadonlySet<string> = new Set([...COMPARE_OPS, ...LIST_OPS, ...GLOB_OPS, REGEX_OP, ...ANY_COMPARE_OPS, ...TOKEN_OPS, FUZZY_OP, "Exists"]);
+
+/** True when `raw` reads as a ranking expression rather than a single ranking (vector, BM25, attribute order). */
+function isRankExpression(raw: readonly unknown[]): boolean {
+  const [head, second] = raw;
+  if (second === "BM25" || second === "asc" || second === "desc") return false;
+  if (typeof head === "string" && EXPR_HEADS.has(head)) return true;
+  if (head === "And" || head === "Or" || head === "Not") return true;
+  return typeof head === "string" && typeof second === "string" && FILTER_OPS.has(second);
+}
+
+interface ExprBudget {
+  clauses: number;
+  nodes: number;
+}
+
+/**
+ * A ranking expression (text-combination.ts): a BM25 clause, a number, `["Attribute", a]`, a filter (1 when a
+ * document matches, else 0), `["Sum" | "Max", [e, ...]]` (also `["Max", e, e]`), `["Product", w, e]` /
+ * `["Product", e, w]`, `["Saturate" | "Decay", e, {midpoint, exponent?}]`, `["Dist", e, origin]`.
+ */
+function parseTextExpr(raw: unknown, path: Path, sink: IssueSink, depth: number, budget: ExprBudget): TextExpr | undefined {
+  if (++budget.nodes > MAX_EXPR_NODES) {
+    if (budget.nodes === MAX_EXPR_NODES + 1) sink.add(path, "schema", `a ranking expression has at most ${MAX_EXPR_NODES} nodes`);
     return undefined;
   }
-  if (depth > MAX_TEXT_DEPTH) {
-    sink.add(path, "schema", `BM25 combinations nest at most ${MAX_TEXT_DEPTH} deep`);
+  if (typeof raw === "number") {
+    if (!Number.isFinite(raw)) {
+      sink.add(path, "not_finite", `a constant in a ranking expression is a finite number, got ${raw}`);
+      return undefined;
+    }
+    return { op: "Const", value: raw, path };
+  }
+  if (!Array.isArray(raw)) {
+    sink.add(path, "schema", 'expected a BM25 clause ["field", "BM25", "text"], a number, an operator ["Sum" | "Max", [...]] / ["Product", weight, e] / ["Saturate" | "Decay", e, {...}] / ["Dist", e, origin] / ["Attribute", "a"], or a filter');
+    return undefined;
+  }
+  if (depth > MAX_EXPR_DEPTH) {
+    sink.add(path, "schema", `ranking expressions nest at most ${MAX_EXPR_DEPTH} deep`);
     return undefined;
   }
   // A text field may be called "Sum": ["Sum", "BM25", "text"] is a clause.
   const head = raw[1] === "BM25" ? undefined : (raw as unknown[])[0];
+  const sub = (v: unknown, at: Path) => parseTextExpr(v, at, sink, depth + 1, budget);
   if (head === "Sum" || head === "Max") {
+    if (head === "Max" && raw.length === 3) {
+      const a = sub(raw[1], [...path, 1]);
+      const b = sub(raw[2], [...path, 2]);
+      return a === undefined || b === undefined ? undefined : { op: head, args: [a, b], path };
+    }
     if (raw.length !== 2 || !Array.isArray(raw[1]) || raw[1].length === 0) {
-      sink.add(path, "schema", `${head} takes a non-empty list: ["${head}", [clause, ...]]`);
+      sink.add(path, "schema", `${head} takes a non-empty list: ["${head}", [expression, ...]]`);
       return undefined;
     }
     const args: TextExpr[] = [];
     (raw[1] as unknown[]).forEach((a, i) => {
-      const parsed = parseTextExpr(a, [...path, 1, i], sink, depth + 1, leaves);
+      const parsed = sub(a, [...path, 1, i]);
       if (parsed !== undefined) args.push(parsed);
     });
     return args.length === (raw[1] as unknown[]).length ? { op: head, args, path } : undefined;
   }
   if (head === "Product") {
     if (raw.length !== 3) {
-      sink.add(path, "schema", 'Product takes a weight and a clause: ["Product", 2, clause]');
+      sink.add(path, "schema", 'Product takes a weight and an expression: ["Product", 2, expression]');
       return undefined;
     }
     const weightFirst = typeof raw[1] === "number";
@@ -403,20 +558,111 @@ function parseTextExpr(raw: unknown, path: Path, sink: IssueSink, depth: number,
       sink.add([...path, weightFirst ? 1 : 2], "schema", "the Product weight is a finite number");
       return undefined;
     }
-    const arg = parseTextExpr(weightFirst ? raw[2] : raw[1], [...path, weightFirst ? 2 : 1], sink, depth + 1, leaves);
+    const arg = sub(weightFirst ? raw[2] : raw[1], [...path, weightFirst ? 2 : 1]);
     return arg === undefined ? undefined : { op: "Product", weight, arg, path };
   }
-  if ((raw.length !== 3 && raw.length !== 4) || typeof raw[0] !== "string" || raw[1] !== "BM25" || typeof raw[2] !== "string") {
-    sink.add(path, "schema", 'a combination combines BM25 clauses ["field", "BM25", "text", {"lastAsPrefix"?: true}]');
+  if (head === "Attribute" && raw.length === 2) {
+    if (typeof raw[1] !== "string" || raw[1].length === 0) {
+      sink.add([...path, 1], "schema", "Attribute names an attribute");
+      return undefined;
+    }
+    return { op: "Attribute", field: raw[1], path };
+  }
+  if (head === "Saturate" || head === "Decay") return parseSaturation(raw, head, path, sink, sub);
+  if (head === "Dist") return parseDist(raw, path, sink, sub);
+  if (raw[1] === "BM25") {
+    if ((raw.length !== 3 && raw.length !== 4) || typeof raw[0] !== "string" || typeof raw[2] !== "string") {
+      sink.add(path, "schema", 'a BM25 clause is ["field", "BM25", "text", {"lastAsPrefix"?: true}]');
+      return undefined;
+    }
+    const lastAsPrefix = parseBm25Params(raw, path, sink);
+    if (lastAsPrefix === undefined) return undefined;
+    if (++budget.clauses > MAX_TEXT_CLAUSES) {
+      if (budget.clauses === MAX_TEXT_CLAUSES + 1) sink.add(path, "schema", `a ranking expression has at most ${MAX_TEXT_CLAUSES} BM25 clauses`);
+      return undefined;
+    }
+    return { op: "bm25", field: raw[0], query: raw[2], lastAsPrefix, path };
+  }
+  if (isRankExpression(raw) && head !== "Attribute") {
+    const filter = parseFilter(raw, path, sink, depth);
+    return filter === undefined ? undefined : { op: "Filter", filter, path };
+  }
+  sink.add(path, "schema", 'expected a BM25 clause ["field", "BM25", "text"], a number, ["Attribute", "a"], an operator or a filter');
+  return undefined;
+}
+
+/** `["Saturate" | "Decay", e, {"midpoint": m, "exponent"?: x}]`: m > 0 (a number, or a duration like "6h" in ms), x > 0 (default 1). */
+function parseSaturation(
+  raw: readonly unknown[],
+  op: "Saturate" | "Decay",
+  path: Path,
+  sink: IssueSink,
+  sub: (v: unknown, at: Path) => TextExpr | undefined,
+): TextExpr | undefined {
+  const params = raw[2];
+  if (raw.length !== 3 || typeof params !== "object" || params === null || Array.isArray(params)) {
+    sink.add(path, "schema", `${op} takes an expression and parameters: ["${op}", expression, {"midpoint": 10, "exponent"?: 1}]`);
     return undefined;
   }
-  const lastAsPrefix = parseBm25Params(raw, path, sink);
-  if (lastAsPrefix === undefined) return undefined;
-  if (++leaves.count > MAX_TEXT_CLAUSES) {
-    if (leaves.count === MAX_TEXT_CLAUSES + 1) sink.add(path, "schema", `a combination has at most ${MAX_TEXT_CLAUSES} BM25 clauses`);
+  let midpoint: number | undefined;
+  let exponent = 1;
+  let ok = true;
+  for (const key of Object.keys(params)) {
+    const value = (params as Record<string, unknown>)[key];
+    if (key === "midpoint") {
+      midpoint = durationMs(value);
+      if (midpoint === undefined || !(midpoint > 0)) {
+        sink.add([...path, 2, key], "schema", `the ${op} midpoint is a positive number or a duration like "6h"`);
+        ok = false;
+      }
+    } else if (key === "exponent") {
+      if (typeof value !== "number" || !Number.isFinite(value) || !(value > 0)) {
+        sink.add([...path, 2, key], "schema", `the ${op} exponent is a positive finite number`);
+        ok = false;
+      } else exponent = value;
+    } else {
+      sink.add([...path, 2, key], "schema", `unknown ${op} parameter ${JSON.stringify(key)}`);
+      ok = false;
+    }
+  }
+  if (ok && midpoint === undefined) {
+    sink.add([...path, 2], "schema", `${op} needs a midpoint`);
+    ok = false;
+  }
+  const arg = sub(raw[1], [...path, 1]);
+  return arg === undefined || !ok ? undefined : { op, arg, midpoint: midpoint as number, exponent, path };
+}
+
+/** `["Dist", e, origin]`: |e - origin|; a date-time origin (ISO 8601 string) needs e = ["Attribute", a] and measures milliseconds. */
+function parseDist(raw: readonly unknown[], path: Path, sink: IssueSink, sub: (v: unknown, at: Path) => TextExpr | undefined): TextExpr | undefined {
+  if (raw.length !== 3) {
+    sink.add(path, "schema", 'Dist takes an expression and an origin: ["Dist", ["Attribute", "a"], 10]');
     return undefined;
   }
-  return { op: "bm25", field: raw[0], query: raw[2], lastAsPrefix, path };
+  const arg = sub(raw[1], [...path, 1]);
+  if (arg === undefined) return undefined;
+  const origin = raw[2];
+  if (typeof origin === "number") {
+    if (!Number.isFinite(origin)) {
+      sink.add([...path, 2], "not_finite", "the Dist origin is a finite number");
+      return undefined;
+    }
+    return { op: "Dist", arg, origin, dateTime: false, path };
+  }
+  if (typeof origin === "string") {
+    const ms = dateTimeMs(origin);
+    if (ms === undefined) {
+      sink.add([...path, 2], "schema", `the Dist origin ${JSON.stringify(origin)} is neither a number nor an ISO 8601 date-time`);
+      return undefined;
+    }
+    if (arg.op !== "Attribute") {
+      sink.add([...path, 1], "schema", 'a date-time Dist measures an attribute: ["Dist", ["Attribute", "a"], "2026-02-03T00:00:00Z"]');
+      return undefined;
+    }
+    return { op: "Dist", arg, origin: ms, dateTime: true, path };
+  }
+  sink.add([...path, 2], "schema", "the Dist origin is a number or an ISO 8601 date-time string");
+  return undefined;
 }
 
 /** The optional 4th element of a BM25 clause, `{"lastAsPrefix": true}`: its value, or undefined after an issue. */
@@ -443,8 +689,8 @@ function parseBm25Params(raw: readonly unknown[], path: Path, sink: IssueSink): 
 
 function parseSingleRankBy(raw: unknown, path: Path, sink: IssueSink, options: ParseQueryOptions): SingleRankBy | undefined {
   if (Array.isArray(raw) && raw.length > 0 && Array.isArray(raw[0])) return parseOrderKeys(raw, path, sink);
-  if (Array.isArray(raw) && (raw[0] === "Sum" || raw[0] === "Max" || raw[0] === "Product") && raw[1] !== "BM25") {
-    const expr = parseTextExpr(raw, path, sink, 0, { count: 0 });
+  if (Array.isArray(raw) && isRankExpression(raw)) {
+    const expr = parseTextExpr(raw, path, sink, 0, { clauses: 0, nodes: 0 });
     return expr === undefined ? undefined : { kind: "text", expr, path };
   }
   if (!Array.isArray(raw) || raw.length < 2 || typeof raw[0] !== "string" || typeof raw[1] !== "string") {
@@ -556,11 +802,14 @@ const requestSchema = z.strictObject({
   distanceThreshold: z.number().optional(),
   // Validated by parseAggregateBy: a zod record drops a `__proto__` key.
   aggregateBy: z.unknown().optional(),
-  groupBy: z.array(z.string().min(1)).min(1).max(16).optional(),
+  // Validated by parseGroupBy: names are data (a zod record drops a `__proto__` key).
+  groupBy: z.unknown().optional(),
   consistency: z.enum(["strong", "eventual"]).optional(),
   atVersion: z.number().int().min(0).optional(),
   probes: z.number().int().min(1).max(65_536).optional(),
   limitPer: z.strictObject({ attributes: z.array(z.string().min(1)).min(1).max(8), limit: z.number().int().min(1) }).optional(),
+  // Validated by parseComputeAttributes (names are data).
+  computeAttributes: z.unknown().optional(),
 });
 
 const MAX_AGGREGATIONS = 64;
@@ -602,6 +851,89 @@ function parseAggregateBy(raw: unknown, sink: IssueSink): Record<string, Aggrega
   return Object.fromEntries(out);
 }
 
+const MAX_COMPUTED = 16;
+
+/** `{"<name>": <ranking expression> | ["vector", "VectorDist", [numbers]]}`; every own key is a name. */
+function parseComputeAttributes(raw: unknown, sink: IssueSink, options: ParseQueryOptions): Map<string, ComputeExpr> | undefined {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    sink.add(["computeAttributes"], "schema", 'expected an object like {"boost": ["Saturate", ["Attribute", "clicks"], {"midpoint": 10}]}');
+    return undefined;
+  }
+  const names = Object.keys(raw);
+  if (names.length === 0) sink.add(["computeAttributes"], "schema", "computeAttributes needs at least one entry");
+  if (names.length > MAX_COMPUTED) sink.add(["computeAttributes"], "schema", `computeAttributes takes at most ${MAX_COMPUTED} entries`);
+  const out = new Map<string, ComputeExpr>();
+  for (const name of names) {
+    const value = (raw as Record<string, unknown>)[name];
+    const path: Path = ["computeAttributes", name];
+    if (name.length === 0) sink.add(path, "schema", "computed attribute names must not be empty");
+    if (Array.isArray(value) && value[1] === "VectorDist") {
+      if (value[0] !== "vector" || value.length !== 3) {
+        sink.add(path, "schema", 'VectorDist is ["vector", "VectorDist", [numbers]]');
+        continue;
+      }
+      const vector = finiteArray(value[2], [...path, 2], sink, "the VectorDist vector");
+      if (vector === undefined) continue;
+      if (vector.length === 0) sink.add([...path, 2], "dimension_mismatch", "the VectorDist vector is empty");
+      if (options.dimension !== undefined && vector.length !== options.dimension) {
+        sink.add([...path, 2], "dimension_mismatch", `the VectorDist vector has ${vector.length} dimensions, the namespace ${options.dimension}`);
+      }
+      out.set(name, { kind: "vectorDist", vector: Float32Array.from(vector), path });
+      continue;
+    }
+    const expr = parseTextExpr(value, path, sink, 0, { clauses: 0, nodes: 0 });
+    if (expr !== undefined) out.set(name, { kind: "expr", expr, path });
+  }
+  return out;
+}
+
+const MAX_GROUP_KEYS = 16;
+const GROUP_SHAPE = 'a group key is an attribute name or {"<name>": ["ForEachUnique", "attribute"]}';
+
+/** `["attr" | {"<name>": ["ForEachUnique", "attr"]}, ...]`: the keys' names in order and the function keys by name. */
+function parseGroupBy(
+  raw: unknown,
+  sink: IssueSink,
+): { names: string[]; functions: Map<string, { readonly op: "ForEachUnique"; readonly field: string }> } | undefined {
+  if (!Array.isArray(raw) || raw.length === 0) {
+    sink.add(["groupBy"], "schema", `groupBy is a non-empty list; ${GROUP_SHAPE}`);
+    return undefined;
+  }
+  const names: string[] = [];
+  const functions = new Map<string, { readonly op: "ForEachUnique"; readonly field: string }>();
+  const seen = new Set<string>();
+  const add = (name: string, path: Path) => {
+    if (seen.has(name)) sink.add(path, "schema", `group key ${JSON.stringify(name)} appears twice`);
+    seen.add(name);
+    names.push(name);
+  };
+  raw.forEach((entry, i) => {
+    if (typeof entry === "string") {
+      if (entry.length === 0) sink.add(["groupBy", i], "schema", "group keys must not be empty");
+      else add(entry, ["groupBy", i]);
+      return;
+    }
+    if (typeof entry !== "object" || entry === null || Array.isArray(entry) || Object.keys(entry).length === 0) {
+      sink.add(["groupBy", i], "schema", GROUP_SHAPE);
+      return;
+    }
+    for (const name of Object.keys(entry)) {
+      const fn = (entry as Record<string, unknown>)[name];
+      if (name.length === 0) sink.add(["groupBy", i, name], "schema", "group key names must not be empty");
+      else if (!Array.isArray(fn) || fn.length !== 2 || typeof fn[1] !== "string" || fn[1].length === 0) {
+        sink.add(["groupBy", i, name], "schema", GROUP_SHAPE);
+      } else if (fn[0] !== "ForEachUnique") {
+        sink.add(["groupBy", i, name, 0], "unknown_operator", `unknown group function ${JSON.stringify(fn[0])} (ForEachUnique is served)`);
+      } else {
+        add(name, ["groupBy", i, name]);
+        functions.set(name, { op: "ForEachUnique", field: fn[1] });
+      }
+    }
+  });
+  if (names.length > MAX_GROUP_KEYS) sink.add(["groupBy"], "schema", `groupBy takes at most ${MAX_GROUP_KEYS} keys`);
+  return { names, functions };
+}
+
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   let v: unknown = root;
   for (const key of path) {
@@ -638,6 +970,8 @@ export function parseQueryRequest(json: unknown, options: ParseQueryOptions = {}
     sink.add(["groupBy"], "schema", "groupBy needs aggregateBy");
   }
   const aggregateBy = b.aggregateBy === undefined ? undefined : parseAggregateBy(b.aggregateBy, sink);
+  const groupBy = b.groupBy === undefined ? undefined : parseGroupBy(b.groupBy, sink);
+  const computeAttributes = b.computeAttributes === undefined ? undefined : parseComputeAttributes(b.computeAttributes, sink, options);
   if (b.limitPer !== undefined && aggregateBy !== undefined) sink.add(["limitPer"], "unsupported", "limitPer cuts rows; it does not apply with aggregateBy");
   if (b.limitPer !== undefined && rankBy?.kind === "rrf") sink.add(["limitPer"], "unsupported", "limitPer does not apply to RRF");
   if (sink.issues.length > 0) throw new InvalidQueryError(sink.issues);
@@ -650,10 +984,12 @@ export function parseQueryRequest(json: unknown, options: ParseQueryOptions = {}
     ...(b.distanceMetric !== undefined ? { distanceMetric: b.distanceMetric } : {}),
     ...(b.distanceThreshold !== undefined ? { distanceThreshold: b.distanceThreshold } : {}),
     ...(aggregateBy !== undefined ? { aggregateBy } : {}),
-    ...(b.groupBy !== undefined ? { groupBy: b.groupBy } : {}),
+    ...(groupBy !== undefined ? { groupBy: groupBy.names } : {}),
+    ...(groupBy !== undefined && groupBy.functions.size > 0 ? { groupByFunctions: groupBy.functions } : {}),
     consistency: b.consistency ?? "strong",
     ...(b.atVersion !== undefined ? { atVersion: b.atVersion } : {}),
     ...(b.probes !== undefined ? { probes: b.probes } : {}),
     ...(b.limitPer !== undefined ? { limitPer: b.limitPer } : {}),
+    ...(computeAttributes !== undefined ? { computeAttributes } : {}),
   };
 }

@@ -31,6 +31,8 @@ export interface QueryRow {
   readonly score?: number;
   readonly attributes?: Record<string, JsonValue>;
   readonly vector?: number[];
+  /** The request's computeAttributes, by name (null: no value). */
+  readonly computed?: Record<string, number | null>;
 }
 
 /** A ranked row before materialization: where it lives and its ranking value. */
@@ -48,6 +50,8 @@ export interface RowShape {
   readonly scoreKind: "distance" | "score" | "none";
   readonly includeAttributes: "all" | "none" | readonly string[];
   readonly includeVectors: boolean;
+  /** computeAttributes: the names, and per row one value per name. */
+  readonly computed?: { readonly names: readonly string[]; readonly values: readonly (readonly (number | null)[])[] } | undefined;
 }
 
 /** Rows materialized between two checkpoints of `toArray`. */
@@ -108,6 +112,7 @@ export class QueryRows {
       score?: number;
       attributes?: Record<string, JsonValue>;
       vector?: number[];
+      computed?: Record<string, number | null>;
     } = { id: h.id };
     if (shape.scoreKind === "distance") row.distance = this.#distances![i]!;
     else if (shape.scoreKind === "score") row.score = h.score;
@@ -116,7 +121,17 @@ export class QueryRows {
       const v = index.vectorOf(h.slot);
       if (v !== undefined) row.vector = Array.from(v);
     }
+    if (shape.computed !== undefined) row.computed = this.#computedOf(i);
     return row;
+  }
+
+  /** Row `i`'s computed attributes (names as own properties, whatever they are). */
+  #computedOf(i: number): Record<string, number | null> {
+    const computed = this.#shape.computed!;
+    const out: Record<string, number | null> = {};
+    const values = computed.values[i]!;
+    for (const [k, name] of computed.names.entries()) setOwn(out, name, values[k] ?? null);
+    return out;
   }
 
   /** Row `i` as JSON text: `JSON.stringify(row(i))`, without making the row. */
@@ -143,6 +158,7 @@ export class QueryRows {
       const v = this.#indexes[h.p]!.vectorOf(h.slot);
       if (v !== undefined) out += `,"vector":${JSON.stringify(Array.from(v))}`;
     }
+    if (shape.computed !== undefined) out += `,"computed":${JSON.stringify(this.#computedOf(i))}`;
     return `${out}}`;
   }
 

@@ -1,78 +1,222 @@
 /**
- * Combinations of BM25 clauses, for ranking by several text fields:
- * `["Sum", [c, ...]]` adds the clauses' scores (a clause that does not
- * match a document adds 0), `["Max", [c, ...]]` takes the largest (a
- * clause that does not match counts 0), `["Product", w, c]` multiplies one
- * by a finite weight; they nest. Each clause
- * is scored as the single BM25 ranking scores it (its own field's corpus
- * statistics over the live documents of every partition: bm25-stats.ts).
- * A document takes part when it matches at least one clause; the ranking
- * is by combined score, ties by id. Exact: every matching document of every
- * clause is scored (dense per-partition arrays, one per clause).
+ * Ranking expressions: BM25 clauses over several text fields, attribute
+ * values, filters and numbers, combined into one score per document
+ * (higher first, ties by id).
+ *
+ * - `[field, "BM25", text]`: the clause's BM25 score, as the single BM25
+ *   ranking scores it (its own field's corpus statistics over the live
+ *   documents of every partition: bm25-stats.ts); 0 where it does not match.
+ * - a number: itself.
+ * - `["Attribute", a]`: the document's number value of `a`; none when it
+ *   has no number there (missing, null, a string, ...).
+ * - a filter (`[a, "Eq", v]`, `["And", [...]]`, ...): 1 when the document
+ *   matches it, else 0.
+ * - `["Sum", [e, ...]]` adds (an operand without a value adds 0);
+ *   `["Max", [e, ...]]` (or `["Max", e, e]`) takes the largest operand with
+ *   a value (none when none has one); `["Product", w, e]` multiplies by w.
+ * - `["Saturate", e, {midpoint: m, exponent: x}]` maps v = max(e, 0) to
+ *   v^x / (v^x + m^x) (0 at 0, 1/2 at m, towards 1); `["Decay", ...]` to
+ *   m^x / (v^x + m^x) (1 at 0, 1/2 at m, towards 0); exponent default 1.
+ * - `["Dist", e, origin]`: |e - origin|. A date-time origin (ISO 8601)
+ *   measures milliseconds to the date-time strings of the attribute `e`
+ *   names (turbopuffer's datetime attributes are stored as UTC ISO
+ *   strings); midpoints may then be durations ("6h": query-request.ts).
+ * An operator of an operand without a value has no value; a document whose
+ * whole expression has none scores 0.
+ *
+ * Which documents take part: with BM25 clauses, those that match at least
+ * one of them (the other leaves boost them); without, every live document
+ * the query's filters keep. Exact: every such document is scored (dense
+ * per-partition arrays, one per BM25 clause and filter leaf).
  */
+import { TAG_NUMBER, TAG_STRING } from "./attribute-columns.ts";
 import { type Bm25Params, type Bm25Partition, type Bm25Stats, bm25Stats, forEachBm25Posting } from "./bm25-stats.ts";
-import type { TextExpr } from "./query-request.ts";
+import { dateTimeMs } from "./date-time.ts";
+import { evaluateFilter } from "./filter-plan.ts";
+import type { Filter, TextExpr } from "./query-request.ts";
 
-/** Per clause and partition: the live slots it matched and their scores (dense, 0 elsewhere). */
-interface ClauseScores {
-  readonly scores: Float64Array;
-  readonly matched: Uint8Array;
+type Bm25Leaf = Extract<TextExpr, { op: "bm25" }>;
+type FilterLeaf = Extract<TextExpr, { op: "Filter" }>;
+type AttributeLeaf = Extract<TextExpr, { op: "Attribute" }>;
+
+/** A partition as the expression sees it: BM25's view, plus its live documents the query's filters keep. */
+export interface ExprPartition extends Bm25Partition {
+  /** Every live slot the query's filters keep, ascending. */
+  forEachLive(fn: (slot: number) => void): void;
 }
 
-function leavesOf(expr: TextExpr, out: Extract<TextExpr, { op: "bm25" }>[] = []): Extract<TextExpr, { op: "bm25" }>[] {
-  if (expr.op === "bm25") out.push(expr);
-  else if (expr.op === "Product") leavesOf(expr.arg, out);
-  else for (const a of expr.args) leavesOf(a, out);
+/** The leaves of `expr` by kind, and whether an Attribute leaf is read as a date-time. */
+function leavesOf(expr: TextExpr): { bm25: Bm25Leaf[]; filters: FilterLeaf[]; attributes: Map<AttributeLeaf, boolean> } {
+  const out = { bm25: [] as Bm25Leaf[], filters: [] as FilterLeaf[], attributes: new Map<AttributeLeaf, boolean>() };
+  const walk = (e: TextExpr, dateTime: boolean): void => {
+    switch (e.op) {
+      case "bm25":
+        out.bm25.push(e);
+        return;
+      case "Filter":
+        out.filters.push(e);
+        return;
+      case "Attribute":
+        out.attributes.set(e, dateTime);
+        return;
+      case "Const":
+        return;
+      case "Product":
+      case "Saturate":
+      case "Decay":
+        walk(e.arg, false);
+        return;
+      case "Dist":
+        walk(e.arg, e.dateTime);
+        return;
+      case "Sum":
+      case "Max":
+        for (const a of e.args) walk(a, false);
+    }
+  };
+  walk(expr, false);
   return out;
 }
 
+/** The filters inside `expr` (for the type check every query filter gets). */
+export function expressionFilters(expr: TextExpr): Filter[] {
+  return leavesOf(expr).filters.map((f) => f.filter);
+}
+
+/** v = max(x, 0) -> v^e / (v^e + m^e), written so that no power overflows. */
+function saturate(x: number, m: number, e: number): number {
+  if (!(x > 0)) return 0;
+  return 1 / (1 + (m / x) ** e);
+}
+
+/** v = max(x, 0) -> m^e / (v^e + m^e). */
+function decay(x: number, m: number, e: number): number {
+  if (!(x > 0)) return 1;
+  return 1 / (1 + (x / m) ** e);
+}
+
+/** One partition's view of an expression: which slots take part, and a slot's value (NaN: no value). */
+export interface PartitionExpression {
+  /** 1 for the slots that take part in a ranking by the expression. */
+  readonly any: Uint8Array;
+  value(slot: number): number;
+}
+
 /**
- * The combined score of every live slot of every partition that matches at
- * least one clause: per partition, the slots (ascending) and their scores.
+ * The expression prepared over every partition: BM25 clauses scored (with
+ * the statistics of all partitions), filter operands evaluated, attribute
+ * columns resolved. `value(slot)` is NaN where the expression has no value.
  */
-export function textCombinationScores(
-  parts: readonly Bm25Partition[],
+export function prepareExpression(
+  parts: readonly ExprPartition[],
   expr: TextExpr,
   params?: (field: string) => Bm25Params | undefined,
-): { slots: Uint32Array; scores: Float64Array }[] {
+): PartitionExpression[] {
   const leaves = leavesOf(expr);
-  const stats = new Map<Extract<TextExpr, { op: "bm25" }>, Bm25Stats | undefined>();
-  for (const leaf of leaves) stats.set(leaf, bm25Stats(parts, leaf.field, leaf.query, params?.(leaf.field), leaf.lastAsPrefix));
+  const stats = new Map<Bm25Leaf, Bm25Stats | undefined>();
+  for (const leaf of leaves.bm25) stats.set(leaf, bm25Stats(parts, leaf.field, leaf.query, params?.(leaf.field), leaf.lastAsPrefix));
   return parts.map((part, p) => {
-    const n = part.index.size;
+    const index = part.index;
+    const n = index.size;
     const any = new Uint8Array(n);
-    const clause = new Map<Extract<TextExpr, { op: "bm25" }>, ClauseScores>();
-    for (const leaf of leaves) {
+    const clause = new Map<Bm25Leaf, Float64Array>();
+    for (const leaf of leaves.bm25) {
       const scores = new Float64Array(n);
-      const matched = new Uint8Array(n);
       const s = stats.get(leaf);
       if (s !== undefined) {
         forEachBm25Posting(s, part, p, (slot, score) => {
           scores[slot]! += score;
-          matched[slot] = 1;
           any[slot] = 1;
         });
       }
-      clause.set(leaf, { scores, matched });
+      clause.set(leaf, scores);
     }
-    const score = (e: TextExpr, slot: number): number => {
+    if (leaves.bm25.length === 0) part.forEachLive((slot) => (any[slot] = 1));
+    const filterMasks = new Map<FilterLeaf, Uint8Array>();
+    for (const leaf of leaves.filters) {
+      const m = evaluateFilter(index, leaf.filter);
+      let mask: Uint8Array;
+      if (m.kind === "mask") mask = m.mask;
+      else {
+        mask = new Uint8Array(n);
+        if (m.kind === "all") mask.fill(1);
+        else for (const s of m.slots) mask[s] = 1;
+      }
+      filterMasks.set(leaf, mask);
+    }
+    const attributeValue = new Map<AttributeLeaf, (slot: number) => number>();
+    for (const [leaf, dateTime] of leaves.attributes) {
+      const column = index.attributeColumns.get(leaf.field);
+      if (column === undefined) attributeValue.set(leaf, () => Number.NaN);
+      else if (!dateTime) attributeValue.set(leaf, (slot) => (column.tags[slot] === TAG_NUMBER ? column.numbers![slot]! : Number.NaN));
+      else {
+        // Each distinct string is read once: its dictionary code -> ms (NaN when not a date-time).
+        const parsed = new Map<number, number>();
+        attributeValue.set(leaf, (slot) => {
+          if (column.tags[slot] !== TAG_STRING) return Number.NaN;
+          const code = column.codes![slot]!;
+          let ms = parsed.get(code);
+          if (ms === undefined) parsed.set(code, (ms = dateTimeMs(column.strings!.get(code)) ?? Number.NaN));
+          return ms;
+        });
+      }
+    }
+    // NaN stands for "no value".
+    const value = (e: TextExpr, slot: number): number => {
       switch (e.op) {
         case "bm25":
-          return clause.get(e)!.scores[slot]!;
+          return clause.get(e)![slot]!;
+        case "Const":
+          return e.value;
+        case "Filter":
+          return filterMasks.get(e)![slot]!;
+        case "Attribute":
+          return attributeValue.get(e)!(slot);
         case "Product":
-          return e.weight * score(e.arg, slot);
+          return e.weight * value(e.arg, slot);
+        case "Saturate": {
+          const x = value(e.arg, slot);
+          return Number.isNaN(x) ? x : saturate(x, e.midpoint, e.exponent);
+        }
+        case "Decay": {
+          const x = value(e.arg, slot);
+          return Number.isNaN(x) ? x : decay(x, e.midpoint, e.exponent);
+        }
+        case "Dist":
+          return Math.abs(value(e.arg, slot) - e.origin);
         case "Sum": {
           let total = 0;
-          for (const a of e.args) total += score(a, slot);
+          for (const a of e.args) {
+            const v = value(a, slot);
+            if (!Number.isNaN(v)) total += v;
+          }
           return total;
         }
         case "Max": {
-          let best = Number.NEGATIVE_INFINITY;
-          for (const a of e.args) best = Math.max(best, score(a, slot));
+          let best = Number.NaN;
+          for (const a of e.args) {
+            const v = value(a, slot);
+            if (!Number.isNaN(v) && !(v <= best)) best = v;
+          }
           return best;
         }
       }
     };
+    return { any, value: (slot: number) => value(expr, slot) };
+  });
+}
+
+/**
+ * The score of every live slot of every partition that takes part (see
+ * above): per partition, the slots (ascending) and their scores.
+ */
+export function textCombinationScores(
+  parts: readonly ExprPartition[],
+  expr: TextExpr,
+  params?: (field: string) => Bm25Params | undefined,
+): { slots: Uint32Array; scores: Float64Array }[] {
+  return prepareExpression(parts, expr, params).map(({ any, value }) => {
+    const n = any.length;
     let count = 0;
     for (let slot = 0; slot < n; slot++) count += any[slot]!;
     const slots = new Uint32Array(count);
@@ -80,8 +224,9 @@ export function textCombinationScores(
     let w = 0;
     for (let slot = 0; slot < n; slot++) {
       if (any[slot] === 0) continue;
+      const v = value(slot);
       slots[w] = slot;
-      scores[w++] = score(expr, slot);
+      scores[w++] = Number.isNaN(v) ? 0 : v;
     }
     return { slots, scores };
   });

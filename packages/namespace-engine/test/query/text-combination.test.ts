@@ -68,7 +68,7 @@ describe("BM25 clause combinations", () => {
     expect(issue(["Product", Number.POSITIVE_INFINITY, ["title", "BM25", "a"]])).toBeDefined();
     expect(issue(["Sum", Array.from({ length: 17 }, () => ["title", "BM25", "a"])])?.message).toMatch(/at most 16/);
     let deep: unknown = ["title", "BM25", "a"];
-    for (let i = 0; i < 6; i++) deep = ["Sum", [deep]];
+    for (let i = 0; i < 10; i++) deep = ["Sum", [deep]];
     expect(issue(deep)?.message).toMatch(/nest at most/);
   });
 });

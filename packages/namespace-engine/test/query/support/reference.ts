@@ -89,6 +89,27 @@ export function matchesFilter(doc: QueryDocument, f: Filter): boolean {
       if (f.op === "ContainsAllTokens") return words.every((w) => held.has(w)) && (prefix === undefined || prefixed);
       return words.some((w) => held.has(w)) || prefixed;
     }
+    case "Fuzzy": {
+      // Full-matrix Levenshtein over code points, every document word against every query word.
+      const text = doc.text?.[f.field];
+      if (text === undefined) return false;
+      const fold = (w: string) => [...(f.caseSensitive ? w : w.toLowerCase())];
+      const held = text.split(" ").filter(Boolean).map(fold);
+      const words = [...new Set(f.query.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean))];
+      if (words.length === 0) return false;
+      const levenshtein = (a: string[], b: string[]) => {
+        const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+        for (let i = 1; i <= a.length; i++) {
+          for (let j = 1; j <= b.length; j++) d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+        }
+        return d[a.length]![b.length]!;
+      };
+      return words.every((w) => {
+        const q = fold(w);
+        const allowed = f.distances.filter((e) => e.minQueryChars <= q.length).at(-1);
+        return allowed !== undefined && held.some((h) => levenshtein(q, h) <= allowed.distance);
+      });
+    }
     case "Regex": {
       // The generated patterns mean the same in RE2 and JavaScript.
       const v = get(f.field);

@@ -10,6 +10,7 @@
  * | Contains v / NotContains v | ContainsAny [v] / Not ContainsAny [v] |
  * | ContainsAllTokens / ContainsAnyToken (text, {last_as_prefix}) | the same on the attribute's text field (full_text_search) |
  * | ContainsTokenSequence (text) | the same on the attribute's text field (a phrase: the tokens consecutively, in order) |
+ * | Fuzzy (text, {max_edit_distance, case_sensitive}) | the engine's Fuzzy on the attribute's text field (full_text_search): every query token within its edit distance of a token |
  *
  * In write conditions an operand may be `{"$ref_new": attribute}`: it is passed
  * through unconverted (the engine binds it to the new document's stored value,
@@ -19,7 +20,7 @@
  * digits); operands on `datetime` and `uuid` attributes are stored values
  * (UTC ISO strings, lower-case UUIDs: tpuf-schema.ts `storedValue`); pattern
  * operands (Glob, IGlob, Regex and their negations) stay as written. Every
- * other operator (Fuzzy, ...) is a 400 naming it.
+ * other operator is a 400 naming it.
  */
 import { ApiError } from "../../api-error.ts";
 import { type IdType, toEngineId } from "./tpuf-ids.ts";
@@ -57,6 +58,7 @@ export function translateFilter(filter: unknown, idType: IdType, path = "filters
   const op = second;
   let value = filter[2] as unknown;
   if (op === "ContainsAllTokens" || op === "ContainsAnyToken" || op === "ContainsTokenSequence") return tokenFilter(field, op, value, filter[3], path, schema);
+  if (op === "Fuzzy") return fuzzyFilter(field, value, filter, path, schema);
   if (filter.length > 3) unsupported(`${op} with parameters`, path);
   // A condition's reference to the new document's value: the engine binds it (its values are stored values already).
   if (isRefNew(value)) {
@@ -101,4 +103,42 @@ function tokenFilter(field: string, op: string, value: unknown, params: unknown,
     else unsupported(`${op} parameter ${key}`, path);
   }
   return [field, op, value, Object.fromEntries(out)];
+}
+
+/**
+ * `[attr, "Fuzzy", text, {max_edit_distance: [{distance, min_query_chars}], case_sensitive?}]` -> the engine's Fuzzy on
+ * the attribute's text field (query/fuzzy-filter.ts): Skerry matches per token of a full_text_search attribute.
+ */
+function fuzzyFilter(field: string, value: unknown, filter: readonly unknown[], path: string, schema: TpufSchema): unknown[] {
+  if (!isFullText(schema.get(field))) {
+    throw new ApiError(
+      "InvalidQuery",
+      `${path}: Fuzzy needs full_text_search on ${JSON.stringify(field)} (Skerry matches Fuzzy per token of a full-text attribute; see docs/turbopuffer-compat.md)`,
+    );
+  }
+  if (filter.length > 4) throw new ApiError("InvalidQuery", `${path}: Fuzzy is [attribute, "Fuzzy", text, params]`);
+  const params = filter[3];
+  if (params === undefined) return [field, "Fuzzy", value];
+  if (typeof params !== "object" || params === null || Array.isArray(params)) throw new ApiError("InvalidQuery", `${path}: Fuzzy parameters are an object`);
+  const out: [string, unknown][] = [];
+  for (const [key, v] of Object.entries(params)) {
+    if (key === "case_sensitive") out.push(["caseSensitive", v]);
+    else if (key === "max_edit_distance") {
+      if (!Array.isArray(v)) throw new ApiError("InvalidQuery", `${path}: max_edit_distance is a list of {distance, min_query_chars}`);
+      out.push([
+        "maxEditDistance",
+        v.map((e) => {
+          if (typeof e !== "object" || e === null || Array.isArray(e)) throw new ApiError("InvalidQuery", `${path}: max_edit_distance is a list of {distance, min_query_chars}`);
+          const entry: [string, unknown][] = [];
+          for (const [k, x] of Object.entries(e)) {
+            if (k === "distance") entry.push(["distance", x]);
+            else if (k === "min_query_chars") entry.push(["minQueryChars", x]);
+            else unsupported(`Fuzzy max_edit_distance field ${k}`, path);
+          }
+          return Object.fromEntries(entry);
+        }),
+      ]);
+    } else unsupported(`Fuzzy parameter ${key}`, path);
+  }
+  return [field, "Fuzzy", value, Object.fromEntries(out)];
 }

@@ -9,13 +9,15 @@
  * (the one vector attribute is `vector`); `[attr, "BM25", "q"]` on a
  * full_text_search attribute -> BM25 (`$dist` is the score); `[attr,
  * "asc"|"desc"]` (or a list of them: several keys) -> attribute order; none
- * -> id order; `limit: {total, per}` -> `topK` = total and the engine's `limitPer`; `Sum` / `Max` / `Product` of BM25 clauses -> the
- * engine's combination of BM25 clauses (tpuf-text-rank.ts). euclidean_squared namespaces are the engine's EUCLIDEAN:
+ * -> id order; `limit: {total, per}` -> `topK` = total and the engine's `limitPer`; ranking expressions (`Sum` / `Max` /
+ * `Product` / `Saturate` / `Decay` / `Dist` / `Attribute` over BM25 clauses, attributes, filters and numbers) -> the
+ * engine's ranking expressions (tpuf-text-rank.ts). euclidean_squared namespaces are the engine's EUCLIDEAN:
  * `$dist` is the L2 distance squared (same order). Anything else
- * (Saturate/Decay/Dist/Attribute, SparseKNN,
+ * (SparseKNN,
  * multi-vector or expression ANN, BM25 clause parameters other than
- * `last_as_prefix` (-> the engine's `lastAsPrefix`),
- * compute_attributes, ForEachUnique grouping) is a 400 naming it. A multi-query's `rerank_by`
+ * `last_as_prefix` (-> the engine's `lastAsPrefix`), Embed, Highlight) is a 400 naming it.
+ * `compute_attributes` -> the engine's computeAttributes (ranking expressions, VectorDist), flattened into the rows. `group_by` takes attributes and `{name: ["ForEachUnique", attribute]}`
+ * (the engine's group functions). A multi-query's `rerank_by`
  * (RRF) is fused here (tpuf-rerank.ts).
  */
 import { setOwn } from "./tpuf-own.ts";
@@ -27,7 +29,7 @@ import { stringifyJson } from "../../lossless-json.ts";
 import { fromEngineId, type IdType } from "./tpuf-ids.ts";
 import { idTypeOf, isFullText, readSchema, type TpufSchema } from "./tpuf-schema.ts";
 import { fuseRrf, parseRerankBy } from "./tpuf-rerank.ts";
-import { COMBINATORS, translateTextRank } from "./tpuf-text-rank.ts";
+import { isRankExpression, translateTextRank } from "./tpuf-text-rank.ts";
 import { decodeVector, encodeVectorBase64 } from "./tpuf-vectors.ts";
 import { engineMetric } from "./tpuf-write.ts";
 
@@ -43,8 +45,8 @@ const QUERY_KEYS = new Set([
   "consistency",
   "vector_encoding",
   "distance_metric",
+  "compute_attributes",
 ]);
-const UNSUPPORTED_KEYS: ReadonlyMap<string, string> = new Map([["compute_attributes", "compute_attributes"]]);
 
 export const MAX_TOP_K = 10_000;
 
@@ -74,6 +76,8 @@ interface OutputPlan {
   readonly exclude: ReadonlySet<string>;
   readonly base64: boolean;
   readonly aggregateOnly: boolean;
+  /** Computed attributes answered squared (VectorDist in a euclidean_squared query). */
+  readonly squareComputed: ReadonlySet<string>;
 }
 
 export interface Translated {
@@ -127,18 +131,56 @@ function translateRankBy(rankBy: unknown, target: QueryTarget, path: string): un
     return ["vector", op, decodeVector(operand, `${path}[2]`)];
   }
   if (op === "BM25") return translateBm25([field, op, operand, params], target, path);
-  if (field === "Saturate" || field === "Decay" || field === "Dist" || field === "Attribute") {
-    return unsupported(`rank_by ${field} (combining ranking clauses)`, path);
-  }
   if (typeof op === "string") return unsupported(`rank_by operator ${op}`, path);
   return unsupported("this rank_by", path);
+}
+
+/** Names a computed attribute cannot take: they are the row's own fields. */
+const RESERVED_ROW_KEYS = new Set(["id", "vector", "$dist"]);
+
+/**
+ * `compute_attributes: {name: expr}` -> the engine's computeAttributes: ranking expressions (BM25 clauses, filters,
+ * Attribute, Saturate, ...) and `["vector", "VectorDist", v]`; Embed (needs an embedding model), Highlight and
+ * `$ref_new` are a 400 naming them.
+ */
+function translateComputeAttributes(raw: unknown, target: QueryTarget, path: string): { entries: [string, unknown][]; vectorDist: string[] } {
+  if (!isObject(raw)) throw new ApiError("InvalidQuery", `${path}: an object of name -> expression`);
+  const entries: [string, unknown][] = [];
+  const vectorDist: string[] = [];
+  const leaves = {
+    bm25: (clause: unknown[], at: string) => translateBm25(clause, target, at),
+    filter: (f: unknown[], at: string) => translateFilter(f, target.idType, at, target.schema),
+  };
+  for (const [name, expr] of Object.entries(raw)) {
+    const at = `${path}.${name}`;
+    if (RESERVED_ROW_KEYS.has(name)) throw new ApiError("InvalidQuery", `${at}: ${JSON.stringify(name)} names a field every row has`);
+    if (isObject(expr)) {
+      if (Object.hasOwn(expr, "$ref_new")) unsupported("$ref_new in compute_attributes ($ref_new refers to a write's new document: write conditions only)", at);
+      throw new ApiError("InvalidQuery", `${at}: a computed attribute is an expression`);
+    }
+    if (!Array.isArray(expr) && typeof expr !== "number") throw new ApiError("InvalidQuery", `${at}: a computed attribute is an expression`);
+    const [head, op, operand] = (Array.isArray(expr) ? expr : []) as [unknown, unknown, unknown];
+    if (head === "Embed") unsupported("Embed (it needs an embedding model; Skerry has none: pass the vector itself)", at);
+    if (head === "Highlight") unsupported("Highlight", at);
+    if (op === "VectorDist") {
+      if (head !== "vector") unsupported(`VectorDist on ${JSON.stringify(head)} (Skerry has one vector attribute, "vector")`, at);
+      if (Array.isArray(operand) && operand[0] === "Embed") unsupported("Embed (it needs an embedding model; Skerry has none: pass the vector itself)", at);
+      if (!Array.isArray(operand) && typeof operand !== "string") unsupported("VectorDist on an expression", at);
+      entries.push([name, ["vector", "VectorDist", decodeVector(operand, `${at}[2]`)]]);
+      vectorDist.push(name);
+      continue;
+    }
+    if (typeof expr !== "number" && !isRankExpression(expr) && op !== "BM25") {
+      throw new ApiError("InvalidQuery", `${at}: a computed attribute is a ranking expression (BM25, Attribute, a filter, Sum, Saturate, ...) or VectorDist`);
+    }
+    entries.push([name, translateTextRank(expr, leaves, at)]);
+  }
+  return { entries, vectorDist };
 }
 
 export function translateQuery(query: unknown, target: QueryTarget, path = "query", extraKeys: ReadonlySet<string> = new Set()): Translated {
   if (!isObject(query)) throw new ApiError("InvalidQuery", `${path}: a query is a JSON object`);
   for (const key of Object.keys(query)) {
-    const u = UNSUPPORTED_KEYS.get(key);
-    if (u !== undefined) unsupported(u, path);
     if (!QUERY_KEYS.has(key) && !extraKeys.has(key)) throw new ApiError("InvalidQuery", `${path}: unknown query parameter ${JSON.stringify(key)}`);
   }
   const request: Record<string, unknown> = {};
@@ -149,8 +191,12 @@ export function translateQuery(query: unknown, target: QueryTarget, path = "quer
     request["distanceMetric"] = queryMetric;
   }
   const rankBy = query["rank_by"];
-  if (Array.isArray(rankBy) && COMBINATORS.has(rankBy[0] as string) && rankBy[1] !== "BM25") {
-    request["rankBy"] = translateTextRank(rankBy, (clause, at) => translateBm25(clause as unknown[], target, at), `${path}.rank_by`);
+  if (isRankExpression(rankBy)) {
+    request["rankBy"] = translateTextRank(
+      rankBy,
+      { bm25: (clause, at) => translateBm25(clause, target, at), filter: (f, at) => translateFilter(f, target.idType, at, target.schema) },
+      `${path}.rank_by`,
+    );
   } else if (rankBy !== undefined) request["rankBy"] = translateRankBy(rankBy, target, `${path}.rank_by`);
   if (query["filters"] !== undefined && query["filters"] !== null) request["filters"] = translateFilter(query["filters"], target.idType, `${path}.filters`, target.schema);
 
@@ -190,9 +236,14 @@ export function translateQuery(query: unknown, target: QueryTarget, path = "quer
   }
   const groupBy = query["group_by"];
   if (groupBy !== undefined) {
-    if (!Array.isArray(groupBy) || groupBy.some((g) => typeof g !== "string")) unsupported("group_by functions (ForEachUnique)", `${path}.group_by`);
+    if (!Array.isArray(groupBy)) throw new ApiError("InvalidQuery", `${path}.group_by: a list of attributes and {name: ["ForEachUnique", attribute]}`);
     if (aggregateBy === undefined) throw new ApiError("InvalidQuery", `${path}.group_by needs aggregate_by`);
-    request["groupBy"] = groupBy;
+    // Attributes, and group functions by name (the engine's same shape; names are data: own entries only).
+    request["groupBy"] = groupBy.map((g, i) => {
+      if (typeof g === "string") return g;
+      if (!isObject(g)) throw new ApiError("InvalidQuery", `${path}.group_by[${i}]: an attribute or {name: ["ForEachUnique", attribute]}`);
+      return Object.fromEntries(Object.entries(g));
+    });
   }
   const aggregateOnly = aggregateBy !== undefined && query["rank_by"] === undefined;
   request["topK"] = topK ?? (groupBy !== undefined ? MAX_TOP_K : 10);
@@ -223,6 +274,12 @@ export function translateQuery(query: unknown, target: QueryTarget, path = "quer
     // The engine's diversity cut: the first topK ranked rows with at most per.limit rows per key.
     request["limitPer"] = { attributes: per.attributes, limit: per.limit };
   }
+  const squareComputed = new Set<string>();
+  if (query["compute_attributes"] !== undefined) {
+    const computed = translateComputeAttributes(query["compute_attributes"], target, `${path}.compute_attributes`);
+    request["computeAttributes"] = Object.fromEntries(computed.entries);
+    if (queryMetric === "EUCLIDEAN") for (const name of computed.vectorDist) squareComputed.add(name);
+  }
   const encoding = query["vector_encoding"];
   if (encoding !== undefined && encoding !== "float" && encoding !== "base64") throw new ApiError("InvalidQuery", `${path}.vector_encoding: float or base64`);
   return {
@@ -232,6 +289,7 @@ export function translateQuery(query: unknown, target: QueryTarget, path = "quer
       exclude: excluded,
       base64: encoding === "base64",
       aggregateOnly,
+      squareComputed,
     },
   };
 }
@@ -259,6 +317,7 @@ interface EngineRow {
   score?: number;
   attributes?: Record<string, unknown>;
   vector?: number[];
+  computed?: Record<string, number | null>;
 }
 
 export function shapeResult(
@@ -279,6 +338,9 @@ export function shapeResult(
         for (const [k, v] of Object.entries(r.attributes)) if (!plan.exclude.has(k) && k !== "id" && k !== "$dist") setOwn(row, k, v);
       }
       if (r.vector !== undefined && !plan.exclude.has("vector")) row["vector"] = base64 ? encodeVectorBase64(r.vector) : r.vector;
+      if (r.computed !== undefined) {
+        for (const [k, v] of Object.entries(r.computed)) setOwn(row, k, plan.squareComputed.has(k) && v !== null ? v * v : v);
+      }
       return row;
     });
   }
@@ -365,8 +427,8 @@ export async function tpufExplain(engine: NamespaceEngine, path: string, body: u
   const { request } = translateQuery(body, targetOf(manifest));
   const rank = request["rankBy"] as unknown[] | undefined;
   const how =
-    rank !== undefined && typeof rank[0] === "string" && COMBINATORS.has(rank[0]) && rank[1] !== "BM25"
-      ? "BM25 combination: every clause scored over the text index with its field's statistics, combined per document (exact)"
+    rank !== undefined && isRankExpression(rank)
+      ? "ranking expression: BM25 clauses scored over the text index with their fields' statistics, attributes and filters per document, combined (exact)"
       : rank === undefined
       ? "no ranking: matching documents in id order"
       : rank[1] === "ANN"
