@@ -29,10 +29,16 @@ export interface ColdTextCombinationInput extends ColdBm25Context {
   readonly tailMatches?: ((c: number, slot: number) => boolean) | undefined;
 }
 
+/** A node the cold path does not answer: loaded-only.ts keeps such expressions off it (isBm25Combination). */
+function notCombination(expr: TextExpr): never {
+  throw new Error(`cold BM25 combination given a ${expr.op} node (loaded-only.ts should have kept it loaded)`);
+}
+
 function leavesOf(expr: TextExpr, out: Leaf[] = []): Leaf[] {
   if (expr.op === "bm25") out.push(expr);
   else if (expr.op === "Product") leavesOf(expr.arg, out);
-  else for (const a of expr.args) leavesOf(a, out);
+  else if (expr.op === "Sum" || expr.op === "Max") for (const a of expr.args) leavesOf(a, out);
+  else notCombination(expr);
   return out;
 }
 
@@ -62,6 +68,8 @@ export async function coldTextCombination(input: ColdTextCombinationInput): Prom
           for (const a of e.args) best = Math.max(best, score(a));
           return best;
         }
+        default:
+          return notCombination(e);
       }
     };
     return score(expr);
