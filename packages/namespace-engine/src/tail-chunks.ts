@@ -31,6 +31,15 @@
  * no shadow masks are computed between them. Shadowing of the indexed
  * segments before the tail is the query snapshot's (newest wins), and the
  * tail's deleted ids are the caller's exclusions there.
+ *
+ * A closed chunk's index may come from elsewhere (`advance(stored)`: a
+ * persisted one, tail-chunk-index-store.ts) instead of being built. It was
+ * built by another process that may have seen fewer or more containers
+ * after the chunk, so it is checked against this fold before use: every id
+ * the chunk must hold (touched by its containers, by no later one, live)
+ * is in it, and every other id in it was touched by a later container
+ * (that row is then excluded, as if a later container superseded it). Any
+ * other id, or a missing one, rejects it (`onRejected`) and the chunk is built.
  */
 import type { StoredDocument } from "./document.ts";
 import type { QueryIndex } from "./query/query-index.ts";
@@ -57,6 +66,25 @@ export interface TailChunk {
   /** Positions of `index` superseded by later containers (grows as the fold extends). */
   readonly excluded: Set<number>;
   readonly bytes: number;
+  /** True when `index` was taken from `advance`'s `stored` indexes rather than built here. */
+  readonly stored?: boolean;
+}
+
+/** A closed chunk `advance` is about to index: containers [start, end) at `level`. */
+export interface PlannedChunk {
+  readonly start: number;
+  readonly end: number;
+  readonly level: number;
+  /** Ids the chunk's containers touched (with repeats): an upper bound of the documents it indexes. */
+  readonly touched: number;
+}
+
+/** Indexes `advance` may use instead of building a closed chunk, by `chunkKey(start, end)`. */
+export type StoredChunkIndexes = ReadonlyMap<string, QueryIndex>;
+
+/** The key of containers [start, end) in `StoredChunkIndexes`. */
+export function chunkKey(start: number, end: number): string {
+  return `${start}:${end}`;
 }
 
 /** Builds a chunk's index; `closed` says whether it is kept (and may carry IVF lists). */
@@ -81,6 +109,8 @@ export class TailChunks {
 
   /** Documents indexed into chunks so far (closed, merged and open): what the versions cost. */
   indexedDocs = 0;
+  /** Documents of chunks taken from `advance`'s stored indexes instead. */
+  storedDocs = 0;
 
   constructor(
     readonly fold: TailFold,
@@ -88,13 +118,28 @@ export class TailChunks {
     readonly limits: ChunkLimits,
   ) {}
 
+  /** The closed chunks the next `advance` will index (not built yet), newest first. */
+  pending(): PlannedChunk[] {
+    const { plan } = this.#plan();
+    const out: PlannedChunk[] = [];
+    for (let p = plan.length - 1; p >= 0 && (plan[p] as Planned).chunk === undefined; p--) {
+      const { start, end, level } = plan[p] as Planned;
+      let touched = 0;
+      for (let c = start; c < end; c++) touched += this.fold.touched(c).length;
+      out.push({ start, end, level, touched });
+    }
+    return out;
+  }
+
   /**
    * Brings the chunks up to the fold's containers (closing chunks as they
    * fill, merging full levels) and indexes the open chunk. The fold's PATCH
-   * bases must be resolved. Returns the open chunk (excluded is always
-   * empty: nothing after it touched its ids).
+   * bases must be resolved. A closed chunk found in `stored` (and valid for
+   * this fold, see the header) is taken from there; a rejected one is
+   * reported to `onRejected` and built. Returns the open chunk (excluded is
+   * always empty: nothing after it touched its ids).
    */
-  advance(): TailChunk {
+  advance(stored?: StoredChunkIndexes, onRejected?: (start: number, end: number, reason: string) => void): TailChunk {
     const fold = this.fold;
     const count = fold.identities.length;
     // Later containers supersede what closed chunks hold.
@@ -108,6 +153,38 @@ export class TailChunks {
       }
     }
     this.#seen = count;
+    const { plan, start } = this.#plan();
+    // Index the open chunk, then the planned chunks not built yet, newest first, so each knows the ids touched
+    // after it. Merges only take the newest chunks, so the unbuilt ones are the newest of the plan.
+    const later = new Set<string>();
+    const open = this.#index(start, count, 0, later, false);
+    const closed: TailChunk[] = new Array(plan.length);
+    const made: TailChunk[] = [];
+    for (let p = plan.length - 1; p >= 0; p--) {
+      const planned = plan[p] as Planned;
+      if (planned.chunk !== undefined) {
+        closed[p] = planned.chunk;
+        continue;
+      }
+      const candidate = stored?.get(chunkKey(planned.start, planned.end));
+      const chunk = this.#index(planned.start, planned.end, planned.level, later, true, candidate, onRejected);
+      closed[p] = chunk;
+      made.push(chunk);
+    }
+    for (const chunk of made) {
+      const index = chunk.index;
+      if (index === null) continue;
+      for (let slot = 0; slot < index.size; slot++) if (!chunk.excluded.has(index.positionOf(slot))) this.#holder.set(index.ids.get(slot), chunk);
+    }
+    this.closed = closed;
+    this.#openStart = start;
+    return open;
+  }
+
+  /** The closed chunks after the open range is cut into level-0 chunks and full levels merged, and where the open chunk starts. */
+  #plan(): { plan: Planned[]; start: number } {
+    const fold = this.fold;
+    const count = fold.identities.length;
     // Cut the open range into level-0 chunks, merging full levels as they appear.
     const fanout = Math.max(2, Math.floor(this.limits.fanout));
     const plan: Planned[] = this.closed.map((chunk) => ({ start: chunk.start, end: chunk.end, level: chunk.level, chunk }));
@@ -132,33 +209,22 @@ export class TailChunks {
         touched = 0;
       }
     }
-    // Index the open chunk, then the planned chunks not built yet, newest first, so each knows the ids touched
-    // after it. Merges only take the newest chunks, so the unbuilt ones are the newest of the plan.
-    const later = new Set<string>();
-    const open = this.#index(start, count, 0, later, false);
-    const closed: TailChunk[] = new Array(plan.length);
-    const made: TailChunk[] = [];
-    for (let p = plan.length - 1; p >= 0; p--) {
-      const planned = plan[p] as Planned;
-      if (planned.chunk !== undefined) {
-        closed[p] = planned.chunk;
-        continue;
-      }
-      const chunk = this.#index(planned.start, planned.end, planned.level, later, true);
-      closed[p] = chunk;
-      made.push(chunk);
-    }
-    for (const chunk of made) {
-      const index = chunk.index;
-      if (index !== null) for (let slot = 0; slot < index.size; slot++) this.#holder.set(index.ids.get(slot), chunk);
-    }
-    this.closed = closed;
-    this.#openStart = start;
-    return open;
+    return { plan, start };
   }
 
-  /** Indexes containers [start, end): their ids not in `later`, then adds them to `later`. */
-  #index(start: number, end: number, level: number, later: Set<string>, closed: boolean): TailChunk {
+  /**
+   * Indexes containers [start, end): their ids not in `later`, then adds them to `later`. A `candidate` index
+   * valid for them is used instead of building one.
+   */
+  #index(
+    start: number,
+    end: number,
+    level: number,
+    later: Set<string>,
+    closed: boolean,
+    candidate?: QueryIndex,
+    onRejected?: (start: number, end: number, reason: string) => void,
+  ): TailChunk {
     const docs: StoredDocument[] = [];
     const mine = new Set<string>();
     let bytes = 0;
@@ -172,6 +238,15 @@ export class TailChunks {
         bytes += 64 + id.length * 2;
       }
     }
+    if (candidate !== undefined && docs.length > 0) {
+      const checked = checkStored(candidate, docs, mine, later);
+      if (typeof checked !== "string") {
+        for (const id of mine) later.add(id);
+        this.storedDocs += docs.length;
+        return { start, end, level, index: candidate, excluded: checked, bytes: bytes + estimateIndexBytes(candidate), stored: true };
+      }
+      onRejected?.(start, end, checked);
+    }
     for (const id of mine) later.add(id);
     // Indexed in id order, so the same documents give the same index however the containers arrived.
     docs.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -179,6 +254,26 @@ export class TailChunks {
     this.indexedDocs += docs.length;
     return { start, end, level, index, excluded: new Set(), bytes: bytes + (index === null ? 0 : estimateIndexBytes(index)) };
   }
+}
+
+/**
+ * Checks a stored index of a chunk against this fold: it must hold every id
+ * of `docs` (the chunk's live documents no later container touched), and
+ * any other id it holds must be one a later container touched (`later`):
+ * those rows are returned as excluded positions. Otherwise the reason it
+ * cannot be used.
+ */
+function checkStored(index: QueryIndex, docs: readonly StoredDocument[], mine: ReadonlySet<string>, later: ReadonlySet<string>): Set<number> | string {
+  for (const doc of docs) if (index.slotOfId(doc.id) < 0) return `it lacks id ${JSON.stringify(doc.id)}`;
+  if (index.size < docs.length) return `it holds ${index.size} rows for ${docs.length} documents`;
+  const excluded = new Set<number>();
+  for (let slot = 0; slot < index.size; slot++) {
+    const id = index.ids.get(slot);
+    if (later.has(id)) excluded.add(index.positionOf(slot));
+    else if (!mine.has(id)) return `it holds id ${JSON.stringify(id)} its containers did not write`;
+  }
+  if (index.size - excluded.size !== docs.length) return `it holds ${index.size - excluded.size} live rows for ${docs.length} documents`;
+  return excluded;
 }
 
 /** A rough size of an index's memory: vectors (raw and normalized) plus per-row overhead. */
