@@ -29,7 +29,12 @@
  * `minDocuments` documents is cheap to index and is not written.
  *
  * Writes run in the background (one at a time, after the query that built
- * the chunk has its answer); a failure is reported, never a query's.
+ * the chunk has its answer); a failure is reported, never a query's. Once
+ * the object of a merged chunk (level L + 1) is written, the objects of the
+ * chunks it merged are deleted: only a process at a version before the merge
+ * would still use them (it indexes them itself), and keeping every level
+ * would store each document once per level it climbed. A process that
+ * never held the smaller chunks (a fresh one) leaves their objects to GC.
  *
  * Reads: before indexing the closed chunks a version needs (TailChunks
  * `pending`), their objects are fetched (at most 4 at a time); a missing
@@ -103,6 +108,8 @@ export interface TailChunkIndexStoreStats {
   readonly rejected: number;
   /** Background writes that failed. */
   readonly writeFailures: number;
+  /** Objects of chunks merged into a larger one, deleted once the larger one was written. */
+  readonly superseded: number;
 }
 
 /** Prefix of a namespace's persisted tail chunk indexes. */
@@ -149,6 +156,7 @@ export class TailChunkIndexStore {
   #written = 0;
   #rejected = 0;
   #writeFailures = 0;
+  #superseded = 0;
 
   constructor(
     deps: { readonly storage: StorageProvider; readonly random: Random; readonly retry: RetryPolicy },
@@ -169,7 +177,7 @@ export class TailChunkIndexStore {
   }
 
   stats(): TailChunkIndexStoreStats {
-    return { loaded: this.#loaded, written: this.#written, rejected: this.#rejected, writeFailures: this.#writeFailures };
+    return { loaded: this.#loaded, written: this.#written, rejected: this.#rejected, writeFailures: this.#writeFailures, superseded: this.#superseded };
   }
 
   /** Resolves once the background writes queued so far are done (their failures are reported, not thrown). */
@@ -204,6 +212,7 @@ export class TailChunkIndexStore {
     const targets = new Map<string, ChunkTarget>();
     for (const p of wanted) targets.set(chunkKey(p.start, p.end), target(p.start, p.end, p.level));
     const stored = await this.#readAll(path, wanted, targets);
+    const before = chunks.closed;
     const open = chunks.advance(stored, (start, end, reason) => {
       // A sound object built when other containers followed the chunk (e.g. for a later version): kept.
       this.#reject(path, targets.get(chunkKey(start, end))?.key ?? "", `does not fit this fold: ${reason}`);
@@ -219,7 +228,14 @@ export class TailChunkIndexStore {
       if (t === undefined || index === null || index.size < this.#settings.minDocuments || stored.has(chunkKey(chunk.start, chunk.end))) continue;
       if (this.#known.has(t.key) && !this.#corrupt.has(t.key)) continue;
       this.#remember(t.key);
-      this.#queueWrite(path, t, index);
+      // The chunks this one merged (this process held them): their objects go once this one is written.
+      const merged = before.filter((c) => c.start >= chunk.start && c.end <= chunk.end && c.index !== null && c.index.size >= this.#settings.minDocuments);
+      this.#queueWrite(
+        path,
+        t,
+        index,
+        merged.map((c) => target(c.start, c.end, c.level).key),
+      );
     }
     return open;
   }
@@ -291,8 +307,11 @@ export class TailChunkIndexStore {
     if (this.#known.size > KNOWN_KEYS) this.#known.delete(this.#known.keys().next().value as string);
   }
 
-  /** Serializes and writes one chunk's index after the current turn (the query's answer first), one write at a time. */
-  #queueWrite(path: NamespacePath, target: ChunkTarget, index: QueryIndex): void {
+  /**
+   * Serializes and writes one chunk's index after the current turn (the query's answer first), one write at a
+   * time; then deletes the objects of the chunks it `supersedes` (merged into it).
+   */
+  #queueWrite(path: NamespacePath, target: ChunkTarget, index: QueryIndex, supersedes: readonly string[]): void {
     this.#writes = this.#writes
       .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
       .then(async () => {
@@ -303,6 +322,11 @@ export class TailChunkIndexStore {
         }
         await createImmutable({ storage: this.#storage, retry: this.#retry, random: this.#random }, target.key, bytes, `write tail chunk index ${target.key}`);
         this.#written++;
+        for (const key of supersedes) {
+          await withRetry(`delete ${key}`, this.#retry, this.#random, () => this.#storage.delete(key));
+          this.#known.delete(key);
+          this.#superseded++;
+        }
       })
       .catch((error) => {
         this.#writeFailures++;

@@ -15,7 +15,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { FaultInjectingStorage, MemoryStorage, type StorageProvider } from "@skerry/storage-providers";
 import { s3TestTarget } from "@skerry/storage-providers/testing";
 import type { DocumentInput, NamespaceEngine } from "@skerry/namespace-engine";
-import { allKeys, makeEngine } from "./support/harness.ts";
+import { allKeys, makeEngine, steppingClock } from "./support/harness.ts";
 import { checkAgainstReference } from "./namespace-query-reference.ts";
 import { gaussian, seededRandom } from "./query/support/reference.ts";
 import { readExtraIndexSection, serializeQueryIndex } from "../src/query/index-codec.ts";
@@ -94,6 +94,9 @@ async function persisted(): Promise<{ storage: MemoryStorage; warm: unknown[]; f
   const warm = await answers(builder, "builder");
   await builder.close(); // the background writes land
   expect(builder.queryStats().tailIndexes.written).toBeGreaterThanOrEqual(4); // levels 0, 1 and 2
+  // The chunks merged into larger ones were deleted once those were written: the latest version's are left.
+  expect(builder.queryStats().tailIndexes.superseded).toBe(builder.queryStats().tailIndexes.written - 3);
+  expect(await tailKeys(storage)).toHaveLength(3);
   const control = freshEngine(storage, { ...PERSIST, tailIndexPersist: false }).engine;
   await control.query(NS, { topK: 1 });
   return { storage, warm, fullBuild: control.queryStats().tailDocsIndexed, chunks: control.queryStats().tailChunks };
@@ -125,12 +128,31 @@ describe("persisted tail chunk indexes", () => {
     expect(engine.queryStats().tailIndexes.rejected).toBe(0);
   });
 
-  it("a fresh engine at an older version uses only the objects that fit its fold", async () => {
+  it("a fresh engine at an older version uses only the objects that fit its fold (an object built for a later version lacks rows it needs)", async () => {
     const { storage } = await persisted();
     const builder = makeEngine(storage, { queryCache: PERSIST, compaction: { auto: false } });
     const latest = (await builder.manifest(NS)).version;
     const { engine } = freshEngine(storage);
     for (const at of [latest - 2, latest - 4, latest - 7]) await checkAgainstReference(engine, NS, { topK: 1000, atVersion: at }, "COSINE", `at ${at}`);
+
+    // Objects written by a fresh engine at the latest version: the merged chunk lacks the rows later batches
+    // overwrote (they were never its documents there).
+    for (const key of await tailKeys(storage)) await storage.delete(key);
+    const writer = freshEngine(storage).engine;
+    await writer.query(NS, { topK: 1 });
+    await writer.close();
+    expect(writer.queryStats().tailIndexes.written).toBe(3);
+    // Before the overwrites (latest - 3) those ids are the merged chunk's own: the object does not fit, it is rebuilt.
+    const older = freshEngine(storage);
+    await checkAgainstReference(older.engine, NS, { topK: 1000, atVersion: latest - 3 }, "COSINE", "before the overwrites");
+    await checkAgainstReference(older.engine, NS, { rankBy: ["body", "BM25", "alpha"], topK: 50, atVersion: latest - 3 }, "COSINE", "before the overwrites, BM25");
+    // The merged chunk, and batch 9's (d0399 is deleted at the latest version only).
+    expect(older.engine.queryStats().tailIndexes.rejected).toBe(2);
+    for (const problem of older.problems) expect(String((problem as Error).message)).toContain("does not fit this fold");
+    // The latest version takes all three.
+    const latestReader = freshEngine(storage);
+    await checkAgainstReference(latestReader.engine, NS, { topK: 1000 }, "COSINE", "latest");
+    expect(latestReader.engine.queryStats().tailIndexes).toMatchObject({ loaded: 3, rejected: 0 });
   });
 
   it.each([
@@ -199,7 +221,7 @@ describe("persisted tail chunk indexes", () => {
     const { storage } = await persisted();
     const engine = makeEngine(storage, { queryCache: PERSIST, compaction: { auto: false } });
     const before = await tailKeys(storage);
-    expect(before.length).toBeGreaterThanOrEqual(4);
+    expect(before.length).toBe(3); // the closed chunks of the latest version
     // Versions expire, but the latest still has the same tail: kept.
     await engine.collectGarbage(NS, { retention: { keepVersions: 1, keepForMs: 0 } });
     expect(await tailKeys(storage)).toEqual(before);
@@ -212,6 +234,24 @@ describe("persisted tail chunk indexes", () => {
     expect(await tailKeys(storage)).toEqual([]);
     expect(gc.objectsDeleted).toBeGreaterThanOrEqual(before.length);
     await checkAgainstReference(engine, NS, { topK: 1000 }, "COSINE", "after gc");
+  });
+
+  it("repair's sweep keeps the objects of a live tail, and they are no foreign keys; once the tail is compacted away it sweeps them", async () => {
+    const { storage } = await persisted();
+    const engine = makeEngine(storage, { queryCache: PERSIST, compaction: { auto: false } });
+    const before = await tailKeys(storage);
+    // (The sweep compares the store's timestamps with the engine clock: a clock past them.)
+    const repairer = () => makeEngine(storage, { clock: steppingClock(Date.now() + 60_000) });
+    const report = await repairer().repair("acme", "persist", { sweep: true, graceMs: 1000 });
+    expect(report.foreignKeys).toEqual([]);
+    expect(await tailKeys(storage)).toEqual(before);
+    // Compacted and every older version expired, but a crash kept GC from deleting them: the sweep does.
+    await engine.compact(NS, { force: true });
+    const leaked = await Promise.all(before.map(async (key) => ({ key, bytes: (await storage.get(key)).bytes })));
+    await engine.collectGarbage(NS, { retention: { keepVersions: 1, keepForMs: 0 } });
+    for (const { key, bytes } of leaked) await storage.put(key, bytes);
+    await repairer().repair("acme", "persist", { sweep: true, graceMs: 1000 });
+    expect(await tailKeys(storage)).toEqual([]);
   });
 
   it("a failed or answer-lost write never fails a query; a lost answer still leaves a usable object", async () => {
