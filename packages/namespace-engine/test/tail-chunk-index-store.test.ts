@@ -21,6 +21,8 @@ import { gaussian, seededRandom } from "./query/support/reference.ts";
 import { readExtraIndexSection, serializeQueryIndex } from "../src/query/index-codec.ts";
 import { buildQueryIndex } from "../src/query/query-index.ts";
 import { TAIL_CHUNK_SECTION } from "../src/tail-chunk-index-store.ts";
+import { ColdIndexReader } from "../src/cold-index-reader.ts";
+import type { ContainerRef } from "@skerry/wal-format";
 
 const NS = "acme/persist/docs";
 const DIM = 6;
@@ -126,6 +128,14 @@ describe("persisted tail chunk indexes", () => {
     const rows = (await engine.query(NS, { topK: 1000 })).rows.map((r) => r.id);
     for (const id of ["d0010", "d0011", "d0399", "d0380", "d0002"]) expect(rows).not.toContain(id);
     expect(engine.queryStats().tailIndexes.rejected).toBe(0);
+    // A delete by filter marks rows of the tail's containers (deletion vectors): their chunks are other
+    // identities now, so a fresh engine indexes them instead of reading the old objects, and answers right.
+    await engine.deleteByFilter(NS, ["n", "Eq", 3]);
+    await engine.close();
+    const after = freshEngine(storage);
+    await answers(after.engine, "fresh, after a delete by filter");
+    expect((await after.engine.query(NS, { topK: 1000, filters: ["n", "Eq", 3] })).rows).toEqual([]);
+    expect(after.engine.queryStats().tailIndexes.rejected).toBe(0);
   });
 
   it("a fresh engine at an older version uses only the objects that fit its fold (an object built for a later version lacks rows it needs)", async () => {
@@ -252,6 +262,24 @@ describe("persisted tail chunk indexes", () => {
     for (const { key, bytes } of leaked) await storage.put(key, bytes);
     await repairer().repair("acme", "persist", { sweep: true, graceMs: 1000 });
     expect(await tailKeys(storage)).toEqual([]);
+  });
+
+  it("the object is a query index the cold readers read by ranges: its head and every IVF list, block by block", async () => {
+    const storage = new MemoryStorage();
+    const engine = makeEngine(storage, { queryCache: { tailChunkDocs: 5000, tailIndexPersistDocs: 1 }, compaction: { auto: false } });
+    await engine.createNamespace(NS);
+    const random = seededRandom(12);
+    await engine.upsert(NS, Array.from({ length: 5000 }, (_, i) => doc(random, i)));
+    await engine.upsert(NS, [doc(random, 9999)]);
+    await engine.query(NS, { topK: 1 });
+    await engine.close();
+    const [key] = await tailKeys(storage);
+    const reader = new ColdIndexReader(storage, seededRandom(1), { attempts: 1, baseDelayMs: 0 });
+    const ref = { key: "chunk", rowCount: 5000 } as unknown as ContainerRef;
+    const head = await reader.head({ ref, indexKey: key as string, expectedBytes: undefined, metric: "COSINE" });
+    expect(head?.lists).toBeGreaterThan(1);
+    const lists = await reader.lists(key as string, head as NonNullable<typeof head>, Array.from({ length: head?.lists ?? 0 }, (_, i) => i));
+    expect(lists.reduce((n, l) => n + l.clusters.reduce((m, c) => m + c.count, 0), 0)).toBe(5000);
   });
 
   it("a failed or answer-lost write never fails a query; a lost answer still leaves a usable object", async () => {
