@@ -22,7 +22,7 @@ import { readExtraIndexSection, serializeQueryIndex } from "../src/query/index-c
 import { buildQueryIndex } from "../src/query/query-index.ts";
 import { TAIL_CHUNK_SECTION } from "../src/tail-chunk-index-store.ts";
 import { ColdIndexReader } from "../src/cold-index-reader.ts";
-import type { ContainerRef } from "@skerry/wal-format";
+import { type ContainerRef, seededRandom as walRandom } from "@skerry/wal-format";
 
 const NS = "acme/persist/docs";
 const DIM = 6;
@@ -274,7 +274,7 @@ describe("persisted tail chunk indexes", () => {
     await engine.query(NS, { topK: 1 });
     await engine.close();
     const [key] = await tailKeys(storage);
-    const reader = new ColdIndexReader(storage, seededRandom(1), { attempts: 1, baseDelayMs: 0 });
+    const reader = new ColdIndexReader(storage, walRandom(1), { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 });
     const ref = { key: "chunk", rowCount: 5000 } as unknown as ContainerRef;
     const head = await reader.head({ ref, indexKey: key as string, expectedBytes: undefined, metric: "COSINE" });
     expect(head?.lists).toBeGreaterThan(1);
