@@ -545,7 +545,7 @@ export class NamespaceQuery {
     const ids = {
       has: (docId: string) => fold.heldWithin(docId, containers),
       *[Symbol.iterator]() {
-        for (const docId of fold.docs.keys()) if (fold.heldWithin(docId, containers)) yield docId;
+        for (const docId of fold.ids()) if (fold.heldWithin(docId, containers)) yield docId;
       },
     };
     return { deleted: [...fold.deleted], chunks: parts, ids, bytes };

@@ -225,31 +225,33 @@ export class TailChunks {
     candidate?: QueryIndex,
     onRejected?: (start: number, end: number, reason: string) => void,
   ): TailChunk {
-    const docs: StoredDocument[] = [];
+    const fold = this.fold;
+    const live: string[] = [];
     const mine = new Set<string>();
     let bytes = 0;
     for (let c = start; c < end; c++) {
-      for (const id of this.fold.touched(c)) {
+      for (const id of fold.touched(c)) {
         if (later.has(id) || mine.has(id)) continue;
         mine.add(id);
-        const doc = this.fold.docs.get(id);
-        if (doc === undefined || doc === null) continue; // deleted (or a PATCH of a deleted id: no state)
-        docs.push(doc);
+        if (!fold.isLive(id)) continue; // deleted (or a PATCH of a deleted id: no state)
+        live.push(id);
         bytes += 64 + id.length * 2;
       }
     }
-    if (candidate !== undefined && docs.length > 0) {
-      const checked = checkStored(candidate, docs, mine, later);
+    if (candidate !== undefined && live.length > 0) {
+      // Only the ids: the documents of a chunk read from storage are never decoded.
+      const checked = checkStored(candidate, live.length, mine, later, (id) => fold.isLive(id));
       if (typeof checked !== "string") {
         for (const id of mine) later.add(id);
-        this.storedDocs += docs.length;
+        this.storedDocs += live.length;
         return { start, end, level, index: candidate, excluded: checked, bytes: bytes + estimateIndexBytes(candidate), stored: true };
       }
       onRejected?.(start, end, checked);
     }
     for (const id of mine) later.add(id);
     // Indexed in id order, so the same documents give the same index however the containers arrived.
-    docs.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    live.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const docs = live.map((id) => fold.doc(id) as StoredDocument);
     const index = docs.length === 0 ? null : this.indexer(docs, closed);
     this.indexedDocs += docs.length;
     return { start, end, level, index, excluded: new Set(), bytes: bytes + (index === null ? 0 : estimateIndexBytes(index)) };
@@ -257,22 +259,26 @@ export class TailChunks {
 }
 
 /**
- * Checks a stored index of a chunk against this fold: it must hold every id
- * of `docs` (the chunk's live documents no later container touched), and
- * any other id it holds must be one a later container touched (`later`):
- * those rows are returned as excluded positions. Otherwise the reason it
- * cannot be used.
+ * Checks a stored index of a chunk against this fold: it must hold exactly
+ * the chunk's `wanted` live documents (ids its containers touched, `mine`,
+ * that no later container touched and that are not deleted), once each,
+ * plus any rows of ids a later container touched (`later`): those are
+ * returned as excluded positions. Otherwise the reason it cannot be used.
  */
-function checkStored(index: QueryIndex, docs: readonly StoredDocument[], mine: ReadonlySet<string>, later: ReadonlySet<string>): Set<number> | string {
-  for (const doc of docs) if (index.slotOfId(doc.id) < 0) return `it lacks id ${JSON.stringify(doc.id)}`;
-  if (index.size < docs.length) return `it holds ${index.size} rows for ${docs.length} documents`;
+function checkStored(index: QueryIndex, wanted: number, mine: ReadonlySet<string>, later: ReadonlySet<string>, isLive: (id: string) => boolean): Set<number> | string {
   const excluded = new Set<number>();
+  const seen = new Set<string>();
   for (let slot = 0; slot < index.size; slot++) {
     const id = index.ids.get(slot);
+    if (seen.has(id)) return `it holds id ${JSON.stringify(id)} twice`;
+    seen.add(id);
     if (later.has(id)) excluded.add(index.positionOf(slot));
     else if (!mine.has(id)) return `it holds id ${JSON.stringify(id)} its containers did not write`;
+    else if (!isLive(id)) return `it holds id ${JSON.stringify(id)}, which its containers deleted`;
   }
-  if (index.size - excluded.size !== docs.length) return `it holds ${index.size - excluded.size} live rows for ${docs.length} documents`;
+  // Every other row is one of the wanted documents, each once: as many rows as documents means all of them.
+  const held = index.size - excluded.size;
+  if (held !== wanted) return `it holds ${held} of the chunk's ${wanted} documents`;
   return excluded;
 }
 
