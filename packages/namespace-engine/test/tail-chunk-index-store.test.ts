@@ -246,6 +246,19 @@ describe("persisted tail chunk indexes", () => {
     await checkAgainstReference(engine, NS, { topK: 1000 }, "COSINE", "after gc");
   });
 
+  it("a collection that fails before deleting them (a crash) leaves objects the next collection deletes", async () => {
+    const { storage } = await persisted();
+    const faulty = new FaultInjectingStorage(storage);
+    const engine = makeEngine(faulty, { queryCache: PERSIST, compaction: { auto: false } });
+    await engine.compact(NS, { force: true });
+    faulty.failWhen((call) => call.op === "list" && call.key.endsWith("/tailidx/"), { times: 3 });
+    await expect(engine.collectGarbage(NS, { retention: { keepVersions: 1, keepForMs: 0 } })).rejects.toThrow(/injected fault/);
+    expect((await tailKeys(storage)).length).toBe(3); // the versions are gone, the objects are left
+    await engine.upsert(NS, [doc(seededRandom(5), 8888)]);
+    await engine.collectGarbage(NS, { retention: { keepVersions: 1, keepForMs: 0 } });
+    expect(await tailKeys(storage)).toEqual([]);
+  });
+
   it("repair's sweep keeps the objects of a live tail, and they are no foreign keys; once the tail is compacted away it sweeps them", async () => {
     const { storage } = await persisted();
     const engine = makeEngine(storage, { queryCache: PERSIST, compaction: { auto: false } });
