@@ -43,9 +43,11 @@
  * containers, prefix and build, its index decodes (index-codec.ts checks
  * every cross-reference), and TailChunks finds its ids consistent with
  * this process's fold (a stored chunk may have been built when fewer or
- * more containers followed it). Anything else is reported (CorruptError
- * naming the key) and the chunk is built: a bad object is never read as an
- * empty chunk, nor used for other containers. Deletions and overwrites by
+ * more containers followed it). A corrupt object, or one naming other
+ * containers, is reported (CorruptError naming the key) and replaced; one
+ * that does not fit (indexed for a later version, lacking rows an older one
+ * needs) is only counted (`unfit`). Either way the chunk is built: a bad
+ * object is never read as an empty chunk, nor used for other containers. Deletions and overwrites by
  * later containers apply to a stored chunk like to a built one
  * (TailChunks excludes those rows).
  *
@@ -104,8 +106,10 @@ export interface TailChunkIndexStoreStats {
   readonly loaded: number;
   /** Objects written (or found already written by a create-only put). */
   readonly written: number;
-  /** Objects found but not usable (corrupt, for other containers, inconsistent with the fold). */
+  /** Objects found corrupt or naming other containers (reported; the chunk is indexed and the object replaced). */
   readonly rejected: number;
+  /** Sound objects whose rows do not fit this process's fold (indexed for a later version): the chunk is indexed. */
+  readonly unfit: number;
   /** Background writes that failed. */
   readonly writeFailures: number;
   /** Objects of chunks merged into a larger one, deleted once the larger one was written. */
@@ -157,6 +161,7 @@ export class TailChunkIndexStore {
   #rejected = 0;
   #writeFailures = 0;
   #superseded = 0;
+  #unfit = 0;
 
   constructor(
     deps: { readonly storage: StorageProvider; readonly random: Random; readonly retry: RetryPolicy },
@@ -177,7 +182,7 @@ export class TailChunkIndexStore {
   }
 
   stats(): TailChunkIndexStoreStats {
-    return { loaded: this.#loaded, written: this.#written, rejected: this.#rejected, writeFailures: this.#writeFailures, superseded: this.#superseded };
+    return { loaded: this.#loaded, written: this.#written, rejected: this.#rejected, writeFailures: this.#writeFailures, superseded: this.#superseded, unfit: this.#unfit };
   }
 
   /** Resolves once the background writes queued so far are done (their failures are reported, not thrown). */
@@ -213,9 +218,12 @@ export class TailChunkIndexStore {
     for (const p of wanted) targets.set(chunkKey(p.start, p.end), target(p.start, p.end, p.level));
     const stored = await this.#readAll(path, wanted, targets);
     const before = chunks.closed;
-    const open = chunks.advance(stored, (start, end, reason) => {
-      // A sound object built when other containers followed the chunk (e.g. for a later version): kept.
-      this.#reject(path, targets.get(chunkKey(start, end))?.key ?? "", `does not fit this fold: ${reason}`);
+    const open = chunks.advance(stored, (start, end, reason, corrupt) => {
+      const key = targets.get(chunkKey(start, end))?.key ?? "";
+      if (corrupt) {
+        this.#corrupt.add(key);
+        this.#reject(path, key, reason);
+      } else this.#unfit++; // a sound object indexed while other containers followed the chunk (for a later version): kept
     });
     for (const chunk of chunks.closed) {
       if (chunk.stored === true) {
@@ -225,7 +233,8 @@ export class TailChunkIndexStore {
       const t = targets.get(chunkKey(chunk.start, chunk.end));
       const index = chunk.index;
       // Built now (a chunk built by an earlier advance was queued then), big enough, not found stored.
-      if (t === undefined || index === null || index.size < this.#settings.minDocuments || stored.has(chunkKey(chunk.start, chunk.end))) continue;
+      if (t === undefined || index === null || index.size < this.#settings.minDocuments) continue;
+      if (stored.has(chunkKey(chunk.start, chunk.end)) && !this.#corrupt.has(t.key)) continue; // there, sound
       if (this.#known.has(t.key) && !this.#corrupt.has(t.key)) continue;
       this.#remember(t.key);
       // The chunks this one merged (this process held them): their objects go once this one is written.

@@ -139,7 +139,7 @@ export class TailChunks {
    * reported to `onRejected` and built. Returns the open chunk (excluded is
    * always empty: nothing after it touched its ids).
    */
-  advance(stored?: StoredChunkIndexes, onRejected?: (start: number, end: number, reason: string) => void): TailChunk {
+  advance(stored?: StoredChunkIndexes, onRejected?: (start: number, end: number, reason: string, corrupt: boolean) => void): TailChunk {
     const fold = this.fold;
     const count = fold.identities.length;
     // Later containers supersede what closed chunks hold.
@@ -223,7 +223,7 @@ export class TailChunks {
     later: Set<string>,
     closed: boolean,
     candidate?: QueryIndex,
-    onRejected?: (start: number, end: number, reason: string) => void,
+    onRejected?: (start: number, end: number, reason: string, corrupt: boolean) => void,
   ): TailChunk {
     const fold = this.fold;
     const live: string[] = [];
@@ -241,12 +241,12 @@ export class TailChunks {
     if (candidate !== undefined && live.length > 0) {
       // Only the ids: the documents of a chunk read from storage are never decoded.
       const checked = checkStored(candidate, live.length, mine, later, (id) => fold.isLive(id));
-      if (typeof checked !== "string") {
+      if (!("reason" in checked)) {
         for (const id of mine) later.add(id);
         this.storedDocs += live.length;
         return { start, end, level, index: candidate, excluded: checked, bytes: bytes + estimateIndexBytes(candidate), stored: true };
       }
-      onRejected?.(start, end, checked);
+      onRejected?.(start, end, checked.reason, checked.corrupt);
     }
     for (const id of mine) later.add(id);
     // Indexed in id order, so the same documents give the same index however the containers arrived.
@@ -263,22 +263,31 @@ export class TailChunks {
  * the chunk's `wanted` live documents (ids its containers touched, `mine`,
  * that no later container touched and that are not deleted), once each,
  * plus any rows of ids a later container touched (`later`): those are
- * returned as excluded positions. Otherwise the reason it cannot be used.
+ * returned as excluded positions. Otherwise the reason it cannot be used,
+ * and whether no sound index of these containers could be like it
+ * (`corrupt`): one indexed while more containers followed the chunk lacks
+ * the rows they overwrote, which an older fold still needs (not corrupt).
  */
-function checkStored(index: QueryIndex, wanted: number, mine: ReadonlySet<string>, later: ReadonlySet<string>, isLive: (id: string) => boolean): Set<number> | string {
+function checkStored(
+  index: QueryIndex,
+  wanted: number,
+  mine: ReadonlySet<string>,
+  later: ReadonlySet<string>,
+  isLive: (id: string) => boolean,
+): Set<number> | { reason: string; corrupt: boolean } {
   const excluded = new Set<number>();
   const seen = new Set<string>();
   for (let slot = 0; slot < index.size; slot++) {
     const id = index.ids.get(slot);
-    if (seen.has(id)) return `it holds id ${JSON.stringify(id)} twice`;
+    if (seen.has(id)) return { reason: `it holds id ${JSON.stringify(id)} twice`, corrupt: true };
     seen.add(id);
     if (later.has(id)) excluded.add(index.positionOf(slot));
-    else if (!mine.has(id)) return `it holds id ${JSON.stringify(id)} its containers did not write`;
-    else if (!isLive(id)) return `it holds id ${JSON.stringify(id)}, which its containers deleted`;
+    else if (!mine.has(id)) return { reason: `it holds id ${JSON.stringify(id)} its containers did not write`, corrupt: true };
+    else if (!isLive(id)) return { reason: `it holds id ${JSON.stringify(id)}, which its containers deleted`, corrupt: true };
   }
   // Every other row is one of the wanted documents, each once: as many rows as documents means all of them.
   const held = index.size - excluded.size;
-  if (held !== wanted) return `it holds ${held} of the chunk's ${wanted} documents`;
+  if (held !== wanted) return { reason: `it holds ${held} of the chunk's ${wanted} documents`, corrupt: held > wanted };
   return excluded;
 }
 
