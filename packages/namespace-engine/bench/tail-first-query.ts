@@ -1,11 +1,21 @@
 /**
  * The first query over a large uncompacted tail (issue 13): N documents as
- * 10,000-document log batches kept in `BENCH_DIR` (built once), then a fresh
- * engine's first ANN query, which folds and indexes the whole tail. Profile
- * with `node --cpu-prof`.
+ * 10,000-document log batches kept in `BENCH_DIR` (built once), then, each
+ * in a process of its own:
+ *
+ * 1. a fresh engine's first ANN query with no persisted tail chunk indexes
+ *    (they are deleted first): it folds and indexes the whole tail, then
+ *    writes the closed chunks' indexes in the background (`close` waits
+ *    for them: printed as "writes");
+ * 2. another fresh process's first ANN query over the same tail: it folds
+ *    the tail and reads the chunks' indexes instead of indexing them.
+ *
+ * Printed side by side as a ratio, with each first query's process CPU and
+ * whether both answered the same rows. Profile with `node --cpu-prof`.
  *
  *   BENCH_DIR=/tmp/tail200k BENCH_TAIL_DOCS=200000 node --conditions=@skerry/source --import tsx bench/tail-first-query.ts
  */
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,32 +25,91 @@ import { dataset } from "./query/dataset.ts";
 import { upsertDataset } from "./upsert-dataset.ts";
 
 const n = Number(process.env["BENCH_TAIL_DOCS"] ?? 200_000);
-const keep = process.env["BENCH_DIR"];
-const dir = keep ?? mkdtempSync(join(tmpdir(), "skerry-tail-first-"));
+const role = process.env["BENCH_TAIL_ROLE"];
 const NS = "bench/tail/first";
-try {
+
+interface Run {
+  readonly firstMs: number;
+  readonly cpuMs: number;
+  readonly nextMs: number;
+  readonly writesMs: number;
+  readonly indexed: number;
+  readonly loaded: number;
+  readonly written: number;
+  readonly partitions: number;
+  readonly ids: string[];
+}
+
+/** One process's first and second query (role "build" or "fresh"); prints its Run as JSON. */
+async function measure(dir: string): Promise<void> {
   const storage = new LocalFsStorage({ root: dir });
-  if (!existsSync(join(dir, ".built"))) {
-    const writer = new NamespaceEngine({ storage, compaction: { auto: false } });
-    await writer.createNamespace(NS);
-    await upsertDataset(writer, NS, n);
-    await writer.close();
-    mkdirSync(join(dir, ".built"));
-  }
   const engine = new NamespaceEngine({ storage, compaction: { auto: false } });
   const data = dataset(10);
   const t = performance.now();
   const cpu = process.cpuUsage();
-  await engine.query(NS, { rankBy: ["vector", "ANN", data.query(0)], topK: 10 });
-  const first = performance.now() - t;
+  const result = await engine.query(NS, { rankBy: ["vector", "ANN", data.query(0)], topK: 10 });
+  const firstMs = performance.now() - t;
   const used = process.cpuUsage(cpu);
-  const cpuMs = (used.user + used.system) / 1000;
   const t2 = performance.now();
   await engine.query(NS, { rankBy: ["vector", "ANN", data.query(1)], topK: 10 });
-  const second = performance.now() - t2;
-  console.log(`# ${n.toLocaleString("en")} docs: first query ${first.toFixed(1)} ms (${((first * 1000) / n).toFixed(1)} us/doc; CPU ${cpuMs.toFixed(0)} ms, ${((cpuMs * 1000) / n).toFixed(1)} us/doc), next ${second.toFixed(1)} ms, documents indexed ${engine.queryStats().tailDocsIndexed}, partitions ${engine.queryStats().tailChunks}`);
-  await engine.close();
-} finally {
-  if (keep === undefined) rmSync(dir, { recursive: true, force: true });
+  const nextMs = performance.now() - t2;
+  const t3 = performance.now();
+  await engine.close(); // the background writes of the chunks' indexes
+  const writesMs = performance.now() - t3;
+  const stats = engine.queryStats();
+  const run: Run = {
+    firstMs,
+    cpuMs: (used.user + used.system) / 1000,
+    nextMs,
+    writesMs,
+    indexed: stats.tailDocsIndexed,
+    loaded: stats.tailIndexes.loaded,
+    written: stats.tailIndexes.written,
+    partitions: stats.tailChunks,
+    ids: result.rows.map((r) => r.id),
+  };
+  console.log(JSON.stringify(run));
+}
+
+function child(dir: string, which: string): Run {
+  const out = execFileSync(process.execPath, [...process.execArgv, import.meta.filename], {
+    env: { ...process.env, BENCH_DIR: dir, BENCH_TAIL_ROLE: which },
+    encoding: "utf8",
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return JSON.parse(out.trim().split("\n").at(-1) as string) as Run;
+}
+
+const ms = (v: number) => `${v.toFixed(1)} ms`.padStart(12);
+
+if (role !== undefined) {
+  await measure(process.env["BENCH_DIR"] as string);
+} else {
+  const keep = process.env["BENCH_DIR"];
+  const dir = keep ?? mkdtempSync(join(tmpdir(), "skerry-tail-first-"));
+  try {
+    const storage = new LocalFsStorage({ root: dir });
+    if (!existsSync(join(dir, ".built"))) {
+      const writer = new NamespaceEngine({ storage, compaction: { auto: false } });
+      await writer.createNamespace(NS);
+      await upsertDataset(writer, NS, n);
+      await writer.close();
+      mkdirSync(join(dir, ".built"));
+    }
+    rmSync(join(dir, "bench/tail/ns/first/tailidx"), { recursive: true, force: true }); // the build run starts with none
+    const build = child(dir, "build");
+    const fresh = child(dir, "fresh");
+    const same = JSON.stringify(build.ids) === JSON.stringify(fresh.ids);
+    console.log(`# ${n.toLocaleString("en")} docs, ${build.partitions} partitions; the same rows: ${same ? "yes" : "NO"}`);
+    console.log(
+      `tail: first query, persisted chunks ${ms(fresh.firstMs)} | tail: first query (builds)   ${ms(build.firstMs)} | x${(fresh.firstMs / build.firstMs).toFixed(3)}`,
+    );
+    console.log(`tail: first query, CPU              ${ms(fresh.cpuMs)} | tail: first query, CPU       ${ms(build.cpuMs)} | x${(fresh.cpuMs / build.cpuMs).toFixed(3)}`);
+    console.log(
+      `  persisted: ${fresh.loaded} chunks read, ${fresh.indexed} docs indexed, next query ${fresh.nextMs.toFixed(1)} ms; builds: ${build.indexed} docs indexed (${((build.cpuMs * 1000) / n).toFixed(1)} us/doc of CPU), next query ${build.nextMs.toFixed(1)} ms, ${build.written} chunk indexes written in the background in ${build.writesMs.toFixed(0)} ms`,
+    );
+  } finally {
+    if (keep === undefined) rmSync(dir, { recursive: true, force: true });
+  }
 }
 process.exit(0);

@@ -29,13 +29,14 @@ import { type ContainerRef, contentHash, decodeRowBatch, type Random, type RowDo
 import { readContainerBytes } from "./carried-batch.ts";
 import { deletedIdsOf } from "./container-extra.ts";
 import { CorruptError } from "./errors.ts";
-import { decodeLogBatch } from "./log-batch.ts";
+import { decodeLazily, type FoldEntry } from "./lazy-upsert.ts";
+import { decodeLogBatch, logBatchPayloads } from "./log-batch.ts";
 import type { LogEntry } from "./log-entry.ts";
 import { readReferenced, type RetryPolicy } from "./storage-calls.ts";
 import { decodeTombstones, verifySnapshot } from "./tombstone-object.ts";
 
-export interface LoadedContainer {
-  readonly entries: LogEntry[];
+export interface LoadedContainer<E = LogEntry> {
+  readonly entries: E[];
   readonly tombstoned?: ReadonlySet<number>;
   /** The sidecar's seal, when it has one (compaction checks it). */
   readonly sealedBy?: string;
@@ -75,11 +76,25 @@ export function decodeSegment(bytes: Uint8Array, ref: ContainerRef): LogEntry[] 
   return rows.map(segmentRowEntry);
 }
 
-export async function loadContainer(deps: LoadDependencies, ref: ContainerRef, sidecarKey: string | undefined): Promise<LoadedContainer> {
+export function loadContainer(deps: LoadDependencies, ref: ContainerRef, sidecarKey: string | undefined): Promise<LoadedContainer> {
+  return load(deps, ref, sidecarKey, decodeLogBatch);
+}
+
+/** `loadContainer` for the query tail's fold: a log batch's UPSERTs decoded on first use (lazy-upsert.ts). */
+export function loadFoldContainer(deps: LoadDependencies, ref: ContainerRef, sidecarKey: string | undefined): Promise<LoadedContainer<FoldEntry>> {
+  return load<FoldEntry>(deps, ref, sidecarKey, (bytes, batch) => logBatchPayloads(bytes, batch).map((payload) => decodeLazily(payload, batch.key)));
+}
+
+async function load<E>(
+  deps: LoadDependencies,
+  ref: ContainerRef,
+  sidecarKey: string | undefined,
+  decodeBatch: (bytes: Uint8Array, ref: ContainerRef) => E[],
+): Promise<LoadedContainer<E | LogEntry>> {
   const { storage, random, retry } = deps;
   // The object's bytes, or a carried batch's from its manifest (carried-batch.ts); verified below.
   const bytes = await readContainerBytes(deps, ref);
-  const entries = ref.kind === "LOG_BATCH" ? decodeLogBatch(bytes, ref) : decodeSegment(bytes, ref);
+  const entries: (E | LogEntry)[] = ref.kind === "LOG_BATCH" ? decodeBatch(bytes, ref) : decodeSegment(bytes, ref);
   if (ref.kind === "SEGMENT") for (const id of deletedIdsOf(ref)) entries.push({ op: "DELETE", id });
   if (sidecarKey === undefined) return { entries };
   const sidecar = await readReferenced({ storage, random, retry }, sidecarKey, `tombstone object ${sidecarKey} referenced by container ${ref.id}`);

@@ -6,6 +6,7 @@
  *   segments/<id>.arrow | <id>.qidx          compactions/<id>.json
  *   superfiles/<id>.tombstones               superfiles/<id>.<32 hex>.tsnap
  *   wal/mutations/<32 hex>.json | .arrow     waiting/<id>.json
+ *   tailidx/<id>/<64 hex>.qidx               (a persisted tail chunk index, tail-chunk-index-store.ts)
  *
  * `<id>` is a UUID-like token (ASCII letters, digits, `-`, `_`). Anything else under a namespace (a
  * README.txt, a .DS_Store, an editor's or a copy tool's temp file) is foreign: listings skip it, repair
@@ -23,6 +24,7 @@ const PATTERNS = [
   new RegExp(`^waiting/${ID}\\.json$`),
   new RegExp(`^superfiles/${ID}\\.tombstones$`),
   new RegExp(`^superfiles/${ID}\\.[0-9a-f]{32}\\.tsnap$`),
+  new RegExp(`^tailidx/${ID}/[0-9a-f]{64}\\.qidx$`),
 ];
 
 /** True when `key` is a name the engine writes under the root of `path`. */
@@ -35,12 +37,13 @@ export function isEngineObjectKey(path: NamespacePath, key: string): boolean {
   return PATTERNS.some((pattern) => pattern.test(rest));
 }
 
-const IMMUTABLE = new RegExp(`/(log/${ID}\\.log|segments/${ID}\\.(arrow|qidx)|superfiles/${ID}\\.[0-9a-f]{32}\\.tsnap)$`);
+const IMMUTABLE = new RegExp(`/(log/${ID}\\.log|segments/${ID}\\.(arrow|qidx)|superfiles/${ID}\\.[0-9a-f]{32}\\.tsnap|tailidx/${ID}/[0-9a-f]{64}\\.qidx)$`);
 
 /**
  * True for keys of objects that never change once written (log batches, segments, query indexes, tombstone
  * snapshots: each named by a fresh id or its content hash, written create-only): what the block cache may
- * keep. Manifests, sidecars, intents, WAL documents and registry entries are rewritten or deleted and
+ * keep. A persisted tail chunk index is named by what it indexes; a copy found corrupt is replaced by one
+ * built by another process, which may differ but is as valid, so a cached copy is never wrong either. Manifests, sidecars, intents, WAL documents and registry entries are rewritten or deleted and
  * re-created, so they are never cached.
  */
 export function isImmutableEngineKey(key: string): boolean {

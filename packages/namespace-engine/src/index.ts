@@ -84,6 +84,7 @@ export {
   type QueryOptions,
 } from "./namespace-query.ts";
 export type { SegmentIndexCacheStats } from "./segment-index-cache.ts";
+export type { TailChunkIndexStoreStats } from "./tail-chunk-index-store.ts";
 export type { DeleteByFilterResult, PatchByFilterResult, PredicateMutationOptions } from "./predicate-mutation.ts";
 export {
   DEFAULT_COMPACTION_SETTINGS,

@@ -27,6 +27,11 @@ export function encodeLogBatch(baseVersion: number, entries: readonly Uint8Array
 
 /** Verifies and decodes a batch object read for `ref`. */
 export function decodeLogBatch(bytes: Uint8Array, ref: ContainerRef): LogEntry[] {
+  return logBatchPayloads(bytes, ref).map((payload) => decodeLogEntry(payload, ref.key));
+}
+
+/** Verifies a batch object read for `ref` and returns its entries' payloads, not decoded. */
+export function logBatchPayloads(bytes: Uint8Array, ref: ContainerRef): Uint8Array[] {
   if (bytes.length !== ref.byteSize) {
     throw new CorruptError(`log batch ${ref.key} is ${bytes.length} bytes, its manifest says ${ref.byteSize}`, ref.key);
   }
@@ -43,5 +48,5 @@ export function decodeLogBatch(bytes: Uint8Array, ref: ContainerRef): LogEntry[]
   if (log.entries.length !== ref.rowCount) {
     throw new CorruptError(`log batch ${ref.key} has ${log.entries.length} entries, its manifest says ${ref.rowCount}`, ref.key);
   }
-  return log.entries.map((payload) => decodeLogEntry(payload, ref.key));
+  return log.entries;
 }

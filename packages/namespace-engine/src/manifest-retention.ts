@@ -22,7 +22,9 @@
  *      versions whose carriers are all still there (fully readable until
  *      the next collection);
  *   5. release the dropped keys: owned objects deleted, shared ones
- *      through the refcount shards (deleted when nobody holds them).
+ *      through the refcount shards (deleted when nobody holds them);
+ *   6. delete the persisted tail chunk indexes whose tail's first container
+ *      no retained version references (tail-index-garbage.ts).
  * A crash after 4 leaks (counts too high, objects kept); `repair` and its
  * sweep reclaim them. Nothing a retained version references is touched.
  *
@@ -48,6 +50,7 @@ import type { NamespacePath } from "./namespace-path.ts";
 import { addReferences, emptyReferences, referencesOf, releaseReferences, subtractReferences } from "./object-release.ts";
 import type { RefcountShards } from "./refcount-shards.ts";
 import { withRetry } from "./storage-calls.ts";
+import { collectTailIndexGarbage } from "./tail-index-garbage.ts";
 import { manifestKey, manifestPrefix, manifestVersionOf } from "./storage-layout.ts";
 
 export interface RetentionPolicy {
@@ -120,6 +123,7 @@ export async function collectManifestGarbage(
   // Walk down from the newest version past the always-kept ones until a version's successor is old enough.
   let successor: Manifest | undefined;
   let boundary = -1; // index of the newest expiring version
+  const liveContainers = new Set<string>(); // every retained version's containers
   for (let i = 0; i < versions.length; i++) {
     const manifest = await readOrGone(ctx, path, versions[i] as number);
     if (manifest === undefined) return nothing(versions[versions.length - 1] ?? 0); // collected concurrently
@@ -132,6 +136,7 @@ export async function collectManifestGarbage(
       break;
     }
     successor = manifest;
+    for (const c of manifest.containers) liveContainers.add(c.id);
   }
   const retained = successor;
   if (boundary < 0 || retained === undefined) return nothing(versions[versions.length - 1] ?? 0);
@@ -159,6 +164,6 @@ export async function collectManifestGarbage(
     const key = manifestKey(path, version);
     await withRetry(`delete ${key}`, ctx.retry, ctx.random, () => ctx.storage.delete(key));
   }
-  const objectsDeleted = await releaseReferences(ctx, shards, path, holder, release);
+  const objectsDeleted = (await releaseReferences(ctx, shards, path, holder, release)) + (await collectTailIndexGarbage(ctx, path, liveContainers));
   return { versionsDeleted: expiring.length, objectsDeleted, oldestVersion: retained.version, latestVersion };
 }

@@ -188,7 +188,11 @@ export interface NamespaceEngineOptions {
   readonly maxMutationTargets?: number | undefined;
   /** Re-locate rounds of a predicate mutation whose targets a compaction has sealed. */
   readonly relocate?: { maxAttempts?: number; baseDelayMs?: number; maxDelayMs?: number } | undefined;
-  /** Called with errors of background compactions (default: ignored; the next run retries). */
+  /**
+   * Called with errors of background compactions (default: ignored; the next run retries), and with problems
+   * of persisted tail chunk indexes (an object that could not be read or written, or was rejected as corrupt:
+   * CorruptError naming its key; the query goes on and indexes the chunk itself).
+   */
   readonly onBackgroundError?: ((error: unknown, path: string) => void) | undefined;
   /**
    * Called with every recovery's report: the automatic one when this
@@ -465,6 +469,7 @@ export class NamespaceEngine {
       readState: (p, m, fn) => this.#states.read(p, m, fn),
       settings: options.queryCache,
       slicer: options.querySlicer ?? new QuerySlicer(),
+      onTailIndexProblem: (error, p) => this.#onBackgroundError?.(error, namespaceId(p)),
     });
   }
 
@@ -1029,6 +1034,7 @@ export class NamespaceEngine {
       this.#scheduled.delete(id);
     }
     await Promise.allSettled([...this.#background]);
+    await this.#query.flush(); // persisted tail chunk indexes being written
     await this.#persistence?.flush(); // persisted states reach the disk
     if (this.storage instanceof CachingStorage) await this.storage.flush(); // the block cache's disk writes finish
   }

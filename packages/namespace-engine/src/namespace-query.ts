@@ -110,6 +110,7 @@ import { blockHolds, bloomMayContain, idBlockOf } from "./query/id-set.ts";
 import type { JsonValue } from "./query/query-document.ts";
 import { QuerySnapshot } from "./query/query-snapshot.ts";
 import { foldIdentity, TailFold } from "./query-tail.ts";
+import { type ChunkBuild, TailChunkIndexStore, type TailChunkIndexStoreStats } from "./tail-chunk-index-store.ts";
 import { type ChunkIndexer, TailChunks } from "./tail-chunks.ts";
 import { SegmentIndexCache, type SegmentIndexCacheStats } from "./segment-index-cache.ts";
 import { SerialQueue } from "./serial-queue.ts";
@@ -157,6 +158,14 @@ export interface QueryCacheSettings {
   readonly tailChunkContainers: number;
   readonly tailChunkFanout: number;
   /**
+   * Closed tail chunks of at least `tailIndexPersistDocs` documents have
+   * their index written as an object (in the background) and read from
+   * there by the next process that needs it, instead of indexing their
+   * documents again (tail-chunk-index-store.ts); defaults true and 2,048.
+   */
+  readonly tailIndexPersist: boolean;
+  readonly tailIndexPersistDocs: number;
+  /**
    * Format-4 indexes: first-pass candidates per segment a cold ANN query
    * re-ranks with full-precision vectors; 0 (default) = max(4 x topK, 40).
    */
@@ -192,6 +201,8 @@ export const DEFAULT_QUERY_CACHE_SETTINGS: QueryCacheSettings = {
   tailChunkDocs: 16_384,
   tailChunkContainers: 8,
   tailChunkFanout: 4,
+  tailIndexPersist: true,
+  tailIndexPersistDocs: 2048,
   coldRerank: 0,
   globalProbes: true,
   coldReadGapBytes: DEFAULT_COLD_READ_GAP_BYTES,
@@ -214,6 +225,8 @@ export interface QueryCacheStats {
   readonly tailDocsIndexed: number;
   /** Partitions (closed chunks and the open one) of the newest tail built. */
   readonly tailChunks: number;
+  /** Persisted tail chunk indexes: read instead of built, written, rejected (tail-chunk-index-store.ts). */
+  readonly tailIndexes: TailChunkIndexStoreStats;
 }
 
 export interface NamespaceQueryDependencies {
@@ -225,6 +238,8 @@ export interface NamespaceQueryDependencies {
   readonly settings?: Partial<QueryCacheSettings> | undefined;
   /** Slices the work of every query (one budget per event-loop turn for all of them). */
   readonly slicer: QuerySlicer;
+  /** Told of a persisted tail chunk index that could not be read, used or written (the query goes on without it). */
+  readonly onTailIndexProblem?: ((error: unknown, path: NamespacePath) => void) | undefined;
 }
 
 interface Prepared {
@@ -371,6 +386,7 @@ export class NamespaceQuery {
   #coldQueries = 0;
   #tailDocsIndexed = 0;
   #tailChunks = 0;
+  readonly #tailIndexes: TailChunkIndexStore;
   readonly #cold: ColdIndexReader;
   /** Cold BM25 and filter queries (#coldTextQuery): element ranges of stored arrays, dead slots, returned rows. */
   readonly #coldArrays: ColdArrayReader;
@@ -383,7 +399,7 @@ export class NamespaceQuery {
     this.#deps = deps;
     this.#settings = { ...DEFAULT_QUERY_CACHE_SETTINGS, ...deps.settings };
     for (const [name, value] of Object.entries(this.#settings)) {
-      if (name === "coldReads" || name === "globalProbes") {
+      if (name === "coldReads" || name === "globalProbes" || name === "tailIndexPersist") {
         if (typeof value !== "boolean") throw new InvalidArgumentError(`query cache setting ${name} must be a boolean`);
       } else if (typeof value !== "number" || !(value >= 0)) throw new InvalidArgumentError(`query cache setting ${name} must be a non-negative number`);
     }
@@ -392,6 +408,16 @@ export class NamespaceQuery {
     this.#coldArrays = new ColdArrayReader(deps.storage, deps.random, deps.retry);
     this.#coldDead = new ColdDeadSlots(this.#coldArrays);
     this.#coldRows = new ColdRows(this.#coldArrays);
+    this.#tailIndexes = new TailChunkIndexStore(
+      deps,
+      { persist: this.#settings.tailIndexPersist, minDocuments: this.#settings.tailIndexPersistDocs },
+      (error, path) => deps.onTailIndexProblem?.(error, path),
+    );
+  }
+
+  /** Resolves once the background writes of tail chunk indexes queued so far are done. */
+  flush(): Promise<void> {
+    return this.#tailIndexes.flush();
   }
 
   stats(): QueryCacheStats {
@@ -406,6 +432,7 @@ export class NamespaceQuery {
       coldBytes: this.#cold.stats().bytes + this.#coldArrays.stats().bytes,
       tailDocsIndexed: this.#tailDocsIndexed,
       tailChunks: this.#tailChunks,
+      tailIndexes: this.#tailIndexes.stats(),
     };
   }
 
@@ -519,11 +546,13 @@ export class NamespaceQuery {
     const dimension = manifest.vector?.dimension;
     // The tail is indexed under the version's full-text options; a fold made under other options is not extended.
     const textFields = textFieldConfigs(manifest.textFields);
-    const chunks = await this.#fold(id, manifest.containers.slice(indexedPrefix(manifest)), JSON.stringify(textFields ?? {}), (docs, closed) =>
+    const refs = manifest.containers.slice(indexedPrefix(manifest));
+    const textKey = JSON.stringify(textFields ?? {});
+    const chunks = await this.#fold(id, refs, textKey, (docs, closed) =>
       buildQueryIndex(docs, { metric, ...(dimension === undefined ? {} : { dimension }), ...(closed ? { ann: true } : {}), textFields }),
     );
     if (chunks.fold.needsBase.size > 0 && !resolveBases) return null;
-    const promise = this.#buildTail(path, manifest, chunks);
+    const promise = this.#buildTail(path, manifest, chunks, refs, { metric, dimension: dimension ?? null, textFields: textKey });
     this.#tailParts.set(id, { key, promise });
     promise.catch(() => {
       if (this.#tailParts.get(id)?.promise === promise) this.#tailParts.delete(id);
@@ -531,7 +560,7 @@ export class NamespaceQuery {
     return promise;
   }
 
-  async #buildTail(path: NamespacePath, manifest: Manifest, chunks: TailChunks): Promise<TailPart> {
+  async #buildTail(path: NamespacePath, manifest: Manifest, chunks: TailChunks, refs: readonly ContainerRef[], build: ChunkBuild): Promise<TailPart> {
     const { fold } = chunks;
     // PATCHes of documents whose base lives in an indexed segment: take them from the materialized state.
     if (fold.needsBase.size > 0) {
@@ -542,7 +571,7 @@ export class NamespaceQuery {
       });
     }
     const before = chunks.indexedDocs;
-    const open = chunks.advance();
+    const open = await this.#tailIndexes.advance(path, chunks, refs, build);
     this.#tailDocsIndexed += chunks.indexedDocs - before;
     this.#tailChunks = chunks.closed.length + 1;
     const parts: { index: QueryIndex; excluded: Uint32Array | undefined }[] = [];
@@ -556,7 +585,7 @@ export class NamespaceQuery {
     const ids = {
       has: (docId: string) => fold.heldWithin(docId, containers),
       *[Symbol.iterator]() {
-        for (const docId of fold.docs.keys()) if (fold.heldWithin(docId, containers)) yield docId;
+        for (const docId of fold.ids()) if (fold.heldWithin(docId, containers)) yield docId;
       },
     };
     return { deleted: [...fold.deleted], chunks: parts, ids, bytes };

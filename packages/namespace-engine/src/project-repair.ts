@@ -18,7 +18,9 @@
  *    those), that no retained manifest references (a live tombstone sidecar
  *    counts as referenced while its container is), that no shard entry
  *    holds, and whose last-modified time is more than `graceMs` before the
- *    engine clock, is deleted. An in-flight write's object (a batch written
+ *    engine clock, is deleted (a persisted tail chunk index,
+ *    `tailidx/<container>/...`, counts as referenced while its container
+ *    is). An in-flight write's object (a batch written
  *    before its manifest, a compaction output before its swap, a branch's
  *    sidecar copies) is younger than the grace period and never swept; the
  *    grace must exceed the longest such window (default one day). Waiting
@@ -293,6 +295,8 @@ export async function repairProject(
         const containerId = file.slice(0, -".tombstones".length);
         if (live.get(name)?.containerIds.has(containerId) === true) continue;
       }
+      // A persisted tail chunk index (tail-chunk-index-store.ts) is kept while its tail's first container is live.
+      if (dir === "tailidx" && parts.length === 4 && live.get(name)?.containerIds.has(file as string) === true) continue;
       candidates.push(key);
     }
     const held = await shards.holdersOf(org, project, candidates);

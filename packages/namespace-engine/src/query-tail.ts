@@ -18,12 +18,17 @@
  * fold of version v extends to v' by applying only the containers v' added
  * (`isPrefixOf` on fold identities, as the state cache does).
  *
+ * A log batch's UPSERTs are decoded when their document is first asked for
+ * (`doc`, lazy-upsert.ts): a chunk whose index is read from storage needs
+ * only its ids, so its documents are never decoded.
+ *
  * Errors: those of container-loader.ts (`CorruptError`, `StorageFailureError`).
  */
 import type { ContainerRef } from "@skerry/wal-format";
-import { type LoadDependencies, type LoadedContainer, loadContainer } from "./container-loader.ts";
+import { type LoadDependencies, type LoadedContainer, loadFoldContainer } from "./container-loader.ts";
 import { maskedPositions, sidecarForRead } from "./container-extra.ts";
 import type { StoredDocument } from "./document.ts";
+import { type FoldEntry, isLazy, type LazyUpsert, materialize } from "./lazy-upsert.ts";
 import type { LogEntry } from "./log-entry.ts";
 import { estimateDocumentBytes, patched } from "./namespace-state.ts";
 
@@ -47,8 +52,8 @@ function upserted(entry: LogEntry): StoredDocument {
 
 export class TailFold {
   readonly #identities: string[] = [];
-  /** Touched ids: the current document, or null when deleted in the tail. */
-  readonly docs = new Map<string, StoredDocument | null>();
+  /** Touched ids: the current document (an UPSERT not decoded yet: `doc` decodes it), or null when deleted in the tail. */
+  readonly #docs = new Map<string, StoredDocument | LazyUpsert | null>();
   /** Ids a PATCH reached before the tail wrote them (their base may be in an indexed segment). */
   readonly needsBase = new Set<string>();
   /** Ids whose current state is deleted (`docs` holds null). */
@@ -60,6 +65,25 @@ export class TailFold {
 
   get identities(): readonly string[] {
     return this.#identities;
+  }
+
+  /** Every id the fold touched (live or deleted). */
+  ids(): IterableIterator<string> {
+    return this.#docs.keys();
+  }
+
+  /** True when the fold touched `id` and its current state is a document (not deleted). */
+  isLive(id: string): boolean {
+    return this.#docs.has(id) && !this.deleted.has(id);
+  }
+
+  /** The current document of `id` (decoded now if it was not yet), null when deleted, undefined when not touched. */
+  doc(id: string): StoredDocument | null | undefined {
+    const held = this.#docs.get(id);
+    if (held === undefined || held === null || !isLazy(held as FoldEntry)) return held as StoredDocument | null | undefined;
+    const doc = upserted(materialize(held as LazyUpsert));
+    this.#docs.set(id, doc);
+    return doc;
   }
 
   /** The ids container `i` touched (an id may repeat). */
@@ -75,7 +99,7 @@ export class TailFold {
 
   /** Sets an id's document (a PATCH base resolved from the materialized state). */
   resolve(id: string, doc: StoredDocument | null): void {
-    this.docs.set(id, doc);
+    this.#docs.set(id, doc);
     if (doc === null) this.deleted.add(id);
     else this.deleted.delete(id);
     this.needsBase.delete(id);
@@ -90,23 +114,24 @@ export class TailFold {
 
   /** Loads `refs` (8 at a time) and applies them in order. */
   async extend(deps: LoadDependencies, refs: readonly ContainerRef[]): Promise<void> {
-    const loaded: LoadedContainer[] = new Array(refs.length);
+    const loaded: LoadedContainer<FoldEntry>[] = new Array(refs.length);
     let next = 0;
     const worker = async () => {
       while (next < refs.length) {
         const i = next++;
         const ref = refs[i] as ContainerRef;
-        loaded[i] = await loadContainer(deps, ref, sidecarForRead(ref));
+        loaded[i] = await loadFoldContainer(deps, ref, sidecarForRead(ref));
       }
     };
     await Promise.all(Array.from({ length: Math.min(FETCH_CONCURRENCY, refs.length) }, worker));
-    for (let i = 0; i < refs.length; i++) this.#apply(refs[i] as ContainerRef, loaded[i] as LoadedContainer);
+    for (let i = 0; i < refs.length; i++) this.#apply(refs[i] as ContainerRef, loaded[i] as LoadedContainer<FoldEntry>);
   }
 
-  #apply(ref: ContainerRef, item: LoadedContainer): void {
+  #apply(ref: ContainerRef, item: LoadedContainer<FoldEntry>): void {
     const masked = maskedPositions(ref);
     const { tombstoned } = item;
-    const { docs, deleted } = this;
+    const docs = this.#docs;
+    const { deleted } = this;
     const container = this.#identities.length;
     const touched: string[] = [];
     const touch = (id: string) => {
@@ -122,14 +147,14 @@ export class TailFold {
         return;
       }
       if (entry.op === "UPSERT") {
-        docs.set(entry.id, upserted(entry));
+        docs.set(entry.id, isLazy(entry) ? entry : upserted(entry));
         deleted.delete(entry.id);
         touch(entry.id);
         return;
       }
-      const current = docs.get(entry.id);
+      const current = this.doc(entry.id);
       if (current === undefined) this.needsBase.add(entry.id);
-      else if (current !== null) docs.set(entry.id, patched(current, entry));
+      else if (current !== null) docs.set(entry.id, patched(current, entry as LogEntry));
       // null: deleted earlier in the tail, so the full fold skips this patch too.
       if (current !== null) touch(entry.id);
     });
@@ -140,7 +165,7 @@ export class TailFold {
   /** Estimated bytes of the fold's documents. */
   estimatedBytes(): number {
     let total = 0;
-    for (const doc of this.docs.values()) total += doc === null ? 64 : estimateDocumentBytes(doc);
+    for (const doc of this.#docs.values()) total += doc === null ? 64 : isLazy(doc as FoldEntry) ? 64 + (doc as LazyUpsert).payload.length : estimateDocumentBytes(doc as StoredDocument);
     return total;
   }
 }

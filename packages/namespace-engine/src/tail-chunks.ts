@@ -31,6 +31,15 @@
  * no shadow masks are computed between them. Shadowing of the indexed
  * segments before the tail is the query snapshot's (newest wins), and the
  * tail's deleted ids are the caller's exclusions there.
+ *
+ * A closed chunk's index may come from elsewhere (`advance(stored)`: a
+ * persisted one, tail-chunk-index-store.ts) instead of being built. It was
+ * built by another process that may have seen fewer or more containers
+ * after the chunk, so it is checked against this fold before use: every id
+ * the chunk must hold (touched by its containers, by no later one, live)
+ * is in it, and every other id in it was touched by a later container
+ * (that row is then excluded, as if a later container superseded it). Any
+ * other id, or a missing one, rejects it (`onRejected`) and the chunk is built.
  */
 import type { StoredDocument } from "./document.ts";
 import type { QueryIndex } from "./query/query-index.ts";
@@ -57,6 +66,25 @@ export interface TailChunk {
   /** Positions of `index` superseded by later containers (grows as the fold extends). */
   readonly excluded: Set<number>;
   readonly bytes: number;
+  /** True when `index` was taken from `advance`'s `stored` indexes rather than built here. */
+  readonly stored?: boolean;
+}
+
+/** A closed chunk `advance` is about to index: containers [start, end) at `level`. */
+export interface PlannedChunk {
+  readonly start: number;
+  readonly end: number;
+  readonly level: number;
+  /** Ids the chunk's containers touched (with repeats): an upper bound of the documents it indexes. */
+  readonly touched: number;
+}
+
+/** Indexes `advance` may use instead of building a closed chunk, by `chunkKey(start, end)`. */
+export type StoredChunkIndexes = ReadonlyMap<string, QueryIndex>;
+
+/** The key of containers [start, end) in `StoredChunkIndexes`. */
+export function chunkKey(start: number, end: number): string {
+  return `${start}:${end}`;
 }
 
 /** Builds a chunk's index; `closed` says whether it is kept (and may carry IVF lists). */
@@ -81,6 +109,8 @@ export class TailChunks {
 
   /** Documents indexed into chunks so far (closed, merged and open): what the versions cost. */
   indexedDocs = 0;
+  /** Documents of chunks taken from `advance`'s stored indexes instead. */
+  storedDocs = 0;
 
   constructor(
     readonly fold: TailFold,
@@ -88,13 +118,28 @@ export class TailChunks {
     readonly limits: ChunkLimits,
   ) {}
 
+  /** The closed chunks the next `advance` will index (not built yet), newest first. */
+  pending(): PlannedChunk[] {
+    const { plan } = this.#plan();
+    const out: PlannedChunk[] = [];
+    for (let p = plan.length - 1; p >= 0 && (plan[p] as Planned).chunk === undefined; p--) {
+      const { start, end, level } = plan[p] as Planned;
+      let touched = 0;
+      for (let c = start; c < end; c++) touched += this.fold.touched(c).length;
+      out.push({ start, end, level, touched });
+    }
+    return out;
+  }
+
   /**
    * Brings the chunks up to the fold's containers (closing chunks as they
    * fill, merging full levels) and indexes the open chunk. The fold's PATCH
-   * bases must be resolved. Returns the open chunk (excluded is always
-   * empty: nothing after it touched its ids).
+   * bases must be resolved. A closed chunk found in `stored` (and valid for
+   * this fold, see the header) is taken from there; a rejected one is
+   * reported to `onRejected` and built. Returns the open chunk (excluded is
+   * always empty: nothing after it touched its ids).
    */
-  advance(): TailChunk {
+  advance(stored?: StoredChunkIndexes, onRejected?: (start: number, end: number, reason: string, corrupt: boolean) => void): TailChunk {
     const fold = this.fold;
     const count = fold.identities.length;
     // Later containers supersede what closed chunks hold.
@@ -108,6 +153,38 @@ export class TailChunks {
       }
     }
     this.#seen = count;
+    const { plan, start } = this.#plan();
+    // Index the open chunk, then the planned chunks not built yet, newest first, so each knows the ids touched
+    // after it. Merges only take the newest chunks, so the unbuilt ones are the newest of the plan.
+    const later = new Set<string>();
+    const open = this.#index(start, count, 0, later, false);
+    const closed: TailChunk[] = new Array(plan.length);
+    const made: TailChunk[] = [];
+    for (let p = plan.length - 1; p >= 0; p--) {
+      const planned = plan[p] as Planned;
+      if (planned.chunk !== undefined) {
+        closed[p] = planned.chunk;
+        continue;
+      }
+      const candidate = stored?.get(chunkKey(planned.start, planned.end));
+      const chunk = this.#index(planned.start, planned.end, planned.level, later, true, candidate, onRejected);
+      closed[p] = chunk;
+      made.push(chunk);
+    }
+    for (const chunk of made) {
+      const index = chunk.index;
+      if (index === null) continue;
+      for (let slot = 0; slot < index.size; slot++) if (!chunk.excluded.has(index.positionOf(slot))) this.#holder.set(index.ids.get(slot), chunk);
+    }
+    this.closed = closed;
+    this.#openStart = start;
+    return open;
+  }
+
+  /** The closed chunks after the open range is cut into level-0 chunks and full levels merged, and where the open chunk starts. */
+  #plan(): { plan: Planned[]; start: number } {
+    const fold = this.fold;
+    const count = fold.identities.length;
     // Cut the open range into level-0 chunks, merging full levels as they appear.
     const fanout = Math.max(2, Math.floor(this.limits.fanout));
     const plan: Planned[] = this.closed.map((chunk) => ({ start: chunk.start, end: chunk.end, level: chunk.level, chunk }));
@@ -132,53 +209,86 @@ export class TailChunks {
         touched = 0;
       }
     }
-    // Index the open chunk, then the planned chunks not built yet, newest first, so each knows the ids touched
-    // after it. Merges only take the newest chunks, so the unbuilt ones are the newest of the plan.
-    const later = new Set<string>();
-    const open = this.#index(start, count, 0, later, false);
-    const closed: TailChunk[] = new Array(plan.length);
-    const made: TailChunk[] = [];
-    for (let p = plan.length - 1; p >= 0; p--) {
-      const planned = plan[p] as Planned;
-      if (planned.chunk !== undefined) {
-        closed[p] = planned.chunk;
-        continue;
-      }
-      const chunk = this.#index(planned.start, planned.end, planned.level, later, true);
-      closed[p] = chunk;
-      made.push(chunk);
-    }
-    for (const chunk of made) {
-      const index = chunk.index;
-      if (index !== null) for (let slot = 0; slot < index.size; slot++) this.#holder.set(index.ids.get(slot), chunk);
-    }
-    this.closed = closed;
-    this.#openStart = start;
-    return open;
+    return { plan, start };
   }
 
-  /** Indexes containers [start, end): their ids not in `later`, then adds them to `later`. */
-  #index(start: number, end: number, level: number, later: Set<string>, closed: boolean): TailChunk {
-    const docs: StoredDocument[] = [];
+  /**
+   * Indexes containers [start, end): their ids not in `later`, then adds them to `later`. A `candidate` index
+   * valid for them is used instead of building one.
+   */
+  #index(
+    start: number,
+    end: number,
+    level: number,
+    later: Set<string>,
+    closed: boolean,
+    candidate?: QueryIndex,
+    onRejected?: (start: number, end: number, reason: string, corrupt: boolean) => void,
+  ): TailChunk {
+    const fold = this.fold;
+    const live: string[] = [];
     const mine = new Set<string>();
     let bytes = 0;
     for (let c = start; c < end; c++) {
-      for (const id of this.fold.touched(c)) {
+      for (const id of fold.touched(c)) {
         if (later.has(id) || mine.has(id)) continue;
         mine.add(id);
-        const doc = this.fold.docs.get(id);
-        if (doc === undefined || doc === null) continue; // deleted (or a PATCH of a deleted id: no state)
-        docs.push(doc);
+        if (!fold.isLive(id)) continue; // deleted (or a PATCH of a deleted id: no state)
+        live.push(id);
         bytes += 64 + id.length * 2;
       }
     }
+    if (candidate !== undefined && live.length > 0) {
+      // Only the ids: the documents of a chunk read from storage are never decoded.
+      const checked = checkStored(candidate, live.length, mine, later, (id) => fold.isLive(id));
+      if (!("reason" in checked)) {
+        for (const id of mine) later.add(id);
+        this.storedDocs += live.length;
+        return { start, end, level, index: candidate, excluded: checked, bytes: bytes + estimateIndexBytes(candidate), stored: true };
+      }
+      onRejected?.(start, end, checked.reason, checked.corrupt);
+    }
     for (const id of mine) later.add(id);
     // Indexed in id order, so the same documents give the same index however the containers arrived.
-    docs.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    live.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const docs = live.map((id) => fold.doc(id) as StoredDocument);
     const index = docs.length === 0 ? null : this.indexer(docs, closed);
     this.indexedDocs += docs.length;
     return { start, end, level, index, excluded: new Set(), bytes: bytes + (index === null ? 0 : estimateIndexBytes(index)) };
   }
+}
+
+/**
+ * Checks a stored index of a chunk against this fold: it must hold exactly
+ * the chunk's `wanted` live documents (ids its containers touched, `mine`,
+ * that no later container touched and that are not deleted), once each,
+ * plus any rows of ids a later container touched (`later`): those are
+ * returned as excluded positions. Otherwise the reason it cannot be used,
+ * and whether no sound index of these containers could be like it
+ * (`corrupt`): one indexed while more containers followed the chunk lacks
+ * the rows they overwrote, which an older fold still needs (not corrupt).
+ */
+function checkStored(
+  index: QueryIndex,
+  wanted: number,
+  mine: ReadonlySet<string>,
+  later: ReadonlySet<string>,
+  isLive: (id: string) => boolean,
+): Set<number> | { reason: string; corrupt: boolean } {
+  const excluded = new Set<number>();
+  const seen = new Set<string>();
+  for (let slot = 0; slot < index.size; slot++) {
+    const id = index.ids.get(slot);
+    if (seen.has(id)) return { reason: `it holds id ${JSON.stringify(id)} twice`, corrupt: true };
+    seen.add(id);
+    if (later.has(id)) excluded.add(index.positionOf(slot));
+    else if (!mine.has(id)) return { reason: `it holds id ${JSON.stringify(id)} its containers did not write`, corrupt: true };
+    else if (!isLive(id)) return { reason: `it holds id ${JSON.stringify(id)}, which its containers deleted`, corrupt: true };
+  }
+  // Every other row is one of the wanted documents, each once: as many rows as documents means all of them.
+  const held = index.size - excluded.size;
+  if (held !== wanted) return { reason: `it holds ${held} of the chunk's ${wanted} documents`, corrupt: held > wanted };
+  return excluded;
 }
 
 /** A rough size of an index's memory: vectors (raw and normalized) plus per-row overhead. */

@@ -151,11 +151,25 @@ class ClusterField {
   constructor(readonly field: ClusterFieldName) {}
 }
 
+/** A named section a caller adds to an index object (e.g. a tail chunk's header, tail-chunk-index-store.ts): eager, CRC-checked like the rest. */
+export interface ExtraIndexSection {
+  readonly name: string;
+  readonly bytes: Uint8Array;
+}
+
+/** Section names serializeQueryIndex writes itself (an extra section may not take one). */
+function isIndexSectionName(name: string): boolean {
+  return name === "header" || name === "meta.json" || name === "clusters" || name === "vectors" || name === "idBlocks" || /^a[0-9]+$/.test(name);
+}
+
 /**
  * Serialize a query index (typically a segment's) to a versioned,
- * checksummed object: format version 3, a block file (see the header).
+ * checksummed object: format version 5, a block file (see the header).
+ * `extra` sections go to the eager region, before the meta document; a
+ * decoder accepts them only when told their names (`DeserializeOptions.extraSections`).
  */
-export function serializeQueryIndex(index: QueryIndex): Uint8Array {
+export function serializeQueryIndex(index: QueryIndex, extra: readonly ExtraIndexSection[] = []): Uint8Array {
+  for (const x of extra) if (isIndexSectionName(x.name)) throw new TypeError(`extra index section ${x.name} collides with the index's own`);
   const s = index.state;
   const n = s.size;
   const vectors = s.vectors;
@@ -278,6 +292,7 @@ export function serializeQueryIndex(index: QueryIndex): Uint8Array {
       x.path === "vectors.centroids" || x.path === "ann.listOffsets" || x.path === "clusters" || x.path.startsWith("idSet.") || x.view.byteLength <= EAGER_ARRAY_BYTES;
     blocks.push({ name: `a${i}`, bytes: x.view, ...(eager ? { eager: true } : { blockBytes: x.path === "rowStore" ? ROW_BLOCK_BYTES : DEFAULT_BLOCK_BYTES }) });
   });
+  for (const x of extra) blocks.push({ name: x.name, bytes: x.bytes, eager: true });
   blocks.push({ name: "meta.json", bytes: metaBytes, eager: true });
   return encodeBlockFile(blocks);
 }
@@ -474,6 +489,30 @@ function corrupt(message: string, reason: CorruptIndexError["reason"] = "structu
 export interface DeserializeOptions {
   /** Skip the body CRC (only when the caller already verified these exact bytes). Default false. */
   readonly skipChecksum?: boolean;
+  /** Sections besides the index's own that may be present (serializeQueryIndex's `extra`); any other is corruption. */
+  readonly extraSections?: readonly string[];
+}
+
+/**
+ * The bytes of an extra section (serializeQueryIndex's `extra`) of a format
+ * 3+ index object, its blocks CRC-checked; undefined when the object has no
+ * such section. CorruptIndexError when the object is not a block file or
+ * the section's bytes fail their check.
+ */
+export function readExtraIndexSection(bytes: Uint8Array, name: string): Uint8Array | undefined {
+  if (bytes.byteLength < 10) throw corrupt(`${bytes.byteLength} bytes is shorter than the header`, "truncated");
+  for (let i = 0; i < 8; i++) if (bytes[i] !== QUERY_INDEX_MAGIC[i]) throw corrupt("bad magic", "magic");
+  const directory = blockFileOf(bytes);
+  const section = directory.section(name);
+  if (section === undefined) return undefined;
+  const span = blockSpan(section);
+  const held = bytes.subarray(span.offset, span.offset + span.length);
+  try {
+    verifyBlockSpan(directory, span, held);
+  } catch (cause) {
+    throw corrupt(`section ${name}: ${(cause as Error).message}`, "checksum", cause);
+  }
+  return held;
 }
 
 /** Decode bytes written by serializeQueryIndex (format 3, or format 2). Throws CorruptIndexError / UnsupportedIndexVersionError. */
@@ -573,7 +612,15 @@ function openV3(bytes: Uint8Array, version: number, options: DeserializeOptions)
   const meta = parseIndexMeta(read("meta.json"));
   const quantized = version >= 4 && meta.vectors !== null;
   if ((meta.vectors?.codes === "sq8") !== quantized) throw corrupt(`format ${version} with${quantized ? "out" : ""} vector codes`);
-  const names = new Set(["header", "meta.json", "clusters", "idBlocks", ...(quantized ? ["vectors"] : []), ...meta.sections.map((_, i) => `a${i}`)]);
+  const names = new Set([
+    "header",
+    "meta.json",
+    "clusters",
+    "idBlocks",
+    ...(quantized ? ["vectors"] : []),
+    ...meta.sections.map((_, i) => `a${i}`),
+    ...(options.extraSections ?? []),
+  ]);
   for (const section of directory.sections) if (!names.has(section.name)) throw corrupt(`unexpected section ${section.name}`);
   // The id blocks serve cold reads only; a whole load still verifies their checksums.
   if (directory.section("idBlocks") !== undefined) read("idBlocks");
