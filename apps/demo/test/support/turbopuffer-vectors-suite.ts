@@ -197,6 +197,7 @@ export function describeTurbopufferVectorsSuite(name: string, makeStore: () => P
       await expect(ns.query({ rank_by: ["terms", "SparseKNN", { dim0: 1 }], top_k: 1 })).rejects.toThrow(/dim0.* is not served/);
       await expect(ns.write({ upsert_rows: [{ id: 8, terms: { "01": 1 } }] })).rejects.toThrow(/01.* is not served/);
       await expect(ns.write({ upsert_rows: [{ id: 8, terms: [1, 2] }] })).rejects.toThrow(/object of dimension -> weight/);
+      await expect(ns.query({ rank_by: ["terms", "desc"], top_k: 1 })).rejects.toThrow(/sparse vector: rank by it with SparseKNN/);
       await expect(ns.query({ rank_by: ["Sum", [["terms", "SparseKNN", { "1": 1 }]]] as never, top_k: 1 })).rejects.toThrow(/SparseKNN inside a ranking expression/);
       await expect(ns.write({ schema: { terms: { type: "{}f16", sparse_knn: { distance_metric: "cosine_distance" } } } as never })).rejects.toThrow(/dot_product/);
       await expect(tpuf.namespace("sparse-none").write({ upsert_rows: [{ id: 1, x: 1 }] }).then(() => tpuf.namespace("sparse-none").query({ rank_by: ["x", "SparseKNN", { "1": 1 }] }))).rejects.toThrow(

@@ -127,7 +127,10 @@ function translateRankBy(rankBy: unknown, target: QueryTarget, path: string): un
   }
   const [field, op, operand, params] = rankBy as [unknown, unknown, unknown, unknown];
   if (typeof field !== "string") return unsupported(`rank_by ${JSON.stringify(field)}`, path);
-  if (op === "asc" || op === "desc") return [field, op];
+  if (op === "asc" || op === "desc") {
+    if (target.schema.get(field)?.type === "{}f16") throw new ApiError("InvalidQuery", `${path}: ${JSON.stringify(field)} is a sparse vector: rank by it with SparseKNN, not by order`);
+    return [field, op];
+  }
   if (op === "ANN" || op === "kNN") {
     if (field !== "vector") return unsupported(`vector search on ${JSON.stringify(field)} (Skerry has one vector attribute, "vector")`, path);
     if (Array.isArray(operand) && operand.length > 0 && Array.isArray(operand[0])) return unsupported("multi-vector ANN", path);

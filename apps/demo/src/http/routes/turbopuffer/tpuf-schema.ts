@@ -22,8 +22,12 @@
  * text field: its value is also written as the engine document's text; its
  * options, language, stemming, stop words, case, ASCII folding, k1/b...,
  * become the engine's options of that text field, tpuf-fts-options.ts,
- * committed after the schema). The other options (regex, glob, ann...) are
- * stored and answered back, not applied (docs/turbopuffer-compat.md).
+ * committed after the schema), `{}f16` (the namespace's one sparse vector
+ * attribute: the engine's sparse vector, tpuf-write.ts / tpuf-query.ts; a
+ * second one is a 400), `vector: "[N]f16"` (values rounded to f16 on
+ * write). Vector types are kept as marker attributes (`VECTOR_MARKER`).
+ * The other options (regex, glob, ann...) are stored and answered back,
+ * not applied (docs/turbopuffer-compat.md).
  */
 import type { AttributeSchemaInput, AttributeType, NamespaceEngine, NamespaceSchemaInput } from "@skerry/namespace-engine";
 import type { Manifest, NamespaceSchema } from "@skerry/wal-format";

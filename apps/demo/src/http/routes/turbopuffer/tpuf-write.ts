@@ -17,7 +17,10 @@
  * namespace that does not exist is created by its first write (turbopuffer
  * creates namespaces implicitly). Patches and deletes of ids that do not
  * exist at the commit are skipped, as turbopuffer does; the engine reports
- * which ids each kind affected.
+ * which ids each kind affected. The `{}f16` attribute is the engine
+ * document's sparse vector (weights rounded to f16, tpuf-sparse.ts) and
+ * also kept as an attribute (rows answer it); `[N]f16` vectors are rounded
+ * to f16 (tpuf-f16.ts).
  */
 import { setOwn } from "./tpuf-own.ts";
 import {
