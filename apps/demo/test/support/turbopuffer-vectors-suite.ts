@@ -70,6 +70,33 @@ export function describeTurbopufferVectorsSuite(name: string, makeStore: () => P
       expect(plan.plan_text).toMatch(/SparseKNN/);
     });
 
+    it("should answer SparseKNN alike from the log, a compacted segment, and a fresh server on the same store (no loaded state)", async () => {
+      const ns = tpuf.namespace("sparse");
+      const query = { rank_by: ["terms", "SparseKNN", { "1": 2, "3": 1 }] as ["terms", "SparseKNN", Record<string, number>], top_k: 10, include_attributes: ["terms"] };
+      const before = await ns.query(query);
+      const path = `${PROJECT.org}/${PROJECT.project}/sparse`;
+      const report = await server.engine.compact(path, { force: true });
+      expect(report.performed).toBe(true);
+      expect((await server.engine.manifest(path)).containers.every((c) => c.kind === "SEGMENT")).toBe(true);
+      const compacted = await ns.query(query);
+      expect(compacted.rows).toEqual(before.rows);
+      // A second server on the same store starts cold: the engine has no cold sparse path, it loads the segment.
+      const fresh = await startTestServer(store.storage, { maxBatch: 500 });
+      try {
+        const http = new Client(fresh.url, ADMIN_KEY);
+        const key = await http.post("/v1/keys", { role: "read", ...PROJECT });
+        const cold = new Turbopuffer({ apiKey: key.body.key as string, baseURL: fresh.url, maxRetries: 0, logLevel: "off" });
+        expect((await cold.namespace("sparse").query(query)).rows).toEqual(before.rows);
+      } finally {
+        await fresh.close();
+      }
+      expect(before.rows?.map((r) => [r.id, r.$dist])).toEqual([
+        [3, 4],
+        [2, 2.25],
+        [1, 1],
+      ]);
+    });
+
     it("should answer the sparse vector under its name (include/exclude_attributes) and in the schema", async () => {
       const ns = tpuf.namespace("sparse");
       const inc = await ns.query({ rank_by: ["id", "asc"], top_k: 2, include_attributes: ["terms"] });
