@@ -233,6 +233,16 @@ export function describeTurbopufferVectorsSuite(name: string, makeStore: () => P
       // Nothing of the refused writes was applied.
       expect((await ns.query({ aggregate_by: { n: ["Count"] } })).aggregations).toEqual({ n: 5 });
       expect(Object.keys(await ns.schema())).not.toContain("other");
+      // Two writers that declared different {}f16 attributes concurrently could both commit (simulated here through
+      // the engine): the first by name is the sparse vector, a value for the other is a 400, never silently unindexed.
+      const race = tpuf.namespace("sparse-race");
+      await race.write({ schema: SPARSE_SCHEMA, upsert_rows: [{ id: 1, terms: { "1": 1 } }] });
+      await server.engine.updateSchema(`${PROJECT.org}/${PROJECT.project}/sparse-race`, {
+        attributes: { "$tpuf.vector:zz": { type: "string", filterable: false, options: { type: "{}f16" } } },
+      });
+      await expect(race.write({ upsert_rows: [{ id: 2, zz: { "1": 1 } }] })).rejects.toThrow(/second sparse vector attribute/);
+      await race.write({ upsert_rows: [{ id: 2, terms: { "1": 2 } }] });
+      expect((await race.query({ rank_by: ["terms", "SparseKNN", { "1": 1 }] })).rows?.map((r) => r.id)).toEqual([2, 1]);
     });
 
     it("should store [N]f16 vectors rounded to half precision and answer the declared type (base64: float32 bytes)", async () => {

@@ -126,10 +126,11 @@ function isVectorMarked(name: string, type: string): boolean {
 export const SPARSE_TYPE = "{}f16";
 const F16_VECTOR_TYPE = /^\[(\d+)\]f16$/;
 
-/** The namespace's sparse vector attribute (the `{}f16` one; the engine holds one sparse vector per document). */
+/** The namespace's sparse vector attribute (the `{}f16` one, the first by name if several; the engine holds one sparse vector per document). */
 export function sparseAttributeOf(schema: TpufSchema): string | undefined {
-  for (const [name, attr] of schema) if (attr.type === SPARSE_TYPE) return name;
-  return undefined;
+  let first: string | undefined;
+  for (const [name, attr] of schema) if (attr.type === SPARSE_TYPE && (first === undefined || name < first)) first = name;
+  return first;
 }
 
 /** True when `vector` is declared `[N]f16`: its values are rounded to half precision on write. */
@@ -265,6 +266,16 @@ export function declareSchema(schema: TpufSchema, declared: unknown): boolean {
       changed = true;
     }
   }
+  checkOneSparse(schema);
+  return changed;
+}
+
+/**
+ * A 400 naming the second `{}f16` attribute when `schema` has several (the engine holds one sparse vector per
+ * document). Checked on every declaration (two writers declaring different ones concurrently may both commit:
+ * then the first by name is the sparse vector and writes to the other are a 400, tpuf-write.ts).
+ */
+export function checkOneSparse(schema: TpufSchema): void {
   const sparse = [...schema].filter(([, a]) => a.type === SPARSE_TYPE).map(([n]) => n);
   if (sparse.length > 1) {
     const [first, ...others] = sparse;
@@ -274,7 +285,6 @@ export function declareSchema(schema: TpufSchema, declared: unknown): boolean {
       { unsupported: "several sparse vector attributes" },
     );
   }
-  return changed;
 }
 
 /**

@@ -294,6 +294,13 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
   // The one {}f16 attribute is the engine's sparse vector; its (f16-rounded) object is also kept as the attribute,
   // which rows answer.
   const sparseName = sparseAttributeOf(schema);
+  // Two writers that declared different {}f16 attributes concurrently may both have committed: the first (by
+  // name) is the sparse vector, a value for another one is a 400 (never kept outside the sparse index silently).
+  const checkSparseField = (name: string, where: string) => {
+    if (name !== sparseName && schema.get(name)?.type === "{}f16") {
+      throw new ApiError("InvalidArgument", `${where}: ${JSON.stringify(name)} is a second sparse vector attribute beside ${JSON.stringify(sparseName)}; Skerry holds one sparse vector per document`);
+    }
+  };
   const sparseOf = (value: unknown, where: string) => {
     const wire = decodeSparse(value, where, true);
     return { sparse: { indices: wire.indices, values: wire.values }, stored: encodeSparse(wire) as JsonObject };
@@ -317,6 +324,7 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
         setOwn(attributes as Record<string, unknown>, name, s.stored);
         continue;
       }
+      checkSparseField(name, where);
       admitValue(schema, name, value, where);
       setOwn(attributes as Record<string, unknown>, name, storedValue(schema.get(name)?.type, value, where));
       if (fullText(name)) {
@@ -350,6 +358,7 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
         setOwn(attributes, name, s === undefined ? null : s.stored);
         continue;
       }
+      checkSparseField(name, where);
       admitValue(schema, name, value, where);
       setOwn(attributes, name, storedValue(schema.get(name)?.type, value, where));
       if (fullText(name)) setOwn(text, name, value === null ? null : (textOf(value) ?? null));
@@ -381,6 +390,7 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
         setOwn(attributes, name, s === undefined ? null : s.stored);
         continue;
       }
+      checkSparseField(name, "patch_by_filter.patch");
       admitValue(schema, name, value, "patch_by_filter.patch");
       setOwn(attributes, name, storedValue(schema.get(name)?.type, value, "patch_by_filter.patch"));
       if (fullText(name)) setOwn(text, name, value === null ? null : (textOf(value) ?? null));
