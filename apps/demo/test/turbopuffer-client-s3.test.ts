@@ -6,11 +6,13 @@
 import { describe, it } from "vitest";
 import { s3Store } from "./support/harness.ts";
 import { describeTurbopufferSuite } from "./support/turbopuffer-suite.ts";
+import { describeTurbopufferVectorsSuite } from "./support/turbopuffer-vectors-suite.ts";
 
 const configured = Boolean(process.env["S3_ENDPOINT"]);
 
 if (configured) {
   describeTurbopufferSuite("s3", s3Store);
+  describeTurbopufferVectorsSuite("s3", s3Store);
 } else if (process.env["CI"]) {
   describe("S3 configuration", () => {
     it("S3 must be configured in CI", () => {

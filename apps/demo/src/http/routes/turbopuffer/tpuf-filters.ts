@@ -60,6 +60,9 @@ export function translateFilter(filter: unknown, idType: IdType, path = "filters
   if (op === "ContainsAllTokens" || op === "ContainsAnyToken" || op === "ContainsTokenSequence") return tokenFilter(field, op, value, filter[3], path, schema);
   if (op === "Fuzzy") return fuzzyFilter(field, value, filter, path, schema);
   if (filter.length > 3) unsupported(`${op} with parameters`, path);
+  if (schema.get(field)?.type === "{}f16" && !(value === null && (op === "Eq" || op === "NotEq"))) {
+    throw new ApiError("InvalidQuery", `${path}: ${JSON.stringify(field)} is a sparse vector: rank by it with SparseKNN; a filter on it only tests presence (Eq / NotEq null)`);
+  }
   // A condition's reference to the new document's value: the engine binds it (its values are stored values already).
   if (isRefNew(value)) {
     if (SAME.has(op)) return [field, op, value];

@@ -12,8 +12,9 @@
  * -> id order; `limit: {total, per}` -> `topK` = total and the engine's `limitPer`; ranking expressions (`Sum` / `Max` /
  * `Product` / `Saturate` / `Decay` / `Dist` / `Attribute` over BM25 clauses, attributes, filters and numbers) -> the
  * engine's ranking expressions (tpuf-text-rank.ts). euclidean_squared namespaces are the engine's EUCLIDEAN:
- * `$dist` is the L2 distance squared (same order). Anything else
- * (SparseKNN,
+ * `$dist` is the L2 distance squared (same order). `[attr, "SparseKNN", {dim: weight}]` on the namespace's
+ * `{}f16` attribute -> the engine's sparse dot product (`$dist` is the dot product, larger first; rows scoring 0
+ * are left out). Anything else (SparseKNN inside expressions,
  * multi-vector or expression ANN, BM25 clause parameters other than
  * `last_as_prefix` (-> the engine's `lastAsPrefix`), Embed, Highlight) is a 400 naming it.
  * `compute_attributes` -> the engine's computeAttributes (ranking expressions, VectorDist), flattened into the rows. `group_by` takes attributes and `{name: ["ForEachUnique", attribute]}`
@@ -27,7 +28,8 @@ import { ApiError } from "../../api-error.ts";
 import { translateFilter } from "./tpuf-filters.ts";
 import { stringifyJson } from "../../lossless-json.ts";
 import { fromEngineId, type IdType } from "./tpuf-ids.ts";
-import { idTypeOf, isFullText, readSchema, type TpufSchema } from "./tpuf-schema.ts";
+import { idTypeOf, isFullText, readSchema, sparseAttributeOf, type TpufSchema } from "./tpuf-schema.ts";
+import { decodeSparse } from "./tpuf-sparse.ts";
 import { fuseRrf, parseRerankBy } from "./tpuf-rerank.ts";
 import { isRankExpression, translateTextRank } from "./tpuf-text-rank.ts";
 import { decodeVector, encodeVectorBase64 } from "./tpuf-vectors.ts";
@@ -78,6 +80,8 @@ interface OutputPlan {
   readonly aggregateOnly: boolean;
   /** Computed attributes answered squared (VectorDist in a euclidean_squared query). */
   readonly squareComputed: ReadonlySet<string>;
+  /** SparseKNN: rows scoring 0 are left out, as turbopuffer does. */
+  readonly dropZeroScores: boolean;
 }
 
 export interface Translated {
@@ -123,7 +127,10 @@ function translateRankBy(rankBy: unknown, target: QueryTarget, path: string): un
   }
   const [field, op, operand, params] = rankBy as [unknown, unknown, unknown, unknown];
   if (typeof field !== "string") return unsupported(`rank_by ${JSON.stringify(field)}`, path);
-  if (op === "asc" || op === "desc") return [field, op];
+  if (op === "asc" || op === "desc") {
+    if (target.schema.get(field)?.type === "{}f16") throw new ApiError("InvalidQuery", `${path}: ${JSON.stringify(field)} is a sparse vector: rank by it with SparseKNN, not by order`);
+    return [field, op];
+  }
   if (op === "ANN" || op === "kNN") {
     if (field !== "vector") return unsupported(`vector search on ${JSON.stringify(field)} (Skerry has one vector attribute, "vector")`, path);
     if (Array.isArray(operand) && operand.length > 0 && Array.isArray(operand[0])) return unsupported("multi-vector ANN", path);
@@ -131,6 +138,21 @@ function translateRankBy(rankBy: unknown, target: QueryTarget, path: string): un
     return ["vector", op, decodeVector(operand, `${path}[2]`)];
   }
   if (op === "BM25") return translateBm25([field, op, operand, params], target, path);
+  if (op === "SparseKNN") {
+    // The namespace's one {}f16 attribute is the engine's sparse vector: a dot product, larger first.
+    const sparse = sparseAttributeOf(target.schema);
+    if (field !== sparse) {
+      throw new ApiError(
+        "InvalidQuery",
+        sparse === undefined
+          ? `${path}: SparseKNN on ${JSON.stringify(field)}: the namespace has no sparse vector attribute (declare one with type {}f16)`
+          : `${path}: SparseKNN on ${JSON.stringify(field)}: the namespace's sparse vector attribute is ${JSON.stringify(sparse)}`,
+      );
+    }
+    if (params !== undefined) unsupported("SparseKNN parameters", path);
+    const q = decodeSparse(operand, `${path}[2]`, false, "InvalidQuery");
+    return ["sparse", "Dot", { indices: q.indices, values: q.values }];
+  }
   if (typeof op === "string") return unsupported(`rank_by operator ${op}`, path);
   return unsupported("this rank_by", path);
 }
@@ -290,6 +312,7 @@ export function translateQuery(query: unknown, target: QueryTarget, path = "quer
       base64: encoding === "base64",
       aggregateOnly,
       squareComputed,
+      dropZeroScores: Array.isArray(request["rankBy"]) && (request["rankBy"] as unknown[])[1] === "Dot",
     },
   };
 }
@@ -329,7 +352,8 @@ export function shapeResult(
   const base64 = plan.base64 || vectorEncoding === "base64";
   const out: TpufQueryResult = {};
   if (!plan.aggregateOnly) {
-    const rows = answer.rows as EngineRow[];
+    let rows = answer.rows as EngineRow[];
+    if (plan.dropZeroScores) rows = rows.filter((r) => r.score !== 0);
     out.rows = rows.map((r) => {
       const row: Record<string, unknown> = { id: fromEngineId(r.id, idType) };
       if (r.distance !== undefined) row["$dist"] = plan.squareDistance ? r.distance * r.distance : r.distance;
@@ -427,7 +451,9 @@ export async function tpufExplain(engine: NamespaceEngine, path: string, body: u
   const { request } = translateQuery(body, targetOf(manifest));
   const rank = request["rankBy"] as unknown[] | undefined;
   const how =
-    rank !== undefined && isRankExpression(rank)
+    rank !== undefined && rank[1] === "Dot"
+      ? "SparseKNN: dot product over the sparse vectors' inverted postings (exact), larger first"
+      : rank !== undefined && isRankExpression(rank)
       ? "ranking expression: BM25 clauses scored over the text index with their fields' statistics, attributes and filters per document, combined (exact)"
       : rank === undefined
       ? "no ranking: matching documents in id order"

@@ -22,8 +22,12 @@
  * text field: its value is also written as the engine document's text; its
  * options, language, stemming, stop words, case, ASCII folding, k1/b...,
  * become the engine's options of that text field, tpuf-fts-options.ts,
- * committed after the schema). The other options (regex, glob, ann...) are
- * stored and answered back, not applied (docs/turbopuffer-compat.md).
+ * committed after the schema), `{}f16` (the namespace's one sparse vector
+ * attribute: the engine's sparse vector, tpuf-write.ts / tpuf-query.ts; a
+ * second one is a 400), `vector: "[N]f16"` (values rounded to f16 on
+ * write). Vector types are kept as marker attributes (`VECTOR_MARKER`).
+ * The other options (regex, glob, ann...) are stored and answered back,
+ * not applied (docs/turbopuffer-compat.md).
  */
 import type { AttributeSchemaInput, AttributeType, NamespaceEngine, NamespaceSchemaInput } from "@skerry/namespace-engine";
 import type { Manifest, NamespaceSchema } from "@skerry/wal-format";
@@ -58,10 +62,23 @@ function labelSchema(labels: ReadonlyMap<string, string>): TpufSchema {
   }
 }
 
+/**
+ * Vector-typed attributes (`{}f16` sparse vectors, `vector` declared `[N]f16`) have no engine attribute type:
+ * each is kept as a marker attribute of the engine schema, `$tpuf.vector:<name>` (type string, not filterable,
+ * never written), whose options are the attribute's turbopuffer schema (`type` and options). The vector data
+ * itself is the engine's vector / sparse vector (tpuf-write.ts).
+ */
+export const VECTOR_MARKER = "$tpuf.vector:";
+
 function fromEngine(schema: NamespaceSchema): TpufSchema {
   const out: TpufSchema = new Map();
   if (schema.idType !== undefined) out.set("id", { type: schema.idType });
   for (const [name, attr] of schema.attributes) {
+    if (name.startsWith(VECTOR_MARKER)) {
+      const options = (attr.options ?? {}) as Record<string, unknown>;
+      if (typeof options["type"] === "string") out.set(name.slice(VECTOR_MARKER.length), { ...options, type: options["type"] });
+      continue;
+    }
     out.set(name, { ...(attr.options ?? {}), type: attr.type, ...(attr.filterable ? {} : { filterable: false }) });
   }
   return out;
@@ -84,6 +101,11 @@ function toEngine(schema: TpufSchema): NamespaceSchemaInput {
       idType = idTypeOf(schema);
       continue;
     }
+    if (isVectorMarked(name, attr.type)) {
+      const input = { type: "string" as AttributeType, filterable: false, options: JSON.parse(JSON.stringify(attr)) as Record<string, never> };
+      Object.defineProperty(attributes, `${VECTOR_MARKER}${name}`, { value: input, enumerable: true, writable: true, configurable: true });
+      continue;
+    }
     if (!ENGINE_TYPES.has(attr.type)) continue;
     const { type, filterable, ...options } = attr;
     const input = {
@@ -94,6 +116,27 @@ function toEngine(schema: TpufSchema): NamespaceSchemaInput {
     Object.defineProperty(attributes, name, { value: input, enumerable: true, writable: true, configurable: true });
   }
   return { ...(idType === undefined ? {} : { idType }), attributes };
+}
+
+/** Attributes kept as vector markers: a `{}f16` attribute, and `vector` declared `[N]f16` (`[N]f32` is answered from the dimension). */
+function isVectorMarked(name: string, type: string): boolean {
+  return type === SPARSE_TYPE || (name === "vector" && F16_VECTOR_TYPE.test(type));
+}
+
+export const SPARSE_TYPE = "{}f16";
+const F16_VECTOR_TYPE = /^\[(\d+)\]f16$/;
+
+/** The namespace's sparse vector attribute (the `{}f16` one, the first by name if several; the engine holds one sparse vector per document). */
+export function sparseAttributeOf(schema: TpufSchema): string | undefined {
+  let first: string | undefined;
+  for (const [name, attr] of schema) if (attr.type === SPARSE_TYPE && (first === undefined || name < first)) first = name;
+  return first;
+}
+
+/** True when `vector` is declared `[N]f16`: its values are rounded to half precision on write. */
+export function isF16Vector(schema: TpufSchema): boolean {
+  const t = schema.get("vector")?.type;
+  return t !== undefined && F16_VECTOR_TYPE.test(t);
 }
 
 export function idTypeOf(schema: TpufSchema): IdType | undefined {
@@ -119,13 +162,25 @@ export function normalizeAttr(name: string, input: unknown): AttrSchema {
   }
   const attr = { ...(config as Record<string, unknown>) } as AttrSchema;
   if (typeof attr.type !== "string" || !validType(attr.type)) {
-    throw new ApiError("InvalidArgument", `schema.${name}: unknown type ${JSON.stringify(attr.type)} (string, int, uint, float, uuid, datetime, bool, []<type>, [N]f32)`);
+    throw new ApiError("InvalidArgument", `schema.${name}: unknown type ${JSON.stringify(attr.type)} (string, int, uint, float, uuid, datetime, bool, []<type>, [N]f32, [N]f16, {}f16)`);
   }
   if (name === "id" && !["uint", "uuid", "string"].includes(attr.type)) throw new ApiError("InvalidArgument", "schema.id: the id type is uint, uuid or string");
   if (isFullText(attr) && attr.type !== "string" && attr.type !== "[]string") {
     throw new ApiError("InvalidArgument", `schema.${name}: full_text_search needs type string or []string`);
   }
   if (isFullText(attr)) textFieldOptionsOf(name, attr.full_text_search); // the options are checked here (a 400)
+  if (name.startsWith("$tpuf.")) throw new ApiError("InvalidArgument", `schema.${name}: attribute names starting with "$tpuf." are reserved`);
+  if (attr.type === SPARSE_TYPE) {
+    if (name === "vector") throw new ApiError("InvalidArgument", 'schema.vector: "vector" is the dense vector ([N]f32 or [N]f16); name the sparse vector otherwise');
+    const knn = attr["sparse_knn"];
+    if (knn !== undefined && !(typeof knn === "object" && knn !== null && !Array.isArray(knn) && (knn as Record<string, unknown>)["distance_metric"] === "dot_product")) {
+      throw new ApiError("InvalidArgument", `schema.${name}.sparse_knn: { distance_metric: "dot_product" } (the one sparse metric)`);
+    }
+    if (attr.filterable === true) throw new ApiError("InvalidArgument", `schema.${name}: a sparse vector is not filterable`);
+  } else if (attr["sparse_knn"] !== undefined) {
+    throw new ApiError("InvalidArgument", `schema.${name}.sparse_knn needs the type {}f16`);
+  }
+  if (name === "vector" && !VECTOR_TYPE.test(attr.type)) throw new ApiError("InvalidArgument", `schema.vector: the vector's type is [N]f32 or [N]f16; got ${attr.type}`);
   return attr;
 }
 
@@ -178,6 +233,7 @@ export function admitValue(schema: TpufSchema, name: string, value: unknown, whe
       `${where}: attribute ${JSON.stringify(name)} holds an integer beyond 2^53-1; Skerry stores attribute numbers as doubles and refuses what it cannot store exactly (docs/turbopuffer-compat.md)`,
     );
   }
+  if (name.startsWith("$tpuf.")) throw new ApiError("InvalidArgument", `${where}: attribute names starting with "$tpuf." are reserved`);
   const declared = schema.get(name);
   if (declared === undefined) {
     const type = inferType(value);
@@ -210,7 +266,25 @@ export function declareSchema(schema: TpufSchema, declared: unknown): boolean {
       changed = true;
     }
   }
+  checkOneSparse(schema);
   return changed;
+}
+
+/**
+ * A 400 naming the second `{}f16` attribute when `schema` has several (the engine holds one sparse vector per
+ * document). Checked on every declaration (two writers declaring different ones concurrently may both commit:
+ * then the first by name is the sparse vector and writes to the other are a 400, tpuf-write.ts).
+ */
+export function checkOneSparse(schema: TpufSchema): void {
+  const sparse = [...schema].filter(([, a]) => a.type === SPARSE_TYPE).map(([n]) => n);
+  if (sparse.length > 1) {
+    const [first, ...others] = sparse;
+    throw new ApiError(
+      "InvalidArgument",
+      `schema.${others.join(", schema.")}: a second sparse vector attribute ({}f16) beside ${JSON.stringify(first)}; Skerry holds one sparse vector per document (docs/turbopuffer-compat.md)`,
+      { unsupported: "several sparse vector attributes" },
+    );
+  }
 }
 
 /**

@@ -47,6 +47,11 @@ export function translateTextRank(rankBy: unknown, leaves: ExpressionLeaves, pat
     if (!Array.isArray(node)) throw new ApiError("InvalidQuery", `${at}: a ranking clause is an array or a number`);
     const [head, a, b] = node as [unknown, unknown, unknown];
     if (node[1] === "BM25") return leaves.bm25(node, at);
+    if (node[1] === "SparseKNN") {
+      throw new ApiError("InvalidQuery", `${at}: SparseKNN inside a ranking expression is not supported by Skerry (see docs/turbopuffer-compat.md); rank by it alone, or fuse it with a multi-query and rerank_by RRF`, {
+        unsupported: "SparseKNN in ranking expressions",
+      });
+    }
     if ((head === "Sum" || head === "Max") && node.length === 2) {
       if (!Array.isArray(a) || a.length === 0) throw new ApiError("InvalidQuery", `${at}: ${head} takes a non-empty list of clauses`);
       return [head, a.map((c, i) => walk(c, `${at}[1][${i}]`, depth + 1))];

@@ -17,7 +17,10 @@
  * namespace that does not exist is created by its first write (turbopuffer
  * creates namespaces implicitly). Patches and deletes of ids that do not
  * exist at the commit are skipped, as turbopuffer does; the engine reports
- * which ids each kind affected.
+ * which ids each kind affected. The `{}f16` attribute is the engine
+ * document's sparse vector (weights rounded to f16, tpuf-sparse.ts) and
+ * also kept as an attribute (rows answer it); `[N]f16` vectors are rounded
+ * to f16 (tpuf-f16.ts).
  */
 import { setOwn } from "./tpuf-own.ts";
 import {
@@ -29,6 +32,7 @@ import {
   type JsonValue,
   type NamespaceEngine,
   parseWriteCondition,
+  type SparseVector,
   type WriteBatch,
 } from "@skerry/namespace-engine";
 import { stringifyJson } from "../../lossless-json.ts";
@@ -37,7 +41,21 @@ import { ApiError } from "../../api-error.ts";
 import type { AppDeps } from "../../app-context.ts";
 import { translateFilter } from "./tpuf-filters.ts";
 import { type IdType, fromEngineId, inferIdType, toWriteId } from "./tpuf-ids.ts";
-import { adoptSchema, admitValue, declareSchema, idTypeOf, isFullText, readSchema, saveSchema, storedValue, type TpufSchema } from "./tpuf-schema.ts";
+import {
+  adoptSchema,
+  admitValue,
+  declareSchema,
+  idTypeOf,
+  isF16Vector,
+  isFullText,
+  readSchema,
+  saveSchema,
+  sparseAttributeOf,
+  storedValue,
+  type TpufSchema,
+} from "./tpuf-schema.ts";
+import { roundF16 } from "./tpuf-f16.ts";
+import { decodeSparse, encodeSparse } from "./tpuf-sparse.ts";
 import { decodeVector } from "./tpuf-vectors.ts";
 
 const KNOWN = new Set([
@@ -248,25 +266,65 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
   }
 
   let dimension = manifest?.vector?.dimension;
+  // The vector's declared type ([N]f32 or [N]f16): N must be the dimension; f16 values are rounded to half precision.
+  const declaredVector = /^\[(\d+)\]f(16|32)$/.exec(schema.get("vector")?.type ?? "");
+  if (declaredVector !== null) {
+    const n = Number(declaredVector[1]);
+    if (dimension !== undefined && n !== dimension) throw new ApiError("InvalidArgument", `schema.vector: the namespace's vectors have ${dimension} dimensions; declared ${n}`);
+    dimension ??= n;
+  }
+  const f16Vector = isF16Vector(schema);
+  if (f16Vector && !isF16Vector(readSchema(manifest)) && manifest?.vector !== undefined) {
+    throw new ApiError("InvalidArgument", `schema.vector: the namespace's vectors are [${manifest.vector.dimension}]f32; changing the type to ${schema.get("vector")?.type} is not supported`);
+  }
   const vectorOf = (value: unknown, where: string): number[] => {
-    const v = decodeVector(value, where);
+    let v = decodeVector(value, where);
     if (dimension === undefined) dimension = v.length;
     else if (v.length !== dimension) throw new ApiError("InvalidArgument", `${where}: the namespace's vectors have ${dimension} dimensions; got ${v.length}`);
+    if (f16Vector) {
+      v = v.map((x) => {
+        const half = roundF16(x);
+        if (half === undefined) throw new ApiError("InvalidArgument", `${where}: ${x} does not fit f16 (the vector is ${schema.get("vector")?.type}; |x| <= 65504)`);
+        return half;
+      });
+    }
     return v;
   };
   const fullText = (name: string) => isFullText(schema.get(name));
+  // The one {}f16 attribute is the engine's sparse vector; its (f16-rounded) object is also kept as the attribute,
+  // which rows answer.
+  const sparseName = sparseAttributeOf(schema);
+  // Two writers that declared different {}f16 attributes concurrently may both have committed: the first (by
+  // name) is the sparse vector, a value for another one is a 400 (never kept outside the sparse index silently).
+  const checkSparseField = (name: string, where: string) => {
+    if (name !== sparseName && schema.get(name)?.type === "{}f16") {
+      throw new ApiError("InvalidArgument", `${where}: ${JSON.stringify(name)} is a second sparse vector attribute beside ${JSON.stringify(sparseName)}; Skerry holds one sparse vector per document`);
+    }
+  };
+  const sparseOf = (value: unknown, where: string) => {
+    const wire = decodeSparse(value, where, true);
+    return { sparse: { indices: wire.indices, values: wire.values }, stored: encodeSparse(wire) as JsonObject };
+  };
 
   const upserts: DocumentInput<DocumentId>[] = upsertRows.map((row, i) => {
     const where = `upsert row ${i}`;
     const attributes: JsonObject = {};
     const text: Record<string, string> = {};
     let vector: number[] | undefined;
+    let sparse: SparseVector | undefined;
     for (const [name, value] of Object.entries(row.fields)) {
       if (name === "vector") {
         if (value !== null && value !== undefined) vector = vectorOf(value, `${where}.vector`);
         continue;
       }
       if (value === null || value === undefined) continue;
+      if (name === sparseName) {
+        const s = sparseOf(value, `${where}.${name}`);
+        sparse = s.sparse;
+        setOwn(attributes as Record<string, unknown>, name, s.stored);
+        continue;
+      }
+      checkSparseField(name, where);
       admitValue(schema, name, value, where);
       setOwn(attributes as Record<string, unknown>, name, storedValue(schema.get(name)?.type, value, where));
       if (fullText(name)) {
@@ -277,6 +335,7 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
     return {
       id: toWriteId(row.id, ids, where),
       ...(vector === undefined ? {} : { vector }),
+      ...(sparse === undefined ? {} : { sparse }),
       ...(Object.keys(attributes).length === 0 ? {} : { attributes }),
       ...(Object.keys(text).length === 0 ? {} : { text }),
     };
@@ -286,12 +345,20 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
     const attributes: Record<string, JsonValue | null> = {};
     const text: Record<string, string | null> = {};
     let vector: number[] | null | undefined;
+    let sparse: SparseVector | null | undefined;
     for (const [name, value] of Object.entries(row.fields)) {
       if (value === undefined) continue;
       if (name === "vector") {
         vector = value === null ? null : vectorOf(value, `${where}.vector`);
         continue;
       }
+      if (name === sparseName) {
+        const s = value === null ? undefined : sparseOf(value, `${where}.${name}`);
+        sparse = s === undefined ? null : s.sparse;
+        setOwn(attributes, name, s === undefined ? null : s.stored);
+        continue;
+      }
+      checkSparseField(name, where);
       admitValue(schema, name, value, where);
       setOwn(attributes, name, storedValue(schema.get(name)?.type, value, where));
       if (fullText(name)) setOwn(text, name, value === null ? null : (textOf(value) ?? null));
@@ -299,6 +366,7 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
     return {
       id: toWriteId(row.id, ids, where),
       ...(vector === undefined ? {} : { vector }),
+      ...(sparse === undefined ? {} : { sparse }),
       ...(Object.keys(attributes).length === 0 ? {} : { attributes }),
       ...(Object.keys(text).length === 0 ? {} : { text }),
     };
@@ -313,15 +381,23 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
     }
     const attributes: Record<string, JsonValue | null> = {};
     const text: Record<string, string | null> = {};
+    let sparse: SparseVector | null | undefined;
     for (const [name, value] of Object.entries(patchByFilter["patch"])) {
       if (name === "id" || name === "vector") throw new ApiError("InvalidArgument", `patch_by_filter.patch.${name}: only attributes can be patched by filter`);
+      if (name === sparseName) {
+        const s = value === null ? undefined : sparseOf(value, `patch_by_filter.patch.${name}`);
+        sparse = s === undefined ? null : s.sparse;
+        setOwn(attributes, name, s === undefined ? null : s.stored);
+        continue;
+      }
+      checkSparseField(name, "patch_by_filter.patch");
       admitValue(schema, name, value, "patch_by_filter.patch");
       setOwn(attributes, name, storedValue(schema.get(name)?.type, value, "patch_by_filter.patch"));
       if (fullText(name)) setOwn(text, name, value === null ? null : (textOf(value) ?? null));
     }
     filterPatch = {
       filter: translateFilter(patchByFilter["filters"], ids, "patch_by_filter.filters", schema),
-      patch: { attributes, ...(Object.keys(text).length === 0 ? {} : { text }) },
+      patch: { attributes, ...(sparse === undefined ? {} : { sparse }), ...(Object.keys(text).length === 0 ? {} : { text }) },
     };
   }
   const deleteFilter = body["delete_by_filter"] === undefined ? undefined : translateFilter(body["delete_by_filter"], ids, "delete_by_filter", schema);

@@ -75,7 +75,9 @@ function answer(c: Context<AppEnv>, value: unknown): Response {
 /** The schema as turbopuffer answers it: the stored attributes, the vector's type. */
 function schemaView(schema: TpufSchema, dimension: number | undefined, metric: string | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = Object.fromEntries(schema);
-  if (dimension !== undefined && out["vector"] === undefined) out["vector"] = { type: `[${dimension}]f32`, ann: { distance_metric: wireMetric(metric) } };
+  const vector = out["vector"] as Record<string, unknown> | undefined;
+  if (dimension !== undefined && vector === undefined) out["vector"] = { type: `[${dimension}]f32`, ann: { distance_metric: wireMetric(metric) } };
+  else if (dimension !== undefined && vector !== undefined && vector["ann"] === undefined) out["vector"] = { ...vector, ann: { distance_metric: wireMetric(metric) } };
   return out;
 }
 
