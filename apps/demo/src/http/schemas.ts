@@ -389,6 +389,7 @@ export const WalListSchema = z
         error: z.string().optional(),
       }),
     ),
+    nextCursor,
   })
   .openapi("WalStateList");
 
