@@ -1,9 +1,10 @@
 /**
  * Paginated listings of the /v1 API over real HTTP (local-fs): namespaces,
- * versions, keys and document scans page by opaque cursors, a scan stays on
+ * versions, keys, WAL entries and document scans page by opaque cursors, a scan stays on
  * its first page's version while writes land, and bad cursors are 400
  * InvalidCursor.
  */
+import { encodeMutationState, walIdFromHex } from "@skerry/wal-format";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SkerryServer } from "../src/server/server.ts";
 import { ADMIN_KEY, type Answer, Client, localFsStore, nsUrl, startTestServer, type TestStore } from "./support/harness.ts";
@@ -121,6 +122,46 @@ describe("paginated listings", () => {
     expect(first.body.next).toBe("d09");
   });
 
+  it("pages WAL entries in WAL id order, a state document and its sidecar one entry, resuming after the last object read", async () => {
+    const ns = nsUrl("acme", "search", "n3");
+    const root = "acme/search/ns/n3/wal/mutations/";
+    const hex = (i: number) => `0000019a0b1c2d3e4f5061728394a5${String(i).padStart(2, "0")}`;
+    const putState = (i: number) =>
+      store.storage.put(
+        `${root}${hex(i)}.json`,
+        encodeMutationState({ walId: walIdFromHex(hex(i)), schemaVersion: 1, opKind: "DELETE", state: "INTENT", createdAt: 1_000 + i, predicateRepr: "n < 10", targetIds: [], tombstoneProgress: [] }),
+      );
+    // Put in an order other than their ids'.
+    for (const i of [30, 10, 50, 20, 40]) await putState(i);
+    const whole = (await admin.get(`${ns}/wal`)).body;
+    expect(whole.nextCursor).toBeUndefined();
+    expect(whole.entries).toHaveLength(5);
+    const ids = whole.entries.map((e: { walId: string }) => e.walId);
+    expect(ids).toEqual([...ids].sort());
+    expect(ids).toEqual([10, 20, 30, 40, 50].map(hex));
+    // A sidecar beside the second entry's state document: still one entry, never split across pages.
+    await store.storage.put(`${root}${ids[1]}.arrow`, new Uint8Array([1, 2, 3]));
+    for (const limit of [1, 2, 3, 5]) {
+      const paged = await pages(admin, `${ns}/wal`, "entries", limit);
+      const flat = paged.items.flat() as { walId: string; hasArrowSidecar: boolean }[];
+      expect([limit, flat.map((e) => e.walId)]).toEqual([limit, ids]);
+      expect(flat.map((e) => e.hasArrowSidecar)).toEqual([false, true, false, false, false]);
+      expect(paged.items.map((p) => p.length)).toEqual(Array.from({ length: Math.ceil(5 / limit) }, (_, k) => Math.min(limit, 5 - k * limit)));
+    }
+    // A cursor resumes after its position: entries made meanwhile with a later id still come.
+    const first = await admin.get(`${ns}/wal?limit=2`);
+    await putState(5); // before the cursor: not listed
+    await putState(60);
+    const rest = await pages(admin, `${ns}/wal?cursor=${encodeURIComponent(first.body.nextCursor)}`, "entries", 100);
+    expect((rest.items.flat() as { walId: string }[]).map((e) => e.walId)).toEqual([30, 40, 50, 60].map(hex));
+    // A cursor of another listing or namespace is refused.
+    const other = await admin.get(`${nsUrl("acme", "search", "n4")}/wal?cursor=${encodeURIComponent(first.body.nextCursor)}`);
+    expect([other.status, other.body.error?.code]).toEqual([400, "InvalidCursor"]);
+    const versions = await admin.get(`${ns}/versions?limit=1`);
+    const wrong = await admin.get(`${ns}/wal?cursor=${encodeURIComponent(versions.body.nextCursor)}`);
+    expect([wrong.status, wrong.body.error.code]).toEqual([400, "InvalidCursor"]);
+  });
+
   it("refuses bad cursors with 400 InvalidCursor, and cursor with after or another atVersion", async () => {
     const list = await admin.get(`${nsUrl("acme", "search")}?limit=2`);
     const cursor = list.body.nextCursor as string;
@@ -157,6 +198,7 @@ describe("paginated listings", () => {
       ["/v1/orgs/{org}/projects/{project}/namespaces/{namespace}/versions", "VersionList"],
       ["/v1/orgs/{org}/projects/{project}/namespaces/{namespace}/documents", "ScanResult"],
       ["/v1/keys", "ApiKeyList"],
+      ["/v1/orgs/{org}/projects/{project}/namespaces/{namespace}/wal", "WalStateList"],
     ] as const) {
       const params = (doc.paths[path].get.parameters as { name: string; in: string }[]).filter((p) => p.in === "query").map((p) => p.name);
       expect(params).toEqual(expect.arrayContaining(["cursor", "limit"]));

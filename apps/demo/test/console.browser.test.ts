@@ -9,7 +9,8 @@
  * It signs in with a pasted key, checks the namespaces and their info, the
  * manifest picture (segments, log batches, tombstoned share) and an older
  * version, runs hybrid, text and filter queries in the playground, lists
- * the WAL and runs recovery, and checks that data is rendered as text
+ * the WAL and runs recovery, pages the long lists with their "more"
+ * controls (the console's `?pageSize=1`), and checks that data is rendered as text
  * (a label holding markup stays text) and that the page raised no error or
  * CSP violation. Screenshots go to test-results/screenshots/.
  *
@@ -201,6 +202,39 @@ describe.skipIf(!HAVE_CHROMIUM)("web console in chromium", () => {
     expect(await page.locator('img[src="x"]').count()).toBe(0);
     expect(await page.title()).toBe("Skerry console");
     expect(await page.locator("svg.manifest-picture .picture-empty").count()).toBe(1);
+  });
+
+  it("should page long lists (namespaces, versions, WAL) with a more control", async () => {
+    await server.engine.deleteByFilter(SAMPLE_NAMESPACE, ["rating", "Lt", 2]); // a second WAL state document
+    await page.evaluate(`sessionStorage.setItem("skerry.console.key", ${JSON.stringify(ADMIN_KEY)})`);
+    await page.goto(`${server.url}/console?pageSize=1#/demo/sample`);
+    const rows = page.locator('[data-testid="namespaces-table"] tbody tr');
+    await rows.first().waitFor();
+    expect(await rows.count()).toBe(1);
+    expect(await page.locator('[data-testid="namespace-list"] li').count()).toBe(1);
+    await page.click('[data-testid="namespaces-table-more"]');
+    await expect.poll(() => rows.count()).toBe(2);
+    expect(await page.locator('[data-testid="namespace-list"] li').count()).toBe(2);
+    expect(await page.locator('[data-testid="namespaces-table-more"], [data-testid="namespaces-more"]').count()).toBe(0);
+    // Opening a namespace keeps the pages shown.
+    await page.click('[data-testid="namespaces-table"] a:text-is("products")');
+    const versions = page.locator('[data-testid="versions"] button.version');
+    await versions.first().waitFor();
+    expect(await page.locator('[data-testid="namespace-list"] li').count()).toBe(2);
+    const newest = Number(await versions.first().getAttribute("data-version"));
+    expect(await versions.count()).toBe(1);
+    await page.click('[data-testid="versions-more"]');
+    await expect.poll(() => versions.count()).toBe(2);
+    expect(await versions.evaluateAll((bs) => bs.map((b) => Number(b.getAttribute("data-version"))))).toEqual([newest, newest - 1]);
+    await page.click('.tabs a[data-tab="wal"]');
+    const walRows = page.locator('[data-testid="wal-list"] tbody tr');
+    await walRows.first().waitFor();
+    expect(await walRows.count()).toBe(1);
+    await page.click('[data-testid="wal-more"]');
+    await expect.poll(() => walRows.count()).toBe(2);
+    const ids = await page.locator('[data-testid="wal-list"] tbody tr td:first-child').allInnerTexts();
+    expect(ids).toEqual([...ids].sort());
+    await shot("05-more");
   });
 
   it("should forget the key and raise no page error or CSP violation on the way", async () => {

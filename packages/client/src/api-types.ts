@@ -369,6 +369,13 @@ export interface WalEntry {
   readonly error?: string;
 }
 
+/** One page of a namespace's WAL entries, in WAL id order. */
+export interface WalPage {
+  readonly entries: WalEntry[];
+  /** Pass as `cursor` for the next page; absent on the last page. */
+  readonly nextCursor?: string;
+}
+
 export type KeyRole = "admin" | "read" | "write";
 
 export type CreateKeyRequest =

@@ -39,6 +39,7 @@ export type {
   KeyListPage,
   UnpinResult,
   WalEntry,
+  WalPage,
   WarmResult,
   WriteBatchResult,
   WriteResult,

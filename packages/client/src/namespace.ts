@@ -36,6 +36,7 @@ import type {
   UnpinResult,
   VersionsPage,
   WalEntry,
+  WalPage,
   TextFieldOptions,
   NamespaceSchemaInput,
   SchemaResult,
@@ -413,10 +414,21 @@ export class Namespace<A = Attributes> implements NamespaceReader<A> {
     return this.#transport.request({ method: "POST", path: `${this.#base}/recover`, idempotent: true }, calls(options));
   }
 
-  /** The namespace's WAL state documents (predicate mutations), decoded. */
-  async wal(options: CallOptions = {}): Promise<WalEntry[]> {
-    const answer = await this.#transport.request<{ entries: WalEntry[] }>({ method: "GET", path: `${this.#base}/wal`, idempotent: true }, calls(options));
-    return answer.entries;
+  /**
+   * The namespace's WAL state documents (predicate mutations), decoded, in
+   * WAL id order, page by page: iterate, `.pages()`, or `await` for the
+   * whole array (see Paginated).
+   */
+  wal(options: ListOptions = {}): Paginated<WalEntry, WalPage> {
+    const pageSize = options.pageSize ?? DEFAULT_LIST_PAGE;
+    return new Paginated((cursor) => this.walPage({ ...options, pageSize, cursor }), (page) => page.entries, options);
+  }
+
+  /** One page of the WAL entries (from `cursor`, or the first). */
+  walPage(options: ListOptions = {}): Promise<WalPage> {
+    checkPageSize(options.pageSize);
+    const limit = options.pageSize ?? (options.cursor === undefined ? DEFAULT_LIST_PAGE : undefined);
+    return this.#transport.request({ method: "GET", path: `${this.#base}/wal`, query: { cursor: options.cursor, limit }, idempotent: true }, calls(options));
   }
 
   /** Deletes finished WAL documents older than `graceMs` (default one day). */

@@ -32,7 +32,7 @@ export interface ListOptions extends CallOptions {
   readonly cursor?: string | undefined;
 }
 
-/** Items per page of the iterating methods (`listNamespaces`, `versions`, `keys.list`). */
+/** Items per page of the iterating methods (`listNamespaces`, `versions`, `wal`, `keys.list`). */
 export const DEFAULT_LIST_PAGE = 1_000;
 
 export function checkPageSize(pageSize: number | undefined): void {

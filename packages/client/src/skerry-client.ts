@@ -8,8 +8,12 @@
  * runtimes) and nothing Node-specific. Node's fetch keeps connections alive
  * and reuses them across calls by default, so one client per process (or
  * per key) is all you need; there is nothing to close.
+ *
+ * Several base URLs (the balancers of one fleet) make the client fail
+ * over between them: see BaseUrls and the README's Failover section.
  */
 import type { EngineStats } from "./api-types.ts";
+import { BaseUrls } from "./base-urls.ts";
 import { randomIdempotencyKey } from "./idempotency-key.ts";
 import type { Attributes } from "./json.ts";
 import { Keys } from "./keys.ts";
@@ -19,8 +23,22 @@ import { type RetryOptions, retryOptions } from "./retry-policy.ts";
 import { type CallOptions, defaultSleep, type FetchFunction, type SleepFunction, Transport } from "./transport.ts";
 
 export interface SkerryClientOptions {
-  /** The server, e.g. `http://127.0.0.1:7700` (a path prefix is kept: `https://host/skerry`). */
-  readonly baseUrl: string;
+  /**
+   * The server, e.g. `http://127.0.0.1:7700` (a path prefix is kept:
+   * `https://host/skerry`); or several URLs of one fleet (its balancers),
+   * failed over in order: a call that gets no answer from one, or a
+   * balancer's 502/503/504 page, goes to the next (README, Failover).
+   */
+  readonly baseUrl: string | readonly string[];
+  /** How long a URL that failed is passed over while another is not (default 5,000 ms; see BaseUrls). */
+  readonly failoverCooldownMs?: number;
+  /**
+   * Bounds each attempt (sending, the answer's headers and body): past it
+   * the attempt is a NetworkError, counted against its URL and retried as
+   * one (next URL first). None by default: a balancer that accepts
+   * connections but never answers then holds a call until its `timeoutMs`.
+   */
+  readonly attemptTimeoutMs?: number;
   /** An API key (`sk_...`), sent as `Authorization: Bearer`. Optional for the public routes only. */
   readonly apiKey?: string;
   /** Retries of failed calls (see RetryOptions); `{ maxRetries: 0 }` turns them off. */
@@ -47,20 +65,20 @@ export class SkerryClient {
   readonly keys: Keys;
 
   constructor(options: SkerryClientOptions) {
-    let baseUrl: URL;
-    try {
-      baseUrl = new URL(options.baseUrl);
-    } catch {
-      throw new TypeError(`baseUrl must be an absolute http(s) URL, got ${JSON.stringify(options.baseUrl)}`);
-    }
-    if (baseUrl.protocol !== "http:" && baseUrl.protocol !== "https:") throw new TypeError(`baseUrl must be http or https, got ${baseUrl.protocol}`);
-    if (options.timeoutMs !== undefined && (!Number.isFinite(options.timeoutMs) || options.timeoutMs <= 0)) {
-      throw new RangeError(`timeoutMs must be a positive number, got ${options.timeoutMs}`);
-    }
+    const given = typeof options.baseUrl === "string" ? [options.baseUrl] : [...options.baseUrl];
+    if (given.length === 0) throw new TypeError("baseUrl must name at least one URL");
+    const urls = given.map(normalizeBaseUrl);
+    const duplicate = urls.find((u, i) => urls.indexOf(u) !== i);
+    if (duplicate !== undefined) throw new TypeError(`baseUrl names ${duplicate} twice`);
+    positive("timeoutMs", options.timeoutMs);
+    positive("attemptTimeoutMs", options.attemptTimeoutMs);
+    const cooldownMs = options.failoverCooldownMs ?? 5_000;
+    if (!Number.isFinite(cooldownMs) || cooldownMs < 0) throw new RangeError(`failoverCooldownMs must be a finite number >= 0, got ${cooldownMs}`);
     const fetchFn = options.fetch ?? ((input: string, init: RequestInit) => globalThis.fetch(input, init));
     this.#newKey = options.idempotencyKey ?? randomIdempotencyKey;
     this.#transport = new Transport({
-      baseUrl: `${baseUrl.origin}${baseUrl.pathname.replace(/\/+$/, "")}`,
+      baseUrls: new BaseUrls(urls, cooldownMs),
+      attemptTimeoutMs: options.attemptTimeoutMs,
       apiKey: options.apiKey,
       headers: { ...options.headers },
       fetch: fetchFn,
@@ -97,4 +115,19 @@ export class SkerryClient {
   ready(options: CallOptions = {}): Promise<{ status: string }> {
     return this.#transport.request({ method: "GET", path: "/ready", idempotent: true }, options);
   }
+}
+
+function normalizeBaseUrl(given: string): string {
+  let url: URL;
+  try {
+    url = new URL(given);
+  } catch {
+    throw new TypeError(`baseUrl must be an absolute http(s) URL, got ${JSON.stringify(given)}`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new TypeError(`baseUrl must be http or https, got ${url.protocol}`);
+  return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
+}
+
+function positive(name: string, value: number | undefined): void {
+  if (value !== undefined && (!Number.isFinite(value) || value <= 0)) throw new RangeError(`${name} must be a positive number, got ${value}`);
 }

@@ -20,7 +20,9 @@
  * | Internal, Corrupt | 500 | no |
  * | Unavailable, Timeout, ShuttingDown, Overloaded | 503 | yes (Retry-After) |
  *
- * Client codes: `NetworkError` (fetch itself failed: no answer; retryable),
+ * Client codes: `NetworkError` (fetch itself failed: no answer; retryable;
+ * a refused connection, when the runtime says so, is retried even for a
+ * write without an idempotency key, as the request was never sent),
  * `RequestTimeout` (the call's `timeoutMs` elapsed, retries included; not
  * retried further), `UnexpectedResponse` (an answer that is not Skerry's
  * JSON, e.g. a proxy's 502 page; retryable when its status is 502, 503 or

@@ -2,9 +2,12 @@
  * One HTTP call of the API with everything around it: the bearer key, the
  * JSON body, the Idempotency-Key (the same on every attempt), the caller's
  * AbortSignal and per-call timeout (bounding the whole call, retries and
- * waits included), retries by the retry policy, and the answer turned into
+ * waits included), the per-attempt timeout, retries by the retry policy,
+ * failover across several base URLs (BaseUrls), and the answer turned into
  * its JSON or a SkerryError.
  */
+import type { BaseUrls } from "./base-urls.ts";
+import { neverSent } from "./connect-failure.ts";
 import { parseRetryAfter, type RetryOptions, retryDelay } from "./retry-policy.ts";
 import { SkerryError } from "./skerry-error.ts";
 
@@ -33,7 +36,9 @@ export interface RequestSpec {
 }
 
 export interface TransportSettings {
-  readonly baseUrl: string;
+  readonly baseUrls: BaseUrls;
+  /** Bounds one attempt (a NetworkError then, counted against the URL); undefined: no bound but the call's. */
+  readonly attemptTimeoutMs: number | undefined;
   readonly apiKey: string | undefined;
   readonly headers: Readonly<Record<string, string>>;
   readonly fetch: FetchFunction;
@@ -93,6 +98,45 @@ class CallSignal {
   }
 }
 
+/** A failed attempt: the error, whether the URL is to blame (no answer, a balancer's 502/503/504 page), whether the request certainly never left. */
+class AttemptFailure {
+  constructor(
+    readonly error: SkerryError,
+    readonly ofUrl: boolean,
+    readonly neverSent: boolean,
+  ) {}
+}
+
+/** The call's signal and the attempt's timeout as one signal. */
+class AttemptSignal {
+  readonly #controller = new AbortController();
+  readonly #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #call: AbortSignal;
+  readonly #onAbort = () => this.#controller.abort(this.#call.reason);
+  timedOut = false;
+
+  constructor(call: AbortSignal, timeoutMs: number | undefined) {
+    this.#call = call;
+    if (call.aborted) this.#controller.abort(call.reason);
+    else call.addEventListener("abort", this.#onAbort, { once: true });
+    if (timeoutMs !== undefined && !call.aborted) {
+      this.#timer = setTimeout(() => {
+        this.timedOut = true;
+        this.#controller.abort(new Error(`no answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+    }
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  dispose(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#call.removeEventListener("abort", this.#onAbort);
+  }
+}
+
 export class Transport {
   readonly #settings: TransportSettings;
 
@@ -109,18 +153,29 @@ export class Transport {
     let last: SkerryError | undefined;
     try {
       for (let attempt = 1; ; attempt++) {
-        let error: SkerryError;
+        const urls = s.baseUrls;
+        const index = urls.pick(s.now());
+        let failure: AttemptFailure;
         try {
-          return await this.#attempt<T>(spec, call.signal);
+          return await this.#attempt<T>(spec, call.signal, index);
         } catch (thrown) {
-          if (call.signal.aborted) throw this.#aborted(call, last ?? thrown);
-          if (!(thrown instanceof SkerryError)) throw thrown;
-          error = thrown;
+          if (call.signal.aborted) throw this.#aborted(call, last ?? (thrown instanceof AttemptFailure ? thrown.error : thrown));
+          if (!(thrown instanceof AttemptFailure)) throw thrown;
+          failure = thrown;
         }
+        const error = failure.error;
         error.attempts = attempt;
         last = error;
-        const delay = retryDelay(error, attempt - 1, spec.idempotent, s.retry, s.random);
+        // A request that never left is as safe to send again as an idempotent one.
+        let delay = retryDelay(error, attempt - 1, spec.idempotent || failure.neverSent, s.retry, s.random);
+        if (failure.ofUrl) {
+          const now = s.now();
+          urls.failed(index, now);
+          // Another URL is not to blame: go there at once.
+          if (delay !== undefined && urls.hasOther(index, now)) delay = 0;
+        }
         if (delay === undefined) throw error;
+        if (delay === 0) continue;
         try {
           await s.sleep(delay, call.signal);
         } catch (thrown) {
@@ -139,8 +194,19 @@ export class Transport {
     return new SkerryError("RequestTimeout", timeout.message, { cause, attempts: cause instanceof SkerryError ? cause.attempts : 1 });
   }
 
-  async #attempt<T>(spec: RequestSpec, signal: AbortSignal): Promise<T> {
+  async #attempt<T>(spec: RequestSpec, callSignal: AbortSignal, index: number): Promise<T> {
     const s = this.#settings;
+    const attempt = new AttemptSignal(callSignal, s.attemptTimeoutMs);
+    try {
+      return await this.#send<T>(spec, attempt, index);
+    } finally {
+      attempt.dispose();
+    }
+  }
+
+  async #send<T>(spec: RequestSpec, attempt: AttemptSignal, index: number): Promise<T> {
+    const s = this.#settings;
+    const signal = attempt.signal;
     const headers: Record<string, string> = { accept: "application/json", ...s.headers };
     if (s.apiKey !== undefined) headers["authorization"] = `Bearer ${s.apiKey}`;
     if (spec.idempotencyKey !== undefined) headers["idempotency-key"] = spec.idempotencyKey;
@@ -149,34 +215,45 @@ export class Transport {
       headers["content-type"] = "application/json";
       init.body = JSON.stringify(spec.body);
     }
+    const base = s.baseUrls.urls[index] as string;
+    const where = s.baseUrls.urls.length > 1 ? ` at ${base}` : "";
     let response: Response;
     try {
-      response = await s.fetch(this.#url(spec), init);
+      response = await s.fetch(this.#url(base, spec), init);
     } catch (cause) {
-      if (signal.aborted) throw cause;
-      throw new SkerryError("NetworkError", `${spec.method} ${spec.path}: no answer (${describe(cause)})`, { cause });
+      if (signal.aborted && !attempt.timedOut) throw cause;
+      const reason = attempt.timedOut ? (signal.reason as Error).message : describe(cause);
+      const never = !attempt.timedOut && neverSent(cause);
+      const message = `${spec.method} ${spec.path}${where}: no answer (${reason})${never ? "; the request was not sent" : ""}`;
+      throw new AttemptFailure(new SkerryError("NetworkError", message, { cause }), true, never);
     }
     const requestId = response.headers.get("x-request-id") ?? undefined;
     let text: string;
     try {
       text = await response.text();
     } catch (cause) {
-      if (signal.aborted) throw cause;
-      throw new SkerryError("NetworkError", `${spec.method} ${spec.path}: the answer was cut off (${describe(cause)})`, { cause, status: response.status, requestId });
+      if (signal.aborted && !attempt.timedOut) throw cause;
+      const reason = attempt.timedOut ? (signal.reason as Error).message : describe(cause);
+      const error = new SkerryError("NetworkError", `${spec.method} ${spec.path}${where}: the answer was cut off (${reason})`, { cause, status: response.status, requestId });
+      throw new AttemptFailure(error, true, false);
     }
     if (response.ok) {
       if (response.status === 204 || text === "") return undefined as T;
       try {
         return JSON.parse(text) as T;
       } catch (cause) {
-        throw new SkerryError("UnexpectedResponse", `${spec.method} ${spec.path}: HTTP ${response.status} with a body that is not JSON`, { cause, status: response.status, requestId });
+        const error = new SkerryError("UnexpectedResponse", `${spec.method} ${spec.path}: HTTP ${response.status} with a body that is not JSON`, { cause, status: response.status, requestId });
+        throw new AttemptFailure(error, false, false);
       }
     }
-    throw errorOf(spec, response, text, requestId, s.now());
+    const error = errorOf(spec, response, text, requestId, s.now());
+    // Skerry's own errors are the server's answer; a 502/503/504 page that is not is the balancer's (or a proxy's).
+    const ofUrl = error.code === "UnexpectedResponse" && (error.status === 502 || error.status === 503 || error.status === 504);
+    throw new AttemptFailure(error, ofUrl, false);
   }
 
-  #url(spec: RequestSpec): string {
-    let url = `${this.#settings.baseUrl}${spec.path}`;
+  #url(base: string, spec: RequestSpec): string {
+    let url = `${base}${spec.path}`;
     const params = Object.entries(spec.query ?? {}).filter((e): e is [string, string | number] => e[1] !== undefined);
     if (params.length > 0) url += `?${new URLSearchParams(params.map(([k, v]): [string, string] => [k, String(v)])).toString()}`;
     return url;

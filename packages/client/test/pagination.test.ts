@@ -123,6 +123,23 @@ describe("listings", () => {
     expect(() => client.keys.list({ pageSize: 10_001 })).toThrow(RangeError);
   });
 
+  it("iterates WAL entries by cursor, and walPage resumes from a saved one", async () => {
+    const entry = (walId: string) => ({ walId, key: `k/${walId}.json`, hasArrowSidecar: false });
+    const server = new FakeServer().answer(
+      json(200, { entries: [entry("a1"), entry("a2")], nextCursor: "w1" }),
+      json(200, { entries: [entry("a3")] }),
+      json(200, { entries: [entry("a3")] }),
+    );
+    const ns = server.client().namespace("acme", "search", "docs");
+    const wal = ns.wal({ pageSize: 2 });
+    expect(server.calls).toHaveLength(0);
+    expect((await wal).map((e) => e.walId)).toEqual(["a1", "a2", "a3"]);
+    expect(await ns.walPage({ cursor: "w1" })).toEqual({ entries: [entry("a3")] });
+    expect(params(server)).toEqual([{ limit: "2" }, { limit: "2", cursor: "w1" }, { cursor: "w1" }]);
+    expect(server.calls.map((c) => c.url.pathname)).toEqual(Array(3).fill("/v1/orgs/acme/projects/search/namespaces/docs/wal"));
+    expect(() => ns.walPage({ pageSize: 0 })).toThrow(RangeError);
+  });
+
   it("stops between pages when the signal aborts, with the signal's reason", async () => {
     const server = new FakeServer().answer(names(["a", "b"], "n1"), names(["c"]));
     const controller = new AbortController();

@@ -2,7 +2,8 @@
  * The console's client of the JSON API: the key the user pasted (kept in
  * sessionStorage, so it lives only as long as the tab and is never sent
  * anywhere but this server's /v1 routes) as a bearer token, JSON in and
- * out, and errors as ApiError with the API's stable code.
+ * out, errors as ApiError with the API's stable code, and one page of a
+ * paged listing (`listPage`: `limit`, `cursor`, `nextCursor`).
  */
 
 const KEY_ITEM = "skerry.console.key";
@@ -60,4 +61,25 @@ export async function api(method, path, body) {
     throw new ApiError(res.status, e?.code ?? `HTTP${res.status}`, e?.message ?? (text.slice(0, 200) || res.statusText));
   }
   return parsed;
+}
+
+/**
+ * Items per page of the console's listings: 100, or `?pageSize=N` in the
+ * console's own URL (1-10,000; the browser test pages small lists with it).
+ */
+export const PAGE_SIZE = (() => {
+  const asked = Number(new URLSearchParams(location.search).get("pageSize"));
+  return Number.isSafeInteger(asked) && asked >= 1 && asked <= 10_000 ? asked : 100;
+})();
+
+/**
+ * One page of a listing route: `{ items, nextCursor }`, `items` being the
+ * answer's `field` (nextCursor undefined on the last page). `path` may
+ * carry its own query (`?order=desc`).
+ */
+export async function listPage(path, field, cursor) {
+  const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
+  if (cursor !== undefined) query.set("cursor", cursor);
+  const answer = await api("GET", `${path}${path.includes("?") ? "&" : "?"}${query}`);
+  return { items: answer[field], nextCursor: answer.nextCursor };
 }

@@ -47,6 +47,28 @@ function append(el, children) {
   }
 }
 
+/**
+ * The "more" control of a paged list: a button that runs `load` (which
+ * fetches and shows the next page), disabled meanwhile; a failure shows
+ * beside it and the button stays to try again.
+ */
+export function moreButton(testid, label, load) {
+  const problem = h("span", { class: "more-problem" });
+  const button = h("button", { type: "button", class: "more", "data-testid": testid }, label);
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    mount(problem);
+    try {
+      await load();
+    } catch (error) {
+      mount(problem, errorBox(error));
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return h("div", { class: "more-row" }, button, problem);
+}
+
 /** Replaces every child of `el`. */
 export function mount(el, ...children) {
   el.replaceChildren();

@@ -6,12 +6,16 @@
  *   #/<org>/<project>                       namespaces of a project
  *   #/<org>/<project>/<namespace>/<tab>     one namespace (storage | wal | query)
  *
+ * The namespaces come a page at a time (api.js PAGE_SIZE) with a "more"
+ * control; the pages loaded for a project stay loaded when the hash
+ * changes (they are fetched again, as many as were shown).
+ *
  * The key the user pastes stays in sessionStorage (this tab only) and is
  * sent as a bearer token to this server's JSON API; the page itself holds
  * no secret and renders all data as text (dom.js).
  */
-import { api, getKey, nsUrl, projectUrl, setKey } from "./api.js";
-import { errorBox, formatBytes, formatCount, formatTime, h, mount } from "./dom.js";
+import { api, getKey, listPage, nsUrl, projectUrl, setKey } from "./api.js";
+import { errorBox, formatBytes, formatCount, formatTime, h, moreButton, mount } from "./dom.js";
 import { playgroundTab } from "./playground.js";
 import { storageTab } from "./storage.js";
 import { walTab } from "./wal.js";
@@ -23,6 +27,8 @@ const TABS = [
 ];
 const DEFAULT_SCOPE = { org: "demo", project: "sample" };
 const INFO_CONCURRENCY = 4;
+/** Pages of namespaces shown, by "org/project" (a Map: the names are the user's). */
+const pagesShown = new Map();
 
 const app = document.getElementById("app");
 const keyStatus = document.getElementById("key-status");
@@ -104,6 +110,20 @@ function keyForm(message) {
   return form;
 }
 
+/** The project's namespaces, as many pages as were shown last time (at least one): `{ names, nextCursor }`. */
+async function loadNamespaces(route) {
+  const want = pagesShown.get(`${route.org}/${route.project}`) ?? 1;
+  const names = [];
+  let cursor;
+  for (let pages = 0; pages < want; pages++) {
+    const page = await listPage(projectUrl(route.org, route.project), "namespaces", cursor);
+    names.push(...page.items);
+    cursor = page.nextCursor;
+    if (cursor === undefined) break;
+  }
+  return { names, nextCursor: cursor };
+}
+
 /** Info of every namespace, a few at a time; a failure shows in its row. */
 async function allInfo(org, project, names) {
   const out = new Array(names.length);
@@ -123,7 +143,7 @@ async function allInfo(org, project, names) {
   return out;
 }
 
-function sidebar(route, names, infos) {
+function sidebar(route, names, infos, more) {
   return h(
     "nav",
     { class: "sidebar", "aria-label": "namespaces" },
@@ -146,10 +166,11 @@ function sidebar(route, names, infos) {
         );
       }),
     ),
+    more?.("namespaces-more", "More namespaces"),
   );
 }
 
-function projectView(route, names, infos) {
+function projectView(route, names, infos, more) {
   return h(
     "section",
     { class: "card" },
@@ -182,6 +203,7 @@ function projectView(route, names, infos) {
             }),
           ),
         ),
+    more?.("namespaces-table-more", "More namespaces"),
   );
 }
 
@@ -227,11 +249,12 @@ async function render() {
     return;
   }
   mount(app, h("p", { class: "dim loading" }, "loading…"));
-  let names;
-  let infos;
+  const listing = { names: [], infos: [], nextCursor: undefined };
   try {
-    ({ namespaces: names } = await api("GET", projectUrl(route.org, route.project)));
-    infos = await allInfo(route.org, route.project, names);
+    const loaded = await loadNamespaces(route);
+    listing.names = loaded.names;
+    listing.nextCursor = loaded.nextCursor;
+    listing.infos = await allInfo(route.org, route.project, listing.names);
   } catch (error) {
     if (id !== renderId) return;
     if (error.status === 401) {
@@ -244,12 +267,40 @@ async function render() {
     return;
   }
   if (id !== renderId) return;
+  // The next page of namespaces, appended; the sidebar (and the project's table) drawn again, a namespace's tab left as it is.
+  let loading;
+  const loadMore = () => {
+    loading ??= nextNamespaces().finally(() => {
+      loading = undefined;
+    });
+    return loading;
+  };
+  const nextNamespaces = async () => {
+    const page = await listPage(projectUrl(route.org, route.project), "namespaces", listing.nextCursor);
+    const infos = await allInfo(route.org, route.project, page.items);
+    if (id !== renderId) return;
+    listing.names = [...listing.names, ...page.items];
+    listing.infos = [...listing.infos, ...infos];
+    listing.nextCursor = page.nextCursor;
+    const scope = `${route.org}/${route.project}`;
+    pagesShown.set(scope, (pagesShown.get(scope) ?? 1) + 1);
+    draw();
+  };
+  const more = (testid, label) => (listing.nextCursor === undefined ? null : moreButton(testid, label, loadMore));
   const content = h("div", { class: "content" });
-  mount(app, h("div", { class: "layout" }, sidebar(route, names, infos), content));
+  let side = sidebar(route, listing.names, listing.infos, more);
+  mount(app, h("div", { class: "layout" }, side, content));
+  function draw() {
+    const next = sidebar(route, listing.names, listing.infos, more);
+    side.replaceWith(next);
+    side = next;
+    if (route.ns === undefined) mount(content, projectView(route, listing.names, listing.infos, more));
+  }
   if (route.ns === undefined) {
-    mount(content, projectView(route, names, infos));
+    mount(content, projectView(route, listing.names, listing.infos, more));
     return;
   }
+  const { names, infos } = listing;
   const i = names.indexOf(route.ns);
   const info = i >= 0 && !infos[i].error ? infos[i] : undefined;
   if (info === undefined) {

@@ -1,14 +1,13 @@
 /**
  * The storage tab of one namespace: its info, the list of stored manifest
- * versions (newest first; choosing one redraws the picture at that
- * version), the picture of the chosen manifest's containers and the same
+ * versions (newest first, a page at a time with a "more" control;
+ * choosing one redraws the picture at that version), the picture of the chosen manifest's containers and the same
  * containers as a table.
  */
-import { api, nsUrl } from "./api.js";
-import { errorBox, facts, formatBytes, formatCount, formatTime, h, mount } from "./dom.js";
+import { api, listPage, nsUrl } from "./api.js";
+import { errorBox, facts, formatBytes, formatCount, formatTime, h, moreButton, mount } from "./dom.js";
 import { manifestPicture } from "./picture.js";
 
-const MAX_VERSION_BUTTONS = 300;
 
 export function infoFacts(info) {
   const labels = Object.entries(info.labels ?? {})
@@ -67,7 +66,7 @@ export function storageTab(root, { org, project, ns, info }) {
   let chosen = info.version;
   async function draw(version) {
     chosen = version;
-    for (const b of versionsBox.querySelectorAll("button")) b.classList.toggle("selected", Number(b.dataset.version) === version);
+    for (const b of versionsBox.querySelectorAll("button.version")) b.classList.toggle("selected", Number(b.dataset.version) === version);
     mount(pictureBox, h("p", { class: "dim" }, `loading manifest ${version}…`));
     mount(tableBox);
     try {
@@ -80,22 +79,31 @@ export function storageTab(root, { org, project, ns, info }) {
     }
   }
 
+  const path = `${nsUrl(org, project, ns)}/versions?order=desc`;
+  /** Shows `versions` (every one loaded so far, newest first) and, while older ones follow, the control that loads the next page. */
+  function showVersions(versions, nextCursor) {
+    mount(
+      versionsBox,
+      h("p", { class: "dim" }, `${formatCount(versions.length)}${nextCursor === undefined ? "" : " newest"} stored, newest first; choose one to draw it.`),
+      h(
+        "div",
+        { class: "version-list" },
+        versions.map((v) => h("button", { type: "button", class: "version", "data-version": v, onclick: () => draw(v) }, `v${v}`)),
+      ),
+      nextCursor === undefined
+        ? null
+        : moreButton("versions-more", "Older versions", async () => {
+            const page = await listPage(path, "versions", nextCursor);
+            showVersions([...versions, ...page.items], page.nextCursor);
+          }),
+    );
+    for (const b of versionsBox.querySelectorAll("button.version")) b.classList.toggle("selected", Number(b.dataset.version) === chosen);
+  }
+
   (async () => {
     try {
-      const { versions } = await api("GET", `${nsUrl(org, project, ns)}/versions`);
-      const newest = [...versions].reverse();
-      const shown = newest.slice(0, MAX_VERSION_BUTTONS);
-      mount(
-        versionsBox,
-        h("p", { class: "dim" }, `${formatCount(versions.length)} stored, newest first; choose one to draw it.`),
-        h(
-          "div",
-          { class: "version-list" },
-          shown.map((v) => h("button", { type: "button", class: "version", "data-version": v, onclick: () => draw(v) }, `v${v}`)),
-          newest.length > shown.length ? h("span", { class: "dim" }, ` … ${formatCount(newest.length - shown.length)} older`) : null,
-        ),
-      );
-      for (const b of versionsBox.querySelectorAll("button")) b.classList.toggle("selected", Number(b.dataset.version) === chosen);
+      const page = await listPage(path, "versions");
+      showVersions(page.items, page.nextCursor);
     } catch (error) {
       mount(versionsBox, errorBox(error));
     }

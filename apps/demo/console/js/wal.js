@@ -1,11 +1,12 @@
 /**
  * The WAL tab of one namespace: its mutation state documents (what
  * deleteByFilter / patchByFilter leave while they run, decoded by the
- * server; one that does not decode shows the decoder's reason), and a
- * button that runs the recovery sweep and shows its report.
+ * server; one that does not decode shows the decoder's reason), a page at
+ * a time in WAL id order with a "more" control, and a button that runs the
+ * recovery sweep and shows its report.
  */
-import { api, nsUrl } from "./api.js";
-import { errorBox, formatTime, h, mount } from "./dom.js";
+import { api, listPage, nsUrl } from "./api.js";
+import { errorBox, formatTime, h, moreButton, mount } from "./dom.js";
 
 function walTable(entries) {
   if (entries.length === 0) {
@@ -40,11 +41,29 @@ function walTable(entries) {
 export function walTab(root, { org, project, ns }) {
   const listBox = h("div", { "data-testid": "wal-list" }, "loading…");
   const reportBox = h("div", { class: "report", "data-testid": "recovery-report" });
+  let generation = 0;
+  /** Shows `entries` (every one loaded so far) and, while more follow, the control that loads the next page. */
+  const show = (entries, nextCursor) => {
+    const shown = ++generation;
+    const counted = `${entries.length} state document${entries.length === 1 ? "" : "s"}${nextCursor === undefined ? "" : " shown, more follow"}`;
+    mount(
+      listBox,
+      h("p", { class: "dim", "data-testid": "wal-count" }, counted),
+      walTable(entries),
+      nextCursor === undefined
+        ? null
+        : moreButton("wal-more", "More state documents", async () => {
+            const page = await listPage(`${nsUrl(org, project, ns)}/wal`, "entries", nextCursor);
+            if (generation === shown) show([...entries, ...page.items], page.nextCursor);
+          }),
+    );
+  };
   const refresh = async () => {
+    generation++;
     mount(listBox, h("p", { class: "dim" }, "loading…"));
     try {
-      const { entries } = await api("GET", `${nsUrl(org, project, ns)}/wal`);
-      mount(listBox, h("p", { class: "dim" }, `${entries.length} state document${entries.length === 1 ? "" : "s"}`), walTable(entries));
+      const page = await listPage(`${nsUrl(org, project, ns)}/wal`, "entries");
+      show(page.items, page.nextCursor);
     } catch (error) {
       mount(listBox, errorBox(error));
     }

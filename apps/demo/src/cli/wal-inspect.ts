@@ -58,14 +58,36 @@ function summarize(entry: WalEntry, bytes: Uint8Array): void {
 }
 
 export async function listWal(storage: StorageProvider, path: string): Promise<WalEntry[]> {
+  return (await listWalPage(storage, path, {})).entries;
+}
+
+export interface WalPage {
+  entries: WalEntry[];
+  /** The name (below the mutations prefix) of the last object read: the next page lists after it; undefined when this is the last page. */
+  next?: string | undefined;
+}
+
+/**
+ * The WAL entries in key order (a WAL id's state document and `.arrow`
+ * sidecar are neighbours, so an entry is never split), at most `limit`
+ * of them, after the object named `after` (a page's `next`).
+ */
+export async function listWalPage(storage: StorageProvider, path: string, options: { after?: string | undefined; limit?: number | undefined }): Promise<WalPage> {
   const layout = layoutOf(path);
   const byId = new Map<string, WalEntry>();
-  for await (const meta of storage.list(layout.mutationsPrefix)) {
+  const startAfter = options.after === undefined ? undefined : `${layout.mutationsPrefix}${options.after}`;
+  let last: string | undefined;
+  for await (const meta of storage.list(layout.mutationsPrefix, { startAfter })) {
     const parsed = layout.parseMutationKey(meta.key);
     const name = meta.key.slice(layout.mutationsPrefix.length);
     const walId = parsed === null ? name : parsed.walId.toString(16).padStart(32, "0");
-    const entry = byId.get(walId) ?? { walId, key: meta.key, hasArrowSidecar: false };
-    byId.set(walId, entry);
+    let entry = byId.get(walId);
+    if (entry === undefined) {
+      if (options.limit !== undefined && byId.size >= options.limit) return { entries: [...byId.values()], next: last };
+      entry = { walId, key: meta.key, hasArrowSidecar: false };
+      byId.set(walId, entry);
+    }
+    last = name;
     if (parsed === null) entry.error = "not a WAL object name";
     else if (parsed.kind === "arrow") entry.hasArrowSidecar = true;
     else {
@@ -73,7 +95,7 @@ export async function listWal(storage: StorageProvider, path: string): Promise<W
       summarize(entry, (await storage.get(meta.key)).bytes);
     }
   }
-  return [...byId.values()];
+  return { entries: [...byId.values()] };
 }
 
 /** The state document as stored (snake_case wire JSON) plus the decoder's verdict. */

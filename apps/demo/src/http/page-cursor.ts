@@ -1,6 +1,6 @@
 /**
  * Page cursors of the /v1 listings (namespaces, versions, keys, document
- * scans): opaque to callers, validated here.
+ * scans, WAL entries): opaque to callers, validated here.
  *
  * A cursor is `<payload>.<check>`: the payload is base64url JSON
  * `{ "v": 1, "l": listing, "s": scope, "p": position }` (the listing's
@@ -17,7 +17,7 @@
 import { createHash } from "node:crypto";
 import { ApiError } from "./api-error.ts";
 
-export type Listing = "namespaces" | "versions" | "keys" | "documents";
+export type Listing = "namespaces" | "versions" | "keys" | "documents" | "wal";
 
 /** Longest cursor accepted (a document id is at most 512 characters). */
 export const MAX_CURSOR_LENGTH = 2_048;

@@ -461,6 +461,7 @@ export const WalListSchema = z
         error: z.string().optional(),
       }),
     ),
+    nextCursor,
   })
   .openapi("WalStateList");
 

@@ -6,13 +6,15 @@
  */
 import { defineRoute } from "../access.ts";
 import { toJson } from "../../cli/printable.ts";
-import { listWal } from "../../cli/wal-inspect.ts";
+import { listWal, listWalPage } from "../../cli/wal-inspect.ts";
 import type { App, AppDeps } from "../app-context.ts";
+import { boundedString, decodeCursor, encodeCursor } from "../page-cursor.ts";
 import { send } from "../respond.ts";
 import {
   CompactBody,
   DeleteByFilterBody,
   DeleteByFilterResultSchema,
+  ListQuery,
   NamespaceParams,
   PatchByFilterBody,
   PatchByFilterResultSchema,
@@ -20,7 +22,7 @@ import {
   WalGcBody,
   WalListSchema,
 } from "../schemas.ts";
-import { ERRORS, NS_BASE, nsPath, SECURITY } from "./common.ts";
+import { DEFAULT_PAGE, ERRORS, NS_BASE, nsPath, SECURITY } from "./common.ts";
 
 const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
 const report = (value: unknown) => JSON.parse(toJson(value)) as Record<string, never>;
@@ -96,13 +98,19 @@ export function registerOperationRoutes(app: App, { engine, storage }: AppDeps):
       tags: ["operations"],
       summary: "WAL status: the namespace's mutation state documents, decoded",
       security: SECURITY,
-      request: { params: NamespaceParams },
-      responses: { 200: { description: "State documents", ...json(WalListSchema) }, ...COMMON },
+      request: { params: NamespaceParams, query: ListQuery },
+      responses: { 200: { description: "State documents, in WAL id order (one page with `cursor` or `limit`)", ...json(WalListSchema) }, ...COMMON },
     }),
     async (c) => {
       const path = nsPath(c.req.valid("param"));
+      const { cursor, limit } = c.req.valid("query");
       await engine.manifest(path, { consistency: "eventual" }); // 404 for an unknown namespace
-      return send(c, WalListSchema, { entries: await listWal(storage, path) });
+      if (cursor === undefined && limit === undefined) return send(c, WalListSchema, { entries: await listWal(storage, path) });
+      // The position is the last object name read (below the mutations prefix), not an offset.
+      const after = cursor === undefined ? undefined : decodeCursor(cursor, "wal", path, (p) => boundedString(p, 1024));
+      const page = await listWalPage(storage, path, { after, limit: limit ?? DEFAULT_PAGE });
+      const next = page.next === undefined ? {} : { nextCursor: encodeCursor("wal", path, page.next) };
+      return send(c, WalListSchema, { entries: page.entries, ...next });
     },
   );
 
