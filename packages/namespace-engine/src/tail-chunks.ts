@@ -40,6 +40,14 @@
  * is in it, and every other id in it was touched by a later container
  * (that row is then excluded, as if a later container superseded it). Any
  * other id, or a missing one, rejects it (`onRejected`) and the chunk is built.
+ *
+ * A chunk's index may also be built elsewhere (a worker thread,
+ * tail-chunk-builds.ts): `jobs()` lists the documents `advance` would
+ * index for each chunk it would build (the open one and the closed ones
+ * not built yet), collected in bounded slices between event loop turns;
+ * `advance(..., built)` takes those indexes (of exactly those documents,
+ * sorted by id, as `advance` itself would build them) instead of building,
+ * provided the fold did not change since `jobs()`.
  */
 import type { StoredDocument } from "./document.ts";
 import type { QueryIndex } from "./query/query-index.ts";
@@ -87,6 +95,24 @@ export function chunkKey(start: number, end: number): string {
   return `${start}:${end}`;
 }
 
+/** A chunk `advance` would build: containers [start, end), its live documents (in no particular order). */
+export interface ChunkJob {
+  readonly start: number;
+  readonly end: number;
+  /** False for the open chunk (indexed without IVF lists). */
+  readonly closed: boolean;
+  readonly docs: StoredDocument[];
+}
+
+/** Indexes built elsewhere from `jobs()`'s documents (sorted by id), by chunkKey; `containers`: the fold's length at `jobs()`. */
+export interface BuiltChunkIndexes {
+  readonly containers: number;
+  readonly indexes: ReadonlyMap<string, QueryIndex>;
+}
+
+/** Ids handled between event loop turns while `jobs()` collects documents. */
+const JOB_SLICE = 8192;
+
 /** Builds a chunk's index; `closed` says whether it is kept (and may carry IVF lists). */
 export type ChunkIndexer = (docs: StoredDocument[], closed: boolean) => QueryIndex;
 
@@ -132,6 +158,41 @@ export class TailChunks {
   }
 
   /**
+   * The chunks the next `advance` would build (the open chunk, then the closed ones not built yet, newest first)
+   * with their live documents, except those `skip` names (e.g. found stored). Awaits `pause` every few
+   * thousand ids, so a big tail is collected in bounded slices. The fold must not change until `advance`.
+   */
+  async jobs(pause: () => Promise<void>, skip: (start: number, end: number) => boolean = () => false): Promise<ChunkJob[]> {
+    const fold = this.fold;
+    const count = fold.identities.length;
+    // The ids later containers touched supersede closed chunks' rows in `advance` first: this only reads them.
+    const { plan, start } = this.#plan();
+    const later = new Set<string>();
+    const out: ChunkJob[] = [];
+    let handled = 0;
+    const collect = async (from: number, to: number, closed: boolean) => {
+      const mine = new Set<string>();
+      const docs: StoredDocument[] = [];
+      for (let c = from; c < to; c++) {
+        for (const id of fold.touched(c)) {
+          if (++handled % JOB_SLICE === 0) await pause();
+          if (later.has(id) || mine.has(id)) continue;
+          mine.add(id);
+          if (fold.isLive(id)) docs.push(fold.doc(id) as StoredDocument);
+        }
+      }
+      for (const id of mine) later.add(id);
+      if (!skip(from, to) && docs.length > 0) out.push({ start: from, end: to, closed, docs });
+    };
+    await collect(start, count, false);
+    for (let p = plan.length - 1; p >= 0; p--) {
+      const planned = plan[p] as Planned;
+      if (planned.chunk === undefined) await collect(planned.start, planned.end, true);
+    }
+    return out;
+  }
+
+  /**
    * Brings the chunks up to the fold's containers (closing chunks as they
    * fill, merging full levels) and indexes the open chunk. The fold's PATCH
    * bases must be resolved. A closed chunk found in `stored` (and valid for
@@ -139,9 +200,14 @@ export class TailChunks {
    * reported to `onRejected` and built. Returns the open chunk (excluded is
    * always empty: nothing after it touched its ids).
    */
-  advance(stored?: StoredChunkIndexes, onRejected?: (start: number, end: number, reason: string, corrupt: boolean) => void): TailChunk {
+  advance(
+    stored?: StoredChunkIndexes,
+    onRejected?: (start: number, end: number, reason: string, corrupt: boolean) => void,
+    built?: BuiltChunkIndexes,
+  ): TailChunk {
     const fold = this.fold;
     const count = fold.identities.length;
+    const ready = built !== undefined && built.containers === count ? built.indexes : undefined;
     // Later containers supersede what closed chunks hold.
     for (let c = this.#seen; c < count; c++) {
       for (const id of fold.touched(c)) {
@@ -157,7 +223,7 @@ export class TailChunks {
     // Index the open chunk, then the planned chunks not built yet, newest first, so each knows the ids touched
     // after it. Merges only take the newest chunks, so the unbuilt ones are the newest of the plan.
     const later = new Set<string>();
-    const open = this.#index(start, count, 0, later, false);
+    const open = this.#index(start, count, 0, later, false, undefined, undefined, ready);
     const closed: TailChunk[] = new Array(plan.length);
     const made: TailChunk[] = [];
     for (let p = plan.length - 1; p >= 0; p--) {
@@ -167,7 +233,7 @@ export class TailChunks {
         continue;
       }
       const candidate = stored?.get(chunkKey(planned.start, planned.end));
-      const chunk = this.#index(planned.start, planned.end, planned.level, later, true, candidate, onRejected);
+      const chunk = this.#index(planned.start, planned.end, planned.level, later, true, candidate, onRejected, ready);
       closed[p] = chunk;
       made.push(chunk);
     }
@@ -214,7 +280,7 @@ export class TailChunks {
 
   /**
    * Indexes containers [start, end): their ids not in `later`, then adds them to `later`. A `candidate` index
-   * valid for them is used instead of building one.
+   * valid for them is used instead of building one, else one `ready` (built from `jobs()`'s documents) of as many rows.
    */
   #index(
     start: number,
@@ -224,6 +290,7 @@ export class TailChunks {
     closed: boolean,
     candidate?: QueryIndex,
     onRejected?: (start: number, end: number, reason: string, corrupt: boolean) => void,
+    ready?: ReadonlyMap<string, QueryIndex>,
   ): TailChunk {
     const fold = this.fold;
     const live: string[] = [];
@@ -249,6 +316,11 @@ export class TailChunks {
       onRejected?.(start, end, checked.reason, checked.corrupt);
     }
     for (const id of mine) later.add(id);
+    const made = ready?.get(chunkKey(start, end));
+    if (made !== undefined && made.size === live.length) {
+      this.indexedDocs += live.length;
+      return { start, end, level, index: made, excluded: new Set(), bytes: bytes + estimateIndexBytes(made) };
+    }
     // Indexed in id order, so the same documents give the same index however the containers arrived.
     live.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     const docs = live.map((id) => fold.doc(id) as StoredDocument);
