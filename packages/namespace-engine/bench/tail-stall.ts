@@ -18,9 +18,11 @@
  * answered the same rows.
  *
  *   BENCH_STALL_DOCS=50000 node --conditions=@skerry/source --import tsx bench/tail-stall.ts
+ *
+ * BENCH_DIR keeps the data set there (built once) for repeated runs.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -96,14 +98,18 @@ const ms = (v: number) => `${v.toFixed(1)} ms`.padStart(10);
 if (role !== undefined) {
   await measure(process.env["BENCH_DIR"] as string);
 } else {
-  const dir = mkdtempSync(join(tmpdir(), "skerry-tail-stall-"));
+  const keep = process.env["BENCH_DIR"];
+  const dir = keep ?? mkdtempSync(join(tmpdir(), "skerry-tail-stall-"));
   try {
-    const writer = new NamespaceEngine({ storage: new LocalFsStorage({ root: dir }), compaction: { auto: false } });
-    await writer.createNamespace(BIG);
-    await upsertDataset(writer, BIG, n);
-    await writer.createNamespace(SMALL);
-    await upsertDataset(writer, SMALL, 500);
-    await writer.close();
+    if (!existsSync(join(dir, ".built"))) {
+      const writer = new NamespaceEngine({ storage: new LocalFsStorage({ root: dir }), compaction: { auto: false } });
+      await writer.createNamespace(BIG);
+      await upsertDataset(writer, BIG, n);
+      await writer.createNamespace(SMALL);
+      await upsertDataset(writer, SMALL, 500);
+      await writer.close();
+      mkdirSync(join(dir, ".built"));
+    }
     const workers = child(dir, process.env["SKERRY_INDEX_THREADS"]);
     const main = child(dir, "0");
     const same = JSON.stringify(workers.ids) === JSON.stringify(main.ids);
@@ -114,7 +120,7 @@ if (role !== undefined) {
       `  workers: delay p99 ${workers.p99Ms.toFixed(1)} ms, ${workers.otherQueries} other queries, first query ${workers.firstMs.toFixed(0)} ms, with writes ${workers.totalMs.toFixed(0)} ms; main thread: delay p99 ${main.p99Ms.toFixed(1)} ms, ${main.otherQueries} other queries, first query ${main.firstMs.toFixed(0)} ms, with writes ${main.totalMs.toFixed(0)} ms`,
     );
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    if (keep === undefined) rmSync(dir, { recursive: true, force: true });
   }
 }
 process.exit(0);
