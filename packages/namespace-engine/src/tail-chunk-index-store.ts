@@ -63,7 +63,7 @@ import { type ContainerRef, contentHash, type DistanceMetric, type Random } from
 import { CorruptError } from "./errors.ts";
 import type { NamespacePath } from "./namespace-path.ts";
 import { deserializeQueryIndex, QUERY_INDEX_VERSION, readExtraIndexSection } from "./query/index-codec.ts";
-import { serializeQueryIndexOffThread } from "./query/index-worker-pool.ts";
+import { serializeQueryIndexOffThread, yieldToEventLoop } from "./query/index-worker-pool.ts";
 import type { QueryIndex } from "./query/query-index.ts";
 import { createImmutable, type RetryPolicy, withRetry } from "./storage-calls.ts";
 import { namespaceRoot } from "./storage-layout.ts";
@@ -199,7 +199,7 @@ export class TailChunkIndexStore {
    * the tail's containers (the fold's), `build` what the chunks are indexed with.
    */
   async advance(path: NamespacePath, chunks: TailChunks, refs: readonly ContainerRef[], build: ChunkBuild): Promise<TailChunk> {
-    if (!this.#settings.persist || refs.length === 0) return chunks.advance(undefined, undefined, await buildTailChunksOffThread(chunks, build, () => false));
+    if (!this.#settings.persist || refs.length === 0) return chunks.advance(undefined, undefined, await buildTailChunksOffThread(chunks, build, () => false), yieldToEventLoop);
     const first = (refs[0] as ContainerRef).id;
     const identities = chunks.fold.identities;
     const target = (start: number, end: number, level: number): ChunkTarget => {
@@ -223,7 +223,7 @@ export class TailChunkIndexStore {
     // The chunks not found stored are built by worker threads when there are some (tail-chunk-builds.ts).
     const built = await buildTailChunksOffThread(chunks, build, (start, end) => stored.has(chunkKey(start, end)));
     const before = chunks.closed;
-    const open = chunks.advance(
+    const open = await chunks.advance(
       stored,
       (start, end, reason, corrupt) => {
         const key = targets.get(chunkKey(start, end))?.key ?? "";
@@ -233,6 +233,7 @@ export class TailChunkIndexStore {
         } else this.#unfit++; // a sound object indexed while other containers followed the chunk (for a later version): kept
       },
       built,
+      yieldToEventLoop,
     );
     for (const chunk of chunks.closed) {
       if (chunk.stored === true) {

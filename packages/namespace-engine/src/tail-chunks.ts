@@ -181,7 +181,10 @@ export class TailChunks {
           if (fold.isLive(id)) docs.push(fold.doc(id) as StoredDocument);
         }
       }
-      for (const id of mine) later.add(id);
+      for (const id of mine) {
+        if (++handled % JOB_SLICE === 0) await pause();
+        later.add(id);
+      }
       if (!skip(from, to) && docs.length > 0) out.push({ start: from, end: to, closed, docs });
     };
     await collect(start, count, false);
@@ -198,19 +201,25 @@ export class TailChunks {
    * bases must be resolved. A closed chunk found in `stored` (and valid for
    * this fold, see the header) is taken from there; a rejected one is
    * reported to `onRejected` and built. Returns the open chunk (excluded is
-   * always empty: nothing after it touched its ids).
+   * always empty: nothing after it touched its ids). Awaits `pause` every
+   * few thousand ids (`JOB_SLICE`), so the bookkeeping of a chunk of a
+   * million documents does not block the event loop for long; nothing else
+   * may use these chunks meanwhile (a namespace's builds run one at a time).
    */
-  advance(
+  async advance(
     stored?: StoredChunkIndexes,
     onRejected?: (start: number, end: number, reason: string, corrupt: boolean) => void,
     built?: BuiltChunkIndexes,
-  ): TailChunk {
+    pause: () => Promise<void> = () => Promise.resolve(),
+  ): Promise<TailChunk> {
     const fold = this.fold;
     const count = fold.identities.length;
     const ready = built !== undefined && built.containers === count ? built.indexes : undefined;
+    const slices = new Slices(pause);
     // Later containers supersede what closed chunks hold.
     for (let c = this.#seen; c < count; c++) {
       for (const id of fold.touched(c)) {
+        if (slices.due()) await slices.pause();
         const chunk = this.#holder.get(id);
         if (chunk === undefined) continue;
         const slot = chunk.index?.slotOfId(id) ?? -1;
@@ -223,7 +232,7 @@ export class TailChunks {
     // Index the open chunk, then the planned chunks not built yet, newest first, so each knows the ids touched
     // after it. Merges only take the newest chunks, so the unbuilt ones are the newest of the plan.
     const later = new Set<string>();
-    const open = this.#index(start, count, 0, later, false, undefined, undefined, ready);
+    const open = await this.#index(start, count, 0, later, false, slices, undefined, undefined, ready);
     const closed: TailChunk[] = new Array(plan.length);
     const made: TailChunk[] = [];
     for (let p = plan.length - 1; p >= 0; p--) {
@@ -233,14 +242,17 @@ export class TailChunks {
         continue;
       }
       const candidate = stored?.get(chunkKey(planned.start, planned.end));
-      const chunk = this.#index(planned.start, planned.end, planned.level, later, true, candidate, onRejected, ready);
+      const chunk = await this.#index(planned.start, planned.end, planned.level, later, true, slices, candidate, onRejected, ready);
       closed[p] = chunk;
       made.push(chunk);
     }
     for (const chunk of made) {
       const index = chunk.index;
       if (index === null) continue;
-      for (let slot = 0; slot < index.size; slot++) if (!chunk.excluded.has(index.positionOf(slot))) this.#holder.set(index.ids.get(slot), chunk);
+      for (let slot = 0; slot < index.size; slot++) {
+        if (slices.due()) await slices.pause();
+        if (!chunk.excluded.has(index.positionOf(slot))) this.#holder.set(index.ids.get(slot), chunk);
+      }
     }
     this.closed = closed;
     this.#openStart = start;
@@ -282,22 +294,24 @@ export class TailChunks {
    * Indexes containers [start, end): their ids not in `later`, then adds them to `later`. A `candidate` index
    * valid for them is used instead of building one, else one `ready` (built from `jobs()`'s documents) of as many rows.
    */
-  #index(
+  async #index(
     start: number,
     end: number,
     level: number,
     later: Set<string>,
     closed: boolean,
+    slices: Slices,
     candidate?: QueryIndex,
     onRejected?: (start: number, end: number, reason: string, corrupt: boolean) => void,
     ready?: ReadonlyMap<string, QueryIndex>,
-  ): TailChunk {
+  ): Promise<TailChunk> {
     const fold = this.fold;
     const live: string[] = [];
     const mine = new Set<string>();
     let bytes = 0;
     for (let c = start; c < end; c++) {
       for (const id of fold.touched(c)) {
+        if (slices.due()) await slices.pause();
         if (later.has(id) || mine.has(id)) continue;
         mine.add(id);
         if (!fold.isLive(id)) continue; // deleted (or a PATCH of a deleted id: no state)
@@ -307,15 +321,21 @@ export class TailChunks {
     }
     if (candidate !== undefined && live.length > 0) {
       // Only the ids: the documents of a chunk read from storage are never decoded.
-      const checked = checkStored(candidate, live.length, mine, later, (id) => fold.isLive(id));
+      const checked = await checkStored(candidate, live.length, mine, later, (id) => fold.isLive(id), slices);
       if (!("reason" in checked)) {
-        for (const id of mine) later.add(id);
+        for (const id of mine) {
+          if (slices.due()) await slices.pause();
+          later.add(id);
+        }
         this.storedDocs += live.length;
         return { start, end, level, index: candidate, excluded: checked, bytes: bytes + estimateIndexBytes(candidate), stored: true };
       }
       onRejected?.(start, end, checked.reason, checked.corrupt);
     }
-    for (const id of mine) later.add(id);
+    for (const id of mine) {
+      if (slices.due()) await slices.pause();
+      later.add(id);
+    }
     const made = ready?.get(chunkKey(start, end));
     if (made !== undefined && made.size === live.length) {
       this.indexedDocs += live.length;
@@ -340,16 +360,18 @@ export class TailChunks {
  * (`corrupt`): one indexed while more containers followed the chunk lacks
  * the rows they overwrote, which an older fold still needs (not corrupt).
  */
-function checkStored(
+async function checkStored(
   index: QueryIndex,
   wanted: number,
   mine: ReadonlySet<string>,
   later: ReadonlySet<string>,
   isLive: (id: string) => boolean,
-): Set<number> | { reason: string; corrupt: boolean } {
+  slices: Slices,
+): Promise<Set<number> | { reason: string; corrupt: boolean }> {
   const excluded = new Set<number>();
   const seen = new Set<string>();
   for (let slot = 0; slot < index.size; slot++) {
+    if (slices.due()) await slices.pause();
     const id = index.ids.get(slot);
     if (seen.has(id)) return { reason: `it holds id ${JSON.stringify(id)} twice`, corrupt: true };
     seen.add(id);
@@ -361,6 +383,15 @@ function checkStored(
   const held = index.size - excluded.size;
   if (held !== wanted) return { reason: `it holds ${held} of the chunk's ${wanted} documents`, corrupt: held > wanted };
   return excluded;
+}
+
+/** Counts steps of a long loop: `due()` every `JOB_SLICE` steps, when the loop awaits `pause`. */
+class Slices {
+  #steps = 0;
+  constructor(readonly pause: () => Promise<void>) {}
+  due(): boolean {
+    return ++this.#steps % JOB_SLICE === 0;
+  }
 }
 
 /** A rough size of an index's memory: vectors (raw and normalized) plus per-row overhead. */
