@@ -111,7 +111,7 @@ function input(random: () => number, i: number, salt = 0): DocumentInput {
   };
 }
 
-async function run(threads: number): Promise<{ answers: unknown[]; objects: Map<string, string>; storage: StorageProvider }> {
+async function run(threads: number, killAfter?: number): Promise<{ answers: unknown[]; objects: Map<string, string>; storage: StorageProvider }> {
   configureIndexThreads(threads, { minDocuments: 1 });
   const storage = new MemoryStorage();
   const engine: NamespaceEngine = makeEngine(storage, {
@@ -123,6 +123,12 @@ async function run(threads: number): Promise<{ answers: unknown[]; objects: Map<
   for (let b = 0; b < 7; b++) {
     await engine.upsert(NS, Array.from({ length: BATCH }, (_, i) => input(random, b * BATCH + i)));
     if (b % 3 === 2) await engine.query(NS, { topK: 1 });
+    if (b === killAfter) {
+      const pending = engine.query(NS, { topK: 1 }); // its chunks are being built or written when the workers die
+      await new Promise((resolve) => setImmediate(resolve));
+      killIndexWorkers();
+      await pending;
+    }
   }
   await engine.upsert(NS, Array.from({ length: 20 }, (_, i) => input(random, i * 11, 1)));
   await engine.delete(NS, ["d0003", "d0200"]);
@@ -150,5 +156,13 @@ describe("tail chunks built by workers", () => {
     // Container ids differ between the runs (random), so the keys do; as many objects, of the same sizes.
     const sizes = (m: Map<string, string>) => [...m.values()].map((b) => b.length).sort((a, b) => a - b);
     expect(sizes(workers.objects)).toEqual(sizes(main.objects));
+  });
+
+  it("answer the same when the workers die in the middle (the rest is built on the calling thread)", async () => {
+    const main = await run(0);
+    const killed = await run(1, 3);
+    expect(killed.answers).toEqual(main.answers);
+    const sizes = (m: Map<string, string>) => [...m.values()].map((b) => b.length).sort((a, b) => a - b);
+    expect(sizes(killed.objects)).toEqual(sizes(main.objects));
   });
 });
