@@ -29,7 +29,7 @@ export async function buildTailChunksOffThread(
   build: ChunkBuild,
   skip: (start: number, end: number) => boolean,
 ): Promise<BuiltChunkIndexes | undefined> {
-  if (!indexWorkersAvailable()) return undefined;
+  if (!indexWorkersAvailable(chunks.largestPending())) return undefined; // none big enough (or no workers): nothing collected
   const containers = chunks.fold.identities.length;
   const jobs = await chunks.jobs(yieldToEventLoop, skip);
   if (jobs.length === 0) return undefined;

@@ -157,6 +157,14 @@ export class TailChunks {
     return out;
   }
 
+  /** The most ids any chunk the next `advance` builds (a closed one not built yet, or the open one) was touched by: a bound of its documents. */
+  largestPending(): number {
+    const { start } = this.#plan();
+    let open = 0;
+    for (let c = start; c < this.fold.identities.length; c++) open += this.fold.touched(c).length;
+    return this.pending().reduce((most, p) => Math.max(most, p.touched), open);
+  }
+
   /**
    * The chunks the next `advance` would build (the open chunk, then the closed ones not built yet, newest first)
    * with their live documents, except those `skip` names (e.g. found stored). Awaits `pause` every few

@@ -90,9 +90,9 @@ function ensurePool(): IndexPool | null {
   return pool;
 }
 
-/** Whether builds may go to worker threads (some are configured and the pool is not broken). */
-export function indexWorkersAvailable(): boolean {
-  return ensurePool() !== null;
+/** Whether a build of `documents` documents may go to a worker thread (enough of them, workers configured, the pool not broken). */
+export function indexWorkersAvailable(documents: number): boolean {
+  return documents >= settings().minDocuments && ensurePool() !== null;
 }
 
 /** Resolves after pending I/O and timers had a turn. */
