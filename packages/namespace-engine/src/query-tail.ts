@@ -33,6 +33,8 @@ import type { LogEntry } from "./log-entry.ts";
 import { estimateDocumentBytes, patched } from "./namespace-state.ts";
 
 const FETCH_CONCURRENCY = 8;
+/** Entries applied to a fold between event loop turns (at container boundaries). */
+const APPLY_SLICE = 4096;
 
 /** What a folded container's contribution depends on (the state cache's rule): id, deletion vector key, extra fields. */
 export function foldIdentity(ref: ContainerRef): string {
@@ -124,7 +126,18 @@ export class TailFold {
       }
     };
     await Promise.all(Array.from({ length: Math.min(FETCH_CONCURRENCY, refs.length) }, worker));
-    for (let i = 0; i < refs.length; i++) this.#apply(refs[i] as ContainerRef, loaded[i] as LoadedContainer<FoldEntry>);
+    // Applied in order, yielding to the event loop between containers once a few thousand entries were applied
+    // (a large tail is millions of entries; nobody reads the fold until `extend` resolves).
+    let applied = 0;
+    for (let i = 0; i < refs.length; i++) {
+      if (applied >= APPLY_SLICE) {
+        applied = 0;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      const item = loaded[i] as LoadedContainer<FoldEntry>;
+      this.#apply(refs[i] as ContainerRef, item);
+      applied += item.entries.length;
+    }
   }
 
   #apply(ref: ContainerRef, item: LoadedContainer<FoldEntry>): void {

@@ -29,7 +29,8 @@
  * `minDocuments` documents is cheap to index and is not written.
  *
  * Writes run in the background (one at a time, after the query that built
- * the chunk has its answer); a failure is reported, never a query's. Once
+ * the chunk has its answer), serialized by an index worker thread when
+ * there is one (query/index-worker-pool.ts; else on the event loop); a failure is reported, never a query's. Once
  * the object of a merged chunk (level L + 1) is written, the objects of the
  * chunks it merged are deleted: only a process at a version before the merge
  * would still use them (it indexes them itself), and keeping every level
@@ -61,10 +62,12 @@ import { isNotFound, type StorageProvider } from "@skerry/storage-providers";
 import { type ContainerRef, contentHash, type DistanceMetric, type Random } from "@skerry/wal-format";
 import { CorruptError } from "./errors.ts";
 import type { NamespacePath } from "./namespace-path.ts";
-import { deserializeQueryIndex, QUERY_INDEX_VERSION, readExtraIndexSection, serializeQueryIndex } from "./query/index-codec.ts";
+import { deserializeQueryIndex, QUERY_INDEX_VERSION, readExtraIndexSection } from "./query/index-codec.ts";
+import { serializeQueryIndexOffThread, yieldToEventLoop } from "./query/index-worker-pool.ts";
 import type { QueryIndex } from "./query/query-index.ts";
 import { createImmutable, type RetryPolicy, withRetry } from "./storage-calls.ts";
 import { namespaceRoot } from "./storage-layout.ts";
+import { buildTailChunksOffThread } from "./tail-chunk-builds.ts";
 import { chunkKey, type PlannedChunk, type TailChunk, type TailChunks } from "./tail-chunks.ts";
 
 /** The extra section of a persisted tail chunk index. */
@@ -196,7 +199,7 @@ export class TailChunkIndexStore {
    * the tail's containers (the fold's), `build` what the chunks are indexed with.
    */
   async advance(path: NamespacePath, chunks: TailChunks, refs: readonly ContainerRef[], build: ChunkBuild): Promise<TailChunk> {
-    if (!this.#settings.persist || refs.length === 0) return chunks.advance();
+    if (!this.#settings.persist || refs.length === 0) return chunks.advance(undefined, undefined, await buildTailChunksOffThread(chunks, build, () => false), yieldToEventLoop);
     const first = (refs[0] as ContainerRef).id;
     const identities = chunks.fold.identities;
     const target = (start: number, end: number, level: number): ChunkTarget => {
@@ -217,14 +220,21 @@ export class TailChunkIndexStore {
     const targets = new Map<string, ChunkTarget>();
     for (const p of wanted) targets.set(chunkKey(p.start, p.end), target(p.start, p.end, p.level));
     const stored = await this.#readAll(path, wanted, targets);
+    // The chunks not found stored are built by worker threads when there are some (tail-chunk-builds.ts).
+    const built = await buildTailChunksOffThread(chunks, build, (start, end) => stored.has(chunkKey(start, end)));
     const before = chunks.closed;
-    const open = chunks.advance(stored, (start, end, reason, corrupt) => {
-      const key = targets.get(chunkKey(start, end))?.key ?? "";
-      if (corrupt) {
+    const open = await chunks.advance(
+      stored,
+      (start, end, reason, corrupt) => {
+        const key = targets.get(chunkKey(start, end))?.key ?? "";
+        if (corrupt) {
         this.#corrupt.add(key);
         this.#reject(path, key, reason);
-      } else this.#unfit++; // a sound object indexed while other containers followed the chunk (for a later version): kept
-    });
+        } else this.#unfit++; // a sound object indexed while other containers followed the chunk (for a later version): kept
+      },
+      built,
+      yieldToEventLoop,
+    );
     for (const chunk of chunks.closed) {
       if (chunk.stored === true) {
         if (stored.has(chunkKey(chunk.start, chunk.end))) this.#loaded++;
@@ -324,7 +334,8 @@ export class TailChunkIndexStore {
     this.#writes = this.#writes
       .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
       .then(async () => {
-        const bytes = serializeQueryIndex(index, [{ name: TAIL_CHUNK_SECTION, bytes: new TextEncoder().encode(JSON.stringify(target.header)) }]);
+        // In an index worker thread when there is one: serializing a big chunk takes seconds of CPU (index-worker-pool.ts).
+        const bytes = await serializeQueryIndexOffThread(index, [{ name: TAIL_CHUNK_SECTION, bytes: new TextEncoder().encode(JSON.stringify(target.header)) }]);
         if (this.#corrupt.delete(target.key)) {
           // The object there failed its checks: replaced (a racing writer's copy of the same chunk is as good as ours).
           await withRetry(`delete ${target.key}`, this.#retry, this.#random, () => this.#storage.delete(target.key));

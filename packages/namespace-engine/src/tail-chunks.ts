@@ -40,6 +40,14 @@
  * is in it, and every other id in it was touched by a later container
  * (that row is then excluded, as if a later container superseded it). Any
  * other id, or a missing one, rejects it (`onRejected`) and the chunk is built.
+ *
+ * A chunk's index may also be built elsewhere (a worker thread,
+ * tail-chunk-builds.ts): `jobs()` lists the documents `advance` would
+ * index for each chunk it would build (the open one and the closed ones
+ * not built yet), collected in bounded slices between event loop turns;
+ * `advance(..., built)` takes those indexes (of exactly those documents,
+ * sorted by id, as `advance` itself would build them) instead of building,
+ * provided the fold did not change since `jobs()`.
  */
 import type { StoredDocument } from "./document.ts";
 import type { QueryIndex } from "./query/query-index.ts";
@@ -87,6 +95,24 @@ export function chunkKey(start: number, end: number): string {
   return `${start}:${end}`;
 }
 
+/** A chunk `advance` would build: containers [start, end), its live documents (in no particular order). */
+export interface ChunkJob {
+  readonly start: number;
+  readonly end: number;
+  /** False for the open chunk (indexed without IVF lists). */
+  readonly closed: boolean;
+  readonly docs: StoredDocument[];
+}
+
+/** Indexes built elsewhere from `jobs()`'s documents (sorted by id), by chunkKey; `containers`: the fold's length at `jobs()`. */
+export interface BuiltChunkIndexes {
+  readonly containers: number;
+  readonly indexes: ReadonlyMap<string, QueryIndex>;
+}
+
+/** Ids handled between event loop turns while `jobs()` collects documents (materializing one costs ~10 us). */
+const JOB_SLICE = 1024;
+
 /** Builds a chunk's index; `closed` says whether it is kept (and may carry IVF lists). */
 export type ChunkIndexer = (docs: StoredDocument[], closed: boolean) => QueryIndex;
 
@@ -131,20 +157,77 @@ export class TailChunks {
     return out;
   }
 
+  /** The most ids any chunk the next `advance` builds (a closed one not built yet, or the open one) was touched by: a bound of its documents. */
+  largestPending(): number {
+    const { start } = this.#plan();
+    let open = 0;
+    for (let c = start; c < this.fold.identities.length; c++) open += this.fold.touched(c).length;
+    return this.pending().reduce((most, p) => Math.max(most, p.touched), open);
+  }
+
+  /**
+   * The chunks the next `advance` would build (the open chunk, then the closed ones not built yet, newest first)
+   * with their live documents, except those `skip` names (e.g. found stored). Awaits `pause` every few
+   * thousand ids, so a big tail is collected in bounded slices. The fold must not change until `advance`.
+   */
+  async jobs(pause: () => Promise<void>, skip: (start: number, end: number) => boolean = () => false): Promise<ChunkJob[]> {
+    const fold = this.fold;
+    const count = fold.identities.length;
+    // The ids later containers touched supersede closed chunks' rows in `advance` first: this only reads them.
+    const { plan, start } = this.#plan();
+    const later = new Set<string>();
+    const out: ChunkJob[] = [];
+    let handled = 0;
+    const collect = async (from: number, to: number, closed: boolean) => {
+      const mine = new Set<string>();
+      const docs: StoredDocument[] = [];
+      for (let c = from; c < to; c++) {
+        for (const id of fold.touched(c)) {
+          if (++handled % JOB_SLICE === 0) await pause();
+          if (later.has(id) || mine.has(id)) continue;
+          mine.add(id);
+          if (fold.isLive(id)) docs.push(fold.doc(id) as StoredDocument);
+        }
+      }
+      for (const id of mine) {
+        if (++handled % JOB_SLICE === 0) await pause();
+        later.add(id);
+      }
+      if (!skip(from, to) && docs.length > 0) out.push({ start: from, end: to, closed, docs });
+    };
+    await collect(start, count, false);
+    for (let p = plan.length - 1; p >= 0; p--) {
+      const planned = plan[p] as Planned;
+      if (planned.chunk === undefined) await collect(planned.start, planned.end, true);
+    }
+    return out;
+  }
+
   /**
    * Brings the chunks up to the fold's containers (closing chunks as they
    * fill, merging full levels) and indexes the open chunk. The fold's PATCH
    * bases must be resolved. A closed chunk found in `stored` (and valid for
    * this fold, see the header) is taken from there; a rejected one is
    * reported to `onRejected` and built. Returns the open chunk (excluded is
-   * always empty: nothing after it touched its ids).
+   * always empty: nothing after it touched its ids). Awaits `pause` every
+   * few thousand ids (`JOB_SLICE`), so the bookkeeping of a chunk of a
+   * million documents does not block the event loop for long; nothing else
+   * may use these chunks meanwhile (a namespace's builds run one at a time).
    */
-  advance(stored?: StoredChunkIndexes, onRejected?: (start: number, end: number, reason: string, corrupt: boolean) => void): TailChunk {
+  async advance(
+    stored?: StoredChunkIndexes,
+    onRejected?: (start: number, end: number, reason: string, corrupt: boolean) => void,
+    built?: BuiltChunkIndexes,
+    pause: () => Promise<void> = () => Promise.resolve(),
+  ): Promise<TailChunk> {
     const fold = this.fold;
     const count = fold.identities.length;
+    const ready = built !== undefined && built.containers === count ? built.indexes : undefined;
+    const slices = new Slices(pause);
     // Later containers supersede what closed chunks hold.
     for (let c = this.#seen; c < count; c++) {
       for (const id of fold.touched(c)) {
+        if (slices.due()) await slices.pause();
         const chunk = this.#holder.get(id);
         if (chunk === undefined) continue;
         const slot = chunk.index?.slotOfId(id) ?? -1;
@@ -157,7 +240,7 @@ export class TailChunks {
     // Index the open chunk, then the planned chunks not built yet, newest first, so each knows the ids touched
     // after it. Merges only take the newest chunks, so the unbuilt ones are the newest of the plan.
     const later = new Set<string>();
-    const open = this.#index(start, count, 0, later, false);
+    const open = await this.#index(start, count, 0, later, false, slices, undefined, undefined, ready);
     const closed: TailChunk[] = new Array(plan.length);
     const made: TailChunk[] = [];
     for (let p = plan.length - 1; p >= 0; p--) {
@@ -167,14 +250,17 @@ export class TailChunks {
         continue;
       }
       const candidate = stored?.get(chunkKey(planned.start, planned.end));
-      const chunk = this.#index(planned.start, planned.end, planned.level, later, true, candidate, onRejected);
+      const chunk = await this.#index(planned.start, planned.end, planned.level, later, true, slices, candidate, onRejected, ready);
       closed[p] = chunk;
       made.push(chunk);
     }
     for (const chunk of made) {
       const index = chunk.index;
       if (index === null) continue;
-      for (let slot = 0; slot < index.size; slot++) if (!chunk.excluded.has(index.positionOf(slot))) this.#holder.set(index.ids.get(slot), chunk);
+      for (let slot = 0; slot < index.size; slot++) {
+        if (slices.due()) await slices.pause();
+        if (!chunk.excluded.has(index.positionOf(slot))) this.#holder.set(index.ids.get(slot), chunk);
+      }
     }
     this.closed = closed;
     this.#openStart = start;
@@ -214,23 +300,26 @@ export class TailChunks {
 
   /**
    * Indexes containers [start, end): their ids not in `later`, then adds them to `later`. A `candidate` index
-   * valid for them is used instead of building one.
+   * valid for them is used instead of building one, else one `ready` (built from `jobs()`'s documents) of as many rows.
    */
-  #index(
+  async #index(
     start: number,
     end: number,
     level: number,
     later: Set<string>,
     closed: boolean,
+    slices: Slices,
     candidate?: QueryIndex,
     onRejected?: (start: number, end: number, reason: string, corrupt: boolean) => void,
-  ): TailChunk {
+    ready?: ReadonlyMap<string, QueryIndex>,
+  ): Promise<TailChunk> {
     const fold = this.fold;
     const live: string[] = [];
     const mine = new Set<string>();
     let bytes = 0;
     for (let c = start; c < end; c++) {
       for (const id of fold.touched(c)) {
+        if (slices.due()) await slices.pause();
         if (later.has(id) || mine.has(id)) continue;
         mine.add(id);
         if (!fold.isLive(id)) continue; // deleted (or a PATCH of a deleted id: no state)
@@ -240,15 +329,26 @@ export class TailChunks {
     }
     if (candidate !== undefined && live.length > 0) {
       // Only the ids: the documents of a chunk read from storage are never decoded.
-      const checked = checkStored(candidate, live.length, mine, later, (id) => fold.isLive(id));
+      const checked = await checkStored(candidate, live.length, mine, later, (id) => fold.isLive(id), slices);
       if (!("reason" in checked)) {
-        for (const id of mine) later.add(id);
+        for (const id of mine) {
+          if (slices.due()) await slices.pause();
+          later.add(id);
+        }
         this.storedDocs += live.length;
         return { start, end, level, index: candidate, excluded: checked, bytes: bytes + estimateIndexBytes(candidate), stored: true };
       }
       onRejected?.(start, end, checked.reason, checked.corrupt);
     }
-    for (const id of mine) later.add(id);
+    for (const id of mine) {
+      if (slices.due()) await slices.pause();
+      later.add(id);
+    }
+    const made = ready?.get(chunkKey(start, end));
+    if (made !== undefined && made.size === live.length) {
+      this.indexedDocs += live.length;
+      return { start, end, level, index: made, excluded: new Set(), bytes: bytes + estimateIndexBytes(made) };
+    }
     // Indexed in id order, so the same documents give the same index however the containers arrived.
     live.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     const docs = live.map((id) => fold.doc(id) as StoredDocument);
@@ -268,16 +368,18 @@ export class TailChunks {
  * (`corrupt`): one indexed while more containers followed the chunk lacks
  * the rows they overwrote, which an older fold still needs (not corrupt).
  */
-function checkStored(
+async function checkStored(
   index: QueryIndex,
   wanted: number,
   mine: ReadonlySet<string>,
   later: ReadonlySet<string>,
   isLive: (id: string) => boolean,
-): Set<number> | { reason: string; corrupt: boolean } {
+  slices: Slices,
+): Promise<Set<number> | { reason: string; corrupt: boolean }> {
   const excluded = new Set<number>();
   const seen = new Set<string>();
   for (let slot = 0; slot < index.size; slot++) {
+    if (slices.due()) await slices.pause();
     const id = index.ids.get(slot);
     if (seen.has(id)) return { reason: `it holds id ${JSON.stringify(id)} twice`, corrupt: true };
     seen.add(id);
@@ -289,6 +391,15 @@ function checkStored(
   const held = index.size - excluded.size;
   if (held !== wanted) return { reason: `it holds ${held} of the chunk's ${wanted} documents`, corrupt: held > wanted };
   return excluded;
+}
+
+/** Counts steps of a long loop: `due()` every `JOB_SLICE` steps, when the loop awaits `pause`. */
+class Slices {
+  #steps = 0;
+  constructor(readonly pause: () => Promise<void>) {}
+  due(): boolean {
+    return ++this.#steps % JOB_SLICE === 0;
+  }
 }
 
 /** A rough size of an index's memory: vectors (raw and normalized) plus per-row overhead. */

@@ -89,9 +89,10 @@ export async function warmUpQueryThreads(): Promise<boolean> {
   return p.ready();
 }
 
-function workerUrl(): URL {
+/** The URL of worker script `name` (a sibling module: kernel-worker, index-worker), runnable from sources or dist. */
+export function workerScriptUrl(name: string): URL {
   const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
-  const url = new URL(`./kernel-worker${ext}`, import.meta.url);
+  const url = new URL(`./${name}${ext}`, import.meta.url);
   if (ext === ".js") return url;
   // From sources: loader hooks registered in this thread do not reach worker
   // threads (and `--import` in a worker's execArgv is not honoured on Node 20),
@@ -126,7 +127,7 @@ export class KernelPool {
   }
 
   private constructor(readonly threads: number) {
-    const url = workerUrl();
+    const url = workerScriptUrl("kernel-worker");
     const online: Promise<boolean>[] = [];
     for (let t = 0; t < threads; t++) {
       // Workers inherit execArgv; --input-type (a script run with -e) is refused for a worker file.
