@@ -244,6 +244,43 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       await expect(ns.updateSchema({ schema: { other: { type: "string", full_text_search: { b: 2 } } } })).rejects.toThrow(BadRequestError);
     });
 
+    it("should index pre_tokenized_array attributes token for token: BM25 and token filters take arrays of tokens", async () => {
+      const ns = tpuf.namespace("fts-pretokenized");
+      const tags = { type: "[]string", full_text_search: { tokenizer: "pre_tokenized_array" } } as const;
+      await ns.write({
+        upsert_rows: [
+          { id: 1, tags: ["New York", "pizza", "The"] },
+          { id: 2, tags: ["new york", "bagel", "bagel"] },
+          { id: 3, tags: ["the", "New York", "pizza"] },
+          { id: 4, tags: ["San Francisco", "sourdough"] },
+        ],
+        schema: { tags },
+      });
+      // Tokens as they are: case kept, no splitting, no stop words. avgdl 2.75.
+      const score = (tf: number, dl: number, df: number) => (Math.log(1 + (4 - df + 0.5) / (df + 0.5)) * tf * 2.2) / (tf + 1.2 * (0.25 + (0.75 * dl) / 2.75));
+      const res = await ns.query({ rank_by: ["tags", "BM25", ["New York", "bagel"]] as never, top_k: 10 });
+      const got = new Map(res.rows?.map((r) => [r.id as number, r.$dist as number]));
+      expect([...got.keys()].sort()).toEqual([1, 2, 3]);
+      expect(got.get(1)).toBeCloseTo(score(1, 3, 2), 9);
+      expect(got.get(2)).toBeCloseTo(score(2, 3, 1), 9);
+      expect(got.get(3)).toBeCloseTo(score(1, 3, 2), 9);
+      expect((await ns.query({ rank_by: ["tags", "BM25", ["york"]] as never, top_k: 10 })).rows).toEqual([]);
+      const ids = async (filters: unknown) => (await ns.query({ filters: filters as never, top_k: 10 })).rows?.map((r) => r.id as number).sort();
+      expect(await ids(["tags", "ContainsAllTokens", ["New York", "pizza"]])).toEqual([1, 3]);
+      expect(await ids(["tags", "ContainsAnyToken", ["the", "sourdough"]])).toEqual([3, 4]);
+      expect(await ids(["tags", "ContainsTokenSequence", ["pizza", "The"]])).toEqual([1]);
+      expect(await ids(["tags", "ContainsAnyToken", ["San"], { last_as_prefix: true }])).toEqual([4]);
+      // A patch re-indexes the tokens.
+      await ns.write({ patch_rows: [{ id: 4, tags: ["pizza"] }] });
+      expect(await ids(["tags", "ContainsAnyToken", ["pizza"]])).toEqual([1, 3, 4]);
+      // The schema answers the tokenizer back; a string operand or value, or a string attribute, is a 400.
+      expect((await ns.schema())["tags"]).toMatchObject(tags);
+      await expect(ns.query({ rank_by: ["tags", "BM25", "New York"], top_k: 10 })).rejects.toThrow(/array of strings/);
+      await expect(ns.query({ filters: ["tags", "ContainsAllTokens", "pizza"], top_k: 10 })).rejects.toThrow(/array of strings/);
+      await expect(ns.write({ upsert_rows: [{ id: 5, tags: ["a\u001fb"] }] })).rejects.toThrow(/U\+001F/);
+      await expect(ns.updateSchema({ schema: { other: { type: "string", full_text_search: { tokenizer: "pre_tokenized_array" } } } })).rejects.toThrow(/needs type \[\]string/);
+    });
+
     it("should rank by Sum, Max and Product of BM25 clauses over several fields (ranked by the engine)", async () => {
       const ns = tpuf.namespace("articles");
       await ns.write({

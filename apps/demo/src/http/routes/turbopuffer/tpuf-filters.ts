@@ -24,7 +24,8 @@
  */
 import { ApiError } from "../../api-error.ts";
 import { type IdType, toEngineId } from "./tpuf-ids.ts";
-import { isFullText, storedValue, type TpufSchema } from "./tpuf-schema.ts";
+import { isFullText, isPreTokenized, storedValue, type TpufSchema } from "./tpuf-schema.ts";
+import { preTokenizedText } from "./tpuf-tokens.ts";
 
 const SAME = new Set(["Eq", "NotEq", "In", "NotIn", "Lt", "Lte", "Gt", "Gte", "Glob", "IGlob", "Regex", "ContainsAny", "AnyLt", "AnyLte", "AnyGt", "AnyGte"]);
 const NEGATED: ReadonlyMap<string, string> = new Map([
@@ -97,6 +98,8 @@ function tokenFilter(field: string, op: string, value: unknown, params: unknown,
   if (!isFullText(schema.get(field))) {
     throw new ApiError("InvalidQuery", `${path}: ${op} needs full_text_search on ${JSON.stringify(field)}`);
   }
+  // On a pre_tokenized_array attribute the operand is an array of tokens, used as they are.
+  if (isPreTokenized(schema.get(field))) value = preTokenizedText(value, path, "InvalidQuery");
   if (params === undefined) return [field, op, value];
   if (op === "ContainsTokenSequence") unsupported(`${op} with parameters`, path);
   if (typeof params !== "object" || params === null || Array.isArray(params)) throw new ApiError("InvalidQuery", `${path}: ${op} parameters are an object`);
