@@ -594,6 +594,46 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       await expect(ns.write({ upsert_rows: [{ id: 1 }], upsert_condition: ["version", "Fuzzy", "x"] as never })).rejects.toThrow(/Fuzzy/);
     });
 
+    it("should bind $ref_new elements of In / NotIn / ContainsAny lists and Contains operands in conditions; refuse them in patterns", async () => {
+      const ns = tpuf.namespace("conditional-lists");
+      await ns.write({
+        upsert_rows: [
+          { id: 1, owner: "ann", tags: ["x", "y"] },
+          { id: 2, owner: "bob", tags: ["z"] },
+          { id: 3, owner: "cid", tags: ["w"] },
+        ],
+      });
+      // The stored owner must be "root" or one of the new row's editors.
+      const up = await ns.write({
+        upsert_rows: [
+          { id: 1, owner: "ann", editors: ["ann", "bob"], tags: ["x"] },
+          { id: 2, owner: "eve", editors: ["ann"], tags: ["z"] },
+          { id: 3, owner: "cid", editors: ["root", "cid"], tags: ["w"] },
+        ],
+        upsert_condition: ["owner", "In", ["root", { $ref_new: "editors" }]] as never,
+        return_affected_ids: true,
+      });
+      expect(up).toMatchObject({ rows_upserted: 2, upserted_ids: [1, 3] });
+      const notIn = await ns.write({
+        patch_rows: [{ id: 1, banned: "ann" }, { id: 2, banned: "eve" }],
+        patch_condition: ["owner", "NotIn", [{ $ref_new: "banned" }, "nobody"]] as never,
+        return_affected_ids: true,
+      });
+      expect(notIn).toMatchObject({ rows_patched: 1, patched_ids: [2] });
+      const contains = await ns.write({
+        patch_rows: [{ id: 1, want: "x" }, { id: 2, want: "x" }, { id: 3, want: "w" }],
+        patch_condition: ["Or", [["tags", "Contains", { $ref_new: "want" }], ["tags", "ContainsAny", ["q", { $ref_new: "want" }]]]] as never,
+        return_affected_ids: true,
+      });
+      expect(contains).toMatchObject({ rows_patched: 2, patched_ids: [1, 3] });
+      const notContains = await ns.write({ patch_rows: [{ id: 2, want: "z" }, { id: 3, want: "z" }], patch_condition: ["tags", "NotContainsAny", [{ $ref_new: "want" }]] as never, return_affected_ids: true });
+      expect(notContains).toMatchObject({ rows_patched: 1, patched_ids: [3] });
+      await expect(ns.write({ upsert_rows: [{ id: 1 }], upsert_condition: ["owner", "Glob", { $ref_new: "owner" }] as never })).rejects.toThrow(/upsert_condition: .*ref_new.* is not a pattern: Glob/);
+      await expect(ns.write({ upsert_rows: [{ id: 1 }], upsert_condition: ["And", [["owner", "Eq", "x"], ["owner", "Lt", [{ $ref_new: "owner" }]]]] as never })).rejects.toThrow(
+        /upsert_condition\.And\[1\]\[2\]\[0\]: .*ref_new.* may be a list element only of In/,
+      );
+    });
+
     it("should make conditional writes atomic: concurrent compare-and-set increments lose no update", async () => {
       const ns = tpuf.namespace("counter");
       await ns.write({ upsert_rows: [{ id: "c", n: 0 }] });
