@@ -133,6 +133,32 @@ describe("pre-tokenized text fields", () => {
     expect(await ids(engine, ["tags", "ContainsAnyToken", "toolong"])).toEqual(["x"]);
   });
 
+  it("a query over a segment indexed with words and a tail pre-tokenized looks each partition's own tokens up, loaded and cold", async () => {
+    const storage = new MemoryStorage();
+    const engine = makeEngine(storage, { compaction: { auto: false } });
+    await engine.createNamespace(NS, {});
+    await engine.upsert(NS, [
+      { id: "w1", text: { tags: "new york pizza" } },
+      { id: "w2", text: { tags: "old york" } },
+      ...Array.from({ length: 3000 }, (_, i) => ({ id: `f${String(i).padStart(5, "0")}`, text: { other: `w${i} x${i % 97}` } })),
+    ]);
+    await engine.compact(NS, { force: true }); // the segment: word tokens
+    await engine.updateTextFields(NS, { tags: { tokenizer: "pre_tokenized_array" } });
+    await engine.upsert(NS, [
+      { id: "p1", text: { tags: joinTokens(["new york", "pizza"]) } },
+      { id: "p2", text: { tags: joinTokens(["york"]) } },
+    ]); // the tail: pre-tokenized
+    const request = { rankBy: ["tags", "BM25", "new york"], topK: 10 };
+    const loaded = await engine.query(NS, request);
+    // Words "new", "york" in the segment; the one token "new york" in the tail.
+    expect(loaded.rows.map((r) => r.id).sort()).toEqual(["p1", "w1", "w2"]);
+    const prefixed = await engine.query(NS, { rankBy: ["tags", "BM25", "piz", { lastAsPrefix: true }], topK: 10 });
+    expect(prefixed.rows.map((r) => r.id).sort()).toEqual(["p1", "w1"]); // a prefix of "pizza" in both partitions
+    const cold = makeEngine(storage);
+    expect(await cold.query(NS, request)).toEqual(loaded);
+    expect(cold.queryStats().coldQueries).toBe(1);
+  });
+
   it("refuse options that would change the tokens, and joinTokens a token holding the separator", async () => {
     const engine = makeEngine(new MemoryStorage());
     for (const bad of [{ stemming: true }, { removeStopwords: true }, { asciiFolding: true }, { caseSensitive: false }]) {
