@@ -150,6 +150,22 @@ describe("@skerry/client against the server (local-fs)", () => {
     expect((await ns.info()).textFields.body?.k1).toBe(2);
   });
 
+  it("sets a pre_tokenized_array text field over /v1: its text is its tokens joined by U+001F, used as they are", async () => {
+    const ns = writer.namespace("acme", "shop", "pretok");
+    const created = await ns.create({ textFields: { tags: { tokenizer: "pre_tokenized_array" } } });
+    expect(created.textFields.tags).toMatchObject({ tokenizer: "pre_tokenized_array", caseSensitive: true, removeStopwords: false });
+    const sep = "\u001f";
+    await ns.upsert([
+      { id: "a", text: { tags: ["New York", "pizza"].join(sep) } },
+      { id: "b", text: { tags: ["new york", "The"].join(sep) } },
+    ]);
+    expect((await ns.query({ rankBy: ["tags", "BM25", "New York"], topK: 5 })).rows.map((r) => r.id)).toEqual(["a"]);
+    expect((await ns.query({ filters: f.containsTokenSequence("tags", ["New York", "pizza"]), topK: 5 })).rows.map((r) => r.id)).toEqual(["a"]);
+    expect((await ns.query({ filters: ["tags", "ContainsAnyToken", ["The", "pizza"]], topK: 5 })).rows.map((r) => r.id).sort()).toEqual(["a", "b"]);
+    const refused = await ns.setTextFields({ tags: { tokenizer: "pre_tokenized_array", stemming: true } }).catch((e: unknown) => e);
+    expect(isSkerryError(refused, "InvalidArgument")).toBe(true);
+  });
+
   it("declares, reads and extends a typed schema (setSchema/getSchema); the server checks writes and filters against it", async () => {
     const ns = writer.namespace("acme", "shop", "typed");
     const created = await ns.create({ schema: { idType: "uuid", attributes: { price: "float", secret: { type: "string", filterable: false } } } });

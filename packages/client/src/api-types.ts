@@ -144,7 +144,11 @@ export interface TextFieldOptions {
   /** Remove diacritics: "café" matches "cafe". */
   readonly asciiFolding?: boolean;
   readonly maxTokenLength?: number;
-  readonly tokenizer?: "word";
+  /**
+   * "word" (default) or "pre_tokenized_array": the field's text is its tokens joined by U+001F, used as they are
+   * (case kept, no stop words or stemming); queries and token filters on it split their operands alike.
+   */
+  readonly tokenizer?: "word" | "pre_tokenized_array";
   /** BM25 term saturation and length normalization (1.2 and 0.75 by default). */
   readonly k1?: number;
   readonly b?: number;
@@ -159,6 +163,8 @@ export interface ResolvedTextFieldOptions {
   readonly maxTokenLength: number;
   readonly k1: number;
   readonly b: number;
+  /** Present for a pre-tokenized field; absent: the word tokenizer. */
+  readonly tokenizer?: "pre_tokenized_array";
 }
 
 export interface CreateNamespaceOptions {

@@ -7,9 +7,18 @@
  * Options (defaults in brackets): `language` ["english"; the languages of
  * query/text-language.ts, else UnsupportedLanguageError], `stemming` [false],
  * `removeStopwords` [false], `caseSensitive` [false], `asciiFolding` [false],
- * `maxTokenLength` [64, at most 1,024], `tokenizer` ["word"; the only kind],
+ * `maxTokenLength` [64, at most 1,024], `tokenizer` ["word"],
  * `k1` [1.2, 0 to 1,000], `b` [0.75, 0 to 1]. A field with every default
  * tokenizes exactly as a field without options.
+ *
+ * `tokenizer: "pre_tokenized_array"`: the field's value is its tokens joined
+ * by U+001F (PRE_TOKENIZED_SEPARATOR, `joinTokens`), used as they are: no
+ * case folding, ASCII folding, stop words or stemming (stemming,
+ * removeStopwords and asciiFolding must not be true, caseSensitive not
+ * false; caseSensitive resolves to true), empty tokens ignored, tokens
+ * longer than maxTokenLength dropped. Queries and token filters on the field
+ * split their operands the same way, so a BM25 query is its tokens joined
+ * alike and a token filter's list operand holds one token per element.
  */
 import { contentHash, MAX_TEXT_TOKEN_LENGTH, type TextFieldSettings } from "@skerry/wal-format";
 import { InvalidArgumentError, UnsupportedLanguageError } from "./errors.ts";
@@ -25,8 +34,8 @@ export interface TextFieldOptions {
   readonly caseSensitive?: boolean | undefined;
   readonly asciiFolding?: boolean | undefined;
   readonly maxTokenLength?: number | undefined;
-  /** "word" (Unicode word boundaries); no other kind is supported. */
-  readonly tokenizer?: "word" | undefined;
+  /** "word" (Unicode word boundaries, the default) or "pre_tokenized_array" (the value is its tokens joined by U+001F). */
+  readonly tokenizer?: "word" | "pre_tokenized_array" | undefined;
   readonly k1?: number | undefined;
   readonly b?: number | undefined;
 }
@@ -58,21 +67,28 @@ export function resolveTextFieldOptions(field: string, options: unknown): Resolv
   for (const key of Object.keys(options)) if (!KNOWN.has(key)) throw new InvalidArgumentError(`textFields.${field}: unknown option ${JSON.stringify(key)}`);
   const o = options as Record<string, unknown>;
   const tokenizer = o["tokenizer"];
-  if (tokenizer !== undefined && tokenizer !== "word") {
-    throw new InvalidArgumentError(`textFields.${field}.tokenizer: only "word" is supported; got ${JSON.stringify(tokenizer)}`);
+  if (tokenizer !== undefined && tokenizer !== "word" && tokenizer !== "pre_tokenized_array") {
+    throw new InvalidArgumentError(`textFields.${field}.tokenizer: "word" or "pre_tokenized_array"; got ${JSON.stringify(tokenizer)}`);
   }
+  const preTokenized = tokenizer === "pre_tokenized_array";
   const language = o["language"] ?? "english";
   if (typeof language !== "string" || textLanguage(language) === undefined) throw new UnsupportedLanguageError(String(language), TEXT_LANGUAGES);
-  return {
+  const resolved = {
     language,
     stemming: flag("stemming", field, o["stemming"], false),
     removeStopwords: flag("removeStopwords", field, o["removeStopwords"], false),
-    caseSensitive: flag("caseSensitive", field, o["caseSensitive"], false),
+    caseSensitive: flag("caseSensitive", field, o["caseSensitive"], preTokenized),
     asciiFolding: flag("asciiFolding", field, o["asciiFolding"], false),
     maxTokenLength: number("maxTokenLength", field, o["maxTokenLength"], DEFAULT_MAX_TOKEN_LENGTH, 1, MAX_TEXT_TOKEN_LENGTH, true),
     k1: number("k1", field, o["k1"], DEFAULT_K1, 0, 1_000, false),
     b: number("b", field, o["b"], DEFAULT_B, 0, 1, false),
   };
+  if (!preTokenized) return resolved;
+  for (const name of ["stemming", "removeStopwords", "asciiFolding"] as const) {
+    if (resolved[name]) throw new InvalidArgumentError(`textFields.${field}.${name}: a pre_tokenized_array field uses its tokens as they are; ${name} must be false`);
+  }
+  if (!resolved.caseSensitive) throw new InvalidArgumentError(`textFields.${field}.caseSensitive: a pre_tokenized_array field uses its tokens as they are; caseSensitive must be true`);
+  return { ...resolved, tokenizer: "pre_tokenized_array" };
 }
 
 /** The `textFields` argument resolved: field name -> options (sorted by name). */
@@ -98,6 +114,7 @@ export function tokenizerConfigOf(options: ResolvedTextFieldOptions): TokenizerC
     asciiFolding: options.asciiFolding,
     k1: options.k1,
     b: options.b,
+    ...(options.tokenizer === "pre_tokenized_array" ? { preTokenized: true } : {}),
   };
 }
 
@@ -130,6 +147,6 @@ export function textConfigOf(fields: ReadonlyMap<string, ResolvedTextFieldOption
  */
 export function textIndexKey(fields: ReadonlyMap<string, ResolvedTextFieldOptions> | undefined): string | undefined {
   if (fields === undefined || fields.size === 0) return undefined;
-  const parts = [...fields].map(([name, o]) => [name, o.language, o.stemming, o.removeStopwords, o.caseSensitive, o.asciiFolding, o.maxTokenLength]);
+  const parts = [...fields].map(([name, o]) => [name, o.language, o.stemming, o.removeStopwords, o.caseSensitive, o.asciiFolding, o.maxTokenLength, ...(o.tokenizer === undefined ? [] : [o.tokenizer])]);
   return contentHash(new TextEncoder().encode(JSON.stringify(parts))).slice(0, 32);
 }

@@ -150,7 +150,8 @@ describe("engine.write: per-document conditions", () => {
     const { engine } = await fresh();
     const bad: unknown[] = [
       { upserts: [{ id: "a" }], upsertCondition: ["n", "Glob", { $ref_new: "n" }] },
-      { upserts: [{ id: "a" }], upsertCondition: ["n", "In", [1, { $ref_new: "n" }]] },
+      { upserts: [{ id: "a" }], upsertCondition: ["n", "In", [1, { $ref_new: 7 }]] },
+      { upserts: [{ id: "a" }], upsertCondition: ["And", [["n", "Eq", 1], ["n", "Lt", [{ $ref_new: "n" }]]]] },
       { upserts: [{ id: "a" }], upsertCondition: ["n", "Fuzzy", 1] },
       { upserts: [{ id: "a" }], upsertCondition: ["n", "Eq", { $ref_new: 3 }] },
       { upserts: [{ id: "a" }], upsertCondition: { $ref_new: "n" } },
@@ -162,7 +163,44 @@ describe("engine.write: per-document conditions", () => {
       const error = await errorOf(engine.write(NS, batch as never));
       expect(isInvalidArgument(error), `${JSON.stringify(batch)}: ${String(error)}`).toBe(true);
     }
+    // Errors name the reference's position.
+    const nested = await errorOf(engine.write(NS, bad[2] as never));
+    expect(String(nested)).toContain("upsertCondition: filters[1][1] operand 2[0]");
+    expect(String(await errorOf(engine.write(NS, bad[0] as never)))).toContain("filters operand 2");
     expect(await engine.listVersions(NS)).toEqual([1]);
+  });
+
+  it("binds $ref_new elements of a list operand (In, NotIn, ContainsAny) beside the literal elements", async () => {
+    const { engine } = await fresh();
+    await engine.upsert(NS, [
+      { id: "a", attributes: { owner: "ann", tags: ["x", "y"] } },
+      { id: "b", attributes: { owner: "bob", tags: ["z"] } },
+      { id: "c", attributes: { owner: "cid", tags: [] } },
+    ]);
+    // The upsert applies when the stored owner is "root" or one of the new document's editors / its owner.
+    const result = await engine.write(NS, {
+      upserts: [
+        { id: "a", attributes: { owner: "ann", editors: ["bob"], n: 1 } },
+        { id: "b", attributes: { owner: "eve", editors: ["ann", "cid"], n: 1 } },
+        { id: "c", attributes: { owner: "eve", editors: "cid", n: 1 } },
+      ],
+      upsertCondition: ["owner", "In", ["root", { $ref_new: "editors" }, { $ref_new: "owner" }]],
+    });
+    expect(result.upserted).toEqual(["a", "c"]);
+    const guarded = await engine.write(NS, {
+      patches: [
+        { id: "a", attributes: { want: "x" } },
+        { id: "b", attributes: { want: "x" } },
+      ],
+      patchCondition: ["And", [["tags", "ContainsAny", [{ $ref_new: "want" }, "q"]], ["owner", "NotIn", [{ $ref_new: "missing" }, "nobody"]]]],
+    });
+    expect(guarded.patched).toEqual([]); // a's tags were replaced by the upsert; b has no x
+    await engine.upsert(NS, [{ id: "d", attributes: { owner: "dan", tags: ["x"] } }]);
+    const tagged = await engine.write(NS, { patches: [{ id: "d", attributes: { want: "x" } }], patchCondition: ["tags", "ContainsAny", [{ $ref_new: "want" }]] });
+    expect(tagged.patched).toEqual(["d"]);
+    // A delete has no new document: its element references add nothing.
+    const deleted = await engine.write(NS, { deletes: ["a", "d"], deleteCondition: ["owner", "In", [{ $ref_new: "owner" }, "dan"]] });
+    expect(deleted.deleted).toEqual(["d"]);
   });
 
   it("keeps ifVersion and idempotency keys (a deduplicated batch reports no ids)", async () => {

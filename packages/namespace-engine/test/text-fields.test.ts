@@ -140,7 +140,7 @@ describe("text field options", () => {
     const klingon = await errorOf(engine.updateTextFields(NS, { body: { language: "klingon" } }));
     expect(klingon).toBeInstanceOf(UnsupportedLanguageError);
     expect(isInvalidArgument(klingon)).toBe(true);
-    expect(isInvalidArgument(await errorOf(engine.createNamespace("acme/fts/other", { textFields: { body: { tokenizer: "pre_tokenized_array" as "word" } } })))).toBe(true);
+    expect(isInvalidArgument(await errorOf(engine.createNamespace("acme/fts/other", { textFields: { body: { tokenizer: "ngram" as "word" } } })))).toBe(true);
     expect(isInvalidArgument(await errorOf(engine.updateTextFields(NS, { body: { b: 1.5 } })))).toBe(true);
     expect(isInvalidArgument(await errorOf(engine.updateTextFields(NS, { body: { stemming: "yes" as unknown as boolean } })))).toBe(true);
     expect(isInvalidArgument(await errorOf(engine.updateTextFields(NS, { body: { maxTokenLength: 0 } })))).toBe(true);

@@ -131,6 +131,15 @@ describe("manifest document", () => {
     expect(failure(() => decodeManifest(JSON.stringify(badB)))).toMatchObject({ code: "Schema", field: "text_fields.title.b" });
     const proto = new TextDecoder().decode(envelope(encodeManifest(manifest)).json).replace('"text_fields":{"title"', '"text_fields":{"__proto__"');
     expect([...decodeManifest(proto).textFields!.keys()]).toEqual(["__proto__"]);
+    // A pre-tokenized field records its tokenizer; other fields record none.
+    const tags = { ...title, stemming: false, removeStopwords: false, caseSensitive: true, asciiFolding: false, tokenizer: "pre_tokenized_array" as const };
+    const both: Manifest = { ...sampleManifest(), textFields: new Map([["tags", tags], ["title", title]]) };
+    const bothWire = json(encodeManifest(both));
+    expect((bothWire["text_fields"] as Record<string, Record<string, unknown>>)["tags"]?.["tokenizer"]).toBe("pre_tokenized_array");
+    expect(Object.hasOwn((bothWire["text_fields"] as Record<string, Record<string, unknown>>)["title"]!, "tokenizer")).toBe(false);
+    expect(decodeManifest(encodeManifest(both))).toEqual(both);
+    const badTokenizer = { ...bothWire, text_fields: { tags: { ...(bothWire["text_fields"] as Record<string, Record<string, unknown>>)["tags"], tokenizer: "ngram" } } };
+    expect(failure(() => decodeManifest(JSON.stringify(badTokenizer)))).toMatchObject({ code: "Schema", field: "text_fields.tags.tokenizer" });
   });
 
   it("carries schema (id type, attribute types, filterable, options); manifests without it still decode", () => {

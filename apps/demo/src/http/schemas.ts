@@ -161,7 +161,10 @@ export const TextFieldOptionsSchema = z
     caseSensitive: z.boolean().optional(),
     asciiFolding: z.boolean().optional().openapi({ description: "Remove diacritics: café matches cafe" }),
     maxTokenLength: z.number().int().optional(),
-    tokenizer: z.literal("word").optional(),
+    tokenizer: z
+      .enum(["word", "pre_tokenized_array"])
+      .optional()
+      .openapi({ description: "word (default) or pre_tokenized_array: the field's text is its tokens joined by U+001F, used as they are" }),
     k1: z.number().optional(),
     b: z.number().optional(),
   })
@@ -177,6 +180,7 @@ const ResolvedTextFieldOptionsSchema = z
     maxTokenLength: z.number().int(),
     k1: z.number(),
     b: z.number(),
+    tokenizer: z.literal("pre_tokenized_array").optional().openapi({ description: "Present for a pre-tokenized field; absent: the word tokenizer" }),
   })
   .openapi("ResolvedTextFieldOptions");
 const TextFieldsSchema = ownRecord(z.string().min(1).max(128), TextFieldOptionsSchema);

@@ -244,6 +244,43 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       await expect(ns.updateSchema({ schema: { other: { type: "string", full_text_search: { b: 2 } } } })).rejects.toThrow(BadRequestError);
     });
 
+    it("should index pre_tokenized_array attributes token for token: BM25 and token filters take arrays of tokens", async () => {
+      const ns = tpuf.namespace("fts-pretokenized");
+      const tags = { type: "[]string", full_text_search: { tokenizer: "pre_tokenized_array" } } as const;
+      await ns.write({
+        upsert_rows: [
+          { id: 1, tags: ["New York", "pizza", "The"] },
+          { id: 2, tags: ["new york", "bagel", "bagel"] },
+          { id: 3, tags: ["the", "New York", "pizza"] },
+          { id: 4, tags: ["San Francisco", "sourdough"] },
+        ],
+        schema: { tags },
+      });
+      // Tokens as they are: case kept, no splitting, no stop words. avgdl 2.75.
+      const score = (tf: number, dl: number, df: number) => (Math.log(1 + (4 - df + 0.5) / (df + 0.5)) * tf * 2.2) / (tf + 1.2 * (0.25 + (0.75 * dl) / 2.75));
+      const res = await ns.query({ rank_by: ["tags", "BM25", ["New York", "bagel"]] as never, top_k: 10 });
+      const got = new Map(res.rows?.map((r) => [r.id as number, r.$dist as number]));
+      expect([...got.keys()].sort()).toEqual([1, 2, 3]);
+      expect(got.get(1)).toBeCloseTo(score(1, 3, 2), 9);
+      expect(got.get(2)).toBeCloseTo(score(2, 3, 1), 9);
+      expect(got.get(3)).toBeCloseTo(score(1, 3, 2), 9);
+      expect((await ns.query({ rank_by: ["tags", "BM25", ["york"]] as never, top_k: 10 })).rows).toEqual([]);
+      const ids = async (filters: unknown) => (await ns.query({ filters: filters as never, top_k: 10 })).rows?.map((r) => r.id as number).sort();
+      expect(await ids(["tags", "ContainsAllTokens", ["New York", "pizza"]])).toEqual([1, 3]);
+      expect(await ids(["tags", "ContainsAnyToken", ["the", "sourdough"]])).toEqual([3, 4]);
+      expect(await ids(["tags", "ContainsTokenSequence", ["pizza", "The"]])).toEqual([1]);
+      expect(await ids(["tags", "ContainsAnyToken", ["San"], { last_as_prefix: true }])).toEqual([4]);
+      // A patch re-indexes the tokens.
+      await ns.write({ patch_rows: [{ id: 4, tags: ["pizza"] }] });
+      expect(await ids(["tags", "ContainsAnyToken", ["pizza"]])).toEqual([1, 3, 4]);
+      // The schema answers the tokenizer back; a string operand or value, or a string attribute, is a 400.
+      expect((await ns.schema())["tags"]).toMatchObject(tags);
+      await expect(ns.query({ rank_by: ["tags", "BM25", "New York"], top_k: 10 })).rejects.toThrow(/array of strings/);
+      await expect(ns.query({ filters: ["tags", "ContainsAllTokens", "pizza"], top_k: 10 })).rejects.toThrow(/array of strings/);
+      await expect(ns.write({ upsert_rows: [{ id: 5, tags: ["a\u001fb"] }] })).rejects.toThrow(/U\+001F/);
+      await expect(ns.updateSchema({ schema: { other: { type: "string", full_text_search: { tokenizer: "pre_tokenized_array" } } } })).rejects.toThrow(/needs type \[\]string/);
+    });
+
     it("should rank by Sum, Max and Product of BM25 clauses over several fields (ranked by the engine)", async () => {
       const ns = tpuf.namespace("articles");
       await ns.write({
@@ -555,6 +592,46 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
         { id: 3, version: 1, v: "new" },
       ]);
       await expect(ns.write({ upsert_rows: [{ id: 1 }], upsert_condition: ["version", "Fuzzy", "x"] as never })).rejects.toThrow(/Fuzzy/);
+    });
+
+    it("should bind $ref_new elements of In / NotIn / ContainsAny lists and Contains operands in conditions; refuse them in patterns", async () => {
+      const ns = tpuf.namespace("conditional-lists");
+      await ns.write({
+        upsert_rows: [
+          { id: 1, owner: "ann", tags: ["x", "y"] },
+          { id: 2, owner: "bob", tags: ["z"] },
+          { id: 3, owner: "cid", tags: ["w"] },
+        ],
+      });
+      // The stored owner must be "root" or one of the new row's editors.
+      const up = await ns.write({
+        upsert_rows: [
+          { id: 1, owner: "ann", editors: ["ann", "bob"], tags: ["x"] },
+          { id: 2, owner: "eve", editors: ["ann"], tags: ["z"] },
+          { id: 3, owner: "cid", editors: ["root", "cid"], tags: ["w"] },
+        ],
+        upsert_condition: ["owner", "In", ["root", { $ref_new: "editors" }]] as never,
+        return_affected_ids: true,
+      });
+      expect(up).toMatchObject({ rows_upserted: 2, upserted_ids: [1, 3] });
+      const notIn = await ns.write({
+        patch_rows: [{ id: 1, banned: "ann" }, { id: 2, banned: "eve" }],
+        patch_condition: ["owner", "NotIn", [{ $ref_new: "banned" }, "nobody"]] as never,
+        return_affected_ids: true,
+      });
+      expect(notIn).toMatchObject({ rows_patched: 1, patched_ids: [2] });
+      const contains = await ns.write({
+        patch_rows: [{ id: 1, want: "x" }, { id: 2, want: "x" }, { id: 3, want: "w" }],
+        patch_condition: ["Or", [["tags", "Contains", { $ref_new: "want" }], ["tags", "ContainsAny", ["q", { $ref_new: "want" }]]]] as never,
+        return_affected_ids: true,
+      });
+      expect(contains).toMatchObject({ rows_patched: 2, patched_ids: [1, 3] });
+      const notContains = await ns.write({ patch_rows: [{ id: 2, want: "z" }, { id: 3, want: "z" }], patch_condition: ["tags", "NotContainsAny", [{ $ref_new: "want" }]] as never, return_affected_ids: true });
+      expect(notContains).toMatchObject({ rows_patched: 1, patched_ids: [3] });
+      await expect(ns.write({ upsert_rows: [{ id: 1 }], upsert_condition: ["owner", "Glob", { $ref_new: "owner" }] as never })).rejects.toThrow(/upsert_condition: .*ref_new.* is not a pattern: Glob/);
+      await expect(ns.write({ upsert_rows: [{ id: 1 }], upsert_condition: ["And", [["owner", "Eq", "x"], ["owner", "Lt", [{ $ref_new: "owner" }]]]] as never })).rejects.toThrow(
+        /upsert_condition\.And\[1\]\[2\]\[0\]: .*ref_new.* may be a list element only of In/,
+      );
     });
 
     it("should make conditional writes atomic: concurrent compare-and-set increments lose no update", async () => {

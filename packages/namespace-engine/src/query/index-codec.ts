@@ -399,6 +399,7 @@ const metaSchema = z.object({
         asciiFolding: z.boolean().optional(),
         k1: z.number().min(0).optional(),
         b: z.number().min(0).max(1).optional(),
+        preTokenized: z.literal(true).optional(),
       }),
       terms: stringRef,
       termOffsets: arrayRef,
@@ -449,13 +450,14 @@ const metaSchema = z.object({
 
 /**
  * The config as the meta document records it: the options added after format 4 shipped (stemmer,
- * asciiFolding, k1, b) only when they differ from their defaults, so an index built with the defaults is
+ * asciiFolding, k1, b, preTokenized) only when they differ from their defaults, so an index built with the defaults is
  * byte for byte what earlier writers produced.
  */
 function configToStore(config: ResolvedTokenizerConfig): Record<string, unknown> {
-  const { stemmer, asciiFolding, k1, b, ...base } = config;
+  const { stemmer, asciiFolding, k1, b, preTokenized, ...base } = config;
   return {
     ...base,
+    ...(preTokenized ? { preTokenized } : {}),
     ...(stemmer === null ? {} : { stemmer }),
     ...(asciiFolding ? { asciiFolding } : {}),
     ...(k1 === DEFAULT_K1 ? {} : { k1 }),
@@ -479,6 +481,7 @@ export function storedTokenizerConfig(field: string, stored: z.infer<typeof meta
     asciiFolding: stored.asciiFolding ?? false,
     k1: stored.k1 ?? DEFAULT_K1,
     b: stored.b ?? DEFAULT_B,
+    preTokenized: stored.preTokenized ?? false,
   };
 }
 

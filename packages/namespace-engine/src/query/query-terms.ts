@@ -10,7 +10,8 @@
  * word: "Running" is the term "run" in a stemmed segment and "running" in
  * an unstemmed one, with one document frequency over both, and never a
  * token of one tokenization matched against another's vocabulary. With one
- * config the terms are exactly its distinct tokens, sorted.
+ * config the terms are exactly its distinct tokens, sorted. Pre-tokenized
+ * configs split the query on U+001F instead of into words (`wordTokens`).
  */
 import { compareStrings } from "./attribute-columns.ts";
 import { type ResolvedTokenizerConfig, Tokenizer, tokenizationKey } from "./tokenizer.ts";
@@ -36,14 +37,14 @@ function tokenizerFor(key: string, config: ResolvedTokenizerConfig): Tokenizer {
 
 /** The terms of `query` under `configs` (one or more; duplicates fine). Empty when no word makes a token. */
 export function queryTerms(query: string, configs: readonly ResolvedTokenizerConfig[]): QueryTerms {
-  const { keys, words } = wordTokens(query, configs);
-  return { keys, terms: distinctSorted(words) };
+  const { keys, groups } = wordTokens(query, configs);
+  return { keys, terms: distinctSorted(groups.flat()) };
 }
 
 /**
  * A query whose last word is a prefix (`lastAsPrefix`, bm25-terms.ts): the terms of the words before it, and
  * the last word's token under each key (null: none under that key). The last word is the last one that makes
- * a token under some key.
+ * a token under some key (per splitting, below).
  */
 export interface PrefixQueryTerms {
   readonly base: QueryTerms;
@@ -51,9 +52,13 @@ export interface PrefixQueryTerms {
 }
 
 export function prefixQueryTerms(query: string, configs: readonly ResolvedTokenizerConfig[]): PrefixQueryTerms {
-  const { keys, words } = wordTokens(query, configs);
-  const last = words.pop();
-  return { base: { keys, terms: distinctSorted(words) }, prefix: last ?? keys.map(() => null) };
+  const { keys, groups } = wordTokens(query, configs);
+  const prefix: (string | null)[] = keys.map(() => null);
+  for (const words of groups) {
+    const last = words.pop();
+    if (last !== undefined) for (let k = 0; k < keys.length; k++) if (last[k] !== null) prefix[k] = last[k] as string;
+  }
+  return { base: { keys, terms: distinctSorted(groups.flat()) }, prefix };
 }
 
 /**
@@ -69,18 +74,30 @@ export function withExpansions(base: QueryTerms, expansions: ReadonlyMap<string,
   return { keys: base.keys, terms: distinctSorted([...base.terms, ...extra]) };
 }
 
-function wordTokens(query: string, configs: readonly ResolvedTokenizerConfig[]): { keys: string[]; words: (string | null)[][] } {
+/**
+ * The query's words as tokens under every key, per splitting: word configs split the query into words, pre-tokenized
+ * ones (tokenizer.ts `preTokenized`) on U+001F. Configs that split alike share their words (one row per word: its token
+ * under each key of the group, null under the others); a field switched between the two tokenizers thus looks each
+ * partition's own tokens up, each with its own document frequency.
+ */
+function wordTokens(query: string, configs: readonly ResolvedTokenizerConfig[]): { keys: string[]; groups: (string | null)[][][] } {
   const byKey = new Map<string, ResolvedTokenizerConfig>();
   for (const config of configs) byKey.set(tokenizationKey(config), config);
   const keys = [...byKey.keys()].sort(compareStrings);
-  if (keys.length === 0) return { keys, words: [] };
   const tokenizers = keys.map((key) => tokenizerFor(key, byKey.get(key) as ResolvedTokenizerConfig));
-  const words: (string | null)[][] = [];
-  for (const word of (tokenizers[0] as Tokenizer).words(query)) {
-    const tokens = tokenizers.map((t) => t.normalize(word));
-    if (!tokens.every((t) => t === null)) words.push(tokens);
+  const groups: (string | null)[][][] = [];
+  for (const preTokenized of [false, true]) {
+    const members = tokenizers.map((t) => t.config.preTokenized === preTokenized);
+    const first = members.indexOf(true);
+    if (first < 0) continue;
+    const words: (string | null)[][] = [];
+    for (const word of (tokenizers[first] as Tokenizer).words(query)) {
+      const tokens = tokenizers.map((t, k) => (members[k] ? t.normalize(word) : null));
+      if (!tokens.every((t) => t === null)) words.push(tokens);
+    }
+    groups.push(words);
   }
-  return { keys, words };
+  return { keys, groups };
 }
 
 function distinctSorted(words: readonly (readonly (string | null)[])[]): (readonly (string | null)[])[] {

@@ -14,6 +14,13 @@
  * checks it against `Intl.Segmenter` on random ASCII strings. Text with any
  * non-ASCII character goes through `Intl.Segmenter`.
  *
+ * Pre-tokenized fields (`preTokenized`): the text is its tokens joined by
+ * PRE_TOKENIZED_SEPARATOR (U+001F); `words` splits on it (empty tokens
+ * ignored) and `normalize` applies the config as for words (a pre-tokenized
+ * field's config keeps case, folds nothing, drops no stop word and does not
+ * stem: text-field-options.ts), so tokens are used as they are, dropped only
+ * when longer than `maxTokenLength`.
+ *
  * Config is per field and stored with the index, so a query is tokenized
  * exactly like the documents of each partition it searches. `k1` and `b`
  * (BM25) do not change the index; they are stored with it as the values it
@@ -42,6 +49,8 @@ export interface TokenizerConfig {
   readonly k1?: number;
   /** BM25 length normalization, 0 to 1 (default 0.75). */
   readonly b?: number;
+  /** The text is its tokens joined by PRE_TOKENIZED_SEPARATOR, not split into words (default false). */
+  readonly preTokenized?: boolean;
 }
 
 /** The tokenizer config with defaults applied, as stored in an index. */
@@ -55,6 +64,16 @@ export interface ResolvedTokenizerConfig {
   readonly asciiFolding: boolean;
   readonly k1: number;
   readonly b: number;
+  readonly preTokenized: boolean;
+}
+
+/** What joins the tokens of a pre-tokenized field's text (U+001F, the unit separator). */
+export const PRE_TOKENIZED_SEPARATOR = "\u001f";
+
+/** A pre-tokenized field's text of `tokens`; RangeError for a token holding the separator. */
+export function joinTokens(tokens: readonly string[]): string {
+  for (const token of tokens) if (token.includes(PRE_TOKENIZED_SEPARATOR)) throw new RangeError("a pre-tokenized token holds U+001F, the token separator");
+  return tokens.join(PRE_TOKENIZED_SEPARATOR);
 }
 
 export const DEFAULT_K1 = 1.2;
@@ -84,6 +103,7 @@ export function resolveTokenizerConfig(config: TokenizerConfig = {}): ResolvedTo
     asciiFolding,
     k1: config.k1 ?? DEFAULT_K1,
     b: config.b ?? DEFAULT_B,
+    preTokenized: config.preTokenized ?? false,
   };
 }
 
@@ -92,7 +112,9 @@ export function resolveTokenizerConfig(config: TokenizerConfig = {}): ResolvedTo
  * tokenize alike, so a query is tokenized once per distinct key.
  */
 export function tokenizationKey(config: ResolvedTokenizerConfig): string {
-  return JSON.stringify([config.lowercase, config.stopWords, config.locale, config.maxTokenLength, config.stemmer, config.asciiFolding]);
+  const parts: unknown[] = [config.lowercase, config.stopWords, config.locale, config.maxTokenLength, config.stemmer, config.asciiFolding];
+  if (config.preTokenized) parts.push("pre_tokenized_array");
+  return JSON.stringify(parts);
 }
 
 /** How a stop word is compared: lowercased, and folded with asciiFolding. */
@@ -192,6 +214,10 @@ export class Tokenizer {
   }
 
   private forEachWord(text: string, push: (raw: string) => void): void {
+    if (this.config.preTokenized) {
+      for (const token of text.split(PRE_TOKENIZED_SEPARATOR)) if (token.length > 0) push(token);
+      return;
+    }
     if (!NON_ASCII.test(text)) {
       ASCII_WORD.lastIndex = 0;
       for (let m = ASCII_WORD.exec(text); m !== null; m = ASCII_WORD.exec(text)) {

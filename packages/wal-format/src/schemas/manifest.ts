@@ -13,7 +13,8 @@
  * version} of the branch source, or absent), vector ({metric, dimension?}:
  * the metric is chosen when the namespace is created, the dimension is fixed
  * by the first vector written), text_fields ({<field>: {language, stemming,
- * remove_stopwords, case_sensitive, ascii_folding, max_token_length, k1, b}}:
+ * remove_stopwords, case_sensitive, ascii_folding, max_token_length, k1, b,
+ * tokenizer?}}; tokenizer "pre_tokenized_array" or absent for the word tokenizer):
  * the full-text options of text fields; absent = every field has the
  * defaults), schema ({id_type?, attributes: {<name>: {type, filterable,
  * options?}}}: the namespace's typed schema, namespace-schema.ts; absent in
@@ -97,6 +98,8 @@ const textFieldWireSchema = z.object({
   max_token_length: z.number().int().min(1).max(MAX_TEXT_TOKEN_LENGTH),
   k1: z.number().min(0).max(1_000),
   b: z.number().min(0).max(1),
+  /** Absent: the word tokenizer; "pre_tokenized_array": the value is its tokens (namespace-engine text-field-options.ts). */
+  tokenizer: z.literal("pre_tokenized_array").optional(),
 });
 
 export const containerRefWireSchema = z.looseObject({
@@ -155,6 +158,8 @@ export interface TextFieldSettings {
   /** BM25 parameters. */
   readonly k1: number;
   readonly b: number;
+  /** "pre_tokenized_array": the field's value is its tokens, used as they are; absent: the word tokenizer. */
+  readonly tokenizer?: "pre_tokenized_array";
 }
 
 /** One immutable row container (write-log batch or segment). */
@@ -319,6 +324,7 @@ function textFieldsFromWire(raw: Record<string, TextFieldWire>): Map<string, Tex
       maxTokenLength: f.max_token_length,
       k1: f.k1,
       b: f.b,
+      ...(f.tokenizer === undefined ? {} : { tokenizer: f.tokenizer }),
     });
   }
   return out;
@@ -337,6 +343,7 @@ function textFieldsToWire(fields: ReadonlyMap<string, TextFieldSettings>): Recor
       max_token_length: f.maxTokenLength,
       k1: f.k1,
       b: f.b,
+      ...(f.tokenizer === undefined ? {} : { tokenizer: f.tokenizer }),
     };
   }
   return wire;

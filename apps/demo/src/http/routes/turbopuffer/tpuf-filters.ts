@@ -12,9 +12,13 @@
  * | ContainsTokenSequence (text) | the same on the attribute's text field (a phrase: the tokens consecutively, in order) |
  * | Fuzzy (text, {max_edit_distance, case_sensitive}) | the engine's Fuzzy on the attribute's text field (full_text_search): every query token within its edit distance of a token |
  *
- * In write conditions an operand may be `{"$ref_new": attribute}`: it is passed
- * through unconverted (the engine binds it to the new document's stored value,
- * write-condition.ts).
+ * In write conditions an operand may be `{"$ref_new": attribute}`, and so may
+ * elements of the list operand of In / NotIn / ContainsAny / NotContainsAny:
+ * they are passed through unconverted (the engine binds them to the new
+ * document's stored value, write-condition.ts; Contains / NotContains of a
+ * reference become ContainsAny / Not ContainsAny of a one-element list). A
+ * reference as a pattern (Glob, IGlob, Regex and negations) or a token
+ * filter operand is a 400 naming its position.
  *
  * Operands on `id` become engine ids (a `uint` namespace's zero-padded
  * digits); operands on `datetime` and `uuid` attributes are stored values
@@ -24,7 +28,8 @@
  */
 import { ApiError } from "../../api-error.ts";
 import { type IdType, toEngineId } from "./tpuf-ids.ts";
-import { isFullText, storedValue, type TpufSchema } from "./tpuf-schema.ts";
+import { isFullText, isPreTokenized, storedValue, type TpufSchema } from "./tpuf-schema.ts";
+import { preTokenizedText } from "./tpuf-tokens.ts";
 
 const SAME = new Set(["Eq", "NotEq", "In", "NotIn", "Lt", "Lte", "Gt", "Gte", "Glob", "IGlob", "Regex", "ContainsAny", "AnyLt", "AnyLte", "AnyGt", "AnyGte"]);
 const NEGATED: ReadonlyMap<string, string> = new Map([
@@ -32,6 +37,8 @@ const NEGATED: ReadonlyMap<string, string> = new Map([
   ["NotIGlob", "IGlob"],
   ["NotContainsAny", "ContainsAny"],
 ]);
+/** Operators whose list operand may hold `$ref_new` elements (write conditions). */
+const LIST_OPS = new Set(["In", "NotIn", "ContainsAny", "NotContainsAny"]);
 /** Operators whose operand is a pattern, never an id or a stored value. */
 const PATTERN_OPS = new Set(["Glob", "IGlob", "NotGlob", "NotIGlob", "Regex"]);
 
@@ -65,20 +72,27 @@ export function translateFilter(filter: unknown, idType: IdType, path = "filters
   }
   // A condition's reference to the new document's value: the engine binds it (its values are stored values already).
   if (isRefNew(value)) {
+    if (PATTERN_OPS.has(op)) throw new ApiError("InvalidQuery", `${path}: {"$ref_new": attribute} is not a pattern: ${op} takes a literal string`);
+    if (op === "Contains") return [field, "ContainsAny", [value]];
+    if (op === "NotContains") return ["Not", [field, "ContainsAny", [value]]];
     if (SAME.has(op)) return [field, op, value];
     const negated = NEGATED.get(op);
     if (negated !== undefined) return ["Not", [field, negated, value]];
     throw new ApiError("InvalidQuery", `${path}: {"$ref_new": attribute} is not an operand of ${JSON.stringify(op)}`);
   }
+  if (Array.isArray(value) && value.some(isRefNew) && !LIST_OPS.has(op)) {
+    throw new ApiError("InvalidQuery", `${path}[2][${value.findIndex(isRefNew)}]: {"$ref_new": attribute} may be a list element only of ${[...LIST_OPS].join(", ")}`);
+  }
   if (field === "id" && value !== null && value !== undefined) {
-    const convert = (v: unknown) => toEngineId(v, idType, `${path} (id operand)`);
+    // References among list elements stay as they are (the engine binds them to the new document's values).
+    const convert = (v: unknown) => (isRefNew(v) ? v : toEngineId(v, idType, `${path} (id operand)`));
     if ((op === "In" || op === "NotIn") && Array.isArray(value)) value = value.map(convert);
     else if (!PATTERN_OPS.has(op)) value = convert(value);
   }
   const type = field === "id" ? undefined : schema.get(field)?.type;
   if ((type === "datetime" || type === "uuid" || type === "[]datetime" || type === "[]uuid") && value !== null && !PATTERN_OPS.has(op)) {
     const scalar = type.startsWith("[]") ? type.slice(2) : type;
-    value = Array.isArray(value) ? value.map((v) => storedValue(scalar, v, path)) : storedValue(scalar, value, path);
+    value = Array.isArray(value) ? value.map((v) => (isRefNew(v) ? v : storedValue(scalar, v, path))) : storedValue(scalar, value, path);
   }
   if (value === null && (op === "Eq" || op === "NotEq")) return op === "Eq" ? ["Not", [field, "Exists"]] : [field, "Exists"];
   if (SAME.has(op)) return [field, op, value];
@@ -97,6 +111,8 @@ function tokenFilter(field: string, op: string, value: unknown, params: unknown,
   if (!isFullText(schema.get(field))) {
     throw new ApiError("InvalidQuery", `${path}: ${op} needs full_text_search on ${JSON.stringify(field)}`);
   }
+  // On a pre_tokenized_array attribute the operand is an array of tokens, used as they are.
+  if (isPreTokenized(schema.get(field))) value = preTokenizedText(value, path, "InvalidQuery");
   if (params === undefined) return [field, op, value];
   if (op === "ContainsTokenSequence") unsupported(`${op} with parameters`, path);
   if (typeof params !== "object" || params === null || Array.isArray(params)) throw new ApiError("InvalidQuery", `${path}: ${op} parameters are an object`);

@@ -11,16 +11,21 @@
  * | `ascii_folding` (false)        | `asciiFolding`                           |
  * | `max_token_length` (39, 1-254) | `maxTokenLength` (UTF-16 units, not bytes) |
  * | `tokenizer` (word_v*)          | the engine's word tokenizer (UAX #29)    |
+ * | `tokenizer` pre_tokenized_array | `tokenizer: "pre_tokenized_array"`      |
  * | `k1` (1.2), `b` (0.75)         | `k1`, `b`                                |
  *
- * `full_text_search: true` is every default. `pre_tokenized_array` and
- * unknown options or languages are a 400. `syncTextFields` commits the
+ * `full_text_search: true` is every default. With `pre_tokenized_array`
+ * (a `[]string` attribute, each string one token) the tokens are used as
+ * they are: `stemming`, `remove_stopwords`, `case_sensitive` and
+ * `ascii_folding` do not apply (ignored), `max_token_length` drops longer
+ * tokens only when given (else the engine's limit, 1,024). Unknown options
+ * or languages are a 400. `syncTextFields` commits the
  * options of the schema's full-text attributes to the engine after the
  * schema (in the labels) changed.
  */
 import { type NamespaceEngine, TEXT_LANGUAGES, type TextFieldOptions } from "@skerry/namespace-engine";
 import { ApiError } from "../../api-error.ts";
-import type { Manifest } from "@skerry/wal-format";
+import { type Manifest, MAX_TEXT_TOKEN_LENGTH } from "@skerry/wal-format";
 import type { AttrSchema, TpufSchema } from "./tpuf-schema.ts";
 
 const WORD_TOKENIZERS = new Set(["word_v0", "word_v1", "word_v2", "word_v3", "word_v4"]);
@@ -48,13 +53,30 @@ export function textFieldOptionsOf(name: string, fts: unknown): TextFieldOptions
   const o = fts as Record<string, unknown>;
   for (const key of Object.keys(o)) if (!KNOWN.has(key)) throw new ApiError("InvalidArgument", `${where}: unknown option ${JSON.stringify(key)}`);
   const tokenizer = o["tokenizer"];
-  if (tokenizer === "pre_tokenized_array") throw new ApiError("InvalidArgument", `${where}.tokenizer: pre_tokenized_array is not supported by Skerry`);
-  if (tokenizer !== undefined && tokenizer !== null && !WORD_TOKENIZERS.has(tokenizer as string)) {
-    throw new ApiError("InvalidArgument", `${where}.tokenizer: one of ${[...WORD_TOKENIZERS].join(", ")}`);
+  if (tokenizer !== undefined && tokenizer !== null && tokenizer !== "pre_tokenized_array" && !WORD_TOKENIZERS.has(tokenizer as string)) {
+    throw new ApiError("InvalidArgument", `${where}.tokenizer: one of ${[...WORD_TOKENIZERS].join(", ")}, pre_tokenized_array`);
   }
   const language = o["language"] ?? "english";
   if (typeof language !== "string" || !TEXT_LANGUAGES.includes(language)) {
     throw new ApiError("InvalidArgument", `${where}.language: unsupported language ${JSON.stringify(language)}; supported: ${TEXT_LANGUAGES.join(", ")}`);
+  }
+  if (tokenizer === "pre_tokenized_array") {
+    flag(`${where}.stemming`, o["stemming"], false);
+    flag(`${where}.remove_stopwords`, o["remove_stopwords"], true);
+    flag(`${where}.case_sensitive`, o["case_sensitive"], false);
+    flag(`${where}.ascii_folding`, o["ascii_folding"], false);
+    // In the order the engine resolves them (syncTextFields compares with the manifest's).
+    return {
+      language,
+      stemming: false,
+      removeStopwords: false,
+      caseSensitive: true,
+      asciiFolding: false,
+      maxTokenLength: number(`${where}.max_token_length`, o["max_token_length"], MAX_TEXT_TOKEN_LENGTH, 1, MAX_TEXT_TOKEN_LENGTH, true),
+      k1: number(`${where}.k1`, o["k1"], 1.2, 0, 1000, false),
+      b: number(`${where}.b`, o["b"], 0.75, 0, 1, false),
+      tokenizer: "pre_tokenized_array",
+    };
   }
   return {
     language,

@@ -28,7 +28,8 @@ import { ApiError } from "../../api-error.ts";
 import { translateFilter } from "./tpuf-filters.ts";
 import { stringifyJson } from "../../lossless-json.ts";
 import { fromEngineId, type IdType } from "./tpuf-ids.ts";
-import { idTypeOf, isFullText, readSchema, sparseAttributeOf, type TpufSchema } from "./tpuf-schema.ts";
+import { idTypeOf, isFullText, isPreTokenized, readSchema, sparseAttributeOf, type TpufSchema } from "./tpuf-schema.ts";
+import { preTokenizedText } from "./tpuf-tokens.ts";
 import { decodeSparse } from "./tpuf-sparse.ts";
 import { fuseRrf, parseRerankBy } from "./tpuf-rerank.ts";
 import { isRankExpression, translateTextRank } from "./tpuf-text-rank.ts";
@@ -105,7 +106,9 @@ function translateBm25(clause: readonly unknown[], target: QueryTarget, path: st
   if (target.schema.has(field) && !isFullText(target.schema.get(field))) {
     throw new ApiError("InvalidQuery", `${path}: attribute ${JSON.stringify(field)} is not full-text searchable: declare it in the schema with full_text_search: true`);
   }
-  const q = Array.isArray(operand) ? operand.join(" ") : operand;
+  // A pre_tokenized_array attribute is queried with an array of tokens, used as they are.
+  const preTokenized = isPreTokenized(target.schema.get(field));
+  const q = preTokenized ? preTokenizedText(operand, path, "InvalidQuery") : Array.isArray(operand) ? operand.join(" ") : operand;
   if (typeof q !== "string") throw new ApiError("InvalidQuery", `${path}: BM25 takes a query string`);
   return lastAsPrefix === undefined ? [field, "BM25", q] : [field, "BM25", q, { lastAsPrefix }];
 }

@@ -149,6 +149,12 @@ export function isFullText(attr: AttrSchema | undefined): boolean {
   return fts !== undefined && fts !== false && fts !== null;
 }
 
+/** True for a full_text_search attribute with `tokenizer: "pre_tokenized_array"` (its value is its tokens). */
+export function isPreTokenized(attr: AttrSchema | undefined): boolean {
+  const fts = attr?.full_text_search;
+  return typeof fts === "object" && fts !== null && (fts as Record<string, unknown>)["tokenizer"] === "pre_tokenized_array";
+}
+
 function validType(type: string): boolean {
   if (VECTOR_TYPE.test(type) || type === "{}f16" || type === "[]f32" || type === "[]f16") return true;
   return SCALAR.has(type.startsWith("[]") ? type.slice(2) : type);
@@ -169,6 +175,9 @@ export function normalizeAttr(name: string, input: unknown): AttrSchema {
     throw new ApiError("InvalidArgument", `schema.${name}: full_text_search needs type string or []string`);
   }
   if (isFullText(attr)) textFieldOptionsOf(name, attr.full_text_search); // the options are checked here (a 400)
+  if (isPreTokenized(attr) && attr.type !== "[]string") {
+    throw new ApiError("InvalidArgument", `schema.${name}: the pre_tokenized_array tokenizer needs type []string (each string is one token)`);
+  }
   if (name.startsWith("$tpuf.")) throw new ApiError("InvalidArgument", `schema.${name}: attribute names starting with "$tpuf." are reserved`);
   if (attr.type === SPARSE_TYPE) {
     if (name === "vector") throw new ApiError("InvalidArgument", 'schema.vector: "vector" is the dense vector ([N]f32 or [N]f16); name the sparse vector otherwise');

@@ -48,6 +48,7 @@ import {
   idTypeOf,
   isF16Vector,
   isFullText,
+  isPreTokenized,
   readSchema,
   saveSchema,
   sparseAttributeOf,
@@ -56,6 +57,7 @@ import {
 } from "./tpuf-schema.ts";
 import { roundF16 } from "./tpuf-f16.ts";
 import { decodeSparse, encodeSparse } from "./tpuf-sparse.ts";
+import { preTokenizedText } from "./tpuf-tokens.ts";
 import { decodeVector } from "./tpuf-vectors.ts";
 
 const KNOWN = new Set([
@@ -172,7 +174,8 @@ function rowsOf(body: Record<string, unknown>, kind: "upsert" | "patch"): RowIn[
   return out;
 }
 
-function textOf(value: unknown): string | undefined {
+function textOf(value: unknown, preTokenized: boolean, where: string): string | undefined {
+  if (preTokenized) return preTokenizedText(value, where, "InvalidArgument");
   if (typeof value === "string") return value;
   if (Array.isArray(value) && value.every((v) => typeof v === "string")) return value.join(" ");
   return undefined;
@@ -291,6 +294,7 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
     return v;
   };
   const fullText = (name: string) => isFullText(schema.get(name));
+  const preTokenized = (name: string) => isPreTokenized(schema.get(name));
   // The one {}f16 attribute is the engine's sparse vector; its (f16-rounded) object is also kept as the attribute,
   // which rows answer.
   const sparseName = sparseAttributeOf(schema);
@@ -328,7 +332,7 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
       admitValue(schema, name, value, where);
       setOwn(attributes as Record<string, unknown>, name, storedValue(schema.get(name)?.type, value, where));
       if (fullText(name)) {
-        const t = textOf(value);
+        const t = textOf(value, preTokenized(name), `${where}.${name}`);
         if (t !== undefined) setOwn(text, name, t);
       }
     }
@@ -361,7 +365,7 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
       checkSparseField(name, where);
       admitValue(schema, name, value, where);
       setOwn(attributes, name, storedValue(schema.get(name)?.type, value, where));
-      if (fullText(name)) setOwn(text, name, value === null ? null : (textOf(value) ?? null));
+      if (fullText(name)) setOwn(text, name, value === null ? null : (textOf(value, preTokenized(name), `${where}.${name}`) ?? null));
     }
     return {
       id: toWriteId(row.id, ids, where),
@@ -393,7 +397,7 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
       checkSparseField(name, "patch_by_filter.patch");
       admitValue(schema, name, value, "patch_by_filter.patch");
       setOwn(attributes, name, storedValue(schema.get(name)?.type, value, "patch_by_filter.patch"));
-      if (fullText(name)) setOwn(text, name, value === null ? null : (textOf(value) ?? null));
+      if (fullText(name)) setOwn(text, name, value === null ? null : (textOf(value, preTokenized(name), `patch_by_filter.patch.${name}`) ?? null));
     }
     filterPatch = {
       filter: translateFilter(patchByFilter["filters"], ids, "patch_by_filter.filters", schema),
