@@ -48,7 +48,7 @@ import { bloomWords } from "./id-set.ts";
 import { codeKernel } from "./code-kernel.ts";
 import { type ClusterRows, type ClusterShape, clusterBytes, clusterIdLengthOffset, readCluster } from "./cluster-layout.ts";
 import { CorruptIndexError, UnsupportedIndexVersionError } from "./errors.ts";
-import { parseIndexMeta, QUERY_INDEX_MAGIC, QUERY_INDEX_VERSION } from "./index-codec.ts";
+import { parseIndexMeta, QUERY_INDEX_MAGIC, QUERY_INDEX_NEWEST_VERSION } from "./index-codec.ts";
 import type { DistanceMetric } from "./query-document.ts";
 import type { QueryIndex } from "./query-index.ts";
 import { compareStrings } from "./attribute-columns.ts";
@@ -189,7 +189,7 @@ export function readColdIndexHead(tail: Uint8Array, objectBytes: number): ColdIn
 export function checkColdIndexHeader(bytes: Uint8Array): void {
   for (let i = 0; i < 8; i++) if (bytes[i] !== QUERY_INDEX_MAGIC[i]) throw new CorruptIndexError("bad magic", "magic");
   const version = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint16(8, true);
-  if (version < 3 || version > QUERY_INDEX_VERSION) throw new UnsupportedIndexVersionError(version, QUERY_INDEX_VERSION);
+  if (version < 3 || version > QUERY_INDEX_NEWEST_VERSION) throw new UnsupportedIndexVersionError(version, QUERY_INDEX_NEWEST_VERSION);
 }
 
 const centroidKernels = new WeakMap<ColdIndexHead, VectorKernel>();

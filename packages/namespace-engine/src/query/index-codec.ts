@@ -101,7 +101,16 @@ import { type ClusterShape, clusterBoundaries, clusterBytes, clusterIdLengthOffs
 import { centroidCapacity } from "./ivf-index.ts";
 
 export const QUERY_INDEX_MAGIC: Uint8Array = new TextEncoder().encode("SKRYQIDX");
+/** The format the writer produces (an index without pre-tokenized text fields). */
 export const QUERY_INDEX_VERSION = 5;
+/**
+ * Format 6 is format 5 with a text field whose config says `preTokenized`: the version is raised only for such
+ * indexes, so a reader that predates pre-tokenized fields refuses them (UnsupportedIndexVersionError) instead of
+ * reading their tokens as words.
+ */
+export const QUERY_INDEX_PRE_TOKENIZED_VERSION = 6;
+/** The newest format this reader reads. */
+export const QUERY_INDEX_NEWEST_VERSION = QUERY_INDEX_PRE_TOKENIZED_VERSION;
 /** The oldest format version still read. */
 export const QUERY_INDEX_OLDEST_VERSION = 2;
 const V3_HEADER_BYTES = 16;
@@ -278,7 +287,8 @@ export function serializeQueryIndex(index: QueryIndex, extra: readonly ExtraInde
 
   const header = new Uint8Array(V3_HEADER_BYTES);
   header.set(QUERY_INDEX_MAGIC, 0);
-  new DataView(header.buffer).setUint16(8, QUERY_INDEX_VERSION, true);
+  const preTokenized = [...index.textFields.values()].some((field) => field.config.preTokenized);
+  new DataView(header.buffer).setUint16(8, preTokenized ? QUERY_INDEX_PRE_TOKENIZED_VERSION : QUERY_INDEX_VERSION, true);
   const table = sections.map((x) => ({ type: x.type, length: x.view.byteLength }));
   const metaBytes = new TextEncoder().encode(JSON.stringify({ ...meta, sections: table }));
   const blocks: BlockFileSectionInput[] = [{ name: "header", bytes: header }];
@@ -523,11 +533,16 @@ export function deserializeQueryIndex(input: Uint8Array, options: DeserializeOpt
   if (input.byteLength < 10) throw corrupt(`${input.byteLength} bytes is shorter than the header`, "truncated");
   for (let i = 0; i < 8; i++) if (input[i] !== QUERY_INDEX_MAGIC[i]) throw corrupt("bad magic", "magic");
   const version = new DataView(input.buffer, input.byteOffset, input.byteLength).getUint16(8, true);
-  if (version > QUERY_INDEX_VERSION) throw new UnsupportedIndexVersionError(version, QUERY_INDEX_VERSION);
+  if (version > QUERY_INDEX_NEWEST_VERSION) throw new UnsupportedIndexVersionError(version, QUERY_INDEX_NEWEST_VERSION);
   // Views need aligned memory: copy once if the input is not 8-aligned.
   const bytes = input.byteOffset % 8 === 0 ? input : input.slice();
   const container = version >= 3 ? openV3(bytes, version, options) : openV2(bytes, options);
-  return decodeStructure(container);
+  const index = decodeStructure(container);
+  const preTokenized = [...index.textFields.values()].some((field) => field.config.preTokenized);
+  if (preTokenized !== (version === QUERY_INDEX_PRE_TOKENIZED_VERSION)) {
+    throw corrupt(`format ${version} ${preTokenized ? "with" : "without"} a pre-tokenized text field`);
+  }
+  return index;
 }
 
 /** A container's meta document (validated) and the bytes of its sections. */

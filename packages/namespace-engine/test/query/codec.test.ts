@@ -5,10 +5,12 @@ import {
   executeQuery,
   isCorruptIndex,
   isUnsupportedIndexVersion,
+  joinTokens,
   parseQueryRequest,
   QUERY_INDEX_VERSION,
   serializeQueryIndex,
 } from "../../src/query/index.ts";
+import { QUERY_INDEX_PRE_TOKENIZED_VERSION } from "../../src/query/index-codec.ts";
 import { readFileSync } from "node:fs";
 import { decodeBlockFileDirectory, decodeBlockFileTrailer } from "@skerry/wal-format";
 import { queryIndexEagerBytes } from "../../src/query/index-codec.ts";
@@ -88,7 +90,7 @@ describe("query index serialization", () => {
   it("rejects a newer or the unreleased first format version with UnsupportedIndexVersionError", async () => {
     const { crc32 } = await import("node:zlib");
     const newer = bytes.slice();
-    new DataView(newer.buffer).setUint16(8, QUERY_INDEX_VERSION + 1, true);
+    new DataView(newer.buffer).setUint16(8, QUERY_INDEX_PRE_TOKENIZED_VERSION + 1, true);
     expect(isUnsupportedIndexVersion(rejects(newer))).toBe(true);
     // Version 1 had the version 2 container: a v2 header re-sealed with version 1.
     const first = v2Fixture.slice();
@@ -162,6 +164,21 @@ describe("query index formats", () => {
       { aggregateBy: { c: ["Count"] }, groupBy: ["color"], filters: ["Not", ["flag", "Eq", true]] },
     ];
   };
+
+  it("an index with a pre-tokenized text field is format 6, so readers that predate such fields refuse it", async () => {
+    const docs = Array.from({ length: 40 }, (_, i) => ({ id: `d${String(i).padStart(3, "0")}`, text: { tags: joinTokens([`Tok${i % 7}`, "New York", `x${i}`]) } }));
+    const index = buildQueryIndex(docs, { metric: "COSINE", textFields: { tags: { preTokenized: true, lowercase: false, stopWords: [] } } });
+    const bytes = serializeQueryIndex(index);
+    const version = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset).getUint16(8, true);
+    expect(version(bytes)).toBe(QUERY_INDEX_PRE_TOKENIZED_VERSION);
+    const loaded = deserializeQueryIndex(bytes);
+    expect(loaded.textFields.get("tags")?.config.preTokenized).toBe(true);
+    const request = parseQueryRequest({ filters: ["tags", "ContainsAllTokens", joinTokens(["New York"])], topK: 100 });
+    expect((await executeQuery([loaded], request)).rows.length).toBe(40);
+    // Without pre-tokenized fields the writer still produces format 5, byte for byte as before.
+    const plain = buildQueryIndex(docs.map((d) => ({ id: d.id, text: { tags: "a b" } })), { metric: "COSINE" });
+    expect(version(serializeQueryIndex(plain))).toBe(QUERY_INDEX_VERSION);
+  });
 
   it("columns of unfilterable attributes keep their values without order or postings, and round-trip", () => {
     const docs = Array.from({ length: 300 }, (_, i) => ({ id: `d${String(i).padStart(4, "0")}`, attributes: { s: `v${i % 40}`, n: i * 1.5, tags: [`t${i % 9}`, `u${i}`], kept: i % 5 } }));
