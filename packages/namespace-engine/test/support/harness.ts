@@ -3,8 +3,9 @@
  * and id generator, plus small helpers shared by the test files.
  */
 import { MemoryStorage, type StorageProvider } from "@skerry/storage-providers";
-import { IdGenerator, seededRandom } from "@skerry/wal-format";
-import { type DocumentInput, NamespaceEngine, type NamespaceEngineOptions } from "@skerry/namespace-engine";
+import { type BlockFileSection, decodeBlockFileDirectory, IdGenerator, seededRandom } from "@skerry/wal-format";
+import { type DocumentInput, isCorrupt, NamespaceEngine, type NamespaceEngineOptions } from "@skerry/namespace-engine";
+import { expect } from "vitest";
 
 /** A clock that advances 1 ms per reading, from a fixed start. */
 export function steppingClock(start = Date.parse("2026-06-01T00:00:00Z")) {
@@ -85,4 +86,35 @@ export async function compactedNamespace(
   for (let at = 0; at < docs; at += 1000) await writer.upsert(namespace, Array.from({ length: Math.min(1000, docs - at) }, (_, i) => doc(at + i)));
   await writer.compact(namespace, { force: true });
   return { storage, writer };
+}
+
+/**
+ * Damages the stored index object at `key` one section at a time (one byte flipped in the middle of each section
+ * `pick` keeps: by default every non-eager, non-empty one) and runs `query` against each damaged copy: an error must
+ * be Corrupt naming `key`; a query that succeeds did not read that section. Returns how many sections failed the
+ * query, for the caller to bound from below. The object is left damaged: callers go on with deleting or truncating it.
+ */
+export async function corruptSectionFailures(
+  storage: StorageProvider,
+  key: string,
+  query: () => Promise<unknown>,
+  pick: (section: BlockFileSection) => boolean = (section) => !section.eager && section.length > 0,
+): Promise<number> {
+  const original = (await storage.get(key)).bytes;
+  const directory = decodeBlockFileDirectory(original, original.byteLength);
+  let failures = 0;
+  for (const section of directory.sections.filter(pick)) {
+    const damaged = original.slice();
+    damaged[section.offset + Math.floor(section.length / 2)]! ^= 0x20;
+    await storage.put(key, damaged, { mode: { kind: "overwrite" } });
+    const error = await query().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    if (error === undefined) continue; // a section this query does not read
+    failures++;
+    expect(isCorrupt(error), `${section.name}: ${String(error)}`).toBe(true);
+    expect((error as { key: string }).key).toBe(key);
+  }
+  return failures;
 }
