@@ -81,6 +81,7 @@ import { type ColdTailChunk, coldTailChunks } from "./cold-tail.ts";
 import { coldTextCombination } from "./cold-text-combination.ts";
 import { coldDiverse, coldRowsAccess } from "./cold-diversity.ts";
 import { type ColdAnnFilter, coldAnnFilter } from "./cold-ann-filter.ts";
+import { type ColdTailAnnScan, probeTailAlone, tailAnnScans, tailListRows } from "./cold-tail-ann.ts";
 import { coldListing } from "./cold-listing.ts";
 import { coldAggregate } from "./cold-aggregate.ts";
 import { COLD_EXACT_BATCH_BYTES, coldExactVector } from "./cold-exact-vector.ts";
@@ -248,12 +249,11 @@ function bm25ParamsOf(manifest: Manifest): Bm25ParamsOf {
 
 /**
  * executeQuery's options for a prepared version: its exclusions, and ANN lists chosen by one global ranking over
- * the segments (the first `indexKeys.length` partitions). The tail's chunks keep probing on their own, as the cold
- * path scans them exactly (mergeWithTail); they can join the global ranking (annPartitions = every partition) once
- * the cold path ranks their centroids too.
+ * every partition with IVF lists, the segments and the tail's closed chunks (the cold path ranks the same lists:
+ * cold-tail-ann.ts).
  */
 function executeOptions(prepared: Prepared, slicer: QuerySlicer, globalProbes: boolean): ExecuteQueryOptions {
-  return { exclude: (_, i) => prepared.excludes[i], slicer, annPartitions: globalProbes ? prepared.indexKeys.length : 0, bm25: prepared.bm25 };
+  return { exclude: (_, i) => prepared.excludes[i], slicer, annPartitions: globalProbes ? prepared.excludes.length : 0, bm25: prepared.bm25 };
 }
 
 interface TailPart {
@@ -681,7 +681,12 @@ export class NamespaceQuery {
       });
       return { scan, pending, resolve, fetched: new Map<number, ListRows>() };
     });
-    const firstPasses = this.#settings.globalProbes ? await this.#probeGlobally(keys, segmentHeads, probed, k, request.probes) : await this.#probeEach(keys, segmentHeads, probed);
+    const tailScans = tailAnnScans(filtered?.tail ?? tail.chunks, request.filters, vector, metric, k);
+    const tailFound: (ColdCandidates | undefined)[] = tailScans.map(() => undefined);
+    const firstPasses = this.#settings.globalProbes
+      ? await this.#probeGlobally(keys, segmentHeads, probed, tailScans, tailFound, k, request.probes)
+      : await this.#probeEach(keys, segmentHeads, probed);
+    if (!this.#settings.globalProbes) tailScans.forEach((scan, c) => { if (scan !== null) tailFound[c] = probeTailAlone(scan, k, request.probes); });
     // Format 4: the first passes read codes; the best `rerank` candidates of all segments are re-ranked
     // from their full-precision rows (one parallel round), which gives the exact scores.
     const chosen = pickRerank(firstPasses, rerank);
@@ -697,6 +702,7 @@ export class NamespaceQuery {
       candidates.map((c) => c.found),
       filtered?.tail ?? tail.chunks,
       { vector, metric, k },
+      tailFound,
     );
     return { hits, candidates };
   }
@@ -770,24 +776,32 @@ export class NamespaceQuery {
   }
 
   /**
-   * One global ranking of every segment's centroids and one probe budget (query/global-probes.ts), as the loaded
-   * path probes them: the chosen lists of all segments are read in one parallel round (again for the next ones
-   * when too few live rows were found); each segment's first-pass candidates.
+   * One global ranking of every segment's and IVF tail chunk's centroids and one probe budget
+   * (query/global-probes.ts), as the loaded path probes them: the chosen lists of all segments are read in one
+   * parallel round (again for the next ones when too few live rows were found); each segment's first-pass
+   * candidates, and the probed tail chunks' candidates into `tailFound`.
    */
-  async #probeGlobally(keys: readonly string[], heads: readonly ColdIndexHead[], probed: readonly ProbedSegment[], k: number, probes: number | undefined): Promise<ColdCandidates[]> {
-    const order = globalListOrder(probed.map((seg) => seg.scan.scores));
-    const budget = globalProbeBudget(
-      heads.map((head) => ({ size: head.size, lists: head.lists, probes: head.probes })),
-      probes,
-    );
-    const scans = probed.map((seg) => seg.scan);
+  async #probeGlobally(
+    keys: readonly string[],
+    heads: readonly ColdIndexHead[],
+    probed: readonly ProbedSegment[],
+    tailScans: readonly (ColdTailAnnScan | null)[],
+    tailFound: (ColdCandidates | undefined)[],
+    k: number,
+    probes: number | undefined,
+  ): Promise<ColdCandidates[]> {
+    const chunks = tailScans.flatMap((scan, c) => (scan === null ? [] : [{ scan, c }]));
+    const order = globalListOrder([...probed.map((seg) => seg.scan.scores), ...chunks.map(({ scan }) => scan.scores)]);
+    const budget = globalProbeBudget([...heads.map((head) => ({ size: head.size, lists: head.lists, probes: head.probes })), ...chunks.map(({ scan }) => scan)], probes);
+    const scans = [...probed.map((seg) => seg.scan), ...chunks.map(({ scan }) => scan)];
+    const n = probed.length;
     let prefix = Math.min(order.list.length, budget);
     for (;;) {
       const missing: number[][] = probed.map(() => []);
       for (let i = 0; i < prefix; i++) {
         const s = order.partition[i] as number;
         const list = order.list[i] as number;
-        if (!probed[s]!.fetched.has(list)) missing[s]!.push(list);
+        if (s < n && !probed[s]!.fetched.has(list)) missing[s]!.push(list);
       }
       await Promise.all(
         missing.map(async (lists, s) => {
@@ -799,11 +813,16 @@ export class NamespaceQuery {
       let scanned: ReturnType<typeof scanGlobally>;
       for (;;) {
         for (const seg of probed) seg.pending.clear();
-        scanned = scanGlobally(scans, order, prefix, budget, k, (s, list) => probed[s]!.fetched.get(list) as ListRows);
+        scanned = scanGlobally(scans, order, prefix, budget, k, (s, list) => (s < n ? (probed[s]!.fetched.get(list) as ListRows) : tailListRows(s, list)));
         if (probed.every((seg) => seg.pending.size === 0)) break;
         await Promise.all(probed.map((seg) => seg.resolve()));
       }
-      if ("candidates" in scanned) return scanned.candidates;
+      if ("candidates" in scanned) {
+        chunks.forEach(({ c }, i) => {
+          tailFound[c] = scanned.candidates[n + i];
+        });
+        return scanned.candidates.slice(0, n);
+      }
       prefix = scanned.more;
     }
   }
