@@ -118,6 +118,30 @@ export class ColdDeadSlots {
     return this.#slotsOfIds(file, ids.map(idBytes));
   }
 
+  /** Bytes of `file`'s id blocks (what `slotsWhereId` reads whole). */
+  static idBytes(file: ColdIndexFile): number {
+    return file.directory.section("idBlocks")?.length ?? 0;
+  }
+
+  /**
+   * The slots whose id passes `test`, ascending: every id of `file` (its id blocks read whole, in byte order) and
+   * `idOrder` (read whole: rank -> slot). For an id range or pattern filter, which the loaded path tests on every id.
+   */
+  async slotsWhereId(file: ColdIndexFile, test: (id: string) => boolean): Promise<Uint32Array> {
+    const n = file.meta.size;
+    const [ids, order] = await Promise.all([this.#allIds(file), this.#reader.array(file, file.meta.idOrder, "u32", 0, n)]);
+    if (order.length !== n) throw new CorruptError(`query index ${file.key}: idOrder holds ${order.length} slots, the index ${n}`, file.key);
+    const decoder = new TextDecoder();
+    const out: number[] = [];
+    ids.forEach((id, rank) => {
+      if (!test(decoder.decode(id))) return;
+      const slot = order[rank] as number;
+      if (slot >= n) throw new CorruptError(`query index ${file.key}: idOrder holds ${slot}, out of range`, file.key);
+      out.push(slot);
+    });
+    return Uint32Array.from(out).sort();
+  }
+
   /** The slots of `older` whose ids `newer` holds (cached per pair). */
   #shadowed(older: ColdIndexFile, newer: ColdIndexFile): Promise<Uint32Array> {
     const key = `${older.key}\0${newer.key}`;
