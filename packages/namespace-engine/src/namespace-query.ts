@@ -83,6 +83,7 @@ import { coldDiverse, coldRowsAccess } from "./cold-diversity.ts";
 import { type ColdAnnFilter, coldAnnFilter } from "./cold-ann-filter.ts";
 import { type ColdTailAnnScan, probeTailAlone, tailAnnScans, tailListRows } from "./cold-tail-ann.ts";
 import { coldListing } from "./cold-listing.ts";
+import { coldAttributeOrder } from "./cold-attribute-order.ts";
 import { coldAggregate } from "./cold-aggregate.ts";
 import { COLD_EXACT_BATCH_BYTES, coldExactVector } from "./cold-exact-vector.ts";
 import type { AggregationResult } from "./query/aggregate.ts";
@@ -867,7 +868,8 @@ export class NamespaceQuery {
     const rank = request.rankBy;
     const filters = request.filters;
     if (request.aggregateBy !== undefined) return undefined;
-    if (rank === undefined ? filters === undefined : rank.kind !== "bm25" && rank.kind !== "text" && !(rank.kind === "vector" && filters !== undefined)) return undefined;
+    const byAttribute = rank?.kind === "attribute" && (rank.then ?? []).length === 0;
+    if (rank === undefined ? filters === undefined : rank.kind !== "bm25" && rank.kind !== "text" && !byAttribute && !(rank.kind === "vector" && filters !== undefined)) return undefined;
     const cold = await this.#openColdArrays(path, manifest);
     if (cold === undefined) return undefined;
     const { refs, files, tail, tombstones, metric } = cold;
@@ -897,6 +899,7 @@ export class NamespaceQuery {
       const matches = { rows: this.#coldRows, files, dead: await deadSlots, matches: segmentMatches as Uint32Array[], tail: chunks, tailMatches, k };
       if (rank?.kind === "vector") return coldFilteredVector({ ...matches, vector: rank.vector, metric: rankMetric, ann: rank.mode === "ANN" });
       if (rank === undefined) return coldListing({ ...matches, reader: this.#coldArrays });
+      if (rank.kind === "attribute") return coldAttributeOrder({ ...matches, matches: segmentMatches, reader: this.#coldArrays, field: rank.field, desc: rank.order === "desc" });
       if (rank.kind !== "bm25" && rank.kind !== "text") return undefined;
       const context = {
         reader: this.#coldArrays,
@@ -930,7 +933,7 @@ export class NamespaceQuery {
       hits.map(async (h, i): Promise<QueryRow> => {
         const row: { id: string; distance?: number; score?: number; attributes?: Record<string, JsonValue>; vector?: number[] } = { id: h.id };
         if (distances !== undefined) row.distance = distances[i] as number;
-        else if (rank !== undefined) row.score = h.score;
+        else if (rank !== undefined && rank.kind !== "attribute") row.score = h.score;
         if (h.segment < 0) tailRowInto(row, (chunks[-1 - h.segment] as ColdTailChunk).index, h.slot, request);
         else await this.#coldRowInto(row, files[h.segment] as ColdIndexFile, h.slot, request);
         return row;

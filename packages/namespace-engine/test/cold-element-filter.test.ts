@@ -65,8 +65,7 @@ async function expectCold(storage: StorageProvider, request: Record<string, unkn
   const engine = makeEngine(storage);
   const got = await engine.query(NS, request);
   expect(got, JSON.stringify(request)).toEqual(expected);
-  // An attribute ranking is not answered cold: only the others are counted.
-  if (!Array.isArray(request["rankBy"]) || request["rankBy"][0] === "vector") expect(engine.queryStats().coldQueries, JSON.stringify(request)).toBe(1);
+  expect(engine.queryStats().coldQueries, JSON.stringify(request)).toBe(1);
 }
 
 describe("cold element comparisons and id ranges and patterns", () => {
