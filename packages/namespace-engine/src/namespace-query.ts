@@ -69,7 +69,7 @@ import { type Bm25ParamsOf, type ExecuteQueryOptions, executeQuery, executeQuery
 import { buildQueryIndex, type QueryIndex } from "./query/query-index.ts";
 import { BM25_B, BM25_K1 } from "./query/bm25-stats.ts";
 import { textFieldConfigs } from "./text-field-options.ts";
-import { parseQueryRequest, type QueryRequest } from "./query/query-request.ts";
+import { parseQueryRequest, type QueryRequest, type RankBy } from "./query/query-request.ts";
 import { type QueryRow, QueryRows } from "./query/query-rows.ts";
 import type { QuerySlicer } from "./query/query-slicer.ts";
 import { ColdIndexReader, DEFAULT_COLD_READ_GAP_BYTES } from "./cold-index-reader.ts";
@@ -84,6 +84,7 @@ import { type ColdAnnFilter, coldAnnFilter } from "./cold-ann-filter.ts";
 import { type ColdTailAnnScan, probeTailAlone, tailAnnScans, tailListRows } from "./cold-tail-ann.ts";
 import { coldListing } from "./cold-listing.ts";
 import { coldAttributeOrder } from "./cold-attribute-order.ts";
+import { coldRrf } from "./cold-rrf.ts";
 import { coldAggregate } from "./cold-aggregate.ts";
 import { COLD_EXACT_BATCH_BYTES, coldExactVector } from "./cold-exact-vector.ts";
 import type { AggregationResult } from "./query/aggregate.ts";
@@ -597,13 +598,22 @@ export class NamespaceQuery {
     ) {
       return undefined;
     }
+    const ann = await this.#coldAnn(path, manifest, request, rank.vector);
+    if (ann === undefined) return undefined;
+    this.#coldQueries++;
+    const rows = await this.#coldAnnRows(ann);
+    this.#loadAfterCold(path, manifest, ann.heads);
+    return { rows };
+  }
+
+  /** A cold ANN ranking of `vector` over `manifest`'s version (#coldQuery); undefined when it does not qualify. */
+  async #coldAnn(path: NamespacePath, manifest: Manifest, request: QueryRequest, vector: Float32Array): Promise<ColdAnn | undefined> {
     const id = namespaceId(path);
     const segments = this.#coldSegments(id, manifest);
     if (segments === undefined) return undefined;
     const { refs, keys } = segments;
     const metric: DistanceMetric = manifest.vector?.metric ?? "COSINE";
     if ((request.distanceMetric ?? metric) !== metric) return undefined;
-    const vector = rank.vector;
     // Requests executeQuery rejects go there for the same error.
     if (vector.length !== manifest.vector?.dimension || (metric === "COSINE" && !vector.some((x) => x !== 0))) return undefined;
     const [heads, tail, tombstones] = await Promise.all([
@@ -621,10 +631,15 @@ export class NamespaceQuery {
       filtered = await coldAnnFilter({ reader: this.#coldArrays, ids: this.#coldDead }, cold.files, tail.chunks, request.filters);
       if (filtered === undefined) return undefined;
     }
-    this.#coldQueries++;
-    const rows = await this.#coldAnnRows({ request, vector, metric, refs, keys, heads: heads as ColdIndexHead[], tail, tombstones, filtered });
-    this.#loadAfterCold(path, manifest, heads as ColdIndexHead[]);
-    return { rows };
+    return { request, vector, metric, refs, keys, heads: heads as ColdIndexHead[], tail, tombstones, filtered };
+  }
+
+  /** The first k rows of a cold ANN ranking of `vector` as ColdHits (tail chunk c as segment -1 - c); undefined when not served cold. */
+  async #coldAnnHits(path: NamespacePath, manifest: Manifest, request: QueryRequest, vector: Float32Array, k: number): Promise<ColdHit[] | undefined> {
+    const ann = await this.#coldAnn(path, manifest, request, vector);
+    if (ann === undefined) return undefined;
+    const { hits } = await this.#coldAnnRun(ann, k);
+    return hits.map((h) => ({ segment: h.fromTail ? -1 - h.segment : h.segment, slot: h.slot, score: h.score, id: h.id }));
   }
 
   /** The first k rows of a cold ANN ranking, with the candidates (and fetched lists) the rows are read from. */
@@ -869,7 +884,8 @@ export class NamespaceQuery {
     const filters = request.filters;
     if (request.aggregateBy !== undefined) return undefined;
     const byAttribute = rank?.kind === "attribute" && (rank.then ?? []).length === 0;
-    if (rank === undefined ? filters === undefined : rank.kind !== "bm25" && rank.kind !== "text" && !byAttribute && !(rank.kind === "vector" && filters !== undefined)) return undefined;
+    const fused = rank?.kind === "rrf" && rank.queries.every((q) => q.kind === "bm25" || q.kind === "text" || q.kind === "vector" || (q.kind === "attribute" && (q.then ?? []).length === 0));
+    if (rank === undefined ? filters === undefined : rank.kind !== "bm25" && rank.kind !== "text" && !byAttribute && !fused && !(rank.kind === "vector" && filters !== undefined)) return undefined;
     const cold = await this.#openColdArrays(path, manifest);
     if (cold === undefined) return undefined;
     const { refs, files, tail, tombstones, metric } = cold;
@@ -895,8 +911,17 @@ export class NamespaceQuery {
     });
     const rankMetric = request.distanceMetric ?? metric;
     // The ranking's first k rows (undefined: not served cold); `limitPer` asks for more while its cut leaves too few.
-    const run = async (k: number): Promise<ColdHit[] | undefined> => {
+    const run = (k: number) => rankRun(rank, k);
+    const rankRun = async (rank: RankBy | undefined, k: number): Promise<ColdHit[] | undefined> => {
       const matches = { rows: this.#coldRows, files, dead: await deadSlots, matches: segmentMatches as Uint32Array[], tail: chunks, tailMatches, k };
+      if (rank?.kind === "rrf") return coldRrf({ rank, topK: k, run: rankRun });
+      if (rank?.kind === "vector" && request.rankBy?.kind === "rrf") {
+        // A dense sub-ranking of a fusion: as its own query would be answered cold (#coldQuery, else the filtered path).
+        const v = rank.vector;
+        if (v.length !== manifest.vector?.dimension || (rankMetric === "COSINE" && !v.some((x) => x !== 0))) return undefined;
+        const selective = filters === undefined ? undefined : await coldFilteredVector({ ...matches, vector: v, metric: rankMetric, ann: rank.mode === "ANN" });
+        return selective ?? (rank.mode === "ANN" ? this.#coldAnnHits(path, manifest, request, v, k) : undefined);
+      }
       if (rank?.kind === "vector") return coldFilteredVector({ ...matches, vector: rank.vector, metric: rankMetric, ann: rank.mode === "ANN" });
       if (rank === undefined) return coldListing({ ...matches, reader: this.#coldArrays });
       if (rank.kind === "attribute") return coldAttributeOrder({ ...matches, matches: segmentMatches, reader: this.#coldArrays, field: rank.field, desc: rank.order === "desc" });
