@@ -452,6 +452,10 @@ export class NamespaceQuery {
     const manifest = await this.#deps.readManifest(path, { consistency, atVersion });
     const dimension = manifest.vector?.dimension;
     const request = dimension === undefined ? shape : parseQueryRequest(json, { dimension });
+    if (request.aggregateBy !== undefined && request.rankBy !== undefined) {
+      const both = await this.#coldRankedAggregate(path, manifest, request);
+      if (both !== undefined) return { cold: both.rows, aggregated: both.aggregated, version: manifest.version };
+    }
     // A plain ANN query over indexes not loaded: ranged reads instead of loading them (#coldQuery).
     const cold = await this.#coldQuery(path, manifest, request);
     if (cold !== undefined) return { cold: cold.rows, version: manifest.version };
@@ -1008,6 +1012,23 @@ export class NamespaceQuery {
     this.#coldQueries++;
     this.#loadAfterCold(path, manifest, files);
     return result;
+  }
+
+  /**
+   * Aggregations beside a ranking: the loaded path computes them over every matching row, independent of the
+   * ranking, so the aggregations of the request without its ranking (#coldAggregateQuery) and the rows of the
+   * request without its aggregations (the cold ranking paths), when both are served cold; counted as one cold
+   * query. Undefined otherwise (the caller loads).
+   */
+  async #coldRankedAggregate(path: NamespacePath, manifest: Manifest, request: QueryRequest): Promise<{ rows: QueryRow[]; aggregated: AggregationResult } | undefined> {
+    const { rankBy: _rankBy, limitPer: _limitPer, ...unranked } = request;
+    const aggregated = await this.#coldAggregateQuery(path, manifest, unranked);
+    if (aggregated === undefined) return undefined;
+    this.#coldQueries--; // counted again with the rows (or not cold: the query loads)
+    const { aggregateBy: _aggregateBy, ...ranked } = request;
+    const rows =
+      (await this.#coldQuery(path, manifest, ranked))?.rows ?? (await this.#coldTextQuery(path, manifest, ranked))?.rows ?? (await this.#coldExactQuery(path, manifest, ranked));
+    return rows === undefined ? undefined : { rows, aggregated };
   }
 
   /**
