@@ -75,12 +75,12 @@ import type { QuerySlicer } from "./query/query-slicer.ts";
 import { ColdIndexReader, DEFAULT_COLD_READ_GAP_BYTES } from "./cold-index-reader.ts";
 import { ColdArrayReader, type ColdIndexFile } from "./cold-array-reader.ts";
 import { type ColdHit, coldBm25 } from "./cold-bm25.ts";
-import { ColdDeadSlots } from "./cold-dead-slots.ts";
+import { ColdDeadSlots, type DeadSlots } from "./cold-dead-slots.ts";
 import { coldFilterMatches, coldFilterSlots } from "./cold-filter.ts";
 import { type ColdTailChunk, coldTailChunks } from "./cold-tail.ts";
 import { coldTextCombination } from "./cold-text-combination.ts";
 import { coldDiverse, coldRowsAccess } from "./cold-diversity.ts";
-import { type ColdAnnFilter, coldAnnFilter } from "./cold-ann-filter.ts";
+import { type ColdAnnFilter, coldAnnFilter, coldAnnSelective } from "./cold-ann-filter.ts";
 import { type ColdTailAnnScan, probeTailAlone, tailAnnScans, tailListRows } from "./cold-tail-ann.ts";
 import { coldListing } from "./cold-listing.ts";
 import { coldAttributeOrder } from "./cold-attribute-order.ts";
@@ -322,6 +322,8 @@ interface ColdAnn {
   readonly tail: TailPart;
   readonly tombstones: readonly Iterable<number>[];
   readonly filtered: ColdAnnFilter | undefined;
+  /** With a filter selective in some segments: the segments' files and dead slots (their exact scans). */
+  readonly selective?: { readonly files: readonly ColdIndexFile[]; readonly dead: readonly DeadSlots[] } | undefined;
 }
 
 /** A cold ANN ranking's rows, and per segment its re-ranked candidates and the lists it fetched. */
@@ -627,15 +629,20 @@ export class NamespaceQuery {
       Promise.all(refs.map((ref) => this.#tombstones(ref))),
     ]);
     if (tail === null || heads.some((head) => head === null)) return undefined;
-    // A filter that is not selective in any segment: its non-matching rows are skipped like dead ones.
+    // A filter: its non-matching rows are skipped like dead ones; a segment where it is selective is an exact scan.
     let filtered: ColdAnnFilter | undefined;
+    let selective: ColdAnn["selective"];
     if (request.filters !== undefined) {
       const cold = await this.#openColdArrays(path, manifest);
       if (cold === undefined) return undefined;
-      filtered = await coldAnnFilter({ reader: this.#coldArrays, ids: this.#coldDead }, cold.files, tail.chunks, request.filters);
+      filtered = await coldAnnFilter({ reader: this.#coldArrays, ids: this.#coldDead }, cold.files, tail.chunks, request.filters, this.#coldRows);
       if (filtered === undefined) return undefined;
+      if (filtered.selective.some((slots) => slots !== undefined)) {
+        if (!ColdDeadSlots.servable(cold.files, refs, tombstones)) return undefined;
+        selective = { files: cold.files, dead: await this.#coldDead.of(cold.files, refs, tombstones, tail.ids) };
+      }
     }
-    return { request, vector, metric, refs, keys, heads: heads as ColdIndexHead[], tail, tombstones, filtered };
+    return { request, vector, metric, refs, keys, heads: heads as ColdIndexHead[], tail, tombstones, filtered, selective };
   }
 
   /** The first k rows of a cold ANN ranking of `vector` as ColdHits (tail chunk c as segment -1 - c); undefined when not served cold. */
@@ -703,9 +710,16 @@ export class NamespaceQuery {
     });
     const tailScans = tailAnnScans(filtered?.tail ?? tail.chunks, request.filters, vector, metric, k);
     const tailFound: (ColdCandidates | undefined)[] = tailScans.map(() => undefined);
-    const firstPasses = this.#settings.globalProbes
-      ? await this.#probeGlobally(keys, segmentHeads, probed, tailScans, tailFound, k, request.probes)
-      : await this.#probeEach(keys, segmentHeads, probed);
+    const exact =
+      ann.selective === undefined || filtered === undefined
+        ? undefined
+        : await coldAnnSelective({ rows: this.#coldRows, ...ann.selective, selective: filtered.selective, vector, metric, k });
+    const probes = segmentHeads.map((_, s) => exact?.[s] === undefined);
+    const firstPasses = (
+      this.#settings.globalProbes
+        ? await this.#probeGlobally(keys, segmentHeads, probed, probes, tailScans, tailFound, k, request.probes)
+        : await this.#probeEach(keys, segmentHeads, probed, probes)
+    ).map((first, s) => exact?.[s] ?? first);
     if (!this.#settings.globalProbes) tailScans.forEach((scan, c) => { if (scan !== null) tailFound[c] = probeTailAlone(scan, k, request.probes); });
     // Format 4: the first passes read codes; the best `rerank` candidates of all segments are re-ranked
     // from their full-precision rows (one parallel round), which gives the exact scores.
@@ -744,6 +758,8 @@ export class NamespaceQuery {
         topK: request.topK,
         segmentRows: heads.reduce((n, head) => n + head.size, 0),
         attributes: async (h, names) => {
+          const exactFile = ann.selective !== undefined && filtered?.selective[h.segment] !== undefined ? ann.selective.files[h.segment] : undefined;
+          if (exactFile !== undefined) return this.#coldRows.attributes(exactFile, h.slot, names);
           const key = keys[h.segment] as string;
           const { offset, length } = rowStoreRange(annListOf((round as AnnRun).candidates, keys, h.segment, h.slot), h.slot);
           return pickAttributes(length === 0 ? {} : parseStoredRow(await this.#cold.rowStore(key, heads[h.segment] as ColdIndexHead, offset, length), key), names);
@@ -777,6 +793,11 @@ export class NamespaceQuery {
           tailRowInto(row, (tailChunks[h.segment] as { index: QueryIndex }).index, h.slot, request);
           return row;
         }
+        const exactFile = ann.selective !== undefined && filtered?.selective[h.segment] !== undefined ? ann.selective.files[h.segment] : undefined;
+        if (exactFile !== undefined) {
+          await this.#coldRowInto(row, exactFile, h.slot, request);
+          return row;
+        }
         const head = heads[h.segment] as ColdIndexHead;
         const list = listOfSlot(h.segment, h.slot);
         if (names !== "none") {
@@ -805,14 +826,19 @@ export class NamespaceQuery {
     keys: readonly string[],
     heads: readonly ColdIndexHead[],
     probed: readonly ProbedSegment[],
+    probes: readonly boolean[],
     tailScans: readonly (ColdTailAnnScan | null)[],
     tailFound: (ColdCandidates | undefined)[],
     k: number,
-    probes: number | undefined,
+    requested: number | undefined,
   ): Promise<ColdCandidates[]> {
+    // A segment scanned exactly (a selective filter) takes no part in the order or the budget, as loaded.
     const chunks = tailScans.flatMap((scan, c) => (scan === null ? [] : [{ scan, c }]));
-    const order = globalListOrder([...probed.map((seg) => seg.scan.scores), ...chunks.map(({ scan }) => scan.scores)]);
-    const budget = globalProbeBudget([...heads.map((head) => ({ size: head.size, lists: head.lists, probes: head.probes })), ...chunks.map(({ scan }) => scan)], probes);
+    const order = globalListOrder([...probed.map((seg, s) => (probes[s] ? seg.scan.scores : new Float64Array(0))), ...chunks.map(({ scan }) => scan.scores)]);
+    const budget = globalProbeBudget(
+      [...heads.filter((_, s) => probes[s]).map((head) => ({ size: head.size, lists: head.lists, probes: head.probes })), ...chunks.map(({ scan }) => scan)],
+      requested,
+    );
     const scans = [...probed.map((seg) => seg.scan), ...chunks.map(({ scan }) => scan)];
     const n = probed.length;
     let prefix = Math.min(order.list.length, budget);
@@ -848,9 +874,10 @@ export class NamespaceQuery {
   }
 
   /** Each segment probing its own lists (`globalProbes: false`, the behaviour before): its first-pass candidates. */
-  #probeEach(keys: readonly string[], heads: readonly ColdIndexHead[], probed: readonly ProbedSegment[]): Promise<ColdCandidates[]> {
+  #probeEach(keys: readonly string[], heads: readonly ColdIndexHead[], probed: readonly ProbedSegment[], probes: readonly boolean[]): Promise<ColdCandidates[]> {
     return Promise.all(
       probed.map(async (seg, s) => {
+        if (!probes[s]) return { slots: new Uint32Array(0), scores: new Float64Array(0), ids: [] };
         const head = heads[s] as ColdIndexHead;
         let lists = seg.scan.initialLists();
         for (;;) {
