@@ -6,37 +6,61 @@
  * matching, the probes extended until k live matching rows were found); the
  * cold scan does the same with those rows reported dead (`isDead`'s slot).
  * A segment whose matches are at most SELECTIVE_FRACTION of its rows is an
- * exact scan of them when loaded (the filtered dense path,
- * cold-vector-filter.ts): undefined, and this path does not serve the
- * query. The tail's chunks are scanned exactly (mergeWithTail) with the
- * rows the filter does not match excluded beside their superseded ones.
+ * exact scan of them when loaded, outside the probed group: so it is cold
+ * (`selective`, `coldAnnSelective`: the filtered dense path's scan,
+ * cold-vector-filter.ts), when its matches lie in at most a quarter of its
+ * clusters (else undefined: the caller loads). When every segment is
+ * selective the filtered dense path serves the query: undefined here. The
+ * tail's chunks are scanned exactly (mergeWithTail) with the rows the
+ * filter does not match excluded beside their superseded ones, or probed
+ * (cold-tail-ann.ts).
  */
 import type { ColdIndexFile } from "./cold-array-reader.ts";
 import { type ColdFilterContext, coldFilterMatches } from "./cold-filter.ts";
 import { coldTailChunks } from "./cold-tail.ts";
+import type { DeadSlots } from "./cold-dead-slots.ts";
+import type { ColdRows } from "./cold-rows.ts";
+import { coldFilteredVector } from "./cold-vector-filter.ts";
+import type { ColdCandidates } from "./query/cold-ann.ts";
 import { SELECTIVE_FRACTION } from "./query/filter-plan.ts";
+import type { DistanceMetric } from "./query/query-document.ts";
 import type { QueryIndex } from "./query/query-index.ts";
 import type { Filter } from "./query/query-request.ts";
 
 export interface ColdAnnFilter {
   /** Per segment: 1 = the slot matches. */
   readonly matches: readonly Uint8Array[];
+  /** Per segment: its matching slots when the filter is selective in it (an exact scan of them), else undefined. */
+  readonly selective: readonly (Uint32Array | undefined)[];
   /** The tail's chunks with the positions the filter does not match excluded too. */
   readonly tail: readonly { readonly index: QueryIndex; readonly excluded: Uint32Array | undefined }[];
 }
 
-/** The filter's matches for a cold ANN scan; undefined when some segment's matches are selective or not served cold. */
+/** The filter's matches for a cold ANN scan; undefined when every segment's matches are selective, or not served cold. */
 export async function coldAnnFilter(
   context: ColdFilterContext,
   files: readonly ColdIndexFile[],
   tail: readonly { readonly index: QueryIndex; readonly excluded: Uint32Array | undefined }[],
   filter: Filter,
+  rows: ColdRows,
 ): Promise<ColdAnnFilter | undefined> {
   const chunks = coldTailChunks(tail);
   const found = await coldFilterMatches(context, files, chunks, filter);
   if (found?.matches === undefined || found.tailMatches === undefined) return undefined;
   const segmentMatches = found.matches;
-  if (files.some((file, s) => (segmentMatches[s] as Uint32Array).length <= file.meta.size * SELECTIVE_FRACTION)) return undefined;
+  const selective = files.map((file, s) => {
+    const slots = segmentMatches[s] as Uint32Array;
+    return slots.length <= file.meta.size * SELECTIVE_FRACTION ? slots : undefined;
+  });
+  if (selective.every((slots) => slots !== undefined)) return undefined;
+  const spread = await Promise.all(
+    files.map(async (file, s) => {
+      const slots = selective[s];
+      if (slots === undefined || file.meta.vectors === null) return false;
+      return (await rows.clusterNumbers(file, Array.from(slots))).size > Math.max(1, Math.ceil(rows.clusterCount(file) / 4));
+    }),
+  );
+  if (spread.some(Boolean)) return undefined;
   const matches = files.map((file, s) => {
     const mask = new Uint8Array(file.meta.size);
     for (const slot of segmentMatches[s] as Uint32Array) mask[slot] = 1;
@@ -50,5 +74,40 @@ export async function coldAnnFilter(
     for (let slot = 0; slot < index.size; slot++) if (keep[slot] === 0 || (dead !== null && dead[slot] !== 0)) out.push(index.positionOf(slot));
     return { index, excluded: out.length === 0 ? undefined : Uint32Array.from(out).sort() };
   });
-  return { matches, tail: excluded };
+  return { matches, selective, tail: excluded };
+}
+
+/**
+ * The selective segments' candidates (their top k of the live matching rows, exactly as the loaded path's scan
+ * of a slot list scores them: coldFilteredVector), per segment; undefined for the others.
+ */
+export async function coldAnnSelective(input: {
+  readonly rows: ColdRows;
+  readonly files: readonly ColdIndexFile[];
+  readonly dead: readonly DeadSlots[];
+  readonly selective: readonly (Uint32Array | undefined)[];
+  readonly vector: Float32Array;
+  readonly metric: DistanceMetric;
+  readonly k: number;
+}): Promise<(ColdCandidates | undefined)[]> {
+  const at = input.selective.flatMap((slots, s) => (slots === undefined ? [] : [s]));
+  const hits = await coldFilteredVector({
+    rows: input.rows,
+    files: at.map((s) => input.files[s] as ColdIndexFile),
+    dead: at.map((s) => input.dead[s] as DeadSlots),
+    matches: at.map((s) => input.selective[s] as Uint32Array),
+    tail: [],
+    tailMatches: [],
+    k: input.k,
+    vector: input.vector,
+    metric: input.metric,
+    ann: true,
+  });
+  if (hits === undefined) throw new Error("unreachable: the selective segments were checked (coldAnnFilter)");
+  const out: (ColdCandidates | undefined)[] = input.selective.map((slots) => (slots === undefined ? undefined : { slots: new Uint32Array(0), scores: new Float64Array(0), ids: [] }));
+  at.forEach((s, i) => {
+    const mine = hits.filter((h) => h.segment === i);
+    out[s] = { slots: Uint32Array.from(mine, (h) => h.slot), scores: Float64Array.from(mine, (h) => h.score), ids: mine.map((h) => h.id) };
+  });
+  return out;
 }

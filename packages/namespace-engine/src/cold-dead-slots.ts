@@ -10,9 +10,11 @@
  * - its position is tombstoned (the sidecar published at the version) or
  *   masked: the position is the slot when the index keeps rows in input
  *   order (no IVF reordering, `sourcePositions` null); an index that
- *   reordered its rows would need its whole clusters to map positions to
- *   slots, so such a segment with tombstones is not served (null: the
- *   caller loads);
+ *   reordered its rows keeps each row's position in its cluster: the
+ *   clusters are read once (in runs of about 8 MiB, not kept in the block
+ *   cache) for the position -> slot map, which is cached per index key (4
+ *   bytes a row; an index is immutable), and only when some position of it
+ *   is dead;
  * - the tail holds its id (live or deleted), or a newer segment deleted it
  *   (`deleted_ids` markers), or a newer segment holds it. Every such id is
  *   tested against S's id set: its Bloom filter, then the one id block the
@@ -27,12 +29,18 @@ import type { ContainerRef } from "@skerry/wal-format";
 import type { ColdArrayReader, ColdIndexFile } from "./cold-array-reader.ts";
 import { deletedIdsOf, maskedPositions } from "./container-extra.ts";
 import { CorruptError } from "./errors.ts";
+import { readCluster } from "./query/cluster-layout.ts";
 import { bloomMayContain, compareBytes, idBlockOf, idBytes, readIdBlock } from "./query/id-set.ts";
+import { strideOf } from "./query/vector-kernel.ts";
 
 /** Pairs (older, newer) of shadowed slots kept. */
 const PAIRS_KEPT = 256;
 /** Index keys whose id block ranks are kept. */
 const RANKS_KEPT = 64;
+/** Index keys whose position -> slot maps are kept. */
+const POSITION_MAPS_KEPT = 16;
+/** Bytes of clusters read at a time while a position -> slot map is built. */
+const POSITION_READ_BYTES = 8 * 1024 * 1024;
 
 export interface DeadSlots {
   /** 1 = dead; null when no slot is. */
@@ -45,6 +53,7 @@ export class ColdDeadSlots {
   readonly #reader: ColdArrayReader;
   readonly #pairs = new Map<string, Promise<Uint32Array>>();
   readonly #ranks = new Map<string, Promise<Uint32Array>>();
+  readonly #positionMaps = new Map<string, Promise<Uint32Array>>();
 
   constructor(reader: ColdArrayReader) {
     this.#reader = reader;
@@ -52,11 +61,12 @@ export class ColdDeadSlots {
 
   /**
    * False when some segment's tombstoned or masked positions cannot be
-   * mapped to slots cold (its index reordered its rows): the caller loads.
+   * mapped to slots cold (its index reordered its rows and keeps no
+   * clusters to read their positions from): the caller loads.
    */
   static servable(files: readonly ColdIndexFile[], refs: readonly ContainerRef[], tombstones: readonly Iterable<number>[]): boolean {
     return files.every((file, s) => {
-      if (file.meta.sourcePositions === null) return true;
+      if (file.meta.sourcePositions === null || file.meta.clusters !== undefined) return true;
       for (const _ of tombstones[s] as Iterable<number>) return false;
       return maskedPositions(refs[s] as ContainerRef) === undefined;
     });
@@ -76,11 +86,17 @@ export class ColdDeadSlots {
       if (masked !== undefined) for (const position of masked) out.add(position);
       return out;
     });
-    const byId = await this.idDead(files, refs, tailIds);
+    const [byId, slotOf] = await Promise.all([
+      this.idDead(files, refs, tailIds),
+      Promise.all(files.map((file, s) => (file.meta.sourcePositions === null || (positions[s] as Set<number>).size === 0 ? null : this.#slotsOfPositions(file)))),
+    ]);
     return files.map((file, s) => {
       const n = file.meta.size;
       const dead = new Set<number>(byId[s]);
-      for (const position of positions[s] as Set<number>) if (Number.isInteger(position) && position >= 0 && position < n) dead.add(position);
+      const map = slotOf[s];
+      for (const position of positions[s] as Set<number>) {
+        if (Number.isInteger(position) && position >= 0 && position < n) dead.add(map === null || map === undefined ? position : (map[position] as number));
+      }
       const slots = Uint32Array.from(dead).sort();
       let mask: Uint8Array | null = null;
       if (slots.length > 0) {
@@ -116,6 +132,30 @@ export class ColdDeadSlots {
   /** The slots of the ids among `ids` that `file` holds (in no particular order). */
   slotsOfIds(file: ColdIndexFile, ids: readonly string[]): Promise<Uint32Array> {
     return this.#slotsOfIds(file, ids.map(idBytes));
+  }
+
+  /** Bytes of `file`'s id blocks (what `slotsWhereId` reads whole). */
+  static idBytes(file: ColdIndexFile): number {
+    return file.directory.section("idBlocks")?.length ?? 0;
+  }
+
+  /**
+   * The slots whose id passes `test`, ascending: every id of `file` (its id blocks read whole, in byte order) and
+   * `idOrder` (read whole: rank -> slot). For an id range or pattern filter, which the loaded path tests on every id.
+   */
+  async slotsWhereId(file: ColdIndexFile, test: (id: string) => boolean): Promise<Uint32Array> {
+    const n = file.meta.size;
+    const [ids, order] = await Promise.all([this.#allIds(file), this.#reader.array(file, file.meta.idOrder, "u32", 0, n)]);
+    if (order.length !== n) throw new CorruptError(`query index ${file.key}: idOrder holds ${order.length} slots, the index ${n}`, file.key);
+    const decoder = new TextDecoder();
+    const out: number[] = [];
+    ids.forEach((id, rank) => {
+      if (!test(decoder.decode(id))) return;
+      const slot = order[rank] as number;
+      if (slot >= n) throw new CorruptError(`query index ${file.key}: idOrder holds ${slot}, out of range`, file.key);
+      out.push(slot);
+    });
+    return Uint32Array.from(out).sort();
   }
 
   /** The slots of `older` whose ids `newer` holds (cached per pair). */
@@ -170,6 +210,59 @@ export class ColdDeadSlots {
       if (slot >= n) throw new CorruptError(`query index ${file.key}: idOrder holds ${slot}, out of range`, file.key);
       return slot;
     });
+  }
+
+  /** Position -> slot of a reordered index (cached per index key), from its clusters' positions. */
+  #slotsOfPositions(file: ColdIndexFile): Promise<Uint32Array> {
+    let map = this.#positionMaps.get(file.key);
+    if (map === undefined) {
+      map = this.#readPositions(file);
+      this.#positionMaps.set(file.key, map);
+      map.catch(() => {
+        if (this.#positionMaps.get(file.key) === map) this.#positionMaps.delete(file.key);
+      });
+      while (this.#positionMaps.size > POSITION_MAPS_KEPT) this.#positionMaps.delete(this.#positionMaps.keys().next().value as string);
+    }
+    return map;
+  }
+
+  async #readPositions(file: ColdIndexFile): Promise<Uint32Array> {
+    const meta = file.meta;
+    const n = meta.size;
+    const corrupt = (what: string) => new CorruptError(`query index ${file.key}: ${what}`, file.key);
+    if (meta.clusters === undefined) throw corrupt("no clusters");
+    const bounds = await this.#reader.array(file, meta.clusters, "u32", 0, this.#reader.length(file, meta.clusters, "u32"));
+    const section = file.directory.section("clusters");
+    const count = bounds.length - 1;
+    if (section === undefined || section.blockCount !== count) throw corrupt("one block per cluster expected");
+    if (count < 1 || bounds[0] !== 0 || bounds[count] !== n) throw corrupt("cluster boundaries do not span the rows");
+    const shape = { stride: meta.vectors === null ? 0 : strideOf(meta.vectors.dimension), positions: true, rows: true, codes: meta.vectors?.codes === "sq8" };
+    const map = new Uint32Array(n);
+    const seen = new Uint8Array(n);
+    for (let first = 0; first < count; ) {
+      let end = first + 1;
+      while (end < count && section.blockEnd(end) - section.blockStart(first) <= POSITION_READ_BYTES) end++;
+      const from = section.blockStart(first);
+      const bytes = await this.#reader.bytes(file, "clusters", from, section.blockEnd(end - 1) - from, false);
+      for (let c = first; c < end; c++) {
+        const start = bounds[c] as number;
+        const rows = (bounds[c + 1] as number) - start;
+        if (rows <= 0) throw corrupt("cluster boundaries are not ascending");
+        const at = section.blockStart(c) - from;
+        const block = bytes.subarray(at, section.blockEnd(c) - from);
+        const decoded = readCluster(block.byteOffset % 8 === 0 ? block : block.slice(), shape, rows);
+        if (typeof decoded === "string") throw corrupt(`cluster ${c} does not decode: ${decoded}`);
+        const positions = decoded.positions as Uint32Array;
+        for (let i = 0; i < rows; i++) {
+          const position = positions[i] as number;
+          if (position >= n || seen[position] === 1) throw corrupt("the clusters' positions are not a permutation");
+          seen[position] = 1;
+          map[position] = start + i;
+        }
+      }
+      first = end;
+    }
+    return map;
   }
 
   /** The id set's fence: the first id of every block. */

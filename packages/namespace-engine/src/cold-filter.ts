@@ -16,6 +16,14 @@
  * - `Glob` / `IGlob` / `Regex` on an attribute: the dictionary read whole (when it
  *   holds at most 1 MiB), every value tested, the matching codes' postings;
  * - `id` `Eq` / `In`: the ids' slots through the id set (cold-dead-slots.ts);
+ * - `id` ranges (`Lt` .. `Gte`) and patterns (`Glob`, `IGlob`, `Regex`):
+ *   every id tested as the loaded path tests them (UTF-16 order, the same
+ *   matcher), from the id blocks and `idOrder` read whole (when the id
+ *   blocks hold at most 8 MiB: ColdDeadSlots.slotsWhereId);
+ * - element comparisons (`AnyLt` .. `AnyGte`) on an array attribute: the
+ *   element keys read whole (at most 1 MiB, as a pattern's dictionary),
+ *   each of the value's type compared, the postings of those that hold
+ *   (consecutive keys' postings in one read);
  * - token filters (`ContainsAllTokens`, `ContainsAnyToken`,
  *   `ContainsTokenSequence`, query/token-filter.ts) on a text field: the
  *   operand tokenized under the segment's own config for the field, each
@@ -28,13 +36,13 @@
  *   phrase with the loaded path's InvalidQueryError;
  * - `And` (intersection), `Or` (union), `Not` / `NotEq` / `NotIn`
  *   (complement).
- * Not served: patterns over a larger dictionary, element comparisons
- * (`AnyLt` ...), and `id` ranges or patterns (every id): undefined, and the
- * caller loads.
+ * Not served: patterns or element comparisons over a larger dictionary, and
+ * `id` ranges or patterns over larger id blocks: undefined, and the caller
+ * loads.
  */
 import { Buffer } from "node:buffer";
 import type { ColdArrayReader, ColdIndexFile } from "./cold-array-reader.ts";
-import type { ColdDeadSlots } from "./cold-dead-slots.ts";
+import { ColdDeadSlots } from "./cold-dead-slots.ts";
 import { CorruptError } from "./errors.ts";
 import { elementKey, TAG_ARRAY, TAG_FALSE, TAG_NULL, TAG_TRUE } from "./query/attribute-columns.ts";
 import { type PatternMatcher, patternMatcher } from "./query/pattern-matcher.ts";
@@ -53,6 +61,8 @@ type StringRef = { readonly $s: readonly [number, number] };
 const EMPTY = new Uint32Array(0);
 /** A Glob / IGlob / Regex reads the dictionary whole when it holds at most this many bytes (offsets and strings); else the index is loaded. */
 const PATTERN_DICTIONARY_BYTES = 1024 * 1024;
+/** An `id` range or pattern reads the id blocks whole when they hold at most this many bytes; else the index is loaded. */
+const ID_SCAN_BYTES = 8 * 1024 * 1024;
 /** Probes per round of a search. */
 const PROBES = 15;
 /** Vocabulary entries read at a time while a prefix's range is found. */
@@ -154,6 +164,7 @@ class Evaluation {
       case "Tokens":
         return this.#tokens(filter);
       case "AnyCompare":
+        return this.#anyCompare(filter.field, filter.op, filter.value);
       case "Fuzzy":
         throw new NotServed();
     }
@@ -190,7 +201,7 @@ class Evaluation {
     const inclusive = op === "Lte" || op === "Gte";
     if (field === "id") {
       if (typeof value !== "string") return EMPTY;
-      throw new NotServed();
+      return this.#idsWhere((id) => (lo ? (inclusive ? id >= value : id > value) : inclusive ? id <= value : id < value));
     }
     const column = this.#column(field);
     if (column === undefined) return EMPTY;
@@ -209,14 +220,22 @@ class Evaluation {
 
   /** The codes whose value matches the pattern (the dictionary read whole, when small), and their postings. */
   async #pattern(field: string, re: PatternMatcher): Promise<Uint32Array> {
-    if (field === "id") throw new NotServed();
+    if (field === "id") return this.#idsWhere((id) => re.test(id));
     const column = this.#column(field);
     if (column === undefined || column.strings === null || column.stringPostingOffsets === null || column.stringPostings === null) return EMPTY;
+    const codes = await this.#dictionaryCodes(column.strings, (value) => re.test(value));
+    const postingOffsets = column.stringPostingOffsets;
+    const postings = column.stringPostings;
+    return sortedUnion(await Promise.all(codes.map((c) => this.#postings(postingOffsets, postings, c, c + 1))));
+  }
+
+  /** The codes of a sorted string table (read whole, when small) whose value passes `test`, ascending. */
+  async #dictionaryCodes(table: StringRef, test: (value: string) => boolean): Promise<number[]> {
     const reader = this.#reader;
     const file = this.#file;
-    const offsetsRef = { $a: column.strings.$s[0] };
-    const bytesRef = { $a: column.strings.$s[1] };
-    const count = reader.stringCount(file, column.strings);
+    const offsetsRef = { $a: table.$s[0] };
+    const bytesRef = { $a: table.$s[1] };
+    const count = reader.stringCount(file, table);
     const bytesLength = reader.length(file, bytesRef, "u8");
     if (count * 4 + bytesLength > PATTERN_DICTIONARY_BYTES) throw new NotServed();
     const [offsets, bytes] = await Promise.all([reader.array(file, offsetsRef, "u32", 0, count + 1), reader.array(file, bytesRef, "u8", 0, bytesLength)]);
@@ -226,11 +245,43 @@ class Evaluation {
       const from = offsets[c] as number;
       const to = offsets[c + 1] as number;
       if (to < from || to > bytesLength) throw new CorruptError(`query index ${file.key}: string table offsets out of range`, file.key);
-      if (re.test(text.toString("utf8", from, to))) codes.push(c);
+      if (test(text.toString("utf8", from, to))) codes.push(c);
     }
-    const postingOffsets = column.stringPostingOffsets;
-    const postings = column.stringPostings;
-    return sortedUnion(await Promise.all(codes.map((c) => this.#postings(postingOffsets, postings, c, c + 1))));
+    return codes;
+  }
+
+  /** Slots whose id passes `test` (every id read, when the id blocks are small enough). */
+  #idsWhere(test: (id: string) => boolean): Promise<Uint32Array> {
+    if (ColdDeadSlots.idBytes(this.#file) > ID_SCAN_BYTES) throw new NotServed();
+    return this.#ids.slotsWhereId(this.#file, test);
+  }
+
+  /** Arrays with an element that compares (filter-plan.ts anyCompareNode): the element keys that do, their postings. */
+  async #anyCompare(field: string, op: "Lt" | "Lte" | "Gt" | "Gte", value: string | number): Promise<Uint32Array> {
+    const column = this.#column(field);
+    if (column === undefined || column.elemKeys === null || column.elemPostingOffsets === null || column.elemPostings === null) return EMPTY;
+    const tag = typeof value === "string" ? "s" : "n";
+    const codes = await this.#dictionaryCodes(column.elemKeys, (key) => {
+      if (key[0] !== tag) return false;
+      const element = tag === "s" ? key.slice(1) : Number(key.slice(1));
+      return op === "Lt" ? element < value : op === "Lte" ? element <= value : op === "Gt" ? element > value : element >= value;
+    });
+    const offsets = column.elemPostingOffsets;
+    const postings = column.elemPostings;
+    // Runs of consecutive codes: one read each (their postings are contiguous), sorted as a union.
+    const runs: [number, number][] = [];
+    for (const code of codes) {
+      const last = runs.at(-1);
+      if (last !== undefined && last[1] === code) last[1] = code + 1;
+      else runs.push([code, code + 1]);
+    }
+    const lists = await Promise.all(runs.map(([from, to]) => this.#postings(offsets, postings, from, to)));
+    // An array holding several such elements is in several codes' postings: the union drops the repeats.
+    if (lists.length === 0) return EMPTY;
+    const all = sortedUnion(lists).slice().sort();
+    let w = 0;
+    for (let i = 0; i < all.length; i++) if (i === 0 || all[i] !== all[i - 1]) all[w++] = all[i] as number;
+    return all.subarray(0, w);
   }
 
   async #contains(field: string, values: readonly Scalar[], all: boolean): Promise<Uint32Array> {

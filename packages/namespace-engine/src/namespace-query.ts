@@ -69,20 +69,23 @@ import { type Bm25ParamsOf, type ExecuteQueryOptions, executeQuery, executeQuery
 import { buildQueryIndex, type QueryIndex } from "./query/query-index.ts";
 import { BM25_B, BM25_K1 } from "./query/bm25-stats.ts";
 import { textFieldConfigs } from "./text-field-options.ts";
-import { parseQueryRequest, type QueryRequest } from "./query/query-request.ts";
+import { parseQueryRequest, type QueryRequest, type RankBy } from "./query/query-request.ts";
 import { checkFilterable } from "./filterable-check.ts";
 import { type QueryRow, QueryRows } from "./query/query-rows.ts";
 import type { QuerySlicer } from "./query/query-slicer.ts";
 import { ColdIndexReader, DEFAULT_COLD_READ_GAP_BYTES } from "./cold-index-reader.ts";
 import { ColdArrayReader, type ColdIndexFile } from "./cold-array-reader.ts";
 import { type ColdHit, coldBm25 } from "./cold-bm25.ts";
-import { ColdDeadSlots } from "./cold-dead-slots.ts";
+import { ColdDeadSlots, type DeadSlots } from "./cold-dead-slots.ts";
 import { coldFilterMatches, coldFilterSlots } from "./cold-filter.ts";
 import { type ColdTailChunk, coldTailChunks } from "./cold-tail.ts";
 import { coldTextCombination } from "./cold-text-combination.ts";
 import { coldDiverse, coldRowsAccess } from "./cold-diversity.ts";
-import { type ColdAnnFilter, coldAnnFilter } from "./cold-ann-filter.ts";
+import { type ColdAnnFilter, coldAnnFilter, coldAnnSelective } from "./cold-ann-filter.ts";
+import { type ColdTailAnnScan, probeTailAlone, tailAnnScans, tailListRows } from "./cold-tail-ann.ts";
 import { coldListing } from "./cold-listing.ts";
+import { coldAttributeOrder } from "./cold-attribute-order.ts";
+import { coldRrf } from "./cold-rrf.ts";
 import { coldAggregate } from "./cold-aggregate.ts";
 import { needsLoadedPath } from "./loaded-only.ts";
 import { COLD_EXACT_BATCH_BYTES, coldExactVector } from "./cold-exact-vector.ts";
@@ -265,12 +268,11 @@ function bm25ParamsOf(manifest: Manifest): Bm25ParamsOf {
 
 /**
  * executeQuery's options for a prepared version: its exclusions, and ANN lists chosen by one global ranking over
- * the segments (the first `indexKeys.length` partitions). The tail's chunks keep probing on their own, as the cold
- * path scans them exactly (mergeWithTail); they can join the global ranking (annPartitions = every partition) once
- * the cold path ranks their centroids too.
+ * every partition with IVF lists, the segments and the tail's closed chunks (the cold path ranks the same lists:
+ * cold-tail-ann.ts).
  */
 function executeOptions(prepared: Prepared, slicer: QuerySlicer, globalProbes: boolean): ExecuteQueryOptions {
-  return { exclude: (_, i) => prepared.excludes[i], slicer, annPartitions: globalProbes ? prepared.indexKeys.length : 0, bm25: prepared.bm25 };
+  return { exclude: (_, i) => prepared.excludes[i], slicer, annPartitions: globalProbes ? prepared.excludes.length : 0, bm25: prepared.bm25 };
 }
 
 interface TailPart {
@@ -337,6 +339,8 @@ interface ColdAnn {
   readonly tail: TailPart;
   readonly tombstones: readonly Iterable<number>[];
   readonly filtered: ColdAnnFilter | undefined;
+  /** With a filter selective in some segments: the segments' files and dead slots (their exact scans). */
+  readonly selective?: { readonly files: readonly ColdIndexFile[]; readonly dead: readonly DeadSlots[] } | undefined;
 }
 
 /** A cold ANN ranking's rows, and per segment its re-ranked candidates and the lists it fetched. */
@@ -482,6 +486,10 @@ export class NamespaceQuery {
     checkFilterable(request, manifest.schema);
     // Features only the loaded executor answers never reach a cold path (loaded-only.ts).
     if (!needsLoadedPath(request)) {
+      if (request.aggregateBy !== undefined && request.rankBy !== undefined) {
+        const both = await this.#coldRankedAggregate(path, manifest, request);
+        if (both !== undefined) return { cold: both.rows, aggregated: both.aggregated, version: manifest.version };
+      }
       // A plain ANN query over indexes not loaded: ranged reads instead of loading them (#coldQuery).
       const cold = await this.#coldQuery(path, manifest, request);
       if (cold !== undefined) return { cold: cold.rows, version: manifest.version };
@@ -631,13 +639,22 @@ export class NamespaceQuery {
     ) {
       return undefined;
     }
+    const ann = await this.#coldAnn(path, manifest, request, rank.vector);
+    if (ann === undefined) return undefined;
+    this.#coldQueries++;
+    const rows = await this.#coldAnnRows(ann);
+    this.#loadAfterCold(path, manifest, ann.heads);
+    return { rows };
+  }
+
+  /** A cold ANN ranking of `vector` over `manifest`'s version (#coldQuery); undefined when it does not qualify. */
+  async #coldAnn(path: NamespacePath, manifest: Manifest, request: QueryRequest, vector: Float32Array): Promise<ColdAnn | undefined> {
     const id = namespaceId(path);
     const segments = this.#coldSegments(id, manifest);
     if (segments === undefined) return undefined;
     const { refs, keys } = segments;
     const metric: DistanceMetric = manifest.vector?.metric ?? "COSINE";
     if ((request.distanceMetric ?? metric) !== metric) return undefined;
-    const vector = rank.vector;
     // Requests executeQuery rejects go there for the same error.
     if (vector.length !== manifest.vector?.dimension || (metric === "COSINE" && !vector.some((x) => x !== 0))) return undefined;
     const [heads, tail, tombstones] = await Promise.all([
@@ -647,18 +664,28 @@ export class NamespaceQuery {
       Promise.all(refs.map((ref) => this.#tombstones(ref))),
     ]);
     if (tail === null || heads.some((head) => head === null)) return undefined;
-    // A filter that is not selective in any segment: its non-matching rows are skipped like dead ones.
+    // A filter: its non-matching rows are skipped like dead ones; a segment where it is selective is an exact scan.
     let filtered: ColdAnnFilter | undefined;
+    let selective: ColdAnn["selective"];
     if (request.filters !== undefined) {
       const cold = await this.#openColdArrays(path, manifest);
       if (cold === undefined) return undefined;
-      filtered = await coldAnnFilter({ reader: this.#coldArrays, ids: this.#coldDead }, cold.files, tail.chunks, request.filters);
+      filtered = await coldAnnFilter({ reader: this.#coldArrays, ids: this.#coldDead }, cold.files, tail.chunks, request.filters, this.#coldRows);
       if (filtered === undefined) return undefined;
+      if (filtered.selective.some((slots) => slots !== undefined)) {
+        if (!ColdDeadSlots.servable(cold.files, refs, tombstones)) return undefined;
+        selective = { files: cold.files, dead: await this.#coldDead.of(cold.files, refs, tombstones, tail.ids) };
+      }
     }
-    this.#coldQueries++;
-    const rows = await this.#coldAnnRows({ request, vector, metric, refs, keys, heads: heads as ColdIndexHead[], tail, tombstones, filtered });
-    this.#loadAfterCold(path, manifest, heads as ColdIndexHead[]);
-    return { rows };
+    return { request, vector, metric, refs, keys, heads: heads as ColdIndexHead[], tail, tombstones, filtered, selective };
+  }
+
+  /** The first k rows of a cold ANN ranking of `vector` as ColdHits (tail chunk c as segment -1 - c); undefined when not served cold. */
+  async #coldAnnHits(path: NamespacePath, manifest: Manifest, request: QueryRequest, vector: Float32Array, k: number): Promise<ColdHit[] | undefined> {
+    const ann = await this.#coldAnn(path, manifest, request, vector);
+    if (ann === undefined) return undefined;
+    const { hits } = await this.#coldAnnRun(ann, k);
+    return hits.map((h) => ({ segment: h.fromTail ? -1 - h.segment : h.segment, slot: h.slot, score: h.score, id: h.id }));
   }
 
   /** The first k rows of a cold ANN ranking, with the candidates (and fetched lists) the rows are read from. */
@@ -716,7 +743,19 @@ export class NamespaceQuery {
       });
       return { scan, pending, resolve, fetched: new Map<number, ListRows>() };
     });
-    const firstPasses = this.#settings.globalProbes ? await this.#probeGlobally(keys, segmentHeads, probed, k, request.probes) : await this.#probeEach(keys, segmentHeads, probed);
+    const tailScans = tailAnnScans(filtered?.tail ?? tail.chunks, request.filters, vector, metric, k);
+    const tailFound: (ColdCandidates | undefined)[] = tailScans.map(() => undefined);
+    const exact =
+      ann.selective === undefined || filtered === undefined
+        ? undefined
+        : await coldAnnSelective({ rows: this.#coldRows, ...ann.selective, selective: filtered.selective, vector, metric, k });
+    const probes = segmentHeads.map((_, s) => exact?.[s] === undefined);
+    const firstPasses = (
+      this.#settings.globalProbes
+        ? await this.#probeGlobally(keys, segmentHeads, probed, probes, tailScans, tailFound, k, request.probes)
+        : await this.#probeEach(keys, segmentHeads, probed, probes)
+    ).map((first, s) => exact?.[s] ?? first);
+    if (!this.#settings.globalProbes) tailScans.forEach((scan, c) => { if (scan !== null) tailFound[c] = probeTailAlone(scan, k, request.probes); });
     // Format 4: the first passes read codes; the best `rerank` candidates of all segments are re-ranked
     // from their full-precision rows (one parallel round), which gives the exact scores.
     const chosen = pickRerank(firstPasses, rerank);
@@ -732,6 +771,7 @@ export class NamespaceQuery {
       candidates.map((c) => c.found),
       filtered?.tail ?? tail.chunks,
       { vector, metric, k },
+      tailFound,
     );
     return { hits, candidates };
   }
@@ -753,6 +793,8 @@ export class NamespaceQuery {
         topK: request.topK,
         segmentRows: heads.reduce((n, head) => n + head.size, 0),
         attributes: async (h, names) => {
+          const exactFile = ann.selective !== undefined && filtered?.selective[h.segment] !== undefined ? ann.selective.files[h.segment] : undefined;
+          if (exactFile !== undefined) return this.#coldRows.attributes(exactFile, h.slot, names);
           const key = keys[h.segment] as string;
           const { offset, length } = rowStoreRange(annListOf((round as AnnRun).candidates, keys, h.segment, h.slot), h.slot);
           return pickAttributes(length === 0 ? {} : parseStoredRow(await this.#cold.rowStore(key, heads[h.segment] as ColdIndexHead, offset, length), key), names);
@@ -786,6 +828,11 @@ export class NamespaceQuery {
           tailRowInto(row, (tailChunks[h.segment] as { index: QueryIndex }).index, h.slot, request);
           return row;
         }
+        const exactFile = ann.selective !== undefined && filtered?.selective[h.segment] !== undefined ? ann.selective.files[h.segment] : undefined;
+        if (exactFile !== undefined) {
+          await this.#coldRowInto(row, exactFile, h.slot, request);
+          return row;
+        }
         const head = heads[h.segment] as ColdIndexHead;
         const list = listOfSlot(h.segment, h.slot);
         if (names !== "none") {
@@ -805,24 +852,37 @@ export class NamespaceQuery {
   }
 
   /**
-   * One global ranking of every segment's centroids and one probe budget (query/global-probes.ts), as the loaded
-   * path probes them: the chosen lists of all segments are read in one parallel round (again for the next ones
-   * when too few live rows were found); each segment's first-pass candidates.
+   * One global ranking of every segment's and IVF tail chunk's centroids and one probe budget
+   * (query/global-probes.ts), as the loaded path probes them: the chosen lists of all segments are read in one
+   * parallel round (again for the next ones when too few live rows were found); each segment's first-pass
+   * candidates, and the probed tail chunks' candidates into `tailFound`.
    */
-  async #probeGlobally(keys: readonly string[], heads: readonly ColdIndexHead[], probed: readonly ProbedSegment[], k: number, probes: number | undefined): Promise<ColdCandidates[]> {
-    const order = globalListOrder(probed.map((seg) => seg.scan.scores));
+  async #probeGlobally(
+    keys: readonly string[],
+    heads: readonly ColdIndexHead[],
+    probed: readonly ProbedSegment[],
+    probes: readonly boolean[],
+    tailScans: readonly (ColdTailAnnScan | null)[],
+    tailFound: (ColdCandidates | undefined)[],
+    k: number,
+    requested: number | undefined,
+  ): Promise<ColdCandidates[]> {
+    // A segment scanned exactly (a selective filter) takes no part in the order or the budget, as loaded.
+    const chunks = tailScans.flatMap((scan, c) => (scan === null ? [] : [{ scan, c }]));
+    const order = globalListOrder([...probed.map((seg, s) => (probes[s] ? seg.scan.scores : new Float64Array(0))), ...chunks.map(({ scan }) => scan.scores)]);
     const budget = globalProbeBudget(
-      heads.map((head) => ({ size: head.size, lists: head.lists, probes: head.probes })),
-      probes,
+      [...heads.filter((_, s) => probes[s]).map((head) => ({ size: head.size, lists: head.lists, probes: head.probes })), ...chunks.map(({ scan }) => scan)],
+      requested,
     );
-    const scans = probed.map((seg) => seg.scan);
+    const scans = [...probed.map((seg) => seg.scan), ...chunks.map(({ scan }) => scan)];
+    const n = probed.length;
     let prefix = Math.min(order.list.length, budget);
     for (;;) {
       const missing: number[][] = probed.map(() => []);
       for (let i = 0; i < prefix; i++) {
         const s = order.partition[i] as number;
         const list = order.list[i] as number;
-        if (!probed[s]!.fetched.has(list)) missing[s]!.push(list);
+        if (s < n && !probed[s]!.fetched.has(list)) missing[s]!.push(list);
       }
       await Promise.all(
         missing.map(async (lists, s) => {
@@ -834,19 +894,25 @@ export class NamespaceQuery {
       let scanned: ReturnType<typeof scanGlobally>;
       for (;;) {
         for (const seg of probed) seg.pending.clear();
-        scanned = scanGlobally(scans, order, prefix, budget, k, (s, list) => probed[s]!.fetched.get(list) as ListRows);
+        scanned = scanGlobally(scans, order, prefix, budget, k, (s, list) => (s < n ? (probed[s]!.fetched.get(list) as ListRows) : tailListRows(s, list)));
         if (probed.every((seg) => seg.pending.size === 0)) break;
         await Promise.all(probed.map((seg) => seg.resolve()));
       }
-      if ("candidates" in scanned) return scanned.candidates;
+      if ("candidates" in scanned) {
+        chunks.forEach(({ c }, i) => {
+          tailFound[c] = scanned.candidates[n + i];
+        });
+        return scanned.candidates.slice(0, n);
+      }
       prefix = scanned.more;
     }
   }
 
   /** Each segment probing its own lists (`globalProbes: false`, the behaviour before): its first-pass candidates. */
-  #probeEach(keys: readonly string[], heads: readonly ColdIndexHead[], probed: readonly ProbedSegment[]): Promise<ColdCandidates[]> {
+  #probeEach(keys: readonly string[], heads: readonly ColdIndexHead[], probed: readonly ProbedSegment[], probes: readonly boolean[]): Promise<ColdCandidates[]> {
     return Promise.all(
       probed.map(async (seg, s) => {
+        if (!probes[s]) return { slots: new Uint32Array(0), scores: new Float64Array(0), ids: [] };
         const head = heads[s] as ColdIndexHead;
         let lists = seg.scan.initialLists();
         for (;;) {
@@ -883,7 +949,9 @@ export class NamespaceQuery {
     const rank = request.rankBy;
     const filters = request.filters;
     if (request.aggregateBy !== undefined) return undefined;
-    if (rank === undefined ? filters === undefined : rank.kind !== "bm25" && rank.kind !== "text" && !(rank.kind === "vector" && filters !== undefined)) return undefined;
+    const byAttribute = rank?.kind === "attribute" && (rank.then ?? []).length === 0;
+    const fused = rank?.kind === "rrf" && rank.queries.every((q) => q.kind === "bm25" || q.kind === "text" || q.kind === "vector" || (q.kind === "attribute" && (q.then ?? []).length === 0));
+    if (rank === undefined ? filters === undefined : rank.kind !== "bm25" && rank.kind !== "text" && !byAttribute && !fused && !(rank.kind === "vector" && filters !== undefined)) return undefined;
     const cold = await this.#openColdArrays(path, manifest);
     if (cold === undefined) return undefined;
     const { refs, files, tail, tombstones, metric } = cold;
@@ -909,10 +977,20 @@ export class NamespaceQuery {
     });
     const rankMetric = request.distanceMetric ?? metric;
     // The ranking's first k rows (undefined: not served cold); `limitPer` asks for more while its cut leaves too few.
-    const run = async (k: number): Promise<ColdHit[] | undefined> => {
+    const run = (k: number) => rankRun(rank, k);
+    const rankRun = async (rank: RankBy | undefined, k: number): Promise<ColdHit[] | undefined> => {
       const matches = { rows: this.#coldRows, files, dead: await deadSlots, matches: segmentMatches as Uint32Array[], tail: chunks, tailMatches, k };
+      if (rank?.kind === "rrf") return coldRrf({ rank, topK: k, run: rankRun });
+      if (rank?.kind === "vector" && request.rankBy?.kind === "rrf") {
+        // A dense sub-ranking of a fusion: as its own query would be answered cold (#coldQuery, else the filtered path).
+        const v = rank.vector;
+        if (v.length !== manifest.vector?.dimension || (rankMetric === "COSINE" && !v.some((x) => x !== 0))) return undefined;
+        const selective = filters === undefined ? undefined : await coldFilteredVector({ ...matches, vector: v, metric: rankMetric, ann: rank.mode === "ANN" });
+        return selective ?? (rank.mode === "ANN" ? this.#coldAnnHits(path, manifest, request, v, k) : undefined);
+      }
       if (rank?.kind === "vector") return coldFilteredVector({ ...matches, vector: rank.vector, metric: rankMetric, ann: rank.mode === "ANN" });
       if (rank === undefined) return coldListing({ ...matches, reader: this.#coldArrays });
+      if (rank.kind === "attribute") return coldAttributeOrder({ ...matches, matches: segmentMatches, reader: this.#coldArrays, field: rank.field, desc: rank.order === "desc" });
       if (rank.kind !== "bm25" && rank.kind !== "text") return undefined;
       const context = {
         reader: this.#coldArrays,
@@ -946,7 +1024,7 @@ export class NamespaceQuery {
       hits.map(async (h, i): Promise<QueryRow> => {
         const row: { id: string; distance?: number; score?: number; attributes?: Record<string, JsonValue>; vector?: number[] } = { id: h.id };
         if (distances !== undefined) row.distance = distances[i] as number;
-        else if (rank !== undefined) row.score = h.score;
+        else if (rank !== undefined && rank.kind !== "attribute") row.score = h.score;
         if (h.segment < 0) tailRowInto(row, (chunks[-1 - h.segment] as ColdTailChunk).index, h.slot, request);
         else await this.#coldRowInto(row, files[h.segment] as ColdIndexFile, h.slot, request);
         return row;
@@ -996,6 +1074,23 @@ export class NamespaceQuery {
     this.#coldQueries++;
     this.#loadAfterCold(path, manifest, files);
     return result;
+  }
+
+  /**
+   * Aggregations beside a ranking: the loaded path computes them over every matching row, independent of the
+   * ranking, so the aggregations of the request without its ranking (#coldAggregateQuery) and the rows of the
+   * request without its aggregations (the cold ranking paths), when both are served cold; counted as one cold
+   * query. Undefined otherwise (the caller loads).
+   */
+  async #coldRankedAggregate(path: NamespacePath, manifest: Manifest, request: QueryRequest): Promise<{ rows: QueryRow[]; aggregated: AggregationResult } | undefined> {
+    const { rankBy: _rankBy, limitPer: _limitPer, ...unranked } = request;
+    const aggregated = await this.#coldAggregateQuery(path, manifest, unranked);
+    if (aggregated === undefined) return undefined;
+    this.#coldQueries--; // counted again with the rows (or not cold: the query loads)
+    const { aggregateBy: _aggregateBy, ...ranked } = request;
+    const rows =
+      (await this.#coldQuery(path, manifest, ranked))?.rows ?? (await this.#coldTextQuery(path, manifest, ranked))?.rows ?? (await this.#coldExactQuery(path, manifest, ranked));
+    return rows === undefined ? undefined : { rows, aggregated };
   }
 
   /**

@@ -582,6 +582,9 @@ class FirstPass {
   }
 }
 
+/** A partition's scan driven list by list in a global order: a segment's ColdAnnScan, or an in-memory tail chunk's (cold-tail-ann.ts). */
+export type GlobalScan = Pick<ColdAnnScan, "start" | "next" | "finish">;
+
 /**
  * Several segments' scans driven by one global list order
  * (global-probes.ts), as `executeQuery` walks it over loaded indexes: the
@@ -592,7 +595,7 @@ class FirstPass {
  * entries ran out first: fetch up to entry `more` and call again.
  */
 export function scanGlobally(
-  scans: readonly ColdAnnScan[],
+  scans: readonly GlobalScan[],
   order: GlobalListOrder,
   fetched: number,
   budget: number,
@@ -791,19 +794,26 @@ export interface ColdTailChunk {
 
 /**
  * The top `k` of the segments' candidates and an exact scan of the tail's
- * chunks (their excluded positions skipped), ordered as executeQuery
+ * chunks (their excluded positions skipped; a chunk whose lists were probed,
+ * `probed[c]`, gives those candidates instead), ordered as executeQuery
  * orders (score, then id).
  */
 export function mergeWithTail(
   segments: readonly ColdCandidates[],
   tail: readonly ColdTailChunk[],
   request: { vector: Float32Array; metric: DistanceMetric; k: number },
+  probed?: readonly (ColdCandidates | undefined)[],
 ): ColdHit[] {
   const hits: ColdHit[] = [];
   segments.forEach((segment, s) => {
     for (let i = 0; i < segment.slots.length; i++) hits.push({ fromTail: false, segment: s, slot: segment.slots[i]!, id: segment.ids[i]!, score: segment.scores[i]! });
   });
   tail.forEach(({ index, excluded }, c) => {
+    const found = probed?.[c];
+    if (found !== undefined) {
+      for (let i = 0; i < found.slots.length; i++) hits.push({ fromTail: true, segment: c, slot: found.slots[i]!, id: found.ids[i]!, score: found.scores[i]! });
+      return;
+    }
     const kernel = index.kernel();
     if (kernel === null) return;
     const { metric } = request;

@@ -1,0 +1,124 @@
+/**
+ * Cold attribute-order rankings (`rankBy: [field, "asc" | "desc"]`,
+ * optionally filtered or diversified by `limitPer`): on a compacted
+ * namespace whose segment indexes are not loaded, each partition walks the
+ * attribute's number order and string dictionary by range
+ * (cold-attribute-order.ts) and proposes what the loaded walk proposes, so
+ * the rows equal the loaded rows: ties, mixed number / string / missing
+ * values, tombstones, a tail of rewrites and deletes in several chunks,
+ * several segments; a damaged block is Corrupt.
+ */
+import { MemoryStorage, type StorageProvider } from "@skerry/storage-providers";
+import { s3TestTarget } from "@skerry/storage-providers/testing";
+import { decodeBlockFileDirectory } from "@skerry/wal-format";
+import { afterAll, describe, expect, it } from "vitest";
+import { type DocumentInput, isCorrupt } from "@skerry/namespace-engine";
+import { compactedNamespace, indexObjects, makeEngine } from "./support/harness.ts";
+
+const NS = "acme/coldorder/docs";
+const idOf = (i: number) => `doc-${String(i).padStart(5, "0")}`;
+
+function doc(i: number, salt = 0): DocumentInput {
+  const attributes: Record<string, unknown> = { n: i, color: ["red", "green", "blue"][i % 3]! };
+  // Mixed: mostly numbers with many ties, some strings, some missing.
+  if (i % 17 === 0) attributes["price"] = `p${(i * 7 + salt) % 23}`;
+  else if (i % 13 !== 0) attributes["price"] = ((i * 37 + salt) % 200) / 4;
+  if (i % 5 !== 0) attributes["name"] = `name-${(i * 11 + salt) % 300}`;
+  return { id: idOf(i), vector: [Math.sin(i), Math.cos(i), 1], attributes: attributes as DocumentInput["attributes"] };
+}
+
+const requests: Record<string, unknown>[] = [
+  { rankBy: ["price", "asc"], topK: 10, includeAttributes: ["price"] },
+  { rankBy: ["price", "desc"], topK: 25 },
+  { rankBy: ["price", "desc"], topK: 3000, includeAttributes: true },
+  { rankBy: ["price", "asc"], topK: 3000 },
+  { rankBy: ["name", "asc"], topK: 40, includeAttributes: ["name"] },
+  { rankBy: ["name", "desc"], topK: 2800 },
+  { rankBy: ["n", "desc"], topK: 7 },
+  { rankBy: ["missing", "asc"], topK: 12 },
+  { rankBy: ["id", "asc"], topK: 15 },
+  { rankBy: ["id", "desc"], topK: 15 },
+  { rankBy: ["price", "asc"], filters: ["color", "Eq", "red"], topK: 30 },
+  { rankBy: ["name", "desc"], filters: ["n", "Lt", 500], topK: 30, includeAttributes: ["n", "name"] },
+  { rankBy: ["price", "desc"], filters: ["n", "Gte", 2990], topK: 30 },
+  { rankBy: ["price", "asc"], limitPer: { attributes: ["color"], limit: 2 }, topK: 5 },
+];
+
+async function expectCold(storage: StorageProvider, request: Record<string, unknown>, options: Record<string, unknown> = {}): Promise<void> {
+  const warm = makeEngine(storage, { queryCache: { ...options, coldReads: false } });
+  const expected = await warm.query(NS, request);
+  const engine = makeEngine(storage, { queryCache: options });
+  expect(await engine.query(NS, request), JSON.stringify(request)).toEqual(expected);
+  // A descending order by id is loaded.
+  const byIdDesc = JSON.stringify(request["rankBy"]) === JSON.stringify(["id", "desc"]);
+  expect(engine.queryStats().coldQueries, JSON.stringify(request)).toBe(byIdDesc ? 0 : 1);
+}
+
+describe("cold attribute-order rankings", () => {
+  it("answer from ranged reads exactly like the loaded index, over tombstones and a tail of rewrites and deletes", async () => {
+    const { storage, writer } = await compactedNamespace(NS, 3000, (i) => doc(i));
+    await writer.deleteByFilter(NS, ["n", "Lt", 40]);
+    await writer.upsert(NS, [doc(5001), doc(100, 3)]);
+    await writer.upsert(NS, [doc(150, 9), doc(7), { id: idOf(8), vector: [1, 0, 0], attributes: { price: -1 } }]);
+    await writer.upsert(NS, [doc(5002, 2), { id: idOf(9), vector: [1, 0, 0], attributes: { price: "a" } }]);
+    await writer.delete(NS, [idOf(101), idOf(105), idOf(1005), idOf(14)]);
+    for (const options of [{}, { tailChunkContainers: 2 }]) for (const request of requests) await expectCold(storage, request, options);
+  });
+
+  it("over several segments", async () => {
+    const storage = new MemoryStorage();
+    const writer = makeEngine(storage, { compaction: { auto: false, policy: "tiered", maxLogBatches: 3, mergeFactor: 100 } });
+    await writer.createNamespace(NS, { distanceMetric: "cosine" });
+    for (let b = 0; b < 3; b++) await writer.upsert(NS, Array.from({ length: 700 }, (_, i) => doc(b * 700 + i)));
+    expect((await writer.compact(NS)).performed).toBe(true);
+    await writer.upsert(NS, Array.from({ length: 500 }, (_, i) => doc(2100 + i)));
+    await writer.upsert(NS, Array.from({ length: 200 }, (_, i) => doc(i * 8, 5)));
+    await writer.delete(NS, Array.from({ length: 100 }, (_, i) => idOf(i * 8 + 3)));
+    expect((await writer.compact(NS)).performed).toBe(true);
+    await writer.upsert(NS, [doc(2900), doc(16, 1)]);
+    await writer.delete(NS, [idOf(17), idOf(2101)]);
+    for (const request of requests) await expectCold(storage, request);
+  });
+
+  it("find a damaged block of the number order, the numbers or the dictionary: Corrupt naming the index", async () => {
+    const { storage } = await compactedNamespace(NS, 3000, (i) => doc(i));
+    const [index] = await indexObjects(storage);
+    const original = (await storage.get(index!.key)).bytes;
+    const directory = decodeBlockFileDirectory(original, original.byteLength);
+    let failures = 0;
+    for (const section of directory.sections.filter((s) => !s.eager && s.length > 0)) {
+      const damaged = original.slice();
+      damaged[section.offset + Math.floor(section.length / 2)]! ^= 0x20;
+      await storage.put(index!.key, damaged, { mode: { kind: "overwrite" } });
+      for (const request of [{ rankBy: ["price", "desc"], topK: 3000 }, { rankBy: ["name", "asc"], topK: 3000 }]) {
+        const error = await makeEngine(storage)
+          .query(NS, request)
+          .then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+        if (error === undefined) continue;
+        failures++;
+        expect(isCorrupt(error), `${section.name}: ${String(error)}`).toBe(true);
+        expect((error as { key: string }).key).toBe(index!.key);
+      }
+    }
+    expect(failures).toBeGreaterThanOrEqual(4);
+  });
+});
+
+const s3 = s3TestTarget("namespace-engine-cold-order");
+afterAll(() => s3.cleanup());
+
+describe.skipIf(!s3.shouldRun)("cold attribute-order rankings on the real S3 server", () => {
+  it("answer exactly like the loaded index from ranged reads", async () => {
+    const storage = s3.open();
+    const writer = makeEngine(storage);
+    await writer.createNamespace(NS, { distanceMetric: "cosine" });
+    await writer.upsert(NS, Array.from({ length: 2000 }, (_, i) => doc(i)));
+    await writer.compact(NS, { force: true });
+    await writer.upsert(NS, [doc(5001), doc(100, 4)]);
+    await writer.delete(NS, [idOf(101)]);
+    for (const request of [requests[0]!, requests[1]!, requests[4]!, requests[10]!]) await expectCold(storage, request);
+  });
+});
