@@ -270,6 +270,14 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       expect(await ids(["tags", "ContainsAnyToken", ["the", "sourdough"]])).toEqual([3, 4]);
       expect(await ids(["tags", "ContainsTokenSequence", ["pizza", "The"]])).toEqual([1]);
       expect(await ids(["tags", "ContainsAnyToken", ["San"], { last_as_prefix: true }])).toEqual([4]);
+      // Fuzzy takes tokens too: each whole token within its edit distance of one of the attribute's tokens, case kept.
+      const fuzzy = { max_edit_distance: [{ distance: 1, min_query_chars: 6 }] };
+      expect(await ids(["tags", "Fuzzy", ["New Yrok"], fuzzy])).toEqual([]); // a transposition is two edits
+      expect(await ids(["tags", "Fuzzy", ["New Yorc"], fuzzy])).toEqual([1, 3]);
+      expect(await ids(["tags", "Fuzzy", ["new yorc", "bagels"], fuzzy])).toEqual([2]);
+      expect(await ids(["tags", "Fuzzy", ["new yorc", "pizza"], fuzzy])).toEqual([]); // "pizza" is shorter than min_query_chars
+      expect(await ids(["tags", "Fuzzy", ["Sourdough"], { ...fuzzy, case_sensitive: false }])).toEqual([4]);
+      await expect(ns.query({ filters: ["tags", "Fuzzy", "New Yorc", fuzzy] as never, top_k: 10 })).rejects.toThrow(/array of strings/);
       // A patch re-indexes the tokens.
       await ns.write({ patch_rows: [{ id: 4, tags: ["pizza"] }] });
       expect(await ids(["tags", "ContainsAnyToken", ["pizza"]])).toEqual([1, 3, 4]);

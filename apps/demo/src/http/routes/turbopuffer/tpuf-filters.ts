@@ -10,7 +10,7 @@
  * | Contains v / NotContains v | ContainsAny [v] / Not ContainsAny [v] |
  * | ContainsAllTokens / ContainsAnyToken (text, {last_as_prefix}) | the same on the attribute's text field (full_text_search) |
  * | ContainsTokenSequence (text) | the same on the attribute's text field (a phrase: the tokens consecutively, in order) |
- * | Fuzzy (text, {max_edit_distance, case_sensitive}) | the engine's Fuzzy on the attribute's text field (full_text_search): every query token within its edit distance of a token |
+ * | Fuzzy (text, {max_edit_distance, case_sensitive}) | the engine's Fuzzy on the attribute's text field (full_text_search): every query token within its edit distance of a token (a pre_tokenized_array attribute takes an array of tokens) |
  *
  * In write conditions an operand may be `{"$ref_new": attribute}`, and so may
  * elements of the list operand of In / NotIn / ContainsAny / NotContainsAny:
@@ -136,6 +136,9 @@ function fuzzyFilter(field: string, value: unknown, filter: readonly unknown[], 
     );
   }
   if (filter.length > 4) throw new ApiError("InvalidQuery", `${path}: Fuzzy is [attribute, "Fuzzy", text, params]`);
+  // On a pre_tokenized_array attribute the operand is an array of tokens (as for BM25 and the token filters): every
+  // token must be within its edit distance of one of the attribute's tokens.
+  if (isPreTokenized(schema.get(field))) value = preTokenizedText(value, path, "InvalidQuery");
   const params = filter[3];
   if (params === undefined) return [field, "Fuzzy", value];
   if (typeof params !== "object" || params === null || Array.isArray(params)) throw new ApiError("InvalidQuery", `${path}: Fuzzy parameters are an object`);
