@@ -361,6 +361,22 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       expectRanked(await ranked(["Saturate", ["Attribute", "clicks"], { midpoint: 100, exponent: 2 }]), [[2, 1e6 / 1.01e6], [1, 100 / 10_100], [3, 0]]);
       expectRanked(await ranked(["Decay", ["Attribute", "clicks"], { midpoint: 100 }]), [[1, 100 / 110], [2, 100 / 1100], [3, 0]]);
       expectRanked(await ranked(["Max", 0, ["Attribute", "delta"]]), [[2, 5], [1, 0], [3, 0]]);
+      // delta is a signed type (int, inferred): turbopuffer takes it only where it cannot be negative.
+      expectRanked(await ranked(["Max", [["Attribute", "delta"], 0]]), [[2, 5], [1, 0], [3, 0]]);
+      expectRanked(await ranked(["Dist", ["Attribute", "delta"], 0]), [[1, 5], [2, 5], [3, 0]]);
+      for (const bare of [
+        ["Attribute", "delta"],
+        ["Max", -1, ["Attribute", "delta"]],
+        ["Max", ["Attribute", "clicks"], ["Attribute", "delta"]],
+        ["Saturate", ["Attribute", "delta"], { midpoint: 1 }],
+        ["Sum", [["title", "BM25", "fox"], ["Product", 2, ["Attribute", "delta"]]]],
+        ["Max", 0, ["Product", 2, ["Attribute", "delta"]]],
+      ]) {
+        await expect(ns.query({ rank_by: bare as never, top_k: 10 }), JSON.stringify(bare)).rejects.toThrow(/signed type int/);
+      }
+      // A computed attribute is not a ranking score: it may be signed.
+      const computed = await ns.query({ rank_by: ["title", "BM25", "fox"], compute_attributes: { d: ["Attribute", "delta"] } as never, top_k: 10 });
+      expect(new Map(computed.rows?.map((r) => [r.id, r["d"]]))).toEqual(new Map([[1, -5], [2, 5]]));
       expectRanked(await ranked(["Product", 2.0, ["species", "Eq", "whale"]]), [[1, 2], [2, 0], [3, 0]]);
       // 33 days from the origin, midpoint 6 h: 21.6e6 / (2851.2e6 + 21.6e6) = 1/133.
       expectRanked(await ranked(["Decay", ["Dist", ["Attribute", "at"], "2026-02-03T00:00:00"], { midpoint: "6h" }]), [[1, 1], [2, 1 / 133], [3, 0]]);

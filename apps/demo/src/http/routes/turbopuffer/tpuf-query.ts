@@ -175,6 +175,7 @@ function translateComputeAttributes(raw: unknown, target: QueryTarget, path: str
   const leaves = {
     bm25: (clause: unknown[], at: string) => translateBm25(clause, target, at),
     filter: (f: unknown[], at: string) => translateFilter(f, target.idType, at, target.schema),
+    // No attributeType: a computed attribute is not a ranking score, so a signed Attribute is not refused here.
   };
   for (const [name, expr] of Object.entries(raw)) {
     const at = `${path}.${name}`;
@@ -219,7 +220,11 @@ export function translateQuery(query: unknown, target: QueryTarget, path = "quer
   if (isRankExpression(rankBy)) {
     request["rankBy"] = translateTextRank(
       rankBy,
-      { bm25: (clause, at) => translateBm25(clause, target, at), filter: (f, at) => translateFilter(f, target.idType, at, target.schema) },
+      {
+        bm25: (clause, at) => translateBm25(clause, target, at),
+        filter: (f, at) => translateFilter(f, target.idType, at, target.schema),
+        attributeType: (name) => target.schema.get(name)?.type,
+      },
       `${path}.rank_by`,
     );
   } else if (rankBy !== undefined) request["rankBy"] = translateRankBy(rankBy, target, `${path}.rank_by`);

@@ -9,6 +9,12 @@
  * - numbers; BM25 clauses (checked and translated by `leaves.bm25`);
  *   filters, which score 1 when a document matches (translated like the
  *   query's filters by `leaves.filter`).
+ *
+ * As turbopuffer does, `["Attribute", a]` on a signed number type (`int`,
+ * `float`) is refused unless its value cannot be negative where it is used:
+ * a direct operand of a `Max` with a non-negative number operand
+ * (`["Max", ["Attribute", a], 0]`) or of `Dist` (a distance). The engine
+ * (and /v1) accept it anywhere.
  */
 import { ApiError } from "../../api-error.ts";
 
@@ -30,6 +36,16 @@ export function isRankExpression(rankBy: unknown): boolean {
 export interface ExpressionLeaves {
   readonly bm25: (clause: unknown[], path: string) => unknown[];
   readonly filter: (filter: unknown[], path: string) => unknown[];
+  /** The schema type of an attribute (undefined when unknown). */
+  readonly attributeType?: (name: string) => string | undefined;
+}
+
+/** Attribute types whose values may be negative. */
+const SIGNED_TYPES = new Set(["int", "float"]);
+
+/** True when a Max's operands include a finite number >= 0 (so the Max is never negative). */
+function hasNonNegativeNumber(operands: readonly unknown[]): boolean {
+  return operands.some((c) => typeof c === "number" && Number.isFinite(c) && c >= 0);
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -38,7 +54,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 /** The engine rankBy of a ranking expression. */
 export function translateTextRank(rankBy: unknown, leaves: ExpressionLeaves, path: string): unknown {
-  const walk = (node: unknown, at: string, depth: number): unknown => {
+  // `clamped`: the node's value is used only where it cannot be negative (an operand of Max with a number >= 0, or of Dist).
+  const walk = (node: unknown, at: string, depth: number, clamped = false): unknown => {
     if (depth > MAX_DEPTH) throw new ApiError("InvalidQuery", `${at}: ranking expressions nest at most ${MAX_DEPTH} levels`);
     if (typeof node === "number") {
       if (!Number.isFinite(node)) throw new ApiError("InvalidQuery", `${at}: a number in a ranking expression is finite`);
@@ -54,9 +71,13 @@ export function translateTextRank(rankBy: unknown, leaves: ExpressionLeaves, pat
     }
     if ((head === "Sum" || head === "Max") && node.length === 2) {
       if (!Array.isArray(a) || a.length === 0) throw new ApiError("InvalidQuery", `${at}: ${head} takes a non-empty list of clauses`);
-      return [head, a.map((c, i) => walk(c, `${at}[1][${i}]`, depth + 1))];
+      const guard = head === "Max" && hasNonNegativeNumber(a);
+      return [head, a.map((c, i) => walk(c, `${at}[1][${i}]`, depth + 1, guard))];
     }
-    if (head === "Max" && node.length === 3) return ["Max", walk(a, `${at}[1]`, depth + 1), walk(b, `${at}[2]`, depth + 1)];
+    if (head === "Max" && node.length === 3) {
+      const guard = hasNonNegativeNumber([a, b]);
+      return ["Max", walk(a, `${at}[1]`, depth + 1, guard), walk(b, `${at}[2]`, depth + 1, guard)];
+    }
     if (head === "Sum" || head === "Max") throw new ApiError("InvalidQuery", `${at}: ${head} takes a list of clauses`);
     if (head === "Product") {
       const [x, y] = node.length === 2 && Array.isArray(a) ? (a as [unknown, unknown]) : [a, b];
@@ -71,10 +92,17 @@ export function translateTextRank(rankBy: unknown, leaves: ExpressionLeaves, pat
     }
     if (head === "Dist") {
       if (node.length !== 3) throw new ApiError("InvalidQuery", `${at}: Dist takes a clause and an origin`);
-      return ["Dist", walk(a, `${at}[1]`, depth + 1), b];
+      return ["Dist", walk(a, `${at}[1]`, depth + 1, true), b];
     }
     if (head === "Attribute" && node.length === 2) {
       if (typeof a !== "string") throw new ApiError("InvalidQuery", `${at}: Attribute names an attribute`);
+      const type = leaves.attributeType?.(a);
+      if (!clamped && type !== undefined && SIGNED_TYPES.has(type)) {
+        throw new ApiError(
+          "InvalidQuery",
+          `${at}: attribute ${JSON.stringify(a)} has the signed type ${type}: a ranking expression takes it only where it cannot be negative, e.g. ["Max", ["Attribute", ${JSON.stringify(a)}], 0] (or use uint)`,
+        );
+      }
       return ["Attribute", a];
     }
     if (isRankExpression(node)) return leaves.filter(node, at);
