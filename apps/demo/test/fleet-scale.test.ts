@@ -10,12 +10,14 @@
  *   one serves nothing once removed, and every acknowledged write is there;
  * - both balancers route every namespace to the same node before and after;
  * - a balancer killed (SIGKILL) leaves the other serving every namespace,
- *   to a client that falls back to the other URL; restarted, it routes as
- *   the other does (its configuration was rewritten with the new nodes).
+ *   to @skerry/client given both URLs (its failover: one refused attempt,
+ *   then every call through the other); restarted, it routes as the other
+ *   does (its configuration was rewritten with the new nodes).
  *
  * Needs S3 (S3_ENDPOINT) and haproxy, like fleet.test.ts: under CI a missing
  * one FAILS; elsewhere the suite is skipped.
  */
+import { SkerryClient } from "@skerry/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { removePrefix } from "./support/fleet-work.ts";
 import { call, type Fleet, haproxyAvailable, startFleet } from "./support/fleet.ts";
@@ -150,15 +152,35 @@ if (!s3 || !haproxy) {
       const [first, second] = fleet.urls as [string, string];
       const expected = await routes(fleet.urls);
       await fleet.balancer("kill", 1);
-      // A client that knows both balancers: on a refused connection (status 0) it tries the other.
-      const failover = async (path: string, body: unknown) => {
-        const res = await call(first, key, "POST", path, body);
-        return res.status === 0 ? { ...(await call(second, key, "POST", path, body)), via: second } : { ...res, via: first };
-      };
+      // @skerry/client given both balancers fails over on its own (packages/client README, "Failover across several
+      // URLs"); its fetch records every attempt: the balancer tried, the status (0: no answer) and the node that answered.
+      const attempts: { origin: string; status: number; node: string | undefined }[] = [];
+      const client = new SkerryClient({
+        baseUrl: [first, second],
+        apiKey: key,
+        attemptTimeoutMs: 20_000,
+        timeoutMs: 60_000,
+        fetch: async (input, init) => {
+          const origin = new URL(input).origin;
+          try {
+            const res = await globalThis.fetch(input, init);
+            attempts.push({ origin, status: res.status, node: res.headers.get("x-skerry-node") ?? undefined });
+            return res;
+          } catch (error) {
+            attempts.push({ origin, status: 0, node: undefined });
+            throw error;
+          }
+        },
+      });
+      const project = client.project("fleet", "scale");
       for (const ns of NAMESPACES) {
-        const res = await failover(`${BASE}/${ns}/query`, { topK: 1 });
-        expect([ns, res.status, res.via, res.node]).toEqual([ns, 200, second, expected.get(ns)]);
+        await project.namespace(ns).query({ topK: 1 });
+        const last = attempts.at(-1);
+        expect([ns, last?.origin, last?.status, last?.node]).toEqual([ns, new URL(second).origin, 200, expected.get(ns)]);
       }
+      // The dead balancer was tried once (refused, no answer); the client then stayed on the live one.
+      expect(attempts.filter((a) => a.origin === new URL(first).origin)).toEqual([{ origin: new URL(first).origin, status: 0, node: undefined }]);
+      expect(attempts).toHaveLength(NAMESPACES.length + 1);
       await fleet.balancer("start", 1);
       expect(await routes(fleet.urls)).toEqual(expected);
     }, 120_000);
