@@ -94,6 +94,25 @@ describe("cold attribute-order rankings", () => {
     for (const request of [...requests, ...multiKey]) await expectCold(storage, request);
   });
 
+  it("order by id descending over ids whose byte and UTF-16 orders differ exactly like the loaded index (loaded when a pick is at risk)", async () => {
+    const special = ["doc-\u{1F600}a", "doc-\uE000b", "doc-\uFFFDc", "doc-\u{10400}d", "doc-zz"];
+    const { storage, writer } = await compactedNamespace(NS, 400, (i) => (i < special.length ? { ...doc(i), id: special[i]! } : doc(i)));
+    await writer.upsert(NS, [{ ...doc(7), id: "doc-\uE001t" }]);
+    for (const request of [
+      { rankBy: ["id", "desc"], topK: 2 },
+      { rankBy: ["id", "desc"], topK: 3 },
+      { rankBy: ["id", "desc"], topK: 300 },
+      { rankBy: ["id", "asc"], topK: 300 },
+      { rankBy: ["id", "desc"], filters: ["n", "Gte", 100], topK: 5 },
+      { rankBy: [["color", "asc"], ["id", "desc"]], topK: 6 },
+    ]) {
+      const expected = await makeEngine(storage, { queryCache: { coldReads: false } }).query(NS, request);
+      expect(await makeEngine(storage).query(NS, request), JSON.stringify(request)).toEqual(expected);
+    }
+    // An order whose picks hold no such character is served cold.
+    await expectCold(storage, { rankBy: ["id", "desc"], filters: ["n", "Gte", 100], topK: 5 });
+  });
+
   it("find a damaged block of the number order, the numbers or the dictionary: Corrupt naming the index", async () => {
     const { storage } = await compactedNamespace(NS, 3000, (i) => doc(i));
     const [index] = await indexObjects(storage);
