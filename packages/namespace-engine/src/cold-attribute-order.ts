@@ -17,8 +17,17 @@
  *   `idOrder`, which may refuse for ids whose byte order is not their
  *   UTF-16 order).
  * The tail's chunks walk their columns in memory the same way. Undefined
- * when not served (the caller loads). `id` as the field: ascending only
- * (the listing), descending is loaded.
+ * when not served (the caller loads). `id` as the field: the listing
+ * (coldListing, descending from the end of `idOrder`).
+ *
+ * Further keys (`then`, a multi-key order): the walks stop after a whole
+ * run of equal first-key values, so every row tied on the first key is a
+ * candidate; each candidate's further keys (order-keys.ts: tags, then the
+ * number or the string code and its dictionary entry, gathered by range;
+ * `id` its id) order the candidates after the first key, before the id.
+ * Rows without a first-key value are then all taken (not only the first by
+ * id): their further keys are read, the rows sorted by them, and ids read
+ * only for the rows up to the k-th and those tied with it.
  */
 import type { ColdIndexFile } from "./cold-array-reader.ts";
 import type { ColdHit } from "./cold-bm25.ts";
@@ -27,13 +36,19 @@ import { coldListing, type ColdListingInput } from "./cold-listing.ts";
 import { type ColdTailChunk, coldTailMatches } from "./cold-tail.ts";
 import { CorruptError } from "./errors.ts";
 import { compareStrings, TAG_NUMBER, TAG_STRING } from "./query/attribute-columns.ts";
+import { compareKeys, type OrderKey, orderKeyOf } from "./query/order-keys.ts";
 import { TopK } from "./query/top-k.ts";
+
+/** The further keys of a multi-key order, in key order. */
+export type ThenKeys = readonly { readonly field: string; readonly order: "asc" | "desc" }[];
 
 export interface ColdAttributeOrderInput extends Omit<ColdListingInput, "matches"> {
   /** Per segment: the matching slots, ascending; undefined without a filter (every slot, and every live tail slot). */
   readonly matches: readonly Uint32Array[] | undefined;
   readonly field: string;
   readonly desc: boolean;
+  /** The further keys (a multi-key order); none when undefined. */
+  readonly further?: ThenKeys;
 }
 
 /** A candidate: its partition (a segment s, tail chunk c as -1 - c), slot, key and id. */
@@ -43,6 +58,8 @@ interface Ordered {
   readonly group: number;
   readonly value: number | string;
   id: string;
+  /** The further keys' values, in key order (set once read). */
+  rest: readonly OrderKey[];
 }
 
 /** Entries read by the first batch of a walk; each next batch is twice as large. */
@@ -55,28 +72,23 @@ export async function coldAttributeOrder(input: ColdAttributeOrderInput): Promis
     const every = input.files.map((file) => Uint32Array.from({ length: file.meta.size }, (_, slot) => slot));
     return coldAttributeOrder({ ...input, matches: every, tailMatches: input.tail.map((chunk) => coldTailMatches(chunk, undefined)) });
   }
-  if (field === "id") return desc ? undefined : coldListing({ ...input, matches: input.matches });
+  if (field === "id") return coldListing({ ...input, matches: input.matches });
   if (k <= 0) return [];
+  const then = input.further ?? [];
   const perSegment = await Promise.all(input.files.map((file, s) => segmentCandidates(input, file, s)));
   if (perSegment.some((c) => c === undefined)) return undefined;
   const all = (perSegment as Ordered[][]).flat();
   input.tail.forEach((chunk, c) => {
-    for (const hit of chunkCandidates(chunk, input.tailMatches[c] ?? [], field, desc, k)) all.push({ ...hit, segment: -1 - c });
+    for (const hit of chunkCandidates(chunk, input.tailMatches[c] ?? [], field, desc, k, then)) all.push({ ...hit, segment: -1 - c });
   });
-  all.sort((a, b) => {
-    if (a.group !== b.group) return a.group - b.group;
-    if (a.value !== b.value) {
-      const c = typeof a.value === "number" ? a.value - (b.value as number) : compareStrings(a.value, b.value as string);
-      return desc ? -c : c;
-    }
-    return compareStrings(a.id, b.id);
-  });
+  all.sort((a, b) => compareRanked(a, b, desc, then) || compareStrings(a.id, b.id));
   return all.slice(0, k).map((h) => ({ segment: h.segment, slot: h.slot, score: 0, id: h.id }));
 }
 
 /** A segment's candidates, read by range (ids from the rows' clusters). */
 async function segmentCandidates(input: ColdAttributeOrderInput, file: ColdIndexFile, s: number): Promise<Ordered[] | undefined> {
   const { reader, field, desc, k } = input;
+  const then = input.further ?? [];
   const n = file.meta.size;
   const deadMask = (input.dead[s] as DeadSlots).mask;
   const matchMask = new Uint8Array(n);
@@ -105,7 +117,7 @@ async function segmentCandidates(input: ColdAttributeOrderInput, file: ColdIndex
         const v = numbers.get(slot) as number;
         if (out.length >= k && v !== lastValue) return true;
         if (!ok(slot)) continue;
-        out.push({ segment: s, slot, group, value: v, id: "" });
+        out.push({ segment: s, slot, group, value: v, id: "", rest: [] });
         lastValue = v;
       }
       i = end;
@@ -134,7 +146,7 @@ async function segmentCandidates(input: ColdAttributeOrderInput, file: ColdIndex
         if (b < a || b > postings.length) throw new CorruptError(`query index ${file.key}: postings offsets are not monotone`, file.key);
         for (let e = a; e < b; e++) {
           const slot = check(postings[e] as number);
-          if (ok(slot)) out.push({ segment: s, slot, group, value: values[code] as string, id: "" });
+          if (ok(slot)) out.push({ segment: s, slot, group, value: values[code] as string, id: "", rest: [] });
         }
       }
       i = end;
@@ -143,31 +155,125 @@ async function segmentCandidates(input: ColdAttributeOrderInput, file: ColdIndex
   };
   const done = desc ? (await walkStrings(0)) || (await walkNumbers(1)) : (await walkNumbers(0)) || (await walkStrings(1));
   if (!done && out.length < k) {
-    // Rows holding neither a number nor a string, by id (the listing of those among the live matching rows).
+    // Rows holding neither a number nor a string.
     const tags = column === undefined ? null : await reader.array(file, column.tags, "u8", 0, n);
     const untyped: number[] = [];
     for (let slot = 0; slot < n; slot++) {
       const tag = tags === null ? undefined : tags[slot];
       if (tag !== TAG_NUMBER && tag !== TAG_STRING && matchMask[slot] === 1) untyped.push(slot);
     }
-    const listed = await coldListing({ ...input, files: [file], dead: [input.dead[s] as DeadSlots], matches: [Uint32Array.from(untyped)], tail: [], tailMatches: [], k: k - out.length });
-    if (listed === undefined) return undefined;
-    for (const hit of listed) out.push({ segment: s, slot: hit.slot, group: 2, value: "", id: hit.id });
+    if (then.length === 0) {
+      // By id (the listing of those among the live matching rows).
+      const listed = await coldListing({ ...input, desc: false, files: [file], dead: [input.dead[s] as DeadSlots], matches: [Uint32Array.from(untyped)], tail: [], tailMatches: [], k: k - out.length });
+      if (listed === undefined) return undefined;
+      for (const hit of listed) out.push({ segment: s, slot: hit.slot, group: 2, value: "", id: hit.id, rest: [] });
+    } else {
+      // By the further keys, then by id: ids only for the rows up to the cut and those tied with the row at it.
+      const live = untyped.filter((slot) => deadMask === null || deadMask[slot] === 0);
+      const rests = await restKeys(input, file, live, then);
+      const rows: Ordered[] = live.map((slot) => ({ segment: s, slot, group: 2, value: "", id: "", rest: rests.get(slot) as OrderKey[] }));
+      rows.sort((a, b) => compareRanked(a, b, desc, then));
+      let cut = Math.min(rows.length, k - out.length);
+      while (cut > 0 && cut < rows.length && compareRanked(rows[cut - 1] as Ordered, rows[cut] as Ordered, desc, then) === 0) cut++;
+      const kept = rows.slice(0, cut);
+      const ids = await input.rows.ids(file, kept.map((h) => h.slot));
+      for (const h of kept) h.id = ids.get(h.slot) as string;
+      kept.sort((a, b) => compareRanked(a, b, desc, then) || compareStrings(a.id, b.id));
+      for (const h of kept.slice(0, k - out.length)) out.push(h);
+    }
   }
   const need = out.filter((h) => h.group !== 2).map((h) => h.slot);
   const ids = await input.rows.ids(file, need);
   for (const h of out) if (h.group !== 2) h.id = ids.get(h.slot) as string;
+  if (then.length > 0) {
+    const typed = out.filter((h) => h.group !== 2);
+    const rests = await restKeys(input, file, typed.map((h) => h.slot), then, ids);
+    for (const h of typed) h.rest = rests.get(h.slot) as OrderKey[];
+  }
+  return out;
+}
+
+/** The first key, then the further keys (not the id). */
+function compareRanked(a: Ordered, b: Ordered, desc: boolean, then: ThenKeys): number {
+  const c = compareKeys(a, b, desc);
+  if (c !== 0) return c;
+  for (let i = 0; i < then.length; i++) {
+    const d = compareKeys(a.rest[i] as OrderKey, b.rest[i] as OrderKey, (then[i] as ThenKeys[number]).order === "desc");
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/**
+ * The further keys of a segment's `slots` (as orderKeyOf gives them
+ * loaded): per key its tags, then the numbers, or the string codes and the
+ * dictionary entries between the least and the greatest code met, gathered
+ * by range; an `id` key takes the ids (`ids`, else read from the clusters).
+ */
+async function restKeys(input: ColdAttributeOrderInput, file: ColdIndexFile, slots: readonly number[], then: ThenKeys, known?: Map<number, string>): Promise<Map<number, OrderKey[]>> {
+  const { reader } = input;
+  const out = new Map<number, OrderKey[]>(slots.map((slot) => [slot, []]));
+  const keys = await Promise.all(
+    then.map(async (key): Promise<Map<number, OrderKey>> => {
+      const desc = key.order === "desc";
+      const keyed = new Map<number, OrderKey>();
+      if (key.field === "id") {
+        const missing = slots.filter((slot) => known?.get(slot) === undefined);
+        const ids = missing.length === 0 ? new Map<number, string>() : await input.rows.ids(file, missing);
+        for (const slot of slots) keyed.set(slot, { group: 0, value: (known?.get(slot) ?? ids.get(slot)) as string });
+        return keyed;
+      }
+      const column = file.meta.attributes.find((a) => a.name === key.field);
+      if (column === undefined || slots.length === 0) {
+        for (const slot of slots) keyed.set(slot, { group: 2, value: "" });
+        return keyed;
+      }
+      const corrupt = (what: string) => new CorruptError(`query index ${file.key}: attribute ${JSON.stringify(key.field)} ${what}`, file.key);
+      const tags = await reader.gather(file, column.tags, "u8", slots);
+      const numberSlots = slots.filter((slot) => tags.get(slot) === TAG_NUMBER);
+      const stringSlots = slots.filter((slot) => tags.get(slot) === TAG_STRING);
+      if (numberSlots.length > 0 && column.numbers === null) throw corrupt("holds numbers without a number column");
+      if (stringSlots.length > 0 && (column.codes === null || column.strings === null)) throw corrupt("holds strings without string codes or dictionary");
+      const [numbers, codes] = await Promise.all([
+        numberSlots.length === 0 || column.numbers === null ? new Map<number, number>() : reader.gather(file, column.numbers, "f64", numberSlots),
+        stringSlots.length === 0 || column.codes === null ? new Map<number, number>() : reader.gather(file, column.codes, "i32", stringSlots),
+      ]);
+      let lo = Number.POSITIVE_INFINITY;
+      let hi = -1;
+      const count = column.strings === null ? 0 : reader.stringCount(file, column.strings);
+      for (const slot of stringSlots) {
+        const code = codes.get(slot) as number;
+        if (!(code >= 0 && code < count)) throw corrupt(`has string code ${code} at slot ${slot}, outside its dictionary`);
+        if (code < lo) lo = code;
+        if (code > hi) hi = code;
+      }
+      const dict = hi < 0 || column.strings === null ? [] : await reader.strings(file, column.strings, lo, hi + 1);
+      for (const slot of slots) {
+        const tag = tags.get(slot);
+        if (tag === TAG_NUMBER) keyed.set(slot, { group: desc ? 1 : 0, value: numbers.get(slot) as number });
+        else if (tag === TAG_STRING) keyed.set(slot, { group: desc ? 0 : 1, value: dict[(codes.get(slot) as number) - lo] as string });
+        else keyed.set(slot, { group: 2, value: "" });
+      }
+      return keyed;
+    }),
+  );
+  for (const slot of slots) {
+    const rest = out.get(slot) as OrderKey[];
+    for (const keyed of keys) rest.push(keyed.get(slot) as OrderKey);
+  }
   return out;
 }
 
 /** A tail chunk's candidates (its columns in memory), as the loaded walk takes them. */
-function chunkCandidates(chunk: ColdTailChunk, live: readonly number[], field: string, desc: boolean, k: number): Ordered[] {
+function chunkCandidates(chunk: ColdTailChunk, live: readonly number[], field: string, desc: boolean, k: number, then: ThenKeys): Ordered[] {
   const { index } = chunk;
   const keep = new Uint8Array(index.size);
   for (const slot of live) keep[slot] = 1;
   const ok = (slot: number) => keep[slot] === 1;
   const out: Ordered[] = [];
-  const push = (slot: number, group: number, value: number | string) => out.push({ segment: 0, slot, group, value, id: index.ids.get(slot) });
+  const thenColumns = then.map((key) => index.attributeColumns.get(key.field));
+  const restOf = (slot: number): OrderKey[] => then.map((key, i) => orderKeyOf(index, key.field, thenColumns[i], slot, key.order === "desc"));
+  const push = (slot: number, group: number, value: number | string) => out.push({ segment: 0, slot, group, value, id: index.ids.get(slot), rest: restOf(slot) });
   const column = index.attributeColumns.get(field);
   const walkNumbers = (group: number): boolean => {
     if (column?.numberOrder == null) return false;
@@ -201,13 +307,22 @@ function chunkCandidates(chunk: ColdTailChunk, live: readonly number[], field: s
     return false;
   };
   const done = desc ? walkStrings(0) || walkNumbers(1) : walkNumbers(0) || walkStrings(1);
-  if (!done && out.length < k) {
+  if (!done && out.length < k && then.length === 0) {
     const top = new TopK(k - out.length, (a, b) => compareStrings(index.ids.get(a), index.ids.get(b)));
     for (const slot of live) {
       const tag = column?.tags[slot];
       if (tag !== TAG_NUMBER && tag !== TAG_STRING) top.push(0, slot);
     }
     for (const slot of top.drain().slots) push(slot, 2, "");
+  } else if (!done && out.length < k) {
+    // Rows without a first-key value, ordered by the further keys, then the id.
+    const untyped: Ordered[] = [];
+    for (const slot of live) {
+      const tag = column?.tags[slot];
+      if (tag !== TAG_NUMBER && tag !== TAG_STRING) untyped.push({ segment: 0, slot, group: 2, value: "", id: index.ids.get(slot), rest: restOf(slot) });
+    }
+    untyped.sort((a, b) => compareRanked(a, b, desc, then) || compareStrings(a.id, b.id));
+    for (const h of untyped.slice(0, k - out.length)) out.push(h);
   }
   return out;
 }

@@ -13,7 +13,8 @@
  * U+E000..U+FFFF (beside one above U+FFFF); when a segment's k-th pick could
  * be such a case (a chosen id with such a character), the listing is not
  * served (undefined: the caller loads), so the answer is always exactly
- * `executeQuery`'s.
+ * `executeQuery`'s. Descending (`desc`): `idOrder` from its end, merged by
+ * id descending; refused when a chosen id holds any such character.
  */
 import type { ColdArrayReader, ColdIndexFile } from "./cold-array-reader.ts";
 import type { ColdHit } from "./cold-bm25.ts";
@@ -39,13 +40,26 @@ export interface ColdMatches {
 
 export interface ColdListingInput extends ColdMatches {
   readonly reader: ColdArrayReader;
+  /** Descending id order (`rankBy: ["id", "desc"]`): `idOrder` walked from its end. */
+  readonly desc?: boolean;
 }
 
 const byId = (a: ColdHit, b: ColdHit): number => compareStrings(a.id, b.id);
+const byIdDesc = (a: ColdHit, b: ColdHit): number => compareStrings(b.id, a.id);
+/**
+ * Ids whose byte order may differ from their UTF-16 order against an id
+ * not picked: ascending, a picked id holding U+E000..U+FFFF (an id holding a
+ * character above U+FFFF may belong before it); descending, a picked id
+ * holding either (conservatively).
+ */
+const RISKY = /[\uE000-\uFFFF]/;
+const RISKY_DESC = /[\uD800-\uDFFF\uE000-\uFFFF]/;
 
 /** The first k live matching rows by id; undefined when the byte order may not be the id order. */
 export async function coldListing(input: ColdListingInput): Promise<ColdHit[] | undefined> {
   const { reader, rows, files, dead, k } = input;
+  const desc = input.desc === true;
+  const order = desc ? byIdDesc : byId;
   if (k <= 0) return [];
   const perSegment = await Promise.all(
     files.map(async (file, s): Promise<ColdHit[] | undefined> => {
@@ -58,10 +72,10 @@ export async function coldListing(input: ColdListingInput): Promise<ColdHit[] | 
         const n = file.meta.size;
         const wanted = new Uint8Array(n);
         for (const slot of live) wanted[slot] = 1;
-        const order = await reader.array(file, file.meta.idOrder, "u32", 0, n);
+        const idOrder = await reader.array(file, file.meta.idOrder, "u32", 0, n);
         const picked: number[] = [];
-        for (let r = 0; r < order.length && picked.length < k; r++) {
-          const slot = order[r] as number;
+        for (let r = 0; r < idOrder.length && picked.length < k; r++) {
+          const slot = idOrder[desc ? idOrder.length - 1 - r : r] as number;
           if (slot >= n) throw new CorruptError(`query index ${file.key}: idOrder holds ${slot}, out of range`, file.key);
           if (wanted[slot] === 1) picked.push(slot);
         }
@@ -69,8 +83,8 @@ export async function coldListing(input: ColdListingInput): Promise<ColdHit[] | 
       }
       const ids = await rows.ids(file, chosen);
       const hits = Array.from(chosen, (slot) => ({ segment: s, slot, score: 0, id: ids.get(slot) as string }));
-      if (truncated && hits.some((h) => /[\uE000-\uFFFF]/.test(h.id))) return undefined;
-      return hits.sort(byId);
+      if (truncated && hits.some((h) => (desc ? RISKY_DESC : RISKY).test(h.id))) return undefined;
+      return hits.sort(order);
     }),
   );
   if (perSegment.some((hits) => hits === undefined)) return undefined;
@@ -78,5 +92,5 @@ export async function coldListing(input: ColdListingInput): Promise<ColdHit[] | 
   input.tail.forEach((chunk, c) => {
     for (const slot of input.tailMatches[c] ?? []) all.push({ segment: -1 - c, slot, score: 0, id: chunk.index.ids.get(slot) });
   });
-  return all.sort(byId).slice(0, k);
+  return all.sort(order).slice(0, k);
 }

@@ -949,7 +949,7 @@ export class NamespaceQuery {
     const rank = request.rankBy;
     const filters = request.filters;
     if (request.aggregateBy !== undefined) return undefined;
-    const byAttribute = rank?.kind === "attribute" && (rank.then ?? []).length === 0;
+    const byAttribute = rank?.kind === "attribute";
     const fused = rank?.kind === "rrf" && rank.queries.every((q) => q.kind === "bm25" || q.kind === "text" || q.kind === "vector" || (q.kind === "attribute" && (q.then ?? []).length === 0));
     if (rank === undefined ? filters === undefined : rank.kind !== "bm25" && rank.kind !== "text" && !byAttribute && !fused && !(rank.kind === "vector" && filters !== undefined)) return undefined;
     const cold = await this.#openColdArrays(path, manifest);
@@ -990,7 +990,7 @@ export class NamespaceQuery {
       }
       if (rank?.kind === "vector") return coldFilteredVector({ ...matches, vector: rank.vector, metric: rankMetric, ann: rank.mode === "ANN" });
       if (rank === undefined) return coldListing({ ...matches, reader: this.#coldArrays });
-      if (rank.kind === "attribute") return coldAttributeOrder({ ...matches, matches: segmentMatches, reader: this.#coldArrays, field: rank.field, desc: rank.order === "desc" });
+      if (rank.kind === "attribute") return coldAttributeOrder({ ...matches, matches: segmentMatches, reader: this.#coldArrays, field: rank.field, desc: rank.order === "desc", further: rank.then ?? [] });
       if (rank.kind !== "bm25" && rank.kind !== "text") return undefined;
       const context = {
         reader: this.#coldArrays,

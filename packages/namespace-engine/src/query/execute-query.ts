@@ -53,6 +53,7 @@ import { type QueryRow, QueryRows, type RankedRow } from "./query-rows.ts";
 import type { QuerySlicer } from "./query-slicer.ts";
 import { prepareQuerySnapshot, QuerySnapshot } from "./query-snapshot.ts";
 import { slicedSort } from "./sliced-sort.ts";
+import { compareKeys, type OrderKey, orderKeyOf } from "./order-keys.ts";
 import { globalListOrder, globalProbeBudget } from "./global-probes.ts";
 import { findDim, sparseInverted } from "./sparse-index.ts";
 import { type Candidates, TopK } from "./top-k.ts";
@@ -508,12 +509,6 @@ function bm25Candidates(parts: readonly Partition[], rank: Extract<SingleRankBy,
 
 // ------------------------------------------------------------ attribute order
 
-interface OrderKey {
-  /** 0, 1: typed value groups (asc: numbers then strings; desc: strings then numbers); 2: no number/string value. */
-  readonly group: number;
-  readonly value: number | string;
-}
-
 interface OrderedHit extends OrderKey {
   readonly p: number;
   readonly slot: number;
@@ -523,22 +518,6 @@ interface OrderedHit extends OrderKey {
 }
 
 type Then = readonly { readonly field: string; readonly order: "asc" | "desc" }[];
-
-/** A slot's key for an order by `column` (`id` when undefined and the field is "id"). */
-function orderKeyOf(index: QueryIndex, field: string, column: AttributeColumn | undefined, slot: number, desc: boolean): OrderKey {
-  if (field === "id") return { group: 0, value: index.ids.get(slot) };
-  const tag = column?.tags[slot];
-  if (tag === TAG_NUMBER) return { group: desc ? 1 : 0, value: column!.numbers![slot]! };
-  if (tag === TAG_STRING) return { group: desc ? 0 : 1, value: columnValue(column!, slot) as string };
-  return { group: 2, value: "" };
-}
-
-function compareKeys(a: OrderKey, b: OrderKey, desc: boolean): number {
-  if (a.group !== b.group) return a.group - b.group;
-  if (a.value === b.value) return 0;
-  const c = typeof a.value === "number" ? (a.value as number) - (b.value as number) : compareStrings(a.value as string, b.value as string);
-  return desc ? -c : c;
-}
 
 async function attributeCandidates(
   part: Partition,

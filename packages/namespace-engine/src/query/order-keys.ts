@@ -1,0 +1,32 @@
+/**
+ * Order keys of an attribute ordering (`rankBy: [field, "asc" | "desc"]`
+ * and its further keys): a slot's group (asc: numbers 0, strings 1; desc:
+ * strings 0, numbers 1; neither 2) and value, and their comparison. Shared
+ * by the loaded executor (execute-query.ts) and the cold ranked reads
+ * (cold-attribute-order.ts), so both order alike.
+ */
+import type { AttributeColumn } from "./attribute-columns.ts";
+import { columnValue, compareStrings, TAG_NUMBER, TAG_STRING } from "./attribute-columns.ts";
+import type { QueryIndex } from "./query-index.ts";
+
+export interface OrderKey {
+  /** 0, 1: typed value groups (asc: numbers then strings; desc: strings then numbers); 2: no number/string value. */
+  readonly group: number;
+  readonly value: number | string;
+}
+
+/** A slot's key for an order by `column` (`id` when undefined and the field is "id"). */
+export function orderKeyOf(index: QueryIndex, field: string, column: AttributeColumn | undefined, slot: number, desc: boolean): OrderKey {
+  if (field === "id") return { group: 0, value: index.ids.get(slot) };
+  const tag = column?.tags[slot];
+  if (tag === TAG_NUMBER) return { group: desc ? 1 : 0, value: column!.numbers![slot]! };
+  if (tag === TAG_STRING) return { group: desc ? 0 : 1, value: columnValue(column!, slot) as string };
+  return { group: 2, value: "" };
+}
+
+export function compareKeys(a: OrderKey, b: OrderKey, desc: boolean): number {
+  if (a.group !== b.group) return a.group - b.group;
+  if (a.value === b.value) return 0;
+  const c = typeof a.value === "number" ? (a.value as number) - (b.value as number) : compareStrings(a.value as string, b.value as string);
+  return desc ? -c : c;
+}
