@@ -10,9 +10,8 @@
  */
 import { MemoryStorage, type StorageProvider } from "@skerry/storage-providers";
 import { s3TestTarget } from "@skerry/storage-providers/testing";
-import { decodeBlockFileDirectory } from "@skerry/wal-format";
 import { afterAll, describe, expect, it } from "vitest";
-import { type DocumentInput, isCorrupt } from "@skerry/namespace-engine";
+import type { DocumentInput } from "@skerry/namespace-engine";
 import { compactedNamespace, corruptSectionFailures, indexObjects, makeEngine } from "./support/harness.ts";
 
 const NS = "acme/coldorder/docs";
@@ -116,25 +115,9 @@ describe("cold attribute-order rankings", () => {
   it("find a damaged block of the number order, the numbers or the dictionary: Corrupt naming the index", async () => {
     const { storage } = await compactedNamespace(NS, 3000, (i) => doc(i));
     const [index] = await indexObjects(storage);
-    const original = (await storage.get(index!.key)).bytes;
-    const directory = decodeBlockFileDirectory(original, original.byteLength);
     let failures = 0;
-    for (const section of directory.sections.filter((s) => !s.eager && s.length > 0)) {
-      const damaged = original.slice();
-      damaged[section.offset + Math.floor(section.length / 2)]! ^= 0x20;
-      await storage.put(index!.key, damaged, { mode: { kind: "overwrite" } });
-      for (const request of [{ rankBy: ["price", "desc"], topK: 3000 }, { rankBy: ["name", "asc"], topK: 3000 }]) {
-        const error = await makeEngine(storage)
-          .query(NS, request)
-          .then(
-            () => undefined,
-            (e: unknown) => e,
-          );
-        if (error === undefined) continue;
-        failures++;
-        expect(isCorrupt(error), `${section.name}: ${String(error)}`).toBe(true);
-        expect((error as { key: string }).key).toBe(index!.key);
-      }
+    for (const request of [{ rankBy: ["price", "desc"], topK: 3000 }, { rankBy: ["name", "asc"], topK: 3000 }]) {
+      failures += await corruptSectionFailures(storage, index!.key, () => makeEngine(storage).query(NS, request));
     }
     expect(failures).toBeGreaterThanOrEqual(4);
   });
