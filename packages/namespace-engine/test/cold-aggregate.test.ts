@@ -187,11 +187,7 @@ afterAll(() => s3.cleanup());
 
 describe.skipIf(!s3.shouldRun)("cold aggregations and exact kNN on the real S3 server", () => {
   it("answer exactly like the loaded index from ranged reads", async () => {
-    const storage = s3.open();
-    const writer = makeEngine(storage);
-    await writer.createNamespace(NS, { distanceMetric: "cosine" });
-    await writer.upsert(NS, Array.from({ length: 2000 }, (_, i) => doc(i)));
-    await writer.compact(NS, { force: true });
+    const { storage, writer } = await compactedNamespace(NS, 2000, (i) => doc(i), s3.open());
     await writer.deleteByFilter(NS, ["n", "Lt", 10]);
     await writer.upsert(NS, [doc(5001), doc(100, 1)]);
     await writer.delete(NS, ["doc-00101"]);

@@ -86,11 +86,7 @@ afterAll(() => s3.cleanup());
 
 describe.skipIf(!s3.shouldRun)("cold limitPer on the real S3 server", () => {
   it("answers like the loaded index", async () => {
-    const storage = s3.open();
-    const writer = makeEngine(storage);
-    await writer.createNamespace(NS, { distanceMetric: "cosine" });
-    await writer.upsert(NS, Array.from({ length: 2000 }, (_, i) => doc(i)));
-    await writer.compact(NS, { force: true });
+    const { storage, writer } = await compactedNamespace(NS, 2000, (i) => doc(i), s3.open());
     await writer.upsert(NS, [doc(5000, " alpha"), doc(40, " golf")]);
     for (const request of [requests[0]!, requests[3]!, requests[4]!, requests[7]!]) await expectCold(storage, request);
   });

@@ -74,11 +74,7 @@ afterAll(() => s3.cleanup());
 
 describe.skipIf(!s3.shouldRun)("cold RRF on the real S3 server", () => {
   it("fuses exactly like the loaded index from ranged reads", async () => {
-    const storage = s3.open();
-    const writer = makeEngine(storage);
-    await writer.createNamespace(NS, { distanceMetric: "cosine" });
-    await writer.upsert(NS, Array.from({ length: 2000 }, (_, i) => doc(i)));
-    await writer.compact(NS, { force: true });
+    const { storage, writer } = await compactedNamespace(NS, 2000, (i) => doc(i), s3.open());
     await writer.upsert(NS, [doc(5001, " alpha"), doc(100, " golf")]);
     await writer.delete(NS, [idOf(101)]);
     for (const request of requests.slice(0, 3)) await expectCold(storage, request);

@@ -134,11 +134,7 @@ afterAll(() => s3.cleanup());
 
 describe.skipIf(!s3.shouldRun)("cold combinations of BM25 clauses on the real S3 server", () => {
   it("answer exactly like the loaded index from ranged reads, with a tail of several chunks", async () => {
-    const storage = s3.open();
-    const writer = makeEngine(storage);
-    await writer.createNamespace(NS, { distanceMetric: "cosine" });
-    await writer.upsert(NS, Array.from({ length: 2000 }, (_, i) => doc(i)));
-    await writer.compact(NS, { force: true });
+    const { storage, writer } = await compactedNamespace(NS, 2000, (i) => doc(i), s3.open());
     for (let b = 0; b < 4; b++) await writer.upsert(NS, [doc(5000 + b), doc(100 + b, " alpha alpha")]);
     await writer.delete(NS, ["doc-00101"]);
     const options = { queryCache: { tailChunkContainers: 2, tailChunkFanout: 16 } };

@@ -259,11 +259,7 @@ afterAll(() => s3.cleanup());
 
 describe.skipIf(!s3.shouldRun)("cold BM25 and filter queries on the real S3 server", () => {
   it("answer exactly like the loaded index from ranged reads", async () => {
-    const storage = s3.open();
-    const writer = makeEngine(storage);
-    await writer.createNamespace(NS, { distanceMetric: "cosine" });
-    await writer.upsert(NS, Array.from({ length: 2000 }, (_, i) => doc(i)));
-    await writer.compact(NS, { force: true });
+    const { storage, writer } = await compactedNamespace(NS, 2000, (i) => doc(i), s3.open());
     await writer.upsert(NS, [doc(5001), doc(100, " alpha alpha")]);
     await writer.delete(NS, ["doc-00101"]);
     for (const request of [requests[0]!, requests[1]!, filterRequests[0]!, filterRequests[4]!, filterRequests[14]!, filterRequests[16]!, filterRequests[18]!]) {

@@ -115,11 +115,7 @@ afterAll(() => s3.cleanup());
 
 describe.skipIf(!s3.shouldRun)("cold token filters on the real S3 server", () => {
   it("answer exactly like the loaded index from ranged reads", async () => {
-    const storage = s3.open();
-    const writer = makeEngine(storage);
-    await writer.createNamespace(NS, { distanceMetric: "cosine" });
-    await writer.upsert(NS, Array.from({ length: 2000 }, (_, i) => doc(i)));
-    await writer.compact(NS, { force: true });
+    const { storage, writer } = await compactedNamespace(NS, 2000, (i) => doc(i), s3.open());
     await writer.upsert(NS, [doc(5001, " running shoes"), doc(100, " alpha bravo")]);
     await writer.delete(NS, ["doc-00101"]);
     for (const request of [requests[0]!, requests[3]!, requests[7]!, requests[9]!, requests[17]!, requests[22]!]) await expectCold(storage, request);

@@ -74,13 +74,16 @@ export async function indexObjects(storage: StorageProvider): Promise<{ key: str
   return Promise.all(keys.map(async (key) => ({ key, size: (await storage.head(key))!.size })));
 }
 
-/** A cosine namespace of `docs` documents (`doc(i)`, written 1,000 at a time) compacted into one indexed segment. */
-export async function compactedNamespace(
+/**
+ * A cosine namespace of `docs` documents (`doc(i)`, written 1,000 at a time) compacted into one indexed segment, on
+ * `storage` (a new memory storage by default; the S3 variants pass the real server's).
+ */
+export async function compactedNamespace<S extends StorageProvider = MemoryStorage>(
   namespace: string,
   docs: number,
   doc: (i: number) => DocumentInput,
-): Promise<{ storage: MemoryStorage; writer: NamespaceEngine }> {
-  const storage = new MemoryStorage();
+  storage: S = new MemoryStorage() as StorageProvider as S,
+): Promise<{ storage: S; writer: NamespaceEngine }> {
   const writer = makeEngine(storage);
   await writer.createNamespace(namespace, { distanceMetric: "cosine" });
   for (let at = 0; at < docs; at += 1000) await writer.upsert(namespace, Array.from({ length: Math.min(1000, docs - at) }, (_, i) => doc(at + i)));
