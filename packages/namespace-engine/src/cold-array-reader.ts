@@ -65,7 +65,8 @@ export interface StringRef {
 }
 
 export interface ColdFileRequest {
-  readonly ref: ContainerRef;
+  /** The segment the index belongs to (its row count is checked); null for an object no manifest names (a stored tail chunk, tail-chunk-index-store.ts). */
+  readonly ref: ContainerRef | null;
   readonly indexKey: string;
   /** The ref's `index_bytes`, when recorded. */
   readonly expectedBytes: number | undefined;
@@ -116,6 +117,20 @@ export class ColdArrayReader {
       this.#files.set(key, file);
     }
     return file;
+  }
+
+  /**
+   * Drops what is cached of object `key` (its parsed eager region and verified blocks): for an object that may be
+   * written again under the same key (a damaged stored tail chunk replaced, tail-chunk-index-store.ts).
+   */
+  forget(key: string): void {
+    this.#files.delete(key);
+    const prefix = `${key}\0`;
+    for (const [id, block] of this.#blocks) {
+      if (!id.startsWith(prefix)) continue;
+      this.#blocks.delete(id);
+      this.#held -= block.byteLength;
+    }
   }
 
   /** Elements of array `ref` (of type `type`). */
@@ -386,7 +401,7 @@ export class ColdArrayReader {
     const metaSection = directory.section("meta.json");
     if (metaSection === undefined || !metaSection.eager) throw new CorruptError(`query index ${key}: meta document missing`, key);
     const meta = decodeIndexStep(key, () => parseIndexMeta(sliceFromTail(directory, tail, metaSection)));
-    if (meta.size !== request.ref.rowCount) {
+    if (request.ref !== null && meta.size !== request.ref.rowCount) {
       throw new CorruptError(`query index ${key} has ${meta.size} rows, segment ${request.ref.key} has ${request.ref.rowCount}`, key);
     }
     if (meta.clusters === undefined || meta.rowStore === undefined || meta.idSet === undefined) {

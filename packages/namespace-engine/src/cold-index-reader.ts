@@ -42,6 +42,7 @@ import {
   vectorBlockRuns,
 } from "./query/cold-ann.ts";
 import { readIdBlock } from "./query/id-set.ts";
+import type { ColdIndexFile } from "./cold-array-reader.ts";
 import { coalesceRanges } from "./coalesce-ranges.ts";
 import { decodeIndexStep, IndexObjectReads } from "./index-object-reads.ts";
 import type { RetryPolicy } from "./storage-calls.ts";
@@ -89,6 +90,32 @@ export class ColdIndexReader {
       this.#heads.set(request.indexKey, head);
     }
     return head;
+  }
+
+  /**
+   * The parsed eager region of an index object already opened by a ColdArrayReader (a stored tail chunk,
+   * ranged-tail-chunk.ts): parsed from the region `file` holds, no read; null without IVF lists. Cached like `head`.
+   */
+  headOf(file: ColdIndexFile, metric: DistanceMetric): Promise<ColdIndexHead | null> {
+    let head = this.#heads.get(file.key);
+    if (head === undefined) {
+      head = (async () => {
+        const parsed: ColdIndexHead | null = decodeIndexStep(file.key, () => readColdIndexHead(file.tail, file.objectBytes));
+        if (parsed === null) return null;
+        if (parsed.size !== file.meta.size) throw new CorruptError(`query index ${file.key} has ${parsed.size} rows, its meta document ${file.meta.size}`, file.key);
+        if (parsed.metric !== metric) throw new CorruptError(`query index ${file.key} was built for ${parsed.metric}, the namespace uses ${metric}`, file.key);
+        return parsed;
+      })();
+      this.#heads.set(file.key, head);
+      head.catch(() => this.#heads.delete(file.key));
+      while (this.#heads.size > HEADS_KEPT) this.#heads.delete(this.#heads.keys().next().value as string);
+    }
+    return head;
+  }
+
+  /** Drops the cached eager region of `key` (an object that may be written again under the same key). */
+  forget(key: string): void {
+    this.#heads.delete(key);
   }
 
   /** The rows of `lists`: their clusters' ranges, close ones read together, in parallel. */

@@ -73,9 +73,9 @@ export class IndexObjectReads {
    * trailer first, then the region. Null when the object is not a block file
    * (format 2: loaded whole).
    */
-  async eagerRegion(key: string, ref: ContainerRef, expectedBytes: number | undefined): Promise<{ size: number; tail: Uint8Array } | null> {
+  async eagerRegion(key: string, ref: ContainerRef | null, expectedBytes: number | undefined): Promise<{ size: number; tail: Uint8Array } | null> {
     const size = expectedBytes ?? (await this.size(key));
-    const recorded = ref.extra?.["index_eager_bytes"];
+    const recorded = ref?.extra?.["index_eager_bytes"];
     let tail: Uint8Array;
     if (typeof recorded === "number" && recorded >= 48 && recorded <= size) {
       tail = await this.read(key, size - recorded, recorded, size);

@@ -61,7 +61,7 @@ import type { StorageProvider } from "@skerry/storage-providers";
 import type { ContainerRef, DistanceMetric, Manifest, Random } from "@skerry/wal-format";
 import { deletedIdsOf, indexKeyOf, incarnationOf, maskedPositions, mutationWalId, sidecarForRead } from "./container-extra.ts";
 import type { StoredDocument } from "./document.ts";
-import { CorruptError, InvalidArgumentError } from "./errors.ts";
+import { CorruptError, InvalidArgumentError, isCorrupt } from "./errors.ts";
 import type { ReadOptions } from "./namespace-info.ts";
 import type { NamespacePath } from "./namespace-path.ts";
 import type { NamespaceState } from "./namespace-state.ts";
@@ -113,7 +113,8 @@ import { blockHolds, bloomMayContain, idBlockOf } from "./query/id-set.ts";
 import type { JsonValue } from "./query/query-document.ts";
 import { QuerySnapshot } from "./query/query-snapshot.ts";
 import { foldIdentity, TailFold } from "./query-tail.ts";
-import { type ChunkBuild, TailChunkIndexStore, type TailChunkIndexStoreStats } from "./tail-chunk-index-store.ts";
+import { type ChunkBuild, TailChunkIndexStore, type TailChunkIndexStoreStats, tailIndexPrefix } from "./tail-chunk-index-store.ts";
+import type { RangedTailChunk } from "./ranged-tail-chunk.ts";
 import { type ChunkIndexer, TailChunks } from "./tail-chunks.ts";
 import { SegmentIndexCache, type SegmentIndexCacheStats } from "./segment-index-cache.ts";
 import { SerialQueue } from "./serial-queue.ts";
@@ -283,6 +284,17 @@ interface TailPart {
    * (undefined: none). Chunks are disjoint once those are excluded.
    */
   readonly chunks: readonly { readonly index: QueryIndex; readonly excluded: Uint32Array | undefined }[];
+  /**
+   * Closed chunks whose stored index is read by range (a tail part made for the cold paths; none in one made
+   * for the loaded path), oldest first, each with its dead slots (superseded by later containers): the cold
+   * paths take them as partitions after the segments (ranged-tail-chunk.ts). Disjoint from `chunks`.
+   */
+  readonly stored: readonly { readonly chunk: RangedTailChunk; readonly dead: DeadSlots }[];
+  /**
+   * A ranged read of stored chunk `key` found it damaged or gone (`error`): reports it and indexes the chunk from
+   * the fold instead (run it in the namespace's lane). False when no chunk of this part is read from `key`.
+   */
+  readonly damaged: (key: string, error: unknown) => boolean;
   /** Every id the tail holds at this version, live or deleted: they shadow older partitions. */
   readonly ids: { has(id: string): boolean } & Iterable<string>;
   readonly bytes: number;
@@ -321,6 +333,8 @@ interface CachedPrepared {
 }
 
 const VERSIONS_PER_NAMESPACE = 4;
+/** Stored tail chunks found damaged by one query's ranged reads that are rebuilt before its error is thrown. */
+const MAX_TAIL_REPAIRS = 16;
 /** Cold BM25 and filter queries (#coldTextQuery) only when the version's indexes hold more bytes than this. */
 const COLD_TEXT_MIN_INDEX_BYTES = 64 * 1024;
 
@@ -328,11 +342,24 @@ function requestField(json: unknown, name: string): boolean {
   return typeof json === "object" && json !== null && !Array.isArray(json) && Object.hasOwn(json, name);
 }
 
+/**
+ * The cold array readers of a version: `files` holds the indexed segments' (`refs`, `tombstones`), then the tail's
+ * chunks read by range (`tail.stored`).
+ */
+interface ColdArrays {
+  readonly refs: ContainerRef[];
+  readonly files: ColdIndexFile[];
+  readonly tail: TailPart;
+  readonly tombstones: Iterable<number>[];
+  readonly metric: DistanceMetric;
+}
+
 /** A cold ANN query: the request, its segments (refs, index keys, heads, tombstones), the tail and a filter's matches. */
 interface ColdAnn {
   readonly request: QueryRequest;
   readonly vector: Float32Array;
   readonly metric: DistanceMetric;
+  /** The indexed segments' refs; `keys` and `heads` hold theirs, then the tail's stored chunks' (`tail.stored`). */
   readonly refs: readonly ContainerRef[];
   readonly keys: readonly string[];
   readonly heads: readonly ColdIndexHead[];
@@ -413,7 +440,7 @@ export class NamespaceQuery {
     this.#coldDead = new ColdDeadSlots(this.#coldArrays);
     this.#coldRows = new ColdRows(this.#coldArrays);
     this.#tailIndexes = new TailChunkIndexStore(
-      deps,
+      { ...deps, arrays: this.#coldArrays, forget: (key) => this.#cold.forget(key) },
       { persist: this.#settings.tailIndexPersist, minDocuments: this.#settings.tailIndexPersistDocs },
       (error, path) => deps.onTailIndexProblem?.(error, path),
     );
@@ -486,19 +513,16 @@ export class NamespaceQuery {
     checkFilterable(request, manifest.schema);
     // Features only the loaded executor answers never reach a cold path (loaded-only.ts).
     if (!needsLoadedPath(request)) {
-      if (request.aggregateBy !== undefined && request.rankBy !== undefined) {
-        const both = await this.#coldRankedAggregate(path, manifest, request);
-        if (both !== undefined) return { cold: both.rows, aggregated: both.aggregated, version: manifest.version };
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const cold = await this.#coldPlan(path, manifest, request);
+          if (cold !== undefined) return cold;
+          break;
+        } catch (error) {
+          // A stored tail chunk found damaged or gone by a ranged read: indexed from the fold, then answered again.
+          if (attempt >= MAX_TAIL_REPAIRS || !(await this.#repairTail(path, error))) throw error;
+        }
       }
-      // A plain ANN query over indexes not loaded: ranged reads instead of loading them (#coldQuery).
-      const cold = await this.#coldQuery(path, manifest, request);
-      if (cold !== undefined) return { cold: cold.rows, version: manifest.version };
-      const coldText = await this.#coldTextQuery(path, manifest, request);
-      if (coldText !== undefined) return { cold: coldText.rows, version: manifest.version };
-      const coldExact = await this.#coldExactQuery(path, manifest, request);
-      if (coldExact !== undefined) return { cold: coldExact, version: manifest.version };
-      const coldAggregated = await this.#coldAggregateQuery(path, manifest, request);
-      if (coldAggregated !== undefined) return { cold: [], aggregated: coldAggregated, version: manifest.version };
     }
     const prepared = await this.#prepare(path, manifest);
     return {
@@ -506,6 +530,38 @@ export class NamespaceQuery {
       request: request.distanceMetric === undefined ? { ...request, distanceMetric: prepared.metric } : request,
       version: manifest.version,
     };
+  }
+
+  /** The request answered by a cold path (ranged reads), or undefined when none serves it (the caller loads). */
+  async #coldPlan(path: NamespacePath, manifest: Manifest, request: QueryRequest): Promise<{ cold: QueryRow[]; aggregated?: AggregationResult; version: number } | undefined> {
+    if (request.aggregateBy !== undefined && request.rankBy !== undefined) {
+      const both = await this.#coldRankedAggregate(path, manifest, request);
+      if (both !== undefined) return { cold: both.rows, aggregated: both.aggregated, version: manifest.version };
+    }
+    // A plain ANN query over indexes not loaded: ranged reads instead of loading them (#coldQuery).
+    const cold = await this.#coldQuery(path, manifest, request);
+    if (cold !== undefined) return { cold: cold.rows, version: manifest.version };
+    const coldText = await this.#coldTextQuery(path, manifest, request);
+    if (coldText !== undefined) return { cold: coldText.rows, version: manifest.version };
+    const coldExact = await this.#coldExactQuery(path, manifest, request);
+    if (coldExact !== undefined) return { cold: coldExact, version: manifest.version };
+    const coldAggregated = await this.#coldAggregateQuery(path, manifest, request);
+    if (coldAggregated !== undefined) return { cold: [], aggregated: coldAggregated, version: manifest.version };
+    return undefined;
+  }
+
+  /**
+   * After a cold path failed with `error`: when it is a CorruptError naming one of `path`'s stored tail chunks
+   * read by range (damaged, or deleted behind the engine's back), that chunk is reported and indexed from the
+   * fold (tail-chunk-index-store.ts `damaged`) and true returned: the query is answered again. False otherwise.
+   */
+  async #repairTail(path: NamespacePath, error: unknown): Promise<boolean> {
+    if (!isCorrupt(error) || !error.key.startsWith(tailIndexPrefix(path))) return false;
+    const id = namespaceId(path);
+    return this.#lanes.run(id, async () => {
+      const part = await this.#tailParts.get(id)?.promise.catch(() => undefined);
+      return part?.damaged(error.key, error) ?? false;
+    });
   }
 
   #prepare(path: NamespacePath, manifest: Manifest): Promise<Prepared> {
@@ -542,13 +598,16 @@ export class NamespaceQuery {
    * a cold query and the load that follows build it once. With
    * `resolveBases` false, a tail whose PATCHes need base documents from the
    * materialized state is answered with null (the caller loads instead).
+   * `ranged` (the cold paths): closed chunks whose index is stored are
+   * opened for ranged reads (`stored`) rather than read whole; a part made
+   * so is not what the loaded path takes (it loads them whole).
    */
-  async #tailPart(path: NamespacePath, id: string, manifest: Manifest, resolveBases: boolean): Promise<TailPart | null> {
+  async #tailPart(path: NamespacePath, id: string, manifest: Manifest, resolveBases: boolean, ranged = false): Promise<TailPart | null> {
     const key = `${id}@${incarnationOf(manifest)}@${manifest.version}`;
     const cached = this.#tailParts.get(id);
     if (cached?.key === key) {
       const part = await cached.promise.catch(() => undefined);
-      if (part !== undefined) return part;
+      if (part !== undefined && (ranged || part.stored.length === 0)) return part;
     }
     const metric: DistanceMetric = manifest.vector?.metric ?? "COSINE";
     const dimension = manifest.vector?.dimension;
@@ -560,7 +619,7 @@ export class NamespaceQuery {
       buildQueryIndex(docs, { metric, ...(dimension === undefined ? {} : { dimension }), ...(closed ? { ann: true } : {}), textFields }),
     );
     if (chunks.fold.needsBase.size > 0 && !resolveBases) return null;
-    const promise = this.#buildTail(path, manifest, chunks, refs, { metric, dimension: dimension ?? null, textFields: textKey });
+    const promise = this.#buildTail(path, manifest, chunks, refs, { metric, dimension: dimension ?? null, textFields: textKey }, ranged);
     this.#tailParts.set(id, { key, promise });
     promise.catch(() => {
       if (this.#tailParts.get(id)?.promise === promise) this.#tailParts.delete(id);
@@ -568,7 +627,7 @@ export class NamespaceQuery {
     return promise;
   }
 
-  async #buildTail(path: NamespacePath, manifest: Manifest, chunks: TailChunks, refs: readonly ContainerRef[], build: ChunkBuild): Promise<TailPart> {
+  async #buildTail(path: NamespacePath, manifest: Manifest, chunks: TailChunks, refs: readonly ContainerRef[], build: ChunkBuild, ranged: boolean): Promise<TailPart> {
     const { fold } = chunks;
     // PATCHes of documents whose base lives in an indexed segment: take them from the materialized state.
     if (fold.needsBase.size > 0) {
@@ -579,16 +638,36 @@ export class NamespaceQuery {
       });
     }
     const before = chunks.indexedDocs;
-    const open = await this.#tailIndexes.advance(path, chunks, refs, build);
+    const open = await this.#tailIndexes.advance(path, chunks, refs, build, ranged && this.#settings.coldReads);
+    // The loaded path holds every chunk in memory: those an earlier cold query read by range are loaded whole now.
+    if (!ranged) await this.#tailIndexes.materialize(path, chunks, refs, build);
     this.#tailDocsIndexed += chunks.indexedDocs - before;
     this.#tailChunks = chunks.closed.length + 1;
     const parts: { index: QueryIndex; excluded: Uint32Array | undefined }[] = [];
+    const stored: { chunk: RangedTailChunk; dead: DeadSlots }[] = [];
     let bytes = open.bytes;
     for (const chunk of [...chunks.closed, open]) {
       if (chunk !== open) bytes += chunk.bytes;
+      if (chunk.ranged !== undefined) {
+        if (!ranged) throw new Error("unreachable: a ranged tail chunk was not loaded for the loaded path");
+        // A ranged chunk's excluded positions are its slots.
+        const slots = Uint32Array.from(chunk.excluded).sort();
+        let mask: Uint8Array | null = null;
+        if (slots.length > 0) {
+          mask = new Uint8Array(chunk.ranged.size);
+          for (const slot of slots) mask[slot] = 1;
+        }
+        stored.push({ chunk: chunk.ranged, dead: { mask, slots } });
+        continue;
+      }
       if (chunk.index === null) continue;
       parts.push({ index: chunk.index, excluded: chunk.excluded.size === 0 ? undefined : Uint32Array.from(chunk.excluded).sort() });
     }
+    const damaged = (key: string, error: unknown): boolean => {
+      const found = this.#tailIndexes.damaged(path, chunks, refs, build, key, error);
+      if (found) this.#tailParts.delete(namespaceId(path));
+      return found;
+    };
     const containers = fold.identities.length;
     const ids = {
       has: (docId: string) => fold.heldWithin(docId, containers),
@@ -596,22 +675,28 @@ export class NamespaceQuery {
         for (const docId of fold.ids()) if (fold.heldWithin(docId, containers)) yield docId;
       },
     };
-    return { deleted: [...fold.deleted], chunks: parts, ids, bytes };
+    return { deleted: [...fold.deleted], chunks: parts, stored, damaged, ids, bytes };
   }
 
   /**
    * The indexed segments of `manifest`'s version and their index keys, when
-   * a query of it would be answered cold: the version is not prepared and at
-   * least one of its segment indexes is not loaded. Undefined otherwise.
+   * a query of it may be answered cold: the version is not prepared.
+   * `loaded`: every segment index is loaded (or there is none), so the
+   * query is answered cold only when its tail has chunks read by range
+   * (TailPart `stored`). Undefined when warm.
    */
-  #coldSegments(id: string, manifest: Manifest): { refs: ContainerRef[]; keys: string[] } | undefined {
+  #coldSegments(id: string, manifest: Manifest): { refs: ContainerRef[]; keys: string[]; loaded: boolean } | undefined {
     if (this.#prepared.get(`${id}@${incarnationOf(manifest)}@${manifest.version}`)?.value !== undefined) return undefined; // warm
     const prefix = indexedPrefix(manifest);
-    if (prefix === 0) return undefined;
     const refs = manifest.containers.slice(0, prefix);
     const keys = refs.map((ref) => indexKeyOf(ref) as string);
-    if (keys.every((key) => this.#segments.has(key))) return undefined;
-    return { refs, keys };
+    return { refs, keys, loaded: keys.every((key) => this.#segments.has(key)) };
+  }
+
+  /** The cold tail part of `manifest`'s version (stored chunks opened for ranged reads), in the namespace's lane. */
+  #coldTail(path: NamespacePath, id: string, manifest: Manifest): Promise<TailPart | null> {
+    // In the namespace's lane: the cached fold is extended in place, one build at a time (#fold).
+    return this.#lanes.run(id, () => this.#tailPart(path, id, manifest, false, true));
   }
 
   /**
@@ -652,18 +737,23 @@ export class NamespaceQuery {
     const id = namespaceId(path);
     const segments = this.#coldSegments(id, manifest);
     if (segments === undefined) return undefined;
-    const { refs, keys } = segments;
+    const { refs } = segments;
     const metric: DistanceMetric = manifest.vector?.metric ?? "COSINE";
     if ((request.distanceMetric ?? metric) !== metric) return undefined;
     // Requests executeQuery rejects go there for the same error.
     if (vector.length !== manifest.vector?.dimension || (metric === "COSINE" && !vector.some((x) => x !== 0))) return undefined;
-    const [heads, tail, tombstones] = await Promise.all([
-      Promise.all(refs.map((ref, i) => this.#cold.head({ ref, indexKey: keys[i] as string, expectedBytes: indexBytesOf(ref), metric }))),
-      // In the namespace's lane: the cached fold is extended in place, one build at a time (#fold).
-      this.#lanes.run(id, () => this.#tailPart(path, id, manifest, false)),
+    const tailPart = this.#coldTail(path, id, manifest);
+    if (segments.loaded && ((await tailPart)?.stored.length ?? 0) === 0) return undefined;
+    const [segmentHeads, tail, tombstones] = await Promise.all([
+      Promise.all(refs.map((ref, i) => this.#cold.head({ ref, indexKey: segments.keys[i] as string, expectedBytes: indexBytesOf(ref), metric }))),
+      tailPart,
       Promise.all(refs.map((ref) => this.#tombstones(ref))),
     ]);
-    if (tail === null || heads.some((head) => head === null)) return undefined;
+    if (tail === null) return undefined;
+    // The tail's chunks read by range are partitions after the segments (their heads parsed from the eager regions read).
+    const heads = [...segmentHeads, ...(await Promise.all(tail.stored.map(({ chunk }) => this.#cold.headOf(chunk.file, metric))))];
+    const keys = [...segments.keys, ...tail.stored.map(({ chunk }) => chunk.key)];
+    if (heads.some((head) => head === null)) return undefined;
     // A filter: its non-matching rows are skipped like dead ones; a segment where it is selective is an exact scan.
     let filtered: ColdAnnFilter | undefined;
     let selective: ColdAnn["selective"];
@@ -673,8 +763,8 @@ export class NamespaceQuery {
       filtered = await coldAnnFilter({ reader: this.#coldArrays, ids: this.#coldDead }, cold.files, tail.chunks, request.filters, this.#coldRows);
       if (filtered === undefined) return undefined;
       if (filtered.selective.some((slots) => slots !== undefined)) {
-        if (!ColdDeadSlots.servable(cold.files, refs, tombstones)) return undefined;
-        selective = { files: cold.files, dead: await this.#coldDead.of(cold.files, refs, tombstones, tail.ids) };
+        if (!ColdDeadSlots.servable(cold.files.slice(0, refs.length), refs, tombstones)) return undefined;
+        selective = { files: cold.files, dead: await this.#deadSlotsOf(cold) };
       }
     }
     return { request, vector, metric, refs, keys, heads: heads as ColdIndexHead[], tail, tombstones, filtered, selective };
@@ -697,12 +787,21 @@ export class NamespaceQuery {
     // that can hold an id). Asked only for the rows the scan looks at (format 4: those whose score could be kept):
     // a "maybe" counts as live until its id block is read, then the scan runs again, until it saw no unresolved
     // "maybe".
+    const segmentCount = refs.length;
     const probed: ProbedSegment[] = segmentHeads.map((head, s) => {
+      const matches = filtered?.matches[s];
+      if (s >= segmentCount) {
+        // A stored tail chunk: its superseded slots are dead; nothing else shadows it (tail-chunks.ts).
+        const dead = (tail.stored[s - segmentCount] as { dead: DeadSlots }).dead.mask;
+        const scan = new ColdAnnScan(head, { vector, metric, k, probes: request.probes, rerank }, (_, __, slot) => matches?.[slot] === 0 || dead?.[slot] === 1);
+        return { scan, pending: new Set<string>(), resolve: () => Promise.resolve(), fetched: new Map<number, ListRows>() };
+      }
       const ref = refs[s] as ContainerRef;
       const dead = new Set<number>(tombstones[s]);
       const masked = maskedPositions(ref);
       if (masked !== undefined) for (const position of masked) dead.add(position);
-      const newer = segmentHeads.slice(s + 1);
+      // Newer segments shadow it; the tail's ids (its stored chunks' too) are `tail.ids`.
+      const newer = segmentHeads.slice(s + 1, segmentCount);
       const newerMarkers = markers.slice(s + 1);
       const shadowed = new Set<string>();
       const resolved = new Set<string>();
@@ -735,7 +834,6 @@ export class NamespaceQuery {
         }
         await Promise.all(checks);
       };
-      const matches = filtered?.matches[s];
       const scan = new ColdAnnScan(head, { vector, metric, k, probes: request.probes, rerank }, (docId, position, slot) => {
         if (matches?.[slot] === 0 || dead.has(position) || tail.ids.has(docId) || shadowed.has(docId) || newerMarkers.some((m) => m.has(docId))) return true;
         if (maybeNewer(docId)) pending.add(docId);
@@ -961,9 +1059,9 @@ export class NamespaceQuery {
       const v = rank.vector;
       if (v.length !== manifest.vector?.dimension || ((request.distanceMetric ?? metric) === "COSINE" && !v.some((x) => x !== 0))) return undefined;
     }
-    if (!ColdDeadSlots.servable(files, refs, tombstones)) return undefined;
+    if (!ColdDeadSlots.servable(files.slice(0, refs.length), refs, tombstones)) return undefined;
     // Dead rows are resolved while the filter and the terms are read.
-    const deadSlots = this.#coldDead.of(files, refs, tombstones, tail.ids);
+    const deadSlots = this.#deadSlotsOf(cold);
     deadSlots.catch(() => undefined);
     const filtered = await coldFilterMatches({ reader: this.#coldArrays, ids: this.#coldDead }, files, chunks, filters);
     if (filtered === undefined) return undefined;
@@ -1047,8 +1145,8 @@ export class NamespaceQuery {
     const cold = await this.#openColdArrays(path, manifest);
     if (cold === undefined) return undefined;
     const { refs, files, tail, tombstones } = cold;
-    if (!ColdDeadSlots.servable(files, refs, tombstones)) return undefined;
-    const deadSlots = this.#coldDead.of(files, refs, tombstones, tail.ids);
+    if (!ColdDeadSlots.servable(files.slice(0, refs.length), refs, tombstones)) return undefined;
+    const deadSlots = this.#deadSlotsOf(cold);
     deadSlots.catch(() => undefined);
     const filters = request.filters;
     let matches: Uint32Array[] | undefined;
@@ -1117,13 +1215,15 @@ export class NamespaceQuery {
     const chunks = coldTailChunks(tail.chunks);
     const filtered = await coldFilterMatches({ reader: this.#coldArrays, ids: this.#coldDead }, files, chunks, request.filters);
     if (filtered === undefined) return undefined;
-    const deadPositions = refs.map((ref, s) => {
-      const out = new Set<number>(tombstones[s]);
-      const masked = maskedPositions(ref);
+    // A stored tail chunk (a file after the segments) has no dead positions: its superseded slots are dead by id.
+    const deadPositions = files.map((_, s) => {
+      const ref = refs[s];
+      const out = new Set<number>(ref === undefined ? [] : tombstones[s]);
+      const masked = ref === undefined ? undefined : maskedPositions(ref);
       if (masked !== undefined) for (const position of masked) out.add(position);
       return out;
     });
-    const deadSlots = await this.#coldDead.idDead(files, refs, tail.ids);
+    const deadSlots = await this.#idDeadSlotsOf(cold);
     const run = (k: number) =>
       coldExactVector({
         reader: this.#coldArrays,
@@ -1278,28 +1378,46 @@ export class NamespaceQuery {
    * reads), with its tail partition and the segments' tombstones. Undefined when the version does not qualify
    * (the caller loads). An index built for another metric than the namespace's is CorruptError.
    */
-  async #openColdArrays(
-    path: NamespacePath,
-    manifest: Manifest,
-  ): Promise<{ refs: ContainerRef[]; files: ColdIndexFile[]; tail: TailPart; tombstones: Iterable<number>[]; metric: DistanceMetric } | undefined> {
+  async #openColdArrays(path: NamespacePath, manifest: Manifest): Promise<ColdArrays | undefined> {
     const id = namespaceId(path);
     const segments = this.#coldSegments(id, manifest);
     if (segments === undefined) return undefined;
     const { refs, keys } = segments;
     const recorded = refs.map(indexBytesOf);
-    if (recorded.every((bytes) => bytes !== undefined) && recorded.reduce((n: number, bytes) => n + (bytes as number), 0) <= COLD_TEXT_MIN_INDEX_BYTES) return undefined;
+    const tailPart = this.#coldTail(path, id, manifest);
+    // Segments this small (or loaded) are read cold only beside tail chunks read by range.
+    const small = recorded.every((bytes) => bytes !== undefined) && recorded.reduce((n: number, bytes) => n + (bytes as number), 0) <= COLD_TEXT_MIN_INDEX_BYTES;
+    if ((segments.loaded || small) && ((await tailPart)?.stored.length ?? 0) === 0) return undefined;
     const [opened, tail, tombstones] = await Promise.all([
       Promise.all(refs.map((ref, i) => this.#coldArrays.open({ ref, indexKey: keys[i] as string, expectedBytes: indexBytesOf(ref) }))),
-      this.#lanes.run(id, () => this.#tailPart(path, id, manifest, false)),
+      tailPart,
       Promise.all(refs.map((ref) => this.#tombstones(ref))),
     ]);
     if (tail === null || opened.some((file) => file === null)) return undefined;
-    const files = opened as ColdIndexFile[];
+    // The tail's chunks read by range are files after the segments.
+    const files = [...(opened as ColdIndexFile[]), ...tail.stored.map(({ chunk }) => chunk.file)];
     const metric: DistanceMetric = manifest.vector?.metric ?? "COSINE";
     for (const file of files) {
       if (file.meta.metric !== metric) throw new CorruptError(`query index ${file.key} was built for ${file.meta.metric}, the namespace uses ${metric}`, file.key);
     }
     return { refs, files, tail, tombstones, metric };
+  }
+
+  /**
+   * The dead slots of every file of `cold` (oldest first): a segment's as ColdDeadSlots finds them (the tail's ids,
+   * its stored chunks' too, shadow it), a stored tail chunk's its superseded slots. The segments must be servable.
+   */
+  async #deadSlotsOf(cold: ColdArrays): Promise<DeadSlots[]> {
+    const { refs, files, tail, tombstones } = cold;
+    const segments = await this.#coldDead.of(files.slice(0, refs.length), refs, tombstones, tail.ids);
+    return [...segments, ...tail.stored.map(({ dead }) => dead)];
+  }
+
+  /** The slots of every file of `cold` dead by id alone (ColdDeadSlots `idDead`), a stored tail chunk's superseded slots. */
+  async #idDeadSlotsOf(cold: ColdArrays): Promise<Uint32Array[]> {
+    const { refs, files, tail } = cold;
+    const segments = await this.#coldDead.idDead(files.slice(0, refs.length), refs, tail.ids);
+    return [...segments, ...tail.stored.map(({ dead }) => dead.slots)];
   }
 
   /** Positions hidden by the tombstones `ref` publishes at this version (the object must exist: the manifest names it). */

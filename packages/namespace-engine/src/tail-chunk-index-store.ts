@@ -52,6 +52,18 @@
  * later containers apply to a stored chunk like to a built one
  * (TailChunks excludes those rows).
  *
+ * Ranged reads (`advance(..., ranged)`, the cold query paths' first query
+ * of a version): instead of the whole object, its eager region and ids
+ * (ranged-tail-chunk.ts), every block read CRC-checked; the same header,
+ * metric, dimension and fit checks apply (the fit check needs only the
+ * ids), with the same outcomes. The chunk is then a RangedTailChunk that
+ * the cold query paths read by range like a compacted segment. The loaded
+ * path loads such chunks whole (`materialize`, the checks of a whole read);
+ * damage found by a ranged read later (a block whose CRC fails, an object
+ * deleted behind the engine's back) is reported by the query path
+ * (`damaged`) and the chunk is indexed from the fold and its object
+ * replaced: never read as fewer rows.
+ *
  * Lifecycle: the objects are a cache derived from log batches. Garbage
  * collection (manifest-retention.ts) deletes those whose first container
  * no retained version references (`collectTailIndexGarbage`); purging the
@@ -60,11 +72,15 @@
  */
 import { isNotFound, type StorageProvider } from "@skerry/storage-providers";
 import { type ContainerRef, contentHash, type DistanceMetric, type Random } from "@skerry/wal-format";
-import { CorruptError } from "./errors.ts";
+import { CorruptError, isCorrupt } from "./errors.ts";
+import type { ColdArrayReader } from "./cold-array-reader.ts";
 import type { NamespacePath } from "./namespace-path.ts";
+import { openRangedTailChunk, type RangedTailChunk } from "./ranged-tail-chunk.ts";
 import { deserializeQueryIndex, QUERY_INDEX_VERSION, readExtraIndexSection } from "./query/index-codec.ts";
 import { serializeQueryIndexOffThread, yieldToEventLoop } from "./query/index-worker-pool.ts";
 import type { QueryIndex } from "./query/query-index.ts";
+import { sliceFromTail } from "@skerry/wal-format";
+import { decodeIndexStep } from "./index-object-reads.ts";
 import { createImmutable, type RetryPolicy, withRetry } from "./storage-calls.ts";
 import { namespaceRoot } from "./storage-layout.ts";
 import { buildTailChunksOffThread } from "./tail-chunk-builds.ts";
@@ -105,8 +121,12 @@ export interface TailChunkIndexStoreSettings {
 }
 
 export interface TailChunkIndexStoreStats {
-  /** Chunks taken from stored objects instead of built. */
+  /** Chunks taken from stored objects instead of built (whole or by range). */
   readonly loaded: number;
+  /** Of those, chunks opened for ranged reads (their eager region and ids read, not the whole object). */
+  readonly ranged: number;
+  /** Ranged chunks later loaded whole (for the loaded query path). */
+  readonly materialized: number;
   /** Objects written (or found already written by a create-only put). */
   readonly written: number;
   /** Objects found corrupt or naming other containers (reported; the chunk is indexed and the object replaced). */
@@ -154,12 +174,17 @@ export class TailChunkIndexStore {
   readonly #retry: RetryPolicy;
   readonly #settings: TailChunkIndexStoreSettings;
   readonly #report: (error: unknown, path: NamespacePath) => void;
+  readonly #arrays: ColdArrayReader | undefined;
+  /** Drops what the cold readers cached of an object about to be written again. */
+  readonly #forget: (key: string) => void;
   /** Keys written or seen stored by this process, oldest first (bounded). */
   readonly #known = new Set<string>();
   /** Keys whose object was found corrupt (or naming other containers): replaced by the next write. */
   readonly #corrupt = new Set<string>();
   #writes: Promise<void> = Promise.resolve();
   #loaded = 0;
+  #ranged = 0;
+  #materialized = 0;
   #written = 0;
   #rejected = 0;
   #writeFailures = 0;
@@ -167,7 +192,7 @@ export class TailChunkIndexStore {
   #unfit = 0;
 
   constructor(
-    deps: { readonly storage: StorageProvider; readonly random: Random; readonly retry: RetryPolicy },
+    deps: { readonly storage: StorageProvider; readonly random: Random; readonly retry: RetryPolicy; readonly arrays?: ColdArrayReader | undefined; readonly forget?: ((key: string) => void) | undefined },
     settings: TailChunkIndexStoreSettings,
     report: (error: unknown, path: NamespacePath) => void,
   ) {
@@ -175,6 +200,11 @@ export class TailChunkIndexStore {
     this.#random = deps.random;
     this.#retry = deps.retry;
     this.#settings = settings;
+    this.#arrays = deps.arrays;
+    this.#forget = (key) => {
+      deps.arrays?.forget(key);
+      deps.forget?.(key);
+    };
     this.#report = (error, path) => {
       try {
         report(error, path);
@@ -185,7 +215,7 @@ export class TailChunkIndexStore {
   }
 
   stats(): TailChunkIndexStoreStats {
-    return { loaded: this.#loaded, written: this.#written, rejected: this.#rejected, writeFailures: this.#writeFailures, superseded: this.#superseded, unfit: this.#unfit };
+    return { loaded: this.#loaded, ranged: this.#ranged, materialized: this.#materialized, written: this.#written, rejected: this.#rejected, writeFailures: this.#writeFailures, superseded: this.#superseded, unfit: this.#unfit };
   }
 
   /** Resolves once the background writes queued so far are done (their failures are reported, not thrown). */
@@ -196,30 +226,16 @@ export class TailChunkIndexStore {
   /**
    * `chunks.advance()` with the stored indexes of the closed chunks it is
    * about to index, then the chunks it built queued for writing. `refs` are
-   * the tail's containers (the fold's), `build` what the chunks are indexed with.
+   * the tail's containers (the fold's), `build` what the chunks are indexed with. `ranged`: the stored indexes
+   * are opened for ranged reads (RangedTailChunk) instead of read whole (the cold query paths).
    */
-  async advance(path: NamespacePath, chunks: TailChunks, refs: readonly ContainerRef[], build: ChunkBuild): Promise<TailChunk> {
+  async advance(path: NamespacePath, chunks: TailChunks, refs: readonly ContainerRef[], build: ChunkBuild, ranged = false): Promise<TailChunk> {
     if (!this.#settings.persist || refs.length === 0) return chunks.advance(undefined, undefined, await buildTailChunksOffThread(chunks, build, () => false), yieldToEventLoop);
-    const first = (refs[0] as ContainerRef).id;
-    const identities = chunks.fold.identities;
-    const target = (start: number, end: number, level: number): ChunkTarget => {
-      const prefix = prefixDigest(identities.slice(0, start));
-      const containers = identities.slice(start, end);
-      const header: ChunkHeader = {
-        kind: HEADER_KIND,
-        version: HEADER_VERSION,
-        first,
-        prefix,
-        containers,
-        level,
-        build: { ...build, ann: true, format: QUERY_INDEX_VERSION },
-      };
-      return { key: tailIndexKey(path, first, prefix, containers, build), header };
-    };
+    const target = (start: number, end: number, level: number): ChunkTarget => this.#target(path, chunks, refs, build, start, end, level);
     const wanted = chunks.pending().filter((p) => p.touched >= Math.max(1, this.#settings.minDocuments));
     const targets = new Map<string, ChunkTarget>();
     for (const p of wanted) targets.set(chunkKey(p.start, p.end), target(p.start, p.end, p.level));
-    const stored = await this.#readAll(path, wanted, targets);
+    const stored = await this.#readAll(path, wanted, targets, ranged && this.#arrays !== undefined);
     // The chunks not found stored are built by worker threads when there are some (tail-chunk-builds.ts).
     const built = await buildTailChunksOffThread(chunks, build, (start, end) => stored.has(chunkKey(start, end)));
     const before = chunks.closed;
@@ -237,7 +253,10 @@ export class TailChunkIndexStore {
     );
     for (const chunk of chunks.closed) {
       if (chunk.stored === true) {
-        if (stored.has(chunkKey(chunk.start, chunk.end))) this.#loaded++;
+        if (stored.has(chunkKey(chunk.start, chunk.end))) {
+          this.#loaded++;
+          if (chunk.ranged !== undefined) this.#ranged++;
+        }
         continue;
       }
       const t = targets.get(chunkKey(chunk.start, chunk.end));
@@ -259,15 +278,86 @@ export class TailChunkIndexStore {
     return open;
   }
 
-  /** The stored, verified indexes of `wanted` chunks by chunkKey (absent, unreadable and bad ones left out). */
-  async #readAll(path: NamespacePath, wanted: readonly PlannedChunk[], targets: ReadonlyMap<string, ChunkTarget>): Promise<Map<string, QueryIndex>> {
-    const out = new Map<string, QueryIndex>();
+  /**
+   * Loads the ranged chunks of `chunks` whole (the loaded query path needs them in memory): each object read and
+   * checked as a whole read is, and its ids must be those read by range; a chunk whose object is gone, damaged or
+   * unreadable is indexed from the fold instead (and its object written again).
+   */
+  async materialize(path: NamespacePath, chunks: TailChunks, refs: readonly ContainerRef[], build: ChunkBuild): Promise<void> {
+    for (const chunk of chunks.closed) {
+      const ranged = chunk.ranged;
+      if (ranged === undefined) continue;
+      const target = this.#target(path, chunks, refs, build, chunk.start, chunk.end, chunk.level);
+      const index = this.#corrupt.has(ranged.key) || target.key !== ranged.key ? undefined : await this.#read(path, target);
+      if (index !== undefined && chunks.materialize(chunk, index)) {
+        this.#materialized++;
+        continue;
+      }
+      if (index !== undefined) {
+        this.#corrupt.add(ranged.key);
+        this.#reject(path, ranged.key, "holds other ids than its ranged reads found");
+      }
+      this.#rebuild(path, chunks, refs, build, chunk);
+    }
+  }
+
+  /**
+   * A ranged read of stored chunk `key` found it damaged or gone (`error`, a CorruptError): reported, and its
+   * chunk indexed from the fold (its object written again). False when no chunk of `chunks` is read from `key`.
+   */
+  damaged(path: NamespacePath, chunks: TailChunks, refs: readonly ContainerRef[], build: ChunkBuild, key: string, error: unknown): boolean {
+    const chunk = chunks.closed.find((c) => c.ranged?.key === key);
+    if (chunk === undefined) return false;
+    this.#corrupt.add(key);
+    this.#reject(path, key, (error as Error).message, error);
+    this.#rebuild(path, chunks, refs, build, chunk);
+    return true;
+  }
+
+  /** Indexes ranged `chunk` from the fold and queues the write of its object (replacing the one there). */
+  #rebuild(path: NamespacePath, chunks: TailChunks, refs: readonly ContainerRef[], build: ChunkBuild, chunk: TailChunk): void {
+    chunks.rebuild(chunk);
+    const index = chunk.index;
+    if (index === null || index.size < this.#settings.minDocuments) return;
+    const target = this.#target(path, chunks, refs, build, chunk.start, chunk.end, chunk.level);
+    this.#corrupt.add(target.key); // whatever is there was not usable: replaced
+    this.#forget(target.key);
+    this.#remember(target.key);
+    this.#queueWrite(path, target, index, []);
+  }
+
+  /** Key and header of the object of containers [start, end) of the fold of `chunks`. */
+  #target(path: NamespacePath, chunks: TailChunks, refs: readonly ContainerRef[], build: ChunkBuild, start: number, end: number, level: number): ChunkTarget {
+    const first = (refs[0] as ContainerRef).id;
+    const identities = chunks.fold.identities;
+    const prefix = prefixDigest(identities.slice(0, start));
+    const containers = identities.slice(start, end);
+    const header: ChunkHeader = {
+      kind: HEADER_KIND,
+      version: HEADER_VERSION,
+      first,
+      prefix,
+      containers,
+      level,
+      build: { ...build, ann: true, format: QUERY_INDEX_VERSION },
+    };
+    return { key: tailIndexKey(path, first, prefix, containers, build), header };
+  }
+
+  /** The stored, verified indexes of `wanted` chunks by chunkKey (absent, unreadable and bad ones left out); `ranged`: opened for ranged reads. */
+  async #readAll(
+    path: NamespacePath,
+    wanted: readonly PlannedChunk[],
+    targets: ReadonlyMap<string, ChunkTarget>,
+    ranged: boolean,
+  ): Promise<Map<string, QueryIndex | RangedTailChunk>> {
+    const out = new Map<string, QueryIndex | RangedTailChunk>();
     let next = 0;
     const worker = async () => {
       while (next < wanted.length) {
         const p = wanted[next++] as PlannedChunk;
         const t = targets.get(chunkKey(p.start, p.end)) as ChunkTarget;
-        const index = await this.#read(path, t);
+        const index = ranged ? await this.#readRanged(path, t) : await this.#read(path, t);
         if (index !== undefined) out.set(chunkKey(p.start, p.end), index);
       }
     };
@@ -311,6 +401,58 @@ export class TailChunkIndexStore {
       return index;
     } catch (error) {
       return bad((error as Error).message, error);
+    }
+  }
+
+  /**
+   * One chunk's stored index opened for ranged reads (eager region and ids, every block verified) and checked like
+   * a whole read; undefined when absent or not usable (reported).
+   */
+  async #readRanged(path: NamespacePath, target: ChunkTarget): Promise<RangedTailChunk | undefined> {
+    const { key, header } = target;
+    const arrays = this.#arrays as ColdArrayReader;
+    let size: number | undefined;
+    try {
+      size = await withRetry(`read tail chunk index ${key}`, this.#retry, this.#random, async () => {
+        try {
+          return (await this.#storage.head(key))?.size;
+        } catch (error) {
+          if (isNotFound(error)) return undefined;
+          throw error;
+        }
+      });
+    } catch (error) {
+      this.#report(error, path); // unreadable now: build instead
+      return undefined;
+    }
+    if (size === undefined) return undefined;
+    this.#remember(key);
+    const bad = (reason: string, cause?: unknown): undefined => {
+      this.#corrupt.add(key);
+      this.#forget(key);
+      return this.#reject(path, key, reason, cause);
+    };
+    try {
+      const file = await arrays.open({ ref: null, indexKey: key, expectedBytes: size });
+      if (file === null) return bad("is not a block file");
+      const section = file.directory.section(TAIL_CHUNK_SECTION);
+      if (section === undefined || !section.eager) return bad(`has no ${TAIL_CHUNK_SECTION} section`);
+      const mismatch = headerMismatch(
+        decodeIndexStep(key, () => sliceFromTail(file.directory, file.tail, section)),
+        header,
+      );
+      if (mismatch !== undefined) return bad(mismatch);
+      if (file.meta.metric !== header.build.metric) return bad(`is indexed for metric ${file.meta.metric}`);
+      if (header.build.dimension !== null && file.meta.vectors !== null && file.meta.dimension !== header.build.dimension) {
+        return bad(`holds ${file.meta.dimension}-dimensional vectors`);
+      }
+      const chunk = await openRangedTailChunk(arrays, key, size);
+      if (chunk === null) return bad("is not a block file");
+      return chunk;
+    } catch (error) {
+      if (isCorrupt(error)) return bad((error as Error).message, error);
+      this.#report(error, path); // unreadable now: build instead
+      return undefined;
     }
   }
 

@@ -41,6 +41,13 @@
  * (that row is then excluded, as if a later container superseded it). Any
  * other id, or a missing one, rejects it (`onRejected`) and the chunk is built.
  *
+ * A stored index may also be given as a RangedTailChunk (ranged-tail-chunk.ts):
+ * only its ids, the object read by range by the cold query paths. Such a
+ * chunk has no `index` but `ranged`, checked the same way; its excluded
+ * positions are slots. `materialize` turns it into a loaded chunk (the
+ * object decoded whole, for the loaded query path), `rebuild` into a built
+ * one (its object turned out damaged or gone).
+ *
  * A chunk's index may also be built elsewhere (a worker thread,
  * tail-chunk-builds.ts): `jobs()` lists the documents `advance` would
  * index for each chunk it would build (the open one and the closed ones
@@ -52,6 +59,7 @@
 import type { StoredDocument } from "./document.ts";
 import type { QueryIndex } from "./query/query-index.ts";
 import type { TailFold } from "./query-tail.ts";
+import { RangedTailChunk } from "./ranged-tail-chunk.ts";
 
 /** Where chunks are cut and merged (engine settings `queryCache.tailChunkDocs` / `tailChunkContainers` / `tailChunkFanout`). */
 export interface ChunkLimits {
@@ -69,8 +77,10 @@ export interface TailChunk {
   readonly end: number;
   /** 0 for a chunk cut from containers; L + 1 for a merge of `fanout` chunks of level L. */
   readonly level: number;
-  /** The chunk's live documents indexed, or null when it holds none. */
+  /** The chunk's live documents indexed, or null when it holds none (or is `ranged`). */
   readonly index: QueryIndex | null;
+  /** A stored index read by range (not decoded): the chunk's rows are there, `index` is null. */
+  readonly ranged?: RangedTailChunk | undefined;
   /** Positions of `index` superseded by later containers (grows as the fold extends). */
   readonly excluded: Set<number>;
   readonly bytes: number;
@@ -87,8 +97,23 @@ export interface PlannedChunk {
   readonly touched: number;
 }
 
-/** Indexes `advance` may use instead of building a closed chunk, by `chunkKey(start, end)`. */
-export type StoredChunkIndexes = ReadonlyMap<string, QueryIndex>;
+/** Indexes `advance` may use instead of building a closed chunk (decoded, or read by range), by `chunkKey(start, end)`. */
+export type StoredChunkIndexes = ReadonlyMap<string, QueryIndex | RangedTailChunk>;
+
+/** What `checkStored` and the exclusions need of a chunk's rows: a QueryIndex or a RangedTailChunk. */
+interface ChunkRows {
+  readonly size: number;
+  readonly ids: { get(slot: number): string };
+  positionOf(slot: number): number;
+  slotOfId(id: string): number;
+}
+
+/** The rows of `chunk`: its index, or its ranged stored index; null when it holds none. */
+export function chunkRows(chunk: TailChunk): ChunkRows | null {
+  return chunk.index ?? chunk.ranged ?? null;
+}
+
+type MutableChunk = { -readonly [K in keyof TailChunk]: TailChunk[K] };
 
 /** The key of containers [start, end) in `StoredChunkIndexes`. */
 export function chunkKey(start: number, end: number): string {
@@ -230,8 +255,9 @@ export class TailChunks {
         if (slices.due()) await slices.pause();
         const chunk = this.#holder.get(id);
         if (chunk === undefined) continue;
-        const slot = chunk.index?.slotOfId(id) ?? -1;
-        if (slot >= 0) chunk.excluded.add((chunk.index as QueryIndex).positionOf(slot));
+        const rows = chunkRows(chunk);
+        const slot = rows?.slotOfId(id) ?? -1;
+        if (slot >= 0) chunk.excluded.add((rows as ChunkRows).positionOf(slot));
         this.#holder.delete(id);
       }
     }
@@ -255,7 +281,7 @@ export class TailChunks {
       made.push(chunk);
     }
     for (const chunk of made) {
-      const index = chunk.index;
+      const index = chunkRows(chunk);
       if (index === null) continue;
       for (let slot = 0; slot < index.size; slot++) {
         if (slices.due()) await slices.pause();
@@ -265,6 +291,51 @@ export class TailChunks {
     this.closed = closed;
     this.#openStart = start;
     return open;
+  }
+
+  /**
+   * Replaces ranged `chunk`'s view by `index`, its object decoded whole, when `index` holds the same ids in the
+   * same slots (its superseded slots become the index's positions). False when it does not (the caller rebuilds).
+   */
+  materialize(chunk: TailChunk, index: QueryIndex): boolean {
+    const ranged = chunk.ranged;
+    if (ranged === undefined) return true;
+    if (index.size !== ranged.size) return false;
+    for (let slot = 0; slot < index.size; slot++) if (index.ids.get(slot) !== ranged.ids.get(slot)) return false;
+    const positions = [...chunk.excluded].map((slot) => index.positionOf(slot));
+    const mutable = chunk as MutableChunk;
+    chunk.excluded.clear();
+    for (const position of positions) chunk.excluded.add(position);
+    mutable.index = index;
+    mutable.ranged = undefined;
+    mutable.bytes = chunk.bytes - ranged.size * 96 + estimateIndexBytes(index);
+    return true;
+  }
+
+  /**
+   * Indexes ranged `chunk`'s live rows (those no later container superseded: exactly the chunk's documents, as
+   * checked) from the fold, as `advance` would have built them: its stored object is damaged or gone.
+   */
+  rebuild(chunk: TailChunk): void {
+    const ranged = chunk.ranged;
+    if (ranged === undefined) return;
+    const live: string[] = [];
+    for (let slot = 0; slot < ranged.size; slot++) if (!chunk.excluded.has(slot)) live.push(ranged.ids.get(slot));
+    live.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const docs = live.map((id) => {
+      const doc = this.fold.doc(id);
+      if (doc === null || doc === undefined) throw new Error(`unreachable: tail chunk row ${JSON.stringify(id)} is not live in the fold`);
+      return doc;
+    });
+    const index = docs.length === 0 ? null : this.indexer(docs, true);
+    this.indexedDocs += docs.length;
+    this.storedDocs -= docs.length;
+    const mutable = chunk as MutableChunk;
+    chunk.excluded.clear();
+    mutable.index = index;
+    mutable.ranged = undefined;
+    mutable.stored = false;
+    mutable.bytes = chunk.bytes - ranged.size * 96 + (index === null ? 0 : estimateIndexBytes(index));
   }
 
   /** The closed chunks after the open range is cut into level-0 chunks and full levels merged, and where the open chunk starts. */
@@ -309,7 +380,7 @@ export class TailChunks {
     later: Set<string>,
     closed: boolean,
     slices: Slices,
-    candidate?: QueryIndex,
+    candidate?: QueryIndex | RangedTailChunk,
     onRejected?: (start: number, end: number, reason: string, corrupt: boolean) => void,
     ready?: ReadonlyMap<string, QueryIndex>,
   ): Promise<TailChunk> {
@@ -336,6 +407,9 @@ export class TailChunks {
           later.add(id);
         }
         this.storedDocs += live.length;
+        if (candidate instanceof RangedTailChunk) {
+          return { start, end, level, index: null, ranged: candidate, excluded: checked, bytes: bytes + candidate.size * 96, stored: true };
+        }
         return { start, end, level, index: candidate, excluded: checked, bytes: bytes + estimateIndexBytes(candidate), stored: true };
       }
       onRejected?.(start, end, checked.reason, checked.corrupt);
@@ -369,7 +443,7 @@ export class TailChunks {
  * the rows they overwrote, which an older fold still needs (not corrupt).
  */
 async function checkStored(
-  index: QueryIndex,
+  index: ChunkRows,
   wanted: number,
   mine: ReadonlySet<string>,
   later: ReadonlySet<string>,
