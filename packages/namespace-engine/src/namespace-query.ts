@@ -664,7 +664,9 @@ export class NamespaceQuery {
       parts.push({ index: chunk.index, excluded: chunk.excluded.size === 0 ? undefined : Uint32Array.from(chunk.excluded).sort() });
     }
     const damaged = (key: string, error: unknown): boolean => {
+      const indexed = chunks.indexedDocs;
       const found = this.#tailIndexes.damaged(path, chunks, refs, build, key, error);
+      this.#tailDocsIndexed += chunks.indexedDocs - indexed;
       if (found) this.#tailParts.delete(namespaceId(path));
       return found;
     };
