@@ -760,7 +760,8 @@ export class NamespaceQuery {
     let filtered: ColdAnnFilter | undefined;
     let selective: ColdAnn["selective"];
     if (request.filters !== undefined) {
-      const cold = await this.#openColdArrays(path, manifest);
+      // The same tail part: its stored chunks are the files after the segments, as they are the heads after them.
+      const cold = await this.#openColdArrays(path, manifest, tail);
       if (cold === undefined) return undefined;
       filtered = await coldAnnFilter({ reader: this.#coldArrays, ids: this.#coldDead }, cold.files, tail.chunks, request.filters, this.#coldRows);
       if (filtered === undefined) return undefined;
@@ -1377,16 +1378,18 @@ export class NamespaceQuery {
   /**
    * The cold array readers of a version's indexed segments, when a query of it would be answered cold and they
    * hold more than 64 KiB together (indexes this small are one GET each, verified whole: cheaper than ranged
-   * reads), with its tail partition and the segments' tombstones. Undefined when the version does not qualify
-   * (the caller loads). An index built for another metric than the namespace's is CorruptError.
+   * reads) and are not all loaded, or its tail has chunks read by range (`part`, else the cold tail part; their
+   * files follow the segments'), with its tail partition and the segments' tombstones. Undefined when the
+   * version does not qualify (the caller loads). An index built for another metric than the namespace's is
+   * CorruptError.
    */
-  async #openColdArrays(path: NamespacePath, manifest: Manifest): Promise<ColdArrays | undefined> {
+  async #openColdArrays(path: NamespacePath, manifest: Manifest, part?: TailPart): Promise<ColdArrays | undefined> {
     const id = namespaceId(path);
     const segments = this.#coldSegments(id, manifest);
     if (segments === undefined) return undefined;
     const { refs, keys } = segments;
     const recorded = refs.map(indexBytesOf);
-    const tailPart = this.#coldTail(path, id, manifest);
+    const tailPart = part === undefined ? this.#coldTail(path, id, manifest) : Promise.resolve(part);
     // Segments this small (or loaded) are read cold only beside tail chunks read by range.
     const small = recorded.every((bytes) => bytes !== undefined) && recorded.reduce((n: number, bytes) => n + (bytes as number), 0) <= COLD_TEXT_MIN_INDEX_BYTES;
     if ((segments.loaded || small) && ((await tailPart)?.stored.length ?? 0) === 0) return undefined;
