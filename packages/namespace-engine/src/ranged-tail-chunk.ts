@@ -49,7 +49,9 @@ export class RangedTailChunk {
   slotOfId(id: string): number {
     if (this.#slots === undefined) {
       const slots = new Map<string, number>();
-      this.#bySlot.forEach((held, slot) => slots.set(held, slot));
+      this.#bySlot.forEach((held, slot) => {
+        slots.set(held, slot);
+      });
       this.#slots = slots;
     }
     return this.#slots.get(id) ?? -1;
