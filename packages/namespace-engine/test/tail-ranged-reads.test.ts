@@ -9,10 +9,12 @@
  * the tail shadows; superseded rows (overwritten, deleted, patched after the
  * chunk was stored) stay out. A damaged block or a deleted object found by
  * a ranged read is reported (Corrupt naming the key) and the chunk indexed
- * from the fold: the same rows, never fewer; the object is replaced.
+ * from the fold: the same rows, never fewer; the object is replaced. The
+ * same on the real S3 server.
  */
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { MemoryStorage, type StorageProvider } from "@skerry/storage-providers";
+import { s3TestTarget } from "@skerry/storage-providers/testing";
 import type { DocumentInput, NamespaceEngine } from "@skerry/namespace-engine";
 import { decodeBlockFileDirectory } from "@skerry/wal-format";
 import { allKeys, makeEngine } from "./support/harness.ts";
@@ -94,8 +96,7 @@ function freshEngine(storage: StorageProvider, settings: Record<string, unknown>
  * holds rows later containers superseded. `segment`: first a compacted segment of 4,500 documents the tail
  * partly rewrites and deletes.
  */
-async function persisted(segment: boolean): Promise<MemoryStorage> {
-  const storage = new MemoryStorage();
+async function persisted<S extends StorageProvider = MemoryStorage>(segment: boolean, storage: S = new MemoryStorage() as unknown as S): Promise<S> {
   const writer = makeEngine(storage, { queryCache: SETTINGS, compaction: { auto: false } });
   await writer.createNamespace(NS, { distanceMetric: "cosine" });
   if (segment) {
@@ -241,4 +242,24 @@ describe("stored tail chunks read by range", () => {
     expect(await engine.query(NS, QUERIES[4] as Record<string, unknown>)).toEqual(cold);
     expect(problems).toEqual([]); // a missing object is the usual case of a chunk not stored: not a problem
   });
+});
+
+const s3 = s3TestTarget("namespace-engine-tail-ranged");
+afterAll(() => s3.cleanup());
+
+describe.skipIf(!s3.shouldRun)("stored tail chunks read by range on the real S3 server", () => {
+  it("a fresh engine answers ANN, BM25 and a filter from ranged reads, like the loaded path, no whole GET", async () => {
+    const storage = await persisted(false, s3.open());
+    for (const json of [QUERIES[0], QUERIES[2], QUERIES[4], QUERIES[6]] as Record<string, unknown>[]) {
+      const expected = await freshEngine(storage, { ...SETTINGS, coldReads: false }).engine.query(NS, json);
+      const { storage: counted, gets } = recording(storage);
+      const { engine, problems } = freshEngine(counted);
+      expect(await engine.query(NS, json), JSON.stringify(json)).toEqual(expected);
+      expect(engine.queryStats().tailIndexes).toMatchObject({ ranged: 2, rejected: 0 });
+      expect(engine.queryStats().coldQueries).toBe(1);
+      expect(gets.length).toBeGreaterThan(0);
+      expect(gets.filter((g) => !g.ranged)).toEqual([]);
+      expect(problems).toEqual([]);
+    }
+  }, 120_000);
 });
