@@ -425,6 +425,11 @@ export class NamespaceQuery {
   readonly #coldRows: ColdRows;
   /** The newest prepared tail per namespace (shared by cold queries and #build). */
   readonly #tailParts = new Map<string, { key: string; promise: Promise<TailPart> }>();
+  /**
+   * The newest cold tail part per namespace (#coldTail): its chunks read by range stay valid while the loaded
+   * path loads them whole in the lane, so cold queries of the version take it without waiting for that.
+   */
+  readonly #coldTailParts = new Map<string, { key: string; promise: Promise<TailPart | null> }>();
 
   constructor(deps: NamespaceQueryDependencies) {
     this.#deps = deps;
@@ -472,6 +477,7 @@ export class NamespaceQuery {
     const id = namespaceId(path);
     this.#tails.delete(id);
     this.#tailParts.delete(id);
+    this.#coldTailParts.delete(id);
     for (const [key, entry] of this.#prepared) if (entry.value?.namespace === id || key.startsWith(`${id}@`)) this.#prepared.delete(key);
   }
 
@@ -559,7 +565,7 @@ export class NamespaceQuery {
     if (!isCorrupt(error) || !error.key.startsWith(tailIndexPrefix(path))) return false;
     const id = namespaceId(path);
     return this.#lanes.run(id, async () => {
-      const part = await this.#tailParts.get(id)?.promise.catch(() => undefined);
+      const part = await this.#coldTailParts.get(id)?.promise.catch(() => undefined);
       return part?.damaged(error.key, error) ?? false;
     });
   }
@@ -667,7 +673,10 @@ export class NamespaceQuery {
       const indexed = chunks.indexedDocs;
       const found = this.#tailIndexes.damaged(path, chunks, refs, build, key, error);
       this.#tailDocsIndexed += chunks.indexedDocs - indexed;
-      if (found) this.#tailParts.delete(namespaceId(path));
+      if (found) {
+        this.#tailParts.delete(namespaceId(path));
+        this.#coldTailParts.delete(namespaceId(path));
+      }
       return found;
     };
     const containers = fold.identities.length;
@@ -695,10 +704,20 @@ export class NamespaceQuery {
     return { refs, keys, loaded: keys.every((key) => this.#segments.has(key)) };
   }
 
-  /** The cold tail part of `manifest`'s version (stored chunks opened for ranged reads), in the namespace's lane. */
+  /**
+   * The cold tail part of `manifest`'s version (stored chunks opened for ranged reads): the cached one, else made
+   * in the namespace's lane (the cached fold is extended in place, one build at a time: #fold).
+   */
   #coldTail(path: NamespacePath, id: string, manifest: Manifest): Promise<TailPart | null> {
-    // In the namespace's lane: the cached fold is extended in place, one build at a time (#fold).
-    return this.#lanes.run(id, () => this.#tailPart(path, id, manifest, false, true));
+    const key = `${id}@${incarnationOf(manifest)}@${manifest.version}`;
+    const cached = this.#coldTailParts.get(id);
+    if (cached?.key === key) return cached.promise;
+    const promise = this.#lanes.run(id, () => this.#tailPart(path, id, manifest, false, true));
+    this.#coldTailParts.set(id, { key, promise });
+    promise.catch(() => {
+      if (this.#coldTailParts.get(id)?.promise === promise) this.#coldTailParts.delete(id);
+    });
+    return promise;
   }
 
   /**
