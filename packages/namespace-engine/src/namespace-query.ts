@@ -1005,7 +1005,7 @@ export class NamespaceQuery {
       const params = bm25ParamsOf(manifest);
       return rank.kind === "bm25"
         ? coldBm25({ ...context, field: rank.field, query: rank.query, params: params(rank.field), lastAsPrefix: rank.lastAsPrefix })
-        : coldTextCombination({ ...context, expr: rank.expr, params });
+        : coldTextCombination({ ...context, expr: rank.expr, params, filters: { reader: this.#coldArrays, ids: this.#coldDead } });
     };
     const per = request.limitPer;
     let hits = per === undefined ? await run(request.topK) : await coldDiverse({ per, topK: request.topK, ...coldRowsAccess(this.#coldRows, files), tail: chunks, run });
