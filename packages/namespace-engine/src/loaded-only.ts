@@ -2,9 +2,9 @@
  * `needsLoadedPath(request)`: true when the request uses a feature only the
  * loaded query executor (query/execute-query.ts) answers, so the engine's
  * cold paths (cold-*.ts: ranged reads of unloaded segment indexes) must not
- * try it: Fuzzy filters (query/fuzzy-filter.ts; also as a ranking
- * expression's filter operand), group functions (ForEachUnique, query/aggregate.ts),
- * computed attributes (query/compute-attributes.ts). The cold paths
+ * try it: Fuzzy filters (query/fuzzy-filter.ts; also as a filter operand of
+ * a ranking expression or a computed attribute), group functions
+ * (ForEachUnique, query/aggregate.ts). The cold paths
  * each check the request kinds they serve as well; this list is the one
  * place new request features are registered, so a feature the cold code
  * does not know yet can never be answered there by a switch that falls
@@ -37,6 +37,7 @@ export function needsLoadedPath(request: QueryRequest): boolean {
   const rank = request.rankBy;
   const ranks = rank === undefined ? [] : rank.kind === "rrf" ? rank.queries : [rank];
   if (ranks.some((r) => r.kind === "text" && hasLoadedOnlyOperand(r.expr))) return true;
-  if (request.groupByFunctions !== undefined || request.computeAttributes !== undefined) return true;
+  for (const c of request.computeAttributes?.values() ?? []) if (c.kind === "expr" && hasLoadedOnlyOperand(c.expr)) return true;
+  if (request.groupByFunctions !== undefined) return true;
   return request.filters !== undefined && hasLoadedOnlyFilter(request.filters);
 }

@@ -32,10 +32,8 @@ const LOADED_ONLY_REQUESTS: Record<string, unknown>[] = [
   // Group functions: the cold aggregation would group by an attribute named "t".
   { aggregateBy: { c: ["Count"] }, groupBy: [{ t: ["ForEachUnique", "tags"] }], filters: ["n", "Lt", 500] },
   { aggregateBy: { c: ["Count"], s: ["Sum", "n"] }, groupBy: ["color", { t: ["ForEachUnique", "tags"] }] },
-  // Computed attributes: a cold ANN, BM25 or listing answer would lack them.
-  { rankBy: ["vector", "ANN", [0.3, 0.2, 0.1, 1]], topK: 5, computeAttributes: { d: ["vector", "VectorDist", [1, 0, 0, 1]] } },
-  { rankBy: ["body", "BM25", "alpha"], topK: 5, computeAttributes: { boost: ["Saturate", ["Attribute", "n"], { midpoint: 50 }] } },
-  { filters: ["color", "Eq", "red"], topK: 5, computeAttributes: { red: ["color", "Eq", "red"] } },
+  // A computed attribute with a Fuzzy operand.
+  { rankBy: ["body", "BM25", "alpha"], topK: 5, computeAttributes: { near: ["body", "Fuzzy", "golph"] } },
 ];
 
 describe("loaded-only request features", () => {
