@@ -167,19 +167,20 @@ async function segmentLeaves(
     for (const slot of filters[i] as Uint32Array) mask[slot] = 1;
     masks.set(leaf, mask);
   });
-  const values = new Map<AttributeLeaf, Map<number, number> | null>([...leaves.attributes.keys()].map((leaf, i) => [leaf, attributes[i] as Map<number, number> | null]));
+  const values = new Map<AttributeLeaf, ((slot: number) => number) | null>([...leaves.attributes.keys()].map((leaf, i) => [leaf, attributes[i] ?? null]));
   return (e, slot) => {
     if (e.op === "Filter") return (masks.get(e) as Uint8Array)[slot]!;
-    if (e.op === "Attribute") return values.get(e)?.get(slot) ?? Number.NaN;
+    if (e.op === "Attribute") return values.get(e)?.(slot) ?? Number.NaN;
     throw new Error("cold expression: a BM25 clause is scored by its clause scores");
   };
 }
 
 /**
  * An attribute's number values at `slots` (those holding a number; under a date-time Dist, the date-time strings
- * in ms of those holding a string): tags first, then the numbers or the codes and the dictionary entries met.
+ * in ms of those holding a string; NaN for the others): tags first, then the numbers or the codes and the dictionary
+ * entries met.
  */
-async function attributeValues(reader: ColdArrayReader, file: ColdIndexFile, a: AttributeMeta, dateTime: boolean, slots: Uint32Array): Promise<Map<number, number>> {
+async function attributeValues(reader: ColdArrayReader, file: ColdIndexFile, a: AttributeMeta, dateTime: boolean, slots: Uint32Array): Promise<(slot: number) => number> {
   const corrupt = (what: string) => new CorruptError(`query index ${file.key}: attribute ${JSON.stringify(a.name)} ${what}`, file.key);
   const tags = await elements(reader, file, a.tags, "u8", slots);
   const wanted: number[] = [];
@@ -188,14 +189,12 @@ async function attributeValues(reader: ColdArrayReader, file: ColdIndexFile, a: 
     if (tag > 7 || ((a.typeMask >> tag) & 1) === 0) throw corrupt(`has tag ${tag} at slot ${slot}, not in its type mask`);
     if (tag === (dateTime ? TAG_STRING : TAG_NUMBER)) wanted.push(slot);
   }
-  const out = new Map<number, number>();
-  if (wanted.length === 0) return out;
+  if (wanted.length === 0) return () => Number.NaN;
   const some = Uint32Array.from(wanted);
   if (!dateTime) {
     if (a.numbers === null) throw corrupt("holds numbers without a number column");
     const numbers = await elements(reader, file, a.numbers, "f64", some);
-    for (const slot of some) out.set(slot, numbers(slot));
-    return out;
+    return (slot) => (tags(slot) === TAG_NUMBER ? numbers(slot) : Number.NaN);
   }
   if (a.codes === null || a.strings === null) throw corrupt("holds strings without string codes or dictionary");
   const table = a.strings;
@@ -207,6 +206,7 @@ async function attributeValues(reader: ColdArrayReader, file: ColdIndexFile, a: 
     if (!(code >= 0 && code < count)) throw corrupt(`has string code ${code} at slot ${slot}, outside its dictionary`);
     distinct.add(code);
   }
+  // Each distinct string parsed once: its code -> ms (NaN when not a date-time).
   const ms = new Map<number, number>();
   if (distinct.size <= SINGLE_STRINGS) {
     const codeList = [...distinct];
@@ -224,8 +224,7 @@ async function attributeValues(reader: ColdArrayReader, file: ColdIndexFile, a: 
     const values = await reader.strings(file, table, lo, hi + 1);
     for (const code of distinct) ms.set(code, dateTimeMs(values[code - lo] as string) ?? Number.NaN);
   }
-  for (const slot of some) out.set(slot, ms.get(codes(slot)) as number);
-  return out;
+  return (slot) => (tags(slot) === TAG_STRING ? (ms.get(codes(slot)) as number) : Number.NaN);
 }
 
 /** Array `ref`'s elements at `slots` (ascending): the whole array when many are named, else the blocks holding them. */
