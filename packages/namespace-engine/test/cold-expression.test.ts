@@ -12,6 +12,7 @@ import { MemoryStorage, type StorageProvider } from "@skerry/storage-providers";
 import { s3TestTarget } from "@skerry/storage-providers/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import type { NamespaceEngineOptions } from "@skerry/namespace-engine";
+import { seededRandom } from "./query/support/reference.ts";
 import { expressionDoc as doc } from "./support/expression-docs.ts";
 import { compactedNamespace, corruptSectionFailures, indexObjects, makeEngine } from "./support/harness.ts";
 
@@ -32,6 +33,29 @@ const EXPRESSIONS: Record<string, unknown>[] = [
   { rankBy: ["Saturate", ["Attribute", "pop"], { midpoint: 10 }], limitPer: { attributes: ["pop"], limit: 1 }, filters: ["n", "Gte", 100], topK: 20 },
   { rankBy: ["RRF", [["body", "BM25", "alpha"], ["Attribute", "n"], ["Sum", [["body", "BM25", "golf"], ["Attribute", "pop"]]]]], topK: 10 },
 ];
+
+/** A random expression of depth at most `depth` over the documents' fields. */
+function randomExpression(r: () => number, depth: number): unknown {
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
+  const leaf = (): unknown =>
+    pick([
+      () => ["body", "BM25", `${pick(["alpha", "bravo", "golf", "juliet", "kilo"])} ${pick(["delta", "echo", "hotel", ""])}`.trim()],
+      () => ["Attribute", pick(["pop", "n", "missing", "color"])],
+      () => Math.round(r() * 20 - 5),
+      () => pick([["color", "Eq", "red"], ["n", "Lt", Math.floor(r() * 3000)], ["pop", "Gte", 10], ["Not", ["at", "Exists"]]]),
+      () => ["Dist", ["Attribute", "at"], `2026-01-${String(1 + Math.floor(r() * 28)).padStart(2, "0")}T12:00:00Z`],
+    ])();
+  if (depth === 0 || r() < 0.3) return leaf();
+  const sub = () => randomExpression(r, depth - 1);
+  return pick([
+    () => ["Sum", Array.from({ length: 1 + Math.floor(r() * 3) }, sub)],
+    () => ["Max", sub(), sub()],
+    () => ["Product", pick([-2, 0.5, 3]), sub()],
+    () => ["Saturate", sub(), { midpoint: 1 + Math.floor(r() * 40), exponent: pick([1, 2, 0.5]) }],
+    () => ["Decay", sub(), { midpoint: 1 + Math.floor(r() * 40) }],
+    () => ["Dist", sub(), Math.round(r() * 50)],
+  ])();
+}
 
 async function expectCold(storage: StorageProvider, request: Record<string, unknown>, options: Partial<NamespaceEngineOptions> = {}): Promise<void> {
   const warm = makeEngine(storage, { ...options, queryCache: { ...options.queryCache, coldReads: false } });
@@ -56,6 +80,25 @@ describe("cold ranking expressions", () => {
     await writer.upsert(NS, [doc(5001), doc(100, " alpha alpha"), { ...doc(5002, " bravo"), attributes: { n: 5002, pop: 500, at: "2026-01-20T07:00:00Z" } }, doc(7, " hotel")]);
     await writer.delete(NS, ["doc-00101", "doc-00105", "doc-00110"]);
     for (const request of EXPRESSIONS) await expectCold(storage, request);
+  });
+
+  it("answer random expressions, filters, limitPer and computed attributes exactly like the loaded index", async () => {
+    const { storage, writer } = await compactedNamespace(NS, 2500, (i) => doc(i));
+    await writer.deleteByFilter(NS, ["n", "Gt", 2400]);
+    await writer.upsert(NS, [doc(4001, " alpha"), doc(300, " golf golf"), doc(12, " kilo")]);
+    await writer.delete(NS, ["doc-00301"]);
+    const r = seededRandom(1313);
+    for (let i = 0; i < 30; i++) {
+      // A top-level Sum: a bare number is no ranking.
+      const request: Record<string, unknown> = { rankBy: ["Sum", [randomExpression(r, 3), randomExpression(r, 1)]], topK: 1 + Math.floor(r() * 40) };
+      if (r() < 0.3) request["filters"] = ["color", "In", ["red", "blue"]];
+      if (r() < 0.2) request["limitPer"] = { attributes: ["color"], limit: 2 };
+      if (r() < 0.4) request["computeAttributes"] = { x: randomExpression(r, 2), d: ["vector", "VectorDist", [r(), r(), r(), 1]] };
+      const warm = makeEngine(storage, { queryCache: { coldReads: false } });
+      const engine = makeEngine(storage, { queryCache: { segmentIndexBytes: 0 } });
+      expect(await engine.query(NS, request), JSON.stringify(request)).toEqual(await warm.query(NS, request));
+      expect(engine.queryStats().coldQueries, JSON.stringify(request)).toBe(1);
+    }
   });
 
   it("read only part of the index: the columns of the ranked rows, not the whole object", async () => {
