@@ -2,8 +2,9 @@
  * Cold BM25 and filter queries from object storage (issue 13): a fresh
  * process answers BM25 top-10 queries, filter listings, filtered BM25,
  * aggregations (Count + Sum, filtered, per group), exact kNN (plain and
- * filtered), BM25 sums, token and phrase filters and BM25 with limitPer
- * on a compacted namespace by ranged reads of the stored query index (the
+ * filtered), BM25 sums, token and phrase filters, BM25 with limitPer,
+ * ranking expressions (attribute operands, with and without BM25) and
+ * computed attributes on a compacted namespace by ranged reads of the stored query index (the
  * eager region, the vocabulary, postings, lengths, the returned rows'
  * clusters and row store entries), without loading it; each figure beside
  * loading the index first (the engine with `coldReads: false`, the
@@ -58,6 +59,20 @@ const KINDS = {
   "all-tokens filter": (i: number) => ({ filters: ["title", "ContainsAllTokens", `${WORDS[40 + i]} ${WORDS[41 + i]}`], topK: 10 }),
   "phrase filter": (i: number) => ({ filters: ["title", "ContainsTokenSequence", `${WORDS[40 + i]} ${WORDS[41 + i]}`], topK: 10 }),
   "bm25 limitPer": (i: number) => ({ rankBy: ["title", "BM25", `${WORDS[40 + i]} ${WORDS[300 + 7 * i]}`], limitPer: { attributes: ["category"], limit: 1 }, topK: 10 }),
+  // Ranking expressions (cold-text-combination.ts, cold-expression.ts): without BM25 every row is scored from the
+  // columns it names (read whole: 9 bytes a row); with BM25 only the clauses' matches, from their columns' blocks.
+  "attribute expr": (i: number) => ({ rankBy: ["Decay", ["Dist", ["Attribute", "price"], 100 * i], { midpoint: 5 }], topK: 10 }),
+  "attribute expr+1% filter": (i: number) => ({ rankBy: ["Saturate", ["Attribute", "price"], { midpoint: 10 * i + 1 }], filters: ["bucket", "Eq", i], topK: 10 }),
+  "bm25+attribute boost": (i: number) => ({
+    rankBy: ["Sum", [["title", "BM25", `${WORDS[40 + i]} ${WORDS[300 + 7 * i]}`], ["Saturate", ["Attribute", "price"], { midpoint: 500 }], ["category", "Eq", `cat-${i}`]]],
+    topK: 10,
+  }),
+  // computeAttributes on the returned rows only (cold-compute-attributes.ts).
+  "bm25 computed": (i: number) => ({
+    rankBy: ["title", "BM25", `${WORDS[40 + i]} ${WORDS[300 + 7 * i]}`],
+    topK: 10,
+    computeAttributes: { boost: ["Saturate", ["Attribute", "price"], { midpoint: 500 }], near: ["vector", "VectorDist", queries.query(i)] },
+  }),
 } as const;
 type Kind = keyof typeof KINDS;
 

@@ -80,6 +80,7 @@ import { ColdDeadSlots, type DeadSlots } from "./cold-dead-slots.ts";
 import { coldFilterMatches, coldFilterSlots } from "./cold-filter.ts";
 import { type ColdTailChunk, coldTailChunks } from "./cold-tail.ts";
 import { coldTextCombination } from "./cold-text-combination.ts";
+import { type ColdReturnedRow, coldComputedAttributes, computeNeedsDeadSlots } from "./cold-compute-attributes.ts";
 import { coldDiverse, coldRowsAccess } from "./cold-diversity.ts";
 import { type ColdAnnFilter, coldAnnFilter, coldAnnSelective } from "./cold-ann-filter.ts";
 import { type ColdTailAnnScan, probeTailAlone, tailAnnScans, tailListRows } from "./cold-tail-ann.ts";
@@ -747,8 +748,12 @@ export class NamespaceQuery {
     }
     const ann = await this.#coldAnn(path, manifest, request, rank.vector);
     if (ann === undefined) return undefined;
+    // Computed attributes read the returned rows' columns through the segments' cold array files.
+    const arrays = request.computeAttributes === undefined ? undefined : await this.#openColdArrays(path, manifest);
+    if (request.computeAttributes !== undefined && arrays === undefined) return undefined;
+    const { rows, hits } = await this.#coldAnnRows(ann);
+    if (arrays !== undefined && !(await this.#withComputed(manifest, request, arrays, hits, rows))) return undefined;
     this.#coldQueries++;
-    const rows = await this.#coldAnnRows(ann);
     this.#loadAfterCold(path, manifest, ann.heads);
     return { rows };
   }
@@ -896,8 +901,8 @@ export class NamespaceQuery {
     return { hits, candidates };
   }
 
-  /** A cold ANN query's rows: its ranking (in rounds with `limitPer`), cut at `distanceThreshold`, then read. */
-  async #coldAnnRows(ann: ColdAnn): Promise<QueryRow[]> {
+  /** A cold ANN query's rows: its ranking (in rounds with `limitPer`), cut at `distanceThreshold`, then read; and where they live. */
+  async #coldAnnRows(ann: ColdAnn): Promise<{ rows: QueryRow[]; hits: ColdReturnedRow[] }> {
     const { request, metric, keys, heads, tail, filtered } = ann;
     const tailChunks = filtered?.tail ?? tail.chunks;
     const per = request.limitPer;
@@ -968,7 +973,7 @@ export class NamespaceQuery {
         return row;
       }),
     );
-    return rows;
+    return { rows, hits: hits.map((h) => ({ segment: h.fromTail ? -1 - h.segment : h.segment, slot: h.slot })) };
   }
 
   /**
@@ -1125,7 +1130,7 @@ export class NamespaceQuery {
       const params = bm25ParamsOf(manifest);
       return rank.kind === "bm25"
         ? coldBm25({ ...context, field: rank.field, query: rank.query, params: params(rank.field), lastAsPrefix: rank.lastAsPrefix })
-        : coldTextCombination({ ...context, expr: rank.expr, params });
+        : coldTextCombination({ ...context, expr: rank.expr, params, filters: { reader: this.#coldArrays, ids: this.#coldDead } });
     };
     const per = request.limitPer;
     let hits = per === undefined ? await run(request.topK) : await coldDiverse({ per, topK: request.topK, ...coldRowsAccess(this.#coldRows, files), tail: chunks, run });
@@ -1139,7 +1144,6 @@ export class NamespaceQuery {
         distances = distances.filter((d) => d <= t);
       }
     }
-    this.#coldQueries++;
     const rows = await Promise.all(
       hits.map(async (h, i): Promise<QueryRow> => {
         const row: { id: string; distance?: number; score?: number; attributes?: Record<string, JsonValue>; vector?: number[] } = { id: h.id };
@@ -1150,6 +1154,8 @@ export class NamespaceQuery {
         return row;
       }),
     );
+    if (!(await this.#withComputed(manifest, request, { ...cold, dead: deadSlots }, hits, rows))) return undefined;
+    this.#coldQueries++;
     this.#loadAfterCold(path, manifest, files);
     return { rows };
   }
@@ -1262,7 +1268,6 @@ export class NamespaceQuery {
       });
     const per = request.limitPer;
     const hits = (per === undefined ? await run(request.topK) : await coldDiverse({ per, topK: request.topK, ...coldRowsAccess(this.#coldRows, files), tail: chunks, run })) as ColdHit[];
-    this.#coldQueries++;
     let distances = hits.map((h) => distanceOf(rankMetric, h.score));
     let kept = hits;
     if (request.distanceThreshold !== undefined) {
@@ -1278,6 +1283,8 @@ export class NamespaceQuery {
         return row;
       }),
     );
+    if (!(await this.#withComputed(manifest, request, cold, kept, rows))) return undefined;
+    this.#coldQueries++;
     this.#loadAfterCold(path, manifest, files);
     return rows;
   }
@@ -1371,6 +1378,58 @@ export class NamespaceQuery {
       }
     }
     return fresh;
+  }
+
+  /**
+   * The request's computed attributes (cold-compute-attributes.ts) set on a cold query's returned rows (`hits`: where
+   * each row lives, in row order), as the loaded path makes them: `computed` after the row's other fields. True when
+   * done (or none asked), false when not served cold (the caller loads; so does a zero VectorDist vector under
+   * cosine, for the loaded path's error).
+   */
+  async #withComputed(
+    manifest: Manifest,
+    request: QueryRequest,
+    cold: {
+      readonly refs: readonly ContainerRef[];
+      readonly files: readonly ColdIndexFile[];
+      readonly tail: TailPart;
+      readonly tombstones: readonly Iterable<number>[];
+      readonly dead?: Promise<readonly DeadSlots[]>;
+    },
+    hits: readonly ColdReturnedRow[],
+    rows: QueryRow[],
+  ): Promise<boolean> {
+    const compute = request.computeAttributes;
+    if (compute === undefined) return true;
+    const metric: DistanceMetric = request.distanceMetric ?? manifest.vector?.metric ?? "COSINE";
+    for (const spec of compute.values()) if (spec.kind === "vectorDist" && metric === "COSINE" && !spec.vector.some((x) => x !== 0)) return false;
+    const { refs, files, tail, tombstones } = cold;
+    let dead = cold.dead;
+    if (dead === undefined) {
+      // Only BM25 clauses need the dead slots (their corpus statistics).
+      if (!computeNeedsDeadSlots(compute)) dead = Promise.resolve([]);
+      else if (ColdDeadSlots.servable(files, refs, tombstones)) dead = this.#coldDead.of(files, refs, tombstones, tail.ids);
+      else return false;
+    }
+    const computed = await coldComputedAttributes(
+      {
+        reader: this.#coldArrays,
+        rows: this.#coldRows,
+        files,
+        dead,
+        tail: coldTailChunks(tail.chunks),
+        params: bm25ParamsOf(manifest),
+        filters: { reader: this.#coldArrays, ids: this.#coldDead },
+        compute,
+        metric,
+      },
+      hits,
+    );
+    if (computed === undefined) return false;
+    rows.forEach((row, i) => {
+      (row as { computed?: Record<string, number | null> }).computed = computed[i] as Record<string, number | null>;
+    });
+    return true;
   }
 
   /** A cold row's attributes (those the request includes) and vector (if asked), by ranged reads of its segment. */

@@ -21,23 +21,19 @@ function doc(i: number): DocumentInput {
 }
 
 const LOADED_ONLY_REQUESTS: Record<string, unknown>[] = [
-  { rankBy: ["Sum", [["body", "BM25", "alpha"], ["Saturate", ["Attribute", "n"], { midpoint: 100 }]]], topK: 10, includeAttributes: ["n"] },
-  { rankBy: ["Decay", ["Dist", ["Attribute", "at"], "2026-01-20"], { midpoint: "3d" }], topK: 10 },
-  { rankBy: ["color", "Eq", "red"], filters: ["n", "Lt", 50], topK: 5 },
-  { rankBy: ["RRF", [["vector", "ANN", [0.3, 0.2, 0.1, 1]], ["Attribute", "n"]]], topK: 5 },
-  // Fuzzy filters: a listing, under BM25, under a selective dense ranking, negated, in an aggregation.
+  // Fuzzy filters: a listing, under BM25, under a selective dense ranking, negated, in an aggregation, as a ranking
+  // expression's operand.
   { filters: ["body", "Fuzzy", "foxtrat"], topK: 20 },
   { rankBy: ["body", "BM25", "alpha"], filters: ["Or", [["body", "Fuzzy", "hotle"], ["n", "Lt", 3]]], topK: 20 },
   { rankBy: ["vector", "kNN", [0.3, 0.2, 0.1, 1]], filters: ["And", [["n", "Lt", 100], ["body", "Fuzzy", "charlee"]]], topK: 5 },
   { filters: ["Not", ["body", "Fuzzy", "golf"]], topK: 5 },
   { filters: ["body", "Fuzzy", "deltta"], aggregateBy: { c: ["Count"] } },
+  { rankBy: ["Sum", [["Attribute", "n"], ["Product", 5000, ["body", "Fuzzy", "hotle"]]]], topK: 5 },
   // Group functions: the cold aggregation would group by an attribute named "t".
   { aggregateBy: { c: ["Count"] }, groupBy: [{ t: ["ForEachUnique", "tags"] }], filters: ["n", "Lt", 500] },
   { aggregateBy: { c: ["Count"], s: ["Sum", "n"] }, groupBy: ["color", { t: ["ForEachUnique", "tags"] }] },
-  // Computed attributes: a cold ANN, BM25 or listing answer would lack them.
-  { rankBy: ["vector", "ANN", [0.3, 0.2, 0.1, 1]], topK: 5, computeAttributes: { d: ["vector", "VectorDist", [1, 0, 0, 1]] } },
-  { rankBy: ["body", "BM25", "alpha"], topK: 5, computeAttributes: { boost: ["Saturate", ["Attribute", "n"], { midpoint: 50 }] } },
-  { filters: ["color", "Eq", "red"], topK: 5, computeAttributes: { red: ["color", "Eq", "red"] } },
+  // A computed attribute with a Fuzzy operand.
+  { rankBy: ["body", "BM25", "alpha"], topK: 5, computeAttributes: { near: ["body", "Fuzzy", "golph"] } },
 ];
 
 describe("loaded-only request features", () => {

@@ -26,7 +26,8 @@ export interface ComputedValues {
   readonly values: readonly (readonly (number | null)[])[];
 }
 
-function distance(metric: DistanceMetric, q: Float32Array, v: Float32Array): number {
+/** VectorDist: the distance from `v` to `q` under `metric`, as ranking reports it (float64; also the cold path's). */
+export function vectorDistance(metric: DistanceMetric, q: Float32Array, v: Float32Array): number {
   let dot = 0;
   let qq = 0;
   let vv = 0;
@@ -62,7 +63,7 @@ export function computeAttributeValues(
       }
       return hits.map((h) => {
         const v = parts[h.p]!.index.vectorOf(h.slot);
-        return v === undefined ? null : distance(metric, spec.vector, v);
+        return v === undefined ? null : vectorDistance(metric, spec.vector, v);
       });
     }
     if (hits.length === 0) return [];

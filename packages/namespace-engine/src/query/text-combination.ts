@@ -35,9 +35,11 @@ import { dateTimeMs } from "./date-time.ts";
 import { evaluateFilter } from "./filter-plan.ts";
 import type { Filter, TextExpr } from "./query-request.ts";
 
-type Bm25Leaf = Extract<TextExpr, { op: "bm25" }>;
-type FilterLeaf = Extract<TextExpr, { op: "Filter" }>;
-type AttributeLeaf = Extract<TextExpr, { op: "Attribute" }>;
+export type Bm25Leaf = Extract<TextExpr, { op: "bm25" }>;
+export type FilterLeaf = Extract<TextExpr, { op: "Filter" }>;
+export type AttributeLeaf = Extract<TextExpr, { op: "Attribute" }>;
+/** The leaves whose values come from the documents. */
+export type ExprLeaf = Bm25Leaf | FilterLeaf | AttributeLeaf;
 
 /** A partition as the expression sees it: BM25's view, plus its live documents the query's filters keep. */
 export interface ExprPartition extends Bm25Partition {
@@ -45,8 +47,8 @@ export interface ExprPartition extends Bm25Partition {
   forEachLive(fn: (slot: number) => void): void;
 }
 
-/** The leaves of `expr` by kind, and whether an Attribute leaf is read as a date-time. */
-function leavesOf(expr: TextExpr): { bm25: Bm25Leaf[]; filters: FilterLeaf[]; attributes: Map<AttributeLeaf, boolean> } {
+/** The leaves of `expr` by kind, and whether an Attribute leaf is read as a date-time (also the cold path's: cold-expression.ts). */
+export function expressionLeaves(expr: TextExpr): { bm25: Bm25Leaf[]; filters: FilterLeaf[]; attributes: Map<AttributeLeaf, boolean> } {
   const out = { bm25: [] as Bm25Leaf[], filters: [] as FilterLeaf[], attributes: new Map<AttributeLeaf, boolean>() };
   const walk = (e: TextExpr, dateTime: boolean): void => {
     switch (e.op) {
@@ -80,7 +82,7 @@ function leavesOf(expr: TextExpr): { bm25: Bm25Leaf[]; filters: FilterLeaf[]; at
 
 /** The filters inside `expr` (for the type check every query filter gets). */
 export function expressionFilters(expr: TextExpr): Filter[] {
-  return leavesOf(expr).filters.map((f) => f.filter);
+  return expressionLeaves(expr).filters.map((f) => f.filter);
 }
 
 /** v = max(x, 0) -> v^e / (v^e + m^e), written so that no power overflows. */
@@ -93,6 +95,49 @@ function saturate(x: number, m: number, e: number): number {
 function decay(x: number, m: number, e: number): number {
   if (!(x > 0)) return 1;
   return 1 / (1 + (x / m) ** e);
+}
+
+/**
+ * The value of `expr` for `slot` given its leaves' values there (NaN stands for "no value"): the one float64
+ * evaluation of an expression, shared by the loaded and the cold paths so they agree to the bit.
+ */
+export function expressionValue(e: TextExpr, slot: number, leaf: (e: ExprLeaf, slot: number) => number): number {
+  switch (e.op) {
+    case "bm25":
+    case "Filter":
+    case "Attribute":
+      return leaf(e, slot);
+    case "Const":
+      return e.value;
+    case "Product":
+      return e.weight * expressionValue(e.arg, slot, leaf);
+    case "Saturate": {
+      const x = expressionValue(e.arg, slot, leaf);
+      return Number.isNaN(x) ? x : saturate(x, e.midpoint, e.exponent);
+    }
+    case "Decay": {
+      const x = expressionValue(e.arg, slot, leaf);
+      return Number.isNaN(x) ? x : decay(x, e.midpoint, e.exponent);
+    }
+    case "Dist":
+      return Math.abs(expressionValue(e.arg, slot, leaf) - e.origin);
+    case "Sum": {
+      let total = 0;
+      for (const a of e.args) {
+        const v = expressionValue(a, slot, leaf);
+        if (!Number.isNaN(v)) total += v;
+      }
+      return total;
+    }
+    case "Max": {
+      let best = Number.NaN;
+      for (const a of e.args) {
+        const v = expressionValue(a, slot, leaf);
+        if (!Number.isNaN(v) && !(v <= best)) best = v;
+      }
+      return best;
+    }
+  }
 }
 
 /** One partition's view of an expression: which slots take part, and a slot's value (NaN: no value). */
@@ -112,7 +157,7 @@ export function prepareExpression(
   expr: TextExpr,
   params?: (field: string) => Bm25Params | undefined,
 ): PartitionExpression[] {
-  const leaves = leavesOf(expr);
+  const leaves = expressionLeaves(expr);
   const stats = new Map<Bm25Leaf, Bm25Stats | undefined>();
   for (const leaf of leaves.bm25) stats.set(leaf, bm25Stats(parts, leaf.field, leaf.query, params?.(leaf.field), leaf.lastAsPrefix));
   return parts.map((part, p) => {
@@ -161,48 +206,12 @@ export function prepareExpression(
         });
       }
     }
-    // NaN stands for "no value".
-    const value = (e: TextExpr, slot: number): number => {
-      switch (e.op) {
-        case "bm25":
-          return clause.get(e)![slot]!;
-        case "Const":
-          return e.value;
-        case "Filter":
-          return filterMasks.get(e)![slot]!;
-        case "Attribute":
-          return attributeValue.get(e)!(slot);
-        case "Product":
-          return e.weight * value(e.arg, slot);
-        case "Saturate": {
-          const x = value(e.arg, slot);
-          return Number.isNaN(x) ? x : saturate(x, e.midpoint, e.exponent);
-        }
-        case "Decay": {
-          const x = value(e.arg, slot);
-          return Number.isNaN(x) ? x : decay(x, e.midpoint, e.exponent);
-        }
-        case "Dist":
-          return Math.abs(value(e.arg, slot) - e.origin);
-        case "Sum": {
-          let total = 0;
-          for (const a of e.args) {
-            const v = value(a, slot);
-            if (!Number.isNaN(v)) total += v;
-          }
-          return total;
-        }
-        case "Max": {
-          let best = Number.NaN;
-          for (const a of e.args) {
-            const v = value(a, slot);
-            if (!Number.isNaN(v) && !(v <= best)) best = v;
-          }
-          return best;
-        }
-      }
+    const leaf = (e: ExprLeaf, slot: number): number => {
+      if (e.op === "bm25") return clause.get(e)![slot]!;
+      if (e.op === "Filter") return filterMasks.get(e)![slot]!;
+      return attributeValue.get(e)!(slot);
     };
-    return { any, value: (slot: number) => value(expr, slot) };
+    return { any, value: (slot: number) => expressionValue(expr, slot, leaf) };
   });
 }
 

@@ -1,0 +1,89 @@
+/**
+ * coldComputedAttributes: a request's `computeAttributes`
+ * (query/compute-attributes.ts) for the rows a cold query returns, with
+ * exactly the values the loaded path computes, reading only what those rows
+ * need:
+ * - a ranking expression: its value at each returned row (cold-expression.ts:
+ *   BM25 clauses scored with the statistics of every partition, the filter
+ *   operands' postings, the attribute operands' tags and numbers of the
+ *   returned rows only, by block); null where it has no value;
+ * - `["vector", "VectorDist", [..]]`: the distance from each returned row's
+ *   stored vector (its cluster, or its block of the `vectors` section) under
+ *   the query's metric; null for a row without a vector.
+ * The tail's rows are computed from its chunks in memory. Undefined when a
+ * filter operand is not served cold (the caller loads).
+ */
+import type { ColdIndexFile } from "./cold-array-reader.ts";
+import { type ColdExpressionContext, checkExpressionFilters, coldClauseScores, coldExpressionValues } from "./cold-expression.ts";
+import type { ColdTailChunk } from "./cold-tail.ts";
+import { vectorDistance } from "./query/compute-attributes.ts";
+import { expressionLeaves } from "./query/text-combination.ts";
+import type { DistanceMetric } from "./query/query-document.ts";
+import type { ComputeExpr } from "./query/query-request.ts";
+import { setOwn } from "./query/own-property.ts";
+
+/** A returned row: segment s, or tail chunk c as -1 - c. */
+export interface ColdReturnedRow {
+  readonly segment: number;
+  readonly slot: number;
+}
+
+export interface ColdComputeInput extends ColdExpressionContext {
+  readonly compute: ReadonlyMap<string, ComputeExpr>;
+  /** The query's metric (VectorDist). */
+  readonly metric: DistanceMetric;
+}
+
+/** Whether some computed expression holds a BM25 clause (its scores need the segments' dead slots). */
+export function computeNeedsDeadSlots(compute: ReadonlyMap<string, ComputeExpr>): boolean {
+  for (const spec of compute.values()) if (spec.kind === "expr" && expressionLeaves(spec.expr).bm25.length > 0) return true;
+  return false;
+}
+
+/** Per returned row, its computed values by name (in the request's order); undefined when not served cold. */
+export async function coldComputedAttributes(input: ColdComputeInput, hits: readonly ColdReturnedRow[]): Promise<Record<string, number | null>[] | undefined> {
+  const { compute, files, tail } = input;
+  // The loaded path type-checks every filter operand before it ranks.
+  for (const spec of compute.values()) if (spec.kind === "expr") checkExpressionFilters(spec.expr, files, tail);
+  const names = [...compute.keys()];
+  const columns = await Promise.all(
+    names.map(async (name): Promise<(number | null)[] | undefined> => {
+      const spec = compute.get(name) as ComputeExpr;
+      if (spec.kind === "vectorDist") return Promise.all(hits.map((h) => vectorDist(input, spec.vector, h)));
+      if (hits.length === 0) return [];
+      const slots = files.map(() => [] as number[]);
+      for (const h of hits) if (h.segment >= 0) slots[h.segment]!.push(h.slot);
+      const clauses = await coldClauseScores(input, spec.expr);
+      const values = await coldExpressionValues(
+        input,
+        spec.expr,
+        clauses,
+        slots.map((s) => Uint32Array.from(s).sort()),
+      );
+      if (values === undefined) return undefined;
+      return hits.map((h) => {
+        const v = h.segment >= 0 ? values.segment(h.segment, h.slot) : values.tail(-1 - h.segment, h.slot);
+        return Number.isNaN(v) ? null : v;
+      });
+    }),
+  );
+  if (columns.some((c) => c === undefined)) return undefined;
+  return hits.map((_, i) => {
+    const out: Record<string, number | null> = {};
+    names.forEach((name, k) => {
+      setOwn(out, name, (columns[k] as (number | null)[])[i] ?? null);
+    });
+    return out;
+  });
+}
+
+/** The VectorDist of one returned row (null without a vector). */
+async function vectorDist(input: ColdComputeInput, q: Float32Array, h: ColdReturnedRow): Promise<number | null> {
+  let v: Float32Array | undefined;
+  if (h.segment < 0) v = (input.tail[-1 - h.segment] as ColdTailChunk).index.vectorOf(h.slot);
+  else {
+    const stored = await input.rows.vector(input.files[h.segment] as ColdIndexFile, h.slot);
+    v = stored === undefined ? undefined : Float32Array.from(stored);
+  }
+  return v === undefined ? null : vectorDistance(input.metric, q, v);
+}
