@@ -34,6 +34,10 @@
  *   index `sequence`: each candidate's range, at the prefix sums of
  *   `docLengths`); a segment stored without it (format 4) refuses the
  *   phrase with the loaded path's InvalidQueryError;
+ * - `Fuzzy` on a text field: the operand's tokens (fuzzy-filter.ts, under
+ *   the segment's own config), the vocabulary's terms within each token's
+ *   distance (read in blocks, cold-fuzzy.ts), their postings (runs of
+ *   consecutive terms one read each), the tokens' unions intersected;
  * - `And` (intersection), `Or` (union), `Not` / `NotEq` / `NotIn`
  *   (complement).
  * Not served: patterns or element comparisons over a larger dictionary, and
@@ -52,6 +56,8 @@ import { checkFilterTypes } from "./query/filter-plan.ts";
 import type { QueryIndex } from "./query/query-index.ts";
 import { storedTokenizerConfig } from "./query/index-codec.ts";
 import type { Filter, Scalar } from "./query/query-request.ts";
+import { coldFuzzyTerms } from "./cold-fuzzy.ts";
+import { type FuzzyFilter, fuzzyTokens } from "./query/fuzzy-filter.ts";
 import { filterTokens, holdsSequence, sequenceTokens, type TokenFilter } from "./query/token-filter.ts";
 
 type AttributeMeta = ColdIndexFile["meta"]["attributes"][number];
@@ -166,7 +172,7 @@ class Evaluation {
       case "AnyCompare":
         return this.#anyCompare(filter.field, filter.op, filter.value);
       case "Fuzzy":
-        throw new NotServed();
+        return this.#fuzzy(filter);
     }
     return EMPTY;
   }
@@ -266,22 +272,50 @@ class Evaluation {
       const element = tag === "s" ? key.slice(1) : Number(key.slice(1));
       return op === "Lt" ? element < value : op === "Lte" ? element <= value : op === "Gt" ? element > value : element >= value;
     });
-    const offsets = column.elemPostingOffsets;
-    const postings = column.elemPostings;
-    // Runs of consecutive codes: one read each (their postings are contiguous), sorted as a union.
+    return this.#postingsOfCodes(column.elemPostingOffsets, column.elemPostings, codes);
+  }
+
+  /**
+   * The union of the postings of `codes` (ascending), deduplicated (a slot can be in several codes' postings): the
+   * offsets at the runs' bounds in one gather, then each run of consecutive codes one read (their postings are
+   * contiguous), in parallel.
+   */
+  async #postingsOfCodes(offsetsRef: { $a: number }, postingsRef: { $a: number }, codes: readonly number[]): Promise<Uint32Array> {
+    const reader = this.#reader;
+    const file = this.#file;
     const runs: [number, number][] = [];
     for (const code of codes) {
       const last = runs.at(-1);
       if (last !== undefined && last[1] === code) last[1] = code + 1;
       else runs.push([code, code + 1]);
     }
-    const lists = await Promise.all(runs.map(([from, to]) => this.#postings(offsets, postings, from, to)));
-    // An array holding several such elements is in several codes' postings: the union drops the repeats.
-    if (lists.length === 0) return EMPTY;
-    const all = sortedUnion(lists).slice().sort();
-    let w = 0;
-    for (let i = 0; i < all.length; i++) if (i === 0 || all[i] !== all[i - 1]) all[w++] = all[i] as number;
-    return all.subarray(0, w);
+    if (runs.length === 0) return EMPTY;
+    const bounds = await reader.gather(file, offsetsRef, "u32", runs.flat());
+    const lists = await Promise.all(
+      runs.map(async ([from, to]) => {
+        const start = bounds.get(from);
+        const end = bounds.get(to);
+        if (start === undefined || end === undefined || end < start) throw new CorruptError(`query index ${file.key}: postings offsets are not monotone`, file.key);
+        const slots = await reader.array(file, postingsRef, "u32", start, end);
+        for (const slot of slots) if (slot >= this.#n) throw new CorruptError(`query index ${file.key}: postings hold ${slot}, out of range`, file.key);
+        return to - from === 1 ? slots : uniqueSorted(slots.slice().sort());
+      }),
+    );
+    return sortedUnion(lists);
+  }
+
+  /** A Fuzzy filter's matching slots (filter-plan.ts fuzzyNode): per token the union of its terms' postings (cold-fuzzy.ts), intersected. */
+  async #fuzzy(filter: FuzzyFilter): Promise<Uint32Array> {
+    const text = this.#file.meta.text.find((t) => t.name === filter.field);
+    if (text === undefined) return EMPTY;
+    const tokens = fuzzyTokens(filter, storedTokenizerConfig(filter.field, text.config));
+    if (tokens === undefined) return EMPTY;
+    const matched = await coldFuzzyTerms(this.#reader, this.#file, text.terms, tokens, filter.caseSensitive);
+    if (matched.some((ids) => ids.length === 0)) return EMPTY;
+    const lists = await Promise.all(matched.map((ids) => this.#postingsOfCodes(text.termOffsets, text.postings, ids)));
+    let acc = lists[0] as Uint32Array;
+    for (let i = 1; i < lists.length; i++) acc = sortedIntersection(acc, lists[i] as Uint32Array);
+    return acc;
   }
 
   async #contains(field: string, values: readonly Scalar[], all: boolean): Promise<Uint32Array> {
@@ -465,6 +499,13 @@ async function firstFalse<T>(count: number, valuesAt: (at: number[]) => Promise<
     hi = nextHi;
   }
   return lo;
+}
+
+/** `sorted` without repeats (in place). */
+function uniqueSorted(sorted: Uint32Array): Uint32Array {
+  let w = 0;
+  for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) sorted[w++] = sorted[i] as number;
+  return sorted.subarray(0, w);
 }
 
 function allSlots(n: number): Uint32Array {

@@ -2,30 +2,15 @@
  * `needsLoadedPath(request)`: true when the request uses a feature only the
  * loaded query executor (query/execute-query.ts) answers, so the engine's
  * cold paths (cold-*.ts: ranged reads of unloaded segment indexes) must not
- * try it: ranking expressions beyond plain BM25 combinations (query/text-combination.ts), Fuzzy filters
- * (query/fuzzy-filter.ts), group functions (ForEachUnique, query/aggregate.ts),
- * computed attributes (query/compute-attributes.ts). The cold paths
+ * try it: ranking expressions beyond plain BM25 combinations (query/text-combination.ts), group functions
+ * (ForEachUnique, query/aggregate.ts), computed attributes (query/compute-attributes.ts). Every filter kind
+ * is served cold (cold-filter.ts; Fuzzy: cold-fuzzy.ts). The cold paths
  * each check the request kinds they serve as well; this list is the one
  * place new request features are registered, so a feature the cold code
  * does not know yet can never be answered there by a switch that falls
  * through to "nothing matches".
  */
-import type { Filter, QueryRequest, TextExpr } from "./query/query-request.ts";
-
-/** True when the filter holds a Fuzzy filter (query/fuzzy-filter.ts). */
-function hasLoadedOnlyFilter(filter: Filter): boolean {
-  switch (filter.kind) {
-    case "And":
-    case "Or":
-      return filter.filters.some(hasLoadedOnlyFilter);
-    case "Not":
-      return hasLoadedOnlyFilter(filter.filter);
-    case "Fuzzy":
-      return true;
-    default:
-      return false;
-  }
-}
+import type { QueryRequest, TextExpr } from "./query/query-request.ts";
 
 /**
  * True when the expression is a plain combination of BM25 clauses (`Sum`, `Max`, `Product` of `bm25`), which the
@@ -49,6 +34,5 @@ export function needsLoadedPath(request: QueryRequest): boolean {
   const rank = request.rankBy;
   const ranks = rank === undefined ? [] : rank.kind === "rrf" ? rank.queries : [rank];
   if (ranks.some((r) => r.kind === "text" && !isBm25Combination(r.expr))) return true;
-  if (request.groupByFunctions !== undefined || request.computeAttributes !== undefined) return true;
-  return request.filters !== undefined && hasLoadedOnlyFilter(request.filters);
+  return request.groupByFunctions !== undefined || request.computeAttributes !== undefined;
 }

@@ -25,12 +25,6 @@ const LOADED_ONLY_REQUESTS: Record<string, unknown>[] = [
   { rankBy: ["Decay", ["Dist", ["Attribute", "at"], "2026-01-20"], { midpoint: "3d" }], topK: 10 },
   { rankBy: ["color", "Eq", "red"], filters: ["n", "Lt", 50], topK: 5 },
   { rankBy: ["RRF", [["vector", "ANN", [0.3, 0.2, 0.1, 1]], ["Attribute", "n"]]], topK: 5 },
-  // Fuzzy filters: a listing, under BM25, under a selective dense ranking, negated, in an aggregation.
-  { filters: ["body", "Fuzzy", "foxtrat"], topK: 20 },
-  { rankBy: ["body", "BM25", "alpha"], filters: ["Or", [["body", "Fuzzy", "hotle"], ["n", "Lt", 3]]], topK: 20 },
-  { rankBy: ["vector", "kNN", [0.3, 0.2, 0.1, 1]], filters: ["And", [["n", "Lt", 100], ["body", "Fuzzy", "charlee"]]], topK: 5 },
-  { filters: ["Not", ["body", "Fuzzy", "golf"]], topK: 5 },
-  { filters: ["body", "Fuzzy", "deltta"], aggregateBy: { c: ["Count"] } },
   // Group functions: the cold aggregation would group by an attribute named "t".
   { aggregateBy: { c: ["Count"] }, groupBy: [{ t: ["ForEachUnique", "tags"] }], filters: ["n", "Lt", 500] },
   { aggregateBy: { c: ["Count"], s: ["Sum", "n"] }, groupBy: ["color", { t: ["ForEachUnique", "tags"] }] },
