@@ -2,9 +2,9 @@
  * `needsLoadedPath(request)`: true when the request uses a feature only the
  * loaded query executor (query/execute-query.ts) answers, so the engine's
  * cold paths (cold-*.ts: ranged reads of unloaded segment indexes) must not
- * try it: ranking expressions beyond plain BM25 combinations (query/text-combination.ts), group functions
- * (ForEachUnique, query/aggregate.ts), computed attributes (query/compute-attributes.ts). Every filter kind
- * is served cold (cold-filter.ts; Fuzzy: cold-fuzzy.ts). The cold paths
+ * try it: ranking expressions beyond plain BM25 combinations (query/text-combination.ts), computed attributes
+ * (query/compute-attributes.ts). Every filter kind is served cold (cold-filter.ts; Fuzzy: cold-fuzzy.ts), and
+ * so are group functions (ForEachUnique: cold-aggregate.ts). The cold paths
  * each check the request kinds they serve as well; this list is the one
  * place new request features are registered, so a feature the cold code
  * does not know yet can never be answered there by a switch that falls
@@ -34,5 +34,5 @@ export function needsLoadedPath(request: QueryRequest): boolean {
   const rank = request.rankBy;
   const ranks = rank === undefined ? [] : rank.kind === "rrf" ? rank.queries : [rank];
   if (ranks.some((r) => r.kind === "text" && !isBm25Combination(r.expr))) return true;
-  return request.groupByFunctions !== undefined || request.computeAttributes !== undefined;
+  return request.computeAttributes !== undefined;
 }

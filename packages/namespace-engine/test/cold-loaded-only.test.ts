@@ -25,9 +25,6 @@ const LOADED_ONLY_REQUESTS: Record<string, unknown>[] = [
   { rankBy: ["Decay", ["Dist", ["Attribute", "at"], "2026-01-20"], { midpoint: "3d" }], topK: 10 },
   { rankBy: ["color", "Eq", "red"], filters: ["n", "Lt", 50], topK: 5 },
   { rankBy: ["RRF", [["vector", "ANN", [0.3, 0.2, 0.1, 1]], ["Attribute", "n"]]], topK: 5 },
-  // Group functions: the cold aggregation would group by an attribute named "t".
-  { aggregateBy: { c: ["Count"] }, groupBy: [{ t: ["ForEachUnique", "tags"] }], filters: ["n", "Lt", 500] },
-  { aggregateBy: { c: ["Count"], s: ["Sum", "n"] }, groupBy: ["color", { t: ["ForEachUnique", "tags"] }] },
   // Computed attributes: a cold ANN, BM25 or listing answer would lack them.
   { rankBy: ["vector", "ANN", [0.3, 0.2, 0.1, 1]], topK: 5, computeAttributes: { d: ["vector", "VectorDist", [1, 0, 0, 1]] } },
   { rankBy: ["body", "BM25", "alpha"], topK: 5, computeAttributes: { boost: ["Saturate", ["Attribute", "n"], { midpoint: 50 }] } },
