@@ -9,18 +9,17 @@
  *   of the vocabulary by rounds of parallel probes (`lowerBoundString`), so
  *   the blocks a pruned prefix spans are never read;
  * - case-insensitive (lower-casing breaks the vocabulary's order): every
- *   block, a few in flight, each term decided for every token by the banded
- *   program, the blocks not kept in the reader's cache.
+ *   block (cold-string-scan.ts), each term decided for every token by the
+ *   banded program.
  * The work is bounded by the vocabulary (never the postings or the rest of
  * the index); the blocks read by one filter are shared by its tokens.
  */
 import type { ColdArrayReader, ColdIndexFile, StringRef } from "./cold-array-reader.ts";
+import { scanStrings } from "./cold-string-scan.ts";
 import { type FuzzyToken, FuzzyTermWalk, fuzzyHolds, scratchCodePoints } from "./query/fuzzy-filter.ts";
 
 /** Vocabulary entries per block read. */
 export const TERM_BLOCK = 2048;
-/** Blocks in flight while a case-insensitive filter scans the vocabulary. */
-const SCAN_AHEAD = 4;
 
 /** Per token, the ids of the vocabulary's terms within its distance, ascending. */
 export async function coldFuzzyTerms(
@@ -34,23 +33,12 @@ export async function coldFuzzyTerms(
   const blocks = Math.ceil(count / TERM_BLOCK);
   if (!caseSensitive) {
     const out: number[][] = tokens.map(() => []);
-    const read = (b: number) => {
-      const block = reader.strings(file, terms, b * TERM_BLOCK, Math.min(count, (b + 1) * TERM_BLOCK), false);
-      block.catch(() => undefined); // awaited in order; a later block's failure must not go unhandled meanwhile
-      return block;
-    };
-    const ahead: Promise<string[]>[] = [];
-    for (let b = 0; b < Math.min(blocks, SCAN_AHEAD); b++) ahead.push(read(b));
-    for (let b = 0; b < blocks; b++) {
-      const block = await (ahead.shift() as Promise<string[]>);
-      if (b + SCAN_AHEAD < blocks) ahead.push(read(b + SCAN_AHEAD));
-      for (let i = 0; i < block.length; i++) {
-        const folded = scratchCodePoints((block[i] as string).toLowerCase());
-        tokens.forEach((token, k) => {
-          if (fuzzyHolds(token, folded)) out[k]!.push(b * TERM_BLOCK + i);
-        });
-      }
-    }
+    await scanStrings(reader, file, terms, 0, count, (t, term) => {
+      const folded = scratchCodePoints(term.toLowerCase());
+      tokens.forEach((token, k) => {
+        if (fuzzyHolds(token, folded)) out[k]!.push(t);
+      });
+    });
     return out;
   }
   const held = new Map<number, Promise<string[]>>();
