@@ -48,7 +48,6 @@
  * Not served: `id` ranges or patterns over larger id blocks: undefined, and
  * the caller loads.
  */
-import { Buffer } from "node:buffer";
 import type { ColdArrayReader, ColdIndexFile } from "./cold-array-reader.ts";
 import { ColdDeadSlots } from "./cold-dead-slots.ts";
 import { CorruptError } from "./errors.ts";
