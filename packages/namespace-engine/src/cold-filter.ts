@@ -21,8 +21,8 @@
  * - `id` `Eq` / `In`: the ids' slots through the id set (cold-dead-slots.ts);
  * - `id` ranges (`Lt` .. `Gte`) and patterns (`Glob`, `IGlob`, `Regex`):
  *   every id tested as the loaded path tests them (UTF-16 order, the same
- *   matcher), from the id blocks and `idOrder` read whole (when the id
- *   blocks hold at most 8 MiB: ColdDeadSlots.slotsWhereId);
+ *   matcher), the id blocks streamed, then `idOrder` at the matching ranks
+ *   (ColdDeadSlots.slotsWhereId);
  * - element comparisons (`AnyLt` .. `AnyGte`) on an array attribute: a
  *   string's keys (`s<value>`, in the value's order) are the range between
  *   two searches of the element keys, whose postings are one read; a
@@ -45,8 +45,7 @@
  *   consecutive terms one read each), the tokens' unions intersected;
  * - `And` (intersection), `Or` (union), `Not` / `NotEq` / `NotIn`
  *   (complement).
- * Not served: `id` ranges or patterns over larger id blocks: undefined, and
- * the caller loads.
+ * Every filter kind is served, at any size (loaded-only.ts lists none).
  */
 import type { ColdArrayReader, ColdIndexFile } from "./cold-array-reader.ts";
 import { ColdDeadSlots } from "./cold-dead-slots.ts";
@@ -70,50 +69,39 @@ type TextMeta = ColdIndexFile["meta"]["text"][number];
 type StringRef = { readonly $s: readonly [number, number] };
 
 const EMPTY = new Uint32Array(0);
-/** An `id` range or pattern reads the id blocks whole when they hold at most this many bytes; else the index is loaded. */
-const ID_SCAN_BYTES = 8 * 1024 * 1024;
 /** Probes per round of a search. */
 const PROBES = 15;
 /** Vocabulary entries read at a time while a prefix's range is found. */
 const PREFIX_STEP = 256;
-
-/** Thrown inside the evaluation when a node is not served cold. */
-class NotServed extends Error {}
 
 export interface ColdFilterContext {
   readonly reader: ColdArrayReader;
   readonly ids: ColdDeadSlots;
 }
 
-/** The matching slots, ascending and unique; undefined when the filter is not served cold. */
-export async function coldFilterSlots(context: ColdFilterContext, file: ColdIndexFile, filter: Filter): Promise<Uint32Array | undefined> {
-  try {
-    return await new Evaluation(context, file).of(filter);
-  } catch (error) {
-    if (error instanceof NotServed) return undefined;
-    throw error;
-  }
+/** The matching slots, ascending and unique. */
+export function coldFilterSlots(context: ColdFilterContext, file: ColdIndexFile, filter: Filter): Promise<Uint32Array> {
+  return new Evaluation(context, file).of(filter);
 }
 
 /**
  * A request's filter over a cold version: the loaded path's type check over every partition's column types
  * (the segments' meta documents hold them), each segment's matching slots and each tail chunk's live matching
- * slots. `{}` without a filter; undefined when some segment's filter is not served cold (the caller loads).
+ * slots. `{}` without a filter.
  */
 export async function coldFilterMatches(
   context: ColdFilterContext,
   files: readonly ColdIndexFile[],
   tail: readonly ColdTailChunk[],
   filter: Filter | undefined,
-): Promise<{ matches?: Uint32Array[]; tailMatches?: number[][] } | undefined> {
+): Promise<{ matches?: Uint32Array[]; tailMatches?: number[][] }> {
   if (filter === undefined) return {};
   const typed = files.map(
     (file) => ({ attributeColumns: new Map(file.meta.attributes.map((a) => [a.name, { typeMask: a.typeMask, elementTypeMask: a.elementTypeMask }])) }) as unknown as QueryIndex,
   );
   checkFilterTypes(filter, [...typed, ...tail.map((chunk) => chunk.index)]);
   const matched = await Promise.all(files.map((file) => coldFilterSlots(context, file, filter)));
-  if (matched.some((m) => m === undefined)) return undefined;
-  return { matches: matched as Uint32Array[], tailMatches: tail.map((chunk) => coldTailMatches(chunk, filter)) };
+  return { matches: matched, tailMatches: tail.map((chunk) => coldTailMatches(chunk, filter)) };
 }
 
 class Evaluation {
@@ -261,9 +249,8 @@ class Evaluation {
     return codes;
   }
 
-  /** Slots whose id passes `test` (every id read, when the id blocks are small enough). */
+  /** Slots whose id passes `test` (every id read, streamed: ColdDeadSlots.slotsWhereId). */
   #idsWhere(test: (id: string) => boolean): Promise<Uint32Array> {
-    if (ColdDeadSlots.idBytes(this.#file) > ID_SCAN_BYTES) throw new NotServed();
     return this.#ids.slotsWhereId(this.#file, test);
   }
 

@@ -966,7 +966,6 @@ export class NamespaceQuery {
     const deadSlots = this.#coldDead.of(files, refs, tombstones, tail.ids);
     deadSlots.catch(() => undefined);
     const filtered = await coldFilterMatches({ reader: this.#coldArrays, ids: this.#coldDead }, files, chunks, filters);
-    if (filtered === undefined) return undefined;
     const segmentMatches = filtered.matches;
     const tailMatches = filtered.tailMatches ?? chunks.map(() => []);
     const tailSets = tailMatches.map((slots) => new Set(slots));
@@ -1057,9 +1056,7 @@ export class NamespaceQuery {
         (file) => ({ attributeColumns: new Map(file.meta.attributes.map((a) => [a.name, { typeMask: a.typeMask, elementTypeMask: a.elementTypeMask }])) }) as unknown as QueryIndex,
       );
       checkFilterTypes(filters, [...typed, ...tail.chunks.map((chunk) => chunk.index)]);
-      const matched = await Promise.all(files.map((file) => coldFilterSlots({ reader: this.#coldArrays, ids: this.#coldDead }, file, filters)));
-      if (matched.some((m) => m === undefined)) return undefined;
-      matches = matched as Uint32Array[];
+      matches = await Promise.all(files.map((file) => coldFilterSlots({ reader: this.#coldArrays, ids: this.#coldDead }, file, filters)));
     }
     const result = await coldAggregate({
       reader: this.#coldArrays,
@@ -1116,7 +1113,6 @@ export class NamespaceQuery {
     const { refs, files, tail, tombstones } = cold;
     const chunks = coldTailChunks(tail.chunks);
     const filtered = await coldFilterMatches({ reader: this.#coldArrays, ids: this.#coldDead }, files, chunks, request.filters);
-    if (filtered === undefined) return undefined;
     const deadPositions = refs.map((ref, s) => {
       const out = new Set<number>(tombstones[s]);
       const masked = maskedPositions(ref);

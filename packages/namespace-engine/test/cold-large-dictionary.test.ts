@@ -6,12 +6,15 @@
  * comparison bounding the range read), exactly like the loaded index, over
  * tombstones and a tail; the index is never fetched whole, and a
  * case-sensitive Glob with a literal prefix reads a small part of the
- * dictionary. A damaged block is Corrupt naming the index.
+ * dictionary. `id` ranges and patterns over id blocks of more than 8 MiB
+ * are cold too (the id blocks streamed). A damaged block is Corrupt naming
+ * the index.
  */
 import { describe, expect, it } from "vitest";
 import type { DocumentInput } from "@skerry/namespace-engine";
 import { compactedNamespace, corruptSectionFailures, indexObjects, makeEngine } from "./support/harness.ts";
 import type { StorageProvider } from "@skerry/storage-providers";
+import { decodeBlockFileDirectory } from "@skerry/wal-format";
 
 const NS = "acme/colddict/docs";
 const KINDS = ["alpha", "beta", "Gamma", "delta", "épsilon"];
@@ -84,6 +87,31 @@ describe("cold patterns and element comparisons over large dictionaries", () => 
     expect(scanned).toBeGreaterThan(10 * 1024 * 1024);
     expect(scanned).toBeLessThan(index!.size * 0.6);
     expect(prefixed).toBeLessThan(scanned / 4);
+  });
+
+  it("answer id ranges and patterns over id blocks of more than 8 MiB", async () => {
+    // 17,000 ids of 500 bytes (the limit is 512).
+    const LONG = "q".repeat(490);
+    const lean = (i: number): DocumentInput => ({ id: `doc-${String(i).padStart(5, "0")}-${LONG}`, vector: [Math.sin(i), Math.cos(i), 1, 1], attributes: { n: i } });
+    const { storage, writer } = await compactedNamespace(NS, 17_000, lean);
+    const section = async () => {
+      const [index] = await indexObjects(storage);
+      const bytes = (await storage.get(index!.key)).bytes;
+      return decodeBlockFileDirectory(bytes, bytes.byteLength).section("idBlocks")!.length;
+    };
+    expect(await section()).toBeGreaterThan(8 * 1024 * 1024);
+    await writer.delete(NS, [`doc-00101-${LONG}`]);
+    await writer.upsert(NS, [{ ...lean(7), attributes: { n: -7 } }]);
+    for (const request of [
+      { filters: ["id", "Glob", "doc-001*"], topK: 200, includeAttributes: ["n"] },
+      { filters: ["id", "Lt", "doc-00050"], topK: 200 },
+      { filters: ["id", "Gte", `doc-16900-${LONG}`], topK: 200 },
+      { filters: ["id", "Regex", "^doc-0+7"], topK: 200 },
+      { filters: ["Not", ["id", "IGlob", "DOC-0*"]], topK: 20 },
+      { filters: ["And", [["id", "Glob", "*1-q*"], ["n", "Lt", 500]]], aggregateBy: { c: ["Count"] } },
+    ]) {
+      await expectCold(storage, request);
+    }
   });
 
   it("find a damaged block of the dictionary, element keys or postings: Corrupt naming the index", async () => {
