@@ -48,7 +48,7 @@
  * Every filter kind is served, at any size (loaded-only.ts lists none).
  */
 import type { ColdArrayReader, ColdIndexFile } from "./cold-array-reader.ts";
-import { ColdDeadSlots } from "./cold-dead-slots.ts";
+import type { ColdDeadSlots } from "./cold-dead-slots.ts";
 import { CorruptError } from "./errors.ts";
 import { elementKey, TAG_ARRAY, TAG_FALSE, TAG_NULL, TAG_TRUE } from "./query/attribute-columns.ts";
 import { type PatternMatcher, patternMatcher } from "./query/pattern-matcher.ts";
