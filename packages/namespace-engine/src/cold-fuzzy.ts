@@ -21,16 +21,17 @@ import { type FuzzyToken, FuzzyTermWalk, fuzzyHolds, scratchCodePoints } from ".
 /** Vocabulary entries per block read. */
 export const TERM_BLOCK = 2048;
 
-/** Per token, the ids of the vocabulary's terms within its distance, ascending. */
+/** Per token, the ids of the vocabulary's terms within its distance, ascending (`block`: terms per block read, TERM_BLOCK). */
 export async function coldFuzzyTerms(
   reader: ColdArrayReader,
   file: ColdIndexFile,
   terms: StringRef,
   tokens: readonly FuzzyToken[],
   caseSensitive: boolean,
+  block = TERM_BLOCK,
 ): Promise<number[][]> {
   const count = reader.stringCount(file, terms);
-  const blocks = Math.ceil(count / TERM_BLOCK);
+  const blocks = Math.ceil(count / block);
   if (!caseSensitive) {
     const out: number[][] = tokens.map(() => []);
     await scanStrings(reader, file, terms, 0, count, (t, term) => {
@@ -43,12 +44,12 @@ export async function coldFuzzyTerms(
   }
   const held = new Map<number, Promise<string[]>>();
   const blockOf = (b: number): Promise<string[]> => {
-    let block = held.get(b);
-    if (block === undefined) {
-      held.set(b, (block = reader.strings(file, terms, b * TERM_BLOCK, Math.min(count, (b + 1) * TERM_BLOCK))));
-      block.catch(() => undefined);
+    let read = held.get(b);
+    if (read === undefined) {
+      held.set(b, (read = reader.strings(file, terms, b * block, Math.min(count, (b + 1) * block))));
+      read.catch(() => undefined);
     }
-    return block;
+    return read;
   };
   return Promise.all(
     tokens.map(async (token) => {
@@ -56,17 +57,17 @@ export async function coldFuzzyTerms(
       const out: number[] = [];
       let t = 0;
       while (t < count) {
-        const b = Math.floor(t / TERM_BLOCK);
-        const base = b * TERM_BLOCK;
+        const b = Math.floor(t / block);
+        const base = b * block;
         if (b + 1 < blocks) blockOf(b + 1); // read ahead
-        const block = await blockOf(b);
+        const entries = await blockOf(b);
         let past: string | undefined;
-        while (t < base + block.length) {
-          const step = walk.visit(block[t - base] as string);
+        while (t < base + entries.length) {
+          const step = walk.visit(entries[t - base] as string);
           if (typeof step !== "string") {
             if (step) out.push(t);
             t++;
-          } else if (step <= (block[block.length - 1] as string)) t = Math.max(t + 1, base + lowerBoundIn(block, step));
+          } else if (step <= (entries[entries.length - 1] as string)) t = Math.max(t + 1, base + lowerBoundIn(entries, step));
           else {
             past = step;
             break;
@@ -74,7 +75,7 @@ export async function coldFuzzyTerms(
         }
         if (past === undefined) continue;
         // Every term of this block is below the jump's target: it is in the next block, or found by a search.
-        const nextBase = base + block.length;
+        const nextBase = base + entries.length;
         if (nextBase >= count) break;
         const next = await blockOf(b + 1);
         t = past <= (next[next.length - 1] as string) ? nextBase + lowerBoundIn(next, past) : Math.max(t + 1, await reader.lowerBoundString(file, terms, past));
