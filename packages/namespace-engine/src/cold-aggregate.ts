@@ -91,8 +91,8 @@ class SlotPartition implements AggregatedPartition {
   }
 }
 
-/** The aggregations, or undefined when some segment's columns are not served cold. */
-export async function coldAggregate(input: ColdAggregateInput): Promise<AggregationResult | undefined> {
+/** The aggregations. */
+export async function coldAggregate(input: ColdAggregateInput): Promise<AggregationResult> {
   const { request } = input;
   const specs = Object.values(request.aggregateBy ?? {});
   // The attributes grouped by: a plain key's own, a ForEachUnique key's array attribute (aggregate.ts).

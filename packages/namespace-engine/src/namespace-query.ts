@@ -1034,8 +1034,8 @@ export class NamespaceQuery {
   }
 
   /**
-   * Aggregations without a ranking (`aggregateBy`, optionally `groupBy` and
-   * a filter the cold filter path serves) over a version whose indexed
+   * Aggregations without a ranking (`aggregateBy`, optionally `groupBy`, group
+   * functions and a filter) over a version whose indexed
    * segments are not loaded (and hold more than 64 KiB together): the live
    * matching slots' columns the aggregations name, read by range
    * (cold-aggregate.ts), with the tail's chunks in memory. Undefined when
@@ -1067,7 +1067,6 @@ export class NamespaceQuery {
       request,
       slicer: this.#deps.slicer,
     });
-    if (result === undefined) return undefined;
     this.#coldQueries++;
     this.#loadAfterCold(path, manifest, files);
     return result;
