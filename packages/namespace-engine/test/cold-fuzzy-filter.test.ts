@@ -70,6 +70,8 @@ const requests: Record<string, unknown>[] = [
   { rankBy: ["n", "desc"], filters: ["body", "Fuzzy", "rusativoka", { maxEditDistance: [{ distance: 2, minQueryChars: 9 }] }], topK: 25, includeAttributes: ["n", "color"] },
   { rankBy: ["vector", "kNN", [0.3, 0.2, 0.1, 1]], filters: ["And", [["title", "Fuzzy", "Charlee"], ["n", "Lt", 2000]]], topK: 10, includeAttributes: true },
   { rankBy: ["vector", "kNN", [0.1, 0.9, 0.1, 1]], filters: ["body", "Fuzzy", "MISSISIPPI", { caseSensitive: false }], topK: 10 },
+  { rankBy: ["RRF", [["body", "BM25", "kalomine w12"], ["n", "asc"]]], filters: ["Or", [["body", "Fuzzy", "kalominx"], ["title", "Fuzzy", "ÉCOLEE"]]], topK: 15 },
+  { rankBy: ["body", "BM25", "tivomika w3"], filters: ["Not", ["body", "Fuzzy", "kalominx"]], limitPer: { attributes: ["color"], limit: 2 }, topK: 6 },
   // Aggregations.
   { filters: ["body", "Fuzzy", "kalominx"], aggregateBy: { c: ["Count"], s: ["Sum", "n"] } },
   { filters: ["title", "Fuzzy", "ecole", { caseSensitive: false }], aggregateBy: { c: ["Count"] }, groupBy: ["color"] },
@@ -148,6 +150,6 @@ describe.skipIf(!s3.shouldRun)("cold Fuzzy filters on the real S3 server", () =>
     const writer = await fuzzyNamespace(storage, 2000);
     await writer.upsert(NS, [doc(5001, " kalominx"), doc(100, " Mississipi")]);
     await writer.delete(NS, ["doc-00101"]);
-    for (const request of [requests[1]!, requests[5]!, requests[13]!, requests[18]!, requests[22]!, requests[26]!]) await expectCold(storage, request);
+    for (const request of [requests[1]!, requests[5]!, requests[13]!, requests[18]!, requests[22]!, requests[26]!, requests[28]!]) await expectCold(storage, request);
   });
 });
