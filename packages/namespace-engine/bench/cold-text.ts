@@ -2,7 +2,7 @@
  * Cold BM25 and filter queries from object storage (issue 13): a fresh
  * process answers BM25 top-10 queries, filter listings, filtered BM25,
  * aggregations (Count + Sum, filtered, per group), exact kNN (plain and
- * filtered), BM25 sums, token and phrase filters, BM25 with limitPer,
+ * filtered), BM25 sums, token, phrase, Fuzzy and Glob filters, BM25 with limitPer,
  * ranking expressions (attribute operands, with and without BM25) and
  * computed attributes on a compacted namespace by ranged reads of the stored query index (the
  * eager region, the vocabulary, postings, lengths, the returned rows'
@@ -73,7 +73,18 @@ const KINDS = {
     topK: 10,
     computeAttributes: { boost: ["Saturate", ["Attribute", "price"], { midpoint: 500 }], near: ["vector", "VectorDist", queries.query(i)] },
   }),
+  // Fuzzy filters (cold-fuzzy.ts: the vocabulary in blocks, walked or, case-insensitive, scanned) and patterns (a Glob's prefix range).
+  "fuzzy filter": (i: number) => ({ filters: ["title", "Fuzzy", typo(WORDS[40 + i] as string), { maxEditDistance: [{ distance: 1, minQueryChars: 6 }] }], topK: 10 }),
+  "fuzzy ci+bm25": (i: number) => ({ rankBy: ["title", "BM25", WORDS[300 + 7 * i]], filters: ["title", "Fuzzy", typo(WORDS[40 + i] as string).toUpperCase(), { caseSensitive: false }], topK: 10 }),
+  "glob filter": (i: number) => ({ filters: ["category", "Glob", `cat-${i + 1}*`], topK: 10 }),
 } as const;
+
+/** `word` with one letter changed (a Fuzzy operand one edit away), padded to 6 letters so it is allowed one edit. */
+function typo(word: string): string {
+  const w = word.padEnd(6, "x");
+  const at = w.length >> 1;
+  return `${w.slice(0, at)}${w[at] === "q" ? "z" : "q"}${w.slice(at + 1)}`;
+}
 type Kind = keyof typeof KINDS;
 
 interface ChildResult {

@@ -13,19 +13,21 @@
  * - `Count`: nothing (the slots are counted);
  * - `Count` of a field: its type tags (a byte per row);
  * - `Sum` of a field: its type tags and numbers (8 bytes per row);
- * - a group field: its tags, numbers, string codes (4 bytes per row) and the
- *   range of the sorted dictionary spanning the codes met.
+ * - a group field (a plain key, or the array attribute of a `ForEachUnique`
+ *   key): its tags, numbers, string codes (4 bytes per row), the range of
+ *   the sorted dictionary spanning the codes met and, when it holds arrays
+ *   or objects, the list of slots holding them (4 bytes per such row) and
+ *   the JSON text of the live matching ones (runs of nearby entries, one
+ *   read each).
  * A column's elements are read whole when most rows are wanted, else the
  * blocks holding the wanted rows: contiguous blocks in one GET, runs in
  * parallel (the reader's block cache and CRC checks apply).
- * Not served (undefined: the caller loads): a group field holding arrays or
- * objects in some segment (their values are JSON text kept apart from the
- * column). Damage (a damaged or short block, a tag outside the column's type
- * mask, a number or string without its column, a code outside the
- * dictionary, dictionary offsets out of order) is CorruptError naming the
- * index.
+ * Damage (a damaged or short block, a tag outside the column's type mask, a
+ * number, string, array or object without its column, a code outside the
+ * dictionary, dictionary offsets out of order, a slot list out of order) is
+ * CorruptError naming the index.
  */
-import type { ArrayRef, ColdArrayReader, ColdArrayType, ColdIndexFile } from "./cold-array-reader.ts";
+import type { ArrayRef, ColdArrayReader, ColdArrayType, ColdIndexFile, StringRef } from "./cold-array-reader.ts";
 import type { DeadSlots } from "./cold-dead-slots.ts";
 import { CorruptError } from "./errors.ts";
 import { type AggregatedIndex, type AggregatedPartition, type AggregationResult, aggregate } from "./query/aggregate.ts";
@@ -89,25 +91,20 @@ class SlotPartition implements AggregatedPartition {
   }
 }
 
-/** The aggregations, or undefined when some segment's columns are not served cold. */
-export async function coldAggregate(input: ColdAggregateInput): Promise<AggregationResult | undefined> {
+/** The aggregations. */
+export async function coldAggregate(input: ColdAggregateInput): Promise<AggregationResult> {
   const { request } = input;
   const specs = Object.values(request.aggregateBy ?? {});
-  const groupBy = request.groupBy ?? [];
-  // What each named field needs: tags always, numbers for sums and groups, codes and strings for groups.
-  const needs = new Map<string, { numbers: boolean; strings: boolean }>();
-  const need = (field: string, numbers: boolean, strings: boolean) => {
+  // The attributes grouped by: a plain key's own, a ForEachUnique key's array attribute (aggregate.ts).
+  const groupBy = (request.groupBy ?? []).map((name) => request.groupByFunctions?.get(name)?.field ?? name);
+  // What each named field needs: tags always, numbers for sums and groups, codes, strings and arrays or objects for groups.
+  const needs = new Map<string, Want>();
+  const need = (field: string, numbers: boolean, values: boolean) => {
     const had = needs.get(field);
-    needs.set(field, { numbers: numbers || had?.numbers === true, strings: strings || had?.strings === true });
+    needs.set(field, { numbers: numbers || had?.numbers === true, strings: values || had?.strings === true, complex: values || had?.complex === true });
   };
   for (const spec of specs) if (spec.field !== undefined) need(spec.field, spec.kind === "Sum", false);
   for (const field of groupBy) need(field, true, true);
-  const grouped = new Set(groupBy);
-  for (const file of input.files) {
-    for (const a of file.meta.attributes) {
-      if (grouped.has(a.name) && (a.typeMask & ((1 << TAG_ARRAY) | (1 << TAG_OBJECT))) !== 0) return undefined;
-    }
-  }
   const parts: AggregatedPartition[] = await Promise.all(
     input.files.map(async (file, s) => {
       const n = file.meta.size;
@@ -155,6 +152,14 @@ export async function coldAggregate(input: ColdAggregateInput): Promise<Aggregat
   return aggregate(parts, request, input.slicer);
 }
 
+/** The parts of a column a query reads beside its tags. */
+interface Want {
+  readonly numbers: boolean;
+  readonly strings: boolean;
+  /** Arrays' and objects' JSON text. */
+  readonly complex: boolean;
+}
+
 /** The live matching slots of a segment, ascending; null when every slot is. */
 function liveSlots(n: number, dead: Uint8Array | null, matched: Uint32Array | undefined): Uint32Array | null {
   if (matched === undefined && dead === null) return null;
@@ -176,7 +181,7 @@ async function readColumn(
   file: ColdIndexFile,
   a: AttributeMeta,
   live: Uint32Array | null,
-  want: { numbers: boolean; strings: boolean },
+  want: Want,
 ): Promise<AttributeColumn> {
   const n = file.meta.size;
   const [tags, numbers, codes] = await Promise.all([
@@ -187,10 +192,12 @@ async function readColumn(
   const corrupt = (what: string) => new CorruptError(`query index ${file.key}: attribute ${JSON.stringify(a.name)} ${what}`, file.key);
   let lo = Number.POSITIVE_INFINITY;
   let hi = -1;
+  const complexLive: number[] = [];
   const check = (slot: number) => {
     const tag = tags[slot] as number;
     if (tag > 7 || ((a.typeMask >> tag) & 1) === 0) throw corrupt(`has tag ${tag} at slot ${slot}, not in its type mask`);
     if (tag === TAG_NUMBER && want.numbers && a.numbers === null) throw corrupt("holds numbers without a number column");
+    if ((tag === TAG_ARRAY || tag === TAG_OBJECT) && want.complex) complexLive.push(slot);
     if (tag === TAG_STRING && want.strings) {
       if (codes === null || a.strings === null) throw corrupt("holds strings without string codes or dictionary");
       const code = codes[slot] as number;
@@ -227,6 +234,7 @@ async function readColumn(
       else for (const s of live) rebase(s);
     }
   }
+  const complex = complexLive.length === 0 ? null : await complexValues(reader, file, a, complexLive);
   return {
     name: a.name,
     tags,
@@ -243,9 +251,54 @@ async function readColumn(
     elemKeys: null,
     elemPostingOffsets: null,
     elemPostings: null,
-    complexSlots: null,
-    complexJson: null,
+    complexSlots: complex?.slots ?? null,
+    complexJson: complex?.json ?? null,
   };
+}
+
+/** Complex entries at most this far apart are read as one range of the JSON table. */
+const COMPLEX_RUN_GAP = 32;
+
+/**
+ * The JSON text of the arrays and objects at `slots` (ascending, every one tagged so): the column's slot list read
+ * whole (4 bytes per such row), each slot's entry found in it, the entries read in runs of nearby ones. As a
+ * column's `complexSlots` / `complexJson` holding just those slots.
+ */
+async function complexValues(reader: ColdArrayReader, file: ColdIndexFile, a: AttributeMeta, slots: readonly number[]): Promise<{ slots: Uint32Array; json: StringTable }> {
+  const corrupt = (what: string) => new CorruptError(`query index ${file.key}: attribute ${JSON.stringify(a.name)} ${what}`, file.key);
+  if (a.complexSlots === null || a.complexJson === null) throw corrupt("holds arrays or objects without their JSON");
+  const all = await reader.array(file, a.complexSlots, "u32", 0, reader.length(file, a.complexSlots, "u32"));
+  const count = reader.stringCount(file, a.complexJson);
+  if (count !== all.length) throw corrupt(`has ${all.length} array or object slots but ${count} JSON entries`);
+  const entries: number[] = [];
+  let from = 0;
+  for (const slot of slots) {
+    // Binary search in the (ascending) slot list, from the previous entry on.
+    let lo = from;
+    let hi = all.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((all[mid] as number) < slot) lo = mid + 1;
+      else hi = mid;
+    }
+    if (all[lo] !== slot) throw corrupt(`has no JSON entry for slot ${slot}`);
+    entries.push(lo);
+    from = lo + 1;
+  }
+  const runs: [number, number][] = [];
+  for (const entry of entries) {
+    const last = runs.at(-1);
+    if (last !== undefined && entry - last[1] <= COMPLEX_RUN_GAP) last[1] = entry + 1;
+    else runs.push([entry, entry + 1]);
+  }
+  const texts = await Promise.all(runs.map(([start, end]) => reader.strings(file, a.complexJson as StringRef, start, end)));
+  const json: string[] = [];
+  let r = 0;
+  for (const entry of entries) {
+    while (entry >= (runs[r] as [number, number])[1]) r++;
+    json.push((texts[r] as string[])[entry - (runs[r] as [number, number])[0]] as string);
+  }
+  return { slots: Uint32Array.from(slots), json: StringTable.fromStrings(json) };
 }
 
 const CTORS = { u8: Uint8Array, f64: Float64Array, i32: Int32Array } as const;

@@ -36,7 +36,7 @@ export interface ColdAnnFilter {
   readonly tail: readonly { readonly index: QueryIndex; readonly excluded: Uint32Array | undefined }[];
 }
 
-/** The filter's matches for a cold ANN scan; undefined when every segment's matches are selective, or not served cold. */
+/** The filter's matches for a cold ANN scan; undefined when every segment's matches are selective (the filtered dense path serves it). */
 export async function coldAnnFilter(
   context: ColdFilterContext,
   files: readonly ColdIndexFile[],
@@ -46,7 +46,7 @@ export async function coldAnnFilter(
 ): Promise<ColdAnnFilter | undefined> {
   const chunks = coldTailChunks(tail);
   const found = await coldFilterMatches(context, files, chunks, filter);
-  if (found?.matches === undefined || found.tailMatches === undefined) return undefined;
+  if (found.matches === undefined || found.tailMatches === undefined) return undefined;
   const segmentMatches = found.matches;
   const selective = files.map((file, s) => {
     const slots = segmentMatches[s] as Uint32Array;

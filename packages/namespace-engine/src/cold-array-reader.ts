@@ -138,14 +138,14 @@ export class ColdArrayReader {
     return this.#arraySection(file, ref, type).length / CTORS[type].BYTES_PER_ELEMENT;
   }
 
-  /** Elements [from, to) of array `ref`. */
-  async array<T extends ColdArrayType>(file: ColdIndexFile, ref: ArrayRef, type: T, from: number, to: number): Promise<ColdArray<T>> {
+  /** Elements [from, to) of array `ref` (`keep` false: the blocks fetched are not cached, as `bytes`). */
+  async array<T extends ColdArrayType>(file: ColdIndexFile, ref: ArrayRef, type: T, from: number, to: number, keep = true): Promise<ColdArray<T>> {
     const section = this.#arraySection(file, ref, type);
     const size = CTORS[type].BYTES_PER_ELEMENT;
     if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 0 || to < from || to * size > section.length) {
       throw new CorruptError(`query index ${file.key}: elements [${from}, ${to}) are outside array a${ref.$a} (${section.length / size} elements)`, file.key);
     }
-    const bytes = await this.bytes(file, `a${ref.$a}`, from * size, (to - from) * size);
+    const bytes = await this.bytes(file, `a${ref.$a}`, from * size, (to - from) * size, keep);
     return new CTORS[type](bytes.buffer as ArrayBuffer, bytes.byteOffset, to - from) as ColdArray<T>;
   }
 
@@ -208,16 +208,16 @@ export class ColdArrayReader {
     return (await this.#search(file, table, target))[0];
   }
 
-  /** Entries [from, to) of string table `table` (one ranged read of their offsets, one of their bytes). */
-  async strings(file: ColdIndexFile, table: StringRef, from: number, to: number): Promise<string[]> {
+  /** Entries [from, to) of string table `table` (one ranged read of their offsets, one of their bytes; `keep` as `bytes`). */
+  async strings(file: ColdIndexFile, table: StringRef, from: number, to: number, keep = true): Promise<string[]> {
     if (to <= from) return [];
     const bytesRef = { $a: table.$s[1] };
     const bytesLength = this.length(file, bytesRef, "u8");
-    const offsets = await this.array(file, { $a: table.$s[0] }, "u32", from, to + 1);
+    const offsets = await this.array(file, { $a: table.$s[0] }, "u32", from, to + 1, keep);
     const start = offsets[0]!;
     const end = offsets[to - from]!;
     if (end < start || end > bytesLength) throw new CorruptError(`query index ${file.key}: string table offsets out of range`, file.key);
-    const bytes = Buffer.from(await this.bytes(file, `a${bytesRef.$a}`, start, end - start));
+    const bytes = Buffer.from(await this.bytes(file, `a${bytesRef.$a}`, start, end - start, keep));
     const out: string[] = [];
     for (let i = 0; i < to - from; i++) {
       const a = offsets[i]!;

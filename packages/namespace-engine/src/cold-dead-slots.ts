@@ -39,6 +39,8 @@ const PAIRS_KEPT = 256;
 const RANKS_KEPT = 64;
 /** Index keys whose position -> slot maps are kept. */
 const POSITION_MAPS_KEPT = 16;
+/** Id blocks (about 4 KiB each) read at a time while an id filter tests every id. */
+const ID_SCAN_BLOCKS = 256;
 /** Bytes of clusters read at a time while a position -> slot map is built. */
 const POSITION_READ_BYTES = 8 * 1024 * 1024;
 
@@ -134,28 +136,49 @@ export class ColdDeadSlots {
     return this.#slotsOfIds(file, ids.map(idBytes));
   }
 
-  /** Bytes of `file`'s id blocks (what `slotsWhereId` reads whole). */
-  static idBytes(file: ColdIndexFile): number {
-    return file.directory.section("idBlocks")?.length ?? 0;
-  }
-
   /**
-   * The slots whose id passes `test`, ascending: every id of `file` (its id blocks read whole, in byte order) and
-   * `idOrder` (read whole: rank -> slot). For an id range or pattern filter, which the loaded path tests on every id.
+   * The slots whose id passes `test`, ascending: every id of `file` tested (its id blocks streamed in byte order,
+   * ID_SCAN_BLOCKS at a time, two reads in flight, not kept in the block cache), then the matching ranks' slots
+   * from `idOrder` (the blocks holding them). For an id range or pattern filter, which the loaded path tests on
+   * every id; memory is the reads in flight and the matches, whatever the index's size.
    */
   async slotsWhereId(file: ColdIndexFile, test: (id: string) => boolean): Promise<Uint32Array> {
     const n = file.meta.size;
-    const [ids, order] = await Promise.all([this.#allIds(file), this.#reader.array(file, file.meta.idOrder, "u32", 0, n)]);
-    if (order.length !== n) throw new CorruptError(`query index ${file.key}: idOrder holds ${order.length} slots, the index ${n}`, file.key);
+    const reader = this.#reader;
+    const section = file.directory.section("idBlocks");
+    if (section === undefined) throw new CorruptError(`query index ${file.key}: id blocks missing`, file.key);
+    const orderLength = reader.length(file, file.meta.idOrder, "u32");
+    if (orderLength !== n) throw new CorruptError(`query index ${file.key}: idOrder holds ${orderLength} slots, the index ${n}`, file.key);
+    const blocks = section.blockCount;
+    const read = (first: number): Promise<Uint8Array> => {
+      const start = section.blockStart(first);
+      const bytes = reader.bytes(file, "idBlocks", start, section.blockEnd(Math.min(blocks, first + ID_SCAN_BLOCKS) - 1) - start, false);
+      bytes.catch(() => undefined); // awaited in order; a later read's failure must not go unhandled meanwhile
+      return bytes;
+    };
     const decoder = new TextDecoder();
-    const out: number[] = [];
-    ids.forEach((id, rank) => {
-      if (!test(decoder.decode(id))) return;
-      const slot = order[rank] as number;
+    const ranks: number[] = [];
+    let rank = 0;
+    let ahead = blocks > 0 ? read(0) : undefined;
+    for (let first = 0; first < blocks; first += ID_SCAN_BLOCKS) {
+      const bytes = await (ahead as Promise<Uint8Array>);
+      ahead = first + ID_SCAN_BLOCKS < blocks ? read(first + ID_SCAN_BLOCKS) : undefined;
+      const base = section.blockStart(first);
+      for (let b = first; b < Math.min(blocks, first + ID_SCAN_BLOCKS); b++) {
+        for (const id of decodeIdBlock(file, bytes.subarray(section.blockStart(b) - base, section.blockEnd(b) - base))) {
+          if (rank >= n) throw new CorruptError(`query index ${file.key}: the id blocks hold more ids than the index's ${n}`, file.key);
+          if (test(decoder.decode(id))) ranks.push(rank);
+          rank++;
+        }
+      }
+    }
+    if (rank !== n) throw new CorruptError(`query index ${file.key}: the id blocks hold ${rank} ids, the index ${n}`, file.key);
+    const slots = await reader.gather(file, file.meta.idOrder, "u32", ranks);
+    return Uint32Array.from(ranks, (r) => {
+      const slot = slots.get(r) as number;
       if (slot >= n) throw new CorruptError(`query index ${file.key}: idOrder holds ${slot}, out of range`, file.key);
-      out.push(slot);
-    });
-    return Uint32Array.from(out).sort();
+      return slot;
+    }).sort();
   }
 
   /** The slots of `older` whose ids `newer` holds (cached per pair). */

@@ -13,17 +13,22 @@
  * - `ContainsAny` / `ContainsAll`: element keys and their postings;
  * - boolean `Eq`, `Exists`, `ContainsAll []`: the type tags column, read
  *   whole (one byte per row);
- * - `Glob` / `IGlob` / `Regex` on an attribute: the dictionary read whole (when it
- *   holds at most 1 MiB), every value tested, the matching codes' postings;
+ * - `Glob` / `IGlob` / `Regex` on an attribute: the dictionary scanned in
+ *   blocks (cold-string-scan.ts; a case-sensitive Glob: only the range of
+ *   entries starting with its literal prefix, found by two searches), every
+ *   value tested as loaded, the matching codes' postings (runs of
+ *   consecutive codes one read each), whatever the dictionary's size;
  * - `id` `Eq` / `In`: the ids' slots through the id set (cold-dead-slots.ts);
  * - `id` ranges (`Lt` .. `Gte`) and patterns (`Glob`, `IGlob`, `Regex`):
  *   every id tested as the loaded path tests them (UTF-16 order, the same
- *   matcher), from the id blocks and `idOrder` read whole (when the id
- *   blocks hold at most 8 MiB: ColdDeadSlots.slotsWhereId);
- * - element comparisons (`AnyLt` .. `AnyGte`) on an array attribute: the
- *   element keys read whole (at most 1 MiB, as a pattern's dictionary),
- *   each of the value's type compared, the postings of those that hold
- *   (consecutive keys' postings in one read);
+ *   matcher), the id blocks streamed, then `idOrder` at the matching ranks
+ *   (ColdDeadSlots.slotsWhereId);
+ * - element comparisons (`AnyLt` .. `AnyGte`) on an array attribute: a
+ *   string's keys (`s<value>`, in the value's order) are the range between
+ *   two searches of the element keys, whose postings are one read; a
+ *   number's keys (`n<value>`) the range starting with `n`, scanned in
+ *   blocks, each compared, the postings of those that hold (consecutive
+ *   keys' postings in one read);
  * - token filters (`ContainsAllTokens`, `ContainsAnyToken`,
  *   `ContainsTokenSequence`, query/token-filter.ts) on a text field: the
  *   operand tokenized under the segment's own config for the field, each
@@ -34,15 +39,16 @@
  *   index `sequence`: each candidate's range, at the prefix sums of
  *   `docLengths`); a segment stored without it (format 4) refuses the
  *   phrase with the loaded path's InvalidQueryError;
+ * - `Fuzzy` on a text field: the operand's tokens (fuzzy-filter.ts, under
+ *   the segment's own config), the vocabulary's terms within each token's
+ *   distance (read in blocks, cold-fuzzy.ts), their postings (runs of
+ *   consecutive terms one read each), the tokens' unions intersected;
  * - `And` (intersection), `Or` (union), `Not` / `NotEq` / `NotIn`
  *   (complement).
- * Not served: patterns or element comparisons over a larger dictionary, and
- * `id` ranges or patterns over larger id blocks: undefined, and the caller
- * loads.
+ * Every filter kind is served, at any size (loaded-only.ts lists none).
  */
-import { Buffer } from "node:buffer";
 import type { ColdArrayReader, ColdIndexFile } from "./cold-array-reader.ts";
-import { ColdDeadSlots } from "./cold-dead-slots.ts";
+import type { ColdDeadSlots } from "./cold-dead-slots.ts";
 import { CorruptError } from "./errors.ts";
 import { elementKey, TAG_ARRAY, TAG_FALSE, TAG_NULL, TAG_TRUE } from "./query/attribute-columns.ts";
 import { type PatternMatcher, patternMatcher } from "./query/pattern-matcher.ts";
@@ -52,6 +58,10 @@ import { checkFilterTypes } from "./query/filter-plan.ts";
 import type { QueryIndex } from "./query/query-index.ts";
 import { storedTokenizerConfig } from "./query/index-codec.ts";
 import type { Filter, Scalar } from "./query/query-request.ts";
+import { coldFuzzyTerms } from "./cold-fuzzy.ts";
+import { scanStrings } from "./cold-string-scan.ts";
+import { globLiteralPrefix } from "./query/glob.ts";
+import { type FuzzyFilter, fuzzyTokens } from "./query/fuzzy-filter.ts";
 import { filterTokens, holdsSequence, sequenceTokens, type TokenFilter } from "./query/token-filter.ts";
 
 type AttributeMeta = ColdIndexFile["meta"]["attributes"][number];
@@ -59,52 +69,39 @@ type TextMeta = ColdIndexFile["meta"]["text"][number];
 type StringRef = { readonly $s: readonly [number, number] };
 
 const EMPTY = new Uint32Array(0);
-/** A Glob / IGlob / Regex reads the dictionary whole when it holds at most this many bytes (offsets and strings); else the index is loaded. */
-const PATTERN_DICTIONARY_BYTES = 1024 * 1024;
-/** An `id` range or pattern reads the id blocks whole when they hold at most this many bytes; else the index is loaded. */
-const ID_SCAN_BYTES = 8 * 1024 * 1024;
 /** Probes per round of a search. */
 const PROBES = 15;
 /** Vocabulary entries read at a time while a prefix's range is found. */
 const PREFIX_STEP = 256;
-
-/** Thrown inside the evaluation when a node is not served cold. */
-class NotServed extends Error {}
 
 export interface ColdFilterContext {
   readonly reader: ColdArrayReader;
   readonly ids: ColdDeadSlots;
 }
 
-/** The matching slots, ascending and unique; undefined when the filter is not served cold. */
-export async function coldFilterSlots(context: ColdFilterContext, file: ColdIndexFile, filter: Filter): Promise<Uint32Array | undefined> {
-  try {
-    return await new Evaluation(context, file).of(filter);
-  } catch (error) {
-    if (error instanceof NotServed) return undefined;
-    throw error;
-  }
+/** The matching slots, ascending and unique. */
+export function coldFilterSlots(context: ColdFilterContext, file: ColdIndexFile, filter: Filter): Promise<Uint32Array> {
+  return new Evaluation(context, file).of(filter);
 }
 
 /**
  * A request's filter over a cold version: the loaded path's type check over every partition's column types
  * (the segments' meta documents hold them), each segment's matching slots and each tail chunk's live matching
- * slots. `{}` without a filter; undefined when some segment's filter is not served cold (the caller loads).
+ * slots. `{}` without a filter.
  */
 export async function coldFilterMatches(
   context: ColdFilterContext,
   files: readonly ColdIndexFile[],
   tail: readonly ColdTailChunk[],
   filter: Filter | undefined,
-): Promise<{ matches?: Uint32Array[]; tailMatches?: number[][] } | undefined> {
+): Promise<{ matches?: Uint32Array[]; tailMatches?: number[][] }> {
   if (filter === undefined) return {};
   const typed = files.map(
     (file) => ({ attributeColumns: new Map(file.meta.attributes.map((a) => [a.name, { typeMask: a.typeMask, elementTypeMask: a.elementTypeMask }])) }) as unknown as QueryIndex,
   );
   checkFilterTypes(filter, [...typed, ...tail.map((chunk) => chunk.index)]);
   const matched = await Promise.all(files.map((file) => coldFilterSlots(context, file, filter)));
-  if (matched.some((m) => m === undefined)) return undefined;
-  return { matches: matched as Uint32Array[], tailMatches: tail.map((chunk) => coldTailMatches(chunk, filter)) };
+  return { matches: matched, tailMatches: tail.map((chunk) => coldTailMatches(chunk, filter)) };
 }
 
 class Evaluation {
@@ -160,13 +157,13 @@ class Evaluation {
         break;
       case "Glob":
       case "Regex":
-        return this.#pattern(filter.field, patternMatcher(filter));
+        return this.#pattern(filter.field, patternMatcher(filter), filter.kind === "Glob" && filter.op === "Glob" ? globLiteralPrefix(filter.pattern) : "");
       case "Tokens":
         return this.#tokens(filter);
       case "AnyCompare":
         return this.#anyCompare(filter.field, filter.op, filter.value);
       case "Fuzzy":
-        throw new NotServed();
+        return this.#fuzzy(filter);
     }
     return EMPTY;
   }
@@ -218,70 +215,117 @@ class Evaluation {
     return (await this.#postings(column.stringPostingOffsets, column.stringPostings, from, to)).slice().sort();
   }
 
-  /** The codes whose value matches the pattern (the dictionary read whole, when small), and their postings. */
-  async #pattern(field: string, re: PatternMatcher): Promise<Uint32Array> {
+  /**
+   * The codes whose value matches the pattern, and their postings: the dictionary's entries starting with the
+   * pattern's literal prefix (a case-sensitive Glob's; else every entry), scanned in blocks.
+   */
+  async #pattern(field: string, re: PatternMatcher, prefix: string): Promise<Uint32Array> {
     if (field === "id") return this.#idsWhere((id) => re.test(id));
     const column = this.#column(field);
     if (column === undefined || column.strings === null || column.stringPostingOffsets === null || column.stringPostings === null) return EMPTY;
-    const codes = await this.#dictionaryCodes(column.strings, (value) => re.test(value));
-    const postingOffsets = column.stringPostingOffsets;
-    const postings = column.stringPostings;
-    return sortedUnion(await Promise.all(codes.map((c) => this.#postings(postingOffsets, postings, c, c + 1))));
+    const [from, to] = await this.#prefixRange(column.strings, prefix);
+    const codes = await this.#dictionaryCodes(column.strings, (value) => re.test(value), from, to);
+    return this.#postingsOfCodes(column.stringPostingOffsets, column.stringPostings, codes);
   }
 
-  /** The codes of a sorted string table (read whole, when small) whose value passes `test`, ascending. */
-  async #dictionaryCodes(table: StringRef, test: (value: string) => boolean): Promise<number[]> {
+  /** The range of the sorted string table holding the entries that start with `prefix` (all of it for ""). */
+  #prefixRange(table: StringRef, prefix: string): Promise<[number, number]> {
     const reader = this.#reader;
     const file = this.#file;
-    const offsetsRef = { $a: table.$s[0] };
-    const bytesRef = { $a: table.$s[1] };
     const count = reader.stringCount(file, table);
-    const bytesLength = reader.length(file, bytesRef, "u8");
-    if (count * 4 + bytesLength > PATTERN_DICTIONARY_BYTES) throw new NotServed();
-    const [offsets, bytes] = await Promise.all([reader.array(file, offsetsRef, "u32", 0, count + 1), reader.array(file, bytesRef, "u8", 0, bytesLength)]);
-    const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const after = successor(prefix);
+    return Promise.all([
+      prefix === "" ? 0 : reader.lowerBoundString(file, table, prefix),
+      after === undefined ? count : reader.lowerBoundString(file, table, after),
+    ]);
+  }
+
+  /** The codes in [from, to) of a sorted string table whose value passes `test`, ascending: the range scanned in blocks (cold-string-scan.ts). */
+  async #dictionaryCodes(table: StringRef, test: (value: string) => boolean, from: number, to: number): Promise<number[]> {
     const codes: number[] = [];
-    for (let c = 0; c < count; c++) {
-      const from = offsets[c] as number;
-      const to = offsets[c + 1] as number;
-      if (to < from || to > bytesLength) throw new CorruptError(`query index ${file.key}: string table offsets out of range`, file.key);
-      if (test(text.toString("utf8", from, to))) codes.push(c);
-    }
+    await scanStrings(this.#reader, this.#file, table, from, to, (code, value) => {
+      if (test(value)) codes.push(code);
+    });
     return codes;
   }
 
-  /** Slots whose id passes `test` (every id read, when the id blocks are small enough). */
+  /** Slots whose id passes `test` (every id read, streamed: ColdDeadSlots.slotsWhereId). */
   #idsWhere(test: (id: string) => boolean): Promise<Uint32Array> {
-    if (ColdDeadSlots.idBytes(this.#file) > ID_SCAN_BYTES) throw new NotServed();
     return this.#ids.slotsWhereId(this.#file, test);
   }
 
-  /** Arrays with an element that compares (filter-plan.ts anyCompareNode): the element keys that do, their postings. */
+  /**
+   * Arrays with an element that compares (filter-plan.ts anyCompareNode): the element keys that do, their
+   * postings. String elements are the keys `s<value>`, in the value's order: the range between two searches of the
+   * keys, whose postings are contiguous (one read). Numbers (`n<value>`, not in numeric order): the keys starting
+   * with `n`, scanned in blocks, each compared.
+   */
   async #anyCompare(field: string, op: "Lt" | "Lte" | "Gt" | "Gte", value: string | number): Promise<Uint32Array> {
     const column = this.#column(field);
     if (column === undefined || column.elemKeys === null || column.elemPostingOffsets === null || column.elemPostings === null) return EMPTY;
-    const tag = typeof value === "string" ? "s" : "n";
-    const codes = await this.#dictionaryCodes(column.elemKeys, (key) => {
-      if (key[0] !== tag) return false;
-      const element = tag === "s" ? key.slice(1) : Number(key.slice(1));
+    const keys = column.elemKeys;
+    const reader = this.#reader;
+    const file = this.#file;
+    if (typeof value === "string") {
+      // The first key above `s<value>` is `s<value>\0`; the keys of strings end before `t`.
+      const bound = (key: string) => reader.lowerBoundString(file, keys, key);
+      const key = `s${value}`;
+      const [from, to] = await Promise.all([
+        op === "Lt" || op === "Lte" ? bound("s") : bound(op === "Gt" ? `${key}\u0000` : key),
+        op === "Gt" || op === "Gte" ? bound("t") : bound(op === "Lte" ? `${key}\u0000` : key),
+      ]);
+      if (to <= from) return EMPTY;
+      return uniqueSorted((await this.#postings(column.elemPostingOffsets, column.elemPostings, from, to)).slice().sort());
+    }
+    const [from, to] = await this.#prefixRange(keys, "n");
+    const codes = await this.#dictionaryCodes(keys, (key) => {
+      const element = Number(key.slice(1));
       return op === "Lt" ? element < value : op === "Lte" ? element <= value : op === "Gt" ? element > value : element >= value;
-    });
-    const offsets = column.elemPostingOffsets;
-    const postings = column.elemPostings;
-    // Runs of consecutive codes: one read each (their postings are contiguous), sorted as a union.
+    }, from, to);
+    return this.#postingsOfCodes(column.elemPostingOffsets, column.elemPostings, codes);
+  }
+
+  /**
+   * The union of the postings of `codes` (ascending), deduplicated (a slot can be in several codes' postings): the
+   * offsets at the runs' bounds in one gather, then each run of consecutive codes one read (their postings are
+   * contiguous), in parallel.
+   */
+  async #postingsOfCodes(offsetsRef: { $a: number }, postingsRef: { $a: number }, codes: readonly number[]): Promise<Uint32Array> {
+    const reader = this.#reader;
+    const file = this.#file;
     const runs: [number, number][] = [];
     for (const code of codes) {
       const last = runs.at(-1);
       if (last !== undefined && last[1] === code) last[1] = code + 1;
       else runs.push([code, code + 1]);
     }
-    const lists = await Promise.all(runs.map(([from, to]) => this.#postings(offsets, postings, from, to)));
-    // An array holding several such elements is in several codes' postings: the union drops the repeats.
-    if (lists.length === 0) return EMPTY;
-    const all = sortedUnion(lists).slice().sort();
-    let w = 0;
-    for (let i = 0; i < all.length; i++) if (i === 0 || all[i] !== all[i - 1]) all[w++] = all[i] as number;
-    return all.subarray(0, w);
+    if (runs.length === 0) return EMPTY;
+    const bounds = await reader.gather(file, offsetsRef, "u32", runs.flat());
+    const lists = await Promise.all(
+      runs.map(async ([from, to]) => {
+        const start = bounds.get(from);
+        const end = bounds.get(to);
+        if (start === undefined || end === undefined || end < start) throw new CorruptError(`query index ${file.key}: postings offsets are not monotone`, file.key);
+        const slots = await reader.array(file, postingsRef, "u32", start, end);
+        for (const slot of slots) if (slot >= this.#n) throw new CorruptError(`query index ${file.key}: postings hold ${slot}, out of range`, file.key);
+        return to - from === 1 ? slots : uniqueSorted(slots.slice().sort());
+      }),
+    );
+    return sortedUnion(lists);
+  }
+
+  /** A Fuzzy filter's matching slots (filter-plan.ts fuzzyNode): per token the union of its terms' postings (cold-fuzzy.ts), intersected. */
+  async #fuzzy(filter: FuzzyFilter): Promise<Uint32Array> {
+    const text = this.#file.meta.text.find((t) => t.name === filter.field);
+    if (text === undefined) return EMPTY;
+    const tokens = fuzzyTokens(filter, storedTokenizerConfig(filter.field, text.config));
+    if (tokens === undefined) return EMPTY;
+    const matched = await coldFuzzyTerms(this.#reader, this.#file, text.terms, tokens, filter.caseSensitive);
+    if (matched.some((ids) => ids.length === 0)) return EMPTY;
+    const lists = await Promise.all(matched.map((ids) => this.#postingsOfCodes(text.termOffsets, text.postings, ids)));
+    let acc = lists[0] as Uint32Array;
+    for (let i = 1; i < lists.length; i++) acc = sortedIntersection(acc, lists[i] as Uint32Array);
+    return acc;
   }
 
   async #contains(field: string, values: readonly Scalar[], all: boolean): Promise<Uint32Array> {
@@ -465,6 +509,22 @@ async function firstFalse<T>(count: number, valuesAt: (at: number[]) => Promise<
     hi = nextHi;
   }
   return lo;
+}
+
+/** The smallest string above every string starting with `prefix` (UTF-16 order); undefined when none is (no bound). */
+function successor(prefix: string): string | undefined {
+  for (let end = prefix.length; end > 0; end--) {
+    const last = prefix.charCodeAt(end - 1);
+    if (last < 0xffff) return prefix.slice(0, end - 1) + String.fromCharCode(last + 1);
+  }
+  return undefined;
+}
+
+/** `sorted` without repeats (in place). */
+function uniqueSorted(sorted: Uint32Array): Uint32Array {
+  let w = 0;
+  for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) sorted[w++] = sorted[i] as number;
+  return sorted.subarray(0, w);
 }
 
 function allSlots(n: number): Uint32Array {

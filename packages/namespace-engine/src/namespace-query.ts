@@ -1091,7 +1091,6 @@ export class NamespaceQuery {
     const deadSlots = this.#deadSlotsOf(cold);
     deadSlots.catch(() => undefined);
     const filtered = await coldFilterMatches({ reader: this.#coldArrays, ids: this.#coldDead }, files, chunks, filters);
-    if (filtered === undefined) return undefined;
     const segmentMatches = filtered.matches;
     const tailMatches = filtered.tailMatches ?? chunks.map(() => []);
     const tailSets = tailMatches.map((slots) => new Set(slots));
@@ -1161,8 +1160,8 @@ export class NamespaceQuery {
   }
 
   /**
-   * Aggregations without a ranking (`aggregateBy`, optionally `groupBy` and
-   * a filter the cold filter path serves) over a version whose indexed
+   * Aggregations without a ranking (`aggregateBy`, optionally `groupBy`, group
+   * functions and a filter) over a version whose indexed
    * segments are not loaded (and hold more than 64 KiB together): the live
    * matching slots' columns the aggregations name, read by range
    * (cold-aggregate.ts), with the tail's chunks in memory. Undefined when
@@ -1183,9 +1182,7 @@ export class NamespaceQuery {
         (file) => ({ attributeColumns: new Map(file.meta.attributes.map((a) => [a.name, { typeMask: a.typeMask, elementTypeMask: a.elementTypeMask }])) }) as unknown as QueryIndex,
       );
       checkFilterTypes(filters, [...typed, ...tail.chunks.map((chunk) => chunk.index)]);
-      const matched = await Promise.all(files.map((file) => coldFilterSlots({ reader: this.#coldArrays, ids: this.#coldDead }, file, filters)));
-      if (matched.some((m) => m === undefined)) return undefined;
-      matches = matched as Uint32Array[];
+      matches = await Promise.all(files.map((file) => coldFilterSlots({ reader: this.#coldArrays, ids: this.#coldDead }, file, filters)));
     }
     const result = await coldAggregate({
       reader: this.#coldArrays,
@@ -1196,7 +1193,6 @@ export class NamespaceQuery {
       request,
       slicer: this.#deps.slicer,
     });
-    if (result === undefined) return undefined;
     this.#coldQueries++;
     this.#loadAfterCold(path, manifest, files);
     return result;
@@ -1242,7 +1238,6 @@ export class NamespaceQuery {
     const { refs, files, tail, tombstones } = cold;
     const chunks = coldTailChunks(tail.chunks);
     const filtered = await coldFilterMatches({ reader: this.#coldArrays, ids: this.#coldDead }, files, chunks, request.filters);
-    if (filtered === undefined) return undefined;
     // A stored tail chunk (a file after the segments) has no dead positions: its superseded slots are dead by id.
     const deadPositions = files.map((_, s) => {
       const ref = refs[s];

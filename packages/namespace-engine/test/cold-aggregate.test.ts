@@ -1,8 +1,9 @@
 /**
  * Cold aggregations through the engine: on a compacted namespace whose
  * segment indexes are not loaded, `Count`, `Count` of a field and `Sum`
- * (with or without a filter, whole or per group) are answered from ranged
- * reads of the attribute columns they name, with exactly the loaded
+ * (with or without a filter, whole or per group, groups by plain keys or
+ * `ForEachUnique` over arrays) are answered from ranged reads of the
+ * attribute columns they name, with exactly the loaded
  * indexes' answer (sums bit for bit): over several segments, tombstones,
  * delete markers, a tail of rewrites, patches and deletes; damage is
  * Corrupt naming the index; prototype-named attributes are data.
@@ -39,7 +40,8 @@ function doc(i: number, salt = 0): DocumentInput {
       price,
       color: ["red", "green", "blue", "violet"][Math.floor(rand() * 4)]!,
       ...(grp === undefined ? {} : { grp }),
-      ...(i % 5 === 0 ? { tags: [`t${i % 3}`] } : { mixed: i % 2 === 0 ? i * 0.25 : `s${i % 7}` }),
+      ...(i % 5 === 0 ? { tags: i % 4 === 0 ? [`t${i % 3}`, 1, `t${i % 4}`, `t${i % 3}`] : i % 4 === 1 ? [] : [`t${i % 3}`] } : { mixed: i % 2 === 0 ? i * 0.25 : `s${i % 7}` }),
+      ...(i % 13 === 0 ? { obj: { a: i % 2 } } : i % 13 === 1 ? { obj: [1, "x", { k: i % 3 }, 1] } : i % 13 === 2 ? { obj: "plain" } : {}),
       ["__proto__"]: i % 3 === 0 ? `p${i % 4}` : i * 1.5,
       constructor: rand() * 100,
       toString: ["a", "b"][i % 2]!,
@@ -63,6 +65,12 @@ const requests: Record<string, unknown>[] = [
   { aggregateBy: { c: ["Count"], s: ["Sum", "price"] }, groupBy: ["color"], topK: 10, filters: ["n", "Gt", 2500] },
   { aggregateBy: { p: ["Sum", "__proto__"], c: ["Count", "constructor"], s: ["Sum", "constructor"] } },
   { aggregateBy: { c: ["Count"], s: ["Sum", "constructor"] }, groupBy: ["__proto__", "toString"], topK: 20 },
+  // Group functions and groups over arrays and objects.
+  { aggregateBy: { c: ["Count"], s: ["Sum", "price"] }, groupBy: [{ t: ["ForEachUnique", "tags"] }], topK: 10 },
+  { aggregateBy: { c: ["Count"] }, groupBy: ["color", { t: ["ForEachUnique", "tags"] }], topK: 20, filters: ["n", "Lt", 2000] },
+  { aggregateBy: { c: ["Count"], n: ["Sum", "n"] }, groupBy: [{ m: ["ForEachUnique", "mixed"] }, { o: ["ForEachUnique", "obj"] }], topK: 12 },
+  { aggregateBy: { c: ["Count"] }, groupBy: ["tags"], topK: 5 },
+  { aggregateBy: { c: ["Count"] }, groupBy: ["obj", { t: ["ForEachUnique", "tags"] }], topK: 30, filters: ["Or", [["tags", "Exists"], ["obj", "Exists"]]] },
 ];
 
 async function expectCold(storage: StorageProvider, request: Record<string, unknown>, cold = true): Promise<void> {
@@ -104,10 +112,12 @@ describe("cold aggregations", () => {
     ]) {
       expect(String(await errorOf(makeEngine(storage).query(NS, request)))).toBe(String(await errorOf(makeEngine(storage, { queryCache: { coldReads: false } }).query(NS, request))));
     }
-    // Not served cold: groups over arrays, or beside a ranking the cold paths do not serve.
-    await expectCold(storage, { aggregateBy: { c: ["Count"] }, groupBy: ["tags"], topK: 5 }, false);
+    // Group functions give several groups per document.
+    const unique = await makeEngine(storage).query(NS, requests[14]!);
+    expect(unique.aggregationGroups!.map((g) => g.group["t"])).toEqual(expect.arrayContaining(["t0", "t1", "t2", 1, null]));
     // Beside a ranking: the aggregations and the ranked rows, each cold.
     await expectCold(storage, { aggregateBy: { c: ["Count"] }, groupBy: ["color"], rankBy: ["n", "asc"], topK: 5 });
+    await expectCold(storage, { aggregateBy: { c: ["Count"] }, groupBy: [{ t: ["ForEachUnique", "tags"] }], rankBy: ["n", "asc"], topK: 5 });
     await expectCold(storage, { aggregateBy: { c: ["Count"] }, rankBy: [["n", "asc"], ["id", "desc"]], topK: 5 });
     await expectCold(storage, { aggregateBy: { c: ["Count"], s: ["Sum", "price"] }, rankBy: ["price", "desc"], filters: ["color", "Eq", "red"], topK: 8, includeAttributes: ["price"] });
     await expectCold(storage, { aggregateBy: { c: ["Count"] }, rankBy: ["vector", "kNN", [0.1, 0.2, 0.3, 1]], filters: ["n", "Lt", 100], topK: 4 });
@@ -165,6 +175,13 @@ describe("cold aggregations", () => {
     await expectCold(storage, requests[1]!);
   });
 
+  it("find a damaged block of the arrays' slots or JSON a group function reads: Corrupt naming the index", async () => {
+    const { storage } = await compacted(3000);
+    const [index] = await indexObjects(storage);
+    const request = { aggregateBy: { c: ["Count"] }, groupBy: [{ t: ["ForEachUnique", "tags"] }, "obj"], topK: 10 };
+    expect(await corruptSectionFailures(storage, index!.key, () => makeEngine(storage).query(NS, request))).toBeGreaterThanOrEqual(3);
+  });
+
   it("find a damaged, short or missing stored index: Corrupt naming it", async () => {
     const { storage } = await compacted(3000);
     const [index] = await indexObjects(storage);
@@ -191,7 +208,7 @@ describe.skipIf(!s3.shouldRun)("cold aggregations and exact kNN on the real S3 s
     await writer.deleteByFilter(NS, ["n", "Lt", 10]);
     await writer.upsert(NS, [doc(5001), doc(100, 1)]);
     await writer.delete(NS, ["doc-00101"]);
-    for (const request of [requests[1]!, requests[3]!, requests[8]!, requests[13]!]) await expectCold(storage, request);
+    for (const request of [requests[1]!, requests[3]!, requests[8]!, requests[13]!, requests[15]!, requests[16]!]) await expectCold(storage, request);
     const knn = { rankBy: ["vector", "kNN", [0.3, 0.2, 0.1, 1]], topK: 10, includeAttributes: ["n", "__proto__"] };
     const expected = await makeEngine(storage, { queryCache: { coldReads: false } }).query(NS, knn);
     const engine = makeEngine(storage, { queryCache: { coldExactBatchBytes: 32 * 1024 } });

@@ -152,32 +152,67 @@ export function withinDistance(a: Uint32Array, b: Uint32Array, d: number): boole
 /**
  * Calls `out(t)` for every term of the sorted vocabulary within `token`'s
  * distance of it, ascending: a depth-first walk of the vocabulary's implicit
- * trie. Consecutive terms share the dynamic program's rows of their common
- * prefix (one row of |token| + 1 cells per further code point), and when a
- * whole row exceeds the distance no term with that prefix can match: the
- * walk jumps past them all (a binary search). Case-sensitive only (lower-
- * casing would not keep the vocabulary's order).
+ * trie (FuzzyTermWalk), jumping past the terms a pruned prefix begins (a
+ * binary search). Case-sensitive only (lower-casing would not keep the
+ * vocabulary's order).
  */
 export function forEachFuzzyTerm(terms: StringTable, token: FuzzyToken, out: (t: number) => void): void {
-  const q = token.codes;
-  const n = q.length;
-  const d = token.distance;
+  const walk = new FuzzyTermWalk(token);
   const T = terms.length;
-  // rows[k]: the program's row after the current path's first k code points; offsets[k]: their UTF-16 length.
-  const rows: Int32Array[] = [Int32Array.from({ length: n + 1 }, (_, j) => j)];
-  const offsets: number[] = [0];
-  let depth = 0;
-  let path = "";
   let t = 0;
   while (t < T) {
-    const term = terms.get(t);
+    const step = walk.visit(terms.get(t));
+    if (typeof step === "string") t = Math.max(t + 1, lowerBound(terms, step));
+    else {
+      if (step) out(t);
+      t++;
+    }
+  }
+}
+
+/**
+ * The walk of a sorted vocabulary for one query token, a term at a time,
+ * shared by the loaded plan (forEachFuzzyTerm) and the cold reader
+ * (cold-fuzzy.ts, which reads the vocabulary in blocks). Consecutive terms
+ * share the dynamic program's rows of their common prefix (one row of
+ * |token| + 1 cells per further code point), and when a whole row exceeds
+ * the distance no term with that prefix can match.
+ */
+export class FuzzyTermWalk {
+  readonly #q: Uint32Array;
+  readonly #n: number;
+  readonly #d: number;
+  /** rows[k]: the program's row after the current path's first k code points; offsets[k]: their UTF-16 length. */
+  readonly #rows: Int32Array[];
+  readonly #offsets: number[] = [0];
+  #depth = 0;
+  #path = "";
+
+  constructor(token: FuzzyToken) {
+    this.#q = token.codes;
+    this.#n = token.codes.length;
+    this.#d = token.distance;
+    this.#rows = [Int32Array.from({ length: this.#n + 1 }, (_, j) => j)];
+  }
+
+  /**
+   * The next term to decide, each visited term after the one before it in the vocabulary (or after a jump): true
+   * when it is within the distance, false when not (go on with the next term), or a string when no term from this
+   * one up to that string's lower bound (exclusive) can be: the walk goes on at the first term not below it.
+   */
+  visit(term: string): boolean | string {
+    const q = this.#q;
+    const n = this.#n;
+    const rows = this.#rows;
+    const offsets = this.#offsets;
+    const path = this.#path;
     const limit = Math.min(term.length, path.length);
     let common = 0;
     while (common < limit && term.charCodeAt(common) === path.charCodeAt(common)) common++;
+    let depth = this.#depth;
     while (offsets[depth]! > common) depth--;
-    path = term;
+    this.#path = term;
     let pos = offsets[depth]!;
-    let pruned = false;
     while (pos < term.length) {
       let c = term.charCodeAt(pos);
       let width = 1;
@@ -201,19 +236,15 @@ export function forEachFuzzyTerm(terms: StringTable, token: FuzzyToken, out: (t:
       depth++;
       pos += width;
       offsets[depth] = pos;
-      if (min > d) {
-        pruned = true;
-        break;
+      if (min > this.#d) {
+        this.#depth = depth;
+        // No term starting with term[0, pos) is within the distance: jump past them.
+        const last = term.charCodeAt(pos - 1);
+        return last === 0xffff ? false : term.slice(0, pos - 1) + String.fromCharCode(last + 1);
       }
     }
-    if (pruned) {
-      // No term starting with term[0, pos) is within the distance: jump past them.
-      const last = term.charCodeAt(pos - 1);
-      t = last === 0xffff ? t + 1 : Math.max(t + 1, lowerBound(terms, term.slice(0, pos - 1) + String.fromCharCode(last + 1)));
-      continue;
-    }
-    if (rows[depth]![n]! <= d) out(t);
-    t++;
+    this.#depth = depth;
+    return rows[depth]![n]! <= this.#d;
   }
 }
 

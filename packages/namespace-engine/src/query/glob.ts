@@ -60,6 +60,15 @@ export function globMatcher(pattern: string, ignoreCase: boolean): GlobMatcher {
 }
 
 /** Why `pattern` is not a valid glob, or undefined when it is. */
+/**
+ * The literal text every value the case-sensitive pattern matches starts with: the pattern up to its first `*`,
+ * `?` or `[` (a class, or an unclosed `[` kept short). Empty when the pattern starts with one.
+ */
+export function globLiteralPrefix(pattern: string): string {
+  const at = pattern.search(/[*?[]/);
+  return at < 0 ? pattern : pattern.slice(0, at);
+}
+
 export function globPatternProblem(pattern: string): string | undefined {
   if (pattern.length > MAX_GLOB_PATTERN_LENGTH) return `the pattern is ${pattern.length} characters long, the limit is ${MAX_GLOB_PATTERN_LENGTH}`;
   try {
