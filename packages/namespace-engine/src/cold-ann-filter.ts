@@ -8,14 +8,15 @@
  * A segment whose matches are at most SELECTIVE_FRACTION of its rows is an
  * exact scan of them when loaded, outside the probed group: so it is cold
  * (`selective`, `coldAnnSelective`: the filtered dense path's scan,
- * cold-vector-filter.ts), when its matches lie in at most a quarter of its
- * clusters (else undefined: the caller loads). When every segment is
+ * cold-vector-filter.ts: matches in a few clusters read row by row, matches
+ * spread over more than a quarter of the clusters streamed in bounded
+ * batches of just the clusters holding one). When every segment is
  * selective the filtered dense path serves the query: undefined here. The
  * tail's chunks are scanned exactly (mergeWithTail) with the rows the
  * filter does not match excluded beside their superseded ones, or probed
  * (cold-tail-ann.ts).
  */
-import type { ColdIndexFile } from "./cold-array-reader.ts";
+import type { ColdArrayReader, ColdIndexFile } from "./cold-array-reader.ts";
 import { type ColdFilterContext, coldFilterMatches } from "./cold-filter.ts";
 import { coldTailChunks } from "./cold-tail.ts";
 import type { DeadSlots } from "./cold-dead-slots.ts";
@@ -42,7 +43,6 @@ export async function coldAnnFilter(
   files: readonly ColdIndexFile[],
   tail: readonly { readonly index: QueryIndex; readonly excluded: Uint32Array | undefined }[],
   filter: Filter,
-  rows: ColdRows,
 ): Promise<ColdAnnFilter | undefined> {
   const chunks = coldTailChunks(tail);
   const found = await coldFilterMatches(context, files, chunks, filter);
@@ -53,14 +53,6 @@ export async function coldAnnFilter(
     return slots.length <= file.meta.size * SELECTIVE_FRACTION ? slots : undefined;
   });
   if (selective.every((slots) => slots !== undefined)) return undefined;
-  const spread = await Promise.all(
-    files.map(async (file, s) => {
-      const slots = selective[s];
-      if (slots === undefined || file.meta.vectors === null) return false;
-      return (await rows.clusterNumbers(file, Array.from(slots))).size > Math.max(1, Math.ceil(rows.clusterCount(file) / 4));
-    }),
-  );
-  if (spread.some(Boolean)) return undefined;
   const matches = files.map((file, s) => {
     const mask = new Uint8Array(file.meta.size);
     for (const slot of segmentMatches[s] as Uint32Array) mask[slot] = 1;
@@ -83,6 +75,8 @@ export async function coldAnnFilter(
  */
 export async function coldAnnSelective(input: {
   readonly rows: ColdRows;
+  readonly reader: ColdArrayReader;
+  readonly batchBytes?: number | undefined;
   readonly files: readonly ColdIndexFile[];
   readonly dead: readonly DeadSlots[];
   readonly selective: readonly (Uint32Array | undefined)[];
@@ -93,6 +87,8 @@ export async function coldAnnSelective(input: {
   const at = input.selective.flatMap((slots, s) => (slots === undefined ? [] : [s]));
   const hits = await coldFilteredVector({
     rows: input.rows,
+    reader: input.reader,
+    batchBytes: input.batchBytes,
     files: at.map((s) => input.files[s] as ColdIndexFile),
     dead: at.map((s) => input.dead[s] as DeadSlots),
     matches: at.map((s) => input.selective[s] as Uint32Array),

@@ -670,7 +670,7 @@ export class NamespaceQuery {
     if (request.filters !== undefined) {
       const cold = await this.#openColdArrays(path, manifest);
       if (cold === undefined) return undefined;
-      filtered = await coldAnnFilter({ reader: this.#coldArrays, ids: this.#coldDead }, cold.files, tail.chunks, request.filters, this.#coldRows);
+      filtered = await coldAnnFilter({ reader: this.#coldArrays, ids: this.#coldDead }, cold.files, tail.chunks, request.filters);
       if (filtered === undefined) return undefined;
       if (filtered.selective.some((slots) => slots !== undefined)) {
         if (!ColdDeadSlots.servable(cold.files, refs, tombstones)) return undefined;
@@ -748,7 +748,7 @@ export class NamespaceQuery {
     const exact =
       ann.selective === undefined || filtered === undefined
         ? undefined
-        : await coldAnnSelective({ rows: this.#coldRows, ...ann.selective, selective: filtered.selective, vector, metric, k });
+        : await coldAnnSelective({ rows: this.#coldRows, reader: this.#coldArrays, batchBytes: this.#settings.coldExactBatchBytes, ...ann.selective, selective: filtered.selective, vector, metric, k });
     const probes = segmentHeads.map((_, s) => exact?.[s] === undefined);
     const firstPasses = (
       this.#settings.globalProbes
@@ -980,15 +980,16 @@ export class NamespaceQuery {
     const run = (k: number) => rankRun(rank, k);
     const rankRun = async (rank: RankBy | undefined, k: number): Promise<ColdHit[] | undefined> => {
       const matches = { rows: this.#coldRows, files, dead: await deadSlots, matches: segmentMatches as Uint32Array[], tail: chunks, tailMatches, k };
+      const streamed = { reader: this.#coldArrays, batchBytes: this.#settings.coldExactBatchBytes, slicer: this.#deps.slicer };
       if (rank?.kind === "rrf") return coldRrf({ rank, topK: k, run: rankRun });
       if (rank?.kind === "vector" && request.rankBy?.kind === "rrf") {
         // A dense sub-ranking of a fusion: as its own query would be answered cold (#coldQuery, else the filtered path).
         const v = rank.vector;
         if (v.length !== manifest.vector?.dimension || (rankMetric === "COSINE" && !v.some((x) => x !== 0))) return undefined;
-        const selective = filters === undefined ? undefined : await coldFilteredVector({ ...matches, vector: v, metric: rankMetric, ann: rank.mode === "ANN" });
+        const selective = filters === undefined ? undefined : await coldFilteredVector({ ...matches, ...streamed, vector: v, metric: rankMetric, ann: rank.mode === "ANN" });
         return selective ?? (rank.mode === "ANN" ? this.#coldAnnHits(path, manifest, request, v, k) : undefined);
       }
-      if (rank?.kind === "vector") return coldFilteredVector({ ...matches, vector: rank.vector, metric: rankMetric, ann: rank.mode === "ANN" });
+      if (rank?.kind === "vector") return coldFilteredVector({ ...matches, ...streamed, vector: rank.vector, metric: rankMetric, ann: rank.mode === "ANN" });
       if (rank === undefined) return coldListing({ ...matches, reader: this.#coldArrays });
       if (rank.kind === "attribute") return coldAttributeOrder({ ...matches, matches: segmentMatches, reader: this.#coldArrays, field: rank.field, desc: rank.order === "desc", further: rank.then ?? [] });
       if (rank.kind !== "bm25" && rank.kind !== "text") return undefined;
