@@ -79,6 +79,7 @@ import { type ColdHit, coldBm25 } from "./cold-bm25.ts";
 import { ColdDeadSlots, type DeadSlots } from "./cold-dead-slots.ts";
 import { coldFilterMatches, coldFilterSlots } from "./cold-filter.ts";
 import { type ColdTailChunk, coldTailChunks } from "./cold-tail.ts";
+import { coldTailBases } from "./cold-tail-bases.ts";
 import { coldTextCombination } from "./cold-text-combination.ts";
 import { coldDiverse, coldRowsAccess } from "./cold-diversity.ts";
 import { type ColdAnnFilter, coldAnnFilter, coldAnnSelective } from "./cold-ann-filter.ts";
@@ -559,13 +560,41 @@ export class NamespaceQuery {
     const chunks = await this.#fold(id, refs, textKey, (docs, closed) =>
       buildQueryIndex(docs, { metric, ...(dimension === undefined ? {} : { dimension }), ...(closed ? { ann: true } : {}), textFields }),
     );
-    if (chunks.fold.needsBase.size > 0 && !resolveBases) return null;
+    // PATCHes of documents whose base lives in an indexed segment: read the bases cold when asked to stay cold.
+    if (chunks.fold.needsBase.size > 0 && !resolveBases && !(await this.#coldBases(manifest, chunks.fold))) return null;
     const promise = this.#buildTail(path, manifest, chunks, refs, { metric, dimension: dimension ?? null, textFields: textKey });
     this.#tailParts.set(id, { key, promise });
     promise.catch(() => {
       if (this.#tailParts.get(id)?.promise === promise) this.#tailParts.delete(id);
     });
     return promise;
+  }
+
+  /**
+   * Resolves the fold's `needsBase` ids from the version's indexed segments by ranged reads (cold-tail-bases.ts);
+   * false when that is not served (a format-2 index, an index without an id set, a base whose text the patches
+   * keep): the fold is left as it was, and the caller loads.
+   */
+  async #coldBases(manifest: Manifest, fold: TailFold): Promise<boolean> {
+    const refs = manifest.containers.slice(0, indexedPrefix(manifest));
+    const [opened, tombstones] = await Promise.all([
+      Promise.all(refs.map((ref) => this.#coldArrays.open({ ref, indexKey: indexKeyOf(ref) as string, expectedBytes: indexBytesOf(ref) }))),
+      Promise.all(refs.map((ref) => this.#tombstones(ref))),
+    ]);
+    if (opened.some((file) => file === null || file.meta.idSet === undefined)) return false;
+    const ids = [...fold.needsBase];
+    const bases = await coldTailBases({
+      reader: this.#coldArrays,
+      ids: this.#coldDead,
+      rows: this.#coldRows,
+      files: opened as ColdIndexFile[],
+      refs,
+      tombstones,
+      wanted: new Map(ids.map((docId) => [docId, fold.pendingTextFields(docId)])),
+    });
+    if (bases === undefined) return false;
+    for (const [docId, base] of bases) fold.resolveBase(docId, base);
+    return true;
   }
 
   async #buildTail(path: NamespacePath, manifest: Manifest, chunks: TailChunks, refs: readonly ContainerRef[], build: ChunkBuild): Promise<TailPart> {
