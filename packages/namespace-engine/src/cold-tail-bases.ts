@@ -20,7 +20,7 @@
  * served when each text field the row has is set or removed by one of the
  * id's pending patches (the base's value then never reaches the patched
  * document, `patched`); otherwise undefined, and the caller resolves the
- * tail from the materialized state (loaded-only.ts lists it).
+ * tail from the materialized state (loaded-only.ts `tailBaseNeedsState`).
  *
  * Damage (a damaged block, an offset out of range, a reordered index
  * without positions) is CorruptError naming the index.
@@ -32,6 +32,7 @@ import type { ColdRows } from "./cold-rows.ts";
 import { deletedIdsOf, maskedPositions } from "./container-extra.ts";
 import type { StoredDocument } from "./document.ts";
 import { CorruptError } from "./errors.ts";
+import { tailBaseNeedsState } from "./loaded-only.ts";
 
 export interface ColdTailBasesInput {
   readonly reader: ColdArrayReader;
@@ -103,7 +104,7 @@ async function baseDocument(input: ColdTailBasesInput, file: ColdIndexFile, slot
   const { reader, rows } = input;
   const meta = file.meta;
   const present = await Promise.all(meta.text.map((field) => reader.array(file, field.present, "u8", slot, slot + 1)));
-  if (meta.text.some((field, i) => (present[i] as Uint8Array)[0] !== 0 && !patchedText.has(field.name))) return undefined;
+  if (tailBaseNeedsState(meta.text.filter((_, i) => (present[i] as Uint8Array)[0] !== 0).map((field) => field.name), patchedText)) return undefined;
   const [vector, sparse, attributes] = await Promise.all([rows.vector(file, slot), sparseRow(reader, file, slot), rows.attributes(file, slot, "all")]);
   return {
     id: docId,

@@ -9,6 +9,19 @@
  * place new request features are registered, so a feature the cold code
  * does not know yet can never be answered there by a switch that falls
  * through to "nothing matches".
+ *
+ * Besides request features, two properties of a version keep a query on
+ * the loaded path, registered here too:
+ * - a stored query index of format 2 (`coldReadableIndexFormat`): one CRC
+ *   over the whole body and no blocks, so a range of it cannot be verified
+ *   before use; it is loaded whole (verified), and a forced compaction
+ *   re-indexes such a segment into today's format (compactor.ts), after
+ *   which it is read cold;
+ * - a log-tail PATCH whose base row (in an indexed segment) holds a text
+ *   field the patches keep (`tailBaseNeedsState`): the index stores text
+ *   fields only as tokens, so the patched document is taken from the
+ *   materialized state (namespace-query.ts); every other base is read by
+ *   ranges (cold-tail-bases.ts).
  */
 import type { Filter, QueryRequest, TextExpr } from "./query/query-request.ts";
 
@@ -51,4 +64,18 @@ export function needsLoadedPath(request: QueryRequest): boolean {
   if (ranks.some((r) => r.kind === "text" && !isBm25Combination(r.expr))) return true;
   if (request.groupByFunctions !== undefined || request.computeAttributes !== undefined) return true;
   return request.filters !== undefined && hasLoadedOnlyFilter(request.filters);
+}
+
+/** Stored query index formats the cold paths read by ranges: block files (format 3 on), each block CRC-checked. */
+export function coldReadableIndexFormat(version: number): boolean {
+  return version >= 3;
+}
+
+/**
+ * True when a tail PATCH's base row needs the materialized state: it holds a text field (`baseTextFields`, those
+ * present in its row) that none of the id's patches set or remove (`patchedTextFields`).
+ */
+export function tailBaseNeedsState(baseTextFields: Iterable<string>, patchedTextFields: ReadonlySet<string>): boolean {
+  for (const field of baseTextFields) if (!patchedTextFields.has(field)) return true;
+  return false;
 }
