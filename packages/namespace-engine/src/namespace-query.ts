@@ -34,9 +34,12 @@
  * - the segment indexes (byte budget `segmentIndexBytes`); evicting one also
  *   drops the prepared versions holding it, so its memory is released.
  * No materialized state is needed unless a tail PATCH reaches a document
- * whose base lives in an indexed segment (the index does not store text):
- * then those ids are resolved from the state cache. A cold first query on a
- * compacted namespace reads the manifest, the index objects and the tail.
+ * whose base lives in an indexed segment: then a cold query reads the base
+ * by ranges from the segments' indexes (cold-tail-bases.ts), and the loaded
+ * path (or a base holding a text field the patches keep: the index stores
+ * text only as tokens) resolves those ids from the state cache. A cold
+ * first query on a compacted namespace reads the manifest, the index
+ * objects and the tail.
  *
  * Slicing: both entry points run the query with the engine's QuerySlicer
  * (query/query-slicer.ts): the work that grows with the partition or the
@@ -540,9 +543,11 @@ export class NamespaceQuery {
    * The tail partition of `manifest`'s version: its live documents indexed
    * (exact), the ids it deleted, every id it holds (live or deleted: they
    * shadow older partitions). Cached for the namespace's newest version, so
-   * a cold query and the load that follows build it once. With
-   * `resolveBases` false, a tail whose PATCHes need base documents from the
-   * materialized state is answered with null (the caller loads instead).
+   * a cold query and the load that follows build it once. PATCHes of
+   * documents whose base lives in an indexed segment: with `resolveBases`
+   * (the loaded path) the bases come from the materialized state; without
+   * (a cold query) they are read by ranges (#coldBases), and when that is
+   * not served the answer is null (the caller loads instead).
    */
   async #tailPart(path: NamespacePath, id: string, manifest: Manifest, resolveBases: boolean): Promise<TailPart | null> {
     const key = `${id}@${incarnationOf(manifest)}@${manifest.version}`;

@@ -8,6 +8,7 @@
  */
 import { readFileSync } from "node:fs";
 import { MemoryStorage } from "@skerry/storage-providers";
+import { seededRandom } from "@skerry/wal-format";
 import { describe, expect, it } from "vitest";
 import { type DocumentInput, isCorrupt } from "@skerry/namespace-engine";
 import { storedIndexVersion } from "../src/stored-index-version.ts";
@@ -17,7 +18,7 @@ const NS = "acme/format2/docs";
 const v2Fixture = readFileSync(new URL("./query/fixtures/query-index-v2.bin", import.meta.url));
 
 const doc = (i: number): DocumentInput => ({ id: `f-${String(i).padStart(5, "0")}`, vector: [Math.sin(i), Math.cos(i), (i % 7) / 7, 1], attributes: { n: i } });
-const deps = (storage: MemoryStorage) => ({ storage, retry: { attempts: 1, baseDelayMs: 0 }, random: () => 0.5 });
+const deps = (storage: MemoryStorage) => ({ storage, retry: { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 }, random: seededRandom(3) });
 
 describe("format-2 query indexes", () => {
   it("storedIndexVersion reads the version from the header (format 2 and today's), Corrupt for a bad or missing object", async () => {
