@@ -77,27 +77,31 @@ export async function coldFilteredVector(input: ColdFilteredVectorInput): Promis
   const spread = files.map((file, s) => (touched[s] as Set<number>).size > Math.max(1, Math.ceil(rows.clusterCount(file) / 4)));
   if (k <= 0) return [];
   const hits: ColdHit[] = [];
-  const perSegment = await Promise.all(
-    files.map(async (file, s): Promise<ColdHit[]> => {
-      const vectors = file.meta.vectors;
-      const slots = live[s] as number[];
-      if (vectors === null || slots.length === 0) return [];
-      if (spread[s] === true) {
-        const streamed = await coldExactVector({
+  // The spread segments in one stream (one batch scored while the next is read, whichever segments they hold):
+  // their best k together, which is all the merge below keeps of them.
+  const streamedAt = files.flatMap((file, s) => (spread[s] === true && file.meta.vectors !== null && (live[s] as number[]).length > 0 ? [s] : []));
+  const streamed =
+    streamedAt.length === 0
+      ? []
+      : await coldExactVector({
           reader: input.reader,
-          files: [file],
-          deadPositions: [new Set<number>()],
-          deadSlots: [new Uint32Array(0)],
+          files: streamedAt.map((s) => files[s] as ColdIndexFile),
+          deadPositions: streamedAt.map(() => new Set<number>()),
+          deadSlots: streamedAt.map(() => new Uint32Array(0)),
           tail: [],
           vector: input.vector,
           metric,
           k,
-          matches: [Uint32Array.from(slots)],
+          matches: streamedAt.map((s) => Uint32Array.from(live[s] as number[])),
           batchBytes: input.batchBytes,
           slicer: input.slicer,
         });
-        return streamed.map((h) => ({ segment: s, slot: h.slot, score: h.score, id: h.id }));
-      }
+  for (const h of streamed) hits.push({ segment: streamedAt[h.segment] as number, slot: h.slot, score: h.score, id: h.id });
+  const perSegment = await Promise.all(
+    files.map(async (file, s): Promise<ColdHit[]> => {
+      const vectors = file.meta.vectors;
+      const slots = live[s] as number[];
+      if (vectors === null || slots.length === 0 || spread[s] === true) return [];
       const clusters = await Promise.all(slots.map((slot) => rows.clusterOf(file, slot)));
       const stored = await Promise.all(slots.map((slot, at) => rows.storedRow(file, clusters[at] as SlotCluster, slot)));
       const cosine = file.meta.metric === "COSINE";
