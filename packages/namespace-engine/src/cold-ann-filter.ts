@@ -11,7 +11,10 @@
  * cold-vector-filter.ts: matches in a few clusters read row by row, matches
  * spread over more than a quarter of the clusters streamed in bounded
  * batches of just the clusters holding one). When every segment is
- * selective the filtered dense path serves the query: undefined here. The
+ * selective the filtered dense path serves the query (undefined here),
+ * unless a tail chunk with IVF lists is probed (the filter not selective in
+ * it): the loaded path then probes that chunk's lists beside the segments'
+ * exact scans, and so does this path. The
  * tail's chunks are scanned exactly (mergeWithTail) with the rows the
  * filter does not match excluded beside their superseded ones, or probed
  * (cold-tail-ann.ts).
@@ -23,7 +26,7 @@ import type { DeadSlots } from "./cold-dead-slots.ts";
 import type { ColdRows } from "./cold-rows.ts";
 import { coldFilteredVector } from "./cold-vector-filter.ts";
 import type { ColdCandidates } from "./query/cold-ann.ts";
-import { SELECTIVE_FRACTION } from "./query/filter-plan.ts";
+import { evaluateFilter, SELECTIVE_FRACTION } from "./query/filter-plan.ts";
 import type { DistanceMetric } from "./query/query-document.ts";
 import type { QueryIndex } from "./query/query-index.ts";
 import type { Filter } from "./query/query-request.ts";
@@ -52,7 +55,10 @@ export async function coldAnnFilter(
     const slots = segmentMatches[s] as Uint32Array;
     return slots.length <= file.meta.size * SELECTIVE_FRACTION ? slots : undefined;
   });
-  if (selective.every((slots) => slots !== undefined)) return undefined;
+  // Every segment selective: the filtered dense path's exact scans serve it, unless a tail chunk with IVF lists
+  // would be probed (its matches no slot list): then the segments' exact scans beside that chunk's probes, here.
+  const tailProbes = chunks.some(({ index }) => index.ann !== null && index.kernel() !== null && evaluateFilter(index, filter).kind !== "list");
+  if (selective.every((slots) => slots !== undefined) && !tailProbes) return undefined;
   const matches = files.map((file, s) => {
     const mask = new Uint8Array(file.meta.size);
     for (const slot of segmentMatches[s] as Uint32Array) mask[slot] = 1;
