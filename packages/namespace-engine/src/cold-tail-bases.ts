@@ -62,6 +62,18 @@ export async function coldTailBases(input: ColdTailBasesInput): Promise<Map<stri
   held.forEach((bySlot, s) => {
     for (const [slot, docId] of bySlot) holder.set(docId, { s, slot });
   });
+  // Per segment: its tombstoned and masked positions (made once, for the segments holding a wanted id).
+  const deadPositions = new Map<number, ReadonlySet<number>>();
+  const deadOf = (s: number): ReadonlySet<number> => {
+    let dead = deadPositions.get(s);
+    if (dead === undefined) {
+      const positions = new Set<number>(input.tombstones[s] as Iterable<number>);
+      const masked = maskedPositions(refs[s] as ContainerRef);
+      if (masked !== undefined) for (const position of masked) positions.add(position);
+      deadPositions.set(s, (dead = positions));
+    }
+    return dead;
+  };
   const out = new Map<string, StoredDocument | null>();
   const bases = await Promise.all(
     wanted.map(async (docId): Promise<StoredDocument | null | undefined> => {
@@ -70,7 +82,7 @@ export async function coldTailBases(input: ColdTailBasesInput): Promise<Map<stri
       const { s, slot } = at;
       for (let newer = s + 1; newer < refs.length; newer++) if (deletedIdsOf(refs[newer] as ContainerRef).includes(docId)) return null;
       const file = files[s] as ColdIndexFile;
-      if (await positionDead(input, s, slot)) return null;
+      if (await positionDead(input.rows, file, slot, deadOf(s))) return null;
       return baseDocument(input, file, slot, docId, input.wanted.get(docId) as ReadonlySet<string>);
     }),
   );
@@ -82,17 +94,13 @@ export async function coldTailBases(input: ColdTailBasesInput): Promise<Map<stri
   return out;
 }
 
-/** Whether the row at `slot` of segment `s` sits at a tombstoned or masked position. */
-async function positionDead(input: ColdTailBasesInput, s: number, slot: number): Promise<boolean> {
-  const file = input.files[s] as ColdIndexFile;
-  const dead = new Set<number>(input.tombstones[s] as Iterable<number>);
-  const masked = maskedPositions(input.refs[s] as ContainerRef);
-  if (masked !== undefined) for (const position of masked) dead.add(position);
+/** Whether the row at `slot` of `file` sits at one of the `dead` (tombstoned or masked) positions. */
+async function positionDead(coldRows: ColdRows, file: ColdIndexFile, slot: number, dead: ReadonlySet<number>): Promise<boolean> {
   if (dead.size === 0) return false;
   let position = slot;
   if (file.meta.sourcePositions !== null) {
     // A reordered index keeps each row's position in its cluster.
-    const { start, rows } = await input.rows.clusterOf(file, slot);
+    const { start, rows } = await coldRows.clusterOf(file, slot);
     if (rows.positions === null) throw new CorruptError(`query index ${file.key}: a reordered index keeps no positions`, file.key);
     position = rows.positions[slot - start] as number;
   }

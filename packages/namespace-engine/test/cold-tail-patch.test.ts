@@ -12,9 +12,10 @@
  * and BM25 rankings after a cold query). Damage is Corrupt naming the index.
  */
 import { type GetOptions, type GetResult, MemoryStorage } from "@skerry/storage-providers";
-import { describe, expect, it } from "vitest";
+import { s3TestTarget } from "@skerry/storage-providers/testing";
+import { afterAll, describe, expect, it } from "vitest";
 import type { DocumentInput, NamespaceEngine } from "@skerry/namespace-engine";
-import { corruptSectionFailures, indexObjects, makeEngine } from "./support/harness.ts";
+import { compactedNamespace, corruptSectionFailures, indexObjects, makeEngine } from "./support/harness.ts";
 
 const NS = "acme/tail-patch/docs";
 const WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"];
@@ -161,5 +162,25 @@ describe("cold queries over tail PATCHes of segment documents", () => {
     }
     expect(failures[0]).toBeGreaterThanOrEqual(2);
     expect(failures[1]).toBeGreaterThan(failures[0]!);
+  }, 120_000);
+});
+
+const s3 = s3TestTarget("namespace-engine-cold-tail-patch");
+afterAll(() => s3.cleanup());
+
+describe.skipIf(!s3.shouldRun)("cold queries over tail PATCHes of segment documents on the real S3 server", () => {
+  it("read the bases by ranges and answer exactly like the loaded path", async () => {
+    const { storage, writer } = await compactedNamespace(NS, 2000, (i) => doc(i), s3.open());
+    await writer.deleteByFilter(NS, ["n", "Lt", 10]);
+    await writer.patch(NS, [
+      { id: idOf(100), attributes: { color: "violet" }, vector: vectorOf(7777) },
+      { id: idOf(102), text: { body: "golf" }, sparse: null },
+    ]);
+    for (const request of [REQUESTS[1]!, REQUESTS[3]!, REQUESTS[5]!, REQUESTS[7]!]) {
+      const expected = await makeEngine(storage, { queryCache: { coldReads: false } }).query(NS, request);
+      const cold = makeEngine(storage);
+      expect(await cold.query(NS, request), JSON.stringify(request)).toEqual(expected);
+      expect(cold.queryStats().coldQueries, JSON.stringify(request)).toBe(1);
+    }
   }, 120_000);
 });
