@@ -44,6 +44,8 @@ import { allocateVectorMemory, prepareQueryVector, scanGather, scanRange, scoreM
 export const COLD_EXACT_BATCH_BYTES = 4 * 1024 * 1024;
 /** Ranged reads per section a batch is split into (in parallel). */
 const PARALLEL_READS = 4;
+/** With a filter (format 4): ranged reads of `vectors` rows per part of a batch at most (the closest runs merged). */
+const MAX_VECTOR_RANGES = 32;
 /** Rows copied between two slicer checkpoints, minus one (a mask). */
 const CHECK_MASK = 1023;
 /** Vector floats scored between two slicer checkpoints (and at most 4,096 rows). */
@@ -128,7 +130,13 @@ export async function coldExactVector(input: ColdExactVectorInput): Promise<Exac
       if (count <= 0) throw new CorruptError(`query index ${file.key}: cluster boundaries are not ascending`, file.key);
       const matches = input.matches?.[s];
       if (matches !== undefined && !holdsSlotIn(matches, start, start + count)) continue; // no matching row: not read
-      jobs.push({ segment: s, cluster: c, start, count, bytes: section.blockEnd(c) - section.blockStart(c) + count * rowBytes });
+      // Format 4's rows read from `vectors`: all of the cluster's, or with a filter the blocks of its matching rows.
+      let rows = count;
+      if (matches !== undefined && rowBytes > 0) {
+        const matching = lowerBound(matches, start + count) - lowerBound(matches, start);
+        rows = Math.min(count, matching * Math.max(1, Math.ceil((file.directory.section("vectors")?.blockBytes ?? rowBytes) / rowBytes)));
+      }
+      jobs.push({ segment: s, cluster: c, start, count, bytes: section.blockEnd(c) - section.blockStart(c) + rows * rowBytes });
     }
   }
   const budget = Math.max(1, input.batchBytes ?? COLD_EXACT_BATCH_BYTES);
@@ -245,8 +253,8 @@ async function readBatch(
 /**
  * Contiguous clusters of one segment: one ranged read of the clusters, then each cluster decoded; format 4 also
  * the full-precision rows: the range they span, or with a filter (`matches`, ascending) only the blocks holding a
- * matching row (runs of matching rows less than a block apart read as one range, in parallel; the other rows stay
- * zero: they are never scored).
+ * matching row (runs of matching rows less than a block apart read as one range, at most MAX_VECTOR_RANGES ranges
+ * in parallel, the closest runs merged; the other rows stay zero: they are never scored).
  */
 async function readPart(reader: ColdArrayReader, file: ColdIndexFile, jobs: readonly ClusterJob[], matches: Uint32Array | undefined): Promise<ClusterRead[]> {
   const meta = file.meta;
@@ -296,10 +304,32 @@ async function readRows(reader: ColdArrayReader, file: ColdIndexFile, stride: nu
   }
   const out = new Uint8Array((to - from) * rowBytes);
   await Promise.all(
-    runs.map(async ([a, b]) => {
+    boundRuns(runs, MAX_VECTOR_RANGES).map(async ([a, b]) => {
       out.set(await reader.bytes(file, "vectors", a * rowBytes, (b - a) * rowBytes, false), (a - from) * rowBytes);
     }),
   );
+  return out;
+}
+
+/**
+ * `runs` (ascending, disjoint [from, to) row ranges) with the smallest gaps between them closed until at most `max`
+ * remain: a bounded number of reads, each gap closed costing fewer bytes than any gap left open.
+ */
+function boundRuns(runs: [number, number][], max: number): [number, number][] {
+  if (runs.length <= max) return runs;
+  const gaps = runs.slice(1).map(([a], i) => a - (runs[i] as [number, number])[1]);
+  // Close the (runs - max) smallest gaps: those below the threshold, and as many equal to it as still needed.
+  const threshold = [...gaps].sort((x, y) => x - y)[runs.length - max - 1] as number;
+  let below = 0;
+  for (const gap of gaps) if (gap < threshold) below++;
+  let equal = runs.length - max - below;
+  const out: [number, number][] = [[...(runs[0] as [number, number])]];
+  gaps.forEach((gap, i) => {
+    const next = runs[i + 1] as [number, number];
+    const close = gap < threshold || (gap === threshold && equal-- > 0);
+    if (close) (out[out.length - 1] as [number, number])[1] = next[1];
+    else out.push([...next]);
+  });
   return out;
 }
 

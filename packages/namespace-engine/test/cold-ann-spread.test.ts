@@ -107,4 +107,25 @@ describe("cold dense rankings with a selective filter spread over most clusters"
       await storage.put(key, original, { mode: { kind: "overwrite" } });
     }
   }, 120_000);
+
+  it("reads the matching rows' vector blocks in a bounded number of ranged reads (wide rows, every cluster)", async () => {
+    const storage = new CountingStorage();
+    const wide = (i: number) => Array.from({ length: 256 }, (_, d) => Math.sin(i * 0.37 + d * 0.11) + ((i * d) % 7) / 10);
+    const writer = makeEngine(storage);
+    await writer.createNamespace(NS, { distanceMetric: "euclidean" });
+    await writer.upsert(NS, Array.from({ length: 4000 }, (_, i) => ({ id: idOf(i), vector: wide(i), attributes: { n: i, m: i % 11 } })));
+    await writer.compact(NS, { force: true });
+    // 364 matching rows, 11 rows apart: each in its own vector block (4 rows of 1 KiB).
+    for (const mode of ["kNN", "ANN"]) {
+      const request = { rankBy: ["vector", mode, wide(77_777)], topK: 10, filters: ["m", "Eq", 0], includeAttributes: true };
+      const expected = await makeEngine(storage, { queryCache: { coldReads: false } }).query(NS, request);
+      const cold = makeEngine(storage, { queryCache: { segmentIndexBytes: 1024 } });
+      storage.wholeIndexGets = 0;
+      expect(await cold.query(NS, request), mode).toEqual(expected);
+      expect(cold.queryStats().coldQueries, mode).toBe(1);
+      expect(storage.wholeIndexGets, mode).toBe(0);
+      // At most 32 ranges of vectors per part of a batch (4 parts), beside the clusters, filter and rows.
+      expect(cold.queryStats().coldReads, mode).toBeLessThan(250);
+    }
+  }, 120_000);
 });
