@@ -8,21 +8,25 @@
  * A segment whose matches are at most SELECTIVE_FRACTION of its rows is an
  * exact scan of them when loaded, outside the probed group: so it is cold
  * (`selective`, `coldAnnSelective`: the filtered dense path's scan,
- * cold-vector-filter.ts), when its matches lie in at most a quarter of its
- * clusters (else undefined: the caller loads). When every segment is
- * selective the filtered dense path serves the query: undefined here. The
+ * cold-vector-filter.ts: matches in a few clusters read row by row, matches
+ * spread over more than a quarter of the clusters streamed in bounded
+ * batches of just the clusters holding one). When every segment is
+ * selective the filtered dense path serves the query (undefined here),
+ * unless a tail chunk with IVF lists is probed (the filter not selective in
+ * it): the loaded path then probes that chunk's lists beside the segments'
+ * exact scans, and so does this path. The
  * tail's chunks are scanned exactly (mergeWithTail) with the rows the
  * filter does not match excluded beside their superseded ones, or probed
  * (cold-tail-ann.ts).
  */
-import type { ColdIndexFile } from "./cold-array-reader.ts";
+import type { ColdArrayReader, ColdIndexFile } from "./cold-array-reader.ts";
 import { type ColdFilterContext, coldFilterMatches } from "./cold-filter.ts";
 import { coldTailChunks } from "./cold-tail.ts";
 import type { DeadSlots } from "./cold-dead-slots.ts";
 import type { ColdRows } from "./cold-rows.ts";
 import { coldFilteredVector } from "./cold-vector-filter.ts";
 import type { ColdCandidates } from "./query/cold-ann.ts";
-import { SELECTIVE_FRACTION } from "./query/filter-plan.ts";
+import { evaluateFilter, SELECTIVE_FRACTION } from "./query/filter-plan.ts";
 import type { DistanceMetric } from "./query/query-document.ts";
 import type { QueryIndex } from "./query/query-index.ts";
 import type { Filter } from "./query/query-request.ts";
@@ -42,7 +46,6 @@ export async function coldAnnFilter(
   files: readonly ColdIndexFile[],
   tail: readonly { readonly index: QueryIndex; readonly excluded: Uint32Array | undefined }[],
   filter: Filter,
-  rows: ColdRows,
 ): Promise<ColdAnnFilter | undefined> {
   const chunks = coldTailChunks(tail);
   const found = await coldFilterMatches(context, files, chunks, filter);
@@ -52,15 +55,10 @@ export async function coldAnnFilter(
     const slots = segmentMatches[s] as Uint32Array;
     return slots.length <= file.meta.size * SELECTIVE_FRACTION ? slots : undefined;
   });
-  if (selective.every((slots) => slots !== undefined)) return undefined;
-  const spread = await Promise.all(
-    files.map(async (file, s) => {
-      const slots = selective[s];
-      if (slots === undefined || file.meta.vectors === null) return false;
-      return (await rows.clusterNumbers(file, Array.from(slots))).size > Math.max(1, Math.ceil(rows.clusterCount(file) / 4));
-    }),
-  );
-  if (spread.some(Boolean)) return undefined;
+  // Every segment selective: the filtered dense path's exact scans serve it, unless a tail chunk with IVF lists
+  // would be probed (its matches no slot list): then the segments' exact scans beside that chunk's probes, here.
+  const tailProbes = chunks.some(({ index }) => index.ann !== null && index.kernel() !== null && evaluateFilter(index, filter).kind !== "list");
+  if (selective.every((slots) => slots !== undefined) && !tailProbes) return undefined;
   const matches = files.map((file, s) => {
     const mask = new Uint8Array(file.meta.size);
     for (const slot of segmentMatches[s] as Uint32Array) mask[slot] = 1;
@@ -83,6 +81,8 @@ export async function coldAnnFilter(
  */
 export async function coldAnnSelective(input: {
   readonly rows: ColdRows;
+  readonly reader: ColdArrayReader;
+  readonly batchBytes?: number | undefined;
   readonly files: readonly ColdIndexFile[];
   readonly dead: readonly DeadSlots[];
   readonly selective: readonly (Uint32Array | undefined)[];
@@ -93,6 +93,8 @@ export async function coldAnnSelective(input: {
   const at = input.selective.flatMap((slots, s) => (slots === undefined ? [] : [s]));
   const hits = await coldFilteredVector({
     rows: input.rows,
+    reader: input.reader,
+    batchBytes: input.batchBytes,
     files: at.map((s) => input.files[s] as ColdIndexFile),
     dead: at.map((s) => input.dead[s] as DeadSlots),
     matches: at.map((s) => input.selective[s] as Uint32Array),

@@ -20,8 +20,9 @@
  *
  * With a filter (its matching slots per segment, cold-filter.ts; the tail
  * chunks' live matches), only matching rows are ranked and only the
- * clusters holding one are read: the loaded path scans a filter's matches
- * exactly for kNN too, so the rows are the same.
+ * clusters holding one are read (format 4: and of the `vectors` section
+ * only the blocks holding a matching row): the loaded path scans a filter's
+ * matches exactly for kNN too, so the rows are the same.
  *
  * Dead rows: positions tombstoned or masked (a row's position is in its
  * cluster when the index reordered its rows, else its slot), and the slots
@@ -43,6 +44,8 @@ import { allocateVectorMemory, prepareQueryVector, scanGather, scanRange, scoreM
 export const COLD_EXACT_BATCH_BYTES = 4 * 1024 * 1024;
 /** Ranged reads per section a batch is split into (in parallel). */
 const PARALLEL_READS = 4;
+/** With a filter (format 4): ranged reads of `vectors` rows per part of a batch at most (the closest runs merged). */
+const MAX_VECTOR_RANGES = 32;
 /** Rows copied between two slicer checkpoints, minus one (a mask). */
 const CHECK_MASK = 1023;
 /** Vector floats scored between two slicer checkpoints (and at most 4,096 rows). */
@@ -127,7 +130,13 @@ export async function coldExactVector(input: ColdExactVectorInput): Promise<Exac
       if (count <= 0) throw new CorruptError(`query index ${file.key}: cluster boundaries are not ascending`, file.key);
       const matches = input.matches?.[s];
       if (matches !== undefined && !holdsSlotIn(matches, start, start + count)) continue; // no matching row: not read
-      jobs.push({ segment: s, cluster: c, start, count, bytes: section.blockEnd(c) - section.blockStart(c) + count * rowBytes });
+      // Format 4's rows read from `vectors`: all of the cluster's, or with a filter the blocks of its matching rows.
+      let rows = count;
+      if (matches !== undefined && rowBytes > 0) {
+        const matching = lowerBound(matches, start + count) - lowerBound(matches, start);
+        rows = Math.min(count, matching * Math.max(1, Math.ceil((file.directory.section("vectors")?.blockBytes ?? rowBytes) / rowBytes)));
+      }
+      jobs.push({ segment: s, cluster: c, start, count, bytes: section.blockEnd(c) - section.blockStart(c) + rows * rowBytes });
     }
   }
   const budget = Math.max(1, input.batchBytes ?? COLD_EXACT_BATCH_BYTES);
@@ -162,7 +171,7 @@ export async function coldExactVector(input: ColdExactVectorInput): Promise<Exac
     for (const slot of slots) mask[slot] = 1;
     return mask;
   });
-  const read = (jobs: readonly ClusterJob[]) => readBatch(reader, files, jobs);
+  const read = (jobs: readonly ClusterJob[]) => readBatch(reader, files, jobs, input.matches);
   let next = batches.length > 0 ? read(batches[0] as ClusterJob[]) : undefined;
   for (let b = 0; b < batches.length; b++) {
     const current = await (next as Promise<ClusterRead[]>);
@@ -199,13 +208,7 @@ export async function coldExactVector(input: ColdExactVectorInput): Promise<Exac
 
 /** Whether the ascending `slots` hold one in [from, to). */
 function holdsSlotIn(slots: Uint32Array, from: number, to: number): boolean {
-  let lo = 0;
-  let hi = slots.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((slots[mid] as number) < from) lo = mid + 1;
-    else hi = mid;
-  }
+  const lo = lowerBound(slots, from);
   return lo < slots.length && (slots[lo] as number) < to;
 }
 
@@ -214,7 +217,12 @@ function holdsSlotIn(slots: Uint32Array, from: number, to: number): boolean {
  * about equal bytes, each one ranged read of the clusters (and, format 4, one of the `vectors` rows they span), all
  * in parallel; then each cluster decoded from its slice.
  */
-async function readBatch(reader: ColdArrayReader, files: readonly ColdIndexFile[], jobs: readonly ClusterJob[]): Promise<ClusterRead[]> {
+async function readBatch(
+  reader: ColdArrayReader,
+  files: readonly ColdIndexFile[],
+  jobs: readonly ClusterJob[],
+  matches: readonly Uint32Array[] | undefined,
+): Promise<ClusterRead[]> {
   const groups: ClusterJob[][] = [];
   for (const job of jobs) {
     const last = groups.at(-1);
@@ -238,12 +246,17 @@ async function readBatch(reader: ColdArrayReader, files: readonly ColdIndexFile[
     }
     if (part.length > 0) parts.push(part);
   }
-  const read = await Promise.all(parts.map((part) => readPart(reader, files[part[0]!.segment] as ColdIndexFile, part)));
+  const read = await Promise.all(parts.map((part) => readPart(reader, files[part[0]!.segment] as ColdIndexFile, part, matches?.[part[0]!.segment])));
   return read.flat();
 }
 
-/** Contiguous clusters of one segment: two ranged reads at most, then each cluster decoded. */
-async function readPart(reader: ColdArrayReader, file: ColdIndexFile, jobs: readonly ClusterJob[]): Promise<ClusterRead[]> {
+/**
+ * Contiguous clusters of one segment: one ranged read of the clusters, then each cluster decoded; format 4 also
+ * the full-precision rows: the range they span, or with a filter (`matches`, ascending) only the blocks holding a
+ * matching row (runs of matching rows less than a block apart read as one range, at most MAX_VECTOR_RANGES ranges
+ * in parallel, the closest runs merged; the other rows stay zero: they are never scored).
+ */
+async function readPart(reader: ColdArrayReader, file: ColdIndexFile, jobs: readonly ClusterJob[], matches: Uint32Array | undefined): Promise<ClusterRead[]> {
   const meta = file.meta;
   const vectors = meta.vectors as NonNullable<ColdIndexFile["meta"]["vectors"]>;
   const stride = strideOf(vectors.dimension);
@@ -255,7 +268,7 @@ async function readPart(reader: ColdArrayReader, file: ColdIndexFile, jobs: read
   const base = section.blockStart(first.cluster);
   const [bytes, full] = await Promise.all([
     reader.bytes(file, "clusters", base, section.blockEnd(last.cluster) - base, false),
-    codes ? reader.bytes(file, "vectors", first.start * stride * 4, (last.start + last.count - first.start) * stride * 4, false) : undefined,
+    codes ? readRows(reader, file, stride, first.start, last.start + last.count, matches) : undefined,
   ]);
   return jobs.map((job) => {
     let block = bytes.subarray(section.blockStart(job.cluster) - base, section.blockEnd(job.cluster) - base);
@@ -268,6 +281,68 @@ async function readPart(reader: ColdArrayReader, file: ColdIndexFile, jobs: read
     if (raw === null || rows.invNorms === null || rows.missing === null) throw new CorruptError(`query index ${file.key}: cluster ${job.cluster} has no vectors`, file.key);
     return { job, rows, vectors: raw };
   });
+}
+
+/**
+ * The full-precision rows [from, to) of a format-4 index's `vectors` section (stride floats each) as bytes: all of
+ * them, or only those of the slots in `matches` (ascending) and their blocks' neighbours.
+ */
+async function readRows(reader: ColdArrayReader, file: ColdIndexFile, stride: number, from: number, to: number, matches: Uint32Array | undefined): Promise<Uint8Array> {
+  const rowBytes = stride * 4;
+  if (matches === undefined) return reader.bytes(file, "vectors", from * rowBytes, (to - from) * rowBytes, false);
+  const section = file.directory.section("vectors");
+  if (section === undefined) throw new CorruptError(`query index ${file.key}: section vectors is missing`, file.key);
+  // Rows a block spans: two matching rows closer than that share a range (the gap costs at most a block).
+  const blockRows = Math.max(1, Math.floor((section.blockBytes ?? rowBytes) / rowBytes));
+  const runs: [number, number][] = [];
+  let at = lowerBound(matches, from);
+  for (; at < matches.length && (matches[at] as number) < to; at++) {
+    const slot = matches[at] as number;
+    const run = runs.at(-1);
+    if (run !== undefined && slot - run[1] < blockRows) run[1] = slot + 1;
+    else runs.push([slot, slot + 1]);
+  }
+  const out = new Uint8Array((to - from) * rowBytes);
+  await Promise.all(
+    boundRuns(runs, MAX_VECTOR_RANGES).map(async ([a, b]) => {
+      out.set(await reader.bytes(file, "vectors", a * rowBytes, (b - a) * rowBytes, false), (a - from) * rowBytes);
+    }),
+  );
+  return out;
+}
+
+/**
+ * `runs` (ascending, disjoint [from, to) row ranges) with the smallest gaps between them closed until at most `max`
+ * remain: a bounded number of reads, each gap closed costing fewer bytes than any gap left open.
+ */
+function boundRuns(runs: [number, number][], max: number): [number, number][] {
+  if (runs.length <= max) return runs;
+  const gaps = runs.slice(1).map(([a], i) => a - (runs[i] as [number, number])[1]);
+  // Close the (runs - max) smallest gaps: those below the threshold, and as many equal to it as still needed.
+  const threshold = [...gaps].sort((x, y) => x - y)[runs.length - max - 1] as number;
+  let below = 0;
+  for (const gap of gaps) if (gap < threshold) below++;
+  let equal = runs.length - max - below;
+  const out: [number, number][] = [[...(runs[0] as [number, number])]];
+  gaps.forEach((gap, i) => {
+    const next = runs[i + 1] as [number, number];
+    const close = gap < threshold || (gap === threshold && equal-- > 0);
+    if (close) (out[out.length - 1] as [number, number])[1] = next[1];
+    else out.push([...next]);
+  });
+  return out;
+}
+
+/** The first index of the ascending `slots` holding a slot >= `from`. */
+function lowerBound(slots: Uint32Array, from: number): number {
+  let lo = 0;
+  let hi = slots.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((slots[mid] as number) < from) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** A batch's live rows laid out as a loaded index, scored; each segment's best k. */

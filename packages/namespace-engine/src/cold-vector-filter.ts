@@ -4,30 +4,40 @@
  * selective filter's matches exactly (execute-query.ts vectorCandidates: a
  * filter matching at most SELECTIVE_FRACTION of a partition becomes a slot
  * list, scored by `scanGather`, ANN or not); so does this one, from the
- * matching live slots (cold-filter.ts, cold-dead-slots.ts) and their
- * clusters (ColdRows): the rows are copied into a small vector memory laid
- * out as a loaded index lays them out (raw rows; 1/|v| as float32; for a
- * COSINE index the normalized copy made with the same float64 product), and
- * scored with the same kernel, score mode and top-k (ties by id); the tail's
- * chunks are scanned in memory the same way (an ANN ranking is not served
- * when a chunk with IVF lists would probe them, loaded). The caller merges by
- * (score, id) and turns scores into distances.
+ * matching live slots (cold-filter.ts, cold-dead-slots.ts), per segment in
+ * one of two ways:
+ * - matches in at most a quarter of the segment's clusters: each matching
+ *   row read from its cluster (ColdRows, one block per cluster, cached) and
+ *   copied into a small vector memory laid out as a loaded index lays them
+ *   out (raw rows; 1/|v| as float32; for a COSINE index the normalized copy
+ *   made with the same float64 product);
+ * - matches spread wider: the exact scan of cold-exact-vector.ts restricted
+ *   to the matching live slots, which streams only the clusters holding a
+ *   match in batches of about `batchBytes` (format 4: with just the vector
+ *   blocks of the matching rows), so memory stays bounded by two batches
+ *   however many clusters the matches touch, and the index is never read
+ *   whole.
+ * Both score with the same kernel, score mode and top-k (ties by id) as the
+ * loaded scan; the tail's chunks are scanned in memory the same way (an ANN
+ * ranking is not served when a chunk with IVF lists would probe them,
+ * loaded). The caller merges by (score, id) and turns scores into
+ * distances.
  *
  * Served only when every segment's matches are a slot list on the loaded
  * path (at most SELECTIVE_FRACTION of its rows: else ANN would probe IVF
- * lists with a mask instead) and the clusters to read are at most a quarter
- * of a segment's (else loading the index costs little more and makes the
- * next queries warm): otherwise undefined, and the caller loads.
+ * lists with a mask instead): otherwise undefined, and the caller loads.
  */
 import { Buffer } from "node:buffer";
-import type { ColdIndexFile } from "./cold-array-reader.ts";
+import type { ColdArrayReader, ColdIndexFile } from "./cold-array-reader.ts";
 import type { ColdHit } from "./cold-bm25.ts";
 import type { DeadSlots } from "./cold-dead-slots.ts";
 import type { ColdMatches } from "./cold-listing.ts";
 import type { SlotCluster } from "./cold-rows.ts";
+import { coldExactVector } from "./cold-exact-vector.ts";
 import { compareStrings } from "./query/attribute-columns.ts";
 import { SELECTIVE_FRACTION } from "./query/filter-plan.ts";
 import type { DistanceMetric } from "./query/query-document.ts";
+import type { QuerySlicer } from "./query/query-slicer.ts";
 import { TopK } from "./query/top-k.ts";
 import { allocateVectorMemory, prepareQueryVector, scanGather, scanRange, scoreModeOf, strideOf, VectorKernel } from "./query/vector-kernel.ts";
 
@@ -37,6 +47,11 @@ export interface ColdFilteredVectorInput extends ColdMatches {
   readonly metric: DistanceMetric;
   /** An ANN ranking (a tail chunk with IVF lists whose matches are no slot list would probe them when loaded). */
   readonly ann: boolean;
+  /** The segments' array reader (a segment whose matches are spread over many clusters is streamed, cold-exact-vector.ts). */
+  readonly reader: ColdArrayReader;
+  /** Cluster bytes per streamed batch (cold-exact-vector.ts; its default when omitted). */
+  readonly batchBytes?: number | undefined;
+  readonly slicer?: QuerySlicer | undefined;
 }
 
 /** Each partition's top k (segments, then the tail), with scores; undefined when not served cold. */
@@ -58,14 +73,35 @@ export async function coldFilteredVector(input: ColdFilteredVectorInput): Promis
     return Array.from(input.matches[s] as Uint32Array).filter((slot) => mask === null || mask[slot] === 0);
   });
   const touched = await Promise.all(files.map((file, s) => (file.meta.vectors === null ? new Set<number>() : rows.clusterNumbers(file, live[s] as number[]))));
-  if (files.some((file, s) => (touched[s] as Set<number>).size > Math.max(1, Math.ceil(rows.clusterCount(file) / 4)))) return undefined;
+  // Matches spread over more than a quarter of a segment's clusters: streamed (cold-exact-vector.ts), not row by row.
+  const spread = files.map((file, s) => (touched[s] as Set<number>).size > Math.max(1, Math.ceil(rows.clusterCount(file) / 4)));
   if (k <= 0) return [];
   const hits: ColdHit[] = [];
+  // The spread segments in one stream (one batch scored while the next is read, whichever segments they hold):
+  // their best k together, which is all the merge below keeps of them.
+  const streamedAt = files.flatMap((file, s) => (spread[s] === true && file.meta.vectors !== null && (live[s] as number[]).length > 0 ? [s] : []));
+  const streamed =
+    streamedAt.length === 0
+      ? []
+      : await coldExactVector({
+          reader: input.reader,
+          files: streamedAt.map((s) => files[s] as ColdIndexFile),
+          deadPositions: streamedAt.map(() => new Set<number>()),
+          deadSlots: streamedAt.map(() => new Uint32Array(0)),
+          tail: [],
+          vector: input.vector,
+          metric,
+          k,
+          matches: streamedAt.map((s) => Uint32Array.from(live[s] as number[])),
+          batchBytes: input.batchBytes,
+          slicer: input.slicer,
+        });
+  for (const h of streamed) hits.push({ segment: streamedAt[h.segment] as number, slot: h.slot, score: h.score, id: h.id });
   const perSegment = await Promise.all(
     files.map(async (file, s): Promise<ColdHit[]> => {
       const vectors = file.meta.vectors;
       const slots = live[s] as number[];
-      if (vectors === null || slots.length === 0) return [];
+      if (vectors === null || slots.length === 0 || spread[s] === true) return [];
       const clusters = await Promise.all(slots.map((slot) => rows.clusterOf(file, slot)));
       const stored = await Promise.all(slots.map((slot, at) => rows.storedRow(file, clusters[at] as SlotCluster, slot)));
       const cosine = file.meta.metric === "COSINE";

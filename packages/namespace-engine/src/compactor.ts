@@ -58,6 +58,7 @@ import { createIntent, listIntentIds, readIntent, settleIntent } from "./compact
 import { type LoadedContainer, loadContainer } from "./container-loader.ts";
 import {
   deletedIdsOf,
+  indexKeyOf,
   maskedPositions,
   mutationWalId,
   RECENT_COMPACTIONS_LIMIT,
@@ -89,6 +90,8 @@ import type { StoredDocument } from "./document.ts";
 import type { LogEntry } from "./log-entry.ts";
 import { toWalRetryPolicy } from "./wal-retry.ts";
 import { foldIdentity } from "./query-tail.ts";
+import { coldReadableIndexFormat } from "./loaded-only.ts";
+import { storedIndexVersion } from "./stored-index-version.ts";
 
 export interface CompactionSettings extends CompactionPolicySettings {
   /** Compact in the background when a write makes a run due; default true (false: only `compact` does). */
@@ -338,7 +341,9 @@ export class Compactor {
         maskedPositions(inputs[0]) === undefined &&
         (run.start > 0 || deletedIdsOf(inputs[0]).length === 0) &&
         // A segment indexed under other full-text options is re-indexed.
-        textOptionsOf(inputs[0]) === textIndexKey(snapshot.textFields);
+        textOptionsOf(inputs[0]) === textIndexKey(snapshot.textFields) &&
+        // So is one whose index the cold paths cannot read by ranges (format 2, loaded-only.ts).
+        (await this.#coldReadable(inputs[0]));
       if (alreadyCompact) return this.#notPerformed(snapshot);
       const now = ctx.clock.now();
       const intent: CompactionIntent = {
@@ -368,6 +373,12 @@ export class Compactor {
         return this.#notPerformed(latest ?? snapshot);
       }
     });
+  }
+
+  /** False when the segment's query index is of a format the cold paths do not read by ranges (format 2). */
+  async #coldReadable(ref: ContainerRef): Promise<boolean> {
+    const key = indexKeyOf(ref);
+    return key === undefined || coldReadableIndexFormat(await storedIndexVersion(this.#ctx, key));
   }
 
   /** Finishes (or, when they can never commit, abandons) pending compactions whose lease has expired. */

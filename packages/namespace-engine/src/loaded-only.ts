@@ -15,6 +15,19 @@
  * ranking kinds are matched exhaustively inside the cold code itself. What
  * still loads depends on the data, not the request (old index formats, index
  * shapes a cold reader cannot map): each cold path checks that itself.
+ *
+ * Besides request fields, two properties of a version keep a query on the
+ * loaded path, registered here too:
+ * - a stored query index of format 2 (`coldReadableIndexFormat`): one CRC
+ *   over the whole body and no blocks, so a range of it cannot be verified
+ *   before use; it is loaded whole (verified), and a forced compaction
+ *   re-indexes such a segment into today's format (compactor.ts), after
+ *   which it is read cold;
+ * - a log-tail PATCH whose base row (in an indexed segment) holds a text
+ *   field the patches keep (`tailBaseNeedsState`): the index stores text
+ *   fields only as tokens, so the patched document is taken from the
+ *   materialized state (namespace-query.ts); every other base is read by
+ *   ranges (cold-tail-bases.ts).
  */
 import type { QueryRequest } from "./query/query-request.ts";
 
@@ -41,5 +54,19 @@ export function needsLoadedPath(request: QueryRequest): boolean {
   for (const [field, cold] of Object.entries(SERVED_COLD) as [keyof QueryRequest, boolean][]) {
     if (!cold && request[field] !== undefined) return true;
   }
+  return false;
+}
+
+/** Stored query index formats the cold paths read by ranges: block files (format 3 on), each block CRC-checked. */
+export function coldReadableIndexFormat(version: number): boolean {
+  return version >= 3;
+}
+
+/**
+ * True when a tail PATCH's base row needs the materialized state: it holds a text field (`baseTextFields`, those
+ * present in its row) that none of the id's patches set or remove (`patchedTextFields`).
+ */
+export function tailBaseNeedsState(baseTextFields: Iterable<string>, patchedTextFields: ReadonlySet<string>): boolean {
+  for (const field of baseTextFields) if (!patchedTextFields.has(field)) return true;
   return false;
 }

@@ -34,9 +34,12 @@
  * - the segment indexes (byte budget `segmentIndexBytes`); evicting one also
  *   drops the prepared versions holding it, so its memory is released.
  * No materialized state is needed unless a tail PATCH reaches a document
- * whose base lives in an indexed segment (the index does not store text):
- * then those ids are resolved from the state cache. A cold first query on a
- * compacted namespace reads the manifest, the index objects and the tail.
+ * whose base lives in an indexed segment: then a cold query reads the base
+ * by ranges from the segments' indexes (cold-tail-bases.ts), and the loaded
+ * path (or a base holding a text field the patches keep: the index stores
+ * text only as tokens) resolves those ids from the state cache. A cold
+ * first query on a compacted namespace reads the manifest, the index
+ * objects and the tail.
  *
  * Slicing: both entry points run the query with the engine's QuerySlicer
  * (query/query-slicer.ts): the work that grows with the partition or the
@@ -79,6 +82,7 @@ import { type ColdHit, coldBm25 } from "./cold-bm25.ts";
 import { ColdDeadSlots, type DeadSlots } from "./cold-dead-slots.ts";
 import { coldFilterMatches, coldFilterSlots } from "./cold-filter.ts";
 import { type ColdTailChunk, coldTailChunks } from "./cold-tail.ts";
+import { coldTailBases } from "./cold-tail-bases.ts";
 import { coldTextCombination } from "./cold-text-combination.ts";
 import { type ColdReturnedRow, coldComputedAttributes, computeNeedsDeadSlots } from "./cold-compute-attributes.ts";
 import { coldDiverse, coldRowsAccess } from "./cold-diversity.ts";
@@ -602,9 +606,11 @@ export class NamespaceQuery {
    * The tail partition of `manifest`'s version: its live documents indexed
    * (exact), the ids it deleted, every id it holds (live or deleted: they
    * shadow older partitions). Cached for the namespace's newest version, so
-   * a cold query and the load that follows build it once. With
-   * `resolveBases` false, a tail whose PATCHes need base documents from the
-   * materialized state is answered with null (the caller loads instead).
+   * a cold query and the load that follows build it once. PATCHes of
+   * documents whose base lives in an indexed segment: with `resolveBases`
+   * (the loaded path) the bases come from the materialized state; without
+   * (a cold query) they are read by ranges (#coldBases), and when that is
+   * not served the answer is null (the caller loads instead).
    * `ranged` (the cold paths): closed chunks whose index is stored are
    * opened for ranged reads (`stored`) rather than read whole; a part made
    * so is not what the loaded path takes (it loads them whole).
@@ -625,13 +631,41 @@ export class NamespaceQuery {
     const chunks = await this.#fold(id, refs, textKey, (docs, closed) =>
       buildQueryIndex(docs, { metric, ...(dimension === undefined ? {} : { dimension }), ...(closed ? { ann: true } : {}), textFields }),
     );
-    if (chunks.fold.needsBase.size > 0 && !resolveBases) return null;
+    // PATCHes of documents whose base lives in an indexed segment: read the bases cold when asked to stay cold.
+    if (chunks.fold.needsBase.size > 0 && !resolveBases && !(await this.#coldBases(manifest, chunks.fold))) return null;
     const promise = this.#buildTail(path, manifest, chunks, refs, { metric, dimension: dimension ?? null, textFields: textKey }, ranged);
     this.#tailParts.set(id, { key, promise });
     promise.catch(() => {
       if (this.#tailParts.get(id)?.promise === promise) this.#tailParts.delete(id);
     });
     return promise;
+  }
+
+  /**
+   * Resolves the fold's `needsBase` ids from the version's indexed segments by ranged reads (cold-tail-bases.ts);
+   * false when that is not served (a format-2 index, an index without an id set, a base whose text the patches
+   * keep): the fold is left as it was, and the caller loads.
+   */
+  async #coldBases(manifest: Manifest, fold: TailFold): Promise<boolean> {
+    const refs = manifest.containers.slice(0, indexedPrefix(manifest));
+    const [opened, tombstones] = await Promise.all([
+      Promise.all(refs.map((ref) => this.#coldArrays.open({ ref, indexKey: indexKeyOf(ref) as string, expectedBytes: indexBytesOf(ref) }))),
+      Promise.all(refs.map((ref) => this.#tombstones(ref))),
+    ]);
+    if (opened.some((file) => file === null || file.meta.idSet === undefined)) return false;
+    const ids = [...fold.needsBase];
+    const bases = await coldTailBases({
+      reader: this.#coldArrays,
+      ids: this.#coldDead,
+      rows: this.#coldRows,
+      files: opened as ColdIndexFile[],
+      refs,
+      tombstones,
+      wanted: new Map(ids.map((docId) => [docId, fold.pendingTextFields(docId)])),
+    });
+    if (bases === undefined) return false;
+    for (const [docId, base] of bases) fold.resolveBase(docId, base);
+    return true;
   }
 
   async #buildTail(path: NamespacePath, manifest: Manifest, chunks: TailChunks, refs: readonly ContainerRef[], build: ChunkBuild, ranged: boolean): Promise<TailPart> {
@@ -787,7 +821,7 @@ export class NamespaceQuery {
       // The same tail part: its stored chunks are the files after the segments, as they are the heads after them.
       const cold = await this.#openColdArrays(path, manifest, tail);
       if (cold === undefined) return undefined;
-      filtered = await coldAnnFilter({ reader: this.#coldArrays, ids: this.#coldDead }, cold.files, tail.chunks, request.filters, this.#coldRows);
+      filtered = await coldAnnFilter({ reader: this.#coldArrays, ids: this.#coldDead }, cold.files, tail.chunks, request.filters);
       if (filtered === undefined) return undefined;
       if (filtered.selective.some((slots) => slots !== undefined)) {
         if (!ColdDeadSlots.servable(cold.files.slice(0, refs.length), refs, tombstones)) return undefined;
@@ -873,7 +907,7 @@ export class NamespaceQuery {
     const exact =
       ann.selective === undefined || filtered === undefined
         ? undefined
-        : await coldAnnSelective({ rows: this.#coldRows, ...ann.selective, selective: filtered.selective, vector, metric, k });
+        : await coldAnnSelective({ rows: this.#coldRows, reader: this.#coldArrays, batchBytes: this.#settings.coldExactBatchBytes, ...ann.selective, selective: filtered.selective, vector, metric, k });
     const probes = segmentHeads.map((_, s) => exact?.[s] === undefined);
     const firstPasses = (
       this.#settings.globalProbes
@@ -1104,15 +1138,16 @@ export class NamespaceQuery {
     const run = (k: number) => rankRun(rank, k);
     const rankRun = async (rank: RankBy | undefined, k: number): Promise<ColdHit[] | undefined> => {
       const matches = { rows: this.#coldRows, files, dead: await deadSlots, matches: segmentMatches as Uint32Array[], tail: chunks, tailMatches, k };
+      const streamed = { reader: this.#coldArrays, batchBytes: this.#settings.coldExactBatchBytes, slicer: this.#deps.slicer };
       if (rank?.kind === "rrf") return coldRrf({ rank, topK: k, run: rankRun });
       if (rank?.kind === "vector" && request.rankBy?.kind === "rrf") {
         // A dense sub-ranking of a fusion: as its own query would be answered cold (#coldQuery, else the filtered path).
         const v = rank.vector;
         if (v.length !== manifest.vector?.dimension || (rankMetric === "COSINE" && !v.some((x) => x !== 0))) return undefined;
-        const selective = filters === undefined ? undefined : await coldFilteredVector({ ...matches, vector: v, metric: rankMetric, ann: rank.mode === "ANN" });
+        const selective = filters === undefined ? undefined : await coldFilteredVector({ ...matches, ...streamed, vector: v, metric: rankMetric, ann: rank.mode === "ANN" });
         return selective ?? (rank.mode === "ANN" ? this.#coldAnnHits(path, manifest, request, v, k) : undefined);
       }
-      if (rank?.kind === "vector") return coldFilteredVector({ ...matches, vector: rank.vector, metric: rankMetric, ann: rank.mode === "ANN" });
+      if (rank?.kind === "vector") return coldFilteredVector({ ...matches, ...streamed, vector: rank.vector, metric: rankMetric, ann: rank.mode === "ANN" });
       if (rank === undefined) return coldListing({ ...matches, reader: this.#coldArrays });
       if (rank.kind === "attribute") return coldAttributeOrder({ ...matches, matches: segmentMatches, reader: this.#coldArrays, field: rank.field, desc: rank.order === "desc", further: rank.then ?? [] });
       if (rank.kind !== "bm25" && rank.kind !== "text") return undefined;

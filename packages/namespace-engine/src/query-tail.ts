@@ -10,9 +10,14 @@
  * apply) into `id -> document | null` (null: deleted in the tail). Folded
  * alone it is exact for every id it touched, except when a PATCH lands on
  * an id the tail has not written before: its base document lives in an
- * indexed segment (text fields are not stored in the index, so it cannot be
- * rebuilt from there). Those ids are reported in `needsBase`, and the
- * caller resolves them from the namespace's full materialized state.
+ * indexed segment. Those ids are reported in `needsBase` (until a later
+ * UPSERT or DELETE of the id makes its base irrelevant), with their pending
+ * PATCHes kept in order, and the caller resolves them: from the segments'
+ * stored indexes by ranged reads (cold-tail-bases.ts, `resolveBase` applies
+ * the pending patches), or from the namespace's full materialized state
+ * (`resolve`: the state's document already holds the patches), which is
+ * needed when the base holds text the patches keep (the index stores text
+ * fields only as tokens).
  *
  * A fold advances: containers are append-only between compactions, so the
  * fold of version v extends to v' by applying only the containers v' added
@@ -58,6 +63,8 @@ export class TailFold {
   readonly #docs = new Map<string, StoredDocument | LazyUpsert | null>();
   /** Ids a PATCH reached before the tail wrote them (their base may be in an indexed segment). */
   readonly needsBase = new Set<string>();
+  /** The PATCHes of each id in `needsBase`, in order: applied to its base by `resolveBase`. */
+  readonly #pending = new Map<string, LogEntry[]>();
   /** Ids whose current state is deleted (`docs` holds null). */
   readonly deleted = new Set<string>();
   /** The first container (index into `identities`) that touched each id: the ids of an earlier version are those below its container count. */
@@ -99,12 +106,30 @@ export class TailFold {
     return first !== undefined && first < containers;
   }
 
-  /** Sets an id's document (a PATCH base resolved from the materialized state). */
+  /** Sets an id's document (a PATCH base resolved from the materialized state: the patches are in it). */
   resolve(id: string, doc: StoredDocument | null): void {
     this.#docs.set(id, doc);
     if (doc === null) this.deleted.add(id);
     else this.deleted.delete(id);
     this.needsBase.delete(id);
+    this.#pending.delete(id);
+  }
+
+  /** The text fields the pending PATCHes of `id` (in `needsBase`) set or remove. */
+  pendingTextFields(id: string): Set<string> {
+    const out = new Set<string>();
+    for (const entry of this.#pending.get(id) ?? []) for (const field of Object.keys(entry.text ?? {})) out.add(field);
+    return out;
+  }
+
+  /**
+   * Resolves an id of `needsBase` from its base document as the indexed segments hold it (null: none, so its
+   * patches apply to nothing, as the materialized state skips them): its pending PATCHes applied in order.
+   */
+  resolveBase(id: string, base: StoredDocument | null): void {
+    let doc = base;
+    if (doc !== null) for (const entry of this.#pending.get(id) ?? []) doc = patched(doc, entry);
+    this.resolve(id, doc);
   }
 
   /** True when this fold's containers are the first of `identities`. */
@@ -156,23 +181,35 @@ export class TailFold {
       if (entry.op === "DELETE" || tombstoned?.has(position) === true) {
         docs.set(entry.id, null);
         deleted.add(entry.id);
+        this.#baseless(entry.id);
         touch(entry.id);
         return;
       }
       if (entry.op === "UPSERT") {
         docs.set(entry.id, isLazy(entry) ? entry : upserted(entry));
         deleted.delete(entry.id);
+        this.#baseless(entry.id);
         touch(entry.id);
         return;
       }
       const current = this.doc(entry.id);
-      if (current === undefined) this.needsBase.add(entry.id);
-      else if (current !== null) docs.set(entry.id, patched(current, entry as LogEntry));
+      if (current === undefined) {
+        this.needsBase.add(entry.id);
+        let patches = this.#pending.get(entry.id);
+        if (patches === undefined) this.#pending.set(entry.id, (patches = []));
+        patches.push(entry as LogEntry);
+      } else if (current !== null) docs.set(entry.id, patched(current, entry as LogEntry));
       // null: deleted earlier in the tail, so the full fold skips this patch too.
       if (current !== null) touch(entry.id);
     });
     this.#identities.push(foldIdentity(ref));
     this.#touched.push(touched);
+  }
+
+  /** A whole write of `id` (UPSERT or DELETE): whatever its base was no longer matters. */
+  #baseless(id: string): void {
+    if (!this.needsBase.delete(id)) return;
+    this.#pending.delete(id);
   }
 
   /** Estimated bytes of the fold's documents. */

@@ -96,7 +96,12 @@ describe("cold aggregations", () => {
     const { storage, writer } = await compacted(3000);
     await writer.deleteByFilter(NS, ["n", "Lt", 40]); // tombstones in the segment
     await writer.upsert(NS, [doc(5001), doc(100, 1), doc(5002), doc(7, 2)]);
-    await writer.patch(NS, [{ id: "doc-05001", attributes: { price: 1e-9, grp: "x" } }]); // a tail document (a segment base would load)
+    // A tail document, and segment documents (their bases read by ranges, cold-tail-bases.ts).
+    await writer.patch(NS, [
+      { id: "doc-05001", attributes: { price: 1e-9, grp: "x" } },
+      { id: "doc-00200", attributes: { price: 3.5e11, grp: 7 } },
+      { id: "doc-00201", attributes: { price: null, color: "teal" } },
+    ]);
     await writer.delete(NS, ["doc-00101", "doc-00105", "doc-00110"]);
     for (const request of requests) await expectCold(storage, request);
     // The answers are not trivial: prototype-named groups, sums of every sign.

@@ -2,8 +2,9 @@
  * Cold ANN over a tail whose closed chunks have IVF lists (4,096 vectors or
  * more, tail-chunks.ts): the chunks' lists join the segments' global probe
  * order (cold-tail-ann.ts), as the loaded path probes them, so the cold rows
- * equal the loaded rows: plain, filtered (a filter not selective anywhere),
- * with `globalProbes: false`, over superseded and deleted tail rows.
+ * equal the loaded rows: plain, filtered (a filter not selective anywhere,
+ * or selective in every segment but not in the chunk), with
+ * `globalProbes: false`, over superseded and deleted tail rows.
  */
 import { MemoryStorage } from "@skerry/storage-providers";
 import { describe, expect, it } from "vitest";
@@ -60,6 +61,8 @@ describe("cold ANN over IVF tail chunks", () => {
             { rankBy: ["vector", "ANN", vector], topK: 10, includeAttributes: true },
             { rankBy: ["vector", "ANN", vector], topK: 20, probes: 4, includeVectors: true },
             { rankBy: ["vector", "ANN", vector], topK: 10, filters: ["odd", "Eq", 1], includeAttributes: ["n"] },
+            // Selective in every segment (exact scans) but not in the closed chunk (probed), as loaded.
+            { rankBy: ["vector", "ANN", vector], topK: 10, filters: ["Or", [["n", "Lt", 300], ["n", "Gte", 10_000]]], includeAttributes: ["n"] },
           ]) {
             const expected = await loaded.query(ns, request);
             expect(loaded.queryStats().tailChunks).toBeGreaterThanOrEqual(2);
