@@ -11,6 +11,9 @@
  * 128 by default plus a 1,000-doc tail): `BENCH_DIR` shares it with
  * bench/cold-ann.ts; without it one is built in a temporary directory.
  * Builds the packages first (`pnpm build`: tsc into each package's dist).
+ * `BENCH_BASELINE=<checkout>` (another checkout of the repository, built with
+ * `pnpm -w build`) also runs that checkout's first-answer.mjs and imports,
+ * alternating with this one's, and prints each figure beside its.
  *
  *   node --conditions=@skerry/source --import tsx bench/process-start.ts
  *   BENCH_DOCS=200000 BENCH_DIR=/path BENCH_RUNS=7
@@ -28,7 +31,6 @@ import { upsertDataset } from "./upsert-dataset.ts";
 const NS = "bench/coldann/docs";
 const RUNS = Number(process.env["BENCH_RUNS"] ?? 7);
 const here = fileURLToPath(new URL(".", import.meta.url));
-const script = join(here, "first-answer.mjs");
 
 async function build(dir: string, n: number): Promise<void> {
   const engine = new NamespaceEngine({ storage: new LocalFsStorage({ root: dir }), stateCacheEntries: 1, stateCacheBytes: 1, compaction: { auto: false } });
@@ -48,9 +50,9 @@ function median(xs: number[]): number {
 }
 
 /** Wall time of a fresh process, and what it printed. */
-function timed(args: string[]): { wall: number; out: string } {
+function timed(args: string[], cwd = here): { wall: number; out: string } {
   const started = performance.now();
-  const run = spawnSync(process.execPath, args, { encoding: "utf8", cwd: here, env: { ...process.env, NODE_OPTIONS: "" } });
+  const run = spawnSync(process.execPath, args, { encoding: "utf8", cwd, env: { ...process.env, NODE_OPTIONS: "" } });
   const wall = performance.now() - started;
   if (run.status !== 0) throw new Error(`${args.join(" ")} failed: ${run.stderr}`);
   return { wall, out: run.stdout };
@@ -67,23 +69,31 @@ try {
     if (keep !== undefined) writeFileSync(join(dir, ".built"), "");
   }
   const vector = JSON.stringify(dataset(10).query(0));
+  const baseline = process.env["BENCH_BASELINE"];
+  const baseHere = baseline === undefined ? undefined : join(baseline, "packages/namespace-engine/bench");
   const bare: number[] = [];
-  const imports: number[] = [];
-  const walls: number[] = [];
-  const answered: number[] = [];
+  const sides = (baseHere === undefined ? [here] : [here, baseHere]).map((cwd) => ({ cwd, imports: [] as number[], walls: [] as number[], answered: [] as number[] }));
   for (let i = 0; i < RUNS; i++) {
     bare.push(timed(["-e", "0"]).wall);
-    imports.push(timed(["--input-type=module", "-e", 'await import("@skerry/namespace-engine"); await import("@skerry/storage-providers");']).wall);
-    const run = timed([script, dir, NS, vector]);
-    const printed = JSON.parse(run.out.trim().split("\n").at(-1) as string) as { answered: number; rows: number };
-    if (printed.rows !== 10) throw new Error(`expected 10 rows, got ${printed.rows}`);
-    walls.push(run.wall);
-    answered.push(printed.answered);
+    for (const side of sides) {
+      side.imports.push(timed(["--input-type=module", "-e", 'await import("@skerry/namespace-engine"); await import("@skerry/storage-providers");'], side.cwd).wall);
+      const run = timed([join(side.cwd, "first-answer.mjs"), dir, NS, vector], side.cwd);
+      const printed = JSON.parse(run.out.trim().split("\n").at(-1) as string) as { answered: number; rows: number };
+      if (printed.rows !== 10) throw new Error(`expected 10 rows, got ${printed.rows}`);
+      side.walls.push(run.wall);
+      side.answered.push(printed.answered);
+    }
   }
   const ms = (x: number) => `${x.toFixed(1).padStart(8)} ms`;
-  const p = median(answered);
+  const [mine, before] = sides as [(typeof sides)[number], (typeof sides)[number] | undefined];
+  const p = median(mine.answered);
   console.log(`node start to first answer (dist)   ${ms(p)} | bare node process (node -e 0)        ${ms(median(bare))} | x${(p / median(bare)).toFixed(1)}; goal <= 500 ms: ${p <= 500 ? "met" : "NOT met"}`);
-  console.log(`whole process, spawn to exit        ${ms(median(walls))} | importing the packages only           ${ms(median(imports))} | x${(median(walls) / median(imports)).toFixed(1)}  (median of ${RUNS})`);
+  console.log(`whole process, spawn to exit        ${ms(median(mine.walls))} | importing the packages only           ${ms(median(mine.imports))} | x${(median(mine.walls) / median(mine.imports)).toFixed(1)}  (median of ${RUNS})`);
+  if (before !== undefined) {
+    const b = median(before.answered);
+    console.log(`node start to first answer (dist)   ${ms(p)} | before (${baseline})  ${ms(b)} | x${(p / b).toFixed(2)}`);
+    console.log(`importing the packages only         ${ms(median(mine.imports))} | before                                ${ms(median(before.imports))} | x${(median(mine.imports) / median(before.imports)).toFixed(2)}`);
+  }
 } finally {
   if (keep === undefined) rmSync(dir, { recursive: true, force: true });
 }

@@ -147,7 +147,7 @@ export class TailFold {
       while (next < refs.length) {
         const i = next++;
         const ref = refs[i] as ContainerRef;
-        loaded[i] = await loadFoldContainer(deps, ref, sidecarForRead(ref));
+        loaded[i] = await loadFoldContainer(deps, ref, sidecarForRead(ref), nextTurn);
       }
     };
     await Promise.all(Array.from({ length: Math.min(FETCH_CONCURRENCY, refs.length) }, worker));
@@ -157,7 +157,7 @@ export class TailFold {
     for (let i = 0; i < refs.length; i++) {
       if (applied >= APPLY_SLICE) {
         applied = 0;
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        await nextTurn();
       }
       const item = loaded[i] as LoadedContainer<FoldEntry>;
       this.#apply(refs[i] as ContainerRef, item);
@@ -218,4 +218,9 @@ export class TailFold {
     for (const doc of this.#docs.values()) total += doc === null ? 64 : isLazy(doc as FoldEntry) ? 64 + (doc as LazyUpsert).payload.length : estimateDocumentBytes(doc as StoredDocument);
     return total;
   }
+}
+
+/** A turn of the event loop (what the fold's long loops await between slices). */
+function nextTurn(): Promise<void> {
+  return new Promise<void>((resolve) => setImmediate(resolve));
 }

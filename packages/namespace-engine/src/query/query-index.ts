@@ -89,11 +89,11 @@ export class QueryIndex {
   readonly sourcePositions: Uint32Array | null;
   readonly vectors: VectorData | null;
   readonly sparse: SparseRows | null;
-  readonly textFields: ReadonlyMap<string, TextFieldIndex>;
-  readonly attributeColumns: ReadonlyMap<string, AttributeColumn>;
   readonly ann: IvfIndex | null;
   private kernelCache: VectorKernel | undefined;
   private slotOfPositionCache: Uint32Array | undefined;
+  private textFieldsCache: ReadonlyMap<string, TextFieldIndex> | undefined;
+  private attributeColumnsCache: ReadonlyMap<string, AttributeColumn> | undefined;
 
   constructor(readonly state: QueryIndexState) {
     this.size = state.size;
@@ -104,9 +104,19 @@ export class QueryIndex {
     this.sourcePositions = state.sourcePositions;
     this.vectors = state.vectors;
     this.sparse = state.sparse;
-    this.textFields = new Map(state.text.map((t) => [t.name, t]));
-    this.attributeColumns = new Map(state.attributes.map((a) => [a.name, a]));
     this.ann = state.ann;
+  }
+
+  /** The text fields' inverted indexes by name (an index built here builds them on first use: see buildQueryIndex). */
+  get textFields(): ReadonlyMap<string, TextFieldIndex> {
+    this.textFieldsCache ??= new Map(this.state.text.map((t) => [t.name, t]));
+    return this.textFieldsCache;
+  }
+
+  /** The attribute columns by name (an index built here builds them on first use: see buildQueryIndex). */
+  get attributeColumns(): ReadonlyMap<string, AttributeColumn> {
+    this.attributeColumnsCache ??= new Map(this.state.attributes.map((a) => [a.name, a]));
+    return this.attributeColumnsCache;
   }
 
   /** The main thread's scoring kernel over this partition's vectors. */
@@ -353,22 +363,36 @@ export function buildQueryIndex(documents: Iterable<QueryDocument>, options: Bui
     }
     sparse = { rowOffsets, indices, values };
   }
-  const text: TextFieldIndex[] = [];
-  for (const field of [...texts.keys()].sort()) {
-    const column = texts.get(field)!;
-    const inSlotOrder = new Array<string | undefined>(n);
-    for (let slot = 0; slot < n; slot++) inSlotOrder[slot] = column[slotToInput(slot)];
-    text.push(buildTextFieldIndex(field, inSlotOrder, resolveTokenizerConfig(ownValue(options.textFields, field))));
-  }
-  const attributeNames = new Set<string>();
-  for (const a of attrs) if (a !== undefined) for (const k of Object.keys(a)) attributeNames.add(k);
-  const attributes: AttributeColumn[] = [];
-  for (const name of [...attributeNames].sort()) {
-    const values = new Array<JsonValue | undefined>(n);
-    for (let slot = 0; slot < n; slot++) values[slot] = ownValue(attrs[slotToInput(slot)], name);
-    attributes.push(buildAttributeColumn(name, values, options.unindexed?.has(name) !== true));
-  }
-  return new QueryIndex({
+  // Text fields and attribute columns are built on first use (the state's `text` / `attributes`, or the index's
+  // `textFields` / `attributeColumns`): an ANN query over a fresh tail chunk needs only ids and vectors, and
+  // tokenizing and columnizing its documents was most of the chunk's build. The documents were checked above,
+  // and building a column from checked values does not throw, so an index that builds here is whole either way;
+  // serializing or posting it to another thread (which read every state field) builds them there.
+  const lazyText = lazily(() => {
+    const text: TextFieldIndex[] = [];
+    for (const field of [...texts.keys()].sort()) {
+      const column = texts.get(field)!;
+      const inSlotOrder = new Array<string | undefined>(n);
+      for (let slot = 0; slot < n; slot++) inSlotOrder[slot] = column[slotToInput(slot)];
+      text.push(buildTextFieldIndex(field, inSlotOrder, resolved.get(field)!));
+    }
+    return text;
+  });
+  // Resolved now: a tokenizer config this build cannot use is an error of the build, not of a later query.
+  const resolved = new Map<string, ReturnType<typeof resolveTokenizerConfig>>();
+  for (const field of texts.keys()) resolved.set(field, resolveTokenizerConfig(ownValue(options.textFields, field)));
+  const lazyAttributes = lazily(() => {
+    const attributeNames = new Set<string>();
+    for (const a of attrs) if (a !== undefined) for (const k of Object.keys(a)) attributeNames.add(k);
+    const attributes: AttributeColumn[] = [];
+    for (const name of [...attributeNames].sort()) {
+      const values = new Array<JsonValue | undefined>(n);
+      for (let slot = 0; slot < n; slot++) values[slot] = ownValue(attrs[slotToInput(slot)], name);
+      attributes.push(buildAttributeColumn(name, values, options.unindexed?.has(name) !== true));
+    }
+    return attributes;
+  });
+  const state: QueryIndexState = {
     size: n,
     metric: options.metric,
     dimension,
@@ -376,10 +400,24 @@ export function buildQueryIndex(documents: Iterable<QueryDocument>, options: Bui
     sourcePositions: order,
     vectors,
     sparse,
-    text,
-    attributes,
+    get text() {
+      return lazyText();
+    },
+    get attributes() {
+      return lazyAttributes();
+    },
     ann,
-  });
+  };
+  return new QueryIndex(state);
+}
+
+/** `make()`, called once, on the first call. */
+function lazily<T>(make: () => T): () => T {
+  let made: { value: T } | undefined;
+  return () => {
+    made ??= { value: make() };
+    return made.value;
+  };
 }
 
 /** Copy one row (optionally normalized); returns the row's L2 norm. */

@@ -4,41 +4,7 @@
  * engine's own list, stop-words.ts). `textLanguage(name)` is undefined for
  * any other name (the engine's API refuses those with UnsupportedLanguage).
  */
-import { stemmer as arabicStem } from "@orama/stemmers/arabic";
-import { stemmer as danishStem } from "@orama/stemmers/danish";
-import { stemmer as dutchStem } from "@orama/stemmers/dutch";
-import { stemmer as englishStem } from "@orama/stemmers/english";
-import { stemmer as finnishStem } from "@orama/stemmers/finnish";
-import { stemmer as frenchStem } from "@orama/stemmers/french";
-import { stemmer as germanStem } from "@orama/stemmers/german";
-import { stemmer as greekStem } from "@orama/stemmers/greek";
-import { stemmer as hungarianStem } from "@orama/stemmers/hungarian";
-import { stemmer as italianStem } from "@orama/stemmers/italian";
-import { stemmer as norwegianStem } from "@orama/stemmers/norwegian";
-import { stemmer as portugueseStem } from "@orama/stemmers/portuguese";
-import { stemmer as romanianStem } from "@orama/stemmers/romanian";
-import { stemmer as russianStem } from "@orama/stemmers/russian";
-import { stemmer as spanishStem } from "@orama/stemmers/spanish";
-import { stemmer as swedishStem } from "@orama/stemmers/swedish";
-import { stemmer as tamilStem } from "@orama/stemmers/tamil";
-import { stemmer as turkishStem } from "@orama/stemmers/turkish";
-import { stopwords as arabicStop } from "@orama/stopwords/arabic";
-import { stopwords as danishStop } from "@orama/stopwords/danish";
-import { stopwords as dutchStop } from "@orama/stopwords/dutch";
-import { stopwords as finnishStop } from "@orama/stopwords/finnish";
-import { stopwords as frenchStop } from "@orama/stopwords/french";
-import { stopwords as germanStop } from "@orama/stopwords/german";
-import { stopwords as greekStop } from "@orama/stopwords/greek";
-import { stopwords as hungarianStop } from "@orama/stopwords/hungarian";
-import { stopwords as italianStop } from "@orama/stopwords/italian";
-import { stopwords as norwegianStop } from "@orama/stopwords/norwegian";
-import { stopwords as portugueseStop } from "@orama/stopwords/portuguese";
-import { stopwords as romanianStop } from "@orama/stopwords/romanian";
-import { stopwords as russianStop } from "@orama/stopwords/russian";
-import { stopwords as spanishStop } from "@orama/stopwords/spanish";
-import { stopwords as swedishStop } from "@orama/stopwords/swedish";
-import { stopwords as tamilStop } from "@orama/stopwords/tamil";
-import { stopwords as turkishStop } from "@orama/stopwords/turkish";
+import { createRequire } from "node:module";
 import { ENGLISH_STOP_WORDS } from "./stop-words.ts";
 
 export interface TextLanguage {
@@ -47,30 +13,50 @@ export interface TextLanguage {
   readonly stopWords: readonly string[];
 }
 
-const LANGUAGES: ReadonlyMap<string, TextLanguage> = new Map(
-  (
-    [
-      ["arabic", arabicStem, arabicStop],
-      ["danish", danishStem, danishStop],
-      ["dutch", dutchStem, dutchStop],
-      ["english", englishStem, ENGLISH_STOP_WORDS],
-      ["finnish", finnishStem, finnishStop],
-      ["french", frenchStem, frenchStop],
-      ["german", germanStem, germanStop],
-      ["greek", greekStem, greekStop],
-      ["hungarian", hungarianStem, hungarianStop],
-      ["italian", italianStem, italianStop],
-      ["norwegian", norwegianStem, norwegianStop],
-      ["portuguese", portugueseStem, portugueseStop],
-      ["romanian", romanianStem, romanianStop],
-      ["russian", russianStem, russianStop],
-      ["spanish", spanishStem, spanishStop],
-      ["swedish", swedishStem, swedishStop],
-      ["tamil", tamilStem, tamilStop],
-      ["turkish", turkishStem, turkishStop],
-    ] as const
-  ).map(([name, stem, stopWords]) => [name, { name, stem, stopWords }]),
-);
+// Each language's stemmer and stop words are loaded when first used, not when the engine is imported: 18
+// languages are 35 modules, most processes use one or none (a fresh process's start to its first answer).
+// Loaded through `require` (the packages ship CommonJS beside their ES modules), so `stem` stays synchronous.
+const load = createRequire(import.meta.url);
+
+/** `@orama/stemmers` / `@orama/stopwords` subpath of each language (the English stop words are stop-words.ts). */
+const NAMES = [
+  "arabic",
+  "danish",
+  "dutch",
+  "english",
+  "finnish",
+  "french",
+  "german",
+  "greek",
+  "hungarian",
+  "italian",
+  "norwegian",
+  "portuguese",
+  "romanian",
+  "russian",
+  "spanish",
+  "swedish",
+  "tamil",
+  "turkish",
+] as const;
+
+class LazyLanguage implements TextLanguage {
+  #stem: ((word: string) => string) | undefined;
+  #stopWords: readonly string[] | undefined;
+  constructor(readonly name: string) {}
+
+  get stem(): (word: string) => string {
+    this.#stem ??= (load(`@orama/stemmers/${this.name}`) as { stemmer: (word: string) => string }).stemmer;
+    return this.#stem;
+  }
+
+  get stopWords(): readonly string[] {
+    this.#stopWords ??= this.name === "english" ? ENGLISH_STOP_WORDS : (load(`@orama/stopwords/${this.name}`) as { stopwords: readonly string[] }).stopwords;
+    return this.#stopWords;
+  }
+}
+
+const LANGUAGES: ReadonlyMap<string, TextLanguage> = new Map(NAMES.map((name) => [name, new LazyLanguage(name)]));
 
 /** The supported language names, sorted. */
 export const TEXT_LANGUAGES: readonly string[] = Object.freeze([...LANGUAGES.keys()].sort());

@@ -276,7 +276,8 @@ export function decodeBlockFileDirectory(tail: Uint8Array, objectBytes: number):
   } catch (cause) {
     throw new CorruptDataError(BLOCK_FILE_FORMAT, "malformed", "directory is not UTF-8 JSON", { offset: trailer.directoryOffset, cause });
   }
-  const parsed = directorySchema.safeParse(raw);
+  // jitless: parsed once per object read; zod's compiled fast path would cost more to compile than it saves.
+  const parsed = directorySchema.safeParse(raw, { jitless: true });
   if (!parsed.success) {
     throw new CorruptDataError(BLOCK_FILE_FORMAT, "malformed", `directory does not match its schema: ${parsed.error.issues[0]?.message ?? "invalid"}`, {
       offset: trailer.directoryOffset,

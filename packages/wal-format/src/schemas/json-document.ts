@@ -61,7 +61,9 @@ export function validateWire<T>(spec: JsonDocumentSpec<T>, raw: unknown): Record
   if (typeof version === "number" && Number.isInteger(version) && version > spec.schemaVersion) {
     throw new UnsupportedVersionError(spec.document, version, spec.schemaVersion);
   }
-  const result = spec.schema.safeParse(record);
+  // jitless: zod's compiled fast path costs milliseconds per object schema on its first parse, and most documents
+  // are parsed a few times per process (a manifest per version, a marker, an intent): interpreting is cheaper.
+  const result = spec.schema.safeParse(record, { jitless: true });
   if (!result.success) {
     const issue = result.error.issues[0];
     throw new SchemaError(spec.document, formatPath(issue?.path ?? []), issue?.message ?? "invalid", result.error);
