@@ -55,6 +55,7 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
     let tpuf: Turbopuffer; // a write key of tpuf-org/tpuf-proj
     let readOnly: Turbopuffer;
     let admin: Turbopuffer;
+    let writeKey: string;
     const client = (apiKey: string) => new Turbopuffer({ apiKey, baseURL: server.url, maxRetries: 0, logLevel: "off" });
 
     beforeAll(async () => {
@@ -66,7 +67,8 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
         expect(res.status).toBe(201);
         return res.body.key as string;
       };
-      tpuf = client(await mint("write"));
+      writeKey = await mint("write");
+      tpuf = client(writeKey);
       readOnly = client(await mint("read"));
       admin = client(ADMIN_KEY);
       const ns = tpuf.namespace("docs");
@@ -723,13 +725,119 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
     it("should delete and patch by filter", async () => {
       const ns = tpuf.namespace("by-filter");
       await ns.write({ upsert_rows: DOCS.map(({ vector: _v, text: _t, ...d }) => d) });
-      const deleted = await ns.write({ delete_by_filter: ["color", "Eq", "red"] });
-      expect(deleted.rows_deleted).toBe(3);
-      const patched = await ns.write({ patch_by_filter: { filters: ["price", "Gte", 70], patch: { sale: true } } });
-      expect(patched.rows_patched).toBe(2);
+      const deleted = await ns.write({ delete_by_filter: ["color", "Eq", "red"], return_affected_ids: true });
+      expect(deleted).toMatchObject({ rows_affected: 3, rows_deleted: 3, rows_remaining: false, deleted_ids: [1, 3, 6] });
+      expect(deleted.rows_patched).toBeUndefined();
+      const patched = await ns.write({ patch_by_filter: { filters: ["price", "Gte", 70], patch: { sale: true } }, return_affected_ids: true });
+      expect(patched).toMatchObject({ rows_affected: 2, rows_patched: 2, rows_remaining: false, patched_ids: [10, 11] });
+      // A filter matching nothing: the counts of the operations used are answered, 0 included.
+      const none = await ns.write({ delete_by_filter: ["color", "Eq", "purple"], return_affected_ids: true });
+      expect(none).toMatchObject({ rows_affected: 0, rows_deleted: 0, rows_remaining: false });
+      expect(none.deleted_ids).toBeUndefined();
       const rows = (await ns.query({ include_attributes: ["sale"], top_k: 100 })).rows;
       expect(rows?.map((r) => r.id)).toEqual([2, 4, 5, 10, 11]);
       expect(rows?.filter((r) => r.sale === true).map((r) => r.id)).toEqual([10, 11]);
+    });
+
+    it("should follow turbopuffer's documented examples of conditional writes, delete_by_filter and patch_by_filter", async () => {
+      // https://turbopuffer.com/docs/write, "Conditional writes": a missing document is upserted unconditionally.
+      const cond = tpuf.namespace("docs-example-conditional");
+      await cond.write({
+        upsert_rows: [
+          { id: 101, vector: [0.2, 0.8], title: "LISP Guide for Beginners (draft_v2)", version: 2 },
+          { id: 102, vector: [0.4, 0.4], title: "AI for Practitioners (final)", version: 5 },
+        ],
+        distance_metric: "cosine_distance",
+      });
+      const conditional = await cond.write({
+        upsert_rows: [
+          { id: 101, vector: [0.2, 0.8], title: "LISP Guide for Beginners (final)", version: 3 },
+          { id: 102, vector: [0.4, 0.4], title: "AI for Practitioners (draft_v4)", version: 4 },
+          { id: 103, vector: [0.6, 0.8], title: "Database Internals (draft_v1)", version: 1 },
+        ],
+        upsert_condition: ["version", "Lt", { $ref_new: "version" }],
+        distance_metric: "cosine_distance",
+        return_affected_ids: true,
+      });
+      expect(conditional).toMatchObject({ rows_affected: 2, rows_upserted: 2, upserted_ids: [101, 103] });
+      const titles = (await cond.query({ rank_by: ["id", "asc"], limit: 10, include_attributes: ["title"] })).rows;
+      expect(titles?.map((r) => r.title)).toEqual(["LISP Guide for Beginners (final)", "AI for Practitioners (final)", "Database Internals (draft_v1)"]);
+      // "Insert if not exists": existing documents always have an id, so ["id", "Eq", null] fails for them only.
+      const insert = await cond.write({ upsert_rows: [{ id: 101, vector: [1, 0], version: 9 }, { id: 104, vector: [1, 0], version: 1 }], upsert_condition: ["id", "Eq", null], return_affected_ids: true });
+      expect(insert).toMatchObject({ rows_upserted: 1, upserted_ids: [104] });
+      // Patches and deletes of missing documents are skipped without evaluating the condition.
+      const skipped = await cond.write({ patch_rows: [{ id: 999, version: 1 }], patch_condition: ["id", "Eq", null], deletes: [998], delete_condition: ["id", "Eq", null] });
+      expect(skipped).toMatchObject({ rows_affected: 0, rows_patched: 0, rows_deleted: 0 });
+
+      // "Delete by filter": titles including "guide" with 1000 or less views.
+      const del = tpuf.namespace("docs-example-delete-by-filter");
+      await del.write({
+        upsert_rows: [
+          { id: 101, vector: [0.2, 0.8], title: "LISP Guide for Beginners", views: 10 },
+          { id: 102, vector: [0.4, 0.4], title: "AI for Practitioners", views: 2500 },
+        ],
+        distance_metric: "cosine_distance",
+      });
+      const deleted = await del.write({ delete_by_filter: ["And", [["title", "IGlob", "*guide*"], ["views", "Lte", 1000]]] });
+      expect(deleted.rows_affected).toBe(1);
+      expect((await del.query({ rank_by: ["id", "asc"], limit: 10 })).rows?.map((r) => r.id)).toEqual([102]);
+
+      // "Patch by filter": archive published posts with 100 or fewer views.
+      const patch = tpuf.namespace("docs-example-patch-by-filter");
+      await patch.write({
+        upsert_rows: [
+          { id: 101, vector: [0.2, 0.8], title: "LISP Guide for Beginners", views: 10, status: "published" },
+          { id: 102, vector: [0.4, 0.4], title: "AI for Practitioners", views: 2500, status: "published" },
+          { id: 103, vector: [0.6, 0.3], title: "Rust Basics", views: 50, status: "published" },
+        ],
+        distance_metric: "cosine_distance",
+      });
+      const patched = await patch.write({
+        patch_by_filter: { filters: ["And", [["status", "Eq", "published"], ["views", "Lte", 100]]], patch: { status: "archived" } },
+      });
+      expect(patched.rows_affected).toBe(2);
+      const statuses = (await patch.query({ rank_by: ["id", "asc"], limit: 10, include_attributes: ["status"] })).rows;
+      expect(statuses?.map((r) => [r.id, r.status])).toEqual([
+        [101, "archived"],
+        [102, "published"],
+        [103, "archived"],
+      ]);
+    });
+
+    it("should bound delete_by_filter and patch_by_filter: over the limit a 400 changing nothing, with *_allow_partial the first matches and rows_remaining", async () => {
+      // A server whose filter-write limits are 2 (turbopuffer's are 5M and 50k), on the same store and keys.
+      const limited = await startTestServer(store.storage, { maxBatch: 500, maxDeleteByFilter: 2, maxPatchByFilter: 2 });
+      try {
+        const ns = new Turbopuffer({ apiKey: writeKey, baseURL: limited.url, maxRetries: 0, logLevel: "off" }).namespace("by-filter-partial");
+        await ns.write({ upsert_rows: [1, 2, 3, 4, 5].map((id) => ({ id, kind: id % 2 === 1 ? "odd" : "even", n: id })) });
+        await expect(ns.write({ delete_by_filter: ["kind", "Eq", "odd"] })).rejects.toBeInstanceOf(BadRequestError);
+        await expect(ns.write({ patch_by_filter: { filters: ["n", "Gte", 1], patch: { seen: true } } })).rejects.toThrow(/matches 5 documents; at most 2/);
+        expect((await ns.query({ rank_by: ["id", "asc"], limit: 10, include_attributes: true })).rows).toEqual(
+          [1, 2, 3, 4, 5].map((id) => ({ id, kind: id % 2 === 1 ? "odd" : "even", n: id })),
+        );
+        // Partial: the first matches in id order, then the rest on the next (potentially duplicate) request.
+        const first = await ns.write({ delete_by_filter: ["kind", "Eq", "odd"], delete_by_filter_allow_partial: true, return_affected_ids: true });
+        expect(first).toMatchObject({ rows_affected: 2, rows_deleted: 2, rows_remaining: true, deleted_ids: [1, 3] });
+        const second = await ns.write({ delete_by_filter: ["kind", "Eq", "odd"], delete_by_filter_allow_partial: true, return_affected_ids: true });
+        expect(second).toMatchObject({ rows_deleted: 1, rows_remaining: false, deleted_ids: [5] });
+        const patchAll = { filters: ["seen", "Eq", null], patch: { seen: true } } as const;
+        const p1 = await ns.write({ patch_by_filter: patchAll as never, patch_by_filter_allow_partial: true, return_affected_ids: true });
+        expect(p1).toMatchObject({ rows_patched: 2, rows_remaining: false, patched_ids: [2, 4] });
+        await ns.write({ upsert_rows: [{ id: 6 }, { id: 7 }, { id: 8 }] });
+        const p2 = await ns.write({ patch_by_filter: patchAll as never, patch_by_filter_allow_partial: true, return_affected_ids: true });
+        expect(p2).toMatchObject({ rows_patched: 2, rows_remaining: true, patched_ids: [6, 7] });
+        const p3 = await ns.write({ patch_by_filter: patchAll as never, patch_by_filter_allow_partial: true, return_affected_ids: true });
+        expect(p3).toMatchObject({ rows_patched: 1, rows_remaining: false, patched_ids: [8] });
+        expect((await ns.query({ rank_by: ["id", "asc"], limit: 10, include_attributes: ["seen"] })).rows?.map((r) => [r.id, r.seen])).toEqual([
+          [2, true],
+          [4, true],
+          [6, true],
+          [7, true],
+          [8, true],
+        ]);
+      } finally {
+        await limited.close();
+      }
     });
 
     it("should branch and copy from a namespace", async () => {
