@@ -358,32 +358,39 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
         expect(got.map(([id]) => id)).toEqual(want.map(([id]) => id));
         for (const [i, [, s]] of got.entries()) expect(s).toBeCloseTo(want[i]![1], 9);
       };
-      expectRanked(await ranked(["Attribute", "clicks"]), [[2, 1000], [1, 10], [3, 0]]);
-      expectRanked(await ranked(["Saturate", ["Attribute", "clicks"], { midpoint: 100 }]), [[2, 1000 / 1100], [1, 10 / 110], [3, 0]]);
-      expectRanked(await ranked(["Saturate", ["Attribute", "clicks"], { midpoint: 100, exponent: 2 }]), [[2, 1e6 / 1.01e6], [1, 100 / 10_100], [3, 0]]);
-      expectRanked(await ranked(["Decay", ["Attribute", "clicks"], { midpoint: 100 }]), [[1, 100 / 110], [2, 100 / 1100], [3, 0]]);
-      expectRanked(await ranked(["Max", 0, ["Attribute", "delta"]]), [[2, 5], [1, 0], [3, 0]]);
-      // delta is a signed type (int, inferred): turbopuffer takes it only where it cannot be negative.
-      expectRanked(await ranked(["Max", [["Attribute", "delta"], 0]]), [[2, 5], [1, 0], [3, 0]]);
-      expectRanked(await ranked(["Dist", ["Attribute", "delta"], 0]), [[1, 5], [2, 5], [3, 0]]);
+      // Documents scoring 0 are left out ("Documents with a score of zero are excluded from results", docs/query).
+      expectRanked(await ranked(["Attribute", "clicks"]), [[2, 1000], [1, 10]]);
+      expectRanked(await ranked(["Saturate", ["Attribute", "clicks"], { midpoint: 100 }]), [[2, 1000 / 1100], [1, 10 / 110]]);
+      expectRanked(await ranked(["Saturate", ["Attribute", "clicks"], { midpoint: 100, exponent: 2 }]), [[2, 1e6 / 1.01e6], [1, 100 / 10_100]]);
+      expectRanked(await ranked(["Decay", ["Attribute", "clicks"], { midpoint: 100 }]), [[1, 100 / 110], [2, 100 / 1100]]);
+      expectRanked(await ranked(["Max", 0, ["Attribute", "delta"]]), [[2, 5]]);
+      // delta is a signed type (int, inferred): turbopuffer takes it only where it cannot be negative: under Max
+      // with 0, under Saturate (and Decay), which take the max with 0 themselves, or under Dist.
+      expectRanked(await ranked(["Max", [["Attribute", "delta"], 0]]), [[2, 5]]);
+      expectRanked(await ranked(["Saturate", ["Attribute", "delta"], { midpoint: 1 }]), [[2, 5 / 6]]);
+      // Decay(max(-5, 0)) = 1 for doc 1; doc 3 has no delta (the whole expression has no value: 0, left out).
+      expectRanked(await ranked(["Decay", ["Attribute", "delta"], { midpoint: 5 }]), [[1, 1], [2, 0.5]]);
+      expectRanked(await ranked(["Dist", ["Attribute", "delta"], 0]), [[1, 5], [2, 5]]);
       for (const bare of [
         ["Attribute", "delta"],
         ["Max", -1, ["Attribute", "delta"]],
         ["Max", ["Attribute", "clicks"], ["Attribute", "delta"]],
-        ["Saturate", ["Attribute", "delta"], { midpoint: 1 }],
+        ["Saturate", ["Sum", [["Attribute", "delta"], 1]], { midpoint: 1 }],
         ["Sum", [["title", "BM25", "fox"], ["Product", 2, ["Attribute", "delta"]]]],
         ["Max", 0, ["Product", 2, ["Attribute", "delta"]]],
       ]) {
         await expect(ns.query({ rank_by: bare as never, top_k: 10 }), JSON.stringify(bare)).rejects.toThrow(/signed type int/);
       }
+      // "the weight must be non-negative".
+      await expect(ns.query({ rank_by: ["Product", -2, ["title", "BM25", "fox"]] as never })).rejects.toThrow(/non-negative/);
       // A computed attribute is not a ranking score: it may be signed.
       const computed = await ns.query({ rank_by: ["title", "BM25", "fox"], compute_attributes: { d: ["Attribute", "delta"] } as never, top_k: 10 });
       expect(new Map(computed.rows?.map((r) => [r.id, r["d"]]))).toEqual(new Map([[1, -5], [2, 5]]));
-      expectRanked(await ranked(["Product", 2.0, ["species", "Eq", "whale"]]), [[1, 2], [2, 0], [3, 0]]);
+      expectRanked(await ranked(["Product", 2.0, ["species", "Eq", "whale"]]), [[1, 2]]);
       // 33 days from the origin, midpoint 6 h: 21.6e6 / (2851.2e6 + 21.6e6) = 1/133.
-      expectRanked(await ranked(["Decay", ["Dist", ["Attribute", "at"], "2026-02-03T00:00:00"], { midpoint: "6h" }]), [[1, 1], [2, 1 / 133], [3, 0]]);
-      expectRanked(await ranked(["Decay", ["Dist", ["Attribute", "at"], "2026-02-03T00:00:00Z"], { midpoint: 21_600_000 }]), [[1, 1], [2, 1 / 133], [3, 0]]);
-      expectRanked(await ranked(["Dist", ["Attribute", "clicks"], 10]), [[2, 990], [1, 0], [3, 0]]);
+      expectRanked(await ranked(["Decay", ["Dist", ["Attribute", "at"], "2026-02-03T00:00:00"], { midpoint: "6h" }]), [[1, 1], [2, 1 / 133]]);
+      expectRanked(await ranked(["Decay", ["Dist", ["Attribute", "at"], "2026-02-03T00:00:00Z"], { midpoint: 21_600_000 }]), [[1, 1], [2, 1 / 133]]);
+      expectRanked(await ranked(["Dist", ["Attribute", "clicks"], 10]), [[2, 990]]);
       // Boosting BM25: only the documents a BM25 clause matches take part.
       const s = (await ranked(["title", "BM25", "fox"]))[0]![1];
       expectRanked(await ranked(["Sum", [["title", "BM25", "fox"], ["species", "Eq", "whale"]]]), [[1, s + 1], [2, s]]);
@@ -392,7 +399,7 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
         [1, 2 * s + (1.7 * 10) / 110],
       ]);
       // The query's filters still select the rows.
-      expectRanked(await ranked(["Attribute", "clicks"], ["species", "NotEq", "fox"]), [[1, 10], [3, 0]]);
+      expectRanked(await ranked(["Attribute", "clicks"], ["species", "NotEq", "fox"]), [[1, 10]]);
       await expect(ns.query({ rank_by: ["Saturate", ["Attribute", "clicks"], { midpoint: -1 }] as never })).rejects.toThrow(/midpoint/);
       await expect(ns.query({ rank_by: ["Dist", ["Attribute", "at"], "not a date"] as never })).rejects.toBeInstanceOf(BadRequestError);
     });
@@ -449,11 +456,7 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       expect(await ids(["body", "Fuzzy", "brownn", { ...params, case_sensitive: false }])).toEqual([3]);
       expect(await ids(["Or", [["body", "Fuzzy", "kittem", params], ["tag", "Eq", "z"]]])).toEqual([2, 3]);
       const boosted = await ns.query({ rank_by: ["Product", 2, ["body", "Fuzzy", "kittem", params]] as never, top_k: 10 });
-      expect(boosted.rows?.map((r) => [r.id, r.$dist])).toEqual([
-        [2, 2],
-        [1, 0],
-        [3, 0],
-      ]);
+      expect(boosted.rows?.map((r) => [r.id, r.$dist])).toEqual([[2, 2]]);
       await expect(ns.query({ filters: ["tag", "Fuzzy", "xyz", params] as never })).rejects.toThrow(/full_text_search/);
       await expect(ns.query({ filters: ["body", "Fuzzy", "kitten", { max_edit_distance: [{ distance: 2, min_query_chars: 4 }] }] as never })).rejects.toBeInstanceOf(
         BadRequestError,

@@ -81,7 +81,11 @@ interface OutputPlan {
   readonly aggregateOnly: boolean;
   /** Computed attributes answered squared (VectorDist in a euclidean_squared query). */
   readonly squareComputed: ReadonlySet<string>;
-  /** SparseKNN: rows scoring 0 are left out, as turbopuffer does. */
+  /**
+   * Score rankings (SparseKNN, ranking expressions): rows scoring 0 are left out, as turbopuffer does ("Documents
+   * with a score of zero are excluded from results", https://turbopuffer.com/docs/query). Scores are never negative
+   * there (signed attributes only where clamped, non-negative weights), so the 0 rows are the ranking's tail.
+   */
   readonly dropZeroScores: boolean;
 }
 
@@ -320,7 +324,7 @@ export function translateQuery(query: unknown, target: QueryTarget, path = "quer
       base64: encoding === "base64",
       aggregateOnly,
       squareComputed,
-      dropZeroScores: Array.isArray(request["rankBy"]) && (request["rankBy"] as unknown[])[1] === "Dot",
+      dropZeroScores: isRankExpression(rankBy) || (Array.isArray(request["rankBy"]) && (request["rankBy"] as unknown[])[1] === "Dot"),
     },
   };
 }

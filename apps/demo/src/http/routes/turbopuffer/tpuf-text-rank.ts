@@ -10,11 +10,14 @@
  *   filters, which score 1 when a document matches (translated like the
  *   query's filters by `leaves.filter`).
  *
- * As turbopuffer does, `["Attribute", a]` on a signed number type (`int`,
- * `float`) is refused unless its value cannot be negative where it is used:
- * a direct operand of a `Max` with a non-negative number operand
- * (`["Max", ["Attribute", a], 0]`) or of `Dist` (a distance). The engine
- * (and /v1) accept it anywhere.
+ * As turbopuffer does (https://turbopuffer.com/docs/query, "Rank by
+ * attribute": it rejects `Attribute` on signed types without a `Max`, and
+ * `Saturate` takes the max with zero itself), `["Attribute", a]` on a signed
+ * number type (`int`, `float`) is refused unless its value cannot be negative
+ * where it is used: a direct operand of a `Max` with a non-negative number
+ * operand (`["Max", ["Attribute", a], 0]`), of `Saturate` or `Decay` (both
+ * use max(x, 0)), or of `Dist` (a distance). The engine (and /v1) accept it
+ * anywhere.
  */
 import { ApiError } from "../../api-error.ts";
 
@@ -54,7 +57,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 /** The engine rankBy of a ranking expression. */
 export function translateTextRank(rankBy: unknown, leaves: ExpressionLeaves, path: string): unknown {
-  // `clamped`: the node's value is used only where it cannot be negative (an operand of Max with a number >= 0, or of Dist).
+  // `clamped`: the node's value is used only where it cannot be negative (an operand of Max with a number >= 0, of
+  // Saturate or Decay, or of Dist).
   const walk = (node: unknown, at: string, depth: number, clamped = false): unknown => {
     if (depth > MAX_DEPTH) throw new ApiError("InvalidQuery", `${at}: ranking expressions nest at most ${MAX_DEPTH} levels`);
     if (typeof node === "number") {
@@ -84,11 +88,13 @@ export function translateTextRank(rankBy: unknown, leaves: ExpressionLeaves, pat
       const weight = typeof x === "number" ? x : y;
       const child = typeof x === "number" ? y : x;
       if (typeof weight !== "number" || !Number.isFinite(weight)) throw new ApiError("InvalidQuery", `${at}: Product takes a finite number and a clause`);
+      // turbopuffer: "the weight must be non-negative" (https://turbopuffer.com/docs/query, "Field weights/boosts").
+      if (weight < 0) throw new ApiError("InvalidQuery", `${at}: a Product weight must be non-negative; got ${weight}`);
       return ["Product", weight, walk(child, `${at}.Product`, depth + 1)];
     }
     if (head === "Saturate" || head === "Decay") {
       if (node.length !== 3 || !isObject(b)) throw new ApiError("InvalidQuery", `${at}: ${head} takes a clause and {midpoint, exponent?}`);
-      return [head, walk(a, `${at}[1]`, depth + 1), b];
+      return [head, walk(a, `${at}[1]`, depth + 1, true), b];
     }
     if (head === "Dist") {
       if (node.length !== 3) throw new ApiError("InvalidQuery", `${at}: Dist takes a clause and an origin`);
@@ -100,7 +106,7 @@ export function translateTextRank(rankBy: unknown, leaves: ExpressionLeaves, pat
       if (!clamped && type !== undefined && SIGNED_TYPES.has(type)) {
         throw new ApiError(
           "InvalidQuery",
-          `${at}: attribute ${JSON.stringify(a)} has the signed type ${type}: a ranking expression takes it only where it cannot be negative, e.g. ["Max", ["Attribute", ${JSON.stringify(a)}], 0] (or use uint)`,
+          `${at}: attribute ${JSON.stringify(a)} has the signed type ${type}: a ranking expression takes it only where it cannot be negative, e.g. ["Max", ["Attribute", ${JSON.stringify(a)}], 0] or under Saturate (or use uint)`,
         );
       }
       return ["Attribute", a];
