@@ -116,7 +116,9 @@ export type TextExpr =
   /** Saturate: x^e / (x^e + m^e); Decay: m^e / (x^e + m^e); x = max(arg, 0), m the midpoint, e the exponent. */
   | { readonly op: "Saturate" | "Decay"; readonly arg: TextExpr; readonly midpoint: number; readonly exponent: number; readonly path: Path }
   /** |arg - origin| (a date-time origin in ms since the epoch: the attribute's date-time strings are read as such). */
-  | { readonly op: "Dist"; readonly arg: TextExpr; readonly origin: number; readonly dateTime: boolean; readonly path: Path };
+  | { readonly op: "Dist"; readonly arg: TextExpr; readonly origin: number; readonly dateTime: boolean; readonly path: Path }
+  /** `["sparse", "Dot", {indices, values}]`: the dot product of the document's sparse vector with the query's (0 where they share no dimension). */
+  | { readonly op: "sparse"; readonly indices: Uint32Array; readonly values: Float32Array; readonly path: Path };
 
 export type RankBy =
   | SingleRankBy
@@ -570,6 +572,15 @@ function parseTextExpr(raw: unknown, path: Path, sink: IssueSink, depth: number,
   }
   if (head === "Saturate" || head === "Decay") return parseSaturation(raw, head, path, sink, sub);
   if (head === "Dist") return parseDist(raw, path, sink, sub);
+  if (raw[1] === "Dot") {
+    const sparse = parseSparseQuery(raw, path, sink);
+    if (sparse === undefined) return undefined;
+    if (++budget.clauses > MAX_TEXT_CLAUSES) {
+      if (budget.clauses === MAX_TEXT_CLAUSES + 1) sink.add(path, "schema", `a ranking expression has at most ${MAX_TEXT_CLAUSES} BM25 and sparse clauses`);
+      return undefined;
+    }
+    return { op: "sparse", ...sparse, path };
+  }
   if (raw[1] === "BM25") {
     if ((raw.length !== 3 && raw.length !== 4) || typeof raw[0] !== "string" || typeof raw[2] !== "string") {
       sink.add(path, "schema", 'a BM25 clause is ["field", "BM25", "text", {"lastAsPrefix"?: true}]');
@@ -687,6 +698,33 @@ function parseBm25Params(raw: readonly unknown[], path: Path, sink: IssueSink): 
   return lastAsPrefix;
 }
 
+/** `["sparse", "Dot", {"indices": [..], "values": [..]}]` (a ranking, or a clause of a ranking expression). */
+function parseSparseQuery(raw: readonly unknown[], path: Path, sink: IssueSink): { indices: Uint32Array; values: Float32Array } | undefined {
+  if (raw[0] !== "sparse") sink.add([...path, 0], "schema", 'Dot ranks by "sparse"');
+  if (raw.length !== 3) sink.add(path, "schema", '["sparse", "Dot", {indices, values}] has 3 elements');
+  const body = raw[2];
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    sink.add([...path, 2], "schema", "expected {indices, values}");
+    return undefined;
+  }
+  const b = body as Record<string, unknown>;
+  const indices = finiteArray(b["indices"], [...path, 2, "indices"], sink, "sparse indices");
+  const values = finiteArray(b["values"], [...path, 2, "values"], sink, "sparse values");
+  if (indices === undefined || values === undefined) return undefined;
+  if (indices.length !== values.length) {
+    sink.add([...path, 2], "schema", "sparse indices and values differ in length");
+    return undefined;
+  }
+  for (let i = 0; i < indices.length; i++) {
+    const d = indices[i]!;
+    if (!Number.isInteger(d) || d < 0 || d > 0xffff_ffff || (i > 0 && d <= indices[i - 1]!)) {
+      sink.add([...path, 2, "indices", i], "schema", "sparse indices must be strictly increasing u32 values");
+      return undefined;
+    }
+  }
+  return { indices: Uint32Array.from(indices), values: Float32Array.from(values) };
+}
+
 function parseSingleRankBy(raw: unknown, path: Path, sink: IssueSink, options: ParseQueryOptions): SingleRankBy | undefined {
   if (Array.isArray(raw) && raw.length > 0 && Array.isArray(raw[0])) return parseOrderKeys(raw, path, sink);
   if (Array.isArray(raw) && isRankExpression(raw)) {
@@ -712,28 +750,8 @@ function parseSingleRankBy(raw: unknown, path: Path, sink: IssueSink, options: P
       return { kind: "vector", mode: op, vector: Float32Array.from(values), path };
     }
     case "Dot": {
-      if (field !== "sparse") sink.add([...path, 0], "schema", 'Dot ranks by "sparse"');
-      const body = raw[2];
-      if (typeof body !== "object" || body === null || Array.isArray(body)) {
-        sink.add([...path, 2], "schema", "expected {indices, values}");
-        return undefined;
-      }
-      const b = body as Record<string, unknown>;
-      const indices = finiteArray(b["indices"], [...path, 2, "indices"], sink, "sparse indices");
-      const values = finiteArray(b["values"], [...path, 2, "values"], sink, "sparse values");
-      if (indices === undefined || values === undefined) return undefined;
-      if (indices.length !== values.length) {
-        sink.add([...path, 2], "schema", "sparse indices and values differ in length");
-        return undefined;
-      }
-      for (let i = 0; i < indices.length; i++) {
-        const d = indices[i]!;
-        if (!Number.isInteger(d) || d < 0 || d > 0xffff_ffff || (i > 0 && d <= indices[i - 1]!)) {
-          sink.add([...path, 2, "indices", i], "schema", "sparse indices must be strictly increasing u32 values");
-          return undefined;
-        }
-      }
-      return { kind: "sparse", indices: Uint32Array.from(indices), values: Float32Array.from(values), path };
+      const sparse = parseSparseQuery(raw, path, sink);
+      return sparse === undefined ? undefined : { kind: "sparse", ...sparse, path };
     }
     case "BM25": {
       if (typeof raw[2] !== "string" || (raw.length !== 3 && raw.length !== 4)) {

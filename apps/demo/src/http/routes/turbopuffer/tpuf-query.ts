@@ -14,8 +14,7 @@
  * engine's ranking expressions (tpuf-text-rank.ts). euclidean_squared namespaces are the engine's EUCLIDEAN:
  * `$dist` is the L2 distance squared (same order). `[attr, "SparseKNN", {dim: weight}]` on the namespace's
  * `{}f16` attribute -> the engine's sparse dot product (`$dist` is the dot product, larger first; rows scoring 0
- * are left out). Anything else (SparseKNN inside expressions,
- * multi-vector or expression ANN, BM25 clause parameters other than
+ * are left out), also as a clause of ranking expressions. Anything else (multi-vector or expression ANN, BM25 clause parameters other than
  * `last_as_prefix` (-> the engine's `lastAsPrefix`), Embed, Highlight) is a 400 naming it.
  * `compute_attributes` -> the engine's computeAttributes (ranking expressions, VectorDist), flattened into the rows. `group_by` takes attributes and `{name: ["ForEachUnique", attribute]}`
  * (the engine's group functions). A multi-query's `rerank_by`
@@ -145,23 +144,30 @@ function translateRankBy(rankBy: unknown, target: QueryTarget, path: string): un
     return ["vector", op, decodeVector(operand, `${path}[2]`)];
   }
   if (op === "BM25") return translateBm25([field, op, operand, params], target, path);
-  if (op === "SparseKNN") {
-    // The namespace's one {}f16 attribute is the engine's sparse vector: a dot product, larger first.
-    const sparse = sparseAttributeOf(target.schema);
-    if (field !== sparse) {
-      throw new ApiError(
-        "InvalidQuery",
-        sparse === undefined
-          ? `${path}: SparseKNN on ${JSON.stringify(field)}: the namespace has no sparse vector attribute (declare one with type {}f16)`
-          : `${path}: SparseKNN on ${JSON.stringify(field)}: the namespace's sparse vector attribute is ${JSON.stringify(sparse)}`,
-      );
-    }
-    if (params !== undefined) unsupported("SparseKNN parameters", path);
-    const q = decodeSparse(operand, `${path}[2]`, false, "InvalidQuery");
-    return ["sparse", "Dot", { indices: q.indices, values: q.values }];
-  }
+  if (op === "SparseKNN") return translateSparseKnn(rankBy, target, path);
   if (typeof op === "string") return unsupported(`rank_by operator ${op}`, path);
   return unsupported("this rank_by", path);
+}
+
+/**
+ * `[attr, "SparseKNN", {dim: weight}]` (a ranking, or a clause of a ranking expression: turbopuffer's docs/query,
+ * "SparseKNN is compatible with FTS operators") -> the engine's `["sparse", "Dot", {indices, values}]`: the
+ * namespace's one {}f16 attribute is the engine's sparse vector; a dot product, larger first.
+ */
+function translateSparseKnn(clause: readonly unknown[], target: QueryTarget, path: string): unknown[] {
+  const [field, , operand, params] = clause;
+  const sparse = sparseAttributeOf(target.schema);
+  if (field !== sparse) {
+    throw new ApiError(
+      "InvalidQuery",
+      sparse === undefined
+        ? `${path}: SparseKNN on ${JSON.stringify(field)}: the namespace has no sparse vector attribute (declare one with type {}f16)`
+        : `${path}: SparseKNN on ${JSON.stringify(field)}: the namespace's sparse vector attribute is ${JSON.stringify(sparse)}`,
+    );
+  }
+  if (clause.length > 3 && params !== undefined) unsupported("SparseKNN parameters", path);
+  const q = decodeSparse(operand, `${path}[2]`, false, "InvalidQuery");
+  return ["sparse", "Dot", { indices: q.indices, values: q.values }];
 }
 
 /** Names a computed attribute cannot take: they are the row's own fields. */
@@ -178,6 +184,7 @@ function translateComputeAttributes(raw: unknown, target: QueryTarget, path: str
   const vectorDist: string[] = [];
   const leaves = {
     bm25: (clause: unknown[], at: string) => translateBm25(clause, target, at),
+    sparse: (clause: unknown[], at: string) => translateSparseKnn(clause, target, at),
     filter: (f: unknown[], at: string) => translateFilter(f, target.idType, at, target.schema),
     // No attributeType: a computed attribute is not a ranking score, so a signed Attribute is not refused here.
   };
@@ -200,8 +207,8 @@ function translateComputeAttributes(raw: unknown, target: QueryTarget, path: str
       vectorDist.push(name);
       continue;
     }
-    if (typeof expr !== "number" && !isRankExpression(expr) && op !== "BM25") {
-      throw new ApiError("InvalidQuery", `${at}: a computed attribute is a ranking expression (BM25, Attribute, a filter, Sum, Saturate, ...) or VectorDist`);
+    if (typeof expr !== "number" && !isRankExpression(expr) && op !== "BM25" && op !== "SparseKNN") {
+      throw new ApiError("InvalidQuery", `${at}: a computed attribute is a ranking expression (BM25, SparseKNN, Attribute, a filter, Sum, Saturate, ...) or VectorDist`);
     }
     entries.push([name, translateTextRank(expr, leaves, at)]);
   }
@@ -226,6 +233,7 @@ export function translateQuery(query: unknown, target: QueryTarget, path = "quer
       rankBy,
       {
         bm25: (clause, at) => translateBm25(clause, target, at),
+        sparse: (clause, at) => translateSparseKnn(clause, target, at),
         filter: (f, at) => translateFilter(f, target.idType, at, target.schema),
         attributeType: (name) => target.schema.get(name)?.type,
       },

@@ -6,7 +6,8 @@
  * - `["Saturate" | "Decay", e, {midpoint, exponent?}]` (a midpoint may be a
  *   duration like "6h": milliseconds), `["Dist", e, origin]` (a date-time
  *   origin measures a datetime attribute in milliseconds), `["Attribute", a]`;
- * - numbers; BM25 clauses (checked and translated by `leaves.bm25`);
+ * - numbers; BM25 clauses (checked and translated by `leaves.bm25`); SparseKNN
+ *   clauses (the sparse dot product, `leaves.sparse`);
  *   filters, which score 1 when a document matches (translated like the
  *   query's filters by `leaves.filter`).
  *
@@ -38,6 +39,8 @@ export function isRankExpression(rankBy: unknown): boolean {
 
 export interface ExpressionLeaves {
   readonly bm25: (clause: unknown[], path: string) => unknown[];
+  /** A SparseKNN clause -> the engine's sparse Dot clause. */
+  readonly sparse: (clause: unknown[], path: string) => unknown[];
   readonly filter: (filter: unknown[], path: string) => unknown[];
   /** The schema type of an attribute (undefined when unknown). */
   readonly attributeType?: (name: string) => string | undefined;
@@ -68,11 +71,8 @@ export function translateTextRank(rankBy: unknown, leaves: ExpressionLeaves, pat
     if (!Array.isArray(node)) throw new ApiError("InvalidQuery", `${at}: a ranking clause is an array or a number`);
     const [head, a, b] = node as [unknown, unknown, unknown];
     if (node[1] === "BM25") return leaves.bm25(node, at);
-    if (node[1] === "SparseKNN") {
-      throw new ApiError("InvalidQuery", `${at}: SparseKNN inside a ranking expression is not supported by Skerry (see docs/turbopuffer-compat.md); rank by it alone, or fuse it with a multi-query and rerank_by RRF`, {
-        unsupported: "SparseKNN in ranking expressions",
-      });
-    }
+    // "SparseKNN is compatible with FTS operators: Sum, Max, Saturate, etc." (https://turbopuffer.com/docs/query).
+    if (node[1] === "SparseKNN") return leaves.sparse(node, at);
     if ((head === "Sum" || head === "Max") && node.length === 2) {
       if (!Array.isArray(a) || a.length === 0) throw new ApiError("InvalidQuery", `${at}: ${head} takes a non-empty list of clauses`);
       const guard = head === "Max" && hasNonNegativeNumber(a);
