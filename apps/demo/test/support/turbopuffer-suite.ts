@@ -289,6 +289,13 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       await expect(ns.query({ filters: ["tags", "ContainsAllTokens", "pizza"], top_k: 10 })).rejects.toThrow(/array of strings/);
       await expect(ns.write({ upsert_rows: [{ id: 5, tags: ["a\u001fb"] }] })).rejects.toThrow(/U\+001F/);
       await expect(ns.updateSchema({ schema: { other: { type: "string", full_text_search: { tokenizer: "pre_tokenized_array" } } } })).rejects.toThrow(/needs type \[\]string/);
+      // "You cannot specify language, stemming: true, remove_stopwords: true, or case_sensitive: false" (docs/fts).
+      for (const option of [{ language: "english" }, { stemming: true }, { remove_stopwords: true }, { case_sensitive: false }]) {
+        const fts = { tokenizer: "pre_tokenized_array", ...option } as never;
+        await expect(ns.updateSchema({ schema: { more: { type: "[]string", full_text_search: fts } } }), JSON.stringify(option)).rejects.toThrow(/pre_tokenized_array tokenizer takes no/);
+      }
+      // Their neutral values are taken.
+      await ns.updateSchema({ schema: { more: { type: "[]string", full_text_search: { tokenizer: "pre_tokenized_array", stemming: false, remove_stopwords: false, case_sensitive: true } } } });
     });
 
     it("should rank by Sum, Max and Product of BM25 clauses over several fields (ranked by the engine)", async () => {
