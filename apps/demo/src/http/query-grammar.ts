@@ -194,6 +194,11 @@ const TEXT_VARIANTS: SchemaObject[] = [
     "|operand - origin|",
     ["Dist", ["Attribute", "published_at"], "2026-02-03T12:00:00Z"],
   ),
+  tuple(
+    [{ name: "field", schema: ops("sparse") }, { name: "op", schema: ops("Dot") }, { name: "vector", schema: ref("SparseVector") }],
+    "the document's sparse dot product (0 without a shared dimension; documents sharing one take part like documents a BM25 clause matches)",
+    ["sparse", "Dot", { indices: [3, 17], values: [0.5, 1.2] }],
+  ),
   ref("Filter"),
 ];
 
