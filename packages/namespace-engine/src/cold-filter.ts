@@ -160,6 +160,7 @@ class Evaluation {
         break;
       case "Glob":
       case "Regex":
+      case "FuzzySubstring":
         return this.#pattern(filter.field, patternMatcher(filter));
       case "Tokens":
         return this.#tokens(filter);

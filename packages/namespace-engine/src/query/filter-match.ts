@@ -127,7 +127,8 @@ export function matchesFilter(doc: QueryDocument, filter: Filter, options: Match
       }
       return false;
     case "Glob":
-    case "Regex": {
+    case "Regex":
+    case "FuzzySubstring": {
       const v = filter.field === "id" ? doc.id : attribute(doc, filter.field);
       return typeof v === "string" && patternMatcher(filter).test(v);
     }

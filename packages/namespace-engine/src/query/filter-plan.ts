@@ -123,9 +123,11 @@ export function checkFilterTypes(filter: Filter, partitions: readonly QueryIndex
         return;
       }
       case "Glob":
-      case "Regex": {
+      case "Regex":
+      case "FuzzySubstring": {
         const { mask } = masks(f.field);
-        if (mask !== 0 && (mask & (1 << TAG_STRING)) === 0) mismatch([...f.path, 2], f.field, f.pattern, describeMask(mask));
+        const operand = f.kind === "FuzzySubstring" ? f.query : f.pattern;
+        if (mask !== 0 && (mask & (1 << TAG_STRING)) === 0) mismatch([...f.path, 2], f.field, operand, describeMask(mask));
         return;
       }
       case "List": {
@@ -649,6 +651,7 @@ export function planFilter(index: QueryIndex, filter: Filter): PlanNode {
       break;
     case "Glob":
     case "Regex":
+    case "FuzzySubstring":
       return patternNode(index, filter.field, patternMatcher(filter));
     case "Tokens":
       return tokensNode(index, filter);

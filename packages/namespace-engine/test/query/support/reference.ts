@@ -115,6 +115,27 @@ export function matchesFilter(doc: QueryDocument, f: Filter): boolean {
       const v = get(f.field);
       return typeof v === "string" && new RegExp(f.pattern, "u").test(v);
     }
+    case "FuzzySubstring": {
+      // Every substring of the value (the empty one too) against the whole text, full-matrix Levenshtein.
+      const v = get(f.field);
+      if (typeof v !== "string") return false;
+      const fold = (w: string) => [...(f.caseSensitive ? w : w.toLowerCase())];
+      const q = fold(f.query);
+      const allowed = f.distances.filter((e) => e.minQueryChars <= q.length).at(-1);
+      if (allowed === undefined) return false;
+      const chars = fold(v);
+      const levenshtein = (a: string[], b: string[]) => {
+        const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+        for (let i = 1; i <= a.length; i++) {
+          for (let j = 1; j <= b.length; j++) d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+        }
+        return d[a.length]![b.length]!;
+      };
+      for (let s = 0; s <= chars.length; s++) {
+        for (let e = s; e <= chars.length; e++) if (levenshtein(q, chars.slice(s, e)) <= allowed.distance) return true;
+      }
+      return false;
+    }
   }
 }
 
