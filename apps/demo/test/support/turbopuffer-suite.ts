@@ -272,14 +272,8 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       expect(await ids(["tags", "ContainsAnyToken", ["the", "sourdough"]])).toEqual([3, 4]);
       expect(await ids(["tags", "ContainsTokenSequence", ["pizza", "The"]])).toEqual([1]);
       expect(await ids(["tags", "ContainsAnyToken", ["San"], { last_as_prefix: true }])).toEqual([4]);
-      // Fuzzy takes tokens too: each whole token within its edit distance of one of the attribute's tokens, case kept.
-      const fuzzy = { max_edit_distance: [{ distance: 1, min_query_chars: 6 }] };
-      expect(await ids(["tags", "Fuzzy", ["New Yrok"], fuzzy])).toEqual([]); // a transposition is two edits
-      expect(await ids(["tags", "Fuzzy", ["New Yorc"], fuzzy])).toEqual([1, 3]);
-      expect(await ids(["tags", "Fuzzy", ["new yorc", "bagels"], fuzzy])).toEqual([2]);
-      expect(await ids(["tags", "Fuzzy", ["new yorc", "pizza"], fuzzy])).toEqual([]); // "pizza" is shorter than min_query_chars
-      expect(await ids(["tags", "Fuzzy", ["Sourdough"], { ...fuzzy, case_sensitive: false }])).toEqual([4]);
-      await expect(ns.query({ filters: ["tags", "Fuzzy", "New Yorc", fuzzy] as never, top_k: 10 })).rejects.toThrow(/array of strings/);
+      // Fuzzy is a filter of fuzzy: true string attributes (turbopuffer's docs), not of a pre-tokenized one.
+      await expect(ns.query({ filters: ["tags", "Fuzzy", "New Yorc", { max_edit_distance: [{ distance: 1, min_query_chars: 6 }] }] as never, top_k: 10 })).rejects.toThrow(/fuzzy: true/);
       // A patch re-indexes the tokens.
       await ns.write({ patch_rows: [{ id: 4, tags: ["pizza"] }] });
       expect(await ids(["tags", "ContainsAnyToken", ["pizza"]])).toEqual([1, 3, 4]);
@@ -443,31 +437,43 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       await expect(refuse({ id: ["Attribute", "price"] })).rejects.toBeInstanceOf(BadRequestError);
     });
 
-    it("should filter with Fuzzy on full_text_search attributes (edit distance by query token length, every token)", async () => {
+    it("should filter with Fuzzy as turbopuffer documents it: a substring within the text's edit distance, on attributes declared fuzzy: true", async () => {
+      // https://turbopuffer.com/docs/query ("Fuzzy") and https://turbopuffer.com/docs/fts ("Fuzzy matching").
       const ns = tpuf.namespace("fuzzy");
       await ns.write({
         upsert_rows: [
-          { id: 1, body: "Turbopuffer search engine", tag: "x" },
-          { id: 2, body: "kitten sitting", tag: "y" },
-          { id: 3, body: "brown fox", tag: "z" },
+          { id: 1, company_name: "turbopuffer", tags: ["turbopuffer"], plain: "turbopuffer" },
+          { id: 2, company_name: "turbopufer inc" },
+          { id: 3, company_name: "The TurboPuffer Company" },
+          { id: 4, company_name: "puffin" },
         ],
-        schema: { body: { type: "string", full_text_search: true } },
+        schema: { company_name: { type: "string", fuzzy: true, glob: true }, tags: { type: "[]string", fuzzy: true } },
       });
-      const params = { max_edit_distance: [{ distance: 1, min_query_chars: 6 }, { distance: 2, min_query_chars: 9 }] };
+      const d1 = { max_edit_distance: [{ min_query_chars: 3, distance: 0 }, { min_query_chars: 6, distance: 1 }] };
       const ids = async (filters: unknown) => (await ns.query({ filters: filters as never, top_k: 10 })).rows?.map((r) => r.id);
-      expect(await ids(["body", "Fuzzy", "turbopufer", params])).toEqual([1]);
-      expect(await ids(["body", "Fuzzy", "trubopuffer", params])).toEqual([1]);
-      expect(await ids(["body", "Fuzzy", "sittin kittens", params])).toEqual([2]);
-      expect(await ids(["body", "Fuzzy", "sittin brwn", params])).toEqual([]);
-      expect(await ids(["body", "Fuzzy", "fox", params])).toEqual([]); // shorter than every min_query_chars
-      expect(await ids(["body", "Fuzzy", "brownn", { ...params, case_sensitive: false }])).toEqual([3]);
-      expect(await ids(["Or", [["body", "Fuzzy", "kittem", params], ["tag", "Eq", "z"]]])).toEqual([2, 3]);
-      const boosted = await ns.query({ rank_by: ["Product", 2, ["body", "Fuzzy", "kittem", params]] as never, top_k: 10 });
-      expect(boosted.rows?.map((r) => [r.id, r.$dist])).toEqual([[2, 2]]);
-      await expect(ns.query({ filters: ["tag", "Fuzzy", "xyz", params] as never })).rejects.toThrow(/full_text_search/);
-      await expect(ns.query({ filters: ["body", "Fuzzy", "kitten", { max_edit_distance: [{ distance: 2, min_query_chars: 4 }] }] as never })).rejects.toBeInstanceOf(
-        BadRequestError,
-      );
+      // Case-sensitive by default: "TurboPuffer" is three edits from "turbopufer".
+      expect(await ids(["company_name", "Fuzzy", "turbopufer", d1])).toEqual([1, 2]);
+      expect(await ids(["company_name", "Fuzzy", "turbopufer", { ...d1, case_sensitive: false }])).toEqual([1, 2, 3]);
+      // 3-5 characters: distance 0, a plain substring ("Puf" differs in case); shorter than 3: nothing.
+      expect(await ids(["company_name", "Fuzzy", "puf", d1])).toEqual([1, 2, 4]);
+      expect(await ids(["company_name", "Fuzzy", "pu", d1])).toEqual([]);
+      expect(await ids(["Not", ["company_name", "Fuzzy", "puffin", d1]])).toEqual([1, 2, 3]);
+      // The documented ranking: exact substrings (Glob) first, substrings within one edit (Fuzzy) returned too.
+      const ranked = await ns.query({
+        rank_by: ["Sum", [["Product", 3, ["company_name", "Glob", "*turbopufer*"]], ["company_name", "Fuzzy", "turbopufer", { max_edit_distance: [{ min_query_chars: 6, distance: 1 }], case_sensitive: false }]]] as never,
+        include_attributes: ["company_name"],
+        limit: 10,
+      });
+      expect(ranked.rows?.map((r) => [r.id, r.$dist])).toEqual([
+        [2, 4],
+        [1, 1],
+        [3, 1],
+      ]);
+      await expect(ns.query({ filters: ["plain", "Fuzzy", "turbopuffer", d1] as never })).rejects.toThrow(/fuzzy: true/);
+      await expect(ns.query({ filters: ["company_name", "Fuzzy", "turbopuffer"] as never })).rejects.toThrow(/max_edit_distance/);
+      await expect(ns.query({ filters: ["company_name", "Fuzzy", "turbopuffer", { max_edit_distance: [{ distance: 3, min_query_chars: 12 }] }] as never })).rejects.toThrow(/0, 1 or 2/);
+      await expect(ns.query({ filters: ["company_name", "Fuzzy", "turbopuffer", { max_edit_distance: [{ distance: 2, min_query_chars: 4 }] }] as never })).rejects.toBeInstanceOf(BadRequestError);
+      await expect(ns.query({ filters: ["tags", "Fuzzy", "turbopuffer", d1] as never })).rejects.toThrow(/\[\]string/);
     });
 
     it("should cut to limit.per rows per limit key and limit.total rows, in rank order", async () => {
@@ -923,9 +929,9 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
 
     it("should raise the client's typed errors: 400 naming an unsupported operator, 401, 403, 404", async () => {
       const ns = tpuf.namespace("docs");
-      const fuzzy = ns.query({ filters: ["color", "Fuzzy", "fo"] as never, top_k: 1 }); // color has no full_text_search
+      const fuzzy = ns.query({ filters: ["color", "Fuzzy", "fo"] as never, top_k: 1 }); // color is not declared fuzzy: true
       await expect(fuzzy).rejects.toBeInstanceOf(BadRequestError);
-      await expect(ns.query({ filters: ["color", "Fuzzy", "fo"] as never, top_k: 1 })).rejects.toThrow(/Fuzzy needs full_text_search/);
+      await expect(ns.query({ filters: ["color", "Fuzzy", "fo"] as never, top_k: 1 })).rejects.toThrow(/Fuzzy needs fuzzy: true/);
       await expect(ns.query({ filters: ["name", "Regex", "(a"], top_k: 1 })).rejects.toThrow(/invalid Regex pattern/);
       await expect(ns.query({ rank_by: ["Saturate", ["text", "BM25", "fox"], {}] as never })).rejects.toThrow(/Saturate/);
       await expect(ns.query({ aggregate_by: { s: ["Avg", "price"] } as never })).rejects.toThrow(/Avg/);
