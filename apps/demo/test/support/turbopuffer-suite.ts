@@ -169,6 +169,15 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       // uint ids compare as numbers (10 and 11 after 6), also in id ranges.
       expect(await ids(["id", "Gte", 6])).toEqual([6, 10, 11]);
       expect(await ids(["id", "In", [11, 2]])).toEqual([2, 11]);
+      // Lt and Lte match null (missing) values; Gt and Gte do not (https://turbopuffer.com/docs/query, "Lt", "Lte").
+      const nulls = tpuf.namespace("lt-null");
+      await nulls.write({ upsert_rows: [{ id: 1, n: 1 }, { id: 2 }, { id: 3, n: 5 }, { id: 4, n: null }] });
+      const nullIds = async (filters: unknown) => (await nulls.query({ filters: filters as never, top_k: 10 })).rows?.map((r) => r.id);
+      expect(await nullIds(["n", "Lt", 3])).toEqual([1, 2, 4]);
+      expect(await nullIds(["n", "Lte", 5])).toEqual([1, 2, 3, 4]);
+      expect(await nullIds(["n", "Gt", 0])).toEqual([1, 3]);
+      expect(await nullIds(["n", "Gte", 1])).toEqual([1, 3]);
+      expect(await nullIds(["Not", ["n", "Lt", 3]])).toEqual([3]);
     });
 
     it("should order by an attribute and list by id without rank_by, honouring top_k and limit", async () => {

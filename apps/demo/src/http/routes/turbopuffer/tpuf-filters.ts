@@ -6,6 +6,7 @@
  * | And, Or, Not | And, Or, Not |
  * | Eq, NotEq, In, NotIn, Lt, Lte, Gt, Gte, Glob, IGlob, Regex, ContainsAny, AnyLt, AnyLte, AnyGt, AnyGte | the same |
  * | Eq null / NotEq null | Not Exists / Exists |
+ * | Lt v, Lte v (v not null, not on id) | Or [Lt / Lte v, Not Exists]: they match null values, as turbopuffer documents |
  * | NotGlob, NotIGlob, NotContainsAny | Not Glob, Not IGlob, Not ContainsAny |
  * | Contains v / NotContains v | ContainsAny [v] / Not ContainsAny [v] |
  * | ContainsAllTokens / ContainsAnyToken (text, {last_as_prefix}) | the same on the attribute's text field (full_text_search) |
@@ -95,6 +96,9 @@ export function translateFilter(filter: unknown, idType: IdType, path = "filters
     value = Array.isArray(value) ? value.map((v) => (isRefNew(v) ? v : storedValue(scalar, v, path))) : storedValue(scalar, value, path);
   }
   if (value === null && (op === "Eq" || op === "NotEq")) return op === "Eq" ? ["Not", [field, "Exists"]] : [field, "Exists"];
+  // turbopuffer's Lt "matches null attribute values unless the value passed to Lt is null itself", and so does Lte
+  // (https://turbopuffer.com/docs/query, "Filtering Parameters"); Gt and Gte do not. `id` is never null.
+  if ((op === "Lt" || op === "Lte") && value !== null && field !== "id") return ["Or", [[field, op, value], ["Not", [field, "Exists"]]]];
   if (SAME.has(op)) return [field, op, value];
   const negated = NEGATED.get(op);
   if (negated !== undefined) return ["Not", [field, negated, value]];
