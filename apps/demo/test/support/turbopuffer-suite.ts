@@ -522,10 +522,16 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       const total = await ns.query({ aggregate_by: { n: ["Count"] }, filters: ["price", "Gt", 25] });
       expect(total.aggregations).toEqual({ n: 6 });
       expect(total.rows).toBeUndefined();
+      // "Up to limit.total groups are returned, ordered by group key" (https://turbopuffer.com/docs/query, group_by).
       const grouped = await ns.query({ aggregate_by: { n: ["Count"] }, group_by: ["color"] });
       expect(grouped.aggregation_groups).toEqual([
         { color: "blue", n: 3 },
+        { color: "green", n: 2 },
         { color: "red", n: 3 },
+      ]);
+      const firstTwo = await ns.query({ aggregate_by: { n: ["Count"] }, group_by: ["color"], limit: 2 });
+      expect(firstTwo.aggregation_groups).toEqual([
+        { color: "blue", n: 3 },
         { color: "green", n: 2 },
       ]);
     });
@@ -533,11 +539,12 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
     it("should group by each unique element of an array attribute (ForEachUnique), alone and beside attributes", async () => {
       const ns = tpuf.namespace("docs");
       const byTag = await ns.query({ aggregate_by: { n: ["Count"], total: ["Sum", "price"] }, group_by: [{ tag: ["ForEachUnique", "tags"] }] });
+      // Ordered by key, null first.
       expect(byTag.aggregation_groups).toEqual([
+        { tag: null, n: 1, total: 40 },
         { tag: "a", n: 4, total: 200 },
         { tag: "b", n: 3, total: 100 },
         { tag: "c", n: 3, total: 160 },
-        { tag: null, n: 1, total: 40 },
       ]);
       const both = await ns.query({ aggregate_by: { n: ["Count"] }, group_by: ["color", { tag: ["ForEachUnique", "tags"] }], filters: ["price", "Gt", 45] });
       expect(both.aggregation_groups).toEqual([
@@ -557,8 +564,8 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       const grouped = await ns.query({ aggregate_by: { total: ["Sum", "price"], n: ["Count"] }, group_by: ["color"] });
       expect(grouped.aggregation_groups).toEqual([
         { color: "blue", n: 3, total: 150 },
-        { color: "red", n: 3, total: 100 },
         { color: "green", n: 2, total: 110 },
+        { color: "red", n: 3, total: 100 },
       ]);
       await expect(ns.query({ aggregate_by: { s: ["Sum", "name"] } })).rejects.toThrow(/Sum needs numbers/);
     });
@@ -599,6 +606,9 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       expect(plain.results[0]?.rows?.[0]?.$dist).toBeCloseTo(Math.max(...plain.results[0]!.rows!.map((r) => r.$dist!)), 12);
       await expect(ns.multiQuery({ queries: queries as never, rerank_by: ["RRF", { weights: [1] }] })).rejects.toThrow(/weights/);
       await expect(ns.multiQuery({ queries: queries as never, rerank_by: ["RRF", { rank_constant: 0 }] })).rejects.toThrow(/rank_constant/);
+      await expect(ns.multiQuery({ queries: queries as never, rerank_by: ["RRF", { rank_constant: 1.5 }] })).rejects.toThrow(/rank_constant must be an integer/);
+      // "RRF reranking requires at least two subqueries".
+      await expect(ns.multiQuery({ queries: [queries[0]] as never, rerank_by: ["RRF"] })).rejects.toThrow(/at least two sub-queries/);
     });
 
     it("should apply upserts, patches and deletes of one request as one commit, skipping patches of missing ids", async () => {

@@ -86,6 +86,11 @@ interface OutputPlan {
    * there (signed attributes only where clamped, non-negative weights), so the 0 rows are the ranking's tail.
    */
   readonly dropZeroScores: boolean;
+  /**
+   * group_by: "Up to limit.total groups are returned, ordered by group key" (https://turbopuffer.com/docs/query): the
+   * engine answers up to 10,000 groups (by size), which are ordered by their key values here and cut to the limit.
+   */
+  readonly groupOrder?: { readonly keys: readonly string[]; readonly limit: number } | undefined;
 }
 
 export interface Translated {
@@ -288,7 +293,14 @@ export function translateQuery(query: unknown, target: QueryTarget, path = "quer
     });
   }
   const aggregateOnly = aggregateBy !== undefined && query["rank_by"] === undefined;
-  request["topK"] = topK ?? (groupBy !== undefined ? MAX_TOP_K : 10);
+  request["topK"] = groupBy !== undefined ? MAX_TOP_K : (topK ?? 10);
+  const groupOrder =
+    groupBy === undefined
+      ? undefined
+      : {
+          keys: (groupBy as unknown[]).flatMap((g) => (typeof g === "string" ? [g] : Object.keys(g as object))),
+          limit: (topK as number | undefined) ?? MAX_TOP_K,
+        };
 
   const include = query["include_attributes"];
   const exclude = query["exclude_attributes"];
@@ -333,6 +345,7 @@ export function translateQuery(query: unknown, target: QueryTarget, path = "quer
       aggregateOnly,
       squareComputed,
       dropZeroScores: isRankExpression(rankBy) || (Array.isArray(request["rankBy"]) && (request["rankBy"] as unknown[])[1] === "Dot"),
+      groupOrder,
     },
   };
 }
@@ -389,8 +402,38 @@ export function shapeResult(
     });
   }
   if (answer.aggregations !== undefined) out.aggregations = answer.aggregations as Record<string, unknown>;
-  if (answer.aggregationGroups !== undefined) out.aggregation_groups = answer.aggregationGroups.map((g) => ({ ...g.group, ...g.aggregations }));
+  if (answer.aggregationGroups !== undefined) {
+    let groups = answer.aggregationGroups;
+    const order = plan.groupOrder;
+    if (order !== undefined) {
+      groups = [...groups].sort((a, b) => {
+        for (const key of order.keys) {
+          const c = compareGroupValues(Object.hasOwn(a.group, key) ? a.group[key] : null, Object.hasOwn(b.group, key) ? b.group[key] : null);
+          if (c !== 0) return c;
+        }
+        return 0;
+      });
+      groups = groups.slice(0, order.limit);
+    }
+    out.aggregation_groups = groups.map((g) => ({ ...g.group, ...g.aggregations }));
+  }
   return out;
+}
+
+/** Group key order: null (missing) first, then booleans (false first), numbers ascending, strings by code unit. */
+function compareGroupValues(a: unknown, b: unknown): number {
+  const rank = (v: unknown) => (v === null || v === undefined ? 0 : typeof v === "boolean" ? 1 : typeof v === "number" ? 2 : typeof v === "string" ? 3 : 4);
+  const ra = rank(a);
+  const rb = rank(b);
+  if (ra !== rb) return ra - rb;
+  if (ra === 1 || ra === 2) return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
+  if (ra === 3) return (a as string) < (b as string) ? -1 : (a as string) > (b as string) ? 1 : 0;
+  if (ra === 4) {
+    const x = JSON.stringify(a);
+    const y = JSON.stringify(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+  return 0;
 }
 
 /** turbopuffer's `performance` and `billing` blocks for one answered version. */
