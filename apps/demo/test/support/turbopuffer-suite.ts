@@ -617,20 +617,30 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       await ns.write({ upsert_rows: [{ id: "a", v: 1, note: "", w: false }, { id: "b", v: 2 }, { id: "c", v: 3 }] });
       const before = await server.engine.listVersions(`${PROJECT.org}/${PROJECT.project}/mixed`);
       const res = await ns.write({
-        upsert_rows: [{ id: "d", v: 4 }],
-        patch_rows: [{ id: "a", v: 10, note: "patched" }, { id: "zzz", v: 0 }, { id: "d", w: true }],
+        upsert_rows: [{ id: "d", v: 4, w: true }],
+        patch_rows: [{ id: "a", v: 10, note: "patched" }, { id: "zzz", v: 0 }],
         deletes: ["b", "nope"],
         return_affected_ids: true,
       });
       const after = await server.engine.listVersions(`${PROJECT.org}/${PROJECT.project}/mixed`);
       expect(after.length - before.length).toBe(1);
-      expect(res).toMatchObject({ rows_upserted: 1, rows_patched: 2, rows_deleted: 1, rows_affected: 4, upserted_ids: ["d"], patched_ids: ["a", "d"], deleted_ids: ["b"] });
+      expect(res).toMatchObject({ rows_upserted: 1, rows_patched: 1, rows_deleted: 1, rows_affected: 3, upserted_ids: ["d"], patched_ids: ["a"], deleted_ids: ["b"] });
       const rows = (await ns.query({ include_attributes: true, top_k: 10 })).rows;
       expect(rows).toEqual([
         { id: "a", v: 10, note: "patched", w: false },
         { id: "c", v: 3 },
         { id: "d", v: 4, w: true },
       ]);
+      // "If the same document ID appears multiple times in the request, the request will fail with an HTTP 400 error"
+      // (https://turbopuffer.com/docs/write): nothing of it is applied.
+      const duplicates = [
+        { upsert_rows: [{ id: "e", v: 1 }], patch_rows: [{ id: "e", v: 2 }] },
+        { upsert_rows: [{ id: "e", v: 1 }, { id: "e", v: 2 }] },
+        { patch_rows: [{ id: "a", v: 1 }], deletes: ["a"] },
+        { upsert_columns: { id: ["e", "f"], v: [1, 2] }, deletes: ["f"] },
+      ];
+      for (const write of duplicates) await expect(ns.write(write as never), JSON.stringify(write)).rejects.toThrow(/appears more than once/);
+      expect((await ns.query({ include_attributes: true, top_k: 10 })).rows).toEqual(rows);
     });
 
     it("should apply conditional writes per document ($ref_new, a missing document's null attributes)", async () => {

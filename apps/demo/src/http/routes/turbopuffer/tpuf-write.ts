@@ -377,6 +377,18 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
     };
   });
   const deletes = ((deleteIds ?? []) as unknown[]).map((id, i) => toWriteId(id, ids, `deletes[${i}]`));
+  // "If the same document ID appears multiple times in the request, the request will fail with an HTTP 400 error"
+  // (https://turbopuffer.com/docs/write, "Row-based writes" / "Column-based writes"): across upserts, patches and deletes.
+  const seen = new Map<string, string>();
+  const once = (id: DocumentId, where: string) => {
+    const key = documentIdKey(id);
+    const first = seen.get(key);
+    if (first !== undefined) throw new ApiError("InvalidArgument", `${where}: the id ${JSON.stringify(String(id))} appears more than once in the request (also at ${first})`);
+    seen.set(key, where);
+  };
+  upserts.forEach((u, i) => once(u.id, `upserts[${i}]`));
+  patches.forEach((p, i) => once(p.id, `patches[${i}]`));
+  deletes.forEach((id, i) => once(id, `deletes[${i}]`));
 
   const patchByFilter = body["patch_by_filter"];
   let filterPatch: { filter: unknown[]; patch: Omit<DocumentPatch, "id"> } | undefined;
