@@ -386,9 +386,9 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
     if (first !== undefined) throw new ApiError("InvalidArgument", `${where}: the id ${JSON.stringify(String(id))} appears more than once in the request (also at ${first})`);
     seen.set(key, where);
   };
-  upserts.forEach((u, i) => once(u.id, `upserts[${i}]`));
-  patches.forEach((p, i) => once(p.id, `patches[${i}]`));
-  deletes.forEach((id, i) => once(id, `deletes[${i}]`));
+  for (const [i, u] of upserts.entries()) once(u.id, `upserts[${i}]`);
+  for (const [i, p] of patches.entries()) once(p.id, `patches[${i}]`);
+  for (const [i, id] of deletes.entries()) once(id, `deletes[${i}]`);
 
   const patchByFilter = body["patch_by_filter"];
   let filterPatch: { filter: unknown[]; patch: Omit<DocumentPatch, "id"> } | undefined;
