@@ -67,6 +67,7 @@ export {
   type ScalarOf,
   type TokenFilter,
   type FuzzyFilter,
+  type FuzzySubstringFilter,
   type FuzzyOptions,
   type TokenOp,
   type TokenOptions,
