@@ -223,11 +223,18 @@ class Evaluation {
   async #pattern(field: string, re: PatternMatcher): Promise<Uint32Array> {
     if (field === "id") return this.#idsWhere((id) => re.test(id));
     const column = this.#column(field);
-    if (column === undefined || column.strings === null || column.stringPostingOffsets === null || column.stringPostings === null) return EMPTY;
-    const codes = await this.#dictionaryCodes(column.strings, (value) => re.test(value));
-    const postingOffsets = column.stringPostingOffsets;
-    const postings = column.stringPostings;
-    return sortedUnion(await Promise.all(codes.map((c) => this.#postings(postingOffsets, postings, c, c + 1))));
+    if (column === undefined) return EMPTY;
+    const lists: Promise<Uint32Array>[] = [];
+    // String values, and the string elements (`s<string>` keys) of array values (filter-plan.ts patternNode).
+    const { strings, stringPostingOffsets, stringPostings, elemKeys, elemPostingOffsets, elemPostings } = column;
+    if (strings !== null && stringPostingOffsets !== null && stringPostings !== null) {
+      for (const c of await this.#dictionaryCodes(strings, (value) => re.test(value))) lists.push(this.#postings(stringPostingOffsets, stringPostings, c, c + 1));
+    }
+    if (elemKeys !== null && elemPostingOffsets !== null && elemPostings !== null) {
+      const codes = await this.#dictionaryCodes(elemKeys, (key) => key.startsWith("s") && re.test(key.slice(1)));
+      for (const c of codes) lists.push(this.#postings(elemPostingOffsets, elemPostings, c, c + 1));
+    }
+    return sortedUnion(await Promise.all(lists));
   }
 
   /** The codes of a sorted string table (read whole, when small) whose value passes `test`, ascending. */

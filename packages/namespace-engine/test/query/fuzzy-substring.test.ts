@@ -1,6 +1,7 @@
 /**
  * The FuzzySubstring filter: a substring of a string value within the
- * text's edit distance (by the text's length), case-sensitive or not; the
+ * text's edit distance (by the text's length), case-sensitive or not, string
+ * values and string elements of arrays; the
  * same answer from the program, a brute-force reference, the index-based
  * plan, the per-document matcher, and a compacted namespace read cold.
  */
@@ -57,7 +58,7 @@ describe("FuzzySubstring", () => {
     expect(fuzzySubstringWithin(codePoints("trubopuffer"), codePoints("the turbopuffer company"), 2)).toBe(true);
   });
 
-  it("matches string values by the text's distance, case-sensitive by default; arrays, numbers and missing values never", async () => {
+  it("matches string values and string elements of arrays by the text's distance, case-sensitive by default; numbers and missing values never", async () => {
     const index = buildQueryIndex(DOCS, { metric: "COSINE" });
     // The index-based plan and the per-document matcher agree on every filter.
     const ids = async (filters: unknown) => {
@@ -67,14 +68,14 @@ describe("FuzzySubstring", () => {
       expect(viaPlan).toEqual(viaDocs);
       return viaDocs;
     };
-    expect(await ids(["company", "FuzzySubstring", "turbopufer", D1])).toEqual(["1", "2"]);
-    expect(await ids(["company", "FuzzySubstring", "turbopufer", { ...D1, caseSensitive: false }])).toEqual(["1", "2", "3"]);
+    expect(await ids(["company", "FuzzySubstring", "turbopufer", D1])).toEqual(["1", "2", "5"]);
+    expect(await ids(["company", "FuzzySubstring", "turbopufer", { ...D1, caseSensitive: false }])).toEqual(["1", "2", "3", "5"]);
     // Case-sensitive: "turbopuffer" is two edits from "TurboPuffer" (T, P).
     expect(await ids(["company", "FuzzySubstring", "TurboPuffer", D1])).toEqual(["3"]);
     // Shorter than every minQueryChars: nothing.
     expect(await ids(["company", "FuzzySubstring", "puff", D1])).toEqual([]);
     // Default distances: 3-5 characters exact, so "puff" is a plain substring test.
-    expect(await ids(["company", "FuzzySubstring", "puff"])).toEqual(["1", "4"]);
+    expect(await ids(["company", "FuzzySubstring", "puff"])).toEqual(["1", "4", "5"]);
     // "puffin" is two edits from every substring of "turbopuffer" ("puffer", "puffe", "puff").
     expect(await ids(["Not", ["company", "FuzzySubstring", "puffin", D1]])).toEqual(["1", "2", "3", "5", "6", "7"]);
   });
@@ -98,21 +99,44 @@ describe("FuzzySubstring", () => {
 
   it("answers alike from the log, a compacted segment and a fresh engine reading it cold", async () => {
     const names = ["turbopuffer", "turbopufer inc", "The TurboPuffer Company", "puffin", "acme"];
-    const doc = (i: number) => ({ id: `d${String(i).padStart(5, "0")}`, vector: [1, i % 7, 2], attributes: { company: `${names[i % 5]} ${i}`, n: i } });
+    const doc = (i: number) => ({
+      id: `d${String(i).padStart(5, "0")}`,
+      vector: [1, i % 7, 2],
+      attributes: { company: `${names[i % 5]} ${i}`, tags: [`t${i % 3}`, names[i % 5] as string], n: i },
+    });
     const ns = "acme/fuzzy/substring";
     const query = { filters: ["company", "FuzzySubstring", "turbopufer", { ...D1, caseSensitive: false }], topK: 5000 };
     const expected = Array.from({ length: 2500 }, (_, i) => i)
       .filter((i) => i % 5 < 3)
       .map((i) => doc(i).id);
+    // Array elements: FuzzySubstring and Glob test each string element.
+    const onTags = { filters: ["tags", "FuzzySubstring", "turbopufer", { ...D1, caseSensitive: false }], topK: 5000 };
+    const globTags = { filters: ["tags", "Glob", "*puffer*"], topK: 5000 };
+    const globExpected = Array.from({ length: 2500 }, (_, i) => i)
+      .filter((i) => i % 5 === 0)
+      .map((i) => doc(i).id);
+    const check = async (e: ReturnType<typeof makeEngine>) => {
+      expect((await e.query(ns, query as never)).rows.map((r) => r.id)).toEqual(expected);
+      expect((await e.query(ns, onTags as never)).rows.map((r) => r.id)).toEqual(expected);
+      expect((await e.query(ns, globTags as never)).rows.map((r) => r.id)).toEqual(globExpected);
+    };
     const storage = new MemoryStorage();
     const log = makeEngine(storage);
     await log.createNamespace(ns, { distanceMetric: "cosine" });
     await log.upsert(ns, Array.from({ length: 2500 }, (_, i) => doc(i)));
-    expect((await log.query(ns, query as never)).rows.map((r) => r.id)).toEqual(expected);
+    await check(log);
     await log.compact(ns, { force: true });
-    const fresh = makeEngine(storage);
-    expect((await fresh.query(ns, query as never)).rows.map((r) => r.id)).toEqual(expected);
-    expect(fresh.queryStats().segmentIndexes.loads).toBe(0);
-    expect((await log.query(ns, query as never)).rows.map((r) => r.id)).toEqual(expected);
+    // Each query on an engine that has not loaded the segment is answered cold (ranged reads of its index).
+    for (const [q, want] of [
+      [query, expected],
+      [onTags, expected],
+      [globTags, globExpected],
+    ] as const) {
+      const fresh = makeEngine(storage);
+      expect((await fresh.query(ns, q as never)).rows.map((r) => r.id)).toEqual(want);
+      expect(fresh.queryStats().segmentIndexes.loads, JSON.stringify(q.filters)).toBe(0);
+    }
+    await check(makeEngine(storage));
+    await check(log);
   });
 });

@@ -11,7 +11,7 @@
  * | Contains v / NotContains v | ContainsAny [v] / Not ContainsAny [v] |
  * | ContainsAllTokens / ContainsAnyToken (text, {last_as_prefix}) | the same on the attribute's text field (full_text_search) |
  * | ContainsTokenSequence (text) | the same on the attribute's text field (a phrase: the tokens consecutively, in order) |
- * | Fuzzy (text, {max_edit_distance, case_sensitive}) | the engine's FuzzySubstring on a string attribute declared `fuzzy: true`: a substring of the value within the text's edit distance |
+ * | Fuzzy (text, {max_edit_distance, case_sensitive}) | the engine's FuzzySubstring on a string or []string attribute declared `fuzzy: true`: a substring of the value (an element) within the text's edit distance |
  *
  * In write conditions an operand may be `{"$ref_new": attribute}`, and so may
  * elements of the list operand of In / NotIn / ContainsAny / NotContainsAny:
@@ -137,14 +137,14 @@ const MAX_FUZZY_DISTANCE = 2;
  * "Fuzzy"; https://turbopuffer.com/docs/fts, "Fuzzy matching"): a substring of the attribute's string value within
  * the text's edit distance, the distance chosen by the text's length (`max_edit_distance` required, distances 0 to
  * 2, `min_query_chars` at least 3 * (distance + 1)), case-sensitive unless `case_sensitive: false`; the attribute
- * needs `fuzzy: true` in the schema. `[]string` attributes are not served (a 400).
+ * needs `fuzzy: true` in the schema. On a `[]string` attribute each string element is tested.
  */
 function fuzzyFilter(field: string, value: unknown, filter: readonly unknown[], path: string, schema: TpufSchema): unknown[] {
   const attr = schema.get(field);
   if (attr?.["fuzzy"] !== true) {
     throw new ApiError("InvalidQuery", `${path}: Fuzzy needs fuzzy: true in the schema of ${JSON.stringify(field)} (https://turbopuffer.com/docs/write, "fuzzy")`);
   }
-  if (attr.type !== "string") unsupported(`Fuzzy on a ${attr.type} attribute (Skerry serves Fuzzy on string attributes)`, path);
+  if (attr.type !== "string" && attr.type !== "[]string") throw new ApiError("InvalidQuery", `${path}: Fuzzy takes a string or []string attribute; ${JSON.stringify(field)} is ${attr.type}`);
   if (filter.length !== 4) throw new ApiError("InvalidQuery", `${path}: Fuzzy is [attribute, "Fuzzy", text, {max_edit_distance: [{distance, min_query_chars}], case_sensitive?}] (max_edit_distance is required)`);
   if (typeof value !== "string") throw new ApiError("InvalidQuery", `${path}: Fuzzy takes a string`);
   const params = filter[3];
