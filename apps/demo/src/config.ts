@@ -67,6 +67,13 @@ export interface RequestLimits {
   readonly maxInFlight: number;
   /** Most documents, patches or ids in one write (413 above). */
   readonly maxBatch: number;
+  /**
+   * Most documents one turbopuffer `delete_by_filter` / `patch_by_filter` may change (turbopuffer's limits are 5M and
+   * 50k; the engine bounds every predicate mutation by its own `maxMutationTargets`, 100,000 by default). A filter
+   * matching more is a 400 changing nothing, or with `*_allow_partial` changes this many and answers `rows_remaining`.
+   */
+  readonly maxDeleteByFilter: number;
+  readonly maxPatchByFilter: number;
 }
 
 export const DEFAULT_PORT = 7700;
@@ -77,6 +84,8 @@ export const DEFAULT_LIMITS: RequestLimits = {
   maxInFlightPerKey: 32,
   maxInFlight: 256,
   maxBatch: 10_000,
+  maxDeleteByFilter: 100_000,
+  maxPatchByFilter: 50_000,
 };
 
 export class ConfigError extends Error {
@@ -137,6 +146,8 @@ export function loadConfig(env: Env = process.env): ServerConfig {
       maxInFlightPerKey: positiveInt(env, "SKERRY_MAX_IN_FLIGHT_PER_KEY", DEFAULT_LIMITS.maxInFlightPerKey),
       maxInFlight: positiveInt(env, "SKERRY_MAX_IN_FLIGHT", DEFAULT_LIMITS.maxInFlight),
       maxBatch: DEFAULT_LIMITS.maxBatch,
+      maxDeleteByFilter: DEFAULT_LIMITS.maxDeleteByFilter,
+      maxPatchByFilter: DEFAULT_LIMITS.maxPatchByFilter,
     },
   };
 }

@@ -40,8 +40,10 @@ describe("client request types are accepted by the server's schemas", () => {
     expectTypeOf<Wire<{ force?: boolean }>>().toExtend<In<typeof S.CompactBody>>();
     expectTypeOf<Wire<{ graceMs?: number }>>().toExtend<In<typeof S.WalGcBody>>();
     expectTypeOf<Wire<C.CreateKeyRequest>>().toExtend<In<typeof S.CreateKeyBody>>();
-    expectTypeOf<Wire<{ filter: C.Filter; ifVersion?: number }>>().toExtend<In<typeof S.DeleteByFilterBody>>();
-    expectTypeOf<Wire<{ filter: C.Filter; patch: Omit<C.DocumentPatch, "id">; ifVersion?: number }>>().toExtend<In<typeof S.PatchByFilterBody>>();
+    expectTypeOf<Wire<{ filter: C.Filter; ifVersion?: number; maxTargets?: number; allowPartial?: boolean }>>().toExtend<In<typeof S.DeleteByFilterBody>>();
+    expectTypeOf<Wire<{ filter: C.Filter; patch: Omit<C.DocumentPatch, "id">; ifVersion?: number; maxTargets?: number; allowPartial?: boolean }>>().toExtend<
+      In<typeof S.PatchByFilterBody>
+    >();
     expectTypeOf<Wire<C.QueryRequest & { atVersion?: number; consistency?: C.Consistency }>>().toExtend<In<typeof S.QueryBody>>();
   });
 });

@@ -294,15 +294,22 @@ export interface QueryResult<A = Attributes> {
 }
 
 export interface ByFilterResult {
+  /** Documents targeted (with `allowPartial`, at most `maxTargets`). */
   readonly matched: number;
   readonly skipped: number;
+  /** More documents match (a partial mutation): send it again for the rest. */
+  readonly remaining: boolean;
   readonly version: number;
 }
 export interface DeleteByFilterResult extends ByFilterResult {
   readonly deleted: number;
+  /** Ids of the documents deleted, in id order. */
+  readonly deletedIds: string[];
 }
 export interface PatchByFilterResult extends ByFilterResult {
   readonly patched: number;
+  /** Ids of the documents patched, in id order. */
+  readonly patchedIds: string[];
 }
 
 export interface ForkOptions {

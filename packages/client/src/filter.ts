@@ -70,11 +70,17 @@ export interface FuzzyOptions {
 /** A Fuzzy filter on a text field: every token of `text` within its edit distance of a field token. */
 export type FuzzyFilter = readonly [field: string, op: "Fuzzy", text: string] | readonly [field: string, op: "Fuzzy", text: string, options: FuzzyOptions];
 
+/** A FuzzySubstring filter on a string attribute: some substring of the value within the text's edit distance of it. */
+export type FuzzySubstringFilter =
+  | readonly [field: string, op: "FuzzySubstring", text: string]
+  | readonly [field: string, op: "FuzzySubstring", text: string, options: FuzzyOptions];
+
 /** A filter over documents whose attributes have type A. */
 export type Filter<A = Attributes> =
   | { [K in FieldOf<A>]: FieldFilter<A, K> }[FieldOf<A>]
   | TokenFilter
   | FuzzyFilter
+  | FuzzySubstringFilter
   | readonly [op: "And" | "Or", filters: readonly Filter<A>[]]
   | readonly [op: "Not", filter: Filter<A>];
 
@@ -124,4 +130,7 @@ export const filter = {
   containsTokenSequence: (field: string, text: string | readonly string[]): TokenFilter => [field, "ContainsTokenSequence", text],
   /** Documents whose text field holds, for every token of `text`, a token within its edit distance (typo-tolerant). */
   fuzzy: (field: string, text: string, options?: FuzzyOptions): FuzzyFilter => (options === undefined ? [field, "Fuzzy", text] : [field, "Fuzzy", text, options]),
+  /** String values holding a substring within the text's edit distance of it (by the text's length; typo-tolerant "contains"). */
+  fuzzySubstring: (field: string, text: string, options?: FuzzyOptions): FuzzySubstringFilter =>
+    options === undefined ? [field, "FuzzySubstring", text] : [field, "FuzzySubstring", text, options],
 } as const;

@@ -68,6 +68,13 @@ export interface ConditionalOptions extends CallOptions {
   readonly ifVersion?: number | undefined;
 }
 
+export interface ByFilterOptions extends ConditionalOptions {
+  /** Most documents the mutation may target (at most, and by default, the server's limit); more matching is a 400 unless `allowPartial`. */
+  readonly maxTargets?: number | undefined;
+  /** When more match: mutate the first `maxTargets` in id order and answer `remaining: true` (send it again for the rest). */
+  readonly allowPartial?: boolean | undefined;
+}
+
 export interface WriteOptions extends ConditionalOptions {
   /** Your own key for this write (1-256 characters); default a fresh one per call. */
   readonly idempotencyKey?: string | undefined;
@@ -272,17 +279,19 @@ export class Namespace<A = Attributes> implements NamespaceReader<A> {
   }
 
   /** Deletes every document matching the filter, in one snapshot (crash-safe through the WAL). Not retried after an unknown outcome. */
-  deleteByFilter(filter: Filter<A>, options: ConditionalOptions = {}): Promise<DeleteByFilterResult> {
+  deleteByFilter(filter: Filter<A>, options: ByFilterOptions = {}): Promise<DeleteByFilterResult> {
+    const { ifVersion, maxTargets, allowPartial } = options;
     return this.#transport.request(
-      { method: "POST", path: `${this.#base}/deleteByFilter`, body: defined({ filter, ifVersion: options.ifVersion }), idempotent: false },
+      { method: "POST", path: `${this.#base}/deleteByFilter`, body: defined({ filter, ifVersion, maxTargets, allowPartial }), idempotent: false },
       calls(options),
     );
   }
 
   /** Patches every document matching the filter, in one snapshot (crash-safe through the WAL). Not retried after an unknown outcome. */
-  patchByFilter(filter: Filter<A>, patch: Omit<DocumentPatch<A>, "id">, options: ConditionalOptions = {}): Promise<PatchByFilterResult> {
+  patchByFilter(filter: Filter<A>, patch: Omit<DocumentPatch<A>, "id">, options: ByFilterOptions = {}): Promise<PatchByFilterResult> {
+    const { ifVersion, maxTargets, allowPartial } = options;
     return this.#transport.request(
-      { method: "POST", path: `${this.#base}/patchByFilter`, body: defined({ filter, patch, ifVersion: options.ifVersion }), idempotent: false },
+      { method: "POST", path: `${this.#base}/patchByFilter`, body: defined({ filter, patch, ifVersion, maxTargets, allowPartial }), idempotent: false },
       calls(options),
     );
   }

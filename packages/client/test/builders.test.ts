@@ -56,6 +56,9 @@ describe("filter builder", () => {
     expect(f.fuzzy("title", "turbopufer")).toEqual(["title", "Fuzzy", "turbopufer"]);
     const typo: Filter = f.fuzzy("title", "kittem", { maxEditDistance: [{ distance: 1, minQueryChars: 6 }], caseSensitive: false });
     expect(typo).toEqual(["title", "Fuzzy", "kittem", { maxEditDistance: [{ distance: 1, minQueryChars: 6 }], caseSensitive: false }]);
+    expect(f.fuzzySubstring("company", "turbopufer")).toEqual(["company", "FuzzySubstring", "turbopufer"]);
+    const contains: Filter = f.fuzzySubstring("company", "turbopufer", { maxEditDistance: [{ distance: 1, minQueryChars: 6 }] });
+    expect(contains).toEqual(["company", "FuzzySubstring", "turbopufer", { maxEditDistance: [{ distance: 1, minQueryChars: 6 }] }]);
     expect(f.containsAnyToken("title", ["fox", "qu"], { lastAsPrefix: true })).toEqual(["title", "ContainsAnyToken", ["fox", "qu"], { lastAsPrefix: true }]);
   });
 

@@ -137,7 +137,12 @@ function chunkLeaves(index: QueryIndex, leaves: ReturnType<typeof expressionLeav
     if (ms === undefined) codes.set(code, (ms = dateTimeMs(column.strings!.get(code)) ?? Number.NaN));
     return ms;
   };
-  return (e, slot) => (e.op === "bm25" ? bm25(e, slot) : e.op === "Filter" ? maskOf(e)[slot]! : attribute(e, slot));
+  return (e, slot) => {
+    if (e.op === "bm25") return bm25(e, slot);
+    if (e.op === "Filter") return maskOf(e)[slot]!;
+    if (e.op === "sparse") throw new Error("cold expression: sparse clauses are answered by the loaded path (loaded-only.ts)");
+    return attribute(e, slot);
+  };
 }
 
 /** A segment's filter and attribute operands at `slots`, read by range; undefined when a filter is not served cold. */

@@ -157,6 +157,7 @@ class Evaluation {
         break;
       case "Glob":
       case "Regex":
+      case "FuzzySubstring":
         return this.#pattern(filter.field, patternMatcher(filter), filter.kind === "Glob" && filter.op === "Glob" ? globLiteralPrefix(filter.pattern) : "");
       case "Tokens":
         return this.#tokens(filter);
@@ -222,10 +223,21 @@ class Evaluation {
   async #pattern(field: string, re: PatternMatcher, prefix: string): Promise<Uint32Array> {
     if (field === "id") return this.#idsWhere((id) => re.test(id));
     const column = this.#column(field);
-    if (column === undefined || column.strings === null || column.stringPostingOffsets === null || column.stringPostings === null) return EMPTY;
-    const [from, to] = await this.#prefixRange(column.strings, prefix);
-    const codes = await this.#dictionaryCodes(column.strings, (value) => re.test(value), from, to);
-    return this.#postingsOfCodes(column.stringPostingOffsets, column.stringPostings, codes);
+    if (column === undefined) return EMPTY;
+    const lists: Promise<Uint32Array>[] = [];
+    // String values, and the string elements (`s<string>` keys) of array values (filter-plan.ts patternNode).
+    const { strings, stringPostingOffsets, stringPostings, elemKeys, elemPostingOffsets, elemPostings } = column;
+    if (strings !== null && stringPostingOffsets !== null && stringPostings !== null) {
+      const [from, to] = await this.#prefixRange(strings, prefix);
+      const codes = await this.#dictionaryCodes(strings, (value) => re.test(value), from, to);
+      lists.push(this.#postingsOfCodes(stringPostingOffsets, stringPostings, codes));
+    }
+    if (elemKeys !== null && elemPostingOffsets !== null && elemPostings !== null) {
+      const [from, to] = await this.#prefixRange(elemKeys, `s${prefix}`);
+      const codes = await this.#dictionaryCodes(elemKeys, (key) => key.startsWith("s") && re.test(key.slice(1)), from, to);
+      lists.push(this.#postingsOfCodes(elemPostingOffsets, elemPostings, codes));
+    }
+    return sortedUnion(await Promise.all(lists));
   }
 
   /** The range of the sorted string table holding the entries that start with `prefix` (all of it for ""). */

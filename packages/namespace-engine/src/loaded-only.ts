@@ -8,7 +8,9 @@
  * type makes the list complete: a field added to `QueryRequest` does not
  * compile until it is registered here, so a feature the cold code does not
  * know yet can never be answered there by a switch that falls through to
- * "nothing matches". Today every field is served cold: ranking expressions
+ * "nothing matches". Today every field is served cold (a ranking expression
+ * or computed attribute with a sparse clause, SparseKNN inside Sum/Max/...,
+ * excepted): ranking expressions
  * (cold-text-combination.ts, cold-expression.ts), computed attributes
  * (cold-compute-attributes.ts), every filter kind (cold-filter.ts; Fuzzy:
  * cold-fuzzy.ts), group functions (cold-aggregate.ts). Filter kinds and
@@ -29,11 +31,17 @@
  *   materialized state (namespace-query.ts); every other base is read by
  *   ranges (cold-tail-bases.ts).
  */
-import type { QueryRequest } from "./query/query-request.ts";
+import type { QueryRequest, RankBy, TextExpr } from "./query/query-request.ts";
+import { expressionLeaves } from "./query/text-combination.ts";
 
-/** Per request field: true when every cold path that may receive a request with it serves it. */
-const SERVED_COLD: { readonly [K in keyof QueryRequest]-?: boolean } = {
-  rankBy: true,
+/** True when a ranking expression holds a sparse clause (SparseKNN inside Sum/Max/...: the loaded path only). */
+function hasSparseClause(expr: TextExpr): boolean {
+  return expressionLeaves(expr).sparse.length > 0;
+}
+
+/** Per request field: true when every cold path that may receive a request with it serves it, or a test of its value. */
+const SERVED_COLD: { readonly [K in keyof QueryRequest]-?: boolean | ((value: NonNullable<QueryRequest[K]>) => boolean) } = {
+  rankBy: (rank: RankBy) => (rank.kind === "rrf" ? rank.queries : [rank]).every((r) => r.kind !== "text" || !hasSparseClause(r.expr)),
   filters: true,
   topK: true,
   includeAttributes: true,
@@ -47,12 +55,13 @@ const SERVED_COLD: { readonly [K in keyof QueryRequest]-?: boolean } = {
   atVersion: true,
   probes: true,
   limitPer: true,
-  computeAttributes: true,
+  computeAttributes: (computed) => [...computed.values()].every((c) => c.kind !== "expr" || !hasSparseClause(c.expr)),
 };
 
 export function needsLoadedPath(request: QueryRequest): boolean {
-  for (const [field, cold] of Object.entries(SERVED_COLD) as [keyof QueryRequest, boolean][]) {
-    if (!cold && request[field] !== undefined) return true;
+  for (const [field, cold] of Object.entries(SERVED_COLD) as [keyof QueryRequest, boolean | ((value: unknown) => boolean)][]) {
+    const value = request[field];
+    if (value !== undefined && (cold === false || (typeof cold === "function" && !cold(value)))) return true;
   }
   return false;
 }

@@ -45,15 +45,30 @@ import { encodePatch, type WriteLimits } from "./write-request.ts";
 export interface PredicateMutationOptions {
   /** The snapshot the targets are resolved against must be this version. */
   readonly ifVersion?: number | undefined;
+  /**
+   * Most documents this mutation may target (a positive integer; at most, and by default, the engine's
+   * `maxMutationTargets`). A filter matching more fails with InvalidArgument and changes nothing, unless
+   * `allowPartial`.
+   */
+  readonly maxTargets?: number | undefined;
+  /**
+   * When the filter matches more than `maxTargets` documents: mutate the first `maxTargets` of them in id order
+   * and report `remaining: true` (run the mutation again for the rest) instead of failing.
+   */
+  readonly allowPartial?: boolean | undefined;
 }
 
 export interface DeleteByFilterResult {
-  /** Documents the filter matched at the snapshot. */
+  /** Documents targeted: the ones the filter matched at the snapshot (with `allowPartial`, at most `maxTargets`). */
   readonly matched: number;
   /** Documents deleted. */
   readonly deleted: number;
-  /** Matched documents left alone because a newer write won (or a concurrent delete did it). */
+  /** Ids of the documents deleted, in id order. */
+  readonly deletedIds: readonly string[];
+  /** Targeted documents left alone because a newer write won (or a concurrent delete did it). */
   readonly skipped: number;
+  /** True when the filter matched more documents than were targeted (`allowPartial`): run it again for the rest. */
+  readonly remaining: boolean;
   /** Manifest version at which the result is visible. */
   readonly version: number;
 }
@@ -62,8 +77,12 @@ export interface PatchByFilterResult {
   readonly matched: number;
   /** Documents patched. */
   readonly patched: number;
-  /** Matched documents left alone because a newer write won. */
+  /** Ids of the documents patched, in id order. */
+  readonly patchedIds: readonly string[];
+  /** Targeted documents left alone because a newer write won. */
   readonly skipped: number;
+  /** True when the filter matched more documents than were targeted (`allowPartial`): run it again for the rest. */
+  readonly remaining: boolean;
   readonly version: number;
 }
 
@@ -86,23 +105,42 @@ async function resolve(
   path: NamespacePath,
   filter: Filter,
   options: PredicateMutationOptions,
-): Promise<{ version: number; dimension: number | undefined; targets: Target[] }> {
+): Promise<{ version: number; dimension: number | undefined; targets: Target[]; remaining: boolean }> {
   const { ctx } = deps;
+  const cap = targetCap(deps, options);
   const name = formatNamespacePath(path);
   const snapshot = await ctx.manifests.readLatest(path);
   if (snapshot === undefined || snapshot.deletedAt !== undefined) throw new NamespaceNotFoundError(name);
   if (options.ifVersion !== undefined && options.ifVersion !== snapshot.version) throw new VersionConflictError(name, options.ifVersion, snapshot.version);
   // Token filters tokenize under the namespace's current full-text options.
   const match = { textConfig: textConfigOf(snapshot.textFields) };
+  // One past the cap is enough to know whether more match (a partial mutation stops there).
+  const partial = options.allowPartial === true;
   const targets = await ctx.states.read(path, snapshot, (state) => {
     const out: Target[] = [];
-    for (const { doc, rowId } of state.rowsInIdOrder()) if (matchesFilter(doc, filter, match)) out.push({ rowId, doc });
+    for (const { doc, rowId } of state.rowsInIdOrder()) {
+      if (!matchesFilter(doc, filter, match)) continue;
+      out.push({ rowId, doc });
+      if (partial && out.length > cap) break;
+    }
     return out;
   });
-  if (targets.length > deps.maxTargets) {
-    throw new InvalidArgumentError(`the filter matches ${targets.length} documents; at most ${deps.maxTargets} per predicate mutation (narrow the filter)`);
+  const remaining = targets.length > cap;
+  if (remaining && !partial) {
+    throw new InvalidArgumentError(
+      `the filter matches ${targets.length} documents; at most ${cap} per predicate mutation (narrow the filter, or allow a partial mutation)`,
+    );
   }
-  return { version: snapshot.version, dimension: snapshot.vector?.dimension, targets };
+  if (remaining) targets.length = cap;
+  return { version: snapshot.version, dimension: snapshot.vector?.dimension, targets, remaining };
+}
+
+/** The most documents one mutation may target: the option, bounded by the engine's own limit. */
+function targetCap(deps: MutationDependencies, options: PredicateMutationOptions): number {
+  const { maxTargets } = options;
+  if (maxTargets === undefined) return deps.maxTargets;
+  if (!Number.isSafeInteger(maxTargets) || maxTargets < 1) throw new InvalidArgumentError(`maxTargets must be a positive integer; got ${String(maxTargets)}`);
+  return Math.min(maxTargets, deps.maxTargets);
 }
 
 /**
@@ -135,11 +173,16 @@ async function driveRaw(deps: MutationDependencies, run: () => Promise<MutationR
   }
 }
 
-async function touchedContainers(wal: WalEngine, walId: bigint): Promise<Set<string>> {
+/** The containers the finished mutation tombstoned rows in, and the targets it tombstoned (the rest were NOT_FOUND). */
+async function outcome(wal: WalEngine, walId: bigint): Promise<{ touched: Set<string>; tombstoned: Set<RowId> }> {
   const { doc } = await wal.readWal(walId as never);
-  const out = new Set<string>();
-  for (const entry of doc.tombstoneProgress) if (entry.tombstonedInSuperfile !== undefined) out.add(entry.tombstonedInSuperfile);
-  return out;
+  const touched = new Set<string>();
+  const tombstoned = new Set<RowId>();
+  for (const entry of doc.tombstoneProgress) {
+    if (entry.tombstonedInSuperfile !== undefined) touched.add(entry.tombstonedInSuperfile);
+    if (entry.outcome === "TOMBSTONED") tombstoned.add(entry.targetId);
+  }
+  return { touched, tombstoned };
 }
 
 export async function deleteByFilter(
@@ -148,8 +191,8 @@ export async function deleteByFilter(
   filter: Filter,
   options: PredicateMutationOptions,
 ): Promise<DeleteByFilterResult> {
-  const { version, targets } = await resolve(deps, path, filter, options);
-  if (targets.length === 0) return { matched: 0, deleted: 0, skipped: 0, version };
+  const { version, targets, remaining } = await resolve(deps, path, filter, options);
+  if (targets.length === 0) return { matched: 0, deleted: 0, deletedIds: [], skipped: 0, remaining, version };
   let walId: bigint | undefined;
   const result = await drive(
     deps,
@@ -159,8 +202,10 @@ export async function deleteByFilter(
     },
     () => walId,
   );
-  const published = await refreshTombstones(deps.ctx, path, await touchedContainers(deps.wal, result.walId));
-  return { matched: targets.length, deleted: result.tombstoned, skipped: result.notFound, version: published.version };
+  const { touched, tombstoned } = await outcome(deps.wal, result.walId);
+  const published = await refreshTombstones(deps.ctx, path, touched);
+  const deletedIds = targets.filter((t) => tombstoned.has(t.rowId)).map((t) => t.doc.id);
+  return { matched: targets.length, deleted: result.tombstoned, deletedIds, skipped: result.notFound, remaining, version: published.version };
 }
 
 export async function patchByFilter(
@@ -177,11 +222,11 @@ export async function patchByFilter(
   const encoded = encodePatch([{ ...patch, id: "patchByFilter" }], deps.ctx.ids, deps.limits, schema);
   if (schema !== undefined) applyObservedTypes(schema, encoded.observed);
   const entry = decodeLogEntry(encoded.entries[0] as Uint8Array, "patchByFilter");
-  const { version, dimension, targets } = await resolve(deps, path, filter, options);
+  const { version, dimension, targets, remaining } = await resolve(deps, path, filter, options);
   if (encoded.dimension !== undefined && dimension !== undefined && encoded.dimension !== dimension) {
     throw new InvalidArgumentError(`vector dimension ${encoded.dimension} does not match the namespace's dimension ${dimension}`);
   }
-  if (targets.length === 0) return { matched: 0, patched: 0, skipped: 0, version };
+  if (targets.length === 0) return { matched: 0, patched: 0, patchedIds: [], skipped: 0, remaining, version };
   const newRows = targets.map(({ doc }) => {
     const next = patched(doc, { ...entry, id: doc.id });
     return {
@@ -204,11 +249,20 @@ export async function patchByFilter(
     },
     () => walId,
   );
-  const touched = await touchedContainers(deps.wal, result.walId);
+  const { touched } = await outcome(deps.wal, result.walId);
   const published = await refreshTombstones(deps.ctx, path, touched);
   const segment = published.containers.find((c) => c.id === result.segmentId);
-  const masked = segment === undefined ? 0 : (maskedPositions(segment)?.size ?? 0);
-  return { matched: targets.length, patched: targets.length - masked, skipped: masked, version: published.version };
+  // The segment's row i is target i's new row; a masked row lost to a newer write.
+  const masked = segment === undefined ? undefined : maskedPositions(segment);
+  const patchedIds = targets.filter((_, i) => masked?.has(i) !== true).map((t) => t.doc.id);
+  return {
+    matched: targets.length,
+    patched: patchedIds.length,
+    patchedIds,
+    skipped: targets.length - patchedIds.length,
+    remaining,
+    version: published.version,
+  };
 }
 
 function dropPaths(key: string, value: unknown): unknown {

@@ -67,6 +67,18 @@ function single(docs: readonly StoredDocument[], matching: readonly StoredDocume
       const leafScores = new Map<unknown, Map<string, number>>();
       const leaves = (e: TextExpr): void => {
         if (e.op === "bm25") leafScores.set(e, referenceBm25(docs, e.field, e.query, {}, e.lastAsPrefix));
+        else if (e.op === "sparse") {
+          // The dot product of each document sharing a dimension with the query.
+          const dots = new Map<string, number>();
+          for (const d of docs) {
+            if (d.sparse === undefined) continue;
+            for (let i = 0; i < e.indices.length; i++) {
+              const j = d.sparse.indices.indexOf(e.indices[i] as number);
+              if (j >= 0) dots.set(d.id, (dots.get(d.id) ?? 0) + (e.values[i] as number) * (d.sparse.values[j] as number));
+            }
+          }
+          leafScores.set(e, dots);
+        }
         else if (e.op === "Product" || e.op === "Saturate" || e.op === "Decay" || e.op === "Dist") leaves(e.arg);
         else if (e.op === "Sum" || e.op === "Max") e.args.forEach(leaves);
       };
@@ -80,6 +92,7 @@ function single(docs: readonly StoredDocument[], matching: readonly StoredDocume
       const value = (e: TextExpr, d: StoredDocument, dateTime = false): number => {
         switch (e.op) {
           case "bm25":
+          case "sparse":
             return leafScores.get(e)!.get(d.id) ?? 0;
           case "Const":
             return e.value;

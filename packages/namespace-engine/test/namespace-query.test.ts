@@ -91,6 +91,15 @@ function battery(seed: number): [string, Record<string, unknown>][] {
     out.push([`fuzzy ${i}`, { filters: ["Or", [["body", "Fuzzy", `${typo(pick(WORDS))}`], ["body", "Fuzzy", typo(pick(WORDS)), { maxEditDistance: [{ distance: 1, minQueryChars: 6 }] }]]], topK: 40 }]);
     out.push([`fuzzy boost ${i}`, { rankBy: ["Sum", [["body", "BM25", pick(WORDS)], ["Product", 2, ["body", "Fuzzy", typo(pick(WORDS))]]]], topK: 15 }]);
   }
+  // Sparse clauses inside ranking expressions (after the streams above, so their queries stay the same).
+  for (let i = 0; i < 3; i++) {
+    const sparse = ["sparse", "Dot", { indices: [1, 4 + i, 9], values: [0.5, 1, 2] }];
+    out.push([`expr sparse sum ${i}`, { rankBy: ["Sum", [sparse, ["Product", 0.5, ["body", "BM25", pick(WORDS)]]]], topK: 12 }]);
+    out.push([
+      `expr sparse saturate ${i}`,
+      { rankBy: ["Max", [["Saturate", sparse, { midpoint: 1 + i }], ["Product", 0.01, ["Attribute", "price"]]]], topK: 12, ...(i === 1 ? { filters: randomFilter(expr) } : {}) },
+    ]);
+  }
   return out;
 }
 
@@ -155,6 +164,56 @@ describe("NamespaceEngine.query", () => {
       expect(new Set(ids).size).toBe(ids.length);
     });
   }
+
+  it("ranks by sparse clauses inside ranking expressions (dot products worked out by hand), from the log and a segment", async () => {
+    const { engine } = memoryEngine();
+    await engine.createNamespace("acme/query/sparse-expr");
+    const ns = "acme/query/sparse-expr";
+    await engine.upsert(ns, [
+      { id: "a", sparse: { indices: [1, 2], values: [1, 2] }, text: { body: "alpha" }, attributes: { price: 10 } },
+      { id: "b", sparse: { indices: [2, 7], values: [1, 4] }, text: { body: "beta" } },
+      { id: "c", text: { body: "alpha alpha" }, attributes: { price: 4 } },
+      { id: "d", sparse: { indices: [7], values: [1] }, attributes: { price: 100 } },
+    ]);
+    // The query {1: 3, 2: 1}: a = 3 + 2 = 5, b = 1; c has no sparse vector, d shares no dimension.
+    const dot = ["sparse", "Dot", { indices: [1, 2], values: [3, 1] }];
+    const rows = async (rankBy: unknown, extra: Record<string, unknown> = {}) =>
+      (await engine.query(ns, { rankBy, topK: 10, ...extra } as never)).rows.map((r) => [r.id, r.score]);
+    for (let round = 0; round < 2; round++) {
+      // Only documents sharing a dimension (or matching a BM25 clause) take part.
+      expect(await rows(["Sum", [dot, ["Product", 0.5, ["Attribute", "price"]]]])).toEqual([
+        ["a", 10],
+        ["b", 1],
+      ]);
+      expect(await rows(["Saturate", dot, { midpoint: 5 }])).toEqual([
+        ["a", 0.5],
+        ["b", 1 / 6],
+      ]);
+      expect(await rows(["Max", [dot, ["Product", 4, ["body", "BM25", "beta"]]]])).toEqual([
+        ["a", 5],
+        ["b", 4 * ((await rows(["body", "BM25", "beta"]))[0]?.[1] as number)],
+      ]);
+      const bm25 = new Map((await rows(["body", "BM25", "alpha"])) as [string, number][]);
+      expect(await rows(["Sum", [["body", "BM25", "alpha"], dot]])).toEqual(
+        [
+          ["a", (bm25.get("a") as number) + 5],
+          ["c", bm25.get("c") as number],
+          ["b", 1],
+        ].sort((x, y) => (y[1] as number) - (x[1] as number)),
+      );
+      // The query's filters still select the rows; computed attributes take the clause too.
+      expect(await rows(["Sum", [dot, 1]], { filters: ["id", "NotEq", "a"] })).toEqual([["b", 2]]);
+      const computed = await engine.query(ns, { rankBy: ["id", "asc"], topK: 10, computeAttributes: { d: dot } } as never);
+      expect(computed.rows.map((r) => [r.id, r.computed?.["d"]])).toEqual([
+        ["a", 5],
+        ["b", 1],
+        ["c", 0],
+        ["d", 0],
+      ]);
+      await engine.compact(ns, { force: true });
+    }
+    await expect(engine.query(ns, { rankBy: ["Sum", [["sparse", "Dot", { indices: [2, 1], values: [1, 1] }], 1]] } as never)).rejects.toMatchObject({ code: "InvalidQuery" });
+  });
 
   it("deleteByFilter tombstones on a compacted segment and patchByFilter's UPDATE segment hide the old rows", async () => {
     const { engine, storage } = await scenario("COSINE");

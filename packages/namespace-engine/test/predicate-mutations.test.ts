@@ -28,7 +28,7 @@ describe("deleteByFilter", () => {
     const { engine } = memoryEngine();
     await seeded(engine);
     const result = await engine.deleteByFilter(NS, ["status", "Eq", "stale"]);
-    expect(result).toMatchObject({ matched: 3, deleted: 3, skipped: 0 });
+    expect(result).toMatchObject({ matched: 3, deleted: 3, deletedIds: ["a", "c", "d"], skipped: 0, remaining: false });
     expect(await ids(engine)).toEqual(["b"]);
     expect((await engine.getNamespace(NS)).version).toBe(result.version);
     // Another engine (cold state) sees the same.
@@ -51,7 +51,7 @@ describe("deleteByFilter", () => {
     const { engine } = memoryEngine();
     await seeded(engine);
     const before = (await engine.getNamespace(NS)).version;
-    expect(await engine.deleteByFilter(NS, ["status", "Eq", "none"])).toEqual({ matched: 0, deleted: 0, skipped: 0, version: before });
+    expect(await engine.deleteByFilter(NS, ["status", "Eq", "none"])).toEqual({ matched: 0, deleted: 0, deletedIds: [], skipped: 0, remaining: false, version: before });
   });
 
   it("fails with VersionConflict when ifVersion is not the snapshot's version", async () => {
@@ -70,7 +70,7 @@ describe("patchByFilter", () => {
     const { engine } = memoryEngine();
     await seeded(engine);
     const result = await engine.patchByFilter(NS, ["status", "Eq", "stale"], { attributes: { status: "checked", n: null, extra: 1 } });
-    expect(result).toMatchObject({ matched: 3, patched: 3, skipped: 0 });
+    expect(result).toMatchObject({ matched: 3, patched: 3, patchedIds: ["a", "c", "d"], skipped: 0, remaining: false });
     const docs = await engine.documents(NS);
     expect(docs.map((d) => [d.id, d.attributes])).toEqual([
       ["a", { status: "checked", extra: 1 }],
@@ -94,6 +94,59 @@ describe("patchByFilter", () => {
     const version = (await engine.getNamespace(NS)).version;
     await expect(engine.patchByFilter(NS, ["id", "Eq", "a"], { vector: [1, 2, 3] })).rejects.toMatchObject({ code: "InvalidArgument" });
     expect((await engine.getNamespace(NS)).version).toBe(version);
+  });
+});
+
+describe("target limits and partial mutations", () => {
+  it("refuses a filter matching more than maxTargets, changing nothing", async () => {
+    const { engine } = memoryEngine();
+    await seeded(engine);
+    const version = (await engine.getNamespace(NS)).version;
+    const error = await errorOf(engine.deleteByFilter(NS, ["status", "Eq", "stale"], { maxTargets: 2 }));
+    expect(error).toMatchObject({ code: "InvalidArgument", message: expect.stringMatching(/matches 3 documents; at most 2/) });
+    await expect(engine.patchByFilter(NS, ["status", "Eq", "stale"], { attributes: { x: 1 } }, { maxTargets: 2 })).rejects.toMatchObject({ code: "InvalidArgument" });
+    expect((await engine.getNamespace(NS)).version).toBe(version);
+    expect(await ids(engine)).toEqual(["a", "b", "c", "d"]);
+    // Exactly at the limit: applied whole.
+    expect(await engine.deleteByFilter(NS, ["status", "Eq", "stale"], { maxTargets: 3 })).toMatchObject({ deleted: 3, remaining: false });
+  });
+
+  it("with allowPartial deletes the first maxTargets matches in id order and reports the rest remaining, until none remain", async () => {
+    const { engine } = memoryEngine();
+    await seeded(engine);
+    const first = await engine.deleteByFilter(NS, ["status", "Eq", "stale"], { maxTargets: 2, allowPartial: true });
+    expect(first).toMatchObject({ matched: 2, deleted: 2, deletedIds: ["a", "c"], remaining: true });
+    expect(await ids(engine)).toEqual(["b", "d"]);
+    const second = await engine.deleteByFilter(NS, ["status", "Eq", "stale"], { maxTargets: 2, allowPartial: true });
+    expect(second).toMatchObject({ matched: 1, deleted: 1, deletedIds: ["d"], remaining: false });
+    const none = await engine.deleteByFilter(NS, ["status", "Eq", "stale"], { maxTargets: 2, allowPartial: true });
+    expect(none).toMatchObject({ matched: 0, deleted: 0, deletedIds: [], remaining: false });
+    expect(await ids(engine)).toEqual(["b"]);
+  });
+
+  it("with allowPartial patches the first maxTargets matches; a filter the patch falsifies drains in rounds", async () => {
+    const { engine } = memoryEngine();
+    await seeded(engine);
+    const first = await engine.patchByFilter(NS, ["status", "Eq", "stale"], { attributes: { status: "done" } }, { maxTargets: 2, allowPartial: true });
+    expect(first).toMatchObject({ matched: 2, patched: 2, patchedIds: ["a", "c"], remaining: true });
+    expect((await engine.get(NS, ["d"]))[0]?.attributes).toEqual({ status: "stale", n: 4 });
+    const second = await engine.patchByFilter(NS, ["status", "Eq", "stale"], { attributes: { status: "done" } }, { maxTargets: 2, allowPartial: true });
+    expect(second).toMatchObject({ matched: 1, patched: 1, patchedIds: ["d"], remaining: false });
+    const docs = await engine.documents(NS);
+    expect(docs.map((d) => [d.id, d.attributes?.["status"]])).toEqual([
+      ["a", "done"],
+      ["b", "fresh"],
+      ["c", "done"],
+      ["d", "done"],
+    ]);
+  });
+
+  it("bounds maxTargets by the engine's maxMutationTargets and refuses a non-positive one", async () => {
+    const { engine } = memoryEngine({ maxMutationTargets: 1 });
+    await seeded(engine);
+    expect(await engine.deleteByFilter(NS, ["status", "Eq", "stale"], { maxTargets: 50, allowPartial: true })).toMatchObject({ deletedIds: ["a"], remaining: true });
+    await expect(engine.deleteByFilter(NS, ["status", "Eq", "stale"], { maxTargets: 0 })).rejects.toMatchObject({ code: "InvalidArgument" });
+    await expect(engine.deleteByFilter(NS, ["status", "Eq", "stale"], { maxTargets: 1.5 })).rejects.toMatchObject({ code: "InvalidArgument" });
   });
 });
 
@@ -127,7 +180,7 @@ describe("conflict rules with concurrent writes", () => {
     const writer = makeEngine(storage);
     const engine = makeEngine(interceptIntent(storage, async () => void (await writer.upsert(NS, [{ id: "a", attributes: { status: "new" } }]))));
     const result = await engine.deleteByFilter(NS, ["status", "Eq", "stale"]);
-    expect(result).toMatchObject({ matched: 3, deleted: 2, skipped: 1 });
+    expect(result).toMatchObject({ matched: 3, deleted: 2, deletedIds: ["c", "d"], skipped: 1 });
     expect(await ids(engine)).toEqual(["a", "b"]);
     expect((await engine.get(NS, ["a"]))[0]?.attributes).toEqual({ status: "new" });
   });
@@ -143,7 +196,7 @@ describe("conflict rules with concurrent writes", () => {
       }),
     );
     const result = await engine.patchByFilter(NS, ["status", "Eq", "stale"], { attributes: { status: "patched" } });
-    expect(result).toMatchObject({ matched: 3, patched: 1, skipped: 2 });
+    expect(result).toMatchObject({ matched: 3, patched: 1, patchedIds: ["d"], skipped: 2 });
     const docs = await makeEngine(storage).documents(NS);
     expect(docs.map((d) => [d.id, d.attributes?.["status"]])).toEqual([
       ["a", "new"],
@@ -161,6 +214,8 @@ describe("conflict rules with concurrent writes", () => {
     // a and c were tombstoned by the other mutation: replaying their bits is a no-op either way.
     expect(result.matched).toBe(3);
     expect(result.deleted + result.skipped).toBe(3);
+    expect(result.deletedIds).toHaveLength(result.deleted);
+    expect(result.deletedIds).toContain("d");
     expect(await ids(makeEngine(storage))).toEqual(["b"]);
   });
 });

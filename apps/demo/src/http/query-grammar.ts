@@ -107,6 +107,37 @@ const FILTER_VARIANTS: SchemaObject[] = [
     "documents whose text field holds, for every token of the text, a token within its edit distance (by the token's length; default 3-5 characters exact, 6-8 one edit, 9+ two)",
     ["title", "Fuzzy", "turbopufer", { maxEditDistance: [{ distance: 1, minQueryChars: 6 }, { distance: 2, minQueryChars: 9 }] }],
   ),
+  tuple(
+    [
+      attr,
+      { name: "op", schema: ops("FuzzySubstring") },
+      { name: "text", schema: { type: "string", maxLength: 1024 } },
+      {
+        name: "options",
+        optional: true,
+        schema: {
+          type: "object",
+          additionalProperties: false,
+          properties: {
+            maxEditDistance: {
+              type: "array",
+              minItems: 1,
+              maxItems: 8,
+              items: {
+                type: "object",
+                required: ["distance", "minQueryChars"],
+                additionalProperties: false,
+                properties: { distance: { type: "integer", minimum: 0, maximum: 4 }, minQueryChars: { type: "integer", description: "at least 3 * (distance + 1)" } },
+              },
+            },
+            caseSensitive: { type: "boolean" },
+          },
+        },
+      },
+    ],
+    "string values holding a substring within the text's edit distance of it (by the text's length; default 3-5 characters exact, 6-8 one edit, 9+ two)",
+    ["company", "FuzzySubstring", "turbopufer", { maxEditDistance: [{ distance: 1, minQueryChars: 6 }], caseSensitive: false }],
+  ),
   tuple([attr, { name: "op", schema: ops("Exists") }], "present and not null", ["discontinued", "Exists"]),
   tuple([{ name: "op", schema: ops("And", "Or") }, { name: "filters", schema: { type: "array", items: ref("Filter"), minItems: 1 } }], "all / any of the filters", [
     "And",
@@ -193,6 +224,11 @@ const TEXT_VARIANTS: SchemaObject[] = [
     ],
     "|operand - origin|",
     ["Dist", ["Attribute", "published_at"], "2026-02-03T12:00:00Z"],
+  ),
+  tuple(
+    [{ name: "field", schema: ops("sparse") }, { name: "op", schema: ops("Dot") }, { name: "vector", schema: ref("SparseVector") }],
+    "the document's sparse dot product (0 without a shared dimension; documents sharing one take part like documents a BM25 clause matches)",
+    ["sparse", "Dot", { indices: [3, 17], values: [0.5, 1.2] }],
   ),
   ref("Filter"),
 ];

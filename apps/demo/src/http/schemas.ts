@@ -430,20 +430,46 @@ export const KeyIdParams = z.object({ id: z.string().regex(/^[0-9a-f]{16}$/).ope
 export const HealthSchema = z.object({ status: z.string() }).openapi("Health");
 
 export const FilterBody = FilterSchema.min(2);
-export const DeleteByFilterBody = z.object({ filter: FilterBody, ifVersion }).strict().openapi("DeleteByFilterRequest");
+const maxTargets = z
+  .number()
+  .int()
+  .positive()
+  .optional()
+  .openapi({ description: "Most documents the mutation may target (at most, and by default, the engine's limit); a filter matching more is a 400 unless allowPartial" });
+const allowPartial = z
+  .boolean()
+  .optional()
+  .openapi({ description: "When the filter matches more than maxTargets: mutate the first maxTargets matches in id order and answer remaining: true" });
+export const DeleteByFilterBody = z.object({ filter: FilterBody, ifVersion, maxTargets, allowPartial }).strict().openapi("DeleteByFilterRequest");
 export const PatchByFilterBody = z
   .object({
     filter: FilterBody,
     patch: DocumentPatchSchema.omit({ id: true }).strict(),
     ifVersion,
+    maxTargets,
+    allowPartial,
   })
   .strict()
   .openapi("PatchByFilterRequest");
 export const DeleteByFilterResultSchema = z
-  .object({ matched: z.number().int(), deleted: z.number().int(), skipped: z.number().int(), version: z.number().int() })
+  .object({
+    matched: z.number().int(),
+    deleted: z.number().int(),
+    deletedIds: z.array(z.string()).openapi({ description: "Ids of the documents deleted, in id order" }),
+    skipped: z.number().int(),
+    remaining: z.boolean().openapi({ description: "More documents match (a partial mutation): send it again for the rest" }),
+    version: z.number().int(),
+  })
   .openapi("DeleteByFilterResult");
 export const PatchByFilterResultSchema = z
-  .object({ matched: z.number().int(), patched: z.number().int(), skipped: z.number().int(), version: z.number().int() })
+  .object({
+    matched: z.number().int(),
+    patched: z.number().int(),
+    patchedIds: z.array(z.string()).openapi({ description: "Ids of the documents patched, in id order" }),
+    skipped: z.number().int(),
+    remaining: z.boolean().openapi({ description: "More documents match (a partial mutation): send it again for the rest" }),
+    version: z.number().int(),
+  })
   .openapi("PatchByFilterResult");
 export const CompactBody = z.object({ force: z.boolean().optional() }).strict().openapi("CompactRequest");
 export const WalGcBody = z.object({ graceMs: z.number().int().nonnegative().optional() }).strict().openapi("WalGcRequest");

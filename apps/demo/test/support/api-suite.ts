@@ -469,10 +469,18 @@ export function describeApiSuite(name: string, makeStore: () => Promise<TestStor
         expect((await writer.post(`${OPS}/upsert`, { documents: docs })).status).toBe(200);
         const deleted = await writer.post(`${OPS}/deleteByFilter`, { filter: ["n", "Lt", 5] });
         expect(deleted.status).toBe(200);
-        expect(deleted.body).toMatchObject({ matched: 5, deleted: 5, skipped: 0 });
+        expect(deleted.body).toMatchObject({ matched: 5, deleted: 5, deletedIds: ["o0", "o1", "o2", "o3", "o4"], skipped: 0, remaining: false });
+        // A partial mutation: at most maxTargets, the first in id order, the rest reported remaining.
+        const tooMany = await writer.post(`${OPS}/deleteByFilter`, { filter: ["n", "Gte", 18], maxTargets: 1 });
+        expect(tooMany.status).toBe(400);
+        const partial = await writer.post(`${OPS}/deleteByFilter`, { filter: ["n", "Gte", 18], maxTargets: 1, allowPartial: true });
+        expect(partial.body).toMatchObject({ matched: 1, deleted: 1, deletedIds: ["o18"], remaining: true });
+        const rest = await writer.post(`${OPS}/deleteByFilter`, { filter: ["n", "Gte", 18], maxTargets: 1, allowPartial: true });
+        expect(rest.body).toMatchObject({ deletedIds: ["o19"], remaining: false });
+        expect((await writer.post(`${OPS}/upsert`, { documents: docs.slice(18) })).status).toBe(200);
         const patched = await writer.post(`${OPS}/patchByFilter`, { filter: ["kind", "Eq", "odd"], patch: { attributes: { flagged: true } } });
         expect(patched.status).toBe(200);
-        expect(patched.body).toMatchObject({ matched: 8, patched: 8 });
+        expect(patched.body).toMatchObject({ matched: 8, patched: 8, patchedIds: ["o11", "o13", "o15", "o17", "o19", "o5", "o7", "o9"], remaining: false });
         const flagged = await reader.post(`${OPS}/query`, { filters: ["flagged", "Eq", true], topK: 100 });
         expect(flagged.body.rows).toHaveLength(8);
         expect((await reader.get(OPS)).body.docCount).toBe(15);

@@ -55,6 +55,7 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
     let tpuf: Turbopuffer; // a write key of tpuf-org/tpuf-proj
     let readOnly: Turbopuffer;
     let admin: Turbopuffer;
+    let writeKey: string;
     const client = (apiKey: string) => new Turbopuffer({ apiKey, baseURL: server.url, maxRetries: 0, logLevel: "off" });
 
     beforeAll(async () => {
@@ -66,7 +67,8 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
         expect(res.status).toBe(201);
         return res.body.key as string;
       };
-      tpuf = client(await mint("write"));
+      writeKey = await mint("write");
+      tpuf = client(writeKey);
       readOnly = client(await mint("read"));
       admin = client(ADMIN_KEY);
       const ns = tpuf.namespace("docs");
@@ -167,6 +169,15 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       // uint ids compare as numbers (10 and 11 after 6), also in id ranges.
       expect(await ids(["id", "Gte", 6])).toEqual([6, 10, 11]);
       expect(await ids(["id", "In", [11, 2]])).toEqual([2, 11]);
+      // Lt and Lte match null (missing) values; Gt and Gte do not (https://turbopuffer.com/docs/query, "Lt", "Lte").
+      const nulls = tpuf.namespace("lt-null");
+      await nulls.write({ upsert_rows: [{ id: 1, n: 1 }, { id: 2 }, { id: 3, n: 5 }, { id: 4, n: null }] });
+      const nullIds = async (filters: unknown) => (await nulls.query({ filters: filters as never, top_k: 10 })).rows?.map((r) => r.id);
+      expect(await nullIds(["n", "Lt", 3])).toEqual([1, 2, 4]);
+      expect(await nullIds(["n", "Lte", 5])).toEqual([1, 2, 3, 4]);
+      expect(await nullIds(["n", "Gt", 0])).toEqual([1, 3]);
+      expect(await nullIds(["n", "Gte", 1])).toEqual([1, 3]);
+      expect(await nullIds(["Not", ["n", "Lt", 3]])).toEqual([3]);
     });
 
     it("should order by an attribute and list by id without rank_by, honouring top_k and limit", async () => {
@@ -270,14 +281,8 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       expect(await ids(["tags", "ContainsAnyToken", ["the", "sourdough"]])).toEqual([3, 4]);
       expect(await ids(["tags", "ContainsTokenSequence", ["pizza", "The"]])).toEqual([1]);
       expect(await ids(["tags", "ContainsAnyToken", ["San"], { last_as_prefix: true }])).toEqual([4]);
-      // Fuzzy takes tokens too: each whole token within its edit distance of one of the attribute's tokens, case kept.
-      const fuzzy = { max_edit_distance: [{ distance: 1, min_query_chars: 6 }] };
-      expect(await ids(["tags", "Fuzzy", ["New Yrok"], fuzzy])).toEqual([]); // a transposition is two edits
-      expect(await ids(["tags", "Fuzzy", ["New Yorc"], fuzzy])).toEqual([1, 3]);
-      expect(await ids(["tags", "Fuzzy", ["new yorc", "bagels"], fuzzy])).toEqual([2]);
-      expect(await ids(["tags", "Fuzzy", ["new yorc", "pizza"], fuzzy])).toEqual([]); // "pizza" is shorter than min_query_chars
-      expect(await ids(["tags", "Fuzzy", ["Sourdough"], { ...fuzzy, case_sensitive: false }])).toEqual([4]);
-      await expect(ns.query({ filters: ["tags", "Fuzzy", "New Yorc", fuzzy] as never, top_k: 10 })).rejects.toThrow(/array of strings/);
+      // Fuzzy is a filter of fuzzy: true string attributes (turbopuffer's docs), not of a pre-tokenized one.
+      await expect(ns.query({ filters: ["tags", "Fuzzy", "New Yorc", { max_edit_distance: [{ distance: 1, min_query_chars: 6 }] }] as never, top_k: 10 })).rejects.toThrow(/fuzzy: true/);
       // A patch re-indexes the tokens.
       await ns.write({ patch_rows: [{ id: 4, tags: ["pizza"] }] });
       expect(await ids(["tags", "ContainsAnyToken", ["pizza"]])).toEqual([1, 3, 4]);
@@ -287,6 +292,13 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       await expect(ns.query({ filters: ["tags", "ContainsAllTokens", "pizza"], top_k: 10 })).rejects.toThrow(/array of strings/);
       await expect(ns.write({ upsert_rows: [{ id: 5, tags: ["a\u001fb"] }] })).rejects.toThrow(/U\+001F/);
       await expect(ns.updateSchema({ schema: { other: { type: "string", full_text_search: { tokenizer: "pre_tokenized_array" } } } })).rejects.toThrow(/needs type \[\]string/);
+      // "You cannot specify language, stemming: true, remove_stopwords: true, or case_sensitive: false" (docs/fts).
+      for (const option of [{ language: "english" }, { stemming: true }, { remove_stopwords: true }, { case_sensitive: false }]) {
+        const fts = { tokenizer: "pre_tokenized_array", ...option } as never;
+        await expect(ns.updateSchema({ schema: { more: { type: "[]string", full_text_search: fts } } }), JSON.stringify(option)).rejects.toThrow(/pre_tokenized_array tokenizer takes no/);
+      }
+      // Their neutral values are taken.
+      await ns.updateSchema({ schema: { more: { type: "[]string", full_text_search: { tokenizer: "pre_tokenized_array", stemming: false, remove_stopwords: false, case_sensitive: true } } } });
     });
 
     it("should rank by Sum, Max and Product of BM25 clauses over several fields (ranked by the engine)", async () => {
@@ -356,32 +368,39 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
         expect(got.map(([id]) => id)).toEqual(want.map(([id]) => id));
         for (const [i, [, s]] of got.entries()) expect(s).toBeCloseTo(want[i]![1], 9);
       };
-      expectRanked(await ranked(["Attribute", "clicks"]), [[2, 1000], [1, 10], [3, 0]]);
-      expectRanked(await ranked(["Saturate", ["Attribute", "clicks"], { midpoint: 100 }]), [[2, 1000 / 1100], [1, 10 / 110], [3, 0]]);
-      expectRanked(await ranked(["Saturate", ["Attribute", "clicks"], { midpoint: 100, exponent: 2 }]), [[2, 1e6 / 1.01e6], [1, 100 / 10_100], [3, 0]]);
-      expectRanked(await ranked(["Decay", ["Attribute", "clicks"], { midpoint: 100 }]), [[1, 100 / 110], [2, 100 / 1100], [3, 0]]);
-      expectRanked(await ranked(["Max", 0, ["Attribute", "delta"]]), [[2, 5], [1, 0], [3, 0]]);
-      // delta is a signed type (int, inferred): turbopuffer takes it only where it cannot be negative.
-      expectRanked(await ranked(["Max", [["Attribute", "delta"], 0]]), [[2, 5], [1, 0], [3, 0]]);
-      expectRanked(await ranked(["Dist", ["Attribute", "delta"], 0]), [[1, 5], [2, 5], [3, 0]]);
+      // Documents scoring 0 are left out ("Documents with a score of zero are excluded from results", docs/query).
+      expectRanked(await ranked(["Attribute", "clicks"]), [[2, 1000], [1, 10]]);
+      expectRanked(await ranked(["Saturate", ["Attribute", "clicks"], { midpoint: 100 }]), [[2, 1000 / 1100], [1, 10 / 110]]);
+      expectRanked(await ranked(["Saturate", ["Attribute", "clicks"], { midpoint: 100, exponent: 2 }]), [[2, 1e6 / 1.01e6], [1, 100 / 10_100]]);
+      expectRanked(await ranked(["Decay", ["Attribute", "clicks"], { midpoint: 100 }]), [[1, 100 / 110], [2, 100 / 1100]]);
+      expectRanked(await ranked(["Max", 0, ["Attribute", "delta"]]), [[2, 5]]);
+      // delta is a signed type (int, inferred): turbopuffer takes it only where it cannot be negative: under Max
+      // with 0, under Saturate (and Decay), which take the max with 0 themselves, or under Dist.
+      expectRanked(await ranked(["Max", [["Attribute", "delta"], 0]]), [[2, 5]]);
+      expectRanked(await ranked(["Saturate", ["Attribute", "delta"], { midpoint: 1 }]), [[2, 5 / 6]]);
+      // Decay(max(-5, 0)) = 1 for doc 1; doc 3 has no delta (the whole expression has no value: 0, left out).
+      expectRanked(await ranked(["Decay", ["Attribute", "delta"], { midpoint: 5 }]), [[1, 1], [2, 0.5]]);
+      expectRanked(await ranked(["Dist", ["Attribute", "delta"], 0]), [[1, 5], [2, 5]]);
       for (const bare of [
         ["Attribute", "delta"],
         ["Max", -1, ["Attribute", "delta"]],
         ["Max", ["Attribute", "clicks"], ["Attribute", "delta"]],
-        ["Saturate", ["Attribute", "delta"], { midpoint: 1 }],
+        ["Saturate", ["Sum", [["Attribute", "delta"], 1]], { midpoint: 1 }],
         ["Sum", [["title", "BM25", "fox"], ["Product", 2, ["Attribute", "delta"]]]],
         ["Max", 0, ["Product", 2, ["Attribute", "delta"]]],
       ]) {
         await expect(ns.query({ rank_by: bare as never, top_k: 10 }), JSON.stringify(bare)).rejects.toThrow(/signed type int/);
       }
+      // "the weight must be non-negative".
+      await expect(ns.query({ rank_by: ["Product", -2, ["title", "BM25", "fox"]] as never })).rejects.toThrow(/non-negative/);
       // A computed attribute is not a ranking score: it may be signed.
       const computed = await ns.query({ rank_by: ["title", "BM25", "fox"], compute_attributes: { d: ["Attribute", "delta"] } as never, top_k: 10 });
       expect(new Map(computed.rows?.map((r) => [r.id, r["d"]]))).toEqual(new Map([[1, -5], [2, 5]]));
-      expectRanked(await ranked(["Product", 2.0, ["species", "Eq", "whale"]]), [[1, 2], [2, 0], [3, 0]]);
+      expectRanked(await ranked(["Product", 2.0, ["species", "Eq", "whale"]]), [[1, 2]]);
       // 33 days from the origin, midpoint 6 h: 21.6e6 / (2851.2e6 + 21.6e6) = 1/133.
-      expectRanked(await ranked(["Decay", ["Dist", ["Attribute", "at"], "2026-02-03T00:00:00"], { midpoint: "6h" }]), [[1, 1], [2, 1 / 133], [3, 0]]);
-      expectRanked(await ranked(["Decay", ["Dist", ["Attribute", "at"], "2026-02-03T00:00:00Z"], { midpoint: 21_600_000 }]), [[1, 1], [2, 1 / 133], [3, 0]]);
-      expectRanked(await ranked(["Dist", ["Attribute", "clicks"], 10]), [[2, 990], [1, 0], [3, 0]]);
+      expectRanked(await ranked(["Decay", ["Dist", ["Attribute", "at"], "2026-02-03T00:00:00"], { midpoint: "6h" }]), [[1, 1], [2, 1 / 133]]);
+      expectRanked(await ranked(["Decay", ["Dist", ["Attribute", "at"], "2026-02-03T00:00:00Z"], { midpoint: 21_600_000 }]), [[1, 1], [2, 1 / 133]]);
+      expectRanked(await ranked(["Dist", ["Attribute", "clicks"], 10]), [[2, 990]]);
       // Boosting BM25: only the documents a BM25 clause matches take part.
       const s = (await ranked(["title", "BM25", "fox"]))[0]![1];
       expectRanked(await ranked(["Sum", [["title", "BM25", "fox"], ["species", "Eq", "whale"]]]), [[1, s + 1], [2, s]]);
@@ -390,7 +409,7 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
         [1, 2 * s + (1.7 * 10) / 110],
       ]);
       // The query's filters still select the rows.
-      expectRanked(await ranked(["Attribute", "clicks"], ["species", "NotEq", "fox"]), [[1, 10], [3, 0]]);
+      expectRanked(await ranked(["Attribute", "clicks"], ["species", "NotEq", "fox"]), [[1, 10]]);
       await expect(ns.query({ rank_by: ["Saturate", ["Attribute", "clicks"], { midpoint: -1 }] as never })).rejects.toThrow(/midpoint/);
       await expect(ns.query({ rank_by: ["Dist", ["Attribute", "at"], "not a date"] as never })).rejects.toBeInstanceOf(BadRequestError);
     });
@@ -427,35 +446,45 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       await expect(refuse({ id: ["Attribute", "price"] })).rejects.toBeInstanceOf(BadRequestError);
     });
 
-    it("should filter with Fuzzy on full_text_search attributes (edit distance by query token length, every token)", async () => {
+    it("should filter with Fuzzy as turbopuffer documents it: a substring within the text's edit distance, on attributes declared fuzzy: true", async () => {
+      // https://turbopuffer.com/docs/query ("Fuzzy") and https://turbopuffer.com/docs/fts ("Fuzzy matching").
       const ns = tpuf.namespace("fuzzy");
       await ns.write({
         upsert_rows: [
-          { id: 1, body: "Turbopuffer search engine", tag: "x" },
-          { id: 2, body: "kitten sitting", tag: "y" },
-          { id: 3, body: "brown fox", tag: "z" },
+          { id: 1, company_name: "turbopuffer", tags: ["turbopuffer"], plain: "turbopuffer" },
+          { id: 2, company_name: "turbopufer inc" },
+          { id: 3, company_name: "The TurboPuffer Company" },
+          { id: 4, company_name: "puffin" },
         ],
-        schema: { body: { type: "string", full_text_search: true } },
+        schema: { company_name: { type: "string", fuzzy: true, glob: true }, tags: { type: "[]string", fuzzy: true } },
       });
-      const params = { max_edit_distance: [{ distance: 1, min_query_chars: 6 }, { distance: 2, min_query_chars: 9 }] };
+      const d1 = { max_edit_distance: [{ min_query_chars: 3, distance: 0 }, { min_query_chars: 6, distance: 1 }] };
       const ids = async (filters: unknown) => (await ns.query({ filters: filters as never, top_k: 10 })).rows?.map((r) => r.id);
-      expect(await ids(["body", "Fuzzy", "turbopufer", params])).toEqual([1]);
-      expect(await ids(["body", "Fuzzy", "trubopuffer", params])).toEqual([1]);
-      expect(await ids(["body", "Fuzzy", "sittin kittens", params])).toEqual([2]);
-      expect(await ids(["body", "Fuzzy", "sittin brwn", params])).toEqual([]);
-      expect(await ids(["body", "Fuzzy", "fox", params])).toEqual([]); // shorter than every min_query_chars
-      expect(await ids(["body", "Fuzzy", "brownn", { ...params, case_sensitive: false }])).toEqual([3]);
-      expect(await ids(["Or", [["body", "Fuzzy", "kittem", params], ["tag", "Eq", "z"]]])).toEqual([2, 3]);
-      const boosted = await ns.query({ rank_by: ["Product", 2, ["body", "Fuzzy", "kittem", params]] as never, top_k: 10 });
-      expect(boosted.rows?.map((r) => [r.id, r.$dist])).toEqual([
-        [2, 2],
-        [1, 0],
-        [3, 0],
+      // Case-sensitive by default: "TurboPuffer" is three edits from "turbopufer".
+      expect(await ids(["company_name", "Fuzzy", "turbopufer", d1])).toEqual([1, 2]);
+      expect(await ids(["company_name", "Fuzzy", "turbopufer", { ...d1, case_sensitive: false }])).toEqual([1, 2, 3]);
+      // 3-5 characters: distance 0, a plain substring ("Puf" differs in case); shorter than 3: nothing.
+      expect(await ids(["company_name", "Fuzzy", "puf", d1])).toEqual([1, 2, 4]);
+      expect(await ids(["company_name", "Fuzzy", "pu", d1])).toEqual([]);
+      expect(await ids(["Not", ["company_name", "Fuzzy", "puffin", d1]])).toEqual([1, 2, 3]);
+      // The documented ranking: exact substrings (Glob) first, substrings within one edit (Fuzzy) returned too.
+      const ranked = await ns.query({
+        rank_by: ["Sum", [["Product", 3, ["company_name", "Glob", "*turbopufer*"]], ["company_name", "Fuzzy", "turbopufer", { max_edit_distance: [{ min_query_chars: 6, distance: 1 }], case_sensitive: false }]]] as never,
+        include_attributes: ["company_name"],
+        limit: 10,
+      });
+      expect(ranked.rows?.map((r) => [r.id, r.$dist])).toEqual([
+        [2, 4],
+        [1, 1],
+        [3, 1],
       ]);
-      await expect(ns.query({ filters: ["tag", "Fuzzy", "xyz", params] as never })).rejects.toThrow(/full_text_search/);
-      await expect(ns.query({ filters: ["body", "Fuzzy", "kitten", { max_edit_distance: [{ distance: 2, min_query_chars: 4 }] }] as never })).rejects.toBeInstanceOf(
-        BadRequestError,
-      );
+      await expect(ns.query({ filters: ["plain", "Fuzzy", "turbopuffer", d1] as never })).rejects.toThrow(/fuzzy: true/);
+      await expect(ns.query({ filters: ["company_name", "Fuzzy", "turbopuffer"] as never })).rejects.toThrow(/max_edit_distance/);
+      await expect(ns.query({ filters: ["company_name", "Fuzzy", "turbopuffer", { max_edit_distance: [{ distance: 3, min_query_chars: 12 }] }] as never })).rejects.toThrow(/0, 1 or 2/);
+      await expect(ns.query({ filters: ["company_name", "Fuzzy", "turbopuffer", { max_edit_distance: [{ distance: 2, min_query_chars: 4 }] }] as never })).rejects.toBeInstanceOf(BadRequestError);
+      // On a []string attribute each element is tested.
+      expect(await ids(["tags", "Fuzzy", "turbopufer", d1])).toEqual([1]);
+      expect(await ids(["tags", "Glob", "turbo*"])).toEqual([1]);
     });
 
     it("should cut to limit.per rows per limit key and limit.total rows, in rank order", async () => {
@@ -495,10 +524,16 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       const total = await ns.query({ aggregate_by: { n: ["Count"] }, filters: ["price", "Gt", 25] });
       expect(total.aggregations).toEqual({ n: 6 });
       expect(total.rows).toBeUndefined();
+      // "Up to limit.total groups are returned, ordered by group key" (https://turbopuffer.com/docs/query, group_by).
       const grouped = await ns.query({ aggregate_by: { n: ["Count"] }, group_by: ["color"] });
       expect(grouped.aggregation_groups).toEqual([
         { color: "blue", n: 3 },
+        { color: "green", n: 2 },
         { color: "red", n: 3 },
+      ]);
+      const firstTwo = await ns.query({ aggregate_by: { n: ["Count"] }, group_by: ["color"], limit: 2 });
+      expect(firstTwo.aggregation_groups).toEqual([
+        { color: "blue", n: 3 },
         { color: "green", n: 2 },
       ]);
     });
@@ -506,11 +541,12 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
     it("should group by each unique element of an array attribute (ForEachUnique), alone and beside attributes", async () => {
       const ns = tpuf.namespace("docs");
       const byTag = await ns.query({ aggregate_by: { n: ["Count"], total: ["Sum", "price"] }, group_by: [{ tag: ["ForEachUnique", "tags"] }] });
+      // Ordered by key, null first.
       expect(byTag.aggregation_groups).toEqual([
+        { tag: null, n: 1, total: 40 },
         { tag: "a", n: 4, total: 200 },
         { tag: "b", n: 3, total: 100 },
         { tag: "c", n: 3, total: 160 },
-        { tag: null, n: 1, total: 40 },
       ]);
       const both = await ns.query({ aggregate_by: { n: ["Count"] }, group_by: ["color", { tag: ["ForEachUnique", "tags"] }], filters: ["price", "Gt", 45] });
       expect(both.aggregation_groups).toEqual([
@@ -530,8 +566,8 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       const grouped = await ns.query({ aggregate_by: { total: ["Sum", "price"], n: ["Count"] }, group_by: ["color"] });
       expect(grouped.aggregation_groups).toEqual([
         { color: "blue", n: 3, total: 150 },
-        { color: "red", n: 3, total: 100 },
         { color: "green", n: 2, total: 110 },
+        { color: "red", n: 3, total: 100 },
       ]);
       await expect(ns.query({ aggregate_by: { s: ["Sum", "name"] } })).rejects.toThrow(/Sum needs numbers/);
     });
@@ -572,6 +608,9 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       expect(plain.results[0]?.rows?.[0]?.$dist).toBeCloseTo(Math.max(...plain.results[0]!.rows!.map((r) => r.$dist!)), 12);
       await expect(ns.multiQuery({ queries: queries as never, rerank_by: ["RRF", { weights: [1] }] })).rejects.toThrow(/weights/);
       await expect(ns.multiQuery({ queries: queries as never, rerank_by: ["RRF", { rank_constant: 0 }] })).rejects.toThrow(/rank_constant/);
+      await expect(ns.multiQuery({ queries: queries as never, rerank_by: ["RRF", { rank_constant: 1.5 }] })).rejects.toThrow(/rank_constant must be an integer/);
+      // "RRF reranking requires at least two subqueries".
+      await expect(ns.multiQuery({ queries: [queries[0]] as never, rerank_by: ["RRF"] })).rejects.toThrow(/at least two sub-queries/);
     });
 
     it("should apply upserts, patches and deletes of one request as one commit, skipping patches of missing ids", async () => {
@@ -580,20 +619,30 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       await ns.write({ upsert_rows: [{ id: "a", v: 1, note: "", w: false }, { id: "b", v: 2 }, { id: "c", v: 3 }] });
       const before = await server.engine.listVersions(`${PROJECT.org}/${PROJECT.project}/mixed`);
       const res = await ns.write({
-        upsert_rows: [{ id: "d", v: 4 }],
-        patch_rows: [{ id: "a", v: 10, note: "patched" }, { id: "zzz", v: 0 }, { id: "d", w: true }],
+        upsert_rows: [{ id: "d", v: 4, w: true }],
+        patch_rows: [{ id: "a", v: 10, note: "patched" }, { id: "zzz", v: 0 }],
         deletes: ["b", "nope"],
         return_affected_ids: true,
       });
       const after = await server.engine.listVersions(`${PROJECT.org}/${PROJECT.project}/mixed`);
       expect(after.length - before.length).toBe(1);
-      expect(res).toMatchObject({ rows_upserted: 1, rows_patched: 2, rows_deleted: 1, rows_affected: 4, upserted_ids: ["d"], patched_ids: ["a", "d"], deleted_ids: ["b"] });
+      expect(res).toMatchObject({ rows_upserted: 1, rows_patched: 1, rows_deleted: 1, rows_affected: 3, upserted_ids: ["d"], patched_ids: ["a"], deleted_ids: ["b"] });
       const rows = (await ns.query({ include_attributes: true, top_k: 10 })).rows;
       expect(rows).toEqual([
         { id: "a", v: 10, note: "patched", w: false },
         { id: "c", v: 3 },
         { id: "d", v: 4, w: true },
       ]);
+      // "If the same document ID appears multiple times in the request, the request will fail with an HTTP 400 error"
+      // (https://turbopuffer.com/docs/write): nothing of it is applied.
+      const duplicates = [
+        { upsert_rows: [{ id: "e", v: 1 }], patch_rows: [{ id: "e", v: 2 }] },
+        { upsert_rows: [{ id: "e", v: 1 }, { id: "e", v: 2 }] },
+        { patch_rows: [{ id: "a", v: 1 }], deletes: ["a"] },
+        { upsert_columns: { id: ["e", "f"], v: [1, 2] }, deletes: ["f"] },
+      ];
+      for (const write of duplicates) await expect(ns.write(write as never), JSON.stringify(write)).rejects.toThrow(/appears more than once/);
+      expect((await ns.query({ include_attributes: true, top_k: 10 })).rows).toEqual(rows);
     });
 
     it("should apply conditional writes per document ($ref_new, a missing document's null attributes)", async () => {
@@ -723,13 +772,119 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
     it("should delete and patch by filter", async () => {
       const ns = tpuf.namespace("by-filter");
       await ns.write({ upsert_rows: DOCS.map(({ vector: _v, text: _t, ...d }) => d) });
-      const deleted = await ns.write({ delete_by_filter: ["color", "Eq", "red"] });
-      expect(deleted.rows_deleted).toBe(3);
-      const patched = await ns.write({ patch_by_filter: { filters: ["price", "Gte", 70], patch: { sale: true } } });
-      expect(patched.rows_patched).toBe(2);
+      const deleted = await ns.write({ delete_by_filter: ["color", "Eq", "red"], return_affected_ids: true });
+      expect(deleted).toMatchObject({ rows_affected: 3, rows_deleted: 3, rows_remaining: false, deleted_ids: [1, 3, 6] });
+      expect(deleted.rows_patched).toBeUndefined();
+      const patched = await ns.write({ patch_by_filter: { filters: ["price", "Gte", 70], patch: { sale: true } }, return_affected_ids: true });
+      expect(patched).toMatchObject({ rows_affected: 2, rows_patched: 2, rows_remaining: false, patched_ids: [10, 11] });
+      // A filter matching nothing: the counts of the operations used are answered, 0 included.
+      const none = await ns.write({ delete_by_filter: ["color", "Eq", "purple"], return_affected_ids: true });
+      expect(none).toMatchObject({ rows_affected: 0, rows_deleted: 0, rows_remaining: false });
+      expect(none.deleted_ids).toBeUndefined();
       const rows = (await ns.query({ include_attributes: ["sale"], top_k: 100 })).rows;
       expect(rows?.map((r) => r.id)).toEqual([2, 4, 5, 10, 11]);
       expect(rows?.filter((r) => r.sale === true).map((r) => r.id)).toEqual([10, 11]);
+    });
+
+    it("should follow turbopuffer's documented examples of conditional writes, delete_by_filter and patch_by_filter", async () => {
+      // https://turbopuffer.com/docs/write, "Conditional writes": a missing document is upserted unconditionally.
+      const cond = tpuf.namespace("docs-example-conditional");
+      await cond.write({
+        upsert_rows: [
+          { id: 101, vector: [0.2, 0.8], title: "LISP Guide for Beginners (draft_v2)", version: 2 },
+          { id: 102, vector: [0.4, 0.4], title: "AI for Practitioners (final)", version: 5 },
+        ],
+        distance_metric: "cosine_distance",
+      });
+      const conditional = await cond.write({
+        upsert_rows: [
+          { id: 101, vector: [0.2, 0.8], title: "LISP Guide for Beginners (final)", version: 3 },
+          { id: 102, vector: [0.4, 0.4], title: "AI for Practitioners (draft_v4)", version: 4 },
+          { id: 103, vector: [0.6, 0.8], title: "Database Internals (draft_v1)", version: 1 },
+        ],
+        upsert_condition: ["version", "Lt", { $ref_new: "version" }],
+        distance_metric: "cosine_distance",
+        return_affected_ids: true,
+      });
+      expect(conditional).toMatchObject({ rows_affected: 2, rows_upserted: 2, upserted_ids: [101, 103] });
+      const titles = (await cond.query({ rank_by: ["id", "asc"], limit: 10, include_attributes: ["title"] })).rows;
+      expect(titles?.map((r) => r.title)).toEqual(["LISP Guide for Beginners (final)", "AI for Practitioners (final)", "Database Internals (draft_v1)"]);
+      // "Insert if not exists": existing documents always have an id, so ["id", "Eq", null] fails for them only.
+      const insert = await cond.write({ upsert_rows: [{ id: 101, vector: [1, 0], version: 9 }, { id: 104, vector: [1, 0], version: 1 }], upsert_condition: ["id", "Eq", null], return_affected_ids: true });
+      expect(insert).toMatchObject({ rows_upserted: 1, upserted_ids: [104] });
+      // Patches and deletes of missing documents are skipped without evaluating the condition.
+      const skipped = await cond.write({ patch_rows: [{ id: 999, version: 1 }], patch_condition: ["id", "Eq", null], deletes: [998], delete_condition: ["id", "Eq", null] });
+      expect(skipped).toMatchObject({ rows_affected: 0, rows_patched: 0, rows_deleted: 0 });
+
+      // "Delete by filter": titles including "guide" with 1000 or less views.
+      const del = tpuf.namespace("docs-example-delete-by-filter");
+      await del.write({
+        upsert_rows: [
+          { id: 101, vector: [0.2, 0.8], title: "LISP Guide for Beginners", views: 10 },
+          { id: 102, vector: [0.4, 0.4], title: "AI for Practitioners", views: 2500 },
+        ],
+        distance_metric: "cosine_distance",
+      });
+      const deleted = await del.write({ delete_by_filter: ["And", [["title", "IGlob", "*guide*"], ["views", "Lte", 1000]]] });
+      expect(deleted.rows_affected).toBe(1);
+      expect((await del.query({ rank_by: ["id", "asc"], limit: 10 })).rows?.map((r) => r.id)).toEqual([102]);
+
+      // "Patch by filter": archive published posts with 100 or fewer views.
+      const patch = tpuf.namespace("docs-example-patch-by-filter");
+      await patch.write({
+        upsert_rows: [
+          { id: 101, vector: [0.2, 0.8], title: "LISP Guide for Beginners", views: 10, status: "published" },
+          { id: 102, vector: [0.4, 0.4], title: "AI for Practitioners", views: 2500, status: "published" },
+          { id: 103, vector: [0.6, 0.3], title: "Rust Basics", views: 50, status: "published" },
+        ],
+        distance_metric: "cosine_distance",
+      });
+      const patched = await patch.write({
+        patch_by_filter: { filters: ["And", [["status", "Eq", "published"], ["views", "Lte", 100]]], patch: { status: "archived" } },
+      });
+      expect(patched.rows_affected).toBe(2);
+      const statuses = (await patch.query({ rank_by: ["id", "asc"], limit: 10, include_attributes: ["status"] })).rows;
+      expect(statuses?.map((r) => [r.id, r.status])).toEqual([
+        [101, "archived"],
+        [102, "published"],
+        [103, "archived"],
+      ]);
+    });
+
+    it("should bound delete_by_filter and patch_by_filter: over the limit a 400 changing nothing, with *_allow_partial the first matches and rows_remaining", async () => {
+      // A server whose filter-write limits are 2 (turbopuffer's are 5M and 50k), on the same store and keys.
+      const limited = await startTestServer(store.storage, { maxBatch: 500, maxDeleteByFilter: 2, maxPatchByFilter: 2 });
+      try {
+        const ns = new Turbopuffer({ apiKey: writeKey, baseURL: limited.url, maxRetries: 0, logLevel: "off" }).namespace("by-filter-partial");
+        await ns.write({ upsert_rows: [1, 2, 3, 4, 5].map((id) => ({ id, kind: id % 2 === 1 ? "odd" : "even", n: id })) });
+        await expect(ns.write({ delete_by_filter: ["kind", "Eq", "odd"] })).rejects.toBeInstanceOf(BadRequestError);
+        await expect(ns.write({ patch_by_filter: { filters: ["n", "Gte", 1], patch: { seen: true } } })).rejects.toThrow(/matches 5 documents; at most 2/);
+        expect((await ns.query({ rank_by: ["id", "asc"], limit: 10, include_attributes: true })).rows).toEqual(
+          [1, 2, 3, 4, 5].map((id) => ({ id, kind: id % 2 === 1 ? "odd" : "even", n: id })),
+        );
+        // Partial: the first matches in id order, then the rest on the next (potentially duplicate) request.
+        const first = await ns.write({ delete_by_filter: ["kind", "Eq", "odd"], delete_by_filter_allow_partial: true, return_affected_ids: true });
+        expect(first).toMatchObject({ rows_affected: 2, rows_deleted: 2, rows_remaining: true, deleted_ids: [1, 3] });
+        const second = await ns.write({ delete_by_filter: ["kind", "Eq", "odd"], delete_by_filter_allow_partial: true, return_affected_ids: true });
+        expect(second).toMatchObject({ rows_deleted: 1, rows_remaining: false, deleted_ids: [5] });
+        const patchAll = { filters: ["seen", "Eq", null], patch: { seen: true } } as const;
+        const p1 = await ns.write({ patch_by_filter: patchAll as never, patch_by_filter_allow_partial: true, return_affected_ids: true });
+        expect(p1).toMatchObject({ rows_patched: 2, rows_remaining: false, patched_ids: [2, 4] });
+        await ns.write({ upsert_rows: [{ id: 6 }, { id: 7 }, { id: 8 }] });
+        const p2 = await ns.write({ patch_by_filter: patchAll as never, patch_by_filter_allow_partial: true, return_affected_ids: true });
+        expect(p2).toMatchObject({ rows_patched: 2, rows_remaining: true, patched_ids: [6, 7] });
+        const p3 = await ns.write({ patch_by_filter: patchAll as never, patch_by_filter_allow_partial: true, return_affected_ids: true });
+        expect(p3).toMatchObject({ rows_patched: 1, rows_remaining: false, patched_ids: [8] });
+        expect((await ns.query({ rank_by: ["id", "asc"], limit: 10, include_attributes: ["seen"] })).rows?.map((r) => [r.id, r.seen])).toEqual([
+          [2, true],
+          [4, true],
+          [6, true],
+          [7, true],
+          [8, true],
+        ]);
+      } finally {
+        await limited.close();
+      }
     });
 
     it("should branch and copy from a namespace", async () => {
@@ -805,9 +960,9 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
 
     it("should raise the client's typed errors: 400 naming an unsupported operator, 401, 403, 404", async () => {
       const ns = tpuf.namespace("docs");
-      const fuzzy = ns.query({ filters: ["color", "Fuzzy", "fo"] as never, top_k: 1 }); // color has no full_text_search
+      const fuzzy = ns.query({ filters: ["color", "Fuzzy", "fo"] as never, top_k: 1 }); // color is not declared fuzzy: true
       await expect(fuzzy).rejects.toBeInstanceOf(BadRequestError);
-      await expect(ns.query({ filters: ["color", "Fuzzy", "fo"] as never, top_k: 1 })).rejects.toThrow(/Fuzzy needs full_text_search/);
+      await expect(ns.query({ filters: ["color", "Fuzzy", "fo"] as never, top_k: 1 })).rejects.toThrow(/Fuzzy needs fuzzy: true/);
       await expect(ns.query({ filters: ["name", "Regex", "(a"], top_k: 1 })).rejects.toThrow(/invalid Regex pattern/);
       await expect(ns.query({ rank_by: ["Saturate", ["text", "BM25", "fox"], {}] as never })).rejects.toThrow(/Saturate/);
       await expect(ns.query({ aggregate_by: { s: ["Avg", "price"] } as never })).rejects.toThrow(/Avg/);

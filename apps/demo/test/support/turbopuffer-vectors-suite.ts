@@ -215,7 +215,49 @@ export function describeTurbopufferVectorsSuite(name: string, makeStore: () => P
       expect(res.results[0]?.rows?.[1]?.$dist).toBeCloseTo(1 / 62, 12);
     });
 
-    it("should refuse a second sparse attribute, a SparseKNN on another attribute, non-integer dimensions and SparseKNN in expressions", async () => {
+    it("should rank by SparseKNN inside ranking expressions (Sum with BM25 and attributes, Saturate, filters; scores by hand)", async () => {
+      // "SparseKNN is compatible with FTS operators: Sum, Max, Saturate, etc." (https://turbopuffer.com/docs/query)
+      const ns = tpuf.namespace("sparse-expr");
+      await ns.write({
+        schema: { ...SPARSE_SCHEMA, body: { type: "string", full_text_search: true }, price: "uint" },
+        upsert_rows: [
+          { id: 1, terms: { "1": 1 }, body: "red fish", price: 10 },
+          { id: 2, terms: { "1": 2 }, body: "blue whale" },
+          { id: 3, terms: { "2": 1 }, body: "red whale", price: 4 },
+          { id: 4, body: "red herring", price: 100 },
+        ],
+      });
+      const ranked = async (rank_by: unknown, extra: Record<string, unknown> = {}) =>
+        ((await ns.query({ rank_by: rank_by as never, top_k: 10, ...extra })).rows ?? []).map((r) => [r.id, r.$dist]);
+      // Documents sharing a dimension take part: 1 = 1 + 0.5 * 10, 2 = 2 (no price); 3 and 4 share none.
+      expect(await ranked(["Sum", [["terms", "SparseKNN", { "1": 1 }], ["Product", 0.5, ["Attribute", "price"]]]])).toEqual([
+        [1, 6],
+        [2, 2],
+      ]);
+      // Saturate(dot, midpoint 2): 1 -> 1/3, 2 -> 1/2, 3 -> 1/2 (ties by id).
+      expect(await ranked(["Saturate", ["terms", "SparseKNN", { "1": 1, "2": 2 }], { midpoint: 2 }])).toEqual([
+        [2, 0.5],
+        [3, 0.5],
+        [1, 1 / 3],
+      ]);
+      // With BM25: the documents either clause matches; "red" scores 1, 3 and 4 alike (same lengths).
+      const red = (await ranked(["body", "BM25", "red"]))[0]?.[1] as number;
+      expect(await ranked(["Sum", [["body", "BM25", "red"], ["Product", 3, ["terms", "SparseKNN", { "2": 1 }]]]])).toEqual([
+        [3, red + 3],
+        [1, red],
+        [4, red],
+      ]);
+      expect(await ranked(["Max", [["terms", "SparseKNN", { "1": 1 }], ["color", "Eq", "none"]]], { filters: ["price", "Gte", 5] })).toEqual([[1, 1]]);
+      // As a computed attribute: the dot product of every returned row (0 without a shared dimension).
+      const computed = await ns.query({ rank_by: ["body", "BM25", "whale"], top_k: 10, compute_attributes: { d: ["terms", "SparseKNN", { "1": 1 }] } as never });
+      expect(computed.rows?.map((r) => [r.id, r["d"]])).toEqual([
+        [2, 2],
+        [3, 0],
+      ]);
+      await expect(ns.query({ rank_by: ["Sum", [["body", "SparseKNN", { "1": 1 }], 1]] as never })).rejects.toThrow(/sparse vector attribute is .*terms/);
+    });
+
+    it("should refuse a second sparse attribute, a SparseKNN on another attribute and non-integer dimensions", async () => {
       const ns = tpuf.namespace("sparse");
       const second = ns.write({ schema: { other: { type: "{}f16" } }, upsert_rows: [{ id: 1, other: { "1": 1 } }] });
       await expect(second).rejects.toBeInstanceOf(BadRequestError);
@@ -225,7 +267,6 @@ export function describeTurbopufferVectorsSuite(name: string, makeStore: () => P
       await expect(ns.write({ upsert_rows: [{ id: 8, terms: { "01": 1 } }] })).rejects.toThrow(/01.* is not served/);
       await expect(ns.write({ upsert_rows: [{ id: 8, terms: [1, 2] }] })).rejects.toThrow(/object of dimension -> weight/);
       await expect(ns.query({ rank_by: ["terms", "desc"], top_k: 1 })).rejects.toThrow(/sparse vector: rank by it with SparseKNN/);
-      await expect(ns.query({ rank_by: ["Sum", [["terms", "SparseKNN", { "1": 1 }]]] as never, top_k: 1 })).rejects.toThrow(/SparseKNN inside a ranking expression/);
       await expect(ns.write({ schema: { terms: { type: "{}f16", sparse_knn: { distance_metric: "cosine_distance" } } } as never })).rejects.toThrow(/dot_product/);
       await expect(tpuf.namespace("sparse-none").write({ upsert_rows: [{ id: 1, x: 1 }] }).then(() => tpuf.namespace("sparse-none").query({ rank_by: ["x", "SparseKNN", { "1": 1 }] }))).rejects.toThrow(
         /no sparse vector attribute/,

@@ -127,9 +127,14 @@ export function matchesFilter(doc: QueryDocument, filter: Filter, options: Match
       }
       return false;
     case "Glob":
-    case "Regex": {
+    case "Regex":
+    case "FuzzySubstring": {
+      // A string value, or a string element of an array value.
       const v = filter.field === "id" ? doc.id : attribute(doc, filter.field);
-      return typeof v === "string" && patternMatcher(filter).test(v);
+      if (typeof v === "string") return patternMatcher(filter).test(v);
+      if (!Array.isArray(v)) return false;
+      const matcher = patternMatcher(filter);
+      return v.some((e) => typeof e === "string" && matcher.test(e));
     }
     case "AnyCompare": {
       const v = attribute(doc, filter.field);

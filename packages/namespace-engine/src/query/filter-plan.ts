@@ -123,9 +123,13 @@ export function checkFilterTypes(filter: Filter, partitions: readonly QueryIndex
         return;
       }
       case "Glob":
-      case "Regex": {
-        const { mask } = masks(f.field);
-        if (mask !== 0 && (mask & (1 << TAG_STRING)) === 0) mismatch([...f.path, 2], f.field, f.pattern, describeMask(mask));
+      case "Regex":
+      case "FuzzySubstring": {
+        // String values, or arrays with string elements.
+        const { mask, elements } = masks(f.field);
+        const operand = f.kind === "FuzzySubstring" ? f.query : f.pattern;
+        const strings = (mask & (1 << TAG_STRING)) !== 0 || ((mask & (1 << TAG_ARRAY)) !== 0 && (elements === 0 || (elements & (1 << TAG_STRING)) !== 0));
+        if (mask !== 0 && !strings) mismatch([...f.path, 2], f.field, operand, describeMask(mask));
         return;
       }
       case "List": {
@@ -352,6 +356,9 @@ function rangeNode(index: QueryIndex, field: string, op: "Lt" | "Lte" | "Gt" | "
   return codeRangeNode(column, 0, inclusive ? upperBound(dict, value) : lowerBound(dict, value));
 }
 
+/** The first character of a string element's key (attribute-columns.ts `elementKey`: `s<string>`). */
+const STRING_ELEMENT = 0x73;
+
 function patternNode(index: QueryIndex, field: string, re: PatternMatcher): PlanNode {
   const n = index.size;
   if (field === "id") {
@@ -360,27 +367,58 @@ function patternNode(index: QueryIndex, field: string, re: PatternMatcher): Plan
     return { estimate: n, indexed: false, collect: () => scanCollect(n, test), test };
   }
   const column = index.attributeColumns.get(field);
-  if (column === undefined || column.strings === null) return NOTHING;
-  const dict = column.strings;
-  const matchCode = new Uint8Array(dict.length);
+  if (column === undefined) return NOTHING;
   const lists: Uint32Array[] = [];
   let estimate = 0;
-  const offsets = column.stringPostingOffsets!;
-  for (let c = 0; c < dict.length; c++) {
-    if (re.test(dict.get(c))) {
-      matchCode[c] = 1;
-      estimate += offsets[c + 1]! - offsets[c]!;
-      lists.push(column.stringPostings!.subarray(offsets[c]!, offsets[c + 1]!));
+  // String values: each distinct value of the dictionary tested once.
+  let matchCode: Uint8Array | undefined;
+  if (column.strings !== null) {
+    const dict = column.strings;
+    matchCode = new Uint8Array(dict.length);
+    const offsets = column.stringPostingOffsets!;
+    for (let c = 0; c < dict.length; c++) {
+      if (re.test(dict.get(c))) {
+        matchCode[c] = 1;
+        estimate += offsets[c + 1]! - offsets[c]!;
+        lists.push(column.stringPostings!.subarray(offsets[c]!, offsets[c + 1]!));
+      }
     }
   }
-  const codes = column.codes!;
+  // String elements of array values: each distinct element key (`s<string>`) tested once.
+  let matchElem: Uint8Array | undefined;
+  if (column.elemKeys !== null) {
+    const keys = column.elemKeys;
+    matchElem = new Uint8Array(keys.length);
+    const offsets = column.elemPostingOffsets!;
+    for (let c = 0; c < keys.length; c++) {
+      const key = keys.get(c);
+      if (key.charCodeAt(0) === STRING_ELEMENT && re.test(key.slice(1))) {
+        matchElem[c] = 1;
+        estimate += offsets[c + 1]! - offsets[c]!;
+        lists.push(column.elemPostings!.subarray(offsets[c]!, offsets[c + 1]!));
+      }
+    }
+  }
+  if (lists.length === 0) return NOTHING;
+  const codes = column.codes;
+  const elemOffsets = column.elemOffsets;
+  const elemCodes = column.elemCodes;
   return {
     estimate,
     indexed: true,
     collect: () => sortedUnion(lists),
     test: (s) => {
-      const c = codes[s]!;
-      return c >= 0 && matchCode[c] === 1;
+      if (matchCode !== undefined) {
+        const c = codes![s]!;
+        if (c >= 0 && matchCode[c] === 1) return true;
+      }
+      if (matchElem !== undefined && elemOffsets !== null && elemCodes !== null) {
+        for (let e = elemOffsets[s]!; e < elemOffsets[s + 1]!; e++) {
+          const c = elemCodes[e]!;
+          if (c >= 0 && matchElem[c] === 1) return true;
+        }
+      }
+      return false;
     },
   };
 }
@@ -649,6 +687,7 @@ export function planFilter(index: QueryIndex, filter: Filter): PlanNode {
       break;
     case "Glob":
     case "Regex":
+    case "FuzzySubstring":
       return patternNode(index, filter.field, patternMatcher(filter));
     case "Tokens":
       return tokensNode(index, filter);

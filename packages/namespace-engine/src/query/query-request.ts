@@ -22,6 +22,7 @@
  *              | ["<text field>", "ContainsAllTokens" | "ContainsAnyToken", "text" | ["text", ...], {"lastAsPrefix"?: true}]
  *              | ["<text field>", "ContainsTokenSequence", "text" | ["text", ...]]   the tokens consecutively, in order
  *              | ["<text field>", "Fuzzy", "text", {"maxEditDistance"?: [{"distance": 1, "minQueryChars": 6}, ...], "caseSensitive"?: true}]
+ *              | ["<attr>", "FuzzySubstring", "text", {the same}]   a substring of the string value within the distance
  *              | ["<attr>", "Exists"]
  *              | ["And" | "Or", [<filter>, ...]] | ["Not", <filter>],
  *     "topK": 10, "includeAttributes": true | false | ["a", "b"], "includeVectors": false,
@@ -40,6 +41,7 @@ import { globPatternProblem } from "./glob.ts";
 import { regexPatternProblem } from "./regex.ts";
 import { dateTimeMs, durationMs } from "./date-time.ts";
 import { DEFAULT_FUZZY_DISTANCES, MAX_FUZZY_DISTANCE } from "./fuzzy-filter.ts";
+import { MAX_FUZZY_SUBSTRING_CHARS } from "./fuzzy-substring.ts";
 import { DISTANCE_METRICS, type DistanceMetric } from "./query-document.ts";
 
 export type Scalar = string | number | boolean;
@@ -53,6 +55,7 @@ export const ANY_COMPARE_OPS = ["AnyLt", "AnyLte", "AnyGt", "AnyGte"] as const;
 export const TOKEN_OPS = ["ContainsAllTokens", "ContainsAnyToken", "ContainsTokenSequence"] as const;
 export type TokenOp = (typeof TOKEN_OPS)[number];
 export const FUZZY_OP = "Fuzzy";
+export const FUZZY_SUBSTRING_OP = "FuzzySubstring";
 export type CompareOp = (typeof COMPARE_OPS)[number];
 export type ListOp = (typeof LIST_OPS)[number];
 export type GlobOp = (typeof GLOB_OPS)[number];
@@ -77,6 +80,16 @@ export type Filter =
   /** Every operand token has a field token within its edit distance (query/fuzzy-filter.ts). */
   | {
       readonly kind: "Fuzzy";
+      readonly field: string;
+      readonly query: string;
+      /** By minQueryChars ascending. */
+      readonly distances: readonly { readonly distance: number; readonly minQueryChars: number }[];
+      readonly caseSensitive: boolean;
+      readonly path: Path;
+    }
+  /** The string value holds a substring within the text's edit distance of it (query/fuzzy-substring.ts). */
+  | {
+      readonly kind: "FuzzySubstring";
       readonly field: string;
       readonly query: string;
       /** By minQueryChars ascending. */
@@ -116,7 +129,9 @@ export type TextExpr =
   /** Saturate: x^e / (x^e + m^e); Decay: m^e / (x^e + m^e); x = max(arg, 0), m the midpoint, e the exponent. */
   | { readonly op: "Saturate" | "Decay"; readonly arg: TextExpr; readonly midpoint: number; readonly exponent: number; readonly path: Path }
   /** |arg - origin| (a date-time origin in ms since the epoch: the attribute's date-time strings are read as such). */
-  | { readonly op: "Dist"; readonly arg: TextExpr; readonly origin: number; readonly dateTime: boolean; readonly path: Path };
+  | { readonly op: "Dist"; readonly arg: TextExpr; readonly origin: number; readonly dateTime: boolean; readonly path: Path }
+  /** `["sparse", "Dot", {indices, values}]`: the dot product of the document's sparse vector with the query's (0 where they share no dimension). */
+  | { readonly op: "sparse"; readonly indices: Uint32Array; readonly values: Float32Array; readonly path: Path };
 
 export type RankBy =
   | SingleRankBy
@@ -245,7 +260,7 @@ function parseFilter(raw: unknown, path: Path, sink: IssueSink, depth: number): 
     return { kind: "Exists", field, path };
   }
   if ((TOKEN_OPS as readonly string[]).includes(op)) return parseTokenFilter(raw, field, op as TokenOp, path, sink);
-  if (op === FUZZY_OP) return parseFuzzyFilter(raw, field, path, sink);
+  if (op === FUZZY_OP || op === FUZZY_SUBSTRING_OP) return parseFuzzyFilter(raw, field, op, path, sink);
   if (raw.length !== 3) {
     if (
       (COMPARE_OPS as readonly string[]).includes(op) ||
@@ -376,15 +391,23 @@ function parseTokenFilter(raw: readonly unknown[], field: string, op: TokenOp, p
 
 const FUZZY_PARAMS = '{"maxEditDistance": [{"distance": 1, "minQueryChars": 6}], "caseSensitive"?: true}';
 
-/** `[field, "Fuzzy", text, {maxEditDistance?, caseSensitive?}]` (query/fuzzy-filter.ts). */
-function parseFuzzyFilter(raw: readonly unknown[], field: string, path: Path, sink: IssueSink): Filter | undefined {
+/**
+ * `[field, "Fuzzy", text, {maxEditDistance?, caseSensitive?}]` (query/fuzzy-filter.ts) and `[attr,
+ * "FuzzySubstring", text, {...}]` (query/fuzzy-substring.ts): the same parameters.
+ */
+function parseFuzzyFilter(raw: readonly unknown[], field: string, op: typeof FUZZY_OP | typeof FUZZY_SUBSTRING_OP, path: Path, sink: IssueSink): Filter | undefined {
   if (raw.length !== 3 && raw.length !== 4) {
-    sink.add(path, "schema", `Fuzzy takes a text operand and optional parameters: ["field", "Fuzzy", "text", ${FUZZY_PARAMS}]`);
+    sink.add(path, "schema", `${op} takes a text operand and optional parameters: ["field", "${op}", "text", ${FUZZY_PARAMS}]`);
     return undefined;
   }
   const query = raw[2];
-  if (typeof query !== "string" || query.length > MAX_TOKEN_QUERY_LENGTH) {
-    sink.add([...path, 2], "type_mismatch", `Fuzzy takes a string of at most ${MAX_TOKEN_QUERY_LENGTH} characters`);
+  const longest = op === FUZZY_OP ? MAX_TOKEN_QUERY_LENGTH : MAX_FUZZY_SUBSTRING_CHARS;
+  if (typeof query !== "string" || [...query].length > longest) {
+    sink.add([...path, 2], "type_mismatch", `${op} takes a string of at most ${longest} characters`);
+    return undefined;
+  }
+  if (op === FUZZY_SUBSTRING_OP && field === "id") {
+    sink.add([...path, 0], "schema", "FuzzySubstring takes a string attribute, not id");
     return undefined;
   }
   let distances: { distance: number; minQueryChars: number }[] = DEFAULT_FUZZY_DISTANCES.map((d) => ({ ...d }));
@@ -393,7 +416,7 @@ function parseFuzzyFilter(raw: readonly unknown[], field: string, path: Path, si
   const params = raw[3];
   if (raw.length === 4) {
     if (typeof params !== "object" || params === null || Array.isArray(params)) {
-      sink.add([...path, 3], "schema", `Fuzzy parameters are an object like ${FUZZY_PARAMS}`);
+      sink.add([...path, 3], "schema", `${op} parameters are an object like ${FUZZY_PARAMS}`);
       return undefined;
     }
     for (const key of Object.keys(params)) {
@@ -436,12 +459,12 @@ function parseFuzzyFilter(raw: readonly unknown[], field: string, path: Path, si
         });
         distances.sort((x, y) => x.minQueryChars - y.minQueryChars);
       } else {
-        sink.add([...path, 3, key], "schema", `unknown Fuzzy parameter ${JSON.stringify(key)}`);
+        sink.add([...path, 3, key], "schema", `unknown ${op} parameter ${JSON.stringify(key)}`);
         ok = false;
       }
     }
   }
-  return ok ? { kind: "Fuzzy", field, query, distances, caseSensitive, path } : undefined;
+  return ok ? { kind: op, field, query, distances, caseSensitive, path } : undefined;
 }
 
 function finiteArray(raw: unknown, path: Path, sink: IssueSink, what: string): number[] | undefined {
@@ -486,7 +509,7 @@ const MAX_EXPR_NODES = 64;
 
 /** Operators of ranking expressions: a list head with one of these names is the operator, not a field (docs/query.md). */
 const EXPR_HEADS = new Set(["Sum", "Max", "Product", "Saturate", "Decay", "Dist", "Attribute"]);
-const FILTER_OPS: ReadonlySet<string> = new Set([...COMPARE_OPS, ...LIST_OPS, ...GLOB_OPS, REGEX_OP, ...ANY_COMPARE_OPS, ...TOKEN_OPS, FUZZY_OP, "Exists"]);
+const FILTER_OPS: ReadonlySet<string> = new Set([...COMPARE_OPS, ...LIST_OPS, ...GLOB_OPS, REGEX_OP, ...ANY_COMPARE_OPS, ...TOKEN_OPS, FUZZY_OP, FUZZY_SUBSTRING_OP, "Exists"]);
 
 /** True when `raw` reads as a ranking expression rather than a single ranking (vector, BM25, attribute order). */
 function isRankExpression(raw: readonly unknown[]): boolean {
@@ -570,6 +593,15 @@ function parseTextExpr(raw: unknown, path: Path, sink: IssueSink, depth: number,
   }
   if (head === "Saturate" || head === "Decay") return parseSaturation(raw, head, path, sink, sub);
   if (head === "Dist") return parseDist(raw, path, sink, sub);
+  if (raw[1] === "Dot") {
+    const sparse = parseSparseQuery(raw, path, sink);
+    if (sparse === undefined) return undefined;
+    if (++budget.clauses > MAX_TEXT_CLAUSES) {
+      if (budget.clauses === MAX_TEXT_CLAUSES + 1) sink.add(path, "schema", `a ranking expression has at most ${MAX_TEXT_CLAUSES} BM25 and sparse clauses`);
+      return undefined;
+    }
+    return { op: "sparse", ...sparse, path };
+  }
   if (raw[1] === "BM25") {
     if ((raw.length !== 3 && raw.length !== 4) || typeof raw[0] !== "string" || typeof raw[2] !== "string") {
       sink.add(path, "schema", 'a BM25 clause is ["field", "BM25", "text", {"lastAsPrefix"?: true}]');
@@ -687,6 +719,33 @@ function parseBm25Params(raw: readonly unknown[], path: Path, sink: IssueSink): 
   return lastAsPrefix;
 }
 
+/** `["sparse", "Dot", {"indices": [..], "values": [..]}]` (a ranking, or a clause of a ranking expression). */
+function parseSparseQuery(raw: readonly unknown[], path: Path, sink: IssueSink): { indices: Uint32Array; values: Float32Array } | undefined {
+  if (raw[0] !== "sparse") sink.add([...path, 0], "schema", 'Dot ranks by "sparse"');
+  if (raw.length !== 3) sink.add(path, "schema", '["sparse", "Dot", {indices, values}] has 3 elements');
+  const body = raw[2];
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    sink.add([...path, 2], "schema", "expected {indices, values}");
+    return undefined;
+  }
+  const b = body as Record<string, unknown>;
+  const indices = finiteArray(b["indices"], [...path, 2, "indices"], sink, "sparse indices");
+  const values = finiteArray(b["values"], [...path, 2, "values"], sink, "sparse values");
+  if (indices === undefined || values === undefined) return undefined;
+  if (indices.length !== values.length) {
+    sink.add([...path, 2], "schema", "sparse indices and values differ in length");
+    return undefined;
+  }
+  for (let i = 0; i < indices.length; i++) {
+    const d = indices[i]!;
+    if (!Number.isInteger(d) || d < 0 || d > 0xffff_ffff || (i > 0 && d <= indices[i - 1]!)) {
+      sink.add([...path, 2, "indices", i], "schema", "sparse indices must be strictly increasing u32 values");
+      return undefined;
+    }
+  }
+  return { indices: Uint32Array.from(indices), values: Float32Array.from(values) };
+}
+
 function parseSingleRankBy(raw: unknown, path: Path, sink: IssueSink, options: ParseQueryOptions): SingleRankBy | undefined {
   if (Array.isArray(raw) && raw.length > 0 && Array.isArray(raw[0])) return parseOrderKeys(raw, path, sink);
   if (Array.isArray(raw) && isRankExpression(raw)) {
@@ -712,28 +771,8 @@ function parseSingleRankBy(raw: unknown, path: Path, sink: IssueSink, options: P
       return { kind: "vector", mode: op, vector: Float32Array.from(values), path };
     }
     case "Dot": {
-      if (field !== "sparse") sink.add([...path, 0], "schema", 'Dot ranks by "sparse"');
-      const body = raw[2];
-      if (typeof body !== "object" || body === null || Array.isArray(body)) {
-        sink.add([...path, 2], "schema", "expected {indices, values}");
-        return undefined;
-      }
-      const b = body as Record<string, unknown>;
-      const indices = finiteArray(b["indices"], [...path, 2, "indices"], sink, "sparse indices");
-      const values = finiteArray(b["values"], [...path, 2, "values"], sink, "sparse values");
-      if (indices === undefined || values === undefined) return undefined;
-      if (indices.length !== values.length) {
-        sink.add([...path, 2], "schema", "sparse indices and values differ in length");
-        return undefined;
-      }
-      for (let i = 0; i < indices.length; i++) {
-        const d = indices[i]!;
-        if (!Number.isInteger(d) || d < 0 || d > 0xffff_ffff || (i > 0 && d <= indices[i - 1]!)) {
-          sink.add([...path, 2, "indices", i], "schema", "sparse indices must be strictly increasing u32 values");
-          return undefined;
-        }
-      }
-      return { kind: "sparse", indices: Uint32Array.from(indices), values: Float32Array.from(values), path };
+      const sparse = parseSparseQuery(raw, path, sink);
+      return sparse === undefined ? undefined : { kind: "sparse", ...sparse, path };
     }
     case "BM25": {
       if (typeof raw[2] !== "string" || (raw.length !== 3 && raw.length !== 4)) {

@@ -17,6 +17,9 @@
  * - `["Saturate", e, {midpoint: m, exponent: x}]` maps v = max(e, 0) to
  *   v^x / (v^x + m^x) (0 at 0, 1/2 at m, towards 1); `["Decay", ...]` to
  *   m^x / (v^x + m^x) (1 at 0, 1/2 at m, towards 0); exponent default 1.
+ * - `["sparse", "Dot", {indices, values}]`: the dot product of the
+ *   document's sparse vector with the query's (the sparse ranking's score);
+ *   0 where they share no dimension.
  * - `["Dist", e, origin]`: |e - origin|. A date-time origin (ISO 8601)
  *   measures milliseconds to the date-time strings of the attribute `e`
  *   names (turbopuffer's datetime attributes are stored as UTC ISO
@@ -24,22 +27,25 @@
  * An operator of an operand without a value has no value; a document whose
  * whole expression has none scores 0.
  *
- * Which documents take part: with BM25 clauses, those that match at least
- * one of them (the other leaves boost them); without, every live document
- * the query's filters keep. Exact: every such document is scored (dense
- * per-partition arrays, one per BM25 clause and filter leaf).
+ * Which documents take part: with BM25 or sparse clauses, those that match
+ * at least one of them (share a term, or a sparse dimension; the other
+ * leaves boost them); without, every live document the query's filters
+ * keep. Exact: every such document is scored (dense per-partition arrays,
+ * one per BM25 clause, sparse clause and filter leaf).
  */
 import { TAG_NUMBER, TAG_STRING } from "./attribute-columns.ts";
 import { type Bm25Params, type Bm25Partition, type Bm25Stats, bm25Stats, forEachBm25Posting } from "./bm25-stats.ts";
 import { dateTimeMs } from "./date-time.ts";
 import { evaluateFilter } from "./filter-plan.ts";
 import type { Filter, TextExpr } from "./query-request.ts";
+import { findDim, sparseInverted } from "./sparse-index.ts";
 
 export type Bm25Leaf = Extract<TextExpr, { op: "bm25" }>;
+export type SparseLeaf = Extract<TextExpr, { op: "sparse" }>;
 export type FilterLeaf = Extract<TextExpr, { op: "Filter" }>;
 export type AttributeLeaf = Extract<TextExpr, { op: "Attribute" }>;
 /** The leaves whose values come from the documents. */
-export type ExprLeaf = Bm25Leaf | FilterLeaf | AttributeLeaf;
+export type ExprLeaf = Bm25Leaf | SparseLeaf | FilterLeaf | AttributeLeaf;
 
 /** A partition as the expression sees it: BM25's view, plus its live documents the query's filters keep. */
 export interface ExprPartition extends Bm25Partition {
@@ -48,12 +54,15 @@ export interface ExprPartition extends Bm25Partition {
 }
 
 /** The leaves of `expr` by kind, and whether an Attribute leaf is read as a date-time (also the cold path's: cold-expression.ts). */
-export function expressionLeaves(expr: TextExpr): { bm25: Bm25Leaf[]; filters: FilterLeaf[]; attributes: Map<AttributeLeaf, boolean> } {
-  const out = { bm25: [] as Bm25Leaf[], filters: [] as FilterLeaf[], attributes: new Map<AttributeLeaf, boolean>() };
+export function expressionLeaves(expr: TextExpr): { bm25: Bm25Leaf[]; sparse: SparseLeaf[]; filters: FilterLeaf[]; attributes: Map<AttributeLeaf, boolean> } {
+  const out = { bm25: [] as Bm25Leaf[], sparse: [] as SparseLeaf[], filters: [] as FilterLeaf[], attributes: new Map<AttributeLeaf, boolean>() };
   const walk = (e: TextExpr, dateTime: boolean): void => {
     switch (e.op) {
       case "bm25":
         out.bm25.push(e);
+        return;
+      case "sparse":
+        out.sparse.push(e);
         return;
       case "Filter":
         out.filters.push(e);
@@ -104,6 +113,7 @@ function decay(x: number, m: number, e: number): number {
 export function expressionValue(e: TextExpr, slot: number, leaf: (e: ExprLeaf, slot: number) => number): number {
   switch (e.op) {
     case "bm25":
+    case "sparse":
     case "Filter":
     case "Attribute":
       return leaf(e, slot);
@@ -176,7 +186,28 @@ export function prepareExpression(
       }
       clause.set(leaf, scores);
     }
-    if (leaves.bm25.length === 0) part.forEachLive((slot) => (any[slot] = 1));
+    // Sparse clauses: the dot product over the postings of the query's dimensions (live slots only).
+    const sparseScores = new Map<SparseLeaf, Float64Array>();
+    const rows = index.sparse;
+    const inverted = rows === null || leaves.sparse.length === 0 ? undefined : sparseInverted(rows);
+    for (const leaf of leaves.sparse) {
+      const scores = new Float64Array(n);
+      if (inverted !== undefined) {
+        for (let i = 0; i < leaf.indices.length; i++) {
+          const d = findDim(inverted.dims, leaf.indices[i]!);
+          if (d < 0) continue;
+          const w = leaf.values[i]!;
+          for (let e = inverted.offsets[d]!; e < inverted.offsets[d + 1]!; e++) {
+            const slot = inverted.slots[e]!;
+            if (part.dead !== null && part.dead[slot] !== 0) continue;
+            scores[slot]! += w * inverted.values[e]!;
+            any[slot] = 1;
+          }
+        }
+      }
+      sparseScores.set(leaf, scores);
+    }
+    if (leaves.bm25.length === 0 && leaves.sparse.length === 0) part.forEachLive((slot) => (any[slot] = 1));
     const filterMasks = new Map<FilterLeaf, Uint8Array>();
     for (const leaf of leaves.filters) {
       const m = evaluateFilter(index, leaf.filter);
@@ -208,6 +239,7 @@ export function prepareExpression(
     }
     const leaf = (e: ExprLeaf, slot: number): number => {
       if (e.op === "bm25") return clause.get(e)![slot]!;
+      if (e.op === "sparse") return sparseScores.get(e)![slot]!;
       if (e.op === "Filter") return filterMasks.get(e)![slot]!;
       return attributeValue.get(e)!(slot);
     };

@@ -70,9 +70,12 @@ describe("Regex filter", () => {
     expect(problem(["name", "Regex"]).issues[0]).toMatchObject({ reason: "schema" });
   });
 
-  it("is a type mismatch on an attribute that holds no strings", async () => {
+  it("is a type mismatch on an attribute that holds no strings; arrays are tested element by element", async () => {
     const index = buildQueryIndex(DOCS, { metric: "COSINE" });
     await expect(executeQuery([index], parseQueryRequest({ filters: ["n", "Regex", "1"] }))).rejects.toThrow(/holds numbers/);
-    await expect(executeQuery([index], parseQueryRequest({ filters: ["tags", "Regex", "heron"] }))).rejects.toThrow(/holds arrays/);
+    // String elements of arrays match (turbopuffer's patterns apply to string and []string values).
+    expect(await ids(["tags", "Regex", "^her"])).toEqual(["a-1"]);
+    const numbers = buildQueryIndex([{ id: "x", attributes: { scores: [1, 2] } }], { metric: "COSINE" });
+    await expect(executeQuery([numbers], parseQueryRequest({ filters: ["scores", "Regex", "1"] }))).rejects.toThrow(/holds arrays/);
   });
 });

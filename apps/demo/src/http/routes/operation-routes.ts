@@ -40,8 +40,9 @@ export function registerOperationRoutes(app: App, { engine, storage }: AppDeps):
       responses: { 200: { description: "Result", ...json(DeleteByFilterResultSchema) }, 412: ERRORS[412], ...COMMON },
     }),
     async (c) => {
-      const { filter, ifVersion } = c.req.valid("json");
-      return send(c, DeleteByFilterResultSchema, await engine.deleteByFilter(nsPath(c.req.valid("param")), filter, { ifVersion }));
+      const { filter, ifVersion, maxTargets, allowPartial } = c.req.valid("json");
+      const result = await engine.deleteByFilter(nsPath(c.req.valid("param")), filter, { ifVersion, maxTargets, allowPartial });
+      return send(c, DeleteByFilterResultSchema, { ...result, deletedIds: [...result.deletedIds] });
     },
   );
 
@@ -56,8 +57,9 @@ export function registerOperationRoutes(app: App, { engine, storage }: AppDeps):
       responses: { 200: { description: "Result", ...json(PatchByFilterResultSchema) }, 412: ERRORS[412], ...COMMON },
     }),
     async (c) => {
-      const { filter, patch, ifVersion } = c.req.valid("json");
-      return send(c, PatchByFilterResultSchema, await engine.patchByFilter(nsPath(c.req.valid("param")), filter, patch as never, { ifVersion }));
+      const { filter, patch, ifVersion, maxTargets, allowPartial } = c.req.valid("json");
+      const result = await engine.patchByFilter(nsPath(c.req.valid("param")), filter, patch as never, { ifVersion, maxTargets, allowPartial });
+      return send(c, PatchByFilterResultSchema, { ...result, patchedIds: [...result.patchedIds] });
     },
   );
 

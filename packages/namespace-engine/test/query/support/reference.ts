@@ -63,8 +63,10 @@ export function matchesFilter(doc: QueryDocument, f: Filter): boolean {
       return f.op === "ContainsAny" ? f.values.some(has) : f.values.every(has);
     }
     case "Glob": {
+      // A string value, or a string element of an array value.
       const v = get(f.field);
-      return typeof v === "string" && globToRegExp(f.pattern, f.op === "IGlob").test(v);
+      const re = globToRegExp(f.pattern, f.op === "IGlob");
+      return typeof v === "string" ? re.test(v) : Array.isArray(v) && v.some((e) => typeof e === "string" && re.test(e));
     }
     case "AnyCompare": {
       const v = get(f.field);
@@ -113,7 +115,31 @@ export function matchesFilter(doc: QueryDocument, f: Filter): boolean {
     case "Regex": {
       // The generated patterns mean the same in RE2 and JavaScript.
       const v = get(f.field);
-      return typeof v === "string" && new RegExp(f.pattern, "u").test(v);
+      const re = new RegExp(f.pattern, "u");
+      return typeof v === "string" ? re.test(v) : Array.isArray(v) && v.some((e) => typeof e === "string" && re.test(e));
+    }
+    case "FuzzySubstring": {
+      // Every substring of the value (the empty one too) against the whole text, full-matrix Levenshtein.
+      const v = get(f.field);
+      const values = typeof v === "string" ? [v] : Array.isArray(v) ? v.filter((e): e is string => typeof e === "string") : [];
+      const fold = (w: string) => [...(f.caseSensitive ? w : w.toLowerCase())];
+      const q = fold(f.query);
+      const allowed = f.distances.filter((e) => e.minQueryChars <= q.length).at(-1);
+      if (allowed === undefined) return false;
+      return values.some((value) => {
+      const chars = fold(value);
+      const levenshtein = (a: string[], b: string[]) => {
+        const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+        for (let i = 1; i <= a.length; i++) {
+          for (let j = 1; j <= b.length; j++) d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+        }
+        return d[a.length]![b.length]!;
+      };
+      for (let s = 0; s <= chars.length; s++) {
+        for (let e = s; e <= chars.length; e++) if (levenshtein(q, chars.slice(s, e)) <= allowed.distance) return true;
+      }
+      return false;
+      });
     }
   }
 }

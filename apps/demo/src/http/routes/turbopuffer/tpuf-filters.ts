@@ -6,11 +6,12 @@
  * | And, Or, Not | And, Or, Not |
  * | Eq, NotEq, In, NotIn, Lt, Lte, Gt, Gte, Glob, IGlob, Regex, ContainsAny, AnyLt, AnyLte, AnyGt, AnyGte | the same |
  * | Eq null / NotEq null | Not Exists / Exists |
+ * | Lt v, Lte v (v not null, not on id) | Or [Lt / Lte v, Not Exists]: they match null values, as turbopuffer documents |
  * | NotGlob, NotIGlob, NotContainsAny | Not Glob, Not IGlob, Not ContainsAny |
  * | Contains v / NotContains v | ContainsAny [v] / Not ContainsAny [v] |
  * | ContainsAllTokens / ContainsAnyToken (text, {last_as_prefix}) | the same on the attribute's text field (full_text_search) |
  * | ContainsTokenSequence (text) | the same on the attribute's text field (a phrase: the tokens consecutively, in order) |
- * | Fuzzy (text, {max_edit_distance, case_sensitive}) | the engine's Fuzzy on the attribute's text field (full_text_search): every query token within its edit distance of a token (a pre_tokenized_array attribute takes an array of tokens) |
+ * | Fuzzy (text, {max_edit_distance, case_sensitive}) | the engine's FuzzySubstring on a string or []string attribute declared `fuzzy: true`: a substring of the value (an element) within the text's edit distance |
  *
  * In write conditions an operand may be `{"$ref_new": attribute}`, and so may
  * elements of the list operand of In / NotIn / ContainsAny / NotContainsAny:
@@ -95,6 +96,9 @@ export function translateFilter(filter: unknown, idType: IdType, path = "filters
     value = Array.isArray(value) ? value.map((v) => (isRefNew(v) ? v : storedValue(scalar, v, path))) : storedValue(scalar, value, path);
   }
   if (value === null && (op === "Eq" || op === "NotEq")) return op === "Eq" ? ["Not", [field, "Exists"]] : [field, "Exists"];
+  // turbopuffer's Lt "matches null attribute values unless the value passed to Lt is null itself", and so does Lte
+  // (https://turbopuffer.com/docs/query, "Filtering Parameters"); Gt and Gte do not. `id` is never null.
+  if ((op === "Lt" || op === "Lte") && value !== null && field !== "id") return ["Or", [[field, op, value], ["Not", [field, "Exists"]]]];
   if (SAME.has(op)) return [field, op, value];
   const negated = NEGATED.get(op);
   if (negated !== undefined) return ["Not", [field, negated, value]];
@@ -124,37 +128,42 @@ function tokenFilter(field: string, op: string, value: unknown, params: unknown,
   return [field, op, value, Object.fromEntries(out)];
 }
 
+/** turbopuffer's largest Fuzzy edit distance ("distance can be 0, 1, or 2", https://turbopuffer.com/docs/query). */
+const MAX_FUZZY_DISTANCE = 2;
+
 /**
- * `[attr, "Fuzzy", text, {max_edit_distance: [{distance, min_query_chars}], case_sensitive?}]` -> the engine's Fuzzy on
- * the attribute's text field (query/fuzzy-filter.ts): Skerry matches per token of a full_text_search attribute.
+ * `[attr, "Fuzzy", text, {max_edit_distance: [{distance, min_query_chars}], case_sensitive?}]` -> the engine's
+ * FuzzySubstring (query/fuzzy-substring.ts), as turbopuffer documents Fuzzy (https://turbopuffer.com/docs/query,
+ * "Fuzzy"; https://turbopuffer.com/docs/fts, "Fuzzy matching"): a substring of the attribute's string value within
+ * the text's edit distance, the distance chosen by the text's length (`max_edit_distance` required, distances 0 to
+ * 2, `min_query_chars` at least 3 * (distance + 1)), case-sensitive unless `case_sensitive: false`; the attribute
+ * needs `fuzzy: true` in the schema. On a `[]string` attribute each string element is tested.
  */
 function fuzzyFilter(field: string, value: unknown, filter: readonly unknown[], path: string, schema: TpufSchema): unknown[] {
-  if (!isFullText(schema.get(field))) {
-    throw new ApiError(
-      "InvalidQuery",
-      `${path}: Fuzzy needs full_text_search on ${JSON.stringify(field)} (Skerry matches Fuzzy per token of a full-text attribute; see docs/turbopuffer-compat.md)`,
-    );
+  const attr = schema.get(field);
+  if (attr?.["fuzzy"] !== true) {
+    throw new ApiError("InvalidQuery", `${path}: Fuzzy needs fuzzy: true in the schema of ${JSON.stringify(field)} (https://turbopuffer.com/docs/write, "fuzzy")`);
   }
-  if (filter.length > 4) throw new ApiError("InvalidQuery", `${path}: Fuzzy is [attribute, "Fuzzy", text, params]`);
-  // On a pre_tokenized_array attribute the operand is an array of tokens (as for BM25 and the token filters): every
-  // token must be within its edit distance of one of the attribute's tokens.
-  if (isPreTokenized(schema.get(field))) value = preTokenizedText(value, path, "InvalidQuery");
+  if (attr.type !== "string" && attr.type !== "[]string") throw new ApiError("InvalidQuery", `${path}: Fuzzy takes a string or []string attribute; ${JSON.stringify(field)} is ${attr.type}`);
+  if (filter.length !== 4) throw new ApiError("InvalidQuery", `${path}: Fuzzy is [attribute, "Fuzzy", text, {max_edit_distance: [{distance, min_query_chars}], case_sensitive?}] (max_edit_distance is required)`);
+  if (typeof value !== "string") throw new ApiError("InvalidQuery", `${path}: Fuzzy takes a string`);
   const params = filter[3];
-  if (params === undefined) return [field, "Fuzzy", value];
   if (typeof params !== "object" || params === null || Array.isArray(params)) throw new ApiError("InvalidQuery", `${path}: Fuzzy parameters are an object`);
   const out: [string, unknown][] = [];
   for (const [key, v] of Object.entries(params)) {
     if (key === "case_sensitive") out.push(["caseSensitive", v]);
     else if (key === "max_edit_distance") {
-      if (!Array.isArray(v)) throw new ApiError("InvalidQuery", `${path}: max_edit_distance is a list of {distance, min_query_chars}`);
+      if (!Array.isArray(v) || v.length === 0) throw new ApiError("InvalidQuery", `${path}: max_edit_distance is a non-empty list of {distance, min_query_chars}`);
       out.push([
         "maxEditDistance",
         v.map((e) => {
           if (typeof e !== "object" || e === null || Array.isArray(e)) throw new ApiError("InvalidQuery", `${path}: max_edit_distance is a list of {distance, min_query_chars}`);
           const entry: [string, unknown][] = [];
           for (const [k, x] of Object.entries(e)) {
-            if (k === "distance") entry.push(["distance", x]);
-            else if (k === "min_query_chars") entry.push(["minQueryChars", x]);
+            if (k === "distance") {
+              if (typeof x === "number" && x > MAX_FUZZY_DISTANCE) throw new ApiError("InvalidQuery", `${path}: a Fuzzy distance is 0, 1 or 2; got ${x}`);
+              entry.push(["distance", x]);
+            } else if (k === "min_query_chars") entry.push(["minQueryChars", x]);
             else unsupported(`Fuzzy max_edit_distance field ${k}`, path);
           }
           return Object.fromEntries(entry);
@@ -162,5 +171,6 @@ function fuzzyFilter(field: string, value: unknown, filter: readonly unknown[], 
       ]);
     } else unsupported(`Fuzzy parameter ${key}`, path);
   }
-  return [field, "Fuzzy", value, Object.fromEntries(out)];
+  if (!out.some(([k]) => k === "maxEditDistance")) throw new ApiError("InvalidQuery", `${path}: Fuzzy needs max_edit_distance (turbopuffer requires it)`);
+  return [field, "FuzzySubstring", value, Object.fromEntries(out)];
 }

@@ -16,9 +16,12 @@
  *
  * `full_text_search: true` is every default. With `pre_tokenized_array`
  * (a `[]string` attribute, each string one token) the tokens are used as
- * they are: `stemming`, `remove_stopwords`, `case_sensitive` and
- * `ascii_folding` do not apply (ignored), `max_token_length` drops longer
- * tokens only when given (else the engine's limit, 1,024). Unknown options
+ * they are, "matched case sensitively, without stemming or stopword
+ * removal", and `language`, `stemming: true`, `remove_stopwords: true` and
+ * `case_sensitive: false` are a 400 (https://turbopuffer.com/docs/fts,
+ * "Tokenizers"); `ascii_folding` does not apply (ignored),
+ * `max_token_length` drops longer tokens only when given (else the engine's
+ * limit, 1,024). Unknown options
  * or languages are a 400. `syncTextFields` commits the
  * options of the schema's full-text attributes to the engine after the
  * schema (in the labels) changed.
@@ -56,15 +59,23 @@ export function textFieldOptionsOf(name: string, fts: unknown): TextFieldOptions
   if (tokenizer !== undefined && tokenizer !== null && tokenizer !== "pre_tokenized_array" && !WORD_TOKENIZERS.has(tokenizer as string)) {
     throw new ApiError("InvalidArgument", `${where}.tokenizer: one of ${[...WORD_TOKENIZERS].join(", ")}, pre_tokenized_array`);
   }
-  const language = o["language"] ?? "english";
-  if (typeof language !== "string" || !TEXT_LANGUAGES.includes(language)) {
-    throw new ApiError("InvalidArgument", `${where}.language: unsupported language ${JSON.stringify(language)}; supported: ${TEXT_LANGUAGES.join(", ")}`);
-  }
   if (tokenizer === "pre_tokenized_array") {
-    flag(`${where}.stemming`, o["stemming"], false);
-    flag(`${where}.remove_stopwords`, o["remove_stopwords"], true);
-    flag(`${where}.case_sensitive`, o["case_sensitive"], false);
+    // "You cannot specify language, stemming: true, remove_stopwords: true, or case_sensitive: false when using
+    // this tokenizer" (https://turbopuffer.com/docs/fts, "Tokenizers").
+    const refused = (option: string, value: unknown, allowed: boolean) => {
+      if (value === undefined || value === null) return;
+      if (flag(`${where}.${option}`, value, allowed) !== allowed) {
+        throw new ApiError("InvalidArgument", `${where}.${option}: the pre_tokenized_array tokenizer takes no ${option}: ${String(!allowed)} (its tokens are matched as they are)`);
+      }
+    };
+    if (o["language"] !== undefined && o["language"] !== null) {
+      throw new ApiError("InvalidArgument", `${where}.language: the pre_tokenized_array tokenizer takes no language (its tokens are matched as they are)`);
+    }
+    refused("stemming", o["stemming"], false);
+    refused("remove_stopwords", o["remove_stopwords"], false);
+    refused("case_sensitive", o["case_sensitive"], true);
     flag(`${where}.ascii_folding`, o["ascii_folding"], false);
+    const language = "english";
     // In the order the engine resolves them (syncTextFields compares with the manifest's).
     return {
       language,
@@ -77,6 +88,10 @@ export function textFieldOptionsOf(name: string, fts: unknown): TextFieldOptions
       b: number(`${where}.b`, o["b"], 0.75, 0, 1, false),
       tokenizer: "pre_tokenized_array",
     };
+  }
+  const language = o["language"] ?? "english";
+  if (typeof language !== "string" || !TEXT_LANGUAGES.includes(language)) {
+    throw new ApiError("InvalidArgument", `${where}.language: unsupported language ${JSON.stringify(language)}; supported: ${TEXT_LANGUAGES.join(", ")}`);
   }
   return {
     language,

@@ -14,8 +14,7 @@
  * engine's ranking expressions (tpuf-text-rank.ts). euclidean_squared namespaces are the engine's EUCLIDEAN:
  * `$dist` is the L2 distance squared (same order). `[attr, "SparseKNN", {dim: weight}]` on the namespace's
  * `{}f16` attribute -> the engine's sparse dot product (`$dist` is the dot product, larger first; rows scoring 0
- * are left out). Anything else (SparseKNN inside expressions,
- * multi-vector or expression ANN, BM25 clause parameters other than
+ * are left out), also as a clause of ranking expressions. Anything else (multi-vector or expression ANN, BM25 clause parameters other than
  * `last_as_prefix` (-> the engine's `lastAsPrefix`), Embed, Highlight) is a 400 naming it.
  * `compute_attributes` -> the engine's computeAttributes (ranking expressions, VectorDist), flattened into the rows. `group_by` takes attributes and `{name: ["ForEachUnique", attribute]}`
  * (the engine's group functions). A multi-query's `rerank_by`
@@ -81,8 +80,17 @@ interface OutputPlan {
   readonly aggregateOnly: boolean;
   /** Computed attributes answered squared (VectorDist in a euclidean_squared query). */
   readonly squareComputed: ReadonlySet<string>;
-  /** SparseKNN: rows scoring 0 are left out, as turbopuffer does. */
+  /**
+   * Score rankings (SparseKNN, ranking expressions): rows scoring 0 are left out, as turbopuffer does ("Documents
+   * with a score of zero are excluded from results", https://turbopuffer.com/docs/query). Scores are never negative
+   * there (signed attributes only where clamped, non-negative weights), so the 0 rows are the ranking's tail.
+   */
   readonly dropZeroScores: boolean;
+  /**
+   * group_by: "Up to limit.total groups are returned, ordered by group key" (https://turbopuffer.com/docs/query): the
+   * engine answers up to 10,000 groups (by size), which are ordered by their key values here and cut to the limit.
+   */
+  readonly groupOrder?: { readonly keys: readonly string[]; readonly limit: number } | undefined;
 }
 
 export interface Translated {
@@ -141,23 +149,30 @@ function translateRankBy(rankBy: unknown, target: QueryTarget, path: string): un
     return ["vector", op, decodeVector(operand, `${path}[2]`)];
   }
   if (op === "BM25") return translateBm25([field, op, operand, params], target, path);
-  if (op === "SparseKNN") {
-    // The namespace's one {}f16 attribute is the engine's sparse vector: a dot product, larger first.
-    const sparse = sparseAttributeOf(target.schema);
-    if (field !== sparse) {
-      throw new ApiError(
-        "InvalidQuery",
-        sparse === undefined
-          ? `${path}: SparseKNN on ${JSON.stringify(field)}: the namespace has no sparse vector attribute (declare one with type {}f16)`
-          : `${path}: SparseKNN on ${JSON.stringify(field)}: the namespace's sparse vector attribute is ${JSON.stringify(sparse)}`,
-      );
-    }
-    if (params !== undefined) unsupported("SparseKNN parameters", path);
-    const q = decodeSparse(operand, `${path}[2]`, false, "InvalidQuery");
-    return ["sparse", "Dot", { indices: q.indices, values: q.values }];
-  }
+  if (op === "SparseKNN") return translateSparseKnn(rankBy, target, path);
   if (typeof op === "string") return unsupported(`rank_by operator ${op}`, path);
   return unsupported("this rank_by", path);
+}
+
+/**
+ * `[attr, "SparseKNN", {dim: weight}]` (a ranking, or a clause of a ranking expression: turbopuffer's docs/query,
+ * "SparseKNN is compatible with FTS operators") -> the engine's `["sparse", "Dot", {indices, values}]`: the
+ * namespace's one {}f16 attribute is the engine's sparse vector; a dot product, larger first.
+ */
+function translateSparseKnn(clause: readonly unknown[], target: QueryTarget, path: string): unknown[] {
+  const [field, , operand, params] = clause;
+  const sparse = sparseAttributeOf(target.schema);
+  if (field !== sparse) {
+    throw new ApiError(
+      "InvalidQuery",
+      sparse === undefined
+        ? `${path}: SparseKNN on ${JSON.stringify(field)}: the namespace has no sparse vector attribute (declare one with type {}f16)`
+        : `${path}: SparseKNN on ${JSON.stringify(field)}: the namespace's sparse vector attribute is ${JSON.stringify(sparse)}`,
+    );
+  }
+  if (clause.length > 3 && params !== undefined) unsupported("SparseKNN parameters", path);
+  const q = decodeSparse(operand, `${path}[2]`, false, "InvalidQuery");
+  return ["sparse", "Dot", { indices: q.indices, values: q.values }];
 }
 
 /** Names a computed attribute cannot take: they are the row's own fields. */
@@ -174,6 +189,7 @@ function translateComputeAttributes(raw: unknown, target: QueryTarget, path: str
   const vectorDist: string[] = [];
   const leaves = {
     bm25: (clause: unknown[], at: string) => translateBm25(clause, target, at),
+    sparse: (clause: unknown[], at: string) => translateSparseKnn(clause, target, at),
     filter: (f: unknown[], at: string) => translateFilter(f, target.idType, at, target.schema),
     // No attributeType: a computed attribute is not a ranking score, so a signed Attribute is not refused here.
   };
@@ -196,8 +212,8 @@ function translateComputeAttributes(raw: unknown, target: QueryTarget, path: str
       vectorDist.push(name);
       continue;
     }
-    if (typeof expr !== "number" && !isRankExpression(expr) && op !== "BM25") {
-      throw new ApiError("InvalidQuery", `${at}: a computed attribute is a ranking expression (BM25, Attribute, a filter, Sum, Saturate, ...) or VectorDist`);
+    if (typeof expr !== "number" && !isRankExpression(expr) && op !== "BM25" && op !== "SparseKNN") {
+      throw new ApiError("InvalidQuery", `${at}: a computed attribute is a ranking expression (BM25, SparseKNN, Attribute, a filter, Sum, Saturate, ...) or VectorDist`);
     }
     entries.push([name, translateTextRank(expr, leaves, at)]);
   }
@@ -222,6 +238,7 @@ export function translateQuery(query: unknown, target: QueryTarget, path = "quer
       rankBy,
       {
         bm25: (clause, at) => translateBm25(clause, target, at),
+        sparse: (clause, at) => translateSparseKnn(clause, target, at),
         filter: (f, at) => translateFilter(f, target.idType, at, target.schema),
         attributeType: (name) => target.schema.get(name)?.type,
       },
@@ -276,7 +293,14 @@ export function translateQuery(query: unknown, target: QueryTarget, path = "quer
     });
   }
   const aggregateOnly = aggregateBy !== undefined && query["rank_by"] === undefined;
-  request["topK"] = topK ?? (groupBy !== undefined ? MAX_TOP_K : 10);
+  request["topK"] = groupBy !== undefined ? MAX_TOP_K : (topK ?? 10);
+  const groupOrder =
+    groupBy === undefined
+      ? undefined
+      : {
+          keys: (groupBy as unknown[]).flatMap((g) => (typeof g === "string" ? [g] : Object.keys(g as object))),
+          limit: (topK as number | undefined) ?? MAX_TOP_K,
+        };
 
   const include = query["include_attributes"];
   const exclude = query["exclude_attributes"];
@@ -320,7 +344,8 @@ export function translateQuery(query: unknown, target: QueryTarget, path = "quer
       base64: encoding === "base64",
       aggregateOnly,
       squareComputed,
-      dropZeroScores: Array.isArray(request["rankBy"]) && (request["rankBy"] as unknown[])[1] === "Dot",
+      dropZeroScores: isRankExpression(rankBy) || (Array.isArray(request["rankBy"]) && (request["rankBy"] as unknown[])[1] === "Dot"),
+      groupOrder,
     },
   };
 }
@@ -377,8 +402,38 @@ export function shapeResult(
     });
   }
   if (answer.aggregations !== undefined) out.aggregations = answer.aggregations as Record<string, unknown>;
-  if (answer.aggregationGroups !== undefined) out.aggregation_groups = answer.aggregationGroups.map((g) => ({ ...g.group, ...g.aggregations }));
+  if (answer.aggregationGroups !== undefined) {
+    let groups = answer.aggregationGroups;
+    const order = plan.groupOrder;
+    if (order !== undefined) {
+      groups = [...groups].sort((a, b) => {
+        for (const key of order.keys) {
+          const c = compareGroupValues(Object.hasOwn(a.group, key) ? a.group[key] : null, Object.hasOwn(b.group, key) ? b.group[key] : null);
+          if (c !== 0) return c;
+        }
+        return 0;
+      });
+      groups = groups.slice(0, order.limit);
+    }
+    out.aggregation_groups = groups.map((g) => ({ ...g.group, ...g.aggregations }));
+  }
   return out;
+}
+
+/** Group key order: null (missing) first, then booleans (false first), numbers ascending, strings by code unit. */
+function compareGroupValues(a: unknown, b: unknown): number {
+  const rank = (v: unknown) => (v === null || v === undefined ? 0 : typeof v === "boolean" ? 1 : typeof v === "number" ? 2 : typeof v === "string" ? 3 : 4);
+  const ra = rank(a);
+  const rb = rank(b);
+  if (ra !== rb) return ra - rb;
+  if (ra === 1 || ra === 2) return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
+  if (ra === 3) return (a as string) < (b as string) ? -1 : (a as string) > (b as string) ? 1 : 0;
+  if (ra === 4) {
+    const x = JSON.stringify(a);
+    const y = JSON.stringify(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+  return 0;
 }
 
 /** turbopuffer's `performance` and `billing` blocks for one answered version. */

@@ -21,13 +21,16 @@ const DEFAULT_RANK_CONSTANT = 60;
 /** The `rerank_by` of a multi-query of `queries` sub-queries. */
 export function parseRerankBy(raw: unknown, queries: number): RrfParams {
   if (!Array.isArray(raw) || raw[0] !== "RRF" || raw.length > 2) throw new ApiError("InvalidQuery", 'rerank_by: ["RRF"] or ["RRF", {rank_constant?, weights?}]');
+  // "RRF reranking requires at least two subqueries" (https://turbopuffer.com/docs/query, "Reciprocal rank fusion").
+  if (queries < 2) throw new ApiError("InvalidQuery", "rerank_by: RRF needs at least two sub-queries");
   const params = raw[1] ?? {};
   if (typeof params !== "object" || params === null || Array.isArray(params)) throw new ApiError("InvalidQuery", "rerank_by: RRF parameters are an object");
   let rankConstant = DEFAULT_RANK_CONSTANT;
   let weights: number[] = new Array(queries).fill(1);
   for (const [key, value] of Object.entries(params)) {
     if (key === "rank_constant") {
-      if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) throw new ApiError("InvalidQuery", "rerank_by: rank_constant must be a number greater than zero");
+      // "It defaults to 60 and can be set to any integer greater than zero."
+      if (typeof value !== "number" || !Number.isSafeInteger(value) || value <= 0) throw new ApiError("InvalidQuery", "rerank_by: rank_constant must be an integer greater than zero");
       rankConstant = value;
     } else if (key === "weights") {
       if (!Array.isArray(value) || value.length !== queries || value.some((w) => typeof w !== "number" || !Number.isFinite(w) || w <= 0)) {

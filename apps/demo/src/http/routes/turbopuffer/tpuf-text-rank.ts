@@ -6,15 +6,19 @@
  * - `["Saturate" | "Decay", e, {midpoint, exponent?}]` (a midpoint may be a
  *   duration like "6h": milliseconds), `["Dist", e, origin]` (a date-time
  *   origin measures a datetime attribute in milliseconds), `["Attribute", a]`;
- * - numbers; BM25 clauses (checked and translated by `leaves.bm25`);
+ * - numbers; BM25 clauses (checked and translated by `leaves.bm25`); SparseKNN
+ *   clauses (the sparse dot product, `leaves.sparse`);
  *   filters, which score 1 when a document matches (translated like the
  *   query's filters by `leaves.filter`).
  *
- * As turbopuffer does, `["Attribute", a]` on a signed number type (`int`,
- * `float`) is refused unless its value cannot be negative where it is used:
- * a direct operand of a `Max` with a non-negative number operand
- * (`["Max", ["Attribute", a], 0]`) or of `Dist` (a distance). The engine
- * (and /v1) accept it anywhere.
+ * As turbopuffer does (https://turbopuffer.com/docs/query, "Rank by
+ * attribute": it rejects `Attribute` on signed types without a `Max`, and
+ * `Saturate` takes the max with zero itself), `["Attribute", a]` on a signed
+ * number type (`int`, `float`) is refused unless its value cannot be negative
+ * where it is used: a direct operand of a `Max` with a non-negative number
+ * operand (`["Max", ["Attribute", a], 0]`), of `Saturate` or `Decay` (both
+ * use max(x, 0)), or of `Dist` (a distance). The engine (and /v1) accept it
+ * anywhere.
  */
 import { ApiError } from "../../api-error.ts";
 
@@ -35,6 +39,8 @@ export function isRankExpression(rankBy: unknown): boolean {
 
 export interface ExpressionLeaves {
   readonly bm25: (clause: unknown[], path: string) => unknown[];
+  /** A SparseKNN clause -> the engine's sparse Dot clause. */
+  readonly sparse: (clause: unknown[], path: string) => unknown[];
   readonly filter: (filter: unknown[], path: string) => unknown[];
   /** The schema type of an attribute (undefined when unknown). */
   readonly attributeType?: (name: string) => string | undefined;
@@ -54,7 +60,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 /** The engine rankBy of a ranking expression. */
 export function translateTextRank(rankBy: unknown, leaves: ExpressionLeaves, path: string): unknown {
-  // `clamped`: the node's value is used only where it cannot be negative (an operand of Max with a number >= 0, or of Dist).
+  // `clamped`: the node's value is used only where it cannot be negative (an operand of Max with a number >= 0, of
+  // Saturate or Decay, or of Dist).
   const walk = (node: unknown, at: string, depth: number, clamped = false): unknown => {
     if (depth > MAX_DEPTH) throw new ApiError("InvalidQuery", `${at}: ranking expressions nest at most ${MAX_DEPTH} levels`);
     if (typeof node === "number") {
@@ -64,11 +71,8 @@ export function translateTextRank(rankBy: unknown, leaves: ExpressionLeaves, pat
     if (!Array.isArray(node)) throw new ApiError("InvalidQuery", `${at}: a ranking clause is an array or a number`);
     const [head, a, b] = node as [unknown, unknown, unknown];
     if (node[1] === "BM25") return leaves.bm25(node, at);
-    if (node[1] === "SparseKNN") {
-      throw new ApiError("InvalidQuery", `${at}: SparseKNN inside a ranking expression is not supported by Skerry (see docs/turbopuffer-compat.md); rank by it alone, or fuse it with a multi-query and rerank_by RRF`, {
-        unsupported: "SparseKNN in ranking expressions",
-      });
-    }
+    // "SparseKNN is compatible with FTS operators: Sum, Max, Saturate, etc." (https://turbopuffer.com/docs/query).
+    if (node[1] === "SparseKNN") return leaves.sparse(node, at);
     if ((head === "Sum" || head === "Max") && node.length === 2) {
       if (!Array.isArray(a) || a.length === 0) throw new ApiError("InvalidQuery", `${at}: ${head} takes a non-empty list of clauses`);
       const guard = head === "Max" && hasNonNegativeNumber(a);
@@ -84,11 +88,13 @@ export function translateTextRank(rankBy: unknown, leaves: ExpressionLeaves, pat
       const weight = typeof x === "number" ? x : y;
       const child = typeof x === "number" ? y : x;
       if (typeof weight !== "number" || !Number.isFinite(weight)) throw new ApiError("InvalidQuery", `${at}: Product takes a finite number and a clause`);
+      // turbopuffer: "the weight must be non-negative" (https://turbopuffer.com/docs/query, "Field weights/boosts").
+      if (weight < 0) throw new ApiError("InvalidQuery", `${at}: a Product weight must be non-negative; got ${weight}`);
       return ["Product", weight, walk(child, `${at}.Product`, depth + 1)];
     }
     if (head === "Saturate" || head === "Decay") {
       if (node.length !== 3 || !isObject(b)) throw new ApiError("InvalidQuery", `${at}: ${head} takes a clause and {midpoint, exponent?}`);
-      return [head, walk(a, `${at}[1]`, depth + 1), b];
+      return [head, walk(a, `${at}[1]`, depth + 1, true), b];
     }
     if (head === "Dist") {
       if (node.length !== 3) throw new ApiError("InvalidQuery", `${at}: Dist takes a clause and an origin`);
@@ -100,7 +106,7 @@ export function translateTextRank(rankBy: unknown, leaves: ExpressionLeaves, pat
       if (!clamped && type !== undefined && SIGNED_TYPES.has(type)) {
         throw new ApiError(
           "InvalidQuery",
-          `${at}: attribute ${JSON.stringify(a)} has the signed type ${type}: a ranking expression takes it only where it cannot be negative, e.g. ["Max", ["Attribute", ${JSON.stringify(a)}], 0] (or use uint)`,
+          `${at}: attribute ${JSON.stringify(a)} has the signed type ${type}: a ranking expression takes it only where it cannot be negative, e.g. ["Max", ["Attribute", ${JSON.stringify(a)}], 0] or under Saturate (or use uint)`,
         );
       }
       return ["Attribute", a];

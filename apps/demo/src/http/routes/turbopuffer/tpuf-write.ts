@@ -92,6 +92,7 @@ export interface TpufWriteResponse {
   rows_upserted?: number;
   rows_patched?: number;
   rows_deleted?: number;
+  rows_remaining?: boolean;
   upserted_ids?: (string | number | bigint)[];
   patched_ids?: (string | number | bigint)[];
   deleted_ids?: (string | number | bigint)[];
@@ -376,6 +377,18 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
     };
   });
   const deletes = ((deleteIds ?? []) as unknown[]).map((id, i) => toWriteId(id, ids, `deletes[${i}]`));
+  // "If the same document ID appears multiple times in the request, the request will fail with an HTTP 400 error"
+  // (https://turbopuffer.com/docs/write, "Row-based writes" / "Column-based writes"): across upserts, patches and deletes.
+  const seen = new Map<string, string>();
+  const once = (id: DocumentId, where: string) => {
+    const key = documentIdKey(id);
+    const first = seen.get(key);
+    if (first !== undefined) throw new ApiError("InvalidArgument", `${where}: the id ${JSON.stringify(String(id))} appears more than once in the request (also at ${first})`);
+    seen.set(key, where);
+  };
+  for (const [i, u] of upserts.entries()) once(u.id, `upserts[${i}]`);
+  for (const [i, p] of patches.entries()) once(p.id, `patches[${i}]`);
+  for (const [i, id] of deletes.entries()) once(id, `deletes[${i}]`);
 
   const patchByFilter = body["patch_by_filter"];
   let filterPatch: { filter: unknown[]; patch: Omit<DocumentPatch, "id"> } | undefined;
@@ -437,11 +450,23 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
   // Declared attributes (and their full-text options) are committed before the rows; inferred ones commit with them.
   if (declared) await saveSchema(engine, path, schema);
 
-  // 4. Predicate mutations, each its own commit.
-  let rowsDeleted = 0;
-  let rowsPatched = 0;
-  if (deleteFilter !== undefined) rowsDeleted += (await engine.deleteByFilter(path, deleteFilter)).deleted;
-  if (filterPatch !== undefined) rowsPatched += (await engine.patchByFilter(path, filterPatch.filter, filterPatch.patch)).patched;
+  // 4. Predicate mutations, each its own commit, each bounded (turbopuffer's limits; *_allow_partial: up to the
+  // limit, the rest reported by rows_remaining).
+  let deletedByFilter: readonly string[] = [];
+  let patchedByFilter: readonly string[] = [];
+  let remaining: boolean | undefined;
+  if (deleteFilter !== undefined) {
+    const allowPartial = body["delete_by_filter_allow_partial"] === true;
+    const result = await engine.deleteByFilter(path, deleteFilter, { maxTargets: deps.limits.maxDeleteByFilter, allowPartial });
+    deletedByFilter = result.deletedIds;
+    remaining = result.remaining;
+  }
+  if (filterPatch !== undefined) {
+    const allowPartial = body["patch_by_filter_allow_partial"] === true;
+    const result = await engine.patchByFilter(path, filterPatch.filter, filterPatch.patch, { maxTargets: deps.limits.maxPatchByFilter, allowPartial });
+    patchedByFilter = result.patchedIds;
+    remaining = remaining === true || result.remaining;
+  }
 
   // 5. Upserts, patches and deletes: one engine batch write, its conditions evaluated inside the commit.
   let done: { upserted: readonly string[]; patched: readonly string[]; deleted: readonly string[] } = { upserted: [], patched: [], deleted: [] };
@@ -466,8 +491,14 @@ export async function tpufWrite(ctx: WriteContext, body: unknown): Promise<TpufW
     upserted: done.upserted,
     patched: done.patched,
     deleted: done.deleted,
-    patchedByFilter: rowsPatched,
-    deletedByFilter: rowsDeleted,
+    patchedByFilter,
+    deletedByFilter,
+    remaining,
+    used: {
+      upserts: body["upsert_rows"] !== undefined || body["upsert_columns"] !== undefined,
+      patches: body["patch_rows"] !== undefined || body["patch_columns"] !== undefined || filterPatch !== undefined,
+      deletes: body["deletes"] !== undefined || deleteFilter !== undefined,
+    },
     bytesWritten,
     started,
     returnIds,
@@ -479,9 +510,13 @@ interface Applied {
   readonly upserted: readonly string[];
   readonly patched: readonly string[];
   readonly deleted: readonly string[];
-  /** Rows patched and deleted by filter. */
-  readonly patchedByFilter: number;
-  readonly deletedByFilter: number;
+  /** Ids patched and deleted by filter (each by its own commit, before the batch). */
+  readonly patchedByFilter: readonly string[];
+  readonly deletedByFilter: readonly string[];
+  /** A filter operation left matching documents (allow_partial); undefined without filter operations. */
+  readonly remaining: boolean | undefined;
+  /** Which kinds of operation the request used: their rows_* counts are answered, 0 included. */
+  readonly used: { readonly upserts: boolean; readonly patches: boolean; readonly deletes: boolean };
   readonly bytesWritten: number;
   readonly started: number;
   readonly returnIds: boolean;
@@ -489,8 +524,11 @@ interface Applied {
 }
 
 function writeResponse(a: Applied): TpufWriteResponse {
-  const rowsPatched = a.patchedByFilter + a.patched.length;
-  const rowsDeleted = a.deletedByFilter + a.deleted.length;
+  // An id patched by filter and again by patch_rows counts once per operation, as turbopuffer counts operations.
+  const patched = [...a.patchedByFilter, ...a.patched];
+  const deleted = [...a.deletedByFilter, ...a.deleted];
+  const rowsPatched = patched.length;
+  const rowsDeleted = deleted.length;
   const rowsUpserted = a.upserted.length;
   const response: TpufWriteResponse = {
     status: "OK",
@@ -499,13 +537,14 @@ function writeResponse(a: Applied): TpufWriteResponse {
     billing: { billable_logical_bytes_written: a.bytesWritten },
     performance: { server_total_ms: performance.now() - a.started },
   };
-  if (rowsUpserted > 0) response.rows_upserted = rowsUpserted;
-  if (rowsPatched > 0) response.rows_patched = rowsPatched;
-  if (rowsDeleted > 0) response.rows_deleted = rowsDeleted;
+  if (a.used.upserts || rowsUpserted > 0) response.rows_upserted = rowsUpserted;
+  if (a.used.patches || rowsPatched > 0) response.rows_patched = rowsPatched;
+  if (a.used.deletes || rowsDeleted > 0) response.rows_deleted = rowsDeleted;
+  if (a.remaining !== undefined) response.rows_remaining = a.remaining;
   if (a.returnIds) {
     if (a.upserted.length > 0) response.upserted_ids = a.upserted.map((id) => fromEngineId(id, a.ids));
-    if (a.patched.length > 0) response.patched_ids = a.patched.map((id) => fromEngineId(id, a.ids));
-    if (a.deleted.length > 0) response.deleted_ids = a.deleted.map((id) => fromEngineId(id, a.ids));
+    if (patched.length > 0) response.patched_ids = patched.map((id) => fromEngineId(id, a.ids));
+    if (deleted.length > 0) response.deleted_ids = deleted.map((id) => fromEngineId(id, a.ids));
   }
   return response;
 }
