@@ -78,7 +78,8 @@ import { ColdArrayReader, type ColdIndexFile } from "./cold-array-reader.ts";
 import { type ColdHit, coldBm25 } from "./cold-bm25.ts";
 import { ColdDeadSlots, type DeadSlots } from "./cold-dead-slots.ts";
 import { coldFilterMatches, coldFilterSlots } from "./cold-filter.ts";
-import { type ColdTailChunk, coldTailChunks } from "./cold-tail.ts";
+import { type ColdTailChunk, coldTailChunks, coldTailMatches } from "./cold-tail.ts";
+import { coldSparse } from "./cold-sparse.ts";
 import { coldTextCombination } from "./cold-text-combination.ts";
 import { coldDiverse, coldRowsAccess } from "./cold-diversity.ts";
 import { type ColdAnnFilter, coldAnnFilter, coldAnnSelective } from "./cold-ann-filter.ts";
@@ -950,8 +951,8 @@ export class NamespaceQuery {
     const filters = request.filters;
     if (request.aggregateBy !== undefined) return undefined;
     const byAttribute = rank?.kind === "attribute";
-    const fused = rank?.kind === "rrf" && rank.queries.every((q) => q.kind === "bm25" || q.kind === "text" || q.kind === "vector" || q.kind === "attribute");
-    if (rank === undefined ? filters === undefined : rank.kind !== "bm25" && rank.kind !== "text" && !byAttribute && !fused && !(rank.kind === "vector" && filters !== undefined)) return undefined;
+    const fused = rank?.kind === "rrf" && rank.queries.every((q) => q.kind === "bm25" || q.kind === "text" || q.kind === "vector" || q.kind === "attribute" || q.kind === "sparse");
+    if (rank === undefined ? filters === undefined : rank.kind !== "bm25" && rank.kind !== "text" && rank.kind !== "sparse" && !byAttribute && !fused && !(rank.kind === "vector" && filters !== undefined)) return undefined;
     const cold = await this.#openColdArrays(path, manifest);
     if (cold === undefined) return undefined;
     const { refs, files, tail, tombstones, metric } = cold;
@@ -1013,6 +1014,10 @@ export class NamespaceQuery {
       }
       if (rank?.kind === "vector") return coldFilteredVector({ ...matches, vector: rank.vector, metric: rankMetric, ann: rank.mode === "ANN" });
       if (rank === undefined) return coldListing({ ...matches, reader: this.#coldArrays });
+      if (rank.kind === "sparse") {
+        const everyLive = filters === undefined ? chunks.map((chunk) => coldTailMatches(chunk, undefined)) : tailMatches;
+        return coldSparse({ ...matches, reader: this.#coldArrays, matches: segmentMasks, tailMatches: everyLive, indices: rank.indices, values: rank.values });
+      }
       if (rank.kind === "attribute") return coldAttributeOrder({ ...matches, matches: segmentMatches, reader: this.#coldArrays, field: rank.field, desc: rank.order === "desc", further: rank.then ?? [] });
       if (rank.kind !== "bm25" && rank.kind !== "text") return undefined;
       const context = {
