@@ -197,6 +197,21 @@ describe("query index formats", () => {
     for (let slot = 0; slot < loaded.size; slot += 37) expect(loaded.attributesOf(slot, "all")).toEqual(full.attributesOf(slot, "all"));
   });
 
+  it("format 7 and the sparse postings go together: either without the other is corrupt", () => {
+    const withVersion = (bytes: Uint8Array, version: number) => {
+      const out = bytes.slice();
+      new DataView(out.buffer).setUint16(8, version, true);
+      return out;
+    };
+    const older = rejects(withVersion(fixture("query-index-v7.bin"), QUERY_INDEX_VERSION), { skipChecksum: true });
+    expect(isCorruptIndex(older)).toBe(true);
+    expect(String(older)).toContain("format 5 with sparse postings");
+    const newer = rejects(withVersion(fixture("query-index-v5.bin"), QUERY_INDEX_SPARSE_POSTINGS_VERSION), { skipChecksum: true });
+    expect(isCorruptIndex(newer)).toBe(true);
+    expect(String(newer)).toContain("format 7 without sparse postings");
+    expect(deserializeQueryIndex(fixture("query-index-v7.bin")).sparse).toEqual(built.sparse);
+  });
+
   it("format 7 is what the writer produces today for an index with sparse vectors (golden file)", () => {
     const bytes = serializeQueryIndex(built);
     expect(new DataView(bytes.buffer, bytes.byteOffset).getUint16(8, true)).toBe(QUERY_INDEX_SPARSE_POSTINGS_VERSION);
@@ -237,7 +252,7 @@ describe("query index formats", () => {
     });
   }
 
-  for (const version of [3, 4, 5]) {
+  for (const version of [3, 4, 5, 7]) {
   it(`format ${version} keeps each IVF list's rows in whole clusters, one block each, and puts what an ANN query needs first in the eager region`, () => {
     const bytes = fixture(`query-index-v${version}.bin`);
     const directory = decodeBlockFileDirectory(bytes, bytes.byteLength);
