@@ -14,10 +14,9 @@
  *   taken until k rows are;
  * - rows holding neither (group 2) while fewer than k: by id, the first of
  *   the live matching rows the tags column says hold neither (coldListing:
- *   `idOrder`, which may refuse for ids whose byte order is not their
- *   UTF-16 order).
- * The tail's chunks walk their columns in memory the same way. Undefined
- * when not served (the caller loads). `id` as the field: the listing
+ *   `idOrder`, read on while ids whose byte order is not their UTF-16
+ *   order could change the pick).
+ * The tail's chunks walk their columns in memory the same way. `id` as the field: the listing
  * (coldListing, descending from the end of `idOrder`).
  *
  * Further keys (`then`, a multi-key order): the walks stop after a whole
@@ -65,8 +64,8 @@ interface Ordered {
 /** Entries read by the first batch of a walk; each next batch is twice as large. */
 const FIRST_BATCH = 64;
 
-/** The first k live matching rows in the attribute's order; undefined when not served cold. */
-export async function coldAttributeOrder(input: ColdAttributeOrderInput): Promise<ColdHit[] | undefined> {
+/** The first k live matching rows in the attribute's order. */
+export async function coldAttributeOrder(input: ColdAttributeOrderInput): Promise<ColdHit[]> {
   const { field, desc, k } = input;
   if (input.matches === undefined) {
     const every = input.files.map((file) => Uint32Array.from({ length: file.meta.size }, (_, slot) => slot));
@@ -76,8 +75,7 @@ export async function coldAttributeOrder(input: ColdAttributeOrderInput): Promis
   if (k <= 0) return [];
   const then = input.further ?? [];
   const perSegment = await Promise.all(input.files.map((file, s) => segmentCandidates(input, file, s)));
-  if (perSegment.some((c) => c === undefined)) return undefined;
-  const all = (perSegment as Ordered[][]).flat();
+  const all = perSegment.flat();
   input.tail.forEach((chunk, c) => {
     for (const hit of chunkCandidates(chunk, input.tailMatches[c] ?? [], field, desc, k, then)) all.push({ ...hit, segment: -1 - c });
   });
@@ -86,7 +84,7 @@ export async function coldAttributeOrder(input: ColdAttributeOrderInput): Promis
 }
 
 /** A segment's candidates, read by range (ids from the rows' clusters). */
-async function segmentCandidates(input: ColdAttributeOrderInput, file: ColdIndexFile, s: number): Promise<Ordered[] | undefined> {
+async function segmentCandidates(input: ColdAttributeOrderInput, file: ColdIndexFile, s: number): Promise<Ordered[]> {
   const { reader, field, desc, k } = input;
   const then = input.further ?? [];
   const n = file.meta.size;
@@ -165,7 +163,6 @@ async function segmentCandidates(input: ColdAttributeOrderInput, file: ColdIndex
     if (then.length === 0) {
       // By id (the listing of those among the live matching rows).
       const listed = await coldListing({ ...input, desc: false, files: [file], dead: [input.dead[s] as DeadSlots], matches: [Uint32Array.from(untyped)], tail: [], tailMatches: [], k: k - out.length });
-      if (listed === undefined) return undefined;
       for (const hit of listed) out.push({ segment: s, slot: hit.slot, group: 2, value: "", id: hit.id, rest: [] });
     } else {
       // By the further keys, then by id: ids only for the rows up to the cut and those tied with the row at it.

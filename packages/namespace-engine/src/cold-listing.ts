@@ -9,12 +9,16 @@
  * - the chosen rows' ids come from their clusters (ColdRows), and every
  *   partition's are merged by id (compareStrings: UTF-16 code units) with
  *   the tail's chunks', which are in memory.
- * Byte order and UTF-16 order agree unless an id holds a character in
- * U+E000..U+FFFF (beside one above U+FFFF); when a segment's k-th pick could
- * be such a case (a chosen id with such a character), the listing is not
- * served (undefined: the caller loads), so the answer is always exactly
- * `executeQuery`'s. Descending (`desc`): `idOrder` from its end, merged by
- * id descending; refused when a chosen id holds any such character.
+ * Byte order and UTF-16 order agree except where two ids first differ by a
+ * character in U+E000..U+FFFF against one above U+FFFF (UTF-16 puts the
+ * latter, a surrogate pair, first). So the walk goes on past the k-th pick
+ * while an id not yet read could still come before the k-th id in UTF-16
+ * order (byteOrderSettled): ascending, when the k-th holds a U+E000..U+FFFF
+ * character at some place and the last id read shares everything before it
+ * (descending, the same for a character above U+FFFF), further picks'
+ * ids are read, in growing batches, and the picks are ordered by
+ * compareStrings; the answer is always exactly `executeQuery`'s.
+ * Descending (`desc`): `idOrder` from its end, merged by id descending.
  */
 import type { ColdArrayReader, ColdIndexFile } from "./cold-array-reader.ts";
 import type { ColdHit } from "./cold-bm25.ts";
@@ -46,49 +50,68 @@ export interface ColdListingInput extends ColdMatches {
 
 const byId = (a: ColdHit, b: ColdHit): number => compareStrings(a.id, b.id);
 const byIdDesc = (a: ColdHit, b: ColdHit): number => compareStrings(b.id, a.id);
-/**
- * Ids whose byte order may differ from their UTF-16 order against an id
- * not picked: ascending, a picked id holding U+E000..U+FFFF (an id holding a
- * character above U+FFFF may belong before it); descending, a picked id
- * holding either (conservatively).
- */
-const RISKY = /[\uE000-\uFFFF]/;
-const RISKY_DESC = /[\uD800-\uDFFF\uE000-\uFFFF]/;
 
-/** The first k live matching rows by id; undefined when the byte order may not be the id order. */
-export async function coldListing(input: ColdListingInput): Promise<ColdHit[] | undefined> {
+/** Picks read after the first k while the order is not settled: this many first, then twice as many each time. */
+const FIRST_EXTRA = 64;
+
+/**
+ * True when no id after `last` in the walk (byte order; descending: before it) can come before `kth` in UTF-16
+ * order (descending: after it). Such an id shares a prefix with `kth` and then has, ascending, a character above
+ * U+FFFF where `kth` has one in U+E000..U+FFFF (descending, the reverse); the ids sharing that prefix are one run
+ * of the byte order, which holds `kth` and is left behind once `last` does not start with the prefix.
+ */
+export function byteOrderSettled(kth: string, last: string, desc: boolean): boolean {
+  for (let p = 0; p < kth.length; p++) {
+    const unit = kth.charCodeAt(p);
+    const risky = desc ? unit >= 0xd800 && unit <= 0xdbff : unit >= 0xe000;
+    if (risky && last.startsWith(kth.slice(0, p))) return false;
+  }
+  return true;
+}
+
+/** The first k live matching rows by id (UTF-16 order, as the loaded path orders them). */
+export async function coldListing(input: ColdListingInput): Promise<ColdHit[]> {
   const { reader, rows, files, dead, k } = input;
   const desc = input.desc === true;
   const order = desc ? byIdDesc : byId;
   if (k <= 0) return [];
   const perSegment = await Promise.all(
-    files.map(async (file, s): Promise<ColdHit[] | undefined> => {
+    files.map(async (file, s): Promise<ColdHit[]> => {
       const mask = (dead[s] as DeadSlots).mask;
       const live = (input.matches[s] as Uint32Array).filter((slot) => mask === null || mask[slot] === 0);
       if (live.length === 0) return [];
-      let chosen: Uint32Array = live;
-      const truncated = live.length > k;
-      if (truncated) {
-        const n = file.meta.size;
-        const wanted = new Uint8Array(n);
-        for (const slot of live) wanted[slot] = 1;
-        const idOrder = await reader.array(file, file.meta.idOrder, "u32", 0, n);
+      const toHits = (slots: readonly number[] | Uint32Array, ids: Map<number, string>): ColdHit[] =>
+        Array.from(slots, (slot) => ({ segment: s, slot, score: 0, id: ids.get(slot) as string }));
+      if (live.length <= k) return toHits(live, await rows.ids(file, live)).sort(order);
+      const n = file.meta.size;
+      const wanted = new Uint8Array(n);
+      for (const slot of live) wanted[slot] = 1;
+      const idOrder = await reader.array(file, file.meta.idOrder, "u32", 0, n);
+      let r = 0;
+      /** The next `count` live matching slots of the walk. */
+      const pick = (count: number): number[] => {
         const picked: number[] = [];
-        for (let r = 0; r < idOrder.length && picked.length < k; r++) {
+        for (; r < idOrder.length && picked.length < count; r++) {
           const slot = idOrder[desc ? idOrder.length - 1 - r : r] as number;
           if (slot >= n) throw new CorruptError(`query index ${file.key}: idOrder holds ${slot}, out of range`, file.key);
           if (wanted[slot] === 1) picked.push(slot);
         }
-        chosen = Uint32Array.from(picked);
+        return picked;
+      };
+      let batch = pick(k);
+      const hits = toHits(batch, await rows.ids(file, batch));
+      for (let extra = FIRST_EXTRA; ; extra *= 2) {
+        const last = (hits[hits.length - 1] as ColdHit).id;
+        hits.sort(order);
+        if (byteOrderSettled((hits[k - 1] as ColdHit).id, last, desc)) break;
+        batch = pick(extra);
+        if (batch.length === 0) break;
+        for (const hit of toHits(batch, await rows.ids(file, batch))) hits.push(hit);
       }
-      const ids = await rows.ids(file, chosen);
-      const hits = Array.from(chosen, (slot) => ({ segment: s, slot, score: 0, id: ids.get(slot) as string }));
-      if (truncated && hits.some((h) => (desc ? RISKY_DESC : RISKY).test(h.id))) return undefined;
-      return hits.sort(order);
+      return hits.slice(0, k);
     }),
   );
-  if (perSegment.some((hits) => hits === undefined)) return undefined;
-  const all = (perSegment as ColdHit[][]).flat();
+  const all = perSegment.flat();
   input.tail.forEach((chunk, c) => {
     for (const slot of input.tailMatches[c] ?? []) all.push({ segment: -1 - c, slot, score: 0, id: chunk.index.ids.get(slot) });
   });

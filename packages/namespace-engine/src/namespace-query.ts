@@ -81,8 +81,9 @@ import { ColdArrayReader, type ColdIndexFile } from "./cold-array-reader.ts";
 import { type ColdHit, coldBm25 } from "./cold-bm25.ts";
 import { ColdDeadSlots, type DeadSlots } from "./cold-dead-slots.ts";
 import { coldFilterMatches, coldFilterSlots } from "./cold-filter.ts";
-import { type ColdTailChunk, coldTailChunks } from "./cold-tail.ts";
+import { type ColdTailChunk, coldTailChunks, coldTailMatches } from "./cold-tail.ts";
 import { coldTailBases } from "./cold-tail-bases.ts";
+import { coldSparse } from "./cold-sparse.ts";
 import { coldTextCombination } from "./cold-text-combination.ts";
 import { type ColdReturnedRow, coldComputedAttributes, computeNeedsDeadSlots } from "./cold-compute-attributes.ts";
 import { coldDiverse, coldRowsAccess } from "./cold-diversity.ts";
@@ -1109,8 +1110,8 @@ export class NamespaceQuery {
     const filters = request.filters;
     if (request.aggregateBy !== undefined) return undefined;
     const byAttribute = rank?.kind === "attribute";
-    const fused = rank?.kind === "rrf" && rank.queries.every((q) => q.kind === "bm25" || q.kind === "text" || q.kind === "vector" || (q.kind === "attribute" && (q.then ?? []).length === 0));
-    if (rank === undefined ? filters === undefined : rank.kind !== "bm25" && rank.kind !== "text" && !byAttribute && !fused && !(rank.kind === "vector" && filters !== undefined)) return undefined;
+    const fused = rank?.kind === "rrf" && rank.queries.every((q) => q.kind === "bm25" || q.kind === "text" || q.kind === "vector" || q.kind === "attribute" || q.kind === "sparse");
+    if (rank === undefined ? filters === undefined : rank.kind !== "bm25" && rank.kind !== "text" && rank.kind !== "sparse" && !byAttribute && !fused && !(rank.kind === "vector" && filters !== undefined)) return undefined;
     const cold = await this.#openColdArrays(path, manifest);
     if (cold === undefined) return undefined;
     const { refs, files, tail, tombstones, metric } = cold;
@@ -1145,10 +1146,37 @@ export class NamespaceQuery {
         const v = rank.vector;
         if (v.length !== manifest.vector?.dimension || (rankMetric === "COSINE" && !v.some((x) => x !== 0))) return undefined;
         const selective = filters === undefined ? undefined : await coldFilteredVector({ ...matches, ...streamed, vector: v, metric: rankMetric, ann: rank.mode === "ANN" });
-        return selective ?? (rank.mode === "ANN" ? this.#coldAnnHits(path, manifest, request, v, k) : undefined);
+        if (selective !== undefined) return selective;
+        if (rank.mode === "ANN") {
+          const ann = await this.#coldAnnHits(path, manifest, request, v, k);
+          if (ann !== undefined) return ann;
+          // No partition the loaded path would probe (no IVF lists, or another metric): its ANN is an exact scan.
+          const probed = rankMetric === metric && (files.some((file) => file.meta.ann !== null) || tail.chunks.some((chunk) => chunk.index.ann !== null));
+          if (probed) return undefined;
+        }
+        // An exact scan of every live (matching) row, as the loaded path scans it (cold-exact-vector.ts).
+        return coldExactVector({
+          reader: this.#coldArrays,
+          files,
+          // Every dead slot (by position too: the version is servable, ColdDeadSlots.of) is dead by slot here.
+          deadPositions: files.map(() => new Set<number>()),
+          deadSlots: (await deadSlots).map((d) => d.slots),
+          tail: tail.chunks,
+          vector: v,
+          metric: rankMetric,
+          k,
+          matches: segmentMatches,
+          tailMatches: filters === undefined ? undefined : tailMatches,
+          batchBytes: this.#settings.coldExactBatchBytes,
+          slicer: this.#deps.slicer,
+        });
       }
       if (rank?.kind === "vector") return coldFilteredVector({ ...matches, ...streamed, vector: rank.vector, metric: rankMetric, ann: rank.mode === "ANN" });
       if (rank === undefined) return coldListing({ ...matches, reader: this.#coldArrays });
+      if (rank.kind === "sparse") {
+        const everyLive = filters === undefined ? chunks.map((chunk) => coldTailMatches(chunk, undefined)) : tailMatches;
+        return coldSparse({ ...matches, reader: this.#coldArrays, matches: segmentMasks, tailMatches: everyLive, indices: rank.indices, values: rank.values });
+      }
       if (rank.kind === "attribute") return coldAttributeOrder({ ...matches, matches: segmentMatches, reader: this.#coldArrays, field: rank.field, desc: rank.order === "desc", further: rank.then ?? [] });
       if (rank.kind !== "bm25" && rank.kind !== "text") return undefined;
       const context = {

@@ -93,23 +93,60 @@ describe("cold attribute-order rankings", () => {
     for (const request of [...requests, ...multiKey]) await expectCold(storage, request);
   });
 
-  it("order by id descending over ids whose byte and UTF-16 orders differ exactly like the loaded index (loaded when a pick is at risk)", async () => {
-    const special = ["doc-\u{1F600}a", "doc-\uE000b", "doc-\uFFFDc", "doc-\u{10400}d", "doc-zz"];
+  it("order by id over ids whose byte and UTF-16 orders differ exactly like the loaded index, cold", async () => {
+    // U+E000..U+FFFF sorts before a surrogate pair in bytes, after it in UTF-16 code units; at several depths.
+    const special = [
+      "doc-\u{1F600}a",
+      "doc-\uE000b",
+      "doc-\uFFFDc",
+      "doc-\u{10400}d",
+      "doc-zz",
+      "\uE000",
+      "\u{10000}",
+      "\uFFFF\u{10000}",
+      "\uFFFF\uE000",
+      "\u{10FFFF}",
+      "doc-\uE000\u{1F600}",
+      "doc-\uE000\uE000",
+      "doc-\uE000\u{1F601}x",
+    ];
     const { storage, writer } = await compactedNamespace(NS, 400, (i) => (i < special.length ? { ...doc(i), id: special[i]! } : doc(i)));
-    await writer.upsert(NS, [{ ...doc(7), id: "doc-\uE001t" }]);
-    for (const request of [
-      { rankBy: ["id", "desc"], topK: 2 },
-      { rankBy: ["id", "desc"], topK: 3 },
-      { rankBy: ["id", "desc"], topK: 300 },
-      { rankBy: ["id", "asc"], topK: 300 },
+    await writer.upsert(NS, [{ ...doc(7), id: "doc-\uE001t" }, { ...doc(8), id: "\u{1F602}" }]);
+    await writer.delete(NS, ["\u{10000}"]);
+    const orders = [
+      ...[1, 2, 3, 4, 5, 8, 300].flatMap((topK) => [
+        { rankBy: ["id", "desc"], topK },
+        { rankBy: ["id", "asc"], topK },
+      ]),
       { rankBy: ["id", "desc"], filters: ["n", "Gte", 100], topK: 5 },
+      { rankBy: ["id", "desc"], filters: ["n", "Lt", 12], topK: 3 },
+      { filters: ["n", "Lt", 12], topK: 4 },
+      { filters: ["n", "Gte", 3], topK: 2 },
       { rankBy: [["color", "asc"], ["id", "desc"]], topK: 6 },
-    ]) {
-      const expected = await makeEngine(storage, { queryCache: { coldReads: false } }).query(NS, request);
-      expect(await makeEngine(storage).query(NS, request), JSON.stringify(request)).toEqual(expected);
+      { rankBy: ["missing", "asc"], topK: 5 },
+      { rankBy: [["id", "desc"], ["n", "asc"]], topK: 4 },
+    ];
+    for (const request of orders) await expectCold(storage, request);
+  });
+
+  it("order by id over many ids drawn from characters on both sides of the byte / UTF-16 disagreement, cold", async () => {
+    const alphabet = ["a", "\uE000", "\uFFFF", "\u{10000}", "\u{10FFFF}"];
+    let state = 7;
+    const next = (m: number) => {
+      state = (state * 1103515245 + 12345) % 2147483648;
+      return (state >>> 16) % m;
+    };
+    const ids = new Set<string>();
+    while (ids.size < 600) ids.add(Array.from({ length: 1 + next(4) }, () => alphabet[next(alphabet.length)]).join(""));
+    const list = [...ids];
+    const { storage, writer } = await compactedNamespace(NS, list.length, (i) => ({ ...doc(i), id: list[i]! }));
+    await writer.delete(NS, list.filter((_, i) => i % 9 === 0));
+    for (const topK of [1, 7, 40, 200]) {
+      for (const order of ["asc", "desc"]) {
+        await expectCold(storage, { rankBy: ["id", order], topK });
+        await expectCold(storage, { rankBy: ["id", order], filters: ["n", "Gte", 250], topK });
+      }
     }
-    // An order whose picks hold no such character is served cold.
-    await expectCold(storage, { rankBy: ["id", "desc"], filters: ["n", "Gte", 100], topK: 5 });
   });
 
   it("find a damaged block of the number order, the numbers or the dictionary: Corrupt naming the index", async () => {

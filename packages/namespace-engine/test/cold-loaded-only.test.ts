@@ -38,6 +38,7 @@ const ONCE_LOADED_ONLY_REQUESTS: Record<string, unknown>[] = [
   { rankBy: ["Sum", [["body", "BM25", "alpha"], ["Saturate", ["Attribute", "n"], { midpoint: 100 }]]], topK: 10, includeAttributes: ["n"] },
   { rankBy: ["Decay", ["Dist", ["Attribute", "at"], "2026-01-20"], { midpoint: "3d" }], topK: 10 },
   { rankBy: ["color", "Eq", "red"], filters: ["n", "Lt", 50], topK: 5 },
+  { rankBy: ["RRF", [["vector", "ANN", [0.3, 0.2, 0.1, 1]], ["Attribute", "n"]]], topK: 5 },
   // Computed attributes (on a kNN, BM25 or listing answer; a cold ANN over indexes this small loads them).
   { rankBy: ["vector", "kNN", [0.3, 0.2, 0.1, 1]], topK: 5, computeAttributes: { d: ["vector", "VectorDist", [1, 0, 0, 1]] } },
   { rankBy: ["body", "BM25", "alpha"], topK: 5, computeAttributes: { boost: ["Saturate", ["Attribute", "n"], { midpoint: 50 }] } },

@@ -181,7 +181,7 @@ describe("cold queries", () => {
   it("are not used for other rankings, or when turned off", async () => {
     const { storage } = await compacted();
     const engine = makeEngine(storage);
-    await engine.query(NS, { rankBy: ["RRF", [["n", "asc"], [["n", "desc"], ["id", "desc"]]]], topK: 3 }); // a fusion of a multi-key order: loaded
+    await engine.query(NS, { rankBy: ["vector", "ANN", vectorOf(1)], distanceMetric: "EUCLIDEAN", topK: 3 }); // ANN by another metric than the index's: loaded
     await engine.query(NS, { rankBy: ["vector", "kNN", vectorOf(1)], topK: 3 }); // now warm
     expect(engine.queryStats().coldQueries).toBe(0);
     const off = makeEngine(storage, { queryCache: { coldReads: false } });

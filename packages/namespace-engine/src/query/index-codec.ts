@@ -90,7 +90,7 @@ import { CorruptIndexError, UnsupportedIndexVersionError } from "./errors.ts";
 import type { IvfIndex } from "./ivf-index.ts";
 import { DISTANCE_METRICS, type DistanceMetric } from "./query-document.ts";
 import { QueryIndex, type QueryIndexState, type VectorData } from "./query-index.ts";
-import type { SparseRows } from "./sparse-index.ts";
+import { type SparseRows, sparseInverted } from "./sparse-index.ts";
 import { StringTable } from "./string-table.ts";
 import type { TextFieldIndex } from "./text-index.ts";
 import { textLanguage } from "./text-language.ts";
@@ -109,8 +109,15 @@ export const QUERY_INDEX_VERSION = 5;
  * reading their tokens as words.
  */
 export const QUERY_INDEX_PRE_TOKENIZED_VERSION = 6;
+/**
+ * Format 7 is format 5 or 6 with sparse vectors: beside their rows (CSR), their postings by dimension (`sparse.postings`:
+ * the distinct dimensions ascending, offsets into the postings, each posting's slot and value, as
+ * sparse-index.ts `sparseInverted` orders them), so a cold sparse ranking reads only its dimensions' postings. The
+ * version is raised only for indexes with sparse vectors; a pre-tokenized text field is then told by its config alone.
+ */
+export const QUERY_INDEX_SPARSE_POSTINGS_VERSION = 7;
 /** The newest format this reader reads. */
-export const QUERY_INDEX_NEWEST_VERSION = QUERY_INDEX_PRE_TOKENIZED_VERSION;
+export const QUERY_INDEX_NEWEST_VERSION = QUERY_INDEX_SPARSE_POSTINGS_VERSION;
 /** The oldest format version still read. */
 export const QUERY_INDEX_OLDEST_VERSION = 2;
 const V3_HEADER_BYTES = 16;
@@ -241,7 +248,7 @@ export function serializeQueryIndex(index: QueryIndex, extra: readonly ExtraInde
               centroids,
               codes: "sq8",
             },
-      sparse: s.sparse,
+      sparse: s.sparse === null ? null : { ...s.sparse, postings: sparseInverted(s.sparse) },
       text: s.text.map((t) => ({ ...t, config: configToStore(t.config) })),
       attributes: s.attributes,
       ann: s.ann,
@@ -288,7 +295,8 @@ export function serializeQueryIndex(index: QueryIndex, extra: readonly ExtraInde
   const header = new Uint8Array(V3_HEADER_BYTES);
   header.set(QUERY_INDEX_MAGIC, 0);
   const preTokenized = [...index.textFields.values()].some((field) => field.config.preTokenized);
-  new DataView(header.buffer).setUint16(8, preTokenized ? QUERY_INDEX_PRE_TOKENIZED_VERSION : QUERY_INDEX_VERSION, true);
+  const version = s.sparse !== null ? QUERY_INDEX_SPARSE_POSTINGS_VERSION : preTokenized ? QUERY_INDEX_PRE_TOKENIZED_VERSION : QUERY_INDEX_VERSION;
+  new DataView(header.buffer).setUint16(8, version, true);
   const table = sections.map((x) => ({ type: x.type, length: x.view.byteLength }));
   const metaBytes = new TextEncoder().encode(JSON.stringify({ ...meta, sections: table }));
   const blocks: BlockFileSectionInput[] = [{ name: "header", bytes: header }];
@@ -395,7 +403,15 @@ const metaSchema = z.object({
       codes: z.literal("sq8").optional(),
     })
     .nullable(),
-  sparse: z.object({ rowOffsets: arrayRef, indices: arrayRef, values: arrayRef }).nullable(),
+  sparse: z
+    .object({
+      rowOffsets: arrayRef,
+      indices: arrayRef,
+      values: arrayRef,
+      /** Format 7: the postings by dimension (QUERY_INDEX_SPARSE_POSTINGS_VERSION). */
+      postings: z.object({ dims: arrayRef, offsets: arrayRef, slots: arrayRef, values: arrayRef }).optional(),
+    })
+    .nullable(),
   text: z.array(
     z.object({
       name: z.string(),
@@ -539,10 +555,21 @@ export function deserializeQueryIndex(input: Uint8Array, options: DeserializeOpt
   const container = version >= 3 ? openV3(bytes, version, options) : openV2(bytes, options);
   const index = decodeStructure(container);
   const preTokenized = [...index.textFields.values()].some((field) => field.config.preTokenized);
-  if (preTokenized !== (version === QUERY_INDEX_PRE_TOKENIZED_VERSION)) {
+  if (version !== QUERY_INDEX_SPARSE_POSTINGS_VERSION && preTokenized !== (version === QUERY_INDEX_PRE_TOKENIZED_VERSION)) {
     throw corrupt(`format ${version} ${preTokenized ? "with" : "without"} a pre-tokenized text field`);
   }
+  checkSparseFormat(version, container.meta.sparse);
   return index;
+}
+
+/**
+ * Format 7 is the format of indexes with sparse vectors, and their postings by dimension are there exactly then;
+ * older formats may hold sparse rows, without postings.
+ */
+export function checkSparseFormat(version: number, sparse: IndexMeta["sparse"]): void {
+  const postings = version === QUERY_INDEX_SPARSE_POSTINGS_VERSION;
+  if (postings && sparse === null) throw corrupt(`format ${version} without sparse vectors`);
+  if (postings !== (sparse?.postings !== undefined)) throw corrupt(`format ${version} ${postings ? "without" : "with"} sparse postings`);
 }
 
 /** A container's meta document (validated) and the bytes of its sections. */
@@ -891,6 +918,17 @@ function decodeStructure(container: Container): QueryIndex {
     expectLength("sparse rows", rowOffsets, n + 1);
     expectLength("sparse values", values, indices.length);
     monotone("sparse rows", rowOffsets, indices.length);
+    const postings = meta.sparse.postings;
+    if (postings !== undefined) {
+      // Format 7: the postings by dimension (read cold; the loaded path inverts the rows itself), checked for shape.
+      const dims = section(postings.dims, "u32");
+      const offsets = section(postings.offsets, "u32");
+      expectLength("sparse posting offsets", offsets, dims.length + 1);
+      expectLength("sparse posting slots", section(postings.slots, "u32"), indices.length);
+      expectLength("sparse posting values", section(postings.values, "f32"), indices.length);
+      monotone("sparse postings", offsets, indices.length);
+      for (let i = 1; i < dims.length; i++) if (dims[i]! <= dims[i - 1]!) throw corrupt("sparse posting dimensions are not ascending");
+    }
     sparse = { rowOffsets, indices, values };
   }
   const text: TextFieldIndex[] = meta.text.map((t) => {

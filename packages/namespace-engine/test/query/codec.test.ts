@@ -10,7 +10,7 @@ import {
   QUERY_INDEX_VERSION,
   serializeQueryIndex,
 } from "../../src/query/index.ts";
-import { QUERY_INDEX_PRE_TOKENIZED_VERSION } from "../../src/query/index-codec.ts";
+import { QUERY_INDEX_NEWEST_VERSION, QUERY_INDEX_PRE_TOKENIZED_VERSION, QUERY_INDEX_SPARSE_POSTINGS_VERSION } from "../../src/query/index-codec.ts";
 import { readFileSync } from "node:fs";
 import { decodeBlockFileDirectory, decodeBlockFileTrailer } from "@skerry/wal-format";
 import { queryIndexEagerBytes } from "../../src/query/index-codec.ts";
@@ -90,7 +90,7 @@ describe("query index serialization", () => {
   it("rejects a newer or the unreleased first format version with UnsupportedIndexVersionError", async () => {
     const { crc32 } = await import("node:zlib");
     const newer = bytes.slice();
-    new DataView(newer.buffer).setUint16(8, QUERY_INDEX_PRE_TOKENIZED_VERSION + 1, true);
+    new DataView(newer.buffer).setUint16(8, QUERY_INDEX_NEWEST_VERSION + 1, true);
     expect(isUnsupportedIndexVersion(rejects(newer))).toBe(true);
     // Version 1 had the version 2 container: a v2 header re-sealed with version 1.
     const first = v2Fixture.slice();
@@ -197,8 +197,25 @@ describe("query index formats", () => {
     for (let slot = 0; slot < loaded.size; slot += 37) expect(loaded.attributesOf(slot, "all")).toEqual(full.attributesOf(slot, "all"));
   });
 
-  it("format 5 is what the writer produces today (golden file)", () => {
-    expect(Buffer.compare(serializeQueryIndex(built), fixture("query-index-v5.bin"))).toBe(0);
+  it("format 7 and the sparse postings go together: either without the other is corrupt", () => {
+    const withVersion = (bytes: Uint8Array, version: number) => {
+      const out = bytes.slice();
+      new DataView(out.buffer).setUint16(8, version, true);
+      return out;
+    };
+    const older = rejects(withVersion(fixture("query-index-v7.bin"), QUERY_INDEX_VERSION), { skipChecksum: true });
+    expect(isCorruptIndex(older)).toBe(true);
+    expect(String(older)).toContain("format 5 with sparse postings");
+    const newer = rejects(withVersion(fixture("query-index-v5.bin"), QUERY_INDEX_SPARSE_POSTINGS_VERSION), { skipChecksum: true });
+    expect(isCorruptIndex(newer)).toBe(true);
+    expect(String(newer)).toContain("format 7 without sparse postings");
+    expect(deserializeQueryIndex(fixture("query-index-v7.bin")).sparse).toEqual(built.sparse);
+  });
+
+  it("format 7 is what the writer produces today for an index with sparse vectors (golden file)", () => {
+    const bytes = serializeQueryIndex(built);
+    expect(new DataView(bytes.buffer, bytes.byteOffset).getUint16(8, true)).toBe(QUERY_INDEX_SPARSE_POSTINGS_VERSION);
+    expect(Buffer.compare(bytes, fixture("query-index-v7.bin"))).toBe(0);
   });
 
   for (const [name, version] of [
@@ -206,6 +223,7 @@ describe("query index formats", () => {
     ["query-index-v3.bin", 3],
     ["query-index-v4.bin", 4],
     ["query-index-v5.bin", 5],
+    ["query-index-v7.bin", 7],
   ] as const) {
     it(`${name} (format ${version}) still loads and answers every query like a fresh build`, async () => {
       const bytes = fixture(name);
@@ -223,17 +241,18 @@ describe("query index formats", () => {
         await expect(executeQuery([loaded], phrase)).rejects.toMatchObject({ code: "InvalidQuery", reason: "unsupported" });
         // Re-serialized, an old index is written as today's format (still without the token order).
         const again = serializeQueryIndex(loaded);
-        expect(new DataView(again.buffer, again.byteOffset).getUint16(8, true)).toBe(QUERY_INDEX_VERSION);
+        expect(new DataView(again.buffer, again.byteOffset).getUint16(8, true)).toBe(QUERY_INDEX_SPARSE_POSTINGS_VERSION);
         expect(deserializeQueryIndex(again).textFields.get("body")?.sequence).toBeNull();
       } else {
         expect(await executeQuery([loaded], phrase)).toEqual(await executeQuery([built], phrase));
         expect((await executeQuery([loaded], phrase)).rows.length).toBeGreaterThan(0);
-        expect(Buffer.compare(serializeQueryIndex(loaded), fixture("query-index-v5.bin"))).toBe(0);
+        // Re-serialized, it is today's format (with the sparse postings).
+        expect(Buffer.compare(serializeQueryIndex(loaded), fixture("query-index-v7.bin"))).toBe(0);
       }
     });
   }
 
-  for (const version of [3, 4, 5]) {
+  for (const version of [3, 4, 5, 7]) {
   it(`format ${version} keeps each IVF list's rows in whole clusters, one block each, and puts what an ANN query needs first in the eager region`, () => {
     const bytes = fixture(`query-index-v${version}.bin`);
     const directory = decodeBlockFileDirectory(bytes, bytes.byteLength);
