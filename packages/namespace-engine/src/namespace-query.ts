@@ -71,7 +71,9 @@ import type { NamespaceState } from "./namespace-state.ts";
 import { type Bm25ParamsOf, type ExecuteQueryOptions, executeQuery, executeQueryRows, type QueryResult, type QueryRowsResult } from "./query/execute-query.ts";
 import { buildQueryIndex, type QueryIndex } from "./query/query-index.ts";
 import { BM25_B, BM25_K1 } from "./query/bm25-stats.ts";
-import { textFieldConfigs } from "./text-field-options.ts";
+import { textConfigOf, textFieldConfigs } from "./text-field-options.ts";
+import { type ResolvedTokenizerConfig, resolveTokenizerConfig } from "./query/tokenizer.ts";
+import type { ComputedValue } from "./query/compute-attributes.ts";
 import { parseQueryRequest, type QueryRequest, type RankBy } from "./query/query-request.ts";
 import { checkFilterable } from "./filterable-check.ts";
 import { type QueryRow, QueryRows } from "./query/query-rows.ts";
@@ -263,9 +265,19 @@ interface Prepared {
   readonly bytes: number;
   /** BM25 k1 and b of the text fields with options (the version's manifest). */
   readonly bm25: Bm25ParamsOf;
+  /** The tokenizer config of a text field (the version's manifest; Highlight). */
+  readonly textConfig: (field: string) => ResolvedTokenizerConfig;
 }
 
 const DEFAULT_BM25 = { k1: BM25_K1, b: BM25_B };
+
+const DEFAULT_TEXT_CONFIG = resolveTokenizerConfig();
+
+/** The tokenizer config of a manifest's text field (the default for a field without options). */
+function textConfigFor(manifest: Manifest): (field: string) => ResolvedTokenizerConfig {
+  const configs = textConfigOf(manifest.textFields);
+  return (field) => configs(field) ?? DEFAULT_TEXT_CONFIG;
+}
 
 /** The k1 and b of a manifest's text fields (the defaults for a field without options). */
 function bm25ParamsOf(manifest: Manifest): Bm25ParamsOf {
@@ -279,7 +291,7 @@ function bm25ParamsOf(manifest: Manifest): Bm25ParamsOf {
  * cold-tail-ann.ts).
  */
 function executeOptions(prepared: Prepared, slicer: QuerySlicer, globalProbes: boolean): ExecuteQueryOptions {
-  return { exclude: (_, i) => prepared.excludes[i], slicer, annPartitions: globalProbes ? prepared.excludes.length : 0, bm25: prepared.bm25 };
+  return { exclude: (_, i) => prepared.excludes[i], slicer, annPartitions: globalProbes ? prepared.excludes.length : 0, bm25: prepared.bm25, textConfig: prepared.textConfig };
 }
 
 interface TailPart {
@@ -1397,6 +1409,7 @@ export class NamespaceQuery {
       indexKeys: segmentRefs.map((ref) => indexKeyOf(ref) as string),
       bytes,
       bm25: bm25ParamsOf(manifest),
+      textConfig: textConfigFor(manifest),
     };
   }
 
@@ -1480,12 +1493,13 @@ export class NamespaceQuery {
         filters: { reader: this.#coldArrays, ids: this.#coldDead },
         compute,
         metric,
+        textConfig: textConfigFor(manifest),
       },
       hits,
     );
     if (computed === undefined) return false;
     rows.forEach((row, i) => {
-      (row as { computed?: Record<string, number | null> }).computed = computed[i] as Record<string, number | null>;
+      (row as { computed?: Record<string, ComputedValue> }).computed = computed[i] as Record<string, ComputedValue>;
     });
     return true;
   }

@@ -38,6 +38,7 @@
  * aggregations run in one piece. `executeQueryRows` stops before the rows:
  * its QueryRows (query-rows.ts) makes each row, or its JSON, on demand.
  */
+import type { ResolvedTokenizerConfig } from "./tokenizer.ts";
 import { type AggregationGroup, aggregate } from "./aggregate.ts";
 import { type Bm25Params, bm25Stats, forEachBm25Posting } from "./bm25-stats.ts";
 import { expressionFilters, textCombinationScores } from "./text-combination.ts";
@@ -83,6 +84,8 @@ export interface ExecuteQueryOptions {
   readonly annPartitions?: number | undefined;
   /** BM25 k1 and b of a text field (the namespace's options); default the newest partition's (as its index stores them). */
   readonly bm25?: Bm25ParamsOf | undefined;
+  /** A text field's tokenizer config (the namespace's options; Highlight); default the partitions' own. */
+  readonly textConfig?: ((field: string) => ResolvedTokenizerConfig) | undefined;
 }
 
 /** A text field's BM25 parameters, or undefined for the default. */
@@ -754,7 +757,7 @@ export async function executeQueryRows(
   for (const r of vectorRanks) if (r.kind === "text") for (const f of expressionFilters(r.expr)) checkFilterTypes(f, indexes);
   for (const c of request.computeAttributes?.values() ?? []) {
     if (c.kind === "expr") for (const f of expressionFilters(c.expr)) checkFilterTypes(f, indexes);
-    else if ((request.distanceMetric ?? indexes.at(-1)?.metric) === "COSINE" && !c.vector.some((x) => x !== 0)) {
+    else if (c.kind === "vectorDist" && (request.distanceMetric ?? indexes.at(-1)?.metric) === "COSINE" && !c.vector.some((x) => x !== 0)) {
       throw InvalidQueryError.at([...c.path, 2], "schema", "a zero vector has no cosine similarity");
     }
   }
@@ -835,7 +838,7 @@ export async function executeQueryRows(
   }
 
   const scoreKind = rank === undefined || rank.kind === "attribute" ? "none" : rank.kind === "vector" ? "distance" : "score";
-  const computed = request.computeAttributes === undefined ? undefined : computeAttributeValues(parts, hits, request.computeAttributes, metric, dimension, bm25);
+  const computed = request.computeAttributes === undefined ? undefined : computeAttributeValues(parts, hits, request.computeAttributes, metric, dimension, bm25, options.textConfig);
   const rows = new QueryRows(indexes, hits satisfies readonly RankedRow[], distances, {
     scoreKind,
     includeAttributes: request.includeAttributes,

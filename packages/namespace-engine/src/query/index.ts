@@ -28,6 +28,8 @@ export type { Aggregation, ComputeExpr, Filter, ParseQueryOptions, QueryRequest,
 export { BM25_B, BM25_K1, executeQuery } from "./execute-query.ts";
 export type { AggregationGroup, ExecuteQueryOptions, QueryResult, QueryRowsResult } from "./execute-query.ts";
 export { QueryRows, type QueryRow } from "./query-rows.ts";
+export type { ComputedValue } from "./compute-attributes.ts";
+export type { FragmentBy, HighlightFragment, OffsetUnits } from "./highlight.ts";
 export { DEFAULT_SLICE_MS, QuerySlicer, type QuerySlicerOptions, type QuerySlicerStats } from "./query-slicer.ts";
 export { prepareQuerySnapshot, QuerySnapshot } from "./query-snapshot.ts";
 export { deserializeQueryIndex, QUERY_INDEX_MAGIC, QUERY_INDEX_VERSION, queryIndexEagerBytes, serializeQueryIndex } from "./index-codec.ts";

@@ -42,6 +42,7 @@ import { regexPatternProblem } from "./regex.ts";
 import { dateTimeMs, durationMs } from "./date-time.ts";
 import { DEFAULT_FUZZY_DISTANCES, MAX_FUZZY_DISTANCE } from "./fuzzy-filter.ts";
 import { MAX_FUZZY_SUBSTRING_CHARS } from "./fuzzy-substring.ts";
+import { DEFAULT_FRAGMENT_LIMIT, FRAGMENT_FIELD, type FragmentBy, type HighlightSpec, MAX_FRAGMENT_LIMIT, type OffsetUnits } from "./highlight.ts";
 import { DISTANCE_METRICS, type DistanceMetric } from "./query-document.ts";
 
 export type Scalar = string | number | boolean;
@@ -155,7 +156,9 @@ export type Aggregation = { readonly kind: "Count"; readonly field?: string } | 
 /** A computed attribute of the returned rows (query/compute-attributes.ts). */
 export type ComputeExpr =
   | { readonly kind: "expr"; readonly expr: TextExpr; readonly path: Path }
-  | { readonly kind: "vectorDist"; readonly vector: Float32Array; readonly path: Path };
+  | { readonly kind: "vectorDist"; readonly vector: Float32Array; readonly path: Path }
+  /** `["Highlight", field, {...}]`: the fragments of the row's value of `field` where the query's terms occur (highlight.ts). */
+  | { readonly kind: "highlight"; readonly spec: HighlightSpec; readonly path: Path };
 
 export interface QueryRequest {
   readonly rankBy?: RankBy;
@@ -893,7 +896,7 @@ function parseAggregateBy(raw: unknown, sink: IssueSink): Record<string, Aggrega
 const MAX_COMPUTED = 16;
 
 /** `{"<name>": <ranking expression> | ["vector", "VectorDist", [numbers]]}`; every own key is a name. */
-function parseComputeAttributes(raw: unknown, sink: IssueSink, options: ParseQueryOptions): Map<string, ComputeExpr> | undefined {
+function parseComputeAttributes(raw: unknown, sink: IssueSink, options: ParseQueryOptions, rankBy: RankBy | undefined): Map<string, ComputeExpr> | undefined {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     sink.add(["computeAttributes"], "schema", 'expected an object like {"boost": ["Saturate", ["Attribute", "clicks"], {"midpoint": 10}]}');
     return undefined;
@@ -920,10 +923,99 @@ function parseComputeAttributes(raw: unknown, sink: IssueSink, options: ParseQue
       out.set(name, { kind: "vectorDist", vector: Float32Array.from(vector), path });
       continue;
     }
+    if (Array.isArray(value) && value[0] === "Highlight") {
+      const spec = parseHighlight(value, path, sink, rankBy);
+      if (spec !== undefined) out.set(name, { kind: "highlight", spec, path });
+      continue;
+    }
     const expr = parseTextExpr(value, path, sink, 0, { clauses: 0, nodes: 0 });
     if (expr !== undefined) out.set(name, { kind: "expr", expr, path });
   }
   return out;
+}
+
+const HIGHLIGHT_SHAPE = '["Highlight", "<text field>", {"fragmentBy"?, "fragmentLimit"?, "includeOffsets"?, "rankFragmentsBy"?}]';
+const HIGHLIGHT_OPTIONS = new Set(["fragmentBy", "fragmentLimit", "includeOffsets", "rankFragmentsBy"]);
+const FRAGMENT_BY: ReadonlySet<string> = new Set(["none", "sentence", "paragraph", "word"]);
+const OFFSET_UNITS: ReadonlySet<string> = new Set(["utf-8", "utf-16", "codepoints"]);
+
+/** A fragment ranking: BM25 clauses over "$fragment" combined by Sum, Max and Product (true when it is one). */
+function isFragmentRank(e: TextExpr): boolean {
+  if (e.op === "bm25") return e.field === FRAGMENT_FIELD;
+  if (e.op === "Sum" || e.op === "Max") return e.args.every(isFragmentRank);
+  if (e.op === "Product") return isFragmentRank(e.arg);
+  return false;
+}
+
+/** The BM25 clauses of `rankBy` over `field`, made to read the fragment (summed when several); undefined when none. */
+function fragmentRankOf(rankBy: RankBy | undefined, field: string, path: Path): TextExpr | undefined {
+  const clauses: TextExpr[] = [];
+  const walk = (e: TextExpr) => {
+    if (e.op === "bm25") {
+      if (e.field === field) clauses.push({ ...e, field: FRAGMENT_FIELD });
+    } else if (e.op === "Sum" || e.op === "Max") for (const a of e.args) walk(a);
+    else if (e.op === "Product" || e.op === "Saturate" || e.op === "Decay" || e.op === "Dist") walk(e.arg);
+  };
+  const single = (r: SingleRankBy) => {
+    if (r.kind === "bm25" && r.field === field) clauses.push({ op: "bm25", field: FRAGMENT_FIELD, query: r.query, lastAsPrefix: r.lastAsPrefix, path: r.path });
+    else if (r.kind === "text") walk(r.expr);
+  };
+  if (rankBy === undefined) return undefined;
+  if (rankBy.kind === "rrf") for (const q of rankBy.queries) single(q);
+  else single(rankBy);
+  if (clauses.length === 0) return undefined;
+  return clauses.length === 1 ? clauses[0] : { op: "Sum", args: clauses, path };
+}
+
+function parseHighlight(raw: unknown[], path: Path, sink: IssueSink, rankBy: RankBy | undefined): HighlightSpec | undefined {
+  const [, field, options] = raw;
+  if (raw.length < 2 || raw.length > 3 || typeof field !== "string" || field.length === 0) {
+    sink.add(path, "schema", `Highlight is ${HIGHLIGHT_SHAPE}`);
+    return undefined;
+  }
+  const o: Record<string, unknown> = Object.create(null);
+  if (options !== undefined) {
+    if (typeof options !== "object" || options === null || Array.isArray(options)) {
+      sink.add([...path, 2], "schema", `Highlight is ${HIGHLIGHT_SHAPE}`);
+      return undefined;
+    }
+    for (const [k, v] of Object.entries(options)) {
+      if (!HIGHLIGHT_OPTIONS.has(k)) sink.add([...path, 2, k], "schema", `unknown Highlight option ${JSON.stringify(k)}; ${HIGHLIGHT_SHAPE}`);
+      else o[k] = v;
+    }
+  }
+  const fragmentBy = o["fragmentBy"] ?? "sentence";
+  if (typeof fragmentBy !== "string" || !FRAGMENT_BY.has(fragmentBy)) sink.add([...path, 2, "fragmentBy"], "schema", 'fragmentBy is "none", "sentence", "paragraph" or "word"');
+  const fragmentLimit = o["fragmentLimit"] ?? DEFAULT_FRAGMENT_LIMIT;
+  if (typeof fragmentLimit !== "number" || !Number.isInteger(fragmentLimit) || fragmentLimit < 1 || fragmentLimit > MAX_FRAGMENT_LIMIT) {
+    sink.add([...path, 2, "fragmentLimit"], "schema", `fragmentLimit is an integer from 1 to ${MAX_FRAGMENT_LIMIT}`);
+  }
+  const includeOffsets = o["includeOffsets"];
+  if (includeOffsets !== undefined && (typeof includeOffsets !== "string" || !OFFSET_UNITS.has(includeOffsets))) {
+    sink.add([...path, 2, "includeOffsets"], "schema", 'includeOffsets is "utf-8", "utf-16" or "codepoints"');
+  }
+  let rank: TextExpr | undefined;
+  if (o["rankFragmentsBy"] !== undefined) {
+    const at: Path = [...path, 2, "rankFragmentsBy"];
+    rank = parseTextExpr(o["rankFragmentsBy"], at, sink, 0, { clauses: 0, nodes: 0 });
+    if (rank !== undefined && !isFragmentRank(rank)) {
+      sink.add(at, "unsupported", `rankFragmentsBy is BM25 clauses over ${JSON.stringify(FRAGMENT_FIELD)} (["${FRAGMENT_FIELD}", "BM25", "query"]) combined by Sum, Max and Product`);
+      rank = undefined;
+    }
+  } else {
+    rank = fragmentRankOf(rankBy, field, path);
+    if (rank === undefined) {
+      sink.add(path, "schema", `Highlight of ${JSON.stringify(field)} needs rankFragmentsBy, or a rankBy with a BM25 clause over ${JSON.stringify(field)}`);
+    }
+  }
+  if (rank === undefined || sink.issues.length > 0) return undefined;
+  return {
+    field,
+    rank,
+    fragmentBy: fragmentBy as FragmentBy,
+    fragmentLimit: fragmentLimit as number,
+    ...(includeOffsets !== undefined ? { includeOffsets: includeOffsets as OffsetUnits } : {}),
+  };
 }
 
 const MAX_GROUP_KEYS = 16;
@@ -1010,7 +1102,7 @@ export function parseQueryRequest(json: unknown, options: ParseQueryOptions = {}
   }
   const aggregateBy = b.aggregateBy === undefined ? undefined : parseAggregateBy(b.aggregateBy, sink);
   const groupBy = b.groupBy === undefined ? undefined : parseGroupBy(b.groupBy, sink);
-  const computeAttributes = b.computeAttributes === undefined ? undefined : parseComputeAttributes(b.computeAttributes, sink, options);
+  const computeAttributes = b.computeAttributes === undefined ? undefined : parseComputeAttributes(b.computeAttributes, sink, options, rankBy);
   if (b.limitPer !== undefined && aggregateBy !== undefined) sink.add(["limitPer"], "unsupported", "limitPer cuts rows; it does not apply with aggregateBy");
   if (b.limitPer !== undefined && rankBy?.kind === "rrf") sink.add(["limitPer"], "unsupported", "limitPer does not apply to RRF");
   if (sink.issues.length > 0) throw new InvalidQueryError(sink.issues);

@@ -21,6 +21,7 @@ import type { JsonValue } from "./query-document.ts";
 import type { QueryIndex } from "./query-index.ts";
 import type { QuerySlicer } from "./query-slicer.ts";
 import { setOwn } from "./own-property.ts";
+import type { ComputedValue } from "./compute-attributes.ts";
 
 /** One row of an answer. */
 export interface QueryRow {
@@ -31,8 +32,8 @@ export interface QueryRow {
   readonly score?: number;
   readonly attributes?: Record<string, JsonValue>;
   readonly vector?: number[];
-  /** The request's computeAttributes, by name (null: no value). */
-  readonly computed?: Record<string, number | null>;
+  /** The request's computeAttributes, by name (null: no value; a Highlight: its fragments). */
+  readonly computed?: Record<string, ComputedValue>;
 }
 
 /** A ranked row before materialization: where it lives and its ranking value. */
@@ -51,7 +52,7 @@ export interface RowShape {
   readonly includeAttributes: "all" | "none" | readonly string[];
   readonly includeVectors: boolean;
   /** computeAttributes: the names, and per row one value per name. */
-  readonly computed?: { readonly names: readonly string[]; readonly values: readonly (readonly (number | null)[])[] } | undefined;
+  readonly computed?: { readonly names: readonly string[]; readonly values: readonly (readonly ComputedValue[])[] } | undefined;
 }
 
 /** Rows materialized between two checkpoints of `toArray`. */
@@ -112,7 +113,7 @@ export class QueryRows {
       score?: number;
       attributes?: Record<string, JsonValue>;
       vector?: number[];
-      computed?: Record<string, number | null>;
+      computed?: Record<string, ComputedValue>;
     } = { id: h.id };
     if (shape.scoreKind === "distance") row.distance = this.#distances![i]!;
     else if (shape.scoreKind === "score") row.score = h.score;
@@ -126,9 +127,9 @@ export class QueryRows {
   }
 
   /** Row `i`'s computed attributes (names as own properties, whatever they are). */
-  #computedOf(i: number): Record<string, number | null> {
+  #computedOf(i: number): Record<string, ComputedValue> {
     const computed = this.#shape.computed!;
-    const out: Record<string, number | null> = {};
+    const out: Record<string, ComputedValue> = {};
     const values = computed.values[i]!;
     for (const [k, name] of computed.names.entries()) setOwn(out, name, values[k] ?? null);
     return out;

@@ -213,9 +213,18 @@ export class Tokenizer {
     return token.length === 0 ? null : token;
   }
 
-  private forEachWord(text: string, push: (raw: string) => void): void {
+  /** Each raw word of `text` with where it is (UTF-16 offsets `[start, end)`), in order: what `tokenize` reads. */
+  forEachWordAt(text: string, push: (raw: string, start: number, end: number) => void): void {
+    this.forEachWord(text, push);
+  }
+
+  private forEachWord(text: string, push: (raw: string, start: number, end: number) => void): void {
     if (this.config.preTokenized) {
-      for (const token of text.split(PRE_TOKENIZED_SEPARATOR)) if (token.length > 0) push(token);
+      let start = 0;
+      for (const token of text.split(PRE_TOKENIZED_SEPARATOR)) {
+        if (token.length > 0) push(token, start, start + token.length);
+        start += token.length + 1;
+      }
       return;
     }
     if (!NON_ASCII.test(text)) {
@@ -223,7 +232,7 @@ export class Tokenizer {
       for (let m = ASCII_WORD.exec(text); m !== null; m = ASCII_WORD.exec(text)) {
         // ICU gives a lone "_" no word status (but "__" and "_a" have one).
         if (m[0] === "_") continue;
-        push(m[0]);
+        push(m[0], m.index, m.index + m[0].length);
       }
       return;
     }
@@ -232,7 +241,7 @@ export class Tokenizer {
       segmenter = new Intl.Segmenter(this.config.locale, { granularity: "word" });
       segmenters.set(this.config.locale, segmenter);
     }
-    for (const s of segmenter.segment(text)) if (s.isWordLike) push(s.segment);
+    for (const s of segmenter.segment(text)) if (s.isWordLike) push(s.segment, s.index, s.index + s.segment.length);
   }
 }
 
