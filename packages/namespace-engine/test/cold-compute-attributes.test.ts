@@ -11,7 +11,7 @@
 import { MemoryStorage, type StorageProvider } from "@skerry/storage-providers";
 import { s3TestTarget } from "@skerry/storage-providers/testing";
 import { afterAll, describe, expect, it } from "vitest";
-import type { NamespaceEngineOptions } from "@skerry/namespace-engine";
+import type { DocumentInput, NamespaceEngineOptions } from "@skerry/namespace-engine";
 import { expressionDoc as doc } from "./support/expression-docs.ts";
 import { compactedNamespace, corruptSectionFailures, indexObjects, makeEngine } from "./support/harness.ts";
 
@@ -139,6 +139,60 @@ describe("cold computed attributes", () => {
     const [index] = await indexObjects(storage);
     const request = { filters: ["color", "Eq", "red"], topK: 50, computeAttributes: COMPUTED };
     expect(await corruptSectionFailures(storage, index!.key, () => makeEngine(storage).query(NS, request))).toBeGreaterThanOrEqual(4);
+  });
+});
+
+const HL = "acme/coldcompute/highlight";
+const SENTENCES = ["The runners were running fast.", "A café served naïve pufferfish 🐡.", "Storage is cold; caches are warm!", "Nothing here matters."];
+
+/** Documents whose text field `body` is also stored as an attribute (a string, or a []string for every fifth). */
+function highlightDoc(i: number, extra = ""): DocumentInput {
+  const body = `${SENTENCES[i % 4]} ${SENTENCES[(i * 3 + 1) % 4]}\n${WORDS_OF(i)}${extra}`;
+  const value = i % 5 === 0 ? [SENTENCES[(i + 2) % 4]!, body] : body;
+  return { id: `doc-${String(i).padStart(5, "0")}`, text: { body: Array.isArray(value) ? value.join(" ") : value }, attributes: { body: value, n: i } };
+}
+const WORDS_OF = (i: number) => ["run cache", "storage café", "warm pufferfish", "matters not"][i % 4]!;
+
+const HIGHLIGHTS = {
+  sentence: ["Highlight", "body", { includeOffsets: "utf-8" }],
+  word: ["Highlight", "body", { fragmentBy: "word", fragmentLimit: 5, includeOffsets: "codepoints" }],
+  byFragment: ["Highlight", "body", { fragmentBy: "paragraph", rankFragmentsBy: ["Sum", [["$fragment", "BM25", "cafe"], ["$fragment", "BM25", "war", { lastAsPrefix: true }]]] }],
+};
+
+describe("cold Highlight", () => {
+  it("equals the loaded index's, with the field's stemming and folding", async () => {
+    const storage = new MemoryStorage();
+    const writer = makeEngine(storage);
+    await writer.createNamespace(HL, { distanceMetric: "cosine", textFields: { body: { stemming: true, asciiFolding: true } } });
+    await writer.upsert(HL, Array.from({ length: 2000 }, (_, i) => highlightDoc(i)));
+    await writer.compact(HL, { force: true });
+    await writer.upsert(HL, [highlightDoc(5001, " running café"), highlightDoc(3, " run")]);
+    const requests = [
+      { rankBy: ["body", "BM25", "run cafe"], topK: 12, computeAttributes: HIGHLIGHTS },
+      { rankBy: ["n", "asc"], topK: 10, includeAttributes: ["n"], computeAttributes: { byFragment: HIGHLIGHTS.byFragment } },
+    ];
+    for (const request of requests) {
+      const expected = await makeEngine(storage, { queryCache: { coldReads: false } }).query(HL, request);
+      const engine = makeEngine(storage, { queryCache: { segmentIndexBytes: 0 } });
+      const got = await engine.query(HL, request);
+      expect(got, JSON.stringify(request)).toEqual(expected);
+      expect(engine.queryStats().coldQueries).toBe(1);
+      expect(engine.queryStats().segmentIndexes.loads).toBe(0);
+    }
+    const rows = (await makeEngine(storage).query(HL, requests[0]!)).rows;
+    const words = rows.flatMap((r) => (r.computed!["word"] as { text: string }[]).map((f) => f.text));
+    // Stemmed and folded: "running" and "café" match "run cafe" ("runners" stems to "runner": no match).
+    expect(words).toContain("running");
+    expect(words).toContain("café");
+    expect(words.every((w) => ["run", "running", "café"].includes(w))).toBe(true);
+    expect(rows.some((r) => (r.computed!["sentence"] as { arrayIndex?: number }[]).some((f) => f.arrayIndex !== undefined))).toBe(true);
+  });
+
+  it("refuses a text field not stored as an attribute, cold as loaded", async () => {
+    const { storage } = await compactedNamespace(NS, 1000, (i) => doc(i));
+    const request = { rankBy: ["body", "BM25", "alpha"], topK: 5, computeAttributes: { h: ["Highlight", "body"] } };
+    await expect(makeEngine(storage, { queryCache: { coldReads: false } }).query(NS, request)).rejects.toThrow(/not stored as an attribute/);
+    await expect(makeEngine(storage, { queryCache: { segmentIndexBytes: 0 } }).query(NS, request)).rejects.toThrow(/not stored as an attribute/);
   });
 });
 
