@@ -188,7 +188,7 @@ describe("cold Highlight", () => {
     // A []string value: its elements' fragments carry their index.
     const first = (await makeEngine(storage).query(HL, requests[1]!)).rows[0]!;
     expect(first.id).toBe("doc-00000");
-    expect((first.computed!["byFragment"] as { arrayIndex?: number }[]).map((f) => f.arrayIndex).sort()).toEqual([0, 1]);
+    expect((first.computed!["byFragment"] as readonly { arrayIndex?: number }[]).map((f) => f.arrayIndex).sort()).toEqual([0, 1]);
   });
 
   it("refuses a text field not stored as an attribute, cold as loaded", async () => {

@@ -80,6 +80,8 @@ interface OutputPlan {
   readonly aggregateOnly: boolean;
   /** Computed attributes answered squared (VectorDist in a euclidean_squared query). */
   readonly squareComputed: ReadonlySet<string>;
+  /** Computed attributes that are Highlights (their fragments' keys answered in turbopuffer's snake_case). */
+  readonly highlightComputed: ReadonlySet<string>;
   /**
    * Score rankings (SparseKNN, ranking expressions): rows scoring 0 are left out, as turbopuffer does ("Documents
    * with a score of zero are excluded from results", https://turbopuffer.com/docs/query). Scores are never negative
@@ -183,10 +185,11 @@ const RESERVED_ROW_KEYS = new Set(["id", "vector", "$dist"]);
  * Attribute, Saturate, ...) and `["vector", "VectorDist", v]`; Embed (needs an embedding model), Highlight and
  * `$ref_new` are a 400 naming them.
  */
-function translateComputeAttributes(raw: unknown, target: QueryTarget, path: string): { entries: [string, unknown][]; vectorDist: string[] } {
+function translateComputeAttributes(raw: unknown, target: QueryTarget, path: string): { entries: [string, unknown][]; vectorDist: string[]; highlights: string[] } {
   if (!isObject(raw)) throw new ApiError("InvalidQuery", `${path}: an object of name -> expression`);
   const entries: [string, unknown][] = [];
   const vectorDist: string[] = [];
+  const highlights: string[] = [];
   const leaves = {
     bm25: (clause: unknown[], at: string) => translateBm25(clause, target, at),
     sparse: (clause: unknown[], at: string) => translateSparseKnn(clause, target, at),
@@ -203,7 +206,11 @@ function translateComputeAttributes(raw: unknown, target: QueryTarget, path: str
     if (!Array.isArray(expr) && typeof expr !== "number") throw new ApiError("InvalidQuery", `${at}: a computed attribute is an expression`);
     const [head, op, operand] = (Array.isArray(expr) ? expr : []) as [unknown, unknown, unknown];
     if (head === "Embed") unsupported("Embed (it needs an embedding model; Skerry has none: pass the vector itself)", at);
-    if (head === "Highlight") unsupported("Highlight", at);
+    if (head === "Highlight") {
+      entries.push([name, translateHighlight(expr as unknown[], target, at)]);
+      highlights.push(name);
+      continue;
+    }
     if (op === "VectorDist") {
       if (head !== "vector") unsupported(`VectorDist on ${JSON.stringify(head)} (Skerry has one vector attribute, "vector")`, at);
       if (Array.isArray(operand) && operand[0] === "Embed") unsupported("Embed (it needs an embedding model; Skerry has none: pass the vector itself)", at);
@@ -217,7 +224,65 @@ function translateComputeAttributes(raw: unknown, target: QueryTarget, path: str
     }
     entries.push([name, translateTextRank(expr, leaves, at)]);
   }
-  return { entries, vectorDist };
+  return { entries, vectorDist, highlights };
+}
+
+const HIGHLIGHT_OPTIONS: ReadonlyMap<string, string> = new Map([
+  ["fragment_by", "fragmentBy"],
+  ["fragment_limit", "fragmentLimit"],
+  ["include_offsets", "includeOffsets"],
+  ["rank_fragments_by", "rankFragmentsBy"],
+]);
+
+/**
+ * `["Highlight", attr, {fragment_by?, fragment_limit?, include_offsets?, rank_fragments_by?}]` -> the engine's
+ * Highlight: attr must be a full-text searchable attribute (not pre_tokenized_array); rank_fragments_by is BM25
+ * clauses over "$fragment" combined by Sum / Max / Product (else a 400), by default the query's BM25 clauses over
+ * attr (the engine's; none is a 400).
+ */
+function translateHighlight(expr: unknown[], target: QueryTarget, path: string): unknown[] {
+  const [, field, config] = expr;
+  if (expr.length < 2 || expr.length > 3 || typeof field !== "string") throw new ApiError("InvalidQuery", `${path}: Highlight is ["Highlight", attribute, {options}?]`);
+  const definition = target.schema.get(field);
+  if (definition === undefined) throw new ApiError("InvalidQuery", `${path}: attribute ${JSON.stringify(field)} does not exist in the namespace`);
+  if (!isFullText(definition)) throw new ApiError("InvalidQuery", `${path}: attribute ${JSON.stringify(field)} is not enabled for full-text search: Highlight needs full_text_search`);
+  if (isPreTokenized(definition)) throw new ApiError("InvalidQuery", `${path}: attribute ${JSON.stringify(field)} is pre_tokenized_array: it has no text to highlight`);
+  const options: Record<string, unknown> = {};
+  if (config !== undefined) {
+    if (!isObject(config)) throw new ApiError("InvalidQuery", `${path}[2]: Highlight options are an object`);
+    for (const [key, value] of Object.entries(config)) {
+      const engineKey = HIGHLIGHT_OPTIONS.get(key);
+      if (engineKey === undefined) throw new ApiError("InvalidQuery", `${path}[2]: unknown Highlight option ${JSON.stringify(key)}; expected fragment_by, fragment_limit, include_offsets or rank_fragments_by`);
+      if (key === "rank_fragments_by") setOwn(options, engineKey, translateFragmentRank(value, target, field, `${path}[2].rank_fragments_by`));
+      else setOwn(options, engineKey, value);
+    }
+  }
+  return ["Highlight", field, options];
+}
+
+/** rank_fragments_by: BM25 clauses over "$fragment" (tokenized as `field`) combined by Sum, Max and Product. */
+function translateFragmentRank(raw: unknown, target: QueryTarget, field: string, path: string): unknown {
+  if (!Array.isArray(raw)) throw new ApiError("InvalidQuery", `${path}: a fragment ranking is BM25 clauses over "$fragment" combined by Sum, Max and Product`);
+  const [head, op] = raw;
+  if (head === "$fragment" && op === "BM25") {
+    const clause = translateBm25([field, ...raw.slice(1)], target, path);
+    return ["$fragment", ...clause.slice(1)];
+  }
+  if ((head === "Sum" || head === "Max") && Array.isArray(raw[1]) && raw.length === 2) return [head, raw[1].map((e, i) => translateFragmentRank(e, target, field, `${path}[1][${i}]`))];
+  if (head === "Product" && raw.length === 3) {
+    if (typeof raw[1] === "number") return ["Product", raw[1], translateFragmentRank(raw[2], target, field, `${path}[2]`)];
+    if (typeof raw[2] === "number") return ["Product", raw[2], translateFragmentRank(raw[1], target, field, `${path}[1]`)];
+  }
+  return unsupported(`${JSON.stringify(head)} in rank_fragments_by (Skerry ranks fragments by BM25 clauses over "$fragment" combined by Sum, Max and Product)`, path);
+}
+
+/** An engine Highlight fragment as turbopuffer writes it. */
+function tpufFragment(f: { text: string; fragmentRange?: unknown; matchRanges?: unknown; arrayIndex?: unknown }): Record<string, unknown> {
+  const out: Record<string, unknown> = { text: f.text };
+  if (f.fragmentRange !== undefined) out["fragment_range"] = f.fragmentRange;
+  if (f.matchRanges !== undefined) out["match_ranges"] = f.matchRanges;
+  if (f.arrayIndex !== undefined) out["array_index"] = f.arrayIndex;
+  return out;
 }
 
 export function translateQuery(query: unknown, target: QueryTarget, path = "query", extraKeys: ReadonlySet<string> = new Set()): Translated {
@@ -329,10 +394,12 @@ export function translateQuery(query: unknown, target: QueryTarget, path = "quer
     request["limitPer"] = { attributes: per.attributes, limit: per.limit };
   }
   const squareComputed = new Set<string>();
+  const highlightComputed = new Set<string>();
   if (query["compute_attributes"] !== undefined) {
     const computed = translateComputeAttributes(query["compute_attributes"], target, `${path}.compute_attributes`);
     request["computeAttributes"] = Object.fromEntries(computed.entries);
     if (queryMetric === "EUCLIDEAN") for (const name of computed.vectorDist) squareComputed.add(name);
+    for (const name of computed.highlights) highlightComputed.add(name);
   }
   const encoding = query["vector_encoding"];
   if (encoding !== undefined && encoding !== "float" && encoding !== "base64") throw new ApiError("InvalidQuery", `${path}.vector_encoding: float or base64`);
@@ -344,6 +411,7 @@ export function translateQuery(query: unknown, target: QueryTarget, path = "quer
       base64: encoding === "base64",
       aggregateOnly,
       squareComputed,
+      highlightComputed,
       dropZeroScores: isRankExpression(rankBy) || (Array.isArray(request["rankBy"]) && (request["rankBy"] as unknown[])[1] === "Dot"),
       groupOrder,
     },
@@ -373,7 +441,7 @@ interface EngineRow {
   score?: number;
   attributes?: Record<string, unknown>;
   vector?: number[];
-  computed?: Record<string, number | null>;
+  computed?: Record<string, number | null | readonly { text: string }[]>;
 }
 
 export function shapeResult(
@@ -396,7 +464,10 @@ export function shapeResult(
       }
       if (r.vector !== undefined && !plan.exclude.has("vector")) row["vector"] = base64 ? encodeVectorBase64(r.vector) : r.vector;
       if (r.computed !== undefined) {
-        for (const [k, v] of Object.entries(r.computed)) setOwn(row, k, plan.squareComputed.has(k) && v !== null ? v * v : v);
+        for (const [k, v] of Object.entries(r.computed)) {
+          if (plan.highlightComputed.has(k) && Array.isArray(v)) setOwn(row, k, v.map(tpufFragment));
+          else setOwn(row, k, plan.squareComputed.has(k) && typeof v === "number" ? v * v : v);
+        }
       }
       return row;
     });
