@@ -414,7 +414,7 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       await expect(ns.query({ rank_by: ["Dist", ["Attribute", "at"], "not a date"] as never })).rejects.toBeInstanceOf(BadRequestError);
     });
 
-    it("should compute attributes of the returned rows (expressions, VectorDist) and refuse Embed, Highlight, $ref_new", async () => {
+    it("should compute attributes of the returned rows (expressions, VectorDist) and refuse Embed, $ref_new, Highlight without a text ranking", async () => {
       const ns = tpuf.namespace("docs");
       const q = [0.1, 0.1, 0.9];
       const res = await ns.query({
@@ -441,9 +441,56 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       const refuse = (compute_attributes: unknown) => ns.query({ rank_by: ["id", "asc"], top_k: 1, compute_attributes: compute_attributes as never });
       await expect(refuse({ e: ["vector", "VectorDist", ["Embed", "photosynthesis"]] })).rejects.toThrow(/embedding model/);
       await expect(refuse({ e: ["Embed", "photosynthesis"] })).rejects.toThrow(/embedding model/);
-      await expect(refuse({ h: ["Highlight", "text"] })).rejects.toThrow(/Highlight/);
+      await expect(refuse({ h: ["Highlight", "text"] })).rejects.toThrow(/Highlight of .*text.* needs rankFragmentsBy/);
       await expect(refuse({ r: { $ref_new: "price" } })).rejects.toThrow(/\$ref_new/);
       await expect(refuse({ id: ["Attribute", "price"] })).rejects.toBeInstanceOf(BadRequestError);
+    });
+
+    it("should highlight a full-text attribute's best fragments with their offsets (Highlight in compute_attributes)", async () => {
+      // The client's HighlightConfigParams (fragment_by, fragment_limit, include_offsets, rank_fragments_by); the
+      // answer as the service gives it: [{text, fragment_range?, match_ranges?, array_index?}], best first.
+      const ns = tpuf.namespace("highlight");
+      const text =
+        "turbopuffer is a search engine built on object storage. Writes land in a write-ahead log for durability.\n\n" +
+        "Warm queries are served from an NVMe cache. Highlighting returns the most relevant fragments of an attribute.\n" +
+        "A fragment can be a word, a sentence, a paragraph, or the whole attribute. Pufferfish café 🐡 naïve storage.";
+      await ns.write({
+        upsert_rows: [
+          { id: 1, text, tags: ["object storage", "cold cache", "warm"], plain: "object storage" },
+          { id: 2, text: "Nothing relevant here. Just cache.", tags: ["x"], plain: "x" },
+          { id: 3, text: "unrelated words only", tags: ["y"], plain: "y" },
+        ],
+        schema: { id: "uint", text: { type: "string", full_text_search: true }, tags: { type: "[]string", full_text_search: true }, plain: "string" },
+      });
+      const highlight = async (rank_by: unknown, h: unknown) =>
+        new Map((await ns.query({ rank_by: rank_by as never, top_k: 10, compute_attributes: { h } as never })).rows?.map((r) => [r.id, r["h"]]));
+      const q = ["text", "BM25", "object storage cache"];
+      const sentences = await highlight(q, ["Highlight", "text"]);
+      expect(sentences.get(1)).toEqual([
+        { text: "turbopuffer is a search engine built on object storage." },
+        { text: "Warm queries are served from an NVMe cache." },
+        { text: "Pufferfish café 🐡 naïve storage." },
+      ]);
+      expect(sentences.get(2)).toEqual([{ text: "Just cache." }]);
+      expect((await highlight(q, ["Highlight", "text", { include_offsets: "utf-8", fragment_limit: 1 }])).get(1)).toEqual([
+        { text: "turbopuffer is a search engine built on object storage.", fragment_range: [0, 55], match_ranges: [[40, 46], [47, 54]] },
+      ]);
+      expect((await highlight(q, ["Highlight", "text", { fragment_by: "word", include_offsets: "utf-8" }])).get(2)).toEqual([
+        { text: "cache", fragment_range: [28, 33], match_ranges: [[28, 33]] },
+      ]);
+      const whole = await highlight(["text", "BM25", "naïve storage"], ["Highlight", "text", { fragment_by: "none", include_offsets: "utf-16" }]);
+      expect(whole.get(1)).toEqual([{ text, fragment_range: [0, 324], match_ranges: [[47, 54], [310, 315], [316, 323]] }]);
+      const byFragment = await highlight(["id", "asc"], ["Highlight", "text", { rank_fragments_by: ["$fragment", "BM25", "durability"], include_offsets: "codepoints" }]);
+      expect([...byFragment.values()]).toEqual([[{ text: "Writes land in a write-ahead log for durability.", fragment_range: [56, 104], match_ranges: [[93, 103]] }], [], []]);
+      expect((await highlight(["tags", "BM25", "cache"], ["Highlight", "tags", { include_offsets: "utf-8" }])).get(1)).toEqual([
+        { text: "cold cache", fragment_range: [0, 10], match_ranges: [[5, 10]], array_index: 1 },
+      ]);
+      const refuse = (rank_by: unknown, h: unknown) => ns.query({ rank_by: rank_by as never, top_k: 1, compute_attributes: { h } as never });
+      await expect(refuse(q, ["Highlight", "plain"])).rejects.toThrow(/not enabled for full-text search/);
+      await expect(refuse(["tags", "BM25", "cache"], ["Highlight", "text"])).rejects.toThrow(/needs rankFragmentsBy/);
+      await expect(refuse(q, ["Highlight", "text", { fragment_by: "line" }])).rejects.toBeInstanceOf(BadRequestError);
+      await expect(refuse(q, ["Highlight", "text", { fragment_limit: 1025 }])).rejects.toThrow(/fragmentLimit/);
+      await expect(refuse(q, ["Highlight", "text", { foo: 1 }])).rejects.toThrow(/unknown Highlight option/);
     });
 
     it("should filter with Fuzzy as turbopuffer documents it: a substring within the text's edit distance, on attributes declared fuzzy: true", async () => {
