@@ -9,6 +9,7 @@
 import {
   type FetchFunction,
   filter as f,
+  type HighlightFragment,
   isSkerryError,
   type Namespace,
   rankBy,
@@ -148,6 +149,34 @@ describe("@skerry/client against the server (local-fs)", () => {
     const info = await ns.setTextFields({ body: { stemming: false, k1: 2 } });
     expect(info.textFields.body).toMatchObject({ stemming: false, k1: 2 });
     expect((await ns.info()).textFields.body?.k1).toBe(2);
+  });
+
+  it("highlights a stored text value over /v1 (computeAttributes Highlight), tokenized with the field's options", async () => {
+    const ns = writer.namespace("acme", "shop", "highlight");
+    await ns.create({ textFields: { body: { stemming: true, asciiFolding: true } } });
+    const body = "Trail shoes for the café. Running shoes, 🐡 naïve runners!\nNothing else.";
+    await ns.upsert([
+      { id: "a", text: { body }, attributes: { body } },
+      { id: "b", text: { body: "only text" } },
+    ]);
+    const result = await ns.query({
+      rankBy: ["body", "BM25", "run cafe"],
+      topK: 5,
+      computeAttributes: { h: ["Highlight", "body", { includeOffsets: "utf-16", fragmentLimit: 2 }] },
+    });
+    const fragments = result.rows[0]?.computed?.["h"] as readonly HighlightFragment[];
+    // Each fragment matches one term once: the shorter (4 tokens against 5) ranks first.
+    expect(fragments.map((f) => f.text)).toEqual(["Running shoes, 🐡 naïve runners!", "Trail shoes for the café."]);
+    expect(fragments[0]!.matchRanges!.map(([s, e]) => body.slice(s, e))).toEqual(["Running"]);
+    // "b" holds the text but no attribute "body": nothing to highlight.
+    const b = await ns.query({ rankBy: ["body", "BM25", "text"], computeAttributes: { h: ["Highlight", "body"] } });
+    expect(b.rows.map((r) => [r.id, r.computed?.["h"]])).toEqual([["b", []]]);
+    // A text field no document stores as an attribute cannot be highlighted.
+    const other = writer.namespace("acme", "shop", "highlight-unstored");
+    await other.upsert([{ id: "a", text: { body: "only text" } }]);
+    const refused = await other.query({ rankBy: ["body", "BM25", "text"], computeAttributes: { h: ["Highlight", "body"] } }).catch((e: unknown) => e);
+    expect(isSkerryError(refused) && refused.code).toBe("InvalidQuery");
+    expect(String((refused as Error).message)).toMatch(/not stored as an attribute/);
   });
 
   it("sets a pre_tokenized_array text field over /v1: its text is its tokens joined by U+001F, used as they are", async () => {

@@ -269,8 +269,8 @@ export interface QueryRequest<A = Attributes> {
   readonly probes?: number;
   /** Diversity: at most `limit` rows per distinct tuple of the attributes' values. */
   readonly limitPer?: { readonly attributes: readonly (Extract<keyof A, string> | "id")[]; readonly limit: number };
-  /** Values computed for every returned row (`QueryRow.computed`): a ranking expression, or the distance to a vector. */
-  readonly computeAttributes?: { readonly [name: string]: TextRanking | number | readonly ["vector", "VectorDist", readonly number[]] };
+  /** Values computed for every returned row (`QueryRow.computed`): a ranking expression, the distance to a vector, or a Highlight. */
+  readonly computeAttributes?: { readonly [name: string]: TextRanking | number | readonly ["vector", "VectorDist", readonly number[]] | HighlightExpression };
 }
 
 export interface QueryRow<A = Attributes> {
@@ -281,8 +281,31 @@ export interface QueryRow<A = Attributes> {
   readonly score?: number;
   readonly attributes?: Partial<A>;
   readonly vector?: number[];
-  /** The request's computeAttributes, by name (null: no value). */
-  readonly computed?: { readonly [name: string]: number | null };
+  /** The request's computeAttributes, by name (null: no value; a Highlight: its fragments, best first). */
+  readonly computed?: { readonly [name: string]: number | null | readonly HighlightFragment[] };
+}
+
+/** Options of a Highlight computed attribute (docs/query.md). */
+export interface HighlightOptions {
+  /** How the value is split (default "sentence"). */
+  readonly fragmentBy?: "none" | "sentence" | "paragraph" | "word";
+  /** At most this many fragments, 1 to 1,024 (default 3). */
+  readonly fragmentLimit?: number;
+  /** Give each fragment's range and its matches' ranges in these units. */
+  readonly includeOffsets?: "utf-8" | "utf-16" | "codepoints";
+  /** BM25 clauses over "$fragment" combined by Sum / Max / Product (default: the rankBy's BM25 clauses over the field). */
+  readonly rankFragmentsBy?: TextRanking;
+}
+
+/** `["Highlight", "<text field>", options?]`: the best fragments of the row's stored value of that attribute. */
+export type HighlightExpression = readonly ["Highlight", string] | readonly ["Highlight", string, HighlightOptions];
+
+/** One fragment of a Highlight (offsets into the string, or the array element `arrayIndex`). */
+export interface HighlightFragment {
+  readonly text: string;
+  readonly fragmentRange?: readonly [number, number];
+  readonly matchRanges?: readonly (readonly [number, number])[];
+  readonly arrayIndex?: number;
 }
 
 export interface QueryResult<A = Attributes> {

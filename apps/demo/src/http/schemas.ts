@@ -379,7 +379,7 @@ export const QueryBody = z
       .optional()
       .openapi({
         description:
-          'Values computed for every returned row (rows carry them as `computed`): a ranking expression (TextRanking, e.g. ["Saturate", ["Attribute", "clicks"], {"midpoint": 100}]) or ["vector", "VectorDist", [numbers]] (the distance under the query\'s metric)',
+          'Values computed for every returned row (rows carry them as `computed`): a ranking expression (TextRanking, e.g. ["Saturate", ["Attribute", "clicks"], {"midpoint": 100}]), ["vector", "VectorDist", [numbers]] (the distance under the query\'s metric) or ["Highlight", "<text field>", {"fragmentBy"?, "fragmentLimit"?, "includeOffsets"?, "rankFragmentsBy"?}] (the best fragments of the row\'s stored value of that attribute: docs/query.md)',
       }),
   })
   .strict()
@@ -397,7 +397,22 @@ export const QueryResultSchema = z
         score: z.number().optional(),
         attributes: AttributesSchema.optional(),
         vector: z.array(z.number()).optional(),
-        computed: ownRecord(z.string(), z.number().nullable()).optional(),
+        computed: ownRecord(
+          z.string(),
+          z.union([
+            z.number(),
+            z.array(
+              z.object({
+                text: z.string(),
+                fragmentRange: z.tuple([z.number(), z.number()]).optional(),
+                matchRanges: z.array(z.tuple([z.number(), z.number()])).optional(),
+                arrayIndex: z.number().int().optional(),
+              }),
+            ),
+          ]).nullable(),
+        )
+          .optional()
+          .openapi({ description: "computeAttributes by name: a number (null: no value), or a Highlight's fragments" }),
       }),
     ),
     aggregations: ownRecord(z.string(), z.number()).optional(),
