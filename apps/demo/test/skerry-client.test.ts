@@ -173,6 +173,7 @@ describe("@skerry/client against the server (local-fs)", () => {
     expect(b.rows.map((r) => [r.id, r.computed?.["h"]])).toEqual([["b", []]]);
     // A text field no document stores as an attribute cannot be highlighted.
     const other = writer.namespace("acme", "shop", "highlight-unstored");
+    await other.create();
     await other.upsert([{ id: "a", text: { body: "only text" } }]);
     const refused = await other.query({ rankBy: ["body", "BM25", "text"], computeAttributes: { h: ["Highlight", "body"] } }).catch((e: unknown) => e);
     expect(isSkerryError(refused) && refused.code).toBe("InvalidQuery");
