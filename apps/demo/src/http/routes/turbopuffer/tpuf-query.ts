@@ -15,8 +15,9 @@
  * `$dist` is the L2 distance squared (same order). `[attr, "SparseKNN", {dim: weight}]` on the namespace's
  * `{}f16` attribute -> the engine's sparse dot product (`$dist` is the dot product, larger first; rows scoring 0
  * are left out), also as a clause of ranking expressions. Anything else (multi-vector or expression ANN, BM25 clause parameters other than
- * `last_as_prefix` (-> the engine's `lastAsPrefix`), Embed, Highlight) is a 400 naming it.
- * `compute_attributes` -> the engine's computeAttributes (ranking expressions, VectorDist), flattened into the rows. `group_by` takes attributes and `{name: ["ForEachUnique", attribute]}`
+ * `last_as_prefix` (-> the engine's `lastAsPrefix`), Embed) is a 400 naming it.
+ * `compute_attributes` -> the engine's computeAttributes (ranking expressions, VectorDist, Highlight with its
+ * fragments' keys in snake_case), flattened into the rows. `group_by` takes attributes and `{name: ["ForEachUnique", attribute]}`
  * (the engine's group functions). A multi-query's `rerank_by`
  * (RRF) is fused here (tpuf-rerank.ts).
  */
@@ -182,8 +183,8 @@ const RESERVED_ROW_KEYS = new Set(["id", "vector", "$dist"]);
 
 /**
  * `compute_attributes: {name: expr}` -> the engine's computeAttributes: ranking expressions (BM25 clauses, filters,
- * Attribute, Saturate, ...) and `["vector", "VectorDist", v]`; Embed (needs an embedding model), Highlight and
- * `$ref_new` are a 400 naming them.
+ * Attribute, Saturate, ...), `["vector", "VectorDist", v]` and Highlight (translateHighlight); Embed (needs an
+ * embedding model) and `$ref_new` are a 400 naming them.
  */
 function translateComputeAttributes(raw: unknown, target: QueryTarget, path: string): { entries: [string, unknown][]; vectorDist: string[]; highlights: string[] } {
   if (!isObject(raw)) throw new ApiError("InvalidQuery", `${path}: an object of name -> expression`);
