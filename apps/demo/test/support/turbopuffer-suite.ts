@@ -195,6 +195,33 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       expect(multi.rows?.map((r) => r.id)).toEqual([11, 5, 2, 10, 4]);
     });
 
+    it("should sort documents without a value for the rank_by attribute first ascending and last descending", async () => {
+      // "Documents with a missing or null value for the rank_by attribute are sorted first in ascending order and
+      // last in descending order" (https://turbopuffer.com/docs/query, "Ordering by attributes"); ties by id.
+      const ns = tpuf.namespace("order-missing");
+      await ns.write({
+        upsert_rows: [
+          { id: 1, price: 30, color: "red" },
+          { id: 2, color: "blue" },
+          { id: 3, price: 10, color: "red" },
+          { id: 4, price: null, color: "red" },
+          { id: 5, price: 20 },
+          { id: 6, color: "blue" },
+        ],
+      });
+      const order = async (rank_by: unknown, top_k = 10) => (await ns.query({ rank_by: rank_by as never, top_k })).rows?.map((r) => r.id);
+      expect(await order(["price", "asc"])).toEqual([2, 4, 6, 3, 5, 1]);
+      expect(await order(["price", "desc"])).toEqual([1, 5, 3, 2, 4, 6]);
+      expect(await order(["price", "asc"], 2)).toEqual([2, 4]);
+      expect(await order(["price", "asc"], 4)).toEqual([2, 4, 6, 3]);
+      // Several keys: each key by the same rule (color missing on 5: first ascending).
+      expect(await order([["color", "asc"], ["price", "desc"]])).toEqual([5, 2, 6, 1, 3, 4]);
+      expect(await order([["color", "desc"], ["price", "asc"]])).toEqual([4, 3, 1, 2, 6, 5]);
+      expect(await order([["price", "asc"], ["color", "desc"]])).toEqual([4, 2, 6, 3, 5, 1]);
+      // Filtered: the same rule among the matching documents.
+      expect((await ns.query({ rank_by: ["price", "asc"], filters: ["color", "Eq", "red"], top_k: 10 })).rows?.map((r) => r.id)).toEqual([4, 3, 1]);
+    });
+
     it("should rank full_text_search attributes by BM25, $dist being the score, best first", async () => {
       const res = await tpuf.namespace("docs").query({ rank_by: ["text", "BM25", "quick fox"], top_k: 10, include_attributes: ["text"] });
       const ids = res.rows?.map((r) => r.id) ?? [];
