@@ -157,11 +157,10 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       expect(await ids(["text", "ContainsTokenSequence", "lazy dog"])).toEqual([2]);
       expect(await ids(["text", "ContainsTokenSequence", ["thinking", "fox"]])).toEqual([3]);
       expect(await ids(["Not", ["text", "ContainsTokenSequence", "brown fox"]])).toEqual([2, 3, 4, 5, 6, 10, 11]);
-      // Stop words are removed (turbopuffer's default, remove_stopwords: true) from the text and the phrase alike:
-      // "the lazy" is the phrase "lazy", and a phrase of stop words only has no tokens and matches nothing.
-      expect(await ids(["text", "ContainsTokenSequence", "the lazy"])).toEqual([2, 10]);
-      expect(await ids(["text", "ContainsTokenSequence", ["the", "fox"]])).toEqual([1, 3, 4, 11]);
-      expect(await ids(["text", "ContainsTokenSequence", "the"])).toEqual([]);
+      // Stop words are kept (turbopuffer's default for a new declaration, remove_stopwords: false): "the" is a token.
+      expect(await ids(["text", "ContainsTokenSequence", "the lazy"])).toEqual([2]);
+      expect(await ids(["text", "ContainsTokenSequence", ["the", "fox"]])).toEqual([11]);
+      expect(await ids(["text", "ContainsTokenSequence", "the"])).toEqual([1, 2, 11]);
       await expect(ids(["text", "ContainsTokenSequence", "quick br", { last_as_prefix: true }])).rejects.toThrow(/ContainsTokenSequence with parameters/);
       await expect(ids(["name", "ContainsTokenSequence", "foo"])).rejects.toThrow(/full_text_search/);
       expect(await ids(["missing", "Eq", null])).toHaveLength(DOCS.length);
@@ -240,6 +239,33 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       const summed = await tpuf.namespace("docs").query({ rank_by: ["Sum", [["text", "BM25", "dog la", { last_as_prefix: true }], ["text", "BM25", "bread"]]], top_k: 10 });
       expect(summed.rows?.map((r) => r.id).sort()).toEqual([10, 2, 4, 6]);
       await expect(tpuf.namespace("docs").query({ rank_by: ["text", "BM25", "la", { boost: 2 } as never] })).rejects.toThrow(/BM25 clause parameter boost/);
+    });
+
+    it("should default remove_stopwords to false for new full-text declarations and keep what existing ones have", async () => {
+      // "remove_stopwords ... Defaults to false" (https://turbopuffer.com/docs/write, "Schema"): recorded in the stored
+      // declaration, so the namespace keeps it whatever later defaults are.
+      const fresh = tpuf.namespace("stopwords-new");
+      await fresh.write({ upsert_rows: [{ id: 1, body: "the fox" }, { id: 2, body: "a dog" }], schema: { body: { type: "string", full_text_search: true } } });
+      expect((await fresh.schema())["body"]).toEqual({ type: "string", full_text_search: { remove_stopwords: false } });
+      const phrase = async (ns: ReturnType<Turbopuffer["namespace"]>, q: string) => (await ns.query({ filters: ["body", "ContainsTokenSequence", q], top_k: 10 })).rows?.map((r) => r.id);
+      expect(await phrase(fresh, "the")).toEqual([1]);
+      // An explicit value is kept as given.
+      await fresh.updateSchema({ schema: { title: { type: "string", full_text_search: { remove_stopwords: true, stemming: true } } } });
+      expect((await fresh.schema())["title"]).toEqual({ type: "string", full_text_search: { remove_stopwords: true, stemming: true } });
+      // A namespace whose stored declaration predates the rule (full_text_search: true, indexed without stop words)
+      // keeps removing them, also when a write declares the attribute the same way again.
+      const old = tpuf.namespace("stopwords-old");
+      const oldPath = `${PROJECT.org}/${PROJECT.project}/stopwords-old`;
+      await old.write({ upsert_rows: [{ id: 1, body: "the fox" }], schema: { body: { type: "string", full_text_search: { remove_stopwords: true } } } });
+      await server.engine.updateSchema(oldPath, { attributes: { body: { type: "string", options: { full_text_search: true } } } });
+      await old.write({ upsert_rows: [{ id: 2, body: "the dog" }] });
+      expect((await old.schema())["body"]).toMatchObject({ type: "string", full_text_search: true });
+      expect(await phrase(old, "the")).toEqual([]);
+      expect(await phrase(old, "the dog")).toEqual([2]);
+      await old.write({ upsert_rows: [{ id: 3, body: "the cat" }], schema: { body: { type: "string", full_text_search: true } } });
+      expect((await old.schema())["body"]).toMatchObject({ type: "string", full_text_search: { remove_stopwords: true } });
+      expect(await phrase(old, "the")).toEqual([]);
+      expect((await server.engine.manifest(oldPath)).textFields?.get("body")?.removeStopwords).toBe(true);
     });
 
     it("should apply full_text_search options: stemming, stop words, case sensitivity, ASCII folding, k1 and b", async () => {
@@ -935,7 +961,8 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       expect(meta.encryption).toEqual({ mode: "default" });
       expect(["up-to-date", "updating"]).toContain(meta.index.status);
       expect(Date.parse(meta.created_at)).toBeGreaterThan(0);
-      expect(meta.schema["text"]).toMatchObject({ type: "string", full_text_search: true });
+      // full_text_search: true is stored with remove_stopwords: false recorded (turbopuffer's newest default).
+      expect(meta.schema["text"]).toMatchObject({ type: "string", full_text_search: { remove_stopwords: false } });
       expect(meta.schema["price"]).toEqual({ type: "int" });
       expect(meta.schema["tags"]).toEqual({ type: "[]string" });
       expect(meta.schema["vector"]).toMatchObject({ type: "[3]f32" });
@@ -944,7 +971,7 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       const schema = await ns.schema();
       expect(schema["id"]).toEqual({ type: "uint" });
       const updated = await ns.updateSchema({ schema: { name: { type: "string", full_text_search: true } } });
-      expect(updated["name"]).toMatchObject({ type: "string", full_text_search: true });
+      expect(updated["name"]).toMatchObject({ type: "string", full_text_search: { remove_stopwords: false } });
       await expect(ns.updateSchema({ schema: { price: "string" } })).rejects.toBeInstanceOf(BadRequestError);
 
       const pinned = await ns.updateMetadata({ pinning: true });

@@ -264,8 +264,8 @@ export function declareSchema(schema: TpufSchema, declared: unknown): boolean {
   if (typeof declared !== "object" || Array.isArray(declared)) throw new ApiError("InvalidArgument", "schema: an object of attribute name -> type or config");
   let changed = false;
   for (const [name, input] of Object.entries(declared as Record<string, unknown>)) {
-    const attr = normalizeAttr(name, input);
     const current = schema.get(name);
+    const attr = withStopwordsRecorded(name, normalizeAttr(name, input), current);
     if (current !== undefined && current.type !== attr.type && !(current.type === "int" && attr.type === "float")) {
       throw new ApiError("InvalidArgument", `schema.${name}: the type is ${current.type}; changing it to ${attr.type} is not supported`);
     }
@@ -277,6 +277,21 @@ export function declareSchema(schema: TpufSchema, declared: unknown): boolean {
   }
   checkOneSparse(schema);
   return changed;
+}
+
+/**
+ * A full-text declaration that omits `remove_stopwords` with it recorded: "Defaults to `false`"
+ * (https://turbopuffer.com/docs/write, "Schema": `full_text_search`) for a new full-text attribute; for one that
+ * is already full-text, the value its stored declaration has (declarations stored before this rule omit it and
+ * mean true: re-declaring such an attribute the same way must not re-tokenize its text). Stored declarations are
+ * read with true for an omitted value (tpuf-fts-options.ts), so recording it keeps a new declaration's false.
+ */
+function withStopwordsRecorded(name: string, attr: AttrSchema, current: AttrSchema | undefined): AttrSchema {
+  if (!isFullText(attr) || isPreTokenized(attr)) return attr;
+  const fts = attr.full_text_search === true ? {} : { ...(attr.full_text_search as Record<string, unknown>) };
+  if (fts["remove_stopwords"] !== undefined && fts["remove_stopwords"] !== null) return attr;
+  fts["remove_stopwords"] = current !== undefined && isFullText(current) ? textFieldOptionsOf(name, current.full_text_search).removeStopwords : false;
+  return { ...attr, full_text_search: fts };
 }
 
 /**
