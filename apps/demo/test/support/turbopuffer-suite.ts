@@ -537,7 +537,28 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       await expect(ns.query({ filters: ["company_name", "Fuzzy", "turbopuffer", { max_edit_distance: [{ distance: 2, min_query_chars: 4 }] }] as never })).rejects.toBeInstanceOf(BadRequestError);
       // On a []string attribute each element is tested.
       expect(await ids(["tags", "Fuzzy", "turbopufer", d1])).toEqual([1]);
+      // fuzzy, regex, glob: "If set, filterable defaults to false" (https://turbopuffer.com/docs/write, "Schema"):
+      // such an attribute takes the filters its options enable (Fuzzy; Glob and IGlob; Regex), no other filter, no order.
+      const schema = await ns.schema();
+      expect(schema["company_name"]).toEqual({ type: "string", fuzzy: true, glob: true, filterable: false });
+      expect(schema["tags"]).toEqual({ type: "[]string", fuzzy: true, filterable: false });
+      expect(await ids(["company_name", "Glob", "turbo*"])).toEqual([1, 2]);
+      expect(await ids(["company_name", "NotIGlob", "*TURBO*"])).toEqual([4]);
+      await expect(ids(["tags", "Glob", "turbo*"])).rejects.toThrow(/tags.. is not filterable.*takes Fuzzy;/);
+      await expect(ids(["company_name", "Eq", "puffin"])).rejects.toThrow(/not filterable/);
+      await expect(ids(["Or", [["plain", "Eq", "x"], ["company_name", "Eq", null]]])).rejects.toBeInstanceOf(BadRequestError);
+      await expect(ns.query({ rank_by: ["company_name", "asc"], top_k: 10 })).rejects.toThrow(/not filterable/);
+      // Declared filterable: true explicitly, every filter again; regex: true takes Regex.
+      await ns.write({
+        upsert_rows: [{ id: 5, note: "abc-123", code: "x1" }],
+        schema: { tags: { type: "[]string", fuzzy: true, filterable: true }, note: { type: "string", regex: true }, code: { type: "string", regex: true, filterable: false } },
+      });
+      expect((await ns.schema())["tags"]).toEqual({ type: "[]string", fuzzy: true }); // filterable (true is not answered)
       expect(await ids(["tags", "Glob", "turbo*"])).toEqual([1]);
+      expect(await ids(["note", "Regex", "[0-9]+$"])).toEqual([5]);
+      expect(await ids(["code", "Regex", "^x"])).toEqual([5]);
+      await expect(ids(["note", "Glob", "abc*"])).rejects.toThrow(/takes Regex/);
+      await expect(ids(["code", "In", ["x1"]])).rejects.toThrow(/not filterable/);
     });
 
     it("should cut to limit.per rows per limit key and limit.total rows, in rank order", async () => {
