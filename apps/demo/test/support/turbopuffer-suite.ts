@@ -230,12 +230,20 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       expect(ids.slice(-1)).toEqual([4]); // the one document with "fox" and not "quick"
       // An attribute that is not full-text searchable is a 400 naming it.
       await expect(tpuf.namespace("docs").query({ rank_by: ["name", "BM25", "foo"] })).rejects.toThrow(/not full-text searchable/);
-      // last_as_prefix: the last token matches the terms starting with it (type-ahead), each scored as a term.
+      // last_as_prefix: the last token matches the terms starting with it (type-ahead); "BM25 prefix matches are
+      // assigned a score of 1.0" (https://turbopuffer.com/docs/query), once per document.
       const prefixed = async (q: string, last_as_prefix: boolean) =>
         (await tpuf.namespace("docs").query({ rank_by: ["text", "BM25", q, { last_as_prefix }], top_k: 10 })).rows?.map((r) => [r.id, r.$dist]);
       expect((await prefixed("la", true))?.map(([id]) => id).sort()).toEqual([10, 2]);
       expect(await prefixed("la", false)).toEqual([]);
-      expect(await prefixed("quick f", true)).toEqual((await tpuf.namespace("docs").query({ rank_by: ["text", "BM25", "quick fox"], top_k: 10 })).rows?.map((r) => [r.id, r.$dist]));
+      expect(await prefixed("la", true)).toEqual([
+        [2, 1],
+        [10, 1],
+      ]);
+      // "quick f": quick's BM25 score plus 1.0 where a term starts with f (fox); 4 holds fox only.
+      const quick = new Map((await tpuf.namespace("docs").query({ rank_by: ["text", "BM25", "quick"], top_k: 10 })).rows?.map((r) => [r.id, r.$dist as number]));
+      const withPrefix = await prefixed("quick f", true);
+      expect(new Map(withPrefix?.map(([id, d]) => [id, d]))).toEqual(new Map([1, 3, 4, 11].map((id) => [id, (quick.get(id) ?? 0) + 1])));
       const summed = await tpuf.namespace("docs").query({ rank_by: ["Sum", [["text", "BM25", "dog la", { last_as_prefix: true }], ["text", "BM25", "bread"]]], top_k: 10 });
       expect(summed.rows?.map((r) => r.id).sort()).toEqual([10, 2, 4, 6]);
       await expect(tpuf.namespace("docs").query({ rank_by: ["text", "BM25", "la", { boost: 2 } as never] })).rejects.toThrow(/BM25 clause parameter boost/);
