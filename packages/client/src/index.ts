@@ -77,7 +77,7 @@ export {
 } from "./filter.ts";
 export type { Attributes, JsonValue } from "./json.ts";
 export { type ByFilterOptions, type ConditionalOptions, Namespace, type NamespaceReader, type ReadOptions, type ScanOptions, type WriteBatch, type WriteOptions } from "./namespace.ts";
-export { type Bm25Options, type Direction, type OrderKey, type RankBy, type RrfOptions, rankBy, type SaturationOptions, type SingleRankBy, type SparseVector, type TextRanking } from "./rank-by.ts";
+export { type Bm25Options, type Direction, type OrderKey, type OrderOptions, type RankBy, type RrfOptions, rankBy, type SaturationOptions, type SingleRankBy, type SparseVector, type TextRanking } from "./rank-by.ts";
 export { DEFAULT_RETRY, type RetryOptions } from "./retry-policy.ts";
 export { Keys } from "./keys.ts";
 export type { VersionsOptions } from "./namespace.ts";

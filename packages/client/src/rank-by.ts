@@ -56,7 +56,12 @@ export type TextRanking =
   | Filter;
 
 /** One attribute order key. */
-export type OrderKey<A = Attributes> = readonly [field: FieldOf<A>, direction: Direction];
+/** Where rows without a number or string value for an order key go: "last" (the default) or "first". */
+export interface OrderOptions {
+  readonly missing?: "first" | "last";
+}
+
+export type OrderKey<A = Attributes> = readonly [field: FieldOf<A>, direction: Direction] | readonly [field: FieldOf<A>, direction: Direction, options: OrderOptions];
 
 /** A ranking that is not RRF. */
 export type SingleRankBy<A = Attributes> =
@@ -107,10 +112,12 @@ export const rankBy = {
   decay: (operand: TextRanking, options: SaturationOptions) => tuple("Decay", operand, options),
   /** |operand - origin|; an ISO 8601 origin measures an attribute of date-times in milliseconds. */
   dist: (operand: TextRanking, origin: number | string) => tuple("Dist", operand, origin),
-  asc: <const K extends string>(field: K) => tuple(field, "asc"),
-  desc: <const K extends string>(field: K) => tuple(field, "desc"),
-  /** Order by several keys: `order(["color", "asc"], ["price", "desc"])`. */
-  order: <const K extends readonly (readonly [string, Direction])[]>(...keys: K) => keys,
+  /** Ascending; `{missing: "first"}` puts rows without a value first (turbopuffer's order), else last. */
+  asc: <const K extends string>(field: K, options?: OrderOptions) => (options === undefined ? tuple(field, "asc") : tuple(field, "asc", options)),
+  /** Descending; rows without a value last unless `{missing: "first"}`. */
+  desc: <const K extends string>(field: K, options?: OrderOptions) => (options === undefined ? tuple(field, "desc") : tuple(field, "desc", options)),
+  /** Order by several keys: `order(["color", "asc"], ["price", "desc", {missing: "first"}])`. */
+  order: <const K extends readonly (readonly [string, Direction] | readonly [string, Direction, OrderOptions])[]>(...keys: K) => keys,
   /** Reciprocal-rank fusion of several rankings (same filters); does not nest. */
   rrf: <const R extends readonly unknown[]>(rankings: R, options?: RrfOptions) =>
     options === undefined ? tuple("RRF", rankings) : tuple("RRF", rankings, options),

@@ -98,6 +98,11 @@ describe("rankBy builder", () => {
       ],
     ]);
     expect(rankBy.desc("price")).toEqual(["price", "desc"]);
+    expect(rankBy.asc("price", { missing: "first" })).toEqual(["price", "asc", { missing: "first" }]);
+    expect(rankBy.order(["category", "asc", { missing: "first" }], ["price", "desc"])).toEqual([
+      ["category", "asc", { missing: "first" }],
+      ["price", "desc"],
+    ]);
     expect(rankBy.order(["category", "asc"], ["price", "desc"])).toEqual([
       ["category", "asc"],
       ["price", "desc"],

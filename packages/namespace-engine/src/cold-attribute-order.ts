@@ -12,7 +12,8 @@
  * - strings (group 1 ascending, 0 descending): the dictionary codes from
  *   that end in growing batches (their values and postings), whole codes
  *   taken until k rows are;
- * - rows holding neither (group 2) while fewer than k: by id, the first of
+ * - rows holding neither (group 2, after the others while fewer than k;
+ *   -1 with `missing: "first"`, before them): by id, the first of
  *   the live matching rows the tags column says hold neither (coldListing:
  *   `idOrder`, read on while ids whose byte order is not their UTF-16
  *   order could change the pick).
@@ -35,17 +36,20 @@ import { coldListing, type ColdListingInput } from "./cold-listing.ts";
 import { type ColdTailChunk, coldTailMatches } from "./cold-tail.ts";
 import { CorruptError } from "./errors.ts";
 import { compareStrings, TAG_NUMBER, TAG_STRING } from "./query/attribute-columns.ts";
-import { compareKeys, type OrderKey, orderKeyOf } from "./query/order-keys.ts";
+import { compareKeys, missingGroup, type OrderKey, orderKeyOf } from "./query/order-keys.ts";
+import type { AttributeOrderKey } from "./query/query-request.ts";
 import { TopK } from "./query/top-k.ts";
 
 /** The further keys of a multi-key order, in key order. */
-export type ThenKeys = readonly { readonly field: string; readonly order: "asc" | "desc" }[];
+export type ThenKeys = readonly AttributeOrderKey[];
 
 export interface ColdAttributeOrderInput extends Omit<ColdListingInput, "matches"> {
   /** Per segment: the matching slots, ascending; undefined without a filter (every slot, and every live tail slot). */
   readonly matches: readonly Uint32Array[] | undefined;
   readonly field: string;
   readonly desc: boolean;
+  /** Where rows without a value for `field` go (undefined: last). */
+  readonly missing?: "first" | "last";
   /** The further keys (a multi-key order); none when undefined. */
   readonly further?: ThenKeys;
 }
@@ -77,10 +81,15 @@ export async function coldAttributeOrder(input: ColdAttributeOrderInput): Promis
   const perSegment = await Promise.all(input.files.map((file, s) => segmentCandidates(input, file, s)));
   const all = perSegment.flat();
   input.tail.forEach((chunk, c) => {
-    for (const hit of chunkCandidates(chunk, input.tailMatches[c] ?? [], field, desc, k, then)) all.push({ ...hit, segment: -1 - c });
+    for (const hit of chunkCandidates(chunk, input.tailMatches[c] ?? [], orderKeyOfInput(input), k, then)) all.push({ ...hit, segment: -1 - c });
   });
   all.sort((a, b) => compareRanked(a, b, desc, then) || compareStrings(a.id, b.id));
   return all.slice(0, k).map((h) => ({ segment: h.segment, slot: h.slot, score: 0, id: h.id }));
+}
+
+function orderKeyOfInput(input: ColdAttributeOrderInput): AttributeOrderKey {
+  const order = input.desc ? "desc" : "asc";
+  return input.missing === undefined ? { field: input.field, order } : { field: input.field, order, missing: input.missing };
 }
 
 /** A segment's candidates, read by range (ids from the rows' clusters). */
@@ -151,9 +160,10 @@ async function segmentCandidates(input: ColdAttributeOrderInput, file: ColdIndex
     }
     return false;
   };
-  const done = desc ? (await walkStrings(0)) || (await walkNumbers(1)) : (await walkNumbers(0)) || (await walkStrings(1));
-  if (!done && out.length < k) {
-    // Rows holding neither a number nor a string.
+  // Rows holding neither a number nor a string (one tied run of the first key), after the typed rows or before them.
+  const missing = missingGroup(orderKeyOfInput(input));
+  const walkMissing = async (): Promise<boolean> => {
+    if (out.length >= k) return true;
     const tags = column === undefined ? null : await reader.array(file, column.tags, "u8", 0, n);
     const untyped: number[] = [];
     for (let slot = 0; slot < n; slot++) {
@@ -163,12 +173,12 @@ async function segmentCandidates(input: ColdAttributeOrderInput, file: ColdIndex
     if (then.length === 0) {
       // By id (the listing of those among the live matching rows).
       const listed = await coldListing({ ...input, desc: false, files: [file], dead: [input.dead[s] as DeadSlots], matches: [Uint32Array.from(untyped)], tail: [], tailMatches: [], k: k - out.length });
-      for (const hit of listed) out.push({ segment: s, slot: hit.slot, group: 2, value: "", id: hit.id, rest: [] });
+      for (const hit of listed) out.push({ segment: s, slot: hit.slot, group: missing, value: "", id: hit.id, rest: [] });
     } else {
       // By the further keys, then by id: ids only for the rows up to the cut and those tied with the row at it.
       const live = untyped.filter((slot) => deadMask === null || deadMask[slot] === 0);
       const rests = await restKeys(input, file, live, then);
-      const rows: Ordered[] = live.map((slot) => ({ segment: s, slot, group: 2, value: "", id: "", rest: rests.get(slot) as OrderKey[] }));
+      const rows: Ordered[] = live.map((slot) => ({ segment: s, slot, group: missing, value: "", id: "", rest: rests.get(slot) as OrderKey[] }));
       rows.sort((a, b) => compareRanked(a, b, desc, then));
       let cut = Math.min(rows.length, k - out.length);
       while (cut > 0 && cut < rows.length && compareRanked(rows[cut - 1] as Ordered, rows[cut] as Ordered, desc, then) === 0) cut++;
@@ -178,12 +188,17 @@ async function segmentCandidates(input: ColdAttributeOrderInput, file: ColdIndex
       kept.sort((a, b) => compareRanked(a, b, desc, then) || compareStrings(a.id, b.id));
       for (const h of kept.slice(0, k - out.length)) out.push(h);
     }
-  }
-  const need = out.filter((h) => h.group !== 2).map((h) => h.slot);
+    return out.length >= k;
+  };
+  const typed = async () => (desc ? (await walkStrings(0)) || (await walkNumbers(1)) : (await walkNumbers(0)) || (await walkStrings(1)));
+  if (input.missing === "first") {
+    if (!(await walkMissing())) await typed();
+  } else if (!(await typed())) await walkMissing();
+  const need = out.filter((h) => h.group !== missing).map((h) => h.slot);
   const ids = await input.rows.ids(file, need);
-  for (const h of out) if (h.group !== 2) h.id = ids.get(h.slot) as string;
+  for (const h of out) if (h.group !== missing) h.id = ids.get(h.slot) as string;
   if (then.length > 0) {
-    const typed = out.filter((h) => h.group !== 2);
+    const typed = out.filter((h) => h.group !== missing);
     const rests = await restKeys(input, file, typed.map((h) => h.slot), then, ids);
     for (const h of typed) h.rest = rests.get(h.slot) as OrderKey[];
   }
@@ -222,7 +237,7 @@ async function restKeys(input: ColdAttributeOrderInput, file: ColdIndexFile, slo
       }
       const column = file.meta.attributes.find((a) => a.name === key.field);
       if (column === undefined || slots.length === 0) {
-        for (const slot of slots) keyed.set(slot, { group: 2, value: "" });
+        for (const slot of slots) keyed.set(slot, { group: missingGroup(key), value: "" });
         return keyed;
       }
       const corrupt = (what: string) => new CorruptError(`query index ${file.key}: attribute ${JSON.stringify(key.field)} ${what}`, file.key);
@@ -249,7 +264,7 @@ async function restKeys(input: ColdAttributeOrderInput, file: ColdIndexFile, slo
         const tag = tags.get(slot);
         if (tag === TAG_NUMBER) keyed.set(slot, { group: desc ? 1 : 0, value: numbers.get(slot) as number });
         else if (tag === TAG_STRING) keyed.set(slot, { group: desc ? 0 : 1, value: dict[(codes.get(slot) as number) - lo] as string });
-        else keyed.set(slot, { group: 2, value: "" });
+        else keyed.set(slot, { group: missingGroup(key), value: "" });
       }
       return keyed;
     }),
@@ -262,14 +277,16 @@ async function restKeys(input: ColdAttributeOrderInput, file: ColdIndexFile, slo
 }
 
 /** A tail chunk's candidates (its columns in memory), as the loaded walk takes them. */
-function chunkCandidates(chunk: ColdTailChunk, live: readonly number[], field: string, desc: boolean, k: number, then: ThenKeys): Ordered[] {
+function chunkCandidates(chunk: ColdTailChunk, live: readonly number[], key: AttributeOrderKey, k: number, then: ThenKeys): Ordered[] {
+  const { field } = key;
+  const desc = key.order === "desc";
   const { index } = chunk;
   const keep = new Uint8Array(index.size);
   for (const slot of live) keep[slot] = 1;
   const ok = (slot: number) => keep[slot] === 1;
   const out: Ordered[] = [];
   const thenColumns = then.map((key) => index.attributeColumns.get(key.field));
-  const restOf = (slot: number): OrderKey[] => then.map((key, i) => orderKeyOf(index, key.field, thenColumns[i], slot, key.order === "desc"));
+  const restOf = (slot: number): OrderKey[] => then.map((further, i) => orderKeyOf(index, further, thenColumns[i], slot));
   const push = (slot: number, group: number, value: number | string) => out.push({ segment: 0, slot, group, value, id: index.ids.get(slot), rest: restOf(slot) });
   const column = index.attributeColumns.get(field);
   const walkNumbers = (group: number): boolean => {
@@ -303,23 +320,31 @@ function chunkCandidates(chunk: ColdTailChunk, live: readonly number[], field: s
     }
     return false;
   };
-  const done = desc ? walkStrings(0) || walkNumbers(1) : walkNumbers(0) || walkStrings(1);
-  if (!done && out.length < k && then.length === 0) {
-    const top = new TopK(k - out.length, (a, b) => compareStrings(index.ids.get(a), index.ids.get(b)));
-    for (const slot of live) {
-      const tag = column?.tags[slot];
-      if (tag !== TAG_NUMBER && tag !== TAG_STRING) top.push(0, slot);
+  const missing = missingGroup(key);
+  const walkMissing = (): boolean => {
+    if (out.length >= k) return true;
+    if (then.length === 0) {
+      const top = new TopK(k - out.length, (a, b) => compareStrings(index.ids.get(a), index.ids.get(b)));
+      for (const slot of live) {
+        const tag = column?.tags[slot];
+        if (tag !== TAG_NUMBER && tag !== TAG_STRING) top.push(0, slot);
+      }
+      for (const slot of top.drain().slots) push(slot, missing, "");
+    } else {
+      // Rows without a first-key value, ordered by the further keys, then the id.
+      const untyped: Ordered[] = [];
+      for (const slot of live) {
+        const tag = column?.tags[slot];
+        if (tag !== TAG_NUMBER && tag !== TAG_STRING) untyped.push({ segment: 0, slot, group: missing, value: "", id: index.ids.get(slot), rest: restOf(slot) });
+      }
+      untyped.sort((a, b) => compareRanked(a, b, desc, then) || compareStrings(a.id, b.id));
+      for (const h of untyped.slice(0, k - out.length)) out.push(h);
     }
-    for (const slot of top.drain().slots) push(slot, 2, "");
-  } else if (!done && out.length < k) {
-    // Rows without a first-key value, ordered by the further keys, then the id.
-    const untyped: Ordered[] = [];
-    for (const slot of live) {
-      const tag = column?.tags[slot];
-      if (tag !== TAG_NUMBER && tag !== TAG_STRING) untyped.push({ segment: 0, slot, group: 2, value: "", id: index.ids.get(slot), rest: restOf(slot) });
-    }
-    untyped.sort((a, b) => compareRanked(a, b, desc, then) || compareStrings(a.id, b.id));
-    for (const h of untyped.slice(0, k - out.length)) out.push(h);
-  }
+    return out.length >= k;
+  };
+  const typed = () => (desc ? walkStrings(0) || walkNumbers(1) : walkNumbers(0) || walkStrings(1));
+  if (key.missing === "first") {
+    if (!walkMissing()) typed();
+  } else if (!typed()) walkMissing();
   return out;
 }

@@ -37,7 +37,7 @@ import type { Bm25Params } from "./query/bm25-stats.ts";
 import { MAX_PREFIX_TERMS, prefixRange } from "./query/bm25-terms.ts";
 import { storedTokenizerConfig } from "./query/index-codec.ts";
 import type { QueryIndex } from "./query/query-index.ts";
-import { prefixQueryTerms, type QueryTerms, queryTerms, termTokens, withExpansions } from "./query/query-terms.ts";
+import { PREFIX_MATCH_SCORE, prefixQueryTerms, type QueryTerms, queryTerms, TERM_PREFIX, TERM_WORD, termKind, termTokens, withExpansions } from "./query/query-terms.ts";
 import { type ResolvedTokenizerConfig, tokenizationKey } from "./query/tokenizer.ts";
 
 /** A ranked row: `segment` indexes the cold segments, `-1 - c` is the tail's chunk c. */
@@ -230,15 +230,24 @@ export async function coldBm25Scores(context: ColdBm25Context, clause: ColdBm25C
       if (touched.length === 0) return null;
       // The matched rows' lengths: by element, or the whole array when they are many.
       const lengthOf = await lengthsOf(reader, file, segment.text, touched);
+      // As forEachBm25Posting: words scored as terms, a prefix match PREFIX_MATCH_SCORE once per document, in term order.
+      const prefixed = new Uint8Array(n);
       for (let i = 0; i < terms.length; i++) {
         const p = segment.postings[i];
         if (p === null || p === undefined || df[i] === 0) continue;
+        const kind = termKind(query, i);
         const w = idf[i]!;
         for (let e = 0; e < p.slots.length; e++) {
           const slot = p.slots[e]!;
           if (mask !== null && mask[slot] !== 0) continue;
-          const tf = p.frequencies[e]!;
-          scores[slot]! += (w * tf * (k1 + 1)) / (tf + norm + lenFactor * lengthOf(slot));
+          if ((kind & TERM_WORD) !== 0) {
+            const tf = p.frequencies[e]!;
+            scores[slot]! += (w * tf * (k1 + 1)) / (tf + norm + lenFactor * lengthOf(slot));
+          }
+          if ((kind & TERM_PREFIX) !== 0 && prefixed[slot] === 0) {
+            prefixed[slot] = 1;
+            scores[slot]! += PREFIX_MATCH_SCORE;
+          }
         }
       }
       return { touched, scores };
@@ -249,15 +258,23 @@ export async function coldBm25Scores(context: ColdBm25Context, clause: ColdBm25C
     const text = tailTexts[c];
     const ids = tailIds[c];
     if (text === undefined || ids === null || ids === undefined) return scores;
+    const prefixed = new Set<number>();
     for (let i = 0; i < terms.length; i++) {
       const id = ids[i]!;
       if (id < 0 || df[i] === 0) continue;
+      const kind = termKind(query, i);
       const w = idf[i]!;
       for (let e = text.termOffsets[id]!; e < text.termOffsets[id + 1]!; e++) {
         const slot = text.postings[e]!;
         if (chunk.dead !== null && chunk.dead[slot] !== 0) continue;
-        const tf = text.frequencies[e]!;
-        scores.set(slot, (scores.get(slot) ?? 0) + (w * tf * (k1 + 1)) / (tf + norm + lenFactor * text.docLengths[slot]!));
+        if ((kind & TERM_WORD) !== 0) {
+          const tf = text.frequencies[e]!;
+          scores.set(slot, (scores.get(slot) ?? 0) + (w * tf * (k1 + 1)) / (tf + norm + lenFactor * text.docLengths[slot]!));
+        }
+        if ((kind & TERM_PREFIX) !== 0 && !prefixed.has(slot)) {
+          prefixed.add(slot);
+          scores.set(slot, (scores.get(slot) ?? 0) + PREFIX_MATCH_SCORE);
+        }
       }
     }
     return scores;

@@ -1189,7 +1189,7 @@ export class NamespaceQuery {
         const everyLive = filters === undefined ? chunks.map((chunk) => coldTailMatches(chunk, undefined)) : tailMatches;
         return coldSparse({ ...matches, reader: this.#coldArrays, matches: segmentMasks, tailMatches: everyLive, indices: rank.indices, values: rank.values });
       }
-      if (rank.kind === "attribute") return coldAttributeOrder({ ...matches, matches: segmentMatches, reader: this.#coldArrays, field: rank.field, desc: rank.order === "desc", further: rank.then ?? [] });
+      if (rank.kind === "attribute") return coldAttributeOrder({ ...matches, matches: segmentMatches, reader: this.#coldArrays, field: rank.field, desc: rank.order === "desc", ...(rank.missing === undefined ? {} : { missing: rank.missing }), further: rank.then ?? [] });
       if (rank.kind !== "bm25" && rank.kind !== "text") return undefined;
       const context = {
         reader: this.#coldArrays,

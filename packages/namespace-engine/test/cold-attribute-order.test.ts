@@ -43,6 +43,14 @@ const requests: Record<string, unknown>[] = [
   { rankBy: ["price", "asc"], limitPer: { attributes: ["color"], limit: 2 }, topK: 5 },
   { rankBy: ["id", "desc"], filters: ["color", "Eq", "blue"], topK: 40 },
   { rankBy: ["id", "desc"], topK: 3000 },
+  // Rows without a value first (`missing: "first"`): fewer than, about as many as, and more than them.
+  { rankBy: ["price", "asc", { missing: "first" }], topK: 10, includeAttributes: ["price"] },
+  { rankBy: ["price", "asc", { missing: "first" }], topK: 240 },
+  { rankBy: ["price", "desc", { missing: "first" }], topK: 3000 },
+  { rankBy: ["name", "asc", { missing: "first" }], topK: 700, includeAttributes: ["name"] },
+  { rankBy: ["missing", "desc", { missing: "first" }], topK: 12 },
+  { rankBy: ["price", "asc", { missing: "first" }], filters: ["color", "Eq", "red"], topK: 30 },
+  { rankBy: ["price", "asc", { missing: "last" }], topK: 3000 },
 ];
 
 /** Multi-key orders (and `id` descending as a further key): ties, missing and mixed values on each key. */
@@ -57,6 +65,11 @@ const multiKey: Record<string, unknown>[] = [
   { rankBy: [["name", "desc"], ["missing", "asc"], ["price", "desc"]], filters: ["color", "Eq", "red"], topK: 1000 },
   { rankBy: [["color", "desc"], ["price", "asc"]], limitPer: { attributes: ["price"], limit: 1 }, topK: 10 },
   { rankBy: [["id", "desc"], ["price", "asc"]], topK: 10 },
+  { rankBy: [["price", "asc", { missing: "first" }], ["name", "desc"]], topK: 50, includeAttributes: ["price", "name"] },
+  { rankBy: [["price", "asc", { missing: "first" }], ["name", "asc", { missing: "first" }]], topK: 600 },
+  { rankBy: [["color", "asc"], ["name", "asc", { missing: "first" }], ["n", "desc"]], topK: 2900 },
+  { rankBy: [["missing", "asc", { missing: "first" }], ["price", "asc", { missing: "first" }]], topK: 40 },
+  { rankBy: [["name", "desc"], ["price", "asc", { missing: "first" }]], filters: ["n", "Lt", 500], topK: 1000 },
 ];
 
 async function expectCold(storage: StorageProvider, request: Record<string, unknown>, options: Record<string, unknown> = {}): Promise<void> {

@@ -149,7 +149,19 @@ const FILTER_VARIANTS: SchemaObject[] = [
   tuple([{ name: "op", schema: ops("Not") }, { name: "filter", schema: ref("Filter") }], "the filter does not match", ["Not", ["category", "Eq", "toys"]]),
 ];
 
-const orderKey = tuple([{ name: "field", schema: field("An attribute, or id") }, { name: "direction", schema: ops("asc", "desc") }], "attribute order; ties by id", ["price", "desc"]);
+const orderKey = tuple(
+  [
+    { name: "field", schema: field("An attribute, or id") },
+    { name: "direction", schema: ops("asc", "desc") },
+    {
+      name: "options",
+      schema: { type: "object", properties: { missing: { type: "string", enum: ["last", "first"], description: "where rows without a value go (default last)" } }, additionalProperties: false },
+      optional: true,
+    },
+  ],
+  "attribute order; ties by id",
+  ["price", "desc"],
+);
 
 const TEXT_VARIANTS: SchemaObject[] = [
   tuple(

@@ -157,11 +157,10 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       expect(await ids(["text", "ContainsTokenSequence", "lazy dog"])).toEqual([2]);
       expect(await ids(["text", "ContainsTokenSequence", ["thinking", "fox"]])).toEqual([3]);
       expect(await ids(["Not", ["text", "ContainsTokenSequence", "brown fox"]])).toEqual([2, 3, 4, 5, 6, 10, 11]);
-      // Stop words are removed (turbopuffer's default, remove_stopwords: true) from the text and the phrase alike:
-      // "the lazy" is the phrase "lazy", and a phrase of stop words only has no tokens and matches nothing.
-      expect(await ids(["text", "ContainsTokenSequence", "the lazy"])).toEqual([2, 10]);
-      expect(await ids(["text", "ContainsTokenSequence", ["the", "fox"]])).toEqual([1, 3, 4, 11]);
-      expect(await ids(["text", "ContainsTokenSequence", "the"])).toEqual([]);
+      // Stop words are kept (turbopuffer's default for a new declaration, remove_stopwords: false): "the" is a token.
+      expect(await ids(["text", "ContainsTokenSequence", "the lazy"])).toEqual([2]);
+      expect(await ids(["text", "ContainsTokenSequence", ["the", "fox"]])).toEqual([11]);
+      expect(await ids(["text", "ContainsTokenSequence", "the"])).toEqual([1, 2, 11]);
       await expect(ids(["text", "ContainsTokenSequence", "quick br", { last_as_prefix: true }])).rejects.toThrow(/ContainsTokenSequence with parameters/);
       await expect(ids(["name", "ContainsTokenSequence", "foo"])).rejects.toThrow(/full_text_search/);
       expect(await ids(["missing", "Eq", null])).toHaveLength(DOCS.length);
@@ -195,6 +194,33 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       expect(multi.rows?.map((r) => r.id)).toEqual([11, 5, 2, 10, 4]);
     });
 
+    it("should sort documents without a value for the rank_by attribute first ascending and last descending", async () => {
+      // "Documents with a missing or null value for the rank_by attribute are sorted first in ascending order and
+      // last in descending order" (https://turbopuffer.com/docs/query, "Ordering by attributes"); ties by id.
+      const ns = tpuf.namespace("order-missing");
+      await ns.write({
+        upsert_rows: [
+          { id: 1, price: 30, color: "red" },
+          { id: 2, color: "blue" },
+          { id: 3, price: 10, color: "red" },
+          { id: 4, price: null, color: "red" },
+          { id: 5, price: 20 },
+          { id: 6, color: "blue" },
+        ],
+      });
+      const order = async (rank_by: unknown, top_k = 10) => (await ns.query({ rank_by: rank_by as never, top_k })).rows?.map((r) => r.id);
+      expect(await order(["price", "asc"])).toEqual([2, 4, 6, 3, 5, 1]);
+      expect(await order(["price", "desc"])).toEqual([1, 5, 3, 2, 4, 6]);
+      expect(await order(["price", "asc"], 2)).toEqual([2, 4]);
+      expect(await order(["price", "asc"], 4)).toEqual([2, 4, 6, 3]);
+      // Several keys: each key by the same rule (color missing on 5: first ascending).
+      expect(await order([["color", "asc"], ["price", "desc"]])).toEqual([5, 2, 6, 1, 3, 4]);
+      expect(await order([["color", "desc"], ["price", "asc"]])).toEqual([4, 3, 1, 2, 6, 5]);
+      expect(await order([["price", "asc"], ["color", "desc"]])).toEqual([4, 2, 6, 3, 5, 1]);
+      // Filtered: the same rule among the matching documents.
+      expect((await ns.query({ rank_by: ["price", "asc"], filters: ["color", "Eq", "red"], top_k: 10 })).rows?.map((r) => r.id)).toEqual([4, 3, 1]);
+    });
+
     it("should rank full_text_search attributes by BM25, $dist being the score, best first", async () => {
       const res = await tpuf.namespace("docs").query({ rank_by: ["text", "BM25", "quick fox"], top_k: 10, include_attributes: ["text"] });
       const ids = res.rows?.map((r) => r.id) ?? [];
@@ -204,15 +230,50 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       expect(ids.slice(-1)).toEqual([4]); // the one document with "fox" and not "quick"
       // An attribute that is not full-text searchable is a 400 naming it.
       await expect(tpuf.namespace("docs").query({ rank_by: ["name", "BM25", "foo"] })).rejects.toThrow(/not full-text searchable/);
-      // last_as_prefix: the last token matches the terms starting with it (type-ahead), each scored as a term.
+      // last_as_prefix: the last token matches the terms starting with it (type-ahead); "BM25 prefix matches are
+      // assigned a score of 1.0" (https://turbopuffer.com/docs/query), once per document.
       const prefixed = async (q: string, last_as_prefix: boolean) =>
         (await tpuf.namespace("docs").query({ rank_by: ["text", "BM25", q, { last_as_prefix }], top_k: 10 })).rows?.map((r) => [r.id, r.$dist]);
       expect((await prefixed("la", true))?.map(([id]) => id).sort()).toEqual([10, 2]);
       expect(await prefixed("la", false)).toEqual([]);
-      expect(await prefixed("quick f", true)).toEqual((await tpuf.namespace("docs").query({ rank_by: ["text", "BM25", "quick fox"], top_k: 10 })).rows?.map((r) => [r.id, r.$dist]));
+      expect(await prefixed("la", true)).toEqual([
+        [2, 1],
+        [10, 1],
+      ]);
+      // "quick f": quick's BM25 score plus 1.0 where a term starts with f (fox); 4 holds fox only.
+      const quick = new Map((await tpuf.namespace("docs").query({ rank_by: ["text", "BM25", "quick"], top_k: 10 })).rows?.map((r) => [r.id, r.$dist as number]));
+      const withPrefix = await prefixed("quick f", true);
+      expect(new Map(withPrefix?.map(([id, d]) => [id, d]))).toEqual(new Map([1, 3, 4, 11].map((id) => [id, (quick.get(id) ?? 0) + 1])));
       const summed = await tpuf.namespace("docs").query({ rank_by: ["Sum", [["text", "BM25", "dog la", { last_as_prefix: true }], ["text", "BM25", "bread"]]], top_k: 10 });
       expect(summed.rows?.map((r) => r.id).sort()).toEqual([10, 2, 4, 6]);
       await expect(tpuf.namespace("docs").query({ rank_by: ["text", "BM25", "la", { boost: 2 } as never] })).rejects.toThrow(/BM25 clause parameter boost/);
+    });
+
+    it("should default remove_stopwords to false for new full-text declarations and keep what existing ones have", async () => {
+      // "remove_stopwords ... Defaults to false" (https://turbopuffer.com/docs/write, "Schema"): recorded in the stored
+      // declaration, so the namespace keeps it whatever later defaults are.
+      const fresh = tpuf.namespace("stopwords-new");
+      await fresh.write({ upsert_rows: [{ id: 1, body: "the fox" }, { id: 2, body: "a dog" }], schema: { body: { type: "string", full_text_search: true } } });
+      expect((await fresh.schema())["body"]).toEqual({ type: "string", full_text_search: { remove_stopwords: false } });
+      const phrase = async (ns: ReturnType<Turbopuffer["namespace"]>, q: string) => (await ns.query({ filters: ["body", "ContainsTokenSequence", q], top_k: 10 })).rows?.map((r) => r.id);
+      expect(await phrase(fresh, "the")).toEqual([1]);
+      // An explicit value is kept as given.
+      await fresh.updateSchema({ schema: { title: { type: "string", full_text_search: { remove_stopwords: true, stemming: true } } } });
+      expect((await fresh.schema())["title"]).toEqual({ type: "string", full_text_search: { remove_stopwords: true, stemming: true } });
+      // A namespace whose stored declaration predates the rule (full_text_search: true, indexed without stop words)
+      // keeps removing them, also when a write declares the attribute the same way again.
+      const old = tpuf.namespace("stopwords-old");
+      const oldPath = `${PROJECT.org}/${PROJECT.project}/stopwords-old`;
+      await old.write({ upsert_rows: [{ id: 1, body: "the fox" }], schema: { body: { type: "string", full_text_search: { remove_stopwords: true } } } });
+      await server.engine.updateSchema(oldPath, { attributes: { body: { type: "string", options: { full_text_search: true } } } });
+      await old.write({ upsert_rows: [{ id: 2, body: "the dog" }] });
+      expect((await old.schema())["body"]).toMatchObject({ type: "string", full_text_search: true });
+      expect(await phrase(old, "the")).toEqual([]);
+      expect(await phrase(old, "the dog")).toEqual([2]);
+      await old.write({ upsert_rows: [{ id: 3, body: "the cat" }], schema: { body: { type: "string", full_text_search: true } } });
+      expect((await old.schema())["body"]).toMatchObject({ type: "string", full_text_search: { remove_stopwords: true } });
+      expect(await phrase(old, "the")).toEqual([]);
+      expect((await server.engine.manifest(oldPath)).textFields?.get("body")?.removeStopwords).toBe(true);
     });
 
     it("should apply full_text_search options: stemming, stop words, case sensitivity, ASCII folding, k1 and b", async () => {
@@ -531,7 +592,28 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       await expect(ns.query({ filters: ["company_name", "Fuzzy", "turbopuffer", { max_edit_distance: [{ distance: 2, min_query_chars: 4 }] }] as never })).rejects.toBeInstanceOf(BadRequestError);
       // On a []string attribute each element is tested.
       expect(await ids(["tags", "Fuzzy", "turbopufer", d1])).toEqual([1]);
+      // fuzzy, regex, glob: "If set, filterable defaults to false" (https://turbopuffer.com/docs/write, "Schema"):
+      // such an attribute takes the filters its options enable (Fuzzy; Glob and IGlob; Regex), no other filter, no order.
+      const schema = await ns.schema();
+      expect(schema["company_name"]).toEqual({ type: "string", fuzzy: true, glob: true, filterable: false });
+      expect(schema["tags"]).toEqual({ type: "[]string", fuzzy: true, filterable: false });
+      expect(await ids(["company_name", "Glob", "turbo*"])).toEqual([1, 2]);
+      expect(await ids(["company_name", "NotIGlob", "*TURBO*"])).toEqual([4]);
+      await expect(ids(["tags", "Glob", "turbo*"])).rejects.toThrow(/tags.. is not filterable.*takes Fuzzy;/);
+      await expect(ids(["company_name", "Eq", "puffin"])).rejects.toThrow(/not filterable/);
+      await expect(ids(["Or", [["plain", "Eq", "x"], ["company_name", "Eq", null]]])).rejects.toBeInstanceOf(BadRequestError);
+      await expect(ns.query({ rank_by: ["company_name", "asc"], top_k: 10 })).rejects.toThrow(/not filterable/);
+      // Declared filterable: true explicitly, every filter again; regex: true takes Regex.
+      await ns.write({
+        upsert_rows: [{ id: 5, note: "abc-123", code: "x1" }],
+        schema: { tags: { type: "[]string", fuzzy: true, filterable: true }, note: { type: "string", regex: true }, code: { type: "string", regex: true, filterable: false } },
+      });
+      expect((await ns.schema())["tags"]).toEqual({ type: "[]string", fuzzy: true }); // filterable (true is not answered)
       expect(await ids(["tags", "Glob", "turbo*"])).toEqual([1]);
+      expect(await ids(["note", "Regex", "[0-9]+$"])).toEqual([5]);
+      expect(await ids(["code", "Regex", "^x"])).toEqual([5]);
+      await expect(ids(["note", "Glob", "abc*"])).rejects.toThrow(/takes Regex/);
+      await expect(ids(["code", "In", ["x1"]])).rejects.toThrow(/not filterable/);
     });
 
     it("should cut to limit.per rows per limit key and limit.total rows, in rank order", async () => {
@@ -955,7 +1037,8 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       expect(meta.encryption).toEqual({ mode: "default" });
       expect(["up-to-date", "updating"]).toContain(meta.index.status);
       expect(Date.parse(meta.created_at)).toBeGreaterThan(0);
-      expect(meta.schema["text"]).toMatchObject({ type: "string", full_text_search: true });
+      // full_text_search: true is stored with remove_stopwords: false recorded (turbopuffer's newest default).
+      expect(meta.schema["text"]).toMatchObject({ type: "string", full_text_search: { remove_stopwords: false } });
       expect(meta.schema["price"]).toEqual({ type: "int" });
       expect(meta.schema["tags"]).toEqual({ type: "[]string" });
       expect(meta.schema["vector"]).toMatchObject({ type: "[3]f32" });
@@ -964,7 +1047,7 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       const schema = await ns.schema();
       expect(schema["id"]).toEqual({ type: "uint" });
       const updated = await ns.updateSchema({ schema: { name: { type: "string", full_text_search: true } } });
-      expect(updated["name"]).toMatchObject({ type: "string", full_text_search: true });
+      expect(updated["name"]).toMatchObject({ type: "string", full_text_search: { remove_stopwords: false } });
       await expect(ns.updateSchema({ schema: { price: "string" } })).rejects.toBeInstanceOf(BadRequestError);
 
       const pinned = await ns.updateMetadata({ pinning: true });

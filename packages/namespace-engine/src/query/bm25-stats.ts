@@ -12,7 +12,7 @@
  */
 import { MAX_PREFIX_TERMS, prefixRange } from "./bm25-terms.ts";
 import type { QueryIndex } from "./query-index.ts";
-import { prefixQueryTerms, type QueryTerms, queryTerms, termTokens, withExpansions } from "./query-terms.ts";
+import { PREFIX_MATCH_SCORE, prefixQueryTerms, type QueryTerms, queryTerms, TERM_PREFIX, TERM_WORD, termKind, termTokens, withExpansions } from "./query-terms.ts";
 import type { StringTable } from "./string-table.ts";
 import { DEFAULT_B, DEFAULT_K1, type ResolvedTokenizerConfig, tokenizationKey } from "./tokenizer.ts";
 
@@ -46,6 +46,8 @@ export interface Bm25Stats {
   readonly avgdl: number;
   readonly k1: number;
   readonly b: number;
+  /** Per term: TERM_WORD, TERM_PREFIX or both (query-terms.ts); a prefix match scores PREFIX_MATCH_SCORE once per document. */
+  readonly kinds: readonly number[];
 }
 
 /**
@@ -99,7 +101,7 @@ export function bm25Stats(
   if (docCount <= 0) return undefined;
   const idf = Array.from(df, (d) => Math.log(1 + (docCount - d + 0.5) / (d + 0.5)));
   const { k1, b } = params ?? newest;
-  return { field, terms, termIds, idf, df, avgdl: totalLength / docCount, k1, b };
+  return { field, terms, termIds, idf, df, avgdl: totalLength / docCount, k1, b, kinds: terms.map((_, i) => termKind(qt, i)) };
 }
 
 /**
@@ -113,15 +115,25 @@ export function forEachBm25Posting(stats: Bm25Stats, part: Bm25Partition, p: num
   const { k1, b } = stats;
   const norm = k1 * (1 - b);
   const lenFactor = (k1 * b) / stats.avgdl;
+  // Documents a prefix term matched already (their PREFIX_MATCH_SCORE added at the first, in term order).
+  let prefixed: Uint8Array | undefined;
   for (let i = 0; i < stats.terms.length; i++) {
     const id = ids[i]!;
     if (id < 0 || stats.df[i] === 0) continue;
+    const kind = stats.kinds[i]!;
     const w = stats.idf[i]!;
+    if ((kind & TERM_PREFIX) !== 0) prefixed ??= new Uint8Array(part.index.size);
     for (let e = f.termOffsets[id]!; e < f.termOffsets[id + 1]!; e++) {
       const slot = f.postings[e]!;
       if (part.dead !== null && part.dead[slot] !== 0) continue;
-      const tf = f.frequencies[e]!;
-      add(slot, (w * tf * (k1 + 1)) / (tf + norm + lenFactor * f.docLengths[slot]!));
+      if ((kind & TERM_WORD) !== 0) {
+        const tf = f.frequencies[e]!;
+        add(slot, (w * tf * (k1 + 1)) / (tf + norm + lenFactor * f.docLengths[slot]!));
+      }
+      if ((kind & TERM_PREFIX) !== 0 && prefixed![slot] === 0) {
+        prefixed![slot] = 1;
+        add(slot, PREFIX_MATCH_SCORE);
+      }
     }
   }
 }

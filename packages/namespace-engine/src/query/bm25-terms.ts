@@ -3,9 +3,9 @@
  * the terms are made in query-terms.ts and bm25-stats.ts
  * `expandedQueryTerms`): the last token is a prefix: it is replaced by the terms of the field's
  * vocabulary that start with it (the token itself included when it is a
- * term), each then scored as a query term of its own (its own document
- * frequency and idf; a document's score sums its matched terms, as for the
- * other tokens). The expansion is bounded: the first `MAX_PREFIX_TERMS`
+ * term); a document holding any of them scores PREFIX_MATCH_SCORE (1.0,
+ * query-terms.ts) for the prefix, once, beside the BM25 sum of the other
+ * words (turbopuffer's rule). The expansion is bounded: the first `MAX_PREFIX_TERMS`
  * matching terms in code-unit order of the union of every partition's
  * vocabulary (the same set whichever partitions are loaded, so the warm and
  * cold paths agree). With partitions indexed under different options, each

@@ -49,12 +49,12 @@ import { InvalidQueryError } from "./errors.ts";
 import { checkFilterTypes, evaluateFilter, type Matches } from "./filter-plan.ts";
 import type { DistanceMetric, } from "./query-document.ts";
 import type { QueryIndex } from "./query-index.ts";
-import type { QueryRequest, SingleRankBy } from "./query-request.ts";
+import type { AttributeOrderKey, QueryRequest, SingleRankBy } from "./query-request.ts";
 import { type QueryRow, QueryRows, type RankedRow } from "./query-rows.ts";
 import type { QuerySlicer } from "./query-slicer.ts";
 import { prepareQuerySnapshot, QuerySnapshot } from "./query-snapshot.ts";
 import { slicedSort } from "./sliced-sort.ts";
-import { compareKeys, type OrderKey, orderKeyOf } from "./order-keys.ts";
+import { compareKeys, missingGroup, type OrderKey, orderKeyOf } from "./order-keys.ts";
 import { globalListOrder, globalProbeBudget } from "./global-probes.ts";
 import { findDim, sparseInverted } from "./sparse-index.ts";
 import { type Candidates, TopK } from "./top-k.ts";
@@ -520,21 +520,16 @@ interface OrderedHit extends OrderKey {
   readonly rest?: readonly OrderKey[];
 }
 
-type Then = readonly { readonly field: string; readonly order: "asc" | "desc" }[];
+type Then = readonly AttributeOrderKey[];
 
-async function attributeCandidates(
-  part: Partition,
-  field: string,
-  desc: boolean,
-  k: number,
-  slicer: QuerySlicer | undefined,
-  then: Then = [],
-): Promise<OrderedHit[]> {
+async function attributeCandidates(part: Partition, key: AttributeOrderKey, k: number, slicer: QuerySlicer | undefined, then: Then = []): Promise<OrderedHit[]> {
+  const { field } = key;
+  const desc = key.order === "desc";
   const index = part.index;
   const out: OrderedHit[] = [];
   const ok = (s: number) => part.live(s) && part.matchesSlot(s);
-  const thenColumns = then.map((key) => index.attributeColumns.get(key.field));
-  const restOf = (slot: number): OrderKey[] => then.map((key, i) => orderKeyOf(index, key.field, thenColumns[i], slot, key.order === "desc"));
+  const thenColumns = then.map((further) => index.attributeColumns.get(further.field));
+  const restOf = (slot: number): OrderKey[] => then.map((further, i) => orderKeyOf(index, further, thenColumns[i], slot));
   const push = (slot: number, group: number, value: number | string) =>
     out.push(
       then.length === 0
@@ -551,7 +546,7 @@ async function attributeCandidates(
   }
   const column: AttributeColumn | undefined = index.attributeColumns.get(field);
   const walkNumbers = (group: number) => {
-    if (column?.numberOrder == null) return;
+    if (column?.numberOrder == null) return false;
     const order = column.numberOrder;
     const nums = column.numbers!;
     let lastValue = Number.NaN;
@@ -566,7 +561,7 @@ async function attributeCandidates(
     return false;
   };
   const walkStrings = (group: number) => {
-    if (column?.strings == null) return;
+    if (column?.strings == null) return false;
     const offsets = column.stringPostingOffsets!;
     const dict = column.strings;
     for (let i = 0; i < dict.length; i++) {
@@ -580,27 +575,33 @@ async function attributeCandidates(
     }
     return false;
   };
-  // The walks stop after a whole run of equal values, so rows tied on this key are all here for the further keys.
-  const done = desc ? walkStrings(0) || walkNumbers(1) : walkNumbers(0) || walkStrings(1);
-  if (!done && out.length < k) {
+  // Rows without a value for the first key (one tied run): the first k by id, or by the further keys then id.
+  const missing = missingGroup(key);
+  const walkMissing = async () => {
+    if (out.length >= k) return true;
     if (then.length === 0) {
       const top = new TopK(k - out.length, part.idOrder);
       part.forEachLive((s) => {
         const tag = column?.tags[s];
         if (tag !== TAG_NUMBER && tag !== TAG_STRING) top.push(0, s);
       });
-      for (const s of top.drain().slots) push(s, 2, "");
+      for (const s of top.drain().slots) push(s, missing, "");
     } else {
-      // Rows without a value for the first key, ordered by the further keys.
       const untyped: OrderedHit[] = [];
       await part.forEachLiveSliced((s) => {
         const tag = column?.tags[s];
-        if (tag !== TAG_NUMBER && tag !== TAG_STRING) untyped.push({ p: part.ordinal, slot: s, group: 2, value: "", id: index.ids.get(s), rest: restOf(s) });
+        if (tag !== TAG_NUMBER && tag !== TAG_STRING) untyped.push({ p: part.ordinal, slot: s, group: missing, value: "", id: index.ids.get(s), rest: restOf(s) });
       }, slicer);
       const best = await slicedSort(untyped, (a, b) => compareOrdered(a, b, desc, then), slicer, k - out.length);
       for (const hit of best) out.push(hit);
     }
-  }
+    return out.length >= k;
+  };
+  // The walks stop after a whole run of equal values, so rows tied on this key are all here for the further keys.
+  const typed = () => (desc ? walkStrings(0) || walkNumbers(1) : walkNumbers(0) || walkStrings(1));
+  if (key.missing === "first") {
+    if (!(await walkMissing())) typed();
+  } else if (!typed()) await walkMissing();
   return out;
 }
 
@@ -708,7 +709,7 @@ async function singleRanking(
       const all: OrderedHit[] = [];
       const then = rank.then ?? [];
       for (const part of parts) {
-        for (const hit of await attributeCandidates(part, rank.field, desc, k, slicer, then)) all.push(hit);
+        for (const hit of await attributeCandidates(part, rank, k, slicer, then)) all.push(hit);
       }
       const ordered = await slicedSort(all, (a, b) => compareOrdered(a, b, desc, then), slicer, k);
       return { hits: ordered.map((h) => ({ p: h.p, slot: h.slot, score: 0, id: h.id })), ordered };

@@ -1,27 +1,36 @@
 /**
  * Order keys of an attribute ordering (`rankBy: [field, "asc" | "desc"]`
- * and its further keys): a slot's group (asc: numbers 0, strings 1; desc:
- * strings 0, numbers 1; neither 2) and value, and their comparison. Shared
- * by the loaded executor (execute-query.ts) and the cold ranked reads
+ * and its further keys): a slot's group and value, and their comparison.
+ * Groups: asc: numbers 0, strings 1; desc: strings 0, numbers 1; rows with
+ * neither (missing, null, booleans, arrays) 2, or -1 when the key puts them
+ * first (`{"missing": "first"}`: turbopuffer's ascending order). Shared by
+ * the loaded executor (execute-query.ts) and the cold ranked reads
  * (cold-attribute-order.ts), so both order alike.
  */
 import type { AttributeColumn } from "./attribute-columns.ts";
 import { columnValue, compareStrings, TAG_NUMBER, TAG_STRING } from "./attribute-columns.ts";
 import type { QueryIndex } from "./query-index.ts";
+import type { AttributeOrderKey } from "./query-request.ts";
 
 export interface OrderKey {
-  /** 0, 1: typed value groups (asc: numbers then strings; desc: strings then numbers); 2: no number/string value. */
+  /** 0, 1: typed value groups (asc: numbers then strings; desc: strings then numbers); missingGroup: no number/string value. */
   readonly group: number;
   readonly value: number | string;
 }
 
+/** The group of rows without a number or string value for `key`: 2 (last) or -1 (first). */
+export function missingGroup(key: Pick<AttributeOrderKey, "missing">): number {
+  return key.missing === "first" ? -1 : 2;
+}
+
 /** A slot's key for an order by `column` (`id` when undefined and the field is "id"). */
-export function orderKeyOf(index: QueryIndex, field: string, column: AttributeColumn | undefined, slot: number, desc: boolean): OrderKey {
-  if (field === "id") return { group: 0, value: index.ids.get(slot) };
+export function orderKeyOf(index: QueryIndex, key: AttributeOrderKey, column: AttributeColumn | undefined, slot: number): OrderKey {
+  if (key.field === "id") return { group: 0, value: index.ids.get(slot) };
+  const desc = key.order === "desc";
   const tag = column?.tags[slot];
   if (tag === TAG_NUMBER) return { group: desc ? 1 : 0, value: column!.numbers![slot]! };
   if (tag === TAG_STRING) return { group: desc ? 0 : 1, value: columnValue(column!, slot) as string };
-  return { group: 2, value: "" };
+  return { group: missingGroup(key), value: "" };
 }
 
 export function compareKeys(a: OrderKey, b: OrderKey, desc: boolean): number {

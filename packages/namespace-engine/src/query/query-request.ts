@@ -11,8 +11,8 @@
  *              | a ranking expression (text-combination.ts): BM25 clauses, numbers, ["Attribute", "a"] and filters
  *                combined by ["Sum" | "Max", [<e>, ...]], ["Max", <e>, <e>], ["Product", weight, <e>],
  *                ["Saturate" | "Decay", <e>, {"midpoint": m, "exponent"?: x}], ["Dist", <e>, origin]
- *              | ["<attribute>" | "id", "asc" | "desc"]
- *              | [["<attribute>" | "id", "asc" | "desc"], ...]      several keys, the first deciding first
+ *              | ["<attribute>" | "id", "asc" | "desc", {"missing"?: "last" | "first"}]   (query/order-keys.ts)
+ *              | [["<attribute>" | "id", "asc" | "desc", {"missing"?: ...}?], ...]      several keys, the first deciding first
  *              | ["RRF", [<rankBy>, ...], {"k"?: 60, "window"?: 100, "weights"?: [1, ...]}],
  *     "filters": ["<attr>" | "id", "Eq" | "NotEq" | "Lt" | "Lte" | "Gt" | "Gte", scalar]
  *              | ["<attr>" | "id", "In" | "NotIn" | "ContainsAny" | "ContainsAll", [scalar, ...]]
@@ -105,14 +105,20 @@ export type SingleRankBy =
   | { readonly kind: "sparse"; readonly indices: Uint32Array; readonly values: Float32Array; readonly path: Path }
   | { readonly kind: "bm25"; readonly field: string; readonly query: string; readonly lastAsPrefix: boolean; readonly path: Path }
   | { readonly kind: "text"; readonly expr: TextExpr; readonly path: Path }
-  | {
+  | ({
       readonly kind: "attribute";
-      readonly field: string;
-      readonly order: "asc" | "desc";
       /** Further keys, for rows the keys before them tie (none: ties by id). */
-      readonly then?: readonly { readonly field: string; readonly order: "asc" | "desc" }[];
+      readonly then?: readonly AttributeOrderKey[];
       readonly path: Path;
-    };
+    } & AttributeOrderKey);
+
+/** One key of an attribute order. */
+export interface AttributeOrderKey {
+  readonly field: string;
+  readonly order: "asc" | "desc";
+  /** Where rows without a number or string value for the key go: "last" (undefined: the default) or "first". */
+  readonly missing?: "first" | "last";
+}
 
 /**
  * A ranking expression (query/text-combination.ts): BM25 clauses, attribute values, filters and numbers combined
@@ -490,20 +496,48 @@ function finiteArray(raw: unknown, path: Path, sink: IssueSink, what: string): n
 
 const MAX_ORDER_KEYS = 8;
 
-/** `[["a", "asc"], ["b", "desc"], ...]`: attribute order by several keys. */
+/** `[["a", "asc"], ["b", "desc", {"missing": "first"}], ...]`: attribute order by several keys. */
 function parseOrderKeys(raw: readonly unknown[], path: Path, sink: IssueSink): SingleRankBy | undefined {
   if (raw.length > MAX_ORDER_KEYS) sink.add(path, "schema", `at most ${MAX_ORDER_KEYS} order keys`);
-  const keys: { field: string; order: "asc" | "desc" }[] = [];
+  const keys: AttributeOrderKey[] = [];
   raw.forEach((key, i) => {
-    if (!Array.isArray(key) || key.length !== 2 || typeof key[0] !== "string" || key[0].length === 0 || (key[1] !== "asc" && key[1] !== "desc")) {
-      sink.add([...path, i], "schema", 'an order key is ["attribute", "asc" | "desc"]');
+    if (!Array.isArray(key) || (key.length !== 2 && key.length !== 3) || typeof key[0] !== "string" || key[0].length === 0 || (key[1] !== "asc" && key[1] !== "desc")) {
+      sink.add([...path, i], "schema", 'an order key is ["attribute", "asc" | "desc", {"missing"?: "last" | "first"}?]');
       return;
     }
-    keys.push({ field: key[0], order: key[1] });
+    const missing = parseOrderParams(key, [...path, i], sink);
+    if (missing === null) return;
+    keys.push(orderKey(key[0], key[1], missing));
   });
   const [first, ...then] = keys;
   if (first === undefined || keys.length !== raw.length) return undefined;
   return then.length === 0 ? { kind: "attribute", ...first, path } : { kind: "attribute", ...first, then, path };
+}
+
+function orderKey(field: string, order: "asc" | "desc", missing: "first" | "last" | undefined): AttributeOrderKey {
+  return missing === undefined ? { field, order } : { field, order, missing };
+}
+
+/** The optional 3rd element of an order key, `{"missing": "last" | "first"}`: its value (undefined: none given), null after an issue. */
+function parseOrderParams(raw: readonly unknown[], path: Path, sink: IssueSink): "first" | "last" | undefined | null {
+  if (raw.length < 3) return undefined;
+  const params = raw[2];
+  if (typeof params !== "object" || params === null || Array.isArray(params)) {
+    sink.add([...path, 2], "schema", 'order parameters are an object like {"missing": "first"}');
+    return null;
+  }
+  let missing: "first" | "last" | undefined | null;
+  for (const key of Object.keys(params)) {
+    const value = (params as Record<string, unknown>)[key];
+    if (key !== "missing") {
+      sink.add([...path, 2, key], "schema", `unknown order parameter ${JSON.stringify(key)}`);
+      missing = null;
+    } else if (value !== "first" && value !== "last") {
+      sink.add([...path, 2, key], "schema", 'missing is "last" or "first"');
+      missing = null;
+    } else if (missing !== null) missing = value;
+  }
+  return missing;
 }
 
 const MAX_TEXT_CLAUSES = 16;
@@ -787,9 +821,15 @@ function parseSingleRankBy(raw: unknown, path: Path, sink: IssueSink, options: P
       return { kind: "bm25", field, query: raw[2], lastAsPrefix, path };
     }
     case "asc":
-    case "desc":
-      if (raw.length !== 2) sink.add(path, "schema", `["attribute", "${op}"] has 2 elements`);
-      return { kind: "attribute", field, order: op, path };
+    case "desc": {
+      if (raw.length !== 2 && raw.length !== 3) {
+        sink.add(path, "schema", `["attribute", "${op}", {"missing"?: "last" | "first"}?] has 2 or 3 elements`);
+        return undefined;
+      }
+      const missing = parseOrderParams(raw, path, sink);
+      if (missing === null) return undefined;
+      return { kind: "attribute", ...orderKey(field, op, missing), path };
+    }
     default:
       sink.add([...path, 1], "unknown_operator", `unknown rankBy operator ${JSON.stringify(op)}`);
       return undefined;

@@ -21,6 +21,22 @@ export interface QueryTerms {
   readonly keys: readonly string[];
   /** Per term: its token under each key (null: none), in `keys` order; terms sorted by these tokens. */
   readonly terms: readonly (readonly (string | null)[])[];
+  /**
+   * With a prefix (`withExpansions`), per term: TERM_WORD when it is one of the words before the last (scored as
+   * a BM25 term), TERM_PREFIX when the prefix stands for it (a match scores PREFIX_MATCH_SCORE, once per
+   * document), or both. Undefined: every term is a word.
+   */
+  readonly kinds?: readonly number[];
+}
+
+export const TERM_WORD = 1;
+export const TERM_PREFIX = 2;
+/** turbopuffer: "`BM25` prefix matches are assigned a score of `1.0`" (https://turbopuffer.com/docs/query). */
+export const PREFIX_MATCH_SCORE = 1;
+
+/** Term `i`'s kind (TERM_WORD, TERM_PREFIX or both). */
+export function termKind(terms: QueryTerms, i: number): number {
+  return terms.kinds === undefined ? TERM_WORD : (terms.kinds[i] as number);
 }
 
 const tokenizers = new Map<string, Tokenizer>();
@@ -71,7 +87,11 @@ export function withExpansions(base: QueryTerms, expansions: ReadonlyMap<string,
   for (const set of expansions.values()) for (const term of set) union.add(term);
   const chosen = [...union].sort(compareStrings).slice(0, cap);
   const extra = chosen.map((term) => base.keys.map((key) => (expansions.get(key)?.has(term) === true ? term : null)));
-  return { keys: base.keys, terms: distinctSorted([...base.terms, ...extra]) };
+  const words = new Set(base.terms.map((t) => JSON.stringify(t)));
+  const prefixed = new Set(extra.map((t) => JSON.stringify(t)));
+  const terms = distinctSorted([...base.terms, ...extra]);
+  const kinds = terms.map((t) => (words.has(JSON.stringify(t)) ? TERM_WORD : 0) | (prefixed.has(JSON.stringify(t)) ? TERM_PREFIX : 0));
+  return { keys: base.keys, terms, kinds };
 }
 
 /**

@@ -9,22 +9,23 @@ import { describe, expect, it } from "vitest";
 import { buildQueryIndex, executeQuery, parseQueryRequest, type QueryDocument } from "../../src/query/index.ts";
 import { liveDocuments, matchesFilter, randomDocuments, randomFilter, seededRandom } from "./support/reference.ts";
 
-type Key = readonly [string, "asc" | "desc"];
+type Key = readonly [string, "asc" | "desc"] | readonly [string, "asc" | "desc", { readonly missing: "first" | "last" }];
 
-function keyOf(doc: QueryDocument, field: string, desc: boolean): [number, number | string] {
+function keyOf(doc: QueryDocument, field: string, desc: boolean, missingFirst: boolean): [number, number | string] {
   const v = field === "id" ? doc.id : doc.attributes?.[field];
   if (typeof v === "number") return [desc ? 1 : 0, v];
   if (typeof v === "string") return [desc ? 0 : 1, v];
-  return [2, ""];
+  return [missingFirst ? -1 : 2, ""];
 }
 
 function referenceOrder(docs: QueryDocument[], keys: readonly Key[]): string[] {
   return [...docs]
     .sort((a, b) => {
-      for (const [field, order] of keys) {
+      for (const [field, order, params] of keys) {
         const desc = order === "desc";
-        const [ga, va] = keyOf(a, field, desc);
-        const [gb, vb] = keyOf(b, field, desc);
+        const first = params?.missing === "first";
+        const [ga, va] = keyOf(a, field, desc, first);
+        const [gb, vb] = keyOf(b, field, desc, first);
         if (ga !== gb) return ga - gb;
         if (va !== vb) {
           const c = va < vb ? -1 : 1;
@@ -52,6 +53,12 @@ describe("multi-key attribute order", () => {
       [["n", "asc"], ["id", "desc"]],
       [["nothing", "asc"], ["price", "asc"]],
       [["id", "asc"], ["n", "desc"]],
+      // Rows without a value first on some keys (turbopuffer's ascending order), alone and with further keys.
+      [["price", "asc", { missing: "first" }]],
+      [["flag", "desc", { missing: "first" }]],
+      [["price", "asc", { missing: "first" }], ["color", "asc", { missing: "first" }], ["n", "desc"]],
+      [["color", "desc"], ["price", "asc", { missing: "first" }]],
+      [["nothing", "asc", { missing: "first" }], ["flag", "asc", { missing: "last" }], ["n", "asc", { missing: "first" }]],
     ];
     for (let t = 0; t < 8; t++) {
       const filters = t === 0 ? undefined : randomFilter(random);
@@ -78,5 +85,34 @@ describe("multi-key attribute order", () => {
     expect(() => parseQueryRequest({ rankBy: [["v", "up"]] })).toThrow(/order key/);
     expect(() => parseQueryRequest({ rankBy: [["v", "asc"], "n"] })).toThrow(/order key/);
     expect(() => parseQueryRequest({ rankBy: Array.from({ length: 9 }, () => ["v", "asc"]) })).toThrow(/at most 8/);
+    expect(() => parseQueryRequest({ rankBy: [["v", "asc", { missing: "middle" }]] })).toThrow(/missing is "last" or "first"/);
+    expect(() => parseQueryRequest({ rankBy: ["v", "asc", { nulls: "first" }] })).toThrow(/unknown order parameter "nulls"/);
+    expect(() => parseQueryRequest({ rankBy: ["v", "asc", "first"] })).toThrow(/order parameters are an object/);
+    expect(() => parseQueryRequest({ rankBy: ["v", "asc", {}, {}] })).toThrow(/has 2 or 3 elements/);
+  });
+
+  it('puts rows without a value first with {"missing": "first"}, ties by id, and last by default', async () => {
+    const index = buildQueryIndex(
+      [
+        { id: "a", attributes: { v: 2, w: 1 } },
+        { id: "b", attributes: { v: 1, w: 1 } },
+        { id: "c", attributes: { w: 2 } },
+        { id: "d", attributes: { v: null, w: 1 } },
+        { id: "e", attributes: { v: "x" } },
+        { id: "f", attributes: { v: true, w: 1 } },
+      ],
+      { metric: "COSINE" },
+    );
+    const ids = async (rankBy: unknown, topK = 10) => (await executeQuery([index], parseQueryRequest({ rankBy, topK }))).rows.map((r) => r.id);
+    expect(await ids(["v", "asc"])).toEqual(["b", "a", "e", "c", "d", "f"]);
+    expect(await ids(["v", "asc", { missing: "last" }])).toEqual(["b", "a", "e", "c", "d", "f"]);
+    expect(await ids(["v", "asc", { missing: "first" }])).toEqual(["c", "d", "f", "b", "a", "e"]);
+    expect(await ids(["v", "asc", { missing: "first" }], 2)).toEqual(["c", "d"]);
+    expect(await ids(["v", "asc", { missing: "first" }], 4)).toEqual(["c", "d", "f", "b"]);
+    expect(await ids(["v", "desc", { missing: "first" }])).toEqual(["c", "d", "f", "e", "a", "b"]);
+    expect(await ids(["v", "desc"])).toEqual(["e", "a", "b", "c", "d", "f"]);
+    // The rows without v tie on it and go to the next key (w desc: c first; e has no w either, last by default).
+    expect(await ids([["v", "asc", { missing: "first" }], ["w", "desc"]])).toEqual(["c", "d", "f", "b", "a", "e"]);
+    expect(await ids([["w", "asc", { missing: "first" }], ["v", "asc", { missing: "first" }]])).toEqual(["e", "d", "f", "b", "a", "c"]);
   });
 });

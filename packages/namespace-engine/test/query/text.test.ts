@@ -123,7 +123,7 @@ describe("BM25 full-text ranking", () => {
     expect(expandedQueryTerms("zz", [{ config: plain, terms: StringTable.fromStrings(["a"]) }]).terms).toEqual([]);
   });
 
-  it("lastAsPrefix: the last token stands for the vocabulary terms starting with it, the first 64 of every partition's in code-unit order", async () => {
+  it("lastAsPrefix: the last token stands for the vocabulary terms starting with it, the first 64 of every partition's in code-unit order; a match scores 1.0", async () => {
     const docs: QueryDocument[] = Array.from({ length: 100 }, (_, i) => ({ id: `d${String(i).padStart(3, "0")}`, text: { body: `p${String(99 - i).padStart(3, "0")} filler` } }));
     docs.push({ id: "q", text: { body: "pa pb quick" } });
     const parts = [buildQueryIndex(docs.slice(0, 40), { metric: "COSINE" }), buildQueryIndex(docs.slice(40), { metric: "COSINE" })];
@@ -132,9 +132,13 @@ describe("BM25 full-text ranking", () => {
     // "p" matches p000..p099, pa, pb: the first 64 are p000..p063 (digits sort before letters).
     const rows = await rank("p", true);
     expect(rows.map((r) => r.id).sort()).toEqual(docs.filter((d) => /^p0[0-5]\d|^p06[0-3]/.test(d.text!["body"]!)).map((d) => d.id).sort());
-    // Each expanded term scores as a query term of its own: as the same terms written out.
-    const written = Array.from({ length: 64 }, (_, i) => `p${String(i).padStart(3, "0")}`).join(" ");
-    expect(rows).toEqual(await rank(written, false));
+    // A prefix match scores 1.0 (turbopuffer's rule), not the expanded terms' BM25 scores; ties by id.
+    expect(rows.every((r) => r.score === 1)).toBe(true);
+    expect(rows.map((r) => r.id)).toEqual([...rows.map((r) => r.id)].sort());
+    // Words before the prefix score as BM25 terms, the prefix match adds 1.0 once (however many terms it holds).
+    const both = await rank("quick pa", true);
+    const quick = (await rank("quick", false))[0]!;
+    expect(both[0]).toEqual({ ...quick, score: quick.score! + 1 });
     // With whole tokens before the prefix; a prefix that is a whole term matches it too; no expansion, no match.
     expect((await rank("quick pb", true)).map((r) => r.id)).toEqual(["q"]);
     expect((await rank("filler p099", true)).map((r) => r.id)[0]).toBe("d000");

@@ -164,8 +164,9 @@ export function referenceDistance(metric: DistanceMetric, q: ArrayLike<number>, 
 /**
  * Reference BM25 scores (k1 1.2, b 0.75) over live documents with the field.
  * With `lastAsPrefix` the last token stands for every term of the live
- * documents starting with it (each a query term of its own; the engine caps
- * the expansion at 64 terms, which these small vocabularies never reach).
+ * documents starting with it: a document holding one scores 1.0 for it, once
+ * (turbopuffer's rule; the engine caps the expansion at 64 terms, which
+ * these small vocabularies never reach).
  */
 export function referenceBm25(docs: readonly QueryDocument[], field: string, query: string, config: TokenizerConfig = {}, lastAsPrefix = false): Map<string, number> {
   const tokenizer = new Tokenizer(resolveTokenizerConfig(config));
@@ -176,10 +177,10 @@ export function referenceBm25(docs: readonly QueryDocument[], field: string, que
   const queryTokens = tokenizer.tokenize(query);
   const prefix = lastAsPrefix ? queryTokens.pop() : undefined;
   const terms = [...new Set(queryTokens)];
-  if (prefix !== undefined) {
-    for (const t of tokens.values()) for (const term of t) if (term.startsWith(prefix) && !terms.includes(term)) terms.push(term);
-  }
   const scores = new Map<string, number>();
+  if (prefix !== undefined) {
+    for (const [id, t] of tokens) if (t.some((term) => term.startsWith(prefix))) scores.set(id, 1);
+  }
   for (const term of terms) {
     const df = [...tokens.values()].filter((t) => t.includes(term)).length;
     if (df === 0) continue;

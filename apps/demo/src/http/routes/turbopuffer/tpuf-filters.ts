@@ -29,7 +29,7 @@
  */
 import { ApiError } from "../../api-error.ts";
 import { type IdType, toEngineId } from "./tpuf-ids.ts";
-import { isFullText, isPreTokenized, storedValue, type TpufSchema } from "./tpuf-schema.ts";
+import { isFullText, isPreTokenized, patternOnlyOps, storedValue, type TpufSchema } from "./tpuf-schema.ts";
 import { preTokenizedText } from "./tpuf-tokens.ts";
 
 const SAME = new Set(["Eq", "NotEq", "In", "NotIn", "Lt", "Lte", "Gt", "Gte", "Glob", "IGlob", "Regex", "ContainsAny", "AnyLt", "AnyLte", "AnyGt", "AnyGte"]);
@@ -66,6 +66,14 @@ export function translateFilter(filter: unknown, idType: IdType, path = "filters
   const op = second;
   let value = filter[2] as unknown;
   if (op === "ContainsAllTokens" || op === "ContainsAnyToken" || op === "ContainsTokenSequence") return tokenFilter(field, op, value, filter[3], path, schema);
+  // `regex` / `glob` / `fuzzy` with filterable: false (their default): only the filters they enable.
+  const only = patternOnlyOps(schema.get(field));
+  if (only !== undefined && !only.has(op)) {
+    throw new ApiError(
+      "InvalidQuery",
+      `${path}: attribute ${JSON.stringify(field)} is not filterable (regex, glob or fuzzy set it to filterable: false by default); it takes ${[...only].join(", ")}; declare filterable: true for other filters`,
+    );
+  }
   if (op === "Fuzzy") return fuzzyFilter(field, value, filter, path, schema);
   if (filter.length > 3) unsupported(`${op} with parameters`, path);
   if (schema.get(field)?.type === "{}f16" && !(value === null && (op === "Eq" || op === "NotEq"))) {

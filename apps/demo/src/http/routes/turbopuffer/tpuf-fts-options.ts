@@ -6,7 +6,7 @@
  * | ------------------------------ | ---------------------------------------- |
  * | `language` (english)           | `language` (the same 18 languages)       |
  * | `stemming` (false)             | `stemming`                               |
- * | `remove_stopwords` (true)      | `removeStopwords`                        |
+ * | `remove_stopwords` (false*)    | `removeStopwords`                        |
  * | `case_sensitive` (false)       | `caseSensitive`                          |
  * | `ascii_folding` (false)        | `asciiFolding`                           |
  * | `max_token_length` (39, 1-254) | `maxTokenLength` (UTF-16 units, not bytes) |
@@ -14,7 +14,10 @@
  * | `tokenizer` pre_tokenized_array | `tokenizer: "pre_tokenized_array"`      |
  * | `k1` (1.2), `b` (0.75)         | `k1`, `b`                                |
  *
- * `full_text_search: true` is every default. With `pre_tokenized_array`
+ * `full_text_search: true` is every default. *`remove_stopwords`: a new
+ * declaration that omits it is stored with `false` (tpuf-schema.ts
+ * `declareSchema`, turbopuffer's newest default); a stored declaration
+ * without it predates that rule and is read with `true`, as it was indexed. With `pre_tokenized_array`
  * (a `[]string` attribute, each string one token) the tokens are used as
  * they are, "matched case sensitively, without stemming or stopword
  * removal", and `language`, `stemming: true`, `remove_stopwords: true` and

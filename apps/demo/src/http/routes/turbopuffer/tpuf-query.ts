@@ -28,7 +28,7 @@ import { ApiError } from "../../api-error.ts";
 import { translateFilter } from "./tpuf-filters.ts";
 import { stringifyJson } from "../../lossless-json.ts";
 import { fromEngineId, type IdType } from "./tpuf-ids.ts";
-import { idTypeOf, isFullText, isPreTokenized, readSchema, sparseAttributeOf, type TpufSchema } from "./tpuf-schema.ts";
+import { idTypeOf, isFullText, isPreTokenized, patternOnlyOps, readSchema, sparseAttributeOf, type TpufSchema } from "./tpuf-schema.ts";
 import { preTokenizedText } from "./tpuf-tokens.ts";
 import { decodeSparse } from "./tpuf-sparse.ts";
 import { fuseRrf, parseRerankBy } from "./tpuf-rerank.ts";
@@ -124,6 +124,22 @@ function translateBm25(clause: readonly unknown[], target: QueryTarget, path: st
   return lastAsPrefix === undefined ? [field, "BM25", q] : [field, "BM25", q, { lastAsPrefix }];
 }
 
+/**
+ * An order key: "Documents with a missing or null value for the rank_by attribute are sorted first in ascending
+ * order and last in descending order" (https://turbopuffer.com/docs/query, "Ordering by attributes"): ascending
+ * keys take the engine's `{"missing": "first"}` (descending ones its default, last). `id` is never missing.
+ */
+function orderKey(field: string, order: "asc" | "desc"): unknown[] {
+  return order === "asc" && field !== "id" ? [field, order, { missing: "first" }] : [field, order];
+}
+
+/** A 400 for an order by an attribute that `regex` / `glob` / `fuzzy` left `filterable: false` (the engine refuses the others). */
+function checkOrderable(field: string, target: QueryTarget, path: string): void {
+  if (patternOnlyOps(target.schema.get(field)) !== undefined) {
+    throw new ApiError("InvalidQuery", `${path}: attribute ${JSON.stringify(field)} is not filterable (regex, glob or fuzzy set it to filterable: false by default): no order by it; declare filterable: true`);
+  }
+}
+
 function translateRankBy(rankBy: unknown, target: QueryTarget, path: string): unknown[] {
   if (!Array.isArray(rankBy) || rankBy.length < 2) {
     if (Array.isArray(rankBy) && rankBy.length === 1 && Array.isArray(rankBy[0])) return translateRankBy(rankBy[0], target, path);
@@ -136,14 +152,16 @@ function translateRankBy(rankBy: unknown, target: QueryTarget, path: string): un
       if (!Array.isArray(key) || key.length !== 2 || typeof key[0] !== "string" || (key[1] !== "asc" && key[1] !== "desc")) {
         throw new ApiError("InvalidQuery", `${path}[${i}]: an order key is [attribute, "asc"|"desc"]`);
       }
-      return [key[0], key[1]];
+      checkOrderable(key[0], target, `${path}[${i}]`);
+      return orderKey(key[0], key[1]);
     });
   }
   const [field, op, operand, params] = rankBy as [unknown, unknown, unknown, unknown];
   if (typeof field !== "string") return unsupported(`rank_by ${JSON.stringify(field)}`, path);
   if (op === "asc" || op === "desc") {
     if (target.schema.get(field)?.type === "{}f16") throw new ApiError("InvalidQuery", `${path}: ${JSON.stringify(field)} is a sparse vector: rank by it with SparseKNN, not by order`);
-    return [field, op];
+    checkOrderable(field, target, path);
+    return orderKey(field, op);
   }
   if (op === "ANN" || op === "kNN") {
     if (field !== "vector") return unsupported(`vector search on ${JSON.stringify(field)} (Skerry has one vector attribute, "vector")`, path);

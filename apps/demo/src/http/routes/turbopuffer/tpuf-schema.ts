@@ -107,7 +107,13 @@ function toEngine(schema: TpufSchema): NamespaceSchemaInput {
       continue;
     }
     if (!ENGINE_TYPES.has(attr.type)) continue;
-    const { type, filterable, ...options } = attr;
+    const { type, filterable: declared, ...options } = attr;
+    // Pattern options with filterable: false: the engine keeps its filter index (the Regex, Glob and Fuzzy filters
+    // use it); the declaration's false is kept in the options (answered back) and other filters are refused by the
+    // layer (tpuf-filters.ts). An attribute the engine already has unfilterable stays so (filterable omitted).
+    const patternOnly = declared === false && hasPatternOption(attr);
+    if (patternOnly) options["filterable"] = false;
+    const filterable = patternOnly ? undefined : declared;
     const input = {
       type: type as AttributeType,
       ...(filterable === undefined ? {} : { filterable: filterable !== false }),
@@ -147,6 +153,33 @@ export function idTypeOf(schema: TpufSchema): IdType | undefined {
 export function isFullText(attr: AttrSchema | undefined): boolean {
   const fts = attr?.full_text_search;
   return fts !== undefined && fts !== false && fts !== null;
+}
+
+/** The schema options that enable a filter of their own: `regex` (Regex), `glob` (Glob, IGlob and negations), `fuzzy` (Fuzzy). */
+const PATTERN_OPTIONS: readonly (readonly [string, readonly string[]])[] = [
+  ["regex", ["Regex"]],
+  ["glob", ["Glob", "IGlob", "NotGlob", "NotIGlob"]],
+  ["fuzzy", ["Fuzzy"]],
+];
+
+function patternOptionSet(attr: AttrSchema, option: string): boolean {
+  const v = attr[option];
+  return v !== undefined && v !== null && v !== false;
+}
+
+/** True when `attr` sets `regex`, `glob` or `fuzzy`. */
+function hasPatternOption(attr: AttrSchema): boolean {
+  return PATTERN_OPTIONS.some(([option]) => patternOptionSet(attr, option));
+}
+
+/**
+ * The filter operators an attribute with `regex`, `glob` or `fuzzy` set and `filterable: false` takes (those its
+ * pattern options enable); undefined for any other attribute (filterable: every filter; not filterable without
+ * pattern options: the engine refuses every filter on it).
+ */
+export function patternOnlyOps(attr: AttrSchema | undefined): ReadonlySet<string> | undefined {
+  if (attr === undefined || attr["filterable"] !== false || !hasPatternOption(attr)) return undefined;
+  return new Set(PATTERN_OPTIONS.filter(([option]) => patternOptionSet(attr, option)).flatMap(([, ops]) => ops));
 }
 
 /** True for a full_text_search attribute with `tokenizer: "pre_tokenized_array"` (its value is its tokens). */
@@ -264,8 +297,10 @@ export function declareSchema(schema: TpufSchema, declared: unknown): boolean {
   if (typeof declared !== "object" || Array.isArray(declared)) throw new ApiError("InvalidArgument", "schema: an object of attribute name -> type or config");
   let changed = false;
   for (const [name, input] of Object.entries(declared as Record<string, unknown>)) {
-    const attr = normalizeAttr(name, input);
     const current = schema.get(name);
+    const attr = withStopwordsRecorded(name, normalizeAttr(name, input), current);
+    // `fuzzy`, `regex`, `glob`: "If set, `filterable` defaults to `false`" (https://turbopuffer.com/docs/write, "Schema").
+    if (attr["filterable"] === undefined && hasPatternOption(attr)) attr["filterable"] = false;
     if (current !== undefined && current.type !== attr.type && !(current.type === "int" && attr.type === "float")) {
       throw new ApiError("InvalidArgument", `schema.${name}: the type is ${current.type}; changing it to ${attr.type} is not supported`);
     }
@@ -277,6 +312,21 @@ export function declareSchema(schema: TpufSchema, declared: unknown): boolean {
   }
   checkOneSparse(schema);
   return changed;
+}
+
+/**
+ * A full-text declaration that omits `remove_stopwords` with it recorded: "Defaults to `false`"
+ * (https://turbopuffer.com/docs/write, "Schema": `full_text_search`) for a new full-text attribute; for one that
+ * is already full-text, the value its stored declaration has (declarations stored before this rule omit it and
+ * mean true: re-declaring such an attribute the same way must not re-tokenize its text). Stored declarations are
+ * read with true for an omitted value (tpuf-fts-options.ts), so recording it keeps a new declaration's false.
+ */
+function withStopwordsRecorded(name: string, attr: AttrSchema, current: AttrSchema | undefined): AttrSchema {
+  if (!isFullText(attr) || isPreTokenized(attr)) return attr;
+  const fts = attr.full_text_search === true ? {} : { ...(attr.full_text_search as Record<string, unknown>) };
+  if (fts["remove_stopwords"] !== undefined && fts["remove_stopwords"] !== null) return attr;
+  fts["remove_stopwords"] = current !== undefined && isFullText(current) ? textFieldOptionsOf(name, current.full_text_search).removeStopwords : false;
+  return { ...attr, full_text_search: fts };
 }
 
 /**
