@@ -27,6 +27,13 @@
  * (`doc`, lazy-upsert.ts): a chunk whose index is read from storage needs
  * only its ids, so its documents are never decoded.
  *
+ * A fold may also start from stored chunk summaries instead of log batches
+ * (`applySummary`, chunk-fold-summary.ts): the containers a persisted chunk
+ * covers are not read at all; their ids, counts and deletions come from the
+ * chunk's `tail.json` and its index's ids, and their live documents are held
+ * only as "in the chunk" (`doc` of one throws SummarizedFoldError: the
+ * engine then folds the batches, namespace-query.ts).
+ *
  * Errors: those of container-loader.ts (`CorruptError`, `StorageFailureError`).
  */
 import type { ContainerRef } from "@skerry/wal-format";
@@ -36,6 +43,8 @@ import type { StoredDocument } from "./document.ts";
 import { type FoldEntry, isLazy, type LazyUpsert, materialize } from "./lazy-upsert.ts";
 import type { LogEntry } from "./log-entry.ts";
 import { estimateDocumentBytes, patched } from "./namespace-state.ts";
+import type { ChunkFoldSummary } from "./chunk-fold-summary.ts";
+import { SummarizedFoldError } from "./summarized-fold-error.ts";
 
 const FETCH_CONCURRENCY = 8;
 /** Entries applied to a fold between event loop turns (at container boundaries). */
@@ -57,10 +66,14 @@ function upserted(entry: LogEntry): StoredDocument {
   };
 }
 
+/** A live document a summarized chunk holds (its index's row; never decoded here). */
+const IN_CHUNK: unique symbol = Symbol("in stored chunk");
+type Held = StoredDocument | LazyUpsert | typeof IN_CHUNK | null;
+
 export class TailFold {
   readonly #identities: string[] = [];
   /** Touched ids: the current document (an UPSERT not decoded yet: `doc` decodes it), or null when deleted in the tail. */
-  readonly #docs = new Map<string, StoredDocument | LazyUpsert | null>();
+  readonly #docs = new Map<string, Held>();
   /** Ids a PATCH reached before the tail wrote them (their base may be in an indexed segment). */
   readonly needsBase = new Set<string>();
   /** The PATCHes of each id in `needsBase`, in order: applied to its base by `resolveBase`. */
@@ -71,6 +84,10 @@ export class TailFold {
   readonly #firstTouch = new Map<string, number>();
   /** The ids each container touched, in container order (tail-chunks.ts partitions the tail by them). */
   readonly #touched: string[][] = [];
+  /** How many entries each container applied (its `#touched` length, or a summary's count). */
+  readonly #counts: number[] = [];
+  /** Containers applied from stored chunk summaries (their batches never read). */
+  summarizedContainers = 0;
 
   get identities(): readonly string[] {
     return this.#identities;
@@ -89,15 +106,52 @@ export class TailFold {
   /** The current document of `id` (decoded now if it was not yet), null when deleted, undefined when not touched. */
   doc(id: string): StoredDocument | null | undefined {
     const held = this.#docs.get(id);
+    if (held === IN_CHUNK) throw new SummarizedFoldError(id);
     if (held === undefined || held === null || !isLazy(held as FoldEntry)) return held as StoredDocument | null | undefined;
     const doc = upserted(materialize(held as LazyUpsert));
     this.#docs.set(id, doc);
     return doc;
   }
 
-  /** The ids container `i` touched (an id may repeat). */
+  /**
+   * The ids container `i` touched (an id may repeat). Of a summarized chunk, the first container lists every id
+   * the chunk touched (once) and the others none: read them by whole chunks.
+   */
   touched(i: number): readonly string[] {
     return this.#touched[i] ?? [];
+  }
+
+  /** How many entries container `i` applied (where chunks are cut, tail-chunks.ts). */
+  touchedCount(i: number): number {
+    return this.#counts[i] ?? 0;
+  }
+
+  /**
+   * Applies a stored chunk's containers from its summary instead of their log batches: `identities` (the chunk's
+   * containers, following this fold's), `rows` (its index's ids: live at the chunk's end, documents not held
+   * here) and `summary` (counts, deleted and superseded ids). Only before any batch is folded past them.
+   */
+  applySummary(identities: readonly string[], rows: { readonly size: number; readonly ids: { get(slot: number): string } }, summary: ChunkFoldSummary): void {
+    const container = this.#identities.length;
+    const ids: string[] = [];
+    const touch = (id: string, held: Held) => {
+      this.#docs.set(id, held);
+      if (held === null) this.deleted.add(id);
+      else this.deleted.delete(id);
+      this.needsBase.delete(id);
+      this.#pending.delete(id);
+      if (!this.#firstTouch.has(id)) this.#firstTouch.set(id, container);
+      ids.push(id);
+    };
+    for (let slot = 0; slot < rows.size; slot++) touch(rows.ids.get(slot), IN_CHUNK);
+    for (const id of summary.superseded) touch(id, IN_CHUNK); // a later container touches it again (or the chunk does not fit)
+    for (const id of summary.deleted) touch(id, null);
+    identities.forEach((identity, i) => {
+      this.#identities.push(identity);
+      this.#touched.push(i === 0 ? ids : []);
+      this.#counts.push(summary.touched[i] as number);
+    });
+    this.summarizedContainers += identities.length;
   }
 
   /** True when the fold's first `containers` containers touched `id`. */
@@ -204,6 +258,7 @@ export class TailFold {
     });
     this.#identities.push(foldIdentity(ref));
     this.#touched.push(touched);
+    this.#counts.push(touched.length);
   }
 
   /** A whole write of `id` (UPSERT or DELETE): whatever its base was no longer matters. */
@@ -215,7 +270,7 @@ export class TailFold {
   /** Estimated bytes of the fold's documents. */
   estimatedBytes(): number {
     let total = 0;
-    for (const doc of this.#docs.values()) total += doc === null ? 64 : isLazy(doc as FoldEntry) ? 64 + (doc as LazyUpsert).payload.length : estimateDocumentBytes(doc as StoredDocument);
+    for (const doc of this.#docs.values()) total += doc === null || doc === IN_CHUNK ? 64 : isLazy(doc as FoldEntry) ? 64 + (doc as LazyUpsert).payload.length : estimateDocumentBytes(doc as StoredDocument);
     return total;
   }
 }

@@ -18,6 +18,7 @@
 import type { ColdArrayReader, ColdIndexFile } from "./cold-array-reader.ts";
 import { CorruptError } from "./errors.ts";
 import { readIdBlock } from "./query/id-set.ts";
+import type { ChunkFoldSummary } from "./chunk-fold-summary.ts";
 
 export class RangedTailChunk {
   readonly key: string;
@@ -27,6 +28,8 @@ export class RangedTailChunk {
   readonly #bySlot: readonly string[];
   #slots: Map<string, number> | undefined;
   readonly ids: { get(slot: number): string };
+  /** The chunk's fold summary (a version 2 object, checked), set by the store; undefined for version 1. */
+  summary: ChunkFoldSummary | undefined = undefined;
 
   constructor(file: ColdIndexFile, bySlot: readonly string[]) {
     this.key = file.key;
