@@ -48,14 +48,20 @@ export function parseChunkFoldSummary(
     return `has ${containers} containers but no count of the entries each applied`;
   }
   if (!isStringArray(deleted) || !isStringArray(superseded)) return "has deleted or superseded ids that are not strings";
-  const seen = new Set<string>();
-  for (let slot = 0; slot < rows.size; slot++) seen.add(rows.ids.get(slot));
+  // The rows are distinct (the caller checked the index's ids): check the few others against them.
+  const others = new Set<string>();
   for (const id of [...deleted, ...superseded]) {
-    if (seen.has(id)) return `names id ${JSON.stringify(id)} twice among its rows, deleted and superseded ids`;
-    seen.add(id);
+    if (others.has(id)) return `names id ${JSON.stringify(id)} twice among its deleted and superseded ids`;
+    others.add(id);
+  }
+  if (others.size > 0) {
+    for (let slot = 0; slot < rows.size; slot++) {
+      const id = rows.ids.get(slot);
+      if (others.has(id)) return `names id ${JSON.stringify(id)} both as a row and as deleted or superseded`;
+    }
   }
   const total = (touched as number[]).reduce((n, c) => n + c, 0);
-  if (total < seen.size) return `counts ${total} entries for ${seen.size} ids`;
+  if (total < rows.size + others.size) return `counts ${total} entries for ${rows.size + others.size} ids`;
   return { touched: touched as number[], deleted, superseded };
 }
 

@@ -230,6 +230,8 @@ export interface QueryCacheStats {
   readonly tailExtensions: number;
   /** Queries answered by ranged reads of a stored index (not loaded), and those reads. */
   readonly coldQueries: number;
+  /** Cold queries after which the version was not loaded in the background: its tail has chunks read by range. */
+  readonly backgroundLoadsSkipped: number;
   readonly coldReads: number;
   readonly coldBytes: number;
   /** Documents indexed into log-tail chunks (each chunk once; the open chunk once per version). */
@@ -424,6 +426,7 @@ export class NamespaceQuery {
   #snapshotBuilds = 0;
   #tailExtensions = 0;
   #coldQueries = 0;
+  #backgroundLoadsSkipped = 0;
   #tailDocsIndexed = 0;
   #tailChunks = 0;
   readonly #tailIndexes: TailChunkIndexStore;
@@ -473,6 +476,7 @@ export class NamespaceQuery {
       snapshotBuilds: this.#snapshotBuilds,
       tailExtensions: this.#tailExtensions,
       coldQueries: this.#coldQueries,
+      backgroundLoadsSkipped: this.#backgroundLoadsSkipped,
       coldReads: this.#cold.stats().reads + this.#coldArrays.stats().reads,
       coldBytes: this.#cold.stats().bytes + this.#coldArrays.stats().bytes,
       tailDocsIndexed: this.#tailDocsIndexed,
@@ -1565,7 +1569,23 @@ export class NamespaceQuery {
   /** After a cold query: later queries of this version load the indexes in the background when they fit half the budget. */
   #loadAfterCold(path: NamespacePath, manifest: Manifest, files: readonly { objectBytes: number }[]): void {
     const objectBytes = files.reduce((n, file) => n + file.objectBytes, 0);
-    if (objectBytes * 2 <= this.#settings.segmentIndexBytes) this.#prepare(path, manifest).catch(() => undefined);
+    if (objectBytes * 2 > this.#settings.segmentIndexBytes) return;
+    const load = () => {
+      this.#prepare(path, manifest).catch(() => undefined);
+    };
+    // Not when the version's tail has stored chunks read by range: loading them whole (decoding every object on
+    // the event loop) would stall the queries that follow for seconds, and the cold paths serve them. A query no
+    // cold path serves loads the version, as before.
+    const id = namespaceId(path);
+    const tail = this.#coldTailParts.get(id);
+    if (tail?.key !== `${id}@${incarnationOf(manifest)}@${manifest.version}`) return load();
+    tail.promise.then(
+      (part) => {
+        if (part === null || part.stored.length === 0) load();
+        else this.#backgroundLoadsSkipped++;
+      },
+      () => undefined,
+    );
   }
 
   /**

@@ -88,6 +88,7 @@ export class TailFold {
   readonly #counts: number[] = [];
   /** Containers applied from stored chunk summaries (their batches never read). */
   summarizedContainers = 0;
+  readonly #summarized = new Map<string, { readonly rows: object; readonly summary: ChunkFoldSummary }>();
 
   get identities(): readonly string[] {
     return this.#identities;
@@ -134,15 +135,18 @@ export class TailFold {
   applySummary(identities: readonly string[], rows: { readonly size: number; readonly ids: { get(slot: number): string } }, summary: ChunkFoldSummary): void {
     const container = this.#identities.length;
     const ids: string[] = [];
+    const docs = this.#docs;
+    const firstTouch = this.#firstTouch;
     const touch = (id: string, held: Held) => {
-      this.#docs.set(id, held);
+      const before = docs.get(id);
+      docs.set(id, held);
       if (held === null) this.deleted.add(id);
-      else this.deleted.delete(id);
-      this.needsBase.delete(id);
-      this.#pending.delete(id);
-      if (!this.#firstTouch.has(id)) this.#firstTouch.set(id, container);
+      else if (before === null) this.deleted.delete(id);
+      if (before === undefined) firstTouch.set(id, container);
       ids.push(id);
     };
+    // Summaries come first in a fold (no batch folded before them): nothing waits for a base yet.
+    if (this.needsBase.size > 0) throw new Error("unreachable: a fold summary applied after a PATCH needing a base");
     for (let slot = 0; slot < rows.size; slot++) touch(rows.ids.get(slot), IN_CHUNK);
     for (const id of summary.superseded) touch(id, IN_CHUNK); // a later container touches it again (or the chunk does not fit)
     for (const id of summary.deleted) touch(id, null);
@@ -152,6 +156,12 @@ export class TailFold {
       this.#counts.push(summary.touched[i] as number);
     });
     this.summarizedContainers += identities.length;
+    this.#summarized.set(`${container}:${container + identities.length}`, { rows, summary });
+  }
+
+  /** The rows and summary containers [start, end) were applied from (`applySummary`), if they were. */
+  summarizedBy(start: number, end: number): { readonly rows: object; readonly summary: ChunkFoldSummary } | undefined {
+    return this.#summarized.get(`${start}:${end}`);
   }
 
   /** True when the fold's first `containers` containers touched `id`. */

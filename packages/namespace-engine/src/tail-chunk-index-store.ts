@@ -473,7 +473,10 @@ export class TailChunkIndexStore {
       this.#report(error, path); // unreadable now: build instead
       return undefined;
     }
-    if (bytes === undefined) return undefined;
+    if (bytes === undefined) {
+      this.#known.delete(key); // gone (deleted behind this process's back): written again when indexed here
+      return undefined;
+    }
     this.#remember(key);
     const bad = (reason: string, cause?: unknown): undefined => {
       this.#corrupt.add(key);
@@ -516,7 +519,10 @@ export class TailChunkIndexStore {
       this.#report(error, path); // unreadable now: build instead
       return undefined;
     }
-    if (size === undefined) return undefined;
+    if (size === undefined) {
+      this.#known.delete(key); // gone (deleted behind this process's back): written again when indexed here
+      return undefined;
+    }
     this.#remember(key);
     const bad = (reason: string, cause?: unknown): undefined => {
       this.#corrupt.add(key);

@@ -380,6 +380,11 @@ export class TailChunks {
     ready?: ReadonlyMap<string, QueryIndex>,
   ): Promise<TailChunk> {
     const fold = this.fold;
+    // The chunk's containers were folded from this very object's summary: its rows are the chunk's by construction.
+    if (candidate instanceof RangedTailChunk && fold.summarizedBy(start, end)?.rows === candidate) {
+      const chunk = await this.#fromSummary(start, end, level, candidate, later, slices);
+      if (chunk !== undefined) return chunk;
+    }
     const live: string[] = [];
     const mine = new Set<string>();
     let bytes = 0;
@@ -430,6 +435,31 @@ export class TailChunks {
     const index = docs.length === 0 ? null : this.indexer(docs, closed);
     this.indexedDocs += docs.length;
     return { start, end, level, index, excluded: new Set(), bytes: bytes + (index === null ? 0 : estimateIndexBytes(index)), summary };
+  }
+
+  /**
+   * Stored chunk `ranged` over containers [start, end), whose summary this fold applied for them: its rows are live
+   * unless a later container touched them (excluded), so the checks of `checkStored` hold by construction, provided
+   * every id it names superseded was touched later here too; undefined when one was not (the object was indexed
+   * for a later version: the general path finds it unfit).
+   */
+  async #fromSummary(start: number, end: number, level: number, ranged: RangedTailChunk, later: Set<string>, slices: Slices): Promise<TailChunk | undefined> {
+    const summary = ranged.summary as ChunkFoldSummary;
+    for (const id of summary.superseded) if (!later.has(id)) return undefined;
+    const excluded = new Set<number>();
+    let bytes = 0;
+    for (let slot = 0; slot < ranged.size; slot++) {
+      if (slices.due()) await slices.pause();
+      const id = ranged.ids.get(slot);
+      if (later.has(id)) excluded.add(slot); // a ranged chunk's positions are its slots
+      else {
+        later.add(id);
+        bytes += 64 + id.length * 2;
+      }
+    }
+    for (const id of summary.deleted) later.add(id);
+    this.storedDocs += ranged.size - excluded.size;
+    return { start, end, level, index: null, ranged, excluded, bytes: bytes + ranged.size * 96, stored: true };
   }
 
   /** The fold summary of containers [start, end), which touched `mine`; `later`: the ids later containers touched. */
