@@ -1578,7 +1578,10 @@ export class NamespaceQuery {
     // cold path serves loads the version, as before.
     const id = namespaceId(path);
     const tail = this.#coldTailParts.get(id);
-    if (tail?.key !== `${id}@${incarnationOf(manifest)}@${manifest.version}`) return load();
+    if (tail?.key !== `${id}@${incarnationOf(manifest)}@${manifest.version}`) {
+      load();
+      return;
+    }
     tail.promise.then(
       (part) => {
         if (part === null || part.stored.length === 0) load();
