@@ -157,6 +157,8 @@ export class TailChunks {
   closed: readonly TailChunk[] = [];
   /** Which closed chunk holds each id's current document. */
   readonly #holder = new Map<string, TailChunk>();
+  /** Chunks made by the last advance whose rows are not in `#holder` yet (entered when containers follow). */
+  #unheld: TailChunk[] = [];
   /** Containers whose touched ids were applied to the holders. */
   #seen = 0;
   #openStart = 0;
@@ -226,7 +228,14 @@ export class TailChunks {
       if (!skipped && docs.length > 0) out.push({ start: from, end: to, closed, docs });
     };
     await collect(start, count, false);
+    // Only down to the oldest chunk to build: the ids of the ones before it matter to nothing collected here.
+    let oldest = plan.length;
     for (let p = plan.length - 1; p >= 0; p--) {
+      const planned = plan[p] as Planned;
+      if (planned.chunk !== undefined) break;
+      if (!skip(planned.start, planned.end)) oldest = p;
+    }
+    for (let p = plan.length - 1; p >= oldest; p--) {
       const planned = plan[p] as Planned;
       if (planned.chunk === undefined) await collect(planned.start, planned.end, true);
     }
@@ -254,8 +263,20 @@ export class TailChunks {
     const count = fold.identities.length;
     const ready = built !== undefined && built.containers === count ? built.indexes : undefined;
     const slices = new Slices(pause);
-    // Later containers supersede what closed chunks hold.
-    for (let c = this.#seen; c < count; c++) {
+    // Later containers supersede what closed chunks hold (the rows of chunks made by the last advance are entered
+    // now: a first query over a big tail does not pay for it, the first one after a write does).
+    if (this.#seen < count) {
+      for (const chunk of this.#unheld) {
+        const rows = chunkRows(chunk);
+        if (rows === null) continue;
+        for (let slot = 0; slot < rows.size; slot++) {
+          if (slices.due()) await slices.pause();
+          if (!chunk.excluded.has(rows.positionOf(slot))) this.#holder.set(rows.ids.get(slot), chunk);
+        }
+      }
+      this.#unheld = [];
+    }
+    for (let c = this.#holder.size === 0 ? count : this.#seen; c < count; c++) {
       for (const id of fold.touched(c)) {
         if (slices.due()) await slices.pause();
         const chunk = this.#holder.get(id);
@@ -285,14 +306,7 @@ export class TailChunks {
       closed[p] = chunk;
       made.push(chunk);
     }
-    for (const chunk of made) {
-      const index = chunkRows(chunk);
-      if (index === null) continue;
-      for (let slot = 0; slot < index.size; slot++) {
-        if (slices.due()) await slices.pause();
-        if (!chunk.excluded.has(index.positionOf(slot))) this.#holder.set(index.ids.get(slot), chunk);
-      }
-    }
+    this.#unheld.push(...made);
     this.closed = closed;
     this.#openStart = start;
     return open;
