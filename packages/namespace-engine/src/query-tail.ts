@@ -136,13 +136,11 @@ export class TailFold {
     const container = this.#identities.length;
     const ids: string[] = [];
     const docs = this.#docs;
-    const firstTouch = this.#firstTouch;
     const touch = (id: string, held: Held) => {
       const before = docs.get(id);
       docs.set(id, held);
       if (held === null) this.deleted.add(id);
       else if (before === null) this.deleted.delete(id);
-      if (before === undefined) firstTouch.set(id, container);
       ids.push(id);
     };
     // Summaries come first in a fold (no batch folded before them): nothing waits for a base yet.
@@ -167,7 +165,8 @@ export class TailFold {
   /** True when the fold's first `containers` containers touched `id`. */
   heldWithin(id: string, containers: number): boolean {
     const first = this.#firstTouch.get(id);
-    return first !== undefined && first < containers;
+    // No entry: a summarized chunk's id, touched before every batch (or never touched).
+    return first !== undefined ? first < containers : this.#docs.has(id) && containers >= this.summarizedContainers;
   }
 
   /** Sets an id's document (a PATCH base resolved from the materialized state: the patches are in it). */
@@ -238,10 +237,15 @@ export class TailFold {
     const touched: string[] = [];
     const touch = (id: string) => {
       touched.push(id);
-      if (!this.#firstTouch.has(id)) this.#firstTouch.set(id, container);
+      // A summarized chunk's ids hold no entry (`heldWithin`): they are in `#docs` since before any batch.
+      if (!this.#firstTouch.has(id) && (this.summarizedContainers === 0 || !summarizedBefore(id))) this.#firstTouch.set(id, container);
     };
+    // Whether `id` was in the fold before this container (checked before the entry changes `#docs`).
+    const before = new Set<string>();
+    const summarizedBefore = (id: string) => before.has(id);
     item.entries.forEach((entry, position) => {
       if (masked?.has(position) === true) return;
+      if (this.summarizedContainers > 0 && !this.#firstTouch.has(entry.id) && docs.has(entry.id)) before.add(entry.id);
       if (entry.op === "DELETE" || tombstoned?.has(position) === true) {
         docs.set(entry.id, null);
         deleted.add(entry.id);
