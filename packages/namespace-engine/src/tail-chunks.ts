@@ -48,6 +48,14 @@
  * object decoded whole, for the loaded query path), `rebuild` into a built
  * one (its object turned out damaged or gone).
  *
+ * A fold may hold some closed chunks only as their stored summaries
+ * (query-tail.ts `applySummary`): such a chunk's stored index is taken
+ * without the fit pass (`#fromSummary`: the fold was made from its rows),
+ * and anything that would need its documents (building it, merging it,
+ * `rebuild`) throws SummarizedFoldError: the engine folds the batches.
+ * The rows of the chunks an advance makes enter `#holder` at the next
+ * advance that has new containers (a first query does not pay for it).
+ *
  * A chunk's index may also be built elsewhere (a worker thread,
  * tail-chunk-builds.ts): `jobs()` lists the documents `advance` would
  * index for each chunk it would build (the open one and the closed ones
