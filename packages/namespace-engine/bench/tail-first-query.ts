@@ -14,7 +14,15 @@
  *    indexes read BY RANGE (the default: their eager region and ids, then
  *    the probed lists and the returned rows, ranged-tail-chunk.ts).
  *
- * Printed side by side as ratios (ranged vs whole, whole vs building), with
+ * 4. a fresh process's first ANN query over the same documents compacted
+ *    (namespace `bench/tail/compacted`, one segment: the goal's baseline,
+ *    "within 5x of the same query over a compacted segment").
+ *
+ * The ranged process (3) folds only the log batches no stored chunk covers:
+ * the others' fold summaries (tail.json version 2) stand for them. Its
+ * "next query" runs right after the first; "later" 2 s after it.
+ *
+ * Printed side by side as ratios (ranged vs compacted, ranged vs whole, whole vs building), with
  * each first query's process CPU, the bytes read of the chunk objects, and
  * whether all answered the same rows. Profile with `node --cpu-prof`.
  *
@@ -22,7 +30,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalFsStorage } from "@skerry/storage-providers";
 import { NamespaceEngine } from "@skerry/namespace-engine";
@@ -32,12 +40,18 @@ import { upsertDataset } from "./upsert-dataset.ts";
 const n = Number(process.env["BENCH_TAIL_DOCS"] ?? 200_000);
 const role = process.env["BENCH_TAIL_ROLE"];
 const NS = "bench/tail/first";
+const COMPACTED = "bench/tail/compacted";
 
 interface Run {
   readonly firstMs: number;
   readonly cpuMs: number;
   readonly nextMs: number;
+  /** A query 2 s after the next one (the background load, if any, had time to run). */
+  readonly laterMs: number;
   readonly writesMs: number;
+  /** Stored chunks whose log batches were not folded, and folds made again from the batches. */
+  readonly summarized: number;
+  readonly refolds: number;
   readonly indexed: number;
   readonly loaded: number;
   readonly written: number;
@@ -56,13 +70,18 @@ async function measure(dir: string): Promise<void> {
   const data = dataset(10);
   const t = performance.now();
   const cpu = process.cpuUsage();
-  const result = await engine.query(NS, { rankBy: ["vector", "ANN", data.query(0)], topK: 10 });
+  const ns = role === "compacted" ? COMPACTED : NS;
+  const result = await engine.query(ns, { rankBy: ["vector", "ANN", data.query(0)], topK: 10 });
   const firstMs = performance.now() - t;
   const used = process.cpuUsage(cpu);
   const coldBytes = engine.queryStats().coldBytes;
   const t2 = performance.now();
-  await engine.query(NS, { rankBy: ["vector", "ANN", data.query(1)], topK: 10 });
+  await engine.query(ns, { rankBy: ["vector", "ANN", data.query(1)], topK: 10 });
   const nextMs = performance.now() - t2;
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const t4 = performance.now();
+  await engine.query(ns, { rankBy: ["vector", "ANN", data.query(2)], topK: 10 });
+  const laterMs = performance.now() - t4;
   const t3 = performance.now();
   await engine.close(); // the background writes of the chunks' indexes
   const writesMs = performance.now() - t3;
@@ -71,7 +90,10 @@ async function measure(dir: string): Promise<void> {
     firstMs,
     cpuMs: (used.user + used.system) / 1000,
     nextMs,
+    laterMs,
     writesMs,
+    summarized: stats.tailIndexes.summarized,
+    refolds: stats.tailIndexes.refolds,
     indexed: stats.tailDocsIndexed,
     loaded: stats.tailIndexes.loaded,
     written: stats.tailIndexes.written,
@@ -100,29 +122,43 @@ if (role !== undefined) {
   const keep = process.env["BENCH_DIR"];
   const dir = keep ?? mkdtempSync(join(tmpdir(), "skerry-tail-first-"));
   try {
+    if (!existsSync(join(dir, ".built2"))) rmSync(dir, { recursive: true, force: true }); // built by an older version of this bench (no compacted baseline)
     const storage = new LocalFsStorage({ root: dir });
-    if (!existsSync(join(dir, ".built"))) {
+    if (!existsSync(join(dir, ".built2"))) {
       const writer = new NamespaceEngine({ storage, compaction: { auto: false } });
       await writer.createNamespace(NS);
       await upsertDataset(writer, NS, n);
+      // The same documents compacted: the baseline.
+      await writer.createNamespace(COMPACTED);
+      await upsertDataset(writer, COMPACTED, n);
+      await writer.compact(COMPACTED, { force: true });
       await writer.close();
-      mkdirSync(join(dir, ".built"));
+      mkdirSync(join(dir, ".built2"), { recursive: true });
     }
+    const load = loadavg()[0] as number;
     rmSync(join(dir, "bench/tail/ns/first/tailidx"), { recursive: true, force: true }); // the build run starts with none
     const build = child(dir, "build");
     const whole = child(dir, "whole");
     const fresh = child(dir, "fresh");
-    const same = JSON.stringify(build.ids) === JSON.stringify(fresh.ids) && JSON.stringify(whole.ids) === JSON.stringify(fresh.ids);
+    const compacted = child(dir, "compacted");
+    const same =
+      JSON.stringify(build.ids) === JSON.stringify(fresh.ids) && JSON.stringify(whole.ids) === JSON.stringify(fresh.ids) && JSON.stringify(compacted.ids) === JSON.stringify(fresh.ids);
     const chunkBytes = readdirSync(join(dir, "bench/tail/ns/first/tailidx"), { recursive: true, withFileTypes: true })
       .filter((entry) => entry.isFile())
       .reduce((total, entry) => total + statSync(join(entry.parentPath, entry.name)).size, 0);
     const mb = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
-    console.log(`# ${n.toLocaleString("en")} docs, ${build.partitions} partitions, chunk objects ${mb(chunkBytes)}; the same rows: ${same ? "yes" : "NO"}`);
+    console.log(`# ${n.toLocaleString("en")} docs, ${build.partitions} partitions, chunk objects ${mb(chunkBytes)}, load ${load.toFixed(1)}; the same rows: ${same ? "yes" : "NO"}`);
+    console.log(
+      `tail: first query, chunks by range  ${ms(fresh.firstMs)} | compacted: first query          ${ms(compacted.firstMs)} | x${(fresh.firstMs / compacted.firstMs).toFixed(2)}; goal <= 5x: ${fresh.firstMs <= 5 * compacted.firstMs ? "met" : "NOT met"}`,
+    );
+    console.log(`tail: first query, CPU              ${ms(fresh.cpuMs)} | compacted: first query, CPU     ${ms(compacted.cpuMs)} | x${(fresh.cpuMs / compacted.cpuMs).toFixed(2)}`);
+    console.log(`tail: next query                    ${ms(fresh.nextMs)} | compacted: next query           ${ms(compacted.nextMs)} | x${(fresh.nextMs / compacted.nextMs).toFixed(2)}`);
+    console.log(`tail: a query 2 s later             ${ms(fresh.laterMs)} | compacted: a query 2 s later    ${ms(compacted.laterMs)} | x${(fresh.laterMs / compacted.laterMs).toFixed(2)}`);
     console.log(`tail: first query, chunks by range  ${ms(fresh.firstMs)} | tail: first query, chunks whole ${ms(whole.firstMs)} | x${(fresh.firstMs / whole.firstMs).toFixed(3)}`);
     console.log(`tail: first query, CPU              ${ms(fresh.cpuMs)} | tail: first query, CPU         ${ms(whole.cpuMs)} | x${(fresh.cpuMs / whole.cpuMs).toFixed(3)}`);
     console.log(`tail: first query, chunks whole     ${ms(whole.firstMs)} | tail: first query (builds)     ${ms(build.firstMs)} | x${(whole.firstMs / build.firstMs).toFixed(3)}`);
     console.log(
-      `  by range: ${fresh.ranged} chunks opened, ${mb(fresh.coldBytes)} read by range, ${fresh.indexed} docs indexed, next query ${fresh.nextMs.toFixed(1)} ms; whole: ${whole.loaded} chunks read, next query ${whole.nextMs.toFixed(1)} ms`,
+      `  by range: ${fresh.ranged} chunks opened (${fresh.summarized} summarized: batches not folded, ${fresh.refolds} refolds), ${mb(fresh.coldBytes)} read by range, ${fresh.indexed} docs indexed, next query ${fresh.nextMs.toFixed(1)} ms; whole: ${whole.loaded} chunks read, next query ${whole.nextMs.toFixed(1)} ms`,
     );
     console.log(
       `  builds: ${build.indexed} docs indexed (${((build.cpuMs * 1000) / n).toFixed(1)} us/doc of CPU), next query ${build.nextMs.toFixed(1)} ms, ${build.written} chunk indexes written in the background in ${build.writesMs.toFixed(0)} ms`,

@@ -123,7 +123,8 @@ import { QuerySnapshot } from "./query/query-snapshot.ts";
 import { foldIdentity, TailFold } from "./query-tail.ts";
 import { type ChunkBuild, TailChunkIndexStore, type TailChunkIndexStoreStats, tailIndexPrefix } from "./tail-chunk-index-store.ts";
 import type { RangedTailChunk } from "./ranged-tail-chunk.ts";
-import { type ChunkIndexer, TailChunks } from "./tail-chunks.ts";
+import { type ChunkIndexer, chunkKey, TailChunks } from "./tail-chunks.ts";
+import { isSummarizedFold } from "./summarized-fold-error.ts";
 import { SegmentIndexCache, type SegmentIndexCacheStats } from "./segment-index-cache.ts";
 import { SerialQueue } from "./serial-queue.ts";
 import { readReferenced, type RetryPolicy } from "./storage-calls.ts";
@@ -231,6 +232,8 @@ export interface QueryCacheStats {
   readonly tailExtensions: number;
   /** Queries answered by ranged reads of a stored index (not loaded), and those reads. */
   readonly coldQueries: number;
+  /** Cold queries after which the version was not loaded in the background: its tail has chunks read by range. */
+  readonly backgroundLoadsSkipped: number;
   readonly coldReads: number;
   readonly coldBytes: number;
   /** Documents indexed into log-tail chunks (each chunk once; the open chunk once per version). */
@@ -426,6 +429,8 @@ export class NamespaceQuery {
   readonly #prepared = new Map<string, CachedPrepared>();
   /** The newest tail fold per namespace, with its chunk indexes (extended while versions only append). */
   readonly #tails = new Map<string, TailChunks>();
+  /** A fresh fold's stored chunks opened before it was made (`openCovered`): its first advance does not look again. */
+  readonly #covered = new WeakMap<TailChunks, ReadonlyMap<string, RangedTailChunk | undefined>>();
   /** The full-text options (JSON of their tokenizer configs) each tail fold's chunks are indexed under. */
   readonly #tailTextKeys = new WeakMap<TailChunks, string>();
   readonly #lanes = new SerialQueue();
@@ -433,6 +438,7 @@ export class NamespaceQuery {
   #snapshotBuilds = 0;
   #tailExtensions = 0;
   #coldQueries = 0;
+  #backgroundLoadsSkipped = 0;
   #tailDocsIndexed = 0;
   #tailChunks = 0;
   readonly #tailIndexes: TailChunkIndexStore;
@@ -482,6 +488,7 @@ export class NamespaceQuery {
       snapshotBuilds: this.#snapshotBuilds,
       tailExtensions: this.#tailExtensions,
       coldQueries: this.#coldQueries,
+      backgroundLoadsSkipped: this.#backgroundLoadsSkipped,
       coldReads: this.#cold.stats().reads + this.#coldArrays.stats().reads,
       coldBytes: this.#cold.stats().bytes + this.#coldArrays.stats().bytes,
       tailDocsIndexed: this.#tailDocsIndexed,
@@ -629,6 +636,19 @@ export class NamespaceQuery {
    * so is not what the loaded path takes (it loads them whole).
    */
   async #tailPart(path: NamespacePath, id: string, manifest: Manifest, resolveBases: boolean, ranged = false): Promise<TailPart | null> {
+    try {
+      return await this.#tailPartOnce(path, id, manifest, resolveBases, ranged, true);
+    } catch (error) {
+      // A fold started from stored chunk summaries needed one of their documents: fold the batches instead.
+      if (!isSummarizedFold(error)) throw error;
+      this.#tailIndexes.countRefold();
+      this.#tails.delete(id);
+      return this.#tailPartOnce(path, id, manifest, resolveBases, ranged, false);
+    }
+  }
+
+  /** #tailPart; `summaries`: a fresh fold for the cold paths may start from stored chunks' fold summaries. */
+  async #tailPartOnce(path: NamespacePath, id: string, manifest: Manifest, resolveBases: boolean, ranged: boolean, summaries: boolean): Promise<TailPart | null> {
     const key = `${id}@${incarnationOf(manifest)}@${manifest.version}`;
     const cached = this.#tailParts.get(id);
     if (cached?.key === key) {
@@ -641,12 +661,18 @@ export class NamespaceQuery {
     const textFields = textFieldConfigs(manifest.textFields);
     const refs = manifest.containers.slice(indexedPrefix(manifest));
     const textKey = JSON.stringify(textFields ?? {});
-    const chunks = await this.#fold(id, refs, textKey, (docs, closed) =>
-      buildQueryIndex(docs, { metric, ...(dimension === undefined ? {} : { dimension }), ...(closed ? { ann: true } : {}), textFields }),
+    const build: ChunkBuild = { metric, dimension: dimension ?? null, textFields: textKey };
+    const cover = summaries && ranged && this.#settings.coldReads ? { path, build } : undefined;
+    const chunks = await this.#fold(
+      id,
+      refs,
+      textKey,
+      (docs, closed) => buildQueryIndex(docs, { metric, ...(dimension === undefined ? {} : { dimension }), ...(closed ? { ann: true } : {}), textFields }),
+      cover,
     );
     // PATCHes of documents whose base lives in an indexed segment: read the bases cold when asked to stay cold.
     if (chunks.fold.needsBase.size > 0 && !resolveBases && !(await this.#coldBases(manifest, chunks.fold))) return null;
-    const promise = this.#buildTail(path, manifest, chunks, refs, { metric, dimension: dimension ?? null, textFields: textKey }, ranged);
+    const promise = this.#buildTail(path, manifest, chunks, refs, build, ranged);
     this.#tailParts.set(id, { key, promise });
     promise.catch(() => {
       if (this.#tailParts.get(id)?.promise === promise) this.#tailParts.delete(id);
@@ -692,7 +718,9 @@ export class NamespaceQuery {
       });
     }
     const before = chunks.indexedDocs;
-    const open = await this.#tailIndexes.advance(path, chunks, refs, build, ranged && this.#settings.coldReads);
+    const tried = this.#covered.get(chunks);
+    this.#covered.delete(chunks);
+    const open = await this.#tailIndexes.advance(path, chunks, refs, build, ranged && this.#settings.coldReads, tried);
     // The loaded path holds every chunk in memory: those an earlier cold query read by range are loaded whole now.
     if (!ranged) await this.#tailIndexes.materialize(path, chunks, refs, build);
     this.#tailDocsIndexed += chunks.indexedDocs - before;
@@ -719,7 +747,17 @@ export class NamespaceQuery {
     }
     const damaged = (key: string, error: unknown): boolean => {
       const indexed = chunks.indexedDocs;
-      const found = this.#tailIndexes.damaged(path, chunks, refs, build, key, error);
+      let found: boolean;
+      try {
+        found = this.#tailIndexes.damaged(path, chunks, refs, build, key, error);
+      } catch (failure) {
+        // The damaged chunk's containers were summarized: the next answer folds the tail again (the chunk's
+        // object is skipped until written again, so its batches are read and it is indexed from them).
+        if (!isSummarizedFold(failure)) throw failure;
+        this.#tailIndexes.countRefold();
+        this.#tails.delete(namespaceId(path));
+        found = true;
+      }
       this.#tailDocsIndexed += chunks.indexedDocs - indexed;
       if (found) {
         this.#tailParts.delete(namespaceId(path));
@@ -1418,7 +1456,13 @@ export class NamespaceQuery {
    * extended when its containers are a prefix of `refs`, else a fresh one
    * (whose chunks index with `indexer`).
    */
-  async #fold(id: string, refs: readonly ContainerRef[], textKey: string, indexer: ChunkIndexer): Promise<TailChunks> {
+  async #fold(
+    id: string,
+    refs: readonly ContainerRef[],
+    textKey: string,
+    indexer: ChunkIndexer,
+    cover?: { readonly path: NamespacePath; readonly build: ChunkBuild },
+  ): Promise<TailChunks> {
     const identities = refs.map(foldIdentity);
     const cached = this.#tails.get(id);
     const deps = { storage: this.#deps.storage, random: this.#deps.random, retry: this.#deps.retry };
@@ -1432,12 +1476,29 @@ export class NamespaceQuery {
       }
       return cached;
     }
-    const fresh = new TailChunks(new TailFold(), indexer, {
-      docs: this.#settings.tailChunkDocs,
-      containers: this.#settings.tailChunkContainers,
-      fanout: this.#settings.tailChunkFanout,
-    });
-    await fresh.fold.extend(deps, refs);
+    const limits = { docs: this.#settings.tailChunkDocs, containers: this.#settings.tailChunkContainers, fanout: this.#settings.tailChunkFanout };
+    let fresh = new TailChunks(new TailFold(), indexer, limits);
+    if (cover === undefined) await fresh.fold.extend(deps, refs);
+    else {
+      // Stored chunks with fold summaries cover the tail's first containers: only the batches after them are read.
+      const covered = await this.#tailIndexes.openCovered(cover.path, refs, cover.build, limits);
+      for (const { start, end, chunk } of covered.chunks) {
+        fresh.fold.applySummary(
+          refs.slice(start, end).map(foldIdentity),
+          chunk,
+          chunk.summary as NonNullable<typeof chunk.summary>,
+        );
+      }
+      const at = covered.chunks.at(-1)?.end ?? 0;
+      await fresh.fold.extend(deps, refs.slice(at));
+      // The chunks this fold cuts must be the summarized ones (counts the estimate did not see can move a cut).
+      const planned = new Set(fresh.pending().map((p) => chunkKey(p.start, p.end)));
+      if (covered.chunks.some((c) => !planned.has(chunkKey(c.start, c.end)))) {
+        fresh = new TailChunks(new TailFold(), indexer, limits);
+        await fresh.fold.extend(deps, refs);
+      } else this.#tailIndexes.countSummarized(covered.chunks.length);
+      this.#covered.set(fresh, covered.tried);
+    }
     this.#tailTextKeys.set(fresh, textKey);
     // Keep the newest fold (an older version's fold is not extended by later commits).
     if (cached === undefined || this.#tailTextKeys.get(cached) !== textKey || !fresh.fold.isPrefixOf(cached.fold.identities)) {
@@ -1522,7 +1583,26 @@ export class NamespaceQuery {
   /** After a cold query: later queries of this version load the indexes in the background when they fit half the budget. */
   #loadAfterCold(path: NamespacePath, manifest: Manifest, files: readonly { objectBytes: number }[]): void {
     const objectBytes = files.reduce((n, file) => n + file.objectBytes, 0);
-    if (objectBytes * 2 <= this.#settings.segmentIndexBytes) this.#prepare(path, manifest).catch(() => undefined);
+    if (objectBytes * 2 > this.#settings.segmentIndexBytes) return;
+    const load = () => {
+      this.#prepare(path, manifest).catch(() => undefined);
+    };
+    // Not when the version's tail has stored chunks read by range: loading them whole (decoding every object on
+    // the event loop) would stall the queries that follow for seconds, and the cold paths serve them. A query no
+    // cold path serves loads the version, as before.
+    const id = namespaceId(path);
+    const tail = this.#coldTailParts.get(id);
+    if (tail?.key !== `${id}@${incarnationOf(manifest)}@${manifest.version}`) {
+      load();
+      return;
+    }
+    tail.promise.then(
+      (part) => {
+        if (part === null || part.stored.length === 0) load();
+        else this.#backgroundLoadsSkipped++;
+      },
+      () => undefined,
+    );
   }
 
   /**

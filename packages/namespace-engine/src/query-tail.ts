@@ -27,6 +27,13 @@
  * (`doc`, lazy-upsert.ts): a chunk whose index is read from storage needs
  * only its ids, so its documents are never decoded.
  *
+ * A fold may also start from stored chunk summaries instead of log batches
+ * (`applySummary`, chunk-fold-summary.ts): the containers a persisted chunk
+ * covers are not read at all; their ids, counts and deletions come from the
+ * chunk's `tail.json` and its index's ids, and their live documents are held
+ * only as "in the chunk" (`doc` of one throws SummarizedFoldError: the
+ * engine then folds the batches, namespace-query.ts).
+ *
  * Errors: those of container-loader.ts (`CorruptError`, `StorageFailureError`).
  */
 import type { ContainerRef } from "@skerry/wal-format";
@@ -36,6 +43,8 @@ import type { StoredDocument } from "./document.ts";
 import { type FoldEntry, isLazy, type LazyUpsert, materialize } from "./lazy-upsert.ts";
 import type { LogEntry } from "./log-entry.ts";
 import { estimateDocumentBytes, patched } from "./namespace-state.ts";
+import type { ChunkFoldSummary } from "./chunk-fold-summary.ts";
+import { SummarizedFoldError } from "./summarized-fold-error.ts";
 
 const FETCH_CONCURRENCY = 8;
 /** Entries applied to a fold between event loop turns (at container boundaries). */
@@ -57,10 +66,14 @@ function upserted(entry: LogEntry): StoredDocument {
   };
 }
 
+/** A live document a summarized chunk holds (its index's row; never decoded here). */
+const IN_CHUNK: unique symbol = Symbol("in stored chunk");
+type Held = StoredDocument | LazyUpsert | typeof IN_CHUNK | null;
+
 export class TailFold {
   readonly #identities: string[] = [];
   /** Touched ids: the current document (an UPSERT not decoded yet: `doc` decodes it), or null when deleted in the tail. */
-  readonly #docs = new Map<string, StoredDocument | LazyUpsert | null>();
+  readonly #docs = new Map<string, Held>();
   /** Ids a PATCH reached before the tail wrote them (their base may be in an indexed segment). */
   readonly needsBase = new Set<string>();
   /** The PATCHes of each id in `needsBase`, in order: applied to its base by `resolveBase`. */
@@ -71,6 +84,11 @@ export class TailFold {
   readonly #firstTouch = new Map<string, number>();
   /** The ids each container touched, in container order (tail-chunks.ts partitions the tail by them). */
   readonly #touched: string[][] = [];
+  /** How many entries each container applied (its `#touched` length, or a summary's count). */
+  readonly #counts: number[] = [];
+  /** Containers applied from stored chunk summaries (their batches never read). */
+  summarizedContainers = 0;
+  readonly #summarized = new Map<string, { readonly rows: object; readonly summary: ChunkFoldSummary }>();
 
   get identities(): readonly string[] {
     return this.#identities;
@@ -89,21 +107,66 @@ export class TailFold {
   /** The current document of `id` (decoded now if it was not yet), null when deleted, undefined when not touched. */
   doc(id: string): StoredDocument | null | undefined {
     const held = this.#docs.get(id);
+    if (held === IN_CHUNK) throw new SummarizedFoldError(id);
     if (held === undefined || held === null || !isLazy(held as FoldEntry)) return held as StoredDocument | null | undefined;
     const doc = upserted(materialize(held as LazyUpsert));
     this.#docs.set(id, doc);
     return doc;
   }
 
-  /** The ids container `i` touched (an id may repeat). */
+  /**
+   * The ids container `i` touched (an id may repeat). Of a summarized chunk, the first container lists every id
+   * the chunk touched (once) and the others none: read them by whole chunks.
+   */
   touched(i: number): readonly string[] {
     return this.#touched[i] ?? [];
+  }
+
+  /** How many entries container `i` applied (where chunks are cut, tail-chunks.ts). */
+  touchedCount(i: number): number {
+    return this.#counts[i] ?? 0;
+  }
+
+  /**
+   * Applies a stored chunk's containers from its summary instead of their log batches: `identities` (the chunk's
+   * containers, following this fold's), `rows` (its index's ids: live at the chunk's end, documents not held
+   * here) and `summary` (counts, deleted and superseded ids). Only before any batch is folded past them.
+   */
+  applySummary(identities: readonly string[], rows: { readonly size: number; readonly ids: { get(slot: number): string } }, summary: ChunkFoldSummary): void {
+    const container = this.#identities.length;
+    const ids: string[] = [];
+    const docs = this.#docs;
+    const touch = (id: string, held: Held) => {
+      const before = docs.get(id);
+      docs.set(id, held);
+      if (held === null) this.deleted.add(id);
+      else if (before === null) this.deleted.delete(id);
+      ids.push(id);
+    };
+    // Summaries come first in a fold (no batch folded before them): nothing waits for a base yet.
+    if (this.needsBase.size > 0) throw new Error("unreachable: a fold summary applied after a PATCH needing a base");
+    for (let slot = 0; slot < rows.size; slot++) touch(rows.ids.get(slot), IN_CHUNK);
+    for (const id of summary.superseded) touch(id, IN_CHUNK); // a later container touches it again (or the chunk does not fit)
+    for (const id of summary.deleted) touch(id, null);
+    identities.forEach((identity, i) => {
+      this.#identities.push(identity);
+      this.#touched.push(i === 0 ? ids : []);
+      this.#counts.push(summary.touched[i] as number);
+    });
+    this.summarizedContainers += identities.length;
+    this.#summarized.set(`${container}:${container + identities.length}`, { rows, summary });
+  }
+
+  /** The rows and summary containers [start, end) were applied from (`applySummary`), if they were. */
+  summarizedBy(start: number, end: number): { readonly rows: object; readonly summary: ChunkFoldSummary } | undefined {
+    return this.#summarized.get(`${start}:${end}`);
   }
 
   /** True when the fold's first `containers` containers touched `id`. */
   heldWithin(id: string, containers: number): boolean {
     const first = this.#firstTouch.get(id);
-    return first !== undefined && first < containers;
+    // No entry: a summarized chunk's id, touched before every batch (or never touched).
+    return first !== undefined ? first < containers : this.#docs.has(id) && containers >= this.summarizedContainers;
   }
 
   /** Sets an id's document (a PATCH base resolved from the materialized state: the patches are in it). */
@@ -174,10 +237,15 @@ export class TailFold {
     const touched: string[] = [];
     const touch = (id: string) => {
       touched.push(id);
-      if (!this.#firstTouch.has(id)) this.#firstTouch.set(id, container);
+      // A summarized chunk's ids hold no entry (`heldWithin`): they are in `#docs` since before any batch.
+      if (!this.#firstTouch.has(id) && (this.summarizedContainers === 0 || !summarizedBefore(id))) this.#firstTouch.set(id, container);
     };
+    // Whether `id` was in the fold before this container (checked before the entry changes `#docs`).
+    const before = new Set<string>();
+    const summarizedBefore = (id: string) => before.has(id);
     item.entries.forEach((entry, position) => {
       if (masked?.has(position) === true) return;
+      if (this.summarizedContainers > 0 && !this.#firstTouch.has(entry.id) && docs.has(entry.id)) before.add(entry.id);
       if (entry.op === "DELETE" || tombstoned?.has(position) === true) {
         docs.set(entry.id, null);
         deleted.add(entry.id);
@@ -204,6 +272,7 @@ export class TailFold {
     });
     this.#identities.push(foldIdentity(ref));
     this.#touched.push(touched);
+    this.#counts.push(touched.length);
   }
 
   /** A whole write of `id` (UPSERT or DELETE): whatever its base was no longer matters. */
@@ -215,7 +284,7 @@ export class TailFold {
   /** Estimated bytes of the fold's documents. */
   estimatedBytes(): number {
     let total = 0;
-    for (const doc of this.#docs.values()) total += doc === null ? 64 : isLazy(doc as FoldEntry) ? 64 + (doc as LazyUpsert).payload.length : estimateDocumentBytes(doc as StoredDocument);
+    for (const doc of this.#docs.values()) total += doc === null || doc === IN_CHUNK ? 64 : isLazy(doc as FoldEntry) ? 64 + (doc as LazyUpsert).payload.length : estimateDocumentBytes(doc as StoredDocument);
     return total;
   }
 }

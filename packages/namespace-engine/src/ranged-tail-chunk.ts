@@ -18,6 +18,7 @@
 import type { ColdArrayReader, ColdIndexFile } from "./cold-array-reader.ts";
 import { CorruptError } from "./errors.ts";
 import { readIdBlock } from "./query/id-set.ts";
+import type { ChunkFoldSummary } from "./chunk-fold-summary.ts";
 
 export class RangedTailChunk {
   readonly key: string;
@@ -27,6 +28,8 @@ export class RangedTailChunk {
   readonly #bySlot: readonly string[];
   #slots: Map<string, number> | undefined;
   readonly ids: { get(slot: number): string };
+  /** The chunk's fold summary (a version 2 object, checked), set by the store; undefined for version 1. */
+  summary: ChunkFoldSummary | undefined = undefined;
 
   constructor(file: ColdIndexFile, bySlot: readonly string[]) {
     this.key = file.key;
@@ -75,12 +78,16 @@ export async function openRangedTailChunk(reader: ColdArrayReader, key: string, 
   const bySlot: string[] = new Array(n);
   const seen = new Uint8Array(n);
   let rank = 0;
+  let previous: Uint8Array | undefined;
   for (let b = 0; b < section.blockCount; b++) {
     const block = bytes.subarray(section.blockStart(b), section.blockEnd(b));
     const ids = readIdBlock(block.byteOffset % 8 === 0 ? block : block.slice());
     if (typeof ids === "string") throw corrupt(`id block ${b} does not decode: ${ids}`);
     for (const id of ids) {
       if (rank >= n) throw corrupt(`the id blocks hold more than the index's ${n} ids`);
+      // Byte order, each id once (a fold summary's rows are taken as distinct).
+      if (previous !== undefined && compareBytes(previous, id) >= 0) throw corrupt("the id blocks are not in strictly ascending byte order");
+      previous = id;
       const slot = order[rank++] as number;
       if (slot >= n || seen[slot] === 1) throw corrupt("idOrder is not a permutation");
       seen[slot] = 1;
@@ -93,4 +100,10 @@ export async function openRangedTailChunk(reader: ColdArrayReader, key: string, 
   }
   if (rank !== n) throw corrupt(`the id blocks hold ${rank} ids, the index ${n}`);
   return new RangedTailChunk(file, bySlot);
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number);
+  return a.length - b.length;
 }

@@ -8,13 +8,21 @@
  * segments' `.qidx` format, readable by ranged GETs like theirs) with one
  * extra eager section, `tail.json`, naming what it indexes:
  *
- *     {"kind": "skerry.tail-chunk-index", "version": 1,
+ *     {"kind": "skerry.tail-chunk-index", "version": 2,
  *      "first": <id of the tail's first container>,
  *      "prefix": <BLAKE3 hex of the fold identities before the chunk, "\n"-joined>,
  *      "containers": [<fold identity of each container of the chunk>],
  *      "level": <the chunk's merge level>,
  *      "build": {"metric", "dimension" (or null), "textFields" (JSON of the
- *                tokenizer configs), "ann": true, "format": 5}}
+ *                tokenizer configs), "ann": true, "format": 5},
+ *      "touched": [<entries each container applied>],
+ *      "deleted": [<ids deleted at the chunk's end>],
+ *      "superseded": [<ids later containers touched when it was indexed>]}
+ *
+ * Version 2 adds the chunk's fold summary (chunk-fold-summary.ts): with it a
+ * fresh process folds only the log batches no stored chunk covers
+ * (`openCovered`, query-tail.ts `applySummary`). Version 1 objects (no
+ * summary) are still read: their chunk's batches are folded, as before.
  *
  * A fold identity (query-tail.ts `foldIdentity`) is the container's id, plus
  * its deletion vector key and extra fields when it has them: a container
@@ -84,12 +92,17 @@ import { decodeIndexStep } from "./index-object-reads.ts";
 import { createImmutable, type RetryPolicy, withRetry } from "./storage-calls.ts";
 import { namespaceRoot } from "./storage-layout.ts";
 import { buildTailChunksOffThread } from "./tail-chunk-builds.ts";
-import { chunkKey, type PlannedChunk, type TailChunk, type TailChunks } from "./tail-chunks.ts";
+import { type ChunkLimits, chunkKey, type PlannedChunk, plannedChunks, type TailChunk, type TailChunks } from "./tail-chunks.ts";
+import { type ChunkFoldSummary, chunkFoldSummaryJson, parseChunkFoldSummary } from "./chunk-fold-summary.ts";
+import { foldIdentity } from "./query-tail.ts";
+import { deletedIdsOf } from "./container-extra.ts";
 
 /** The extra section of a persisted tail chunk index. */
 export const TAIL_CHUNK_SECTION = "tail.json";
 const HEADER_KIND = "skerry.tail-chunk-index";
-const HEADER_VERSION = 1;
+const HEADER_VERSION = 2;
+/** Header versions read: 1 (no fold summary) and 2. */
+const HEADER_VERSIONS: readonly unknown[] = [1, 2];
 const READ_CONCURRENCY = 4;
 /** Keys this process wrote or found stored, remembered so a rebuilt chunk is not written again. */
 const KNOWN_KEYS = 4096;
@@ -137,6 +150,18 @@ export interface TailChunkIndexStoreStats {
   readonly writeFailures: number;
   /** Objects of chunks merged into a larger one, deleted once the larger one was written. */
   readonly superseded: number;
+  /** Stored chunks whose log batches were not folded (their fold summary used instead). */
+  readonly summarized: number;
+  /** Folds that started from summaries but needed a summarized document, and folded the batches instead. */
+  readonly refolds: number;
+}
+
+/** Stored chunks opened before the fold (`openCovered`). */
+export interface CoveredTail {
+  /** Consecutive chunks from the tail's first container with fold summaries, oldest first. */
+  readonly chunks: readonly { readonly start: number; readonly end: number; readonly chunk: RangedTailChunk }[];
+  /** Every object looked for, by key: opened, or undefined (absent, or not usable: reported). */
+  readonly tried: ReadonlyMap<string, RangedTailChunk | undefined>;
 }
 
 /** Prefix of a namespace's persisted tail chunk indexes. */
@@ -190,6 +215,8 @@ export class TailChunkIndexStore {
   #writeFailures = 0;
   #superseded = 0;
   #unfit = 0;
+  #summarized = 0;
+  #refolds = 0;
 
   constructor(
     deps: { readonly storage: StorageProvider; readonly random: Random; readonly retry: RetryPolicy; readonly arrays?: ColdArrayReader | undefined; readonly forget?: ((key: string) => void) | undefined },
@@ -215,7 +242,51 @@ export class TailChunkIndexStore {
   }
 
   stats(): TailChunkIndexStoreStats {
-    return { loaded: this.#loaded, ranged: this.#ranged, materialized: this.#materialized, written: this.#written, rejected: this.#rejected, writeFailures: this.#writeFailures, superseded: this.#superseded, unfit: this.#unfit };
+    return { loaded: this.#loaded, ranged: this.#ranged, materialized: this.#materialized, written: this.#written, rejected: this.#rejected, writeFailures: this.#writeFailures, superseded: this.#superseded, unfit: this.#unfit, summarized: this.#summarized, refolds: this.#refolds };
+  }
+
+  /** Counts `n` chunks whose summaries a fold used instead of their batches. */
+  countSummarized(n: number): void {
+    this.#summarized += n;
+  }
+
+  /** Counts a fold made again from the batches (a summarized document was needed). */
+  countRefold(): void {
+    this.#refolds++;
+  }
+
+  /**
+   * Before a fresh fold of `refs` (the cold paths, ranged reads): opens by range the stored chunks a fold would cut,
+   * estimating each container's entries by its row count, and returns the consecutive ones from the first container
+   * whose fold summary (version 2) agrees with the estimate: the fold applies their summaries instead of reading
+   * their batches. Every object looked for is in `tried` (`advance` does not look again).
+   */
+  async openCovered(path: NamespacePath, refs: readonly ContainerRef[], build: ChunkBuild, limits: ChunkLimits): Promise<CoveredTail> {
+    const tried = new Map<string, RangedTailChunk | undefined>();
+    if (!this.#settings.persist || refs.length === 0 || this.#arrays === undefined) return { chunks: [], tried };
+    const estimate = refs.map((ref) => ref.rowCount + (ref.kind === "SEGMENT" ? deletedIdsOf(ref).length : 0));
+    const planned = plannedChunks(refs.length, (c) => estimate[c] as number, limits).filter((p) => p.touched >= Math.max(1, this.#settings.minDocuments));
+    const identities = refs.map(foldIdentity);
+    const targets = new Map<string, ChunkTarget>();
+    for (const p of planned) targets.set(chunkKey(p.start, p.end), this.#target(path, identities, refs, build, p.start, p.end, p.level));
+    const opened = await this.#readAll(path, planned, targets, true);
+    for (const t of targets.values()) tried.set(t.key, undefined);
+    for (const p of planned) {
+      const chunk = opened.get(chunkKey(p.start, p.end));
+      if (chunk !== undefined) tried.set((targets.get(chunkKey(p.start, p.end)) as ChunkTarget).key, chunk as RangedTailChunk);
+    }
+    const chunks: { start: number; end: number; chunk: RangedTailChunk }[] = [];
+    let covered = 0;
+    for (const p of planned) {
+      if (p.start !== covered) break;
+      const chunk = opened.get(chunkKey(p.start, p.end)) as RangedTailChunk | undefined;
+      const summary = chunk?.summary;
+      if (chunk === undefined || summary === undefined) break;
+      if (summary.touched.some((n, i) => n !== estimate[p.start + i])) break; // cut elsewhere: folded
+      chunks.push({ start: p.start, end: p.end, chunk });
+      covered = p.end;
+    }
+    return { chunks, tried };
   }
 
   /** Resolves once the background writes queued so far are done (their failures are reported, not thrown). */
@@ -229,13 +300,31 @@ export class TailChunkIndexStore {
    * the tail's containers (the fold's), `build` what the chunks are indexed with. `ranged`: the stored indexes
    * are opened for ranged reads (RangedTailChunk) instead of read whole (the cold query paths).
    */
-  async advance(path: NamespacePath, chunks: TailChunks, refs: readonly ContainerRef[], build: ChunkBuild, ranged = false): Promise<TailChunk> {
+  async advance(
+    path: NamespacePath,
+    chunks: TailChunks,
+    refs: readonly ContainerRef[],
+    build: ChunkBuild,
+    ranged = false,
+    tried?: ReadonlyMap<string, RangedTailChunk | undefined>,
+  ): Promise<TailChunk> {
     if (!this.#settings.persist || refs.length === 0) return chunks.advance(undefined, undefined, await buildTailChunksOffThread(chunks, build, () => false), yieldToEventLoop);
-    const target = (start: number, end: number, level: number): ChunkTarget => this.#target(path, chunks, refs, build, start, end, level);
+    const target = (start: number, end: number, level: number): ChunkTarget => this.#target(path, chunks.fold.identities, refs, build, start, end, level);
     const wanted = chunks.pending().filter((p) => p.touched >= Math.max(1, this.#settings.minDocuments));
     const targets = new Map<string, ChunkTarget>();
     for (const p of wanted) targets.set(chunkKey(p.start, p.end), target(p.start, p.end, p.level));
-    const stored = await this.#readAll(path, wanted, targets, ranged && this.#arrays !== undefined);
+    // Those `openCovered` looked for already are not looked for again.
+    const looked = ranged && tried !== undefined ? wanted.filter((p) => tried.has((targets.get(chunkKey(p.start, p.end)) as ChunkTarget).key)) : [];
+    const stored = await this.#readAll(
+      path,
+      wanted.filter((p) => !looked.includes(p)),
+      targets,
+      ranged && this.#arrays !== undefined,
+    );
+    for (const p of looked) {
+      const chunk = tried?.get((targets.get(chunkKey(p.start, p.end)) as ChunkTarget).key);
+      if (chunk !== undefined) stored.set(chunkKey(p.start, p.end), chunk);
+    }
     // The chunks not found stored are built by worker threads when there are some (tail-chunk-builds.ts).
     const built = await buildTailChunksOffThread(chunks, build, (start, end) => stored.has(chunkKey(start, end)));
     const before = chunks.closed;
@@ -273,6 +362,7 @@ export class TailChunkIndexStore {
         t,
         index,
         merged.map((c) => target(c.start, c.end, c.level).key),
+        chunk.summary,
       );
     }
     return open;
@@ -287,7 +377,7 @@ export class TailChunkIndexStore {
     for (const chunk of chunks.closed) {
       const ranged = chunk.ranged;
       if (ranged === undefined) continue;
-      const target = this.#target(path, chunks, refs, build, chunk.start, chunk.end, chunk.level);
+      const target = this.#target(path, chunks.fold.identities, refs, build, chunk.start, chunk.end, chunk.level);
       const index = this.#corrupt.has(ranged.key) || target.key !== ranged.key ? undefined : await this.#read(path, target);
       if (index !== undefined && chunks.materialize(chunk, index)) {
         this.#materialized++;
@@ -319,17 +409,16 @@ export class TailChunkIndexStore {
     chunks.rebuild(chunk);
     const index = chunk.index;
     if (index === null || index.size < this.#settings.minDocuments) return;
-    const target = this.#target(path, chunks, refs, build, chunk.start, chunk.end, chunk.level);
+    const target = this.#target(path, chunks.fold.identities, refs, build, chunk.start, chunk.end, chunk.level);
     this.#corrupt.add(target.key); // whatever is there was not usable: replaced
     this.#forget(target.key);
     this.#remember(target.key);
-    this.#queueWrite(path, target, index, []);
+    this.#queueWrite(path, target, index, [], chunk.summary);
   }
 
-  /** Key and header of the object of containers [start, end) of the fold of `chunks`. */
-  #target(path: NamespacePath, chunks: TailChunks, refs: readonly ContainerRef[], build: ChunkBuild, start: number, end: number, level: number): ChunkTarget {
+  /** Key and header of the object of containers [start, end) of a fold of `identities` (of `refs`). */
+  #target(path: NamespacePath, identities: readonly string[], refs: readonly ContainerRef[], build: ChunkBuild, start: number, end: number, level: number): ChunkTarget {
     const first = (refs[0] as ContainerRef).id;
-    const identities = chunks.fold.identities;
     const prefix = prefixDigest(identities.slice(0, start));
     const containers = identities.slice(start, end);
     const header: ChunkHeader = {
@@ -357,6 +446,8 @@ export class TailChunkIndexStore {
       while (next < wanted.length) {
         const p = wanted[next++] as PlannedChunk;
         const t = targets.get(chunkKey(p.start, p.end)) as ChunkTarget;
+        // Found damaged by this process and not written again yet: indexed from the fold meanwhile.
+        if (ranged && this.#corrupt.has(t.key)) continue;
         const index = ranged ? await this.#readRanged(path, t) : await this.#read(path, t);
         if (index !== undefined) out.set(chunkKey(p.start, p.end), index);
       }
@@ -382,7 +473,10 @@ export class TailChunkIndexStore {
       this.#report(error, path); // unreadable now: build instead
       return undefined;
     }
-    if (bytes === undefined) return undefined;
+    if (bytes === undefined) {
+      this.#known.delete(key); // gone (deleted behind this process's back): written again when indexed here
+      return undefined;
+    }
     this.#remember(key);
     const bad = (reason: string, cause?: unknown): undefined => {
       this.#corrupt.add(key);
@@ -425,7 +519,10 @@ export class TailChunkIndexStore {
       this.#report(error, path); // unreadable now: build instead
       return undefined;
     }
-    if (size === undefined) return undefined;
+    if (size === undefined) {
+      this.#known.delete(key); // gone (deleted behind this process's back): written again when indexed here
+      return undefined;
+    }
     this.#remember(key);
     const bad = (reason: string, cause?: unknown): undefined => {
       this.#corrupt.add(key);
@@ -437,10 +534,8 @@ export class TailChunkIndexStore {
       if (file === null) return bad("is not a block file");
       const section = file.directory.section(TAIL_CHUNK_SECTION);
       if (section === undefined || !section.eager) return bad(`has no ${TAIL_CHUNK_SECTION} section`);
-      const mismatch = headerMismatch(
-        decodeIndexStep(key, () => sliceFromTail(file.directory, file.tail, section)),
-        header,
-      );
+      const raw = decodeIndexStep(key, () => sliceFromTail(file.directory, file.tail, section));
+      const mismatch = headerMismatch(raw, header);
       if (mismatch !== undefined) return bad(mismatch);
       if (file.meta.metric !== header.build.metric) return bad(`is indexed for metric ${file.meta.metric}`);
       if (header.build.dimension !== null && file.meta.vectors !== null && file.meta.dimension !== header.build.dimension) {
@@ -448,6 +543,12 @@ export class TailChunkIndexStore {
       }
       const chunk = await openRangedTailChunk(arrays, key, size);
       if (chunk === null) return bad("is not a block file");
+      const parsed = JSON.parse(new TextDecoder().decode(raw)) as Record<string, unknown>;
+      if (parsed["version"] === 2) {
+        const summary = parseChunkFoldSummary(parsed, header.containers.length, chunk);
+        if (typeof summary === "string") return bad(summary);
+        chunk.summary = summary;
+      }
       return chunk;
     } catch (error) {
       if (isCorrupt(error)) return bad((error as Error).message, error);
@@ -472,12 +573,14 @@ export class TailChunkIndexStore {
    * Serializes and writes one chunk's index after the current turn (the query's answer first), one write at a
    * time; then deletes the objects of the chunks it `supersedes` (merged into it).
    */
-  #queueWrite(path: NamespacePath, target: ChunkTarget, index: QueryIndex, supersedes: readonly string[]): void {
+  #queueWrite(path: NamespacePath, target: ChunkTarget, index: QueryIndex, supersedes: readonly string[], summary: ChunkFoldSummary | undefined): void {
+    // Version 2 with the chunk's fold summary (a chunk indexed here always has one); version 1 without.
+    const header = summary === undefined ? { ...target.header, version: 1 } : { ...target.header, ...chunkFoldSummaryJson(summary) };
     this.#writes = this.#writes
       .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
       .then(async () => {
         // In an index worker thread when there is one: serializing a big chunk takes seconds of CPU (index-worker-pool.ts).
-        const bytes = await serializeQueryIndexOffThread(index, [{ name: TAIL_CHUNK_SECTION, bytes: new TextEncoder().encode(JSON.stringify(target.header)) }]);
+        const bytes = await serializeQueryIndexOffThread(index, [{ name: TAIL_CHUNK_SECTION, bytes: new TextEncoder().encode(JSON.stringify(header)) }]);
         if (this.#corrupt.delete(target.key)) {
           // The object there failed its checks: replaced (a racing writer's copy of the same chunk is as good as ours).
           await withRetry(`delete ${target.key}`, this.#retry, this.#random, () => this.#storage.delete(target.key));
@@ -508,7 +611,7 @@ function headerMismatch(section: Uint8Array, expected: ChunkHeader): string | un
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return `has a ${TAIL_CHUNK_SECTION} that is not an object`;
   const header = raw as Record<string, unknown>;
-  if (header["kind"] !== HEADER_KIND || header["version"] !== HEADER_VERSION) return `is not a version ${HEADER_VERSION} tail chunk index`;
+  if (header["kind"] !== HEADER_KIND || !HEADER_VERSIONS.includes(header["version"])) return `is not a version 1 or ${HEADER_VERSION} tail chunk index`;
   const containers = header["containers"];
   if (!Array.isArray(containers) || containers.length !== expected.containers.length || containers.some((c, i) => c !== expected.containers[i])) {
     return `covers other containers (${Array.isArray(containers) ? containers.length : "?"} named, ${expected.containers.length} expected)`;

@@ -48,6 +48,14 @@
  * object decoded whole, for the loaded query path), `rebuild` into a built
  * one (its object turned out damaged or gone).
  *
+ * A fold may hold some closed chunks only as their stored summaries
+ * (query-tail.ts `applySummary`): such a chunk's stored index is taken
+ * without the fit pass (`#fromSummary`: the fold was made from its rows),
+ * and anything that would need its documents (building it, merging it,
+ * `rebuild`) throws SummarizedFoldError: the engine folds the batches.
+ * The rows of the chunks an advance makes enter `#holder` at the next
+ * advance that has new containers (a first query does not pay for it).
+ *
  * A chunk's index may also be built elsewhere (a worker thread,
  * tail-chunk-builds.ts): `jobs()` lists the documents `advance` would
  * index for each chunk it would build (the open one and the closed ones
@@ -56,6 +64,7 @@
  * sorted by id, as `advance` itself would build them) instead of building,
  * provided the fold did not change since `jobs()`.
  */
+import type { ChunkFoldSummary } from "./chunk-fold-summary.ts";
 import type { StoredDocument } from "./document.ts";
 import type { QueryIndex } from "./query/query-index.ts";
 import type { TailFold } from "./query-tail.ts";
@@ -86,6 +95,8 @@ export interface TailChunk {
   readonly bytes: number;
   /** True when `index` was taken from `advance`'s `stored` indexes rather than built here. */
   readonly stored?: boolean;
+  /** Of a closed chunk indexed here: what its containers folded to besides its rows (persisted with its index). */
+  readonly summary?: ChunkFoldSummary | undefined;
 }
 
 /** A closed chunk `advance` is about to index: containers [start, end) at `level`. */
@@ -154,6 +165,8 @@ export class TailChunks {
   closed: readonly TailChunk[] = [];
   /** Which closed chunk holds each id's current document. */
   readonly #holder = new Map<string, TailChunk>();
+  /** Chunks made by the last advance whose rows are not in `#holder` yet (entered when containers follow). */
+  #unheld: TailChunk[] = [];
   /** Containers whose touched ids were applied to the holders. */
   #seen = 0;
   #openStart = 0;
@@ -176,7 +189,7 @@ export class TailChunks {
     for (let p = plan.length - 1; p >= 0 && (plan[p] as Planned).chunk === undefined; p--) {
       const { start, end, level } = plan[p] as Planned;
       let touched = 0;
-      for (let c = start; c < end; c++) touched += this.fold.touched(c).length;
+      for (let c = start; c < end; c++) touched += this.fold.touchedCount(c);
       out.push({ start, end, level, touched });
     }
     return out;
@@ -186,7 +199,7 @@ export class TailChunks {
   largestPending(): number {
     const { start } = this.#plan();
     let open = 0;
-    for (let c = start; c < this.fold.identities.length; c++) open += this.fold.touched(c).length;
+    for (let c = start; c < this.fold.identities.length; c++) open += this.fold.touchedCount(c);
     return this.pending().reduce((most, p) => Math.max(most, p.touched), open);
   }
 
@@ -206,22 +219,31 @@ export class TailChunks {
     const collect = async (from: number, to: number, closed: boolean) => {
       const mine = new Set<string>();
       const docs: StoredDocument[] = [];
+      // A skipped chunk's documents are not materialized (a stored chunk's are never decoded).
+      const skipped = skip(from, to);
       for (let c = from; c < to; c++) {
         for (const id of fold.touched(c)) {
           if (++handled % JOB_SLICE === 0) await pause();
           if (later.has(id) || mine.has(id)) continue;
           mine.add(id);
-          if (fold.isLive(id)) docs.push(fold.doc(id) as StoredDocument);
+          if (!skipped && fold.isLive(id)) docs.push(fold.doc(id) as StoredDocument);
         }
       }
       for (const id of mine) {
         if (++handled % JOB_SLICE === 0) await pause();
         later.add(id);
       }
-      if (!skip(from, to) && docs.length > 0) out.push({ start: from, end: to, closed, docs });
+      if (!skipped && docs.length > 0) out.push({ start: from, end: to, closed, docs });
     };
     await collect(start, count, false);
+    // Only down to the oldest chunk to build: the ids of the ones before it matter to nothing collected here.
+    let oldest = plan.length;
     for (let p = plan.length - 1; p >= 0; p--) {
+      const planned = plan[p] as Planned;
+      if (planned.chunk !== undefined) break;
+      if (!skip(planned.start, planned.end)) oldest = p;
+    }
+    for (let p = plan.length - 1; p >= oldest; p--) {
       const planned = plan[p] as Planned;
       if (planned.chunk === undefined) await collect(planned.start, planned.end, true);
     }
@@ -249,8 +271,20 @@ export class TailChunks {
     const count = fold.identities.length;
     const ready = built !== undefined && built.containers === count ? built.indexes : undefined;
     const slices = new Slices(pause);
-    // Later containers supersede what closed chunks hold.
-    for (let c = this.#seen; c < count; c++) {
+    // Later containers supersede what closed chunks hold (the rows of chunks made by the last advance are entered
+    // now: a first query over a big tail does not pay for it, the first one after a write does).
+    if (this.#seen < count) {
+      for (const chunk of this.#unheld) {
+        const rows = chunkRows(chunk);
+        if (rows === null) continue;
+        for (let slot = 0; slot < rows.size; slot++) {
+          if (slices.due()) await slices.pause();
+          if (!chunk.excluded.has(rows.positionOf(slot))) this.#holder.set(rows.ids.get(slot), chunk);
+        }
+      }
+      this.#unheld = [];
+    }
+    for (let c = this.#holder.size === 0 ? count : this.#seen; c < count; c++) {
       for (const id of fold.touched(c)) {
         if (slices.due()) await slices.pause();
         const chunk = this.#holder.get(id);
@@ -280,14 +314,7 @@ export class TailChunks {
       closed[p] = chunk;
       made.push(chunk);
     }
-    for (const chunk of made) {
-      const index = chunkRows(chunk);
-      if (index === null) continue;
-      for (let slot = 0; slot < index.size; slot++) {
-        if (slices.due()) await slices.pause();
-        if (!chunk.excluded.has(index.positionOf(slot))) this.#holder.set(index.ids.get(slot), chunk);
-      }
-    }
+    this.#unheld.push(...made);
     this.closed = closed;
     this.#openStart = start;
     return open;
@@ -330,7 +357,21 @@ export class TailChunks {
     const index = docs.length === 0 ? null : this.indexer(docs, true);
     this.indexedDocs += docs.length;
     this.storedDocs -= docs.length;
+    // Its summary, for the object written again: the ids its containers and the later ones touched.
+    const mine = new Set<string>();
+    for (let c = chunk.start; c < chunk.end; c++) for (const id of this.fold.touched(c)) mine.add(id);
+    const later = new Set<string>();
+    for (let c = chunk.end; c < this.fold.identities.length; c++) for (const id of this.fold.touched(c)) if (mine.has(id)) later.add(id);
+    const touched: number[] = [];
+    for (let c = chunk.start; c < chunk.end; c++) touched.push(this.fold.touchedCount(c));
+    const deleted: string[] = [];
+    const superseded: string[] = [];
+    for (const id of mine) {
+      if (later.has(id)) superseded.push(id);
+      else if (!this.fold.isLive(id)) deleted.push(id);
+    }
     const mutable = chunk as MutableChunk;
+    mutable.summary = { touched, deleted, superseded };
     chunk.excluded.clear();
     mutable.index = index;
     mutable.ranged = undefined;
@@ -340,32 +381,8 @@ export class TailChunks {
 
   /** The closed chunks after the open range is cut into level-0 chunks and full levels merged, and where the open chunk starts. */
   #plan(): { plan: Planned[]; start: number } {
-    const fold = this.fold;
-    const count = fold.identities.length;
-    // Cut the open range into level-0 chunks, merging full levels as they appear.
-    const fanout = Math.max(2, Math.floor(this.limits.fanout));
     const plan: Planned[] = this.closed.map((chunk) => ({ start: chunk.start, end: chunk.end, level: chunk.level, chunk }));
-    const push = (start: number, end: number) => {
-      plan.push({ start, end, level: 0 });
-      for (;;) {
-        const n = plan.length;
-        const newest = plan[n - 1] as Planned;
-        if (n < fanout || (plan[n - fanout] as Planned).level !== newest.level) return;
-        const first = plan[n - fanout] as Planned;
-        plan.length = n - fanout;
-        plan.push({ start: first.start, end: newest.end, level: newest.level + 1 });
-      }
-    };
-    let start = this.#openStart;
-    let touched = 0;
-    for (let c = start; c < count; c++) {
-      touched += fold.touched(c).length;
-      if (touched >= this.limits.docs || c + 1 - start >= this.limits.containers) {
-        push(start, c + 1);
-        start = c + 1;
-        touched = 0;
-      }
-    }
+    const start = cutChunks(plan, this.#openStart, this.fold.identities.length, (c) => this.fold.touchedCount(c), this.limits);
     return { plan, start };
   }
 
@@ -385,6 +402,11 @@ export class TailChunks {
     ready?: ReadonlyMap<string, QueryIndex>,
   ): Promise<TailChunk> {
     const fold = this.fold;
+    // The chunk's containers were folded from this very object's summary: its rows are the chunk's by construction.
+    if (candidate instanceof RangedTailChunk && fold.summarizedBy(start, end)?.rows === candidate) {
+      const chunk = await this.#fromSummary(start, end, level, candidate, later, slices);
+      if (chunk !== undefined) return chunk;
+    }
     const live: string[] = [];
     const mine = new Set<string>();
     let bytes = 0;
@@ -414,6 +436,7 @@ export class TailChunks {
       }
       onRejected?.(start, end, checked.reason, checked.corrupt);
     }
+    const summary = closed ? await this.#summary(start, end, mine, later, slices) : undefined;
     for (const id of mine) {
       if (slices.due()) await slices.pause();
       later.add(id);
@@ -421,7 +444,7 @@ export class TailChunks {
     const made = ready?.get(chunkKey(start, end));
     if (made !== undefined && made.size === live.length) {
       this.indexedDocs += live.length;
-      return { start, end, level, index: made, excluded: new Set(), bytes: bytes + estimateIndexBytes(made) };
+      return { start, end, level, index: made, excluded: new Set(), bytes: bytes + estimateIndexBytes(made), summary };
     }
     // Indexed in id order, so the same documents give the same index however the containers arrived.
     live.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
@@ -433,8 +456,91 @@ export class TailChunks {
     }
     const index = docs.length === 0 ? null : this.indexer(docs, closed);
     this.indexedDocs += docs.length;
-    return { start, end, level, index, excluded: new Set(), bytes: bytes + (index === null ? 0 : estimateIndexBytes(index)) };
+    return { start, end, level, index, excluded: new Set(), bytes: bytes + (index === null ? 0 : estimateIndexBytes(index)), summary };
   }
+
+  /**
+   * Stored chunk `ranged` over containers [start, end), whose summary this fold applied for them: its rows are live
+   * unless a later container touched them (excluded), so the checks of `checkStored` hold by construction, provided
+   * every id it names superseded was touched later here too; undefined when one was not (the object was indexed
+   * for a later version: the general path finds it unfit).
+   */
+  async #fromSummary(start: number, end: number, level: number, ranged: RangedTailChunk, later: Set<string>, slices: Slices): Promise<TailChunk | undefined> {
+    const summary = ranged.summary as ChunkFoldSummary;
+    for (const id of summary.superseded) if (!later.has(id)) return undefined;
+    const excluded = new Set<number>();
+    let bytes = 0;
+    for (let slot = 0; slot < ranged.size; slot++) {
+      if (slices.due()) await slices.pause();
+      const id = ranged.ids.get(slot);
+      if (later.has(id)) excluded.add(slot); // a ranged chunk's positions are its slots
+      else {
+        later.add(id);
+        bytes += 64 + id.length * 2;
+      }
+    }
+    for (const id of summary.deleted) later.add(id);
+    this.storedDocs += ranged.size - excluded.size;
+    return { start, end, level, index: null, ranged, excluded, bytes: bytes + ranged.size * 96, stored: true };
+  }
+
+  /** The fold summary of containers [start, end), which touched `mine`; `later`: the ids later containers touched. */
+  async #summary(start: number, end: number, mine: ReadonlySet<string>, later: ReadonlySet<string>, slices: Slices): Promise<ChunkFoldSummary> {
+    const touched: number[] = [];
+    for (let c = start; c < end; c++) touched.push(this.fold.touchedCount(c));
+    const deleted: string[] = [];
+    const superseded: string[] = [];
+    for (const id of mine) {
+      if (slices.due()) await slices.pause();
+      if (later.has(id)) superseded.push(id);
+      else if (!this.fold.isLive(id)) deleted.push(id);
+    }
+    return { touched, deleted, superseded };
+  }
+}
+
+/**
+ * Cuts containers [from, count) into level-0 chunks appended to `plan` (closed chunks, oldest first), merging full
+ * levels as they appear; `countOf(c)`: the entries container c applied. Returns where the open chunk starts.
+ */
+function cutChunks(plan: Planned[], from: number, count: number, countOf: (c: number) => number, limits: ChunkLimits): number {
+  const fanout = Math.max(2, Math.floor(limits.fanout));
+  const push = (start: number, end: number) => {
+    plan.push({ start, end, level: 0 });
+    for (;;) {
+      const n = plan.length;
+      const newest = plan[n - 1] as Planned;
+      if (n < fanout || (plan[n - fanout] as Planned).level !== newest.level) return;
+      const first = plan[n - fanout] as Planned;
+      plan.length = n - fanout;
+      plan.push({ start: first.start, end: newest.end, level: newest.level + 1 });
+    }
+  };
+  let start = from;
+  let touched = 0;
+  for (let c = start; c < count; c++) {
+    touched += countOf(c);
+    if (touched >= limits.docs || c + 1 - start >= limits.containers) {
+      push(start, c + 1);
+      start = c + 1;
+      touched = 0;
+    }
+  }
+  return start;
+}
+
+/**
+ * The closed chunks a fresh fold of `count` containers would cut (oldest first), `countOf(c)` the entries
+ * container c applies (an estimate, e.g. its row count, before the batches are read).
+ */
+export function plannedChunks(count: number, countOf: (c: number) => number, limits: ChunkLimits): PlannedChunk[] {
+  const plan: Planned[] = [];
+  cutChunks(plan, 0, count, countOf, limits);
+  return plan.map(({ start, end, level }) => {
+    let touched = 0;
+    for (let c = start; c < end; c++) touched += countOf(c);
+    return { start, end, level, touched };
+  });
 }
 
 /**
