@@ -53,6 +53,7 @@ import { type QueryRow, QueryRows, type RankedRow } from "./query-rows.ts";
 import type { QuerySlicer } from "./query-slicer.ts";
 import { prepareQuerySnapshot, QuerySnapshot } from "./query-snapshot.ts";
 import { slicedSort } from "./sliced-sort.ts";
+import { exactNumberAt, sameNumber } from "./exact-number.ts";
 import { compareKeys, type OrderKey, orderKeyOf } from "./order-keys.ts";
 import { globalListOrder, globalProbeBudget } from "./global-probes.ts";
 import { findDim, sparseInverted } from "./sparse-index.ts";
@@ -95,7 +96,7 @@ export type { AggregationGroup } from "./aggregate.ts";
 export interface QueryResult {
   readonly rows: QueryRow[];
   /** Without groupBy: each aggregation's value. */
-  readonly aggregations?: Record<string, number>;
+  readonly aggregations?: Record<string, number | bigint>;
   /** With groupBy: groups by count descending, then group key; at most topK. */
   readonly aggregationGroups?: AggregationGroup[];
 }
@@ -104,7 +105,7 @@ export interface QueryResult {
 export interface QueryRowsResult {
   readonly rows: QueryRows;
   /** Without groupBy: each aggregation's value. */
-  readonly aggregations?: Record<string, number>;
+  readonly aggregations?: Record<string, number | bigint>;
   /** With groupBy: groups by count descending, then group key; at most topK. */
   readonly aggregationGroups?: AggregationGroup[];
 }
@@ -532,7 +533,7 @@ async function attributeCandidates(
   const ok = (s: number) => part.live(s) && part.matchesSlot(s);
   const thenColumns = then.map((key) => index.attributeColumns.get(key.field));
   const restOf = (slot: number): OrderKey[] => then.map((key, i) => orderKeyOf(index, key.field, thenColumns[i], slot, key.order === "desc"));
-  const push = (slot: number, group: number, value: number | string) =>
+  const push = (slot: number, group: number, value: number | bigint | string) =>
     out.push(
       then.length === 0
         ? { p: part.ordinal, slot, group, value, id: index.ids.get(slot) }
@@ -551,11 +552,11 @@ async function attributeCandidates(
     if (column?.numberOrder == null) return;
     const order = column.numberOrder;
     const nums = column.numbers!;
-    let lastValue = Number.NaN;
+    let lastValue: number | bigint = Number.NaN;
     for (let i = 0; i < order.length; i++) {
       const slot = order[desc ? order.length - 1 - i : i]!;
-      const v = nums[slot]!;
-      if (out.length >= k && v !== lastValue) return true;
+      const v = column.exactSlots === undefined ? (nums[slot]! as number) : exactNumberAt(column, slot);
+      if (out.length >= k && !sameNumber(v, lastValue)) return true;
       if (!ok(slot)) continue;
       push(slot, group, v);
       lastValue = v;
@@ -724,7 +725,7 @@ export async function executeQuery(
   options: ExecuteQueryOptions = {},
 ): Promise<QueryResult> {
   const result = await executeQueryRows(partitions, request, options);
-  const out: { rows: QueryRow[]; aggregations?: Record<string, number>; aggregationGroups?: AggregationGroup[] } = { rows: [] };
+  const out: { rows: QueryRow[]; aggregations?: Record<string, number | bigint>; aggregationGroups?: AggregationGroup[] } = { rows: [] };
   if (result.aggregations !== undefined) out.aggregations = result.aggregations;
   if (result.aggregationGroups !== undefined) out.aggregationGroups = result.aggregationGroups;
   out.rows = await result.rows.toArray(options.slicer);

@@ -22,7 +22,9 @@ export function liveDocuments(partitions: readonly (readonly QueryDocument[])[],
   return [...latest.values()].filter((e) => !e.dead).map((e) => e.doc);
 }
 
-function scalarEquals(a: JsonValue | undefined, b: string | number | boolean): boolean {
+function scalarEquals(a: JsonValue | undefined, b: string | number | bigint | boolean): boolean {
+  const numeric = (x: unknown) => typeof x === "number" || typeof x === "bigint";
+  if (numeric(a) && numeric(b)) return a == b; // a bigint equals a number of the same value
   return typeof a === typeof b && a === b;
 }
 
@@ -49,9 +51,10 @@ export function matchesFilter(doc: QueryDocument, f: Filter): boolean {
       const v = get(f.field);
       if (f.op === "Eq") return scalarEquals(v, f.value);
       if (f.op === "NotEq") return !scalarEquals(v, f.value);
-      if (typeof v !== typeof f.value || (typeof v !== "number" && typeof v !== "string")) return false;
-      const a = v as number | string;
-      const b = f.value as number | string;
+      const numeric = (x: unknown) => typeof x === "number" || typeof x === "bigint";
+      if (!(numeric(v) && numeric(f.value)) && (typeof v !== typeof f.value || typeof v !== "string")) return false;
+      const a = v as number | bigint | string;
+      const b = f.value as number | bigint | string;
       return f.op === "Lt" ? a < b : f.op === "Lte" ? a <= b : f.op === "Gt" ? a > b : a >= b;
     }
     case "List": {
@@ -59,7 +62,7 @@ export function matchesFilter(doc: QueryDocument, f: Filter): boolean {
       if (f.op === "In") return f.values.some((x) => scalarEquals(v, x));
       if (f.op === "NotIn") return !f.values.some((x) => scalarEquals(v, x));
       if (!Array.isArray(v)) return false;
-      const has = (x: string | number | boolean) => v.some((e) => scalarEquals(e, x));
+      const has = (x: string | number | bigint | boolean) => v.some((e) => scalarEquals(e, x));
       return f.op === "ContainsAny" ? f.values.some(has) : f.values.every(has);
     }
     case "Glob": {
