@@ -21,6 +21,7 @@
  * Slots are visited in slices (QuerySlicer), so a large aggregation yields
  * to other requests.
  */
+import { stringifyExact } from "./exact-json.ts";
 import type { AttributeColumn } from "./attribute-columns.ts";
 import { columnValue, compareStrings, TAG_MISSING, TAG_NULL, TAG_NUMBER, TAG_STRING } from "./attribute-columns.ts";
 import { InvalidQueryError } from "./errors.ts";
@@ -132,7 +133,7 @@ function uniqueElements(value: JsonValue | undefined): JsonValue[] {
   if (value.length === 0) return [null];
   const seen = new Map<string, JsonValue>();
   for (const element of value) {
-    const key = JSON.stringify(element);
+    const key = stringifyExact(element);
     if (!seen.has(key)) seen.set(key, element);
   }
   return [...seen.values()];
@@ -179,7 +180,7 @@ export async function aggregate(parts: readonly AggregatedPartition[], request: 
   }
   const groups = new Map<string, { group: Record<string, JsonValue>; acc: Accumulator }>();
   const accumulatorOf = (values: JsonValue[]): Accumulator => {
-    const key = JSON.stringify(values);
+    const key = stringifyExact(values);
     let g = groups.get(key);
     if (g === undefined) {
       g = { group: Object.fromEntries(groupBy.map((name, i) => [name, values[i] as JsonValue])), acc: new Accumulator(specs) };

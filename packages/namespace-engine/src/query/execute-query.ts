@@ -38,6 +38,7 @@
  * aggregations run in one piece. `executeQueryRows` stops before the rows:
  * its QueryRows (query-rows.ts) makes each row, or its JSON, on demand.
  */
+import { stringifyExact } from "./exact-json.ts";
 import { type AggregationGroup, aggregate } from "./aggregate.ts";
 import { type Bm25Params, bm25Stats, forEachBm25Posting } from "./bm25-stats.ts";
 import { expressionFilters, textCombinationScores } from "./text-combination.ts";
@@ -631,7 +632,7 @@ async function diverseHits(
   for (const part of parts) rows += part.index.size;
   const columns = parts.map((part) => per.attributes.map((a) => (a === "id" ? undefined : part.index.attributeColumns.get(a))));
   const keyOf = (h: Hit): string =>
-    JSON.stringify(
+    stringifyExact(
       per.attributes.map((a, i) => {
         if (a === "id") return h.id;
         const column = columns[h.p]![i];
