@@ -63,8 +63,8 @@ export function valueType(value: unknown): AttributeType | undefined {
     if (t === undefined) return undefined;
     if (type === undefined || type === t) type = t;
     else if (isNumeric(type) && isNumeric(t)) type = type === "float" || t === "float" ? "float" : type === U64 || t === U64 ? (type === "int" || t === "int" ? undefined : U64) : "int";
-    if (type === undefined) return undefined;
     else return undefined;
+    if (type === undefined) return undefined; // a u64 beside a negative: no one type holds both
   }
   return `[]${type}` as AttributeType;
 }
