@@ -97,7 +97,8 @@ export function parseExact(text: string): unknown {
 }
 
 const NUMBER = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
-const STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
+// Any quoted run without an unescaped quote; JSON.parse then checks it (control characters, escapes).
+const STRING = /"(?:[^"\\]|\\.)*"/y;
 const SPACE = /[ \t\n\r]*/y;
 
 class Parser {
@@ -139,9 +140,18 @@ class Parser {
     if (c === "{") return this.object();
     if (c === "[") return this.array();
     if (c === '"') return this.string();
-    if (c === "t") return this.literal("true"), true;
-    if (c === "f") return this.literal("false"), false;
-    if (c === "n") return this.literal("null"), null;
+    if (c === "t") {
+      this.literal("true");
+      return true;
+    }
+    if (c === "f") {
+      this.literal("false");
+      return false;
+    }
+    if (c === "n") {
+      this.literal("null");
+      return null;
+    }
     const m = this.match(NUMBER);
     if (m === null) this.fail("unexpected character");
     if (m[1] === undefined && m[2] === undefined) {
