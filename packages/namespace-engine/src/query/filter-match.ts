@@ -30,6 +30,7 @@
  * The test `filter-match.test.ts` checks this against the index-based plan
  * on random documents and filters.
  */
+import { sameNumber } from "./exact-number.ts";
 import { elementKey } from "./attribute-columns.ts";
 import type { JsonValue, QueryDocument } from "./query-document.ts";
 import type { Filter, Scalar } from "./query-request.ts";
@@ -54,7 +55,7 @@ function attribute(doc: QueryDocument, field: string): JsonValue | undefined {
 function equals(doc: QueryDocument, field: string, value: Scalar): boolean {
   if (field === "id") return typeof value === "string" && doc.id === value;
   const v = attribute(doc, field);
-  if (isNumeric(v) && isNumeric(value)) return v == value; // a bigint and a number: equal by value (exact)
+  if (isNumeric(v) && isNumeric(value)) return sameNumber(v, value);
   return v !== null && typeof v === typeof value && v === value;
 }
 

@@ -4,6 +4,7 @@
  * answers filters, distances, BM25 and aggregations one document at a time
  * in float64, with none of the executor's indexes.
  */
+import { sameNumber } from "../../../src/query/exact-number.ts";
 import type { DistanceMetric, Filter, JsonValue, QueryDocument } from "../../../src/query/index.ts";
 import { seededRandom, gaussian, type RandomSource } from "../../../src/query/seeded-random.ts";
 import { resolveTokenizerConfig, Tokenizer, type TokenizerConfig } from "../../../src/query/tokenizer.ts";
@@ -24,7 +25,7 @@ export function liveDocuments(partitions: readonly (readonly QueryDocument[])[],
 
 function scalarEquals(a: JsonValue | undefined, b: string | number | bigint | boolean): boolean {
   const numeric = (x: unknown) => typeof x === "number" || typeof x === "bigint";
-  if (numeric(a) && numeric(b)) return a == b; // a bigint equals a number of the same value
+  if (numeric(a) && numeric(b)) return sameNumber(a as number | bigint, b as number | bigint);
   return typeof a === typeof b && a === b;
 }
 
