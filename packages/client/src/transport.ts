@@ -6,6 +6,7 @@
  * failover across several base URLs (BaseUrls), and the answer turned into
  * its JSON or a SkerryError.
  */
+import { hasBigInt, parseExact, stringifyExact } from "./exact-json.ts";
 import type { BaseUrls } from "./base-urls.ts";
 import { neverSent } from "./connect-failure.ts";
 import { parseRetryAfter, type RetryOptions, retryDelay } from "./retry-policy.ts";
@@ -213,7 +214,7 @@ export class Transport {
     const init: RequestInit = { method: spec.method, headers, signal };
     if (spec.body !== undefined) {
       headers["content-type"] = "application/json";
-      init.body = JSON.stringify(spec.body);
+      init.body = hasBigInt(spec.body) ? stringifyExact(spec.body) : JSON.stringify(spec.body);
     }
     const base = s.baseUrls.urls[index] as string;
     const where = s.baseUrls.urls.length > 1 ? ` at ${base}` : "";
@@ -240,7 +241,7 @@ export class Transport {
     if (response.ok) {
       if (response.status === 204 || text === "") return undefined as T;
       try {
-        return JSON.parse(text) as T;
+        return parseExact(text) as T;
       } catch (cause) {
         const error = new SkerryError("UnexpectedResponse", `${spec.method} ${spec.path}: HTTP ${response.status} with a body that is not JSON`, { cause, status: response.status, requestId });
         throw new AttemptFailure(error, false, false);

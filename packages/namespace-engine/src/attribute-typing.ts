@@ -14,23 +14,41 @@
  * When the write commits (`applyObservedTypes`), against the manifest it commits on: every recorded type must
  * fit the schema there, and the types of undeclared attributes are added to it (non-negative integers as `int`).
  *
- * Integers beyond 2^53-1 are not exact in a JavaScript number: they count as `float`, so an `int` or `uint`
- * attribute refuses them instead of storing a rounded value.
+ * 64-bit integers: a value beyond 2^53-1 is a `bigint` (a JavaScript number would round it). A bigint is an `int`
+ * (i64: -2^63..2^63-1) or a `uint` (u64: 0..2^64-1); an undeclared one is recorded as `uint` when not negative
+ * (up to 2^64-1) else `int`, and stored exactly. A bigint outside both ranges, or one that does not fit the
+ * declared type (a negative for `uint`, beyond 2^63-1 for `int`, any for `float` / `string`...), is a
+ * SchemaViolationError. A bigint within the safe range is stored as a number (the engine gives back numbers for
+ * safe integers, bigints beyond). A number beyond 2^53-1 (a double) stays `float`: an `int` or `uint` attribute
+ * refuses it instead of storing a rounded value.
  */
-import type { AttributeSchema, AttributeType, NamespaceSchema } from "@skerry/wal-format";
+import { type AttributeSchema, type AttributeType, type NamespaceSchema, stringifyExact } from "@skerry/wal-format";
 import type { JsonValue } from "./document.ts";
 import { SchemaViolationError } from "./errors.ts";
 import { setOwn } from "./query/own-property.ts";
 import { sortedAttributes } from "./namespace-schema.ts";
 
-/** Types recorded per attribute: type -> the id of the first document that has it. */
+/**
+ * Types recorded per attribute: type -> the id of the first document that has it. Besides the attribute types,
+ * `u64` (`[]u64`) records a bigint beyond 2^63-1: an undeclared attribute meeting one becomes `uint` (`[]uint`),
+ * not `int`, and only `uint` holds it.
+ */
 export type ObservedTypes = Map<string, Map<AttributeType, string>>;
 
+/** The recorded type of a non-negative bigint beyond the i64 range (ObservedTypes). */
+const U64 = "u64" as AttributeType;
+const U64_ARRAY = "[]u64" as AttributeType;
+
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+const I64_MIN = -(1n << 63n);
+const I64_MAX = (1n << 63n) - 1n;
+const U64_MAX = (1n << 64n) - 1n;
 
 function scalarType(value: unknown): AttributeType | undefined {
   if (typeof value === "string") return "string";
   if (typeof value === "boolean") return "bool";
+  if (typeof value === "bigint") return value < 0n ? (value >= I64_MIN ? "int" : undefined) : value <= I64_MAX ? "uint" : value <= U64_MAX ? U64 : undefined;
   if (typeof value === "number") return Number.isSafeInteger(value) ? (value < 0 ? "int" : "uint") : "float";
   return undefined;
 }
@@ -44,19 +62,57 @@ export function valueType(value: unknown): AttributeType | undefined {
     const t = scalarType(v);
     if (t === undefined) return undefined;
     if (type === undefined || type === t) type = t;
-    else if (isNumeric(type) && isNumeric(t)) type = type === "float" || t === "float" ? "float" : "int";
+    else if (isNumeric(type) && isNumeric(t)) type = type === "float" || t === "float" ? "float" : type === U64 || t === U64 ? (type === "int" || t === "int" ? undefined : U64) : "int";
     else return undefined;
+    if (type === undefined) return undefined; // a u64 beside a negative: no one type holds both
   }
   return `[]${type}` as AttributeType;
 }
 
 function isNumeric(t: AttributeType): boolean {
-  return t === "int" || t === "uint" || t === "float";
+  return t === "int" || t === "uint" || t === "float" || t === U64;
+}
+
+/** The attribute type a recorded type names (`u64` is `uint`). */
+function attributeType(t: AttributeType): AttributeType {
+  return t === U64 ? "uint" : t === U64_ARRAY ? "[]uint" : t;
+}
+
+/**
+ * `value` with its bigints checked: one within the safe range becomes a number, one outside -2^63..2^64-1 is a
+ * SchemaViolationError. Returns `value` itself when it holds none to change.
+ */
+function checkBigInts(id: string, name: string, value: JsonValue): JsonValue {
+  if (typeof value === "bigint") {
+    if (value < I64_MIN || value > U64_MAX) throw new SchemaViolationError(id, name, "int", `holds ${value}, outside the 64-bit integer ranges (int: -2^63..2^63-1, uint: 0..2^64-1)`);
+    return narrow(value);
+  }
+  if (value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) {
+    let out: JsonValue[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const v = checkBigInts(id, name, value[i] as JsonValue);
+      if (v !== value[i]) (out ??= value.slice())[i] = v;
+    }
+    return out ?? value;
+  }
+  let out: Record<string, JsonValue> | undefined;
+  for (const key of Object.keys(value)) {
+    const v = checkBigInts(id, name, value[key] as JsonValue);
+    if (v !== value[key]) setOwn((out ??= { ...value }), key, v);
+  }
+  return out ?? value;
 }
 
 function preview(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
+  const text = stringifyExact(value) ?? String(value);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** A bigint within the safe range as a number (module comment). */
+function narrow(value: bigint): number | bigint {
+  const n = Number(value);
+  return Number.isSafeInteger(n) ? n : value;
 }
 
 /** `value` as stored for the scalar `type`, or undefined when it does not fit. */
@@ -67,8 +123,10 @@ function fitScalar(type: string, value: unknown): unknown {
     case "bool":
       return typeof value === "boolean" ? value : undefined;
     case "int":
+      if (typeof value === "bigint") return value >= I64_MIN && value <= I64_MAX ? narrow(value) : undefined;
       return Number.isSafeInteger(value) ? value : undefined;
     case "uint":
+      if (typeof value === "bigint") return value >= 0n && value <= U64_MAX ? narrow(value) : undefined;
       return Number.isSafeInteger(value) && (value as number) >= 0 ? value : undefined;
     case "float":
       return typeof value === "number" && Number.isFinite(value) ? value : undefined;
@@ -118,8 +176,14 @@ export function typeAttributes(
 ): Record<string, JsonValue | null> {
   let out = attributes;
   for (const name of Object.keys(attributes)) {
-    const value = attributes[name];
+    let value = attributes[name];
     if (value === null || value === undefined) continue;
+    const checked = checkBigInts(id, name, value);
+    if (checked !== value) {
+      if (out === attributes) out = { ...attributes };
+      setOwn(out, name, checked);
+      value = checked;
+    }
     const declared = schema?.attributes.get(name);
     if (declared === undefined) {
       const type = valueType(value);
@@ -128,7 +192,7 @@ export function typeAttributes(
     }
     const stored = fitValue(declared.type, value);
     if (stored !== undefined) {
-      if (stored !== value && JSON.stringify(stored) !== JSON.stringify(value)) {
+      if (stored !== value && stringifyExact(stored) !== stringifyExact(value)) {
         if (out === attributes) out = { ...attributes };
         setOwn(out, name, stored);
       }
@@ -148,6 +212,7 @@ export function typeAttributes(
 /** True when a value recorded as `observed` may be stored in an attribute of type `declared`. */
 function fits(declared: AttributeType, observed: AttributeType): boolean {
   if (declared === observed) return true;
+  if (observed === U64 || observed === U64_ARRAY) return declared === attributeType(observed);
   const array = declared.startsWith("[]");
   if (array !== observed.startsWith("[]")) return false;
   const d = array ? declared.slice(2) : declared;
@@ -169,10 +234,12 @@ export function applyObservedTypes(schema: NamespaceSchema | undefined, observed
     attributes.set(name, value);
   };
   for (const [name, types] of observed) {
-    for (const [type, id] of types) {
+    // A u64 first: a new attribute meeting one is `uint`, which its other non-negative integers fit.
+    const wide = (t: AttributeType) => (t === U64 || t === U64_ARRAY ? 0 : 1);
+    for (const [type, id] of [...types].sort((a, b) => wide(a[0]) - wide(b[0]))) {
       const was = current(name);
       if (was === undefined) {
-        set(name, { type: type === "uint" ? "int" : type === "[]uint" ? "[]int" : type, filterable: true });
+        set(name, { type: type === "uint" ? "int" : type === "[]uint" ? "[]int" : attributeType(type), filterable: true });
         continue;
       }
       if (fits(was.type, type)) continue;
@@ -181,7 +248,7 @@ export function applyObservedTypes(schema: NamespaceSchema | undefined, observed
         set(name, { ...was, type: widened });
         continue;
       }
-      throw new SchemaViolationError(id, name, was.type, `has type ${was.type}; got a value of type ${type}`);
+      throw new SchemaViolationError(id, name, was.type, `has type ${was.type}; got a value of type ${attributeType(type)}${type === U64 || type === U64_ARRAY ? " (beyond 2^63-1)" : ""}`);
     }
   }
   if (attributes === undefined) return schema;

@@ -36,6 +36,7 @@ import { coldListing, type ColdListingInput } from "./cold-listing.ts";
 import { type ColdTailChunk, coldTailMatches } from "./cold-tail.ts";
 import { CorruptError } from "./errors.ts";
 import { compareStrings, TAG_NUMBER, TAG_STRING } from "./query/attribute-columns.ts";
+import { exactNumberAt, sameNumber } from "./query/exact-number.ts";
 import { compareKeys, missingGroup, type OrderKey, orderKeyOf } from "./query/order-keys.ts";
 import type { AttributeOrderKey } from "./query/query-request.ts";
 import { TopK } from "./query/top-k.ts";
@@ -59,7 +60,7 @@ interface Ordered {
   readonly segment: number;
   readonly slot: number;
   readonly group: number;
-  readonly value: number | string;
+  readonly value: number | bigint | string;
   id: string;
   /** The further keys' values, in key order (set once read). */
   rest: readonly OrderKey[];
@@ -112,7 +113,7 @@ async function segmentCandidates(input: ColdAttributeOrderInput, file: ColdIndex
     const orderRef = column.numberOrder;
     const numbersRef = column.numbers;
     const count = reader.length(file, orderRef, "u32");
-    let lastValue = Number.NaN;
+    let lastValue: number | bigint = Number.NaN;
     for (let i = 0, batch = FIRST_BATCH; i < count; batch *= 2) {
       const end = Math.min(count, i + batch);
       const [from, to] = desc ? [count - end, count - i] : [i, end];
@@ -287,17 +288,17 @@ function chunkCandidates(chunk: ColdTailChunk, live: readonly number[], key: Att
   const out: Ordered[] = [];
   const thenColumns = then.map((key) => index.attributeColumns.get(key.field));
   const restOf = (slot: number): OrderKey[] => then.map((further, i) => orderKeyOf(index, further, thenColumns[i], slot));
-  const push = (slot: number, group: number, value: number | string) => out.push({ segment: 0, slot, group, value, id: index.ids.get(slot), rest: restOf(slot) });
+  const push = (slot: number, group: number, value: number | bigint | string) => out.push({ segment: 0, slot, group, value, id: index.ids.get(slot), rest: restOf(slot) });
   const column = index.attributeColumns.get(field);
   const walkNumbers = (group: number): boolean => {
     if (column?.numberOrder == null) return false;
     const order = column.numberOrder;
     const nums = column.numbers as Float64Array;
-    let lastValue = Number.NaN;
+    let lastValue: number | bigint = Number.NaN;
     for (let i = 0; i < order.length; i++) {
       const slot = order[desc ? order.length - 1 - i : i] as number;
-      const v = nums[slot] as number;
-      if (out.length >= k && v !== lastValue) return true;
+      const v = column.exactSlots === undefined ? (nums[slot] as number) : exactNumberAt(column, slot);
+      if (out.length >= k && !sameNumber(v, lastValue)) return true;
       if (!ok(slot)) continue;
       push(slot, group, v);
       lastValue = v;

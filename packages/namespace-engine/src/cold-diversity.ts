@@ -9,6 +9,7 @@
  * segment's row (its row store entry) and from the column for a tail row,
  * which give the same values.
  */
+import { stringifyExact } from "./query/exact-json.ts";
 import type { ColdIndexFile } from "./cold-array-reader.ts";
 import type { ColdHit } from "./cold-bm25.ts";
 import type { ColdRows } from "./cold-rows.ts";
@@ -78,7 +79,7 @@ async function tupleOf(input: ColdDiverseInput, h: ColdHit): Promise<string> {
       return column === undefined ? undefined : columnValue(column, h.slot);
     });
   }
-  return JSON.stringify(values.map((v) => v ?? null));
+  return stringifyExact(values.map((v) => v ?? null));
 }
 
 /** `coldDiverse`'s row access over segments read through ColdRows. */

@@ -141,7 +141,7 @@ class Evaluation {
             return complement(await this.#eq(filter.field, filter.value), n);
           default:
             if (typeof filter.value === "boolean") return EMPTY;
-            return this.#range(filter.field, filter.op, filter.value);
+            return this.#range(filter.field, filter.op, filter.value as string | number); // bigint operands stay loaded (loaded-only.ts)
         }
       case "List":
         switch (filter.op) {
@@ -162,7 +162,7 @@ class Evaluation {
       case "Tokens":
         return this.#tokens(filter);
       case "AnyCompare":
-        return this.#anyCompare(filter.field, filter.op, filter.value);
+        return this.#anyCompare(filter.field, filter.op, filter.value as string | number); // bigint operands stay loaded (loaded-only.ts)
       case "Fuzzy":
         return this.#fuzzy(filter);
     }

@@ -44,6 +44,7 @@
  *
  * Errors: namespace-engine typed errors.
  */
+import { stringifyExact } from "./query/exact-json.ts";
 import { CAS_NOOP, createOnce, WalAlreadyExistsError, type WalStore } from "@skerry/wal-engine";
 import {
   type CompactionIntent,
@@ -222,7 +223,7 @@ function rowBytes(row: Row): number {
   if (doc.vector !== undefined) bytes += doc.vector.byteLength;
   if (doc.sparse !== undefined) bytes += doc.sparse.indices.byteLength + doc.sparse.values.byteLength;
   if (doc.text !== undefined) bytes += JSON.stringify(doc.text).length;
-  if (doc.attributes !== undefined) bytes += JSON.stringify(doc.attributes).length;
+  if (doc.attributes !== undefined) bytes += stringifyExact(doc.attributes).length;
   return bytes;
 }
 

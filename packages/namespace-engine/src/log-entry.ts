@@ -19,14 +19,21 @@
  *          [sparse]  u32 count k, then k u32 indices, then k float32 values
  *          [json]    u32 length j, then j bytes of UTF-8 JSON {"text"?, "attributes"?}
  *
+ * Version 2 is version 1 with the JSON written as exact JSON (wal-format
+ * exact-json.ts: an integer literal beyond 2^53-1 is a bigint): written only
+ * for an entry whose attributes hold a bigint (i64/u64 values), so every
+ * other entry keeps version 1's bytes. Both are read.
+ *
  * In a patch's JSON, `null` values mean "remove". Decoding checks every
  * length against the bytes present and throws `CorruptError`.
  */
-import { readIdBytes, type RowId, rowId } from "@skerry/wal-format";
+import { hasBigInt, parseExact, readIdBytes, type RowId, rowId, stringifyExact } from "@skerry/wal-format";
 import type { JsonObject, JsonValue } from "./document.ts";
 import { CorruptError } from "./errors.ts";
 
 export const LOG_ENTRY_VERSION = 1;
+/** The payload version of an entry whose JSON is exact JSON (module comment). */
+export const LOG_ENTRY_EXACT_VERSION = 2;
 
 export type LogOp = "UPSERT" | "PATCH" | "DELETE";
 
@@ -72,6 +79,8 @@ interface Sized {
   /** UTF-8 bytes of `json`. */
   readonly jsonBytes: number;
   readonly size: number;
+  /** The JSON is exact JSON (version 2). */
+  readonly exact: boolean;
 }
 
 const U64_MASK = (1n << 64n) - 1n;
@@ -82,18 +91,19 @@ function measure(entry: LogEntry): Sized {
   const idBytes = Buffer.byteLength(entry.id, "utf8");
   let json: string | undefined;
   let jsonBytes = 0;
+  const exact = entry.attributes !== undefined && hasBigInt(entry.attributes);
   if (entry.text !== undefined || entry.attributes !== undefined) {
     const body: Record<string, unknown> = {};
     if (entry.text !== undefined) body["text"] = entry.text;
     if (entry.attributes !== undefined) body["attributes"] = entry.attributes;
-    json = JSON.stringify(body);
+    json = exact ? stringifyExact(body) : JSON.stringify(body);
     jsonBytes = Buffer.byteLength(json, "utf8");
   }
   let size = HEADER + 4 + idBytes;
   if (entry.vector !== undefined) size += 4 + entry.vector.length * 4;
   if (entry.sparse !== undefined) size += 4 + entry.sparse.indices.length * 8;
   if (json !== undefined) size += 4 + jsonBytes;
-  return { entry, idBytes, json, jsonBytes, size };
+  return { entry, idBytes, json, jsonBytes, size, exact };
 }
 
 function writeEntry(sized: Sized, out: Uint8Array, text: Buffer, view: DataView, start: number): void {
@@ -104,7 +114,7 @@ function writeEntry(sized: Sized, out: Uint8Array, text: Buffer, view: DataView,
   if (entry.sparse !== undefined) flags |= F_SPARSE;
   if (entry.sparseCleared === true) flags |= F_SPARSE_CLEARED;
   if (json !== undefined) flags |= F_JSON;
-  out[start] = LOG_ENTRY_VERSION;
+  out[start] = sized.exact ? LOG_ENTRY_EXACT_VERSION : LOG_ENTRY_VERSION;
   out[start + 1] = OP_CODE[entry.op];
   out[start + 2] = flags;
   out[start + 3] = 0;
@@ -176,7 +186,8 @@ export function decodeLogEntry(payload: Uint8Array, key: string): LogEntry {
   };
   if (payload.length < HEADER + 4) fail(`entry of ${payload.length} bytes is shorter than its header`);
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
-  if (payload[0] !== LOG_ENTRY_VERSION) fail(`unsupported entry version ${payload[0]}`);
+  const version = payload[0];
+  if (version !== LOG_ENTRY_VERSION && version !== LOG_ENTRY_EXACT_VERSION) fail(`unsupported entry version ${version}`);
   const op = OP_OF[payload[1] as number];
   if (op === undefined) return fail(`unknown op code ${payload[1]}`);
   const flags = payload[2] as number;
@@ -243,7 +254,8 @@ export function decodeLogEntry(payload: Uint8Array, key: string): LogEntry {
     need(at, length);
     let body: unknown;
     try {
-      body = JSON.parse(utf8Decoder.decode(payload.subarray(at, at + length)));
+      const text = utf8Decoder.decode(payload.subarray(at, at + length));
+      body = version === LOG_ENTRY_EXACT_VERSION ? parseExact(text) : JSON.parse(text);
     } catch (cause) {
       return fail(`entry JSON does not parse (${String(cause)})`);
     }

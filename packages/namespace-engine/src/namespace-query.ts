@@ -95,6 +95,7 @@ import { coldListing } from "./cold-listing.ts";
 import { coldAttributeOrder } from "./cold-attribute-order.ts";
 import { coldRrf } from "./cold-rrf.ts";
 import { coldAggregate } from "./cold-aggregate.ts";
+import { exactIndex } from "./query/index-codec.ts";
 import { needsLoadedPath } from "./loaded-only.ts";
 import { COLD_EXACT_BATCH_BYTES, coldExactVector } from "./cold-exact-vector.ts";
 import type { AggregationResult } from "./query/aggregate.ts";
@@ -691,7 +692,7 @@ export class NamespaceQuery {
       Promise.all(refs.map((ref) => this.#coldArrays.open({ ref, indexKey: indexKeyOf(ref) as string, expectedBytes: indexBytesOf(ref) }))),
       Promise.all(refs.map((ref) => this.#tombstones(ref))),
     ]);
-    if (opened.some((file) => file === null || file.meta.idSet === undefined)) return false;
+    if (opened.some((file) => file === null || file.meta.idSet === undefined || exactIndex(file.meta))) return false;
     const ids = [...fold.needsBase];
     const bases = await coldTailBases({
       reader: this.#coldArrays,
@@ -1631,6 +1632,7 @@ export class NamespaceQuery {
     if (tail === null || opened.some((file) => file === null)) return undefined;
     // The tail's chunks read by range are files after the segments.
     const files = [...(opened as ColdIndexFile[]), ...tail.stored.map(({ chunk }) => chunk.file)];
+    if (files.some((file) => exactIndex(file.meta))) return undefined; // exact 64-bit integers: loaded (loaded-only.ts)
     const metric: DistanceMetric = manifest.vector?.metric ?? "COSINE";
     for (const file of files) {
       if (file.meta.metric !== metric) throw new CorruptError(`query index ${file.key} was built for ${file.meta.metric}, the namespace uses ${metric}`, file.key);

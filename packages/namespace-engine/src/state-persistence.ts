@@ -10,7 +10,7 @@
  * version of the snapshot. Entry payloads start with a record kind (u8;
  * integers little-endian):
  *
- *     1 HEAD       JSON {format_version: 1, namespace, incarnation, version,
+ *     1 HEAD       JSON {format_version: 2, namespace, incarnation, version,
  *                  containers: [[id, fold identity], ...] in fold order,
  *                  fingerprint (BLAKE3 of the identities), rows, locatable}
  *     2 ROWS       u32 n, then n x (u32 container index, u32 position,
@@ -69,6 +69,8 @@ import {
   type RowId,
   rowId,
   writeIdBytes,
+  parseExact,
+  stringifyExact,
 } from "@skerry/wal-format";
 import { incarnationOf } from "./container-extra.ts";
 import type { JsonValue, StoredDocument } from "./document.ts";
@@ -78,7 +80,8 @@ import { type ApplyOptions, NamespaceState, type RowLocation } from "./namespace
 import { type FoldedContainer, foldIdentity, type StateCacheObserver, type StateDelta } from "./state-cache.ts";
 
 export const STATE_FILE_SUFFIX = ".skstate";
-const FORMAT_VERSION = 1;
+/** 2: ROWS records are exact JSON (bigint attribute values); a file of format 1 is doubted (rebuilt from storage). */
+const FORMAT_VERSION = 2;
 const K_HEAD = 1;
 const K_ROWS = 2;
 const K_LOCATABLE = 3;
@@ -201,7 +204,7 @@ function encodeRows(docs: readonly StoredDocument[], locations: readonly RowLoca
     const sparse = doc.sparse === undefined ? null : [[...doc.sparse.indices], [...doc.sparse.values]];
     return [doc.id, indexOf(location.containerId), location.position, dim, doc.text ?? null, doc.attributes ?? null, sparse];
   });
-  const json = utf8.encode(JSON.stringify(meta));
+  const json = utf8.encode(stringifyExact(meta));
   const out = new Uint8Array(9 + json.length + docs.length * 16 + floats * 4);
   const view = new DataView(out.buffer);
   out[0] = K_ROWS;
@@ -225,7 +228,7 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 function decodeRows(cursor: Cursor): { container: number; position: number; entry: LogEntry }[] {
   const n = cursor.u32();
-  const meta: unknown = JSON.parse(utf8Decoder.decode(cursor.take(cursor.u32())));
+  const meta: unknown = parseExact(utf8Decoder.decode(cursor.take(cursor.u32())));
   if (!Array.isArray(meta) || meta.length !== n) throw new Doubt("rows record malformed");
   const ids = cursor.take(n * 16);
   let floats = 0;

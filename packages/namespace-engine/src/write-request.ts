@@ -188,7 +188,8 @@ function checkText(text: unknown, index: number, allowNull: boolean): Record<str
 /** True when `value` is a JSON value of at most `maxDepth` further levels (the fast path: no paths built). */
 function isJson(value: unknown, depth: number, maxDepth: number): boolean {
   if (depth > maxDepth) return false;
-  if (value === null || typeof value === "boolean" || typeof value === "string") return true;
+  // A bigint is an integer beyond 2^53-1 (range-checked by attribute-typing.ts).
+  if (value === null || typeof value === "boolean" || typeof value === "string" || typeof value === "bigint") return true;
   if (typeof value === "number") return Number.isFinite(value);
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) if (!isJson(value[i], depth + 1, maxDepth)) return false;
@@ -206,7 +207,7 @@ function isJson(value: unknown, depth: number, maxDepth: number): boolean {
 /** Throws naming the first offending path; only called once `isJson` said no. */
 function checkJson(value: unknown, index: number, path: string, depth: number, limits: WriteLimits): void {
   if (depth > limits.maxAttributeDepth) fail(index, `${path} nests deeper than ${limits.maxAttributeDepth} levels`);
-  if (value === null || typeof value === "boolean" || typeof value === "string") return;
+  if (value === null || typeof value === "boolean" || typeof value === "string" || typeof value === "bigint") return;
   if (typeof value === "number") {
     if (!Number.isFinite(value)) fail(index, `${path} must be a finite number, got ${String(value)}`);
     return;

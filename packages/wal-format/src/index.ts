@@ -69,6 +69,7 @@ export { CONTENT_HASH_HEX_LENGTH, contentDigest, contentHash, verifyContentHash 
 export { DEFAULT_MAX_DOCUMENT_BYTES } from "./schemas/json-document.ts";
 export type { DecodeDocumentOptions } from "./schemas/json-document.ts";
 export type { JsonObject, JsonValue } from "./schemas/wire.ts";
+export { hasBigInt, hasLongInteger, parseExact, stringifyExact } from "./exact-json.ts";
 export { idSpanWireSchema } from "./schemas/id-span.ts";
 export { leaseWireSchema } from "./schemas/lease.ts";
 export type { Lease } from "./schemas/lease.ts";

@@ -22,6 +22,7 @@ import {
 } from "@skerry/wal-format";
 import {
   blockFileSections,
+  exactRows,
   buildFixtures,
   deletedManifest,
   deleteState,
@@ -47,6 +48,7 @@ const roundTrips: Record<string, (bytes: Uint8Array) => Uint8Array> = {
   "tombstone-sidecar-v1.bin": (b) => encodeTombstoneSidecar(decodeTombstoneSidecar(b)),
   "tombstone-sidecar-v1-sealed.bin": (b) => encodeTombstoneSidecar(decodeTombstoneSidecar(b)),
   "row-batch-v1.bin": (b) => encodeRowBatch(decodeRowBatch(b)),
+  "row-batch-v2.bin": (b) => encodeRowBatch(decodeRowBatch(b)),
   "block-file-v1.bin": (b) => encodeBlockFile(blockFileContents(b)),
   "framed-log-v1.bin": (b) => {
     const log = decodeFramedLog(b);
@@ -96,6 +98,7 @@ describe("golden fixtures", () => {
     expect(decodeCompactionIntent(read("compaction-intent-v1.json"))).toEqual(intent);
     expect(Array.from(decodeTombstoneSidecar(read("tombstone-sidecar-v1.bin")).positions)).toEqual([0, 7, 42, 65_536, 65_537, 1_000_000]);
     expect(decodeRowBatch(read("row-batch-v1.bin")).map((d) => d.id)).toEqual(["doc-1", "doc-2", "dóc-3"]);
+    expect(decodeRowBatch(read("row-batch-v2.bin")).map((d) => d.attributes)).toEqual(exactRows.map((d) => d.attributes));
     expect(decodeFramedLog(read("framed-log-v1.bin")).header.baseRevision).toBe(41n);
     expect(blockFileContents(read("block-file-v1.bin"))).toEqual(blockFileSections);
   });

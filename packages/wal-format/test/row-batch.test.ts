@@ -94,7 +94,9 @@ describe("row batch", () => {
     expect(() => encodeRowBatch([{ rowId: rowId(1n), id: "a", sparse: { indices: [1], values: [] } }])).toThrow(
       expect.objectContaining({ code: "InvalidInput" }),
     );
-    expect(() => encodeRowBatch([{ rowId: rowId(1n), id: "a", attributes: { n: 1n } as never }])).toThrow(
+    const cyclic: Record<string, unknown> = {};
+    cyclic["self"] = cyclic;
+    expect(() => encodeRowBatch([{ rowId: rowId(1n), id: "a", attributes: cyclic as never }])).toThrow(
       expect.objectContaining({ code: "InvalidInput" }),
     );
   });

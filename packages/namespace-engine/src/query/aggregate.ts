@@ -21,9 +21,11 @@
  * Slots are visited in slices (QuerySlicer), so a large aggregation yields
  * to other requests.
  */
+import { stringifyExact } from "./exact-json.ts";
 import type { AttributeColumn } from "./attribute-columns.ts";
 import { columnValue, compareStrings, TAG_MISSING, TAG_NULL, TAG_NUMBER, TAG_STRING } from "./attribute-columns.ts";
 import { InvalidQueryError } from "./errors.ts";
+import { exactNumberAt } from "./exact-number.ts";
 import { ExactSum } from "./exact-sum.ts";
 import type { Matches } from "./filter-plan.ts";
 import type { JsonValue } from "./query-document.ts";
@@ -32,12 +34,12 @@ import type { QuerySlicer } from "./query-slicer.ts";
 
 export interface AggregationGroup {
   readonly group: Record<string, JsonValue>;
-  readonly aggregations: Record<string, number>;
+  readonly aggregations: Record<string, number | bigint>;
 }
 
 export interface AggregationResult {
   /** Without groupBy: each aggregation's value. */
-  readonly aggregations?: Record<string, number>;
+  readonly aggregations?: Record<string, number | bigint>;
   /** With groupBy: groups by matching documents descending, then group key; at most topK. */
   readonly aggregationGroups?: AggregationGroup[];
 }
@@ -68,14 +70,14 @@ class Accumulator {
     this.sums = specs.map((a) => (a.kind === "Sum" ? new ExactSum() : null));
   }
 
-  values(labels: readonly string[], specs: readonly Aggregation[]): Record<string, number> {
+  values(labels: readonly string[], specs: readonly Aggregation[]): Record<string, number | bigint> {
     return Object.fromEntries(
       labels.map((label, i) => {
         const spec = specs[i] as Aggregation;
         if (spec.kind === "Count") return [label, spec.field === undefined ? this.count : (this.counts[i] as number)];
         const sum = this.sums[i] as ExactSum;
-        const value = sum.value();
-        if (sum.overflowed || !Number.isFinite(value)) {
+        const value = sum.exactValue();
+        if (sum.overflowed || (typeof value === "number" && !Number.isFinite(value))) {
           throw InvalidQueryError.at(["aggregateBy", label], "schema", `the Sum of ${JSON.stringify(spec.field)} is beyond the float64 range`);
         }
         return [label, value];
@@ -100,7 +102,11 @@ function slotAdder(index: AggregatedIndex, specs: readonly Aggregation[]): (acc:
       const tag = column.tags[slot] as number;
       if ((specs[i] as Aggregation).kind === "Count") {
         if (tag !== TAG_MISSING && tag !== TAG_NULL) (acc.counts[i] as number)++;
-      } else if (tag === TAG_NUMBER) (acc.sums[i] as ExactSum).add((column.numbers as Float64Array)[slot] as number);
+      } else if (tag === TAG_NUMBER) {
+        const sum = acc.sums[i] as ExactSum;
+        if (column.exactSlots === undefined) sum.addExact((column.numbers as Float64Array)[slot] as number);
+        else sum.addExact(exactNumberAt(column, slot));
+      }
     }
   };
 }
@@ -127,7 +133,7 @@ function uniqueElements(value: JsonValue | undefined): JsonValue[] {
   if (value.length === 0) return [null];
   const seen = new Map<string, JsonValue>();
   for (const element of value) {
-    const key = JSON.stringify(element);
+    const key = stringifyExact(element);
     if (!seen.has(key)) seen.set(key, element);
   }
   return [...seen.values()];
@@ -174,7 +180,7 @@ export async function aggregate(parts: readonly AggregatedPartition[], request: 
   }
   const groups = new Map<string, { group: Record<string, JsonValue>; acc: Accumulator }>();
   const accumulatorOf = (values: JsonValue[]): Accumulator => {
-    const key = JSON.stringify(values);
+    const key = stringifyExact(values);
     let g = groups.get(key);
     if (g === undefined) {
       g = { group: Object.fromEntries(groupBy.map((name, i) => [name, values[i] as JsonValue])), acc: new Accumulator(specs) };

@@ -16,10 +16,21 @@
  *   what ContainsAny / ContainsAll use;
  * - arrays and objects are also kept whole as JSON text for returning them.
  *
+ * - exact 64-bit integers (a `bigint` value: beyond 2^53-1, i64/u64
+ *   attributes) are numbers whose double is in `numbers`, their exact digits
+ *   in `exactSlots` / `exactValues`; the number order sorts them exactly
+ *   (exact-number.ts). A column holding a bigint anywhere (scalar or array
+ *   element) keeps its arrays and objects as exact JSON (`exactJson`,
+ *   exact-json.ts), so `[]int` / `[]uint` elements return exactly; their
+ *   element keys are `n` + the digits, equal to a double's key exactly when
+ *   the values are equal.
+ *
  * `typeMask` records which tags occur, so a filter whose operand type the
  * column never holds is reported as a type mismatch instead of matching
  * nothing.
  */
+import { hasBigInt, parseExact, stringifyExact } from "./exact-json.ts";
+import { compareExact, type ExactNumber } from "./exact-number.ts";
 import type { JsonValue } from "./query-document.ts";
 import { StringTable } from "./string-table.ts";
 
@@ -54,12 +65,18 @@ export interface AttributeColumn {
   readonly complexJson: StringTable | null;
   /** True for an attribute declared `filterable: false`: no number order, string or element postings. */
   readonly unindexed?: true;
+  /** Number slots whose value is a bigint (ascending), and their decimal digits (module comment). */
+  readonly exactSlots?: Uint32Array;
+  readonly exactValues?: StringTable;
+  /** True when the column holds a bigint anywhere: `complexJson` is exact JSON. */
+  readonly exactJson?: true;
 }
 
 /** The typed key of a scalar inside an array, or null for non-scalars. */
 export function elementKey(value: JsonValue): string | null {
   if (typeof value === "string") return `s${value}`;
   if (typeof value === "number") return `n${String(value === 0 ? 0 : value)}`;
+  if (typeof value === "bigint") return `n${value.toString()}`;
   if (typeof value === "boolean") return value ? "b1" : "b0";
   return null;
 }
@@ -69,7 +86,7 @@ export function tagOf(value: JsonValue | undefined): number {
   if (value === null) return TAG_NULL;
   if (value === false) return TAG_FALSE;
   if (value === true) return TAG_TRUE;
-  if (typeof value === "number") return TAG_NUMBER;
+  if (typeof value === "number" || typeof value === "bigint") return TAG_NUMBER;
   if (typeof value === "string") return TAG_STRING;
   if (Array.isArray(value)) return TAG_ARRAY;
   return TAG_OBJECT;
@@ -107,19 +124,26 @@ export function buildAttributeColumn(name: string, values: readonly (JsonValue |
   let hasString = false;
   let hasArray = false;
   const complexSlots: number[] = [];
-  const complexJson: string[] = [];
+  const exactSlots: number[] = [];
+  let exact = false;
   for (let s = 0; s < n; s++) {
     const tag = tagOf(values[s]);
     tags[s] = tag;
     typeMask |= 1 << tag;
-    if (tag === TAG_NUMBER) hasNumber = true;
-    else if (tag === TAG_STRING) hasString = true;
+    if (tag === TAG_NUMBER) {
+      hasNumber = true;
+      if (typeof values[s] === "bigint") {
+        exactSlots.push(s);
+        exact = true;
+      }
+    } else if (tag === TAG_STRING) hasString = true;
     else if (tag === TAG_ARRAY || tag === TAG_OBJECT) {
       if (tag === TAG_ARRAY) hasArray = true;
       complexSlots.push(s);
-      complexJson.push(JSON.stringify(values[s]));
+      if (!exact && hasBigInt(values[s])) exact = true;
     }
   }
+  const complexJson = complexSlots.map((s) => (exact ? stringifyExact(values[s]) : JSON.stringify(values[s])));
   let numbers: Float64Array | null = null;
   let numberOrder: Uint32Array | null = null;
   if (hasNumber) {
@@ -127,13 +151,14 @@ export function buildAttributeColumn(name: string, values: readonly (JsonValue |
     const order: number[] = [];
     for (let s = 0; s < n; s++) {
       if (tags[s] === TAG_NUMBER) {
-        numbers[s] = values[s] as number;
+        numbers[s] = Number(values[s] as ExactNumber);
         order.push(s);
       }
     }
     const nums = numbers;
     if (indexed) {
-      order.sort((a, b) => nums[a]! - nums[b]! || a - b);
+      if (exactSlots.length === 0) order.sort((a, b) => nums[a]! - nums[b]! || a - b);
+      else order.sort((a, b) => nums[a]! - nums[b]! || compareExact(values[a] as ExactNumber, values[b] as ExactNumber) || a - b);
       numberOrder = Uint32Array.from(order);
     }
   }
@@ -229,7 +254,27 @@ export function buildAttributeColumn(name: string, values: readonly (JsonValue |
     complexSlots: complexSlots.length > 0 ? Uint32Array.from(complexSlots) : null,
     complexJson: complexSlots.length > 0 ? StringTable.fromStrings(complexJson) : null,
     ...(indexed ? {} : { unindexed: true as const }),
+    ...(exactSlots.length === 0
+      ? {}
+      : { exactSlots: Uint32Array.from(exactSlots), exactValues: StringTable.fromStrings(exactSlots.map((s) => (values[s] as bigint).toString())) }),
+    ...(exact ? { exactJson: true as const } : {}),
   };
+}
+
+/** The bigint a number slot holds, or undefined (its double is exact). */
+function exactAt(column: AttributeColumn, slot: number): bigint | undefined {
+  const slots = column.exactSlots;
+  if (slots === undefined) return undefined;
+  let lo = 0;
+  let hi = slots.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = slots[mid]!;
+    if (v === slot) return BigInt(column.exactValues!.get(mid));
+    if (v < slot) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return undefined;
 }
 
 /** JS string order (UTF-16 code units), the order used for every string comparison. */
@@ -247,13 +292,13 @@ export function columnValue(column: AttributeColumn, slot: number): JsonValue | 
     case TAG_TRUE:
       return true;
     case TAG_NUMBER:
-      return column.numbers![slot]!;
+      return exactAt(column, slot) ?? column.numbers![slot]!;
     case TAG_STRING:
       return column.strings!.get(column.codes![slot]!);
     case TAG_ARRAY:
     case TAG_OBJECT: {
       const at = complexEntry(column, slot);
-      return at < 0 ? undefined : (JSON.parse(column.complexJson!.get(at)) as JsonValue);
+      return at < 0 ? undefined : ((column.exactJson === true ? parseExact : JSON.parse)(column.complexJson!.get(at)) as JsonValue);
     }
     default:
       return undefined;
@@ -276,7 +321,7 @@ export function columnJson(column: AttributeColumn, slot: number): string | unde
     case TAG_TRUE:
       return "true";
     case TAG_NUMBER:
-      return JSON.stringify(column.numbers![slot]!);
+      return exactAt(column, slot)?.toString() ?? JSON.stringify(column.numbers![slot]!);
     case TAG_STRING:
       return JSON.stringify(column.strings!.get(column.codes![slot]!));
     case TAG_ARRAY:

@@ -48,7 +48,7 @@ import { bloomWords } from "./id-set.ts";
 import { codeKernel } from "./code-kernel.ts";
 import { type ClusterRows, type ClusterShape, clusterBytes, clusterIdLengthOffset, readCluster } from "./cluster-layout.ts";
 import { CorruptIndexError, UnsupportedIndexVersionError } from "./errors.ts";
-import { parseIndexMeta, QUERY_INDEX_MAGIC, QUERY_INDEX_NEWEST_VERSION } from "./index-codec.ts";
+import { exactIndex, parseIndexMeta, QUERY_INDEX_MAGIC, QUERY_INDEX_NEWEST_VERSION } from "./index-codec.ts";
 import type { DistanceMetric } from "./query-document.ts";
 import type { QueryIndex } from "./query-index.ts";
 import { compareStrings } from "./attribute-columns.ts";
@@ -124,7 +124,8 @@ export function readColdIndexHead(tail: Uint8Array, objectBytes: number): ColdIn
     }
   };
   const meta = parseIndexMeta(eager(directory.section("meta.json"), "meta document"));
-  if (meta.ann === null || meta.vectors === null || meta.clusters === undefined || meta.rowStore === undefined) return null;
+  // Format 8 (exact 64-bit integers) is loaded whole (loaded-only.ts `exactIndex`).
+  if (meta.ann === null || meta.vectors === null || meta.clusters === undefined || meta.rowStore === undefined || exactIndex(meta)) return null;
   const array = <T>(ref: { $a: number }, what: string, make: (b: ArrayBuffer) => T): T => make(eager(directory.section(`a${ref.$a}`), what).buffer as ArrayBuffer);
   if (meta.vectors.centroids === null) throw corrupt("IVF lists without centroids");
   const listOffsets = array(meta.ann.listOffsets, "list offsets", (b) => new Uint32Array(b));

@@ -3,11 +3,48 @@
  * order (Shewchuk's exact partials, as Python's `math.fsum`). A Sum
  * aggregation gives the same answer however a namespace's documents are
  * spread over segments, the tail and worker threads.
+ *
+ * Bigints (integers beyond 2^53-1: i64/u64 attribute values) are added
+ * exactly (`addExact`). When one was added and every value was an integer,
+ * `exactValue()` is the exact integer sum: a number when it is a safe
+ * integer, else a bigint. With a fraction among them, it is the sum rounded
+ * to a double (the bigints' exact total taken as its double).
  */
 export class ExactSum {
   /** Non-overlapping partial sums, smallest magnitude first; their exact total is the sum. */
   readonly #partials: number[] = [];
   #overflow = false;
+  /** The exact total of the bigints added, and whether any was. */
+  #big = 0n;
+  #sawBig = false;
+  #fraction = false;
+
+  /** Adds a number or a bigint (module comment). */
+  addExact(x: number | bigint): void {
+    if (typeof x === "bigint") {
+      this.#big += x;
+      this.#sawBig = true;
+      return;
+    }
+    if (!Number.isInteger(x)) this.#fraction = true;
+    this.add(x);
+  }
+
+  /** `value()`, or with bigints added, the sum as the module comment says. */
+  exactValue(): number | bigint {
+    if (!this.#sawBig) return this.value();
+    if (this.#fraction) {
+      const rounded = new ExactSum();
+      for (const p of this.#partials) rounded.add(p);
+      rounded.add(Number(this.#big));
+      return rounded.value();
+    }
+    // Every partial of integer inputs is an integer: their exact total is a bigint sum.
+    let total = this.#big;
+    for (const p of this.#partials) total += BigInt(p);
+    const n = Number(total);
+    return Number.isSafeInteger(n) ? n : total;
+  }
 
   add(x: number): void {
     const partials = this.#partials;

@@ -39,6 +39,7 @@
  * its QueryRows (query-rows.ts) makes each row, or its JSON, on demand.
  */
 import type { ResolvedTokenizerConfig } from "./tokenizer.ts";
+import { stringifyExact } from "./exact-json.ts";
 import { type AggregationGroup, aggregate } from "./aggregate.ts";
 import { type Bm25Params, bm25Stats, forEachBm25Posting } from "./bm25-stats.ts";
 import { expressionFilters, textCombinationScores } from "./text-combination.ts";
@@ -54,6 +55,7 @@ import { type QueryRow, QueryRows, type RankedRow } from "./query-rows.ts";
 import type { QuerySlicer } from "./query-slicer.ts";
 import { prepareQuerySnapshot, QuerySnapshot } from "./query-snapshot.ts";
 import { slicedSort } from "./sliced-sort.ts";
+import { exactNumberAt, sameNumber } from "./exact-number.ts";
 import { compareKeys, missingGroup, type OrderKey, orderKeyOf } from "./order-keys.ts";
 import { globalListOrder, globalProbeBudget } from "./global-probes.ts";
 import { findDim, sparseInverted } from "./sparse-index.ts";
@@ -98,7 +100,7 @@ export type { AggregationGroup } from "./aggregate.ts";
 export interface QueryResult {
   readonly rows: QueryRow[];
   /** Without groupBy: each aggregation's value. */
-  readonly aggregations?: Record<string, number>;
+  readonly aggregations?: Record<string, number | bigint>;
   /** With groupBy: groups by count descending, then group key; at most topK. */
   readonly aggregationGroups?: AggregationGroup[];
 }
@@ -107,7 +109,7 @@ export interface QueryResult {
 export interface QueryRowsResult {
   readonly rows: QueryRows;
   /** Without groupBy: each aggregation's value. */
-  readonly aggregations?: Record<string, number>;
+  readonly aggregations?: Record<string, number | bigint>;
   /** With groupBy: groups by count descending, then group key; at most topK. */
   readonly aggregationGroups?: AggregationGroup[];
 }
@@ -530,7 +532,7 @@ async function attributeCandidates(part: Partition, key: AttributeOrderKey, k: n
   const ok = (s: number) => part.live(s) && part.matchesSlot(s);
   const thenColumns = then.map((further) => index.attributeColumns.get(further.field));
   const restOf = (slot: number): OrderKey[] => then.map((further, i) => orderKeyOf(index, further, thenColumns[i], slot));
-  const push = (slot: number, group: number, value: number | string) =>
+  const push = (slot: number, group: number, value: number | bigint | string) =>
     out.push(
       then.length === 0
         ? { p: part.ordinal, slot, group, value, id: index.ids.get(slot) }
@@ -549,11 +551,11 @@ async function attributeCandidates(part: Partition, key: AttributeOrderKey, k: n
     if (column?.numberOrder == null) return false;
     const order = column.numberOrder;
     const nums = column.numbers!;
-    let lastValue = Number.NaN;
+    let lastValue: number | bigint = Number.NaN;
     for (let i = 0; i < order.length; i++) {
       const slot = order[desc ? order.length - 1 - i : i]!;
-      const v = nums[slot]!;
-      if (out.length >= k && v !== lastValue) return true;
+      const v = column.exactSlots === undefined ? (nums[slot]! as number) : exactNumberAt(column, slot);
+      if (out.length >= k && !sameNumber(v, lastValue)) return true;
       if (!ok(slot)) continue;
       push(slot, group, v);
       lastValue = v;
@@ -634,7 +636,7 @@ async function diverseHits(
   for (const part of parts) rows += part.index.size;
   const columns = parts.map((part) => per.attributes.map((a) => (a === "id" ? undefined : part.index.attributeColumns.get(a))));
   const keyOf = (h: Hit): string =>
-    JSON.stringify(
+    stringifyExact(
       per.attributes.map((a, i) => {
         if (a === "id") return h.id;
         const column = columns[h.p]![i];
@@ -728,7 +730,7 @@ export async function executeQuery(
   options: ExecuteQueryOptions = {},
 ): Promise<QueryResult> {
   const result = await executeQueryRows(partitions, request, options);
-  const out: { rows: QueryRow[]; aggregations?: Record<string, number>; aggregationGroups?: AggregationGroup[] } = { rows: [] };
+  const out: { rows: QueryRow[]; aggregations?: Record<string, number | bigint>; aggregationGroups?: AggregationGroup[] } = { rows: [] };
   if (result.aggregations !== undefined) out.aggregations = result.aggregations;
   if (result.aggregationGroups !== undefined) out.aggregationGroups = result.aggregationGroups;
   out.rows = await result.rows.toArray(options.slicer);

@@ -30,6 +30,7 @@
  * The test `filter-match.test.ts` checks this against the index-based plan
  * on random documents and filters.
  */
+import { sameNumber } from "./exact-number.ts";
 import { elementKey } from "./attribute-columns.ts";
 import type { JsonValue, QueryDocument } from "./query-document.ts";
 import type { Filter, Scalar } from "./query-request.ts";
@@ -54,10 +55,20 @@ function attribute(doc: QueryDocument, field: string): JsonValue | undefined {
 function equals(doc: QueryDocument, field: string, value: Scalar): boolean {
   if (field === "id") return typeof value === "string" && doc.id === value;
   const v = attribute(doc, field);
+  if (isNumeric(v) && isNumeric(value)) return sameNumber(v, value);
   return v !== null && typeof v === typeof value && v === value;
 }
 
-function inRange(x: string | number, op: "Lt" | "Lte" | "Gt" | "Gte", value: string | number): boolean {
+function isNumeric(v: unknown): v is number | bigint {
+  return typeof v === "number" || typeof v === "bigint";
+}
+
+/** Same kind of operand: both strings, or both numbers (a bigint and a number compare exactly). */
+function sameKind(a: unknown, b: unknown): boolean {
+  return typeof a === typeof b || (isNumeric(a) && isNumeric(b));
+}
+
+function inRange(x: string | number | bigint, op: "Lt" | "Lte" | "Gt" | "Gte", value: string | number | bigint): boolean {
   switch (op) {
     case "Lt":
       return x < value;
@@ -74,8 +85,8 @@ function compare(doc: QueryDocument, field: string, op: "Lt" | "Lte" | "Gt" | "G
   if (typeof value === "boolean") return false;
   const v: unknown = field === "id" ? doc.id : attribute(doc, field);
   if (field === "id" && typeof value !== "string") return false;
-  if (typeof v !== typeof value) return false;
-  return inRange(v as string | number, op, value);
+  if (!sameKind(v, value)) return false;
+  return inRange(v as string | number | bigint, op, value);
 }
 
 function contains(doc: QueryDocument, field: string, values: readonly Scalar[], all: boolean): boolean {
@@ -139,7 +150,7 @@ export function matchesFilter(doc: QueryDocument, filter: Filter, options: Match
     case "AnyCompare": {
       const v = attribute(doc, filter.field);
       if (!Array.isArray(v)) return false;
-      return v.some((e) => typeof e === typeof filter.value && inRange(e as string | number, filter.op, filter.value));
+      return v.some((e) => sameKind(e, filter.value) && inRange(e as string | number | bigint, filter.op, filter.value));
     }
     case "Tokens":
       return textMatchesTokens(filter, ownValue(doc.text, filter.field), options.textConfig?.(filter.field) ?? DEFAULT_TOKENIZER);

@@ -31,6 +31,7 @@ import {
   TAG_TRUE,
   elementKey,
 } from "./attribute-columns.ts";
+import { compareExact, elementNumber, type ExactNumber, exactNumberAt } from "./exact-number.ts";
 import { InvalidQueryError } from "./errors.ts";
 import type { QueryIndex } from "./query-index.ts";
 import type { Filter, Path, Scalar } from "./query-request.ts";
@@ -61,11 +62,11 @@ const EMPTY = new Uint32Array(0);
 
 function scalarTagMask(value: Scalar): number {
   if (typeof value === "string") return 1 << TAG_STRING;
-  if (typeof value === "number") return 1 << TAG_NUMBER;
+  if (typeof value === "number" || typeof value === "bigint") return 1 << TAG_NUMBER;
   return (1 << TAG_FALSE) | (1 << TAG_TRUE);
 }
 
-const typeName = (value: Scalar) => (typeof value === "string" ? "a string" : typeof value === "number" ? "a number" : "a boolean");
+const typeName = (value: Scalar) => (typeof value === "string" ? "a string" : typeof value === "number" || typeof value === "bigint" ? "a number" : "a boolean");
 
 function describeMask(mask: number): string {
   const names: string[] = [];
@@ -219,16 +220,20 @@ function cachedCount(column: AttributeColumn, key: string, compute: () => number
   return v;
 }
 
-function numberRange(column: AttributeColumn, lo: number, loInclusive: boolean, hi: number, hiInclusive: boolean): [number, number] {
+function numberRange(column: AttributeColumn, lo: ExactNumber, loInclusive: boolean, hi: ExactNumber, hiInclusive: boolean): [number, number] {
   const order = column.numberOrder!;
   const nums = column.numbers!;
-  const bound = (v: number, strictlyAbove: boolean) => {
+  const exact = column.exactSlots !== undefined || typeof lo === "bigint" || typeof hi === "bigint";
+  const bound = (v: ExactNumber, strictlyAbove: boolean) => {
+    const d = Number(v);
     let a = 0;
     let b = order.length;
     while (a < b) {
       const mid = (a + b) >>> 1;
       const x = nums[order[mid]!]!;
-      if (x < v || (strictlyAbove && x === v)) a = mid + 1;
+      // Equal doubles are told apart exactly (exact-number.ts); the order sorts them so.
+      const c = x !== d || !exact ? x - d : compareExact(exactNumberAt(column, order[mid]!), v);
+      if (c < 0 || (strictlyAbove && c === 0)) a = mid + 1;
       else b = mid;
     }
     return a;
@@ -287,7 +292,7 @@ function eqNode(index: QueryIndex, field: string, value: Scalar): PlanNode {
     const codes = column.codes!;
     return { estimate: to - from, indexed: true, collect: () => column.stringPostings!.subarray(from, to), test: (s) => codes[s] === code };
   }
-  if (typeof value === "number") {
+  if (typeof value === "number" || typeof value === "bigint") {
     if (column.numbers === null) return NOTHING;
     return numberRangeNode(column, value, true, value, true);
   }
@@ -298,19 +303,28 @@ function eqNode(index: QueryIndex, field: string, value: Scalar): PlanNode {
   return { estimate: count, indexed: false, collect: () => scanCollect(n, test), test };
 }
 
-function numberRangeNode(column: AttributeColumn, lo: number, loInc: boolean, hi: number, hiInc: boolean): PlanNode {
+function numberRangeNode(column: AttributeColumn, lo: ExactNumber, loInc: boolean, hi: ExactNumber, hiInc: boolean): PlanNode {
   const [from, to] = numberRange(column, lo, loInc, hi, hiInc);
   const nums = column.numbers!;
   const tags = column.tags;
+  const exact = column.exactSlots !== undefined || typeof lo === "bigint" || typeof hi === "bigint";
   return {
     estimate: to - from,
     indexed: true,
     collect: () => column.numberOrder!.slice(from, to).sort(),
-    test: (s) => {
-      if (tags[s] !== TAG_NUMBER) return false;
-      const x = nums[s]!;
-      return (loInc ? x >= lo : x > lo) && (hiInc ? x <= hi : x < hi);
-    },
+    test: exact
+      ? (s) => {
+          if (tags[s] !== TAG_NUMBER) return false;
+          const x = exactNumberAt(column, s);
+          const a = compareExact(x, lo);
+          const b = compareExact(x, hi);
+          return (loInc ? a >= 0 : a > 0) && (hiInc ? b <= 0 : b < 0);
+        }
+      : (s) => {
+          if (tags[s] !== TAG_NUMBER) return false;
+          const x = nums[s]!;
+          return (loInc ? x >= lo : x > lo) && (hiInc ? x <= hi : x < hi);
+        },
   };
 }
 
@@ -329,7 +343,7 @@ function codeRangeNode(column: AttributeColumn, fromCode: number, toCode: number
   };
 }
 
-function rangeNode(index: QueryIndex, field: string, op: "Lt" | "Lte" | "Gt" | "Gte", value: string | number): PlanNode {
+function rangeNode(index: QueryIndex, field: string, op: "Lt" | "Lte" | "Gt" | "Gte", value: string | ExactNumber): PlanNode {
   const n = index.size;
   const lo = op === "Gt" || op === "Gte";
   const inclusive = op === "Lte" || op === "Gte";
@@ -344,7 +358,7 @@ function rangeNode(index: QueryIndex, field: string, op: "Lt" | "Lte" | "Gt" | "
   }
   const column = index.attributeColumns.get(field);
   if (column === undefined) return NOTHING;
-  if (typeof value === "number") {
+  if (typeof value === "number" || typeof value === "bigint") {
     if (column.numbers === null) return NOTHING;
     return lo
       ? numberRangeNode(column, value, inclusive, Number.POSITIVE_INFINITY, true)
@@ -424,7 +438,7 @@ function patternNode(index: QueryIndex, field: string, re: PatternMatcher): Plan
 }
 
 /** Array values with an element that compares: the element keys that do, then their postings. */
-function anyCompareNode(index: QueryIndex, field: string, op: "Lt" | "Lte" | "Gt" | "Gte", value: string | number): PlanNode {
+function anyCompareNode(index: QueryIndex, field: string, op: "Lt" | "Lte" | "Gt" | "Gte", value: string | ExactNumber): PlanNode {
   const column = index.attributeColumns.get(field);
   if (column === undefined || column.elemKeys === null) return NOTHING;
   const keys = column.elemKeys;
@@ -435,7 +449,7 @@ function anyCompareNode(index: QueryIndex, field: string, op: "Lt" | "Lte" | "Gt
   for (let code = 0; code < keys.length; code++) {
     const key = keys.get(code);
     if (key[0] !== tag) continue;
-    const element = tag === "s" ? key.slice(1) : Number(key.slice(1));
+    const element = tag === "s" ? key.slice(1) : elementNumber(key.slice(1));
     const holds = op === "Lt" ? element < value : op === "Lte" ? element <= value : op === "Gt" ? element > value : element >= value;
     if (!holds) continue;
     lists.push(column.elemPostings!.subarray(offsets[code]!, offsets[code + 1]!));

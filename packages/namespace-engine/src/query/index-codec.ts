@@ -85,6 +85,8 @@ import {
   verifyBlockSpan,
 } from "@skerry/wal-format";
 import { z } from "zod";
+import { TAG_NUMBER } from "./attribute-columns.ts";
+import { stringifyExact } from "./exact-json.ts";
 import type { AttributeColumn } from "./attribute-columns.ts";
 import { CorruptIndexError, UnsupportedIndexVersionError } from "./errors.ts";
 import type { IvfIndex } from "./ivf-index.ts";
@@ -116,8 +118,17 @@ export const QUERY_INDEX_PRE_TOKENIZED_VERSION = 6;
  * version is raised only for indexes with sparse vectors; a pre-tokenized text field is then told by its config alone.
  */
 export const QUERY_INDEX_SPARSE_POSTINGS_VERSION = 7;
+/**
+ * Format 8 is format 5, 6 or 7 with exact 64-bit integers (attribute values beyond 2^53-1, bigints in memory):
+ * columns holding them carry `exactSlots` (u32) and `exactValues` (their decimal digits) and `exactJson` (their
+ * arrays and objects, and the whole row store, are exact JSON: query/exact-json.ts), and the meta document says
+ * `exact: true`. The version is raised only for such indexes (older readers refuse them instead of reading a
+ * 20-digit integer as a double); pre-tokenized text fields are told by their config, sparse postings are there
+ * exactly when sparse vectors are. The cold readers load such an index whole (loaded-only.ts).
+ */
+export const QUERY_INDEX_EXACT_VERSION = 8;
 /** The newest format this reader reads. */
-export const QUERY_INDEX_NEWEST_VERSION = QUERY_INDEX_SPARSE_POSTINGS_VERSION;
+export const QUERY_INDEX_NEWEST_VERSION = QUERY_INDEX_EXACT_VERSION;
 /** The oldest format version still read. */
 export const QUERY_INDEX_OLDEST_VERSION = 2;
 const V3_HEADER_BYTES = 16;
@@ -190,7 +201,8 @@ export function serializeQueryIndex(index: QueryIndex, extra: readonly ExtraInde
   const n = s.size;
   const vectors = s.vectors;
   const stride = vectors?.layout.stride ?? 0;
-  const rows = rowStore(index);
+  const exact = s.attributes.some((a) => a.exactJson === true);
+  const rows = rowStore(index, exact);
   const shape: ClusterShape = { stride, positions: s.sourcePositions !== null, rows: true, codes: true };
   const rowBytes = Math.max(1, clusterBytes(shape, 1, 16));
   const bounds = clusterBoundaries(n, s.ann?.listOffsets ?? null, Math.max(1, Math.floor(MAX_CLUSTER_BYTES / rowBytes)));
@@ -255,6 +267,7 @@ export function serializeQueryIndex(index: QueryIndex, extra: readonly ExtraInde
       clusters: Uint32Array.from(bounds),
       rowStore: rows.bytes,
       idSet: { bloom: buildBloom(sortedIds, n), fence: stringTableOf(idBlocks.fence) },
+      ...(exact ? { exact: true } : {}),
     },
     "",
   ) as Record<string, unknown>;
@@ -295,7 +308,13 @@ export function serializeQueryIndex(index: QueryIndex, extra: readonly ExtraInde
   const header = new Uint8Array(V3_HEADER_BYTES);
   header.set(QUERY_INDEX_MAGIC, 0);
   const preTokenized = [...index.textFields.values()].some((field) => field.config.preTokenized);
-  const version = s.sparse !== null ? QUERY_INDEX_SPARSE_POSTINGS_VERSION : preTokenized ? QUERY_INDEX_PRE_TOKENIZED_VERSION : QUERY_INDEX_VERSION;
+  const version = exact
+    ? QUERY_INDEX_EXACT_VERSION
+    : s.sparse !== null
+      ? QUERY_INDEX_SPARSE_POSTINGS_VERSION
+      : preTokenized
+        ? QUERY_INDEX_PRE_TOKENIZED_VERSION
+        : QUERY_INDEX_VERSION;
   new DataView(header.buffer).setUint16(8, version, true);
   const table = sections.map((x) => ({ type: x.type, length: x.view.byteLength }));
   const metaBytes = new TextEncoder().encode(JSON.stringify({ ...meta, sections: table }));
@@ -341,11 +360,11 @@ function stringTableOf(parts: readonly Uint8Array[]): StringTable {
  * reader returns a result row's attributes from one ranged read instead of
  * a read per column. Its offsets live in the clusters.
  */
-function rowStore(index: QueryIndex): StringTable {
+function rowStore(index: QueryIndex, exact: boolean): StringTable {
   const rows: string[] = new Array(index.size);
   for (let slot = 0; slot < index.size; slot++) {
     const attributes = index.attributesOf(slot, "all");
-    rows[slot] = Object.keys(attributes).length === 0 ? "" : JSON.stringify(attributes);
+    rows[slot] = Object.keys(attributes).length === 0 ? "" : exact ? stringifyExact(attributes) : JSON.stringify(attributes);
   }
   return StringTable.fromStrings(rows);
 }
@@ -460,6 +479,10 @@ const metaSchema = z.object({
       complexJson: stringRef.nullable(),
       /** Present (true) on a column of an attribute declared `filterable: false`: no order, no postings. */
       unindexed: z.literal(true).optional(),
+      /** Format 8: bigint slots and their digits; `exactJson`: the column's arrays and objects are exact JSON. */
+      exactSlots: arrayRef.optional(),
+      exactValues: stringRef.optional(),
+      exactJson: z.literal(true).optional(),
     }),
   ),
   /** Format 3: cluster boundaries (slots), and the row store's JSON bytes (its offsets are in the clusters). */
@@ -467,6 +490,8 @@ const metaSchema = z.object({
   rowStore: arrayRef.optional(),
   /** Format 3: the id set (id-set.ts): Bloom filter words and the id blocks' fence; the blocks are section `idBlocks`. */
   idSet: z.object({ bloom: arrayRef, fence: stringRef }).optional(),
+  /** Format 8: some column holds exact 64-bit integers (QUERY_INDEX_EXACT_VERSION). */
+  exact: z.literal(true).optional(),
   ann: z
     .object({ lists: z.number().int().min(1).max(65_536), listOffsets: arrayRef, probes: z.number().int().min(1), rank: z.enum(["l2", "dot"]) })
     .nullable(),
@@ -555,10 +580,10 @@ export function deserializeQueryIndex(input: Uint8Array, options: DeserializeOpt
   const container = version >= 3 ? openV3(bytes, version, options) : openV2(bytes, options);
   const index = decodeStructure(container);
   const preTokenized = [...index.textFields.values()].some((field) => field.config.preTokenized);
-  if (version !== QUERY_INDEX_SPARSE_POSTINGS_VERSION && preTokenized !== (version === QUERY_INDEX_PRE_TOKENIZED_VERSION)) {
+  if (version < QUERY_INDEX_SPARSE_POSTINGS_VERSION && preTokenized !== (version === QUERY_INDEX_PRE_TOKENIZED_VERSION)) {
     throw corrupt(`format ${version} ${preTokenized ? "with" : "without"} a pre-tokenized text field`);
   }
-  checkSparseFormat(version, container.meta.sparse);
+  checkSparseFormat(version, container.meta.sparse, container.meta.exact === true);
   return index;
 }
 
@@ -566,7 +591,12 @@ export function deserializeQueryIndex(input: Uint8Array, options: DeserializeOpt
  * Format 7 is the format of indexes with sparse vectors, and their postings by dimension are there exactly then;
  * older formats may hold sparse rows, without postings.
  */
-export function checkSparseFormat(version: number, sparse: IndexMeta["sparse"]): void {
+export function checkSparseFormat(version: number, sparse: IndexMeta["sparse"], exact = false): void {
+  if (exact !== (version === QUERY_INDEX_EXACT_VERSION)) throw corrupt(`format ${version} ${exact ? "with" : "without"} exact integers`);
+  if (version === QUERY_INDEX_EXACT_VERSION) {
+    if (sparse !== null && sparse.postings === undefined) throw corrupt(`format ${version} without sparse postings`);
+    return;
+  }
   const postings = version === QUERY_INDEX_SPARSE_POSTINGS_VERSION;
   if (postings && sparse === null) throw corrupt(`format ${version} without sparse vectors`);
   if (postings !== (sparse?.postings !== undefined)) throw corrupt(`format ${version} ${postings ? "without" : "with"} sparse postings`);
@@ -584,6 +614,11 @@ interface Container {
 }
 
 export type IndexMeta = z.infer<typeof metaSchema>;
+
+/** True for a format-8 index (exact 64-bit integers): the cold readers load it whole (loaded-only.ts). */
+export function exactIndex(meta: IndexMeta): boolean {
+  return meta.exact === true;
+}
 
 /** Parses and validates a meta document (both formats). Throws CorruptIndexError. */
 export function parseIndexMeta(bytes: Uint8Array): IndexMeta {
@@ -1003,6 +1038,19 @@ function decodeStructure(container: Container): QueryIndex {
       expectLength("complex values", complexJson!, complexSlots.length);
       inRange("complex slots", complexSlots, n);
     }
+    const exactSlots = a.exactSlots === undefined ? undefined : (section(a.exactSlots, "u32") as Uint32Array);
+    const exactValues = a.exactValues === undefined ? undefined : strings(`exact values of ${a.name}`, a.exactValues);
+    if ((exactSlots === undefined) !== (exactValues === undefined)) throw corrupt("exact values incomplete");
+    if ((exactSlots !== undefined || a.exactJson === true) && meta.exact !== true) throw corrupt(`column ${a.name} holds exact integers in an index that says none`);
+    if (exactSlots !== undefined) {
+      expectLength("exact values", exactValues!, exactSlots.length);
+      inRange("exact slots", exactSlots, n);
+      if (a.exactJson !== true) throw corrupt(`column ${a.name} holds exact integers without exactJson`);
+      for (let i = 0; i < exactSlots.length; i++) {
+        if (i > 0 && exactSlots[i]! <= exactSlots[i - 1]!) throw corrupt(`exact slots of ${a.name} are not ascending`);
+        if (tags[exactSlots[i]!] !== TAG_NUMBER || !/^-?[1-9]\d{15,19}$/.test(exactValues!.get(i))) throw corrupt(`exact value ${i} of ${a.name} is not an integer`);
+      }
+    }
     return {
       name: a.name,
       typeMask: a.typeMask,
@@ -1022,6 +1070,8 @@ function decodeStructure(container: Container): QueryIndex {
       elemPostings: ep,
       complexSlots,
       complexJson,
+      ...(exactSlots === undefined ? {} : { exactSlots, exactValues: exactValues! }),
+      ...(a.exactJson === true ? { exactJson: true as const } : {}),
     };
   });
   if (meta.clusters !== undefined) clustered(); // format 3: the clusters and row store are checked even if no column used them

@@ -9,13 +9,15 @@
  */
 import type { AttributeColumn } from "./attribute-columns.ts";
 import { columnValue, compareStrings, TAG_NUMBER, TAG_STRING } from "./attribute-columns.ts";
+import { compareExact, exactNumberAt } from "./exact-number.ts";
 import type { QueryIndex } from "./query-index.ts";
 import type { AttributeOrderKey } from "./query-request.ts";
 
 export interface OrderKey {
   /** 0, 1: typed value groups (asc: numbers then strings; desc: strings then numbers); missingGroup: no number/string value. */
   readonly group: number;
-  readonly value: number | string;
+  /** A number (a bigint for an integer beyond 2^53-1: compared exactly, exact-number.ts) or a string. */
+  readonly value: number | bigint | string;
 }
 
 /** The group of rows without a number or string value for `key`: 2 (last) or -1 (first). */
@@ -28,7 +30,7 @@ export function orderKeyOf(index: QueryIndex, key: AttributeOrderKey, column: At
   if (key.field === "id") return { group: 0, value: index.ids.get(slot) };
   const desc = key.order === "desc";
   const tag = column?.tags[slot];
-  if (tag === TAG_NUMBER) return { group: desc ? 1 : 0, value: column!.numbers![slot]! };
+  if (tag === TAG_NUMBER) return { group: desc ? 1 : 0, value: exactNumberAt(column!, slot) };
   if (tag === TAG_STRING) return { group: desc ? 0 : 1, value: columnValue(column!, slot) as string };
   return { group: missingGroup(key), value: "" };
 }
@@ -36,6 +38,6 @@ export function orderKeyOf(index: QueryIndex, key: AttributeOrderKey, column: At
 export function compareKeys(a: OrderKey, b: OrderKey, desc: boolean): number {
   if (a.group !== b.group) return a.group - b.group;
   if (a.value === b.value) return 0;
-  const c = typeof a.value === "number" ? (a.value as number) - (b.value as number) : compareStrings(a.value as string, b.value as string);
+  const c = typeof a.value === "string" ? compareStrings(a.value, b.value as string) : compareExact(a.value, b.value as number | bigint);
   return desc ? -c : c;
 }

@@ -9,7 +9,7 @@
  * declared here so the query module depends on no other package and compiles
  * on its own.
  */
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type JsonValue = null | boolean | number | bigint | string | JsonValue[] | { [key: string]: JsonValue };
 
 export interface QueryDocument {
   readonly id: string;

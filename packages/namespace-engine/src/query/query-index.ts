@@ -200,7 +200,7 @@ function isFiniteNumberArray(values: ArrayLike<number>): boolean {
 }
 
 function checkJson(value: unknown, depth: number): boolean {
-  if (value === null || typeof value === "string" || typeof value === "boolean") return true;
+  if (value === null || typeof value === "string" || typeof value === "boolean" || typeof value === "bigint") return true;
   if (typeof value === "number") return Number.isFinite(value);
   if (depth > 64) return false;
   if (Array.isArray(value)) return value.every((v) => checkJson(v, depth + 1));

@@ -45,7 +45,8 @@ import { MAX_FUZZY_SUBSTRING_CHARS } from "./fuzzy-substring.ts";
 import { DEFAULT_FRAGMENT_LIMIT, FRAGMENT_FIELD, type FragmentBy, type HighlightSpec, MAX_FRAGMENT_LIMIT, type OffsetUnits } from "./highlight.ts";
 import { DISTANCE_METRICS, type DistanceMetric } from "./query-document.ts";
 
-export type Scalar = string | number | boolean;
+/** A filter operand; a bigint is an integer compared exactly (i64/u64 attribute values beyond 2^53-1). */
+export type Scalar = string | number | bigint | boolean;
 export type Path = readonly (string | number)[];
 
 export const COMPARE_OPS = ["Eq", "NotEq", "Lt", "Lte", "Gt", "Gte"] as const;
@@ -69,7 +70,7 @@ export type Filter =
   | { readonly kind: "Glob"; readonly field: string; readonly op: GlobOp; readonly pattern: string; readonly path: Path }
   | { readonly kind: "Regex"; readonly field: string; readonly pattern: string; readonly path: Path }
   /** Some element of an array value compares to `value` by `op` (`AnyLt` -> "Lt", ...). */
-  | { readonly kind: "AnyCompare"; readonly field: string; readonly op: "Lt" | "Lte" | "Gt" | "Gte"; readonly value: string | number; readonly path: Path }
+  | { readonly kind: "AnyCompare"; readonly field: string; readonly op: "Lt" | "Lte" | "Gt" | "Gte"; readonly value: string | number | bigint; readonly path: Path }
   | {
       readonly kind: "Tokens";
       readonly field: string;
@@ -219,7 +220,7 @@ class IssueSink {
 }
 
 function isScalar(value: unknown): value is Scalar {
-  return typeof value === "string" || typeof value === "boolean" || (typeof value === "number" && Number.isFinite(value));
+  return typeof value === "string" || typeof value === "boolean" || typeof value === "bigint" || (typeof value === "number" && Number.isFinite(value));
 }
 
 function scalarIssue(sink: IssueSink, path: Path, value: unknown): void {
@@ -321,7 +322,7 @@ function parseFilter(raw: unknown, path: Path, sink: IssueSink, depth: number): 
     return { kind: "Glob", field, op: op as GlobOp, pattern: value, path };
   }
   if ((ANY_COMPARE_OPS as readonly string[]).includes(op)) {
-    if (typeof value !== "string" && !(typeof value === "number" && Number.isFinite(value))) {
+    if (typeof value !== "string" && typeof value !== "bigint" && !(typeof value === "number" && Number.isFinite(value))) {
       if (typeof value === "number") scalarIssue(sink, [...path, 2], value);
       else sink.add([...path, 2], "type_mismatch", `${op} compares array elements with a number or a string`);
       return undefined;

@@ -54,7 +54,7 @@ describe("aggregations", () => {
           expect(g.aggregations).toMatchObject({ count: want.count, priced: want.priced, flags: want.flags });
           expect(g.aggregations["total"]).toBeCloseTo(want.total, 6);
         }
-        const order = result.aggregationGroups!.map((g) => g.aggregations["count"]!);
+        const order = result.aggregationGroups!.map((g) => g.aggregations["count"] as number);
         expect(order).toEqual([...order].sort((a, b) => b - a));
       }
     }
@@ -70,7 +70,7 @@ describe("aggregations", () => {
       const shuffled = [...docs].sort(() => random() - 0.5);
       const cut = 1 + Math.floor(random() * (docs.length - 1));
       const parts = [shuffled.slice(0, cut), shuffled.slice(cut)].map((d) => buildQueryIndex(d, { metric: "COSINE" }));
-      sums.add((await executeQuery(parts, request)).aggregations!["s"]!);
+      sums.add((await executeQuery(parts, request)).aggregations!["s"] as number);
     }
     expect([...sums]).toHaveLength(1);
     const exact = new ExactSum();

@@ -14,7 +14,7 @@ import { QUERY_INDEX_NEWEST_VERSION, QUERY_INDEX_PRE_TOKENIZED_VERSION, QUERY_IN
 import { readFileSync } from "node:fs";
 import { decodeBlockFileDirectory, decodeBlockFileTrailer } from "@skerry/wal-format";
 import { queryIndexEagerBytes } from "../../src/query/index-codec.ts";
-import { fixtureDocuments, fixtureIndex } from "./fixtures/make-index-fixture.ts";
+import { exactFixtureIndex, fixtureDocuments, fixtureIndex } from "./fixtures/make-index-fixture.ts";
 import { gaussian, randomDocuments, seededRandom } from "./support/reference.ts";
 
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`./fixtures/${name}`, import.meta.url)));
@@ -210,6 +210,26 @@ describe("query index formats", () => {
     expect(isCorruptIndex(newer)).toBe(true);
     expect(String(newer)).toContain("format 7 without sparse postings");
     expect(deserializeQueryIndex(fixture("query-index-v7.bin")).sparse).toEqual(built.sparse);
+  });
+
+  it("format 8 (exact 64-bit integers) is what the writer produces for an index holding them (golden file), and answers exactly", async () => {
+    const exact = exactFixtureIndex();
+    const bytes = serializeQueryIndex(exact);
+    expect(new DataView(bytes.buffer, bytes.byteOffset).getUint16(8, true)).toBe(8);
+    expect(Buffer.compare(bytes, fixture("query-index-v8.bin"))).toBe(0);
+    const loaded = deserializeQueryIndex(fixture("query-index-v8.bin"));
+    for (const r of [
+      { rankBy: ["u", "desc"], topK: 20, includeAttributes: ["u", "i", "us"] },
+      { rankBy: [["i", "asc"], ["u", "asc"]], topK: 30, includeAttributes: ["i", "u"] },
+      { filters: ["u", "Eq", 2n ** 64n - 2n], topK: 100 },
+      { filters: ["i", "Lt", -(2n ** 63n) + 2n], topK: 100 },
+      { filters: ["us", "ContainsAny", [2n ** 53n + 1n]], topK: 100 },
+      { aggregateBy: { s: ["Sum", "u"] } },
+      ...requests(built.dimension),
+    ]) {
+      const request = parseQueryRequest(r);
+      expect(await executeQuery([loaded], request)).toEqual(await executeQuery([exact], request));
+    }
   });
 
   it("format 7 is what the writer produces today for an index with sparse vectors (golden file)", () => {

@@ -96,7 +96,7 @@ describe("sparse, attribute order, RRF and aggregations", () => {
         }
         const got = new Map(result.aggregationGroups!.map((g) => [JSON.stringify(groupBy.map((k) => g.group[k])), g.aggregations["count"]]));
         expect(got).toEqual(counts);
-        const order = result.aggregationGroups!.map((g) => g.aggregations["count"]!);
+        const order = result.aggregationGroups!.map((g) => g.aggregations["count"] as number);
         expect(order).toEqual([...order].sort((a, b) => b - a));
       }
     }

@@ -12,6 +12,11 @@
  *   text    Map<Utf8, Utf8>, nullable       text fields by name
  *   attrs   Utf8 (JSON object), nullable    JSON attributes
  *
+ * Format versions: 1 writes attributes with JSON.stringify; 2 writes them as exact JSON (exact-json.ts: an
+ * integer literal beyond 2^53-1 is a bigint value, an integral unsafe float is written in exponent form). The
+ * encoder writes version 2 only when some attribute value is a bigint, else version 1 (same bytes as before);
+ * the decoder reads both. The version is in the envelope and in the schema metadata; they must agree.
+ *
  * Envelope, format version 1 (integers little-endian):
  *   offset  size  field
  *   0       8     magic "SKRYROWS"
@@ -49,6 +54,7 @@ import { guardIpcStream, type IpcExpectations } from "../internal/arrow-ipc-guar
 import { crc32 } from "../internal/crc32.ts";
 import type { JsonObject } from "../schemas/wire.ts";
 import { bag } from "../schemas/wire.ts";
+import { hasBigInt, parseExact, stringifyExact } from "../exact-json.ts";
 
 /**
  * apache-arrow, loaded on first use: its ~150 modules were a third of the
@@ -67,7 +73,10 @@ const arrow: typeof Arrow = new Proxy({} as typeof Arrow, {
 
 export const ROW_BATCH_FORMAT = "row-batch";
 export const ROW_BATCH_MAGIC: Uint8Array = new TextEncoder().encode("SKRYROWS");
-export const ROW_BATCH_VERSION = 1;
+/** Newest row batch version this code reads and writes (module comment). */
+export const ROW_BATCH_VERSION = 2;
+/** The version written when no attribute value is a bigint. */
+const PLAIN_ROW_BATCH_VERSION = 1;
 export const ROW_BATCH_HEADER_BYTES = 64;
 export const DEFAULT_MAX_ROW_BATCH_ROWS = 16 * 1024 * 1024;
 export const DEFAULT_MAX_ROW_BATCH_BYTES = 2 * 1024 * 1024 * 1024;
@@ -102,6 +111,8 @@ export interface RowBatchTable {
   readonly dimension: number;
   /** The Arrow IPC stream inside the envelope (zero-copy). */
   readonly ipc: Uint8Array;
+  /** Format version (1 or 2): how `attrs` is read (module comment). */
+  readonly version?: number;
 }
 
 export interface RowBatchLimits {
@@ -130,11 +141,11 @@ const vectorType = (dimension: number) =>
   new arrow.FixedSizeList(dimension, new arrow.Field("item", new arrow.Float32(), false));
 
 /** The Arrow schema of a row batch with vectors of `dimension` (0 = no vector column). */
-export function rowBatchSchema(dimension: number): Arrow.Schema {
+export function rowBatchSchema(dimension: number, version: number = PLAIN_ROW_BATCH_VERSION): Arrow.Schema {
   const fields: Arrow.Field[] = [new arrow.Field("_id", new arrow.FixedSizeBinary(ID_BYTES), false), new arrow.Field("id", utf8(), false)];
   if (dimension > 0) fields.push(new arrow.Field("vector", vectorType(dimension), true));
   fields.push(new arrow.Field("sparse", sparseType(), true), new arrow.Field("text", textType(), true), new arrow.Field("attrs", utf8(), true));
-  return new arrow.Schema(fields, new Map([[VERSION_METADATA_KEY, String(ROW_BATCH_VERSION)]]));
+  return new arrow.Schema(fields, new Map([[VERSION_METADATA_KEY, String(version)]]));
 }
 
 // ---------------------------------------------------------------- encode
@@ -227,7 +238,8 @@ function vectorLength(vector: Float32Array | readonly number[]): number {
 /** Encode documents into a row batch object. */
 export function encodeRowBatch(documents: readonly RowDocumentInput[], options: EncodeRowBatchOptions = {}): Uint8Array {
   const table = rowBatchTableFromDocuments(documents, options);
-  return encodeRowBatchTable(table, documents.length, table.schema.fields.find((f) => f.name === "vector") === undefined ? 0 : (table.schema.fields.find((f) => f.name === "vector")!.type as Arrow.FixedSizeList).listSize);
+  const version = Number(table.schema.metadata.get(VERSION_METADATA_KEY));
+  return encodeRowBatchTable(table, documents.length, table.schema.fields.find((f) => f.name === "vector") === undefined ? 0 : (table.schema.fields.find((f) => f.name === "vector")!.type as Arrow.FixedSizeList).listSize, version);
 }
 
 /** Build the Arrow table for documents (exposed for columnar writers and tests). */
@@ -244,6 +256,12 @@ export function rowBatchTableFromDocuments(documents: readonly RowDocumentInput[
     }
   }
   if (!Number.isInteger(dimension) || dimension < 0 || dimension > MAX_ROW_BATCH_DIMENSION) fail(`invalid vector dimension ${dimension}`);
+  let exact = false;
+  try {
+    exact = documents.some((doc) => doc.attributes !== undefined && hasBigInt(doc.attributes));
+  } catch (error) {
+    throw new InvalidInputError(`row batch: attributes are not JSON: ${String(error)}`, error);
+  }
 
   const ids = new Uint8Array(rows * ID_BYTES);
   const idView = dataView(ids);
@@ -315,7 +333,7 @@ export function rowBatchTableFromDocuments(documents: readonly RowDocumentInput[
       }
       let json: string;
       try {
-        json = JSON.stringify(doc.attributes);
+        json = exact ? stringifyExact(doc.attributes) : JSON.stringify(doc.attributes);
       } catch (error) {
         throw new InvalidInputError(`row batch: row ${row}: attributes are not JSON: ${String(error)}`, error);
       }
@@ -387,7 +405,7 @@ export function rowBatchTableFromDocuments(documents: readonly RowDocumentInput[
   );
   children.push(attrs.data(attrsValid.bitmap(), attrsValid.nullCount));
 
-  const schema = rowBatchSchema(dimension);
+  const schema = rowBatchSchema(dimension, exact ? ROW_BATCH_VERSION : PLAIN_ROW_BATCH_VERSION);
   const struct = arrow.makeData({ type: new arrow.Struct(schema.fields), length: rows, nullCount: 0, children });
   return new arrow.Table(schema, [new arrow.RecordBatch(schema, struct)]);
 }
@@ -419,7 +437,7 @@ function serializeWithHeaderRoom(table: Arrow.Table): Uint8Array {
   return out;
 }
 
-function encodeRowBatchTable(table: Arrow.Table, rowCount: number, dimension: number): Uint8Array {
+function encodeRowBatchTable(table: Arrow.Table, rowCount: number, dimension: number, version: number): Uint8Array {
   let out: Uint8Array;
   try {
     out = serializeWithHeaderRoom(table);
@@ -429,7 +447,7 @@ function encodeRowBatchTable(table: Arrow.Table, rowCount: number, dimension: nu
   const ipc = out.subarray(ROW_BATCH_HEADER_BYTES);
   const view = dataView(out);
   out.set(ROW_BATCH_MAGIC, 0);
-  view.setUint16(8, ROW_BATCH_VERSION, true);
+  view.setUint16(8, version, true);
   view.setUint16(10, 0, true);
   view.setUint32(12, rowCount, true);
   view.setBigUint64(16, BigInt(ipc.length), true);
@@ -449,6 +467,7 @@ function corrupt(detail: string, offset?: number, cause?: unknown): never {
 }
 
 interface Envelope {
+  version: number;
   rowCount: number;
   dimension: number;
   ipc: Uint8Array;
@@ -459,7 +478,7 @@ function headerCrc(bytes: Uint8Array): number {
   return crc32(bytes.subarray(60, 64), crc32(bytes.subarray(0, 56)));
 }
 
-const expectationsByDimension = new Map<number, IpcExpectations>();
+const expectationsByDimension = new Map<string, IpcExpectations>();
 
 /** Field nodes and buffers an Arrow record batch carries for `type`. */
 function layoutOf(type: Arrow.DataType): [nodes: number, buffers: number] {
@@ -479,10 +498,10 @@ function layoutOf(type: Arrow.DataType): [nodes: number, buffers: number] {
 }
 
 /** The canonical schema message and counts for a dimension, built once. */
-function expectationsFor(dimension: number, maxRows: number): IpcExpectations {
-  let cached = expectationsByDimension.get(dimension);
+function expectationsFor(dimension: number, version: number, maxRows: number): IpcExpectations {
+  let cached = expectationsByDimension.get(`${dimension}/${version}`);
   if (cached === undefined) {
-    const schema = rowBatchSchema(dimension);
+    const schema = rowBatchSchema(dimension, version);
     const stream = arrow.tableToIPC(new arrow.Table(schema), "stream");
     const schemaMessage = stream.slice(0, 8 + dataView(stream).getInt32(4, true));
     let fieldNodes = 0;
@@ -493,7 +512,7 @@ function expectationsFor(dimension: number, maxRows: number): IpcExpectations {
       buffers += b;
     }
     cached = { schemaMessage, fieldNodes, buffers, maxRows: 0 };
-    expectationsByDimension.set(dimension, cached);
+    expectationsByDimension.set(`${dimension}/${version}`, cached);
   }
   return { ...cached, maxRows };
 }
@@ -537,7 +556,7 @@ function readEnvelope(input: Uint8Array, limits: RowBatchLimits): Envelope {
   if (!bytesEqual(bytes, digest, 24)) {
     throw new CorruptDataError(F, "checksum-mismatch", "BLAKE3 of the IPC stream does not match the header", { offset: 24 });
   }
-  return { rowCount, dimension, ipc };
+  return { version, rowCount, dimension, ipc };
 }
 
 function sameType(actual: Arrow.DataType, expected: Arrow.DataType): boolean {
@@ -545,10 +564,10 @@ function sameType(actual: Arrow.DataType, expected: Arrow.DataType): boolean {
 }
 
 /** Check a decoded table has exactly the row-batch schema; returns the vector dimension. */
-function checkSchema(table: Arrow.Table): number {
+function checkSchema(table: Arrow.Table, envelopeVersion: number): number {
   const fields = table.schema.fields;
   const version = table.schema.metadata.get(VERSION_METADATA_KEY);
-  if (version !== String(ROW_BATCH_VERSION)) corrupt(`schema metadata ${VERSION_METADATA_KEY} is ${JSON.stringify(version)}`);
+  if (version !== String(envelopeVersion)) corrupt(`schema metadata ${VERSION_METADATA_KEY} is ${JSON.stringify(version)}, the header says ${envelopeVersion}`);
   const vectorField = fields.find((f) => f.name === "vector");
   let dimension = 0;
   if (vectorField !== undefined) {
@@ -557,7 +576,7 @@ function checkSchema(table: Arrow.Table): number {
     dimension = (type as Arrow.FixedSizeList).listSize;
     if (dimension < 1 || dimension > MAX_ROW_BATCH_DIMENSION) corrupt(`vector dimension ${dimension} out of range`);
   }
-  const expected = rowBatchSchema(dimension).fields;
+  const expected = rowBatchSchema(dimension, envelopeVersion).fields;
   if (fields.length !== expected.length) corrupt(`expected ${expected.length} columns, found ${fields.length}`);
   for (let i = 0; i < expected.length; i++) {
     const want = expected[i] as Arrow.Field;
@@ -659,8 +678,8 @@ function checkBatch(batch: Arrow.RecordBatch, dimension: number): void {
 
 /** Decode and verify a row batch, keeping it columnar. */
 export function decodeRowBatchTable(input: Uint8Array, limits: RowBatchLimits = {}): RowBatchTable {
-  const { rowCount, dimension: declared, ipc } = readEnvelope(input, limits);
-  guardIpcStream(ipc, expectationsFor(declared, limits.maxRows ?? DEFAULT_MAX_ROW_BATCH_ROWS), ROW_BATCH_FORMAT, ROW_BATCH_HEADER_BYTES);
+  const { version, rowCount, dimension: declared, ipc } = readEnvelope(input, limits);
+  guardIpcStream(ipc, expectationsFor(declared, version, limits.maxRows ?? DEFAULT_MAX_ROW_BATCH_ROWS), ROW_BATCH_FORMAT, ROW_BATCH_HEADER_BYTES);
   try {
     let table: Arrow.Table;
     try {
@@ -668,11 +687,11 @@ export function decodeRowBatchTable(input: Uint8Array, limits: RowBatchLimits = 
     } catch (error) {
       corrupt(`Arrow could not read the IPC stream: ${String(error)}`, ROW_BATCH_HEADER_BYTES, error);
     }
-    const dimension = checkSchema(table);
+    const dimension = checkSchema(table, version);
     if (dimension !== declared) corrupt(`schema has vector dimension ${dimension}, header says ${declared}`, 60);
     if (table.numRows !== rowCount) corrupt(`IPC stream holds ${table.numRows} rows, header says ${rowCount}`, 12);
     for (const batch of table.batches) checkBatch(batch, dimension);
-    return { table, rowCount, dimension, ipc };
+    return { table, rowCount, dimension, ipc, version };
   } catch (error) {
     if (isWalFormatError(error)) throw error;
     corrupt(`unreadable Arrow data: ${String(error)}`, ROW_BATCH_HEADER_BYTES, error);
@@ -690,6 +709,7 @@ function utf8At(data: Arrow.Data, row: number): string {
 export function rowBatchDocuments(batch: RowBatchTable): RowDocument[] {
   const out: RowDocument[] = [];
   const dimension = batch.dimension;
+  const exact = (batch.version ?? PLAIN_ROW_BATCH_VERSION) >= 2;
   try {
     for (const recordBatch of batch.table.batches) {
       const columns = recordBatch.data.children;
@@ -744,7 +764,8 @@ export function rowBatchDocuments(batch: RowBatchTable): RowDocument[] {
           doc.text = record;
         }
         if (isValid(attrs, row)) {
-          const parsed: unknown = JSON.parse(utf8At(attrs, row));
+          const text = utf8At(attrs, row);
+          const parsed: unknown = exact ? parseExact(text) : JSON.parse(text);
           if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) corrupt(`row ${row}: attrs is not a JSON object`);
           doc.attributes = parsed as JsonObject;
         }

@@ -79,7 +79,7 @@ export function namespaceSchemaToWire(schema: NamespaceSchema): NamespaceSchemaW
   const attributes = bag<NamespaceSchemaWire["attributes"][string]>();
   for (const name of [...schema.attributes.keys()].sort()) {
     const a = schema.attributes.get(name) as AttributeSchema;
-    attributes[name] = { type: a.type, filterable: a.filterable, ...(a.options === undefined ? {} : { options: a.options }) };
+    attributes[name] = { type: a.type, filterable: a.filterable, ...(a.options === undefined ? {} : { options: a.options as NamespaceSchemaWire["attributes"][string]["options"] }) };
   }
   return { ...(schema.idType === undefined ? {} : { id_type: schema.idType }), attributes };
 }

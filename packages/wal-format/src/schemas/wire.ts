@@ -18,7 +18,8 @@
 import { z } from "zod";
 import { SchemaError } from "../errors.ts";
 
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+/** A JSON value; in attributes an integer beyond the safe range is a `bigint` (exact-json.ts). */
+export type JsonValue = null | boolean | number | bigint | string | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
 export const idHexSchema = z.string().regex(/^[0-9a-f]{32}$/, "expected 32 lowercase hex characters");

@@ -4,6 +4,7 @@
  * answers filters, distances, BM25 and aggregations one document at a time
  * in float64, with none of the executor's indexes.
  */
+import { sameNumber } from "../../../src/query/exact-number.ts";
 import type { DistanceMetric, Filter, JsonValue, QueryDocument } from "../../../src/query/index.ts";
 import { seededRandom, gaussian, type RandomSource } from "../../../src/query/seeded-random.ts";
 import { resolveTokenizerConfig, Tokenizer, type TokenizerConfig } from "../../../src/query/tokenizer.ts";
@@ -22,7 +23,9 @@ export function liveDocuments(partitions: readonly (readonly QueryDocument[])[],
   return [...latest.values()].filter((e) => !e.dead).map((e) => e.doc);
 }
 
-function scalarEquals(a: JsonValue | undefined, b: string | number | boolean): boolean {
+function scalarEquals(a: JsonValue | undefined, b: string | number | bigint | boolean): boolean {
+  const numeric = (x: unknown) => typeof x === "number" || typeof x === "bigint";
+  if (numeric(a) && numeric(b)) return sameNumber(a as number | bigint, b as number | bigint);
   return typeof a === typeof b && a === b;
 }
 
@@ -49,9 +52,10 @@ export function matchesFilter(doc: QueryDocument, f: Filter): boolean {
       const v = get(f.field);
       if (f.op === "Eq") return scalarEquals(v, f.value);
       if (f.op === "NotEq") return !scalarEquals(v, f.value);
-      if (typeof v !== typeof f.value || (typeof v !== "number" && typeof v !== "string")) return false;
-      const a = v as number | string;
-      const b = f.value as number | string;
+      const numeric = (x: unknown) => typeof x === "number" || typeof x === "bigint";
+      if (!(numeric(v) && numeric(f.value)) && (typeof v !== typeof f.value || typeof v !== "string")) return false;
+      const a = v as number | bigint | string;
+      const b = f.value as number | bigint | string;
       return f.op === "Lt" ? a < b : f.op === "Lte" ? a <= b : f.op === "Gt" ? a > b : a >= b;
     }
     case "List": {
@@ -59,7 +63,7 @@ export function matchesFilter(doc: QueryDocument, f: Filter): boolean {
       if (f.op === "In") return f.values.some((x) => scalarEquals(v, x));
       if (f.op === "NotIn") return !f.values.some((x) => scalarEquals(v, x));
       if (!Array.isArray(v)) return false;
-      const has = (x: string | number | boolean) => v.some((e) => scalarEquals(e, x));
+      const has = (x: string | number | bigint | boolean) => v.some((e) => scalarEquals(e, x));
       return f.op === "ContainsAny" ? f.values.some(has) : f.values.every(has);
     }
     case "Glob": {

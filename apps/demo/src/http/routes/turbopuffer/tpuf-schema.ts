@@ -29,6 +29,7 @@
  * The other options (regex, glob, ann...) are stored and answered back,
  * not applied (docs/turbopuffer-compat.md).
  */
+import { stringifyJson } from "../../lossless-json.ts";
 import type { AttributeSchemaInput, AttributeType, NamespaceEngine, NamespaceSchemaInput } from "@skerry/namespace-engine";
 import type { Manifest, NamespaceSchema } from "@skerry/wal-format";
 import { ApiError } from "../../api-error.ts";
@@ -45,6 +46,9 @@ export type TpufSchema = Map<string, AttrSchema>;
 
 const PREFIX = "tpuf.schema.";
 
+const I64_MIN = -(1n << 63n);
+const I64_MAX = (1n << 63n) - 1n;
+const U64_MAX = (1n << 64n) - 1n;
 const SCALAR_TYPES = ["string", "int", "uint", "float", "uuid", "datetime", "bool"] as const;
 const SCALAR = new Set<string>(SCALAR_TYPES);
 const VECTOR_TYPE = /^\[(\d+)\]f(16|32)$/;
@@ -231,6 +235,9 @@ export function inferType(value: unknown): string | undefined {
   if (typeof value === "string") return "string";
   if (typeof value === "boolean") return "bool";
   if (typeof value === "number") return Number.isInteger(value) ? "int" : "float";
+  // Integers are int (i64) unless declared uint (https://turbopuffer.com/docs/schema); one beyond 2^63-1 only a
+  // uint holds, so it is inferred uint.
+  if (typeof value === "bigint") return value > I64_MAX ? "uint" : "int";
   if (Array.isArray(value) && value.length > 0) {
     const inner = new Set(value.map(inferType));
     if (inner.size === 1) {
@@ -238,6 +245,7 @@ export function inferType(value: unknown): string | undefined {
       if (t !== undefined && !t.startsWith("[]")) return `[]${t}`;
     }
     if (inner.size === 2 && inner.has("int") && inner.has("float")) return "[]float";
+    if (inner.size === 2 && inner.has("int") && inner.has("uint") && !value.some((v) => typeof v === "number" ? v < 0 : typeof v === "bigint" && v < 0n)) return "[]uint";
   }
   return undefined;
 }
@@ -252,9 +260,9 @@ function fits(type: string, value: unknown): boolean {
     case "bool":
       return typeof value === "boolean";
     case "int":
-      return typeof value === "number" && Number.isInteger(value);
+      return (typeof value === "number" && Number.isInteger(value)) || (typeof value === "bigint" && value >= I64_MIN && value <= I64_MAX);
     case "uint":
-      return typeof value === "number" && Number.isInteger(value) && value >= 0;
+      return (typeof value === "number" && Number.isInteger(value) && value >= 0) || (typeof value === "bigint" && value >= 0n && value <= U64_MAX);
     case "float":
       return typeof value === "number";
     default:
@@ -269,10 +277,11 @@ function fits(type: string, value: unknown): boolean {
  */
 export function admitValue(schema: TpufSchema, name: string, value: unknown, where: string): boolean {
   if (value === null || value === undefined) return false;
-  if (typeof value === "bigint" || (Array.isArray(value) && value.some((v) => typeof v === "bigint"))) {
+  const outside = (v: unknown) => typeof v === "bigint" && (v < I64_MIN || v > U64_MAX);
+  if (outside(value) || (Array.isArray(value) && value.some(outside))) {
     throw new ApiError(
       "InvalidArgument",
-      `${where}: attribute ${JSON.stringify(name)} holds an integer beyond 2^53-1; Skerry stores attribute numbers as doubles and refuses what it cannot store exactly (docs/turbopuffer-compat.md)`,
+      `${where}: attribute ${JSON.stringify(name)} holds an integer outside the 64-bit ranges (int: -2^63..2^63-1, uint: 0..2^64-1)`,
     );
   }
   if (name.startsWith("$tpuf.")) throw new ApiError("InvalidArgument", `${where}: attribute names starting with "$tpuf." are reserved`);
@@ -288,7 +297,7 @@ export function admitValue(schema: TpufSchema, name: string, value: unknown, whe
     schema.set(name, { ...declared, type: declared.type === "int" ? "float" : "[]float" });
     return true;
   }
-  throw new ApiError("InvalidArgument", `${where}: attribute ${JSON.stringify(name)} has type ${declared.type}; got ${JSON.stringify(value).slice(0, 80)}`);
+  throw new ApiError("InvalidArgument", `${where}: attribute ${JSON.stringify(name)} has type ${declared.type}; got ${stringifyJson(value).slice(0, 80)}`);
 }
 
 /** Merges a declared schema (a write's `schema`, or the schema route's body) into `schema`; a type change is a 400. */
