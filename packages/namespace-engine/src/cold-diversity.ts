@@ -9,7 +9,7 @@
  * segment's row (its row store entry) and from the column for a tail row,
  * which give the same values.
  */
-import { stringifyExact } from "./query/exact-json.ts";
+import { stringifyExact } from "@skerry/wal-format";
 import type { ColdIndexFile } from "./cold-array-reader.ts";
 import type { ColdHit } from "./cold-bm25.ts";
 import type { ColdRows } from "./cold-rows.ts";

@@ -44,7 +44,6 @@
  *
  * Errors: namespace-engine typed errors.
  */
-import { stringifyExact } from "./query/exact-json.ts";
 import { CAS_NOOP, createOnce, WalAlreadyExistsError, type WalStore } from "@skerry/wal-engine";
 import {
   type CompactionIntent,
@@ -53,6 +52,7 @@ import {
   encodeRowBatch,
   type Manifest,
   type RowId,
+  stringifyExact,
   type TombstoneSidecarInput,
 } from "@skerry/wal-format";
 import { createIntent, listIntentIds, readIntent, settleIntent } from "./compaction-intents.ts";

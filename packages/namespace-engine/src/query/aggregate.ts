@@ -21,7 +21,7 @@
  * Slots are visited in slices (QuerySlicer), so a large aggregation yields
  * to other requests.
  */
-import { stringifyExact } from "./exact-json.ts";
+import { stringifyExact } from "@skerry/wal-format";
 import type { AttributeColumn } from "./attribute-columns.ts";
 import { columnValue, compareStrings, TAG_MISSING, TAG_NULL, TAG_NUMBER, TAG_STRING } from "./attribute-columns.ts";
 import { InvalidQueryError } from "./errors.ts";

@@ -21,7 +21,7 @@
  *   in `exactSlots` / `exactValues`; the number order sorts them exactly
  *   (exact-number.ts). A column holding a bigint anywhere (scalar or array
  *   element) keeps its arrays and objects as exact JSON (`exactJson`,
- *   exact-json.ts), so `[]int` / `[]uint` elements return exactly; their
+ *   wal-format exact-json.ts), so `[]int` / `[]uint` elements return exactly; their
  *   element keys are `n` + the digits, equal to a double's key exactly when
  *   the values are equal.
  *
@@ -29,7 +29,7 @@
  * column never holds is reported as a type mismatch instead of matching
  * nothing.
  */
-import { hasBigInt, parseExact, stringifyExact } from "./exact-json.ts";
+import { hasBigInt, parseExact, stringifyExact } from "@skerry/wal-format";
 import { compareExact, type ExactNumber } from "./exact-number.ts";
 import type { JsonValue } from "./query-document.ts";
 import { StringTable } from "./string-table.ts";

@@ -39,7 +39,7 @@
  * its QueryRows (query-rows.ts) makes each row, or its JSON, on demand.
  */
 import type { ResolvedTokenizerConfig } from "./tokenizer.ts";
-import { stringifyExact } from "./exact-json.ts";
+import { stringifyExact } from "@skerry/wal-format";
 import { type AggregationGroup, aggregate } from "./aggregate.ts";
 import { type Bm25Params, bm25Stats, forEachBm25Posting } from "./bm25-stats.ts";
 import { expressionFilters, textCombinationScores } from "./text-combination.ts";

@@ -82,11 +82,11 @@ import {
   decodeBlockFileDirectory,
   encodeBlockFile,
   isWalFormatError,
+  stringifyExact,
   verifyBlockSpan,
 } from "@skerry/wal-format";
 import { z } from "zod";
 import { TAG_NUMBER } from "./attribute-columns.ts";
-import { stringifyExact } from "./exact-json.ts";
 import type { AttributeColumn } from "./attribute-columns.ts";
 import { CorruptIndexError, UnsupportedIndexVersionError } from "./errors.ts";
 import type { IvfIndex } from "./ivf-index.ts";
@@ -121,7 +121,7 @@ export const QUERY_INDEX_SPARSE_POSTINGS_VERSION = 7;
 /**
  * Format 8 is format 5, 6 or 7 with exact 64-bit integers (attribute values beyond 2^53-1, bigints in memory):
  * columns holding them carry `exactSlots` (u32) and `exactValues` (their decimal digits) and `exactJson` (their
- * arrays and objects, and the whole row store, are exact JSON: query/exact-json.ts), and the meta document says
+ * arrays and objects, and the whole row store, are exact JSON: @skerry/wal-format exact-json.ts), and the meta document says
  * `exact: true`. The version is raised only for such indexes (older readers refuse them instead of reading a
  * 20-digit integer as a double); pre-tokenized text fields are told by their config, sparse postings are there
  * exactly when sparse vectors are. The cold readers load such an index whole (loaded-only.ts).
