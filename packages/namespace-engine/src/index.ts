@@ -123,7 +123,7 @@ export {
   waitingPrefix,
 } from "./storage-layout.ts";
 export { CLAIM_LEASE_MS, decodeWaitingClaim, type WaitingClaim } from "./waiting-claims.ts";
-export { decodeLogEntry, encodeLogEntry, LOG_ENTRY_VERSION, type LogEntry, type LogOp } from "./log-entry.ts";
+export { decodeLogEntry, encodeLogEntry, LOG_ENTRY_EXACT_VERSION, LOG_ENTRY_VERSION, type LogEntry, type LogOp } from "./log-entry.ts";
 // The query module's public surface (the engine's own `DistanceMetric`, lowercase, shadows the query module's wire-case one).
 export * from "./query/index.ts";
 export { type MatchOptions, matchesFilter } from "./query/filter-match.ts";
