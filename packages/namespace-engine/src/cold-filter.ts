@@ -62,7 +62,7 @@ import { coldFuzzyTerms } from "./cold-fuzzy.ts";
 import { scanStrings } from "./cold-string-scan.ts";
 import { globLiteralPrefix } from "./query/glob.ts";
 import { type FuzzyFilter, fuzzyTokens } from "./query/fuzzy-filter.ts";
-import { filterTokens, holdsSequence, sequenceTokens, type TokenFilter } from "./query/token-filter.ts";
+import { filterTokens, holdsTermSequence, sequenceTokens, type TokenFilter } from "./query/token-filter.ts";
 
 type AttributeMeta = ColdIndexFile["meta"]["attributes"][number];
 type TextMeta = ColdIndexFile["meta"]["text"][number];
@@ -429,7 +429,7 @@ class Evaluation {
     const held = await Promise.all(
       Array.from(candidates, async (slot) => {
         const order = await reader.array(file, sequence, "u32", offsets[slot] as number, offsets[slot + 1] as number);
-        return holdsSequence(order, 0, order.length, needle);
+        return holdsTermSequence(order, 0, order.length, needle);
       }),
     );
     return candidates.filter((_, i) => held[i] === true);

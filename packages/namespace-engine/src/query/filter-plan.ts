@@ -38,7 +38,7 @@ import type { Filter, Path, Scalar } from "./query-request.ts";
 import { lowerBound, upperBound } from "./string-table.ts";
 import { type FuzzyFilter, forEachFuzzyTerm, fuzzyHolds, fuzzyTokens, scratchCodePoints } from "./fuzzy-filter.ts";
 import { type PatternMatcher, patternMatcher } from "./pattern-matcher.ts";
-import { filterTokens, holdsSequence, sequenceTokens, type TokenFilter } from "./token-filter.ts";
+import { filterTokens, holdsTermSequence, sequenceTokens, type TokenFilter } from "./token-filter.ts";
 import { sequenceOffsets } from "./text-index.ts";
 
 /** Below this fraction of a partition, a filter is evaluated to a slot list. */
@@ -511,7 +511,7 @@ function tokensNode(index: QueryIndex, filter: TokenFilter): PlanNode {
     }
     const needle = Uint32Array.from(sequenceTokens(filter, field.config), (t) => field.terms.indexOf(t));
     const offsets = sequenceOffsets(field);
-    verify = (slot) => holdsSequence(sequence, offsets[slot]!, offsets[slot + 1]!, needle);
+    verify = (slot) => holdsTermSequence(sequence, offsets[slot]!, offsets[slot + 1]!, needle);
   }
   let slots: Uint32Array | undefined;
   const collect = () => {

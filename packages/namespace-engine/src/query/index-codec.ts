@@ -18,6 +18,9 @@
  * Format version 5 (written): format 4 with each text field's forward
  * index (`text.N.sequence`: every slot's term ids in text order, for
  * phrase filters; text-index.ts).
+ * Formats 6 to 9 (written for indexes that need them; the constants below):
+ * format 5 with pre-tokenized text fields (6), sparse postings (7), exact
+ * 64-bit integers (8), text element boundaries in `sequence` (9).
  * Format version 4 (read; its text fields load with `sequence` null): a
  * block file (@skerry/wal-format,
  * docs/formats.md) so that a reader can fetch single sections, or single
@@ -94,7 +97,7 @@ import { DISTANCE_METRICS, type DistanceMetric } from "./query-document.ts";
 import { QueryIndex, type QueryIndexState, type VectorData } from "./query-index.ts";
 import { type SparseRows, sparseInverted } from "./sparse-index.ts";
 import { StringTable } from "./string-table.ts";
-import type { TextFieldIndex } from "./text-index.ts";
+import { ELEMENT_START, hasElementStarts, type TextFieldIndex } from "./text-index.ts";
 import { textLanguage } from "./text-language.ts";
 import { DEFAULT_B, DEFAULT_K1, type ResolvedTokenizerConfig } from "./tokenizer.ts";
 import { allocateVectorMemory, CHUNK, strideOf, VectorKernel } from "./vector-kernel.ts";
@@ -127,8 +130,19 @@ export const QUERY_INDEX_SPARSE_POSTINGS_VERSION = 7;
  * exactly when sparse vectors are. The cold readers load such an index whole (loaded-only.ts).
  */
 export const QUERY_INDEX_EXACT_VERSION = 8;
+/**
+ * Format 9 is format 5, 6, 7 or 8 with element boundaries in a text field's forward index (`sequence`, text-index.ts):
+ * the first token of each element after the first of a text of several elements (the strings of an array) has bit 31
+ * (ELEMENT_START) set beside its term id, and the field says `elements: true`. The version is raised only for such
+ * indexes (older readers refuse them instead of reading a flagged token as a term id out of range), and a field's
+ * sequence may hold flags only when it says `elements`; pre-tokenized fields, exact integers and sparse postings are
+ * told by their config, `exact` and the sparse vectors, as in format 8. Indexes of earlier formats hold no element
+ * boundaries: their texts had none (before format 9 no writer gave U+001E a meaning; the turbopuffer layer joined an
+ * array's strings with a space), so they answer phrases as they were built.
+ */
+export const QUERY_INDEX_ELEMENTS_VERSION = 9;
 /** The newest format this reader reads. */
-export const QUERY_INDEX_NEWEST_VERSION = QUERY_INDEX_EXACT_VERSION;
+export const QUERY_INDEX_NEWEST_VERSION = QUERY_INDEX_ELEMENTS_VERSION;
 /** The oldest format version still read. */
 export const QUERY_INDEX_OLDEST_VERSION = 2;
 const V3_HEADER_BYTES = 16;
@@ -261,7 +275,7 @@ export function serializeQueryIndex(index: QueryIndex, extra: readonly ExtraInde
               codes: "sq8",
             },
       sparse: s.sparse === null ? null : { ...s.sparse, postings: sparseInverted(s.sparse) },
-      text: s.text.map((t) => ({ ...t, config: configToStore(t.config) })),
+      text: s.text.map((t) => ({ ...t, config: configToStore(t.config), ...(fieldElements(t) ? { elements: true } : {}) })),
       attributes: s.attributes,
       ann: s.ann,
       clusters: Uint32Array.from(bounds),
@@ -308,7 +322,10 @@ export function serializeQueryIndex(index: QueryIndex, extra: readonly ExtraInde
   const header = new Uint8Array(V3_HEADER_BYTES);
   header.set(QUERY_INDEX_MAGIC, 0);
   const preTokenized = [...index.textFields.values()].some((field) => field.config.preTokenized);
-  const version = exact
+  const elements = s.text.some(fieldElements);
+  const version = elements
+    ? QUERY_INDEX_ELEMENTS_VERSION
+    : exact
     ? QUERY_INDEX_EXACT_VERSION
     : s.sparse !== null
       ? QUERY_INDEX_SPARSE_POSTINGS_VERSION
@@ -454,6 +471,8 @@ const metaSchema = z.object({
       present: arrayRef,
       /** The forward index (text-index.ts); absent in indexes stored before it. */
       sequence: arrayRef.nullable().optional(),
+      /** Format 9: the sequence flags element starts (ELEMENT_START, text-index.ts). */
+      elements: z.literal(true).optional(),
       docCount: count,
       totalLength: z.number().int().min(0),
     }),
@@ -583,8 +602,15 @@ export function deserializeQueryIndex(input: Uint8Array, options: DeserializeOpt
   if (version < QUERY_INDEX_SPARSE_POSTINGS_VERSION && preTokenized !== (version === QUERY_INDEX_PRE_TOKENIZED_VERSION)) {
     throw corrupt(`format ${version} ${preTokenized ? "with" : "without"} a pre-tokenized text field`);
   }
+  const elements = container.meta.text.some((t) => t.elements === true);
+  if (elements !== (version === QUERY_INDEX_ELEMENTS_VERSION)) throw corrupt(`format ${version} ${elements ? "with" : "without"} text element boundaries`);
   checkSparseFormat(version, container.meta.sparse, container.meta.exact === true);
   return index;
+}
+
+/** True when a text field's forward index holds element boundaries (format 9). */
+function fieldElements(field: TextFieldIndex): boolean {
+  return field.sequence !== null && hasElementStarts(field.sequence);
 }
 
 /**
@@ -592,8 +618,8 @@ export function deserializeQueryIndex(input: Uint8Array, options: DeserializeOpt
  * older formats may hold sparse rows, without postings.
  */
 export function checkSparseFormat(version: number, sparse: IndexMeta["sparse"], exact = false): void {
-  if (exact !== (version === QUERY_INDEX_EXACT_VERSION)) throw corrupt(`format ${version} ${exact ? "with" : "without"} exact integers`);
-  if (version === QUERY_INDEX_EXACT_VERSION) {
+  if (version !== QUERY_INDEX_ELEMENTS_VERSION && exact !== (version === QUERY_INDEX_EXACT_VERSION)) throw corrupt(`format ${version} ${exact ? "with" : "without"} exact integers`);
+  if (version >= QUERY_INDEX_EXACT_VERSION) {
     if (sparse !== null && sparse.postings === undefined) throw corrupt(`format ${version} without sparse postings`);
     return;
   }
@@ -986,7 +1012,17 @@ function decodeStructure(container: Container): QueryIndex {
       let total = 0;
       for (let s = 0; s < n; s++) total += docLengths[s]!;
       if (total !== t.totalLength) throw corrupt(`docLengths of ${t.name} sum to ${total}, not ${t.totalLength}`);
-      inRange("token sequence", sequence, terms.length);
+      if (t.elements === true) {
+        // Format 9: a token may carry ELEMENT_START, never the first of a slot (an element boundary inside the slot).
+        for (let i = 0; i < sequence.length; i++) if ((sequence[i]! & ~ELEMENT_START) >= terms.length) throw corrupt(`token sequence holds ${sequence[i]}, out of range`);
+        for (let s = 0, at = 0; s < n; at += docLengths[s]!, s++) {
+          if (docLengths[s]! > 0 && sequence[at]! >= ELEMENT_START) throw corrupt(`token sequence of ${t.name} starts slot ${s} with an element boundary`);
+        }
+      } else {
+        inRange("token sequence", sequence, terms.length);
+      }
+    } else if (t.elements === true) {
+      throw corrupt(`text field ${t.name} has element boundaries without a token sequence`);
     }
     return { name: t.name, config, terms, termOffsets, postings, frequencies, docLengths, present, sequence, docCount: t.docCount, totalLength: t.totalLength };
   });

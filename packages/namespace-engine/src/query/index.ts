@@ -21,7 +21,7 @@ export type { DistanceMetric, JsonValue, QueryDocument } from "./query-document.
 export { buildQueryIndex, QueryIndex } from "./query-index.ts";
 export type { BuildQueryIndexOptions } from "./query-index.ts";
 export type { IvfOptions } from "./ivf-index.ts";
-export { joinTokens, PRE_TOKENIZED_SEPARATOR } from "./tokenizer.ts";
+export { joinTextElements, joinTokens, PRE_TOKENIZED_SEPARATOR, TEXT_ELEMENT_SEPARATOR } from "./tokenizer.ts";
 export type { TokenizerConfig } from "./tokenizer.ts";
 export { DEFAULT_MAX_TOP_K, parseQueryRequest } from "./query-request.ts";
 export type { Aggregation, ComputeExpr, Filter, ParseQueryOptions, QueryRequest, RankBy, Scalar, SingleRankBy, TextExpr } from "./query-request.ts";

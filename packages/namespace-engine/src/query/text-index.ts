@@ -10,6 +10,14 @@
  * offsets are their prefix sums, `sequenceOffsets`). Phrase filters
  * (`ContainsTokenSequence`, token-filter.ts) verify their candidates with
  * it. Indexes stored before it existed load with `sequence` null.
+ *
+ * A text of several elements (tokenizer.ts, TEXT_ELEMENT_SEPARATOR: the
+ * strings of an array) keeps its element boundaries in `sequence`: the
+ * first token of each element after the first has ELEMENT_START (bit 31)
+ * set beside its term id. A boundary is a flag, not an entry, so a slot
+ * still holds `docLengths[s]` entries and the prefix sums still locate it;
+ * a phrase (holdsTermSequence, token-filter.ts) may start on a flagged
+ * token and may not continue onto one. Term ids stay below 2^31.
  */
 import { compareStrings } from "./attribute-columns.ts";
 import { StringTable } from "./string-table.ts";
@@ -24,12 +32,21 @@ export interface TextFieldIndex {
   readonly frequencies: Uint32Array;
   readonly docLengths: Uint32Array;
   readonly present: Uint8Array;
-  /** Term ids of every slot's tokens in text order, slot after slot; null in indexes stored without it. */
+  /** Term ids of every slot's tokens in text order, slot after slot (ELEMENT_START on an element's first token); null in indexes stored without it. */
   readonly sequence: Uint32Array | null;
   /** Slots that have the field. */
   readonly docCount: number;
   /** Sum of docLengths. */
   readonly totalLength: number;
+}
+
+/** The flag, in `sequence`, of the first token of an element after the first (a text of several elements). */
+export const ELEMENT_START = 0x8000_0000;
+
+/** True when some token of `sequence` starts an element (the index holds a text of several elements). */
+export function hasElementStarts(sequence: Uint32Array): boolean {
+  for (let i = 0; i < sequence.length; i++) if (sequence[i]! >= ELEMENT_START) return true;
+  return false;
 }
 
 class GrowableU32 {
@@ -59,6 +76,7 @@ export function buildTextFieldIndex(
   const postSlot = new GrowableU32();
   const postTf = new GrowableU32();
   const sequence = new GrowableU32();
+  const starts: number[] = [];
   const docLengths = new Uint32Array(n);
   const present = new Uint8Array(n);
   let docCount = 0;
@@ -68,11 +86,13 @@ export function buildTextFieldIndex(
     if (text === undefined) continue;
     present[slot] = 1;
     docCount++;
-    const tokens = tokenizer.tokenize(text);
+    starts.length = 0;
+    const tokens = tokenizer.tokenize(text, starts);
     docLengths[slot] = tokens.length;
     totalLength += tokens.length;
     if (tokens.length === 0) continue;
     const ids = new Uint32Array(tokens.length);
+    const first = sequence.length;
     for (let i = 0; i < tokens.length; i++) {
       const t = tokens[i]!;
       let id = termIdOf.get(t);
@@ -84,6 +104,8 @@ export function buildTextFieldIndex(
       ids[i] = id;
       sequence.push(id);
     }
+    // An element's first token (not the slot's first: a phrase may start there anyway) carries the flag.
+    for (const at of starts) if (at > 0 && at < tokens.length) sequence.data[first + at]! |= ELEMENT_START;
     ids.sort();
     let run = 1;
     for (let i = 1; i <= ids.length; i++) {
@@ -117,7 +139,10 @@ export function buildTextFieldIndex(
     frequencies[at] = postTf.data[i]!;
   }
   const forward = new Uint32Array(sequence.length);
-  for (let i = 0; i < sequence.length; i++) forward[i] = rank[sequence.data[i]!]!;
+  for (let i = 0; i < sequence.length; i++) {
+    const entry = sequence.data[i]!;
+    forward[i] = (rank[entry & ~ELEMENT_START]! | (entry & ELEMENT_START)) >>> 0;
+  }
   return {
     name,
     config,

@@ -15,8 +15,15 @@
  * vocabulary) and the per-document matcher, which tokenize alike. A
  * sequence is planned as ContainsAllTokens over its distinct tokens, each
  * candidate then checked against its tokens in text order (the text
- * index's forward `sequence`, text-index.ts) with `holdsSequence`.
+ * index's forward `sequence`, text-index.ts) with `holdsTermSequence`.
+ *
+ * A text of several elements (the strings of an array, joined by
+ * TEXT_ELEMENT_SEPARATOR, tokenizer.ts): a sequence matches within one
+ * element, never across two (turbopuffer: evaluated per array element);
+ * `ContainsAllTokens` and `ContainsAnyToken` look at the tokens of all the
+ * elements together.
  */
+import { ELEMENT_START } from "./text-index.ts";
 import type { ResolvedTokenizerConfig } from "./tokenizer.ts";
 import { Tokenizer } from "./tokenizer.ts";
 import type { Filter } from "./query-request.ts";
@@ -64,12 +71,35 @@ export function holdsSequence<T>(haystack: ArrayLike<T>, from: number, to: numbe
   return false;
 }
 
+/**
+ * True when `needle` (term ids, not empty) occurs consecutively in a forward index's `sequence[from, to)` within
+ * one element: its first token may start an element (ELEMENT_START), no later one may (text-index.ts).
+ */
+export function holdsTermSequence(sequence: ArrayLike<number>, from: number, to: number, needle: ArrayLike<number>): boolean {
+  const m = needle.length;
+  if (m === 0) return false;
+  const head = needle[0]!;
+  for (let start = from; start + m <= to; start++) {
+    if ((sequence[start]! & ~ELEMENT_START) !== head) continue;
+    let i = 1;
+    // A flagged token is >= 2^31, above every term id (and a missing term's 0xFFFFFFFF), so it ends the match.
+    while (i < m && sequence[start + i] === needle[i]) i++;
+    if (i === m) return true;
+  }
+  return false;
+}
+
 /** True when `text` (a document's field; undefined when absent) matches `filter`. */
 export function textMatchesTokens(filter: TokenFilter, text: string | undefined, config: ResolvedTokenizerConfig): boolean {
   if (text === undefined) return false;
   if (filter.op === "ContainsTokenSequence") {
-    const tokens = tokenizerOf(config).tokenize(text);
-    return holdsSequence(tokens, 0, tokens.length, sequenceTokens(filter, config));
+    // A text of several elements: the phrase within one of them (their tokens, element after element, are the text's).
+    const starts: number[] = [];
+    const tokens = tokenizerOf(config).tokenize(text, starts);
+    const needle = sequenceTokens(filter, config);
+    const bounds = [0, ...starts, tokens.length];
+    for (let e = 0; e + 1 < bounds.length; e++) if (holdsSequence(tokens, bounds[e]!, bounds[e + 1]!, needle)) return true;
+    return false;
   }
   const { exact, prefix } = filterTokens(filter, config);
   if (exact.length === 0 && prefix === undefined) return false;

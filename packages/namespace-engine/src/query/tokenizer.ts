@@ -21,6 +21,14 @@
  * stem: text-field-options.ts), so tokens are used as they are, dropped only
  * when longer than `maxTokenLength`.
  *
+ * A text of several elements (the strings of a `[]string` attribute) is
+ * its elements joined by TEXT_ELEMENT_SEPARATOR (U+001E, `joinTextElements`):
+ * each element is tokenized on its own and the text's tokens are theirs,
+ * element after element (`tokenize` reports where each element's tokens
+ * start). Phrase filters match within one element (token-filter.ts); every
+ * other use of the tokens (BM25, the other token filters) sees them all.
+ * In a pre-tokenized field U+001E is no separator (its text is its tokens).
+ *
  * Config is per field and stored with the index, so a query is tokenized
  * exactly like the documents of each partition it searches. `k1` and `b`
  * (BM25) do not change the index; they are stored with it as the values it
@@ -74,6 +82,15 @@ export const PRE_TOKENIZED_SEPARATOR = "\u001f";
 export function joinTokens(tokens: readonly string[]): string {
   for (const token of tokens) if (token.includes(PRE_TOKENIZED_SEPARATOR)) throw new RangeError("a pre-tokenized token holds U+001F, the token separator");
   return tokens.join(PRE_TOKENIZED_SEPARATOR);
+}
+
+/** What joins the elements of a text of several elements (U+001E, the record separator): a phrase matches within one. */
+export const TEXT_ELEMENT_SEPARATOR = "\u001e";
+
+/** The text of several elements (the strings of an array); RangeError for an element holding the separator. */
+export function joinTextElements(elements: readonly string[]): string {
+  for (const element of elements) if (element.includes(TEXT_ELEMENT_SEPARATOR)) throw new RangeError("a text element holds U+001E, the element separator");
+  return elements.join(TEXT_ELEMENT_SEPARATOR);
 }
 
 export const DEFAULT_K1 = 1.2;
@@ -185,13 +202,21 @@ export class Tokenizer {
     }
   }
 
-  /** Word tokens of `text`, in order, duplicates kept. */
-  tokenize(text: string): string[] {
+  /**
+   * Word tokens of `text`, in order, duplicates kept. With `elementStarts`, the index (in the tokens) where each
+   * element after the first starts is pushed to it (a text of several elements, TEXT_ELEMENT_SEPARATOR; an element
+   * without tokens starts where the next one does).
+   */
+  tokenize(text: string, elementStarts?: number[]): string[] {
     const out: string[] = [];
-    this.forEachWord(text, (raw) => {
-      const token = this.normalize(raw);
-      if (token !== null) out.push(token);
-    });
+    this.forEachWord(
+      text,
+      (raw) => {
+        const token = this.normalize(raw);
+        if (token !== null) out.push(token);
+      },
+      elementStarts === undefined ? undefined : () => elementStarts.push(out.length),
+    );
     return out;
   }
 
@@ -218,7 +243,22 @@ export class Tokenizer {
     this.forEachWord(text, push);
   }
 
-  private forEachWord(text: string, push: (raw: string, start: number, end: number) => void): void {
+  /** `push` each raw word; `element` before each element after the first (a text of several elements). */
+  private forEachWord(text: string, push: (raw: string, start: number, end: number) => void, element?: () => void): void {
+    if (!this.config.preTokenized && text.includes(TEXT_ELEMENT_SEPARATOR)) {
+      let start = 0;
+      for (const part of text.split(TEXT_ELEMENT_SEPARATOR)) {
+        if (start > 0) element?.();
+        const at = start;
+        this.forEachElementWord(part, (raw, from, to) => push(raw, at + from, at + to));
+        start += part.length + 1;
+      }
+      return;
+    }
+    this.forEachElementWord(text, push);
+  }
+
+  private forEachElementWord(text: string, push: (raw: string, start: number, end: number) => void): void {
     if (this.config.preTokenized) {
       let start = 0;
       for (const token of text.split(PRE_TOKENIZED_SEPARATOR)) {

@@ -79,15 +79,16 @@ export function matchesFilter(doc: QueryDocument, f: Filter): boolean {
       return v.some((e) => typeof e === typeof b && (f.op === "Lt" ? e! < b : f.op === "Lte" ? e! <= b : f.op === "Gt" ? e! > b : e! >= b));
     }
     case "Tokens": {
-      // The generated texts are lower-case words separated by spaces.
+      // The generated texts are lower-case words separated by spaces, maybe several elements joined by U+001E.
       const text = doc.text?.[f.field];
       if (text === undefined) return false;
-      const held = new Set(text.split(" ").filter(Boolean));
+      const elements = text.split("\u001e").map((e) => e.split(" ").filter(Boolean));
+      const held = new Set(elements.flat());
       const words = (typeof f.query === "string" ? [f.query] : f.query).flatMap((q) => q.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean));
       if (f.op === "ContainsTokenSequence") {
-        // Consecutive, in order: the words joined by single spaces occur between spaces.
+        // Consecutive, in order, within one element: the words joined by single spaces occur between spaces.
         if (words.length === 0) return false;
-        return ` ${text.split(" ").filter(Boolean).join(" ")} `.includes(` ${words.join(" ")} `);
+        return elements.some((e) => ` ${e.join(" ")} `.includes(` ${words.join(" ")} `));
       }
       const prefix = f.lastAsPrefix ? words.pop() : undefined;
       if (words.length === 0 && prefix === undefined) return false;
