@@ -10,15 +10,29 @@ import {
   QUERY_INDEX_VERSION,
   serializeQueryIndex,
 } from "../../src/query/index.ts";
-import { QUERY_INDEX_NEWEST_VERSION, QUERY_INDEX_PRE_TOKENIZED_VERSION, QUERY_INDEX_SPARSE_POSTINGS_VERSION } from "../../src/query/index-codec.ts";
+import {
+  QUERY_INDEX_ELEMENTS_VERSION,
+  QUERY_INDEX_EXACT_VERSION,
+  QUERY_INDEX_NEWEST_VERSION,
+  QUERY_INDEX_PRE_TOKENIZED_VERSION,
+  QUERY_INDEX_SPARSE_POSTINGS_VERSION,
+} from "../../src/query/index-codec.ts";
 import { readFileSync } from "node:fs";
 import { decodeBlockFileDirectory, decodeBlockFileTrailer } from "@skerry/wal-format";
 import { queryIndexEagerBytes } from "../../src/query/index-codec.ts";
-import { exactFixtureIndex, fixtureDocuments, fixtureIndex } from "./fixtures/make-index-fixture.ts";
-import { gaussian, randomDocuments, seededRandom } from "./support/reference.ts";
+import { elementsFixtureDocuments, elementsFixtureIndex, exactFixtureIndex, fixtureDocuments, fixtureIndex } from "./fixtures/make-index-fixture.ts";
+import { gaussian, matchesFilter, randomDocuments, seededRandom } from "./support/reference.ts";
 
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`./fixtures/${name}`, import.meta.url)));
 const v2Fixture = fixture("query-index-v2.bin");
+
+/** The document with the word "tau" (the fixtures' stop word) taken out of its text's elements. */
+function withoutTau<D extends { text?: Readonly<Record<string, string>> | undefined }>(doc: D): D {
+  const body = doc.text?.["body"];
+  if (body === undefined) return doc;
+  const kept = body.split("\u001e").map((e) => e.split(" ").filter((w) => w !== "tau").join(" "));
+  return { ...doc, text: { ...doc.text, body: kept.join("\u001e") } };
+}
 
 function rejects(bytes: Uint8Array, options = {}): unknown {
   try {
@@ -232,6 +246,70 @@ describe("query index formats", () => {
     }
   });
 
+  it("format 9 (text element boundaries) is what the writer produces for texts of several elements (golden file): phrases match within one element", async () => {
+    const elements = elementsFixtureIndex();
+    const bytes = serializeQueryIndex(elements);
+    expect(new DataView(bytes.buffer, bytes.byteOffset).getUint16(8, true)).toBe(QUERY_INDEX_ELEMENTS_VERSION);
+    expect(Buffer.compare(bytes, fixture("query-index-v9.bin"))).toBe(0);
+    const loaded = deserializeQueryIndex(fixture("query-index-v9.bin"));
+    // The reference knows no stop words: "tau" (the fixture's) taken out of the texts.
+    const docs = elementsFixtureDocuments().map(withoutTau);
+    // Phrases spanning two elements (the last word of the first, the first of the second), and some anywhere.
+    const phrases = new Set(["alpha beta", "gamma delta omega", "phi alpha", "sigma sigma"]);
+    for (const doc of docs) {
+      const parts = doc.text?.["body"]?.split("\u001e");
+      if (parts !== undefined && parts.length === 2 && parts[0] !== "" && parts[1] !== "") {
+        phrases.add(`${parts[0]!.split(" ").at(-1)} ${parts[1]!.split(" ")[0]}`);
+      }
+    }
+    let spanning = 0;
+    for (const phrase of phrases) {
+      const request = parseQueryRequest({ filters: ["body", "ContainsTokenSequence", phrase], topK: 1000 });
+      const expected = docs.filter((d) => matchesFilter(d, request.filters!)).map((d) => d.id).sort();
+      const joined = docs.filter((d) => ` ${d.text?.["body"]?.replaceAll("\u001e", " ")} `.includes(` ${phrase} `)).length;
+      if (joined > expected.length) spanning++;
+      for (const index of [elements, loaded]) expect((await executeQuery([index], request)).rows.map((r) => r.id), phrase).toEqual(expected);
+    }
+    expect(spanning).toBeGreaterThan(10);
+    for (const r of requests(built.dimension)) {
+      const request = parseQueryRequest(r);
+      expect(await executeQuery([loaded], request)).toEqual(await executeQuery([elements], request));
+    }
+    // Re-serialized, it is format 9 again, byte for byte.
+    expect(Buffer.compare(serializeQueryIndex(loaded), bytes)).toBe(0);
+  });
+
+  it("format 9 and the text element boundaries go together: either without the other is corrupt", () => {
+    const withVersion = (bytes: Uint8Array, version: number) => {
+      const out = bytes.slice();
+      new DataView(out.buffer).setUint16(8, version, true);
+      return out;
+    };
+    const older = rejects(withVersion(fixture("query-index-v9.bin"), QUERY_INDEX_EXACT_VERSION), { skipChecksum: true });
+    expect(isCorruptIndex(older)).toBe(true);
+    expect(String(older)).toContain("format 8 with text element boundaries");
+    const newer = rejects(withVersion(fixture("query-index-v8.bin"), QUERY_INDEX_ELEMENTS_VERSION), { skipChecksum: true });
+    expect(isCorruptIndex(newer)).toBe(true);
+    expect(String(newer)).toContain("format 9 without text element boundaries");
+  });
+
+  it("indexes of formats 5 to 8 (no element boundaries: texts had none) still answer phrases like a fresh build of their documents", async () => {
+    const exact = exactFixtureIndex();
+    for (const [name, fresh] of [
+      ["query-index-v5.bin", built],
+      ["query-index-v7.bin", built],
+      ["query-index-v8.bin", exact],
+    ] as const) {
+      const loaded = deserializeQueryIndex(fixture(name));
+      for (const phrase of ["alpha beta", "gamma delta omega", "phi alpha"]) {
+        const request = parseQueryRequest({ filters: ["body", "ContainsTokenSequence", phrase], topK: 1000 });
+        const expected = fixtureDocuments().map(withoutTau).filter((d) => matchesFilter(d, request.filters!)).map((d) => d.id).sort();
+        expect((await executeQuery([loaded], request)).rows.map((r) => r.id), `${name} ${phrase}`).toEqual(expected);
+        expect(await executeQuery([loaded], request)).toEqual(await executeQuery([fresh], request));
+      }
+    }
+  });
+
   it("format 7 is what the writer produces today for an index with sparse vectors (golden file)", () => {
     const bytes = serializeQueryIndex(built);
     expect(new DataView(bytes.buffer, bytes.byteOffset).getUint16(8, true)).toBe(QUERY_INDEX_SPARSE_POSTINGS_VERSION);
@@ -272,7 +350,7 @@ describe("query index formats", () => {
     });
   }
 
-  for (const version of [3, 4, 5, 7]) {
+  for (const version of [3, 4, 5, 7, 9]) {
   it(`format ${version} keeps each IVF list's rows in whole clusters, one block each, and puts what an ANN query needs first in the eager region`, () => {
     const bytes = fixture(`query-index-v${version}.bin`);
     const directory = decodeBlockFileDirectory(bytes, bytes.byteLength);
