@@ -5,7 +5,8 @@
  * over an index and the per-document matcher agree.
  */
 import { describe, expect, it } from "vitest";
-import { buildQueryIndex, executeQuery, InvalidQueryError, parseQueryRequest, type QueryDocument } from "@skerry/namespace-engine";
+import { buildQueryIndex, executeQuery, InvalidQueryError, joinTextElements, joinTokens, parseQueryRequest, type QueryDocument } from "@skerry/namespace-engine";
+import { resolveTokenizerConfig, Tokenizer } from "../../src/query/tokenizer.ts";
 import { matchesFilter } from "../../src/query/filter-match.ts";
 
 const DOCS: QueryDocument[] = [
@@ -66,6 +67,38 @@ describe("token filters", () => {
     expect(await ids(["title", "ContainsTokenSequence", ""], PHRASE_DOCS)).toEqual([]);
     expect(await ids(["body", "ContainsTokenSequence", "the lazy"], PHRASE_DOCS)).toEqual(["b"]);
     expect(await ids(["Not", ["title", "ContainsTokenSequence", "quick brown"]], PHRASE_DOCS)).toEqual(["b", "c", "d", "e", "g"]);
+  });
+
+  it("match a phrase within one element of a text of several elements, never across two; the other filters see every element", async () => {
+    const docs: QueryDocument[] = [
+      { id: "a", text: { title: joinTextElements(["The quick", "brown fox"]) } },
+      { id: "b", text: { title: joinTextElements(["x", "quick brown", "", "Straße"]) } },
+      { id: "c", text: { title: joinTextElements(["quick", "", "brown"]) } },
+      { id: "d", text: { title: joinTextElements(["quick the", "brown"]) } },
+      { id: "e", text: { title: "quick brown" } },
+    ];
+    expect(await ids(["title", "ContainsTokenSequence", "quick brown"], docs)).toEqual(["b", "e"]);
+    expect(await ids(["title", "ContainsTokenSequence", "brown straße"], docs)).toEqual([]);
+    expect(await ids(["title", "ContainsTokenSequence", "the quick"], docs)).toEqual(["a"]);
+    expect(await ids(["title", "ContainsTokenSequence", "brown"], docs)).toEqual(["a", "b", "c", "d", "e"]);
+    expect(await ids(["title", "ContainsAllTokens", "quick brown"], docs)).toEqual(["a", "b", "c", "d", "e"]);
+    expect(await ids(["title", "ContainsAnyToken", "straße"], docs)).toEqual(["b"]);
+    // Stop words dropped from the text and the phrase: "quick the | brown" is still two elements.
+    const stop = { title: { stopWords: "english" as const } };
+    const request = parseQueryRequest({ filters: ["title", "ContainsTokenSequence", "quick the brown"], topK: 10 });
+    expect((await executeQuery([buildQueryIndex(docs, { metric: "COSINE", textFields: stop })], request)).rows.map((r) => r.id)).toEqual(["b", "e"]);
+    // The tokens and where each element after the first starts (an empty element starts where the next does).
+    const starts: number[] = [];
+    expect(new Tokenizer(resolveTokenizerConfig()).tokenize(joinTextElements(["x", "quick brown", "", "Straße"]), starts)).toEqual(["x", "quick", "brown", "straße"]);
+    expect(starts).toEqual([1, 3, 3]);
+    expect(() => joinTextElements(["a\u001eb"])).toThrow(RangeError);
+  });
+
+  it("in a pre-tokenized field U+001E is part of a token, no element separator", async () => {
+    const textFields = { tags: { preTokenized: true, lowercase: false, stopWords: [] } };
+    const docs: QueryDocument[] = [{ id: "a", text: { tags: joinTokens(["x\u001ey", "z"]) } }];
+    const request = parseQueryRequest({ filters: ["tags", "ContainsTokenSequence", joinTokens(["x\u001ey", "z"])], topK: 10 });
+    expect((await executeQuery([buildQueryIndex(docs, { metric: "COSINE", textFields })], request)).rows.map((r) => r.id)).toEqual(["a"]);
   });
 
   it("match nothing for an operand without tokens or a field no document has", async () => {
