@@ -554,6 +554,43 @@ export function describeTurbopufferSuite(name: string, makeStore: () => Promise<
       await expect(refuse(q, ["Highlight", "text", { foo: 1 }])).rejects.toThrow(/unknown Highlight option/);
     });
 
+    it("should match ContainsTokenSequence on a []string full-text attribute per array element, never across two", async () => {
+      // "evaluated independently per array element" (https://turbopuffer.com/docs/query, ContainsTokenSequence).
+      const ns = tpuf.namespace("phrase-elements");
+      await ns.write({
+        upsert_rows: [
+          { id: 1, tags: ["New York", "City hall"] },
+          { id: 2, tags: ["new york city", "hall"] },
+          { id: 3, tags: ["York", "", "city"] },
+          { id: 4, tags: ["york\u001ecity"] },
+          { id: 5, title: "york\u001ecity" },
+        ],
+        schema: { id: "uint", tags: { type: "[]string", full_text_search: true }, title: { type: "string", full_text_search: true } },
+      });
+      const ids = async (filters: unknown) => (await ns.query({ filters: filters as never, top_k: 10 })).rows?.map((r) => r.id);
+      // A U+001E inside a string separates words, not elements (id 4, and a string attribute: id 5).
+      expect(await ids(["tags", "ContainsTokenSequence", "york city"])).toEqual([2, 4]);
+      expect(await ids(["title", "ContainsTokenSequence", "york city"])).toEqual([5]);
+      expect(await ids(["tags", "ContainsTokenSequence", "city hall"])).toEqual([1]);
+      expect(await ids(["tags", "ContainsTokenSequence", "new york"])).toEqual([1, 2]);
+      expect(await ids(["tags", "ContainsTokenSequence", ["New", "York City"]])).toEqual([2]);
+      expect(await ids(["Not", ["tags", "ContainsTokenSequence", "york city"]])).toEqual([1, 3, 5]);
+      // ContainsAllTokens and ContainsAnyToken look at the tokens of every element together.
+      expect(await ids(["tags", "ContainsAllTokens", "york city"])).toEqual([1, 2, 3, 4]);
+      expect(await ids(["tags", "ContainsAnyToken", "hall"])).toEqual([1, 2]);
+      // Patches (by id and by filter) write elements the same way.
+      await ns.write({ patch_rows: [{ id: 1, tags: ["new", "york city hall"] }] });
+      await ns.write({ patch_by_filter: { filters: ["id", "Eq", 2], patch: { tags: ["new york", "city hall"] } } });
+      expect(await ids(["tags", "ContainsTokenSequence", "york city"])).toEqual([1, 4]);
+      expect(await ids(["tags", "ContainsTokenSequence", "new york"])).toEqual([2]);
+      expect(await ids(["tags", "ContainsTokenSequence", "city hall"])).toEqual([1, 2]);
+      // BM25 scores the tokens of all the elements: 1 and 2 hold "new york city hall", split differently, and tie.
+      const ranked = await ns.query({ rank_by: ["tags", "BM25", "hall"], top_k: 10 });
+      expect(ranked.rows?.map((r) => r.id)).toEqual([1, 2]);
+      expect(ranked.rows?.[0]?.$dist).toBeGreaterThan(0);
+      expect(ranked.rows?.[0]?.$dist).toBe(ranked.rows?.[1]?.$dist);
+    });
+
     it("should filter with Fuzzy as turbopuffer documents it: a substring within the text's edit distance, on attributes declared fuzzy: true", async () => {
       // https://turbopuffer.com/docs/query ("Fuzzy") and https://turbopuffer.com/docs/fts ("Fuzzy matching").
       const ns = tpuf.namespace("fuzzy");

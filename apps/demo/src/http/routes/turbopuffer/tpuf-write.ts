@@ -28,11 +28,13 @@ import {
   type DocumentInput,
   type DocumentPatch,
   documentIdKey,
+  joinTextElements,
   type JsonObject,
   type JsonValue,
   type NamespaceEngine,
   parseWriteCondition,
   type SparseVector,
+  TEXT_ELEMENT_SEPARATOR,
   type WriteBatch,
 } from "@skerry/namespace-engine";
 import { stringifyJson } from "../../lossless-json.ts";
@@ -175,10 +177,17 @@ function rowsOf(body: Record<string, unknown>, kind: "upsert" | "patch"): RowIn[
   return out;
 }
 
+/**
+ * The engine text of a full-text attribute's value. A `[]string` is a text of several elements (the engine's
+ * `joinTextElements`, U+001E between them), so a phrase (`ContainsTokenSequence`) matches within one string, not
+ * across two: turbopuffer evaluates it "independently per array element" (https://turbopuffer.com/docs/query). A
+ * U+001E inside a string (or in a `string` value, one element) becomes a space: both split words alike, and only the
+ * array's own boundaries separate elements.
+ */
 function textOf(value: unknown, preTokenized: boolean, where: string): string | undefined {
   if (preTokenized) return preTokenizedText(value, where, "InvalidArgument");
-  if (typeof value === "string") return value;
-  if (Array.isArray(value) && value.every((v) => typeof v === "string")) return value.join(" ");
+  if (typeof value === "string") return value.replaceAll(TEXT_ELEMENT_SEPARATOR, " ");
+  if (Array.isArray(value) && value.every((v) => typeof v === "string")) return joinTextElements(value.map((v) => v.replaceAll(TEXT_ELEMENT_SEPARATOR, " ")));
   return undefined;
 }
 
