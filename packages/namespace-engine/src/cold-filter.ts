@@ -37,8 +37,9 @@
  *   postings are contiguous); a phrase's candidates (holding all its
  *   tokens) are then checked against their token order (format 5's forward
  *   index `sequence`: each candidate's range, at the prefix sums of
- *   `docLengths`); a segment stored without it (format 4) refuses the
- *   phrase with the loaded path's InvalidQueryError;
+ *   `docLengths`; within one element of a text of several elements, whose
+ *   boundaries format 9 flags, holdsTermSequence); a segment stored without
+ *   it (format 4) refuses the phrase with the loaded path's InvalidQueryError;
  * - `Fuzzy` on a text field: the operand's tokens (fuzzy-filter.ts, under
  *   the segment's own config), the vocabulary's terms within each token's
  *   distance (read in blocks, cold-fuzzy.ts), their postings (runs of
