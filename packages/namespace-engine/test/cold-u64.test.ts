@@ -6,10 +6,11 @@
  * (one and several keys, ties of equal doubles), Sum and groups by bigint
  * keys, listings, ANN rows and tail PATCH bases are answered by ranged reads
  * (one cold query, no index loaded), equal to the loaded path and to an exact
- * (bigint) reference over the written documents. A damaged or torn block of a
- * column's exact values is Corrupt naming the index.
+ * (bigint) reference over the written documents; so are stored tail chunks
+ * holding them (ranged GETs only). A damaged or torn block of a column's
+ * exact values is Corrupt naming the index.
  */
-import type { MemoryStorage } from "@skerry/storage-providers";
+import { MemoryStorage } from "@skerry/storage-providers";
 import { decodeBlockFileDirectory, sliceFromTail } from "@skerry/wal-format";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type DocumentInput, isCorrupt, type NamespaceEngine } from "@skerry/namespace-engine";
@@ -259,4 +260,62 @@ describe("cold queries over exact 64-bit integers (format 8)", () => {
     const patched = (await makeEngine(storage, COLD).query(NS, { filters: ["g", "Eq", 9], topK: 1, includeAttributes: ["u", "i"] })).rows[0] as { attributes?: unknown };
     expect(patched.attributes).toEqual({ u: attrs(2).u, i: attrs(2).i });
   }, 60_000);
+});
+
+describe("stored tail chunks holding exact 64-bit integers (format 8)", () => {
+  const TAIL_NS = "acme/coldu64/tail";
+  /** Closed chunks of 600 documents, each persisted; no background load, so every query is cold. */
+  const SETTINGS = { tailChunkDocs: 600, tailIndexPersistDocs: 1, segmentIndexBytes: 1 };
+  const fresh = (storage: MemoryStorage, settings: Record<string, unknown> = SETTINGS) => makeEngine(storage, { queryCache: settings, compaction: { auto: false } });
+
+  it("are read by range, equal to the loaded path and the exact reference; never a whole GET", async () => {
+    const storage = new MemoryStorage();
+    const writer = fresh(storage);
+    await writer.createNamespace(TAIL_NS, { distanceMetric: "cosine" });
+    const docs = new Map<string, Attrs>();
+    for (const [from, to] of [
+      [0, 600],
+      [600, 1200],
+      [1200, 1205],
+    ] as const) {
+      const batch = Array.from({ length: to - from }, (_, i) => doc(from + i));
+      await writer.upsert(TAIL_NS, batch);
+      for (let k = from; k < to; k++) docs.set(doc(k).id, attrs(k));
+      await writer.query(TAIL_NS, { topK: 1 });
+    }
+    await writer.close();
+    expect(writer.queryStats().tailIndexes.written).toBeGreaterThanOrEqual(2);
+    const tailKeys = (await indexObjects(storage)).filter((o) => o.key.includes("/tailidx/"));
+    expect(tailKeys.length).toBe(2);
+    for (const { key } of tailKeys) {
+      const bytes = (await storage.get(key)).bytes;
+      expect(new DataView(bytes.buffer, bytes.byteOffset).getUint16(8, true)).toBe(8);
+    }
+    const wholeGets: string[] = [];
+    const counted = new Proxy(storage, {
+      get(target, prop) {
+        if (prop === "get") {
+          return async (key: string, options?: { range?: unknown }) => {
+            if (key.includes("/tailidx/") && options?.range === undefined) wholeGets.push(key);
+            return target.get(key, options as Parameters<MemoryStorage["get"]>[1]);
+          };
+        }
+        const value = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    for (const { request, ref } of [...CASES, ...AGGREGATES]) {
+      const label = JSON.stringify(request, (_, v) => (typeof v === "bigint" ? `${v}n` : v));
+      const json = request["aggregateBy"] === undefined ? { ...request, includeAttributes: ["u", "tags"] } : request;
+      const loaded = await fresh(storage, { ...SETTINGS, coldReads: false }).query(TAIL_NS, json);
+      const engine = fresh(counted as MemoryStorage);
+      const got = await engine.query(TAIL_NS, json);
+      expect(got, label).toEqual(loaded);
+      expect(engine.queryStats().coldQueries, label).toBe(1);
+      expect(engine.queryStats().tailIndexes, label).toMatchObject({ ranged: 2, materialized: 0 });
+      const answer = got.aggregations ?? got.aggregationGroups ?? got.rows.map((r) => r.id);
+      expect(answer, label).toEqual(ref(docs));
+    }
+    expect(wholeGets).toEqual([]);
+  }, 120_000);
 });
