@@ -172,6 +172,9 @@ describe("cold queries over exact 64-bit integers (format 8)", () => {
     expect(got, label).toEqual(loaded);
     expect(engine.queryStats().coldQueries, label).toBe(1);
     expect(engine.queryStats().segmentIndexes.loads, label).toBe(0);
+    // The rows as JSON text (a server's answer body): bigints as their digits, the same bytes cold and loaded.
+    const [coldRows, loadedRows] = await Promise.all([makeEngine(storage, COLD).queryRows(NS, request), makeEngine(storage, { queryCache: { coldReads: false } }).queryRows(NS, request)]);
+    expect(Array.from({ length: coldRows.rows.length }, (_, i) => coldRows.rows.json(i)), label).toEqual(Array.from({ length: loadedRows.rows.length }, (_, i) => loadedRows.rows.json(i)));
     return got;
   }
 
