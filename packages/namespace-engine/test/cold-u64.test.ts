@@ -179,7 +179,7 @@ describe("cold queries over exact 64-bit integers (format 8)", () => {
   }
 
   it("writes a format-8 index", async () => {
-    const [{ key }] = await indexObjects(storage);
+    const key = (await indexObjects(storage))[0]?.key;
     const bytes = (await storage.get(key!)).bytes;
     expect(new DataView(bytes.buffer, bytes.byteOffset).getUint16(8, true)).toBe(8);
   });
@@ -221,7 +221,7 @@ describe("cold queries over exact 64-bit integers (format 8)", () => {
   }, 60_000);
 
   it("corrupt or torn blocks of a column's exact values are Corrupt naming the index", async () => {
-    const [{ key }] = await indexObjects(storage);
+    const key = (await indexObjects(storage))[0]?.key;
     const original = (await storage.get(key!)).bytes;
     const directory = decodeBlockFileDirectory(original, original.byteLength);
     const meta = parseIndexMeta(sliceFromTail(directory, original, directory.section("meta.json")!));
