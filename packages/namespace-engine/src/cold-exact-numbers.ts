@@ -9,9 +9,11 @@
  * `exactSlots`), docs/formats.md "Format 8". For the wanted slots:
  * - their entries in `exactSlots`: the array read whole when the slots are
  *   many beside it (at least 1/16 of its entries), else one lower-bound search
- *   per slot, all searches in the same rounds of parallel probes (each round
- *   narrows every range 16-fold; the reader's block cache makes later
- *   rounds mostly local);
+ *   per slot, all searches in the same rounds of parallel probes: slot s's
+ *   entry lies in [s - (n - m), s] (n rows, m entries, ascending distinct
+ *   slots), the first round probes around s * m / n (where an even spread
+ *   puts it), the next ones narrow the range 16-fold each (the reader's
+ *   block cache makes later rounds mostly local);
  * - the digits of the entries found, runs of nearby entries one read each.
  * A slot not in `exactSlots` holds its double exactly (no entry returned).
  *
@@ -111,11 +113,16 @@ export async function coldExactNumbers(reader: ColdArrayReader, file: ColdIndexF
       if (i < m && all[i] === slot) found.push({ slot, entry: i });
     }
   } else {
-    // One lower-bound search per slot, all in the same rounds.
+    // One lower-bound search per slot, all in the same rounds. The slots are distinct and ascending, so slot s's
+    // entry is in [s - (n - m), s]; the first round probes around where a uniform spread would put it.
     const lo = new Float64Array(wanted.length);
-    const hi = new Float64Array(wanted.length).fill(m);
+    const hi = new Float64Array(wanted.length);
     const hiValue = new Float64Array(wanted.length).fill(-1);
-    for (;;) {
+    wanted.forEach((slot, w) => {
+      lo[w] = Math.max(0, slot - (n - m));
+      hi[w] = Math.min(m, slot + 1);
+    });
+    for (let round = 0; ; round++) {
       const probes: number[][] = [];
       let open = false;
       for (let w = 0; w < wanted.length; w++) {
@@ -126,7 +133,9 @@ export async function coldExactNumbers(reader: ColdArrayReader, file: ColdIndexF
         }
         open = true;
         const a = lo[w] as number;
-        probes.push(span <= PROBES + 1 ? Array.from({ length: span }, (_, i) => a + i) : Array.from({ length: PROBES }, (_, p) => a + Math.floor(((p + 1) * span) / (PROBES + 1))));
+        if (span <= PROBES + 1) probes.push(Array.from({ length: span }, (_, i) => a + i));
+        else if (round === 0) probes.push(nearGuess(a, a + span, Math.floor(((wanted[w] as number) * m) / n)));
+        else probes.push(Array.from({ length: PROBES }, (_, p) => a + Math.floor(((p + 1) * span) / (PROBES + 1))));
       }
       if (!open) break;
       const values = await reader.gather(file, exactSlots, "u32", probes.flat());
@@ -171,4 +180,15 @@ export async function coldExactNumbers(reader: ColdArrayReader, file: ColdIndexF
     out.set(slot, BigInt(digits));
   }
   return new ExactLookup(file.key, column.name, out);
+}
+
+/** Probes in [from, to) clustered around `guess` (distances growing fourfold), ascending. */
+function nearGuess(from: number, to: number, guess: number): number[] {
+  const at = new Set<number>();
+  for (const d of [0, 1, -1, 4, -4, 16, -16, 64, -64, 256, -256, 1024, -1024, 4096, -4096]) {
+    const p = guess + d;
+    if (p >= from && p < to) at.add(p);
+  }
+  if (at.size === 0) at.add(Math.min(to - 1, Math.max(from, guess)));
+  return [...at].sort((a, b) => a - b);
 }
