@@ -113,6 +113,9 @@ const CASES: { request: Record<string, unknown>; ref: Ref; rows?: "ids" | "aggre
   { request: { filters: ["u", "Lt", 2 ** 64], topK: 10_000 }, ref: listing((a) => has(a.u)) },
   { request: { filters: ["u", "Gt", 2 ** 64], topK: 10_000 }, ref: listing(() => false) },
   { request: { filters: ["And", [["u", "Gte", P53], ["u", "Lt", P53 + 1000n]]], topK: 10_000 }, ref: listing((a) => has(a.u) && cmp(a.u, P53) >= 0 && cmp(a.u, P53 + 1000n) < 0) },
+  // Bigint operands on a column holding no bigint.
+  { request: { filters: ["g", "Lt", P53 + 1n], topK: 50 }, ref: listing(() => true, 50) },
+  { request: { filters: ["Or", [["g", "Gte", P63], ["g", "Eq", -(P53 + 1n)], ["g", "In", [U64_MAX, I64_MIN]]]], topK: 10_000 }, ref: listing(() => false) },
   { request: { filters: ["i", "Lt", I64_MIN + 2n], topK: 10_000 }, ref: listing((a) => cmp(a.i, I64_MIN + 2n) < 0) },
   { request: { filters: ["i", "Gte", -(P53 + 100n)], topK: 50 }, ref: listing((a) => cmp(a.i, -(P53 + 100n)) >= 0, 50) },
   { request: { filters: ["tags", "ContainsAny", [U64_MAX - 1n, P60 + 256n]], topK: 10_000 }, ref: listing((a) => a.tags?.some((t) => t === U64_MAX - 1n || t === P60 + 256n) === true) },
