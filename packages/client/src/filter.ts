@@ -18,7 +18,8 @@
  */
 import type { Attributes } from "./json.ts";
 
-export type Scalar = string | number | boolean;
+/** A filter operand; a bigint is an integer beyond 2^53-1 (u64/i64 attribute values), compared exactly. */
+export type Scalar = string | number | bigint | boolean;
 
 export type EqualityOp = "Eq" | "NotEq";
 export type OrderOp = "Lt" | "Lte" | "Gt" | "Gte";
@@ -35,7 +36,7 @@ export type FieldOf<A> = Extract<keyof A, string> | "id";
 type ScalarIn<V> = V extends readonly (infer E)[] ? Extract<E, Scalar> : Extract<V, Scalar>;
 /** Scalars of field K of A, as a filter operand: `id` is a string. */
 export type ScalarOf<A, K> = K extends "id" ? string : K extends keyof A ? ScalarIn<Exclude<A[K], null | undefined>> : Scalar;
-type Ordered<V> = Extract<V, string | number>;
+type Ordered<V> = Extract<V, string | number | bigint>;
 
 /** The leaves on one field K. */
 export type FieldFilter<A, K extends string> =
@@ -97,10 +98,10 @@ export const filter = {
   not: <const F>(f: F) => leaf("Not", f),
   eq: <const K extends string, const V extends Scalar>(field: K, value: V) => leaf(field, "Eq", value),
   notEq: <const K extends string, const V extends Scalar>(field: K, value: V) => leaf(field, "NotEq", value),
-  lt: <const K extends string, const V extends string | number>(field: K, value: V) => leaf(field, "Lt", value),
-  lte: <const K extends string, const V extends string | number>(field: K, value: V) => leaf(field, "Lte", value),
-  gt: <const K extends string, const V extends string | number>(field: K, value: V) => leaf(field, "Gt", value),
-  gte: <const K extends string, const V extends string | number>(field: K, value: V) => leaf(field, "Gte", value),
+  lt: <const K extends string, const V extends string | number | bigint>(field: K, value: V) => leaf(field, "Lt", value),
+  lte: <const K extends string, const V extends string | number | bigint>(field: K, value: V) => leaf(field, "Lte", value),
+  gt: <const K extends string, const V extends string | number | bigint>(field: K, value: V) => leaf(field, "Gt", value),
+  gte: <const K extends string, const V extends string | number | bigint>(field: K, value: V) => leaf(field, "Gte", value),
   in: <const K extends string, const V extends Scalar>(field: K, values: readonly V[]) => leaf(field, "In", values),
   notIn: <const K extends string, const V extends Scalar>(field: K, values: readonly V[]) => leaf(field, "NotIn", values),
   /** Array attributes holding any of `values`. */
@@ -116,10 +117,10 @@ export const filter = {
   /** Present and not null. */
   exists: <const K extends string>(field: K) => leaf(field, "Exists"),
   /** Array attributes with an element that compares. */
-  anyLt: <const K extends string, const V extends string | number>(field: K, value: V) => leaf(field, "AnyLt", value),
-  anyLte: <const K extends string, const V extends string | number>(field: K, value: V) => leaf(field, "AnyLte", value),
-  anyGt: <const K extends string, const V extends string | number>(field: K, value: V) => leaf(field, "AnyGt", value),
-  anyGte: <const K extends string, const V extends string | number>(field: K, value: V) => leaf(field, "AnyGte", value),
+  anyLt: <const K extends string, const V extends string | number | bigint>(field: K, value: V) => leaf(field, "AnyLt", value),
+  anyLte: <const K extends string, const V extends string | number | bigint>(field: K, value: V) => leaf(field, "AnyLte", value),
+  anyGt: <const K extends string, const V extends string | number | bigint>(field: K, value: V) => leaf(field, "AnyGt", value),
+  anyGte: <const K extends string, const V extends string | number | bigint>(field: K, value: V) => leaf(field, "AnyGte", value),
   /** Documents whose text field holds every token of `text`. */
   containsAllTokens: (field: string, text: string | readonly string[], options?: TokenOptions): TokenFilter =>
     options === undefined ? [field, "ContainsAllTokens", text] : [field, "ContainsAllTokens", text, options],

@@ -12,9 +12,11 @@
  * cold-dead-slots.ts, matches from cold-filter.ts):
  * - `Count`: nothing (the slots are counted);
  * - `Count` of a field: its type tags (a byte per row);
- * - `Sum` of a field: its type tags and numbers (8 bytes per row);
+ * - `Sum` of a field: its type tags and numbers (8 bytes per row), and in a
+ *   format-8 column the exact values of the live bigint slots
+ *   (cold-exact-numbers.ts), so the sum is exact;
  * - a group field (a plain key, or the array attribute of a `ForEachUnique`
- *   key): its tags, numbers, string codes (4 bytes per row), the range of
+ *   key): its tags, numbers (and exact values), string codes (4 bytes per row), the range of
  *   the sorted dictionary spanning the codes met and, when it holds arrays
  *   or objects, the list of slots holding them (4 bytes per such row) and
  *   the JSON text of the live matching ones (runs of nearby entries, one
@@ -29,6 +31,7 @@
  */
 import type { ArrayRef, ColdArrayReader, ColdArrayType, ColdIndexFile, StringRef } from "./cold-array-reader.ts";
 import type { DeadSlots } from "./cold-dead-slots.ts";
+import { coldExactNumbers } from "./cold-exact-numbers.ts";
 import { CorruptError } from "./errors.ts";
 import { type AggregatedIndex, type AggregatedPartition, type AggregationResult, aggregate } from "./query/aggregate.ts";
 import { type AttributeColumn, TAG_ARRAY, TAG_NUMBER, TAG_OBJECT, TAG_STRING } from "./query/attribute-columns.ts";
@@ -193,10 +196,14 @@ async function readColumn(
   let lo = Number.POSITIVE_INFINITY;
   let hi = -1;
   const complexLive: number[] = [];
+  const numberLive: number[] = [];
   const check = (slot: number) => {
     const tag = tags[slot] as number;
     if (tag > 7 || ((a.typeMask >> tag) & 1) === 0) throw corrupt(`has tag ${tag} at slot ${slot}, not in its type mask`);
-    if (tag === TAG_NUMBER && want.numbers && a.numbers === null) throw corrupt("holds numbers without a number column");
+    if (tag === TAG_NUMBER && want.numbers) {
+      if (a.numbers === null) throw corrupt("holds numbers without a number column");
+      numberLive.push(slot);
+    }
     if ((tag === TAG_ARRAY || tag === TAG_OBJECT) && want.complex) complexLive.push(slot);
     if (tag === TAG_STRING && want.strings) {
       if (codes === null || a.strings === null) throw corrupt("holds strings without string codes or dictionary");
@@ -235,6 +242,13 @@ async function readColumn(
     }
   }
   const complex = complexLive.length === 0 ? null : await complexValues(reader, file, a, complexLive);
+  // Format 8: the exact values of the live number slots that hold bigints (for sums and group keys).
+  let exact: { slots: Uint32Array; digits: string[] } | undefined;
+  if (want.numbers && a.exactSlots !== undefined && numbers !== null) {
+    const lookup = await coldExactNumbers(reader, file, a, numberLive);
+    for (const slot of numberLive) lookup.at(slot, numbers[slot] as number); // each bigint against its double
+    exact = lookup.entries();
+  }
   return {
     name: a.name,
     tags,
@@ -253,6 +267,8 @@ async function readColumn(
     elemPostings: null,
     complexSlots: complex?.slots ?? null,
     complexJson: complex?.json ?? null,
+    ...(exact === undefined || exact.slots.length === 0 ? {} : { exactSlots: exact.slots, exactValues: StringTable.fromStrings(exact.digits) }),
+    ...(a.exactJson === true ? { exactJson: true as const } : {}),
   };
 }
 

@@ -8,7 +8,9 @@
  * - numbers (group 0 ascending, 1 descending): `numberOrder` read from the
  *   end the order starts at, in growing batches, each batch's numbers
  *   gathered, the live matching rows taken until k are and the value
- *   changes (a whole run of equal values);
+ *   changes (a whole run of equal values); in a format-8 column the run is
+ *   one of equal doubles (the order sorts it exactly) and the candidates'
+ *   exact values are read by range (cold-exact-numbers.ts);
  * - strings (group 1 ascending, 0 descending): the dictionary codes from
  *   that end in growing batches (their values and postings), whole codes
  *   taken until k rows are;
@@ -32,6 +34,7 @@
 import type { ColdIndexFile } from "./cold-array-reader.ts";
 import type { ColdHit } from "./cold-bm25.ts";
 import type { DeadSlots } from "./cold-dead-slots.ts";
+import { coldExactNumbers, type ExactLookup } from "./cold-exact-numbers.ts";
 import { coldListing, type ColdListingInput } from "./cold-listing.ts";
 import { type ColdTailChunk, coldTailMatches } from "./cold-tail.ts";
 import { CorruptError } from "./errors.ts";
@@ -60,7 +63,8 @@ interface Ordered {
   readonly segment: number;
   readonly slot: number;
   readonly group: number;
-  readonly value: number | bigint | string;
+  /** A number candidate's double until its exact value is read (format 8). */
+  value: number | bigint | string;
   id: string;
   /** The further keys' values, in key order (set once read). */
   rest: readonly OrderKey[];
@@ -195,6 +199,13 @@ async function segmentCandidates(input: ColdAttributeOrderInput, file: ColdIndex
   if (input.missing === "first") {
     if (!(await walkMissing())) await typed();
   } else if (!(await typed())) await walkMissing();
+  // Format 8: the number candidates' exact values (the walk stopped after a run of equal doubles, a superset of the
+  // run of equal exact values the loaded walk takes; the order sorts the run exactly, so it holds the same rows).
+  if (column?.exactSlots !== undefined) {
+    const numbered = out.filter((h) => typeof h.value === "number" && h.group !== missing);
+    const exact = await coldExactNumbers(reader, file, column, numbered.map((h) => h.slot));
+    for (const h of numbered) h.value = exact.at(h.slot, h.value as number);
+  }
   const need = out.filter((h) => h.group !== missing).map((h) => h.slot);
   const ids = await input.rows.ids(file, need);
   for (const h of out) if (h.group !== missing) h.id = ids.get(h.slot) as string;
@@ -261,9 +272,10 @@ async function restKeys(input: ColdAttributeOrderInput, file: ColdIndexFile, slo
         if (code > hi) hi = code;
       }
       const dict = hi < 0 || column.strings === null ? [] : await reader.strings(file, column.strings, lo, hi + 1);
+      const exact = numberSlots.length === 0 ? undefined : await coldExactNumbers(reader, file, column, numberSlots);
       for (const slot of slots) {
         const tag = tags.get(slot);
-        if (tag === TAG_NUMBER) keyed.set(slot, { group: desc ? 1 : 0, value: numbers.get(slot) as number });
+        if (tag === TAG_NUMBER) keyed.set(slot, { group: desc ? 1 : 0, value: (exact as ExactLookup).at(slot, numbers.get(slot) as number) });
         else if (tag === TAG_STRING) keyed.set(slot, { group: desc ? 0 : 1, value: dict[(codes.get(slot) as number) - lo] as string });
         else keyed.set(slot, { group: missingGroup(key), value: "" });
       }

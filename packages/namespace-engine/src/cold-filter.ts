@@ -7,9 +7,12 @@
  *   rounds of parallel probes), then its postings range;
  * - string ranges (`Lt` .. `Gte`): the dictionary bound, then the postings
  *   of the code range;
- * - number `Eq` and ranges: bounds in the value-sorted rows (`numberOrder`,
- *   rounds of 15 parallel probes, each the row and its number), then that
- *   range of `numberOrder`;
+ * - number `Eq` and ranges (a number or a bigint operand, compared
+ *   exactly): bounds in the value-sorted rows (`numberOrder`, rounds of 15
+ *   parallel probes, each the row and its number; a probe whose double
+ *   equals the operand's is compared by its exact value, format 8's
+ *   `exactSlots` / `exactValues` read by range, cold-exact-numbers.ts), then
+ *   that range of `numberOrder`;
  * - `ContainsAny` / `ContainsAll`: element keys and their postings;
  * - boolean `Eq`, `Exists`, `ContainsAll []`: the type tags column, read
  *   whole (one byte per row);
@@ -27,8 +30,9 @@
  *   string's keys (`s<value>`, in the value's order) are the range between
  *   two searches of the element keys, whose postings are one read; a
  *   number's keys (`n<value>`) the range starting with `n`, scanned in
- *   blocks, each compared, the postings of those that hold (consecutive
- *   keys' postings in one read);
+ *   blocks, each compared exactly (a key of an integer beyond 2^53-1 is its
+ *   bigint), the postings of those that hold (consecutive keys' postings in
+ *   one read);
  * - token filters (`ContainsAllTokens`, `ContainsAnyToken`,
  *   `ContainsTokenSequence`, query/token-filter.ts) on a text field: the
  *   operand tokenized under the segment's own config for the field, each
@@ -52,6 +56,8 @@ import type { ColdArrayReader, ColdIndexFile } from "./cold-array-reader.ts";
 import type { ColdDeadSlots } from "./cold-dead-slots.ts";
 import { CorruptError } from "./errors.ts";
 import { elementKey, TAG_ARRAY, TAG_FALSE, TAG_NULL, TAG_TRUE } from "./query/attribute-columns.ts";
+import { checkExactColumn, coldExactNumbers } from "./cold-exact-numbers.ts";
+import { compareExact, elementNumber, type ExactNumber } from "./query/exact-number.ts";
 import { type PatternMatcher, patternMatcher } from "./query/pattern-matcher.ts";
 import { type ColdTailChunk, coldTailMatches } from "./cold-tail.ts";
 import { InvalidQueryError } from "./query/errors.ts";
@@ -142,7 +148,7 @@ class Evaluation {
             return complement(await this.#eq(filter.field, filter.value), n);
           default:
             if (typeof filter.value === "boolean") return EMPTY;
-            return this.#range(filter.field, filter.op, filter.value as string | number); // bigint operands stay loaded (loaded-only.ts)
+            return this.#range(filter.field, filter.op, filter.value);
         }
       case "List":
         switch (filter.op) {
@@ -163,7 +169,7 @@ class Evaluation {
       case "Tokens":
         return this.#tokens(filter);
       case "AnyCompare":
-        return this.#anyCompare(filter.field, filter.op, filter.value as string | number); // bigint operands stay loaded (loaded-only.ts)
+        return this.#anyCompare(filter.field, filter.op, filter.value);
       case "Fuzzy":
         return this.#fuzzy(filter);
     }
@@ -187,7 +193,7 @@ class Evaluation {
       if (code < 0) return EMPTY;
       return this.#postings(column.stringPostingOffsets, column.stringPostings, code, code + 1);
     }
-    if (typeof value === "number") {
+    if (typeof value === "number" || typeof value === "bigint") {
       if (column.numbers === null || column.numberOrder === null) return EMPTY;
       return this.#numberRange(column, value, true, value, true);
     }
@@ -195,7 +201,7 @@ class Evaluation {
     return this.#byTag(field, (t) => t === tag);
   }
 
-  async #range(field: string, op: "Lt" | "Lte" | "Gt" | "Gte", value: string | number): Promise<Uint32Array> {
+  async #range(field: string, op: "Lt" | "Lte" | "Gt" | "Gte", value: string | ExactNumber): Promise<Uint32Array> {
     const lo = op === "Gt" || op === "Gte";
     const inclusive = op === "Lte" || op === "Gte";
     if (field === "id") {
@@ -204,7 +210,7 @@ class Evaluation {
     }
     const column = this.#column(field);
     if (column === undefined) return EMPTY;
-    if (typeof value === "number") {
+    if (typeof value !== "string") {
       if (column.numbers === null || column.numberOrder === null) return EMPTY;
       return lo ? this.#numberRange(column, value, inclusive, Number.POSITIVE_INFINITY, true) : this.#numberRange(column, Number.NEGATIVE_INFINITY, true, value, inclusive);
     }
@@ -273,7 +279,7 @@ class Evaluation {
    * keys, whose postings are contiguous (one read). Numbers (`n<value>`, not in numeric order): the keys starting
    * with `n`, scanned in blocks, each compared.
    */
-  async #anyCompare(field: string, op: "Lt" | "Lte" | "Gt" | "Gte", value: string | number): Promise<Uint32Array> {
+  async #anyCompare(field: string, op: "Lt" | "Lte" | "Gt" | "Gte", value: string | ExactNumber): Promise<Uint32Array> {
     const column = this.#column(field);
     if (column === undefined || column.elemKeys === null || column.elemPostingOffsets === null || column.elemPostings === null) return EMPTY;
     const keys = column.elemKeys;
@@ -292,7 +298,8 @@ class Evaluation {
     }
     const [from, to] = await this.#prefixRange(keys, "n");
     const codes = await this.#dictionaryCodes(keys, (key) => {
-      const element = Number(key.slice(1));
+      // Exact: a key of an integer beyond 2^53-1 is a bigint, compared with a number or a bigint by value.
+      const element = elementNumber(key.slice(1));
       return op === "Lt" ? element < value : op === "Lte" ? element <= value : op === "Gt" ? element > value : element >= value;
     }, from, to);
     return this.#postingsOfCodes(column.elemPostingOffsets, column.elemPostings, codes);
@@ -470,21 +477,33 @@ class Evaluation {
     );
   }
 
-  /** numberOrder[from, to): the rows whose number is in the range, ascending by slot (filter-plan numberRange). */
-  async #numberRange(column: AttributeMeta, lo: number, loInclusive: boolean, hi: number, hiInclusive: boolean): Promise<Uint32Array> {
+  /**
+   * numberOrder[from, to): the rows whose number is in the range, ascending by slot (filter-plan numberRange). The
+   * order sorts equal doubles by their exact values (format 8): a probe whose double equals the bound's is compared
+   * exactly, its bigint read by range (cold-exact-numbers.ts).
+   */
+  async #numberRange(column: AttributeMeta, lo: ExactNumber, loInclusive: boolean, hi: ExactNumber, hiInclusive: boolean): Promise<Uint32Array> {
     const reader = this.#reader;
     const file = this.#file;
     const orderRef = column.numberOrder as { $a: number };
     const numbersRef = column.numbers as { $a: number };
     const count = reader.length(file, orderRef, "u32");
-    const valuesAt = async (at: number[]): Promise<number[]> => {
+    checkExactColumn(reader, file, column);
+    // Each probe's order against `v` (negative: below it).
+    const comparisons = (v: ExactNumber) => async (at: number[]): Promise<number[]> => {
       const rows = await reader.gather(file, orderRef, "u32", at);
       const slots = at.map((i) => rows.get(i) as number);
       for (const slot of slots) if (slot >= this.#n) throw new CorruptError(`query index ${file.key}: numberOrder holds ${slot}, out of range`, file.key);
       const numbers = await reader.gather(file, numbersRef, "f64", slots);
-      return slots.map((slot) => numbers.get(slot) as number);
+      const d = Number(v);
+      const tied = slots.filter((slot) => numbers.get(slot) === d);
+      const exact = tied.length === 0 || column.exactSlots === undefined ? undefined : await coldExactNumbers(reader, file, column, tied);
+      return slots.map((slot) => {
+        const x = numbers.get(slot) as number;
+        return x !== d ? x - d : compareExact(exact === undefined ? x : exact.at(slot, x), v);
+      });
     };
-    const bound = (v: number, strictlyAbove: boolean) => firstFalse(count, valuesAt, (x) => x < v || (strictlyAbove && x === v));
+    const bound = (v: ExactNumber, strictlyAbove: boolean) => firstFalse(count, comparisons(v), (c) => c < 0 || (strictlyAbove && c === 0));
     const [from, to] = await Promise.all([
       lo === Number.NEGATIVE_INFINITY ? 0 : bound(lo, !loInclusive),
       hi === Number.POSITIVE_INFINITY ? count : bound(hi, hiInclusive),

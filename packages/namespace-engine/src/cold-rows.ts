@@ -4,9 +4,11 @@
  * vector of a slot. The id, the row store offsets and the vector live in
  * the slot's cluster (query/cluster-layout.ts; one block, fetched once and
  * cached with the other blocks), the attributes in the row store's 4 KiB
- * blocks, JSON exactly as `attributesOf(slot, "all")` returns them.
+ * blocks, JSON exactly as `attributesOf(slot, "all")` returns them (exact
+ * JSON in a format-8 index: its bigints are read back as bigints).
  */
 import { Buffer } from "node:buffer";
+import { parseExact } from "@skerry/wal-format";
 import type { ColdArrayReader, ColdIndexFile } from "./cold-array-reader.ts";
 import { CorruptError } from "./errors.ts";
 import { type ClusterRows, readCluster } from "./query/cluster-layout.ts";
@@ -56,7 +58,7 @@ export class ColdRows {
     const from = offsets[slot - start] as number;
     const to = offsets[slot - start + 1] as number;
     if (to < from) throw new CorruptError(`query index ${file.key}: row store offsets out of order`, file.key);
-    const all = to === from ? {} : parseStoredRow(await this.#reader.bytes(file, `a${rowStore.$a}`, from, to - from), file.key);
+    const all = to === from ? {} : parseStoredRow(await this.#reader.bytes(file, `a${rowStore.$a}`, from, to - from), file.key, file.meta.exact === true);
     if (names === "all") return all;
     const out: Record<string, JsonValue> = {};
     for (const name of names) {
@@ -168,10 +170,14 @@ export class ColdRows {
   }
 }
 
-/** A stored row's attributes (row store JSON); damage is CorruptError. */
-export function parseStoredRow(bytes: Uint8Array, key: string): Record<string, JsonValue> {
+/**
+ * A stored row's attributes (row store JSON; `exact`: exact JSON, a format-8 index's, whose integers beyond 2^53-1
+ * are bigints, wal-format exact-json.ts); damage is CorruptError.
+ */
+export function parseStoredRow(bytes: Uint8Array, key: string, exact = false): Record<string, JsonValue> {
   try {
-    const value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes)) as unknown;
+    const text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    const value = exact ? parseExact(text) : (JSON.parse(text) as unknown);
     if (typeof value === "object" && value !== null && !Array.isArray(value)) return value as Record<string, JsonValue>;
   } catch (cause) {
     throw new CorruptError(`query index ${key}: a row store entry is not JSON`, key, { cause });

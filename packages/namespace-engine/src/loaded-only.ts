@@ -18,14 +18,13 @@
  * still loads depends on the data, not the request (old index formats, index
  * shapes a cold reader cannot map): each cold path checks that itself.
  *
- * A filter with a bigint operand (an integer beyond 2^53-1) is served by the
- * loaded path only: the cold readers compare doubles.
+ * Filters with a bigint operand (an integer beyond 2^53-1) and stored query
+ * indexes holding exact 64-bit integers (format 8) are served cold too: the
+ * cold readers compare exactly (cold-exact-numbers.ts reads a column's exact
+ * values by range) and read the exact JSON row store.
  *
- * Besides request fields, three properties of a version keep a query on the
+ * Besides request fields, two properties of a version keep a query on the
  * loaded path, registered here too:
- * - a stored query index holding exact 64-bit integers (format 8, meta
- *   `exact`): the cold readers do not read their exact values, so such an
- *   index (segment or stored tail chunk) is loaded whole (`exactIndex`);
  * - a stored query index of format 2 (`coldReadableIndexFormat`): one CRC
  *   over the whole body and no blocks, so a range of it cannot be verified
  *   before use; it is loaded whole (verified), and a forced compaction
@@ -37,7 +36,7 @@
  *   materialized state (namespace-query.ts); every other base is read by
  *   ranges (cold-tail-bases.ts).
  */
-import type { Filter, QueryRequest, RankBy, TextExpr } from "./query/query-request.ts";
+import type { QueryRequest, RankBy, TextExpr } from "./query/query-request.ts";
 import { expressionLeaves } from "./query/text-combination.ts";
 
 /** True when a ranking expression holds a sparse clause (SparseKNN inside Sum/Max/...: the loaded path only). */
@@ -48,7 +47,7 @@ function hasSparseClause(expr: TextExpr): boolean {
 /** Per request field: true when every cold path that may receive a request with it serves it, or a test of its value. */
 const SERVED_COLD: { readonly [K in keyof QueryRequest]-?: boolean | ((value: NonNullable<QueryRequest[K]>) => boolean) } = {
   rankBy: (rank: RankBy) => (rank.kind === "rrf" ? rank.queries : [rank]).every((r) => r.kind !== "text" || !hasSparseClause(r.expr)),
-  filters: (filter: Filter) => !hasBigIntOperand(filter),
+  filters: true,
   topK: true,
   includeAttributes: true,
   includeVectors: true,
@@ -63,24 +62,6 @@ const SERVED_COLD: { readonly [K in keyof QueryRequest]-?: boolean | ((value: No
   limitPer: true,
   computeAttributes: (computed) => [...computed.values()].every((c) => c.kind !== "expr" || !hasSparseClause(c.expr)),
 };
-
-/** True when a filter compares with a bigint (an integer beyond 2^53-1): the cold readers compare doubles only. */
-function hasBigIntOperand(filter: Filter): boolean {
-  switch (filter.kind) {
-    case "And":
-    case "Or":
-      return filter.filters.some(hasBigIntOperand);
-    case "Not":
-      return hasBigIntOperand(filter.filter);
-    case "Compare":
-    case "AnyCompare":
-      return typeof filter.value === "bigint";
-    case "List":
-      return filter.values.some((v) => typeof v === "bigint");
-    default:
-      return false;
-  }
-}
 
 export function needsLoadedPath(request: QueryRequest): boolean {
   for (const [field, cold] of Object.entries(SERVED_COLD) as [keyof QueryRequest, boolean | ((value: unknown) => boolean)][]) {

@@ -95,7 +95,6 @@ import { coldListing } from "./cold-listing.ts";
 import { coldAttributeOrder } from "./cold-attribute-order.ts";
 import { coldRrf } from "./cold-rrf.ts";
 import { coldAggregate } from "./cold-aggregate.ts";
-import { exactIndex } from "./query/index-codec.ts";
 import { needsLoadedPath } from "./loaded-only.ts";
 import { COLD_EXACT_BATCH_BYTES, coldExactVector } from "./cold-exact-vector.ts";
 import type { AggregationResult } from "./query/aggregate.ts";
@@ -692,7 +691,7 @@ export class NamespaceQuery {
       Promise.all(refs.map((ref) => this.#coldArrays.open({ ref, indexKey: indexKeyOf(ref) as string, expectedBytes: indexBytesOf(ref) }))),
       Promise.all(refs.map((ref) => this.#tombstones(ref))),
     ]);
-    if (opened.some((file) => file === null || file.meta.idSet === undefined || exactIndex(file.meta))) return false;
+    if (opened.some((file) => file === null || file.meta.idSet === undefined)) return false;
     const ids = [...fold.needsBase];
     const bases = await coldTailBases({
       reader: this.#coldArrays,
@@ -1008,7 +1007,7 @@ export class NamespaceQuery {
           if (exactFile !== undefined) return this.#coldRows.attributes(exactFile, h.slot, names);
           const key = keys[h.segment] as string;
           const { offset, length } = rowStoreRange(annListOf((round as AnnRun).candidates, keys, h.segment, h.slot), h.slot);
-          return pickAttributes(length === 0 ? {} : parseStoredRow(await this.#cold.rowStore(key, heads[h.segment] as ColdIndexHead, offset, length), key), names);
+          return pickAttributes(length === 0 ? {} : parseStoredRow(await this.#cold.rowStore(key, heads[h.segment] as ColdIndexHead, offset, length), key, (heads[h.segment] as ColdIndexHead).exact), names);
         },
         tail: coldTailChunks(tailChunks),
         run: async (k) => {
@@ -1049,7 +1048,7 @@ export class NamespaceQuery {
         if (names !== "none") {
           const { offset, length } = rowStoreRange(list, h.slot);
           const key = keys[h.segment] as string;
-          const all = length === 0 ? {} : parseStoredRow(await this.#cold.rowStore(key, head, offset, length), key);
+          const all = length === 0 ? {} : parseStoredRow(await this.#cold.rowStore(key, head, offset, length), key, head.exact);
           row.attributes = names === "all" ? all : pickAttributes(all, names);
         }
         if (request.includeVectors) {
@@ -1632,7 +1631,6 @@ export class NamespaceQuery {
     if (tail === null || opened.some((file) => file === null)) return undefined;
     // The tail's chunks read by range are files after the segments.
     const files = [...(opened as ColdIndexFile[]), ...tail.stored.map(({ chunk }) => chunk.file)];
-    if (files.some((file) => exactIndex(file.meta))) return undefined; // exact 64-bit integers: loaded (loaded-only.ts)
     const metric: DistanceMetric = manifest.vector?.metric ?? "COSINE";
     for (const file of files) {
       if (file.meta.metric !== metric) throw new CorruptError(`query index ${file.key} was built for ${file.meta.metric}, the namespace uses ${metric}`, file.key);

@@ -1,8 +1,8 @@
 /**
  * 64-bit integer attribute values (bigints beyond 2^53-1; `int` i64, `uint` u64): stored exactly in the log tail,
  * in segments and in the query index (format 8), and queried exactly: Eq / NotEq / In / ranges comparing bigints
- * with numbers, Contains on `[]uint`, attribute order (one and several keys), Sum, returned rows. The cold paths
- * load such indexes whole, so every answer equals the loaded one; out of range is SchemaViolation.
+ * with numbers, Contains on `[]uint`, attribute order (one and several keys), Sum, returned rows. Cold answers
+ * equal loaded ones (the cold paths over larger indexes: cold-u64.test.ts); out of range is SchemaViolation.
  */
 import { MemoryStorage } from "@skerry/storage-providers";
 import { describe, expect, it } from "vitest";

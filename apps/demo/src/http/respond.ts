@@ -23,17 +23,29 @@
  * QueryRows: a query's rows are never all materialized).
  *
  * `documentJson`: an engine document as plain JSON (typed arrays to arrays).
+ *
+ * Integers beyond 2^53-1 (u64/i64 attribute values, aggregations summing
+ * them: bigints) are written as their exact digits (lossless-json.ts).
  */
 import type { JsonObject, QuerySlicer, StoredDocument } from "@skerry/namespace-engine";
 import type { Context } from "hono";
 import type { z } from "zod";
+import { stringifyJson } from "./lossless-json.ts";
 
 /**
  * The answer, typed `never` so it satisfies every route's declared
  * response union: the schema parse above is the check that matters.
  */
 export function send<S extends z.ZodType>(c: Context, schema: S, data: z.input<S>, status: 200 | 201 = 200): never {
-  return c.json(schema.parse(data) as object, status) as never;
+  const value = schema.parse(data) as object;
+  try {
+    return c.json(value, status) as never;
+  } catch (error) {
+    // Integers beyond 2^53-1 (u64/i64 attribute values, bigints): their exact digits (lossless-json.ts).
+    if (!(error instanceof TypeError) || !/BigInt/i.test(error.message)) throw error;
+    c.header("Content-Type", "application/json");
+    return c.body(stringifyJson(value), status) as never;
+  }
 }
 
 const done = new WeakMap<ReadableStream<Uint8Array>, Promise<void>>();
@@ -61,10 +73,10 @@ type StreamParts<T> = { slicer: QuerySlicer; head: Record<string, unknown>; key:
  */
 export function streamJson<T>(c: Context, parts: StreamParts<T>, status: 200 | 201 = 200): never {
   const count = "rows" in parts ? parts.rows.length : parts.items.length;
-  const itemJson = "rows" in parts ? (i: number) => parts.rows.json(i) : (i: number) => JSON.stringify(parts.row(parts.items[i]!));
+  const itemJson = "rows" in parts ? (i: number) => parts.rows.json(i) : (i: number) => stringifyJson(parts.row(parts.items[i]!));
   const encoder = new TextEncoder();
-  const headJson = JSON.stringify(parts.head);
-  const tailJson = JSON.stringify(parts.tail ?? {});
+  const headJson = stringifyJson(parts.head);
+  const tailJson = stringifyJson(parts.tail ?? {});
   const open = `${headJson.slice(0, -1)}${headJson === "{}" ? "" : ","}${JSON.stringify(parts.key)}:[`;
   const close = `]${tailJson === "{}" ? "" : `,${tailJson.slice(1, -1)}`}}`;
   let next = 0;

@@ -41,9 +41,11 @@ export const ErrorSchema = z
 
 // Every record keyed by user-supplied names (attributes, nested objects, text fields, labels, aggregations)
 // is an `ownRecord`: zod's record drops a `__proto__` key, which is data here like any other name.
+/** An integer beyond 2^53-1 (the body is parsed losslessly, lossless-json.ts: a bigint), sent and answered as its digits. */
+const exactInteger = z.bigint().openapi({ type: "integer", description: "An integer beyond 2^53-1 (int: i64, uint: u64), exact" });
 export const JsonValueSchema: z.ZodType<JsonValue> = z
-  .lazy(() => z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(JsonValueSchema), ownRecord(z.string(), JsonValueSchema)]))
-  .openapi("JsonValue", { description: "Any JSON value (finite numbers only)" });
+  .lazy(() => z.union([z.string(), z.number(), exactInteger, z.boolean(), z.null(), z.array(JsonValueSchema), ownRecord(z.string(), JsonValueSchema)]))
+  .openapi("JsonValue", { description: "Any JSON value (finite numbers only; integers beyond 2^53-1 are exact: u64/i64 attribute values)" });
 export const AttributesSchema = ownRecord(z.string(), JsonValueSchema).openapi("Attributes");
 const finite = z.number();
 const atVersion = z.coerce.number().int().positive().optional().openapi({ description: "Read as of this manifest version" });

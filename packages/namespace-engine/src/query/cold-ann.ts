@@ -79,6 +79,8 @@ export interface ColdIndexHead {
    */
   readonly vectors: BlockFileSection | null;
   readonly rowStore: BlockFileSection;
+  /** Format 8: the row store is exact JSON (integers beyond 2^53-1 are bigints). */
+  readonly exact: boolean;
   /** The id set (id-set.ts): membership tests without loading the index. */
   readonly idSet: { readonly bloom: Uint32Array; readonly fence: readonly Uint8Array[]; readonly blocks: BlockFileSection };
 }
@@ -124,8 +126,7 @@ export function readColdIndexHead(tail: Uint8Array, objectBytes: number): ColdIn
     }
   };
   const meta = parseIndexMeta(eager(directory.section("meta.json"), "meta document"));
-  // Format 8 (exact 64-bit integers) is loaded whole (loaded-only.ts `exactIndex`).
-  if (meta.ann === null || meta.vectors === null || meta.clusters === undefined || meta.rowStore === undefined || exactIndex(meta)) return null;
+  if (meta.ann === null || meta.vectors === null || meta.clusters === undefined || meta.rowStore === undefined) return null;
   const array = <T>(ref: { $a: number }, what: string, make: (b: ArrayBuffer) => T): T => make(eager(directory.section(`a${ref.$a}`), what).buffer as ArrayBuffer);
   if (meta.vectors.centroids === null) throw corrupt("IVF lists without centroids");
   const listOffsets = array(meta.ann.listOffsets, "list offsets", (b) => new Uint32Array(b));
@@ -182,6 +183,7 @@ export function readColdIndexHead(tail: Uint8Array, objectBytes: number): ColdIn
     clusters,
     vectors,
     rowStore,
+    exact: exactIndex(meta),
     idSet: { bloom, fence, blocks: idBlocks },
   };
 }

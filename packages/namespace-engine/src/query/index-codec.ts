@@ -127,7 +127,8 @@ export const QUERY_INDEX_SPARSE_POSTINGS_VERSION = 7;
  * arrays and objects, and the whole row store, are exact JSON: @skerry/wal-format exact-json.ts), and the meta document says
  * `exact: true`. The version is raised only for such indexes (older readers refuse them instead of reading a
  * 20-digit integer as a double); pre-tokenized text fields are told by their config, sparse postings are there
- * exactly when sparse vectors are. The cold readers load such an index whole (loaded-only.ts).
+ * exactly when sparse vectors are. The cold readers read it by range too (cold-exact-numbers.ts: a column's exact
+ * values; cold-rows.ts: the exact JSON row store).
  */
 export const QUERY_INDEX_EXACT_VERSION = 8;
 /**
@@ -641,7 +642,7 @@ interface Container {
 
 export type IndexMeta = z.infer<typeof metaSchema>;
 
-/** True for a format-8 index (exact 64-bit integers): the cold readers load it whole (loaded-only.ts). */
+/** True for a format-8 index (exact 64-bit integers): its row store and columns' arrays and objects are exact JSON. */
 export function exactIndex(meta: IndexMeta): boolean {
   return meta.exact === true;
 }

@@ -9,13 +9,17 @@
  * - `row(i)`: the row as `executeQuery` returns it (a fresh object);
  * - `json(i)`: the same row as JSON text, `JSON.stringify(row(i))` to the
  *   byte, made straight from the columns (no attribute objects; arrays and
- *   objects are their stored JSON text);
+ *   objects are their stored JSON text); a bigint (an integer beyond
+ *   2^53-1) is its digits, as a column writes it (rows made already, a cold
+ *   query's, holding one are written as exact JSON, wal-format
+ *   exact-json.ts);
  * - `toArray(slicer)`: every row, materialized in slices of the slicer.
  *
  * Rows read the partitions' query indexes, which are immutable; holding a
  * QueryRows keeps them alive (not cached: the memory of an evicted index is
  * released when its last answer is dropped).
  */
+import { hasBigInt, stringifyExact } from "@skerry/wal-format";
 import { type AttributeColumn, columnJson } from "./attribute-columns.ts";
 import type { JsonValue } from "./query-document.ts";
 import type { QueryIndex } from "./query-index.ts";
@@ -137,7 +141,7 @@ export class QueryRows {
 
   /** Row `i` as JSON text: `JSON.stringify(row(i))`, without making the row. */
   json(i: number): string {
-    if (this.#made !== undefined) return JSON.stringify(this.#madeRow(i));
+    if (this.#made !== undefined) return stringifyRow(this.#madeRow(i));
     const h = this.#hit(i);
     const shape = this.#shape;
     let out = `{"id":${JSON.stringify(h.id)}`;
@@ -203,5 +207,15 @@ export class QueryRows {
       this.#fields[p] = fields;
     }
     return fields;
+  }
+}
+
+/** A made row as JSON text: `JSON.stringify`, or exact JSON when it holds a bigint (which JSON.stringify refuses). */
+function stringifyRow(row: QueryRow): string {
+  try {
+    return JSON.stringify(row);
+  } catch (error) {
+    if (error instanceof TypeError && hasBigInt(row)) return stringifyExact(row);
+    throw error;
   }
 }
