@@ -132,4 +132,38 @@ describe("phrases within one element of a text of several elements", () => {
     await engine.deleteByFilter(NS, ["body", "ContainsTokenSequence", "bravo charlie"]);
     expect(await ids(engine, { topK: 10 })).toEqual(["case-a", "case-c"]);
   });
+
+  it("with exact 64-bit integers in the same index (format 9 holds format 8's exact columns), cold like loaded", async () => {
+    const BIG = 2n ** 63n;
+    const withBig = (i: number): DocumentInput => {
+      const base = i < CASES.length ? CASES[i]! : doc(i);
+      return { ...base, attributes: { n: i % 3 === 0 ? BIG + BigInt(i) : i } };
+    };
+    const { storage } = await compactedNamespace(NS, 600, withBig);
+    const [index] = await indexObjects(storage);
+    const head = (await storage.get(index!.key, { range: { offset: 0, length: 10 } })).bytes;
+    expect(new DataView(head.buffer, head.byteOffset).getUint16(8, true)).toBe(9);
+    const asked: Record<string, unknown>[] = [
+      { filters: ["And", [["body", "ContainsTokenSequence", "bravo charlie"], ["n", "Gte", BIG]]], topK: 10_000 },
+      { filters: ["n", "Eq", BIG + 3n], topK: 10 },
+      { rankBy: ["n", "desc"], filters: ["body", "ContainsAnyToken", "alpha"], topK: 5 },
+      { filters: ["body", "ContainsTokenSequence", "alpha bravo"], aggregateBy: { total: ["Sum", "n"] } },
+    ];
+    for (const request of asked) {
+      const loaded = await makeEngine(storage, { queryCache: { coldReads: false } }).query(NS, request);
+      const engine = makeEngine(storage);
+      expect(await engine.query(NS, request), String(request.filters)).toEqual(loaded);
+      expect(engine.queryStats().coldQueries).toBe(1);
+    }
+    const engine = makeEngine(storage);
+    const exact = await engine.query(NS, { filters: ["n", "Eq", BIG + 3n], topK: 10 });
+    expect(exact.rows.map((r) => r.id)).toEqual(["case-d"]);
+    const top = await engine.query(NS, { rankBy: ["n", "desc"], topK: 1, includeAttributes: ["n"] });
+    expect(top.rows[0]!.attributes).toEqual({ n: BIG + 597n });
+    // Every phrase row with n >= 2^63 is a multiple of 3 whose phrase lies inside one element.
+    const both = await engine.query(NS, { filters: ["And", [["body", "ContainsTokenSequence", "bravo charlie"], ["n", "Gte", BIG]]], topK: 10_000 });
+    // case-a (n = 2^63) spans "bravo | charlie" across two elements; case-d (n = 2^63+3) holds it in one.
+    expect(both.rows.map((r) => r.id)).toContain("case-d");
+    expect(both.rows.map((r) => r.id)).not.toContain("case-a");
+  });
 });
