@@ -127,7 +127,11 @@ export class TailFold {
     yield* this.#docs.keys();
     if (this.#summaries.length === 0) return;
     const seen = new Set<string>();
-    const fresh = (id: string) => !this.#docs.has(id) && !seen.has(id) && (seen.add(id), true);
+    const fresh = (id: string): boolean => {
+      if (this.#docs.has(id) || seen.has(id)) return false;
+      seen.add(id);
+      return true;
+    };
     for (const id of this.deleted) if (fresh(id)) yield id;
     for (const s of this.#summaries) {
       for (const id of s.rows) if (fresh(id)) yield id;
