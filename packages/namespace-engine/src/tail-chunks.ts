@@ -197,12 +197,15 @@ export class TailChunks {
     return out;
   }
 
-  /** The most ids any chunk the next `advance` builds (a closed one not built yet, or the open one) was touched by: a bound of its documents. */
-  largestPending(): number {
+  /**
+   * The most ids any chunk the next `advance` builds (a closed one not built yet and not `skip`ped, e.g. found
+   * stored, or the open one) was touched by: a bound of its documents.
+   */
+  largestPending(skip: (start: number, end: number) => boolean = () => false): number {
     const { start } = this.#plan();
     let open = 0;
     for (let c = start; c < this.fold.identities.length; c++) open += this.fold.touchedCount(c);
-    return this.pending().reduce((most, p) => Math.max(most, p.touched), open);
+    return this.pending().reduce((most, p) => (skip(p.start, p.end) ? most : Math.max(most, p.touched)), open);
   }
 
   /**
