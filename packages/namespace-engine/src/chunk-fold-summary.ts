@@ -41,24 +41,19 @@ export function chunkFoldSummaryJson(summary: ChunkFoldSummary): { touched: numb
 export function parseChunkFoldSummary(
   header: Record<string, unknown>,
   containers: number,
-  rows: { readonly size: number; readonly ids: { get(slot: number): string } },
+  rows: { readonly size: number; slotOfId(id: string): number },
 ): ChunkFoldSummary | string {
   const { touched, deleted, superseded } = header;
   if (!Array.isArray(touched) || touched.length !== containers || touched.some((n) => !Number.isSafeInteger(n) || (n as number) < 0)) {
     return `has ${containers} containers but no count of the entries each applied`;
   }
   if (!isStringArray(deleted) || !isStringArray(superseded)) return "has deleted or superseded ids that are not strings";
-  // The rows are distinct (the caller checked the index's ids): check the few others against them.
+  // The rows are distinct (the caller checked the index's ids): look the few others up among them.
   const others = new Set<string>();
   for (const id of [...deleted, ...superseded]) {
     if (others.has(id)) return `names id ${JSON.stringify(id)} twice among its deleted and superseded ids`;
+    if (rows.slotOfId(id) >= 0) return `names id ${JSON.stringify(id)} both as a row and as deleted or superseded`;
     others.add(id);
-  }
-  if (others.size > 0) {
-    for (let slot = 0; slot < rows.size; slot++) {
-      const id = rows.ids.get(slot);
-      if (others.has(id)) return `names id ${JSON.stringify(id)} both as a row and as deleted or superseded`;
-    }
   }
   const total = (touched as number[]).reduce((n, c) => n + c, 0);
   if (total < rows.size + others.size) return `counts ${total} entries for ${rows.size + others.size} ids`;

@@ -32,7 +32,12 @@
  * covers are not read at all; their ids, counts and deletions come from the
  * chunk's `tail.json` and its index's ids, and their live documents are held
  * only as "in the chunk" (`doc` of one throws SummarizedFoldError: the
- * engine then folds the batches, namespace-query.ts).
+ * engine then folds the batches, namespace-query.ts). The chunk's rows are
+ * not entered in the fold's maps: they stay in the chunk's id blocks
+ * (ranged-tail-chunk.ts) and an id the maps do not hold is looked up there
+ * (a binary search per summarized chunk), so applying a summary costs its
+ * deleted and superseded ids, not its rows. Only `ids()` and `touched()` of
+ * a summarized container list them (decoded then).
  *
  * Errors: those of container-loader.ts (`CorruptError`, `StorageFailureError`).
  */
@@ -70,43 +75,101 @@ function upserted(entry: LogEntry): StoredDocument {
 const IN_CHUNK: unique symbol = Symbol("in stored chunk");
 type Held = StoredDocument | LazyUpsert | typeof IN_CHUNK | null;
 
+/** The rows of a summarized chunk as the fold needs them: looked up by id, listed only on demand. */
+export interface SummaryRows extends Iterable<string> {
+  readonly size: number;
+  slotOfId(id: string): number;
+  /** The slot of the id whose UTF-8 bytes are `id`, -1 when not held. */
+  slotOfBytes(id: Uint8Array): number;
+}
+
+const encoder = new TextEncoder();
+
+/** A stored chunk applied from its summary (`applySummary`): containers [start, end). */
+interface Summarized {
+  readonly start: number;
+  readonly end: number;
+  readonly rows: SummaryRows;
+  readonly summary: ChunkFoldSummary;
+  readonly superseded: ReadonlySet<string>;
+}
+
 export class TailFold {
   readonly #identities: string[] = [];
-  /** Touched ids: the current document (an UPSERT not decoded yet: `doc` decodes it), or null when deleted in the tail. */
+  /**
+   * Touched ids: the current document (an UPSERT not decoded yet: `doc` decodes it), or null when deleted in the
+   * tail. Not the rows of summarized chunks (`#summaries`), unless a batch after them touched the id again.
+   */
   readonly #docs = new Map<string, Held>();
   /** Ids a PATCH reached before the tail wrote them (their base may be in an indexed segment). */
   readonly needsBase = new Set<string>();
   /** The PATCHes of each id in `needsBase`, in order: applied to its base by `resolveBase`. */
   readonly #pending = new Map<string, LogEntry[]>();
-  /** Ids whose current state is deleted (`docs` holds null). */
+  /** Ids whose current state is deleted (`docs` holds null, or a summary deleted it and no batch touched it since). */
   readonly deleted = new Set<string>();
   /** The first container (index into `identities`) that touched each id: the ids of an earlier version are those below its container count. */
   readonly #firstTouch = new Map<string, number>();
-  /** The ids each container touched, in container order (tail-chunks.ts partitions the tail by them). */
-  readonly #touched: string[][] = [];
+  /** The ids each container touched, in container order (tail-chunks.ts partitions the tail by them); undefined: a summarized chunk's first container, listed on demand. */
+  readonly #touched: (string[] | undefined)[] = [];
   /** How many entries each container applied (its `#touched` length, or a summary's count). */
   readonly #counts: number[] = [];
   /** Containers applied from stored chunk summaries (their batches never read). */
   summarizedContainers = 0;
-  readonly #summarized = new Map<string, { readonly rows: object; readonly summary: ChunkFoldSummary }>();
+  /** The summarized chunks, oldest first. */
+  readonly #summaries: Summarized[] = [];
 
   get identities(): readonly string[] {
     return this.#identities;
   }
 
-  /** Every id the fold touched (live or deleted). */
-  ids(): IterableIterator<string> {
-    return this.#docs.keys();
+  /** Every id the fold touched (live or deleted), each once; a summarized chunk's rows decoded as they are listed. */
+  *ids(): IterableIterator<string> {
+    yield* this.#docs.keys();
+    if (this.#summaries.length === 0) return;
+    const seen = new Set<string>();
+    const fresh = (id: string): boolean => {
+      if (this.#docs.has(id) || seen.has(id)) return false;
+      seen.add(id);
+      return true;
+    };
+    for (const id of this.deleted) if (fresh(id)) yield id;
+    for (const s of this.#summaries) {
+      for (const id of s.rows) if (fresh(id)) yield id;
+      for (const id of s.superseded) if (fresh(id)) yield id;
+    }
+  }
+
+  /** True when a summarized chunk holds `id` as a row or as superseded (its state: in the chunk). */
+  #inChunks(id: string): boolean {
+    let bytes: Uint8Array | undefined;
+    for (const s of this.#summaries) {
+      if (s.superseded.has(id)) return true;
+      if (s.rows.slotOfBytes((bytes ??= encoder.encode(id))) >= 0) return true;
+    }
+    return false;
+  }
+
+  /** The state of `id`: the maps', else the summarized chunks' (deleted, or in a chunk); undefined when not touched. */
+  #held(id: string): Held | undefined {
+    const held = this.#docs.get(id);
+    if (held !== undefined || this.#summaries.length === 0) return held;
+    if (this.deleted.has(id)) return null;
+    return this.#inChunks(id) ? IN_CHUNK : undefined;
+  }
+
+  /** True when the fold touched `id` (live or deleted). */
+  #has(id: string): boolean {
+    return this.#docs.has(id) || (this.#summaries.length > 0 && (this.deleted.has(id) || this.#inChunks(id)));
   }
 
   /** True when the fold touched `id` and its current state is a document (not deleted). */
   isLive(id: string): boolean {
-    return this.#docs.has(id) && !this.deleted.has(id);
+    return !this.deleted.has(id) && this.#has(id);
   }
 
   /** The current document of `id` (decoded now if it was not yet), null when deleted, undefined when not touched. */
   doc(id: string): StoredDocument | null | undefined {
-    const held = this.#docs.get(id);
+    const held = this.#held(id);
     if (held === IN_CHUNK) throw new SummarizedFoldError(id);
     if (held === undefined || held === null || !isLazy(held as FoldEntry)) return held as StoredDocument | null | undefined;
     const doc = upserted(materialize(held as LazyUpsert));
@@ -116,10 +179,15 @@ export class TailFold {
 
   /**
    * The ids container `i` touched (an id may repeat). Of a summarized chunk, the first container lists every id
-   * the chunk touched (once) and the others none: read them by whole chunks.
+   * the chunk touched (once, decoded now from its rows and summary) and the others none: read them by whole chunks.
    */
   touched(i: number): readonly string[] {
-    return this.#touched[i] ?? [];
+    const touched = this.#touched[i];
+    if (touched !== undefined || i >= this.#touched.length) return touched ?? [];
+    const s = this.#summaries.find((x) => x.start === i) as Summarized;
+    const ids = [...s.rows, ...s.summary.superseded, ...s.summary.deleted];
+    this.#touched[i] = ids;
+    return ids;
   }
 
   /** How many entries container `i` applied (where chunks are cut, tail-chunks.ts). */
@@ -130,43 +198,36 @@ export class TailFold {
   /**
    * Applies a stored chunk's containers from its summary instead of their log batches: `identities` (the chunk's
    * containers, following this fold's), `rows` (its index's ids: live at the chunk's end, documents not held
-   * here) and `summary` (counts, deleted and superseded ids). Only before any batch is folded past them.
+   * here; looked up, not copied) and `summary` (counts, deleted and superseded ids). Only before any batch is
+   * folded past them.
    */
-  applySummary(identities: readonly string[], rows: { readonly size: number; readonly ids: { get(slot: number): string } }, summary: ChunkFoldSummary): void {
-    const container = this.#identities.length;
-    const ids: string[] = [];
-    const docs = this.#docs;
-    const touch = (id: string, held: Held) => {
-      const before = docs.get(id);
-      docs.set(id, held);
-      if (held === null) this.deleted.add(id);
-      else if (before === null) this.deleted.delete(id);
-      ids.push(id);
-    };
-    // Summaries come first in a fold (no batch folded before them): nothing waits for a base yet.
-    if (this.needsBase.size > 0) throw new Error("unreachable: a fold summary applied after a PATCH needing a base");
-    for (let slot = 0; slot < rows.size; slot++) touch(rows.ids.get(slot), IN_CHUNK);
-    for (const id of summary.superseded) touch(id, IN_CHUNK); // a later container touches it again (or the chunk does not fit)
-    for (const id of summary.deleted) touch(id, null);
+  applySummary(identities: readonly string[], rows: SummaryRows, summary: ChunkFoldSummary): void {
+    // Summaries come first in a fold (no batch folded before them): nothing waits for a base, no map holds a row.
+    if (this.needsBase.size > 0 || this.#docs.size > 0) throw new Error("unreachable: a fold summary applied after a batch");
+    const start = this.#identities.length;
+    const superseded = new Set(summary.superseded);
+    // Ids earlier chunks deleted that this one touches again (a row, or superseded: both in the chunk) are not deleted.
+    for (const id of this.deleted) if (superseded.has(id) || rows.slotOfId(id) >= 0) this.deleted.delete(id);
+    for (const id of summary.deleted) this.deleted.add(id);
     identities.forEach((identity, i) => {
       this.#identities.push(identity);
-      this.#touched.push(i === 0 ? ids : []);
+      this.#touched.push(i === 0 ? undefined : []);
       this.#counts.push(summary.touched[i] as number);
     });
     this.summarizedContainers += identities.length;
-    this.#summarized.set(`${container}:${container + identities.length}`, { rows, summary });
+    this.#summaries.push({ start, end: start + identities.length, rows, summary, superseded });
   }
 
   /** The rows and summary containers [start, end) were applied from (`applySummary`), if they were. */
   summarizedBy(start: number, end: number): { readonly rows: object; readonly summary: ChunkFoldSummary } | undefined {
-    return this.#summarized.get(`${start}:${end}`);
+    return this.#summaries.find((s) => s.start === start && s.end === end);
   }
 
   /** True when the fold's first `containers` containers touched `id`. */
   heldWithin(id: string, containers: number): boolean {
     const first = this.#firstTouch.get(id);
     // No entry: a summarized chunk's id, touched before every batch (or never touched).
-    return first !== undefined ? first < containers : this.#docs.has(id) && containers >= this.summarizedContainers;
+    return first !== undefined ? first < containers : containers >= this.summarizedContainers && this.#has(id);
   }
 
   /** Sets an id's document (a PATCH base resolved from the materialized state: the patches are in it). */
@@ -245,7 +306,7 @@ export class TailFold {
     const summarizedBefore = (id: string) => before.has(id);
     item.entries.forEach((entry, position) => {
       if (masked?.has(position) === true) return;
-      if (this.summarizedContainers > 0 && !this.#firstTouch.has(entry.id) && docs.has(entry.id)) before.add(entry.id);
+      if (this.summarizedContainers > 0 && !this.#firstTouch.has(entry.id) && this.#has(entry.id)) before.add(entry.id);
       if (entry.op === "DELETE" || tombstoned?.has(position) === true) {
         docs.set(entry.id, null);
         deleted.add(entry.id);
@@ -285,6 +346,9 @@ export class TailFold {
   estimatedBytes(): number {
     let total = 0;
     for (const doc of this.#docs.values()) total += doc === null || doc === IN_CHUNK ? 64 : isLazy(doc as FoldEntry) ? 64 + (doc as LazyUpsert).payload.length : estimateDocumentBytes(doc as StoredDocument);
+    // A summarized chunk's rows stay in its id buffers (counted with the chunk).
+    for (const s of this.#summaries) total += 64 * s.superseded.size;
+    for (const id of this.deleted) if (!this.#docs.has(id)) total += 64;
     return total;
   }
 }

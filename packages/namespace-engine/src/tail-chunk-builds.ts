@@ -29,7 +29,9 @@ export async function buildTailChunksOffThread(
   build: ChunkBuild,
   skip: (start: number, end: number) => boolean,
 ): Promise<BuiltChunkIndexes | undefined> {
-  if (!indexWorkersAvailable(chunks.largestPending())) return undefined; // none big enough (or no workers): nothing collected
+  // None big enough (or no workers): nothing collected. Stored chunks are not built: a first query over a stored tail
+  // starts no worker thread.
+  if (!indexWorkersAvailable(chunks.largestPending(skip))) return undefined;
   const containers = chunks.fold.identities.length;
   const jobs = await chunks.jobs(yieldToEventLoop, skip);
   if (jobs.length === 0) return undefined;

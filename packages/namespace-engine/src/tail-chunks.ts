@@ -28,7 +28,10 @@
  * documents; deleted ones are not indexed). When a later container touches
  * an id a closed chunk holds, that row is excluded from the chunk
  * (`excluded`, positions, only ever growing): the chunks are disjoint, so
- * no shadow masks are computed between them. Shadowing of the indexed
+ * no shadow masks are computed between them. The ids a new version's
+ * containers touched are looked up in each closed chunk's id set (a Map of
+ * a built index, a binary search over a ranged chunk's id bytes): no map of
+ * every held id is kept. Shadowing of the indexed
  * segments before the tail is the query snapshot's (newest wins), and the
  * tail's deleted ids are the caller's exclusions there.
  *
@@ -53,8 +56,11 @@
  * without the fit pass (`#fromSummary`: the fold was made from its rows),
  * and anything that would need its documents (building it, merging it,
  * `rebuild`) throws SummarizedFoldError: the engine folds the batches.
- * The rows of the chunks an advance makes enter `#holder` at the next
- * advance that has new containers (a first query does not pay for it).
+ * Its rows are never listed: the ids touched after it are looked up in it,
+ * and a newer summarized chunk's rows are intersected with it by one merge
+ * of the two chunks' sorted id bytes (ranged-tail-chunk.ts `slotsHeldBy`),
+ * so the first query over a stored tail makes no string or map entry per
+ * row (`LaterIds`).
  *
  * A chunk's index may also be built elsewhere (a worker thread,
  * tail-chunk-builds.ts): `jobs()` lists the documents `advance` would
@@ -163,11 +169,7 @@ interface Planned {
 export class TailChunks {
   /** The closed chunks, oldest first: their levels never increase. */
   closed: readonly TailChunk[] = [];
-  /** Which closed chunk holds each id's current document. */
-  readonly #holder = new Map<string, TailChunk>();
-  /** Chunks made by the last advance whose rows are not in `#holder` yet (entered when containers follow). */
-  #unheld: TailChunk[] = [];
-  /** Containers whose touched ids were applied to the holders. */
+  /** Containers whose touched ids were applied to the closed chunks' exclusions. */
   #seen = 0;
   #openStart = 0;
 
@@ -195,12 +197,15 @@ export class TailChunks {
     return out;
   }
 
-  /** The most ids any chunk the next `advance` builds (a closed one not built yet, or the open one) was touched by: a bound of its documents. */
-  largestPending(): number {
+  /**
+   * The most ids any chunk the next `advance` builds (a closed one not built yet and not `skip`ped, e.g. found
+   * stored, or the open one) was touched by: a bound of its documents.
+   */
+  largestPending(skip: (start: number, end: number) => boolean = () => false): number {
     const { start } = this.#plan();
     let open = 0;
     for (let c = start; c < this.fold.identities.length; c++) open += this.fold.touchedCount(c);
-    return this.pending().reduce((most, p) => Math.max(most, p.touched), open);
+    return this.pending().reduce((most, p) => (skip(p.start, p.end) ? most : Math.max(most, p.touched)), open);
   }
 
   /**
@@ -271,38 +276,28 @@ export class TailChunks {
     const count = fold.identities.length;
     const ready = built !== undefined && built.containers === count ? built.indexes : undefined;
     const slices = new Slices(pause);
-    // Later containers supersede what closed chunks hold (the rows of chunks made by the last advance are entered
-    // now: a first query over a big tail does not pay for it, the first one after a write does).
-    if (this.#seen < count) {
-      for (const chunk of this.#unheld) {
-        const rows = chunkRows(chunk);
-        if (rows === null) continue;
-        for (let slot = 0; slot < rows.size; slot++) {
-          if (slices.due()) await slices.pause();
-          if (!chunk.excluded.has(rows.positionOf(slot))) this.#holder.set(rows.ids.get(slot), chunk);
-        }
-      }
-      this.#unheld = [];
-    }
-    for (let c = this.#holder.size === 0 ? count : this.#seen; c < count; c++) {
+    // Later containers supersede what closed chunks hold: each id they touched looked up in every closed chunk
+    // (a handful, O(log n)); a row already excluded stays so.
+    const held = this.closed.map(chunkRows).filter((rows): rows is ChunkRows => rows !== null);
+    for (let c = held.length === 0 ? count : this.#seen; c < count; c++) {
       for (const id of fold.touched(c)) {
         if (slices.due()) await slices.pause();
-        const chunk = this.#holder.get(id);
-        if (chunk === undefined) continue;
-        const rows = chunkRows(chunk);
-        const slot = rows?.slotOfId(id) ?? -1;
-        if (slot >= 0) chunk.excluded.add((rows as ChunkRows).positionOf(slot));
-        this.#holder.delete(id);
+        let bytes: Uint8Array | undefined;
+        this.closed.forEach((chunk) => {
+          const rows = chunkRows(chunk);
+          if (rows === null) return;
+          const slot = rows instanceof RangedTailChunk ? rows.slotOfBytes((bytes ??= encoder.encode(id))) : rows.slotOfId(id);
+          if (slot >= 0) chunk.excluded.add(rows.positionOf(slot));
+        });
       }
     }
     this.#seen = count;
     const { plan, start } = this.#plan();
     // Index the open chunk, then the planned chunks not built yet, newest first, so each knows the ids touched
     // after it. Merges only take the newest chunks, so the unbuilt ones are the newest of the plan.
-    const later = new Set<string>();
+    const later = new LaterIds();
     const open = await this.#index(start, count, 0, later, false, slices, undefined, undefined, ready);
     const closed: TailChunk[] = new Array(plan.length);
-    const made: TailChunk[] = [];
     for (let p = plan.length - 1; p >= 0; p--) {
       const planned = plan[p] as Planned;
       if (planned.chunk !== undefined) {
@@ -312,9 +307,7 @@ export class TailChunks {
       const candidate = stored?.get(chunkKey(planned.start, planned.end));
       const chunk = await this.#index(planned.start, planned.end, planned.level, later, true, slices, candidate, onRejected, ready);
       closed[p] = chunk;
-      made.push(chunk);
     }
-    this.#unheld.push(...made);
     this.closed = closed;
     this.#openStart = start;
     return open;
@@ -394,7 +387,7 @@ export class TailChunks {
     start: number,
     end: number,
     level: number,
-    later: Set<string>,
+    later: LaterIds,
     closed: boolean,
     slices: Slices,
     candidate?: QueryIndex | RangedTailChunk,
@@ -465,27 +458,30 @@ export class TailChunks {
    * every id it names superseded was touched later here too; undefined when one was not (the object was indexed
    * for a later version: the general path finds it unfit).
    */
-  async #fromSummary(start: number, end: number, level: number, ranged: RangedTailChunk, later: Set<string>, slices: Slices): Promise<TailChunk | undefined> {
+  async #fromSummary(start: number, end: number, level: number, ranged: RangedTailChunk, later: LaterIds, slices: Slices): Promise<TailChunk | undefined> {
     const summary = ranged.summary as ChunkFoldSummary;
     for (const id of summary.superseded) if (!later.has(id)) return undefined;
+    // Its rows later containers touched (a ranged chunk's positions are its slots): the ids touched after it looked
+    // up in it, and the rows of the summarized chunks after it intersected with its own (never listed one by one).
     const excluded = new Set<number>();
-    let bytes = 0;
-    for (let slot = 0; slot < ranged.size; slot++) {
+    for (const id of later.ids) {
       if (slices.due()) await slices.pause();
-      const id = ranged.ids.get(slot);
-      if (later.has(id)) excluded.add(slot); // a ranged chunk's positions are its slots
-      else {
-        later.add(id);
-        bytes += 64 + id.length * 2;
-      }
+      const slot = ranged.slotOfId(id);
+      if (slot >= 0) excluded.add(slot);
     }
+    for (const newer of later.chunks) {
+      await slices.pause();
+      for (const slot of ranged.slotsHeldBy(newer)) excluded.add(slot);
+    }
+    later.chunks.push(ranged);
     for (const id of summary.deleted) later.add(id);
-    this.storedDocs += ranged.size - excluded.size;
-    return { start, end, level, index: null, ranged, excluded, bytes: bytes + ranged.size * 96, stored: true };
+    const live = ranged.size - excluded.size;
+    this.storedDocs += live;
+    return { start, end, level, index: null, ranged, excluded, bytes: live * 64 + ranged.idBytes * 2 + ranged.size * 96, stored: true };
   }
 
   /** The fold summary of containers [start, end), which touched `mine`; `later`: the ids later containers touched. */
-  async #summary(start: number, end: number, mine: ReadonlySet<string>, later: ReadonlySet<string>, slices: Slices): Promise<ChunkFoldSummary> {
+  async #summary(start: number, end: number, mine: ReadonlySet<string>, later: IdTest, slices: Slices): Promise<ChunkFoldSummary> {
     const touched: number[] = [];
     for (let c = start; c < end; c++) touched.push(this.fold.touchedCount(c));
     const deleted: string[] = [];
@@ -557,7 +553,7 @@ async function checkStored(
   index: ChunkRows,
   wanted: number,
   mine: ReadonlySet<string>,
-  later: ReadonlySet<string>,
+  later: IdTest,
   isLive: (id: string) => boolean,
   slices: Slices,
 ): Promise<Set<number> | { reason: string; corrupt: boolean }> {
@@ -577,6 +573,34 @@ async function checkStored(
   if (held !== wanted) return { reason: `it holds ${held} of the chunk's ${wanted} documents`, corrupt: held > wanted };
   return excluded;
 }
+
+/** A set of ids to test against. */
+interface IdTest {
+  has(id: string): boolean;
+}
+
+/**
+ * The ids touched by the containers after the chunk `advance` is indexing (it walks the chunks newest first):
+ * `ids` as strings (the open chunk's, built chunks', summaries' deleted ids), plus the rows of the summarized
+ * chunks after it (`chunks`), held in their id buffers and looked up there.
+ */
+class LaterIds implements IdTest {
+  readonly ids = new Set<string>();
+  readonly chunks: RangedTailChunk[] = [];
+
+  has(id: string): boolean {
+    if (this.ids.has(id)) return true;
+    if (this.chunks.length === 0) return false;
+    const bytes = encoder.encode(id);
+    return this.chunks.some((chunk) => chunk.slotOfBytes(bytes) >= 0);
+  }
+
+  add(id: string): void {
+    this.ids.add(id);
+  }
+}
+
+const encoder = new TextEncoder();
 
 /** Counts steps of a long loop: `due()` every `JOB_SLICE` steps, when the loop awaits `pause`. */
 class Slices {

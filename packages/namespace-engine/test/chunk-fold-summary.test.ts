@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { chunkFoldSummaryJson, parseChunkFoldSummary } from "../src/chunk-fold-summary.ts";
 
 const golden = (version: number) => JSON.parse(readFileSync(new URL(`./fixtures/tail-chunk-header-v${version}.json`, import.meta.url), "utf8")) as Record<string, unknown>;
-const rows = (ids: string[]) => ({ size: ids.length, ids: { get: (slot: number) => ids[slot] as string } });
+const rows = (ids: string[]) => ({ size: ids.length, slotOfId: (id: string) => ids.indexOf(id) });
 
 describe("chunk fold summary (tail.json version 2)", () => {
   it("parses the golden version 2 header, and writes the same fields back", () => {
