@@ -81,6 +81,7 @@ export {
   type NamespaceQueryRows,
   type QueryCacheSettings,
   type QueryCacheStats,
+  type TailMergeStats,
   type QueryOptions,
 } from "./namespace-query.ts";
 export type { SegmentIndexCacheStats } from "./segment-index-cache.ts";

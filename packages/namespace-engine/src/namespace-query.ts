@@ -123,7 +123,7 @@ import { QuerySnapshot } from "./query/query-snapshot.ts";
 import { foldIdentity, TailFold } from "./query-tail.ts";
 import { type ChunkBuild, TailChunkIndexStore, type TailChunkIndexStoreStats, tailIndexPrefix } from "./tail-chunk-index-store.ts";
 import type { RangedTailChunk } from "./ranged-tail-chunk.ts";
-import { type ChunkIndexer, chunkKey, TailChunks } from "./tail-chunks.ts";
+import { type ChunkIndexer, chunkKey, type TailChunk, TailChunks } from "./tail-chunks.ts";
 import { isSummarizedFold } from "./summarized-fold-error.ts";
 import { SegmentIndexCache, type SegmentIndexCacheStats } from "./segment-index-cache.ts";
 import { SerialQueue } from "./serial-queue.ts";
@@ -242,6 +242,22 @@ export interface QueryCacheStats {
   readonly tailChunks: number;
   /** Persisted tail chunk indexes: read instead of built, written, rejected (tail-chunk-index-store.ts). */
   readonly tailIndexes: TailChunkIndexStoreStats;
+  /** Tail chunk merges made in the background, off the query's path (#mergeTail). */
+  readonly tailMerges: TailMergeStats;
+}
+
+/** Background tail chunk merges (NamespaceQuery #mergeTail). */
+export interface TailMergeStats {
+  /** Merges made (the next query of the namespace uses the merged layout). */
+  readonly done: number;
+  /** Merges queued or running (at most one per namespace). */
+  readonly pending: number;
+  /** Merges dropped: the namespace's tail moved on before they ran (the newer version's query queues one again). */
+  readonly dropped: number;
+  /** Merges that failed (reported to `onTailIndexProblem`; the next query of the namespace queues one again). */
+  readonly failed: number;
+  /** Merges that needed a summarized fold's batches folded first (made in the background too). */
+  readonly refolds: number;
 }
 
 export interface NamespaceQueryDependencies {
@@ -441,6 +457,12 @@ export class NamespaceQuery {
   #backgroundLoadsSkipped = 0;
   #tailDocsIndexed = 0;
   #tailChunks = 0;
+  /** The background merge queued or running per namespace (#mergeTail): one at a time. */
+  readonly #merges = new Map<string, Promise<void>>();
+  #mergesDone = 0;
+  #mergesDropped = 0;
+  #mergesFailed = 0;
+  #mergeRefolds = 0;
   readonly #tailIndexes: TailChunkIndexStore;
   readonly #cold: ColdIndexReader;
   /** Cold BM25 and filter queries (#coldTextQuery): element ranges of stored arrays, dead slots, returned rows. */
@@ -475,8 +497,9 @@ export class NamespaceQuery {
     );
   }
 
-  /** Resolves once the background writes of tail chunk indexes queued so far are done. */
-  flush(): Promise<void> {
+  /** Resolves once the background tail merges and writes of tail chunk indexes queued so far are done. */
+  async flush(): Promise<void> {
+    await Promise.all([...this.#merges.values()]);
     return this.#tailIndexes.flush();
   }
 
@@ -494,6 +517,7 @@ export class NamespaceQuery {
       tailDocsIndexed: this.#tailDocsIndexed,
       tailChunks: this.#tailChunks,
       tailIndexes: this.#tailIndexes.stats(),
+      tailMerges: { done: this.#mergesDone, pending: this.#merges.size, dropped: this.#mergesDropped, failed: this.#mergesFailed, refolds: this.#mergeRefolds },
     };
   }
 
@@ -663,16 +687,11 @@ export class NamespaceQuery {
     const textKey = JSON.stringify(textFields ?? {});
     const build: ChunkBuild = { metric, dimension: dimension ?? null, textFields: textKey };
     const cover = summaries && ranged && this.#settings.coldReads ? { path, build } : undefined;
-    const chunks = await this.#fold(
-      id,
-      refs,
-      textKey,
-      (docs, closed) => buildQueryIndex(docs, { metric, ...(dimension === undefined ? {} : { dimension }), ...(closed ? { ann: true } : {}), textFields }),
-      cover,
-    );
+    const indexer: ChunkIndexer = (docs, closed) => buildQueryIndex(docs, { metric, ...(dimension === undefined ? {} : { dimension }), ...(closed ? { ann: true } : {}), textFields });
+    const chunks = await this.#fold(id, refs, textKey, indexer, cover);
     // PATCHes of documents whose base lives in an indexed segment: read the bases cold when asked to stay cold.
     if (chunks.fold.needsBase.size > 0 && !resolveBases && !(await this.#coldBases(manifest, chunks.fold))) return null;
-    const promise = this.#buildTail(path, manifest, chunks, refs, build, ranged);
+    const promise = this.#buildTail(path, manifest, chunks, refs, build, ranged, { textKey, indexer });
     this.#tailParts.set(id, { key, promise });
     promise.catch(() => {
       if (this.#tailParts.get(id)?.promise === promise) this.#tailParts.delete(id);
@@ -707,7 +726,15 @@ export class NamespaceQuery {
     return true;
   }
 
-  async #buildTail(path: NamespacePath, manifest: Manifest, chunks: TailChunks, refs: readonly ContainerRef[], build: ChunkBuild, ranged: boolean): Promise<TailPart> {
+  async #buildTail(
+    path: NamespacePath,
+    manifest: Manifest,
+    chunks: TailChunks,
+    refs: readonly ContainerRef[],
+    build: ChunkBuild,
+    ranged: boolean,
+    again: { readonly textKey: string; readonly indexer: ChunkIndexer },
+  ): Promise<TailPart> {
     const { fold } = chunks;
     // PATCHes of documents whose base lives in an indexed segment: take them from the materialized state.
     if (fold.needsBase.size > 0) {
@@ -720,7 +747,17 @@ export class NamespaceQuery {
     const before = chunks.indexedDocs;
     const tried = this.#covered.get(chunks);
     this.#covered.delete(chunks);
-    const open = await this.#tailIndexes.advance(path, chunks, refs, build, ranged && this.#settings.coldReads, tried);
+    // A fold indexed before closes its new chunks without merging full levels: the merge runs in the background
+    // (#mergeTail). A fold indexed for the first time plans the merged layout (each document indexed once).
+    const defer = chunks.closed.length > 0;
+    chunks.merges = !defer;
+    let open: TailChunk;
+    try {
+      open = await this.#tailIndexes.advance(path, chunks, refs, build, ranged && this.#settings.coldReads, tried);
+    } finally {
+      chunks.merges = true;
+    }
+    if (defer && chunks.mergeDue()) this.#queueMerge(path, manifest, chunks, refs, build, again);
     // The loaded path holds every chunk in memory: those an earlier cold query read by range are loaded whole now.
     if (!ranged) await this.#tailIndexes.materialize(path, chunks, refs, build);
     this.#tailDocsIndexed += chunks.indexedDocs - before;
@@ -773,6 +810,83 @@ export class NamespaceQuery {
       },
     };
     return { deleted: [...fold.deleted], chunks: parts, stored, damaged, ids, bytes };
+  }
+
+  /**
+   * Queues the merge `chunks` owes (closed by a query without merging full levels) in the namespace's lane, after
+   * the query that closed them: one at a time per namespace (a merge queued or running covers the chunks closed
+   * meanwhile, since it merges the fold as it is when it runs).
+   */
+  #queueMerge(path: NamespacePath, manifest: Manifest, chunks: TailChunks, refs: readonly ContainerRef[], build: ChunkBuild, again: { readonly textKey: string; readonly indexer: ChunkIndexer }): void {
+    const id = namespaceId(path);
+    if (this.#merges.has(id)) return;
+    const merge = this.#lanes
+      .run(id, () => this.#mergeTail(path, manifest, id, chunks, refs, build, again))
+      .catch((error: unknown) => {
+        // Never surfaced to a query: reported, and the next query that finds the merge owed queues it again.
+        this.#mergesFailed++;
+        this.#deps.onTailIndexProblem?.(error, path);
+      })
+      .finally(() => {
+        if (this.#merges.get(id) === merge) this.#merges.delete(id);
+      });
+    this.#merges.set(id, merge);
+  }
+
+  /**
+   * Merges the full levels of `chunks` (the namespace's newest fold, of `refs`): the next query's tail part is made
+   * from the merged chunks. Dropped when the namespace's fold moved on (another fold, more containers, bases to
+   * resolve): that version's query queues it again. A merge that needs a summarized chunk's documents folds the
+   * batches of `manifest`'s version (a new fold, its chunks read stored or built, the merged ones built) and keeps that.
+   */
+  async #mergeTail(
+    path: NamespacePath,
+    manifest: Manifest,
+    id: string,
+    chunks: TailChunks,
+    refs: readonly ContainerRef[],
+    build: ChunkBuild,
+    again: { readonly textKey: string; readonly indexer: ChunkIndexer },
+  ): Promise<void> {
+    if (this.#tails.get(id) !== chunks || chunks.fold.identities.length !== refs.length || chunks.fold.needsBase.size > 0 || !chunks.mergeDue()) {
+      this.#mergesDropped++;
+      return;
+    }
+    const before = chunks.indexedDocs;
+    try {
+      await this.#tailIndexes.advance(path, chunks, refs, build, this.#settings.coldReads);
+      this.#tailDocsIndexed += chunks.indexedDocs - before;
+    } catch (error) {
+      if (!isSummarizedFold(error)) throw error;
+      this.#tailDocsIndexed += chunks.indexedDocs - before;
+      // The merge needs documents the stored chunks hold: fold the version's batches (the query's fold is kept
+      // until this one is indexed, so a failure leaves it as it was).
+      this.#mergeRefolds++;
+      this.#tailIndexes.countRefold();
+      const deps = { storage: this.#deps.storage, random: this.#deps.random, retry: this.#deps.retry };
+      const fresh = new TailChunks(new TailFold(), again.indexer, chunks.limits);
+      await fresh.fold.extend(deps, refs);
+      if (fresh.fold.needsBase.size > 0) {
+        // PATCH bases from the materialized state of the version the fold is of (as #buildTail takes them).
+        const ids = [...fresh.fold.needsBase];
+        const docs = await this.#deps.readState(path, manifest, (state) => ids.map((docId) => state.get(docId) ?? null));
+        ids.forEach((docId, i) => fresh.fold.resolve(docId, docs[i] as StoredDocument | null));
+      }
+      const indexed = fresh.indexedDocs;
+      await this.#tailIndexes.advance(path, fresh, refs, build, this.#settings.coldReads);
+      this.#tailDocsIndexed += fresh.indexedDocs - indexed;
+      if (this.#tails.get(id) !== chunks) {
+        this.#mergesDropped++;
+        return;
+      }
+      this.#tailTextKeys.set(fresh, again.textKey);
+      this.#tails.set(id, fresh);
+    }
+    this.#mergesDone++;
+    // The version's tail parts and prepared snapshots hold the unmerged chunks: the next query makes them again.
+    this.#tailParts.delete(id);
+    this.#coldTailParts.delete(id);
+    for (const key of [...this.#prepared.keys()]) if (key.startsWith(`${id}@`)) this.#prepared.delete(key);
   }
 
   /**

@@ -22,6 +22,14 @@
  * merged layout first and indexes each final chunk once, never the small
  * chunks a merge would replace.
  *
+ * Merges may be deferred (`merges = false`, the engine's query path once a
+ * fold was indexed): `advance` then closes level-0 chunks without merging
+ * full levels (the chunks stay correct and disjoint, only more of them),
+ * `mergeDue()` says a merge is owed, and an `advance` with `merges` true
+ * (in the background, namespace-query.ts) builds the merged chunks: a
+ * merged chunk may then have built chunks after it, whose ids count as
+ * touched later.
+ *
  * Each id's current document lives in exactly one chunk: the one holding
  * the last container that touched it. A chunk indexes, at close, the ids
  * its containers touched and no later container touched (their current
@@ -177,6 +185,8 @@ export class TailChunks {
   indexedDocs = 0;
   /** Documents of chunks taken from `advance`'s stored indexes instead. */
   storedDocs = 0;
+  /** False: `advance` (and `pending`, `jobs`) close chunks without merging full levels (see the header). */
+  merges = true;
 
   constructor(
     readonly fold: TailFold,
@@ -188,7 +198,8 @@ export class TailChunks {
   pending(): PlannedChunk[] {
     const { plan } = this.#plan();
     const out: PlannedChunk[] = [];
-    for (let p = plan.length - 1; p >= 0 && (plan[p] as Planned).chunk === undefined; p--) {
+    for (let p = plan.length - 1; p >= 0; p--) {
+      if ((plan[p] as Planned).chunk !== undefined) continue;
       const { start, end, level } = plan[p] as Planned;
       let touched = 0;
       for (let c = start; c < end; c++) touched += this.fold.touchedCount(c);
@@ -245,12 +256,20 @@ export class TailChunks {
     let oldest = plan.length;
     for (let p = plan.length - 1; p >= 0; p--) {
       const planned = plan[p] as Planned;
-      if (planned.chunk !== undefined) break;
-      if (!skip(planned.start, planned.end)) oldest = p;
+      if (planned.chunk === undefined && !skip(planned.start, planned.end)) oldest = p;
     }
     for (let p = plan.length - 1; p >= oldest; p--) {
       const planned = plan[p] as Planned;
       if (planned.chunk === undefined) await collect(planned.start, planned.end, true);
+      else {
+        // A built chunk after a merge to build (deferred merges): its ids were touched after the merge's containers.
+        for (let c = planned.start; c < planned.end; c++) {
+          for (const id of fold.touched(c)) {
+            if (++handled % JOB_SLICE === 0) await pause();
+            later.add(id);
+          }
+        }
+      }
     }
     return out;
   }
@@ -298,10 +317,20 @@ export class TailChunks {
     const later = new LaterIds();
     const open = await this.#index(start, count, 0, later, false, slices, undefined, undefined, ready);
     const closed: TailChunk[] = new Array(plan.length);
+    const firstUnbuilt = plan.findIndex((planned) => planned.chunk === undefined);
     for (let p = plan.length - 1; p >= 0; p--) {
       const planned = plan[p] as Planned;
       if (planned.chunk !== undefined) {
         closed[p] = planned.chunk;
+        // A built chunk after a merge to build (deferred merges): its ids were touched after the merge's containers.
+        if (firstUnbuilt >= 0 && p > firstUnbuilt) {
+          for (let c = planned.start; c < planned.end; c++) {
+            for (const id of fold.touched(c)) {
+              if (slices.due()) await slices.pause();
+              later.add(id);
+            }
+          }
+        }
         continue;
       }
       const candidate = stored?.get(chunkKey(planned.start, planned.end));
@@ -372,10 +401,27 @@ export class TailChunks {
     mutable.bytes = chunk.bytes - ranged.size * 96 + (index === null ? 0 : estimateIndexBytes(index));
   }
 
-  /** The closed chunks after the open range is cut into level-0 chunks and full levels merged, and where the open chunk starts. */
+  /** True when full levels of the closed chunks wait for a merge (closed while `merges` was false). */
+  mergeDue(): boolean {
+    const plan: Planned[] = [];
+    for (const chunk of this.closed) {
+      plan.push({ start: chunk.start, end: chunk.end, level: chunk.level, chunk });
+      settle(plan, this.limits);
+    }
+    return plan.length !== this.closed.length;
+  }
+
+  /**
+   * The closed chunks after the open range is cut into level-0 chunks and full levels merged (unless `merges` is
+   * false; merges deferred before are made now), and where the open chunk starts.
+   */
   #plan(): { plan: Planned[]; start: number } {
-    const plan: Planned[] = this.closed.map((chunk) => ({ start: chunk.start, end: chunk.end, level: chunk.level, chunk }));
-    const start = cutChunks(plan, this.#openStart, this.fold.identities.length, (c) => this.fold.touchedCount(c), this.limits);
+    const plan: Planned[] = [];
+    for (const chunk of this.closed) {
+      plan.push({ start: chunk.start, end: chunk.end, level: chunk.level, chunk });
+      if (this.merges) settle(plan, this.limits);
+    }
+    const start = cutChunks(plan, this.#openStart, this.fold.identities.length, (c) => this.fold.touchedCount(c), this.limits, this.merges);
     return { plan, start };
   }
 
@@ -499,18 +545,10 @@ export class TailChunks {
  * Cuts containers [from, count) into level-0 chunks appended to `plan` (closed chunks, oldest first), merging full
  * levels as they appear; `countOf(c)`: the entries container c applied. Returns where the open chunk starts.
  */
-function cutChunks(plan: Planned[], from: number, count: number, countOf: (c: number) => number, limits: ChunkLimits): number {
-  const fanout = Math.max(2, Math.floor(limits.fanout));
+function cutChunks(plan: Planned[], from: number, count: number, countOf: (c: number) => number, limits: ChunkLimits, merges = true): number {
   const push = (start: number, end: number) => {
     plan.push({ start, end, level: 0 });
-    for (;;) {
-      const n = plan.length;
-      const newest = plan[n - 1] as Planned;
-      if (n < fanout || (plan[n - fanout] as Planned).level !== newest.level) return;
-      const first = plan[n - fanout] as Planned;
-      plan.length = n - fanout;
-      plan.push({ start: first.start, end: newest.end, level: newest.level + 1 });
-    }
+    if (merges) settle(plan, limits);
   };
   let start = from;
   let touched = 0;
@@ -523,6 +561,19 @@ function cutChunks(plan: Planned[], from: number, count: number, countOf: (c: nu
     }
   }
   return start;
+}
+
+/** Merges the newest `limits.fanout` chunks of `plan` while they are of one level. */
+function settle(plan: Planned[], limits: ChunkLimits): void {
+  const fanout = Math.max(2, Math.floor(limits.fanout));
+  for (;;) {
+    const n = plan.length;
+    const newest = plan[n - 1] as Planned;
+    if (n < fanout || (plan[n - fanout] as Planned).level !== newest.level) return;
+    const first = plan[n - fanout] as Planned;
+    plan.length = n - fanout;
+    plan.push({ start: first.start, end: newest.end, level: newest.level + 1 });
+  }
 }
 
 /**
