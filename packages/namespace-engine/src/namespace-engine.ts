@@ -478,6 +478,14 @@ export class NamespaceEngine {
     return this.#query.stats();
   }
 
+  /**
+   * Resolves once the query caches' background work queued so far is done: tail chunk merges deferred off the
+   * query's path (`queryStats().tailMerges`) and persisted tail chunk indexes being written.
+   */
+  settleQueryWork(): Promise<void> {
+    return this.#query.flush();
+  }
+
   /** Counters of this engine's work (commits, batch objects, lost races, folded containers). */
   stats(): NamespaceEngineStats {
     const stats: NamespaceEngineStats = { ...this.#committer.stats, containersFolded: this.#states.containersFolded, stateCache: this.#states.stats() };

@@ -258,6 +258,8 @@ export interface TailMergeStats {
   readonly failed: number;
   /** Merges that needed a summarized fold's batches folded first (made in the background too). */
   readonly refolds: number;
+  /** Documents the background merges indexed (counted in `tailDocsIndexed` too). */
+  readonly indexedDocs: number;
 }
 
 export interface NamespaceQueryDependencies {
@@ -463,6 +465,7 @@ export class NamespaceQuery {
   #mergesDropped = 0;
   #mergesFailed = 0;
   #mergeRefolds = 0;
+  #mergeDocs = 0;
   readonly #tailIndexes: TailChunkIndexStore;
   readonly #cold: ColdIndexReader;
   /** Cold BM25 and filter queries (#coldTextQuery): element ranges of stored arrays, dead slots, returned rows. */
@@ -517,7 +520,7 @@ export class NamespaceQuery {
       tailDocsIndexed: this.#tailDocsIndexed,
       tailChunks: this.#tailChunks,
       tailIndexes: this.#tailIndexes.stats(),
-      tailMerges: { done: this.#mergesDone, pending: this.#merges.size, dropped: this.#mergesDropped, failed: this.#mergesFailed, refolds: this.#mergeRefolds },
+      tailMerges: { done: this.#mergesDone, pending: this.#merges.size, dropped: this.#mergesDropped, failed: this.#mergesFailed, refolds: this.#mergeRefolds, indexedDocs: this.#mergeDocs },
     };
   }
 
@@ -855,10 +858,10 @@ export class NamespaceQuery {
     const before = chunks.indexedDocs;
     try {
       await this.#tailIndexes.advance(path, chunks, refs, build, this.#settings.coldReads);
-      this.#tailDocsIndexed += chunks.indexedDocs - before;
+      this.#countMerged(chunks.indexedDocs - before);
     } catch (error) {
+      this.#countMerged(chunks.indexedDocs - before);
       if (!isSummarizedFold(error)) throw error;
-      this.#tailDocsIndexed += chunks.indexedDocs - before;
       // The merge needs documents the stored chunks hold: fold the version's batches (the query's fold is kept
       // until this one is indexed, so a failure leaves it as it was).
       this.#mergeRefolds++;
@@ -874,7 +877,7 @@ export class NamespaceQuery {
       }
       const indexed = fresh.indexedDocs;
       await this.#tailIndexes.advance(path, fresh, refs, build, this.#settings.coldReads);
-      this.#tailDocsIndexed += fresh.indexedDocs - indexed;
+      this.#countMerged(fresh.indexedDocs - indexed);
       if (this.#tails.get(id) !== chunks) {
         this.#mergesDropped++;
         return;
@@ -887,6 +890,11 @@ export class NamespaceQuery {
     this.#tailParts.delete(id);
     this.#coldTailParts.delete(id);
     for (const key of [...this.#prepared.keys()]) if (key.startsWith(`${id}@`)) this.#prepared.delete(key);
+  }
+
+  #countMerged(docs: number): void {
+    this.#tailDocsIndexed += docs;
+    this.#mergeDocs += docs;
   }
 
   /**
