@@ -864,8 +864,7 @@ export class NamespaceQuery {
       if (!isSummarizedFold(error)) throw error;
       // The merge needs documents the stored chunks hold: fold the version's batches (the query's fold is kept
       // until this one is indexed, so a failure leaves it as it was).
-      this.#mergeRefolds++;
-      this.#tailIndexes.countRefold();
+      this.#mergeRefolds++; // not `tailIndexes.refolds`: those are the query path's
       const deps = { storage: this.#deps.storage, random: this.#deps.random, retry: this.#deps.retry };
       const fresh = new TailChunks(new TailFold(), again.indexer, chunks.limits);
       await fresh.fold.extend(deps, refs);
