@@ -872,7 +872,9 @@ export class NamespaceQuery {
         // PATCH bases from the materialized state of the version the fold is of (as #buildTail takes them).
         const ids = [...fresh.fold.needsBase];
         const docs = await this.#deps.readState(path, manifest, (state) => ids.map((docId) => state.get(docId) ?? null));
-        ids.forEach((docId, i) => fresh.fold.resolve(docId, docs[i] as StoredDocument | null));
+        ids.forEach((docId, i) => {
+          fresh.fold.resolve(docId, docs[i] as StoredDocument | null);
+        });
       }
       const indexed = fresh.indexedDocs;
       await this.#tailIndexes.advance(path, fresh, refs, build, this.#settings.coldReads);
