@@ -246,6 +246,16 @@ export interface QueryCacheStats {
   readonly tailMerges: TailMergeStats;
 }
 
+/** A merge a query found owed (NamespaceQuery #queueMerge): the namespace's fold and what its version was built with. */
+interface MergeJob {
+  readonly path: NamespacePath;
+  readonly manifest: Manifest;
+  readonly chunks: TailChunks;
+  readonly refs: readonly ContainerRef[];
+  readonly build: ChunkBuild;
+  readonly again: { readonly textKey: string; readonly indexer: ChunkIndexer };
+}
+
 /** Background tail chunk merges (NamespaceQuery #mergeTail). */
 export interface TailMergeStats {
   /** Merges made (the next query of the namespace uses the merged layout). */
@@ -461,6 +471,8 @@ export class NamespaceQuery {
   #tailChunks = 0;
   /** The background merge queued or running per namespace (#mergeTail): one at a time. */
   readonly #merges = new Map<string, Promise<void>>();
+  /** The newest merge asked for per namespace, not started yet (the queued merge runs it). */
+  readonly #mergeJobs = new Map<string, MergeJob>();
   #mergesDone = 0;
   #mergesDropped = 0;
   #mergesFailed = 0;
@@ -502,7 +514,7 @@ export class NamespaceQuery {
 
   /** Resolves once the background tail merges and writes of tail chunk indexes queued so far are done. */
   async flush(): Promise<void> {
-    await Promise.all([...this.#merges.values()]);
+    while (this.#merges.size > 0) await Promise.all([...this.#merges.values()]);
     return this.#tailIndexes.flush();
   }
 
@@ -760,7 +772,7 @@ export class NamespaceQuery {
     } finally {
       chunks.merges = true;
     }
-    if (defer && chunks.mergeDue()) this.#queueMerge(path, manifest, chunks, refs, build, again);
+    if (defer && chunks.mergeDue()) this.#queueMerge({ path, manifest, chunks, refs, build, again });
     // The loaded path holds every chunk in memory: those an earlier cold query read by range are loaded whole now.
     if (!ranged) await this.#tailIndexes.materialize(path, chunks, refs, build);
     this.#tailDocsIndexed += chunks.indexedDocs - before;
@@ -816,22 +828,30 @@ export class NamespaceQuery {
   }
 
   /**
-   * Queues the merge `chunks` owes (closed by a query without merging full levels) in the namespace's lane, after
-   * the query that closed them: one at a time per namespace (a merge queued or running covers the chunks closed
-   * meanwhile, since it merges the fold as it is when it runs).
+   * Queues the merge `job.chunks` owes (closed by a query without merging full levels) in the namespace's lane,
+   * after the query that closed them: one at a time per namespace. A merge asked for while one is queued replaces
+   * its job; while one runs, it runs next.
    */
-  #queueMerge(path: NamespacePath, manifest: Manifest, chunks: TailChunks, refs: readonly ContainerRef[], build: ChunkBuild, again: { readonly textKey: string; readonly indexer: ChunkIndexer }): void {
-    const id = namespaceId(path);
+  #queueMerge(job: MergeJob): void {
+    const id = namespaceId(job.path);
+    // The newest version's merge replaces one not started yet (that one would be stale when it ran).
+    this.#mergeJobs.set(id, job);
     if (this.#merges.has(id)) return;
     const merge = this.#lanes
-      .run(id, () => this.#mergeTail(path, manifest, id, chunks, refs, build, again))
-      .catch((error: unknown) => {
-        // Never surfaced to a query: reported, and the next query that finds the merge owed queues it again.
-        this.#mergesFailed++;
-        this.#deps.onTailIndexProblem?.(error, path);
+      .run(id, () => {
+        const next = this.#mergeJobs.get(id) as MergeJob;
+        this.#mergeJobs.delete(id);
+        return this.#mergeTail(id, next).catch((error: unknown) => {
+          // Never surfaced to a query: reported, and the next query that finds the merge owed queues it again.
+          this.#mergesFailed++;
+          this.#deps.onTailIndexProblem?.(error, next.path);
+        });
       })
       .finally(() => {
         if (this.#merges.get(id) === merge) this.#merges.delete(id);
+        // One queued while this one ran (a newer version's): it runs next.
+        const newer = this.#mergeJobs.get(id);
+        if (newer !== undefined) this.#queueMerge(newer);
       });
     this.#merges.set(id, merge);
   }
@@ -839,18 +859,10 @@ export class NamespaceQuery {
   /**
    * Merges the full levels of `chunks` (the namespace's newest fold, of `refs`): the next query's tail part is made
    * from the merged chunks. Dropped when the namespace's fold moved on (another fold, more containers, bases to
-   * resolve): that version's query queues it again. A merge that needs a summarized chunk's documents folds the
+   * resolve): that version's query queues its own. A merge that needs a summarized chunk's documents folds the
    * batches of `manifest`'s version (a new fold, its chunks read stored or built, the merged ones built) and keeps that.
    */
-  async #mergeTail(
-    path: NamespacePath,
-    manifest: Manifest,
-    id: string,
-    chunks: TailChunks,
-    refs: readonly ContainerRef[],
-    build: ChunkBuild,
-    again: { readonly textKey: string; readonly indexer: ChunkIndexer },
-  ): Promise<void> {
+  async #mergeTail(id: string, { path, manifest, chunks, refs, build, again }: MergeJob): Promise<void> {
     if (this.#tails.get(id) !== chunks || chunks.fold.identities.length !== refs.length || chunks.fold.needsBase.size > 0 || !chunks.mergeDue()) {
       this.#mergesDropped++;
       return;
