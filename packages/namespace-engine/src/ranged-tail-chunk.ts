@@ -96,10 +96,7 @@ export class RangedTailChunk {
       const mid = (lo + hi) >>> 1;
       const start = offsets[mid] as number;
       const end = offsets[mid + 1] as number;
-      const n = Math.min(end - start, id.length);
-      let c = 0;
-      for (let i = 0; i < n && c === 0; i++) c = (bytes[start + i] as number) - (id[i] as number);
-      if (c === 0) c = end - start - id.length;
+      const c = compareBytes(bytes, start, end, id, 0, id.length);
       if (c === 0) return this.#order[mid] as number;
       if (c < 0) lo = mid + 1;
       else hi = mid;
@@ -121,10 +118,7 @@ export class RangedTailChunk {
       const ae = ao[i + 1] as number;
       const bs = bo[j] as number;
       const be = bo[j + 1] as number;
-      const n = Math.min(ae - as, be - bs);
-      let c = 0;
-      for (let k = 0; k < n && c === 0; k++) c = (a[as + k] as number) - (b[bs + k] as number);
-      if (c === 0) c = ae - as - (be - bs);
+      const c = compareBytes(a, as, ae, b, bs, be);
       if (c === 0) {
         out.push(this.#order[i] as number);
         i++;
@@ -189,11 +183,7 @@ export async function openRangedTailChunk(reader: ColdArrayReader, key: string, 
     const as = offsets[r - 1] as number;
     const ae = offsets[r] as number;
     const be = offsets[r + 1] as number;
-    const len = Math.min(ae - as, be - ae);
-    let c = 0;
-    for (let k = 0; k < len && c === 0; k++) c = (ids[as + k] as number) - (ids[ae + k] as number);
-    if (c === 0) c = ae - as - (be - ae);
-    if (c >= 0) throw corrupt("the id blocks are not in strictly ascending byte order");
+    if (compareBytes(ids, as, ae, ids, ae, be) >= 0) throw corrupt("the id blocks are not in strictly ascending byte order");
   }
   const seen = new Uint8Array(n);
   for (let r = 0; r < n; r++) {
@@ -212,4 +202,14 @@ export async function openRangedTailChunk(reader: ColdArrayReader, key: string, 
     if (start < (offsets[r + 1] as number) && ((ids[start] as number) & 0xc0) === 0x80) throw corrupt("an id is not UTF-8");
   }
   return new RangedTailChunk(file, ids, offsets, Uint32Array.from(order));
+}
+
+/** Byte order of a[as, ae) and b[bs, be): negative, 0 or positive (a shorter prefix sorts first). */
+function compareBytes(a: Uint8Array, as: number, ae: number, b: Uint8Array, bs: number, be: number): number {
+  const n = Math.min(ae - as, be - bs);
+  for (let k = 0; k < n; k++) {
+    const c = (a[as + k] as number) - (b[bs + k] as number);
+    if (c !== 0) return c;
+  }
+  return ae - as - (be - bs);
 }
