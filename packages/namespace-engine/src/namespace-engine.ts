@@ -465,6 +465,7 @@ export class NamespaceEngine {
       storage: this.storage,
       random: this.#random,
       retry: this.#retry,
+      clock: this.#clock,
       readManifest: (p, o) => this.#readManifest(p, o),
       readState: (p, m, fn) => this.#states.read(p, m, fn),
       settings: options.queryCache,

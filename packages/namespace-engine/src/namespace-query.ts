@@ -61,7 +61,7 @@
  * missing, damaged or mismatching index object, Storage).
  */
 import type { StorageProvider } from "@skerry/storage-providers";
-import type { ContainerRef, DistanceMetric, Manifest, Random } from "@skerry/wal-format";
+import type { Clock, ContainerRef, DistanceMetric, Manifest, Random } from "@skerry/wal-format";
 import { deletedIdsOf, indexKeyOf, incarnationOf, maskedPositions, mutationWalId, sidecarForRead } from "./container-extra.ts";
 import type { StoredDocument } from "./document.ts";
 import { CorruptError, InvalidArgumentError, isCorrupt } from "./errors.ts";
@@ -264,8 +264,10 @@ export interface TailMergeStats {
   readonly pending: number;
   /** Merges dropped: the namespace's tail moved on before they ran (the newer version's query queues one again). */
   readonly dropped: number;
-  /** Merges that failed (reported to `onTailIndexProblem`; the next query of the namespace queues one again). */
+  /** Merges that failed (reported to `onTailIndexProblem`; queued again by a later query, after a backoff). */
   readonly failed: number;
+  /** Failed merges queued again by a query of their namespace (1 s after the first failure, doubling to 60 s). */
+  readonly retried: number;
   /** Merges that needed a summarized fold's batches folded first (made in the background too). */
   readonly refolds: number;
   /** Documents the background merges indexed (counted in `tailDocsIndexed` too). */
@@ -276,6 +278,8 @@ export interface NamespaceQueryDependencies {
   readonly storage: StorageProvider;
   readonly random: Random;
   readonly retry: RetryPolicy;
+  /** Times the retries of failed background merges (default the wall clock). */
+  readonly clock?: Clock | undefined;
   readonly readManifest: (path: NamespacePath, options: ReadOptions) => Promise<Manifest>;
   readonly readState: <T>(path: NamespacePath, manifest: Manifest, fn: (state: NamespaceState) => T) => Promise<T>;
   readonly settings?: Partial<QueryCacheSettings> | undefined;
@@ -384,6 +388,9 @@ interface CachedPrepared {
 const VERSIONS_PER_NAMESPACE = 4;
 /** Stored tail chunks found damaged by one query's ranged reads that are rebuilt before its error is thrown. */
 const MAX_TAIL_REPAIRS = 16;
+/** A failed background merge is queued again by a query this long after the failure, doubling per failure. */
+const MERGE_RETRY_BASE_MS = 1000;
+const MERGE_RETRY_MAX_MS = 60_000;
 /** Cold BM25 and filter queries (#coldTextQuery) only when the version's indexes hold more bytes than this. */
 const COLD_TEXT_MIN_INDEX_BYTES = 64 * 1024;
 
@@ -473,11 +480,14 @@ export class NamespaceQuery {
   readonly #merges = new Map<string, Promise<void>>();
   /** The newest merge asked for per namespace, not started yet (the queued merge runs it). */
   readonly #mergeJobs = new Map<string, MergeJob>();
+  /** A merge that failed, per namespace: queued again by a query of the namespace once `retryAt` has passed. */
+  readonly #owedMerges = new Map<string, { readonly job: MergeJob; readonly failures: number; readonly retryAt: number }>();
   #mergesDone = 0;
   #mergesDropped = 0;
   #mergesFailed = 0;
   #mergeRefolds = 0;
   #mergeDocs = 0;
+  #mergeRetries = 0;
   readonly #tailIndexes: TailChunkIndexStore;
   readonly #cold: ColdIndexReader;
   /** Cold BM25 and filter queries (#coldTextQuery): element ranges of stored arrays, dead slots, returned rows. */
@@ -532,7 +542,7 @@ export class NamespaceQuery {
       tailDocsIndexed: this.#tailDocsIndexed,
       tailChunks: this.#tailChunks,
       tailIndexes: this.#tailIndexes.stats(),
-      tailMerges: { done: this.#mergesDone, pending: this.#merges.size, dropped: this.#mergesDropped, failed: this.#mergesFailed, refolds: this.#mergeRefolds, indexedDocs: this.#mergeDocs },
+      tailMerges: { done: this.#mergesDone, pending: this.#merges.size, dropped: this.#mergesDropped, failed: this.#mergesFailed, retried: this.#mergeRetries, refolds: this.#mergeRefolds, indexedDocs: this.#mergeDocs },
     };
   }
 
@@ -542,6 +552,7 @@ export class NamespaceQuery {
     this.#tails.delete(id);
     this.#tailParts.delete(id);
     this.#coldTailParts.delete(id);
+    this.#owedMerges.delete(id);
     for (const [key, entry] of this.#prepared) if (entry.value?.namespace === id || key.startsWith(`${id}@`)) this.#prepared.delete(key);
   }
 
@@ -578,6 +589,7 @@ export class NamespaceQuery {
     }
     const atVersion = shape.atVersion ?? options.atVersion;
     const manifest = await this.#deps.readManifest(path, { consistency, atVersion });
+    this.#retryMerge(namespaceId(path));
     const dimension = manifest.vector?.dimension;
     const request = dimension === undefined ? shape : parseQueryRequest(json, { dimension });
     checkFilterable(request, manifest.schema);
@@ -841,11 +853,20 @@ export class NamespaceQuery {
       .run(id, () => {
         const next = this.#mergeJobs.get(id) as MergeJob;
         this.#mergeJobs.delete(id);
-        return this.#mergeTail(id, next).catch((error: unknown) => {
-          // Never surfaced to a query: reported, and the next query that finds the merge owed queues it again.
-          this.#mergesFailed++;
-          this.#deps.onTailIndexProblem?.(error, next.path);
-        });
+        return this.#mergeTail(id, next).then(
+          () => {
+            // Done, or dropped as stale: an older failed job is owed no more.
+            this.#owedMerges.delete(id);
+          },
+          (error: unknown) => {
+            // Never surfaced to a query: reported, and queued again by a later query of the namespace (#retryMerge).
+            this.#mergesFailed++;
+            const failures = (this.#owedMerges.get(id)?.failures ?? 0) + 1;
+            const backoff = Math.min(MERGE_RETRY_MAX_MS, MERGE_RETRY_BASE_MS * 2 ** (failures - 1));
+            this.#owedMerges.set(id, { job: next, failures, retryAt: this.#now() + backoff });
+            this.#deps.onTailIndexProblem?.(error, next.path);
+          },
+        );
       })
       .finally(() => {
         if (this.#merges.get(id) === merge) this.#merges.delete(id);
@@ -854,6 +875,27 @@ export class NamespaceQuery {
         if (newer !== undefined) this.#queueMerge(newer);
       });
     this.#merges.set(id, merge);
+  }
+
+  /**
+   * Queues again the merge that failed for namespace `id`, once its backoff has passed and no merge of the
+   * namespace is queued or running. Without this a failed merge would stay owed until a write: the queries of a
+   * version already prepared never look for one. A stale job is dropped by #mergeTail as usual.
+   */
+  #retryMerge(id: string): void {
+    const owed = this.#owedMerges.get(id);
+    if (owed === undefined || this.#merges.has(id) || this.#now() < owed.retryAt) return;
+    if (this.#tails.get(id) !== owed.job.chunks) {
+      // The namespace's fold moved on: its own queries queue what it owes.
+      this.#owedMerges.delete(id);
+      return;
+    }
+    this.#mergeRetries++;
+    this.#queueMerge(owed.job);
+  }
+
+  #now(): number {
+    return (this.#deps.clock ?? Date).now();
   }
 
   /**

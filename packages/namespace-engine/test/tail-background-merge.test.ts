@@ -9,9 +9,9 @@
  * background, never as a refold on the query's path.
  */
 import { describe, expect, it } from "vitest";
-import { MemoryStorage, type StorageProvider } from "@skerry/storage-providers";
+import { FaultInjectingStorage, MemoryStorage, type StorageProvider } from "@skerry/storage-providers";
 import type { DocumentInput, NamespaceEngine } from "@skerry/namespace-engine";
-import { makeEngine } from "./support/harness.ts";
+import { allKeys, makeEngine } from "./support/harness.ts";
 import { checkAgainstReference } from "./namespace-query-reference.ts";
 
 const NS = "acme/tail-merge/docs";
@@ -145,5 +145,71 @@ describe("tail chunk merges in the background", () => {
     await expectExact(engine, "after writes");
     expect(engine.queryStats().tailIndexes.refolds).toBe(0);
     expect(problems).toEqual([]);
+  });
+
+  it("a failed merge is never surfaced, and a later query queues it again after a backoff", async () => {
+    const CHUNK = 60;
+    const settings = { tailChunkDocs: CHUNK, tailChunkContainers: 100, tailChunkFanout: 2, tailIndexPersistDocs: 1, coldRerank: 1_000_000, segmentIndexBytes: 1 };
+    const storage = new FaultInjectingStorage(new MemoryStorage());
+    // Batches stored as objects: the merge's refold reads them, the query's path (the stored chunk) does not.
+    const writer = makeEngine(storage, { queryCache: settings, compaction: { auto: false }, carriedBatches: false });
+    await writer.createNamespace(NS, { distanceMetric: "cosine" });
+    await writer.upsert(NS, range(0, CHUNK));
+    await writer.query(NS, { topK: 1 });
+    await writer.close();
+    const oldBatches = new Set((await allKeys(storage)).filter((key) => key.endsWith(".log")));
+    expect(oldBatches.size).toBeGreaterThan(0);
+
+    let now = Date.parse("2026-06-01T00:00:00Z");
+    const problems: unknown[] = [];
+    const engine = makeEngine(storage, {
+      queryCache: settings,
+      compaction: { auto: false },
+      carriedBatches: false,
+      clock: { now: () => now },
+      onBackgroundError: (error) => problems.push(error),
+    });
+    await expectExact(engine, "fresh"); // the reference reads the state (the old batches) now, before they fail
+
+    // Every read of the stored chunk's batches fails: the merge's refold cannot fold them.
+    storage.failWhen((call) => call.op === "get" && oldBatches.has(call.key), { times: 1_000 });
+    await engine.upsert(NS, [...range(30, 60, 1), ...range(500, 530, 1)]);
+    await expectExact(engine, "unmerged, the merge failing");
+    await engine.settleQueryWork();
+    expect(engine.queryStats().tailMerges).toMatchObject({ done: 0, pending: 0, failed: 1, retried: 0 });
+    expect(problems).toHaveLength(1);
+    await expectExact(engine, "the merge failed: answered from the unmerged chunks");
+    expect(engine.queryStats().tailChunks).toBe(3);
+
+    // Before the backoff has passed, a query does not queue it again; after it, the next query does (no write).
+    now += 500;
+    await expectExact(engine, "within the backoff");
+    await engine.settleQueryWork();
+    expect(engine.queryStats().tailMerges).toMatchObject({ done: 0, failed: 1, retried: 0 });
+    now += 600;
+    await expectExact(engine, "the retry queued, failing again");
+    await engine.settleQueryWork();
+    expect(engine.queryStats().tailMerges).toMatchObject({ done: 0, failed: 2, retried: 1 });
+    // The backoff doubled: 1 s more is not enough, 2 s is.
+    now += 1_100;
+    await expectExact(engine, "within the doubled backoff");
+    await engine.settleQueryWork();
+    expect(engine.queryStats().tailMerges).toMatchObject({ failed: 2, retried: 1 });
+
+    storage.clearFaults();
+    now += 1_000;
+    await expectExact(engine, "the retry queued, the batches readable");
+    await engine.settleQueryWork();
+    // Each attempt folded the batches (refolds: 3), the failed ones too.
+    expect(engine.queryStats().tailMerges).toMatchObject({ done: 1, pending: 0, failed: 2, retried: 2, refolds: 3 });
+    await expectExact(engine, "merged");
+    expect(engine.queryStats().tailChunks).toBe(2);
+    expect(engine.queryStats().tailIndexes.refolds).toBe(0); // never on the query's path
+    // Nothing owed any more: later queries queue nothing.
+    now += 120_000;
+    await expectExact(engine, "nothing owed");
+    await engine.settleQueryWork();
+    expect(engine.queryStats().tailMerges).toMatchObject({ done: 1, failed: 2, retried: 2 });
+    expect(problems).toHaveLength(2);
   });
 });
