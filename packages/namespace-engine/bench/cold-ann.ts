@@ -61,7 +61,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LocalFsStorage, S3Storage, type StorageProvider } from "@skerry/storage-providers";
 import { type DocumentInput, NamespaceEngine } from "@skerry/namespace-engine";
-import { dataset } from "./query/dataset.ts";
+import { dataset } from "../../query/bench/dataset.ts";
 import { type RecordedRoundTrip, RoundTripRecorder } from "./round-trip-recorder.ts";
 import { upsertDataset } from "./upsert-dataset.ts";
 

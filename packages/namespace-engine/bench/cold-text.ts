@@ -26,7 +26,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { FaultInjectingStorage, LocalFsStorage, type StorageProvider } from "@skerry/storage-providers";
 import { type DocumentInput, NamespaceEngine } from "@skerry/namespace-engine";
-import { dataset, WORDS } from "./query/dataset.ts";
+import { dataset, WORDS } from "../../query/bench/dataset.ts";
 import { upsertDataset } from "./upsert-dataset.ts";
 
 const NS = "bench/coldtext/docs";

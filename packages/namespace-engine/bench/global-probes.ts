@@ -24,7 +24,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { FaultInjectingStorage, LocalFsStorage, type StorageProvider } from "@skerry/storage-providers";
 import { type DocumentInput, NamespaceEngine } from "@skerry/namespace-engine";
-import { dataset } from "./query/dataset.ts";
+import { dataset } from "../../query/bench/dataset.ts";
 
 const NS = "bench/globalprobes/docs";
 const self = fileURLToPath(import.meta.url);

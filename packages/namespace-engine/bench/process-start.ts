@@ -25,7 +25,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LocalFsStorage } from "@skerry/storage-providers";
 import { type DocumentInput, NamespaceEngine } from "@skerry/namespace-engine";
-import { dataset } from "./query/dataset.ts";
+import { dataset } from "../../query/bench/dataset.ts";
 import { upsertDataset } from "./upsert-dataset.ts";
 
 const NS = "bench/coldann/docs";

@@ -26,7 +26,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LocalFsStorage, type StorageProvider } from "@skerry/storage-providers";
 import { type DocumentInput, manifestPrefix, NamespaceEngine, parseNamespacePath } from "@skerry/namespace-engine";
-import { dataset } from "./query/dataset.ts";
+import { dataset } from "../../query/bench/dataset.ts";
 import { upsertDataset } from "./upsert-dataset.ts";
 
 const NS = "bench/cold/docs";

@@ -42,7 +42,7 @@ import {
   type StorageProvider,
 } from "@skerry/storage-providers";
 import { type DocumentInput, NamespaceEngine } from "@skerry/namespace-engine";
-import { DIM, dataset } from "./query/dataset.ts";
+import { DIM, dataset } from "../../query/bench/dataset.ts";
 
 const NS = "bench/scale/docs";
 const self = fileURLToPath(import.meta.url);

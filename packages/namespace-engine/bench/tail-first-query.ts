@@ -34,7 +34,7 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalFsStorage } from "@skerry/storage-providers";
 import { NamespaceEngine } from "@skerry/namespace-engine";
-import { dataset } from "./query/dataset.ts";
+import { dataset } from "../../query/bench/dataset.ts";
 import { upsertDataset } from "./upsert-dataset.ts";
 
 const n = Number(process.env["BENCH_TAIL_DOCS"] ?? 200_000);

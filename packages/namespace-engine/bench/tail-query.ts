@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalFsStorage } from "@skerry/storage-providers";
 import { type DocumentInput, NamespaceEngine } from "@skerry/namespace-engine";
-import { dataset } from "./query/dataset.ts";
+import { dataset } from "../../query/bench/dataset.ts";
 import { upsertDataset } from "./upsert-dataset.ts";
 
 const n = Number(process.env["BENCH_TAIL_DOCS"] ?? 1_000_000);

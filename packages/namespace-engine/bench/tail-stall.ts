@@ -28,7 +28,7 @@ import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { LocalFsStorage } from "@skerry/storage-providers";
 import { NamespaceEngine } from "@skerry/namespace-engine";
-import { dataset } from "./query/dataset.ts";
+import { dataset } from "../../query/bench/dataset.ts";
 import { upsertDataset } from "./upsert-dataset.ts";
 
 const n = Number(process.env["BENCH_STALL_DOCS"] ?? 50_000);

@@ -1,6 +1,6 @@
 /** Writes the benchmark dataset (bench/query/dataset.ts) into a namespace as upserts of 10,000 documents. */
 import type { DocumentInput, NamespaceEngine } from "@skerry/namespace-engine";
-import { dataset } from "./query/dataset.ts";
+import { dataset } from "../../query/bench/dataset.ts";
 
 export async function upsertDataset(engine: NamespaceEngine, namespace: string, n: number, batchSize = 10_000): Promise<void> {
   let batch: DocumentInput[] = [];

@@ -31,9 +31,9 @@ export {
   VersionConflictError,
   VersionNotFoundError,
   type NamespaceEngineErrorCode,
-} from "./errors.ts";
-export { isManifestRollback, ManifestRollbackError } from "./manifest-rollback-error.ts";
-export type { DocumentInput, DocumentPatch, JsonObject, JsonValue, SparseVector, StoredDocument } from "./document.ts";
+} from "./core/errors.ts";
+export { isManifestRollback, ManifestRollbackError } from "./manifest/manifest-rollback-error.ts";
+export type { DocumentInput, DocumentPatch, JsonObject, JsonValue, SparseVector, StoredDocument } from "./namespace/document.ts";
 export {
   formatNamespacePath,
   MAX_PATH_PART_LENGTH,
@@ -41,7 +41,7 @@ export {
   parseNamespacePath,
   validatePathPart,
   type NamespacePath,
-} from "./namespace-path.ts";
+} from "./namespace/namespace-path.ts";
 export type {
   CreateNamespaceOptions,
   DeleteNamespaceResult,
@@ -49,9 +49,9 @@ export type {
   NamespaceInfo,
   ReadOptions,
   ScanOptions,
-} from "./namespace-info.ts";
-export { type ListingPageOptions, MAX_LISTING_PAGE, type NamespaceNamesPage, type VersionsPage } from "./listing-pages.ts";
-export type { ResolvedTextFieldOptions, TextFieldOptions } from "./text-field-options.ts";
+} from "./namespace/namespace-info.ts";
+export { type ListingPageOptions, MAX_LISTING_PAGE, type NamespaceNamesPage, type VersionsPage } from "./namespace/listing-pages.ts";
+export type { ResolvedTextFieldOptions, TextFieldOptions } from "./namespace/text-field-options.ts";
 export type {
   AttributeSchema,
   AttributeSchemaInput,
@@ -60,9 +60,9 @@ export type {
   NamespaceSchema,
   NamespaceSchemaInfo,
   NamespaceSchemaInput,
-} from "./namespace-schema.ts";
-export { type DocumentId, documentIdKey, documentIdValue, isUintIdKey, MAX_UINT_ID } from "./document-ids.ts";
-export { TEXT_LANGUAGES } from "./query/text-language.ts";
+} from "./namespace/namespace-schema.ts";
+export { type DocumentId, documentIdKey, documentIdValue, isUintIdKey, MAX_UINT_ID } from "./namespace/document-ids.ts";
+export { TEXT_LANGUAGES } from "@skerry/query";
 export {
   NamespaceEngine,
   type CollectWalGarbageResult,
@@ -83,27 +83,27 @@ export {
   type QueryCacheStats,
   type TailMergeStats,
   type QueryOptions,
-} from "./namespace-query.ts";
-export type { SegmentIndexCacheStats } from "./segment-index-cache.ts";
-export type { TailChunkIndexStoreStats } from "./tail-chunk-index-store.ts";
-export type { DeleteByFilterResult, PatchByFilterResult, PredicateMutationOptions } from "./predicate-mutation.ts";
+} from "./read/namespace-query.ts";
+export type { SegmentIndexCacheStats } from "./read/segment-index-cache.ts";
+export type { TailChunkIndexStoreStats } from "./tail/tail-chunk-index-store.ts";
+export type { DeleteByFilterResult, PatchByFilterResult, PredicateMutationOptions } from "./write/predicate-mutation.ts";
 export {
   DEFAULT_COMPACTION_SETTINGS,
   type CompactionRecoveryReport,
   type CompactionReport,
   type CompactionSettings,
-} from "./compactor.ts";
-export { NamespaceState, type ApplyOptions, type RowLocation } from "./namespace-state.ts";
-export { DEFAULT_RETENTION, type GarbageReport, type RetentionPolicy } from "./manifest-retention.ts";
-export type { StateCacheStats } from "./state-cache.ts";
-export { DEFAULT_STATE_PERSISTENCE, STATE_FILE_SUFFIX, type StatePersistenceSettings, type StatePersistenceStats } from "./state-persistence.ts";
-export { MAX_BRIDGED_VERSIONS, type LostVersions, type RepairOptions, type RepairReport } from "./project-repair.ts";
-export { type BatchWriteResult, MAX_IDEMPOTENCY_KEY_LENGTH, type WriteOptions, type WriteResult } from "./write-options.ts";
-export { DEFAULT_WRITE_LIMITS, MAX_DIMENSION, type WriteBatch, type WriteLimits } from "./write-request.ts";
-export { parseWriteCondition, REF_NEW, type WriteCondition } from "./write-condition.ts";
-export type { CarriedBatchOptions, CommitPolicy, CommitterStats, GroupCommitOptions } from "./write-committer.ts";
-export { DEFAULT_CARRIED_BATCHES } from "./write-committer.ts";
-export { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./storage-calls.ts";
+} from "./compaction/compactor.ts";
+export { NamespaceState, type ApplyOptions, type RowLocation } from "./state/namespace-state.ts";
+export { DEFAULT_RETENTION, type GarbageReport, type RetentionPolicy } from "./maintenance/manifest-retention.ts";
+export type { StateCacheStats } from "./state/state-cache.ts";
+export { DEFAULT_STATE_PERSISTENCE, STATE_FILE_SUFFIX, type StatePersistenceSettings, type StatePersistenceStats } from "./state/state-persistence.ts";
+export { MAX_BRIDGED_VERSIONS, type LostVersions, type RepairOptions, type RepairReport } from "./maintenance/project-repair.ts";
+export { type BatchWriteResult, MAX_IDEMPOTENCY_KEY_LENGTH, type WriteOptions, type WriteResult } from "./write/write-options.ts";
+export { DEFAULT_WRITE_LIMITS, MAX_DIMENSION, type WriteBatch, type WriteLimits } from "./write/write-request.ts";
+export { parseWriteCondition, REF_NEW, type WriteCondition } from "./write/write-condition.ts";
+export type { CarriedBatchOptions, CommitPolicy, CommitterStats, GroupCommitOptions } from "./write/write-committer.ts";
+export { DEFAULT_CARRIED_BATCHES } from "./write/write-committer.ts";
+export { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./core/storage-calls.ts";
 export {
   logBatchKey,
   manifestKey,
@@ -122,9 +122,41 @@ export {
   tombstonesKey,
   waitingClaimKey,
   waitingPrefix,
-} from "./storage-layout.ts";
-export { CLAIM_LEASE_MS, decodeWaitingClaim, type WaitingClaim } from "./waiting-claims.ts";
-export { decodeLogEntry, encodeLogEntry, LOG_ENTRY_EXACT_VERSION, LOG_ENTRY_VERSION, type LogEntry, type LogOp } from "./log-entry.ts";
+} from "./core/storage-layout.ts";
+export { CLAIM_LEASE_MS, decodeWaitingClaim, type WaitingClaim } from "./write/waiting-claims.ts";
+export { decodeLogEntry, encodeLogEntry, LOG_ENTRY_EXACT_VERSION, LOG_ENTRY_VERSION, type LogEntry, type LogOp } from "./write/log-entry.ts";
 // The query module's public surface (the engine's own `DistanceMetric`, lowercase, shadows the query module's wire-case one).
-export * from "./query/index.ts";
-export { type MatchOptions, matchesFilter } from "./query/filter-match.ts";
+export {
+  CorruptIndexError,
+  formatPath,
+  InvalidDocumentError,
+  InvalidQueryError,
+  isCorruptIndex,
+  isInvalidDocument,
+  isInvalidQuery,
+  isQueryError,
+  isUnsupportedIndexVersion,
+  QueryError,
+  UnsupportedIndexVersionError,
+} from "@skerry/query";
+export type { InvalidQueryReason, QueryErrorCode, QueryIssue } from "@skerry/query";
+export { DISTANCE_METRICS } from "@skerry/query";
+export type { QueryDocument } from "@skerry/query";
+export { buildQueryIndex, QueryIndex } from "@skerry/query";
+export type { BuildQueryIndexOptions } from "@skerry/query";
+export type { IvfOptions } from "@skerry/query";
+export { joinTextElements, joinTokens, PRE_TOKENIZED_SEPARATOR, TEXT_ELEMENT_SEPARATOR } from "@skerry/query";
+export type { TokenizerConfig } from "@skerry/query";
+export { DEFAULT_MAX_TOP_K, parseQueryRequest } from "@skerry/query";
+export type { Aggregation, ComputeExpr, Filter, ParseQueryOptions, QueryRequest, RankBy, Scalar, SingleRankBy, TextExpr } from "@skerry/query";
+export { BM25_B, BM25_K1, executeQuery } from "@skerry/query";
+export type { AggregationGroup, ExecuteQueryOptions, QueryResult, QueryRowsResult } from "@skerry/query";
+export { QueryRows, type QueryRow } from "@skerry/query";
+export type { ComputedValue } from "@skerry/query";
+export type { FragmentBy, HighlightFragment, OffsetUnits } from "@skerry/query";
+export { DEFAULT_SLICE_MS, QuerySlicer, type QuerySlicerOptions, type QuerySlicerStats } from "@skerry/query";
+export { prepareQuerySnapshot, QuerySnapshot } from "@skerry/query";
+export { deserializeQueryIndex, QUERY_INDEX_MAGIC, QUERY_INDEX_VERSION, queryIndexEagerBytes, serializeQueryIndex } from "@skerry/query";
+export type { DeserializeOptions } from "@skerry/query";
+export { configureQueryThreads, warmUpQueryThreads } from "@skerry/query";
+export { type MatchOptions, matchesFilter } from "@skerry/query";

@@ -31,7 +31,7 @@
  * Errors: the typed errors of errors.ts only.
  */
 import { CachingStorage, type StorageProvider } from "@skerry/storage-providers";
-import { isImmutableEngineKey } from "./engine-key.ts";
+import { isImmutableEngineKey } from "./core/engine-key.ts";
 import { DEFAULT_MAX_TARGETS, type RecoveryReport, type WalGcReport } from "@skerry/wal-engine";
 import {
   type Clock,
@@ -45,9 +45,9 @@ import {
   rowId,
   systemClock,
 } from "@skerry/wal-format";
-import type { DocumentInput, DocumentPatch, StoredDocument } from "./document.ts";
-import { type DocumentId, documentIdKey, fitsIdType, normalizedStringId } from "./document-ids.ts";
-import { mergeSchema, type NamespaceSchemaInput, resolveSchemaInput, schemaInfo } from "./namespace-schema.ts";
+import type { DocumentInput, DocumentPatch, StoredDocument } from "./namespace/document.ts";
+import { type DocumentId, documentIdKey, fitsIdType, normalizedStringId } from "./namespace/document-ids.ts";
+import { mergeSchema, type NamespaceSchemaInput, resolveSchemaInput, schemaInfo } from "./namespace/namespace-schema.ts";
 import {
   InvalidArgumentError,
   NamespaceExistsError,
@@ -55,12 +55,13 @@ import {
   VersionConflictError,
   VersionNotFoundError,
   ConflictError,
+  asEngineError,
   isCorrupt,
   SchemaChangeError,
   SchemaViolationError,
-} from "./errors.ts";
-import { isManifestRollback } from "./manifest-rollback-error.ts";
-import { ManifestStore } from "./manifest-store.ts";
+} from "./core/errors.ts";
+import { isManifestRollback } from "./manifest/manifest-rollback-error.ts";
+import { ManifestStore } from "./manifest/manifest-store.ts";
 import type {
   CreateNamespaceOptions,
   DeleteNamespaceResult,
@@ -68,29 +69,29 @@ import type {
   NamespaceInfo,
   ReadOptions,
   ScanOptions,
-} from "./namespace-info.ts";
-import { formatNamespacePath, type NamespacePath, toNamespacePath, validatePathPart } from "./namespace-path.ts";
-import { purgeNamespace } from "./namespace-purge.ts";
-import { forkNamespace, type ForkMode } from "./namespace-fork.ts";
-import { collectManifestGarbage, DEFAULT_RETENTION, type GarbageReport, type RetentionPolicy, validateRetention } from "./manifest-retention.ts";
-import { RefcountShards } from "./refcount-shards.ts";
-import { type RepairOptions, type RepairReport, repairProject } from "./project-repair.ts";
-import { randomUuid } from "./random-uuid.ts";
-import { PinStore } from "./pin-store.ts";
-import type { StateCacheStats } from "./state-cache.ts";
-import type { NamespaceState } from "./namespace-state.ts";
-import { SerialQueue } from "./serial-queue.ts";
-import { StateCache } from "./state-cache.ts";
-import { StatePersistence, type StatePersistenceStats } from "./state-persistence.ts";
-import { backoffMs, DEFAULT_RETRY_POLICY, type RetryPolicy, sleep, withRetry } from "./storage-calls.ts";
-import { registerNamespace } from "./registry-marker.ts";
-import { manifestPrefix, manifestVersionOf, namespaceId, registryPrefix } from "./storage-layout.ts";
-import { type ListingPageOptions, listNamespaceNamesPage, listVersionsPage, liveNamespaces, type NamespaceNamesPage, type VersionsPage } from "./listing-pages.ts";
-import { type CompactionRecoveryReport, type CompactionReport, type CompactionSettings, Compactor, DEFAULT_COMPACTION_SETTINGS } from "./compactor.ts";
-import { deleteIntent, listIntentIds, readIntent } from "./compaction-intents.ts";
-import { retiredSegments, retiredToWire, withManifestExtra } from "./container-extra.ts";
-import { commitChange, type EngineContext } from "./engine-context.ts";
-import { NamespaceWals } from "./namespace-wal.ts";
+} from "./namespace/namespace-info.ts";
+import { formatNamespacePath, type NamespacePath, toNamespacePath, validatePathPart } from "./namespace/namespace-path.ts";
+import { purgeNamespace } from "./sharing/namespace-purge.ts";
+import { forkNamespace, type ForkMode } from "./sharing/namespace-fork.ts";
+import { collectManifestGarbage, DEFAULT_RETENTION, type GarbageReport, type RetentionPolicy, validateRetention } from "./maintenance/manifest-retention.ts";
+import { RefcountShards } from "./sharing/refcount-shards.ts";
+import { type RepairOptions, type RepairReport, repairProject } from "./maintenance/project-repair.ts";
+import { randomUuid } from "./core/random-uuid.ts";
+import { PinStore } from "./state/pin-store.ts";
+import type { StateCacheStats } from "./state/state-cache.ts";
+import type { NamespaceState } from "./state/namespace-state.ts";
+import { SerialQueue } from "./core/serial-queue.ts";
+import { StateCache } from "./state/state-cache.ts";
+import { StatePersistence, type StatePersistenceStats } from "./state/state-persistence.ts";
+import { backoffMs, DEFAULT_RETRY_POLICY, type RetryPolicy, sleep, withRetry } from "./core/storage-calls.ts";
+import { registerNamespace } from "./namespace/registry-marker.ts";
+import { manifestPrefix, manifestVersionOf, namespaceId, registryPrefix } from "./core/storage-layout.ts";
+import { type ListingPageOptions, listNamespaceNamesPage, listVersionsPage, liveNamespaces, type NamespaceNamesPage, type VersionsPage } from "./namespace/listing-pages.ts";
+import { type CompactionRecoveryReport, type CompactionReport, type CompactionSettings, Compactor, DEFAULT_COMPACTION_SETTINGS } from "./compaction/compactor.ts";
+import { deleteIntent, listIntentIds, readIntent } from "./compaction/compaction-intents.ts";
+import { retiredSegments, retiredToWire, withManifestExtra } from "./manifest/container-extra.ts";
+import { commitChange, type EngineContext } from "./core/engine-context.ts";
+import { NamespaceWals } from "./mutation/namespace-wal.ts";
 import {
   type DeleteByFilterResult,
   deleteByFilter,
@@ -98,10 +99,9 @@ import {
   type PatchByFilterResult,
   patchByFilter,
   type PredicateMutationOptions,
-} from "./predicate-mutation.ts";
-import type { Filter } from "./query/query-request.ts";
-import { parseQueryRequest } from "./query/query-request.ts";
-import { refreshTombstones } from "./tombstone-refresh.ts";
+} from "./write/predicate-mutation.ts";
+import { type Filter, parseQueryRequest, QuerySlicer } from "@skerry/query";
+import { refreshTombstones } from "./compaction/tombstone-refresh.ts";
 import {
   NamespaceQuery,
   type NamespaceQueryResult,
@@ -109,8 +109,7 @@ import {
   type QueryCacheSettings,
   type QueryCacheStats,
   type QueryOptions,
-} from "./namespace-query.ts";
-import { QuerySlicer } from "./query/query-slicer.ts";
+} from "./read/namespace-query.ts";
 import {
   type CommitPolicy,
   type CommitterStats,
@@ -119,8 +118,8 @@ import {
   DISABLED_CARRIED_BATCHES,
   type GroupCommitOptions,
   WriteCommitter,
-} from "./write-committer.ts";
-import { type BatchWriteResult, MAX_IDEMPOTENCY_KEY_LENGTH, type WriteOptions, type WriteResult } from "./write-options.ts";
+} from "./write/write-committer.ts";
+import { type BatchWriteResult, MAX_IDEMPOTENCY_KEY_LENGTH, type WriteOptions, type WriteResult } from "./write/write-options.ts";
 import {
   DEFAULT_WRITE_LIMITS,
   encodeBatch,
@@ -130,8 +129,8 @@ import {
   type EncodedWrite,
   type WriteBatch,
   type WriteLimits,
-} from "./write-request.ts";
-import { resolveTextFields, type TextFieldOptions, textFieldsRecord } from "./text-field-options.ts";
+} from "./write/write-request.ts";
+import { resolveTextFields, type TextFieldOptions, textFieldsRecord } from "./namespace/text-field-options.ts";
 
 export interface NamespaceEngineOptions {
   readonly storage: StorageProvider;
@@ -470,7 +469,7 @@ export class NamespaceEngine {
       readState: (p, m, fn) => this.#states.read(p, m, fn),
       settings: options.queryCache,
       slicer: options.querySlicer ?? new QuerySlicer(),
-      onTailIndexProblem: (error, p) => this.#onBackgroundError?.(error, namespaceId(p)),
+      onTailIndexProblem: (error, p) => this.#onBackgroundError?.(asEngineError(error), namespaceId(p)),
     });
   }
 

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { chunkFoldSummaryJson, parseChunkFoldSummary } from "../src/chunk-fold-summary.ts";
+import { chunkFoldSummaryJson, parseChunkFoldSummary } from "../src/tail/chunk-fold-summary.ts";
 
 const golden = (version: number) => JSON.parse(readFileSync(new URL(`./fixtures/tail-chunk-header-v${version}.json`, import.meta.url), "utf8")) as Record<string, unknown>;
 const rows = (ids: string[]) => ({ size: ids.length, slotOfId: (id: string) => ids.indexOf(id) });

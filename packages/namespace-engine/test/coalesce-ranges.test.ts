@@ -4,7 +4,7 @@
  * exactly one read that covers it; 0 keeps one read per range.
  */
 import { describe, expect, it } from "vitest";
-import { type ByteRange, coalesceRanges } from "../src/coalesce-ranges.ts";
+import { type ByteRange, coalesceRanges } from "../../query/src/cold/coalesce-ranges.ts";
 
 describe("coalesceRanges", () => {
   const ranges: ByteRange[] = [

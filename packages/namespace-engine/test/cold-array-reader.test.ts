@@ -8,10 +8,12 @@ import { FaultInjectingStorage, MemoryStorage } from "@skerry/storage-providers"
 import type { ContainerRef } from "@skerry/wal-format";
 import { decodeBlockFileDirectory } from "@skerry/wal-format";
 import { describe, expect, it } from "vitest";
-import { ColdArrayReader, type ColdIndexFile } from "../src/cold-array-reader.ts";
-import { isCorrupt } from "../src/errors.ts";
-import { serializeQueryIndex } from "../src/query/index-codec.ts";
-import { buildQueryIndex } from "../src/query/query-index.ts";
+import { ColdArrayReader, type ColdIndexFile } from "../../query/src/cold/cold-array-reader.ts";
+import { StorageIndexSource } from "../src/read/storage-index-source.ts";
+import { isCorruptStoredIndex } from "@skerry/query";
+import { isCorrupt } from "../src/core/errors.ts";
+import { serializeQueryIndex } from "../../query/src/index-codec.ts";
+import { buildQueryIndex } from "../../query/src/query-index.ts";
 
 const KEY = "ns/index/test.qidx";
 const N = 40_000;
@@ -41,7 +43,7 @@ describe("ColdArrayReader", () => {
   it("reads element ranges and string table entries equal to the loaded index's, fetching only the covering blocks", async () => {
     const { storage, bytes, index } = await stored();
     const counted = new FaultInjectingStorage(storage);
-    const reader = new ColdArrayReader(counted, random, retry);
+    const reader = new ColdArrayReader(new StorageIndexSource(counted, random, retry));
     const file = (await reader.open({ ref, indexKey: KEY, expectedBytes: bytes.byteLength })) as ColdIndexFile;
     const text = file.meta.text[0]!;
     const loaded = index.textFields.get("body")!;
@@ -78,32 +80,32 @@ describe("ColdArrayReader", () => {
     for (const absent of ["", "a", "w", "w99999", "zzz", "\u{10FFFF}"]) expect(await reader.findString(file, text.terms, absent)).toBe(-1);
     // Out-of-range element reads are Corrupt (a damaged offset must not read past its array).
     const error = await reader.array(file, text.docLengths, "u32", N - 1, N + 1).catch((e: unknown) => e);
-    expect(isCorrupt(error)).toBe(true);
+    expect(isCorruptStoredIndex(error)).toBe(true);
     expect(reader.stats().bytes).toBeLessThan(bytes.byteLength / 2);
   });
 
   it("a damaged block or a missing object is Corrupt naming the key", async () => {
     const { storage, bytes } = await stored();
     const directory = decodeBlockFileDirectory(bytes, bytes.byteLength);
-    const meta = (await new ColdArrayReader(storage, random, retry).open({ ref, indexKey: KEY, expectedBytes: bytes.byteLength }))!.meta;
+    const meta = (await new ColdArrayReader(new StorageIndexSource(storage, random, retry)).open({ ref, indexKey: KEY, expectedBytes: bytes.byteLength }))!.meta;
     const section = directory.section(`a${meta.text[0]!.postings.$a}`)!;
     const damaged = bytes.slice();
     damaged[section.offset + 70_000 * 4 + 1]! ^= 1;
     await storage.put(KEY, damaged, { mode: { kind: "overwrite" } });
-    const reader = new ColdArrayReader(storage, random, retry);
+    const reader = new ColdArrayReader(new StorageIndexSource(storage, random, retry));
     const file = (await reader.open({ ref, indexKey: KEY, expectedBytes: bytes.byteLength }))!;
     const error = await reader.array(file, meta.text[0]!.postings, "u32", 70_000, 70_001).catch((e: unknown) => e);
-    expect(isCorrupt(error)).toBe(true);
+    expect(isCorruptStoredIndex(error)).toBe(true);
     expect((error as { key: string }).key).toBe(KEY);
     // Blocks elsewhere still read.
     expect((await reader.array(file, meta.text[0]!.postings, "u32", 0, 2)).length).toBe(2);
     await storage.delete(KEY);
-    const missing = await new ColdArrayReader(storage, random, retry).open({ ref, indexKey: KEY, expectedBytes: bytes.byteLength }).catch((e: unknown) => e);
+    const missing = await new ColdArrayReader(new StorageIndexSource(storage, random, retry)).open({ ref, indexKey: KEY, expectedBytes: bytes.byteLength }).catch((e: unknown) => e);
     expect(isCorrupt(missing)).toBe(true);
     expect((missing as { key: string }).key).toBe(KEY);
-    const wrongRows = await new ColdArrayReader(storage, random, retry)
+    const wrongRows = await new ColdArrayReader(new StorageIndexSource(storage, random, retry))
       .open({ ref: { ...ref, rowCount: 3 } as ContainerRef, indexKey: KEY, expectedBytes: undefined })
       .catch((e: unknown) => e);
-    expect(isCorrupt(wrongRows)).toBe(true);
+    expect(isCorrupt(wrongRows)).toBe(true); // the object is gone by now: the engine's source says so
   });
 });

@@ -9,12 +9,13 @@
 import { FaultInjectingStorage, MemoryStorage } from "@skerry/storage-providers";
 import type { ContainerRef } from "@skerry/wal-format";
 import { describe, expect, it } from "vitest";
-import { ColdArrayReader, type ColdIndexFile } from "../src/cold-array-reader.ts";
-import { coldExactNumbers } from "../src/cold-exact-numbers.ts";
-import { isCorrupt } from "../src/errors.ts";
-import { exactValuesOf } from "../src/query/exact-number.ts";
-import { serializeQueryIndex } from "../src/query/index-codec.ts";
-import { buildQueryIndex } from "../src/query/query-index.ts";
+import { ColdArrayReader, type ColdIndexFile } from "../../query/src/cold/cold-array-reader.ts";
+import { StorageIndexSource } from "../src/read/storage-index-source.ts";
+import { coldExactNumbers } from "../../query/src/cold/cold-exact-numbers.ts";
+import { isCorruptStoredIndex } from "@skerry/query";
+import { exactValuesOf } from "../../query/src/exact-number.ts";
+import { serializeQueryIndex } from "../../query/src/index-codec.ts";
+import { buildQueryIndex } from "../../query/src/query-index.ts";
 
 const KEY = "ns/index/exact.qidx";
 /** Enough bigint slots for several blocks of `exactSlots` (64 KiB: 16,384 entries each). */
@@ -40,7 +41,7 @@ async function stored() {
   const storage = new MemoryStorage();
   await storage.put(KEY, bytes, { mode: { kind: "overwrite" } });
   const counted = new FaultInjectingStorage(storage);
-  const reader = new ColdArrayReader(counted, random, retry);
+  const reader = new ColdArrayReader(new StorageIndexSource(counted, random, retry));
   const file = (await reader.open({ ref, indexKey: KEY, expectedBytes: bytes.byteLength })) as ColdIndexFile;
   return { index, reader, file };
 }
@@ -103,7 +104,7 @@ describe("coldExactNumbers", () => {
     for (const [what, damaged, use] of cases) {
       const column = damaged.meta.attributes.find((a) => a.name === "u")!;
       const error = await errorOf(coldExactNumbers(reader, damaged, column, slots).then(use));
-      expect(isCorrupt(error), `${what}: ${String(error)}`).toBe(true);
+      expect(isCorruptStoredIndex(error), `${what}: ${String(error)}`).toBe(true);
       expect((error as { key: string }).key, what).toBe(KEY);
     }
     // The untouched column reads fine.

@@ -12,7 +12,7 @@ import { MemoryStorage, type StorageProvider } from "@skerry/storage-providers";
 import { s3TestTarget } from "@skerry/storage-providers/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import type { NamespaceEngineOptions } from "@skerry/namespace-engine";
-import { seededRandom } from "./query/support/reference.ts";
+import { seededRandom } from "../../query/test/support/reference.ts";
 import { expressionDoc as doc } from "./support/expression-docs.ts";
 import { compactedNamespace, corruptSectionFailures, indexObjects, makeEngine } from "./support/harness.ts";
 

@@ -8,11 +8,12 @@
 import { MemoryStorage } from "@skerry/storage-providers";
 import type { ContainerRef } from "@skerry/wal-format";
 import { describe, expect, it } from "vitest";
-import { ColdArrayReader, type ColdIndexFile } from "../src/cold-array-reader.ts";
-import { coldFuzzyTerms } from "../src/cold-fuzzy.ts";
-import { forEachFuzzyTerm, type FuzzyToken, fuzzyHolds, codePoints } from "../src/query/fuzzy-filter.ts";
-import { serializeQueryIndex } from "../src/query/index-codec.ts";
-import { buildQueryIndex } from "../src/query/query-index.ts";
+import { ColdArrayReader, type ColdIndexFile } from "../../query/src/cold/cold-array-reader.ts";
+import { StorageIndexSource } from "../src/read/storage-index-source.ts";
+import { coldFuzzyTerms } from "../../query/src/cold/cold-fuzzy.ts";
+import { forEachFuzzyTerm, type FuzzyToken, fuzzyHolds, codePoints } from "../../query/src/fuzzy-filter.ts";
+import { serializeQueryIndex } from "../../query/src/index-codec.ts";
+import { buildQueryIndex } from "../../query/src/query-index.ts";
 
 const KEY = "ns/index/fuzzy.qidx";
 const N = 30_000;
@@ -56,7 +57,7 @@ describe("coldFuzzyTerms", () => {
       ["q", 0],
     ]);
     for (const block of [7, 64, 2048]) {
-      const reader = new ColdArrayReader(storage, random, retry);
+      const reader = new ColdArrayReader(new StorageIndexSource(storage, random, retry));
       const file = (await reader.open({ ref, indexKey: KEY, expectedBytes: bytes.byteLength })) as ColdIndexFile;
       const terms = file.meta.text[0]!.terms;
       const sensitive = await coldFuzzyTerms(reader, file, terms, queries, true, block);

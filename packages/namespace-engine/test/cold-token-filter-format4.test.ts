@@ -12,8 +12,8 @@ import type { StorageProvider } from "@skerry/storage-providers";
 import type { DocumentInput } from "@skerry/namespace-engine";
 import { compactedNamespace, errorOf, makeEngine } from "./support/harness.ts";
 
-vi.mock("../src/query/index-codec.ts", async (importOriginal) => {
-  const original = await importOriginal<typeof import("../src/query/index-codec.ts")>();
+vi.mock("../../query/src/index-codec.ts", async (importOriginal) => {
+  const original = await importOriginal<typeof import("../../query/src/index-codec.ts")>();
   return {
     ...original,
     serializeQueryIndex: (index: Parameters<typeof original.serializeQueryIndex>[0]) => {

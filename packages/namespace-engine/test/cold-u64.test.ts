@@ -14,7 +14,7 @@ import { MemoryStorage } from "@skerry/storage-providers";
 import { decodeBlockFileDirectory, sliceFromTail } from "@skerry/wal-format";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type DocumentInput, isCorrupt, type NamespaceEngine } from "@skerry/namespace-engine";
-import { parseIndexMeta } from "../src/query/index-codec.ts";
+import { parseIndexMeta } from "../../query/src/index-codec.ts";
 import { compactedNamespace, corruptSectionFailures, indexObjects, makeEngine } from "./support/harness.ts";
 
 const NS = "acme/coldu64/docs";

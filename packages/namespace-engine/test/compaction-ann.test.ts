@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { deserializeQueryIndex, type DocumentInput } from "@skerry/namespace-engine";
 import { memoryEngine } from "./support/harness.ts";
-import { gaussian, seededRandom } from "./query/support/reference.ts";
+import { gaussian, seededRandom } from "../../query/test/support/reference.ts";
 
 const NS = "acme/ann/docs";
 const DIM = 16;

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import type { ContainerRef, Manifest } from "@skerry/wal-format";
 import { DEFAULT_COMPACTION_SETTINGS } from "@skerry/namespace-engine";
-import { chooseRun, tailStart } from "../src/compaction-policy.ts";
+import { chooseRun, tailStart } from "../src/compaction/compaction-policy.ts";
 
 let next = 0;
 

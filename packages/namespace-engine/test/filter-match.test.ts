@@ -6,8 +6,8 @@
 import { describe, expect, it } from "vitest";
 import { seededRandom } from "@skerry/wal-format";
 import { buildQueryIndex, type Filter, parseQueryRequest, type QueryDocument } from "@skerry/namespace-engine";
-import { matchesFilter } from "../src/query/filter-match.ts";
-import { evaluateFilter } from "../src/query/filter-plan.ts";
+import { matchesFilter } from "../../query/src/filter-match.ts";
+import { evaluateFilter } from "../../query/src/filter-plan.ts";
 
 function parse(raw: unknown): Filter {
   const filter = parseQueryRequest({ filters: raw, topK: 1 }).filters;

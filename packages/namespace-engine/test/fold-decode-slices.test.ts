@@ -9,10 +9,10 @@ import { describe, expect, it } from "vitest";
 import { MemoryStorage } from "@skerry/storage-providers";
 import { type ContainerRef, contentHash, rowId, seededRandom } from "@skerry/wal-format";
 import { encodeLogEntry, isCorrupt, type LogEntry } from "@skerry/namespace-engine";
-import { FOLD_DECODE_SLICE, loadFoldContainer } from "../src/container-loader.ts";
-import { decodeLazily } from "../src/lazy-upsert.ts";
-import { encodeLogBatch } from "../src/log-batch.ts";
-import { DEFAULT_RETRY_POLICY } from "../src/storage-calls.ts";
+import { FOLD_DECODE_SLICE, loadFoldContainer } from "../src/state/container-loader.ts";
+import { decodeLazily } from "../src/write/lazy-upsert.ts";
+import { encodeLogBatch } from "../src/write/log-batch.ts";
+import { DEFAULT_RETRY_POLICY } from "../src/core/storage-calls.ts";
 
 function batch(n: number): { ref: ContainerRef; payloads: Uint8Array[] } {
   const payloads = Array.from({ length: n }, (_, i): Uint8Array => {

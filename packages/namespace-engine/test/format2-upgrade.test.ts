@@ -11,11 +11,11 @@ import { MemoryStorage } from "@skerry/storage-providers";
 import { seededRandom } from "@skerry/wal-format";
 import { describe, expect, it } from "vitest";
 import { type DocumentInput, isCorrupt } from "@skerry/namespace-engine";
-import { storedIndexVersion } from "../src/stored-index-version.ts";
+import { storedIndexVersion } from "../src/compaction/stored-index-version.ts";
 import { errorOf, indexObjects, makeEngine } from "./support/harness.ts";
 
 const NS = "acme/format2/docs";
-const v2Fixture = readFileSync(new URL("./query/fixtures/query-index-v2.bin", import.meta.url));
+const v2Fixture = readFileSync(new URL("../../query/test/fixtures/query-index-v2.bin", import.meta.url));
 
 const doc = (i: number): DocumentInput => ({ id: `f-${String(i).padStart(5, "0")}`, vector: [Math.sin(i), Math.cos(i), (i % 7) / 7, 1], attributes: { n: i } });
 const deps = (storage: MemoryStorage) => ({ storage, retry: { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 }, random: seededRandom(3) });

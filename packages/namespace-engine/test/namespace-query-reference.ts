@@ -14,7 +14,7 @@ import {
   type StoredDocument,
   type TextExpr,
 } from "@skerry/namespace-engine";
-import { matchesFilter, referenceBm25, referenceDistance } from "./query/support/reference.ts";
+import { matchesFilter, referenceBm25, referenceDistance } from "../../query/test/support/reference.ts";
 
 /** The wire-case metric (the engine exports its lowercase one as DistanceMetric). */
 type Metric = "COSINE" | "DOT" | "EUCLIDEAN";

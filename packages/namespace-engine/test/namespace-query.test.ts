@@ -23,7 +23,7 @@ import {
 import { contentHash } from "@skerry/wal-format";
 import { errorOf, makeEngine, memoryEngine } from "./support/harness.ts";
 import { checkAgainstReference } from "./namespace-query-reference.ts";
-import { gaussian, randomDocuments, randomFilter, seededRandom } from "./query/support/reference.ts";
+import { gaussian, randomDocuments, randomFilter, seededRandom } from "../../query/test/support/reference.ts";
 
 /** The wire-case metric (the engine exports its lowercase one as DistanceMetric). */
 type Metric = "COSINE" | "DOT" | "EUCLIDEAN";

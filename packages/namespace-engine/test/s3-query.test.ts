@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { s3TestTarget } from "@skerry/storage-providers/testing";
 import { type DocumentInput, NamespaceEngine } from "@skerry/namespace-engine";
 import { checkAgainstReference } from "./namespace-query-reference.ts";
-import { gaussian, seededRandom } from "./query/support/reference.ts";
+import { gaussian, seededRandom } from "../../query/test/support/reference.ts";
 
 const s3 = s3TestTarget("namespace-engine-query");
 const NS = "acme/s3/query";

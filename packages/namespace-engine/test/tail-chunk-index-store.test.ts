@@ -17,11 +17,12 @@ import { s3TestTarget } from "@skerry/storage-providers/testing";
 import type { DocumentInput, NamespaceEngine } from "@skerry/namespace-engine";
 import { allKeys, makeEngine, steppingClock } from "./support/harness.ts";
 import { checkAgainstReference } from "./namespace-query-reference.ts";
-import { gaussian, seededRandom } from "./query/support/reference.ts";
-import { readExtraIndexSection, serializeQueryIndex } from "../src/query/index-codec.ts";
-import { buildQueryIndex } from "../src/query/query-index.ts";
-import { TAIL_CHUNK_SECTION } from "../src/tail-chunk-index-store.ts";
-import { ColdIndexReader } from "../src/cold-index-reader.ts";
+import { gaussian, seededRandom } from "../../query/test/support/reference.ts";
+import { readExtraIndexSection, serializeQueryIndex } from "../../query/src/index-codec.ts";
+import { buildQueryIndex } from "../../query/src/query-index.ts";
+import { TAIL_CHUNK_SECTION } from "../src/tail/tail-chunk-index-store.ts";
+import { ColdIndexReader } from "../../query/src/cold/cold-index-reader.ts";
+import { StorageIndexSource } from "../src/read/storage-index-source.ts";
 import { type ContainerRef, seededRandom as walRandom } from "@skerry/wal-format";
 
 const NS = "acme/persist/docs";
@@ -291,7 +292,7 @@ describe("persisted tail chunk indexes", () => {
     await engine.query(NS, { topK: 1 });
     await engine.close();
     const [key] = await tailKeys(storage);
-    const reader = new ColdIndexReader(storage, walRandom(1), { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 });
+    const reader = new ColdIndexReader(new StorageIndexSource(storage, walRandom(1), { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 }));
     const ref = { key: "chunk", rowCount: 5000 } as unknown as ContainerRef;
     const head = await reader.head({ ref, indexKey: key as string, expectedBytes: undefined, metric: "COSINE" });
     expect(head?.lists).toBeGreaterThan(1);

@@ -14,7 +14,7 @@ import { describe, expect, it } from "vitest";
 import type { DocumentInput, NamespaceEngine, QueryDocument } from "@skerry/namespace-engine";
 import { makeEngine, memoryEngine } from "./support/harness.ts";
 import { checkAgainstReference } from "./namespace-query-reference.ts";
-import { gaussian, randomDocuments, randomFilter, seededRandom } from "./query/support/reference.ts";
+import { gaussian, randomDocuments, randomFilter, seededRandom } from "../../query/test/support/reference.ts";
 
 const NS = "acme/chunks/docs";
 const DIM = 6;

@@ -11,17 +11,17 @@ import { afterAll, describe, expect, it } from "vitest";
 import { MemoryStorage, type StorageProvider } from "@skerry/storage-providers";
 import type { DocumentInput, NamespaceEngine } from "@skerry/namespace-engine";
 import { allKeys, makeEngine } from "./support/harness.ts";
-import { gaussian, seededRandom } from "./query/support/reference.ts";
-import type { StoredDocument } from "../src/document.ts";
-import { serializeQueryIndex } from "../src/query/index-codec.ts";
+import { gaussian, seededRandom } from "../../query/test/support/reference.ts";
+import type { StoredDocument } from "../src/namespace/document.ts";
+import { serializeQueryIndex } from "../../query/src/index-codec.ts";
 import {
   buildQueryIndexOffThread,
   configureIndexThreads,
   indexWorkerStats,
   killIndexWorkers,
   serializeQueryIndexOffThread,
-} from "../src/query/index-worker-pool.ts";
-import { type BuildQueryIndexOptions, buildQueryIndex } from "../src/query/query-index.ts";
+} from "../../query/src/index-worker-pool.ts";
+import { type BuildQueryIndexOptions, buildQueryIndex } from "../../query/src/query-index.ts";
 
 const DIM = 8;
 const WORDS = ["alpha", "beta", "gamma", "delta", "omega", "sigma", "tau"];

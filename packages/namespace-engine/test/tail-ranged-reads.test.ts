@@ -19,8 +19,8 @@ import type { DocumentInput, NamespaceEngine } from "@skerry/namespace-engine";
 import { decodeBlockFileDirectory } from "@skerry/wal-format";
 import { allKeys, makeEngine } from "./support/harness.ts";
 import { checkAgainstReference } from "./namespace-query-reference.ts";
-import { deserializeQueryIndex, readExtraIndexSection, serializeQueryIndex } from "../src/query/index-codec.ts";
-import { TAIL_CHUNK_SECTION } from "../src/tail-chunk-index-store.ts";
+import { deserializeQueryIndex, readExtraIndexSection, serializeQueryIndex } from "../../query/src/index-codec.ts";
+import { TAIL_CHUNK_SECTION } from "../src/tail/tail-chunk-index-store.ts";
 
 const NS = "acme/ranged/docs";
 const DIM = 8;

@@ -11,7 +11,7 @@ import type { CompactionSettings, NamespaceEngine, StoredDocument } from "@skerr
 import { makeEngine, memoryEngine } from "./support/harness.ts";
 import { checkAgainstReference } from "./namespace-query-reference.ts";
 import { expectExactCounts, expectNoMissingObjects } from "./support/references.ts";
-import { seededRandom } from "./query/support/reference.ts";
+import { seededRandom } from "../../query/test/support/reference.ts";
 import { decodeCompactionIntent, decodeTombstoneSidecar } from "@skerry/wal-format";
 
 const NS = "acme/tiered/docs";

@@ -15,8 +15,8 @@ import {
   SchemaViolationError,
   UnfilterableAttributeError,
 } from "@skerry/namespace-engine";
-import { manifestKey } from "../src/storage-layout.ts";
-import { toNamespacePath } from "../src/namespace-path.ts";
+import { manifestKey } from "../src/core/storage-layout.ts";
+import { toNamespacePath } from "../src/namespace/namespace-path.ts";
 import { errorOf, indexObjects, makeEngine, memoryEngine } from "./support/harness.ts";
 
 const NS = "acme/schema/docs";

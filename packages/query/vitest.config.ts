@@ -1,0 +1,3 @@
+import { skerryVitestConfig } from "../../vitest.shared.ts";
+
+export default skerryVitestConfig({ testTimeout: 120_000 });
