@@ -41,7 +41,7 @@ export {
   parseNamespacePath,
   validatePathPart,
   type NamespacePath,
-} from "./namespace/namespace-path.ts";
+} from "./core/namespace-path.ts";
 export type {
   CreateNamespaceOptions,
   DeleteNamespaceResult,
@@ -124,7 +124,7 @@ export {
   waitingPrefix,
 } from "./core/storage-layout.ts";
 export { CLAIM_LEASE_MS, decodeWaitingClaim, type WaitingClaim } from "./write/waiting-claims.ts";
-export { decodeLogEntry, encodeLogEntry, LOG_ENTRY_EXACT_VERSION, LOG_ENTRY_VERSION, type LogEntry, type LogOp } from "./write/log-entry.ts";
+export { decodeLogEntry, encodeLogEntry, LOG_ENTRY_EXACT_VERSION, LOG_ENTRY_VERSION, type LogEntry, type LogOp } from "./log/log-entry.ts";
 // The query module's public surface (the engine's own `DistanceMetric`, lowercase, shadows the query module's wire-case one).
 export {
   CorruptIndexError,

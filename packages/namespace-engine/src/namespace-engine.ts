@@ -31,7 +31,7 @@
  * Errors: the typed errors of errors.ts only.
  */
 import { CachingStorage, type StorageProvider } from "@skerry/storage-providers";
-import { isImmutableEngineKey } from "./core/engine-key.ts";
+import { asEngineError, backoffMs, ConflictError, DEFAULT_RETRY_POLICY, formatNamespacePath, InvalidArgumentError, isCorrupt, isImmutableEngineKey, manifestPrefix, manifestVersionOf, NamespaceExistsError, namespaceId, NamespaceNotFoundError, type NamespacePath, randomUuid, registryPrefix, type RetryPolicy, SchemaChangeError, SchemaViolationError, SerialQueue, sleep, toNamespacePath, validatePathPart, VersionConflictError, VersionNotFoundError, withRetry } from "./core/index.ts";
 import { DEFAULT_MAX_TARGETS, type RecoveryReport, type WalGcReport } from "@skerry/wal-engine";
 import {
   type Clock,
@@ -45,92 +45,16 @@ import {
   rowId,
   systemClock,
 } from "@skerry/wal-format";
-import type { DocumentInput, DocumentPatch, StoredDocument } from "./namespace/document.ts";
-import { type DocumentId, documentIdKey, fitsIdType, normalizedStringId } from "./namespace/document-ids.ts";
-import { mergeSchema, type NamespaceSchemaInput, resolveSchemaInput, schemaInfo } from "./namespace/namespace-schema.ts";
-import {
-  InvalidArgumentError,
-  NamespaceExistsError,
-  NamespaceNotFoundError,
-  VersionConflictError,
-  VersionNotFoundError,
-  ConflictError,
-  asEngineError,
-  isCorrupt,
-  SchemaChangeError,
-  SchemaViolationError,
-} from "./core/errors.ts";
-import { isManifestRollback } from "./manifest/manifest-rollback-error.ts";
-import { ManifestStore } from "./manifest/manifest-store.ts";
-import type {
-  CreateNamespaceOptions,
-  DeleteNamespaceResult,
-  DistanceMetric,
-  NamespaceInfo,
-  ReadOptions,
-  ScanOptions,
-} from "./namespace/namespace-info.ts";
-import { formatNamespacePath, type NamespacePath, toNamespacePath, validatePathPart } from "./namespace/namespace-path.ts";
-import { purgeNamespace } from "./sharing/namespace-purge.ts";
-import { forkNamespace, type ForkMode } from "./sharing/namespace-fork.ts";
-import { collectManifestGarbage, DEFAULT_RETENTION, type GarbageReport, type RetentionPolicy, validateRetention } from "./maintenance/manifest-retention.ts";
-import { RefcountShards } from "./sharing/refcount-shards.ts";
-import { type RepairOptions, type RepairReport, repairProject } from "./maintenance/project-repair.ts";
-import { randomUuid } from "./core/random-uuid.ts";
-import { PinStore } from "./state/pin-store.ts";
-import type { StateCacheStats } from "./state/state-cache.ts";
-import type { NamespaceState } from "./state/namespace-state.ts";
-import { SerialQueue } from "./core/serial-queue.ts";
-import { StateCache } from "./state/state-cache.ts";
-import { StatePersistence, type StatePersistenceStats } from "./state/state-persistence.ts";
-import { backoffMs, DEFAULT_RETRY_POLICY, type RetryPolicy, sleep, withRetry } from "./core/storage-calls.ts";
-import { registerNamespace } from "./namespace/registry-marker.ts";
-import { manifestPrefix, manifestVersionOf, namespaceId, registryPrefix } from "./core/storage-layout.ts";
-import { type ListingPageOptions, listNamespaceNamesPage, listVersionsPage, liveNamespaces, type NamespaceNamesPage, type VersionsPage } from "./namespace/listing-pages.ts";
-import { type CompactionRecoveryReport, type CompactionReport, type CompactionSettings, Compactor, DEFAULT_COMPACTION_SETTINGS } from "./compaction/compactor.ts";
-import { deleteIntent, listIntentIds, readIntent } from "./compaction/compaction-intents.ts";
-import { retiredSegments, retiredToWire, withManifestExtra } from "./manifest/container-extra.ts";
-import { commitChange, type EngineContext } from "./core/engine-context.ts";
-import { NamespaceWals } from "./mutation/namespace-wal.ts";
-import {
-  type DeleteByFilterResult,
-  deleteByFilter,
-  type MutationDependencies,
-  type PatchByFilterResult,
-  patchByFilter,
-  type PredicateMutationOptions,
-} from "./write/predicate-mutation.ts";
+import { type CreateNamespaceOptions, type DeleteNamespaceResult, type DistanceMetric, type DocumentId, documentIdKey, type DocumentInput, type DocumentPatch, fitsIdType, type ListingPageOptions, listNamespaceNamesPage, listVersionsPage, liveNamespaces, mergeSchema, type NamespaceInfo, type NamespaceNamesPage, type NamespaceSchemaInput, normalizedStringId, type ReadOptions, resolveSchemaInput, resolveTextFields, type ScanOptions, schemaInfo, type StoredDocument, type TextFieldOptions, textFieldsRecord, type VersionsPage } from "./namespace/index.ts";
+import { commitChange, type EngineContext, isManifestRollback, ManifestStore, refreshTombstones, registerNamespace, retiredSegments, retiredToWire, withManifestExtra } from "./manifest/index.ts";
+import { type ForkMode, forkNamespace, purgeNamespace, RefcountShards } from "./sharing/index.ts";
+import { collectManifestGarbage, DEFAULT_RETENTION, type GarbageReport, type RepairOptions, repairProject, type RepairReport, type RetentionPolicy, validateRetention } from "./maintenance/index.ts";
+import { type NamespaceState, PinStore, StateCache, type StateCacheStats, StatePersistence, type StatePersistenceStats } from "./state/index.ts";
+import { type CompactionRecoveryReport, type CompactionReport, type CompactionSettings, Compactor, DEFAULT_COMPACTION_SETTINGS, deleteIntent, listIntentIds, readIntent } from "./compaction/index.ts";
+import { NamespaceWals } from "./mutation/index.ts";
+import { type BatchWriteResult, type CarriedBatchOptions, type CommitPolicy, type CommitterStats, DEFAULT_CARRIED_BATCHES, DEFAULT_WRITE_LIMITS, deleteByFilter, type DeleteByFilterResult, DISABLED_CARRIED_BATCHES, encodeBatch, encodeDelete, type EncodedWrite, encodePatch, encodeUpsert, type GroupCommitOptions, MAX_IDEMPOTENCY_KEY_LENGTH, type MutationDependencies, patchByFilter, type PatchByFilterResult, type PredicateMutationOptions, type WriteBatch, WriteCommitter, type WriteLimits, type WriteOptions, type WriteResult } from "./write/index.ts";
 import { type Filter, parseQueryRequest, QuerySlicer } from "@skerry/query";
-import { refreshTombstones } from "./compaction/tombstone-refresh.ts";
-import {
-  NamespaceQuery,
-  type NamespaceQueryResult,
-  type NamespaceQueryRows,
-  type QueryCacheSettings,
-  type QueryCacheStats,
-  type QueryOptions,
-} from "./read/namespace-query.ts";
-import {
-  type CommitPolicy,
-  type CommitterStats,
-  type CarriedBatchOptions,
-  DEFAULT_CARRIED_BATCHES,
-  DISABLED_CARRIED_BATCHES,
-  type GroupCommitOptions,
-  WriteCommitter,
-} from "./write/write-committer.ts";
-import { type BatchWriteResult, MAX_IDEMPOTENCY_KEY_LENGTH, type WriteOptions, type WriteResult } from "./write/write-options.ts";
-import {
-  DEFAULT_WRITE_LIMITS,
-  encodeBatch,
-  encodeDelete,
-  encodePatch,
-  encodeUpsert,
-  type EncodedWrite,
-  type WriteBatch,
-  type WriteLimits,
-} from "./write/write-request.ts";
-import { resolveTextFields, type TextFieldOptions, textFieldsRecord } from "./namespace/text-field-options.ts";
+import { NamespaceQuery, type NamespaceQueryResult, type NamespaceQueryRows, type QueryCacheSettings, type QueryCacheStats, type QueryOptions } from "./read/index.ts";
 
 export interface NamespaceEngineOptions {
   readonly storage: StorageProvider;

@@ -10,8 +10,8 @@ import { MemoryStorage } from "@skerry/storage-providers";
 import { type ContainerRef, contentHash, rowId, seededRandom } from "@skerry/wal-format";
 import { encodeLogEntry, isCorrupt, type LogEntry } from "@skerry/namespace-engine";
 import { FOLD_DECODE_SLICE, loadFoldContainer } from "../src/state/container-loader.ts";
-import { decodeLazily } from "../src/write/lazy-upsert.ts";
-import { encodeLogBatch } from "../src/write/log-batch.ts";
+import { decodeLazily } from "../src/log/lazy-upsert.ts";
+import { encodeLogBatch } from "../src/log/log-batch.ts";
 import { DEFAULT_RETRY_POLICY } from "../src/core/storage-calls.ts";
 
 function batch(n: number): { ref: ContainerRef; payloads: Uint8Array[] } {

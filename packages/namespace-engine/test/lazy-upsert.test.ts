@@ -8,7 +8,7 @@
 import { describe, expect, it } from "vitest";
 import { rowId } from "@skerry/wal-format";
 import { decodeLogEntry, encodeLogEntry, isCorrupt, type LogEntry } from "@skerry/namespace-engine";
-import { decodeLazily, isLazy, materialize } from "../src/write/lazy-upsert.ts";
+import { decodeLazily, isLazy, materialize } from "../src/log/lazy-upsert.ts";
 
 const upsert: LogEntry = {
   op: "UPSERT",

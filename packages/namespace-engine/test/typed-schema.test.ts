@@ -16,7 +16,7 @@ import {
   UnfilterableAttributeError,
 } from "@skerry/namespace-engine";
 import { manifestKey } from "../src/core/storage-layout.ts";
-import { toNamespacePath } from "../src/namespace/namespace-path.ts";
+import { toNamespacePath } from "../src/core/namespace-path.ts";
 import { errorOf, indexObjects, makeEngine, memoryEngine } from "./support/harness.ts";
 
 const NS = "acme/schema/docs";

@@ -8,11 +8,8 @@
  */
 import { CAS_NOOP, casUpdate, createOnce, readVersioned, withStorageRetry } from "@skerry/wal-engine";
 import { type CompactionIntent, type CompactionState, decodeCompactionIntent, encodeCompactionIntent } from "@skerry/wal-format";
-import type { EngineContext } from "../core/engine-context.ts";
-import { CorruptError } from "../core/errors.ts";
-import type { NamespacePath } from "../namespace/namespace-path.ts";
-import { compactionIntentKey, compactionPrefix } from "../core/storage-layout.ts";
-import { toWalRetryPolicy } from "../mutation/wal-retry.ts";
+import type { EngineContext } from "../manifest/index.ts";
+import { compactionIntentKey, compactionPrefix, CorruptError, type NamespacePath, toWalRetryPolicy } from "../core/index.ts";
 
 function runtime(ctx: EngineContext) {
   return { policy: toWalRetryPolicy(ctx.retry), random: ctx.random };

@@ -30,7 +30,7 @@
  * `force` always means a full fold.
  */
 import type { ContainerRef, Manifest } from "@skerry/wal-format";
-import { compactionIdOf, deletedIdsOf, mutationWalId } from "../manifest/container-extra.ts";
+import { compactionIdOf, deletedIdsOf, mutationWalId } from "../manifest/index.ts";
 
 export type CompactionPolicyName = "full" | "tiered";
 

@@ -56,40 +56,15 @@ import {
   type TombstoneSidecarInput,
 } from "@skerry/wal-format";
 import { createIntent, listIntentIds, readIntent, settleIntent } from "./compaction-intents.ts";
-import { type LoadedContainer, loadContainer } from "../state/container-loader.ts";
-import {
-  deletedIdsOf,
-  indexKeyOf,
-  maskedPositions,
-  mutationWalId,
-  RECENT_COMPACTIONS_LIMIT,
-  recentCompactions,
-  type RetiredSegment,
-  retiredSegments,
-  retiredToWire,
-  sidecarForRead,
-  tombstonesEtag,
-  withExtra,
-  withManifestExtra,
-} from "../manifest/container-extra.ts";
+import { loadContainer, type LoadedContainer, NamespaceState } from "../state/index.ts";
+import { assertSidecarNotLost, commitChange, deletedIdsOf, type EngineContext, indexKeyOf, maskedPositions, mutationWalId, RECENT_COMPACTIONS_LIMIT, recentCompactions, type RetiredSegment, retiredSegments, retiredToWire, sidecarForRead, tombstonesEtag, withExtra, withManifestExtra } from "../manifest/index.ts";
 import { chooseRun, type CompactionPolicyName, type CompactionPolicySettings, type CompactionRun, fullRun } from "./compaction-policy.ts";
-import { commitChange, type EngineContext } from "../core/engine-context.ts";
-import { NamespaceNotFoundError } from "../core/errors.ts";
-import { formatNamespacePath, type NamespacePath } from "../namespace/namespace-path.ts";
-import { NamespaceState } from "../state/namespace-state.ts";
-import type { NamespaceWals } from "../mutation/namespace-wal.ts";
+import { createImmutable, formatNamespacePath, namespaceId, NamespaceNotFoundError, type NamespacePath, randomUuid, segmentIndexKey, segmentKey, SerialQueue, toEngineError, tombstonesKey, toWalRetryPolicy } from "../core/index.ts";
+import type { NamespaceWals } from "../mutation/index.ts";
 import { buildQueryIndex, coldReadableIndexFormat, queryIndexEagerBytes, serializeQueryIndex } from "@skerry/query";
-import { unfilterableAttributes } from "../namespace/namespace-schema.ts";
-import { textFieldConfigs, textIndexKey } from "../namespace/text-field-options.ts";
-import { randomUuid } from "../core/random-uuid.ts";
-import { SerialQueue } from "../core/serial-queue.ts";
-import { createImmutable, toEngineError } from "../core/storage-calls.ts";
-import { namespaceId, segmentIndexKey, segmentKey, tombstonesKey } from "../core/storage-layout.ts";
-import { assertSidecarNotLost } from "./tombstone-refresh.ts";
-import type { StoredDocument } from "../namespace/document.ts";
-import type { LogEntry } from "../write/log-entry.ts";
-import { toWalRetryPolicy } from "../mutation/wal-retry.ts";
-import { foldIdentity } from "../tail/query-tail.ts";
+import { type StoredDocument, textFieldConfigs, textIndexKey, unfilterableAttributes } from "../namespace/index.ts";
+import type { LogEntry } from "../log/index.ts";
+import { foldIdentity } from "../tail/index.ts";
 import { storedIndexVersion } from "./stored-index-version.ts";
 
 export interface CompactionSettings extends CompactionPolicySettings {

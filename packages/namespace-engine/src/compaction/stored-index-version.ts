@@ -13,9 +13,8 @@
  */
 import { isNotFound, type StorageProvider } from "@skerry/storage-providers";
 import type { Random } from "@skerry/wal-format";
-import { CorruptError } from "../core/errors.ts";
+import { CorruptError, type RetryPolicy, withRetry } from "../core/index.ts";
 import { QUERY_INDEX_MAGIC } from "@skerry/query";
-import { type RetryPolicy, withRetry } from "../core/storage-calls.ts";
 
 const HEAD_BYTES = 10;
 

@@ -13,7 +13,7 @@
  * reports it and never sweeps it.
  */
 import { WalLayout } from "@skerry/wal-engine";
-import type { NamespacePath } from "../namespace/namespace-path.ts";
+import type { NamespacePath } from "./namespace-path.ts";
 import { manifestVersionOf, namespaceRoot } from "./storage-layout.ts";
 
 const ID = "[0-9A-Za-z_-]+";

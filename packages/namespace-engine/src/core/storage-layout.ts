@@ -19,7 +19,7 @@
  * with a page size of 1 finds the latest. Namespace parts never start with
  * `_`, so `_project` cannot collide with a namespace.
  */
-import { formatNamespacePath, type NamespacePath } from "../namespace/namespace-path.ts";
+import { formatNamespacePath, type NamespacePath } from "./namespace-path.ts";
 
 /** Largest manifest version; names are `MAX_MANIFEST_VERSION - version`. */
 export const MAX_MANIFEST_VERSION = Number.MAX_SAFE_INTEGER;

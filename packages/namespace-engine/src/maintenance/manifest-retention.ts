@@ -42,16 +42,10 @@
  * A deleted namespace is not collected here (its purge frees everything).
  */
 import type { Manifest } from "@skerry/wal-format";
-import { storeBatch } from "../manifest/carried-batch.ts";
-import { incarnationOf } from "../manifest/container-extra.ts";
-import type { EngineContext } from "../core/engine-context.ts";
-import { InvalidArgumentError } from "../core/errors.ts";
-import type { NamespacePath } from "../namespace/namespace-path.ts";
-import { addReferences, emptyReferences, referencesOf, releaseReferences, subtractReferences } from "../sharing/object-release.ts";
-import type { RefcountShards } from "../sharing/refcount-shards.ts";
-import { withRetry } from "../core/storage-calls.ts";
+import { type EngineContext, incarnationOf, storeBatch } from "../manifest/index.ts";
+import { InvalidArgumentError, manifestKey, manifestPrefix, manifestVersionOf, type NamespacePath, withRetry } from "../core/index.ts";
+import { addReferences, emptyReferences, type RefcountShards, referencesOf, releaseReferences, subtractReferences } from "../sharing/index.ts";
 import { collectTailIndexGarbage } from "./tail-index-garbage.ts";
-import { manifestKey, manifestPrefix, manifestVersionOf } from "../core/storage-layout.ts";
 
 export interface RetentionPolicy {
   /** Newest versions always kept (at least 1); default 16. */

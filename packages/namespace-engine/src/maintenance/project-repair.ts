@@ -60,18 +60,10 @@
  * deletes only objects older than the grace that nothing references.
  */
 import type { Manifest } from "@skerry/wal-format";
-import { carryForward } from "../manifest/carried-batch.ts";
-import { incarnationOf, indexKeyOf, tombstonesSnapshot } from "../manifest/container-extra.ts";
-import type { EngineContext } from "../core/engine-context.ts";
-import { isManifestRollback } from "../manifest/manifest-rollback-error.ts";
+import { carryForward, type EngineContext, incarnationOf, indexKeyOf, isManifestRollback, tombstonesSnapshot } from "../manifest/index.ts";
 import { listVersionsDescending } from "./manifest-retention.ts";
-import { formatNamespacePath, type NamespacePath, validatePathPart } from "../namespace/namespace-path.ts";
-import { isEngineObjectKey } from "../core/engine-key.ts";
-import { deleteObjects } from "../sharing/object-release.ts";
-import type { RefcountShards, ShardEntries } from "../sharing/refcount-shards.ts";
-import { withRetry } from "../core/storage-calls.ts";
-import { CorruptError } from "../core/errors.ts";
-import { manifestKey, namespaceRoot, namespacesPrefix, registryPrefix } from "../core/storage-layout.ts";
+import { CorruptError, formatNamespacePath, isEngineObjectKey, manifestKey, type NamespacePath, namespaceRoot, namespacesPrefix, registryPrefix, validatePathPart, withRetry } from "../core/index.ts";
+import { deleteObjects, type RefcountShards, type ShardEntries } from "../sharing/index.ts";
 
 export interface RepairOptions {
   /** Delete unreferenced objects older than `graceMs`; default false. */

@@ -16,11 +16,10 @@
  * manifests, whose tail starts at a container new to it, may be deleted as
  * well: it is a cache, the next process to need it builds and writes it again.
  */
-import type { EngineContext } from "../core/engine-context.ts";
-import type { NamespacePath } from "../namespace/namespace-path.ts";
-import { deleteObjects } from "../sharing/object-release.ts";
-import { withRetry } from "../core/storage-calls.ts";
-import { tailIndexFirstContainer, tailIndexPrefix } from "../tail/tail-chunk-index-store.ts";
+import type { EngineContext } from "../manifest/index.ts";
+import { type NamespacePath, withRetry } from "../core/index.ts";
+import { deleteObjects } from "../sharing/index.ts";
+import { tailIndexFirstContainer, tailIndexPrefix } from "../tail/index.ts";
 
 /** Deletes `path`'s tail chunk indexes whose first container is not in `live` (every retained version's containers); returns how many. */
 export async function collectTailIndexGarbage(ctx: EngineContext, path: NamespacePath, live: ReadonlySet<string>): Promise<number> {

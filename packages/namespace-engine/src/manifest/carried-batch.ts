@@ -23,9 +23,7 @@
  */
 import { isNotFound, type StorageProvider } from "@skerry/storage-providers";
 import { type ContainerRef, decodeManifest, type Manifest, type Random } from "@skerry/wal-format";
-import { CorruptError } from "../core/errors.ts";
-import { createImmutable, type RetryPolicy, withRetry } from "../core/storage-calls.ts";
-import { carrierManifestKey } from "../core/storage-layout.ts";
+import { carrierManifestKey, CorruptError, createImmutable, type RetryPolicy, withRetry } from "../core/index.ts";
 
 export interface BatchStorage {
   readonly storage: StorageProvider;

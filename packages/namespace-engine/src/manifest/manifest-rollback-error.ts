@@ -14,7 +14,7 @@
  * It is a `CorruptError` (code `Corrupt`, `isCorrupt` is true) naming the
  * key of the newest missing manifest; `isManifestRollback` tells it apart.
  */
-import { CorruptError, isCorrupt } from "../core/errors.ts";
+import { CorruptError, isCorrupt } from "../core/index.ts";
 
 export class ManifestRollbackError extends CorruptError {
   /** Brand tested by `isManifestRollback` (works across copies of this package). */

@@ -52,12 +52,9 @@
 import { isAlreadyExists, isNotFound, isOutcomeUnknown, isPreconditionFailed, type StorageProvider } from "@skerry/storage-providers";
 import { type Clock, decodeManifest, encodeManifest, type Manifest, type Random } from "@skerry/wal-format";
 import { carryForward } from "./carried-batch.ts";
-import { CorruptError, isNamespaceEngineError, StorageFailureError, VersionNotFoundError } from "../core/errors.ts";
+import { CorruptError, formatNamespacePath, isNamespaceEngineError, manifestKey, manifestPrefix, manifestVersionOf, namespaceId, type NamespacePath, pause, registryKey, type RetryPolicy, StorageFailureError, toEngineError, VersionNotFoundError, withRetry } from "../core/index.ts";
 import { ManifestRollbackError } from "./manifest-rollback-error.ts";
-import { formatNamespacePath, type NamespacePath } from "../namespace/namespace-path.ts";
-import { encodeRegistryMarker, registryMarkerHighWater } from "../namespace/registry-marker.ts";
-import { pause, type RetryPolicy, toEngineError, withRetry } from "../core/storage-calls.ts";
-import { manifestKey, manifestPrefix, manifestVersionOf, namespaceId, registryKey } from "../core/storage-layout.ts";
+import { encodeRegistryMarker, registryMarkerHighWater } from "./registry-marker.ts";
 
 interface CachedManifest {
   readonly manifest: Manifest;

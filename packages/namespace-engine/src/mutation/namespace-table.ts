@@ -27,13 +27,8 @@
  */
 import { createOnce, type MutationTable, type RowLocation, type SegmentCommitInfo, type WalStore } from "@skerry/wal-engine";
 import { type ContainerRef, decodeRowBatch, idToHex, type Manifest, type RowId } from "@skerry/wal-format";
-import { CorruptError } from "../core/errors.ts";
-import { retiredSegments, tombstonesEtag, withExtra } from "../manifest/container-extra.ts";
-import { commitChange, type EngineContext } from "../core/engine-context.ts";
-import { formatNamespacePath, type NamespacePath } from "../namespace/namespace-path.ts";
-import { NamespaceNotFoundError } from "../core/errors.ts";
-import { segmentKey, tombstonesKey } from "../core/storage-layout.ts";
-import { toWalRetryPolicy } from "./wal-retry.ts";
+import { CorruptError, formatNamespacePath, NamespaceNotFoundError, type NamespacePath, segmentKey, tombstonesKey, toWalRetryPolicy } from "../core/index.ts";
+import { commitChange, type EngineContext, retiredSegments, tombstonesEtag, withExtra } from "../manifest/index.ts";
 
 export class NamespaceTable implements MutationTable {
   readonly #ctx: EngineContext;

@@ -9,11 +9,9 @@
  */
 import { type WalEngine as WalEngineType, WalEngine } from "@skerry/wal-engine";
 import type { HandleId } from "@skerry/wal-format";
-import type { EngineContext } from "../core/engine-context.ts";
-import type { NamespacePath } from "../namespace/namespace-path.ts";
+import type { EngineContext } from "../manifest/index.ts";
+import { namespaceId, type NamespacePath, namespaceRoot, toWalRetryPolicy } from "../core/index.ts";
 import { NamespaceTable } from "./namespace-table.ts";
-import { namespaceId, namespaceRoot } from "../core/storage-layout.ts";
-import { toWalRetryPolicy } from "./wal-retry.ts";
 
 export interface WalSettings {
   /** Lease of a WAL driver (and of a compaction), ms. */

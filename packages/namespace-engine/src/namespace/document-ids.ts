@@ -10,7 +10,7 @@
  * Read paths (get, scan, query) report the key; `NamespaceInfo.schema.idType` says how to read it.
  */
 import type { IdType } from "@skerry/wal-format";
-import { InvalidArgumentError } from "../core/errors.ts";
+import { InvalidArgumentError } from "../core/index.ts";
 
 /** A document id as callers pass it: a string, or an unsigned integer (uint namespaces). */
 export type DocumentId = string | number | bigint;

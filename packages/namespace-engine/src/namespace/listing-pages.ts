@@ -12,12 +12,8 @@
  * one LIST from `after`; an `asc` page LISTs every version (at most the
  * retained ones) and slices.
  */
-import { InvalidArgumentError } from "../core/errors.ts";
-import type { EngineContext } from "../core/engine-context.ts";
-import type { NamespacePath } from "./namespace-path.ts";
-import { validatePathPart } from "./namespace-path.ts";
-import { withRetry } from "../core/storage-calls.ts";
-import { manifestKey, manifestPrefix, manifestVersionOf, registryPrefix } from "../core/storage-layout.ts";
+import { InvalidArgumentError, manifestKey, manifestPrefix, manifestVersionOf, type NamespacePath, registryPrefix, validatePathPart, withRetry } from "../core/index.ts";
+import type { EngineContext } from "../manifest/index.ts";
 
 /** At most this many names or versions per page. */
 export const MAX_LISTING_PAGE = 10_000;

@@ -18,7 +18,7 @@
  */
 import { ATTRIBUTE_TYPES, type AttributeSchema, type AttributeType, ID_TYPES, type IdType, MAX_SCHEMA_ATTRIBUTES, type NamespaceSchema } from "@skerry/wal-format";
 import type { JsonObject } from "./document.ts";
-import { InvalidArgumentError, SchemaChangeError } from "../core/errors.ts";
+import { InvalidArgumentError, SchemaChangeError } from "../core/index.ts";
 
 export type { AttributeSchema, AttributeType, IdType, NamespaceSchema };
 

@@ -21,7 +21,7 @@
  * alike and a token filter's list operand holds one token per element.
  */
 import { contentHash, MAX_TEXT_TOKEN_LENGTH, type TextFieldSettings } from "@skerry/wal-format";
-import { InvalidArgumentError, UnsupportedLanguageError } from "../core/errors.ts";
+import { InvalidArgumentError, UnsupportedLanguageError } from "../core/index.ts";
 import { DEFAULT_B, DEFAULT_K1, type ResolvedTokenizerConfig, resolveTokenizerConfig, setOwn, TEXT_LANGUAGES, textLanguage, type TokenizerConfig } from "@skerry/query";
 
 /** The options of one text field, as given (every one optional). */

@@ -4,8 +4,8 @@
  * (UnfilterableAttributeError, code InvalidArgument) before anything is read. Its values are still returned.
  */
 import type { NamespaceSchema } from "@skerry/wal-format";
-import { UnfilterableAttributeError } from "../core/errors.ts";
-import { unfilterableAttributes } from "../namespace/namespace-schema.ts";
+import { UnfilterableAttributeError } from "../core/index.ts";
+import { unfilterableAttributes } from "../namespace/index.ts";
 import type { Filter, QueryRequest, RankBy } from "@skerry/query";
 
 function checkFilter(filter: Filter, off: ReadonlySet<string>): void {

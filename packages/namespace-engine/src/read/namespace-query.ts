@@ -63,26 +63,14 @@
 import type { StorageProvider } from "@skerry/storage-providers";
 import type { Clock, ContainerRef, DistanceMetric, Manifest, Random } from "@skerry/wal-format";
 import { StorageIndexSource } from "./storage-index-source.ts";
-import { deletedIdsOf, indexKeyOf, incarnationOf, maskedPositions, mutationWalId, sidecarForRead } from "../manifest/container-extra.ts";
-import type { StoredDocument } from "../namespace/document.ts";
-import { asEngineError, CorruptError, InvalidArgumentError, isCorrupt } from "../core/errors.ts";
-import type { ReadOptions } from "../namespace/namespace-info.ts";
-import type { NamespacePath } from "../namespace/namespace-path.ts";
-import type { NamespaceState } from "../state/namespace-state.ts";
+import { decodeTombstones, deletedIdsOf, incarnationOf, indexKeyOf, maskedPositions, mutationWalId, sidecarForRead, verifySnapshot } from "../manifest/index.ts";
+import { type ReadOptions, type StoredDocument, textConfigOf, textFieldConfigs } from "../namespace/index.ts";
+import { asEngineError, CorruptError, InvalidArgumentError, isCorrupt, namespaceId, type NamespacePath, readReferenced, type RetryPolicy, SerialQueue } from "../core/index.ts";
+import type { NamespaceState } from "../state/index.ts";
 import { type AggregationResult, blockHolds, bloomMayContain, BM25_B, BM25_K1, type Bm25ParamsOf, buildQueryIndex, candidateVector, checkFilterTypes, COLD_EXACT_BATCH_BYTES, coldAggregate, type ColdAnnFilter, coldAnnFilter, ColdAnnScan, coldAnnSelective, ColdArrayReader, coldAttributeOrder, coldBm25, type ColdCandidates, coldComputedAttributes, ColdDeadSlots, type SegmentMarks, coldDiverse, coldExactVector, coldFilteredVector, coldFilterMatches, coldFilterSlots, type ColdHit, type AnnHit, type ColdIndexFile, type ColdIndexHead, ColdIndexReader, coldListing, type ColdReturnedRow, ColdRows, coldRowsAccess, coldRrf, coldSparse, type ColdTailAnnScan, type ColdTailChunk, coldTailChunks, coldTailMatches, coldTextCombination, type ComputedValue, computeNeedsDeadSlots, type DeadSlots, DEFAULT_COLD_READ_GAP_BYTES, defaultRerank, distanceOf, evaluateFilter, executeQuery, type ExecuteQueryOptions, executeQueryRows, globalListOrder, globalProbeBudget, idBlockOf, type JsonValue, type ListRows, mergeWithTail, needsLoadedPath, ownValue, parseQueryRequest, parseStoredRow, pickRerank, probeTailAlone, type QueryIndex, type QueryRequest, type QueryResult, type QueryRow, QueryRows, type QueryRowsResult, type QuerySlicer, QuerySnapshot, type RankBy, type ResolvedTokenizerConfig, resolveTokenizerConfig, rowStoreRange, scanGlobally, setOwn, tailAnnScans, tailListRows } from "@skerry/query";
-import { textConfigOf, textFieldConfigs } from "../namespace/text-field-options.ts";
 import { checkFilterable } from "./filterable-check.ts";
-import { coldTailBases } from "../tail/cold-tail-bases.ts";
-import { foldIdentity, TailFold } from "../tail/query-tail.ts";
-import { type ChunkBuild, TailChunkIndexStore, type TailChunkIndexStoreStats, tailIndexPrefix } from "../tail/tail-chunk-index-store.ts";
-import type { RangedTailChunk } from "../tail/ranged-tail-chunk.ts";
-import { type ChunkIndexer, chunkKey, type TailChunk, TailChunks } from "../tail/tail-chunks.ts";
-import { isSummarizedFold } from "../tail/summarized-fold-error.ts";
+import { type ChunkBuild, type ChunkIndexer, chunkKey, coldTailBases, foldIdentity, isSummarizedFold, type RangedTailChunk, type TailChunk, TailChunkIndexStore, type TailChunkIndexStoreStats, TailChunks, TailFold, tailIndexPrefix } from "../tail/index.ts";
 import { SegmentIndexCache, type SegmentIndexCacheStats } from "./segment-index-cache.ts";
-import { SerialQueue } from "../core/serial-queue.ts";
-import { readReferenced, type RetryPolicy } from "../core/storage-calls.ts";
-import { namespaceId } from "../core/storage-layout.ts";
-import { decodeTombstones, verifySnapshot } from "../compaction/tombstone-object.ts";
 
 /** Options of `NamespaceEngine.query`; the request's own `consistency` / `atVersion` take the same values. */
 export interface QueryOptions extends ReadOptions {}

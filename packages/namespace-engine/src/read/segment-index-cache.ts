@@ -29,9 +29,8 @@
  */
 import { isNotFound, type StorageProvider } from "@skerry/storage-providers";
 import { type ContainerRef, contentHash, type DistanceMetric, type Random } from "@skerry/wal-format";
-import { CorruptError } from "../core/errors.ts";
+import { CorruptError, type RetryPolicy, withRetry } from "../core/index.ts";
 import { deserializeQueryIndex, isCorruptIndex, isUnsupportedIndexVersion, type QueryIndex } from "@skerry/query";
-import { type RetryPolicy, withRetry } from "../core/storage-calls.ts";
 
 export interface SegmentIndexCacheStats {
   readonly entries: number;

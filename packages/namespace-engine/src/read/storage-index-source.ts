@@ -8,8 +8,7 @@
 import type { IndexObjectSource } from "@skerry/query";
 import { isNotFound, type StorageProvider } from "@skerry/storage-providers";
 import type { Random } from "@skerry/wal-format";
-import { CorruptError } from "../core/errors.ts";
-import { type RetryPolicy, withRetry } from "../core/storage-calls.ts";
+import { CorruptError, type RetryPolicy, withRetry } from "../core/index.ts";
 
 export class StorageIndexSource implements IndexObjectSource {
   constructor(

@@ -37,18 +37,10 @@
  * or expired), NamespaceExists (target live), InvalidArgument.
  */
 import { type ContainerRef, contentHash, encodeTombstoneSidecar, type Manifest } from "@skerry/wal-format";
-import { asStored, isCarried, readContainerBytes, storeBatch } from "../manifest/carried-batch.ts";
-import { incarnationOf, indexKeyOf, sidecarForRead, withExtra } from "../manifest/container-extra.ts";
-import type { EngineContext } from "../core/engine-context.ts";
-import { CorruptError, InvalidArgumentError, NamespaceExistsError, NamespaceNotFoundError } from "../core/errors.ts";
-import { formatNamespacePath, type NamespacePath } from "../namespace/namespace-path.ts";
+import { asStored, decodeTombstones, type EngineContext, incarnationOf, indexKeyOf, isCarried, readContainerBytes, registerNamespace, sidecarForRead, snapshotHash, storeBatch, verifySnapshot, withExtra } from "../manifest/index.ts";
+import { CorruptError, createImmutable, formatNamespacePath, InvalidArgumentError, NamespaceExistsError, namespaceId, NamespaceNotFoundError, type NamespacePath, namespaceRoot, randomUuid, readReferenced, tombstonesKey, tombstoneSnapshotKey, withRetry } from "../core/index.ts";
 import { purgeNamespace } from "./namespace-purge.ts";
-import { randomUuid } from "../core/random-uuid.ts";
 import type { RefcountShards } from "./refcount-shards.ts";
-import { createImmutable, readReferenced, withRetry } from "../core/storage-calls.ts";
-import { registerNamespace } from "../namespace/registry-marker.ts";
-import { namespaceId, namespaceRoot, tombstoneSnapshotKey, tombstonesKey } from "../core/storage-layout.ts";
-import { decodeTombstones, snapshotHash, verifySnapshot } from "../compaction/tombstone-object.ts";
 
 export type ForkMode = "branch" | "copy";
 

@@ -30,13 +30,10 @@
  * high (a leak) until `repair`.
  */
 import type { Manifest } from "@skerry/wal-format";
-import { incarnationOf } from "../manifest/container-extra.ts";
-import type { EngineContext } from "../core/engine-context.ts";
-import type { NamespacePath } from "../namespace/namespace-path.ts";
+import { type EngineContext, incarnationOf } from "../manifest/index.ts";
+import { manifestKey, manifestPrefix, manifestVersionOf, type NamespacePath, namespaceRoot, withRetry } from "../core/index.ts";
 import { addReferences, deleteObjects, emptyReferences, type References, releaseReferences } from "./object-release.ts";
 import type { RefcountShards } from "./refcount-shards.ts";
-import { withRetry } from "../core/storage-calls.ts";
-import { manifestKey, manifestPrefix, manifestVersionOf, namespaceRoot } from "../core/storage-layout.ts";
 
 const READ_CONCURRENCY = 8;
 

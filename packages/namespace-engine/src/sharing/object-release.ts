@@ -18,12 +18,9 @@
  * those of the oldest retained version (manifest-retention.ts).
  */
 import type { Manifest } from "@skerry/wal-format";
-import { indexKeyOf, tombstonesSnapshot } from "../manifest/container-extra.ts";
-import type { EngineContext } from "../core/engine-context.ts";
-import type { NamespacePath } from "../namespace/namespace-path.ts";
+import { type EngineContext, indexKeyOf, tombstonesSnapshot } from "../manifest/index.ts";
+import { type NamespacePath, namespaceRoot, tombstonesKey, withRetry } from "../core/index.ts";
 import type { RefcountShards } from "./refcount-shards.ts";
-import { withRetry } from "../core/storage-calls.ts";
-import { namespaceRoot, tombstonesKey } from "../core/storage-layout.ts";
 
 export interface References {
   readonly shared: Set<string>;

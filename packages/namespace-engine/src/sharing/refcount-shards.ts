@@ -35,11 +35,8 @@
  */
 import { CAS_NOOP, casUpdate, readVersioned } from "@skerry/wal-engine";
 import { decodeRefcountTable, encodeRefcountTable, type JsonObject, type RefcountTable } from "@skerry/wal-format";
-import type { EngineContext } from "../core/engine-context.ts";
-import { CorruptError } from "../core/errors.ts";
-import { toEngineError } from "../core/storage-calls.ts";
-import { REFCOUNT_SHARDS, refcountShardKey } from "../core/storage-layout.ts";
-import { toWalRetryPolicy } from "../mutation/wal-retry.ts";
+import type { EngineContext } from "../manifest/index.ts";
+import { CorruptError, REFCOUNT_SHARDS, refcountShardKey, toEngineError, toWalRetryPolicy } from "../core/index.ts";
 
 /** Holder incarnation -> epoch ms it was added. */
 export type Holders = ReadonlyMap<string, number>;

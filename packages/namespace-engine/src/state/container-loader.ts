@@ -26,14 +26,9 @@
  */
 import type { StorageProvider } from "@skerry/storage-providers";
 import { type ContainerRef, contentHash, decodeRowBatch, type Random, type RowDocument } from "@skerry/wal-format";
-import { readContainerBytes } from "../manifest/carried-batch.ts";
-import { deletedIdsOf } from "../manifest/container-extra.ts";
-import { CorruptError } from "../core/errors.ts";
-import { decodeLazily, type FoldEntry } from "../write/lazy-upsert.ts";
-import { decodeLogBatch, logBatchPayloads } from "../write/log-batch.ts";
-import type { LogEntry } from "../write/log-entry.ts";
-import { readReferenced, type RetryPolicy } from "../core/storage-calls.ts";
-import { decodeTombstones, verifySnapshot } from "../compaction/tombstone-object.ts";
+import { decodeTombstones, deletedIdsOf, readContainerBytes, verifySnapshot } from "../manifest/index.ts";
+import { CorruptError, readReferenced, type RetryPolicy } from "../core/index.ts";
+import { decodeLazily, decodeLogBatch, type FoldEntry, logBatchPayloads, type LogEntry } from "../log/index.ts";
 
 export interface LoadedContainer<E = LogEntry> {
   readonly entries: E[];

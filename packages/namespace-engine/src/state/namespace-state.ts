@@ -27,8 +27,8 @@
  * after a predicate mutation's snapshot wins over it.
  */
 import type { RowId } from "@skerry/wal-format";
-import type { JsonObject, JsonValue, StoredDocument } from "../namespace/document.ts";
-import type { LogEntry } from "../write/log-entry.ts";
+import type { JsonObject, JsonValue, StoredDocument } from "../namespace/index.ts";
+import type { LogEntry } from "../log/index.ts";
 import { setOwn } from "@skerry/query";
 
 /** Where the current row version of a document lives. */

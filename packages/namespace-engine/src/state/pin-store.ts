@@ -9,11 +9,8 @@
  * Errors: StorageFailureError; CorruptError for an undecodable document.
  */
 import { CAS_NOOP, casUpdate, readVersioned } from "@skerry/wal-engine";
-import type { EngineContext } from "../core/engine-context.ts";
-import { CorruptError } from "../core/errors.ts";
-import { toEngineError } from "../core/storage-calls.ts";
-import { PINS_KEY } from "../core/storage-layout.ts";
-import { toWalRetryPolicy } from "../mutation/wal-retry.ts";
+import type { EngineContext } from "../manifest/index.ts";
+import { CorruptError, PINS_KEY, toEngineError, toWalRetryPolicy } from "../core/index.ts";
 
 interface PinsDocument {
   readonly pinned: readonly string[];

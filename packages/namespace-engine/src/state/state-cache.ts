@@ -42,12 +42,10 @@
 import type { StorageProvider } from "@skerry/storage-providers";
 import type { ContainerRef, Manifest, Random } from "@skerry/wal-format";
 import { type LoadedContainer, loadContainer } from "./container-loader.ts";
-import { maskedPositions, mutationWalId, sidecarForRead } from "../manifest/container-extra.ts";
-import type { LogEntry } from "../write/log-entry.ts";
-import type { NamespacePath } from "../namespace/namespace-path.ts";
+import { maskedPositions, mutationWalId, sidecarForRead } from "../manifest/index.ts";
+import type { LogEntry } from "../log/index.ts";
+import { namespaceId, type NamespacePath, type RetryPolicy } from "../core/index.ts";
 import { type ApplyOptions, NamespaceState } from "./namespace-state.ts";
-import type { RetryPolicy } from "../core/storage-calls.ts";
-import { namespaceId } from "../core/storage-layout.ts";
 
 interface Entry {
   state: NamespaceState;

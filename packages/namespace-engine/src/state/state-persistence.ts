@@ -72,10 +72,10 @@ import {
   parseExact,
   stringifyExact,
 } from "@skerry/wal-format";
-import { incarnationOf } from "../manifest/container-extra.ts";
-import type { JsonValue, StoredDocument } from "../namespace/document.ts";
-import { decodeLogEntry, encodeLogEntries, type LogEntry } from "../write/log-entry.ts";
-import { formatNamespacePath, type NamespacePath } from "../namespace/namespace-path.ts";
+import { incarnationOf } from "../manifest/index.ts";
+import type { JsonValue, StoredDocument } from "../namespace/index.ts";
+import { decodeLogEntry, encodeLogEntries, type LogEntry } from "../log/index.ts";
+import { formatNamespacePath, type NamespacePath } from "../core/index.ts";
 import { type ApplyOptions, NamespaceState, type RowLocation } from "./namespace-state.ts";
 import { type FoldedContainer, foldIdentity, type StateCacheObserver, type StateDelta } from "./state-cache.ts";
 

@@ -27,9 +27,9 @@
  */
 import type { ContainerRef } from "@skerry/wal-format";
 import { type ColdArrayReader, type ColdDeadSlots, type ColdIndexFile, type ColdRows, tailBaseNeedsState } from "@skerry/query";
-import { deletedIdsOf, maskedPositions } from "../manifest/container-extra.ts";
-import type { StoredDocument } from "../namespace/document.ts";
-import { CorruptError } from "../core/errors.ts";
+import { deletedIdsOf, maskedPositions } from "../manifest/index.ts";
+import type { StoredDocument } from "../namespace/index.ts";
+import { CorruptError } from "../core/index.ts";
 
 export interface ColdTailBasesInput {
   readonly reader: ColdArrayReader;

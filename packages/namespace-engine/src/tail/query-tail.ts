@@ -42,12 +42,10 @@
  * Errors: those of container-loader.ts (`CorruptError`, `StorageFailureError`).
  */
 import type { ContainerRef } from "@skerry/wal-format";
-import { type LoadDependencies, type LoadedContainer, loadFoldContainer } from "../state/container-loader.ts";
-import { maskedPositions, sidecarForRead } from "../manifest/container-extra.ts";
-import type { StoredDocument } from "../namespace/document.ts";
-import { type FoldEntry, isLazy, type LazyUpsert, materialize } from "../write/lazy-upsert.ts";
-import type { LogEntry } from "../write/log-entry.ts";
-import { estimateDocumentBytes, patched } from "../state/namespace-state.ts";
+import { estimateDocumentBytes, type LoadDependencies, type LoadedContainer, loadFoldContainer, patched } from "../state/index.ts";
+import { maskedPositions, sidecarForRead } from "../manifest/index.ts";
+import type { StoredDocument } from "../namespace/index.ts";
+import { type FoldEntry, isLazy, type LazyUpsert, type LogEntry, materialize } from "../log/index.ts";
 import type { ChunkFoldSummary } from "./chunk-fold-summary.ts";
 import { SummarizedFoldError } from "./summarized-fold-error.ts";
 

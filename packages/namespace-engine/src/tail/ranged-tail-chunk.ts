@@ -29,7 +29,7 @@
  * if the chunk is ever loaded whole (TailChunks `materialize`).
  */
 import type { ColdArrayReader, ColdIndexFile } from "@skerry/query";
-import { CorruptError } from "../core/errors.ts";
+import { CorruptError } from "../core/index.ts";
 import type { ChunkFoldSummary } from "./chunk-fold-summary.ts";
 
 const encoder = new TextEncoder();

@@ -80,18 +80,15 @@
  */
 import { isNotFound, type StorageProvider } from "@skerry/storage-providers";
 import { type ContainerRef, contentHash, type DistanceMetric, type Random } from "@skerry/wal-format";
-import { CorruptError, isCorrupt } from "../core/errors.ts";
+import { CorruptError, createImmutable, isCorrupt, type NamespacePath, namespaceRoot, type RetryPolicy, withRetry } from "../core/index.ts";
 import { type ColdArrayReader, decodeIndexStep, deserializeQueryIndex, isCorruptStoredIndex, QUERY_INDEX_VERSION, type QueryIndex, readExtraIndexSection, serializeQueryIndexOffThread, yieldToEventLoop } from "@skerry/query";
-import type { NamespacePath } from "../namespace/namespace-path.ts";
 import { openRangedTailChunk, type RangedTailChunk } from "./ranged-tail-chunk.ts";
 import { sliceFromTail } from "@skerry/wal-format";
-import { createImmutable, type RetryPolicy, withRetry } from "../core/storage-calls.ts";
-import { namespaceRoot } from "../core/storage-layout.ts";
 import { buildTailChunksOffThread } from "./tail-chunk-builds.ts";
 import { type ChunkLimits, chunkKey, type PlannedChunk, plannedChunks, type TailChunk, type TailChunks } from "./tail-chunks.ts";
 import { type ChunkFoldSummary, chunkFoldSummaryJson, parseChunkFoldSummary } from "./chunk-fold-summary.ts";
 import { foldIdentity } from "./query-tail.ts";
-import { deletedIdsOf } from "../manifest/container-extra.ts";
+import { deletedIdsOf } from "../manifest/index.ts";
 
 /** The extra section of a persisted tail chunk index. */
 export const TAIL_CHUNK_SECTION = "tail.json";

@@ -79,7 +79,7 @@
  * provided the fold did not change since `jobs()`.
  */
 import type { ChunkFoldSummary } from "./chunk-fold-summary.ts";
-import type { StoredDocument } from "../namespace/document.ts";
+import type { StoredDocument } from "../namespace/index.ts";
 import type { QueryIndex } from "@skerry/query";
 import type { TailFold } from "./query-tail.ts";
 import { RangedTailChunk } from "./ranged-tail-chunk.ts";

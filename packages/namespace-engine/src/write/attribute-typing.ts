@@ -23,10 +23,9 @@
  * refuses it instead of storing a rounded value.
  */
 import { type AttributeSchema, type AttributeType, type NamespaceSchema, stringifyExact } from "@skerry/wal-format";
-import type { JsonValue } from "../namespace/document.ts";
-import { SchemaViolationError } from "../core/errors.ts";
+import { type JsonValue, sortedAttributes } from "../namespace/index.ts";
+import { SchemaViolationError } from "../core/index.ts";
 import { setOwn } from "@skerry/query";
-import { sortedAttributes } from "../namespace/namespace-schema.ts";
 
 /**
  * Types recorded per attribute: type -> the id of the first document that has it. Besides the attribute types,

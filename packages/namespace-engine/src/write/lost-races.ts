@@ -43,7 +43,7 @@
  * Time and randomness come from the injected clock, random and sleep.
  */
 import type { Clock, Random } from "@skerry/wal-format";
-import { type RetryPolicy, sleep } from "../core/storage-calls.ts";
+import { type RetryPolicy, sleep } from "../core/index.ts";
 
 /** Groups a writer commits in a row on its cached base under contention before it steps aside. */
 export const MAX_STREAK = 4;

@@ -27,17 +27,12 @@
  */
 import { isSegmentSealed, type MutationResult, type WalEngine } from "@skerry/wal-engine";
 import type { RowId } from "@skerry/wal-format";
-import type { DocumentPatch, StoredDocument } from "../namespace/document.ts";
-import { maskedPositions } from "../manifest/container-extra.ts";
-import type { EngineContext } from "../core/engine-context.ts";
-import { InvalidArgumentError, NamespaceNotFoundError, VersionConflictError } from "../core/errors.ts";
-import { decodeLogEntry } from "./log-entry.ts";
-import { formatNamespacePath, type NamespacePath } from "../namespace/namespace-path.ts";
-import { patched } from "../state/namespace-state.ts";
+import { type DocumentPatch, type StoredDocument, textConfigOf } from "../namespace/index.ts";
+import { type EngineContext, maskedPositions, refreshTombstones } from "../manifest/index.ts";
+import { formatNamespacePath, InvalidArgumentError, NamespaceNotFoundError, type NamespacePath, toEngineError, VersionConflictError } from "../core/index.ts";
+import { decodeLogEntry } from "../log/index.ts";
+import { patched } from "../state/index.ts";
 import { type Filter, matchesFilter } from "@skerry/query";
-import { textConfigOf } from "../namespace/text-field-options.ts";
-import { toEngineError } from "../core/storage-calls.ts";
-import { refreshTombstones } from "../compaction/tombstone-refresh.ts";
 import { applyObservedTypes } from "./attribute-typing.ts";
 import { encodePatch, type WriteLimits } from "./write-request.ts";
 

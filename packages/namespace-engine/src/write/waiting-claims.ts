@@ -42,9 +42,7 @@
 import type { StorageProvider } from "@skerry/storage-providers";
 import type { Clock, Random } from "@skerry/wal-format";
 import { z } from "zod";
-import { formatNamespacePath, type NamespacePath } from "../namespace/namespace-path.ts";
-import { randomUuid } from "../core/random-uuid.ts";
-import { waitingClaimKey, waitingPrefix } from "../core/storage-layout.ts";
+import { formatNamespacePath, type NamespacePath, randomUuid, waitingClaimKey, waitingPrefix } from "../core/index.ts";
 
 /** Races a commit loses before it puts a waiting claim. */
 export const CLAIM_AFTER_LOSSES = 2;

@@ -57,30 +57,15 @@
  */
 import type { StorageProvider } from "@skerry/storage-providers";
 import { type Clock, type ContainerRef, contentHash, type Manifest, type NamespaceSchema, type Random, type RecentWrite, type RowId, rowId } from "@skerry/wal-format";
-import {
-  ConflictError,
-  DocumentNotFoundError,
-  InvalidArgumentError,
-  NamespaceNotFoundError,
-  VersionConflictError,
-} from "../core/errors.ts";
-import { storeBatch } from "../manifest/carried-batch.ts";
-import { encodeLogBatch } from "./log-batch.ts";
-import type { ManifestStore } from "../manifest/manifest-store.ts";
-import { formatNamespacePath, type NamespacePath } from "../namespace/namespace-path.ts";
-import type { StoredDocument } from "../namespace/document.ts";
-import { decodeLogEntry, type LogEntry } from "./log-entry.ts";
-import { type NamespaceState, patched, upsertedDocument } from "../state/namespace-state.ts";
-import { randomUuid } from "../core/random-uuid.ts";
-import type { SerialQueue } from "../core/serial-queue.ts";
-import type { StateCache } from "../state/state-cache.ts";
+import { ConflictError, DocumentNotFoundError, formatNamespacePath, InvalidArgumentError, logBatchKey, namespaceId, NamespaceNotFoundError, type NamespacePath, randomUuid, type RetryPolicy, type SerialQueue, sleep, toEngineError, VersionConflictError } from "../core/index.ts";
+import { type ManifestStore, storeBatch } from "../manifest/index.ts";
+import { decodeLogEntry, encodeLogBatch, type LogEntry } from "../log/index.ts";
+import { type StoredDocument, textConfigOf } from "../namespace/index.ts";
+import { type NamespaceState, patched, type StateCache, upsertedDocument } from "../state/index.ts";
 import { CONTENTION_WINDOW_MS, LostRaces, type LostRacePolicy, MAX_STREAK, stepAsideDelayMs } from "./lost-races.ts";
-import { type RetryPolicy, sleep, toEngineError } from "../core/storage-calls.ts";
-import { logBatchKey, namespaceId } from "../core/storage-layout.ts";
 import { CLAIM_AFTER_LOSSES, CLAIM_CHECK_EVERY, type ClaimHold, MAX_YIELD_MS, WaitingClaims } from "./waiting-claims.ts";
 import { conditionHolds } from "./write-condition.ts";
 import type { MatchOptions } from "@skerry/query";
-import { textConfigOf } from "../namespace/text-field-options.ts";
 import type { BatchWriteResult, WriteResult } from "./write-options.ts";
 import type { EncodedWrite } from "./write-request.ts";
 import { schemaAfterWrite } from "./write-schema.ts";

@@ -30,8 +30,8 @@
  * document into the parsed tree (no re-parse). Errors: `InvalidArgumentError`
  * naming the condition (InvalidQuery issues are folded into its message).
  */
-import type { StoredDocument } from "../namespace/document.ts";
-import { InvalidArgumentError } from "../core/errors.ts";
+import type { StoredDocument } from "../namespace/index.ts";
+import { InvalidArgumentError } from "../core/index.ts";
 import { type Filter, InvalidQueryError, matchesFilter, type MatchOptions, ownValue, parseQueryRequest, type Path, type QueryDocument, type Scalar } from "@skerry/query";
 
 export const REF_NEW = "$ref_new";

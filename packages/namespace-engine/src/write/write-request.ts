@@ -18,10 +18,9 @@
  */
 import { flattenIdSpans, type IdGenerator, type NamespaceSchema, type RowId } from "@skerry/wal-format";
 import { type ObservedTypes, typeAttributes } from "./attribute-typing.ts";
-import type { DocumentInput, DocumentPatch, JsonValue, SparseVector } from "../namespace/document.ts";
-import { type DocumentId, normalizedStringId, uintIdKey } from "../namespace/document-ids.ts";
-import { InvalidArgumentError, SchemaViolationError } from "../core/errors.ts";
-import { encodeLogEntries, type LogEntry, type LogOp } from "./log-entry.ts";
+import { type DocumentId, type DocumentInput, type DocumentPatch, type JsonValue, normalizedStringId, type SparseVector, uintIdKey } from "../namespace/index.ts";
+import { InvalidArgumentError, SchemaViolationError } from "../core/index.ts";
+import { encodeLogEntries, type LogEntry, type LogOp } from "../log/index.ts";
 import { setOwn } from "@skerry/query";
 import { parseWriteCondition, type WriteCondition } from "./write-condition.ts";
 

@@ -9,8 +9,8 @@
  */
 import type { NamespaceSchema } from "@skerry/wal-format";
 import { applyObservedTypes } from "./attribute-typing.ts";
-import { fitsIdType } from "../namespace/document-ids.ts";
-import { SchemaViolationError } from "../core/errors.ts";
+import { fitsIdType } from "../namespace/index.ts";
+import { SchemaViolationError } from "../core/index.ts";
 import type { EncodedWrite } from "./write-request.ts";
 
 /**

@@ -16,9 +16,7 @@
  */
 import { isAlreadyExists, type StorageProvider } from "@skerry/storage-providers";
 import type { Random } from "@skerry/wal-format";
-import { formatNamespacePath, type NamespacePath } from "./namespace-path.ts";
-import { type RetryPolicy, withRetry } from "../core/storage-calls.ts";
-import { registryKey } from "../core/storage-layout.ts";
+import { formatNamespacePath, type NamespacePath, registryKey, type RetryPolicy, withRetry } from "../core/index.ts";
 
 /** Puts the registry marker of `path` unless one exists (create-only; an existing one keeps its high water). */
 export async function registerNamespace(storage: StorageProvider, retry: RetryPolicy, random: Random, path: NamespacePath): Promise<void> {

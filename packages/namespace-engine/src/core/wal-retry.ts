@@ -6,7 +6,7 @@
  * segments) wait on the same clock as the engine's own retries.
  */
 import type { RetryPolicy as WalRetryPolicy } from "@skerry/wal-engine";
-import type { RetryPolicy } from "../core/storage-calls.ts";
+import type { RetryPolicy } from "./storage-calls.ts";
 
 export function toWalRetryPolicy(retry: RetryPolicy): WalRetryPolicy {
   return {

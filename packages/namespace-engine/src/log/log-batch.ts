@@ -17,7 +17,7 @@ import {
   encodeFramedLog,
   type FramedLog,
 } from "@skerry/wal-format";
-import { CorruptError } from "../core/errors.ts";
+import { CorruptError } from "../core/index.ts";
 import { decodeLogEntry, type LogEntry } from "./log-entry.ts";
 
 /** Encodes a batch of already-encoded entries. */

@@ -27,12 +27,9 @@
  */
 import { isNotFound } from "@skerry/storage-providers";
 import type { ContainerRef, JsonValue, Manifest } from "@skerry/wal-format";
-import { tombstonesEtag, withExtra } from "../manifest/container-extra.ts";
-import { commitChange, type EngineContext } from "../core/engine-context.ts";
-import { CorruptError } from "../core/errors.ts";
-import type { NamespacePath } from "../namespace/namespace-path.ts";
-import { createImmutable, withRetry } from "../core/storage-calls.ts";
-import { tombstoneSnapshotKey } from "../core/storage-layout.ts";
+import { tombstonesEtag, withExtra } from "./container-extra.ts";
+import { commitChange, type EngineContext } from "./engine-context.ts";
+import { CorruptError, createImmutable, type NamespacePath, tombstoneSnapshotKey, withRetry } from "../core/index.ts";
 import { decodeTombstones, snapshotHash } from "./tombstone-object.ts";
 
 interface Published {

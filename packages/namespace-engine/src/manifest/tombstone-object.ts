@@ -15,8 +15,8 @@
  * snapshot's name).
  */
 import { type ContainerRef, contentHash, decodeTombstoneSidecar, type TombstoneSidecar } from "@skerry/wal-format";
-import { tombstonesEtag, tombstonesSnapshot } from "../manifest/container-extra.ts";
-import { CorruptError } from "../core/errors.ts";
+import { tombstonesEtag, tombstonesSnapshot } from "./container-extra.ts";
+import { CorruptError } from "../core/index.ts";
 
 const encoder = new TextEncoder();
 

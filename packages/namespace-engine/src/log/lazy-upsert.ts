@@ -12,7 +12,7 @@
  * integrity check; an entry that does not decode still fails with
  * `CorruptError` naming the batch, when it is first used.
  */
-import { CorruptError } from "../core/errors.ts";
+import { CorruptError } from "../core/index.ts";
 import { decodeLogEntry, LOG_ENTRY_VERSION, type LogEntry } from "./log-entry.ts";
 
 const HEADER = 20;

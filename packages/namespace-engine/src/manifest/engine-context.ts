@@ -16,14 +16,10 @@
  */
 import type { StorageProvider } from "@skerry/storage-providers";
 import type { Clock, IdGenerator, Manifest, Random } from "@skerry/wal-format";
-import { carryForward } from "../manifest/carried-batch.ts";
-import { ConflictError, NamespaceNotFoundError } from "./errors.ts";
-import type { ManifestStore } from "../manifest/manifest-store.ts";
-import { formatNamespacePath, type NamespacePath } from "../namespace/namespace-path.ts";
-import type { SerialQueue } from "./serial-queue.ts";
-import type { StateCache } from "../state/state-cache.ts";
-import { pause, type RetryPolicy } from "./storage-calls.ts";
-import { namespaceId } from "./storage-layout.ts";
+import { carryForward } from "./carried-batch.ts";
+import { ConflictError, formatNamespacePath, namespaceId, NamespaceNotFoundError, type NamespacePath, pause, type RetryPolicy, type SerialQueue } from "../core/index.ts";
+import type { ManifestStore } from "./manifest-store.ts";
+import type { StateCache } from "../state/index.ts";
 
 export interface EngineContext {
   readonly storage: StorageProvider;

@@ -9,7 +9,7 @@
  *
  * Errors: `InvalidArgumentError` naming the part and the rule it breaks.
  */
-import { InvalidArgumentError } from "../core/errors.ts";
+import { InvalidArgumentError } from "./errors.ts";
 
 /** A validated namespace path. */
 export interface NamespacePath {

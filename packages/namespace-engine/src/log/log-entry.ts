@@ -28,8 +28,8 @@
  * length against the bytes present and throws `CorruptError`.
  */
 import { hasBigInt, parseExact, readIdBytes, type RowId, rowId, stringifyExact } from "@skerry/wal-format";
-import type { JsonObject, JsonValue } from "../namespace/document.ts";
-import { CorruptError } from "../core/errors.ts";
+import type { JsonObject, JsonValue } from "../namespace/index.ts";
+import { CorruptError } from "../core/index.ts";
 
 export const LOG_ENTRY_VERSION = 1;
 /** The payload version of an entry whose JSON is exact JSON (module comment). */

@@ -1,0 +1,4 @@
+/**
+ * TODO room header: mutation
+ */
+export { NamespaceWals } from "./namespace-wal.ts";
