@@ -28,33 +28,32 @@
  * Time, randomness and row ids come from the injected Clock, Random and
  * IdGenerator, so a run with seeded ones replays.
  *
- * Errors: the typed errors of errors.ts only.
+ * This class is the facade: it wires the rooms together (src/<room>/, each
+ * with an index.ts saying what lives there), and each public method
+ * delegates to its room: lifecycle/ (namespaces), write/ (writes and
+ * predicate mutations), read/ (documents, manifests, queries), state/
+ * (warming and pins), maintenance/ (recovery, compaction, garbage, repair).
+ *
+ * Errors: the typed errors of core/errors.ts only.
  */
 import { CachingStorage, type StorageProvider } from "@skerry/storage-providers";
-import { asEngineError, backoffMs, ConflictError, DEFAULT_RETRY_POLICY, formatNamespacePath, InvalidArgumentError, isCorrupt, isImmutableEngineKey, manifestPrefix, manifestVersionOf, NamespaceExistsError, namespaceId, NamespaceNotFoundError, type NamespacePath, randomUuid, registryPrefix, type RetryPolicy, SchemaChangeError, SchemaViolationError, SerialQueue, sleep, toNamespacePath, validatePathPart, VersionConflictError, VersionNotFoundError, withRetry } from "./core/index.ts";
-import { DEFAULT_MAX_TARGETS, type RecoveryReport, type WalGcReport } from "@skerry/wal-engine";
-import {
-  type Clock,
-  cryptoRandom,
-  DISTANCE_METRICS,
-  IdGenerator,
-  type Manifest,
-  type NamespaceSchema,
-  type DistanceMetric as ManifestMetric,
-  type Random,
-  rowId,
-  systemClock,
-} from "@skerry/wal-format";
-import { type CreateNamespaceOptions, type DeleteNamespaceResult, type DistanceMetric, type DocumentId, documentIdKey, type DocumentInput, type DocumentPatch, fitsIdType, type ListingPageOptions, listNamespaceNamesPage, listVersionsPage, liveNamespaces, mergeSchema, type NamespaceInfo, type NamespaceNamesPage, type NamespaceSchemaInput, normalizedStringId, type ReadOptions, resolveSchemaInput, resolveTextFields, type ScanOptions, schemaInfo, type StoredDocument, type TextFieldOptions, textFieldsRecord, type VersionsPage } from "./namespace/index.ts";
-import { commitChange, type EngineContext, isManifestRollback, ManifestStore, refreshTombstones, registerNamespace, retiredSegments, retiredToWire, withManifestExtra } from "./manifest/index.ts";
-import { type ForkMode, forkNamespace, purgeNamespace, RefcountShards } from "./sharing/index.ts";
-import { collectManifestGarbage, DEFAULT_RETENTION, type GarbageReport, type RepairOptions, repairProject, type RepairReport, type RetentionPolicy, validateRetention } from "./maintenance/index.ts";
-import { type NamespaceState, PinStore, StateCache, type StateCacheStats, StatePersistence, type StatePersistenceStats } from "./state/index.ts";
-import { type CompactionRecoveryReport, type CompactionReport, type CompactionSettings, Compactor, DEFAULT_COMPACTION_SETTINGS, deleteIntent, listIntentIds, readIntent } from "./compaction/index.ts";
+import { DEFAULT_MAX_TARGETS } from "@skerry/wal-engine";
+import { type Clock, cryptoRandom, IdGenerator, type Manifest, type Random, systemClock } from "@skerry/wal-format";
+import { QuerySlicer } from "@skerry/query";
+import { asEngineError, DEFAULT_RETRY_POLICY, InvalidArgumentError, isImmutableEngineKey, namespaceId, type NamespacePath, type RetryPolicy, SerialQueue, toNamespacePath } from "./core/index.ts";
+import { type CompactionReport, CompactionScheduler, type CompactionSettings, Compactor, DEFAULT_COMPACTION_SETTINGS } from "./compaction/index.ts";
+import { type ForkNamespaceOptions, NamespaceLifecycle } from "./lifecycle/index.ts";
+import { type CollectWalGarbageResult, DEFAULT_RETENTION, type GarbageReport, NamespaceMaintenance, type NamespaceRecoveryReport, type RepairOptions, type RepairReport, type RetentionPolicy, validateRetention } from "./maintenance/index.ts";
+import { type EngineContext, ManifestReads, ManifestStore } from "./manifest/index.ts";
 import { NamespaceWals } from "./mutation/index.ts";
-import { type BatchWriteResult, type CarriedBatchOptions, type CommitPolicy, type CommitterStats, DEFAULT_CARRIED_BATCHES, DEFAULT_WRITE_LIMITS, deleteByFilter, type DeleteByFilterResult, DISABLED_CARRIED_BATCHES, encodeBatch, encodeDelete, type EncodedWrite, encodePatch, encodeUpsert, type GroupCommitOptions, MAX_IDEMPOTENCY_KEY_LENGTH, type MutationDependencies, patchByFilter, type PatchByFilterResult, type PredicateMutationOptions, type WriteBatch, WriteCommitter, type WriteLimits, type WriteOptions, type WriteResult } from "./write/index.ts";
-import { type Filter, parseQueryRequest, QuerySlicer } from "@skerry/query";
-import { NamespaceQuery, type NamespaceQueryResult, type NamespaceQueryRows, type QueryCacheSettings, type QueryCacheStats, type QueryOptions } from "./read/index.ts";
+import type { CreateNamespaceOptions, DeleteNamespaceResult, DocumentId, DocumentInput, DocumentPatch, ListingPageOptions, NamespaceInfo, NamespaceNamesPage, NamespaceSchemaInput, ReadOptions, ScanOptions, StoredDocument, TextFieldOptions, VersionsPage } from "./namespace/index.ts";
+import { NamespaceQuery, type NamespaceQueryResult, type NamespaceQueryRows, NamespaceReads, type QueryCacheSettings, type QueryCacheStats, type QueryOptions } from "./read/index.ts";
+import { RefcountShards } from "./sharing/index.ts";
+import { type NamespaceState, PinStore, type StartReport, StateCache, type StateCacheStats, StatePersistence, type StatePersistenceStats, StateWarmer, type WarmResult } from "./state/index.ts";
+import { type BatchWriteResult, type CarriedBatchOptions, type CommitPolicy, type CommitterStats, DEFAULT_CARRIED_BATCHES, DEFAULT_WRITE_LIMITS, type DeleteByFilterResult, DISABLED_CARRIED_BATCHES, type FilterInput, type GroupCommitOptions, NamespaceWrites, type PatchByFilterResult, type PredicateMutationOptions, type WriteBatch, WriteCommitter, type WriteLimits, type WriteOptions, type WriteResult } from "./write/index.ts";
+
+// The public shapes of the rooms' calls, exported with the engine.
+export type { CollectWalGarbageResult, FilterInput, ForkNamespaceOptions, NamespaceRecoveryReport, StartReport, WarmResult };
 
 export interface NamespaceEngineOptions {
   readonly storage: StorageProvider;
@@ -161,45 +160,6 @@ export interface BlockCacheOptions {
   readonly disk?: { readonly dir: string; readonly maxBytes: number } | undefined;
 }
 
-/** Options of `branchNamespace` and `copyNamespace`. */
-export interface ForkNamespaceOptions {
-  /** Source version; default the latest. */
-  readonly atVersion?: number | undefined;
-  /** Labels of the new namespace; default the source's. */
-  readonly labels?: Readonly<Record<string, string>> | undefined;
-}
-
-/** What `recover` did. */
-export interface NamespaceRecoveryReport {
-  readonly compactions: CompactionRecoveryReport;
-  readonly wal: RecoveryReport;
-  /** Manifest version after publishing tombstone etags. */
-  readonly version: number;
-}
-
-export interface CollectWalGarbageResult {
-  readonly wal: WalGcReport;
-  /** Settled compaction intents deleted. */
-  readonly compactionIntentsDeleted: number;
-  /** Retired UPDATE segment ids dropped from the manifest (their WAL docs are gone). */
-  readonly retiredSegmentsPruned: number;
-}
-
-/** A filter: the query module's parsed `Filter`, or its JSON tuple form (`["status", "Eq", "stale"]`). */
-export type FilterInput = Filter | readonly unknown[];
-
-function toFilter(input: FilterInput): Filter {
-  if (Array.isArray(input)) {
-    const parsed = parseQueryRequest({ filters: input, topK: 1 }).filters;
-    if (parsed === undefined) throw new InvalidArgumentError("filter is required");
-    return parsed;
-  }
-  if (typeof input !== "object" || input === null || typeof (input as { kind?: unknown }).kind !== "string") {
-    throw new InvalidArgumentError("filter must be a parsed Filter or a filter tuple");
-  }
-  return input as Filter;
-}
-
 export interface NamespaceEngineStats extends CommitterStats {
   /** Row containers fetched and folded into materialized states. */
   containersFolded: number;
@@ -209,62 +169,8 @@ export interface NamespaceEngineStats extends CommitterStats {
   statePersistence?: StatePersistenceStats;
 }
 
-/** What `warm` loaded. */
-export interface WarmResult {
-  readonly path: string;
-  readonly version: number;
-  readonly docCount: number;
-  /** Estimated bytes of the materialized state. */
-  readonly bytes: number;
-}
-
-/** What `start` did with the persisted pins. */
-export interface StartReport {
-  readonly warmed: readonly WarmResult[];
-  /** Pinned namespaces that could not be warmed (deleted, or a failing read), with the error code. */
-  readonly failed: readonly { readonly path: string; readonly code: string }[];
-}
-
-const MAX_LABELS = 64;
-const DEFAULT_SCAN_LIMIT = 1_000;
 
 type Path = string | NamespacePath;
-
-function metricToWire(metric: DistanceMetric | undefined): ManifestMetric {
-  const value = metric ?? "cosine";
-  const wire = value.toUpperCase();
-  if (typeof value !== "string" || !(DISTANCE_METRICS as readonly string[]).includes(wire)) {
-    throw new InvalidArgumentError(`distanceMetric must be one of cosine, dot, euclidean; got ${JSON.stringify(metric)}`);
-  }
-  return wire as ManifestMetric;
-}
-
-function validateLabels(labels: unknown): Map<string, string> {
-  if (labels === undefined) return new Map();
-  if (typeof labels !== "object" || labels === null || Array.isArray(labels)) throw new InvalidArgumentError("labels must be an object of strings");
-  const entries = Object.entries(labels);
-  if (entries.length > MAX_LABELS) throw new InvalidArgumentError(`at most ${MAX_LABELS} labels; got ${entries.length}`);
-  for (const [key, value] of entries) {
-    if (key.length < 1 || key.length > 128) throw new InvalidArgumentError(`label keys must be 1-128 characters: ${JSON.stringify(key)}`);
-    if (typeof value !== "string" || value.length > 1024) {
-      throw new InvalidArgumentError(`label ${JSON.stringify(key)} must be a string of at most 1,024 characters`);
-    }
-  }
-  return new Map(entries as [string, string][]);
-}
-
-function validateWriteOptions(options: WriteOptions): void {
-  const { ifVersion, idempotencyKey } = options;
-  if (ifVersion !== undefined && (!Number.isSafeInteger(ifVersion) || ifVersion < 1)) {
-    throw new InvalidArgumentError(`ifVersion must be a positive integer; got ${String(ifVersion)}`);
-  }
-  if (
-    idempotencyKey !== undefined &&
-    (typeof idempotencyKey !== "string" || idempotencyKey.length < 1 || idempotencyKey.length > MAX_IDEMPOTENCY_KEY_LENGTH)
-  ) {
-    throw new InvalidArgumentError(`idempotencyKey must be a string of 1-${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
-  }
-}
 
 export class NamespaceEngine {
   readonly storage: StorageProvider;
@@ -284,16 +190,18 @@ export class NamespaceEngine {
   readonly #ctx: EngineContext;
   readonly #wals: NamespaceWals;
   readonly #compactor: Compactor;
-  readonly #opened = new Map<string, Promise<unknown>>();
-  readonly #scheduled = new Map<string, ReturnType<typeof setTimeout>>();
-  readonly #background = new Set<Promise<unknown>>();
   readonly #onBackgroundError: ((error: unknown, path: string) => void) | undefined;
-  readonly #onRecover: ((path: string, report: NamespaceRecoveryReport) => void) | undefined;
   readonly #shards: RefcountShards;
   readonly #retention: RetentionPolicy;
   readonly #pins: PinStore;
   readonly #query: NamespaceQuery;
-  #closed = false;
+  readonly #reads: ManifestReads;
+  readonly #lifecycle: NamespaceLifecycle;
+  readonly #maintenance: NamespaceMaintenance;
+  readonly #scheduler: CompactionScheduler;
+  readonly #writes: NamespaceWrites;
+  readonly #documents: NamespaceReads;
+  readonly #warmer: StateWarmer;
 
   constructor(options: NamespaceEngineOptions) {
     this.storage =
@@ -381,7 +289,6 @@ export class NamespaceEngine {
     });
     this.#compactor = new Compactor(this.#ctx, this.#wals, { ...DEFAULT_COMPACTION_SETTINGS, ...options.compaction });
     this.#onBackgroundError = options.onBackgroundError;
-    this.#onRecover = options.onRecover;
     this.#shards = new RefcountShards(this.#ctx);
     this.#pins = new PinStore(this.#ctx);
     this.#query = new NamespaceQuery({
@@ -389,12 +296,36 @@ export class NamespaceEngine {
       random: this.#random,
       retry: this.#retry,
       clock: this.#clock,
-      readManifest: (p, o) => this.#readManifest(p, o),
+      readManifest: (p, o) => this.#reads.read(p, o),
       readState: (p, m, fn) => this.#states.read(p, m, fn),
       settings: options.queryCache,
       slicer: options.querySlicer ?? new QuerySlicer(),
       onTailIndexProblem: (error, p) => this.#onBackgroundError?.(asEngineError(error), namespaceId(p)),
     });
+    this.#reads = new ManifestReads(this.#manifests, this.#readStalenessMs);
+    this.#lifecycle = new NamespaceLifecycle({ ctx: this.#ctx, reads: this.#reads, shards: this.#shards, pins: this.#pins });
+    this.#maintenance = new NamespaceMaintenance({
+      ctx: this.#ctx,
+      reads: this.#reads,
+      wals: this.#wals,
+      compactor: this.#compactor,
+      shards: this.#shards,
+      retention: this.#retention,
+      onRecover: options.onRecover,
+    });
+    this.#scheduler = new CompactionScheduler(this.#compactor, this.#manifests, (p) => this.#maintenance.compact(p, false), this.#onBackgroundError);
+    this.#writes = new NamespaceWrites({
+      ctx: this.#ctx,
+      committer: this.#committer,
+      wals: this.#wals,
+      ids: this.#ids,
+      limits: this.#limits,
+      open: (p) => this.#maintenance.open(p),
+      finishCompactions: (p) => this.#compactor.recover(p),
+      afterWrite: (p) => this.#scheduler.afterWrite(p),
+    });
+    this.#documents = new NamespaceReads(this.#ctx, this.#reads, this.#limits.maxBatchOps);
+    this.#warmer = new StateWarmer(this.#states, this.#pins, this.#reads, this.#persistence);
   }
 
   /** Counters of the query caches (segment indexes loaded, prepared versions). */
@@ -417,93 +348,35 @@ export class NamespaceEngine {
     return stats;
   }
 
-  // ------------------------------------------------------------- lifecycle
+  // ------------------------------------------------------------- lifecycle (lifecycle/)
 
   /** Creates a namespace (version 1, or the next version after a deleted incarnation); NamespaceExists if it is live. */
   async createNamespace(path: Path, options: CreateNamespaceOptions = {}): Promise<NamespaceInfo> {
-    const p = toNamespacePath(path);
-    const metric = metricToWire(options.distanceMetric);
-    const labels = validateLabels(options.labels);
-    const textFields = options.textFields === undefined ? undefined : resolveTextFields(options.textFields);
-    const schema = options.schema === undefined ? undefined : mergeSchema(undefined, resolveSchemaInput(options.schema), false);
-    const name = formatNamespacePath(p);
-    // The registry marker goes first: a namespace is never live without being listable.
-    await registerNamespace(this.storage, this.#retry, this.#random, p);
-    return this.#lanes.run(namespaceId(p), async () => {
-      for (let attempt = 1; attempt <= this.#maxCommitAttempts; attempt++) {
-        const latest = await this.#manifests.readLatest(p);
-        if (latest !== undefined && latest.deletedAt === undefined) throw new NamespaceExistsError(name);
-        if (latest !== undefined) await purgeNamespace(this.#ctx, this.#shards, p, latest.version);
-        const now = this.#clock.now();
-        const manifest: Manifest = {
-          schemaVersion: 1,
-          namespace: name,
-          version: latest === undefined ? 1 : latest.version + 1,
-          createdAt: now,
-          updatedAt: now,
-          vector: { metric },
-          ...(textFields === undefined || textFields.size === 0 ? {} : { textFields }),
-          ...(schema === undefined ? {} : { schema }),
-          containers: [],
-          rowIdHighWater: rowId(0n),
-          recentWrites: [],
-          labels,
-          extra: { incarnation: randomUuid(this.#random) },
-        };
-        if ((await this.#manifests.create(p, manifest)) === "created") {
-          this.#states.invalidate(p);
-          return this.#info(p, manifest, 0);
-        }
-        await sleep(backoffMs(this.#conflictBackoff, attempt, this.#random), this.#conflictBackoff);
-      }
-      throw new ConflictError(`creating ${name} lost the manifest race ${this.#maxCommitAttempts} times`);
-    });
+    return this.#lifecycle.create(toNamespacePath(path), options);
   }
 
   /** Info about a live namespace at its latest (or a given) version. */
   async getNamespace(path: Path, options: ReadOptions = {}): Promise<NamespaceInfo> {
-    const p = toNamespacePath(path);
-    // Adopt pins and unpins made by other engines (read at most readStalenessMs ago).
-    if ((await this.#pins.list(this.#readStalenessMs)).has(formatNamespacePath(p))) this.#states.pin(p);
-    else this.#states.unpin(p);
-    return this.#confirmCorrupt(p, async () => {
-      const manifest = await this.#readManifest(p, options);
-      const docCount = await this.#states.read(p, manifest, (state) => state.size);
-      return this.#info(p, manifest, docCount);
-    });
+    return this.#lifecycle.get(toNamespacePath(path), options, this.#readStalenessMs);
   }
 
   /** Names of the live namespaces of a project, sorted. */
   async listNamespaces(org: string, project: string): Promise<string[]> {
-    validatePathPart(org, "organization");
-    validatePathPart(project, "project");
-    const prefix = registryPrefix(org, project);
-    const names = await withRetry(`list ${prefix}`, this.#retry, this.#random, async () => {
-      const out: string[] = [];
-      for await (const meta of this.storage.list(prefix)) out.push(meta.key.slice(prefix.length));
-      return out;
-    });
-    const live = await liveNamespaces(this.#ctx, org, project, names);
-    return names.filter((_, i) => live[i]).sort();
+    return this.#lifecycle.list(org, project);
   }
 
   /**
    * One page of a project's live namespace names, sorted: those after
    * `after` (exclusive), at most `limit`, and whether more follow (see
-   * listing-pages.ts).
+   * namespace/listing-pages.ts).
    */
-  listNamespacesPage(org: string, project: string, options: ListingPageOptions<string>): Promise<NamespaceNamesPage> {
-    return listNamespaceNamesPage(this.#ctx, org, project, options);
+  async listNamespacesPage(org: string, project: string, options: ListingPageOptions<string>): Promise<NamespaceNamesPage> {
+    return this.#lifecycle.listPage(org, project, options);
   }
 
   /** Replaces the labels of a namespace (one manifest commit). */
   async updateLabels(path: Path, labels: Readonly<Record<string, string>>, options: { ifVersion?: number } = {}): Promise<NamespaceInfo> {
-    const p = toNamespacePath(path);
-    const next = validateLabels(labels);
-    validateWriteOptions(options);
-    const committed = await this.#commitMetadata(p, options.ifVersion, (base) => ({ ...base, labels: next }));
-    const docCount = await this.#states.read(p, committed, (state) => state.size);
-    return this.#info(p, committed, docCount);
+    return this.#lifecycle.updateLabels(toNamespacePath(path), labels, options);
   }
 
   /**
@@ -513,20 +386,8 @@ export class NamespaceEngine {
    * query tokenizes per partition (docs/namespace-engine.md, "Text fields"). k1 and b apply to every query
    * at once. InvalidArgument (UnsupportedLanguage for a language without a stemmer and stop words).
    */
-  async updateTextFields(
-    path: Path,
-    textFields: Readonly<Record<string, TextFieldOptions>>,
-    options: { ifVersion?: number } = {},
-  ): Promise<NamespaceInfo> {
-    const p = toNamespacePath(path);
-    const next = resolveTextFields(textFields);
-    validateWriteOptions(options);
-    const committed = await this.#commitMetadata(p, options.ifVersion, (base) => {
-      const { textFields: _, ...rest } = base;
-      return next.size === 0 ? rest : { ...rest, textFields: next };
-    });
-    const docCount = await this.#states.read(p, committed, (state) => state.size);
-    return this.#info(p, committed, docCount);
+  async updateTextFields(path: Path, textFields: Readonly<Record<string, TextFieldOptions>>, options: { ifVersion?: number } = {}): Promise<NamespaceInfo> {
+    return this.#lifecycle.updateTextFields(toNamespacePath(path), textFields, options);
   }
 
   /**
@@ -538,34 +399,7 @@ export class NamespaceEngine {
    * Returns the info with the schema committed.
    */
   async updateSchema(path: Path, schema: NamespaceSchemaInput, options: { ifVersion?: number } = {}): Promise<NamespaceInfo> {
-    const p = toNamespacePath(path);
-    const declared = resolveSchemaInput(schema);
-    validateWriteOptions(options);
-    const idType = declared.idType;
-    for (let attempt = 1; ; attempt++) {
-      // Declaring uint or uuid ids on a namespace that holds rows written without an id type: its live ids must
-      // all be of that type (checked at one version, committed on that version only).
-      let checked: number | undefined;
-      if (idType === "uint" || idType === "uuid") {
-        const latest = await this.#readManifest(p, {});
-        if (latest.schema?.idType === undefined && latest.containers.length > 0) {
-          const fit = await this.#states.read(p, latest, (state) => state.sortedIds().every((id) => fitsIdType(id, idType)));
-          if (!fit) throw new SchemaChangeError("id", "string (the namespace holds ids of another type)", idType);
-          checked = latest.version;
-        }
-      }
-      let moved = false;
-      const committed = await this.#commitMetadata(p, options.ifVersion, (base) => {
-        if (checked !== undefined && base.version !== checked) moved = true;
-        return { ...base, schema: mergeSchema(base.schema, declared, !moved && checked !== undefined ? false : base.containers.length > 0 && base.schema?.idType === undefined) };
-      }).catch((error: unknown) => {
-        if (moved && error instanceof SchemaChangeError && attempt < this.#maxCommitAttempts) return undefined;
-        throw error;
-      });
-      if (committed === undefined) continue; // rows were written after the check: check again
-      const docCount = await this.#states.read(p, committed, (state) => state.size);
-      return this.#info(p, committed, docCount);
-    }
+    return this.#lifecycle.updateSchema(toNamespacePath(path), schema, options);
   }
 
   /**
@@ -575,130 +409,103 @@ export class NamespaceEngine {
    * interrupted cleanup and reports `alreadyDeleted`.
    */
   async deleteNamespace(path: Path): Promise<DeleteNamespaceResult> {
-    const p = toNamespacePath(path);
-    const name = formatNamespacePath(p);
-    return this.#lanes.run(namespaceId(p), async () => {
-      for (let attempt = 1; attempt <= this.#maxCommitAttempts; attempt++) {
-        const latest = await this.#manifests.readLatest(p);
-        if (latest === undefined) throw new NamespaceNotFoundError(name);
-        if (latest.deletedAt !== undefined) {
-          const objectsDeleted = await purgeNamespace(this.#ctx, this.#shards, p, latest.version);
-          this.#states.invalidate(p);
-          return { version: latest.version, alreadyDeleted: true, objectsDeleted };
-        }
-        const now = this.#clock.now();
-        const final: Manifest = { ...latest, version: latest.version + 1, updatedAt: now, deletedAt: now, containers: [], recentWrites: [] };
-        if ((await this.#manifests.create(p, final)) === "created") {
-          this.#states.invalidate(p);
-          const objectsDeleted = await purgeNamespace(this.#ctx, this.#shards, p, final.version);
-          return { version: final.version, alreadyDeleted: false, objectsDeleted };
-        }
-        await sleep(backoffMs(this.#conflictBackoff, attempt, this.#random), this.#conflictBackoff);
-      }
-      throw new ConflictError(`deleting ${name} lost the manifest race ${this.#maxCommitAttempts} times`);
-    });
+    return this.#lifecycle.delete(toNamespacePath(path));
   }
 
   /**
    * Copy-on-write branch: a new namespace (same project) whose first
    * manifest is `source` at its latest (or `atVersion`) version. Immutable
    * objects are shared (reference counted), tombstone sidecars copied; the
-   * two never see each other's later writes. See namespace-fork.ts.
+   * two never see each other's later writes. See sharing/namespace-fork.ts.
    */
   async branchNamespace(source: Path, target: Path, options: ForkNamespaceOptions = {}): Promise<NamespaceInfo> {
-    return this.#fork(source, target, "branch", options);
+    return this.#lifecycle.fork(toNamespacePath(source), toNamespacePath(target), "branch", options);
   }
 
   /** Full copy: like a branch, but every object is copied (nothing shared); the target may be in another project. */
   async copyNamespace(source: Path, target: Path, options: ForkNamespaceOptions = {}): Promise<NamespaceInfo> {
-    return this.#fork(source, target, "copy", options);
+    return this.#lifecycle.fork(toNamespacePath(source), toNamespacePath(target), "copy", options);
   }
 
-  async #fork(source: Path, target: Path, mode: ForkMode, options: ForkNamespaceOptions): Promise<NamespaceInfo> {
-    const s = toNamespacePath(source);
-    const t = toNamespacePath(target);
-    const labels = options.labels === undefined ? undefined : validateLabels(options.labels);
-    const manifest = await forkNamespace(this.#ctx, this.#shards, s, t, mode, { atVersion: options.atVersion, labels });
-    const docCount = await this.#states.read(t, manifest, (state) => state.size);
-    return this.#info(t, manifest, docCount);
-  }
+  // ----------------------------------------------------------- maintenance (maintenance/)
 
   /**
    * Manifest retention and garbage collection of one namespace: deletes the
    * versions the policy (engine option `retention`, or `options.retention`)
    * lets expire, then the objects no retained version references (shared
-   * ones only when no other namespace holds them). See manifest-retention.ts.
+   * ones only when no other namespace holds them). See maintenance/manifest-retention.ts.
    */
   async collectGarbage(path: Path, options: { retention?: Partial<RetentionPolicy> } = {}): Promise<GarbageReport> {
-    const p = toNamespacePath(path);
-    const policy = validateRetention({ ...this.#retention, ...options.retention });
-    return collectManifestGarbage(this.#ctx, this.#shards, p, policy);
+    return this.#maintenance.collectGarbage(toNamespacePath(path), options.retention);
   }
 
   /**
    * Rebuilds a project's reference counts from every live namespace's
    * retained manifests, finishes interrupted namespace deletions and, with
    * `sweep`, deletes objects nothing references that are older than
-   * `graceMs`. See project-repair.ts.
+   * `graceMs`. See maintenance/project-repair.ts.
    */
   async repair(org: string, project: string, options: RepairOptions = {}): Promise<RepairReport> {
-    validatePathPart(org, "organization");
-    validatePathPart(project, "project");
-    return repairProject(
-      this.#ctx,
-      this.#shards,
-      org,
-      project,
-      options,
-      (p, version) => purgeNamespace(this.#ctx, this.#shards, p, version),
-      (p) => this.#pendingSegments(p),
-    );
-  }
-
-  /** Segment ids recovery may still commit: outputs of unsettled compaction intents, segments of existing WAL docs. */
-  async #pendingSegments(p: NamespacePath): Promise<Set<string>> {
-    const out = new Set<string>();
-    for (const id of await listIntentIds(this.#ctx, p)) {
-      const intent = await readIntent(this.#ctx, p, id).catch(() => undefined);
-      if (intent === undefined) {
-        out.add("*"); // unreadable: protect every segment of the namespace
-        continue;
-      }
-      if (intent.state !== "COMMITTED" && intent.state !== "ABANDONED") for (const s of intent.outputSegmentIds) out.add(s);
-    }
-    const wal = this.#wals.for(p);
-    for (const walId of await wal.listWalIds()) {
-      const doc = await wal.store.read(walId).catch(() => undefined);
-      if (doc === undefined) out.add("*");
-      else if ("preallocatedSuperfileId" in doc.doc) out.add(doc.doc.preallocatedSuperfileId);
-    }
-    return out;
+    return this.#maintenance.repair(org, project, options);
   }
 
   /** The refcount entries of a project: object key -> holder count (objects held by their owner alone have none). */
   async refcounts(org: string, project: string): Promise<Map<string, number>> {
-    validatePathPart(org, "organization");
-    validatePathPart(project, "project");
-    const entries = await this.#shards.readAll(org, project);
-    return new Map([...entries].map(([key, holders]) => [key, holders.size]));
+    return this.#maintenance.refcounts(org, project);
   }
 
-  // ------------------------------------------------------ state and pins
+  /**
+   * Runs `recover` on `path` once per engine instance (the first predicate
+   * mutation or compaction does this itself). A failed attempt is retried
+   * on the next call.
+   */
+  async openNamespace(path: Path): Promise<void> {
+    return this.#maintenance.open(toNamespacePath(path));
+  }
+
+  /**
+   * Recovery of one namespace, on demand: finishes compactions whose lease
+   * expired, runs the wal-engine recovery sweep (interrupted deleteByFilter
+   * / patchByFilter), then publishes the tombstone sidecars' etags.
+   */
+  async recover(path: Path): Promise<NamespaceRecoveryReport> {
+    return this.#maintenance.recover(toNamespacePath(path));
+  }
+
+  /**
+   * Garbage collection of finished mutation WALs (and settled compaction
+   * intents) older than `graceMs` (default one day); then drops the ids of
+   * retired UPDATE segments whose WAL docs are gone from the manifest.
+   */
+  async collectWalGarbage(path: Path, options: { graceMs?: number } = {}): Promise<CollectWalGarbageResult> {
+    return this.#maintenance.collectWalGarbage(toNamespacePath(path), options.graceMs ?? 24 * 3600 * 1000);
+  }
+
+  /**
+   * Compacts a namespace: folds its log batches, segments and tombstones
+   * into one segment (with its query index) without blocking writers. Below
+   * the thresholds it does nothing unless `force`.
+   */
+  async compact(path: Path, options: { force?: boolean } = {}): Promise<CompactionReport> {
+    return this.#maintenance.compact(toNamespacePath(path), options.force === true);
+  }
+
+  /** Stops scheduling background compactions and waits for the running ones. */
+  async close(): Promise<void> {
+    await this.#scheduler.close();
+    await this.#query.flush(); // persisted tail chunk indexes being written
+    await this.#persistence?.flush(); // persisted states reach the disk
+    if (this.storage instanceof CachingStorage) await this.storage.flush(); // the block cache's disk writes finish
+  }
+
+  // ------------------------------------------------------ state and pins (state/)
 
   /**
    * Loads the namespace's materialized state at its latest version into the
    * cache ahead of queries (one build, shared with concurrent readers).
    */
   async warm(path: Path): Promise<WarmResult> {
-    const p = toNamespacePath(path);
-    const manifest = await this.#readManifest(p, {});
-    this.#persistence?.track(p);
-    return this.#states.read(p, manifest, (state) => ({
-      path: formatNamespacePath(p),
-      version: state.version,
-      docCount: state.size,
-      bytes: state.estimatedBytes,
-    }));
+    return this.#warmer.warm(toNamespacePath(path));
   }
 
   /**
@@ -706,23 +513,17 @@ export class NamespaceEngine {
    * engine's `start` warms it), exempt from eviction here, and warmed now.
    */
   async pin(path: Path): Promise<WarmResult> {
-    const p = toNamespacePath(path);
-    await this.#readManifest(p, {}); // NamespaceNotFound before persisting anything
-    await this.#pins.set(formatNamespacePath(p), true);
-    this.#states.pin(p);
-    return this.warm(p);
+    return this.#warmer.pin(toNamespacePath(path));
   }
 
   /** Unpins a namespace (persisted); its state becomes evictable. */
   async unpin(path: Path): Promise<void> {
-    const p = toNamespacePath(path);
-    await this.#pins.set(formatNamespacePath(p), false);
-    this.#states.unpin(p);
+    return this.#warmer.unpin(toNamespacePath(path));
   }
 
   /** The persisted pinned namespaces, sorted. */
   async pinnedNamespaces(): Promise<string[]> {
-    return [...(await this.#pins.list())].sort();
+    return this.#warmer.pinned();
   }
 
   /**
@@ -731,41 +532,24 @@ export class NamespaceEngine {
    * namespace that cannot be warmed is reported, not fatal.
    */
   async start(): Promise<StartReport> {
-    const warmed: WarmResult[] = [];
-    const failed: { path: string; code: string }[] = [];
-    for (const name of [...(await this.#pins.list())].sort()) {
-      let p: NamespacePath;
-      try {
-        p = toNamespacePath(name);
-      } catch {
-        failed.push({ path: name, code: "InvalidArgument" });
-        continue;
-      }
-      this.#states.pin(p);
-      try {
-        warmed.push(await this.warm(p));
-      } catch (error) {
-        failed.push({ path: name, code: (error as { code?: string }).code ?? "Error" });
-      }
-    }
-    return { warmed, failed };
+    return this.#warmer.start();
   }
 
-  // ---------------------------------------------------------------- writes
+  // ---------------------------------------------------------------- writes (write/)
 
   /** Inserts or replaces whole documents. */
-  upsert(path: Path, docs: readonly DocumentInput<DocumentId>[], options: WriteOptions = {}): Promise<WriteResult> {
-    return this.#submit(path, options, (schema) => encodeUpsert(docs, this.#ids, this.#limits, schema));
+  async upsert(path: Path, docs: readonly DocumentInput<DocumentId>[], options: WriteOptions = {}): Promise<WriteResult> {
+    return this.#writes.upsert(toNamespacePath(path), docs, options);
   }
 
   /** Changes fields of existing documents (`null` removes a field); DocumentNotFound if one is missing. */
-  patch(path: Path, patches: readonly DocumentPatch<DocumentId>[], options: WriteOptions = {}): Promise<WriteResult> {
-    return this.#submit(path, options, (schema) => encodePatch(patches, this.#ids, this.#limits, schema));
+  async patch(path: Path, patches: readonly DocumentPatch<DocumentId>[], options: WriteOptions = {}): Promise<WriteResult> {
+    return this.#writes.patch(toNamespacePath(path), patches, options);
   }
 
   /** Deletes documents by id (ids that do not exist are no-ops, and still counted). */
-  delete(path: Path, ids: readonly DocumentId[], options: WriteOptions = {}): Promise<WriteResult> {
-    return this.#submit(path, options, (schema) => encodeDelete(ids, this.#limits, schema));
+  async delete(path: Path, ids: readonly DocumentId[], options: WriteOptions = {}): Promise<WriteResult> {
+    return this.#writes.delete(toNamespacePath(path), ids, options);
   }
 
   /**
@@ -778,32 +562,8 @@ export class NamespaceEngine {
    * ids each kind affected. Options as for `upsert`; with `ifVersion` the batch commits alone.
    */
   async write(path: Path, batch: WriteBatch, options: WriteOptions = {}): Promise<BatchWriteResult> {
-    const result = await this.#submit(path, options, (schema) => encodeBatch(batch, this.#ids, this.#limits, schema));
-    return result as BatchWriteResult;
+    return this.#writes.write(toNamespacePath(path), batch, options);
   }
-
-  /**
-   * Encodes a write against the schema this engine last saw of the namespace (values are checked and normalized
-   * against it; the commit checks the write again against the schema it commits on) and submits it. A write
-   * refused at commit for its schema after the schema changed since the encoding is encoded again, once.
-   */
-  async #submit(path: Path, options: WriteOptions, encode: (schema: NamespaceSchema | undefined) => EncodedWrite): Promise<WriteResult> {
-    const p = toNamespacePath(path);
-    validateWriteOptions(options);
-    const seen = (this.#manifests.cached(p) ?? (await this.#manifests.readLatest(p)))?.schema;
-    let result: WriteResult;
-    try {
-      result = await this.#committer.submit(p, encode(seen), options.ifVersion, options.idempotencyKey);
-    } catch (error) {
-      const now = this.#manifests.cached(p)?.schema;
-      if (!(error instanceof SchemaViolationError) || now === seen) throw error;
-      result = await this.#committer.submit(p, encode(now), options.ifVersion, options.idempotencyKey);
-    }
-    if (this.#compactor.settings.auto) this.#maybeScheduleCompaction(p);
-    return result;
-  }
-
-  // ------------------------------------------------ predicate mutations
 
   /**
    * Deletes every document matching `filter` at one snapshot (the latest
@@ -811,11 +571,7 @@ export class NamespaceEngine {
    * snapshot win over it, per document (docs/namespace-engine.md).
    */
   async deleteByFilter(path: Path, filter: FilterInput, options: PredicateMutationOptions = {}): Promise<DeleteByFilterResult> {
-    const p = toNamespacePath(path);
-    const parsed = toFilter(filter);
-    validateWriteOptions(options);
-    await this.openNamespace(p);
-    return deleteByFilter(this.#mutationDeps(p), p, parsed, options);
+    return this.#writes.deleteByFilter(toNamespacePath(path), filter, options);
   }
 
   /**
@@ -823,197 +579,25 @@ export class NamespaceEngine {
    * matching `filter` at one snapshot, as a wal-engine UPDATE: the patched
    * documents are written as one segment, then the old rows tombstoned.
    */
-  async patchByFilter(
-    path: Path,
-    filter: FilterInput,
-    patch: Omit<DocumentPatch, "id">,
-    options: PredicateMutationOptions = {},
-  ): Promise<PatchByFilterResult> {
-    const p = toNamespacePath(path);
-    const parsed = toFilter(filter);
-    validateWriteOptions(options);
-    await this.openNamespace(p);
-    return patchByFilter(this.#mutationDeps(p), p, parsed, patch, options);
+  async patchByFilter(path: Path, filter: FilterInput, patch: Omit<DocumentPatch, "id">, options: PredicateMutationOptions = {}): Promise<PatchByFilterResult> {
+    return this.#writes.patchByFilter(toNamespacePath(path), filter, patch, options);
   }
 
-  #mutationDeps(p: NamespacePath): MutationDependencies {
-    return {
-      ctx: this.#ctx,
-      wal: this.#wals.for(p),
-      limits: this.#limits,
-      maxTargets: this.#wals.settings.maxTargets,
-      finishCompactions: () => this.#compactor.recover(p),
-    };
-  }
-
-  // ----------------------------------------------------------- maintenance
-
-  /**
-   * Runs `recover` on `path` once per engine instance (the first predicate
-   * mutation or compaction does this itself). A failed attempt is retried
-   * on the next call.
-   */
-  async openNamespace(path: Path): Promise<void> {
-    const p = toNamespacePath(path);
-    const id = namespaceId(p);
-    let opening = this.#opened.get(id);
-    if (opening === undefined) {
-      opening = this.recover(p);
-      this.#opened.set(id, opening);
-      opening.catch(() => {
-        if (this.#opened.get(id) === opening) this.#opened.delete(id);
-      });
-    }
-    await opening;
-  }
-
-  /**
-   * Recovery of one namespace, on demand: finishes compactions whose lease
-   * expired, runs the wal-engine recovery sweep (interrupted deleteByFilter
-   * / patchByFilter), then publishes the tombstone sidecars' etags.
-   */
-  async recover(path: Path): Promise<NamespaceRecoveryReport> {
-    const p = toNamespacePath(path);
-    const latest = await this.#manifests.readLatest(p);
-    if (latest === undefined || latest.deletedAt !== undefined) throw new NamespaceNotFoundError(formatNamespacePath(p));
-    const compactions = await this.#compactor.recover(p);
-    const wal = await this.#wals.for(p).scanAndRecover();
-    const published = await refreshTombstones(this.#ctx, p);
-    const report: NamespaceRecoveryReport = { compactions, wal, version: published.version };
-    try {
-      this.#onRecover?.(formatNamespacePath(p), report);
-    } catch {
-      // An observer's failure must not turn a finished recovery into an error.
-    }
-    return report;
-  }
-
-  /**
-   * Garbage collection of finished mutation WALs (and settled compaction
-   * intents) older than `graceMs` (default one day); then drops the ids of
-   * retired UPDATE segments whose WAL docs are gone from the manifest.
-   */
-  async collectWalGarbage(path: Path, options: { graceMs?: number } = {}): Promise<CollectWalGarbageResult> {
-    const p = toNamespacePath(path);
-    const graceMs = options.graceMs ?? 24 * 3600 * 1000;
-    const wal = this.#wals.for(p);
-    const report = await wal.collectGarbage({ graceMs });
-    let compactionIntentsDeleted = 0;
-    const now = this.#clock.now();
-    for (const id of await listIntentIds(this.#ctx, p)) {
-      const intent = await readIntent(this.#ctx, p, id).catch(() => undefined);
-      if (intent === undefined || (intent.state !== "COMMITTED" && intent.state !== "ABANDONED")) continue;
-      if (now - intent.createdAt < graceMs) continue;
-      await deleteIntent(this.#ctx, p, id);
-      compactionIntentsDeleted++;
-    }
-    const live = new Set((await wal.listWalIds()).map((w) => w.toString(16).padStart(32, "0")));
-    let pruned = 0;
-    await commitChange(this.#ctx, p, (base) => {
-      const retired = retiredSegments(base);
-      const kept = retired.filter((r) => live.has(r.walId));
-      pruned = retired.length - kept.length;
-      if (pruned === 0) return undefined;
-      return withManifestExtra(base, { retired_mutation_segments: retiredToWire(kept) });
-    });
-    return { wal: report, compactionIntentsDeleted, retiredSegmentsPruned: pruned };
-  }
-
-  /**
-   * Compacts a namespace: folds its log batches, segments and tombstones
-   * into one segment (with its query index) without blocking writers. Below
-   * the thresholds it does nothing unless `force`.
-   */
-  async compact(path: Path, options: { force?: boolean } = {}): Promise<CompactionReport> {
-    const p = toNamespacePath(path);
-    await this.openNamespace(p);
-    const report = await this.#confirmCorrupt(p, () => this.#compactor.compact(p, options.force === true));
-    if (!report.performed) return report;
-    // The swap retired its inputs; retention decides when they go.
-    const garbage = await collectManifestGarbage(this.#ctx, this.#shards, p, this.#retention);
-    return { ...report, removedObjects: garbage.objectsDeleted, removedVersions: garbage.versionsDeleted };
-  }
-
-  #maybeScheduleCompaction(p: NamespacePath): void {
-    if (this.#closed) return;
-    const id = namespaceId(p);
-    if (this.#scheduled.has(id)) return;
-    const manifest = this.#manifests.cached(p);
-    if (manifest === undefined || !this.#compactor.isDue(manifest)) return;
-    const timer = setTimeout(() => {
-      let again = false;
-      const run = this.compact(p)
-        .then((report) => {
-          again = report.performed; // tiered: the tail fold may make a merge due
-        })
-        .catch((error) => this.#onBackgroundError?.(error, id))
-        .finally(() => {
-          this.#scheduled.delete(id);
-          this.#background.delete(run);
-          if (again) this.#maybeScheduleCompaction(p);
-        });
-      this.#background.add(run);
-    }, this.#compactor.settings.delayMs);
-    timer.unref?.();
-    this.#scheduled.set(id, timer);
-  }
-
-  /** Stops scheduling background compactions and waits for the running ones. */
-  async close(): Promise<void> {
-    this.#closed = true;
-    for (const [id, timer] of this.#scheduled) {
-      clearTimeout(timer);
-      this.#scheduled.delete(id);
-    }
-    await Promise.allSettled([...this.#background]);
-    await this.#query.flush(); // persisted tail chunk indexes being written
-    await this.#persistence?.flush(); // persisted states reach the disk
-    if (this.storage instanceof CachingStorage) await this.storage.flush(); // the block cache's disk writes finish
-  }
-
-  // ----------------------------------------------------------------- reads
+  // ----------------------------------------------------------------- reads (read/)
 
   /** Documents by id, aligned with `ids` (null where absent). */
   async get(path: Path, ids: readonly DocumentId[], options: ReadOptions = {}): Promise<(StoredDocument | null)[]> {
-    const p = toNamespacePath(path);
-    if (!Array.isArray(ids) || ids.some((id) => typeof id !== "string" && typeof id !== "number" && typeof id !== "bigint")) {
-      throw new InvalidArgumentError("ids must be an array of strings (or unsigned integers in a uint namespace)");
-    }
-    if (ids.length > this.#limits.maxBatchOps) throw new InvalidArgumentError(`at most ${this.#limits.maxBatchOps} ids per get`);
-    return this.#confirmCorrupt(p, async () => {
-      const manifest = await this.#readManifest(p, options);
-      const keys = ids.map((id) => (typeof id === "string" ? normalizedStringId(id, manifest.schema?.idType) : documentIdKey(id)));
-      return this.#states.read(p, manifest, (state) => keys.map((id) => state.get(id) ?? null));
-    });
+    return this.#documents.get(toNamespacePath(path), ids, options);
   }
 
   /** One page of documents in id order. */
   async scan(path: Path, options: ScanOptions = {}): Promise<{ documents: StoredDocument[]; next: string | undefined; version: number }> {
-    const p = toNamespacePath(path);
-    const limit = options.limit ?? DEFAULT_SCAN_LIMIT;
-    if (!Number.isSafeInteger(limit) || limit < 1 || limit > this.#limits.maxBatchOps) {
-      throw new InvalidArgumentError(`limit must be an integer in [1, ${this.#limits.maxBatchOps}]`);
-    }
-    return this.#confirmCorrupt(p, async () => {
-      const manifest = await this.#readManifest(p, options);
-      return this.#states.read(p, manifest, (state) => {
-      const ids = state.sortedIds();
-      const start = options.after === undefined ? 0 : upperBound(ids, options.after);
-      const page = ids.slice(start, start + limit);
-      const documents = page.map((id) => state.get(id) as StoredDocument);
-      const more = start + limit < ids.length;
-      return { documents, next: more ? page[page.length - 1] : undefined, version: state.version };
-      });
-    });
+    return this.#documents.scan(toNamespacePath(path), options);
   }
 
   /** Every document in id order (use `scan` for large namespaces). */
   async documents(path: Path, options: ReadOptions = {}): Promise<StoredDocument[]> {
-    const p = toNamespacePath(path);
-    return this.#confirmCorrupt(p, async () => {
-      const manifest = await this.#readManifest(p, options);
-      return this.#states.read(p, manifest, (state) => state.sortedIds().map((id) => state.get(id) as StoredDocument));
-    });
+    return this.#documents.documents(toNamespacePath(path), options);
   }
 
   /**
@@ -1021,11 +605,11 @@ export class NamespaceEngine {
    * `parseQueryRequest` against the namespace's dimension) over one manifest
    * version: `consistency` / `atVersion` from the request or `options`.
    * Segment indexes load lazily; the log tail is searched exactly. See
-   * namespace-query.ts.
+   * read/namespace-query.ts.
    */
   async query(path: Path, request: unknown, options: QueryOptions = {}): Promise<NamespaceQueryResult> {
     const p = toNamespacePath(path);
-    return this.#confirmCorrupt(p, () => this.#query.query(p, request, options));
+    return this.#reads.confirmCorrupt(p, () => this.#query.query(p, request, options));
   }
 
   /**
@@ -1037,149 +621,28 @@ export class NamespaceEngine {
    */
   async queryRows(path: Path, request: unknown, options: QueryOptions = {}): Promise<NamespaceQueryRows> {
     const p = toNamespacePath(path);
-    return this.#confirmCorrupt(p, () => this.#query.queryRows(p, request, options));
+    return this.#reads.confirmCorrupt(p, () => this.#query.queryRows(p, request, options));
   }
 
   /** The manifest a read with these options would use. */
   async manifest(path: Path, options: ReadOptions = {}): Promise<Manifest> {
-    return this.#readManifest(toNamespacePath(path), options);
+    return this.#reads.read(toNamespacePath(path), options);
   }
 
   /** Manifest versions stored for a namespace, ascending (deleted namespaces included). */
   async listVersions(path: Path): Promise<number[]> {
-    const p = toNamespacePath(path);
-    const prefix = manifestPrefix(p);
-    const versions = await withRetry(`list ${prefix}`, this.#retry, this.#random, async () => {
-      const out: number[] = [];
-      for await (const meta of this.storage.list(prefix)) {
-        const version = manifestVersionOf(p, meta.key);
-        if (version !== undefined) out.push(version);
-      }
-      return out;
-    });
-    return versions.sort((a, b) => a - b);
+    return this.#documents.listVersions(toNamespacePath(path));
   }
 
-  /** One page of the stored manifest versions, ascending or newest first, after `after` (see listing-pages.ts). */
-  listVersionsPage(path: Path, options: ListingPageOptions<number> & { readonly order: "asc" | "desc" }): Promise<VersionsPage> {
-    return listVersionsPage(this.#ctx, toNamespacePath(path), options);
+  /** One page of the stored manifest versions, ascending or newest first, after `after` (see namespace/listing-pages.ts). */
+  async listVersionsPage(path: Path, options: ListingPageOptions<number> & { readonly order: "asc" | "desc" }): Promise<VersionsPage> {
+    return this.#documents.listVersionsPage(toNamespacePath(path), options);
   }
 
   /** Runs `fn` on the materialized state a read with these options would see (for the query layer and tests). */
   async withState<T>(path: Path, options: ReadOptions, fn: (state: NamespaceState, manifest: Manifest) => T): Promise<T> {
-    const p = toNamespacePath(path);
-    return this.#confirmCorrupt(p, async () => {
-      const manifest = await this.#readManifest(p, options);
-      return this.#states.read(p, manifest, (state) => fn(state, manifest));
-    });
+    return this.#documents.withState(toNamespacePath(path), options, fn);
   }
-
-  // --------------------------------------------------------------- helpers
-
-  /**
-   * Runs `run`; a `CorruptError` it raises (an object its manifest references is missing or wrong) is
-   * confirmed before it reaches the caller: a namespace deleted meanwhile (its deletion purges the objects
-   * the operation's manifest referenced) is `NamespaceNotFound`, not corruption. A namespace still live keeps
-   * the error: its manifests never reference an object before it is durable, and only its deletion or the
-   * retention of versions it no longer references removes one. (`ManifestRollbackError` passes unchanged.)
-   */
-  async #confirmCorrupt<T>(p: NamespacePath, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      if (!isCorrupt(error) || isManifestRollback(error)) throw error;
-      let latest: Manifest | undefined;
-      try {
-        latest = await this.#manifests.readLatest(p);
-      } catch {
-        throw error; // cannot confirm: report what was found
-      }
-      if (latest === undefined || latest.deletedAt !== undefined) throw new NamespaceNotFoundError(formatNamespacePath(p));
-      throw error;
-    }
-  }
-
-  async #readManifest(p: NamespacePath, options: ReadOptions): Promise<Manifest> {
-    const name = formatNamespacePath(p);
-    const consistency = options.consistency ?? "strong";
-    if (consistency !== "strong" && consistency !== "eventual") {
-      throw new InvalidArgumentError(`consistency must be "strong" or "eventual"; got ${JSON.stringify(consistency)}`);
-    }
-    let latest =
-      consistency === "strong" ? await this.#manifests.readLatest(p) : await this.#manifests.latest(p, this.#readStalenessMs);
-    if (latest === undefined || latest.deletedAt !== undefined) throw new NamespaceNotFoundError(name);
-    const at = options.atVersion;
-    if (at === undefined || at === latest.version) return latest;
-    if (!Number.isSafeInteger(at) || at < 1) throw new InvalidArgumentError(`atVersion must be a positive integer; got ${String(at)}`);
-    if (at > latest.version && consistency === "eventual") {
-      latest = await this.#manifests.readLatest(p);
-      if (latest === undefined || latest.deletedAt !== undefined) throw new NamespaceNotFoundError(name);
-      if (at === latest.version) return latest;
-    }
-    if (at > latest.version) throw new VersionNotFoundError(name, at);
-    const manifest = await this.#manifests.readVersion(p, at);
-    if (manifest.deletedAt !== undefined) throw new NamespaceNotFoundError(name);
-    return manifest;
-  }
-
-  /** Commits a metadata-only change with the same create-and-rebase rule as writes. */
-  async #commitMetadata(p: NamespacePath, ifVersion: number | undefined, change: (base: Manifest) => Manifest): Promise<Manifest> {
-    const name = formatNamespacePath(p);
-    return this.#lanes.run(namespaceId(p), async () => {
-      for (let attempt = 1; attempt <= this.#maxCommitAttempts; attempt++) {
-        const base = await this.#manifests.readLatest(p);
-        if (base === undefined || base.deletedAt !== undefined) throw new NamespaceNotFoundError(name);
-        if (ifVersion !== undefined && ifVersion !== base.version) throw new VersionConflictError(name, ifVersion, base.version);
-        const next: Manifest = { ...change(base), version: base.version + 1, updatedAt: this.#clock.now() };
-        if ((await this.#manifests.create(p, next)) === "created") return next;
-        await sleep(backoffMs(this.#conflictBackoff, attempt, this.#random), this.#conflictBackoff);
-      }
-      throw new ConflictError(`commit to ${name} lost the manifest race ${this.#maxCommitAttempts} times`);
-    });
-  }
-
-  #info(p: NamespacePath, m: Manifest, docCount: number): NamespaceInfo {
-    let logBatches = 0;
-    let segments = 0;
-    let bytes = 0;
-    for (const c of m.containers) {
-      if (c.kind === "LOG_BATCH") logBatches++;
-      else segments++;
-      bytes += c.byteSize;
-    }
-    return {
-      path: formatNamespacePath(p),
-      org: p.org,
-      project: p.project,
-      namespace: p.namespace,
-      version: m.version,
-      docCount,
-      logBatches,
-      segments,
-      bytes,
-      distanceMetric: (m.vector?.metric ?? "COSINE").toLowerCase() as DistanceMetric,
-      vectorDimension: m.vector?.dimension,
-      textFields: textFieldsRecord(m.textFields),
-      schema: schemaInfo(m.schema),
-      parent: m.parent,
-      pinned: this.#states.isPinned(p),
-      labels: Object.fromEntries(m.labels),
-      createdAt: m.createdAt,
-      updatedAt: m.updatedAt,
-    };
-  }
-}
-
-/** Index of the first id strictly greater than `after`. */
-function upperBound(ids: readonly string[], after: string): number {
-  let lo = 0;
-  let hi = ids.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((ids[mid] as string) <= after) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 function carriedBatchOptions(option: Partial<CarriedBatchOptions> | boolean | undefined): CarriedBatchOptions {

@@ -1,5 +1,6 @@
 /**
  * TODO room header: maintenance
  */
-export { collectManifestGarbage, DEFAULT_RETENTION, type GarbageReport, type RetentionPolicy, validateRetention } from "./manifest-retention.ts";
-export { type RepairOptions, repairProject, type RepairReport } from "./project-repair.ts";
+export { DEFAULT_RETENTION, type GarbageReport, type RetentionPolicy, validateRetention } from "./manifest-retention.ts";
+export { type CollectWalGarbageResult, NamespaceMaintenance, type NamespaceRecoveryReport } from "./namespace-maintenance.ts";
+export type { RepairOptions, RepairReport } from "./project-repair.ts";

@@ -6,3 +6,4 @@ export { estimateDocumentBytes, NamespaceState, patched, upsertedDocument } from
 export { PinStore } from "./pin-store.ts";
 export { StateCache, type StateCacheStats } from "./state-cache.ts";
 export { StatePersistence, type StatePersistenceStats } from "./state-persistence.ts";
+export { type StartReport, StateWarmer, type WarmResult } from "./state-warmer.ts";

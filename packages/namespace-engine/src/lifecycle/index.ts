@@ -1,0 +1,4 @@
+/**
+ * TODO room header: lifecycle
+ */
+export { type ForkNamespaceOptions, NamespaceLifecycle } from "./namespace-lifecycle.ts";
