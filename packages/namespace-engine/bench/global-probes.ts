@@ -10,7 +10,7 @@
  * - warm ANN top-10 (every segment's index loaded): p50;
  * - recall@10 of each against exact kNN (computed by the warm process).
  *
- * The namespace: N docs x 128-dim (bench/query/dataset.ts) folded into
+ * The namespace: N docs x 128-dim (packages/query/bench/dataset.ts) folded into
  * `BENCH_SEGMENTS` segments of equal size (tiered compaction that never
  * merges), plus a 1,000-document tail.
  *

@@ -264,7 +264,7 @@ if (process.env["SKERRY_BENCH_SKIP_WA"] !== "1") {
 }
 
 // Query benchmarks, each in its own process (they generate 1M documents by default and end with process.exit):
-// the query module on its own (bench/query/run.ts), then cold start through the engine (bench/query-cold-start.ts),
+// (the query module on its own is @skerry/query's `pnpm bench`, packages/query/bench/run.ts) cold start through the engine (bench/query-cold-start.ts),
 // then cold ANN queries by ranged reads (bench/cold-ann.ts: local-fs, local-fs + 20 ms, and the S3 server + 20 ms
 // when S3_ENDPOINT is set, at BENCH_S3_DOCS, default 200,000; a line says when it skipped S3), then node start to first answer from the built
 // packages (bench/process-start.ts), then the event-loop stall of a first query over a 50,000-document tail with and
@@ -274,7 +274,7 @@ if (process.env["SKERRY_BENCH_SKIP_WA"] !== "1") {
 if (process.env["SKERRY_BENCH_SKIP_QUERY"] !== "1") {
   const { execFileSync } = await import("node:child_process");
   const { fileURLToPath } = await import("node:url");
-  const scripts = ["./query/run.ts", "./query-cold-start.ts", "./cold-ann.ts", "./process-start.ts", "./tail-stall.ts"];
+  const scripts = ["./query-cold-start.ts", "./cold-ann.ts", "./process-start.ts", "./tail-stall.ts"];
   if (process.env["SKERRY_BENCH_SKIP_SCALE"] !== "1") scripts.push("./scale.ts");
   for (const script of scripts) {
     execFileSync(process.execPath, ["--conditions=@skerry/source", "--import", "tsx", fileURLToPath(new URL(script, import.meta.url))], { stdio: "inherit" });

@@ -1,4 +1,4 @@
-/** Writes the benchmark dataset (bench/query/dataset.ts) into a namespace as upserts of 10,000 documents. */
+/** Writes the benchmark dataset (packages/query/bench/dataset.ts) into a namespace as upserts of 10,000 documents. */
 import type { DocumentInput, NamespaceEngine } from "@skerry/namespace-engine";
 import { dataset } from "../../query/bench/dataset.ts";
 

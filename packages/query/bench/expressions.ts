@@ -9,7 +9,7 @@
  *
  * Prints the vocabulary size and p50 per query kind.
  *
- *   node --conditions=@skerry/source --import tsx bench/query/expressions.ts
+ *   node --conditions=@skerry/source --import tsx bench/expressions.ts
  *   BENCH_DOCS=200000 ... (default 100,000)
  */
 import { seededRandom } from "@skerry/wal-format";

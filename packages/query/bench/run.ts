@@ -10,8 +10,9 @@
  * the whole query's time, with the work in the slices of a QuerySlicer and
  * without (the whole ranking, rows and JSON in one piece).
  *
- *   node --conditions=@skerry/source --import tsx bench/query/run.ts
- *   BENCH_DOCS=200000 ... for a quicker run
+ *   node --conditions=@skerry/source --import tsx bench/run.ts
+ *   BENCH_DOCS=200000 ... for a quicker run; SKERRY_BENCH_SKIP_QUERY=1 skips it (as it skips the engine's
+ *   query benchmarks under `pnpm bench`)
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -30,6 +31,10 @@ import {
 import { executeQueryRows } from "../src/execute-query.ts";
 import { dataset, DIM, WORDS } from "./dataset.ts";
 
+if (process.env["SKERRY_BENCH_SKIP_QUERY"] === "1") {
+  console.log("# query executor benchmarks skipped (SKERRY_BENCH_SKIP_QUERY=1)");
+  process.exit(0);
+}
 const N = Number(process.env["BENCH_DOCS"] ?? 1_000_000);
 const data = dataset(N);
 

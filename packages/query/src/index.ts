@@ -39,7 +39,7 @@ export { configureQueryThreads, warmUpQueryThreads } from "./worker-pool.ts";
 // The building blocks of the engine's query paths: reading stored indexes by range through an
 // IndexObjectSource the engine provides (src/cold), the tail's ANN merge, off-thread index builds,
 // and the helpers the engine shares with the executor. Not part of the request/answer surface above.
-export { type AggregationResult } from "./aggregate.ts";
+export type { AggregationResult } from "./aggregate.ts";
 export { candidateVector, ColdAnnScan, type ColdCandidates, type ColdHit as AnnHit, type ColdIndexHead, defaultRerank, distanceOf, type ListRows, mergeWithTail, pickRerank, rowStoreRange, scanGlobally } from "./cold-ann.ts";
 export { coldAggregate } from "./cold/cold-aggregate.ts";
 export { type ColdAnnFilter, coldAnnFilter, coldAnnSelective } from "./cold/cold-ann-filter.ts";
@@ -71,6 +71,6 @@ export { readExtraIndexSection } from "./index-codec.ts";
 export { buildQueryIndexOffThread, indexWorkersAvailable, serializeQueryIndexOffThread, yieldToEventLoop } from "./index-worker-pool.ts";
 export { coldReadableIndexFormat, needsLoadedPath, tailBaseNeedsState } from "./loaded-only.ts";
 export { ownValue, setOwn } from "./own-property.ts";
-export { type Path } from "./query-request.ts";
+export type { Path } from "./query-request.ts";
 export { TEXT_LANGUAGES, textLanguage } from "./text-language.ts";
 export { DEFAULT_B, DEFAULT_K1, type ResolvedTokenizerConfig, resolveTokenizerConfig } from "./tokenizer.ts";

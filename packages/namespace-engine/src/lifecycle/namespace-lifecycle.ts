@@ -15,9 +15,9 @@
  *   and older manifests; on a deleted namespace it finishes the purge.
  * - `fork`: branch (shared objects, reference counted) or copy.
  */
-import type { DistanceMetric as ManifestMetric, Manifest, Random, Clock } from "@skerry/wal-format";
+import type { DistanceMetric as ManifestMetric, Manifest, } from "@skerry/wal-format";
 import { DISTANCE_METRICS, rowId } from "@skerry/wal-format";
-import { backoffMs, ConflictError, formatNamespacePath, InvalidArgumentError, NamespaceExistsError, namespaceId, NamespaceNotFoundError, type NamespacePath, randomUuid, registryPrefix, type RetryPolicy, SchemaChangeError, sleep, validatePathPart, VersionConflictError, withRetry } from "../core/index.ts";
+import { backoffMs, ConflictError, formatNamespacePath, InvalidArgumentError, NamespaceExistsError, namespaceId, NamespaceNotFoundError, type NamespacePath, randomUuid, registryPrefix, SchemaChangeError, sleep, validatePathPart, VersionConflictError, withRetry } from "../core/index.ts";
 import { type EngineContext, type ManifestReads, registerNamespace } from "../manifest/index.ts";
 import { type CreateNamespaceOptions, type DeleteNamespaceResult, type DistanceMetric, fitsIdType, type ListingPageOptions, listNamespaceNamesPage, liveNamespaces, mergeSchema, type NamespaceInfo, type NamespaceNamesPage, type NamespaceSchemaInput, type ReadOptions, resolveSchemaInput, resolveTextFields, schemaInfo, type TextFieldOptions, textFieldsRecord } from "../namespace/index.ts";
 import { type ForkMode, forkNamespace, purgeNamespace, type RefcountShards } from "../sharing/index.ts";

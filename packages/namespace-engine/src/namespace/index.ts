@@ -1,5 +1,10 @@
 /**
- * TODO room header: namespace
+ * namespace: what a namespace is, as callers declare and read it. Documents and typed ids; the typed
+ * schema (`createNamespace({ schema })`, `updateSchema`); full-text field options; the public shapes
+ * of lifecycle calls (NamespaceInfo, ReadOptions, ...); listing pages of a project's names and of a
+ * namespace's manifest versions. Depends on core (and on manifest's EngineContext type).
+ *
+ * Other rooms import this room through this file only.
  */
 export { type DocumentId, documentIdKey, fitsIdType, normalizedStringId, uintIdKey } from "./document-ids.ts";
 export type { DocumentInput, DocumentPatch, JsonObject, JsonValue, SparseVector, StoredDocument } from "./document.ts";

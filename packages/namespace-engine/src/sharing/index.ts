@@ -1,5 +1,9 @@
 /**
- * TODO room header: sharing
+ * sharing: objects shared between namespaces. Branch and copy (namespace-fork), the project's
+ * reference-count shards (who holds each shared immutable object), releasing a manifest's references
+ * and deleting objects no one holds, and purging a deleted namespace. Depends on core and manifest.
+ *
+ * Other rooms import this room through this file only.
  */
 export { type ForkMode, forkNamespace } from "./namespace-fork.ts";
 export { purgeNamespace } from "./namespace-purge.ts";
