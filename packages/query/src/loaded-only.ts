@@ -1,6 +1,6 @@
 /**
  * `needsLoadedPath(request)`: true when the request uses a feature only the
- * loaded query executor (query/execute-query.ts) answers, so the engine's
+ * loaded query executor (execute-query.ts) answers, so the engine's
  * cold paths (cold-*.ts: ranged reads of unloaded segment indexes) must not
  * try it.
  *

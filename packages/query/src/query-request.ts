@@ -11,13 +11,13 @@
  *              | a ranking expression (text-combination.ts): BM25 clauses, numbers, ["Attribute", "a"] and filters
  *                combined by ["Sum" | "Max", [<e>, ...]], ["Max", <e>, <e>], ["Product", weight, <e>],
  *                ["Saturate" | "Decay", <e>, {"midpoint": m, "exponent"?: x}], ["Dist", <e>, origin]
- *              | ["<attribute>" | "id", "asc" | "desc", {"missing"?: "last" | "first"}]   (query/order-keys.ts)
+ *              | ["<attribute>" | "id", "asc" | "desc", {"missing"?: "last" | "first"}]   (order-keys.ts)
  *              | [["<attribute>" | "id", "asc" | "desc", {"missing"?: ...}?], ...]      several keys, the first deciding first
  *              | ["RRF", [<rankBy>, ...], {"k"?: 60, "window"?: 100, "weights"?: [1, ...]}],
  *     "filters": ["<attr>" | "id", "Eq" | "NotEq" | "Lt" | "Lte" | "Gt" | "Gte", scalar]
  *              | ["<attr>" | "id", "In" | "NotIn" | "ContainsAny" | "ContainsAll", [scalar, ...]]
  *              | ["<attr>" | "id", "Glob" | "IGlob", "pattern*"]
- *              | ["<attr>" | "id", "Regex", "RE2 pattern"]         found anywhere in the value (query/regex.ts)
+ *              | ["<attr>" | "id", "Regex", "RE2 pattern"]         found anywhere in the value (regex.ts)
  *              | ["<array attr>", "AnyLt" | "AnyLte" | "AnyGt" | "AnyGte", string | number]   some element compares
  *              | ["<text field>", "ContainsAllTokens" | "ContainsAnyToken", "text" | ["text", ...], {"lastAsPrefix"?: true}]
  *              | ["<text field>", "ContainsTokenSequence", "text" | ["text", ...]]   the tokens consecutively, in order
@@ -28,10 +28,10 @@
  *     "topK": 10, "includeAttributes": true | false | ["a", "b"], "includeVectors": false,
  *     "distanceMetric": "COSINE" | "DOT" | "EUCLIDEAN", "distanceThreshold": 0.5,
  *     "aggregateBy": {"label": ["Count"] | ["Count", "attr"] | ["Sum", "attr"]},
- *     "groupBy": ["attr" | {"<key>": ["ForEachUnique", "attr"], ...}, ...],   (query/aggregate.ts)
+ *     "groupBy": ["attr" | {"<key>": ["ForEachUnique", "attr"], ...}, ...],   (aggregate.ts)
  *     "consistency": "strong" | "eventual", "atVersion": 12, "probes": 16,
  *     "limitPer": {"attributes": ["author"], "limit": 2},
- *     "computeAttributes": {"<name>": <ranking expression> | ["vector", "VectorDist", [0.1, ...]], ...}   (query/compute-attributes.ts)
+ *     "computeAttributes": {"<name>": <ranking expression> | ["vector", "VectorDist", [0.1, ...]], ...}   (compute-attributes.ts)
  *   }
  * A scalar is a string, a finite number or a boolean.
  */
@@ -79,7 +79,7 @@ export type Filter =
       readonly lastAsPrefix: boolean;
       readonly path: Path;
     }
-  /** Every operand token has a field token within its edit distance (query/fuzzy-filter.ts). */
+  /** Every operand token has a field token within its edit distance (fuzzy-filter.ts). */
   | {
       readonly kind: "Fuzzy";
       readonly field: string;
@@ -89,7 +89,7 @@ export type Filter =
       readonly caseSensitive: boolean;
       readonly path: Path;
     }
-  /** The string value holds a substring within the text's edit distance of it (query/fuzzy-substring.ts). */
+  /** The string value holds a substring within the text's edit distance of it (fuzzy-substring.ts). */
   | {
       readonly kind: "FuzzySubstring";
       readonly field: string;
@@ -122,7 +122,7 @@ export interface AttributeOrderKey {
 }
 
 /**
- * A ranking expression (query/text-combination.ts): BM25 clauses, attribute values, filters and numbers combined
+ * A ranking expression (text-combination.ts): BM25 clauses, attribute values, filters and numbers combined
  * by Sum / Max / Product and shaped by Saturate / Decay / Dist.
  */
 export type TextExpr =
@@ -160,7 +160,7 @@ export type RankBy =
  */
 export type Aggregation = { readonly kind: "Count"; readonly field?: string } | { readonly kind: "Sum"; readonly field: string };
 
-/** A computed attribute of the returned rows (query/compute-attributes.ts). */
+/** A computed attribute of the returned rows (compute-attributes.ts). */
 export type ComputeExpr =
   | { readonly kind: "expr"; readonly expr: TextExpr; readonly path: Path }
   | { readonly kind: "vectorDist"; readonly vector: Float32Array; readonly path: Path }
@@ -349,7 +349,7 @@ const MAX_TOKEN_QUERY_LENGTH = 16 * 1024;
 
 /**
  * `[field, "ContainsAllTokens" | "ContainsAnyToken", text | [text, ...], {lastAsPrefix?}]`,
- * `[field, "ContainsTokenSequence", text | [text, ...]]` (query/token-filter.ts).
+ * `[field, "ContainsTokenSequence", text | [text, ...]]` (token-filter.ts).
  */
 function parseTokenFilter(raw: readonly unknown[], field: string, op: TokenOp, path: Path, sink: IssueSink): Filter | undefined {
   if (raw.length !== 3 && raw.length !== 4) {
@@ -402,8 +402,8 @@ function parseTokenFilter(raw: readonly unknown[], field: string, op: TokenOp, p
 const FUZZY_PARAMS = '{"maxEditDistance": [{"distance": 1, "minQueryChars": 6}], "caseSensitive"?: true}';
 
 /**
- * `[field, "Fuzzy", text, {maxEditDistance?, caseSensitive?}]` (query/fuzzy-filter.ts) and `[attr,
- * "FuzzySubstring", text, {...}]` (query/fuzzy-substring.ts): the same parameters.
+ * `[field, "Fuzzy", text, {maxEditDistance?, caseSensitive?}]` (fuzzy-filter.ts) and `[attr,
+ * "FuzzySubstring", text, {...}]` (fuzzy-substring.ts): the same parameters.
  */
 function parseFuzzyFilter(raw: readonly unknown[], field: string, op: typeof FUZZY_OP | typeof FUZZY_SUBSTRING_OP, path: Path, sink: IssueSink): Filter | undefined {
   if (raw.length !== 3 && raw.length !== 4) {

@@ -5,7 +5,7 @@
  * tokenizer config each one indexes and queries with.
  *
  * Options (defaults in brackets): `language` ["english"; the languages of
- * query/text-language.ts, else UnsupportedLanguageError], `stemming` [false],
+ * @skerry/query text-language.ts, else UnsupportedLanguageError], `stemming` [false],
  * `removeStopwords` [false], `caseSensitive` [false], `asciiFolding` [false],
  * `maxTokenLength` [64, at most 1,024], `tokenizer` ["word"],
  * `k1` [1.2, 0 to 1,000], `b` [0.75, 0 to 1]. A field with every default

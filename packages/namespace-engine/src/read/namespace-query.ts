@@ -42,7 +42,7 @@
  * objects and the tail.
  *
  * Slicing: both entry points run the query with the engine's QuerySlicer
- * (query/query-slicer.ts): the work that grows with the partition or the
+ * (@skerry/query query-slicer.ts): the work that grows with the partition or the
  * answer (exact scans, hits, their sort, rows) yields to the event loop
  * every few milliseconds, one shared budget per turn. `query` returns the
  * rows materialized; `queryRows` returns them as a QueryRows, each row (or
@@ -94,7 +94,7 @@ export interface QueryCacheSettings {
   readonly snapshotBytes: number;
   /**
    * Answer a plain ANN query over a segment whose index is not loaded by
-   * ranged reads of the probed lists (query/cold-ann.ts) instead of loading
+   * ranged reads of the probed lists (@skerry/query cold-ann.ts) instead of loading
    * the whole index first; default true. The index is then loaded in the
    * background when it fits `segmentIndexBytes`.
    */
@@ -126,7 +126,7 @@ export interface QueryCacheSettings {
   readonly coldRerank: number;
   /**
    * ANN over several segments chooses its lists by one global ranking of
-   * every segment's centroids with one probe budget (query/global-probes.ts;
+   * every segment's centroids with one probe budget (@skerry/query global-probes.ts;
    * a request's `probes` is then the total); default true. False: each
    * segment probes its own `probes` lists, the behaviour before (kept to
    * measure against, bench/global-probes.ts).
@@ -951,7 +951,7 @@ export class NamespaceQuery {
   /**
    * A plain ANN query (dense vector, `ANN`, the namespace's metric, no
    * filter or aggregation) over a version whose indexed segments are not
-   * loaded, answered by ranged reads (ColdIndexReader, query/cold-ann.ts):
+   * loaded, answered by ranged reads (ColdIndexReader, @skerry/query cold-ann.ts):
    * the same rows `executeQuery` gives over the loaded indexes. A row of an
    * older segment is dead when its position is tombstoned or masked, when
    * the tail or a newer segment deleted its id (delete markers), or when a
@@ -959,7 +959,7 @@ export class NamespaceQuery {
    * newer segment's id set, a Bloom filter and, for a "maybe", one id
    * block). The lists are chosen across the segments by one global ranking
    * of their centroids and one probe budget, as the loaded path chooses them
-   * (query/global-probes.ts; `globalProbes: false`: per segment). Undefined
+   * (@skerry/query global-probes.ts; `globalProbes: false`: per segment). Undefined
    * when the query or the version does not qualify (the caller loads).
    */
   async #coldQuery(path: NamespacePath, manifest: Manifest, request: QueryRequest): Promise<{ rows: QueryRow[] } | undefined> {
@@ -1205,7 +1205,7 @@ export class NamespaceQuery {
 
   /**
    * One global ranking of every segment's and IVF tail chunk's centroids and one probe budget
-   * (query/global-probes.ts), as the loaded path probes them: the chosen lists of all segments are read in one
+   * (@skerry/query global-probes.ts), as the loaded path probes them: the chosen lists of all segments are read in one
    * parallel round (again for the next ones when too few live rows were found); each segment's first-pass
    * candidates, and the probed tail chunks' candidates into `tailFound`.
    */

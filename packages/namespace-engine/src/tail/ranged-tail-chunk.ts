@@ -148,7 +148,7 @@ export async function openRangedTailChunk(reader: ColdArrayReader, key: string, 
   if (section === undefined) throw corrupt("id blocks missing");
   const [bytes, order] = await Promise.all([reader.bytes(file, "idBlocks", 0, section.length, false), reader.array(file, file.meta.idOrder, "u32", 0, n)]);
   if (order.length !== n) throw corrupt(`idOrder holds ${order.length} slots, the index ${n}`);
-  // The blocks' ids copied into one buffer, each id's offset kept (block layout: query/id-set.ts).
+  // The blocks' ids copied into one buffer, each id's offset kept (block layout: @skerry/query id-set.ts).
   const flat = new Uint8Array(bytes.length);
   const offsets = new Uint32Array(n + 1);
   let rank = 0;

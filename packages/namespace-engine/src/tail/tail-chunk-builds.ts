@@ -1,6 +1,6 @@
 /**
  * Builds the tail chunks an `advance` needs (tail-chunks.ts `jobs()`) in
- * index worker threads (query/index-worker-pool.ts), so the seconds of
+ * index worker threads (@skerry/query index-worker-pool.ts), so the seconds of
  * CPU a large tail's first indexing takes (IVF k-means, tokenizing: ~15-40
  * us per document) do not block the event loop every namespace of the
  * process shares. What stays on the calling thread is collecting each

@@ -38,7 +38,7 @@
  *
  * Writes run in the background (one at a time, after the query that built
  * the chunk has its answer), serialized by an index worker thread when
- * there is one (query/index-worker-pool.ts; else on the event loop); a failure is reported, never a query's. Once
+ * there is one (@skerry/query index-worker-pool.ts; else on the event loop); a failure is reported, never a query's. Once
  * the object of a merged chunk (level L + 1) is written, the objects of the
  * chunks it merged are deleted: only a process at a version before the merge
  * would still use them (it indexes them itself), and keeping every level

@@ -1,6 +1,6 @@
 /**
  * Write conditions: a per-document condition on an upsert, patch or delete,
- * in the query filter language (query/query-request.ts, evaluated by
+ * in the query filter language (@skerry/query query-request.ts, evaluated by
  * `matchesFilter` with the query semantics), whose value operands may be
  * `{"$ref_new": "<attribute>"}`: the value of that attribute in the NEW
  * version of the document (the upserted document, the patched document, or

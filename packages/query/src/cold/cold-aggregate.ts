@@ -4,7 +4,7 @@
  * that are not loaded, from ranged reads of the attribute columns the query
  * names (ColdArrayReader), plus the tail's chunks in memory. The sums and
  * groups are computed by the loaded path's own `aggregate`
- * (query/aggregate.ts: exact sums, the same group order), over partitions
+ * (../aggregate.ts: exact sums, the same group order), over partitions
  * whose columns hold the values of exactly the live matching slots, so the
  * answer equals the loaded indexes' bit for bit.
  *

@@ -1,5 +1,5 @@
 /**
- * coldAnnFilter: a filter beside a cold ANN ranking (query/cold-ann.ts)
+ * coldAnnFilter: a filter beside a cold ANN ranking (../cold-ann.ts)
  * that is not selective in any segment. The loaded path then probes each
  * IVF segment's lists with the rows the filter does not match skipped like
  * dead ones (execute-query.ts globalAnnCandidates: `skip` = dead or not

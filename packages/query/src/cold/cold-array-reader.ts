@@ -1,7 +1,7 @@
 /**
  * ColdArrayReader: element ranges of a stored (format 3) query index's
  * arrays, read by byte range without loading the index: the storage side
- * of cold BM25 and filter queries (query/cold-text.ts).
+ * of cold BM25 and filter queries (../cold-text.ts).
  *
  * `open` reads the object's eager region (the size the compactor records as
  * `index_eager_bytes`, one ranged GET from the end; without it the trailer
@@ -19,10 +19,11 @@
  * rounds of parallel probes (each round narrows the range 16-fold; once it
  * fits a few blocks it is read whole and searched in memory).
  *
- * Errors, as a whole load: a missing object, a short read, a size that
- * disagrees with the manifest, a damaged block, a meta document that does
- * not parse, a row count that disagrees with the segment, or an element
- * range outside its array are the engine's CorruptStoredIndexError naming the index key.
+ * Errors, as a whole load: a short read, a size that disagrees with the
+ * manifest, a damaged block, a meta document that does not parse, a row
+ * count that disagrees with the segment, or an element range outside its
+ * array are CorruptStoredIndexError naming the index key (the engine reports
+ * it as its CorruptError); a missing object is the IndexObjectSource's error.
  */
 import { Buffer } from "node:buffer";
 import {

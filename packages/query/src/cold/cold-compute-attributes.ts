@@ -1,6 +1,6 @@
 /**
  * coldComputedAttributes: a request's `computeAttributes`
- * (query/compute-attributes.ts) for the rows a cold query returns, with
+ * (../compute-attributes.ts) for the rows a cold query returns, with
  * exactly the values the loaded path computes, reading only what those rows
  * need:
  * - a ranking expression: its value at each returned row (cold-expression.ts:
@@ -12,7 +12,7 @@
  *   the query's metric; null for a row without a vector.
  * - `["Highlight", field, {...}]`: each returned row's stored value of
  *   `field` (its block of the row store; a tail row from its chunk),
- *   highlighted as the loaded path does (query/highlight.ts), with the same
+ *   highlighted as the loaded path does (../highlight.ts), with the same
  *   check that some partition stores the text field's value.
  * The tail's rows are computed from its chunks in memory. Undefined when a
  * filter operand is not served cold (the caller loads).

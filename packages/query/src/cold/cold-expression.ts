@@ -1,5 +1,5 @@
 /**
- * coldExpression: a ranking expression (query/text-combination.ts: BM25
+ * coldExpression: a ranking expression (../text-combination.ts: BM25
  * clauses, numbers, `Attribute` operands, filters as 1/0 operands, Sum,
  * Max, Product, Saturate, Decay, Dist) evaluated over indexed segments that
  * are not loaded, at the slots a caller names, with exactly the values the

@@ -2,7 +2,7 @@
  * coldFilterSlots: the slots of a stored (format 3) segment index matching
  * a filter, from ranged reads of its attribute columns (ColdArrayReader),
  * exactly the set `evaluateFilter` gives over the loaded index
- * (query/filter-plan.ts; this module mirrors its node semantics):
+ * (../filter-plan.ts; this module mirrors its node semantics):
  * - string `Eq` / `In`: the value's code in the sorted dictionary (a few
  *   rounds of parallel probes), then its postings range;
  * - string ranges (`Lt` .. `Gte`): the dictionary bound, then the postings
@@ -34,7 +34,7 @@
  *   bigint), the postings of those that hold (consecutive keys' postings in
  *   one read);
  * - token filters (`ContainsAllTokens`, `ContainsAnyToken`,
- *   `ContainsTokenSequence`, query/token-filter.ts) on a text field: the
+ *   `ContainsTokenSequence`, ../token-filter.ts) on a text field: the
  *   operand tokenized under the segment's own config for the field, each
  *   token looked up in the vocabulary, its postings read by range (a
  *   `lastAsPrefix` token: the vocabulary range starting with it, whose

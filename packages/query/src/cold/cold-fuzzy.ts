@@ -1,6 +1,6 @@
 /**
  * coldFuzzyTerms: the vocabulary entries of a stored (format 3) text field
- * within each Fuzzy token's edit distance (query/fuzzy-filter.ts), read by
+ * within each Fuzzy token's edit distance (../fuzzy-filter.ts), read by
  * ranges (ColdArrayReader) in blocks of TERM_BLOCK terms, exactly the terms
  * the loaded plan (filter-plan.ts fuzzyNode) takes:
  * - case-sensitive: each token's trie walk (FuzzyTermWalk) over the blocks,

@@ -1,10 +1,11 @@
 /**
- * ColdIndexReader: the storage side of a cold ANN query (query/cold-ann.ts)
- * over a segment whose query index is not loaded: ranged reads of the
- * index object, every block CRC-checked, with the same error rules as a
- * whole load (a missing object, a short read or a damaged block is the
- * engine's CorruptStoredIndexError naming the key; the index must match the ref's row
- * count and the namespace's metric).
+ * ColdIndexReader: the storage side of a cold ANN query (cold-ann.ts) over
+ * a segment whose query index is not loaded: ranged reads of the index
+ * object through the caller's IndexObjectSource, every block CRC-checked,
+ * with the same error rules as a whole load (a short read or a damaged block
+ * is CorruptStoredIndexError naming the key, a missing object the source's
+ * error; the index must match the ref's row count and the namespace's
+ * metric).
  *
  * Round trips of a cold query on a compacted namespace, after the manifest:
  * 1. the eager region: `index_eager_bytes` (recorded by the compactor) from

@@ -2,7 +2,7 @@
  * ColdRows: what a cold query returns of a stored row, read by range from
  * an index that is not loaded (ColdArrayReader): the id, attributes and
  * vector of a slot. The id, the row store offsets and the vector live in
- * the slot's cluster (query/cluster-layout.ts; one block, fetched once and
+ * the slot's cluster (../cluster-layout.ts; one block, fetched once and
  * cached with the other blocks), the attributes in the row store's 4 KiB
  * blocks, JSON exactly as `attributesOf(slot, "all")` returns them (exact
  * JSON in a format-8 index: its bigints are read back as bigints).

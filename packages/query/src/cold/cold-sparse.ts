@@ -2,7 +2,7 @@
  * coldSparse: a sparse dot-product ranking (`rankBy: ["sparse", "Dot",
  * {indices, values}]`, optionally filtered) over indexed segments that are
  * not loaded, from the postings by dimension that format 7 stores beside
- * the sparse rows (query/index-codec.ts `sparse.postings`): per segment the
+ * the sparse rows (../index-codec.ts `sparse.postings`): per segment the
  * distinct dimensions (read whole: 4 bytes each), then for each of the
  * query's dimensions the segment holds its two offsets and the range of
  * its postings (slots and values), nothing else of the rows.

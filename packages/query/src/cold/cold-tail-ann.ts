@@ -3,7 +3,7 @@
  * least 4,096 vectors, tail-chunks.ts) in a cold ANN query. The loaded path
  * probes such a chunk's lists in the same global order as the segments'
  * (execute-query.ts globalAnnCandidates over every partition,
- * query/global-probes.ts); the cold path drives this scan in that order
+ * ../global-probes.ts); the cold path drives this scan in that order
  * beside the segments' ColdAnnScans (cold-ann.ts scanGlobally): the chunk is
  * in memory, so a list is its rows `listOffsets[l] .. listOffsets[l + 1]`,
  * scanned with the loaded path's kernel, score mode, skip rule (superseded

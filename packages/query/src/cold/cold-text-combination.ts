@@ -1,7 +1,7 @@
 /**
  * coldTextCombination: a ranking expression (`rankBy` of BM25 clauses,
  * numbers, `Attribute` operands, filters as 1/0 operands, Sum, Max,
- * Product, Saturate, Decay, Dist: query/text-combination.ts) over indexed
+ * Product, Saturate, Decay, Dist: ../text-combination.ts) over indexed
  * segments that are not loaded, with exactly the hits `executeQuery` gives
  * over the loaded partitions:
  * - which rows take part: with BM25 clauses, the live rows matching at
