@@ -179,6 +179,11 @@ export interface QueryCacheStats {
   readonly coldBytes: number;
   /** Documents indexed into log-tail chunks (each chunk once; the open chunk once per version). */
   readonly tailDocsIndexed: number;
+  /**
+   * Dead-slot sets of a version's indexed segments found by ranged reads (the tail's ids, newer segments'
+   * deletes, tombstones): made once per version and kept with its cold tail part, not once per query.
+   */
+  readonly coldDeadSlotSets: number;
   /** Partitions (closed chunks and the open one) of the newest tail built. */
   readonly tailChunks: number;
   /** Persisted tail chunk indexes: read instead of built, written, rejected (tail-chunk-index-store.ts). */
@@ -421,6 +426,10 @@ export class NamespaceQuery {
   #coldQueries = 0;
   #backgroundLoadsSkipped = 0;
   #tailDocsIndexed = 0;
+  /** The dead slots of a version's segments, per its cold tail part (one per version) and segment files. */
+  readonly #segmentDead = new WeakMap<TailPart, Map<string, Promise<DeadSlots[]>>>();
+  readonly #segmentIdDead = new WeakMap<TailPart, Map<string, Promise<Uint32Array[]>>>();
+  #deadSlotSets = 0;
   #tailChunks = 0;
   /** The background merge queued or running per namespace (#mergeTail): one at a time. */
   readonly #merges = new Map<string, Promise<void>>();
@@ -488,6 +497,7 @@ export class NamespaceQuery {
       coldReads: this.#cold.stats().reads + this.#coldArrays.stats().reads,
       coldBytes: this.#cold.stats().bytes + this.#coldArrays.stats().bytes,
       tailDocsIndexed: this.#tailDocsIndexed,
+      coldDeadSlotSets: this.#deadSlotSets,
       tailChunks: this.#tailChunks,
       tailIndexes: this.#tailIndexes.stats(),
       tailMerges: { done: this.#mergesDone, pending: this.#merges.size, dropped: this.#mergesDropped, failed: this.#mergesFailed, retried: this.#mergeRetries, refolds: this.#mergeRefolds, indexedDocs: this.#mergeDocs },
@@ -1682,7 +1692,7 @@ export class NamespaceQuery {
     if (dead === undefined) {
       // Only BM25 clauses need the dead slots (their corpus statistics).
       if (!computeNeedsDeadSlots(compute)) dead = Promise.resolve([]);
-      else if (ColdDeadSlots.servable(files, segmentMarks(refs), tombstones)) dead = this.#coldDead.of(files, segmentMarks(refs), tombstones, tail.ids);
+      else if (ColdDeadSlots.servable(files, segmentMarks(refs), tombstones)) dead = this.#segmentDeadSlots(files, refs, tombstones, tail);
       else return false;
     }
     const computed = await coldComputedAttributes(
@@ -1786,15 +1796,44 @@ export class NamespaceQuery {
    */
   async #deadSlotsOf(cold: ColdArrays): Promise<DeadSlots[]> {
     const { refs, files, tail, tombstones } = cold;
-    const segments = await this.#coldDead.of(files.slice(0, refs.length), segmentMarks(refs), tombstones, tail.ids);
+    const segments = await this.#segmentDeadSlots(files.slice(0, refs.length), refs, tombstones, tail);
     return [...segments, ...tail.stored.map(({ dead }) => dead)];
   }
 
   /** The slots of every file of `cold` dead by id alone (ColdDeadSlots `idDead`), a stored tail chunk's superseded slots. */
   async #idDeadSlotsOf(cold: ColdArrays): Promise<Uint32Array[]> {
     const { refs, files, tail } = cold;
-    const segments = await this.#coldDead.idDead(files.slice(0, refs.length), segmentMarks(refs), tail.ids);
+    const segmentFiles = files.slice(0, refs.length);
+    const segments = await this.#perVersion(this.#segmentIdDead, tail, segmentFiles, () => this.#coldDead.idDead(segmentFiles, segmentMarks(refs), tail.ids));
     return [...segments, ...tail.stored.map(({ dead }) => dead.slots)];
+  }
+
+  /**
+   * The dead slots of a version's segments (ColdDeadSlots `of`): every id the tail holds is looked up in each
+   * segment, so they are made once per version (its cold tail part) and shared by its queries.
+   */
+  #segmentDeadSlots(files: readonly ColdIndexFile[], refs: readonly ContainerRef[], tombstones: readonly Iterable<number>[], tail: TailPart): Promise<DeadSlots[]> {
+    return this.#perVersion(this.#segmentDead, tail, files, () => this.#coldDead.of(files, segmentMarks(refs), tombstones, tail.ids));
+  }
+
+  /** `make()` once per tail part (one per version) and set of segment files; a failure is not kept. */
+  #perVersion<T>(cache: WeakMap<TailPart, Map<string, Promise<T>>>, tail: TailPart, files: readonly ColdIndexFile[], make: () => Promise<T>): Promise<T> {
+    if (files.length === 0) return make();
+    let byFiles = cache.get(tail);
+    if (byFiles === undefined) {
+      byFiles = new Map();
+      cache.set(tail, byFiles);
+    }
+    const key = files.map((file) => file.key).join("\n");
+    const cached = byFiles.get(key);
+    if (cached !== undefined) return cached;
+    this.#deadSlotSets++;
+    const made = make();
+    byFiles.set(key, made);
+    made.catch(() => {
+      if (byFiles.get(key) === made) byFiles.delete(key);
+    });
+    return made;
   }
 
   /** Positions hidden by the tombstones `ref` publishes at this version (the object must exist: the manifest names it). */

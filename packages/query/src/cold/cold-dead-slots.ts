@@ -122,6 +122,7 @@ export class ColdDeadSlots {
    * caller's: cold-exact-vector.ts reads them from the clusters). Each ascending, unique.
    */
   async idDead(files: readonly ColdIndexFile[], marks: readonly SegmentMarks[], tailIds: Iterable<string>): Promise<Uint32Array[]> {
+    if (files.length === 0) return []; // no segment: the tail's ids shadow nothing here
     const tail = [...tailIds];
     return Promise.all(
       files.map(async (file, s) => {
