@@ -174,26 +174,10 @@ type Path = string | NamespacePath;
 
 export class NamespaceEngine {
   readonly storage: StorageProvider;
-  readonly #clock: Clock;
-  readonly #random: Random;
-  readonly #ids: IdGenerator;
-  readonly #limits: WriteLimits;
-  readonly #retry: RetryPolicy;
-  readonly #conflictBackoff: RetryPolicy;
-  readonly #maxCommitAttempts: number;
-  readonly #readStalenessMs: number;
-  readonly #manifests: ManifestStore;
+  // The rooms the public methods delegate to, and what stats() and close() read.
   readonly #states: StateCache;
   readonly #persistence: StatePersistence | undefined;
-  readonly #lanes = new SerialQueue();
   readonly #committer: WriteCommitter;
-  readonly #ctx: EngineContext;
-  readonly #wals: NamespaceWals;
-  readonly #compactor: Compactor;
-  readonly #onBackgroundError: ((error: unknown, path: string) => void) | undefined;
-  readonly #shards: RefcountShards;
-  readonly #retention: RetentionPolicy;
-  readonly #pins: PinStore;
   readonly #query: NamespaceQuery;
   readonly #reads: ManifestReads;
   readonly #lifecycle: NamespaceLifecycle;
@@ -204,7 +188,7 @@ export class NamespaceEngine {
   readonly #warmer: StateWarmer;
 
   constructor(options: NamespaceEngineOptions) {
-    this.storage =
+    const storage =
       options.blockCache === undefined
         ? options.storage
         : new CachingStorage(options.storage, {
@@ -213,119 +197,88 @@ export class NamespaceEngine {
             blockBytes: options.blockCache.blockBytes ?? 64 * 1024,
             ...(options.blockCache.disk === undefined ? {} : { disk: { ...options.blockCache.disk } }),
           });
-    this.#clock = options.clock ?? systemClock;
-    this.#random = options.random ?? cryptoRandom;
-    this.#ids = options.idGenerator ?? new IdGenerator({ clock: this.#clock, random: this.#random });
-    this.#limits = { ...DEFAULT_WRITE_LIMITS, ...options.limits };
+    this.storage = storage;
+    const clock = options.clock ?? systemClock;
+    const random = options.random ?? cryptoRandom;
+    const ids = options.idGenerator ?? new IdGenerator({ clock, random });
+    const limits: WriteLimits = { ...DEFAULT_WRITE_LIMITS, ...options.limits };
     const sleeps = options.sleep === undefined ? {} : { sleep: options.sleep };
-    this.#retry = { ...DEFAULT_RETRY_POLICY, ...options.retry, ...sleeps };
-    this.#conflictBackoff = { attempts: 1, baseDelayMs: 1, maxDelayMs: 50, ...options.conflictBackoff, ...sleeps };
-    this.#maxCommitAttempts = options.maxCommitAttempts ?? 64;
-    this.#readStalenessMs = options.readStalenessMs ?? 1_000;
-    const ids = this.#ids;
-    this.#manifests = new ManifestStore(
-      this.storage,
-      this.#clock,
-      this.#random,
-      this.#retry,
-      (m) => ids.advancePast(m.rowIdHighWater),
-      options.maxBaseAgeMs ?? 60_000,
-    );
-    this.#retention = validateRetention({ ...DEFAULT_RETENTION, ...options.retention });
-    this.#persistence =
+    const retry: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry, ...sleeps };
+    const conflictBackoff: RetryPolicy = { attempts: 1, baseDelayMs: 1, maxDelayMs: 50, ...options.conflictBackoff, ...sleeps };
+    const maxCommitAttempts = options.maxCommitAttempts ?? 64;
+    const manifests = new ManifestStore(storage, clock, random, retry, (m) => ids.advancePast(m.rowIdHighWater), options.maxBaseAgeMs ?? 60_000);
+    const retention = validateRetention({ ...DEFAULT_RETENTION, ...options.retention });
+    const persistence =
       options.stateDir === undefined
         ? undefined
         : new StatePersistence({
             dir: options.stateDir,
-            readVersion: (p, version) => this.#manifests.readVersion(p, version),
+            readVersion: (p, version) => manifests.readVersion(p, version),
             settings: options.stateSnapshotEvery === undefined ? undefined : { snapshotEvery: options.stateSnapshotEvery },
           });
-    const [entries, bytes] = [options.stateCacheEntries ?? 64, options.stateCacheBytes ?? 1024 ** 3];
-    this.#states = new StateCache(this.storage, this.#random, this.#retry, entries, bytes, this.#persistence);
+    const states = new StateCache(storage, random, retry, options.stateCacheEntries ?? 64, options.stateCacheBytes ?? 1024 ** 3, persistence);
+    const lanes = new SerialQueue();
     const group: GroupCommitOptions =
       options.groupCommit === false
-        ? { enabled: false, maxWaitMs: 0, maxOps: this.#limits.maxBatchOps, maxBytes: this.#limits.maxBatchBytes }
+        ? { enabled: false, maxWaitMs: 0, maxOps: limits.maxBatchOps, maxBytes: limits.maxBatchBytes }
         : {
             enabled: true,
             maxWaitMs: 0,
-            maxOps: this.#limits.maxBatchOps,
-            maxBytes: this.#limits.maxBatchBytes,
+            maxOps: limits.maxBatchOps,
+            maxBytes: limits.maxBatchBytes,
             ...(typeof options.groupCommit === "object" ? options.groupCommit : {}),
           };
     const policy: CommitPolicy = {
-      maxCommitAttempts: this.#maxCommitAttempts,
+      maxCommitAttempts,
       maxCommitWaitMs: options.maxCommitWaitMs ?? 10_000,
-      conflictBackoff: this.#conflictBackoff,
+      conflictBackoff,
       recentWritesLimit: options.recentWritesLimit ?? 1_000,
     };
-    this.#committer = new WriteCommitter({
-      storage: this.storage,
-      manifests: this.#manifests,
-      states: this.#states,
-      lanes: this.#lanes,
-      clock: this.#clock,
-      random: this.#random,
-      retry: this.#retry,
-      group,
-      policy,
-      carried: carriedBatchOptions(options.carriedBatches),
-    });
-    this.#ctx = {
-      storage: this.storage,
-      clock: this.#clock,
-      random: this.#random,
-      ids: this.#ids,
-      retry: this.#retry,
-      conflictBackoff: this.#conflictBackoff,
-      maxCommitAttempts: this.#maxCommitAttempts,
-      manifests: this.#manifests,
-      states: this.#states,
-      lanes: this.#lanes,
-    };
-    this.#wals = new NamespaceWals(this.#ctx, {
+    const committer = new WriteCommitter({ storage, manifests, states, lanes, clock, random, retry, group, policy, carried: carriedBatchOptions(options.carriedBatches) });
+    const ctx: EngineContext = { storage, clock, random, ids, retry, conflictBackoff, maxCommitAttempts, manifests, states, lanes };
+    const wals = new NamespaceWals(ctx, {
       leaseMs: options.leaseMs ?? 60_000,
       maxTargets: options.maxMutationTargets ?? DEFAULT_MAX_TARGETS,
       relocate: { maxAttempts: 40, baseDelayMs: 20, maxDelayMs: 1_000, ...options.relocate },
     });
-    this.#compactor = new Compactor(this.#ctx, this.#wals, { ...DEFAULT_COMPACTION_SETTINGS, ...options.compaction });
-    this.#onBackgroundError = options.onBackgroundError;
-    this.#shards = new RefcountShards(this.#ctx);
-    this.#pins = new PinStore(this.#ctx);
+    const compactor = new Compactor(ctx, wals, { ...DEFAULT_COMPACTION_SETTINGS, ...options.compaction });
+    const shards = new RefcountShards(ctx);
+    const pins = new PinStore(ctx);
+    const reads = new ManifestReads(manifests, options.readStalenessMs ?? 1_000);
+    const onBackgroundError = options.onBackgroundError;
+    const maintenance = new NamespaceMaintenance({ ctx, reads, wals, compactor, shards, retention, onRecover: options.onRecover });
+    const scheduler = new CompactionScheduler(compactor, manifests, (p) => maintenance.compact(p, false), onBackgroundError);
+
+    this.#states = states;
+    this.#persistence = persistence;
+    this.#committer = committer;
+    this.#reads = reads;
+    this.#maintenance = maintenance;
+    this.#scheduler = scheduler;
     this.#query = new NamespaceQuery({
-      storage: this.storage,
-      random: this.#random,
-      retry: this.#retry,
-      clock: this.#clock,
-      readManifest: (p, o) => this.#reads.read(p, o),
-      readState: (p, m, fn) => this.#states.read(p, m, fn),
+      storage,
+      random,
+      retry,
+      clock,
+      readManifest: (p, o) => reads.read(p, o),
+      readState: (p, m, fn) => states.read(p, m, fn),
       settings: options.queryCache,
       slicer: options.querySlicer ?? new QuerySlicer(),
-      onTailIndexProblem: (error, p) => this.#onBackgroundError?.(asEngineError(error), namespaceId(p)),
+      onTailIndexProblem: (error, p) => onBackgroundError?.(asEngineError(error), namespaceId(p)),
     });
-    this.#reads = new ManifestReads(this.#manifests, this.#readStalenessMs);
-    this.#lifecycle = new NamespaceLifecycle({ ctx: this.#ctx, reads: this.#reads, shards: this.#shards, pins: this.#pins });
-    this.#maintenance = new NamespaceMaintenance({
-      ctx: this.#ctx,
-      reads: this.#reads,
-      wals: this.#wals,
-      compactor: this.#compactor,
-      shards: this.#shards,
-      retention: this.#retention,
-      onRecover: options.onRecover,
-    });
-    this.#scheduler = new CompactionScheduler(this.#compactor, this.#manifests, (p) => this.#maintenance.compact(p, false), this.#onBackgroundError);
+    this.#lifecycle = new NamespaceLifecycle({ ctx, reads, shards, pins });
     this.#writes = new NamespaceWrites({
-      ctx: this.#ctx,
-      committer: this.#committer,
-      wals: this.#wals,
-      ids: this.#ids,
-      limits: this.#limits,
-      open: (p) => this.#maintenance.open(p),
-      finishCompactions: (p) => this.#compactor.recover(p),
-      afterWrite: (p) => this.#scheduler.afterWrite(p),
+      ctx,
+      committer,
+      wals,
+      ids,
+      limits,
+      open: (p) => maintenance.open(p),
+      finishCompactions: (p) => compactor.recover(p),
+      afterWrite: (p) => scheduler.afterWrite(p),
     });
-    this.#documents = new NamespaceReads(this.#ctx, this.#reads, this.#limits.maxBatchOps);
-    this.#warmer = new StateWarmer(this.#states, this.#pins, this.#reads, this.#persistence);
+    this.#documents = new NamespaceReads(ctx, reads, limits.maxBatchOps);
+    this.#warmer = new StateWarmer(states, pins, reads, persistence);
   }
 
   /** Counters of the query caches (segment indexes loaded, prepared versions). */
@@ -357,7 +310,7 @@ export class NamespaceEngine {
 
   /** Info about a live namespace at its latest (or a given) version. */
   async getNamespace(path: Path, options: ReadOptions = {}): Promise<NamespaceInfo> {
-    return this.#lifecycle.get(toNamespacePath(path), options, this.#readStalenessMs);
+    return this.#lifecycle.get(toNamespacePath(path), options);
   }
 
   /** Names of the live namespaces of a project, sorted. */

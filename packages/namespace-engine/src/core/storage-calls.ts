@@ -15,7 +15,7 @@
  * object a manifest references (`readReferenced`) treats a missing object
  * as corruption too: a manifest never names an object before it is durable.
  */
-import { isAlreadyExists, isNotFound, isOutcomeUnknown, isRetryable, isStorageError, type StorageProvider } from "@skerry/storage-providers";
+import { type GetOptions, type GetResult, isAlreadyExists, isNotFound, isOutcomeUnknown, isRetryable, isStorageError, type StorageProvider } from "@skerry/storage-providers";
 import { isWalEngineError, isWalStorageError } from "@skerry/wal-engine";
 import type { Random } from "@skerry/wal-format";
 import { CorruptError, isNamespaceEngineError, StorageFailureError } from "./errors.ts";
@@ -95,9 +95,19 @@ export async function readReferenced(
   key: string,
   what: string,
 ): Promise<Uint8Array> {
+  return (await getReferenced(deps, key, what)).bytes;
+}
+
+/** `readReferenced` with the storage `get`'s options (a byte range) and its whole answer (the object's size too). */
+export async function getReferenced(
+  deps: { readonly storage: StorageProvider; readonly retry: RetryPolicy; readonly random: Random },
+  key: string,
+  what: string,
+  options: GetOptions = {},
+): Promise<GetResult> {
   return withRetry(`read ${what}`, deps.retry, deps.random, async () => {
     try {
-      return (await deps.storage.get(key)).bytes;
+      return await deps.storage.get(key, options);
     } catch (error) {
       if (isNotFound(error)) throw new CorruptError(`${what} is missing`, key, { cause: error });
       throw error;

@@ -99,9 +99,9 @@ export class NamespaceLifecycle {
   }
 
   /** Info about a live namespace at its latest (or a given) version. */
-  async get(p: NamespacePath, options: ReadOptions, readStalenessMs: number): Promise<NamespaceInfo> {
+  async get(p: NamespacePath, options: ReadOptions): Promise<NamespaceInfo> {
     // Adopt pins and unpins made by other engines (read at most readStalenessMs ago).
-    if ((await this.#pins.list(readStalenessMs)).has(formatNamespacePath(p))) this.#states.pin(p);
+    if ((await this.#pins.list(this.#reads.readStalenessMs)).has(formatNamespacePath(p))) this.#states.pin(p);
     else this.#states.unpin(p);
     return this.#reads.confirmCorrupt(p, async () => {
       const manifest = await this.#reads.read(p, options);

@@ -8,7 +8,7 @@
 import type { IndexObjectSource } from "@skerry/query";
 import { isNotFound, type StorageProvider } from "@skerry/storage-providers";
 import type { Random } from "@skerry/wal-format";
-import { CorruptError, type RetryPolicy, withRetry } from "../core/index.ts";
+import { CorruptError, getReferenced, type RetryPolicy, withRetry } from "../core/index.ts";
 
 export class StorageIndexSource implements IndexObjectSource {
   constructor(
@@ -31,18 +31,16 @@ export class StorageIndexSource implements IndexObjectSource {
   }
 
   async read(key: string, offset: number, length: number): Promise<{ bytes: Uint8Array; size: number }> {
-    const result = await withRetry(`read query index ${key}`, this.retry, this.random, async () => {
-      try {
-        return await this.storage.get(key, { range: { offset, length } });
-      } catch (error) {
-        if (isNotFound(error)) throw missing(key, error);
-        throw error;
-      }
-    });
+    const result = await getReferenced(this, key, referenced(key), { range: { offset, length } });
     return { bytes: result.bytes, size: result.meta.size };
   }
 }
 
+/** How the engine names an index object in errors: the manifest references it, so missing is corruption. */
+function referenced(key: string): string {
+  return `query index ${key} referenced by the manifest`;
+}
+
 function missing(key: string, cause?: unknown): CorruptError {
-  return new CorruptError(`query index ${key} referenced by the manifest is missing`, key, cause === undefined ? {} : { cause });
+  return new CorruptError(`${referenced(key)} is missing`, key, cause === undefined ? {} : { cause });
 }
